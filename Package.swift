@@ -1,0 +1,96 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "ClusterSync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ClusterSyncCore", targets: ["ClusterSyncCore"]),
+        .library(name: "ClusterSyncClient", targets: ["ClusterSyncClient"]),
+        .library(name: "ClusterSyncServer", targets: ["ClusterSyncServer"]),
+        .executable(name: "clustersync", targets: ["clustersync"]),
+        .executable(name: "clustersyncd", targets: ["clustersyncd"]),
+        .executable(name: "clustersync-bench", targets: ["clustersync-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    ],
+    targets: [
+        // No I/O: clock, CRDTs, record types, wire messages and codec, session state machines.
+        .target(
+            name: "ClusterSyncCore",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // A practice's replica (SQLite through GRDB) and, later, its sync session.
+        .target(
+            name: "ClusterSyncClient",
+            dependencies: [
+                "ClusterSyncCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ClusterSyncServer",
+            dependencies: [
+                "ClusterSyncCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "clustersync",
+            dependencies: [
+                "ClusterSyncCore", "ClusterSyncClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "clustersyncd",
+            dependencies: [
+                "ClusterSyncCore", "ClusterSyncServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "clustersync-bench",
+            dependencies: ["ClusterSyncCore", "ClusterSyncClient"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ClusterSyncCoreTests",
+            dependencies: ["ClusterSyncCore", .product(name: "NIOTestUtils", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ClusterSyncClientTests", dependencies: ["ClusterSyncClient"], swiftSettings: strict),
+        .testTarget(
+            name: "ClusterSyncServerTests",
+            dependencies: ["ClusterSyncServer", .product(name: "NIOTestUtils", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["ClusterSyncCore"], swiftSettings: strict),
+    ]
+)

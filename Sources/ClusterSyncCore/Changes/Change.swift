@@ -1,0 +1,43 @@
+/// One edit of one field of one record: the unit of replication.
+///
+/// A change with a `value` adds that value to the field; every change also kills the earlier
+/// writes it names in `supersedes` (the siblings its author saw). That one rule gives all of
+/// ClusterSync's CRDTs (see `FieldWrites`):
+/// - a register write supersedes the field's current values, so concurrent writes survive side
+///   by side as a conflict and a later write that saw them replaces them all;
+/// - a set add supersedes nothing; a set remove has no value and supersedes the adds it saw, so
+///   a concurrent add wins;
+/// - a list item's position is a register whose values are slots in a replicated tree.
+public struct Change: Hashable, Sendable {
+    public var id: ChangeID
+    public var hlc: HLCTimestamp
+    public var record: RecordID
+    public var scope: RecordScope
+    public var field: String
+    /// The value written, or nil for a change that only supersedes (a set remove).
+    public var value: JSONValue?
+    /// Earlier writes of the same field that this change replaces.
+    public var supersedes: [ChangeID]
+    /// For a delete: the live writes of the record's other fields its author saw. A live write
+    /// not in this list was made concurrently, and shows as an edit-against-delete conflict.
+    public var seen: [ChangeID]
+    /// Who made the change: the author's own name until a server stamps the authenticated one.
+    public var author: String?
+
+    public init(
+        id: ChangeID, hlc: HLCTimestamp, record: RecordID, scope: RecordScope, field: String,
+        value: JSONValue?, supersedes: [ChangeID] = [], seen: [ChangeID] = [], author: String? = nil
+    ) {
+        self.id = id
+        self.hlc = hlc
+        self.record = record
+        self.scope = scope
+        self.field = field
+        self.value = value
+        self.supersedes = supersedes
+        self.seen = seen
+        self.author = author
+    }
+
+    public var recordType: RecordType { record.type }
+}

@@ -1,0 +1,76 @@
+/// A hybrid logical clock timestamp: wall-clock milliseconds since 1970 and a logical counter
+/// that orders events within one millisecond (or while the wall clock stands behind).
+///
+/// Packed into one `Int64` (`millis << 16 | logical`) for storage, and written on the wire as
+/// 12 hex digits, a dash and 4 hex digits (`019ab0c3d2e1-0000`), which sorts as it compares.
+public struct HLCTimestamp: Hashable, Comparable, Sendable {
+    public var millis: Int64
+    public var logical: UInt16
+
+    public init(millis: Int64, logical: UInt16 = 0) {
+        self.millis = millis
+        self.logical = logical
+    }
+
+    public init(packed: Int64) {
+        self.millis = packed >> 16
+        self.logical = UInt16(truncatingIfNeeded: packed & 0xFFFF)
+    }
+
+    public var packed: Int64 { millis << 16 | Int64(logical) }
+
+    public static func < (a: HLCTimestamp, b: HLCTimestamp) -> Bool {
+        (a.millis, a.logical) < (b.millis, b.logical)
+    }
+
+    public static let zero = HLCTimestamp(millis: 0)
+
+    public var text: String {
+        let m = String(millis, radix: 16)
+        let l = String(logical, radix: 16)
+        return String(repeating: "0", count: max(0, 12 - m.count)) + m + "-"
+            + String(repeating: "0", count: 4 - l.count) + l
+    }
+
+    public init?(text: some StringProtocol) {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 17, utf8[12] == UInt8(ascii: "-"),
+              let m = Int64(String(decoding: utf8[0..<12], as: UTF8.self), radix: 16),
+              let l = UInt16(String(decoding: utf8[13..<17], as: UTF8.self), radix: 16)
+        else { return nil }
+        self.init(millis: m, logical: l)
+    }
+}
+
+/// The clock of one replica. Pure: the wall time is passed in, so tests can drive it.
+public struct HybridLogicalClock: Sendable {
+    public private(set) var last: HLCTimestamp
+
+    public init(last: HLCTimestamp = .zero) {
+        self.last = last
+    }
+
+    /// The timestamp of a new local event.
+    public mutating func tick(wallMillis: Int64) -> HLCTimestamp {
+        if wallMillis > last.millis {
+            last = HLCTimestamp(millis: wallMillis)
+        } else if last.logical == .max {
+            last = HLCTimestamp(millis: last.millis + 1)
+        } else {
+            last.logical += 1
+        }
+        return last
+    }
+
+    /// Takes a remote timestamp into account so that later local events sort after it.
+    public mutating func observe(_ remote: HLCTimestamp) {
+        if remote > last { last = remote }
+    }
+}
+
+/// How far ahead of the receiver's wall clock a change may be stamped before it is refused.
+public enum ClockPolicy {
+    /// Five minutes: generous for laptops that have been offline, tight enough that one
+    /// misconfigured machine cannot pin every replica's clock hours into the future.
+    public static let maximumSkewMillis: Int64 = 5 * 60 * 1000
+}

@@ -1,0 +1,53 @@
+/// The one error type of ClusterSync.
+///
+/// `code` is stable: it travels on the wire and scripts may match on it. `message` is safe to
+/// show and to log: it names what was wrong and what to do next, and never contains a secret or
+/// the contents of a record beyond the name of the field at fault.
+public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A field's value is not one the field allows.
+        public static let invalidValue = Code("invalid-value")
+        /// The record type has no such field.
+        public static let unknownField = Code("unknown-field")
+        /// Free text looks like it holds a patient's NHS number.
+        public static let patientData = Code("patient-data")
+        /// A change or message could not be decoded.
+        public static let malformed = Code("malformed")
+        /// A change is stamped too far ahead of the receiver's clock.
+        public static let clockSkew = Code("clock-skew")
+        /// No record has that id here.
+        public static let unknownRecord = Code("unknown-record")
+        /// The record exists but is of another type than the command expects.
+        public static let wrongType = Code("wrong-type")
+        /// The operation needs a record that is not deleted.
+        public static let recordDeleted = Code("record-deleted")
+        /// A set-once field already has a value.
+        public static let alreadySet = Code("already-set")
+        /// A change does not belong to the scope it claims or the receiver serves.
+        public static let forbiddenScope = Code("forbidden-scope")
+        /// The replica file has not been initialised.
+        public static let notInitialised = Code("not-initialised")
+        /// A storage or internal failure; not the caller's fault.
+        public static let `internal` = Code("internal")
+    }
+
+    public var code: Code
+    public var message: String
+    /// The field at fault, when there is one.
+    public var field: String?
+
+    public init(_ code: Code, _ message: String, field: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String { message }
+
+    /// Whether the caller can fix this by changing what they asked for.
+    public var isUserError: Bool { code != .internal }
+}

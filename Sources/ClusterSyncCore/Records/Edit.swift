@@ -1,0 +1,74 @@
+/// What a person asks to do to a record. `plan(on:)` turns it into the field write it makes,
+/// naming exactly the writes it supersedes, after checking it against the schema.
+public enum Edit: Sendable, Equatable {
+    /// Write a register field; replaces every value it currently has, conflicting ones included.
+    case set(String, JSONValue)
+    /// Add a member to a set field, or append to a log field.
+    case add(String, JSONValue)
+    /// Remove a member from a set field (the adds this replica has seen; a concurrent add wins).
+    case remove(String, JSONValue)
+    /// Put a list item after the item whose position slot is given (nil: at the head).
+    case place(after: ChangeID?)
+    /// Tombstone the record.
+    case delete
+    /// Undo a delete.
+    case restore
+
+    public struct Planned: Sendable, Equatable {
+        public var field: String
+        public var value: JSONValue?
+        public var supersedes: [ChangeID]
+        public var seen: [ChangeID]
+    }
+
+    /// `view` is the record as this replica has it, or nil for a record being created.
+    public func plan(on view: RecordView?, type: RecordType) throws(ClusterSyncError) -> Planned {
+        let schema = type.schema
+        let deleted = RecordSchema.deletedField.name
+        if let view, view.isDeleted, self != .restore, self != .delete {
+            throw ClusterSyncError(.recordDeleted, "\(view.id) is deleted; restore it before editing it")
+        }
+        switch self {
+        case .set(let field, let value):
+            try schema.validate(field: field, value: value)
+            guard let spec = schema.field(field), spec.kind.cardinality == .register, spec.kind != .position else {
+                throw ClusterSyncError(.invalidValue, "\(field) is not a single-value field; use \(field)+=VALUE or \(field)-=VALUE", field: field)
+            }
+            if spec.setOnce, let current = view?.value(field), current != value {
+                throw ClusterSyncError(.alreadySet, "\(field) is set once and already holds \(current); it cannot be changed", field: field)
+            }
+            return Planned(field: field, value: value, supersedes: view?.liveIDs(field) ?? [], seen: [])
+        case .add(let field, let value):
+            try schema.validate(field: field, value: value)
+            guard let cardinality = schema.field(field)?.kind.cardinality, cardinality != .register else {
+                throw ClusterSyncError(.invalidValue, "\(field) holds one value; use \(field)=VALUE", field: field)
+            }
+            return Planned(field: field, value: value, supersedes: [], seen: [])
+        case .remove(let field, let value):
+            try schema.validate(field: field, value: nil)
+            guard schema.field(field)?.kind.cardinality == .set else {
+                throw ClusterSyncError(.invalidValue, "only set fields have members to remove; \(field) is not one", field: field)
+            }
+            let tags = view?.tags(of: value, in: field) ?? []
+            guard !tags.isEmpty else {
+                throw ClusterSyncError(.invalidValue, "\(field) does not contain \(value)", field: field)
+            }
+            return Planned(field: field, value: nil, supersedes: tags, seen: [])
+        case .place(let after):
+            guard type == .item else {
+                throw ClusterSyncError(.wrongType, "only list items have a position")
+            }
+            let value = JSONValue.object(["after": after.map { .string($0.description) } ?? .null])
+            return Planned(field: "position", value: value, supersedes: view?.liveIDs("position") ?? [], seen: [])
+        case .delete:
+            guard let view, view.exists else { throw ClusterSyncError(.unknownRecord, "there is nothing to delete") }
+            let others = view.writes.filter { $0.key != deleted }.flatMap(\.value).map(\.id).sorted()
+            return Planned(field: deleted, value: .bool(true), supersedes: view.liveIDs(deleted), seen: others)
+        case .restore:
+            guard let view, view.isDeleted else {
+                throw ClusterSyncError(.invalidValue, "the record is not deleted", field: deleted)
+            }
+            return Planned(field: deleted, value: .bool(false), supersedes: view.liveIDs(deleted), seen: [])
+        }
+    }
+}

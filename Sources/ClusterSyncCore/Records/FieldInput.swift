@@ -1,0 +1,90 @@
+/// Turns what a person types (`likelihood=4`, `tags+=estates`, `due_date=2026-12-01`) into edits.
+public enum FieldInput {
+    /// Parses one `FIELD=VALUE`, `FIELD+=VALUE` or `FIELD-=VALUE` argument for a record of
+    /// `type`. `current` supplies the other half of a risk score when only one half is given.
+    public static func parse(
+        _ argument: String, type: RecordType, current: RecordView?, today: CalendarDate
+    ) throws(ClusterSyncError) -> Edit {
+        guard let eq = argument.firstIndex(of: "=") else {
+            throw ClusterSyncError(.invalidValue, "\"\(argument)\" is not FIELD=VALUE, FIELD+=VALUE or FIELD-=VALUE")
+        }
+        var name = String(argument[..<eq])
+        let text = String(argument[argument.index(after: eq)...])
+        var op: Character = "="
+        if let last = name.last, last == "+" || last == "-" {
+            op = last
+            name.removeLast()
+        }
+        name = name.replacingOccurrences(of: "-", with: "_")
+
+        if type == .risk, let (scoreField, half) = scoreHalf(name) {
+            guard op == "=" else { throw ClusterSyncError(.invalidValue, "\(name) takes \(name)=N", field: name) }
+            guard let n = Int(text), (1...5).contains(n) else {
+                let words = half == "likelihood" ? RiskScore.likelihoodWords : RiskScore.consequenceWords
+                throw ClusterSyncError(.invalidValue,
+                    "\(name) must be 1 to 5 (\(words.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", "))); got \(text)",
+                    field: name)
+            }
+            let existing = current?.value(scoreField).flatMap(RiskScore.init)
+            let l = half == "likelihood" ? n : existing?.likelihood
+            let c = half == "consequence" ? n : existing?.consequence
+            guard let l, let c else {
+                let other = half == "likelihood" ? "consequence" : "likelihood"
+                let prefix = scoreField == "score" ? "" : scoreField.replacingOccurrences(of: "score", with: "")
+                throw ClusterSyncError(.invalidValue, "\(name) needs \(prefix)\(other) too: the pair is one value", field: name)
+            }
+            return .set(scoreField, RiskScore(likelihood: l, consequence: c)!.jsonValue)
+        }
+
+        guard let spec = type.schema.field(name) else {
+            try type.schema.validate(field: name, value: nil)
+            throw ClusterSyncError(.unknownField, "unknown field \(name)")
+        }
+        let value = try value(text, for: spec, today: today)
+        switch op {
+        case "+": return .add(name, value)
+        case "-": return .remove(name, value)
+        default:
+            if spec.kind.cardinality != .register {
+                throw ClusterSyncError(.invalidValue, "\(name) holds several values; use \(name)+=VALUE or \(name)-=VALUE", field: name)
+            }
+            return .set(name, value)
+        }
+    }
+
+    /// `likelihood` → (score, likelihood); `target_consequence` → (target_score, consequence).
+    static func scoreHalf(_ name: String) -> (String, String)? {
+        switch name {
+        case "likelihood", "consequence": ("score", name)
+        case "target_likelihood": ("target_score", "likelihood")
+        case "target_consequence": ("target_score", "consequence")
+        case "initial_likelihood": ("initial_score", "likelihood")
+        case "initial_consequence": ("initial_score", "consequence")
+        default: nil
+        }
+    }
+
+    /// The JSON value of typed text for a field; validation proper happens when the edit is planned.
+    static func value(_ text: String, for spec: FieldSpec, today: CalendarDate) throws(ClusterSyncError) -> JSONValue {
+        switch spec.kind {
+        case .flag:
+            switch text.lowercased() {
+            case "true", "yes", "y", "1": return .bool(true)
+            case "false", "no", "n", "0": return .bool(false)
+            default: throw ClusterSyncError(.invalidValue, "\(spec.name) must be yes or no; got \(text)", field: spec.name)
+            }
+        case .riskScore:
+            let parts = text.split(separator: "x")
+            guard parts.count == 2, let l = Int(parts[0]), let c = Int(parts[1]), let score = RiskScore(likelihood: l, consequence: c) else {
+                throw ClusterSyncError(.invalidValue, "\(spec.name) must be LIKELIHOODxCONSEQUENCE, each 1 to 5 (4x3); got \(text)", field: spec.name)
+            }
+            return score.jsonValue
+        case .reference, .referenceSet:
+            return .string(RecordID(text)?.rawValue ?? text)
+        case .notes:
+            return .object(["date": .string(today.description), "text": .string(text)])
+        default:
+            return .string(text)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// What a field holds, which decides how its writes are read (register, set or log) and which
+/// values it accepts.
+public enum FieldKind: Sendable, Equatable {
+    /// Free text, checked for patient data. `multiline` fields may be long.
+    case text(maxLength: Int)
+    /// One of a fixed list of words.
+    case choice([String])
+    /// A calendar date, `YYYY-MM-DD`.
+    case date
+    /// A likelihood and consequence pair on the NHS 5x5 matrix, held together as one value.
+    case riskScore
+    /// A yes/no flag.
+    case flag
+    /// The id of another record of one of these types.
+    case reference([RecordType])
+    /// An add-wins set of record ids.
+    case referenceSet([RecordType])
+    /// An add-wins set of short labels.
+    case tagSet
+    /// An append-only log of dated, authored notes.
+    case notes
+    /// A list item's place in its list: a slot in the list's replicated tree.
+    case position
+
+    /// How the live writes of such a field are read.
+    public var cardinality: Cardinality {
+        switch self {
+        case .referenceSet, .tagSet: .set
+        case .notes: .log
+        default: .register
+        }
+    }
+
+    public enum Cardinality: Sendable {
+        /// Live writes are competing values: one is a value, more are a conflict.
+        case register
+        /// Live writes are members; removing needs the adds it saw.
+        case set
+        /// Every write is kept, in clock order.
+        case log
+    }
+}
+
+public struct FieldSpec: Sendable {
+    public var name: String
+    public var kind: FieldKind
+    /// Set once: a replica refuses to overwrite it (concurrent first writes still conflict).
+    public var setOnce: Bool
+    public var summary: String
+
+    public init(_ name: String, _ kind: FieldKind, setOnce: Bool = false, _ summary: String) {
+        self.name = name
+        self.kind = kind
+        self.setOnce = setOnce
+        self.summary = summary
+    }
+}

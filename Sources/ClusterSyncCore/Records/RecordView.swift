@@ -1,0 +1,116 @@
+/// A record as a replica sees it: its live writes, read through its schema.
+public struct RecordView: Sendable, Equatable {
+    public var id: RecordID
+    public var scope: RecordScope
+    /// Live writes per field, default winner first (clock order for logs).
+    public private(set) var writes: [String: [FieldWrite]]
+
+    public init(id: RecordID, scope: RecordScope, liveWrites: some Sequence<FieldWrite>) {
+        self.id = id
+        self.scope = scope
+        var byField: [String: [FieldWrite]] = [:]
+        for write in liveWrites { byField[write.field, default: []].append(write) }
+        for (field, list) in byField {
+            if id.type.schema.field(field)?.kind.cardinality == .log {
+                byField[field] = list.sorted { ($0.hlc, $0.id) < ($1.hlc, $1.id) }
+            } else {
+                byField[field] = list.sorted(by: FieldWrite.precedes)
+            }
+        }
+        self.writes = byField
+    }
+
+    public var type: RecordType { id.type }
+
+    /// The shown value of a register field: the default winner among its live writes.
+    public func value(_ field: String) -> JSONValue? { writes[field]?.first?.value }
+
+    public func string(_ field: String) -> String? { value(field)?.stringValue }
+
+    /// The members of a set field, in canonical order.
+    public func members(_ field: String) -> [JSONValue] {
+        var seen = Set<String>()
+        var result: [JSONValue] = []
+        for write in writes[field] ?? [] where seen.insert(write.value.canonicalText).inserted {
+            result.append(write.value)
+        }
+        return result.sorted { $0.canonicalText < $1.canonicalText }
+    }
+
+    /// The writes that currently count as members of a set field holding `value`: a remove must
+    /// supersede exactly these.
+    public func tags(of value: JSONValue, in field: String) -> [ChangeID] {
+        (writes[field] ?? []).filter { $0.value == value }.map(\.id)
+    }
+
+    /// Every live write of a field (a register's siblings, a set's adds).
+    public func liveIDs(_ field: String) -> [ChangeID] { (writes[field] ?? []).map(\.id) }
+
+    public var isDeleted: Bool { value(RecordSchema.deletedField.name)?.boolValue ?? false }
+
+    /// Whether the record has ever been written (a record known only by reference is empty).
+    public var exists: Bool { !writes.isEmpty }
+
+    /// Live writes of other fields that no live delete saw: edits concurrent with the delete.
+    public var editsAgainstDelete: [FieldWrite] {
+        guard isDeleted else { return [] }
+        let deletes = (writes[RecordSchema.deletedField.name] ?? []).filter { $0.value == .bool(true) }
+        let seen = Set(deletes.flatMap(\.seen))
+        return writes.filter { $0.key != RecordSchema.deletedField.name }
+            .flatMap(\.value).filter { !seen.contains($0.id) }
+            .sorted(by: FieldWrite.precedes)
+    }
+
+    public var conflicts: [Conflict] {
+        var result: [Conflict] = []
+        for spec in [RecordSchema.deletedField] + type.schema.fields where spec.kind.cardinality == .register {
+            if let live = writes[spec.name], live.count > 1 {
+                result.append(Conflict(field: spec.name, kind: .concurrentValues, values: live))
+            }
+        }
+        let concurrent = editsAgainstDelete
+        if !concurrent.isEmpty {
+            let deletes = (writes[RecordSchema.deletedField.name] ?? []).filter { $0.value == .bool(true) }
+            result.append(Conflict(field: RecordSchema.deletedField.name, kind: .editAgainstDelete, values: deletes + concurrent))
+        }
+        return result
+    }
+
+    public struct Conflict: Sendable, Equatable {
+        public enum Kind: String, Sendable {
+            /// Two or more values written to one field without seeing each other.
+            case concurrentValues = "concurrent-values"
+            /// A delete, and edits made without seeing it.
+            case editAgainstDelete = "edit-against-delete"
+        }
+
+        public var field: String
+        public var kind: Kind
+        public var values: [FieldWrite]
+    }
+}
+
+extension RecordView {
+    /// Values computed from fields, never stored: a risk's score and band, an action's BRAG.
+    public func derived(today: CalendarDate) -> [String: JSONValue] {
+        switch type {
+        case .risk:
+            var d: [String: JSONValue] = [:]
+            if let score = value("score").flatMap(RiskScore.init) {
+                d["score"] = .int(Int64(score.score))
+                d["band"] = .string(score.band.rawValue)
+            }
+            if let initial = value("initial_score").flatMap(RiskScore.init) { d["initial_score"] = .int(Int64(initial.score)) }
+            if let target = value("target_score").flatMap(RiskScore.init) { d["target_score"] = .int(Int64(target.score)) }
+            if let review = string("review_date").flatMap(CalendarDate.init), string("status") != "closed" {
+                d["review_overdue"] = .bool(review < today)
+            }
+            return d
+        case .action:
+            let rag = BRAG.rate(status: string("status"), dueDate: string("due_date").flatMap(CalendarDate.init), today: today)
+            return ["rag": .string(rag.rawValue)]
+        case .list, .item:
+            return [:]
+        }
+    }
+}
