@@ -1,55 +1,68 @@
 /// Turns what a person types (`likelihood=4`, `tags+=estates`, `due_date=2026-12-01`) into edits.
 public enum FieldInput {
-    /// Parses one `FIELD=VALUE`, `FIELD+=VALUE` or `FIELD-=VALUE` argument for a record of
-    /// `type`. `current` supplies the other half of a risk score when only one half is given.
+    /// Parses `FIELD=VALUE`, `FIELD+=VALUE` and `FIELD-=VALUE` arguments for a record of `type`.
+    /// The halves of a risk score (`likelihood=4 consequence=3`) make one pair; a half given
+    /// alone takes the other half from `current`.
     public static func parse(
-        _ argument: String, type: RecordType, current: RecordView?, today: CalendarDate
-    ) throws(ClusterSyncError) -> Edit {
-        guard let eq = argument.firstIndex(of: "=") else {
-            throw ClusterSyncError(.invalidValue, "\"\(argument)\" is not FIELD=VALUE, FIELD+=VALUE or FIELD-=VALUE")
-        }
-        var name = String(argument[..<eq])
-        let text = String(argument[argument.index(after: eq)...])
-        var op: Character = "="
-        if let last = name.last, last == "+" || last == "-" {
-            op = last
-            name.removeLast()
-        }
-        name = name.replacingOccurrences(of: "-", with: "_")
-
-        if type == .risk, let (scoreField, half) = scoreHalf(name) {
-            guard op == "=" else { throw ClusterSyncError(.invalidValue, "\(name) takes \(name)=N", field: name) }
-            guard let n = Int(text), (1...5).contains(n) else {
-                let words = half == "likelihood" ? RiskScore.likelihoodWords : RiskScore.consequenceWords
-                throw ClusterSyncError(.invalidValue,
-                    "\(name) must be 1 to 5 (\(words.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", "))); got \(text)",
-                    field: name)
+        _ arguments: [String], type: RecordType, current: RecordView?, today: CalendarDate
+    ) throws(ClusterSyncError) -> [Edit] {
+        var edits: [Edit] = []
+        var halves: [String: (likelihood: Int?, consequence: Int?, at: Int)] = [:]
+        for argument in arguments {
+            guard let eq = argument.firstIndex(of: "=") else {
+                throw ClusterSyncError(.invalidValue, "\"\(argument)\" is not FIELD=VALUE, FIELD+=VALUE or FIELD-=VALUE")
             }
+            var name = String(argument[..<eq])
+            let text = String(argument[argument.index(after: eq)...])
+            var op: Character = "="
+            if let last = name.last, last == "+" || last == "-" {
+                op = last
+                name.removeLast()
+            }
+            name = name.replacingOccurrences(of: "-", with: "_")
+
+            if type == .risk, let (scoreField, half) = scoreHalf(name) {
+                guard op == "=" else { throw ClusterSyncError(.invalidValue, "\(name) takes \(name)=N", field: name) }
+                guard let n = Int(text), (1...5).contains(n) else {
+                    let words = half == "likelihood" ? RiskScore.likelihoodWords : RiskScore.consequenceWords
+                    throw ClusterSyncError(.invalidValue,
+                        "\(name) must be 1 to 5 (\(words.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", "))); got \(text)",
+                        field: name)
+                }
+                var entry = halves[scoreField] ?? (nil, nil, edits.count)
+                if half == "likelihood" { entry.likelihood = n } else { entry.consequence = n }
+                if halves[scoreField] == nil { edits.append(.set(scoreField, .null)) }
+                halves[scoreField] = entry
+                continue
+            }
+
+            guard let spec = type.schema.field(name) else {
+                try type.schema.validate(field: name, value: nil)
+                throw ClusterSyncError(.unknownField, "unknown field \(name)")
+            }
+            let value = try value(text, for: spec, today: today)
+            switch op {
+            case "+": edits.append(.add(name, value))
+            case "-": edits.append(.remove(name, value))
+            default:
+                if spec.kind.cardinality != .register {
+                    throw ClusterSyncError(.invalidValue, "\(name) holds several values; use \(name)+=VALUE or \(name)-=VALUE", field: name)
+                }
+                edits.append(.set(name, value))
+            }
+        }
+        for (scoreField, entry) in halves {
             let existing = current?.value(scoreField).flatMap(RiskScore.init)
-            let l = half == "likelihood" ? n : existing?.likelihood
-            let c = half == "consequence" ? n : existing?.consequence
-            guard let l, let c else {
-                let other = half == "likelihood" ? "consequence" : "likelihood"
+            guard let l = entry.likelihood ?? existing?.likelihood, let c = entry.consequence ?? existing?.consequence else {
                 let prefix = scoreField == "score" ? "" : scoreField.replacingOccurrences(of: "score", with: "")
-                throw ClusterSyncError(.invalidValue, "\(name) needs \(prefix)\(other) too: the pair is one value", field: name)
+                let missing = entry.likelihood == nil ? "likelihood" : "consequence"
+                throw ClusterSyncError(.invalidValue,
+                    "\(prefix)\(missing) is needed too: likelihood and consequence are one value, set together the first time",
+                    field: prefix + missing)
             }
-            return .set(scoreField, RiskScore(likelihood: l, consequence: c)!.jsonValue)
+            edits[entry.at] = .set(scoreField, RiskScore(likelihood: l, consequence: c)!.jsonValue)
         }
-
-        guard let spec = type.schema.field(name) else {
-            try type.schema.validate(field: name, value: nil)
-            throw ClusterSyncError(.unknownField, "unknown field \(name)")
-        }
-        let value = try value(text, for: spec, today: today)
-        switch op {
-        case "+": return .add(name, value)
-        case "-": return .remove(name, value)
-        default:
-            if spec.kind.cardinality != .register {
-                throw ClusterSyncError(.invalidValue, "\(name) holds several values; use \(name)+=VALUE or \(name)-=VALUE", field: name)
-            }
-            return .set(name, value)
-        }
+        return edits
     }
 
     /// `likelihood` → (score, likelihood); `target_consequence` → (target_score, consequence).

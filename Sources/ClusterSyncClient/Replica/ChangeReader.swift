@@ -1,0 +1,85 @@
+import ClusterSyncCore
+import GRDB
+
+/// Reads stored changes and record views back out of the replica file.
+enum ChangeReader {
+    static let changeColumns = """
+        r.id AS replicaID, c.counter, c.hlc, rec.id AS recordID, rec.tenant, rec.cluster, rec.practice,
+        c.field, c.value, c.sup, c.seen, c.author
+        """
+    static let changeJoins = "JOIN replica r ON r.num = c.replica JOIN record rec ON rec.num = c.record"
+
+    static func change(_ row: Row) throws -> Change {
+        let valueText: String? = row["value"]
+        return Change(
+            id: ChangeID(replica: ReplicaID(row["replicaID"] as String)!, counter: row["counter"]),
+            hlc: HLCTimestamp(packed: row["hlc"]),
+            record: RecordID(row["recordID"] as String)!,
+            scope: RecordScope(tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"]),
+            field: row["field"],
+            value: try valueText.map { try JSONValue(parsing: $0) },
+            supersedes: ChangeWriter.parseIDList(row["sup"]),
+            seen: ChangeWriter.parseIDList(row["seen"]),
+            author: row["author"])
+    }
+
+    static func changes(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [Change] {
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT \(changeColumns) FROM change c \(changeJoins) WHERE \(condition) ORDER BY c.hlc, r.id, c.counter
+            """, arguments: arguments)
+        var result: [Change] = []
+        while let row = try rows.next() { result.append(try change(row)) }
+        return result
+    }
+
+    static func liveWrite(_ row: Row) throws -> FieldWrite {
+        FieldWrite(
+            id: ChangeID(replica: ReplicaID(row["replicaID"] as String)!, counter: row["counter"]),
+            hlc: HLCTimestamp(packed: row["hlc"]),
+            field: row["field"],
+            value: try JSONValue(parsing: row["value"] as String),
+            author: row["author"],
+            seen: ChangeWriter.parseIDList(row["seen"]))
+    }
+
+    /// Record views for the records selected by `condition` on `rec`.
+    static func views(_ db: Database, where condition: String, arguments: StatementArguments = []) throws -> [RecordView] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT rec.id AS recordID, rec.tenant, rec.cluster, rec.practice,
+                   r.id AS replicaID, c.counter, c.hlc, c.field, c.value, c.author, c.seen
+            FROM record rec
+            JOIN change c ON c.record = rec.num AND c.live = 1
+            JOIN replica r ON r.num = c.replica
+            WHERE \(condition)
+            ORDER BY rec.id
+            """, arguments: arguments)
+        var views: [RecordView] = []
+        var start = 0
+        while start < rows.count {
+            let id: String = rows[start]["recordID"]
+            var end = start
+            var writes: [FieldWrite] = []
+            while end < rows.count, rows[end]["recordID"] == id {
+                writes.append(try liveWrite(rows[end]))
+                end += 1
+            }
+            let first = rows[start]
+            views.append(RecordView(
+                id: RecordID(id)!,
+                scope: RecordScope(tenant: first["tenant"], cluster: first["cluster"], practice: first["practice"]),
+                liveWrites: writes))
+            start = end
+        }
+        return views
+    }
+
+    /// Every position slot ever written for the items of `list`, live or not.
+    static func slots(_ db: Database, list: RecordID) throws -> [SequenceOrder.Slot] {
+        try Row.fetchAll(db, sql: """
+            SELECT r.id AS replicaID, c.counter, c.hlc, c.field, c.value, c.author, c.seen
+            FROM record rec JOIN change c ON c.record = rec.num AND c.field = 'position' AND c.value IS NOT NULL
+            JOIN replica r ON r.num = c.replica
+            WHERE rec.parent = ?
+            """, arguments: [list.rawValue]).compactMap { SequenceOrder.Slot(try liveWrite($0)) }
+    }
+}

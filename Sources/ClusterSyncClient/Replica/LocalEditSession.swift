@@ -1,0 +1,42 @@
+import ClusterSyncCore
+import GRDB
+
+/// Turns edits into changes inside one write transaction: numbers them, stamps them with the
+/// replica's clock, applies them and queues them in the outbox.
+struct LocalEditSession {
+    let identity: ReplicaIdentity
+    private var writer: ChangeWriter
+    private var clock: HybridLogicalClock
+    private var counter: Int64
+    private let wallMillis: Int64
+    private(set) var made: [Change] = []
+
+    init(_ db: Database, wallMillis: Int64) throws {
+        identity = try Replica.identity(db)
+        let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM identity")!
+        counter = row["counter"]
+        clock = HybridLogicalClock(last: HLCTimestamp(packed: row["hlc"]))
+        writer = ChangeWriter(db)
+        self.wallMillis = wallMillis
+    }
+
+    mutating func edit(_ id: RecordID, scope: RecordScope, _ edit: Edit) throws {
+        let view = try Replica.view(id, writer.db)
+        let planned = try edit.plan(on: view, type: id.type)
+        counter += 1
+        let change = Change(
+            id: ChangeID(replica: identity.replicaID, counter: counter),
+            hlc: clock.tick(wallMillis: wallMillis),
+            record: id, scope: scope, field: planned.field, value: planned.value,
+            supersedes: planned.supersedes, seen: planned.seen, author: identity.displayName)
+        _ = try writer.apply(change)
+        let queue = try writer.db.cachedStatement(sql: "INSERT INTO outbox (replica, counter) VALUES (?, ?)")
+        queue.setUncheckedArguments([try writer.replicaNumber(identity.replicaID), counter])
+        try queue.execute()
+        made.append(change)
+    }
+
+    func finish() throws {
+        try writer.db.execute(sql: "UPDATE identity SET counter = ?, hlc = ?", arguments: [counter, clock.last.packed])
+    }
+}

@@ -1,0 +1,56 @@
+import ClusterSyncCore
+
+extension Replica {
+    /// Every record as the stable JSON document `export --format json` prints: records sorted by
+    /// id, lists carrying their items in order. Two converged replicas export the same bytes
+    /// (on the same day: derived BRAG ratings depend on the date).
+    public func exportJSON(today: CalendarDate) throws -> JSONValue {
+        let views = try records()
+        var records: [JSONValue] = []
+        for view in views {
+            let items = view.type == .list ? try self.items(of: view.id) : nil
+            records.append(view.jsonValue(today: today, items: items))
+        }
+        return .object(["format": .string("clustersync-export/1"), "records": .array(records)])
+    }
+
+    /// One record type as CSV with a header row, deleted records left out: a register a
+    /// spreadsheet opens. Set fields are joined with "; ", conflicts counted in their own column.
+    public func exportCSV(_ type: RecordType, today: CalendarDate) throws -> String {
+        let schema = type.schema
+        let columns = schema.fields.filter { $0.kind != .position && $0.kind != .notes }
+        let derivedKeys: [String] = switch type {
+        case .risk: ["score_total", "band", "review_overdue"]
+        case .action: ["rag"]
+        case .list, .item: []
+        }
+        var lines = [(["id", "practice"] + columns.map(\.name) + derivedKeys + ["conflicts"]).map(csvField).joined(separator: ",")]
+        for view in try records(type) where !view.isDeleted {
+            var cells = [view.id.rawValue, view.scope.practice ?? ""]
+            for spec in columns {
+                switch spec.kind.cardinality {
+                case .set: cells.append(view.members(spec.name).map(Self.plain).joined(separator: "; "))
+                default: cells.append(view.value(spec.name).map(Self.plain) ?? "")
+                }
+            }
+            let derived = view.derived(today: today)
+            cells += derivedKeys.map { key in derived[key == "score_total" ? "score" : key].map(Self.plain) ?? "" }
+            cells.append(String(view.conflicts.count))
+            lines.append(cells.map(csvField).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A value as a person reads it: strings bare, scores as 4x3.
+    public static func plain(_ value: JSONValue) -> String {
+        if let s = value.stringValue { return s }
+        if let score = RiskScore(value) { return "\(score.likelihood)x\(score.consequence)" }
+        if let b = value.boolValue { return b ? "yes" : "no" }
+        return value.canonicalText
+    }
+}
+
+private func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}

@@ -1,0 +1,29 @@
+import ClusterSyncCore
+
+extension Replica {
+    public struct MergeOutcome: Sendable, Equatable {
+        /// Changes this replica received from the other.
+        public var received: ApplyOutcome
+        /// Changes the other replica received from this one.
+        public var sent: ApplyOutcome
+    }
+
+    /// Exchanges changes with another replica file of the same cluster, in both directions: the
+    /// transport-free sync used for offline hand-over. Each side receives only what it may hold
+    /// (never another practice's private records).
+    public func merge(with other: Replica) throws -> MergeOutcome {
+        let mine = try identity()
+        let theirs = try other.identity()
+        guard mine.tenant == theirs.tenant, mine.cluster == theirs.cluster else {
+            throw ClusterSyncError(.forbiddenScope,
+                "the other replica belongs to \(theirs.tenant)/\(theirs.cluster), not \(mine.tenant)/\(mine.cluster); only replicas of one cluster merge")
+        }
+        let myIDs = try changeIDs()
+        let theirIDs = try other.changeIDs()
+        let toThem = try allChanges().filter { !theirIDs.contains($0.id) && theirs.mayHold($0.scope) }
+        let toMe = try other.allChanges().filter { !myIDs.contains($0.id) && mine.mayHold($0.scope) }
+        let received = try apply(toMe, origin: .peer)
+        let sent = try other.apply(toThem, origin: .peer)
+        return MergeOutcome(received: received, sent: sent)
+    }
+}

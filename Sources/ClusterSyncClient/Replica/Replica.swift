@@ -1,0 +1,173 @@
+import ClusterSyncCore
+import Foundation
+import GRDB
+
+/// A practice's local copy of its cluster's registers: one SQLite file, written through GRDB.
+///
+/// Every local edit is one transaction that writes the change, updates the materialised state
+/// and queues the change in the outbox. Every batch of remote changes is one transaction,
+/// checked whole before anything is written, and idempotent.
+public final class Replica: Sendable {
+    public let database: DatabasePool
+    let wallClock: @Sendable () -> Int64
+
+    /// Opens (creating if needed) the replica file at `path` and brings its schema up to date.
+    public init(path: String, wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL keeps readers off the writer's back; NORMAL is durable across process crashes,
+            // which is the failure a laptop sees, and much faster than FULL.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.busyMode = .timeout(10)
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+            try ReplicaSchema.migrator.migrate(database)
+        } catch let error as DatabaseError {
+            throw ClusterSyncError(.internal, "cannot open replica \(path): \(error.message ?? "\(error)")")
+        }
+        self.wallClock = wallClock
+    }
+
+    public static let systemMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    public var today: CalendarDate { CalendarDate(unixMillis: wallClock()) }
+
+    // MARK: Identity
+
+    /// Makes this file the replica of one practice. Fails if it already is one.
+    @discardableResult
+    public func initialise(tenant: String, cluster: String, practice: String, displayName: String) throws -> ReplicaIdentity {
+        for (name, value) in [("tenant", tenant), ("cluster", cluster), ("practice", practice)] {
+            guard !value.isEmpty, value.count <= 64, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+                throw ClusterSyncError(.invalidValue, "\(name) must be 1 to 64 letters, digits, '-', '_' or '.'; got \"\(value)\"", field: name)
+            }
+        }
+        let identity = ReplicaIdentity(replicaID: .random(), tenant: tenant, cluster: cluster, practice: practice, displayName: displayName)
+        try database.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! == 0 else {
+                throw ClusterSyncError(.invalidValue, "this replica is already initialised; use a new file for another practice")
+            }
+            try db.execute(sql: """
+                INSERT INTO identity (singleton, replica_id, tenant, cluster, practice, display_name, counter, hlc)
+                VALUES (1, ?, ?, ?, ?, ?, 0, 0)
+                """, arguments: [identity.replicaID.rawValue, tenant, cluster, practice, displayName])
+        }
+        return identity
+    }
+
+    public func identity() throws -> ReplicaIdentity {
+        try database.read { db in try Self.identity(db) }
+    }
+
+    static func identity(_ db: Database) throws -> ReplicaIdentity {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM identity") else {
+            throw ClusterSyncError(.notInitialised, "this replica is not initialised; run `clustersync init` first")
+        }
+        return ReplicaIdentity(
+            replicaID: ReplicaID(row["replica_id"] as String)!, tenant: row["tenant"], cluster: row["cluster"],
+            practice: row["practice"], displayName: row["display_name"])
+    }
+
+    // MARK: Local edits
+
+    /// Creates a record of `type` with the given edits, in one transaction. Returns its id.
+    public func create(_ type: RecordType, private isPrivate: Bool = false, edits: [Edit]) throws -> RecordID {
+        let id = RecordID.random(for: type)
+        try database.write { db in
+            let scope = try Self.identity(db).scope(private: isPrivate)
+            var session = try LocalEditSession(db, wallMillis: wallClock())
+            for edit in edits { try session.edit(id, scope: scope, edit) }
+            try session.finish()
+        }
+        return id
+    }
+
+    /// Applies edits to existing records, in one transaction; returns the changes made.
+    @discardableResult
+    public func edit(_ edits: [(RecordID, Edit)]) throws -> [Change] {
+        try database.write { db in
+            var session = try LocalEditSession(db, wallMillis: wallClock())
+            for (id, edit) in edits {
+                guard let scope = try Self.scope(of: id, db) else {
+                    throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")
+                }
+                try session.edit(id, scope: scope, edit)
+            }
+            try session.finish()
+            return session.made
+        }
+    }
+
+    @discardableResult
+    public func edit(_ id: RecordID, _ edits: Edit...) throws -> [Change] {
+        try edit(edits.map { (id, $0) })
+    }
+
+    static func scope(of id: RecordID, _ db: Database) throws -> RecordScope? {
+        try Row.fetchOne(db, sql: "SELECT tenant, cluster, practice FROM record WHERE id = ?", arguments: [id.rawValue])
+            .map { RecordScope(tenant: $0["tenant"], cluster: $0["cluster"], practice: $0["practice"]) }
+    }
+
+    // MARK: Reading
+
+    public func record(_ id: RecordID) throws -> RecordView? {
+        try database.read { db in try Self.view(id, db) }
+    }
+
+    static func view(_ id: RecordID, _ db: Database) throws -> RecordView? {
+        try ChangeReader.views(db, where: "rec.id = ?", arguments: [id.rawValue]).first
+    }
+
+    /// Records of one type (or all), deleted ones included; items are left to their lists.
+    public func records(_ type: RecordType? = nil) throws -> [RecordView] {
+        try database.read { db in
+            if let type {
+                return try ChangeReader.views(db, where: "rec.type = ?", arguments: [type.rawValue])
+            }
+            return try ChangeReader.views(db, where: "rec.type <> 'item'")
+        }
+    }
+
+    /// The items of a list in list order, deleted items left out.
+    public func items(of list: RecordID) throws -> [RecordView] {
+        try database.read { db in try Self.items(of: list, db) }
+    }
+
+    static func items(of list: RecordID, _ db: Database) throws -> [RecordView] {
+        let items = try ChangeReader.views(db, where: "rec.parent = ?", arguments: [list.rawValue])
+            .filter { !$0.isDeleted }
+        var bySlot: [ChangeID: RecordView] = [:]
+        for item in items {
+            if let slot = item.writes["position"]?.first?.id { bySlot[slot] = item }
+        }
+        let order = SequenceOrder.order(slots: try ChangeReader.slots(db, list: list), visible: Set(bySlot.keys))
+        return order.map { bySlot[$0]! }
+    }
+
+    /// Every change this replica holds, in clock order.
+    public func allChanges() throws -> [Change] {
+        try database.read { db in try ChangeReader.changes(db) }
+    }
+
+    /// The changes of one record, in clock order, superseded ones included.
+    public func history(of id: RecordID) throws -> [Change] {
+        try database.read { db in try ChangeReader.changes(db, where: "rec.id = ?", arguments: [id.rawValue]) }
+    }
+
+    public func changeIDs() throws -> Set<ChangeID> {
+        try database.read { db in
+            var ids = Set<ChangeID>()
+            let rows = try Row.fetchCursor(db, sql: "SELECT r.id, c.counter FROM change c JOIN replica r ON r.num = c.replica")
+            while let row = try rows.next() {
+                ids.insert(ChangeID(replica: ReplicaID(row[0] as String)!, counter: row[1]))
+            }
+            return ids
+        }
+    }
+
+    /// Changes waiting for a server to acknowledge them.
+    public func pendingCount() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox")! }
+    }
+}

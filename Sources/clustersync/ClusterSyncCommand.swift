@@ -1,0 +1,64 @@
+import ArgumentParser
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+
+@main
+struct ClusterSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clustersync",
+        abstract: "Edit a primary care cluster's shared registers offline and sync them.",
+        discussion: """
+            Exit codes: 0 ok, 1 user error (the message on stderr says what to fix), 2 internal error.
+            The replica file is --replica, else $CLUSTERSYNC_REPLICA, else ./clustersync.sqlite.
+            """,
+        subcommands: [
+            InitCommand.self, RecordCommand<RiskKind>.self, RecordCommand<ActionKind>.self, ListCommand.self,
+            ShowCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self,
+        ]
+    )
+
+    /// Runs the command tree with ClusterSync's exit codes: ArgumentParser's usage errors and
+    /// ClusterSync's user errors exit 1, anything else 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? any AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ClusterSyncError {
+            FileHandle.standardError.write(Data("clustersync: \(error.message)\n".utf8))
+            Foundation.exit(error.isUserError ? 1 : 2)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            if code == .validationFailure || error is ValidationError {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(1)
+            }
+            if code != .failure { exit(withError: error) }
+            FileHandle.standardError.write(Data("clustersync: internal error: \(error)\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+}
+
+struct ReplicaOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The replica file.", valueName: "path"))
+    var replica: String?
+
+    var path: String {
+        replica ?? ProcessInfo.processInfo.environment["CLUSTERSYNC_REPLICA"] ?? "clustersync.sqlite"
+    }
+
+    func open() throws -> Replica {
+        try Replica(path: path)
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON (the shape is documented in the README and stable).")
+    var json = false
+}

@@ -1,0 +1,212 @@
+import ArgumentParser
+import ClusterSyncClient
+import ClusterSyncCore
+
+/// A register whose records the CLI edits with add/list/show/set/delete.
+protocol RegisterKind: Sendable {
+    static var type: RecordType { get }
+    static var listColumns: [String] { get }
+    /// Edits every new record gets besides what was typed (status defaults, set-once copies).
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit]
+}
+
+enum RiskKind: RegisterKind {
+    static let type = RecordType.risk
+    static let listColumns = ["title", "owner", "score", "status", "review_date"]
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
+        var extra: [Edit] = []
+        if !edits.contains(where: { if case .set("status", _) = $0 { true } else { false } }) {
+            extra.append(.set("status", .string("open")))
+        }
+        if !edits.contains(where: { if case .set("initial_score", _) = $0 { true } else { false } }),
+           let score = edits.lazy.compactMap({ if case .set("score", let v) = $0 { v } else { nil } }).last {
+            extra.append(.set("initial_score", score))
+        }
+        return extra
+    }
+}
+
+enum ActionKind: RegisterKind {
+    static let type = RecordType.action
+    static let listColumns = ["title", "owner", "due_date", "status"]
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
+        var extra: [Edit] = []
+        if !edits.contains(where: { if case .set("status", _) = $0 { true } else { false } }) {
+            extra.append(.set("status", .string("not-started")))
+        }
+        if !edits.contains(where: { if case .set("original_due_date", _) = $0 { true } else { false } }),
+           let due = edits.lazy.compactMap({ if case .set("due_date", let v) = $0 { v } else { nil } }).last {
+            extra.append(.set("original_due_date", due))
+        }
+        return extra
+    }
+}
+
+struct RecordCommand<Kind: RegisterKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        var subcommands: [any ParsableCommand.Type] = [
+            AddRecord<Kind>.self, ListRecords<Kind>.self, ShowRecord<Kind>.self, SetFields<Kind>.self,
+            DeleteRecord<Kind>.self, RestoreRecord<Kind>.self,
+        ]
+        if Kind.type == .action { subcommands.append(AddNote.self) }
+        return CommandConfiguration(
+            commandName: Kind.type.rawValue,
+            abstract: Kind.type == .risk ? "The cluster's risk register." : "The cluster's action tracker.",
+            subcommands: subcommands)
+    }
+}
+
+/// Parses FIELD=VALUE arguments against a record type.
+func parseEdits(_ arguments: [String], type: RecordType, current: RecordView?, today: CalendarDate) throws -> [Edit] {
+    try FieldInput.parse(arguments, type: type, current: current, today: today)
+}
+
+func fieldsHelp(_ type: RecordType) -> String {
+    type.schema.fields.filter { $0.kind != .position }.map { "\($0.name): \($0.summary)" }.joined(separator: "\n")
+}
+
+struct AddRecord<Kind: RegisterKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "add", abstract: "Add a \(Kind.type.rawValue); prints its id.",
+                             discussion: "Fields:\n" + fieldsHelp(Kind.type))
+    }
+
+    @OptionGroup var replica: ReplicaOptions
+    @Flag(name: .customLong("private"), help: "Keep the record private to this practice.")
+    var isPrivate = false
+    @Argument(help: "FIELD=VALUE pairs; title is required.")
+    var fields: [String] = []
+
+    func run() throws {
+        let replica = try replica.open()
+        let today = replica.today
+        let edits = try parseEdits(fields, type: Kind.type, current: nil, today: today)
+        guard edits.contains(where: { if case .set("title", _) = $0 { true } else { false } }) else {
+            throw ValidationError("a \(Kind.type.rawValue) needs a title: clustersync \(Kind.type.rawValue) add title=\"...\"")
+        }
+        let id = try replica.create(Kind.type, private: isPrivate, edits: edits + Kind.defaults(for: edits, today: today))
+        Output.print(id.rawValue)
+    }
+}
+
+struct ListRecords<Kind: RegisterKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "list", abstract: "List the \(Kind.type.rawValue) records.")
+    }
+
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
+    @Flag(help: "Include deleted records.")
+    var deleted = false
+
+    func run() throws {
+        let replica = try replica.open()
+        let today = replica.today
+        let views = try replica.records(Kind.type).filter { deleted || !$0.isDeleted }
+        if output.json {
+            Output.printJSON(.object(["records": .array(views.map { $0.jsonValue(today: today) })]))
+            return
+        }
+        let derivedColumn = Kind.type == .risk ? "band" : "rag"
+        let rows = views.map { view in
+            let derived = view.derived(today: today)
+            return [view.id.rawValue] + Kind.listColumns.map { column in
+                Output.truncated(view.value(column).map { column == "score" ? "\(RiskScore($0)?.score ?? 0)" : Replica.plain($0) } ?? "", 40)
+            } + [derived[derivedColumn].map(Replica.plain) ?? "", view.conflicts.isEmpty ? "" : "CONFLICT"]
+        }
+        Output.print(Output.table(["id"] + Kind.listColumns + [derivedColumn, ""], rows))
+    }
+}
+
+/// Finds a record of the expected type or explains why not.
+func requireRecord(_ text: String, of type: RecordType?, in replica: Replica) throws -> RecordView {
+    guard let id = RecordID(text) else {
+        throw ClusterSyncError(.unknownRecord, "\"\(text)\" is not a record id (like RSK-7K3M9Q2X1A)")
+    }
+    if let type, id.type != type {
+        throw ClusterSyncError(.wrongType, "\(id) is a \(id.type.rawValue), not a \(type.rawValue)")
+    }
+    guard let view = try replica.record(id) else {
+        throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")
+    }
+    return view
+}
+
+struct ShowRecord<Kind: RegisterKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "show", abstract: "Show one \(Kind.type.rawValue) with its conflicts.")
+    }
+
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
+    @Argument var id: String
+
+    func run() throws {
+        try ShowCommand.show(id, type: Kind.type, replica: replica.open(), json: output.json)
+    }
+}
+
+struct SetFields<Kind: RegisterKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "set", abstract: "Set fields of a \(Kind.type.rawValue): FIELD=VALUE, FIELD+=VALUE, FIELD-=VALUE.",
+                             discussion: "Fields:\n" + fieldsHelp(Kind.type))
+    }
+
+    @OptionGroup var replica: ReplicaOptions
+    @Argument var id: String
+    @Argument(help: "FIELD=VALUE pairs.")
+    var fields: [String]
+
+    func run() throws {
+        let replica = try replica.open()
+        let view = try requireRecord(id, of: Kind.type, in: replica)
+        let edits = try parseEdits(fields, type: Kind.type, current: view, today: replica.today)
+        try replica.edit(edits.map { (view.id, $0) })
+    }
+}
+
+struct DeleteRecord<Kind: RegisterKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "delete", abstract: "Delete a \(Kind.type.rawValue) (kept as a tombstone; its history stays).")
+    }
+
+    @OptionGroup var replica: ReplicaOptions
+    @Argument var id: String
+
+    func run() throws {
+        let replica = try replica.open()
+        let view = try requireRecord(id, of: Kind.type, in: replica)
+        guard !view.isDeleted else { throw ClusterSyncError(.recordDeleted, "\(view.id) is already deleted") }
+        try replica.edit(view.id, .delete)
+    }
+}
+
+struct RestoreRecord<Kind: RegisterKind>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "restore", abstract: "Undo the delete of a \(Kind.type.rawValue).")
+    }
+
+    @OptionGroup var replica: ReplicaOptions
+    @Argument var id: String
+
+    func run() throws {
+        let replica = try replica.open()
+        let view = try requireRecord(id, of: Kind.type, in: replica)
+        try replica.edit(view.id, .restore)
+    }
+}
+
+struct AddNote: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "note", abstract: "Append a progress note to an action.")
+
+    @OptionGroup var replica: ReplicaOptions
+    @Argument var id: String
+    @Argument(help: "The note.")
+    var text: String
+
+    func run() throws {
+        let replica = try replica.open()
+        let view = try requireRecord(id, of: .action, in: replica)
+        try replica.edit(view.id, .add("notes", .object(["date": .string(replica.today.description), "text": .string(text)])))
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import ClusterSyncClient
+import ClusterSyncCore
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Make a new replica file for one practice; prints its replica id.")
+
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "The tenant: the Health Board (e.g. bcuhb).") var tenant: String
+    @Option(help: "The cluster (e.g. north-denbighshire).") var cluster: String
+    @Option(help: "This practice (e.g. prestatyn-medical).") var practice: String
+    @Option(help: "The name your edits are signed with until a server stamps them (e.g. \"Practice manager, Prestatyn\").")
+    var name: String
+
+    func run() throws {
+        let identity = try replica.open().initialise(tenant: tenant, cluster: cluster, practice: practice, displayName: name)
+        Output.print(identity.replicaID.rawValue)
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show any record, with its conflicts.")
+
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "A record id (RSK-, ACT-, LST- or ITM-).") var id: String
+
+    func run() throws {
+        try Self.show(id, type: nil, replica: replica.open(), json: output.json)
+    }
+
+    static func show(_ id: String, type: RecordType?, replica: Replica, json: Bool) throws {
+        let view = try requireRecord(id, of: type, in: replica)
+        let items = view.type == .list ? try replica.items(of: view.id) : nil
+        if json {
+            Output.printJSON(view.jsonValue(today: replica.today, items: items))
+        } else {
+            Output.print(Output.render(view, today: replica.today, items: items))
+        }
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Who this replica is and what is waiting to sync.")
+
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let replica = try replica.open()
+        let identity = try replica.identity()
+        let pending = try replica.pendingCount()
+        let conflicts = try replica.records().reduce(0) { $0 + $1.conflicts.count }
+        if output.json {
+            Output.printJSON(.object([
+                "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
+                "cluster": .string(identity.cluster), "practice": .string(identity.practice),
+                "name": .string(identity.displayName), "pending": .int(Int64(pending)), "conflicts": .int(Int64(conflicts)),
+            ]))
+            return
+        }
+        Output.print("""
+            replica   \(identity.replicaID)  (\(self.replica.path))
+            practice  \(identity.practice) in cluster \(identity.cluster), \(identity.tenant)
+            name      \(identity.displayName)
+            pending   \(pending) change\(pending == 1 ? "" : "s") not yet synced
+            conflicts \(conflicts)
+            """)
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export the registers as CSV or JSON on stdout.")
+
+    enum Format: String, ExpressibleByArgument { case csv, json }
+
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "csv or json.") var format: Format = .json
+    @Option(help: "For CSV: the register (risk, action or list).") var type: String = "risk"
+
+    func run() throws {
+        let replica = try replica.open()
+        switch format {
+        case .json:
+            Output.printJSON(try replica.exportJSON(today: replica.today))
+        case .csv:
+            guard let recordType = RecordType(rawValue: type), recordType != .item else {
+                throw ValidationError("--type must be risk, action or list")
+            }
+            Output.print(String(try replica.exportCSV(recordType, today: replica.today).dropLast()))
+        }
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Exchange changes with another replica file of the same cluster, both ways.")
+
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "The other replica file.") var from: String
+
+    func run() throws {
+        let mine = try replica.open()
+        guard FileManager.default.fileExists(atPath: from) else {
+            throw ClusterSyncError(.invalidValue, "no replica file at \(from)")
+        }
+        let outcome = try mine.merge(with: try Replica(path: from))
+        Output.print("received \(outcome.received.applied) change\(outcome.received.applied == 1 ? "" : "s"), sent \(outcome.sent.applied)")
+    }
+}
