@@ -44,7 +44,7 @@ enum ChangeReader {
 
     /// Record views for the records selected by `condition` on `rec`.
     static func views(_ db: Database, where condition: String, arguments: StatementArguments = []) throws -> [RecordView] {
-        let rows = try Row.fetchAll(db, sql: """
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT rec.id AS recordID, rec.tenant, rec.cluster, rec.practice,
                    r.id AS replicaID, c.counter, c.hlc, c.field, c.value, c.author, c.seen
             FROM record rec
@@ -52,7 +52,7 @@ enum ChangeReader {
             JOIN replica r ON r.num = c.replica
             WHERE \(condition)
             ORDER BY rec.id
-            """, arguments: arguments)
+            """), arguments: arguments)
         var views: [RecordView] = []
         var start = 0
         while start < rows.count {

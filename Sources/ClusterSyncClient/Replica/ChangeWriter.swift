@@ -9,53 +9,89 @@ struct ChangeWriter {
     let db: Database
     private var replicaNumbers: [ReplicaID: Int64] = [:]
     private var records: [RecordID: (num: Int64, scope: RecordScope)] = [:]
+    // Prepared once per transaction: GRDB's statement cache hashes the SQL text on every use.
+    /// Three forms of one insert: live unless an earlier orphan supersession names it
+    /// (checked only when such orphans exist), or dead because the batch supersedes it.
+    private let insertChecked: BoundStatement
+    private let insertLive: BoundStatement
+    private let insertDead: BoundStatement
+    private let kill: BoundStatement
+    private let orphan: BoundStatement
 
-    init(_ db: Database) {
+    init(_ db: Database) throws {
         self.db = db
-    }
-
-    /// Applies one change; returns false if it was already here.
-    mutating func apply(_ change: Change) throws -> Bool {
-        let replica = try replicaNumber(change.id.replica)
-        let record = try recordNumber(change.record, scope: change.scope)
-
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO change (replica, counter, hlc, record, field, value, sup, seen, author, live)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+        let columns = "INSERT INTO change (replica, counter, hlc, record, field, value, sup, seen, author, live)"
+        insertChecked = try BoundStatement(db, sql: """
+            \(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
                 CASE WHEN ?6 IS NULL THEN 0
                      WHEN EXISTS (SELECT 1 FROM orphan_supersede
                                   WHERE replica = ?1 AND counter = ?2 AND record = ?4 AND field = ?5) THEN 0
                      ELSE 1 END)
             ON CONFLICT DO NOTHING
             """)
-        insert.setUncheckedArguments([
-            replica, change.id.counter, change.hlc.packed, record, change.field,
-            change.value?.canonicalText, Self.idList(change.supersedes), Self.idList(change.seen), change.author,
-        ])
-        try insert.execute()
-        guard db.changesCount == 1 else { return false }
+        insertLive = try BoundStatement(db, sql: """
+            \(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?6 IS NOT NULL) ON CONFLICT DO NOTHING
+            """)
+        insertDead = try BoundStatement(db, sql: "\(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0) ON CONFLICT DO NOTHING")
+        kill = try BoundStatement(db, sql: "UPDATE change SET live = 0 WHERE record = ? AND field = ? AND replica = ? AND counter = ?")
+        orphan = try BoundStatement(db, sql: """
+            INSERT OR IGNORE INTO orphan_supersede (replica, counter, record, field) VALUES (?, ?, ?, ?)
+            """)
+    }
 
-        if !change.supersedes.isEmpty {
-            let kill = try db.cachedStatement(sql: """
-                UPDATE change SET live = 0 WHERE replica = ? AND counter = ? AND record = ? AND field = ?
-                """)
-            for id in change.supersedes {
-                let target = try replicaNumber(id.replica)
-                kill.setUncheckedArguments([target, id.counter, record, change.field])
-                try kill.execute()
-                if db.changesCount == 0 {
-                    let orphan = try db.cachedStatement(sql: """
-                        INSERT OR IGNORE INTO orphan_supersede (replica, counter, record, field) VALUES (?, ?, ?, ?)
-                        """)
-                    orphan.setUncheckedArguments([target, id.counter, record, change.field])
-                    try orphan.execute()
-                }
+    /// Applies one change; returns false if it was already here.
+    mutating func apply(_ change: Change) throws -> Bool {
+        try apply([change])[0]
+    }
+
+    /// Applies a batch; returns, for each change, whether it was new here.
+    ///
+    /// A write superseded by another change of the same batch is stored dead straight away and
+    /// needs no update afterwards: on a long sync most supersessions fall inside one batch, and
+    /// this halves the statements per change.
+    mutating func apply(_ batch: [Change]) throws -> [Bool] {
+        var fieldOf: [ChangeID: (RecordID, String)] = [:]
+        fieldOf.reserveCapacity(batch.count)
+        for change in batch { fieldOf[change.id] = (change.record, change.field) }
+        var deadOnArrival = Set<ChangeID>()
+        for change in batch {
+            for id in change.supersedes where fieldOf[id].map({ $0 == (change.record, change.field) }) == true {
+                deadOnArrival.insert(id)
             }
         }
-        if change.field == "list", change.recordType == .item, let list = change.value?.stringValue {
-            try db.execute(sql: "UPDATE record SET parent = ? WHERE num = ? AND parent IS NULL", arguments: [list, record])
+        let orphansExist = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orphan_supersede)")!
+
+        var isNew: [Bool] = []
+        isNew.reserveCapacity(batch.count)
+        var records: [Int64] = []
+        records.reserveCapacity(batch.count)
+        for change in batch {
+            let replica = try replicaNumber(change.id.replica)
+            let record = try recordNumber(change.record, scope: change.scope)
+            records.append(record)
+            let statement = deadOnArrival.contains(change.id) ? insertDead : orphansExist ? insertChecked : insertLive
+            try statement.run(
+                .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
+                .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
+                .optional(Self.idList(change.seen)), .optional(change.author))
+            isNew.append(db.changesCount == 1)
         }
-        return true
+        let insertedDead = Set(zip(batch, isNew).lazy.filter { $0.1 && deadOnArrival.contains($0.0.id) }.map(\.0.id))
+
+        for (index, change) in batch.enumerated() where isNew[index] {
+            let record = records[index]
+            for id in change.supersedes where !insertedDead.contains(id) {
+                let target = try replicaNumber(id.replica)
+                try kill.run(.int(record), .text(change.field), .int(target), .int(id.counter))
+                if db.changesCount == 0 {
+                    try orphan.run(.int(target), .int(id.counter), .int(record), .text(change.field))
+                }
+            }
+            if change.field == "list", change.recordType == .item, let list = change.value?.stringValue {
+                try db.execute(sql: "UPDATE record SET parent = ? WHERE num = ? AND parent IS NULL", arguments: [list, record])
+            }
+        }
+        return isNew
     }
 
     mutating func replicaNumber(_ id: ReplicaID) throws -> Int64 {

@@ -16,12 +16,12 @@ struct LocalEditSession {
         let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM identity")!
         counter = row["counter"]
         clock = HybridLogicalClock(last: HLCTimestamp(packed: row["hlc"]))
-        writer = ChangeWriter(db)
+        writer = try ChangeWriter(db)
         self.wallMillis = wallMillis
     }
 
     mutating func edit(_ id: RecordID, scope: RecordScope, _ edit: Edit) throws {
-        let view = try Replica.view(id, writer.db)
+        let view = try Self.view(id, for: edit, writer.db)
         let planned = try edit.plan(on: view, type: id.type)
         counter += 1
         let change = Change(
@@ -34,6 +34,18 @@ struct LocalEditSession {
         queue.setUncheckedArguments([try writer.replicaNumber(identity.replicaID), counter])
         try queue.execute()
         made.append(change)
+    }
+
+    /// The part of the record an edit needs to plan against: a field edit needs that field's
+    /// live writes and the tombstone; a delete needs everything.
+    static func view(_ id: RecordID, for edit: Edit, _ db: Database) throws -> RecordView? {
+        let field: String? = switch edit {
+        case .set(let f, _), .add(let f, _), .remove(let f, _): f
+        case .place: "position"
+        case .delete, .restore: nil
+        }
+        guard let field else { return try Replica.view(id, db) }
+        return try ChangeReader.views(db, where: "rec.id = ? AND c.field IN (?, 'deleted')", arguments: [id.rawValue, field]).first
     }
 
     func finish() throws {

@@ -14,6 +14,11 @@ extension Replica {
     public struct ApplyOutcome: Sendable, Equatable {
         public var applied = 0
         public var duplicates = 0
+
+        public init(applied: Int = 0, duplicates: Int = 0) {
+            self.applied = applied
+            self.duplicates = duplicates
+        }
     }
 
     /// Applies a batch of remote changes in one transaction. The batch is checked whole first:
@@ -27,13 +32,14 @@ extension Replica {
             try Self.check(change, for: identity, now: now)
         }
         return try database.write { db in
-            var writer = ChangeWriter(db)
+            var writer = try ChangeWriter(db)
             var outcome = ApplyOutcome()
             var latest = HLCTimestamp.zero
             let queue = origin == .peer
                 ? try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox (replica, counter) VALUES (?, ?)") : nil
-            for change in changes {
-                if try writer.apply(change) {
+            let isNew = try writer.apply(changes)
+            for (change, new) in zip(changes, isNew) {
+                if new {
                     outcome.applied += 1
                     latest = max(latest, change.hlc)
                     if let queue {

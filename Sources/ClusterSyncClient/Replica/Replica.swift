@@ -18,6 +18,7 @@ public final class Replica: Sendable {
             // WAL keeps readers off the writer's back; NORMAL is durable across process crashes,
             // which is the failure a laptop sees, and much faster than FULL.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         configuration.busyMode = .timeout(10)
         do {
@@ -105,7 +106,7 @@ public final class Replica: Sendable {
     }
 
     static func scope(of id: RecordID, _ db: Database) throws -> RecordScope? {
-        try Row.fetchOne(db, sql: "SELECT tenant, cluster, practice FROM record WHERE id = ?", arguments: [id.rawValue])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT tenant, cluster, practice FROM record WHERE id = ?"), arguments: [id.rawValue])
             .map { RecordScope(tenant: $0["tenant"], cluster: $0["cluster"], practice: $0["practice"]) }
     }
 

@@ -31,20 +31,22 @@ enum ReplicaSchema {
                 );
                 CREATE INDEX record_by_parent ON record(parent) WHERE parent IS NOT NULL;
                 -- Every change ever applied: the log and, through live = 1, the materialised state.
+                -- Clustered by record and field, so reading a field's live writes, killing a
+                -- superseded write and reading a record's history each touch one key range.
                 CREATE TABLE change (
+                    record INTEGER NOT NULL,
+                    field TEXT NOT NULL,
                     replica INTEGER NOT NULL,
                     counter INTEGER NOT NULL,
                     hlc INTEGER NOT NULL,
-                    record INTEGER NOT NULL,
-                    field TEXT NOT NULL,
                     value TEXT,
                     sup TEXT,
                     seen TEXT,
                     author TEXT,
                     live INTEGER NOT NULL,
-                    PRIMARY KEY (replica, counter)
+                    PRIMARY KEY (record, field, replica, counter)
                 ) WITHOUT ROWID;
-                CREATE INDEX change_by_record ON change(record, field);
+                CREATE UNIQUE INDEX change_by_id ON change(replica, counter);
                 -- Writes superseded before they arrived, so they arrive dead.
                 CREATE TABLE orphan_supersede (
                     replica INTEGER NOT NULL,

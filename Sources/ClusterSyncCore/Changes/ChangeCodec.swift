@@ -25,86 +25,123 @@ extension Change {
 
     public var jsonText: String { jsonValue.canonicalText }
 
-    public init(json: JSONValue) throws(ClusterSyncError) {
-        guard case .object(let o) = json else {
-            throw ClusterSyncError(.malformed, "a change must be a JSON object, not \(json.typeName)")
+    /// Decodes one change from its JSON text.
+    public init(jsonText: some StringProtocol) throws(ClusterSyncError) {
+        self = try JSONValue.decode(Change.self, from: jsonText)
+    }
+}
+
+extension Change: Codable {
+    enum CodingKeys: String, CodingKey {
+        case id, hlc, record, tenant, cluster, practice, field, value, sup, seen, author
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func invalid(_ key: CodingKeys, _ message: String) -> DecodingError {
+            .dataCorruptedError(forKey: key, in: c, debugDescription: message)
         }
-        func string(_ key: String) throws(ClusterSyncError) -> String {
-            guard let v = o[key] else { throw ClusterSyncError(.malformed, "change is missing \"\(key)\"", field: key) }
-            guard let s = v.stringValue else {
-                throw ClusterSyncError(.malformed, "change key \"\(key)\" must be a string, not \(v.typeName)", field: key)
+        func ids(_ key: CodingKeys) throws -> [ChangeID] {
+            try (c.decodeIfPresent([String].self, forKey: key) ?? []).map { text in
+                guard let id = ChangeID(text) else { throw invalid(key, "\"\(text)\" is not a change id (counter@replica)") }
+                return id
             }
-            return s
         }
-        func ids(_ key: String) throws(ClusterSyncError) -> [ChangeID] {
-            guard let v = o[key] else { return [] }
-            guard case .array(let items) = v else {
-                throw ClusterSyncError(.malformed, "change key \"\(key)\" must be an array of change ids", field: key)
-            }
-            var result: [ChangeID] = []
-            result.reserveCapacity(items.count)
-            for item in items {
-                guard let text = item.stringValue, let id = ChangeID(text) else {
-                    throw ClusterSyncError(.malformed, "change key \"\(key)\" holds \(item) which is not a change id (counter@replica)", field: key)
-                }
-                result.append(id)
-            }
-            return result
-        }
-        let idText = try string("id")
+        let idText = try c.decode(String.self, forKey: .id)
         guard let id = ChangeID(idText) else {
-            throw ClusterSyncError(.malformed, "change id \"\(idText)\" is not of the form counter@replica (16 hex digits)", field: "id")
+            throw invalid(.id, "\"\(idText)\" is not of the form counter@replica (a positive counter, 16 hex digits)")
         }
-        let hlcText = try string("hlc")
+        let hlcText = try c.decode(String.self, forKey: .hlc)
         guard let hlc = HLCTimestamp(text: hlcText) else {
-            throw ClusterSyncError(.malformed, "change hlc \"\(hlcText)\" is not 12 hex digits, a dash and 4 hex digits", field: "hlc")
+            throw invalid(.hlc, "\"\(hlcText)\" is not 12 hex digits, a dash and 4 hex digits")
         }
-        let recordText = try string("record")
+        let recordText = try c.decode(String.self, forKey: .record)
         guard let record = RecordID(recordText) else {
-            throw ClusterSyncError(.malformed, "record id \"\(recordText)\" is not a type prefix (RSK, ACT, LST, ITM) and 10 base-32 characters", field: "record")
-        }
-        var practice: String?
-        if let p = o["practice"] {
-            guard let s = p.stringValue else {
-                throw ClusterSyncError(.malformed, "change key \"practice\" must be a string", field: "practice")
-            }
-            practice = s
-        }
-        var author: String?
-        if let a = o["author"] {
-            guard let s = a.stringValue else {
-                throw ClusterSyncError(.malformed, "change key \"author\" must be a string", field: "author")
-            }
-            author = s
+            throw invalid(.record, "\"\(recordText)\" is not a type prefix (RSK, ACT, LST, ITM), a dash and 10 base-32 characters")
         }
         self.init(
             id: id, hlc: hlc, record: record,
-            scope: RecordScope(tenant: try string("tenant"), cluster: try string("cluster"), practice: practice),
-            field: try string("field"), value: o["value"], supersedes: try ids("sup"), seen: try ids("seen"),
-            author: author
-        )
+            scope: RecordScope(
+                tenant: try c.decode(String.self, forKey: .tenant),
+                cluster: try c.decode(String.self, forKey: .cluster),
+                practice: try c.decodeIfPresent(String.self, forKey: .practice)),
+            field: try c.decode(String.self, forKey: .field),
+            value: try c.decodeIfPresent(JSONValue.self, forKey: .value),
+            supersedes: try ids(.sup), seen: try ids(.seen),
+            author: try c.decodeIfPresent(String.self, forKey: .author))
     }
 
-    public init(jsonText: some StringProtocol) throws(ClusterSyncError) {
-        try self.init(json: try JSONValue(parsing: jsonText))
+    public func encode(to encoder: any Encoder) throws {
+        try jsonValue.encode(to: encoder)
     }
 }
 
 extension JSONValue {
     /// Parses JSON text; a syntax error is a `malformed` error.
     public init(parsing text: some StringProtocol) throws(ClusterSyncError) {
-        do {
-            self = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch {
-            throw ClusterSyncError(.malformed, "not valid JSON: \(JSONValue.describe(error))")
+        if let fast = JSONValue.parseSimple(text) {
+            self = fast
+            return
+        }
+        self = try JSONValue.decode(JSONValue.self, from: text)
+    }
+
+    /// Stored values are canonical and mostly plain strings, numbers or flags: read those without
+    /// a decoder. Anything else (escapes, objects, arrays) goes through `JSONDecoder`.
+    static func parseSimple(_ text: some StringProtocol) -> JSONValue? {
+        let utf8 = Array(text.utf8)
+        guard let first = utf8.first else { return nil }
+        if first == UInt8(ascii: "\""), utf8.count >= 2, utf8.last == UInt8(ascii: "\""),
+           !utf8.dropFirst().dropLast().contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }) {
+            return .string(String(decoding: utf8.dropFirst().dropLast(), as: UTF8.self))
+        }
+        switch text {
+        case "true": return .bool(true)
+        case "false": return .bool(false)
+        case "null": return .null
+        default: return Int64(text).map(JSONValue.int)
         }
     }
 
-    static func describe(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
-        switch decoding {
-        case .dataCorrupted(let context): return context.underlyingError.map { "\($0)" } ?? context.debugDescription
-        default: return "\(decoding)"
+    /// Decodes a `Decodable` from JSON text, turning decoding errors into `malformed` errors that
+    /// name the key at fault.
+    public static func decode<T: Decodable>(_ type: T.Type, from text: some StringProtocol) throws(ClusterSyncError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+        } catch let error as ClusterSyncError {
+            throw error
+        } catch let error as DecodingError {
+            throw ClusterSyncError(decoding: error)
+        } catch {
+            throw ClusterSyncError(.malformed, "not valid JSON: \(error)")
+        }
+    }
+}
+
+extension ClusterSyncError {
+    init(decoding error: DecodingError) {
+        func path(_ context: DecodingError.Context) -> String? {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return keys.isEmpty ? nil : keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let at = path(context).map { " in \($0)" } ?? ""
+            self.init(.malformed, "\"\(key.stringValue)\" is missing\(at)", field: key.stringValue)
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let key = path(context) ?? "the message"
+            let expected = type == String.self ? "a string" : type == Int.self || type == Int64.self ? "a number"
+                : String(describing: type).hasPrefix("Array") ? "an array" : "\(type)"
+            self.init(.malformed, "\"\(key)\" must be \(expected)", field: context.codingPath.last?.stringValue)
+        case .dataCorrupted(let context):
+            if let key = path(context) {
+                self.init(.malformed, "\"\(key)\": \(context.debugDescription)", field: context.codingPath.last?.stringValue)
+            } else {
+                let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+                self.init(.malformed, "not valid JSON: \(detail)")
+            }
+        @unknown default:
+            self.init(.malformed, "not valid JSON: \(error)")
         }
     }
 }

@@ -1,0 +1,107 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+
+/// Prints ClusterSync's speed figures: medians over several runs, never asserted.
+///
+///     swift run -c release clustersync-bench [--runs 5] [--changes 100000]
+@main
+struct Bench {
+    static func main() throws {
+        let arguments = CommandLine.arguments
+        func option(_ name: String, _ fallback: Int) -> Int {
+            guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let n = Int(arguments[i + 1]) else { return fallback }
+            return n
+        }
+        let runs = option("--runs", 5)
+        let count = option("--changes", 100_000)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        print("clustersync-bench: \(runs) runs, \(count) changes each; figures are medians")
+        var local: [Double] = []
+        var singles: [Double] = []
+        var remote: [Double] = []
+        var decode: [Double] = []
+        var wireBytes = 0.0
+        var fileBytes = 0.0
+        for run in 0..<runs {
+            let source = try Replica(path: directory.appendingPathComponent("source-\(run).sqlite").path)
+            try source.initialise(tenant: "bench", cluster: "c1", practice: "p1", displayName: "Bench")
+            let edits = try LocalEdits.make(count: count, on: source)
+            local.append(Double(count) / edits)
+            singles.append(try LocalEdits.singleTransactions(count: 2_000, on: source))
+
+            let changes = try source.allChanges().filter { $0.field != "deleted" }.prefix(count).map { $0 }
+            let lines = changes.map(\.jsonText)
+            wireBytes = Double(lines.reduce(0) { $0 + $1.utf8.count + 1 }) / Double(lines.count)
+            let decodeStart = ContinuousClock.now
+            let decoded = try lines.map { line throws(ClusterSyncError) in try Change(jsonText: line) }
+            decode.append(Double(lines.count) / seconds(since: decodeStart))
+
+            let targetPath = directory.appendingPathComponent("target-\(run).sqlite").path
+            let target = try Replica(path: targetPath)
+            try target.initialise(tenant: "bench", cluster: "c1", practice: "p2", displayName: "Bench 2")
+            let emptyBytes = try fileSize(target)
+            let applyStart = ContinuousClock.now
+            try target.apply(decoded, origin: .server)
+            remote.append(Double(decoded.count) / seconds(since: applyStart))
+            fileBytes = Double(try fileSize(target) - emptyBytes) / Double(decoded.count)
+        }
+        print(String(format: "local edits, batched 1,000 per transaction:  %10.0f edits/s", median(local)))
+        print(String(format: "local edits, one transaction each:           %10.0f edits/s", median(singles)))
+        print(String(format: "remote changes applied (one transaction):    %10.0f changes/s", median(remote)))
+        print(String(format: "change JSON decoded:                         %10.0f changes/s", median(decode)))
+        print(String(format: "bytes per change on the wire (JSON line):    %10.1f", wireBytes))
+        print(String(format: "bytes per change in the replica file:        %10.1f", fileBytes))
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// The file's size with its write-ahead log folded in.
+    static func fileSize(_ replica: Replica) throws -> Int {
+        try replica.database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            return try Int.fetchOne(db, sql: "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")!
+        }
+    }
+}
+
+/// The local edit workload: 1,000 risks, then field edits spread over them and their fields,
+/// each superseding the value before it, as a busy register would see.
+enum LocalEdits {
+    static let fields = ["title", "owner", "controls", "gaps"]
+
+    static func make(count: Int, on replica: Replica) throws -> Double {
+        var ids: [RecordID] = []
+        for i in 0..<1_000 {
+            ids.append(try replica.create(.risk, edits: [.set("title", .string("Risk \(i)"))]))
+        }
+        let start = ContinuousClock.now
+        var done = 0
+        while done < count {
+            let batch = (done..<min(count, done + 1_000)).map { i in
+                (ids[i % ids.count], Edit.set(fields[(i / ids.count) % fields.count], .string("Value \(i)")))
+            }
+            try replica.edit(batch)
+            done += batch.count
+        }
+        return Bench.seconds(since: start)
+    }
+
+    static func singleTransactions(count: Int, on replica: Replica) throws -> Double {
+        let id = try replica.create(.risk, edits: [.set("title", .string("Single"))])
+        let start = ContinuousClock.now
+        for i in 0..<count { try replica.edit(id, .set("owner", .string("Owner \(i)"))) }
+        return Double(count) / Bench.seconds(since: start)
+    }
+}

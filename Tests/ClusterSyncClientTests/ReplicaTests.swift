@@ -1,0 +1,134 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import GRDB
+import Testing
+
+@Suite struct ReplicaTests {
+    @Test func localEditIsStoredAndQueued() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let replica = try makeReplica(dir, "a", practice: "prestatyn")
+        let id = try replica.create(.risk, edits: [.set("title", .string("Locum cover")), .set("owner", .string("Cluster lead"))])
+        let view = try #require(try replica.record(id))
+        #expect(view.string("title") == "Locum cover")
+        #expect(view.string("owner") == "Cluster lead")
+        #expect(try replica.pendingCount() == 2)
+        // The file is reopened as a later CLI run would.
+        let reopened = try Replica(path: dir.path("a.sqlite"))
+        #expect(try reopened.record(id) == view)
+    }
+
+    @Test func invalidEditWritesNothing() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let replica = try makeReplica(dir, "a", practice: "prestatyn")
+        let id = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        let before = try replica.allChanges()
+        // The first edit is valid, the second not: the transaction keeps neither.
+        #expect(throws: ClusterSyncError.self) {
+            try replica.edit([(id, .set("owner", .string("Lead"))), (id, .set("status", .string("maybe")))])
+        }
+        #expect(try replica.allChanges() == before)
+        #expect(try replica.record(id)?.string("owner") == nil)
+    }
+
+    @Test func applyIsIdempotentAndRefusesWholeBatches() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let a = try makeReplica(dir, "a", practice: "prestatyn")
+        let b = try makeReplica(dir, "b", practice: "rhyl")
+        let id = try a.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        try a.edit(id, .set("owner", .string("Lead")))
+        let changes = try a.allChanges()
+        #expect(try b.apply(changes, origin: .peer) == Replica.ApplyOutcome(applied: 2, duplicates: 0))
+        #expect(try b.apply(changes + changes, origin: .peer) == Replica.ApplyOutcome(applied: 0, duplicates: 4))
+
+        // One bad change in a batch: nothing of the batch is stored.
+        var good = changes[0]
+        good.id = ChangeID(replica: good.id.replica, counter: 100)
+        var bad = changes[1]
+        bad.id = ChangeID(replica: bad.id.replica, counter: 101)
+        bad.value = .string("943 476 5919")
+        let before = try b.allChanges()
+        let error = #expect(throws: ClusterSyncError.self) { try b.apply([good, bad], origin: .peer) }
+        #expect(error?.code == .patientData)
+        #expect(try b.allChanges() == before)
+
+        var future = changes[0]
+        future.id = ChangeID(replica: future.id.replica, counter: 102)
+        future.hlc = HLCTimestamp(millis: Replica.systemMillis() + 3_600_000)
+        #expect((#expect(throws: ClusterSyncError.self) { try b.apply([future], origin: .peer) })?.code == .clockSkew)
+    }
+
+    @Test func otherClustersAndOtherPracticesPrivateRecordsAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let a = try makeReplica(dir, "a", practice: "prestatyn")
+        let b = try makeReplica(dir, "b", practice: "rhyl")
+        let elsewhere = try makeReplica(dir, "c", practice: "wrexham-1", cluster: "wrexham")
+        let secret = try a.create(.risk, private: true, edits: [.set("title", .string("Practice staffing"))])
+        let shared = try a.create(.risk, edits: [.set("title", .string("Locum cover"))])
+
+        let outcome = try b.merge(with: a)
+        #expect(outcome.received.applied == 1)
+        #expect(try b.record(shared) != nil)
+        #expect(try b.record(secret) == nil)
+        let privateChange = try a.history(of: secret)
+        #expect((#expect(throws: ClusterSyncError.self) { try b.apply(privateChange, origin: .peer) })?.code == .forbiddenScope)
+        #expect((#expect(throws: ClusterSyncError.self) { try elsewhere.merge(with: a) })?.code == .forbiddenScope)
+    }
+
+    @Test func listKeepsOrderAcrossMovesAndRemovals() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let a = try makeReplica(dir, "a", practice: "prestatyn")
+        let list = try a.create(.list, edits: [.set("title", .string("Board agenda")), .set("kind", .string("agenda"))])
+        var previous: ChangeID?
+        var items: [RecordID] = []
+        for text in ["Apologies", "Minutes", "Risk register", "AOB"] {
+            let id = try a.create(.item, edits: [.set("list", .string(list.rawValue)), .set("text", .string(text)), .place(after: previous)])
+            previous = try a.record(id)?.writes["position"]?.first?.id
+            items.append(id)
+        }
+        func texts() throws -> [String] { try a.items(of: list).compactMap { $0.string("text") } }
+        #expect(try texts() == ["Apologies", "Minutes", "Risk register", "AOB"])
+        // Move "AOB" to the head, then remove "Minutes".
+        try a.edit(items[3], .place(after: nil))
+        try a.edit(items[1], .delete)
+        #expect(try texts() == ["AOB", "Apologies", "Risk register"])
+    }
+
+    @Test func concurrentDeleteAndEditConflict() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let a = try makeReplica(dir, "a", practice: "prestatyn")
+        let b = try makeReplica(dir, "b", practice: "rhyl")
+        let id = try a.create(.action, edits: [.set("title", .string("Audit referrals")), .set("due_date", .string("2026-12-01"))])
+        _ = try b.merge(with: a)
+        try a.edit(id, .delete)
+        try b.edit(id, .set("owner", .string("Pharmacy lead")))
+        _ = try b.merge(with: a)
+        for replica in [a, b] {
+            let view = try #require(try replica.record(id))
+            #expect(view.isDeleted)
+            let conflict = try #require(view.conflicts.first { $0.kind == .editAgainstDelete })
+            #expect(conflict.values.contains { $0.field == "owner" })
+        }
+        // Restoring settles it: the record is back with the concurrent edit.
+        try a.edit(id, .restore)
+        _ = try b.merge(with: a)
+        #expect(try b.record(id)?.conflicts.isEmpty == true)
+        #expect(try b.record(id)?.string("owner") == "Pharmacy lead")
+    }
+
+    @Test func fileSurvivesReopenWithWAL() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let a = try makeReplica(dir, "a", practice: "prestatyn")
+        let mode = try a.database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+        let ok = try a.database.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+        #expect(ok == "ok")
+    }
+}
