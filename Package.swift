@@ -89,7 +89,15 @@ let package = Package(
         .testTarget(name: "ClusterSyncClientTests", dependencies: ["ClusterSyncClient"], swiftSettings: strict),
         .testTarget(
             name: "ClusterSyncServerTests",
-            dependencies: ["ClusterSyncServer", .product(name: "NIOTestUtils", package: "swift-nio")],
+            dependencies: [
+                "ClusterSyncServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["ClusterSyncCore"], swiftSettings: strict),

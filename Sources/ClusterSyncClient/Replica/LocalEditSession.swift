@@ -37,10 +37,12 @@ struct LocalEditSession {
     }
 
     /// The part of the record an edit needs to plan against: a field edit needs that field's
-    /// live writes and the tombstone; a delete needs everything.
+    /// live writes and the tombstone (an add, which supersedes nothing, only the tombstone);
+    /// a delete needs everything.
     static func view(_ id: RecordID, for edit: Edit, _ db: Database) throws -> RecordView? {
         let field: String? = switch edit {
-        case .set(let f, _), .add(let f, _), .remove(let f, _): f
+        case .set(let f, _), .remove(let f, _): f
+        case .add: "deleted"
         case .place: "position"
         case .delete, .restore: nil
         }
