@@ -33,9 +33,9 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
-        // A practice's replica (SQLite through GRDB) and, later, its sync session.
+        // The materialised CRDT state in SQLite, shared by the replica and the server's SQLite store.
         .target(
-            name: "ClusterSyncClient",
+            name: "ClusterSyncStorage",
             dependencies: [
                 "ClusterSyncCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -43,10 +43,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A practice's replica (SQLite through GRDB) and its sync session.
+        .target(
+            name: "ClusterSyncClient",
+            dependencies: [
+                "ClusterSyncCore", "ClusterSyncStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "ClusterSyncServer",
             dependencies: [
-                "ClusterSyncCore",
+                "ClusterSyncCore", "ClusterSyncStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

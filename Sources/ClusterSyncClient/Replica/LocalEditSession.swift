@@ -1,4 +1,5 @@
 import ClusterSyncCore
+import ClusterSyncStorage
 import GRDB
 
 /// Turns edits into changes inside one write transaction: numbers them, stamps them with the

@@ -1,4 +1,5 @@
 import ClusterSyncCore
+import ClusterSyncStorage
 import GRDB
 
 extension Replica {

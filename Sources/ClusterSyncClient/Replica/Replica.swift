@@ -1,5 +1,6 @@
 import ClusterSyncCore
 import Foundation
+import ClusterSyncStorage
 import GRDB
 
 /// A practice's local copy of its cluster's registers: one SQLite file, written through GRDB.

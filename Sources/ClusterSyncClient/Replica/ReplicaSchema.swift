@@ -1,11 +1,11 @@
+import ClusterSyncStorage
 import GRDB
 
-/// The replica file's schema. Migrations are SQL only and never change once released: add a new
-/// one instead.
+/// The replica file's schema. Migrations never change once released: add a new one instead.
 enum ReplicaSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: identity, records, changes, outbox") { db in
+        migrator.registerMigration("v1: identity, materialised state, outbox") { db in
             try db.execute(sql: """
                 CREATE TABLE identity (
                     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -17,44 +17,6 @@ enum ReplicaSchema {
                     counter INTEGER NOT NULL,
                     hlc INTEGER NOT NULL
                 );
-                -- Replica ids are interned: a change row keeps an integer, not 16 characters.
-                CREATE TABLE replica (num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
-                -- parent: the list an item belongs to, once its "list" write has arrived.
-                CREATE TABLE record (
-                    num INTEGER PRIMARY KEY,
-                    id TEXT NOT NULL UNIQUE,
-                    type TEXT NOT NULL,
-                    tenant TEXT NOT NULL,
-                    cluster TEXT NOT NULL,
-                    practice TEXT,
-                    parent TEXT
-                );
-                CREATE INDEX record_by_parent ON record(parent) WHERE parent IS NOT NULL;
-                -- Every change ever applied: the log and, through live = 1, the materialised state.
-                -- Clustered by record and field, so reading a field's live writes, killing a
-                -- superseded write and reading a record's history each touch one key range.
-                CREATE TABLE change (
-                    record INTEGER NOT NULL,
-                    field TEXT NOT NULL,
-                    replica INTEGER NOT NULL,
-                    counter INTEGER NOT NULL,
-                    hlc INTEGER NOT NULL,
-                    value TEXT,
-                    sup TEXT,
-                    seen TEXT,
-                    author TEXT,
-                    live INTEGER NOT NULL,
-                    PRIMARY KEY (record, field, replica, counter)
-                ) WITHOUT ROWID;
-                CREATE UNIQUE INDEX change_by_id ON change(replica, counter);
-                -- Writes superseded before they arrived, so they arrive dead.
-                CREATE TABLE orphan_supersede (
-                    replica INTEGER NOT NULL,
-                    counter INTEGER NOT NULL,
-                    record INTEGER NOT NULL,
-                    field TEXT NOT NULL,
-                    PRIMARY KEY (replica, counter)
-                ) WITHOUT ROWID;
                 -- Changes a server has not acknowledged yet: local edits and those merged from peers.
                 CREATE TABLE outbox (
                     replica INTEGER NOT NULL,
@@ -62,6 +24,7 @@ enum ReplicaSchema {
                     PRIMARY KEY (replica, counter)
                 ) WITHOUT ROWID;
                 """)
+            try MaterialisedStateSchema.createTables(db)
         }
         return migrator
     }

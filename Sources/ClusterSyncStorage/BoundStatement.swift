@@ -6,17 +6,17 @@ import GRDBSQLite
 /// Used only on the hot path of applying changes, inside a GRDB write transaction: GRDB's
 /// `StatementArguments` box every argument, which costs more than the insert itself when a
 /// batch holds a hundred thousand changes. Connection, transaction and schema stay GRDB's.
-struct BoundStatement {
+public struct BoundStatement {
     private let statement: Statement
     private let db: Database
 
-    init(_ db: Database, sql: String) throws {
+    public init(_ db: Database, sql: String) throws {
         self.db = db
         statement = try db.makeStatement(sql: sql)
     }
 
     /// Binds `values` (Int64, String or nil) to ?1, ?2, ... and runs the statement to completion.
-    func run(_ values: BindValue...) throws {
+    public func run(_ values: BindValue...) throws {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
         for (offset, value) in values.enumerated() {
@@ -33,12 +33,12 @@ struct BoundStatement {
         }
     }
 
-    enum BindValue {
+    public enum BindValue {
         case int(Int64)
         case text(String)
         case null
 
-        static func optional(_ s: String?) -> BindValue { s.map(BindValue.text) ?? .null }
+        public static func optional(_ s: String?) -> BindValue { s.map(BindValue.text) ?? .null }
     }
 }
 

@@ -2,14 +2,14 @@ import ClusterSyncCore
 import GRDB
 
 /// Reads stored changes and record views back out of the replica file.
-enum ChangeReader {
-    static let changeColumns = """
+public enum ChangeReader {
+    public static let changeColumns = """
         r.id AS replicaID, c.counter, c.hlc, rec.id AS recordID, rec.tenant, rec.cluster, rec.practice,
         c.field, c.value, c.sup, c.seen, c.author
         """
-    static let changeJoins = "JOIN replica r ON r.num = c.replica JOIN record rec ON rec.num = c.record"
+    public static let changeJoins = "JOIN replica r ON r.num = c.replica JOIN record rec ON rec.num = c.record"
 
-    static func change(_ row: Row) throws -> Change {
+    public static func change(_ row: Row) throws -> Change {
         let valueText: String? = row["value"]
         return Change(
             id: ChangeID(replica: ReplicaID(row["replicaID"] as String)!, counter: row["counter"]),
@@ -23,7 +23,7 @@ enum ChangeReader {
             author: row["author"])
     }
 
-    static func changes(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [Change] {
+    public static func changes(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [Change] {
         let rows = try Row.fetchCursor(db, sql: """
             SELECT \(changeColumns) FROM change c \(changeJoins) WHERE \(condition) ORDER BY c.hlc, r.id, c.counter
             """, arguments: arguments)
@@ -32,7 +32,7 @@ enum ChangeReader {
         return result
     }
 
-    static func liveWrite(_ row: Row) throws -> FieldWrite {
+    public static func liveWrite(_ row: Row) throws -> FieldWrite {
         FieldWrite(
             id: ChangeID(replica: ReplicaID(row["replicaID"] as String)!, counter: row["counter"]),
             hlc: HLCTimestamp(packed: row["hlc"]),
@@ -43,7 +43,7 @@ enum ChangeReader {
     }
 
     /// Record views for the records selected by `condition` on `rec`.
-    static func views(_ db: Database, where condition: String, arguments: StatementArguments = []) throws -> [RecordView] {
+    public static func views(_ db: Database, where condition: String, arguments: StatementArguments = []) throws -> [RecordView] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT rec.id AS recordID, rec.tenant, rec.cluster, rec.practice,
                    r.id AS replicaID, c.counter, c.hlc, c.field, c.value, c.author, c.seen
@@ -74,7 +74,7 @@ enum ChangeReader {
     }
 
     /// Every position slot ever written for the items of `list`, live or not.
-    static func slots(_ db: Database, list: RecordID) throws -> [SequenceOrder.Slot] {
+    public static func slots(_ db: Database, list: RecordID) throws -> [SequenceOrder.Slot] {
         try Row.fetchAll(db, sql: """
             SELECT r.id AS replicaID, c.counter, c.hlc, c.field, c.value, c.author, c.seen
             FROM record rec JOIN change c ON c.record = rec.num AND c.field = 'position' AND c.value IS NOT NULL

@@ -5,8 +5,8 @@ import GRDB
 ///
 /// Lives for one transaction and caches the interned replica and record numbers it has looked
 /// up, so a batch of changes to few records costs about one insert and one update per change.
-struct ChangeWriter {
-    let db: Database
+public struct ChangeWriter {
+    public let db: Database
     private var replicaNumbers: [ReplicaID: Int64] = [:]
     private var records: [RecordID: (num: Int64, scope: RecordScope)] = [:]
     // Prepared once per transaction: GRDB's statement cache hashes the SQL text on every use.
@@ -18,7 +18,7 @@ struct ChangeWriter {
     private let kill: BoundStatement
     private let orphan: BoundStatement
 
-    init(_ db: Database) throws {
+    public init(_ db: Database) throws {
         self.db = db
         let columns = "INSERT INTO change (replica, counter, hlc, record, field, value, sup, seen, author, live)"
         insertChecked = try BoundStatement(db, sql: """
@@ -40,7 +40,7 @@ struct ChangeWriter {
     }
 
     /// Applies one change; returns false if it was already here.
-    mutating func apply(_ change: Change) throws -> Bool {
+    public mutating func apply(_ change: Change) throws -> Bool {
         try apply([change])[0]
     }
 
@@ -49,7 +49,7 @@ struct ChangeWriter {
     /// A write superseded by another change of the same batch is stored dead straight away and
     /// needs no update afterwards: on a long sync most supersessions fall inside one batch, and
     /// this halves the statements per change.
-    mutating func apply(_ batch: [Change]) throws -> [Bool] {
+    public mutating func apply(_ batch: [Change]) throws -> [Bool] {
         var fieldOf: [ChangeID: (RecordID, String)] = [:]
         fieldOf.reserveCapacity(batch.count)
         for change in batch { fieldOf[change.id] = (change.record, change.field) }
@@ -94,7 +94,7 @@ struct ChangeWriter {
         return isNew
     }
 
-    mutating func replicaNumber(_ id: ReplicaID) throws -> Int64 {
+    public mutating func replicaNumber(_ id: ReplicaID) throws -> Int64 {
         if let num = replicaNumbers[id] { return num }
         let select = try db.cachedStatement(sql: "SELECT num FROM replica WHERE id = ?")
         let num: Int64
@@ -110,7 +110,7 @@ struct ChangeWriter {
 
     /// The record's number, creating its row on first sight. A change that claims another scope
     /// than the record was created in is refused: scope is fixed at creation.
-    mutating func recordNumber(_ id: RecordID, scope: RecordScope) throws -> Int64 {
+    public mutating func recordNumber(_ id: RecordID, scope: RecordScope) throws -> Int64 {
         if let known = records[id] {
             guard known.scope == scope else { throw Self.scopeMismatch(id) }
             return known.num
@@ -135,11 +135,11 @@ struct ChangeWriter {
         ClusterSyncError(.forbiddenScope, "a change to \(id) names another tenant, cluster or practice than the record was created in")
     }
 
-    static func idList(_ ids: [ChangeID]) -> String? {
+    public static func idList(_ ids: [ChangeID]) -> String? {
         ids.isEmpty ? nil : ids.map(\.description).joined(separator: ",")
     }
 
-    static func parseIDList(_ text: String?) -> [ChangeID] {
+    public static func parseIDList(_ text: String?) -> [ChangeID] {
         guard let text, !text.isEmpty else { return [] }
         return text.split(separator: ",").compactMap { ChangeID($0) }
     }

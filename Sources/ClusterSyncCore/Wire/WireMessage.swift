@@ -1,0 +1,212 @@
+/// Every message of the line protocol (Protocol/PROTOCOL.md). One message is one line of
+/// canonical JSON with a "type" key naming the case.
+public enum WireMessage: Sendable, Equatable {
+    // Client to server.
+    case hello(Hello)
+    case push(Push)
+    case pull(Pull)
+    case subscribe(Subscribe)
+    case ping(Ping)
+    case bye
+    // Server to client.
+    case welcome(Welcome)
+    case ack(Ack)
+    case changes(ChangesPage)
+    /// Reserved: the answer to a pull whose cursor is older than the retained history, once the
+    /// server compacts. Never sent yet; clients must treat it as "replace local state".
+    case snapshot(Snapshot)
+    case subscribed(Subscribed)
+    case pong(Ping)
+    case error(WireError)
+}
+
+/// The protocol version this code speaks.
+public enum ProtocolVersion {
+    public static let current = 1
+}
+
+public struct Hello: Sendable, Equatable {
+    public var version: Int
+    public var replica: ReplicaID
+    /// A bearer token, when the client has no certificate.
+    public var token: String?
+    /// Free text naming the client software, for the server's logs.
+    public var client: String?
+
+    public init(version: Int = ProtocolVersion.current, replica: ReplicaID, token: String? = nil, client: String? = nil) {
+        self.version = version
+        self.replica = replica
+        self.token = token
+        self.client = client
+    }
+}
+
+/// Who the server says the client is, and what it may do.
+public struct SessionIdentity: Sendable, Equatable, Hashable {
+    public var tenant: String
+    public var cluster: String
+    public var practice: String
+    /// The name the server stamps on every change this session pushes.
+    public var author: String
+
+    public init(tenant: String, cluster: String, practice: String, author: String) {
+        self.tenant = tenant
+        self.cluster = cluster
+        self.practice = practice
+        self.author = author
+    }
+
+    /// The scopes granted: the cluster's shared records and the practice's own.
+    public var scopes: [String] {
+        ["cluster:\(tenant)/\(cluster)", "practice:\(tenant)/\(cluster)/\(practice)"]
+    }
+
+    /// Whether this identity may read and write a record of `scope`.
+    public func mayAccess(_ scope: RecordScope) -> Bool {
+        scope.tenant == tenant && scope.cluster == cluster && (scope.practice == nil || scope.practice == practice)
+    }
+}
+
+/// The limits a server enforces, announced in `welcome`.
+public struct WireLimits: Sendable, Equatable {
+    /// The longest line accepted, newline included.
+    public var maxLineBytes: Int
+    /// The most changes in one push.
+    public var maxChangesPerPush: Int
+    /// The most changes in one page of `changes`.
+    public var maxChangesPerPage: Int
+    /// How far ahead of the server's clock a change may be stamped.
+    public var maxClockSkewMillis: Int64
+
+    public init(maxLineBytes: Int = 4 * 1024 * 1024, maxChangesPerPush: Int = 1_000, maxChangesPerPage: Int = 1_000,
+                maxClockSkewMillis: Int64 = ClockPolicy.maximumSkewMillis) {
+        self.maxLineBytes = maxLineBytes
+        self.maxChangesPerPush = maxChangesPerPush
+        self.maxChangesPerPage = maxChangesPerPage
+        self.maxClockSkewMillis = maxClockSkewMillis
+    }
+
+    public static let `default` = WireLimits()
+}
+
+public struct Welcome: Sendable, Equatable {
+    public var version: Int
+    public var identity: SessionIdentity
+    public var scopes: [String]
+    public var limits: WireLimits
+    public var server: String
+
+    public init(version: Int = ProtocolVersion.current, identity: SessionIdentity, limits: WireLimits, server: String) {
+        self.version = version
+        self.identity = identity
+        self.scopes = identity.scopes
+        self.limits = limits
+        self.server = server
+    }
+}
+
+public struct Push: Sendable, Equatable {
+    /// Chosen by the client, echoed in the ack or error so it can match them.
+    public var batch: String
+    public var changes: [Change]
+
+    public init(batch: String, changes: [Change]) {
+        self.batch = batch
+        self.changes = changes
+    }
+}
+
+public struct Ack: Sendable, Equatable {
+    public var batch: String
+    /// Changes stored for the first time.
+    public var accepted: Int
+    /// Changes the server already had (a resent batch).
+    public var duplicates: Int
+    /// The author the server stamped on the batch's changes.
+    public var author: String
+
+    public init(batch: String, accepted: Int, duplicates: Int, author: String) {
+        self.batch = batch
+        self.accepted = accepted
+        self.duplicates = duplicates
+        self.author = author
+    }
+}
+
+/// An opaque position in a tenant's change stream. Clients store it and send it back; only the
+/// server reads it. `nil` means "from the beginning".
+public struct Cursor: Sendable, Equatable, Hashable {
+    public var rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+}
+
+public struct Pull: Sendable, Equatable {
+    public var cursor: Cursor?
+    public var limit: Int?
+
+    public init(cursor: Cursor?, limit: Int? = nil) {
+        self.cursor = cursor
+        self.limit = limit
+    }
+}
+
+public struct ChangesPage: Sendable, Equatable {
+    public var changes: [Change]
+    /// Where the next pull starts.
+    public var cursor: Cursor
+    /// Whether more changes wait beyond this page.
+    public var more: Bool
+
+    public init(changes: [Change], cursor: Cursor, more: Bool) {
+        self.changes = changes
+        self.cursor = cursor
+        self.more = more
+    }
+}
+
+public struct Snapshot: Sendable, Equatable {
+    public var changes: [Change]
+    public var cursor: Cursor
+    public var more: Bool
+
+    public init(changes: [Change], cursor: Cursor, more: Bool) {
+        self.changes = changes
+        self.cursor = cursor
+        self.more = more
+    }
+}
+
+public struct Subscribe: Sendable, Equatable {
+    public var cursor: Cursor?
+    public init(cursor: Cursor?) { self.cursor = cursor }
+}
+
+public struct Subscribed: Sendable, Equatable {
+    public var cursor: Cursor
+    public init(cursor: Cursor) { self.cursor = cursor }
+}
+
+public struct Ping: Sendable, Equatable {
+    public var nonce: String?
+    public init(nonce: String? = nil) { self.nonce = nonce }
+}
+
+/// An error on the wire: a stable code, a message for a person, and whether the server closes
+/// the session after sending it.
+public struct WireError: Sendable, Equatable, Error {
+    public var code: String
+    public var message: String
+    public var fatal: Bool
+    /// The push batch the error answers, if any.
+    public var batch: String?
+    /// The change at fault, if any.
+    public var change: ChangeID?
+
+    public init(code: String, message: String, fatal: Bool, batch: String? = nil, change: ChangeID? = nil) {
+        self.code = code
+        self.message = message
+        self.fatal = fatal
+        self.batch = batch
+        self.change = change
+    }
+}

@@ -1,0 +1,50 @@
+import GRDB
+
+/// The tables that hold changes and the state they materialise, the same in a practice's
+/// replica and in the server's SQLite store. Called from each one's first migration; a later
+/// change to these tables is a new migration in each, never an edit here.
+public enum MaterialisedStateSchema {
+    public static func createTables(_ db: Database) throws {
+        try db.execute(sql: """
+            -- Replica ids are interned: a change row keeps an integer, not 16 characters.
+            CREATE TABLE replica (num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+            -- parent: the list an item belongs to, once its "list" write has arrived.
+            CREATE TABLE record (
+                num INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                type TEXT NOT NULL,
+                tenant TEXT NOT NULL,
+                cluster TEXT NOT NULL,
+                practice TEXT,
+                parent TEXT
+            );
+            CREATE INDEX record_by_parent ON record(parent) WHERE parent IS NOT NULL;
+            CREATE INDEX record_by_scope ON record(tenant, cluster, type);
+            -- Every change ever applied: the log and, through live = 1, the materialised state.
+            -- Clustered by record and field, so reading a field's live writes, killing a
+            -- superseded write and reading a record's history each touch one key range.
+            CREATE TABLE change (
+                record INTEGER NOT NULL,
+                field TEXT NOT NULL,
+                replica INTEGER NOT NULL,
+                counter INTEGER NOT NULL,
+                hlc INTEGER NOT NULL,
+                value TEXT,
+                sup TEXT,
+                seen TEXT,
+                author TEXT,
+                live INTEGER NOT NULL,
+                PRIMARY KEY (record, field, replica, counter)
+            ) WITHOUT ROWID;
+            CREATE UNIQUE INDEX change_by_id ON change(replica, counter);
+            -- Writes superseded before they arrived, so they arrive dead.
+            CREATE TABLE orphan_supersede (
+                replica INTEGER NOT NULL,
+                counter INTEGER NOT NULL,
+                record INTEGER NOT NULL,
+                field TEXT NOT NULL,
+                PRIMARY KEY (replica, counter)
+            ) WITHOUT ROWID;
+            """)
+    }
+}
