@@ -1,0 +1,255 @@
+import ClusterSyncCore
+import Testing
+
+@Suite struct RecordViewTests {
+    static let a = ReplicaID("5f0c9e1a2b3c4d5e")!
+    static let b = ReplicaID("a3b2c1d0e9f80716")!
+    static let c = ReplicaID("0e1d2c3b4a596877")!
+    static let risk = RecordID("RSK-7K3M9Q2X1A")!
+    static let action = RecordID("ACT-4F8R2M6W0Z")!
+    static let item = RecordID("ITM-2B6D8G4K0E")!
+    static let today = CalendarDate(year: 2026, month: 11, day: 23)
+
+    static func w(
+        _ replica: ReplicaID, _ counter: Int64, at millis: Int64, _ field: String, _ value: JSONValue,
+        seen: [FieldWrite] = [], author: String? = nil
+    ) -> FieldWrite {
+        FieldWrite(
+            id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: millis), field: field, value: value,
+            author: author, seen: seen.map(\.id))
+    }
+
+    static func view(_ id: RecordID, _ writes: [FieldWrite]) -> RecordView {
+        RecordView(id: id, scope: RecordScope(tenant: "ctmuhb", cluster: "rhondda"), liveWrites: writes)
+    }
+
+    static func score(_ l: Int64, _ c: Int64) -> JSONValue { .object(["likelihood": .int(l), "consequence": .int(c)]) }
+
+    static func date(_ days: Int) -> JSONValue { .string(CalendarDate(dayNumber: today.dayNumber + days).description) }
+
+    // MARK: Reading fields
+
+    @Test func aRegisterShowsTheLatestWriteThenTheGreaterChangeID() {
+        let early = Self.w(Self.c, 9, at: 10, "title", .string("early"))
+        let tieA = Self.w(Self.a, 1, at: 20, "title", .string("tie from A"))
+        let tieB = Self.w(Self.b, 1, at: 20, "title", .string("tie from B"))
+        let view = Self.view(Self.risk, [tieA, early, tieB])
+        #expect(view.value("title") == .string("tie from B"))
+        #expect(view.string("title") == "tie from B")
+        #expect(view.writes["title"]?.map(\.id) == [tieB.id, tieA.id, early.id])
+        #expect(view.liveIDs("title") == [tieB.id, tieA.id, early.id])
+        // The order does not depend on the order the writes are given in.
+        #expect(Self.view(Self.risk, [early, tieB, tieA]) == view)
+        #expect(view.value("owner") == nil)
+    }
+
+    @Test func aLogReadsOldestFirst() {
+        let first = Self.w(Self.b, 5, at: 10, "notes", .object(["date": .string("2026-11-20"), "text": .string("one")]))
+        let second = Self.w(Self.a, 1, at: 20, "notes", .object(["date": .string("2026-11-21"), "text": .string("two")]))
+        let third = Self.w(Self.a, 2, at: 20, "notes", .object(["date": .string("2026-11-21"), "text": .string("three")]))
+        let view = Self.view(Self.action, [third, first, second])
+        #expect(view.writes["notes"]?.map(\.id) == [first.id, second.id, third.id])
+        #expect(view.conflicts.isEmpty, "a log with several entries is not a conflict")
+    }
+
+    @Test func aSetShowsEachMemberOnceInCanonicalOrder() {
+        let estatesA = Self.w(Self.a, 1, at: 10, "tags", .string("estates"))
+        let workforce = Self.w(Self.a, 2, at: 13, "tags", .string("workforce"))
+        let estatesB = Self.w(Self.b, 1, at: 12, "tags", .string("estates"))
+        let budget = Self.w(Self.b, 2, at: 11, "tags", .string("budget"))
+        let view = Self.view(Self.risk, [estatesA, workforce, estatesB, budget])
+        // Not display order (workforce is the latest write): canonical order.
+        #expect(view.members("tags") == [.string("budget"), .string("estates"), .string("workforce")])
+        #expect(Set(view.tags(of: .string("estates"), in: "tags")) == [estatesA.id, estatesB.id])
+        #expect(view.tags(of: .string("clinical"), in: "tags") == [])
+        #expect(view.members("linked_actions") == [])
+        #expect(view.conflicts.isEmpty, "a set with several members is not a conflict")
+    }
+
+    @Test func aRecordWithoutWritesDoesNotExist() {
+        let empty = Self.view(Self.risk, [])
+        #expect(!empty.exists && !empty.isDeleted)
+        #expect(empty.conflicts.isEmpty)
+        #expect(Self.view(Self.risk, [Self.w(Self.a, 1, at: 10, "title", .string("x"))]).exists)
+    }
+
+    // MARK: Conflicts
+
+    @Test func concurrentValuesOfARegisterAreAConflict() throws {
+        let mine = Self.w(Self.a, 1, at: 10, "score", Self.score(4, 3))
+        let theirs = Self.w(Self.b, 1, at: 12, "score", Self.score(2, 5))
+        let title = Self.w(Self.a, 2, at: 13, "title", .string("Nurse vacancy"))
+        let view = Self.view(Self.risk, [mine, theirs, title])
+        let conflicts = view.conflicts
+        #expect(conflicts.count == 1)
+        let conflict = try #require(conflicts.first)
+        #expect(conflict.field == "score")
+        #expect(conflict.kind == .concurrentValues)
+        #expect(conflict.values.map(\.id) == [theirs.id, mine.id], "the default winner first")
+        #expect(view.value("score") == Self.score(2, 5))
+        // Two scorings conflict as pairs: nothing mixes a likelihood of one with a consequence of the other.
+        #expect(Set(conflict.values.map(\.value)) == [Self.score(4, 3), Self.score(2, 5)])
+    }
+
+    @Test func conflictsAreListedInSchemaOrderDeletedFirst() {
+        let view = Self.view(Self.risk, [
+            Self.w(Self.a, 1, at: 10, "status", .string("open")), Self.w(Self.b, 1, at: 10, "status", .string("closed")),
+            Self.w(Self.a, 2, at: 11, "title", .string("x")), Self.w(Self.b, 2, at: 11, "title", .string("y")),
+            Self.w(Self.a, 3, at: 12, "deleted", .bool(true)), Self.w(Self.b, 3, at: 12, "deleted", .bool(false)),
+        ])
+        #expect(view.conflicts.map(\.field) == ["deleted", "title", "status"])
+        #expect(view.conflicts.allSatisfy { $0.kind == .concurrentValues })
+    }
+
+    @Test func anEditTheDeleterDidNotSeeIsAConflict() throws {
+        let text = Self.w(Self.a, 1, at: 10, "text", .string("Winter pressures plan"))
+        let position = Self.w(Self.a, 2, at: 10, "position", .object(["after": .null]))
+        // B deletes having seen the text and position; C, offline, ticks the item as done.
+        let delete = Self.w(Self.b, 1, at: 30, "deleted", .bool(true), seen: [text, position])
+        let done = Self.w(Self.c, 1, at: 20, "done", .bool(true))
+        let view = Self.view(Self.item, [text, position, delete, done])
+        #expect(view.isDeleted)
+        #expect(view.editsAgainstDelete.map(\.id) == [done.id])
+        let conflict = try #require(view.conflicts.first)
+        #expect(view.conflicts.count == 1)
+        #expect(conflict.field == "deleted")
+        #expect(conflict.kind == .editAgainstDelete)
+        #expect(conflict.values.map(\.id) == [delete.id, done.id])
+    }
+
+    @Test func aDeleteThatSawEveryWriteIsNoConflict() {
+        let text = Self.w(Self.a, 1, at: 10, "text", .string("Winter pressures plan"))
+        let done = Self.w(Self.c, 1, at: 20, "done", .bool(true))
+        let delete = Self.w(Self.b, 1, at: 30, "deleted", .bool(true), seen: [text, done])
+        let view = Self.view(Self.item, [text, done, delete])
+        #expect(view.isDeleted)
+        #expect(view.editsAgainstDelete.isEmpty)
+        #expect(view.conflicts.isEmpty)
+    }
+
+    @Test func aRestoredRecordHasNoEditAgainstDelete() {
+        let text = Self.w(Self.a, 1, at: 10, "text", .string("Winter pressures plan"))
+        let done = Self.w(Self.c, 1, at: 20, "done", .bool(true))
+        let restore = Self.w(Self.a, 2, at: 40, "deleted", .bool(false))
+        let view = Self.view(Self.item, [text, done, restore])
+        #expect(!view.isDeleted)
+        #expect(view.editsAgainstDelete.isEmpty)
+        #expect(view.conflicts.isEmpty)
+    }
+
+    @Test func concurrentDeletesPoolWhatTheySaw() {
+        let title = Self.w(Self.a, 1, at: 10, "title", .string("Nurse vacancy"))
+        let owner = Self.w(Self.a, 2, at: 11, "owner", .string("Practice manager"))
+        let deleteB = Self.w(Self.b, 1, at: 30, "deleted", .bool(true), seen: [title])
+        let deleteC = Self.w(Self.c, 1, at: 31, "deleted", .bool(true), seen: [owner])
+        let view = Self.view(Self.risk, [title, owner, deleteB, deleteC])
+        #expect(view.isDeleted)
+        #expect(view.editsAgainstDelete.isEmpty)
+        #expect(view.conflicts.map(\.kind) == [.concurrentValues])
+    }
+
+    @Test func onlyTheLiveDeletesCountAsHavingSeen() throws {
+        let text = Self.w(Self.a, 1, at: 10, "text", .string("Winter pressures plan"))
+        let done = Self.w(Self.c, 1, at: 20, "done", .bool(true))
+        // A restore concurrent with the delete, carrying a `seen` list it should not have:
+        // it is not a delete, so what it lists does not count.
+        let restore = Self.w(Self.c, 2, at: 25, "deleted", .bool(false), seen: [text, done])
+        let delete = Self.w(Self.b, 1, at: 30, "deleted", .bool(true), seen: [text])
+        let view = Self.view(Self.item, [text, done, restore, delete])
+        #expect(view.isDeleted)
+        #expect(view.editsAgainstDelete.map(\.id) == [done.id])
+        let against = try #require(view.conflicts.first { $0.kind == .editAgainstDelete })
+        #expect(against.values.map(\.id) == [delete.id, done.id], "the restore is not listed as a delete")
+    }
+
+    @Test func aDeleteAndARestoreMadeConcurrentlyConflictAndTheLaterWins() {
+        let title = Self.w(Self.a, 1, at: 10, "title", .string("Nurse vacancy"))
+        let delete = Self.w(Self.b, 1, at: 30, "deleted", .bool(true), seen: [title])
+        let restore = Self.w(Self.c, 1, at: 31, "deleted", .bool(false))
+        let view = Self.view(Self.risk, [title, delete, restore])
+        #expect(!view.isDeleted)
+        #expect(view.conflicts.map(\.field) == ["deleted"])
+        let later = Self.w(Self.b, 2, at: 32, "deleted", .bool(true), seen: [title])
+        #expect(Self.view(Self.risk, [title, later, restore]).isDeleted)
+    }
+
+    // MARK: Derived values
+
+    @Test(arguments: [
+        (1, 1, 1, "low"), (1, 3, 3, "low"), (2, 2, 4, "moderate"), (2, 3, 6, "moderate"), (2, 4, 8, "high"),
+        (3, 4, 12, "high"), (3, 5, 15, "extreme"), (4, 4, 16, "extreme"), (5, 5, 25, "extreme"),
+    ])
+    func aRiskScoreAndBand(_ likelihood: Int, _ consequence: Int, _ score: Int, _ band: String) {
+        let view = Self.view(Self.risk, [Self.w(Self.a, 1, at: 10, "score", Self.score(Int64(likelihood), Int64(consequence)))])
+        let derived = view.derived(today: Self.today)
+        #expect(derived["score"] == .int(Int64(score)))
+        #expect(derived["band"] == .string(band))
+    }
+
+    @Test func bandColours() {
+        #expect(RiskScore.Band.allCases.map(\.colour) == ["green", "yellow", "amber", "red"])
+    }
+
+    @Test func aRiskDerivesInitialAndTargetScoresAndAnOverdueReview() {
+        let writes = [
+            Self.w(Self.a, 1, at: 10, "initial_score", Self.score(4, 4)),
+            Self.w(Self.a, 2, at: 11, "target_score", Self.score(1, 3)),
+            Self.w(Self.a, 3, at: 12, "review_date", Self.date(-1)),
+            Self.w(Self.a, 4, at: 13, "status", .string("open")),
+        ]
+        let derived = Self.view(Self.risk, writes).derived(today: Self.today)
+        #expect(derived == ["initial_score": .int(16), "target_score": .int(3), "review_overdue": .bool(true)])
+
+        let dueToday = Self.view(Self.risk, [Self.w(Self.a, 3, at: 12, "review_date", Self.date(0))])
+        #expect(dueToday.derived(today: Self.today)["review_overdue"] == .bool(false))
+        // A closed risk is not reviewed.
+        let closed = Self.view(Self.risk, writes + [Self.w(Self.b, 1, at: 20, "status", .string("closed"))])
+        #expect(closed.string("status") == "closed")
+        #expect(closed.derived(today: Self.today)["review_overdue"] == nil)
+    }
+
+    @Test(arguments: [
+        // status, due date in days from today, rating
+        ("in-progress", -1, "red"),
+        ("not-started", -30, "red"),
+        ("in-progress", 0, "amber"),
+        ("in-progress", 1, "amber"),
+        ("not-started", 14, "amber"),
+        ("in-progress", 15, "green"),
+        ("not-started", 365, "green"),
+        ("complete", -30, "blue"),
+        ("complete", 30, "blue"),
+        ("closed", -1, "blue"),
+        ("cancelled", -1, "none"),
+        ("cancelled", 30, "none"),
+    ])
+    func anActionsBRAG(_ status: String, _ dueInDays: Int, _ rating: String) {
+        let view = Self.view(Self.action, [
+            Self.w(Self.a, 1, at: 10, "status", .string(status)),
+            Self.w(Self.a, 2, at: 11, "due_date", Self.date(dueInDays)),
+        ])
+        #expect(view.derived(today: Self.today) == ["rag": .string(rating)])
+    }
+
+    @Test func anActionWithoutStatusOrDueDate() {
+        #expect(Self.view(Self.action, []).derived(today: Self.today) == ["rag": .string("green")])
+        let noDate = Self.view(Self.action, [Self.w(Self.a, 1, at: 10, "status", .string("in-progress"))])
+        #expect(noDate.derived(today: Self.today) == ["rag": .string("green")])
+        let noStatus = Self.view(Self.action, [Self.w(Self.a, 2, at: 11, "due_date", Self.date(-2))])
+        #expect(noStatus.derived(today: Self.today) == ["rag": .string("red")])
+    }
+
+    @Test func theBRAGFollowsTheDefaultWinnerOfAConflict() {
+        let view = Self.view(Self.action, [
+            Self.w(Self.a, 1, at: 10, "status", .string("in-progress")),
+            Self.w(Self.b, 1, at: 11, "status", .string("complete")),
+            Self.w(Self.a, 2, at: 12, "due_date", Self.date(-3)),
+        ])
+        #expect(view.derived(today: Self.today) == ["rag": .string("blue")])
+    }
+
+    @Test func listsAndItemsDeriveNothing() {
+        #expect(Self.view(RecordID("LST-9H5J3N7P1C")!, [Self.w(Self.a, 1, at: 10, "title", .string("Agenda"))]).derived(today: Self.today).isEmpty)
+        #expect(Self.view(Self.item, [Self.w(Self.a, 1, at: 10, "text", .string("Item"))]).derived(today: Self.today).isEmpty)
+    }
+}

@@ -1,0 +1,124 @@
+import ClusterSyncCore
+import Testing
+
+@Suite struct SequenceOrderTests {
+    static let a = ReplicaID("5f0c9e1a2b3c4d5e")!
+    static let b = ReplicaID("a3b2c1d0e9f80716")!
+    static let c = ReplicaID("0e1d2c3b4a596877")!
+
+    static func slot(_ replica: ReplicaID, _ counter: Int64, at millis: Int64, after: SequenceOrder.Slot?) -> SequenceOrder.Slot {
+        SequenceOrder.Slot(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: millis), after: after?.id)
+    }
+
+    /// Orders every slot, all visible.
+    static func order(_ slots: [SequenceOrder.Slot]) -> [ChangeID] {
+        SequenceOrder.order(slots: slots, visible: Set(slots.map(\.id)))
+    }
+
+    static func permutations<T>(_ items: [T]) -> [[T]] {
+        guard items.count > 1 else { return [items] }
+        var result: [[T]] = []
+        for i in items.indices {
+            var rest = items
+            let first = rest.remove(at: i)
+            for tail in permutations(rest) { result.append([first] + tail) }
+        }
+        return result
+    }
+
+    @Test func aChainReadsInOrder() {
+        let first = Self.slot(Self.a, 1, at: 10, after: nil)
+        let second = Self.slot(Self.a, 2, at: 11, after: first)
+        let third = Self.slot(Self.a, 3, at: 12, after: second)
+        #expect(Self.order([third, first, second]) == [first.id, second.id, third.id])
+        #expect(SequenceOrder.order(slots: [], visible: []) == [])
+    }
+
+    @Test func concurrentInsertsAtOnePlaceAreBothKeptLatestFirst() {
+        let anchor = Self.slot(Self.a, 1, at: 10, after: nil)
+        let tail = Self.slot(Self.a, 2, at: 11, after: anchor)
+        let fromB = Self.slot(Self.b, 1, at: 20, after: anchor)
+        let fromC = Self.slot(Self.c, 1, at: 25, after: anchor)
+        let expected = [anchor.id, fromC.id, fromB.id, tail.id]
+        // Every replica, whatever order the slots arrived in, reads the same list.
+        for arrival in Self.permutations([anchor, tail, fromB, fromC]) {
+            #expect(Self.order(arrival) == expected)
+        }
+    }
+
+    @Test func insertsAtTheHeadWithEqualClocksAreOrderedByChangeID() {
+        let fromA = Self.slot(Self.a, 5, at: 10, after: nil)
+        let fromB = Self.slot(Self.b, 1, at: 10, after: nil)
+        #expect(Self.order([fromA, fromB]) == [fromB.id, fromA.id])
+        #expect(Self.order([fromB, fromA]) == [fromB.id, fromA.id])
+    }
+
+    @Test func twoReplicasRunsAreNotInterleaved() {
+        // Offline, A types three items and B types three items, all at the head, with clocks
+        // that alternate between the replicas.
+        let a1 = Self.slot(Self.a, 1, at: 10, after: nil)
+        let a2 = Self.slot(Self.a, 2, at: 12, after: a1)
+        let a3 = Self.slot(Self.a, 3, at: 14, after: a2)
+        let b1 = Self.slot(Self.b, 1, at: 11, after: nil)
+        let b2 = Self.slot(Self.b, 2, at: 13, after: b1)
+        let b3 = Self.slot(Self.b, 3, at: 15, after: b2)
+        let expected = [b1.id, b2.id, b3.id, a1.id, a2.id, a3.id]
+        #expect(Self.order([a1, a2, a3, b1, b2, b3]) == expected)
+        #expect(Self.order([b3, a3, b2, a2, b1, a1]) == expected)
+    }
+
+    @Test func aMoveKeepsTheFollowersPlaces() {
+        // x, y, z, each typed after the one before.
+        let x1 = Self.slot(Self.a, 1, at: 10, after: nil)
+        let y1 = Self.slot(Self.a, 2, at: 11, after: x1)
+        let z1 = Self.slot(Self.a, 3, at: 12, after: y1)
+        // x moves to the end: its new slot follows z's; its old slot stays in the tree, unseen.
+        let x2 = Self.slot(Self.b, 1, at: 20, after: z1)
+        let moved = SequenceOrder.order(slots: [x1, y1, z1, x2], visible: [x2.id, y1.id, z1.id])
+        #expect(moved == [y1.id, z1.id, x2.id])
+        // y moves to the head instead: z, placed after y, stays where y was (after x).
+        let y2 = Self.slot(Self.b, 2, at: 21, after: nil)
+        let movedY = SequenceOrder.order(slots: [x1, y1, z1, y2], visible: [x1.id, y2.id, z1.id])
+        #expect(movedY == [y2.id, x1.id, z1.id])
+    }
+
+    @Test func invisibleSlotsAreLeftOut() {
+        let x = Self.slot(Self.a, 1, at: 10, after: nil)
+        let y = Self.slot(Self.a, 2, at: 11, after: x)
+        #expect(SequenceOrder.order(slots: [x, y], visible: [y.id]) == [y.id])
+        #expect(SequenceOrder.order(slots: [x, y], visible: []) == [])
+    }
+
+    @Test func aSlotWhoseAnchorIsUnknownHangsOffTheHeadUntilItArrives() {
+        let head = Self.slot(Self.a, 1, at: 10, after: nil)
+        let anchor = Self.slot(Self.b, 1, at: 5, after: nil)
+        let orphan = Self.slot(Self.c, 1, at: 30, after: anchor)
+        // Without its anchor the orphan is a head slot, and the latest one.
+        #expect(Self.order([head, orphan]) == [orphan.id, head.id])
+        // Once the anchor arrives the orphan follows it.
+        #expect(Self.order([head, orphan, anchor]) == [head.id, anchor.id, orphan.id])
+    }
+
+    @Test func slotsAreReadFromPositionWrites() {
+        let id = ChangeID(replica: Self.a, counter: 4)
+        let hlc = HLCTimestamp(millis: 99)
+        func write(_ value: JSONValue) -> FieldWrite { FieldWrite(id: id, hlc: hlc, field: "position", value: value) }
+        #expect(SequenceOrder.Slot(write(.object(["after": .null]))) == SequenceOrder.Slot(id: id, hlc: hlc, after: nil))
+        let anchor = ChangeID(replica: Self.b, counter: 15)
+        #expect(SequenceOrder.Slot(write(.object(["after": .string(anchor.description)])))?.after == anchor)
+        #expect(SequenceOrder.Slot(write(.string("head"))) == nil)
+        #expect(SequenceOrder.Slot(write(.object([:]))) == nil)
+    }
+
+    @Test func aLongRunDoesNotExhaustTheStack() {
+        var slots: [SequenceOrder.Slot] = []
+        var previous: SequenceOrder.Slot?
+        for n in 1...50_000 {
+            let slot = Self.slot(Self.a, Int64(n), at: Int64(n), after: previous)
+            slots.append(slot)
+            previous = slot
+        }
+        let order = Self.order(slots.reversed())
+        #expect(order == slots.map(\.id))
+    }
+}
