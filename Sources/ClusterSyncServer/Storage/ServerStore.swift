@@ -1,0 +1,63 @@
+import ClusterSyncCore
+
+/// Where the server keeps tenants, credentials and changes. The session logic talks only to this
+/// protocol: SQLite (`SQLiteServerStore`) is the embedded default; PostgreSQL follows in its own
+/// issue. Implementations hold no session state and are safe to call from many sessions at once.
+public protocol ServerStore: Sendable {
+    // MARK: Administration (clustersyncd tenant/cluster/practice/credential)
+
+    func addTenant(_ tenant: String) async throws
+    func addCluster(_ cluster: String, tenant: String) async throws
+    func addPractice(_ practice: String, cluster: String, tenant: String) async throws
+    /// Issues a bearer token for a practice; returns the token, which is shown once and stored
+    /// only as a hash. `label` says whose it is (a person or a laptop) and becomes the author.
+    func issueToken(practice: String, cluster: String, tenant: String, label: String?) async throws -> String
+    /// The practices of a tenant (all tenants when nil), for listings.
+    func practices(tenant: String?) async throws -> [PracticePath]
+
+    // MARK: Authentication
+
+    /// The identity a bearer token stands for, or nil if it is unknown or revoked. Compares the
+    /// token's hash in constant time.
+    func authenticate(token: String) async throws -> SessionIdentity?
+    /// Whether the practice named by a client certificate is registered.
+    func isRegistered(_ practice: PracticePath) async throws -> Bool
+
+    // MARK: Sync
+
+    /// Stores a batch of already validated changes for `identity`, whole or not at all, stamping
+    /// each with `identity.author` and giving each new one the tenant's next sequence number.
+    /// A change the server already has (same id) counts as a duplicate and is not stored again.
+    /// Throws `forbiddenScope` if a change names a record that exists in another scope.
+    func push(_ changes: [Change], as identity: SessionIdentity) async throws -> PushOutcome
+    /// The changes `identity` may see after `cursor` (nil: from the start), oldest first, at most
+    /// `limit`. Costs what it returns, not what is stored.
+    func pull(for identity: SessionIdentity, after cursor: Cursor?, limit: Int) async throws -> ChangesPage
+    /// A cursor at the current end of the tenant's stream, for a subscription that starts now.
+    func currentCursor(tenant: String) async throws -> Cursor
+}
+
+public struct PushOutcome: Sendable, Equatable {
+    public var accepted: Int
+    public var duplicates: Int
+
+    public init(accepted: Int, duplicates: Int) {
+        self.accepted = accepted
+        self.duplicates = duplicates
+    }
+}
+
+/// A practice's place: tenant (Health Board), cluster, practice.
+public struct PracticePath: Sendable, Hashable, CustomStringConvertible {
+    public var tenant: String
+    public var cluster: String
+    public var practice: String
+
+    public init(tenant: String, cluster: String, practice: String) {
+        self.tenant = tenant
+        self.cluster = cluster
+        self.practice = practice
+    }
+
+    public var description: String { "\(tenant)/\(cluster)/\(practice)" }
+}
