@@ -43,11 +43,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Certificates (development CA, practice certificates) and TLS settings for both ends.
+        .target(
+            name: "ClusterSyncTLS",
+            dependencies: [
+                "ClusterSyncCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         // A practice's replica (SQLite through GRDB) and its sync session.
         .target(
             name: "ClusterSyncClient",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncStorage",
+                "ClusterSyncCore", "ClusterSyncStorage", "ClusterSyncTLS",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -58,7 +70,7 @@ let package = Package(
         .target(
             name: "ClusterSyncServer",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncStorage",
+                "ClusterSyncCore", "ClusterSyncStorage", "ClusterSyncTLS",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -83,8 +95,11 @@ let package = Package(
         .executableTarget(
             name: "clustersyncd",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncServer",
+                "ClusterSyncCore", "ClusterSyncServer", "ClusterSyncTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -102,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "ClusterSyncServerTests",
             dependencies: [
-                "ClusterSyncServer",
+                "ClusterSyncServer", "ClusterSyncTLS", "ClusterSyncCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -112,6 +127,6 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["ClusterSyncCore"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["ClusterSyncCore", "ClusterSyncTLS"], swiftSettings: strict),
     ]
 )

@@ -1,4 +1,4 @@
-import ClusterSyncServer
+import ClusterSyncTLS
 import Crypto
 import Foundation
 import NIOSSL

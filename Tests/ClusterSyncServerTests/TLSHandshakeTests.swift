@@ -1,4 +1,4 @@
-import ClusterSyncServer
+import ClusterSyncTLS
 import Foundation
 import NIOCore
 import NIOSSL
