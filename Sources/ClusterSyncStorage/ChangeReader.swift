@@ -23,9 +23,12 @@ public enum ChangeReader {
             author: row["author"])
     }
 
-    public static func changes(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [Change] {
+    public static func changes(
+        _ db: Database, where condition: String = "1", arguments: StatementArguments = [], limit: Int? = nil
+    ) throws -> [Change] {
         let rows = try Row.fetchCursor(db, sql: """
             SELECT \(changeColumns) FROM change c \(changeJoins) WHERE \(condition) ORDER BY c.hlc, r.id, c.counter
+            \(limit.map { "LIMIT \($0)" } ?? "")
             """, arguments: arguments)
         var result: [Change] = []
         while let row = try rows.next() { result.append(try change(row)) }

@@ -27,6 +27,10 @@ extension Replica {
     /// the future refuses the batch and nothing is written.
     @discardableResult
     public func apply(_ changes: [Change], origin: Origin) throws -> ApplyOutcome {
+        try apply(changes, origin: origin, cursor: nil)
+    }
+
+    func apply(_ changes: [Change], origin: Origin, cursor: ClusterSyncCore.Cursor?) throws -> ApplyOutcome {
         let now = wallClock()
         let identity = try identity()
         for change in changes {
@@ -38,6 +42,9 @@ extension Replica {
             var latest = HLCTimestamp.zero
             let queue = origin == .peer
                 ? try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox (replica, counter) VALUES (?, ?)") : nil
+            let stampAuthor = try BoundStatement(db, sql: """
+                UPDATE change SET author = ?1 WHERE replica = ?2 AND counter = ?3 AND author IS NOT ?1
+                """)
             let isNew = try writer.apply(changes)
             for (change, new) in zip(changes, isNew) {
                 if new {
@@ -49,7 +56,15 @@ extension Replica {
                     }
                 } else {
                     outcome.duplicates += 1
+                    // The server's copy carries the author it stamped: it replaces the one the
+                    // change was made with here, so every replica shows the same author.
+                    if origin == .server, let author = change.author {
+                        try stampAuthor.run(.optional(author), .int(try writer.replicaNumber(change.id.replica)), .int(change.id.counter))
+                    }
                 }
+            }
+            if let cursor {
+                try db.execute(sql: "UPDATE remote SET cursor = ?", arguments: [cursor.rawValue])
             }
             // Later local edits must sort after everything seen.
             try db.execute(sql: "UPDATE identity SET hlc = max(hlc, ?)", arguments: [latest.packed])

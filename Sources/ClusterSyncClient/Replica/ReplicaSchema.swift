@@ -26,6 +26,23 @@ enum ReplicaSchema {
                 """)
             try MaterialisedStateSchema.createTables(db)
         }
+        migrator.registerMigration("v2: remote server and sync position") { db in
+            try db.execute(sql: """
+                -- The server this replica syncs with. Credentials are paths to files the practice
+                -- keeps; no secret is stored here.
+                CREATE TABLE remote (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    host TEXT NOT NULL,
+                    port INTEGER NOT NULL,
+                    ca_file TEXT NOT NULL,
+                    certificate_file TEXT,
+                    key_file TEXT,
+                    token_file TEXT,
+                    cursor TEXT,
+                    last_sync_at INTEGER
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,107 @@
+import ClusterSyncCore
+import ClusterSyncStorage
+import GRDB
+
+/// The server a replica syncs with and how it proves who it is.
+public struct RemoteSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// The CA that signed the server's certificate (and the practice's, if any).
+    public var caFile: String
+    /// A practice certificate and its key, for mutual TLS.
+    public var certificateFile: String?
+    public var keyFile: String?
+    /// A file holding a bearer token, when the practice has no certificate.
+    public var tokenFile: String?
+
+    public init(host: String, port: Int, caFile: String, certificateFile: String? = nil, keyFile: String? = nil, tokenFile: String? = nil) {
+        self.host = host
+        self.port = port
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.tokenFile = tokenFile
+    }
+
+    /// Parses `host:port` (port 7443 when left out).
+    public static func address(_ text: String) throws(ClusterSyncError) -> (host: String, port: Int) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1 where !text.isEmpty: return (text, 7443)
+        case 2 where !parts[0].isEmpty:
+            if let port = Int(parts[1]), (1...65535).contains(port) { return (String(parts[0]), port) }
+        default: break
+        }
+        throw ClusterSyncError(.invalidValue, "the server address must be HOST or HOST:PORT (like sync.example.nhs.wales:7443); got \"\(text)\"", field: "address")
+    }
+}
+
+/// Where sync stands: the server's cursor and the last successful sync.
+public struct SyncState: Sendable, Equatable {
+    public var cursor: ClusterSyncCore.Cursor?
+    public var lastSyncMillis: Int64?
+}
+
+extension Replica {
+    public func setRemote(_ remote: RemoteSettings) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO remote (singleton, host, port, ca_file, certificate_file, key_file, token_file)
+                VALUES (1, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (singleton) DO UPDATE SET host = excluded.host, port = excluded.port,
+                    ca_file = excluded.ca_file, certificate_file = excluded.certificate_file,
+                    key_file = excluded.key_file, token_file = excluded.token_file,
+                    -- Another server is another stream: start it from the beginning.
+                    cursor = CASE WHEN remote.host = excluded.host AND remote.port = excluded.port THEN remote.cursor END
+                """, arguments: [remote.host, remote.port, remote.caFile, remote.certificateFile, remote.keyFile, remote.tokenFile])
+        }
+    }
+
+    public func remote() throws -> RemoteSettings? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM remote").map {
+                RemoteSettings(host: $0["host"], port: $0["port"], caFile: $0["ca_file"], certificateFile: $0["certificate_file"],
+                               keyFile: $0["key_file"], tokenFile: $0["token_file"])
+            }
+        }
+    }
+
+    public func syncState() throws -> SyncState {
+        try database.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT cursor, last_sync_at FROM remote")
+            return SyncState(cursor: (row?["cursor"] as String?).map(ClusterSyncCore.Cursor.init), lastSyncMillis: row?["last_sync_at"])
+        }
+    }
+
+    /// The oldest changes waiting for the server, at most `limit`.
+    public func outbox(limit: Int) throws -> [Change] {
+        try database.read { db in
+            try ChangeReader.changes(db, where: """
+                EXISTS (SELECT 1 FROM outbox o WHERE o.replica = c.replica AND o.counter = c.counter)
+                """, limit: limit)
+        }
+    }
+
+    /// The server has stored these changes: they leave the outbox.
+    public func acknowledge(_ ids: [ChangeID]) throws {
+        try database.write { db in
+            for id in ids {
+                try db.execute(sql: """
+                    DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
+                    """, arguments: [id.counter, id.replica.rawValue])
+            }
+        }
+    }
+
+    /// Applies a page pulled from the server and moves the cursor past it, in one transaction:
+    /// a sync cut off between pages resumes after the last page applied.
+    @discardableResult
+    public func applyPulled(_ page: ChangesPage) throws -> ApplyOutcome {
+        try apply(page.changes, origin: .server, cursor: page.cursor)
+    }
+
+    public func recordSuccessfulSync() throws {
+        let now = wallClock()
+        try database.write { db in try db.execute(sql: "UPDATE remote SET last_sync_at = ?", arguments: [now]) }
+    }
+}
