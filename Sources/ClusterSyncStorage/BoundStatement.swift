@@ -12,7 +12,8 @@ public struct BoundStatement {
 
     public init(_ db: Database, sql: String) throws {
         self.db = db
-        statement = try db.makeStatement(sql: sql)
+        // Cached per connection: a writer made for each transaction prepares nothing twice.
+        statement = try db.cachedStatement(sql: sql)
     }
 
     /// Binds `values` (Int64, String or nil) to ?1, ?2, ... and runs the statement to completion.

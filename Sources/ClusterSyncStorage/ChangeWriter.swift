@@ -9,6 +9,8 @@ public struct ChangeWriter {
     public let db: Database
     private var replicaNumbers: [ReplicaID: Int64] = [:]
     private var records: [RecordID: (num: Int64, scope: RecordScope)] = [:]
+    /// Whether any write is known superseded before its arrival; read once per transaction.
+    private var orphansExist: Bool?
     // Prepared once per transaction: GRDB's statement cache hashes the SQL text on every use.
     /// Three forms of one insert: live unless an earlier orphan supersession names it
     /// (checked only when such orphans exist), or dead because the batch supersedes it.
@@ -59,7 +61,9 @@ public struct ChangeWriter {
                 deadOnArrival.insert(id)
             }
         }
-        let orphansExist = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orphan_supersede)")!
+        if orphansExist == nil {
+            orphansExist = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_supersede)"))!
+        }
 
         var isNew: [Bool] = []
         isNew.reserveCapacity(batch.count)
@@ -69,7 +73,7 @@ public struct ChangeWriter {
             let replica = try replicaNumber(change.id.replica)
             let record = try recordNumber(change.record, scope: change.scope)
             records.append(record)
-            let statement = deadOnArrival.contains(change.id) ? insertDead : orphansExist ? insertChecked : insertLive
+            let statement = deadOnArrival.contains(change.id) ? insertDead : orphansExist == true ? insertChecked : insertLive
             try statement.run(
                 .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
                 .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
@@ -85,6 +89,7 @@ public struct ChangeWriter {
                 try kill.run(.int(record), .text(change.field), .int(target), .int(id.counter))
                 if db.changesCount == 0 {
                     try orphan.run(.int(target), .int(id.counter), .int(record), .text(change.field))
+                    orphansExist = true
                 }
             }
             if change.field == "list", change.recordType == .item, let list = change.value?.stringValue {

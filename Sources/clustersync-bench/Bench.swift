@@ -31,7 +31,9 @@ struct Bench {
             try source.initialise(tenant: "bench", cluster: "c1", practice: "p1", displayName: "Bench")
             let edits = try LocalEdits.make(count: count, on: source)
             local.append(Double(count) / edits)
-            singles.append(try LocalEdits.singleTransactions(count: 2_000, on: source))
+            if !arguments.contains("--skip-singles") {
+                singles.append(try LocalEdits.singleTransactions(count: 2_000, on: source))
+            }
 
             let changes = try source.allChanges().filter { $0.field != "deleted" }.prefix(count).map { $0 }
             let lines = changes.map(\.jsonText)
@@ -50,7 +52,9 @@ struct Bench {
             fileBytes = Double(try fileSize(target) - emptyBytes) / Double(decoded.count)
         }
         print(String(format: "local edits, batched 1,000 per transaction:  %10.0f edits/s", median(local)))
-        print(String(format: "local edits, one transaction each:           %10.0f edits/s", median(singles)))
+        if !singles.isEmpty {
+            print(String(format: "local edits, one transaction each:           %10.0f edits/s", median(singles)))
+        }
         print(String(format: "remote changes applied (one transaction):    %10.0f changes/s", median(remote)))
         print(String(format: "change JSON decoded:                         %10.0f changes/s", median(decode)))
         print(String(format: "bytes per change on the wire (JSON line):    %10.1f", wireBytes))
