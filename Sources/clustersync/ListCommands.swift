@@ -17,7 +17,7 @@ func requireItem(_ text: String, in items: [RecordView], list: RecordID) throws 
         }
         return items[n - 1]
     }
-    guard let item = items.first(where: { $0.id.rawValue == text.uppercased() }) else {
+    guard let id = RecordID(typed: text), let item = items.first(where: { $0.id == id }) else {
         throw ClusterSyncError(.unknownRecord, "\(list) has no item \(text); give its number or its ITM- id")
     }
     return item

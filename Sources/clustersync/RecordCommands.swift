@@ -120,7 +120,7 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
 
 /// Finds a record of the expected type or explains why not.
 func requireRecord(_ text: String, of type: RecordType?, in replica: Replica) throws -> RecordView {
-    guard let id = RecordID(text) else {
+    guard let id = RecordID(typed: text) else {
         throw ClusterSyncError(.unknownRecord, "\"\(text)\" is not a record id (like RSK-7K3M9Q2X1A)")
     }
     if let type, id.type != type {

@@ -193,16 +193,11 @@ import Testing
     }
 
     /// Vectors the reference implementation is known to get wrong (see Protocol/changes.md,
-    /// "Decoder leniencies"), with the reason. They are checked inside `withKnownIssue`, so the
-    /// test starts failing once the bug is fixed: then delete the entry here.
+    /// "Where the Swift code differs from this specification"), with the reason. They are
+    /// checked inside `withKnownIssue`, so the test starts failing once the bug is fixed: then
+    /// delete the entry here.
     static func knownDeviation(_ line: String) -> Comment? {
-        if line.contains(#""sup":[2]"#) || line.contains(#""seen":[null]"#) {
-            return "a bad element of sup or seen is reported with field \"Index 0\" (the coding path's last component), not the key"
-        }
-        if line.contains("nurse\tvacancy") {
-            return "a raw control character in a string is reported as \"value\" must be an array, with field value"
-        }
-        return nil
+        nil
     }
 
     @Test func invalidLinesFailWithTheStatedCodeAndField() throws {
@@ -231,7 +226,7 @@ import Testing
         }
         #expect(v.code != ClusterSyncError.Code.malformed.rawValue, "\(at) decoded but should be malformed")
         do throws(ClusterSyncError) {
-            try change.record.type.schema.validate(field: change.field, value: change.value)
+            try change.validate()
             Issue.record("\(at) passed validation: \(v.line)")
         } catch {
             #expect(error.code.rawValue == v.code, "\(at) code: \(error.message)")
@@ -329,16 +324,39 @@ import Testing
         #expect(try JSONValue(parsing: input).canonicalText == canonical)
     }
 
-    // MARK: Known leniencies (Protocol/changes.md, "Decoder leniencies")
+    /// Not JSON numbers, though `Int64(_:)` would read them.
+    @Test(arguments: ["+5", "007", "-007", "00", "-", "--1", "1-", "+0", "0x10", "1_000"])
+    func numbersOutsideTheJSONGrammarAreRefused(_ input: String) {
+        #expect(throws: ClusterSyncError.self) { try JSONValue(parsing: input) }
+    }
 
-    /// Each of these decodes today and re-encodes with different bytes; the spec says a decoder
-    /// must refuse them. When the decoder is made strict, move them into invalid.jsonl.
+    /// `JSONDecoder` checks a value's syntax only when decoding it; a bad value anywhere inside
+    /// `value` is still a syntax error of the whole line, with no field.
+    @Test(arguments: ["+5", "007", "-01", "\"a\tb\"", "\"a\u{1}b\"", "{\"likelihood\":+4,\"consequence\":3}", "[1,\"x\ny\"]", "[[[+1]]]"])
+    func aValueThatIsNotJSONIsASyntaxError(_ value: String) {
+        let line = #"{"cluster":"rhondda","field":"target_score","hlc":"01a207a23280-0000","id":"1@5f0c9e1a2b3c4d5e","record":"RSK-7K3M9Q2X1A","tenant":"ctmuhb","value":"#
+            + value + "}"
+        do throws(ClusterSyncError) {
+            _ = try Change(jsonText: line)
+            Issue.record("\(value) was accepted")
+        } catch {
+            #expect(error.code == .malformed && error.field == nil, "\(error.field ?? "-"): \(error.message)")
+        }
+        #expect(throws: ClusterSyncError.self) { try JSONValue(parsing: value) }
+    }
+
+    // MARK: Canonical identifiers
+
+    /// A decoder must refuse identifiers that are not in canonical form: they would re-encode
+    /// with different bytes. (Each of these is also in invalid.jsonl.)
     @Test(arguments: [
         ("id", "+1@5f0c9e1a2b3c4d5e"),
         ("id", "01@5f0c9e1a2b3c4d5e"),
+        ("id", "١@5f0c9e1a2b3c4d5e"),
         ("hlc", "01A207A23280-0000"),
         ("hlc", "+1a207a23280-0000"),
         ("hlc", "-00000000001-0000"),
+        ("hlc", "800000000000-0000"),
         ("record", "rsk-7k3m9q2x1a"),
         ("record", "RSK-ßßßßß"),
     ])
@@ -349,10 +367,40 @@ import Testing
         ]
         o[key] = text
         let line = JSONValue.object(o.mapValues(JSONValue.string)).canonicalText
-        withKnownIssue("the change decoder accepts \(text) as \(key)") {
-            #expect(throws: ClusterSyncError.self) { try Change(jsonText: line) }
+        do throws(ClusterSyncError) {
+            let change = try Change(jsonText: line)
+            Issue.record("\(text) was read as \(key): \(change.jsonText)")
+        } catch {
+            #expect(error.code == .malformed && error.field == key, "\(error.field ?? "-"): \(error.message)")
         }
     }
+
+    @Test func changeIDCountersAreCanonicalDecimal() {
+        let replica = "@5f0c9e1a2b3c4d5e"
+        #expect(ChangeID("1" + replica)?.counter == 1)
+        #expect(ChangeID("9223372036854775807" + replica)?.counter == .max)
+        for counter in ["", "0", "00", "01", "+1", "-1", " 1", "1 ", "1e3", "١", "９", "9223372036854775808", "19223372036854775807"] {
+            #expect(ChangeID(counter + replica) == nil, "\(counter)")
+        }
+    }
+
+    /// The error names the key of the change at fault, also for an element of a list.
+    @Test(arguments: [
+        (#""sup":[2]"#, "sup"), (#""seen":[null]"#, "seen"), (#""sup":["1@5f0c9e1a2b3c4d5e",{}]"#, "sup"),
+        (#""seen":[["1@5f0c9e1a2b3c4d5e"]]"#, "seen"), (#""sup":["x"]"#, "sup"),
+    ])
+    func aBadListElementIsReportedWithTheListsKey(_ pair: String, _ key: String) {
+        let line = #"{"cluster":"rhondda","field":"title","hlc":"01a207a23280-0000","id":"2@5f0c9e1a2b3c4d5e","record":"RSK-7K3M9Q2X1A","#
+            + pair + #","tenant":"ctmuhb","value":"Practice nurse vacancy in Treorchy"}"#
+        do throws(ClusterSyncError) {
+            _ = try Change(jsonText: line)
+            Issue.record("\(pair) was accepted")
+        } catch {
+            #expect(error.code == .malformed && error.field == key, "\(error.field ?? "-"): \(error.message)")
+        }
+    }
+
+    // MARK: Known leniencies (Protocol/changes.md, "Where the Swift code differs")
 
     /// Foundation's `JSONDecoder` is more lenient than RFC 8259: it keeps the first of duplicate
     /// keys (other parsers keep the last, so two implementations would read different changes)

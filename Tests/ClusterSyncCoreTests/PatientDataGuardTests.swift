@@ -95,18 +95,100 @@ import Testing
         }
     }
 
-    /// ClusterSyncError promises messages never hold record contents. A text that is too long
-    /// (or a malformed note) fails before the NHS check, and the message quotes its first 60
-    /// characters, so a number in them reaches logs.
+    /// ClusterSyncError promises messages never hold record contents. The NHS check runs before
+    /// the length check, so a too-long text holding a number is refused as patient data; and a
+    /// too-long text is described by its length, never quoted.
     @Test func aTooLongTextIsNotQuotedInTheError() {
         let title = "Patient 943 476 5919 " + String(repeating: "x", count: 200)
         do throws(ClusterSyncError) {
             try RecordSchema.risk.validate(field: "title", value: .string(title))
             Issue.record("a 221-character title was accepted")
         } catch {
-            withKnownIssue("FieldKind.validate quotes the value in its message") {
-                #expect(!error.message.contains("943 476 5919"))
-            }
+            #expect(error.code == .patientData)
+            #expect(!error.message.contains("943 476 5919"))
         }
+        let other = "Patient 943 476 5918 " + String(repeating: "x", count: 200)
+        do throws(ClusterSyncError) {
+            try RecordSchema.risk.validate(field: "title", value: .string(other))
+            Issue.record("a 221-character title was accepted")
+        } catch {
+            #expect(error.code == .invalidValue)
+            #expect(!error.message.contains("Patient") && !error.message.contains("5918"), "\(error.message)")
+            #expect(error.message.contains("221 characters"), "\(error.message)")
+        }
+    }
+
+    /// A note or tag holding a number is patient data whatever else is wrong with it.
+    @Test(arguments: [
+        ("tags", RecordType.risk, JSONValue.string("recall-943 476 5919-" + String(repeating: "t", count: 40))),
+        ("notes", RecordType.action, .object(["date": .string("2026-11-31"), "text": .string("Rang 943 476 5919")])),
+        ("notes", RecordType.action, .object(["date": .string("2026-11-23"), "text": .string("Rang 943 476 5919 " + String(repeating: "n", count: 10_000))])),
+        ("notes", RecordType.action, .object(["text": .string("Rang 943 476 5919")])),
+    ])
+    func theNHSCheckRunsBeforeShapeAndLengthChecks(_ field: String, _ type: RecordType, _ value: JSONValue) {
+        do throws(ClusterSyncError) {
+            try type.schema.validate(field: field, value: value)
+            Issue.record("\(field) was accepted")
+        } catch {
+            #expect(error.code == .patientData, "\(error.message)")
+            #expect(!error.message.contains("5919"))
+        }
+    }
+
+    // MARK: Other spacings and scripts
+
+    @Test(arguments: [
+        ("943  476  5919", "9434765919"),  // double spaces
+        ("943 - 476 - 5919", "9434765919"),
+        ("943.476.5919", "9434765919"),
+        ("943/476/5919", "9434765919"),
+        ("943\u{A0}476\u{A0}5919", "9434765919"),  // no-break spaces
+        ("943\u{202F}476\u{2007}5919", "9434765919"),  // narrow no-break and figure spaces
+        ("943\t476\t5919", "9434765919"),
+        ("943\u{2013}476\u{2013}5919", "9434765919"),  // en dashes
+        ("NHS: 943. 476 /5919", "9434765919"),
+        ("９４３４７６５９１９", "9434765919"),  // full-width digits
+        ("９４３ ４７６ ５９１９", "9434765919"),
+        ("９４３\u{3000}４７６\u{3000}５９１９", "9434765919"),  // ideographic spaces
+        ("９４３－４７６－５９１９", "9434765919"),  // full-width hyphens
+        ("94３ 4７6-59１9", "9434765919"),  // mixed widths
+        ("Ref ４０１０２３２１３７.", "4010232137"),
+    ])
+    func numbersSpacedOrWrittenOtherwiseAreFound(_ text: String, _ number: String) {
+        #expect(PatientDataGuard.nhsNumber(in: text) == number, "\(text)")
+        do throws(ClusterSyncError) {
+            try RecordSchema.risk.validate(field: "description", value: .string("Seen " + text + " today"))
+            Issue.record("\(text) was accepted")
+        } catch {
+            #expect(error.code == .patientData)
+        }
+    }
+
+    @Test(arguments: [
+        "943 476 5918",  // still the check digit
+        "９４３ ４７６ ５９１８",
+        "943, 476, 5919",  // a comma is not a separator
+        "943 and 476 and 5919",
+        "943:476:5919",
+        "943 476\n5919",  // nor a line break
+        "1943 476 5919",  // the groups must be 3, 3 and 4 digits
+        "943 476 59190",
+        "９４３４７６５９１９０",
+        "Review 2026/11/23 at 09.30, 12 attendees",
+    ])
+    func otherSeparatorsAndNumbersAreAllowed(_ text: String) {
+        #expect(PatientDataGuard.nhsNumber(in: text) == nil, "\(text)")
+    }
+
+    @Test func quotableTextIsShortAndHasFewDigits() {
+        #expect(PatientDataGuard.quotable("in-progress") == "in-progress")
+        #expect(PatientDataGuard.quotable("2026-11-23") == "2026-11-23")
+        #expect(PatientDataGuard.quotable("123456789") == "123456789")
+        #expect(PatientDataGuard.quotable("1234567890") == nil)
+        #expect(PatientDataGuard.quotable("12 34 56 78 90") == nil)
+        #expect(PatientDataGuard.quotable("１２３４５６７８９０") == nil)
+        #expect(PatientDataGuard.quotable("١٢٣٤٥٦٧٨٩٠") == nil)  // Arabic-Indic digits
+        #expect(PatientDataGuard.quotable(String(repeating: "a", count: 40)) != nil)
+        #expect(PatientDataGuard.quotable(String(repeating: "a", count: 41)) == nil)
     }
 }

@@ -121,4 +121,70 @@ import Testing
         let order = Self.order(slots.reversed())
         #expect(order == slots.map(\.id))
     }
+
+    // MARK: Crafted positions
+
+    /// A slot placed after itself cannot be reached from the head; it must not vanish, and every
+    /// replica must put it in the same place: after the tree, latest first.
+    @Test func aSlotAfterItselfFollowsTheTree() {
+        let x = Self.slot(Self.a, 1, at: 10, after: nil)
+        let y = Self.slot(Self.a, 2, at: 11, after: x)
+        let selfID = ChangeID(replica: Self.b, counter: 1)
+        let loop = SequenceOrder.Slot(id: selfID, hlc: HLCTimestamp(millis: 5), after: selfID)
+        for arrival in Self.permutations([x, y, loop]) {
+            #expect(Self.order(arrival) == [x.id, y.id, loop.id])
+        }
+        // Slots placed after it follow it.
+        let z = Self.slot(Self.c, 1, at: 12, after: loop)
+        #expect(Self.order([loop, z, x, y]) == [x.id, y.id, z.id, loop.id])
+        #expect(SequenceOrder.order(slots: [loop, z, x, y], visible: [loop.id, x.id]) == [x.id, loop.id])
+    }
+
+    @Test func slotsInACycleFollowTheTreeLatestFirst() {
+        let head = Self.slot(Self.a, 1, at: 10, after: nil)
+        let p = ChangeID(replica: Self.b, counter: 1)
+        let q = ChangeID(replica: Self.b, counter: 2)
+        let r = ChangeID(replica: Self.c, counter: 1)
+        let cycle = [
+            SequenceOrder.Slot(id: p, hlc: HLCTimestamp(millis: 20), after: r),
+            SequenceOrder.Slot(id: q, hlc: HLCTimestamp(millis: 30), after: p),
+            SequenceOrder.Slot(id: r, hlc: HLCTimestamp(millis: 30), after: q),
+        ]
+        // Equal clocks: the greater change id first (replica b > replica c, as strings).
+        let expected = [head.id, q, r, p]
+        for arrival in Self.permutations([head] + cycle) {
+            #expect(Self.order(arrival) == expected)
+        }
+        // Invisible cycle members stay out; visible ones keep the same order.
+        #expect(SequenceOrder.order(slots: [head] + cycle, visible: [p, head.id, r]) == [head.id, r, p])
+        // Nothing reachable at all: the whole list is the stranded slots.
+        #expect(SequenceOrder.order(slots: cycle, visible: [p, q, r]) == [q, r, p])
+    }
+
+    @Test func aRepeatedSlotIsListedOnce() {
+        let x = Self.slot(Self.a, 1, at: 10, after: nil)
+        let y = Self.slot(Self.a, 2, at: 11, after: x)
+        #expect(Self.order([x, y, x, y]) == [x.id, y.id])
+    }
+
+    @Test func aPositionAfterItsOwnIDIsRefusedWhenTheChangeIsValidated() throws {
+        let item = try #require(RecordID("ITM-2B6D8G4K0E"))
+        let id = ChangeID(replica: Self.a, counter: 7)
+        func change(after: ChangeID?) -> Change {
+            Change(id: id, hlc: HLCTimestamp(millis: 10), record: item, scope: RecordScope(tenant: "t", cluster: "c"),
+                   field: "position", value: .object(["after": after.map { .string($0.description) } ?? .null]))
+        }
+        do throws(ClusterSyncError) {
+            try change(after: id).validate()
+            Issue.record("a position after its own id was accepted")
+        } catch {
+            #expect(error.code == .invalidValue && error.field == "position")
+        }
+        try change(after: nil).validate()
+        try change(after: ChangeID(replica: Self.a, counter: 6)).validate()
+        // validate() also runs the schema's checks.
+        var title = change(after: nil)
+        title.field = "colour"
+        #expect(throws: ClusterSyncError.self) { try title.validate() }
+    }
 }

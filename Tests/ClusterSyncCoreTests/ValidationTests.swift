@@ -302,35 +302,171 @@ import Testing
         Self.expectError(.invalidValue, field: "deleted") { try Edit.restore.plan(on: live, type: .risk) }
     }
 
-    // MARK: Known issues
+    // MARK: The deleted register
 
-    /// `deleted` is a flag register in every schema, so `deleted=yes` parses as an ordinary set
-    /// and plans a delete with no `seen`: every live write then shows as an edit-against-delete
-    /// conflict, and the "nothing to delete" check is skipped.
-    @Test func typingDeletedYesIsADeleteThatSeesTheRecord() {
+    /// `deleted` is a flag register in every schema, but only delete (which lists what it saw in
+    /// `seen`) and restore write it: typed `deleted=yes` / `deleted=no` are those operations.
+    @Test func typingDeletedYesIsADeleteThatSeesTheRecord() throws {
         let title = Self.w(Self.a, 1, at: 10, "title", .string("Nurse vacancy"))
         let current = Self.view(Self.risk, [title])
-        let planned = try? Self.parse("deleted=yes", .risk, current: current).plan(on: current, type: .risk)
-        withKnownIssue("FieldInput.parse and Edit.set treat deleted as an ordinary flag") {
-            #expect(planned == nil || planned?.seen == [title.id])
-        }
-        withKnownIssue("Edit.set(\"deleted\", …) bypasses Edit.delete") {
-            #expect(throws: ClusterSyncError.self) { try Edit.set("deleted", .bool(true)).plan(on: current, type: .risk) }
+        #expect(try Self.parse("deleted=yes", .risk, current: current) == .delete)
+        let planned = try Self.parse("deleted=yes", .risk, current: current).plan(on: current, type: .risk)
+        #expect(planned.field == "deleted" && planned.value == .bool(true))
+        #expect(planned.seen == [title.id])
+        // With nothing to delete, the delete's own refusal applies.
+        Self.expectError(.unknownRecord, field: nil) { try Self.parse("deleted=y", .risk).plan(on: nil, type: .risk) }
+
+        let delete = Self.w(Self.b, 1, at: 20, "deleted", .bool(true), seen: [title])
+        let deleted = Self.view(Self.risk, [title, delete])
+        #expect(try Self.parse("deleted=no", .risk, current: deleted) == .restore)
+        let restore = try Self.parse("deleted=No", .risk, current: deleted).plan(on: deleted, type: .risk)
+        #expect(restore.value == .bool(false) && restore.supersedes == [delete.id])
+
+        Self.expectError(.invalidValue, field: "deleted") { try Self.parse("deleted=maybe", .risk) }
+        Self.expectError(.invalidValue, field: "deleted") { try Self.parse("deleted+=yes", .risk) }
+    }
+
+    @Test func theDeletedFieldIsNotSetAddedOrRemoved() {
+        let title = Self.w(Self.a, 1, at: 10, "title", .string("Nurse vacancy"))
+        let current = Self.view(Self.risk, [title])
+        let deleted = Self.view(Self.risk, [title, Self.w(Self.b, 1, at: 20, "deleted", .bool(true), seen: [title])])
+        for edit: Edit in [.set("deleted", .bool(true)), .set("deleted", .bool(false)), .add("deleted", .bool(true)), .remove("deleted", .bool(true))] {
+            for view in [nil, current, deleted] {
+                let error = Self.expectError(.invalidValue, field: "deleted") { try edit.plan(on: view, type: .risk) }
+                #expect(error?.message.contains("use delete or restore") == true, "\(error?.message ?? "")")
+            }
         }
     }
 
-    /// `CalendarDate` reads each part with `Int(_:)`, which accepts a sign.
-    @Test func aSignedDatePartIsNotADate() {
-        withKnownIssue("CalendarDate accepts +1 as a month") {
-            #expect(throws: ClusterSyncError.self) { try RecordSchema.action.validate(field: "due_date", value: .string("2026-+1-+5")) }
+    // MARK: Dates and references
+
+    /// `CalendarDate` reads each part as ASCII digits: no sign, space or other script.
+    @Test(arguments: ["2026-+1-+5", "+026-11-23", "-026-11-23", "2026-11- 3", "2026-1 -23", "２０２６-11-23", "2026-11-2３", "2026-11-23 ", "202６-11-23"])
+    func aDatePartThatIsNotASCIIDigitsIsNotADate(_ text: String) {
+        #expect(CalendarDate(text) == nil)
+        Self.expectError(.invalidValue, field: "due_date") {
+            try RecordSchema.action.validate(field: "due_date", value: .string(text))
         }
     }
 
-    /// `RecordID(_:)` upper-cases its input, so validation accepts a reference in small letters
-    /// and stores it as sent; set members and comparisons then see two spellings of one id.
-    @Test func aReferenceMustBeInCanonicalCapitals() {
-        withKnownIssue("reference validation accepts lowercase ids") {
-            #expect(throws: ClusterSyncError.self) { try RecordSchema.action.validate(field: "source", value: .string("rsk-7k3m9q2x1a")) }
+    @Test func datesRoundTrip() {
+        #expect(CalendarDate("2026-11-23") == CalendarDate(year: 2026, month: 11, day: 23))
+        #expect(CalendarDate("0001-01-01")?.description == "0001-01-01")
+        #expect(CalendarDate("2028-02-29") != nil && CalendarDate("2100-02-29") == nil && CalendarDate("2000-02-29") != nil)
+    }
+
+    /// Stored and received references must be canonical, so one record has one spelling in set
+    /// members and comparisons; what people type is made canonical before it is written.
+    @Test func aReferenceMustBeInCanonicalCapitals() throws {
+        for text in ["rsk-7k3m9q2x1a", "RSK-7k3m9q2x1a", "Rsk-7K3M9Q2X1A", "RSK-ßßßßß", "RSK-7K3M9Q2X1A ", "ＲＳＫ-7K3M9Q2X1A"] {
+            Self.expectError(.invalidValue, field: "source") {
+                try RecordSchema.action.validate(field: "source", value: .string(text))
+            }
         }
+        try RecordSchema.action.validate(field: "source", value: .string("RSK-7K3M9Q2X1A"))
+        #expect(try Self.parse("linked_actions+=act-4f8r2m6w0z", .risk) == .add("linked_actions", .string("ACT-4F8R2M6W0Z")))
+        // Text that is no id even leniently stays as typed, and validation refuses it.
+        #expect(try Self.parse("source=RSK-ßßßßß", .action) == .set("source", .string("RSK-ßßßßß")))
+    }
+
+    @Test func recordIDsAreCanonicalOnlyButMayBeTypedInSmallLetters() {
+        #expect(RecordID("RSK-7K3M9Q2X1A")?.rawValue == "RSK-7K3M9Q2X1A")
+        for text in ["rsk-7k3m9q2x1a", "RSK-7K3M9Q2X1a", "RSK-SSSSSSSSSS".lowercased(), "RSK-ßßßßß", "RSK-7K3M9Q2X1I", "XYZ-7K3M9Q2X1A",
+                     "RSK-7K3M9Q2X1", "RSK-7K3M9Q2X1AB", "RSK_7K3M9Q2X1A", " RSK-7K3M9Q2X1A", "RSK-7K3M9Q2X1A\n", ""] {
+            #expect(RecordID(text) == nil, "\(text)")
+        }
+        #expect(RecordID(typed: "rsk-7k3m9q2x1a")?.rawValue == "RSK-7K3M9Q2X1A")
+        #expect(RecordID(typed: "Itm-2b6D8g4K0e")?.rawValue == "ITM-2B6D8G4K0E")
+        #expect(RecordID(typed: "RSK-7K3M9Q2X1A")?.rawValue == "RSK-7K3M9Q2X1A")
+        // Lenient about case only: ASCII, and the alphabet still has no I, L, O or U.
+        for text in ["RSK-ßßßßß", "rsk-ßßßßß", "ＲＳＫ-7K3M9Q2X1A", "rsk-7k3m9q2x1i", "rsk-7k3m9q2x1ａ", "rsk 7k3m9q2x1a", "ıtm-2b6d8g4k0e"] {
+            #expect(RecordID(typed: text) == nil, "\(text)")
+        }
+        // Random ids are canonical.
+        var g = SystemRandomNumberGenerator()
+        for type in RecordType.allCases {
+            let id = RecordID.random(for: type, using: &g)
+            #expect(RecordID(id.rawValue) == id && id.type == type)
+        }
+    }
+
+    // MARK: Removes
+
+    @Test func removingFromARegisterSaysOnlySetsHaveMembers() {
+        for (field, type) in [("title", RecordType.risk), ("status", .action), ("notes", .action), ("position", .item), ("done", .item)] {
+            let error = Self.expectError(.invalidValue, field: field) {
+                try Edit.remove(field, .string("x")).plan(on: nil, type: type)
+            }
+            #expect(error?.message.contains("only set fields have members to remove") == true, "\(error?.message ?? "")")
+        }
+        Self.expectError(.unknownField, field: "colour") { try Edit.remove("colour", .string("red")).plan(on: nil, type: .risk) }
+    }
+
+    // MARK: Error messages do not repeat record contents
+
+    @Test func messagesGiveTheLengthOfFreeTextNotTheText() throws {
+        let long = "Practice nurse vacancy " + String(repeating: "y", count: 190)
+        let title = Self.expectError(.invalidValue, field: "title") {
+            try RecordSchema.risk.validate(field: "title", value: .string(long))
+        }
+        #expect(title?.message.contains("213 characters") == true, "\(title?.message ?? "")")
+        #expect(title?.message.contains("nurse") == false)
+        let tag = Self.expectError(.invalidValue, field: "tags") {
+            try RecordSchema.risk.validate(field: "tags", value: .string("estates-" + String(repeating: "z", count: 60)))
+        }
+        #expect(tag?.message.contains("68 characters") == true && tag?.message.contains("estates") == false, "\(tag?.message ?? "")")
+        let note = Self.expectError(.invalidValue, field: "notes") {
+            try RecordSchema.action.validate(field: "notes", value: .object(["date": .string("23/11/2026"), "text": .string("Rang the surgery")]))
+        }
+        #expect(note?.message.contains("Rang") == false, "\(note?.message ?? "")")
+        let bare = Self.expectError(.invalidValue, field: "notes") {
+            try RecordSchema.action.validate(field: "notes", value: .string("Rang the surgery"))
+        }
+        #expect(bare?.message.contains("Rang") == false && bare?.message.contains("16 characters") == true, "\(bare?.message ?? "")")
+        let long10k = Self.expectError(.invalidValue, field: "notes") {
+            try RecordSchema.action.validate(field: "notes", value: .object(["date": .string("2026-11-23"), "text": .string(String(repeating: "w", count: 10_001))]))
+        }
+        #expect(long10k?.message.contains("10001 characters") == true, "\(long10k?.message ?? "")")
+    }
+
+    @Test func shortValuesOfOtherKindsAreQuotedUnlessTheyHoldManyDigits() {
+        let status = Self.expectError(.invalidValue, field: "status") {
+            try RecordSchema.action.validate(field: "status", value: .string("done"))
+        }
+        #expect(status?.message.contains("\"done\"") == true)
+        let date = Self.expectError(.invalidValue, field: "due_date") {
+            try RecordSchema.action.validate(field: "due_date", value: .string("2026-02-30"))
+        }
+        #expect(date?.message.contains("2026-02-30") == true)
+        for number in ["9434765919", "943 476 5919", "９４３４７６５９１９", "ref 9434765918"] {
+            let error = Self.expectError(.invalidValue, field: "status") {
+                try RecordSchema.risk.validate(field: "status", value: .string(number))
+            }
+            #expect(error?.message.contains(number) == false, "\(error?.message ?? "")")
+            #expect(error?.message.contains("5919") == false && error?.message.contains("５９１９") == false)
+        }
+        let longChoice = Self.expectError(.invalidValue, field: "category") {
+            try RecordSchema.risk.validate(field: "category", value: .string(String(repeating: "c", count: 41)))
+        }
+        #expect(longChoice?.message.contains("ccccc") == false, "\(longChoice?.message ?? "")")
+        let number = Self.expectError(.invalidValue, field: "original_due_date") {
+            try RecordSchema.action.validate(field: "original_due_date", value: .int(9_434_765_919))
+        }
+        #expect(number?.message.contains("9434765919") == false)
+    }
+
+    @Test func typedValuesAreQuotedOnlyWhenSafe() {
+        let likelihood = Self.expectError(.invalidValue, field: "likelihood") { try Self.parse("likelihood=9434765919", .risk) }
+        #expect(likelihood?.message.contains("9434765919") == false)
+        let done = Self.expectError(.invalidValue, field: "done") { try Self.parse("done=943 476 5919", .item) }
+        #expect(done?.message.contains("943 476 5919") == false)
+        let score = Self.expectError(.invalidValue, field: "score") { try Self.parse("score=9434765919", .risk) }
+        #expect(score?.message.contains("9434765919") == false)
+        let bare = Self.expectError(.invalidValue, field: nil) { try Self.parse("Patient 943 476 5919", .risk) }
+        #expect(bare?.message.contains("5919") == false)
+        let remove = Self.expectError(.invalidValue, field: "tags") {
+            try Edit.remove("tags", .string("943-476-5919")).plan(on: Self.view(Self.risk, [Self.w(Self.a, 1, at: 10, "tags", .string("estates"))]), type: .risk)
+        }
+        #expect(remove?.message.contains("5919") == false)
     }
 }

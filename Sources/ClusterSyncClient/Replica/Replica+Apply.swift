@@ -84,7 +84,7 @@ extension Replica {
                 + "(at most \(ClockPolicy.maximumSkewMillis / 1000) s allowed); check the clock of the replica that made it")
         }
         do {
-            try change.recordType.schema.validate(field: change.field, value: change.value)
+            try change.validate()
         } catch {
             var error = error
             error.message = "change \(change.id) to \(change.record): \(error.message)"

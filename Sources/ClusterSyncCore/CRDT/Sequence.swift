@@ -27,6 +27,11 @@ public enum SequenceOrder {
 
     /// Orders `visible` slot ids, given every slot ever written in the list (live or not).
     /// A slot whose anchor is unknown (not yet received) hangs off the head until it arrives.
+    ///
+    /// Honest clients only name slots that already exist, so the slots form a tree. A crafted
+    /// change can still name its own id, or close a cycle with others; such slots cannot be
+    /// reached from the head, and rather than vanish they follow the tree, visible ones latest
+    /// first (the same on every replica, whatever order the changes arrived in).
     public static func order(slots: [Slot], visible: Set<ChangeID>) -> [ChangeID] {
         let known = Set(slots.map(\.id))
         var children: [ChangeID?: [Slot]] = [:]
@@ -35,16 +40,28 @@ public enum SequenceOrder {
             children[parent, default: []].append(slot)
         }
         for key in children.keys {
-            children[key]!.sort { a, b in a.hlc != b.hlc ? a.hlc > b.hlc : a.id > b.id }
+            children[key]!.sort(by: precedes)
         }
         var result: [ChangeID] = []
         result.reserveCapacity(visible.count)
+        var reached: Set<ChangeID> = []
         // Depth first without recursion: a long run is a deep chain.
         var stack: [Slot] = (children[nil] ?? []).reversed()
         while let slot = stack.popLast() {
+            guard reached.insert(slot.id).inserted else { continue }
             if visible.contains(slot.id) { result.append(slot.id) }
             if let kids = children[slot.id] { stack.append(contentsOf: kids.reversed()) }
         }
+        if reached.count < known.count {
+            var seen = reached
+            let stranded = slots.filter { visible.contains($0.id) && seen.insert($0.id).inserted }
+            result += stranded.sorted(by: precedes).map(\.id)
+        }
         return result
+    }
+
+    /// Sibling order: the latest clock first, then the greater change id.
+    static func precedes(_ a: Slot, _ b: Slot) -> Bool {
+        a.hlc != b.hlc ? a.hlc > b.hlc : a.id > b.id
     }
 }

@@ -41,3 +41,16 @@ public struct Change: Hashable, Sendable {
 
     public var recordType: RecordType { record.type }
 }
+
+extension Change {
+    /// The content checks a receiver makes of every change (Protocol/changes.md §8): the field
+    /// and value against the record type's schema, and a position that does not name its own
+    /// slot (which no honest client can write, since a change's id is made after its value).
+    public func validate() throws(ClusterSyncError) {
+        let schema = recordType.schema
+        try schema.validate(field: field, value: value)
+        if schema.field(field)?.kind == .position, value?["after"]?.stringValue == id.description {
+            throw ClusterSyncError(.invalidValue, "\(field) must name another slot or null, not the change's own id", field: field)
+        }
+    }
+}

@@ -49,15 +49,15 @@ extension Change: Codable {
         }
         let idText = try c.decode(String.self, forKey: .id)
         guard let id = ChangeID(idText) else {
-            throw invalid(.id, "\"\(idText)\" is not of the form counter@replica (a positive counter, 16 hex digits)")
+            throw invalid(.id, "\"\(idText)\" is not of the form counter@replica (a counter from 1 without sign or leading zeros, 16 lowercase hex digits)")
         }
         let hlcText = try c.decode(String.self, forKey: .hlc)
         guard let hlc = HLCTimestamp(text: hlcText) else {
-            throw invalid(.hlc, "\"\(hlcText)\" is not 12 hex digits, a dash and 4 hex digits")
+            throw invalid(.hlc, "\"\(hlcText)\" is not 12 lowercase hex digits (below 800000000000), a dash and 4 lowercase hex digits")
         }
         let recordText = try c.decode(String.self, forKey: .record)
         guard let record = RecordID(recordText) else {
-            throw invalid(.record, "\"\(recordText)\" is not a type prefix (RSK, ACT, LST, ITM), a dash and 10 base-32 characters")
+            throw invalid(.record, "\"\(recordText)\" is not a type prefix (RSK, ACT, LST, ITM), a dash and 10 base-32 characters, in capitals")
         }
         self.init(
             id: id, hlc: hlc, record: record,
@@ -99,7 +99,14 @@ extension JSONValue {
         case "true": return .bool(true)
         case "false": return .bool(false)
         case "null": return .null
-        default: return Int64(text).map(JSONValue.int)
+        default:
+            // JSON's integer grammar, -?(0|[1-9][0-9]*): `Int64(_:)` alone would also take `+5`
+            // and `007`, which are not JSON.
+            let digits = first == UInt8(ascii: "-") ? utf8.dropFirst() : utf8[...]
+            guard let lead = digits.first, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                  lead != UInt8(ascii: "0") || digits.count == 1
+            else { return nil }
+            return Int64(String(decoding: utf8, as: UTF8.self)).map(JSONValue.int)
         }
     }
 
@@ -124,6 +131,13 @@ extension ClusterSyncError {
             let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
             return keys.isEmpty ? nil : keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
         }
+        /// The key to name as `field`: the first key of a change on the coding path (`sup` for
+        /// `sup[0]`, also inside a message that carries changes), else the last key that is not
+        /// an array index.
+        func field(_ context: DecodingError.Context) -> String? {
+            let keys = context.codingPath.filter { $0.intValue == nil }.map(\.stringValue)
+            return keys.first { Change.CodingKeys(stringValue: $0) != nil } ?? keys.last
+        }
         switch error {
         case .keyNotFound(let key, let context):
             let at = path(context).map { " in \($0)" } ?? ""
@@ -132,10 +146,10 @@ extension ClusterSyncError {
             let key = path(context) ?? "the message"
             let expected = type == String.self ? "a string" : type == Int.self || type == Int64.self ? "a number"
                 : String(describing: type).hasPrefix("Array") ? "an array" : "\(type)"
-            self.init(.malformed, "\"\(key)\" must be \(expected)", field: context.codingPath.last?.stringValue)
+            self.init(.malformed, "\"\(key)\" must be \(expected)", field: field(context))
         case .dataCorrupted(let context):
             if let key = path(context) {
-                self.init(.malformed, "\"\(key)\": \(context.debugDescription)", field: context.codingPath.last?.stringValue)
+                self.init(.malformed, "\"\(key)\": \(context.debugDescription)", field: field(context))
             } else {
                 let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
                 self.init(.malformed, "not valid JSON: \(detail)")

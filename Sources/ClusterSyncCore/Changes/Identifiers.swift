@@ -37,10 +37,16 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.counter = counter
     }
 
+    /// Reads the canonical text only: the counter is ASCII digits without sign or leading zero
+    /// (1 to 2^63 − 1), the replica 16 lowercase hex digits.
     public init?(_ text: some StringProtocol) {
-        guard let at = text.firstIndex(of: "@"),
-              let counter = Int64(text[text.startIndex..<at]), counter > 0,
-              let replica = ReplicaID(text[text.index(after: at)...])
+        let utf8 = text.utf8
+        guard let at = utf8.firstIndex(of: UInt8(ascii: "@")) else { return nil }
+        let digits = utf8[utf8.startIndex..<at]
+        guard let first = digits.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9"), digits.count <= 19,
+              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let counter = Int64(String(decoding: digits, as: UTF8.self)),
+              let replica = ReplicaID(String(decoding: utf8[utf8.index(after: at)...], as: UTF8.self))
         else { return nil }
         self.init(replica: replica, counter: counter)
     }
@@ -59,13 +65,23 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
+    /// Reads the canonical form only, as changes carry it and validation requires it: a type
+    /// prefix in capitals, a dash and ten characters of the alphabet, in capitals (14 ASCII bytes).
     public init?(_ text: some StringProtocol) {
-        let upper = text.uppercased()
-        let parts = upper.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, RecordType(prefix: String(parts[0])) != nil, parts[1].utf8.count == 10,
-              parts[1].utf8.allSatisfy({ Self.alphabet.contains($0) })
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 14, utf8[3] == UInt8(ascii: "-"),
+              RecordType(prefix: String(decoding: utf8[0..<3], as: UTF8.self)) != nil,
+              utf8[4...].allSatisfy({ Self.alphabet.contains($0) })
         else { return nil }
-        self.rawValue = upper
+        self.rawValue = String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// Reads an id as a person types it: ASCII letters in either case (`rsk-7k3m9q2x1a`), giving
+    /// the canonical id. For command-line input only; never for changes or stored values.
+    public init?(typed text: some StringProtocol) {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let upper = String(decoding: text.utf8.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 0x20 : $0 }, as: UTF8.self)
+        self.init(upper)
     }
 
     public static func random<G: RandomNumberGenerator>(for type: RecordType, using generator: inout G) -> RecordID {

@@ -32,13 +32,29 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable {
             + String(repeating: "0", count: 4 - l.count) + l
     }
 
+    /// The largest `millis` a stamp may have: the packed form keeps 47 bits for it (year 6429).
+    public static let maximumMillis: Int64 = (1 << 47) - 1
+
+    /// Reads the canonical text only: lowercase hex digits (no capitals, no sign), and `millis`
+    /// at most `maximumMillis`, so that every stamp read also packs.
     public init?(text: some StringProtocol) {
         let utf8 = Array(text.utf8)
-        guard utf8.count == 17, utf8[12] == UInt8(ascii: "-"),
-              let m = Int64(String(decoding: utf8[0..<12], as: UTF8.self), radix: 16),
-              let l = UInt16(String(decoding: utf8[13..<17], as: UTF8.self), radix: 16)
-        else { return nil }
-        self.init(millis: m, logical: l)
+        guard utf8.count == 17, utf8[12] == UInt8(ascii: "-") else { return nil }
+        func hex(_ bytes: ArraySlice<UInt8>) -> Int64? {
+            var n: Int64 = 0
+            for c in bytes {
+                let digit: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+                default: return nil
+                }
+                n = n << 4 | Int64(digit)
+            }
+            return n
+        }
+        guard let m = hex(utf8[0..<12]), m <= Self.maximumMillis, let l = hex(utf8[13..<17]) else { return nil }
+        self.init(millis: m, logical: UInt16(l))
     }
 }
 

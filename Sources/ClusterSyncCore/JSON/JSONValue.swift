@@ -64,9 +64,22 @@ extension JSONValue: Codable {
             self = .bool(b)
         } else if let o = try? container.decode([String: JSONValue].self) {
             self = .object(o)
+        } else if let a = try? container.decode([JSONValue].self) {
+            self = .array(a)
         } else {
-            self = .array(try container.decode([JSONValue].self))
+            // `JSONDecoder` checks a value's syntax only when it is decoded, so a raw control
+            // character in a string or a number such as `+5` or `007` lands here, as does any
+            // value that holds one. It is a syntax error of the whole text, not a fault of a key.
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: [],
+                debugDescription: "\(Self.path(decoder.codingPath)) holds a raw control character in a string "
+                    + "or a number outside JSON's grammar"))
         }
+    }
+
+    private static func path(_ codingPath: [any CodingKey]) -> String {
+        let keys = codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        return keys.isEmpty ? "the top level" : keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -4,10 +4,19 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     public var month: Int
     public var day: Int
 
+    /// Reads `YYYY-MM-DD`: exactly ten ASCII bytes, digits and two dashes (no signs, no spaces).
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var n = 0
+            for c in utf8[range] {
+                guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+                n = n * 10 + Int(c - UInt8(ascii: "0"))
+            }
+            return n
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10),
               (1...12).contains(m), d >= 1, d <= CalendarDate.daysIn(month: m, year: y)
         else { return nil }
         self.init(year: y, month: m, day: d)

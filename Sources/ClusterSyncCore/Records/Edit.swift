@@ -25,6 +25,12 @@ public enum Edit: Sendable, Equatable {
     public func plan(on view: RecordView?, type: RecordType) throws(ClusterSyncError) -> Planned {
         let schema = type.schema
         let deleted = RecordSchema.deletedField.name
+        // The deleted register is written only by delete (which lists what it saw) and restore.
+        switch self {
+        case .set(deleted, _), .add(deleted, _), .remove(deleted, _):
+            throw ClusterSyncError(.invalidValue, "\(deleted) is not edited directly; use delete or restore", field: deleted)
+        default: break
+        }
         if let view, view.isDeleted, self != .restore, self != .delete {
             throw ClusterSyncError(.recordDeleted, "\(view.id) is deleted; restore it before editing it")
         }
@@ -35,7 +41,9 @@ public enum Edit: Sendable, Equatable {
                 throw ClusterSyncError(.invalidValue, "\(field) is not a single-value field; use \(field)+=VALUE or \(field)-=VALUE", field: field)
             }
             if spec.setOnce, let current = view?.value(field), current != value {
-                throw ClusterSyncError(.alreadySet, "\(field) is set once and already holds \(current); it cannot be changed", field: field)
+                throw ClusterSyncError(.alreadySet,
+                    "\(field) is set once and already holds \(PatientDataGuard.quotable(current.canonicalText) ?? "another value"); it cannot be changed",
+                    field: field)
             }
             return Planned(field: field, value: value, supersedes: view?.liveIDs(field) ?? [], seen: [])
         case .add(let field, let value):
@@ -45,13 +53,18 @@ public enum Edit: Sendable, Equatable {
             }
             return Planned(field: field, value: value, supersedes: [], seen: [])
         case .remove(let field, let value):
-            try schema.validate(field: field, value: nil)
-            guard schema.field(field)?.kind.cardinality == .set else {
+            // The kind first: a register's refusal should say why, not that it needs a value.
+            guard let spec = schema.field(field) else {
+                try schema.validate(field: field, value: nil)
+                throw ClusterSyncError(.unknownField, "unknown field \(field)", field: field)
+            }
+            guard spec.kind.cardinality == .set else {
                 throw ClusterSyncError(.invalidValue, "only set fields have members to remove; \(field) is not one", field: field)
             }
             let tags = view?.tags(of: value, in: field) ?? []
             guard !tags.isEmpty else {
-                throw ClusterSyncError(.invalidValue, "\(field) does not contain \(value)", field: field)
+                let member = PatientDataGuard.quotable(value.stringValue ?? value.canonicalText) ?? "that value"
+                throw ClusterSyncError(.invalidValue, "\(field) does not contain \(member)", field: field)
             }
             return Planned(field: field, value: nil, supersedes: tags, seen: [])
         case .place(let after):

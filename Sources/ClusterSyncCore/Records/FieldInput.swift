@@ -10,7 +10,8 @@ public enum FieldInput {
         var halves: [String: (likelihood: Int?, consequence: Int?, at: Int)] = [:]
         for argument in arguments {
             guard let eq = argument.firstIndex(of: "=") else {
-                throw ClusterSyncError(.invalidValue, "\"\(argument)\" is not FIELD=VALUE, FIELD+=VALUE or FIELD-=VALUE")
+                let quoted = PatientDataGuard.quotable(argument).map { "\"\($0)\"" } ?? "an argument"
+                throw ClusterSyncError(.invalidValue, "\(quoted) is not FIELD=VALUE, FIELD+=VALUE or FIELD-=VALUE")
             }
             var name = String(argument[..<eq])
             let text = String(argument[argument.index(after: eq)...])
@@ -26,7 +27,7 @@ public enum FieldInput {
                 guard let n = Int(text), (1...5).contains(n) else {
                     let words = half == "likelihood" ? RiskScore.likelihoodWords : RiskScore.consequenceWords
                     throw ClusterSyncError(.invalidValue,
-                        "\(name) must be 1 to 5 (\(words.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", "))); got \(text)",
+                        "\(name) must be 1 to 5 (\(words.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", "))); got \(typed(text))",
                         field: name)
                 }
                 var entry = halves[scoreField] ?? (nil, nil, edits.count)
@@ -39,6 +40,12 @@ public enum FieldInput {
             guard let spec = type.schema.field(name) else {
                 try type.schema.validate(field: name, value: nil)
                 throw ClusterSyncError(.unknownField, "unknown field \(name)")
+            }
+            if name == RecordSchema.deletedField.name {
+                // deleted=yes is a delete, which lists the writes it saw; deleted=no a restore.
+                guard op == "=" else { throw ClusterSyncError(.invalidValue, "\(name) takes \(name)=yes or \(name)=no", field: name) }
+                edits.append(try Self.value(text, for: spec, today: today) == .bool(true) ? .delete : .restore)
+                continue
             }
             let value = try value(text, for: spec, today: today)
             switch op {
@@ -84,20 +91,26 @@ public enum FieldInput {
             switch text.lowercased() {
             case "true", "yes", "y", "1": return .bool(true)
             case "false", "no", "n", "0": return .bool(false)
-            default: throw ClusterSyncError(.invalidValue, "\(spec.name) must be yes or no; got \(text)", field: spec.name)
+            default: throw ClusterSyncError(.invalidValue, "\(spec.name) must be yes or no; got \(typed(text))", field: spec.name)
             }
         case .riskScore:
             let parts = text.split(separator: "x")
             guard parts.count == 2, let l = Int(parts[0]), let c = Int(parts[1]), let score = RiskScore(likelihood: l, consequence: c) else {
-                throw ClusterSyncError(.invalidValue, "\(spec.name) must be LIKELIHOODxCONSEQUENCE, each 1 to 5 (4x3); got \(text)", field: spec.name)
+                throw ClusterSyncError(.invalidValue, "\(spec.name) must be LIKELIHOODxCONSEQUENCE, each 1 to 5 (4x3); got \(typed(text))", field: spec.name)
             }
             return score.jsonValue
         case .reference, .referenceSet:
-            return .string(RecordID(text)?.rawValue ?? text)
+            // Ids may be typed in small letters; the value is always the canonical id.
+            return .string(RecordID(typed: text)?.rawValue ?? text)
         case .notes:
             return .object(["date": .string(today.description), "text": .string(text)])
         default:
             return .string(text)
         }
+    }
+
+    /// Typed text as an error message may repeat it (see `PatientDataGuard.quotable`).
+    static func typed(_ text: String) -> String {
+        PatientDataGuard.quotable(text) ?? "text of \(text.count) characters"
     }
 }

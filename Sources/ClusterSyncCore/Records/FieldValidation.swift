@@ -17,15 +17,18 @@ extension RecordSchema {
 }
 
 extension FieldKind {
+    /// Error messages name the field and what it accepts, and never repeat free text (text, tags,
+    /// note text): for those they give the length. Other values are quoted only when
+    /// `PatientDataGuard.quotable` allows it.
     func validate(_ value: JSONValue, field: String) throws(ClusterSyncError) {
-        func fail(_ expected: String) -> ClusterSyncError {
-            ClusterSyncError(.invalidValue, "\(field) must be \(expected); got \(value.canonicalText.prefix(60))", field: field)
+        func fail(_ expected: String, got: String? = nil) -> ClusterSyncError {
+            ClusterSyncError(.invalidValue, "\(field) must be \(expected); got \(got ?? value.quotedForError)", field: field)
         }
         switch self {
         case .text(let maxLength):
-            guard let s = value.stringValue else { throw fail("text") }
-            guard s.count <= maxLength else { throw fail("at most \(maxLength) characters (it has \(s.count))") }
+            guard let s = value.stringValue else { throw fail("text", got: value.typeDescription) }
             try PatientDataGuard.check(s, field: field)
+            guard s.count <= maxLength else { throw fail("at most \(maxLength) characters", got: "\(s.count) characters") }
         case .choice(let words):
             guard let s = value.stringValue, words.contains(s) else { throw fail("one of \(words.joined(separator: ", "))") }
         case .date:
@@ -38,20 +41,49 @@ extension FieldKind {
             guard value.boolValue != nil else { throw fail("true or false") }
         case .reference(let types), .referenceSet(let types):
             guard let s = value.stringValue, let id = RecordID(s), types.contains(id.type) else {
-                throw fail("the id of a \(types.map(\.rawValue).joined(separator: " or "))")
+                throw fail("the id of a \(types.map(\.rawValue).joined(separator: " or ")), in capitals")
             }
         case .tagSet:
-            guard let s = value.stringValue, !s.isEmpty, s.count <= 50 else { throw fail("a label of 1 to 50 characters") }
+            guard let s = value.stringValue else { throw fail("a label of 1 to 50 characters", got: value.typeDescription) }
             try PatientDataGuard.check(s, field: field)
+            guard !s.isEmpty, s.count <= 50 else { throw fail("a label of 1 to 50 characters", got: "\(s.count) characters") }
         case .notes:
-            guard case .object(let o) = value, o.count == 2, let date = o["date"]?.stringValue, CalendarDate(date) != nil,
-                  let text = o["text"]?.stringValue, !text.isEmpty, text.count <= 10_000
-            else { throw fail("a note {\"date\":\"YYYY-MM-DD\",\"text\":\"...\"}") }
-            try PatientDataGuard.check(text, field: field)
+            let shape = "a note {\"date\":\"YYYY-MM-DD\",\"text\":\"...\"}"
+            guard case .object(let o) = value else { throw fail(shape, got: value.typeDescription) }
+            if let text = o["text"]?.stringValue { try PatientDataGuard.check(text, field: field) }
+            guard o.count == 2, let date = o["date"], let text = o["text"] else {
+                throw fail(shape, got: "an object with the keys \(o.keys.sorted().map { PatientDataGuard.quotable($0) ?? "…" }.joined(separator: ", "))")
+            }
+            guard let s = date.stringValue, CalendarDate(s) != nil else {
+                throw fail("a note whose date is written YYYY-MM-DD", got: date.quotedForError)
+            }
+            guard let t = text.stringValue, !t.isEmpty, t.count <= 10_000 else {
+                throw fail("a note whose text has 1 to 10000 characters", got: text.stringValue.map { "\($0.count) characters" } ?? text.typeDescription)
+            }
         case .position:
             guard case .object(let o) = value, o.count == 1, let after = o["after"],
                   after == .null || (after.stringValue.flatMap { ChangeID($0) } != nil)
             else { throw fail("a position {\"after\":null} or {\"after\":\"counter@replica\"}") }
+        }
+    }
+}
+
+extension JSONValue {
+    /// The value as an error message may show it: its JSON text if `PatientDataGuard.quotable`
+    /// allows, else only its type and size.
+    var quotedForError: String {
+        PatientDataGuard.quotable(canonicalText) ?? typeDescription
+    }
+
+    /// The value's type and size, never its contents: "text of 221 characters", "a number".
+    var typeDescription: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .int, .double: "a number"
+        case .string(let s): "text of \(s.count) characters"
+        case .array(let a): "an array of \(a.count) values"
+        case .object(let o): "an object with \(o.count) keys"
         }
     }
 }

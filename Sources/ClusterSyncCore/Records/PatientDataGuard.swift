@@ -4,34 +4,69 @@
 /// every value ever written on every replica, so a slip cannot be undone later. A ten-digit number
 /// that passes the NHS number check digit is almost certainly one.
 public enum PatientDataGuard {
-    /// The first NHS-number-like run in `text`, written as found, or nil.
+    /// The ten digits (in ASCII) of the first NHS-number-like run in `text`, or nil.
+    ///
+    /// Digits are ASCII `0`–`9` and full-width `０`–`９` (U+FF10–U+FF19). A run of digits is a
+    /// group; two groups are split by a separator when everything between them is separator
+    /// characters (`isSeparator`): spaces of any kind, `-`, `.`, `/` and their look-alikes, any
+    /// number of them (`943  476 - 5919`).
     public static func nhsNumber(in text: String) -> String? {
-        // Digit groups and what separates them: "943 476 5919" is three groups split by spaces.
-        var groups: [(digits: [UInt8], separatorAfter: UInt8?)] = []
+        var groups: [(digits: [UInt8], separatedFromNext: Bool)] = []
         var current: [UInt8] = []
-        for byte in text.utf8 {
-            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                current.append(byte - UInt8(ascii: "0"))
+        // Between groups: whether every character since the last group is a separator.
+        var gapIsSeparator = false
+        for scalar in text.unicodeScalars {
+            if let digit = digitValue(scalar) {
+                if current.isEmpty, !groups.isEmpty { groups[groups.count - 1].separatedFromNext = gapIsSeparator }
+                current.append(digit)
             } else {
-                if !current.isEmpty { groups.append((current, byte)) }
-                else if !groups.isEmpty { groups[groups.count - 1].separatorAfter = nil }
-                current = []
+                if !current.isEmpty {
+                    groups.append((current, false))
+                    current = []
+                    gapIsSeparator = true
+                }
+                if !isSeparator(scalar) { gapIsSeparator = false }
             }
         }
-        if !current.isEmpty { groups.append((current, nil)) }
+        if !current.isEmpty { groups.append((current, false)) }
 
         for (i, group) in groups.enumerated() {
             if group.digits.count == 10, isValidNHSNumber(group.digits) {
-                return group.digits.map(String.init).joined()
+                return ascii(group.digits)
             }
-            if i + 2 < groups.count, group.digits.count == 3, groups[i + 1].digits.count == 3, groups[i + 2].digits.count == 4 {
-                let separators = [group.separatorAfter, groups[i + 1].separatorAfter]
-                guard separators.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") }) else { continue }
+            if i + 2 < groups.count, group.digits.count == 3, groups[i + 1].digits.count == 3, groups[i + 2].digits.count == 4,
+               group.separatedFromNext, groups[i + 1].separatedFromNext {
                 let digits = group.digits + groups[i + 1].digits + groups[i + 2].digits
-                if isValidNHSNumber(digits) { return digits.map(String.init).joined() }
+                if isValidNHSNumber(digits) { return ascii(digits) }
             }
         }
         return nil
+    }
+
+    /// The value of an ASCII or full-width digit.
+    static func digitValue(_ scalar: Unicode.Scalar) -> UInt8? {
+        switch scalar.value {
+        case 0x30...0x39: UInt8(scalar.value - 0x30)
+        case 0xFF10...0xFF19: UInt8(scalar.value - 0xFF10)
+        default: nil
+        }
+    }
+
+    /// Characters that may stand between the digit groups of one number: tab, space, no-break,
+    /// figure, narrow no-break and ideographic spaces; hyphen-minus, hyphen, non-breaking hyphen,
+    /// figure dash, en dash and full-width hyphen-minus; full stop and full-width full stop;
+    /// solidus and full-width solidus.
+    static func isSeparator(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x20, 0xA0, 0x2007, 0x202F, 0x3000: true
+        case 0x2D, 0x2010, 0x2011, 0x2012, 0x2013, 0xFF0D: true
+        case 0x2E, 0xFF0E, 0x2F, 0xFF0F: true
+        default: false
+        }
+    }
+
+    private static func ascii(_ digits: [UInt8]) -> String {
+        String(decoding: digits.map { $0 + UInt8(ascii: "0") }, as: UTF8.self)
     }
 
     /// The modulus 11 check: weights 10 down to 2 on the first nine digits.
@@ -42,5 +77,15 @@ public enum PatientDataGuard {
         var check = 11 - sum % 11
         if check == 11 { check = 0 }
         return check != 10 && check == Int(digits[9])
+    }
+
+    /// `text` itself when it may be repeated in an error message, else nil: it must be short (at
+    /// most 40 characters) and hold fewer than ten digits (or other numeric characters) of any
+    /// script, so that it cannot carry an NHS number however it is spaced. Messages quote only
+    /// values that are not free text, or what the person has just typed (a member to remove).
+    public static func quotable(_ text: String) -> String? {
+        guard text.count <= 40 else { return nil }
+        let digits = text.unicodeScalars.lazy.filter { $0.properties.numericType != nil }.count
+        return digits < 10 ? text : nil
     }
 }
