@@ -28,7 +28,8 @@ extension FieldKind {
         case .text(let maxLength):
             guard let s = value.stringValue else { throw fail("text", got: value.typeDescription) }
             try PatientDataGuard.check(s, field: field)
-            guard s.count <= maxLength else { throw fail("at most \(maxLength) characters", got: "\(s.count) characters") }
+            // A string's UTF-8 length bounds its character count: count characters only when needed.
+            guard s.utf8.count <= maxLength || s.count <= maxLength else { throw fail("at most \(maxLength) characters", got: "\(s.count) characters") }
         case .choice(let words):
             guard let s = value.stringValue, words.contains(s) else { throw fail("one of \(words.joined(separator: ", "))") }
         case .date:
@@ -46,7 +47,7 @@ extension FieldKind {
         case .tagSet:
             guard let s = value.stringValue else { throw fail("a label of 1 to 50 characters", got: value.typeDescription) }
             try PatientDataGuard.check(s, field: field)
-            guard !s.isEmpty, s.count <= 50 else { throw fail("a label of 1 to 50 characters", got: "\(s.count) characters") }
+            guard !s.isEmpty, s.utf8.count <= 50 || s.count <= 50 else { throw fail("a label of 1 to 50 characters", got: "\(s.count) characters") }
         case .notes:
             let shape = "a note {\"date\":\"YYYY-MM-DD\",\"text\":\"...\"}"
             guard case .object(let o) = value else { throw fail(shape, got: value.typeDescription) }

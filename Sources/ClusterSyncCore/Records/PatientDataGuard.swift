@@ -11,6 +11,15 @@ public enum PatientDataGuard {
     /// characters (`isSeparator`): spaces of any kind, `-`, `.`, `/` and their look-alikes, any
     /// number of them (`943  476 - 5919`).
     public static func nhsNumber(in text: String) -> String? {
+        // Most register text is ASCII with few digits: such text cannot hold ten.
+        var asciiDigits = 0
+        var allASCII = true
+        for byte in text.utf8 {
+            if byte >= 0x80 { allASCII = false; break }
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") { asciiDigits += 1 }
+        }
+        if allASCII && asciiDigits < 10 { return nil }
+
         var groups: [(digits: [UInt8], separatedFromNext: Bool)] = []
         var current: [UInt8] = []
         // Between groups: whether every character since the last group is a separator.
