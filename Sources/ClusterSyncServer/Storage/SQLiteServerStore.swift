@@ -1,0 +1,377 @@
+import ClusterSyncCore
+import ClusterSyncStorage
+import Crypto
+import Foundation
+import GRDB
+
+/// The embedded server store: one SQLite file, written through GRDB.
+///
+/// Holds the tenant/cluster/practice hierarchy, the credentials (hashes only), each tenant's
+/// change log (the stream clients pull, numbered by a per-tenant sequence) and the materialised
+/// records the log describes. A push is one transaction that appends to the log and updates the
+/// materialised records together. Safe to use from many sessions at once: GRDB serialises the
+/// writes and runs reads beside them (WAL).
+///
+/// Adding a tenant, cluster or practice that already exists is an error (`invalid-value`), not a
+/// no-op: an administrator who types an existing name by mistake should hear about it, and a
+/// provisioning script can list `practices(tenant:)` first.
+public final class SQLiteServerStore: ServerStore {
+    let database: DatabasePool
+    private let wallClock: @Sendable () -> Int64
+
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    public convenience init(path: String) throws {
+        try self.init(path: path, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    }
+
+    /// `wallClock` (milliseconds since 1970) dates the credentials issued.
+    public init(path: String, wallClock: @escaping @Sendable () -> Int64) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL (DatabasePool's default) keeps pulls off the writer's back; NORMAL loses at most
+            // the last transactions on power loss, never consistency, and is much faster than FULL.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        configuration.busyMode = .timeout(10)
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+            try SQLiteServerSchema.migrator.migrate(database)
+        } catch let error as DatabaseError {
+            throw ClusterSyncError(.internal, "cannot open server store \(path): \(error.message ?? "\(error.resultCode)")")
+        }
+        self.wallClock = wallClock
+    }
+
+    // MARK: Administration
+
+    public func addTenant(_ tenant: String) async throws {
+        try Self.checkName(tenant, "tenant")
+        try await write { db in
+            try db.execute(sql: "INSERT INTO tenant (name) VALUES (?) ON CONFLICT DO NOTHING", arguments: [tenant])
+            guard db.changesCount == 1 else {
+                throw ClusterSyncError(.invalidValue, "tenant \"\(tenant)\" already exists", field: "tenant")
+            }
+            try db.execute(sql: "INSERT INTO tenant_sequence (tenant, last) VALUES (?, 0)", arguments: [tenant])
+        }
+    }
+
+    public func addCluster(_ cluster: String, tenant: String) async throws {
+        try Self.checkName(tenant, "tenant")
+        try Self.checkName(cluster, "cluster")
+        try await write { db in
+            try Self.requireTenant(tenant, db)
+            try db.execute(sql: "INSERT INTO cluster (tenant, name) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [tenant, cluster])
+            guard db.changesCount == 1 else {
+                throw ClusterSyncError(.invalidValue, "cluster \"\(cluster)\" already exists in tenant \"\(tenant)\"", field: "cluster")
+            }
+        }
+    }
+
+    public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
+        try Self.checkName(tenant, "tenant")
+        try Self.checkName(cluster, "cluster")
+        try Self.checkName(practice, "practice")
+        try await write { db in
+            try Self.requireCluster(cluster, tenant: tenant, db)
+            try db.execute(
+                sql: "INSERT INTO practice (tenant, cluster, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [tenant, cluster, practice])
+            guard db.changesCount == 1 else {
+                throw ClusterSyncError(.invalidValue, "practice \"\(practice)\" already exists in \(tenant)/\(cluster)", field: "practice")
+            }
+        }
+    }
+
+    public func issueToken(practice: String, cluster: String, tenant: String, label: String?) async throws -> String {
+        let path = PracticePath(tenant: tenant, cluster: cluster, practice: practice)
+        let label = try label.map(Self.checkLabel)
+        let createdAt = wallClock()
+        return try await write { db in
+            guard try Self.isRegistered(path, db) else {
+                try Self.requireCluster(cluster, tenant: tenant, db)
+                throw ClusterSyncError(.invalidValue, "no practice \"\(practice)\" in \(tenant)/\(cluster); add it first", field: "practice")
+            }
+            // 48 random bits make a clash rare; the primary key makes it harmless.
+            for _ in 0..<8 {
+                let token = BearerToken.generate()
+                try db.execute(sql: """
+                    INSERT INTO credential (id, tenant, cluster, practice, label, secret_hash, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [token.id, tenant, cluster, practice, label, token.secretHash, createdAt])
+                if db.changesCount == 1 { return token.text }
+            }
+            throw ClusterSyncError(.internal, "could not find a free credential id")
+        }
+    }
+
+    public func practices(tenant: String?) async throws -> [PracticePath] {
+        try await read { db in
+            let rows = if let tenant {
+                try Row.fetchAll(db, sql: "SELECT tenant, cluster, name FROM practice WHERE tenant = ? ORDER BY tenant, cluster, name",
+                                 arguments: [tenant])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT tenant, cluster, name FROM practice ORDER BY tenant, cluster, name")
+            }
+            return rows.map { PracticePath(tenant: $0[0], cluster: $0[1], practice: $0[2]) }
+        }
+    }
+
+    // MARK: Authentication
+
+    public func authenticate(token: String) async throws -> SessionIdentity? {
+        guard let presented = BearerToken(parsing: token) else { return nil }
+        return try await read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT tenant, cluster, practice, label, secret_hash, revoked FROM credential WHERE id = ?
+                """), arguments: [presented.id]) else { return nil }
+            let stored: Data = row["secret_hash"]
+            // Digest == DataProtocol is Crypto's constant-time comparison.
+            guard presented.secretDigest == stored else { return nil }
+            guard row["revoked"] as Int64 == 0 else { return nil }
+            let practice: String = row["practice"]
+            let label: String? = row["label"]
+            return SessionIdentity(
+                tenant: row["tenant"], cluster: row["cluster"], practice: practice,
+                author: label.map { "\(practice) (\($0))" } ?? practice)
+        }
+    }
+
+    public func isRegistered(_ practice: PracticePath) async throws -> Bool {
+        try await read { db in try Self.isRegistered(practice, db) }
+    }
+
+    // MARK: Sync
+
+    /// Besides the protocol's contract: a change whose scope `identity` may not access is refused
+    /// with `forbiddenScope` too (the session checks first; this keeps the log's scope columns
+    /// trustworthy whatever the caller).
+    public func push(_ changes: [Change], as identity: SessionIdentity) async throws -> PushOutcome {
+        for change in changes where !identity.mayAccess(change.scope) {
+            throw ClusterSyncError(.forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write")
+        }
+        guard !changes.isEmpty else { return PushOutcome(accepted: 0, duplicates: 0) }
+        return try await write { db in
+            guard let last = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?",
+                                                arguments: [identity.tenant]) else {
+                throw ClusterSyncError(.invalidValue, "no tenant \"\(identity.tenant)\" on this server", field: "tenant")
+            }
+            let append = try BoundStatement(db, sql: """
+                INSERT INTO log (tenant, seq, cluster, practice, replica, counter, change_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (replica, counter) DO NOTHING
+                """)
+            var seq = last
+            var accepted: [Change] = []
+            accepted.reserveCapacity(changes.count)
+            for var change in changes {
+                change.author = identity.author
+                try append.run(
+                    .text(identity.tenant), .int(seq + 1), .text(change.scope.cluster), .optional(change.scope.practice),
+                    .text(change.id.replica.rawValue), .int(change.id.counter), .text(change.jsonText))
+                if db.changesCount == 1 {
+                    seq += 1
+                    accepted.append(change)
+                }
+            }
+            guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: changes.count) }
+            // Throws forbiddenScope for a record that exists in another scope: the transaction,
+            // log rows included, rolls back.
+            var writer = try ChangeWriter(db)
+            _ = try writer.apply(accepted)
+            try db.execute(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?", arguments: [seq, identity.tenant])
+            return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count)
+        }
+    }
+
+    public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {
+        let after = try cursor.map(Self.sequence(of:)) ?? 0
+        guard limit > 0 else {
+            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        }
+        let rows = try await read { db in
+            // Rows as (seq, JSON) only: decoding happens outside the read, off the connection.
+            // INDEXED BY: without statistics SQLite prefers the primary key (tenant, seq), which
+            // would walk every cluster's changes; log_by_cluster walks this cluster's only, and
+            // skips other practices' private changes on the index without reading their rows.
+            let statement = try db.cachedStatement(sql: """
+                SELECT seq, change_json FROM log INDEXED BY log_by_cluster
+                WHERE tenant = ? AND cluster = ? AND seq > ? AND (practice IS NULL OR practice = ?)
+                ORDER BY seq LIMIT ?
+                """)
+            // One row past the page says whether there is more.
+            let found = try Row.fetchCursor(statement, arguments: [
+                identity.tenant, identity.cluster, after, identity.practice, limit == .max ? limit : limit + 1,
+            ])
+            var rows: [(Int64, String)] = []
+            while let row = try found.next() { rows.append((row[0], row[1])) }
+            return rows
+        }
+        let page = rows.prefix(limit)
+        let changes = try page.map { row throws(ClusterSyncError) in
+            do {
+                return try Change(jsonText: row.1)
+            } catch {
+                // The log holds only what push encoded: a row that does not decode is damage
+                // here, not the client's fault.
+                throw ClusterSyncError(.internal, "server store: the change at sequence \(row.0) cannot be read: \(error)")
+            }
+        }
+        return ChangesPage(
+            changes: changes,
+            cursor: page.last.map { Self.cursor(at: $0.0) } ?? cursor ?? Self.cursor(at: 0),
+            more: rows.count > limit)
+    }
+
+    public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
+        try await read { db in
+            guard let last = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [tenant]) else {
+                throw ClusterSyncError(.invalidValue, "no tenant \"\(tenant)\" on this server", field: "tenant")
+            }
+            return Self.cursor(at: last)
+        }
+    }
+
+    // MARK: Cursors
+
+    /// Cursors are `s1:<seq>`: the sequence number of the last change the client has, in the
+    /// first cursor format. Clients treat them as opaque.
+    static func cursor(at seq: Int64) -> ClusterSyncCore.Cursor { ClusterSyncCore.Cursor("s1:\(seq)") }
+
+    static func sequence(of cursor: ClusterSyncCore.Cursor) throws(ClusterSyncError) -> Int64 {
+        let text = cursor.rawValue
+        guard text.hasPrefix("s1:"), case let digits = text.dropFirst(3), !digits.isEmpty, digits.utf8.count <= 18,
+              digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let seq = Int64(digits)
+        else {
+            throw ClusterSyncError(.malformed, "\"\(text.prefix(40))\" is not a cursor this server issued; pull without a cursor to start again",
+                                   field: "cursor")
+        }
+        return seq
+    }
+
+    // MARK: Checks
+
+    static func checkName(_ name: String, _ kind: String) throws(ClusterSyncError) {
+        let utf8 = name.utf8
+        func isAlnum(_ c: UInt8) -> Bool {
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+        }
+        guard (1...64).contains(utf8.count), let first = utf8.first, isAlnum(first),
+              utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+        else {
+            throw ClusterSyncError(.invalidValue,
+                "a \(kind) name must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit; got \"\(name.prefix(80))\"",
+                field: kind)
+        }
+    }
+
+    /// A label names a person or a laptop; it becomes part of the author shown on every change.
+    static func checkLabel(_ label: String) throws(ClusterSyncError) -> String {
+        let trimmed = label.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.count <= 64,
+              !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw ClusterSyncError(.invalidValue, "a token label must be 1 to 64 characters without control characters", field: "label")
+        }
+        return trimmed
+    }
+
+    static func requireTenant(_ tenant: String, _ db: Database) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM tenant WHERE name = ?)", arguments: [tenant])! else {
+            throw ClusterSyncError(.invalidValue, "no tenant \"\(tenant)\"; add it first", field: "tenant")
+        }
+    }
+
+    static func requireCluster(_ cluster: String, tenant: String, _ db: Database) throws {
+        try requireTenant(tenant, db)
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM cluster WHERE tenant = ? AND name = ?)",
+                                arguments: [tenant, cluster])! else {
+            throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"; add it first", field: "cluster")
+        }
+    }
+
+    static func isRegistered(_ path: PracticePath, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM practice WHERE tenant = ? AND cluster = ? AND name = ?)",
+                          arguments: [path.tenant, path.cluster, path.practice])!
+    }
+
+    // MARK: Database access
+
+    /// GRDB's errors become `internal` errors that carry SQLite's message only: the SQL and its
+    /// arguments (record contents) stay out of logs and off the wire.
+    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.write(updates)
+        } catch let error as DatabaseError {
+            throw Self.storageError(error)
+        }
+    }
+
+    private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.read(value)
+        } catch let error as DatabaseError {
+            throw Self.storageError(error)
+        }
+    }
+
+    static func storageError(_ error: DatabaseError) -> ClusterSyncError {
+        ClusterSyncError(.internal, "server store: \(error.message ?? "\(error.resultCode)")")
+    }
+}
+
+/// A bearer token, `cst_<id>_<secret>`: id is 12 lowercase hex digits (the credential's key,
+/// not secret), secret is 32 random bytes in unpadded base64url. The store keeps SHA-256 of the
+/// secret's bytes: with 256 bits of entropy a fast hash is enough, and no salt is needed.
+struct BearerToken {
+    static let prefix = "cst_"
+    static let idLength = 12
+    static let secretLength = 43
+
+    var id: String
+    var secretDigest: SHA256.Digest
+
+    /// A new token; `text` is shown once, `secretHash` stored.
+    static func generate() -> (id: String, text: String, secretHash: Data) {
+        var generator = SystemRandomNumberGenerator()
+        let id = (0..<idLength).map { _ in String(UInt8.random(in: 0..<16, using: &generator), radix: 16) }.joined()
+        let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        let text = prefix + id + "_" + base64URL(secret)
+        return (id, text, Data(SHA256.hash(data: secret)))
+    }
+
+    /// Parses a presented token; nil unless it has exactly the issued form.
+    init?(parsing text: String) {
+        let utf8 = Array(text.utf8)
+        let secretStart = Self.prefix.utf8.count + Self.idLength + 1
+        guard utf8.count == secretStart + Self.secretLength, text.hasPrefix(Self.prefix),
+              utf8[secretStart - 1] == UInt8(ascii: "_") else { return nil }
+        let idBytes = utf8[Self.prefix.utf8.count..<(secretStart - 1)]
+        guard idBytes.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) })
+        else { return nil }
+        let secretText = String(decoding: utf8[secretStart...], as: UTF8.self)
+        guard let secret = Self.decodeBase64URL(secretText), secret.count == 32 else { return nil }
+        id = String(decoding: idBytes, as: UTF8.self)
+        secretDigest = SHA256.hash(data: secret)
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        var text = data.base64EncodedString()
+        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        while text.hasSuffix("=") { text.removeLast() }
+        return text
+    }
+
+    /// Strict: only the alphabet, no padding, and only the one spelling `base64URL` produces.
+    static func decodeBase64URL(_ text: String) -> Data? {
+        guard text.utf8.allSatisfy({ c in
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+        }) else { return nil }
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        standard += String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: standard), base64URL(data) == text else { return nil }
+        return data
+    }
+}
