@@ -33,6 +33,27 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         public static let notInitialised = Code("not-initialised")
         /// A storage or internal failure; not the caller's fault.
         public static let `internal` = Code("internal")
+
+        // Session errors of the line protocol (Protocol/PROTOCOL.md).
+
+        /// A line's "type" names no message of this protocol version, or one the receiver never
+        /// accepts (a client sending a server's message).
+        public static let unknownMessage = Code("unknown-message")
+        /// A line is longer than the receiver's `maxLineBytes`.
+        public static let lineTooLong = Code("line-too-long")
+        /// A push holds more changes than the server's `maxChangesPerPush`.
+        public static let batchTooLarge = Code("batch-too-large")
+        /// A message the session's state does not allow (anything before hello, a second hello,
+        /// a pull after subscribe).
+        public static let outOfOrder = Code("out-of-order")
+        /// The client could not be identified (no or unknown token, unregistered certificate).
+        public static let unauthenticated = Code("unauthenticated")
+        /// The client speaks a protocol version the server does not.
+        public static let versionUnsupported = Code("version-unsupported")
+        /// A cursor points before the history the server still keeps.
+        public static let cursorExpired = Code("cursor-expired")
+        /// The server is shutting down; reconnect later.
+        public static let shuttingDown = Code("shutting-down")
     }
 
     public var code: Code

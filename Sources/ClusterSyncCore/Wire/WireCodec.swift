@@ -1,0 +1,373 @@
+import Foundation
+import NIOCore
+
+/// The line codec of the protocol (Protocol/PROTOCOL.md): one `WireMessage` is one line of
+/// canonical JSON (sorted keys, no white space, optional keys absent rather than null) with a
+/// "type" key naming the case, ended by "\n".
+///
+/// Decoding is lenient about layout (any white space and key order, `null` for an absent optional
+/// key, unknown keys ignored) and strict about content: a line that is not a JSON object, a
+/// missing or mistyped key, or an identifier in the wrong form is a `malformed` error whose
+/// message and `field` give the key's path from the message type (`push.changes[3].hlc`); a
+/// "type" naming no message is `unknown-message`.
+public enum WireCodec {
+    // MARK: Encoding
+
+    /// The message's canonical line, "\n" included.
+    public static func encode(_ message: WireMessage) -> String {
+        var object = CanonicalObject()
+        object.string("type", message.typeName)
+        switch message {
+        case .hello(let hello):
+            object.int("version", hello.version)
+            object.string("replica", hello.replica.rawValue)
+            object.string("token", hello.token)
+            object.string("client", hello.client)
+        case .push(let push):
+            object.string("batch", push.batch)
+            object.raw("changes", changesText(push.changes))
+        case .pull(let pull):
+            object.string("cursor", pull.cursor?.rawValue)
+            object.int("limit", pull.limit)
+        case .subscribe(let subscribe):
+            object.string("cursor", subscribe.cursor?.rawValue)
+        case .ping(let ping), .pong(let ping):
+            object.string("nonce", ping.nonce)
+        case .bye:
+            break
+        case .welcome(let welcome):
+            object.int("version", welcome.version)
+            var identity = CanonicalObject()
+            identity.string("tenant", welcome.identity.tenant)
+            identity.string("cluster", welcome.identity.cluster)
+            identity.string("practice", welcome.identity.practice)
+            identity.string("author", welcome.identity.author)
+            object.raw("identity", identity.text)
+            object.raw("scopes", JSONValue.array(welcome.scopes.map(JSONValue.string)).canonicalText)
+            var limits = CanonicalObject()
+            limits.int("maxLineBytes", welcome.limits.maxLineBytes)
+            limits.int("maxChangesPerPush", welcome.limits.maxChangesPerPush)
+            limits.int("maxChangesPerPage", welcome.limits.maxChangesPerPage)
+            limits.int("maxClockSkewMillis", welcome.limits.maxClockSkewMillis)
+            object.raw("limits", limits.text)
+            object.string("server", welcome.server)
+        case .ack(let ack):
+            object.string("batch", ack.batch)
+            object.int("accepted", ack.accepted)
+            object.int("duplicates", ack.duplicates)
+            object.string("author", ack.author)
+        case .changes(let page):
+            object.raw("changes", changesText(page.changes))
+            object.string("cursor", page.cursor.rawValue)
+            object.bool("more", page.more)
+        case .snapshot(let snapshot):
+            object.raw("changes", changesText(snapshot.changes))
+            object.string("cursor", snapshot.cursor.rawValue)
+            object.bool("more", snapshot.more)
+        case .subscribed(let subscribed):
+            object.string("cursor", subscribed.cursor.rawValue)
+        case .error(let error):
+            object.string("code", error.code)
+            object.string("message", error.message)
+            object.bool("fatal", error.fatal)
+            object.string("batch", error.batch)
+            object.string("change", error.change?.description)
+        }
+        var line = object.text
+        line += "\n"
+        return line
+    }
+
+    /// Appends the message's canonical line, "\n" included, to `buffer`.
+    public static func encode(_ message: WireMessage, into buffer: inout ByteBuffer) {
+        buffer.writeString(encode(message))
+    }
+
+    /// The changes as a JSON array of their canonical texts.
+    static func changesText(_ changes: [Change]) -> String {
+        var out = "["
+        for (i, change) in changes.enumerated() {
+            if i > 0 { out += "," }
+            change.jsonValue.write(into: &out)
+        }
+        out += "]"
+        return out
+    }
+
+    // MARK: Decoding
+
+    /// Decodes one line, without its newline.
+    public static func decode(_ line: some StringProtocol) throws(ClusterSyncError) -> WireMessage {
+        try decode(data: Data(line.utf8))
+    }
+
+    /// Decodes one line, without its newline, from the readable bytes of `line`.
+    public static func decode(_ line: ByteBuffer) throws(ClusterSyncError) -> WireMessage {
+        try decode(data: line.withUnsafeReadableBytes { Data($0) })
+    }
+
+    static func decode(data: Data) throws(ClusterSyncError) -> WireMessage {
+        do {
+            return try JSONDecoder().decode(DecodedLine.self, from: data).message
+        } catch let error as ClusterSyncError {
+            throw error
+        } catch let error as DecodingError {
+            throw ClusterSyncError(wire: error, messageType: nil)
+        } catch {
+            throw ClusterSyncError(.malformed, "the line is not valid JSON")
+        }
+    }
+}
+
+extension WireMessage {
+    /// The value of the message's "type" key.
+    public var typeName: String {
+        switch self {
+        case .hello: "hello"
+        case .push: "push"
+        case .pull: "pull"
+        case .subscribe: "subscribe"
+        case .ping: "ping"
+        case .bye: "bye"
+        case .welcome: "welcome"
+        case .ack: "ack"
+        case .changes: "changes"
+        case .snapshot: "snapshot"
+        case .subscribed: "subscribed"
+        case .pong: "pong"
+        case .error: "error"
+        }
+    }
+
+    /// Whether clients send this message (servers send the others).
+    public var isClientMessage: Bool {
+        switch self {
+        case .hello, .push, .pull, .subscribe, .ping, .bye: true
+        case .welcome, .ack, .changes, .snapshot, .subscribed, .pong, .error: false
+        }
+    }
+
+    /// Every "type" of this protocol version: the client's messages, then the server's.
+    public static let typeNames = [
+        "hello", "push", "pull", "subscribe", "ping", "bye",
+        "welcome", "ack", "changes", "snapshot", "subscribed", "pong", "error",
+    ]
+}
+
+// MARK: - Canonical objects
+
+/// A JSON object written canonically: members sorted by key, values given as canonical text.
+struct CanonicalObject {
+    private var members: [(key: String, text: String)] = []
+
+    mutating func raw(_ key: String, _ text: String) {
+        members.append((key, text))
+    }
+
+    mutating func string(_ key: String, _ value: String?) {
+        guard let value else { return }
+        var text = ""
+        JSONValue.writeString(value, into: &text)
+        members.append((key, text))
+    }
+
+    mutating func int(_ key: String, _ value: (some BinaryInteger)?) {
+        guard let value else { return }
+        members.append((key, String(value)))
+    }
+
+    mutating func bool(_ key: String, _ value: Bool) {
+        members.append((key, value ? "true" : "false"))
+    }
+
+    var text: String {
+        let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        var out = "{"
+        out.reserveCapacity(sorted.reduce(2) { $0 + $1.key.utf8.count + $1.text.utf8.count + 4 })
+        for (i, member) in sorted.enumerated() {
+            if i > 0 { out += "," }
+            JSONValue.writeString(member.key, into: &out)
+            out += ":"
+            out += member.text
+        }
+        out += "}"
+        return out
+    }
+}
+
+// MARK: - Decodable forms
+
+/// One decoded line. Reads "type" first, then the keys of that message from the same container,
+/// so a line is parsed once whatever its type.
+private struct DecodedLine: Decodable {
+    var message: WireMessage
+
+    enum Key: String, CodingKey {
+        case type
+        case version, replica, token, client
+        case identity, scopes, limits, server
+        case tenant, cluster, practice, author
+        case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis
+        case batch, changes, accepted, duplicates
+        case cursor, limit, more, nonce
+        case code, message, fatal, change
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        let type = try c.decode(String.self, forKey: .type)
+        guard WireMessage.typeNames.contains(type) else {
+            let shown = PatientDataGuard.quotable(JSONValue.string(type).canonicalText) ?? "a type of \(type.count) characters"
+            throw ClusterSyncError(
+                .unknownMessage,
+                "\(shown) is not a message type of protocol version \(ProtocolVersion.current); the types are \(WireMessage.typeNames.joined(separator: ", "))",
+                field: "type")
+        }
+        do {
+            message = try Self.decode(type, c)
+        } catch let error as DecodingError {
+            throw ClusterSyncError(wire: error, messageType: type)
+        }
+    }
+
+    private static func decode(_ type: String, _ c: KeyedDecodingContainer<Key>) throws -> WireMessage {
+        func invalid(_ key: Key, _ message: String) -> DecodingError {
+            .dataCorruptedError(forKey: key, in: c, debugDescription: message)
+        }
+        func cursor() throws -> Cursor? {
+            try c.decodeIfPresent(String.self, forKey: .cursor).map(Cursor.init)
+        }
+        func changesPage() throws -> ([Change], Cursor, Bool) {
+            (try c.decode([Change].self, forKey: .changes), Cursor(try c.decode(String.self, forKey: .cursor)),
+             try c.decode(Bool.self, forKey: .more))
+        }
+        switch type {
+        case "hello":
+            let version = try c.decode(Int.self, forKey: .version)
+            let replicaText = try c.decode(String.self, forKey: .replica)
+            guard let replica = ReplicaID(replicaText) else {
+                throw invalid(.replica, "not a replica id (16 lowercase hex digits)")
+            }
+            return .hello(Hello(
+                version: version, replica: replica,
+                token: try c.decodeIfPresent(String.self, forKey: .token),
+                client: try c.decodeIfPresent(String.self, forKey: .client)))
+        case "push":
+            return .push(Push(batch: try c.decode(String.self, forKey: .batch), changes: try c.decode([Change].self, forKey: .changes)))
+        case "pull":
+            let limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+            if let limit, limit < 1 { throw invalid(.limit, "must be at least 1; got \(limit)") }
+            return .pull(Pull(cursor: try cursor(), limit: limit))
+        case "subscribe":
+            return .subscribe(Subscribe(cursor: try cursor()))
+        case "ping":
+            return .ping(Ping(nonce: try c.decodeIfPresent(String.self, forKey: .nonce)))
+        case "pong":
+            return .pong(Ping(nonce: try c.decodeIfPresent(String.self, forKey: .nonce)))
+        case "bye":
+            return .bye
+        case "welcome":
+            let i = try c.nestedContainer(keyedBy: Key.self, forKey: .identity)
+            let identity = SessionIdentity(
+                tenant: try i.decode(String.self, forKey: .tenant), cluster: try i.decode(String.self, forKey: .cluster),
+                practice: try i.decode(String.self, forKey: .practice), author: try i.decode(String.self, forKey: .author))
+            let l = try c.nestedContainer(keyedBy: Key.self, forKey: .limits)
+            let limits = WireLimits(
+                maxLineBytes: try l.decode(Int.self, forKey: .maxLineBytes),
+                maxChangesPerPush: try l.decode(Int.self, forKey: .maxChangesPerPush),
+                maxChangesPerPage: try l.decode(Int.self, forKey: .maxChangesPerPage),
+                maxClockSkewMillis: try l.decode(Int64.self, forKey: .maxClockSkewMillis))
+            var welcome = Welcome(
+                version: try c.decode(Int.self, forKey: .version), identity: identity, limits: limits,
+                server: try c.decode(String.self, forKey: .server))
+            welcome.scopes = try c.decode([String].self, forKey: .scopes)
+            return .welcome(welcome)
+        case "ack":
+            return .ack(Ack(
+                batch: try c.decode(String.self, forKey: .batch), accepted: try c.decode(Int.self, forKey: .accepted),
+                duplicates: try c.decode(Int.self, forKey: .duplicates), author: try c.decode(String.self, forKey: .author)))
+        case "changes":
+            let (changes, cursor, more) = try changesPage()
+            return .changes(ChangesPage(changes: changes, cursor: cursor, more: more))
+        case "snapshot":
+            let (changes, cursor, more) = try changesPage()
+            return .snapshot(Snapshot(changes: changes, cursor: cursor, more: more))
+        case "subscribed":
+            return .subscribed(Subscribed(cursor: Cursor(try c.decode(String.self, forKey: .cursor))))
+        case "error":
+            var change: ChangeID?
+            if let text = try c.decodeIfPresent(String.self, forKey: .change) {
+                guard let id = ChangeID(text) else { throw invalid(.change, "not a change id (counter@replica)") }
+                change = id
+            }
+            return .error(WireError(
+                code: try c.decode(String.self, forKey: .code), message: try c.decode(String.self, forKey: .message),
+                fatal: try c.decode(Bool.self, forKey: .fatal), batch: try c.decodeIfPresent(String.self, forKey: .batch),
+                change: change))
+        default:
+            preconditionFailure("\(type) is in WireMessage.typeNames but has no decoder")
+        }
+    }
+}
+
+// MARK: - Errors
+
+extension ClusterSyncError {
+    /// A `malformed` error whose message names the key at fault by its path from the message
+    /// type (`push.changes[3].hlc`). Its `field` is the key as the change codec names it: the
+    /// first key of a change on the path (`hlc`; `sup` for `push.changes[3].sup[0]`), else the
+    /// last key (`batch`).
+    init(wire error: DecodingError, messageType: String?) {
+        func field(_ codingPath: [any CodingKey]) -> String? {
+            let keys = codingPath.filter { $0.intValue == nil }.map(\.stringValue)
+            return keys.first { Change.CodingKeys(stringValue: $0) != nil } ?? keys.last
+        }
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var out = messageType ?? ""
+            for key in codingPath {
+                if let index = key.intValue {
+                    out += "[\(index)]"
+                } else {
+                    out += out.isEmpty ? key.stringValue : "." + key.stringValue
+                }
+            }
+            return out
+        }
+        func expected(_ type: Any.Type) -> String {
+            switch type {
+            case is String.Type: return "a string"
+            case is Int.Type, is Int64.Type: return "an integer"
+            case is Bool.Type: return "true or false"
+            default:
+                let name = String(describing: type)
+                if name.hasPrefix("Array") { return "an array" }
+                if name.hasPrefix("Dictionary") { return "an object" }
+                return "a JSON \(name)"
+            }
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let at = path(context.codingPath + [key])
+            self.init(.malformed, "\"\(at)\" is missing", field: field(context.codingPath + [key]))
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            if context.codingPath.isEmpty {
+                self.init(.malformed, "a line must be one JSON object")
+            } else {
+                let at = path(context.codingPath)
+                self.init(.malformed, "\"\(at)\" must be \(expected(type))", field: field(context.codingPath))
+            }
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                self.init(.malformed, "the line is not valid JSON")
+            } else {
+                let at = path(context.codingPath)
+                // The change decoder quotes the text it refused: keep a peer's long junk out of the answer.
+                let detail = context.debugDescription
+                let shown = detail.count <= 200 ? detail : detail.prefix(200) + "…"
+                self.init(.malformed, "\"\(at)\": \(shown)", field: field(context.codingPath))
+            }
+        @unknown default:
+            self.init(.malformed, "the line could not be decoded")
+        }
+    }
+}
