@@ -14,7 +14,7 @@ struct ClusterSyncCommand: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, RecordCommand<RiskKind>.self, RecordCommand<ActionKind>.self, ListCommand.self,
-            ShowCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self,
+            ShowCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self, RemoteCommand.self, SyncCommand.self,
         ]
     )
 

@@ -54,6 +54,8 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         public static let cursorExpired = Code("cursor-expired")
         /// The server is shutting down; reconnect later.
         public static let shuttingDown = Code("shutting-down")
+        /// A client could not reach or finish talking to its server; its local state is intact.
+        public static let unreachable = Code("unreachable")
     }
 
     public var code: Code

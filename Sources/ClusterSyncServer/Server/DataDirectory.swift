@@ -1,0 +1,45 @@
+import ClusterSyncCore
+import ClusterSyncTLS
+import Foundation
+
+/// The server's data directory: its database, its development CA and its TLS certificate.
+///
+///     DIR/clustersyncd.sqlite     the embedded store
+///     DIR/ca.pem, ca-key.pem      the development CA (the key signs practice certificates)
+///     DIR/server.pem, server-key.pem
+///     DIR/clustersyncd.json       optional settings (see ServerSettings)
+public struct DataDirectory: Sendable {
+    public var path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public func file(_ name: String) -> String { URL(fileURLWithPath: path).appendingPathComponent(name).path }
+    public var database: String { file("clustersyncd.sqlite") }
+    public var caCertificate: String { file("ca.pem") }
+    public var caKey: String { file("ca-key.pem") }
+    public var serverCertificate: String { file("server.pem") }
+    public var serverKey: String { file("server-key.pem") }
+    public var settingsFile: String { file("clustersyncd.json") }
+
+    public var isInitialised: Bool { FileManager.default.fileExists(atPath: caCertificate) }
+
+    /// Creates the directory, a development CA, a server certificate for localhost (and
+    /// `hostnames`) and an empty store. Refuses to overwrite an existing CA.
+    public func initialise(hostnames: [String] = []) throws {
+        guard !isInitialised else {
+            throw ClusterSyncError(.invalidValue, "\(path) is already initialised (it holds ca.pem); use another directory or remove it")
+        }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let authority = try DevelopmentCertificateAuthority.generate()
+        try authority.root.write(certificateTo: caCertificate, privateKeyTo: caKey)
+        try authority.issueServerCertificate(extraHostnames: hostnames).write(certificateTo: serverCertificate, privateKeyTo: serverKey)
+        _ = try SQLiteServerStore(path: database)
+    }
+
+    public func authority() throws -> DevelopmentCertificateAuthority {
+        try DevelopmentCertificateAuthority(CertificateAndKey(certificateFile: caCertificate, privateKeyFile: caKey))
+    }
+}

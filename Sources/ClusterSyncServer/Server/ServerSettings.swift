@@ -1,0 +1,41 @@
+import ClusterSyncCore
+import Configuration
+
+/// Everything `clustersyncd serve` needs, with defaults.
+///
+/// Read, highest priority first, from command-line options, environment variables
+/// (`CLUSTERSYNCD_PORT`, `CLUSTERSYNCD_HOST`, `CLUSTERSYNCD_TLS_CERTIFICATE`, ...) and the JSON
+/// settings file (`{"clustersyncd": {"port": 7443, ...}}`), through swift-configuration.
+public struct ServerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7443
+    public var data: DataDirectory
+    public var certificate: String
+    public var privateKey: String
+    public var clientCA: String
+    public var limits = WireLimits.default
+    /// How long SIGTERM waits for open sessions before closing them.
+    public var drainSeconds = 10
+
+    public init(data: DataDirectory) {
+        self.data = data
+        certificate = data.serverCertificate
+        privateKey = data.serverKey
+        clientCA = data.caCertificate
+    }
+
+    /// Reads the settings under `clustersyncd.` from `reader`, on top of these defaults.
+    public mutating func read(_ reader: ConfigReader) {
+        let c = reader.scoped(to: "clustersyncd")
+        host = c.string(forKey: "host", default: host)
+        port = c.int(forKey: "port", default: port)
+        certificate = c.string(forKey: "tls.certificate", default: certificate)
+        privateKey = c.string(forKey: "tls.key", default: privateKey)
+        clientCA = c.string(forKey: "tls.clientCA", default: clientCA)
+        limits.maxLineBytes = c.int(forKey: "limits.maxLineBytes", default: limits.maxLineBytes)
+        limits.maxChangesPerPush = c.int(forKey: "limits.maxChangesPerPush", default: limits.maxChangesPerPush)
+        limits.maxChangesPerPage = c.int(forKey: "limits.maxChangesPerPage", default: limits.maxChangesPerPage)
+        limits.maxClockSkewMillis = Int64(c.int(forKey: "limits.maxClockSkewSeconds", default: Int(limits.maxClockSkewMillis / 1000))) * 1000
+        drainSeconds = c.int(forKey: "drainSeconds", default: drainSeconds)
+    }
+}

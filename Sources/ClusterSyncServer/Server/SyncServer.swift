@@ -1,0 +1,99 @@
+import ClusterSyncCore
+import ClusterSyncTLS
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import ServiceLifecycle
+
+/// The TLS line-protocol server, as a Service: `run()` binds, accepts connections until graceful
+/// shutdown, then stops accepting and lets open sessions finish (each closes with
+/// `shutting-down` after its current request).
+public final class SyncServer: Service, Sendable {
+    let settings: ServerSettings
+    let store: any ServerStore
+    let notifier = ChangeNotifier()
+    let logger: Logger
+    let onBound: @Sendable (SocketAddress) -> Void
+
+    public init(settings: ServerSettings, store: any ServerStore, logger: Logger,
+                onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
+        self.settings = settings
+        self.store = store
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        let tls = try NIOSSLContext(configuration: TLSSetup.serverConfiguration(
+            certificateChainFile: settings.certificate, privateKeyFile: settings.privateKey, trustedCAFile: settings.clientCA))
+        let limits = settings.limits
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: settings.host, port: settings.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // A handler per connection: NIOSSL handlers are never shared between channels.
+                    let identity = channel.eventLoop.makePromise(of: CertificateIdentity?.self)
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes)))
+                    let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (wrapped, identity.futureResult)
+                }
+            }
+        if let address = server.channel.localAddress {
+            logger.info("listening", metadata: ["clustersyncd.address": "\(address)"])
+            onBound(address)
+        }
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await (connection, identity) in connections {
+                        group.addTask {
+                            let session = SessionHandler(
+                                store: self.store, notifier: self.notifier, limits: limits, logger: self.logger)
+                            await session.run(connection, certificateIdentity: identity)
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            self.logger.info("shutting down: no new sessions; open sessions finish their current request")
+            server.channel.close(promise: nil)
+        }
+        logger.info("stopped")
+    }
+}
+
+/// Reads the client certificate's identity once the handshake completes.
+final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private let promise: EventLoopPromise<CertificateIdentity?>
+
+    init(_ promise: EventLoopPromise<CertificateIdentity?>) {
+        self.promise = promise
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            do {
+                let ssl = try context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+                promise.succeed(try TLSSetup.peerIdentity(of: ssl))
+            } catch {
+                promise.fail(error)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.ioOnClosedChannel)
+    }
+}

@@ -1,0 +1,167 @@
+import ArgumentParser
+import ClusterSyncCore
+import ClusterSyncServer
+import ClusterSyncTLS
+import Foundation
+
+@main
+struct ClusterSyncDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clustersyncd",
+        abstract: "The ClusterSync server: practices of a Health Board sync their cluster registers through it.",
+        discussion: "Exit codes: 0 ok, 1 user error, 2 internal error. The data directory is --data, else $CLUSTERSYNCD_DATA, else ./clustersync-data.",
+        subcommands: [InitCommand.self, TenantCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, ServeCommand.self]
+    )
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? any AsyncParsableCommand { try await async.run() } else { try command.run() }
+        } catch let error as ClusterSyncError {
+            FileHandle.standardError.write(Data("clustersyncd: \(error.message)\n".utf8))
+            Foundation.exit(error.isUserError ? 1 : 2)
+        } catch let error as ClusterSyncTLSError {
+            FileHandle.standardError.write(Data("clustersyncd: \(error.message)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            if code == .validationFailure || error is ValidationError {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(1)
+            }
+            if code != .failure { exit(withError: error) }
+            FileHandle.standardError.write(Data("clustersyncd: internal error: \(error)\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+}
+
+struct DataOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
+    var data: String?
+
+    var directory: DataDirectory {
+        DataDirectory(path: data ?? ProcessInfo.processInfo.environment["CLUSTERSYNCD_DATA"] ?? "clustersync-data")
+    }
+
+    func store() throws -> SQLiteServerStore {
+        let dir = directory
+        guard dir.isInitialised else {
+            throw ClusterSyncError(.notInitialised, "\(dir.path) is not a ClusterSync data directory; run `clustersyncd init --data \(dir.path)` first")
+        }
+        return try SQLiteServerStore(path: dir.database)
+    }
+}
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create a data directory with a development CA, a server certificate and an empty store.")
+
+    @OptionGroup var data: DataOptions
+    @Option(name: .customLong("hostname"), help: "A further name or address the server certificate is valid for (localhost and 127.0.0.1 always are).")
+    var hostnames: [String] = []
+
+    func run() async throws {
+        let dir = data.directory
+        try dir.initialise(hostnames: hostnames)
+        print("initialised \(dir.path): CA \(dir.caCertificate), server certificate \(dir.serverCertificate)")
+    }
+}
+
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Tenants: one per Health Board.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a tenant.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The tenant's name (e.g. bcuhb).") var name: String
+        func run() async throws {
+            try await data.store().addTenant(name)
+            print("added tenant \(name)")
+        }
+    }
+}
+
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Clusters of a tenant.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a cluster to a tenant.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "The tenant.") var tenant: String
+        @Argument(help: "The cluster's name (e.g. north-denbighshire).") var name: String
+        func run() async throws {
+            try await data.store().addCluster(name, tenant: tenant)
+            print("added cluster \(tenant)/\(name)")
+        }
+    }
+}
+
+struct PracticeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "practice", abstract: "Practices of a cluster.", subcommands: [Add.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a practice to a cluster.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "The tenant.") var tenant: String
+        @Option(help: "The cluster.") var cluster: String
+        @Argument(help: "The practice's name (e.g. prestatyn).") var name: String
+        func run() async throws {
+            try await data.store().addPractice(name, cluster: cluster, tenant: tenant)
+            print("added practice \(tenant)/\(cluster)/\(name)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List practices.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "Only this tenant's.") var tenant: String?
+        func run() async throws {
+            for path in try await data.store().practices(tenant: tenant) { print(path) }
+        }
+    }
+}
+
+struct CredentialCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "credential", abstract: "Credentials of practices.", subcommands: [Issue.self])
+
+    struct Issue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "issue",
+            abstract: "Issue a bearer token (printed once) or a client certificate for one practice.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "The tenant.") var tenant: String
+        @Option(help: "The cluster.") var cluster: String
+        @Option(help: "The practice.") var practice: String
+        @Flag(help: "Issue a client certificate instead of a token.") var certificate = false
+        @Option(help: "With --certificate: the folder to write practice.pem, practice-key.pem and ca.pem to.") var out: String?
+        @Option(help: "With a token: whose it is (a person or a laptop); shown as the author of its changes.") var label: String?
+
+        func validate() throws {
+            if certificate, out == nil { throw ValidationError("--certificate needs --out DIR") }
+        }
+
+        func run() async throws {
+            let store = try data.store()
+            let path = PracticePath(tenant: tenant, cluster: cluster, practice: practice)
+            guard try await store.isRegistered(path) else {
+                throw ClusterSyncError(.unknownRecord, "no practice \(path); add it with `clustersyncd practice add`")
+            }
+            guard certificate, let out else {
+                let token = try await store.issueToken(practice: practice, cluster: cluster, tenant: tenant, label: label)
+                print(token)
+                return
+            }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let issued = try data.directory.authority().issueClientCertificate(
+                for: CertificateIdentity(tenant: tenant, cluster: cluster, practice: practice))
+            let dir = URL(fileURLWithPath: out)
+            try issued.write(certificateTo: dir.appendingPathComponent("\(practice).pem").path,
+                             privateKeyTo: dir.appendingPathComponent("\(practice)-key.pem").path)
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent("ca.pem"))
+            try FileManager.default.copyItem(atPath: data.directory.caCertificate, toPath: dir.appendingPathComponent("ca.pem").path)
+            print("wrote \(out)/\(practice).pem, \(out)/\(practice)-key.pem and \(out)/ca.pem")
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import ClusterSyncCore
+import ClusterSyncServer
+import Configuration
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the sync server. A data directory that does not exist yet is initialised with development certificates.",
+        discussion: """
+            Settings come from these options, then CLUSTERSYNCD_* environment variables, then the JSON file \
+            (--config, else DATA/clustersyncd.json if present): host, port, tls.certificate, tls.key, tls.clientCA, \
+            limits.maxLineBytes, limits.maxChangesPerPush, limits.maxChangesPerPage, limits.maxClockSkewSeconds, drainSeconds.
+            SIGTERM or SIGINT: stop accepting, let open sessions finish their current request, exit 0.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "The address to listen on (default 127.0.0.1).") var host: String?
+    @Option(help: "The port (default 7443; 0 picks a free one).") var port: Int?
+    @Option(help: "A JSON settings file.") var config: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default info; env LOG_LEVEL).") var logLevel: String?
+
+    func run() async throws {
+        let directory = data.directory
+        var logger = Logger(label: "clustersyncd")
+        logger.logLevel = Logger.Level(rawValue: logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info") ?? .info
+        if !directory.isInitialised {
+            try directory.initialise()
+            logger.notice("initialised a new data directory with development certificates",
+                          metadata: ["clustersyncd.data": "\(directory.path)"])
+        }
+
+        var providers: [any ConfigProvider] = []
+        var overrides: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let host { overrides["clustersyncd.host"] = .init(.string(host), isSecret: false) }
+        if let port { overrides["clustersyncd.port"] = .init(.int(port), isSecret: false) }
+        providers.append(InMemoryProvider(values: overrides))
+        providers.append(EnvironmentVariablesProvider())
+        let file = config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)
+        if let file { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
+        var settings = ServerSettings(data: directory)
+        settings.read(ConfigReader(providers: providers))
+
+        let store = try SQLiteServerStore(path: directory.database)
+        let host = settings.host
+        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
+            // Scripts and tests read the port from this line.
+            let line = "clustersyncd listening on \(address.ipAddress ?? host):\(address.port ?? 0)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger))
+        try await group.run()
+    }
+}
