@@ -154,7 +154,34 @@ public struct SyncClient: Sendable {
         } catch {
             throw ClusterSyncError(.unreachable, "cannot reach the server at \(host):\(remote.port): \(error)")
         }
-        return try await channel.executeThenClose { inbound, outbound in
+        do {
+            return try await talk(over: channel, identity: identity, token: token, body)
+        } catch let error as NIOSSLError {
+            throw Self.handshakeFailed(host, remote.port, "\(error)")
+        } catch let error as BoringSSLError {
+            throw Self.handshakeFailed(host, remote.port, "\(error)")
+        } catch let error as ChannelError {
+            throw ClusterSyncError(.unreachable, "the connection to \(host):\(remote.port) broke (\(error)); run sync again to resume")
+        }
+    }
+
+    static func handshakeFailed(_ host: String, _ port: Int, _ detail: String) -> ClusterSyncError {
+        // BoringSSL's reason ("SSLV3_ALERT_CERTIFICATE_EXPIRED") without its source path.
+        var detail = detail
+        if let start = detail.range(of: "OPENSSL_internal:")?.upperBound {
+            let rest = detail[start...]
+            detail = String(rest[..<(rest.range(of: " at ")?.lowerBound ?? rest.endIndex)])
+        }
+        return ClusterSyncError(.unreachable,
+            "the TLS handshake with \(host):\(port) failed (\(detail)); check the CA file, and that the practice "
+            + "certificate is in date and issued by this server's CA")
+    }
+
+    private func talk<T: Sendable>(
+        over channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, identity: ReplicaIdentity, token: String?,
+        _ body: @Sendable (Connection) async throws -> T
+    ) async throws -> T {
+        try await channel.executeThenClose { inbound, outbound in
             let connection = Connection(inbound: inbound.makeAsyncIterator(), outbound: outbound)
             try await connection.send(.hello(Hello(replica: identity.replicaID, token: token, client: "clustersync/1")))
             switch try await connection.receive() {

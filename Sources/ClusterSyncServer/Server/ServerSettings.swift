@@ -4,7 +4,8 @@ import Configuration
 /// Everything `clustersyncd serve` needs, with defaults.
 ///
 /// Read, highest priority first, from command-line options, environment variables
-/// (`CLUSTERSYNCD_PORT`, `CLUSTERSYNCD_HOST`, `CLUSTERSYNCD_TLS_CERTIFICATE`, ...) and the JSON
+/// (`CLUSTERSYNCD_PORT`, `CLUSTERSYNCD_HOST`, `CLUSTERSYNCD_TLS_CERTIFICATE`,
+/// `CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES`: swift-configuration's naming) and the JSON
 /// settings file (`{"clustersyncd": {"port": 7443, ...}}`), through swift-configuration.
 public struct ServerSettings: Sendable {
     public var host = "127.0.0.1"

@@ -1,0 +1,121 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// Bad input on the wire, sent by hand through `openssl s_client` as PROTOCOL.md describes: each
+/// gets its stable error code, the session survives or closes as documented, nothing is stored,
+/// and the server keeps running.
+@Suite(.serialized) struct BadInputTests {
+    let base: SyncEndToEndTests
+    var cli: CLI { base.cli }
+
+    init() throws {
+        base = try SyncEndToEndTests()
+    }
+
+    /// Runs `openssl s_client`, sends `lines`, and returns the server's lines once it closes.
+    func session(_ lines: [String], port: Int, certificate: String? = nil) throws -> [JSONValue] {
+        var arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", "data/ca.pem", "-quiet", "-verify_return_error"]
+        if let certificate { arguments += ["-cert", "\(certificate).pem", "-key", "\(certificate)-key.pem"] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        process.currentDirectoryURL = base.dir
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // A session the server keeps open past its last answer is a failure, not a hang.
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + 15) { kill(pid, SIGKILL) }
+        input.fileHandleForWriting.write(Data(lines.map { $0 + "\n" }.joined().utf8))
+        // s_client keeps reading after stdin ends (-quiet implies -ign_eof) until the server closes.
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { try? JSONValue(parsing: $0) }
+    }
+
+    func token(for practice: String, cluster: String = "north-denbighshire") throws -> String {
+        let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", cluster,
+                                  "--practice", practice], binary: "clustersyncd")
+        #expect(issued.status == 0, "\(issued.stderr)")
+        return issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static let replica = ReplicaID("00000000000000aa")!
+    static let now = Int64(Date().timeIntervalSince1970 * 1000)
+
+    func change(_ counter: Int64, field: String = "title", value: JSONValue = .string("Locum cover"),
+                cluster: String = "north-denbighshire", millis: Int64 = now) -> Change {
+        Change(id: ChangeID(replica: Self.replica, counter: counter), hlc: HLCTimestamp(millis: millis),
+               record: RecordID("RSK-0000000001")!, scope: RecordScope(tenant: "bcuhb", cluster: cluster), field: field, value: value)
+    }
+
+    func line(_ message: WireMessage) -> String {
+        String(WireCodec.encode(message).dropLast())
+    }
+
+    func codes(_ replies: [JSONValue]) -> [String] {
+        replies.map { $0["type"]?.stringValue == "error" ? "error:" + ($0["code"]?.stringValue ?? "?") : ($0["type"]?.stringValue ?? "?") }
+    }
+
+    @Test func eachBadInputGetsItsCodeAndNothingIsStored() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        let hello = line(.hello(Hello(replica: Self.replica, token: try token(for: "rhyl"))))
+        let replies = try session([
+            hello,
+            "{this is not json",
+            #"{"type":"frobnicate"}"#,
+            line(.push(Push(batch: "likelihood", changes: [change(1), change(2, field: "score", value: .object(["likelihood": .int(7), "consequence": .int(3)]))]))),
+            line(.push(Push(batch: "patient", changes: [change(3, field: "description", value: .string("NHS no 943 476 5919"))]))),
+            line(.push(Push(batch: "scope", changes: [change(4, cluster: "wrexham")]))),
+            line(.push(Push(batch: "future", changes: [change(5, millis: Self.now + 3_600_000)]))),
+            #"{"type":"push","batch":"types","changes":[{"id":7}]}"#,
+            line(.ping(Ping(nonce: "still-there"))),
+            line(.pull(Pull(cursor: nil))),
+            hello,
+        ], port: server.port)
+        #expect(codes(replies) == [
+            "welcome", "error:malformed", "error:unknown-message", "error:invalid-value", "error:patient-data",
+            "error:forbidden-scope", "error:clock-skew", "error:malformed", "pong", "changes", "error:out-of-order",
+        ], "\(replies)")
+        // Refused batches name themselves and the change at fault.
+        #expect(replies[3]["batch"] == .string("likelihood"))
+        #expect(replies[3]["change"] == .string("2@00000000000000aa"))
+        #expect(replies[3]["fatal"] == .bool(false))
+        #expect(replies.last?["fatal"] == .bool(true))
+        // The valid first change of the refused batch was not stored either.
+        #expect(replies[9]["changes"] == .array([]))
+
+        // The server is still up and still serves.
+        let after = try session([hello, line(.pull(Pull(cursor: nil))), line(.bye)], port: server.port)
+        #expect(codes(after) == ["welcome", "changes"])
+        #expect(after.last?["changes"] == .array([]))
+    }
+
+    @Test func outOfOrderAndBadCredentialsCloseTheSession() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        let early = try session([line(.pull(Pull(cursor: nil)))], port: server.port)
+        #expect(codes(early) == ["error:out-of-order"])
+        let wrongToken = try session([line(.hello(Hello(replica: Self.replica, token: "cst_000000000000_nope")))], port: server.port)
+        #expect(codes(wrongToken) == ["error:unauthenticated"])
+        let noCredential = try session([line(.hello(Hello(replica: Self.replica)))], port: server.port)
+        #expect(codes(noCredential) == ["error:unauthenticated"])
+        let badVersion = try session([line(.hello(Hello(version: 99, replica: Self.replica, token: try token(for: "rhyl"))))], port: server.port)
+        #expect(codes(badVersion) == ["error:version-unsupported"])
+    }
+
+    @Test func aLineOverTheLimitIsRefusedAndClosesTheSession() throws {
+        let server = try base.makeServer(environment: ["CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES": "2048"])
+        defer { server.stop() }
+        let hello = line(.hello(Hello(replica: Self.replica, token: try token(for: "rhyl"))))
+        let replies = try session([hello, String(repeating: "x", count: 5000)], port: server.port)
+        #expect(codes(replies) == ["welcome", "error:line-too-long"])
+        let welcome = replies.first?["limits"]?["maxLineBytes"]
+        #expect(welcome == .int(2048))
+    }
+}

@@ -1,0 +1,227 @@
+import ClusterSyncCore
+import ClusterSyncTLS
+import Foundation
+import Testing
+
+/// The server and the CLI end to end: real binaries, real TLS on loopback, real SQLite files.
+@Suite(.serialized) struct SyncEndToEndTests {
+    let dir: URL
+    let cli: CLI
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        cli = CLI(directory: dir)
+    }
+
+    /// A data directory with two tenants: bcuhb (clusters north-denbighshire and wrexham) and cvuhb.
+    func makeServer(environment: [String: String] = [:]) throws -> Server {
+        func admin(_ args: String...) throws {
+            let result = try cli.run(args + ["--data", "data"], binary: "clustersyncd")
+            #expect(result.status == 0, "\(args): \(result.stderr)")
+        }
+        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/ca.pem").path) {
+            try admin("init")
+            try admin("tenant", "add", "bcuhb")
+            try admin("tenant", "add", "cvuhb")
+            try admin("cluster", "add", "--tenant", "bcuhb", "north-denbighshire")
+            try admin("cluster", "add", "--tenant", "bcuhb", "wrexham")
+            try admin("cluster", "add", "--tenant", "cvuhb", "cardiff-north")
+            try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "prestatyn")
+            try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "rhyl")
+            try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "wrexham", "wrexham-1")
+            try admin("practice", "add", "--tenant", "cvuhb", "--cluster", "cardiff-north", "llanishen")
+        }
+        return try Server.start(cli: cli, environment: environment)
+    }
+
+    /// A replica of `practice`, pointed at the server with a certificate or a token.
+    func makeReplica(_ practice: String, cluster: String = "north-denbighshire", tenant: String = "bcuhb",
+                     certificate: Bool, server: Server) throws -> String {
+        let file = "\(practice).sqlite"
+        #expect(try cli.run("init", "--replica", file, "--tenant", tenant, "--cluster", cluster, "--practice", practice,
+                            "--name", "Manager, \(practice)").status == 0)
+        if certificate {
+            let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
+                                      "--practice", practice, "--certificate", "--out", "certs-\(practice)"], binary: "clustersyncd")
+            #expect(issued.status == 0, "\(issued.stderr)")
+            let set = try cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                                  "--certificate", "certs-\(practice)/\(practice).pem", "--key", "certs-\(practice)/\(practice)-key.pem")
+            #expect(set.status == 0, "\(set.stderr)")
+        } else {
+            let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
+                                      "--practice", practice, "--label", "laptop"], binary: "clustersyncd")
+            #expect(issued.status == 0, "\(issued.stderr)")
+            try issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                .write(to: dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
+            let set = try cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                                  "--token-file", "\(practice).token")
+            #expect(set.status == 0, "\(set.stderr)")
+        }
+        return file
+    }
+
+    func sync(_ file: String) throws -> CLI.Result {
+        let result = try cli.run("sync", "--replica", file)
+        #expect(result.status == 0, "sync \(file): \(result.stderr)")
+        return result
+    }
+
+    func addRisk(_ file: String, _ fields: String...) throws -> String {
+        let result = try cli.run(["risk", "add", "--replica", file] + fields)
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func twoPracticesSyncConvergeAndSeeTheConflict() throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        let prestatyn = try makeReplica("prestatyn", certificate: true, server: server)
+        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
+
+        let risk = try addRisk(prestatyn, "title=GP locum cover", "likelihood=3", "consequence=4")
+        _ = try sync(prestatyn)
+        _ = try sync(rhyl)
+        #expect(try cli.run("risk", "set", "--replica", prestatyn, risk, "likelihood=4", "title=Locum cover, winter").status == 0)
+        #expect(try cli.run("risk", "set", "--replica", rhyl, risk, "owner=Practice manager", "title=Winter locum gap").status == 0)
+        _ = try sync(prestatyn)
+        _ = try sync(rhyl)
+        _ = try sync(prestatyn)
+
+        let views = try [prestatyn, rhyl].map { try #require(try cli.run("show", "--replica", $0, "--json", risk).json) }
+        #expect(views[0] == views[1])
+        #expect(views[0]["fields"]?["owner"] == .string("Practice manager"))
+        #expect(views[0]["fields"]?["score"] == .object(["likelihood": .int(4), "consequence": .int(4)]))
+        guard case .array(let conflicts) = views[0]["conflicts"], let title = conflicts.first else {
+            Issue.record("no conflict: \(views[0])"); return
+        }
+        #expect(title["field"] == .string("title"))
+        guard case .array(let values) = title["values"] else { return }
+        // The server stamped the authenticated authors: the certificate's practice, the token's label.
+        #expect(Set(values.compactMap { $0["author"]?.stringValue }) == ["prestatyn", "rhyl (laptop)"])
+        let exports = try [prestatyn, rhyl].map { try cli.run("export", "--replica", $0).stdout }
+        #expect(exports[0] == exports[1])
+        let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        #expect(status["pending"] == .int(0))
+    }
+
+    @Test func otherClustersAndTenantsSeeNothing() throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        let prestatyn = try makeReplica("prestatyn", certificate: true, server: server)
+        let wrexham = try makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
+        let cardiff = try makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)
+        _ = try addRisk(prestatyn, "title=Estates lease")
+        _ = try addRisk(prestatyn, "--private", "title=Practice staffing")
+        _ = try sync(prestatyn)
+        for file in [wrexham, cardiff] {
+            let summary = try sync(file)
+            #expect(summary.stdout.contains("pulled 0"), "\(file): \(summary.stdout)")
+            #expect(try cli.run("risk", "list", "--replica", file, "--json").json == .object(["records": .array([])]))
+        }
+        // A second replica of the same cluster sees the shared risk but not the practice-private one.
+        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
+        _ = try sync(rhyl)
+        guard case .array(let records) = try cli.run("risk", "list", "--replica", rhyl, "--json").json?["records"] else {
+            Issue.record("no list"); return
+        }
+        #expect(records.compactMap { $0["fields"]?["title"]?.stringValue } == ["Estates lease"])
+    }
+
+    @Test func badCertificatesAreRefused() throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        let replica = try makeReplica("prestatyn", certificate: true, server: server)
+        let authority = try DevelopmentCertificateAuthority(CertificateAndKey(
+            certificateFile: dir.appendingPathComponent("data/ca.pem").path, privateKeyFile: dir.appendingPathComponent("data/ca-key.pem").path))
+        let other = try DevelopmentCertificateAuthority.generate()
+        let identity = try CertificateIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "prestatyn")
+        let cases: [(String, CertificateAndKey, String)] = [
+            ("expired", try authority.issueClientCertificate(for: identity, now: Date(timeIntervalSinceNow: -3 * 365 * 86_400)), "CERTIFICATE_EXPIRED"),
+            ("wrongly-signed", try other.issueClientCertificate(for: identity), "UNKNOWN_CA"),
+            ("unknown-practice", try authority.issueClientCertificate(for: try CertificateIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "ghost")), "not registered"),
+        ]
+        for (name, issued, message) in cases {
+            try issued.write(certificateTo: dir.appendingPathComponent("\(name).pem").path, privateKeyTo: dir.appendingPathComponent("\(name)-key.pem").path)
+            #expect(try cli.run("remote", "set", "--replica", replica, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                                "--certificate", "\(name).pem", "--key", "\(name)-key.pem").status == 0)
+            let result = try cli.run("sync", "--replica", replica)
+            #expect(result.status == 1, "\(name): \(result.stdout) \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(name): \(result.stderr)")
+        }
+    }
+
+    /// A sync killed in the middle of pushing, then run again, loses and duplicates nothing.
+    @Test func killedSyncResumesWithoutLossOrDuplicates() throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        let prestatyn = try makeReplica("prestatyn", certificate: false, server: server)
+        let risk = try addRisk(prestatyn, "title=Big")
+        for batch in 0..<30 {
+            let args = (0..<200).map { "tags+=t\(batch)-\($0)" }
+            #expect(try cli.run(["risk", "set", "--replica", prestatyn, risk] + args).status == 0)
+        }
+        let total = try #require(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
+        let process = try cli.start(["sync", "--replica", prestatyn])
+        usleep(400_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let pendingAfterKill = try #require(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
+        print("killed sync: \(total - pendingAfterKill) of \(total) acknowledged before the kill")
+        _ = try sync(prestatyn)
+        #expect(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"] == .int(0))
+
+        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
+        let pulled = try sync(rhyl)
+        #expect(pulled.stdout.contains("pulled \(total)"), "\(pulled.stdout)")
+        let tags = try #require(try cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["tags"])
+        guard case .array(let members) = tags else { Issue.record("no tags"); return }
+        #expect(members.count == 30 * 200)
+    }
+
+    @Test func sigtermStopsTheServerCleanly() throws {
+        let server = try makeServer()
+        let status = server.stop()
+        #expect(status == 0)
+    }
+}
+
+/// `clustersyncd serve` on a free port, stopped with SIGTERM.
+final class Server {
+    let process: Process
+    let port: Int
+
+    init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
+    }
+
+    static func start(cli: CLI, environment: [String: String] = [:]) throws -> Server {
+        var cli = cli
+        cli.environment["LOG_LEVEL"] = "warning"
+        cli.environment.merge(environment) { _, new in new }
+        let process = try cli.start(["serve", "--data", "data", "--port", "0"], binary: "clustersyncd")
+        let out = (process.standardOutput as! Pipe).fileHandleForReading
+        var text = ""
+        let deadline = Date(timeIntervalSinceNow: 20)
+        while Date() < deadline, !text.contains("\n") {
+            let data = out.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on") }),
+              let port = Int(line.split(separator: ":").last ?? "") else {
+            process.terminate()
+            throw ClusterSyncError(.internal, "clustersyncd did not report its port: \(text)")
+        }
+        return Server(process: process, port: port)
+    }
+
+    @discardableResult
+    func stop() -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
