@@ -106,7 +106,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "clustersync-bench",
-            dependencies: ["ClusterSyncCore", "ClusterSyncClient"],
+            dependencies: [
+                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -23,11 +23,14 @@ public enum ChangeReader {
             author: row["author"])
     }
 
+    /// Changes in clock order; `from` may join other tables to `change c`, and `orderBy` may
+    /// replace the clock order with one an index serves (with `limit`, so a page costs its size).
     public static func changes(
-        _ db: Database, where condition: String = "1", arguments: StatementArguments = [], limit: Int? = nil
+        _ db: Database, from source: String = "change c", where condition: String = "1", arguments: StatementArguments = [],
+        orderBy: String = "c.hlc, r.id, c.counter", limit: Int? = nil
     ) throws -> [Change] {
         let rows = try Row.fetchCursor(db, sql: """
-            SELECT \(changeColumns) FROM change c \(changeJoins) WHERE \(condition) ORDER BY c.hlc, r.id, c.counter
+            SELECT \(changeColumns) FROM \(source) \(changeJoins) WHERE \(condition) ORDER BY \(orderBy)
             \(limit.map { "LIMIT \($0)" } ?? "")
             """, arguments: arguments)
         var result: [Change] = []

@@ -4,10 +4,10 @@ import Foundation
 
 /// Prints ClusterSync's speed figures: medians over several runs, never asserted.
 ///
-///     swift run -c release clustersync-bench [--runs 5] [--changes 100000]
+///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
 @main
 struct Bench {
-    static func main() throws {
+    static func main() async throws {
         let arguments = CommandLine.arguments
         func option(_ name: String, _ fallback: Int) -> Int {
             guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let n = Int(arguments[i + 1]) else { return fallback }
@@ -59,10 +59,14 @@ struct Bench {
         print(String(format: "change JSON decoded:                         %10.0f changes/s", median(decode)))
         print(String(format: "bytes per change on the wire (JSON line):    %10.1f", wireBytes))
         print(String(format: "bytes per change in the replica file:        %10.1f", fileBytes))
+        if !arguments.contains("--local-only") {
+            try await NetworkBench.run(in: directory.appendingPathComponent("network"), pushCount: count,
+                                       storedCount: option("--stored", 1_000_000), runs: min(runs, 3))
+        }
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
+    static func seconds(since start: ContinuousClock.Instant, until end: ContinuousClock.Instant = .now) -> Double {
+        let d = end - start
         return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 

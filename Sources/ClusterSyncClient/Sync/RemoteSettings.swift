@@ -73,12 +73,12 @@ extension Replica {
         }
     }
 
-    /// The oldest changes waiting for the server, at most `limit`.
+    /// Changes waiting for the server, at most `limit`, each replica's in the order it made them.
     public func outbox(limit: Int) throws -> [Change] {
         try database.read { db in
-            try ChangeReader.changes(db, where: """
-                EXISTS (SELECT 1 FROM outbox o WHERE o.replica = c.replica AND o.counter = c.counter)
-                """, limit: limit)
+            try ChangeReader.changes(
+                db, from: "outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter",
+                orderBy: "o.replica, o.counter", limit: limit)
         }
     }
 

@@ -1,0 +1,133 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import ClusterSyncServer
+import Foundation
+import Logging
+
+/// Sync over loopback TLS against an in-process server on the embedded SQLite store.
+enum NetworkBench {
+    struct Fixture {
+        let directory: URL
+        let server: SyncServer
+        let store: SQLiteServerStore
+        let serverTask: Task<Void, any Error>
+        let port: Int
+        let tokenFile: String
+        let caFile: String
+
+        func replica(_ name: String, practice: String) throws -> Replica {
+            let replica = try Replica(path: directory.appendingPathComponent("\(name).sqlite").path)
+            try replica.initialise(tenant: "bench", cluster: "c1", practice: practice, displayName: name)
+            try replica.setRemote(RemoteSettings(host: "127.0.0.1", port: port, caFile: caFile, tokenFile: tokenFile))
+            return replica
+        }
+
+        func stop() async {
+            serverTask.cancel()
+            _ = await serverTask.result
+        }
+    }
+
+    static func start(in directory: URL) async throws -> Fixture {
+        let data = DataDirectory(path: directory.appendingPathComponent("data").path)
+        try data.initialise()
+        let store = try SQLiteServerStore(path: data.database)
+        try await store.addTenant("bench")
+        try await store.addCluster("c1", tenant: "bench")
+        try await store.addPractice("p1", cluster: "c1", tenant: "bench")
+        try await store.addPractice("p2", cluster: "c1", tenant: "bench")
+        let tokenFile = directory.appendingPathComponent("token").path
+        try await store.issueToken(practice: "p1", cluster: "c1", tenant: "bench", label: nil)
+            .write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        var settings = ServerSettings(data: data)
+        settings.port = 0
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
+            continuation.yield(address.port ?? 0)
+            continuation.finish()
+        }
+        let task = Task { try await server.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ClusterSyncError(.internal, "the server did not start") }
+        return Fixture(directory: directory, server: server, store: store, serverTask: task, port: port,
+                       tokenFile: tokenFile, caFile: data.caCertificate)
+    }
+
+    /// Fills the server's store directly: `count` changes over records of 100 writes each.
+    static func fill(_ store: SQLiteServerStore, count: Int) async throws {
+        let identity = SessionIdentity(tenant: "bench", cluster: "c1", practice: "p2", author: "p2")
+        let replica = ReplicaID("00000000000000b2")!
+        let scope = RecordScope(tenant: "bench", cluster: "c1")
+        let start = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
+        var batch: [Change] = []
+        var record = RecordID.random(for: .risk)
+        for i in 0..<count {
+            if i % 100 == 0 { record = RecordID.random(for: .risk) }
+            let counter = Int64(i + 1)
+            let previous = i % 100 >= 4 ? [ChangeID(replica: replica, counter: counter - 4)] : []
+            batch.append(Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: start + Int64(i / 1000)),
+                                record: record, scope: scope, field: LocalEdits.fields[i % 4],
+                                value: .string("Value \(i)"), supersedes: previous))
+            if batch.count == 1_000 {
+                _ = try await store.push(batch, as: identity)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { _ = try await store.push(batch, as: identity) }
+    }
+
+    static func run(in directory: URL, pushCount: Int, storedCount: Int, runs: Int) async throws {
+        let fixture = try await start(in: directory)
+
+        var pushRates: [Double] = []
+        for run in 0..<runs {
+            let pusher = try fixture.replica("pusher-\(run)", practice: "p1")
+            _ = try LocalEdits.make(count: pushCount, on: pusher)
+            let pending = try pusher.pendingCount()
+            let start = ContinuousClock.now
+            let pushed = PushClock()
+            _ = try await SyncClient(replica: pusher, remote: try pusher.remote()!).sync { state in
+                if state.pushed == state.toPush { pushed.mark() }
+            }
+            pushRates.append(Double(pending) / pushed.seconds(since: start))
+        }
+        print(String(format: "changes pushed and acknowledged over TLS:    %10.0f changes/s (batches of 1,000)", Bench.median(pushRates)))
+
+        let fillStart = ContinuousClock.now
+        try await fill(fixture.store, count: storedCount)
+        print(String(format: "server store filled directly:               %10.0f changes/s", Double(storedCount) / Bench.seconds(since: fillStart)))
+
+        let fresh = try fixture.replica("fresh", practice: "p1")
+        let pullStart = ContinuousClock.now
+        let summary = try await SyncClient(replica: fresh, remote: try fresh.remote()!).sync()
+        let pullSeconds = Bench.seconds(since: pullStart)
+        print(String(format: "first pull by a fresh replica:              %10.1f s for %d changes (%.0f changes/s)",
+                     pullSeconds, summary.pulled, Double(summary.pulled) / pullSeconds))
+
+        var oneChange: [Double] = []
+        let id = try fresh.create(.risk, edits: [.set("title", .string("One change"))])
+        _ = try await SyncClient(replica: fresh, remote: try fresh.remote()!).sync()
+        for i in 0..<max(runs, 5) {
+            try fresh.edit(id, .set("owner", .string("Owner \(i)")))
+            let start = ContinuousClock.now
+            _ = try await SyncClient(replica: fresh, remote: try fresh.remote()!).sync()
+            oneChange.append(Bench.seconds(since: start) * 1000)
+        }
+        print(String(format: "one-change sync, server holding %d:    %10.1f ms (connect, TLS, push, pull)", storedCount, Bench.median(oneChange)))
+        await fixture.stop()
+    }
+}
+
+/// When the last batch was acknowledged.
+final class PushClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var at: ContinuousClock.Instant?
+
+    func mark() { lock.withLock { if at == nil { at = .now } } }
+
+    func seconds(since start: ContinuousClock.Instant) -> Double {
+        lock.withLock { Bench.seconds(since: start, until: at ?? .now) }
+    }
+}
