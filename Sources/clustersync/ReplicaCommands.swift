@@ -53,11 +53,15 @@ struct StatusCommand: ParsableCommand {
         let identity = try replica.identity()
         let pending = try replica.pendingCount()
         let conflicts = try replica.records().reduce(0) { $0 + $1.conflicts.count }
+        let remote = try replica.remote()
+        let lastSync = try replica.syncState().lastSyncMillis
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
                 "cluster": .string(identity.cluster), "practice": .string(identity.practice),
                 "name": .string(identity.displayName), "pending": .int(Int64(pending)), "conflicts": .int(Int64(conflicts)),
+                "server": remote.map { .string("\($0.host):\($0.port)") } ?? .null,
+                "lastSync": lastSync.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
             ]))
             return
         }
@@ -67,6 +71,8 @@ struct StatusCommand: ParsableCommand {
             name      \(identity.displayName)
             pending   \(pending) change\(pending == 1 ? "" : "s") not yet synced
             conflicts \(conflicts)
+            server    \(remote.map { "\($0.host):\($0.port)" } ?? "none (clustersync remote set)")
+            last sync \(lastSync.map { Output.localTime(HLCTimestamp(millis: $0)) } ?? "never")
             """)
     }
 }
