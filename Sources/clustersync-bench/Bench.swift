@@ -19,6 +19,10 @@ struct Bench {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
+        if arguments.contains("--profile-apply") {
+            try ApplyProfile.run(times: option("--profile-apply", 5), count: count, in: directory)
+            return
+        }
         print("clustersync-bench: \(runs) runs, \(count) changes each; figures are medians")
         var local: [Double] = []
         var singles: [Double] = []
@@ -111,5 +115,27 @@ enum LocalEdits {
         let start = ContinuousClock.now
         for i in 0..<count { try replica.edit(id, .set("owner", .string("Owner \(i)"))) }
         return Double(count) / Bench.seconds(since: start)
+    }
+}
+
+/// `--profile-apply N`: only the remote apply, N times into fresh files, for a profiler.
+enum ApplyProfile {
+    static func run(times: Int, count: Int, in directory: URL) throws {
+        let source = try Replica(path: directory.appendingPathComponent("profile-source.sqlite").path)
+        try source.initialise(tenant: "bench", cluster: "c1", practice: "p1", displayName: "Bench")
+        _ = try LocalEdits.make(count: count, on: source)
+        let changes = try source.allChanges()
+        let validateStart = ContinuousClock.now
+        for change in changes { try change.validate() }
+        print(String(format: "validation alone: %.0f changes/s", Double(changes.count) / Bench.seconds(since: validateStart)))
+        var rates: [Double] = []
+        for i in 0..<times {
+            let target = try Replica(path: directory.appendingPathComponent("profile-\(i).sqlite").path)
+            try target.initialise(tenant: "bench", cluster: "c1", practice: "p2", displayName: "Bench 2")
+            let start = ContinuousClock.now
+            try target.apply(changes, origin: .server)
+            rates.append(Double(changes.count) / Bench.seconds(since: start))
+        }
+        print(String(format: "remote changes applied: %.0f changes/s (median of %d)", Bench.median(rates), times))
     }
 }

@@ -85,10 +85,11 @@ extension Replica {
     /// The server has stored these changes: they leave the outbox.
     public func acknowledge(_ ids: [ChangeID]) throws {
         try database.write { db in
+            let delete = try db.cachedStatement(sql: """
+                DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
+                """)
             for id in ids {
-                try db.execute(sql: """
-                    DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
-                    """, arguments: [id.counter, id.replica.rawValue])
+                try delete.execute(arguments: [id.counter, id.replica.rawValue])
             }
         }
     }
