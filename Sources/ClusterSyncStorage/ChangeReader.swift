@@ -79,6 +79,54 @@ public enum ChangeReader {
         return views
     }
 
+    /// The records selected by `condition` on `rec` that have open conflicts, sorted by id, each
+    /// list item with its list (read only if it lies in the item's tenant and cluster, and is
+    /// shared or the item's practice's own). Reads whole only the records that can be in
+    /// conflict: those with a field holding several live writes, or a live delete.
+    public static func conflicts(_ db: Database, where condition: String, arguments: StatementArguments = []) throws -> [RecordConflictSummary] {
+        let candidates = try Int64.fetchAll(db, sql: """
+            SELECT DISTINCT record FROM (
+                SELECT c.record FROM record rec JOIN change c ON c.record = rec.num AND c.live = 1
+                WHERE \(condition)
+                GROUP BY c.record, c.field
+                HAVING count(*) > 1 OR (c.field = 'deleted' AND max(c.value) = 'true'))
+            """, arguments: arguments)
+        guard !candidates.isEmpty else { return [] }
+        // Record numbers are integers read from the file: safe to write into the statement.
+        let views = try self.views(db, where: "rec.num IN (\(candidates.map(String.init).joined(separator: ",")))")
+            .filter { !$0.conflicts.isEmpty }
+        let listIDs = Set(views.filter { $0.type == .item }.compactMap { $0.string("list") })
+        var lists: [String: RecordView] = [:]
+        if !listIDs.isEmpty {
+            let sorted = listIDs.sorted()
+            let found = try self.views(
+                db, where: "rec.type = 'list' AND rec.id IN (\(sorted.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments(sorted))
+            for list in found { lists[list.id.rawValue] = list }
+        }
+        return views.map { view in
+            let list = view.string("list").flatMap { lists[$0] }.flatMap { list -> RecordView? in
+                let a = list.scope, b = view.scope
+                return a.tenant == b.tenant && a.cluster == b.cluster && (a.practice == nil || a.practice == b.practice) ? list : nil
+            }
+            return RecordConflictSummary(record: view, list: view.type == .item ? list : nil)
+        }
+    }
+
+    /// For each position slot ever written for the items of `list` (live or not), the item it places.
+    public static func slotOwners(_ db: Database, list: RecordID) throws -> [ChangeID: RecordID] {
+        var owners: [ChangeID: RecordID] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT r.id AS replicaID, c.counter, rec.id AS recordID
+            FROM record rec JOIN change c ON c.record = rec.num AND c.field = 'position' AND c.value IS NOT NULL
+            JOIN replica r ON r.num = c.replica
+            WHERE rec.parent = ?
+            """, arguments: [list.rawValue]) {
+            owners[ChangeID(replica: ReplicaID(row["replicaID"] as String)!, counter: row["counter"])] = RecordID(row["recordID"] as String)!
+        }
+        return owners
+    }
+
     /// Every position slot ever written for the items of `list`, live or not.
     public static func slots(_ db: Database, list: RecordID) throws -> [SequenceOrder.Slot] {
         try Row.fetchAll(db, sql: """

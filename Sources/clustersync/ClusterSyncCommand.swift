@@ -14,7 +14,8 @@ struct ClusterSyncCommand: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, RecordCommand<RiskKind>.self, RecordCommand<ActionKind>.self, ListCommand.self,
-            ShowCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self, RemoteCommand.self, SyncCommand.self,
+            ShowCommand.self, ConflictsCommand.self, HistoryCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self,
+            RemoteCommand.self, SyncCommand.self,
         ]
     )
 

@@ -87,3 +87,136 @@ enum Output {
         return lines.joined(separator: "\n")
     }
 }
+
+// MARK: Terminal output: colour, wrapping, tables with wrapped cells
+
+extension Output {
+    /// ANSI styles, used only when stdout is a terminal and NO_COLOR is unset (never for --json).
+    enum Style: String {
+        case bold = "1"
+        case dim = "2"
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
+    }
+
+    static let colour: Bool = isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+
+    static func styled(_ text: String, _ style: Style?) -> String {
+        guard colour, let style, !text.isEmpty else { return text }
+        return "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m"
+    }
+
+    /// The terminal's width; COLUMNS, else 100, when stdout is not a terminal.
+    static let width: Int = {
+        if isatty(1) != 0 {
+            var size = winsize()
+            let result = withUnsafeMutablePointer(to: &size) { ioctl(1, UInt(TIOCGWINSZ), $0) }
+            if result == 0, size.ws_col >= 40 { return Int(size.ws_col) }
+        }
+        if let text = ProcessInfo.processInfo.environment["COLUMNS"], let n = Int(text), n >= 40 { return n }
+        return 100
+    }()
+
+    /// Text broken into lines of at most `width` characters, at spaces where it can be, never
+    /// cut: a word longer than the width is split over lines. Line breaks in the text are kept.
+    static func wrap(_ text: String, _ width: Int) -> [String] {
+        let width = max(width, 8)
+        var lines: [String] = []
+        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            // A bulleted line ("- value") wraps with its continuation lines indented under the text.
+            let indent = paragraph.hasPrefix("- ") ? "  " : ""
+            let width = paragraph.hasPrefix("- ") ? max(width - 2, 6) : width
+            var first = true
+            var line = ""
+            func emit(_ text: String) {
+                lines.append(first ? text : indent + text)
+                first = false
+            }
+            var words = paragraph.split(separator: " ", omittingEmptySubsequences: true)
+            if !indent.isEmpty, !words.isEmpty {
+                words.removeFirst()
+                line = "-"
+            }
+            for word in words {
+                var word = Substring(word)
+                if !line.isEmpty, line.count + 1 + word.count <= width {
+                    line += " " + word
+                    continue
+                }
+                if !line.isEmpty { emit(line) }
+                while word.count > width {
+                    emit(String(word.prefix(width)))
+                    word = word.dropFirst(width)
+                }
+                line = String(word)
+            }
+            emit(line)
+        }
+        return lines
+    }
+
+    struct Cell: ExpressibleByStringLiteral {
+        var text: String
+        var style: Style?
+
+        init(_ text: String, _ style: Style? = nil) {
+            self.text = text
+            self.style = style
+        }
+
+        init(stringLiteral value: String) { self.init(value) }
+    }
+
+    /// Columns padded to their widest line; a cell wider than its column's limit in `wrap`
+    /// (nil: no limit) is wrapped onto further lines. Styles colour the text, not the padding.
+    static func grid(_ header: [Cell]?, _ rows: [[Cell]], wrap limits: [Int?]) -> String {
+        let all = (header.map { [$0] } ?? []) + rows
+        let columns = all.map(\.count).max() ?? 0
+        let split: [[[String]]] = all.map { row in
+            row.enumerated().map { i, cell in
+                let limit = i < limits.count ? limits[i] : nil
+                return limit.map { Self.wrap(cell.text, $0) } ?? cell.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
+        }
+        var widths = Array(repeating: 0, count: columns)
+        for row in split { for (i, lines) in row.enumerated() { widths[i] = max(widths[i], lines.map(\.count).max() ?? 0) } }
+        var out: [String] = []
+        for (r, row) in split.enumerated() {
+            let height = row.map(\.count).max() ?? 1
+            for l in 0..<height {
+                var line = ""
+                for (i, lines) in row.enumerated() {
+                    let text = l < lines.count ? lines[l] : ""
+                    let last = i == row.count - 1
+                    line += styled(text, all[r][i].style)
+                    if !last { line += String(repeating: " ", count: widths[i] - text.count + 2) }
+                }
+                while line.hasSuffix(" ") { line.removeLast() }
+                out.append(line)
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// Splits what is left of the terminal's width after `fixed` columns among the columns whose
+    /// `natural` widths are given: a column narrower than its fair share keeps its width, the
+    /// others share the rest equally, at least `minimum` each.
+    static func flexibleWidths(fixed: [Int], natural: [Int], minimum: Int = 16) -> [Int] {
+        let gaps = 2 * (fixed.count + natural.count - 1)
+        var room = max(width - fixed.reduce(0, +) - gaps, minimum * natural.count)
+        var result = natural.map { max($0, 1) }
+        var left = natural.indices.sorted { natural[$0] < natural[$1] }
+        while let narrowest = left.first {
+            let share = room / left.count
+            if natural[narrowest] <= share {
+                room -= natural[narrowest]
+                left.removeFirst()
+            } else {
+                for i in left { result[i] = max(minimum, share) }
+                break
+            }
+        }
+        return result
+    }
+}

@@ -157,6 +157,18 @@ public final class Replica: Sendable {
         try database.read { db in try ChangeReader.changes(db, where: "rec.id = ?", arguments: [id.rawValue]) }
     }
 
+    /// Every record with open conflicts (deleted ones included: an edit against a delete is one),
+    /// sorted by id, each list item with its list.
+    public func conflicts() throws -> [RecordConflictSummary] {
+        try database.read { db in try ChangeReader.conflicts(db, where: "1") }
+    }
+
+    /// For each position slot ever written for the items of `list`, the item it places: what a
+    /// position value `{"after": slot}` names.
+    public func slotOwners(inList list: RecordID) throws -> [ChangeID: RecordID] {
+        try database.read { db in try ChangeReader.slotOwners(db, list: list) }
+    }
+
     public func changeIDs() throws -> Set<ChangeID> {
         try database.read { db in
             var ids = Set<ChangeID>()

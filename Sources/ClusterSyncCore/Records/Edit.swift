@@ -11,7 +11,7 @@ public enum Edit: Sendable, Equatable {
     case place(after: ChangeID?)
     /// Tombstone the record.
     case delete
-    /// Undo a delete.
+    /// Undo a delete (or settle a delete and a restore made concurrently in the restore's favour).
     case restore
 
     public struct Planned: Sendable, Equatable {
@@ -40,7 +40,9 @@ public enum Edit: Sendable, Equatable {
             guard let spec = schema.field(field), spec.kind.cardinality == .register, spec.kind != .position else {
                 throw ClusterSyncError(.invalidValue, "\(field) is not a single-value field; use \(field)+=VALUE or \(field)-=VALUE", field: field)
             }
-            if spec.setOnce, let current = view?.value(field), current != value {
+            // A set-once field takes only a value it already holds: that settles a conflict of
+            // concurrent first writes in favour of one of them.
+            if spec.setOnce, let current = view?.value(field), !(view?.writes[field] ?? []).contains(where: { $0.value == value }) {
                 throw ClusterSyncError(.alreadySet,
                     "\(field) is set once and already holds \(PatientDataGuard.quotable(current.canonicalText) ?? "another value"); it cannot be changed",
                     field: field)
@@ -78,7 +80,8 @@ public enum Edit: Sendable, Equatable {
             let others = view.writes.filter { $0.key != deleted }.flatMap(\.value).map(\.id).sorted()
             return Planned(field: deleted, value: .bool(true), supersedes: view.liveIDs(deleted), seen: others)
         case .restore:
-            guard let view, view.isDeleted else {
+            // Also settles a delete and a restore made concurrently, whichever is shown.
+            guard let view, view.isDeleted || view.liveIDs(deleted).count > 1 else {
                 throw ClusterSyncError(.invalidValue, "the record is not deleted", field: deleted)
             }
             return Planned(field: deleted, value: .bool(false), supersedes: view.liveIDs(deleted), seen: [])

@@ -73,7 +73,7 @@ public enum FieldInput {
     }
 
     /// `likelihood` → (score, likelihood); `target_consequence` → (target_score, consequence).
-    static func scoreHalf(_ name: String) -> (String, String)? {
+    public static func scoreHalf(_ name: String) -> (String, String)? {
         switch name {
         case "likelihood", "consequence": ("score", name)
         case "target_likelihood": ("target_score", "likelihood")

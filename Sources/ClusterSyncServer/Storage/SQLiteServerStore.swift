@@ -231,6 +231,20 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
+    // MARK: Oversight
+
+    public func conflicts(tenant: String, cluster: String?) async throws -> [RecordConflictSummary] {
+        try await read { db in
+            if let cluster {
+                try Self.requireCluster(cluster, tenant: tenant, db)
+                return try ChangeReader.conflicts(
+                    db, where: "rec.tenant = ? AND rec.cluster = ? AND rec.practice IS NULL", arguments: [tenant, cluster])
+            }
+            try Self.requireTenant(tenant, db)
+            return try ChangeReader.conflicts(db, where: "rec.tenant = ? AND rec.practice IS NULL", arguments: [tenant])
+        }
+    }
+
     // MARK: Cursors
 
     /// Cursors are `s1:<seq>`: the sequence number of the last change the client has, in the

@@ -35,6 +35,14 @@ public protocol ServerStore: Sendable {
     func pull(for identity: SessionIdentity, after cursor: Cursor?, limit: Int) async throws -> ChangesPage
     /// A cursor at the current end of the tenant's stream, for a subscription that starts now.
     func currentCursor(tenant: String) async throws -> Cursor
+
+    // MARK: Oversight
+
+    /// The tenant's cluster-shared records (of one cluster, or all) that have open conflicts,
+    /// read from the materialised state, sorted by id. Practice-private records are left out:
+    /// they are the practice's, not the Health Board's. Never returns another tenant's records.
+    /// Throws `invalidValue` for an unknown tenant or cluster.
+    func conflicts(tenant: String, cluster: String?) async throws -> [RecordConflictSummary]
 }
 
 public struct PushOutcome: Sendable, Equatable {
