@@ -55,6 +55,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What both executables share: exit codes, text tables.
+        .target(
+            name: "ClusterSyncCommandLine",
+            dependencies: ["ClusterSyncCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         // A practice's replica (SQLite through GRDB) and its sync session.
         .target(
             name: "ClusterSyncClient",
@@ -88,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "clustersync",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncClient",
+                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -96,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "clustersyncd",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncServer", "ClusterSyncTLS",
+                "ClusterSyncCore", "ClusterSyncServer", "ClusterSyncTLS", "ClusterSyncCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),

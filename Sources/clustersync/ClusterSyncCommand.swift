@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterSyncCommandLine
 import ClusterSyncClient
 import ClusterSyncCore
 import Foundation
@@ -22,27 +23,7 @@ struct ClusterSyncCommand: AsyncParsableCommand {
     /// Runs the command tree with ClusterSync's exit codes: ArgumentParser's usage errors and
     /// ClusterSync's user errors exit 1, anything else 2.
     static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var async = command as? any AsyncParsableCommand {
-                try await async.run()
-            } else {
-                try command.run()
-            }
-        } catch let error as ClusterSyncError {
-            FileHandle.standardError.write(Data("clustersync: \(error.message)\n".utf8))
-            Foundation.exit(error.isUserError ? 1 : 2)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            if code == .validationFailure || error is ValidationError {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(1)
-            }
-            if code != .failure { exit(withError: error) }
-            FileHandle.standardError.write(Data("clustersync: internal error: \(error)\n".utf8))
-            Foundation.exit(2)
-        }
+        await CommandLineMain.run(Self.self, name: "clustersync")
     }
 }
 

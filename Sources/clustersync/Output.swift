@@ -1,4 +1,5 @@
 import ClusterSyncClient
+import ClusterSyncCommandLine
 import ClusterSyncCore
 import Foundation
 
@@ -12,32 +13,15 @@ enum Output {
         print(value.canonicalText)
     }
 
-    /// Columns padded to their widest cell.
-    static func table(_ header: [String], _ rows: [[String]]) -> String {
-        let all = [header] + rows
-        var widths = Array(repeating: 0, count: header.count)
-        for row in all { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return all.map { row in
-            row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
-    }
+    static func table(_ header: [String], _ rows: [[String]]) -> String { TextTable.render(header, rows) }
 
-    static func truncated(_ text: String, _ width: Int) -> String {
-        text.count <= width ? text : String(text.prefix(width - 1)) + "…"
-    }
+    static func truncated(_ text: String, _ width: Int) -> String { TextTable.truncated(text, width) }
 
     static func describe(_ write: FieldWrite) -> String {
         "\(Replica.plain(write.value))    (\(write.author ?? "unknown author"), \(localTime(write.hlc)), change \(write.id))"
     }
 
-    static func localTime(_ hlc: HLCTimestamp) -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        formatter.timeZone = .current
-        return formatter.string(from: Date(timeIntervalSince1970: Double(hlc.millis) / 1000))
-    }
+    static func localTime(_ hlc: HLCTimestamp) -> String { TextTable.localTime(hlc) }
 
     /// A record's fields, derived values and conflicts, one per line.
     static func render(_ view: RecordView, today: CalendarDate, items: [RecordView]? = nil) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterSyncCommandLine
 import ClusterSyncCore
 import ClusterSyncServer
 import ClusterSyncTLS
@@ -14,26 +15,7 @@ struct ClusterSyncDaemon: AsyncParsableCommand {
     )
 
     static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var async = command as? any AsyncParsableCommand { try await async.run() } else { try command.run() }
-        } catch let error as ClusterSyncError {
-            FileHandle.standardError.write(Data("clustersyncd: \(error.message)\n".utf8))
-            Foundation.exit(error.isUserError ? 1 : 2)
-        } catch let error as ClusterSyncTLSError {
-            FileHandle.standardError.write(Data("clustersyncd: \(error.message)\n".utf8))
-            Foundation.exit(1)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            if code == .validationFailure || error is ValidationError {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(1)
-            }
-            if code != .failure { exit(withError: error) }
-            FileHandle.standardError.write(Data("clustersyncd: internal error: \(error)\n".utf8))
-            Foundation.exit(2)
-        }
+        await CommandLineMain.run(Self.self, name: "clustersyncd", userMessage: { ($0 as? ClusterSyncTLSError)?.message })
     }
 }
 

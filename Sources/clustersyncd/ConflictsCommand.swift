@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterSyncCommandLine
 import ClusterSyncCore
 import ClusterSyncServer
 import Foundation
@@ -19,7 +20,7 @@ struct ConflictsCommand: AsyncParsableCommand {
     func run() async throws {
         let summaries = try await data.store().conflicts(tenant: tenant, cluster: cluster)
         if json {
-            let entries = summaries.flatMap { $0.entriesJSON(time: Self.localTime) }
+            let entries = summaries.flatMap { $0.entriesJSON(time: TextTable.localTime) }
             let object: JSONValue = .object([
                 "tenant": .string(tenant),
                 "cluster": cluster.map(JSONValue.string) ?? .null,
@@ -39,35 +40,13 @@ struct ConflictsCommand: AsyncParsableCommand {
                 if summary.record.type == .item, let list = summary.list?.string("title") { title += " (in list \"\(list)\")" }
                 rows.append([
                     summary.record.scope.cluster, summary.record.id.rawValue, summary.record.type.rawValue,
-                    Self.truncated(title, 40), conflict.field, conflict.kind.rawValue, "\(conflict.values.count)",
+                    TextTable.truncated(title, 40), conflict.field, conflict.kind.rawValue, "\(conflict.values.count)",
                 ])
             }
         }
-        print(Self.table(["cluster", "id", "type", "title", "field", "kind", "values"], rows))
+        print(TextTable.render(["cluster", "id", "type", "title", "field", "kind", "values"], rows))
         let clusters = Set(summaries.map(\.record.scope.cluster)).count
         print("\n\(rows.count) open conflict\(rows.count == 1 ? "" : "s") in \(summaries.count) record\(summaries.count == 1 ? "" : "s") "
             + "of \(clusters) cluster\(clusters == 1 ? "" : "s")")
-    }
-
-    static func localTime(_ hlc: HLCTimestamp) -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        formatter.timeZone = .current
-        return formatter.string(from: Date(timeIntervalSince1970: Double(hlc.millis) / 1000))
-    }
-
-    static func truncated(_ text: String, _ width: Int) -> String {
-        text.count <= width ? text : String(text.prefix(width - 1)) + "…"
-    }
-
-    static func table(_ header: [String], _ rows: [[String]]) -> String {
-        let all = [header] + rows
-        var widths = Array(repeating: 0, count: header.count)
-        for row in all { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return all.map { row in
-            row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
     }
 }

@@ -14,20 +14,7 @@ public final class Replica: Sendable {
 
     /// Opens (creating if needed) the replica file at `path` and brings its schema up to date.
     public init(path: String, wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            // WAL keeps readers off the writer's back; NORMAL is durable across process crashes,
-            // which is the failure a laptop sees, and much faster than FULL.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-        }
-        configuration.busyMode = .timeout(10)
-        do {
-            database = try DatabasePool(path: path, configuration: configuration)
-            try ReplicaSchema.migrator.migrate(database)
-        } catch let error as DatabaseError {
-            throw ClusterSyncError(.internal, "cannot open replica \(path): \(error.message ?? "\(error)")")
-        }
+        database = try DatabaseSetup.openPool(path: path, migrator: ReplicaSchema.migrator, what: "replica")
         self.wallClock = wallClock
     }
 

@@ -26,20 +26,7 @@ public final class SQLiteServerStore: ServerStore {
 
     /// `wallClock` (milliseconds since 1970) dates the credentials issued.
     public init(path: String, wallClock: @escaping @Sendable () -> Int64) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            // WAL (DatabasePool's default) keeps pulls off the writer's back; NORMAL loses at most
-            // the last transactions on power loss, never consistency, and is much faster than FULL.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-        }
-        configuration.busyMode = .timeout(10)
-        do {
-            database = try DatabasePool(path: path, configuration: configuration)
-            try SQLiteServerSchema.migrator.migrate(database)
-        } catch let error as DatabaseError {
-            throw ClusterSyncError(.internal, "cannot open server store \(path): \(error.message ?? "\(error.resultCode)")")
-        }
+        database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store")
         self.wallClock = wallClock
     }
 

@@ -1,0 +1,35 @@
+import ArgumentParser
+import ClusterSyncCore
+import Foundation
+
+/// The `main` of ClusterSync's executables: runs the command tree with ClusterSync's exit codes.
+/// 0 ok; 1 a user error (ArgumentParser's usage errors, ClusterSync's user errors, and whatever
+/// `userMessage` recognises), with the message on stderr; 2 anything else.
+public enum CommandLineMain {
+    public static func run<Root: ParsableCommand>(
+        _ root: Root.Type, name: String, userMessage: @Sendable (any Error) -> String? = { _ in nil }
+    ) async {
+        do {
+            var command = try root.parseAsRoot()
+            if var async = command as? any AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ClusterSyncError {
+            fail("\(name): \(error.message)", status: error.isUserError ? 1 : 2)
+        } catch {
+            if let message = userMessage(error) { fail("\(name): \(message)", status: 1) }
+            let code = root.exitCode(for: error)
+            if code == .success { root.exit(withError: error) }
+            if code == .validationFailure || error is ValidationError { fail(root.fullMessage(for: error), status: 1) }
+            if code != .failure { root.exit(withError: error) }
+            fail("\(name): internal error: \(error)", status: 2)
+        }
+    }
+
+    private static func fail(_ message: String, status: Int32) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        exit(status)
+    }
+}
