@@ -85,7 +85,7 @@ struct SessionHandler: Sendable {
                     action = await authenticate(hello, certificate, &machine)
                     continue
                 case .store(let push):
-                    action = await store(push, &machine)
+                    action = await store(push, from: session.replica, &machine)
                     continue
                 case .fetch(let pull):
                     action = await fetch(pull, &machine)
@@ -160,7 +160,7 @@ struct SessionHandler: Sendable {
         }
     }
 
-    private func store(_ push: Push, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+    private func store(_ push: Push, from replica: ReplicaID?, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
         do {
             try PushValidation.validate(push, for: identity, nowMillis: Int64(Date().timeIntervalSince1970 * 1000), limits: limits)
@@ -168,7 +168,7 @@ struct SessionHandler: Sendable {
             return machine.pushFailed(batch: push.batch, error: error.error, change: error.change)
         }
         do {
-            let outcome = try await store.push(push.changes, as: identity)
+            let outcome = try await store.push(push.changes, as: identity, from: replica)
             if outcome.accepted > 0 { await notifier.notify(tenant: identity.tenant) }
             logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
             return machine.pushStored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: identity.author))

@@ -133,7 +133,7 @@ public final class SQLiteServerStore: ServerStore {
     /// Besides the protocol's contract: a change whose scope `identity` may not access is refused
     /// with `forbiddenScope` too (the session checks first; this keeps the log's scope columns
     /// trustworthy whatever the caller).
-    public func push(_ changes: [Change], as identity: SessionIdentity) async throws -> PushOutcome {
+    public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
         for change in changes where !identity.mayAccess(change.scope) {
             throw ClusterSyncError(.forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write")
         }
@@ -151,7 +151,7 @@ public final class SQLiteServerStore: ServerStore {
             var accepted: [Change] = []
             accepted.reserveCapacity(changes.count)
             for var change in changes {
-                change.author = identity.author
+                change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
                 try append.run(
                     .text(identity.tenant), .int(seq + 1), .text(change.scope.cluster), .optional(change.scope.practice),
                     .text(change.id.replica.rawValue), .int(change.id.counter), .text(change.jsonText))

@@ -26,10 +26,11 @@ public protocol ServerStore: Sendable {
     // MARK: Sync
 
     /// Stores a batch of already validated changes for `identity`, whole or not at all, stamping
-    /// each with `identity.author` and giving each new one the tenant's next sequence number.
+    /// each with `AuthorStamp.author(of:pushedBy:fromReplica:)` (nil `replica`: every change is
+    /// the identity's own) and giving each new one the tenant's next sequence number.
     /// A change the server already has (same id) counts as a duplicate and is not stored again.
     /// Throws `forbiddenScope` if a change names a record that exists in another scope.
-    func push(_ changes: [Change], as identity: SessionIdentity) async throws -> PushOutcome
+    func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome
     /// The changes `identity` may see after `cursor` (nil: from the start), oldest first, at most
     /// `limit`. Costs what it returns, not what is stored.
     func pull(for identity: SessionIdentity, after cursor: Cursor?, limit: Int) async throws -> ChangesPage
@@ -43,6 +44,13 @@ public protocol ServerStore: Sendable {
     /// they are the practice's, not the Health Board's. Never returns another tenant's records.
     /// Throws `invalidValue` for an unknown tenant or cluster.
     func conflicts(tenant: String, cluster: String?) async throws -> [RecordConflictSummary]
+}
+
+extension ServerStore {
+    /// Stores changes that are all `identity`'s own.
+    public func push(_ changes: [Change], as identity: SessionIdentity) async throws -> PushOutcome {
+        try await push(changes, as: identity, from: nil)
+    }
 }
 
 public struct PushOutcome: Sendable, Equatable {
