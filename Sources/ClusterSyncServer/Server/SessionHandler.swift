@@ -2,6 +2,7 @@ import ClusterSyncCore
 import ClusterSyncTLS
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import ServiceLifecycle
 
@@ -15,6 +16,12 @@ struct SessionHandler: Sendable {
     let limits: WireLimits
     let logger: Logger
     static let serverName = "clustersyncd/1"
+
+    /// For whatever metrics backend the operator bootstraps (none by default).
+    static let sessions = Counter(label: "clustersyncd_sessions_total")
+    static let accepted = Counter(label: "clustersyncd_changes_accepted_total")
+    static let duplicates = Counter(label: "clustersyncd_changes_duplicate_total")
+    static let refused = Counter(label: "clustersyncd_pushes_refused_total")
 
     enum Event: Sendable {
         case line(ByteBuffer)
@@ -153,6 +160,7 @@ struct SessionHandler: Sendable {
                 "clustersyncd.replica": "\(hello.replica)",
                 "clustersyncd.credential": "\(certificate == nil ? "token" : "certificate")",
             ])
+            Self.sessions.increment()
             return machine.authenticated(identity, server: Self.serverName)
         } catch {
             logger.error("authentication failed", metadata: ["clustersyncd.error": "\(error)"])
@@ -165,11 +173,14 @@ struct SessionHandler: Sendable {
         do {
             try PushValidation.validate(push, for: identity, nowMillis: Int64(Date().timeIntervalSince1970 * 1000), limits: limits)
         } catch {
+            Self.refused.increment()
             return machine.pushFailed(batch: push.batch, error: error.error, change: error.change)
         }
         do {
             let outcome = try await store.push(push.changes, as: identity, from: replica)
             if outcome.accepted > 0 { await notifier.notify(tenant: identity.tenant) }
+            Self.accepted.increment(by: outcome.accepted)
+            Self.duplicates.increment(by: outcome.duplicates)
             logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
             return machine.pushStored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: identity.author))
         } catch let error as ClusterSyncError where error.isUserError {
