@@ -122,6 +122,29 @@ import Testing
         #expect(try b.record(id)?.string("owner") == "Pharmacy lead")
     }
 
+    @Test func outboxPagesCoverEveryPendingChangeOnce() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let a = try makeReplica(dir, "a", practice: "prestatyn")
+        let b = try makeReplica(dir, "b", practice: "rhyl")
+        let id = try a.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        for i in 0..<24 { try a.edit(id, .add("tags", .string("t\(i)"))) }
+        _ = try b.merge(with: a)
+        try b.edit(id, .set("owner", .string("Lead")))
+        // b's outbox: a's 25 changes (merged) and its own one, two replicas.
+        var seen: [ChangeID] = []
+        var position: ChangeID?
+        while true {
+            let page = try b.outbox(after: position, limit: 7)
+            guard let last = page.last else { break }
+            seen += page.map(\.id)
+            position = last.id
+        }
+        #expect(seen.count == 26)
+        #expect(Set(seen).count == 26)
+        #expect(Set(seen) == Set(try b.outbox(limit: 100).map(\.id)))
+    }
+
     @Test func fileSurvivesReopenWithWAL() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

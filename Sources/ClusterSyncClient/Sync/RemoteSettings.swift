@@ -73,12 +73,17 @@ extension Replica {
         }
     }
 
-    /// Changes waiting for the server, at most `limit`, each replica's in the order it made them.
-    public func outbox(limit: Int) throws -> [Change] {
+    /// Changes waiting for the server, at most `limit`, each replica's in the order it made them;
+    /// after `position` (the last change of the previous page), or from the start.
+    public func outbox(after position: ChangeID? = nil, limit: Int) throws -> [Change] {
         try database.read { db in
-            try ChangeReader.changes(
-                db, from: "outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter",
-                orderBy: "o.replica, o.counter", limit: limit)
+            let from = "outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter"
+            guard let position else {
+                return try ChangeReader.changes(db, from: from, orderBy: "o.replica, o.counter", limit: limit)
+            }
+            return try ChangeReader.changes(
+                db, from: from, where: "(o.replica, o.counter) > ((SELECT num FROM replica WHERE id = ?), ?)",
+                arguments: [position.replica.rawValue, position.counter], orderBy: "o.replica, o.counter", limit: limit)
         }
     }
 

@@ -87,17 +87,31 @@ public struct SyncClient: Sendable {
         var summary = Summary()
         var state = Progress()
         state.toPush = try replica.pendingCount()
+        // Two batches in flight: the next is read and sent while the server stores the last.
+        // Acks come back in order; a change leaves the outbox only when its batch is acked.
+        var inFlight: [(id: String, count: Int)] = []
+        var position: ChangeID?
+        var drained = false
         while true {
-            let batch = try replica.outbox(limit: connection.welcome.limits.maxChangesPerPush)
-            if batch.isEmpty { break }
-            let id = connection.remember(batch.map(\.id))
-            try await connection.send(.push(Push(batch: id, changes: batch)))
+            while !drained && inFlight.count < 2 {
+                let batch = try replica.outbox(after: position, limit: connection.welcome.limits.maxChangesPerPush)
+                guard let last = batch.last else {
+                    drained = true
+                    break
+                }
+                position = last.id
+                let id = connection.remember(batch.map(\.id))
+                try await connection.send(.push(Push(batch: id, changes: batch)))
+                inFlight.append((id, batch.count))
+            }
+            guard let oldest = inFlight.first else { break }
             switch try await connection.receive() {
-            case .ack(let ack) where ack.batch == id:
-                try replica.acknowledge(connection.takePending(id))
+            case .ack(let ack) where ack.batch == oldest.id:
+                inFlight.removeFirst()
+                try replica.acknowledge(connection.takePending(ack.batch))
                 summary.pushed += ack.accepted
                 summary.duplicates += ack.duplicates
-                state.pushed += batch.count
+                state.pushed += oldest.count
                 progress(state)
             case .error(let error):
                 throw SyncError.server(error)
