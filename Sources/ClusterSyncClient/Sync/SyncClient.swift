@@ -119,10 +119,12 @@ public struct SyncClient: Sendable {
                 throw SyncError.unexpected(other)
             }
         }
+        try await connection.send(.pull(Pull(cursor: try replica.syncState().cursor)))
         while true {
-            try await connection.send(.pull(Pull(cursor: try replica.syncState().cursor)))
             switch try await connection.receive() {
             case .changes(let page):
+                // Ask for the next page before applying this one, so the server reads it meanwhile.
+                if page.more { try await connection.send(.pull(Pull(cursor: page.cursor))) }
                 let outcome = try replica.applyPulled(page)
                 summary.pulled += outcome.applied
                 state.pulled += page.changes.count
