@@ -164,17 +164,8 @@ public struct ChangesPage: Sendable, Equatable {
     }
 }
 
-public struct Snapshot: Sendable, Equatable {
-    public var changes: [Change]
-    public var cursor: Cursor
-    public var more: Bool
-
-    public init(changes: [Change], cursor: Cursor, more: Bool) {
-        self.changes = changes
-        self.cursor = cursor
-        self.more = more
-    }
-}
+/// A snapshot is paged like changes: the changes that rebuild current state, then `more`.
+public typealias Snapshot = ChangesPage
 
 public struct Subscribe: Sendable, Equatable {
     public var cursor: Cursor?
