@@ -1,16 +1,22 @@
-/// A replica's identity: 16 lowercase hex digits (64 random bits), generated at `init`.
+/// A replica's identity: 64 random bits generated at `init`, written as 16 lowercase hex digits.
+///
+/// Held as the number, not the text: every change carries one, and batches of changes hash and
+/// compare them many times.
 public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let rawValue: String
+    public let bits: UInt64
+
+    public init(bits: UInt64) {
+        self.bits = bits
+    }
 
     public init?(_ text: some StringProtocol) {
-        guard text.utf8.count == 16, text.utf8.allSatisfy({ Self.isHexDigit($0) }) else { return nil }
-        self.rawValue = String(text)
+        guard text.utf8.count == 16, text.utf8.allSatisfy({ Self.isHexDigit($0) }),
+              let bits = UInt64(String(text), radix: 16) else { return nil }
+        self.bits = bits
     }
 
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> ReplicaID {
-        let bits = UInt64.random(in: .min ... .max, using: &generator)
-        let hex = String(bits, radix: 16)
-        return ReplicaID(String(repeating: "0", count: 16 - hex.count) + hex)!
+        ReplicaID(bits: UInt64.random(in: .min ... .max, using: &generator))
     }
 
     public static func random() -> ReplicaID {
@@ -18,8 +24,15 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
         return random(using: &g)
     }
 
+    /// The 16 lowercase hex digits.
+    public var rawValue: String {
+        let hex = String(bits, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     public var description: String { rawValue }
-    public static func < (a: ReplicaID, b: ReplicaID) -> Bool { a.rawValue < b.rawValue }
+    /// The order of the hex text, which is the order of the numbers.
+    public static func < (a: ReplicaID, b: ReplicaID) -> Bool { a.bits < b.bits }
 
     private static func isHexDigit(_ c: UInt8) -> Bool {
         (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
