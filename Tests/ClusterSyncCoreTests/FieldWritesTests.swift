@@ -25,16 +25,7 @@ import Testing
         return state
     }
 
-    static func permutations<T>(_ items: [T]) -> [[T]] {
-        guard items.count > 1 else { return [items] }
-        var result: [[T]] = []
-        for i in items.indices {
-            var rest = items
-            let first = rest.remove(at: i)
-            for tail in permutations(rest) { result.append([first] + tail) }
-        }
-        return result
-    }
+    static func permutations<T>(_ items: [T]) -> [[T]] { Fixtures.permutations(items) }
 
     // A register's history: A and B write concurrently; A then writes having seen both, while B
     // writes having seen only its own; C writes having seen A's second write.

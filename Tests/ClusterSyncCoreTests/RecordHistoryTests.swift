@@ -3,12 +3,8 @@ import Testing
 
 /// A record's changes read as history: oldest first, each with what it replaced.
 @Suite struct RecordHistoryTests {
-    static let a = ReplicaID("5f0c9e1a2b3c4d5e")!
-    static let b = ReplicaID("a3b2c1d0e9f80716")!
-    static let c = ReplicaID("0e1d2c3b4a596877")!
-    static let risk = RecordID("RSK-7K3M9Q2X1A")!
-    static let action = RecordID("ACT-4F8R2M6W0Z")!
-    static let item = RecordID("ITM-2B6D8G4K0E")!
+    static let (a, b, c) = (Fixtures.a, Fixtures.b, Fixtures.c)
+    static let (risk, action, item) = (Fixtures.risk, Fixtures.action, Fixtures.item)
     static let scope = RecordScope(tenant: "bcuhb", cluster: "north-denbighshire")
 
     static func change(

@@ -2,12 +2,8 @@ import ClusterSyncCore
 import Testing
 
 @Suite struct RecordViewTests {
-    static let a = ReplicaID("5f0c9e1a2b3c4d5e")!
-    static let b = ReplicaID("a3b2c1d0e9f80716")!
-    static let c = ReplicaID("0e1d2c3b4a596877")!
-    static let risk = RecordID("RSK-7K3M9Q2X1A")!
-    static let action = RecordID("ACT-4F8R2M6W0Z")!
-    static let item = RecordID("ITM-2B6D8G4K0E")!
+    static let (a, b, c) = (Fixtures.a, Fixtures.b, Fixtures.c)
+    static let (risk, action, item) = (Fixtures.risk, Fixtures.action, Fixtures.item)
     static let today = CalendarDate(year: 2026, month: 11, day: 23)
 
     static func w(

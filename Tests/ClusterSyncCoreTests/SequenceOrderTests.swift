@@ -15,16 +15,7 @@ import Testing
         SequenceOrder.order(slots: slots, visible: Set(slots.map(\.id)))
     }
 
-    static func permutations<T>(_ items: [T]) -> [[T]] {
-        guard items.count > 1 else { return [items] }
-        var result: [[T]] = []
-        for i in items.indices {
-            var rest = items
-            let first = rest.remove(at: i)
-            for tail in permutations(rest) { result.append([first] + tail) }
-        }
-        return result
-    }
+    static func permutations<T>(_ items: [T]) -> [[T]] { Fixtures.permutations(items) }
 
     @Test func aChainReadsInOrder() {
         let first = Self.slot(Self.a, 1, at: 10, after: nil)
