@@ -55,6 +55,7 @@ struct StatusCommand: ParsableCommand {
         let conflicts = try replica.records().reduce(0) { $0 + $1.conflicts.count }
         let remote = try replica.remote()
         let lastSync = try replica.syncState().lastSyncMillis
+        let setAside = try replica.setAside()
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -62,6 +63,14 @@ struct StatusCommand: ParsableCommand {
                 "name": .string(identity.displayName), "pending": .int(Int64(pending)), "conflicts": .int(Int64(conflicts)),
                 "server": remote.map { .string("\($0.host):\($0.port)") } ?? .null,
                 "lastSync": lastSync.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
+                "setAside": .array(setAside.map { entry in
+                    .object([
+                        "change": entry.change.map { .string($0.description) } ?? .null,
+                        "record": entry.record.map { .string($0.rawValue) } ?? .null,
+                        "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
+                        "since": .string(Output.localTime(HLCTimestamp(millis: entry.setAsideMillis))),
+                    ])
+                }),
             ]))
             return
         }
@@ -73,7 +82,11 @@ struct StatusCommand: ParsableCommand {
             conflicts \(conflicts)
             server    \(remote.map { "\($0.host):\($0.port)" } ?? "none (clustersync remote set)")
             last sync \(lastSync.map { Output.localTime(HLCTimestamp(millis: $0)) } ?? "never")
+            set aside \(setAside.count) change\(setAside.count == 1 ? "" : "s") from the server that this replica cannot apply
             """)
+        for entry in setAside {
+            Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
+        }
     }
 }
 
