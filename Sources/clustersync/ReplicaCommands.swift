@@ -15,7 +15,7 @@ struct InitCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let identity = try replica.open().initialise(tenant: tenant, cluster: cluster, practice: practice, displayName: name)
+        let (_, identity) = try Replica.create(path: replica.path, tenant: tenant, cluster: cluster, practice: practice, displayName: name)
         Output.print(identity.replicaID.rawValue)
     }
 }
@@ -122,10 +122,7 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         let mine = try replica.open()
-        guard FileManager.default.fileExists(atPath: from) else {
-            throw ClusterSyncError(.invalidValue, "no replica file at \(from)")
-        }
-        let outcome = try mine.merge(with: try Replica(path: from))
+        let outcome = try mine.merge(with: try Replica.openExisting(path: from))
         Output.print("received \(outcome.received.applied) change\(outcome.received.applied == 1 ? "" : "s"), sent \(outcome.sent.applied)")
     }
 }
