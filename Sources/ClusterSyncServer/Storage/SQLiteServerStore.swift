@@ -133,9 +133,14 @@ public final class SQLiteServerStore: ServerStore {
     /// Besides the protocol's contract: a change whose scope `identity` may not access is refused
     /// with `forbiddenScope` too (the session checks first; this keeps the log's scope columns
     /// trustworthy whatever the caller).
+    ///
+    /// Change ids, replica ids and record ids are keyed by tenant and cluster, and each change
+    /// goes through `ReplicaOwnership` and `ChangeAdmission.recordScope`; a refusal throws a
+    /// `PushRejection` naming the change, and nothing of the push is stored.
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
         for change in changes where !identity.mayAccess(change.scope) {
-            throw ClusterSyncError(.forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write")
+            throw PushRejection(change: change.id, error: ClusterSyncError(
+                .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
         }
         guard !changes.isEmpty else { return PushOutcome(accepted: 0, duplicates: 0) }
         return try await write { db in
@@ -143,30 +148,84 @@ public final class SQLiteServerStore: ServerStore {
                                                 arguments: [identity.tenant]) else {
                 throw ClusterSyncError(.invalidValue, "no tenant \"\(identity.tenant)\" on this server", field: "tenant")
             }
+            let tenant = identity.tenant, cluster = identity.cluster
             let append = try BoundStatement(db, sql: """
                 INSERT INTO log (tenant, seq, cluster, practice, replica, counter, change_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (replica, counter) DO NOTHING
+                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, cluster, replica, counter) DO NOTHING
                 """)
+            let ownerOf = try db.cachedStatement(sql: "SELECT practice FROM replica_owner WHERE tenant = ? AND cluster = ? AND replica = ?")
+            let bind = try db.cachedStatement(sql: """
+                INSERT INTO replica_owner (tenant, cluster, replica, practice) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """)
+            let storedCopy = try db.cachedStatement(sql: """
+                SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND replica = ? AND counter = ?
+                """)
+            var owners: [ReplicaID: String?] = [:]
             var seq = last
             var accepted: [Change] = []
             accepted.reserveCapacity(changes.count)
+            var duplicates = 0
             for var change in changes {
+                let owner: String?
+                if let known = owners[change.id.replica] {
+                    owner = known
+                } else {
+                    owner = try String.fetchOne(ownerOf, arguments: [tenant, cluster, change.id.replica.rawValue])
+                    owners[change.id.replica] = owner
+                }
+                var stored: Change?
+                if ReplicaOwnership.needsStoredCopy(owner: owner, pushedBy: identity.practice),
+                   let text = try String.fetchOne(storedCopy, arguments: [tenant, cluster, change.id.replica.rawValue, change.id.counter]) {
+                    stored = try? Change(jsonText: text)
+                }
+                switch ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner, stored: stored) {
+                case .refuse(let error):
+                    throw PushRejection(change: change.id, error: error)
+                case .duplicate:
+                    duplicates += 1
+                    continue
+                case .store(let bindTo):
+                    if let bindTo {
+                        try bind.execute(arguments: [tenant, cluster, change.id.replica.rawValue, bindTo])
+                        owners[change.id.replica] = bindTo
+                    }
+                }
                 change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
                 try append.run(
-                    .text(identity.tenant), .int(seq + 1), .text(change.scope.cluster), .optional(change.scope.practice),
+                    .text(tenant), .int(seq + 1), .text(cluster), .optional(change.scope.practice),
                     .text(change.id.replica.rawValue), .int(change.id.counter), .text(change.jsonText))
                 if db.changesCount == 1 {
                     seq += 1
                     accepted.append(change)
+                } else {
+                    duplicates += 1
                 }
             }
-            guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: changes.count) }
-            // Throws forbiddenScope for a record that exists in another scope: the transaction,
-            // log rows included, rolls back.
-            var writer = try ChangeWriter(db)
+            guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: duplicates) }
+            // A record keeps the scope it was created in; records are keyed within the cluster,
+            // so this never looks at another tenant's or cluster's.
+            var writer = try ChangeWriter(db, partition: ChangeWriter.Partition(tenant: tenant, cluster: cluster))
+            var scopes: [RecordID: RecordScope] = [:]
+            let recordScope = try db.cachedStatement(sql: "SELECT practice FROM record WHERE tenant = ? AND cluster = ? AND id = ?")
+            for change in accepted {
+                let existing: RecordScope?
+                if let known = scopes[change.record] {
+                    existing = known
+                } else if let row = try Row.fetchOne(recordScope, arguments: [tenant, cluster, change.record.rawValue]) {
+                    existing = RecordScope(tenant: tenant, cluster: cluster, practice: row[0])
+                } else {
+                    existing = nil
+                }
+                scopes[change.record] = existing ?? change.scope
+                do throws(ClusterSyncError) {
+                    try ChangeAdmission.recordScope(change, existing: existing)
+                } catch {
+                    throw PushRejection(change: change.id, error: error)
+                }
+            }
             _ = try writer.apply(accepted)
-            try db.execute(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?", arguments: [seq, identity.tenant])
-            return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count)
+            try db.execute(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?", arguments: [seq, tenant])
+            return PushOutcome(accepted: accepted.count, duplicates: duplicates)
         }
     }
 
