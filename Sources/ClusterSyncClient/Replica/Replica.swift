@@ -166,6 +166,13 @@ public final class Replica: Sendable {
         try database.read { db in try Self.items(of: list, db) }
     }
 
+    /// The deleted items of a list, by id.
+    public func deletedItems(of list: RecordID) throws -> [RecordView] {
+        try database.read { db in
+            try ChangeReader.views(db, where: "rec.parent = ?", arguments: [list.rawValue]).filter(\.isDeleted)
+        }
+    }
+
     static func items(of list: RecordID, _ db: Database) throws -> [RecordView] {
         let items = try ChangeReader.views(db, where: "rec.parent = ?", arguments: [list.rawValue])
             .filter { !$0.isDeleted }
