@@ -113,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "clustersync-bench",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS",
+                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS", "ClusterSyncStorage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

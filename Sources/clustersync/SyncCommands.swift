@@ -101,6 +101,10 @@ struct SyncCommand: AsyncParsableCommand {
                     + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
             }
         } catch let error as SyncError {
+            // Codes that need more than the server's message are said in the core's plain words.
+            if case .server(let wire) = error, case let code = ClusterSyncError.Code(wire.code), let words = code.plainWords {
+                throw ClusterSyncError(code, "sync stopped: \(words)\n(the server said: \(wire.message) (\(wire.code)))")
+            }
             throw ClusterSyncError(.unreachable, "sync stopped: \(error.description)")
         }
     }

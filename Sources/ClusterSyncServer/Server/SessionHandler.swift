@@ -187,6 +187,9 @@ struct SessionHandler: Sendable {
             Self.refused.increment()
             return machine.pushFailed(batch: push.batch, error: rejection.error, change: rejection.change)
         } catch let error as ClusterSyncError where error.isUserError {
+            if error.code == .storeUnavailable {
+                logger.error("push refused: the store cannot be written; run `clustersyncd health`", metadata: ["clustersyncd.error": "\(error.message)"])
+            }
             return machine.pushFailed(batch: push.batch, error: error, change: nil)
         } catch {
             logger.error("push failed", metadata: ["clustersyncd.error": "\(error)"])

@@ -138,6 +138,16 @@ enum SQLiteServerSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3: health check") { db in
+            try db.execute(sql: """
+                -- Written by `clustersyncd health` and at server start: proves the store can
+                -- still be written (and fsynced), not only read. checked_at in ms since 1970.
+                CREATE TABLE health (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    checked_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

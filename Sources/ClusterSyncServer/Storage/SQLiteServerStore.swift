@@ -19,14 +19,12 @@ public final class SQLiteServerStore: ServerStore {
     let database: DatabasePool
     private let wallClock: @Sendable () -> Int64
 
-    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
-    public convenience init(path: String) throws {
-        try self.init(path: path, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    }
-
-    /// `wallClock` (milliseconds since 1970) dates the credentials issued.
-    public init(path: String, wallClock: @escaping @Sendable () -> Int64) throws {
-        database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store")
+    /// `wallClock` (milliseconds since 1970) dates the credentials issued. Commits are `.full`:
+    /// an acknowledged push is on disk (PROTOCOL.md §6); `.normal` is for the benchmark, to show
+    /// what that costs.
+    public init(path: String, durability: DatabaseSetup.Durability = .full,
+                wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
+        database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store", durability: durability)
         self.wallClock = wallClock
     }
 
@@ -296,6 +294,23 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
+    // MARK: Health
+
+    /// What the store holds, read and then written back in one committed transaction (the
+    /// `health` row), so a store that can be read but not written, or not synced to disk,
+    /// fails here as pushes would.
+    public func probe() async throws -> (tenants: Int, changes: Int64) {
+        let now = wallClock()
+        return try await write { db in
+            let tenants = try Int.fetchOne(db, sql: "SELECT count(*) FROM tenant")!
+            let changes = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(last), 0) FROM tenant_sequence")!
+            try db.execute(sql: """
+                INSERT INTO health (singleton, checked_at) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET checked_at = excluded.checked_at
+                """, arguments: [now])
+            return (tenants, changes)
+        }
+    }
+
     // MARK: Cursors
 
     /// Cursors are `s1:<seq>`: the sequence number of the last change the client has, in the
@@ -381,8 +396,14 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
+    /// A file that cannot be written or opened is `store-unavailable`, which clients show in
+    /// plain words and do not retry; anything else is `internal`.
     static func storageError(_ error: DatabaseError) -> ClusterSyncError {
-        ClusterSyncError(.internal, "server store: \(error.message ?? "\(error.resultCode)")")
+        let detail = error.message ?? "\(error.resultCode)"
+        guard DatabaseSetup.isUnavailable(error) else { return ClusterSyncError(.internal, "server store: \(detail)") }
+        return ClusterSyncError(.storeUnavailable,
+            "the server cannot write its store (\(detail)): an operator must act (`clustersyncd health` says what is wrong); "
+            + "your changes stay in your replica until a sync succeeds")
     }
 }
 
