@@ -63,7 +63,7 @@ public struct SessionIdentity: Sendable, Equatable, Hashable {
 
     /// Whether this identity may read and write a record of `scope`.
     public func mayAccess(_ scope: RecordScope) -> Bool {
-        scope.tenant == tenant && scope.cluster == cluster && (scope.practice == nil || scope.practice == practice)
+        ChangeAdmission.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
     }
 }
 
