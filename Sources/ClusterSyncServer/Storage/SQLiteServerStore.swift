@@ -313,20 +313,12 @@ public final class SQLiteServerStore: ServerStore {
 
     // MARK: Cursors
 
-    /// Cursors are `s1:<seq>`: the sequence number of the last change the client has, in the
-    /// first cursor format. Clients treat them as opaque.
-    static func cursor(at seq: Int64) -> ClusterSyncCore.Cursor { ClusterSyncCore.Cursor("s1:\(seq)") }
+    /// Cursors are `StreamCursor`s: `s1:<seq>`, the sequence number of the last change the
+    /// client has. Whether one is past the end of the stream is the session's check.
+    static func cursor(at seq: Int64) -> ClusterSyncCore.Cursor { StreamCursor.cursor(at: seq) }
 
     static func sequence(of cursor: ClusterSyncCore.Cursor) throws(ClusterSyncError) -> Int64 {
-        let text = cursor.rawValue
-        guard text.hasPrefix("s1:"), case let digits = text.dropFirst(3), !digits.isEmpty, digits.utf8.count <= 18,
-              digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let seq = Int64(digits)
-        else {
-            throw ClusterSyncError(.malformed, "\"\(text.prefix(40))\" is not a cursor this server issued; pull without a cursor to start again",
-                                   field: "cursor")
-        }
-        return seq
+        try StreamCursor.position(of: cursor)
     }
 
     // MARK: Checks
