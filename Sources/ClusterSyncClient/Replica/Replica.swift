@@ -32,6 +32,7 @@ public final class Replica: Sendable {
                 throw ClusterSyncError(.invalidValue, "\(name) must be 1 to 64 letters, digits, '-', '_' or '.'; got \"\(value)\"", field: name)
             }
         }
+        let displayName = try AuthorName.validated(displayName, field: "name")
         let identity = ReplicaIdentity(replicaID: .random(), tenant: tenant, cluster: cluster, practice: practice, displayName: displayName)
         try database.write { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! == 0 else {
