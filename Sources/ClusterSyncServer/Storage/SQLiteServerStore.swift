@@ -114,11 +114,9 @@ public final class SQLiteServerStore: ServerStore {
             // Digest == DataProtocol is Crypto's constant-time comparison.
             guard presented.secretDigest == stored else { return nil }
             guard row["revoked"] as Int64 == 0 else { return nil }
-            let practice: String = row["practice"]
-            let label: String? = row["label"]
             return SessionIdentity(
-                tenant: row["tenant"], cluster: row["cluster"], practice: practice,
-                author: label.map { "\(practice) (\($0))" } ?? practice)
+                tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"],
+                author: AuthorName.authenticated(practice: row["practice"], label: row["label"]))
         }
     }
 
@@ -338,15 +336,10 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    /// A label names a person or a laptop; it becomes part of the author shown on every change.
+    /// A label names a person or a laptop; it becomes part of the author shown on every change,
+    /// so it keeps the rule of every author name (`AuthorName`).
     static func checkLabel(_ label: String) throws(ClusterSyncError) -> String {
-        let trimmed = label.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.count <= 64,
-              !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
-            throw ClusterSyncError(.invalidValue, "a token label must be 1 to 64 characters without control characters", field: "label")
-        }
-        return trimmed
+        try AuthorName.validated(label, field: "label")
     }
 
     static func requireTenant(_ tenant: String, _ db: Database) throws {
