@@ -38,8 +38,9 @@ struct ReplicaOptions: ParsableArguments {
         replica ?? ProcessInfo.processInfo.environment["CLUSTERSYNC_REPLICA"] ?? "clustersync.sqlite"
     }
 
+    /// Opens an initialised replica; never creates a file (only `init` does).
     func open() throws -> Replica {
-        try Replica(path: path)
+        try Replica.openExisting(path: path)
     }
 }
 

@@ -15,7 +15,7 @@ struct InitCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let identity = try replica.open().initialise(tenant: tenant, cluster: cluster, practice: practice, displayName: name)
+        let (_, identity) = try Replica.create(path: replica.path, tenant: tenant, cluster: cluster, practice: practice, displayName: name)
         Output.print(identity.replicaID.rawValue)
     }
 }
@@ -56,6 +56,7 @@ struct StatusCommand: ParsableCommand {
         let conflicts = try replica.records().reduce(0) { $0 + $1.conflicts.count }
         let remote = try replica.remote()
         let lastSync = try replica.syncState().lastSyncMillis
+        let setAside = try replica.setAside()
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -63,6 +64,14 @@ struct StatusCommand: ParsableCommand {
                 "name": .string(identity.displayName), "pending": .int(Int64(pending)), "conflicts": .int(Int64(conflicts)),
                 "server": remote.map { .string("\($0.host):\($0.port)") } ?? .null,
                 "lastSync": lastSync.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
+                "setAside": .array(setAside.map { entry in
+                    .object([
+                        "change": entry.change.map { .string($0.description) } ?? .null,
+                        "record": entry.record.map { .string($0.rawValue) } ?? .null,
+                        "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
+                        "since": .string(Output.localTime(HLCTimestamp(millis: entry.setAsideMillis))),
+                    ])
+                }),
             ]))
             return
         }
@@ -74,7 +83,11 @@ struct StatusCommand: ParsableCommand {
             conflicts \(conflicts)
             server    \(remote.map { "\($0.host):\($0.port)" } ?? "none (clustersync remote set)")
             last sync \(lastSync.map { Output.localTime(HLCTimestamp(millis: $0)) } ?? "never")
+            set aside \(setAside.count) change\(setAside.count == 1 ? "" : "s") from the server that this replica cannot apply
             """)
+        for entry in setAside {
+            Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
+        }
     }
 }
 
@@ -110,10 +123,7 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         let mine = try replica.open()
-        guard FileManager.default.fileExists(atPath: from) else {
-            throw ClusterSyncError(.invalidValue, "no replica file at \(from)")
-        }
-        let outcome = try mine.merge(with: try Replica(path: from))
+        let outcome = try mine.merge(with: try Replica.openExisting(path: from))
         Output.print("received \(outcome.received.applied) change\(outcome.received.applied == 1 ? "" : "s"), sent \(outcome.sent.applied)")
     }
 }

@@ -64,7 +64,9 @@ public struct RecordView: Sendable, Equatable {
     public var conflicts: [Conflict] {
         var result: [Conflict] = []
         for spec in [RecordSchema.deletedField] + type.schema.fields where spec.kind.cardinality == .register {
-            if let live = writes[spec.name], live.count > 1 {
+            // Writes that agree are no conflict: two practices restoring, closing or moving to
+            // the same place. Both stay live, so the next write (or a resolution) supersedes both.
+            if let live = writes[spec.name], live.count > 1, Set(live.map(\.value)).count > 1 {
                 result.append(Conflict(field: spec.name, kind: .concurrentValues, values: live))
             }
         }

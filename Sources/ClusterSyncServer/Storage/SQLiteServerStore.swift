@@ -194,19 +194,24 @@ public final class SQLiteServerStore: ServerStore {
             return rows
         }
         let page = rows.prefix(limit)
-        let changes = try page.map { row throws(ClusterSyncError) in
-            do {
-                return try Change(jsonText: row.1)
+        var changes: [Change] = []
+        changes.reserveCapacity(page.count)
+        var unreadable: [UnreadableChange] = []
+        for row in page {
+            do throws(ClusterSyncError) {
+                changes.append(try Change(jsonText: row.1))
             } catch {
-                // The log holds only what push encoded: a row that does not decode is damage
-                // here, not the client's fault.
-                throw ClusterSyncError(.internal, "server store: the change at sequence \(row.0) cannot be read: \(error)")
+                // A row this version cannot read (stored by an older server, or damaged) goes
+                // out as it is: replicas set it aside and carry on, instead of every sync of the
+                // cluster stopping here (Protocol/changes.md §8).
+                let text = (try? JSONValue(parsing: row.1).canonicalText) ?? JSONValue.string(row.1).canonicalText
+                unreadable.append(UnreadableChange(text: text, error: error))
             }
         }
         return ChangesPage(
             changes: changes,
             cursor: page.last.map { Self.cursor(at: $0.0) } ?? cursor ?? Self.cursor(at: 0),
-            more: rows.count > limit)
+            more: rows.count > limit, unreadable: unreadable)
     }
 
     public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
