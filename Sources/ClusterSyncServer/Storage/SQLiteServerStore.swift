@@ -114,11 +114,9 @@ public final class SQLiteServerStore: ServerStore {
             // Digest == DataProtocol is Crypto's constant-time comparison.
             guard presented.secretDigest == stored else { return nil }
             guard row["revoked"] as Int64 == 0 else { return nil }
-            let practice: String = row["practice"]
-            let label: String? = row["label"]
             return SessionIdentity(
-                tenant: row["tenant"], cluster: row["cluster"], practice: practice,
-                author: label.map { "\(practice) (\($0))" } ?? practice)
+                tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"],
+                author: AuthorName.authenticated(practice: row["practice"], label: row["label"]))
         }
     }
 
@@ -313,20 +311,12 @@ public final class SQLiteServerStore: ServerStore {
 
     // MARK: Cursors
 
-    /// Cursors are `s1:<seq>`: the sequence number of the last change the client has, in the
-    /// first cursor format. Clients treat them as opaque.
-    static func cursor(at seq: Int64) -> ClusterSyncCore.Cursor { ClusterSyncCore.Cursor("s1:\(seq)") }
+    /// Cursors are `StreamCursor`s: `s1:<seq>`, the sequence number of the last change the
+    /// client has. Whether one is past the end of the stream is the session's check.
+    static func cursor(at seq: Int64) -> ClusterSyncCore.Cursor { StreamCursor.cursor(at: seq) }
 
     static func sequence(of cursor: ClusterSyncCore.Cursor) throws(ClusterSyncError) -> Int64 {
-        let text = cursor.rawValue
-        guard text.hasPrefix("s1:"), case let digits = text.dropFirst(3), !digits.isEmpty, digits.utf8.count <= 18,
-              digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let seq = Int64(digits)
-        else {
-            throw ClusterSyncError(.malformed, "\"\(text.prefix(40))\" is not a cursor this server issued; pull without a cursor to start again",
-                                   field: "cursor")
-        }
-        return seq
+        try StreamCursor.position(of: cursor)
     }
 
     // MARK: Checks
@@ -346,15 +336,10 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    /// A label names a person or a laptop; it becomes part of the author shown on every change.
+    /// A label names a person or a laptop; it becomes part of the author shown on every change,
+    /// so it keeps the rule of every author name (`AuthorName`).
     static func checkLabel(_ label: String) throws(ClusterSyncError) -> String {
-        let trimmed = label.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.count <= 64,
-              !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
-            throw ClusterSyncError(.invalidValue, "a token label must be 1 to 64 characters without control characters", field: "label")
-        }
-        return trimmed
+        try AuthorName.validated(label, field: "label")
     }
 
     static func requireTenant(_ tenant: String, _ db: Database) throws {
