@@ -56,6 +56,9 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         public static let shuttingDown = Code("shutting-down")
         /// A client could not reach or finish talking to its server; its local state is intact.
         public static let unreachable = Code("unreachable")
+        /// The server's welcome names another practice than the replica's: its credential is
+        /// not this replica's (client side only; nothing was pushed).
+        public static let wrongCredential = Code("wrong-credential")
     }
 
     public var code: Code
