@@ -103,6 +103,15 @@ struct SyncCommand: AsyncParsableCommand {
                 Output.printError("  pushed \(state.pushed)/\(state.toPush), pulled \(state.pulled)\(state.more ? " ..." : "")")
             }
         }
+        let setAsideBefore = try replica.setAsideCount()
+        defer {
+            // Reported whatever way the sync ended: these changes were received and kept.
+            if let after = try? replica.setAsideCount(), after > setAsideBefore {
+                let n = after - setAsideBefore
+                Output.print("set aside \(n) change\(n == 1 ? "" : "s") from the server that this replica cannot apply; "
+                    + "the rest were applied. `clustersync status` lists them")
+            }
+        }
         if watch {
             Output.print("watching \(remote.host):\(remote.port); Ctrl-C to stop")
             try await client.watch(progress: progress, onApplied: { applied in

@@ -36,7 +36,7 @@ import Testing
         var m = Machine(configuration(mode), cursor: cursor.map(Cursor.init), pending: outbox.count)
         #expect(m.start(now: 0) == [.connect(afterMillis: 0)])
         #expect(m.handle(.connected, now: 0) == [.sendHello])
-        #expect(m.handle(.received(welcome), now: 1) == [.readOutbox(after: nil, limit: 2)])
+        #expect(m.handle(.received(welcome), now: 1) == [.rememberLimits(limits), .readOutbox(after: nil, limit: 2)])
         let actions = m.handle(.outboxRead(outbox), now: 2)
         return (m, actions)
     }
@@ -128,6 +128,19 @@ import Testing
         #expect(try #require(failure(rejected)).message.contains("CERTIFICATE_EXPIRED"), "a watch does not retry a refused certificate")
     }
 
+    @Test func aStoreThatCannotBeWrittenIsSaidInPlainWordsAndRetriedByAWatch() throws {
+        var (once, _) = Self.welcomed(.once, outbox: [Self.change(1)])
+        let refusal = WireError(code: "store-unavailable", message: "read-only", fatal: false, batch: "\(Self.me)-1")
+        let error = try #require(failure(once.handle(.received(.error(refusal)), now: 5)))
+        #expect(error.code == .storeUnavailable)
+        #expect(error.message.contains(ClusterSyncError.Code.storeUnavailable.plainWords ?? "?"))
+        #expect(error.message.contains("(the server said: read-only (store-unavailable))"), "\(error.message)")
+        var (watch, _) = Self.welcomed(.watch, outbox: [Self.change(1)])
+        let retried = watch.handle(.received(.error(refusal)), now: 5)
+        #expect(Array(retried.prefix(2)) == [.send(.bye), .close])
+        #expect(retried.contains { if case .connect = $0 { true } else { false } })
+    }
+
     @Test func anExpiredCursorPullsFromTheStart() {
         var (m, _) = Self.welcomed(.once)
         #expect(m.handle(.received(.error(WireError(code: "cursor-expired", message: "old", fatal: false))), now: 5)
@@ -188,7 +201,7 @@ import Testing
         // Late lines from the dead connection are ignored; the next connection resumes from the cursor.
         #expect(m.handle(.received(.pong(Ping(nonce: "1"))), now: 2_101) == [])
         #expect(m.handle(.connected, now: 2_200) == [.sendHello])
-        #expect(m.handle(.received(Self.welcome), now: 2_201) == [.readOutbox(after: nil, limit: 2)])
+        #expect(m.handle(.received(Self.welcome), now: 2_201) == [.rememberLimits(Self.limits), .readOutbox(after: nil, limit: 2)])
         #expect(m.handle(.outboxRead([]), now: 2_202) == [.send(.pull(Pull(cursor: Cursor("s1:4"))))])
     }
 

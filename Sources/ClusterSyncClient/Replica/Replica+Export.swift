@@ -29,7 +29,10 @@ extension Replica {
         let derivedKeys: [String] = switch type {
         case .risk: ["score_total", "band", "review_overdue"]
         case .action: ["rag"]
-        case .list, .item: []
+        case .terms: ["review_overdue"]
+        case .declaration: ["in_force"]
+        case .contribution: ["deadline", "on_time"]
+        case .list, .item, .meeting, .decision, .plan: []
         }
         var lines = [(["id", "practice"] + columns.map(\.name) + derivedKeys + ["conflicts"]).map(csvField).joined(separator: ",")]
         for view in try records(type) where !view.isDeleted {

@@ -75,6 +75,7 @@ public final class Replica: Sendable {
     @discardableResult
     public func initialise(tenant: String, cluster: String, practice: String, displayName: String) throws -> ReplicaIdentity {
         try Self.checkNames(tenant: tenant, cluster: cluster, practice: practice)
+        let displayName = try AuthorName.validated(displayName, field: "name")
         let identity = ReplicaIdentity(replicaID: .random(), tenant: tenant, cluster: cluster, practice: practice, displayName: displayName)
         try database.write { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! == 0 else {
@@ -109,7 +110,8 @@ public final class Replica: Sendable {
         try database.write { db in
             let scope = try Self.identity(db).scope(private: isPrivate)
             var session = try LocalEditSession(db, wallMillis: wallClock())
-            for edit in edits { try session.edit(id, scope: scope, edit) }
+            let implied = LocalEditRules.implied(by: edits, type: type, current: nil, today: today)
+            for edit in edits + implied { try session.edit(id, scope: scope, edit) }
             try session.finish()
         }
         return id
@@ -120,7 +122,20 @@ public final class Replica: Sendable {
     public func edit(_ edits: [(RecordID, Edit)]) throws -> [Change] {
         try database.write { db in
             var session = try LocalEditSession(db, wallMillis: wallClock())
+            var implied: [(RecordID, Edit)] = []
+            var byRecord: [RecordID: [Edit]] = [:]
+            var order: [RecordID] = []
             for (id, edit) in edits {
+                if byRecord[id] == nil { order.append(id) }
+                byRecord[id, default: []].append(edit)
+            }
+            for id in order {
+                let mine = byRecord[id]!
+                let current = LocalEditRules.implied(by: mine, type: id.type, current: nil, today: today).isEmpty
+                    ? nil : try Self.view(id, db)
+                implied += LocalEditRules.implied(by: mine, type: id.type, current: current, today: today).map { (id, $0) }
+            }
+            for (id, edit) in edits + implied {
                 guard let scope = try Self.scope(of: id, db) else {
                     throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")
                 }

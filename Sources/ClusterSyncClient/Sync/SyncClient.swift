@@ -106,7 +106,7 @@ public struct SyncClient: Sendable {
                     callbacks.progress(state)
                 case .notice(let notice):
                     callbacks.onNotice(notice)
-                case .sendHello, .send, .readOutbox, .acknowledge, .apply, .recordSuccessfulSync, .close:
+                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .apply, .recordSuccessfulSync, .close:
                     // Only while connected; the machine never asks for them here.
                     continue
                 }
@@ -169,6 +169,8 @@ public struct SyncClient: Sendable {
                         case .readOutbox(let after, let limit):
                             let changes = try replica.outbox(after: after, limit: limit)
                             pending += machine.handle(.outboxRead(changes), now: Self.now())
+                        case .rememberLimits(let limits):
+                            try replica.rememberServerLimits(limits)
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
                         case .apply(let page):

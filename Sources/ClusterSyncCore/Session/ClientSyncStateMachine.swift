@@ -124,6 +124,9 @@ public struct ClientSyncStateMachine: Sendable {
         /// The server stored these changes: drop them from the outbox, and record `author` on
         /// those this replica made (the server stamped it on them).
         case acknowledge([ChangeID], author: String)
+        /// Keep the limits the server announced (the replica admits changes by the same clock
+        /// limit as the server).
+        case rememberLimits(WireLimits)
         /// Apply the page and store its cursor, in one transaction.
         case apply(ChangesPage)
         case recordSuccessfulSync
@@ -286,7 +289,7 @@ public struct ClientSyncStateMachine: Sendable {
         self.welcome = welcome
         summary.author = them.author
         phase = .pushing
-        return pushMore()
+        return [.rememberLimits(welcome.limits)] + pushMore()
     }
 
     /// Keeps up to `maxBatchesInFlight` pushes going; once the outbox is drained and acked, pulls.
@@ -346,9 +349,12 @@ public struct ClientSyncStateMachine: Sendable {
             phase = .pulling
             return [.send(.pull(Pull(cursor: nil)))]
         }
-        let what = error.batch == nil ? "the server refused" : "the server refused a push"
+        var what = error.batch == nil ? "the server refused" : "the server refused a push"
+        // Codes that need more than the server's message are said in the core's plain words.
+        if let words = ClusterSyncError.Code(error.code).plainWords { what = "\(words)\n(the server said" }
+        let closing = what.hasSuffix("(the server said") ? ")" : ""
         if configuration.mode == .watch, Self.transientCodes.contains(error.code) {
-            return retry("\(what): \(error.message) (\(error.code))", bye: !error.fatal)
+            return retry("\(what): \(error.message) (\(error.code))\(closing)", bye: !error.fatal)
         }
         // The wire code is the error's code, so scripts can match it; a server's internal error
         // is not the practice's to fix, but nor is it this program's: it exits 1 like the rest.
@@ -356,7 +362,8 @@ public struct ClientSyncStateMachine: Sendable {
         var advice = ""
         if Self.transientCodes.contains(error.code) { advice = "; sync again later" }
         if error.code == ClusterSyncError.Code.unauthenticated.rawValue { advice = "; check the credential with the server's administrator" }
-        return stop(ClusterSyncError(code, "\(what): \(error.message) (\(error.code))\(advice)"), bye: !error.fatal)
+        if !closing.isEmpty { advice = "" }
+        return stop(ClusterSyncError(code, "\(what): \(error.message) (\(error.code))\(closing)\(advice)"), bye: !error.fatal)
     }
 
     private mutating func outOfTurn(_ message: WireMessage) -> [Action] {
