@@ -79,6 +79,15 @@ struct SyncCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("  pushed \(state.pushed)/\(state.toPush), pulled \(state.pulled)\(state.more ? " ..." : "")\n".utf8))
             }
         }
+        let setAsideBefore = try replica.setAsideCount()
+        defer {
+            // Reported whatever way the sync ended: these changes were received and kept.
+            if let after = try? replica.setAsideCount(), after > setAsideBefore {
+                let n = after - setAsideBefore
+                Output.print("set aside \(n) change\(n == 1 ? "" : "s") from the server that this replica cannot apply; "
+                    + "the rest were applied. `clustersync status` lists them")
+            }
+        }
         do {
             if watch {
                 Output.print("watching \(remote.host):\(remote.port); Ctrl-C to stop")
@@ -92,6 +101,10 @@ struct SyncCommand: AsyncParsableCommand {
                     + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
             }
         } catch let error as SyncError {
+            // Codes that need more than the server's message are said in the core's plain words.
+            if case .server(let wire) = error, case let code = ClusterSyncError.Code(wire.code), let words = code.plainWords {
+                throw ClusterSyncError(code, "sync stopped: \(words)\n(the server said: \(wire.message) (\(wire.code)))")
+            }
             throw ClusterSyncError(.unreachable, "sync stopped: \(error.description)")
         }
     }

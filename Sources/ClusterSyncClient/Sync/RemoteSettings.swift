@@ -100,10 +100,12 @@ extension Replica {
     }
 
     /// Applies a page pulled from the server and moves the cursor past it, in one transaction:
-    /// a sync cut off between pages resumes after the last page applied.
+    /// a sync cut off between pages resumes after the last page applied. A change the replica
+    /// cannot admit (or read) is set aside, never a reason to stop: the cursor moves on. On the
+    /// last page, the changes set aside before are tried again.
     @discardableResult
     public func applyPulled(_ page: ChangesPage) throws -> ApplyOutcome {
-        try apply(page.changes, origin: .server, cursor: page.cursor)
+        try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more)
     }
 
     public func recordSuccessfulSync() throws {

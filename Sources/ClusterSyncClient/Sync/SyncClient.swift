@@ -201,7 +201,9 @@ public struct SyncClient: Sendable {
             let connection = Connection(inbound: inbound.makeAsyncIterator(), outbound: outbound)
             try await connection.send(.hello(Hello(replica: identity.replicaID, token: token, client: "clustersync/1")))
             switch try await connection.receive() {
-            case .welcome(let welcome): connection.welcome = welcome
+            case .welcome(let welcome):
+                connection.welcome = welcome
+                try replica.rememberServerLimits(welcome.limits)
             case .error(let error): throw SyncError.server(error)
             case let other: throw SyncError.unexpected(other)
             }

@@ -57,11 +57,11 @@ public enum WireCodec {
             object.int("duplicates", ack.duplicates)
             object.string("author", ack.author)
         case .changes(let page):
-            object.raw("changes", changesText(page.changes))
+            object.raw("changes", changesText(page.changes, unreadable: page.unreadable))
             object.string("cursor", page.cursor.rawValue)
             object.bool("more", page.more)
         case .snapshot(let snapshot):
-            object.raw("changes", changesText(snapshot.changes))
+            object.raw("changes", changesText(snapshot.changes, unreadable: snapshot.unreadable))
             object.string("cursor", snapshot.cursor.rawValue)
             object.bool("more", snapshot.more)
         case .subscribed(let subscribed):
@@ -83,12 +83,16 @@ public enum WireCodec {
         buffer.writeString(encode(message))
     }
 
-    /// The changes as a JSON array of their canonical texts.
-    static func changesText(_ changes: [Change]) -> String {
+    /// The changes as a JSON array of their canonical texts, then the unreadable ones' texts.
+    static func changesText(_ changes: [Change], unreadable: [UnreadableChange] = []) -> String {
         var out = "["
         for (i, change) in changes.enumerated() {
             if i > 0 { out += "," }
             change.jsonValue.write(into: &out)
+        }
+        for (i, entry) in unreadable.enumerated() {
+            if i > 0 || !changes.isEmpty { out += "," }
+            out += entry.text
         }
         out += "]"
         return out
@@ -106,9 +110,23 @@ public enum WireCodec {
         try decode(data: line.withUnsafeReadableBytes { Data($0) })
     }
 
-    static func decode(data: Data) throws(ClusterSyncError) -> WireMessage {
+    /// Decodes one line a client sent, without its newline: a message only servers send is
+    /// `unknown-message` as soon as its "type" is read, before its other keys are looked at, so
+    /// `{"type":"ack"}` gets the same answer as a complete ack (Protocol/PROTOCOL.md §4).
+    public static func decodeClientMessage(_ line: ByteBuffer) throws(ClusterSyncError) -> WireMessage {
+        try decode(data: line.withUnsafeReadableBytes { Data($0) }, clientMessagesOnly: true)
+    }
+
+    /// `decodeClientMessage(_:)` for text.
+    public static func decodeClientMessage(_ line: some StringProtocol) throws(ClusterSyncError) -> WireMessage {
+        try decode(data: Data(line.utf8), clientMessagesOnly: true)
+    }
+
+    static func decode(data: Data, clientMessagesOnly: Bool = false) throws(ClusterSyncError) -> WireMessage {
         do {
-            return try JSONDecoder().decode(DecodedLine.self, from: data).message
+            let decoder = JSONDecoder()
+            if clientMessagesOnly { decoder.userInfo[DecodedLine.clientMessagesOnly] = true }
+            return try decoder.decode(DecodedLine.self, from: data).message
         } catch let error as ClusterSyncError {
             throw error
         } catch let error as DecodingError {
@@ -146,6 +164,9 @@ extension WireMessage {
         case .welcome, .ack, .changes, .snapshot, .subscribed, .pong, .error: false
         }
     }
+
+    /// The "type"s a client sends.
+    public static let clientTypeNames = ["hello", "push", "pull", "subscribe", "ping", "bye"]
 
     /// Every "type" of this protocol version: the client's messages, then the server's.
     public static let typeNames = [
@@ -201,6 +222,8 @@ struct CanonicalObject {
 /// so a line is parsed once whatever its type.
 private struct DecodedLine: Decodable {
     var message: WireMessage
+    /// Set in the decoder's `userInfo` to refuse the server's message types by name.
+    static let clientMessagesOnly = CodingUserInfoKey(rawValue: "clientMessagesOnly")!
 
     enum Key: String, CodingKey {
         case type
@@ -223,6 +246,12 @@ private struct DecodedLine: Decodable {
                 "\(shown) is not a message type of protocol version \(ProtocolVersion.current); the types are \(WireMessage.typeNames.joined(separator: ", "))",
                 field: "type")
         }
+        if decoder.userInfo[Self.clientMessagesOnly] as? Bool == true, !WireMessage.clientTypeNames.contains(type) {
+            throw ClusterSyncError(
+                .unknownMessage,
+                "\(type) is sent by the server, not to it; a client sends \(WireMessage.clientTypeNames.dropLast().joined(separator: ", ")) or bye",
+                field: "type")
+        }
         do {
             message = try Self.decode(type, c)
         } catch let error as DecodingError {
@@ -237,9 +266,19 @@ private struct DecodedLine: Decodable {
         func cursor() throws -> Cursor? {
             try c.decodeIfPresent(String.self, forKey: .cursor).map(Cursor.init)
         }
-        func changesPage() throws -> ([Change], Cursor, Bool) {
-            (try c.decode([Change].self, forKey: .changes), Cursor(try c.decode(String.self, forKey: .cursor)),
-             try c.decode(Bool.self, forKey: .more))
+        /// A page's changes are read one by one: one that does not decode is kept as text, so
+        /// the replica can set it aside and carry on with the rest (Protocol/changes.md §8).
+        func changesPage() throws -> ChangesPage {
+            var changes: [Change] = []
+            var unreadable: [UnreadableChange] = []
+            for entry in try c.decode([PageEntry].self, forKey: .changes) {
+                switch entry {
+                case .change(let change): changes.append(change)
+                case .unreadable(let u): unreadable.append(u)
+                }
+            }
+            return ChangesPage(changes: changes, cursor: Cursor(try c.decode(String.self, forKey: .cursor)),
+                               more: try c.decode(Bool.self, forKey: .more), unreadable: unreadable)
         }
         switch type {
         case "hello":
@@ -287,11 +326,9 @@ private struct DecodedLine: Decodable {
                 batch: try c.decode(String.self, forKey: .batch), accepted: try c.decode(Int.self, forKey: .accepted),
                 duplicates: try c.decode(Int.self, forKey: .duplicates), author: try c.decode(String.self, forKey: .author)))
         case "changes":
-            let (changes, cursor, more) = try changesPage()
-            return .changes(ChangesPage(changes: changes, cursor: cursor, more: more))
+            return .changes(try changesPage())
         case "snapshot":
-            let (changes, cursor, more) = try changesPage()
-            return .snapshot(Snapshot(changes: changes, cursor: cursor, more: more))
+            return .snapshot(try changesPage())
         case "subscribed":
             return .subscribed(Subscribed(cursor: Cursor(try c.decode(String.self, forKey: .cursor))))
         case "error":
@@ -306,6 +343,21 @@ private struct DecodedLine: Decodable {
                 change: change))
         default:
             preconditionFailure("\(type) is in WireMessage.typeNames but has no decoder")
+        }
+    }
+}
+
+/// One element of a page's "changes": a change, or, if it does not decode, its text.
+private enum PageEntry: Decodable {
+    case change(Change)
+    case unreadable(UnreadableChange)
+
+    init(from decoder: any Decoder) throws {
+        do {
+            self = .change(try Change(from: decoder))
+        } catch let error as DecodingError {
+            let text = try decoder.singleValueContainer().decode(JSONValue.self).canonicalText
+            self = .unreadable(UnreadableChange(text: text, error: ClusterSyncError(decoding: error)))
         }
     }
 }

@@ -15,7 +15,9 @@ struct SessionHandler: Sendable {
     let notifier: ChangeNotifier
     let limits: WireLimits
     let logger: Logger
-    static let serverName = "clustersyncd/1"
+    /// The wall clock for the push checks, in milliseconds since 1970.
+    var nowMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    var serverName = "clustersyncd/1"
 
     /// For whatever metrics backend the operator bootstraps (none by default).
     static let sessions = Counter(label: "clustersyncd_sessions_total")
@@ -30,6 +32,13 @@ struct SessionHandler: Sendable {
         /// Another session pushed to this tenant.
         case published
         case shutdown
+    }
+
+    /// Adds the session's handlers to a connection's pipeline (after TLS, if any) and wraps it
+    /// for `run`. Call on the channel's event loop.
+    static func wrap(_ channel: any Channel, limits: WireLimits) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes)))
+        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
     }
 
     func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, certificateIdentity: EventLoopFuture<CertificateIdentity?>) async {
@@ -65,71 +74,69 @@ struct SessionHandler: Sendable {
         _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, _ certificate: CertificateIdentity?,
         tasks: inout TaskGroup<Void>
     ) async {
+        var subscription: (tenant: String, id: Int)?
+        await serve(events, sink, outbound, certificate, &subscription, tasks: &tasks)
+        if let subscription { await notifier.unsubscribe(tenant: subscription.tenant, id: subscription.id) }
+    }
+
+    private func serve(
+        _ events: AsyncStream<Event>, _ sink: AsyncStream<Event>.Continuation,
+        _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, _ certificate: CertificateIdentity?,
+        _ subscription: inout (tenant: String, id: Int)?, tasks: inout TaskGroup<Void>
+    ) async {
         var machine = ServerSessionStateMachine(limits: limits, certificateIdentity: certificate != nil)
-        var session = SessionState()
         for await event in events {
-            var action: ServerSessionStateMachine.Action
+            let action: ServerSessionStateMachine.Action
             switch event {
             case .line(let line): action = machine.lineReceived(line)
             case .lineTooLong: action = machine.lineTooLong()
             case .inboundClosed: return
             case .shutdown: action = machine.shutdown()
-            case .published:
-                await publish(&machine, &session, outbound)
-                continue
+            case .published: action = machine.streamGrew()
             }
-            while true {
-                switch action {
-                case .none:
-                    break
-                case .send(let message):
-                    await send(message, outbound)
-                case .close(let error):
-                    if let error { await send(.error(error), outbound) }
-                    return
-                case .authenticate(let hello):
-                    session.replica = hello.replica
-                    action = await authenticate(hello, certificate, &machine)
-                    continue
-                case .store(let push):
-                    action = await store(push, from: session.replica, &machine)
-                    continue
-                case .fetch(let pull):
-                    action = await fetch(pull, &machine)
-                    continue
-                case .subscribe(let subscribe):
-                    guard let identity = machine.identity else { return }
-                    do {
-                        if let cursor = subscribe.cursor {
-                            session.cursor = cursor
-                        } else {
-                            session.cursor = try await store.currentCursor(tenant: identity.tenant)
-                        }
-                        action = machine.subscribed(at: session.cursor!)
-                        let wakeups = await notifier.subscribe(tenant: identity.tenant)
-                        session.subscription = wakeups.id
-                        tasks.addTask {
-                            for await _ in wakeups.stream { sink.yield(.published) }
-                        }
-                        // The backlog after the cursor goes out right away.
-                        sink.yield(.published)
-                    } catch {
-                        action = machine.requestFailed(error as? ClusterSyncError ?? ClusterSyncError(.internal, "cannot subscribe now"))
-                    }
-                    continue
+            guard await perform(action, &machine, certificate, outbound) else { return }
+            // A subscription that has just started listens for pushes before it catches up, so
+            // that nothing pushed in between is missed.
+            if machine.isSubscribed, subscription == nil, let tenant = machine.identity?.tenant {
+                let wakeups = await notifier.subscribe(tenant: tenant)
+                subscription = (tenant, wakeups.id)
+                tasks.addTask {
+                    for await _ in wakeups.stream { sink.yield(.published) }
                 }
-                break
             }
-        }
-        if let id = session.subscription, let tenant = machine.identity?.tenant {
-            await notifier.unsubscribe(tenant: tenant, id: id)
+            guard await perform(machine.catchUp(), &machine, certificate, outbound) else { return }
         }
     }
 
-    struct SessionState {
-        var replica: ReplicaID?
-        var cursor: Cursor?
-        var subscription: Int?
+    /// Performs `action` and the actions that follow from its results, until one needs a new
+    /// event. Returns false once the session has closed.
+    private func perform(
+        _ first: ServerSessionStateMachine.Action, _ machine: inout ServerSessionStateMachine,
+        _ certificate: CertificateIdentity?, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) async -> Bool {
+        var action = first
+        while true {
+            switch action {
+            case .none:
+                return true
+            case .send(let message):
+                await send(message, outbound)
+                return true
+            case .close(let error):
+                if let error { await send(.error(error), outbound) }
+                return false
+            case .authenticate(let hello):
+                action = await authenticate(hello, certificate, &machine)
+            case .store(let push):
+                action = await store(push, from: machine.replica, &machine)
+            case .fetch(let pull):
+                action = await fetch(pull, &machine)
+            case .findStreamEnd:
+                action = await findStreamEnd(&machine)
+            case .fetchForSubscription(let pull):
+                action = await fetchForSubscription(pull, &machine)
+            }
+        }
     }
 
     private func send(_ message: WireMessage, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async {
@@ -151,7 +158,7 @@ struct SessionHandler: Sendable {
                 identity = SessionIdentity(tenant: path.tenant, cluster: path.cluster, practice: path.practice, author: path.practice)
             } else {
                 guard let token = hello.token, let known = try await store.authenticate(token: token) else {
-                    return machine.authenticationFailed("the token is not valid (unknown, revoked or mistyped)")
+                    return machine.authenticationFailed("the token is unknown or revoked: ask the cluster's administrator for a new one")
                 }
                 identity = known
             }
@@ -161,7 +168,7 @@ struct SessionHandler: Sendable {
                 "clustersyncd.credential": "\(certificate == nil ? "token" : "certificate")",
             ])
             Self.sessions.increment()
-            return machine.authenticated(identity, server: Self.serverName)
+            return machine.authenticated(identity, server: serverName)
         } catch {
             logger.error("authentication failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.authenticationFailed("the server could not check the credential; try again")
@@ -171,7 +178,7 @@ struct SessionHandler: Sendable {
     private func store(_ push: Push, from replica: ReplicaID?, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
         do {
-            try PushValidation.validate(push, for: identity, nowMillis: Int64(Date().timeIntervalSince1970 * 1000), limits: limits)
+            try PushValidation.validate(push, for: identity, nowMillis: nowMillis(), limits: limits)
         } catch {
             Self.refused.increment()
             return machine.pushFailed(batch: push.batch, error: error.error, change: error.change)
@@ -183,7 +190,13 @@ struct SessionHandler: Sendable {
             Self.duplicates.increment(by: outcome.duplicates)
             logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
             return machine.pushStored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: identity.author))
+        } catch let rejection as PushRejection {
+            Self.refused.increment()
+            return machine.pushFailed(batch: push.batch, error: rejection.error, change: rejection.change)
         } catch let error as ClusterSyncError where error.isUserError {
+            if error.code == .storeUnavailable {
+                logger.error("push refused: the store cannot be written; run `clustersyncd health`", metadata: ["clustersyncd.error": "\(error.message)"])
+            }
             return machine.pushFailed(batch: push.batch, error: error, change: nil)
         } catch {
             logger.error("push failed", metadata: ["clustersyncd.error": "\(error)"])
@@ -203,25 +216,23 @@ struct SessionHandler: Sendable {
         }
     }
 
-    /// Sends a subscribed session what is new after its cursor, leaving out its own changes.
-    private func publish(_ machine: inout ServerSessionStateMachine, _ session: inout SessionState,
-                         _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async {
-        guard machine.isSubscribed, let identity = machine.identity, let cursor = session.cursor else { return }
+    private func findStreamEnd(_ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+        guard let identity = machine.identity else { return .none }
         do {
-            var more = true
-            var after = cursor
-            while more {
-                var page = try await store.pull(for: identity, after: after, limit: limits.maxChangesPerPage)
-                more = page.more
-                after = page.cursor
-                page.changes.removeAll { $0.id.replica == session.replica }
-                if !page.changes.isEmpty || !more, case .send(let message) = machine.published(page), !page.changes.isEmpty {
-                    await send(message, outbound)
-                }
-            }
-            session.cursor = after
+            return machine.streamEnd(try await store.currentCursor(tenant: identity.tenant))
+        } catch {
+            logger.error("reading the end of the stream failed", metadata: ["clustersyncd.error": "\(error)"])
+            return machine.requestFailed(ClusterSyncError(.internal, "the server could not read changes; try again"))
+        }
+    }
+
+    private func fetchForSubscription(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+        guard let identity = machine.identity else { return .none }
+        do {
+            return machine.subscriptionPage(try await store.pull(for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage))
         } catch {
             logger.error("subscription pull failed", metadata: ["clustersyncd.error": "\(error)"])
+            return machine.subscriptionFailed()
         }
     }
 }

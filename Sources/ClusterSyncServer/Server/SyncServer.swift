@@ -38,8 +38,7 @@ public final class SyncServer: Service, Sendable {
                     let identity = channel.eventLoop.makePromise(of: CertificateIdentity?.self)
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: self.logger))
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes)))
-                    let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    let wrapped = try SessionHandler.wrap(channel, limits: limits)
                     return (wrapped, identity.futureResult)
                 }
             }
