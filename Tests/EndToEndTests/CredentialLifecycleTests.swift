@@ -211,6 +211,28 @@ import Testing
         #expect(try admin("credential", "revoke", "--serial", "xyz", "--tenant", "bcuhb").status != 0)
     }
 
+    /// The welcome tells the replica when its credential expires; `status` warns from 30 days before.
+    @Test func statusWarnsThirtyDaysBeforeTheCredentialExpires() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        for (practice, expires, warns) in [("rhyl", "20d", true), ("prestatyn", "90d", false)] {
+            let file = "\(practice).sqlite"
+            #expect(try cli.run("init", "--replica", file, "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                "--practice", practice, "--name", "Manager").status == 0)
+            try token(practice, "--expires", expires).write(to: base.dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
+            #expect(try cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                                "--token-file", "\(practice).token").status == 0)
+            #expect(try cli.run("status", "--replica", file).stdout.contains("warning") == false, "no expiry known before a sync")
+            _ = try base.sync(file)
+            let status = try cli.run("status", "--replica", file)
+            #expect(status.stdout.contains("credential expires"), "\(status.stdout)")
+            #expect(status.stdout.contains("warning: this replica's credential expires in 20 days") == warns, "\(status.stdout)")
+            let json = try #require(try cli.run("status", "--replica", file, "--json").json)
+            #expect(json["credentialExpires"]?.stringValue != nil)
+            #expect((json["credentialWarning"]?.stringValue != nil) == warns, "\(json)")
+        }
+    }
+
     @Test func tenantsAndClustersAreListed() throws {
         let server = try base.makeServer()
         _ = server.stop()
