@@ -120,13 +120,13 @@ struct CredentialCommand: AsyncParsableCommand {
         @Flag(help: "Issue a client certificate instead of a token.") var certificate = false
         @Option(help: "With --certificate: the folder to write practice.pem, practice-key.pem and ca.pem to.") var out: String?
         @Option(help: "With a token: whose it is (a person or a laptop); shown as the author of its changes.") var label: String?
-        @Option(help: "How long it lasts: 90d, 12w, 24h, or never (default: the settings' credentials.defaultExpiryDays).") var expires: String?
+        @Option(help: "How long it lasts: 1y, 90d, 12w, 24h, or never (default: the settings' credentials.defaultExpiryDays).") var expires: String?
         @Option(help: "A JSON settings file (default DATA/clustersyncd.json if present).") var config: String?
 
         func validate() throws {
             if certificate, out == nil { throw ValidationError("--certificate needs --out DIR") }
             if let expires, expires != "never", TimeText.duration(expires) == nil {
-                throw ValidationError("--expires must be a duration such as 90d, 12w or 24h, or never; got \"\(expires)\"")
+                throw ValidationError("--expires must be a duration such as 1y, 90d, 12w or 24h, or never; got \"\(expires)\"")
             }
         }
 

@@ -6,10 +6,10 @@ import ClusterSyncTLS
 import Configuration
 import Foundation
 
-/// How long, or from when, as an operator types it: `90d`, `12h`, `2w`, `30m`; `--since` also
+/// How long, or from when, as an operator types it: `90d`, `12h`, `2w`, `30m`, `1y` (365 days); `--since` also
 /// takes a date (`2026-11-01`) or a time (`2026-11-01T09:30:00Z`).
 enum TimeText {
-    /// Milliseconds in `text` (`90d`, `12h`, `2w`, `30m`, `45s`), or nil.
+    /// Milliseconds in `text` (`1y`, `90d`, `12h`, `2w`, `30m`, `45s`), or nil.
     static func duration(_ text: String) -> Int64? {
         guard let unit = text.last, let amount = Int64(text.dropLast()), amount > 0, amount < 100_000 else { return nil }
         let seconds: Int64? = switch unit {
@@ -18,6 +18,7 @@ enum TimeText {
         case "h": 3600
         case "d": 86_400
         case "w": 7 * 86_400
+        case "y": 365 * 86_400
         default: nil
         }
         return seconds.map { amount * $0 * 1000 }

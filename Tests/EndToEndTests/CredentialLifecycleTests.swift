@@ -158,6 +158,17 @@ import Testing
         #expect(credentials.first { $0["id"] == .string(id(of: token)) }?["state"] == .string("expired"))
         #expect(try admin("credential", "issue", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl",
                           "--expires", "soon").stderr.contains("--expires must be a duration"))
+
+        // Without --expires: the settings file's credentials.defaultExpiryDays.
+        try #"{"clustersyncd": {"credentials": {"defaultExpiryDays": 10}}}"#
+            .write(to: base.dir.appendingPathComponent("settings.json"), atomically: true, encoding: .utf8)
+        let defaulted = try self.token("rhyl", "--config", "settings.json")
+        let never = try self.token("rhyl", "--expires", "never")
+        let all = try #require(try admin("credential", "list", "--json").json)
+        guard case .array(let rows) = all["credentials"] else { return }
+        let tenDays = CredentialRecordISO.day(offsetDays: 10)
+        #expect(rows.first { $0["id"] == .string(id(of: defaulted)) }?["expires"]?.stringValue?.hasPrefix(tenDays) == true, "\(rows)")
+        #expect(rows.first { $0["id"] == .string(id(of: never)) }?["expires"] == .null)
     }
 
     /// A certificate issued here is listed (with its serial) and can be revoked by id; one a
@@ -240,5 +251,14 @@ import Testing
         #expect(try admin("cluster", "list", "--tenant", "bcuhb").stdout == "bcuhb/north-denbighshire\nbcuhb/wrexham\n")
         #expect(try admin("cluster", "list").stdout.contains("cvuhb/cardiff-north"))
         #expect(try admin("cluster", "list", "--tenant", "nosuch").status == 1)
+    }
+}
+
+/// The UTC date `offsetDays` from now, as `credential list --json` starts its times.
+enum CredentialRecordISO {
+    static func day(offsetDays: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: Date().addingTimeInterval(Double(offsetDays) * 86_400))
     }
 }
