@@ -124,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "clustersync-bench",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS",
+                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS", "ClusterSyncStorage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -139,6 +139,8 @@ let package = Package(
             name: "ClusterSyncServerTests",
             dependencies: [
                 "ClusterSyncServer", "ClusterSyncServerTesting", "ClusterSyncTLS", "ClusterSyncCore",
+                // The admission vectors run through the server's and the replica's paths.
+                "ClusterSyncClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -150,6 +152,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["ClusterSyncCore", "ClusterSyncTLS"], swiftSettings: strict),
+        // GRDB: to damage a server store file the way an older server could have written it.
+        .testTarget(name: "EndToEndTests", dependencies: ["ClusterSyncCore", "ClusterSyncTLS", .product(name: "GRDB", package: "GRDB.swift")],
+                    swiftSettings: strict),
     ]
 )

@@ -4,11 +4,11 @@ import X509
 
 /// The practice a client certificate speaks for: tenant (the health board), cluster and practice.
 ///
-/// A client certificate carries it twice: as the subject `O=<tenant>, OU=<cluster>,
-/// CN=<practice>`, which people read in tools such as `openssl x509 -text`, and as the subject
-/// alternative name URI `clustersync://<tenant>/<cluster>/<practice>`, which is what the server
-/// trusts first. The URI is one value in one place, so it cannot be half-filled or reordered the way
-/// directory-name attributes can.
+/// A client certificate carries it as the subject alternative name URI
+/// `clustersync://<tenant>/<cluster>/<practice>`, which is the only thing the server trusts: one
+/// value in one place, so it cannot be half-filled or reordered the way directory-name attributes
+/// can. The subject `O=<tenant>, OU=<cluster>, CN=<practice>` says the same for people reading
+/// the certificate in tools such as `openssl x509 -text`, and is not read.
 ///
 /// Each part is 1 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit. The
 /// rule keeps a name the same in a URI path segment and in a distinguished name with no escaping,
@@ -78,13 +78,16 @@ public struct CertificateIdentity: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension CertificateIdentity {
-    /// Reads the identity a certificate carries.
+    /// Reads the identity a certificate carries: its one `clustersync://` subject alternative name.
     ///
-    /// The `clustersync://` subject alternative name wins when present; other URI schemes are
-    /// ignored. Without one, the subject's single `O`, `OU` and `CN` are used, so a certificate made
-    /// by another tool from the same subject still works. This does not check that the
-    /// certificate is trusted: only call it on a certificate that TLS has verified against the
-    /// ClusterSync CA.
+    /// The URI is required. A certificate without one names no practice, whatever its subject says
+    /// (a subject is free text to whoever wrote the request, and was once trusted here on its own);
+    /// a certificate with more than one, or with one that is not exactly
+    /// `clustersync://<tenant>/<cluster>/<practice>`, names none either. Each case throws with a
+    /// message saying which it is. URIs of other schemes are ignored; a URI whose scheme is
+    /// `clustersync` in any letter case counts as a ClusterSync URI, so a near miss is reported
+    /// rather than skipped. This does not check that the certificate is trusted: only call it on a
+    /// certificate that TLS has verified against the ClusterSync CA.
     public init(certificate: Certificate) throws(ClusterSyncTLSError) {
         let names: SubjectAlternativeNames?
         do {
@@ -98,52 +101,35 @@ extension CertificateIdentity {
         let prefix = Self.uriScheme + "://"
         var uris: [String] = []
         for name in names ?? SubjectAlternativeNames() {
-            if case .uniformResourceIdentifier(let uri) = name, uri.hasPrefix(prefix), !uris.contains(uri) {
+            if case .uniformResourceIdentifier(let uri) = name, uri.lowercased().hasPrefix(Self.uriScheme + ":") {
                 uris.append(uri)
             }
         }
-        if uris.count > 1 {
+        guard uris.count <= 1 else {
             throw ClusterSyncTLSError(
                 .conflictingIdentity,
-                "The certificate names more than one practice (\(uris.joined(separator: ", "))); a client certificate must name exactly one. Issue the practice a new one."
+                "The certificate has \(uris.count) ClusterSync subject alternative name URIs (\(uris.map(Self.shown).joined(separator: ", "))); a client certificate must name exactly one practice. Issue the practice a new one."
             )
         }
-        if let uri = uris.first {
-            try self.init(uri: uri)
-            return
-        }
-
-        // Each attribute type may appear at most once: a subject with two O values names no single
-        // tenant, and picking one would let whoever wrote the request choose.
-        var organisations: [String] = [], units: [String] = [], commonNames: [String] = []
-        for rdn in certificate.subject {
-            for attribute in rdn {
-                let text = String(attribute.value) ?? attribute.value.description
-                switch attribute.type {
-                case .RDNAttributeType.organizationName: organisations.append(text)
-                case .RDNAttributeType.organizationalUnitName: units.append(text)
-                case .RDNAttributeType.commonName: commonNames.append(text)
-                default: break
-                }
-            }
-        }
-        func single(_ values: [String]) -> String?? { values.count > 1 ? nil : .some(values.first) }
-        let organisation = single(organisations)
-        let unit = single(units)
-        let common = single(commonNames)
-        guard let organisation, let unit, let common else {
-            throw ClusterSyncTLSError(
-                .conflictingIdentity,
-                "The certificate subject \(certificate.subject) repeats O, OU or CN, so it does not name one practice. Issue the practice a new client certificate."
-            )
-        }
-        guard let tenant = organisation, let cluster = unit, let practice = common else {
+        guard let uri = uris.first else {
             throw ClusterSyncTLSError(
                 .missingIdentity,
-                "The certificate (subject \(certificate.subject)) names no ClusterSync practice: it has no \(prefix)<tenant>/<cluster>/<practice> subject alternative name and its subject lacks O=<tenant>, OU=<cluster> and CN=<practice>. Issue the practice a client certificate from the ClusterSync CA."
+                "The certificate (subject \(certificate.subject)) names no ClusterSync practice: it has no \(prefix)<tenant>/<cluster>/<practice> subject alternative name URI, and the subject alone does not authenticate. Issue the practice a client certificate from the ClusterSync CA."
             )
         }
-        try self.init(tenant: tenant, cluster: cluster, practice: practice)
+        do {
+            try self.init(uri: uri)
+        } catch {
+            throw ClusterSyncTLSError(
+                .invalidIdentity,
+                "The certificate's subject alternative name URI is malformed: \(error.message) Issue the practice a new client certificate."
+            )
+        }
+    }
+
+    /// A URI from a certificate, quoted and cut short for an error message.
+    private static func shown(_ uri: String) -> String {
+        uri.count <= 100 ? "\"\(uri)\"" : "\"\(uri.prefix(100))…\""
     }
 
     /// Reads the identity a certificate in DER form carries. See ``init(certificate:)-(Certificate)``.

@@ -15,6 +15,9 @@ struct ClusterSyncCommand: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, RecordCommand<RiskKind>.self, RecordCommand<ActionKind>.self, ListCommand.self,
+            RecordCommand<MeetingKind>.self, RecordCommand<DecisionKind>.self, RecordCommand<DeclarationKind>.self,
+            RecordCommand<TermsKind>.self, RecordCommand<PlanKind>.self, RecordCommand<ContributionKind>.self,
+            InterestsCommand.self, AttendanceCommand.self,
             ShowCommand.self, ConflictsCommand.self, HistoryCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self,
             RemoteCommand.self, SyncCommand.self,
         ]
@@ -35,8 +38,9 @@ struct ReplicaOptions: ParsableArguments {
         replica ?? ProcessInfo.processInfo.environment["CLUSTERSYNC_REPLICA"] ?? "clustersync.sqlite"
     }
 
+    /// Opens an initialised replica; never creates a file (only `init` does).
     func open() throws -> Replica {
-        try Replica(path: path)
+        try Replica.openExisting(path: path)
     }
 }
 

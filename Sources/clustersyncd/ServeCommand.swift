@@ -61,6 +61,14 @@ struct ServeCommand: AsyncParsableCommand {
         settings.read(ConfigReader(providers: providers))
 
         let store = try SQLiteServerStore(path: directory.database)
+        // The status line an operator looks for first; a problem is logged as an error, and the
+        // server still starts, so pulls work and pushes say `store-unavailable`.
+        let health = await ServerHealth.check(directory, store: store)
+        if health.ok {
+            logger.notice("health \(health.summary)")
+        } else {
+            logger.error("health \(health.summary)")
+        }
         let host = settings.host
         let server = SyncServer(settings: settings, store: store, logger: logger) { address in
             // Scripts and tests read the port from this line.

@@ -129,6 +129,25 @@ import Testing
         for id in fields.keys {
             #expect(try view(id.rawValue).conflicts.isEmpty, "\(id) has a conflict")
         }
+
+        // Governance records (Protocol/changes.md, Test vectors).
+        let governance = GovernanceRecords(try fields.keys.map { try view($0.rawValue) })
+        let meeting = try view("MTG-6A7B8C9D0E")
+        #expect(meeting.attendees.map(\.name) == ["Ceri Lloyd", "Dr Siân Evans", "Gareth Jones", "Rhys Morgan"])
+        #expect(meeting.string("status") == "held")
+        let quorum = governance.quorum(of: meeting)
+        #expect(quorum.terms?.rawValue == "TOR-1M2N3P4Q5R" && quorum.required == 3 && quorum.present == 3 && quorum.met == true)
+        let decision = try view("DEC-5E6F7G8H9J")
+        #expect(decision.mapValues("votes") == [
+            "Dr Siân Evans": .string("for"), "Gareth Jones": .string("for"), "Ceri Lloyd": .string("for"), "Rhys Morgan": .string("abstain"),
+        ])
+        let votes = governance.votes(of: decision)
+        #expect(votes.votesFor == 3 && votes.against == 0 && votes.abstentions == 1)
+        #expect(votes.rule == .twoThirds && votes.carried == true && votes.outcomeMatches == true)
+        #expect(governance.interests(forDecision: decision).map(\.member) == ["Rhys Morgan"])
+        #expect(try view("DOI-2K4M6P8R0T").derived(today: today) == ["in_force": .bool(true)])
+        #expect(try view("CTB-8P9Q0R1S2T").derived(today: today) == ["deadline": .string("2026-09-30"), "on_time": .bool(true)])
+        #expect(try view("ITM-2B6D8G4K0E").string("measure") == "Vacancies filled by March")
     }
 
     @Test func validLinesCoverEveryFieldKindAndOperation() throws {
@@ -432,10 +451,16 @@ import Testing
         case .tagSet: "tagSet"
         case .notes: "notes"
         case .position: "position"
+        case .choiceMap: "choiceMap"
+        case .attendeeSet: "attendeeSet"
+        case .choiceSet: "choiceSet"
+        case .quorumRule: "quorumRule"
+        case .amount: "amount"
         }
     }
 
     static let allKindNames = [
         "text", "choice", "date", "riskScore", "flag", "reference", "referenceSet", "tagSet", "notes", "position",
+        "choiceMap", "attendeeSet", "choiceSet", "quorumRule", "amount",
     ]
 }

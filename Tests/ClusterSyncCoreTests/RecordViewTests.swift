@@ -97,6 +97,31 @@ import Testing
         #expect(view.conflicts.allSatisfy { $0.kind == .concurrentValues })
     }
 
+    @Test func concurrentWritesOfTheSameValueAreNoConflict() {
+        let restoreA = Self.w(Self.a, 1, at: 10, "deleted", .bool(false))
+        let restoreB = Self.w(Self.b, 1, at: 11, "deleted", .bool(false))
+        let closedA = Self.w(Self.a, 2, at: 12, "status", .string("closed"))
+        let closedB = Self.w(Self.b, 2, at: 13, "status", .string("closed"))
+        let view = Self.view(Self.risk, [restoreA, restoreB, closedA, closedB])
+        #expect(view.conflicts.isEmpty)
+        #expect(view.string("status") == "closed")
+        // Both writes stay live, so the next write supersedes both.
+        #expect(Set(view.liveIDs("status")) == [closedA.id, closedB.id])
+        // A third, different value makes it a conflict again, listing every live write.
+        let openC = Self.w(Self.c, 1, at: 14, "status", .string("open"))
+        let conflicted = Self.view(Self.risk, [restoreA, restoreB, closedA, closedB, openC])
+        #expect(conflicted.conflicts.map(\.field) == ["status"])
+        #expect(conflicted.conflicts.first?.values.map(\.id) == [openC.id, closedB.id, closedA.id])
+    }
+
+    @Test func twoMovesToTheSamePlaceAreNoConflict() {
+        let text = Self.w(Self.a, 1, at: 10, "text", .string("Welcome"))
+        let slot = ChangeID(replica: Self.c, counter: 7)
+        let moveA = Self.w(Self.a, 2, at: 20, "position", .object(["after": .string(slot.description)]))
+        let moveB = Self.w(Self.b, 1, at: 21, "position", .object(["after": .string(slot.description)]))
+        #expect(Self.view(Self.item, [text, moveA, moveB]).conflicts.isEmpty)
+    }
+
     @Test func anEditTheDeleterDidNotSeeIsAConflict() throws {
         let text = Self.w(Self.a, 1, at: 10, "text", .string("Winter pressures plan"))
         let position = Self.w(Self.a, 2, at: 10, "position", .object(["after": .null]))
@@ -141,7 +166,9 @@ import Testing
         let view = Self.view(Self.risk, [title, owner, deleteB, deleteC])
         #expect(view.isDeleted)
         #expect(view.editsAgainstDelete.isEmpty)
-        #expect(view.conflicts.map(\.kind) == [.concurrentValues])
+        // Two deletes agree: no conflict, though both stay live for a restore to supersede.
+        #expect(view.conflicts.isEmpty)
+        #expect(view.liveIDs("deleted").count == 2)
     }
 
     @Test func onlyTheLiveDeletesCountAsHavingSeen() throws {

@@ -29,7 +29,7 @@ import X509
         }
     }
 
-    @Test func subjectIsUsedWhenThereIsNoURI() throws {
+    @Test func aSubjectAloneNoLongerAuthenticates() throws {
         let authority = try DevelopmentCertificateAuthority.generate()
         let certificate = try makeCertificate(
             signedBy: authority,
@@ -40,10 +40,31 @@ import X509
             },
             names: []
         )
-        #expect(
-            try CertificateIdentity(certificate: certificate)
-                == CertificateIdentity(tenant: "bae", cluster: "north", practice: "W99999")
-        )
+        #expect { try CertificateIdentity(certificate: certificate) } throws: { error in
+            guard let error = error as? ClusterSyncTLSError else { return false }
+            return error.kind == .missingIdentity && error.message.contains("subject alone does not authenticate")
+        }
+    }
+
+    @Test(arguments: ["clustersync://bae/north", "clustersync:bae/north/W1", "Clustersync://bae/north/W1", "clustersync://bae/no rth/W1"])
+    func aMalformedURIInACertificateIsRefused(uri: String) throws {
+        let authority = try DevelopmentCertificateAuthority.generate()
+        let certificate = try makeCertificate(
+            signedBy: authority, subject: DistinguishedName { CommonName("W1") }, names: [.uniformResourceIdentifier(uri)])
+        #expect { try CertificateIdentity(certificate: certificate) } throws: { error in
+            guard let error = error as? ClusterSyncTLSError else { return false }
+            return error.kind == .invalidIdentity && error.message.contains("malformed")
+        }
+    }
+
+    @Test func theSameURITwiceIsRefused() throws {
+        let authority = try DevelopmentCertificateAuthority.generate()
+        let certificate = try makeCertificate(
+            signedBy: authority, subject: DistinguishedName { CommonName("W1") },
+            names: [.uniformResourceIdentifier("clustersync://bae/north/W1"), .uniformResourceIdentifier("clustersync://bae/north/W1")])
+        #expect { try CertificateIdentity(certificate: certificate) } throws: { error in
+            (error as? ClusterSyncTLSError)?.kind == .conflictingIdentity
+        }
     }
 
     @Test func uriWinsOverSubject() throws {

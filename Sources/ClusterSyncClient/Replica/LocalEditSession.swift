@@ -24,6 +24,14 @@ struct LocalEditSession {
     mutating func edit(_ id: RecordID, scope: RecordScope, _ edit: Edit) throws {
         let view = try Self.view(id, for: edit, writer.db)
         let planned = try edit.plan(on: view, type: id.type)
+        if let kind = id.type.schema.field(planned.field)?.kind, let value = planned.value?.stringValue, let target = RecordID(value) {
+            switch kind {
+            case .reference, .referenceSet:
+                // A link made here must name a record held here (Protocol/changes.md §6.1).
+                try LocalEditRules.checkLink(from: id, scope: scope, field: planned.field, to: try Replica.view(target, writer.db), id: target)
+            default: break
+            }
+        }
         counter += 1
         let change = Change(
             id: ChangeID(replica: identity.replicaID, counter: counter),

@@ -5,90 +5,245 @@ import GRDB
 extension Replica {
     /// Where a batch of remote changes came from.
     public enum Origin: Sendable {
-        /// From a server: already acknowledged there, so not queued.
+        /// From a server: already acknowledged there, so not queued. A change the replica cannot
+        /// admit is set aside and the rest applied.
         case server
         /// From another replica file: queued so that it reaches a server even if that replica
-        /// never syncs itself.
+        /// never syncs itself. One change the replica cannot admit refuses the batch.
         case peer
     }
 
     public struct ApplyOutcome: Sendable, Equatable {
         public var applied = 0
         public var duplicates = 0
+        /// Changes from a server this replica could not admit, now in `setAside()`.
+        public var setAside = 0
 
-        public init(applied: Int = 0, duplicates: Int = 0) {
+        public init(applied: Int = 0, duplicates: Int = 0, setAside: Int = 0) {
             self.applied = applied
             self.duplicates = duplicates
+            self.setAside = setAside
         }
     }
 
-    /// Applies a batch of remote changes in one transaction. The batch is checked whole first:
-    /// one invalid change, one for a scope this replica may not hold, or one stamped too far in
-    /// the future refuses the batch and nothing is written.
+    /// Applies a batch of remote changes in one transaction, each first checked by the one
+    /// admission rule (`ChangeAdmission`, with the clock limit the server announced). From a
+    /// peer the batch is checked whole first: one change the rule refuses refuses the batch and
+    /// nothing is written. From a server, a refused change is set aside and the rest applied.
     @discardableResult
     public func apply(_ changes: [Change], origin: Origin) throws -> ApplyOutcome {
-        try apply(changes, origin: origin, cursor: nil)
+        try apply(changes, unreadable: [], origin: origin, cursor: nil)
     }
 
-    func apply(_ changes: [Change], origin: Origin, cursor: ClusterSyncCore.Cursor?) throws -> ApplyOutcome {
+    /// The admission rule of this replica: its scopes, and the clock limit of the last server it
+    /// synced with (`ClockPolicy` before the first sync).
+    public func admissionRule() throws -> ChangeAdmission {
+        try database.read { db in try Self.admissionRule(db) }
+    }
+
+    static func admissionRule(_ db: Database) throws -> ChangeAdmission {
+        let identity = try identity(db)
+        let skew = try Int64.fetchOne(db, sql: "SELECT max_clock_skew_millis FROM remote") ?? ClockPolicy.maximumSkewMillis
+        return ChangeAdmission(tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
+                               maxClockSkewMillis: skew, receiver: .replica)
+    }
+
+    /// Remembers the limits a server announced in `welcome`: its clock limit becomes this
+    /// replica's, so both ends admit the same changes.
+    public func rememberServerLimits(_ limits: WireLimits) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE remote SET max_clock_skew_millis = ?", arguments: [limits.maxClockSkewMillis])
+        }
+    }
+
+    func apply(_ changes: [Change], unreadable: [UnreadableChange], origin: Origin, cursor: ClusterSyncCore.Cursor?,
+               retrySetAside: Bool = false) throws -> ApplyOutcome {
         let now = wallClock()
-        let identity = try identity()
+        let rule = try admissionRule()
+        var admitted: [Change] = []
+        admitted.reserveCapacity(changes.count)
+        var refused: [SetAsideEntry] = unreadable.map { SetAsideEntry(text: $0.text, error: $0.error) }
         for change in changes {
-            try Self.check(change, for: identity, now: now)
+            do throws(ClusterSyncError) {
+                try rule.check(change, nowMillis: now)
+                admitted.append(change)
+            } catch {
+                if origin == .peer { throw error }
+                refused.append(SetAsideEntry(change: change, error: error))
+            }
         }
         return try database.write { db in
             var writer = try ChangeWriter(db)
-            var outcome = ApplyOutcome()
-            var latest = HLCTimestamp.zero
-            let queue = origin == .peer
-                ? try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox (replica, counter) VALUES (?, ?)") : nil
-            let stampAuthor = try BoundStatement(db, sql: """
-                UPDATE change SET author = ?1 WHERE replica = ?2 AND counter = ?3 AND author IS NOT ?1
-                """)
-            let isNew = try writer.apply(changes)
-            for (change, new) in zip(changes, isNew) {
-                if new {
-                    outcome.applied += 1
-                    latest = max(latest, change.hlc)
-                    if let queue {
-                        queue.setUncheckedArguments([try writer.replicaNumber(change.id.replica), change.id.counter])
-                        try queue.execute()
-                    }
-                } else {
-                    outcome.duplicates += 1
-                    // The server's copy carries the author it stamped: it replaces the one the
-                    // change was made with here, so every replica shows the same author.
-                    if origin == .server, let author = change.author {
-                        try stampAuthor.run(.optional(author), .int(try writer.replicaNumber(change.id.replica)), .int(change.id.counter))
-                    }
-                }
+            // The stateful part of the rule: a record keeps the scope it was created in.
+            let scoped = try Self.checkRecordScopes(admitted, db)
+            for (change, error) in scoped.refused {
+                if origin == .peer { throw error }
+                refused.append(SetAsideEntry(change: change, error: error))
             }
+            var outcome = try Self.write(scoped.admitted, origin: origin, &writer)
+            outcome.setAside = try Self.setAside(refused, at: now, db)
             if let cursor {
                 try db.execute(sql: "UPDATE remote SET cursor = ?", arguments: [cursor.rawValue])
             }
-            // Later local edits must sort after everything seen.
-            try db.execute(sql: "UPDATE identity SET hlc = max(hlc, ?)", arguments: [latest.packed])
+            if retrySetAside {
+                outcome.applied += try Self.retrySetAside(rule: rule, now: now, &writer)
+            }
             return outcome
         }
     }
 
-    static func check(_ change: Change, for identity: ReplicaIdentity, now: Int64) throws(ClusterSyncError) {
-        guard identity.mayHold(change.scope) else {
-            throw ClusterSyncError(.forbiddenScope,
-                "change \(change.id) is for \(change.scope.tenant)/\(change.scope.cluster)\(change.scope.practice.map { "/" + $0 } ?? ""), "
-                + "which this replica (\(identity.tenant)/\(identity.cluster)/\(identity.practice)) may not hold")
+    /// Writes admitted changes; moves this replica's clock and counter past what they carry.
+    static func write(_ changes: [Change], origin: Origin, _ writer: inout ChangeWriter) throws -> ApplyOutcome {
+        let db = writer.db
+        var outcome = ApplyOutcome()
+        var latest = HLCTimestamp.zero
+        let queue = origin == .peer
+            ? try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox (replica, counter) VALUES (?, ?)") : nil
+        let stampAuthor = try BoundStatement(db, sql: """
+            UPDATE change SET author = ?1 WHERE replica = ?2 AND counter = ?3 AND author IS NOT ?1
+            """)
+        let me = try identity(db).replicaID
+        var ownCounter: Int64 = 0
+        let isNew = try writer.apply(changes)
+        for (change, new) in zip(changes, isNew) {
+            if change.id.replica == me { ownCounter = max(ownCounter, change.id.counter) }
+            if new {
+                outcome.applied += 1
+                latest = max(latest, change.hlc)
+                if let queue {
+                    queue.setUncheckedArguments([try writer.replicaNumber(change.id.replica), change.id.counter])
+                    try queue.execute()
+                }
+            } else {
+                outcome.duplicates += 1
+                // The server's copy carries the author it stamped: it replaces the one the
+                // change was made with here, so every replica shows the same author.
+                if origin == .server, let author = change.author {
+                    try stampAuthor.run(.optional(author), .int(try writer.replicaNumber(change.id.replica)), .int(change.id.counter))
+                }
+            }
         }
-        guard change.hlc.millis <= now + ClockPolicy.maximumSkewMillis else {
-            throw ClusterSyncError(.clockSkew,
-                "change \(change.id) is stamped \((change.hlc.millis - now) / 1000) s ahead of this machine's clock "
-                + "(at most \(ClockPolicy.maximumSkewMillis / 1000) s allowed); check the clock of the replica that made it")
+        // Later local edits must sort after everything seen, and never reuse the id of a change
+        // this replica made and the server kept (a file restored from a backup, or one that lost
+        // its last transactions in a power cut, gets them back from the server).
+        try db.execute(sql: "UPDATE identity SET hlc = max(hlc, ?), counter = max(counter, ?)",
+                       arguments: [latest.packed, ownCounter])
+        return outcome
+    }
+
+    /// Splits changes by `ChangeAdmission.recordScope`: against the stored record, or the first
+    /// change of the batch that names it.
+    static func checkRecordScopes(_ changes: [Change], _ db: Database) throws -> (admitted: [Change], refused: [(Change, ClusterSyncError)]) {
+        var scopes: [RecordID: RecordScope] = [:]
+        var admitted: [Change] = []
+        admitted.reserveCapacity(changes.count)
+        var refused: [(Change, ClusterSyncError)] = []
+        for change in changes {
+            let existing: RecordScope?
+            if let known = scopes[change.record] {
+                existing = known
+            } else {
+                existing = try scope(of: change.record, db)
+                scopes[change.record] = existing ?? change.scope
+            }
+            do throws(ClusterSyncError) {
+                try ChangeAdmission.recordScope(change, existing: existing)
+                admitted.append(change)
+            } catch {
+                refused.append((change, error))
+            }
         }
-        do {
-            try change.validate()
-        } catch {
-            var error = error
-            error.message = "change \(change.id) to \(change.record): \(error.message)"
-            throw error
+        return (admitted, refused)
+    }
+
+    // MARK: Set-aside changes
+
+    /// A change a server sent that this replica could not admit.
+    public struct SetAsideChange: Sendable, Equatable {
+        /// Nil when the change could not be read far enough to know them.
+        public var change: ChangeID?
+        public var record: RecordID?
+        /// The admission rule's code (`malformed`, `invalid-value`, `clock-skew`, ...) and message.
+        public var code: ClusterSyncError.Code
+        public var reason: String
+        public var setAsideMillis: Int64
+        /// As received.
+        public var json: String
+    }
+
+    struct SetAsideEntry {
+        var text: String
+        var change: ChangeID?
+        var record: RecordID?
+        var error: ClusterSyncError
+
+        init(change: Change, error: ClusterSyncError) {
+            text = change.jsonText
+            self.change = change.id
+            record = change.record
+            self.error = error
         }
+
+        /// An undecodable change: its id and record, if those keys at least can be read.
+        init(text: String, error: ClusterSyncError) {
+            self.text = text
+            self.error = error
+            let object = try? JSONValue(parsing: text)
+            change = object?["id"]?.stringValue.flatMap { ChangeID($0) }
+            record = object?["record"]?.stringValue.flatMap { RecordID($0) }
+        }
+    }
+
+    /// Changes set aside, oldest first.
+    public func setAside() throws -> [SetAsideChange] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM set_aside ORDER BY rowid").map { row in
+                SetAsideChange(
+                    change: (row["change_id"] as String?).flatMap { ChangeID($0) },
+                    record: (row["record"] as String?).flatMap { RecordID($0) },
+                    code: ClusterSyncError.Code(row["code"]), reason: row["reason"], setAsideMillis: row["set_aside_at"],
+                    json: row["change_json"])
+            }
+        }
+    }
+
+    public func setAsideCount() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM set_aside")! }
+    }
+
+    /// Records refused changes; one already set aside is not recorded twice. Returns how many
+    /// are newly set aside.
+    static func setAside(_ entries: [SetAsideEntry], at now: Int64, _ db: Database) throws -> Int {
+        guard !entries.isEmpty else { return 0 }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO set_aside (change_json, change_id, record, code, reason, set_aside_at)
+            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (change_json) DO NOTHING
+            """)
+        var count = 0
+        for entry in entries {
+            try insert.execute(arguments: [entry.text, entry.change?.description, entry.record?.rawValue,
+                                           entry.error.code.rawValue, entry.error.message, now])
+            count += db.changesCount
+        }
+        return count
+    }
+
+    /// Tries every set-aside change again (the clock has caught up, or this version now reads
+    /// it); applies and removes those now admitted. Returns how many were applied.
+    static func retrySetAside(rule: ChangeAdmission, now: Int64, _ writer: inout ChangeWriter) throws -> Int {
+        let db = writer.db
+        let rows = try Row.fetchAll(db, sql: "SELECT rowid, change_json FROM set_aside ORDER BY rowid")
+        guard !rows.isEmpty else { return 0 }
+        var admitted: [(Int64, Change)] = []
+        for row in rows {
+            if let change = try? rule.admit(jsonText: row[1] as String, nowMillis: now) { admitted.append((row[0], change)) }
+        }
+        let scoped = try checkRecordScopes(admitted.map(\.1), db)
+        let applied = Set(scoped.admitted.map(\.id))
+        let outcome = try write(scoped.admitted, origin: .server, &writer)
+        for (rowid, change) in admitted where applied.contains(change.id) {
+            try db.execute(sql: "DELETE FROM set_aside WHERE rowid = ?", arguments: [rowid])
+        }
+        return outcome.applied
     }
 }

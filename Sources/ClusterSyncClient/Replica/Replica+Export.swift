@@ -2,14 +2,21 @@ import ClusterSyncCore
 
 extension Replica {
     /// Every record as the stable JSON document `export --format json` prints: records sorted by
-    /// id, lists carrying their items in order. Two converged replicas export the same bytes
-    /// (on the same day: derived BRAG ratings depend on the date).
+    /// id, deleted ones included; lists carrying their items in order and, under
+    /// `deleted_items`, their deleted items by id (a deleted item can hold an edit-against-delete
+    /// conflict). Two converged replicas export the same bytes (on the same day: derived BRAG
+    /// ratings depend on the date).
     public func exportJSON(today: CalendarDate) throws -> JSONValue {
         let views = try records()
         var records: [JSONValue] = []
         for view in views {
-            let items = view.type == .list ? try self.items(of: view.id) : nil
-            records.append(view.jsonValue(today: today, items: items))
+            guard view.type == .list else {
+                records.append(view.jsonValue(today: today))
+                continue
+            }
+            guard case .object(var list) = view.jsonValue(today: today, items: try items(of: view.id)) else { continue }
+            list["deleted_items"] = .array(try deletedItems(of: view.id).map { $0.jsonValue(today: today) })
+            records.append(.object(list))
         }
         return .object(["format": .string("clustersync-export/1"), "records": .array(records)])
     }
@@ -22,7 +29,10 @@ extension Replica {
         let derivedKeys: [String] = switch type {
         case .risk: ["score_total", "band", "review_overdue"]
         case .action: ["rag"]
-        case .list, .item: []
+        case .terms: ["review_overdue"]
+        case .declaration: ["in_force"]
+        case .contribution: ["deadline", "on_time"]
+        case .list, .item, .meeting, .decision, .plan: []
         }
         var lines = [(["id", "practice"] + columns.map(\.name) + derivedKeys + ["conflicts"]).map(csvField).joined(separator: ",")]
         for view in try records(type) where !view.isDeleted {

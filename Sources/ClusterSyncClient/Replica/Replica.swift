@@ -20,6 +20,53 @@ public final class Replica: Sendable {
 
     public static let systemMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    /// Opens the replica at `path` for use, creating nothing: a path that holds no file, or a file
+    /// that was never initialised, is `not-initialised` naming the path. What every command but
+    /// `init` opens a replica with, so a typo in a path never leaves an empty file behind.
+    public static func openExisting(path: String, wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws -> Replica {
+        let missing = ClusterSyncError(.notInitialised, "no replica at \(path); run `clustersync init`")
+        guard FileManager.default.fileExists(atPath: path), isInitialisedReplica(path) else { throw missing }
+        return try Replica(path: path, wallClock: wallClock)
+    }
+
+    /// Whether `path` is a replica file with an identity, read without writing: migrating some
+    /// other SQLite file (a server's store, say) would add a replica's tables to it.
+    static func isInitialisedReplica(_ path: String) -> Bool {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return (try? DatabaseQueue(path: path, configuration: configuration).read { db in
+            try db.tableExists("identity") && db.tableExists("outbox")
+                && Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! > 0
+        }) ?? false
+    }
+
+    /// Makes a new replica file at `path` for one practice. Checks the names before touching the
+    /// disk, refuses a path that already holds a replica, and leaves no file behind when it fails.
+    public static func create(
+        path: String, tenant: String, cluster: String, practice: String, displayName: String,
+        wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis
+    ) throws -> (Replica, ReplicaIdentity) {
+        try checkNames(tenant: tenant, cluster: cluster, practice: practice)
+        let existed = FileManager.default.fileExists(atPath: path)
+        do {
+            let replica = try Replica(path: path, wallClock: wallClock)
+            return (replica, try replica.initialise(tenant: tenant, cluster: cluster, practice: practice, displayName: displayName))
+        } catch {
+            if !existed {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            }
+            throw error
+        }
+    }
+
+    static func checkNames(tenant: String, cluster: String, practice: String) throws(ClusterSyncError) {
+        for (name, value) in [("tenant", tenant), ("cluster", cluster), ("practice", practice)] {
+            guard !value.isEmpty, value.count <= 64, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+                throw ClusterSyncError(.invalidValue, "\(name) must be 1 to 64 letters, digits, '-', '_' or '.'; got \"\(value)\"", field: name)
+            }
+        }
+    }
+
     public var today: CalendarDate { CalendarDate(unixMillis: wallClock()) }
 
     // MARK: Identity
@@ -27,11 +74,8 @@ public final class Replica: Sendable {
     /// Makes this file the replica of one practice. Fails if it already is one.
     @discardableResult
     public func initialise(tenant: String, cluster: String, practice: String, displayName: String) throws -> ReplicaIdentity {
-        for (name, value) in [("tenant", tenant), ("cluster", cluster), ("practice", practice)] {
-            guard !value.isEmpty, value.count <= 64, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-                throw ClusterSyncError(.invalidValue, "\(name) must be 1 to 64 letters, digits, '-', '_' or '.'; got \"\(value)\"", field: name)
-            }
-        }
+        try Self.checkNames(tenant: tenant, cluster: cluster, practice: practice)
+        let displayName = try AuthorName.validated(displayName, field: "name")
         let identity = ReplicaIdentity(replicaID: .random(), tenant: tenant, cluster: cluster, practice: practice, displayName: displayName)
         try database.write { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! == 0 else {
@@ -66,7 +110,8 @@ public final class Replica: Sendable {
         try database.write { db in
             let scope = try Self.identity(db).scope(private: isPrivate)
             var session = try LocalEditSession(db, wallMillis: wallClock())
-            for edit in edits { try session.edit(id, scope: scope, edit) }
+            let implied = LocalEditRules.implied(by: edits, type: type, current: nil, today: today)
+            for edit in edits + implied { try session.edit(id, scope: scope, edit) }
             try session.finish()
         }
         return id
@@ -77,7 +122,20 @@ public final class Replica: Sendable {
     public func edit(_ edits: [(RecordID, Edit)]) throws -> [Change] {
         try database.write { db in
             var session = try LocalEditSession(db, wallMillis: wallClock())
+            var implied: [(RecordID, Edit)] = []
+            var byRecord: [RecordID: [Edit]] = [:]
+            var order: [RecordID] = []
             for (id, edit) in edits {
+                if byRecord[id] == nil { order.append(id) }
+                byRecord[id, default: []].append(edit)
+            }
+            for id in order {
+                let mine = byRecord[id]!
+                let current = LocalEditRules.implied(by: mine, type: id.type, current: nil, today: today).isEmpty
+                    ? nil : try Self.view(id, db)
+                implied += LocalEditRules.implied(by: mine, type: id.type, current: current, today: today).map { (id, $0) }
+            }
+            for (id, edit) in edits + implied {
                 guard let scope = try Self.scope(of: id, db) else {
                     throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")
                 }
@@ -121,6 +179,13 @@ public final class Replica: Sendable {
     /// The items of a list in list order, deleted items left out.
     public func items(of list: RecordID) throws -> [RecordView] {
         try database.read { db in try Self.items(of: list, db) }
+    }
+
+    /// The deleted items of a list, by id.
+    public func deletedItems(of list: RecordID) throws -> [RecordView] {
+        try database.read { db in
+            try ChangeReader.views(db, where: "rec.parent = ?", arguments: [list.rawValue]).filter(\.isDeleted)
+        }
     }
 
     static func items(of list: RecordID, _ db: Database) throws -> [RecordView] {

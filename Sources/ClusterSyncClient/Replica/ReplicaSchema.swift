@@ -43,6 +43,26 @@ enum ReplicaSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v3: set-aside changes and the server's announced limits") { db in
+            try db.execute(sql: """
+                -- Changes a server sent that this replica cannot admit (Protocol/changes.md §8):
+                -- kept as received, with why, so a sync carries on past them and nothing is lost.
+                -- change_id and record are NULL when the change could not be read that far.
+                -- They are tried again at the end of every sync (a clock caught up, a newer
+                -- version of ClusterSync) and leave this table once admitted.
+                CREATE TABLE set_aside (
+                    change_json TEXT NOT NULL UNIQUE,
+                    change_id TEXT,
+                    record TEXT,
+                    code TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    set_aside_at INTEGER NOT NULL
+                );
+                -- welcome.limits.maxClockSkewMillis of the last server this replica synced with:
+                -- the clock limit of the admission rule. NULL until the first sync.
+                ALTER TABLE remote ADD COLUMN max_clock_skew_millis INTEGER;
+                """)
+        }
         return migrator
     }
 }

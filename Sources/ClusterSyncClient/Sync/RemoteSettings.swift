@@ -87,23 +87,37 @@ extension Replica {
         }
     }
 
-    /// The server has stored these changes: they leave the outbox.
-    public func acknowledge(_ ids: [ChangeID]) throws {
+    /// The server has stored these changes: they leave the outbox. Those this replica made take
+    /// `author`, the name the server stamped on them (its `ack` says which), so this replica
+    /// shows them as every other replica does even when the server never sends them back (a
+    /// watch's subscription does not). A relayed change keeps its name until a pull brings the
+    /// server's copy.
+    public func acknowledge(_ ids: [ChangeID], author: String? = nil) throws {
         try database.write { db in
+            let me = try Self.identity(db).replicaID
             let delete = try db.cachedStatement(sql: """
                 DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
                 """)
+            let stamp = try db.cachedStatement(sql: """
+                UPDATE change SET author = ?1 WHERE counter = ?2 AND replica = (SELECT num FROM replica WHERE id = ?3)
+                    AND author IS NOT ?1
+                """)
             for id in ids {
                 try delete.execute(arguments: [id.counter, id.replica.rawValue])
+                if let author, id.replica == me {
+                    try stamp.execute(arguments: [author, id.counter, id.replica.rawValue])
+                }
             }
         }
     }
 
     /// Applies a page pulled from the server and moves the cursor past it, in one transaction:
-    /// a sync cut off between pages resumes after the last page applied.
+    /// a sync cut off between pages resumes after the last page applied. A change the replica
+    /// cannot admit (or read) is set aside, never a reason to stop: the cursor moves on. On the
+    /// last page, the changes set aside before are tried again.
     @discardableResult
     public func applyPulled(_ page: ChangesPage) throws -> ApplyOutcome {
-        try apply(page.changes, origin: .server, cursor: page.cursor)
+        try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more)
     }
 
     public func recordSuccessfulSync() throws {

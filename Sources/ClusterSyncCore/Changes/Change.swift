@@ -44,13 +44,21 @@ public struct Change: Hashable, Sendable {
 
 extension Change {
     /// The content checks a receiver makes of every change (Protocol/changes.md §8): the field
-    /// and value against the record type's schema, and a position that does not name its own
-    /// slot (which no honest client can write, since a change's id is made after its value).
+    /// and value against the record type's schema, then the change's own structure, which no
+    /// honest client can get wrong since a change's id is made after its value: a position does
+    /// not name its own slot, and `sup` and `seen` name no change of the same replica that is
+    /// this one or later (a replica can only have seen its own earlier changes).
     public func validate() throws(ClusterSyncError) {
         let schema = recordType.schema
         try schema.validate(field: field, value: value)
         if schema.field(field)?.kind == .position, value?["after"]?.stringValue == id.description {
             throw ClusterSyncError(.invalidValue, "\(field) must name another slot or null, not the change's own id", field: field)
+        }
+        for (key, ids) in [("sup", supersedes), ("seen", seen)] {
+            if let later = ids.first(where: { $0.replica == id.replica && $0.counter >= id.counter }) {
+                throw ClusterSyncError(.invalidValue,
+                    "\(key) names \(later), which is not an earlier change of the replica that made \(id)", field: key)
+            }
         }
     }
 }

@@ -20,7 +20,12 @@ public enum FieldInput {
                 op = last
                 name.removeLast()
             }
-            name = name.replacingOccurrences(of: "-", with: "_")
+            // Dashes in a field name read as underscores; a map entry's key is kept as typed.
+            if let (map, key) = FieldMap.split(name) {
+                name = FieldMap.field(map.replacingOccurrences(of: "-", with: "_"), key: key)
+            } else {
+                name = name.replacingOccurrences(of: "-", with: "_")
+            }
 
             if type == .risk, let (scoreField, half) = scoreHalf(name) {
                 guard op == "=" else { throw ClusterSyncError(.invalidValue, "\(name) takes \(name)=N", field: name) }
@@ -104,6 +109,20 @@ public enum FieldInput {
             return .string(RecordID(typed: text)?.rawValue ?? text)
         case .notes:
             return .object(["date": .string(today.description), "text": .string(text)])
+        case .quorumRule:
+            guard let rule = QuorumRule(typed: text) else {
+                throw ClusterSyncError(.invalidValue, "\(spec.name) must be a number of members (5) or a proportion of them (1/2); got \(typed(text))", field: spec.name)
+            }
+            return rule.jsonValue
+        case .amount:
+            return .string(Amount.typed(text))
+        case .attendeeSet:
+            guard let value = try? JSONValue(parsing: text) else {
+                throw ClusterSyncError(.invalidValue,
+                    "\(spec.name) takes an attendee as JSON {\"name\":\"...\",\"role\":\"member\",\"practice\":\"...\"}; "
+                    + "`clustersync meeting attend` is easier", field: spec.name)
+            }
+            return value
         default:
             return .string(text)
         }

@@ -21,11 +21,23 @@ public enum FieldKind: Sendable, Equatable {
     case notes
     /// A list item's place in its list: a slot in the list's replicated tree.
     case position
+    /// A map from a key (a member's name) to one of these words, each key its own register:
+    /// written as field `NAME:KEY` (`votes:Dr Siân Evans`), so two keys never conflict and one
+    /// key written twice concurrently does.
+    case choiceMap([String])
+    /// An add-wins set of meeting attendees: `{"name", "role", "practice"?, "represents"?, "agreed_by"?}`.
+    case attendeeSet
+    /// An add-wins set of words from a fixed list.
+    case choiceSet([String])
+    /// A quorum rule: `{"count": N}` members, or `{"numerator": A, "denominator": B}` of the members.
+    case quorumRule
+    /// An amount of money in pounds: digits, optionally with two decimal places (`12000`, `350.50`).
+    case amount
 
     /// How the live writes of such a field are read.
     public var cardinality: Cardinality {
         switch self {
-        case .referenceSet, .tagSet: .set
+        case .referenceSet, .tagSet, .attendeeSet, .choiceSet: .set
         case .notes: .log
         default: .register
         }

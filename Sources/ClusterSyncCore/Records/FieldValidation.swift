@@ -8,11 +8,17 @@ extension RecordSchema {
                 "a \(type.rawValue) has no field \"\(name)\"; its fields are \(fields.map(\.name).joined(separator: ", "))",
                 field: name)
         }
+        if spec.kind.isMap {
+            guard let (_, key) = FieldMap.split(name) else {
+                throw ClusterSyncError(.invalidValue, "\(name) is a map: write one entry as \(name):KEY (e.g. \(name):Dr Siân Evans)", field: name)
+            }
+            try FieldMap.validateKey(key, field: spec.name)
+        }
         guard let value else {
             if spec.kind.cardinality == .set { return }
-            throw ClusterSyncError(.invalidValue, "\(name) needs a value", field: name)
+            throw ClusterSyncError(.invalidValue, "\(name) needs a value", field: spec.name)
         }
-        try spec.kind.validate(value, field: name)
+        try spec.kind.validate(value, field: spec.name)
     }
 }
 
@@ -60,6 +66,18 @@ extension FieldKind {
             }
             guard let t = text.stringValue, !t.isEmpty, t.count <= 10_000 else {
                 throw fail("a note whose text has 1 to 10000 characters", got: text.stringValue.map { "\($0.count) characters" } ?? text.typeDescription)
+            }
+        case .choiceMap(let words), .choiceSet(let words):
+            guard let s = value.stringValue, words.contains(s) else { throw fail("one of \(words.joined(separator: ", "))") }
+        case .attendeeSet:
+            try Attendee.validate(value, field: field)
+        case .quorumRule:
+            guard QuorumRule(value) != nil else {
+                throw fail("a quorum {\"count\":5} or a proportion {\"denominator\":2,\"numerator\":1}")
+            }
+        case .amount:
+            guard let s = value.stringValue, Amount.isValid(s) else {
+                throw fail("an amount in pounds: digits, optionally with two decimal places (12000, 350.50)")
             }
         case .position:
             guard case .object(let o) = value, o.count == 1, let after = o["after"],

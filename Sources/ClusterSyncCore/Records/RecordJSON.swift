@@ -7,6 +7,10 @@ extension RecordView {
             switch spec.kind.cardinality {
             case .register:
                 if spec.kind == .position { continue }
+                if spec.kind.isMap {
+                    fields[spec.name] = .object(mapValues(spec.name))
+                    continue
+                }
                 if let v = value(spec.name) { fields[spec.name] = v }
             case .set:
                 fields[spec.name] = .array(members(spec.name))

@@ -5,7 +5,11 @@ public struct RecordSchema: Sendable {
 
     public func field(_ name: String) -> FieldSpec? {
         if name == RecordSchema.deletedField.name { return RecordSchema.deletedField }
-        return fields.first { $0.name == name }
+        if let spec = fields.first(where: { $0.name == name }) { return spec }
+        // A map entry, `votes:KEY`, is read by its map's spec.
+        guard let colon = name.firstIndex(of: ":"),
+              let spec = fields.first(where: { $0.name == name[..<colon] }), spec.kind.isMap else { return nil }
+        return spec
     }
 
     /// Every record type has this register; `true` is a tombstone.
@@ -52,7 +56,7 @@ public struct RecordSchema: Sendable {
         FieldSpec("original_due_date", .date, setOnce: true, "the due date first agreed"),
         FieldSpec("due_date", .date, "the current due date"),
         FieldSpec("status", .choice(actionStatuses), "not-started, in-progress, complete, closed or cancelled"),
-        FieldSpec("source", .reference([.risk, .action, .list]), "the record the action came from"),
+        FieldSpec("source", .reference([.risk, .action, .list, .meeting, .decision, .plan]), "the record the action came from"),
         FieldSpec("completed_date", .date, "when it was completed"),
         FieldSpec("tags", .tagSet, "labels"),
         FieldSpec("notes", .notes, "progress notes, append-only"),
@@ -68,6 +72,7 @@ public struct RecordSchema: Sendable {
         FieldSpec("list", .reference([.list]), setOnce: true, "the list the item belongs to"),
         FieldSpec("text", longText, "the item"),
         FieldSpec("owner", shortText, "who is responsible"),
+        FieldSpec("measure", longText, "how progress is measured (a plan priority)"),
         FieldSpec("done", .flag, "whether it is done"),
         FieldSpec("position", .position, "where the item stands in its list"),
     ])

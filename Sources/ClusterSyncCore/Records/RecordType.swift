@@ -8,6 +8,18 @@ public enum RecordType: String, CaseIterable, Sendable, Codable {
     case list
     /// One item of a collaborative list.
     case item
+    /// A meeting of a cluster body: board, leadership team, collaborative, PCPG (guide §6.2).
+    case meeting
+    /// An entry of the decision log (guide §3.5 to §3.7).
+    case decision
+    /// An entry of the declarations of interest register (guide §3.6).
+    case declaration
+    /// One version of a body's terms of reference: quorum, voting rules, membership.
+    case terms
+    /// The cluster plan (the three-year rolling plan, guide §7).
+    case plan
+    /// A GP practice's contribution to the cluster plan / IMTP (QAIF CND015W, CND016W).
+    case contribution
 
     public var prefix: String {
         switch self {
@@ -15,6 +27,12 @@ public enum RecordType: String, CaseIterable, Sendable, Codable {
         case .action: "ACT"
         case .list: "LST"
         case .item: "ITM"
+        case .meeting: "MTG"
+        case .decision: "DEC"
+        case .declaration: "DOI"
+        case .terms: "TOR"
+        case .plan: "PLN"
+        case .contribution: "CTB"
         }
     }
 
@@ -29,6 +47,12 @@ public enum RecordType: String, CaseIterable, Sendable, Codable {
         case .action: RecordSchema.action
         case .list: RecordSchema.list
         case .item: RecordSchema.item
+        case .meeting: RecordSchema.meeting
+        case .decision: RecordSchema.decision
+        case .declaration: RecordSchema.declaration
+        case .terms: RecordSchema.terms
+        case .plan: RecordSchema.plan
+        case .contribution: RecordSchema.contribution
         }
     }
 }

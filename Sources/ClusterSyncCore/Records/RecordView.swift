@@ -64,10 +64,13 @@ public struct RecordView: Sendable, Equatable {
     public var conflicts: [Conflict] {
         var result: [Conflict] = []
         for spec in [RecordSchema.deletedField] + type.schema.fields where spec.kind.cardinality == .register {
-            if let live = writes[spec.name], live.count > 1 {
+            // Writes that agree are no conflict: two practices restoring, closing or moving to
+            // the same place. Both stay live, so the next write (or a resolution) supersedes both.
+            if let live = writes[spec.name], live.count > 1, Set(live.map(\.value)).count > 1 {
                 result.append(Conflict(field: spec.name, kind: .concurrentValues, values: live))
             }
         }
+        result += mapConflicts
         let concurrent = editsAgainstDelete
         if !concurrent.isEmpty {
             let deletes = (writes[RecordSchema.deletedField.name] ?? []).filter { $0.value == .bool(true) }
@@ -109,8 +112,19 @@ extension RecordView {
         case .action:
             let rag = BRAG.rate(status: string("status"), dueDate: string("due_date").flatMap(CalendarDate.init), today: today)
             return ["rag": .string(rag.rawValue)]
-        case .list, .item:
+        case .list, .item, .meeting, .decision, .plan:
             return [:]
+        case .terms:
+            guard let review = date("review_date") else { return [:] }
+            return ["review_overdue": .bool(review < today)]
+        case .declaration:
+            guard let declared = date("date_declared") else { return [:] }
+            return ["in_force": .bool(declared <= today && (date("date_withdrawn").map { $0 > today } ?? true))]
+        case .contribution:
+            guard let year = string("year").flatMap(QAIFYear.init) else { return [:] }
+            var d: [String: JSONValue] = ["deadline": .string(year.contributionDeadline.description)]
+            if let made = date("date") { d["on_time"] = .bool(made <= year.contributionDeadline) }
+            return d
         }
     }
 }

@@ -12,51 +12,28 @@ public struct PushRejection: Error, Sendable, Hashable {
     }
 }
 
-/// The checks a server makes on a push before storing it (Protocol/PROTOCOL.md, "push"). Pure:
-/// the clock is passed in.
+/// The checks a server makes on a push before storing it (Protocol/PROTOCOL.md, "push"): the
+/// one admission rule (`ChangeAdmission`) on each change, with the limits announced in the
+/// session's welcome. Pure: the clock is passed in.
 public enum PushValidation {
-    /// Checks each change in order, and for each: its scope may be accessed by `identity`
-    /// (`forbidden-scope`), it is stamped at most `limits.maxClockSkewMillis` ahead of `nowMillis`
-    /// (`clock-skew`), and its value passes its record type's schema (`unknown-field`,
-    /// `invalid-value`, `patient-data`). Throws for the first change that fails, so the batch is
-    /// refused whole.
+    /// Checks each change in order with `ChangeAdmission(session:limits:)`: scope
+    /// (`forbidden-scope`), clock (`clock-skew`), schema (`unknown-field`, `invalid-value`,
+    /// `patient-data`) and structure (`invalid-value`). Throws for the first change that fails,
+    /// so the batch is refused whole.
     ///
-    /// The number of changes is the state machine's concern (`batch-too-large`), and whether a
-    /// record already lives in another scope is the store's.
+    /// The number of changes is the state machine's concern (`batch-too-large`); whether a
+    /// record already lives in another scope, and whose a replica id is, are the store's
+    /// (`ChangeAdmission.recordScope(_:existing:)`, `ReplicaOwnership`).
     public static func validate(
         _ push: Push, for identity: SessionIdentity, nowMillis: Int64, limits: WireLimits
     ) throws(PushRejection) {
-        let latest = nowMillis + limits.maxClockSkewMillis
+        let rule = ChangeAdmission(session: identity, limits: limits)
         for change in push.changes {
-            guard identity.mayAccess(change.scope) else {
-                throw PushRejection(change: change.id, error: ClusterSyncError(
-                    .forbiddenScope,
-                    "change \(change.id) is for \(scopeName(change.scope)), which this session may not write; it may write \(identity.scopes.joined(separator: " and "))"))
-            }
-            guard change.hlc.millis <= latest else {
-                throw PushRejection(change: change.id, error: ClusterSyncError(
-                    .clockSkew,
-                    "change \(change.id) is stamped \(change.hlc.millis - nowMillis) ms ahead of the server's clock, and at most \(limits.maxClockSkewMillis) ms is allowed: check the clock of the computer that made it",
-                    field: "hlc"))
-            }
             do throws(ClusterSyncError) {
-                try change.recordType.schema.validate(field: change.field, value: change.value)
+                try rule.check(change, nowMillis: nowMillis)
             } catch {
-                throw PushRejection(change: change.id, error: ClusterSyncError(
-                    error.code, "change \(change.id): \(error.message)", field: error.field))
+                throw PushRejection(change: change.id, error: error)
             }
         }
-    }
-
-    /// A scope as `SessionIdentity.scopes` names it: `cluster:tenant/cluster` or
-    /// `practice:tenant/cluster/practice`.
-    /// The peer chose these strings: a long one is described, not repeated.
-    static func scopeName(_ scope: RecordScope) -> String {
-        let name = if let practice = scope.practice {
-            "practice:\(scope.tenant)/\(scope.cluster)/\(practice)"
-        } else {
-            "cluster:\(scope.tenant)/\(scope.cluster)"
-        }
-        return name.count <= 200 ? name : "a scope named in \(name.count) characters"
     }
 }

@@ -405,7 +405,8 @@ public struct ServerSessionStateMachine: Sendable {
         state = .ready(ready)
         var sent = page
         sent.changes.removeAll { $0.id.replica == replica }
-        return sent.changes.isEmpty ? .none : .send(.changes(sent))
+        // Rows the server cannot read go out too, for the replica to set aside (changes.md §8.0).
+        return sent.changes.isEmpty && sent.unreadable.isEmpty ? .none : .send(.changes(sent))
     }
 
     /// The subscription's page could not be read (the handler logs why). The session stays

@@ -58,11 +58,11 @@ public enum WireCodec {
             object.int("duplicates", ack.duplicates)
             object.string("author", ack.author)
         case .changes(let page):
-            object.raw("changes", changesText(page.changes))
+            object.raw("changes", changesText(page.changes, unreadable: page.unreadable))
             object.string("cursor", page.cursor.rawValue)
             object.bool("more", page.more)
         case .snapshot(let snapshot):
-            object.raw("changes", changesText(snapshot.changes))
+            object.raw("changes", changesText(snapshot.changes, unreadable: snapshot.unreadable))
             object.string("cursor", snapshot.cursor.rawValue)
             object.bool("more", snapshot.more)
         case .subscribed(let subscribed):
@@ -84,12 +84,16 @@ public enum WireCodec {
         buffer.writeString(encode(message))
     }
 
-    /// The changes as a JSON array of their canonical texts.
-    static func changesText(_ changes: [Change]) -> String {
+    /// The changes as a JSON array of their canonical texts, then the unreadable ones' texts.
+    static func changesText(_ changes: [Change], unreadable: [UnreadableChange] = []) -> String {
         var out = "["
         for (i, change) in changes.enumerated() {
             if i > 0 { out += "," }
             change.jsonValue.write(into: &out)
+        }
+        for (i, entry) in unreadable.enumerated() {
+            if i > 0 || !changes.isEmpty { out += "," }
+            out += entry.text
         }
         out += "]"
         return out
@@ -263,9 +267,19 @@ private struct DecodedLine: Decodable {
         func cursor() throws -> Cursor? {
             try c.decodeIfPresent(String.self, forKey: .cursor).map(Cursor.init)
         }
-        func changesPage() throws -> ([Change], Cursor, Bool) {
-            (try c.decode([Change].self, forKey: .changes), Cursor(try c.decode(String.self, forKey: .cursor)),
-             try c.decode(Bool.self, forKey: .more))
+        /// A page's changes are read one by one: one that does not decode is kept as text, so
+        /// the replica can set it aside and carry on with the rest (Protocol/changes.md §8).
+        func changesPage() throws -> ChangesPage {
+            var changes: [Change] = []
+            var unreadable: [UnreadableChange] = []
+            for entry in try c.decode([PageEntry].self, forKey: .changes) {
+                switch entry {
+                case .change(let change): changes.append(change)
+                case .unreadable(let u): unreadable.append(u)
+                }
+            }
+            return ChangesPage(changes: changes, cursor: Cursor(try c.decode(String.self, forKey: .cursor)),
+                               more: try c.decode(Bool.self, forKey: .more), unreadable: unreadable)
         }
         switch type {
         case "hello":
@@ -314,11 +328,9 @@ private struct DecodedLine: Decodable {
                 batch: try c.decode(String.self, forKey: .batch), accepted: try c.decode(Int.self, forKey: .accepted),
                 duplicates: try c.decode(Int.self, forKey: .duplicates), author: try c.decode(String.self, forKey: .author)))
         case "changes":
-            let (changes, cursor, more) = try changesPage()
-            return .changes(ChangesPage(changes: changes, cursor: cursor, more: more))
+            return .changes(try changesPage())
         case "snapshot":
-            let (changes, cursor, more) = try changesPage()
-            return .snapshot(Snapshot(changes: changes, cursor: cursor, more: more))
+            return .snapshot(try changesPage())
         case "subscribed":
             return .subscribed(Subscribed(cursor: Cursor(try c.decode(String.self, forKey: .cursor))))
         case "error":
@@ -333,6 +345,21 @@ private struct DecodedLine: Decodable {
                 change: change))
         default:
             preconditionFailure("\(type) is in WireMessage.typeNames but has no decoder")
+        }
+    }
+}
+
+/// One element of a page's "changes": a change, or, if it does not decode, its text.
+private enum PageEntry: Decodable {
+    case change(Change)
+    case unreadable(UnreadableChange)
+
+    init(from decoder: any Decoder) throws {
+        do {
+            self = .change(try Change(from: decoder))
+        } catch let error as DecodingError {
+            let text = try decoder.singleValueContainer().decode(JSONValue.self).canonicalText
+            self = .unreadable(UnreadableChange(text: text, error: ClusterSyncError(decoding: error)))
         }
     }
 }

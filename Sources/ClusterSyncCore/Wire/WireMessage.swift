@@ -63,7 +63,7 @@ public struct SessionIdentity: Sendable, Equatable, Hashable {
 
     /// Whether this identity may read and write a record of `scope`.
     public func mayAccess(_ scope: RecordScope) -> Bool {
-        scope.tenant == tenant && scope.cluster == cluster && (scope.practice == nil || scope.practice == practice)
+        ChangeAdmission.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
     }
 }
 
@@ -161,11 +161,29 @@ public struct ChangesPage: Sendable, Equatable {
     public var cursor: Cursor
     /// Whether more changes wait beyond this page.
     public var more: Bool
+    /// Changes of the page that this version cannot decode, sent and received after `changes`:
+    /// a replica sets them aside instead of refusing the page (Protocol/changes.md §8). A server
+    /// sends as they are the rows of its log it cannot read (stored by an older version).
+    public var unreadable: [UnreadableChange]
 
-    public init(changes: [Change], cursor: Cursor, more: Bool) {
+    public init(changes: [Change], cursor: Cursor, more: Bool, unreadable: [UnreadableChange] = []) {
         self.changes = changes
         self.cursor = cursor
         self.more = more
+        self.unreadable = unreadable
+    }
+}
+
+/// A change received in a page that does not decode: its JSON text and why.
+public struct UnreadableChange: Sendable, Equatable {
+    /// The element's JSON text (valid JSON: it is written into a page as it is).
+    public var text: String
+    /// The `malformed` error decoding it gave.
+    public var error: ClusterSyncError
+
+    public init(text: String, error: ClusterSyncError) {
+        self.text = text
+        self.error = error
     }
 }
 

@@ -266,7 +266,13 @@ struct SessionHandler: Sendable {
             Self.duplicates.increment(by: outcome.duplicates)
             logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
             return machine.pushStored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: identity.author))
+        } catch let rejection as PushRejection {
+            Self.refused.increment()
+            return machine.pushFailed(batch: push.batch, error: rejection.error, change: rejection.change)
         } catch let error as ClusterSyncError where error.isUserError {
+            if error.code == .storeUnavailable {
+                logger.error("push refused: the store cannot be written; run `clustersyncd health`", metadata: ["clustersyncd.error": "\(error.message)"])
+            }
             return machine.pushFailed(batch: push.batch, error: error, change: nil)
         } catch {
             logger.error("push failed", metadata: ["clustersyncd.error": "\(error)"])

@@ -73,7 +73,7 @@ public final class SyncServer: Service, Sendable {
                     // A handler per connection: NIOSSL handlers are never shared between channels.
                     let identity = channel.eventLoop.makePromise(of: CertificateIdentity?.self)
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity))
+                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: logger))
                     let handshake = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
                         logger.info("TLS handshake timed out: closing the connection", metadata: [
                             "clustersyncd.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
@@ -161,12 +161,19 @@ enum FileLimit {
 }
 
 /// Reads the client certificate's identity once the handshake completes.
+///
+/// A verified certificate that names no practice, several, or one in a malformed URI ends the
+/// connection here, before any line is read: the client gets a fatal `unauthenticated` error
+/// saying what is wrong with its certificate, and the log says the same.
 final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
+    typealias OutboundOut = ByteBuffer
     private let promise: EventLoopPromise<CertificateIdentity?>
+    private let logger: Logger
 
-    init(_ promise: EventLoopPromise<CertificateIdentity?>) {
+    init(_ promise: EventLoopPromise<CertificateIdentity?>, logger: Logger) {
         self.promise = promise
+        self.logger = logger
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -174,11 +181,28 @@ final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler 
             do {
                 let ssl = try context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
                 promise.succeed(try TLSSetup.peerIdentity(of: ssl))
+            } catch let error as ClusterSyncTLSError {
+                refuse(context: context, error)
+                return
             } catch {
                 promise.fail(error)
             }
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private func refuse(context: ChannelHandlerContext, _ error: ClusterSyncTLSError) {
+        logger.warning("client certificate refused", metadata: [
+            "clustersyncd.peer": "\(context.remoteAddress.map { "\($0)" } ?? "unknown")",
+            "clustersyncd.error": "\(error.message)",
+        ])
+        let line = WireCodec.encode(.error(WireError(
+            ClusterSyncError(.unauthenticated, error.message), fatal: true)))
+        let promise = self.promise
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: line))).assumeIsolated().whenComplete { _ in
+            promise.fail(error)
+            context.close(promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

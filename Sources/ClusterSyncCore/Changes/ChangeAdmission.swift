@@ -1,0 +1,112 @@
+/// The one rule that decides whether a change may enter a store, the server's or a replica's
+/// (Protocol/changes.md §8). The server runs it on every pushed change before storing anything,
+/// and a replica on every change it receives, so a change the server stores is one every
+/// replica of its cluster can apply.
+///
+/// In order, for each change:
+/// 1. decode: the canonical JSON of Protocol/changes.md (`malformed`, naming the key);
+/// 2. scope: the change is for the receiver's cluster, shared or the receiver's own practice
+///    (`forbidden-scope`);
+/// 3. clock: stamped at most `maxClockSkewMillis` ahead of the receiver's clock (`clock-skew`),
+///    the limit the server announces in `welcome.limits`;
+/// 4. schema: the field exists for the record type and the value fits it (`unknown-field`,
+///    `invalid-value`, `patient-data`);
+/// 5. structure: what no honest replica can write (a position after its own slot, a change that
+///    supersedes or has seen itself or a later change of its own replica) (`invalid-value`).
+///
+/// And, against what the store holds: a record keeps the scope it was created in
+/// (`recordScope(_:existing:)`, `forbidden-scope`). Pure: the clock and the stored scope are
+/// passed in.
+public struct ChangeAdmission: Sendable, Equatable {
+    /// The receiver: the practice whose scopes it holds.
+    public var tenant: String
+    public var cluster: String
+    public var practice: String
+    /// How far ahead of `nowMillis` a change may be stamped.
+    public var maxClockSkewMillis: Int64
+    /// Which end applies the rule: it words the refusals.
+    public var receiver: Receiver
+
+    public enum Receiver: Sendable, Equatable {
+        /// A server session, checking a push.
+        case server
+        /// A replica, checking what it receives.
+        case replica
+    }
+
+    public init(tenant: String, cluster: String, practice: String, maxClockSkewMillis: Int64, receiver: Receiver) {
+        self.tenant = tenant
+        self.cluster = cluster
+        self.practice = practice
+        self.maxClockSkewMillis = maxClockSkewMillis
+        self.receiver = receiver
+    }
+
+    /// The rule a server applies to a session's pushes, with the limits it announced.
+    public init(session identity: SessionIdentity, limits: WireLimits) {
+        self.init(tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
+                  maxClockSkewMillis: limits.maxClockSkewMillis, receiver: .server)
+    }
+
+    /// Whether a record of `scope` is the receiver's: its cluster's shared records and its own
+    /// practice's private ones.
+    public func holds(_ scope: RecordScope) -> Bool {
+        Self.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
+    }
+
+    /// The scope rule, the one place it is written: a practice holds its cluster's shared
+    /// records and its own private ones.
+    public static func holds(_ scope: RecordScope, tenant: String, cluster: String, practice: String) -> Bool {
+        scope.tenant == tenant && scope.cluster == cluster && (scope.practice == nil || scope.practice == practice)
+    }
+
+    /// Steps 1 to 5 on a change's JSON text.
+    public func admit(jsonText: some StringProtocol, nowMillis: Int64) throws(ClusterSyncError) -> Change {
+        let change = try Change(jsonText: jsonText)
+        try check(change, nowMillis: nowMillis)
+        return change
+    }
+
+    /// Steps 2 to 5 on a decoded change. Every refusal names the change.
+    public func check(_ change: Change, nowMillis: Int64) throws(ClusterSyncError) {
+        guard holds(change.scope) else {
+            let (who, verb) = receiver == .server ? ("this session", "write") : ("this replica", "hold")
+            throw ClusterSyncError(.forbiddenScope,
+                "change \(change.id) is for \(Self.scopeName(change.scope)), which \(who) may not \(verb); "
+                + "it may \(verb) cluster:\(tenant)/\(cluster) and practice:\(tenant)/\(cluster)/\(practice)")
+        }
+        guard change.hlc.millis <= nowMillis + maxClockSkewMillis else {
+            throw ClusterSyncError(.clockSkew,
+                "change \(change.id) is stamped \(change.hlc.millis - nowMillis) ms ahead of \(receiver == .server ? "the server's" : "this computer's") clock, "
+                + "and at most \(maxClockSkewMillis) ms is allowed: check the clock of the computer that made it",
+                field: "hlc")
+        }
+        do throws(ClusterSyncError) {
+            try change.validate()
+        } catch {
+            throw ClusterSyncError(error.code, "change \(change.id): \(error.message)", field: error.field)
+        }
+    }
+
+    /// A record's scope is fixed when it is created: a change that names another scope for a
+    /// record the store already holds (`existing`) is refused. Stores key records by tenant and
+    /// cluster, so `existing` differs from the change's scope at most in its practice.
+    public static func recordScope(_ change: Change, existing: RecordScope?) throws(ClusterSyncError) {
+        guard let existing, existing != change.scope else { return }
+        throw ClusterSyncError(.forbiddenScope,
+            "change \(change.id) names \(change.record) as \(change.scope.practice == nil ? "cluster-shared" : "private to a practice"), "
+            + "but that record was created \(existing.practice == nil ? "cluster-shared" : "private to a practice"); a record keeps the scope it was created in")
+    }
+
+    /// A scope as `SessionIdentity.scopes` names it: `cluster:tenant/cluster` or
+    /// `practice:tenant/cluster/practice`. The sender chose these strings: a long one is
+    /// described, not repeated.
+    public static func scopeName(_ scope: RecordScope) -> String {
+        let name = if let practice = scope.practice {
+            "practice:\(scope.tenant)/\(scope.cluster)/\(practice)"
+        } else {
+            "cluster:\(scope.tenant)/\(scope.cluster)"
+        }
+        return name.count <= 200 ? name : "a scope named in \(name.count) characters"
+    }
+}

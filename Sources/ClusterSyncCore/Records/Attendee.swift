@@ -1,0 +1,76 @@
+/// One member of a meeting's `attendees` set: who attended, in what capacity, for which
+/// practice. Being a set member it is added and removed whole (add wins); to correct an
+/// attendee, remove the entry and add the corrected one.
+public struct Attendee: Hashable, Sendable {
+    public var name: String
+    /// One of `RecordSchema.attendeeRoles`.
+    public var role: String
+    /// The practice (its id) the attendee comes from or attends for.
+    public var practice: String?
+    /// For a buddy: the practice represented by the buddying arrangement.
+    public var represents: String?
+    /// For a substitute or buddy: who agreed the arrangement before the meeting (QAIF CND014W
+    /// counts such attendance only when the Health Board agreed it in advance).
+    public var agreedBy: String?
+
+    public init(name: String, role: String, practice: String? = nil, represents: String? = nil, agreedBy: String? = nil) {
+        self.name = name
+        self.role = role
+        self.practice = practice
+        self.represents = represents
+        self.agreedBy = agreedBy
+    }
+
+    public init?(_ value: JSONValue) {
+        guard (try? Self.validate(value, field: "attendees")) != nil, case .object(let o) = value else { return nil }
+        self.init(name: o["name"]!.stringValue!, role: o["role"]!.stringValue!, practice: o["practice"]?.stringValue,
+                  represents: o["represents"]?.stringValue, agreedBy: o["agreed_by"]?.stringValue)
+    }
+
+    public var jsonValue: JSONValue {
+        var o: [String: JSONValue] = ["name": .string(name), "role": .string(role)]
+        if let practice { o["practice"] = .string(practice) }
+        if let represents { o["represents"] = .string(represents) }
+        if let agreedBy { o["agreed_by"] = .string(agreedBy) }
+        return .object(o)
+    }
+
+    /// How a person reads it: `Dr Siân Evans (substitute, prestatyn, agreed by BCUHB)`.
+    public var text: String {
+        var parts = [role]
+        if let practice { parts.append(practice) }
+        if let represents { parts.append("for \(represents)") }
+        if let agreedBy { parts.append("agreed by \(agreedBy)") }
+        return "\(name) (\(parts.joined(separator: ", ")))"
+    }
+
+    static let keys: Set<String> = ["name", "role", "practice", "represents", "agreed_by"]
+
+    static func validate(_ value: JSONValue, field: String) throws(ClusterSyncError) {
+        let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional practice, represents, agreed_by"
+        func fail(_ why: String) -> ClusterSyncError { ClusterSyncError(.invalidValue, "\(field) must be \(shape); \(why)", field: field) }
+        guard case .object(let o) = value else { throw fail("got \(value.typeDescription)") }
+        for text in o.values.compactMap(\.stringValue) { try PatientDataGuard.check(text, field: field) }
+        guard Set(o.keys).isSubset(of: keys) else {
+            throw fail("unknown keys \(Set(o.keys).subtracting(keys).sorted().map { PatientDataGuard.quotable($0) ?? "…" }.joined(separator: ", "))")
+        }
+        guard let name = o["name"]?.stringValue, !name.isEmpty, name.count <= 200 else { throw fail("name must be 1 to 200 characters") }
+        guard let role = o["role"]?.stringValue, RecordSchema.attendeeRoles.contains(role) else {
+            throw fail("role must be one of \(RecordSchema.attendeeRoles.joined(separator: ", "))")
+        }
+        for key in ["practice", "represents"] {
+            guard let v = o[key] else { continue }
+            guard let s = v.stringValue, PracticeName.isValid(s) else { throw fail("\(key) must be a practice id: 1 to 64 letters, digits, '-', '_' or '.'") }
+        }
+        if let v = o["agreed_by"] {
+            guard let s = v.stringValue, !s.isEmpty, s.count <= 200 else { throw fail("agreed_by must be 1 to 200 characters") }
+        }
+    }
+}
+
+/// The names of tenants, clusters and practices: 1 to 64 letters, digits, '-', '_' or '.'.
+public enum PracticeName {
+    public static func isValid(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 64 && s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }
+    }
+}

@@ -1,0 +1,219 @@
+/// Values of governance records that read other records: a meeting's quorum from the terms of
+/// reference in force on its date, a decision's majority and whether its outcome matches the
+/// votes, the interests in force among a meeting's attendees. Computed when shown, never stored
+/// (Protocol/changes.md §9).
+public struct GovernanceRecords: Sendable {
+    public private(set) var terms: [RecordView] = []
+    public private(set) var meetings: [RecordView] = []
+    public private(set) var decisions: [RecordView] = []
+    public private(set) var declarations: [RecordView] = []
+
+    /// Takes any records; keeps the live governance ones.
+    public init(_ records: some Sequence<RecordView>) {
+        for view in records where !view.isDeleted {
+            switch view.type {
+            case .terms: terms.append(view)
+            case .meeting: meetings.append(view)
+            case .decision: decisions.append(view)
+            case .declaration: declarations.append(view)
+            default: break
+            }
+        }
+    }
+
+    /// The version of a body's terms of reference in force on `date`: the one agreed latest on
+    /// or before it (equal dates: the greater id, so every replica picks the same).
+    public func termsInForce(body: String, on date: CalendarDate) -> RecordView? {
+        terms.filter { $0.string("body") == body && ($0.date("date_agreed").map { $0 <= date } ?? false) }
+            .max { ($0.date("date_agreed")!, $0.id) < ($1.date("date_agreed")!, $1.id) }
+    }
+
+    public func meeting(_ id: String?) -> RecordView? {
+        guard let id else { return nil }
+        return meetings.first { $0.id.rawValue == id }
+    }
+
+    // MARK: Quorum
+
+    public struct QuorumCheck: Sendable, Equatable {
+        public var terms: RecordID?
+        public var rule: QuorumRule?
+        public var roles: [String]
+        /// Distinct attendees whose role counts.
+        public var present: Int
+        public var required: Int?
+        public var met: Bool? { required.map { present >= $0 } }
+        /// Why the quorum cannot be judged, when it cannot.
+        public var note: String?
+    }
+
+    public static let defaultQuorumRoles = ["member", "substitute"]
+
+    public func quorum(of meeting: RecordView) -> QuorumCheck {
+        let attendees = meeting.attendees
+        func check(_ terms: RecordView?, note: String?) -> QuorumCheck {
+            let roles = terms.map { $0.members("quorum_roles").compactMap(\.stringValue) }.flatMap { $0.isEmpty ? nil : $0 }
+                ?? Self.defaultQuorumRoles
+            let present = Set(attendees.filter { roles.contains($0.role) }.map { Self.nameKey($0.name) }).count
+            let rule = terms?.value("quorum").flatMap(QuorumRule.init)
+            var result = QuorumCheck(terms: terms?.id, rule: rule, roles: roles, present: present, required: nil, note: note)
+            if let terms, let rule {
+                result.required = rule.required(members: terms.members("members").count)
+                if result.required == nil { result.note = "the terms of reference \(terms.id) set a proportion but list no members" }
+            } else if let terms, note == nil {
+                result.note = "the terms of reference \(terms.id) set no quorum"
+            }
+            return result
+        }
+        guard let body = meeting.string("body"), let date = meeting.date("date") else {
+            return check(nil, note: "the meeting needs a body and a date to find its terms of reference")
+        }
+        guard let terms = termsInForce(body: body, on: date) else {
+            return check(nil, note: "no terms of reference for \(body) in force on \(date)")
+        }
+        return check(terms, note: nil)
+    }
+
+    // MARK: Votes
+
+    public struct VoteCheck: Sendable, Equatable {
+        public var votesFor = 0
+        public var against = 0
+        public var abstentions = 0
+        public var terms: RecordID?
+        public var rule: MajorityRule?
+        /// Whether the votes carry the motion under the rule.
+        public var carried: Bool?
+        /// Whether the recorded outcome (agreed or rejected) is what the votes give.
+        public var outcomeMatches: Bool?
+        public var note: String?
+    }
+
+    /// The decision's date: its own, else its meeting's.
+    public func date(of decision: RecordView) -> CalendarDate? {
+        decision.date("date") ?? meeting(decision.string("meeting"))?.date("date")
+    }
+
+    public func votes(of decision: RecordView) -> VoteCheck {
+        var check = VoteCheck()
+        for vote in decision.mapValues("votes").values.compactMap(\.stringValue) {
+            switch vote {
+            case "for": check.votesFor += 1
+            case "against": check.against += 1
+            default: check.abstentions += 1
+            }
+        }
+        let financial = decision.value("financial_implications")?.boolValue ?? false
+        let ruleField = financial ? "financial_majority" : "majority"
+        guard let meeting = meeting(decision.string("meeting")), let body = meeting.string("body"), let date = date(of: decision) else {
+            check.note = "link the decision to a meeting with a body and date to find the majority required"
+            return check
+        }
+        guard let terms = termsInForce(body: body, on: date) else {
+            check.note = "no terms of reference for \(body) in force on \(date)"
+            return check
+        }
+        check.terms = terms.id
+        // Without a separate rule for financial decisions, the ordinary majority applies.
+        guard let rule = (terms.string(ruleField) ?? terms.string("majority")).flatMap(MajorityRule.init(rawValue:)) else {
+            check.note = "the terms of reference \(terms.id) set no majority"
+            return check
+        }
+        check.rule = rule
+        guard decision.string("method") == "vote" else { return check }
+        let carried = rule.carries(for: check.votesFor, against: check.against)
+        check.carried = carried
+        switch decision.string("outcome") {
+        case "agreed": check.outcomeMatches = carried
+        case "rejected": check.outcomeMatches = !carried
+        default: break
+        }
+        return check
+    }
+
+    // MARK: Interests
+
+    public struct InterestInForce: Sendable, Equatable {
+        public var member: String
+        public var declaration: RecordView
+    }
+
+    /// Declarations in force on `date` (declared on or before it, not withdrawn by then) of
+    /// any of `names` (matched ignoring case and repeated spaces).
+    public func interests(of names: [String], on date: CalendarDate) -> [InterestInForce] {
+        let wanted = Dictionary(names.map { (Self.nameKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+        return declarations.compactMap { declaration in
+            guard let member = declaration.string("member"), let name = wanted[Self.nameKey(member)],
+                  let declared = declaration.date("date_declared"), declared <= date,
+                  declaration.date("date_withdrawn").map({ $0 > date }) ?? true else { return nil }
+            return InterestInForce(member: name, declaration: declaration)
+        }.sorted { ($0.member, $0.declaration.id) < ($1.member, $1.declaration.id) }
+    }
+
+    /// Interests in force among a meeting's attendees on its date.
+    public func interests(atMeeting meeting: RecordView) -> [InterestInForce] {
+        guard let date = meeting.date("date") else { return [] }
+        return interests(of: meeting.attendees.map(\.name), on: date)
+    }
+
+    /// Interests in force for a decision: of its meeting's attendees and of those who voted.
+    public func interests(forDecision decision: RecordView) -> [InterestInForce] {
+        guard let date = date(of: decision) else { return [] }
+        let names = (meeting(decision.string("meeting"))?.attendees.map(\.name) ?? []) + decision.mapValues("votes").keys
+        return interests(of: names, on: date)
+    }
+
+    static func nameKey(_ name: String) -> String {
+        name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    // MARK: Derived values
+
+    /// The derived values of a governance record that read other records, merged into the
+    /// record's `derived` object when shown.
+    public func derived(_ view: RecordView) -> [String: JSONValue] {
+        switch view.type {
+        case .meeting:
+            let q = quorum(of: view)
+            var d: [String: JSONValue] = ["quorum_present": .int(Int64(q.present))]
+            if let terms = q.terms { d["terms"] = .string(terms.rawValue) }
+            if let required = q.required { d["quorum_required"] = .int(Int64(required)) }
+            if let met = q.met { d["quorum_met"] = .bool(met) }
+            if let note = q.note { d["quorum_note"] = .string(note) }
+            return d
+        case .decision:
+            let v = votes(of: view)
+            var d: [String: JSONValue] = [
+                "votes_for": .int(Int64(v.votesFor)), "votes_against": .int(Int64(v.against)), "abstentions": .int(Int64(v.abstentions)),
+            ]
+            if let terms = v.terms { d["terms"] = .string(terms.rawValue) }
+            if let rule = v.rule { d["majority_required"] = .string(rule.rawValue) }
+            if let carried = v.carried { d["votes_carry"] = .bool(carried) }
+            if let matches = v.outcomeMatches { d["outcome_matches_votes"] = .bool(matches) }
+            if let note = v.note { d["majority_note"] = .string(note) }
+            return d
+        default:
+            return [:]
+        }
+    }
+}
+
+extension RecordView {
+    /// A date field's value, if it holds a valid date.
+    public func date(_ field: String) -> CalendarDate? { string(field).flatMap(CalendarDate.init) }
+
+    /// A meeting's attendees, by name (then role, practice).
+    public var attendees: [Attendee] {
+        members("attendees").compactMap(Attendee.init).sorted { ($0.name, $0.role, $0.practice ?? "") < ($1.name, $1.role, $1.practice ?? "") }
+    }
+
+    /// The JSON shape of `RecordView.jsonValue`, with the derived values that read other records.
+    public func jsonValue(today: CalendarDate, items: [RecordView]? = nil, governance: GovernanceRecords) -> JSONValue {
+        guard case .object(var o) = jsonValue(today: today, items: items) else { return .null }
+        if case .object(var derived)? = o["derived"] {
+            derived.merge(governance.derived(self)) { a, _ in a }
+            o["derived"] = .object(derived)
+        }
+        return .object(o)
+    }
+}

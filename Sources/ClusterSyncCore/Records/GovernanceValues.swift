@@ -1,0 +1,126 @@
+/// A body's quorum: a number of members, or a proportion of its members (rounded up).
+public enum QuorumRule: Hashable, Sendable, CustomStringConvertible {
+    case count(Int)
+    case proportion(numerator: Int, denominator: Int)
+
+    public init?(_ value: JSONValue) {
+        guard case .object(let o) = value else { return nil }
+        func small(_ v: JSONValue?) -> Int? {
+            guard case .int(let n)? = v, n >= 1, n <= 1000 else { return nil }
+            return Int(n)
+        }
+        if o.count == 1, let n = small(o["count"]) {
+            self = .count(n)
+        } else if o.count == 2, let a = small(o["numerator"]), let b = small(o["denominator"]), a <= b {
+            self = .proportion(numerator: a, denominator: b)
+        } else {
+            return nil
+        }
+    }
+
+    /// Reads `5` or `1/2` as typed.
+    public init?(typed text: String) {
+        let parts = text.split(separator: "/").map { String($0.filter { !$0.isWhitespace }) }
+        if parts.count == 1, let n = Int(parts[0]), let rule = QuorumRule(.object(["count": .int(Int64(n))])) {
+            self = rule
+        } else if parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]),
+                  let rule = QuorumRule(.object(["numerator": .int(Int64(a)), "denominator": .int(Int64(b))])) {
+            self = rule
+        } else {
+            return nil
+        }
+    }
+
+    public var jsonValue: JSONValue {
+        switch self {
+        case .count(let n): .object(["count": .int(Int64(n))])
+        case .proportion(let a, let b): .object(["numerator": .int(Int64(a)), "denominator": .int(Int64(b))])
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count(let n): "\(n)"
+        case .proportion(let a, let b): "\(a)/\(b)"
+        }
+    }
+
+    /// The members needed, or nil for a proportion of a body whose members are not listed.
+    public func required(members: Int) -> Int? {
+        switch self {
+        case .count(let n): return n
+        case .proportion(let a, let b):
+            guard members > 0 else { return nil }
+            return (members * a + b - 1) / b
+        }
+    }
+}
+
+/// The majority a vote needs, over the votes cast (for and against; abstentions are not cast).
+public enum MajorityRule: String, Sendable, CaseIterable {
+    case simple
+    case twoThirds = "two-thirds"
+    case threeQuarters = "three-quarters"
+    case unanimous
+
+    /// Whether `votesFor` against `against` carries the motion. No votes cast carries nothing.
+    public func carries(for votesFor: Int, against: Int) -> Bool {
+        let cast = votesFor + against
+        guard cast > 0 else { return false }
+        switch self {
+        case .simple: return votesFor > against
+        case .twoThirds: return votesFor * 3 >= cast * 2
+        case .threeQuarters: return votesFor * 4 >= cast * 3
+        case .unanimous: return against == 0
+        }
+    }
+}
+
+/// Money in pounds as registers hold it: digits, optionally a point and two digits.
+public enum Amount {
+    public static func isValid(_ s: String) -> Bool {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = parts.first, (1...12).contains(whole.count),
+              whole.allSatisfy({ $0.isASCII && $0.isNumber }), whole == "0" || whole.first != "0" else { return false }
+        if parts.count == 2 { return parts[1].count == 2 && parts[1].allSatisfy { $0.isASCII && $0.isNumber } }
+        return true
+    }
+
+    /// `£12,000` and `12000` as typed → `12000`.
+    public static func typed(_ text: String) -> String {
+        text.filter { $0 != "£" && $0 != "," && $0 != " " }
+    }
+}
+
+/// A QAIF year: 1 April to 31 March, written `2026-27`.
+public struct QAIFYear: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The calendar year in which it starts.
+    public var startYear: Int
+
+    public init(startYear: Int) { self.startYear = startYear }
+
+    public init(containing date: CalendarDate) {
+        startYear = date.month >= 4 ? date.year : date.year - 1
+    }
+
+    /// Reads `2026-27` (the second part must be the next year's last two digits).
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let next = Int(parts[1]),
+              parts[0].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isASCII), (y + 1) % 100 == next else { return nil }
+        startYear = y
+    }
+
+    public var first: CalendarDate { CalendarDate(year: startYear, month: 4, day: 1) }
+    public var last: CalendarDate { CalendarDate(year: startYear + 1, month: 3, day: 31) }
+    public func contains(_ date: CalendarDate) -> Bool { first <= date && date <= last }
+    /// The CND015W deadline for a practice's contribution to the cluster plan.
+    public var contributionDeadline: CalendarDate { CalendarDate(year: startYear, month: 9, day: 30) }
+
+    public var description: String {
+        let next = (startYear + 1) % 100
+        return "\(startYear)-\(next < 10 ? "0" : "")\(next)"
+    }
+
+    public static func < (a: QAIFYear, b: QAIFYear) -> Bool { a.startYear < b.startYear }
+}

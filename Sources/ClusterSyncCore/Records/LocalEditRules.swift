@@ -1,0 +1,38 @@
+/// Rules for edits made here, which a replica does not apply to changes it receives (those may
+/// arrive in any order, so a link may arrive before the record it names).
+public enum LocalEditRules {
+    /// Statuses that mean an action is done.
+    static let doneStatuses: Set<String> = ["complete", "closed"]
+
+    /// Edits the given ones imply for one record: setting an action complete (or closed) fills
+    /// its completed date with today, unless the edits give one or it was already done.
+    public static func implied(by edits: [Edit], type: RecordType, current: RecordView?, today: CalendarDate) -> [Edit] {
+        guard type == .action else { return [] }
+        var completing = false
+        for edit in edits {
+            switch edit {
+            case .set("completed_date", _): return []
+            case .set("status", let value): completing = value.stringValue.map(doneStatuses.contains) ?? false
+            default: break
+            }
+        }
+        guard completing, !(current?.string("status").map(doneStatuses.contains) ?? false) else { return [] }
+        return [.set("completed_date", .string(today.description))]
+    }
+
+    /// Checks a link written locally: the target must be held here, not deleted, and visible to
+    /// everyone who sees the linking record (a cluster-shared record may not link to a record
+    /// private to one practice).
+    public static func checkLink(from record: RecordID, scope: RecordScope, field: String, to target: RecordView?, id: RecordID) throws(ClusterSyncError) {
+        guard let target, target.exists else {
+            throw ClusterSyncError(.unknownRecord, "\(field) names \(id), which this replica does not hold; check the id (clustersync \(id.type.rawValue) list)", field: field)
+        }
+        if target.isDeleted {
+            throw ClusterSyncError(.recordDeleted, "\(field) names \(id), which is deleted; restore it first or link another record", field: field)
+        }
+        if let practice = target.scope.practice, scope.practice != practice {
+            throw ClusterSyncError(.forbiddenScope,
+                "\(field) names \(id), which is private to \(practice); a record shared with the cluster cannot link to it", field: field)
+        }
+    }
+}
