@@ -36,7 +36,7 @@ enum AuthorVectors {
 
 @Suite struct AuthorNameTests {
     @Test func theVectorsAreThere() {
-        #expect(AuthorVectors.names.count >= 30)
+        #expect(AuthorVectors.names.count >= 34)
         #expect(AuthorVectors.relayed.count >= 10)
     }
 
@@ -56,6 +56,21 @@ enum AuthorVectors {
             #expect(AuthorName.problem(in: sanitised) == nil)
             #expect(AuthorName.sanitised(sanitised) == sanitised)
         }
+    }
+
+    /// Found by Fuzz/run.sh (FuzzAuthorName): dropping invisible characters joined "v" and
+    /// "ia" into one long word, and cutting the name to 64 scalars then left "via[[[…" at its
+    /// end. The cut for length now comes before the cut at "via"; this input is also the
+    /// next-to-last line of names.jsonl.
+    @Test func cuttingForLengthCannotLeaveAVia() {
+        let raw = "a v\0\0ia" + String(repeating: "[", count: 70) + "\0Practice"
+        #expect(AuthorName.sanitised(raw) == "a")
+        let stored = AuthorStamp.author(
+            of: Change(id: ChangeID(replica: ReplicaID("00000000000000bb")!, counter: 1), hlc: HLCTimestamp(millis: 1),
+                       record: RecordID("RSK-0000000001")!, scope: RecordScope(tenant: "t", cluster: "c"), field: "title",
+                       value: nil, author: raw),
+            stampedAs: "rhyl", fromReplica: ReplicaID("00000000000000aa")!)
+        #expect(stored == "a via rhyl")
     }
 
     @Test func refusalsSayWhatIsWrong() {

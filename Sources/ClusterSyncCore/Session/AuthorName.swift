@@ -99,7 +99,7 @@ public enum AuthorName {
         // Drop what is not allowed; every run of white space becomes one space.
         var kept = String.UnicodeScalarView()
         var pendingSpace = false
-        for scalar in String(raw).precomposedStringWithCanonicalMapping.unicodeScalars {
+        for scalar in raw.unicodeScalars {
             let invisible = isInvisible(scalar)
             if invisible, problems.isEmpty { problems.append(.invisible(scalar)) }
             // A tab or line break is refused like any control character, but where one is
@@ -115,16 +115,19 @@ public enum AuthorName {
             }
             kept.append(scalar)
         }
-        var words = String(kept).split(separator: " ", omittingEmptySubsequences: true)
-        if let relay = words.firstIndex(where: isRelayWord) {
-            problems.append(.relayWord)
-            words.removeSubrange(relay...)
-        }
-        var name = words.joined(separator: " ")
+        // Normalised only now: what was dropped may have separated a letter from its accent.
+        var name = String(kept).precomposedStringWithCanonicalMapping
+        if name.split(separator: " ").contains(where: isRelayWord) { problems.append(.relayWord) }
         let count = name.unicodeScalars.count
         if count > maxScalars {
             problems.append(.tooLong(count))
             name = prefix(name, scalars: maxScalars)
+        }
+        // Cut at "via" last, so that cutting for length cannot leave one at the end.
+        var words = name.split(separator: " ")
+        if let relay = words.firstIndex(where: isRelayWord) {
+            words.removeSubrange(relay...)
+            name = words.joined(separator: " ")
         }
         if name.isEmpty { problems.append(.empty) }
         return (name, problems)
