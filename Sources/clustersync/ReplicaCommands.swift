@@ -83,7 +83,7 @@ struct StatusCommand: ParsableCommand {
             conflicts \(conflicts)
             server    \(remote.map { "\($0.host):\($0.port)" } ?? "none (clustersync remote set)")
             last sync \(lastSync.map { Output.localTime(HLCTimestamp(millis: $0)) } ?? "never")
-            set aside \(setAside.count) change\(setAside.count == 1 ? "" : "s") from the server that this replica cannot apply
+            set aside \(setAside.isEmpty ? "none" : "\(setAside.count) change\(setAside.count == 1 ? "" : "s") from the server that this replica cannot apply; each is tried again at every sync")
             """)
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
