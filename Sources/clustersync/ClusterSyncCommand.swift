@@ -16,7 +16,7 @@ struct ClusterSyncCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, RecordCommand<RiskKind>.self, RecordCommand<ActionKind>.self, ListCommand.self,
             ShowCommand.self, ConflictsCommand.self, HistoryCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self,
-            RemoteCommand.self, SyncCommand.self,
+            RemoteCommand.self, SyncCommand.self, AppCommand.self,
         ]
     )
 
