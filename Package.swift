@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ClusterSyncCore", targets: ["ClusterSyncCore"]),
         .library(name: "ClusterSyncClient", targets: ["ClusterSyncClient"]),
         .library(name: "ClusterSyncServer", targets: ["ClusterSyncServer"]),
+        .library(name: "ClusterSyncServerTesting", targets: ["ClusterSyncServerTesting"]),
         .executable(name: "clustersync", targets: ["clustersync"]),
         .executable(name: "clustersyncd", targets: ["clustersyncd"]),
         .executable(name: "clustersync-bench", targets: ["clustersync-bench"]),
@@ -106,6 +107,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // For tests of code that talks to a server store: an in-memory ServerStore, and the
+        // golden wire transcripts' loader.
+        .target(
+            name: "ClusterSyncServerTesting",
+            dependencies: [
+                "ClusterSyncCore", "ClusterSyncServer", "ClusterSyncStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "clustersync",
             dependencies: [
@@ -128,27 +139,29 @@ let package = Package(
         .executableTarget(
             name: "clustersync-bench",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS",
+                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS", "ClusterSyncStorage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "ClusterSyncCoreTests",
-            dependencies: ["ClusterSyncCore", .product(name: "NIOTestUtils", package: "swift-nio")],
+            dependencies: ["ClusterSyncCore", "ClusterSyncServerTesting", .product(name: "NIOTestUtils", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(name: "ClusterSyncClientTests", dependencies: ["ClusterSyncClient"], swiftSettings: strict),
         .testTarget(
             name: "ClusterSyncServerTests",
             dependencies: [
-                "ClusterSyncServer", "ClusterSyncTLS", "ClusterSyncCore",
+                "ClusterSyncServer", "ClusterSyncServerTesting", "ClusterSyncTLS", "ClusterSyncCore",
                 // The admission vectors run through the server's and the replica's paths.
                 "ClusterSyncClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

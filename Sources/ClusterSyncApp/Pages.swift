@@ -113,8 +113,6 @@ struct Pages: Sendable {
         do {
             let summary = try await SyncClient(replica: replica, remote: remote).sync()
             return try syncPage(failure: nil, flash: t.text("sync_done", String(summary.pushed), String(summary.pulled)))
-        } catch let error as SyncError {
-            return try syncPage(failure: t.text("sync_failed", error.description), flash: nil)
         } catch let error as ClusterSyncError {
             return try syncPage(failure: t.text("sync_failed", error.message), flash: nil)
         }

@@ -96,16 +96,20 @@ public enum ChangeReader {
         let views = try self.views(db, where: "rec.num IN (\(candidates.map(String.init).joined(separator: ",")))")
             .filter { !$0.conflicts.isEmpty }
         let listIDs = Set(views.filter { $0.type == .item }.compactMap { $0.string("list") })
-        var lists: [String: RecordView] = [:]
+        // A server store holds lists of several tenants and clusters, whose ids may be the same:
+        // an item's list is the one of its own tenant and cluster.
+        var lists: [String: [RecordView]] = [:]
         if !listIDs.isEmpty {
             let sorted = listIDs.sorted()
             let found = try self.views(
                 db, where: "rec.type = 'list' AND rec.id IN (\(sorted.map { _ in "?" }.joined(separator: ",")))",
                 arguments: StatementArguments(sorted))
-            for list in found { lists[list.id.rawValue] = list }
+            for list in found { lists[list.id.rawValue, default: []].append(list) }
         }
         return views.map { view in
-            let list = view.string("list").flatMap { lists[$0] }.flatMap { list -> RecordView? in
+            let list = view.string("list").flatMap { id in
+                lists[id]?.first { $0.scope.tenant == view.scope.tenant && $0.scope.cluster == view.scope.cluster }
+            }.flatMap { list -> RecordView? in
                 let a = list.scope, b = view.scope
                 return a.tenant == b.tenant && a.cluster == b.cluster && (a.practice == nil || a.practice == b.practice) ? list : nil
             }

@@ -7,6 +7,21 @@ import GRDB
 /// up, so a batch of changes to few records costs about one insert and one update per change.
 public struct ChangeWriter {
     public let db: Database
+    /// Where record and replica ids are looked up: nil in a replica, which holds one cluster;
+    /// the tenant and cluster of the changes in the server store, which keys those ids by them
+    /// (every change of one writer must be of that tenant and cluster).
+    public let partition: Partition?
+
+    public struct Partition: Sendable, Hashable {
+        public var tenant: String
+        public var cluster: String
+
+        public init(tenant: String, cluster: String) {
+            self.tenant = tenant
+            self.cluster = cluster
+        }
+    }
+
     private var replicaNumbers: [ReplicaID: Int64] = [:]
     private var records: [RecordID: (num: Int64, scope: RecordScope)] = [:]
     /// Whether any write is known superseded before its arrival; read once per transaction.
@@ -20,8 +35,9 @@ public struct ChangeWriter {
     private let kill: BoundStatement
     private let orphan: BoundStatement
 
-    public init(_ db: Database) throws {
+    public init(_ db: Database, partition: Partition? = nil) throws {
         self.db = db
+        self.partition = partition
         let columns = "INSERT INTO change (replica, counter, hlc, record, field, value, sup, seen, author, live)"
         insertChecked = try BoundStatement(db, sql: """
             \(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
@@ -101,9 +117,17 @@ public struct ChangeWriter {
 
     public mutating func replicaNumber(_ id: ReplicaID) throws -> Int64 {
         if let num = replicaNumbers[id] { return num }
-        let select = try db.cachedStatement(sql: "SELECT num FROM replica WHERE id = ?")
         let num: Int64
-        if let existing = try Int64.fetchOne(select, arguments: [id.rawValue]) {
+        if let partition {
+            let select = try db.cachedStatement(sql: "SELECT num FROM replica WHERE tenant = ? AND cluster = ? AND id = ?")
+            if let existing = try Int64.fetchOne(select, arguments: [partition.tenant, partition.cluster, id.rawValue]) {
+                num = existing
+            } else {
+                try db.execute(sql: "INSERT INTO replica (tenant, cluster, id) VALUES (?, ?, ?)",
+                               arguments: [partition.tenant, partition.cluster, id.rawValue])
+                num = db.lastInsertedRowID
+            }
+        } else if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT num FROM replica WHERE id = ?"), arguments: [id.rawValue]) {
             num = existing
         } else {
             try db.execute(sql: "INSERT INTO replica (id) VALUES (?)", arguments: [id.rawValue])
@@ -120,9 +144,14 @@ public struct ChangeWriter {
             guard known.scope == scope else { throw Self.scopeMismatch(id) }
             return known.num
         }
-        let select = try db.cachedStatement(sql: "SELECT num, tenant, cluster, practice FROM record WHERE id = ?")
         let num: Int64
-        if let row = try Row.fetchOne(select, arguments: [id.rawValue]) {
+        let found = if let partition {
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT num, tenant, cluster, practice FROM record WHERE tenant = ? AND cluster = ? AND id = ?"),
+                             arguments: [partition.tenant, partition.cluster, id.rawValue])
+        } else {
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT num, tenant, cluster, practice FROM record WHERE id = ?"), arguments: [id.rawValue])
+        }
+        if let row = found {
             let stored = RecordScope(tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"])
             guard stored == scope else { throw Self.scopeMismatch(id) }
             num = row["num"]

@@ -3,14 +3,23 @@ import GRDB
 
 /// How ClusterSync opens a SQLite file, replica or server store alike.
 public enum DatabaseSetup {
+    /// How hard a commit waits for the disk (SQLite's `synchronous`, in WAL mode).
+    public enum Durability: String, Sendable {
+        /// A commit is durable across process crashes; on power loss or an OS crash the last
+        /// transactions may be lost, never consistency. The replica's setting: what a laptop
+        /// loses that way it gets back (see `Replica.write`), and a commit costs no fsync.
+        case normal = "NORMAL"
+        /// A commit returns only once it is on disk (an fsync of the write-ahead log per
+        /// commit): it survives power loss. The server store's setting, since an `ack` tells the
+        /// client it may drop the changes from its outbox.
+        case full = "FULL"
+    }
+
     /// A pool (WAL: readers never wait for the writer) with the schema brought up to date.
-    /// `synchronous = NORMAL` is durable across process crashes, the failure a laptop sees, and
-    /// loses at most the last transactions on power loss, never consistency; it is much faster
-    /// than FULL.
-    public static func openPool(path: String, migrator: DatabaseMigrator, what: String) throws -> DatabasePool {
+    public static func openPool(path: String, migrator: DatabaseMigrator, what: String, durability: Durability = .normal) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         configuration.busyMode = .timeout(10)
@@ -19,7 +28,15 @@ public enum DatabaseSetup {
             try migrator.migrate(pool)
             return pool
         } catch let error as DatabaseError {
-            throw ClusterSyncError(.internal, "cannot open \(what) \(path): \(error.message ?? "\(error.resultCode)")")
+            let code: ClusterSyncError.Code = isUnavailable(error) ? .storeUnavailable : .internal
+            throw ClusterSyncError(code, "cannot open \(what) \(path): \(error.message ?? "\(error.resultCode)")")
         }
+    }
+
+    /// Whether SQLite failed because the file cannot be written or opened (read-only file
+    /// system or file, permissions, disk full, I/O error), rather than because of what was
+    /// asked: an operator must act, retrying does not help.
+    public static func isUnavailable(_ error: DatabaseError) -> Bool {
+        [.SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_PERM].contains(error.resultCode)
     }
 }

@@ -1,6 +1,7 @@
 import ClusterSyncClient
 import ClusterSyncCore
 import ClusterSyncServer
+import ClusterSyncStorage
 import Foundation
 import Logging
 
@@ -55,8 +56,17 @@ enum NetworkBench {
                        tokenFile: tokenFile, caFile: data.caCertificate)
     }
 
+    /// A store with the bench tenant, cluster and practices, at `path`.
+    static func emptyStore(_ path: String, durability: DatabaseSetup.Durability) async throws -> SQLiteServerStore {
+        let store = try SQLiteServerStore(path: path, durability: durability)
+        try await store.addTenant("bench")
+        try await store.addCluster("c1", tenant: "bench")
+        try await store.addPractice("p2", cluster: "c1", tenant: "bench")
+        return store
+    }
+
     /// Fills the server's store directly: `count` changes over records of 100 writes each.
-    static func fill(_ store: SQLiteServerStore, count: Int) async throws {
+    static func fill(_ store: SQLiteServerStore, count: Int, perPush: Int = 1_000) async throws {
         let identity = SessionIdentity(tenant: "bench", cluster: "c1", practice: "p2", author: "p2")
         let replica = ReplicaID("00000000000000b2")!
         let scope = RecordScope(tenant: "bench", cluster: "c1")
@@ -70,7 +80,7 @@ enum NetworkBench {
             batch.append(Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: start + Int64(i / 1000)),
                                 record: record, scope: scope, field: LocalEdits.fields[i % 4],
                                 value: .string("Value \(i)"), supersedes: previous))
-            if batch.count == 1_000 {
+            if batch.count == perPush {
                 _ = try await store.push(batch, as: identity)
                 batch.removeAll(keepingCapacity: true)
             }
@@ -97,7 +107,22 @@ enum NetworkBench {
 
         let fillStart = ContinuousClock.now
         try await fill(fixture.store, count: storedCount)
-        print(String(format: "server store filled directly:               %10.0f changes/s", Double(storedCount) / Bench.seconds(since: fillStart)))
+        print(String(format: "server store filled directly (FULL):        %10.0f changes/s (1,000 per push)", Double(storedCount) / Bench.seconds(since: fillStart)))
+        // What durable acknowledgements cost: the same fill, and single-change pushes, into a
+        // store committing with synchronous=FULL (as served) and one with NORMAL.
+        let normal = try await emptyStore(directory.appendingPathComponent("normal.sqlite").path, durability: .normal)
+        let normalStart = ContinuousClock.now
+        try await fill(normal, count: storedCount)
+        print(String(format: "server store filled directly (NORMAL):      %10.0f changes/s (1,000 per push)", Double(storedCount) / Bench.seconds(since: normalStart)))
+        let singles = min(storedCount, 2_000)
+        for (name, durability) in [("FULL", DatabaseSetup.Durability.full), ("NORMAL", .normal)] {
+            let store = try await emptyStore(directory.appendingPathComponent("singles-\(name).sqlite").path, durability: durability)
+            let start = ContinuousClock.now
+            try await fill(store, count: singles, perPush: 1)
+            let seconds = Bench.seconds(since: start)
+            print(String(format: "one-change pushes stored (%@):%@%10.0f pushes/s (%.2f ms each)",
+                         name, String(repeating: " ", count: 17 - name.count), Double(singles) / seconds, seconds * 1000 / Double(singles)))
+        }
 
         let fresh = try fixture.replica("fresh", practice: "p1")
         let pullStart = ContinuousClock.now

@@ -15,6 +15,9 @@ struct ClusterSyncCommand: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, RecordCommand<RiskKind>.self, RecordCommand<ActionKind>.self, ListCommand.self,
+            RecordCommand<MeetingKind>.self, RecordCommand<DecisionKind>.self, RecordCommand<DeclarationKind>.self,
+            RecordCommand<TermsKind>.self, RecordCommand<PlanKind>.self, RecordCommand<ContributionKind>.self,
+            InterestsCommand.self, AttendanceCommand.self,
             ShowCommand.self, ConflictsCommand.self, HistoryCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self,
             RemoteCommand.self, SyncCommand.self, AppCommand.self,
         ]

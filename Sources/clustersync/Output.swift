@@ -9,6 +9,10 @@ enum Output {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
     static func printJSON(_ value: JSONValue) {
         print(value.canonicalText)
     }
@@ -28,7 +32,7 @@ enum Output {
         let scope = view.scope.practice.map { "private to \($0)" } ?? "shared with cluster \(view.scope.cluster)"
         var lines = ["\(view.id)  \(view.type.rawValue)  \(scope)\(view.isDeleted ? "  DELETED" : "")"]
         let derived = view.derived(today: today)
-        for spec in view.type.schema.fields where spec.kind != .position {
+        for spec in view.type.schema.fields where spec.kind != .position && spec.kind != .attendeeSet {
             let text: String?
             switch spec.kind.cardinality {
             case .register:
@@ -46,7 +50,7 @@ enum Output {
                 }.joined()
             }
             if let text {
-                lines.append("  " + spec.name.padding(toLength: 18, withPad: " ", startingAt: 0) + text)
+                lines.append("  " + spec.name.padding(toLength: max(18, spec.name.count + 1), withPad: " ", startingAt: 0) + text)
             }
         }
         if let rag = derived["rag"]?.stringValue { lines.append("  " + "rag".padding(toLength: 18, withPad: " ", startingAt: 0) + rag) }

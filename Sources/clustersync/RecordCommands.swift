@@ -8,6 +8,22 @@ protocol RegisterKind: Sendable {
     static var listColumns: [String] { get }
     /// Edits every new record gets besides what was typed (status defaults, set-once copies).
     static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit]
+    static var abstract: String { get }
+    /// The derived value shown as the last column of `list`.
+    static var derivedColumn: String? { get }
+    static var extraSubcommands: [any ParsableCommand.Type] { get }
+}
+
+extension RegisterKind {
+    static var abstract: String { type == .risk ? "The cluster's risk register." : "The cluster's action tracker." }
+    static var derivedColumn: String? { type == .risk ? "band" : "rag" }
+    static var extraSubcommands: [any ParsableCommand.Type] { type == .action ? [AddNote.self] : [] }
+}
+
+/// "a risk", "an action".
+func withArticle(_ type: RecordType) -> String {
+    let word = type == .terms ? "terms of reference record" : type.rawValue
+    return ("aeiou".contains(word.first!) ? "an " : "a ") + word
 }
 
 enum RiskKind: RegisterKind {
@@ -32,11 +48,8 @@ struct RecordCommand<Kind: RegisterKind>: ParsableCommand {
             AddRecord<Kind>.self, ListRecords<Kind>.self, ShowRecord<Kind>.self, SetFields<Kind>.self,
             DeleteRecord<Kind>.self, RestoreRecord<Kind>.self,
         ]
-        if Kind.type == .action { subcommands.append(AddNote.self) }
-        return CommandConfiguration(
-            commandName: Kind.type.rawValue,
-            abstract: Kind.type == .risk ? "The cluster's risk register." : "The cluster's action tracker.",
-            subcommands: subcommands)
+        subcommands += Kind.extraSubcommands
+        return CommandConfiguration(commandName: Kind.type.rawValue, abstract: Kind.abstract, subcommands: subcommands)
     }
 }
 
@@ -51,22 +64,22 @@ func fieldsHelp(_ type: RecordType) -> String {
 
 struct AddRecord<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "add", abstract: "Add a \(Kind.type.rawValue); prints its id.",
+        CommandConfiguration(commandName: "add", abstract: "Add \(withArticle(Kind.type)); prints its id.",
                              discussion: "Fields:\n" + fieldsHelp(Kind.type))
     }
 
     @OptionGroup var replica: ReplicaOptions
     @Flag(name: .customLong("private"), help: "Keep the record private to this practice.")
     var isPrivate = false
-    @Argument(help: "FIELD=VALUE pairs; title is required.")
+    @Argument(help: ArgumentHelp("FIELD=VALUE pairs; \(Kind.type.schema.requiredText.joined(separator: ", ")) required.", valueName: "field=value"))
     var fields: [String] = []
 
     func run() throws {
         let replica = try replica.open()
         let today = replica.today
         let edits = try parseEdits(fields, type: Kind.type, current: nil, today: today)
-        guard edits.contains(where: { if case .set("title", _) = $0 { true } else { false } }) else {
-            throw ValidationError("a \(Kind.type.rawValue) needs a title: clustersync \(Kind.type.rawValue) add title=\"...\"")
+        for required in Kind.type.schema.requiredText where !edits.contains(where: { if case .set(required, _) = $0 { true } else { false } }) {
+            throw ValidationError("\(withArticle(Kind.type)) needs a \(required): clustersync \(Kind.type.rawValue) add \(required)=\"...\"")
         }
         let id = try replica.create(Kind.type, private: isPrivate, edits: edits + Kind.defaults(for: edits, today: today))
         Output.print(id.rawValue)
@@ -75,7 +88,7 @@ struct AddRecord<Kind: RegisterKind>: ParsableCommand {
 
 struct ListRecords<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "list", abstract: "List the \(Kind.type.rawValue) records.")
+        CommandConfiguration(commandName: "list", abstract: "List the \(Kind.type == .terms ? "terms of reference" : Kind.type.rawValue + "s").")
     }
 
     @OptionGroup var replica: ReplicaOptions
@@ -88,12 +101,15 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
         let today = replica.today
         let views = try replica.records(Kind.type).filter { deleted || !$0.isDeleted }
         if output.json {
-            Output.printJSON(.object(["records": .array(views.map { $0.jsonValue(today: today) })]))
+            let governance = try replica.governance()
+            Output.printJSON(.object(["records": .array(views.map { $0.jsonValue(today: today, governance: governance) })]))
             return
         }
-        let derivedColumn = Kind.type == .risk ? "band" : "rag"
+        let derivedColumn = Kind.derivedColumn ?? ""
+        let governance = try replica.governance()
         let rows = views.map { view in
-            let derived = view.derived(today: today)
+            var derived = view.derived(today: today)
+            derived.merge(governance.derived(view)) { a, _ in a }
             return [view.id.rawValue] + Kind.listColumns.map { column in
                 Output.truncated(view.value(column).map { column == "score" ? "\(RiskScore($0)?.score ?? 0)" : Replica.plain($0) } ?? "", 40)
             } + [derived[derivedColumn].map(Replica.plain) ?? "", view.conflicts.isEmpty ? "" : "CONFLICT"]

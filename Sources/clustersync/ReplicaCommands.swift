@@ -25,7 +25,7 @@ struct ShowCommand: ParsableCommand {
 
     @OptionGroup var replica: ReplicaOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "A record id (RSK-, ACT-, LST- or ITM-).") var id: String
+    @Argument(help: "A record id (RSK-, ACT-, LST-, ITM-, MTG-, DEC-, DOI-, TOR-, PLN- or CTB-).") var id: String
 
     func run() throws {
         try Self.show(id, type: nil, replica: replica.open(), json: output.json)
@@ -34,10 +34,11 @@ struct ShowCommand: ParsableCommand {
     static func show(_ id: String, type: RecordType?, replica: Replica, json: Bool) throws {
         let view = try requireRecord(id, of: type, in: replica)
         let items = view.type == .list ? try replica.items(of: view.id) : nil
+        let governance = try replica.governance()
         if json {
-            Output.printJSON(view.jsonValue(today: replica.today, items: items))
+            Output.printJSON(view.jsonValue(today: replica.today, items: items, governance: governance))
         } else {
-            Output.print(Output.render(view, today: replica.today, items: items))
+            Output.print(Output.render(view, today: replica.today, items: items) + Output.governanceLines(view, governance))
         }
     }
 }
@@ -82,7 +83,7 @@ struct StatusCommand: ParsableCommand {
             conflicts \(conflicts)
             server    \(remote.map { "\($0.host):\($0.port)" } ?? "none (clustersync remote set)")
             last sync \(lastSync.map { Output.localTime(HLCTimestamp(millis: $0)) } ?? "never")
-            set aside \(setAside.count) change\(setAside.count == 1 ? "" : "s") from the server that this replica cannot apply
+            set aside \(setAside.isEmpty ? "none" : "\(setAside.count) change\(setAside.count == 1 ? "" : "s") from the server that this replica cannot apply; each is tried again at every sync")
             """)
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
@@ -97,7 +98,7 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "csv or json.") var format: Format = .json
-    @Option(help: "For CSV: the register (risk, action or list).") var type: String = "risk"
+    @Option(help: "For CSV: the register (\(RecordType.allCases.filter { $0 != .item }.map(\.rawValue).joined(separator: ", "))).") var type: String = "risk"
 
     func run() throws {
         let replica = try replica.open()
@@ -106,7 +107,7 @@ struct ExportCommand: ParsableCommand {
             Output.printJSON(try replica.exportJSON(today: replica.today))
         case .csv:
             guard let recordType = RecordType(rawValue: type), recordType != .item else {
-                throw ValidationError("--type must be risk, action or list")
+                throw ValidationError("--type must be one of \(RecordType.allCases.filter { $0 != .item }.map(\.rawValue).joined(separator: ", "))")
             }
             Output.print(String(try replica.exportCSV(recordType, today: replica.today).dropLast()))
         }

@@ -1,4 +1,5 @@
 import ClusterSyncCore
+import ClusterSyncServerTesting
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils

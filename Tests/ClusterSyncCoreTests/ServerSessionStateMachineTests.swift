@@ -1,219 +1,14 @@
 import ClusterSyncCore
 import NIOCore
-import NIOEmbedded
+import Synchronization
 import Testing
-
-/// A server for the transcripts: the state machine, the line decoder in an `EmbeddedChannel`,
-/// and an in-memory store with the SQLite store's cursors ("s1:<sequence>"), fixed identities
-/// and a fixed clock. It performs every action the way the real channel handler must.
-struct TranscriptServer {
-    static let token = "cst_3f9a0c1d2e4b_q8Zt0V3mXb7nLr2KcW5yJ1hPd9sGf4uA6eT0iOkBx3M"
-    static let tokenIdentity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010", author: "W95010 (Siân Evans)")
-    /// The identity of the other session in the subscribe transcript.
-    static let otherIdentity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011", author: "W95011 (Rhys Morgan)")
-    static let server = "clustersyncd 0.1.0"
-    static let unknownToken = "the token is unknown or revoked: ask the cluster's administrator for a new one"
-
-    enum Output: Equatable, CustomStringConvertible {
-        case line(String)
-        case close
-
-        var description: String {
-            switch self {
-            case .line(let l): l
-            case .close: "(close)"
-            }
-        }
-    }
-
-    var machine: ServerSessionStateMachine
-    let connection: WireVectors.Connection
-    let channel: EmbeddedChannel
-    /// The log: (sequence number = index + 1, stored change).
-    var log: [Change] = []
-    /// Sequence numbers this session stored; its subscription does not echo them.
-    var own: Set<Int> = []
-    var subscriptionCursor: Cursor?
-    var outputs: [Output] = []
-
-    init(_ connection: WireVectors.Connection) throws {
-        self.connection = connection
-        self.machine = ServerSessionStateMachine(limits: connection.limits, certificateIdentity: connection.certificate != nil)
-        self.channel = EmbeddedChannel(handler: ByteToMessageHandler(LineFrameDecoder(maxLineBytes: connection.limits.maxLineBytes)))
-    }
-
-    // MARK: Input
-
-    /// Sends bytes from the client through the line decoder into the state machine.
-    mutating func clientSends(_ bytes: ByteBuffer) throws {
-        do {
-            try channel.writeInbound(bytes)
-        } catch let error as ClusterSyncError where error.code == .lineTooLong {
-            try deliverDecodedLines()
-            perform(machine.lineTooLong())
-            return
-        }
-        try deliverDecodedLines()
-    }
-
-    private mutating func deliverDecodedLines() throws {
-        while let line = try channel.readInbound(as: ByteBuffer.self) {
-            perform(machine.lineReceived(line))
-        }
-    }
-
-    /// Another session of the cluster pushes: store its changes and publish them.
-    mutating func otherSessionPushes(_ push: Push) {
-        _ = store(push.changes, as: Self.otherIdentity)
-        publishPending()
-    }
-
-    // MARK: Actions
-
-    mutating func perform(_ action: ServerSessionStateMachine.Action) {
-        switch action {
-        case .none:
-            break
-        case .send(let message):
-            outputs.append(.line(String(WireCodec.encode(message).dropLast())))
-        case .close(let error):
-            if let error { outputs.append(.line(String(WireCodec.encode(.error(error)).dropLast()))) }
-            outputs.append(.close)
-        case .authenticate(let hello):
-            if let token = hello.token {
-                perform(token == Self.token
-                    ? machine.authenticated(Self.tokenIdentity, server: Self.server)
-                    : machine.authenticationFailed(Self.unknownToken))
-            } else {
-                // Only asked for when the connection has a certificate; the transcripts' are all registered.
-                let parts = connection.certificate!.dropFirst("clustersync://".count).split(separator: "/").map(String.init)
-                perform(machine.authenticated(
-                    SessionIdentity(tenant: parts[0], cluster: parts[1], practice: parts[2], author: parts[2]), server: Self.server))
-            }
-        case .store(let push):
-            let identity = machine.identity!
-            do throws(PushRejection) {
-                try PushValidation.validate(push, for: identity, nowMillis: connection.nowMillis, limits: connection.limits)
-            } catch {
-                perform(machine.pushFailed(batch: push.batch, error: error.error, change: error.change))
-                return
-            }
-            let (accepted, duplicates) = store(push.changes, as: identity, own: true)
-            perform(machine.pushStored(Ack(batch: push.batch, accepted: accepted, duplicates: duplicates, author: identity.author)))
-        case .fetch(let pull):
-            do throws(ClusterSyncError) {
-                perform(machine.fetched(try page(for: machine.identity!, after: pull.cursor, limit: pull.limit!)))
-            } catch {
-                perform(machine.requestFailed(error))
-            }
-        case .subscribe(let subscribe):
-            let cursor = subscribe.cursor ?? Cursor("s1:\(log.count)")
-            do throws(ClusterSyncError) {
-                _ = try Self.sequence(cursor)
-            } catch {
-                perform(machine.requestFailed(error))
-                return
-            }
-            subscriptionCursor = cursor
-            perform(machine.subscribed(at: cursor))
-            publishPending()
-        }
-    }
-
-    /// Sends a subscribed session what it has not seen, but for its own pushes.
-    mutating func publishPending() {
-        guard machine.isSubscribed, let identity = machine.identity else { return }
-        while true {
-            let page = try! page(for: identity, after: subscriptionCursor, limit: connection.limits.maxChangesPerPage, skippingOwn: true)
-            guard !page.changes.isEmpty else { return }
-            subscriptionCursor = page.cursor
-            perform(machine.published(page))
-            if !page.more { return }
-        }
-    }
-
-    // MARK: The store
-
-    mutating func store(_ changes: [Change], as identity: SessionIdentity, own isOwn: Bool = false) -> (Int, Int) {
-        var accepted = 0
-        for var change in changes where !log.contains(where: { $0.id == change.id }) {
-            change.author = identity.author
-            log.append(change)
-            if isOwn { own.insert(log.count) }
-            accepted += 1
-        }
-        return (accepted, changes.count - accepted)
-    }
-
-    func page(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, skippingOwn: Bool = false) throws(ClusterSyncError) -> ChangesPage {
-        let after = try cursor.map(Self.sequence) ?? 0
-        let visible = log.indices
-            .map { (seq: $0 + 1, change: log[$0]) }
-            .filter { $0.seq > after && identity.mayAccess($0.change.scope) && !(skippingOwn && own.contains($0.seq)) }
-        let page = visible.prefix(limit)
-        return ChangesPage(
-            changes: page.map(\.change), cursor: page.last.map { Cursor("s1:\($0.seq)") } ?? cursor ?? Cursor("s1:0"),
-            more: visible.count > limit)
-    }
-
-    static func sequence(_ cursor: Cursor) throws(ClusterSyncError) -> Int {
-        guard cursor.rawValue.hasPrefix("s1:"), let n = Int(cursor.rawValue.dropFirst(3)), n >= 0 else {
-            throw ClusterSyncError(.malformed, "not a cursor this server issued", field: "cursor")
-        }
-        return n
-    }
-}
 
 @Suite struct ServerSessionStateMachineTests {
     typealias Machine = ServerSessionStateMachine
     static let a = ReplicaID("5f0c9e1a2b3c4d5e")!
-    static let identity = TranscriptServer.tokenIdentity
+    static let identity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010", author: "W95010 (Siân Evans)")
     static let limits = WireLimits.default
     static let now: Int64 = 1_795_426_200_000  // 2026-11-23T09:30:00Z
-
-    // MARK: Transcripts
-
-    /// Plays the client's side of each transcript into a `TranscriptServer` and expects exactly
-    /// the server's lines, byte for byte, and the close.
-    @Test(arguments: WireVectors.names)
-    func transcript(_ name: String) throws {
-        let transcript = try WireVectors.load(name)
-        var server = try TranscriptServer(transcript.connection)
-        var expected: [TranscriptServer.Output] = []
-
-        func check(_ position: Int) {
-            #expect(server.outputs == expected, "\(name).jsonl, before entry \(position + 2): the server's lines differ")
-            server.outputs = []
-            expected = []
-        }
-
-        for (i, entry) in transcript.entries.enumerated() {
-            switch entry {
-            case .server(let line):
-                expected.append(.line(line))
-            case .serverClose:
-                expected.append(.close)
-            case .client(let text), .clientRaw(let text):
-                check(i)
-                #expect(!server.machine.isClosed, "\(name).jsonl: the client sends after the session closed")
-                try server.clientSends(ByteBuffer(string: text + "\n"))
-            case .clientOversized(let size):
-                check(i)
-                var bytes = ByteBuffer(repeating: UInt8(ascii: "x"), count: size - 1)
-                bytes.writeString("\n")
-                try server.clientSends(bytes)
-            case .other(let text):
-                check(i)
-                guard case .push(let push) = try WireCodec.decode(text) else {
-                    Issue.record("\(name).jsonl: the other session sends only pushes")
-                    return
-                }
-                server.otherSessionPushes(push)
-            }
-        }
-        check(transcript.entries.count)
-        #expect(server.machine.isClosed)
-    }
 
     // MARK: Helpers
 
@@ -381,33 +176,105 @@ struct TranscriptServer {
         limits.maxChangesPerPage = 100
         var machine = Self.ready(limits)
         #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: nil)))) == .fetch(Pull(cursor: nil, limit: 100)))
-        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: Cursor("s1:5"), limit: 5_000)))) == .fetch(Pull(cursor: Cursor("s1:5"), limit: 100)))
+        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: Cursor("s1:5"), limit: 5_000)))) == .findStreamEnd)
+        #expect(machine.streamEnd(Cursor("s1:9")) == .fetch(Pull(cursor: Cursor("s1:5"), limit: 100)))
         #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: nil, limit: 7)))) == .fetch(Pull(cursor: nil, limit: 7)))
         let page = ChangesPage(changes: [Self.change(1)], cursor: Cursor("s1:1"), more: false)
         #expect(machine.fetched(page) == .send(.changes(page)))
-        #expect(Self.nonFatal(.cursorExpired, in: machine.requestFailed(ClusterSyncError(.cursorExpired, "pull from the start"))))
+        #expect(Self.nonFatal(.internal, in: machine.requestFailed(ClusterSyncError(.internal, "pull again"))))
     }
 
-    @Test func aSubscriptionSendsPublishedPagesOnlyOnceActive() {
+    // MARK: Cursors
+
+    /// Cursors a server never issued: not its spelling (other prefix, sign, leading zero, too
+    /// long, not a number).
+    @Test(arguments: ["junk", "", "s1:", "s1:-1", "s1:+1", "s1:007", "s1:00", "s2:1", "S1:1", "s1:1 ", "s1:1x", "s1:9999999999999999999"])
+    func cursorsNotSpelledAsIssuedAreMalformedForPullAndSubscribe(_ text: String) {
+        var pulling = Self.ready()
+        #expect(Self.nonFatal(.malformed, in: pulling.lineReceived(Self.line(.pull(Pull(cursor: Cursor(text)))))))
+        var subscribing = Self.ready()
+        #expect(Self.nonFatal(.malformed, in: subscribing.lineReceived(Self.line(.subscribe(Subscribe(cursor: Cursor(text)))))))
+        #expect(!subscribing.isSubscribed && !subscribing.isClosed)
+        // The session goes on, and may subscribe properly.
+        #expect(subscribing.lineReceived(Self.line(.subscribe(Subscribe(cursor: nil)))) == .findStreamEnd)
+    }
+
+    /// A cursor past the end of the tenant's stream (one from another tenant's longer stream, or
+    /// made up) is refused the same way by pull and subscribe, and nothing is read or sent.
+    @Test func cursorsPastTheEndOfTheStreamAreMalformedForPullAndSubscribe() {
+        var pulling = Self.ready()
+        #expect(pulling.lineReceived(Self.line(.pull(Pull(cursor: Cursor("s1:999"))))) == .findStreamEnd)
+        let refused = pulling.streamEnd(Cursor("s1:3"))
+        #expect(Self.nonFatal(.malformed, in: refused))
+        if case .send(.error(let error)) = refused { #expect(error.message.contains("\"s1:999\" is not a cursor this server issued")) }
+        #expect(pulling.lineReceived(Self.line(.pull(Pull(cursor: Cursor("s1:3"))))) == .findStreamEnd)
+        #expect(pulling.streamEnd(Cursor("s1:3")) == .fetch(Pull(cursor: Cursor("s1:3"), limit: Self.limits.maxChangesPerPage)))
+
+        var subscribing = Self.ready()
+        #expect(subscribing.lineReceived(Self.line(.subscribe(Subscribe(cursor: Cursor("s1:4"))))) == .findStreamEnd)
+        #expect(Self.nonFatal(.malformed, in: subscribing.streamEnd(Cursor("s1:3"))))
+        #expect(!subscribing.isSubscribed)
+        #expect(subscribing.catchUp() == .none, "a refused subscription reads nothing")
+        #expect(subscribing.lineReceived(Self.line(.subscribe(Subscribe(cursor: Cursor("s1:3"))))) == .findStreamEnd)
+        #expect(subscribing.streamEnd(Cursor("s1:3")) == .send(.subscribed(Subscribed(cursor: Cursor("s1:3")))))
+    }
+
+    @Test func aServerOnlyMessageIsUnknownEvenWhenIncomplete() {
+        for line in [#"{"type":"ack"}"#, #"{"type":"welcome","version":1}"#, #"{"type":"changes"}"#, #"{"type":"error","fatal":true}"#] {
+            var waiting = Machine(limits: Self.limits, certificateIdentity: false)
+            #expect(Self.nonFatal(.unknownMessage, in: waiting.lineReceived(line)), "\(line) before hello")
+            var ready = Self.ready()
+            #expect(Self.nonFatal(.unknownMessage, in: ready.lineReceived(line)), "\(line) when ready")
+            #expect(!ready.isClosed && !waiting.isClosed)
+        }
+    }
+
+    // MARK: Subscriptions
+
+    @Test func aSubscriptionStartsAtTheEndOfTheStreamAndCatchesUp() {
         var machine = Self.ready()
-        let page = ChangesPage(changes: [Self.change(1)], cursor: Cursor("s1:1"), more: false)
-        #expect(machine.published(page) == .none, "not subscribed")
-        #expect(machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: nil)))) == .subscribe(Subscribe(cursor: nil)))
-        #expect(machine.published(page) == .none, "not started yet")
+        #expect(machine.streamGrew() == .none, "not subscribed")
+        #expect(machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: nil)))) == .findStreamEnd)
+        #expect(machine.streamGrew() == .none, "not started yet")
         #expect(!machine.isSubscribed)
-        #expect(machine.subscribed(at: Cursor("s1:0")) == .send(.subscribed(Subscribed(cursor: Cursor("s1:0")))))
+        #expect(machine.streamEnd(Cursor("s1:7")) == .send(.subscribed(Subscribed(cursor: Cursor("s1:7")))))
         #expect(machine.isSubscribed)
-        #expect(machine.published(page) == .send(.changes(page)))
+        // What arrived in between is fetched before anything else.
+        #expect(machine.catchUp() == .fetchForSubscription(Pull(cursor: Cursor("s1:7"), limit: Self.limits.maxChangesPerPage)))
+        #expect(machine.subscriptionPage(ChangesPage(changes: [], cursor: Cursor("s1:7"), more: false)) == .none)
+        #expect(machine.catchUp() == .none)
         // Pushes and pings go on.
         let push = Push(batch: "b", changes: [Self.change(2)])
         #expect(machine.lineReceived(Self.line(.push(push))) == .store(push))
         #expect(machine.lineReceived(Self.line(.ping(Ping()))) == .send(.pong(Ping())))
     }
 
+    /// Own changes are recognised by the hello's replica id (not by who pushed them), left out of
+    /// the pages, and covered by the cursor; a page with `more` makes the machine fetch again.
+    @Test func aSubscriptionSkipsItsOwnReplicasChangesAndFollowsMore() {
+        var machine = Self.ready()
+        _ = machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: Cursor("s1:0")))))
+        _ = machine.streamEnd(Cursor("s1:0"))
+        #expect(machine.catchUp() == .fetchForSubscription(Pull(cursor: Cursor("s1:0"), limit: Self.limits.maxChangesPerPage)))
+        var other = Self.change(5)
+        other.id = ChangeID(replica: ReplicaID("a3b4c5d6e7f80912")!, counter: 1)
+        let mixed = ChangesPage(changes: [Self.change(1), other], cursor: Cursor("s1:2"), more: true)
+        #expect(machine.subscriptionPage(mixed) == .send(.changes(ChangesPage(changes: [other], cursor: Cursor("s1:2"), more: true))))
+        #expect(machine.catchUp() == .fetchForSubscription(Pull(cursor: Cursor("s1:2"), limit: Self.limits.maxChangesPerPage)))
+        let ownOnly = ChangesPage(changes: [Self.change(2)], cursor: Cursor("s1:3"), more: false)
+        #expect(machine.subscriptionPage(ownOnly) == .none, "nothing to send")
+        #expect(machine.catchUp() == .none)
+        #expect(machine.streamGrew() == .fetchForSubscription(Pull(cursor: Cursor("s1:3"), limit: Self.limits.maxChangesPerPage)),
+                "the next page starts after the own change")
+        // A failed read leaves the subscription where it was, to try again at the next push.
+        #expect(machine.subscriptionFailed() == .none)
+        #expect(machine.streamGrew() == .fetchForSubscription(Pull(cursor: Cursor("s1:3"), limit: Self.limits.maxChangesPerPage)))
+    }
+
     @Test func pullOrSubscribeOnASubscribedSessionIsFatal() {
         var pulling = Self.ready()
         _ = pulling.lineReceived(Self.line(.subscribe(Subscribe(cursor: nil))))
-        _ = pulling.subscribed(at: Cursor("s1:0"))
+        _ = pulling.streamEnd(Cursor("s1:0"))
         #expect(Self.fatal(.outOfOrder, in: pulling.lineReceived(Self.line(.pull(Pull(cursor: nil))))))
 
         var twice = Self.ready()
@@ -417,8 +284,8 @@ struct TranscriptServer {
 
     @Test func aFailedSubscribeLeavesTheSessionUnsubscribed() {
         var machine = Self.ready()
-        _ = machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: Cursor("junk")))))
-        #expect(Self.nonFatal(.malformed, in: machine.requestFailed(ClusterSyncError(.malformed, "not a cursor"))))
+        _ = machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: nil))))
+        #expect(Self.nonFatal(.internal, in: machine.requestFailed(ClusterSyncError(.internal, "disk"))))
         #expect(!machine.isSubscribed)
         #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: nil)))) == .fetch(Pull(cursor: nil, limit: Self.limits.maxChangesPerPage)))
     }
@@ -517,5 +384,119 @@ struct TranscriptServer {
         let rejection = try #require(Self.rejection(Push(batch: "b", changes: [change])))
         #expect(rejection.error.code == .patientData && rejection.error.field == "description")
         #expect(!rejection.error.message.contains("943"))
+    }
+}
+
+/// A monotonic clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let now = Mutex(NIODeadline.uptimeNanoseconds(1_000_000_000))
+    func read() -> NIODeadline { now.withLock { $0 } }
+    func advance(_ amount: TimeAmount) { now.withLock { $0 = $0 + amount } }
+}
+
+@Suite struct ServerSessionTimeoutTests {
+    typealias Machine = ServerSessionStateMachine
+    static let hello = Hello(replica: ReplicaID("5f0c9e1a2b3c4d5e")!, token: "t")
+
+    static func machine(_ clock: ManualClock, idle: Int64 = 300_000) -> Machine {
+        var limits = WireLimits.default
+        limits.idleTimeoutMillis = idle
+        return Machine(limits: limits, certificateIdentity: false, sessionLimits: SessionLimits(helloTimeout: .seconds(10)), clock: clock.read)
+    }
+
+    static func timedOut(_ action: Machine.Action) -> Bool {
+        if case .close(let error?) = action { return error.code == "timed-out" && error.fatal }
+        return false
+    }
+
+    @Test func theHelloIsDueWithinTheHelloTimeout() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock)
+        let start = clock.read()
+        #expect(machine.start() == .armTimer(start + .seconds(10)))
+        clock.advance(.seconds(4))
+        // A line that is not a hello does not move the deadline.
+        _ = machine.lineReceived("{")
+        #expect(machine.timerFired() == .armTimer(start + .seconds(10)), "early: look again at the deadline")
+        clock.advance(.seconds(6))
+        let action = machine.timerFired()
+        #expect(Self.timedOut(action))
+        if case .close(let error?) = action { #expect(error.message.contains("no hello within 10 s")) }
+        #expect(machine.isClosed)
+        #expect(machine.timerFired() == .none)
+    }
+
+    @Test func checkingTheCredentialsIsNotTheClientsWait() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock)
+        _ = machine.start()
+        clock.advance(.seconds(9))
+        #expect(machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello))) == .authenticate(Self.hello))
+        clock.advance(.seconds(30))
+        #expect(machine.timerFired() == .armTimer(clock.read() + .seconds(10)))
+        guard case .send(.welcome) = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s") else {
+            Issue.record("expected a welcome")
+            return
+        }
+    }
+
+    @Test func aWelcomedSessionClosesAfterTheIdleTimeoutAndPingKeepsItOpen() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock, idle: 300_000)
+        _ = machine.start()
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        guard case .send(.welcome(let welcome)) = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s") else {
+            Issue.record("expected a welcome")
+            return
+        }
+        #expect(welcome.limits.idleTimeoutMillis == 300_000, "announced, so the client knows how often to ping")
+        let welcomed = clock.read()
+        clock.advance(.seconds(200))
+        #expect(machine.lineReceived(ServerSessionStateMachineTests.line(.ping(Ping()))) == .send(.pong(Ping())))
+        clock.advance(.seconds(100))
+        #expect(machine.timerFired() == .armTimer(welcomed + .seconds(500)), "the ping moved the deadline")
+        clock.advance(.seconds(199))
+        #expect(machine.timerFired() == .armTimer(welcomed + .seconds(500)))
+        clock.advance(.seconds(1))
+        let action = machine.timerFired()
+        #expect(Self.timedOut(action))
+        if case .close(let error?) = action { #expect(error.message.contains("send ping")) }
+    }
+
+    @Test func anAnswerCountsAsActivity() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock, idle: 60_000)
+        _ = machine.start()
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        _ = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s")
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.pull(Pull(cursor: nil))))
+        // The store took 90 s: the client was waiting, not idle.
+        clock.advance(.seconds(90))
+        _ = machine.fetched(ChangesPage(changes: [], cursor: Cursor("s1:0"), more: false))
+        #expect(machine.timerFired() == .armTimer(clock.read() + .seconds(60)))
+    }
+
+    @Test func anIdleTimeoutOfZeroNeverCloses() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock, idle: 0)
+        _ = machine.start()
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        _ = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s")
+        clock.advance(.hours(24))
+        #expect(machine.timerFired() == .none)
+        #expect(!machine.isClosed)
+    }
+
+    @Test func tooMuchBeforeWelcomeAndTooManyConnectionsAreFatal() {
+        var flooding = Machine(limits: .default, certificateIdentity: false)
+        guard case .close(let error?) = flooding.tooMuchBeforeWelcome() else {
+            Issue.record("expected a fatal error")
+            return
+        }
+        #expect(error.code == "line-too-long" && error.fatal && error.message.contains("65536"))
+
+        var crowded = Machine(limits: .default, certificateIdentity: false)
+        _ = crowded.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        #expect(crowded.tooManyConnections("full") == .close(WireError(code: "too-many-connections", message: "full", fatal: true)))
     }
 }

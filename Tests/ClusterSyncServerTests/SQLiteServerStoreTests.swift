@@ -248,8 +248,8 @@ import Testing
         // The record was created cluster-shared; the batch's second change claims it is private.
         let good = maker.change(RecordID.random(for: .action), scope: fixture.shared, field: "title", value: "Good")
         let mismatch = maker.change(risk, scope: fixture.rhylPrivate, field: "owner", value: "Lead")
-        let error = await #expect(throws: ClusterSyncError.self) { try await store.push([good, mismatch], as: rhyl) }
-        #expect(error?.code == .forbiddenScope)
+        let error = await #expect(throws: PushRejection.self) { try await store.push([good, mismatch], as: rhyl) }
+        #expect(error?.error.code == .forbiddenScope && error?.change == mismatch.id)
         #expect(try await store.currentCursor(tenant: "bcuhb") == Cursor("s1:1"))
         #expect(try await store.pull(for: rhyl, after: nil, limit: 10).changes.map(\.id) == [created.id])
         let counts = try fixture.readDirectly { db in
@@ -264,11 +264,11 @@ import Testing
         let otherCluster = RecordScope(tenant: "bcuhb", cluster: "south")
         let elsewhere = maker.change(RecordID.random(for: .risk), scope: otherCluster, field: "title", value: "x")
         let other = maker.change(RecordID.random(for: .risk), scope: fixture.shared, field: "title", value: "y")
-        let refused = await #expect(throws: ClusterSyncError.self) { try await store.push([other, elsewhere], as: rhyl) }
-        #expect(refused?.code == .forbiddenScope)
+        let refused = await #expect(throws: PushRejection.self) { try await store.push([other, elsewhere], as: rhyl) }
+        #expect(refused?.error.code == .forbiddenScope && refused?.change == elsewhere.id)
         let prestatynPrivate = RecordScope(tenant: "bcuhb", cluster: "north", practice: "prestatyn")
         let foreign = maker.change(RecordID.random(for: .risk), scope: prestatynPrivate, field: "title", value: "z")
-        _ = await #expect(throws: ClusterSyncError.self) { try await store.push([foreign], as: rhyl) }
+        _ = await #expect(throws: PushRejection.self) { try await store.push([foreign], as: rhyl) }
         #expect(try await store.currentCursor(tenant: "bcuhb") == Cursor("s1:2"))
     }
 
@@ -346,9 +346,11 @@ import Testing
         var maker = ChangeMaker()
         let shared = maker.change(RecordID.random(for: .risk), scope: fixture.shared, field: "title", value: "Shared")
         let rhylOwn = maker.change(RecordID.random(for: .risk), scope: fixture.rhylPrivate, field: "title", value: "Rhyl only")
-        let prestatynOwn = maker.change(RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: "prestatyn"),
+        // Each practice pushes as its own replica.
+        var prestatynMaker = ChangeMaker(), llandudnoMaker = ChangeMaker()
+        let prestatynOwn = prestatynMaker.change(RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: "prestatyn"),
                                         field: "title", value: "Prestatyn only")
-        let southShared = maker.change(RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "south"),
+        let southShared = llandudnoMaker.change(RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "south"),
                                        field: "title", value: "South")
         _ = try await store.push([shared, rhylOwn], as: rhyl)
         _ = try await store.push([prestatynOwn], as: prestatyn)

@@ -75,6 +75,7 @@ public final class Replica: Sendable {
     @discardableResult
     public func initialise(tenant: String, cluster: String, practice: String, displayName: String) throws -> ReplicaIdentity {
         try Self.checkNames(tenant: tenant, cluster: cluster, practice: practice)
+        let displayName = try AuthorName.validated(displayName, field: "name")
         let identity = ReplicaIdentity(replicaID: .random(), tenant: tenant, cluster: cluster, practice: practice, displayName: displayName)
         try database.write { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! == 0 else {

@@ -56,6 +56,32 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         public static let shuttingDown = Code("shutting-down")
         /// A client could not reach or finish talking to its server; its local state is intact.
         public static let unreachable = Code("unreachable")
+        /// The session waited too long for the client: no hello in time, or no line on a quiet
+        /// session (send `ping` to keep one open).
+        public static let timedOut = Code("timed-out")
+        /// The credential already has as many sessions open as the server allows.
+        public static let tooManyConnections = Code("too-many-connections")
+        /// The server's welcome names another practice than the replica's: its credential is
+        /// not this replica's (client side only; nothing was pushed).
+        public static let wrongCredential = Code("wrong-credential")
+        /// The server cannot write (or open) its store: read-only file system, permissions, disk
+        /// full or failing. Not the client's fault, and resending will not help until an
+        /// operator acts. See `plainWords`.
+        public static let storeUnavailable = Code("store-unavailable")
+
+        /// What a person at a practice should read when a server answers with this code, where
+        /// the server's message alone would not tell them what to do; nil for other codes. Any
+        /// client shows it, so every client says the same.
+        public var plainWords: String? {
+            switch self {
+            case .storeUnavailable:
+                "The sync server cannot save changes at the moment: its storage cannot be written. "
+                    + "Nothing is lost: your changes stay in this replica and will be sent by a later sync. "
+                    + "Retrying now will not help; tell whoever runs the server (your Health Board's ClusterSync operators)."
+            default:
+                nil
+            }
+        }
     }
 
     public var code: Code

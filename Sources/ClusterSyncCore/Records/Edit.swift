@@ -38,7 +38,7 @@ public enum Edit: Sendable, Equatable {
         case .set(let field, let value):
             try schema.validate(field: field, value: value)
             if schema.requiredText.contains(field), value.stringValue?.allSatisfy(\.isWhitespace) == true {
-                throw ClusterSyncError(.invalidValue, "a \(type.rawValue) needs a \(field); it cannot be empty", field: field)
+                throw ClusterSyncError(.invalidValue, "\("aeiou".contains(type.rawValue.first!) ? "an" : "a") \(type.rawValue) needs a \(field); it cannot be empty", field: field)
             }
             guard let spec = schema.field(field), spec.kind.cardinality == .register, spec.kind != .position else {
                 throw ClusterSyncError(.invalidValue, "\(field) is not a single-value field; use \(field)+=VALUE or \(field)-=VALUE", field: field)

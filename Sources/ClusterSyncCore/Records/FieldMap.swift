@@ -56,7 +56,7 @@ extension RecordView {
     /// after the record type's other register fields.
     var mapConflicts: [Conflict] {
         type.schema.fields.filter(\.kind.isMap).flatMap { spec in
-            entries(ofMap: spec.name).filter { $0.writes.count > 1 }.map {
+            entries(ofMap: spec.name).filter { $0.writes.count > 1 && Set($0.writes.map(\.value)).count > 1 }.map {
                 Conflict(field: FieldMap.field(spec.name, key: $0.key), kind: .concurrentValues, values: $0.writes)
             }
         }

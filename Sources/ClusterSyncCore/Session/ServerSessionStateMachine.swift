@@ -6,8 +6,12 @@ import NIOCore
 /// States: `awaitingHello` → `authenticating` (the hello is being checked) → `ready` → `closed`.
 /// The channel handler feeds it every line and every result of the work it asked for, and
 /// performs the action returned. It runs one request (`authenticate`, `store`, `fetch`,
-/// `subscribe`) at a time, in the order the lines came, so answers go out in that order; lines
+/// `findStreamEnd`) at a time, in the order the lines came, so answers go out in that order; lines
 /// that arrive meanwhile wait in the handler.
+///
+/// It holds the rules of cursors (`StreamCursor`: a cursor past the end of the stream is refused
+/// by `pull` and `subscribe` alike) and of subscriptions (where one starts, which pages it sends,
+/// and that a session's own changes are not sent back to it).
 ///
 /// Peer mistakes never trap: a line that cannot be decoded is answered with a non-fatal error,
 /// a message the state does not allow closes the session with a fatal one. Calling a result
@@ -28,10 +32,14 @@ public struct ServerSessionStateMachine: Sendable {
         /// Read a page of changes after `pull.cursor`, at most `pull.limit` (always set, and
         /// within `maxChangesPerPage`). Then call `fetched(_:)` or `requestFailed(_:)`.
         case fetch(Pull)
-        /// Start sending changes after `subscribe.cursor` (nil: the current end of the stream).
-        /// Then call `subscribed(at:)` or `requestFailed(_:)`; afterwards, `published(_:)` for
-        /// every page of changes the subscription yields.
-        case subscribe(Subscribe)
+        /// Read the cursor at the current end of the tenant's stream. Then call `streamEnd(_:)`
+        /// or `requestFailed(_:)`.
+        case findStreamEnd
+        /// Read the subscription's next page: the changes after `pull.cursor`, at most
+        /// `pull.limit`. Then call `subscriptionPage(_:)` or `subscriptionFailed()`.
+        case fetchForSubscription(Pull)
+        /// Call `timerFired()` at this deadline (or soon after); it replaces any earlier one.
+        case armTimer(NIODeadline)
         /// Write the error's line if there is one, then close the connection.
         case close(WireError?)
         /// Nothing to do.
@@ -40,31 +48,55 @@ public struct ServerSessionStateMachine: Sendable {
 
     enum Subscription: Sendable {
         case none
-        /// Asked for; waiting for `subscribed(at:)`.
-        case requested
-        case active
+        /// Asked for (from this cursor; nil: from now); waiting for `streamEnd(_:)`.
+        case starting(Cursor?)
+        /// Sending changes after `cursor`. `behind`: changes may wait after it.
+        case active(cursor: Cursor, behind: Bool)
+    }
+
+    struct Ready: Sendable {
+        var identity: SessionIdentity
+        var subscription: Subscription = .none
+        /// A pull whose cursor waits for `streamEnd(_:)` to be checked.
+        var pendingPull: Pull?
     }
 
     enum State: Sendable {
         case awaitingHello
         case authenticating
-        case ready(SessionIdentity, Subscription)
+        case ready(Ready)
         case closed
     }
 
     public let limits: WireLimits
+    public let sessionLimits: SessionLimits
     /// Whether TLS identified the client by its certificate.
     public let certificateIdentity: Bool
     private var state: State = .awaitingHello
+    /// The monotonic clock the timeouts are measured with (injected, so tests can move it).
+    private let clock: @Sendable () -> NIODeadline
+    /// When `start()` was called: the hello is due `helloTimeout` after it.
+    private var startedAt: NIODeadline?
+    /// When the client last sent a line, or the server last answered one: a welcomed session
+    /// closes `idleTimeoutMillis` after it.
+    private var lastActivity: NIODeadline
+    /// The client's replica, from its hello: its own changes are not sent back by a subscription.
+    public private(set) var replica: ReplicaID?
 
-    public init(limits: WireLimits, certificateIdentity: Bool) {
+    public init(
+        limits: WireLimits, certificateIdentity: Bool, sessionLimits: SessionLimits = .default,
+        clock: @escaping @Sendable () -> NIODeadline = { NIODeadline.now() }
+    ) {
         self.limits = limits
+        self.sessionLimits = sessionLimits
         self.certificateIdentity = certificateIdentity
+        self.clock = clock
+        self.lastActivity = clock()
     }
 
     /// Who the client is, once welcomed.
     public var identity: SessionIdentity? {
-        if case .ready(let identity, _) = state { return identity }
+        if case .ready(let ready) = state { return ready.identity }
         return nil
     }
 
@@ -74,24 +106,82 @@ public struct ServerSessionStateMachine: Sendable {
         return false
     }
 
-    /// Whether `published(_:)` sends pages.
+    /// Whether the session is subscribed (the handler then passes on `streamGrew()`).
     public var isSubscribed: Bool {
-        if case .ready(_, .active) = state { return true }
+        if case .ready(let ready) = state, case .active = ready.subscription { return true }
         return false
+    }
+
+    // MARK: Time
+
+    /// The connection is ready for lines (TLS is done): the hello is due within `helloTimeout`.
+    public mutating func start() -> Action {
+        let now = clock()
+        startedAt = now
+        lastActivity = now
+        return .armTimer(now + sessionLimits.helloTimeout)
+    }
+
+    /// The deadline of the last `armTimer` has come. Closes a session that has waited too long
+    /// for its hello, or a welcomed one that has been quiet for `idleTimeoutMillis`; otherwise
+    /// says when to look again. Checking the credentials is the server's wait, not the client's:
+    /// it is not timed.
+    public mutating func timerFired() -> Action {
+        let now = clock()
+        switch state {
+        case .closed:
+            return .none
+        case .awaitingHello:
+            guard let startedAt else { return .none }
+            let deadline = startedAt + sessionLimits.helloTimeout
+            guard now >= deadline else { return .armTimer(deadline) }
+            return fatal(.timedOut, "no hello within \(Self.seconds(sessionLimits.helloTimeout)) of connecting: a session starts with hello")
+        case .authenticating:
+            return .armTimer(now + sessionLimits.helloTimeout)
+        case .ready:
+            guard limits.idleTimeoutMillis > 0 else { return .none }
+            let deadline = lastActivity + .milliseconds(limits.idleTimeoutMillis)
+            guard now >= deadline else { return .armTimer(deadline) }
+            return fatal(.timedOut,
+                         "no line for \(Self.seconds(.milliseconds(limits.idleTimeoutMillis))): send ping on a quiet session (the welcome's limits.idleTimeoutMillis says how often), and reconnect now")
+        }
+    }
+
+    /// The client sent more than `sessionLimits.maxBytesBeforeWelcome` bytes before it was
+    /// welcomed (the handler stops reading them).
+    public mutating func tooMuchBeforeWelcome() -> Action {
+        fatal(.lineTooLong, "before welcome a client may send at most \(sessionLimits.maxBytesBeforeWelcome) bytes: send hello, one short line, and wait for welcome")
+    }
+
+    /// The credential of the hello being checked already has as many sessions open as the
+    /// server allows. `message` names the limit and what to do.
+    public mutating func tooManyConnections(_ message: String) -> Action {
+        switch state {
+        case .closed: return .none
+        case .authenticating: return fatal(.tooManyConnections, message)
+        case .awaitingHello, .ready: preconditionFailure("tooManyConnections without an authenticate action")
+        }
+    }
+
+    static func seconds(_ amount: TimeAmount) -> String {
+        let millis = amount.nanoseconds / 1_000_000
+        return millis % 1000 == 0 ? "\(millis / 1000) s" : "\(millis) ms"
     }
 
     // MARK: Lines
 
     /// One line from the client, without its terminator. Blank lines are ignored.
     public mutating func lineReceived(_ line: ByteBuffer) -> Action {
+        lastActivity = clock()
         if line.readableBytesView.allSatisfy(Self.isWhiteSpace) { return .none }
-        return received { () throws(ClusterSyncError) in try WireCodec.decode(line) }
+        return received { () throws(ClusterSyncError) in try WireCodec.decodeClientMessage(line) }
     }
 
     /// One line from the client, without its terminator. Blank lines are ignored.
     public mutating func lineReceived(_ line: some StringProtocol) -> Action {
+        lastActivity = clock()
         if line.utf8.allSatisfy(Self.isWhiteSpace) { return .none }
-        return received { () throws(ClusterSyncError) in try WireCodec.decode(line) }
+        return received { () throws(ClusterSyncError) in try WireCodec.decodeClientMessage(line) }
     }
 
     private mutating func received(_ decode: () throws(ClusterSyncError) -> WireMessage) -> Action {
@@ -113,9 +203,9 @@ public struct ServerSessionStateMachine: Sendable {
 
         case .awaitingHello:
             let message: WireMessage
-            switch validClientMessage(decoded) {
+            switch decoded {
             case .success(let m): message = m
-            case .failure(let error): return .send(.error(error))
+            case .failure(let error): return .send(.error(WireError(error, fatal: false)))
             }
             switch message {
             case .hello(let hello):
@@ -132,6 +222,7 @@ public struct ServerSessionStateMachine: Sendable {
                                  "no credentials: connect with a practice certificate, or send a token in hello")
                 }
                 state = .authenticating
+                replica = hello.replica
                 return .authenticate(hello)
             case .bye:
                 return close(nil)
@@ -139,11 +230,11 @@ public struct ServerSessionStateMachine: Sendable {
                 return fatal(.outOfOrder, "\(message.typeName) before hello: a session starts with hello")
             }
 
-        case .ready(let identity, let subscription):
+        case .ready(var ready):
             let message: WireMessage
-            switch validClientMessage(decoded) {
+            switch decoded {
             case .success(let m): message = m
-            case .failure(let error): return .send(.error(error))
+            case .failure(let error): return .send(.error(WireError(error, fatal: false)))
             }
             switch message {
             case .hello:
@@ -157,39 +248,42 @@ public struct ServerSessionStateMachine: Sendable {
                 }
                 return .store(push)
             case .pull(var pull):
-                guard case .none = subscription else {
+                guard case .none = ready.subscription else {
                     return fatal(.outOfOrder, "pull on a subscribed session: the server sends changes as they come")
                 }
                 pull.limit = min(pull.limit ?? limits.maxChangesPerPage, limits.maxChangesPerPage)
-                return .fetch(pull)
+                guard let cursor = pull.cursor else { return .fetch(pull) }
+                do throws(ClusterSyncError) {
+                    _ = try StreamCursor.position(of: cursor)
+                } catch {
+                    return .send(.error(WireError(error, fatal: false)))
+                }
+                ready.pendingPull = pull
+                state = .ready(ready)
+                return .findStreamEnd
             case .subscribe(let subscribe):
-                guard case .none = subscription else {
+                guard case .none = ready.subscription else {
                     return fatal(.outOfOrder, "subscribe again: this session is already subscribed")
                 }
-                state = .ready(identity, .requested)
-                return .subscribe(subscribe)
+                if let cursor = subscribe.cursor {
+                    do throws(ClusterSyncError) {
+                        _ = try StreamCursor.position(of: cursor)
+                    } catch {
+                        return .send(.error(WireError(error, fatal: false)))
+                    }
+                }
+                ready.subscription = .starting(subscribe.cursor)
+                state = .ready(ready)
+                return .findStreamEnd
             case .ping(let ping):
                 return .send(.pong(ping))
             case .bye:
                 return close(nil)
             case .welcome, .ack, .changes, .snapshot, .subscribed, .pong, .error:
-                preconditionFailure("validClientMessage lets only client messages through")
+                // decodeClientMessage refuses these by their type.
+                return .send(.error(WireError(code: ClusterSyncError.Code.unknownMessage.rawValue,
+                                              message: "\(message.typeName) is sent by the server, not to it", fatal: false)))
             }
-        }
-    }
-
-    /// A decoded message a client may send, or the non-fatal error that answers the line.
-    private func validClientMessage(_ decoded: Result<WireMessage, ClusterSyncError>) -> Result<WireMessage, WireError> {
-        switch decoded {
-        case .failure(let error):
-            return .failure(WireError(error, fatal: false))
-        case .success(let message) where !message.isClientMessage:
-            return .failure(WireError(
-                code: ClusterSyncError.Code.unknownMessage.rawValue,
-                message: "\(message.typeName) is sent by the server, not to it; a client sends hello, push, pull, subscribe, ping or bye",
-                fatal: false))
-        case .success(let message):
-            return .success(message)
         }
     }
 
@@ -205,7 +299,8 @@ public struct ServerSessionStateMachine: Sendable {
         switch state {
         case .closed: return .none
         case .authenticating:
-            state = .ready(identity, .none)
+            state = .ready(Ready(identity: identity))
+            lastActivity = clock()
             return .send(.welcome(Welcome(identity: identity, limits: limits, server: server)))
         case .awaitingHello, .ready: preconditionFailure("authenticated without an authenticate action")
         }
@@ -237,35 +332,96 @@ public struct ServerSessionStateMachine: Sendable {
         answer(.changes(page))
     }
 
-    /// The subscription has started after `cursor`.
-    public mutating func subscribed(at cursor: Cursor) -> Action {
-        switch state {
-        case .closed: return .none
-        case .ready(let identity, .requested):
-            state = .ready(identity, .active)
-            return .send(.subscribed(Subscribed(cursor: cursor)))
-        case .awaitingHello, .authenticating, .ready: preconditionFailure("subscribed without a subscribe action")
+    /// The cursor at the current end of the tenant's stream, which `findStreamEnd` asked for:
+    /// checks the pending pull's cursor, or starts the subscription.
+    public mutating func streamEnd(_ end: Cursor) -> Action {
+        guard case .ready(var ready) = state else {
+            if case .closed = state { return .none }
+            preconditionFailure("streamEnd without a findStreamEnd action")
         }
+        if let pull = ready.pendingPull {
+            ready.pendingPull = nil
+            state = .ready(ready)
+            do throws(ClusterSyncError) {
+                _ = try StreamCursor.position(of: pull.cursor ?? end, end: end)
+                return .fetch(pull)
+            } catch {
+                return .send(.error(WireError(error, fatal: false)))
+            }
+        }
+        guard case .starting(let requested) = ready.subscription else {
+            preconditionFailure("streamEnd without a findStreamEnd action")
+        }
+        let start = requested ?? end
+        do throws(ClusterSyncError) {
+            _ = try StreamCursor.position(of: start, end: end)
+        } catch {
+            ready.subscription = .none
+            state = .ready(ready)
+            return .send(.error(WireError(error, fatal: false)))
+        }
+        // What arrived after the cursor before the subscription started goes out first.
+        ready.subscription = .active(cursor: start, behind: true)
+        state = .ready(ready)
+        return .send(.subscribed(Subscribed(cursor: start)))
     }
 
-    /// New changes for a subscribed session (pushed by other sessions, or the backlog after the
-    /// subscription's cursor). Sent only once the subscription is active; `.none` otherwise.
-    public mutating func published(_ page: ChangesPage) -> Action {
-        isSubscribed ? .send(.changes(page)) : .none
-    }
-
-    /// A `fetch` or `subscribe` failed (`cursor-expired`, a cursor the server did not issue
-    /// (`malformed`), a storage failure (`internal`)). Not fatal; a failed subscribe leaves the
-    /// session unsubscribed.
+    /// A `fetch` or `findStreamEnd` failed (a storage failure: `internal`). Not fatal; a failed
+    /// subscribe leaves the session unsubscribed.
     public mutating func requestFailed(_ error: ClusterSyncError) -> Action {
-        if case .ready(let identity, .requested) = state { state = .ready(identity, .none) }
+        if case .ready(var ready) = state {
+            ready.pendingPull = nil
+            if case .starting = ready.subscription { ready.subscription = .none }
+            state = .ready(ready)
+        }
         return answer(.error(WireError(error, fatal: false)))
     }
 
-    private func answer(_ message: WireMessage) -> Action {
+    // MARK: Subscription
+
+    /// Another session pushed to this tenant: a subscribed session fetches what is new.
+    public mutating func streamGrew() -> Action {
+        guard case .ready(var ready) = state, case .active(let cursor, _) = ready.subscription else { return .none }
+        ready.subscription = .active(cursor: cursor, behind: true)
+        state = .ready(ready)
+        return catchUp()
+    }
+
+    /// The work a subscribed session owes between requests: the handler calls this after each
+    /// event's actions are done, and performs what it returns (`.fetchForSubscription` while the
+    /// subscription may be behind, else `.none`).
+    public mutating func catchUp() -> Action {
+        guard case .ready(var ready) = state, case .active(let cursor, true) = ready.subscription else { return .none }
+        ready.subscription = .active(cursor: cursor, behind: false)
+        state = .ready(ready)
+        return .fetchForSubscription(Pull(cursor: cursor, limit: limits.maxChangesPerPage))
+    }
+
+    /// The page `fetchForSubscription` asked for: sends the changes in it but the session's own
+    /// (its replica's; the `ack` confirmed them), and moves the subscription past all of them.
+    public mutating func subscriptionPage(_ page: ChangesPage) -> Action {
+        guard case .ready(var ready) = state, case .active(_, let behind) = ready.subscription else { return .none }
+        ready.subscription = .active(cursor: page.cursor, behind: behind || page.more)
+        state = .ready(ready)
+        var sent = page
+        sent.changes.removeAll { $0.id.replica == replica }
+        // Rows the server cannot read go out too, for the replica to set aside (changes.md §8.0).
+        return sent.changes.isEmpty && sent.unreadable.isEmpty ? .none : .send(.changes(sent))
+    }
+
+    /// The subscription's page could not be read (the handler logs why). The session stays
+    /// subscribed at the same cursor and tries again at the next push.
+    public mutating func subscriptionFailed() -> Action {
+        .none
+    }
+
+    private mutating func answer(_ message: WireMessage) -> Action {
         switch state {
         case .closed: return .none
-        case .ready: return .send(message)
+        case .ready:
+            // A slow answer is the server's wait: the idle time counts from when it went out.
+            lastActivity = clock()
+            return .send(message)
         case .awaitingHello, .authenticating: preconditionFailure("\(message.typeName) answers a request the session has not made")
         }
     }
@@ -290,4 +446,20 @@ public struct ServerSessionStateMachine: Sendable {
     private static func isWhiteSpace(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
     }
+}
+
+/// What a session may cost the server before it is welcomed (Protocol/PROTOCOL.md §10). The idle
+/// timeout of a welcomed session is `WireLimits.idleTimeoutMillis`, announced in `welcome`.
+public struct SessionLimits: Sendable, Equatable {
+    /// How long after the TLS handshake the hello must arrive.
+    public var helloTimeout: TimeAmount
+    /// The most bytes a client may send before it is welcomed: its hello, and a few mistakes.
+    public var maxBytesBeforeWelcome: Int
+
+    public init(helloTimeout: TimeAmount = .seconds(10), maxBytesBeforeWelcome: Int = 64 * 1024) {
+        self.helloTimeout = helloTimeout
+        self.maxBytesBeforeWelcome = maxBytesBeforeWelcome
+    }
+
+    public static let `default` = SessionLimits()
 }

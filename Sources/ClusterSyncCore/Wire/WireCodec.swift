@@ -49,6 +49,7 @@ public enum WireCodec {
             limits.int("maxChangesPerPush", welcome.limits.maxChangesPerPush)
             limits.int("maxChangesPerPage", welcome.limits.maxChangesPerPage)
             limits.int("maxClockSkewMillis", welcome.limits.maxClockSkewMillis)
+            limits.int("idleTimeoutMillis", welcome.limits.idleTimeoutMillis)
             object.raw("limits", limits.text)
             object.string("server", welcome.server)
         case .ack(let ack):
@@ -110,9 +111,23 @@ public enum WireCodec {
         try decode(data: line.withUnsafeReadableBytes { Data($0) })
     }
 
-    static func decode(data: Data) throws(ClusterSyncError) -> WireMessage {
+    /// Decodes one line a client sent, without its newline: a message only servers send is
+    /// `unknown-message` as soon as its "type" is read, before its other keys are looked at, so
+    /// `{"type":"ack"}` gets the same answer as a complete ack (Protocol/PROTOCOL.md §4).
+    public static func decodeClientMessage(_ line: ByteBuffer) throws(ClusterSyncError) -> WireMessage {
+        try decode(data: line.withUnsafeReadableBytes { Data($0) }, clientMessagesOnly: true)
+    }
+
+    /// `decodeClientMessage(_:)` for text.
+    public static func decodeClientMessage(_ line: some StringProtocol) throws(ClusterSyncError) -> WireMessage {
+        try decode(data: Data(line.utf8), clientMessagesOnly: true)
+    }
+
+    static func decode(data: Data, clientMessagesOnly: Bool = false) throws(ClusterSyncError) -> WireMessage {
         do {
-            return try JSONDecoder().decode(DecodedLine.self, from: data).message
+            let decoder = JSONDecoder()
+            if clientMessagesOnly { decoder.userInfo[DecodedLine.clientMessagesOnly] = true }
+            return try decoder.decode(DecodedLine.self, from: data).message
         } catch let error as ClusterSyncError {
             throw error
         } catch let error as DecodingError {
@@ -150,6 +165,9 @@ extension WireMessage {
         case .welcome, .ack, .changes, .snapshot, .subscribed, .pong, .error: false
         }
     }
+
+    /// The "type"s a client sends.
+    public static let clientTypeNames = ["hello", "push", "pull", "subscribe", "ping", "bye"]
 
     /// Every "type" of this protocol version: the client's messages, then the server's.
     public static let typeNames = [
@@ -205,13 +223,15 @@ struct CanonicalObject {
 /// so a line is parsed once whatever its type.
 private struct DecodedLine: Decodable {
     var message: WireMessage
+    /// Set in the decoder's `userInfo` to refuse the server's message types by name.
+    static let clientMessagesOnly = CodingUserInfoKey(rawValue: "clientMessagesOnly")!
 
     enum Key: String, CodingKey {
         case type
         case version, replica, token, client
         case identity, scopes, limits, server
         case tenant, cluster, practice, author
-        case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis
+        case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
         case batch, changes, accepted, duplicates
         case cursor, limit, more, nonce
         case code, message, fatal, change
@@ -225,6 +245,12 @@ private struct DecodedLine: Decodable {
             throw ClusterSyncError(
                 .unknownMessage,
                 "\(shown) is not a message type of protocol version \(ProtocolVersion.current); the types are \(WireMessage.typeNames.joined(separator: ", "))",
+                field: "type")
+        }
+        if decoder.userInfo[Self.clientMessagesOnly] as? Bool == true, !WireMessage.clientTypeNames.contains(type) {
+            throw ClusterSyncError(
+                .unknownMessage,
+                "\(type) is sent by the server, not to it; a client sends \(WireMessage.clientTypeNames.dropLast().joined(separator: ", ")) or bye",
                 field: "type")
         }
         do {
@@ -290,7 +316,8 @@ private struct DecodedLine: Decodable {
                 maxLineBytes: try l.decode(Int.self, forKey: .maxLineBytes),
                 maxChangesPerPush: try l.decode(Int.self, forKey: .maxChangesPerPush),
                 maxChangesPerPage: try l.decode(Int.self, forKey: .maxChangesPerPage),
-                maxClockSkewMillis: try l.decode(Int64.self, forKey: .maxClockSkewMillis))
+                maxClockSkewMillis: try l.decode(Int64.self, forKey: .maxClockSkewMillis),
+                idleTimeoutMillis: try l.decodeIfPresent(Int64.self, forKey: .idleTimeoutMillis) ?? 0)
             var welcome = Welcome(
                 version: try c.decode(Int.self, forKey: .version), identity: identity, limits: limits,
                 server: try c.decode(String.self, forKey: .server))

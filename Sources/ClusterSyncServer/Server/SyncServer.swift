@@ -6,6 +6,11 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The TLS line-protocol server, as a Service: `run()` binds, accepts connections until graceful
 /// shutdown, then stops accepting and lets open sessions finish (each closes with
@@ -29,41 +34,129 @@ public final class SyncServer: Service, Sendable {
         let tls = try NIOSSLContext(configuration: TLSSetup.serverConfiguration(
             certificateChainFile: settings.certificate, privateKeyFile: settings.privateKey, trustedCAFile: settings.clientCA))
         let limits = settings.limits
+        let sessionLimits = settings.sessionLimits
+        let handshakeTimeout = TimeAmount.seconds(Int64(settings.tlsHandshakeTimeoutSeconds))
+        FileLimit.raise(toFit: settings.maxConnections, logger: logger)
+        let connections = ConnectionRegistry(
+            maxConnections: settings.maxConnections, maxConnectionsPerCredential: settings.maxConnectionsPerCredential)
+        let logger = self.logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                // Out of file descriptors (EMFILE): stop accepting for a second instead of
+                // retrying at once, and say so. NIO adds its own back-off after this one.
+                let refusals = ConnectionRegistry(maxConnections: 0, maxConnectionsPerCredential: 0)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+                        if let count = refusals.refusalToLog() {
+                            logger.warning("cannot accept connections: backing off for 1 s", metadata: [
+                                "clustersyncd.error": "\(error)", "clustersyncd.times": "\(count)",
+                                "clustersyncd.open": "\(connections.count)",
+                            ])
+                        }
+                        return .seconds(1)
+                    })
+                }
+            }
             .bind(host: settings.host, port: settings.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture { () -> Accepted in
+                    guard connections.admit(channel) else {
+                        if let count = connections.refusalToLog() {
+                            logger.warning("connection cap reached: closing new connections", metadata: [
+                                "clustersyncd.maxConnections": "\(connections.maxConnections)", "clustersyncd.refused": "\(count)",
+                            ])
+                        }
+                        channel.close(promise: nil)
+                        return .refused
+                    }
                     // A handler per connection: NIOSSL handlers are never shared between channels.
                     let identity = channel.eventLoop.makePromise(of: CertificateIdentity?.self)
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: self.logger))
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes)))
-                    let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    return (wrapped, identity.futureResult)
+                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: logger))
+                    let handshake = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
+                        logger.info("TLS handshake timed out: closing the connection", metadata: [
+                            "clustersyncd.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
+                            "clustersyncd.tlsHandshakeTimeoutSeconds": "\(handshakeTimeout.nanoseconds / 1_000_000_000)",
+                        ])
+                        channel.close(promise: nil)
+                    }
+                    identity.futureResult.whenComplete { _ in handshake.cancel() }
+                    let wrapped = try SessionHandler.wrap(channel, limits: limits, sessionLimits: sessionLimits)
+                    return .session(wrapped, identity.futureResult)
                 }
             }
         if let address = server.channel.localAddress {
-            logger.info("listening", metadata: ["clustersyncd.address": "\(address)"])
+            logger.info("listening", metadata: [
+                "clustersyncd.address": "\(address)", "clustersyncd.maxConnections": "\(settings.maxConnections)",
+                "clustersyncd.idleTimeoutSeconds": "\(limits.idleTimeoutMillis / 1000)",
+            ])
             onBound(address)
         }
+        let drain = settings.drainSeconds
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await (connection, identity) in connections {
+                try await server.executeThenClose { accepted in
+                    for try await connection in accepted {
+                        guard case .session(let connection, let identity) = connection else { continue }
                         group.addTask {
-                            let session = SessionHandler(
+                            var session = SessionHandler(
                                 store: self.store, notifier: self.notifier, limits: limits, logger: self.logger)
+                            session.sessionLimits = sessionLimits
+                            session.connections = connections
                             await session.run(connection, certificateIdentity: identity)
                         }
                     }
                 }
             }
         } onGracefulShutdown: {
-            self.logger.info("shutting down: no new sessions; open sessions finish their current request")
+            self.logger.info("shutting down: no new sessions; open sessions finish their current request",
+                             metadata: ["clustersyncd.drainSeconds": "\(drain)"])
             server.channel.close(promise: nil)
+            // A session stuck on a slow store or a client that does not read must not hold up a
+            // restart: whatever is still open after drainSeconds is closed.
+            Task {
+                try? await Task.sleep(for: .seconds(drain))
+                let closed = connections.closeAll()
+                if closed > 0 {
+                    logger.warning("closed sessions still open after drainSeconds", metadata: [
+                        "clustersyncd.closed": "\(closed)", "clustersyncd.drainSeconds": "\(drain)",
+                    ])
+                }
+            }
         }
         logger.info("stopped")
+    }
+
+    /// What the child channel initializer makes of a new connection.
+    enum Accepted: Sendable {
+        /// Over `maxConnections`: already closed.
+        case refused
+        case session(NIOAsyncChannel<ByteBuffer, ByteBuffer>, EventLoopFuture<CertificateIdentity?>)
+    }
+}
+
+/// The process's open-file limit, which bounds the connections the server can hold.
+enum FileLimit {
+    /// Raises the soft limit (up to the hard one) so that `maxConnections` fit with room for the
+    /// store's files, and warns if they still do not.
+    static func raise(toFit maxConnections: Int, logger: Logger) {
+        #if os(Linux)
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let needed = rlim_t(maxConnections + 64)
+        if limit.rlim_cur < needed {
+            var raised = limit
+            raised.rlim_cur = min(needed, limit.rlim_max)
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        if limit.rlim_cur < needed {
+            logger.warning("the open-file limit is below what maxConnections needs: connections beyond it are refused with back-off", metadata: [
+                "clustersyncd.fileLimit": "\(limit.rlim_cur)", "clustersyncd.maxConnections": "\(maxConnections)",
+                "clustersyncd.hint": "raise LimitNOFILE (the systemd unit sets 8192) or lower limits.maxConnections",
+            ])
+        }
+        #endif
     }
 }
 

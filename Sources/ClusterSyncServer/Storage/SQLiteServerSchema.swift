@@ -61,6 +61,93 @@ enum SQLiteServerSchema {
             // The materialised records, for roll-ups and conflict views.
             try MaterialisedStateSchema.createTables(db)
         }
+        migrator.registerMigration("v2: identities scoped by tenant and cluster") { db in
+            try db.execute(sql: """
+                -- A change id is unique within its tenant and cluster, not across the server: one
+                -- tenant's ids never make another's changes duplicates.
+                CREATE TABLE log_v2 (
+                    tenant TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    cluster TEXT NOT NULL,
+                    practice TEXT,
+                    replica TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    change_json TEXT NOT NULL,
+                    PRIMARY KEY (tenant, seq),
+                    UNIQUE (tenant, cluster, replica, counter)
+                ) WITHOUT ROWID;
+                INSERT INTO log_v2 (tenant, seq, cluster, practice, replica, counter, change_json)
+                    SELECT tenant, seq, cluster, practice, replica, counter, change_json FROM log;
+                DROP TABLE log;
+                ALTER TABLE log_v2 RENAME TO log;
+                CREATE INDEX log_by_cluster ON log(tenant, cluster, seq, practice);
+
+                -- A record id is unique within its tenant and cluster.
+                CREATE TABLE record_v2 (
+                    num INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    cluster TEXT NOT NULL,
+                    practice TEXT,
+                    parent TEXT,
+                    UNIQUE (tenant, cluster, id)
+                );
+                INSERT INTO record_v2 (num, id, type, tenant, cluster, practice, parent)
+                    SELECT num, id, type, tenant, cluster, practice, parent FROM record;
+                DROP TABLE record;
+                ALTER TABLE record_v2 RENAME TO record;
+                CREATE INDEX record_by_parent ON record(parent) WHERE parent IS NOT NULL;
+                CREATE INDEX record_by_scope ON record(tenant, cluster, type);
+
+                -- Replica ids are interned per tenant and cluster. Each old number becomes one
+                -- per tenant and cluster it was used in; new numbers start above the old ones,
+                -- so renumbering the change rows never collides with a row not yet renumbered.
+                CREATE TABLE replica_v2 (
+                    num INTEGER PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    cluster TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    UNIQUE (tenant, cluster, id)
+                );
+                INSERT INTO replica_v2 (num, tenant, cluster, id)
+                    SELECT (SELECT coalesce(max(num), 0) FROM replica) + row_number() OVER (ORDER BY u.tenant, u.cluster, r.id),
+                           u.tenant, u.cluster, r.id
+                    FROM (SELECT c.replica AS num, rec.tenant, rec.cluster FROM change c JOIN record rec ON rec.num = c.record
+                          UNION
+                          SELECT o.replica, rec.tenant, rec.cluster FROM orphan_supersede o JOIN record rec ON rec.num = o.record) u
+                    JOIN replica r ON r.num = u.num;
+                UPDATE change SET replica = (
+                    SELECT v.num FROM replica_v2 v JOIN replica r ON r.id = v.id JOIN record rec ON rec.num = change.record
+                    WHERE r.num = change.replica AND v.tenant = rec.tenant AND v.cluster = rec.cluster);
+                UPDATE orphan_supersede SET replica = (
+                    SELECT v.num FROM replica_v2 v JOIN replica r ON r.id = v.id JOIN record rec ON rec.num = orphan_supersede.record
+                    WHERE r.num = orphan_supersede.replica AND v.tenant = rec.tenant AND v.cluster = rec.cluster);
+                DROP TABLE replica;
+                ALTER TABLE replica_v2 RENAME TO replica;
+
+                -- Which practice owns a replica id in a cluster: the first that pushed as that
+                -- replica (its hello's replica). See ReplicaOwnership. Replicas that pushed
+                -- before this migration are bound at their next push.
+                CREATE TABLE replica_owner (
+                    tenant TEXT NOT NULL,
+                    cluster TEXT NOT NULL,
+                    replica TEXT NOT NULL,
+                    practice TEXT NOT NULL,
+                    PRIMARY KEY (tenant, cluster, replica)
+                ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v3: health check") { db in
+            try db.execute(sql: """
+                -- Written by `clustersyncd health` and at server start: proves the store can
+                -- still be written (and fsynced), not only read. checked_at in ms since 1970.
+                CREATE TABLE health (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    checked_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -19,14 +19,12 @@ public final class SQLiteServerStore: ServerStore {
     let database: DatabasePool
     private let wallClock: @Sendable () -> Int64
 
-    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
-    public convenience init(path: String) throws {
-        try self.init(path: path, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    }
-
-    /// `wallClock` (milliseconds since 1970) dates the credentials issued.
-    public init(path: String, wallClock: @escaping @Sendable () -> Int64) throws {
-        database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store")
+    /// `wallClock` (milliseconds since 1970) dates the credentials issued. Commits are `.full`:
+    /// an acknowledged push is on disk (PROTOCOL.md §6); `.normal` is for the benchmark, to show
+    /// what that costs.
+    public init(path: String, durability: DatabaseSetup.Durability = .full,
+                wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
+        database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store", durability: durability)
         self.wallClock = wallClock
     }
 
@@ -116,11 +114,9 @@ public final class SQLiteServerStore: ServerStore {
             // Digest == DataProtocol is Crypto's constant-time comparison.
             guard presented.secretDigest == stored else { return nil }
             guard row["revoked"] as Int64 == 0 else { return nil }
-            let practice: String = row["practice"]
-            let label: String? = row["label"]
             return SessionIdentity(
-                tenant: row["tenant"], cluster: row["cluster"], practice: practice,
-                author: label.map { "\(practice) (\($0))" } ?? practice)
+                tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"],
+                author: AuthorName.authenticated(practice: row["practice"], label: row["label"]))
         }
     }
 
@@ -133,9 +129,14 @@ public final class SQLiteServerStore: ServerStore {
     /// Besides the protocol's contract: a change whose scope `identity` may not access is refused
     /// with `forbiddenScope` too (the session checks first; this keeps the log's scope columns
     /// trustworthy whatever the caller).
+    ///
+    /// Change ids, replica ids and record ids are keyed by tenant and cluster, and each change
+    /// goes through `ReplicaOwnership` and `ChangeAdmission.recordScope`; a refusal throws a
+    /// `PushRejection` naming the change, and nothing of the push is stored.
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
         for change in changes where !identity.mayAccess(change.scope) {
-            throw ClusterSyncError(.forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write")
+            throw PushRejection(change: change.id, error: ClusterSyncError(
+                .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
         }
         guard !changes.isEmpty else { return PushOutcome(accepted: 0, duplicates: 0) }
         return try await write { db in
@@ -143,30 +144,84 @@ public final class SQLiteServerStore: ServerStore {
                                                 arguments: [identity.tenant]) else {
                 throw ClusterSyncError(.invalidValue, "no tenant \"\(identity.tenant)\" on this server", field: "tenant")
             }
+            let tenant = identity.tenant, cluster = identity.cluster
             let append = try BoundStatement(db, sql: """
                 INSERT INTO log (tenant, seq, cluster, practice, replica, counter, change_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (replica, counter) DO NOTHING
+                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, cluster, replica, counter) DO NOTHING
                 """)
+            let ownerOf = try db.cachedStatement(sql: "SELECT practice FROM replica_owner WHERE tenant = ? AND cluster = ? AND replica = ?")
+            let bind = try db.cachedStatement(sql: """
+                INSERT INTO replica_owner (tenant, cluster, replica, practice) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """)
+            let storedCopy = try db.cachedStatement(sql: """
+                SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND replica = ? AND counter = ?
+                """)
+            var owners: [ReplicaID: String?] = [:]
             var seq = last
             var accepted: [Change] = []
             accepted.reserveCapacity(changes.count)
+            var duplicates = 0
             for var change in changes {
+                let owner: String?
+                if let known = owners[change.id.replica] {
+                    owner = known
+                } else {
+                    owner = try String.fetchOne(ownerOf, arguments: [tenant, cluster, change.id.replica.rawValue])
+                    owners[change.id.replica] = owner
+                }
+                var stored: Change?
+                if ReplicaOwnership.needsStoredCopy(owner: owner, pushedBy: identity.practice),
+                   let text = try String.fetchOne(storedCopy, arguments: [tenant, cluster, change.id.replica.rawValue, change.id.counter]) {
+                    stored = try? Change(jsonText: text)
+                }
+                switch ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner, stored: stored) {
+                case .refuse(let error):
+                    throw PushRejection(change: change.id, error: error)
+                case .duplicate:
+                    duplicates += 1
+                    continue
+                case .store(let bindTo):
+                    if let bindTo {
+                        try bind.execute(arguments: [tenant, cluster, change.id.replica.rawValue, bindTo])
+                        owners[change.id.replica] = bindTo
+                    }
+                }
                 change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
                 try append.run(
-                    .text(identity.tenant), .int(seq + 1), .text(change.scope.cluster), .optional(change.scope.practice),
+                    .text(tenant), .int(seq + 1), .text(cluster), .optional(change.scope.practice),
                     .text(change.id.replica.rawValue), .int(change.id.counter), .text(change.jsonText))
                 if db.changesCount == 1 {
                     seq += 1
                     accepted.append(change)
+                } else {
+                    duplicates += 1
                 }
             }
-            guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: changes.count) }
-            // Throws forbiddenScope for a record that exists in another scope: the transaction,
-            // log rows included, rolls back.
-            var writer = try ChangeWriter(db)
+            guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: duplicates) }
+            // A record keeps the scope it was created in; records are keyed within the cluster,
+            // so this never looks at another tenant's or cluster's.
+            var writer = try ChangeWriter(db, partition: ChangeWriter.Partition(tenant: tenant, cluster: cluster))
+            var scopes: [RecordID: RecordScope] = [:]
+            let recordScope = try db.cachedStatement(sql: "SELECT practice FROM record WHERE tenant = ? AND cluster = ? AND id = ?")
+            for change in accepted {
+                let existing: RecordScope?
+                if let known = scopes[change.record] {
+                    existing = known
+                } else if let row = try Row.fetchOne(recordScope, arguments: [tenant, cluster, change.record.rawValue]) {
+                    existing = RecordScope(tenant: tenant, cluster: cluster, practice: row[0])
+                } else {
+                    existing = nil
+                }
+                scopes[change.record] = existing ?? change.scope
+                do throws(ClusterSyncError) {
+                    try ChangeAdmission.recordScope(change, existing: existing)
+                } catch {
+                    throw PushRejection(change: change.id, error: error)
+                }
+            }
             _ = try writer.apply(accepted)
-            try db.execute(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?", arguments: [seq, identity.tenant])
-            return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count)
+            try db.execute(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?", arguments: [seq, tenant])
+            return PushOutcome(accepted: accepted.count, duplicates: duplicates)
         }
     }
 
@@ -237,22 +292,31 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
+    // MARK: Health
+
+    /// What the store holds, read and then written back in one committed transaction (the
+    /// `health` row), so a store that can be read but not written, or not synced to disk,
+    /// fails here as pushes would.
+    public func probe() async throws -> (tenants: Int, changes: Int64) {
+        let now = wallClock()
+        return try await write { db in
+            let tenants = try Int.fetchOne(db, sql: "SELECT count(*) FROM tenant")!
+            let changes = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(last), 0) FROM tenant_sequence")!
+            try db.execute(sql: """
+                INSERT INTO health (singleton, checked_at) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET checked_at = excluded.checked_at
+                """, arguments: [now])
+            return (tenants, changes)
+        }
+    }
+
     // MARK: Cursors
 
-    /// Cursors are `s1:<seq>`: the sequence number of the last change the client has, in the
-    /// first cursor format. Clients treat them as opaque.
-    static func cursor(at seq: Int64) -> ClusterSyncCore.Cursor { ClusterSyncCore.Cursor("s1:\(seq)") }
+    /// Cursors are `StreamCursor`s: `s1:<seq>`, the sequence number of the last change the
+    /// client has. Whether one is past the end of the stream is the session's check.
+    static func cursor(at seq: Int64) -> ClusterSyncCore.Cursor { StreamCursor.cursor(at: seq) }
 
     static func sequence(of cursor: ClusterSyncCore.Cursor) throws(ClusterSyncError) -> Int64 {
-        let text = cursor.rawValue
-        guard text.hasPrefix("s1:"), case let digits = text.dropFirst(3), !digits.isEmpty, digits.utf8.count <= 18,
-              digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let seq = Int64(digits)
-        else {
-            throw ClusterSyncError(.malformed, "\"\(text.prefix(40))\" is not a cursor this server issued; pull without a cursor to start again",
-                                   field: "cursor")
-        }
-        return seq
+        try StreamCursor.position(of: cursor)
     }
 
     // MARK: Checks
@@ -272,15 +336,10 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    /// A label names a person or a laptop; it becomes part of the author shown on every change.
+    /// A label names a person or a laptop; it becomes part of the author shown on every change,
+    /// so it keeps the rule of every author name (`AuthorName`).
     static func checkLabel(_ label: String) throws(ClusterSyncError) -> String {
-        let trimmed = label.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.count <= 64,
-              !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
-            throw ClusterSyncError(.invalidValue, "a token label must be 1 to 64 characters without control characters", field: "label")
-        }
-        return trimmed
+        try AuthorName.validated(label, field: "label")
     }
 
     static func requireTenant(_ tenant: String, _ db: Database) throws {
@@ -322,8 +381,14 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
+    /// A file that cannot be written or opened is `store-unavailable`, which clients show in
+    /// plain words and do not retry; anything else is `internal`.
     static func storageError(_ error: DatabaseError) -> ClusterSyncError {
-        ClusterSyncError(.internal, "server store: \(error.message ?? "\(error.resultCode)")")
+        let detail = error.message ?? "\(error.resultCode)"
+        guard DatabaseSetup.isUnavailable(error) else { return ClusterSyncError(.internal, "server store: \(detail)") }
+        return ClusterSyncError(.storeUnavailable,
+            "the server cannot write its store (\(detail)): an operator must act (`clustersyncd health` says what is wrong); "
+            + "your changes stay in your replica until a sync succeeds")
     }
 }
 

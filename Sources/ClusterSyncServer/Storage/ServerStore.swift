@@ -28,8 +28,12 @@ public protocol ServerStore: Sendable {
     /// Stores a batch of already validated changes for `identity`, whole or not at all, stamping
     /// each with `AuthorStamp.author(of:pushedBy:fromReplica:)` (nil `replica`: every change is
     /// the identity's own) and giving each new one the tenant's next sequence number.
-    /// A change the server already has (same id) counts as a duplicate and is not stored again.
-    /// Throws `forbiddenScope` if a change names a record that exists in another scope.
+    /// Change ids, replica ids and record ids are keyed within the tenant and cluster: nothing
+    /// another tenant or cluster stored affects the outcome. A change the server already has
+    /// (same id in the cluster) counts as a duplicate and is not stored again. Each change goes
+    /// through `ReplicaOwnership.decide` (the first practice to push as a replica owns its id in
+    /// the cluster; `replica` is the session's hello replica) and
+    /// `ChangeAdmission.recordScope`; a refusal throws a `PushRejection` naming the change.
     func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome
     /// The changes `identity` may see after `cursor` (nil: from the start), oldest first, at most
     /// `limit`. Costs what it returns, not what is stored.

@@ -1,0 +1,60 @@
+import ClusterSyncCore
+
+/// Governance operations: what the CLI's meeting, decision, interests and attendance commands do.
+extension Replica {
+    /// The live meetings, terms of reference, decisions and declarations, for derived values.
+    public func governance() throws -> GovernanceRecords {
+        var views: [RecordView] = []
+        for type in [RecordType.meeting, .terms, .decision, .declaration] { views += try records(type) }
+        return GovernanceRecords(views)
+    }
+
+    /// Records an attendee of a meeting (a set member: adding the same attendee twice is one).
+    @discardableResult
+    public func attend(_ meeting: RecordID, _ attendee: Attendee) throws -> [Change] {
+        try requireType(meeting, .meeting)
+        return try edit(meeting, .add("attendees", attendee.jsonValue))
+    }
+
+    /// Removes every attendee entry of that name from a meeting; fails if there is none.
+    @discardableResult
+    public func unattend(_ meeting: RecordID, name: String) throws -> [Change] {
+        let view = try requireType(meeting, .meeting)
+        let entries = view.members("attendees").filter { Attendee($0)?.name == name }
+        guard !entries.isEmpty else {
+            throw ClusterSyncError(.invalidValue, "\(meeting) has no attendee named \(PatientDataGuard.quotable(name) ?? "so")", field: "attendees")
+        }
+        return try edit(entries.map { (meeting, Edit.remove("attendees", $0)) })
+    }
+
+    /// Records (or changes) one member's vote on a decision: that member's own register.
+    @discardableResult
+    public func vote(_ decision: RecordID, member: String, _ vote: String) throws -> [Change] {
+        try requireType(decision, .decision)
+        return try edit(decision, .set(FieldMap.field("votes", key: member), .string(vote)))
+    }
+
+    /// Interests in force for a meeting's attendees on its date, or for a decision.
+    public func interestsInForce(for id: RecordID) throws -> [GovernanceRecords.InterestInForce] {
+        guard id.type == .meeting || id.type == .decision else {
+            throw ClusterSyncError(.wrongType, "\(id) is a \(id.type.rawValue); interests are reported for a meeting (MTG-) or a decision (DEC-)")
+        }
+        let view = try requireType(id, id.type)
+        let governance = try governance()
+        return id.type == .meeting ? governance.interests(atMeeting: view) : governance.interests(forDecision: view)
+    }
+
+    /// GP Collaborative attendance for a QAIF year (default: the year containing today).
+    public func attendance(year: QAIFYear? = nil) throws -> AttendanceReport {
+        let today = self.today
+        let views = try records(.meeting) + records(.terms)
+        return AttendanceReport(records: views, year: year ?? QAIFYear(containing: today), today: today)
+    }
+
+    @discardableResult
+    func requireType(_ id: RecordID, _ type: RecordType) throws -> RecordView {
+        guard id.type == type else { throw ClusterSyncError(.wrongType, "\(id) is a \(id.type.rawValue), not a \(type.rawValue)") }
+        guard let view = try record(id), view.exists else { throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica") }
+        return view
+    }
+}

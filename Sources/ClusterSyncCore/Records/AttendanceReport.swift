@@ -1,0 +1,112 @@
+/// GP practices' attendance at the GP Collaborative against QAIF CND014W: at least four
+/// meetings in the QAIF year (1 April to 31 March).
+///
+/// Who counts for a practice (seed 003): an attendee of the practice in the role `member` (a
+/// clinical partner or senior practice-employed clinician); a `substitute` for it only when the
+/// arrangement was agreed with the Health Board before the meeting (`agreed_by`); a `buddy`
+/// counts for its own practice, and for the practice it `represents` when the buddying was
+/// agreed. `in-attendance` never counts. Meetings left are the body's meetings recorded in the
+/// rest of the year that are not yet held: dated today or later, status not `held` or
+/// `cancelled`. A practice is red when even attending all of them would leave it short.
+public struct AttendanceReport: Sendable, Equatable {
+    public static let minimum = 4
+    public static let body = "gp-collaborative"
+
+    public enum Status: String, Sendable {
+        /// Four or more attended.
+        case met
+        /// Short, but the meetings left could still make four.
+        case canReach = "can-reach"
+        /// Short, and the meetings left cannot make four (or the year is over).
+        case cannotReach = "cannot-reach"
+    }
+
+    public struct Row: Sendable, Equatable {
+        public var practice: String
+        public var attended: [RecordID]
+        public var status: Status
+        /// Attendance recorded for the practice that does not count, with the reason.
+        public var notCounted: [(meeting: RecordID, name: String, reason: String)]
+
+        public static func == (a: Row, b: Row) -> Bool {
+            a.practice == b.practice && a.attended == b.attended && a.status == b.status
+                && a.notCounted.map { "\($0.meeting)\($0.name)\($0.reason)" } == b.notCounted.map { "\($0.meeting)\($0.name)\($0.reason)" }
+        }
+    }
+
+    public var year: QAIFYear
+    public var held: [RecordID]
+    public var left: [RecordID]
+    public var practices: [Row]
+
+    /// `records`: any records (the meetings and terms of reference are used); `known`: practices
+    /// to list even without attendance (this replica's own).
+    public init(records: [RecordView], year: QAIFYear, today: CalendarDate, known: [String] = []) {
+        self.year = year
+        let meetings = records.filter {
+            $0.type == .meeting && !$0.isDeleted && $0.string("body") == Self.body && $0.string("status") != "cancelled"
+                && ($0.date("date").map(year.contains) ?? false)
+        }.sorted { ($0.date("date")!, $0.id) < ($1.date("date")!, $1.id) }
+        let isLeft: (RecordView) -> Bool = { $0.string("status") != "held" && $0.date("date")! >= today }
+        held = meetings.filter { !isLeft($0) }.map(\.id)
+        left = meetings.filter(isLeft).map(\.id)
+
+        var names = Set(known)
+        for terms in records where terms.type == .terms && !terms.isDeleted && terms.string("body") == Self.body
+            && (terms.date("date_agreed").map { $0 <= year.last } ?? false) {
+            names.formUnion(terms.members("practices").compactMap(\.stringValue))
+        }
+        var attended: [String: [RecordID]] = [:]
+        var notCounted: [String: [(RecordID, String, String)]] = [:]
+        for meeting in meetings {
+            var counted = Set<String>()
+            for a in meeting.attendees {
+                if let p = a.practice { names.insert(p) }
+                if let p = a.represents { names.insert(p) }
+                switch a.role {
+                case "member", "buddy":
+                    if let p = a.practice { counted.insert(p) }
+                    if let q = a.represents {
+                        if a.agreedBy != nil { counted.insert(q) } else { notCounted[q, default: []].append((meeting.id, a.name, "buddying not agreed in advance")) }
+                    }
+                case "substitute":
+                    guard let p = a.practice else { continue }
+                    if a.agreedBy != nil { counted.insert(p) } else { notCounted[p, default: []].append((meeting.id, a.name, "substitute not agreed in advance")) }
+                default:
+                    if let p = a.practice { notCounted[p, default: []].append((meeting.id, a.name, "in attendance only")) }
+                }
+            }
+            for p in counted { attended[p, default: []].append(meeting.id) }
+        }
+        let remaining = today > year.last ? 0 : left.count
+        practices = names.sorted().map { p in
+            let count = attended[p]?.count ?? 0
+            let status: Status = count >= Self.minimum ? .met : count + remaining >= Self.minimum ? .canReach : .cannotReach
+            // A reason is kept only for meetings the practice did not otherwise attend.
+            let reasons = (notCounted[p] ?? []).filter { !(attended[p] ?? []).contains($0.0) }
+            return Row(practice: p, attended: attended[p] ?? [], status: status, notCounted: reasons)
+        }
+    }
+
+    public var jsonValue: JSONValue {
+        .object([
+            "year": .string(year.description),
+            "from": .string(year.first.description), "to": .string(year.last.description),
+            "minimum": .int(Int64(Self.minimum)),
+            "meetings_held": .array(held.map { .string($0.rawValue) }),
+            "meetings_left": .array(left.map { .string($0.rawValue) }),
+            "practices": .array(practices.map { row in
+                .object([
+                    "practice": .string(row.practice),
+                    "attended": .int(Int64(row.attended.count)),
+                    "meetings": .array(row.attended.map { .string($0.rawValue) }),
+                    "needed": .int(Int64(max(0, Self.minimum - row.attended.count))),
+                    "status": .string(row.status.rawValue),
+                    "not_counted": .array(row.notCounted.map {
+                        .object(["meeting": .string($0.meeting.rawValue), "name": .string($0.name), "reason": .string($0.reason)])
+                    }),
+                ])
+            }),
+        ])
+    }
+}

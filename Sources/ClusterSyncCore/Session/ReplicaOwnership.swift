@@ -1,0 +1,59 @@
+/// Whose a replica id is, inside one cluster, and what a store does with a pushed change
+/// because of it (Protocol/PROTOCOL.md §6, "Replica ids are bound to a practice").
+///
+/// A change id (`counter@replica`) is unique only within its tenant and cluster: every store
+/// keys change ids, replica ids and record ids there, so nothing one tenant or cluster pushes
+/// touches another's. Inside a cluster, the first practice that pushes as a replica (the replica
+/// id of its `hello`) owns that replica id. Another practice may relay that replica's changes
+/// (handed over offline with `merge`) only as the server already has them; anything else claiming
+/// the replica is refused, so no practice can suppress another's genuine later changes by pushing
+/// their ids first. A change of a replica no practice owns yet is stored as a relay, as before.
+///
+/// Pure, and the same for every store: a store looks up the owner and, when the decision needs
+/// it, its stored copy of the change, then does what the decision says.
+public enum ReplicaOwnership {
+    public enum Decision: Sendable, Equatable {
+        /// Store the change unless the store already has its id, which makes it a duplicate. If
+        /// `bindTo` is set, first record that practice as the owner of the change's replica id.
+        case store(bindTo: String?)
+        /// The server already has this very change: count it as a duplicate, store nothing.
+        case duplicate
+        /// Refuse the push (`forbidden-scope`).
+        case refuse(ClusterSyncError)
+    }
+
+    /// Whether `decide` needs the store's copy of a change with the same id: only when the
+    /// replica is owned by another practice than the pusher's.
+    public static func needsStoredCopy(owner: String?, pushedBy practice: String) -> Bool {
+        owner != nil && owner != practice
+    }
+
+    /// - Parameters:
+    ///   - change: the pushed change.
+    ///   - practice: the pushing session's practice.
+    ///   - sessionReplica: the replica id of the session's `hello` (nil: every change is the
+    ///     session's own, as for changes stored by an administrator's tool).
+    ///   - owner: the practice that owns `change.id.replica` in the change's cluster, if any.
+    ///   - stored: the store's change with the same id in that cluster, when
+    ///     `needsStoredCopy(owner:pushedBy:)`; ignored otherwise.
+    public static func decide(_ change: Change, pushedBy practice: String, sessionReplica: ReplicaID?,
+                              owner: String?, stored: Change?) -> Decision {
+        if let owner, owner != practice {
+            if let stored, sameChange(stored, change) { return .duplicate }
+            return .refuse(ClusterSyncError(.forbiddenScope,
+                "change \(change.id) claims replica \(change.id.replica), which is another practice's replica in this cluster; "
+                + "a practice may pass on another's changes only exactly as the server already has them"))
+        }
+        let own = sessionReplica == nil || change.id.replica == sessionReplica
+        return .store(bindTo: owner == nil && own ? practice : nil)
+    }
+
+    /// The same change byte for byte, but for `author`, which the server stamps (a relayed copy
+    /// carries the stamped author or the one it was made with).
+    public static func sameChange(_ a: Change, _ b: Change) -> Bool {
+        var a = a, b = b
+        a.author = nil
+        b.author = nil
+        return a.jsonText == b.jsonText
+    }
+}

@@ -1,0 +1,96 @@
+import ClusterSyncCore
+import Foundation
+
+/// Whether the server can do its job: its data directory and its store can be read and
+/// written, and the disk has room. `clustersyncd health` prints it; `serve` logs it at start.
+public struct ServerHealth: Sendable {
+    public struct Check: Sendable, Equatable {
+        /// `data-directory`, `store` or `free-space`.
+        public var name: String
+        public var ok: Bool
+        /// What was found, or what is wrong and where, for an operator.
+        public var detail: String
+    }
+
+    public var checks: [Check]
+    public var ok: Bool { checks.allSatisfy(\.ok) }
+
+    /// Below this, a push may fail for want of room.
+    public static let minimumFreeBytes: Int64 = 64 * 1024 * 1024
+
+    /// Runs every check; `store` is the open store of a running server, else the store file is
+    /// opened here.
+    public static func check(_ directory: DataDirectory, store: SQLiteServerStore? = nil) async -> ServerHealth {
+        var checks: [Check] = [checkDirectory(directory.path)]
+        checks.append(await checkStore(directory, store))
+        checks.append(checkFreeSpace(directory.path))
+        return ServerHealth(checks: checks)
+    }
+
+    /// One line: "OK: ..." or "PROBLEM: <what is wrong>; ...".
+    public var summary: String {
+        let problems = checks.filter { !$0.ok }
+        if problems.isEmpty { return "OK: " + checks.map(\.detail).joined(separator: "; ") }
+        return "PROBLEM: " + problems.map(\.detail).joined(separator: "; ")
+    }
+
+    public var jsonValue: JSONValue {
+        .object([
+            "ok": .bool(ok),
+            "checks": .array(checks.map { .object(["check": .string($0.name), "ok": .bool($0.ok), "detail": .string($0.detail)]) }),
+        ])
+    }
+
+    /// Creates, syncs and removes a file in the directory: what SQLite needs to make its
+    /// write-ahead log and shared-memory files.
+    static func checkDirectory(_ path: String) -> Check {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return Check(name: "data-directory", ok: false, detail: "no data directory at \(path); run `clustersyncd init --data \(path)`")
+        }
+        let probe = URL(fileURLWithPath: path).appendingPathComponent(".health-\(getpid())").path
+        let fd = open(probe, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        guard fd >= 0 else {
+            return Check(name: "data-directory", ok: false, detail: "cannot create files in \(path): \(String(cString: strerror(errno))); "
+                + "the server needs to write there (check the file system is mounted read-write and the service user's permissions)")
+        }
+        let written = write(fd, "ok", 2)
+        let synced = fsync(fd)
+        let failure = written != 2 || synced != 0 ? String(cString: strerror(errno)) : nil
+        close(fd)
+        unlink(probe)
+        if let failure {
+            return Check(name: "data-directory", ok: false, detail: "cannot write to files in \(path): \(failure)")
+        }
+        return Check(name: "data-directory", ok: true, detail: "data directory \(path) is writable")
+    }
+
+    static func checkStore(_ directory: DataDirectory, _ open: SQLiteServerStore?) async -> Check {
+        let path = directory.database
+        guard open != nil || FileManager.default.fileExists(atPath: path) else {
+            return Check(name: "store", ok: false, detail: "no store at \(path); run `clustersyncd init --data \(directory.path)`")
+        }
+        do {
+            let store = try open ?? SQLiteServerStore(path: path)
+            let (tenants, changes) = try await store.probe()
+            return Check(name: "store", ok: true, detail: "store \(path) can be read and written (\(tenants) tenant\(tenants == 1 ? "" : "s"), \(changes) change\(changes == 1 ? "" : "s"))")
+        } catch let error as ClusterSyncError {
+            let what = error.code == .storeUnavailable ? "cannot be written or opened" : "failed"
+            return Check(name: "store", ok: false, detail: "store \(path) \(what): \(error.message)")
+        } catch {
+            return Check(name: "store", ok: false, detail: "store \(path) failed: \(error)")
+        }
+    }
+
+    static func checkFreeSpace(_ path: String) -> Check {
+        guard let attributes = try? FileManager.default.attributesOfFileSystem(forPath: path),
+              let free = (attributes[.systemFreeSize] as? NSNumber)?.int64Value else {
+            return Check(name: "free-space", ok: false, detail: "cannot read the free space of the file system holding \(path)")
+        }
+        let text = ByteCountFormatter.string(fromByteCount: free, countStyle: .file)
+        guard free >= minimumFreeBytes else {
+            return Check(name: "free-space", ok: false, detail: "only \(text) free on the file system holding \(path): free some space")
+        }
+        return Check(name: "free-space", ok: true, detail: "\(text) free")
+    }
+}

@@ -1,0 +1,193 @@
+import ClusterSyncCore
+import ClusterSyncServer
+import ClusterSyncStorage
+import GRDB
+
+/// A `ServerStore` in memory, for tests of code that talks to a store (the session handler, a
+/// client against a server in the same process). Keeps tenants apart exactly as
+/// `SQLiteServerStore` does: everything a tenant has (its practices, its change stream and its
+/// sequence numbers, the change ids it has seen, its materialised records) lives under the
+/// tenant's key, so nothing one tenant pushes can touch or reveal another's. Cursors are the
+/// same `StreamCursor`s (`s1:<n>`, n counting the tenant's changes), and the materialised records
+/// are kept by the shared `ChangeWriter` in one in-memory SQLite database per cluster, so a record
+/// keeps the scope of its first change and `conflicts` answers as the SQLite store does. Change
+/// ids and record ids are keyed within their cluster, and replica ids bound to the practice
+/// that first pushed as them, by the same `ReplicaOwnership` rule as the SQLite store.
+///
+/// Not for production: tokens are kept as they are (not hashed), names are not checked, and
+/// nothing survives the process.
+public actor InMemoryServerStore: ServerStore {
+    struct Tenant {
+        var practices: Set<PracticePath> = []
+        var clusters: Set<String> = []
+        /// The stream: a change's sequence number is its index + 1.
+        var log: [Change] = []
+        /// Per cluster: the changes stored, by id, and which practice owns each replica id.
+        var stored: [String: [ChangeID: Change]] = [:]
+        var owners: [String: [ReplicaID: String]] = [:]
+        /// Per cluster: the materialised records.
+        var records: [String: DatabaseQueue] = [:]
+    }
+
+    private var tenants: [String: Tenant] = [:]
+    private var tokens: [String: SessionIdentity] = [:]
+    private var issued = 0
+
+    public init() {}
+
+    // MARK: Administration
+
+    public func addTenant(_ tenant: String) async throws {
+        guard tenants[tenant] == nil else {
+            throw ClusterSyncError(.invalidValue, "tenant \"\(tenant)\" already exists", field: "tenant")
+        }
+        tenants[tenant] = Tenant()
+    }
+
+    public func addCluster(_ cluster: String, tenant: String) async throws {
+        guard tenants[tenant] != nil else { throw Self.noTenant(tenant) }
+        guard tenants[tenant]!.clusters.insert(cluster).inserted else {
+            throw ClusterSyncError(.invalidValue, "cluster \"\(cluster)\" already exists in tenant \"\(tenant)\"", field: "cluster")
+        }
+        let records = try DatabaseQueue()
+        try await records.write { db in try MaterialisedStateSchema.createTables(db) }
+        tenants[tenant]!.records[cluster] = records
+    }
+
+    public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
+        guard tenants[tenant]?.clusters.contains(cluster) == true else {
+            throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"", field: "cluster")
+        }
+        let path = PracticePath(tenant: tenant, cluster: cluster, practice: practice)
+        guard tenants[tenant]!.practices.insert(path).inserted else {
+            throw ClusterSyncError(.invalidValue, "practice \(path) already exists", field: "practice")
+        }
+    }
+
+    public func issueToken(practice: String, cluster: String, tenant: String, label: String?) async throws -> String {
+        issued += 1
+        let token = "cst_memory\(issued)_\(UInt64.random(in: 0 ... .max))"
+        try register(token: token, practice: PracticePath(tenant: tenant, cluster: cluster, practice: practice), label: label)
+        return token
+    }
+
+    /// Makes `token` (any text) stand for the practice, as `issueToken` would: for tests whose
+    /// token is fixed, such as the golden transcripts'.
+    public func register(token: String, practice path: PracticePath, label: String?) throws {
+        guard tenants[path.tenant]?.practices.contains(path) == true else {
+            throw ClusterSyncError(.invalidValue, "no practice \(path)", field: "practice")
+        }
+        tokens[token] = SessionIdentity(
+            tenant: path.tenant, cluster: path.cluster, practice: path.practice,
+            author: label.map { "\(path.practice) (\($0))" } ?? path.practice)
+    }
+
+    public func practices(tenant: String?) async throws -> [PracticePath] {
+        let chosen = tenant.map { tenants[$0].map { [$0] } ?? [] } ?? Array(tenants.values)
+        return chosen.flatMap(\.practices).sorted { $0.description < $1.description }
+    }
+
+    // MARK: Authentication
+
+    public func authenticate(token: String) async throws -> SessionIdentity? {
+        tokens[token]
+    }
+
+    public func isRegistered(_ practice: PracticePath) async throws -> Bool {
+        tenants[practice.tenant]?.practices.contains(practice) == true
+    }
+
+    // MARK: Sync
+
+    public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
+        for change in changes where !identity.mayAccess(change.scope) {
+            throw PushRejection(change: change.id, error: ClusterSyncError(
+                .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
+        }
+        guard var tenant = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
+        guard let records = tenant.records[identity.cluster] else {
+            throw ClusterSyncError(.invalidValue, "no cluster \"\(identity.cluster)\" in tenant \"\(identity.tenant)\"", field: "cluster")
+        }
+        var stored = tenant.stored[identity.cluster, default: [:]]
+        var owners = tenant.owners[identity.cluster, default: [:]]
+        var accepted: [Change] = []
+        for var change in changes {
+            let owner = owners[change.id.replica]
+            switch ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner,
+                                           stored: stored[change.id]) {
+            case .refuse(let error): throw PushRejection(change: change.id, error: error)
+            case .duplicate: continue
+            case .store(let bindTo):
+                if let bindTo { owners[change.id.replica] = bindTo }
+            }
+            guard stored[change.id] == nil else { continue }
+            change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
+            stored[change.id] = change
+            accepted.append(change)
+        }
+        tenant.owners[identity.cluster] = owners
+        guard !accepted.isEmpty else {
+            tenants[identity.tenant] = tenant
+            return PushOutcome(accepted: 0, duplicates: changes.count)
+        }
+        // Throws forbiddenScope for a record that lives in another scope; the transaction rolls
+        // back, and nothing of the push is kept.
+        let batch = accepted
+        try await records.write { db in
+            var writer = try ChangeWriter(db)
+            _ = try writer.apply(batch)
+        }
+        tenant.stored[identity.cluster] = stored
+        tenant.log += accepted
+        tenants[identity.tenant] = tenant
+        return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count)
+    }
+
+    public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {
+        let after = try cursor.map(StreamCursor.position(of:)) ?? 0
+        guard limit > 0 else {
+            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        }
+        let log = tenants[identity.tenant]?.log ?? []
+        var page: [Change] = []
+        var last: Int64?
+        var more = false
+        for index in log.indices.dropFirst(Int(min(after, Int64(log.count)))) where identity.mayAccess(log[index].scope) {
+            if page.count == limit {
+                more = true
+                break
+            }
+            page.append(log[index])
+            last = Int64(index + 1)
+        }
+        return ChangesPage(changes: page, cursor: last.map(StreamCursor.cursor(at:)) ?? cursor ?? StreamCursor.cursor(at: 0), more: more)
+    }
+
+    public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
+        guard let stored = tenants[tenant] else { throw Self.noTenant(tenant) }
+        return StreamCursor.cursor(at: Int64(stored.log.count))
+    }
+
+    // MARK: Oversight
+
+    public func conflicts(tenant: String, cluster: String?) async throws -> [RecordConflictSummary] {
+        guard let stored = tenants[tenant] else { throw Self.noTenant(tenant) }
+        if let cluster {
+            guard stored.clusters.contains(cluster) else {
+                throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"", field: "cluster")
+            }
+            return try await stored.records[cluster]!.read { db in
+                try ChangeReader.conflicts(db, where: "rec.practice IS NULL")
+            }
+        }
+        var all: [RecordConflictSummary] = []
+        for cluster in stored.clusters.sorted() {
+            all += try await stored.records[cluster]!.read { db in try ChangeReader.conflicts(db, where: "rec.practice IS NULL") }
+        }
+        return all.sorted { ($0.record.id.rawValue, $0.record.scope.cluster) < ($1.record.id.rawValue, $1.record.scope.cluster) }
+    }
+
+    static func noTenant(_ tenant: String) -> ClusterSyncError {
+        ClusterSyncError(.invalidValue, "no tenant \"\(tenant)\" on this server", field: "tenant")
+    }
+}

@@ -1,0 +1,213 @@
+import ArgumentParser
+import ClusterSyncClient
+import ClusterSyncCore
+
+enum MeetingKind: RegisterKind {
+    static let type = RecordType.meeting
+    static let listColumns = ["date", "body", "title", "status"]
+    static let abstract = "Meetings of the cluster's bodies: date, attendees, agenda, minutes, quorum."
+    static let derivedColumn: String? = "quorum_met"
+    static var extraSubcommands: [any ParsableCommand.Type] { [AttendMeeting.self, UnattendMeeting.self] }
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
+        edits.contains { if case .set("status", _) = $0 { true } else { false } } ? [] : [.set("status", .string("scheduled"))]
+    }
+}
+
+enum DecisionKind: RegisterKind {
+    static let type = RecordType.decision
+    static let listColumns = ["date", "title", "method", "outcome"]
+    static let abstract = "The decision log: how each decision was taken, votes, interests declared."
+    static let derivedColumn: String? = "outcome_matches_votes"
+    static var extraSubcommands: [any ParsableCommand.Type] { [VoteOnDecision.self] }
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }
+}
+
+enum DeclarationKind: RegisterKind {
+    static let type = RecordType.declaration
+    static let listColumns = ["member", "organisation", "nature", "date_declared", "date_withdrawn"]
+    static let abstract = "The declarations of interest register."
+    static let derivedColumn: String? = "in_force"
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
+        edits.contains { if case .set("date_declared", _) = $0 { true } else { false } }
+            ? [] : [.set("date_declared", .string(today.description))]
+    }
+}
+
+enum TermsKind: RegisterKind {
+    static let type = RecordType.terms
+    static let listColumns = ["body", "title", "date_agreed", "review_date", "quorum"]
+    static let abstract = "Terms of reference of the cluster's bodies (one record per agreed version)."
+    static let derivedColumn: String? = "review_overdue"
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }
+}
+
+enum PlanKind: RegisterKind {
+    static let type = RecordType.plan
+    static let listColumns = ["title", "period_start", "period_end", "status"]
+    static let abstract = "The cluster plan: period, priorities, linked risks, actions and decisions."
+    static let derivedColumn: String? = nil
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }
+}
+
+enum ContributionKind: RegisterKind {
+    static let type = RecordType.contribution
+    static let listColumns = ["practice", "year", "date", "plan"]
+    static let abstract = "GP practices' contributions to the cluster plan / IMTP (CND015W, CND016W; deadline 30 September)."
+    static let derivedColumn: String? = "on_time"
+    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }
+}
+
+struct AttendMeeting: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attend", abstract: "Record who attended a meeting, in what capacity.",
+        discussion: """
+            Roles: member (for a GP practice: a clinical partner or senior clinician), substitute (an approved \
+            substitute), buddy (a practice representing another, --represents), in-attendance (officers, observers).
+            For QAIF CND014W a substitute or buddy counts for a practice only with --agreed-by: who agreed it before the meeting.
+            """)
+
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "The meeting (MTG- id).") var meeting: String
+    @Argument(help: "The attendee's name.") var name: String
+    @Option(help: "member, substitute, buddy or in-attendance.") var role: String = "member"
+    @Option(help: "The practice (its id) the attendee comes from or attends for.") var practice: String?
+    @Option(help: "For a buddy: the practice represented.") var represents: String?
+    @Option(help: "Who agreed the substitute or buddying arrangement in advance.") var agreedBy: String?
+
+    func run() throws {
+        let replica = try replica.open()
+        let view = try requireRecord(meeting, of: .meeting, in: replica)
+        try replica.attend(view.id, Attendee(name: name, role: role, practice: practice, represents: represents, agreedBy: agreedBy))
+    }
+}
+
+struct UnattendMeeting: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "unattend", abstract: "Remove an attendee recorded by mistake.")
+
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "The meeting (MTG- id).") var meeting: String
+    @Argument(help: "The attendee's name, as recorded.") var name: String
+
+    func run() throws {
+        let replica = try replica.open()
+        try replica.unattend(try requireRecord(meeting, of: .meeting, in: replica).id, name: name)
+    }
+}
+
+struct VoteOnDecision: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vote", abstract: "Record a member's vote: for, against or abstain (each member's vote is their own).")
+
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "The decision (DEC- id).") var decision: String
+    @Argument(help: "The member's name.") var member: String
+    @Argument(help: "for, against or abstain.") var vote: String
+
+    func run() throws {
+        let replica = try replica.open()
+        try replica.vote(try requireRecord(decision, of: .decision, in: replica).id, member: member, vote)
+    }
+}
+
+struct InterestsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interests",
+        abstract: "Interests in force for a meeting's attendees on its date, or for a decision (its meeting's attendees and voters).")
+
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "A meeting (MTG-) or decision (DEC-) id.") var id: String
+
+    func run() throws {
+        let replica = try replica.open()
+        let view = try requireRecord(id, of: nil, in: replica)
+        let interests = try replica.interestsInForce(for: view.id)
+        if output.json {
+            Output.printJSON(.object(["record": .string(view.id.rawValue), "interests": .array(interests.map { interest in
+                .object([
+                    "member": .string(interest.member), "declaration": .string(interest.declaration.id.rawValue),
+                    "organisation": interest.declaration.value("organisation") ?? .null,
+                    "nature": interest.declaration.value("nature") ?? .null,
+                    "description": interest.declaration.value("description") ?? .null,
+                    "date_declared": interest.declaration.value("date_declared") ?? .null,
+                ])
+            })]))
+            return
+        }
+        guard !interests.isEmpty else { return Output.print("no interests in force for \(view.id)") }
+        Output.print(Output.table(["member", "declaration", "nature", "organisation", "description"], interests.map {
+            [$0.member, $0.declaration.id.rawValue, $0.declaration.string("nature") ?? "", $0.declaration.string("organisation") ?? "",
+             Output.truncated($0.declaration.string("description") ?? "", 40)]
+        }))
+    }
+}
+
+struct AttendanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attendance",
+        abstract: "GP Collaborative meetings attended per practice in a QAIF year, against the minimum of four (CND014W).",
+        discussion: """
+            The QAIF year runs 1 April to 31 March. Practices listed: those in the GP Collaborative's terms of \
+            reference (practices+=ID) and any with recorded attendance. A substitute or buddy counts only when agreed \
+            in advance (attend --agreed-by). Meetings left: GP Collaborative meetings recorded later in the year and \
+            not yet held. A practice is red when attending all of them would still leave it short of four.
+            """)
+
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: ArgumentHelp("The QAIF year, YYYY-YY (default: the current one).", valueName: "YYYY-YY")) var year: String?
+
+    func run() throws {
+        let replica = try replica.open()
+        var qaifYear: QAIFYear?
+        if let year {
+            guard let parsed = QAIFYear(year) else { throw ValidationError("--year must be a QAIF year like 2026-27; got \(year)") }
+            qaifYear = parsed
+        }
+        let report = try replica.attendance(year: qaifYear)
+        if output.json { return Output.printJSON(report.jsonValue) }
+        Output.print("GP Collaborative attendance \(report.year) (\(report.year.first) to \(report.year.last)): "
+            + "\(report.held.count) meeting\(report.held.count == 1 ? "" : "s") held, \(report.left.count) left; minimum \(AttendanceReport.minimum)")
+        Output.print(Output.table(["practice", "attended", "needed", "status", "not counted"], report.practices.map { row in
+            let style: Output.Style = switch row.status { case .met: .green; case .canReach: .yellow; case .cannotReach: .red }
+            let word = switch row.status { case .met: "met"; case .canReach: "can reach"; case .cannotReach: "RED: cannot reach" }
+            return [row.practice, "\(row.attended.count)", "\(max(0, AttendanceReport.minimum - row.attended.count))",
+                    Output.styled(word, style), row.notCounted.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")]
+        }))
+    }
+}
+
+extension Output {
+    /// What `show` adds for governance records: map entries, attendees, and checks that read
+    /// other records (quorum, majority, interests in force).
+    static func governanceLines(_ view: RecordView, _ governance: GovernanceRecords) -> String {
+        var lines: [String] = []
+        func line(_ label: String, _ text: String) { lines.append("  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + text) }
+        switch view.type {
+        case .meeting:
+            if !view.attendees.isEmpty { line("attended", view.attendees.map(\.text).joined(separator: "\n" + String(repeating: " ", count: 20))) }
+            let q = governance.quorum(of: view)
+            if let required = q.required {
+                line("quorum", "\(q.met == true ? "met" : "NOT MET"): \(q.present) of \(required) needed (\(q.roles.joined(separator: ", ")) count; \(q.terms?.rawValue ?? ""))")
+            } else if let note = q.note {
+                line("quorum", "unknown: \(note)")
+            }
+            let interests = governance.interests(atMeeting: view)
+            if !interests.isEmpty { line("interests", interests.map { "\($0.member) (\($0.declaration.id))" }.joined(separator: ", ")) }
+        case .decision:
+            let votes = view.mapValues("votes")
+            if !votes.isEmpty { line("votes", votes.sorted { $0.key < $1.key }.map { "\($0.key): \(Replica.plain($0.value))" }.joined(separator: ", ")) }
+            let v = governance.votes(of: view)
+            line("tally", "\(v.votesFor) for, \(v.against) against, \(v.abstentions) abstaining")
+            if let rule = v.rule { line("majority needed", "\(rule.rawValue) (\(v.terms?.rawValue ?? ""))") }
+            if let note = v.note { line("majority needed", "unknown: \(note)") }
+            if let carried = v.carried { line("votes carry", carried ? "yes" : "no") }
+            if v.outcomeMatches == false { line("CHECK", "the recorded outcome does not match the votes and the majority rule") }
+            let interests = governance.interests(forDecision: view)
+            if !interests.isEmpty { line("interests", interests.map { "\($0.member) (\($0.declaration.id))" }.joined(separator: ", ")) }
+        default:
+            break
+        }
+        return lines.isEmpty ? "" : "\n" + lines.joined(separator: "\n")
+    }
+}

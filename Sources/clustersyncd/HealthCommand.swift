@@ -1,0 +1,28 @@
+import ArgumentParser
+import ClusterSyncCore
+import ClusterSyncServer
+import Foundation
+
+/// `clustersyncd health`: can this server do its job? For an operator, a monitoring probe or a
+/// systemd `ExecStartPre`. Exit 0 when every check passes, 1 naming what is wrong otherwise.
+struct HealthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Check that the data directory and the store can be read and written and the disk has room.",
+        discussion: "Prints OK or what is wrong; exit 0 when healthy, 1 otherwise. It writes one row to the store, so run it against a running server's data directory too.")
+
+    @OptionGroup var data: DataOptions
+    @Flag(help: "Print {\"ok\":…,\"checks\":[{\"check\",\"ok\",\"detail\"}]}.") var json = false
+
+    func run() async throws {
+        let health = await ServerHealth.check(data.directory)
+        if json {
+            print(health.jsonValue.canonicalText)
+        } else {
+            for check in health.checks { print("\(check.ok ? "OK     " : "PROBLEM") \(check.detail)") }
+        }
+        guard health.ok else {
+            throw ClusterSyncError(.storeUnavailable, "not healthy: " + health.checks.filter { !$0.ok }.map(\.detail).joined(separator: "; "))
+        }
+    }
+}

@@ -1,0 +1,295 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// Governance records through the library on real replica files (issue 8, domain tests).
+@Suite struct GovernanceTests {
+    let dir: TemporaryDirectory
+
+    init() throws { dir = try TemporaryDirectory() }
+
+    /// A replica whose today is `date` (noon UTC).
+    func replica(_ name: String, practice: String, today date: CalendarDate = fixedToday) throws -> Replica {
+        let millis = Int64(date.dayNumber) * 86_400_000 + 43_200_000
+        return try makeReplica(dir, name, practice: practice, clock: { millis })
+    }
+
+    func s(_ text: String) -> JSONValue { .string(text) }
+
+    func terms(_ r: Replica, body: String = "stakeholder-board", agreed: String, quorum: String,
+               majority: String = "simple", financial: String = "two-thirds", members: [String] = []) throws -> RecordID {
+        try r.create(.terms, edits: [
+            .set("title", s("\(body) terms")), .set("body", s(body)), .set("date_agreed", s(agreed)),
+            .set("quorum", QuorumRule(typed: quorum)!.jsonValue), .set("majority", s(majority)), .set("financial_majority", s(financial)),
+        ] + members.map { .add("members", s($0)) })
+    }
+
+    func meeting(_ r: Replica, body: String = "stakeholder-board", date: String, status: String = "held") throws -> RecordID {
+        try r.create(.meeting, edits: [.set("title", s("\(body) \(date)")), .set("body", s(body)), .set("date", s(date)), .set("status", s(status))])
+    }
+
+    // MARK: Meetings and quorum
+
+    @Test func stakeholderBoardMeetingWithASubstitute() throws {
+        let r = try replica("board", practice: "prestatyn")
+        let tor = try terms(r, agreed: "2026-04-01", quorum: "3")
+        let m = try meeting(r, date: "2026-11-20")
+        try r.attend(m, Attendee(name: "Dr Siân Evans", role: "member", practice: "prestatyn"))
+        try r.attend(m, Attendee(name: "Dr Gareth Jones", role: "member", practice: "rhyl"))
+        try r.attend(m, Attendee(name: "Rhys Morgan", role: "substitute", practice: "meliden", agreedBy: "BCUHB primary care"))
+        try r.attend(m, Attendee(name: "Megan Price", role: "in-attendance"))
+        let view = try #require(try r.record(m))
+        #expect(view.attendees.first { $0.name == "Rhys Morgan" }?.role == "substitute")
+        let quorum = try r.governance().quorum(of: view)
+        #expect(quorum.terms == tor && quorum.required == 3 && quorum.present == 3 && quorum.met == true)
+        // Without the substitute the board is not quorate: the officer in attendance does not count.
+        try r.unattend(m, name: "Rhys Morgan")
+        #expect(try r.governance().quorum(of: try #require(try r.record(m))).met == false)
+    }
+
+    @Test func aMeetingWithTooFewMembersIsNotQuorate() throws {
+        let r = try replica("board", practice: "prestatyn")
+        _ = try terms(r, agreed: "2026-04-01", quorum: "1/2", members: ["A", "B", "C", "D", "E"])
+        let m = try meeting(r, date: "2026-11-20")
+        try r.attend(m, Attendee(name: "A", role: "member"))
+        try r.attend(m, Attendee(name: "a", role: "member"))  // the same person typed twice counts once
+        try r.attend(m, Attendee(name: "B", role: "in-attendance"))
+        let derived = try r.governance().derived(try #require(try r.record(m)))
+        #expect(derived["quorum_required"] == .int(3))
+        #expect(derived["quorum_present"] == .int(1))
+        #expect(derived["quorum_met"] == .bool(false))
+        // No terms for the body on the date: the quorum is not judged, and says why.
+        let pcpg = try meeting(r, body: "pcpg", date: "2026-11-20")
+        let unknown = try r.governance().derived(try #require(try r.record(pcpg)))
+        #expect(unknown["quorum_met"] == nil && unknown["quorum_note"]?.stringValue?.contains("no terms of reference for pcpg") == true)
+    }
+
+    @Test func termsOfReferenceChangedBetweenTwoMeetings() throws {
+        let r = try replica("board", practice: "prestatyn")
+        let first = try terms(r, agreed: "2026-04-01", quorum: "3", financial: "two-thirds")
+        let second = try terms(r, agreed: "2026-10-01", quorum: "2", financial: "simple")
+        let september = try meeting(r, date: "2026-09-15")
+        let november = try meeting(r, date: "2026-11-20")
+        for m in [september, november] {
+            try r.attend(m, Attendee(name: "A", role: "member"))
+            try r.attend(m, Attendee(name: "B", role: "member"))
+        }
+        let g = try r.governance()
+        let before = g.quorum(of: try #require(try r.record(september)))
+        let after = g.quorum(of: try #require(try r.record(november)))
+        #expect(before.terms == first && before.met == false)
+        #expect(after.terms == second && after.met == true)
+        // The same vote, 3 for and 2 against with financial implications, under each version.
+        for (m, carries) in [(september, false), (november, true)] {
+            let d = try r.create(.decision, edits: [.set("title", s("Fund it")), .set("meeting", s(m.rawValue)), .set("method", s("vote")),
+                                                    .set("financial_implications", .bool(true))])
+            for (member, vote) in [("A", "for"), ("B", "for"), ("C", "for"), ("D", "against"), ("E", "against")] { try r.vote(d, member: member, vote) }
+            #expect(try r.governance().votes(of: try #require(try r.record(d))).carried == carries)
+        }
+    }
+
+    // MARK: Decisions
+
+    @Test func aVoteWithFinancialImplicationsFailsTheRequiredMajorityAlthoughMostVotedFor() throws {
+        let r = try replica("board", practice: "prestatyn")
+        let tor = try terms(r, agreed: "2026-04-01", quorum: "3", majority: "simple", financial: "two-thirds")
+        let m = try meeting(r, date: "2026-11-20")
+        let d = try r.create(.decision, edits: [
+            .set("title", s("Fund the minor ailments pilot")), .set("meeting", s(m.rawValue)), .set("method", s("vote")),
+            .set("financial_implications", .bool(true)), .set("amount", s("12000")), .set("outcome", s("agreed")),
+        ])
+        for (member, vote) in [("A", "for"), ("B", "for"), ("C", "for"), ("D", "against"), ("E", "against"), ("F", "abstain")] {
+            try r.vote(d, member: member, vote)
+        }
+        var votes = try r.governance().votes(of: try #require(try r.record(d)))
+        #expect(votes.votesFor == 3 && votes.against == 2 && votes.abstentions == 1)
+        #expect(votes.terms == tor && votes.rule == .twoThirds)
+        #expect(votes.carried == false)
+        // Recorded as agreed, which the votes do not support: the check says so.
+        #expect(votes.outcomeMatches == false)
+        try r.edit(d, .set("outcome", s("rejected")))
+        votes = try r.governance().votes(of: try #require(try r.record(d)))
+        #expect(votes.outcomeMatches == true)
+        // Without financial implications the simple majority carries the same votes.
+        try r.edit(d, .set("financial_implications", .bool(false)))
+        votes = try r.governance().votes(of: try #require(try r.record(d)))
+        #expect(votes.rule == .simple && votes.carried == true && votes.outcomeMatches == false)
+    }
+
+    @Test func anAbstentionLinkedToADeclaredInterest() throws {
+        let r = try replica("board", practice: "prestatyn")
+        _ = try terms(r, agreed: "2026-04-01", quorum: "2")
+        let m = try meeting(r, date: "2026-11-20")
+        try r.attend(m, Attendee(name: "Rhys Morgan", role: "member", practice: "rhyl"))
+        try r.attend(m, Attendee(name: "Dr Siân Evans", role: "member", practice: "prestatyn"))
+        let interest = try r.create(.declaration, edits: [
+            .set("member", s("Rhys Morgan")), .set("organisation", s("Morgan Pharmacy Ltd")), .set("nature", s("pecuniary")),
+            .set("date_declared", s("2026-11-20")), .set("meeting", s(m.rawValue)),
+        ])
+        // An interest withdrawn before the meeting is not in force.
+        _ = try r.create(.declaration, edits: [
+            .set("member", s("Dr Siân Evans")), .set("nature", s("non-pecuniary")),
+            .set("date_declared", s("2025-01-01")), .set("date_withdrawn", s("2026-06-30")),
+        ])
+        let d = try r.create(.decision, edits: [
+            .set("title", s("Commission pharmacy pilot")), .set("meeting", s(m.rawValue)), .set("method", s("vote")),
+            .add("interests", s(interest.rawValue)), .add("abstained_for_interest", s("Rhys Morgan")),
+        ])
+        try r.vote(d, member: "Rhys Morgan", "abstain")
+        try r.vote(d, member: "Dr Siân Evans", "for")
+        try r.edit(m, .add("declarations", s(interest.rawValue)))
+        #expect(try r.interestsInForce(for: m).map(\.member) == ["Rhys Morgan"])
+        let forDecision = try r.interestsInForce(for: d)
+        #expect(forDecision.map(\.declaration.id) == [interest])
+        let view = try #require(try r.record(d))
+        #expect(view.members("abstained_for_interest") == [s("Rhys Morgan")])
+        #expect(try r.governance().votes(of: view).abstentions == 1)
+        #expect(throws: ClusterSyncError.self) { try r.interestsInForce(for: interest) }
+    }
+
+    @Test func votesAreEachMembersOwnRegister() throws {
+        let a = try replica("a", practice: "prestatyn")
+        let b = try replica("b", practice: "rhyl")
+        let d = try a.create(.decision, edits: [.set("title", s("Extend opening hours")), .set("method", s("vote"))])
+        _ = try a.merge(with: b)
+        // Two members vote concurrently: no conflict.
+        try a.vote(d, member: "Dr A", "for")
+        try b.vote(d, member: "Dr B", "against")
+        _ = try a.merge(with: b)
+        let merged = try #require(try a.record(d))
+        #expect(merged.mapValues("votes") == ["Dr A": s("for"), "Dr B": s("against")])
+        #expect(merged.conflicts.isEmpty)
+        #expect(try b.record(d) == merged)
+        // One member changes their vote on two laptops: that entry conflicts, the other does not.
+        try a.vote(d, member: "Dr A", "against")
+        try b.vote(d, member: "Dr A", "abstain")
+        _ = try a.merge(with: b)
+        let conflicted = try #require(try a.record(d))
+        #expect(conflicted.conflicts.map(\.field) == ["votes:Dr A"])
+        #expect(Set(conflicted.conflicts[0].values.map(\.value)) == [s("against"), s("abstain")])
+        // Voting again settles it.
+        try a.vote(d, member: "Dr A", "against")
+        #expect(try a.record(d)?.conflicts.isEmpty == true)
+    }
+
+    // MARK: Attendance (CND014W)
+
+    func gpMeeting(_ r: Replica, _ date: String, status: String = "held", attendees: [Attendee]) throws -> RecordID {
+        let m = try meeting(r, body: "gp-collaborative", date: date, status: status)
+        for a in attendees { try r.attend(m, a) }
+        return m
+    }
+
+    @Test func attendanceAcrossAQAIFYearBoundary() throws {
+        let r = try replica("lead", practice: "prestatyn", today: fixedToday)  // 2026-11-23
+        _ = try r.create(.terms, edits: [
+            .set("title", s("GP Collaborative ToR")), .set("body", s("gp-collaborative")), .set("date_agreed", s("2025-04-01")),
+            .add("practices", s("prestatyn")), .add("practices", s("rhyl")), .add("practices", s("meliden")), .add("practices", s("dyserth")),
+        ])
+        let prestatyn = Attendee(name: "Dr Evans", role: "member", practice: "prestatyn")
+        let rhyl = Attendee(name: "Dr Jones", role: "member", practice: "rhyl")
+        // 2025-26: two meetings, the second on 31 March, the last day of the year.
+        _ = try gpMeeting(r, "2026-01-15", attendees: [prestatyn, rhyl])
+        _ = try gpMeeting(r, "2026-03-31", attendees: [prestatyn])
+        // 2026-27: from 1 April.
+        _ = try gpMeeting(r, "2026-04-01", attendees: [prestatyn, rhyl,
+            Attendee(name: "Mrs Hughes", role: "substitute", practice: "meliden", agreedBy: "BCUHB")])
+        _ = try gpMeeting(r, "2026-06-10", attendees: [prestatyn,
+            Attendee(name: "Mr Price", role: "substitute", practice: "meliden")])  // not agreed in advance
+        _ = try gpMeeting(r, "2026-09-10", attendees: [prestatyn,
+            Attendee(name: "Dr Jones", role: "buddy", practice: "rhyl", represents: "dyserth", agreedBy: "BCUHB")])
+        _ = try gpMeeting(r, "2026-10-10", status: "cancelled", attendees: [prestatyn])
+        _ = try gpMeeting(r, "2027-01-14", status: "scheduled", attendees: [])
+        _ = try gpMeeting(r, "2027-04-08", status: "scheduled", attendees: [])  // next year
+
+        let report = try r.attendance(year: QAIFYear("2026-27"))
+        #expect(report.held.count == 3 && report.left.count == 1)
+        func row(_ p: String) -> AttendanceReport.Row? { report.practices.first { $0.practice == p } }
+        #expect(report.practices.map(\.practice) == ["dyserth", "meliden", "prestatyn", "rhyl"])
+        #expect(row("prestatyn")?.attended.count == 3 && row("prestatyn")?.status == .canReach)
+        #expect(row("rhyl")?.attended.count == 2 && row("rhyl")?.status == .cannotReach)
+        #expect(row("meliden")?.attended.count == 1 && row("meliden")?.status == .cannotReach)
+        #expect(row("meliden")?.notCounted.map(\.reason) == ["substitute not agreed in advance"])
+        #expect(row("dyserth")?.attended.count == 1)
+
+        let last = try r.attendance(year: QAIFYear("2025-26"))
+        #expect(last.held.count == 2 && last.left.isEmpty)
+        #expect(last.practices.first { $0.practice == "prestatyn" }?.attended.count == 2)
+        #expect(last.practices.allSatisfy { $0.status == .cannotReach })
+
+        // The default year is the one containing today.
+        #expect(try r.attendance().year == QAIFYear(startYear: 2026))
+    }
+
+    @Test func twoPracticesRecordAttendanceConcurrently() throws {
+        let a = try replica("a", practice: "prestatyn")
+        let b = try replica("b", practice: "rhyl")
+        let m = try meeting(a, body: "gp-collaborative", date: "2026-11-20")
+        _ = try a.merge(with: b)
+        try a.attend(m, Attendee(name: "Dr Evans", role: "member", practice: "prestatyn"))
+        try b.attend(m, Attendee(name: "Dr Jones", role: "member", practice: "rhyl"))
+        _ = try a.merge(with: b)
+        for r in [a, b] {
+            let view = try #require(try r.record(m))
+            #expect(view.attendees.map(\.practice) == ["prestatyn", "rhyl"])
+            #expect(view.conflicts.isEmpty)
+            #expect(try r.attendance().practices.map(\.attended.count) == [1, 1])
+        }
+    }
+
+    // MARK: Local edit rules
+
+    @Test func linksMustNameARecordHeldHere() throws {
+        let r = try replica("a", practice: "prestatyn")
+        let risk = try r.create(.risk, edits: [.set("title", s("Locum cover"))])
+        let error = #expect(throws: ClusterSyncError.self) {
+            try r.edit(risk, .add("linked_actions", s("ACT-4F8R2M6W0Z")))
+        }
+        #expect(error?.code == .unknownRecord && error?.field == "linked_actions")
+        #expect(throws: ClusterSyncError.self) {
+            try r.create(.action, edits: [.set("title", s("Advertise")), .set("source", s("RSK-7K3M9Q2X1A"))])
+        }
+        #expect(try r.records(.action).isEmpty, "a refused create writes nothing")
+        let action = try r.create(.action, edits: [.set("title", s("Advertise")), .set("source", s(risk.rawValue))])
+        try r.edit(risk, .add("linked_actions", s(action.rawValue)))
+        // A deleted record cannot be linked; a private record cannot be linked from a shared one.
+        try r.edit(action, .delete)
+        #expect((#expect(throws: ClusterSyncError.self) { try r.edit(risk, .add("linked_actions", s(action.rawValue))) })?.code == .recordDeleted)
+        let privateAction = try r.create(.action, private: true, edits: [.set("title", s("Practice rota"))])
+        #expect((#expect(throws: ClusterSyncError.self) { try r.edit(risk, .add("linked_actions", s(privateAction.rawValue))) })?.code == .forbiddenScope)
+
+        // A change from elsewhere may arrive before its target: it is applied.
+        let other = try replica("b", practice: "rhyl")
+        let b = try other.create(.risk, edits: [.set("title", s("Estates"))])
+        let dangling = Change(id: ChangeID(replica: try other.identity().replicaID, counter: 99), hlc: HLCTimestamp(millis: 1_795_000_000_000, logical: 0),
+                              record: b, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"), field: "linked_actions",
+                              value: s("ACT-4F8R2M6W0Z"))
+        try r.apply(try other.allChanges() + [dangling], origin: .peer)
+        #expect(try r.record(b)?.members("linked_actions") == [s("ACT-4F8R2M6W0Z")])
+    }
+
+    @Test func anEmptyTitleIsRefused() throws {
+        let r = try replica("a", practice: "prestatyn")
+        for type in [RecordType.risk, .action, .list, .meeting, .decision, .terms, .plan] {
+            let error = #expect(throws: ClusterSyncError.self) { try r.create(type, edits: [.set("title", s(" "))]) }
+            #expect(error?.field == "title", "\(type)")
+        }
+        #expect(throws: ClusterSyncError.self) { try r.create(.declaration, edits: [.set("member", s(""))]) }
+        let risk = try r.create(.risk, edits: [.set("title", s("Locum cover")), .set("description", s(""))])
+        #expect(throws: ClusterSyncError.self) { try r.edit(risk, .set("title", s(""))) }
+    }
+
+    @Test func completingAnActionFillsItsCompletedDate() throws {
+        let r = try replica("a", practice: "prestatyn")
+        let a = try r.create(.action, edits: [.set("title", s("Advertise")), .set("status", s("in-progress"))])
+        try r.edit(a, .set("status", s("complete")))
+        #expect(try r.record(a)?.string("completed_date") == fixedToday.description)
+        // Given in the same edit, the date is kept as given.
+        let b = try r.create(.action, edits: [.set("title", s("Interview")), .set("status", s("complete")), .set("completed_date", s("2026-11-01"))])
+        #expect(try r.record(b)?.string("completed_date") == "2026-11-01")
+        // Closing a completed action keeps its completed date.
+        try r.edit(b, .set("status", s("closed")))
+        #expect(try r.record(b)?.string("completed_date") == "2026-11-01")
+    }
+}

@@ -1,0 +1,157 @@
+import ClusterSyncCore
+import ClusterSyncServerTesting
+import ClusterSyncTLS
+import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import ClusterSyncServer
+
+/// One session of the production `SessionHandler` on an `NIOAsyncTestingChannel` (the pipeline
+/// `SessionHandler.wrap` builds, without TLS or sockets), over an `InMemoryServerStore` set up as
+/// the golden transcripts say (Protocol/PROTOCOL.md §13).
+struct TestSession {
+    static let token = "cst_3f9a0c1d2e4b_q8Zt0V3mXb7nLr2KcW5yJ1hPd9sGf4uA6eT0iOkBx3M"
+    static let practice = PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010")
+    static let otherIdentity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011", author: "W95011 (Rhys Morgan)")
+
+    let channel: NIOAsyncTestingChannel
+    let store: InMemoryServerStore
+    let notifier: ChangeNotifier
+    let session: Task<Void, Never>
+
+    /// The transcripts' store: tenant ctmuhb, cluster rhondda, practices W95010 (the known token's,
+    /// label "Siân Evans") and W95011, and the certificate's practice if there is one.
+    static func transcriptStore(certificate: CertificateIdentity? = nil) async throws -> InMemoryServerStore {
+        let store = InMemoryServerStore()
+        try await store.addTenant("ctmuhb")
+        try await store.addCluster("rhondda", tenant: "ctmuhb")
+        try await store.addPractice("W95010", cluster: "rhondda", tenant: "ctmuhb")
+        try await store.addPractice("W95011", cluster: "rhondda", tenant: "ctmuhb")
+        try await store.register(token: token, practice: practice, label: "Siân Evans")
+        if let certificate, !(try await store.isRegistered(PracticePath(tenant: certificate.tenant, cluster: certificate.cluster, practice: certificate.practice))) {
+            try await store.addPractice(certificate.practice, cluster: certificate.cluster, tenant: certificate.tenant)
+        }
+        return store
+    }
+
+    static func start(
+        _ connection: WireVectors.Connection, store: InMemoryServerStore? = nil, notifier: ChangeNotifier = ChangeNotifier(),
+        configure: (inout SessionHandler) -> Void = { _ in }
+    ) async throws -> TestSession {
+        let certificate = try connection.certificate.map { uri throws in try CertificateIdentity(uri: uri) }
+        let store = if let store { store } else { try await transcriptStore(certificate: certificate) }
+        let channel = NIOAsyncTestingChannel()
+        let limits = connection.limits
+        var handler = SessionHandler(store: store, notifier: notifier, limits: limits, logger: Logger(label: "test"))
+        configure(&handler)
+        let sessionLimits = handler.sessionLimits
+        let wrapped = try await channel.testingEventLoop.executeInContext {
+            try SessionHandler.wrap(channel, limits: limits, sessionLimits: sessionLimits)
+        }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7443))
+        handler.serverName = "clustersyncd 0.1.0"
+        let now = connection.nowMillis
+        handler.nowMillis = { now }
+        let identity = channel.eventLoop.makeSucceededFuture(certificate)
+        let session = Task { await handler.run(wrapped, certificateIdentity: identity) }
+        return TestSession(channel: channel, store: store, notifier: notifier, session: session)
+    }
+
+    func send(_ bytes: ByteBuffer) async throws {
+        try await channel.writeInbound(bytes)
+    }
+
+    func send(line: String) async throws {
+        try await send(ByteBuffer(string: line + "\n"))
+    }
+
+    /// The next line the server writes, without its newline; nil if none comes within `seconds`.
+    func nextLine(within seconds: Double = 10) async throws -> String? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if var buffer = try await channel.readOutbound(as: ByteBuffer.self) {
+                let text = buffer.readString(length: buffer.readableBytes) ?? ""
+                return text.hasSuffix("\n") ? String(text.dropLast()) : text
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
+    }
+
+    /// Moves the session's event-loop clock on, firing the timers that fall due.
+    func idle(for amount: TimeAmount) async throws {
+        // Let the session take in what was sent before time moves.
+        try await Task.sleep(for: .milliseconds(100))
+        await channel.testingEventLoop.advanceTime(by: amount)
+    }
+
+    /// Whether the server closes the connection within `seconds`.
+    func closes(within seconds: Double = 10) async throws -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if !channel.isActive {
+                await session.value
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return false
+    }
+
+    /// Another session of the cluster pushes: stored as W95011's, and announced as the server does.
+    func otherSessionPushes(_ push: Push) async throws {
+        let outcome = try await store.push(push.changes, as: Self.otherIdentity)
+        if outcome.accepted > 0 { await notifier.notify(tenant: Self.otherIdentity.tenant) }
+    }
+}
+
+@Suite struct SessionTranscriptTests {
+    /// Plays the client's side of each transcript into the production session code and expects
+    /// exactly the server's lines, byte for byte, and the close.
+    @Test(arguments: WireVectors.names)
+    func transcript(_ name: String) async throws {
+        let transcript = try WireVectors.load(name)
+        let session = try await TestSession.start(transcript.connection)
+        var expected: [String] = []
+        var closed = false
+
+        func check(_ position: Int) async throws {
+            for line in expected {
+                let got = try await session.nextLine()
+                #expect(got == line, "\(name).jsonl, before entry \(position + 2): the server's lines differ")
+            }
+            expected = []
+        }
+
+        for (i, entry) in transcript.entries.enumerated() {
+            switch entry {
+            case .server(let line):
+                expected.append(line)
+            case .serverClose:
+                try await check(i)
+                #expect(try await session.closes(), "\(name).jsonl: the server should close")
+                closed = true
+            case .client(let text), .clientRaw(let text):
+                try await check(i)
+                try await session.send(line: text)
+            case .clientOversized(let size):
+                try await check(i)
+                var bytes = ByteBuffer(repeating: UInt8(ascii: "x"), count: size - 1)
+                bytes.writeString("\n")
+                try? await session.send(bytes)
+            case .other(let text):
+                try await check(i)
+                guard case .push(let push) = try WireCodec.decode(text) else {
+                    Issue.record("\(name).jsonl: the other session sends only pushes")
+                    return
+                }
+                try await session.otherSessionPushes(push)
+            }
+        }
+        #expect(closed)
+        #expect(try await session.channel.readOutbound(as: ByteBuffer.self) == nil, "\(name).jsonl: the server sent more")
+    }
+}

@@ -1,0 +1,88 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// Governance records through the real `clustersync` binary on real replica files.
+@Suite struct GovernanceEndToEndTests {
+    let cli: CLI
+
+    init() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-gov-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        cli = CLI(directory: dir, environment: ["CLUSTERSYNC_REPLICA": "lead.sqlite"])
+    }
+
+    /// Runs a command that must succeed; returns its trimmed stdout.
+    @discardableResult
+    func ok(_ arguments: String...) throws -> String {
+        let result = try cli.run(arguments)
+        #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func boardMeetingWithASubstituteAndAVoteThatFailsTheFinancialMajority() throws {
+        try ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
+        try ok("terms", "add", "title=Board terms of reference", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=3",
+               "majority=simple", "financial_majority=two-thirds")
+        let meeting = try ok("meeting", "add", "title=Cluster board, November", "body=stakeholder-board", "date=2026-11-20")
+        try ok("meeting", "attend", meeting, "Dr Siân Evans", "--practice", "prestatyn")
+        try ok("meeting", "attend", meeting, "Dr Gareth Jones", "--practice", "rhyl")
+        try ok("meeting", "attend", meeting, "Rhys Morgan", "--role", "substitute", "--practice", "meliden", "--agreed-by", "BCUHB")
+        let shown = try #require(try cli.run("meeting", "show", "--json", meeting).json)
+        #expect(shown["derived"]?["quorum_met"] == .bool(true))
+        #expect(shown["derived"]?["quorum_present"] == .int(3))
+
+        let interest = try ok("declaration", "add", "member=Rhys Morgan", "organisation=Morgan Pharmacy Ltd", "nature=pecuniary",
+                              "date_declared=2026-11-20", "meeting=\(meeting)")
+        let decision = try ok("decision", "add", "title=Fund the minor ailments pilot", "meeting=\(meeting)", "method=vote",
+                              "financial_implications=yes", "amount=£12,000", "outcome=agreed", "interests+=\(interest)",
+                              "abstained_for_interest+=Rhys Morgan")
+        for (member, vote) in [("Dr Siân Evans", "for"), ("Dr Gareth Jones", "for"), ("Dr Alys Hughes", "for"), ("Ceri Lloyd", "against"), ("Owain Price", "against")] {
+            try ok("decision", "vote", decision, member, vote)
+        }
+        try ok("decision", "set", decision, "votes:Rhys Morgan=abstain")
+        let json = try #require(try cli.run("decision", "show", "--json", decision).json)
+        #expect(json["fields"]?["amount"] == .string("12000"))
+        #expect(json["fields"]?["votes"]?["Rhys Morgan"] == .string("abstain"))
+        #expect(json["derived"]?["votes_for"] == .int(3) && json["derived"]?["votes_against"] == .int(2))
+        #expect(json["derived"]?["majority_required"] == .string("two-thirds"))
+        #expect(json["derived"]?["votes_carry"] == .bool(false))
+        #expect(json["derived"]?["outcome_matches_votes"] == .bool(false))
+        let text = try ok("decision", "show", decision)
+        #expect(text.contains("does not match the votes"), "\(text)")
+
+        let interests = try #require(try cli.run("interests", "--json", decision).json)
+        guard case .array(let list)? = interests["interests"] else { Issue.record("no interests array"); return }
+        #expect(list.map { $0["member"] } == [.string("Rhys Morgan")])
+        #expect(list.first?["declaration"] == .string(interest))
+
+        // A vote that is not one of the words, and a link to nothing, are refused with exit 1.
+        let badVote = try cli.run("decision", "vote", decision, "Ceri Lloyd", "yes")
+        #expect(badVote.status == 1 && badVote.stderr.contains("for, against, abstain"), "\(badVote.stderr)")
+        let dangling = try cli.run("meeting", "set", meeting, "actions+=ACT-4F8R2M6W0Z")
+        #expect(dangling.status == 1 && dangling.stderr.contains("does not hold"), "\(dangling.stderr)")
+        let empty = try cli.run("meeting", "set", meeting, "title=")
+        #expect(empty.status == 1 && empty.stderr.contains("cannot be empty"), "\(empty.stderr)")
+    }
+
+    @Test func attendanceForAPastQAIFYear() throws {
+        try ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
+        try ok("terms", "add", "title=GP Collaborative terms", "body=gp-collaborative", "date_agreed=2024-04-01",
+               "practices+=prestatyn", "practices+=rhyl")
+        for date in ["2025-04-10", "2025-07-10", "2025-10-09", "2026-01-15", "2026-04-09"] {
+            let m = try ok("meeting", "add", "title=GP Collaborative", "body=gp-collaborative", "date=\(date)", "status=held")
+            try ok("meeting", "attend", m, "Dr Evans", "--practice", "prestatyn")
+            if date < "2025-08-01" { try ok("meeting", "attend", m, "Dr Jones", "--practice", "rhyl") }
+        }
+        let report = try #require(try cli.run("attendance", "--year", "2025-26", "--json").json)
+        #expect(report["year"] == .string("2025-26") && report["from"] == .string("2025-04-01") && report["to"] == .string("2026-03-31"))
+        guard case .array(let rows)? = report["practices"] else { Issue.record("no practices"); return }
+        #expect(rows.map { $0["practice"] } == [.string("prestatyn"), .string("rhyl")])
+        #expect(rows.map { $0["attended"] } == [.int(4), .int(2)])
+        #expect(rows.map { $0["status"] } == [.string("met"), .string("cannot-reach")])
+        let text = try ok("attendance", "--year", "2025-26")
+        #expect(text.contains("RED: cannot reach"), "\(text)")
+        let bad = try cli.run("attendance", "--year", "2025-2026")
+        #expect(bad.status == 1 && bad.stderr.contains("2026-27"), "\(bad.stderr)")
+    }
+}
