@@ -24,6 +24,7 @@ struct Pages: Sendable {
         registerRiskPages(on: router)
         registerRecordPages(on: router)
         registerListPages(on: router)
+        registerGovernancePages(on: router)
         router.get("/conflicts") { _, _ in try self.conflictsPage() }
         router.get("/sync") { _, _ in try self.syncPage(failure: nil, flash: nil) }
         router.post("/sync") { request, _ in
@@ -77,7 +78,7 @@ struct Pages: Sendable {
 
     /// How a record is named on a page: its title, a list item's text.
     static func title(of view: RecordView) -> String {
-        view.string("title") ?? view.string("text") ?? view.type.rawValue
+        view.string("title") ?? view.string("text") ?? view.string("member") ?? view.type.rawValue
     }
 
     // MARK: Conflicts and sync

@@ -47,10 +47,39 @@ struct RecordForm {
         Field(name: "status", kind: .choice(RecordSchema.actionStatuses)),
     ])
 
+    static let meeting = RecordForm(type: .meeting, fields: [
+        Field(name: "title", kind: .text, required: true),
+        Field(name: "body", kind: .choice(RecordSchema.bodies)),
+        Field(name: "date", kind: .date),
+        Field(name: "status", kind: .choice(RecordSchema.meetingStatuses)),
+        Field(name: "location", kind: .text),
+        Field(name: "chair", kind: .text),
+    ])
+
+    static let decision = RecordForm(type: .decision, fields: [
+        Field(name: "title", kind: .text, required: true),
+        Field(name: "description", kind: .textarea),
+        Field(name: "date", kind: .date),
+        Field(name: "method", kind: .choice(RecordSchema.decisionMethods)),
+        Field(name: "outcome", kind: .choice(RecordSchema.decisionOutcomes)),
+    ])
+
+    static let declaration = RecordForm(type: .declaration, fields: [
+        Field(name: "member", kind: .text, required: true),
+        Field(name: "organisation", kind: .text),
+        Field(name: "nature", kind: .choice(RecordSchema.interestNatures)),
+        Field(name: "description", kind: .textarea),
+        Field(name: "date_declared", kind: .date),
+        Field(name: "date_withdrawn", kind: .date),
+    ])
+
     static func of(_ type: RecordType) -> RecordForm? {
         switch type {
         case .risk: risk
         case .action: action
+        case .meeting: meeting
+        case .decision: decision
+        case .declaration: declaration
         default: nil
         }
     }
@@ -88,8 +117,8 @@ struct RecordForm {
             }
             arguments.append("\(field.name)=\(value)")
         }
-        if current == nil, form.trimmed("title").isEmpty {
-            problems.append(Problem(field: "title", message: t.text("needs_title", type.rawValue)))
+        for field in fields where field.required && current == nil && form.trimmed(field.name).isEmpty {
+            problems.append(Problem(field: field.name, message: t.text("needs_field", t["type_\(type.rawValue)"], t["field_\(field.name)"].lowercased())))
         }
         guard problems.isEmpty else { return .refused(problems) }
         do {

@@ -11,6 +11,7 @@ extension Pages {
             let query = self.query(request)
             let flash = query["settled"].map { self.t.text("record_resolved", self.t["field_\($0)"]) }
                 ?? (query["saved"] == "1" ? self.t["form_saved"] : nil)
+                ?? (query["attended"] == "1" ? self.t["attend_recorded"] : nil)
             return try self.recordPage(view, flash: flash)
         }
         router.get("/records/:id/edit") { _, context in
@@ -30,6 +31,18 @@ extension Pages {
                 } catch let error as ClusterSyncError where error.isUserError {
                     return self.editForm(view, form: form, values: { posted[$0] ?? "" }, problems: [form.problem(error)])
                 }
+            }
+        }
+        router.post("/records/:id/attend") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context), view.type == .meeting else { return self.notFound() }
+            let practice = posted.trimmed("practice")
+            do {
+                try self.replica.attend(view.id, Attendee(name: posted.trimmed("name"), role: posted.trimmed("role"),
+                                                          practice: practice.isEmpty ? nil : practice))
+                return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message)
             }
         }
         router.post("/records/:id/resolve") { request, context in
@@ -55,11 +68,11 @@ extension Pages {
         let heading = t.text("form_edit", Self.title(of: view))
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
                              values: values, problems: problems, t: t)
-        return page.html("form", title: heading, section: view.type == .risk ? .risks : .actions, data: data,
+        return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
 
-    func recordPage(_ view: RecordView, flash: String?) throws -> Response {
+    func recordPage(_ view: RecordView, flash: String?, problem: String? = nil) throws -> Response {
         let values = ValueText(replica: replica)
         let today = replica.today
         let title = Self.title(of: view)
@@ -84,7 +97,7 @@ extension Pages {
         for spec in view.type.schema.fields where spec.kind != .position {
             let text: String
             switch spec.kind.cardinality {
-            case .set: text = view.members(spec.name).map { referenceTitle($0) ?? Replica.plain($0) }.joined(separator: ", ")
+            case .set: text = view.members(spec.name).map { Attendee($0)?.text ?? referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
             case .log: text = (view.writes[spec.name] ?? []).map { values.text($0.value, field: spec.name, of: view) }.joined(separator: "\n")
             case .register:
                 guard let value = view.value(spec.name) else { continue }
@@ -99,19 +112,20 @@ extension Pages {
         let history: [[String: Any]] = RecordHistory.entries(try replica.history(of: view.id)).reversed().map { entry in
             ["when": WalesDates.moment(millis: entry.hlc.millis), "who": entry.author ?? t["unknown_author"], "what": describe(entry, of: view, values: values)]
         }
-        let data: [String: Any] = [
+        var data: [String: Any] = [
             "id": view.id.rawValue, "heading": title, "deleted": view.isDeleted,
             "scopeText": view.scope.practice == nil ? t["record_shared"] : t["record_private"],
             "editable": RecordForm.of(view.type) != nil && !view.isDeleted,
             "conflicts": conflicts, "fields": fields, "history": history,
         ]
-        let section: PageRenderer.Section = switch view.type {
-        case .risk: .risks
-        case .action: .actions
-        case .list, .item: .lists
-        default: .none
+        if view.type == .meeting, !view.isDeleted {
+            data["attendForm"] = [
+                "roles": RecordSchema.attendeeRoles.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] },
+            ]
         }
-        return page.html("record", title: title, section: section, data: data, flash: flash, conflicts: conflictCount())
+        if view.type == .meeting, let agenda = view.string("agenda") { data["agendaID"] = agenda }
+        if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
+        return page.html("record", title: title, section: Self.section(of: view.type), data: data, flash: flash, conflicts: conflictCount())
     }
 
     /// A date field's ISO value as people write dates; anything else as the CLI words it.

@@ -8,8 +8,8 @@ extension Pages {
     func registerRiskPages(on router: Router<BasicRequestContext>) {
         router.get("/risks") { request, _ in try self.riskRegister(self.query(request)) }
         router.get("/actions") { _, _ in try self.actionTracker() }
-        for type in [RecordType.risk, .action] {
-            let path = type == .risk ? "/risks" : "/actions"
+        for type in [RecordType.risk, .action, .meeting, .decision, .declaration] {
+            let path = Self.path(of: type)
             router.get("\(path)/new") { _, _ in self.newForm(type, typed: nil, problems: []) }
             router.post(RouterPath(path)) { request, _ in
                 guard let form = try await self.posted(request) else { return self.expired() }
@@ -150,12 +150,36 @@ extension Pages {
 
     // MARK: Adding
 
+    static func path(of type: RecordType) -> String {
+        switch type {
+        case .risk: "/risks"
+        case .action: "/actions"
+        case .meeting: "/meetings"
+        case .decision: "/decisions"
+        case .declaration: "/declarations"
+        case .list, .item: "/lists"
+        default: "/risks"
+        }
+    }
+
+    static func section(of type: RecordType) -> PageRenderer.Section {
+        switch type {
+        case .risk: .risks
+        case .action: .actions
+        case .meeting: .meetings
+        case .decision: .decisions
+        case .declaration: .declarations
+        case .list, .item: .lists
+        default: .none
+        }
+    }
+
     func newForm(_ type: RecordType, typed: FormBody?, problems: [RecordForm.Problem]) -> Response {
         let form = RecordForm.of(type)!
-        let path = type == .risk ? "/risks" : "/actions"
-        let heading = t[type == .risk ? "form_new_risk" : "form_new_action"]
+        let path = Self.path(of: type)
+        let heading = t["form_new_\(type.rawValue)"]
         let data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? "" }, problems: problems, t: t)
-        return page.html("form", title: heading, section: type == .risk ? .risks : .actions, data: data,
+        return page.html("form", title: heading, section: Self.section(of: type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
 

@@ -3,7 +3,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "message": message, "risks": risks, "form": form, "record": record,
-        "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "export": export,
+        "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "export": export, "register": register,
     ]
 
     static let layout = """
@@ -151,6 +151,8 @@ enum Templates {
     <h1>{{heading}}</h1>
     <p>{{scopeText}}{{#deleted}} · <strong>{{t.record_deleted}}</strong>{{/deleted}}</p>
     {{#editable}}<div class="actions-row"><a class="button" href="/records/{{id}}/edit">{{t.record_edit}}</a></div>{{/editable}}
+    {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li>{{message}}</li>{{/errors}}</ul></div>{{/hasErrors}}
+    {{#agendaID}}<p><a href="/lists/{{agendaID}}">{{t.field_agenda}}</a></p>{{/agendaID}}
     <h2 id="conflicts">{{t.record_conflicts}}</h2>
     {{#conflicts}}
     <section class="conflict" aria-labelledby="c-{{field}}">
@@ -168,6 +170,16 @@ enum Templates {
     {{^conflicts}}<p>{{t.record_no_conflicts}}</p>{{/conflicts}}
     <h2>{{t.record_fields}}</h2>
     <dl class="fields">{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
+    {{#attendForm}}
+    <h2 id="attend">{{t.attend_title}}</h2>
+    <form method="post" action="/records/{{id}}/attend" aria-labelledby="attend">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <div class="field"><label for="a-name">{{t.attend_name}}</label><input type="text" id="a-name" name="name"></div>
+    <div class="field"><label for="a-role">{{t.attend_role}}</label><select id="a-role" name="role">{{#roles}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/roles}}</select></div>
+    <div class="field"><label for="a-practice">{{t.attend_practice}}</label><input type="text" id="a-practice" name="practice"></div>
+    <button type="submit">{{t.attend_add}}</button>
+    </form>
+    {{/attendForm}}
     <h2>{{t.record_history}}</h2>
     <table><thead><tr><th scope="col">{{t.history_when}}</th><th scope="col">{{t.history_who}}</th><th scope="col">{{t.history_what}}</th></tr></thead>
     <tbody>{{#history}}<tr><td>{{when}}</td><td>{{who}}</td><td>{{what}}</td></tr>{{/history}}</tbody></table>
@@ -191,6 +203,19 @@ enum Templates {
     <dt>{{t.sync_set_aside}}</dt><dd>{{setAside}}</dd>
     </dl>
     {{#hasServer}}<form method="post" action="/sync"><input type="hidden" name="csrf" value="{{csrf}}"><div class="actions-row"><button type="submit">{{t.sync_now}}</button></div></form>{{/hasServer}}
+    """
+
+    /// A governance register: a heading row and rows of cells, the first cell linking to the record.
+    static let register = """
+    <h1>{{heading}}</h1>
+    <div class="actions-row"><a class="button" href="{{newPath}}">{{addLabel}}</a></div>
+    <table>
+    <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
+    <tbody>
+    {{#rows}}<tr><td><a href="/records/{{id}}">{{name}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>
+    {{/rows}}</tbody>
+    </table>
+    {{^rows}}<p>{{t.register_none}}</p>{{/rows}}
     """
 
     static let export = """

@@ -185,3 +185,41 @@ def test_every_request_needs_the_session_and_every_form_its_token(page, app):
     assert "Forged" not in cli(app.replica, "risk", "list")
     # No script anywhere on a page.
     assert page.locator("script").count() == 0
+
+
+def test_a_meeting_with_attendance_and_a_declaration_of_interest(page):
+    page.get_by_role("link", name="Meetings").click()
+    page.get_by_role("link", name="Add a meeting").click()
+    page.get_by_label("Title").fill("Cluster board, March")
+    page.get_by_label("Body").select_option(index=1)
+    page.get_by_label("Date").fill("12/03/2027")
+    page.get_by_label("Chair").fill("Dr Gwen Morgan")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cluster board, March")
+    expect(page.locator("dl.fields")).to_contain_text("12 Mar 2027")
+
+    page.get_by_label("Name").fill("Dr Siân Evans")
+    page.get_by_label("Attended as").select_option("substitute")
+    page.get_by_label("Practice or organisation").fill("prestatyn-medical")
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.get_by_role("status")).to_have_text("Attendance recorded.")
+    expect(page.locator("dl.fields")).to_contain_text("Dr Siân Evans (substitute, prestatyn-medical)")
+    page.get_by_role("link", name="Meetings").click()
+    row = page.locator("tbody tr").filter(has_text="Cluster board, March")
+    expect(row).to_contain_text("12 Mar 2027")
+    expect(row.locator("td").last).to_have_text("1")
+    shot(page, "meetings")
+
+    page.get_by_role("link", name="Declarations of interest").click()
+    page.get_by_role("link", name="Declare an interest").click()
+    page.get_by_label("Organisation").fill("Rhyl Pharmacy Ltd")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("a declaration of interest needs a member")
+    expect(page.get_by_label("Organisation")).to_have_value("Rhyl Pharmacy Ltd")
+    page.get_by_label("Member").fill("Dr Rhys Jones")
+    page.get_by_label("Nature of the interest").select_option("pecuniary")
+    page.get_by_label("Declared on").fill("01/11/2026")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dr Rhys Jones")
+    page.get_by_role("link", name="Declarations of interest").click()
+    expect(page.locator("tbody tr").filter(has_text="Dr Rhys Jones")).to_contain_text("1 Nov 2026")
