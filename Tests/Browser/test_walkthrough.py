@@ -183,6 +183,14 @@ def test_every_request_needs_the_session_and_every_form_its_token(page, app):
     except urllib.error.HTTPError as error:
         assert error.code == 403
     assert "Forged" not in cli(app.replica, "risk", "list")
+    # A page asked for under another host name (DNS rebinding) is refused, cookie or not.
+    rebound = urllib.request.Request(app.address + "risks", headers={
+        "Host": "attacker.example", "Cookie": f"{cookie['name']}={cookie['value']}"})
+    try:
+        urllib.request.urlopen(rebound)
+        raise AssertionError("a request for another host name was answered")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403
     # No script anywhere on a page.
     assert page.locator("script").count() == 0
 
