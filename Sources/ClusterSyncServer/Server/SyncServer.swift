@@ -164,8 +164,10 @@ enum FileLimit {
 /// Reads the client certificate's identity once the handshake completes.
 ///
 /// A verified certificate that names no practice, several, or one in a malformed URI ends the
-/// connection here, before any line is read: the client gets a fatal `unauthenticated` error
-/// saying what is wrong with its certificate, and the log says the same.
+/// connection here: no line reaches the session. The client speaks first, so the fatal
+/// `unauthenticated` error saying what is wrong with its certificate answers its first bytes (or
+/// goes out after `refusalGraceSeconds` if it sends none); closing at once would race the
+/// client's hello, which then fails to write and hides the reason. The log says the same.
 final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     typealias OutboundOut = ByteBuffer
@@ -192,11 +194,37 @@ final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler 
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// How long a refused client has to send its first bytes before the refusal goes out anyway.
+    static let refusalGraceSeconds: Int64 = 5
+    private var refusal: ClusterSyncTLSError?
+    private var refusalDeadline: Scheduled<Void>?
+
     private func refuse(context: ChannelHandlerContext, _ error: ClusterSyncTLSError) {
         logger.warning("client certificate refused", metadata: [
             "clustersyncd.peer": "\(context.remoteAddress.map { "\($0)" } ?? "unknown")",
             "clustersyncd.error": "\(error.message)",
         ])
+        refusal = error
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        refusalDeadline = context.eventLoop.scheduleTask(in: .seconds(Self.refusalGraceSeconds)) {
+            let (handler, context) = loopBound.value
+            handler.sendRefusal(context: context)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard refusal != nil else {
+            context.fireChannelRead(data)
+            return
+        }
+        // Whatever a refused client sends (its hello) is answered with the refusal, never read.
+        sendRefusal(context: context)
+    }
+
+    private func sendRefusal(context: ChannelHandlerContext) {
+        guard let error = refusal else { return }
+        refusal = nil
+        refusalDeadline?.cancel()
         let line = WireCodec.encode(.error(WireError(
             ClusterSyncError(.unauthenticated, error.message), fatal: true)))
         let promise = self.promise
