@@ -143,6 +143,34 @@ import Testing
         #expect(table.stdout.contains("connected") && table.stdout.contains("unauthenticated"), "\(table.stdout)")
     }
 
+    /// A `sync --watch` left running on a lost laptop: once its token is revoked, its next ping is
+    /// refused and the watch stops with the reason, instead of reconnecting.
+    @Test func revokingATokenStopsARunningWatch() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
+        let token = try String(contentsOf: base.dir.appendingPathComponent("rhyl.token"), encoding: .utf8)
+        let watch = try WatchEndToEndTests.startWatch(rhyl, in: base.dir)
+        defer { if watch.isRunning { watch.terminate() } }
+        func lastUsed() throws -> JSONValue? {
+            guard case .array(let rows) = try admin("credential", "list", "--json").json?["credentials"] else { return nil }
+            return rows.first { $0["id"] == .string(id(of: token)) }?["lastUsed"]
+        }
+        var deadline = Date().addingTimeInterval(30)
+        while try lastUsed() == .null, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        #expect(try lastUsed()?.stringValue != nil, "the watch never connected")
+        #expect(watch.isRunning)
+
+        #expect(try admin("credential", "revoke", id(of: token)).status == 0)
+        deadline = Date().addingTimeInterval(30)
+        while watch.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(!watch.isRunning, "the watch kept running with a revoked token")
+        watch.waitUntilExit()
+        #expect(watch.terminationStatus == 1)
+        let stderr = (try? String(contentsOf: base.dir.appendingPathComponent("\(rhyl).err"), encoding: .utf8)) ?? ""
+        #expect(stderr.contains("revoked") && stderr.contains("(unauthenticated)"), "\(stderr)")
+    }
+
     /// A token past its expiry opens no session, and says so.
     @Test func anExpiredTokenIsRefused() throws {
         let server = try base.makeServer()
