@@ -102,7 +102,9 @@ public actor InMemoryServerStore: ServerStore {
             throw ClusterSyncError(.invalidValue, "no practice \(path)", field: "practice")
         }
         issued += 1
-        let id = "memory\(issued)"
+        // A token of the issued form (`cst_<12 hex>_…`) keeps its id, as in the SQLite store.
+        let parts = token.split(separator: "_")
+        let id = parts.count == 3 && parts[0] == "cst" && parts[1].count == 12 ? String(parts[1]) : "memory\(issued)"
         tokens[token] = id
         credentialsByID[id] = CredentialRecord(
             id: id, practice: path, label: label, kind: .token, createdAt: Self.now(), expiresAt: expiresAt)

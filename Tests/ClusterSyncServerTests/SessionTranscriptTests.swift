@@ -15,6 +15,8 @@ import Testing
 struct TestSession {
     static let token = "cst_3f9a0c1d2e4b_q8Zt0V3mXb7nLr2KcW5yJ1hPd9sGf4uA6eT0iOkBx3M"
     static let practice = PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010")
+    static let expiringToken = "cst_7b2e5d8a1c40_Jm4Qx8Rz2Wv6Tn0Lp3Ks7Yh1Bd5Fg9Cu2Ae6Io8Nw4X"
+    static let expiredToken = "cst_9c1d4f7a2e63_Pt5Wm9Ky3Rb7Vn1Hq4Zs8Gd2Lx6Jc0Fu3Ea7Oi9Tw5M"
     static let otherIdentity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011", author: "W95011 (Rhys Morgan)")
 
     let channel: NIOAsyncTestingChannel
@@ -31,6 +33,10 @@ struct TestSession {
         try await store.addPractice("W95010", cluster: "rhondda", tenant: "ctmuhb")
         try await store.addPractice("W95011", cluster: "rhondda", tenant: "ctmuhb")
         try await store.register(token: token, practice: practice, label: "Siân Evans")
+        // W95011's tokens: one expiring 20 days after the transcripts' clock, one expired the day before.
+        let other = PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011")
+        try await store.register(token: expiringToken, practice: other, label: nil, expiresAt: 1_797_154_200_000)
+        try await store.register(token: expiredToken, practice: other, label: nil, expiresAt: 1_795_339_800_000)
         if let certificate, !(try await store.isRegistered(PracticePath(tenant: certificate.tenant, cluster: certificate.cluster, practice: certificate.practice))) {
             try await store.addPractice(certificate.practice, cluster: certificate.cluster, tenant: certificate.tenant)
         }
