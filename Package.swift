@@ -26,6 +26,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // CSV import (`clustersync import`): quoted fields with line breaks, kept byte for byte.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // The local web app (issue 11).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // No I/O: clock, CRDTs, record types, wire messages and codec, session state machines.
@@ -71,6 +76,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
             swiftSettings: strict
         ),
@@ -92,6 +98,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The local web app: server-rendered pages over the practice's own replica, loopback only.
+        .target(
+            name: "ClusterSyncApp",
+            dependencies: [
+                "ClusterSyncCore", "ClusterSyncClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // For tests of code that talks to a server store: an in-memory ServerStore, and the
         // golden wire transcripts' loader.
         .target(
@@ -105,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "clustersync",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncCommandLine",
+                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncCommandLine", "ClusterSyncApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -145,6 +163,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -9,8 +9,10 @@ import GRDB
 /// sequence numbers, the change ids it has seen, its materialised records) lives under the
 /// tenant's key, so nothing one tenant pushes can touch or reveal another's. Cursors are the
 /// same `StreamCursor`s (`s1:<n>`, n counting the tenant's changes), and the materialised records
-/// are kept by the shared `ChangeWriter` in one in-memory SQLite database per tenant, so a record
-/// keeps the scope of its first change and `conflicts` answers as the SQLite store does.
+/// are kept by the shared `ChangeWriter` in one in-memory SQLite database per cluster, so a record
+/// keeps the scope of its first change and `conflicts` answers as the SQLite store does. Change
+/// ids and record ids are keyed within their cluster, and replica ids bound to the practice
+/// that first pushed as them, by the same `ReplicaOwnership` rule as the SQLite store.
 ///
 /// Not for production: tokens are kept as they are (not hashed), names are not checked, and
 /// nothing survives the process.
@@ -20,8 +22,11 @@ public actor InMemoryServerStore: ServerStore {
         var clusters: Set<String> = []
         /// The stream: a change's sequence number is its index + 1.
         var log: [Change] = []
-        var ids: Set<ChangeID> = []
-        let records: DatabaseQueue
+        /// Per cluster: the changes stored, by id, and which practice owns each replica id.
+        var stored: [String: [ChangeID: Change]] = [:]
+        var owners: [String: [ReplicaID: String]] = [:]
+        /// Per cluster: the materialised records.
+        var records: [String: DatabaseQueue] = [:]
     }
 
     private var tenants: [String: Tenant] = [:]
@@ -36,9 +41,7 @@ public actor InMemoryServerStore: ServerStore {
         guard tenants[tenant] == nil else {
             throw ClusterSyncError(.invalidValue, "tenant \"\(tenant)\" already exists", field: "tenant")
         }
-        let records = try DatabaseQueue()
-        try await records.write { db in try MaterialisedStateSchema.createTables(db) }
-        tenants[tenant] = Tenant(records: records)
+        tenants[tenant] = Tenant()
     }
 
     public func addCluster(_ cluster: String, tenant: String) async throws {
@@ -46,6 +49,9 @@ public actor InMemoryServerStore: ServerStore {
         guard tenants[tenant]!.clusters.insert(cluster).inserted else {
             throw ClusterSyncError(.invalidValue, "cluster \"\(cluster)\" already exists in tenant \"\(tenant)\"", field: "cluster")
         }
+        let records = try DatabaseQueue()
+        try await records.write { db in try MaterialisedStateSchema.createTables(db) }
+        tenants[tenant]!.records[cluster] = records
     }
 
     public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
@@ -95,24 +101,43 @@ public actor InMemoryServerStore: ServerStore {
 
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
         for change in changes where !identity.mayAccess(change.scope) {
-            throw ClusterSyncError(.forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write")
+            throw PushRejection(change: change.id, error: ClusterSyncError(
+                .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
         }
         guard var tenant = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
+        guard let records = tenant.records[identity.cluster] else {
+            throw ClusterSyncError(.invalidValue, "no cluster \"\(identity.cluster)\" in tenant \"\(identity.tenant)\"", field: "cluster")
+        }
+        var stored = tenant.stored[identity.cluster, default: [:]]
+        var owners = tenant.owners[identity.cluster, default: [:]]
         var accepted: [Change] = []
-        var seen = tenant.ids
-        for var change in changes where seen.insert(change.id).inserted {
+        for var change in changes {
+            let owner = owners[change.id.replica]
+            switch ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner,
+                                           stored: stored[change.id]) {
+            case .refuse(let error): throw PushRejection(change: change.id, error: error)
+            case .duplicate: continue
+            case .store(let bindTo):
+                if let bindTo { owners[change.id.replica] = bindTo }
+            }
+            guard stored[change.id] == nil else { continue }
             change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
+            stored[change.id] = change
             accepted.append(change)
         }
-        guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: changes.count) }
+        tenant.owners[identity.cluster] = owners
+        guard !accepted.isEmpty else {
+            tenants[identity.tenant] = tenant
+            return PushOutcome(accepted: 0, duplicates: changes.count)
+        }
         // Throws forbiddenScope for a record that lives in another scope; the transaction rolls
-        // back, and the stream is not touched.
+        // back, and nothing of the push is kept.
         let batch = accepted
-        try await tenant.records.write { db in
+        try await records.write { db in
             var writer = try ChangeWriter(db)
             _ = try writer.apply(batch)
         }
-        tenant.ids = seen
+        tenant.stored[identity.cluster] = stored
         tenant.log += accepted
         tenants[identity.tenant] = tenant
         return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count)
@@ -151,13 +176,15 @@ public actor InMemoryServerStore: ServerStore {
             guard stored.clusters.contains(cluster) else {
                 throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"", field: "cluster")
             }
-            return try await stored.records.read { db in
-                try ChangeReader.conflicts(db, where: "rec.cluster = ? AND rec.practice IS NULL", arguments: [cluster])
+            return try await stored.records[cluster]!.read { db in
+                try ChangeReader.conflicts(db, where: "rec.practice IS NULL")
             }
         }
-        return try await stored.records.read { db in
-            try ChangeReader.conflicts(db, where: "rec.practice IS NULL")
+        var all: [RecordConflictSummary] = []
+        for cluster in stored.clusters.sorted() {
+            all += try await stored.records[cluster]!.read { db in try ChangeReader.conflicts(db, where: "rec.practice IS NULL") }
         }
+        return all.sorted { ($0.record.id.rawValue, $0.record.scope.cluster) < ($1.record.id.rawValue, $1.record.scope.cluster) }
     }
 
     static func noTenant(_ tenant: String) -> ClusterSyncError {

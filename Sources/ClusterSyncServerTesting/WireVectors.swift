@@ -21,10 +21,16 @@ public enum WireVectors {
         "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "cursor-not-issued",
     ]
 
-    public struct Connection {
+    public struct Connection: Sendable {
         public var certificate: String?
         public var nowMillis: Int64
         public var limits: WireLimits
+
+        public init(certificate: String?, nowMillis: Int64, limits: WireLimits) {
+            self.certificate = certificate
+            self.nowMillis = nowMillis
+            self.limits = limits
+        }
     }
 
     public enum Entry: Equatable {
@@ -95,7 +101,8 @@ public enum WireVectors {
                 if case .object(let l)? = o["limits"] {
                     limits = WireLimits(
                         maxLineBytes: Int(l["maxLineBytes"]!.intValue!), maxChangesPerPush: Int(l["maxChangesPerPush"]!.intValue!),
-                        maxChangesPerPage: Int(l["maxChangesPerPage"]!.intValue!), maxClockSkewMillis: l["maxClockSkewMillis"]!.intValue!)
+                        maxChangesPerPage: Int(l["maxChangesPerPage"]!.intValue!), maxClockSkewMillis: l["maxClockSkewMillis"]!.intValue!,
+                        idleTimeoutMillis: l["idleTimeoutMillis"]?.intValue ?? WireLimits.default.idleTimeoutMillis)
                     try keys(["from", "certificate", "nowMillis", "limits"])
                 } else {
                     try keys(["from", "certificate", "nowMillis"])

@@ -9,6 +9,10 @@ enum Output {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
     static func printJSON(_ value: JSONValue) {
         print(value.canonicalText)
     }

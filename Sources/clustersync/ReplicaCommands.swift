@@ -83,7 +83,7 @@ struct StatusCommand: ParsableCommand {
             conflicts \(conflicts)
             server    \(remote.map { "\($0.host):\($0.port)" } ?? "none (clustersync remote set)")
             last sync \(lastSync.map { Output.localTime(HLCTimestamp(millis: $0)) } ?? "never")
-            set aside \(setAside.count) change\(setAside.count == 1 ? "" : "s") from the server that this replica cannot apply
+            set aside \(setAside.isEmpty ? "none" : "\(setAside.count) change\(setAside.count == 1 ? "" : "s") from the server that this replica cannot apply; each is tried again at every sync")
             """)
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
@@ -98,7 +98,7 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "csv or json.") var format: Format = .json
-    @Option(help: "For CSV: the register (\(RecordType.allCases.filter { $0 != .item }.map(\.rawValue).joined(separator: ", "))).") var type: String = "risk"
+    @Option(help: "For CSV: the register (\(RecordType.allCases.map(\.rawValue).joined(separator: ", "))).") var type: String = "risk"
 
     func run() throws {
         let replica = try replica.open()
@@ -106,8 +106,8 @@ struct ExportCommand: ParsableCommand {
         case .json:
             Output.printJSON(try replica.exportJSON(today: replica.today))
         case .csv:
-            guard let recordType = RecordType(rawValue: type), recordType != .item else {
-                throw ValidationError("--type must be one of \(RecordType.allCases.filter { $0 != .item }.map(\.rawValue).joined(separator: ", "))")
+            guard let recordType = RecordType(rawValue: type) else {
+                throw ValidationError("--type must be one of \(RecordType.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             Output.print(String(try replica.exportCSV(recordType, today: replica.today).dropLast()))
         }

@@ -62,21 +62,45 @@ struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Push pending changes to the server and pull what other practices changed.",
-        discussion: "A sync cut off part way resumes where it stopped the next time. --watch stays connected and applies changes as other practices sync.")
+        discussion: """
+            A sync cut off part way resumes where it stopped the next time. --watch stays connected, applies changes as \
+            other practices sync, and reconnects by itself when the server restarts or the network drops.
+            """)
 
     @OptionGroup var replica: ReplicaOptions
     @Flag(help: "Stay connected; apply changes as they arrive and push local edits every few seconds (Ctrl-C to stop).")
     var watch = false
+    @Option(help: ArgumentHelp("Ping the server after this many quiet seconds.", valueName: "seconds"))
+    var pingSeconds: Double = SyncClient.Timing().pingSeconds
+    @Option(help: ArgumentHelp("Treat the connection as dead when a ping is unanswered this long.", valueName: "seconds"))
+    var pongTimeoutSeconds: Double = SyncClient.Timing().pongTimeoutSeconds
+    @Option(help: ArgumentHelp("With --watch: look for local edits to push this often.", valueName: "seconds"))
+    var pollSeconds: Double = SyncClient.Timing().pollSeconds
+    @Option(help: ArgumentHelp("With --watch: wait at most this long between reconnection attempts.", valueName: "seconds"))
+    var reconnectMaxSeconds: Double = SyncClient.Timing().reconnectMaxSeconds
+
+    func validate() throws {
+        for (name, value) in [("--ping-seconds", pingSeconds), ("--pong-timeout-seconds", pongTimeoutSeconds),
+                              ("--poll-seconds", pollSeconds), ("--reconnect-max-seconds", reconnectMaxSeconds)]
+        where !(value >= 0.01 && value <= 86_400) {
+            throw ValidationError("\(name) must be between 0.01 and 86400 seconds")
+        }
+    }
 
     func run() async throws {
         let replica = try replica.open()
         guard let remote = try replica.remote() else {
             throw ClusterSyncError(.notInitialised, "no remote set; use `clustersync remote set HOST:PORT --ca ca.pem ...` first")
         }
-        let client = SyncClient(replica: replica, remote: remote)
+        var timing = SyncClient.Timing()
+        timing.pingSeconds = pingSeconds
+        timing.pongTimeoutSeconds = pongTimeoutSeconds
+        timing.pollSeconds = pollSeconds
+        timing.reconnectMaxSeconds = reconnectMaxSeconds
+        let client = SyncClient(replica: replica, remote: remote, timing: timing)
         let progress: @Sendable (SyncClient.Progress) -> Void = { state in
             if state.toPush > 1_000 || state.more {
-                FileHandle.standardError.write(Data("  pushed \(state.pushed)/\(state.toPush), pulled \(state.pulled)\(state.more ? " ..." : "")\n".utf8))
+                Output.printError("  pushed \(state.pushed)/\(state.toPush), pulled \(state.pulled)\(state.more ? " ..." : "")")
             }
         }
         let setAsideBefore = try replica.setAsideCount()
@@ -88,24 +112,23 @@ struct SyncCommand: AsyncParsableCommand {
                     + "the rest were applied. `clustersync status` lists them")
             }
         }
-        do {
-            if watch {
-                Output.print("watching \(remote.host):\(remote.port); Ctrl-C to stop")
-                try await client.watch(progress: progress) { applied in
-                    Output.print("applied \(applied) change\(applied == 1 ? "" : "s") from other practices")
+        if watch {
+            Output.print("watching \(remote.host):\(remote.port); Ctrl-C to stop")
+            try await client.watch(progress: progress, onApplied: { applied in
+                Output.print("applied \(applied) change\(applied == 1 ? "" : "s") from other practices")
+            }, onNotice: { notice in
+                switch notice {
+                case .watching(let author):
+                    Output.print("up to date; signed as \(author); waiting for changes")
+                case .reconnecting(let reason, let millis):
+                    Output.printError("\(reason); reconnecting in \(String(format: "%.1f", Double(millis) / 1000)) s")
                 }
-            } else {
-                let summary = try await client.sync(progress: progress)
-                Output.print("pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
-                    + (summary.duplicates > 0 ? " (\(summary.duplicates) already there)" : "")
-                    + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
-            }
-        } catch let error as SyncError {
-            // Codes that need more than the server's message are said in the core's plain words.
-            if case .server(let wire) = error, case let code = ClusterSyncError.Code(wire.code), let words = code.plainWords {
-                throw ClusterSyncError(code, "sync stopped: \(words)\n(the server said: \(wire.message) (\(wire.code)))")
-            }
-            throw ClusterSyncError(.unreachable, "sync stopped: \(error.description)")
+            })
+        } else {
+            let summary = try await client.sync(progress: progress)
+            Output.print("pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
+                + (summary.duplicates > 0 ? " (\(summary.duplicates) already there)" : "")
+                + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
         }
     }
 }

@@ -21,6 +21,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on (default 127.0.0.1).") var host: String?
     @Option(help: "The port (default 7443; 0 picks a free one).") var port: Int?
     @Option(help: "A JSON settings file.") var config: String?
+    @Option(help: "Close a welcomed session after this many seconds without a line (default 300; 0: never).") var idleTimeoutSeconds: Int?
+    @Option(help: "Close a connection whose hello has not come this many seconds after TLS (default 10).") var helloTimeoutSeconds: Int?
+    @Option(help: "Close a connection whose TLS handshake takes longer (default 10).") var tlsHandshakeTimeoutSeconds: Int?
+    @Option(help: "The most bytes a client may send before welcome (default 16384).") var maxBytesBeforeWelcome: Int?
+    @Option(help: "The most connections open at once (default 4000).") var maxConnections: Int?
+    @Option(help: "The most sessions one token or certificate may have open (default 8).") var maxConnectionsPerCredential: Int?
+    @Option(help: "How long SIGTERM waits for sessions before closing them (default 10).") var drainSeconds: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info; env LOG_LEVEL).") var logLevel: String?
 
     func run() async throws {
@@ -37,6 +44,15 @@ struct ServeCommand: AsyncParsableCommand {
         var overrides: [AbsoluteConfigKey: ConfigValue] = [:]
         if let host { overrides["clustersyncd.host"] = .init(.string(host), isSecret: false) }
         if let port { overrides["clustersyncd.port"] = .init(.int(port), isSecret: false) }
+        let limitOptions: [(String, Int?)] = [
+            ("limits.idleTimeoutSeconds", idleTimeoutSeconds), ("limits.helloTimeoutSeconds", helloTimeoutSeconds),
+            ("limits.tlsHandshakeTimeoutSeconds", tlsHandshakeTimeoutSeconds), ("limits.maxBytesBeforeWelcome", maxBytesBeforeWelcome),
+            ("limits.maxConnections", maxConnections), ("limits.maxConnectionsPerCredential", maxConnectionsPerCredential),
+            ("drainSeconds", drainSeconds),
+        ]
+        for case let (key, value?) in limitOptions {
+            overrides[AbsoluteConfigKey(["clustersyncd"] + key.split(separator: ".").map(String.init))] = .init(.int(value), isSecret: false)
+        }
         providers.append(InMemoryProvider(values: overrides))
         providers.append(EnvironmentVariablesProvider())
         let file = config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)

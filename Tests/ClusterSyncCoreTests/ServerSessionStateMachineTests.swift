@@ -1,5 +1,6 @@
 import ClusterSyncCore
 import NIOCore
+import Synchronization
 import Testing
 
 @Suite struct ServerSessionStateMachineTests {
@@ -383,5 +384,119 @@ import Testing
         let rejection = try #require(Self.rejection(Push(batch: "b", changes: [change])))
         #expect(rejection.error.code == .patientData && rejection.error.field == "description")
         #expect(!rejection.error.message.contains("943"))
+    }
+}
+
+/// A monotonic clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let now = Mutex(NIODeadline.uptimeNanoseconds(1_000_000_000))
+    func read() -> NIODeadline { now.withLock { $0 } }
+    func advance(_ amount: TimeAmount) { now.withLock { $0 = $0 + amount } }
+}
+
+@Suite struct ServerSessionTimeoutTests {
+    typealias Machine = ServerSessionStateMachine
+    static let hello = Hello(replica: ReplicaID("5f0c9e1a2b3c4d5e")!, token: "t")
+
+    static func machine(_ clock: ManualClock, idle: Int64 = 300_000) -> Machine {
+        var limits = WireLimits.default
+        limits.idleTimeoutMillis = idle
+        return Machine(limits: limits, certificateIdentity: false, sessionLimits: SessionLimits(helloTimeout: .seconds(10)), clock: clock.read)
+    }
+
+    static func timedOut(_ action: Machine.Action) -> Bool {
+        if case .close(let error?) = action { return error.code == "timed-out" && error.fatal }
+        return false
+    }
+
+    @Test func theHelloIsDueWithinTheHelloTimeout() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock)
+        let start = clock.read()
+        #expect(machine.start() == .armTimer(start + .seconds(10)))
+        clock.advance(.seconds(4))
+        // A line that is not a hello does not move the deadline.
+        _ = machine.lineReceived("{")
+        #expect(machine.timerFired() == .armTimer(start + .seconds(10)), "early: look again at the deadline")
+        clock.advance(.seconds(6))
+        let action = machine.timerFired()
+        #expect(Self.timedOut(action))
+        if case .close(let error?) = action { #expect(error.message.contains("no hello within 10 s")) }
+        #expect(machine.isClosed)
+        #expect(machine.timerFired() == .none)
+    }
+
+    @Test func checkingTheCredentialsIsNotTheClientsWait() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock)
+        _ = machine.start()
+        clock.advance(.seconds(9))
+        #expect(machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello))) == .authenticate(Self.hello))
+        clock.advance(.seconds(30))
+        #expect(machine.timerFired() == .armTimer(clock.read() + .seconds(10)))
+        guard case .send(.welcome) = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s") else {
+            Issue.record("expected a welcome")
+            return
+        }
+    }
+
+    @Test func aWelcomedSessionClosesAfterTheIdleTimeoutAndPingKeepsItOpen() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock, idle: 300_000)
+        _ = machine.start()
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        guard case .send(.welcome(let welcome)) = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s") else {
+            Issue.record("expected a welcome")
+            return
+        }
+        #expect(welcome.limits.idleTimeoutMillis == 300_000, "announced, so the client knows how often to ping")
+        let welcomed = clock.read()
+        clock.advance(.seconds(200))
+        #expect(machine.lineReceived(ServerSessionStateMachineTests.line(.ping(Ping()))) == .send(.pong(Ping())))
+        clock.advance(.seconds(100))
+        #expect(machine.timerFired() == .armTimer(welcomed + .seconds(500)), "the ping moved the deadline")
+        clock.advance(.seconds(199))
+        #expect(machine.timerFired() == .armTimer(welcomed + .seconds(500)))
+        clock.advance(.seconds(1))
+        let action = machine.timerFired()
+        #expect(Self.timedOut(action))
+        if case .close(let error?) = action { #expect(error.message.contains("send ping")) }
+    }
+
+    @Test func anAnswerCountsAsActivity() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock, idle: 60_000)
+        _ = machine.start()
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        _ = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s")
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.pull(Pull(cursor: nil))))
+        // The store took 90 s: the client was waiting, not idle.
+        clock.advance(.seconds(90))
+        _ = machine.fetched(ChangesPage(changes: [], cursor: Cursor("s1:0"), more: false))
+        #expect(machine.timerFired() == .armTimer(clock.read() + .seconds(60)))
+    }
+
+    @Test func anIdleTimeoutOfZeroNeverCloses() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock, idle: 0)
+        _ = machine.start()
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        _ = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s")
+        clock.advance(.hours(24))
+        #expect(machine.timerFired() == .none)
+        #expect(!machine.isClosed)
+    }
+
+    @Test func tooMuchBeforeWelcomeAndTooManyConnectionsAreFatal() {
+        var flooding = Machine(limits: .default, certificateIdentity: false)
+        guard case .close(let error?) = flooding.tooMuchBeforeWelcome() else {
+            Issue.record("expected a fatal error")
+            return
+        }
+        #expect(error.code == "line-too-long" && error.fatal && error.message.contains("16384"))
+
+        var crowded = Machine(limits: .default, certificateIdentity: false)
+        _ = crowded.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        #expect(crowded.tooManyConnections("full") == .close(WireError(code: "too-many-connections", message: "full", fatal: true)))
     }
 }

@@ -38,17 +38,20 @@ struct TestSession {
     }
 
     static func start(
-        _ connection: WireVectors.Connection, store: InMemoryServerStore? = nil, notifier: ChangeNotifier = ChangeNotifier()
+        _ connection: WireVectors.Connection, store: InMemoryServerStore? = nil, notifier: ChangeNotifier = ChangeNotifier(),
+        configure: (inout SessionHandler) -> Void = { _ in }
     ) async throws -> TestSession {
         let certificate = try connection.certificate.map { uri throws in try CertificateIdentity(uri: uri) }
         let store = if let store { store } else { try await transcriptStore(certificate: certificate) }
         let channel = NIOAsyncTestingChannel()
         let limits = connection.limits
+        var handler = SessionHandler(store: store, notifier: notifier, limits: limits, logger: Logger(label: "test"))
+        configure(&handler)
+        let sessionLimits = handler.sessionLimits
         let wrapped = try await channel.testingEventLoop.executeInContext {
-            try SessionHandler.wrap(channel, limits: limits)
+            try SessionHandler.wrap(channel, limits: limits, sessionLimits: sessionLimits)
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7443))
-        var handler = SessionHandler(store: store, notifier: notifier, limits: limits, logger: Logger(label: "test"))
         handler.serverName = "clustersyncd 0.1.0"
         let now = connection.nowMillis
         handler.nowMillis = { now }
@@ -66,7 +69,7 @@ struct TestSession {
     }
 
     /// The next line the server writes, without its newline; nil if none comes within `seconds`.
-    func nextLine(within seconds: Double = 10) async throws -> String? {
+    func nextLine(within seconds: Double = 30) async throws -> String? {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if var buffer = try await channel.readOutbound(as: ByteBuffer.self) {
@@ -78,8 +81,15 @@ struct TestSession {
         return nil
     }
 
+    /// Moves the session's event-loop clock on, firing the timers that fall due.
+    func idle(for amount: TimeAmount) async throws {
+        // Let the session take in what was sent before time moves.
+        try await Task.sleep(for: .milliseconds(100))
+        await channel.testingEventLoop.advanceTime(by: amount)
+    }
+
     /// Whether the server closes the connection within `seconds`.
-    func closes(within seconds: Double = 10) async throws -> Bool {
+    func closes(within seconds: Double = 30) async throws -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if !channel.isActive {

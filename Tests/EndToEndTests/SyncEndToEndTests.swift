@@ -15,7 +15,7 @@ import Testing
     }
 
     /// A data directory with two tenants: bcuhb (clusters north-denbighshire and wrexham) and cvuhb.
-    func makeServer(environment: [String: String] = [:]) throws -> Server {
+    func makeServer(environment: [String: String] = [:], port: Int = 0) throws -> Server {
         func admin(_ args: String...) throws {
             let result = try cli.run(args + ["--data", "data"], binary: "clustersyncd")
             #expect(result.status == 0, "\(args): \(result.stderr)")
@@ -32,7 +32,7 @@ import Testing
             try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "wrexham", "wrexham-1")
             try admin("practice", "add", "--tenant", "cvuhb", "--cluster", "cardiff-north", "llanishen")
         }
-        return try Server.start(cli: cli, environment: environment)
+        return try Server.start(cli: cli, environment: environment, port: port)
     }
 
     /// A replica of `practice`, pointed at the server with a certificate or a token.
@@ -212,11 +212,11 @@ final class Server {
         self.port = port
     }
 
-    static func start(cli: CLI, environment: [String: String] = [:]) throws -> Server {
+    static func start(cli: CLI, environment: [String: String] = [:], port: Int = 0) throws -> Server {
         var cli = cli
         cli.environment["LOG_LEVEL"] = "warning"
         cli.environment.merge(environment) { _, new in new }
-        let process = try cli.start(["serve", "--data", "data", "--port", "0"], binary: "clustersyncd")
+        let process = try cli.start(["serve", "--data", "data", "--port", String(port)], binary: "clustersyncd")
         let out = (process.standardOutput as! Pipe).fileHandleForReading
         var text = ""
         let deadline = Date(timeIntervalSinceNow: 20)

@@ -24,6 +24,6 @@ public struct ReplicaIdentity: Sendable, Equatable {
     /// Whether this replica may hold a record of `scope`: its cluster's shared records and its
     /// own practice's private ones.
     public func mayHold(_ scope: RecordScope) -> Bool {
-        scope.tenant == tenant && scope.cluster == cluster && (scope.practice == nil || scope.practice == practice)
+        ChangeAdmission.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
     }
 }

@@ -5,25 +5,38 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// A practice's side of the line protocol: pushes the outbox, pulls until caught up, and in
-/// watch mode stays connected and applies what other practices push.
+/// A practice's side of the line protocol: the I/O around `ClientSyncStateMachine`, which holds
+/// every rule (what to send, when to ping, when to give up or reconnect). This type only opens
+/// connections, writes and reads lines, reads the outbox and applies pages to the replica.
 ///
 /// Every step is resumable: the outbox empties only on ack, and the cursor moves in the same
 /// transaction as the page it follows, so a sync cut off anywhere loses and duplicates nothing.
 public struct SyncClient: Sendable {
+    public typealias Progress = ClientSyncStateMachine.Progress
+    public typealias Notice = ClientSyncStateMachine.Notice
+
     public let replica: Replica
     public let remote: RemoteSettings
+    public let timing: Timing
 
-    public init(replica: Replica, remote: RemoteSettings) {
-        self.replica = replica
-        self.remote = remote
+    /// How a session keeps alive and comes back (PROTOCOL.md §14). Seconds.
+    public struct Timing: Sendable, Equatable {
+        /// A quiet line gets a `ping` after this long.
+        public var pingSeconds: Double = 20
+        /// A `ping` unanswered this long means the connection is dead.
+        public var pongTimeoutSeconds: Double = 10
+        /// How often a watch looks for local edits to push.
+        public var pollSeconds: Double = 2
+        /// The longest wait between two reconnection attempts (the first waits about 0.5 s).
+        public var reconnectMaxSeconds: Double = 30
+
+        public init() {}
     }
 
-    public struct Progress: Sendable {
-        public var pushed = 0
-        public var toPush = 0
-        public var pulled = 0
-        public var more = false
+    public init(replica: Replica, remote: RemoteSettings, timing: Timing = Timing()) {
+        self.replica = replica
+        self.remote = remote
+        self.timing = timing
     }
 
     public struct Summary: Sendable, Equatable {
@@ -34,235 +47,231 @@ public struct SyncClient: Sendable {
     }
 
     /// Pushes everything pending, then pulls until caught up.
-    public func sync(progress: @Sendable (Progress) -> Void = { _ in }) async throws -> Summary {
-        try await withConnection { connection in
-            var summary = try await exchange(connection, progress: progress)
-            try await connection.send(.bye)
-            summary.author = connection.welcome.identity.author
-            return summary
-        }
+    public func sync(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Summary {
+        try await run(.once, progress: progress, onApplied: { _ in }, onNotice: { _ in })
     }
 
-    /// Syncs, then stays connected: applies changes as others push them and pushes local edits
-    /// every `pollSeconds`, until cancelled. `onApplied` reports each page applied.
-    public func watch(pollSeconds: Double = 2, progress: @escaping @Sendable (Progress) -> Void = { _ in },
-                      onApplied: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        try await withConnection { connection in
-            _ = try await exchange(connection, progress: progress)
-            try await connection.send(.subscribe(Subscribe(cursor: try replica.syncState().cursor)))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while true {
-                        let message = try await connection.receive()
-                        switch message {
-                        case .changes(let page):
-                            let outcome = try replica.applyPulled(page)
-                            if outcome.applied > 0 { onApplied(outcome.applied) }
-                        case .ack(let ack):
-                            try replica.acknowledge(connection.takePending(ack.batch))
-                        case .subscribed, .pong:
-                            continue
-                        case .error(let error):
-                            throw SyncError.server(error)
-                        default:
-                            throw SyncError.unexpected(message)
-                        }
-                    }
-                }
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .seconds(pollSeconds))
-                        let batch = try replica.outbox(limit: connection.welcome.limits.maxChangesPerPush)
-                        guard !batch.isEmpty, !connection.hasPending else { continue }
-                        try await connection.send(.push(Push(batch: connection.remember(batch.map(\.id)), changes: batch)))
-                    }
-                }
-                try await group.next()
-                group.cancelAll()
-            }
-        }
+    /// Syncs, then stays connected until cancelled: applies changes as others push them, pushes
+    /// local edits every `pollSeconds`, and reconnects whenever the connection is lost. Returns
+    /// only by throwing: cancellation, or a refusal that retrying cannot cure.
+    public func watch(progress: @escaping @Sendable (Progress) -> Void = { _ in },
+                      onApplied: @escaping @Sendable (Int) -> Void = { _ in },
+                      onNotice: @escaping @Sendable (Notice) -> Void = { _ in }) async throws {
+        _ = try await run(.watch, progress: progress, onApplied: onApplied, onNotice: onNotice)
     }
 
-    private func exchange(_ connection: Connection, progress: @Sendable (Progress) -> Void) async throws -> Summary {
-        var summary = Summary()
-        var state = Progress()
-        state.toPush = try replica.pendingCount()
-        // Two batches in flight: the next is read and sent while the server stores the last.
-        // Acks come back in order; a change leaves the outbox only when its batch is acked.
-        var inFlight: [(id: String, count: Int)] = []
-        var position: ChangeID?
-        var drained = false
-        while true {
-            while !drained && inFlight.count < 2 {
-                let batch = try replica.outbox(after: position, limit: connection.welcome.limits.maxChangesPerPush)
-                guard let last = batch.last else {
-                    drained = true
-                    break
-                }
-                position = last.id
-                let id = connection.remember(batch.map(\.id))
-                try await connection.send(.push(Push(batch: id, changes: batch)))
-                inFlight.append((id, batch.count))
-            }
-            guard let oldest = inFlight.first else { break }
-            switch try await connection.receive() {
-            case .ack(let ack) where ack.batch == oldest.id:
-                inFlight.removeFirst()
-                try replica.acknowledge(connection.takePending(ack.batch))
-                summary.pushed += ack.accepted
-                summary.duplicates += ack.duplicates
-                state.pushed += oldest.count
-                progress(state)
-            case .error(let error):
-                throw SyncError.server(error)
-            case let other:
-                throw SyncError.unexpected(other)
-            }
-        }
-        try await connection.send(.pull(Pull(cursor: try replica.syncState().cursor)))
-        while true {
-            switch try await connection.receive() {
-            case .changes(let page):
-                // Ask for the next page before applying this one, so the server reads it meanwhile.
-                if page.more { try await connection.send(.pull(Pull(cursor: page.cursor))) }
-                let outcome = try replica.applyPulled(page)
-                summary.pulled += outcome.applied
-                state.pulled += page.changes.count
-                state.more = page.more
-                progress(state)
-                if !page.more {
-                    try replica.recordSuccessfulSync()
-                    return summary
-                }
-            case .error(let error):
-                throw SyncError.server(error)
-            case let other:
-                throw SyncError.unexpected(other)
-            }
-        }
+    private struct Callbacks {
+        var progress: @Sendable (Progress) -> Void
+        var onApplied: @Sendable (Int) -> Void
+        var onNotice: @Sendable (Notice) -> Void
     }
 
-    private func withConnection<T: Sendable>(_ body: @Sendable (Connection) async throws -> T) async throws -> T {
+    private func run(_ mode: ClientSyncStateMachine.Mode, progress: @escaping @Sendable (Progress) -> Void,
+                     onApplied: @escaping @Sendable (Int) -> Void, onNotice: @escaping @Sendable (Notice) -> Void) async throws -> Summary {
         let identity = try replica.identity()
-        var token: String?
-        if let file = remote.tokenFile {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ClusterSyncError(.invalidValue, "cannot read the token file \(file)")
+        let token = try readToken()
+        var tlsConfiguration = try TLSSetup.clientConfiguration(
+            trustedCAFile: remote.caFile, certificateFile: remote.certificateFile, privateKeyFile: remote.keyFile)
+        // Closing a connection to a server that stopped answering must not wait long for its
+        // close_notify.
+        tlsConfiguration.shutdownTimeout = .seconds(1)
+        let tls = try NIOSSLContext(configuration: tlsConfiguration)
+        var configuration = ClientSyncStateMachine.Configuration(
+            mode: mode, replica: identity.replicaID, tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
+            credential: remote.tokenFile.map { "the token in \($0)" } ?? "the certificate \(remote.certificateFile ?? "")",
+            server: "\(remote.host):\(remote.port)")
+        configuration.pingMillis = Self.millis(timing.pingSeconds)
+        configuration.pongTimeoutMillis = Self.millis(timing.pongTimeoutSeconds)
+        configuration.pollMillis = Self.millis(timing.pollSeconds)
+        configuration.reconnectMaxMillis = Self.millis(timing.reconnectMaxSeconds)
+        configuration.reconnectBaseMillis = min(configuration.reconnectBaseMillis, configuration.reconnectMaxMillis)
+        configuration.seed = UInt64.random(in: .min ... .max)
+        var machine = ClientSyncStateMachine(configuration, cursor: try replica.syncState().cursor, pending: try replica.pendingCount())
+        let callbacks = Callbacks(progress: progress, onApplied: onApplied, onNotice: onNotice)
+        var pulled = 0
+        var actions = machine.start(now: Self.now())
+        while true {
+            var next: [ClientSyncStateMachine.Action] = []
+            for action in actions {
+                switch action {
+                case .connect(let delay):
+                    if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1"),
+                                             pulled: &pulled, callbacks: callbacks)
+                case .finish(let result):
+                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author)
+                case .fail(let error):
+                    throw error
+                case .progress(let state):
+                    callbacks.progress(state)
+                case .notice(let notice):
+                    callbacks.onNotice(notice)
+                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .apply, .recordSuccessfulSync, .close:
+                    // Only while connected; the machine never asks for them here.
+                    continue
+                }
+                if case .connect = action { break }
             }
-            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            actions = next
         }
-        let tls = try NIOSSLContext(configuration: TLSSetup.clientConfiguration(
-            trustedCAFile: remote.caFile, certificateFile: remote.certificateFile, privateKeyFile: remote.keyFile))
-        let host = remote.host
-        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+
+    /// One connection, from connect to close: performs the machine's actions and feeds it what
+    /// happens. Returns the actions that follow the close.
+    private func session(
+        _ machine: inout ClientSyncStateMachine, tls: NIOSSLContext, hello: Hello, pulled: inout Int, callbacks: Callbacks
+    ) async throws -> [ClientSyncStateMachine.Action] {
+        let server = machine.configuration.server
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(10))
-                .connect(host: host, port: remote.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 64 * 1024 * 1024)))
-                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            channel = try await connect(tls: tls)
+        } catch {
+            return machine.handle(.connectFailed(.init(.lost, "cannot reach the server at \(server) (\(error))")), now: Self.now())
+        }
+        let tick = machine.configuration.tickMillis
+        let writeTimeout = machine.configuration.pingMillis + machine.configuration.pongTimeoutMillis
+        let watching = machine.configuration.mode == .watch
+        return try await channel.executeThenClose { inbound, outbound in
+            let (events, continuation) = AsyncStream.makeStream(of: ClientSyncStateMachine.Event.self)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        for try await line in inbound {
+                            guard let message = try? WireCodec.decode(String(buffer: line)) else {
+                                continuation.yield(.connectionLost(.init(.lost, "the server at \(server) sent a line that is not a message")))
+                                return
+                            }
+                            continuation.yield(.received(message))
+                        }
+                        continuation.yield(.connectionLost(.init(.lost, "the server at \(server) closed the connection")))
+                    } catch {
+                        continuation.yield(.connectionLost(Self.problem(error, server: server)))
                     }
                 }
-        } catch {
-            throw ClusterSyncError(.unreachable, "cannot reach the server at \(host):\(remote.port): \(error)")
-        }
-        do {
-            return try await talk(over: channel, identity: identity, token: token, body)
-        } catch let error as NIOSSLError {
-            throw Self.handshakeFailed(host, remote.port, "\(error)")
-        } catch let error as BoringSSLError {
-            throw Self.handshakeFailed(host, remote.port, "\(error)")
-        } catch let error as ChannelError {
-            throw ClusterSyncError(.unreachable, "the connection to \(host):\(remote.port) broke (\(error)); run sync again to resume")
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(tick))
+                        continuation.yield(.tick)
+                    }
+                }
+                defer { group.cancelAll() }
+                var pending = machine.handle(.connected, now: Self.now())
+                var iterator = events.makeAsyncIterator()
+                while true {
+                    while !pending.isEmpty {
+                        let action = pending.removeFirst()
+                        switch action {
+                        case .sendHello, .send:
+                            let message: WireMessage = if case .send(let message) = action { message } else { .hello(hello) }
+                            if let problem = await Self.write(message, to: outbound, timeoutMillis: writeTimeout, server: server) {
+                                pending = machine.handle(.connectionLost(problem), now: Self.now())
+                            }
+                        case .readOutbox(let after, let limit):
+                            let changes = try replica.outbox(after: after, limit: limit)
+                            pending += machine.handle(.outboxRead(changes), now: Self.now())
+                        case .rememberLimits(let limits):
+                            try replica.rememberServerLimits(limits)
+                        case .acknowledge(let ids, let author):
+                            try replica.acknowledge(ids, author: author)
+                        case .apply(let page):
+                            let outcome = try replica.applyPulled(page)
+                            pulled += outcome.applied
+                            if watching, outcome.applied > 0 { callbacks.onApplied(outcome.applied) }
+                        case .recordSuccessfulSync:
+                            try replica.recordSuccessfulSync()
+                        case .progress(let state):
+                            callbacks.progress(state)
+                        case .notice(let notice):
+                            callbacks.onNotice(notice)
+                        case .close:
+                            continuation.finish()
+                            return pending
+                        case .connect, .finish, .fail:
+                            // The machine always closes first; keep them for the caller regardless.
+                            continuation.finish()
+                            return [action] + pending
+                        }
+                    }
+                    guard let event = await iterator.next() else { return [] }
+                    pending = machine.handle(event, now: Self.now())
+                }
+            }
         }
     }
 
-    static func handshakeFailed(_ host: String, _ port: Int, _ detail: String) -> ClusterSyncError {
+    /// Writes one line, giving up when the server has not taken it within the timeout (a stopped
+    /// server's socket buffer fills and the write would wait for ever). Returns what went wrong.
+    private static func write(
+        _ message: WireMessage, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, timeoutMillis: Int64, server: String
+    ) async -> ClientSyncStateMachine.ConnectionProblem? {
+        let buffer = ByteBuffer(string: WireCodec.encode(message))
+        do {
+            return try await withThrowingTaskGroup(of: ClientSyncStateMachine.ConnectionProblem?.self) { group in
+                group.addTask {
+                    try await outbound.write(buffer)
+                    return nil
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(timeoutMillis))
+                    return .init(.lost, "the server at \(server) stopped reading for \(timeoutMillis / 1000) s; the connection is dead")
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+        } catch {
+            return problem(error, server: server)
+        }
+    }
+
+    private func connect(tls: NIOSSLContext) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        let host = remote.host
+        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(10))
+            .connect(host: host, port: remote.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 64 * 1024 * 1024)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    private func readToken() throws -> String? {
+        guard let file = remote.tokenFile else { return nil }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ClusterSyncError(.invalidValue, "cannot read the token file \(file)")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A refused handshake (certificate, CA) is worth no retry; anything else is a lost line:
+    /// a server that stops or restarts ends its connections without TLS's goodbye.
+    static func problem(_ error: any Error, server: String) -> ClientSyncStateMachine.ConnectionProblem {
+        switch error {
+        case NIOSSLError.handshakeFailed(let reason):
+            return .init(.rejected, handshakeFailed(server, "\(reason)"))
+        case let reason as BoringSSLError:
+            return .init(.rejected, handshakeFailed(server, "\(reason)"))
+        case NIOSSLError.uncleanShutdown:
+            return .init(.lost, "the server at \(server) closed the connection without TLS's goodbye (it stopped or restarted)")
+        default:
+            return .init(.lost, "the connection to \(server) broke (\(error))")
+        }
+    }
+
+    static func handshakeFailed(_ server: String, _ detail: String) -> String {
         // BoringSSL's reason ("SSLV3_ALERT_CERTIFICATE_EXPIRED") without its source path.
         var detail = detail
         if let start = detail.range(of: "OPENSSL_internal:")?.upperBound {
             let rest = detail[start...]
             detail = String(rest[..<(rest.range(of: " at ")?.lowerBound ?? rest.endIndex)])
         }
-        return ClusterSyncError(.unreachable,
-            "the TLS handshake with \(host):\(port) failed (\(detail)); check the CA file, and that the practice "
-            + "certificate is in date and issued by this server's CA")
+        return "the TLS handshake with \(server) failed (\(detail)); check the CA file, and that the practice "
+            + "certificate is in date and issued by this server's CA"
     }
 
-    private func talk<T: Sendable>(
-        over channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, identity: ReplicaIdentity, token: String?,
-        _ body: @Sendable (Connection) async throws -> T
-    ) async throws -> T {
-        try await channel.executeThenClose { inbound, outbound in
-            let connection = Connection(inbound: inbound.makeAsyncIterator(), outbound: outbound)
-            try await connection.send(.hello(Hello(replica: identity.replicaID, token: token, client: "clustersync/1")))
-            switch try await connection.receive() {
-            case .welcome(let welcome):
-                connection.welcome = welcome
-                try replica.rememberServerLimits(welcome.limits)
-            case .error(let error): throw SyncError.server(error)
-            case let other: throw SyncError.unexpected(other)
-            }
-            return try await body(connection)
-        }
-    }
-}
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-/// Why a sync stopped, in words for the person who ran it.
-public enum SyncError: Error, CustomStringConvertible {
-    case server(WireError)
-    case unexpected(WireMessage)
-    case closed
-
-    public var description: String {
-        switch self {
-        case .server(let error): "the server refused: \(error.message) (\(error.code))"
-        case .unexpected(let message): "the server answered out of turn (\(WireCodec.encode(message).prefix(80)))"
-        case .closed: "the server closed the connection; run sync again to resume"
-        }
-    }
-}
-
-/// One open connection. Only one task receives at a time; sending is safe from any task.
-final class Connection: @unchecked Sendable {
-    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    private let lock = NSLock()
-    private var pending: [String: [ChangeID]] = [:]
-    private var nextBatch = 0
-    var welcome: Welcome!
-
-    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
-        self.inbound = inbound
-        self.outbound = outbound
-    }
-
-    func send(_ message: WireMessage) async throws {
-        try await outbound.write(ByteBuffer(string: WireCodec.encode(message)))
-    }
-
-    func receive() async throws -> WireMessage {
-        guard let buffer = try await inbound.next() else { throw SyncError.closed }
-        return try WireCodec.decode(String(buffer: buffer))
-    }
-
-    /// Names a batch and remembers which changes it carries until its ack.
-    func remember(_ ids: [ChangeID]) -> String {
-        lock.withLock {
-            nextBatch += 1
-            let name = "b\(nextBatch)"
-            pending[name] = ids
-            return name
-        }
-    }
-
-    func takePending(_ batch: String) -> [ChangeID] {
-        lock.withLock { pending.removeValue(forKey: batch) ?? [] }
-    }
-
-    var hasPending: Bool { lock.withLock { !pending.isEmpty } }
+    static func millis(_ seconds: Double) -> Int64 { max(1, Int64((seconds * 1000).rounded())) }
 }

@@ -51,6 +51,12 @@ public struct ChangeAdmission: Sendable, Equatable {
     /// Whether a record of `scope` is the receiver's: its cluster's shared records and its own
     /// practice's private ones.
     public func holds(_ scope: RecordScope) -> Bool {
+        Self.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
+    }
+
+    /// The scope rule, the one place it is written: a practice holds its cluster's shared
+    /// records and its own private ones.
+    public static func holds(_ scope: RecordScope, tenant: String, cluster: String, practice: String) -> Bool {
         scope.tenant == tenant && scope.cluster == cluster && (scope.practice == nil || scope.practice == practice)
     }
 

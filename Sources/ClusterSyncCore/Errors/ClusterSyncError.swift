@@ -56,6 +56,14 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         public static let shuttingDown = Code("shutting-down")
         /// A client could not reach or finish talking to its server; its local state is intact.
         public static let unreachable = Code("unreachable")
+        /// The session waited too long for the client: no hello in time, or no line on a quiet
+        /// session (send `ping` to keep one open).
+        public static let timedOut = Code("timed-out")
+        /// The credential already has as many sessions open as the server allows.
+        public static let tooManyConnections = Code("too-many-connections")
+        /// The server's welcome names another practice than the replica's: its credential is
+        /// not this replica's (client side only; nothing was pushed).
+        public static let wrongCredential = Code("wrong-credential")
         /// The server cannot write (or open) its store: read-only file system, permissions, disk
         /// full or failing. Not the client's fault, and resending will not help until an
         /// operator acts. See `plainWords`.

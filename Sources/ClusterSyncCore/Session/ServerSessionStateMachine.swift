@@ -38,6 +38,8 @@ public struct ServerSessionStateMachine: Sendable {
         /// Read the subscription's next page: the changes after `pull.cursor`, at most
         /// `pull.limit`. Then call `subscriptionPage(_:)` or `subscriptionFailed()`.
         case fetchForSubscription(Pull)
+        /// Call `timerFired()` at this deadline (or soon after); it replaces any earlier one.
+        case armTimer(NIODeadline)
         /// Write the error's line if there is one, then close the connection.
         case close(WireError?)
         /// Nothing to do.
@@ -67,15 +69,29 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     public let limits: WireLimits
+    public let sessionLimits: SessionLimits
     /// Whether TLS identified the client by its certificate.
     public let certificateIdentity: Bool
     private var state: State = .awaitingHello
+    /// The monotonic clock the timeouts are measured with (injected, so tests can move it).
+    private let clock: @Sendable () -> NIODeadline
+    /// When `start()` was called: the hello is due `helloTimeout` after it.
+    private var startedAt: NIODeadline?
+    /// When the client last sent a line, or the server last answered one: a welcomed session
+    /// closes `idleTimeoutMillis` after it.
+    private var lastActivity: NIODeadline
     /// The client's replica, from its hello: its own changes are not sent back by a subscription.
     public private(set) var replica: ReplicaID?
 
-    public init(limits: WireLimits, certificateIdentity: Bool) {
+    public init(
+        limits: WireLimits, certificateIdentity: Bool, sessionLimits: SessionLimits = .default,
+        clock: @escaping @Sendable () -> NIODeadline = { NIODeadline.now() }
+    ) {
         self.limits = limits
+        self.sessionLimits = sessionLimits
         self.certificateIdentity = certificateIdentity
+        self.clock = clock
+        self.lastActivity = clock()
     }
 
     /// Who the client is, once welcomed.
@@ -96,16 +112,74 @@ public struct ServerSessionStateMachine: Sendable {
         return false
     }
 
+    // MARK: Time
+
+    /// The connection is ready for lines (TLS is done): the hello is due within `helloTimeout`.
+    public mutating func start() -> Action {
+        let now = clock()
+        startedAt = now
+        lastActivity = now
+        return .armTimer(now + sessionLimits.helloTimeout)
+    }
+
+    /// The deadline of the last `armTimer` has come. Closes a session that has waited too long
+    /// for its hello, or a welcomed one that has been quiet for `idleTimeoutMillis`; otherwise
+    /// says when to look again. Checking the credentials is the server's wait, not the client's:
+    /// it is not timed.
+    public mutating func timerFired() -> Action {
+        let now = clock()
+        switch state {
+        case .closed:
+            return .none
+        case .awaitingHello:
+            guard let startedAt else { return .none }
+            let deadline = startedAt + sessionLimits.helloTimeout
+            guard now >= deadline else { return .armTimer(deadline) }
+            return fatal(.timedOut, "no hello within \(Self.seconds(sessionLimits.helloTimeout)) of connecting: a session starts with hello")
+        case .authenticating:
+            return .armTimer(now + sessionLimits.helloTimeout)
+        case .ready:
+            guard limits.idleTimeoutMillis > 0 else { return .none }
+            let deadline = lastActivity + .milliseconds(limits.idleTimeoutMillis)
+            guard now >= deadline else { return .armTimer(deadline) }
+            return fatal(.timedOut,
+                         "no line for \(Self.seconds(.milliseconds(limits.idleTimeoutMillis))): send ping on a quiet session (the welcome's limits.idleTimeoutMillis says how often), and reconnect now")
+        }
+    }
+
+    /// The client sent more than `sessionLimits.maxBytesBeforeWelcome` bytes before it was
+    /// welcomed (the handler stops reading them).
+    public mutating func tooMuchBeforeWelcome() -> Action {
+        fatal(.lineTooLong, "before welcome a client may send at most \(sessionLimits.maxBytesBeforeWelcome) bytes: send hello, one short line, and wait for welcome")
+    }
+
+    /// The credential of the hello being checked already has as many sessions open as the
+    /// server allows. `message` names the limit and what to do.
+    public mutating func tooManyConnections(_ message: String) -> Action {
+        switch state {
+        case .closed: return .none
+        case .authenticating: return fatal(.tooManyConnections, message)
+        case .awaitingHello, .ready: preconditionFailure("tooManyConnections without an authenticate action")
+        }
+    }
+
+    static func seconds(_ amount: TimeAmount) -> String {
+        let millis = amount.nanoseconds / 1_000_000
+        return millis % 1000 == 0 ? "\(millis / 1000) s" : "\(millis) ms"
+    }
+
     // MARK: Lines
 
     /// One line from the client, without its terminator. Blank lines are ignored.
     public mutating func lineReceived(_ line: ByteBuffer) -> Action {
+        lastActivity = clock()
         if line.readableBytesView.allSatisfy(Self.isWhiteSpace) { return .none }
         return received { () throws(ClusterSyncError) in try WireCodec.decodeClientMessage(line) }
     }
 
     /// One line from the client, without its terminator. Blank lines are ignored.
     public mutating func lineReceived(_ line: some StringProtocol) -> Action {
+        lastActivity = clock()
         if line.utf8.allSatisfy(Self.isWhiteSpace) { return .none }
         return received { () throws(ClusterSyncError) in try WireCodec.decodeClientMessage(line) }
     }
@@ -226,6 +300,7 @@ public struct ServerSessionStateMachine: Sendable {
         case .closed: return .none
         case .authenticating:
             state = .ready(Ready(identity: identity))
+            lastActivity = clock()
             return .send(.welcome(Welcome(identity: identity, limits: limits, server: server)))
         case .awaitingHello, .ready: preconditionFailure("authenticated without an authenticate action")
         }
@@ -330,7 +405,8 @@ public struct ServerSessionStateMachine: Sendable {
         state = .ready(ready)
         var sent = page
         sent.changes.removeAll { $0.id.replica == replica }
-        return sent.changes.isEmpty ? .none : .send(.changes(sent))
+        // Rows the server cannot read go out too, for the replica to set aside (changes.md §8.0).
+        return sent.changes.isEmpty && sent.unreadable.isEmpty ? .none : .send(.changes(sent))
     }
 
     /// The subscription's page could not be read (the handler logs why). The session stays
@@ -339,10 +415,13 @@ public struct ServerSessionStateMachine: Sendable {
         .none
     }
 
-    private func answer(_ message: WireMessage) -> Action {
+    private mutating func answer(_ message: WireMessage) -> Action {
         switch state {
         case .closed: return .none
-        case .ready: return .send(message)
+        case .ready:
+            // A slow answer is the server's wait: the idle time counts from when it went out.
+            lastActivity = clock()
+            return .send(message)
         case .awaitingHello, .authenticating: preconditionFailure("\(message.typeName) answers a request the session has not made")
         }
     }
@@ -367,4 +446,20 @@ public struct ServerSessionStateMachine: Sendable {
     private static func isWhiteSpace(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
     }
+}
+
+/// What a session may cost the server before it is welcomed (Protocol/PROTOCOL.md §10). The idle
+/// timeout of a welcomed session is `WireLimits.idleTimeoutMillis`, announced in `welcome`.
+public struct SessionLimits: Sendable, Equatable {
+    /// How long after the TLS handshake the hello must arrive.
+    public var helloTimeout: TimeAmount
+    /// The most bytes a client may send before it is welcomed: its hello, and a few mistakes.
+    public var maxBytesBeforeWelcome: Int
+
+    public init(helloTimeout: TimeAmount = .seconds(10), maxBytesBeforeWelcome: Int = 16 * 1024) {
+        self.helloTimeout = helloTimeout
+        self.maxBytesBeforeWelcome = maxBytesBeforeWelcome
+    }
+
+    public static let `default` = SessionLimits()
 }

@@ -49,6 +49,7 @@ public enum WireCodec {
             limits.int("maxChangesPerPush", welcome.limits.maxChangesPerPush)
             limits.int("maxChangesPerPage", welcome.limits.maxChangesPerPage)
             limits.int("maxClockSkewMillis", welcome.limits.maxClockSkewMillis)
+            limits.int("idleTimeoutMillis", welcome.limits.idleTimeoutMillis)
             object.raw("limits", limits.text)
             object.string("server", welcome.server)
         case .ack(let ack):
@@ -230,7 +231,7 @@ private struct DecodedLine: Decodable {
         case version, replica, token, client
         case identity, scopes, limits, server
         case tenant, cluster, practice, author
-        case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis
+        case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
         case batch, changes, accepted, duplicates
         case cursor, limit, more, nonce
         case code, message, fatal, change
@@ -315,7 +316,8 @@ private struct DecodedLine: Decodable {
                 maxLineBytes: try l.decode(Int.self, forKey: .maxLineBytes),
                 maxChangesPerPush: try l.decode(Int.self, forKey: .maxChangesPerPush),
                 maxChangesPerPage: try l.decode(Int.self, forKey: .maxChangesPerPage),
-                maxClockSkewMillis: try l.decode(Int64.self, forKey: .maxClockSkewMillis))
+                maxClockSkewMillis: try l.decode(Int64.self, forKey: .maxClockSkewMillis),
+                idleTimeoutMillis: try l.decodeIfPresent(Int64.self, forKey: .idleTimeoutMillis) ?? 0)
             var welcome = Welcome(
                 version: try c.decode(Int.self, forKey: .version), identity: identity, limits: limits,
                 server: try c.decode(String.self, forKey: .server))

@@ -63,7 +63,7 @@ public struct SessionIdentity: Sendable, Equatable, Hashable {
 
     /// Whether this identity may read and write a record of `scope`.
     public func mayAccess(_ scope: RecordScope) -> Bool {
-        scope.tenant == tenant && scope.cluster == cluster && (scope.practice == nil || scope.practice == practice)
+        ChangeAdmission.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
     }
 }
 
@@ -77,13 +77,18 @@ public struct WireLimits: Sendable, Equatable {
     public var maxChangesPerPage: Int
     /// How far ahead of the server's clock a change may be stamped.
     public var maxClockSkewMillis: Int64
+    /// How long the server keeps a welcomed session open without a line from the client; 0 for
+    /// no limit (and from a server that does not announce one). A client on a quiet session sends
+    /// `ping` well within it.
+    public var idleTimeoutMillis: Int64
 
     public init(maxLineBytes: Int = 4 * 1024 * 1024, maxChangesPerPush: Int = 1_000, maxChangesPerPage: Int = 1_000,
-                maxClockSkewMillis: Int64 = ClockPolicy.maximumSkewMillis) {
+                maxClockSkewMillis: Int64 = ClockPolicy.maximumSkewMillis, idleTimeoutMillis: Int64 = 300_000) {
         self.maxLineBytes = maxLineBytes
         self.maxChangesPerPush = maxChangesPerPush
         self.maxChangesPerPage = maxChangesPerPage
         self.maxClockSkewMillis = maxClockSkewMillis
+        self.idleTimeoutMillis = idleTimeoutMillis
     }
 
     public static let `default` = WireLimits()

@@ -5,7 +5,8 @@ import Configuration
 ///
 /// Read, highest priority first, from command-line options, environment variables
 /// (`CLUSTERSYNCD_PORT`, `CLUSTERSYNCD_HOST`, `CLUSTERSYNCD_TLS_CERTIFICATE`,
-/// `CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES`: swift-configuration's naming) and the JSON
+/// `CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES`, `CLUSTERSYNCD_LIMITS_IDLE_TIMEOUT_SECONDS`,
+/// `CLUSTERSYNCD_LIMITS_MAX_CONNECTIONS`: swift-configuration's naming) and the JSON
 /// settings file (`{"clustersyncd": {"port": 7443, ...}}`), through swift-configuration.
 public struct ServerSettings: Sendable {
     public var host = "127.0.0.1"
@@ -15,7 +16,16 @@ public struct ServerSettings: Sendable {
     public var privateKey: String
     public var clientCA: String
     public var limits = WireLimits.default
-    /// How long SIGTERM waits for open sessions before closing them.
+    /// The hello timeout and how much a client may send before it is welcomed.
+    public var sessionLimits = SessionLimits.default
+    /// How long a new connection has to finish its TLS handshake.
+    public var tlsHandshakeTimeoutSeconds = 10
+    /// The most connections open at once, authenticated or not; more are closed on accept.
+    /// The process's file limit must be higher (Deploy/clustersyncd.service sets 8192).
+    public var maxConnections = 4_000
+    /// The most sessions one token or one practice certificate may have open at once.
+    public var maxConnectionsPerCredential = 8
+    /// How long SIGTERM waits for open sessions to finish before closing them.
     public var drainSeconds = 10
 
     public init(data: DataDirectory) {
@@ -37,6 +47,12 @@ public struct ServerSettings: Sendable {
         limits.maxChangesPerPush = c.int(forKey: "limits.maxChangesPerPush", default: limits.maxChangesPerPush)
         limits.maxChangesPerPage = c.int(forKey: "limits.maxChangesPerPage", default: limits.maxChangesPerPage)
         limits.maxClockSkewMillis = Int64(c.int(forKey: "limits.maxClockSkewSeconds", default: Int(limits.maxClockSkewMillis / 1000))) * 1000
+        limits.idleTimeoutMillis = Int64(c.int(forKey: "limits.idleTimeoutSeconds", default: Int(limits.idleTimeoutMillis / 1000))) * 1000
+        sessionLimits.helloTimeout = .seconds(Int64(c.int(forKey: "limits.helloTimeoutSeconds", default: Int(sessionLimits.helloTimeout.nanoseconds / 1_000_000_000))))
+        sessionLimits.maxBytesBeforeWelcome = c.int(forKey: "limits.maxBytesBeforeWelcome", default: sessionLimits.maxBytesBeforeWelcome)
+        tlsHandshakeTimeoutSeconds = c.int(forKey: "limits.tlsHandshakeTimeoutSeconds", default: tlsHandshakeTimeoutSeconds)
+        maxConnections = c.int(forKey: "limits.maxConnections", default: maxConnections)
+        maxConnectionsPerCredential = c.int(forKey: "limits.maxConnectionsPerCredential", default: maxConnectionsPerCredential)
         drainSeconds = c.int(forKey: "drainSeconds", default: drainSeconds)
     }
 }

@@ -7,13 +7,20 @@ import NIOCore
 import ServiceLifecycle
 
 /// Runs one connection: turns what happens (a line, a too-long line, another session's push, a
-/// shutdown) into events for `ServerSessionStateMachine`, and performs the actions it returns
-/// against the store. Holds no protocol rules of its own, and handles one request at a time, so
-/// answers go out in the order requests came in.
+/// timer, a shutdown) into events for `ServerSessionStateMachine`, and performs the actions it
+/// returns against the store. Holds no protocol rules of its own, and handles one request at a
+/// time, so answers go out in the order requests came in.
+///
+/// Reads with backpressure: the next line is taken from the connection only once the previous
+/// one has been handled, and the channel stops reading from the socket while a few lines wait,
+/// so a client that sends faster than the server answers holds at most a few lines in memory.
 struct SessionHandler: Sendable {
     let store: any ServerStore
     let notifier: ChangeNotifier
     let limits: WireLimits
+    var sessionLimits = SessionLimits.default
+    /// Counts sessions per credential (and, in `SyncServer`, connections in total).
+    var connections = ConnectionRegistry(maxConnections: .max, maxConnectionsPerCredential: .max)
     let logger: Logger
     /// The wall clock for the push checks, in milliseconds since 1970.
     var nowMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -24,40 +31,68 @@ struct SessionHandler: Sendable {
     static let accepted = Counter(label: "clustersyncd_changes_accepted_total")
     static let duplicates = Counter(label: "clustersyncd_changes_duplicate_total")
     static let refused = Counter(label: "clustersyncd_pushes_refused_total")
+    static let closedByLimit = Counter(label: "clustersyncd_sessions_closed_by_limit_total")
 
     enum Event: Sendable {
         case line(ByteBuffer)
         case lineTooLong
+        case tooMuchBeforeWelcome
         case inboundClosed
         /// Another session pushed to this tenant.
         case published
+        /// The deadline of the machine's last `armTimer` has come.
+        case timer
         case shutdown
     }
 
+    static let preWelcomeLimitName = "clustersyncd.pre-welcome-limit"
+
     /// Adds the session's handlers to a connection's pipeline (after TLS, if any) and wraps it
     /// for `run`. Call on the channel's event loop.
-    static func wrap(_ channel: any Channel, limits: WireLimits) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes)))
-        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+    static func wrap(_ channel: any Channel, limits: WireLimits, sessionLimits: SessionLimits = .default) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(PreWelcomeByteLimit(limit: sessionLimits.maxBytesBeforeWelcome), name: preWelcomeLimitName)
+        try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes)))
+        // Stop reading from the socket while two lines wait to be handled.
+        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+            wrappingChannelSynchronously: channel,
+            configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
     }
 
     func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, certificateIdentity: EventLoopFuture<CertificateIdentity?>) async {
+        let channel = connection.channel
         do {
             try await connection.executeThenClose { inbound, outbound in
                 let certificate = try await certificateIdentity.get()
                 let (events, sink) = AsyncStream<Event>.makeStream()
+                // One line is handed over at a time: the reader waits for the serve loop to take it.
+                let (taken, takenSink) = AsyncStream<Void>.makeStream()
                 try await withGracefulShutdownHandler {
                     await withTaskGroup(of: Void.self) { tasks in
                         tasks.addTask {
+                            var lines = inbound.makeAsyncIterator()
+                            var handled = taken.makeAsyncIterator()
                             do {
-                                for try await line in inbound { sink.yield(.line(line)) }
+                                while let line = try await lines.next() {
+                                    sink.yield(.line(line))
+                                    guard await handled.next() != nil else { break }
+                                }
                             } catch let error as ClusterSyncError where error.code == .lineTooLong {
                                 sink.yield(.lineTooLong)
+                            } catch SessionInputError.tooMuchBeforeWelcome {
+                                sink.yield(.tooMuchBeforeWelcome)
                             } catch {}
                             sink.yield(.inboundClosed)
                         }
-                        await self.serve(events, sink, outbound, certificate, tasks: &tasks)
+                        var session = Session(channel: channel, sink: sink, outbound: outbound, certificate: certificate)
+                        await self.serve(events, &session, taken: takenSink, tasks: &tasks)
+                        session.timer?.cancel()
+                        if let credential = session.credential { connections.release(credential: credential) }
+                        if let subscription = session.subscription {
+                            await notifier.unsubscribe(tenant: subscription.tenant, id: subscription.id)
+                        }
                         sink.finish()
+                        takenSink.finish()
                         tasks.cancelAll()
                     }
                 } onGracefulShutdown: {
@@ -69,50 +104,58 @@ struct SessionHandler: Sendable {
         }
     }
 
-    private func serve(
-        _ events: AsyncStream<Event>, _ sink: AsyncStream<Event>.Continuation,
-        _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, _ certificate: CertificateIdentity?,
-        tasks: inout TaskGroup<Void>
-    ) async {
+    /// What the handler keeps for one connection besides the state machine.
+    struct Session {
+        let channel: any Channel
+        let sink: AsyncStream<Event>.Continuation
+        let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        let certificate: CertificateIdentity?
+        var timer: Scheduled<Void>?
+        /// The credential slot this session holds, once welcomed.
+        var credential: String?
         var subscription: (tenant: String, id: Int)?
-        await serve(events, sink, outbound, certificate, &subscription, tasks: &tasks)
-        if let subscription { await notifier.unsubscribe(tenant: subscription.tenant, id: subscription.id) }
     }
 
     private func serve(
-        _ events: AsyncStream<Event>, _ sink: AsyncStream<Event>.Continuation,
-        _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, _ certificate: CertificateIdentity?,
-        _ subscription: inout (tenant: String, id: Int)?, tasks: inout TaskGroup<Void>
+        _ events: AsyncStream<Event>, _ session: inout Session, taken: AsyncStream<Void>.Continuation, tasks: inout TaskGroup<Void>
     ) async {
-        var machine = ServerSessionStateMachine(limits: limits, certificateIdentity: certificate != nil)
+        // The event loop's clock, which its timers follow (and which a test loop moves by hand).
+        let loop = session.channel.eventLoop
+        var machine = ServerSessionStateMachine(
+            limits: limits, certificateIdentity: session.certificate != nil, sessionLimits: sessionLimits, clock: { loop.now })
+        guard await perform(machine.start(), &machine, &session) else { return }
         for await event in events {
             let action: ServerSessionStateMachine.Action
             switch event {
-            case .line(let line): action = machine.lineReceived(line)
+            case .line(let line):
+                action = machine.lineReceived(line)
+                taken.yield()
             case .lineTooLong: action = machine.lineTooLong()
+            case .tooMuchBeforeWelcome: action = machine.tooMuchBeforeWelcome()
             case .inboundClosed: return
             case .shutdown: action = machine.shutdown()
             case .published: action = machine.streamGrew()
+            case .timer: action = machine.timerFired()
             }
-            guard await perform(action, &machine, certificate, outbound) else { return }
+            guard await perform(action, &machine, &session) else { return }
             // A subscription that has just started listens for pushes before it catches up, so
             // that nothing pushed in between is missed.
-            if machine.isSubscribed, subscription == nil, let tenant = machine.identity?.tenant {
+            if machine.isSubscribed, session.subscription == nil, let tenant = machine.identity?.tenant {
                 let wakeups = await notifier.subscribe(tenant: tenant)
-                subscription = (tenant, wakeups.id)
+                session.subscription = (tenant, wakeups.id)
+                let sink = session.sink
                 tasks.addTask {
                     for await _ in wakeups.stream { sink.yield(.published) }
                 }
             }
-            guard await perform(machine.catchUp(), &machine, certificate, outbound) else { return }
+            guard await perform(machine.catchUp(), &machine, &session) else { return }
         }
     }
 
     /// Performs `action` and the actions that follow from its results, until one needs a new
     /// event. Returns false once the session has closed.
     private func perform(
-        _ first: ServerSessionStateMachine.Action, _ machine: inout ServerSessionStateMachine,
-        _ certificate: CertificateIdentity?, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        _ first: ServerSessionStateMachine.Action, _ machine: inout ServerSessionStateMachine, _ session: inout Session
     ) async -> Bool {
         var action = first
         while true {
@@ -120,13 +163,25 @@ struct SessionHandler: Sendable {
             case .none:
                 return true
             case .send(let message):
-                await send(message, outbound)
+                await send(message, session.outbound)
+                return true
+            case .armTimer(let deadline):
+                session.timer?.cancel()
+                let sink = session.sink
+                session.timer = session.channel.eventLoop.scheduleTask(deadline: deadline) { sink.yield(.timer) }
                 return true
             case .close(let error):
-                if let error { await send(.error(error), outbound) }
+                if let error {
+                    logClose(error, machine)
+                    await send(.error(error), session.outbound)
+                }
                 return false
             case .authenticate(let hello):
-                action = await authenticate(hello, certificate, &machine)
+                action = await authenticate(hello, session.certificate, &session.credential, &machine)
+                if machine.identity != nil {
+                    // Welcomed: the small pre-welcome allowance no longer applies.
+                    _ = try? await session.channel.pipeline.removeHandler(name: Self.preWelcomeLimitName).get()
+                }
             case .store(let push):
                 action = await store(push, from: machine.replica, &machine)
             case .fetch(let pull):
@@ -139,6 +194,22 @@ struct SessionHandler: Sendable {
         }
     }
 
+    /// A limit that bites is worth a line in the log; a client's own mistakes only at debug.
+    private func logClose(_ error: WireError, _ machine: ServerSessionStateMachine) {
+        var metadata: Logger.Metadata = ["clustersyncd.code": "\(error.code)", "clustersyncd.reason": "\(error.message)"]
+        if let identity = machine.identity { metadata["clustersyncd.practice"] = "\(identity.tenant)/\(identity.cluster)/\(identity.practice)" }
+        switch error.code {
+        case ClusterSyncError.Code.timedOut.rawValue, ClusterSyncError.Code.lineTooLong.rawValue,
+             ClusterSyncError.Code.tooManyConnections.rawValue:
+            Self.closedByLimit.increment()
+            logger.notice("session closed by a limit", metadata: metadata)
+        case ClusterSyncError.Code.shuttingDown.rawValue:
+            break
+        default:
+            logger.debug("session closed", metadata: metadata)
+        }
+    }
+
     private func send(_ message: WireMessage, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async {
         var buffer = ByteBuffer()
         WireCodec.encode(message, into: &buffer)
@@ -146,7 +217,7 @@ struct SessionHandler: Sendable {
     }
 
     private func authenticate(
-        _ hello: Hello, _ certificate: CertificateIdentity?, _ machine: inout ServerSessionStateMachine
+        _ hello: Hello, _ certificate: CertificateIdentity?, _ credential: inout String?, _ machine: inout ServerSessionStateMachine
     ) async -> ServerSessionStateMachine.Action {
         do {
             let identity: SessionIdentity
@@ -162,6 +233,11 @@ struct SessionHandler: Sendable {
                 }
                 identity = known
             }
+            guard let slot = connections.claim(credential: ConnectionRegistry.credentialKey(token: hello.token, certificate: certificate)) else {
+                return machine.tooManyConnections(
+                    "this \(certificate == nil ? "token" : "certificate") already has \(connections.maxConnectionsPerCredential) sessions open, the most this server allows for one credential: close one (another sync --watch?) and connect again")
+            }
+            credential = slot
             logger.info("session", metadata: [
                 "clustersyncd.practice": "\(identity.tenant)/\(identity.cluster)/\(identity.practice)",
                 "clustersyncd.replica": "\(hello.replica)",

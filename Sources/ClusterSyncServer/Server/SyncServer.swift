@@ -6,6 +6,11 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The TLS line-protocol server, as a Service: `run()` binds, accepts connections until graceful
 /// shutdown, then stops accepting and lets open sessions finish (each closes with
@@ -29,48 +34,139 @@ public final class SyncServer: Service, Sendable {
         let tls = try NIOSSLContext(configuration: TLSSetup.serverConfiguration(
             certificateChainFile: settings.certificate, privateKeyFile: settings.privateKey, trustedCAFile: settings.clientCA))
         let limits = settings.limits
+        let sessionLimits = settings.sessionLimits
+        let handshakeTimeout = TimeAmount.seconds(Int64(settings.tlsHandshakeTimeoutSeconds))
+        FileLimit.raise(toFit: settings.maxConnections, logger: logger)
+        let connections = ConnectionRegistry(
+            maxConnections: settings.maxConnections, maxConnectionsPerCredential: settings.maxConnectionsPerCredential)
+        let logger = self.logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                // Out of file descriptors (EMFILE): stop accepting for a second instead of
+                // retrying at once, and say so. NIO adds its own back-off after this one.
+                let refusals = ConnectionRegistry(maxConnections: 0, maxConnectionsPerCredential: 0)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+                        if let count = refusals.refusalToLog() {
+                            logger.warning("cannot accept connections: backing off for 1 s", metadata: [
+                                "clustersyncd.error": "\(error)", "clustersyncd.times": "\(count)",
+                                "clustersyncd.open": "\(connections.count)",
+                            ])
+                        }
+                        return .seconds(1)
+                    })
+                }
+            }
             .bind(host: settings.host, port: settings.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture { () -> Accepted in
+                    guard connections.admit(channel) else {
+                        if let count = connections.refusalToLog() {
+                            logger.warning("connection cap reached: closing new connections", metadata: [
+                                "clustersyncd.maxConnections": "\(connections.maxConnections)", "clustersyncd.refused": "\(count)",
+                            ])
+                        }
+                        channel.close(promise: nil)
+                        return .refused
+                    }
                     // A handler per connection: NIOSSL handlers are never shared between channels.
                     let identity = channel.eventLoop.makePromise(of: CertificateIdentity?.self)
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: self.logger))
-                    let wrapped = try SessionHandler.wrap(channel, limits: limits)
-                    return (wrapped, identity.futureResult)
+                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: logger))
+                    let handshake = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
+                        logger.info("TLS handshake timed out: closing the connection", metadata: [
+                            "clustersyncd.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
+                            "clustersyncd.tlsHandshakeTimeoutSeconds": "\(handshakeTimeout.nanoseconds / 1_000_000_000)",
+                        ])
+                        channel.close(promise: nil)
+                    }
+                    identity.futureResult.whenComplete { _ in handshake.cancel() }
+                    let wrapped = try SessionHandler.wrap(channel, limits: limits, sessionLimits: sessionLimits)
+                    return .session(wrapped, identity.futureResult)
                 }
             }
         if let address = server.channel.localAddress {
-            logger.info("listening", metadata: ["clustersyncd.address": "\(address)"])
+            logger.info("listening", metadata: [
+                "clustersyncd.address": "\(address)", "clustersyncd.maxConnections": "\(settings.maxConnections)",
+                "clustersyncd.idleTimeoutSeconds": "\(limits.idleTimeoutMillis / 1000)",
+            ])
             onBound(address)
         }
+        let drain = settings.drainSeconds
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await (connection, identity) in connections {
+                try await server.executeThenClose { accepted in
+                    for try await connection in accepted {
+                        guard case .session(let connection, let identity) = connection else { continue }
                         group.addTask {
-                            let session = SessionHandler(
+                            var session = SessionHandler(
                                 store: self.store, notifier: self.notifier, limits: limits, logger: self.logger)
+                            session.sessionLimits = sessionLimits
+                            session.connections = connections
                             await session.run(connection, certificateIdentity: identity)
                         }
                     }
                 }
             }
         } onGracefulShutdown: {
-            self.logger.info("shutting down: no new sessions; open sessions finish their current request")
+            self.logger.info("shutting down: no new sessions; open sessions finish their current request",
+                             metadata: ["clustersyncd.drainSeconds": "\(drain)"])
             server.channel.close(promise: nil)
+            // A session stuck on a slow store or a client that does not read must not hold up a
+            // restart: whatever is still open after drainSeconds is closed.
+            Task {
+                try? await Task.sleep(for: .seconds(drain))
+                let closed = connections.closeAll()
+                if closed > 0 {
+                    logger.warning("closed sessions still open after drainSeconds", metadata: [
+                        "clustersyncd.closed": "\(closed)", "clustersyncd.drainSeconds": "\(drain)",
+                    ])
+                }
+            }
         }
         logger.info("stopped")
+    }
+
+    /// What the child channel initializer makes of a new connection.
+    enum Accepted: Sendable {
+        /// Over `maxConnections`: already closed.
+        case refused
+        case session(NIOAsyncChannel<ByteBuffer, ByteBuffer>, EventLoopFuture<CertificateIdentity?>)
+    }
+}
+
+/// The process's open-file limit, which bounds the connections the server can hold.
+enum FileLimit {
+    /// Raises the soft limit (up to the hard one) so that `maxConnections` fit with room for the
+    /// store's files, and warns if they still do not.
+    static func raise(toFit maxConnections: Int, logger: Logger) {
+        #if os(Linux)
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let needed = rlim_t(maxConnections + 64)
+        if limit.rlim_cur < needed {
+            var raised = limit
+            raised.rlim_cur = min(needed, limit.rlim_max)
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        if limit.rlim_cur < needed {
+            logger.warning("the open-file limit is below what maxConnections needs: connections beyond it are refused with back-off", metadata: [
+                "clustersyncd.fileLimit": "\(limit.rlim_cur)", "clustersyncd.maxConnections": "\(maxConnections)",
+                "clustersyncd.hint": "raise LimitNOFILE (the systemd unit sets 8192) or lower limits.maxConnections",
+            ])
+        }
+        #endif
     }
 }
 
 /// Reads the client certificate's identity once the handshake completes.
 ///
 /// A verified certificate that names no practice, several, or one in a malformed URI ends the
-/// connection here, before any line is read: the client gets a fatal `unauthenticated` error
-/// saying what is wrong with its certificate, and the log says the same.
+/// connection here: no line reaches the session. The client speaks first, so the fatal
+/// `unauthenticated` error saying what is wrong with its certificate answers its first bytes (or
+/// goes out after `refusalGraceSeconds` if it sends none); closing at once would race the
+/// client's hello, which then fails to write and hides the reason. The log says the same.
 final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     typealias OutboundOut = ByteBuffer
@@ -97,11 +193,37 @@ final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler 
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// How long a refused client has to send its first bytes before the refusal goes out anyway.
+    static let refusalGraceSeconds: Int64 = 5
+    private var refusal: ClusterSyncTLSError?
+    private var refusalDeadline: Scheduled<Void>?
+
     private func refuse(context: ChannelHandlerContext, _ error: ClusterSyncTLSError) {
         logger.warning("client certificate refused", metadata: [
             "clustersyncd.peer": "\(context.remoteAddress.map { "\($0)" } ?? "unknown")",
             "clustersyncd.error": "\(error.message)",
         ])
+        refusal = error
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        refusalDeadline = context.eventLoop.scheduleTask(in: .seconds(Self.refusalGraceSeconds)) {
+            let (handler, context) = loopBound.value
+            handler.sendRefusal(context: context)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard refusal != nil else {
+            context.fireChannelRead(data)
+            return
+        }
+        // Whatever a refused client sends (its hello) is answered with the refusal, never read.
+        sendRefusal(context: context)
+    }
+
+    private func sendRefusal(context: ChannelHandlerContext) {
+        guard let error = refusal else { return }
+        refusal = nil
+        refusalDeadline?.cancel()
         let line = WireCodec.encode(.error(WireError(
             ClusterSyncError(.unauthenticated, error.message), fatal: true)))
         let promise = self.promise

@@ -1,0 +1,456 @@
+/// A practice's side of syncing with the server (Protocol/PROTOCOL.md §14): events in, actions
+/// out, no I/O.
+///
+/// One sync: connect, `hello`, check that the `welcome` names this replica's practice, push the
+/// outbox (two batches in flight, each leaving the outbox only on its `ack`), pull until `more`
+/// is false, `bye`. A watch goes on from there: `subscribe`, apply what the server sends, push
+/// local edits every `pollMillis`, `ping` a line that has been quiet for `pingMillis` and treat a
+/// missing `pong` after `pongTimeoutMillis` as a dead connection; when the connection dies or the
+/// server restarts it reconnects with jittered exponential backoff and resumes from its cursor.
+///
+/// The driver (`SyncClient`) performs each action in order, and feeds back what happened: the
+/// connection's fate, every message received, every outbox read it was asked for, and a `tick`
+/// at least every `tickMillis`. After `close` it feeds nothing more from that connection.
+public struct ClientSyncStateMachine: Sendable {
+    public enum Mode: Sendable, Equatable {
+        /// Push, pull until caught up, then stop.
+        case once
+        /// Stay connected until cancelled, reconnecting whenever the connection is lost.
+        case watch
+    }
+
+    public struct Configuration: Sendable {
+        public var mode: Mode
+        /// This replica: the one whose changes the server stamps with the session's author.
+        public var replica: ReplicaID
+        /// The practice this replica belongs to; a welcome naming another stops the sync.
+        public var tenant: String
+        public var cluster: String
+        public var practice: String
+        /// The credential as a person would name it ("the token in rhyl.token").
+        public var credential: String
+        /// The server as a person would name it ("sync.example.nhs.wales:7443").
+        public var server: String
+        public var maxBatchesInFlight = 2
+        public var pingMillis: Int64 = 20_000
+        public var pongTimeoutMillis: Int64 = 10_000
+        public var pollMillis: Int64 = 2_000
+        public var reconnectBaseMillis: Int64 = 500
+        public var reconnectMaxMillis: Int64 = 30_000
+        /// Seeds the backoff jitter (tests fix it; the client picks a random one).
+        public var seed: UInt64 = 0x5EED
+
+        public init(mode: Mode, replica: ReplicaID, tenant: String, cluster: String, practice: String,
+                    credential: String, server: String) {
+            self.mode = mode
+            self.replica = replica
+            self.tenant = tenant
+            self.cluster = cluster
+            self.practice = practice
+            self.credential = credential
+            self.server = server
+        }
+
+        /// How often the driver must send `tick`: often enough for every timer to fire on time.
+        public var tickMillis: Int64 { max(10, min(pingMillis, pongTimeoutMillis, pollMillis) / 4) }
+    }
+
+    public struct Progress: Sendable, Equatable {
+        public var pushed = 0
+        public var toPush = 0
+        public var pulled = 0
+        public var more = false
+        public init() {}
+    }
+
+    public struct Summary: Sendable, Equatable {
+        /// Changes the server stored for the first time.
+        public var pushed = 0
+        /// Changes the server already had.
+        public var duplicates = 0
+        /// The author the server stamps on this replica's changes.
+        public var author: String?
+        public init() {}
+    }
+
+    /// Why a connection could not be used, in words the driver chose (it knows the socket).
+    public struct ConnectionProblem: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable {
+            /// Refused, reset, closed, timed out: worth retrying.
+            case lost
+            /// The TLS handshake was refused (certificate, CA): retrying will not help.
+            case rejected
+        }
+
+        public var kind: Kind
+        public var message: String
+
+        public init(_ kind: Kind, _ message: String) {
+            self.kind = kind
+            self.message = message
+        }
+    }
+
+    public enum Event: Sendable, Equatable {
+        /// The TCP connection is up (TLS follows with the first line written).
+        case connected
+        case connectFailed(ConnectionProblem)
+        case received(WireMessage)
+        /// The connection ended or broke (end of stream, reset, a line that is not a message).
+        case connectionLost(ConnectionProblem)
+        /// The answer to `readOutbox`.
+        case outboxRead([Change])
+        /// Time passed; timers are checked.
+        case tick
+    }
+
+    /// What a watch tells the person running it.
+    public enum Notice: Sendable, Equatable {
+        /// Caught up and subscribed; changes now arrive as others push them.
+        case watching(author: String)
+        /// The connection is gone; the next attempt starts after `retryMillis`.
+        case reconnecting(reason: String, retryMillis: Int64)
+    }
+
+    public enum Action: Sendable, Equatable {
+        /// Open a connection after waiting `afterMillis`; then feed `connected` or `connectFailed`.
+        case connect(afterMillis: Int64)
+        /// Send `hello` for this replica, with the token if the credential is one.
+        case sendHello
+        case send(WireMessage)
+        /// Read at most `limit` changes of the outbox after `after` (nil: from the start); then
+        /// feed `outboxRead`.
+        case readOutbox(after: ChangeID?, limit: Int)
+        /// The server stored these changes: drop them from the outbox, and record `author` on
+        /// those this replica made (the server stamped it on them).
+        case acknowledge([ChangeID], author: String)
+        /// Keep the limits the server announced (the replica admits changes by the same clock
+        /// limit as the server).
+        case rememberLimits(WireLimits)
+        /// Apply the page and store its cursor, in one transaction.
+        case apply(ChangesPage)
+        case recordSuccessfulSync
+        case progress(Progress)
+        case notice(Notice)
+        /// Close the connection (after the sends before it); feed nothing more from it.
+        case close
+        /// The sync is done (once mode).
+        case finish(Summary)
+        /// Stop with this error.
+        case fail(ClusterSyncError)
+    }
+
+    enum Phase: Sendable, Equatable {
+        case connecting
+        case awaitingWelcome
+        case pushing
+        case pulling
+        case subscribing
+        case streaming
+        case done
+    }
+
+    struct Batch: Sendable, Equatable {
+        var name: String
+        var ids: [ChangeID]
+    }
+
+    public let configuration: Configuration
+    private(set) var phase: Phase = .connecting
+    public private(set) var cursor: Cursor?
+    private var welcome: Welcome?
+    private var inFlight: [Batch] = []
+    private var position: ChangeID?
+    private var drained = false
+    private var readingOutbox = false
+    private var batchNumber = 0
+    private var pingNumber = 0
+    private var now: Int64 = 0
+    private var connectedAt: Int64 = 0
+    private var lastReceivedAt: Int64 = 0
+    private var pingSentAt: Int64?
+    private var lastSentAt: Int64 = 0
+    private var lastPollAt: Int64 = 0
+    private var failedAttempts = 0
+    private var random: UInt64
+    private var summary = Summary()
+    private var progress = Progress()
+
+    /// `cursor` is where the replica's copy stands; `pending`, how many changes wait to be pushed.
+    public init(_ configuration: Configuration, cursor: Cursor?, pending: Int) {
+        self.configuration = configuration
+        self.cursor = cursor
+        self.random = configuration.seed
+        progress.toPush = pending
+    }
+
+    /// The first actions: connect at once.
+    public mutating func start(now: Int64) -> [Action] {
+        self.now = now
+        phase = .connecting
+        return [.connect(afterMillis: 0)]
+    }
+
+    public mutating func handle(_ event: Event, now: Int64) -> [Action] {
+        self.now = now
+        guard phase != .done else { return [] }
+        let actions = react(to: event)
+        if actions.contains(where: { if case .send = $0 { true } else { $0 == .sendHello } }) { lastSentAt = now }
+        return actions
+    }
+
+    private mutating func react(to event: Event) -> [Action] {
+        switch event {
+        case .connected:
+            guard phase == .connecting else { return [] }
+            phase = .awaitingWelcome
+            connectedAt = now
+            lastReceivedAt = now
+            pingSentAt = nil
+            inFlight = []
+            position = nil
+            drained = false
+            readingOutbox = false
+            return [.sendHello]
+        case .connectFailed(let problem):
+            guard phase == .connecting else { return [] }
+            return connectionGone(problem)
+        case .connectionLost(let problem):
+            guard phase != .connecting else { return [] }
+            return connectionGone(problem)
+        case .received(let message):
+            lastReceivedAt = now
+            pingSentAt = nil
+            return received(message)
+        case .outboxRead(let changes):
+            return outboxRead(changes)
+        case .tick:
+            return tick()
+        }
+    }
+
+    // MARK: Messages
+
+    private mutating func received(_ message: WireMessage) -> [Action] {
+        switch (phase, message) {
+        case (.connecting, _):
+            return []
+        case (_, .error(let error)):
+            return refused(error)
+        case (.awaitingWelcome, .welcome(let welcome)):
+            return welcomed(welcome)
+        case (.pushing, .pong), (.pulling, .pong), (.subscribing, .pong), (.streaming, .pong):
+            return []
+        case (.pushing, .ack(let ack)), (.streaming, .ack(let ack)):
+            guard let oldest = inFlight.first, oldest.name == ack.batch else { return outOfTurn(message) }
+            inFlight.removeFirst()
+            summary.pushed += ack.accepted
+            summary.duplicates += ack.duplicates
+            summary.author = ack.author
+            var actions: [Action] = [.acknowledge(oldest.ids, author: ack.author)]
+            if phase == .pushing {
+                progress.pushed += oldest.ids.count
+                actions.append(.progress(progress))
+                actions += pushMore()
+            }
+            return actions
+        case (.pulling, .changes(let page)):
+            // Ask for the next page before applying this one, so the server reads it meanwhile.
+            var actions: [Action] = page.more ? [.send(.pull(Pull(cursor: page.cursor)))] : []
+            actions.append(.apply(page))
+            cursor = page.cursor
+            progress.pulled += page.changes.count
+            progress.more = page.more
+            actions.append(.progress(progress))
+            guard !page.more else { return actions }
+            actions.append(.recordSuccessfulSync)
+            switch configuration.mode {
+            case .once:
+                phase = .done
+                return actions + [.send(.bye), .close, .finish(summary)]
+            case .watch:
+                phase = .subscribing
+                return actions + [.send(.subscribe(Subscribe(cursor: cursor)))]
+            }
+        case (.subscribing, .subscribed):
+            phase = .streaming
+            failedAttempts = 0
+            lastPollAt = now - configuration.pollMillis
+            return [.notice(.watching(author: welcome?.identity.author ?? "?"))]
+        case (.subscribing, .changes(let page)), (.streaming, .changes(let page)):
+            cursor = page.cursor
+            return [.apply(page)]
+        default:
+            return outOfTurn(message)
+        }
+    }
+
+    private mutating func welcomed(_ welcome: Welcome) -> [Action] {
+        let them = welcome.identity
+        guard them.tenant == configuration.tenant, them.cluster == configuration.cluster, them.practice == configuration.practice else {
+            return stop(ClusterSyncError(.wrongCredential,
+                "\(configuration.credential) is practice \(them.practice)'s (\(them.tenant)/\(them.cluster)); this replica is practice "
+                + "\(configuration.practice)'s (\(configuration.tenant)/\(configuration.cluster)). Nothing was pushed: give this "
+                + "replica its own practice's credential with `clustersync remote set`"), bye: true)
+        }
+        self.welcome = welcome
+        summary.author = them.author
+        phase = .pushing
+        return [.rememberLimits(welcome.limits)] + pushMore()
+    }
+
+    /// Keeps up to `maxBatchesInFlight` pushes going; once the outbox is drained and acked, pulls.
+    private mutating func pushMore() -> [Action] {
+        guard !readingOutbox else { return [] }
+        if !drained && inFlight.count < configuration.maxBatchesInFlight {
+            readingOutbox = true
+            return [.readOutbox(after: position, limit: welcome?.limits.maxChangesPerPush ?? 1)]
+        }
+        guard drained && inFlight.isEmpty else { return [] }
+        phase = .pulling
+        return [.send(.pull(Pull(cursor: cursor)))]
+    }
+
+    private mutating func outboxRead(_ changes: [Change]) -> [Action] {
+        guard readingOutbox else { return [] }
+        readingOutbox = false
+        switch phase {
+        case .pushing:
+            guard let last = changes.last else {
+                drained = true
+                return pushMore()
+            }
+            position = last.id
+            return [push(changes)] + pushMore()
+        case .streaming:
+            guard !changes.isEmpty else { return [] }
+            // A change relayed for another replica (merged from its file) is stamped "X via us"
+            // unless the server already had it; only a pull says which. Pushed on a subscribed
+            // session it would never come back, so reconnect: a fresh sync pushes it, then pulls.
+            if changes.contains(where: { $0.id.replica != configuration.replica }) {
+                phase = .connecting
+                return [.send(.bye), .close, .connect(afterMillis: 0)]
+            }
+            return [push(changes)]
+        default:
+            return []
+        }
+    }
+
+    private mutating func push(_ changes: [Change]) -> Action {
+        batchNumber += 1
+        let batch = Batch(name: "\(configuration.replica)-\(batchNumber)", ids: changes.map(\.id))
+        inFlight.append(batch)
+        return .send(.push(Push(batch: batch.name, changes: changes)))
+    }
+
+    // MARK: Refusals and lost connections
+
+    /// Codes that say "not now": the server is stopping, or cannot store at the moment.
+    static let transientCodes: Set<String> = ["shutting-down", "internal", "store-unavailable"]
+
+    private mutating func refused(_ error: WireError) -> [Action] {
+        if error.code == ClusterSyncError.Code.cursorExpired.rawValue, phase == .pulling || phase == .subscribing {
+            // The server no longer keeps history that old: start again from the beginning.
+            cursor = nil
+            phase = .pulling
+            return [.send(.pull(Pull(cursor: nil)))]
+        }
+        var what = error.batch == nil ? "the server refused" : "the server refused a push"
+        // Codes that need more than the server's message are said in the core's plain words.
+        if let words = ClusterSyncError.Code(error.code).plainWords { what = "\(words)\n(the server said" }
+        let closing = what.hasSuffix("(the server said") ? ")" : ""
+        if configuration.mode == .watch, Self.transientCodes.contains(error.code) {
+            return retry("\(what): \(error.message) (\(error.code))\(closing)", bye: !error.fatal)
+        }
+        // The wire code is the error's code, so scripts can match it; a server's internal error
+        // is not the practice's to fix, but nor is it this program's: it exits 1 like the rest.
+        let code = error.code == ClusterSyncError.Code.internal.rawValue ? ClusterSyncError.Code.unreachable : ClusterSyncError.Code(error.code)
+        var advice = ""
+        if Self.transientCodes.contains(error.code) { advice = "; sync again later" }
+        if error.code == ClusterSyncError.Code.unauthenticated.rawValue { advice = "; check the credential with the server's administrator" }
+        if !closing.isEmpty { advice = "" }
+        return stop(ClusterSyncError(code, "\(what): \(error.message) (\(error.code))\(closing)\(advice)"), bye: !error.fatal)
+    }
+
+    private mutating func outOfTurn(_ message: WireMessage) -> [Action] {
+        let text = WireCodec.encode(message)
+        return stop(ClusterSyncError(.unreachable,
+            "the server at \(configuration.server) answered out of turn (\(text.prefix(80).trimmingCharacters(in: .newlines))); "
+            + "is it a ClusterSync server of this version?"), bye: true)
+    }
+
+    private mutating func connectionGone(_ problem: ConnectionProblem) -> [Action] {
+        if configuration.mode == .once || problem.kind == .rejected {
+            return stop(ClusterSyncError(.unreachable, problem.message), bye: false)
+        }
+        return retry(problem.message, bye: false)
+    }
+
+    private mutating func retry(_ reason: String, bye: Bool) -> [Action] {
+        failedAttempts += 1
+        let ceiling = min(configuration.reconnectMaxMillis,
+                          configuration.reconnectBaseMillis << Int64(min(failedAttempts - 1, 20)))
+        // Half fixed, half random: practices cut off together do not all come back at once.
+        let delay = ceiling / 2 + Int64(nextRandom() % UInt64(max(1, ceiling / 2 + 1)))
+        phase = .connecting
+        welcome = nil
+        inFlight = []
+        readingOutbox = false
+        return (bye ? [.send(.bye)] : []) + [.close, .notice(.reconnecting(reason: reason, retryMillis: delay)), .connect(afterMillis: delay)]
+    }
+
+    private mutating func stop(_ error: ClusterSyncError, bye: Bool) -> [Action] {
+        phase = .done
+        return (bye ? [.send(.bye)] : []) + [.close, .fail(error)]
+    }
+
+    // MARK: Timers
+
+    private mutating func tick() -> [Action] {
+        switch phase {
+        case .connecting, .done:
+            return []
+        case .awaitingWelcome:
+            let limit = configuration.pingMillis + configuration.pongTimeoutMillis
+            guard now - connectedAt >= limit else { return [] }
+            return connectionGone(ConnectionProblem(.lost,
+                "the server at \(configuration.server) did not answer hello within \(limit / 1000) s"))
+        case .pushing, .pulling, .subscribing, .streaming:
+            if let sent = pingSentAt {
+                guard now - sent >= configuration.pongTimeoutMillis else { return [] }
+                return connectionGone(ConnectionProblem(.lost,
+                    "the server at \(configuration.server) stopped answering (no pong within "
+                    + "\(Self.seconds(configuration.pongTimeoutMillis))); the connection is dead"))
+            }
+            var actions: [Action] = []
+            // A quiet line is pinged to learn whether it is alive; a session that has sent
+            // nothing for half the server's idle timeout is pinged so the server keeps it.
+            let idle = welcome?.limits.idleTimeoutMillis ?? 0
+            if now - lastReceivedAt >= configuration.pingMillis || (idle > 0 && now - lastSentAt >= idle / 2) {
+                pingNumber += 1
+                pingSentAt = now
+                actions.append(.send(.ping(Ping(nonce: String(pingNumber)))))
+            }
+            if phase == .streaming, inFlight.isEmpty, !readingOutbox, now - lastPollAt >= configuration.pollMillis {
+                lastPollAt = now
+                readingOutbox = true
+                actions.append(.readOutbox(after: nil, limit: welcome?.limits.maxChangesPerPush ?? 1))
+            }
+            return actions
+        }
+    }
+
+    static func seconds(_ millis: Int64) -> String {
+        millis % 1000 == 0 ? "\(millis / 1000) s" : "\(Double(millis) / 1000) s"
+    }
+
+    /// SplitMix64: small, and the same sequence for the same seed.
+    private mutating func nextRandom() -> UInt64 {
+        random &+= 0x9E37_79B9_7F4A_7C15
+        var z = random
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

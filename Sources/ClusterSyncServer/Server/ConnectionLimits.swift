@@ -1,0 +1,123 @@
+import ClusterSyncCore
+import Crypto
+import Logging
+import ClusterSyncTLS
+import NIOCore
+import Synchronization
+
+/// Counts the open connections, in total and per credential, refuses those over the caps, and
+/// closes what is still open when a shutdown's drain time is up. Shared by all sessions.
+final class ConnectionRegistry: Sendable {
+    struct State {
+        var open: [ObjectIdentifier: any Channel] = [:]
+        var perCredential: [String: Int] = [:]
+        /// When a refusal was last logged, and how many have not been logged since.
+        var lastRefusalLog: NIODeadline?
+        var unloggedRefusals = 0
+    }
+
+    let maxConnections: Int
+    let maxConnectionsPerCredential: Int
+    private let state = Mutex(State())
+
+    init(maxConnections: Int, maxConnectionsPerCredential: Int) {
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerCredential = maxConnectionsPerCredential
+    }
+
+    var count: Int { state.withLock { $0.open.count } }
+
+    /// Counts a new connection until it closes; false (and the caller closes it) if there are
+    /// already `maxConnections`.
+    func admit(_ channel: any Channel) -> Bool {
+        let id = ObjectIdentifier(channel)
+        let admitted = state.withLock { state in
+            guard state.open.count < maxConnections else { return false }
+            state.open[id] = channel
+            return true
+        }
+        if admitted {
+            channel.closeFuture.whenComplete { _ in
+                _ = self.state.withLock { $0.open.removeValue(forKey: id) }
+            }
+        }
+        return admitted
+    }
+
+    /// Takes one of the credential's session slots; nil if all `maxConnectionsPerCredential` are
+    /// taken. Give the slot back with `release(credential:)` when the session ends.
+    func claim(credential: String) -> String? {
+        state.withLock { state in
+            guard state.perCredential[credential, default: 0] < maxConnectionsPerCredential else { return nil }
+            state.perCredential[credential, default: 0] += 1
+            return credential
+        }
+    }
+
+    func release(credential: String) {
+        state.withLock { state in
+            let left = state.perCredential[credential, default: 1] - 1
+            state.perCredential[credential] = left > 0 ? left : nil
+        }
+    }
+
+    /// Whether to log a refusal now (at most one line every 10 seconds, so a flood cannot fill
+    /// the log), and how many refusals that line stands for.
+    func refusalToLog() -> Int? {
+        state.withLock { state in
+            state.unloggedRefusals += 1
+            let now = NIODeadline.now()
+            if let last = state.lastRefusalLog, now - last < .seconds(10) { return nil }
+            state.lastRefusalLog = now
+            defer { state.unloggedRefusals = 0 }
+            return state.unloggedRefusals
+        }
+    }
+
+    /// Closes every connection still open; returns how many there were.
+    func closeAll() -> Int {
+        let channels = state.withLock { Array($0.open.values) }
+        for channel in channels { channel.close(promise: nil) }
+        return channels.count
+    }
+
+    /// The key a credential's sessions are counted under: the token's hash (the token itself is
+    /// a secret and is not kept), or the certificate's practice.
+    static func credentialKey(token: String?, certificate: CertificateIdentity?) -> String {
+        if let certificate { return "certificate:\(certificate.tenant)/\(certificate.cluster)/\(certificate.practice)" }
+        let digest = SHA256.hash(data: Array((token ?? "").utf8))
+        return "token:" + digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
+
+/// Counts the plaintext bytes a client sends before it is welcomed, and fails the connection's
+/// input with `SessionInputError.tooMuchBeforeWelcome` once there are more than the limit, so an
+/// unauthenticated client can make the server hold only a small amount. The session removes
+/// this handler once it has welcomed the client.
+final class PreWelcomeByteLimit: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let limit: Int
+    private var received = 0
+    private var exceeded = false
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !exceeded else { return }
+        received += unwrapInboundIn(data).readableBytes
+        guard received <= limit else {
+            exceeded = true
+            context.fireErrorCaught(SessionInputError.tooMuchBeforeWelcome)
+            return
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+enum SessionInputError: Error {
+    case tooMuchBeforeWelcome
+}

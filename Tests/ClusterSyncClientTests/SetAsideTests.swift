@@ -1,0 +1,105 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import Synchronization
+import Testing
+
+/// A replica applies what the server sends through the one admission rule: what it cannot
+/// admit is set aside, never a reason to stop, and tried again at the end of every sync.
+@Suite struct SetAsideTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-setaside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func replica(_ name: String, practice: String = "rhyl", clock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws -> Replica {
+        let replica = try Replica(path: directory.appendingPathComponent("\(name).sqlite").path, wallClock: clock)
+        if (try? replica.identity()) == nil {
+            try replica.initialise(tenant: "bcuhb", cluster: "north", practice: practice, displayName: name)
+        }
+        return replica
+    }
+
+    @Test func aPageWithChangesTheReplicaCannotAdmitIsAppliedAroundThemAndTheCursorMoves() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = try replica("source", practice: "prestatyn")
+        let risk = try source.create(.risk, edits: [.set("title", .string("Estates lease"))])
+        var good = try source.history(of: risk)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var future = good[0]
+        future.id = ChangeID(replica: future.id.replica, counter: 99)
+        future.hlc = HLCTimestamp(millis: now + 3_600_000)
+        var otherCluster = good[0]
+        otherCluster.id = ChangeID(replica: future.id.replica, counter: 98)
+        otherCluster.scope.cluster = "south"
+        good.sort { $0.id.counter < $1.id.counter }
+
+        let target = try replica("target")
+        try target.setRemote(RemoteSettings(host: "h", port: 1, caFile: "/ca.pem", tokenFile: "/t"))
+        let page = ChangesPage(changes: [future] + good + [otherCluster], cursor: Cursor("s1:7"), more: true,
+                               unreadable: [UnreadableChange(text: #"{"id":"1@00000000000000aa"}"#, error: ClusterSyncError(.malformed, "\"hlc\" is missing", field: "hlc"))])
+        let outcome = try target.applyPulled(page)
+        #expect(outcome == Replica.ApplyOutcome(applied: good.count, duplicates: 0, setAside: 3))
+        #expect(try target.syncState().cursor == Cursor("s1:7"))
+        #expect(try target.record(risk)?.string("title") == "Estates lease")
+        let setAside = try target.setAside()
+        #expect(Set(setAside.map(\.code)) == [.clockSkew, .forbiddenScope, .malformed])
+        #expect(setAside.first { $0.code == .malformed }?.change == ChangeID("1@00000000000000aa"))
+        // The same page again sets nothing aside twice.
+        #expect(try target.applyPulled(page).setAside == 0)
+        #expect(try target.setAsideCount() == 3)
+
+        // From a peer file, the same change refuses the merge whole.
+        #expect((#expect(throws: ClusterSyncError.self) { try target.apply([future], origin: .peer) })?.code == .clockSkew)
+    }
+
+    @Test func aChangeSetAsideForTheClockIsAppliedOnceTheClockHasCaughtUp() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let clock = TestClock(now)
+        let target = try replica("target") { clock.now }
+        let source = try replica("source", practice: "prestatyn")
+        let risk = try source.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        var ahead = try source.history(of: risk)
+        for i in ahead.indices { ahead[i].hlc = HLCTimestamp(millis: now + 600_000 + Int64(i)) }
+        // The server announced a one-minute limit; this replica's clock is ten minutes behind.
+        try target.setRemote(RemoteSettings(host: "h", port: 1, caFile: "/ca.pem", tokenFile: "/t"))
+        try target.rememberServerLimits(WireLimits(maxClockSkewMillis: 60_000))
+        #expect(try target.applyPulled(ChangesPage(changes: ahead, cursor: Cursor("s1:1"), more: false)).setAside == ahead.count)
+        #expect(try target.record(risk) == nil)
+        clock.now = now + 600_000
+        let later = try target.applyPulled(ChangesPage(changes: [], cursor: Cursor("s1:1"), more: false))
+        #expect(later.applied == ahead.count)
+        #expect(try target.setAsideCount() == 0)
+        #expect(try target.record(risk)?.string("title") == "Locum cover")
+    }
+
+    /// A replica restored from a backup (or one that lost its last commits in a power cut) gets
+    /// its own changes back from the server, and never reuses their ids.
+    @Test func aReplicaThatMeetsItsOwnChangesMovesItsCounterPastThem() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let original = try replica("original")
+        // The backup: the file with everything committed so far folded in.
+        try original.database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try FileManager.default.copyItem(at: directory.appendingPathComponent("original.sqlite"), to: directory.appendingPathComponent("backup.sqlite"))
+        let risk = try original.create(.risk, edits: [.set("title", .string("Phones")), .set("owner", .string("Practice manager"))])
+        let made = try original.history(of: risk)
+        let restored = try replica("backup")
+        #expect(try restored.identity() == original.identity())
+        try restored.applyPulled(ChangesPage(changes: made, cursor: Cursor("s1:2"), more: false))
+        let next = try restored.edit(risk, .set("owner", .string("Cluster lead")))
+        let highest = made.map(\.id.counter).max()!
+        #expect(next.allSatisfy { $0.id.counter > highest }, "\(next.map(\.id)) reuses an id up to \(highest)")
+    }
+}
+
+final class TestClock: Sendable {
+    private let value: Mutex<Int64>
+    init(_ now: Int64) { value = Mutex(now) }
+    var now: Int64 {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}

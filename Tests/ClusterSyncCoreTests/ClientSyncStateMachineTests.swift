@@ -1,0 +1,267 @@
+import ClusterSyncCore
+import Testing
+
+/// The client's sync rules, event in, action out, without sockets or files.
+@Suite struct ClientSyncStateMachineTests {
+    typealias Machine = ClientSyncStateMachine
+    typealias Action = ClientSyncStateMachine.Action
+
+    static let me = Fixtures.a
+    static let identity = SessionIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "prestatyn", author: "prestatyn (laptop)")
+    static let limits = WireLimits(maxChangesPerPush: 2)
+    static let welcome = WireMessage.welcome(Welcome(identity: identity, limits: limits, server: "clustersyncd test"))
+
+    static func configuration(_ mode: Machine.Mode) -> Machine.Configuration {
+        var c = Machine.Configuration(mode: mode, replica: me, tenant: "bcuhb", cluster: "north-denbighshire", practice: "prestatyn",
+                                      credential: "the token in prestatyn.token", server: "sync.test:7443")
+        c.pingMillis = 1_000
+        c.pongTimeoutMillis = 500
+        c.pollMillis = 200
+        c.reconnectBaseMillis = 100
+        c.reconnectMaxMillis = 1_600
+        return c
+    }
+
+    static func change(_ counter: Int64, replica: ReplicaID = me) -> Change {
+        Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: 1_000 + counter), record: Fixtures.risk,
+               scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"), field: "title", value: .string("t\(counter)"))
+    }
+
+    static func page(_ changes: [Change], _ cursor: String, more: Bool) -> WireMessage {
+        .changes(ChangesPage(changes: changes, cursor: Cursor(cursor), more: more))
+    }
+
+    /// A machine connected and welcomed, its first outbox read answered with `outbox`.
+    static func welcomed(_ mode: Machine.Mode, cursor: String? = "s1:4", outbox: [Change] = []) -> (Machine, [Action]) {
+        var m = Machine(configuration(mode), cursor: cursor.map(Cursor.init), pending: outbox.count)
+        #expect(m.start(now: 0) == [.connect(afterMillis: 0)])
+        #expect(m.handle(.connected, now: 0) == [.sendHello])
+        #expect(m.handle(.received(welcome), now: 1) == [.rememberLimits(limits), .readOutbox(after: nil, limit: 2)])
+        let actions = m.handle(.outboxRead(outbox), now: 2)
+        return (m, actions)
+    }
+
+    /// A watching machine caught up and subscribed at `s1:4`.
+    static func streaming() -> Machine {
+        var (m, actions) = welcomed(.watch)
+        #expect(actions == [.send(.pull(Pull(cursor: Cursor("s1:4"))))])
+        _ = m.handle(.received(page([], "s1:4", more: false)), now: 3)
+        #expect(m.handle(.received(.subscribed(Subscribed(cursor: Cursor("s1:4")))), now: 4) == [.notice(.watching(author: "prestatyn (laptop)"))])
+        return m
+    }
+
+    func failure(_ actions: [Action]) -> ClusterSyncError? {
+        if case .fail(let error) = actions.last { return error }
+        return nil
+    }
+
+    // MARK: One sync
+
+    @Test func aSyncPushesTwoBatchesInFlightThenPullsEveryPageAndSaysBye() {
+        let changes = (1...5).map { Self.change($0) }
+        var (m, actions) = Self.welcomed(.once, outbox: Array(changes[0..<2]))
+        #expect(actions == [.send(.push(Push(batch: "\(Self.me)-1", changes: Array(changes[0..<2])))),
+                            .readOutbox(after: changes[1].id, limit: 2)])
+        // The second batch goes out before the first is acknowledged; no third until an ack.
+        #expect(m.handle(.outboxRead(Array(changes[2..<4])), now: 3) == [.send(.push(Push(batch: "\(Self.me)-2", changes: Array(changes[2..<4]))))])
+        var acked = m.handle(.received(.ack(Ack(batch: "\(Self.me)-1", accepted: 2, duplicates: 0, author: "prestatyn (laptop)"))), now: 4)
+        var progress = Machine.Progress()
+        progress.toPush = 2
+        progress.pushed = 2
+        #expect(acked == [.acknowledge(Array(changes[0..<2]).map(\.id), author: "prestatyn (laptop)"), .progress(progress),
+                          .readOutbox(after: changes[3].id, limit: 2)])
+        #expect(m.handle(.outboxRead([changes[4]]), now: 5) == [.send(.push(Push(batch: "\(Self.me)-3", changes: [changes[4]])))])
+        acked = m.handle(.received(.ack(Ack(batch: "\(Self.me)-2", accepted: 1, duplicates: 1, author: "prestatyn (laptop)"))), now: 6)
+        #expect(acked.last == .readOutbox(after: changes[4].id, limit: 2))
+        #expect(m.handle(.outboxRead([]), now: 7) == [], "drained, one batch still in flight")
+        acked = m.handle(.received(.ack(Ack(batch: "\(Self.me)-3", accepted: 1, duplicates: 0, author: "prestatyn (laptop)"))), now: 8)
+        #expect(acked.last == .send(.pull(Pull(cursor: Cursor("s1:4")))), "pulls from the stored cursor once every batch is acked")
+
+        let other = Self.change(1, replica: Fixtures.b)
+        let first = m.handle(.received(Self.page([other], "s1:9", more: true)), now: 9)
+        #expect(Array(first.prefix(2)) == [.send(.pull(Pull(cursor: Cursor("s1:9")))), .apply(ChangesPage(changes: [other], cursor: Cursor("s1:9"), more: true))])
+        let last = m.handle(.received(Self.page([], "s1:9", more: false)), now: 10)
+        var summary = Machine.Summary()
+        summary.pushed = 4
+        summary.duplicates = 1
+        summary.author = "prestatyn (laptop)"
+        #expect(Array(last.suffix(4)) == [.recordSuccessfulSync, .send(.bye), .close, .finish(summary)])
+        #expect(m.cursor == Cursor("s1:9"))
+        #expect(m.handle(.tick, now: 100_000) == [], "a finished sync does nothing more")
+    }
+
+    @Test func aCredentialOfAnotherPracticeStopsTheSyncBeforeAnyPush() throws {
+        var m = Machine(Self.configuration(.once), cursor: nil, pending: 3)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl", author: "rhyl (laptop)")
+        let actions = m.handle(.received(.welcome(Welcome(identity: rhyl, limits: Self.limits, server: "s"))), now: 1)
+        #expect(Array(actions.prefix(2)) == [.send(.bye), .close])
+        #expect(!actions.contains { if case .readOutbox = $0 { true } else { false } })
+        let error = try #require(failure(actions))
+        #expect(error.code == .wrongCredential)
+        #expect(error.message.contains("the token in prestatyn.token is practice rhyl's"), "\(error.message)")
+        #expect(error.message.contains("this replica is practice prestatyn's"), "\(error.message)")
+    }
+
+    @Test(arguments: ["forbidden-scope", "clock-skew", "invalid-value", "unauthenticated"])
+    func aRefusalStopsTheSyncWithItsWireCode(_ code: String) throws {
+        for mode in [Machine.Mode.once, .watch] {
+            var (m, _) = Self.welcomed(mode, outbox: [Self.change(1)])
+            let fatal = code == "unauthenticated"
+            let actions = m.handle(.received(.error(WireError(code: code, message: "no", fatal: fatal, batch: "\(Self.me)-1"))), now: 5)
+            let error = try #require(failure(actions), "\(mode)")
+            #expect(error.code.rawValue == code)
+            #expect(error.isUserError)
+            #expect(error.message.contains("(\(code))"))
+            #expect(actions.contains(.send(.bye)) == !fatal, "bye only on a session the server keeps open")
+        }
+    }
+
+    @Test func aLostConnectionOrARefusedHandshakeEndsOneSync() throws {
+        var m = Machine(Self.configuration(.once), cursor: nil, pending: 0)
+        _ = m.start(now: 0)
+        let refused = m.handle(.connectFailed(.init(.lost, "cannot reach the server at sync.test:7443 (refused)")), now: 1)
+        #expect(try #require(failure(refused)).code == .unreachable)
+        var (w, _) = Self.welcomed(.watch)
+        let rejected = w.handle(.connectionLost(.init(.rejected, "the TLS handshake failed (CERTIFICATE_EXPIRED)")), now: 5)
+        #expect(try #require(failure(rejected)).message.contains("CERTIFICATE_EXPIRED"), "a watch does not retry a refused certificate")
+    }
+
+    @Test func aStoreThatCannotBeWrittenIsSaidInPlainWordsAndRetriedByAWatch() throws {
+        var (once, _) = Self.welcomed(.once, outbox: [Self.change(1)])
+        let refusal = WireError(code: "store-unavailable", message: "read-only", fatal: false, batch: "\(Self.me)-1")
+        let error = try #require(failure(once.handle(.received(.error(refusal)), now: 5)))
+        #expect(error.code == .storeUnavailable)
+        #expect(error.message.contains(ClusterSyncError.Code.storeUnavailable.plainWords ?? "?"))
+        #expect(error.message.contains("(the server said: read-only (store-unavailable))"), "\(error.message)")
+        var (watch, _) = Self.welcomed(.watch, outbox: [Self.change(1)])
+        let retried = watch.handle(.received(.error(refusal)), now: 5)
+        #expect(Array(retried.prefix(2)) == [.send(.bye), .close])
+        #expect(retried.contains { if case .connect = $0 { true } else { false } })
+    }
+
+    @Test func anExpiredCursorPullsFromTheStart() {
+        var (m, _) = Self.welcomed(.once)
+        #expect(m.handle(.received(.error(WireError(code: "cursor-expired", message: "old", fatal: false))), now: 5)
+                == [.send(.pull(Pull(cursor: nil)))])
+    }
+
+    @Test func anAnswerOutOfTurnStopsTheSync() throws {
+        var (m, _) = Self.welcomed(.once)
+        let actions = m.handle(.received(.ack(Ack(batch: "nobody", accepted: 0, duplicates: 0, author: "x"))), now: 5)
+        #expect(try #require(failure(actions)).message.contains("out of turn"))
+    }
+
+    // MARK: Watch
+
+    @Test func aWatchSubscribesPushesLocalEditsAndStampsTheirAuthor() {
+        var m = Self.streaming()
+        #expect(m.handle(.tick, now: 5) == [.readOutbox(after: nil, limit: 2)], "looks for local edits at once")
+        #expect(m.handle(.outboxRead([]), now: 6) == [])
+        #expect(m.handle(.tick, now: 100) == [], "not before the poll interval")
+        #expect(m.handle(.tick, now: 205) == [.readOutbox(after: nil, limit: 2)])
+        let mine = Self.change(7)
+        #expect(m.handle(.outboxRead([mine]), now: 206) == [.send(.push(Push(batch: "\(Self.me)-1", changes: [mine])))])
+        #expect(m.handle(.tick, now: 500) == [], "no second push while one is in flight")
+        #expect(m.handle(.received(.ack(Ack(batch: "\(Self.me)-1", accepted: 1, duplicates: 0, author: "prestatyn (laptop)"))), now: 501)
+                == [.acknowledge([mine.id], author: "prestatyn (laptop)")])
+        let theirs = ChangesPage(changes: [Self.change(1, replica: Fixtures.b)], cursor: Cursor("s1:6"), more: false)
+        #expect(m.handle(.received(.changes(theirs)), now: 502) == [.apply(theirs)])
+        #expect(m.cursor == Cursor("s1:6"))
+    }
+
+    @Test func aRelayedChangeIsPushedThroughAFreshSyncSoItsStampComesBack() {
+        var m = Self.streaming()
+        _ = m.handle(.tick, now: 5)
+        let actions = m.handle(.outboxRead([Self.change(2), Self.change(3, replica: Fixtures.c)]), now: 6)
+        #expect(actions == [.send(.bye), .close, .connect(afterMillis: 0)])
+        #expect(m.handle(.connected, now: 7) == [.sendHello])
+    }
+
+    @Test func aQuietLineIsPingedAndAMissingPongMeansReconnect() throws {
+        var m = Self.streaming()
+        _ = m.handle(.tick, now: 5)
+        _ = m.handle(.outboxRead([]), now: 5)
+        // Anything received keeps the line alive.
+        _ = m.handle(.received(.pong(Ping(nonce: nil))), now: 600)
+        #expect(m.handle(.tick, now: 1_500).contains(.send(.ping(Ping(nonce: "1")))) == false)
+        let pinged = m.handle(.tick, now: 1_600)
+        #expect(pinged.contains(.send(.ping(Ping(nonce: "1")))))
+        _ = m.handle(.outboxRead([]), now: 1_600)
+        #expect(!m.handle(.tick, now: 2_050).contains(.close), "the pong may still come")
+        let dead = m.handle(.tick, now: 2_100)
+        #expect(Array(dead.prefix(1)) == [.close])
+        guard case .notice(.reconnecting(let reason, let wait)) = dead[1], case .connect(let after) = dead[2] else {
+            Issue.record("\(dead)"); return
+        }
+        #expect(reason.contains("no pong"))
+        #expect(wait == after)
+        #expect((50...100).contains(after), "the first retry waits half to all of the base delay")
+        // Late lines from the dead connection are ignored; the next connection resumes from the cursor.
+        #expect(m.handle(.received(.pong(Ping(nonce: "1"))), now: 2_101) == [])
+        #expect(m.handle(.connected, now: 2_200) == [.sendHello])
+        #expect(m.handle(.received(Self.welcome), now: 2_201) == [.rememberLimits(Self.limits), .readOutbox(after: nil, limit: 2)])
+        #expect(m.handle(.outboxRead([]), now: 2_202) == [.send(.pull(Pull(cursor: Cursor("s1:4"))))])
+    }
+
+    @Test func reconnectionBacksOffWithJitterAndResetsOnceSubscribed() {
+        var m = Self.streaming()
+        var waits: [Int64] = []
+        var actions = m.handle(.connectionLost(.init(.lost, "the server closed the connection")), now: 10)
+        for _ in 0..<6 {
+            guard case .connect(let after) = actions.last else { Issue.record("\(actions)"); return }
+            waits.append(after)
+            actions = m.handle(.connectFailed(.init(.lost, "cannot reach the server (refused)")), now: 20)
+        }
+        for (attempt, wait) in waits.enumerated() {
+            let ceiling = min(1_600, Int64(100) << Int64(attempt))
+            #expect(wait >= ceiling / 2 && wait <= ceiling, "attempt \(attempt): \(wait) ms")
+        }
+        // After a good session the next loss starts from the base delay again.
+        _ = m.handle(.connected, now: 30)
+        _ = m.handle(.received(Self.welcome), now: 31)
+        _ = m.handle(.outboxRead([]), now: 32)
+        _ = m.handle(.received(Self.page([], "s1:4", more: false)), now: 33)
+        _ = m.handle(.received(.subscribed(Subscribed(cursor: Cursor("s1:4")))), now: 34)
+        guard case .connect(let after) = m.handle(.connectionLost(.init(.lost, "gone")), now: 40).last else { return }
+        #expect(after <= 100)
+    }
+
+    @Test func aServerShuttingDownIsRetriedButAnUnknownTokenIsNot() throws {
+        var m = Self.streaming()
+        let stopping = m.handle(.received(.error(WireError(code: "shutting-down", message: "stopping", fatal: true))), now: 10)
+        #expect(stopping.first == .close)
+        #expect(stopping.contains { if case .connect = $0 { true } else { false } })
+        _ = m.handle(.connected, now: 500)
+        let refused = m.handle(.received(.error(WireError(code: "unauthenticated", message: "revoked", fatal: true))), now: 501)
+        #expect(try #require(failure(refused)).code == .unauthenticated)
+    }
+
+    @Test func aSessionThatOnlyReceivesPingsWithinHalfTheServersIdleTimeout() {
+        var m = Machine(Self.configuration(.watch), cursor: Cursor("s1:4"), pending: 0)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        let limits = WireLimits(maxChangesPerPush: 2, idleTimeoutMillis: 600)
+        _ = m.handle(.received(.welcome(Welcome(identity: Self.identity, limits: limits, server: "s"))), now: 0)
+        _ = m.handle(.outboxRead([]), now: 0)
+        _ = m.handle(.received(Self.page([], "s1:4", more: false)), now: 1)
+        _ = m.handle(.received(.subscribed(Subscribed(cursor: Cursor("s1:4")))), now: 2)
+        _ = m.handle(.tick, now: 3)
+        _ = m.handle(.outboxRead([]), now: 3)
+        // Other practices' changes keep arriving, so the line is not quiet; but this client has
+        // sent nothing since its subscribe, and the server would close it at 600 ms.
+        _ = m.handle(.received(Self.page([], "s1:4", more: false)), now: 290)
+        #expect(!m.handle(.tick, now: 290).contains(.send(.ping(Ping(nonce: "1")))))
+        _ = m.handle(.received(Self.page([], "s1:4", more: false)), now: 301)
+        #expect(m.handle(.tick, now: 302).contains(.send(.ping(Ping(nonce: "1")))))
+    }
+
+    @Test func aServerThatNeverWelcomesIsADeadConnection() {
+        var m = Machine(Self.configuration(.watch), cursor: nil, pending: 0)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        #expect(m.handle(.tick, now: 1_400) == [])
+        #expect(m.handle(.tick, now: 1_500).first == .close)
+    }
+}

@@ -1,0 +1,103 @@
+import ClusterSyncCore
+import ClusterSyncServer
+import ClusterSyncServerTesting
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Testing
+
+/// The connection limits of Protocol/PROTOCOL.md §10 on a real `SyncServer` on loopback.
+@Suite struct ServerLimitsTests {
+    struct Running {
+        let port: Int
+        let group: ServiceGroup
+        let run: Task<Void, any Error>
+        let directory: URL
+    }
+
+    static func start(_ configure: (inout ServerSettings) -> Void) async throws -> Running {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-limits-\(UUID().uuidString)")
+        let data = DataDirectory(path: directory.path)
+        try data.initialise()
+        var settings = ServerSettings(data: data)
+        settings.port = 0
+        configure(&settings)
+        let (ports, found) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "limits")
+        logger.logLevel = .critical
+        let server = SyncServer(settings: settings, store: InMemoryServerStore(), logger: logger) { address in
+            found.yield(address.port ?? 0)
+            found.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+        let run = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        return Running(port: port, group: group, run: run, directory: directory)
+    }
+
+    /// A plain TCP connection that never starts TLS.
+    static func rawConnection(_ port: Int) async throws -> any Channel {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+    }
+
+    /// Whether `channel` is closed within `seconds`.
+    static func closes(_ channel: any Channel, within seconds: Double) async throws -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if !channel.isActive { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    @Test func aConnectionThatNeverFinishesTLSIsClosed() async throws {
+        let server = try await Self.start { $0.tlsHandshakeTimeoutSeconds = 1 }
+        defer { try? FileManager.default.removeItem(at: server.directory) }
+        let stalled = try await Self.rawConnection(server.port)
+        #expect(try await Self.closes(stalled, within: 10))
+        await server.group.triggerGracefulShutdown()
+        try await server.run.value
+    }
+
+    @Test func connectionsOverTheCapAreClosedOnAccept() async throws {
+        let server = try await Self.start {
+            $0.maxConnections = 2
+            $0.tlsHandshakeTimeoutSeconds = 60
+        }
+        defer { try? FileManager.default.removeItem(at: server.directory) }
+        let held = [try await Self.rawConnection(server.port), try await Self.rawConnection(server.port)]
+        let third = try await Self.rawConnection(server.port)
+        #expect(try await Self.closes(third, within: 10), "over the cap")
+        for channel in held { #expect(channel.isActive, "within the cap, and the handshake timeout is long") }
+        // A slot frees when a connection closes.
+        try await held[0].close()
+        try await Task.sleep(for: .milliseconds(200))
+        let fourth = try await Self.rawConnection(server.port)
+        #expect(!(try await Self.closes(fourth, within: 0.5)))
+        for channel in [held[1], fourth] { try? await channel.close() }
+        await server.group.triggerGracefulShutdown()
+        try await server.run.value
+    }
+
+    /// A connection stuck before its session could even start (TLS never finished, and its
+    /// timeout is long) does not hold up a shutdown beyond drainSeconds.
+    @Test func shutdownClosesWhatIsStillOpenAfterDrainSeconds() async throws {
+        let server = try await Self.start {
+            $0.tlsHandshakeTimeoutSeconds = 600
+            $0.drainSeconds = 1
+        }
+        defer { try? FileManager.default.removeItem(at: server.directory) }
+        let stuck = try await Self.rawConnection(server.port)
+        try await Task.sleep(for: .milliseconds(200))
+        await server.group.triggerGracefulShutdown()
+        let stopped = Task {
+            try await server.run.value
+            return true
+        }
+        #expect(try await Self.closes(stuck, within: 30), "closed by the drain")
+        #expect(try await stopped.value)
+    }
+}

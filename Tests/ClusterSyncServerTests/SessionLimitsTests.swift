@@ -1,0 +1,138 @@
+import ClusterSyncCore
+import ClusterSyncServerTesting
+import NIOCore
+import Testing
+
+@testable import ClusterSyncServer
+
+/// The session limits of Protocol/PROTOCOL.md §10, through the production `SessionHandler`
+/// (its pipeline on an `NIOAsyncTestingChannel`, the real clock, short timeouts).
+@Suite struct SessionLimitsTests {
+    static let connection = WireVectors.Connection(certificate: nil, nowMillis: 1_795_426_200_000, limits: .default)
+    static let hello = #"{"replica":"5f0c9e1a2b3c4d5e","token":"\#(TestSession.token)","type":"hello","version":1}"#
+
+    static func error(_ line: String?) throws -> WireError? {
+        guard let line, case .error(let error) = try WireCodec.decode(line) else { return nil }
+        return error
+    }
+
+    @Test func aConnectionWithoutHelloIsClosedAfterTheHelloTimeout() async throws {
+        let session = try await TestSession.start(Self.connection) { $0.sessionLimits.helloTimeout = .seconds(10) }
+        try await session.idle(for: .seconds(9))
+        #expect(try await session.nextLine(within: 0.2) == nil, "not yet")
+        try await session.idle(for: .seconds(1))
+        let error = try #require(try Self.error(await session.nextLine()))
+        #expect(error.code == "timed-out" && error.fatal)
+        #expect(try await session.closes())
+    }
+
+    @Test func aQuietWelcomedSessionIsClosedAfterTheIdleTimeoutAnnounced() async throws {
+        var connection = Self.connection
+        connection.limits.idleTimeoutMillis = 60_000
+        let session = try await TestSession.start(connection)
+        try await session.send(line: Self.hello)
+        let welcome = try #require(await session.nextLine())
+        guard case .welcome(let announced) = try WireCodec.decode(welcome) else {
+            Issue.record("expected welcome, got \(welcome)")
+            return
+        }
+        #expect(announced.limits.idleTimeoutMillis == 60_000)
+        // A ping within the timeout keeps the session open.
+        try await session.idle(for: .seconds(50))
+        try await session.send(line: #"{"type":"ping"}"#)
+        #expect(try await session.nextLine() == #"{"type":"pong"}"#)
+        try await session.idle(for: .seconds(50))
+        #expect(try await session.nextLine(within: 0.2) == nil, "the ping moved the deadline")
+        try await session.idle(for: .seconds(10))
+        let error = try #require(try Self.error(await session.nextLine()))
+        #expect(error.code == "timed-out" && error.fatal && error.message.contains("ping"))
+        #expect(try await session.closes())
+    }
+
+    @Test func anUnauthenticatedClientCannotMakeTheServerHoldMoreThanTheAllowance() async throws {
+        let session = try await TestSession.start(Self.connection) { $0.sessionLimits.maxBytesBeforeWelcome = 1_024 }
+        // Less than the line limit, more than the allowance, no newline.
+        try? await session.send(ByteBuffer(repeating: UInt8(ascii: "x"), count: 4_096))
+        let error = try #require(try Self.error(await session.nextLine()))
+        #expect(error.code == "line-too-long" && error.fatal && error.message.contains("1024"))
+        #expect(try await session.closes())
+    }
+
+    @Test func afterWelcomeLinesMayBeAsLongAsMaxLineBytes() async throws {
+        let session = try await TestSession.start(Self.connection) { $0.sessionLimits.maxBytesBeforeWelcome = 1_024 }
+        try await session.send(line: Self.hello)
+        _ = try #require(await session.nextLine())
+        let padding = String(repeating: " ", count: 8_000)
+        try await session.send(line: #"{"nonce":"long","type":"ping"}"# + padding)
+        #expect(try await session.nextLine() == #"{"nonce":"long","type":"pong"}"#)
+    }
+
+    @Test func aCredentialMayHoldOnlyItsShareOfSessions() async throws {
+        let store = try await TestSession.transcriptStore()
+        let registry = ConnectionRegistry(maxConnections: 100, maxConnectionsPerCredential: 1)
+        let first = try await TestSession.start(Self.connection, store: store) { $0.connections = registry }
+        try await first.send(line: Self.hello)
+        #expect(try await first.nextLine()?.contains(#""type":"welcome""#) == true)
+
+        let second = try await TestSession.start(Self.connection, store: store) { $0.connections = registry }
+        try await second.send(line: Self.hello)
+        let error = try #require(try Self.error(await second.nextLine()))
+        #expect(error.code == "too-many-connections" && error.fatal)
+        #expect(try await second.closes())
+
+        // Once the first leaves, its slot is free again.
+        try await first.send(line: #"{"type":"bye"}"#)
+        #expect(try await first.closes())
+        let third = try await TestSession.start(Self.connection, store: store) { $0.connections = registry }
+        try await third.send(line: Self.hello)
+        #expect(try await third.nextLine()?.contains(#""type":"welcome""#) == true)
+    }
+
+    /// A cursor another tenant's longer stream issued is past this tenant's end: refused.
+    @Test func anotherTenantsCursorPastThisTenantsEndIsRefused() async throws {
+        let store = try await TestSession.transcriptStore()
+        try await store.addTenant("abuhb")
+        try await store.addCluster("north", tenant: "abuhb")
+        try await store.addPractice("W93001", cluster: "north", tenant: "abuhb")
+        let other = SessionIdentity(tenant: "abuhb", cluster: "north", practice: "W93001", author: "W93001")
+        let changes = (1...3).map { n in
+            Change(id: ChangeID(replica: ReplicaID("a3b4c5d6e7f80912")!, counter: Int64(n)), hlc: HLCTimestamp(millis: 1_795_426_200_000),
+                   record: RecordID("RSK-7K3M9Q2X1A")!, scope: RecordScope(tenant: "abuhb", cluster: "north"), field: "title", value: .string("Title \(n)"))
+        }
+        _ = try await store.push(changes, as: other)
+        let otherCursor = try await store.pull(for: other, after: nil, limit: 10).cursor
+        #expect(otherCursor == Cursor("s1:3"))
+
+        let session = try await TestSession.start(Self.connection, store: store)
+        try await session.send(line: Self.hello)
+        _ = try #require(await session.nextLine())
+        try await session.send(line: #"{"cursor":"s1:3","type":"pull"}"#)
+        let error = try #require(try Self.error(await session.nextLine()))
+        #expect(error.code == "malformed" && !error.fatal)
+        try await session.send(line: #"{"cursor":"s1:3","type":"subscribe"}"#)
+        #expect(try Self.error(await session.nextLine())?.code == "malformed")
+    }
+}
+
+/// The in-memory store keeps tenants apart as the SQLite store does.
+@Suite struct InMemoryServerStoreTests {
+    @Test func tenantsShareNothing() async throws {
+        let store = InMemoryServerStore()
+        for tenant in ["ctmuhb", "abuhb"] {
+            try await store.addTenant(tenant)
+            try await store.addCluster("north", tenant: tenant)
+            try await store.addPractice("W1", cluster: "north", tenant: tenant)
+        }
+        func identity(_ tenant: String) -> SessionIdentity { SessionIdentity(tenant: tenant, cluster: "north", practice: "W1", author: "W1") }
+        func change(_ tenant: String, _ value: String) -> Change {
+            Change(id: ChangeID(replica: ReplicaID("5f0c9e1a2b3c4d5e")!, counter: 1), hlc: HLCTimestamp(millis: 1_795_426_200_000),
+                   record: RecordID("RSK-7K3M9Q2X1A")!, scope: RecordScope(tenant: tenant, cluster: "north"), field: "title", value: .string(value))
+        }
+        // The same change id and record id in both tenants: both are stored, each in its own stream.
+        #expect(try await store.push([change("ctmuhb", "A")], as: identity("ctmuhb")) == PushOutcome(accepted: 1, duplicates: 0))
+        #expect(try await store.push([change("abuhb", "B")], as: identity("abuhb")) == PushOutcome(accepted: 1, duplicates: 0))
+        #expect(try await store.pull(for: identity("abuhb"), after: nil, limit: 10).changes.map(\.value) == [.string("B")])
+        #expect(try await store.currentCursor(tenant: "ctmuhb") == Cursor("s1:1"))
+        await #expect(throws: (any Error).self) { try await store.push([change("ctmuhb", "C")], as: identity("abuhb")) }
+    }
+}

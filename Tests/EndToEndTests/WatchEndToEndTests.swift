@@ -1,0 +1,149 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// `sync --watch` through the real binaries while the network misbehaves: the server restarts
+/// (SIGTERM, then SIGKILL) and the line is cut silently (no FIN, no RST). Two watching
+/// practices must converge again each time, to byte-identical exports.
+@Suite(.serialized) struct WatchEndToEndTests {
+    let base: SyncEndToEndTests
+    var cli: CLI { base.cli }
+
+    init() throws {
+        base = try SyncEndToEndTests()
+    }
+
+    /// Quick timers, so a dead line is noticed in about a second.
+    static let watchTiming = ["--ping-seconds", "0.5", "--pong-timeout-seconds", "1", "--poll-seconds", "0.2", "--reconnect-max-seconds", "1"]
+
+    /// `sync --watch` in the background, its output in files (a pipe nobody reads would fill up).
+    func startWatch(_ file: String) throws -> Process { try Self.startWatch(file, in: base.dir) }
+
+    static func startWatch(_ file: String, in dir: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = CLI.binDirectory.appendingPathComponent("clustersync")
+        process.arguments = ["sync", "--watch", "--replica", file] + Self.watchTiming
+        process.currentDirectoryURL = dir
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        for name in ["\(file).out", "\(file).err"] {
+            FileManager.default.createFile(atPath: dir.appendingPathComponent(name).path, contents: nil)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: dir.appendingPathComponent("\(file).out"))
+        process.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent("\(file).err"))
+        try process.run()
+        return process
+    }
+
+    func output(_ name: String) -> String {
+        (try? String(contentsOf: base.dir.appendingPathComponent(name), encoding: .utf8)) ?? ""
+    }
+
+    /// Each practice adds a risk; waits (with a deadline) until every replica exports the same
+    /// bytes and holds both. Returns how long that took.
+    func edit(_ files: [String], andConverge label: String) throws -> Double {
+        let started = Date()
+        var titles: [String] = []
+        for file in files {
+            let title = "\(label) at \(file)"
+            titles.append(title)
+            _ = try base.addRisk(file, "title=\(title)")
+        }
+        let deadline = Date(timeIntervalSinceNow: 30)
+        var exports: [String] = []
+        while Date() < deadline {
+            exports = try files.map { try cli.run("export", "--replica", $0).stdout }
+            if Set(exports).count == 1, titles.allSatisfy({ exports[0].contains($0) }) {
+                return Date().timeIntervalSince(started)
+            }
+            usleep(200_000)
+        }
+        Issue.record("\(label): no convergence within 30 s\n\(files.map { output("\($0).err") })")
+        return .infinity
+    }
+
+    @Test func watchingPracticesConvergeAcrossRestartsAndASilentCut() throws {
+        var server = try base.makeServer()
+        let port = server.port
+        defer { server.stop() }
+        let relay = try SilentRelay(target: port)
+        let files = [try base.makeReplica("prestatyn", certificate: true, server: server),
+                     try base.makeReplica("rhyl", certificate: false, server: server)]
+        // The practices reach the server through the relay, so the test can cut their line.
+        for (file, credential) in zip(files, [["--certificate", "certs-prestatyn/prestatyn.pem", "--key", "certs-prestatyn/prestatyn-key.pem"],
+                                             ["--token-file", "rhyl.token"]]) {
+            let set = try cli.run(["remote", "set", "--replica", file, "127.0.0.1:\(relay.port)", "--ca", "data/ca.pem"] + credential)
+            #expect(set.status == 0, "\(set.stderr)")
+        }
+        let watchers = try files.map(startWatch)
+        defer {
+            for watcher in watchers where watcher.isRunning {
+                kill(watcher.processIdentifier, SIGTERM)
+                watcher.waitUntilExit()
+            }
+        }
+        var seconds: [String: Double] = [:]
+        seconds["start"] = try edit(files, andConverge: "start")
+
+        server.stop()
+        server = try Server.start(cli: cli, port: port)
+        seconds["after SIGTERM restart"] = try edit(files, andConverge: "sigterm")
+
+        kill(server.process.processIdentifier, SIGKILL)
+        server.process.waitUntilExit()
+        server = try Server.start(cli: cli, port: port)
+        seconds["after SIGKILL restart"] = try edit(files, andConverge: "sigkill")
+
+        relay.cut()
+        seconds["after a silent cut"] = try edit(files, andConverge: "cut")
+
+        print("watch convergence, seconds: \(seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" })")
+        for (file, watcher) in zip(files, watchers) {
+            #expect(watcher.isRunning, "\(file) stopped watching: \(output("\(file).err"))")
+            let errors = output("\(file).err")
+            #expect(errors.contains("reconnecting"), "\(file): \(errors)")
+            #expect(errors.contains("no pong"), "\(file) never noticed the cut: \(errors)")
+            #expect(!errors.contains("TLS handshake"), "\(file) blamed the certificates: \(errors)")
+        }
+        // Every replica holds the server-stamped authors, its own changes included.
+        let export = try #require(try cli.run("export", "--replica", files[0]).json)
+        guard case .array(let records) = export["records"] else { Issue.record("no records"); return }
+        #expect(records.count == 8)
+        let history = try #require(try cli.run("history", "--replica", files[1], "--json",
+                                               records[0]["id"]?.stringValue ?? "").json)
+        #expect(history.canonicalText.contains("\"author\":\"prestatyn\"") || history.canonicalText.contains("\"author\":\"rhyl (laptop)\""),
+                "\(history)")
+        #expect(!history.canonicalText.contains("Manager, "), "an unstamped display name survived: \(history)")
+    }
+
+    /// A refusal reaches the practice with its wire code and exit status 1, not as "unreachable";
+    /// a credential of another practice is named before anything is pushed.
+    @Test func refusalsAndAWrongCredentialAreNamed() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
+        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
+        _ = try base.addRisk(prestatyn, "title=Estates lease")
+
+        try "cst_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+            .write(to: base.dir.appendingPathComponent("bogus.token"), atomically: true, encoding: .utf8)
+        #expect(try cli.run("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                            "--token-file", "bogus.token").status == 0)
+        let unknown = try cli.run("sync", "--replica", prestatyn)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("(unauthenticated)"), "\(unknown.stderr)")
+
+        #expect(try cli.run("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                            "--token-file", "rhyl.token").status == 0)
+        for arguments in [["sync"], ["sync", "--watch"] + Self.watchTiming] {
+            let wrong = try cli.run(arguments + ["--replica", prestatyn])
+            #expect(wrong.status == 1, "\(arguments)")
+            #expect(wrong.stderr.contains("the token in"), "\(wrong.stderr)")
+            #expect(wrong.stderr.contains("is practice rhyl's (bcuhb/north-denbighshire); this replica is practice prestatyn's"), "\(wrong.stderr)")
+        }
+        #expect(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue ?? 0 > 0, "nothing was pushed")
+        let pulled = try base.sync(rhyl)
+        #expect(pulled.stdout.contains("pulled 0"), "\(pulled.stdout)")
+    }
+}
