@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // CSV import (`clustersync import`): quoted fields with line breaks, kept byte for byte.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // The local web app (issue 11).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // No I/O: clock, CRDTs, record types, wire messages and codec, session state machines.
@@ -95,6 +98,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The local web app: server-rendered pages over the practice's own replica, loopback only.
+        .target(
+            name: "ClusterSyncApp",
+            dependencies: [
+                "ClusterSyncCore", "ClusterSyncClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // For tests of code that talks to a server store: an in-memory ServerStore, and the
         // golden wire transcripts' loader.
         .target(
@@ -108,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "clustersync",
             dependencies: [
-                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncCommandLine",
+                "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncCommandLine", "ClusterSyncApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

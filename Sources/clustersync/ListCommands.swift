@@ -9,30 +9,6 @@ struct ListCommand: ParsableCommand {
         subcommands: [CreateList.self, AddItem.self, MoveItem.self, RemoveItem.self, SetItem.self, ShowList.self])
 }
 
-/// Finds a list item by its 1-based position or its id.
-func requireItem(_ text: String, in items: [RecordView], list: RecordID) throws -> RecordView {
-    if let n = Int(text) {
-        guard n >= 1, n <= items.count else {
-            throw ClusterSyncError(.unknownRecord, "\(list) has \(items.count) items; there is no item \(n)")
-        }
-        return items[n - 1]
-    }
-    guard let id = RecordID(typed: text), let item = items.first(where: { $0.id == id }) else {
-        throw ClusterSyncError(.unknownRecord, "\(list) has no item \(text); give its number or its ITM- id")
-    }
-    return item
-}
-
-/// The position slot to insert after so that an item lands at 1-based `position` in `items`
-/// (which must not contain the item being placed).
-func anchor(forPosition position: Int?, in items: [RecordView]) throws -> ChangeID? {
-    let target = position ?? items.count + 1
-    guard target >= 1, target <= items.count + 1 else {
-        throw ClusterSyncError(.invalidValue, "position must be 1 to \(items.count + 1)", field: "position")
-    }
-    return target == 1 ? nil : items[target - 2].writes["position"]?.first?.id
-}
-
 struct CreateList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a list; prints its id.",
                                                     discussion: "Fields:\n" + fieldsHelp(.list))
@@ -65,11 +41,7 @@ struct AddItem: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let listView = try requireRecord(list, of: .list, in: replica)
-        let items = try replica.items(of: listView.id)
-        var edits: [Edit] = [.set("list", .string(listView.id.rawValue)), .set("text", .string(text))]
-        if let owner { edits.append(.set("owner", .string(owner))) }
-        edits.append(.place(after: try anchor(forPosition: at, in: items)))
-        let id = try replica.create(.item, private: listView.scope.practice != nil, edits: edits)
+        let id = try replica.addItem(toList: listView, text: text, owner: owner, at: at)
         Output.print(id.rawValue)
     }
 }
@@ -86,9 +58,8 @@ struct MoveItem: ParsableCommand {
         let replica = try replica.open()
         let listView = try requireRecord(list, of: .list, in: replica)
         let items = try replica.items(of: listView.id)
-        let moving = try requireItem(item, in: items, list: listView.id)
-        let others = items.filter { $0.id != moving.id }
-        try replica.edit(moving.id, .place(after: try anchor(forPosition: min(to, others.count + 1), in: others)))
+        let moving = try Replica.requireItem(item, in: items, list: listView.id)
+        try replica.move(moving.id, inList: listView.id, to: to)
     }
 }
 
@@ -102,7 +73,7 @@ struct RemoveItem: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let listView = try requireRecord(list, of: .list, in: replica)
-        let target = try requireItem(item, in: try replica.items(of: listView.id), list: listView.id)
+        let target = try Replica.requireItem(item, in: try replica.items(of: listView.id), list: listView.id)
         try replica.edit(target.id, .delete)
     }
 }
@@ -118,7 +89,7 @@ struct SetItem: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let listView = try requireRecord(list, of: .list, in: replica)
-        let target = try requireItem(item, in: try replica.items(of: listView.id), list: listView.id)
+        let target = try Replica.requireItem(item, in: try replica.items(of: listView.id), list: listView.id)
         let edits = try parseEdits(fields, type: .item, current: target, today: replica.today)
         if edits.contains(where: { if case .set("list", _) = $0 { true } else { if case .set("position", _) = $0 { true } else { false } } }) {
             throw ValidationError("use `list move` to move an item")

@@ -30,15 +30,7 @@ enum RiskKind: RegisterKind {
     static let type = RecordType.risk
     static let listColumns = ["title", "category", "owner", "score", "status", "escalation", "review_date"]
     static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
-        var extra: [Edit] = []
-        if !edits.contains(where: { if case .set("status", _) = $0 { true } else { false } }) {
-            extra.append(.set("status", .string("open")))
-        }
-        if !edits.contains(where: { if case .set("initial_score", _) = $0 { true } else { false } }),
-           let score = edits.lazy.compactMap({ if case .set("score", let v) = $0 { v } else { nil } }).last {
-            extra.append(.set("initial_score", score))
-        }
-        return extra
+        NewRecordDefaults.edits(for: type, given: edits)
     }
 }
 
@@ -46,15 +38,7 @@ enum ActionKind: RegisterKind {
     static let type = RecordType.action
     static let listColumns = ["title", "owner", "due_date", "status"]
     static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
-        var extra: [Edit] = []
-        if !edits.contains(where: { if case .set("status", _) = $0 { true } else { false } }) {
-            extra.append(.set("status", .string("not-started")))
-        }
-        if !edits.contains(where: { if case .set("original_due_date", _) = $0 { true } else { false } }),
-           let due = edits.lazy.compactMap({ if case .set("due_date", let v) = $0 { v } else { nil } }).last {
-            extra.append(.set("original_due_date", due))
-        }
-        return extra
+        NewRecordDefaults.edits(for: type, given: edits)
     }
 }
 

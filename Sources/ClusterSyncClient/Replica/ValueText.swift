@@ -1,19 +1,18 @@
-import ClusterSyncClient
 import ClusterSyncCore
 
 /// Field values as a person reads them in conflicts and history: a score with its band, a
 /// delete as "deleted", a list item's position as the item it follows.
-final class ValueText {
-    let replica: Replica
+public final class ValueText {
+    public let replica: Replica
     private var owners: [RecordID: [ChangeID: RecordID]] = [:]
     private var texts: [RecordID: String?] = [:]
 
-    init(replica: Replica) {
+    public init(replica: Replica) {
         self.replica = replica
     }
 
     /// `value` of `field` of `record`; nil (a set remove writes none) reads as empty.
-    func text(_ value: JSONValue?, field: String, of record: RecordView) -> String {
+    public func text(_ value: JSONValue?, field: String, of record: RecordView) -> String {
         guard let value else { return "" }
         if field == RecordSchema.deletedField.name {
             return value == .bool(false) ? "restored" : "deleted"
@@ -31,13 +30,13 @@ final class ValueText {
     }
 
     /// A competing value of a conflict; in an edit-against-delete conflict an edit names its field.
-    func text(_ write: FieldWrite, in conflict: RecordView.Conflict, of record: RecordView) -> String {
+    public func text(_ write: FieldWrite, in conflict: RecordView.Conflict, of record: RecordView) -> String {
         let text = self.text(write.value, field: write.field, of: record)
         return write.field == conflict.field ? text : "\(write.field): \(text)"
     }
 
     /// `{"after": slot}` as the item the slot places: `after "Apologies"`, or `at the top`.
-    func place(_ value: JSONValue, of item: RecordView) -> String {
+    public func place(_ value: JSONValue, of item: RecordView) -> String {
         guard let after = value["after"] else { return Replica.plain(value) }
         guard let slot = after.stringValue.flatMap({ ChangeID($0) }) else { return "at the top" }
         guard let list = item.string("list").flatMap({ RecordID($0) }),

@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// The app's one person at the keyboard: a one-time link hands the browser a session cookie,
+/// and every form carries a CSRF token. Both are random, kept in memory only, and die with
+/// the process; neither is ever logged.
+final class AppSession: Sendable {
+    static let cookieName = "clustersync_session"
+
+    let sessionSecret: String
+    let csrfToken: String
+    private let oneTimeKey: Mutex<String?>
+
+    init() {
+        sessionSecret = Self.random()
+        csrfToken = Self.random()
+        oneTimeKey = Mutex(Self.random())
+    }
+
+    /// The key for the start link, once: the app prints it, then forgets nothing else.
+    var startKey: String { oneTimeKey.withLock { $0 ?? "" } }
+
+    /// Spends the one-time key: true only for the first request that brings it.
+    func redeem(_ key: String) -> Bool {
+        oneTimeKey.withLock { stored in
+            guard let expected = stored, Self.same(expected, key) else { return false }
+            stored = nil
+            return true
+        }
+    }
+
+    func isSession(_ cookie: String?) -> Bool {
+        guard let cookie else { return false }
+        return Self.same(sessionSecret, cookie)
+    }
+
+    func isCSRF(_ token: String?) -> Bool {
+        guard let token else { return false }
+        return Self.same(csrfToken, token)
+    }
+
+    /// Compares in time independent of where the strings differ.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for i in x.indices { difference |= x[i] ^ y[i] }
+        return difference == 0
+    }
+
+    static func random() -> String {
+        let key = SymmetricKey(size: .bits256)
+        return key.withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// Refuses every request without the session cookie (except the start link), refuses a Host
+/// that is not this loopback address (DNS rebinding), and sets the security headers.
+struct AppGuard<Context: RequestContext>: RouterMiddleware {
+    let session: AppSession
+    let port: @Sendable () -> Int
+    let page: PageRenderer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        let host = request.head.authority ?? ""
+        if host != "127.0.0.1:\(port())" && host != "localhost:\(port())" {
+            response = page.message(status: .forbidden, title: page.t["denied_title"], body: page.t["denied_body"])
+        } else if request.uri.path == "/start" || session.isSession(request.cookies[AppSession.cookieName]?.value) {
+            response = try await next(request, context)
+        } else {
+            response = page.message(status: .forbidden, title: page.t["denied_title"], body: page.t["denied_body"])
+        }
+        response.headers[.init("Content-Security-Policy")!] =
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+}

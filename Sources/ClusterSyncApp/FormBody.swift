@@ -1,0 +1,21 @@
+import Foundation
+
+/// A submitted `application/x-www-form-urlencoded` form: every value of every name, in order.
+struct FormBody: Sendable {
+    private(set) var pairs: [(String, String)] = []
+
+    init(_ text: String) {
+        for part in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let halves = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            pairs.append((decode(halves[0]), halves.count > 1 ? decode(halves[1]) : ""))
+        }
+    }
+
+    subscript(_ name: String) -> String? { pairs.first { $0.0 == name }?.1 }
+
+    /// The value of `name` with surrounding spaces removed; empty when absent.
+    func trimmed(_ name: String) -> String { (self[name] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+}

@@ -1,0 +1,51 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Hummingbird
+
+/// Meetings, the decision log and the declarations of interest register: tables of their
+/// records; each record opens on the shared record page (a meeting's with its attendance form).
+extension Pages {
+    func registerGovernancePages(on router: Router<BasicRequestContext>) {
+        router.get("/meetings") { _, _ in
+            try self.governanceRegister(.meeting, columns: ["field_body", "field_date", "field_status", "col_attendance"]) { view in
+                [self.choice(view, "body"), self.date(view, "date"), self.choice(view, "status"), String(view.members("attendees").count)]
+            }
+        }
+        router.get("/decisions") { _, _ in
+            try self.governanceRegister(.decision, columns: ["field_date", "field_method", "field_outcome"]) { view in
+                [self.date(view, "date"), self.choice(view, "method"), self.choice(view, "outcome")]
+            }
+        }
+        router.get("/declarations") { _, _ in
+            let today = self.replica.today
+            return try self.governanceRegister(.declaration, columns: ["field_organisation", "field_nature", "field_date_declared", "col_in_force"]) { view in
+                let inForce = view.derived(today: today)["in_force"]?.boolValue
+                return [view.string("organisation") ?? "", self.choice(view, "nature"), self.date(view, "date_declared"),
+                        inForce.map { self.t[$0 ? "yes" : "no"] } ?? ""]
+            }
+        }
+    }
+
+    func choice(_ view: RecordView, _ field: String) -> String {
+        (view.string(field) ?? "").replacingOccurrences(of: "-", with: " ")
+    }
+
+    func date(_ view: RecordView, _ field: String) -> String {
+        view.string(field).map { WalesDates.shown(iso: $0) } ?? ""
+    }
+
+    func governanceRegister(_ type: RecordType, columns: [String], cells: (RecordView) -> [String]) throws -> Response {
+        let nameField = type == .declaration ? "member" : "title"
+        let views = try replica.records(type).filter { !$0.isDeleted }
+            .sorted { ($0.string("date") ?? $0.string("date_declared") ?? "") > ($1.string("date") ?? $1.string("date_declared") ?? "") }
+        let rows: [[String: Any]] = views.map { view in
+            ["id": view.id.rawValue, "name": view.string(nameField) ?? "", "cells": cells(view), "conflict": !view.conflicts.isEmpty]
+        }
+        let plural = Self.path(of: type).dropFirst()
+        let data: [String: Any] = [
+            "heading": t["\(plural)_title"], "newPath": "\(Self.path(of: type))/new", "addLabel": t["\(plural)_add"],
+            "columns": [t[type == .declaration ? "field_member" : "field_title"]] + columns.map { t[$0] }, "rows": rows,
+        ]
+        return page.html("register", title: t["\(plural)_title"], section: Self.section(of: type), data: data, conflicts: conflictCount())
+    }
+}

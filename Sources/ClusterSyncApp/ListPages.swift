@@ -1,0 +1,94 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Hummingbird
+
+/// Collaborative lists (agendas, priorities): reordered with buttons and a position box, so
+/// no dragging and no JavaScript is needed.
+extension Pages {
+    func registerListPages(on router: Router<BasicRequestContext>) {
+        router.get("/lists") { _, _ in try self.listsPage(typedTitle: "", problem: nil) }
+        router.post("/lists") { request, _ in
+            guard let form = try await self.posted(request) else { return self.expired() }
+            let title = form.trimmed("title")
+            guard !title.isEmpty else { return try self.listsPage(typedTitle: title, problem: self.t.text("needs_title", "list")) }
+            do {
+                let edits = try FieldInput.parse(["title=\(title)", "kind=\(form.trimmed("kind"))"], type: .list, current: nil, today: self.replica.today)
+                let id = try self.replica.create(.list, edits: edits)
+                return .redirect(to: "/lists/\(id.rawValue)")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.listsPage(typedTitle: title, problem: error.message)
+            }
+        }
+        router.get("/lists/:id") { request, context in
+            guard let list = try self.list(context) else { return self.notFound() }
+            return try self.listPage(list, flash: self.query(request)["moved"] == "1" ? self.t["list_moved"] : nil)
+        }
+        router.post("/lists/:id/items") { request, context in
+            guard let form = try await self.posted(request) else { return self.expired() }
+            guard let list = try self.list(context) else { return self.notFound() }
+            let text = form.trimmed("text"), owner = form.trimmed("owner")
+            do {
+                guard !text.isEmpty else { throw ClusterSyncError(.invalidValue, "text needs a value", field: "text") }
+                _ = try self.replica.addItem(toList: list, text: text, owner: owner.isEmpty ? nil : owner)
+                return .redirect(to: "/lists/\(list.id.rawValue)")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.listPage(list, problem: error.message, typedText: text, typedOwner: owner)
+            }
+        }
+        router.post("/lists/:id/move") { request, context in
+            guard let form = try await self.posted(request) else { return self.expired() }
+            guard let list = try self.list(context) else { return self.notFound() }
+            do {
+                let items = try self.replica.items(of: list.id)
+                let item = try Replica.requireItem(form.trimmed("item"), in: items, list: list.id)
+                guard let to = Int(form.trimmed("to")) else {
+                    throw ClusterSyncError(.invalidValue, "position must be 1 to \(items.count)", field: "position")
+                }
+                try self.replica.move(item.id, inList: list.id, to: to)
+                return .redirect(to: "/lists/\(list.id.rawValue)?moved=1")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.listPage(list, problem: error.message)
+            }
+        }
+    }
+
+    func list(_ context: BasicRequestContext) throws -> RecordView? {
+        guard let view = try record(context), view.type == .list, !view.isDeleted else { return nil }
+        return view
+    }
+
+    func listsPage(typedTitle: String, problem: String?) throws -> Response {
+        let lists: [[String: Any]] = try replica.records(.list).filter { !$0.isDeleted }.map { view in
+            ["id": view.id.rawValue, "title": Self.title(of: view), "kind": view.string("kind") ?? "other",
+             "count": String(try replica.items(of: view.id).count)]
+        }
+        var data: [String: Any] = ["lists": lists, "kinds": RecordSchema.listKinds, "typedTitle": typedTitle]
+        if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
+        return page.html("lists", title: t["lists_title"], section: .lists, data: data, conflicts: conflictCount(),
+                         status: problem == nil ? .ok : .unprocessableContent)
+    }
+
+    func listPage(_ list: RecordView, flash: String? = nil, problem: String? = nil, typedText: String = "", typedOwner: String = "") throws -> Response {
+        let items = try replica.items(of: list.id)
+        let rows: [[String: Any]] = items.enumerated().map { offset, item in
+            let number = offset + 1
+            let text = item.string("text") ?? ""
+            var row: [String: Any] = [
+                "id": item.id.rawValue, "number": String(number), "text": text,
+                "first": number == 1, "last": number == items.count,
+                "up": String(number - 1), "down": String(number + 1),
+                "upLabel": "\(t["list_up"]): \(text)", "downLabel": "\(t["list_down"]): \(text)",
+                "toLabel": "\(t["list_to"]): \(text)", "moveLabel": "\(t["list_move"]): \(text)", "conflict": !item.conflicts.isEmpty,
+            ]
+            if let owner = item.string("owner") { row["owner"] = owner }
+            return row
+        }
+        var data: [String: Any] = [
+            "listID": list.id.rawValue, "title": Self.title(of: list), "items": rows, "count": String(items.count),
+            "typedText": typedText, "typedOwner": typedOwner,
+        ]
+        if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
+        return page.html("list", title: Self.title(of: list), section: .lists, data: data, flash: flash, conflicts: conflictCount(),
+                         status: problem == nil ? .ok : .unprocessableContent)
+    }
+}

@@ -1,0 +1,54 @@
+import Hummingbird
+import Mustache
+import NIOCore
+
+/// Renders a page: its template's HTML inside the layout, with the catalogue as `t` and the
+/// CSRF token as `csrf`. Mustache escapes every `{{value}}`; only the layout's `{{{body}}}`,
+/// which is HTML this renderer made, goes in unescaped.
+struct PageRenderer: Sendable {
+    let library: MustacheLibrary
+    let t: Catalogue
+    let csrf: String
+    let practice: String
+
+    init(catalogue: Catalogue, csrf: String, practice: String) throws {
+        var library = MustacheLibrary()
+        for (name, text) in Templates.all { try library.register(text, named: name) }
+        self.library = library
+        self.t = catalogue
+        self.csrf = csrf
+        self.practice = practice
+    }
+
+    /// A navigation entry: which page of the top menu this is.
+    enum Section: String { case risks, actions, lists, meetings, decisions, declarations, conflicts, sync, export, none }
+
+    func html(_ template: String, title: String, section: Section, data: [String: Any], flash: String? = nil,
+              conflicts: Int = 0, status: HTTPResponse.Status = .ok) -> Response {
+        var data = data
+        data["t"] = t.strings
+        data["csrf"] = csrf
+        let body = library.render(data, withTemplate: template) ?? ""
+        let nav: [[String: Any]] = [
+            ("risks", "/risks", "nav_risks"), ("actions", "/actions", "nav_actions"), ("lists", "/lists", "nav_lists"),
+            ("meetings", "/meetings", "nav_meetings"), ("decisions", "/decisions", "nav_decisions"),
+            ("declarations", "/declarations", "nav_declarations"),
+            ("conflicts", "/conflicts", "nav_conflicts"), ("sync", "/sync", "nav_sync"), ("export", "/export", "nav_export"),
+        ].map { key, href, label in
+            var entry: [String: Any] = ["href": href, "label": t[label], "current": key == section.rawValue]
+            if key == "conflicts", conflicts > 0 { entry["badge"] = String(conflicts) }
+            return entry
+        }
+        var layout: [String: Any] = [
+            "t": t.strings, "lang": t.language, "title": title, "body": body, "nav": nav, "practice": practice,
+        ]
+        if let flash { layout["flash"] = flash }
+        let page = library.render(layout, withTemplate: "layout") ?? ""
+        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    func message(status: HTTPResponse.Status, title: String, body: String) -> Response {
+        html("message", title: title, section: .none, data: ["heading": title, "text": body], status: status)
+    }
+}

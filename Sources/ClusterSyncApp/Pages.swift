@@ -1,0 +1,121 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The app's routes. Each handler reads the request, calls the replica library, and renders.
+struct Pages: Sendable {
+    let replica: Replica
+    let page: PageRenderer
+    let session: AppSession
+
+    var t: Catalogue { page.t }
+
+    /// The largest form the app accepts; a register entry's longest field is 10,000 characters.
+    static let maxFormBytes = 256 * 1024
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/start") { request, _ in self.start(request) }
+        router.get("/") { _, _ in Response.redirect(to: "/risks") }
+        router.get("/style.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Stylesheet.css)))
+        }
+        registerRiskPages(on: router)
+        registerRecordPages(on: router)
+        registerListPages(on: router)
+        registerGovernancePages(on: router)
+        router.get("/conflicts") { _, _ in try self.conflictsPage() }
+        router.get("/sync") { _, _ in try self.syncPage(failure: nil, flash: nil) }
+        router.post("/sync") { request, _ in
+            guard (try await self.posted(request)) != nil else { return self.expired() }
+            return try await self.syncNow()
+        }
+        router.get("/export") { _, _ in self.page.html("export", title: self.t["export_title"], section: .export, data: [:], conflicts: self.conflictCount()) }
+        router.get("/export/risks.csv") { _, _ in try self.download(self.replica.exportCSV(.risk, today: self.replica.today), type: "text/csv", name: "risks.csv") }
+        router.get("/export/actions.csv") { _, _ in try self.download(self.replica.exportCSV(.action, today: self.replica.today), type: "text/csv", name: "actions.csv") }
+        router.get("/export/clustersync.json") { _, _ in
+            try self.download(self.replica.exportJSON(today: self.replica.today).canonicalText + "\n", type: "application/json", name: "clustersync.json")
+        }
+    }
+
+    /// The one-time link: sets the session cookie and sends the browser to the register.
+    func start(_ request: Request) -> Response {
+        let query = FormBody(request.uri.query ?? "")
+        guard let key = query["key"], session.redeem(key) else {
+            return page.message(status: .forbidden, title: t["denied_title"], body: t["denied_body"])
+        }
+        var response = Response.redirect(to: "/risks")
+        response.setCookie(Cookie(name: AppSession.cookieName, value: session.sessionSecret, path: "/", httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    /// The submitted form, or nil when its CSRF token is missing or wrong.
+    func posted(_ request: Request) async throws -> FormBody? {
+        var request = request
+        let buffer = try await request.collectBody(upTo: Self.maxFormBytes)
+        let form = FormBody(String(buffer: buffer))
+        return session.isCSRF(form["csrf"]) ? form : nil
+    }
+
+    func expired() -> Response {
+        page.message(status: .forbidden, title: t["csrf_title"], body: t["csrf_body"])
+    }
+
+    func notFound() -> Response {
+        page.message(status: .notFound, title: t["not_found"], body: t["not_found"])
+    }
+
+    func query(_ request: Request) -> FormBody { FormBody(request.uri.query ?? "") }
+
+    func conflictCount() -> Int { (try? replica.conflicts().count) ?? 0 }
+
+    func download(_ text: String, type: String, name: String) -> Response {
+        Response(status: .ok, headers: [
+            .contentType: "\(type); charset=utf-8", .contentDisposition: "attachment; filename=\"\(name)\"",
+        ], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// How a record is named on a page: its title, a list item's text.
+    static func title(of view: RecordView) -> String {
+        view.string("title") ?? view.string("text") ?? view.string("member") ?? view.type.rawValue
+    }
+
+    // MARK: Conflicts and sync
+
+    func conflictsPage() throws -> Response {
+        let summaries = try replica.conflicts()
+        let records: [[String: Any]] = summaries.map { summary in
+            [
+                "id": summary.record.id.rawValue, "title": summary.title ?? Self.title(of: summary.record),
+                "fields": summary.conflicts.map { t["field_\($0.field)"] }.joined(separator: ", "),
+            ]
+        }
+        return page.html("conflicts", title: t["conflicts_title"], section: .conflicts, data: ["records": records], conflicts: summaries.count)
+    }
+
+    func syncPage(failure: String?, flash: String?) throws -> Response {
+        let remote = try replica.remote()
+        let state = try replica.syncState()
+        var data: [String: Any] = [
+            "server": remote.map { "\($0.host):\($0.port)" } ?? t["sync_no_server"],
+            "lastSync": state.lastSyncMillis.map(WalesDates.moment) ?? t["sync_never"],
+            "pending": String(try replica.pendingCount()),
+            "conflicts": String(conflictCount()),
+            "setAside": String(try replica.setAsideCount()),
+            "hasServer": remote != nil,
+        ]
+        if let failure { data["failure"] = failure }
+        return page.html("sync", title: t["sync_title"], section: .sync, data: data, flash: flash, conflicts: conflictCount())
+    }
+
+    func syncNow() async throws -> Response {
+        guard let remote = try replica.remote() else { return try syncPage(failure: t["sync_no_server"], flash: nil) }
+        do {
+            let summary = try await SyncClient(replica: replica, remote: remote).sync()
+            return try syncPage(failure: nil, flash: t.text("sync_done", String(summary.pushed), String(summary.pulled)))
+        } catch let error as ClusterSyncError {
+            return try syncPage(failure: t.text("sync_failed", error.message), flash: nil)
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import ClusterSyncClient
+import ClusterSyncCore
+
+/// A form for a risk or an action. Each field is named as the CLI names it (`likelihood`,
+/// `review_date`), so what is typed goes through `FieldInput.parse` and the replica's own
+/// validation: the same rules and the same messages as `clustersync risk add`.
+struct RecordForm {
+    struct Field {
+        enum Kind { case text, textarea, date, choice([String]), level([String]) }
+        var name: String
+        var kind: Kind
+        var required = false
+    }
+
+    struct Problem { var field: String; var message: String }
+
+    enum Outcome {
+        case accepted([Edit])
+        case refused([Problem])
+    }
+
+    var type: RecordType
+    var fields: [Field]
+
+    static let risk = RecordForm(type: .risk, fields: [
+        Field(name: "title", kind: .text, required: true),
+        Field(name: "description", kind: .textarea),
+        Field(name: "category", kind: .choice(RecordSchema.riskCategories)),
+        Field(name: "owner", kind: .text),
+        Field(name: "likelihood", kind: .level(RiskScore.likelihoodWords)),
+        Field(name: "consequence", kind: .level(RiskScore.consequenceWords)),
+        Field(name: "controls", kind: .textarea),
+        Field(name: "gaps", kind: .textarea),
+        Field(name: "review_date", kind: .date),
+        Field(name: "treatment", kind: .choice(RecordSchema.treatments)),
+        Field(name: "status", kind: .choice(RecordSchema.riskStatuses)),
+        Field(name: "escalation", kind: .choice(RecordSchema.escalationLevels)),
+        Field(name: "target_likelihood", kind: .level(RiskScore.likelihoodWords)),
+        Field(name: "target_consequence", kind: .level(RiskScore.consequenceWords)),
+    ])
+
+    static let action = RecordForm(type: .action, fields: [
+        Field(name: "title", kind: .text, required: true),
+        Field(name: "description", kind: .textarea),
+        Field(name: "owner", kind: .text),
+        Field(name: "due_date", kind: .date),
+        Field(name: "status", kind: .choice(RecordSchema.actionStatuses)),
+    ])
+
+    static let meeting = RecordForm(type: .meeting, fields: [
+        Field(name: "title", kind: .text, required: true),
+        Field(name: "body", kind: .choice(RecordSchema.bodies)),
+        Field(name: "date", kind: .date),
+        Field(name: "status", kind: .choice(RecordSchema.meetingStatuses)),
+        Field(name: "location", kind: .text),
+        Field(name: "chair", kind: .text),
+    ])
+
+    static let decision = RecordForm(type: .decision, fields: [
+        Field(name: "title", kind: .text, required: true),
+        Field(name: "description", kind: .textarea),
+        Field(name: "date", kind: .date),
+        Field(name: "method", kind: .choice(RecordSchema.decisionMethods)),
+        Field(name: "outcome", kind: .choice(RecordSchema.decisionOutcomes)),
+    ])
+
+    static let declaration = RecordForm(type: .declaration, fields: [
+        Field(name: "member", kind: .text, required: true),
+        Field(name: "organisation", kind: .text),
+        Field(name: "nature", kind: .choice(RecordSchema.interestNatures)),
+        Field(name: "description", kind: .textarea),
+        Field(name: "date_declared", kind: .date),
+        Field(name: "date_withdrawn", kind: .date),
+    ])
+
+    static func of(_ type: RecordType) -> RecordForm? {
+        switch type {
+        case .risk: risk
+        case .action: action
+        case .meeting: meeting
+        case .decision: decision
+        case .declaration: declaration
+        default: nil
+        }
+    }
+
+    /// A field's value as the form shows it for `record` (dates as 15/12/2026).
+    func shown(_ name: String, of record: RecordView?) -> String {
+        guard let record else { return "" }
+        if let (scoreField, half) = FieldInput.scoreHalf(name) {
+            guard let score = record.value(scoreField).flatMap(RiskScore.init) else { return "" }
+            return String(half == "likelihood" ? score.likelihood : score.consequence)
+        }
+        guard let text = record.string(name) else { return "" }
+        if case .date = fields.first(where: { $0.name == name })?.kind { return WalesDates.typed(iso: text) }
+        return text
+    }
+
+    /// The edits a submitted form asks for; on a refusal, the problems, field by field.
+    func edits(from form: FormBody, current: RecordView?, today: CalendarDate, t: Catalogue) -> Outcome {
+        var arguments: [String] = []
+        var problems: [Problem] = []
+        for field in fields {
+            let typed = form.trimmed(field.name)
+            // Only what changed is written: an unchanged field makes no change to sync.
+            if typed == shown(field.name, of: current) { continue }
+            if typed.isEmpty, current == nil { continue }
+            if typed.isEmpty, case .choice = field.kind { continue }
+            if typed.isEmpty, case .level = field.kind { continue }
+            var value = typed
+            if case .date = field.kind, !typed.isEmpty {
+                guard let iso = WalesDates.parse(typed) else {
+                    problems.append(Problem(field: field.name, message: t.text("date_unreadable", t["field_\(field.name)"], typed)))
+                    continue
+                }
+                value = iso
+            }
+            arguments.append("\(field.name)=\(value)")
+        }
+        for field in fields where field.required && current == nil && form.trimmed(field.name).isEmpty {
+            problems.append(Problem(field: field.name, message: t.text("needs_field", t["type_\(type.rawValue)"], t["field_\(field.name)"].lowercased())))
+        }
+        guard problems.isEmpty else { return .refused(problems) }
+        do {
+            return .accepted(try FieldInput.parse(arguments, type: type, current: current, today: today))
+        } catch {
+            return .refused([problem(error)])
+        }
+    }
+
+    /// A refusal from the shared rules, placed beside the field it names.
+    func problem(_ error: ClusterSyncError) -> Problem {
+        var field = error.field ?? ""
+        switch field {
+        case "score": field = "likelihood"
+        case "target_score": field = "target_likelihood"
+        default: break
+        }
+        if !fields.contains(where: { $0.name == field }) { field = fields[0].name }
+        return Problem(field: field, message: error.message)
+    }
+
+    /// The template's data: every field with its label, what to show in it, and its problem.
+    func data(heading: String, action: String, cancel: String, values: (String) -> String, problems: [Problem], t: Catalogue) -> [String: Any] {
+        let rows: [[String: Any]] = fields.map { field in
+            var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": field.required]
+            var described: [String] = []
+            if case .date = field.kind {
+                row["hint"] = t["form_date_hint"]
+                described.append("h-\(field.name)")
+            }
+            if let problem = problems.first(where: { $0.field == field.name }) {
+                row["error"] = problem.message
+                described.append("e-\(field.name)")
+            }
+            if !described.isEmpty { row["describedBy"] = described.joined(separator: " ") }
+            switch field.kind {
+            case .text, .date: row["isText"] = true
+            case .textarea: row["isTextarea"] = true
+            case .choice(let options):
+                row["isSelect"] = true
+                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": values(field.name).isEmpty]]
+                    + options.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " "), "selected": values(field.name) == $0] }
+            case .level(let words):
+                row["isSelect"] = true
+                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": values(field.name).isEmpty]]
+                    + words.enumerated().map { offset, word in
+                        ["optionValue": String(offset + 1), "optionLabel": "\(offset + 1) \(word)", "selected": values(field.name) == String(offset + 1)]
+                    }
+            }
+            return row
+        }
+        return [
+            "heading": heading, "action": action, "cancel": cancel, "fields": rows,
+            "hasErrors": !problems.isEmpty,
+            "errors": problems.map { ["field": $0.field, "message": $0.message] },
+        ]
+    }
+}

@@ -1,0 +1,157 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Hummingbird
+
+/// A record's own page: its fields, its conflicts side by side with a button per value, its
+/// history; and the form that edits it.
+extension Pages {
+    func registerRecordPages(on router: Router<BasicRequestContext>) {
+        router.get("/records/:id") { request, context in
+            guard let view = try self.record(context) else { return self.notFound() }
+            let query = self.query(request)
+            let flash = query["settled"].map { self.t.text("record_resolved", self.t["field_\($0)"]) }
+                ?? (query["saved"] == "1" ? self.t["form_saved"] : nil)
+                ?? (query["attended"] == "1" ? self.t["attend_recorded"] : nil)
+            return try self.recordPage(view, flash: flash)
+        }
+        router.get("/records/:id/edit") { _, context in
+            guard let view = try self.record(context), let form = RecordForm.of(view.type) else { return self.notFound() }
+            return self.editForm(view, form: form, values: { form.shown($0, of: view) }, problems: [])
+        }
+        router.post("/records/:id/edit") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context), let form = RecordForm.of(view.type) else { return self.notFound() }
+            switch form.edits(from: posted, current: view, today: self.replica.today, t: self.t) {
+            case .refused(let problems):
+                return self.editForm(view, form: form, values: { posted[$0] ?? "" }, problems: problems)
+            case .accepted(let edits):
+                do {
+                    if !edits.isEmpty { try self.replica.edit(edits.map { (view.id, $0) }) }
+                    return .redirect(to: "/records/\(view.id.rawValue)?saved=1")
+                } catch let error as ClusterSyncError where error.isUserError {
+                    return self.editForm(view, form: form, values: { posted[$0] ?? "" }, problems: [form.problem(error)])
+                }
+            }
+        }
+        router.post("/records/:id/attend") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context), view.type == .meeting else { return self.notFound() }
+            let practice = posted.trimmed("practice")
+            do {
+                try self.replica.attend(view.id, Attendee(name: posted.trimmed("name"), role: posted.trimmed("role"),
+                                                          practice: practice.isEmpty ? nil : practice))
+                return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message)
+            }
+        }
+        router.post("/records/:id/resolve") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context) else { return self.notFound() }
+            let field = posted.trimmed("field")
+            // A conflict settled meanwhile (by a sync, or in another tab) leaves nothing to do.
+            guard let conflict = view.conflicts.first(where: { $0.field == field }) else {
+                return .redirect(to: "/records/\(view.id.rawValue)")
+            }
+            let (edit, _) = try ConflictResolution.keeping(posted.trimmed("keep"), conflict, of: view, values: ValueText(replica: self.replica))
+            try self.replica.edit(view.id, edit)
+            return .redirect(to: "/records/\(view.id.rawValue)?settled=\(Self.encoded(field))")
+        }
+    }
+
+    func record(_ context: BasicRequestContext) throws -> RecordView? {
+        guard let text = context.parameters.get("id"), let id = RecordID(typed: text) else { return nil }
+        return try replica.record(id).flatMap { $0.exists ? $0 : nil }
+    }
+
+    func editForm(_ view: RecordView, form: RecordForm, values: (String) -> String, problems: [RecordForm.Problem]) -> Response {
+        let heading = t.text("form_edit", Self.title(of: view))
+        let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
+                             values: values, problems: problems, t: t)
+        return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
+                         conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
+    }
+
+    func recordPage(_ view: RecordView, flash: String?, problem: String? = nil) throws -> Response {
+        let values = ValueText(replica: replica)
+        let today = replica.today
+        let title = Self.title(of: view)
+        let conflicts: [[String: Any]] = view.conflicts.map { conflict in
+            let label = t["field_\(conflict.field)"]
+            return [
+                "field": conflict.field, "label": label,
+                "intro": conflict.kind == .editAgainstDelete ? t["record_delete_conflict_intro"] : t.text("record_conflict_intro", label.lowercased()),
+                "sides": conflict.values.enumerated().map { offset, write -> [String: Any] in
+                    let text = displayed(values.text(write, in: conflict, of: view), field: write.field)
+                    let author = write.author ?? t["unknown_author"]
+                    return [
+                        "number": String(offset + 1), "text": text,
+                        "byline": t.text("record_by", author, WalesDates.moment(millis: write.hlc.millis)),
+                        "keepLabel": "\(t["record_keep"]): \(text) (\(author))",
+                    ]
+                },
+            ]
+        }
+        let derived = view.derived(today: today)
+        var fields: [[String: Any]] = []
+        for spec in view.type.schema.fields where spec.kind != .position {
+            let text: String
+            switch spec.kind.cardinality {
+            case .set: text = view.members(spec.name).map { Attendee($0)?.text ?? referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
+            case .log: text = (view.writes[spec.name] ?? []).map { values.text($0.value, field: spec.name, of: view) }.joined(separator: "\n")
+            case .register:
+                guard let value = view.value(spec.name) else { continue }
+                text = referenceTitle(value) ?? displayed(values.text(value, field: spec.name, of: view), field: spec.name)
+            }
+            if text.isEmpty { continue }
+            fields.append(["label": t["field_\(spec.name)"], "value": text])
+        }
+        if derived["review_overdue"]?.boolValue == true { fields.append(["label": t["field_review_date"], "value": t["overdue"]]) }
+        if let rag = derived["rag"]?.stringValue { fields.append(["label": t["col_rag"], "value": t["rag_\(rag)"]]) }
+
+        let history: [[String: Any]] = RecordHistory.entries(try replica.history(of: view.id)).reversed().map { entry in
+            ["when": WalesDates.moment(millis: entry.hlc.millis), "who": entry.author ?? t["unknown_author"], "what": describe(entry, of: view, values: values)]
+        }
+        var data: [String: Any] = [
+            "id": view.id.rawValue, "heading": title, "deleted": view.isDeleted,
+            "scopeText": view.scope.practice == nil ? t["record_shared"] : t["record_private"],
+            "editable": RecordForm.of(view.type) != nil && !view.isDeleted,
+            "conflicts": conflicts, "fields": fields, "history": history,
+        ]
+        if view.type == .meeting, !view.isDeleted {
+            data["attendForm"] = [
+                "roles": RecordSchema.attendeeRoles.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] },
+            ]
+        }
+        if view.type == .meeting, let agenda = view.string("agenda") { data["agendaID"] = agenda }
+        if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
+        return page.html("record", title: title, section: Self.section(of: view.type), data: data, flash: flash, conflicts: conflictCount())
+    }
+
+    /// A date field's ISO value as people write dates; anything else as the CLI words it.
+    func displayed(_ text: String, field: String) -> String {
+        field.hasSuffix("date") ? WalesDates.shown(iso: text) : text
+    }
+
+    /// The title of a record a value names, when it names one held here.
+    func referenceTitle(_ value: JSONValue) -> String? {
+        guard let text = value.stringValue, let id = RecordID(text), let view = try? replica.record(id), view.exists else { return nil }
+        return Self.title(of: view)
+    }
+
+    func describe(_ entry: HistoryEntry, of view: RecordView, values: ValueText) -> String {
+        let label = t["field_\(entry.field)"].lowercased()
+        let after = entry.after.map { displayed(values.text($0, field: entry.field, of: view), field: entry.field) } ?? ""
+        switch entry.action {
+        case .set:
+            guard let before = entry.before.first else { return t.text("history_set", label, after) }
+            return t.text("history_changed", label, displayed(values.text(before, field: entry.field, of: view), field: entry.field), after)
+        case .add: return t.text("history_add", label, referenceTitle(entry.after ?? .null) ?? after)
+        case .remove: return t.text("history_remove", label, entry.before.first.map { Replica.plain($0) } ?? "")
+        case .note: return t.text("history_note", label, after)
+        case .place: return t.text("history_place", label, after)
+        case .delete: return t["history_delete"]
+        case .restore: return t["history_restore"]
+        }
+    }
+}

@@ -1,0 +1,230 @@
+/// The page templates (Mustache, kept as Swift literals so the binary carries them: nothing is
+/// read from disk or fetched at run time). Every visible word comes from the catalogue (`t`).
+enum Templates {
+    static let all: [String: String] = [
+        "layout": layout, "message": message, "risks": risks, "form": form, "record": record,
+        "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "export": export, "register": register,
+    ]
+
+    static let layout = """
+    <!doctype html>
+    <html lang="{{lang}}">
+    <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>{{title}} – {{t.app_name}}</title>
+    <link rel="stylesheet" href="/style.css">
+    </head>
+    <body>
+    <a class="skip" href="#main">{{t.skip}}</a>
+    <header class="masthead">
+    <p class="brand">{{t.app_name}} · {{practice}}</p>
+    <nav aria-label="{{t.nav_label}}"><ul>
+    {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}{{#badge}} <span class="badge">{{badge}}</span>{{/badge}}</a></li>
+    {{/nav}}</ul></nav>
+    </header>
+    <main id="main" tabindex="-1">
+    {{#flash}}<p class="flash" role="status">{{flash}}</p>{{/flash}}
+    {{{body}}}
+    </main>
+    <footer><p>{{t.footer}}</p></footer>
+    </body>
+    </html>
+    """
+
+    static let message = """
+    <h1>{{heading}}</h1>
+    <p>{{text}}</p>
+    """
+
+    /// The form shared by every record type: fields described in Swift, errors beside them.
+    static let form = """
+    <h1>{{heading}}</h1>
+    {{#hasErrors}}
+    <div class="problem" role="alert" aria-labelledby="problem-title">
+    <h2 id="problem-title">{{t.form_error_title}}</h2>
+    <ul>{{#errors}}<li><a href="#f-{{field}}">{{message}}</a></li>{{/errors}}</ul>
+    </div>
+    {{/hasErrors}}
+    <form method="post" action="{{action}}" novalidate>
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    {{#fields}}
+    <div class="field{{#error}} field-error{{/error}}">
+    <label for="f-{{name}}">{{label}}{{#required}} <span class="req">({{t.form_required}})</span>{{/required}}</label>
+    {{#hint}}<p class="hint" id="h-{{name}}">{{hint}}</p>{{/hint}}
+    {{#error}}<p class="error" id="e-{{name}}"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
+    {{#isText}}<input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}>{{/isText}}
+    {{#isTextarea}}<textarea id="f-{{name}}" name="{{name}}" rows="3"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}>{{value}}</textarea>{{/isTextarea}}
+    {{#isSelect}}<select id="f-{{name}}" name="{{name}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}>
+    {{#options}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/options}}
+    </select>{{/isSelect}}
+    </div>
+    {{/fields}}
+    <div class="actions-row"><button type="submit">{{t.form_save}}</button> <a href="{{cancel}}">{{t.form_cancel}}</a></div>
+    </form>
+    """
+
+    static let risks = """
+    <h1>{{t.risks_title}}</h1>
+    <div class="actions-row"><a class="button" href="/risks/new">{{t.risks_add}}</a></div>
+    <div class="layout-2">
+    <div>
+    <h2 id="heat-title">{{t.heat_title}}</h2>
+    <table class="heat" aria-describedby="heat-caption">
+    <caption id="heat-caption">{{t.heat_caption}}</caption>
+    <thead><tr><th scope="col">{{t.heat_likelihood}} \\ {{t.heat_consequence}}</th>{{#consequences}}<th scope="col">{{.}}</th>{{/consequences}}</tr></thead>
+    <tbody>
+    {{#heatRows}}<tr><th scope="row">{{label}}</th>{{#cells}}<td class="band-{{band}}"><span class="visually-hidden">{{band}}: </span>{{count}}</td>{{/cells}}</tr>
+    {{/heatRows}}</tbody>
+    </table>
+    <form method="get" action="/risks" class="filters" aria-labelledby="filter-title">
+    <h2 id="filter-title">{{t.filter_title}}</h2>
+    <div class="field"><label for="q">{{t.filter_search}}</label><input type="text" id="q" name="q" value="{{q}}"></div>
+    <div class="field"><label for="status">{{t.filter_status}}</label><select id="status" name="status">{{#statusOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/statusOptions}}</select></div>
+    <div class="field"><label for="band">{{t.filter_band}}</label><select id="band" name="band">{{#bandOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/bandOptions}}</select></div>
+    <div class="field"><input type="checkbox" id="overdue" name="overdue" value="1"{{#overdueOnly}} checked{{/overdueOnly}}> <label for="overdue" class="inline">{{t.filter_overdue}}</label></div>
+    <input type="hidden" name="sort" value="{{sort}}"><input type="hidden" name="dir" value="{{dir}}">
+    <div class="actions-row"><button type="submit">{{t.filter_apply}}</button> <a href="/risks">{{t.filter_clear}}</a></div>
+    </form>
+    </div>
+    <div>
+    <table id="register">
+    <caption>{{countText}}</caption>
+    <thead><tr>{{#columns}}<th scope="col"{{#ariaSort}} aria-sort="{{ariaSort}}"{{/ariaSort}}><a href="{{href}}">{{label}}<span class="visually-hidden"> ({{sortLabel}})</span>{{#arrow}} {{arrow}}{{/arrow}}</a></th>{{/columns}}</tr></thead>
+    <tbody>
+    {{#rows}}<tr{{#overdue}} class="overdue"{{/overdue}}><td><a href="/records/{{id}}">{{title}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td><td>{{owner}}</td><td>{{category}}</td><td class="band-{{band}}">{{score}}</td><td>{{status}}</td><td>{{review}}{{#overdue}} <span class="overdue-label">({{t.overdue}})</span>{{/overdue}}</td></tr>
+    {{/rows}}</tbody>
+    </table>
+    {{^rows}}<p>{{t.risks_none}}</p>{{/rows}}
+    </div>
+    </div>
+    """
+
+    static let actions = """
+    <h1>{{t.actions_title}}</h1>
+    <div class="actions-row"><a class="button" href="/actions/new">{{t.actions_add}}</a></div>
+    <table>
+    <thead><tr><th scope="col">{{t.field_title}}</th><th scope="col">{{t.col_owner}}</th><th scope="col">{{t.col_due}}</th><th scope="col">{{t.col_status}}</th><th scope="col">{{t.col_rag}}</th></tr></thead>
+    <tbody>
+    {{#rows}}<tr><td><a href="/records/{{id}}">{{title}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td><td>{{owner}}</td><td>{{due}}</td><td>{{status}}</td><td class="rag-{{rag}}">{{ragText}}</td></tr>
+    {{/rows}}</tbody>
+    </table>
+    {{^rows}}<p>{{t.actions_none}}</p>{{/rows}}
+    """
+
+    static let lists = """
+    <h1>{{t.lists_title}}</h1>
+    <ul>{{#lists}}<li><a href="/lists/{{id}}">{{title}}</a> ({{kind}}, {{count}})</li>{{/lists}}</ul>
+    {{^lists}}<p>{{t.lists_none}}</p>{{/lists}}
+    <h2 id="new-list">{{t.lists_new}}</h2>
+    <form method="post" action="/lists" aria-labelledby="new-list">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <div class="field"><label for="f-title">{{t.field_title}}</label><input type="text" id="f-title" name="title" value="{{typedTitle}}"></div>
+    <div class="field"><label for="f-kind">{{t.field_kind}}</label><select id="f-kind" name="kind">{{#kinds}}<option value="{{.}}">{{.}}</option>{{/kinds}}</select></div>
+    <button type="submit">{{t.lists_create}}</button>
+    </form>
+    """
+
+    static let list = """
+    <h1>{{title}}</h1>
+    {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li>{{message}}</li>{{/errors}}</ul></div>{{/hasErrors}}
+    <ol class="items" id="items">
+    {{#items}}<li>
+    <span class="number">{{number}}.</span><span class="text">{{text}}{{#owner}} – {{owner}}{{/owner}}</span>
+    {{^first}}<form method="post" action="/lists/{{listID}}/move"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="item" value="{{id}}"><input type="hidden" name="to" value="{{up}}"><button class="secondary" type="submit" aria-label="{{upLabel}}">{{t.list_up}}</button></form>{{/first}}
+    {{^last}}<form method="post" action="/lists/{{listID}}/move"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="item" value="{{id}}"><input type="hidden" name="to" value="{{down}}"><button class="secondary" type="submit" aria-label="{{downLabel}}">{{t.list_down}}</button></form>{{/last}}
+    <form method="post" action="/lists/{{listID}}/move"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="item" value="{{id}}"><label for="to-{{id}}" class="visually-hidden">{{toLabel}}</label><input type="number" id="to-{{id}}" name="to" min="1" max="{{count}}" value="{{number}}"><button class="secondary" type="submit" aria-label="{{moveLabel}}">{{t.list_move}}</button></form>
+    {{#conflict}}<a href="/records/{{id}}" class="conflict-label">{{t.has_conflict}}</a>{{/conflict}}
+    </li>
+    {{/items}}</ol>
+    {{^items}}<p>{{t.list_empty}}</p>{{/items}}
+    <h2 id="add-item">{{t.list_add_item}}</h2>
+    <form method="post" action="/lists/{{listID}}/items" aria-labelledby="add-item">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <div class="field"><label for="f-text">{{t.field_text}}</label><input type="text" id="f-text" name="text" value="{{typedText}}"></div>
+    <div class="field"><label for="f-owner">{{t.field_owner}}</label><input type="text" id="f-owner" name="owner" value="{{typedOwner}}"></div>
+    <button type="submit">{{t.list_add}}</button>
+    </form>
+    """
+
+    static let record = """
+    <h1>{{heading}}</h1>
+    <p>{{scopeText}}{{#deleted}} · <strong>{{t.record_deleted}}</strong>{{/deleted}}</p>
+    {{#editable}}<div class="actions-row"><a class="button" href="/records/{{id}}/edit">{{t.record_edit}}</a></div>{{/editable}}
+    {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li>{{message}}</li>{{/errors}}</ul></div>{{/hasErrors}}
+    {{#agendaID}}<p><a href="/lists/{{agendaID}}">{{t.field_agenda}}</a></p>{{/agendaID}}
+    <h2 id="conflicts">{{t.record_conflicts}}</h2>
+    {{#conflicts}}
+    <section class="conflict" aria-labelledby="c-{{field}}">
+    <h3 id="c-{{field}}">{{label}}</h3>
+    <p>{{intro}}</p>
+    <div class="sides">
+    {{#sides}}<div class="side">
+    <p class="value">{{text}}</p>
+    <p>{{byline}}</p>
+    <form method="post" action="/records/{{id}}/resolve"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="keep" value="{{number}}"><button type="submit" aria-label="{{keepLabel}}">{{t.record_keep}}</button></form>
+    </div>{{/sides}}
+    </div>
+    </section>
+    {{/conflicts}}
+    {{^conflicts}}<p>{{t.record_no_conflicts}}</p>{{/conflicts}}
+    <h2>{{t.record_fields}}</h2>
+    <dl class="fields">{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
+    {{#attendForm}}
+    <h2 id="attend">{{t.attend_title}}</h2>
+    <form method="post" action="/records/{{id}}/attend" aria-labelledby="attend">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <div class="field"><label for="a-name">{{t.attend_name}}</label><input type="text" id="a-name" name="name"></div>
+    <div class="field"><label for="a-role">{{t.attend_role}}</label><select id="a-role" name="role">{{#roles}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/roles}}</select></div>
+    <div class="field"><label for="a-practice">{{t.attend_practice}}</label><input type="text" id="a-practice" name="practice"></div>
+    <button type="submit">{{t.attend_add}}</button>
+    </form>
+    {{/attendForm}}
+    <h2>{{t.record_history}}</h2>
+    <table><thead><tr><th scope="col">{{t.history_when}}</th><th scope="col">{{t.history_who}}</th><th scope="col">{{t.history_what}}</th></tr></thead>
+    <tbody>{{#history}}<tr><td>{{when}}</td><td>{{who}}</td><td>{{what}}</td></tr>{{/history}}</tbody></table>
+    """
+
+    static let conflicts = """
+    <h1>{{t.conflicts_title}}</h1>
+    {{#records}}<p>{{t.conflicts_intro}}</p>{{/records}}
+    <ul>{{#records}}<li><a href="/records/{{id}}">{{title}}</a> – {{fields}}</li>{{/records}}</ul>
+    {{^records}}<p>{{t.conflicts_none}}</p>{{/records}}
+    """
+
+    static let sync = """
+    <h1>{{t.sync_title}}</h1>
+    {{#failure}}<div class="problem" role="alert"><p>{{failure}}</p></div>{{/failure}}
+    <dl class="fields">
+    <dt>{{t.sync_server}}</dt><dd>{{server}}</dd>
+    <dt>{{t.sync_last}}</dt><dd>{{lastSync}}</dd>
+    <dt>{{t.sync_pending}}</dt><dd id="pending">{{pending}}</dd>
+    <dt>{{t.sync_conflicts}}</dt><dd><a href="/conflicts">{{conflicts}}</a></dd>
+    <dt>{{t.sync_set_aside}}</dt><dd>{{setAside}}</dd>
+    </dl>
+    {{#hasServer}}<form method="post" action="/sync"><input type="hidden" name="csrf" value="{{csrf}}"><div class="actions-row"><button type="submit">{{t.sync_now}}</button></div></form>{{/hasServer}}
+    """
+
+    /// A governance register: a heading row and rows of cells, the first cell linking to the record.
+    static let register = """
+    <h1>{{heading}}</h1>
+    <div class="actions-row"><a class="button" href="{{newPath}}">{{addLabel}}</a></div>
+    <table>
+    <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
+    <tbody>
+    {{#rows}}<tr><td><a href="/records/{{id}}">{{name}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>
+    {{/rows}}</tbody>
+    </table>
+    {{^rows}}<p>{{t.register_none}}</p>{{/rows}}
+    """
+
+    static let export = """
+    <h1>{{t.export_title}}</h1>
+    <p>{{t.export_intro}}</p>
+    <ul>
+    <li><a href="/export/risks.csv" download>{{t.export_risks_csv}}</a></li>
+    <li><a href="/export/actions.csv" download>{{t.export_actions_csv}}</a></li>
+    <li><a href="/export/clustersync.json" download>{{t.export_json}}</a></li>
+    </ul>
+    """
+}

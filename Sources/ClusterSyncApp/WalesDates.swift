@@ -1,0 +1,51 @@
+import ClusterSyncCore
+import Foundation
+
+/// Dates as people in Wales write them: shown as "15 Dec 2026", typed as 15/12/2026 (or
+/// 15 Dec 2026, or ISO). Stored as ISO (`2026-12-15`) whatever was typed.
+enum WalesDates {
+    static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func shown(_ date: CalendarDate) -> String {
+        "\(date.day) \(monthNames[date.month - 1]) \(date.year)"
+    }
+
+    /// An ISO date as shown; text that is not one is shown as it is.
+    static func shown(iso: String) -> String {
+        CalendarDate(iso).map(shown) ?? iso
+    }
+
+    /// As the form field shows it for editing: 15/12/2026.
+    static func typed(iso: String) -> String {
+        guard let date = CalendarDate(iso) else { return iso }
+        return String(format: "%02d/%02d/%04d", date.day, date.month, date.year)
+    }
+
+    /// What a person typed, as ISO; nil if it is not a date.
+    static func parse(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let iso = CalendarDate(trimmed) { return iso.description }
+        let parts = trimmed.split(whereSeparator: { $0 == "/" || $0 == "." || $0 == "-" || $0 == " " }).map(String.init)
+        guard parts.count == 3, let day = Int(parts[0]), var year = Int(parts[2]) else { return nil }
+        let month: Int
+        if let number = Int(parts[1]) {
+            month = number
+        } else if let index = monthNames.firstIndex(where: { parts[1].lowercased().hasPrefix($0.lowercased()) }) {
+            month = index + 1
+        } else {
+            return nil
+        }
+        if parts[2].count == 2 { year += 2000 }
+        let iso = String(format: "%04d-%02d-%02d", year, month, day)
+        return CalendarDate(iso)?.description
+    }
+
+    /// A moment (the hybrid clock's wall time) as "15 Dec 2026 14:05", in local time.
+    static func moment(millis: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_GB")
+        formatter.timeZone = .current
+        formatter.dateFormat = "d MMM yyyy HH:mm"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+}

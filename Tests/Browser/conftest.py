@@ -1,0 +1,101 @@
+"""Fixtures for the browser tests: the real `clustersync` binary, real replica files, and the
+system's headless Chromium driven by Playwright (no browser download)."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("CLUSTERSYNC_BIN", os.path.join(ROOT, ".build", "debug", "clustersync"))
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+SHOTS = os.environ.get("SCREENSHOTS", os.path.join(ROOT, ".build", "browser-screenshots"))
+
+
+def cli(replica, *args):
+    """Runs the CLI as a person would; returns its stdout, failing the test on a non-zero exit."""
+    result = subprocess.run([BINARY, *args, "--replica", replica], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"clustersync {' '.join(args)} failed: {result.stderr}"
+    return result.stdout.strip()
+
+
+def init_replica(path, practice, name):
+    cli(path, "init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice, "--name", name)
+
+
+class RunningApp:
+    def __init__(self, replica):
+        self.replica = replica
+        self.process = subprocess.Popen([BINARY, "app", "--replica", replica, "--port", "0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.address = None
+        self.link = None
+        deadline = time.time() + 60
+        lines = []
+        while time.time() < deadline and self.link is None:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            found = re.search(r"(http://127\.0\.0\.1:\d+/)start\?key=\S+", line)
+            if found:
+                self.address, self.link = found.group(1), found.group(0)
+        if self.link is None:
+            self.process.kill()
+            raise AssertionError("clustersync app printed no start link: " + "".join(lines) + self.process.stderr.read())
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def workdir():
+    path = tempfile.mkdtemp(prefix="clustersync-browser-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def replica(workdir):
+    path = os.path.join(workdir, "prestatyn.sqlite")
+    init_replica(path, "prestatyn-medical", "Prestatyn Medical")
+    return path
+
+
+@pytest.fixture
+def app(replica):
+    running = RunningApp(replica)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    page.goto(app.link)
+    yield page
+    context.close()
+
+
+def shot(page, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    path = os.path.join(SHOTS, name + ".png")
+    page.screenshot(path=path, full_page=True)
+    return path

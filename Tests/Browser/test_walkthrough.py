@@ -1,0 +1,233 @@
+"""The README's practice manager walk-through, tried in headless Chromium against the real
+`clustersync app` on a real replica: add and edit risks, a refused value kept as typed, a
+conflict made by another practice's replica and merged in, settled with one click, a list
+reordered without JavaScript. Screenshots land in $SCREENSHOTS (default .build/browser-screenshots)."""
+import os
+import re
+import urllib.error
+import urllib.request
+
+from playwright.sync_api import expect
+
+from conftest import cli, init_replica, shot
+
+
+def add_risk(page, title, owner, likelihood, consequence, review):
+    page.get_by_role("link", name="Risk register").click()
+    page.get_by_role("link", name="Add a risk").click()
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Owner").fill(owner)
+    page.get_by_label("Likelihood", exact=True).select_option(str(likelihood))
+    page.get_by_label("Consequence", exact=True).select_option(str(consequence))
+    page.get_by_label("Review date").fill(review)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    return re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+
+
+def test_add_edit_and_see_risks_in_the_register(page, app):
+    expect(page.get_by_role("heading", level=1)).to_have_text("Risk register")
+    add_risk(page, "GP locum cover over winter", "Practice manager", 4, 4, "15/12/2026")
+    details = page.locator("dl.fields")
+    expect(details).to_contain_text("4x4 = 16 (extreme)")
+    expect(details).to_contain_text("15 Dec 2026")
+    add_risk(page, "Server room air conditioning", "Estates lead", 2, 3, "01/01/2026")
+    add_risk(page, "Phlebotomy clinic capacity", "Nurse lead", 3, 2, "30/06/2027")
+
+    # Edit: the form shows the date as typed in Wales, and the change shows on the record.
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Review date")).to_have_value("30/06/2027")
+    page.get_by_label("Owner").fill("Lead nurse, Prestatyn")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.get_by_text("Lead nurse, Prestatyn").first).to_be_visible()
+    expect(page.get_by_text("changed from Nurse lead to Lead nurse, Prestatyn")).to_be_visible()
+
+    page.get_by_role("link", name="Risk register").click()
+    table = page.locator("#register")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    # Sorted by score, highest first; the overdue review is highlighted and says so in words.
+    expect(rows.nth(0)).to_contain_text("GP locum cover over winter")
+    overdue = rows.filter(has_text="Server room air conditioning")
+    expect(overdue).to_have_class("overdue")
+    expect(overdue).to_contain_text("1 Jan 2026 (overdue)")
+    # The heat map counts open risks by likelihood (rows, 5 at the top) and consequence.
+    heat = page.locator("table.heat tbody tr")
+    expect(heat.nth(1).locator("td").nth(3)).to_have_text("extreme: 1")  # likelihood 4, consequence 4
+    shot(page, "risk-register")
+
+    # Sort by title, then filter to overdue reviews only.
+    table.locator("thead").get_by_role("link", name=re.compile("^Risk")).click()
+    expect(rows.nth(0)).to_contain_text("GP locum cover over winter")
+    expect(page.locator("th[aria-sort]")).to_contain_text("Risk")
+    page.get_by_label("Only risks overdue for review").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("Server room air conditioning")
+
+    # What the CLI reads back is what the browser wrote, dates in ISO.
+    listed = cli(app.replica, "risk", "list")
+    assert "Lead nurse, Prestatyn" in listed and "2027-06-30" in listed
+
+
+def test_a_refused_value_keeps_what_was_typed(page):
+    page.get_by_role("link", name="Add a risk").click()
+    typed_title = "Letter to patient 943 476 5919 not sent"
+    page.get_by_label("Title").fill(typed_title)
+    page.get_by_label("Owner").fill("Reception lead")
+    page.get_by_label("Likelihood", exact=True).select_option("2")
+    page.get_by_label("Consequence", exact=True).select_option("5")
+    page.get_by_role("button", name="Save").click()
+    # The same rule and message as `clustersync risk add`: an NHS number has no place here.
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("There is a problem")
+    expect(alert).to_contain_text("NHS number")
+    expect(page.get_by_label("Title")).to_have_value(typed_title)
+    expect(page.get_by_label("Title")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Owner")).to_have_value("Reception lead")
+    expect(page.get_by_label("Likelihood", exact=True)).to_have_value("2")
+    shot(page, "validation-error")
+
+    # A date that is not one is refused in plain words, and kept as typed too.
+    page.get_by_label("Title").fill("Letter to patient not sent")
+    page.get_by_label("Review date").fill("31/02/2026")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Review date must be a date like 15/12/2026")
+    expect(page.get_by_label("Review date")).to_have_value("31/02/2026")
+    page.get_by_label("Review date").fill("28/02/2026")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Letter to patient not sent")
+
+
+def test_resolve_a_conflict_from_another_practice(page, app, workdir):
+    risk = add_risk(page, "Flu vaccine fridge failure", "Practice manager", 3, 4, "15/12/2026")
+
+    # Rhyl's replica receives the risk, and Rhyl's practice manager changes its owner with the CLI.
+    rhyl = os.path.join(workdir, "rhyl.sqlite")
+    init_replica(rhyl, "rhyl-health", "Rhyl Health Centre")
+    cli(rhyl, "merge", "--from", app.replica)
+    cli(rhyl, "risk", "set", risk, "owner=Rhyl nurse manager")
+
+    # Meanwhile Prestatyn changes the same field in the browser, without seeing Rhyl's change.
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Owner").fill("Prestatyn practice manager")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+
+    cli(app.replica, "merge", "--from", rhyl)
+    page.get_by_role("link", name=re.compile("^Conflicts")).click()
+    expect(page.locator("nav .badge")).to_have_text("1")
+    page.get_by_role("link", name="Flu vaccine fridge failure").click()
+    section = page.locator("section.conflict")
+    expect(section).to_contain_text("Owner")
+    sides = section.locator(".side")
+    expect(sides).to_have_count(2)
+    expect(section).to_contain_text("Rhyl nurse manager")
+    expect(section).to_contain_text("Prestatyn practice manager")
+    expect(section).to_contain_text("by Rhyl Health Centre")
+    shot(page, "conflict")
+
+    sides.filter(has_text="Rhyl nurse manager").get_by_role("button", name=re.compile("Keep this one")).click()
+    expect(page.get_by_role("status")).to_contain_text("Settled: Owner")
+    expect(page.get_by_text("No conflicts: every practice's copy agrees.")).to_be_visible()
+    expect(page.locator("dl.fields")).to_contain_text("Rhyl nurse manager")
+    # The CLI sees it settled too: the resolution is an ordinary edit in the replica.
+    assert "no conflicts" in cli(app.replica, "conflicts")
+    page.get_by_role("link", name="Sync").click()
+    expect(page.locator("#pending")).not_to_have_text("0")
+
+
+def test_reorder_a_list_without_javascript(browser, app):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(app.link)
+    page.get_by_role("link", name="Lists").click()
+    page.get_by_label("Title").fill("Cluster board agenda, December")
+    page.get_by_label("Kind of list").select_option("agenda")
+    page.get_by_role("button", name="Create the list").click()
+    for text in ["Apologies", "Minutes of the last meeting", "Winter pressures", "Any other business"]:
+        page.get_by_label("Item", exact=True).fill(text)
+        page.get_by_role("button", name="Add", exact=True).click()
+    items = page.locator("#items .text")
+    expect(items).to_have_text(["Apologies", "Minutes of the last meeting", "Winter pressures", "Any other business"])
+
+    page.get_by_role("button", name="Move up: Winter pressures").click()
+    expect(items).to_have_text(["Apologies", "Winter pressures", "Minutes of the last meeting", "Any other business"])
+    page.get_by_role("button", name="Move down: Apologies").click()
+    expect(items).to_have_text(["Winter pressures", "Apologies", "Minutes of the last meeting", "Any other business"])
+    page.get_by_role("spinbutton", name="Move to place: Any other business").fill("1")
+    page.get_by_role("button", name="Move: Any other business").click()
+    expect(items).to_have_text(["Any other business", "Winter pressures", "Apologies", "Minutes of the last meeting"])
+    shot(page, "agenda")
+    context.close()
+
+
+def test_every_request_needs_the_session_and_every_form_its_token(page, app):
+    # The start link works once: a second browser cannot use it; nor can anything without the cookie.
+    for url in [app.link, app.address + "risks", app.address + "export/risks.csv"]:
+        try:
+            urllib.request.urlopen(url)
+            raise AssertionError(f"{url} answered without the session cookie")
+        except urllib.error.HTTPError as error:
+            assert error.code == 403
+            assert "default-src 'none'" in error.headers["Content-Security-Policy"]
+    # With the cookie but without the CSRF token, a form is refused and nothing is written.
+    cookie = page.context.cookies()[0]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    request = urllib.request.Request(app.address + "risks", data=b"title=Forged", method="POST",
+                                     headers={"Cookie": f"{cookie['name']}={cookie['value']}"})
+    try:
+        urllib.request.urlopen(request)
+        raise AssertionError("a form without its CSRF token was accepted")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403
+    assert "Forged" not in cli(app.replica, "risk", "list")
+    # A page asked for under another host name (DNS rebinding) is refused, cookie or not.
+    rebound = urllib.request.Request(app.address + "risks", headers={
+        "Host": "attacker.example", "Cookie": f"{cookie['name']}={cookie['value']}"})
+    try:
+        urllib.request.urlopen(rebound)
+        raise AssertionError("a request for another host name was answered")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403
+    # No script anywhere on a page.
+    assert page.locator("script").count() == 0
+
+
+def test_a_meeting_with_attendance_and_a_declaration_of_interest(page):
+    page.get_by_role("link", name="Meetings").click()
+    page.get_by_role("link", name="Add a meeting").click()
+    page.get_by_label("Title").fill("Cluster board, March")
+    page.get_by_label("Body").select_option(index=1)
+    page.get_by_label("Date").fill("12/03/2027")
+    page.get_by_label("Chair").fill("Dr Gwen Morgan")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cluster board, March")
+    expect(page.locator("dl.fields")).to_contain_text("12 Mar 2027")
+
+    page.get_by_label("Name").fill("Dr Siân Evans")
+    page.get_by_label("Attended as").select_option("substitute")
+    page.get_by_label("Practice or organisation").fill("prestatyn-medical")
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.get_by_role("status")).to_have_text("Attendance recorded.")
+    expect(page.locator("dl.fields")).to_contain_text("Dr Siân Evans (substitute, prestatyn-medical)")
+    page.get_by_role("link", name="Meetings").click()
+    row = page.locator("tbody tr").filter(has_text="Cluster board, March")
+    expect(row).to_contain_text("12 Mar 2027")
+    expect(row.locator("td").last).to_have_text("1")
+    shot(page, "meetings")
+
+    page.get_by_role("link", name="Declarations of interest").click()
+    page.get_by_role("link", name="Declare an interest").click()
+    page.get_by_label("Organisation").fill("Rhyl Pharmacy Ltd")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("a declaration of interest needs a member")
+    expect(page.get_by_label("Organisation")).to_have_value("Rhyl Pharmacy Ltd")
+    page.get_by_label("Member").fill("Dr Rhys Jones")
+    page.get_by_label("Nature of the interest").select_option("pecuniary")
+    page.get_by_label("Declared on").fill("01/11/2026")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dr Rhys Jones")
+    page.get_by_role("link", name="Declarations of interest").click()
+    expect(page.locator("tbody tr").filter(has_text="Dr Rhys Jones")).to_contain_text("1 Nov 2026")
