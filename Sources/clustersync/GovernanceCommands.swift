@@ -51,7 +51,7 @@ enum PlanKind: RegisterKind {
 
 enum ContributionKind: RegisterKind {
     static let type = RecordType.contribution
-    static let listColumns = ["practice", "year", "date", "plan"]
+    static let listColumns = ["contributor", "year", "date", "plan"]
     static let abstract = "GP practices' contributions to the cluster plan / IMTP (CND015W, CND016W; deadline 30 September)."
     static let derivedColumn: String? = "on_time"
     static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }

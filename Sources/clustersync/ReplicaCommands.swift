@@ -98,7 +98,7 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "csv or json.") var format: Format = .json
-    @Option(help: "For CSV: the register (\(RecordType.allCases.filter { $0 != .item }.map(\.rawValue).joined(separator: ", "))).") var type: String = "risk"
+    @Option(help: "For CSV: the register (\(RecordType.allCases.map(\.rawValue).joined(separator: ", "))).") var type: String = "risk"
 
     func run() throws {
         let replica = try replica.open()
@@ -106,8 +106,8 @@ struct ExportCommand: ParsableCommand {
         case .json:
             Output.printJSON(try replica.exportJSON(today: replica.today))
         case .csv:
-            guard let recordType = RecordType(rawValue: type), recordType != .item else {
-                throw ValidationError("--type must be one of \(RecordType.allCases.filter { $0 != .item }.map(\.rawValue).joined(separator: ", "))")
+            guard let recordType = RecordType(rawValue: type) else {
+                throw ValidationError("--type must be one of \(RecordType.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             Output.print(String(try replica.exportCSV(recordType, today: replica.today).dropLast()))
         }

@@ -238,6 +238,25 @@ import Testing
         #expect(try #require(failure(refused)).code == .unauthenticated)
     }
 
+    @Test func aSessionThatOnlyReceivesPingsWithinHalfTheServersIdleTimeout() {
+        var m = Machine(Self.configuration(.watch), cursor: Cursor("s1:4"), pending: 0)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        let limits = WireLimits(maxChangesPerPush: 2, idleTimeoutMillis: 600)
+        _ = m.handle(.received(.welcome(Welcome(identity: Self.identity, limits: limits, server: "s"))), now: 0)
+        _ = m.handle(.outboxRead([]), now: 0)
+        _ = m.handle(.received(Self.page([], "s1:4", more: false)), now: 1)
+        _ = m.handle(.received(.subscribed(Subscribed(cursor: Cursor("s1:4")))), now: 2)
+        _ = m.handle(.tick, now: 3)
+        _ = m.handle(.outboxRead([]), now: 3)
+        // Other practices' changes keep arriving, so the line is not quiet; but this client has
+        // sent nothing since its subscribe, and the server would close it at 600 ms.
+        _ = m.handle(.received(Self.page([], "s1:4", more: false)), now: 290)
+        #expect(!m.handle(.tick, now: 290).contains(.send(.ping(Ping(nonce: "1")))))
+        _ = m.handle(.received(Self.page([], "s1:4", more: false)), now: 301)
+        #expect(m.handle(.tick, now: 302).contains(.send(.ping(Ping(nonce: "1")))))
+    }
+
     @Test func aServerThatNeverWelcomesIsADeadConnection() {
         var m = Machine(Self.configuration(.watch), cursor: nil, pending: 0)
         _ = m.start(now: 0)

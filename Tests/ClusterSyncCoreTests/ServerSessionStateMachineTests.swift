@@ -493,7 +493,7 @@ final class ManualClock: Sendable {
             Issue.record("expected a fatal error")
             return
         }
-        #expect(error.code == "line-too-long" && error.fatal && error.message.contains("65536"))
+        #expect(error.code == "line-too-long" && error.fatal && error.message.contains("16384"))
 
         var crowded = Machine(limits: .default, certificateIdentity: false)
         _ = crowded.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))

@@ -69,7 +69,7 @@ struct TestSession {
     }
 
     /// The next line the server writes, without its newline; nil if none comes within `seconds`.
-    func nextLine(within seconds: Double = 10) async throws -> String? {
+    func nextLine(within seconds: Double = 30) async throws -> String? {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if var buffer = try await channel.readOutbound(as: ByteBuffer.self) {
@@ -89,7 +89,7 @@ struct TestSession {
     }
 
     /// Whether the server closes the connection within `seconds`.
-    func closes(within seconds: Double = 10) async throws -> Bool {
+    func closes(within seconds: Double = 30) async throws -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if !channel.isActive {

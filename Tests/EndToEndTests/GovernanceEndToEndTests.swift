@@ -85,4 +85,30 @@ import Testing
         let bad = try cli.run("attendance", "--year", "2025-2026")
         #expect(bad.status == 1 && bad.stderr.contains("2026-27"), "\(bad.stderr)")
     }
+
+    @Test func aSpreadsheetImportWithOneBadRowImportsNothing() throws {
+        try ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
+        let risk = try ok("risk", "add", "title=Locum cover", "likelihood=3", "consequence=4")
+        let exported = try ok("export", "--format", "csv", "--type", "risk")
+        let edited = exported.replacingOccurrences(of: "Locum cover", with: "\"Locum cover, winter\"")
+            + "\n,,New risk,\"Two\nlines\",workforce,,,,2x2,,,,,,,,,,,,,,,\n"
+            + ",,Bad risk,,weather,,,,9x9,,,,,,,,,,,,,,,\n"
+        try edited.write(to: cli.directory.appendingPathComponent("risks.csv"), atomically: true, encoding: .utf8)
+        let refused = try cli.run("import", "--format", "csv", "--type", "risk", "risks.csv")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("line 5, column category") && refused.stderr.contains("line 5, column score"), "\(refused.stderr)")
+        #expect(try ok("risk", "list", "--json").contains("New risk") == false)
+
+        // Without the bad row: a dry run shows what would change, then the import updates by id.
+        let good = edited.components(separatedBy: "\n").filter { !$0.contains("Bad risk") }.joined(separator: "\n")
+        try good.write(to: cli.directory.appendingPathComponent("risks.csv"), atomically: true, encoding: .utf8)
+        let dry = try ok("import", "--format", "csv", "--type", "risk", "--dry-run", "risks.csv")
+        #expect(dry.hasPrefix("would create 1, would update 1, unchanged 0"), "\(dry)")
+        #expect(try ok("import", "--format", "csv", "--type", "risk", "risks.csv").hasPrefix("created 1, updated 1"))
+        let json = try #require(try cli.run("risk", "show", "--json", risk).json)
+        #expect(json["fields"]?["title"] == .string("Locum cover, winter"))
+        guard case .array(let records)? = try cli.run("risk", "list", "--json").json?["records"] else { Issue.record("no records"); return }
+        #expect(records.count == 2)
+        #expect(records.contains { $0["fields"]?["description"] == .string("Two\nlines") })
+    }
 }

@@ -17,19 +17,21 @@ import Testing
     static let watchTiming = ["--ping-seconds", "0.5", "--pong-timeout-seconds", "1", "--poll-seconds", "0.2", "--reconnect-max-seconds", "1"]
 
     /// `sync --watch` in the background, its output in files (a pipe nobody reads would fill up).
-    func startWatch(_ file: String) throws -> Process {
+    func startWatch(_ file: String) throws -> Process { try Self.startWatch(file, in: base.dir) }
+
+    static func startWatch(_ file: String, in dir: URL) throws -> Process {
         let process = Process()
         process.executableURL = CLI.binDirectory.appendingPathComponent("clustersync")
         process.arguments = ["sync", "--watch", "--replica", file] + Self.watchTiming
-        process.currentDirectoryURL = base.dir
+        process.currentDirectoryURL = dir
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
         process.environment = environment
         for name in ["\(file).out", "\(file).err"] {
-            FileManager.default.createFile(atPath: base.dir.appendingPathComponent(name).path, contents: nil)
+            FileManager.default.createFile(atPath: dir.appendingPathComponent(name).path, contents: nil)
         }
-        process.standardOutput = try FileHandle(forWritingTo: base.dir.appendingPathComponent("\(file).out"))
-        process.standardError = try FileHandle(forWritingTo: base.dir.appendingPathComponent("\(file).err"))
+        process.standardOutput = try FileHandle(forWritingTo: dir.appendingPathComponent("\(file).out"))
+        process.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent("\(file).err"))
         try process.run()
         return process
     }

@@ -25,7 +25,7 @@ extension Replica {
     /// spreadsheet opens. Set fields are joined with "; ", conflicts counted in their own column.
     public func exportCSV(_ type: RecordType, today: CalendarDate) throws -> String {
         let schema = type.schema
-        let columns = schema.fields.filter { $0.kind != .position && $0.kind != .notes }
+        let columns = Self.csvColumns(type)
         let derivedKeys: [String] = switch type {
         case .risk: ["score_total", "band", "review_overdue"]
         case .action: ["rag"]
@@ -37,12 +37,7 @@ extension Replica {
         var lines = [(["id", "practice"] + columns.map(\.name) + derivedKeys + ["conflicts"]).map(csvField).joined(separator: ",")]
         for view in try records(type) where !view.isDeleted {
             var cells = [view.id.rawValue, view.scope.practice ?? ""]
-            for spec in columns {
-                switch spec.kind.cardinality {
-                case .set: cells.append(view.members(spec.name).map(Self.plain).joined(separator: "; "))
-                default: cells.append(view.value(spec.name).map(Self.plain) ?? "")
-                }
-            }
+            for spec in columns { cells.append(Self.csvCell(view, spec)) }
             let derived = view.derived(today: today)
             cells += derivedKeys.map { key in derived[key == "score_total" ? "score" : key].map(Self.plain) ?? "" }
             cells.append(String(view.conflicts.count))

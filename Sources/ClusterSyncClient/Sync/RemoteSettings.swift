@@ -87,11 +87,13 @@ extension Replica {
         }
     }
 
-    /// The server has stored these changes: they leave the outbox. Those this replica made take
-    /// `author`, the name the server stamped on them (its `ack` says which), so this replica
-    /// shows them as every other replica does even when the server never sends them back (a
-    /// watch's subscription does not). A relayed change keeps its name until a pull brings the
-    /// server's copy.
+    /// The server has stored these changes: they leave the outbox. Those this replica made, and
+    /// that still carry the name they were made with, take `author`, the name the server stamped
+    /// on them (its `ack` says which), so this replica shows them as every other replica does
+    /// even when the server never sends them back (a watch's subscription does not). One that
+    /// already carries a server's stamp keeps it: a duplicate first pushed as another practice's
+    /// relay is stored "X via Y", which the server's page brought. A relayed change keeps its
+    /// name until a pull brings the server's copy.
     public func acknowledge(_ ids: [ChangeID], author: String? = nil) throws {
         try database.write { db in
             let me = try Self.identity(db).replicaID
@@ -100,7 +102,7 @@ extension Replica {
                 """)
             let stamp = try db.cachedStatement(sql: """
                 UPDATE change SET author = ?1 WHERE counter = ?2 AND replica = (SELECT num FROM replica WHERE id = ?3)
-                    AND author IS NOT ?1
+                    AND author IS (SELECT display_name FROM identity)
                 """)
             for id in ids {
                 try delete.execute(arguments: [id.counter, id.replica.rawValue])

@@ -90,7 +90,7 @@ public enum FieldInput {
     }
 
     /// The JSON value of typed text for a field; validation proper happens when the edit is planned.
-    static func value(_ text: String, for spec: FieldSpec, today: CalendarDate) throws(ClusterSyncError) -> JSONValue {
+    public static func value(_ text: String, for spec: FieldSpec, today: CalendarDate) throws(ClusterSyncError) -> JSONValue {
         switch spec.kind {
         case .flag:
             switch text.lowercased() {

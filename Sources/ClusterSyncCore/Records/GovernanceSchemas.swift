@@ -92,7 +92,7 @@ extension RecordSchema {
 
     public static let contribution = RecordSchema(type: .contribution, fields: [
         FieldSpec("plan", .reference([.plan]), "the plan contributed to (PLN- id)"),
-        FieldSpec("practice", shortText, "the GP practice contributing (its id)"),
+        FieldSpec("contributor", shortText, "the GP practice contributing (its id)"),
         FieldSpec("year", .text(maxLength: 7), "the QAIF year, YYYY-YY (1 April to 31 March)"),
         FieldSpec("date", .date, "when the contribution was made, YYYY-MM-DD (deadline 30 September)"),
         FieldSpec("summary", longText, "what the practice contributed (CND015W)"),
@@ -104,7 +104,7 @@ extension RecordSchema {
         switch type {
         case .item: ["text"]
         case .declaration: ["member"]
-        case .contribution: ["practice"]
+        case .contribution: ["contributor"]
         default: fields.contains { $0.name == "title" } ? ["title"] : []
         }
     }

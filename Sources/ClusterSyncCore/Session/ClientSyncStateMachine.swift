@@ -169,6 +169,7 @@ public struct ClientSyncStateMachine: Sendable {
     private var connectedAt: Int64 = 0
     private var lastReceivedAt: Int64 = 0
     private var pingSentAt: Int64?
+    private var lastSentAt: Int64 = 0
     private var lastPollAt: Int64 = 0
     private var failedAttempts = 0
     private var random: UInt64
@@ -193,6 +194,12 @@ public struct ClientSyncStateMachine: Sendable {
     public mutating func handle(_ event: Event, now: Int64) -> [Action] {
         self.now = now
         guard phase != .done else { return [] }
+        let actions = react(to: event)
+        if actions.contains(where: { if case .send = $0 { true } else { $0 == .sendHello } }) { lastSentAt = now }
+        return actions
+    }
+
+    private mutating func react(to event: Event) -> [Action] {
         switch event {
         case .connected:
             guard phase == .connecting else { return [] }
@@ -417,7 +424,10 @@ public struct ClientSyncStateMachine: Sendable {
                     + "\(Self.seconds(configuration.pongTimeoutMillis))); the connection is dead"))
             }
             var actions: [Action] = []
-            if now - lastReceivedAt >= configuration.pingMillis {
+            // A quiet line is pinged to learn whether it is alive; a session that has sent
+            // nothing for half the server's idle timeout is pinged so the server keeps it.
+            let idle = welcome?.limits.idleTimeoutMillis ?? 0
+            if now - lastReceivedAt >= configuration.pingMillis || (idle > 0 && now - lastSentAt >= idle / 2) {
                 pingNumber += 1
                 pingSentAt = now
                 actions.append(.send(.ping(Ping(nonce: String(pingNumber)))))

@@ -456,7 +456,7 @@ public struct SessionLimits: Sendable, Equatable {
     /// The most bytes a client may send before it is welcomed: its hello, and a few mistakes.
     public var maxBytesBeforeWelcome: Int
 
-    public init(helloTimeout: TimeAmount = .seconds(10), maxBytesBeforeWelcome: Int = 64 * 1024) {
+    public init(helloTimeout: TimeAmount = .seconds(10), maxBytesBeforeWelcome: Int = 16 * 1024) {
         self.helloTimeout = helloTimeout
         self.maxBytesBeforeWelcome = maxBytesBeforeWelcome
     }

@@ -1,0 +1,276 @@
+import CSV
+import ClusterSyncCore
+import ClusterSyncStorage
+import GRDB
+
+/// `clustersync import --format csv`: the columns `export --format csv` writes, read back.
+extension Replica {
+    /// The field columns of a type's CSV (after `id` and `practice`): every field but positions.
+    static func csvColumns(_ type: RecordType) -> [FieldSpec] {
+        type.schema.fields.filter { $0.kind != .position }
+    }
+
+    /// A field as its CSV cell: sets joined with "; " (attendees as a JSON array), a map as a
+    /// JSON object, notes one per line as `YYYY-MM-DD text`, other values as a person types them.
+    static func csvCell(_ view: RecordView, _ spec: FieldSpec) -> String {
+        switch spec.kind {
+        case .attendeeSet:
+            let members = view.members(spec.name)
+            return members.isEmpty ? "" : JSONValue.array(members).canonicalText
+        case .choiceMap:
+            let values = view.mapValues(spec.name)
+            return values.isEmpty ? "" : JSONValue.object(values).canonicalText
+        case .quorumRule:
+            return view.value(spec.name).flatMap(QuorumRule.init)?.description ?? ""
+        case .notes:
+            return (view.writes[spec.name] ?? []).map { "\($0.value["date"]?.stringValue ?? "") \($0.value["text"]?.stringValue ?? "")" }
+                .joined(separator: "\n")
+        default:
+            if spec.kind.cardinality == .set { return view.members(spec.name).map(Self.plain).joined(separator: "; ") }
+            return view.value(spec.name).map(Self.plain) ?? ""
+        }
+    }
+
+    public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
+        /// The line of the file where the row starts (the header is line 1).
+        public var line: Int
+        public var column: String?
+        public var message: String
+        public var description: String { "line \(line)\(column.map { ", column \($0)" } ?? ""): \(message)" }
+    }
+
+    public struct ImportOutcome: Sendable, Equatable {
+        public var created = 0
+        public var updated = 0
+        public var unchanged = 0
+        public var changes = 0
+        public var problems: [ImportProblem] = []
+        public var dryRun = false
+    }
+
+    private struct RollBack: Error {}
+
+    /// Imports the rows of a CSV export of `type` in one transaction: every row is checked and
+    /// every problem reported; if there is any, or `dryRun`, nothing is written. A row whose `id`
+    /// names a record here updates it (only the cells that differ; an empty cell leaves the field
+    /// as it is); a row without an id creates a record.
+    public func importCSV(_ text: String, type: RecordType, dryRun: Bool = false) throws -> ImportOutcome {
+        var outcome = ImportOutcome(dryRun: dryRun)
+        // Quotes come in pairs in any well-formed CSV; an odd count is an unterminated field,
+        // which the reader would silently run to the end of the file.
+        if text.unicodeScalars.lazy.filter({ $0 == "\"" }).count % 2 == 1 {
+            outcome.problems.append(ImportProblem(line: 1, column: nil, message: "the file has an unterminated quoted field (an odd number of \" characters)"))
+            return outcome
+        }
+        let reader = try CSVReader(string: text, hasHeaderRow: false)
+        guard let header = reader.next() else {
+            outcome.problems.append(ImportProblem(line: 1, column: nil, message: "the file is empty; it needs the header row export writes"))
+            return outcome
+        }
+        let columns = Self.csvColumns(type)
+        let known = Set(["id", "practice", "conflicts"] + columns.map(\.name) + ["score_total", "band", "review_overdue", "rag", "in_force", "deadline", "on_time"])
+        let names = header.map { $0.replacingOccurrences(of: "\u{FEFF}", with: "") }
+        for name in names where !known.contains(name) {
+            outcome.problems.append(ImportProblem(line: 1, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"))
+        }
+        guard names.contains("id") else {
+            outcome.problems.append(ImportProblem(line: 1, column: "id", message: "the header needs an id column (empty for new records)"))
+            return outcome
+        }
+        if !outcome.problems.isEmpty { return outcome }
+        var rows: [(line: Int, cells: [String: String])] = []
+        var line = 2
+        while let row = reader.next() {
+            let breaks = row.reduce(0) { $0 + $1.unicodeScalars.filter { $0 == "\n" }.count }
+            defer { line += 1 + breaks }
+            if row.allSatisfy(\.isEmpty) { continue }
+            guard row.count == names.count else {
+                outcome.problems.append(ImportProblem(line: line, column: nil, message: "the row has \(row.count) cells; the header has \(names.count) (a cell holding a comma or line break must be in double quotes)"))
+                continue
+            }
+            rows.append((line, Dictionary(zip(names, row), uniquingKeysWith: { a, _ in a })))
+        }
+        let today = self.today
+        do {
+            try database.write { db in
+                var session = try LocalEditSession(db, wallMillis: wallClock())
+                let identity = session.identity
+                for (line, cells) in rows {
+                    var problems: [ImportProblem] = []
+                    do {
+                        try importRow(cells, type: type, identity: identity, today: today, session: &session, db: db, outcome: &outcome, problems: &problems)
+                    } catch let error as ClusterSyncError {
+                        problems.append(ImportProblem(error))
+                    } catch let problem as ImportProblem {
+                        problems.append(problem)
+                    }
+                    outcome.problems += problems.map { ImportProblem(line: line, column: $0.column, message: $0.message) }
+                }
+                try session.finish()
+                outcome.changes = session.made.count
+                if dryRun || !outcome.problems.isEmpty { throw RollBack() }
+            }
+        } catch is RollBack {}
+        return outcome
+    }
+
+    private func importRow(
+        _ cells: [String: String], type: RecordType, identity: ReplicaIdentity, today: CalendarDate,
+        session: inout LocalEditSession, db: Database, outcome: inout ImportOutcome, problems: inout [ImportProblem]
+    ) throws {
+        let idText = cells["id"] ?? ""
+        var current: RecordView?
+        let id: RecordID
+        let scope: RecordScope
+        if idText.isEmpty {
+            id = RecordID.random(for: type)
+            let practice = cells["practice"] ?? ""
+            guard practice.isEmpty || practice == identity.practice else {
+                throw ImportProblem(line: 0, column: "practice", message: "a private record here can only be \(identity.practice)'s; leave practice empty to share it with the cluster")
+            }
+            scope = identity.scope(private: !practice.isEmpty)
+        } else {
+            guard let parsed = RecordID(typed: idText), parsed.type == type else {
+                throw ImportProblem(line: 0, column: "id", message: "\(PatientDataGuard.quotable(idText) ?? "the id") is not the id of a \(type.rawValue) (\(type.prefix)-…)")
+            }
+            guard let view = try Self.view(parsed, db), view.exists, let s = try Self.scope(of: parsed, db) else {
+                throw ImportProblem(line: 0, column: "id", message: "no \(type.rawValue) \(parsed) in this replica; leave id empty to create a new one")
+            }
+            id = parsed
+            current = view
+            scope = s
+        }
+        var edits: [Edit] = []
+        // Every cell is checked, so that one run lists every problem of the row.
+        for spec in Self.csvColumns(type) {
+            guard let cell = cells[spec.name], !cell.isEmpty else { continue }
+            do {
+                let made = try Self.edits(cell, spec, current: current, today: today)
+                for edit in made {
+                    switch edit {
+                    case .set(let field, let value), .add(let field, let value): try type.schema.validate(field: field, value: value)
+                    default: break
+                    }
+                }
+                edits += made
+            } catch let error as ClusterSyncError {
+                problems.append(ImportProblem(error))
+            }
+        }
+        guard problems.isEmpty else { return }
+        if current == nil {
+            edits += Self.creationDefaults(type, edits: edits)
+        }
+        if type == .item, current == nil {
+            guard let list = edits.lazy.compactMap({ if case .set("list", let v) = $0 { v.stringValue.flatMap { RecordID($0) } } else { nil } }).first else {
+                throw ImportProblem(line: 0, column: "list", message: "an item needs its list (LST- id)")
+            }
+            let last = try Self.items(of: list, db).last?.writes["position"]?.first?.id
+            edits.append(.place(after: last))
+        }
+        edits += LocalEditRules.implied(by: edits, type: type, current: current, today: today)
+        if let current, current.isDeleted, !edits.isEmpty {
+            throw ImportProblem(line: 0, column: "id", message: "\(id) is deleted here; restore it before importing changes to it")
+        }
+        if current == nil {
+            for required in type.schema.requiredText where !edits.contains(where: { if case .set(required, _) = $0 { true } else { false } }) {
+                throw ImportProblem(line: 0, column: required, message: "a new \(type.rawValue) needs a \(required)")
+            }
+        }
+        for edit in edits {
+            do {
+                try session.edit(id, scope: scope, edit)
+            } catch let error as ClusterSyncError {
+                problems.append(ImportProblem(error))
+            }
+        }
+        if current == nil { outcome.created += 1 } else if edits.isEmpty { outcome.unchanged += 1 } else { outcome.updated += 1 }
+    }
+
+    /// What a new record gets besides its cells (as `add` gives it): a status, set-once copies.
+    static func creationDefaults(_ type: RecordType, edits: [Edit]) -> [Edit] {
+        func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
+        func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
+        var extra: [Edit] = []
+        switch type {
+        case .risk:
+            if !has("status") { extra.append(.set("status", .string("open"))) }
+            if !has("initial_score"), let score = value("score") { extra.append(.set("initial_score", score)) }
+        case .action:
+            if !has("status") { extra.append(.set("status", .string("not-started"))) }
+            if !has("original_due_date"), let due = value("due_date") { extra.append(.set("original_due_date", due)) }
+        case .meeting:
+            if !has("status") { extra.append(.set("status", .string("scheduled"))) }
+        default: break
+        }
+        return extra
+    }
+
+    /// The edits that make a field hold what its cell says, given the record as it is.
+    static func edits(_ cell: String, _ spec: FieldSpec, current: RecordView?, today: CalendarDate) throws -> [Edit] {
+        let name = spec.name
+        switch spec.kind {
+        case .choiceMap:
+            guard case .object(let o)? = try? JSONValue(parsing: cell) else {
+                throw ClusterSyncError(.invalidValue, "\(name) must be a JSON object of member → vote, as export writes it", field: name)
+            }
+            let shown = current?.mapValues(name) ?? [:]
+            return o.keys.sorted().compactMap { key in
+                let field = FieldMap.field(name, key: key)
+                let conflicted = (current?.writes[field]?.count ?? 0) > 1
+                return shown[key] == o[key] && !conflicted ? nil : .set(field, o[key]!)
+            }
+        case .notes:
+            var notes: [JSONValue] = []
+            for text in cell.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
+                if let date = CalendarDate(String(text.prefix(10))), text.count > 11 {
+                    notes.append(.object(["date": .string(date.description), "text": .string(String(text.dropFirst(11)))]))
+                } else if case .object(var last)? = notes.last, let t = last["text"]?.stringValue {
+                    last["text"] = .string(t + "\n" + text)
+                    notes[notes.count - 1] = .object(last)
+                } else {
+                    throw ClusterSyncError(.invalidValue, "notes must be one per line, each starting with its date YYYY-MM-DD", field: name)
+                }
+            }
+            let existing = Set((current?.writes[name] ?? []).map(\.value))
+            return notes.filter { !existing.contains($0) }.map { .add(name, $0) }
+        default:
+            break
+        }
+        if spec.kind.cardinality == .set {
+            let wanted: [JSONValue]
+            if spec.kind == .attendeeSet {
+                guard case .array(let a)? = try? JSONValue(parsing: cell) else {
+                    throw ClusterSyncError(.invalidValue, "\(name) must be a JSON array of attendees, as export writes it", field: name)
+                }
+                wanted = a
+            } else {
+                wanted = try cell.split(separator: ";").map { String($0).trimmed }.filter { !$0.isEmpty }
+                    .map { try FieldInput.value($0, for: spec, today: today) }
+            }
+            let have = current?.members(name) ?? []
+            return wanted.filter { !have.contains($0) }.map { .add(name, $0) }
+                + have.filter { !wanted.contains($0) }.map { .remove(name, $0) }
+        }
+        let value = try FieldInput.value(cell, for: spec, today: today)
+        if let current, current.value(name) == value, (current.writes[name]?.count ?? 0) <= 1 { return [] }
+        return [.set(name, value)]
+    }
+}
+
+extension Replica.ImportProblem: Error {
+    /// A problem from an error, its column the field named (a vote's column is `votes`); the
+    /// line is filled in by the caller.
+    init(_ error: ClusterSyncError) {
+        self.init(line: 0, column: error.field.map { FieldMap.split($0)?.map ?? $0 }, message: error.message)
+    }
+}
+
+extension String {
+    var trimmed: String {
+        var s = Substring(self)
+        while s.first?.isWhitespace == true { s.removeFirst() }
+        while s.last?.isWhitespace == true { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,110 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// `importCSV` reads back what `exportCSV` writes, for every record type, all rows or none.
+@Suite struct ImportTests {
+    let dir: TemporaryDirectory
+    init() throws { dir = try TemporaryDirectory() }
+    func s(_ text: String) -> JSONValue { .string(text) }
+
+    /// A replica holding one record of every type, with multi-line text, sets, a map, notes.
+    func populated() throws -> Replica {
+        let r = try makeReplica(dir, "a", practice: "prestatyn")
+        let risk = try r.create(.risk, edits: [.set("title", s("Locum cover, \"winter\"")), .set("description", s("two\nlines")),
+                                               .set("score", RiskScore(likelihood: 4, consequence: 3)!.jsonValue), .add("tags", s("workforce"))])
+        let action = try r.create(.action, edits: [.set("title", s("Advertise")), .set("source", s(risk.rawValue)), .add("notes", .object(["date": s("2026-11-01"), "text": s("Drafted")]))])
+        let list = try r.create(.list, edits: [.set("title", s("Agenda")), .set("kind", s("agenda"))])
+        _ = try r.create(.item, edits: [.set("list", s(list.rawValue)), .set("text", s("Apologies")), .place(after: nil)])
+        let meeting = try r.create(.meeting, edits: [.set("title", s("Board")), .set("body", s("stakeholder-board")), .set("date", s("2026-11-20")), .set("agenda", s(list.rawValue))])
+        try r.attend(meeting, Attendee(name: "Dr Evans", role: "substitute", practice: "rhyl", agreedBy: "BCUHB"))
+        let decision = try r.create(.decision, edits: [.set("title", s("Fund it")), .set("meeting", s(meeting.rawValue)), .set("amount", s("350.50"))])
+        try r.vote(decision, member: "Dr Evans", "for")
+        _ = try r.create(.declaration, edits: [.set("member", s("Dr Evans")), .set("nature", s("pecuniary")), .set("date_declared", s("2026-01-01"))])
+        _ = try r.create(.terms, edits: [.set("title", s("ToR")), .set("quorum", QuorumRule.proportion(numerator: 1, denominator: 2).jsonValue), .add("quorum_roles", s("member"))])
+        let plan = try r.create(.plan, edits: [.set("title", s("Plan 2025-28")), .add("risks", s(risk.rawValue))])
+        _ = try r.create(.contribution, edits: [.set("plan", s(plan.rawValue)), .set("contributor", s("prestatyn")), .set("year", s("2026-27"))])
+        return r
+    }
+
+    @Test(arguments: RecordType.allCases)
+    func reimportingAnExportChangesNothing(_ type: RecordType) throws {
+        let r = try populated()
+        let csv = try r.exportCSV(type, today: fixedToday)
+        let before = try r.allChanges()
+        let outcome = try r.importCSV(csv, type: type)
+        #expect(outcome.problems == [])
+        #expect(outcome.created == 0 && outcome.updated == 0 && outcome.unchanged == 1, "\(outcome)")
+        #expect(try r.allChanges() == before)
+    }
+
+    @Test(arguments: RecordType.allCases)
+    func anExportImportedIntoAnotherReplicaCreatesTheSameFields(_ type: RecordType) throws {
+        let r = try populated()
+        let csv = try r.exportCSV(type, today: fixedToday)
+        // A row without its id creates; links must name records the target holds, so the
+        // target is a copy of the source's other registers.
+        let copy = try makeReplica(dir, "b", practice: "prestatyn")
+        try copy.apply(try r.allChanges().filter { $0.record.type != type }, origin: .peer)
+        var lines = csv.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let id = try #require(try r.records(type).first?.id.rawValue)
+        lines = lines.map { $0.hasPrefix(id) ? String($0.dropFirst(id.count)) : $0 }
+        let outcome = try copy.importCSV(lines.joined(separator: "\n"), type: type)
+        #expect(outcome.problems == [] && outcome.created == 1, "\(outcome)")
+        let made = try #require(try copy.records(type).first)
+        let original = try #require(try r.records(type).first)
+        for spec in type.schema.fields where spec.kind != .position {
+            // Fields the original has; a created record also gets add's defaults (a status).
+            guard original.writes.keys.contains(where: { $0 == spec.name || $0.hasPrefix(spec.name + ":") }) else { continue }
+            #expect(made.members(spec.name) == original.members(spec.name), "\(spec.name)")
+            #expect(made.mapValues(spec.name) == original.mapValues(spec.name), "\(spec.name)")
+            if spec.kind.cardinality == .register { #expect(made.value(spec.name) == original.value(spec.name), "\(spec.name)") }
+        }
+    }
+
+    @Test func anEditedExportUpdatesByIDAndANewRowCreates() throws {
+        let r = try populated()
+        let risk = try #require(try r.records(.risk).first)
+        var csv = try r.exportCSV(.risk, today: fixedToday)
+        csv = csv.replacingOccurrences(of: ",4x3,", with: ",5x3,").replacingOccurrences(of: "workforce", with: "workforce; estates")
+        csv += ",,New risk from the spreadsheet,,,,,,,,,,,,,,,,,,,,,\n"
+        let outcome = try r.importCSV(csv, type: .risk)
+        #expect(outcome.problems == [] && outcome.updated == 1 && outcome.created == 1, "\(outcome)")
+        let updated = try #require(try r.record(risk.id))
+        #expect(updated.value("score") == RiskScore(likelihood: 5, consequence: 3)!.jsonValue)
+        #expect(updated.members("tags") == [s("estates"), s("workforce")])
+        #expect(updated.string("description") == "two\nlines")
+        #expect(try r.records(.risk).count == 2)
+    }
+
+    @Test func aSpreadsheetWithOneBadRowImportsNothing() throws {
+        let r = try populated()
+        let before = try r.allChanges()
+        let csv = """
+            id,title,category,review_date,linked_actions
+            ,Good risk,workforce,2027-01-01,
+            ,"Bad risk
+            over two lines",weather,31/12/2026,ACT-4F8R2M6W0Z
+            ,Another good risk,estates,,
+
+            """
+        let outcome = try r.importCSV(csv, type: .risk)
+        // Every bad cell of the row is named; links are checked once the row's values are right.
+        #expect(outcome.problems.map(\.line) == [3, 3], "\(outcome.problems)")
+        #expect(outcome.problems.map(\.column) == ["category", "review_date"])
+        let link = try r.importCSV("id,title,linked_actions\n,Good,\n,Linked,ACT-4F8R2M6W0Z\n", type: .risk)
+        #expect(link.problems.map(\.line) == [3] && link.problems.map(\.column) == ["linked_actions"], "\(link.problems)")
+        #expect(try r.allChanges() == before)
+        // A dry run of a good file writes nothing either.
+        let good = "id,title\n,Good risk\n"
+        let dry = try r.importCSV(good, type: .risk, dryRun: true)
+        #expect(dry.created == 1 && dry.problems.isEmpty)
+        #expect(try r.allChanges() == before)
+        // Unknown columns, unterminated quotes and ids of records not held are refused.
+        #expect(try r.importCSV("id,colour\n,red\n", type: .risk).problems.map(\.column) == ["colour"])
+        #expect(try r.importCSV("id,title\n,\"open\n", type: .risk).problems.count == 1)
+        #expect(try r.importCSV("id,title\nRSK-7K3M9Q2X1A,x\n", type: .risk).problems.map(\.column) == ["id"])
+        #expect(try r.allChanges() == before)
+    }
+}

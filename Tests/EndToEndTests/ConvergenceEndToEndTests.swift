@@ -1,0 +1,112 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// The convergence property through the real server and binaries: four replicas of one cluster
+/// (two watching, one syncing now and then and sometimes killed mid-sync, one a second replica
+/// of a practice that also hands changes over by `merge`) make random edits from a seed; once
+/// everyone has synced, every replica exports the same bytes. `CLUSTERSYNC_SEED` replays a run.
+@Suite(.serialized) struct ConvergenceEndToEndTests {
+    let base: SyncEndToEndTests
+    var cli: CLI { base.cli }
+
+    init() throws {
+        base = try SyncEndToEndTests()
+    }
+
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func seededEditsThroughTheServerEndInIdenticalExports() throws {
+        let seed = ProcessInfo.processInfo.environment["CLUSTERSYNC_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...999_999)
+        print("convergence through the server: seed \(seed) (CLUSTERSYNC_SEED=\(seed) replays it)")
+        var rng = Generator(state: seed)
+        let server = try base.makeServer()
+        defer { server.stop() }
+        let added = try cli.run(["practice", "add", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "denbigh"],
+                                binary: "clustersyncd")
+        #expect(added.status == 0, "\(added.stderr)")
+        let prestatyn = try base.makeReplica("prestatyn", certificate: true, server: server)
+        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
+        let denbigh = try base.makeReplica("denbigh", certificate: true, server: server)
+        // A second replica of Denbigh, on a laptop with its own token.
+        let laptop = "laptop.sqlite"
+        #expect(try cli.run("init", "--replica", laptop, "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "denbigh",
+                            "--name", "Laptop, denbigh").status == 0)
+        let token = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                 "--practice", "denbigh", "--label", "laptop"], binary: "clustersyncd")
+        try token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            .write(to: base.dir.appendingPathComponent("laptop.token"), atomically: true, encoding: .utf8)
+        #expect(try cli.run("remote", "set", "--replica", laptop, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                            "--token-file", "laptop.token").status == 0)
+        let files = [prestatyn, rhyl, denbigh, laptop]
+
+        let watchers = try [prestatyn, rhyl].map { try WatchEndToEndTests.startWatch($0, in: base.dir) }
+        defer {
+            for watcher in watchers where watcher.isRunning {
+                kill(watcher.processIdentifier, SIGTERM)
+                watcher.waitUntilExit()
+            }
+        }
+
+        var risks: [String] = []
+        func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
+        for step in 0..<36 {
+            let file = pick(files)
+            switch rng.next() % 10 {
+            case 0...5:
+                if risks.isEmpty || rng.next() % 5 == 0 {
+                    let add = try cli.run("risk", "add", "--replica", file, "title=Risk \(step)", "owner=\(pick(["Lead", "Manager"]))")
+                    if add.status == 0 { risks.append(add.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                } else {
+                    // Small value sets, so concurrent writes often agree (no conflict) and sometimes not.
+                    let edit = pick([["set", "title=Title \(rng.next() % 3)"], ["set", "owner=\(pick(["Lead", "Manager", "GP"]))"],
+                                     ["set", "status=\(pick(["open", "closed"]))"], ["set", "tags+=\(pick(["winter", "estates"]))"],
+                                     ["set", "tags-=winter"], ["delete"], ["restore"]])
+                    // Fails harmlessly when this replica has not seen the risk yet, or it is deleted.
+                    _ = try cli.run(["risk", edit[0], "--replica", file, pick(risks)] + edit.dropFirst())
+                }
+            case 6, 7:
+                let syncing = pick([denbigh, laptop])
+                if rng.next() % 3 == 0 {
+                    let process = try cli.start(["sync", "--replica", syncing])
+                    usleep(UInt32(rng.next() % 300_000))
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                } else {
+                    _ = try cli.run("sync", "--replica", syncing)
+                }
+            case 8:
+                let other = pick([prestatyn, rhyl, denbigh])
+                let merged = try cli.run("merge", "--replica", laptop, "--from", other)
+                #expect(merged.status == 0, "\(merged.stderr)")
+            default:
+                usleep(200_000)
+            }
+        }
+
+        // Everyone syncs until every replica exports the same bytes (with a deadline).
+        let deadline = Date(timeIntervalSinceNow: 60)
+        var exports: [String] = []
+        while Date() < deadline {
+            for file in [denbigh, laptop] { _ = try cli.run("sync", "--replica", file) }
+            exports = try files.map { try cli.run("export", "--replica", $0).stdout }
+            if Set(exports).count == 1 { break }
+            usleep(300_000)
+        }
+        #expect(Set(exports).count == 1, "seed \(seed): replicas differ\n\(zip(files, exports).map { "\($0): \($1)" }.joined(separator: "\n"))")
+        #expect(exports.first?.contains("Risk") == true, "seed \(seed): nothing was made")
+        for file in files {
+            #expect(try cli.run("status", "--replica", file, "--json").json?["pending"] == .int(0), "seed \(seed): \(file) has changes pending")
+        }
+        for watcher in watchers { #expect(watcher.isRunning, "a watch stopped") }
+    }
+}
