@@ -1,6 +1,7 @@
 import ClusterSyncCore
 import ClusterSyncServer
 import ClusterSyncStorage
+import Foundation
 import GRDB
 
 /// A `ServerStore` in memory, for tests of code that talks to a store (the session handler, a
@@ -30,8 +31,13 @@ public actor InMemoryServerStore: ServerStore {
     }
 
     private var tenants: [String: Tenant] = [:]
-    private var tokens: [String: SessionIdentity] = [:]
+    /// Token text to credential id.
+    private var tokens: [String: String] = [:]
+    private var credentialsByID: [String: CredentialRecord] = [:]
+    private var revokedSerials: Set<[String]> = []
+    private var auditLog: [AuditEntry] = []
     private var issued = 0
+    private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     public init() {}
 
@@ -64,22 +70,42 @@ public actor InMemoryServerStore: ServerStore {
         }
     }
 
-    public func issueToken(practice: String, cluster: String, tenant: String, label: String?) async throws -> String {
-        issued += 1
-        let token = "cst_memory\(issued)_\(UInt64.random(in: 0 ... .max))"
-        try register(token: token, practice: PracticePath(tenant: tenant, cluster: cluster, practice: practice), label: label)
+    public func issueToken(practice: String, cluster: String, tenant: String, label: String?, expiresAt: Int64?) async throws -> String {
+        let token = "cst_memory\(issued + 1)_\(UInt64.random(in: 0 ... .max))"
+        try register(token: token, practice: PracticePath(tenant: tenant, cluster: cluster, practice: practice), label: label, expiresAt: expiresAt)
         return token
+    }
+
+    public func recordCertificate(serial: String, for practice: PracticePath, label: String?, expiresAt: Int64?) async throws -> String {
+        guard tenants[practice.tenant]?.practices.contains(practice) == true else {
+            throw ClusterSyncError(.invalidValue, "no practice \(practice)", field: "practice")
+        }
+        let id = "crt_" + serial
+        credentialsByID[id] = CredentialRecord(
+            id: id, practice: practice, label: label, kind: .certificate, serial: serial, createdAt: Self.now(), expiresAt: expiresAt)
+        return id
+    }
+
+    public func tenants() async throws -> [String] { tenants.keys.sorted() }
+
+    public func clusters(tenant: String?) async throws -> [ClusterPath] {
+        if let tenant, tenants[tenant] == nil { throw Self.noTenant(tenant) }
+        return tenants.filter { tenant == nil || $0.key == tenant }
+            .flatMap { name, value in value.clusters.map { ClusterPath(tenant: name, cluster: $0) } }
+            .sorted { $0.description < $1.description }
     }
 
     /// Makes `token` (any text) stand for the practice, as `issueToken` would: for tests whose
     /// token is fixed, such as the golden transcripts'.
-    public func register(token: String, practice path: PracticePath, label: String?) throws {
+    public func register(token: String, practice path: PracticePath, label: String?, expiresAt: Int64? = nil) throws {
         guard tenants[path.tenant]?.practices.contains(path) == true else {
             throw ClusterSyncError(.invalidValue, "no practice \(path)", field: "practice")
         }
-        tokens[token] = SessionIdentity(
-            tenant: path.tenant, cluster: path.cluster, practice: path.practice,
-            author: label.map { "\(path.practice) (\($0))" } ?? path.practice)
+        issued += 1
+        let id = "memory\(issued)"
+        tokens[token] = id
+        credentialsByID[id] = CredentialRecord(
+            id: id, practice: path, label: label, kind: .token, createdAt: Self.now(), expiresAt: expiresAt)
     }
 
     public func practices(tenant: String?) async throws -> [PracticePath] {
@@ -89,8 +115,51 @@ public actor InMemoryServerStore: ServerStore {
 
     // MARK: Authentication
 
-    public func authenticate(token: String) async throws -> SessionIdentity? {
-        tokens[token]
+    // MARK: Credentials
+
+    public func credentials(tenant: String?) async throws -> [CredentialRecord] {
+        if let tenant, tenants[tenant] == nil { throw Self.noTenant(tenant) }
+        return credentialsByID.values.filter { tenant == nil || $0.practice.tenant == tenant }
+            .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    public func credential(id: String) async throws -> CredentialRecord? { credentialsByID[id] }
+
+    public func credential(token: String) async throws -> CredentialRecord? { tokens[token].flatMap { credentialsByID[$0] } }
+
+    public func credential(serial: String, tenant: String) async throws -> CredentialRecord? {
+        credentialsByID.values.first { $0.serial == serial && $0.practice.tenant == tenant }
+    }
+
+    public func revokeCredential(id: String) async throws -> CredentialRecord {
+        guard var credential = credentialsByID[id] else {
+            throw ClusterSyncError(.unknownRecord, "no credential \(id)")
+        }
+        credential.revokedAt = credential.revokedAt ?? Self.now()
+        credentialsByID[id] = credential
+        return credential
+    }
+
+    public func revokeCertificate(serial: String, tenant: String) async throws {
+        if tenants[tenant] == nil { throw Self.noTenant(tenant) }
+        if let known = try await credential(serial: serial, tenant: tenant) {
+            _ = try await revokeCredential(id: known.id)
+        } else {
+            revokedSerials.insert([tenant, serial])
+        }
+    }
+
+    public func isRevoked(serial: String, tenant: String) async throws -> Bool { revokedSerials.contains([tenant, serial]) }
+
+    public func markUsed(credential id: String, at: Int64) async throws { credentialsByID[id]?.lastUsedAt = at }
+
+    public func recordAudit(_ entry: AuditEntry, keepAfter: Int64) async throws {
+        auditLog.append(entry)
+        auditLog.removeAll { $0.at < keepAfter }
+    }
+
+    public func audit(tenant: String?, since: Int64?, limit: Int) async throws -> [AuditEntry] {
+        Array(auditLog.filter { (tenant == nil || $0.tenant == tenant) && $0.at >= (since ?? 0) }.prefix(limit))
     }
 
     public func isRegistered(_ practice: PracticePath) async throws -> Bool {

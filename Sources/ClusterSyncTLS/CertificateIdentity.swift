@@ -17,6 +17,20 @@ public struct CertificateIdentity: Hashable, Sendable, CustomStringConvertible {
     public let tenant: String
     public let cluster: String
     public let practice: String
+    /// The certificate's serial number (`CertificateSerial.normalised`), when read from a
+    /// certificate: what `clustersyncd credential revoke` revokes it by. Not part of equality:
+    /// an identity is the practice it names.
+    public private(set) var serialNumber: String?
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.tenant == b.tenant && a.cluster == b.cluster && a.practice == b.practice
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(tenant)
+        hasher.combine(cluster)
+        hasher.combine(practice)
+    }
 
     /// The URI scheme of the identity's subject alternative name.
     public static let uriScheme = "clustersync"
@@ -119,6 +133,7 @@ extension CertificateIdentity {
         }
         do {
             try self.init(uri: uri)
+            serialNumber = CertificateSerial.hex(certificate.serialNumber.bytes)
         } catch {
             throw ClusterSyncTLSError(
                 .invalidIdentity,
@@ -152,5 +167,25 @@ extension CertificateIdentity {
             throw ClusterSyncTLSError(.malformedCertificate, "The peer certificate cannot be encoded as DER: \(error).")
         }
         try self.init(derEncoded: bytes)
+    }
+}
+
+/// A certificate serial number as ClusterSync writes it: lowercase hex without leading zeros or
+/// separators (`openssl x509 -serial` prints `serial=0A1B…`, which `normalised` accepts).
+public enum CertificateSerial {
+    public static func hex(_ bytes: some Collection<UInt8>) -> String {
+        let text = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let trimmed = text.drop { $0 == "0" }
+        return trimmed.isEmpty ? "0" : String(trimmed)
+    }
+
+    /// Reads a serial typed by an operator (`0A:1B`, `serial=0A1B`, `0x0a1b`); nil if it is not hex.
+    public static func normalised(_ text: String) -> String? {
+        var digits = text.lowercased()
+        for prefix in ["serial=", "0x"] where digits.hasPrefix(prefix) { digits.removeFirst(prefix.count) }
+        digits.removeAll { $0 == ":" }
+        guard !digits.isEmpty, digits.count <= 64, digits.allSatisfy(\.isHexDigit) else { return nil }
+        let trimmed = digits.drop { $0 == "0" }
+        return trimmed.isEmpty ? "0" : String(trimmed)
     }
 }

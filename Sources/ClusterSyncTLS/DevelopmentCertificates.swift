@@ -207,9 +207,10 @@ public struct DevelopmentCertificateAuthority: Sendable {
     /// subject alternative name `clustersync://<tenant>/<cluster>/<practice>`, only for TLS clients
     /// (`extendedKeyUsage clientAuth`).
     ///
-    /// Pass an earlier `now` to make a certificate that has already expired, as tests do.
+    /// Pass an earlier `now` to make a certificate that has already expired, as tests do; `until`
+    /// ends its validity sooner than the default (`credential issue --expires`).
     public func issueClientCertificate(
-        for identity: CertificateIdentity, now: Date = Date()
+        for identity: CertificateIdentity, now: Date = Date(), until: Date? = nil
     ) throws(ClusterSyncTLSError) -> CertificateAndKey {
         let subject: DistinguishedName
         do {
@@ -222,19 +223,20 @@ public struct DevelopmentCertificateAuthority: Sendable {
             throw ClusterSyncTLSError(.generationFailed, "The client certificate's subject cannot be built: \(error).")
         }
         return try issue(
-            subject: subject, years: Self.clientValidityYears, now: now,
+            subject: subject, years: Self.clientValidityYears, now: now, until: until,
             usage: .clientAuth, alternativeNames: SubjectAlternativeNames([.uniformResourceIdentifier(identity.uri)])
         )
     }
 
     private func issue(
-        subject: DistinguishedName, years: Int, now: Date,
+        subject: DistinguishedName, years: Int, now: Date, until: Date? = nil,
         usage: ExtendedKeyUsage.Usage, alternativeNames: SubjectAlternativeNames
     ) throws(ClusterSyncTLSError) -> CertificateAndKey {
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let authority = root.certificate
         // A certificate cannot usefully outlive its issuer: peers reject the chain once the CA expires.
-        let validity = Self.validity(from: now, years: years, cappedAt: authority.notValidAfter)
+        var validity = Self.validity(from: now, years: years, cappedAt: authority.notValidAfter)
+        if let until, until > validity.lowerBound, until < validity.upperBound { validity = validity.lowerBound...until }
         let authorityKeyID = (try? authority.extensions.subjectKeyIdentifier)?.keyIdentifier
             ?? SubjectKeyIdentifier(hash: authority.publicKey).keyIdentifier
         let certificate = try Self.sign {

@@ -57,6 +57,8 @@ struct StatusCommand: ParsableCommand {
         let remote = try replica.remote()
         let lastSync = try replica.syncState().lastSyncMillis
         let setAside = try replica.setAside()
+        let credentialExpires = try replica.credentialExpiry()
+        let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -64,6 +66,8 @@ struct StatusCommand: ParsableCommand {
                 "name": .string(identity.displayName), "pending": .int(Int64(pending)), "conflicts": .int(Int64(conflicts)),
                 "server": remote.map { .string("\($0.host):\($0.port)") } ?? .null,
                 "lastSync": lastSync.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
+                "credentialExpires": credentialExpires.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
+                "credentialWarning": credentialWarning.map(JSONValue.string) ?? .null,
                 "setAside": .array(setAside.map { entry in
                     .object([
                         "change": entry.change.map { .string($0.description) } ?? .null,
@@ -88,6 +92,10 @@ struct StatusCommand: ParsableCommand {
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
         }
+        if let credentialExpires {
+            Output.print("credential expires \(Output.localTime(HLCTimestamp(millis: credentialExpires))) (as the server said at the last sync)")
+        }
+        if let credentialWarning { Output.print("warning: \(credentialWarning)") }
     }
 }
 

@@ -11,7 +11,7 @@ struct ClusterSyncDaemon: AsyncParsableCommand {
         commandName: "clustersyncd",
         abstract: "The ClusterSync server: practices of a Health Board sync their cluster registers through it.",
         discussion: "Exit codes: 0 ok, 1 user error, 2 internal error. The data directory is --data, else $CLUSTERSYNCD_DATA, else ./clustersync-data.",
-        subcommands: [InitCommand.self, TenantCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, ConflictsCommand.self, ServeCommand.self, HealthCommand.self]
+        subcommands: [InitCommand.self, TenantCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, AuditCommand.self, ConflictsCommand.self, ServeCommand.self, HealthCommand.self]
     )
 
     static func main() async {
@@ -52,7 +52,7 @@ struct InitCommand: AsyncParsableCommand {
 }
 
 struct TenantCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Tenants: one per Health Board.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Tenants: one per Health Board.", subcommands: [Add.self, List.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a tenant.")
@@ -66,7 +66,7 @@ struct TenantCommand: AsyncParsableCommand {
 }
 
 struct ClusterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Clusters of a tenant.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Clusters of a tenant.", subcommands: [Add.self, List.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a cluster to a tenant.")
@@ -106,12 +106,13 @@ struct PracticeCommand: AsyncParsableCommand {
 }
 
 struct CredentialCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "credential", abstract: "Credentials of practices.", subcommands: [Issue.self])
+    static let configuration = CommandConfiguration(commandName: "credential", abstract: "Credentials of practices: issue, list, revoke.", subcommands: [Issue.self, List.self, Revoke.self])
 
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "issue",
-            abstract: "Issue a bearer token (printed once) or a client certificate for one practice.")
+            abstract: "Issue a bearer token (printed once) or a client certificate for one practice.",
+            discussion: "Without --expires it lasts credentials.defaultExpiryDays from the settings (default 365; 0: no expiry).")
         @OptionGroup var data: DataOptions
         @Option(help: "The tenant.") var tenant: String
         @Option(help: "The cluster.") var cluster: String
@@ -119,9 +120,22 @@ struct CredentialCommand: AsyncParsableCommand {
         @Flag(help: "Issue a client certificate instead of a token.") var certificate = false
         @Option(help: "With --certificate: the folder to write practice.pem, practice-key.pem and ca.pem to.") var out: String?
         @Option(help: "With a token: whose it is (a person or a laptop); shown as the author of its changes.") var label: String?
+        @Option(help: "How long it lasts: 1y, 90d, 12w, 24h, or never (default: the settings' credentials.defaultExpiryDays).") var expires: String?
+        @Option(help: "A JSON settings file (default DATA/clustersyncd.json if present).") var config: String?
 
         func validate() throws {
             if certificate, out == nil { throw ValidationError("--certificate needs --out DIR") }
+            if let expires, expires != "never", TimeText.duration(expires) == nil {
+                throw ValidationError("--expires must be a duration such as 1y, 90d, 12w or 24h, or never; got \"\(expires)\"")
+            }
+        }
+
+        /// When the new credential expires (ms since 1970), or nil for never.
+        func expiry(now: Int64) async throws -> Int64? {
+            if expires == "never" { return nil }
+            if let expires, let duration = TimeText.duration(expires) { return now + duration }
+            let days = try await data.settings(config: config).credentialDefaultExpiryDays
+            return days > 0 ? now + Int64(days) * 86_400_000 : nil
         }
 
         func run() async throws {
@@ -130,20 +144,25 @@ struct CredentialCommand: AsyncParsableCommand {
             guard try await store.isRegistered(path) else {
                 throw ClusterSyncError(.unknownRecord, "no practice \(path); add it with `clustersyncd practice add`")
             }
+            let expiresAt = try await expiry(now: TimeText.now())
             guard certificate, let out else {
-                let token = try await store.issueToken(practice: practice, cluster: cluster, tenant: tenant, label: label)
+                let token = try await store.issueToken(practice: practice, cluster: cluster, tenant: tenant, label: label, expiresAt: expiresAt)
                 print(token)
                 return
             }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let issued = try data.directory.authority().issueClientCertificate(
-                for: CertificateIdentity(tenant: tenant, cluster: cluster, practice: practice))
+                for: CertificateIdentity(tenant: tenant, cluster: cluster, practice: practice),
+                until: expiresAt.map { Date(timeIntervalSince1970: Double($0) / 1000) })
+            let serial = CertificateSerial.hex(issued.certificate.serialNumber.bytes)
+            let notAfter = Int64(issued.certificate.notValidAfter.timeIntervalSince1970 * 1000)
+            let id = try await store.recordCertificate(serial: serial, for: path, label: label, expiresAt: notAfter)
             let dir = URL(fileURLWithPath: out)
             try issued.write(certificateTo: dir.appendingPathComponent("\(practice).pem").path,
                              privateKeyTo: dir.appendingPathComponent("\(practice)-key.pem").path)
             try? FileManager.default.removeItem(at: dir.appendingPathComponent("ca.pem"))
             try FileManager.default.copyItem(atPath: data.directory.caCertificate, toPath: dir.appendingPathComponent("ca.pem").path)
-            print("wrote \(out)/\(practice).pem, \(out)/\(practice)-key.pem and \(out)/ca.pem")
+            print("wrote \(out)/\(practice).pem, \(out)/\(practice)-key.pem and \(out)/ca.pem (credential \(id), serial \(serial), expires \(CredentialRecord.iso(notAfter)))")
         }
     }
 }

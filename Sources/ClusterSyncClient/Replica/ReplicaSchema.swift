@@ -63,6 +63,13 @@ enum ReplicaSchema {
                 ALTER TABLE remote ADD COLUMN max_clock_skew_millis INTEGER;
                 """)
         }
+        migrator.registerMigration("v4 (credentials): the credential expiry the server announced") { db in
+            try db.execute(sql: """
+                -- welcome.credentialExpiresAt of the last sync (ms since 1970): `status` warns a
+                -- practice 30 days before. NULL: no expiry announced.
+                ALTER TABLE remote ADD COLUMN credential_expires_at INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -171,6 +171,7 @@ public struct SyncClient: Sendable {
                             pending += machine.handle(.outboxRead(changes), now: Self.now())
                         case .rememberLimits(let limits):
                             try replica.rememberServerLimits(limits)
+                            try replica.rememberCredentialExpiry(machine.welcome?.credentialExpiresAt)
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
                         case .apply(let page):

@@ -158,7 +158,8 @@ public struct ClientSyncStateMachine: Sendable {
     public let configuration: Configuration
     private(set) var phase: Phase = .connecting
     public private(set) var cursor: Cursor?
-    private var welcome: Welcome?
+    /// The server's welcome, once it has come.
+    public private(set) var welcome: Welcome?
     private var inFlight: [Batch] = []
     private var position: ChangeID?
     private var drained = false

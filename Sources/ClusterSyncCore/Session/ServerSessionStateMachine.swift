@@ -295,13 +295,16 @@ public struct ServerSessionStateMachine: Sendable {
     // MARK: Results of the actions
 
     /// The hello's credentials are good: welcome the client.
-    public mutating func authenticated(_ identity: SessionIdentity, server: String) -> Action {
+    /// `credentialExpiresAt` (ms since 1970) goes into the welcome, so the client can warn.
+    public mutating func authenticated(_ identity: SessionIdentity, server: String, credentialExpiresAt: Int64? = nil) -> Action {
         switch state {
         case .closed: return .none
         case .authenticating:
             state = .ready(Ready(identity: identity))
             lastActivity = clock()
-            return .send(.welcome(Welcome(identity: identity, limits: limits, server: server)))
+            var welcome = Welcome(identity: identity, limits: limits, server: server)
+            welcome.credentialExpiresAt = credentialExpiresAt
+            return .send(.welcome(welcome))
         case .awaitingHello, .ready: preconditionFailure("authenticated without an authenticate action")
         }
     }
@@ -314,6 +317,12 @@ public struct ServerSessionStateMachine: Sendable {
         case .authenticating: return fatal(.unauthenticated, message)
         case .awaitingHello, .ready: preconditionFailure("authenticationFailed without an authenticate action")
         }
+    }
+
+    /// The session's credential has been revoked or has expired since its hello: whatever the
+    /// client sent is refused, with `unauthenticated`, and the session closes.
+    public mutating func credentialWithdrawn(_ message: String) -> Action {
+        fatal(.unauthenticated, message)
     }
 
     /// The push was stored (or was all duplicates).

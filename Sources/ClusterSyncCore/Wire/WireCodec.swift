@@ -52,6 +52,7 @@ public enum WireCodec {
             limits.int("idleTimeoutMillis", welcome.limits.idleTimeoutMillis)
             object.raw("limits", limits.text)
             object.string("server", welcome.server)
+            object.int("credentialExpiresAt", welcome.credentialExpiresAt)
         case .ack(let ack):
             object.string("batch", ack.batch)
             object.int("accepted", ack.accepted)
@@ -229,7 +230,7 @@ private struct DecodedLine: Decodable {
     enum Key: String, CodingKey {
         case type
         case version, replica, token, client
-        case identity, scopes, limits, server
+        case identity, scopes, limits, server, credentialExpiresAt
         case tenant, cluster, practice, author
         case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
         case batch, changes, accepted, duplicates
@@ -322,6 +323,7 @@ private struct DecodedLine: Decodable {
                 version: try c.decode(Int.self, forKey: .version), identity: identity, limits: limits,
                 server: try c.decode(String.self, forKey: .server))
             welcome.scopes = try c.decode([String].self, forKey: .scopes)
+            welcome.credentialExpiresAt = try c.decodeIfPresent(Int64.self, forKey: .credentialExpiresAt)
             return .welcome(welcome)
         case "ack":
             return .ack(Ack(

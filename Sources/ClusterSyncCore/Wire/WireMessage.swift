@@ -100,6 +100,9 @@ public struct Welcome: Sendable, Equatable {
     public var scopes: [String]
     public var limits: WireLimits
     public var server: String
+    /// When the session's credential stops opening sessions (ms since 1970); nil: it does not
+    /// expire, or the server does not say. On the wire: `credentialExpiresAt`, absent when nil.
+    public var credentialExpiresAt: Int64?
 
     public init(version: Int = ProtocolVersion.current, identity: SessionIdentity, limits: WireLimits, server: String) {
         self.version = version

@@ -27,6 +27,12 @@ public struct ServerSettings: Sendable {
     public var maxConnectionsPerCredential = 8
     /// How long SIGTERM waits for open sessions to finish before closing them.
     public var drainSeconds = 10
+    /// How long a credential issued without `--expires` lasts, in days; 0: it does not expire.
+    /// Read by `clustersyncd credential issue` from the same settings file (`--config`).
+    public var credentialDefaultExpiryDays = 365
+    /// How long the session log (`clustersyncd audit`) keeps an entry, in days.
+    public var auditRetentionDays = ServerSettings.defaultAuditRetentionDays
+    public static let defaultAuditRetentionDays = 400
 
     public init(data: DataDirectory) {
         self.data = data
@@ -54,5 +60,7 @@ public struct ServerSettings: Sendable {
         maxConnections = c.int(forKey: "limits.maxConnections", default: maxConnections)
         maxConnectionsPerCredential = c.int(forKey: "limits.maxConnectionsPerCredential", default: maxConnectionsPerCredential)
         drainSeconds = c.int(forKey: "drainSeconds", default: drainSeconds)
+        credentialDefaultExpiryDays = c.int(forKey: "credentials.defaultExpiryDays", default: credentialDefaultExpiryDays)
+        auditRetentionDays = c.int(forKey: "audit.retentionDays", default: auditRetentionDays)
     }
 }

@@ -25,6 +25,11 @@ struct SessionHandler: Sendable {
     /// The wall clock for the push checks, in milliseconds since 1970.
     var nowMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     var serverName = "clustersyncd/1"
+    /// How long the session log keeps an entry (settings: auditRetentionDays).
+    var auditRetentionMillis = Int64(ServerSettings.defaultAuditRetentionDays) * 86_400_000
+
+    /// Checks credentials at hello and before every later message; writes the session log.
+    var gate: CredentialGate { CredentialGate(store: store, auditRetentionMillis: auditRetentionMillis, nowMillis: nowMillis) }
 
     /// For whatever metrics backend the operator bootstraps (none by default).
     static let sessions = Counter(label: "clustersyncd_sessions_total")
@@ -43,6 +48,15 @@ struct SessionHandler: Sendable {
         /// The deadline of the machine's last `armTimer` has come.
         case timer
         case shutdown
+
+        /// Whether the event is something the session would act on for its client, so its
+        /// credential is checked again first.
+        var isMessage: Bool {
+            switch self {
+            case .line, .published: true
+            default: false
+            }
+        }
     }
 
     static let preWelcomeLimitName = "clustersyncd.pre-welcome-limit"
@@ -85,6 +99,7 @@ struct SessionHandler: Sendable {
                             sink.yield(.inboundClosed)
                         }
                         var session = Session(channel: channel, sink: sink, outbound: outbound, certificate: certificate)
+                        session.subject.peer = CredentialGate.peer(channel.remoteAddress)
                         await self.serve(events, &session, taken: takenSink, tasks: &tasks)
                         session.timer?.cancel()
                         if let credential = session.credential { connections.release(credential: credential) }
@@ -114,6 +129,8 @@ struct SessionHandler: Sendable {
         /// The credential slot this session holds, once welcomed.
         var credential: String?
         var subscription: (tenant: String, id: Int)?
+        /// Whose the session is, for the session log and the credential rechecks.
+        var subject = CredentialGate.Subject()
     }
 
     private func serve(
@@ -125,7 +142,14 @@ struct SessionHandler: Sendable {
             limits: limits, certificateIdentity: session.certificate != nil, sessionLimits: sessionLimits, clock: { loop.now })
         guard await perform(machine.start(), &machine, &session) else { return }
         for await event in events {
-            let action: ServerSessionStateMachine.Action
+            var action: ServerSessionStateMachine.Action
+            // A credential revoked or expired while the session is open is refused at once.
+            if machine.identity != nil, event.isMessage, let withdrawn = await gate.recheck(session.subject) {
+                action = machine.credentialWithdrawn(withdrawn.message)
+                if case .line = event { taken.yield() }
+                guard await perform(action, &machine, &session) else { return }
+                continue
+            }
             switch event {
             case .line(let line):
                 action = machine.lineReceived(line)
@@ -163,6 +187,7 @@ struct SessionHandler: Sendable {
             case .none:
                 return true
             case .send(let message):
+                if case .error(let error) = message { await gate.refused(error, session.subject, logger: logger) }
                 await send(message, session.outbound)
                 return true
             case .armTimer(let deadline):
@@ -173,11 +198,14 @@ struct SessionHandler: Sendable {
             case .close(let error):
                 if let error {
                     logClose(error, machine)
+                    if error.code != ClusterSyncError.Code.shuttingDown.rawValue {
+                        await gate.refused(error, session.subject, logger: logger)
+                    }
                     await send(.error(error), session.outbound)
                 }
                 return false
             case .authenticate(let hello):
-                action = await authenticate(hello, session.certificate, &session.credential, &machine)
+                action = await authenticate(hello, &session, &machine)
                 if machine.identity != nil {
                     // Welcomed: the small pre-welcome allowance no longer applies.
                     _ = try? await session.channel.pipeline.removeHandler(name: Self.preWelcomeLimitName).get()
@@ -217,34 +245,29 @@ struct SessionHandler: Sendable {
     }
 
     private func authenticate(
-        _ hello: Hello, _ certificate: CertificateIdentity?, _ credential: inout String?, _ machine: inout ServerSessionStateMachine
+        _ hello: Hello, _ session: inout Session, _ machine: inout ServerSessionStateMachine
     ) async -> ServerSessionStateMachine.Action {
+        let certificate = session.certificate
         do {
             let identity: SessionIdentity
-            if let certificate {
-                let path = PracticePath(tenant: certificate.tenant, cluster: certificate.cluster, practice: certificate.practice)
-                guard try await store.isRegistered(path) else {
-                    return machine.authenticationFailed("the certificate's practice \(path) is not registered on this server")
-                }
-                identity = SessionIdentity(tenant: path.tenant, cluster: path.cluster, practice: path.practice, author: path.practice)
-            } else {
-                guard let token = hello.token, let known = try await store.authenticate(token: token) else {
-                    return machine.authenticationFailed("the token is unknown or revoked: ask the cluster's administrator for a new one")
-                }
-                identity = known
+            let expiresAt: Int64?
+            switch try await gate.admit(token: hello.token, certificate: certificate, subject: &session.subject) {
+            case .refused(let message): return machine.authenticationFailed(message)
+            case .admitted(let admitted, let expiry): (identity, expiresAt) = (admitted, expiry)
             }
             guard let slot = connections.claim(credential: ConnectionRegistry.credentialKey(token: hello.token, certificate: certificate)) else {
                 return machine.tooManyConnections(
                     "this \(certificate == nil ? "token" : "certificate") already has \(connections.maxConnectionsPerCredential) sessions open, the most this server allows for one credential: close one (another sync --watch?) and connect again")
             }
-            credential = slot
+            session.credential = slot
+            await gate.connected(session.subject, logger: logger)
             logger.info("session", metadata: [
                 "clustersyncd.practice": "\(identity.tenant)/\(identity.cluster)/\(identity.practice)",
                 "clustersyncd.replica": "\(hello.replica)",
                 "clustersyncd.credential": "\(certificate == nil ? "token" : "certificate")",
             ])
             Self.sessions.increment()
-            return machine.authenticated(identity, server: serverName)
+            return machine.authenticated(identity, server: serverName, credentialExpiresAt: expiresAt)
         } catch {
             logger.error("authentication failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.authenticationFailed("the server could not check the credential; try again")

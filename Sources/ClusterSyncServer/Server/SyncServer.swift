@@ -104,6 +104,7 @@ public final class SyncServer: Service, Sendable {
                                 store: self.store, notifier: self.notifier, limits: limits, logger: self.logger)
                             session.sessionLimits = sessionLimits
                             session.connections = connections
+                            session.auditRetentionMillis = Int64(self.settings.auditRetentionDays) * 86_400_000
                             await session.run(connection, certificateIdentity: identity)
                         }
                     }

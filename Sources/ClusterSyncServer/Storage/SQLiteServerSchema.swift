@@ -148,6 +148,46 @@ enum SQLiteServerSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v4: credential lifecycle and session log") { db in
+            try db.execute(sql: """
+                -- Credentials get a kind, an expiry, a last use (written once per session) and a
+                -- revocation time; certificates issued by `credential issue --certificate` get a
+                -- row too (secret_hash empty), found by their serial (lowercase hex). Times in ms.
+                ALTER TABLE credential ADD COLUMN kind TEXT NOT NULL DEFAULT 'token';
+                ALTER TABLE credential ADD COLUMN serial TEXT;
+                ALTER TABLE credential ADD COLUMN expires_at INTEGER;
+                ALTER TABLE credential ADD COLUMN last_used_at INTEGER;
+                ALTER TABLE credential ADD COLUMN revoked_at INTEGER;
+                UPDATE credential SET revoked_at = created_at WHERE revoked <> 0;
+                CREATE UNIQUE INDEX credential_by_serial ON credential(tenant, serial) WHERE serial IS NOT NULL;
+                CREATE INDEX credential_by_tenant ON credential(tenant, created_at);
+                -- Serials of certificates this server did not issue (a Health Board's own CA),
+                -- revoked with `credential revoke --serial HEX --tenant T`.
+                CREATE TABLE revoked_serial (
+                    tenant TEXT NOT NULL,
+                    serial TEXT NOT NULL,
+                    revoked_at INTEGER NOT NULL,
+                    PRIMARY KEY (tenant, serial)
+                ) WITHOUT ROWID;
+                -- The session log for auditors: connections and refusals, never secrets or record
+                -- contents. Entries older than the retention (settings: auditRetentionDays) are
+                -- dropped as new ones are written. tenant is NULL for an unknown token.
+                CREATE TABLE audit (
+                    num INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    event TEXT NOT NULL,
+                    tenant TEXT,
+                    cluster TEXT,
+                    practice TEXT,
+                    credential TEXT,
+                    peer TEXT,
+                    code TEXT,
+                    message TEXT
+                );
+                CREATE INDEX audit_by_tenant ON audit(tenant, at);
+                CREATE INDEX audit_by_time ON audit(at);
+                """)
+        }
         return migrator
     }
 }

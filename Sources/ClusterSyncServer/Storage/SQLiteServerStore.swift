@@ -17,7 +17,7 @@ import GRDB
 /// provisioning script can list `practices(tenant:)` first.
 public final class SQLiteServerStore: ServerStore {
     let database: DatabasePool
-    private let wallClock: @Sendable () -> Int64
+    let wallClock: @Sendable () -> Int64
 
     /// `wallClock` (milliseconds since 1970) dates the credentials issued. Commits are `.full`:
     /// an acknowledged push is on disk (PROTOCOL.md §6); `.normal` is for the benchmark, to show
@@ -68,7 +68,7 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    public func issueToken(practice: String, cluster: String, tenant: String, label: String?) async throws -> String {
+    public func issueToken(practice: String, cluster: String, tenant: String, label: String?, expiresAt: Int64?) async throws -> String {
         let path = PracticePath(tenant: tenant, cluster: cluster, practice: practice)
         let label = try label.map(Self.checkLabel)
         let createdAt = wallClock()
@@ -81,9 +81,9 @@ public final class SQLiteServerStore: ServerStore {
             for _ in 0..<8 {
                 let token = BearerToken.generate()
                 try db.execute(sql: """
-                    INSERT INTO credential (id, tenant, cluster, practice, label, secret_hash, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """, arguments: [token.id, tenant, cluster, practice, label, token.secretHash, createdAt])
+                    INSERT INTO credential (id, tenant, cluster, practice, label, secret_hash, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [token.id, tenant, cluster, practice, label, token.secretHash, createdAt, expiresAt])
                 if db.changesCount == 1 { return token.text }
             }
             throw ClusterSyncError(.internal, "could not find a free credential id")
@@ -103,22 +103,6 @@ public final class SQLiteServerStore: ServerStore {
     }
 
     // MARK: Authentication
-
-    public func authenticate(token: String) async throws -> SessionIdentity? {
-        guard let presented = BearerToken(parsing: token) else { return nil }
-        return try await read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT tenant, cluster, practice, label, secret_hash, revoked FROM credential WHERE id = ?
-                """), arguments: [presented.id]) else { return nil }
-            let stored: Data = row["secret_hash"]
-            // Digest == DataProtocol is Crypto's constant-time comparison.
-            guard presented.secretDigest == stored else { return nil }
-            guard row["revoked"] as Int64 == 0 else { return nil }
-            return SessionIdentity(
-                tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"],
-                author: AuthorName.authenticated(practice: row["practice"], label: row["label"]))
-        }
-    }
 
     public func isRegistered(_ practice: PracticePath) async throws -> Bool {
         try await read { db in try Self.isRegistered(practice, db) }
@@ -365,7 +349,7 @@ public final class SQLiteServerStore: ServerStore {
 
     /// GRDB's errors become `internal` errors that carry SQLite's message only: the SQL and its
     /// arguments (record contents) stay out of logs and off the wire.
-    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await database.write(updates)
         } catch let error as DatabaseError {
@@ -373,7 +357,7 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    private func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await database.read(value)
         } catch let error as DatabaseError {

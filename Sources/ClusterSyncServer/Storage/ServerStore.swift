@@ -1,4 +1,5 @@
 import ClusterSyncCore
+import Foundation
 
 /// Where the server keeps tenants, credentials and changes. The session logic talks only to this
 /// protocol: SQLite (`SQLiteServerStore`) is the embedded default; PostgreSQL follows in its own
@@ -11,15 +12,52 @@ public protocol ServerStore: Sendable {
     func addPractice(_ practice: String, cluster: String, tenant: String) async throws
     /// Issues a bearer token for a practice; returns the token, which is shown once and stored
     /// only as a hash. `label` says whose it is (a person or a laptop) and becomes the author.
-    func issueToken(practice: String, cluster: String, tenant: String, label: String?) async throws -> String
+    /// `expiresAt` (ms since 1970; nil: never) is when the token stops opening sessions.
+    func issueToken(practice: String, cluster: String, tenant: String, label: String?, expiresAt: Int64?) async throws -> String
+    /// Records a client certificate this server's CA issued (serial as lowercase hex without
+    /// leading zeros, `CertificateSerial.normalised`), so it can be listed and revoked; returns
+    /// its credential id. `expiresAt` is the certificate's own notAfter.
+    func recordCertificate(serial: String, for practice: PracticePath, label: String?, expiresAt: Int64?) async throws -> String
+    /// The tenants, sorted.
+    func tenants() async throws -> [String]
+    /// The clusters of a tenant (all tenants when nil), sorted. Throws `invalidValue` for an unknown tenant.
+    func clusters(tenant: String?) async throws -> [ClusterPath]
     /// The practices of a tenant (all tenants when nil), for listings.
     func practices(tenant: String?) async throws -> [PracticePath]
 
+    // MARK: Credentials (clustersyncd credential list/revoke; checked by every session)
+
+    /// The credentials of a tenant (all when nil), oldest first, revoked and expired included.
+    func credentials(tenant: String?) async throws -> [CredentialRecord]
+    /// One credential by id, whatever its state; nil if there is none.
+    func credential(id: String) async throws -> CredentialRecord?
+    /// The credential a bearer token is (its secret's hash compared in constant time), whatever
+    /// its state, so that the session can say "revoked" or "expired"; nil if unknown.
+    func credential(token: String) async throws -> CredentialRecord?
+    /// The certificate credential of a tenant with this serial, if this server issued it.
+    func credential(serial: String, tenant: String) async throws -> CredentialRecord?
+    /// Revokes a credential by id; returns it as it now is. Throws `unknownRecord` when there is
+    /// none. Revoking twice keeps the first time.
+    func revokeCredential(id: String) async throws -> CredentialRecord
+    /// Revokes a certificate by serial within a tenant: the recorded one if this server issued
+    /// it, else a serial on the tenant's revocation list (a certificate its own CA issued).
+    func revokeCertificate(serial: String, tenant: String) async throws
+    /// Whether a serial is on the tenant's revocation list (certificates not issued here).
+    func isRevoked(serial: String, tenant: String) async throws -> Bool
+    /// Notes that a session started with the credential: one write per session, not per message.
+    func markUsed(credential id: String, at: Int64) async throws
+
+    // MARK: Audit (clustersyncd audit)
+
+    /// Appends to the session log, and drops entries older than `keepAfter` (ms since 1970) so
+    /// the log stays bounded.
+    func recordAudit(_ entry: AuditEntry, keepAfter: Int64) async throws
+    /// A tenant's session log (all entries, those with no known tenant included, when nil) at or
+    /// after `since`, oldest first, at most `limit`.
+    func audit(tenant: String?, since: Int64?, limit: Int) async throws -> [AuditEntry]
+
     // MARK: Authentication
 
-    /// The identity a bearer token stands for, or nil if it is unknown or revoked. Compares the
-    /// token's hash in constant time.
-    func authenticate(token: String) async throws -> SessionIdentity?
     /// Whether the practice named by a client certificate is registered.
     func isRegistered(_ practice: PracticePath) async throws -> Bool
 
@@ -51,6 +89,17 @@ public protocol ServerStore: Sendable {
 }
 
 extension ServerStore {
+    /// The identity a bearer token stands for, or nil if it is unknown, revoked or expired now.
+    public func authenticate(token: String, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> SessionIdentity? {
+        guard let credential = try await credential(token: token), credential.refusal(at: now) == nil else { return nil }
+        return credential.identity
+    }
+
+    /// Issues a token that does not expire.
+    public func issueToken(practice: String, cluster: String, tenant: String, label: String?) async throws -> String {
+        try await issueToken(practice: practice, cluster: cluster, tenant: tenant, label: label, expiresAt: nil)
+    }
+
     /// Stores changes that are all `identity`'s own.
     public func push(_ changes: [Change], as identity: SessionIdentity) async throws -> PushOutcome {
         try await push(changes, as: identity, from: nil)

@@ -1,0 +1,17 @@
+import ClusterSyncCore
+import GRDB
+
+extension Replica {
+    /// Remembers when the server said this replica's credential expires (nil: it does not).
+    public func rememberCredentialExpiry(_ millis: Int64?) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE remote SET credential_expires_at = ?", arguments: [millis])
+        }
+    }
+
+    /// When the credential expires, as the server said at the last sync; nil if it does not or
+    /// the replica has not synced with a server that says.
+    public func credentialExpiry() throws -> Int64? {
+        try database.read { db in try Int64.fetchOne(db, sql: "SELECT credential_expires_at FROM remote") }
+    }
+}

@@ -1,0 +1,123 @@
+import ClusterSyncCore
+import ClusterSyncTLS
+import Foundation
+import Logging
+import NIOCore
+
+/// Decides whether a session's credential opens it, checks it again before each later message
+/// (so a credential revoked or expired while a session is open is refused on the next message),
+/// and writes the session log for auditors. The rule itself is `CredentialRecord.refusal(at:)`.
+struct CredentialGate: Sendable {
+    let store: any ServerStore
+    /// How long the session log keeps an entry.
+    var auditRetentionMillis: Int64 = Int64(ServerSettings.defaultAuditRetentionDays) * 86_400_000
+    var nowMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Whose a session is, as far as the server can tell: for the session log and the rechecks.
+    struct Subject: Sendable {
+        var practice: PracticePath?
+        /// The credential row's id (a token, or a certificate issued here).
+        var credential: String?
+        /// A certificate's serial, checked against the tenant's revocation list.
+        var serial: String?
+        var peer: String?
+    }
+
+    enum Decision: Sendable {
+        case admitted(SessionIdentity, expiresAt: Int64?)
+        /// The message to send with `unauthenticated`.
+        case refused(String)
+    }
+
+    /// Checks a hello's credential (the certificate TLS verified, else the token) and fills in
+    /// `subject` with whatever is known of it, refused or not.
+    func admit(token: String?, certificate: CertificateIdentity?, subject: inout Subject) async throws -> Decision {
+        let now = nowMillis()
+        if let certificate {
+            let path = PracticePath(tenant: certificate.tenant, cluster: certificate.cluster, practice: certificate.practice)
+            subject.practice = path
+            subject.serial = certificate.serialNumber
+            guard try await store.isRegistered(path) else {
+                return .refused("the certificate's practice \(path) is not registered on this server")
+            }
+            var expiresAt: Int64?
+            if let serial = certificate.serialNumber {
+                if let recorded = try await store.credential(serial: serial, tenant: path.tenant) {
+                    subject.credential = recorded.id
+                    if let refusal = recorded.refusal(at: now) { return .refused(refusal.message) }
+                    expiresAt = recorded.expiresAt
+                } else if try await store.isRevoked(serial: serial, tenant: path.tenant) {
+                    return .refused(Self.revokedSerialMessage(serial))
+                }
+            }
+            return .admitted(SessionIdentity(tenant: path.tenant, cluster: path.cluster, practice: path.practice, author: path.practice),
+                             expiresAt: expiresAt)
+        }
+        guard let token, let credential = try await store.credential(token: token) else {
+            return .refused("the token is unknown or revoked: ask the cluster's administrator for a new one")
+        }
+        subject.practice = credential.practice
+        subject.credential = credential.id
+        if let refusal = credential.refusal(at: now) { return .refused(refusal.message) }
+        return .admitted(credential.identity, expiresAt: credential.expiresAt)
+    }
+
+    /// Before each message of an open session: the error to close it with if its credential has
+    /// since been revoked or has expired. One indexed read; a store that cannot be read lets the
+    /// message through (the message itself will then meet the same store).
+    func recheck(_ subject: Subject) async -> ClusterSyncError? {
+        do {
+            if let id = subject.credential {
+                guard let credential = try await store.credential(id: id) else {
+                    return ClusterSyncError(.unauthenticated, "this credential no longer exists: ask the cluster's administrator for a new one")
+                }
+                return credential.refusal(at: nowMillis())
+            }
+            if let serial = subject.serial, let tenant = subject.practice?.tenant, try await store.isRevoked(serial: serial, tenant: tenant) {
+                return ClusterSyncError(.unauthenticated, Self.revokedSerialMessage(serial))
+            }
+        } catch {}
+        return nil
+    }
+
+    /// Notes a welcomed session: the credential's last use and a `connected` log entry.
+    func connected(_ subject: Subject, logger: Logger) async {
+        let now = nowMillis()
+        if let id = subject.credential {
+            do { try await store.markUsed(credential: id, at: now) } catch {
+                logger.warning("could not record a credential's last use", metadata: ["clustersyncd.error": "\(error)"])
+            }
+        }
+        await record(AuditEntry(at: now, event: .connected), subject, logger: logger)
+    }
+
+    /// Notes a refusal sent to the client (its wire code and message: never a secret, never
+    /// record contents, since error messages name ids and fields, not values).
+    func refused(_ error: WireError, _ subject: Subject, logger: Logger) async {
+        await record(AuditEntry(at: nowMillis(), event: .refused, code: error.code, message: error.message), subject, logger: logger)
+    }
+
+    private func record(_ entry: AuditEntry, _ subject: Subject, logger: Logger) async {
+        var entry = entry
+        entry.tenant = subject.practice?.tenant
+        entry.cluster = subject.practice?.cluster
+        entry.practice = subject.practice?.practice
+        entry.credential = subject.credential ?? subject.serial.map { "serial:\($0)" }
+        entry.peer = subject.peer
+        do { try await store.recordAudit(entry, keepAfter: entry.at - auditRetentionMillis) } catch {
+            logger.warning("could not write the session log", metadata: ["clustersyncd.error": "\(error)"])
+        }
+    }
+
+    static func revokedSerialMessage(_ serial: String) -> String {
+        "this certificate (serial \(serial)) has been revoked: ask the cluster's administrator for a new credential"
+    }
+
+    /// `127.0.0.1:54321`, `[::1]:54321`.
+    static func peer(_ address: SocketAddress?) -> String? {
+        guard let address, let ip = address.ipAddress else { return nil }
+        let port = address.port.map { ":\($0)" } ?? ""
+        if case .v6 = address { return "[\(ip)]\(port)" }
+        return ip + port
+    }
+}
