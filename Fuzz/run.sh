@@ -23,8 +23,14 @@ scratch=.build-fuzz
 export SWIFT_BACKTRACE=enable=no
 
 started=$(date +%s)
-swift build --package-path Fuzz --scratch-path "$scratch" -c release \
-  -Xswiftc -sanitize=fuzzer,address $(printf -- '--product %s ' "${targets[@]}")
+# SwiftPM notices files added to or removed from this package's targets, but not the main
+# package's (a path dependency): drop the cached build plan so a new core file is compiled in.
+rm -f "$scratch/release.yaml" "$scratch"/*/release/description.json
+# One product at a time: a plain `swift build` here would also build every dependency of the
+# main package (BoringSSL, SQLite...), which the targets do not need.
+for target in "${targets[@]}"; do
+  swift build --package-path Fuzz --scratch-path "$scratch" -c release -Xswiftc -sanitize=fuzzer,address --product "$target"
+done
 echo "fuzz build: $(( $(date +%s) - started )) s"
 bin=$(swift build --package-path Fuzz --scratch-path "$scratch" -c release --show-bin-path)
 

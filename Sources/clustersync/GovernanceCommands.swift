@@ -211,3 +211,27 @@ extension Output {
         return lines.isEmpty ? "" : "\n" + lines.joined(separator: "\n")
     }
 }
+
+struct OverdueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "overdue",
+        abstract: "Overdue reviews and actions across the registers: risks and terms of reference past their review date, actions past their due date.")
+
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let replica = try replica.open()
+        let today = replica.today
+        let views = try replica.overdue()
+        if output.json {
+            return Output.printJSON(.object(["records": .array(views.map { $0.jsonValue(today: today) })]))
+        }
+        guard !views.isEmpty else { return Output.print("nothing overdue") }
+        Output.print(Output.table(["type", "id", "title", "owner", "date", "what"], views.map { view in
+            let isAction = view.type == .action
+            return [view.type.rawValue, view.id.rawValue, Output.truncated(view.string("title") ?? "", 40), view.string("owner") ?? "",
+                    view.string(isAction ? "due_date" : "review_date") ?? "", isAction ? "due" : "review"]
+        }))
+    }
+}

@@ -28,7 +28,7 @@ func withArticle(_ type: RecordType) -> String {
 
 enum RiskKind: RegisterKind {
     static let type = RecordType.risk
-    static let listColumns = ["title", "owner", "score", "status", "review_date"]
+    static let listColumns = ["title", "category", "owner", "score", "status", "escalation", "review_date"]
     static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
         NewRecordDefaults.edits(for: type, given: edits)
     }
@@ -95,11 +95,30 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Flag(help: "Include deleted records.")
     var deleted = false
+    @Option(help: ArgumentHelp("Sort by \(RecordFilter.SortKey.allCases.map(\.rawValue).joined(separator: ", ")) (highest score first; earliest date first).", valueName: "key"))
+    var sort: String?
+    @Option(help: "Only this band: low, moderate, high, extreme.") var band: String?
+    @Option(help: "Only this status (\(Kind.type.schema.field("status").map { if case .choice(let w) = $0.kind { w.joined(separator: ", ") } else { "" } } ?? "none")).")
+    var status: String?
+    @Option(help: "Only records whose owner contains this text.") var owner: String?
+    @Flag(help: "Only records overdue: review date passed (risks, terms) or due date passed (actions, BRAG red).") var overdue = false
+    @Option(help: "Only this escalation level: practice, cluster, pcpg, health-board.") var escalation: String?
+    @Option(help: "Only records with this tag.") var tag: String?
+    @Flag(name: .customLong("private"), help: "Only this practice's private records.") var onlyPrivate = false
+    @Flag(help: "Only records shared with the cluster.") var shared = false
 
     func run() throws {
         let replica = try replica.open()
         let today = replica.today
-        let views = try replica.records(Kind.type).filter { deleted || !$0.isDeleted }
+        let filter = RecordFilter(band: band, status: status, owner: owner, overdue: overdue, escalation: escalation, tag: tag,
+                                  isPrivate: onlyPrivate ? true : shared ? false : nil)
+        var views = try replica.records(Kind.type).filter { (deleted || !$0.isDeleted) && filter.matches($0, today: today) }
+        if let sort {
+            guard let key = RecordFilter.SortKey(rawValue: sort) else {
+                throw ValidationError("--sort must be one of \(RecordFilter.SortKey.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            views = RecordFilter.sorted(views, by: key)
+        }
         if output.json {
             let governance = try replica.governance()
             Output.printJSON(.object(["records": .array(views.map { $0.jsonValue(today: today, governance: governance) })]))
@@ -112,9 +131,10 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
             derived.merge(governance.derived(view)) { a, _ in a }
             return [view.id.rawValue] + Kind.listColumns.map { column in
                 Output.truncated(view.value(column).map { column == "score" ? "\(RiskScore($0)?.score ?? 0)" : Replica.plain($0) } ?? "", 40)
-            } + [derived[derivedColumn].map(Replica.plain) ?? "", view.conflicts.isEmpty ? "" : "CONFLICT"]
+            } + [derived[derivedColumn].map(Replica.plain) ?? "", RecordFilter.isOverdue(view, today: today) ? "OVERDUE" : "",
+                 view.scope.practice.map { "private (\($0))" } ?? "", view.conflicts.isEmpty ? "" : "CONFLICT"]
         }
-        Output.print(Output.table(["id"] + Kind.listColumns + [derivedColumn, ""], rows))
+        Output.print(Output.table(["id"] + Kind.listColumns + [derivedColumn, "overdue", "private", ""], rows))
     }
 }
 

@@ -247,6 +247,25 @@ import Testing
         // Sent on (after the readable changes), it reads the same.
         guard case .changes(let again) = try WireCodec.decode(WireCodec.encode(page).dropLast()) else { return }
         #expect(again.changes == changes.changes && again.unreadable.map(\.text) == changes.unreadable.map(\.text))
+        #expect(again == changes)
+    }
+
+    /// Found by Fuzz/run.sh (FuzzWireCodec): a page whose unreadable change came before a
+    /// readable one re-encoded (readable first) to a page that decoded differently, because the
+    /// unreadable change's error named its position in the page ("changes[0].record"). It now
+    /// names the key within the change, as decoding the text alone would.
+    @Test func aPageWithAnUnreadableChangeFirstRoundTrips() throws {
+        let line = #"{"changes":[{"author":"W95011 (Rhys Morgan)","cluster":"rhondda","field":"status","hlc":"01a207a255a8-0000","id":"2@a3b4c5d6e7f80912","record":"ACT-4F8R-M6W0Z","tenant":"ctmuhb","value":"in-progress"},{"author":"W95011 (Rhys Morgan)","cluster":"rhondda","field":"source","hlc":"01a207a255a8-0001","id":"3@a3b4c5d6e7f80912","record":"ACT-4F8R2M6W0Z","tenant":"ctmuhb","value":"RSK-7K3M9Q2X1A"}],"cursor":"s1:3","more":false,"type":"changes"}"#
+        let page = try WireCodec.decode(line)
+        guard case .changes(let decoded) = page else { Issue.record("\(page)"); return }
+        #expect(decoded.changes.map(\.id.description) == ["3@a3b4c5d6e7f80912"])
+        let unreadable = try #require(decoded.unreadable.first)
+        #expect(unreadable.error.field == "record")
+        #expect(!unreadable.error.message.contains("changes["), "\(unreadable.error.message)")
+        #expect(throws: ClusterSyncError.self) { try Change(jsonText: unreadable.text) }
+        let again = try WireCodec.decode(WireCodec.encode(page).dropLast())
+        #expect(again == page)
+        #expect(WireCodec.encode(again) == WireCodec.encode(page))
     }
 
     @Test func invalidUTF8IsMalformed() {

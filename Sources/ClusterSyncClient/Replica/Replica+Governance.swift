@@ -58,3 +58,13 @@ extension Replica {
         return view
     }
 }
+
+extension Replica {
+    /// Overdue reviews (risks, terms of reference) and actions, earliest date first.
+    public func overdue() throws -> [RecordView] {
+        let today = self.today
+        let views = try records(.risk) + records(.action) + records(.terms)
+        func date(_ v: RecordView) -> Int { (v.date("due_date") ?? v.date("review_date"))?.dayNumber ?? .max }
+        return views.filter { !$0.isDeleted && RecordFilter.isOverdue($0, today: today) }.sorted { (date($0), $0.id) < (date($1), $1.id) }
+    }
+}

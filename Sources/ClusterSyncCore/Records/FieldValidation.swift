@@ -4,9 +4,13 @@ extension RecordSchema {
     /// A nil value (a set remove) is valid only for set fields.
     public func validate(field name: String, value: JSONValue?) throws(ClusterSyncError) {
         guard let spec = field(name) else {
+            // The name comes from whoever wrote the change: quoted only when short and free of
+            // anything like an NHS number (found by Fuzz/run.sh: a 3,000-byte name was echoed).
+            let quoted = PatientDataGuard.quotable(name)
             throw ClusterSyncError(.unknownField,
-                "a \(type.rawValue) has no field \"\(name)\"; its fields are \(fields.map(\.name).joined(separator: ", "))",
-                field: name)
+                "a \(type.rawValue) has no field \(quoted.map { "\"\($0)\"" } ?? "named with \(name.count) characters"); "
+                    + "its fields are \(fields.map(\.name).joined(separator: ", "))",
+                field: quoted)
         }
         if spec.kind.isMap {
             guard let (_, key) = FieldMap.split(name) else {

@@ -361,7 +361,28 @@ private enum PageEntry: Decodable {
             self = .change(try Change(from: decoder))
         } catch let error as DecodingError {
             let text = try decoder.singleValueContainer().decode(JSONValue.self).canonicalText
-            self = .unreadable(UnreadableChange(text: text, error: ClusterSyncError(decoding: error)))
+            // Named from the change, not the page ("record", not "changes[0].record"): the text
+            // alone gives the same error wherever it sits, so a page re-encoded (readable
+            // changes first) decodes to the same page. Found by Fuzz/run.sh (FuzzWireCodec).
+            let local = error.relative(to: decoder.codingPath.count)
+            self = .unreadable(UnreadableChange(text: text, error: ClusterSyncError(decoding: local)))
+        }
+    }
+}
+
+extension DecodingError {
+    /// The same error with the first `depth` keys of its coding path dropped.
+    func relative(to depth: Int) -> DecodingError {
+        func drop(_ context: Context) -> Context {
+            Context(codingPath: Array(context.codingPath.dropFirst(depth)), debugDescription: context.debugDescription,
+                    underlyingError: context.underlyingError)
+        }
+        switch self {
+        case .keyNotFound(let key, let context): return .keyNotFound(key, drop(context))
+        case .typeMismatch(let type, let context): return .typeMismatch(type, drop(context))
+        case .valueNotFound(let type, let context): return .valueNotFound(type, drop(context))
+        case .dataCorrupted(let context): return .dataCorrupted(drop(context))
+        @unknown default: return self
         }
     }
 }
