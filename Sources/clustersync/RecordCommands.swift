@@ -59,7 +59,7 @@ func parseEdits(_ arguments: [String], type: RecordType, current: RecordView?, t
 }
 
 func fieldsHelp(_ type: RecordType) -> String {
-    type.schema.fields.filter { $0.kind != .position }.map { "\($0.name): \($0.summary)" }.joined(separator: "\n")
+    type.schema.fields.filter { $0.kind != .position }.map { "\($0.name): \($0.helpText)" }.joined(separator: "\n")
 }
 
 struct AddRecord<Kind: RegisterKind>: ParsableCommand {

@@ -67,3 +67,23 @@ public struct FieldSpec: Sendable {
         self.summary = summary
     }
 }
+
+extension FieldSpec {
+    /// The summary with what the field accepts, for help texts and forms: the allowed values of a
+    /// choice, the date format, the score's range. Said once here so every front end says the same.
+    public var helpText: String {
+        switch kind {
+        case .choice(let values), .choiceSet(let values), .choiceMap(let values):
+            let allowed = values.joined(separator: ", ")
+            return values.allSatisfy(summary.contains) ? summary : "\(summary) (one of: \(allowed))"
+        case .date:
+            return summary.contains("YYYY-MM-DD") ? summary : "\(summary) (a date, YYYY-MM-DD)"
+        case .riskScore:
+            return "\(summary); likelihood and consequence are 1 to 5 each"
+        case .flag:
+            return "\(summary) (yes or no)"
+        default:
+            return summary
+        }
+    }
+}
