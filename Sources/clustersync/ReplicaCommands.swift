@@ -60,6 +60,7 @@ struct StatusCommand: ParsableCommand {
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
         let granted = try replica.grantedRole()
+        let heldBack = try replica.heldBack()
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -70,6 +71,12 @@ struct StatusCommand: ParsableCommand {
                 "credentialExpires": credentialExpires.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
                 "credentialWarning": credentialWarning.map(JSONValue.string) ?? .null,
                 "role": .string(granted.role.rawValue), "region": granted.region.map(JSONValue.string) ?? .null,
+                "heldBack": .array(heldBack.map { held in
+                    .object([
+                        "change": .string(held.change.description), "record": .string(held.record.rawValue), "field": .string(held.field),
+                        "reason": .string(held.reason), "since": .string(Output.localTime(HLCTimestamp(millis: held.sinceMillis))),
+                    ])
+                }),
                 "setAside": .array(setAside.map { entry in
                     .object([
                         "change": entry.change.map { .string($0.description) } ?? .null,
@@ -94,6 +101,10 @@ struct StatusCommand: ParsableCommand {
             """)
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
+        }
+        if !heldBack.isEmpty {
+            Output.print("held back \(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused as lead-only; they stay on this replica only, and go again when it syncs with a cluster-lead credential:")
+            for held in heldBack { Output.print("  \(held.change) to \(held.record) \(held.field)") }
         }
         if let credentialExpires {
             Output.print("credential expires \(Output.localTime(HLCTimestamp(millis: credentialExpires))) (as the server said at the last sync)")

@@ -129,6 +129,10 @@ struct SyncCommand: AsyncParsableCommand {
             Output.print("pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
                 + (summary.duplicates > 0 ? " (\(summary.duplicates) already there)" : "")
                 + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
+            if summary.heldBack > 0 {
+                Output.printError("held back \(summary.heldBack) change\(summary.heldBack == 1 ? "" : "s") that need\(summary.heldBack == 1 ? "s" : "") the cluster lead; "
+                    + "they stay on this replica only until it syncs with a cluster-lead credential (`clustersync status` lists them)")
+            }
         }
     }
 }

@@ -82,6 +82,21 @@ enum ReplicaSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v6 (roles): changes held back as lead-only") { db in
+            try db.execute(sql: """
+                -- Changes the server refused as lead-only (made while this replica's credential was
+                -- a cluster lead's, or before it knew another practice's value was in a conflict):
+                -- out of the outbox so the rest syncs, kept here with why, and put back in the
+                -- outbox when the replica next syncs with a cluster-lead credential.
+                CREATE TABLE held_back (
+                    replica INTEGER NOT NULL,
+                    counter INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    held_at INTEGER NOT NULL,
+                    PRIMARY KEY (replica, counter)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -44,6 +44,8 @@ public struct SyncClient: Sendable {
         public var duplicates = 0
         public var pulled = 0
         public var author: String?
+        /// Changes the server refused as lead-only and this replica held back.
+        public var heldBack = 0
     }
 
     /// Pushes everything pending, then pulls until caught up.
@@ -99,14 +101,14 @@ public struct SyncClient: Sendable {
                     next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1"),
                                              pulled: &pulled, callbacks: callbacks)
                 case .finish(let result):
-                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author)
+                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author, heldBack: result.heldBack)
                 case .fail(let error):
                     throw error
                 case .progress(let state):
                     callbacks.progress(state)
                 case .notice(let notice):
                     callbacks.onNotice(notice)
-                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .apply, .recordSuccessfulSync, .close:
+                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .apply, .recordSuccessfulSync, .close, .holdBack:
                     // Only while connected; the machine never asks for them here.
                     continue
                 }
@@ -172,7 +174,13 @@ public struct SyncClient: Sendable {
                         case .rememberLimits(let limits):
                             try replica.rememberServerLimits(limits)
                             try replica.rememberCredentialExpiry(machine.welcome?.credentialExpiresAt)
-                            if let identity = machine.welcome?.identity { try replica.rememberRole(identity.role, region: identity.region) }
+                            if let identity = machine.welcome?.identity {
+                                try replica.rememberRole(identity.role, region: identity.region)
+                                // Held-back lead-only changes go again once the credential is a lead's.
+                                if identity.role.hasLeadPowers { try replica.releaseHeldBack() }
+                            }
+                        case .holdBack(let id, let reason):
+                            try replica.holdBack(id, reason: reason)
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
                         case .apply(let page):

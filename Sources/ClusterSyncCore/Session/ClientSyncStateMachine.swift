@@ -70,6 +70,8 @@ public struct ClientSyncStateMachine: Sendable {
         public var duplicates = 0
         /// The author the server stamps on this replica's changes.
         public var author: String?
+        /// Changes the server refused as lead-only, held back (`holdBack`).
+        public var heldBack = 0
         public init() {}
     }
 
@@ -124,6 +126,10 @@ public struct ClientSyncStateMachine: Sendable {
         /// The server stored these changes: drop them from the outbox, and record `author` on
         /// those this replica made (the server stamped it on them).
         case acknowledge([ChangeID], author: String)
+        /// The server refused this change as `lead-only` (the credential is no cluster lead's):
+        /// take it out of the outbox and keep it with `reason`, so the rest syncs; the replica
+        /// puts it back once it syncs with a cluster-lead credential. The sync starts again.
+        case holdBack(ChangeID, reason: String)
         /// Keep the limits the server announced (the replica admits changes by the same clock
         /// limit as the server).
         case rememberLimits(WireLimits)
@@ -358,6 +364,15 @@ public struct ClientSyncStateMachine: Sendable {
     static let transientCodes: Set<String> = ["shutting-down", "internal", "store-unavailable"]
 
     private mutating func refused(_ error: WireError) -> [Action] {
+        if error.code == ClusterSyncError.Code.leadOnly.rawValue, !error.fatal, error.batch != nil, let change = error.change {
+            // Nothing of the batch was stored: hold the change back and sync again without it.
+            summary.heldBack += 1
+            phase = .connecting
+            welcome = nil
+            inFlight = []
+            readingOutbox = false
+            return [.holdBack(change, reason: error.message), .send(.bye), .close, .connect(afterMillis: 0)]
+        }
         if error.code == ClusterSyncError.Code.cursorExpired.rawValue, phase == .pulling || phase == .subscribing {
             // The server no longer keeps history that old: start again from the beginning.
             cursor = nil

@@ -169,6 +169,20 @@ public final class SQLiteServerStore: ServerStore {
                         owners[change.id.replica] = bindTo
                     }
                 }
+                // The lead's powers, with the practice that owns each superseded value's replica
+                // (nil: no practice owns it yet). Duplicates never get here: a relay of a change
+                // already stored needs no power.
+                let superseded = try change.supersedes.map { id -> String? in
+                    if let known = owners[id.replica] { return known }
+                    let owner = try String.fetchOne(ownerOf, arguments: [tenant, cluster, id.replica.rawValue])
+                    owners[id.replica] = owner
+                    return owner
+                }
+                do throws(ClusterSyncError) {
+                    try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded, receiver: .server)
+                } catch {
+                    throw PushRejection(change: change.id, error: error)
+                }
                 change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
                 try append.run(
                     .text(tenant), .int(seq + 1), .text(cluster), .optional(change.scope.practice),
