@@ -57,6 +57,7 @@ struct StatusCommand: ParsableCommand {
         let remote = try replica.remote()
         let lastSync = try replica.syncState().lastSyncMillis
         let setAside = try replica.setAside()
+        let heldBack = try replica.heldBack()
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
         if output.json {
@@ -76,6 +77,14 @@ struct StatusCommand: ParsableCommand {
                         "since": .string(Output.localTime(HLCTimestamp(millis: entry.setAsideMillis))),
                     ])
                 }),
+                "heldBack": .array(heldBack.map { entry in
+                    .object([
+                        "change": .string(entry.change.description),
+                        "record": entry.record.map { .string($0.rawValue) } ?? .null,
+                        "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
+                        "since": .string(Output.localTime(HLCTimestamp(millis: entry.heldBackMillis))),
+                    ])
+                }),
             ]))
             return
         }
@@ -91,6 +100,10 @@ struct StatusCommand: ParsableCommand {
             """)
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
+        }
+        Output.print("held back \(heldBack.isEmpty ? "none" : "\(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused; shown here, not synced")")
+        for entry in heldBack {
+            Output.print("  \(entry.change) to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
         }
         if let credentialExpires {
             Output.print("credential expires \(Output.localTime(HLCTimestamp(millis: credentialExpires))) (as the server said at the last sync)")

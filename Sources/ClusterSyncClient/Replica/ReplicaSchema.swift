@@ -70,6 +70,23 @@ enum ReplicaSchema {
                 ALTER TABLE remote ADD COLUMN credential_expires_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v5: changes the server refused") { db in
+            try db.execute(sql: """
+                -- Changes of the outbox the server refused for what they are (a relayed change the
+                -- server cannot take from this practice, a scope or content it refuses): out of
+                -- the outbox so the rest of it syncs, kept here with the refusal for `status`.
+                -- The change itself stays in `change`; a relayed one reaches the server from the
+                -- replica that made it.
+                CREATE TABLE held_back (
+                    replica INTEGER NOT NULL,
+                    counter INTEGER NOT NULL,
+                    code TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    held_back_at INTEGER NOT NULL,
+                    PRIMARY KEY (replica, counter)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -306,18 +306,7 @@ public final class SQLiteServerStore: ServerStore {
     // MARK: Checks
 
     static func checkName(_ name: String, _ kind: String) throws(ClusterSyncError) {
-        let utf8 = name.utf8
-        func isAlnum(_ c: UInt8) -> Bool {
-            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-        }
-        guard (1...64).contains(utf8.count), let first = utf8.first, isAlnum(first),
-              utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
-        else {
-            throw ClusterSyncError(.invalidValue,
-                "a \(kind) name must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit; got \"\(name.prefix(80))\"",
-                field: kind)
-        }
+        try PracticeName.check(name, kind)
     }
 
     /// A label names a person or a laptop; it becomes part of the author shown on every change,
