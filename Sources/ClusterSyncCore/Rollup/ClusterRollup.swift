@@ -79,6 +79,22 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         attendance = sorted.map(\.attendance).reduce(AttendanceCounts(year: QAIFYear(containing: today)), +)
         terms = sorted.map(\.terms).reduce(TermsCounts(), +)
     }
+
+    enum CodingKeys: String, CodingKey { case tenant, region, today, clusters, risks, actions, decisions, attendance, terms }
+
+    /// Written out so that `region` is `null` for a whole tenant rather than left out.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(region, forKey: .region)
+        try c.encode(today, forKey: .today)
+        try c.encode(clusters, forKey: .clusters)
+        try c.encode(risks, forKey: .risks)
+        try c.encode(actions, forKey: .actions)
+        try c.encode(decisions, forKey: .decisions)
+        try c.encode(attendance, forKey: .attendance)
+        try c.encode(terms, forKey: .terms)
+    }
 }
 
 // MARK: The figures

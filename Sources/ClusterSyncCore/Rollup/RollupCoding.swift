@@ -1,3 +1,5 @@
+import Foundation
+
 /// Dates and record ids encode as the strings people read (`2026-11-23`, `RSK-…`), so kept
 /// roll-up contributions and roll-ups have the JSON shape the README documents.
 extension CalendarDate: Codable {
@@ -28,4 +30,19 @@ extension RecordID: Codable {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
     }
+}
+
+extension ClusterRollup {
+    /// The JSON shape documented in the README (keys sorted when printed canonically).
+    public var jsonValue: JSONValue { rollupJSON(self) }
+}
+
+extension RegionRollup {
+    /// The JSON shape documented in the README: the cluster roll-ups and their totals.
+    public var jsonValue: JSONValue { rollupJSON(self) }
+}
+
+private func rollupJSON(_ value: some Encodable) -> JSONValue {
+    // Encoding plain counts, dates and strings cannot fail.
+    (try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))) ?? .null
 }
