@@ -70,6 +70,11 @@ enum ReplicaSchema {
                 ALTER TABLE remote ADD COLUMN credential_expires_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v5 (ledger): redactions") { db in
+            // Which change values redactions erased, so a copy arriving later (a stale merge)
+            // is erased before it is written (Protocol/changes.md §10).
+            try MaterialisedStateSchema.createRedactionTable(db)
+        }
         return migrator
     }
 }
