@@ -158,6 +158,12 @@ public struct LedgerVerifier: Sendable {
 public struct LedgerHead: Sendable, Equatable {
     public var seq: Int64
     public var hash: Data
+
+    public init(seq: Int64, hash: Data) {
+        self.seq = seq
+        self.hash = hash
+    }
+
     public var text: String { "\(seq):\(LedgerChain.hex(hash))" }
 }
 
