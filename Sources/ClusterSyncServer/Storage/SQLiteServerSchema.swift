@@ -189,7 +189,7 @@ enum SQLiteServerSchema {
                 CREATE INDEX audit_by_time ON audit(at);
                 """)
         }
-        migrator.registerMigration("v5: tamper-evident log and redaction") { db in
+        migrator.registerMigration("v5 (ledger): tamper-evident log and redaction") { db in
             try db.execute(sql: """
                 -- One entry per accepted change, chained by hash in each tenant's sequence
                 -- (LedgerChain in the core; Protocol/PROTOCOL.md §15). content_hash is SHA-256 of
