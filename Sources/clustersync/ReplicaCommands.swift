@@ -57,10 +57,10 @@ struct StatusCommand: ParsableCommand {
         let remote = try replica.remote()
         let lastSync = try replica.syncState().lastSyncMillis
         let setAside = try replica.setAside()
+        let heldBack = try replica.heldBack()
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
         let granted = try replica.grantedRole()
-        let heldBack = try replica.heldBack()
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -71,18 +71,20 @@ struct StatusCommand: ParsableCommand {
                 "credentialExpires": credentialExpires.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
                 "credentialWarning": credentialWarning.map(JSONValue.string) ?? .null,
                 "role": .string(granted.role.rawValue), "region": granted.region.map(JSONValue.string) ?? .null,
-                "heldBack": .array(heldBack.map { held in
-                    .object([
-                        "change": .string(held.change.description), "record": .string(held.record.rawValue), "field": .string(held.field),
-                        "reason": .string(held.reason), "since": .string(Output.localTime(HLCTimestamp(millis: held.sinceMillis))),
-                    ])
-                }),
                 "setAside": .array(setAside.map { entry in
                     .object([
                         "change": entry.change.map { .string($0.description) } ?? .null,
                         "record": entry.record.map { .string($0.rawValue) } ?? .null,
                         "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
                         "since": .string(Output.localTime(HLCTimestamp(millis: entry.setAsideMillis))),
+                    ])
+                }),
+                "heldBack": .array(heldBack.map { entry in
+                    .object([
+                        "change": .string(entry.change.description),
+                        "record": entry.record.map { .string($0.rawValue) } ?? .null,
+                        "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
+                        "since": .string(Output.localTime(HLCTimestamp(millis: entry.heldBackMillis))),
                     ])
                 }),
             ]))
@@ -102,9 +104,9 @@ struct StatusCommand: ParsableCommand {
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
         }
-        if !heldBack.isEmpty {
-            Output.print("held back \(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused as lead-only; they stay on this replica only, and go again when it syncs with a cluster-lead credential:")
-            for held in heldBack { Output.print("  \(held.change) to \(held.record) \(held.field)") }
+        Output.print("held back \(heldBack.isEmpty ? "none" : "\(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused; shown here, not synced")")
+        for entry in heldBack {
+            Output.print("  \(entry.change) to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
         }
         if let credentialExpires {
             Output.print("credential expires \(Output.localTime(HLCTimestamp(millis: credentialExpires))) (as the server said at the last sync)")

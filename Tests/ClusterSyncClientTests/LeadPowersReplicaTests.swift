@@ -66,11 +66,11 @@ import Testing
         let risk = try rhyl.create(.risk, edits: [.set("title", .string("Winter locum gap"))])
         let close = try #require(try rhyl.edit(risk, .set("status", .string("closed"))).first)
         let pending = try rhyl.pendingCount()
-        try rhyl.holdBack(close.id, reason: "needs a cluster-lead credential")
+        try rhyl.holdBack(close.id, code: .leadOnly, reason: "needs a cluster-lead credential")
         #expect(try rhyl.pendingCount() == pending - 1)
         #expect(try rhyl.heldBack().map(\.change) == [close.id])
         #expect(try rhyl.record(risk)?.string("status") == "closed", "it stays applied here")
-        #expect(try rhyl.releaseHeldBack() == 1)
+        #expect(try rhyl.releaseLeadOnlyHeldBack() == 1)
         #expect(try rhyl.pendingCount() == pending)
         #expect(try rhyl.heldBack().isEmpty)
     }

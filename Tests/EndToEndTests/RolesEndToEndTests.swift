@@ -238,11 +238,11 @@ import Testing
 
         try useToken(practice, for: rhyl, server: server)
         let held = try base.sync(rhyl)
-        #expect(held.stderr.contains("held back 1 change that needs the cluster lead"), "\(held.stderr)")
+        #expect(held.stdout.contains("held back 1 change the server refused"), "\(held.stdout)")
         let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
         #expect(status["pending"] == .int(0) && status["role"] == .string("practice"))
         guard case .array(let heldBack) = status["heldBack"] else { Issue.record("\(status)"); return }
-        #expect(heldBack.count == 1 && heldBack.first?["field"] == .string("status"), "\(heldBack)")
+        #expect(heldBack.count == 1 && heldBack.first?["code"] == .string("lead-only"), "\(heldBack)")
         _ = try base.sync(prestatyn)
         let seen = try #require(try cli.run("show", "--replica", prestatyn, "--json", risk).json?["fields"])
         #expect(seen["owner"] == .string("Practice manager"), "the rest synced")

@@ -44,55 +44,17 @@ extension Replica {
     }
 }
 
-/// A change of this replica's outbox that the server refused as lead-only, held back.
-public struct HeldBackChange: Sendable, Equatable {
-    public var change: ChangeID
-    public var record: RecordID
-    public var field: String
-    /// The server's refusal.
-    public var reason: String
-    public var sinceMillis: Int64
-}
-
 extension Replica {
-    /// Takes a change the server refused as `lead-only` out of the outbox (so the rest of the
-    /// outbox syncs) and keeps it, with why, until the replica syncs with a cluster-lead
-    /// credential (`releaseHeldBack`). The change stays applied here.
-    public func holdBack(_ id: ChangeID, reason: String) throws {
-        let now = wallClock()
-        try database.write { db in
-            guard let number = try Int64.fetchOne(db, sql: "SELECT num FROM replica WHERE id = ?", arguments: [id.replica.rawValue]) else { return }
-            try db.execute(sql: "DELETE FROM outbox WHERE replica = ? AND counter = ?", arguments: [number, id.counter])
-            guard db.changesCount == 1 else { return }
-            try db.execute(sql: "INSERT OR REPLACE INTO held_back (replica, counter, reason, held_at) VALUES (?, ?, ?, ?)",
-                           arguments: [number, id.counter, reason, now])
-        }
-    }
-
-    /// Puts every held-back change back in the outbox; returns how many.
+    /// Puts the changes held back as `lead-only` back in the outbox (the replica now syncs with a
+    /// cluster-lead credential); returns how many. Other refusals stay held back.
     @discardableResult
-    public func releaseHeldBack() throws -> Int {
+    public func releaseLeadOnlyHeldBack() throws -> Int {
         try database.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO outbox (replica, counter) SELECT replica, counter FROM held_back")
-            try db.execute(sql: "DELETE FROM held_back")
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO outbox (replica, counter) SELECT replica, counter FROM held_back WHERE code = ?
+                """, arguments: [ClusterSyncError.Code.leadOnly.rawValue])
+            try db.execute(sql: "DELETE FROM held_back WHERE code = ?", arguments: [ClusterSyncError.Code.leadOnly.rawValue])
             return db.changesCount
-        }
-    }
-
-    /// The held-back changes, oldest first.
-    public func heldBack() throws -> [HeldBackChange] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT r.id AS replica, h.counter, rec.id AS record, c.field, h.reason, h.held_at FROM held_back h
-                JOIN replica r ON r.num = h.replica
-                JOIN change c ON c.replica = h.replica AND c.counter = h.counter
-                JOIN record rec ON rec.num = c.record
-                ORDER BY h.held_at, h.replica, h.counter
-                """).compactMap { row in
-                guard let replica = ReplicaID(row["replica"] as String), let record = RecordID(row["record"] as String) else { return nil }
-                return HeldBackChange(change: ChangeID(replica: replica, counter: row["counter"]), record: record,
-                                      field: row["field"], reason: row["reason"], sinceMillis: row["held_at"])
-            }
         }
     }
 }

@@ -70,6 +70,23 @@ enum ReplicaSchema {
                 ALTER TABLE remote ADD COLUMN credential_expires_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v5: changes the server refused") { db in
+            try db.execute(sql: """
+                -- Changes of the outbox the server refused for what they are (a relayed change the
+                -- server cannot take from this practice, a scope or content it refuses): out of
+                -- the outbox so the rest of it syncs, kept here with the refusal for `status`.
+                -- The change itself stays in `change`; a relayed one reaches the server from the
+                -- replica that made it.
+                CREATE TABLE held_back (
+                    replica INTEGER NOT NULL,
+                    counter INTEGER NOT NULL,
+                    code TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    held_back_at INTEGER NOT NULL,
+                    PRIMARY KEY (replica, counter)
+                ) WITHOUT ROWID;
+                """)
+        }
         migrator.registerMigration("v5 (roles): the role the server granted at the last welcome") { db in
             try db.execute(sql: """
                 -- welcome.role and welcome.region of the last sync (CredentialRole spellings).
@@ -82,20 +99,10 @@ enum ReplicaSchema {
                 );
                 """)
         }
-        migrator.registerMigration("v6 (roles): changes held back as lead-only") { db in
-            try db.execute(sql: """
-                -- Changes the server refused as lead-only (made while this replica's credential was
-                -- a cluster lead's, or before it knew another practice's value was in a conflict):
-                -- out of the outbox so the rest syncs, kept here with why, and put back in the
-                -- outbox when the replica next syncs with a cluster-lead credential.
-                CREATE TABLE held_back (
-                    replica INTEGER NOT NULL,
-                    counter INTEGER NOT NULL,
-                    reason TEXT NOT NULL,
-                    held_at INTEGER NOT NULL,
-                    PRIMARY KEY (replica, counter)
-                ) WITHOUT ROWID;
-                """)
+        migrator.registerMigration("v5 (ledger): redactions") { db in
+            // Which change values redactions erased, so a copy arriving later (a stale merge)
+            // is erased before it is written (Protocol/changes.md §10).
+            try MaterialisedStateSchema.createRedactionTable(db)
         }
         return migrator
     }

@@ -44,8 +44,6 @@ public struct SyncClient: Sendable {
         public var duplicates = 0
         public var pulled = 0
         public var author: String?
-        /// Changes the server refused as lead-only and this replica held back.
-        public var heldBack = 0
     }
 
     /// Pushes everything pending, then pulls until caught up.
@@ -101,14 +99,14 @@ public struct SyncClient: Sendable {
                     next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1"),
                                              pulled: &pulled, callbacks: callbacks)
                 case .finish(let result):
-                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author, heldBack: result.heldBack)
+                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author)
                 case .fail(let error):
                     throw error
                 case .progress(let state):
                     callbacks.progress(state)
                 case .notice(let notice):
                     callbacks.onNotice(notice)
-                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .apply, .recordSuccessfulSync, .close, .holdBack:
+                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .holdBack, .apply, .recordSuccessfulSync, .close:
                     // Only while connected; the machine never asks for them here.
                     continue
                 }
@@ -177,12 +175,12 @@ public struct SyncClient: Sendable {
                             if let identity = machine.welcome?.identity {
                                 try replica.rememberRole(identity.role, region: identity.region)
                                 // Held-back lead-only changes go again once the credential is a lead's.
-                                if identity.role.hasLeadPowers { try replica.releaseHeldBack() }
+                                if identity.role.hasLeadPowers { try replica.releaseLeadOnlyHeldBack() }
                             }
-                        case .holdBack(let id, let reason):
-                            try replica.holdBack(id, reason: reason)
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
+                        case .holdBack(let id, let code, let reason):
+                            try replica.holdBack(id, code: ClusterSyncError.Code(code), reason: reason)
                         case .apply(let page):
                             let outcome = try replica.applyPulled(page)
                             pulled += outcome.applied

@@ -70,8 +70,6 @@ public struct ClientSyncStateMachine: Sendable {
         public var duplicates = 0
         /// The author the server stamps on this replica's changes.
         public var author: String?
-        /// Changes the server refused as lead-only, held back (`holdBack`).
-        public var heldBack = 0
         public init() {}
     }
 
@@ -126,10 +124,11 @@ public struct ClientSyncStateMachine: Sendable {
         /// The server stored these changes: drop them from the outbox, and record `author` on
         /// those this replica made (the server stamped it on them).
         case acknowledge([ChangeID], author: String)
-        /// The server refused this change as `lead-only` (the credential is no cluster lead's):
-        /// take it out of the outbox and keep it with `reason`, so the rest syncs; the replica
-        /// puts it back once it syncs with a cluster-lead credential. The sync starts again.
-        case holdBack(ChangeID, reason: String)
+        /// The server refused this change of the outbox for what it is (its scope, its content, its
+        /// maker): take it out of the outbox and keep it, with the refusal, where `status` shows
+        /// it. The session then starts again and pushes the rest: one refused change never stops
+        /// a practice's sync.
+        case holdBack(ChangeID, code: String, reason: String)
         /// Keep the limits the server announced (the replica admits changes by the same clock
         /// limit as the server).
         case rememberLimits(WireLimits)
@@ -182,6 +181,9 @@ public struct ClientSyncStateMachine: Sendable {
     private var random: UInt64
     private var summary = Summary()
     private var progress = Progress()
+    /// Changes held back during this run: one refused again was not taken out of the outbox,
+    /// so the run stops rather than loop.
+    private var heldBack: Set<ChangeID> = []
 
     /// `cursor` is where the replica's copy stands; `pending`, how many changes wait to be pushed.
     public init(_ configuration: Configuration, cursor: Cursor?, pending: Int) {
@@ -363,15 +365,27 @@ public struct ClientSyncStateMachine: Sendable {
     /// Codes that say "not now": the server is stopping, or cannot store at the moment.
     static let transientCodes: Set<String> = ["shutting-down", "internal", "store-unavailable"]
 
+    /// Refusals of one change that no retry will change: the change is held back and the rest
+    /// pushed. `clock-skew` is not among them (the clock that is wrong is this machine's: the
+    /// person must fix it, and the change is fine once it is), nor are session-wide refusals.
+    static func refusesTheChangeItself(_ error: WireError) -> Bool {
+        error.batch != nil && error.change != nil
+            && error.code != ClusterSyncError.Code.clockSkew.rawValue
+            && error.code != ClusterSyncError.Code.unauthenticated.rawValue
+            && !transientCodes.contains(error.code)
+    }
+
     private mutating func refused(_ error: WireError) -> [Action] {
-        if error.code == ClusterSyncError.Code.leadOnly.rawValue, !error.fatal, error.batch != nil, let change = error.change {
-            // Nothing of the batch was stored: hold the change back and sync again without it.
-            summary.heldBack += 1
+        if Self.refusesTheChangeItself(error), let change = error.change, phase == .pushing || phase == .streaming,
+           heldBack.insert(change).inserted {
+            // The refused batch's other changes are still in the outbox; a fresh session pushes
+            // them (and any batch behind it) again, which the server counts as duplicates.
             phase = .connecting
             welcome = nil
             inFlight = []
             readingOutbox = false
-            return [.holdBack(change, reason: error.message), .send(.bye), .close, .connect(afterMillis: 0)]
+            return [.holdBack(change, code: error.code, reason: error.message)]
+                + (error.fatal ? [] : [.send(.bye)]) + [.close, .connect(afterMillis: 0)]
         }
         if error.code == ClusterSyncError.Code.cursorExpired.rawValue, phase == .pulling || phase == .subscribing {
             // The server no longer keeps history that old: start again from the beginning.
