@@ -120,8 +120,11 @@ public enum BoardReportHTML {
         d["level"] = v.string("escalation") == "health-board" ? "Health Board" : "PCPG"
         d["score"] = scoreText(v.value("score"))
         d["initial"] = scoreText(v.value("initial_score"))
-        d["target"] = scoreText(v.value("target_score"))
-        for field in ["owner", "category", "treatment", "description", "controls", "gaps"] { d[field] = v.string(field) ?? "" }
+        d["target"] = v.value("target_score") == nil ? "—" : scoreText(v.value("target_score"))
+        // Facts shown as a dash when missing; paragraphs (and their headings) left out when empty,
+        // since Mustache treats an empty string as a value.
+        for field in ["owner", "category", "treatment"] { d[field] = v.string(field) ?? "—" }
+        for field in ["description", "controls", "gaps"] { if let text = v.string(field), !text.isEmpty { d[field] = text } }
         d["review"] = shown(v.date("review_date"))
         d["reviewOverdue"] = v.date("review_date").map { $0 < asOf } ?? false
         d["actions"] = entry.actions.map { a -> [String: Any] in
