@@ -60,6 +60,7 @@ struct StatusCommand: ParsableCommand {
         let heldBack = try replica.heldBack()
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
+        let granted = try replica.grantedRole()
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -69,6 +70,7 @@ struct StatusCommand: ParsableCommand {
                 "lastSync": lastSync.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
                 "credentialExpires": credentialExpires.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
                 "credentialWarning": credentialWarning.map(JSONValue.string) ?? .null,
+                "role": .string(granted.role.rawValue), "region": granted.region.map(JSONValue.string) ?? .null,
                 "setAside": .array(setAside.map { entry in
                     .object([
                         "change": entry.change.map { .string($0.description) } ?? .null,
@@ -92,6 +94,7 @@ struct StatusCommand: ParsableCommand {
             replica   \(identity.replicaID)  (\(self.replica.path))
             practice  \(identity.practice) in cluster \(identity.cluster), \(identity.tenant)
             name      \(identity.displayName)
+            role      \(granted.role)\(granted.region.map { " of region \($0)" } ?? "")\(granted.grantedAt == nil ? " (until the first sync says otherwise)" : " (as the server said at the last sync)")
             pending   \(pending) change\(pending == 1 ? "" : "s") not yet synced
             conflicts \(conflicts)
             server    \(remote.map { "\($0.host):\($0.port)" } ?? "none (clustersync remote set)")

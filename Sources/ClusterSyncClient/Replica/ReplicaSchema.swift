@@ -87,6 +87,23 @@ enum ReplicaSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v5 (roles): the role the server granted at the last welcome") { db in
+            try db.execute(sql: """
+                -- welcome.role and welcome.region of the last sync (CredentialRole spellings).
+                -- No row: the replica has not been welcomed yet, and acts as a practice's.
+                CREATE TABLE granted_role (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    role TEXT NOT NULL,
+                    region TEXT,
+                    granted_at INTEGER NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v5 (ledger): redactions") { db in
+            // Which change values redactions erased, so a copy arriving later (a stale merge)
+            // is erased before it is written (Protocol/changes.md §10).
+            try MaterialisedStateSchema.createRedactionTable(db)
+        }
         return migrator
     }
 }

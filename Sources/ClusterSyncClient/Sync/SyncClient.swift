@@ -172,6 +172,7 @@ public struct SyncClient: Sendable {
                         case .rememberLimits(let limits):
                             try replica.rememberServerLimits(limits)
                             try replica.rememberCredentialExpiry(machine.welcome?.credentialExpiresAt)
+                            if let identity = machine.welcome?.identity { try replica.rememberRole(identity.role, region: identity.region) }
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
                         case .holdBack(let id, let code, let reason):

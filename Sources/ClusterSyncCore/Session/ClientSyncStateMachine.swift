@@ -296,6 +296,13 @@ public struct ClientSyncStateMachine: Sendable {
 
     private mutating func welcomed(_ welcome: Welcome) -> [Action] {
         let them = welcome.identity
+        guard them.role.isPractice else {
+            return stop(ClusterSyncError(.wrongCredential,
+                "\(configuration.credential) is \(them.role.credentialName) of \(them.tenant)\(them.region.map { " region \($0)" } ?? ""), "
+                + "which reads its clusters and writes nothing; this replica is practice \(configuration.practice)'s "
+                + "(\(configuration.tenant)/\(configuration.cluster)). Nothing was pushed: give this replica its own practice's "
+                + "credential with `clustersync remote set`"), bye: true)
+        }
         guard them.tenant == configuration.tenant, them.cluster == configuration.cluster, them.practice == configuration.practice else {
             return stop(ClusterSyncError(.wrongCredential,
                 "\(configuration.credential) is practice \(them.practice)'s (\(them.tenant)/\(them.cluster)); this replica is practice "
