@@ -70,7 +70,7 @@ import Testing
         #expect(try rhyl.pendingCount() == pending - 1)
         #expect(try rhyl.heldBack().map(\.change) == [close.id])
         #expect(try rhyl.record(risk)?.string("status") == "closed", "it stays applied here")
-        #expect(try rhyl.releaseLeadOnlyHeldBack() == 1)
+        #expect(try rhyl.releaseHeldBack(coded: .leadOnly) == 1)
         #expect(try rhyl.pendingCount() == pending)
         #expect(try rhyl.heldBack().isEmpty)
     }

@@ -238,7 +238,7 @@ import Testing
 
         try useToken(practice, for: rhyl, server: server)
         let held = try base.sync(rhyl)
-        #expect(held.stdout.contains("held back 1 change the server refused"), "\(held.stdout)")
+        #expect(held.stdout.contains("held back 1 change that needs the cluster lead"), "\(held.stdout)")
         let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
         #expect(status["pending"] == .int(0) && status["role"] == .string("practice"))
         guard case .array(let heldBack) = status["heldBack"] else { Issue.record("\(status)"); return }

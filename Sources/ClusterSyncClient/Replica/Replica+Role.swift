@@ -43,18 +43,3 @@ extension Replica {
         return GrantedRole(role: CredentialRole(rawValue: row["role"]) ?? .pcpg, region: row["region"], grantedAt: row["granted_at"])
     }
 }
-
-extension Replica {
-    /// Puts the changes held back as `lead-only` back in the outbox (the replica now syncs with a
-    /// cluster-lead credential); returns how many. Other refusals stay held back.
-    @discardableResult
-    public func releaseLeadOnlyHeldBack() throws -> Int {
-        try database.write { db in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO outbox (replica, counter) SELECT replica, counter FROM held_back WHERE code = ?
-                """, arguments: [ClusterSyncError.Code.leadOnly.rawValue])
-            try db.execute(sql: "DELETE FROM held_back WHERE code = ?", arguments: [ClusterSyncError.Code.leadOnly.rawValue])
-            return db.changesCount
-        }
-    }
-}

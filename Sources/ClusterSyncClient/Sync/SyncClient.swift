@@ -175,7 +175,7 @@ public struct SyncClient: Sendable {
                             if let identity = machine.welcome?.identity {
                                 try replica.rememberRole(identity.role, region: identity.region)
                                 // Held-back lead-only changes go again once the credential is a lead's.
-                                if identity.role.hasLeadPowers { try replica.releaseLeadOnlyHeldBack() }
+                                if identity.role.hasLeadPowers { try replica.releaseHeldBack(coded: .leadOnly) }
                             }
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
