@@ -70,6 +70,7 @@ struct TestSession {
         handler.serverName = "clustersyncd 0.1.0"
         let now = connection.nowMillis
         handler.nowMillis = { now }
+        await store.setWallClock { now }
         let identity = channel.eventLoop.makeSucceededFuture(certificate)
         let session = Task { await handler.run(wrapped, certificateIdentity: identity) }
         return TestSession(channel: channel, store: store, notifier: notifier, session: session)
