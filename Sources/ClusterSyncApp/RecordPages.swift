@@ -152,6 +152,7 @@ extension Pages {
         case .place: return t.text("history_place", label, after)
         case .delete: return t["history_delete"]
         case .restore: return t["history_restore"]
+        case .redact: return values.text(entry.after, field: entry.field, of: view)
         }
     }
 }

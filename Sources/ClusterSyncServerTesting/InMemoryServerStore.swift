@@ -65,7 +65,10 @@ public actor InMemoryServerStore: ServerStore {
             throw ClusterSyncError(.invalidValue, "cluster \"\(cluster)\" already exists in tenant \"\(tenant)\"", field: "cluster")
         }
         let records = try DatabaseQueue()
-        try await records.write { db in try MaterialisedStateSchema.createTables(db) }
+        try await records.write { db in
+            try MaterialisedStateSchema.createTables(db)
+            try MaterialisedStateSchema.createRedactionTable(db)
+        }
         tenants[tenant]!.records[cluster] = records
         tenants[tenant]!.clusterRegion[cluster] = region
     }
@@ -271,8 +274,27 @@ public actor InMemoryServerStore: ServerStore {
             }
             guard stored[change.id] == nil else { continue }
             change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
+            // A change a redaction names (stored or of this batch) is kept erased (changes.md §10).
+            if let by = Self.redaction(naming: change, in: Array(stored.values) + changes) {
+                change = Redaction.erased(change, by: by)
+            }
             stored[change.id] = change
             accepted.append(change)
+        }
+        // A redaction erases the value of the change it names, wherever it is kept.
+        for redaction in accepted {
+            guard let request = Redaction.request(of: redaction), let target = stored[request.change] else { continue }
+            do throws(ClusterSyncError) {
+                try Redaction.check(request, of: redaction, target: target)
+            } catch {
+                throw PushRejection(change: redaction.id, error: error)
+            }
+            let erased = Redaction.erased(target, by: redaction.id)
+            stored[request.change] = erased
+            if let index = tenant.log.firstIndex(where: { $0.id == request.change && $0.scope.cluster == identity.cluster }) {
+                tenant.log[index] = erased
+            }
+            if let index = accepted.firstIndex(where: { $0.id == request.change }) { accepted[index] = erased }
         }
         tenant.owners[identity.cluster] = owners
         guard !accepted.isEmpty else {
@@ -290,6 +312,15 @@ public actor InMemoryServerStore: ServerStore {
         tenant.log += accepted
         tenants[identity.tenant] = tenant
         return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count)
+    }
+
+    /// The first redaction among `changes` that names `change`, its record and field.
+    static func redaction(naming change: Change, in changes: [Change]) -> ChangeID? {
+        guard change.value != nil else { return nil }
+        return changes.first { candidate in
+            guard let request = Redaction.request(of: candidate) else { return false }
+            return request.change == change.id && request.field == change.field && candidate.record == change.record
+        }?.id
     }
 
     public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {

@@ -72,6 +72,10 @@ extension Replica {
                 refused.append(SetAsideEntry(change: change, error: error))
             }
         }
+        defer {
+            // A redaction erased values: their bytes go from the file too.
+            if changes.contains(where: { $0.field == Redaction.field }) { scrub() }
+        }
         return try database.write { db in
             var writer = try ChangeWriter(db)
             // The stateful part of the rule: a record keeps the scope it was created in.
@@ -105,6 +109,7 @@ extension Replica {
         let me = try identity(db).replicaID
         var ownCounter: Int64 = 0
         let isNew = try writer.apply(changes)
+        try eraseSetAside(writer.erased, db)
         for (change, new) in zip(changes, isNew) {
             if change.id.replica == me { ownCounter = max(ownCounter, change.id.counter) }
             if new {

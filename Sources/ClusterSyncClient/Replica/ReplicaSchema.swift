@@ -99,6 +99,11 @@ enum ReplicaSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v5 (ledger): redactions") { db in
+            // Which change values redactions erased, so a copy arriving later (a stale merge)
+            // is erased before it is written (Protocol/changes.md §10).
+            try MaterialisedStateSchema.createRedactionTable(db)
+        }
         return migrator
     }
 }

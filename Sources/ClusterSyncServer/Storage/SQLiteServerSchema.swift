@@ -1,3 +1,4 @@
+import ClusterSyncCore
 import ClusterSyncStorage
 import GRDB
 
@@ -235,6 +236,41 @@ enum SQLiteServerSchema {
                 CREATE UNIQUE INDEX credential_by_serial ON credential(tenant, serial) WHERE serial IS NOT NULL;
                 CREATE INDEX credential_by_tenant ON credential(tenant, created_at);
                 """)
+        }
+        migrator.registerMigration("v5 (ledger): tamper-evident log and redaction") { db in
+            try db.execute(sql: """
+                -- One entry per accepted change, chained by hash in each tenant's sequence
+                -- (LedgerChain in the core; Protocol/PROTOCOL.md §15). content_hash is SHA-256 of
+                -- salt and the change's canonical text as accepted; entry_hash commits to the
+                -- tenant, seq, content_hash and the previous entry's hash. salt is NULL once a
+                -- redaction erased the change's value: the hash stays, the value cannot be guessed.
+                CREATE TABLE ledger (
+                    tenant TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    salt BLOB,
+                    content_hash BLOB NOT NULL,
+                    entry_hash BLOB NOT NULL,
+                    PRIMARY KEY (tenant, seq)
+                ) WITHOUT ROWID;
+                """)
+            try MaterialisedStateSchema.createRedactionTable(db)
+            // Changes stored before the chain existed are chained now, in sequence order: the
+            // chain then vouches for them from this migration on.
+            let tenants = try String.fetchAll(db, sql: "SELECT DISTINCT tenant FROM log ORDER BY tenant")
+            let insert = try db.makeStatement(sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
+            for tenant in tenants {
+                var previous = LedgerChain.genesis
+                let rows = try Row.fetchCursor(db, sql: "SELECT seq, change_json FROM log WHERE tenant = ? ORDER BY seq", arguments: [tenant])
+                var entries: [LedgerEntry] = []
+                while let row = try rows.next() {
+                    let entry = LedgerChain.entry(tenant: tenant, seq: row[0], canonicalText: row[1], previous: previous)
+                    previous = entry.entryHash
+                    entries.append(entry)
+                }
+                for entry in entries {
+                    try insert.execute(arguments: [tenant, entry.seq, entry.salt, entry.contentHash, entry.entryHash])
+                }
+            }
         }
         migrator.registerMigration("v6 (pcpg): kept roll-up contributions") { db in
             try db.execute(sql: """

@@ -123,7 +123,7 @@ public final class SQLiteServerStore: ServerStore {
                 .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
         }
         guard !changes.isEmpty else { return PushOutcome(accepted: 0, duplicates: 0) }
-        return try await write { db in
+        let outcome: (pushed: PushOutcome, erasedValues: Bool) = try await write { db in
             guard let last = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?",
                                                 arguments: [identity.tenant]) else {
                 throw ClusterSyncError(.invalidValue, "no tenant \"\(identity.tenant)\" on this server", field: "tenant")
@@ -141,6 +141,10 @@ public final class SQLiteServerStore: ServerStore {
                 SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND replica = ? AND counter = ?
                 """)
             var owners: [ReplicaID: String?] = [:]
+            // Redactions (Protocol/changes.md §10): a change a redaction names, of this batch or
+            // stored, is logged already erased.
+            let redactions = Self.redactionsOf(changes)
+            let redactionsStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM redaction)")!
             var seq = last
             var accepted: [Change] = []
             accepted.reserveCapacity(changes.count)
@@ -171,6 +175,10 @@ public final class SQLiteServerStore: ServerStore {
                     }
                 }
                 change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
+                if change.value != nil, let by = try redactions[change.id].flatMap({ $0.record == change.record && $0.field == change.field ? $0.by : nil })
+                    ?? (redactionsStored ? ChangeWriter.storedRedaction(of: change, db) : nil) {
+                    change = Redaction.erased(change, by: by)
+                }
                 try append.run(
                     .text(tenant), .int(seq + 1), .text(cluster), .optional(change.scope.practice),
                     .text(change.id.replica.rawValue), .int(change.id.counter), .text(change.jsonText))
@@ -181,7 +189,7 @@ public final class SQLiteServerStore: ServerStore {
                     duplicates += 1
                 }
             }
-            guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: duplicates) }
+            guard !accepted.isEmpty else { return (PushOutcome(accepted: 0, duplicates: duplicates), false) }
             // A record keeps the scope it was created in; records are keyed within the cluster,
             // so this never looks at another tenant's or cluster's.
             var writer = try ChangeWriter(db, partition: ChangeWriter.Partition(tenant: tenant, cluster: cluster))
@@ -204,10 +212,73 @@ public final class SQLiteServerStore: ServerStore {
                 }
             }
             _ = try writer.apply(accepted)
+            try Self.chain(accepted, tenant: tenant, after: last, db)
+            let erasedLogged = try Self.eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, db)
             try Self.updateContributions(db, tenant: tenant, cluster: cluster,
                                          records: Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)))
             try db.execute(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?", arguments: [seq, tenant])
-            return PushOutcome(accepted: accepted.count, duplicates: duplicates)
+            return (PushOutcome(accepted: accepted.count, duplicates: duplicates), erasedLogged)
+        }
+        if outcome.erasedValues { await scrub() }
+        return outcome.pushed
+    }
+
+    /// The batch's redactions, by the change each names.
+    static func redactionsOf(_ changes: [Change]) -> [ChangeID: (by: ChangeID, record: RecordID, field: String)] {
+        var found: [ChangeID: (by: ChangeID, record: RecordID, field: String)] = [:]
+        for change in changes {
+            if let request = Redaction.request(of: change), found[request.change] == nil {
+                found[request.change] = (change.id, change.record, request.field)
+            }
+        }
+        return found
+    }
+
+    /// Appends the chain entries of changes just logged at `after + 1`, `after + 2`, ...
+    static func chain(_ accepted: [Change], tenant: String, after last: Int64, _ db: Database) throws {
+        var previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
+                                         arguments: [tenant]) ?? LedgerChain.genesis
+        let insert = try db.cachedStatement(sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
+        for (offset, change) in accepted.enumerated() {
+            let entry = LedgerChain.entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: change.jsonText, previous: previous)
+            try insert.execute(arguments: [tenant, entry.seq, entry.salt, entry.contentHash, entry.entryHash])
+            previous = entry.entryHash
+        }
+    }
+
+    /// For each redaction accepted: erases the value of the change it names in the log (the chain
+    /// entry keeps its content hash and loses its salt). A redaction naming a change of another
+    /// record or field, or one without a value, is refused.
+    static func eraseRedacted(by accepted: [Change], tenant: String, cluster: String, _ db: Database) throws -> Bool {
+        var erasedAny = false
+        for redaction in accepted {
+            guard let request = Redaction.request(of: redaction) else { continue }
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT seq, change_json FROM log WHERE tenant = ? AND cluster = ? AND replica = ? AND counter = ?
+                """, arguments: [tenant, cluster, request.change.replica.rawValue, request.change.counter]),
+                let target = try? Change(jsonText: row["change_json"] as String) else { continue }
+            do throws(ClusterSyncError) {
+                try Redaction.check(request, of: redaction, target: target)
+            } catch {
+                throw PushRejection(change: redaction.id, error: error)
+            }
+            guard !Redaction.isMarker(target.value) else { continue }
+            try db.execute(sql: "UPDATE log SET change_json = ? WHERE tenant = ? AND seq = ?",
+                           arguments: [Redaction.erased(target, by: redaction.id).jsonText, tenant, row["seq"] as Int64])
+            try db.execute(sql: "UPDATE ledger SET salt = NULL WHERE tenant = ? AND seq = ?", arguments: [tenant, row["seq"] as Int64])
+            erasedAny = true
+        }
+        return erasedAny
+    }
+
+    /// After a value is erased: rebuilds the file and empties the write-ahead log, so the value's
+    /// bytes are gone from the disk, not only from the tables (freed pages and old page versions
+    /// keep them otherwise). Costs a copy of the store; redactions are rare. Best effort: a
+    /// failure leaves the next redaction (or `clustersyncd verify --scrub`) to finish it.
+    func scrub() async {
+        try? await database.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM")
+            try db.checkpoint(.truncate)
         }
     }
 
@@ -278,6 +349,33 @@ public final class SQLiteServerStore: ServerStore {
             }
             try Self.requireTenant(tenant, db)
             return try ChangeReader.conflicts(db, where: "rec.tenant = ? AND rec.practice IS NULL", arguments: [tenant])
+        }
+    }
+
+    // MARK: Tamper-evident log
+
+    /// Walks a tenant's chain with `LedgerVerifier` (`clustersyncd verify`): every chain entry and
+    /// every logged change, in sequence order, in one read. Throws `invalidValue` for an unknown tenant.
+    public func verifyChain(tenant: String, expectedHead: Data?) async throws -> LedgerReport {
+        try await read { db in
+            try Self.requireTenant(tenant, db)
+            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead)
+            // Both sides of a full outer join of chain and log on seq, ordered by seq.
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT l.seq AS pos, l.seq, l.salt, l.content_hash, l.entry_hash, g.change_json
+                    FROM ledger l LEFT JOIN log g ON g.tenant = l.tenant AND g.seq = l.seq WHERE l.tenant = ?1
+                UNION ALL
+                SELECT g.seq AS pos, NULL, NULL, NULL, NULL, g.change_json FROM log g
+                    WHERE g.tenant = ?1 AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.tenant = g.tenant AND l.seq = g.seq)
+                ORDER BY pos
+                """, arguments: [tenant])
+            while let row = try rows.next() {
+                let entry: LedgerEntry? = (row["seq"] as Int64?).map { seq in
+                    LedgerEntry(seq: seq, salt: row["salt"], contentHash: row["content_hash"], entryHash: row["entry_hash"])
+                }
+                verifier.add(seq: row["pos"], entry: entry, changeText: row["change_json"])
+            }
+            return verifier.finish()
         }
     }
 
