@@ -81,7 +81,12 @@ struct StatusCommand: ParsableCommand {
         let heldBack = try replica.heldBack()
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
-        let granted = try replica.grantedRole()
+        let readOnly = try replica.oversightRole()
+        // A read-only replica is its role's from `init --role`, before any sync.
+        let granted = try readOnly.map { GrantedRole(role: $0.role, region: $0.region, grantedAt: try replica.grantedRole().grantedAt ?? 0) }
+            ?? replica.grantedRole()
+        let holder = readOnly.map { "reads     \($0.role)\($0.region.map { " region \($0)" } ?? "") of \(identity.tenant) (a read-only replica)" }
+            ?? "practice  \(identity.practice) in cluster \(identity.cluster), \(identity.tenant)"
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -113,7 +118,7 @@ struct StatusCommand: ParsableCommand {
         }
         Output.print("""
             replica   \(identity.replicaID)  (\(self.replica.path))
-            practice  \(identity.practice) in cluster \(identity.cluster), \(identity.tenant)
+            \(holder)
             name      \(identity.displayName)
             role      \(granted.role)\(granted.region.map { " of region \($0)" } ?? "")\(granted.grantedAt == nil ? " (until the first sync says otherwise)" : " (as the server said at the last sync)")
             pending   \(pending) change\(pending == 1 ? "" : "s") not yet synced
