@@ -148,7 +148,7 @@ enum OversightBench {
         }
 
         func push(_ changes: [Change], cluster: String, to store: SQLiteServerStore) async throws {
-            let identity = SessionIdentity(tenant: "bench", cluster: cluster, practice: "p", author: "p")
+            let identity = SessionIdentity(tenant: "bench", cluster: cluster, practice: "p", author: "p", role: .clusterLead)
             var start = 0
             while start < changes.count {
                 let end = min(start + 1_000, changes.count)

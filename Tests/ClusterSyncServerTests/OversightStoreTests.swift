@@ -39,9 +39,9 @@ import Testing
         for (practice, cluster, tenant) in [("rhyl", "north-denbighshire", "bcuhb"), ("gresford", "wrexham", "bcuhb"), ("llanishen", "city", "cvuhb")] {
             try await store.addPractice(practice, cluster: cluster, tenant: tenant)
         }
-        let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl", author: "rhyl")
-        let gresford = SessionIdentity(tenant: "bcuhb", cluster: "wrexham", practice: "gresford", author: "gresford")
-        let llanishen = SessionIdentity(tenant: "cvuhb", cluster: "city", practice: "llanishen", author: "llanishen")
+        let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl", author: "rhyl", role: .clusterLead)
+        let gresford = SessionIdentity(tenant: "bcuhb", cluster: "wrexham", practice: "gresford", author: "gresford", role: .clusterLead)
+        let llanishen = SessionIdentity(tenant: "cvuhb", cluster: "city", practice: "llanishen", author: "llanishen", role: .clusterLead)
         let nd = "north-denbighshire"
         _ = try await store.push([
             change(1, "RSK-7K3M9Q2X1A", "title", .string("Winter locum gap"), cluster: nd),

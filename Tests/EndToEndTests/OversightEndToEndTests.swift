@@ -62,6 +62,13 @@ import Testing
         try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "flint", "mold")
 
         let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
+        // Escalating beyond the cluster is the cluster lead's: prestatyn syncs with a lead's token.
+        let lead = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                "--practice", "prestatyn", "--role", "cluster-lead", "--label", "lead"], binary: "clustersyncd")
+        try lead.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            .write(to: base.dir.appendingPathComponent("lead.token"), atomically: true, encoding: .utf8)
+        _ = try ok("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "lead.token")
+        _ = try base.sync(prestatyn)
         let wrexham = try base.makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
         let mold = try base.makeReplica("mold", cluster: "flint", certificate: false, server: server)
         let llanishen = try base.makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)
