@@ -87,10 +87,9 @@ enum Templates {
     <caption>{{countText}}</caption>
     <thead><tr>{{#columns}}<th scope="col"{{#ariaSort}} aria-sort="{{ariaSort}}"{{/ariaSort}}><a href="{{href}}">{{label}}<span class="visually-hidden"> ({{sortLabel}})</span>{{#arrow}} {{arrow}}{{/arrow}}</a></th>{{/columns}}</tr></thead>
     <tbody>
-    {{#rows}}<tr{{#overdue}} class="overdue"{{/overdue}}><td><a href="/records/{{id}}">{{title}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td><td>{{owner}}</td><td>{{category}}</td><td class="band-{{band}}">{{score}}</td><td>{{status}}</td><td>{{review}}{{#overdue}} <span class="overdue-label">({{t.overdue}})</span>{{/overdue}}</td></tr>
-    {{/rows}}</tbody>
+    {{{rows}}}</tbody>
     </table>
-    {{^rows}}<p>{{t.risks_none}}</p>{{/rows}}
+    {{^hasRows}}<p>{{t.risks_none}}</p>{{/hasRows}}
     </div>
     </div>
     """

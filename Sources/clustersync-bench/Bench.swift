@@ -6,6 +6,7 @@ import Foundation
 ///
 ///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
 ///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
+///     swift run -c release clustersync-bench --register 3000 [--runs 5]
 @main
 struct Bench {
     static func main() async throws {
@@ -22,6 +23,10 @@ struct Bench {
 
         if arguments.contains("--pcpg") {
             try await OversightBench.run(in: directory.appendingPathComponent("pcpg"), runs: runs)
+            return
+        }
+        if arguments.contains("--register") {
+            try RegisterBench.run(risks: option("--register", 3_000), runs: runs, in: directory)
             return
         }
         if arguments.contains("--profile-apply") {
