@@ -104,7 +104,9 @@ import Testing
             let welcome = try #require(session.next())
             #expect(welcome["role"] == .string(role), "\(welcome)")
             #expect(welcome["region"] == (role == "pcpg" ? .string("conwy-denbighshire") : nil))
-            #expect(welcome["scopes"] == .array([]) && welcome["identity"]?["practice"] == nil, "\(welcome)")
+            let reach = role == "pcpg" ? "bcuhb/conwy-denbighshire" : "bcuhb"
+            #expect(welcome["scopes"] == .array([.string("escalated:\(reach)"), .string("rollup:\(reach)")]), "\(welcome)")
+            #expect(welcome["identity"]?["practice"] == nil, "\(welcome)")
 
             // Closing prestatyn's risk, as if the analyst could.
             let close = Change(id: ChangeID(replica: ReplicaID("00000000000000ac")!, counter: 1), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000)),
