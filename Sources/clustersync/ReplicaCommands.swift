@@ -12,7 +12,7 @@ struct InitCommand: ParsableCommand {
     @Option(help: "The tenant: the Health Board (e.g. bcuhb).") var tenant: String
     @Option(help: "The cluster (e.g. north-denbighshire); not for --role pcpg|health-board.") var cluster: String?
     @Option(help: "This practice (e.g. prestatyn-medical); not for --role pcpg|health-board.") var practice: String?
-    @Option(help: "practice (the default), or pcpg / health-board for a read-only replica of roll-ups and escalated risks.")
+    @Option(help: "practice (the default); cluster-lead for a lead's laptop set up before its first sync (the server's welcome then says which role the credential has); or pcpg / health-board for a read-only replica of roll-ups and escalated risks.")
     var role: String = CredentialRole.practice.rawValue
     @Option(help: "A pcpg replica's region (the PCPG's county, e.g. conwy-denbighshire).") var region: String?
     @Option(help: "The name your edits are signed with until a server stamps them (e.g. \"Practice manager, Prestatyn\").")
@@ -36,7 +36,8 @@ struct InitCommand: ParsableCommand {
         guard region == nil else {
             throw ClusterSyncError(.invalidValue, "--region is for --role pcpg", field: "region")
         }
-        let (_, identity) = try Replica.create(path: replica.path, tenant: tenant, cluster: cluster, practice: practice, displayName: name)
+        let (made, identity) = try Replica.create(path: replica.path, tenant: tenant, cluster: cluster, practice: practice, displayName: name)
+        if role == .clusterLead { try made.declareRole(role) }
         Output.print(identity.replicaID.rawValue)
     }
 }

@@ -23,8 +23,8 @@ def cli(replica, *args):
     return result.stdout.strip()
 
 
-def init_replica(path, practice, name):
-    cli(path, "init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice, "--name", name)
+def init_replica(path, practice, name, role="practice"):
+    cli(path, "init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice, "--name", name, "--role", role)
 
 
 class RunningApp:
