@@ -222,6 +222,16 @@ public struct Catalogue: Sendable {
         "sync_now": "Sync now",
         "sync_done": "Shared {1} changes and received {2}.",
         "sync_failed": "Could not sync: {1}. Your changes are safe here and will be shared next time.",
+        "sync_watch": "Syncing in this app",
+        "sync_watch_off": "Not running here. Start the app with clustersync app --sync, or run clustersync sync --watch beside it; pages update either way.",
+        "sync_watch_starting": "Connecting to the server…",
+        "sync_watch_watching": "Connected: changes arrive as other practices sync (signed as {1}).",
+        "sync_watch_reconnecting": "Not connected: {1}. Trying again in {2} s.",
+        "sync_watch_stopped": "Stopped: {1}. Your changes are safe here; restart the app to sync again.",
+        "sync_watch_applied": "{1} changes received since the app started, the last at {2}.",
+        // Pages that update themselves
+        "changes_arrived": "New changes have arrived.",
+        "changes_reload": "Reload the page to see them",
         // Export
         "export_title": "Export",
         "export_intro": "Download the registers to open in a spreadsheet or keep as a record.",

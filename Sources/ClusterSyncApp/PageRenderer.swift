@@ -43,6 +43,12 @@ struct PageRenderer: Sendable {
             "t": t.strings, "lang": t.language, "title": title, "body": body, "nav": nav, "practice": practice,
         ]
         if let flash { layout["flash"] = flash }
+        if let live = LiveUpdate.page {
+            layout["live"] = true
+            layout["version"] = String(live.version)
+            layout["reload"] = live.mayReload ? "auto" : "ask"
+            layout["script"] = LiveUpdate.script
+        }
         let page = library.render(layout, withTemplate: "layout") ?? ""
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(string: page)))

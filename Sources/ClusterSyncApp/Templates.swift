@@ -15,7 +15,7 @@ enum Templates {
     <title>{{title}} – {{t.app_name}}</title>
     <link rel="stylesheet" href="/style.css">
     </head>
-    <body>
+    <body{{#live}} data-version="{{version}}" data-reload="{{reload}}"{{/live}}>
     <a class="skip" href="#main">{{t.skip}}</a>
     <header class="masthead">
     <p class="brand">{{t.app_name}} · {{practice}}</p>
@@ -23,11 +23,13 @@ enum Templates {
     {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}{{#badge}} <span class="badge">{{badge}}</span>{{/badge}}</a></li>
     {{/nav}}</ul></nav>
     </header>
+    {{#live}}<div id="changes-bar" class="changes-bar" role="status" hidden><p>{{t.changes_arrived}} <a href="">{{t.changes_reload}}</a></p></div>{{/live}}
     <main id="main" tabindex="-1">
     {{#flash}}<p class="flash" role="status">{{flash}}</p>{{/flash}}
     {{{body}}}
     </main>
     <footer><p>{{t.footer}}</p></footer>
+    {{#live}}<script>{{{script}}}</script>{{/live}}
     </body>
     </html>
     """
@@ -200,6 +202,7 @@ enum Templates {
     <dt>{{t.sync_pending}}</dt><dd id="pending">{{pending}}</dd>
     <dt>{{t.sync_conflicts}}</dt><dd><a href="/conflicts">{{conflicts}}</a></dd>
     <dt>{{t.sync_set_aside}}</dt><dd>{{setAside}}</dd>
+    <dt>{{t.sync_watch}}</dt><dd id="watch">{{watch}}{{#watchApplied}}<br>{{watchApplied}}{{/watchApplied}}</dd>
     </dl>
     {{#hasServer}}<form method="post" action="/sync"><input type="hidden" name="csrf" value="{{csrf}}"><div class="actions-row"><button type="submit">{{t.sync_now}}</button></div></form>{{/hasServer}}
     """
