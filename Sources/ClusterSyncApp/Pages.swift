@@ -27,6 +27,7 @@ struct Pages: Sendable {
         registerRecordPages(on: router)
         registerListPages(on: router)
         registerGovernancePages(on: router)
+        registerImportPages(on: router)
         router.get("/conflicts") { _, _ in try self.conflictsPage() }
         router.get("/sync") { _, _ in try self.syncPage(failure: nil, flash: nil) }
         router.post("/sync") { request, _ in

@@ -3,7 +3,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "message": message, "risks": risks, "form": form, "record": record,
-        "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "export": export, "register": register,
+        "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "import": importPage, "export": export, "register": register,
     ]
 
     static let layout = """
@@ -218,6 +218,26 @@ enum Templates {
     {{/rows}}</tbody>
     </table>
     {{^rows}}<p>{{t.register_none}}</p>{{/rows}}
+    """
+
+    static let importPage = """
+    <h1>{{t.import_title}}</h1>
+    <p>{{t.import_intro}}</p>
+    {{#refusal}}<div class="problem" role="alert" aria-labelledby="problem-title">
+    <h2 id="problem-title">{{refusal}}</h2>
+    {{#hasProblems}}<table>
+    <thead><tr><th scope="col">{{t.import_line}}</th><th scope="col">{{t.import_column}}</th><th scope="col">{{t.import_problem}}</th></tr></thead>
+    <tbody>{{#problems}}<tr><td>{{line}}</td><td>{{column}}</td><td>{{message}}</td></tr>{{/problems}}</tbody>
+    </table>{{/hasProblems}}
+    <p>{{t.import_nothing_changed}}</p>
+    </div>{{/refusal}}
+    <form method="post" action="/import" enctype="multipart/form-data">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <div class="field"><label for="f-type">{{t.import_type}}</label><select id="f-type" name="type">{{#types}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/types}}</select></div>
+    <div class="field"><label for="f-file">{{t.import_file}}</label><p class="hint" id="h-file">{{sizeHint}}</p><input type="file" id="f-file" name="file" accept=".csv,text/csv" aria-describedby="h-file"></div>
+    <div class="field"><input type="checkbox" id="f-check" name="check" value="1"> <label for="f-check" class="inline">{{t.import_check}}</label></div>
+    <div class="actions-row"><button type="submit">{{t.import_submit}}</button></div>
+    </form>
     """
 
     static let export = """
