@@ -104,7 +104,12 @@ struct SyncCommand: AsyncParsableCommand {
             }
         }
         let setAsideBefore = try replica.setAsideCount()
+        let heldBackBefore = Set(try replica.heldBack().map(\.change))
         defer {
+            if let now = try? replica.heldBack().filter({ !heldBackBefore.contains($0.change) }), !now.isEmpty {
+                Output.print("held back \(now.count) change\(now.count == 1 ? "" : "s") the server refused; "
+                    + "the rest were pushed. `clustersync status` says why")
+            }
             // Reported whatever way the sync ended: these changes were received and kept.
             if let after = try? replica.setAsideCount(), after > setAsideBefore {
                 let n = after - setAsideBefore
@@ -129,6 +134,7 @@ struct SyncCommand: AsyncParsableCommand {
             Output.print("pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
                 + (summary.duplicates > 0 ? " (\(summary.duplicates) already there)" : "")
                 + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
+
         }
     }
 }

@@ -107,6 +107,9 @@ import Testing
         for file in files {
             #expect(try cli.run("status", "--replica", file, "--json").json?["pending"] == .int(0), "seed \(seed): \(file) has changes pending")
         }
-        for watcher in watchers { #expect(watcher.isRunning, "a watch stopped") }
+        for (file, watcher) in zip([prestatyn, rhyl], watchers) {
+            let errors = (try? String(contentsOf: base.dir.appendingPathComponent("\(file).err"), encoding: .utf8)) ?? ""
+            #expect(watcher.isRunning, "seed \(seed): the watch of \(file) stopped: \(errors)")
+        }
     }
 }

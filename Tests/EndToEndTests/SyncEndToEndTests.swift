@@ -121,6 +121,39 @@ import Testing
         #expect(views[0].canonicalText.contains("Manager, prestatyn via rhyl (laptop)"), "\(views[0])")
     }
 
+    /// A merge hands Rhyl a change Prestatyn made after it last synced. The server will not take
+    /// another practice's not-yet-pushed change from Rhyl (its maker owns that replica id), so
+    /// Rhyl's sync holds that one change back and pushes the rest, rather than stop; once
+    /// Prestatyn pushes it, Rhyl's hold-back is forgotten and both replicas agree.
+    @Test func aRefusedRelayIsHeldBackAndTheRestSyncs() throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        let prestatyn = try makeReplica("prestatyn", certificate: true, server: server)
+        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
+        _ = try addRisk(prestatyn, "title=Estates lease")
+        _ = try sync(prestatyn)
+        let offline = try addRisk(prestatyn, "title=Flu clinic staffing")
+        #expect(try cli.run("merge", "--replica", rhyl, "--from", prestatyn).status == 0)
+        let own = try addRisk(rhyl, "title=Rhyl's own risk")
+
+        let synced = try sync(rhyl)
+        // The offline risk's two changes (title and status) are held back together.
+        #expect(synced.stdout.contains("held back 2 changes the server refused"), "\(synced.stdout)")
+        let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        #expect(status["pending"] == .int(0))
+        guard case .array(let held) = status["heldBack"] else { Issue.record("no heldBack in \(status)"); return }
+        #expect(held.count == 2)
+        #expect(held.allSatisfy { $0["record"] == .string(offline) && $0["code"] == .string("forbidden-scope") }, "\(held)")
+        // Rhyl's own change went through: Prestatyn pulls it.
+        _ = try sync(prestatyn)
+        #expect(try cli.run("risk", "show", "--replica", prestatyn, own).status == 0)
+        _ = try sync(rhyl)
+        let after = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        #expect(after["heldBack"] == .array([]), "\(after)")
+        let exports = try [prestatyn, rhyl].map { try cli.run("export", "--replica", $0).stdout }
+        #expect(exports[0] == exports[1])
+    }
+
     @Test func otherClustersAndTenantsSeeNothing() throws {
         let server = try makeServer()
         defer { server.stop() }

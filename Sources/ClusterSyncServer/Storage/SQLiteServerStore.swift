@@ -41,12 +41,14 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    public func addCluster(_ cluster: String, tenant: String) async throws {
+    public func addCluster(_ cluster: String, tenant: String, region: String?) async throws {
         try Self.checkName(tenant, "tenant")
         try Self.checkName(cluster, "cluster")
         try await write { db in
             try Self.requireTenant(tenant, db)
-            try db.execute(sql: "INSERT INTO cluster (tenant, name) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [tenant, cluster])
+            if let region { try Self.requireRegion(region, tenant: tenant, db) }
+            try db.execute(sql: "INSERT INTO cluster (tenant, name, region) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           arguments: [tenant, cluster, region])
             guard db.changesCount == 1 else {
                 throw ClusterSyncError(.invalidValue, "cluster \"\(cluster)\" already exists in tenant \"\(tenant)\"", field: "cluster")
             }
@@ -68,22 +70,19 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    public func issueToken(practice: String, cluster: String, tenant: String, label: String?, expiresAt: Int64?) async throws -> String {
-        let path = PracticePath(tenant: tenant, cluster: cluster, practice: practice)
+    public func issueToken(for holder: CredentialHolder, label: String?, expiresAt: Int64?) async throws -> String {
         let label = try label.map(Self.checkLabel)
         let createdAt = wallClock()
         return try await write { db in
-            guard try Self.isRegistered(path, db) else {
-                try Self.requireCluster(cluster, tenant: tenant, db)
-                throw ClusterSyncError(.invalidValue, "no practice \"\(practice)\" in \(tenant)/\(cluster); add it first", field: "practice")
-            }
+            try Self.requireHolder(holder, db)
             // 48 random bits make a clash rare; the primary key makes it harmless.
             for _ in 0..<8 {
                 let token = BearerToken.generate()
                 try db.execute(sql: """
-                    INSERT INTO credential (id, tenant, cluster, practice, label, secret_hash, created_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """, arguments: [token.id, tenant, cluster, practice, label, token.secretHash, createdAt, expiresAt])
+                    INSERT INTO credential (id, tenant, cluster, practice, role, region, label, secret_hash, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [token.id, holder.tenant, holder.cluster, holder.practice, holder.role.rawValue, holder.region,
+                                     label, token.secretHash, createdAt, expiresAt])
                 if db.changesCount == 1 { return token.text }
             }
             throw ClusterSyncError(.internal, "could not find a free credential id")
@@ -119,7 +118,7 @@ public final class SQLiteServerStore: ServerStore {
     /// `PushRejection` naming the change, and nothing of the push is stored.
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
         for change in changes where !identity.mayAccess(change.scope) {
-            throw PushRejection(change: change.id, error: ClusterSyncError(
+            throw PushRejection(change: change.id, error: identity.role.writeRefusal ?? ClusterSyncError(
                 .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
         }
         guard !changes.isEmpty else { return PushOutcome(accepted: 0, duplicates: 0) }
@@ -285,6 +284,11 @@ public final class SQLiteServerStore: ServerStore {
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
+        // A pcpg or health-board session reads no practice's or cluster's changes (its roll-ups
+        // and escalated records are not built yet): never a row of the log.
+        guard identity.role.isPractice else {
+            return ChangesPage(changes: [], cursor: cursor ?? Self.cursor(at: 0), more: false)
+        }
         let rows = try await read { db in
             // Rows as (seq, JSON) only: decoding happens outside the read, off the connection.
             // INDEXED BY: without statistics SQLite prefers the primary key (tenant, seq), which
@@ -404,18 +408,7 @@ public final class SQLiteServerStore: ServerStore {
     // MARK: Checks
 
     static func checkName(_ name: String, _ kind: String) throws(ClusterSyncError) {
-        let utf8 = name.utf8
-        func isAlnum(_ c: UInt8) -> Bool {
-            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-        }
-        guard (1...64).contains(utf8.count), let first = utf8.first, isAlnum(first),
-              utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
-        else {
-            throw ClusterSyncError(.invalidValue,
-                "a \(kind) name must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit; got \"\(name.prefix(80))\"",
-                field: kind)
-        }
+        try PracticeName.check(name, kind)
     }
 
     /// A label names a person or a laptop; it becomes part of the author shown on every change,
@@ -435,6 +428,28 @@ public final class SQLiteServerStore: ServerStore {
         guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM cluster WHERE tenant = ? AND name = ?)",
                                 arguments: [tenant, cluster])! else {
             throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"; add it first", field: "cluster")
+        }
+    }
+
+    static func requireRegion(_ region: String, tenant: String, _ db: Database) throws {
+        try requireTenant(tenant, db)
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM region WHERE tenant = ? AND name = ?)",
+                                arguments: [tenant, region])! else {
+            throw ClusterSyncError(.invalidValue, "no region \"\(region)\" in tenant \"\(tenant)\"; add it with `clustersyncd region add`", field: "region")
+        }
+    }
+
+    /// What a credential is issued for must be registered: the practice, the region or the tenant.
+    static func requireHolder(_ holder: CredentialHolder, _ db: Database) throws {
+        if let path = holder.practicePath {
+            guard try isRegistered(path, db) else {
+                try requireCluster(path.cluster, tenant: path.tenant, db)
+                throw ClusterSyncError(.invalidValue, "no practice \"\(path.practice)\" in \(path.tenant)/\(path.cluster); add it first", field: "practice")
+            }
+        } else if let region = holder.region {
+            try requireRegion(region, tenant: holder.tenant, db)
+        } else {
+            try requireTenant(holder.tenant, db)
         }
     }
 
