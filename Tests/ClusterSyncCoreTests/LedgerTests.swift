@@ -134,6 +134,23 @@ import Testing
             #expect(throws: ClusterSyncError.self) { try Redaction.check(Redaction.request(of: other)!, of: other, target: change) }
         }
     }
+
+    /// Redaction is the lead's: a practice session's push of one is refused whole (`lead-only`).
+    @Test func aPracticeSessionCannotPushARedaction() throws {
+        let rows = Self.chain(1)
+        let target = try Change(jsonText: rows[0].text!)
+        let redaction = Change(id: ChangeID("2@5f0c9e1a2b3c4d5e")!, hlc: target.hlc, record: target.record, scope: target.scope,
+                               field: Redaction.field, value: Redaction.Request(change: target.id, field: "description", reason: "a name").value)
+        let push = Push(batch: "b", changes: [redaction])
+        let practice = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010", author: "W95010")
+        #expect(throws: PushRejection.self) {
+            try PushValidation.validate(push, for: practice, nowMillis: target.hlc.millis, limits: WireLimits())
+        }
+        var lead = practice
+        lead.role = .clusterLead
+        try PushValidation.validate(push, for: lead, nowMillis: target.hlc.millis, limits: WireLimits())
+        #expect(Redaction.leadRefusal(redaction, role: .practice, receiver: .replica)?.code.rawValue == "lead-only")
+    }
 }
 
 extension Data {

@@ -30,6 +30,7 @@ extension Replica {
                 record: record, scope: scope, field: Redaction.field,
                 value: Redaction.Request(change: target, field: field, reason: reason).value, author: identity.displayName)
             try redaction.validate()
+            if let refusal = Redaction.leadRefusal(redaction, role: try Self.grantedRole(db).role, receiver: .replica) { throw refusal }
             try Redaction.check(Redaction.request(of: redaction)!, of: redaction, target: stored)
             if let by = Redaction.redaction(ofMarker: stored.value) {
                 throw ClusterSyncError(.invalidValue, "change \(target) is already redacted (by \(by))", field: Redaction.field)
