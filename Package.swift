@@ -148,6 +148,7 @@ let package = Package(
             dependencies: [
                 "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS", "ClusterSyncStorage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

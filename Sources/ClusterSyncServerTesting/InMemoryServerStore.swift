@@ -268,6 +268,12 @@ public actor InMemoryServerStore: ServerStore {
                 if let bindTo { owners[change.id.replica] = bindTo }
             }
             guard stored[change.id] == nil else { continue }
+            do throws(ClusterSyncError) {
+                try LeadPowers.check(change, role: identity.role, practice: identity.practice,
+                                     supersededPractices: change.supersedes.map { owners[$0.replica] }, receiver: .server)
+            } catch {
+                throw PushRejection(change: change.id, error: error)
+            }
             change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
             // A change a redaction names (stored or of this batch) is kept erased (changes.md §10).
             if let by = Self.redaction(naming: change, in: Array(stored.values) + changes) {

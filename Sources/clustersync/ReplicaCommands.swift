@@ -83,6 +83,7 @@ struct StatusCommand: ParsableCommand {
                     .object([
                         "change": .string(entry.change.description),
                         "record": entry.record.map { .string($0.rawValue) } ?? .null,
+                        "field": entry.field.map(JSONValue.string) ?? .null,
                         "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
                         "since": .string(Output.localTime(HLCTimestamp(millis: entry.heldBackMillis))),
                     ])
@@ -104,9 +105,12 @@ struct StatusCommand: ParsableCommand {
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
         }
-        Output.print("held back \(heldBack.isEmpty ? "none" : "\(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused; shown here, not synced")")
-        for entry in heldBack {
-            Output.print("  \(entry.change) to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
+        if !heldBack.isEmpty {
+            Output.print("held back \(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused; they stay on this replica only"
+                + (heldBack.contains { $0.code == .leadOnly } ? " (those refused as lead-only go again when it syncs with a cluster-lead credential)" : "") + ":")
+            for entry in heldBack {
+                Output.print("  \(entry.change) to \(entry.record?.rawValue ?? "an unknown record") \(entry.field ?? ""): \(entry.reason) (\(entry.code))")
+            }
         }
         if let credentialExpires {
             Output.print("credential expires \(Output.localTime(HLCTimestamp(millis: credentialExpires))) (as the server said at the last sync)")

@@ -135,21 +135,20 @@ import Testing
         }
     }
 
-    /// Redaction is the lead's: a practice session's push of one is refused whole (`lead-only`).
-    @Test func aPracticeSessionCannotPushARedaction() throws {
+    /// Redaction is one of the lead's powers (`LeadPowers`): refused to a practice at both ends (`lead-only`).
+    @Test func redactingNeedsTheClusterLead() throws {
         let rows = Self.chain(1)
         let target = try Change(jsonText: rows[0].text!)
         let redaction = Change(id: ChangeID("2@5f0c9e1a2b3c4d5e")!, hlc: target.hlc, record: target.record, scope: target.scope,
                                field: Redaction.field, value: Redaction.Request(change: target.id, field: "description", reason: "a name").value)
-        let push = Push(batch: "b", changes: [redaction])
-        let practice = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010", author: "W95010")
-        #expect(throws: PushRejection.self) {
-            try PushValidation.validate(push, for: practice, nowMillis: target.hlc.millis, limits: WireLimits())
+        #expect(LeadPowers.needed(for: redaction, by: "W95010", supersededPractices: []) == .redact)
+        for receiver in [ChangeAdmission.Receiver.replica, .server] {
+            let error = #expect(throws: ClusterSyncError.self) {
+                try LeadPowers.check(redaction, role: .practice, practice: "W95010", supersededPractices: [], receiver: receiver)
+            }
+            #expect(error?.code == .leadOnly && error?.message.contains("redacting a value") == true)
+            try LeadPowers.check(redaction, role: .clusterLead, practice: "W95010", supersededPractices: [], receiver: receiver)
         }
-        var lead = practice
-        lead.role = .clusterLead
-        try PushValidation.validate(push, for: lead, nowMillis: target.hlc.millis, limits: WireLimits())
-        #expect(Redaction.leadRefusal(redaction, role: .practice, receiver: .replica)?.code.rawValue == "lead-only")
     }
 }
 

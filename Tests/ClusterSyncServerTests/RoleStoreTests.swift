@@ -1,8 +1,10 @@
 import ClusterSyncCore
-import ClusterSyncServer
 import ClusterSyncServerTesting
 import Foundation
+import GRDB
 import Testing
+
+@testable import ClusterSyncServer
 
 /// Regions and credential roles in both stores (the SQLite one through its migration), so the
 /// in-memory store that session tests use answers as the SQLite one does.
@@ -106,5 +108,34 @@ import Testing
             await #expect(throws: PushRejection.self) { try await store.push([mine], as: identity) }
         }
         #expect(try await store.pull(for: rhyl, after: nil, limit: 100).changes.count == 1)
+    }
+
+    /// A store from before roles (migration v4) keeps its credentials, each now a practice's,
+    /// revoked and expiring as they were; its clusters are in no region.
+    @Test func aStoreFromBeforeRolesIsMigrated() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-roles-old-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let old = try DatabaseQueue(path: path)
+        try SQLiteServerSchema.migrator.migrate(old, upTo: "v4: credential lifecycle and session log")
+        try await old.write { db in
+            try db.execute(sql: """
+                INSERT INTO tenant (name) VALUES ('bcuhb');
+                INSERT INTO tenant_sequence (tenant, last) VALUES ('bcuhb', 0);
+                INSERT INTO cluster (tenant, name) VALUES ('bcuhb', 'north');
+                INSERT INTO practice (tenant, cluster, name) VALUES ('bcuhb', 'north', 'rhyl');
+                INSERT INTO credential (id, tenant, cluster, practice, label, secret_hash, created_at, revoked, kind, serial, expires_at, revoked_at)
+                    VALUES ('crt_ab', 'bcuhb', 'north', 'rhyl', 'Dr Jones', x'', 1000, 1, 'certificate', 'ab', 9000, 2000);
+                """)
+        }
+        try old.close()
+        let migrated = try SQLiteServerStore(path: path)
+        let record = try #require(try await migrated.credential(serial: "ab", tenant: "bcuhb"))
+        #expect(record == CredentialRecord(id: "crt_ab", practice: PracticePath(tenant: "bcuhb", cluster: "north", practice: "rhyl"),
+                                           label: "Dr Jones", kind: .certificate, serial: "ab", createdAt: 1000, expiresAt: 9000,
+                                           revokedAt: 2000, role: .practice))
+        #expect(try await migrated.clusters(tenant: "bcuhb") == [ClusterPath(tenant: "bcuhb", cluster: "north")])
+        try await migrated.addRegion("conwy", tenant: "bcuhb")
+        try await migrated.setRegion("conwy", ofCluster: "north", tenant: "bcuhb")
+        #expect(try await migrated.clusters(ofRegion: "conwy", tenant: "bcuhb") == ["north"])
     }
 }

@@ -149,4 +149,109 @@ import Testing
         let refused = try cli.run("sync", "--replica", rhyl)
         #expect(refused.status == 1 && refused.stderr.contains("is a pcpg credential of bcuhb region conwy-denbighshire"), "\(refused.stderr)")
     }
+
+    // MARK: The cluster lead's powers
+
+    func useToken(_ token: String, for replica: String, server: Server) throws {
+        let file = "\(replica)-\(UUID().uuidString.prefix(8)).token"
+        try token.write(to: base.dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        #expect(try cli.run("remote", "set", "--replica", replica, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                            "--token-file", file).status == 0)
+    }
+
+    func pending(_ replica: String) throws -> JSONValue? {
+        try cli.run("status", "--replica", replica, "--json").json?["pending"]
+    }
+
+    /// A practice's replica refuses closing, escalating and deleting a shared risk at once, with
+    /// a message saying what to do, and queues nothing; a private risk is its own.
+    @Test func aLeadOnlyEditIsRefusedOnTheReplicaAndNothingWaitsInTheOutbox() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
+        _ = try base.sync(rhyl)
+        let risk = try base.addRisk(rhyl, "title=GP locum cover", "likelihood=3", "consequence=4")
+        let before = try pending(rhyl)
+        for arguments in [["risk", "set", risk, "status=closed"], ["risk", "set", risk, "escalation=pcpg"], ["risk", "delete", risk]] {
+            let refused = try cli.run(arguments + ["--replica", rhyl])
+            #expect(refused.status == 1, "\(arguments): \(refused.stdout)")
+            #expect(refused.stderr.contains("needs the cluster lead"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("ask your cluster lead, or sync with a cluster-lead credential"), "\(refused.stderr)")
+        }
+        #expect(try pending(rhyl) == before, "nothing waits in the outbox")
+        #expect(try cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["status"] == .string("open"))
+        let own = try base.addRisk(rhyl, "--private", "title=Our lease")
+        #expect(try cli.run("risk", "set", "--replica", rhyl, own, "status=closed").status == 0, "a private risk is the practice's own")
+    }
+
+    /// The server enforces the same rule on a hand-made push over real TLS: a practice's token
+    /// closing a shared risk gets `lead-only` and nothing is stored; a cluster lead's token may.
+    @Test func theServerRefusesALeadOnlyPushFromAPracticeCredential() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
+        let risk = try base.addRisk(prestatyn, "title=GP locum cover")
+        _ = try base.sync(prestatyn)
+        let practice = try issue("--cluster", "north-denbighshire", "--practice", "rhyl", "--label", "laptop")
+        let lead = try issue("--cluster", "north-denbighshire", "--practice", "rhyl", "--role", "cluster-lead", "--label", "Dr Jones")
+        for (token, counter, accepted) in [(practice, Int64(1), false), (lead, Int64(2), true)] {
+            let session = try CredentialLifecycleTests.HeldSession(port: server.port, in: base.dir)
+            defer { session.close() }
+            let replica = ReplicaID("00000000000000ad")!
+            session.send(line(.hello(Hello(replica: replica, token: token))))
+            #expect(session.next()?["type"] == .string("welcome"))
+            let close = Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000)),
+                               record: RecordID(risk)!, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"),
+                               field: "status", value: .string("closed"))
+            session.send(line(.push(Push(batch: "ad-\(counter)", changes: [close]))))
+            let answer = try #require(session.next())
+            if accepted {
+                #expect(answer["type"] == .string("ack") && answer["accepted"] == .int(1), "\(answer)")
+            } else {
+                #expect(answer["code"] == .string("lead-only") && answer["change"] == .string(close.id.description), "\(answer)")
+                #expect(answer["message"]?.stringValue?.contains("needs a cluster-lead credential") == true, "\(answer)")
+                _ = try base.sync(prestatyn)
+                #expect(try cli.run("show", "--replica", prestatyn, "--json", risk).json?["fields"]?["status"] == .string("open"),
+                        "nothing was stored")
+            }
+            session.send(line(.bye))
+        }
+        _ = try base.sync(prestatyn)
+        #expect(try cli.run("show", "--replica", prestatyn, "--json", risk).json?["fields"]?["status"] == .string("closed"))
+    }
+
+    /// A lead closes a risk, then the laptop is given a practice's token before it syncs: the
+    /// server refuses the closure, the replica holds it back and syncs the rest; back on the
+    /// lead's token, it goes by itself.
+    @Test func aChangeQueuedBeforeTheRoleWasLostIsHeldBackUntilALeadSyncs() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
+        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
+        let lead = try issue("--cluster", "north-denbighshire", "--practice", "rhyl", "--role", "cluster-lead")
+        let practice = try issue("--cluster", "north-denbighshire", "--practice", "rhyl")
+        try useToken(lead, for: rhyl, server: server)
+        let risk = try base.addRisk(rhyl, "title=GP locum cover")
+        _ = try base.sync(rhyl)
+        #expect(try cli.run("risk", "set", "--replica", rhyl, risk, "status=closed").status == 0)
+        #expect(try cli.run("risk", "set", "--replica", rhyl, risk, "owner=Practice manager").status == 0)
+
+        try useToken(practice, for: rhyl, server: server)
+        let held = try base.sync(rhyl)
+        #expect(held.stdout.contains("held back 1 change that needs the cluster lead"), "\(held.stdout)")
+        let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        #expect(status["pending"] == .int(0) && status["role"] == .string("practice"))
+        guard case .array(let heldBack) = status["heldBack"] else { Issue.record("\(status)"); return }
+        #expect(heldBack.count == 1 && heldBack.first?["field"] == .string("status"), "\(heldBack)")
+        _ = try base.sync(prestatyn)
+        let seen = try #require(try cli.run("show", "--replica", prestatyn, "--json", risk).json?["fields"])
+        #expect(seen["owner"] == .string("Practice manager"), "the rest synced")
+        #expect(seen["status"] == .string("open"), "the closure did not")
+
+        try useToken(lead, for: rhyl, server: server)
+        #expect(try base.sync(rhyl).stdout.contains("pushed 1 change"))
+        #expect(try cli.run("status", "--replica", rhyl, "--json").json?["heldBack"] == .array([]))
+        _ = try base.sync(prestatyn)
+        #expect(try cli.run("show", "--replica", prestatyn, "--json", risk).json?["fields"]?["status"] == .string("closed"))
+    }
 }

@@ -35,22 +35,22 @@ import Testing
         return try Server.start(cli: cli, environment: environment, port: port)
     }
 
-    /// A replica of `practice`, pointed at the server with a certificate or a token.
+    /// A replica of `practice`, pointed at the server with a certificate or a token of `role`.
     func makeReplica(_ practice: String, cluster: String = "north-denbighshire", tenant: String = "bcuhb",
-                     certificate: Bool, server: Server) throws -> String {
+                     certificate: Bool, role: String = "practice", server: Server) throws -> String {
         let file = "\(practice).sqlite"
         #expect(try cli.run("init", "--replica", file, "--tenant", tenant, "--cluster", cluster, "--practice", practice,
                             "--name", "Manager, \(practice)").status == 0)
         if certificate {
             let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
-                                      "--practice", practice, "--certificate", "--out", "certs-\(practice)"], binary: "clustersyncd")
+                                      "--practice", practice, "--role", role, "--certificate", "--out", "certs-\(practice)"], binary: "clustersyncd")
             #expect(issued.status == 0, "\(issued.stderr)")
             let set = try cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
                                   "--certificate", "certs-\(practice)/\(practice).pem", "--key", "certs-\(practice)/\(practice)-key.pem")
             #expect(set.status == 0, "\(set.stderr)")
         } else {
             let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
-                                      "--practice", practice, "--label", "laptop"], binary: "clustersyncd")
+                                      "--practice", practice, "--role", role, "--label", "laptop"], binary: "clustersyncd")
             #expect(issued.status == 0, "\(issued.stderr)")
             try issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 .write(to: dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)

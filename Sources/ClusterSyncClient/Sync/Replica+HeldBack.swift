@@ -7,6 +7,7 @@ extension Replica {
     public struct HeldBackChange: Sendable, Equatable {
         public var change: ChangeID
         public var record: RecordID?
+        public var field: String?
         public var code: ClusterSyncError.Code
         /// The server's words.
         public var reason: String
@@ -34,6 +35,18 @@ extension Replica {
         }
     }
 
+    /// Puts the changes held back with `code` back in the outbox (those refused as `lead-only`,
+    /// once the replica syncs with a cluster-lead credential); returns how many.
+    @discardableResult
+    public func releaseHeldBack(coded code: ClusterSyncError.Code) throws -> Int {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO outbox (replica, counter) SELECT replica, counter FROM held_back WHERE code = ?",
+                           arguments: [code.rawValue])
+            try db.execute(sql: "DELETE FROM held_back WHERE code = ?", arguments: [code.rawValue])
+            return db.changesCount
+        }
+    }
+
     /// The server now has these changes (a pull brought them: the replica that made a relayed
     /// change pushed it itself), so a refusal of them is no longer news.
     func forgetHeldBack(_ ids: [ChangeID]) throws {
@@ -51,7 +64,7 @@ extension Replica {
     public func heldBack() throws -> [HeldBackChange] {
         try database.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT r.id AS replica_id, h.counter, h.code, h.reason, h.held_back_at, rec.id AS record
+                SELECT r.id AS replica_id, h.counter, h.code, h.reason, h.held_back_at, rec.id AS record, c.field
                 FROM held_back h JOIN replica r ON r.num = h.replica
                 LEFT JOIN change c ON c.replica = h.replica AND c.counter = h.counter
                 LEFT JOIN record rec ON rec.num = c.record
@@ -60,7 +73,7 @@ extension Replica {
                 guard let replica = ReplicaID(row["replica_id"] as String) else { return nil }
                 return HeldBackChange(
                     change: ChangeID(replica: replica, counter: row["counter"]),
-                    record: (row["record"] as String?).flatMap { RecordID($0) },
+                    record: (row["record"] as String?).flatMap { RecordID($0) }, field: row["field"],
                     code: ClusterSyncError.Code(row["code"]), reason: row["reason"], heldBackMillis: row["held_back_at"])
             }
         }

@@ -172,7 +172,11 @@ public struct SyncClient: Sendable {
                         case .rememberLimits(let limits):
                             try replica.rememberServerLimits(limits)
                             try replica.rememberCredentialExpiry(machine.welcome?.credentialExpiresAt)
-                            if let identity = machine.welcome?.identity { try replica.rememberRole(identity.role, region: identity.region) }
+                            if let identity = machine.welcome?.identity {
+                                try replica.rememberRole(identity.role, region: identity.region)
+                                // Held-back lead-only changes go again once the credential is a lead's.
+                                if identity.role.hasLeadPowers { try replica.releaseHeldBack(coded: .leadOnly) }
+                            }
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
                         case .holdBack(let id, let code, let reason):

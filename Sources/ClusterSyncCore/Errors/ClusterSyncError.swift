@@ -68,6 +68,10 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         /// full or failing. Not the client's fault, and resending will not help until an
         /// operator acts. See `plainWords`.
         public static let storeUnavailable = Code("store-unavailable")
+        /// An edit needs the cluster lead's powers (`LeadPowers`: closing a risk or action,
+        /// escalating beyond the cluster, resolving another practice's conflict, deleting a shared
+        /// record) and the credential is not a cluster lead's.
+        public static let leadOnly = Code("lead-only")
 
         /// What a person at a practice should read when a server answers with this code, where
         /// the server's message alone would not tell them what to do; nil for other codes. Any

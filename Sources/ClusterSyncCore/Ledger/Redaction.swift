@@ -109,19 +109,6 @@ public enum Redaction {
         }
     }
 
-    /// Redacting is the cluster lead's power: the refusal (`lead-only`) when `role` lacks it, for
-    /// the replica before the redaction reaches its outbox and for the server's push. To be folded
-    /// into the one lead-only rule (`LeadPowers`) once that is on main.
-    public static func leadRefusal(_ change: Change, role: CredentialRole, receiver: ChangeAdmission.Receiver) -> ClusterSyncError? {
-        guard change.field == field, !role.hasLeadPowers else { return nil }
-        let message = receiver == .replica
-            ? "redacting a value (\(change.record)) needs the cluster lead, and this replica last synced with \(role.credentialName): "
-                + "ask your cluster lead, or sync with a cluster-lead credential and try again. Nothing was changed."
-            : "change \(change.id) is a redaction (\(change.record)), which needs a cluster-lead credential, and this session's is "
-                + "\(role.credentialName); nothing of the batch was stored"
-        return ClusterSyncError(ClusterSyncError.Code("lead-only"), message, field: field)
-    }
-
     /// Whether `redaction` may erase `target`, a change the store holds: the same record, the
     /// field it names, and a value to erase.
     public static func check(_ request: Request, of redaction: Change, target: Change) throws(ClusterSyncError) {

@@ -173,6 +173,20 @@ public final class SQLiteServerStore: ServerStore {
                         owners[change.id.replica] = bindTo
                     }
                 }
+                // The lead's powers, with the practice that owns each superseded value's replica
+                // (nil: no practice owns it yet). Duplicates never get here: a relay of a change
+                // already stored needs no power.
+                let superseded = try change.supersedes.map { id -> String? in
+                    if let known = owners[id.replica] { return known }
+                    let owner = try String.fetchOne(ownerOf, arguments: [tenant, cluster, id.replica.rawValue])
+                    owners[id.replica] = owner
+                    return owner
+                }
+                do throws(ClusterSyncError) {
+                    try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded, receiver: .server)
+                } catch {
+                    throw PushRejection(change: change.id, error: error)
+                }
                 change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
                 if change.value != nil, let by = try redactions[change.id].flatMap({ $0.record == change.record && $0.field == change.field ? $0.by : nil })
                     ?? (redactionsStored ? ChangeWriter.storedRedaction(of: change, db) : nil) {
