@@ -104,6 +104,20 @@ enum ReplicaSchema {
             // is erased before it is written (Protocol/changes.md §10).
             try MaterialisedStateSchema.createRedactionTable(db)
         }
+        migrator.registerMigration("v6 (pcpg): a read-only replica's role and roll-up") { db in
+            try db.execute(sql: """
+                -- Present only in a replica made with `clustersync init --role pcpg|health-board`:
+                -- the read-only role it was made for, a pcpg's region, and the server's roll-up
+                -- from the last page it pulled (RegionRollup JSON; NULL before the first sync).
+                CREATE TABLE oversight (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    role TEXT NOT NULL,
+                    region TEXT,
+                    rollup TEXT,
+                    received_at INTEGER
+                );
+                """)
+        }
         return migrator
     }
 }
