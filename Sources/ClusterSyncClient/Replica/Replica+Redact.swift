@@ -30,6 +30,9 @@ extension Replica {
                 record: record, scope: scope, field: Redaction.field,
                 value: Redaction.Request(change: target, field: field, reason: reason).value, author: identity.displayName)
             try redaction.validate()
+            // The cluster lead's power (`LeadPowers`), by the role of this replica's last welcome.
+            try LeadPowers.check(redaction, role: try Self.grantedRole(db).role, practice: identity.practice,
+                                 supersededPractices: [], receiver: .replica)
             try Redaction.check(Redaction.request(of: redaction)!, of: redaction, target: stored)
             if let by = Redaction.redaction(ofMarker: stored.value) {
                 throw ClusterSyncError(.invalidValue, "change \(target) is already redacted (by \(by))", field: Redaction.field)
