@@ -4,6 +4,7 @@ import ClusterSyncCore
 import ClusterSyncServer
 import ClusterSyncTLS
 import Foundation
+import Logging
 
 @main
 struct ClusterSyncDaemon: AsyncParsableCommand {
@@ -27,12 +28,19 @@ struct DataOptions: ParsableArguments {
         DataDirectory(path: data ?? ProcessInfo.processInfo.environment["CLUSTERSYNCD_DATA"] ?? "clustersync-data")
     }
 
-    func store() throws -> SQLiteServerStore {
+    /// The store the settings name (`storage`: the data directory's SQLite file, or PostgreSQL;
+    /// DATA/clustersyncd.json and CLUSTERSYNCD_* variables), open and migrated.
+    func store() async throws -> any OperatedStore {
         let dir = directory
         guard dir.isInitialised else {
             throw ClusterSyncError(.notInitialised, "\(dir.path) is not a ClusterSync data directory; run `clustersyncd init --data \(dir.path)` first")
         }
-        return try SQLiteServerStore(path: dir.database)
+        let store = try await settings(config: nil).store.open(dir, logger: Logger(label: "clustersyncd"))
+        if let postgres = store as? PostgresServerStore {
+            postgres.runInBackground()
+            try await postgres.migrate()
+        }
+        return store
     }
 }
 
@@ -153,7 +161,7 @@ struct CredentialCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try data.store()
+            let store = try await data.store()
             let holder = try CredentialHolder(tenant: tenant, cluster: cluster, practice: practice,
                                               role: try CredentialRole.parse(role), region: region)
             if let path = holder.practicePath, !(try await store.isRegistered(path)) {

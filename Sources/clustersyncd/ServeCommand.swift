@@ -13,7 +13,9 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Settings come from these options, then CLUSTERSYNCD_* environment variables, then the JSON file \
             (--config, else DATA/clustersyncd.json if present): host, port, tls.certificate, tls.key, tls.clientCA, \
-            limits.maxLineBytes, limits.maxChangesPerPush, limits.maxChangesPerPage, limits.maxClockSkewSeconds, drainSeconds.
+            limits.maxLineBytes, limits.maxChangesPerPush, limits.maxChangesPerPage, limits.maxClockSkewSeconds, drainSeconds, \
+            storage (sqlite or postgres), postgres.url-file, postgres.maxConnections; the PostgreSQL URL itself only from \
+            CLUSTERSYNCD_POSTGRES_URL or postgres.url-file, never the command line.
             SIGTERM or SIGINT: stop accepting, let open sessions finish their current request, exit 0.
             """)
 
@@ -60,10 +62,28 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = ServerSettings(data: directory)
         settings.read(ConfigReader(providers: providers))
 
-        let store = try SQLiteServerStore(path: directory.database)
+        let store = try settings.store.open(directory, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let health: ServerHealth
+        if let postgres = store as? PostgresServerStore {
+            // Migrations and the health check go through a one-connection client of their own,
+            // before the group starts: the pool runs in the group.
+            let setup = try PostgresServerStore(location: postgres.location, maximumConnections: 1, logger: logger)
+            let running = setup.runInBackground()
+            do {
+                try await setup.migrate()
+            } catch {
+                running.cancel()
+                throw error
+            }
+            health = await ServerHealth.check(directory, store: setup)
+            running.cancel()
+            services.append(.init(service: postgres.client))
+        } else {
+            health = await ServerHealth.check(directory, store: store)
+        }
         // The status line an operator looks for first; a problem is logged as an error, and the
         // server still starts, so pulls work and pushes say `store-unavailable`.
-        let health = await ServerHealth.check(directory, store: store)
         if health.ok {
             logger.notice("health \(health.summary)")
         } else {
@@ -75,8 +95,12 @@ struct ServeCommand: AsyncParsableCommand {
             let line = "clustersyncd listening on \(address.ipAddress ?? host):\(address.port ?? 0)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
+        if let postgres = store as? PostgresServerStore {
+            // Other nodes' pushes wake this node's subscribed sessions.
+            services.append(.init(service: PostgresChangeListener(location: postgres.location, notifier: server.notifier, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)],
+            services: services + [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))
