@@ -1,0 +1,130 @@
+import ClusterSyncCore
+import ClusterSyncServer
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// What only the PostgreSQL store promises: several nodes (here, several stores on one
+/// database, each with its own pool) pushing at once get gap-free sequences in commit order, and
+/// a push on one node wakes subscribers on another, also after the listener lost its connection.
+@Suite struct PostgresStoreTests {
+    static let enabled = StoreBackend.available.contains(.postgres)
+
+    /// Two nodes with tenant bcuhb, cluster north and eight practices.
+    static func twoNodes() async throws -> (PostgresServerStore, PostgresServerStore) {
+        let first = try await TestPostgres.freshStore()
+        let second = try PostgresServerStore(location: first.location, maximumConnections: 4, logger: Logger(label: "node-2"))
+        second.runInBackground()
+        try await second.migrate()
+        try await first.addTenant("bcuhb")
+        try await first.addCluster("north", tenant: "bcuhb")
+        for n in 1...8 { try await first.addPractice("p\(n)", cluster: "north", tenant: "bcuhb") }
+        return (first, second)
+    }
+
+    static func identity(_ n: Int) -> SessionIdentity {
+        SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "p\(n)", author: "p\(n)")
+    }
+
+    static func change(_ replica: ReplicaID, _ counter: Int64, record: RecordID) -> Change {
+        Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: 1_795_424_400_000 + counter),
+               record: record, scope: RecordScope(tenant: "bcuhb", cluster: "north"), field: "title", value: .string("Title \(counter)"))
+    }
+
+    @Test(.enabled(if: enabled || TestPostgres.isCI))
+    func concurrentPushesThroughTwoNodesGetGapFreeSequencesInCommitOrder() async throws {
+        let (first, second) = try await Self.twoNodes()
+        let reader = Self.identity(1)
+        let pushesPerClient = 15, perPush = 3
+        // A reader following the stream while the pushes run: every page it gets must continue
+        // exactly where the last one ended (n + 1 is never visible before n).
+        let stop = Atomic<Bool>(false)
+        async let followed: [Int64] = {
+            var cursor: ClusterSyncCore.Cursor?
+            var seen: [Int64] = []
+            while true {
+                let done = stop.load(ordering: .acquiring)
+                let page = try await second.pull(for: reader, after: cursor, limit: 50)
+                for _ in page.changes { seen.append(Int64(seen.count + 1)) }
+                if !page.changes.isEmpty {
+                    let position = try StreamCursor.position(of: page.cursor)
+                    #expect(position == Int64(seen.count), "a page skipped or repeated a sequence number")
+                }
+                cursor = page.cursor
+                if done && !page.more { return seen }
+                if page.changes.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            }
+        }()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 1...8 {
+                let node = client % 2 == 0 ? first : second
+                group.addTask {
+                    let replica = ReplicaID.random()
+                    let record = RecordID.random(for: .risk)
+                    for push in 0..<pushesPerClient {
+                        let batch = (1...perPush).map { Self.change(replica, Int64(push * perPush + $0), record: record) }
+                        let outcome = try await node.push(batch, as: Self.identity(client), from: replica)
+                        #expect(outcome == PushOutcome(accepted: perPush, duplicates: 0))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        stop.store(true, ordering: .releasing)
+        let total = 8 * pushesPerClient * perPush
+        #expect(try await followed.count == total)
+        // Both nodes read the same stream, numbered 1...total without a gap, and the chain holds.
+        let all = try await first.pull(for: reader, after: nil, limit: 10_000)
+        #expect(all.changes.count == total && !all.more)
+        #expect(try StreamCursor.position(of: all.cursor) == Int64(total))
+        #expect(try await second.pull(for: reader, after: nil, limit: 10_000).changes.map(\.id) == all.changes.map(\.id))
+        #expect(try await second.currentCursor(tenant: "bcuhb") == StreamCursor.cursor(at: Int64(total)))
+        let report = try await second.verifyChain(tenant: "bcuhb", expectedHead: nil)
+        #expect(report.isIntact && report.entries == total, "\(report.problems)")
+        // A resend through the other node is a duplicate, not a second copy.
+        let again = all.changes.prefix(3).map { change -> Change in var c = change; c.author = nil; return c }
+        let replica = again[0].id.replica
+        let owner = try #require((1...8).first { n in all.changes.first { $0.id.replica == replica }?.author?.hasPrefix("p\(n)") == true })
+        #expect(try await first.push(Array(again), as: Self.identity(owner), from: replica).duplicates == 3)
+    }
+
+    @Test(.enabled(if: enabled || TestPostgres.isCI))
+    func aPushOnOneNodeWakesSubscribersOnAnotherAlsoAfterTheListenerReconnects() async throws {
+        let (first, second) = try await Self.twoNodes()
+        let notifier = ChangeNotifier()
+        let listener = PostgresChangeListener(location: second.location, notifier: notifier, logger: Logger(label: "listener"))
+        let listening = Task { try await listener.run() }
+        defer { listening.cancel() }
+        let subscription = await notifier.subscribe(tenant: "bcuhb")
+        var wakeups = subscription.stream.makeAsyncIterator()
+
+        /// Whether a wake-up arrives within `seconds` (a deadline, not a timing).
+        func wokenWithin(_ seconds: Int) async -> Bool {
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask { try? await Task.sleep(for: .seconds(seconds)); return false }
+                let woken = await wakeups.next() != nil
+                group.cancelAll()
+                return woken
+            }
+        }
+
+        // The listener's first connection wakes everyone once (the catch-up), then a push on the
+        // first node wakes the subscriber on the second.
+        #expect(await wokenWithin(10), "the listener's first wake-up")
+        let replica = ReplicaID.random()
+        _ = try await first.push([Self.change(replica, 1, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica)
+        #expect(await wokenWithin(10), "a push on node 1 wakes a subscriber on node 2")
+
+        // The listening connection is cut (as a database restart would); a push made meanwhile
+        // may go unheard, but the reconnected listener wakes every subscriber to catch up.
+        try await first.client.query("""
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()
+            """)
+        _ = try await first.push([Self.change(replica, 2, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica)
+        #expect(await wokenWithin(15), "after reconnecting, the listener wakes its subscribers")
+        let page = try await second.pull(for: Self.identity(1), after: nil, limit: 10)
+        #expect(page.changes.map(\.id.counter) == [1, 2])
+    }
+}
