@@ -47,4 +47,10 @@ public enum MaterialisedStateSchema {
             ) WITHOUT ROWID;
             """)
     }
+
+    /// Adds each change's signature (`Change.sig`, NULL for changes made before signing). Called
+    /// from a later migration of the replica and of the server store.
+    public static func addSignatures(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE change ADD COLUMN sig TEXT")
+    }
 }

@@ -57,6 +57,7 @@ struct StatusCommand: ParsableCommand {
         let remote = try replica.remote()
         let lastSync = try replica.syncState().lastSyncMillis
         let setAside = try replica.setAside()
+        let waiting = try replica.waitingRelays()
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
         if output.json {
@@ -68,6 +69,10 @@ struct StatusCommand: ParsableCommand {
                 "lastSync": lastSync.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
                 "credentialExpires": credentialExpires.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
                 "credentialWarning": credentialWarning.map(JSONValue.string) ?? .null,
+                "waitingRelays": .array(waiting.map { entry in
+                    .object(["maker": .string(entry.maker.rawValue), "changes": .int(Int64(entry.count)),
+                             "unsigned": .bool(entry.unsigned), "why": .string(entry.sentence)])
+                }),
                 "setAside": .array(setAside.map { entry in
                     .object([
                         "change": entry.change.map { .string($0.description) } ?? .null,
@@ -92,6 +97,7 @@ struct StatusCommand: ParsableCommand {
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
         }
+        for entry in waiting { Output.print("waiting   \(entry.sentence)") }
         if let credentialExpires {
             Output.print("credential expires \(Output.localTime(HLCTimestamp(millis: credentialExpires))) (as the server said at the last sync)")
         }

@@ -130,5 +130,6 @@ struct SyncCommand: AsyncParsableCommand {
                 + (summary.duplicates > 0 ? " (\(summary.duplicates) already there)" : "")
                 + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
         }
+        for waiting in try replica.waitingRelays() { Output.print(waiting.sentence) }
     }
 }

@@ -68,6 +68,12 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         /// full or failing. Not the client's fault, and resending will not help until an
         /// operator acts. See `plainWords`.
         public static let storeUnavailable = Code("store-unavailable")
+        /// A pushed (or merged) change's signature is missing, does not verify against its
+        /// maker replica's registered key, or its maker has registered no key (it never synced).
+        public static let badSignature = Code("bad-signature")
+        /// A hello presents another key than the one registered for its replica id, or a key
+        /// registered to another practice (Protocol/PROTOCOL.md §6.2).
+        public static let keyMismatch = Code("key-mismatch")
 
         /// What a person at a practice should read when a server answers with this code, where
         /// the server's message alone would not tell them what to do; nil for other codes. Any
