@@ -79,6 +79,12 @@ extension Replica {
         /// The maker's changes are unsigned (made by a ClusterSync older than signed changes):
         /// only the maker, upgraded, can push them.
         public var unsigned: Bool
+
+        public init(maker: ReplicaID, count: Int, unsigned: Bool) {
+            self.maker = maker
+            self.count = count
+            self.unsigned = unsigned
+        }
     }
 
     public func waitingRelays() throws -> [WaitingRelays] {
