@@ -105,21 +105,7 @@ import Testing
         #expect(status["pending"] == .int(0))
     }
 
-    /// A change handed over offline and pushed by another practice keeps its maker's name, marked
-    /// with the practice that relayed it; every replica then shows the same author.
-    @Test func relayedChangesAreStampedWithTheRelayer() throws {
-        let server = try makeServer()
-        defer { server.stop() }
-        let prestatyn = try makeReplica("prestatyn", certificate: true, server: server)
-        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
-        let risk = try addRisk(prestatyn, "title=Estates lease")
-        #expect(try cli.run("merge", "--replica", rhyl, "--from", prestatyn).status == 0)
-        _ = try sync(rhyl)
-        _ = try sync(prestatyn)
-        let views = try [prestatyn, rhyl].map { try #require(try cli.run("history", "--replica", $0, "--json", risk).json) }
-        #expect(views[0] == views[1])
-        #expect(views[0].canonicalText.contains("Manager, prestatyn via rhyl (laptop)"), "\(views[0])")
-    }
+    // Relayed changes keep their maker's person and practice: SignedChangesEndToEndTests.
 
     @Test func otherClustersAndTenantsSeeNothing() throws {
         let server = try makeServer()
