@@ -36,7 +36,11 @@ let package = Package(
         // No I/O: clock, CRDTs, record types, wire messages and codec, session state machines.
         .target(
             name: "ClusterSyncCore",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                // SHA-256 of the tamper-evident log's chain rule (pure computation, no I/O).
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         // The materialised CRDT state in SQLite, shared by the replica and the server's SQLite store.

@@ -54,7 +54,12 @@ extension Pages {
                 return .redirect(to: "/records/\(view.id.rawValue)")
             }
             let (edit, _) = try ConflictResolution.keeping(posted.trimmed("keep"), conflict, of: view, values: ValueText(replica: self.replica))
-            try self.replica.edit(view.id, edit)
+            do {
+                try self.replica.edit(view.id, edit)
+            } catch let error as ClusterSyncError where error.isUserError {
+                // Settling another practice's value is the cluster lead's (LeadPowers): say so.
+                return try self.recordPage(view, flash: nil, problem: error.message)
+            }
             return .redirect(to: "/records/\(view.id.rawValue)?settled=\(Self.encoded(field))")
         }
     }
@@ -164,6 +169,7 @@ extension Pages {
         case .place: return t.text("history_place", label, after)
         case .delete: return t["history_delete"]
         case .restore: return t["history_restore"]
+        case .redact: return values.text(entry.after, field: entry.field, of: view)
         }
     }
 }

@@ -97,27 +97,17 @@ extension Pages {
                 "overdue": row.overdue, "conflict": !row.view.conflicts.isEmpty,
             ]
         }
-        var counts = [[Int]](repeating: [Int](repeating: 0, count: 6), count: 6)
-        for row in all where (row.view.string("status") ?? "open") == "open" {
-            if let score = row.score { counts[score.likelihood][score.consequence] += 1 }
-        }
-        let heatRows: [[String: Any]] = (1...5).reversed().map { l in
-            [
-                "label": "\(l) \(RiskScore.likelihoodWords[l - 1])",
-                "cells": (1...5).map { c in ["band": RiskScore(likelihood: l, consequence: c)!.band.rawValue, "count": String(counts[l][c])] },
-            ]
-        }
+        let matrix = RiskMatrix(scores: all.filter { ($0.view.string("status") ?? "open") == "open" }.compactMap(\.score))
         func options(_ values: [(String, String)], selected: String) -> [[String: Any]] {
             values.map { ["optionValue": $0.0, "optionLabel": $0.1, "selected": $0.0 == selected] }
         }
-        let data: [String: Any] = [
-            "consequences": (1...5).map { "\($0) \(RiskScore.consequenceWords[$0 - 1])" },
-            "heatRows": heatRows, "columns": columns, "rows": tableRows,
+        let data: [String: Any] = HeatMap.data(matrix).merging([
+            "columns": columns, "rows": tableRows,
             "countText": t.text("risks_count", String(rows.count), String(all.count)),
             "q": query.trimmed("q"), "sort": sort, "dir": descending ? "desc" : "asc", "overdueOnly": overdueOnly,
             "statusOptions": options([("open", t["status_open"]), ("closed", t["status_closed"]), ("all", t["status_all"])], selected: status),
             "bandOptions": options([("", t["any"])] + RiskScore.Band.allCases.map { ($0.rawValue, $0.rawValue) }, selected: band),
-        ]
+        ]) { _, new in new }
         return page.html("risks", title: t["risks_title"], section: .risks, data: data,
                          flash: query["saved"] == "1" ? t["form_saved"] : nil, conflicts: conflictCount())
     }

@@ -2,9 +2,8 @@
 /// allows none). Colours meet WCAG 2.1 AA contrast: band and RAG colours carry dark text and
 /// every colour is paired with words, never meaning by colour alone.
 enum Stylesheet {
-    static let css = """
-    :root { --ink: #1b1b1b; --muted: #4a4a4a; --link: #0b4f8a; --focus: #ffbf47; --line: #b1b4b6; --paper: #ffffff;
-            --low: #8fd19e; --moderate: #ffe066; --high: #ffb366; --extreme: #f28b82; --blue: #9ec5fe; }
+    static let css = palette + """
+
     * { box-sizing: border-box; }
     body { margin: 0; font-family: system-ui, "Segoe UI", Arial, sans-serif; font-size: 1.05rem; line-height: 1.5; color: var(--ink); background: var(--paper); }
     a { color: var(--link); }
@@ -45,19 +44,11 @@ enum Stylesheet {
     th a { color: var(--ink); }
     tr.overdue td { background: #fff4e5; }
     .tag { display: inline-block; padding: 0 .4rem; border: 1px solid var(--ink); font-size: .9rem; }
-    .band-low { background: var(--low); } .band-moderate { background: var(--moderate); }
-    .band-high { background: var(--high); } .band-extreme { background: var(--extreme); }
-    .rag-blue { background: var(--blue); } .rag-red { background: var(--extreme); } .rag-amber { background: var(--high); }
-    .rag-green { background: var(--low); } .rag-none { background: #e8e8e8; }
     .overdue-label { font-weight: 700; color: #8a3a00; }
     .conflict-label { font-weight: 700; color: #b10e1e; }
     .layout-2 { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 2rem; align-items: start; }
     @media (max-width: 60rem) { .layout-2 { grid-template-columns: 1fr; } }
-    table.heat { width: auto; }
-    table.heat caption { font-weight: 400; max-width: 22rem; }
     label.inline { display: inline; }
-    table.heat td { width: 2.8rem; height: 2.4rem; text-align: center; font-weight: 700; border: 1px solid #fff; }
-    table.heat th { font-weight: 400; font-size: .85rem; padding: .2rem .3rem; max-width: 5.5rem; }
     .filters { background: #f3f2f1; padding: .75rem 1rem; }
     .filters .field { margin-bottom: .6rem; }
     dl.fields { display: grid; grid-template-columns: 14rem 1fr; gap: .25rem 1rem; }
@@ -83,5 +74,20 @@ enum Stylesheet {
       th, td { border-bottom: 1px solid #000; }
       .band-low, .band-moderate, .band-high, .band-extreme, .rag-blue, .rag-red, .rag-amber, .rag-green { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
     }
+    """
+
+    /// The band and RAG colours and the heat map's look: shared by the app's stylesheet and the
+    /// board report's inline one, so a band is the same colour wherever it is shown.
+    static let palette = """
+    :root { --ink: #1b1b1b; --muted: #4a4a4a; --link: #0b4f8a; --focus: #ffbf47; --line: #b1b4b6; --paper: #ffffff;
+            --low: #8fd19e; --moderate: #ffe066; --high: #ffb366; --extreme: #f28b82; --blue: #9ec5fe; }
+    .band-low { background: var(--low); } .band-moderate { background: var(--moderate); }
+    .band-high { background: var(--high); } .band-extreme { background: var(--extreme); }
+    .rag-blue { background: var(--blue); } .rag-red { background: var(--extreme); } .rag-amber { background: var(--high); }
+    .rag-green { background: var(--low); } .rag-none { background: #e8e8e8; }
+    table.heat { width: auto; }
+    table.heat caption { font-weight: 400; max-width: 22rem; }
+    table.heat td { width: 2.8rem; height: 2.4rem; text-align: center; font-weight: 700; border: 1px solid #fff; }
+    table.heat th { font-weight: 400; font-size: .85rem; padding: .2rem .3rem; max-width: 5.5rem; }
     """
 }

@@ -4,6 +4,7 @@ enum Templates {
     static let all: [String: String] = [
         "layout": layout, "message": message, "risks": risks, "form": form, "record": record,
         "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "export": export, "register": register,
+        "heatmap": HeatMap.template,
     ]
 
     static let layout = """
@@ -70,13 +71,7 @@ enum Templates {
     <div class="layout-2">
     <div>
     <h2 id="heat-title">{{t.heat_title}}</h2>
-    <table class="heat" aria-describedby="heat-caption">
-    <caption id="heat-caption">{{t.heat_caption}}</caption>
-    <thead><tr><th scope="col">{{t.heat_likelihood}} \\ {{t.heat_consequence}}</th>{{#consequences}}<th scope="col">{{.}}</th>{{/consequences}}</tr></thead>
-    <tbody>
-    {{#heatRows}}<tr><th scope="row">{{label}}</th>{{#cells}}<td class="band-{{band}}"><span class="visually-hidden">{{band}}: </span>{{count}}</td>{{/cells}}</tr>
-    {{/heatRows}}</tbody>
-    </table>
+    {{> heatmap}}
     <form method="get" action="/risks" class="filters" aria-labelledby="filter-title">
     <h2 id="filter-title">{{t.filter_title}}</h2>
     <div class="field"><label for="q">{{t.filter_search}}</label><input type="text" id="q" name="q" value="{{q}}"></div>

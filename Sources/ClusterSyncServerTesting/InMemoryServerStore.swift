@@ -21,6 +21,9 @@ public actor InMemoryServerStore: ServerStore {
     struct Tenant {
         var practices: Set<PracticePath> = []
         var clusters: Set<String> = []
+        /// Regions, and the region of each cluster that is in one.
+        var regions: Set<String> = []
+        var clusterRegion: [String: String] = [:]
         /// The stream: a change's sequence number is its index + 1.
         var log: [Change] = []
         /// Per cluster: the changes stored, by id, and which practice owns each replica id.
@@ -52,8 +55,9 @@ public actor InMemoryServerStore: ServerStore {
         tenants[tenant] = Tenant()
     }
 
-    public func addCluster(_ cluster: String, tenant: String) async throws {
+    public func addCluster(_ cluster: String, tenant: String, region: String?) async throws {
         guard tenants[tenant] != nil else { throw Self.noTenant(tenant) }
+        if let region { try requireRegion(region, tenant: tenant) }
         guard tenants[tenant]!.clusters.insert(cluster).inserted else {
             throw ClusterSyncError(.invalidValue, "cluster \"\(cluster)\" already exists in tenant \"\(tenant)\"", field: "cluster")
         }
@@ -61,8 +65,60 @@ public actor InMemoryServerStore: ServerStore {
         try await records.write { db in
             try MaterialisedStateSchema.createTables(db)
             try MaterialisedStateSchema.addSignatures(db)
+            try MaterialisedStateSchema.createRedactionTable(db)
         }
         tenants[tenant]!.records[cluster] = records
+        tenants[tenant]!.clusterRegion[cluster] = region
+    }
+
+    // MARK: Regions
+
+    public func addRegion(_ region: String, tenant: String) async throws {
+        guard tenants[tenant] != nil else { throw Self.noTenant(tenant) }
+        guard tenants[tenant]!.regions.insert(region).inserted else {
+            throw ClusterSyncError(.invalidValue, "region \"\(region)\" already exists in tenant \"\(tenant)\"", field: "region")
+        }
+    }
+
+    public func regions(tenant: String?) async throws -> [RegionSummary] {
+        if let tenant, tenants[tenant] == nil { throw Self.noTenant(tenant) }
+        return tenants.filter { tenant == nil || $0.key == tenant }
+            .flatMap { name, value in
+                value.regions.map { region in
+                    RegionSummary(tenant: name, name: region, clusters: value.clusterRegion.filter { $0.value == region }.keys.sorted())
+                }
+            }
+            .sorted { ($0.tenant, $0.name) < ($1.tenant, $1.name) }
+    }
+
+    public func setRegion(_ region: String?, ofCluster cluster: String, tenant: String) async throws {
+        try requireCluster(cluster, tenant: tenant)
+        if let region { try requireRegion(region, tenant: tenant) }
+        tenants[tenant]!.clusterRegion[cluster] = region
+    }
+
+    public func clusters(ofRegion region: String, tenant: String) async throws -> [String] {
+        try requireRegion(region, tenant: tenant)
+        return tenants[tenant]!.clusterRegion.filter { $0.value == region }.keys.sorted()
+    }
+
+    public func region(ofCluster cluster: String, tenant: String) async throws -> String? {
+        try requireCluster(cluster, tenant: tenant)
+        return tenants[tenant]!.clusterRegion[cluster]
+    }
+
+    private func requireRegion(_ region: String, tenant: String) throws {
+        guard let stored = tenants[tenant] else { throw Self.noTenant(tenant) }
+        guard stored.regions.contains(region) else {
+            throw ClusterSyncError(.invalidValue, "no region \"\(region)\" in tenant \"\(tenant)\"", field: "region")
+        }
+    }
+
+    private func requireCluster(_ cluster: String, tenant: String) throws {
+        guard let stored = tenants[tenant] else { throw Self.noTenant(tenant) }
+        guard stored.clusters.contains(cluster) else {
+            throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"", field: "cluster")
+        }
     }
 
     public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
@@ -75,19 +131,23 @@ public actor InMemoryServerStore: ServerStore {
         }
     }
 
-    public func issueToken(practice: String, cluster: String, tenant: String, label: String?, expiresAt: Int64?) async throws -> String {
+    public func issueToken(for holder: CredentialHolder, label: String?, expiresAt: Int64?) async throws -> String {
         let token = "cst_memory\(issued + 1)_\(UInt64.random(in: 0 ... .max))"
-        try register(token: token, practice: PracticePath(tenant: tenant, cluster: cluster, practice: practice), label: label, expiresAt: expiresAt)
+        try register(token: token, holder: holder, label: label, expiresAt: expiresAt)
         return token
     }
 
-    public func recordCertificate(serial: String, for practice: PracticePath, label: String?, expiresAt: Int64?) async throws -> String {
+    public func recordCertificate(serial: String, for practice: PracticePath, role: CredentialRole, label: String?, expiresAt: Int64?) async throws -> String {
         guard tenants[practice.tenant]?.practices.contains(practice) == true else {
             throw ClusterSyncError(.invalidValue, "no practice \(practice)", field: "practice")
         }
+        guard role.isPractice else {
+            throw ClusterSyncError(.invalidValue, "a certificate names a practice, so it cannot be \(role.credentialName)", field: "role")
+        }
         let id = "crt_" + serial
         credentialsByID[id] = CredentialRecord(
-            id: id, practice: practice, label: label, kind: .certificate, serial: serial, createdAt: Self.now(), expiresAt: expiresAt)
+            id: id, practice: practice, label: label, kind: .certificate, serial: serial, createdAt: Self.now(), expiresAt: expiresAt,
+            role: role)
         return id
     }
 
@@ -96,23 +156,37 @@ public actor InMemoryServerStore: ServerStore {
     public func clusters(tenant: String?) async throws -> [ClusterPath] {
         if let tenant, tenants[tenant] == nil { throw Self.noTenant(tenant) }
         return tenants.filter { tenant == nil || $0.key == tenant }
-            .flatMap { name, value in value.clusters.map { ClusterPath(tenant: name, cluster: $0) } }
+            .flatMap { name, value in value.clusters.map { ClusterPath(tenant: name, cluster: $0, region: value.clusterRegion[$0]) } }
             .sorted { $0.description < $1.description }
     }
 
     /// Makes `token` (any text) stand for the practice, as `issueToken` would: for tests whose
     /// token is fixed, such as the golden transcripts'.
     public func register(token: String, practice path: PracticePath, label: String?, expiresAt: Int64? = nil) throws {
-        guard tenants[path.tenant]?.practices.contains(path) == true else {
-            throw ClusterSyncError(.invalidValue, "no practice \(path)", field: "practice")
+        try register(token: token, holder: .practice(path), label: label, expiresAt: expiresAt)
+    }
+
+    /// Makes `token` stand for `holder` (a practice with its role, a pcpg's region, a health
+    /// board's tenant), as `issueToken(for:label:expiresAt:)` would.
+    public func register(token: String, holder: CredentialHolder, label: String?, expiresAt: Int64? = nil) throws {
+        if let path = holder.practicePath {
+            guard tenants[path.tenant]?.practices.contains(path) == true else {
+                throw ClusterSyncError(.invalidValue, "no practice \(path)", field: "practice")
+            }
+        } else if let region = holder.region {
+            try requireRegion(region, tenant: holder.tenant)
+        } else if tenants[holder.tenant] == nil {
+            throw Self.noTenant(holder.tenant)
         }
+        let path = holder.practicePath ?? PracticePath(tenant: holder.tenant, cluster: "", practice: "")
         issued += 1
         // A token of the issued form (`cst_<12 hex>_…`) keeps its id, as in the SQLite store.
         let parts = token.split(separator: "_")
         let id = parts.count == 3 && parts[0] == "cst" && parts[1].count == 12 ? String(parts[1]) : "memory\(issued)"
         tokens[token] = id
         credentialsByID[id] = CredentialRecord(
-            id: id, practice: path, label: label, kind: .token, createdAt: Self.now(), expiresAt: expiresAt)
+            id: id, practice: path, label: label, kind: .token, createdAt: Self.now(), expiresAt: expiresAt,
+            role: holder.role, region: holder.region)
     }
 
     public func practices(tenant: String?) async throws -> [PracticePath] {
@@ -198,7 +272,7 @@ public actor InMemoryServerStore: ServerStore {
 
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
         for change in changes where !identity.mayAccess(change.scope) {
-            throw PushRejection(change: change.id, error: ClusterSyncError(
+            throw PushRejection(change: change.id, error: identity.role.writeRefusal ?? ClusterSyncError(
                 .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
         }
         guard var tenant = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
@@ -225,9 +299,34 @@ public actor InMemoryServerStore: ServerStore {
                 if let bindTo { owners[change.id.replica] = bindTo }
             }
             guard stored[change.id] == nil else { continue }
+            do throws(ClusterSyncError) {
+                try LeadPowers.check(change, role: identity.role, practice: identity.practice,
+                                     supersededPractices: change.supersedes.map { owners[$0.replica] }, receiver: .server)
+            } catch {
+                throw PushRejection(change: change.id, error: error)
+            }
             change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
+            // A change a redaction names (stored or of this batch) is kept erased (changes.md §10).
+            if let by = Self.redaction(naming: change, in: Array(stored.values) + changes) {
+                change = Redaction.erased(change, by: by)
+            }
             stored[change.id] = change
             accepted.append(change)
+        }
+        // A redaction erases the value of the change it names, wherever it is kept.
+        for redaction in accepted {
+            guard let request = Redaction.request(of: redaction), let target = stored[request.change] else { continue }
+            do throws(ClusterSyncError) {
+                try Redaction.check(request, of: redaction, target: target)
+            } catch {
+                throw PushRejection(change: redaction.id, error: error)
+            }
+            let erased = Redaction.erased(target, by: redaction.id)
+            stored[request.change] = erased
+            if let index = tenant.log.firstIndex(where: { $0.id == request.change && $0.scope.cluster == identity.cluster }) {
+                tenant.log[index] = erased
+            }
+            if let index = accepted.firstIndex(where: { $0.id == request.change }) { accepted[index] = erased }
         }
         tenant.owners[identity.cluster] = owners
         guard !accepted.isEmpty else {
@@ -245,6 +344,15 @@ public actor InMemoryServerStore: ServerStore {
         tenant.log += accepted
         tenants[identity.tenant] = tenant
         return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count)
+    }
+
+    /// The first redaction among `changes` that names `change`, its record and field.
+    static func redaction(naming change: Change, in changes: [Change]) -> ChangeID? {
+        guard change.value != nil else { return nil }
+        return changes.first { candidate in
+            guard let request = Redaction.request(of: candidate) else { return false }
+            return request.change == change.id && request.field == change.field && candidate.record == change.record
+        }?.id
     }
 
     public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {

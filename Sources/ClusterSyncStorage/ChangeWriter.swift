@@ -26,6 +26,12 @@ public struct ChangeWriter {
     private var records: [RecordID: (num: Int64, scope: RecordScope)] = [:]
     /// Whether any write is known superseded before its arrival; read once per transaction.
     private var orphansExist: Bool?
+    /// Whether any redaction is stored; read once per transaction.
+    private var redactionsExist: Bool?
+    /// The values this writer erased (Protocol/changes.md §10): changes written already erased
+    /// because a redaction names them, and stored changes a new redaction erased. A store with
+    /// other copies of changes (the server's log, a replica's set-aside changes) erases those.
+    public private(set) var erased: [(change: ChangeID, by: ChangeID)] = []
     // Prepared once per transaction: GRDB's statement cache hashes the SQL text on every use.
     /// Three forms of one insert: live unless an earlier orphan supersession names it
     /// (checked only when such orphans exist), or dead because the batch supersedes it.
@@ -68,6 +74,7 @@ public struct ChangeWriter {
     /// needs no update afterwards: on a long sync most supersessions fall inside one batch, and
     /// this halves the statements per change.
     public mutating func apply(_ batch: [Change]) throws -> [Bool] {
+        let batch = try erasingRedacted(batch)
         var fieldOf: [ChangeID: (RecordID, String)] = [:]
         fieldOf.reserveCapacity(batch.count)
         for change in batch { fieldOf[change.id] = (change.record, change.field) }
@@ -89,7 +96,8 @@ public struct ChangeWriter {
             let replica = try replicaNumber(change.id.replica)
             let record = try recordNumber(change.record, scope: change.scope)
             records.append(record)
-            let statement = deadOnArrival.contains(change.id) ? insertDead : orphansExist == true ? insertChecked : insertLive
+            // A redaction is history only: it never shows as a field's value.
+            let statement = deadOnArrival.contains(change.id) || change.field == Redaction.field ? insertDead : orphansExist == true ? insertChecked : insertLive
             try statement.run(
                 .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
                 .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
@@ -111,8 +119,64 @@ public struct ChangeWriter {
             if change.field == "list", change.recordType == .item, let list = change.value?.stringValue {
                 try db.execute(sql: "UPDATE record SET parent = ? WHERE num = ? AND parent IS NULL", arguments: [list, record])
             }
+            if let request = Redaction.request(of: change) {
+                try redact(request, by: change, record: record)
+            }
         }
         return isNew
+    }
+
+    /// The batch with the values of changes a redaction names (stored, or in the batch) erased.
+    private mutating func erasingRedacted(_ batch: [Change]) throws -> [Change] {
+        var requested: [ChangeID: Change] = [:]
+        for change in batch {
+            if let request = Redaction.request(of: change), requested[request.change] == nil { requested[request.change] = change }
+        }
+        if redactionsExist == nil {
+            // A file not yet migrated to hold redactions (a test writing an old schema) has none.
+            redactionsExist = try db.tableExists("redaction")
+                && Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM redaction)"))!
+        }
+        guard !requested.isEmpty || redactionsExist == true else { return batch }
+        var result = batch
+        for index in result.indices where result[index].value != nil && !Redaction.isMarker(result[index].value) {
+            let change = result[index]
+            var by: ChangeID?
+            if let redaction = requested[change.id], let request = Redaction.request(of: redaction),
+               redaction.record == change.record, request.field == change.field {
+                by = redaction.id
+            } else if redactionsExist == true {
+                by = try Self.storedRedaction(of: change, db)
+            }
+            if let by {
+                result[index] = Redaction.erased(change, by: by)
+                erased.append((change.id, by))
+            }
+        }
+        return result
+    }
+
+    /// The redaction stored for a change, if it names the change's record and field.
+    public static func storedRedaction(of change: Change, _ db: Database) throws -> ChangeID? {
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT record, field, by FROM redaction WHERE tenant = ? AND cluster = ? AND change = ?"),
+                                   arguments: [change.scope.tenant, change.scope.cluster, change.id.description])
+        guard let row, row["record"] == change.record.rawValue, row["field"] == change.field else { return nil }
+        return ChangeID(row["by"] as String)
+    }
+
+    /// Records a redaction and erases the value of the change it names, if held here.
+    private mutating func redact(_ request: Redaction.Request, by redaction: Change, record: Int64) throws {
+        try db.execute(sql: """
+            INSERT INTO redaction (tenant, cluster, change, record, field, by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """, arguments: [redaction.scope.tenant, redaction.scope.cluster, request.change.description,
+                              redaction.record.rawValue, request.field, redaction.id.description])
+        redactionsExist = true
+        let target = try replicaNumber(request.change.replica)
+        try db.execute(sql: """
+            UPDATE change SET value = ? WHERE record = ? AND field = ? AND replica = ? AND counter = ?
+                AND value IS NOT NULL AND value NOT LIKE '{"redacted":%'
+            """, arguments: [Redaction.marker(by: redaction.id).canonicalText, record, request.field, target, request.change.counter])
+        if db.changesCount == 1 { erased.append((request.change, redaction.id)) }
     }
 
     public mutating func replicaNumber(_ id: ReplicaID) throws -> Int64 {

@@ -53,4 +53,25 @@ public enum MaterialisedStateSchema {
     public static func addSignatures(_ db: Database) throws {
         try db.execute(sql: "ALTER TABLE change ADD COLUMN sig TEXT")
     }
+
+    /// Redactions (Protocol/changes.md §10), the same in a replica and in the server store:
+    /// which change's value each erased, so that a copy of that change arriving later (a stale
+    /// merge, a replica that had not heard) is erased before it is written. Called from each
+    /// one's migration that adds it; a later change is a new migration in each.
+    public static func createRedactionTable(_ db: Database) throws {
+        try db.execute(sql: """
+            -- change: the erased change's id; by: the redaction's id. The first redaction of a
+            -- change is kept. record and field: what the redaction names, checked against a
+            -- change that arrives later.
+            CREATE TABLE redaction (
+                tenant TEXT NOT NULL,
+                cluster TEXT NOT NULL,
+                change TEXT NOT NULL,
+                record TEXT NOT NULL,
+                field TEXT NOT NULL,
+                by TEXT NOT NULL,
+                PRIMARY KEY (tenant, cluster, change)
+            ) WITHOUT ROWID;
+            """)
+    }
 }

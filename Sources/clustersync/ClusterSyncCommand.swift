@@ -17,9 +17,9 @@ struct ClusterSyncCommand: AsyncParsableCommand {
             InitCommand.self, RecordCommand<RiskKind>.self, RecordCommand<ActionKind>.self, ListCommand.self,
             RecordCommand<MeetingKind>.self, RecordCommand<DecisionKind>.self, RecordCommand<DeclarationKind>.self,
             RecordCommand<TermsKind>.self, RecordCommand<PlanKind>.self, RecordCommand<ContributionKind>.self,
-            InterestsCommand.self, AttendanceCommand.self, ImportCommand.self, OverdueCommand.self,
+            InterestsCommand.self, AttendanceCommand.self, ImportCommand.self, OverdueCommand.self, RollupCommand.self, ReportCommand.self,
             ShowCommand.self, ConflictsCommand.self, HistoryCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self,
-            RemoteCommand.self, SyncCommand.self, AppCommand.self,
+            RemoteCommand.self, SyncCommand.self, AppCommand.self, RedactCommand.self,
         ]
     )
 

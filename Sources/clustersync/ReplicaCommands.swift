@@ -58,8 +58,10 @@ struct StatusCommand: ParsableCommand {
         let lastSync = try replica.syncState().lastSyncMillis
         let setAside = try replica.setAside()
         let waiting = try replica.waitingRelays()
+        let heldBack = try replica.heldBack()
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
+        let granted = try replica.grantedRole()
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -73,12 +75,22 @@ struct StatusCommand: ParsableCommand {
                     .object(["maker": .string(entry.maker.rawValue), "changes": .int(Int64(entry.count)),
                              "unsigned": .bool(entry.unsigned), "why": .string(entry.sentence)])
                 }),
+                "role": .string(granted.role.rawValue), "region": granted.region.map(JSONValue.string) ?? .null,
                 "setAside": .array(setAside.map { entry in
                     .object([
                         "change": entry.change.map { .string($0.description) } ?? .null,
                         "record": entry.record.map { .string($0.rawValue) } ?? .null,
                         "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
                         "since": .string(Output.localTime(HLCTimestamp(millis: entry.setAsideMillis))),
+                    ])
+                }),
+                "heldBack": .array(heldBack.map { entry in
+                    .object([
+                        "change": .string(entry.change.description),
+                        "record": entry.record.map { .string($0.rawValue) } ?? .null,
+                        "field": entry.field.map(JSONValue.string) ?? .null,
+                        "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
+                        "since": .string(Output.localTime(HLCTimestamp(millis: entry.heldBackMillis))),
                     ])
                 }),
             ]))
@@ -88,6 +100,7 @@ struct StatusCommand: ParsableCommand {
             replica   \(identity.replicaID)  (\(self.replica.path))
             practice  \(identity.practice) in cluster \(identity.cluster), \(identity.tenant)
             name      \(identity.displayName)
+            role      \(granted.role)\(granted.region.map { " of region \($0)" } ?? "")\(granted.grantedAt == nil ? " (until the first sync says otherwise)" : " (as the server said at the last sync)")
             pending   \(pending) change\(pending == 1 ? "" : "s") not yet synced
             conflicts \(conflicts)
             server    \(remote.map { "\($0.host):\($0.port)" } ?? "none (clustersync remote set)")
@@ -98,6 +111,13 @@ struct StatusCommand: ParsableCommand {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
         }
         for entry in waiting { Output.print("waiting   \(entry.sentence)") }
+        if !heldBack.isEmpty {
+            Output.print("held back \(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused; they stay on this replica only"
+                + (heldBack.contains { $0.code == .leadOnly } ? " (those refused as lead-only go again when it syncs with a cluster-lead credential)" : "") + ":")
+            for entry in heldBack {
+                Output.print("  \(entry.change) to \(entry.record?.rawValue ?? "an unknown record") \(entry.field ?? ""): \(entry.reason) (\(entry.code))")
+            }
+        }
         if let credentialExpires {
             Output.print("credential expires \(Output.localTime(HLCTimestamp(millis: credentialExpires))) (as the server said at the last sync)")
         }

@@ -104,7 +104,19 @@ struct SyncCommand: AsyncParsableCommand {
             }
         }
         let setAsideBefore = try replica.setAsideCount()
+        let heldBackBefore = Set(try replica.heldBack().map(\.change))
         defer {
+            if let now = try? replica.heldBack().filter({ !heldBackBefore.contains($0.change) }), !now.isEmpty {
+                let leadOnly = now.filter { $0.code == .leadOnly }.count
+                if leadOnly > 0 {
+                    Output.print("held back \(leadOnly) change\(leadOnly == 1 ? "" : "s") that need\(leadOnly == 1 ? "s" : "") the cluster lead; "
+                        + "they stay on this replica only until it syncs with a cluster-lead credential (`clustersync status` lists them)")
+                }
+                if now.count > leadOnly {
+                    let n = now.count - leadOnly
+                    Output.print("held back \(n) change\(n == 1 ? "" : "s") the server refused; the rest were pushed. `clustersync status` says why")
+                }
+            }
             // Reported whatever way the sync ended: these changes were received and kept.
             if let after = try? replica.setAsideCount(), after > setAsideBefore {
                 let n = after - setAsideBefore
@@ -129,6 +141,7 @@ struct SyncCommand: AsyncParsableCommand {
             Output.print("pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
                 + (summary.duplicates > 0 ? " (\(summary.duplicates) already there)" : "")
                 + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
+
         }
         for waiting in try replica.waitingRelays() { Output.print(waiting.sentence) }
     }

@@ -11,7 +11,7 @@ struct ClusterSyncDaemon: AsyncParsableCommand {
         commandName: "clustersyncd",
         abstract: "The ClusterSync server: practices of a Health Board sync their cluster registers through it.",
         discussion: "Exit codes: 0 ok, 1 user error, 2 internal error. The data directory is --data, else $CLUSTERSYNCD_DATA, else ./clustersync-data.",
-        subcommands: [InitCommand.self, TenantCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, AuditCommand.self, ConflictsCommand.self, ServeCommand.self, HealthCommand.self]
+        subcommands: [InitCommand.self, TenantCommand.self, RegionCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, AuditCommand.self, ConflictsCommand.self, VerifyCommand.self, ServeCommand.self, HealthCommand.self]
     )
 
     static func main() async {
@@ -66,16 +66,17 @@ struct TenantCommand: AsyncParsableCommand {
 }
 
 struct ClusterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Clusters of a tenant.", subcommands: [Add.self, List.self])
+    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Clusters of a tenant.", subcommands: [Add.self, List.self, SetRegion.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a cluster to a tenant.")
         @OptionGroup var data: DataOptions
         @Option(help: "The tenant.") var tenant: String
+        @Option(help: "The region (county) it is in, added first with `region add`; its PCPG's credential covers it.") var region: String?
         @Argument(help: "The cluster's name (e.g. north-denbighshire).") var name: String
         func run() async throws {
-            try await data.store().addCluster(name, tenant: tenant)
-            print("added cluster \(tenant)/\(name)")
+            try await data.store().addCluster(name, tenant: tenant, region: region)
+            print("added cluster \(tenant)/\(name)\(region.map { " in region \($0)" } ?? "")")
         }
     }
 }
@@ -111,12 +112,19 @@ struct CredentialCommand: AsyncParsableCommand {
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "issue",
-            abstract: "Issue a bearer token (printed once) or a client certificate for one practice.",
-            discussion: "Without --expires it lasts credentials.defaultExpiryDays from the settings (default 365; 0: no expiry).")
+            abstract: "Issue a bearer token (printed once) or a client certificate for one practice, a region's PCPG or a Health Board.",
+            discussion: """
+                Roles: practice (the default) and cluster-lead (a practice's credential with the cluster lead's powers) need \
+                --cluster and --practice; pcpg (read-only, one region) needs --region; health-board (read-only, the whole tenant) \
+                needs only --tenant. pcpg and health-board credentials are tokens. \
+                Without --expires it lasts credentials.defaultExpiryDays from the settings (default 365; 0: no expiry).
+                """)
         @OptionGroup var data: DataOptions
         @Option(help: "The tenant.") var tenant: String
-        @Option(help: "The cluster.") var cluster: String
-        @Option(help: "The practice.") var practice: String
+        @Option(help: "The cluster (practice and cluster-lead).") var cluster: String?
+        @Option(help: "The practice (practice and cluster-lead).") var practice: String?
+        @Option(help: "What it may do: \(CredentialRole.allSpellings) (default practice).") var role: String = CredentialRole.practice.rawValue
+        @Option(help: "With --role pcpg: the region it reads (`region list` shows them).") var region: String?
         @Flag(help: "Issue a client certificate instead of a token.") var certificate = false
         @Option(help: "With --certificate: the folder to write practice.pem, practice-key.pem and ca.pem to.") var out: String?
         @Option(help: "With a token: whose it is (a person or a laptop); shown as the author of its changes.") var label: String?
@@ -125,6 +133,12 @@ struct CredentialCommand: AsyncParsableCommand {
 
         func validate() throws {
             if certificate, out == nil { throw ValidationError("--certificate needs --out DIR") }
+            guard let parsed = CredentialRole(rawValue: role) else {
+                throw ValidationError("--role must be one of \(CredentialRole.allSpellings); got \"\(role)\"")
+            }
+            if certificate, parsed.isReadOnly {
+                throw ValidationError("a certificate names a practice, so a \(role) credential is a token: leave out --certificate")
+            }
             if let expires, expires != "never", TimeText.duration(expires) == nil {
                 throw ValidationError("--expires must be a duration such as 1y, 90d, 12w or 24h, or never; got \"\(expires)\"")
             }
@@ -140,23 +154,25 @@ struct CredentialCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try data.store()
-            let path = PracticePath(tenant: tenant, cluster: cluster, practice: practice)
-            guard try await store.isRegistered(path) else {
+            let holder = try CredentialHolder(tenant: tenant, cluster: cluster, practice: practice,
+                                              role: try CredentialRole.parse(role), region: region)
+            if let path = holder.practicePath, !(try await store.isRegistered(path)) {
                 throw ClusterSyncError(.unknownRecord, "no practice \(path); add it with `clustersyncd practice add`")
             }
             let expiresAt = try await expiry(now: TimeText.now())
-            guard certificate, let out else {
-                let token = try await store.issueToken(practice: practice, cluster: cluster, tenant: tenant, label: label, expiresAt: expiresAt)
+            guard certificate, let out, let path = holder.practicePath else {
+                let token = try await store.issueToken(for: holder, label: label, expiresAt: expiresAt)
                 print(token)
                 return
             }
+            let practice = path.practice
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let issued = try data.directory.authority().issueClientCertificate(
-                for: CertificateIdentity(tenant: tenant, cluster: cluster, practice: practice),
+                for: CertificateIdentity(tenant: path.tenant, cluster: path.cluster, practice: practice),
                 until: expiresAt.map { Date(timeIntervalSince1970: Double($0) / 1000) })
             let serial = CertificateSerial.hex(issued.certificate.serialNumber.bytes)
             let notAfter = Int64(issued.certificate.notValidAfter.timeIntervalSince1970 * 1000)
-            let id = try await store.recordCertificate(serial: serial, for: path, label: label, expiresAt: notAfter)
+            let id = try await store.recordCertificate(serial: serial, for: path, role: holder.role, label: label, expiresAt: notAfter)
             let dir = URL(fileURLWithPath: out)
             try issued.write(certificateTo: dir.appendingPathComponent("\(practice).pem").path,
                              privateKeyTo: dir.appendingPathComponent("\(practice)-key.pem").path)

@@ -57,7 +57,7 @@ extension CredentialCommand {
             discussion: "Never shows a secret: a token's id is the part after cst_ and before the secret. Reads the store only; safe while the server runs.")
         @OptionGroup var data: DataOptions
         @Option(help: "Only this tenant's.") var tenant: String?
-        @Flag(help: "Print JSON: {\"credentials\": [{id, tenant, cluster, practice, label, kind, serial, created, expires, lastUsed, revoked, state}]}, times ISO 8601 UTC or null.") var json = false
+        @Flag(help: "Print JSON: {\"credentials\": [{id, tenant, cluster, practice, role, region, label, kind, serial, created, expires, lastUsed, revoked, state}]}, times ISO 8601 UTC or null.") var json = false
 
         func run() async throws {
             let credentials = try await data.store().credentials(tenant: tenant)
@@ -71,10 +71,10 @@ extension CredentialCommand {
                 return
             }
             let rows = credentials.map { c in
-                [c.id, c.practice.description, c.label ?? "", c.kind.rawValue, Self.day(c.createdAt), c.expiresAt.map(Self.day) ?? "never",
+                [c.id, c.holder.description, c.role.rawValue, c.label ?? "", c.kind.rawValue, Self.day(c.createdAt), c.expiresAt.map(Self.day) ?? "never",
                  c.lastUsedAt.map(Self.day) ?? "never", Self.state(c, now: now)]
             }
-            print(TextTable.render(["id", "practice", "label", "kind", "created", "expires", "last used", "state"], rows))
+            print(TextTable.render(["id", "holder", "role", "label", "kind", "created", "expires", "last used", "state"], rows))
         }
 
         static func day(_ millis: Int64) -> String { String(CredentialRecord.iso(millis).prefix(10)) }
@@ -88,9 +88,11 @@ extension CredentialCommand {
 
         static func json(_ c: CredentialRecord, now: Int64) -> JSONValue {
             func time(_ millis: Int64?) -> JSONValue { millis.map { .string(CredentialRecord.iso($0)) } ?? .null }
+            let holder = c.holder
             return .object([
-                "id": .string(c.id), "tenant": .string(c.practice.tenant), "cluster": .string(c.practice.cluster),
-                "practice": .string(c.practice.practice), "label": c.label.map(JSONValue.string) ?? .null,
+                "id": .string(c.id), "tenant": .string(holder.tenant), "cluster": holder.cluster.map(JSONValue.string) ?? .null,
+                "practice": holder.practice.map(JSONValue.string) ?? .null, "role": .string(c.role.rawValue),
+                "region": holder.region.map(JSONValue.string) ?? .null, "label": c.label.map(JSONValue.string) ?? .null,
                 "kind": .string(c.kind.rawValue), "serial": c.serial.map(JSONValue.string) ?? .null,
                 "created": time(c.createdAt), "expires": time(c.expiresAt), "lastUsed": time(c.lastUsedAt),
                 "revoked": time(c.revokedAt), "state": .string(state(c, now: now)),
@@ -121,7 +123,7 @@ extension CredentialCommand {
             let store = try data.store()
             if let id {
                 let revoked = try await store.revokeCredential(id: id)
-                print("revoked \(revoked.kind.rawValue) \(revoked.id) of \(revoked.practice)\(revoked.label.map { " (\($0))" } ?? "")")
+                print("revoked \(revoked.kind.rawValue) \(revoked.id) of \(revoked.holder)\(revoked.label.map { " (\($0))" } ?? "")")
             } else if let serial = serial.flatMap(CertificateSerial.normalised), let tenant {
                 try await store.revokeCertificate(serial: serial, tenant: tenant)
                 print("revoked certificate serial \(serial) in \(tenant)")
@@ -142,11 +144,80 @@ extension TenantCommand {
 
 extension ClusterCommand {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List clusters, as tenant/cluster.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List clusters, as tenant/cluster, each followed by its region if it is in one.")
         @OptionGroup var data: DataOptions
         @Option(help: "Only this tenant's.") var tenant: String?
+        @Flag(help: "Print JSON: {\"clusters\": [{tenant, cluster, region}]}, region null when none.") var json = false
         func run() async throws {
-            for cluster in try await data.store().clusters(tenant: tenant) { print(cluster) }
+            let clusters = try await data.store().clusters(tenant: tenant)
+            if json {
+                print(JSONValue.object(["clusters": .array(clusters.map { c in
+                    .object(["tenant": .string(c.tenant), "cluster": .string(c.cluster), "region": c.region.map(JSONValue.string) ?? .null])
+                })]).canonicalText)
+                return
+            }
+            for cluster in clusters { print("\(cluster)\(cluster.region.map { "  region \($0)" } ?? "")") }
+        }
+    }
+
+    struct SetRegion: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-region", abstract: "Put an existing cluster in a region (or, with --none, in none).",
+            discussion: "A pcpg credential of the region covers the cluster from then on; one of its old region no longer does.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "The tenant.") var tenant: String
+        @Argument(help: "The cluster.") var cluster: String
+        @Argument(help: "The region, added first with `region add`.") var region: String?
+        @Flag(help: "Take the cluster out of its region.") var none = false
+        func validate() throws {
+            if (region == nil) == !none { throw ValidationError("give a region, or --none to take the cluster out of its region") }
+        }
+        func run() async throws {
+            try await data.store().setRegion(region, ofCluster: cluster, tenant: tenant)
+            print(region.map { "cluster \(tenant)/\(cluster) is in region \($0)" } ?? "cluster \(tenant)/\(cluster) is in no region")
+        }
+    }
+}
+
+/// Regions: a tenant's clusters grouped by county, what one PCPG covers.
+struct RegionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "region", abstract: "Regions of a tenant: its clusters grouped by county, what a pcpg credential covers.",
+        subcommands: [Add.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add", abstract: "Add a region to a tenant; then `cluster add --region` or `cluster set-region` puts clusters in it.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "The tenant.") var tenant: String
+        @Argument(help: "The region's name (e.g. conwy-denbighshire).") var name: String
+        func run() async throws {
+            try await data.store().addRegion(name, tenant: tenant)
+            print("added region \(tenant)/\(name)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List regions and their clusters.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "Only this tenant's.") var tenant: String?
+        @Flag(help: "Print JSON: {\"regions\": [{tenant, region, clusters: [names]}]}.") var json = false
+        func run() async throws {
+            let regions = try await data.store().regions(tenant: tenant)
+            if json {
+                print(JSONValue.object(["regions": .array(regions.map { r in
+                    .object(["tenant": .string(r.tenant), "region": .string(r.name), "clusters": .array(r.clusters.map(JSONValue.string))])
+                })]).canonicalText)
+                return
+            }
+            guard !regions.isEmpty else {
+                print("no regions\(tenant.map { " in \($0)" } ?? "")")
+                return
+            }
+            print(TextTable.render(["tenant", "region", "clusters"], regions.map { r in
+                [r.tenant, r.name, r.clusters.isEmpty ? "(none yet)" : r.clusters.joined(separator: ", ")]
+            }))
         }
     }
 }

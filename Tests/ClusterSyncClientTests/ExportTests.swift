@@ -38,6 +38,9 @@ import Testing
         defer { dir.remove() }
         let a = try makeReplica(dir, "a", practice: "prestatyn")
         let b = try makeReplica(dir, "b", practice: "rhyl")
+        // Deleting and closing a shared risk are the cluster lead's (LeadPowers).
+        try a.rememberRole(.clusterLead, region: nil)
+        try b.rememberRole(.clusterLead, region: nil)
         let risk = try a.create(.risk, edits: [.set("title", .string("Locum cover"))])
         try a.edit(risk, .delete)
         _ = try a.merge(with: b)

@@ -104,6 +104,7 @@ import Testing
         defer { dir.remove() }
         let a = try makeReplica(dir, "a", practice: "prestatyn")
         let b = try makeReplica(dir, "b", practice: "rhyl")
+        try a.rememberRole(.clusterLead, region: nil) // deleting a shared action is the lead's
         let id = try a.create(.action, edits: [.set("title", .string("Audit referrals")), .set("due_date", .string("2026-12-01"))])
         _ = try b.merge(with: a)
         try a.edit(id, .delete)

@@ -118,6 +118,28 @@ import Testing
         }
     }
 
+    /// A refusal that names one change (its scope, content or maker) holds that change back and
+    /// starts a fresh session for the rest; the same change refused again stops the sync, since
+    /// holding it back did not take it out of the outbox.
+    @Test(arguments: ["forbidden-scope", "invalid-value", "patient-data"])
+    func aRefusalNamingOneChangeHoldsItBackAndPushesTheRest(_ code: String) throws {
+        for mode in [Machine.Mode.once, .watch] {
+            var (m, _) = Self.welcomed(mode, outbox: [Self.change(1), Self.change(2)])
+            let refusal = WireError(code: code, message: "no", fatal: false, batch: "\(Self.me)-1", change: Self.change(2).id)
+            let actions = m.handle(.received(.error(refusal)), now: 5)
+            #expect(actions == [.holdBack(Self.change(2).id, code: code, reason: "no"), .send(.bye), .close, .connect(afterMillis: 0)], "\(mode)")
+            #expect(m.handle(.connected, now: 6) == [.sendHello])
+            #expect(m.handle(.received(Self.welcome), now: 7) == [.rememberLimits(Self.limits), .readOutbox(after: nil, limit: 2)])
+            _ = m.handle(.outboxRead([Self.change(2)]), now: 8)
+            let again = m.handle(.received(.error(refusal)), now: 9)
+            #expect(try #require(failure(again)).code.rawValue == code)
+        }
+        // The clock that is wrong is this machine's: its changes are fine once it is fixed.
+        var (m, _) = Self.welcomed(.once, outbox: [Self.change(1)])
+        let skew = WireError(code: "clock-skew", message: "ahead", fatal: false, batch: "\(Self.me)-1", change: Self.change(1).id)
+        #expect(try #require(failure(m.handle(.received(.error(skew)), now: 5))).code == .clockSkew)
+    }
+
     @Test func aLostConnectionOrARefusedHandshakeEndsOneSync() throws {
         var m = Machine(Self.configuration(.once), cursor: nil, pending: 0)
         _ = m.start(now: 0)

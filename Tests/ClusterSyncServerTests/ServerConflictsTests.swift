@@ -71,7 +71,10 @@ import Testing
         let seen = try #require(both).record.liveIDs("title")
         var write = m.change(settled, north, "title", .string("Settled"))
         write.supersedes = seen
-        _ = try await store.push([write], as: rhyl)
+        // Settling prestatyn's value against rhyl's is the cluster lead's (LeadPowers).
+        var lead = rhyl
+        lead.role = .clusterLead
+        _ = try await store.push([write], as: lead)
 
         let bcuhb = try await store.conflicts(tenant: "bcuhb", cluster: nil)
         #expect(bcuhb.map(\.record.id) == [risk, item, south].sorted(), "open, shared, this tenant's, sorted by id")

@@ -17,6 +17,11 @@ struct TestSession {
     static let practice = PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010")
     static let expiringToken = "cst_7b2e5d8a1c40_Jm4Qx8Rz2Wv6Tn0Lp3Ks7Yh1Bd5Fg9Cu2Ae6Io8Nw4X"
     static let expiredToken = "cst_9c1d4f7a2e63_Pt5Wm9Ky3Rb7Vn1Hq4Zs8Gd2Lx6Jc0Fu3Ea7Oi9Tw5M"
+    /// Roles (PROTOCOL.md §3): W95011's cluster lead, the PCPG of region cwm-taf (which holds
+    /// rhondda), and the Health Board.
+    static let leadToken = "cst_c5105c6a1afa_tjHAj1BEBZJ7qxa-PcSI8aF0-o06NEz7_mK0a4-zJUE"
+    static let pcpgToken = "cst_1da515d3796e_45_jxNQjF9M0qzWjhNXTxlLDWDrOkN2DxmPshGKCQIU"
+    static let healthBoardToken = "cst_48641d76a860_yha8OxiGlYk9NnBmsyNkNLqBqlMcujq2hBwIH7dbK5Q"
     static let otherIdentity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011", author: "W95011 (Rhys Morgan)")
 
     let channel: NIOAsyncTestingChannel
@@ -29,7 +34,8 @@ struct TestSession {
     static func transcriptStore(certificate: CertificateIdentity? = nil) async throws -> InMemoryServerStore {
         let store = InMemoryServerStore()
         try await store.addTenant("ctmuhb")
-        try await store.addCluster("rhondda", tenant: "ctmuhb")
+        try await store.addRegion("cwm-taf", tenant: "ctmuhb")
+        try await store.addCluster("rhondda", tenant: "ctmuhb", region: "cwm-taf")
         try await store.addPractice("W95010", cluster: "rhondda", tenant: "ctmuhb")
         try await store.addPractice("W95011", cluster: "rhondda", tenant: "ctmuhb")
         try await store.register(token: token, practice: practice, label: "Siân Evans")
@@ -37,6 +43,9 @@ struct TestSession {
         let other = PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011")
         try await store.register(token: expiringToken, practice: other, label: nil, expiresAt: 1_797_154_200_000)
         try await store.register(token: expiredToken, practice: other, label: nil, expiresAt: 1_795_339_800_000)
+        try await store.register(token: leadToken, holder: .practice(other, lead: true), label: "Rhys Morgan")
+        try await store.register(token: pcpgToken, holder: .pcpg(tenant: "ctmuhb", region: "cwm-taf"), label: "PCPG analyst")
+        try await store.register(token: healthBoardToken, holder: .healthBoard(tenant: "ctmuhb"), label: "Board analyst")
         if let certificate, !(try await store.isRegistered(PracticePath(tenant: certificate.tenant, cluster: certificate.cluster, practice: certificate.practice))) {
             try await store.addPractice(certificate.practice, cluster: certificate.cluster, tenant: certificate.tenant)
         }

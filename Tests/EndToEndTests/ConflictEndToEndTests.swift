@@ -26,10 +26,12 @@ import Testing
         let added = try cli.run(["practice", "add", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "denbigh"],
                                 binary: "clustersyncd")
         #expect(added.status == 0, "\(added.stderr)")
+        // Each settles conflicts with the others' values and deletes shared records: the cluster
+        // lead's powers (LeadPowers), so each syncs with a cluster-lead credential.
         return Practices(
-            prestatyn: try base.makeReplica("prestatyn", certificate: true, server: server),
-            rhyl: try base.makeReplica("rhyl", certificate: false, server: server),
-            denbigh: try base.makeReplica("denbigh", certificate: true, server: server))
+            prestatyn: try base.makeReplica("prestatyn", certificate: true, role: "cluster-lead", server: server),
+            rhyl: try base.makeReplica("rhyl", certificate: false, role: "cluster-lead", server: server),
+            denbigh: try base.makeReplica("denbigh", certificate: true, role: "cluster-lead", server: server))
     }
 
     /// Syncs so that every replica has every change: each pushes, then the first two pull again.
@@ -353,7 +355,8 @@ import Testing
         let server = try base.makeServer()
         defer { server.stop() }
         let prestatyn = try base.makeReplica("prestatyn", certificate: true, server: server)
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
+        // Rhyl settles a conflict with Prestatyn's value: the cluster lead's (LeadPowers).
+        let rhyl = try base.makeReplica("rhyl", certificate: false, role: "cluster-lead", server: server)
         let wrexham = try base.makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
         let cardiff = try base.makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)
         /// A second replica of a practice, with the first one's token or certificate.

@@ -34,15 +34,17 @@ import Testing
         let added = try cli.run(["practice", "add", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "denbigh"],
                                 binary: "clustersyncd")
         #expect(added.status == 0, "\(added.stderr)")
-        let prestatyn = try base.makeReplica("prestatyn", certificate: true, server: server)
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
-        let denbigh = try base.makeReplica("denbigh", certificate: true, server: server)
+        // Every credential is a cluster lead's: the random edits close, delete and settle
+        // conflicts, which a practice's would hold back (LeadPowers), and convergence is the point.
+        let prestatyn = try base.makeReplica("prestatyn", certificate: true, role: "cluster-lead", server: server)
+        let rhyl = try base.makeReplica("rhyl", certificate: false, role: "cluster-lead", server: server)
+        let denbigh = try base.makeReplica("denbigh", certificate: true, role: "cluster-lead", server: server)
         // A second replica of Denbigh, on a laptop with its own token.
         let laptop = "laptop.sqlite"
         #expect(try cli.run("init", "--replica", laptop, "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "denbigh",
                             "--name", "Laptop, denbigh").status == 0)
         let token = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
-                                 "--practice", "denbigh", "--label", "laptop"], binary: "clustersyncd")
+                                 "--practice", "denbigh", "--role", "cluster-lead", "--label", "laptop"], binary: "clustersyncd")
         try token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             .write(to: base.dir.appendingPathComponent("laptop.token"), atomically: true, encoding: .utf8)
         #expect(try cli.run("remote", "set", "--replica", laptop, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
@@ -107,6 +109,9 @@ import Testing
         for file in files {
             #expect(try cli.run("status", "--replica", file, "--json").json?["pending"] == .int(0), "seed \(seed): \(file) has changes pending")
         }
-        for watcher in watchers { #expect(watcher.isRunning, "a watch stopped") }
+        for (file, watcher) in zip([prestatyn, rhyl], watchers) {
+            let errors = (try? String(contentsOf: base.dir.appendingPathComponent("\(file).err"), encoding: .utf8)) ?? ""
+            #expect(watcher.isRunning, "seed \(seed): the watch of \(file) stopped: \(errors)")
+        }
     }
 }

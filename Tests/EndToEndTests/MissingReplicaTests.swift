@@ -43,7 +43,7 @@ import Testing
         let result = try cli.run("init", "--replica", "new.sqlite", "--tenant", "bcuhb", "--cluster", "north denbighshire",
                                  "--practice", "prestatyn", "--name", "Manager")
         #expect(result.status == 1)
-        #expect(result.stderr.contains("cluster must be"), "\(result.stderr)")
+        #expect(result.stderr.contains("cluster name must be"), "\(result.stderr)")
         #expect(try leftovers() == [])
     }
 

@@ -35,22 +35,22 @@ import Testing
         return try Server.start(cli: cli, environment: environment, port: port)
     }
 
-    /// A replica of `practice`, pointed at the server with a certificate or a token.
+    /// A replica of `practice`, pointed at the server with a certificate or a token of `role`.
     func makeReplica(_ practice: String, cluster: String = "north-denbighshire", tenant: String = "bcuhb",
-                     certificate: Bool, server: Server) throws -> String {
+                     certificate: Bool, role: String = "practice", server: Server) throws -> String {
         let file = "\(practice).sqlite"
         #expect(try cli.run("init", "--replica", file, "--tenant", tenant, "--cluster", cluster, "--practice", practice,
                             "--name", "Manager, \(practice)").status == 0)
         if certificate {
             let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
-                                      "--practice", practice, "--certificate", "--out", "certs-\(practice)"], binary: "clustersyncd")
+                                      "--practice", practice, "--role", role, "--certificate", "--out", "certs-\(practice)"], binary: "clustersyncd")
             #expect(issued.status == 0, "\(issued.stderr)")
             let set = try cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
                                   "--certificate", "certs-\(practice)/\(practice).pem", "--key", "certs-\(practice)/\(practice)-key.pem")
             #expect(set.status == 0, "\(set.stderr)")
         } else {
             let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
-                                      "--practice", practice, "--label", "laptop"], binary: "clustersyncd")
+                                      "--practice", practice, "--role", role, "--label", "laptop"], binary: "clustersyncd")
             #expect(issued.status == 0, "\(issued.stderr)")
             try issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 .write(to: dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
@@ -106,6 +106,39 @@ import Testing
     }
 
     // Relayed changes keep their maker's person and practice: SignedChangesEndToEndTests.
+
+    /// A merge hands Rhyl a change Prestatyn made after it last synced. The server will not take
+    /// another practice's not-yet-pushed change from Rhyl (its maker owns that replica id), so
+    /// Rhyl's sync holds that one change back and pushes the rest, rather than stop; once
+    /// Prestatyn pushes it, Rhyl's hold-back is forgotten and both replicas agree.
+    @Test func aRefusedRelayIsHeldBackAndTheRestSyncs() throws {
+        let server = try makeServer()
+        defer { server.stop() }
+        let prestatyn = try makeReplica("prestatyn", certificate: true, server: server)
+        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
+        _ = try addRisk(prestatyn, "title=Estates lease")
+        _ = try sync(prestatyn)
+        let offline = try addRisk(prestatyn, "title=Flu clinic staffing")
+        #expect(try cli.run("merge", "--replica", rhyl, "--from", prestatyn).status == 0)
+        let own = try addRisk(rhyl, "title=Rhyl's own risk")
+
+        let synced = try sync(rhyl)
+        // The offline risk's two changes (title and status) are held back together.
+        #expect(synced.stdout.contains("held back 2 changes the server refused"), "\(synced.stdout)")
+        let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        #expect(status["pending"] == .int(0))
+        guard case .array(let held) = status["heldBack"] else { Issue.record("no heldBack in \(status)"); return }
+        #expect(held.count == 2)
+        #expect(held.allSatisfy { $0["record"] == .string(offline) && $0["code"] == .string("forbidden-scope") }, "\(held)")
+        // Rhyl's own change went through: Prestatyn pulls it.
+        _ = try sync(prestatyn)
+        #expect(try cli.run("risk", "show", "--replica", prestatyn, own).status == 0)
+        _ = try sync(rhyl)
+        let after = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        #expect(after["heldBack"] == .array([]), "\(after)")
+        let exports = try [prestatyn, rhyl].map { try cli.run("export", "--replica", $0).stdout }
+        #expect(exports[0] == exports[1])
+    }
 
     @Test func otherClustersAndTenantsSeeNothing() throws {
         let server = try makeServer()

@@ -4,7 +4,8 @@ keys of the vectors (the secret keys of RFC 8032 §7.1, tests 1 and 2; never use
 
     sign.py check                 re-checks vectors/signatures/changes.jsonl
     sign.py wire FILE...          (re)signs the transcripts' changes of replica 5f0c9e1a2b3c4d5e
-                                  and adds its key to their hellos
+                                  and adds its key to their hellos (not bad-signature.jsonl,
+                                  whose bad signatures are on purpose)
 
 Needs the `cryptography` package. The signed bytes are b"clustersync-change-v1\\n" followed by
 the change's canonical text without "author" and "sig"."""
@@ -36,8 +37,12 @@ def public_b64(replica):
     return base64.b64encode(raw).decode()
 
 
+KEYS_SIGNED = ("cluster", "field", "hlc", "id", "practice", "record", "seen", "sup", "tenant", "value")
+
+
 def signed_bytes(change):
-    unsigned = {k: v for k, v in change.items() if k not in ("author", "sig")}
+    # Unknown keys are not part of a change (changes.md §3.1): a decoder drops them.
+    unsigned = {k: v for k, v in change.items() if k in KEYS_SIGNED and v is not None and v != []}
     return CONTEXT + canonical(unsigned).encode()
 
 

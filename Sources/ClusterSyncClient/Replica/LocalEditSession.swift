@@ -6,6 +6,8 @@ import GRDB
 /// replica's clock, applies them and queues them in the outbox.
 struct LocalEditSession {
     let identity: ReplicaIdentity
+    /// The role of the last welcome: what `LeadPowers` checks each edit against.
+    let role: CredentialRole
     private var writer: ChangeWriter
     private var clock: HybridLogicalClock
     private var counter: Int64
@@ -16,6 +18,7 @@ struct LocalEditSession {
 
     init(_ db: Database, wallMillis: Int64) throws {
         identity = try Replica.identity(db)
+        role = try Replica.grantedRole(db).role
         let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM identity")!
         counter = row["counter"]
         clock = HybridLogicalClock(last: HLCTimestamp(packed: row["hlc"]))
@@ -41,6 +44,12 @@ struct LocalEditSession {
             hlc: clock.tick(wallMillis: wallMillis),
             record: id, scope: scope, field: planned.field, value: planned.value,
             supersedes: planned.supersedes, seen: planned.seen, author: identity.displayName), with: key)
+        // A lead-only edit without the lead's role is refused here, before it reaches the outbox.
+        let live = view?.writes[planned.field] ?? []
+        let superseded = change.supersedes.map { id -> String? in
+            id.replica == identity.replicaID ? identity.practice : LeadPowers.practice(stampedIn: live.first { $0.id == id }?.author)
+        }
+        try LeadPowers.check(change, role: role, practice: identity.practice, supersededPractices: superseded, receiver: .replica)
         _ = try writer.apply(change)
         let queue = try writer.db.cachedStatement(sql: "INSERT INTO outbox (replica, counter) VALUES (?, ?)")
         queue.setUncheckedArguments([try writer.replicaNumber(identity.replicaID), counter])

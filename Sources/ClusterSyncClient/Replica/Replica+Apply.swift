@@ -72,6 +72,10 @@ extension Replica {
                 refused.append(SetAsideEntry(change: change, error: error))
             }
         }
+        defer {
+            // A redaction erased values: their bytes go from the file too.
+            if changes.contains(where: { $0.field == Redaction.field }) { scrub() }
+        }
         return try database.write { db in
             var writer = try ChangeWriter(db)
             // The stateful part of the rule: a record keeps the scope it was created in.
@@ -114,6 +118,7 @@ extension Replica {
             for change in changes { try sent.execute(arguments: [change.id.counter, change.id.replica.rawValue]) }
             try markAcknowledged(changes.lazy.filter { $0.sig != nil }.map(\.id.replica), db)
         }
+        try eraseSetAside(writer.erased, db)
         for (change, new) in zip(changes, isNew) {
             if change.id.replica == me { ownCounter = max(ownCounter, change.id.counter) }
             if new {

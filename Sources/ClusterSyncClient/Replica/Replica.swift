@@ -61,10 +61,8 @@ public final class Replica: Sendable {
     }
 
     static func checkNames(tenant: String, cluster: String, practice: String) throws(ClusterSyncError) {
-        for (name, value) in [("tenant", tenant), ("cluster", cluster), ("practice", practice)] {
-            guard !value.isEmpty, value.count <= 64, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-                throw ClusterSyncError(.invalidValue, "\(name) must be 1 to 64 letters, digits, '-', '_' or '.'; got \"\(value)\"", field: name)
-            }
+        for (kind, name) in [("tenant", tenant), ("cluster", cluster), ("practice", practice)] {
+            try PracticeName.check(name, kind)
         }
     }
 

@@ -72,6 +72,40 @@ enum ReplicaSchema {
                 ALTER TABLE remote ADD COLUMN credential_expires_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v5: changes the server refused") { db in
+            try db.execute(sql: """
+                -- Changes of the outbox the server refused for what they are (a relayed change the
+                -- server cannot take from this practice, a scope or content it refuses): out of
+                -- the outbox so the rest of it syncs, kept here with the refusal for `status`.
+                -- The change itself stays in `change`; a relayed one reaches the server from the
+                -- replica that made it.
+                CREATE TABLE held_back (
+                    replica INTEGER NOT NULL,
+                    counter INTEGER NOT NULL,
+                    code TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    held_back_at INTEGER NOT NULL,
+                    PRIMARY KEY (replica, counter)
+                ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v5 (roles): the role the server granted at the last welcome") { db in
+            try db.execute(sql: """
+                -- welcome.role and welcome.region of the last sync (CredentialRole spellings).
+                -- No row: the replica has not been welcomed yet, and acts as a practice's.
+                CREATE TABLE granted_role (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    role TEXT NOT NULL,
+                    region TEXT,
+                    granted_at INTEGER NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v5 (ledger): redactions") { db in
+            // Which change values redactions erased, so a copy arriving later (a stale merge)
+            // is erased before it is written (Protocol/changes.md §10).
+            try MaterialisedStateSchema.createRedactionTable(db)
+        }
         migrator.registerMigration("v5 (signing): the replica's signing key and change signatures") { db in
             try db.execute(sql: """
                 -- This replica's Ed25519 private key (the 32-byte seed): it signs every change made

@@ -14,6 +14,10 @@ public final class ValueText {
     /// `value` of `field` of `record`; nil (a set remove writes none) reads as empty.
     public func text(_ value: JSONValue?, field: String, of record: RecordView) -> String {
         guard let value else { return "" }
+        if let by = Redaction.redaction(ofMarker: value) { return "[redacted by \(by)]" }
+        if field == Redaction.field, let change = value["change"]?.stringValue, let reason = value["reason"]?.stringValue {
+            return "erased the value of \(value["field"]?.stringValue ?? "?") written by \(change): \(reason)"
+        }
         if field == RecordSchema.deletedField.name {
             return value == .bool(false) ? "restored" : "deleted"
         }

@@ -124,7 +124,9 @@ extension Replica {
     /// last page, the changes set aside before are tried again.
     @discardableResult
     public func applyPulled(_ page: ChangesPage) throws -> ApplyOutcome {
-        try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more)
+        let outcome = try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more)
+        try forgetHeldBack(page.changes.map(\.id))
+        return outcome
     }
 
     public func recordSuccessfulSync() throws {

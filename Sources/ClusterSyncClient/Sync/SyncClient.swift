@@ -107,7 +107,7 @@ public struct SyncClient: Sendable {
                     callbacks.progress(state)
                 case .notice(let notice):
                     callbacks.onNotice(notice)
-                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .apply, .recordSuccessfulSync, .close:
+                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .holdBack, .apply, .recordSuccessfulSync, .close:
                     // Only while connected; the machine never asks for them here.
                     continue
                 }
@@ -173,8 +173,15 @@ public struct SyncClient: Sendable {
                         case .rememberLimits(let limits):
                             try replica.rememberServerLimits(limits)
                             try replica.rememberCredentialExpiry(machine.welcome?.credentialExpiresAt)
+                            if let identity = machine.welcome?.identity {
+                                try replica.rememberRole(identity.role, region: identity.region)
+                                // Held-back lead-only changes go again once the credential is a lead's.
+                                if identity.role.hasLeadPowers { try replica.releaseHeldBack(coded: .leadOnly) }
+                            }
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
+                        case .holdBack(let id, let code, let reason):
+                            try replica.holdBack(id, code: ClusterSyncError.Code(code), reason: reason)
                         case .apply(let page):
                             let outcome = try replica.applyPulled(page)
                             pulled += outcome.applied

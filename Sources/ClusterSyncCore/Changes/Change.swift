@@ -54,7 +54,15 @@ extension Change {
     /// this one or later (a replica can only have seen its own earlier changes).
     public func validate() throws(ClusterSyncError) {
         let schema = recordType.schema
-        try schema.validate(field: field, value: value)
+        if field == Redaction.field {
+            try Redaction.validate(self)
+            return
+        }
+        // A value erased by a redaction is its marker, in any field that can be redacted.
+        if Redaction.isMarker(value), let kind = schema.field(field)?.kind, Redaction.isRedactable(kind) {
+        } else {
+            try schema.validate(field: field, value: value)
+        }
         if schema.field(field)?.kind == .position, value?["after"]?.stringValue == id.description {
             throw ClusterSyncError(.invalidValue, "\(field) must name another slot or null, not the change's own id", field: field)
         }

@@ -74,6 +74,10 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         /// A hello presents another key than the one registered for its replica id, or a key
         /// registered to another practice (Protocol/PROTOCOL.md §6.2).
         public static let keyMismatch = Code("key-mismatch")
+        /// An edit needs the cluster lead's powers (`LeadPowers`: closing a risk or action,
+        /// escalating beyond the cluster, resolving another practice's conflict, deleting a shared
+        /// record) and the credential is not a cluster lead's.
+        public static let leadOnly = Code("lead-only")
 
         /// What a person at a practice should read when a server answers with this code, where
         /// the server's message alone would not tell them what to do; nil for other codes. Any

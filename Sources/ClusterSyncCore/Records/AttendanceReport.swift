@@ -12,7 +12,7 @@ public struct AttendanceReport: Sendable, Equatable {
     public static let minimum = 4
     public static let body = "gp-collaborative"
 
-    public enum Status: String, Sendable {
+    public enum Status: String, Sendable, Codable {
         /// Four or more attended.
         case met
         /// Short, but the meetings left could still make four.
@@ -39,44 +39,87 @@ public struct AttendanceReport: Sendable, Equatable {
     public var left: [RecordID]
     public var practices: [Row]
 
-    /// `records`: any records (the meetings and terms of reference are used); `known`: practices
-    /// to list even without attendance (this replica's own).
-    public init(records: [RecordView], year: QAIFYear, today: CalendarDate, known: [String] = []) {
-        self.year = year
-        let meetings = records.filter {
-            $0.type == .meeting && !$0.isDeleted && $0.string("body") == Self.body && $0.string("status") != "cancelled"
-                && ($0.date("date").map(year.contains) ?? false)
-        }.sorted { ($0.date("date")!, $0.id) < ($1.date("date")!, $1.id) }
-        let isLeft: (RecordView) -> Bool = { $0.string("status") != "held" && $0.date("date")! >= today }
-        held = meetings.filter { !isLeft($0) }.map(\.id)
-        left = meetings.filter(isLeft).map(\.id)
+    /// What one meeting of the GP Collaborative says about attendance: who counted for which
+    /// practice, under the rule above. Computed from the meeting's record alone, so a roll-up
+    /// can keep it per meeting (`RollupContribution.meeting`) and this report can be rebuilt
+    /// from kept values without reading records again.
+    public struct Meeting: Sendable, Equatable, Codable {
+        public var id: RecordID
+        public var date: CalendarDate
+        /// `held`, `scheduled` or nil (cancelled meetings are not kept).
+        public var status: String?
+        /// Practices the meeting counts for.
+        public var counted: [String]
+        /// Every practice named by an attendee (attending for itself or represented).
+        public var named: [String]
+        public var notCounted: [NotCounted]
 
-        var names = Set(known)
-        for terms in records where terms.type == .terms && !terms.isDeleted && terms.string("body") == Self.body
-            && (terms.date("date_agreed").map { $0 <= year.last } ?? false) {
-            names.formUnion(terms.members("practices").compactMap(\.stringValue))
+        public struct NotCounted: Sendable, Equatable, Codable {
+            public var practice: String
+            public var name: String
+            public var reason: String
         }
-        var attended: [String: [RecordID]] = [:]
-        var notCounted: [String: [(RecordID, String, String)]] = [:]
-        for meeting in meetings {
+
+        /// Nil for anything but a live, dated, not-cancelled GP Collaborative meeting.
+        public init?(_ view: RecordView) {
+            guard view.type == .meeting, !view.isDeleted, view.string("body") == AttendanceReport.body,
+                  view.string("status") != "cancelled", let date = view.date("date") else { return nil }
+            id = view.id
+            self.date = date
+            status = view.string("status")
             var counted = Set<String>()
-            for a in meeting.attendees {
-                if let p = a.practice { names.insert(p) }
-                if let p = a.represents { names.insert(p) }
+            var named = Set<String>()
+            var notCounted: [NotCounted] = []
+            for a in view.attendees {
+                if let p = a.practice { named.insert(p) }
+                if let p = a.represents { named.insert(p) }
                 switch a.role {
                 case "member", "buddy":
                     if let p = a.practice { counted.insert(p) }
                     if let q = a.represents {
-                        if a.agreedBy != nil { counted.insert(q) } else { notCounted[q, default: []].append((meeting.id, a.name, "buddying not agreed in advance")) }
+                        if a.agreedBy != nil { counted.insert(q) } else { notCounted.append(.init(practice: q, name: a.name, reason: "buddying not agreed in advance")) }
                     }
                 case "substitute":
                     guard let p = a.practice else { continue }
-                    if a.agreedBy != nil { counted.insert(p) } else { notCounted[p, default: []].append((meeting.id, a.name, "substitute not agreed in advance")) }
+                    if a.agreedBy != nil { counted.insert(p) } else { notCounted.append(.init(practice: p, name: a.name, reason: "substitute not agreed in advance")) }
                 default:
-                    if let p = a.practice { notCounted[p, default: []].append((meeting.id, a.name, "in attendance only")) }
+                    if let p = a.practice { notCounted.append(.init(practice: p, name: a.name, reason: "in attendance only")) }
                 }
             }
-            for p in counted { attended[p, default: []].append(meeting.id) }
+            self.counted = counted.sorted()
+            self.named = named.sorted()
+            self.notCounted = notCounted
+        }
+    }
+
+    /// `records`: any records (the meetings and terms of reference are used); `known`: practices
+    /// to list even without attendance (this replica's own).
+    public init(records: [RecordView], year: QAIFYear, today: CalendarDate, known: [String] = []) {
+        var listed = Set(known)
+        for terms in records where terms.type == .terms && !terms.isDeleted && terms.string("body") == Self.body
+            && (terms.date("date_agreed").map { $0 <= year.last } ?? false) {
+            listed.formUnion(terms.members("practices").compactMap(\.stringValue))
+        }
+        self.init(meetings: records.compactMap(Meeting.init), practices: listed, year: year, today: today)
+    }
+
+    /// The report from meetings already read (`Meeting(view)`) and the practices to list
+    /// (from the GP Collaborative's terms of reference agreed by the year's end, and this
+    /// replica's own practice).
+    public init(meetings all: [Meeting], practices listed: Set<String>, year: QAIFYear, today: CalendarDate) {
+        self.year = year
+        let meetings = all.filter { year.contains($0.date) }.sorted { ($0.date, $0.id) < ($1.date, $1.id) }
+        let isLeft: (Meeting) -> Bool = { $0.status != "held" && $0.date >= today }
+        held = meetings.filter { !isLeft($0) }.map(\.id)
+        left = meetings.filter(isLeft).map(\.id)
+
+        var names = listed
+        var attended: [String: [RecordID]] = [:]
+        var notCounted: [String: [(RecordID, String, String)]] = [:]
+        for meeting in meetings {
+            names.formUnion(meeting.named)
+            for p in meeting.counted { attended[p, default: []].append(meeting.id) }
+            for n in meeting.notCounted { notCounted[n.practice, default: []].append((meeting.id, n.name, n.reason)) }
         }
         let remaining = today > year.last ? 0 : left.count
         practices = names.sorted().map { p in

@@ -60,7 +60,7 @@ public struct Attendee: Hashable, Sendable {
         }
         for key in ["practice", "represents"] {
             guard let v = o[key] else { continue }
-            guard let s = v.stringValue, PracticeName.isValid(s) else { throw fail("\(key) must be a practice id: 1 to 64 letters, digits, '-', '_' or '.'") }
+            guard let s = v.stringValue, PracticeName.isValid(s) else { throw fail("\(key) must be a practice id: 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit") }
         }
         if let v = o["agreed_by"] {
             guard let s = v.stringValue, !s.isEmpty, s.count <= 200 else { throw fail("agreed_by must be 1 to 200 characters") }
@@ -68,9 +68,27 @@ public struct Attendee: Hashable, Sendable {
     }
 }
 
-/// The names of tenants, clusters and practices: 1 to 64 letters, digits, '-', '_' or '.'.
+/// The names of tenants, regions, clusters and practices: 1 to 64 of A-Z, a-z, 0-9, '.', '_' or
+/// '-', starting with a letter or digit. One rule for the server (which registers them) and the
+/// replica (which is initialised with them): ASCII only, because these names travel in
+/// certificate URIs and file paths, and a replica named otherwise could never be registered.
 public enum PracticeName {
     public static func isValid(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 64 && s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }
+        let utf8 = s.utf8
+        func isAlnum(_ c: UInt8) -> Bool {
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+        }
+        guard (1...64).contains(utf8.count), let first = utf8.first, isAlnum(first) else { return false }
+        return utf8.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    /// Throws `invalid-value` naming the kind of name (`tenant`, `cluster`, …) and what it must be.
+    public static func check(_ name: String, _ kind: String) throws(ClusterSyncError) {
+        guard isValid(name) else {
+            throw ClusterSyncError(.invalidValue,
+                "a \(kind) name must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit; got \"\(name.prefix(80))\"",
+                field: kind)
+        }
     }
 }

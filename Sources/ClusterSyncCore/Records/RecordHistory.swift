@@ -16,6 +16,8 @@ public struct HistoryEntry: Sendable, Equatable {
         case delete
         /// A delete undone.
         case restore
+        /// Another change's value erased (`after` is the redaction's request: change, field, reason).
+        case redact
     }
 
     public var change: ChangeID
@@ -89,7 +91,9 @@ public enum RecordHistory {
 
         let kind = change.recordType.schema.field(change.field)?.kind
         let action: HistoryEntry.Action
-        if change.field == RecordSchema.deletedField.name {
+        if change.field == Redaction.field {
+            action = .redact
+        } else if change.field == RecordSchema.deletedField.name {
             action = change.value == .bool(false) ? .restore : .delete
         } else {
             switch kind?.cardinality {
@@ -100,7 +104,7 @@ public enum RecordHistory {
         }
         return HistoryEntry(
             change: change.id, hlc: change.hlc, author: change.author, field: change.field, action: action,
-            before: action == .add || action == .note ? [] : before, after: change.value,
+            before: action == .add || action == .note || action == .redact ? [] : before, after: change.value,
             supersedes: change.supersedes, unknownBefore: unknown)
     }
 }

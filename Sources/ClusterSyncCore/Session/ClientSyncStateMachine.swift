@@ -124,6 +124,11 @@ public struct ClientSyncStateMachine: Sendable {
         /// The server stored these changes: drop them from the outbox, and record `author` on
         /// those this replica made (the server stamped it on them).
         case acknowledge([ChangeID], author: String)
+        /// The server refused this change of the outbox for what it is (its scope, its content, its
+        /// maker): take it out of the outbox and keep it, with the refusal, where `status` shows
+        /// it. The session then starts again and pushes the rest: one refused change never stops
+        /// a practice's sync.
+        case holdBack(ChangeID, code: String, reason: String)
         /// Keep the limits the server announced (the replica admits changes by the same clock
         /// limit as the server).
         case rememberLimits(WireLimits)
@@ -176,6 +181,9 @@ public struct ClientSyncStateMachine: Sendable {
     private var random: UInt64
     private var summary = Summary()
     private var progress = Progress()
+    /// Changes held back during this run: one refused again was not taken out of the outbox,
+    /// so the run stops rather than loop.
+    private var heldBack: Set<ChangeID> = []
 
     /// `cursor` is where the replica's copy stands; `pending`, how many changes wait to be pushed.
     public init(_ configuration: Configuration, cursor: Cursor?, pending: Int) {
@@ -288,6 +296,13 @@ public struct ClientSyncStateMachine: Sendable {
 
     private mutating func welcomed(_ welcome: Welcome) -> [Action] {
         let them = welcome.identity
+        guard them.role.isPractice else {
+            return stop(ClusterSyncError(.wrongCredential,
+                "\(configuration.credential) is \(them.role.credentialName) of \(them.tenant)\(them.region.map { " region \($0)" } ?? ""), "
+                + "which reads its clusters and writes nothing; this replica is practice \(configuration.practice)'s "
+                + "(\(configuration.tenant)/\(configuration.cluster)). Nothing was pushed: give this replica its own practice's "
+                + "credential with `clustersync remote set`"), bye: true)
+        }
         guard them.tenant == configuration.tenant, them.cluster == configuration.cluster, them.practice == configuration.practice else {
             return stop(ClusterSyncError(.wrongCredential,
                 "\(configuration.credential) is practice \(them.practice)'s (\(them.tenant)/\(them.cluster)); this replica is practice "
@@ -350,7 +365,28 @@ public struct ClientSyncStateMachine: Sendable {
     /// Codes that say "not now": the server is stopping, or cannot store at the moment.
     static let transientCodes: Set<String> = ["shutting-down", "internal", "store-unavailable"]
 
+    /// Refusals of one change that no retry will change: the change is held back and the rest
+    /// pushed. `clock-skew` is not among them (the clock that is wrong is this machine's: the
+    /// person must fix it, and the change is fine once it is), nor are session-wide refusals.
+    static func refusesTheChangeItself(_ error: WireError) -> Bool {
+        error.batch != nil && error.change != nil
+            && error.code != ClusterSyncError.Code.clockSkew.rawValue
+            && error.code != ClusterSyncError.Code.unauthenticated.rawValue
+            && !transientCodes.contains(error.code)
+    }
+
     private mutating func refused(_ error: WireError) -> [Action] {
+        if Self.refusesTheChangeItself(error), let change = error.change, phase == .pushing || phase == .streaming,
+           heldBack.insert(change).inserted {
+            // The refused batch's other changes are still in the outbox; a fresh session pushes
+            // them (and any batch behind it) again, which the server counts as duplicates.
+            phase = .connecting
+            welcome = nil
+            inFlight = []
+            readingOutbox = false
+            return [.holdBack(change, code: error.code, reason: error.message)]
+                + (error.fatal ? [] : [.send(.bye)]) + [.close, .connect(afterMillis: 0)]
+        }
         if error.code == ClusterSyncError.Code.cursorExpired.rawValue, phase == .pulling || phase == .subscribing {
             // The server no longer keeps history that old: start again from the beginning.
             cursor = nil

@@ -32,6 +32,9 @@ public enum PushValidation {
     public static func validate(
         _ push: Push, for identity: SessionIdentity, nowMillis: Int64, limits: WireLimits, keys: [ReplicaID: ReplicaPublicKey]
     ) throws(PushRejection) {
+        if let refusal = identity.role.writeRefusal, let first = push.changes.first {
+            throw PushRejection(change: first.id, error: refusal)
+        }
         let rule = ChangeAdmission(session: identity, limits: limits)
         for change in push.changes {
             do throws(ClusterSyncError) {

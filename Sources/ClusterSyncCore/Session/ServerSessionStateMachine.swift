@@ -241,6 +241,10 @@ public struct ServerSessionStateMachine: Sendable {
             case .hello:
                 return fatal(.outOfOrder, "hello again: this session has already been welcomed")
             case .push(let push):
+                // A read-only role (pcpg, health-board) writes nothing, whatever the batch holds.
+                if let refusal = ready.identity.role.writeRefusal {
+                    return .send(.error(WireError(refusal, fatal: false, batch: push.batch, change: push.changes.first?.id)))
+                }
                 guard push.changes.count <= limits.maxChangesPerPush else {
                     return .send(.error(WireError(
                         code: ClusterSyncError.Code.batchTooLarge.rawValue,

@@ -40,10 +40,14 @@ public enum WireCodec {
             object.int("version", welcome.version)
             var identity = CanonicalObject()
             identity.string("tenant", welcome.identity.tenant)
-            identity.string("cluster", welcome.identity.cluster)
-            identity.string("practice", welcome.identity.practice)
+            // A pcpg or health-board identity names no cluster and no practice: the keys are absent.
+            identity.string("cluster", welcome.identity.role.isPractice ? welcome.identity.cluster : nil)
+            identity.string("practice", welcome.identity.role.isPractice ? welcome.identity.practice : nil)
             identity.string("author", welcome.identity.author)
             object.raw("identity", identity.text)
+            // Absent for `practice`, so a practice's welcome is the line it always was.
+            object.string("role", welcome.identity.role == .practice ? nil : welcome.identity.role.rawValue)
+            object.string("region", welcome.identity.region)
             object.raw("scopes", JSONValue.array(welcome.scopes.map(JSONValue.string)).canonicalText)
             var limits = CanonicalObject()
             limits.int("maxLineBytes", welcome.limits.maxLineBytes)
@@ -231,7 +235,7 @@ private struct DecodedLine: Decodable {
     enum Key: String, CodingKey {
         case type
         case version, replica, token, client, key
-        case identity, scopes, limits, server, credentialExpiresAt
+        case identity, scopes, limits, server, credentialExpiresAt, role, region
         case tenant, cluster, practice, author
         case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
         case batch, changes, accepted, duplicates
@@ -316,9 +320,20 @@ private struct DecodedLine: Decodable {
             return .bye
         case "welcome":
             let i = try c.nestedContainer(keyedBy: Key.self, forKey: .identity)
-            let identity = SessionIdentity(
-                tenant: try i.decode(String.self, forKey: .tenant), cluster: try i.decode(String.self, forKey: .cluster),
-                practice: try i.decode(String.self, forKey: .practice), author: try i.decode(String.self, forKey: .author))
+            let roleText = try c.decodeIfPresent(String.self, forKey: .role)
+            guard let role = roleText.map(CredentialRole.init(rawValue:)) ?? .practice else {
+                throw invalid(.role, "must be one of \(CredentialRole.allSpellings)")
+            }
+            let region = try c.decodeIfPresent(String.self, forKey: .region)
+            if role.needsRegion, region == nil { throw invalid(.region, "a pcpg welcome names its region") }
+            // A practice's identity names its cluster and practice; a pcpg's or health board's none.
+            let identity = role.isPractice
+                ? SessionIdentity(
+                    tenant: try i.decode(String.self, forKey: .tenant), cluster: try i.decode(String.self, forKey: .cluster),
+                    practice: try i.decode(String.self, forKey: .practice), author: try i.decode(String.self, forKey: .author), role: role)
+                : SessionIdentity.oversight(
+                    tenant: try i.decode(String.self, forKey: .tenant), role: role, region: region,
+                    author: try i.decode(String.self, forKey: .author))
             let l = try c.nestedContainer(keyedBy: Key.self, forKey: .limits)
             let limits = WireLimits(
                 maxLineBytes: try l.decode(Int.self, forKey: .maxLineBytes),

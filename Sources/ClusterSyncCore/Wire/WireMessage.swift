@@ -48,28 +48,63 @@ public struct Hello: Sendable, Equatable {
 }
 
 /// Who the server says the client is, and what it may do.
-public struct SessionIdentity: Sendable, Equatable, Hashable {
+///
+/// A `practice` or `cluster-lead` identity names its tenant, cluster and practice. A `pcpg`
+/// identity names its tenant and `region`, a `health-board` one its tenant only: their `cluster`
+/// and `practice` are empty (absent on the wire), so no scope check ever matches them
+/// (`CredentialRole`).
+public struct SessionIdentity: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var tenant: String
+    /// Empty for `pcpg` and `health-board`.
     public var cluster: String
+    /// Empty for `pcpg` and `health-board`.
     public var practice: String
     /// The name the server stamps on every change this session pushes.
     public var author: String
+    /// What the credential may do; `practice` unless the server says otherwise.
+    public var role: CredentialRole
+    /// The region of a `pcpg` identity; nil for every other role.
+    public var region: String?
 
-    public init(tenant: String, cluster: String, practice: String, author: String) {
+    public init(tenant: String, cluster: String, practice: String, author: String, role: CredentialRole = .practice, region: String? = nil) {
         self.tenant = tenant
         self.cluster = cluster
         self.practice = practice
         self.author = author
+        self.role = role
+        self.region = region
     }
 
-    /// The scopes granted: the cluster's shared records and the practice's own.
+    /// A `pcpg` identity (one region of a tenant) or a `health-board` one (the whole tenant):
+    /// no cluster, no practice.
+    public static func oversight(tenant: String, role: CredentialRole, region: String?, author: String) -> SessionIdentity {
+        precondition(role.isReadOnly, "oversight identities are pcpg or health-board")
+        return SessionIdentity(tenant: tenant, cluster: "", practice: "", author: author, role: role,
+                               region: role.needsRegion ? region : nil)
+    }
+
+    /// The scopes granted: the cluster's shared records and the practice's own; none for the
+    /// read-only roles (they may push nothing, and pull nothing of a practice or cluster yet).
     public var scopes: [String] {
-        ["cluster:\(tenant)/\(cluster)", "practice:\(tenant)/\(cluster)/\(practice)"]
+        guard role.isPractice else { return [] }
+        return ["cluster:\(tenant)/\(cluster)", "practice:\(tenant)/\(cluster)/\(practice)"]
     }
 
-    /// Whether this identity may read and write a record of `scope`.
+    /// Whether this identity may read and write a record of `scope`. Never for `pcpg` and
+    /// `health-board`: their reads are not changes of a practice's records.
     public func mayAccess(_ scope: RecordScope) -> Bool {
-        ChangeAdmission.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
+        role.isPractice && ChangeAdmission.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
+    }
+
+    /// `bcuhb/north-denbighshire/rhyl`, `bcuhb/north-denbighshire/rhyl (cluster-lead)`,
+    /// `bcuhb region conwy (pcpg)`, `bcuhb (health-board)`: for logs.
+    public var description: String {
+        switch role {
+        case .practice: "\(tenant)/\(cluster)/\(practice)"
+        case .clusterLead: "\(tenant)/\(cluster)/\(practice) (cluster-lead)"
+        case .pcpg: "\(tenant) region \(region ?? "?") (pcpg)"
+        case .healthBoard: "\(tenant) (health-board)"
+        }
     }
 }
 

@@ -43,17 +43,24 @@ struct CredentialGate: Sendable {
                 return .refused("the certificate's practice \(path) is not registered on this server")
             }
             var expiresAt: Int64?
+            // A certificate issued here carries the role it was issued with (practice or
+            // cluster-lead); one a Health Board's own CA signed is a practice's.
+            var role = CredentialRole.practice
             if let serial = certificate.serialNumber {
                 if let recorded = try await store.credential(serial: serial, tenant: path.tenant) {
                     subject.credential = recorded.id
                     subject.person = recorded.label
                     if let refusal = recorded.refusal(at: now) { return .refused(refusal.message) }
+                    guard recorded.practice == path, recorded.role.isPractice else {
+                        return .refused("this certificate's serial is recorded for another holder on this server: ask the cluster's administrator for a new credential")
+                    }
                     expiresAt = recorded.expiresAt
+                    role = recorded.role
                 } else if try await store.isRevoked(serial: serial, tenant: path.tenant) {
                     return .refused(Self.revokedSerialMessage(serial))
                 }
             }
-            return .admitted(SessionIdentity(tenant: path.tenant, cluster: path.cluster, practice: path.practice, author: path.practice),
+            return .admitted(SessionIdentity(tenant: path.tenant, cluster: path.cluster, practice: path.practice, author: path.practice, role: role),
                              expiresAt: expiresAt)
         }
         guard let token, let credential = try await store.credential(token: token) else {
@@ -104,8 +111,9 @@ struct CredentialGate: Sendable {
     private func record(_ entry: AuditEntry, _ subject: Subject, logger: Logger) async {
         var entry = entry
         entry.tenant = subject.practice?.tenant
-        entry.cluster = subject.practice?.cluster
-        entry.practice = subject.practice?.practice
+        // A pcpg's or health board's credential has no cluster or practice (empty names).
+        entry.cluster = subject.practice.map(\.cluster).flatMap { $0.isEmpty ? nil : $0 }
+        entry.practice = subject.practice.map(\.practice).flatMap { $0.isEmpty ? nil : $0 }
         entry.credential = subject.credential ?? subject.serial.map { "serial:\($0)" }
         entry.peer = subject.peer
         do { try await store.recordAudit(entry, keepAfter: entry.at - auditRetentionMillis) } catch {

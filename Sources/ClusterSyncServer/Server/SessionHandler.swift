@@ -227,7 +227,7 @@ struct SessionHandler: Sendable {
     /// A limit that bites is worth a line in the log; a client's own mistakes only at debug.
     private func logClose(_ error: WireError, _ machine: ServerSessionStateMachine) {
         var metadata: Logger.Metadata = ["clustersyncd.code": "\(error.code)", "clustersyncd.reason": "\(error.message)"]
-        if let identity = machine.identity { metadata["clustersyncd.practice"] = "\(identity.tenant)/\(identity.cluster)/\(identity.practice)" }
+        if let identity = machine.identity { metadata["clustersyncd.practice"] = "\(identity)" }
         switch error.code {
         case ClusterSyncError.Code.timedOut.rawValue, ClusterSyncError.Code.lineTooLong.rawValue,
              ClusterSyncError.Code.tooManyConnections.rawValue:
@@ -279,7 +279,7 @@ struct SessionHandler: Sendable {
             }
             await gate.connected(session.subject, logger: logger)
             logger.info("session", metadata: [
-                "clustersyncd.practice": "\(identity.tenant)/\(identity.cluster)/\(identity.practice)",
+                "clustersyncd.practice": "\(identity)",
                 "clustersyncd.replica": "\(hello.replica)",
                 "clustersyncd.credential": "\(certificate == nil ? "token" : "certificate")",
             ])

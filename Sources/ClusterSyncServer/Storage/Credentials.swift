@@ -7,12 +7,99 @@ public enum CredentialKind: String, Sendable, Equatable {
     case certificate
 }
 
+/// Whom a credential is issued for, with its role (`clustersyncd credential issue --role`): a
+/// practice (`practice` or `cluster-lead`), one region of a tenant (`pcpg`) or a whole tenant
+/// (`health-board`).
+public struct CredentialHolder: Sendable, Hashable, CustomStringConvertible {
+    public var tenant: String
+    /// nil for `pcpg` and `health-board`.
+    public var cluster: String?
+    /// nil for `pcpg` and `health-board`.
+    public var practice: String?
+    public var role: CredentialRole
+    /// A `pcpg`'s region; nil for every other role.
+    public var region: String?
+
+    /// A practice's credential, with the practice's role or the cluster lead's.
+    public static func practice(_ path: PracticePath, lead: Bool = false) -> CredentialHolder {
+        CredentialHolder(unchecked: path.tenant, cluster: path.cluster, practice: path.practice,
+                         role: lead ? .clusterLead : .practice, region: nil)
+    }
+
+    /// A PCPG's credential: one region of a tenant, read-only.
+    public static func pcpg(tenant: String, region: String) -> CredentialHolder {
+        CredentialHolder(unchecked: tenant, cluster: nil, practice: nil, role: .pcpg, region: region)
+    }
+
+    /// A Health Board's credential: the whole tenant, read-only.
+    public static func healthBoard(tenant: String) -> CredentialHolder {
+        CredentialHolder(unchecked: tenant, cluster: nil, practice: nil, role: .healthBoard, region: nil)
+    }
+
+    /// The holder of `role` from what an operator typed, or an `invalid-value` error naming what
+    /// is missing or does not belong: a practice or cluster lead needs a cluster and a practice
+    /// and no region; a pcpg a region and no practice; a health board neither.
+    public init(tenant: String, cluster: String?, practice: String?, role: CredentialRole, region: String?) throws(ClusterSyncError) {
+        switch role {
+        case .practice, .clusterLead:
+            guard let cluster, let practice else {
+                throw ClusterSyncError(.invalidValue, "\(role.credentialName) is for one practice: give --cluster and --practice", field: "practice")
+            }
+            guard region == nil else {
+                throw ClusterSyncError(.invalidValue, "\(role.credentialName) is for a practice, not a region: leave out --region (a cluster's region is set with `clustersyncd cluster set-region`)", field: "region")
+            }
+            self = .practice(PracticePath(tenant: tenant, cluster: cluster, practice: practice), lead: role == .clusterLead)
+        case .pcpg:
+            guard cluster == nil, practice == nil else {
+                throw ClusterSyncError(.invalidValue, "a pcpg credential is for a region, not a cluster or practice: give --region and leave out --cluster and --practice", field: "practice")
+            }
+            guard let region else {
+                throw ClusterSyncError(.invalidValue, "a pcpg credential is for one region: give --region (`clustersyncd region list` shows them)", field: "region")
+            }
+            self = .pcpg(tenant: tenant, region: region)
+        case .healthBoard:
+            guard cluster == nil, practice == nil, region == nil else {
+                throw ClusterSyncError(.invalidValue, "a health-board credential is for the whole tenant: leave out --cluster, --practice and --region", field: "practice")
+            }
+            self = .healthBoard(tenant: tenant)
+        }
+    }
+
+    private init(unchecked tenant: String, cluster: String?, practice: String?, role: CredentialRole, region: String?) {
+        self.tenant = tenant
+        self.cluster = cluster
+        self.practice = practice
+        self.role = role
+        self.region = region
+    }
+
+    /// The practice, for `practice` and `cluster-lead`.
+    public var practicePath: PracticePath? {
+        guard let cluster, let practice else { return nil }
+        return PracticePath(tenant: tenant, cluster: cluster, practice: practice)
+    }
+
+    /// `bcuhb/north-denbighshire/rhyl`, `bcuhb region conwy`, `bcuhb`.
+    public var description: String {
+        if let practicePath { return practicePath.description }
+        if let region { return "\(tenant) region \(region)" }
+        return tenant
+    }
+}
+
 /// One credential as the store keeps it: never the secret, only what an operator lists and the
 /// session checks. Times are milliseconds since 1970.
 public struct CredentialRecord: Sendable, Equatable {
     /// A token's id (the part between `cst_` and the secret), or `crt_<serial>` for a certificate.
     public var id: String
+    /// The practice, for `practice` and `cluster-lead`. For `pcpg` and `health-board` only the
+    /// tenant is set: `cluster` and `practice` are empty (they stand for no practice; see
+    /// `CredentialRole`). `holder` says which.
     public var practice: PracticePath
+    /// What the credential may do.
+    public var role: CredentialRole
+    /// A `pcpg` credential's region.
+    public var region: String?
     /// Whose it is (a person or a laptop); a token's becomes the author of its changes.
     public var label: String?
     public var kind: CredentialKind
@@ -27,9 +114,12 @@ public struct CredentialRecord: Sendable, Equatable {
     public var revokedAt: Int64?
 
     public init(id: String, practice: PracticePath, label: String?, kind: CredentialKind, serial: String? = nil,
-                createdAt: Int64, expiresAt: Int64?, lastUsedAt: Int64? = nil, revokedAt: Int64? = nil) {
+                createdAt: Int64, expiresAt: Int64?, lastUsedAt: Int64? = nil, revokedAt: Int64? = nil,
+                role: CredentialRole = .practice, region: String? = nil) {
         self.id = id
         self.practice = practice
+        self.role = role
+        self.region = region
         self.label = label
         self.kind = kind
         self.serial = serial
@@ -52,12 +142,28 @@ public struct CredentialRecord: Sendable, Equatable {
         return nil
     }
 
+    /// Whom it was issued for, with its role.
+    public var holder: CredentialHolder {
+        switch role {
+        case .practice, .clusterLead: .practice(practice, lead: role == .clusterLead)
+        case .pcpg: .pcpg(tenant: practice.tenant, region: region ?? "")
+        case .healthBoard: .healthBoard(tenant: practice.tenant)
+        }
+    }
+
     /// The identity a session with this credential gets. A certificate's author is the practice
-    /// (a certificate names no person), as it always was.
+    /// (a certificate names no person), as it always was. A pcpg's or health board's author
+    /// (`pcpg-conwy (label)`, `health-board (label)`) is never stamped on a change: they write nothing.
     public var identity: SessionIdentity {
-        SessionIdentity(
+        guard role.isPractice else {
+            let who = role == .pcpg ? "pcpg-\(region ?? "")" : role.rawValue
+            return .oversight(tenant: practice.tenant, role: role, region: region,
+                              author: AuthorName.authenticated(practice: who, label: label))
+        }
+        return SessionIdentity(
             tenant: practice.tenant, cluster: practice.cluster, practice: practice.practice,
-            author: kind == .token ? AuthorName.authenticated(practice: practice.practice, label: label) : practice.practice)
+            author: kind == .token ? AuthorName.authenticated(practice: practice.practice, label: label) : practice.practice,
+            role: role)
     }
 
     /// A time for people: `2026-11-30T01:02:03Z`.
@@ -84,11 +190,28 @@ public struct CredentialRecord: Sendable, Equatable {
 public struct ClusterPath: Sendable, Hashable, CustomStringConvertible {
     public var tenant: String
     public var cluster: String
-    public init(tenant: String, cluster: String) {
+    /// The region (county) the cluster is in; nil: none set.
+    public var region: String?
+    public init(tenant: String, cluster: String, region: String? = nil) {
         self.tenant = tenant
         self.cluster = cluster
+        self.region = region
     }
     public var description: String { "\(tenant)/\(cluster)" }
+}
+
+/// A region of a tenant (a county: what one PCPG covers) and its clusters, for `clustersyncd
+/// region list`.
+public struct RegionSummary: Sendable, Hashable {
+    public var tenant: String
+    public var name: String
+    /// The region's clusters, sorted.
+    public var clusters: [String]
+    public init(tenant: String, name: String, clusters: [String]) {
+        self.tenant = tenant
+        self.name = name
+        self.clusters = clusters
+    }
 }
 
 /// One line of the session log auditors read (`clustersyncd audit`): who connected, from where,

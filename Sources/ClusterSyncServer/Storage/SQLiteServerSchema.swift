@@ -1,3 +1,4 @@
+import ClusterSyncCore
 import ClusterSyncStorage
 import GRDB
 
@@ -187,6 +188,89 @@ enum SQLiteServerSchema {
                 CREATE INDEX audit_by_tenant ON audit(tenant, at);
                 CREATE INDEX audit_by_time ON audit(at);
                 """)
+        }
+        migrator.registerMigration("v5 (roles): regions and credential roles") { db in
+            try db.execute(sql: """
+                -- A tenant's clusters are grouped into regions (a county): what a PCPG covers.
+                -- A cluster is in at most one region (NULL: none yet).
+                CREATE TABLE region (
+                    tenant TEXT NOT NULL REFERENCES tenant(name),
+                    name TEXT NOT NULL,
+                    PRIMARY KEY (tenant, name)
+                ) WITHOUT ROWID;
+                ALTER TABLE cluster ADD COLUMN region TEXT;
+                CREATE INDEX cluster_by_region ON cluster(tenant, region) WHERE region IS NOT NULL;
+
+                -- Credentials get a role (CredentialRole: practice, cluster-lead, pcpg,
+                -- health-board). A pcpg credential is for one region of a tenant and a
+                -- health-board one for the tenant: neither has a cluster or a practice, so the
+                -- table is rebuilt with those columns nullable (SQLite cannot drop NOT NULL).
+                CREATE TABLE credential_v5 (
+                    id TEXT NOT NULL PRIMARY KEY,
+                    tenant TEXT NOT NULL REFERENCES tenant(name),
+                    cluster TEXT,
+                    practice TEXT,
+                    role TEXT NOT NULL DEFAULT 'practice',
+                    region TEXT,
+                    label TEXT,
+                    secret_hash BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked INTEGER NOT NULL DEFAULT 0,
+                    kind TEXT NOT NULL DEFAULT 'token',
+                    serial TEXT,
+                    expires_at INTEGER,
+                    last_used_at INTEGER,
+                    revoked_at INTEGER,
+                    FOREIGN KEY (tenant, cluster, practice) REFERENCES practice(tenant, cluster, name),
+                    FOREIGN KEY (tenant, region) REFERENCES region(tenant, name),
+                    CHECK ((role IN ('practice', 'cluster-lead') AND cluster IS NOT NULL AND practice IS NOT NULL AND region IS NULL)
+                        OR (role = 'pcpg' AND cluster IS NULL AND practice IS NULL AND region IS NOT NULL)
+                        OR (role = 'health-board' AND cluster IS NULL AND practice IS NULL AND region IS NULL))
+                ) WITHOUT ROWID;
+                INSERT INTO credential_v5 (id, tenant, cluster, practice, role, region, label, secret_hash, created_at, revoked,
+                                           kind, serial, expires_at, last_used_at, revoked_at)
+                    SELECT id, tenant, cluster, practice, 'practice', NULL, label, secret_hash, created_at, revoked,
+                           kind, serial, expires_at, last_used_at, revoked_at FROM credential;
+                DROP TABLE credential;
+                ALTER TABLE credential_v5 RENAME TO credential;
+                CREATE UNIQUE INDEX credential_by_serial ON credential(tenant, serial) WHERE serial IS NOT NULL;
+                CREATE INDEX credential_by_tenant ON credential(tenant, created_at);
+                """)
+        }
+        migrator.registerMigration("v5 (ledger): tamper-evident log and redaction") { db in
+            try db.execute(sql: """
+                -- One entry per accepted change, chained by hash in each tenant's sequence
+                -- (LedgerChain in the core; Protocol/PROTOCOL.md §15). content_hash is SHA-256 of
+                -- salt and the change's canonical text as accepted; entry_hash commits to the
+                -- tenant, seq, content_hash and the previous entry's hash. salt is NULL once a
+                -- redaction erased the change's value: the hash stays, the value cannot be guessed.
+                CREATE TABLE ledger (
+                    tenant TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    salt BLOB,
+                    content_hash BLOB NOT NULL,
+                    entry_hash BLOB NOT NULL,
+                    PRIMARY KEY (tenant, seq)
+                ) WITHOUT ROWID;
+                """)
+            try MaterialisedStateSchema.createRedactionTable(db)
+            // Changes stored before the chain existed are chained now, in sequence order: the
+            // chain then vouches for them from this migration on.
+            let tenants = try String.fetchAll(db, sql: "SELECT DISTINCT tenant FROM log ORDER BY tenant")
+            let insert = try db.makeStatement(sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
+            for tenant in tenants {
+                var previous = LedgerChain.genesis
+                let rows = try Row.fetchCursor(db, sql: "SELECT seq, change_json FROM log WHERE tenant = ? ORDER BY seq", arguments: [tenant])
+                var entries: [LedgerEntry] = []
+                while let row = try rows.next() {
+                    let entry = LedgerChain.entry(tenant: tenant, seq: row[0], canonicalText: row[1], previous: previous)
+                    previous = entry.entryHash
+                    entries.append(entry)
+                }
+                for entry in entries {
+                    try insert.execute(arguments: [tenant, entry.seq, entry.salt, entry.contentHash, entry.entryHash])
+                }
+            }
         }
         migrator.registerMigration("v5 (signing): replica keys and change signatures") { db in
             try db.execute(sql: """

@@ -6,18 +6,24 @@ import GRDB
 /// Credential lifecycle and the session log (`clustersyncd credential list/revoke`, `audit`).
 extension SQLiteServerStore {
     static let credentialColumns = """
-        id, tenant, cluster, practice, label, kind, serial, created_at, expires_at, last_used_at,
+        id, tenant, cluster, practice, role, region, label, kind, serial, created_at, expires_at, last_used_at,
         CASE WHEN revoked <> 0 THEN coalesce(revoked_at, created_at) END AS revoked_at
         """
 
     static func credentialRecord(_ row: Row) -> CredentialRecord {
         CredentialRecord(
-            id: row["id"], practice: PracticePath(tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"]),
+            // A pcpg's or health board's row has no cluster and practice: empty, as CredentialRecord says.
+            id: row["id"], practice: PracticePath(tenant: row["tenant"], cluster: row["cluster"] ?? "", practice: row["practice"] ?? ""),
             label: row["label"], kind: CredentialKind(rawValue: row["kind"]) ?? .token, serial: row["serial"],
-            createdAt: row["created_at"], expiresAt: row["expires_at"], lastUsedAt: row["last_used_at"], revokedAt: row["revoked_at"])
+            createdAt: row["created_at"], expiresAt: row["expires_at"], lastUsedAt: row["last_used_at"], revokedAt: row["revoked_at"],
+            // An unknown role (written by a newer version) reads as the least powerful one.
+            role: CredentialRole(rawValue: row["role"]) ?? .pcpg, region: row["region"])
     }
 
-    public func recordCertificate(serial: String, for path: PracticePath, label: String?, expiresAt: Int64?) async throws -> String {
+    public func recordCertificate(serial: String, for path: PracticePath, role: CredentialRole, label: String?, expiresAt: Int64?) async throws -> String {
+        guard role.isPractice else {
+            throw ClusterSyncError(.invalidValue, "a certificate names a practice, so it cannot be \(role.credentialName): issue a token", field: "role")
+        }
         let label = try label.map(Self.checkLabel)
         let createdAt = wallClock()
         let id = "crt_" + serial
@@ -26,9 +32,9 @@ extension SQLiteServerStore {
                 throw ClusterSyncError(.invalidValue, "no practice \(path); add it first", field: "practice")
             }
             try db.execute(sql: """
-                INSERT INTO credential (id, tenant, cluster, practice, label, secret_hash, created_at, kind, serial, expires_at)
-                VALUES (?, ?, ?, ?, ?, x'', ?, 'certificate', ?, ?)
-                """, arguments: [id, path.tenant, path.cluster, path.practice, label, createdAt, serial, expiresAt])
+                INSERT INTO credential (id, tenant, cluster, practice, role, label, secret_hash, created_at, kind, serial, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, x'', ?, 'certificate', ?, ?)
+                """, arguments: [id, path.tenant, path.cluster, path.practice, role.rawValue, label, createdAt, serial, expiresAt])
             return id
         }
     }
@@ -41,8 +47,8 @@ extension SQLiteServerStore {
         try await read { db in
             if let tenant { try Self.requireTenant(tenant, db) }
             let rows = try Row.fetchAll(
-                db, sql: "SELECT tenant, name FROM cluster WHERE ?1 IS NULL OR tenant = ?1 ORDER BY tenant, name", arguments: [tenant])
-            return rows.map { ClusterPath(tenant: $0[0], cluster: $0[1]) }
+                db, sql: "SELECT tenant, name, region FROM cluster WHERE ?1 IS NULL OR tenant = ?1 ORDER BY tenant, name", arguments: [tenant])
+            return rows.map { ClusterPath(tenant: $0[0], cluster: $0[1], region: $0[2]) }
         }
     }
 

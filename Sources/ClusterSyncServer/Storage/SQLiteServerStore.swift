@@ -41,12 +41,14 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    public func addCluster(_ cluster: String, tenant: String) async throws {
+    public func addCluster(_ cluster: String, tenant: String, region: String?) async throws {
         try Self.checkName(tenant, "tenant")
         try Self.checkName(cluster, "cluster")
         try await write { db in
             try Self.requireTenant(tenant, db)
-            try db.execute(sql: "INSERT INTO cluster (tenant, name) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [tenant, cluster])
+            if let region { try Self.requireRegion(region, tenant: tenant, db) }
+            try db.execute(sql: "INSERT INTO cluster (tenant, name, region) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           arguments: [tenant, cluster, region])
             guard db.changesCount == 1 else {
                 throw ClusterSyncError(.invalidValue, "cluster \"\(cluster)\" already exists in tenant \"\(tenant)\"", field: "cluster")
             }
@@ -68,22 +70,19 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    public func issueToken(practice: String, cluster: String, tenant: String, label: String?, expiresAt: Int64?) async throws -> String {
-        let path = PracticePath(tenant: tenant, cluster: cluster, practice: practice)
+    public func issueToken(for holder: CredentialHolder, label: String?, expiresAt: Int64?) async throws -> String {
         let label = try label.map(Self.checkLabel)
         let createdAt = wallClock()
         return try await write { db in
-            guard try Self.isRegistered(path, db) else {
-                try Self.requireCluster(cluster, tenant: tenant, db)
-                throw ClusterSyncError(.invalidValue, "no practice \"\(practice)\" in \(tenant)/\(cluster); add it first", field: "practice")
-            }
+            try Self.requireHolder(holder, db)
             // 48 random bits make a clash rare; the primary key makes it harmless.
             for _ in 0..<8 {
                 let token = BearerToken.generate()
                 try db.execute(sql: """
-                    INSERT INTO credential (id, tenant, cluster, practice, label, secret_hash, created_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """, arguments: [token.id, tenant, cluster, practice, label, token.secretHash, createdAt, expiresAt])
+                    INSERT INTO credential (id, tenant, cluster, practice, role, region, label, secret_hash, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [token.id, holder.tenant, holder.cluster, holder.practice, holder.role.rawValue, holder.region,
+                                     label, token.secretHash, createdAt, expiresAt])
                 if db.changesCount == 1 { return token.text }
             }
             throw ClusterSyncError(.internal, "could not find a free credential id")
@@ -119,11 +118,11 @@ public final class SQLiteServerStore: ServerStore {
     /// `PushRejection` naming the change, and nothing of the push is stored.
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
         for change in changes where !identity.mayAccess(change.scope) {
-            throw PushRejection(change: change.id, error: ClusterSyncError(
+            throw PushRejection(change: change.id, error: identity.role.writeRefusal ?? ClusterSyncError(
                 .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
         }
         guard !changes.isEmpty else { return PushOutcome(accepted: 0, duplicates: 0) }
-        return try await write { db in
+        let outcome: (pushed: PushOutcome, erasedValues: Bool) = try await write { db in
             guard let last = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?",
                                                 arguments: [identity.tenant]) else {
                 throw ClusterSyncError(.invalidValue, "no tenant \"\(identity.tenant)\" on this server", field: "tenant")
@@ -145,6 +144,10 @@ public final class SQLiteServerStore: ServerStore {
                 """)
             var registrations: [ReplicaID: ReplicaRegistration?] = [:]
             var owners: [ReplicaID: String?] = [:]
+            // Redactions (Protocol/changes.md §10): a change a redaction names, of this batch or
+            // stored, is logged already erased.
+            let redactions = Self.redactionsOf(changes)
+            let redactionsStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM redaction)")!
             var seq = last
             var accepted: [Change] = []
             accepted.reserveCapacity(changes.count)
@@ -187,7 +190,25 @@ public final class SQLiteServerStore: ServerStore {
                         owners[change.id.replica] = bindTo
                     }
                 }
+                // The lead's powers, with the practice that owns each superseded value's replica
+                // (nil: no practice owns it yet). Duplicates never get here: a relay of a change
+                // already stored needs no power.
+                let superseded = try change.supersedes.map { id -> String? in
+                    if let known = owners[id.replica] { return known }
+                    let owner = try String.fetchOne(ownerOf, arguments: [tenant, cluster, id.replica.rawValue])
+                    owners[id.replica] = owner
+                    return owner
+                }
+                do throws(ClusterSyncError) {
+                    try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded, receiver: .server)
+                } catch {
+                    throw PushRejection(change: change.id, error: error)
+                }
                 change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
+                if change.value != nil, let by = try redactions[change.id].flatMap({ $0.record == change.record && $0.field == change.field ? $0.by : nil })
+                    ?? (redactionsStored ? ChangeWriter.storedRedaction(of: change, db) : nil) {
+                    change = Redaction.erased(change, by: by)
+                }
                 try append.run(
                     .text(tenant), .int(seq + 1), .text(cluster), .optional(change.scope.practice),
                     .text(change.id.replica.rawValue), .int(change.id.counter), .text(change.jsonText))
@@ -198,7 +219,7 @@ public final class SQLiteServerStore: ServerStore {
                     duplicates += 1
                 }
             }
-            guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: duplicates) }
+            guard !accepted.isEmpty else { return (PushOutcome(accepted: 0, duplicates: duplicates), false) }
             // A record keeps the scope it was created in; records are keyed within the cluster,
             // so this never looks at another tenant's or cluster's.
             var writer = try ChangeWriter(db, partition: ChangeWriter.Partition(tenant: tenant, cluster: cluster))
@@ -221,8 +242,71 @@ public final class SQLiteServerStore: ServerStore {
                 }
             }
             _ = try writer.apply(accepted)
+            try Self.chain(accepted, tenant: tenant, after: last, db)
+            let erasedLogged = try Self.eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, db)
             try db.execute(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?", arguments: [seq, tenant])
-            return PushOutcome(accepted: accepted.count, duplicates: duplicates)
+            return (PushOutcome(accepted: accepted.count, duplicates: duplicates), erasedLogged)
+        }
+        if outcome.erasedValues { await scrub() }
+        return outcome.pushed
+    }
+
+    /// The batch's redactions, by the change each names.
+    static func redactionsOf(_ changes: [Change]) -> [ChangeID: (by: ChangeID, record: RecordID, field: String)] {
+        var found: [ChangeID: (by: ChangeID, record: RecordID, field: String)] = [:]
+        for change in changes {
+            if let request = Redaction.request(of: change), found[request.change] == nil {
+                found[request.change] = (change.id, change.record, request.field)
+            }
+        }
+        return found
+    }
+
+    /// Appends the chain entries of changes just logged at `after + 1`, `after + 2`, ...
+    static func chain(_ accepted: [Change], tenant: String, after last: Int64, _ db: Database) throws {
+        var previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
+                                         arguments: [tenant]) ?? LedgerChain.genesis
+        let insert = try db.cachedStatement(sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
+        for (offset, change) in accepted.enumerated() {
+            let entry = LedgerChain.entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: change.jsonText, previous: previous)
+            try insert.execute(arguments: [tenant, entry.seq, entry.salt, entry.contentHash, entry.entryHash])
+            previous = entry.entryHash
+        }
+    }
+
+    /// For each redaction accepted: erases the value of the change it names in the log (the chain
+    /// entry keeps its content hash and loses its salt). A redaction naming a change of another
+    /// record or field, or one without a value, is refused.
+    static func eraseRedacted(by accepted: [Change], tenant: String, cluster: String, _ db: Database) throws -> Bool {
+        var erasedAny = false
+        for redaction in accepted {
+            guard let request = Redaction.request(of: redaction) else { continue }
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT seq, change_json FROM log WHERE tenant = ? AND cluster = ? AND replica = ? AND counter = ?
+                """, arguments: [tenant, cluster, request.change.replica.rawValue, request.change.counter]),
+                let target = try? Change(jsonText: row["change_json"] as String) else { continue }
+            do throws(ClusterSyncError) {
+                try Redaction.check(request, of: redaction, target: target)
+            } catch {
+                throw PushRejection(change: redaction.id, error: error)
+            }
+            guard !Redaction.isMarker(target.value) else { continue }
+            try db.execute(sql: "UPDATE log SET change_json = ? WHERE tenant = ? AND seq = ?",
+                           arguments: [Redaction.erased(target, by: redaction.id).jsonText, tenant, row["seq"] as Int64])
+            try db.execute(sql: "UPDATE ledger SET salt = NULL WHERE tenant = ? AND seq = ?", arguments: [tenant, row["seq"] as Int64])
+            erasedAny = true
+        }
+        return erasedAny
+    }
+
+    /// After a value is erased: rebuilds the file and empties the write-ahead log, so the value's
+    /// bytes are gone from the disk, not only from the tables (freed pages and old page versions
+    /// keep them otherwise). Costs a copy of the store; redactions are rare. Best effort: a
+    /// failure leaves the next redaction (or `clustersyncd verify --scrub`) to finish it.
+    func scrub() async {
+        try? await database.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM")
+            try db.checkpoint(.truncate)
         }
     }
 
@@ -286,6 +370,11 @@ public final class SQLiteServerStore: ServerStore {
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
+        // A pcpg or health-board session reads no practice's or cluster's changes (its roll-ups
+        // and escalated records are not built yet): never a row of the log.
+        guard identity.role.isPractice else {
+            return ChangesPage(changes: [], cursor: cursor ?? Self.cursor(at: 0), more: false)
+        }
         let rows = try await read { db in
             // Rows as (seq, JSON) only: decoding happens outside the read, off the connection.
             // INDEXED BY: without statistics SQLite prefers the primary key (tenant, seq), which
@@ -348,6 +437,33 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
+    // MARK: Tamper-evident log
+
+    /// Walks a tenant's chain with `LedgerVerifier` (`clustersyncd verify`): every chain entry and
+    /// every logged change, in sequence order, in one read. Throws `invalidValue` for an unknown tenant.
+    public func verifyChain(tenant: String, expectedHead: Data?) async throws -> LedgerReport {
+        try await read { db in
+            try Self.requireTenant(tenant, db)
+            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead)
+            // Both sides of a full outer join of chain and log on seq, ordered by seq.
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT l.seq AS pos, l.seq, l.salt, l.content_hash, l.entry_hash, g.change_json
+                    FROM ledger l LEFT JOIN log g ON g.tenant = l.tenant AND g.seq = l.seq WHERE l.tenant = ?1
+                UNION ALL
+                SELECT g.seq AS pos, NULL, NULL, NULL, NULL, g.change_json FROM log g
+                    WHERE g.tenant = ?1 AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.tenant = g.tenant AND l.seq = g.seq)
+                ORDER BY pos
+                """, arguments: [tenant])
+            while let row = try rows.next() {
+                let entry: LedgerEntry? = (row["seq"] as Int64?).map { seq in
+                    LedgerEntry(seq: seq, salt: row["salt"], contentHash: row["content_hash"], entryHash: row["entry_hash"])
+                }
+                verifier.add(seq: row["pos"], entry: entry, changeText: row["change_json"])
+            }
+            return verifier.finish()
+        }
+    }
+
     // MARK: Health
 
     /// What the store holds, read and then written back in one committed transaction (the
@@ -378,18 +494,7 @@ public final class SQLiteServerStore: ServerStore {
     // MARK: Checks
 
     static func checkName(_ name: String, _ kind: String) throws(ClusterSyncError) {
-        let utf8 = name.utf8
-        func isAlnum(_ c: UInt8) -> Bool {
-            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-        }
-        guard (1...64).contains(utf8.count), let first = utf8.first, isAlnum(first),
-              utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
-        else {
-            throw ClusterSyncError(.invalidValue,
-                "a \(kind) name must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit; got \"\(name.prefix(80))\"",
-                field: kind)
-        }
+        try PracticeName.check(name, kind)
     }
 
     /// A label names a person or a laptop; it becomes part of the author shown on every change,
@@ -409,6 +514,28 @@ public final class SQLiteServerStore: ServerStore {
         guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM cluster WHERE tenant = ? AND name = ?)",
                                 arguments: [tenant, cluster])! else {
             throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"; add it first", field: "cluster")
+        }
+    }
+
+    static func requireRegion(_ region: String, tenant: String, _ db: Database) throws {
+        try requireTenant(tenant, db)
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM region WHERE tenant = ? AND name = ?)",
+                                arguments: [tenant, region])! else {
+            throw ClusterSyncError(.invalidValue, "no region \"\(region)\" in tenant \"\(tenant)\"; add it with `clustersyncd region add`", field: "region")
+        }
+    }
+
+    /// What a credential is issued for must be registered: the practice, the region or the tenant.
+    static func requireHolder(_ holder: CredentialHolder, _ db: Database) throws {
+        if let path = holder.practicePath {
+            guard try isRegistered(path, db) else {
+                try requireCluster(path.cluster, tenant: path.tenant, db)
+                throw ClusterSyncError(.invalidValue, "no practice \"\(path.practice)\" in \(path.tenant)/\(path.cluster); add it first", field: "practice")
+            }
+        } else if let region = holder.region {
+            try requireRegion(region, tenant: holder.tenant, db)
+        } else {
+            try requireTenant(holder.tenant, db)
         }
     }
 

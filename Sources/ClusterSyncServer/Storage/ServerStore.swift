@@ -8,20 +8,43 @@ public protocol ServerStore: Sendable {
     // MARK: Administration (clustersyncd tenant/cluster/practice/credential)
 
     func addTenant(_ tenant: String) async throws
-    func addCluster(_ cluster: String, tenant: String) async throws
+    /// Adds a cluster, in `region` (which must exist in the tenant) or in none.
+    func addCluster(_ cluster: String, tenant: String, region: String?) async throws
     func addPractice(_ practice: String, cluster: String, tenant: String) async throws
-    /// Issues a bearer token for a practice; returns the token, which is shown once and stored
-    /// only as a hash. `label` says whose it is (a person or a laptop) and becomes the author.
-    /// `expiresAt` (ms since 1970; nil: never) is when the token stops opening sessions.
-    func issueToken(practice: String, cluster: String, tenant: String, label: String?, expiresAt: Int64?) async throws -> String
-    /// Records a client certificate this server's CA issued (serial as lowercase hex without
-    /// leading zeros, `CertificateSerial.normalised`), so it can be listed and revoked; returns
-    /// its credential id. `expiresAt` is the certificate's own notAfter.
-    func recordCertificate(serial: String, for practice: PracticePath, label: String?, expiresAt: Int64?) async throws -> String
+    /// Issues a bearer token for `holder` (a practice with its role, a pcpg's region or a
+    /// health board's tenant, which must be registered); returns the token, which is shown once
+    /// and stored only as a hash. `label` says whose it is (a person or a laptop) and becomes the
+    /// author. `expiresAt` (ms since 1970; nil: never) is when the token stops opening sessions.
+    func issueToken(for holder: CredentialHolder, label: String?, expiresAt: Int64?) async throws -> String
+    /// Records a client certificate this server's CA issued for a practice (serial as lowercase
+    /// hex without leading zeros, `CertificateSerial.normalised`), with the practice's role or the
+    /// cluster lead's, so it can be listed and revoked; returns its credential id. `expiresAt` is
+    /// the certificate's own notAfter. A certificate names a practice: pcpg and health-board
+    /// credentials are tokens.
+    func recordCertificate(serial: String, for practice: PracticePath, role: CredentialRole, label: String?, expiresAt: Int64?) async throws -> String
     /// The tenants, sorted.
     func tenants() async throws -> [String]
-    /// The clusters of a tenant (all tenants when nil), sorted. Throws `invalidValue` for an unknown tenant.
+    /// The clusters of a tenant (all tenants when nil), sorted, each with its region. Throws
+    /// `invalidValue` for an unknown tenant.
     func clusters(tenant: String?) async throws -> [ClusterPath]
+
+    // MARK: Regions (clustersyncd region; what a pcpg credential covers)
+
+    /// Adds a region (a county) to a tenant. Throws `invalidValue` for an unknown tenant or a
+    /// region that already exists.
+    func addRegion(_ region: String, tenant: String) async throws
+    /// The regions of a tenant (all tenants when nil), sorted, each with its clusters. Throws
+    /// `invalidValue` for an unknown tenant.
+    func regions(tenant: String?) async throws -> [RegionSummary]
+    /// Puts an existing cluster in `region` (nil: in none). Throws `invalidValue` for an unknown
+    /// tenant, cluster or region.
+    func setRegion(_ region: String?, ofCluster cluster: String, tenant: String) async throws
+    /// The clusters of one region of a tenant, sorted. Never another tenant's. Throws
+    /// `invalidValue` for an unknown tenant or region.
+    func clusters(ofRegion region: String, tenant: String) async throws -> [String]
+    /// The region a cluster of a tenant is in; nil when it is in none. Throws `invalidValue` for
+    /// an unknown tenant or cluster.
+    func region(ofCluster cluster: String, tenant: String) async throws -> String?
     /// The practices of a tenant (all tenants when nil), for listings.
     func practices(tenant: String?) async throws -> [PracticePath]
 
@@ -114,6 +137,21 @@ extension ServerStore {
     /// Issues a token that does not expire.
     public func issueToken(practice: String, cluster: String, tenant: String, label: String?) async throws -> String {
         try await issueToken(practice: practice, cluster: cluster, tenant: tenant, label: label, expiresAt: nil)
+    }
+
+    /// Issues a practice's token (role `practice`).
+    public func issueToken(practice: String, cluster: String, tenant: String, label: String?, expiresAt: Int64?) async throws -> String {
+        try await issueToken(for: .practice(PracticePath(tenant: tenant, cluster: cluster, practice: practice)), label: label, expiresAt: expiresAt)
+    }
+
+    /// Records a practice's certificate (role `practice`).
+    public func recordCertificate(serial: String, for practice: PracticePath, label: String?, expiresAt: Int64?) async throws -> String {
+        try await recordCertificate(serial: serial, for: practice, role: .practice, label: label, expiresAt: expiresAt)
+    }
+
+    /// Adds a cluster in no region.
+    public func addCluster(_ cluster: String, tenant: String) async throws {
+        try await addCluster(cluster, tenant: tenant, region: nil)
     }
 
     /// Stores changes that are all `identity`'s own.

@@ -1,0 +1,84 @@
+import ClusterSyncCore
+
+/// What a cluster's annual report to the Health Board (guide §3.11) or a PCPG board paper shows,
+/// read from this replica's cluster-shared records (never its practice's private ones).
+/// `clustersync report --html` renders it; the figures are the roll-up's.
+public struct BoardReport: Sendable {
+    public var tenant: String
+    public var cluster: String
+    public var period: ReportPeriod
+    /// The day the figures are taken at: the period's last day, or today if it has not ended.
+    public var asOf: CalendarDate
+    /// The day the report was made.
+    public var made: CalendarDate
+    public var rollup: ClusterRollup
+    /// Open risks by band (`RiskCounts.bands`) at each month end of the period up to `asOf`,
+    /// from the replica's history.
+    public var bandsByMonth: [(monthEnd: CalendarDate, counts: [String: Int])]
+    /// Open risks past review, actions past due and terms of reference in force past review, on `asOf`.
+    public var overdue: [RecordView]
+    /// Decisions dated in the period (their own date, else their meeting's), oldest first.
+    public var decisions: [RecordView]
+    /// GP Collaborative attendance in the QAIF year containing `asOf`.
+    public var attendance: AttendanceReport
+    /// Open risks escalated to the PCPG or the Health Board, highest score first, with the
+    /// actions linked to them.
+    public var escalated: [(risk: RecordView, actions: [RecordView])]
+}
+
+extension Replica {
+    public func boardReport(period: ReportPeriod? = nil, today: CalendarDate? = nil) throws -> BoardReport {
+        let made = today ?? self.today
+        let period = period ?? ReportPeriod(year: QAIFYear(containing: made))
+        let asOf = min(made, period.last)
+        let identity = try identity()
+        let shared = try records().filter {
+            $0.scope.tenant == identity.tenant && $0.scope.cluster == identity.cluster && $0.scope.practice == nil && !$0.isDeleted
+        }
+        let rollup = ClusterRollup(tenant: identity.tenant, cluster: identity.cluster, records: shared, today: asOf)
+        let byID = Dictionary(shared.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+
+        // Risks by band at month ends: each shared risk rebuilt from its changes as of the day's end.
+        var riskChanges: [RecordID: [Change]] = [:]
+        for change in try allChanges() where change.record.type == .risk && change.scope.practice == nil
+            && change.scope.cluster == identity.cluster && change.scope.tenant == identity.tenant {
+            riskChanges[change.record, default: []].append(change)
+        }
+        let bandsByMonth = period.monthEnds(until: asOf).map { day in
+            var counts = Dictionary(uniqueKeysWithValues: RiskCounts.bands.map { ($0, 0) })
+            for (id, changes) in riskChanges {
+                let view = RecordView(id: id, scope: changes[0].scope, changes: changes, asOf: day.endOfDay)
+                guard case .risk(let risk)? = RollupContribution(view), risk.status == "open" else { continue }
+                counts[risk.score?.band.rawValue ?? "unscored", default: 0] += 1
+            }
+            return (monthEnd: day, counts: counts)
+        }
+
+        let termsOverdue = Set(rollup.terms.overdue.map(\.terms))
+        let overdue = shared.filter { view in
+            switch view.type {
+            case .risk, .action: RecordFilter.isOverdue(view, today: asOf)
+            case .terms: termsOverdue.contains(view.id)
+            default: false
+            }
+        }.sorted { (($0.date("due_date") ?? $0.date("review_date"))?.dayNumber ?? .max, $0.id) < (($1.date("due_date") ?? $1.date("review_date"))?.dayNumber ?? .max, $1.id) }
+
+        let governance = GovernanceRecords(shared)
+        let decisions = shared.filter { $0.type == .decision && (governance.date(of: $0).map(period.contains) ?? false) }
+            .sorted { (governance.date(of: $0)!, $0.id) < (governance.date(of: $1)!, $1.id) }
+
+        let attendance = AttendanceReport(records: shared, year: QAIFYear(containing: asOf), today: asOf)
+
+        func score(_ v: RecordView) -> Int { RiskScore(v.value("score") ?? .null)?.score ?? 0 }
+        let escalatedRisks = shared.filter {
+            $0.type == .risk && ($0.string("status") ?? "open") == "open" && ["pcpg", "health-board"].contains($0.string("escalation") ?? "")
+        }.sorted { (-score($0), $0.id) < (-score($1), $1.id) }
+        var escalated: [(risk: RecordView, actions: [RecordView])] = []
+        for risk in escalatedRisks {
+            let ids = risk.members("linked_actions").compactMap { $0.stringValue.flatMap { RecordID($0) } }
+            escalated.append((risk: risk, actions: ids.compactMap { byID[$0] }))
+        }
+        return BoardReport(tenant: identity.tenant, cluster: identity.cluster, period: period, asOf: asOf, made: made, rollup: rollup,
+                           bandsByMonth: bandsByMonth, overdue: overdue, decisions: decisions, attendance: attendance, escalated: escalated)
+    }
+}

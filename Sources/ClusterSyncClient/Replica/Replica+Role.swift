@@ -1,0 +1,45 @@
+import ClusterSyncCore
+import GRDB
+
+/// The role the server granted this replica's credential, as its last `welcome` said
+/// (`CredentialRole`; PROTOCOL.md §5.2). Before its first sync a replica is a practice's.
+public struct GrantedRole: Sendable, Equatable {
+    public var role: CredentialRole
+    /// A pcpg's region; nil otherwise.
+    public var region: String?
+    /// When the welcome came (ms since 1970); nil before the first sync.
+    public var grantedAt: Int64?
+
+    public init(role: CredentialRole, region: String? = nil, grantedAt: Int64? = nil) {
+        self.role = role
+        self.region = region
+        self.grantedAt = grantedAt
+    }
+
+    /// A replica never welcomed.
+    public static let beforeFirstSync = GrantedRole(role: .practice)
+}
+
+extension Replica {
+    /// Remembers the role (and region) of a welcome: the next local edits are checked against it.
+    public func rememberRole(_ role: CredentialRole, region: String?) throws {
+        let now = wallClock()
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO granted_role (singleton, role, region, granted_at) VALUES (1, ?, ?, ?)
+                ON CONFLICT (singleton) DO UPDATE SET role = excluded.role, region = excluded.region, granted_at = excluded.granted_at
+                """, arguments: [role.rawValue, region, now])
+        }
+    }
+
+    /// The role of the last welcome; `practice` before the first sync.
+    public func grantedRole() throws -> GrantedRole {
+        try database.read { db in try Self.grantedRole(db) }
+    }
+
+    static func grantedRole(_ db: Database) throws -> GrantedRole {
+        guard let row = try Row.fetchOne(db, sql: "SELECT role, region, granted_at FROM granted_role") else { return .beforeFirstSync }
+        // A role this version does not know (a newer server's) is treated as the least powerful.
+        return GrantedRole(role: CredentialRole(rawValue: row["role"]) ?? .pcpg, region: row["region"], grantedAt: row["granted_at"])
+    }
+}

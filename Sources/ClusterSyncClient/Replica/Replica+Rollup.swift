@@ -1,0 +1,27 @@
+import ClusterSyncCore
+
+/// Roll-ups computed from the cluster-shared records this replica holds: what `clustersync
+/// rollup` and `clustersync report --html` print. A practice's or cluster lead's replica holds
+/// its whole cluster's shared records, so its roll-up is the cluster's (its private records count
+/// nowhere). A PCPG or Health Board replica will be fed the server's kept roll-ups instead.
+extension Replica {
+    /// The roll-up of every cluster this replica holds shared records of (one, for a practice),
+    /// or only `cluster`'s; on `today` (default: the replica's clock's day).
+    public func rollup(cluster: String? = nil, today: CalendarDate? = nil) throws -> RegionRollup {
+        let today = today ?? self.today
+        let identity = try identity()
+        var byCluster: [String: [RollupContribution]] = [:]
+        byCluster[identity.cluster] = []
+        for view in try records() where view.scope.tenant == identity.tenant && view.scope.practice == nil {
+            byCluster[view.scope.cluster, default: []] += RollupContribution(view).map { [$0] } ?? []
+        }
+        if let cluster, byCluster[cluster] == nil {
+            throw ClusterSyncError(.invalidValue, "this replica holds no records of cluster \(PatientDataGuard.quotable(cluster) ?? "so named"); "
+                + "it holds \(byCluster.keys.sorted().joined(separator: ", "))", field: "cluster")
+        }
+        let rollups = byCluster.filter { cluster == nil || $0.key == cluster }.map {
+            ClusterRollup(tenant: identity.tenant, cluster: $0.key, contributions: $0.value, today: today)
+        }
+        return RegionRollup(tenant: identity.tenant, region: nil, clusters: rollups)
+    }
+}

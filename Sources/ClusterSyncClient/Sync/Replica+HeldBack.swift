@@ -1,0 +1,81 @@
+import ClusterSyncCore
+import ClusterSyncStorage
+import GRDB
+
+extension Replica {
+    /// A change of the outbox the server refused, kept out of the outbox so the rest syncs.
+    public struct HeldBackChange: Sendable, Equatable {
+        public var change: ChangeID
+        public var record: RecordID?
+        public var field: String?
+        public var code: ClusterSyncError.Code
+        /// The server's words.
+        public var reason: String
+        public var heldBackMillis: Int64
+    }
+
+    /// Takes a change the server refused out of the outbox and keeps the refusal. The change
+    /// stays in this replica's state: it was made, and it is shown; only the server did not take
+    /// it. For another replica's change (relayed from a merge) its maker's later changes in the
+    /// outbox are held back with it: they build on it, and would each be refused the same way.
+    /// They reach the server from the replica that made them.
+    public func holdBack(_ id: ChangeID, code: ClusterSyncError.Code, reason: String) throws {
+        let now = wallClock()
+        try database.write { db in
+            guard let num = try Int64.fetchOne(db, sql: "SELECT num FROM replica WHERE id = ?", arguments: [id.replica.rawValue])
+            else { return }
+            let relayed = try Self.identity(db).replicaID != id.replica
+            let upTo = relayed ? Int64.max : id.counter
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO held_back (replica, counter, code, reason, held_back_at)
+                SELECT replica, counter, ?, ?, ? FROM outbox WHERE replica = ? AND counter >= ? AND counter <= ?
+                """, arguments: [code.rawValue, reason, now, num, id.counter, upTo])
+            try db.execute(sql: "DELETE FROM outbox WHERE replica = ? AND counter >= ? AND counter <= ?",
+                           arguments: [num, id.counter, upTo])
+        }
+    }
+
+    /// Puts the changes held back with `code` back in the outbox (those refused as `lead-only`,
+    /// once the replica syncs with a cluster-lead credential); returns how many.
+    @discardableResult
+    public func releaseHeldBack(coded code: ClusterSyncError.Code) throws -> Int {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO outbox (replica, counter) SELECT replica, counter FROM held_back WHERE code = ?",
+                           arguments: [code.rawValue])
+            try db.execute(sql: "DELETE FROM held_back WHERE code = ?", arguments: [code.rawValue])
+            return db.changesCount
+        }
+    }
+
+    /// The server now has these changes (a pull brought them: the replica that made a relayed
+    /// change pushed it itself), so a refusal of them is no longer news.
+    func forgetHeldBack(_ ids: [ChangeID]) throws {
+        guard !ids.isEmpty else { return }
+        try database.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM held_back")! > 0 else { return }
+            let forget = try db.cachedStatement(sql: """
+                DELETE FROM held_back WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
+                """)
+            for id in ids { try forget.execute(arguments: [id.counter, id.replica.rawValue]) }
+        }
+    }
+
+    /// The changes the server refused, oldest first.
+    public func heldBack() throws -> [HeldBackChange] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT r.id AS replica_id, h.counter, h.code, h.reason, h.held_back_at, rec.id AS record, c.field
+                FROM held_back h JOIN replica r ON r.num = h.replica
+                LEFT JOIN change c ON c.replica = h.replica AND c.counter = h.counter
+                LEFT JOIN record rec ON rec.num = c.record
+                ORDER BY h.held_back_at, r.id, h.counter
+                """).compactMap { row in
+                guard let replica = ReplicaID(row["replica_id"] as String) else { return nil }
+                return HeldBackChange(
+                    change: ChangeID(replica: replica, counter: row["counter"]),
+                    record: (row["record"] as String?).flatMap { RecordID($0) }, field: row["field"],
+                    code: ClusterSyncError.Code(row["code"]), reason: row["reason"], heldBackMillis: row["held_back_at"])
+            }
+        }
+    }
+}

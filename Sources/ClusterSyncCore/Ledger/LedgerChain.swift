@@ -1,0 +1,76 @@
+import Crypto
+import Foundation
+
+/// The rule of a tenant's tamper-evident log (Protocol/PROTOCOL.md §15): every change the server
+/// accepts gets one entry, chained by hash to the entry before it in the tenant's sequence.
+///
+/// - content hash = SHA-256(salt ‖ the change's canonical text as accepted), with 16 random
+///   bytes of salt per entry. The salt is there for redaction: a redacted entry keeps its content
+///   hash (so the chain still verifies) but loses its salt, so nobody can find the erased value
+///   by hashing guesses (a surname list) against the hash that stays.
+/// - entry hash = SHA-256("clustersync-ledger-v1" 0x00 tenant 0x00 seq 0x00 content hash ‖
+///   previous entry hash), the previous entry hash of the first entry being 32 zero bytes.
+///
+/// Pure: stores write and read the rows, `LedgerVerifier` walks them.
+public enum LedgerChain {
+    public static let domain = "clustersync-ledger-v1"
+    public static let genesis = Data(repeating: 0, count: 32)
+
+    public static func newSalt() -> Data {
+        SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }
+    }
+
+    public static func contentHash(salt: Data, canonicalText: String) -> Data {
+        var hasher = SHA256()
+        hasher.update(data: salt)
+        hasher.update(data: Data(canonicalText.utf8))
+        return Data(hasher.finalize())
+    }
+
+    public static func entryHash(tenant: String, seq: Int64, contentHash: Data, previous: Data) -> Data {
+        var hasher = SHA256()
+        hasher.update(data: Data("\(domain)\u{0}\(tenant)\u{0}\(seq)\u{0}".utf8))
+        hasher.update(data: contentHash)
+        hasher.update(data: previous)
+        return Data(hasher.finalize())
+    }
+
+    /// The entry for a change accepted at `seq` after an entry whose hash is `previous`.
+    public static func entry(tenant: String, seq: Int64, canonicalText: String, previous: Data, salt: Data = newSalt()) -> LedgerEntry {
+        let content = contentHash(salt: salt, canonicalText: canonicalText)
+        return LedgerEntry(seq: seq, salt: salt, contentHash: content,
+                           entryHash: entryHash(tenant: tenant, seq: seq, contentHash: content, previous: previous))
+    }
+
+    public static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
+
+    public static func data(hex text: String) -> Data? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 64 else { return nil }
+        var bytes = Data(capacity: 32)
+        var index = 0
+        while index < utf8.count {
+            guard let byte = UInt8(String(decoding: utf8[index..<index + 2], as: UTF8.self), radix: 16),
+                  utf8[index..<index + 2].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+            else { return nil }
+            bytes.append(byte)
+            index += 2
+        }
+        return bytes
+    }
+}
+
+/// One entry of a tenant's chain, as stored. `salt` is nil once the change's value is redacted.
+public struct LedgerEntry: Sendable, Equatable {
+    public var seq: Int64
+    public var salt: Data?
+    public var contentHash: Data
+    public var entryHash: Data
+
+    public init(seq: Int64, salt: Data?, contentHash: Data, entryHash: Data) {
+        self.seq = seq
+        self.salt = salt
+        self.contentHash = contentHash
+        self.entryHash = entryHash
+    }
+}

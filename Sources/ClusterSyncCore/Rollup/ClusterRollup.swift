@@ -1,0 +1,329 @@
+/// A cluster's governance picture in counts, for a PCPG, a Health Board or the cluster's own
+/// annual report: aggregated from its cluster-shared records' contributions on a given day.
+/// It carries counts and dates only, never free text (no titles, owners or names), so it can
+/// go to readers who may not see the records themselves.
+///
+/// Built from `RollupContribution`s (one per record, kept as changes arrive) so the holder can
+/// aggregate cheaply at any time; `ClusterRollup(tenant:cluster:records:today:)` is the same
+/// from record views. Regions merge cluster roll-ups (`RegionRollup`).
+public struct ClusterRollup: Sendable, Equatable, Codable {
+    public var tenant: String
+    public var cluster: String
+    public var today: CalendarDate
+    public var risks: RiskCounts
+    public var actions: ActionCounts
+    public var decisions: DecisionCounts
+    public var attendance: AttendanceCounts
+    public var terms: TermsCounts
+
+    public init(tenant: String, cluster: String, contributions: some Sequence<RollupContribution>, today: CalendarDate) {
+        self.tenant = tenant
+        self.cluster = cluster
+        self.today = today
+        let year = QAIFYear(containing: today)
+        risks = RiskCounts()
+        actions = ActionCounts()
+        decisions = DecisionCounts(year: year)
+        var meetings: [AttendanceReport.Meeting] = []
+        var terms: [RollupContribution.Terms] = []
+        for contribution in contributions {
+            switch contribution {
+            case .risk(let risk): risks.add(risk, today: today)
+            case .action(let action): actions.add(action, today: today)
+            case .decision(let decision): decisions.add(decision, year: year)
+            case .meeting(let meeting): meetings.append(meeting)
+            case .terms(let t): terms.append(t)
+            }
+        }
+        // Practices listed for attendance: those in the GP Collaborative's terms of reference
+        // agreed by the year's end (as `clustersync attendance`), and any that attended.
+        let listed = terms.filter { $0.body == AttendanceReport.body && $0.dateAgreed <= year.last }.flatMap(\.practices)
+        let report = AttendanceReport(meetings: meetings, practices: Set(listed), year: year, today: today)
+        attendance = AttendanceCounts(cluster: cluster, report: report)
+        self.terms = TermsCounts(cluster: cluster, terms: terms, today: today)
+    }
+
+    /// The roll-up of record views (any records of the cluster; private ones count nothing).
+    public init(tenant: String, cluster: String, records: some Sequence<RecordView>, today: CalendarDate) {
+        self.init(tenant: tenant, cluster: cluster,
+                  contributions: records.lazy.filter { $0.scope.tenant == tenant && $0.scope.cluster == cluster }.compactMap(RollupContribution.init),
+                  today: today)
+    }
+}
+
+/// Several clusters' roll-ups (a PCPG's county, or a Health Board's whole tenant) and their
+/// totals. Each cluster keeps its own figures; the totals add them up.
+public struct RegionRollup: Sendable, Equatable, Codable {
+    public var tenant: String
+    /// The region's name, or nil for a whole tenant.
+    public var region: String?
+    public var today: CalendarDate
+    public var clusters: [ClusterRollup]
+    public var risks: RiskCounts
+    public var actions: ActionCounts
+    public var decisions: DecisionCounts
+    public var attendance: AttendanceCounts
+    public var terms: TermsCounts
+
+    /// `clusters` should share one `today` (the first one's is used); they are listed by name.
+    public init(tenant: String, region: String?, clusters: [ClusterRollup]) {
+        self.tenant = tenant
+        self.region = region
+        let sorted = clusters.sorted { $0.cluster < $1.cluster }
+        self.clusters = sorted
+        let today = sorted.first?.today ?? CalendarDate(year: 1970, month: 1, day: 1)
+        self.today = today
+        risks = sorted.map(\.risks).reduce(RiskCounts(), +)
+        actions = sorted.map(\.actions).reduce(ActionCounts(), +)
+        decisions = sorted.map(\.decisions).reduce(DecisionCounts(year: QAIFYear(containing: today)), +)
+        attendance = sorted.map(\.attendance).reduce(AttendanceCounts(year: QAIFYear(containing: today)), +)
+        terms = sorted.map(\.terms).reduce(TermsCounts(), +)
+    }
+
+    enum CodingKeys: String, CodingKey { case tenant, region, today, clusters, risks, actions, decisions, attendance, terms }
+
+    /// Written out so that `region` is `null` for a whole tenant rather than left out.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(region, forKey: .region)
+        try c.encode(today, forKey: .today)
+        try c.encode(clusters, forKey: .clusters)
+        try c.encode(risks, forKey: .risks)
+        try c.encode(actions, forKey: .actions)
+        try c.encode(decisions, forKey: .decisions)
+        try c.encode(attendance, forKey: .attendance)
+        try c.encode(terms, forKey: .terms)
+    }
+}
+
+// MARK: The figures
+
+/// Zero for every key, so the JSON shape never depends on what happens to exist.
+private func zeros(_ keys: [String]) -> [String: Int] { Dictionary(uniqueKeysWithValues: keys.map { ($0, 0) }) }
+
+private func sum(_ a: [String: Int], _ b: [String: Int]) -> [String: Int] { a.merging(b, uniquingKeysWith: +) }
+
+public struct RiskCounts: Sendable, Equatable, Codable {
+    /// Band names, and `unscored` for a risk without a score.
+    public static let bands = RiskScore.Band.allCases.map(\.rawValue) + ["unscored"]
+
+    /// Every live cluster-shared risk.
+    public var total = 0
+    /// By status: `open`, `closed`.
+    public var byStatus = zeros(RecordSchema.riskStatuses)
+    /// Open risks by band.
+    public var byBand = zeros(RiskCounts.bands)
+    /// Every risk by status, then band.
+    public var byStatusAndBand = Dictionary(uniqueKeysWithValues: RecordSchema.riskStatuses.map { ($0, zeros(RiskCounts.bands)) })
+    /// Open scored risks on the 5x5 matrix.
+    public var matrix = RiskMatrix()
+    /// Open risks whose review date has passed.
+    public var reviewOverdue = 0
+    /// Open risks by escalation level (`none` when not set).
+    public var escalation = zeros(RecordSchema.escalationLevels + ["none"])
+
+    public init() {}
+
+    mutating func add(_ risk: RollupContribution.Risk, today: CalendarDate) {
+        total += 1
+        let status = RecordSchema.riskStatuses.contains(risk.status) ? risk.status : "open"
+        let band = risk.score?.band.rawValue ?? "unscored"
+        byStatus[status, default: 0] += 1
+        byStatusAndBand[status, default: zeros(Self.bands)][band, default: 0] += 1
+        guard status == "open" else { return }
+        byBand[band, default: 0] += 1
+        if let score = risk.score { matrix.add(score) }
+        if let review = risk.reviewDate, review < today { reviewOverdue += 1 }
+        escalation[risk.escalation ?? "none", default: 0] += 1
+    }
+
+    public static func + (a: RiskCounts, b: RiskCounts) -> RiskCounts {
+        var s = a
+        s.total += b.total
+        s.byStatus = sum(a.byStatus, b.byStatus)
+        s.byBand = sum(a.byBand, b.byBand)
+        s.byStatusAndBand = a.byStatusAndBand.merging(b.byStatusAndBand, uniquingKeysWith: sum)
+        s.matrix = a.matrix + b.matrix
+        s.reviewOverdue += b.reviewOverdue
+        s.escalation = sum(a.escalation, b.escalation)
+        return s
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case total, matrix, escalation
+        case byStatus = "by_status", byBand = "by_band", byStatusAndBand = "by_status_and_band", reviewOverdue = "review_overdue"
+    }
+}
+
+public struct ActionCounts: Sendable, Equatable, Codable {
+    public var total = 0
+    /// By BRAG rating on the day: `blue`, `red`, `amber`, `green`, `none` (cancelled).
+    public var byRAG = zeros(BRAG.allCases.map(\.rawValue))
+    public var byStatus = zeros(RecordSchema.actionStatuses)
+    /// Actions past their due date and not complete, closed or cancelled (RAG red).
+    public var overdue = 0
+    /// Overdue actions by status (`not-started`, `in-progress`).
+    public var overdueByStatus = zeros(RecordSchema.actionStatuses)
+
+    public init() {}
+
+    mutating func add(_ action: RollupContribution.Action, today: CalendarDate) {
+        total += 1
+        let rag = action.rag(today: today)
+        byRAG[rag.rawValue, default: 0] += 1
+        byStatus[action.status, default: 0] += 1
+        if rag == .red {
+            overdue += 1
+            overdueByStatus[action.status, default: 0] += 1
+        }
+    }
+
+    public static func + (a: ActionCounts, b: ActionCounts) -> ActionCounts {
+        var s = a
+        s.total += b.total
+        s.byRAG = sum(a.byRAG, b.byRAG)
+        s.byStatus = sum(a.byStatus, b.byStatus)
+        s.overdue += b.overdue
+        s.overdueByStatus = sum(a.overdueByStatus, b.overdueByStatus)
+        return s
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case total, overdue
+        case byRAG = "by_rag", byStatus = "by_status", overdueByStatus = "overdue_by_status"
+    }
+}
+
+public struct DecisionCounts: Sendable, Equatable, Codable {
+    public static let outcomes = RecordSchema.decisionOutcomes + ["none"]
+
+    public var total = 0
+    /// By recorded outcome (`none` while not recorded).
+    public var byOutcome = zeros(DecisionCounts.outcomes)
+    /// The QAIF year containing the roll-up's day (`2026-27`).
+    public var year: String
+    /// Decisions dated in that year, by outcome.
+    public var yearByOutcome = zeros(DecisionCounts.outcomes)
+
+    public init(year: QAIFYear) { self.year = year.description }
+
+    mutating func add(_ decision: RollupContribution.Decision, year qaif: QAIFYear) {
+        let outcome = decision.outcome.flatMap { Self.outcomes.contains($0) ? $0 : nil } ?? "none"
+        total += 1
+        byOutcome[outcome, default: 0] += 1
+        if let date = decision.date, qaif.contains(date) { yearByOutcome[outcome, default: 0] += 1 }
+    }
+
+    public static func + (a: DecisionCounts, b: DecisionCounts) -> DecisionCounts {
+        var s = a
+        s.total += b.total
+        s.byOutcome = sum(a.byOutcome, b.byOutcome)
+        s.yearByOutcome = sum(a.yearByOutcome, b.yearByOutcome)
+        return s
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case total, year
+        case byOutcome = "by_outcome", yearByOutcome = "year_by_outcome"
+    }
+}
+
+/// GP Collaborative attendance against CND014W in the QAIF year containing the roll-up's day,
+/// per practice (the same figures as `clustersync attendance`, without attendees' names).
+public struct AttendanceCounts: Sendable, Equatable, Codable {
+    public var year: String
+    public var minimum = AttendanceReport.minimum
+    /// Meetings held in the year so far, and recorded meetings still to come (summed over
+    /// clusters in a region).
+    public var meetingsHeld = 0
+    public var meetingsLeft = 0
+    public var practices: [Practice] = []
+    /// Practices by status: `met`, `can-reach`, `cannot-reach`.
+    public var byStatus = zeros(["met", "can-reach", "cannot-reach"])
+
+    public struct Practice: Sendable, Equatable, Codable {
+        public var cluster: String
+        public var practice: String
+        public var attended: Int
+        public var needed: Int
+        public var status: AttendanceReport.Status
+    }
+
+    public init(year: QAIFYear) { self.year = year.description }
+
+    public init(cluster: String, report: AttendanceReport) {
+        year = report.year.description
+        meetingsHeld = report.held.count
+        meetingsLeft = report.left.count
+        practices = report.practices.map {
+            Practice(cluster: cluster, practice: $0.practice, attended: $0.attended.count,
+                     needed: max(0, AttendanceReport.minimum - $0.attended.count), status: $0.status)
+        }
+        for p in practices { byStatus[p.status.rawValue, default: 0] += 1 }
+    }
+
+    public static func + (a: AttendanceCounts, b: AttendanceCounts) -> AttendanceCounts {
+        var s = a
+        s.meetingsHeld += b.meetingsHeld
+        s.meetingsLeft += b.meetingsLeft
+        s.practices = (a.practices + b.practices).sorted { ($0.cluster, $0.practice) < ($1.cluster, $1.practice) }
+        s.byStatus = sum(a.byStatus, b.byStatus)
+        return s
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case year, minimum, practices
+        case meetingsHeld = "meetings_held", meetingsLeft = "meetings_left", byStatus = "by_status"
+    }
+}
+
+/// Terms of reference due for review. Only the version in force counts (per body, the one agreed
+/// latest on or before the day): an older version a body has since replaced is not overdue.
+public struct TermsCounts: Sendable, Equatable, Codable {
+    /// Bodies with terms of reference in force.
+    public var inForce = 0
+    public var reviewOverdue = 0
+    public var overdue: [Overdue] = []
+
+    public struct Overdue: Sendable, Equatable, Codable {
+        public var cluster: String
+        public var body: String
+        public var terms: RecordID
+        public var reviewDate: CalendarDate
+
+        enum CodingKeys: String, CodingKey {
+            case cluster, body, terms
+            case reviewDate = "review_date"
+        }
+    }
+
+    public init() {}
+
+    init(cluster: String, terms: [RollupContribution.Terms], today: CalendarDate) {
+        var current: [String: RollupContribution.Terms] = [:]
+        for t in terms where t.dateAgreed <= today {
+            if let other = current[t.body], (other.dateAgreed, other.id) > (t.dateAgreed, t.id) { continue }
+            current[t.body] = t
+        }
+        inForce = current.count
+        overdue = current.values.compactMap { t in
+            guard let review = t.reviewDate, review < today else { return nil }
+            return Overdue(cluster: cluster, body: t.body, terms: t.id, reviewDate: review)
+        }.sorted { ($0.cluster, $0.body) < ($1.cluster, $1.body) }
+        reviewOverdue = overdue.count
+    }
+
+    public static func + (a: TermsCounts, b: TermsCounts) -> TermsCounts {
+        var s = a
+        s.inForce += b.inForce
+        s.reviewOverdue += b.reviewOverdue
+        s.overdue = (a.overdue + b.overdue).sorted { ($0.cluster, $0.body) < ($1.cluster, $1.body) }
+        return s
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case overdue
+        case inForce = "in_force", reviewOverdue = "review_overdue"
+    }
+}

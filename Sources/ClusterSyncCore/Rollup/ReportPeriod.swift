@@ -1,0 +1,50 @@
+import Foundation
+
+/// The period a board report covers: a QAIF / financial year (`2026-27`, 1 April to 31 March, as
+/// the Health Board's annual report runs) or any range of days (`2026-04-01..2026-09-30`).
+public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
+    public var first: CalendarDate
+    public var last: CalendarDate
+
+    public init?(first: CalendarDate, last: CalendarDate) {
+        guard first <= last else { return nil }
+        self.first = first
+        self.last = last
+    }
+
+    public init(year: QAIFYear) {
+        first = year.first
+        last = year.last
+    }
+
+    /// Reads `2026-27` or `FIRST..LAST` (dates `YYYY-MM-DD`); nil for anything else.
+    public init?(_ text: String) {
+        if let year = QAIFYear(text) {
+            self.init(year: year)
+            return
+        }
+        let parts = text.components(separatedBy: "..")
+        guard parts.count == 2, let a = CalendarDate(parts[0]), let b = CalendarDate(parts[1]) else { return nil }
+        self.init(first: a, last: b)
+    }
+
+    public func contains(_ date: CalendarDate) -> Bool { first <= date && date <= last }
+
+    /// The month ends from the first month through `until`'s month, the last one cut to `until`
+    /// (a report made mid-month shows that month as of its day).
+    public func monthEnds(until: CalendarDate) -> [CalendarDate] {
+        let end = min(last, until)
+        var result: [CalendarDate] = []
+        var month = CalendarDate(year: first.year, month: first.month, day: 1)
+        while month <= end {
+            result.append(min(month.endOfMonth, end))
+            month = month.month == 12 ? CalendarDate(year: month.year + 1, month: 1, day: 1) : CalendarDate(year: month.year, month: month.month + 1, day: 1)
+        }
+        return result
+    }
+
+    public var description: String {
+        if first.month == 4, first.day == 1, last == QAIFYear(containing: first).last { return QAIFYear(containing: first).description }
+        return "\(first)..\(last)"
+    }
+}

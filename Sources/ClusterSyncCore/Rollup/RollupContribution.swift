@@ -1,0 +1,108 @@
+/// What one cluster-shared record adds to its cluster's roll-up: the few facts the counts need,
+/// read from the record's view once, when it changes. The roll-up is aggregated from these at a
+/// given day (`ClusterRollup(…, today:)`), so whoever keeps roll-ups (the server, as changes
+/// arrive) holds one contribution per record and never rescans the log or re-reads records.
+///
+/// Facts that depend on the day (an overdue review, an action's RAG, whether a meeting is still
+/// to come) are kept as dates and judged at aggregation, so a kept contribution never goes stale.
+/// Practice-private and deleted records contribute nothing (`init?` returns nil), nor do record
+/// types the roll-up does not count (lists, items, declarations, plans, contributions).
+public enum RollupContribution: Sendable, Equatable, Codable {
+    case risk(Risk)
+    case action(Action)
+    case decision(Decision)
+    case meeting(AttendanceReport.Meeting)
+    case terms(Terms)
+
+    public struct Risk: Sendable, Equatable, Codable {
+        /// Nil when the risk has not been scored.
+        public var likelihood: Int?
+        public var consequence: Int?
+        /// `open` or `closed` (a risk with no status is open).
+        public var status: String
+        public var reviewDate: CalendarDate?
+        /// One of `RecordSchema.escalationLevels`, or nil when not set.
+        public var escalation: String?
+
+        public init(likelihood: Int?, consequence: Int?, status: String, reviewDate: CalendarDate?, escalation: String?) {
+            self.likelihood = likelihood
+            self.consequence = consequence
+            self.status = status
+            self.reviewDate = reviewDate
+            self.escalation = escalation
+        }
+
+        public var score: RiskScore? {
+            guard let likelihood, let consequence else { return nil }
+            return RiskScore(likelihood: likelihood, consequence: consequence)
+        }
+    }
+
+    public struct Action: Sendable, Equatable, Codable {
+        /// One of `RecordSchema.actionStatuses` (an action with no status is not started).
+        public var status: String
+        public var dueDate: CalendarDate?
+
+        public init(status: String, dueDate: CalendarDate?) {
+            self.status = status
+            self.dueDate = dueDate
+        }
+
+        public func rag(today: CalendarDate) -> BRAG { BRAG.rate(status: status, dueDate: dueDate, today: today) }
+    }
+
+    public struct Decision: Sendable, Equatable, Codable {
+        /// `agreed`, `rejected`, `deferred`, or nil while not recorded.
+        public var outcome: String?
+        /// The decision's own date (a decision without one counts in the totals only).
+        public var date: CalendarDate?
+
+        public init(outcome: String?, date: CalendarDate?) {
+            self.outcome = outcome
+            self.date = date
+        }
+    }
+
+    public struct Terms: Sendable, Equatable, Codable {
+        public var id: RecordID
+        public var body: String
+        public var dateAgreed: CalendarDate
+        public var reviewDate: CalendarDate?
+        /// For the GP Collaborative's terms: the practices whose attendance is reported.
+        public var practices: [String]
+
+        public init(id: RecordID, body: String, dateAgreed: CalendarDate, reviewDate: CalendarDate?, practices: [String]) {
+            self.id = id
+            self.body = body
+            self.dateAgreed = dateAgreed
+            self.reviewDate = reviewDate
+            self.practices = practices
+        }
+    }
+
+    /// The record's contribution, or nil when it adds nothing: a practice-private record (its
+    /// practice's own, never counted), a deleted one, or a type the roll-up does not count.
+    public init?(_ view: RecordView) {
+        guard view.scope.practice == nil, view.exists, !view.isDeleted else { return nil }
+        switch view.type {
+        case .risk:
+            let score = view.value("score").flatMap(RiskScore.init)
+            self = .risk(Risk(likelihood: score?.likelihood, consequence: score?.consequence,
+                              status: view.string("status") ?? "open", reviewDate: view.date("review_date"),
+                              escalation: view.string("escalation")))
+        case .action:
+            self = .action(Action(status: view.string("status") ?? "not-started", dueDate: view.date("due_date")))
+        case .decision:
+            self = .decision(Decision(outcome: view.string("outcome"), date: view.date("date")))
+        case .meeting:
+            guard let meeting = AttendanceReport.Meeting(view) else { return nil }
+            self = .meeting(meeting)
+        case .terms:
+            guard let body = view.string("body"), let agreed = view.date("date_agreed") else { return nil }
+            self = .terms(Terms(id: view.id, body: body, dateAgreed: agreed, reviewDate: view.date("review_date"),
+                                practices: view.members("practices").compactMap(\.stringValue)))
+        case .list, .item, .declaration, .plan, .contribution:
+            return nil
+        }
+    }
+}

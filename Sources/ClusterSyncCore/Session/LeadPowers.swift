@@ -1,0 +1,106 @@
+/// The cluster lead's powers (issue 9 item 3): the one rule, applied by the replica before an
+/// edit reaches its outbox and by the server's push when it stores a change, that says which
+/// changes only a `cluster-lead` credential may make.
+///
+/// A change needs the lead when it
+/// - **closes** a cluster-shared risk (`status` to `closed`) or action (`status` to `closed` or
+///   `cancelled`; `complete` is the action's owner reporting it done, and stays open to every
+///   practice);
+/// - **escalates** a risk beyond the cluster (`escalation` to `pcpg` or `health-board`);
+/// - **resolves another practice's conflict**: it writes a value superseding two or more
+///   concurrent values of one field, one of which another practice wrote;
+/// - **deletes** a cluster-shared record (a list item is part of its list, and removing one is
+///   editing the list, not deleting a record).
+///
+/// Practice-private records are the practice's own: closing or deleting one needs no lead
+/// (escalating one still does: it would show the risk beyond the cluster).
+///
+/// Who wrote a superseded value is what each end knows of it (`supersededPractices`): the server
+/// knows which practice owns each replica id in the cluster (`ReplicaOwnership`); a replica knows
+/// its own values, and the practice the server stamped on values it pulled
+/// (`practice(stampedIn:)`). A value whose practice an end does not know does not count as
+/// another practice's there.
+public enum LeadPowers {
+    public enum Power: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+        case close
+        case escalate
+        case resolveConflict = "resolve-conflict"
+        case deleteShared = "delete-shared"
+
+        /// What the power lets a lead do, for messages: "closing a risk".
+        public func words(for type: RecordType) -> String {
+            switch self {
+            case .close: "closing \(type == .action ? "an action" : "a risk")"
+            case .escalate: "escalating a risk beyond the cluster"
+            case .resolveConflict: "resolving a conflict with another practice's value"
+            case .deleteShared: "deleting a record shared with the cluster"
+            }
+        }
+
+        public var description: String { rawValue }
+    }
+
+    /// Action statuses that close it.
+    static let closingActionStatuses: Set<String> = ["closed", "cancelled"]
+    /// Escalation levels beyond the cluster.
+    static let beyondTheCluster: Set<String> = ["pcpg", "health-board"]
+
+    /// The lead power `change` needs, or nil. `practice` is the practice making (or pushing) it;
+    /// `supersededPractices` holds, for each value it supersedes, the practice that wrote it (nil:
+    /// not known at this end).
+    public static func needed(for change: Change, by practice: String, supersededPractices: [String?]) -> Power? {
+        let type = change.record.type
+        let shared = change.scope.practice == nil
+        let word = change.value?.stringValue
+        if shared, change.field == "status", let word,
+           (type == .risk && word == "closed") || (type == .action && closingActionStatuses.contains(word)) {
+            return .close
+        }
+        if type == .risk, change.field == "escalation", let word, beyondTheCluster.contains(word) {
+            return .escalate
+        }
+        if shared, type != .item, change.field == "deleted", change.value == .bool(true) {
+            return .deleteShared
+        }
+        // A set member's removal (no value) supersedes its adds: that settles no conflict.
+        if change.value != nil, change.supersedes.count >= 2,
+           supersededPractices.contains(where: { $0 != nil && $0 != practice }) {
+            return .resolveConflict
+        }
+        return nil
+    }
+
+    /// Refuses `change` with `lead-only` when it needs a power `role` lacks. `receiver` words the
+    /// message: a replica refuses an edit before it is made, a server a change pushed.
+    public static func check(_ change: Change, role: CredentialRole, practice: String, supersededPractices: [String?],
+                             receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
+        guard !role.hasLeadPowers, let power = needed(for: change, by: practice, supersededPractices: supersededPractices) else { return }
+        let what = power.words(for: change.record.type)
+        switch receiver {
+        case .replica:
+            throw ClusterSyncError(.leadOnly,
+                "\(what) (\(change.record) \(change.field)) needs the cluster lead, and this replica's credential is \(role.credentialName) "
+                + "(as its last sync said; before its first sync a replica is a practice's): "
+                + "ask your cluster lead, or sync with a cluster-lead credential (`clustersync remote set`, then `clustersync sync`) and try again. "
+                + "Nothing was changed.", field: change.field)
+        case .server:
+            throw ClusterSyncError(.leadOnly,
+                "change \(change.id) is \(what) (\(change.record) \(change.field)), which needs a cluster-lead credential, and this session's is "
+                + "\(role.credentialName); nothing of the batch was stored. The replica holds it back until it syncs with a cluster-lead credential.",
+                field: change.field)
+        }
+    }
+
+    /// The practice a server stamped in an author (PROTOCOL.md §6.1): `rhyl` in `rhyl` or
+    /// `rhyl (Dr Jones laptop)`. nil for a relayed change (`X via rhyl`: its maker's practice is
+    /// not known) and for a name a person typed (`Practice manager, Rhyl`): a practice name has
+    /// no spaces.
+    public static func practice(stampedIn author: String?) -> String? {
+        guard let author, !author.contains(" via ") else { return nil }
+        let head = author.split(separator: " ", maxSplits: 1)
+        guard let first = head.first, head.count == 1 || head[1].hasPrefix("("),
+              first.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F })
+        else { return nil }
+        return String(first)
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import ClusterSyncApp
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the cluster's governance report for the Health Board or a PCPG board paper as one HTML file.",
+        discussion: """
+            The file is self-contained (inline CSS and SVG, nothing fetched) and prints to A4: key figures, the 5x5 heat \
+            map, open risks by band month by month, actions by RAG, what is overdue, decisions taken in the period, GP \
+            Collaborative attendance against CND014W, and risks escalated to the PCPG or Health Board in full. Only records \
+            shared with the cluster are used. Open the file in a browser; print it or save it as PDF from there.
+            """)
+
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: ArgumentHelp("Where to write the report.", valueName: "file.html")) var html: String
+    @Option(help: ArgumentHelp("A QAIF year (2026-27, 1 April to 31 March; default: the current one) or FIRST..LAST dates.",
+                               valueName: "YYYY-YY|YYYY-MM-DD..YYYY-MM-DD"))
+    var period: String?
+
+    func run() throws {
+        var reportPeriod: ReportPeriod?
+        if let period {
+            guard let parsed = ReportPeriod(period) else {
+                throw ValidationError("--period must be a QAIF year like 2026-27 or two dates like 2026-04-01..2026-09-30 (first not after last); got \(period)")
+            }
+            reportPeriod = parsed
+        }
+        let report = try replica.open().boardReport(period: reportPeriod)
+        let page = try BoardReportHTML.render(report)
+        do {
+            try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
+        } catch {
+            throw ClusterSyncError(.invalidValue, "cannot write the report to \(html): \(error.localizedDescription)", field: "html")
+        }
+        Output.print("wrote \(html): \(report.cluster), \(report.period.first) to \(report.period.last), figures as at \(report.asOf)")
+    }
+}

@@ -1,0 +1,101 @@
+"""`clustersync report --html`: the board report made from a real replica by the real binary,
+opened from disk in headless Chromium (no server, no network), rendered to PNG and to an A4 PDF."""
+import datetime
+import os
+
+from conftest import SHOTS, cli, init_replica
+
+
+def day(offset):
+    return (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=offset)).isoformat()
+
+
+def qaif_year(today):
+    start = today.year if today.month >= 4 else today.year - 1
+    return f"{start}-{(start + 1) % 100:02d}", datetime.date(start, 4, 1)
+
+
+def make_cluster(path):
+    init_replica(path, "prestatyn", "Dr Siân Evans, cluster lead")
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    year, year_start = qaif_year(today)
+    action = cli(path, "action", "add", "title=Agree winter locum rota", "owner=Cluster development manager",
+                 f"due_date={day(-5)}", "status=in-progress")
+    cli(path, "action", "add", "title=Estates survey", "owner=Practice manager", f"due_date={day(40)}")
+    escalated = cli(path, "risk", "add", "title=GP locum cover <winter> & weekends", "likelihood=4", "consequence=5",
+                    "owner=Cluster lead", "category=workforce", "escalation=health-board", f"review_date={day(-3)}",
+                    "controls=Shared locum pool across three practices", "gaps=No cover agreed for weekends",
+                    "target_likelihood=2", "target_consequence=3", "treatment=treat")
+    cli(path, "risk", "set", escalated, f"linked_actions+={action}")
+    cli(path, "risk", "add", "title=Premises lease ends", "likelihood=3", "consequence=3", f"review_date={day(30)}")
+    cli(path, "risk", "add", "title=Data sharing agreement lapses", "likelihood=1", "consequence=2")
+    cli(path, "risk", "add", "--private", "title=Private practice matter", "likelihood=5", "consequence=5",
+        "escalation=health-board")
+    decision = cli(path, "decision", "add", "title=Fund the minor ailments pilot", f"date={day(-1)}",
+                   "method=consensus", "outcome=agreed", "financial_implications=yes", "amount=12000")
+    cli(path, "terms", "add", "title=GP Collaborative ToR", "body=gp-collaborative", f"date_agreed={year_start.isoformat()}",
+        "practices+=prestatyn", "practices+=rhyl")
+    meeting = cli(path, "meeting", "add", "title=GP Collaborative", "body=gp-collaborative", f"date={day(0)}", "status=held")
+    cli(path, "meeting", "attend", meeting, "Dr Siân Evans", "--practice", "prestatyn")
+    return year, decision
+
+
+def test_report_renders_to_png_and_pdf(workdir, browser):
+    replica = os.path.join(workdir, "lead.sqlite")
+    year, _ = make_cluster(replica)
+    out = os.path.join(workdir, "report.html")
+    printed = cli(replica, "report", "--html", out, "--period", year)
+    assert printed.startswith(f"wrote {out}")
+    html = open(out, encoding="utf-8").read()
+    # Self-contained: no scripts, nothing fetched; the title is escaped, not markup.
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
+    assert "&lt;winter&gt; &amp; weekends" in html
+    assert "@page" in html and "<svg" in html
+
+    context = browser.new_context(viewport={"width": 1000, "height": 1400}, locale="en-GB", offline=True)
+    page = context.new_page()
+    page.goto("file://" + out)
+    text = page.inner_text("body")
+    assert "north-denbighshire" in text
+    assert "Open risks on the 5×5 matrix" in text
+    assert "GP locum cover <winter> & weekends" in text          # the escalated risk in full
+    assert "Shared locum pool across three practices" in text
+    assert "Agree winter locum rota" in text                      # its linked action
+    assert "Fund the minor ailments pilot" in text                # a decision of the period
+    assert "Private practice matter" not in text                  # practice-private: nowhere
+    # Attendance: prestatyn 1 meeting, rhyl (in the terms of reference) none; no meetings left, so both short.
+    rows = page.eval_on_selector_all("table.attendance tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
+    assert [[r[0], r[2], r[3]] for r in rows] == [["prestatyn", "1", "cannot reach"], ["rhyl", "0", "cannot reach"]]
+    # The heat map counts 3 open shared risks: 4x5, 3x3, 1x2 (the private 5x5 is not counted).
+    cells = page.eval_on_selector_all("table.heat td", "tds => tds.map(td => td.textContent.replace(/^\\w+: /, '').trim())")
+    assert len(cells) == 25
+    assert sum(int(c.split(": ")[-1]) for c in cells) == 3
+    tiles = page.inner_text(".tiles")
+    assert "3\nopen risks" in tiles and "1\nactions overdue" in tiles
+
+    os.makedirs(SHOTS, exist_ok=True)
+    png = os.path.join(SHOTS, "board-report.png")
+    page.screenshot(path=png, full_page=True)
+    assert os.path.getsize(png) > 30_000
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    pdf = os.path.join(SHOTS, "board-report.pdf")
+    page.emulate_media(media="print")
+    page.pdf(path=pdf, format="A4", print_background=True, prefer_css_page_size=True)
+    data = open(pdf, "rb").read()
+    assert data.startswith(b"%PDF")
+    assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 1 or data.count(b"/Type/Page") >= 1
+    context.close()
+
+
+def test_a_bad_period_is_refused_and_writes_nothing(workdir):
+    import subprocess
+    from conftest import BINARY
+    replica = os.path.join(workdir, "lead.sqlite")
+    init_replica(replica, "prestatyn", "Dr Siân Evans")
+    out = os.path.join(workdir, "report.html")
+    result = subprocess.run([BINARY, "report", "--replica", replica, "--html", out, "--period", "2026-2027"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "--period must be a QAIF year like 2026-27" in result.stderr
+    assert not os.path.exists(out)

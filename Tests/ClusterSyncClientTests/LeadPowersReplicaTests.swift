@@ -1,0 +1,77 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Testing
+
+/// The replica's side of the cluster lead's powers: a lead-only edit is refused before it reaches
+/// the outbox unless the last welcome gave the lead's role; changes the server refused are held
+/// back and go again with a lead's credential.
+@Suite struct LeadPowersReplicaTests {
+    @Test func aLeadOnlyEditIsRefusedLocallyAndNothingIsQueued() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        let risk = try rhyl.create(.risk, edits: [.set("title", .string("Winter locum gap"))])
+        let pending = try rhyl.pendingCount()
+        for edit in [Edit.set("status", .string("closed")), .set("escalation", .string("pcpg")), .delete] {
+            let error = #expect(throws: ClusterSyncError.self) { try rhyl.edit(risk, edit) }
+            #expect(error?.code == .leadOnly, "\(edit)")
+            #expect(error?.message.contains("ask your cluster lead") == true)
+        }
+        #expect(try rhyl.pendingCount() == pending, "nothing waits in the outbox")
+        #expect(try rhyl.record(risk)?.string("status") == nil)
+        // A private risk is the practice's own to close.
+        let own = try rhyl.create(.risk, private: true, edits: [.set("title", .string("Our lease"))])
+        try rhyl.edit(own, .set("status", .string("closed")))
+
+        // Once a welcome gives the lead's role, the same edits go through.
+        try rhyl.rememberRole(.clusterLead, region: nil)
+        #expect(try rhyl.grantedRole().role == .clusterLead)
+        try rhyl.edit(risk, .set("status", .string("closed")))
+        try rhyl.edit(risk, .delete)
+    }
+
+    @Test func settlingAnotherPracticesValueNeedsTheLeadOnlyWhenTheReplicaKnowsWhoseItIs() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        let prestatyn = try makeReplica(dir, "prestatyn", practice: "prestatyn")
+        let risk = try rhyl.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        _ = try prestatyn.merge(with: rhyl)
+        try rhyl.edit(risk, .set("owner", .string("Rhyl")))
+        let theirs = try prestatyn.edit(risk, .set("owner", .string("Prestatyn")))
+        _ = try prestatyn.merge(with: rhyl)
+        // Merged offline, prestatyn's value carries the name it was made with: whose it is, the
+        // replica cannot tell, so it does not refuse (the server decides).
+        try rhyl.edit(risk, .set("owner", .string("Both")))
+        #expect(try rhyl.record(risk)?.conflicts.isEmpty == true)
+
+        // A value the server stamped with prestatyn's practice is known to be prestatyn's.
+        try prestatyn.edit(risk, .set("owner", .string("Prestatyn again")))
+        let stamped = try prestatyn.outbox(limit: 100).last!
+        try prestatyn.acknowledge([stamped.id], author: "prestatyn (laptop)")
+        try rhyl.edit(risk, .set("owner", .string("Rhyl again")))
+        _ = try prestatyn.merge(with: rhyl)
+        #expect(try rhyl.record(risk)?.conflicts.count == 1)
+        let error = #expect(throws: ClusterSyncError.self) { try rhyl.edit(risk, .set("owner", .string("Settled"))) }
+        #expect(error?.code == .leadOnly)
+        #expect(error?.message.hasPrefix("resolving a conflict with another practice's value") == true)
+        _ = theirs
+    }
+
+    @Test func changesTheServerRefusedAreHeldBackAndReleasedForALead() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        try rhyl.rememberRole(.clusterLead, region: nil)
+        let risk = try rhyl.create(.risk, edits: [.set("title", .string("Winter locum gap"))])
+        let close = try #require(try rhyl.edit(risk, .set("status", .string("closed"))).first)
+        let pending = try rhyl.pendingCount()
+        try rhyl.holdBack(close.id, code: .leadOnly, reason: "needs a cluster-lead credential")
+        #expect(try rhyl.pendingCount() == pending - 1)
+        #expect(try rhyl.heldBack().map(\.change) == [close.id])
+        #expect(try rhyl.record(risk)?.string("status") == "closed", "it stays applied here")
+        #expect(try rhyl.releaseHeldBack(coded: .leadOnly) == 1)
+        #expect(try rhyl.pendingCount() == pending)
+        #expect(try rhyl.heldBack().isEmpty)
+    }
+}

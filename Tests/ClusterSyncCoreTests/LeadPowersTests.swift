@@ -1,0 +1,73 @@
+import Testing
+
+@testable import ClusterSyncCore
+
+/// The cluster lead's powers: the one rule both ends apply (`LeadPowers`).
+@Suite struct LeadPowersTests {
+    static let shared = RecordScope(tenant: "bcuhb", cluster: "north")
+    static let mine = RecordScope(tenant: "bcuhb", cluster: "north", practice: "rhyl")
+    static let a = ReplicaID("00000000000000a1")!, b = ReplicaID("00000000000000b2")!
+
+    func change(_ type: RecordType, _ field: String, _ value: JSONValue?, scope: RecordScope = shared, supersedes: Int = 0) -> Change {
+        Change(id: ChangeID(replica: Self.a, counter: 9), hlc: HLCTimestamp(millis: 1_790_000_000_000), record: RecordID.random(for: type),
+               scope: scope, field: field, value: value,
+               supersedes: (0..<supersedes).map { ChangeID(replica: $0 == 0 ? Self.a : Self.b, counter: Int64($0 + 1)) })
+    }
+
+    func needed(_ change: Change, _ practices: [String?] = []) -> LeadPowers.Power? {
+        LeadPowers.needed(for: change, by: "rhyl", supersededPractices: practices)
+    }
+
+    @Test func closingEscalatingAndDeletingSharedRecordsNeedTheLead() {
+        #expect(needed(change(.risk, "status", .string("closed"))) == .close)
+        #expect(needed(change(.risk, "status", .string("open"))) == nil)
+        #expect(needed(change(.action, "status", .string("closed"))) == .close)
+        #expect(needed(change(.action, "status", .string("cancelled"))) == .close)
+        #expect(needed(change(.action, "status", .string("complete"))) == nil, "the owner reports an action done")
+        #expect(needed(change(.meeting, "status", .string("cancelled"))) == nil)
+        #expect(needed(change(.risk, "escalation", .string("pcpg"))) == .escalate)
+        #expect(needed(change(.risk, "escalation", .string("health-board"))) == .escalate)
+        #expect(needed(change(.risk, "escalation", .string("cluster"))) == nil)
+        #expect(needed(change(.risk, "escalation", .string("pcpg"), scope: Self.mine)) == .escalate, "a private risk shown beyond the cluster")
+        #expect(needed(change(.list, "deleted", .bool(true))) == .deleteShared)
+        #expect(needed(change(.list, "deleted", .bool(false))) == nil, "restoring")
+        #expect(needed(change(.item, "deleted", .bool(true))) == nil, "removing an item edits its list")
+        // A practice's own records are its own.
+        #expect(needed(change(.risk, "status", .string("closed"), scope: Self.mine)) == nil)
+        #expect(needed(change(.risk, "deleted", .bool(true), scope: Self.mine)) == nil)
+    }
+
+    @Test func resolvingAConflictWithAnotherPracticesValueNeedsTheLead() {
+        let settle = change(.risk, "title", .string("Winter locum cover"), supersedes: 2)
+        #expect(needed(settle, ["rhyl", "prestatyn"]) == .resolveConflict)
+        #expect(needed(settle, ["rhyl", "rhyl"]) == nil, "two laptops of one practice")
+        #expect(needed(settle, ["rhyl", nil]) == nil, "a value whose practice this end does not know")
+        #expect(needed(change(.risk, "title", .string("x"), supersedes: 1), ["prestatyn"]) == nil, "an ordinary edit of another's value")
+        #expect(needed(change(.risk, "tags", nil, supersedes: 2), ["rhyl", "prestatyn"]) == nil, "a set member's removal")
+    }
+
+    @Test func theRoleDecidesAndTheRefusalSaysWhatToDo() throws {
+        let close = change(.risk, "status", .string("closed"))
+        try LeadPowers.check(close, role: .clusterLead, practice: "rhyl", supersededPractices: [], receiver: .replica)
+        for role in [CredentialRole.practice, .pcpg, .healthBoard] {
+            let error = #expect(throws: ClusterSyncError.self) {
+                try LeadPowers.check(close, role: role, practice: "rhyl", supersededPractices: [], receiver: .replica)
+            }
+            #expect(error?.code == .leadOnly)
+            #expect(error?.message.contains("ask your cluster lead, or sync with a cluster-lead credential") == true)
+        }
+        let server = #expect(throws: ClusterSyncError.self) {
+            try LeadPowers.check(close, role: .practice, practice: "rhyl", supersededPractices: [], receiver: .server)
+        }
+        #expect(server?.message.hasPrefix("change \(close.id) is closing a risk") == true, "\(String(describing: server))")
+    }
+
+    @Test func thePracticeInAServersStamp() {
+        #expect(LeadPowers.practice(stampedIn: "rhyl") == "rhyl")
+        #expect(LeadPowers.practice(stampedIn: "rhyl (Dr Jones laptop)") == "rhyl")
+        #expect(LeadPowers.practice(stampedIn: "W95010 (Siân Evans)") == "W95010")
+        #expect(LeadPowers.practice(stampedIn: "Practice manager, Rhyl via prestatyn") == nil)
+        #expect(LeadPowers.practice(stampedIn: "Practice manager, Rhyl") == nil)
+        #expect(LeadPowers.practice(stampedIn: nil) == nil)
+    }
+}

@@ -1,0 +1,212 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+@Suite struct RollupTests {
+    static let today = CalendarDate(year: 2026, month: 11, day: 23)
+    static let shared = RecordScope(tenant: "bcuhb", cluster: "north-denbighshire")
+
+    /// A record holding `fields`, one write each (sets: one write per member).
+    static func record(_ id: String, _ fields: [String: JSONValue], scope: RecordScope = shared, sets: [String: [JSONValue]] = [:]) -> RecordView {
+        var writes: [FieldWrite] = []
+        var n: Int64 = 0
+        func write(_ field: String, _ value: JSONValue) {
+            n += 1
+            writes.append(FieldWrite(id: ChangeID(replica: Fixtures.a, counter: n), hlc: HLCTimestamp(millis: n), field: field, value: value))
+        }
+        for (field, value) in fields.sorted(by: { $0.key < $1.key }) { write(field, value) }
+        for (field, members) in sets.sorted(by: { $0.key < $1.key }) { for m in members { write(field, m) } }
+        return RecordView(id: RecordID(id)!, scope: scope, liveWrites: writes)
+    }
+
+    static func risk(_ id: String, _ l: Int64, _ c: Int64, status: String = "open", review: String? = nil, escalation: String? = nil,
+                     scope: RecordScope = shared) -> RecordView {
+        var f: [String: JSONValue] = ["title": "Risk", "score": .object(["likelihood": .int(l), "consequence": .int(c)]), "status": .string(status)]
+        if let review { f["review_date"] = .string(review) }
+        if let escalation { f["escalation"] = .string(escalation) }
+        return record(id, f, scope: scope)
+    }
+
+    static func action(_ id: String, status: String, due: String?) -> RecordView {
+        var f: [String: JSONValue] = ["title": "Action", "status": .string(status)]
+        if let due { f["due_date"] = .string(due) }
+        return record(id, f)
+    }
+
+    static func attendee(_ name: String, _ practice: String, role: String = "member", agreedBy: String? = nil) -> JSONValue {
+        Attendee(name: name, role: role, practice: practice, agreedBy: agreedBy).jsonValue
+    }
+
+    static func meeting(_ id: String, _ date: String, status: String, _ attendees: [JSONValue]) -> RecordView {
+        record(id, ["title": "GP Collaborative", "body": "gp-collaborative", "date": .string(date), "status": .string(status)],
+               sets: ["attendees": attendees])
+    }
+
+    /// A cluster with hand-counted figures (the expectations below are counted from this list).
+    static let records: [RecordView] = [
+        // Open: 4x5=20 extreme (review overdue, escalated to pcpg), 3x4=12 high, 2x2=4 moderate
+        // (review in future), 1x3=3 low. Closed: 5x5 extreme (review overdue, but closed).
+        risk("RSK-0000000001", 4, 5, review: "2026-11-01", escalation: "pcpg"),
+        risk("RSK-0000000002", 3, 4, escalation: "cluster"),
+        risk("RSK-0000000003", 2, 2, review: "2027-01-01"),
+        risk("RSK-0000000004", 1, 3),
+        risk("RSK-0000000005", 5, 5, status: "closed", review: "2026-01-01"),
+        // An open risk with no score.
+        record("RSK-0000000006", ["title": "Unscored", "status": "open"]),
+        // Private to a practice: counts nowhere.
+        risk("RSK-0000000007", 5, 5, review: "2020-01-01", escalation: "health-board",
+             scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl")),
+        // Deleted: counts nowhere.
+        record("RSK-0000000008", ["title": "Gone", "score": .object(["likelihood": 5, "consequence": 5]), "deleted": true]),
+        // Actions: red (due 2026-11-01, in progress), amber (due in 10 days, not started), green
+        // (due 2027-03-01), blue (complete, overdue date irrelevant), none (cancelled).
+        action("ACT-0000000001", status: "in-progress", due: "2026-11-01"),
+        action("ACT-0000000002", status: "not-started", due: "2026-12-03"),
+        action("ACT-0000000003", status: "not-started", due: "2027-03-01"),
+        action("ACT-0000000004", status: "complete", due: "2026-01-01"),
+        action("ACT-0000000005", status: "cancelled", due: "2026-01-01"),
+        // Decisions: agreed in 2026-27, agreed in 2025-26, deferred undated, one with no outcome.
+        record("DEC-0000000001", ["title": "A", "outcome": "agreed", "date": "2026-10-01"]),
+        record("DEC-0000000002", ["title": "B", "outcome": "agreed", "date": "2025-10-01"]),
+        record("DEC-0000000003", ["title": "C", "outcome": "deferred"]),
+        record("DEC-0000000004", ["title": "D", "date": "2026-06-01"]),
+        // GP Collaborative 2026-27: three held meetings (prestatyn at all three, rhyl at one,
+        // meliden by a substitute not agreed, so not counted), one scheduled on 2027-02-10.
+        meeting("MTG-0000000001", "2026-04-20", status: "held", [attendee("Dr Evans", "prestatyn"), attendee("Dr Jones", "rhyl")]),
+        meeting("MTG-0000000002", "2026-07-20", status: "held", [attendee("Dr Evans", "prestatyn"), attendee("Mrs Hughes", "meliden", role: "substitute")]),
+        meeting("MTG-0000000003", "2026-10-20", status: "held", [attendee("Dr Evans", "prestatyn")]),
+        meeting("MTG-0000000004", "2027-02-10", status: "scheduled", []),
+        // A meeting of last year does not count in 2026-27.
+        meeting("MTG-0000000005", "2026-03-20", status: "held", [attendee("Dr Jones", "rhyl")]),
+        // Terms of reference: the GP Collaborative's lists a fourth practice (dyserth); the board's
+        // older version is overdue but replaced by a newer one that is not; the leadership team's
+        // one version is overdue.
+        record("TOR-0000000001", ["title": "GP", "body": "gp-collaborative", "date_agreed": "2026-04-01", "review_date": "2027-04-01"],
+               sets: ["practices": ["prestatyn", "rhyl", "meliden", "dyserth"]]),
+        record("TOR-0000000002", ["title": "Board v1", "body": "stakeholder-board", "date_agreed": "2024-04-01", "review_date": "2025-04-01"]),
+        record("TOR-0000000003", ["title": "Board v2", "body": "stakeholder-board", "date_agreed": "2025-05-01", "review_date": "2027-05-01"]),
+        record("TOR-0000000004", ["title": "LT", "body": "leadership-team", "date_agreed": "2024-01-01", "review_date": "2026-10-01"]),
+        // Lists count nothing.
+        record("LST-0000000001", ["title": "Agenda"]),
+    ]
+
+    @Test func aPrivateOrDeletedRecordContributesNothing() {
+        #expect(RollupContribution(Self.records[6]) == nil)
+        #expect(RollupContribution(Self.records[7]) == nil)
+        #expect(RollupContribution(Self.records.last!) == nil)
+        #expect(RollupContribution(Self.records[0]) == .risk(.init(likelihood: 4, consequence: 5, status: "open",
+                                                                    reviewDate: CalendarDate("2026-11-01"), escalation: "pcpg")))
+    }
+
+    @Test func risksAreCountedByBandStatusAndOnTheMatrix() {
+        let r = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today).risks
+        #expect(r.total == 6)
+        #expect(r.byStatus == ["open": 5, "closed": 1])
+        #expect(r.byBand == ["low": 1, "moderate": 1, "high": 1, "extreme": 1, "unscored": 1])
+        #expect(r.byStatusAndBand["closed"] == ["low": 0, "moderate": 0, "high": 0, "extreme": 1, "unscored": 0])
+        #expect(r.matrix.total == 4)
+        #expect(r.matrix.count(likelihood: 4, consequence: 5) == 1)
+        #expect(r.matrix.count(likelihood: 3, consequence: 4) == 1)
+        #expect(r.matrix.count(likelihood: 5, consequence: 5) == 0)  // closed, private and deleted ones
+        #expect(r.reviewOverdue == 1)
+        #expect(r.escalation == ["practice": 0, "cluster": 1, "pcpg": 1, "health-board": 0, "none": 3])
+    }
+
+    @Test func actionsAreCountedByRAGAndStatusWithOverdue() {
+        let a = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today).actions
+        #expect(a.total == 5)
+        #expect(a.byRAG == ["blue": 1, "red": 1, "amber": 1, "green": 1, "none": 1])
+        #expect(a.byStatus == ["not-started": 2, "in-progress": 1, "complete": 1, "closed": 0, "cancelled": 1])
+        #expect(a.overdue == 1)
+        #expect(a.overdueByStatus["in-progress"] == 1)
+        // The same contributions judged a month later: the amber one is now red too.
+        let later = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records,
+                                  today: CalendarDate("2026-12-23")!).actions
+        #expect(later.overdue == 2)
+        #expect(later.byRAG["amber"] == 0)
+    }
+
+    @Test func decisionsAreCountedByOutcomeAndInTheYear() {
+        let d = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today).decisions
+        #expect(d.total == 4)
+        #expect(d.byOutcome == ["agreed": 2, "rejected": 0, "deferred": 1, "none": 1])
+        #expect(d.year == "2026-27")
+        #expect(d.yearByOutcome == ["agreed": 1, "rejected": 0, "deferred": 0, "none": 1])
+    }
+
+    @Test func attendanceMatchesTheAttendanceReport() {
+        let rollup = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today)
+        let a = rollup.attendance
+        #expect(a.year == "2026-27")
+        #expect(a.meetingsHeld == 3)
+        #expect(a.meetingsLeft == 1)
+        // prestatyn 3 + 1 left can reach; rhyl 1 + 1 cannot; meliden 0 (substitute not agreed) and
+        // dyserth 0 (listed in the terms) cannot.
+        #expect(a.practices.map { "\($0.practice) \($0.attended) \($0.needed) \($0.status.rawValue)" } == [
+            "dyserth 0 4 cannot-reach", "meliden 0 4 cannot-reach", "prestatyn 3 1 can-reach", "rhyl 1 3 cannot-reach",
+        ])
+        #expect(a.byStatus == ["met": 0, "can-reach": 1, "cannot-reach": 3])
+        let report = AttendanceReport(records: Self.records, year: QAIFYear(startYear: 2026), today: Self.today)
+        #expect(report.practices.map { $0.attended.count } == a.practices.map(\.attended))
+    }
+
+    @Test func onlyTheTermsInForceCountForReview() {
+        let t = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today).terms
+        #expect(t.inForce == 3)
+        #expect(t.reviewOverdue == 1)
+        #expect(t.overdue.map { "\($0.body) \($0.terms) \($0.reviewDate)" } == ["leadership-team TOR-0000000004 2026-10-01"])
+    }
+
+    @Test func contributionsAggregateLikeRecordsAndRoundTripThroughJSON() throws {
+        let contributions = Self.records.compactMap(RollupContribution.init)
+        #expect(contributions.count == 24)  // 6 risks, 5 actions, 4 decisions, 5 meetings, 4 terms
+        let fromContributions = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", contributions: contributions, today: Self.today)
+        #expect(fromContributions == ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today))
+        let data = try JSONEncoder().encode(contributions)
+        #expect(try JSONDecoder().decode([RollupContribution].self, from: data) == contributions)
+        let rollupData = try JSONEncoder().encode(fromContributions)
+        #expect(try JSONDecoder().decode(ClusterRollup.self, from: rollupData) == fromContributions)
+    }
+
+    @Test func theJSONShapeIsStable() throws {
+        let rollup = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today)
+        let json = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(rollup))
+        guard case .object(let o) = json else { Issue.record("not an object"); return }
+        #expect(Set(o.keys) == ["tenant", "cluster", "today", "risks", "actions", "decisions", "attendance", "terms"])
+        #expect(o["today"] == .string("2026-11-23"))
+        #expect(json["risks"]?["matrix"]?.canonicalText == "[[0,0,1,0,0],[0,1,0,0,0],[0,0,0,1,0],[0,0,0,0,1],[0,0,0,0,0]]")
+        #expect(json["risks"]?["review_overdue"] == .int(1))
+        #expect(json["actions"]?["by_rag"]?["red"] == .int(1))
+        #expect(json["attendance"]?["practices"]?.canonicalText.contains("\"status\":\"can-reach\"") == true)
+        #expect(json["terms"]?["overdue"]?.canonicalText
+            == "[{\"body\":\"leadership-team\",\"cluster\":\"north-denbighshire\",\"review_date\":\"2026-10-01\",\"terms\":\"TOR-0000000004\"}]")
+    }
+
+    @Test func aRegionAddsItsClustersUp() {
+        let north = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today)
+        let southScope = RecordScope(tenant: "bcuhb", cluster: "south-denbighshire")
+        let south = ClusterRollup(tenant: "bcuhb", cluster: "south-denbighshire", records: [
+            Self.risk("RSK-1000000001", 4, 5, scope: southScope), Self.risk("RSK-1000000002", 1, 1, scope: southScope),
+            // A north record handed to the south roll-up is not counted there.
+            Self.risk("RSK-1000000003", 4, 5),
+        ], today: Self.today)
+        #expect(south.risks.total == 2)
+        let region = RegionRollup(tenant: "bcuhb", region: "denbighshire", clusters: [south, north])
+        #expect(region.clusters.map(\.cluster) == ["north-denbighshire", "south-denbighshire"])
+        #expect(region.risks.total == 8)
+        #expect(region.risks.byBand["extreme"] == 2)
+        #expect(region.risks.byBand["low"] == 2)
+        #expect(region.risks.matrix.count(likelihood: 4, consequence: 5) == 2)
+        #expect(region.actions.overdue == 1)
+        #expect(region.attendance.practices.count == 4)
+        #expect(region.attendance.meetingsHeld == 3)
+        #expect(region.terms.reviewOverdue == 1)
+    }
+}
+
+// Literals for the fixtures above (tests only: the library never guesses a value's type).
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
