@@ -1,3 +1,4 @@
+import ClusterSyncClient
 import Crypto
 import Foundation
 import Hummingbird
@@ -64,6 +65,7 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
     let session: AppSession
     let port: @Sendable () -> Int
     let page: PageRenderer
+    let version: ReplicaVersion
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
@@ -71,12 +73,15 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
         if host != "127.0.0.1:\(port())" && host != "localhost:\(port())" {
             response = page.message(status: .forbidden, title: page.t["denied_title"], body: page.t["denied_body"])
         } else if request.uri.path == "/start" || session.isSession(request.cookies[AppSession.cookieName]?.value) {
-            response = try await next(request, context)
+            // Read before the page reads the replica: a commit made meanwhile still counts as new.
+            let live = LiveUpdate.PageContext(version: try version.current(), mayReload: request.method == .get)
+            response = try await LiveUpdate.$page.withValue(live) { try await next(request, context) }
         } else {
             response = page.message(status: .forbidden, title: page.t["denied_title"], body: page.t["denied_body"])
         }
         response.headers[.init("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; script-src \(LiveUpdate.scriptSource); connect-src 'self'; style-src 'self'; img-src 'self'; "
+            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"
         response.headers[.init("Referrer-Policy")!] = "no-referrer"
         response.headers[.init("X-Frame-Options")!] = "DENY"

@@ -21,7 +21,7 @@ struct PageRenderer: Sendable {
     }
 
     /// A navigation entry: which page of the top menu this is.
-    enum Section: String { case risks, actions, lists, meetings, decisions, declarations, conflicts, sync, export, none }
+    enum Section: String { case risks, actions, lists, meetings, decisions, declarations, conflicts, sync, importing, export, none }
 
     func html(_ template: String, title: String, section: Section, data: [String: Any], flash: String? = nil,
               conflicts: Int = 0, status: HTTPResponse.Status = .ok) -> Response {
@@ -33,7 +33,7 @@ struct PageRenderer: Sendable {
             ("risks", "/risks", "nav_risks"), ("actions", "/actions", "nav_actions"), ("lists", "/lists", "nav_lists"),
             ("meetings", "/meetings", "nav_meetings"), ("decisions", "/decisions", "nav_decisions"),
             ("declarations", "/declarations", "nav_declarations"),
-            ("conflicts", "/conflicts", "nav_conflicts"), ("sync", "/sync", "nav_sync"), ("export", "/export", "nav_export"),
+            ("conflicts", "/conflicts", "nav_conflicts"), ("sync", "/sync", "nav_sync"), ("importing", "/import", "nav_import"), ("export", "/export", "nav_export"),
         ].map { key, href, label in
             var entry: [String: Any] = ["href": href, "label": t[label], "current": key == section.rawValue]
             if key == "conflicts", conflicts > 0 { entry["badge"] = String(conflicts) }
@@ -43,6 +43,12 @@ struct PageRenderer: Sendable {
             "t": t.strings, "lang": t.language, "title": title, "body": body, "nav": nav, "practice": practice,
         ]
         if let flash { layout["flash"] = flash }
+        if let live = LiveUpdate.page {
+            layout["live"] = true
+            layout["version"] = String(live.version)
+            layout["reload"] = live.mayReload ? "auto" : "ask"
+            layout["script"] = LiveUpdate.script
+        }
         let page = library.render(layout, withTemplate: "layout") ?? ""
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(string: page)))

@@ -9,6 +9,8 @@ struct Pages: Sendable {
     let replica: Replica
     let page: PageRenderer
     let session: AppSession
+    /// The watch run by `clustersync app --sync`, if any.
+    let watch: AppSyncWatch?
 
     var t: Catalogue { page.t }
 
@@ -25,6 +27,7 @@ struct Pages: Sendable {
         registerRecordPages(on: router)
         registerListPages(on: router)
         registerGovernancePages(on: router)
+        registerImportPages(on: router)
         router.get("/conflicts") { _, _ in try self.conflictsPage() }
         router.get("/sync") { _, _ in try self.syncPage(failure: nil, flash: nil) }
         router.post("/sync") { request, _ in
@@ -104,9 +107,26 @@ struct Pages: Sendable {
             "conflicts": String(conflictCount()),
             "setAside": String(try replica.setAsideCount()),
             "hasServer": remote != nil,
+            "watch": watchText(),
         ]
+        if let watch, watch.current.applied > 0 {
+            data["watchApplied"] = t.text("sync_watch_applied", String(watch.current.applied),
+                                          watch.current.lastAppliedMillis.map(WalesDates.moment) ?? "")
+        }
         if let failure { data["failure"] = failure }
         return page.html("sync", title: t["sync_title"], section: .sync, data: data, flash: flash, conflicts: conflictCount())
+    }
+
+    /// What the in-app watch is doing, in words.
+    func watchText() -> String {
+        guard let watch else { return t["sync_watch_off"] }
+        switch watch.current.activity {
+        case .starting: return t["sync_watch_starting"]
+        case .watching(let author): return t.text("sync_watch_watching", author)
+        case .reconnecting(let reason, let millis):
+            return t.text("sync_watch_reconnecting", reason, String(format: "%.0f", (Double(millis) / 1000).rounded(.up)))
+        case .stopped(let reason): return t.text("sync_watch_stopped", reason)
+        }
     }
 
     func syncNow() async throws -> Response {

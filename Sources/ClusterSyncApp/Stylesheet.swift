@@ -23,6 +23,7 @@ enum Stylesheet {
     h1 { font-size: 1.8rem; margin: .5rem 0 1rem; }
     h2 { font-size: 1.35rem; margin: 1.5rem 0 .5rem; }
     .flash { background: #e6f4ea; border-left: 6px solid #00703c; padding: .5rem 1rem; }
+    .changes-bar { position: sticky; top: 0; z-index: 1; background: #fff7bf; border-bottom: 4px solid #594d00; padding: 0 1rem; }
     .problem { border: 4px solid #b10e1e; padding: .75rem 1rem; margin-bottom: 1rem; }
     .problem h2 { margin-top: 0; }
     .error { color: #b10e1e; font-weight: 700; margin: .25rem 0; }
@@ -64,7 +65,7 @@ enum Stylesheet {
     ol.items .number { font-weight: 700; min-width: 2rem; }
     ol.items form { display: inline-flex; gap: .35rem; align-items: center; margin: 0; }
     @media print {
-      .masthead nav, .skip, footer, form, .actions-row, .filters, button, .button { display: none !important; }
+      .masthead nav, .skip, footer, form, .actions-row, .filters, button, .button, .changes-bar { display: none !important; }
       .masthead { background: none; color: #000; padding: 0; }
       main { padding: 0; max-width: none; }
       a { color: #000; text-decoration: none; }

@@ -3,7 +3,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "message": message, "risks": risks, "form": form, "record": record,
-        "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "export": export, "register": register,
+        "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "import": importPage, "export": export, "register": register,
         "heatmap": HeatMap.template,
     ]
 
@@ -16,7 +16,7 @@ enum Templates {
     <title>{{title}} – {{t.app_name}}</title>
     <link rel="stylesheet" href="/style.css">
     </head>
-    <body>
+    <body{{#live}} data-version="{{version}}" data-reload="{{reload}}"{{/live}}>
     <a class="skip" href="#main">{{t.skip}}</a>
     <header class="masthead">
     <p class="brand">{{t.app_name}} · {{practice}}</p>
@@ -24,11 +24,13 @@ enum Templates {
     {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}{{#badge}} <span class="badge">{{badge}}</span>{{/badge}}</a></li>
     {{/nav}}</ul></nav>
     </header>
+    {{#live}}<div id="changes-bar" class="changes-bar" role="status" hidden><p>{{t.changes_arrived}} <a href="">{{t.changes_reload}}</a></p></div>{{/live}}
     <main id="main" tabindex="-1">
     {{#flash}}<p class="flash" role="status">{{flash}}</p>{{/flash}}
     {{{body}}}
     </main>
     <footer><p>{{t.footer}}</p></footer>
+    {{#live}}<script>{{{script}}}</script>{{/live}}
     </body>
     </html>
     """
@@ -87,10 +89,9 @@ enum Templates {
     <caption>{{countText}}</caption>
     <thead><tr>{{#columns}}<th scope="col"{{#ariaSort}} aria-sort="{{ariaSort}}"{{/ariaSort}}><a href="{{href}}">{{label}}<span class="visually-hidden"> ({{sortLabel}})</span>{{#arrow}} {{arrow}}{{/arrow}}</a></th>{{/columns}}</tr></thead>
     <tbody>
-    {{#rows}}<tr{{#overdue}} class="overdue"{{/overdue}}><td><a href="/records/{{id}}">{{title}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td><td>{{owner}}</td><td>{{category}}</td><td class="band-{{band}}">{{score}}</td><td>{{status}}</td><td>{{review}}{{#overdue}} <span class="overdue-label">({{t.overdue}})</span>{{/overdue}}</td></tr>
-    {{/rows}}</tbody>
+    {{{rows}}}</tbody>
     </table>
-    {{^rows}}<p>{{t.risks_none}}</p>{{/rows}}
+    {{^hasRows}}<p>{{t.risks_none}}</p>{{/hasRows}}
     </div>
     </div>
     """
@@ -196,6 +197,7 @@ enum Templates {
     <dt>{{t.sync_pending}}</dt><dd id="pending">{{pending}}</dd>
     <dt>{{t.sync_conflicts}}</dt><dd><a href="/conflicts">{{conflicts}}</a></dd>
     <dt>{{t.sync_set_aside}}</dt><dd>{{setAside}}</dd>
+    <dt>{{t.sync_watch}}</dt><dd id="watch">{{watch}}{{#watchApplied}}<br>{{watchApplied}}{{/watchApplied}}</dd>
     </dl>
     {{#hasServer}}<form method="post" action="/sync"><input type="hidden" name="csrf" value="{{csrf}}"><div class="actions-row"><button type="submit">{{t.sync_now}}</button></div></form>{{/hasServer}}
     """
@@ -211,6 +213,26 @@ enum Templates {
     {{/rows}}</tbody>
     </table>
     {{^rows}}<p>{{t.register_none}}</p>{{/rows}}
+    """
+
+    static let importPage = """
+    <h1>{{t.import_title}}</h1>
+    <p>{{t.import_intro}}</p>
+    {{#refusal}}<div class="problem" role="alert" aria-labelledby="problem-title">
+    <h2 id="problem-title">{{refusal}}</h2>
+    {{#hasProblems}}<table>
+    <thead><tr><th scope="col">{{t.import_line}}</th><th scope="col">{{t.import_column}}</th><th scope="col">{{t.import_problem}}</th></tr></thead>
+    <tbody>{{#problems}}<tr><td>{{line}}</td><td>{{column}}</td><td>{{message}}</td></tr>{{/problems}}</tbody>
+    </table>{{/hasProblems}}
+    <p>{{t.import_nothing_changed}}</p>
+    </div>{{/refusal}}
+    <form method="post" action="/import" enctype="multipart/form-data">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <div class="field"><label for="f-type">{{t.import_type}}</label><select id="f-type" name="type">{{#types}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/types}}</select></div>
+    <div class="field"><label for="f-file">{{t.import_file}}</label><p class="hint" id="h-file">{{sizeHint}}</p><input type="file" id="f-file" name="file" accept=".csv,text/csv" aria-describedby="h-file"></div>
+    <div class="field"><input type="checkbox" id="f-check" name="check" value="1"> <label for="f-check" class="inline">{{t.import_check}}</label></div>
+    <div class="actions-row"><button type="submit">{{t.import_submit}}</button></div>
+    </form>
     """
 
     static let export = """

@@ -3,6 +3,7 @@ import ClusterSyncCore
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// `clustersync app`: the registers in a browser, served from the practice's own replica on
@@ -13,24 +14,36 @@ public struct WebApp: Sendable {
     /// 0 picks a free port (the printed address says which).
     public var port: Int
     public var catalogue: Catalogue
+    /// Run the same watch as `clustersync sync --watch` inside the app (`clustersync app --sync`).
+    public var sync: Bool
 
-    public init(replicaPath: String, port: Int, catalogue: Catalogue = .english) {
+    public init(replicaPath: String, port: Int, catalogue: Catalogue = .english, sync: Bool = false) {
         self.replicaPath = replicaPath
         self.port = port
         self.catalogue = catalogue
+        self.sync = sync
     }
 
     /// Serves until cancelled. `ready` receives the one-time start link once the port is bound.
     public func run(ready: @escaping @Sendable (_ address: String, _ startLink: String) -> Void) async throws {
         let replica = try Replica.openExisting(path: replicaPath)
         let identity = try replica.identity()
+        var watch: AppSyncWatch?
+        if sync {
+            guard let remote = try replica.remote() else {
+                throw ClusterSyncError(.notInitialised, "no remote set; use `clustersync remote set HOST:PORT --ca ca.pem ...` first")
+            }
+            watch = AppSyncWatch(client: SyncClient(replica: replica, remote: remote))
+        }
+        let version = try ReplicaVersion(path: replicaPath)
         let session = AppSession()
         let renderer = try PageRenderer(catalogue: catalogue, csrf: session.csrfToken, practice: identity.displayName)
         let boundPort = Mutex(port)
-        let pages = Pages(replica: replica, page: renderer, session: session)
+        let pages = Pages(replica: replica, page: renderer, session: session, watch: watch)
 
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: AppGuard(session: session, port: { boundPort.withLock { $0 } }, page: renderer))
+        router.add(middleware: AppGuard(session: session, port: { boundPort.withLock { $0 } }, page: renderer, version: version))
+        router.get("/changes-since") { request, _ in try LiveUpdate.answer(request, version: version) }
         pages.register(on: router)
 
         let app = Application(
@@ -44,6 +57,11 @@ public struct WebApp: Sendable {
             },
             logger: .init(label: "clustersync-app", factory: { _ in SwiftLogNoOpLogHandler() })
         )
-        try await app.runService()
+        let services: [any Service] = [app] + (watch.map { [$0] } ?? [])
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: .init(label: "clustersync-app", factory: { _ in SwiftLogNoOpLogHandler() })))
+        try await group.run()
     }
 }

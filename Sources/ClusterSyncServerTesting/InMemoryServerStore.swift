@@ -43,8 +43,13 @@ public actor InMemoryServerStore: ServerStore {
     private var auditLog: [AuditEntry] = []
     private var issued = 0
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    /// The day roll-ups are aggregated at (ms since 1970); a transcript sets its connection's.
+    private var wallClock: @Sendable () -> Int64 = { InMemoryServerStore.now() }
 
     public init() {}
+
+    /// Sets the clock that dates roll-ups.
+    public func setWallClock(_ clock: @escaping @Sendable () -> Int64) { wallClock = clock }
 
     // MARK: Administration
 
@@ -360,6 +365,7 @@ public actor InMemoryServerStore: ServerStore {
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let log = tenants[identity.tenant]?.log ?? []
         var page: [Change] = []
         var last: Int64?
@@ -397,6 +403,37 @@ public actor InMemoryServerStore: ServerStore {
             all += try await stored.records[cluster]!.read { db in try ChangeReader.conflicts(db, where: "rec.practice IS NULL") }
         }
         return all.sorted { ($0.record.id.rawValue, $0.record.scope.cluster) < ($1.record.id.rawValue, $1.record.scope.cluster) }
+    }
+
+    /// Aggregated from the materialised records at read time: this store keeps no contribution
+    /// rows (the SQLite store does); the roll-up is the same.
+    public func rollup(tenant: String, region: String?, today: CalendarDate) async throws -> RegionRollup {
+        guard let stored = tenants[tenant] else { throw Self.noTenant(tenant) }
+        if let region { try requireRegion(region, tenant: tenant) }
+        var clusters: [ClusterRollup] = []
+        for cluster in stored.clusters.sorted() where region == nil || stored.clusterRegion[cluster] == region {
+            let views = try await stored.records[cluster]!.read { db in try ChangeReader.views(db, where: "rec.practice IS NULL") }
+            clusters.append(ClusterRollup(tenant: tenant, cluster: cluster, records: views, today: today))
+        }
+        return RegionRollup(tenant: tenant, region: region, clusters: clusters)
+    }
+
+    private func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
+        guard let stored = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
+        let region = identity.role == .pcpg ? identity.region : nil
+        let end = Int64(stored.log.count)
+        var escalated: [EscalatedRecord] = []
+        var changes: [Change] = []
+        for cluster in stored.clusters.sorted() where region == nil || stored.clusterRegion[cluster] == region {
+            let (ids, found) = try await stored.records[cluster]!.read { db in
+                let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
+                return (ids, after < end ? try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids) : [])
+            }
+            escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
+            changes += found
+        }
+        let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: CalendarDate(unixMillis: wallClock()))
+        return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
     }
 
     static func noTenant(_ tenant: String) -> ClusterSyncError {

@@ -48,35 +48,81 @@ public enum ChangeReader {
             seen: ChangeWriter.parseIDList(row["seen"]))
     }
 
-    /// Record views for the records selected by `condition` on `rec`.
+    /// Record views for the records selected by `condition` on `rec`, sorted by id.
+    ///
+    /// The hot read of every register page and list: one query, columns read by position,
+    /// replica ids interned once per read, a record's scope read once per record, and each
+    /// distinct structured value (a score, a note) decoded once (see `LiveWriteReader`).
     public static func views(_ db: Database, where condition: String, arguments: StatementArguments = []) throws -> [RecordView] {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT rec.id AS recordID, rec.tenant, rec.cluster, rec.practice,
-                   r.id AS replicaID, c.counter, c.hlc, c.field, c.value, c.author, c.seen
+        var reader = LiveWriteReader(db)
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT rec.num, rec.id, rec.tenant, rec.cluster, rec.practice,
+                   c.replica, c.counter, c.hlc, c.field, c.value, c.author, c.seen
             FROM record rec
             JOIN change c ON c.record = rec.num AND c.live = 1
-            JOIN replica r ON r.num = c.replica
             WHERE \(condition)
             ORDER BY rec.id
             """), arguments: arguments)
         var views: [RecordView] = []
-        var start = 0
-        while start < rows.count {
-            let id: String = rows[start]["recordID"]
-            var end = start
-            var writes: [FieldWrite] = []
-            while end < rows.count, rows[end]["recordID"] == id {
-                writes.append(try liveWrite(rows[end]))
-                end += 1
-            }
-            let first = rows[start]
-            views.append(RecordView(
-                id: RecordID(id)!,
-                scope: RecordScope(tenant: first["tenant"], cluster: first["cluster"], practice: first["practice"]),
-                liveWrites: writes))
-            start = end
+        var current: (num: Int64, id: RecordID, scope: RecordScope)?
+        var writes: [FieldWrite] = []
+        func finish() {
+            if let current { views.append(RecordView(id: current.id, scope: current.scope, liveWrites: writes)) }
+            writes.removeAll(keepingCapacity: true)
         }
+        while let row = try rows.next() {
+            let num: Int64 = row[0]
+            if current?.num != num {
+                finish()
+                current = (num, RecordID(row[1] as String)!, RecordScope(tenant: row[2], cluster: row[3], practice: row[4]))
+            }
+            writes.append(try reader.write(row, from: 5))
+        }
+        finish()
         return views
+    }
+
+    /// Turns `replica, counter, hlc, field, value, author, seen` columns into live writes for
+    /// one read: each replica number is looked up once, and values that
+    /// are not plain strings, numbers or flags (scores, notes, attendees) are decoded once per
+    /// distinct text, since a register repeats them (3,000 risks hold about 25 distinct scores).
+    struct LiveWriteReader {
+        private let db: Database
+        private var replicas: [Int64: ReplicaID] = [:]
+        private var structured: [String: JSONValue] = [:]
+
+        init(_ db: Database) {
+            self.db = db
+        }
+
+        mutating func write(_ row: Row, from first: Int) throws -> FieldWrite {
+            let text: String = row[first + 4]
+            return FieldWrite(
+                id: ChangeID(replica: try replica(row[first]), counter: row[first + 1]),
+                hlc: HLCTimestamp(packed: row[first + 2]),
+                field: row[first + 3],
+                value: try value(text),
+                author: row[first + 5],
+                seen: ChangeWriter.parseIDList(row[first + 6]))
+        }
+
+        mutating func replica(_ num: Int64) throws -> ReplicaID {
+            if let known = replicas[num] { return known }
+            let text = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM replica WHERE num = ?"), arguments: [num])!
+            let id = ReplicaID(text)!
+            replicas[num] = id
+            return id
+        }
+
+        mutating func value(_ text: String) throws -> JSONValue {
+            guard let lead = text.utf8.first, lead == UInt8(ascii: "{") || lead == UInt8(ascii: "[") else {
+                return try JSONValue(parsing: text)
+            }
+            if let known = structured[text] { return known }
+            let value = try JSONValue(parsing: text)
+            structured[text] = value
+            return value
+        }
     }
 
     /// The records selected by `condition` on `rec` that have open conflicts, sorted by id, each

@@ -5,6 +5,8 @@ import Foundation
 /// Prints ClusterSync's speed figures: medians over several runs, never asserted.
 ///
 ///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
+///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
+///     swift run -c release clustersync-bench --register 3000 [--runs 5]
 @main
 struct Bench {
     static func main() async throws {
@@ -19,6 +21,14 @@ struct Bench {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
+        if arguments.contains("--pcpg") {
+            try await OversightBench.run(in: directory.appendingPathComponent("pcpg"), runs: runs)
+            return
+        }
+        if arguments.contains("--register") {
+            try RegisterBench.run(risks: option("--register", 3_000), runs: runs, in: directory)
+            return
+        }
         if arguments.contains("--profile-apply") {
             try ApplyProfile.run(times: option("--profile-apply", 5), count: count, in: directory)
             return

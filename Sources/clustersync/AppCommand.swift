@@ -13,11 +13,13 @@ struct AppCommand: AsyncParsableCommand {
 
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "The port to listen on (0 picks a free one).") var port: Int = 8470
+    @Flag(help: "Also sync: stay connected to the server as `clustersync sync --watch` does (its state is on the Sync page).")
+    var sync = false
 
     func run() async throws {
         // Opened here first so a wrong path fails with the CLI's own message before any port is bound.
         _ = try replica.open()
-        try await WebApp(replicaPath: replica.path, port: port).run { address, link in
+        try await WebApp(replicaPath: replica.path, port: port, sync: sync).run { address, link in
             Output.print("ClusterSync is running at \(address)\nOpen this link once to start (it works once only):\n\(link)")
         }
     }

@@ -5,17 +5,39 @@ import ClusterSyncCore
 
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Make a new replica file for one practice; prints its replica id.")
+        commandName: "init",
+        abstract: "Make a new replica file for one practice, or a read-only one for a PCPG or Health Board; prints its replica id.")
 
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "The tenant: the Health Board (e.g. bcuhb).") var tenant: String
-    @Option(help: "The cluster (e.g. north-denbighshire).") var cluster: String
-    @Option(help: "This practice (e.g. prestatyn-medical).") var practice: String
+    @Option(help: "The cluster (e.g. north-denbighshire); not for --role pcpg|health-board.") var cluster: String?
+    @Option(help: "This practice (e.g. prestatyn-medical); not for --role pcpg|health-board.") var practice: String?
+    @Option(help: "practice (the default); cluster-lead for a lead's laptop set up before its first sync (the server's welcome then says which role the credential has); or pcpg / health-board for a read-only replica of roll-ups and escalated risks.")
+    var role: String = CredentialRole.practice.rawValue
+    @Option(help: "A pcpg replica's region (the PCPG's county, e.g. conwy-denbighshire).") var region: String?
     @Option(help: "The name your edits are signed with until a server stamps them (e.g. \"Practice manager, Prestatyn\").")
     var name: String
 
     func run() throws {
-        let (_, identity) = try Replica.create(path: replica.path, tenant: tenant, cluster: cluster, practice: practice, displayName: name)
+        let role = try CredentialRole.parse(role)
+        if role.isReadOnly {
+            guard cluster == nil, practice == nil else {
+                throw ClusterSyncError(.invalidValue, "a \(role) replica covers \(role == .pcpg ? "a region's clusters" : "the whole tenant"): "
+                    + "leave out --cluster and --practice", field: cluster == nil ? "practice" : "cluster")
+            }
+            let (_, identity) = try Replica.createReadOnly(path: replica.path, tenant: tenant, role: role, region: region, displayName: name)
+            Output.print(identity.replicaID.rawValue)
+            return
+        }
+        guard let cluster, let practice else {
+            throw ClusterSyncError(.invalidValue, "init needs --cluster and --practice (or --role pcpg|health-board)",
+                                   field: cluster == nil ? "cluster" : "practice")
+        }
+        guard region == nil else {
+            throw ClusterSyncError(.invalidValue, "--region is for --role pcpg", field: "region")
+        }
+        let (made, identity) = try Replica.create(path: replica.path, tenant: tenant, cluster: cluster, practice: practice, displayName: name)
+        if role == .clusterLead { try made.declareRole(role) }
         Output.print(identity.replicaID.rawValue)
     }
 }
@@ -61,7 +83,12 @@ struct StatusCommand: ParsableCommand {
         let heldBack = try replica.heldBack()
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
-        let granted = try replica.grantedRole()
+        let readOnly = try replica.oversightRole()
+        // A read-only replica is its role's from `init --role`, before any sync.
+        let granted = try readOnly.map { GrantedRole(role: $0.role, region: $0.region, grantedAt: try replica.grantedRole().grantedAt ?? 0) }
+            ?? replica.grantedRole()
+        let holder = readOnly.map { "reads     \($0.role)\($0.region.map { " region \($0)" } ?? "") of \(identity.tenant) (a read-only replica)" }
+            ?? "practice  \(identity.practice) in cluster \(identity.cluster), \(identity.tenant)"
         if output.json {
             Output.printJSON(.object([
                 "replica": .string(identity.replicaID.rawValue), "tenant": .string(identity.tenant),
@@ -98,7 +125,7 @@ struct StatusCommand: ParsableCommand {
         }
         Output.print("""
             replica   \(identity.replicaID)  (\(self.replica.path))
-            practice  \(identity.practice) in cluster \(identity.cluster), \(identity.tenant)
+            \(holder)
             name      \(identity.displayName)
             role      \(granted.role)\(granted.region.map { " of region \($0)" } ?? "")\(granted.grantedAt == nil ? " (until the first sync says otherwise)" : " (as the server said at the last sync)")
             pending   \(pending) change\(pending == 1 ? "" : "s") not yet synced

@@ -29,7 +29,7 @@ def main():
 
     workdir = tempfile.mkdtemp(prefix="clustersync-bench-")
     replica = os.path.join(workdir, "bench.sqlite")
-    init_replica(replica, "prestatyn-medical", "Prestatyn Medical")
+    init_replica(replica, "prestatyn-medical", "Prestatyn Medical", role="cluster-lead")
     app = RunningApp(replica)
     try:
         host, port = re.match(r"http://([\d.]+):(\d+)/", app.address).groups()

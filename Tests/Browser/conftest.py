@@ -12,6 +12,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BINARY = os.environ.get("CLUSTERSYNC_BIN", os.path.join(ROOT, ".build", "debug", "clustersync"))
+SERVER_BINARY = os.environ.get("CLUSTERSYNCD_BIN", os.path.join(os.path.dirname(BINARY), "clustersyncd"))
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 SHOTS = os.environ.get("SCREENSHOTS", os.path.join(ROOT, ".build", "browser-screenshots"))
 
@@ -23,14 +24,14 @@ def cli(replica, *args):
     return result.stdout.strip()
 
 
-def init_replica(path, practice, name):
-    cli(path, "init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice, "--name", name)
+def init_replica(path, practice, name, role="practice"):
+    cli(path, "init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice, "--name", name, "--role", role)
 
 
 class RunningApp:
-    def __init__(self, replica):
+    def __init__(self, replica, *options):
         self.replica = replica
-        self.process = subprocess.Popen([BINARY, "app", "--replica", replica, "--port", "0"],
+        self.process = subprocess.Popen([BINARY, "app", "--replica", replica, "--port", "0", *options],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.address = None
         self.link = None
@@ -47,6 +48,53 @@ class RunningApp:
         if self.link is None:
             self.process.kill()
             raise AssertionError("clustersync app printed no start link: " + "".join(lines) + self.process.stderr.read())
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class RunningServer:
+    """The real sync server, `clustersyncd serve`, on a free loopback port, with one tenant and
+    cluster; `connect` registers a practice, issues it a token and points a replica at it."""
+
+    TENANT, CLUSTER = "bcuhb", "north-denbighshire"
+
+    def __init__(self, workdir):
+        self.data = os.path.join(workdir, "server-data")
+        self.admin("init")
+        self.admin("tenant", "add", self.TENANT)
+        self.admin("cluster", "add", "--tenant", self.TENANT, self.CLUSTER)
+        self.process = subprocess.Popen([SERVER_BINARY, "serve", "--data", self.data, "--port", "0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.port = None
+        deadline = time.time() + 60
+        while time.time() < deadline and self.port is None:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if found:
+                self.port = found.group(1)
+        if self.port is None:
+            self.process.kill()
+            raise AssertionError("clustersyncd serve printed no address")
+
+    def admin(self, *args):
+        result = subprocess.run([SERVER_BINARY, *args, "--data", self.data], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"clustersyncd {' '.join(args)} failed: {result.stderr}"
+        return result.stdout.strip()
+
+    def connect(self, replica, practice, label):
+        self.admin("practice", "add", "--tenant", self.TENANT, "--cluster", self.CLUSTER, practice)
+        token = os.path.join(os.path.dirname(replica), practice + ".token")
+        with open(token, "w") as file:
+            file.write(self.admin("credential", "issue", "--tenant", self.TENANT, "--cluster", self.CLUSTER,
+                                  "--practice", practice, "--label", label))
+        cli(replica, "remote", "set", f"localhost:{self.port}", "--ca", os.path.join(self.data, "ca.pem"), "--token-file", token)
 
     def stop(self):
         self.process.terminate()

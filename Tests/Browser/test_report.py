@@ -16,7 +16,7 @@ def qaif_year(today):
 
 
 def make_cluster(path):
-    init_replica(path, "prestatyn", "Dr Siân Evans, cluster lead")
+    init_replica(path, "prestatyn", "Dr Siân Evans, cluster lead", role="cluster-lead")
     today = datetime.datetime.now(datetime.timezone.utc).date()
     year, year_start = qaif_year(today)
     action = cli(path, "action", "add", "title=Agree winter locum rota", "owner=Cluster development manager",

@@ -200,7 +200,7 @@ import Testing
             try replica.database.write { db in
                 try db.execute(sql: """
                     DROP TABLE signing_key; DROP TABLE replica_key; ALTER TABLE change DROP COLUMN sig;
-                    DELETE FROM grdb_migrations WHERE identifier LIKE 'v5 (signing)%';
+                    DELETE FROM grdb_migrations WHERE identifier LIKE 'v7 (signing)%';
                     """)
             }
         }

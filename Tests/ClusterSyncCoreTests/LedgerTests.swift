@@ -134,6 +134,22 @@ import Testing
             #expect(throws: ClusterSyncError.self) { try Redaction.check(Redaction.request(of: other)!, of: other, target: change) }
         }
     }
+
+    /// Redaction is one of the lead's powers (`LeadPowers`): refused to a practice at both ends (`lead-only`).
+    @Test func redactingNeedsTheClusterLead() throws {
+        let rows = Self.chain(1)
+        let target = try Change(jsonText: rows[0].text!)
+        let redaction = Change(id: ChangeID("2@5f0c9e1a2b3c4d5e")!, hlc: target.hlc, record: target.record, scope: target.scope,
+                               field: Redaction.field, value: Redaction.Request(change: target.id, field: "description", reason: "a name").value)
+        #expect(LeadPowers.needed(for: redaction, by: "W95010", supersededPractices: []) == .redact)
+        for receiver in [ChangeAdmission.Receiver.replica, .server] {
+            let error = #expect(throws: ClusterSyncError.self) {
+                try LeadPowers.check(redaction, role: .practice, practice: "W95010", supersededPractices: [], receiver: receiver)
+            }
+            #expect(error?.code == .leadOnly && error?.message.contains("redacting a value") == true)
+            try LeadPowers.check(redaction, role: .clusterLead, practice: "W95010", supersededPractices: [], receiver: receiver)
+        }
+    }
 }
 
 extension Data {

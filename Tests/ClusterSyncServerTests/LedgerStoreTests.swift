@@ -10,7 +10,7 @@ import Testing
 /// and both stores (SQLite and in-memory) keep a redaction and never take the value back.
 @Suite struct LedgerStoreTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-ledger-\(UUID().uuidString)")
-    let identity = SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "rhyl", author: "rhyl")
+    let identity = SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "rhyl", author: "rhyl", role: .clusterLead)
     let scope = RecordScope(tenant: "bcuhb", cluster: "north")
     let record = RecordID("RSK-7K3M9Q2X1A")!
 
@@ -80,6 +80,11 @@ import Testing
         _ = try await store.push([redaction(4, of: 3, record: other)], as: identity)
         _ = try await store.push([change(3, value: .string("Mr Example"), record: other)], as: identity)
         #expect(try await stored(3)?.value == Redaction.marker(by: ChangeID("4@00000000000000a1")!))
+        // Only a cluster lead's session may store one (`LeadPowers`).
+        var practice = identity
+        practice.role = .practice
+        let refusal = await #expect(throws: PushRejection.self) { try await store.push([redaction(6, of: 3, record: other)], as: practice) }
+        #expect(refusal?.error.code == .leadOnly)
         // A redaction naming a change of another record is refused, naming the redaction.
         let error = await #expect(throws: PushRejection.self) { try await store.push([redaction(5, of: 1, record: other)], as: identity) }
         #expect(error?.error.code == .invalidValue && error?.change == ChangeID("5@00000000000000a1"))

@@ -22,7 +22,7 @@ struct TestSession {
     static let leadToken = "cst_c5105c6a1afa_tjHAj1BEBZJ7qxa-PcSI8aF0-o06NEz7_mK0a4-zJUE"
     static let pcpgToken = "cst_1da515d3796e_45_jxNQjF9M0qzWjhNXTxlLDWDrOkN2DxmPshGKCQIU"
     static let healthBoardToken = "cst_48641d76a860_yha8OxiGlYk9NnBmsyNkNLqBqlMcujq2hBwIH7dbK5Q"
-    static let otherIdentity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011", author: "W95011 (Rhys Morgan)")
+    static let otherIdentity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011", author: "W95011 (Rhys Morgan)", role: .clusterLead)
 
     let channel: NIOAsyncTestingChannel
     let store: InMemoryServerStore
@@ -70,6 +70,7 @@ struct TestSession {
         handler.serverName = "clustersyncd 0.1.0"
         let now = connection.nowMillis
         handler.nowMillis = { now }
+        await store.setWallClock { now }
         let identity = channel.eventLoop.makeSucceededFuture(certificate)
         let session = Task { await handler.run(wrapped, certificateIdentity: identity) }
         return TestSession(channel: channel, store: store, notifier: notifier, session: session)

@@ -14,21 +14,10 @@ import Testing
         base = try SyncEndToEndTests()
     }
 
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func seededEditsThroughTheServerEndInIdenticalExports() throws {
         let seed = ProcessInfo.processInfo.environment["CLUSTERSYNC_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...999_999)
         print("convergence through the server: seed \(seed) (CLUSTERSYNC_SEED=\(seed) replays it)")
-        var rng = Generator(state: seed)
+        var rng = SeededGenerator(seed: seed)
         let server = try base.makeServer()
         defer { server.stop() }
         let added = try cli.run(["practice", "add", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "denbigh"],

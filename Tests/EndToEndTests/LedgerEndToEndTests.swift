@@ -133,6 +133,17 @@ import Testing
         }
     }
 
+    /// Gives `practice`'s replica a cluster-lead token (its token file rewritten) and syncs, so
+    /// the replica knows its role.
+    func makeLead(_ practice: String, _ file: String) throws {
+        let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                  "--practice", practice, "--label", "laptop", "--role", "cluster-lead"], binary: "clustersyncd")
+        #expect(issued.status == 0, "\(issued.stderr)")
+        try issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            .write(to: base.dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
+        _ = try base.sync(file)
+    }
+
     /// The id of the change that wrote `field` of `record`, from `history --json`.
     func change(writing field: String, of record: String, in file: String) throws -> String {
         let history = try #require(try cli.run("history", "--replica", file, "--json", record).json)
@@ -149,6 +160,7 @@ import Testing
         defer { server.stop() }
         let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
         let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
+        try makeLead("prestatyn", prestatyn)
         let name = "Gwenllian Pritchard-Owain"
         let risk = try base.addRisk(prestatyn, "title=Falls at the branch surgery", "description=Mrs \(name) fell in the waiting room")
         _ = try base.sync(prestatyn)
@@ -158,6 +170,10 @@ import Testing
         try FileManager.default.copyItem(at: base.dir.appendingPathComponent("rhyl.sqlite"), to: base.dir.appendingPathComponent("stale.sqlite"))
 
         let target = try change(writing: "description", of: risk, in: prestatyn)
+        // Redacting is the cluster lead's: Rhyl's practice credential may not, and nothing changes.
+        let refused = try cli.run("redact", "--replica", rhyl, risk, "description", target, "--reason", "a name")
+        #expect(refused.status == 1 && refused.stderr.contains("needs the cluster lead"), "\(refused.stderr)")
+        #expect(bytes(of: rhyl, contain: name))
         let redact = try cli.run("redact", "--replica", prestatyn, risk, "description", target, "--reason", "a patient's name typed by mistake")
         #expect(redact.status == 0, "\(redact.stderr)")
         #expect(!bytes(of: prestatyn, contain: name))
@@ -208,6 +224,7 @@ import Testing
         defer { server.stop() }
         let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
         let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
+        try makeLead("prestatyn", prestatyn)
         let name = "Dafydd ap Llewelyn-Hughes"
         let risk = try base.addRisk(rhyl, "title=Home visit backlog", "description=Visit to \(name) missed")
         #expect(try cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)

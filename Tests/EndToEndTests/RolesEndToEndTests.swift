@@ -104,7 +104,9 @@ import Testing
             let welcome = try #require(session.next())
             #expect(welcome["role"] == .string(role), "\(welcome)")
             #expect(welcome["region"] == (role == "pcpg" ? .string("conwy-denbighshire") : nil))
-            #expect(welcome["scopes"] == .array([]) && welcome["identity"]?["practice"] == nil, "\(welcome)")
+            let reach = role == "pcpg" ? "bcuhb/conwy-denbighshire" : "bcuhb"
+            #expect(welcome["scopes"] == .array([.string("escalated:\(reach)"), .string("rollup:\(reach)")]), "\(welcome)")
+            #expect(welcome["identity"]?["practice"] == nil, "\(welcome)")
 
             // Closing prestatyn's risk, as if the analyst could.
             let close = Change(id: ChangeID(replica: ReplicaID("00000000000000ac")!, counter: 1), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000)),
@@ -198,11 +200,14 @@ import Testing
             let session = try CredentialLifecycleTests.HeldSession(port: server.port, in: base.dir)
             defer { session.close() }
             let replica = ReplicaID("00000000000000ad")!
-            session.send(line(.hello(Hello(replica: replica, token: token))))
+            let key = BadInputTests.key(of: replica)
+            session.send(line(.hello(Hello(replica: replica, token: token, key: key.publicKey))))
             #expect(session.next()?["type"] == .string("welcome"))
-            let close = Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000)),
-                               record: RecordID(risk)!, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"),
-                               field: "status", value: .string("closed"))
+            let close = ChangeSignature.signed(
+                Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000)),
+                       record: RecordID(risk)!, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"),
+                       field: "status", value: .string("closed")),
+                with: key)
             session.send(line(.push(Push(batch: "ad-\(counter)", changes: [close]))))
             let answer = try #require(session.next())
             if accepted {
@@ -242,7 +247,7 @@ import Testing
         let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
         #expect(status["pending"] == .int(0) && status["role"] == .string("practice"))
         guard case .array(let heldBack) = status["heldBack"] else { Issue.record("\(status)"); return }
-        #expect(heldBack.count == 1 && heldBack.first?["field"] == .string("status"), "\(heldBack)")
+        #expect(heldBack.count == 1 && heldBack.first?["code"] == .string("lead-only"), "\(heldBack)")
         _ = try base.sync(prestatyn)
         let seen = try #require(try cli.run("show", "--replica", prestatyn, "--json", risk).json?["fields"])
         #expect(seen["owner"] == .string("Practice manager"), "the rest synced")

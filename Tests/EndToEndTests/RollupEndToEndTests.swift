@@ -46,7 +46,7 @@ import Testing
     @Test func countsMatchTheRecordsMadeAndPrivateOnesCountNowhere() throws {
         for practice in ["prestatyn", "rhyl"] {
             try ok(["init", "--replica", "\(practice).sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
-                    "--practice", practice, "--name", "Manager, \(practice)"])
+                    "--practice", practice, "--name", "Manager, \(practice)", "--role", "cluster-lead"])
         }
         // Expected counts, kept as the records are made (the band rule written out here again).
         var matrix = Array(repeating: Array(repeating: 0, count: 5), count: 5)

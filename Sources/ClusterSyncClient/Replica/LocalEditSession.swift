@@ -17,6 +17,7 @@ struct LocalEditSession {
     private(set) var made: [Change] = []
 
     init(_ db: Database, wallMillis: Int64) throws {
+        try Replica.refuseIfReadOnly(db)
         identity = try Replica.identity(db)
         role = try Replica.grantedRole(db).role
         let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM identity")!

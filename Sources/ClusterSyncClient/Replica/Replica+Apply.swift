@@ -44,8 +44,10 @@ extension Replica {
     static func admissionRule(_ db: Database) throws -> ChangeAdmission {
         let identity = try identity(db)
         let skew = try Int64.fetchOne(db, sql: "SELECT max_clock_skew_millis FROM remote") ?? ClockPolicy.maximumSkewMillis
-        return ChangeAdmission(tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
-                               maxClockSkewMillis: skew, receiver: .replica)
+        var rule = ChangeAdmission(tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
+                                   maxClockSkewMillis: skew, receiver: .replica)
+        rule.readsTenant = try oversightRole(db) != nil
+        return rule
     }
 
     /// Remembers the limits a server announced in `welcome`: its clock limit becomes this
@@ -57,8 +59,11 @@ extension Replica {
     }
 
     func apply(_ changes: [Change], unreadable: [UnreadableChange], origin: Origin, cursor: ClusterSyncCore.Cursor?,
-               retrySetAside: Bool = false) throws -> ApplyOutcome {
+               retrySetAside: Bool = false, oversight: OversightPage? = nil) throws -> ApplyOutcome {
         let now = wallClock()
+        // A read-only replica takes changes from its server only: a merge would write records
+        // the server never sent it.
+        if origin == .peer { try database.read { db in try Self.refuseIfReadOnly(db) } }
         let rule = try admissionRule()
         var admitted: [Change] = []
         admitted.reserveCapacity(changes.count)
@@ -86,6 +91,7 @@ extension Replica {
             }
             var outcome = try Self.write(scoped.admitted, origin: origin, &writer)
             outcome.setAside = try Self.setAside(refused, at: now, db)
+            if let oversight { try Self.applyOversight(oversight, now: now, db) }
             if let cursor {
                 try db.execute(sql: "UPDATE remote SET cursor = ?", arguments: [cursor.rawValue])
             }

@@ -12,6 +12,10 @@ extension Replica {
     /// transport-free sync used for offline hand-over. Each side receives only what it may hold
     /// (never another practice's private records).
     public func merge(with other: Replica) throws -> MergeOutcome {
+        // A PCPG's or Health Board's replica takes records from its server only, and gives none.
+        for replica in [self, other] {
+            if let role = try replica.oversightRole() { throw Self.readOnlyRefusal(role) }
+        }
         let mine = try identity()
         let theirs = try other.identity()
         guard mine.tenant == theirs.tenant, mine.cluster == theirs.cluster else {

@@ -32,7 +32,24 @@ extension Replica {
         }
     }
 
-    /// The role of the last welcome; `practice` before the first sync.
+    /// The role a cluster lead declares at `init --role cluster-lead`, for a laptop set up offline:
+    /// lead-only edits are allowed locally until the first welcome says which role the credential
+    /// really has. The server judges every change by the session's own role, so a wrong
+    /// declaration only means those edits are held back at the first sync (`lead-only`).
+    public func declareRole(_ role: CredentialRole) throws {
+        guard role.isPractice else {
+            throw ClusterSyncError(.invalidValue, "only a practice's replica can be declared \(role); use init --role for a read-only one", field: "role")
+        }
+        try database.write { db in
+            // granted_at 0: declared, not granted (`GrantedRole.grantedAt` reads it as nil).
+            try db.execute(sql: """
+                INSERT INTO granted_role (singleton, role, region, granted_at) VALUES (1, ?, NULL, 0)
+                ON CONFLICT (singleton) DO NOTHING
+                """, arguments: [role.rawValue])
+        }
+    }
+
+    /// The role of the last welcome; `practice` before the first sync, unless one was declared.
     public func grantedRole() throws -> GrantedRole {
         try database.read { db in try Self.grantedRole(db) }
     }
@@ -40,6 +57,6 @@ extension Replica {
     static func grantedRole(_ db: Database) throws -> GrantedRole {
         guard let row = try Row.fetchOne(db, sql: "SELECT role, region, granted_at FROM granted_role") else { return .beforeFirstSync }
         // A role this version does not know (a newer server's) is treated as the least powerful.
-        return GrantedRole(role: CredentialRole(rawValue: row["role"]) ?? .pcpg, region: row["region"], grantedAt: row["granted_at"])
+        return GrantedRole(role: CredentialRole(rawValue: row["role"]) ?? .pcpg, region: row["region"], grantedAt: (row["granted_at"] as Int64?).flatMap { $0 == 0 ? nil : $0 })
     }
 }

@@ -3,11 +3,14 @@ import ClusterSyncCore
 /// Roll-ups computed from the cluster-shared records this replica holds: what `clustersync
 /// rollup` and `clustersync report --html` print. A practice's or cluster lead's replica holds
 /// its whole cluster's shared records, so its roll-up is the cluster's (its private records count
-/// nowhere). A PCPG or Health Board replica will be fed the server's kept roll-ups instead.
+/// nowhere). A PCPG's or Health Board's replica returns the roll-up the server sent at its last sync
+/// (aggregated from the server's kept contributions, at the server's day).
 extension Replica {
     /// The roll-up of every cluster this replica holds shared records of (one, for a practice),
     /// or only `cluster`'s; on `today` (default: the replica's clock's day).
     public func rollup(cluster: String? = nil, today: CalendarDate? = nil) throws -> RegionRollup {
+        // A PCPG's or Health Board's replica holds the server's roll-up, not the records.
+        if try oversightRole() != nil { return try storedRollup(cluster: cluster) }
         let today = today ?? self.today
         let identity = try identity()
         var byCluster: [String: [RollupContribution]] = [:]

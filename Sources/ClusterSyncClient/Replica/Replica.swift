@@ -26,19 +26,26 @@ public final class Replica: Sendable {
     /// `init` opens a replica with, so a typo in a path never leaves an empty file behind.
     public static func openExisting(path: String, wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws -> Replica {
         let missing = ClusterSyncError(.notInitialised, "no replica at \(path); run `clustersync init`")
-        guard FileManager.default.fileExists(atPath: path), isInitialisedReplica(path) else { throw missing }
+        guard FileManager.default.fileExists(atPath: path), try isInitialisedReplica(path) else { throw missing }
         return try Replica(path: path, wallClock: wallClock)
     }
 
     /// Whether `path` is a replica file with an identity, read without writing: migrating some
-    /// other SQLite file (a server's store, say) would add a replica's tables to it.
-    static func isInitialisedReplica(_ path: String) -> Bool {
+    /// other SQLite file (a server's store, say) would add a replica's tables to it. A file
+    /// another process is writing (a watch, the app) is waited for, not taken for "no replica";
+    /// a file that is not SQLite at all is not a replica.
+    static func isInitialisedReplica(_ path: String) throws -> Bool {
         var configuration = Configuration()
         configuration.readonly = true
-        return (try? DatabaseQueue(path: path, configuration: configuration).read { db in
-            try db.tableExists("identity") && db.tableExists("outbox")
-                && Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! > 0
-        }) ?? false
+        configuration.busyMode = .timeout(10)
+        do {
+            return try DatabaseQueue(path: path, configuration: configuration).read { db in
+                try db.tableExists("identity") && db.tableExists("outbox")
+                    && Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! > 0
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            return false
+        }
     }
 
     /// Makes a new replica file at `path` for one practice. Checks the names before touching the

@@ -106,7 +106,21 @@ enum ReplicaSchema {
             // is erased before it is written (Protocol/changes.md §10).
             try MaterialisedStateSchema.createRedactionTable(db)
         }
-        migrator.registerMigration("v5 (signing): the replica's signing key and change signatures") { db in
+        migrator.registerMigration("v6 (pcpg): a read-only replica's role and roll-up") { db in
+            try db.execute(sql: """
+                -- Present only in a replica made with `clustersync init --role pcpg|health-board`:
+                -- the read-only role it was made for, a pcpg's region, and the server's roll-up
+                -- from the last page it pulled (RegionRollup JSON; NULL before the first sync).
+                CREATE TABLE oversight (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    role TEXT NOT NULL,
+                    region TEXT,
+                    rollup TEXT,
+                    received_at INTEGER
+                );
+                """)
+        }
+        migrator.registerMigration("v7 (signing): the replica's signing key and change signatures") { db in
             try db.execute(sql: """
                 -- This replica's Ed25519 private key (the 32-byte seed): it signs every change made
                 -- here (Protocol/changes.md §2.1) and never leaves this file. The file is kept

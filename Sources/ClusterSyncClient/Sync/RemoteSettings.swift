@@ -124,7 +124,8 @@ extension Replica {
     /// last page, the changes set aside before are tried again.
     @discardableResult
     public func applyPulled(_ page: ChangesPage) throws -> ApplyOutcome {
-        let outcome = try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more)
+        let outcome = try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more,
+                                oversight: page.oversight)
         try forgetHeldBack(page.changes.map(\.id))
         return outcome
     }

@@ -87,6 +87,10 @@ public struct SyncClient: Sendable {
         configuration.reconnectMaxMillis = Self.millis(timing.reconnectMaxSeconds)
         configuration.reconnectBaseMillis = min(configuration.reconnectBaseMillis, configuration.reconnectMaxMillis)
         configuration.seed = UInt64.random(in: .min ... .max)
+        if let oversight = try replica.oversightRole() {
+            configuration.role = oversight.role
+            configuration.region = oversight.region
+        }
         var machine = ClientSyncStateMachine(configuration, cursor: try replica.syncState().cursor, pending: try replica.pendingCount())
         let callbacks = Callbacks(progress: progress, onApplied: onApplied, onNotice: onNotice)
         var pulled = 0

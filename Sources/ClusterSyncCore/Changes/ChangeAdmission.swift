@@ -26,6 +26,10 @@ public struct ChangeAdmission: Sendable, Equatable {
     public var maxClockSkewMillis: Int64
     /// Which end applies the rule: it words the refusals.
     public var receiver: Receiver
+    /// A read-only (pcpg, health-board) replica: it holds the cluster-shared records of any
+    /// cluster of its tenant that the server sends it (escalated risks and their actions), and
+    /// never a practice's private record. `cluster` and `practice` are then empty.
+    public var readsTenant = false
 
     public enum Receiver: Sendable, Equatable {
         /// A server session, checking a push.
@@ -51,7 +55,8 @@ public struct ChangeAdmission: Sendable, Equatable {
     /// Whether a record of `scope` is the receiver's: its cluster's shared records and its own
     /// practice's private ones.
     public func holds(_ scope: RecordScope) -> Bool {
-        Self.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
+        if readsTenant { return scope.tenant == tenant && scope.practice == nil }
+        return Self.holds(scope, tenant: tenant, cluster: cluster, practice: practice)
     }
 
     /// The scope rule, the one place it is written: a practice holds its cluster's shared
@@ -73,7 +78,8 @@ public struct ChangeAdmission: Sendable, Equatable {
             let (who, verb) = receiver == .server ? ("this session", "write") : ("this replica", "hold")
             throw ClusterSyncError(.forbiddenScope,
                 "change \(change.id) is for \(Self.scopeName(change.scope)), which \(who) may not \(verb); "
-                + "it may \(verb) cluster:\(tenant)/\(cluster) and practice:\(tenant)/\(cluster)/\(practice)")
+                + (readsTenant ? "it may \(verb) the cluster-shared records of \(tenant)"
+                   : "it may \(verb) cluster:\(tenant)/\(cluster) and practice:\(tenant)/\(cluster)/\(practice)"))
         }
         guard change.hlc.millis <= nowMillis + maxClockSkewMillis else {
             throw ClusterSyncError(.clockSkew,

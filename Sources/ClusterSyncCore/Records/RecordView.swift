@@ -10,7 +10,7 @@ public struct RecordView: Sendable, Equatable {
         self.scope = scope
         var byField: [String: [FieldWrite]] = [:]
         for write in liveWrites { byField[write.field, default: []].append(write) }
-        for (field, list) in byField {
+        for (field, list) in byField where list.count > 1 {
             if id.type.schema.field(field)?.kind.cardinality == .log {
                 byField[field] = list.sorted { ($0.hlc, $0.id) < ($1.hlc, $1.id) }
             } else {

@@ -39,6 +39,10 @@ public struct ClientSyncStateMachine: Sendable {
         public var reconnectMaxMillis: Int64 = 30_000
         /// Seeds the backoff jitter (tests fix it; the client picks a random one).
         public var seed: UInt64 = 0x5EED
+        /// A read-only replica's role (`pcpg`, `health-board`) and a pcpg's region: its welcome
+        /// must grant exactly that. `practice` for a practice's replica (either practice role).
+        public var role: CredentialRole = .practice
+        public var region: String?
 
         public init(mode: Mode, replica: ReplicaID, tenant: String, cluster: String, practice: String,
                     credential: String, server: String) {
@@ -296,12 +300,28 @@ public struct ClientSyncStateMachine: Sendable {
 
     private mutating func welcomed(_ welcome: Welcome) -> [Action] {
         let them = welcome.identity
+        if configuration.role.isReadOnly {
+            let mine = "\(configuration.role.credentialName) of \(configuration.tenant)\(configuration.region.map { " region \($0)" } ?? "")"
+            guard them.role == configuration.role, them.tenant == configuration.tenant,
+                  configuration.role != .pcpg || them.region == configuration.region else {
+                let theirs = them.role.isPractice ? "practice \(them.practice)'s (\(them.tenant)/\(them.cluster))"
+                    : "\(them.role.credentialName) of \(them.tenant)\(them.region.map { " region \($0)" } ?? "")"
+                return stop(ClusterSyncError(.wrongCredential,
+                    "\(configuration.credential) is \(theirs); this replica is for \(mine). Nothing was read: give it that credential "
+                    + "with `clustersync remote set`"), bye: true)
+            }
+            self.welcome = welcome
+            summary.author = them.author
+            phase = .pushing
+            return [.rememberLimits(welcome.limits)] + pushMore()
+        }
         guard them.role.isPractice else {
             return stop(ClusterSyncError(.wrongCredential,
                 "\(configuration.credential) is \(them.role.credentialName) of \(them.tenant)\(them.region.map { " region \($0)" } ?? ""), "
                 + "which reads its clusters and writes nothing; this replica is practice \(configuration.practice)'s "
                 + "(\(configuration.tenant)/\(configuration.cluster)). Nothing was pushed: give this replica its own practice's "
-                + "credential with `clustersync remote set`"), bye: true)
+                + "credential with `clustersync remote set` (a PCPG's or Health Board's credential needs a replica made with "
+                + "`clustersync init --role`)"), bye: true)
         }
         guard them.tenant == configuration.tenant, them.cluster == configuration.cluster, them.practice == configuration.practice else {
             return stop(ClusterSyncError(.wrongCredential,

@@ -10,7 +10,8 @@
 /// - **resolves another practice's conflict**: it writes a value superseding two or more
 ///   concurrent values of one field, one of which another practice wrote;
 /// - **deletes** a cluster-shared record (a list item is part of its list, and removing one is
-///   editing the list, not deleting a record).
+///   editing the list, not deleting a record);
+/// - **redacts** a written value (`Redaction`), on any record.
 ///
 /// Practice-private records are the practice's own: closing or deleting one needs no lead
 /// (escalating one still does: it would show the risk beyond the cluster).
@@ -26,6 +27,8 @@ public enum LeadPowers {
         case escalate
         case resolveConflict = "resolve-conflict"
         case deleteShared = "delete-shared"
+        /// Erasing a written value (`Redaction`), on any record.
+        case redact
 
         /// What the power lets a lead do, for messages: "closing a risk".
         public func words(for type: RecordType) -> String {
@@ -34,6 +37,7 @@ public enum LeadPowers {
             case .escalate: "escalating a risk beyond the cluster"
             case .resolveConflict: "resolving a conflict with another practice's value"
             case .deleteShared: "deleting a record shared with the cluster"
+            case .redact: "redacting a value"
             }
         }
 
@@ -52,6 +56,7 @@ public enum LeadPowers {
         let type = change.record.type
         let shared = change.scope.practice == nil
         let word = change.value?.stringValue
+        if change.field == Redaction.field { return .redact }
         if shared, change.field == "status", let word,
            (type == .risk && word == "closed") || (type == .action && closingActionStatuses.contains(word)) {
             return .close

@@ -60,6 +60,10 @@ public struct ServerSessionStateMachine: Sendable {
         var subscription: Subscription = .none
         /// A pull whose cursor waits for `streamEnd(_:)` to be checked.
         var pendingPull: Pull?
+        /// A read-only session's roll-up and escalated list as last sent (by a pull's answer
+        /// or the subscription): a subscription page that changes neither and carries no
+        /// changes is not sent.
+        var lastOversight: OversightPage?
     }
 
     enum State: Sendable {
@@ -353,7 +357,11 @@ public struct ServerSessionStateMachine: Sendable {
 
     /// The page a `fetch` asked for.
     public mutating func fetched(_ page: ChangesPage) -> Action {
-        answer(.changes(page))
+        if case .ready(var ready) = state, let oversight = page.oversight {
+            ready.lastOversight = oversight
+            state = .ready(ready)
+        }
+        return answer(.changes(page))
     }
 
     /// The cursor at the current end of the tenant's stream, which `findStreamEnd` asked for:
@@ -429,8 +437,13 @@ public struct ServerSessionStateMachine: Sendable {
         state = .ready(ready)
         var sent = page
         sent.changes.removeAll { $0.id.replica == replica }
+        // A read-only session's roll-up or escalated list that changed goes out even without
+        // changes (a practice's push moved a count, or withdrew a risk).
+        let oversightChanged = page.oversight != nil && page.oversight != ready.lastOversight
+        if oversightChanged { ready.lastOversight = page.oversight }
+        state = .ready(ready)
         // Rows the server cannot read go out too, for the replica to set aside (changes.md §8.0).
-        return sent.changes.isEmpty && sent.unreadable.isEmpty ? .none : .send(.changes(sent))
+        return sent.changes.isEmpty && sent.unreadable.isEmpty && !oversightChanged ? .none : .send(.changes(sent))
     }
 
     /// The subscription's page could not be read (the handler logs why). The session stays

@@ -67,6 +67,12 @@ public enum WireCodec {
             object.raw("changes", changesText(page.changes, unreadable: page.unreadable))
             object.string("cursor", page.cursor.rawValue)
             object.bool("more", page.more)
+            if let oversight = page.oversight {
+                object.raw("rollup", oversight.rollup.canonicalText)
+                object.raw("escalated", JSONValue.array(oversight.escalated.map {
+                    .object(["cluster": .string($0.cluster), "record": .string($0.record.rawValue)])
+                }).canonicalText)
+            }
         case .snapshot(let snapshot):
             object.raw("changes", changesText(snapshot.changes, unreadable: snapshot.unreadable))
             object.string("cursor", snapshot.cursor.rawValue)
@@ -241,6 +247,7 @@ private struct DecodedLine: Decodable {
         case batch, changes, accepted, duplicates
         case cursor, limit, more, nonce
         case code, message, fatal, change
+        case rollup, escalated
     }
 
     init(from decoder: any Decoder) throws {
@@ -284,8 +291,12 @@ private struct DecodedLine: Decodable {
                 case .unreadable(let u): unreadable.append(u)
                 }
             }
+            var oversight: OversightPage?
+            if let rollup = try c.decodeIfPresent(JSONValue.self, forKey: .rollup) {
+                oversight = OversightPage(rollup: rollup, escalated: try c.decodeIfPresent([EscalatedEntry].self, forKey: .escalated)?.map(\.record) ?? [])
+            }
             return ChangesPage(changes: changes, cursor: Cursor(try c.decode(String.self, forKey: .cursor)),
-                               more: try c.decode(Bool.self, forKey: .more), unreadable: unreadable)
+                               more: try c.decode(Bool.self, forKey: .more), unreadable: unreadable, oversight: oversight)
         }
         switch type {
         case "hello":
@@ -370,6 +381,22 @@ private struct DecodedLine: Decodable {
         default:
             preconditionFailure("\(type) is in WireMessage.typeNames but has no decoder")
         }
+    }
+}
+
+/// One element of a page's "escalated": `{"cluster","record"}`.
+private struct EscalatedEntry: Decodable {
+    var record: EscalatedRecord
+
+    enum Key: String, CodingKey { case cluster, record }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        let text = try c.decode(String.self, forKey: .record)
+        guard let id = RecordID(text) else {
+            throw DecodingError.dataCorruptedError(forKey: .record, in: c, debugDescription: "not a record id")
+        }
+        record = EscalatedRecord(cluster: try c.decode(String.self, forKey: .cluster), record: id)
     }
 }
 

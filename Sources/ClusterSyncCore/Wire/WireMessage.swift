@@ -83,10 +83,15 @@ public struct SessionIdentity: Sendable, Equatable, Hashable, CustomStringConver
                                region: role.needsRegion ? region : nil)
     }
 
-    /// The scopes granted: the cluster's shared records and the practice's own; none for the
-    /// read-only roles (they may push nothing, and pull nothing of a practice or cluster yet).
+    /// The scopes granted: the cluster's shared records and the practice's own. A read-only
+    /// role reads (and may push to none) `escalated:` (the risks escalated to it and their
+    /// actions, in full) and `rollup:` (its clusters' counts) of its region or tenant
+    /// (PROTOCOL.md §7.1).
     public var scopes: [String] {
-        guard role.isPractice else { return [] }
+        guard role.isPractice else {
+            let reach = region.map { "\(tenant)/\($0)" } ?? tenant
+            return ["escalated:\(reach)", "rollup:\(reach)"]
+        }
         return ["cluster:\(tenant)/\(cluster)", "practice:\(tenant)/\(cluster)/\(practice)"]
     }
 
@@ -209,12 +214,16 @@ public struct ChangesPage: Sendable, Equatable {
     /// a replica sets them aside instead of refusing the page (Protocol/changes.md §8). A server
     /// sends as they are the rows of its log it cannot read (stored by an older version).
     public var unreadable: [UnreadableChange]
+    /// For a read-only (`pcpg`, `health-board`) session only: its roll-up and the records it may
+    /// hold in full (PROTOCOL.md §7.1). nil on a practice's pages.
+    public var oversight: OversightPage?
 
-    public init(changes: [Change], cursor: Cursor, more: Bool, unreadable: [UnreadableChange] = []) {
+    public init(changes: [Change], cursor: Cursor, more: Bool, unreadable: [UnreadableChange] = [], oversight: OversightPage? = nil) {
         self.changes = changes
         self.cursor = cursor
         self.more = more
         self.unreadable = unreadable
+        self.oversight = oversight
     }
 }
 

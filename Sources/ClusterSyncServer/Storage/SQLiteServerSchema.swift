@@ -272,7 +272,30 @@ enum SQLiteServerSchema {
                 }
             }
         }
-        migrator.registerMigration("v5 (signing): replica keys and change signatures") { db in
+        migrator.registerMigration("v6 (pcpg): kept roll-up contributions") { db in
+            try db.execute(sql: """
+                -- What each cluster-shared record adds to its cluster's roll-up (the JSON of
+                -- RollupContribution), upserted in the transaction of every push that touches the
+                -- record, so roll-ups are aggregated from these rows and never from the log.
+                -- A record that contributes nothing (deleted, an uncounted type) has no row;
+                -- practice-private records never have one.
+                CREATE TABLE rollup_contribution (
+                    tenant TEXT NOT NULL,
+                    cluster TEXT NOT NULL,
+                    record TEXT NOT NULL,
+                    contribution TEXT NOT NULL,
+                    PRIMARY KEY (tenant, cluster, record)
+                ) WITHOUT ROWID;
+                -- The RollupContribution format the rows were computed with: when the server
+                -- starts with another (or none, on a store that predates this table), it
+                -- recomputes every row from the materialised records.
+                CREATE TABLE rollup_format (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    format INTEGER NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v7 (signing): replica keys and change signatures") { db in
             try db.execute(sql: """
                 -- Each replica's Ed25519 public key (32 bytes), registered to the practice and
                 -- person of the credential whose session first presented it (PROTOCOL.md §6.2);

@@ -26,6 +26,7 @@ public final class SQLiteServerStore: ServerStore {
                 wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
         database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store", durability: durability)
         self.wallClock = wallClock
+        try database.write { db in try Self.refreshContributions(db) }
     }
 
     // MARK: Administration
@@ -244,6 +245,8 @@ public final class SQLiteServerStore: ServerStore {
             _ = try writer.apply(accepted)
             try Self.chain(accepted, tenant: tenant, after: last, db)
             let erasedLogged = try Self.eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, db)
+            try Self.updateContributions(db, tenant: tenant, cluster: cluster,
+                                         records: Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)))
             try db.execute(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?", arguments: [seq, tenant])
             return (PushOutcome(accepted: accepted.count, duplicates: duplicates), erasedLogged)
         }
@@ -370,11 +373,9 @@ public final class SQLiteServerStore: ServerStore {
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
-        // A pcpg or health-board session reads no practice's or cluster's changes (its roll-ups
-        // and escalated records are not built yet): never a row of the log.
-        guard identity.role.isPractice else {
-            return ChangesPage(changes: [], cursor: cursor ?? Self.cursor(at: 0), more: false)
-        }
+        // A pcpg or health-board session reads its roll-up and the records escalated to it,
+        // never a row of the log (PROTOCOL.md §7.1).
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let rows = try await read { db in
             // Rows as (seq, JSON) only: decoding happens outside the read, off the connection.
             // INDEXED BY: without statistics SQLite prefers the primary key (tenant, seq), which

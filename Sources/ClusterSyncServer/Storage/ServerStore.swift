@@ -125,6 +125,11 @@ public protocol ServerStore: Sendable {
     /// they are the practice's, not the Health Board's. Never returns another tenant's records.
     /// Throws `invalidValue` for an unknown tenant or cluster.
     func conflicts(tenant: String, cluster: String?) async throws -> [RecordConflictSummary]
+    /// The roll-up of a region's clusters (every cluster of the tenant when `region` is nil) on
+    /// `today`, aggregated from the contributions kept per cluster-shared record as pushes
+    /// arrive (never by reading the log). Never another tenant's. Throws `invalidValue` for an
+    /// unknown tenant or region.
+    func rollup(tenant: String, region: String?, today: CalendarDate) async throws -> RegionRollup
 }
 
 extension ServerStore {

@@ -1,0 +1,79 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import Hummingbird
+
+/// Import: a spreadsheet saved as CSV (the columns export writes), read by the library's
+/// `importCSV`, with the same rules and messages as `clustersync import --format csv`. All rows
+/// or none: a refused file changes nothing, and the page lists each problem by line and column.
+extension Pages {
+    /// The largest file accepted (about 20,000 risks' worth of rows); a larger one is refused
+    /// before it is read.
+    static let maxImportBytes = 8 * 1024 * 1024
+
+    static let importTypes: [RecordType] = [.risk, .action, .meeting, .decision, .declaration, .terms, .plan, .contribution]
+
+    struct ImportDone {
+        var created: String, updated: String, unchanged: String, checked: Bool
+    }
+
+    func registerImportPages(on router: Router<BasicRequestContext>) {
+        router.get("/import") { request, _ in
+            // After an import the browser is sent here with its counts, so a reload cannot import twice.
+            let query = self.query(request)
+            var done: ImportDone?
+            if let created = query["created"].flatMap(Int.init), let updated = query["updated"].flatMap(Int.init),
+               let unchanged = query["unchanged"].flatMap(Int.init) {
+                done = ImportDone(created: String(created), updated: String(updated), unchanged: String(unchanged), checked: query["checked"] == "1")
+            }
+            let type = query["type"].flatMap(RecordType.init(rawValue:)) ?? .risk
+            return self.importPage(type: type, done: done)
+        }
+        router.post("/import") { request, _ in try await self.importUpload(request) }
+    }
+
+    func importPage(type: RecordType, done: ImportDone? = nil, refusal: String? = nil, problems: [Replica.ImportProblem] = []) -> Response {
+        var data: [String: Any] = [
+            "types": Self.importTypes.map { ["optionValue": $0.rawValue, "optionLabel": t["import_type_\($0.rawValue)"], "selected": $0 == type] },
+            "sizeHint": t.text("import_hint", String(Self.maxImportBytes / 1024 / 1024)),
+        ]
+        if let refusal { data["refusal"] = refusal }
+        if !problems.isEmpty {
+            data["hasProblems"] = true
+            data["problems"] = problems.map { ["line": String($0.line), "column": $0.column ?? "", "message": $0.message] }
+        }
+        let flash = done.map { t.text($0.checked ? "import_checked" : "import_done", $0.created, $0.updated, $0.unchanged) }
+        return page.html("import", title: t["import_title"], section: .importing, data: data, flash: flash,
+                         conflicts: conflictCount(), status: refusal == nil ? .ok : .unprocessableContent)
+    }
+
+    func importUpload(_ request: Request) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            // Room for the form's other parts and the part headers beside the file.
+            body = try await request.collectBody(upTo: Self.maxImportBytes + 16 * 1024)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return importPage(type: .risk, refusal: t.text("import_too_large", String(Self.maxImportBytes / 1024 / 1024)))
+        }
+        guard let form = MultipartForm(contentType: request.headers[.contentType] ?? "", body: Array(buffer: body)),
+              session.isCSRF(form.text("csrf")) else { return expired() }
+        guard let type = form.text("type").flatMap(RecordType.init(rawValue:)), Self.importTypes.contains(type) else {
+            return importPage(type: .risk, refusal: t["import_no_type"])
+        }
+        guard let file = form["file"], let name = file.filename, !name.isEmpty, !file.data.isEmpty else {
+            return importPage(type: type, refusal: t["import_no_file"])
+        }
+        guard let text = String(validating: file.data, as: UTF8.self) else {
+            return importPage(type: type, refusal: t.text("import_not_utf8", name))
+        }
+        let outcome = try replica.importCSV(text, type: type, dryRun: form.text("check") == "1")
+        guard outcome.problems.isEmpty else {
+            let count = outcome.problems.count
+            return importPage(type: type, refusal: t.text(count == 1 ? "import_refused_one" : "import_refused", String(count), name),
+                              problems: outcome.problems)
+        }
+        return .redirect(to: "/import?type=\(type.rawValue)&created=\(outcome.created)&updated=\(outcome.updated)"
+                         + "&unchanged=\(outcome.unchanged)&checked=\(outcome.dryRun ? 1 : 0)")
+    }
+}

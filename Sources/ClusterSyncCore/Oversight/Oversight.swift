@@ -1,0 +1,80 @@
+import Foundation
+
+/// What a read-only (`pcpg`, `health-board`) session receives besides changes (PROTOCOL.md §7.1):
+/// the server's kept roll-up of the clusters it covers, and the complete list of the records it
+/// may hold in full (the risks escalated to it and the actions linked to them). A replica deletes
+/// every record it holds that the list leaves out: that is how a de-escalated risk is withdrawn.
+public struct OversightPage: Sendable, Equatable {
+    /// The roll-up of the session's region (pcpg) or tenant (health-board), aggregated by the
+    /// server at its day, as canonical JSON (`RegionRollup.jsonValue`).
+    public var rollup: JSONValue
+    /// Every record the session may hold in full now, sorted by cluster then id.
+    public var escalated: [EscalatedRecord]
+
+    public init(rollup: JSONValue, escalated: [EscalatedRecord]) {
+        self.rollup = rollup
+        self.escalated = escalated
+    }
+
+    /// The roll-up decoded; nil if the JSON is not a roll-up this version reads.
+    public var regionRollup: RegionRollup? {
+        guard let data = rollup.canonicalText.data(using: .utf8) else { return nil }
+        return try? JSONDecoder().decode(RegionRollup.self, from: data)
+    }
+}
+
+/// A record a read-only session may hold in full: ids are unique within a cluster.
+public struct EscalatedRecord: Sendable, Hashable, Comparable {
+    public var cluster: String
+    public var record: RecordID
+
+    public init(cluster: String, record: RecordID) {
+        self.cluster = cluster
+        self.record = record
+    }
+
+    public static func < (a: EscalatedRecord, b: EscalatedRecord) -> Bool {
+        (a.cluster, a.record.rawValue) < (b.cluster, b.record.rawValue)
+    }
+}
+
+/// Which escalated risks a read-only role sees in full: the one rule, used by both server stores.
+///
+/// Escalation levels are ordered practice < cluster < pcpg < health-board. A level sees the risks
+/// escalated to it **or above**, within its reach: a PCPG sees its region's clusters' risks
+/// escalated to `pcpg` or `health-board` (a risk the PCPG passed up is still its county's); a
+/// Health Board sees every cluster's risks escalated to `pcpg` or `health-board` (it monitors all
+/// its clusters, guide §3.11). Practice-private risks are never seen; nor are deleted ones.
+public enum EscalationReach {
+    public static let levels = ["pcpg", "health-board"]
+
+    /// Whether `role` sees a cluster-shared, live risk escalated to `level`.
+    public static func sees(_ role: CredentialRole, escalation level: String?) -> Bool {
+        guard let level else { return false }
+        switch role {
+        case .practice, .clusterLead: return false
+        case .pcpg, .healthBoard: return levels.contains(level)
+        }
+    }
+
+    /// The risks (cluster-shared, live, escalated so `role` sees them) and the cluster-shared
+    /// live actions they link (`linked_actions`) or that name them as `source`, among `views`
+    /// (one cluster's records). What a read-only replica holds in full.
+    public static func visible(_ views: [RecordView], role: CredentialRole) -> Set<RecordID> {
+        var byID: [RecordID: RecordView] = [:]
+        for view in views where view.scope.practice == nil && view.exists && !view.isDeleted { byID[view.id] = view }
+        var visible = Set<RecordID>()
+        for view in byID.values where view.type == .risk && sees(role, escalation: view.string("escalation")) {
+            visible.insert(view.id)
+            for member in view.members("linked_actions") {
+                if let text = member.stringValue, let id = RecordID(text), byID[id]?.type == .action { visible.insert(id) }
+            }
+        }
+        for view in byID.values where view.type == .action {
+            if let text = view.string("source"), let source = RecordID(text), visible.contains(source), source.type == RecordType.risk {
+                visible.insert(view.id)
+            }
+        }
+        return visible
+    }
+}

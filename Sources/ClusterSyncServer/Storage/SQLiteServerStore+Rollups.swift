@@ -1,0 +1,111 @@
+import ClusterSyncCore
+import ClusterSyncStorage
+import GRDB
+
+/// Roll-ups kept by the server (issue 10): one `RollupContribution` per cluster-shared record,
+/// upserted in the transaction of the push that touched the record; a cluster's or region's
+/// roll-up is aggregated from those rows at read time, never from the log. And what a read-only
+/// session pulls: its roll-up and the records escalated to it (`ServerOversight`).
+extension SQLiteServerStore {
+    /// Bumped whenever `RollupContribution` changes what it keeps: stored rows of another format
+    /// are recomputed when the store opens.
+    static let rollupFormat: Int64 = 1
+
+    /// Recomputes every contribution when the rows are of another format (or the store predates
+    /// them). Called when the store opens.
+    static func refreshContributions(_ db: Database) throws {
+        if try Int64.fetchOne(db, sql: "SELECT format FROM rollup_format") == rollupFormat { return }
+        try db.execute(sql: "DELETE FROM rollup_contribution")
+        let views = try ChangeReader.views(db, where: "rec.practice IS NULL")
+        let insert = try db.cachedStatement(sql: "INSERT INTO rollup_contribution (tenant, cluster, record, contribution) VALUES (?, ?, ?, ?)")
+        for view in views {
+            guard let contribution = RollupContribution(view) else { continue }
+            try insert.execute(arguments: [view.scope.tenant, view.scope.cluster, view.id.rawValue, try ServerOversight.encode(contribution)])
+        }
+        try db.execute(sql: """
+            INSERT INTO rollup_format (singleton, format) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET format = excluded.format
+            """, arguments: [rollupFormat])
+    }
+
+    /// Recomputes the contributions of the cluster-shared records a push touched, from the
+    /// materialised records as they now are (inside the push's transaction).
+    static func updateContributions(_ db: Database, tenant: String, cluster: String, records: Set<RecordID>) throws {
+        let ids = records.map(\.rawValue)
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO rollup_contribution (tenant, cluster, record, contribution) VALUES (?, ?, ?, ?)
+            ON CONFLICT (tenant, cluster, record) DO UPDATE SET contribution = excluded.contribution
+            """)
+        let remove = try db.cachedStatement(sql: "DELETE FROM rollup_contribution WHERE tenant = ? AND cluster = ? AND record = ?")
+        var start = 0
+        while start < ids.count {
+            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+            start += chunk.count
+            var arguments: StatementArguments = [tenant, cluster]
+            arguments += StatementArguments(chunk)
+            let views = try ChangeReader.views(db, where: """
+                rec.tenant = ? AND rec.cluster = ? AND rec.practice IS NULL AND rec.id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))
+                """, arguments: arguments)
+            var contributed = Set<String>()
+            for view in views {
+                guard let contribution = RollupContribution(view) else { continue }
+                contributed.insert(view.id.rawValue)
+                try upsert.execute(arguments: [tenant, cluster, view.id.rawValue, try ServerOversight.encode(contribution)])
+            }
+            for id in chunk where !contributed.contains(id) {
+                try remove.execute(arguments: [tenant, cluster, id])
+            }
+        }
+    }
+
+    public func rollup(tenant: String, region: String?, today: CalendarDate) async throws -> RegionRollup {
+        try await read { db in try Self.rollup(db, tenant: tenant, region: region, today: today) }
+    }
+
+    static func rollup(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws -> RegionRollup {
+        let clusters = try clusterNames(db, tenant: tenant, region: region)
+        var contributions: [String: [RollupContribution]] = [:]
+        for cluster in clusters { contributions[cluster] = [] }
+        let rows = try Row.fetchCursor(db, sql: "SELECT cluster, contribution FROM rollup_contribution WHERE tenant = ?", arguments: [tenant])
+        while let row = try rows.next() {
+            let cluster: String = row[0]
+            guard contributions[cluster] != nil else { continue }
+            contributions[cluster]!.append(try ServerOversight.decode(row[1]))
+        }
+        return RegionRollup(tenant: tenant, region: region, clusters: contributions.map {
+            ClusterRollup(tenant: tenant, cluster: $0.key, contributions: $0.value, today: today)
+        })
+    }
+
+    /// A region's clusters, or every cluster of the tenant.
+    static func clusterNames(_ db: Database, tenant: String, region: String?) throws -> [String] {
+        if let region {
+            try requireRegion(region, tenant: tenant, db)
+            return try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE tenant = ? AND region = ? ORDER BY name", arguments: [tenant, region])
+        }
+        try requireTenant(tenant, db)
+        return try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE tenant = ? ORDER BY name", arguments: [tenant])
+    }
+
+    /// A read-only session's page (PROTOCOL.md §7.1): the changes of the records escalated to
+    /// it when anything was stored in the tenant after `after` (the whole of each such record:
+    /// a newly escalated risk arrives with its history), its roll-up, and the list of the
+    /// records it may hold.
+    func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
+        let today = CalendarDate(unixMillis: wallClock())
+        return try await read { db in
+            let end = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [identity.tenant]) ?? 0
+            let region = identity.role == .pcpg ? identity.region : nil
+            var escalated: [EscalatedRecord] = []
+            var changes: [Change] = []
+            for cluster in try Self.clusterNames(db, tenant: identity.tenant, region: region) {
+                let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
+                escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
+                if after < end {
+                    changes += try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids)
+                }
+            }
+            let rollup = try Self.rollup(db, tenant: identity.tenant, region: region, today: today)
+            return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ClusterSyncCore
+import ClusterSyncStorage
+import Foundation
+import GRDB
+
+/// What read-only (`pcpg`, `health-board`) sessions read, from the materialised records of a
+/// server store: the records escalated to them (`EscalationReach`), with every change of those
+/// records, and the roll-up contributions kept per record. Shared by `SQLiteServerStore` and the
+/// in-memory store, which hold the same materialised tables.
+public enum ServerOversight {
+    /// The cluster-shared records of one cluster that `role` may hold in full: risks escalated to
+    /// it (or above) and their actions. Reads the escalated risks and their actions only, never
+    /// the cluster's other records.
+    public static func visible(_ db: Database, tenant: String, cluster: String, role: CredentialRole) throws -> [RecordID] {
+        let levels = EscalationReach.levels.map { JSONValue.string($0).canonicalText }
+        let risks = try ChangeReader.views(db, where: """
+            rec.tenant = ? AND rec.cluster = ? AND rec.type = 'risk' AND rec.practice IS NULL
+            AND rec.num IN (SELECT record FROM change WHERE field = 'escalation' AND live = 1 AND value IN (?, ?))
+            """, arguments: [tenant, cluster, levels[0], levels[1]])
+        let escalated = risks.filter { !$0.isDeleted && EscalationReach.sees(role, escalation: $0.string("escalation")) }
+        guard !escalated.isEmpty else { return [] }
+        let linked = Set(escalated.flatMap { $0.members("linked_actions").compactMap { $0.stringValue } })
+        let sources = escalated.map { JSONValue.string($0.id.rawValue).canonicalText }
+        let marks = { (n: Int) in Array(repeating: "?", count: n).joined(separator: ",") }
+        var arguments: StatementArguments = [tenant, cluster]
+        arguments += StatementArguments(Array(linked))
+        arguments += StatementArguments(sources)
+        let actions = try ChangeReader.views(db, where: """
+            rec.tenant = ? AND rec.cluster = ? AND rec.type = 'action' AND rec.practice IS NULL
+            AND (rec.id IN (\(linked.isEmpty ? "NULL" : marks(linked.count)))
+                 OR rec.num IN (SELECT record FROM change WHERE field = 'source' AND live = 1 AND value IN (\(marks(sources.count)))))
+            """, arguments: arguments)
+        return EscalationReach.visible(escalated + actions, role: role).sorted { $0.rawValue < $1.rawValue }
+    }
+
+    /// Every change (live and superseded) of `records` of one cluster, in clock order: a
+    /// read-only replica gets a record's whole history, so it shows conflicts and history as a
+    /// practice's replica does.
+    public static func changes(_ db: Database, tenant: String, cluster: String, records: [RecordID]) throws -> [Change] {
+        guard !records.isEmpty else { return [] }
+        var arguments: StatementArguments = [tenant, cluster]
+        arguments += StatementArguments(records.map(\.rawValue))
+        return try ChangeReader.changes(db, where: """
+            rec.tenant = ? AND rec.cluster = ? AND rec.id IN (\(Array(repeating: "?", count: records.count).joined(separator: ",")))
+            """, arguments: arguments)
+    }
+
+    /// The page a read-only session gets: the escalated records' changes (all of them when the
+    /// stream moved past `after`, none when nothing was stored since), its roll-up and the list
+    /// of what it may hold. The cursor is the stream's end.
+    public static func page(changes: [Change], escalated: [EscalatedRecord], rollup: RegionRollup, end: Int64) -> ChangesPage {
+        ChangesPage(changes: changes, cursor: StreamCursor.cursor(at: end), more: false,
+                    oversight: OversightPage(rollup: rollup.jsonValue, escalated: escalated.sorted()))
+    }
+
+    /// The contribution kept for a record, as stored (JSON of `RollupContribution`).
+    static func encode(_ contribution: RollupContribution) throws -> String {
+        String(decoding: try JSONEncoder().encode(contribution), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> RollupContribution {
+        try JSONDecoder().decode(RollupContribution.self, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,79 @@
+"""Import a register from a spreadsheet in the browser: the same rules and messages as
+`clustersync import --format csv`; a refused file changes nothing and the page says which line
+and column and why."""
+import os
+
+from playwright.sync_api import expect
+
+from conftest import cli, shot
+
+HEADER = "id,practice,title,category,owner,score,review_date,status\n"
+
+
+def write(workdir, name, text):
+    path = os.path.join(workdir, name)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+    return path
+
+
+def test_import_a_spreadsheet_all_rows_or_none(page, app, workdir):
+    page.get_by_role("link", name="Import").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import")
+
+    # A file with two bad rows: nothing is imported, and each problem names its line and column.
+    bad = write(workdir, "bad-risks.csv", HEADER
+                + ",,Lift out of order,estates,Estates lead,4x3,2026-12-15,open\n"
+                + ",,Phone lines down,clinical,Reception lead,7x3,2026-12-15,open\n"
+                + ",,Flooding in the car park,estates,Estates lead,2x2,2026-02-31,open\n")
+    page.get_by_label("Register", exact=True).select_option("risk")
+    page.get_by_label("CSV file").set_input_files(bad)
+    page.get_by_role("button", name="Import").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Nothing imported: 2 problems in bad-risks.csv")
+    rows = alert.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("3")
+    expect(rows.nth(0)).to_contain_text("score")
+    expect(rows.nth(1)).to_contain_text("4")
+    expect(rows.nth(1)).to_contain_text("review_date")
+    shot(page, "import-refused")
+    # The CLI reads the same file with the same rules and the same messages.
+    cli_result = __import__("subprocess").run(
+        [__import__("conftest").BINARY, "import", "--format", "csv", "--type", "risk", bad, "--replica", app.replica],
+        capture_output=True, text=True)
+    assert cli_result.returncode == 1
+    for message in rows.locator("td:nth-child(3)").all_text_contents():
+        assert message in cli_result.stderr
+    assert "Lift out of order" not in cli(app.replica, "risk", "list")
+
+    # The corrected file goes in whole.
+    good = write(workdir, "risks.csv", HEADER
+                 + ",,Lift out of order,estates,Estates lead,4x3,2026-12-15,open\n"
+                 + ",,Phone lines down,clinical,Reception lead,3x3,2026-12-15,open\n"
+                 + ",,Flooding in the car park,estates,Estates lead,2x2,2026-02-28,open\n")
+    page.get_by_label("CSV file").set_input_files(good)
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("status")).to_contain_text("Imported: 3 added, 0 updated, 0 unchanged.")
+    listed = cli(app.replica, "risk", "list")
+    for title in ["Lift out of order", "Phone lines down", "Flooding in the car park"]:
+        assert title in listed
+    page.get_by_role("link", name="Risk register").click()
+    expect(page.locator("#register")).to_contain_text("Phone lines down")
+
+
+def test_an_import_without_its_form_token_is_refused(page, app, workdir):
+    import urllib.error
+    import urllib.request
+    cookie = page.context.cookies()[0]
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\nrisk\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\n"
+            + HEADER.encode() + b",,Forged,estates,Someone,2x2,2026-12-15,open\r\n--b--\r\n")
+    request = urllib.request.Request(app.address + "import", data=body, method="POST", headers={
+        "Cookie": f"{cookie['name']}={cookie['value']}", "Content-Type": "multipart/form-data; boundary=b"})
+    try:
+        urllib.request.urlopen(request)
+        raise AssertionError("an import without its CSRF token was accepted")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403
+    assert "Forged" not in cli(app.replica, "risk", "list")

@@ -1,0 +1,81 @@
+"""Pages update when changes arrive: a change made at another practice and synced through the
+real server (`clustersyncd serve`) appears on a page already open, without the test reloading
+it, whether the watch runs inside the app (`clustersync app --sync`) or beside it
+(`clustersync sync --watch`); and a form being typed into is never wiped."""
+import os
+import subprocess
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import BINARY, RunningApp, RunningServer, cli, init_replica, shot
+
+# Changes travel: Rhyl's sync, the server's push to the watch, the page's next question.
+ARRIVAL_MS = 30_000
+
+
+@pytest.fixture
+def cluster(workdir):
+    server = RunningServer(workdir)
+    prestatyn = os.path.join(workdir, "prestatyn.sqlite")
+    rhyl = os.path.join(workdir, "rhyl.sqlite")
+    init_replica(prestatyn, "prestatyn-medical", "Prestatyn Medical")
+    init_replica(rhyl, "rhyl-health", "Rhyl Health Centre")
+    server.connect(prestatyn, "prestatyn-medical", "Prestatyn practice manager")
+    server.connect(rhyl, "rhyl-health", "Rhyl practice manager")
+    yield prestatyn, rhyl
+    server.stop()
+
+
+@pytest.mark.parametrize("where", ["in the app", "beside the app"])
+def test_a_change_synced_from_another_practice_appears_on_an_open_page(browser, cluster, where):
+    prestatyn, rhyl = cluster
+    watcher = None
+    if where == "in the app":
+        app = RunningApp(prestatyn, "--sync")
+    else:
+        app = RunningApp(prestatyn)
+        watcher = subprocess.Popen([BINARY, "sync", "--watch", "--replica", prestatyn],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(app.link)
+        page.get_by_role("link", name="Sync").click()
+        watch = page.locator("#watch")
+        if where == "in the app":
+            expect(watch).to_contain_text("Connected: changes arrive as other practices sync", timeout=ARRIVAL_MS)
+        else:
+            expect(watch).to_contain_text("Not running here")
+        page.get_by_role("link", name="Risk register").click()
+        expect(page.locator("#register")).not_to_contain_text("Lift out of order")
+
+        # Rhyl adds a risk and syncs it to the server; Prestatyn's open register shows it.
+        cli(rhyl, "risk", "add", "title=Lift out of order at the branch surgery", "owner=Rhyl estates lead",
+            "likelihood=4", "consequence=3")
+        cli(rhyl, "sync")
+        expect(page.locator("#register")).to_contain_text("Lift out of order at the branch surgery", timeout=ARRIVAL_MS)
+        expect(page.locator("#changes-bar")).to_be_hidden()
+        if where == "in the app":
+            page.get_by_role("link", name="Sync").click()
+            expect(watch).to_contain_text("changes received since the app started")
+            shot(page, "sync-panel-watching")
+
+        # Someone typing a new risk keeps what they typed: the page says changes arrived instead.
+        page.get_by_role("link", name="Risk register").click()
+        page.get_by_role("link", name="Add a risk").click()
+        page.get_by_label("Title").fill("Phone lines down on Monday mornings")
+        cli(rhyl, "risk", "add", "title=Flooding in the car park", "owner=Rhyl estates lead")
+        cli(rhyl, "sync")
+        expect(page.locator("#changes-bar")).to_be_visible(timeout=ARRIVAL_MS)
+        expect(page.locator("#changes-bar")).to_contain_text("New changes have arrived.")
+        expect(page.get_by_label("Title")).to_have_value("Phone lines down on Monday mornings")
+        shot(page, "changes-arrived")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Phone lines down on Monday mornings")
+    finally:
+        context.close()
+        app.stop()
+        if watcher:
+            watcher.terminate()
+            watcher.wait(timeout=20)

@@ -1,0 +1,107 @@
+import ClusterSyncCore
+import ClusterSyncServer
+import ClusterSyncServerTesting
+import Foundation
+import Testing
+
+/// Kept roll-ups and escalated records in both stores: the roll-up the SQLite store aggregates
+/// from its kept contributions equals the one computed from the records; a private risk counts
+/// nowhere and never reaches a read-only session; an escalated risk and its action reach the
+/// PCPG of its region and the Health Board in full, and leave their list when de-escalated.
+@Suite struct OversightStoreTests {
+    enum Kind: String, CaseIterable { case sqlite, memory }
+
+    static let today = CalendarDate(unixMillis: now)
+    static let now: Int64 = 1_795_426_200_000
+
+    func change(_ n: Int64, _ record: String, _ field: String, _ value: JSONValue?, cluster: String, practice: String? = nil,
+                tenant: String = "bcuhb", sup: [Int64] = [], replica: String = "00000000000000a1") -> Change {
+        let r = ReplicaID(replica)!
+        return Change(id: ChangeID(replica: r, counter: n), hlc: HLCTimestamp(millis: Self.now - 60_000 + n),
+                      record: RecordID(record)!, scope: RecordScope(tenant: tenant, cluster: cluster, practice: practice),
+                      field: field, value: value, supersedes: sup.map { ChangeID(replica: r, counter: $0) })
+    }
+
+    @Test(arguments: Kind.allCases) func rollupsAndEscalatedRecords(_ kind: Kind) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-oversight-\(UUID().uuidString).sqlite").path
+        let store: any ServerStore = switch kind {
+        case .sqlite: try SQLiteServerStore(path: path, wallClock: { Self.now })
+        case .memory: InMemoryServerStore()
+        }
+        if let memory = store as? InMemoryServerStore { await memory.setWallClock { Self.now } }
+        try await store.addTenant("bcuhb")
+        try await store.addTenant("cvuhb")
+        try await store.addRegion("conwy", tenant: "bcuhb")
+        try await store.addRegion("wrexham-flint", tenant: "bcuhb")
+        try await store.addCluster("north-denbighshire", tenant: "bcuhb", region: "conwy")
+        try await store.addCluster("wrexham", tenant: "bcuhb", region: "wrexham-flint")
+        try await store.addCluster("city", tenant: "cvuhb")
+        for (practice, cluster, tenant) in [("rhyl", "north-denbighshire", "bcuhb"), ("gresford", "wrexham", "bcuhb"), ("llanishen", "city", "cvuhb")] {
+            try await store.addPractice(practice, cluster: cluster, tenant: tenant)
+        }
+        let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl", author: "rhyl", role: .clusterLead)
+        let gresford = SessionIdentity(tenant: "bcuhb", cluster: "wrexham", practice: "gresford", author: "gresford", role: .clusterLead)
+        let llanishen = SessionIdentity(tenant: "cvuhb", cluster: "city", practice: "llanishen", author: "llanishen", role: .clusterLead)
+        let nd = "north-denbighshire"
+        _ = try await store.push([
+            change(1, "RSK-7K3M9Q2X1A", "title", .string("Winter locum gap"), cluster: nd),
+            change(2, "RSK-7K3M9Q2X1A", "score", .object(["likelihood": .int(4), "consequence": .int(4)]), cluster: nd),
+            change(3, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: nd),
+            change(4, "ACT-4F8R2M6W0Z", "title", .string("Agree locum rota"), cluster: nd),
+            change(5, "ACT-4F8R2M6W0Z", "due_date", .string("2026-11-01"), cluster: nd),
+            change(6, "RSK-7K3M9Q2X1A", "linked_actions", .string("ACT-4F8R2M6W0Z"), cluster: nd),
+            change(7, "RSK-2B4D6F8H0J", "title", .string("Partner retiring"), cluster: nd, practice: "rhyl"),
+            change(8, "RSK-2B4D6F8H0J", "score", .object(["likelihood": .int(5), "consequence": .int(5)]), cluster: nd, practice: "rhyl"),
+            change(9, "RSK-2B4D6F8H0J", "escalation", .string("pcpg"), cluster: nd, practice: "rhyl"),
+        ], as: rhyl)
+        _ = try await store.push([change(1, "RSK-3C5E7G9K1M", "title", .string("Estates"), cluster: "wrexham", replica: "00000000000000b2"),
+                                  change(2, "RSK-3C5E7G9K1M", "escalation", .string("health-board"), cluster: "wrexham", replica: "00000000000000b2")],
+                                 as: gresford)
+        _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Another tenant's"), cluster: "city", tenant: "cvuhb", replica: "00000000000000c3"),
+                                  change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "city", tenant: "cvuhb", replica: "00000000000000c3")],
+                                 as: llanishen)
+
+        let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
+        let board = SessionIdentity.oversight(tenant: "bcuhb", role: .healthBoard, region: nil, author: "board")
+        let page = try await store.pull(for: pcpg, after: nil, limit: 1000)
+        let oversight = try #require(page.oversight)
+        #expect(oversight.escalated.map(\.record.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A"])
+        #expect(Set(page.changes.map(\.record.rawValue)) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A"])
+        #expect(page.changes.allSatisfy { $0.scope.tenant == "bcuhb" && $0.scope.practice == nil })
+        let rollup = try #require(oversight.regionRollup)
+        #expect(rollup.clusters.map(\.cluster) == [nd])
+        // The private risk (5x5, escalated) counts nowhere: one open risk, extreme, one overdue action.
+        #expect(rollup.risks.total == 1 && rollup.risks.byBand["extreme"] == 1 && rollup.risks.escalation["pcpg"] == 1)
+        #expect(rollup.actions.total == 1 && rollup.actions.overdue == 1)
+        #expect(try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today) == rollup)
+
+        // The Health Board sees every region's escalations, and no other tenant's.
+        let boardPage = try await store.pull(for: board, after: nil, limit: 1000)
+        #expect(boardPage.oversight?.escalated.map(\.record.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A", "RSK-3C5E7G9K1M"])
+        #expect(boardPage.changes.allSatisfy { $0.scope.tenant == "bcuhb" && $0.value != .string("Another tenant's") })
+        #expect(boardPage.oversight?.regionRollup?.clusters.map(\.cluster) == [nd, "wrexham"])
+
+        // Nothing stored since: the page carries the roll-up and the list, no changes.
+        let again = try await store.pull(for: pcpg, after: page.cursor, limit: 1000)
+        #expect(again.changes.isEmpty && again.oversight?.escalated == oversight.escalated)
+
+        // De-escalated: withdrawn from the list, and the counts follow.
+        _ = try await store.push([change(10, "RSK-7K3M9Q2X1A", "escalation", .string("cluster"), cluster: nd, sup: [3])], as: rhyl)
+        let after = try await store.pull(for: pcpg, after: page.cursor, limit: 1000)
+        #expect(after.oversight?.escalated == [])
+        #expect(after.changes.isEmpty)
+        #expect(after.oversight?.regionRollup?.risks.escalation["cluster"] == 1)
+
+        // The SQLite store's kept rows survive a restart and are recomputed when their format is not known.
+        if kind == .sqlite {
+            let reopened = try SQLiteServerStore(path: path, wallClock: { Self.now })
+            #expect(try await reopened.rollup(tenant: "bcuhb", region: nil, today: Self.today)
+                    == (try await store.rollup(tenant: "bcuhb", region: nil, today: Self.today)))
+        }
+        let computed = ClusterRollup(tenant: "bcuhb", cluster: "wrexham", contributions: [
+            .risk(RollupContribution.Risk(likelihood: nil, consequence: nil, status: "open", reviewDate: nil, escalation: "health-board"))],
+            today: Self.today)
+        #expect(try await store.rollup(tenant: "bcuhb", region: "wrexham-flint", today: Self.today).clusters == [computed])
+        await #expect(throws: ClusterSyncError.self) { try await store.rollup(tenant: "bcuhb", region: "cardiff", today: Self.today) }
+    }
+}
