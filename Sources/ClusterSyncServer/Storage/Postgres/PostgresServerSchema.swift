@@ -165,6 +165,22 @@ enum PostgresServerSchema {
                 checked_at BIGINT NOT NULL
             );
             """),
+        ("v2 (signing): replica keys", """
+            -- Each replica's Ed25519 public key (32 bytes), registered to the practice and person
+            -- of the credential whose session first presented it (PROTOCOL.md §6.2); author is
+            -- what that replica's changes are stamped with. Never changed.
+            CREATE TABLE replica_key (
+                tenant TEXT NOT NULL,
+                cluster TEXT NOT NULL,
+                replica TEXT NOT NULL,
+                public_key BYTEA NOT NULL,
+                practice TEXT NOT NULL,
+                person TEXT NOT NULL,
+                author TEXT NOT NULL,
+                registered_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant, cluster, replica)
+            );
+            """),
     ]
 
     /// A migration's statements: the extended protocol takes one at a time. Statements end with

@@ -18,6 +18,7 @@ extension PostgresServerStore {
             try queue.write { db in
                 try MaterialisedStateSchema.createTables(db)
                 try MaterialisedStateSchema.createRedactionTable(db)
+                try MaterialisedStateSchema.addSignatures(db)
             }
         }
 

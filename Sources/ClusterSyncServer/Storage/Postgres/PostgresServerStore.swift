@@ -166,6 +166,7 @@ public final class PostgresServerStore: ServerStore {
             if let id = ReplicaID(id) { owners[id] = practice }
         }
         for id in replicaIDs.compactMap(ReplicaID.init) where owners[id] == nil { owners[id] = .some(nil) }
+        let registrations = try await self.registrations(of: Set(changes.map(\.id.replica)), tenant: tenant, cluster: cluster, c)
         let stored = try await storedCopies(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
         let redactions = SQLiteServerStore.redactionsOf(changes)
         let storedRedactions = try await self.storedRedactions(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
@@ -175,8 +176,16 @@ public final class PostgresServerStore: ServerStore {
         var seen = Set<ChangeID>()
         for var change in changes {
             let owner = owners[change.id.replica] ?? nil
-            switch ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner,
-                                           stored: ReplicaOwnership.needsStoredCopy(owner: owner, pushedBy: identity.practice) ? stored[change.id] : nil) {
+            let registration = registrations[change.id.replica]
+            // A maker with a key: its signature was verified, so the change is its maker's
+            // whoever passes it on; ownership rules only unsigned pushes of direct callers.
+            let decision: ReplicaOwnership.Decision = if let registration {
+                .store(bindTo: owner == nil ? registration.practice : nil)
+            } else {
+                ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner,
+                                        stored: ReplicaOwnership.needsStoredCopy(owner: owner, pushedBy: identity.practice) ? stored[change.id] : nil)
+            }
+            switch decision {
             case .refuse(let error):
                 throw PushRejection(change: change.id, error: error)
             case .duplicate:
@@ -202,7 +211,7 @@ public final class PostgresServerStore: ServerStore {
                 duplicates += 1
                 continue
             }
-            change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
+            change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
             if change.value != nil {
                 let inBatch = redactions[change.id].flatMap { $0.record == change.record && $0.field == change.field ? $0.by : nil }
                 let kept = storedRedactions[change.id].flatMap { $0.record == change.record.rawValue && $0.field == change.field ? $0.by : nil }
@@ -248,6 +257,62 @@ public final class PostgresServerStore: ServerStore {
         // Delivered to every node's listener when this transaction commits, never before.
         try await c.rows("SELECT pg_notify(\(Self.changesChannel), \(tenant))", logger)
         return PushOutcome(accepted: accepted.count, duplicates: duplicates)
+    }
+
+    // MARK: Replica keys
+
+    static let registrationColumns = "replica, public_key, practice, person, author, registered_at"
+
+    static func registration(_ row: PostgresRow) throws -> ReplicaRegistration? {
+        let (replica, key, practice, person, author, registeredAt) = try row.decode((String, Data, String, String, String, Int64).self)
+        guard let replica = ReplicaID(replica), let key = ReplicaPublicKey(rawRepresentation: [UInt8](key)) else { return nil }
+        return ReplicaRegistration(replica: replica, key: key, practice: practice, person: person, author: author, registeredAt: registeredAt)
+    }
+
+    /// As the SQLite store, by `ReplicaKeys.decide`. Two nodes registering one replica id at
+    /// once: the primary key lets one insert win, and the other decides again against it.
+    public func registerReplicaKey(_ key: ReplicaPublicKey, replica: ReplicaID, session identity: SessionIdentity,
+                                   person: String?) async throws -> ReplicaRegistration {
+        let now = wallClock()
+        return try await read { c in
+            for _ in 0..<2 {
+                let existing = try await self.registrations(of: [replica], tenant: identity.tenant, cluster: identity.cluster, c)[replica]
+                let owner = try await c.rows("""
+                    SELECT practice FROM replica_owner WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND replica = \(replica.rawValue)
+                    """, self.logger).first?.decode(String.self)
+                switch ReplicaKeys.decide(key, for: replica, session: identity, person: person, existing: existing, owner: owner, nowMillis: now) {
+                case .refuse(let error):
+                    throw error
+                case .known(let registration):
+                    return registration
+                case .register(let registration):
+                    let inserted = try await c.rows("""
+                        INSERT INTO replica_key (tenant, cluster, replica, public_key, practice, person, author, registered_at)
+                        VALUES (\(identity.tenant), \(identity.cluster), \(replica.rawValue), \(Data(key.rawRepresentation)),
+                                \(registration.practice), \(registration.person), \(registration.author), \(registration.registeredAt))
+                        ON CONFLICT DO NOTHING RETURNING 1
+                        """, self.logger)
+                    if !inserted.isEmpty { return registration }
+                }
+            }
+            throw ClusterSyncError(.internal, "the key of replica \(replica) was registered and removed at once; try again")
+        }
+    }
+
+    public func replicaRegistrations(_ replicas: Set<ReplicaID>, tenant: String, cluster: String) async throws -> [ReplicaID: ReplicaRegistration] {
+        guard !replicas.isEmpty else { return [:] }
+        return try await read { c in try await self.registrations(of: replicas, tenant: tenant, cluster: cluster, c) }
+    }
+
+    func registrations(of replicas: Set<ReplicaID>, tenant: String, cluster: String, _ c: PostgresConnection) async throws -> [ReplicaID: ReplicaRegistration] {
+        var found: [ReplicaID: ReplicaRegistration] = [:]
+        for row in try await c.rows("""
+            SELECT \(unescaped: Self.registrationColumns) FROM replica_key
+            WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(replicas.map(\.rawValue)))
+            """, logger) {
+            if let registration = try Self.registration(row) { found[registration.replica] = registration }
+        }
+        return found
     }
 
     /// The stored copies of these change ids in the cluster (as logged: stamped, maybe erased).
