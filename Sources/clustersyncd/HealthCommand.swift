@@ -18,7 +18,7 @@ struct HealthCommand: AsyncParsableCommand {
     func run() async throws {
         // A PostgreSQL store (settings `storage`) is probed over the network; SQLite's file is opened here.
         var store: (any OperatedStore)?
-        let settings = try await data.settings(config: nil)
+        let settings = try await data.settings(config: data.config)
         if settings.store.kind == .postgres, let postgres = try settings.store.open(data.directory, logger: Logger(label: "clustersyncd")) as? PostgresServerStore {
             postgres.runInBackground()
             store = postgres

@@ -22,7 +22,6 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
     @Option(help: "The address to listen on (default 127.0.0.1).") var host: String?
     @Option(help: "The port (default 7443; 0 picks a free one).") var port: Int?
-    @Option(help: "A JSON settings file.") var config: String?
     @Option(help: "Close a welcomed session after this many seconds without a line (default 300; 0: never).") var idleTimeoutSeconds: Int?
     @Option(help: "Close a connection whose hello has not come this many seconds after TLS (default 10).") var helloTimeoutSeconds: Int?
     @Option(help: "Close a connection whose TLS handshake takes longer (default 10).") var tlsHandshakeTimeoutSeconds: Int?
@@ -57,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         providers.append(InMemoryProvider(values: overrides))
         providers.append(EnvironmentVariablesProvider())
-        let file = config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)
+        let file = data.config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)
         if let file { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
         var settings = ServerSettings(data: directory)
         settings.read(ConfigReader(providers: providers))

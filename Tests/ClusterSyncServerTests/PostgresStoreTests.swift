@@ -127,4 +127,39 @@ import Testing
         let page = try await second.pull(for: Self.identity(1), after: nil, limit: 10)
         #expect(page.changes.map(\.id.counter) == [1, 2])
     }
+
+    /// Nodes may log in as a role that may read and write the tables but not create any
+    /// (Deploy's `clustersync_app`): once the owner has migrated, opening the store runs no DDL;
+    /// with a migration pending, such a role is told to run `clustersyncd migrate` as the owner.
+    @Test(.enabled(if: enabled || TestPostgres.isCI))
+    func aRoleWithoutCreateUsesAMigratedStoreAndIsToldToMigrateAnEmptyOne() async throws {
+        let owner = try await TestPostgres.freshStore()
+        let role = "cs_app_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        for statement in [
+            "CREATE ROLE \(role) LOGIN", "GRANT USAGE ON SCHEMA public TO \(role)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(role)",
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \(role)",
+        ] {
+            try await owner.client.query(PostgresQuery(unsafeSQL: statement))
+        }
+        var location = owner.location
+        location.username = role
+        let app = try PostgresServerStore(location: location, maximumConnections: 2, logger: Logger(label: "app"))
+        app.runInBackground()
+        #expect(try await app.migrate() == [])
+        try await app.addTenant("bcuhb")
+        try await app.addCluster("north", tenant: "bcuhb")
+        try await app.addPractice("p1", cluster: "north", tenant: "bcuhb")
+        let replica = ReplicaID.random()
+        #expect(try await app.push([Self.change(replica, 1, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica).accepted == 1)
+
+        let empty = try await TestPostgres.freshDatabase()
+        var appOnEmpty = empty
+        appOnEmpty.username = role
+        let refused = try PostgresServerStore(location: appOnEmpty, maximumConnections: 1, logger: Logger(label: "app"))
+        refused.runInBackground()
+        let error = await #expect(throws: ClusterSyncError.self) { try await refused.migrate() }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("clustersyncd migrate") == true, "\(error?.message ?? "")")
+    }
 }

@@ -1,3 +1,4 @@
+import ClusterSyncCore
 import Foundation
 import Logging
 import PostgresNIO
@@ -191,26 +192,57 @@ enum PostgresServerSchema {
         }.map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }
     }
 
-    /// Applies the migrations not yet recorded. Safe to run from several nodes at once.
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
-        try await client.withConnection { connection in
-            try await connection.query("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
-                """, logger: logger)
-        }
-        for migration in migrations {
-            try await client.withTransaction(logger: logger) { connection in
-                // One key for every ClusterSync node: 0x436c5379 is "ClSy".
-                try await connection.query("SELECT pg_advisory_xact_lock(1131172729)", logger: logger)
-                let done = try await connection.query("SELECT 1 FROM schema_migrations WHERE version = \(migration.version)", logger: logger)
-                    .collect()
-                guard done.isEmpty else { return }
-                logger.notice("applying PostgreSQL store migration", metadata: ["migration": "\(migration.version)"])
-                for statement in statements(migration.sql) {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+    /// Applies the migrations not yet recorded, and returns their versions. Safe to run from
+    /// several nodes at once. When nothing is pending it runs no DDL at all, so nodes may log in
+    /// as a role that may not create tables (Deploy's `clustersync_app`); a pending migration
+    /// then needs the owner role (`clustersyncd migrate` with the owner's URL), and says so.
+    @discardableResult
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [String] {
+        let applied = try await appliedVersions(client, logger: logger)
+        guard migrations.contains(where: { !applied.contains($0.version) }) else { return [] }
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                    """, logger: logger)
+                var done: [String] = []
+                for migration in migrations {
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        // One key for every ClusterSync node: 0x436c5379 is "ClSy".
+                        try await connection.query("SELECT pg_advisory_xact_lock(1131172729)", logger: logger)
+                        let recorded = try await connection.query(
+                            "SELECT 1 FROM schema_migrations WHERE version = \(migration.version)", logger: logger).collect()
+                        if recorded.isEmpty {
+                            logger.notice("applying PostgreSQL store migration", metadata: ["migration": "\(migration.version)"])
+                            for statement in statements(migration.sql) {
+                                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                            }
+                            try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+                            done.append(migration.version)
+                        }
+                        try await connection.query("COMMIT", logger: logger)
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
                 }
-                try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+                return done
             }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+            let pending = migrations.map(\.version).filter { !applied.contains($0) }
+            throw ClusterSyncError(.storeUnavailable,
+                "the PostgreSQL store needs migration \(pending.joined(separator: ", ")), and this node's database role may not create tables: "
+                + "run `clustersyncd migrate` once with the owner role's URL (Deploy's clustersync_owner), then start the nodes")
+        }
+    }
+
+    /// The versions recorded, without creating anything.
+    static func appliedVersions(_ client: PostgresClient, logger: Logger) async throws -> Set<String> {
+        try await client.withConnection { connection in
+            let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger).collect()
+            guard try exists.first?.decode(Bool.self) == true else { return [] }
+            return Set(try await connection.query("SELECT version FROM schema_migrations", logger: logger).collect().map { try $0.decode(String.self) })
         }
     }
 }

@@ -56,10 +56,15 @@ public final class PostgresServerStore: ServerStore {
         return Task { await client.run() }
     }
 
-    /// Applies the store's migrations (idempotent; safe from several nodes at once).
-    public func migrate() async throws {
+    /// Applies the store's migrations (idempotent; safe from several nodes at once); returns
+    /// those applied now.
+    @discardableResult
+    public func migrate() async throws -> [String] {
         try await mapErrors { try await PostgresServerSchema.migrate(client, logger: logger) }
     }
+
+    /// Every migration version this store knows, in order.
+    public static var migrationVersions: [String] { PostgresServerSchema.migrations.map(\.version) }
 
     /// Sets the clock that dates credentials and roll-ups (the transcripts set their own).
     public func setWallClock(_ wallClock: @escaping @Sendable () -> Int64) {
