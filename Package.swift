@@ -153,6 +153,7 @@ let package = Package(
                 "ClusterSyncCore", "ClusterSyncClient", "ClusterSyncServer", "ClusterSyncTLS", "ClusterSyncStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict
         ),
