@@ -69,6 +69,7 @@ public struct SyncClient: Sendable {
     private func run(_ mode: ClientSyncStateMachine.Mode, progress: @escaping @Sendable (Progress) -> Void,
                      onApplied: @escaping @Sendable (Int) -> Void, onNotice: @escaping @Sendable (Notice) -> Void) async throws -> Summary {
         let identity = try replica.identity()
+        let key = try replica.publicKey()
         let token = try readToken()
         var tlsConfiguration = try TLSSetup.clientConfiguration(
             trustedCAFile: remote.caFile, certificateFile: remote.certificateFile, privateKeyFile: remote.keyFile)
@@ -100,7 +101,7 @@ public struct SyncClient: Sendable {
                 switch action {
                 case .connect(let delay):
                     if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
-                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1"),
+                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1", key: key),
                                              pulled: &pulled, callbacks: callbacks)
                 case .finish(let result):
                     return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author)
