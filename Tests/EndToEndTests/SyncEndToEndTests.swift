@@ -238,11 +238,11 @@ final class Server {
         self.port = port
     }
 
-    static func start(cli: CLI, environment: [String: String] = [:], port: Int = 0) throws -> Server {
+    static func start(cli: CLI, environment: [String: String] = [:], port: Int = 0, data: String = "data") throws -> Server {
         var cli = cli
         cli.environment["LOG_LEVEL"] = "warning"
         cli.environment.merge(environment) { _, new in new }
-        let process = try cli.start(["serve", "--data", "data", "--port", String(port)], binary: "clustersyncd")
+        let process = try cli.start(["serve", "--data", data, "--port", String(port)], binary: "clustersyncd")
         let out = (process.standardOutput as! Pipe).fileHandleForReading
         var text = ""
         let deadline = Date(timeIntervalSinceNow: 20)
