@@ -162,4 +162,19 @@ import Testing
         #expect(error?.code == .storeUnavailable)
         #expect(error?.message.contains("clustersyncd migrate") == true, "\(error?.message ?? "")")
     }
+
+    /// A database that cannot be reached makes a call fail with `store-unavailable` at the
+    /// store's deadline, naming where it looked and never the password; it does not hang.
+    @Test func anUnreachableDatabaseIsStoreUnavailableAtTheDeadline() async throws {
+        // Loopback port 9 (discard): nothing serves PostgreSQL there.
+        let location = try PostgresLocation(url: "postgres://clustersync:s3cret@127.0.0.1:9/none?sslmode=disable")
+        let store = try PostgresServerStore(location: location, maximumConnections: 1, logger: Logger(label: "unreachable"),
+                                            callDeadline: .seconds(2))
+        let running = store.runInBackground()
+        defer { running.cancel() }
+        let error = await #expect(throws: ClusterSyncError.self) { try await store.addTenant("bcuhb") }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("127.0.0.1:9/none") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("s3cret") == false)
+    }
 }

@@ -85,7 +85,7 @@ extension PostgresServerStore {
     // MARK: Conflicts
 
     public func conflicts(tenant: String, cluster: String?) async throws -> [RecordConflictSummary] {
-        try await read { c in
+        try await snapshot { c in
             let clusters: [String]
             if let cluster {
                 try await self.requireCluster(cluster, tenant: tenant, c)
@@ -150,7 +150,7 @@ extension PostgresServerStore {
     /// A read-only session's page (PROTOCOL.md §7.1), as the SQLite store gives it.
     func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
         let today = CalendarDate(unixMillis: wallClock())
-        return try await read { c in
+        return try await snapshot { c in
             let end = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(identity.tenant)", self.logger).first?.decode(Int64.self) ?? 0
             let region = identity.role == .pcpg ? identity.region : nil
             var escalated: [EscalatedRecord] = []

@@ -37,9 +37,10 @@ public final class PostgresServerStore: ServerStore {
     /// A store over `location`, with a pool of at most `maximumConnections`. Nothing is
     /// connected until the client runs: put `client` in the ServiceGroup (or call
     /// `runInBackground()` for a one-off command), then `migrate()`.
-    public init(location: PostgresLocation, maximumConnections: Int = 20, logger: Logger,
+    public init(location: PostgresLocation, maximumConnections: Int = 20, logger: Logger, callDeadline: Duration = .seconds(30),
                 wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
         self.location = location
+        self.callDeadline = callDeadline
         self.logger = logger
         clock = Mutex(wallClock)
         do {
@@ -540,8 +541,35 @@ public final class PostgresServerStore: ServerStore {
 
     // MARK: Database access
 
+    /// How long a store call may wait (for a pooled connection, then for its statements)
+    /// before it answers `store-unavailable`: a database that is down or unreachable makes
+    /// sessions fail in plain words instead of hanging.
+    public let callDeadline: Duration
+
+    /// Runs `operation`, or throws `store-unavailable` once `callDeadline` has passed (the
+    /// operation is cancelled: a connection lease gives up at once).
+    func withinDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let location = location, deadline = callDeadline
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw Self.unavailable("no answer within \(deadline.components.seconds) s", location)
+            }
+            return value
+        }
+    }
+
     /// Runs `body` in one transaction on a pooled connection; an error rolls it back.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withinDeadline { try await self.pooledTransaction(body) }
+    }
+
+    private func pooledTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await mapErrors {
             try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: self.logger)
@@ -558,10 +586,21 @@ public final class PostgresServerStore: ServerStore {
         }
     }
 
+    /// Runs `body` in a read-only transaction that sees one snapshot of the database, for
+    /// reads of several statements that must agree (an oversight page, the conflicts list).
+    func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction { c in
+            try await c.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", self.logger)
+            return try await body(c)
+        }
+    }
+
     /// Runs `body` on a pooled connection, outside a transaction (reads of one statement, or
     /// several whose consistency does not matter).
     func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await mapErrors { try await client.withConnection { connection in try await body(connection) } }
+        try await withinDeadline {
+            try await self.mapErrors { try await self.client.withConnection { connection in try await body(connection) } }
+        }
     }
 
     /// PostgreSQL's errors become `store-unavailable` (cannot connect, or the database refuses
