@@ -29,6 +29,8 @@ public actor InMemoryServerStore: ServerStore {
         /// Per cluster: the changes stored, by id, and which practice owns each replica id.
         var stored: [String: [ChangeID: Change]] = [:]
         var owners: [String: [ReplicaID: String]] = [:]
+        /// Per cluster: the replicas' registered keys.
+        var keys: [String: [ReplicaID: ReplicaRegistration]] = [:]
         /// Per cluster: the materialised records.
         var records: [String: DatabaseQueue] = [:]
         /// The last compaction, and the stream's end noted at each run (ms since 1970, seq).
@@ -70,6 +72,7 @@ public actor InMemoryServerStore: ServerStore {
         let records = try DatabaseQueue()
         try await records.write { db in
             try MaterialisedStateSchema.createTables(db)
+            try MaterialisedStateSchema.addSignatures(db)
             try MaterialisedStateSchema.createRedactionTable(db)
         }
         tenants[tenant]!.records[cluster] = records
@@ -252,6 +255,27 @@ public actor InMemoryServerStore: ServerStore {
         tenants[practice.tenant]?.practices.contains(practice) == true
     }
 
+    // MARK: Replica keys
+
+    public func registerReplicaKey(_ key: ReplicaPublicKey, replica: ReplicaID, session identity: SessionIdentity,
+                                   person: String?) async throws -> ReplicaRegistration {
+        guard tenants[identity.tenant] != nil else { throw Self.noTenant(identity.tenant) }
+        let existing = tenants[identity.tenant]!.keys[identity.cluster]?[replica]
+        let owner = tenants[identity.tenant]!.owners[identity.cluster]?[replica]
+        switch ReplicaKeys.decide(key, for: replica, session: identity, person: person, existing: existing, owner: owner, nowMillis: Self.now()) {
+        case .refuse(let error): throw error
+        case .known(let registration): return registration
+        case .register(let registration):
+            tenants[identity.tenant]!.keys[identity.cluster, default: [:]][replica] = registration
+            return registration
+        }
+    }
+
+    public func replicaRegistrations(_ replicas: Set<ReplicaID>, tenant: String, cluster: String) async throws -> [ReplicaID: ReplicaRegistration] {
+        let keys = tenants[tenant]?.keys[cluster] ?? [:]
+        return keys.filter { replicas.contains($0.key) }
+    }
+
     // MARK: Sync
 
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
@@ -265,11 +289,18 @@ public actor InMemoryServerStore: ServerStore {
         }
         var stored = tenant.stored[identity.cluster, default: [:]]
         var owners = tenant.owners[identity.cluster, default: [:]]
+        let keys = tenant.keys[identity.cluster, default: [:]]
         var accepted: [Change] = []
         for var change in changes {
             let owner = owners[change.id.replica]
-            switch ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner,
-                                           stored: stored[change.id]) {
+            let registration = keys[change.id.replica]
+            // As in the SQLite store: a maker with a key had its signature verified.
+            let decision: ReplicaOwnership.Decision = if let registration {
+                .store(bindTo: owner == nil ? registration.practice : nil)
+            } else {
+                ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner, stored: stored[change.id])
+            }
+            switch decision {
             case .refuse(let error): throw PushRejection(change: change.id, error: error)
             case .duplicate: continue
             case .store(let bindTo):
@@ -282,7 +313,7 @@ public actor InMemoryServerStore: ServerStore {
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
-            change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
+            change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
             // A change a redaction names (stored or of this batch) is kept erased (changes.md §10).
             if let by = Self.redaction(naming: change, in: Array(stored.values) + changes) {
                 change = Redaction.erased(change, by: by)

@@ -19,7 +19,7 @@ public enum WireVectors {
         "hello-token", "hello-certificate", "push-ack", "push-resend-duplicates", "pull-paging", "subscribe", "ping", "bye",
         "malformed-json", "unknown-message", "line-too-long", "batch-too-large", "invalid-field", "patient-data",
         "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "cursor-not-issued",
-        "credential-expiring", "credential-expired",
+        "credential-expiring", "credential-expired", "bad-signature",
         "role-cluster-lead", "role-pcpg", "role-health-board", "oversight-pcpg", "lead-only",
         "snapshot", "cursor-expired",
     ]

@@ -327,13 +327,47 @@ import Testing
 
     // MARK: Push validation
 
+    static let makerKey = ReplicaSigningKey()
+
+    /// Validates `push` with its changes signed by their maker, whose key is registered.
     static func rejection(_ push: Push, now: Int64 = now) -> PushRejection? {
+        var signed = push
+        signed.changes = push.changes.map { ChangeSignature.signed($0, with: makerKey) }
+        return rejection(unsigned: signed, now: now, keys: Dictionary(signed.changes.map { ($0.id.replica, makerKey.publicKey) }) { a, _ in a })
+    }
+
+    static func rejection(unsigned push: Push, now: Int64 = now, keys: [ReplicaID: ReplicaPublicKey]) -> PushRejection? {
         do throws(PushRejection) {
-            try PushValidation.validate(push, for: identity, nowMillis: now, limits: limits)
+            try PushValidation.validate(push, for: identity, nowMillis: now, limits: limits, keys: keys)
             return nil
         } catch {
             return error
         }
+    }
+
+    @Test func signaturesAreCheckedLastAgainstTheMakersKey() throws {
+        let good = ChangeSignature.signed(Self.change(1), with: Self.makerKey)
+        let keys = [good.id.replica: Self.makerKey.publicKey]
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [good]), keys: keys) == nil)
+        var forged = good
+        forged.value = .string("Altered after signing")
+        let refusal = try #require(Self.rejection(unsigned: Push(batch: "b", changes: [good, forged]), keys: keys))
+        #expect(refusal.change == forged.id && refusal.error.code == .badSignature)
+        var unsigned = good
+        unsigned.sig = nil
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [unsigned]), keys: keys)?.error.code == .badSignature)
+        // A maker with no registered key: no one can vouch for its change.
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [good]), keys: [:])?.error.code == .badSignature)
+        // Another replica's key does not verify it.
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [good]), keys: [good.id.replica: ReplicaSigningKey().publicKey])?.error.code == .badSignature)
+        // A change that breaks an earlier rule gets that rule's code, signed or not.
+        var skewed = Self.change(1, millis: Self.now + 600_000)
+        skewed.sig = nil
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [skewed]), keys: keys)?.error.code == .clockSkew)
+        // The author is not signed: the server sets it.
+        var stamped = good
+        stamped.author = "W95010 (Siân Evans)"
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [stamped]), keys: keys) == nil)
     }
 
     @Test func validPushesPass() {

@@ -79,7 +79,7 @@ import Testing
         #expect(types == Set(WireMessage.typeNames))
         #expect(codes == [
             "malformed", "unknown-message", "line-too-long", "batch-too-large", "unknown-field", "invalid-value", "patient-data",
-            "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "lead-only",
+            "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "bad-signature", "lead-only",
             "cursor-expired",
         ])
     }

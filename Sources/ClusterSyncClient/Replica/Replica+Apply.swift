@@ -118,6 +118,15 @@ extension Replica {
         let me = try identity(db).replicaID
         var ownCounter: Int64 = 0
         let isNew = try writer.apply(changes)
+        if origin == .server {
+            // The server has these changes: whoever relayed them here need not push them any
+            // more. A signed change from the server means its maker's key is registered there.
+            let sent = try db.cachedStatement(sql: """
+                DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
+                """)
+            for change in changes { try sent.execute(arguments: [change.id.counter, change.id.replica.rawValue]) }
+            try markAcknowledged(changes.lazy.filter { $0.sig != nil }.map(\.id.replica), db)
+        }
         try eraseSetAside(writer.erased, db)
         for (change, new) in zip(changes, isNew) {
             if change.id.replica == me { ownCounter = max(ownCounter, change.id.counter) }

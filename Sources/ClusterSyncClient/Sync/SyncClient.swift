@@ -81,6 +81,7 @@ public struct SyncClient: Sendable {
                      onApplied: @escaping @Sendable (Int) -> Void, onNotice: @escaping @Sendable (Notice) -> Void,
                      onHistory: @escaping @Sendable (HistoryPage) -> Void = { _ in }) async throws -> Summary {
         let identity = try replica.identity()
+        let key = try replica.publicKey()
         let token = try readToken()
         var tlsConfiguration = try TLSSetup.clientConfiguration(
             trustedCAFile: remote.caFile, certificateFile: remote.certificateFile, privateKeyFile: remote.keyFile)
@@ -112,7 +113,7 @@ public struct SyncClient: Sendable {
                 switch action {
                 case .connect(let delay):
                     if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
-                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1"),
+                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1", key: key),
                                              pulled: &pulled, callbacks: callbacks)
                 case .finish(let result):
                     return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author)

@@ -25,7 +25,8 @@ public struct ServerSessionStateMachine: Sendable {
         /// `hello.token` (the machine has checked that exactly one of them is there). Then call
         /// `authenticated(_:server:)` or `authenticationFailed(_:)`.
         case authenticate(Hello)
-        /// Validate the push (`PushValidation.validate(_:for:nowMillis:limits:)` with `identity`)
+        /// Validate the push (`PushValidation.validate(_:for:nowMillis:limits:keys:)` with `identity`
+        /// and its makers' registered keys)
         /// and store it whole or not at all. Then call `pushStored(_:)` or
         /// `pushFailed(batch:error:change:)`.
         case store(Push)
@@ -340,6 +341,16 @@ public struct ServerSessionStateMachine: Sendable {
         case .closed: return .none
         case .authenticating: return fatal(.unauthenticated, message)
         case .awaitingHello, .ready: preconditionFailure("authenticationFailed without an authenticate action")
+        }
+    }
+
+    /// The hello's key is not the one registered for its replica id, or the replica is another
+    /// practice's (`ReplicaKeys.decide`): fatal `key-mismatch`.
+    public mutating func keyRefused(_ message: String) -> Action {
+        switch state {
+        case .closed: return .none
+        case .authenticating: return fatal(.keyMismatch, message)
+        case .awaitingHello, .ready: preconditionFailure("keyRefused without an authenticate action")
         }
     }
 

@@ -23,6 +23,7 @@ public enum WireCodec {
             object.string("replica", hello.replica.rawValue)
             object.string("token", hello.token)
             object.string("client", hello.client)
+            object.string("key", hello.key?.base64)
         case .push(let push):
             object.string("batch", push.batch)
             object.raw("changes", changesText(push.changes))
@@ -252,7 +253,7 @@ private struct DecodedLine: Decodable {
 
     enum Key: String, CodingKey {
         case type
-        case version, replica, token, client
+        case version, replica, token, client, key
         case identity, scopes, limits, server, credentialExpiresAt, role, region
         case tenant, cluster, practice, author
         case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
@@ -318,10 +319,16 @@ private struct DecodedLine: Decodable {
             guard let replica = ReplicaID(replicaText) else {
                 throw invalid(.replica, "not a replica id (16 lowercase hex digits)")
             }
+            let key = try c.decodeIfPresent(String.self, forKey: .key).map { text in
+                guard let key = ReplicaPublicKey(base64: text) else {
+                    throw invalid(.key, "not an Ed25519 public key: 32 bytes in standard base64 with padding (44 characters)")
+                }
+                return key
+            }
             return .hello(Hello(
                 version: version, replica: replica,
                 token: try c.decodeIfPresent(String.self, forKey: .token),
-                client: try c.decodeIfPresent(String.self, forKey: .client)))
+                client: try c.decodeIfPresent(String.self, forKey: .client), key: key))
         case "push":
             return .push(Push(batch: try c.decode(String.self, forKey: .batch), changes: try c.decode([Change].self, forKey: .changes)))
         case "pull":

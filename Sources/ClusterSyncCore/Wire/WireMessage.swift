@@ -36,12 +36,18 @@ public struct Hello: Sendable, Equatable {
     public var token: String?
     /// Free text naming the client software, for the server's logs.
     public var client: String?
+    /// The replica's public signing key (PROTOCOL.md §6.2): registered to the credential's
+    /// practice and person the first time it is presented. Absent from clients older than
+    /// signed changes, which can then pull but not push.
+    public var key: ReplicaPublicKey?
 
-    public init(version: Int = ProtocolVersion.current, replica: ReplicaID, token: String? = nil, client: String? = nil) {
+    public init(version: Int = ProtocolVersion.current, replica: ReplicaID, token: String? = nil, client: String? = nil,
+                key: ReplicaPublicKey? = nil) {
         self.version = version
         self.replica = replica
         self.token = token
         self.client = client
+        self.key = key
     }
 }
 

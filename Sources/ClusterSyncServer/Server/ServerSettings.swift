@@ -21,7 +21,7 @@ public struct ServerSettings: Sendable {
     /// How long a new connection has to finish its TLS handshake.
     public var tlsHandshakeTimeoutSeconds = 10
     /// The most connections open at once, authenticated or not; more are closed on accept.
-    /// The process's file limit must be higher (Deploy/clustersyncd.service sets 8192).
+    /// The process's file limit must be higher (Deploy/clustersyncd@.service sets 8192).
     public var maxConnections = 4_000
     /// The most sessions one token or one practice certificate may have open at once.
     public var maxConnectionsPerCredential = 8

@@ -295,7 +295,28 @@ enum SQLiteServerSchema {
                 );
                 """)
         }
-        migrator.registerMigration("v7 (snapshot): log compaction") { db in
+        migrator.registerMigration("v7 (signing): replica keys and change signatures") { db in
+            try db.execute(sql: """
+                -- Each replica's Ed25519 public key (32 bytes), registered to the practice and
+                -- person of the credential whose session first presented it (PROTOCOL.md §6.2);
+                -- author is what that replica's changes are stamped with. Never changed: a hello
+                -- with another key for the replica id is refused.
+                CREATE TABLE replica_key (
+                    tenant TEXT NOT NULL,
+                    cluster TEXT NOT NULL,
+                    replica TEXT NOT NULL,
+                    public_key BLOB NOT NULL,
+                    practice TEXT NOT NULL,
+                    person TEXT NOT NULL,
+                    author TEXT NOT NULL,
+                    registered_at INTEGER NOT NULL,
+                    PRIMARY KEY (tenant, cluster, replica)
+                ) WITHOUT ROWID;
+                """)
+            // The materialised changes keep their signature, as a replica's do.
+            try MaterialisedStateSchema.addSignatures(db)
+        }
+        migrator.registerMigration("v8 (snapshot): log compaction") { db in
             try db.execute(sql: """
                 -- Each tenant's last compaction (PROTOCOL.md §7.2, §15): the texts of superseded
                 -- changes accepted at or before through_seq are gone from the log (change_json

@@ -84,14 +84,30 @@ public protocol ServerStore: Sendable {
     /// Whether the practice named by a client certificate is registered.
     func isRegistered(_ practice: PracticePath) async throws -> Bool
 
+    // MARK: Replica keys (PROTOCOL.md §6.2)
+
+    /// Registers the key a hello presents for its replica id to the session's practice and
+    /// `person`, in its tenant and cluster, by `ReplicaKeys.decide`: the first presentation
+    /// registers it; the same key again is accepted; another key for the replica id, or a
+    /// replica id another practice owns or registered, throws `key-mismatch`. Returns the
+    /// registration.
+    func registerReplicaKey(_ key: ReplicaPublicKey, replica: ReplicaID, session identity: SessionIdentity,
+                            person: String?) async throws -> ReplicaRegistration
+    /// The registrations of these replica ids in a tenant and cluster (those that have one).
+    func replicaRegistrations(_ replicas: Set<ReplicaID>, tenant: String, cluster: String) async throws -> [ReplicaID: ReplicaRegistration]
+
     // MARK: Sync
 
     /// Stores a batch of already validated changes for `identity`, whole or not at all, stamping
-    /// each with `AuthorStamp.author(of:pushedBy:fromReplica:)` (nil `replica`: every change is
-    /// the identity's own) and giving each new one the tenant's next sequence number.
+    /// each with `ReplicaKeys.author(of:registration:pushedBy:fromReplica:)` (its maker's
+    /// registered author; for a maker without a key, which only direct callers push since a
+    /// session verifies signatures first, the older `AuthorStamp` rule, nil `replica` meaning
+    /// every change is the identity's own) and giving each new one the tenant's next sequence
+    /// number. A change whose maker has a registration passed `PushValidation` with its key, so
+    /// it is stored (or counted a duplicate) whoever relays it.
     /// Change ids, replica ids and record ids are keyed within the tenant and cluster: nothing
     /// another tenant or cluster stored affects the outcome. A change the server already has
-    /// (same id in the cluster) counts as a duplicate and is not stored again. Each change goes
+    /// (same id in the cluster) counts as a duplicate and is not stored again. Each change of a maker without a key goes
     /// through `ReplicaOwnership.decide` (the first practice to push as a replica owns its id in
     /// the cluster; `replica` is the session's hello replica) and
     /// `ChangeAdmission.recordScope`; a refusal throws a `PushRejection` naming the change.
