@@ -71,7 +71,9 @@ extension SQLiteServerStore {
     }
 
     public func compact(tenant: String, olderThan cutoff: Int64, now: Int64) async throws -> CompactionOutcome {
-        try await write { db in
+        // First the point, in a transaction of its own: from its commit, pulls from before it are
+        // cursor-expired, so no pull can meet a row whose text the windows below drop.
+        let point: (through: Int64, previous: Int64)? = try await write { db in
             try Self.requireTenant(tenant, db)
             let end = try Self.streamEnd(db, tenant: tenant)
             try db.execute(sql: "INSERT INTO compaction_mark (tenant, at, seq) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET seq = excluded.seq",
@@ -79,30 +81,11 @@ extension SQLiteServerStore {
             let previous = try Self.compaction(db, tenant: tenant)?.throughSeq ?? 0
             guard let mark = try Row.fetchOne(db, sql: """
                 SELECT at, seq FROM compaction_mark WHERE tenant = ? AND at <= ? ORDER BY at DESC LIMIT 1
-                """, arguments: [tenant, cutoff]) else {
-                return CompactionOutcome(tenant: tenant, throughSeq: previous, compacted: 0)
-            }
-            let through = max(previous, mark["seq"] as Int64)
+                """, arguments: [tenant, cutoff]) else { return nil }
             // Marks older than the one used can never be used again.
             try db.execute(sql: "DELETE FROM compaction_mark WHERE tenant = ? AND at < ?", arguments: [tenant, mark["at"] as Int64])
-            guard through > 0 else { return CompactionOutcome(tenant: tenant, throughSeq: 0, compacted: 0) }
-            // The superseded changes accepted up to `through` whose texts are still here. Live
-            // writes stay (they are the state), and so do list positions (a list's order reads
-            // superseded slots) and redactions (a stale copy of an erased change must stay erased).
-            let doomed = try Row.fetchAll(db, sql: """
-                SELECT l.seq, c.record, c.field, c.replica, c.counter
-                FROM log l
-                JOIN replica r ON r.tenant = l.tenant AND r.cluster = l.cluster AND r.id = l.replica
-                JOIN change c ON c.replica = r.num AND c.counter = l.counter
-                WHERE l.tenant = ? AND l.seq <= ? AND l.change_json <> ''
-                  AND c.live = 0 AND NOT (c.field = 'position' AND c.value IS NOT NULL) AND c.field <> ?
-                """, arguments: [tenant, through, Redaction.field])
-            let stub = try db.makeStatement(sql: "UPDATE log SET change_json = '' WHERE tenant = ? AND seq = ?")
-            let drop = try db.makeStatement(sql: "DELETE FROM change WHERE record = ? AND field = ? AND replica = ? AND counter = ?")
-            for row in doomed {
-                try stub.execute(arguments: [tenant, row[0] as Int64])
-                try drop.execute(arguments: [row[1] as Int64, row[2] as String, row[3] as Int64, row[4] as Int64])
-            }
+            let through = max(previous, mark["seq"] as Int64)
+            guard through > 0 else { return nil }
             let checkpoint = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? AND seq = ?", arguments: [tenant, through])
                 ?? LedgerChain.genesis
             try db.execute(sql: """
@@ -110,9 +93,43 @@ extension SQLiteServerStore {
                 ON CONFLICT (tenant) DO UPDATE SET through_seq = excluded.through_seq, checkpoint = excluded.checkpoint,
                     compacted_at = excluded.compacted_at
                 """, arguments: [tenant, through, checkpoint, now])
-            return CompactionOutcome(tenant: tenant, throughSeq: through, compacted: doomed.count)
+            return (through, previous)
         }
+        guard let point else {
+            return CompactionOutcome(tenant: tenant, throughSeq: try await compaction(tenant: tenant)?.throughSeq ?? 0, compacted: 0)
+        }
+        // Then the superseded changes, a window of the log at a time: a transaction each, so
+        // pushes go on between them and the server holds one window's rows, not the tenant's.
+        // Live writes stay (they are the state), and so do list positions (a list's order reads
+        // superseded slots) and redactions (a stale copy of an erased change must stay erased).
+        var compacted = 0
+        var low: Int64 = 0
+        while low < point.through {
+            let (from, high) = (low, min(low + Self.compactionWindow, point.through))
+            compacted += try await write { db in
+                let doomed = try Row.fetchAll(db, sql: """
+                    SELECT l.seq, c.record, c.field, c.replica, c.counter
+                    FROM log l
+                    JOIN replica r ON r.tenant = l.tenant AND r.cluster = l.cluster AND r.id = l.replica
+                    JOIN change c ON c.replica = r.num AND c.counter = l.counter
+                    WHERE l.tenant = ? AND l.seq > ? AND l.seq <= ? AND l.change_json <> ''
+                      AND c.live = 0 AND NOT (c.field = 'position' AND c.value IS NOT NULL) AND c.field <> ?
+                    """, arguments: [tenant, from, high, Redaction.field])
+                let stub = try db.cachedStatement(sql: "UPDATE log SET change_json = '' WHERE tenant = ? AND seq = ?")
+                let drop = try db.cachedStatement(sql: "DELETE FROM change WHERE record = ? AND field = ? AND replica = ? AND counter = ?")
+                for row in doomed {
+                    try stub.execute(arguments: [tenant, row[0] as Int64])
+                    try drop.execute(arguments: [row[1] as Int64, row[2] as String, row[3] as Int64, row[4] as Int64])
+                }
+                return doomed.count
+            }
+            low = high
+        }
+        return CompactionOutcome(tenant: tenant, throughSeq: point.through, compacted: compacted)
     }
+
+    /// How many positions of the log one compaction transaction covers.
+    static let compactionWindow: Int64 = 20_000
 
     /// Rebuilds the file so the space compaction freed is given back to the disk (`clustersyncd
     /// compact --vacuum`); otherwise SQLite reuses it for new changes.
