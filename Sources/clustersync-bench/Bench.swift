@@ -8,6 +8,7 @@ import Foundation
 ///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
 ///     swift run -c release clustersync-bench --register 3000 [--runs 5]
 ///     swift run -c release clustersync-bench --postgres [--changes 100000] [--stored 1000000]   (PostgresBench)
+///     swift run -c release clustersync-bench --snapshot [1000000]   (snapshot bootstrap and compaction; SnapshotBench)
 @main
 struct Bench {
     static func main() async throws {
@@ -29,6 +30,10 @@ struct Bench {
         if arguments.contains("--postgres") {
             try await PostgresBench.run(in: directory.appendingPathComponent("postgres"), pushCount: count,
                                         storedCount: option("--stored", 1_000_000), runs: min(runs, 3))
+            return
+        }
+        if arguments.contains("--snapshot") {
+            try await SnapshotBench.run(in: directory.appendingPathComponent("snapshot"), changes: option("--snapshot", 1_000_000))
             return
         }
         if arguments.contains("--register") {

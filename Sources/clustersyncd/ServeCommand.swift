@@ -14,8 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
             Settings come from these options, then CLUSTERSYNCD_* environment variables, then the JSON file \
             (--config, else DATA/clustersyncd.json if present): host, port, tls.certificate, tls.key, tls.clientCA, \
             limits.maxLineBytes, limits.maxChangesPerPush, limits.maxChangesPerPage, limits.maxClockSkewSeconds, drainSeconds, \
-            storage (sqlite or postgres), postgres.url-file, postgres.maxConnections; the PostgreSQL URL itself only from \
-            CLUSTERSYNCD_POSTGRES_URL or postgres.url-file, never the command line.
+            compaction.horizon-days, storage (sqlite or postgres), postgres.url-file, postgres.maxConnections; the PostgreSQL \
+            URL itself only from CLUSTERSYNCD_POSTGRES_URL or postgres.url-file, never the command line.
             SIGTERM or SIGINT: stop accepting, let open sessions finish their current request, exit 0.
             """)
 
@@ -98,8 +98,15 @@ struct ServeCommand: AsyncParsableCommand {
             // Other nodes' pushes wake this node's subscribed sessions.
             services.append(.init(service: PostgresChangeListener(location: postgres.location, notifier: server.notifier, logger: logger)))
         }
+        // Compaction is SQLite's only, for now: the PostgreSQL store refuses it (README "Known limits").
+        var compaction: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if store is PostgresServerStore {
+            logger.notice("compaction is not available on the PostgreSQL store yet: the log keeps every change")
+        } else {
+            compaction.append(.init(service: CompactionService(store: store, horizonDays: settings.compactionHorizonDays, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: services + [.init(service: server)],
+            services: services + [.init(service: server)] + compaction,
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))

@@ -176,6 +176,14 @@ struct TestSession {
                 var bytes = ByteBuffer(repeating: UInt8(ascii: "x"), count: size - 1)
                 bytes.writeString("\n")
                 try? await session.send(bytes)
+            case .operatorCompacts:
+                try await check(i)
+                // Let the session take in what was sent before, as an operator's command would.
+                try await Task.sleep(for: .milliseconds(100))
+                let now = transcript.connection.nowMillis
+                for tenant in try await session.store.tenants() {
+                    _ = try await session.store.compact(tenant: tenant, olderThan: now, now: now)
+                }
             case .other(let text):
                 try await check(i)
                 guard case .push(let push) = try WireCodec.decode(text) else {
@@ -200,6 +208,7 @@ enum TranscriptBackend: String, CaseIterable, Sendable, CustomStringConvertible 
     static let unrepresentable = [
         "credential-expiring": "its token (cst_7b2e5d8a1c40_…) is not of the issued form, so a real store (SQLite or PostgreSQL) "
             + "answers it as unknown; only the in-memory store, which keeps token texts as they are, can hold it",
+        "cursor-expired": "it compacts the log first, and the PostgreSQL store does not compact yet (README \"Known limits\")",
     ]
 }
 

@@ -36,6 +36,10 @@ public struct ServerSettings: Sendable {
     /// Where the store is (issue 13): `sqlite` (the file in the data directory, one server) or
     /// `postgres` (a PostgreSQL database several nodes share). See `StoreSettings`.
     public var store = StoreSettings()
+    /// Each tenant's log is compacted once its changes are this many days old (PROTOCOL.md §7.2):
+    /// superseded values go, current ones stay. 0: never automatically (`clustersyncd compact`).
+    public var compactionHorizonDays = ServerSettings.defaultCompactionHorizonDays
+    public static let defaultCompactionHorizonDays = 365
 
     public init(data: DataDirectory) {
         self.data = data
@@ -66,5 +70,6 @@ public struct ServerSettings: Sendable {
         credentialDefaultExpiryDays = c.int(forKey: "credentials.defaultExpiryDays", default: credentialDefaultExpiryDays)
         auditRetentionDays = c.int(forKey: "audit.retentionDays", default: auditRetentionDays)
         store.read(c)
+        compactionHorizonDays = max(0, c.int(forKey: "compaction.horizon-days", default: compactionHorizonDays))
     }
 }
