@@ -29,8 +29,9 @@ struct HistoryCommand: AsyncParsableCommand {
                 if full.compacted {
                     note = "the server compacted its log: values superseded before its compaction horizon are no longer kept"
                 }
-            } catch let error as ClusterSyncError {
-                note = "this replica's copy only, which started from a snapshot: \(error.message)"
+            } catch {
+                let reason = (error as? ClusterSyncError)?.message ?? "\(error)"
+                note = "this replica's copy only, which started from a snapshot: the server could not be asked (\(reason))"
             }
         }
         if let note { Output.printError("(\(note))") }

@@ -128,6 +128,12 @@ import Testing
         try sync(rhyl)
         #expect(try export(laptop) == export(rhyl))
         #expect(try export(prestatyn).contains("Two sessions a week short, Rhyl"))
+
+        // Offline, history shows what the laptop holds, and says so.
+        server.stop()
+        let offline = try cli.run("history", "--replica", laptop, made.risk)
+        #expect(offline.status == 0, "\(offline.stderr)")
+        #expect(offline.stderr.contains("this replica's copy only"), "\(offline.stderr)")
     }
 
     @Test func aPracticeOfflineBeyondTheHorizonLosesNothingAndStillSeesItsConflicts() throws {

@@ -6,8 +6,10 @@ import NIOCore
 /// States: `awaitingHello` → `authenticating` (the hello is being checked) → `ready` → `closed`.
 /// The channel handler feeds it every line and every result of the work it asked for, and
 /// performs the action returned. It runs one request (`authenticate`, `store`, `fetch`,
-/// `findStreamEnd`) at a time, in the order the lines came, so answers go out in that order; lines
-/// that arrive meanwhile wait in the handler.
+/// `fetchSnapshot`, `fetchHistory`, `findStreamEnd`) at a time, in the order the lines came, so
+/// answers go out in that order; lines that arrive meanwhile wait in the handler. Whether a
+/// position was compacted away (`cursor-expired`) is the store's to say, in the read that serves
+/// the pull.
 ///
 /// It holds the rules of cursors (`StreamCursor`: a cursor past the end of the stream is refused
 /// by `pull` and `subscribe` alike) and of subscriptions (where one starts, which pages it sends,
