@@ -55,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         providers.append(InMemoryProvider(values: overrides))
         providers.append(EnvironmentVariablesProvider())
-        let file = config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)
+        let file = data.settingsFile(config: config)
         if let file { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
         var settings = ServerSettings(data: directory)
         settings.read(ConfigReader(providers: providers))
