@@ -33,6 +33,9 @@ public actor InMemoryServerStore: ServerStore {
         var keys: [String: [ReplicaID: ReplicaRegistration]] = [:]
         /// Per cluster: the materialised records.
         var records: [String: DatabaseQueue] = [:]
+        /// The last compaction, and the stream's end noted at each run (ms since 1970, seq).
+        var compaction: LedgerCompaction?
+        var marks: [(at: Int64, seq: Int64)] = []
     }
 
     private var tenants: [String: Tenant] = [:]
@@ -365,6 +368,11 @@ public actor InMemoryServerStore: ServerStore {
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
+        if let through = tenants[identity.tenant]?.compaction?.throughSeq, after < through {
+            throw ClusterSyncError(.cursorExpired,
+                "this server compacted its history through position \(through), and the pull starts at \(after): "
+                + "pull with \"snapshot\":true for the current state, then pull on from its cursor")
+        }
         guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let log = tenants[identity.tenant]?.log ?? []
         var page: [Change] = []
@@ -434,6 +442,86 @@ public actor InMemoryServerStore: ServerStore {
         }
         let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: CalendarDate(unixMillis: wallClock()))
         return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
+    }
+
+    // MARK: Snapshots and compaction
+
+    public func snapshot(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot {
+        guard let stored = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: -1) }
+        let end = cursor?.end ?? Int64(stored.log.count)
+        guard let records = stored.records[identity.cluster] else {
+            return Snapshot(changes: [], cursor: StreamCursor.cursor(at: end), more: false)
+        }
+        let page = try await records.read { db in
+            try SnapshotReader.page(db, tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
+                                    after: cursor, limit: limit)
+        }
+        guard page.more, let last = page.last else {
+            return Snapshot(changes: page.changes, cursor: StreamCursor.cursor(at: end), more: false)
+        }
+        return Snapshot(changes: page.changes, cursor: SnapshotCursor(
+            end: end, record: last.record, field: last.field, replica: last.replica, counter: last.counter).cursor, more: true)
+    }
+
+    public func history(of record: RecordID, for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> HistoryPage {
+        let after = try cursor.map(HistoryCursor.init)
+        guard identity.role.isPractice else {
+            throw ClusterSyncError(.forbiddenScope,
+                "a \(identity.role.rawValue) credential reads escalated records whole in its pulls: their history is already in the replica")
+        }
+        guard let stored = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
+        let compacted = stored.compaction != nil
+        guard let records = stored.records[identity.cluster] else {
+            return HistoryPage(record: record, changes: [], cursor: cursor ?? ClusterSyncCore.Cursor("h1:"), more: false, compacted: compacted)
+        }
+        let found = try await records.read { db in
+            try SnapshotReader.history(db, tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
+                                       record: record, after: after.map { ($0.field, $0.replica, $0.counter) }, limit: limit)
+        }
+        let next = found.last.map { HistoryCursor(field: $0.field, replica: $0.replica, counter: $0.counter).cursor }
+        return HistoryPage(record: record, changes: found.changes, cursor: next ?? cursor ?? ClusterSyncCore.Cursor("h1:"),
+                           more: found.more, compacted: compacted)
+    }
+
+    public func compact(tenant name: String, olderThan cutoff: Int64, now: Int64) async throws -> CompactionOutcome {
+        guard var tenant = tenants[name] else { throw Self.noTenant(name) }
+        tenant.marks.removeAll { $0.at == now }
+        tenant.marks.append((now, Int64(tenant.log.count)))
+        tenant.marks.sort { $0.at < $1.at }
+        let previous = tenant.compaction?.throughSeq ?? 0
+        guard let mark = tenant.marks.last(where: { $0.at <= cutoff }) else {
+            tenants[name] = tenant
+            return CompactionOutcome(tenant: name, throughSeq: previous, compacted: 0)
+        }
+        tenant.marks.removeAll { $0.at < mark.at }
+        let through = max(previous, mark.seq)
+        var compacted = 0
+        // The same rows the SQLite store drops: superseded, not a list position, not a redaction.
+        for (cluster, records) in tenant.records {
+            let ids = tenant.log.prefix(Int(through)).filter { $0.scope.cluster == cluster }.map(\.id)
+            compacted += try await records.write { db in
+                let drop = try db.makeStatement(sql: """
+                    DELETE FROM change WHERE replica = (SELECT num FROM replica WHERE id = ?) AND counter = ?
+                        AND live = 0 AND NOT (field = 'position' AND value IS NOT NULL) AND field <> ?
+                    """)
+                var count = 0
+                for id in ids {
+                    try drop.execute(arguments: [id.replica.rawValue, id.counter, Redaction.field])
+                    count += db.changesCount
+                }
+                return count
+            }
+        }
+        if through > 0 {
+            tenant.compaction = LedgerCompaction(throughSeq: through, checkpoint: LedgerChain.genesis, compactedAt: now)
+        }
+        tenants[name] = tenant
+        return CompactionOutcome(tenant: name, throughSeq: through, compacted: compacted)
+    }
+
+    public func compaction(tenant: String) async throws -> LedgerCompaction? {
+        tenants[tenant]?.compaction
     }
 
     static func noTenant(_ tenant: String) -> ClusterSyncError {

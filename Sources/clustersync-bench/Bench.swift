@@ -7,6 +7,7 @@ import Foundation
 ///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
 ///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
 ///     swift run -c release clustersync-bench --register 3000 [--runs 5]
+///     swift run -c release clustersync-bench --snapshot [1000000]   (snapshot bootstrap and compaction; SnapshotBench)
 @main
 struct Bench {
     static func main() async throws {
@@ -23,6 +24,10 @@ struct Bench {
 
         if arguments.contains("--pcpg") {
             try await OversightBench.run(in: directory.appendingPathComponent("pcpg"), runs: runs)
+            return
+        }
+        if arguments.contains("--snapshot") {
+            try await SnapshotBench.run(in: directory.appendingPathComponent("snapshot"), changes: option("--snapshot", 1_000_000))
             return
         }
         if arguments.contains("--register") {

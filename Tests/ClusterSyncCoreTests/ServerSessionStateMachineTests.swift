@@ -534,3 +534,45 @@ final class ManualClock: Sendable {
         #expect(crowded.tooManyConnections("full") == .close(WireError(code: "too-many-connections", message: "full", fatal: true)))
     }
 }
+
+extension ServerSessionStateMachineTests {
+    // MARK: Snapshots and history (PROTOCOL.md §5.7, §5.12)
+
+    @Test func aSnapshotPullAsksForTheFirstPageAndItsAnswerIsASnapshot() {
+        var machine = Self.ready()
+        #expect(machine.lineReceived(#"{"type":"pull","snapshot":true,"limit":5000}"#)
+                == .fetchSnapshot(Pull(cursor: nil, limit: Self.limits.maxChangesPerPage, snapshot: true)))
+        // A stream cursor beside "snapshot":true does not matter: the snapshot starts at the start.
+        #expect(machine.lineReceived(#"{"type":"pull","snapshot":true,"cursor":"s1:3"}"#)
+                == .fetchSnapshot(Pull(cursor: nil, limit: Self.limits.maxChangesPerPage, snapshot: true)))
+        let page = Snapshot(changes: [Self.change(1)], cursor: Cursor("s1:1"), more: false)
+        #expect(machine.fetchedSnapshot(page) == .send(.snapshot(page)))
+    }
+
+    @Test func aSnapshotCursorContinuesTheSnapshotIfTheServerCouldHaveIssuedIt() {
+        var machine = Self.ready()
+        let next = Cursor("s1:5/RSK-7K3M9Q2X1A/title/1/3")
+        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: next)))) == .findStreamEnd)
+        #expect(machine.streamEnd(Cursor("s1:5")) == .fetchSnapshot(Pull(cursor: next, limit: Self.limits.maxChangesPerPage, snapshot: true)))
+        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: next)))) == .findStreamEnd)
+        #expect(Self.nonFatal(.malformed, in: machine.streamEnd(Cursor("s1:4"))), "a snapshot of a position past the end was never issued")
+        for bad in ["s1:5/RSK-7K3M9Q2X1A/title/01/3", "s1:5/RSK-7K3M9Q2X1A/Title/1/3", "s1:5/nope/title/1/3", "s1:5/RSK-7K3M9Q2X1A/title/1",
+                    "s1:05/RSK-7K3M9Q2X1A/title/1/3"] {
+            #expect(Self.nonFatal(.malformed, in: machine.lineReceived(Self.line(.pull(Pull(cursor: Cursor(bad)))))), "\(bad)")
+        }
+        #expect(Self.nonFatal(.malformed, in: machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: next))))),
+                "a subscription starts from a stream position, not inside a snapshot")
+    }
+
+    @Test func historyAsksForOneRecordWithinThePageLimitSubscribedOrNot() {
+        var machine = Self.ready()
+        let record = RecordID("RSK-7K3M9Q2X1A")!
+        #expect(machine.lineReceived(#"{"type":"history","record":"RSK-7K3M9Q2X1A","limit":99999}"#)
+                == .fetchHistory(HistoryRequest(record: record, limit: Self.limits.maxChangesPerPage)))
+        #expect(Self.nonFatal(.malformed, in: machine.lineReceived(#"{"type":"history","record":"nope"}"#)))
+        let page = HistoryPage(record: record, changes: [Self.change(1)], cursor: Cursor("h1:title/1/1"), more: false)
+        #expect(machine.fetchedHistory(page) == .send(.historyPage(page)))
+        #expect(HistoryCursor(field: "title", replica: 1, counter: 1).cursor == Cursor("h1:title/1/1"))
+        #expect((try? HistoryCursor(Cursor("h1:title/1/01"))) == nil)
+    }
+}

@@ -59,7 +59,8 @@ extension Replica {
     }
 
     func apply(_ changes: [Change], unreadable: [UnreadableChange], origin: Origin, cursor: ClusterSyncCore.Cursor?,
-               retrySetAside: Bool = false, oversight: OversightPage? = nil) throws -> ApplyOutcome {
+               retrySetAside: Bool = false, oversight: OversightPage? = nil,
+               prepare: (@Sendable (Database) throws -> Void)? = nil) throws -> ApplyOutcome {
         let now = wallClock()
         // A read-only replica takes changes from its server only: a merge would write records
         // the server never sent it.
@@ -82,6 +83,8 @@ extension Replica {
             if changes.contains(where: { $0.field == Redaction.field }) { scrub() }
         }
         return try database.write { db in
+            // A snapshot's first page replaces the materialised state first (Replica+Snapshot).
+            try prepare?(db)
             var writer = try ChangeWriter(db)
             // The stateful part of the rule: a record keeps the scope it was created in.
             let scoped = try Self.checkRecordScopes(admitted, db)

@@ -155,6 +155,14 @@ enum ReplicaSchema {
                 try sign.execute(arguments: [ChangeSignature.signed(change, with: key).sig, me, change.id.counter])
             }
         }
+        migrator.registerMigration("v8 (snapshot): bootstrapped from a snapshot") { db in
+            try db.execute(sql: """
+                -- The stream position (a cursor) of the last snapshot this replica's state was
+                -- replaced with (PROTOCOL.md §5.7); NULL if it replayed the history. Changes
+                -- superseded before it are on the server only: `history` fetches them.
+                ALTER TABLE remote ADD COLUMN snapshot_cursor TEXT;
+                """)
+        }
         return migrator
     }
 }

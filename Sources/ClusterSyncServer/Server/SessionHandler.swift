@@ -216,6 +216,10 @@ struct SessionHandler: Sendable {
                 action = await store(push, from: machine.replica, &machine, &session)
             case .fetch(let pull):
                 action = await fetch(pull, &machine)
+            case .fetchSnapshot(let pull):
+                action = await fetchSnapshot(pull, &machine)
+            case .fetchHistory(let request):
+                action = await fetchHistory(request, &machine)
             case .findStreamEnd:
                 action = await findStreamEnd(&machine)
             case .fetchForSubscription(let pull):
@@ -337,6 +341,32 @@ struct SessionHandler: Sendable {
         } catch {
             logger.error("pull failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.requestFailed(ClusterSyncError(.internal, "the server could not read changes; pull again"))
+        }
+    }
+
+    private func fetchSnapshot(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+        guard let identity = machine.identity else { return .none }
+        do {
+            let after = try pull.cursor.map(SnapshotCursor.init)
+            return machine.fetchedSnapshot(try await store.snapshot(for: identity, after: after, limit: pull.limit ?? limits.maxChangesPerPage))
+        } catch let error as ClusterSyncError where error.isUserError {
+            return machine.requestFailed(error)
+        } catch {
+            logger.error("snapshot failed", metadata: ["clustersyncd.error": "\(error)"])
+            return machine.requestFailed(ClusterSyncError(.internal, "the server could not read its state; pull again"))
+        }
+    }
+
+    private func fetchHistory(_ request: HistoryRequest, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+        guard let identity = machine.identity else { return .none }
+        do {
+            return machine.fetchedHistory(try await store.history(
+                of: request.record, for: identity, after: request.cursor, limit: request.limit ?? limits.maxChangesPerPage))
+        } catch let error as ClusterSyncError where error.isUserError {
+            return machine.requestFailed(error)
+        } catch {
+            logger.error("history failed", metadata: ["clustersyncd.error": "\(error)"])
+            return machine.requestFailed(ClusterSyncError(.internal, "the server could not read the record's history; try again"))
         }
     }
 

@@ -377,6 +377,7 @@ public final class SQLiteServerStore: ServerStore {
         // never a row of the log (PROTOCOL.md §7.1).
         guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let rows = try await read { db in
+            try Self.requireKept(db, tenant: identity.tenant, after: after)
             // Rows as (seq, JSON) only: decoding happens outside the read, off the connection.
             // INDEXED BY: without statistics SQLite prefers the primary key (tenant, seq), which
             // would walk every cluster's changes; log_by_cluster walks this cluster's only, and
@@ -445,7 +446,7 @@ public final class SQLiteServerStore: ServerStore {
     public func verifyChain(tenant: String, expectedHead: Data?) async throws -> LedgerReport {
         try await read { db in
             try Self.requireTenant(tenant, db)
-            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead)
+            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead, compaction: try Self.compaction(db, tenant: tenant))
             // Both sides of a full outer join of chain and log on seq, ordered by seq.
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT l.seq AS pos, l.seq, l.salt, l.content_hash, l.entry_hash, g.change_json

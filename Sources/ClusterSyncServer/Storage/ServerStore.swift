@@ -118,6 +118,27 @@ public protocol ServerStore: Sendable {
     /// A cursor at the current end of the tenant's stream, for a subscription that starts now.
     func currentCursor(tenant: String) async throws -> Cursor
 
+    // MARK: Snapshots and compaction (PROTOCOL.md §5.7, §7.2, §15)
+
+    /// A page of the materialised state `identity` may see (`SnapshotReader`'s rows for a
+    /// practice; a read-only role's whole oversight page), at most `limit` changes after
+    /// `cursor` (nil: the first page). Every page's `more` says whether another follows; its
+    /// `cursor` is the next page's `SnapshotCursor`, or on the last page the `StreamCursor` the
+    /// snapshot stands for (read with the first page), from which the client pulls on.
+    func snapshot(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot
+    /// A page of one record's changes as the store still holds them (live and superseded, those
+    /// compacted away excepted), at most `limit` after `cursor` (a `HistoryCursor`; nil: the
+    /// first page). Scoped as pulls are: a record the identity may not see reads as no changes.
+    func history(of record: RecordID, for identity: SessionIdentity, after cursor: Cursor?, limit: Int) async throws -> HistoryPage
+    /// Compacts the tenant's log: first notes the stream's end at `now` (a mark), then drops the
+    /// texts and materialised rows of the superseded changes (never live ones, list positions or
+    /// redactions) accepted at or before the latest mark noted at or before `cutoff` (ms since
+    /// 1970). Pulls from a position before that seq are then `cursor-expired`. Records the chain
+    /// entry at that seq as the checkpoint. Throws `invalidValue` for an unknown tenant.
+    func compact(tenant: String, olderThan cutoff: Int64, now: Int64) async throws -> CompactionOutcome
+    /// The tenant's last compaction; nil if its log was never compacted.
+    func compaction(tenant: String) async throws -> LedgerCompaction?
+
     // MARK: Oversight
 
     /// The tenant's cluster-shared records (of one cluster, or all) that have open conflicts,
@@ -188,4 +209,19 @@ public struct PracticePath: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(tenant)/\(cluster)/\(practice)" }
+}
+
+/// What one `compact` did.
+public struct CompactionOutcome: Sendable, Equatable {
+    public var tenant: String
+    /// The stream position compacted through (0: nothing yet old enough).
+    public var throughSeq: Int64
+    /// Superseded changes whose texts were dropped by this run.
+    public var compacted: Int
+
+    public init(tenant: String, throughSeq: Int64, compacted: Int) {
+        self.tenant = tenant
+        self.throughSeq = throughSeq
+        self.compacted = compacted
+    }
 }
