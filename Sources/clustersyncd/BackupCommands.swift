@@ -1,7 +1,21 @@
 import ArgumentParser
 import ClusterSyncCore
 import ClusterSyncServer
+import Configuration
 import Foundation
+
+extension DataOptions {
+    /// Refuses when the settings put the store in PostgreSQL (`storage`): then the data
+    /// directory's SQLite file is not the store, and copying it would back up nothing.
+    func requireSQLiteStorage(_ command: String) async throws {
+        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider()]
+        if let file = settingsFile(config: nil) { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
+        let storage = ConfigReader(providers: providers).scoped(to: "clustersyncd").string(forKey: "storage", default: "sqlite")
+        guard storage == "sqlite" else {
+            throw ClusterSyncError(.invalidValue, "storage is \(storage), not sqlite: `clustersyncd \(command)` is for the SQLite store; back up and restore the PostgreSQL database with Deploy/postgres-backup.sh and postgres-restore.sh", field: "storage")
+        }
+    }
+}
 
 /// `clustersyncd backup --to FILE`: an online backup of the SQLite store, safe while the server runs.
 struct BackupCommand: AsyncParsableCommand {
@@ -20,6 +34,7 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The new backup file.", valueName: "file")) var to: String
 
     func run() async throws {
+        try await data.requireSQLiteStorage("backup")
         let directory = data.directory
         guard directory.isInitialised else {
             throw ClusterSyncError(.notInitialised, "\(directory.path) is not a ClusterSync data directory; give the server's with --data")
@@ -60,6 +75,7 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await data.requireSQLiteStorage("restore")
         let directory = data.directory
         let manager = FileManager.default
         for suffix in ["", "-wal"] where manager.fileExists(atPath: directory.database + suffix) {

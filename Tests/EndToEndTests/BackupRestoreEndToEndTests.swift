@@ -5,7 +5,9 @@ import Testing
 /// Deploy/README.md "Backup and restore" with the real binaries: `clustersyncd backup` of a
 /// serving SQLite store, `clustersyncd restore` into a new data directory, a server started on
 /// it at the old address, and replicas that sync through it.
-@Suite(.serialized) struct BackupRestoreEndToEndTests {
+@Suite(.serialized, .disabled(if: ProcessInfo.processInfo.environment["CLUSTERSYNC_TEST_STORAGE"] == "postgres",
+                               "backs up the SQLite store; PostgresBackupEndToEndTests is the PostgreSQL one"))
+struct BackupRestoreEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 
@@ -124,5 +126,12 @@ import Testing
         let live = try cli.run("restore", "--data", "data", "--from", "one.sqlite", binary: "clustersyncd")
         #expect(live.status == 1)
         #expect(live.stderr.contains("already exists"), "\(live.stderr)")
+        // With the store in PostgreSQL, the data directory's SQLite file is not the store.
+        var postgres = cli
+        postgres.environment["CLUSTERSYNCD_STORAGE"] = "postgres"
+        let elsewhere = try postgres.run(["backup", "--data", "data", "--to", "two.sqlite"], binary: "clustersyncd")
+        #expect(elsewhere.status == 1)
+        #expect(elsewhere.stderr.contains("postgres-backup.sh"), "\(elsewhere.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base.dir.appendingPathComponent("two.sqlite").path))
     }
 }
