@@ -7,6 +7,7 @@ import Foundation
 ///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
 ///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
 ///     swift run -c release clustersync-bench --register 3000 [--runs 5]
+///     swift run -c release clustersync-bench --postgres [--changes 100000] [--stored 1000000]   (PostgresBench)
 ///     swift run -c release clustersync-bench --snapshot [1000000]   (snapshot bootstrap and compaction; SnapshotBench)
 @main
 struct Bench {
@@ -24,6 +25,11 @@ struct Bench {
 
         if arguments.contains("--pcpg") {
             try await OversightBench.run(in: directory.appendingPathComponent("pcpg"), runs: runs)
+            return
+        }
+        if arguments.contains("--postgres") {
+            try await PostgresBench.run(in: directory.appendingPathComponent("postgres"), pushCount: count,
+                                        storedCount: option("--stored", 1_000_000), runs: min(runs, 3))
             return
         }
         if arguments.contains("--snapshot") {

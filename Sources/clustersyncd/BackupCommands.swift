@@ -1,21 +1,7 @@
 import ArgumentParser
 import ClusterSyncCore
 import ClusterSyncServer
-import Configuration
 import Foundation
-
-extension DataOptions {
-    /// Refuses when the settings put the store in PostgreSQL (`storage`): then the data
-    /// directory's SQLite file is not the store, and copying it would back up nothing.
-    func requireSQLiteStorage(_ command: String) async throws {
-        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider()]
-        if let file = settingsFile(config: nil) { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
-        let storage = ConfigReader(providers: providers).scoped(to: "clustersyncd").string(forKey: "storage", default: "sqlite")
-        guard storage == "sqlite" else {
-            throw ClusterSyncError(.invalidValue, "storage is \(storage), not sqlite: `clustersyncd \(command)` is for the SQLite store; back up and restore the PostgreSQL database with Deploy/postgres-backup.sh and postgres-restore.sh", field: "storage")
-        }
-    }
-}
 
 /// `clustersyncd backup --to FILE`: an online backup of the SQLite store, safe while the server runs.
 struct BackupCommand: AsyncParsableCommand {
@@ -34,11 +20,11 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The new backup file.", valueName: "file")) var to: String
 
     func run() async throws {
-        try await data.requireSQLiteStorage("backup")
         let directory = data.directory
         guard directory.isInitialised else {
             throw ClusterSyncError(.notInitialised, "\(directory.path) is not a ClusterSync data directory; give the server's with --data")
         }
+        try await Self.refusePostgres(data, "back up")
         let summary = try SQLiteStoreBackup.backup(store: directory.database, to: to)
         print("backed up \(directory.database) to \(to): \(summary.description)")
     }
@@ -75,8 +61,8 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await data.requireSQLiteStorage("restore")
         let directory = data.directory
+        try await BackupCommand.refusePostgres(data, "restore")
         let manager = FileManager.default
         for suffix in ["", "-wal"] where manager.fileExists(atPath: directory.database + suffix) {
             throw ClusterSyncError(.invalidValue, "\(directory.database + suffix) already exists: restore into a new data directory, or stop the server and move the old store aside first")
@@ -106,5 +92,16 @@ struct RestoreCommand: AsyncParsableCommand {
                 `clustersyncd serve`, which would otherwise make a new development CA that no practice trusts.
                 """)
         }
+    }
+}
+
+extension BackupCommand {
+    /// With `storage` = `postgres` the data directory's SQLite file is not the store: copying it
+    /// would "succeed" with nothing in it. Say what to use instead.
+    static func refusePostgres(_ data: DataOptions, _ verb: String) async throws {
+        guard try await data.settings(config: data.config).store.kind == .postgres else { return }
+        throw ClusterSyncError(.invalidValue,
+            "this server's store is PostgreSQL (settings: storage = postgres), so there is no store file to \(verb) here: "
+            + "use pg_dump and pg_restore on the database (Deploy/postgres-backup.sh)", field: "storage")
     }
 }
