@@ -44,6 +44,21 @@ struct RestoreCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataOptions
     @Option(help: ArgumentHelp("The backup file.", valueName: "file")) var from: String
+    @Option(name: .customLong("certificates-from"), help: ArgumentHelp(
+        "A data directory (the old one, or your copy of it) to copy ca.pem, ca-key.pem, server.pem, server-key.pem and clustersyncd.json from, those it has.",
+        valueName: "dir"))
+    var certificatesFrom: String?
+
+    /// What a data directory holds besides its store, and the permissions it gets.
+    static let companions: [(name: String, mode: Int)] = [
+        ("ca.pem", 0o644), ("ca-key.pem", 0o600), ("server.pem", 0o644), ("server-key.pem", 0o600), ("clustersyncd.json", 0o600),
+    ]
+
+    func validate() throws {
+        if let certificatesFrom, !FileManager.default.fileExists(atPath: URL(fileURLWithPath: certificatesFrom).appendingPathComponent("ca.pem").path) {
+            throw ValidationError("--certificates-from \(certificatesFrom) holds no ca.pem: give the old data directory")
+        }
+    }
 
     func run() async throws {
         let directory = data.directory
@@ -52,14 +67,29 @@ struct RestoreCommand: AsyncParsableCommand {
         for suffix in ["", "-wal"] where manager.fileExists(atPath: directory.database + suffix) {
             throw ClusterSyncError(.invalidValue, "\(directory.database + suffix) already exists: restore into a new data directory, or stop the server and move the old store aside first")
         }
+        if certificatesFrom != nil, directory.isInitialised {
+            throw ClusterSyncError(.invalidValue, "\(directory.path) already has a ca.pem: leave out --certificates-from, or restore into a new data directory")
+        }
         try manager.createDirectory(atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let summary = try SQLiteStoreBackup.restore(from: from, to: directory.database)
         print("restored \(from) to \(directory.database): \(summary.description)")
+        if let certificatesFrom {
+            var copied: [String] = []
+            for (name, mode) in Self.companions {
+                let source = URL(fileURLWithPath: certificatesFrom).appendingPathComponent(name).path
+                guard manager.fileExists(atPath: source) else { continue }
+                let target = directory.file(name)
+                try manager.copyItem(atPath: source, toPath: target)
+                try manager.setAttributes([.posixPermissions: mode], ofItemAtPath: target)
+                copied.append(name)
+            }
+            print("copied \(copied.joined(separator: ", ")) from \(certificatesFrom)")
+        }
         if !directory.isInitialised {
             print("""
                 \(directory.path) has no ca.pem yet: copy ca.pem, ca-key.pem, server.pem and server-key.pem from the old data \
-                directory (or point tls.* in the settings at your own CA's files) before `clustersyncd serve`, which would \
-                otherwise make a new development CA that no practice trusts.
+                directory (or give --certificates-from, or point tls.* in the settings at your own CA's files) before \
+                `clustersyncd serve`, which would otherwise make a new development CA that no practice trusts.
                 """)
         }
     }

@@ -38,11 +38,20 @@ enum TimeText {
 }
 
 extension DataOptions {
-    /// The server's settings (`--config`, else DATA/clustersyncd.json; CLUSTERSYNCD_* variables
-    /// win), for administrative commands that share a default with `serve`.
+    /// The settings file: `--config`, else `$CLUSTERSYNCD_CONFIG` (a node's file outside its data
+    /// directory, such as /etc/clustersyncd/node1.json, for administrative commands that have no
+    /// `--config`), else DATA/clustersyncd.json if present.
+    func settingsFile(config: String?) -> String? {
+        if let config { return config }
+        if let file = ProcessInfo.processInfo.environment["CLUSTERSYNCD_CONFIG"], !file.isEmpty { return file }
+        return FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil
+    }
+
+    /// The server's settings (`settingsFile`; CLUSTERSYNCD_* variables win), for administrative
+    /// commands that share a default with `serve`.
     func settings(config: String?) async throws -> ServerSettings {
         var providers: [any ConfigProvider] = [EnvironmentVariablesProvider()]
-        let file = config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)
+        let file = settingsFile(config: config)
         if let file { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
         var settings = ServerSettings(data: directory)
         settings.read(ConfigReader(providers: providers))

@@ -56,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         providers.append(InMemoryProvider(values: overrides))
         providers.append(EnvironmentVariablesProvider())
-        let file = data.config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)
+        let file = data.settingsFile(config: data.config)
         if let file { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
         var settings = ServerSettings(data: directory)
         settings.read(ConfigReader(providers: providers))

@@ -27,6 +27,7 @@ import Testing
         #expect(read.drainSeconds == defaults.drainSeconds)
         #expect(read.credentialDefaultExpiryDays == defaults.credentialDefaultExpiryDays)
         #expect(read.auditRetentionDays == defaults.auditRetentionDays)
+        #expect(read.compactionHorizonDays == defaults.compactionHorizonDays)
     }
 
     /// Every key ServerSettings reads (its `forKey:` strings) and every key of the example is in
@@ -45,7 +46,7 @@ import Testing
             return object.flatMap { leaves($0.value, path.isEmpty ? $0.key : "\(path).\($0.key)") }
         }
         let example = leaves(try #require(json?["clustersyncd"]), "")
-        #expect(example.count >= 19, "the example lost keys: \(example)")
+        #expect(example.count >= 20, "the example lost keys: \(example)")
         keys.formUnion(example)
         for key in keys.sorted() {
             #expect(readme.contains("`\(key)`"), "Deploy/README.md does not explain the setting \(key)")

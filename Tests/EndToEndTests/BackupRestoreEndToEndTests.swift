@@ -74,12 +74,11 @@ import Testing
         #expect(first.stop() == 0)
 
         // Restore into a new data directory with the old one's certificates.
-        let restored = try admin("restore", "--data", "restored", "--from", "backup.sqlite")
-        #expect(restored.stdout.contains("copy ca.pem"), "restore must say the certificates are still to copy: \(restored.stdout)")
-        for file in ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem"] {
-            try FileManager.default.copyItem(at: base.dir.appendingPathComponent("data/\(file)"),
-                                             to: base.dir.appendingPathComponent("restored/\(file)"))
-        }
+        let restored = try admin("restore", "--data", "restored", "--from", "backup.sqlite", "--certificates-from", "data")
+        #expect(restored.stdout.contains("copied ca.pem, ca-key.pem, server.pem, server-key.pem"), "\(restored.stdout)")
+        #expect(!restored.stdout.contains("has no ca.pem"))
+        let keyMode = try FileManager.default.attributesOfItem(atPath: base.dir.appendingPathComponent("restored/server-key.pem").path)[.posixPermissions] as? Int
+        #expect(keyMode == 0o600)
         #expect(try chained("bcuhb", data: "restored") == before)
         // The other tenant's pushes were under way: the backup holds a whole prefix of them.
         let busyInBackup = try #require(try chained("cvuhb", data: "restored"))
@@ -119,8 +118,18 @@ import Testing
         #expect(junk.status == 1)
         #expect(junk.stderr.contains("junk.sqlite"), "\(junk.stderr)")
         #expect(!FileManager.default.fileExists(atPath: base.dir.appendingPathComponent("elsewhere/clustersyncd.sqlite").path))
+        // Without the certificates, restore says what is still to do.
+        let bare = try admin("restore", "--data", "bare", "--from", "one.sqlite")
+        #expect(bare.stdout.contains("has no ca.pem yet"), "\(bare.stdout)")
         let live = try cli.run("restore", "--data", "data", "--from", "one.sqlite", binary: "clustersyncd")
         #expect(live.status == 1)
         #expect(live.stderr.contains("already exists"), "\(live.stderr)")
+        // With the store in PostgreSQL, the data directory's SQLite file is not the store.
+        var postgres = cli
+        postgres.environment["CLUSTERSYNCD_STORAGE"] = "postgres"
+        let elsewhere = try postgres.run(["backup", "--data", "data", "--to", "two.sqlite"], binary: "clustersyncd")
+        #expect(elsewhere.status == 1)
+        #expect(elsewhere.stderr.contains("postgres-backup.sh"), "\(elsewhere.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base.dir.appendingPathComponent("two.sqlite").path))
     }
 }
