@@ -7,6 +7,8 @@ import Foundation
 ///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
 ///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
 ///     swift run -c release clustersync-bench --register 3000 [--runs 5]
+///     swift build -c release && .build/release/clustersync-bench --speed [--changes 100000] [--stored 1000000] [--clients 1000,2000,4000]
+///         (every figure of issue 12 beside the raw SQLite limit; SpeedBench, LoadBench)
 @main
 struct Bench {
     static func main() async throws {
@@ -27,6 +29,16 @@ struct Bench {
         }
         if arguments.contains("--register") {
             try RegisterBench.run(risks: option("--register", 3_000), runs: runs, in: directory)
+            return
+        }
+        if arguments.contains("--speed") {
+            let clients = arguments.firstIndex(of: "--clients").flatMap { i in
+                i + 1 < arguments.count ? arguments[i + 1].split(separator: ",").compactMap { Int($0) } : nil
+            } ?? [1_000, 2_000, 4_000]
+            // clustersyncd and clustersync sit beside this program in the build folder.
+            let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            try await SpeedBench.run(in: directory.appendingPathComponent("speed"), pushCount: count,
+                                     storedCount: option("--stored", 1_000_000), clients: clients, binaries: binaries)
             return
         }
         if arguments.contains("--profile-apply") {
@@ -77,6 +89,11 @@ struct Bench {
             try await NetworkBench.run(in: directory.appendingPathComponent("network"), pushCount: count,
                                        storedCount: option("--stored", 1_000_000), runs: min(runs, 3))
         }
+    }
+
+    /// A line on stdout at once (the output may be a file while the bench runs for minutes).
+    static func flushingPrint(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
     static func seconds(since start: ContinuousClock.Instant, until end: ContinuousClock.Instant = .now) -> Double {
