@@ -31,12 +31,21 @@ struct Bench {
             try RegisterBench.run(risks: option("--register", 3_000), runs: runs, in: directory)
             return
         }
+        if arguments.contains("--serve-data") {
+            let i = arguments.firstIndex(of: "--serve-data")!
+            try await BenchChild.serve(data: arguments[i + 1], port: option("--port", 7443))
+            return
+        }
+        if let i = arguments.firstIndex(of: "--pull-replica") {
+            try await BenchChild.pull(replica: arguments[i + 1])
+            return
+        }
         if arguments.contains("--speed") {
             let clients = arguments.firstIndex(of: "--clients").flatMap { i in
                 i + 1 < arguments.count ? arguments[i + 1].split(separator: ",").compactMap { Int($0) } : nil
             } ?? [1_000, 2_000, 4_000]
-            // clustersyncd and clustersync sit beside this program in the build folder.
-            let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            // This program again, for the server's and the puller's processes.
+            let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             try await SpeedBench.run(in: directory.appendingPathComponent("speed"), pushCount: count,
                                      storedCount: option("--stored", 1_000_000), clients: clients, binaries: binaries)
             return

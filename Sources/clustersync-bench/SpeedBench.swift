@@ -4,6 +4,7 @@ import ClusterSyncServer
 import ClusterSyncStorage
 import Foundation
 import GRDB
+import Logging
 
 /// `--speed`: every figure of issue 12, each beside the raw SQLite limit measured in the same run
 /// (the same writes done directly: a log row and an upserted field row per change, prepared
@@ -11,9 +12,10 @@ import GRDB
 ///
 ///     clustersync-bench --speed [--changes 100000] [--stored 1000000] [--clients 1000,2000,4000]
 ///
-/// The server is the real `clustersyncd serve` and the first pull the real `clustersync sync`,
-/// each its own process beside this one (so their resident memory is theirs alone); the load
-/// generator (`LoadBench`) opens its TLS sessions from this process.
+/// The server (`--serve-data`) and the first pull (`--pull-replica`) each run in a process of
+/// their own, this program started again (so their resident memory is theirs alone; the code is
+/// the library's `SyncServer` and `SyncClient`, as in `clustersyncd serve` and `clustersync
+/// sync`); the load generator (`LoadBench`) opens its TLS sessions from this process.
 enum SpeedBench {
     struct Row {
         var figure: String
@@ -127,11 +129,11 @@ enum SpeedBench {
                                            tokenFile: directory.appendingPathComponent("p3.token").path))
         let serverIdle = ResidentMemory.of(server.pid)
         let pull = try PulledByCLI.run(replica: freshPath, binaries: binaries, serverPID: server.pid)
-        addRate("fresh replica's first pull by replay (\(ProgressLine.grouped(pull.pulled)) changes, clustersync sync)",
+        addRate("fresh replica's first pull by replay (\(ProgressLine.grouped(pull.pulled)) changes, own process)",
                 Double(pull.pulled) / pull.seconds, raw: rawStored, target: 200_000)
         add("server resident memory during that pull (peak; idle before)",
             String(format: "%.0f MB (%.0f MB)", pull.serverPeakMB, serverIdle), target: "< 200 MB: \(pull.serverPeakMB < 200 ? "met" : "MISSED")")
-        add("client (clustersync sync) resident memory during that pull (peak)",
+        add("client (SyncClient, own process) resident memory during that pull (peak)",
             String(format: "%.0f MB", pull.clientPeakMB), target: "< 200 MB: \(pull.clientPeakMB < 200 ? "met" : "MISSED")")
         let large = try await oneChangeSyncs(fresh, remote: RemoteSettings(
             host: "127.0.0.1", port: server.port, caFile: data.caCertificate, tokenFile: directory.appendingPathComponent("p3.token").path))
@@ -241,7 +243,7 @@ enum ResidentMemory {
     }
 }
 
-/// `clustersyncd serve` on a free loopback port.
+/// This program with `--serve-data`: the server on a free loopback port.
 struct ServerProcess {
     let process: Process
     let port: Int
@@ -250,9 +252,8 @@ struct ServerProcess {
     static func start(data: DataDirectory, binaries: URL) throws -> ServerProcess {
         let port = Int.random(in: 20_000..<60_000)
         let process = Process()
-        process.executableURL = binaries.appendingPathComponent("clustersyncd")
-        process.arguments = ["serve", "--data", data.path, "--port", "\(port)", "--max-connections", "6000",
-                             "--max-connections-per-credential", "8", "--idle-timeout-seconds", "600"]
+        process.executableURL = binaries
+        process.arguments = ["--serve-data", data.path, "--port", "\(port)"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -285,7 +286,7 @@ struct ServerProcess {
     }
 }
 
-/// `clustersync sync --json` on a replica, sampling its and the server's resident memory.
+/// This program with `--pull-replica`: one sync of a replica, sampling its and the server's resident memory.
 enum PulledByCLI {
     struct Outcome {
         var pulled: Int
@@ -296,8 +297,8 @@ enum PulledByCLI {
 
     static func run(replica: String, binaries: URL, serverPID: Int32) throws -> Outcome {
         let process = Process()
-        process.executableURL = binaries.appendingPathComponent("clustersync")
-        process.arguments = ["sync", "--replica", replica, "--json"]
+        process.executableURL = binaries
+        process.arguments = ["--pull-replica", replica]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -313,8 +314,28 @@ enum PulledByCLI {
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         guard process.terminationStatus == 0, let summary = try? JSONValue(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)),
               let pulled = summary["pulled"]?.intValue else {
-            throw ClusterSyncError(.internal, "clustersync sync failed (\(process.terminationStatus)): \(text)")
+            throw ClusterSyncError(.internal, "the pull failed (\(process.terminationStatus)): \(text)")
         }
         return Outcome(pulled: Int(pulled), seconds: seconds, serverPeakMB: serverPeak, clientPeakMB: clientPeak)
+    }
+}
+
+/// The child processes' side: `--serve-data DIR --port N` and `--pull-replica PATH`.
+enum BenchChild {
+    static func serve(data path: String, port: Int) async throws {
+        let data = DataDirectory(path: path)
+        var settings = ServerSettings(data: data)
+        settings.port = port
+        settings.maxConnections = 6_000
+        settings.limits.idleTimeoutMillis = 600_000
+        var logger = Logger(label: "bench-server")
+        logger.logLevel = .error
+        try await SyncServer(settings: settings, store: try SQLiteServerStore(path: data.database), logger: logger).run()
+    }
+
+    static func pull(replica path: String) async throws {
+        let replica = try Replica.openExisting(path: path)
+        let summary = try await SyncClient(replica: replica, remote: try replica.remote()!).sync()
+        print(JSONValue.object(["pulled": .int(Int64(summary.pulled))]).canonicalText)
     }
 }
