@@ -115,7 +115,7 @@ extension Pages {
         if let rag = derived["rag"]?.stringValue { fields.append(["label": t["col_rag"], "value": t["rag_\(rag)"]]) }
 
         let history: [[String: Any]] = RecordHistory.entries(try replica.history(of: view.id)).reversed().map { entry in
-            ["when": WalesDates.moment(millis: entry.hlc.millis), "who": entry.author ?? t["unknown_author"], "what": describe(entry, of: view, values: values)]
+            ["when": WalesDates.moment(millis: entry.hlc.millis), "who": Self.who(entry) ?? t["unknown_author"], "what": describe(entry, of: view, values: values)]
         }
         var data: [String: Any] = [
             "id": view.id.rawValue, "heading": title, "deleted": view.isDeleted,
@@ -134,6 +134,18 @@ extension Pages {
     }
 
     /// A date field's ISO value as people write dates; anything else as the CLI words it.
+    /// Who made a change, person then practice ("Siân Evans, W95010"), as the core reads the
+    /// author the server stamped.
+    static func who(_ entry: HistoryEntry) -> String? {
+        let parts = entry.madeBy
+        switch (parts.person, parts.practice) {
+        case (let person?, let practice?): return "\(person), \(practice)"
+        case (let person?, nil): return person
+        case (nil, let practice?): return practice
+        case (nil, nil): return entry.author
+        }
+    }
+
     func displayed(_ text: String, field: String) -> String {
         field.hasSuffix("date") ? WalesDates.shown(iso: text) : text
     }

@@ -29,8 +29,13 @@ public actor InMemoryServerStore: ServerStore {
         /// Per cluster: the changes stored, by id, and which practice owns each replica id.
         var stored: [String: [ChangeID: Change]] = [:]
         var owners: [String: [ReplicaID: String]] = [:]
+        /// Per cluster: the replicas' registered keys.
+        var keys: [String: [ReplicaID: ReplicaRegistration]] = [:]
         /// Per cluster: the materialised records.
         var records: [String: DatabaseQueue] = [:]
+        /// The last compaction, and the stream's end noted at each run (ms since 1970, seq).
+        var compaction: LedgerCompaction?
+        var marks: [(at: Int64, seq: Int64)] = []
     }
 
     private var tenants: [String: Tenant] = [:]
@@ -67,6 +72,7 @@ public actor InMemoryServerStore: ServerStore {
         let records = try DatabaseQueue()
         try await records.write { db in
             try MaterialisedStateSchema.createTables(db)
+            try MaterialisedStateSchema.addSignatures(db)
             try MaterialisedStateSchema.createRedactionTable(db)
         }
         tenants[tenant]!.records[cluster] = records
@@ -249,6 +255,27 @@ public actor InMemoryServerStore: ServerStore {
         tenants[practice.tenant]?.practices.contains(practice) == true
     }
 
+    // MARK: Replica keys
+
+    public func registerReplicaKey(_ key: ReplicaPublicKey, replica: ReplicaID, session identity: SessionIdentity,
+                                   person: String?) async throws -> ReplicaRegistration {
+        guard tenants[identity.tenant] != nil else { throw Self.noTenant(identity.tenant) }
+        let existing = tenants[identity.tenant]!.keys[identity.cluster]?[replica]
+        let owner = tenants[identity.tenant]!.owners[identity.cluster]?[replica]
+        switch ReplicaKeys.decide(key, for: replica, session: identity, person: person, existing: existing, owner: owner, nowMillis: Self.now()) {
+        case .refuse(let error): throw error
+        case .known(let registration): return registration
+        case .register(let registration):
+            tenants[identity.tenant]!.keys[identity.cluster, default: [:]][replica] = registration
+            return registration
+        }
+    }
+
+    public func replicaRegistrations(_ replicas: Set<ReplicaID>, tenant: String, cluster: String) async throws -> [ReplicaID: ReplicaRegistration] {
+        let keys = tenants[tenant]?.keys[cluster] ?? [:]
+        return keys.filter { replicas.contains($0.key) }
+    }
+
     // MARK: Sync
 
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
@@ -262,11 +289,18 @@ public actor InMemoryServerStore: ServerStore {
         }
         var stored = tenant.stored[identity.cluster, default: [:]]
         var owners = tenant.owners[identity.cluster, default: [:]]
+        let keys = tenant.keys[identity.cluster, default: [:]]
         var accepted: [Change] = []
         for var change in changes {
             let owner = owners[change.id.replica]
-            switch ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner,
-                                           stored: stored[change.id]) {
+            let registration = keys[change.id.replica]
+            // As in the SQLite store: a maker with a key had its signature verified.
+            let decision: ReplicaOwnership.Decision = if let registration {
+                .store(bindTo: owner == nil ? registration.practice : nil)
+            } else {
+                ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner, stored: stored[change.id])
+            }
+            switch decision {
             case .refuse(let error): throw PushRejection(change: change.id, error: error)
             case .duplicate: continue
             case .store(let bindTo):
@@ -279,7 +313,7 @@ public actor InMemoryServerStore: ServerStore {
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
-            change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
+            change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
             // A change a redaction names (stored or of this batch) is kept erased (changes.md §10).
             if let by = Self.redaction(naming: change, in: Array(stored.values) + changes) {
                 change = Redaction.erased(change, by: by)
@@ -333,6 +367,11 @@ public actor InMemoryServerStore: ServerStore {
         let after = try cursor.map(StreamCursor.position(of:)) ?? 0
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        }
+        if let through = tenants[identity.tenant]?.compaction?.throughSeq, after < through {
+            throw ClusterSyncError(.cursorExpired,
+                "this server compacted its history through position \(through), and the pull starts at \(after): "
+                + "pull with \"snapshot\":true for the current state, then pull on from its cursor")
         }
         guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let log = tenants[identity.tenant]?.log ?? []
@@ -403,6 +442,86 @@ public actor InMemoryServerStore: ServerStore {
         }
         let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: CalendarDate(unixMillis: wallClock()))
         return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
+    }
+
+    // MARK: Snapshots and compaction
+
+    public func snapshot(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot {
+        guard let stored = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: -1) }
+        let end = cursor?.end ?? Int64(stored.log.count)
+        guard let records = stored.records[identity.cluster] else {
+            return Snapshot(changes: [], cursor: StreamCursor.cursor(at: end), more: false)
+        }
+        let page = try await records.read { db in
+            try SnapshotReader.page(db, tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
+                                    after: cursor, limit: limit)
+        }
+        guard page.more, let last = page.last else {
+            return Snapshot(changes: page.changes, cursor: StreamCursor.cursor(at: end), more: false)
+        }
+        return Snapshot(changes: page.changes, cursor: SnapshotCursor(
+            end: end, record: last.record, field: last.field, replica: last.replica, counter: last.counter).cursor, more: true)
+    }
+
+    public func history(of record: RecordID, for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> HistoryPage {
+        let after = try cursor.map(HistoryCursor.init)
+        guard identity.role.isPractice else {
+            throw ClusterSyncError(.forbiddenScope,
+                "a \(identity.role.rawValue) credential reads escalated records whole in its pulls: their history is already in the replica")
+        }
+        guard let stored = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
+        let compacted = stored.compaction != nil
+        guard let records = stored.records[identity.cluster] else {
+            return HistoryPage(record: record, changes: [], cursor: cursor ?? ClusterSyncCore.Cursor("h1:"), more: false, compacted: compacted)
+        }
+        let found = try await records.read { db in
+            try SnapshotReader.history(db, tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
+                                       record: record, after: after.map { ($0.field, $0.replica, $0.counter) }, limit: limit)
+        }
+        let next = found.last.map { HistoryCursor(field: $0.field, replica: $0.replica, counter: $0.counter).cursor }
+        return HistoryPage(record: record, changes: found.changes, cursor: next ?? cursor ?? ClusterSyncCore.Cursor("h1:"),
+                           more: found.more, compacted: compacted)
+    }
+
+    public func compact(tenant name: String, olderThan cutoff: Int64, now: Int64) async throws -> CompactionOutcome {
+        guard var tenant = tenants[name] else { throw Self.noTenant(name) }
+        tenant.marks.removeAll { $0.at == now }
+        tenant.marks.append((now, Int64(tenant.log.count)))
+        tenant.marks.sort { $0.at < $1.at }
+        let previous = tenant.compaction?.throughSeq ?? 0
+        guard let mark = tenant.marks.last(where: { $0.at <= cutoff }) else {
+            tenants[name] = tenant
+            return CompactionOutcome(tenant: name, throughSeq: previous, compacted: 0)
+        }
+        tenant.marks.removeAll { $0.at < mark.at }
+        let through = max(previous, mark.seq)
+        var compacted = 0
+        // The same rows the SQLite store drops: superseded, not a list position, not a redaction.
+        for (cluster, records) in tenant.records {
+            let ids = tenant.log.prefix(Int(through)).filter { $0.scope.cluster == cluster }.map(\.id)
+            compacted += try await records.write { db in
+                let drop = try db.makeStatement(sql: """
+                    DELETE FROM change WHERE replica = (SELECT num FROM replica WHERE id = ?) AND counter = ?
+                        AND live = 0 AND NOT (field = 'position' AND value IS NOT NULL) AND field <> ?
+                    """)
+                var count = 0
+                for id in ids {
+                    try drop.execute(arguments: [id.replica.rawValue, id.counter, Redaction.field])
+                    count += db.changesCount
+                }
+                return count
+            }
+        }
+        if through > 0 {
+            tenant.compaction = LedgerCompaction(throughSeq: through, checkpoint: LedgerChain.genesis, compactedAt: now)
+        }
+        tenants[name] = tenant
+        return CompactionOutcome(tenant: name, throughSeq: through, compacted: compacted)
+    }
+
+    public func compaction(tenant: String) async throws -> LedgerCompaction? {
+        tenants[tenant]?.compaction
     }
 
     static func noTenant(_ tenant: String) -> ClusterSyncError {

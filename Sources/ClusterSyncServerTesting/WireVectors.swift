@@ -19,8 +19,9 @@ public enum WireVectors {
         "hello-token", "hello-certificate", "push-ack", "push-resend-duplicates", "pull-paging", "subscribe", "ping", "bye",
         "malformed-json", "unknown-message", "line-too-long", "batch-too-large", "invalid-field", "patient-data",
         "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "cursor-not-issued",
-        "credential-expiring", "credential-expired",
+        "credential-expiring", "credential-expired", "bad-signature",
         "role-cluster-lead", "role-pcpg", "role-health-board", "oversight-pcpg", "lead-only",
+        "snapshot", "cursor-expired",
     ]
 
     public struct Connection: Sendable {
@@ -48,6 +49,9 @@ public enum WireVectors {
         case server(String)
         /// The server closes the connection.
         case serverClose
+        /// The server's operator compacts every tenant's log through its current end
+        /// (`clustersyncd compact --horizon-days 0`), between two lines.
+        case operatorCompacts
     }
 
     public struct Transcript {
@@ -132,6 +136,10 @@ public enum WireVectors {
             case "server":
                 try keys(["from", "line"])
                 entries.append(.server(try message()))
+            case "operator":
+                try keys(["from", "compact"])
+                guard o["compact"] == .bool(true) else { throw FormatError(description: "\(at): compact must be true") }
+                entries.append(.operatorCompacts)
             default:
                 throw FormatError(description: "\(at): unknown \"from\" \(from)")
             }

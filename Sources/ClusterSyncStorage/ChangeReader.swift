@@ -5,7 +5,7 @@ import GRDB
 public enum ChangeReader {
     public static let changeColumns = """
         r.id AS replicaID, c.counter, c.hlc, rec.id AS recordID, rec.tenant, rec.cluster, rec.practice,
-        c.field, c.value, c.sup, c.seen, c.author
+        c.field, c.value, c.sup, c.seen, c.author, c.sig
         """
     public static let changeJoins = "JOIN replica r ON r.num = c.replica JOIN record rec ON rec.num = c.record"
 
@@ -20,7 +20,7 @@ public enum ChangeReader {
             value: try valueText.map { try JSONValue(parsing: $0) },
             supersedes: ChangeWriter.parseIDList(row["sup"]),
             seen: ChangeWriter.parseIDList(row["seen"]),
-            author: row["author"])
+            author: row["author"], sig: row["sig"])
     }
 
     /// Changes in clock order; `from` may join other tables to `change c`, and `orderBy` may

@@ -44,9 +44,9 @@ public struct ChangeWriter {
     public init(_ db: Database, partition: Partition? = nil) throws {
         self.db = db
         self.partition = partition
-        let columns = "INSERT INTO change (replica, counter, hlc, record, field, value, sup, seen, author, live)"
+        let columns = "INSERT INTO change (replica, counter, hlc, record, field, value, sup, seen, author, sig, live)"
         insertChecked = try BoundStatement(db, sql: """
-            \(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+            \(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
                 CASE WHEN ?6 IS NULL THEN 0
                      WHEN EXISTS (SELECT 1 FROM orphan_supersede
                                   WHERE replica = ?1 AND counter = ?2 AND record = ?4 AND field = ?5) THEN 0
@@ -54,9 +54,9 @@ public struct ChangeWriter {
             ON CONFLICT DO NOTHING
             """)
         insertLive = try BoundStatement(db, sql: """
-            \(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?6 IS NOT NULL) ON CONFLICT DO NOTHING
+            \(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?6 IS NOT NULL) ON CONFLICT DO NOTHING
             """)
-        insertDead = try BoundStatement(db, sql: "\(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0) ON CONFLICT DO NOTHING")
+        insertDead = try BoundStatement(db, sql: "\(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0) ON CONFLICT DO NOTHING")
         kill = try BoundStatement(db, sql: "UPDATE change SET live = 0 WHERE record = ? AND field = ? AND replica = ? AND counter = ?")
         orphan = try BoundStatement(db, sql: """
             INSERT OR IGNORE INTO orphan_supersede (replica, counter, record, field) VALUES (?, ?, ?, ?)
@@ -101,7 +101,7 @@ public struct ChangeWriter {
             try statement.run(
                 .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
                 .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
-                .optional(Self.idList(change.seen)), .optional(change.author))
+                .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
             isNew.append(db.changesCount == 1)
         }
         let insertedDead = Set(zip(batch, isNew).lazy.filter { $0.1 && deadOnArrival.contains($0.0.id) }.map(\.0.id))

@@ -48,6 +48,12 @@ public enum MaterialisedStateSchema {
             """)
     }
 
+    /// Adds each change's signature (`Change.sig`, NULL for changes made before signing). Called
+    /// from a later migration of the replica and of the server store.
+    public static func addSignatures(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE change ADD COLUMN sig TEXT")
+    }
+
     /// Redactions (Protocol/changes.md §10), the same in a replica and in the server store:
     /// which change's value each erased, so that a copy of that change arriving later (a stale
     /// merge, a replica that had not heard) is erased before it is written. Called from each

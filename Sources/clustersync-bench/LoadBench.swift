@@ -153,7 +153,9 @@ struct LoadClient {
                     return message
                 }
                 let replica = ReplicaID(String(format: "%016llx", 0xC0DE_0000_0000 + UInt64(index)))!
-                try await send(.hello(Hello(replica: replica, token: token, client: "clustersync-bench")))
+                // Pushes are signed (PROTOCOL.md §6.2): each client is a replica with its own key.
+                let key = ReplicaSigningKey()
+                try await send(.hello(Hello(replica: replica, token: token, client: "clustersync-bench", key: key.publicKey)))
                 _ = try await next()
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 let record = RecordID.random(for: .risk)
@@ -162,9 +164,10 @@ struct LoadClient {
                     let id = ChangeID(replica: replica, counter: Int64(n))
                     let previous: [ChangeID] = n > 4 ? [ChangeID(replica: replica, counter: Int64(n - 4))] : []
                     let value = JSONValue.string("Load \(index) \(n)")
-                    changes.append(Change(id: id, hlc: HLCTimestamp(millis: now, logical: UInt16(n)), record: record,
-                                          scope: RecordScope(tenant: "load", cluster: "c1"), field: LocalEdits.fields[n % 4], value: value,
-                                          supersedes: previous))
+                    let change = Change(id: id, hlc: HLCTimestamp(millis: now, logical: UInt16(n)), record: record,
+                                        scope: RecordScope(tenant: "load", cluster: "c1"), field: LocalEdits.fields[n % 4], value: value,
+                                        supersedes: previous)
+                    changes.append(ChangeSignature.signed(change, with: key))
                 }
                 try await send(.push(Push(batch: "b1", changes: changes)))
                 _ = try await next()

@@ -2,22 +2,38 @@ import ArgumentParser
 import ClusterSyncClient
 import ClusterSyncCore
 
-struct HistoryCommand: ParsableCommand {
+struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "Every change to a record, oldest first: when, who, which replica, which field, the value before and after.",
-        discussion: "Reads this replica only, so it works offline for everything the replica has seen, deleted records included.")
+        discussion: """
+            Reads this replica, so it works offline for everything the replica has seen, deleted records included. A replica             that started from a snapshot of the server's state (a new one, or one offline beyond the server's compaction             horizon) holds only current values: it asks the server for the rest (--local: don't).
+            """)
 
     @OptionGroup var replica: ReplicaOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "A record id (RSK-, ACT-, LST- or ITM-).") var id: String
+    @Flag(help: "This replica's copy only: don't ask the server for history before a snapshot.") var local = false
 
-    func run() throws {
+    func run() async throws {
         let replica = try replica.open()
         guard let recordID = RecordID(typed: id) else {
             throw ClusterSyncError(.unknownRecord, "\"\(id)\" is not a record id (like RSK-7K3M9Q2X1A)")
         }
-        let changes = try replica.history(of: recordID)
+        var changes = try replica.history(of: recordID)
+        var note: String?
+        if !local, let remote = try replica.remote() {
+            do {
+                let full = try await replica.fullHistory(of: recordID) { try await SyncClient(replica: replica, remote: remote).serverHistory(of: $0) }
+                changes = full.changes
+                if full.compacted {
+                    note = "the server compacted its log: values superseded before its compaction horizon are no longer kept"
+                }
+            } catch let error as ClusterSyncError {
+                note = "this replica's copy only, which started from a snapshot: \(error.message)"
+            }
+        }
+        if let note { Output.printError("(\(note))") }
         guard let first = changes.first else {
             throw ClusterSyncError(.unknownRecord, "no record \(recordID) in this replica")
         }

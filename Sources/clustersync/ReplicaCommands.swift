@@ -79,6 +79,7 @@ struct StatusCommand: ParsableCommand {
         let remote = try replica.remote()
         let lastSync = try replica.syncState().lastSyncMillis
         let setAside = try replica.setAside()
+        let waiting = try replica.waitingRelays()
         let heldBack = try replica.heldBack()
         let credentialExpires = try replica.credentialExpiry()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
@@ -97,6 +98,10 @@ struct StatusCommand: ParsableCommand {
                 "lastSync": lastSync.map { .string(Output.isoTime(millis: $0)) } ?? .null,
                 "credentialExpires": credentialExpires.map { .string(Output.isoTime(millis: $0)) } ?? .null,
                 "credentialWarning": credentialWarning.map(JSONValue.string) ?? .null,
+                "waitingRelays": .array(waiting.map { entry in
+                    .object(["maker": .string(entry.maker.rawValue), "changes": .int(Int64(entry.count)),
+                             "unsigned": .bool(entry.unsigned), "why": .string(entry.sentence)])
+                }),
                 "role": .string(granted.role.rawValue), "region": granted.region.map(JSONValue.string) ?? .null,
                 "setAside": .array(setAside.map { entry in
                     .object([
@@ -132,6 +137,7 @@ struct StatusCommand: ParsableCommand {
         for entry in setAside {
             Output.print("  \(entry.change?.description ?? "unreadable change") to \(entry.record?.rawValue ?? "an unknown record"): \(entry.reason) (\(entry.code))")
         }
+        for entry in waiting { Output.print("waiting   \(entry.sentence)") }
         if !heldBack.isEmpty {
             Output.print("held back \(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused; they stay on this replica only"
                 + (heldBack.contains { $0.code == .leadOnly } ? " (those refused as lead-only go again when it syncs with a cluster-lead credential)" : "") + ":")

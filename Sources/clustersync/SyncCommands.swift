@@ -164,5 +164,6 @@ struct SyncCommand: AsyncParsableCommand {
                 + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
 
         }
+        for waiting in try replica.waitingRelays() { Output.print(waiting.sentence) }
     }
 }

@@ -13,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Settings come from these options, then CLUSTERSYNCD_* environment variables, then the JSON file \
             (--config, else DATA/clustersyncd.json if present): host, port, tls.certificate, tls.key, tls.clientCA, \
-            limits.maxLineBytes, limits.maxChangesPerPush, limits.maxChangesPerPage, limits.maxClockSkewSeconds, drainSeconds.
+            limits.maxLineBytes, limits.maxChangesPerPush, limits.maxChangesPerPage, limits.maxClockSkewSeconds, drainSeconds, compaction.horizon-days.
             SIGTERM or SIGINT: stop accepting, let open sessions finish their current request, exit 0.
             """)
 
@@ -76,7 +76,8 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)],
+            services: [.init(service: server),
+                       .init(service: CompactionService(store: store, horizonDays: settings.compactionHorizonDays, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))

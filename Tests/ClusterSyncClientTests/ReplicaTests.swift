@@ -130,6 +130,8 @@ import Testing
         let b = try makeReplica(dir, "b", practice: "rhyl")
         let id = try a.create(.risk, edits: [.set("title", .string("Locum cover"))])
         for i in 0..<24 { try a.edit(id, .add("tags", .string("t\(i)"))) }
+        // As if a had synced once: its key is registered, so b may push a's changes.
+        try a.acknowledge([])
         _ = try b.merge(with: a)
         try b.edit(id, .set("owner", .string("Lead")))
         // b's outbox: a's 25 changes (merged) and its own one, two replicas.
@@ -144,6 +146,71 @@ import Testing
         #expect(seen.count == 26)
         #expect(Set(seen).count == 26)
         #expect(Set(seen) == Set(try b.outbox(limit: 100).map(\.id)))
+    }
+
+    /// A relayed change waits in the outbox until its maker's key is registered on the server
+    /// (PROTOCOL.md §6.2): the maker's file says so, or a signed change of the maker comes from
+    /// the server. Until then it is listed as waiting, and the replica's own changes still go.
+    @Test func relayedChangesWaitForTheirMakersKey() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let a = try makeReplica(dir, "a", practice: "prestatyn")
+        let b = try makeReplica(dir, "b", practice: "rhyl")
+        let id = try a.create(.risk, edits: [.set("title", .string("Locum cover")), .set("owner", .string("Manager"))])
+        _ = try b.merge(with: a)
+        try b.edit(id, .set("status", .string("open")))
+        let maker = try a.identity().replicaID
+        #expect(try b.outbox(limit: 100).map(\.id.replica) == [try b.identity().replicaID])
+        #expect(try b.waitingRelays() == [Replica.WaitingRelays(maker: maker, count: 2, unsigned: false)])
+        #expect(try b.waitingRelays()[0].sentence.contains("2 changes by replica \(maker) wait for that replica to sync once"))
+        // The server sends a signed change of a's: its key is registered there.
+        let fromServer = try a.allChanges().filter { $0.id.replica == maker }
+        try b.applyPulled(ChangesPage(changes: [fromServer[0]], cursor: Cursor("s1:1"), more: true))
+        // That change itself left the outbox (the server has it); the other may now be pushed.
+        #expect(try b.waitingRelays().isEmpty)
+        #expect(Set(try b.outbox(limit: 100).map(\.id)) == [fromServer[1].id, try b.allChanges().last!.id])
+    }
+
+    /// Every change a replica makes is signed with its own key, which the file keeps.
+    @Test func localChangesAreSignedWithTheReplicasKey() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let a = try makeReplica(dir, "a", practice: "prestatyn")
+        try a.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        let key = try a.publicKey()
+        for change in try a.allChanges() {
+            #expect(throws: Never.self) { try ChangeSignature.verify(change, key: key) }
+        }
+        // Another file has another key.
+        #expect(try makeReplica(dir, "b", practice: "rhyl").publicKey() != key)
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir.url.appendingPathComponent("a.sqlite").path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+    }
+
+    /// A file made before signed changes gets a key when it is next opened, and its own changes
+    /// not yet acknowledged by a server are signed with it, so they can still be pushed.
+    @Test func aFileFromBeforeSigningGetsAKeyAndSignsItsOutbox() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path("old.sqlite")
+        do {
+            let replica = try makeReplica(dir, "old", practice: "prestatyn")
+            try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+            // Back to the file as the version before wrote it.
+            try replica.database.write { db in
+                try db.execute(sql: """
+                    DROP TABLE signing_key; DROP TABLE replica_key; ALTER TABLE change DROP COLUMN sig;
+                    DELETE FROM grdb_migrations WHERE identifier LIKE 'v7 (signing)%';
+                    """)
+            }
+        }
+        let reopened = try Replica(path: path)
+        let key = try reopened.publicKey()
+        let pending = try reopened.outbox(limit: 10)
+        #expect(pending.count == 1)
+        for change in pending {
+            #expect(throws: Never.self) { try ChangeSignature.verify(change, key: key) }
+        }
     }
 
     @Test func fileSurvivesReopenWithWAL() throws {

@@ -258,7 +258,7 @@ import Testing
         let codes = Set(vectors.map(\.code))
         #expect(codes == ["malformed", "unknown-field", "invalid-value", "patient-data"])
         let malformedFields = Set(vectors.filter { $0.code == "malformed" }.map { $0.field ?? "(none)" })
-        #expect(malformedFields == ["(none)", "id", "hlc", "record", "tenant", "cluster", "field", "practice", "author", "sup", "seen"])
+        #expect(malformedFields == ["(none)", "id", "hlc", "record", "tenant", "cluster", "field", "practice", "author", "sup", "seen", "sig"])
         // A validation vector for every kind of field.
         var kinds: Set<String> = []
         for v in vectors where v.code == "invalid-value" || v.code == "patient-data" {

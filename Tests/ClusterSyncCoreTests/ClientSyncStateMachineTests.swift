@@ -163,10 +163,70 @@ import Testing
         #expect(retried.contains { if case .connect = $0 { true } else { false } })
     }
 
-    @Test func anExpiredCursorPullsFromTheStart() {
+    @Test func anExpiredCursorTakesASnapshotThatReplacesTheState() {
         var (m, _) = Self.welcomed(.once)
         #expect(m.handle(.received(.error(WireError(code: "cursor-expired", message: "old", fatal: false))), now: 5)
-                == [.send(.pull(Pull(cursor: nil)))])
+                == [.send(.pull(Pull(cursor: nil, snapshot: true)))])
+        let page = Snapshot(changes: [Self.change(1, replica: Fixtures.b)], cursor: Cursor("s1:9"), more: false)
+        let actions = m.handle(.received(.snapshot(page)), now: 6)
+        #expect(Array(actions.prefix(2)) == [.send(.pull(Pull(cursor: Cursor("s1:9")))), .applySnapshot(page, first: true)])
+    }
+
+    // MARK: Snapshots (PROTOCOL.md §5.7)
+
+    @Test func aReplicaWithNoPositionTakesTheStateInPagesThenPullsOn() {
+        var (m, actions) = Self.welcomed(.once, cursor: nil)
+        #expect(actions == [.send(.pull(Pull(cursor: nil, snapshot: true)))], "a new replica asks for the state, not the history")
+        let next = Cursor("s1:9/RSK-7K3M9Q2X1A/title/1/3")
+        let first = Snapshot(changes: [Self.change(3, replica: Fixtures.b)], cursor: next, more: true)
+        let one = m.handle(.received(.snapshot(first)), now: 3)
+        #expect(Array(one.prefix(2)) == [.send(.pull(Pull(cursor: next))), .applySnapshot(first, first: true)])
+        let last = Snapshot(changes: [Self.change(4, replica: Fixtures.b)], cursor: Cursor("s1:9"), more: false)
+        let two = m.handle(.received(.snapshot(last)), now: 4)
+        #expect(Array(two.prefix(2)) == [.send(.pull(Pull(cursor: Cursor("s1:9")))), .applySnapshot(last, first: false)],
+                "only the first page replaces the state; after the last, pulls go on from the position it stands for")
+        let after = m.handle(.received(Self.page([Self.change(5, replica: Fixtures.b)], "s1:10", more: false)), now: 5)
+        #expect(after.first == .apply(ChangesPage(changes: [Self.change(5, replica: Fixtures.b)], cursor: Cursor("s1:10"), more: false)))
+        #expect(Array(after.suffix(3).prefix(2)) == [.send(.bye), .close])
+    }
+
+    @Test func aSnapshotCutOffGoesOnFromItsCursorWithoutReplacingTheStateAgain() {
+        let stored = "s1:9/RSK-7K3M9Q2X1A/title/1/3"
+        var (m, actions) = Self.welcomed(.once, cursor: stored)
+        #expect(actions == [.send(.pull(Pull(cursor: Cursor(stored))))])
+        let last = Snapshot(changes: [], cursor: Cursor("s1:9"), more: false)
+        #expect(m.handle(.received(.snapshot(last)), now: 4).contains(.applySnapshot(last, first: false)))
+    }
+
+    @Test func aReadOnlyReplicaWithNoPositionPullsItsWholePageAsBefore() {
+        var configuration = Self.configuration(.once)
+        configuration.role = .pcpg
+        configuration.region = "conwy"
+        var m = Machine(configuration, cursor: nil, pending: 0)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg-conwy (analyst)")
+        _ = m.handle(.received(.welcome(Welcome(identity: pcpg, limits: Self.limits, server: "s"))), now: 1)
+        #expect(m.handle(.outboxRead([]), now: 2) == [.send(.pull(Pull(cursor: nil)))])
+    }
+
+    @Test func historyModeAsksForOneRecordPageByPageAndPushesNothing() throws {
+        var m = Machine(Self.configuration(.history(Fixtures.risk)), cursor: Cursor("s1:4"), pending: 3)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        #expect(m.handle(.received(Self.welcome), now: 1)
+                == [.rememberLimits(Self.limits), .send(.history(HistoryRequest(record: Fixtures.risk)))])
+        let first = HistoryPage(record: Fixtures.risk, changes: [Self.change(1)], cursor: Cursor("h1:title/1/1"), more: true)
+        #expect(m.handle(.received(.historyPage(first)), now: 2)
+                == [.keepHistory(first), .send(.history(HistoryRequest(record: Fixtures.risk, cursor: Cursor("h1:title/1/1"))))])
+        let last = HistoryPage(record: Fixtures.risk, changes: [Self.change(2)], cursor: Cursor("h1:title/1/2"), more: false, compacted: true)
+        #expect(m.handle(.received(.historyPage(last)), now: 3).prefix(3) == [.keepHistory(last), .send(.bye), .close])
+        var old = Machine(Self.configuration(.history(Fixtures.risk)), cursor: nil, pending: 0)
+        _ = old.start(now: 0)
+        _ = old.handle(.connected, now: 0)
+        _ = old.handle(.received(Self.welcome), now: 1)
+        let refused = old.handle(.received(.error(WireError(code: "unknown-message", message: "no", fatal: false))), now: 2)
+        #expect(try #require(failure(refused)).message.contains("cannot send a record's history"))
     }
 
     @Test func anAnswerOutOfTurnStopsTheSync() throws {

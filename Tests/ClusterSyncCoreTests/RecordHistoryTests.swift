@@ -100,6 +100,20 @@ import Testing
         #expect(history[1].supersedes == [title.id, missing])
     }
 
+    /// History names the person and the practice the server stamped (PROTOCOL.md §6.1).
+    @Test func theAuthorIsReadAsPersonAndPractice() {
+        #expect(AuthorParts(author: "W95010 (Siân Evans)") == AuthorParts(practice: "W95010", person: "Siân Evans"))
+        #expect(AuthorParts(author: "W95010") == AuthorParts(practice: "W95010", person: nil))
+        // Stored before signed changes: the maker as it claimed to be, and no practice.
+        #expect(AuthorParts(author: "Manager, Rhyl via prestatyn (laptop)") == AuthorParts(practice: nil, person: "Manager, Rhyl"))
+        // Not yet synced: the replica's own name.
+        #expect(AuthorParts(author: "Siân Evans") == AuthorParts(practice: nil, person: "Siân Evans"))
+        #expect(AuthorParts(author: nil) == AuthorParts(practice: nil, person: nil))
+        let stamped = Self.change(Self.a, 1, at: 10, "owner", .string("Cluster lead"), author: "rhyl (Practice manager)")
+        let json = RecordHistory.entries([stamped])[0].jsonValue(time: { _ in "" })
+        #expect(json["person"] == .string("Practice manager") && json["practice"] == .string("rhyl"))
+    }
+
     @Test func sameClockOrdersByChangeIDAndDuplicatesCountOnce() {
         let fromB = Self.change(Self.b, 1, at: 10, "title", .string("B"))
         let fromA = Self.change(Self.a, 1, at: 10, "title", .string("A"))
@@ -117,6 +131,8 @@ import Testing
             "hlc": .string(HLCTimestamp(millis: 20).text),
             "time": .string("t20"),
             "author": .null,
+            "person": .null,
+            "practice": .null,
             "field": .string("owner"),
             "action": .string("set"),
             "before": .array([.string("Cluster lead")]),

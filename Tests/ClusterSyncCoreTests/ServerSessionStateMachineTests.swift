@@ -327,13 +327,47 @@ import Testing
 
     // MARK: Push validation
 
+    static let makerKey = ReplicaSigningKey()
+
+    /// Validates `push` with its changes signed by their maker, whose key is registered.
     static func rejection(_ push: Push, now: Int64 = now) -> PushRejection? {
+        var signed = push
+        signed.changes = push.changes.map { ChangeSignature.signed($0, with: makerKey) }
+        return rejection(unsigned: signed, now: now, keys: Dictionary(signed.changes.map { ($0.id.replica, makerKey.publicKey) }) { a, _ in a })
+    }
+
+    static func rejection(unsigned push: Push, now: Int64 = now, keys: [ReplicaID: ReplicaPublicKey]) -> PushRejection? {
         do throws(PushRejection) {
-            try PushValidation.validate(push, for: identity, nowMillis: now, limits: limits)
+            try PushValidation.validate(push, for: identity, nowMillis: now, limits: limits, keys: keys)
             return nil
         } catch {
             return error
         }
+    }
+
+    @Test func signaturesAreCheckedLastAgainstTheMakersKey() throws {
+        let good = ChangeSignature.signed(Self.change(1), with: Self.makerKey)
+        let keys = [good.id.replica: Self.makerKey.publicKey]
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [good]), keys: keys) == nil)
+        var forged = good
+        forged.value = .string("Altered after signing")
+        let refusal = try #require(Self.rejection(unsigned: Push(batch: "b", changes: [good, forged]), keys: keys))
+        #expect(refusal.change == forged.id && refusal.error.code == .badSignature)
+        var unsigned = good
+        unsigned.sig = nil
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [unsigned]), keys: keys)?.error.code == .badSignature)
+        // A maker with no registered key: no one can vouch for its change.
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [good]), keys: [:])?.error.code == .badSignature)
+        // Another replica's key does not verify it.
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [good]), keys: [good.id.replica: ReplicaSigningKey().publicKey])?.error.code == .badSignature)
+        // A change that breaks an earlier rule gets that rule's code, signed or not.
+        var skewed = Self.change(1, millis: Self.now + 600_000)
+        skewed.sig = nil
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [skewed]), keys: keys)?.error.code == .clockSkew)
+        // The author is not signed: the server sets it.
+        var stamped = good
+        stamped.author = "W95010 (Siân Evans)"
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: [stamped]), keys: keys) == nil)
     }
 
     @Test func validPushesPass() {
@@ -498,5 +532,47 @@ final class ManualClock: Sendable {
         var crowded = Machine(limits: .default, certificateIdentity: false)
         _ = crowded.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
         #expect(crowded.tooManyConnections("full") == .close(WireError(code: "too-many-connections", message: "full", fatal: true)))
+    }
+}
+
+extension ServerSessionStateMachineTests {
+    // MARK: Snapshots and history (PROTOCOL.md §5.7, §5.12)
+
+    @Test func aSnapshotPullAsksForTheFirstPageAndItsAnswerIsASnapshot() {
+        var machine = Self.ready()
+        #expect(machine.lineReceived(#"{"type":"pull","snapshot":true,"limit":5000}"#)
+                == .fetchSnapshot(Pull(cursor: nil, limit: Self.limits.maxChangesPerPage, snapshot: true)))
+        // A stream cursor beside "snapshot":true does not matter: the snapshot starts at the start.
+        #expect(machine.lineReceived(#"{"type":"pull","snapshot":true,"cursor":"s1:3"}"#)
+                == .fetchSnapshot(Pull(cursor: nil, limit: Self.limits.maxChangesPerPage, snapshot: true)))
+        let page = Snapshot(changes: [Self.change(1)], cursor: Cursor("s1:1"), more: false)
+        #expect(machine.fetchedSnapshot(page) == .send(.snapshot(page)))
+    }
+
+    @Test func aSnapshotCursorContinuesTheSnapshotIfTheServerCouldHaveIssuedIt() {
+        var machine = Self.ready()
+        let next = Cursor("s1:5/RSK-7K3M9Q2X1A/title/1/3")
+        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: next)))) == .findStreamEnd)
+        #expect(machine.streamEnd(Cursor("s1:5")) == .fetchSnapshot(Pull(cursor: next, limit: Self.limits.maxChangesPerPage, snapshot: true)))
+        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: next)))) == .findStreamEnd)
+        #expect(Self.nonFatal(.malformed, in: machine.streamEnd(Cursor("s1:4"))), "a snapshot of a position past the end was never issued")
+        for bad in ["s1:5/RSK-7K3M9Q2X1A/title/01/3", "s1:5/RSK-7K3M9Q2X1A/Title/1/3", "s1:5/nope/title/1/3", "s1:5/RSK-7K3M9Q2X1A/title/1",
+                    "s1:05/RSK-7K3M9Q2X1A/title/1/3"] {
+            #expect(Self.nonFatal(.malformed, in: machine.lineReceived(Self.line(.pull(Pull(cursor: Cursor(bad)))))), "\(bad)")
+        }
+        #expect(Self.nonFatal(.malformed, in: machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: next))))),
+                "a subscription starts from a stream position, not inside a snapshot")
+    }
+
+    @Test func historyAsksForOneRecordWithinThePageLimitSubscribedOrNot() {
+        var machine = Self.ready()
+        let record = RecordID("RSK-7K3M9Q2X1A")!
+        #expect(machine.lineReceived(#"{"type":"history","record":"RSK-7K3M9Q2X1A","limit":99999}"#)
+                == .fetchHistory(HistoryRequest(record: record, limit: Self.limits.maxChangesPerPage)))
+        #expect(Self.nonFatal(.malformed, in: machine.lineReceived(#"{"type":"history","record":"nope"}"#)))
+        let page = HistoryPage(record: record, changes: [Self.change(1)], cursor: Cursor("h1:title/1/1"), more: false)
+        #expect(machine.fetchedHistory(page) == .send(.historyPage(page)))
+        #expect(HistoryCursor(field: "title", replica: 1, counter: 1).cursor == Cursor("h1:title/1/1"))
+        #expect((try? HistoryCursor(Cursor("h1:title/1/01"))) == nil)
     }
 }

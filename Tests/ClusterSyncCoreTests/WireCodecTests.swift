@@ -76,11 +76,11 @@ import Testing
                 if case .error(let e) = message { codes.insert(e.code) }
             }
         }
-        // snapshot is reserved: no server sends it yet.
-        #expect(types == Set(WireMessage.typeNames).subtracting(["snapshot"]))
+        #expect(types == Set(WireMessage.typeNames))
         #expect(codes == [
             "malformed", "unknown-message", "line-too-long", "batch-too-large", "unknown-field", "invalid-value", "patient-data",
-            "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "lead-only",
+            "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "bad-signature", "lead-only",
+            "cursor-expired",
         ])
     }
 
@@ -116,6 +116,11 @@ import Testing
         (.push(Push(batch: "b1", changes: [])), #"{"batch":"b1","changes":[],"type":"push"}"#),
         (.pull(Pull(cursor: Cursor("s1:2"), limit: 50)), #"{"cursor":"s1:2","limit":50,"type":"pull"}"#),
         (.pull(Pull(cursor: nil)), #"{"type":"pull"}"#),
+        (.pull(Pull(cursor: nil, snapshot: true)), #"{"snapshot":true,"type":"pull"}"#),
+        (.history(HistoryRequest(record: RecordID("RSK-7K3M9Q2X1A")!, cursor: Cursor("h1:title/1/2"), limit: 10)),
+         #"{"cursor":"h1:title/1/2","limit":10,"record":"RSK-7K3M9Q2X1A","type":"history"}"#),
+        (.historyPage(HistoryPage(record: RecordID("RSK-7K3M9Q2X1A")!, changes: [change], cursor: Cursor("h1:title/1/2"), more: false, compacted: true)),
+         #"{"changes":["# + changeText + #"],"compacted":true,"cursor":"h1:title/1/2","more":false,"record":"RSK-7K3M9Q2X1A","type":"history-page"}"#),
         (.subscribe(Subscribe(cursor: Cursor("s1:2"))), #"{"cursor":"s1:2","type":"subscribe"}"#),
         (.subscribe(Subscribe(cursor: nil)), #"{"type":"subscribe"}"#),
         (.ping(Ping(nonce: "7")), #"{"nonce":"7","type":"ping"}"#),
@@ -177,7 +182,7 @@ import Testing
         (#"{"nonce":"1"}"#, "malformed", "type", #""type" is missing"#),
         (#"{"type":7}"#, "malformed", "type", #""type" must be a string"#),
         (#"{"type":"Ping"}"#, "unknown-message", "type",
-         #""Ping" is not a message type of protocol version 1; the types are hello, push, pull, subscribe, ping, bye, welcome, ack, changes, snapshot, subscribed, pong, error"#),
+         #""Ping" is not a message type of protocol version 1; the types are hello, push, pull, subscribe, ping, bye, history, welcome, ack, changes, snapshot, subscribed, pong, error, history-page"#),
         (#"{"type":"hello","replica":"5f0c9e1a2b3c4d5e"}"#, "malformed", "version", #""hello.version" is missing"#),
         (#"{"type":"hello","version":1,"replica":"5F0C9E1A2B3C4D5E"}"#, "malformed", "replica",
          #""hello.replica": not a replica id (16 lowercase hex digits)"#),

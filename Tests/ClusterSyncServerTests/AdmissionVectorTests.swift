@@ -50,7 +50,9 @@ import Testing
             return error.code
         case .store(let push):
             do throws(PushRejection) {
-                try PushValidation.validate(push, for: identity, nowMillis: now, limits: .default)
+                // No key is registered: every invalid vector fails an earlier check than the
+                // signature's, which comes last.
+                try PushValidation.validate(push, for: identity, nowMillis: now, limits: .default, keys: [:])
             } catch {
                 return error.error.code.rawValue
             }
@@ -122,7 +124,9 @@ import Testing
         let identity = SessionIdentity(tenant: scope.tenant, cluster: scope.cluster, practice: practice, author: practice)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for change in mine where change.scope.practice == nil || change.scope.practice == practice {
-            let line = change.jsonText
+            // Signed by its maker, whose key is registered (the vectors' changes predate signing).
+            let makerKey = ReplicaSigningKey()
+            let line = ChangeSignature.signed(change, with: makerKey).jsonText
             var machine = ServerSessionStateMachine(limits: .default, certificateIdentity: true)
             _ = machine.lineReceived(WireCodec.encode(.hello(Hello(replica: Self.pusher))).dropLast())
             _ = machine.authenticated(identity, server: "test")
@@ -130,7 +134,9 @@ import Testing
                 Issue.record("not stored: \(line)")
                 continue
             }
-            #expect(throws: Never.self) { try PushValidation.validate(push, for: identity, nowMillis: now, limits: .default) }
+            #expect(throws: Never.self) {
+                try PushValidation.validate(push, for: identity, nowMillis: now, limits: .default, keys: [change.id.replica: makerKey.publicKey])
+            }
             _ = try await store.push(push.changes, as: identity, from: Self.pusher)
             let page = ChangesPage(changes: [change], cursor: Cursor("s1:1"), more: false)
             #expect(try replica.applyPulled(page).setAside == 0, "\(line)")

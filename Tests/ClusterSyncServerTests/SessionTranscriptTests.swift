@@ -158,6 +158,14 @@ struct TestSession {
                 var bytes = ByteBuffer(repeating: UInt8(ascii: "x"), count: size - 1)
                 bytes.writeString("\n")
                 try? await session.send(bytes)
+            case .operatorCompacts:
+                try await check(i)
+                // Let the session take in what was sent before, as an operator's command would.
+                try await Task.sleep(for: .milliseconds(100))
+                let now = transcript.connection.nowMillis
+                for tenant in try await session.store.tenants() {
+                    _ = try await session.store.compact(tenant: tenant, olderThan: now, now: now)
+                }
             case .other(let text):
                 try await check(i)
                 guard case .push(let push) = try WireCodec.decode(text) else {

@@ -183,8 +183,11 @@ import Testing
                 try db.execute(sql: "INSERT INTO log (tenant, seq, cluster, practice, replica, counter, change_json) VALUES (?, 1, 'north', NULL, ?, ?, ?)",
                                arguments: [change.scope.tenant, change.id.replica.rawValue, change.id.counter, change.jsonText])
             }
+            // The materialised state as v1 wrote it (no signature column yet).
+            try MaterialisedStateSchema.addSignatures(db)
             var writer = try ChangeWriter(db)
             _ = try writer.apply([first, second])
+            try db.execute(sql: "ALTER TABLE change DROP COLUMN sig")
         }
         try old.close()
 

@@ -47,10 +47,25 @@ import Testing
     static let replica = ReplicaID("00000000000000aa")!
     static let now = Int64(Date().timeIntervalSince1970 * 1000)
 
+    /// A fixed signing key per replica id (its seed is the id's last byte, repeated), so that
+    /// hand-made pushes are signed as a real replica's are (PROTOCOL.md §6.2).
+    static func key(of replica: ReplicaID) -> ReplicaSigningKey {
+        try! ReplicaSigningKey(rawRepresentation: [UInt8](repeating: UInt8(replica.description.suffix(2), radix: 16)!, count: 32))
+    }
+
+    /// A hello for `replica` presenting its fixed key.
+    func hello(_ replica: ReplicaID = replica, token: String) -> String {
+        line(.hello(Hello(replica: replica, token: token, key: Self.key(of: replica).publicKey)))
+    }
+
+    /// A change made on `BadInputTests.replica`, signed with `signer` (by default its own key).
     func change(_ counter: Int64, field: String = "title", value: JSONValue = .string("Locum cover"),
-                cluster: String = "north-denbighshire", millis: Int64 = now) -> Change {
-        Change(id: ChangeID(replica: Self.replica, counter: counter), hlc: HLCTimestamp(millis: millis),
-               record: RecordID("RSK-0000000001")!, scope: RecordScope(tenant: "bcuhb", cluster: cluster), field: field, value: value)
+                cluster: String = "north-denbighshire", millis: Int64 = now,
+                signer: ReplicaSigningKey = key(of: replica)) -> Change {
+        ChangeSignature.signed(
+            Change(id: ChangeID(replica: Self.replica, counter: counter), hlc: HLCTimestamp(millis: millis),
+                   record: RecordID("RSK-0000000001")!, scope: RecordScope(tenant: "bcuhb", cluster: cluster), field: field, value: value),
+            with: signer)
     }
 
     func line(_ message: WireMessage) -> String {
@@ -64,7 +79,7 @@ import Testing
     @Test func eachBadInputGetsItsCodeAndNothingIsStored() throws {
         let server = try base.makeServer()
         defer { server.stop() }
-        let hello = line(.hello(Hello(replica: Self.replica, token: try token(for: "rhyl"))))
+        let hello = hello(token: try token(for: "rhyl"))
         let replies = try session([
             hello,
             "{this is not json",
@@ -112,7 +127,7 @@ import Testing
     @Test func aLineOverTheLimitIsRefusedAndClosesTheSession() throws {
         let server = try base.makeServer(environment: ["CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES": "2048"])
         defer { server.stop() }
-        let hello = line(.hello(Hello(replica: Self.replica, token: try token(for: "rhyl"))))
+        let hello = hello(token: try token(for: "rhyl"))
         let replies = try session([hello, String(repeating: "x", count: 5000)], port: server.port)
         #expect(codes(replies) == ["welcome", "error:line-too-long"])
         let welcome = replies.first?["limits"]?["maxLineBytes"]

@@ -17,7 +17,7 @@ import Testing
     @Test func seededEditsThroughTheServerEndInIdenticalExports() throws {
         let seed = ProcessInfo.processInfo.environment["CLUSTERSYNC_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...999_999)
         print("convergence through the server: seed \(seed) (CLUSTERSYNC_SEED=\(seed) replays it)")
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let server = try base.makeServer()
         defer { server.stop() }
         let added = try cli.run(["practice", "add", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "denbigh"],

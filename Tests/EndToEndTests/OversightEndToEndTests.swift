@@ -74,7 +74,7 @@ import Testing
         let llanishen = try base.makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)
 
         // Each practice's registers: risks of several bands and statuses, actions, one overdue.
-        var rng = SeededGenerator(seed: 101_130)
+        var rng = SplitMix64(seed: 101_130)
         for (replica, count) in [(prestatyn, 5), (wrexham, 7), (mold, 4), (llanishen, 3)] {
             for i in 0..<count {
                 let risk = try base.addRisk(replica, "title=Risk \(i)", "likelihood=\(Int.random(in: 1...5, using: &rng))",

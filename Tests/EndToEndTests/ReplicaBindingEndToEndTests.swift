@@ -3,8 +3,9 @@ import Foundation
 import Testing
 
 /// Replica binding through the real server: a practice that claims another practice's replica
-/// id is refused with `forbidden-scope` naming the change, and the genuine change with that id
-/// is then stored, not dropped as a duplicate (Protocol/PROTOCOL.md §6).
+/// id cannot sign as it, so its change is refused with `bad-signature` naming the change, and
+/// the genuine change with that id is then stored, not dropped as a duplicate
+/// (Protocol/PROTOCOL.md §6 and §6.2).
 @Suite(.serialized) struct ReplicaBindingEndToEndTests {
     let wire: BadInputTests
 
@@ -17,17 +18,17 @@ import Testing
         defer { server.stop() }
         let rhylToken = try wire.token(for: "rhyl"), prestatynToken = try wire.token(for: "prestatyn")
         let rhyl = BadInputTests.replica, prestatyn = ReplicaID("00000000000000bb")!
-        func hello(_ replica: ReplicaID, _ token: String) -> String { wire.line(.hello(Hello(replica: replica, token: token))) }
+        func hello(_ replica: ReplicaID, _ token: String) -> String { wire.hello(replica, token: token) }
         func push(_ batch: String, _ changes: [Change]) -> String { wire.line(.push(Push(batch: batch, changes: changes))) }
 
         // Rhyl pushes as its replica, which binds the replica id to Rhyl.
         let first = try wire.session([hello(rhyl, rhylToken), push("r1", [wire.change(1)]), wire.line(.bye)], port: server.port)
         #expect(wire.codes(first) == ["welcome", "ack"], "\(first)")
 
-        // Prestatyn claims Rhyl's replica for the id Rhyl uses next.
-        let forged = try wire.session([hello(prestatyn, prestatynToken), push("p1", [wire.change(2, value: .string("Forged"))]), wire.line(.bye)],
-                                      port: server.port)
-        #expect(wire.codes(forged) == ["welcome", "error:forbidden-scope"], "\(forged)")
+        // Prestatyn claims Rhyl's replica for the id Rhyl uses next, signing with its own key.
+        let forgery = wire.change(2, value: .string("Forged"), signer: BadInputTests.key(of: prestatyn))
+        let forged = try wire.session([hello(prestatyn, prestatynToken), push("p1", [forgery]), wire.line(.bye)], port: server.port)
+        #expect(wire.codes(forged) == ["welcome", "error:bad-signature"], "\(forged)")
         #expect(forged.last?["change"] == .string("2@00000000000000aa") && forged.last?["batch"] == .string("p1"))
         #expect(forged.last?["fatal"] == .bool(false))
 

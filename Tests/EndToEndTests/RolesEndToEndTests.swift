@@ -200,11 +200,14 @@ import Testing
             let session = try CredentialLifecycleTests.HeldSession(port: server.port, in: base.dir)
             defer { session.close() }
             let replica = ReplicaID("00000000000000ad")!
-            session.send(line(.hello(Hello(replica: replica, token: token))))
+            let key = BadInputTests.key(of: replica)
+            session.send(line(.hello(Hello(replica: replica, token: token, key: key.publicKey))))
             #expect(session.next()?["type"] == .string("welcome"))
-            let close = Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000)),
-                               record: RecordID(risk)!, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"),
-                               field: "status", value: .string("closed"))
+            let close = ChangeSignature.signed(
+                Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000)),
+                       record: RecordID(risk)!, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"),
+                       field: "status", value: .string("closed")),
+                with: key)
             session.send(line(.push(Push(batch: "ad-\(counter)", changes: [close]))))
             let answer = try #require(session.next())
             if accepted {

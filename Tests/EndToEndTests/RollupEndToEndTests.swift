@@ -52,7 +52,7 @@ import Testing
         var matrix = Array(repeating: Array(repeating: 0, count: 5), count: 5)
         var byBand = ["low": 0, "moderate": 0, "high": 0, "extreme": 0, "unscored": 0]
         var open = 0, closed = 0, reviewOverdue = 0, escalatedPCPG = 0
-        var rng = SeededGenerator(seed: 20261130)
+        var rng = SplitMix64(seed: 20261130)
         for i in 0..<24 {
             let replica = i % 2 == 0 ? "prestatyn.sqlite" : "rhyl.sqlite"
             let (l, c) = (Int.random(in: 1...5, using: &rng), Int.random(in: 1...5, using: &rng))
@@ -129,18 +129,5 @@ import Testing
 
         let unknown = try cli.run(["rollup", "--replica", "prestatyn.sqlite", "--cluster", "south-denbighshire"])
         #expect(unknown.status == 1 && unknown.stderr.contains("holds no records of cluster south-denbighshire"), "\(unknown.stderr)")
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failure can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

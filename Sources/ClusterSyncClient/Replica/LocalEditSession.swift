@@ -12,6 +12,8 @@ struct LocalEditSession {
     private var clock: HybridLogicalClock
     private var counter: Int64
     private let wallMillis: Int64
+    /// Signs every change made here (Protocol/changes.md §2.1).
+    private let key: ReplicaSigningKey
     private(set) var made: [Change] = []
 
     init(_ db: Database, wallMillis: Int64) throws {
@@ -22,6 +24,7 @@ struct LocalEditSession {
         counter = row["counter"]
         clock = HybridLogicalClock(last: HLCTimestamp(packed: row["hlc"]))
         writer = try ChangeWriter(db)
+        key = try Replica.signingKey(db)
         self.wallMillis = wallMillis
     }
 
@@ -37,11 +40,11 @@ struct LocalEditSession {
             }
         }
         counter += 1
-        let change = Change(
+        let change = ChangeSignature.signed(Change(
             id: ChangeID(replica: identity.replicaID, counter: counter),
             hlc: clock.tick(wallMillis: wallMillis),
             record: id, scope: scope, field: planned.field, value: planned.value,
-            supersedes: planned.supersedes, seen: planned.seen, author: identity.displayName)
+            supersedes: planned.supersedes, seen: planned.seen, author: identity.displayName), with: key)
         // A lead-only edit without the lead's role is refused here, before it reaches the outbox.
         let live = view?.writes[planned.field] ?? []
         let superseded = change.supersedes.map { id -> String? in

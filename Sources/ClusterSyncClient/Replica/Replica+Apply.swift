@@ -60,6 +60,7 @@ extension Replica {
 
     func apply(_ changes: [Change], unreadable: [UnreadableChange], origin: Origin, cursor: ClusterSyncCore.Cursor?,
                retrySetAside: Bool = false, oversight: OversightPage? = nil,
+               prepare: (@Sendable (Database) throws -> Void)? = nil,
                progressSlice: Int? = nil, progress: (Int) -> Void = { _ in }) throws -> ApplyOutcome {
         let now = wallClock()
         // A read-only replica takes changes from its server only: a merge would write records
@@ -83,6 +84,8 @@ extension Replica {
             if changes.contains(where: { $0.field == Redaction.field }) { scrub() }
         }
         return try database.write { db in
+            // A snapshot's first page replaces the materialised state first (Replica+Snapshot).
+            try prepare?(db)
             var writer = try ChangeWriter(db)
             // The stateful part of the rule: a record keeps the scope it was created in.
             let scoped = try Self.checkRecordScopes(admitted, db)
@@ -124,6 +127,15 @@ extension Replica {
         let me = try identity(db).replicaID
         var ownCounter: Int64 = 0
         let isNew = try writer.apply(changes)
+        if origin == .server {
+            // The server has these changes: whoever relayed them here need not push them any
+            // more. A signed change from the server means its maker's key is registered there.
+            let sent = try db.cachedStatement(sql: """
+                DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
+                """)
+            for change in changes { try sent.execute(arguments: [change.id.counter, change.id.replica.rawValue]) }
+            try markAcknowledged(changes.lazy.filter { $0.sig != nil }.map(\.id.replica), db)
+        }
         try eraseSetAside(writer.erased, db)
         for (change, new) in zip(changes, isNew) {
             if change.id.replica == me { ownCounter = max(ownCounter, change.id.counter) }

@@ -39,6 +39,17 @@ extension Replica {
         let theirIDs = try other.changeIDs()
         let toThem = try allChanges().filter { !theirIDs.contains($0.id) && theirs.mayHold($0.scope) }
         let toMe = try other.allChanges().filter { !myIDs.contains($0.id) && mine.mayHold($0.scope) }
+        // Each side checks the other's signed changes against the keys both know (each file's
+        // own key, and those it learned): one that fails refuses the merge, before anything is
+        // written. A change whose maker's key neither knows is checked by the server instead.
+        let myKeys = try knownKeys(), theirKeys = try other.knownKeys()
+        let keys = myKeys.merging(theirKeys) { mine, theirs in (mine.key ?? theirs.key, mine.acknowledged || theirs.acknowledged) }
+        // An erased change (redacted) no longer matches its signature: the server's chain vouches
+        // for it instead (changes.md §10).
+        for change in toMe + toThem where change.sig != nil && !Redaction.isMarker(change.value) {
+            guard let key = keys[change.id.replica]?.key else { continue }
+            try ChangeSignature.verify(change, key: key)
+        }
         var state = MergeProgress(toReceive: toMe.count, toSend: toThem.count)
         progress(state)
         let received = try apply(toMe, unreadable: [], origin: .peer, cursor: nil, progressSlice: 10_000) { written in
@@ -49,6 +60,8 @@ extension Replica {
             state.sent += written
             progress(state)
         }
+        try learnKeys(theirKeys)
+        try other.learnKeys(myKeys)
         return MergeOutcome(received: received, sent: sent)
     }
 }

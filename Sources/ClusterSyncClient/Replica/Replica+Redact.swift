@@ -25,10 +25,12 @@ extension Replica {
             let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM identity")!
             var clock = HybridLogicalClock(last: HLCTimestamp(packed: row["hlc"]))
             let counter = (row["counter"] as Int64) + 1
-            let redaction = Change(
+            // Signed like every change made here (Protocol/changes.md §2.1).
+            let redaction = ChangeSignature.signed(Change(
                 id: ChangeID(replica: identity.replicaID, counter: counter), hlc: clock.tick(wallMillis: wallClock()),
                 record: record, scope: scope, field: Redaction.field,
-                value: Redaction.Request(change: target, field: field, reason: reason).value, author: identity.displayName)
+                value: Redaction.Request(change: target, field: field, reason: reason).value, author: identity.displayName),
+                with: try Self.signingKey(db))
             try redaction.validate()
             // The cluster lead's power (`LeadPowers`), by the role of this replica's last welcome.
             try LeadPowers.check(redaction, role: try Self.grantedRole(db).role, practice: identity.practice,

@@ -16,6 +16,7 @@ public final class Replica: Sendable {
     public init(path: String, wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws {
         database = try DatabaseSetup.openPool(path: path, migrator: ReplicaSchema.migrator, what: "replica")
         self.wallClock = wallClock
+        Self.protectFile(path)
     }
 
     public static let systemMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -90,6 +91,10 @@ public final class Replica: Sendable {
                 INSERT INTO identity (singleton, replica_id, tenant, cluster, practice, display_name, counter, hlc)
                 VALUES (1, ?, ?, ?, ?, ?, 0, 0)
                 """, arguments: [identity.replicaID.rawValue, tenant, cluster, practice, displayName])
+            // The key pair was made when the file was created (its first migration); it is this
+            // replica's from now on.
+            try db.execute(sql: "INSERT INTO replica_key (replica, public_key) VALUES (?, ?)",
+                           arguments: [identity.replicaID.rawValue, Data(try Self.signingKey(db).publicKey.rawRepresentation)])
         }
         return identity
     }

@@ -1,4 +1,6 @@
+import ClusterSyncCore
 import ClusterSyncStorage
+import Foundation
 import GRDB
 
 /// The replica file's schema. Migrations never change once released: add a new one instead.
@@ -116,6 +118,49 @@ enum ReplicaSchema {
                     rollup TEXT,
                     received_at INTEGER
                 );
+                """)
+        }
+        migrator.registerMigration("v7 (signing): the replica's signing key and change signatures") { db in
+            try db.execute(sql: """
+                -- This replica's Ed25519 private key (the 32-byte seed): it signs every change made
+                -- here (Protocol/changes.md §2.1) and never leaves this file. The file is kept
+                -- readable by its owner only (Replica.protectFile).
+                CREATE TABLE signing_key (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    private_key BLOB NOT NULL
+                );
+                -- Replicas whose changes this one holds: their public key when known (this
+                -- replica's own, and those learned from a merged replica's file), and whether a
+                -- server has registered their key (acknowledged = 1: a server acked this
+                -- replica's push, or sent a signed change of theirs, or a merged file said so).
+                -- A relayed change is pushed only once its maker's key is acknowledged.
+                CREATE TABLE replica_key (
+                    replica TEXT NOT NULL PRIMARY KEY,
+                    public_key BLOB,
+                    acknowledged INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+                """)
+            try MaterialisedStateSchema.addSignatures(db)
+            // A file made before signed changes gets its key now, and signs its own changes that
+            // no server has acknowledged yet, so they can still be pushed.
+            let key = ReplicaSigningKey()
+            try db.execute(sql: "INSERT INTO signing_key (singleton, private_key) VALUES (1, ?)", arguments: [Data(key.rawRepresentation)])
+            guard let me = try String.fetchOne(db, sql: "SELECT replica_id FROM identity") else { return }
+            try db.execute(sql: "INSERT INTO replica_key (replica, public_key) VALUES (?, ?)",
+                           arguments: [me, Data(key.publicKey.rawRepresentation)])
+            let own = try ChangeReader.changes(
+                db, from: "outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter", where: "r.id = ?", arguments: [me])
+            let sign = try db.makeStatement(sql: "UPDATE change SET sig = ? WHERE replica = (SELECT num FROM replica WHERE id = ?) AND counter = ?")
+            for change in own {
+                try sign.execute(arguments: [ChangeSignature.signed(change, with: key).sig, me, change.id.counter])
+            }
+        }
+        migrator.registerMigration("v8 (snapshot): bootstrapped from a snapshot") { db in
+            try db.execute(sql: """
+                -- The stream position (a cursor) of the last snapshot this replica's state was
+                -- replaced with (PROTOCOL.md §5.7); NULL if it replayed the history. Changes
+                -- superseded before it are on the server only: `history` fetches them.
+                ALTER TABLE remote ADD COLUMN snapshot_cursor TEXT;
                 """)
         }
         return migrator

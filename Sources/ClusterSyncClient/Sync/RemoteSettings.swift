@@ -73,16 +73,18 @@ extension Replica {
         }
     }
 
-    /// Changes waiting for the server, at most `limit`, each replica's in the order it made them;
-    /// after `position` (the last change of the previous page), or from the start.
+    /// Changes waiting for the server that may be pushed now (`pushableCondition`: relayed
+    /// changes whose maker has not registered a key wait, see `waitingRelays()`), at most
+    /// `limit`, each replica's in the order it made them; after `position` (the last change of
+    /// the previous page), or from the start.
     public func outbox(after position: ChangeID? = nil, limit: Int) throws -> [Change] {
         try database.read { db in
             let from = "outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter"
             guard let position else {
-                return try ChangeReader.changes(db, from: from, orderBy: "o.replica, o.counter", limit: limit)
+                return try ChangeReader.changes(db, from: from, where: Self.pushableCondition, orderBy: "o.replica, o.counter", limit: limit)
             }
             return try ChangeReader.changes(
-                db, from: from, where: "(o.replica, o.counter) > ((SELECT num FROM replica WHERE id = ?), ?)",
+                db, from: from, where: "(o.replica, o.counter) > ((SELECT num FROM replica WHERE id = ?), ?) AND \(Self.pushableCondition)",
                 arguments: [position.replica.rawValue, position.counter], orderBy: "o.replica, o.counter", limit: limit)
         }
     }
@@ -97,6 +99,9 @@ extension Replica {
     public func acknowledge(_ ids: [ChangeID], author: String? = nil) throws {
         try database.write { db in
             let me = try Self.identity(db).replicaID
+            // An ack means the server has registered this replica's key (its session's first
+            // push registers it): changes of this replica that others relay can now be pushed.
+            try Self.markAcknowledged([me], db)
             let delete = try db.cachedStatement(sql: """
                 DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
                 """)

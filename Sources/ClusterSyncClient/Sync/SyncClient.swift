@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// A practice's side of the line protocol: the I/O around `ClientSyncStateMachine`, which holds
 /// every rule (what to send, when to ping, when to give up or reconnect). This type only opens
@@ -64,11 +65,23 @@ public struct SyncClient: Sendable {
         var progress: @Sendable (Progress) -> Void
         var onApplied: @Sendable (Int) -> Void
         var onNotice: @Sendable (Notice) -> Void
+        var onHistory: @Sendable (HistoryPage) -> Void = { _ in }
+    }
+
+    /// One record's changes as the server holds them (PROTOCOL.md §5.12), pushing and pulling
+    /// nothing; `compacted`: the server compacted its log, so changes superseded before its
+    /// horizon are gone there too.
+    public func serverHistory(of record: RecordID) async throws -> (changes: [Change], compacted: Bool) {
+        let pages = HistoryPages()
+        _ = try await run(.history(record), progress: { _ in }, onApplied: { _ in }, onNotice: { _ in }, onHistory: { pages.add($0) })
+        return pages.result
     }
 
     private func run(_ mode: ClientSyncStateMachine.Mode, progress: @escaping @Sendable (Progress) -> Void,
-                     onApplied: @escaping @Sendable (Int) -> Void, onNotice: @escaping @Sendable (Notice) -> Void) async throws -> Summary {
+                     onApplied: @escaping @Sendable (Int) -> Void, onNotice: @escaping @Sendable (Notice) -> Void,
+                     onHistory: @escaping @Sendable (HistoryPage) -> Void = { _ in }) async throws -> Summary {
         let identity = try replica.identity()
+        let key = try replica.publicKey()
         let token = try readToken()
         var tlsConfiguration = try TLSSetup.clientConfiguration(
             trustedCAFile: remote.caFile, certificateFile: remote.certificateFile, privateKeyFile: remote.keyFile)
@@ -91,7 +104,7 @@ public struct SyncClient: Sendable {
             configuration.region = oversight.region
         }
         var machine = ClientSyncStateMachine(configuration, cursor: try replica.syncState().cursor, pending: try replica.pendingCount())
-        let callbacks = Callbacks(progress: progress, onApplied: onApplied, onNotice: onNotice)
+        let callbacks = Callbacks(progress: progress, onApplied: onApplied, onNotice: onNotice, onHistory: onHistory)
         var pulled = 0
         var actions = machine.start(now: Self.now())
         while true {
@@ -100,7 +113,7 @@ public struct SyncClient: Sendable {
                 switch action {
                 case .connect(let delay):
                     if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
-                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1"),
+                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1", key: key),
                                              pulled: &pulled, callbacks: callbacks)
                 case .finish(let result):
                     return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author)
@@ -110,7 +123,7 @@ public struct SyncClient: Sendable {
                     callbacks.progress(state)
                 case .notice(let notice):
                     callbacks.onNotice(notice)
-                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .holdBack, .apply, .recordSuccessfulSync, .close:
+                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .holdBack, .apply, .applySnapshot, .keepHistory, .recordSuccessfulSync, .close:
                     // Only while connected; the machine never asks for them here.
                     continue
                 }
@@ -189,6 +202,10 @@ public struct SyncClient: Sendable {
                             let outcome = try replica.applyPulled(page)
                             pulled += outcome.applied
                             if watching, outcome.applied > 0 { callbacks.onApplied(outcome.applied) }
+                        case .keepHistory(let page):
+                            callbacks.onHistory(page)
+                        case .applySnapshot(let page, let first):
+                            pulled += try replica.applySnapshot(page, first: first).applied
                         case .recordSuccessfulSync:
                             try replica.recordSuccessfulSync()
                         case .progress(let state):
@@ -286,4 +303,15 @@ public struct SyncClient: Sendable {
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     static func millis(_ seconds: Double) -> Int64 { max(1, Int64((seconds * 1000).rounded())) }
+}
+
+/// The pages of one history fetch, gathered as they arrive.
+private final class HistoryPages: Sendable {
+    private let pages = Mutex<(changes: [Change], compacted: Bool)>(([], false))
+
+    func add(_ page: HistoryPage) {
+        pages.withLock { $0.changes += page.changes; $0.compacted = $0.compacted || page.compacted }
+    }
+
+    var result: (changes: [Change], compacted: Bool) { pages.withLock { $0 } }
 }

@@ -23,10 +23,13 @@ public struct Change: Hashable, Sendable {
     public var seen: [ChangeID]
     /// Who made the change: the author's own name until a server stamps the authenticated one.
     public var author: String?
+    /// The maker replica's Ed25519 signature of the change (`ChangeSignature`), 64 bytes in
+    /// standard base64 (88 characters). Nil on changes made before changes were signed.
+    public var sig: String?
 
     public init(
         id: ChangeID, hlc: HLCTimestamp, record: RecordID, scope: RecordScope, field: String,
-        value: JSONValue?, supersedes: [ChangeID] = [], seen: [ChangeID] = [], author: String? = nil
+        value: JSONValue?, supersedes: [ChangeID] = [], seen: [ChangeID] = [], author: String? = nil, sig: String? = nil
     ) {
         self.id = id
         self.hlc = hlc
@@ -37,6 +40,7 @@ public struct Change: Hashable, Sendable {
         self.supersedes = supersedes
         self.seen = seen
         self.author = author
+        self.sig = sig
     }
 
     public var recordType: RecordType { record.type }

@@ -20,6 +20,7 @@ extension Change {
         if !supersedes.isEmpty { o["sup"] = .array(supersedes.map { .string($0.description) }) }
         if !seen.isEmpty { o["seen"] = .array(seen.map { .string($0.description) }) }
         if let author { o["author"] = .string(author) }
+        if let sig { o["sig"] = .string(sig) }
         return .object(o)
     }
 
@@ -37,7 +38,7 @@ extension Change {
 
 extension Change: Codable {
     enum CodingKeys: String, CodingKey {
-        case id, hlc, record, tenant, cluster, practice, field, value, sup, seen, author
+        case id, hlc, record, tenant, cluster, practice, field, value, sup, seen, author, sig
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,7 +73,13 @@ extension Change: Codable {
             field: try c.decode(String.self, forKey: .field),
             value: try c.decodeIfPresent(JSONValue.self, forKey: .value),
             supersedes: try ids(.sup), seen: try ids(.seen),
-            author: try c.decodeIfPresent(String.self, forKey: .author))
+            author: try c.decodeIfPresent(String.self, forKey: .author),
+            sig: try c.decodeIfPresent(String.self, forKey: .sig).map { text in
+                guard ChangeSignature.bytes(of: text) != nil else {
+                    throw invalid(.sig, "not an Ed25519 signature: 64 bytes in standard base64 with padding (88 characters)")
+                }
+                return text
+            })
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -68,6 +68,12 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         /// full or failing. Not the client's fault, and resending will not help until an
         /// operator acts. See `plainWords`.
         public static let storeUnavailable = Code("store-unavailable")
+        /// A pushed (or merged) change's signature is missing, does not verify against its
+        /// maker replica's registered key, or its maker has registered no key (it never synced).
+        public static let badSignature = Code("bad-signature")
+        /// A hello presents another key than the one registered for its replica id, or a key
+        /// registered to another practice (Protocol/PROTOCOL.md §6.2).
+        public static let keyMismatch = Code("key-mismatch")
         /// An edit needs the cluster lead's powers (`LeadPowers`: closing a risk or action,
         /// escalating beyond the cluster, resolving another practice's conflict, deleting a shared
         /// record) and the credential is not a cluster lead's.

@@ -28,10 +28,16 @@ public struct LedgerVerifier: Sendable {
     private var redactions: [ChangeID: LedgerRedaction] = [:]
     private var markedOnArrival: [ChangeID: (seq: Int64, by: ChangeID)] = [:]
     private var sawExpectedHead = false
+    /// The compaction the store reports (PROTOCOL.md §15, "Compaction"): up to its seq, a change
+    /// compacted away (an empty text) is expected, and its entry alone is checked.
+    public let compaction: LedgerCompaction?
+    private var compacted = 0
+    private var sawCheckpoint = false
 
-    public init(tenant: String, expectedHead: Data? = nil) {
+    public init(tenant: String, expectedHead: Data? = nil, compaction: LedgerCompaction? = nil) {
         self.tenant = tenant
         self.expectedHead = expectedHead
+        self.compaction = compaction
     }
 
     /// One position of the tenant's sequence, in ascending order: its chain entry (nil: the log
@@ -56,8 +62,21 @@ public struct LedgerVerifier: Sendable {
                    "the chain entry at seq \(entry.seq) does not follow the one before it: the entry was altered, or one was inserted or removed before it")
         }
         if entry.entryHash == expectedHead { sawExpectedHead = true }
+        if let compaction, entry.seq == compaction.throughSeq {
+            sawCheckpoint = true
+            if entry.entryHash != compaction.checkpoint {
+                report(.altered, [entry.seq],
+                       "the chain entry at seq \(entry.seq) is not the checkpoint recorded when the log was compacted through it: the chain was rewritten")
+            }
+        }
         previousHash = entry.entryHash
         previousSeq = entry.seq
+
+        // Compacted: a superseded change's text is gone by design; its entry still links the chain.
+        if let compaction, entry.seq <= compaction.throughSeq, changeText == "" {
+            compacted += 1
+            return
+        }
 
         guard let text = changeText else {
             report(.removed, [entry.seq], "the change accepted at seq \(entry.seq) is missing from the log: removed after acceptance")
@@ -142,6 +161,10 @@ public struct LedgerVerifier: Sendable {
         for (id, seq) in erased.sorted(by: { $0.value < $1.value }) {
             report(.altered, [seq], "change \(id) at seq \(seq) is marked as redacted, but no redaction in the chain names it: altered after acceptance")
         }
+        if let compaction, compaction.throughSeq > 0, !sawCheckpoint {
+            report(.removed, [compaction.throughSeq],
+                   "the chain entry at seq \(compaction.throughSeq), the checkpoint of the compaction, is missing: removed after compaction")
+        }
         if let expectedHead, !sawExpectedHead {
             report(.unknownHead, [],
                    "no entry of the chain has the recorded head \(LedgerChain.hex(expectedHead)): the chain was rewritten (or the head is another tenant's)")
@@ -151,7 +174,7 @@ public struct LedgerVerifier: Sendable {
             tenant: tenant, entries: entries,
             head: previousSeq == 0 ? nil : LedgerHead(seq: previousSeq, hash: previousHash),
             problems: problems.sorted { ($0.seqs.first ?? .max, $0.kind.rawValue) < ($1.seqs.first ?? .max, $1.kind.rawValue) },
-            moreProblems: uncounted, redactions: list)
+            moreProblems: uncounted, redactions: list, compaction: compaction, compacted: compacted)
     }
 }
 
@@ -204,11 +227,26 @@ public struct LedgerReport: Sendable, Equatable {
     /// Problems beyond `LedgerVerifier.maxProblems`, counted only.
     public var moreProblems: Int
     public var redactions: [LedgerRedaction]
+    /// The tenant's compaction, if its log was compacted, and how many changes' texts it dropped.
+    public var compaction: LedgerCompaction? = nil
+    public var compacted = 0
 
     public var isIntact: Bool { problems.isEmpty && moreProblems == 0 }
 
     /// The stable JSON of `clustersyncd verify --json`; `time` turns a clock reading into a wall time.
     public func jsonValue(time: (HLCTimestamp) -> String) -> JSONValue {
+        var object = baseJSON(time: time)
+        if let compaction, case .object(var members) = object {
+            members["compaction"] = .object([
+                "throughSeq": .int(compaction.throughSeq), "checkpoint": .string(LedgerChain.hex(compaction.checkpoint)),
+                "compactedAt": .int(compaction.compactedAt), "changesCompacted": .int(Int64(compacted)),
+            ])
+            object = .object(members)
+        }
+        return object
+    }
+
+    private func baseJSON(time: (HLCTimestamp) -> String) -> JSONValue {
         .object([
             "tenant": .string(tenant),
             "intact": .bool(isIntact),
@@ -229,5 +267,22 @@ public struct LedgerReport: Sendable, Equatable {
                 ])
             }),
         ])
+    }
+}
+
+
+/// A tenant's log compaction as the chain sees it (PROTOCOL.md §15): the texts of superseded
+/// changes up to `throughSeq` were dropped, their entries kept, and the entry hash at
+/// `throughSeq` recorded as `checkpoint` when it happened.
+public struct LedgerCompaction: Sendable, Equatable {
+    public var throughSeq: Int64
+    public var checkpoint: Data
+    /// When (ms since 1970).
+    public var compactedAt: Int64
+
+    public init(throughSeq: Int64, checkpoint: Data, compactedAt: Int64) {
+        self.throughSeq = throughSeq
+        self.checkpoint = checkpoint
+        self.compactedAt = compactedAt
     }
 }

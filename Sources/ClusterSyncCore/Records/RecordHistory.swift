@@ -40,6 +40,9 @@ public struct HistoryEntry: Sendable, Equatable {
 
     public var replica: ReplicaID { change.replica }
 
+    /// The practice and person `author` names (`AuthorParts`).
+    public var madeBy: AuthorParts { AuthorParts(author: author) }
+
     public init(
         change: ChangeID, hlc: HLCTimestamp, author: String?, field: String, action: Action,
         before: [JSONValue], after: JSONValue?, supersedes: [ChangeID], unknownBefore: [ChangeID] = []
@@ -116,6 +119,8 @@ extension HistoryEntry {
             "hlc": .string(hlc.text),
             "time": .string(time(hlc)),
             "author": author.map(JSONValue.string) ?? .null,
+            "person": madeBy.person.map(JSONValue.string) ?? .null,
+            "practice": madeBy.practice.map(JSONValue.string) ?? .null,
             "field": .string(field),
             "action": .string(action.rawValue),
             "before": .array(before),

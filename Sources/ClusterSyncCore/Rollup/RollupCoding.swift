@@ -2,34 +2,38 @@ import Foundation
 
 /// Dates and record ids encode as the strings people read (`2026-11-23`, `RSK-…`), so kept
 /// roll-up contributions and roll-ups have the JSON shape the README documents.
-extension CalendarDate: Codable {
+protocol CodableAsText: Codable {
+    init?(text: String)
+    var text: String { get }
+    /// What a bad value should have looked like, for the decoding error.
+    static var expectedText: String { get }
+}
+
+extension CodableAsText {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let date = CalendarDate(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected a date YYYY-MM-DD"))
+        guard let value = Self(text: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected \(Self.expectedText)"))
         }
-        self = date
+        self = value
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(description)
+        try container.encode(text)
     }
 }
 
-extension RecordID: Codable {
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let id = RecordID(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected a record id like RSK-…"))
-        }
-        self = id
-    }
+extension CalendarDate: CodableAsText {
+    init?(text: String) { self.init(text) }
+    var text: String { description }
+    static var expectedText: String { "a date YYYY-MM-DD" }
+}
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+extension RecordID: CodableAsText {
+    init?(text: String) { self.init(text) }
+    var text: String { rawValue }
+    static var expectedText: String { "a record id like RSK-…" }
 }
 
 extension ClusterRollup {

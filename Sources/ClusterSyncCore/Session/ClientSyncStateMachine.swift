@@ -17,6 +17,9 @@ public struct ClientSyncStateMachine: Sendable {
         case once
         /// Stay connected until cancelled, reconnecting whenever the connection is lost.
         case watch
+        /// Fetch one record's changes as the server holds them (PROTOCOL.md §5.12), pushing and
+        /// pulling nothing: for `history` on a replica bootstrapped from a snapshot.
+        case history(RecordID)
     }
 
     public struct Configuration: Sendable {
@@ -138,6 +141,12 @@ public struct ClientSyncStateMachine: Sendable {
         case rememberLimits(WireLimits)
         /// Apply the page and store its cursor, in one transaction.
         case apply(ChangesPage)
+        /// Apply a snapshot page and store its cursor, in one transaction; the `first` page of a
+        /// snapshot replaces the replica's state (keeping what it has not pushed) before it is
+        /// applied (PROTOCOL.md §5.7).
+        case applySnapshot(Snapshot, first: Bool)
+        /// A page of the record's history the `history` mode asked for; keep its changes.
+        case keepHistory(HistoryPage)
         case recordSuccessfulSync
         case progress(Progress)
         case notice(Notice)
@@ -156,6 +165,7 @@ public struct ClientSyncStateMachine: Sendable {
         case pulling
         case subscribing
         case streaming
+        case fetchingHistory
         case done
     }
 
@@ -188,6 +198,8 @@ public struct ClientSyncStateMachine: Sendable {
     /// Changes held back during this run: one refused again was not taken out of the outbox,
     /// so the run stops rather than loop.
     private var heldBack: Set<ChangeID> = []
+    /// The pull in flight asked for a snapshot from the start: its answer is a first page.
+    private var awaitingFirstSnapshotPage = false
 
     /// `cursor` is where the replica's copy stands; `pending`, how many changes wait to be pushed.
     public init(_ configuration: Configuration, cursor: Cursor?, pending: Int) {
@@ -224,6 +236,7 @@ public struct ClientSyncStateMachine: Sendable {
             position = nil
             drained = false
             readingOutbox = false
+            awaitingFirstSnapshotPage = false
             return [.sendHello]
         case .connectFailed(let problem):
             guard phase == .connecting else { return [] }
@@ -278,13 +291,29 @@ public struct ClientSyncStateMachine: Sendable {
             guard !page.more else { return actions }
             actions.append(.recordSuccessfulSync)
             switch configuration.mode {
-            case .once:
+            case .once, .history:
                 phase = .done
                 return actions + [.send(.bye), .close, .finish(summary)]
             case .watch:
                 phase = .subscribing
                 return actions + [.send(.subscribe(Subscribe(cursor: cursor)))]
             }
+        case (.pulling, .snapshot(let page)):
+            // Pages continue from their cursor; after the last, pulls go on from the stream
+            // position the snapshot stands for, until a `changes` page says there is no more.
+            let first = awaitingFirstSnapshotPage
+            awaitingFirstSnapshotPage = false
+            cursor = page.cursor
+            progress.pulled += page.changes.count
+            progress.more = true
+            return [.send(.pull(Pull(cursor: page.cursor))), .applySnapshot(page, first: first), .progress(progress)]
+        case (.fetchingHistory, .historyPage(let page)):
+            guard case .history(let record) = configuration.mode, page.record == record else { return outOfTurn(message) }
+            if page.more { return [.keepHistory(page), .send(.history(HistoryRequest(record: record, cursor: page.cursor)))] }
+            phase = .done
+            return [.keepHistory(page), .send(.bye), .close, .finish(summary)]
+        case (.fetchingHistory, .pong):
+            return []
         case (.subscribing, .subscribed):
             phase = .streaming
             failedAttempts = 0
@@ -312,8 +341,7 @@ public struct ClientSyncStateMachine: Sendable {
             }
             self.welcome = welcome
             summary.author = them.author
-            phase = .pushing
-            return [.rememberLimits(welcome.limits)] + pushMore()
+            return [.rememberLimits(welcome.limits)] + afterWelcome()
         }
         guard them.role.isPractice else {
             return stop(ClusterSyncError(.wrongCredential,
@@ -331,8 +359,17 @@ public struct ClientSyncStateMachine: Sendable {
         }
         self.welcome = welcome
         summary.author = them.author
+        return [.rememberLimits(welcome.limits)] + afterWelcome()
+    }
+
+    /// A sync pushes first; a history fetch asks for its record and nothing else.
+    private mutating func afterWelcome() -> [Action] {
+        if case .history(let record) = configuration.mode {
+            phase = .fetchingHistory
+            return [.send(.history(HistoryRequest(record: record)))]
+        }
         phase = .pushing
-        return [.rememberLimits(welcome.limits)] + pushMore()
+        return pushMore()
     }
 
     /// Keeps up to `maxBatchesInFlight` pushes going; once the outbox is drained and acked, pulls.
@@ -344,7 +381,16 @@ public struct ClientSyncStateMachine: Sendable {
         }
         guard drained && inFlight.isEmpty else { return [] }
         phase = .pulling
+        // A practice's replica with no position yet takes the current state, not the history.
+        // (A read-only role's pull is already its whole state.)
+        if cursor == nil, !configuration.role.isReadOnly { return pullSnapshot() }
         return [.send(.pull(Pull(cursor: cursor)))]
+    }
+
+    /// Asks for a snapshot from its first page.
+    private mutating func pullSnapshot() -> [Action] {
+        awaitingFirstSnapshotPage = true
+        return [.send(.pull(Pull(cursor: nil, snapshot: true)))]
     }
 
     private mutating func outboxRead(_ changes: [Change]) -> [Action] {
@@ -408,15 +454,21 @@ public struct ClientSyncStateMachine: Sendable {
                 + (error.fatal ? [] : [.send(.bye)]) + [.close, .connect(afterMillis: 0)]
         }
         if error.code == ClusterSyncError.Code.cursorExpired.rawValue, phase == .pulling || phase == .subscribing {
-            // The server no longer keeps history that old: start again from the beginning.
+            // The server no longer keeps history that old (it compacted it): take its current
+            // state instead; the outbox was pushed first, so nothing of this replica's is lost.
             cursor = nil
             phase = .pulling
-            return [.send(.pull(Pull(cursor: nil)))]
+            return pullSnapshot()
         }
         var what = error.batch == nil ? "the server refused" : "the server refused a push"
         // Codes that need more than the server's message are said in the core's plain words.
         if let words = ClusterSyncError.Code(error.code).plainWords { what = "\(words)\n(the server said" }
         let closing = what.hasSuffix("(the server said") ? ")" : ""
+        if case .history = configuration.mode, error.code == ClusterSyncError.Code.unknownMessage.rawValue {
+            return stop(ClusterSyncError(.unreachable,
+                "the server at \(configuration.server) cannot send a record's history (it predates `history`): showing this replica's copy only"),
+                bye: !error.fatal)
+        }
         if configuration.mode == .watch, Self.transientCodes.contains(error.code) {
             return retry("\(what): \(error.message) (\(error.code))\(closing)", bye: !error.fatal)
         }
@@ -438,7 +490,7 @@ public struct ClientSyncStateMachine: Sendable {
     }
 
     private mutating func connectionGone(_ problem: ConnectionProblem) -> [Action] {
-        if configuration.mode == .once || problem.kind == .rejected {
+        if configuration.mode != .watch || problem.kind == .rejected {
             return stop(ClusterSyncError(.unreachable, problem.message), bye: false)
         }
         return retry(problem.message, bye: false)
@@ -473,7 +525,7 @@ public struct ClientSyncStateMachine: Sendable {
             guard now - connectedAt >= limit else { return [] }
             return connectionGone(ConnectionProblem(.lost,
                 "the server at \(configuration.server) did not answer hello within \(limit / 1000) s"))
-        case .pushing, .pulling, .subscribing, .streaming:
+        case .pushing, .pulling, .subscribing, .streaming, .fetchingHistory:
             if let sent = pingSentAt {
                 guard now - sent >= configuration.pongTimeoutMillis else { return [] }
                 return connectionGone(ConnectionProblem(.lost,

@@ -24,8 +24,13 @@ public enum PushValidation {
     /// The number of changes is the state machine's concern (`batch-too-large`); whether a
     /// record already lives in another scope, and whose a replica id is, are the store's
     /// (`ChangeAdmission.recordScope(_:existing:)`, `ReplicaOwnership`).
+    ///
+    /// Then, last (it is the costliest check), each change's signature against its maker's
+    /// registered key (`ChangeSignature.verify`, `bad-signature`): `keys` holds the keys the
+    /// server has registered for the makers (the replica of each change id) in the session's
+    /// tenant and cluster; a maker missing from it has registered none.
     public static func validate(
-        _ push: Push, for identity: SessionIdentity, nowMillis: Int64, limits: WireLimits
+        _ push: Push, for identity: SessionIdentity, nowMillis: Int64, limits: WireLimits, keys: [ReplicaID: ReplicaPublicKey]
     ) throws(PushRejection) {
         if let refusal = identity.role.writeRefusal, let first = push.changes.first {
             throw PushRejection(change: first.id, error: refusal)
@@ -34,6 +39,7 @@ public enum PushValidation {
         for change in push.changes {
             do throws(ClusterSyncError) {
                 try rule.check(change, nowMillis: nowMillis)
+                try ChangeSignature.verify(change, key: keys[change.id.replica])
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }

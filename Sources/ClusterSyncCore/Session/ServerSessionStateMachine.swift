@@ -25,13 +25,21 @@ public struct ServerSessionStateMachine: Sendable {
         /// `hello.token` (the machine has checked that exactly one of them is there). Then call
         /// `authenticated(_:server:)` or `authenticationFailed(_:)`.
         case authenticate(Hello)
-        /// Validate the push (`PushValidation.validate(_:for:nowMillis:limits:)` with `identity`)
+        /// Validate the push (`PushValidation.validate(_:for:nowMillis:limits:keys:)` with `identity`
+        /// and its makers' registered keys)
         /// and store it whole or not at all. Then call `pushStored(_:)` or
         /// `pushFailed(batch:error:change:)`.
         case store(Push)
         /// Read a page of changes after `pull.cursor`, at most `pull.limit` (always set, and
         /// within `maxChangesPerPage`). Then call `fetched(_:)` or `requestFailed(_:)`.
         case fetch(Pull)
+        /// Read a page of the snapshot `pull` asks for (PROTOCOL.md §5.7): from the start when its
+        /// cursor is nil, else after its `SnapshotCursor`; at most `pull.limit`. Then call
+        /// `fetchedSnapshot(_:)` or `requestFailed(_:)`.
+        case fetchSnapshot(Pull)
+        /// Read a page of one record's changes (PROTOCOL.md §5.12), at most `request.limit`
+        /// (always set). Then call `fetchedHistory(_:)` or `requestFailed(_:)`.
+        case fetchHistory(HistoryRequest)
         /// Read the cursor at the current end of the tenant's stream. Then call `streamEnd(_:)`
         /// or `requestFailed(_:)`.
         case findStreamEnd
@@ -260,9 +268,15 @@ public struct ServerSessionStateMachine: Sendable {
                     return fatal(.outOfOrder, "pull on a subscribed session: the server sends changes as they come")
                 }
                 pull.limit = min(pull.limit ?? limits.maxChangesPerPage, limits.maxChangesPerPage)
-                guard let cursor = pull.cursor else { return .fetch(pull) }
+                // A snapshot cursor continues a snapshot; `snapshot: true` without one starts one.
+                if let cursor = pull.cursor, SnapshotCursor.isSnapshotCursor(cursor) {
+                    pull.snapshot = true
+                } else if pull.snapshot {
+                    pull.cursor = nil
+                }
+                guard let cursor = pull.cursor else { return pull.snapshot ? .fetchSnapshot(pull) : .fetch(pull) }
                 do throws(ClusterSyncError) {
-                    _ = try StreamCursor.position(of: cursor)
+                    if pull.snapshot { _ = try SnapshotCursor(cursor) } else { _ = try StreamCursor.position(of: cursor) }
                 } catch {
                     return .send(.error(WireError(error, fatal: false)))
                 }
@@ -285,9 +299,12 @@ public struct ServerSessionStateMachine: Sendable {
                 return .findStreamEnd
             case .ping(let ping):
                 return .send(.pong(ping))
+            case .history(var request):
+                request.limit = min(request.limit ?? limits.maxChangesPerPage, limits.maxChangesPerPage)
+                return .fetchHistory(request)
             case .bye:
                 return close(nil)
-            case .welcome, .ack, .changes, .snapshot, .subscribed, .pong, .error:
+            case .welcome, .ack, .changes, .snapshot, .subscribed, .pong, .error, .historyPage:
                 // decodeClientMessage refuses these by their type.
                 return .send(.error(WireError(code: ClusterSyncError.Code.unknownMessage.rawValue,
                                               message: "\(message.typeName) is sent by the server, not to it", fatal: false)))
@@ -327,6 +344,16 @@ public struct ServerSessionStateMachine: Sendable {
         }
     }
 
+    /// The hello's key is not the one registered for its replica id, or the replica is another
+    /// practice's (`ReplicaKeys.decide`): fatal `key-mismatch`.
+    public mutating func keyRefused(_ message: String) -> Action {
+        switch state {
+        case .closed: return .none
+        case .authenticating: return fatal(.keyMismatch, message)
+        case .awaitingHello, .ready: preconditionFailure("keyRefused without an authenticate action")
+        }
+    }
+
     /// The session's credential has been revoked or has expired since its hello: whatever the
     /// client sent is refused, with `unauthenticated`, and the session closes.
     public mutating func credentialWithdrawn(_ message: String) -> Action {
@@ -353,6 +380,20 @@ public struct ServerSessionStateMachine: Sendable {
         return answer(.changes(page))
     }
 
+    /// The snapshot page a `fetchSnapshot` asked for.
+    public mutating func fetchedSnapshot(_ page: Snapshot) -> Action {
+        if case .ready(var ready) = state, let oversight = page.oversight {
+            ready.lastOversight = oversight
+            state = .ready(ready)
+        }
+        return answer(.snapshot(page))
+    }
+
+    /// The history page a `fetchHistory` asked for.
+    public mutating func fetchedHistory(_ page: HistoryPage) -> Action {
+        answer(.historyPage(page))
+    }
+
     /// The cursor at the current end of the tenant's stream, which `findStreamEnd` asked for:
     /// checks the pending pull's cursor, or starts the subscription.
     public mutating func streamEnd(_ end: Cursor) -> Action {
@@ -364,6 +405,11 @@ public struct ServerSessionStateMachine: Sendable {
             ready.pendingPull = nil
             state = .ready(ready)
             do throws(ClusterSyncError) {
+                if pull.snapshot, let cursor = pull.cursor {
+                    let snapshot = try SnapshotCursor(cursor)
+                    _ = try StreamCursor.position(of: StreamCursor.cursor(at: snapshot.end), end: end)
+                    return .fetchSnapshot(pull)
+                }
                 _ = try StreamCursor.position(of: pull.cursor ?? end, end: end)
                 return .fetch(pull)
             } catch {

@@ -91,7 +91,7 @@ enum CanonicalLineReader {
         mutating func change() -> Change? {
             guard take(Self.openBrace) else { return nil }
             var id: ChangeID?, hlc: HLCTimestamp?, record: RecordID?
-            var tenant: String?, cluster: String?, practice: String?, field: String?, author: String?
+            var tenant: String?, cluster: String?, practice: String?, field: String?, author: String?, sig: String?
             var value: JSONValue?
             var supersedes: [ChangeID] = [], seenIDs: [ChangeID] = []
             var seen = 0
@@ -119,6 +119,9 @@ enum CanonicalLineReader {
                     value = parsed; bit = 256
                 case "sup": guard let ids = idArray() else { return nil }; supersedes = ids; bit = 512
                 case "seen": guard let ids = idArray() else { return nil }; seenIDs = ids; bit = 1024
+                case "sig":
+                    guard let text = string(), ChangeSignature.bytes(of: text) != nil else { return nil }
+                    sig = text; bit = 2048
                 default: return nil
                 }
                 guard seen & bit == 0 else { return nil }
@@ -126,7 +129,7 @@ enum CanonicalLineReader {
             } while take(Self.comma)
             guard take(Self.closeBrace), let id, let hlc, let record, let tenant, let cluster, let field else { return nil }
             return Change(id: id, hlc: hlc, record: record, scope: RecordScope(tenant: tenant, cluster: cluster, practice: practice),
-                          field: field, value: value, supersedes: supersedes, seen: seenIDs, author: author)
+                          field: field, value: value, supersedes: supersedes, seen: seenIDs, author: author, sig: sig)
         }
 
         mutating func idArray() -> [ChangeID]? {

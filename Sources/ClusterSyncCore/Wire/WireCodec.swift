@@ -23,12 +23,24 @@ public enum WireCodec {
             object.string("replica", hello.replica.rawValue)
             object.string("token", hello.token)
             object.string("client", hello.client)
+            object.string("key", hello.key?.base64)
         case .push(let push):
             object.string("batch", push.batch)
             object.raw("changes", changesText(push.changes))
         case .pull(let pull):
             object.string("cursor", pull.cursor?.rawValue)
             object.int("limit", pull.limit)
+            if pull.snapshot { object.bool("snapshot", true) }
+        case .history(let request):
+            object.string("record", request.record.rawValue)
+            object.string("cursor", request.cursor?.rawValue)
+            object.int("limit", request.limit)
+        case .historyPage(let page):
+            object.string("record", page.record.rawValue)
+            object.raw("changes", changesText(page.changes))
+            object.string("cursor", page.cursor.rawValue)
+            object.bool("more", page.more)
+            if page.compacted { object.bool("compacted", true) }
         case .subscribe(let subscribe):
             object.string("cursor", subscribe.cursor?.rawValue)
         case .ping(let ping), .pong(let ping):
@@ -178,6 +190,8 @@ extension WireMessage {
         case .subscribe: "subscribe"
         case .ping: "ping"
         case .bye: "bye"
+        case .history: "history"
+        case .historyPage: "history-page"
         case .welcome: "welcome"
         case .ack: "ack"
         case .changes: "changes"
@@ -191,18 +205,18 @@ extension WireMessage {
     /// Whether clients send this message (servers send the others).
     public var isClientMessage: Bool {
         switch self {
-        case .hello, .push, .pull, .subscribe, .ping, .bye: true
-        case .welcome, .ack, .changes, .snapshot, .subscribed, .pong, .error: false
+        case .hello, .push, .pull, .subscribe, .ping, .bye, .history: true
+        case .welcome, .ack, .changes, .snapshot, .subscribed, .pong, .error, .historyPage: false
         }
     }
 
     /// The "type"s a client sends.
-    public static let clientTypeNames = ["hello", "push", "pull", "subscribe", "ping", "bye"]
+    public static let clientTypeNames = ["hello", "push", "pull", "subscribe", "ping", "history", "bye"]
 
     /// Every "type" of this protocol version: the client's messages, then the server's.
     public static let typeNames = [
-        "hello", "push", "pull", "subscribe", "ping", "bye",
-        "welcome", "ack", "changes", "snapshot", "subscribed", "pong", "error",
+        "hello", "push", "pull", "subscribe", "ping", "bye", "history",
+        "welcome", "ack", "changes", "snapshot", "subscribed", "pong", "error", "history-page",
     ]
 }
 
@@ -258,7 +272,7 @@ private struct DecodedLine: Decodable {
 
     enum Key: String, CodingKey {
         case type
-        case version, replica, token, client
+        case version, replica, token, client, key
         case identity, scopes, limits, server, credentialExpiresAt, role, region
         case tenant, cluster, practice, author
         case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
@@ -266,6 +280,7 @@ private struct DecodedLine: Decodable {
         case cursor, limit, more, nonce
         case code, message, fatal, change
         case rollup, escalated
+        case snapshot, record, compacted
     }
 
     init(from decoder: any Decoder) throws {
@@ -323,16 +338,34 @@ private struct DecodedLine: Decodable {
             guard let replica = ReplicaID(replicaText) else {
                 throw invalid(.replica, "not a replica id (16 lowercase hex digits)")
             }
+            let key = try c.decodeIfPresent(String.self, forKey: .key).map { text in
+                guard let key = ReplicaPublicKey(base64: text) else {
+                    throw invalid(.key, "not an Ed25519 public key: 32 bytes in standard base64 with padding (44 characters)")
+                }
+                return key
+            }
             return .hello(Hello(
                 version: version, replica: replica,
                 token: try c.decodeIfPresent(String.self, forKey: .token),
-                client: try c.decodeIfPresent(String.self, forKey: .client)))
+                client: try c.decodeIfPresent(String.self, forKey: .client), key: key))
         case "push":
             return .push(Push(batch: try c.decode(String.self, forKey: .batch), changes: try c.decode([Change].self, forKey: .changes)))
         case "pull":
             let limit = try c.decodeIfPresent(Int.self, forKey: .limit)
             if let limit, limit < 1 { throw invalid(.limit, "must be at least 1; got \(limit)") }
-            return .pull(Pull(cursor: try cursor(), limit: limit))
+            return .pull(Pull(cursor: try cursor(), limit: limit, snapshot: try c.decodeIfPresent(Bool.self, forKey: .snapshot) ?? false))
+        case "history", "history-page":
+            let text = try c.decode(String.self, forKey: .record)
+            guard let record = RecordID(text) else { throw invalid(.record, "not a record id") }
+            if type == "history" {
+                let limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+                if let limit, limit < 1 { throw invalid(.limit, "must be at least 1; got \(limit)") }
+                return .history(HistoryRequest(record: record, cursor: try cursor(), limit: limit))
+            }
+            return .historyPage(HistoryPage(
+                record: record, changes: try c.decode([Change].self, forKey: .changes),
+                cursor: Cursor(try c.decode(String.self, forKey: .cursor)), more: try c.decode(Bool.self, forKey: .more),
+                compacted: try c.decodeIfPresent(Bool.self, forKey: .compacted) ?? false))
         case "subscribe":
             return .subscribe(Subscribe(cursor: try cursor()))
         case "ping":

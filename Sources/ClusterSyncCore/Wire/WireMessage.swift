@@ -8,13 +8,17 @@ public enum WireMessage: Sendable, Equatable {
     case subscribe(Subscribe)
     case ping(Ping)
     case bye
+    /// Asks for one record's changes as the server holds them (PROTOCOL.md §5.12).
+    case history(HistoryRequest)
     // Server to client.
     case welcome(Welcome)
     case ack(Ack)
     case changes(ChangesPage)
-    /// Reserved: the answer to a pull whose cursor is older than the retained history, once the
-    /// server compacts. Never sent yet; clients must treat it as "replace local state".
+    /// The answer to a pull that asks for one (`Pull.snapshot`), or continues one: the
+    /// materialised state of the session's scopes, paged (PROTOCOL.md §5.7).
     case snapshot(Snapshot)
+    /// The answer to `history`.
+    case historyPage(HistoryPage)
     case subscribed(Subscribed)
     case pong(Ping)
     case error(WireError)
@@ -32,12 +36,18 @@ public struct Hello: Sendable, Equatable {
     public var token: String?
     /// Free text naming the client software, for the server's logs.
     public var client: String?
+    /// The replica's public signing key (PROTOCOL.md §6.2): registered to the credential's
+    /// practice and person the first time it is presented. Absent from clients older than
+    /// signed changes, which can then pull but not push.
+    public var key: ReplicaPublicKey?
 
-    public init(version: Int = ProtocolVersion.current, replica: ReplicaID, token: String? = nil, client: String? = nil) {
+    public init(version: Int = ProtocolVersion.current, replica: ReplicaID, token: String? = nil, client: String? = nil,
+                key: ReplicaPublicKey? = nil) {
         self.version = version
         self.replica = replica
         self.token = token
         self.client = client
+        self.key = key
     }
 }
 
@@ -191,10 +201,48 @@ public struct Cursor: Sendable, Equatable, Hashable {
 public struct Pull: Sendable, Equatable {
     public var cursor: Cursor?
     public var limit: Int?
+    /// Asks for the current state instead of the history (PROTOCOL.md §5.7): with no cursor, the
+    /// first page of a snapshot. On the wire `"snapshot":true`, absent when false.
+    public var snapshot: Bool
 
-    public init(cursor: Cursor?, limit: Int? = nil) {
+    public init(cursor: Cursor?, limit: Int? = nil, snapshot: Bool = false) {
         self.cursor = cursor
         self.limit = limit
+        self.snapshot = snapshot
+    }
+}
+
+/// `history`: one record's changes as the server holds them, paged (PROTOCOL.md §5.12).
+public struct HistoryRequest: Sendable, Equatable {
+    public var record: RecordID
+    /// The `cursor` of the previous `history-page` of this record; nil for the first page.
+    public var cursor: Cursor?
+    public var limit: Int?
+
+    public init(record: RecordID, cursor: Cursor? = nil, limit: Int? = nil) {
+        self.record = record
+        self.cursor = cursor
+        self.limit = limit
+    }
+}
+
+/// `history-page`: a page of one record's changes, in the server's storage order (a client
+/// sorts them by clock to show them).
+public struct HistoryPage: Sendable, Equatable {
+    public var record: RecordID
+    public var changes: [Change]
+    public var cursor: Cursor
+    public var more: Bool
+    /// Whether the server has compacted the tenant's log: changes superseded before the
+    /// compaction horizon are gone from it, and so from this history. Absent on the wire when false.
+    public var compacted: Bool
+
+    public init(record: RecordID, changes: [Change], cursor: Cursor, more: Bool, compacted: Bool = false) {
+        self.record = record
+        self.changes = changes
+        self.cursor = cursor
+        self.more = more
+        self.compacted = compacted
     }
 }
 

@@ -21,6 +21,8 @@ struct CredentialGate: Sendable {
         /// A certificate's serial, checked against the tenant's revocation list.
         var serial: String?
         var peer: String?
+        /// Whose the credential is: its label, when it has one (a replica key is registered to it).
+        var person: String?
     }
 
     enum Decision: Sendable {
@@ -47,6 +49,7 @@ struct CredentialGate: Sendable {
             if let serial = certificate.serialNumber {
                 if let recorded = try await store.credential(serial: serial, tenant: path.tenant) {
                     subject.credential = recorded.id
+                    subject.person = recorded.label
                     if let refusal = recorded.refusal(at: now) { return .refused(refusal.message) }
                     guard recorded.practice == path, recorded.role.isPractice else {
                         return .refused("this certificate's serial is recorded for another holder on this server: ask the cluster's administrator for a new credential")
@@ -65,6 +68,7 @@ struct CredentialGate: Sendable {
         }
         subject.practice = credential.practice
         subject.credential = credential.id
+        subject.person = credential.label
         if let refusal = credential.refusal(at: now) { return .refused(refusal.message) }
         return .admitted(credential.identity, expiresAt: credential.expiresAt)
     }

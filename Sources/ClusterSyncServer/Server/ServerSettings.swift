@@ -21,7 +21,7 @@ public struct ServerSettings: Sendable {
     /// How long a new connection has to finish its TLS handshake.
     public var tlsHandshakeTimeoutSeconds = 10
     /// The most connections open at once, authenticated or not; more are closed on accept.
-    /// The process's file limit must be higher (Deploy/clustersyncd.service sets 8192).
+    /// The process's file limit must be higher (Deploy/clustersyncd@.service sets 8192).
     public var maxConnections = 4_000
     /// The most sessions one token or one practice certificate may have open at once.
     public var maxConnectionsPerCredential = 8
@@ -33,6 +33,10 @@ public struct ServerSettings: Sendable {
     /// How long the session log (`clustersyncd audit`) keeps an entry, in days.
     public var auditRetentionDays = ServerSettings.defaultAuditRetentionDays
     public static let defaultAuditRetentionDays = 400
+    /// Each tenant's log is compacted once its changes are this many days old (PROTOCOL.md §7.2):
+    /// superseded values go, current ones stay. 0: never automatically (`clustersyncd compact`).
+    public var compactionHorizonDays = ServerSettings.defaultCompactionHorizonDays
+    public static let defaultCompactionHorizonDays = 365
 
     public init(data: DataDirectory) {
         self.data = data
@@ -62,5 +66,6 @@ public struct ServerSettings: Sendable {
         drainSeconds = c.int(forKey: "drainSeconds", default: drainSeconds)
         credentialDefaultExpiryDays = c.int(forKey: "credentials.defaultExpiryDays", default: credentialDefaultExpiryDays)
         auditRetentionDays = c.int(forKey: "audit.retentionDays", default: auditRetentionDays)
+        compactionHorizonDays = max(0, c.int(forKey: "compaction.horizon-days", default: compactionHorizonDays))
     }
 }

@@ -131,6 +131,8 @@ struct SessionHandler: Sendable {
         var subscription: (tenant: String, id: Int)?
         /// Whose the session is, for the session log and the credential rechecks.
         var subject = CredentialGate.Subject()
+        /// The replica key of the hello, until the session's first push registers it.
+        var key: ReplicaPublicKey?
     }
 
     private func serve(
@@ -211,9 +213,13 @@ struct SessionHandler: Sendable {
                     _ = try? await session.channel.pipeline.removeHandler(name: Self.preWelcomeLimitName).get()
                 }
             case .store(let push):
-                action = await store(push, from: machine.replica, &machine)
+                action = await store(push, from: machine.replica, &machine, &session)
             case .fetch(let pull):
                 action = await fetch(pull, &machine)
+            case .fetchSnapshot(let pull):
+                action = await fetchSnapshot(pull, &machine)
+            case .fetchHistory(let request):
+                action = await fetchHistory(request, &machine)
             case .findStreamEnd:
                 action = await findStreamEnd(&machine)
             case .fetchForSubscription(let pull):
@@ -260,6 +266,21 @@ struct SessionHandler: Sendable {
                     "this \(certificate == nil ? "token" : "certificate") already has \(connections.maxConnectionsPerCredential) sessions open, the most this server allows for one credential: close one (another sync --watch?) and connect again")
             }
             session.credential = slot
+            if let key = hello.key {
+                // Another key for this replica id (or another practice's replica) is refused at
+                // once. Registering waits for the first push: the client checks the welcome's
+                // practice before it pushes, so a credential set up on the wrong practice's
+                // replica never binds that replica's key to it.
+                let existing = try await store.replicaRegistrations([hello.replica], tenant: identity.tenant, cluster: identity.cluster)
+                if let registered = existing[hello.replica],
+                   case .refuse(let error) = ReplicaKeys.decide(key, for: hello.replica, session: identity, person: nil,
+                                                                existing: registered, owner: nil, nowMillis: nowMillis()) {
+                    connections.release(credential: slot)
+                    session.credential = nil
+                    return machine.keyRefused(error.message)
+                }
+                session.key = key
+            }
             await gate.connected(session.subject, logger: logger)
             logger.info("session", metadata: [
                 "clustersyncd.practice": "\(identity)",
@@ -274,21 +295,29 @@ struct SessionHandler: Sendable {
         }
     }
 
-    private func store(_ push: Push, from replica: ReplicaID?, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+    private func store(
+        _ push: Push, from replica: ReplicaID?, _ machine: inout ServerSessionStateMachine, _ session: inout Session
+    ) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
         do {
-            try PushValidation.validate(push, for: identity, nowMillis: nowMillis(), limits: limits)
-        } catch {
-            Self.refused.increment()
-            return machine.pushFailed(batch: push.batch, error: error.error, change: error.change)
-        }
-        do {
+            if let key = session.key, let replica {
+                // The session's first push registers its replica's key (PROTOCOL.md §6.2).
+                _ = try await store.registerReplicaKey(key, replica: replica, session: identity, person: session.subject.person)
+                session.key = nil
+            }
+            // The makers' registered keys, for the signature check (the last one), and the
+            // session's own: its registered author is the one its changes are stamped with.
+            var makers = Set(push.changes.map(\.id.replica))
+            if let replica { makers.insert(replica) }
+            let registrations = try await store.replicaRegistrations(makers, tenant: identity.tenant, cluster: identity.cluster)
+            try PushValidation.validate(push, for: identity, nowMillis: nowMillis(), limits: limits, keys: registrations.mapValues(\.key))
+            let author = replica.flatMap { registrations[$0]?.author } ?? identity.author
             let outcome = try await store.push(push.changes, as: identity, from: replica)
             if outcome.accepted > 0 { await notifier.notify(tenant: identity.tenant) }
             Self.accepted.increment(by: outcome.accepted)
             Self.duplicates.increment(by: outcome.duplicates)
             logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
-            return machine.pushStored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: identity.author))
+            return machine.pushStored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: author))
         } catch let rejection as PushRejection {
             Self.refused.increment()
             return machine.pushFailed(batch: push.batch, error: rejection.error, change: rejection.change)
@@ -312,6 +341,32 @@ struct SessionHandler: Sendable {
         } catch {
             logger.error("pull failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.requestFailed(ClusterSyncError(.internal, "the server could not read changes; pull again"))
+        }
+    }
+
+    private func fetchSnapshot(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+        guard let identity = machine.identity else { return .none }
+        do {
+            let after = try pull.cursor.map(SnapshotCursor.init)
+            return machine.fetchedSnapshot(try await store.snapshot(for: identity, after: after, limit: pull.limit ?? limits.maxChangesPerPage))
+        } catch let error as ClusterSyncError where error.isUserError {
+            return machine.requestFailed(error)
+        } catch {
+            logger.error("snapshot failed", metadata: ["clustersyncd.error": "\(error)"])
+            return machine.requestFailed(ClusterSyncError(.internal, "the server could not read its state; pull again"))
+        }
+    }
+
+    private func fetchHistory(_ request: HistoryRequest, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+        guard let identity = machine.identity else { return .none }
+        do {
+            return machine.fetchedHistory(try await store.history(
+                of: request.record, for: identity, after: request.cursor, limit: request.limit ?? limits.maxChangesPerPage))
+        } catch let error as ClusterSyncError where error.isUserError {
+            return machine.requestFailed(error)
+        } catch {
+            logger.error("history failed", metadata: ["clustersyncd.error": "\(error)"])
+            return machine.requestFailed(ClusterSyncError(.internal, "the server could not read the record's history; try again"))
         }
     }
 

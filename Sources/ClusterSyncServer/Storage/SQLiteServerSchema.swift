@@ -295,6 +295,51 @@ enum SQLiteServerSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v7 (signing): replica keys and change signatures") { db in
+            try db.execute(sql: """
+                -- Each replica's Ed25519 public key (32 bytes), registered to the practice and
+                -- person of the credential whose session first presented it (PROTOCOL.md §6.2);
+                -- author is what that replica's changes are stamped with. Never changed: a hello
+                -- with another key for the replica id is refused.
+                CREATE TABLE replica_key (
+                    tenant TEXT NOT NULL,
+                    cluster TEXT NOT NULL,
+                    replica TEXT NOT NULL,
+                    public_key BLOB NOT NULL,
+                    practice TEXT NOT NULL,
+                    person TEXT NOT NULL,
+                    author TEXT NOT NULL,
+                    registered_at INTEGER NOT NULL,
+                    PRIMARY KEY (tenant, cluster, replica)
+                ) WITHOUT ROWID;
+                """)
+            // The materialised changes keep their signature, as a replica's do.
+            try MaterialisedStateSchema.addSignatures(db)
+        }
+        migrator.registerMigration("v8 (snapshot): log compaction") { db in
+            try db.execute(sql: """
+                -- Each tenant's last compaction (PROTOCOL.md §7.2, §15): the texts of superseded
+                -- changes accepted at or before through_seq are gone from the log (change_json
+                -- is '' there, the row kept so a resent change is still a duplicate) and from the
+                -- materialised state; pulls from before through_seq are cursor-expired.
+                -- checkpoint: the chain's entry hash at through_seq when it happened. Times in ms.
+                CREATE TABLE compaction (
+                    tenant TEXT NOT NULL PRIMARY KEY REFERENCES tenant(name),
+                    through_seq INTEGER NOT NULL,
+                    checkpoint BLOB NOT NULL,
+                    compacted_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                -- Where each tenant's stream ended at a given time, noted at every compaction run
+                -- (hourly): how a horizon in days becomes a sequence number, without a clock
+                -- column on every log row.
+                CREATE TABLE compaction_mark (
+                    tenant TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (tenant, at)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -93,6 +93,8 @@ extension SQLiteServerStore {
     func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
         let today = CalendarDate(unixMillis: wallClock())
         return try await read { db in
+            // -1: a snapshot (SQLiteServerStore+Snapshots), which reads what is kept whatever the compaction.
+            if after >= 0 { try Self.requireKept(db, tenant: identity.tenant, after: after) }
             let end = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [identity.tenant]) ?? 0
             let region = identity.role == .pcpg ? identity.region : nil
             var escalated: [EscalatedRecord] = []

@@ -20,6 +20,8 @@ extension SQLiteServerStore {
         }
         let excluded = replica?.rawValue
         let read: (texts: [String], lastSeq: Int64?, more: Bool, end: Int64?) = try await read { db in
+            // As `pull`: from before a compaction, `cursor-expired` (checked in this read).
+            try Self.requireKept(db, tenant: identity.tenant, after: after)
             // INDEXED BY: see `pull`. `replica IS NOT ?` with NULL leaves nothing out.
             let statement = try db.cachedStatement(sql: """
                 SELECT seq, change_json,

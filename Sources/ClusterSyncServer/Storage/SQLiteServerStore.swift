@@ -140,6 +140,10 @@ public final class SQLiteServerStore: ServerStore {
             let storedCopy = try db.cachedStatement(sql: """
                 SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND replica = ? AND counter = ?
                 """)
+            let registrationOf = try db.cachedStatement(sql: """
+                SELECT \(Self.registrationColumns) FROM replica_key WHERE tenant = ? AND cluster = ? AND replica = ?
+                """)
+            var registrations: [ReplicaID: ReplicaRegistration?] = [:]
             var owners: [ReplicaID: String?] = [:]
             // Redactions (Protocol/changes.md §10): a change a redaction names, of this batch or
             // stored, is logged already erased.
@@ -153,6 +157,14 @@ public final class SQLiteServerStore: ServerStore {
             texts.reserveCapacity(changes.count)
             var duplicates = 0
             for var change in changes {
+                let registration: ReplicaRegistration?
+                if let known = registrations[change.id.replica] {
+                    registration = known
+                } else {
+                    registration = try Row.fetchOne(registrationOf, arguments: [tenant, cluster, change.id.replica.rawValue])
+                        .flatMap(Self.registration)
+                    registrations[change.id.replica] = registration
+                }
                 let owner: String?
                 if let known = owners[change.id.replica] {
                     owner = known
@@ -161,11 +173,16 @@ public final class SQLiteServerStore: ServerStore {
                     owners[change.id.replica] = owner
                 }
                 var stored: Change?
-                if ReplicaOwnership.needsStoredCopy(owner: owner, pushedBy: identity.practice),
+                if registration == nil, ReplicaOwnership.needsStoredCopy(owner: owner, pushedBy: identity.practice),
                    let text = try String.fetchOne(storedCopy, arguments: [tenant, cluster, change.id.replica.rawValue, change.id.counter]) {
                     stored = try? Change(jsonText: text)
                 }
-                switch ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner, stored: stored) {
+                // A maker with a key: its signature was verified, so the change is its maker's
+                // whoever passes it on; ownership rules only unsigned pushes of direct callers.
+                let decision: ReplicaOwnership.Decision = registration != nil
+                    ? .store(bindTo: owner == nil ? registration!.practice : nil)
+                    : ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner, stored: stored)
+                switch decision {
                 case .refuse(let error):
                     throw PushRejection(change: change.id, error: error)
                 case .duplicate:
@@ -191,7 +208,7 @@ public final class SQLiteServerStore: ServerStore {
                 } catch {
                     throw PushRejection(change: change.id, error: error)
                 }
-                change.author = AuthorStamp.author(of: change, pushedBy: identity, fromReplica: replica)
+                change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
                 if change.value != nil, let by = try redactions[change.id].flatMap({ $0.record == change.record && $0.field == change.field ? $0.by : nil })
                     ?? (redactionsStored ? ChangeWriter.storedRedaction(of: change, db) : nil) {
                     change = Redaction.erased(change, by: by)
@@ -301,6 +318,61 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
+    // MARK: Replica keys
+
+    static let registrationColumns = "replica, public_key, practice, person, author, registered_at"
+
+    static func registration(_ row: Row) -> ReplicaRegistration? {
+        guard let replica = ReplicaID(row["replica"] as String), let key = ReplicaPublicKey(rawRepresentation: [UInt8](row["public_key"] as Data))
+        else { return nil }
+        return ReplicaRegistration(replica: replica, key: key, practice: row["practice"], person: row["person"],
+                                   author: row["author"], registeredAt: row["registered_at"])
+    }
+
+    public func registerReplicaKey(_ key: ReplicaPublicKey, replica: ReplicaID, session identity: SessionIdentity,
+                                   person: String?) async throws -> ReplicaRegistration {
+        let now = wallClock()
+        return try await write { db in
+            let arguments: StatementArguments = [identity.tenant, identity.cluster, replica.rawValue]
+            let existing = try Row.fetchOne(db, sql: """
+                SELECT \(Self.registrationColumns) FROM replica_key WHERE tenant = ? AND cluster = ? AND replica = ?
+                """, arguments: arguments).flatMap(Self.registration)
+            let owner = try String.fetchOne(db, sql: "SELECT practice FROM replica_owner WHERE tenant = ? AND cluster = ? AND replica = ?",
+                                            arguments: arguments)
+            switch ReplicaKeys.decide(key, for: replica, session: identity, person: person, existing: existing, owner: owner, nowMillis: now) {
+            case .refuse(let error):
+                throw error
+            case .known(let registration):
+                return registration
+            case .register(let registration):
+                try db.execute(sql: """
+                    INSERT INTO replica_key (tenant, cluster, replica, public_key, practice, person, author, registered_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [identity.tenant, identity.cluster, replica.rawValue, Data(key.rawRepresentation),
+                                      registration.practice, registration.person, registration.author, registration.registeredAt])
+                return registration
+            }
+        }
+    }
+
+    public func replicaRegistrations(_ replicas: Set<ReplicaID>, tenant: String, cluster: String) async throws -> [ReplicaID: ReplicaRegistration] {
+        guard !replicas.isEmpty else { return [:] }
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT \(Self.registrationColumns) FROM replica_key WHERE tenant = ? AND cluster = ? AND replica = ?
+                """)
+            var found: [ReplicaID: ReplicaRegistration] = [:]
+            for replica in replicas {
+                if let registration = try Row.fetchOne(statement, arguments: [tenant, cluster, replica.rawValue]).flatMap(Self.registration) {
+                    found[replica] = registration
+                }
+            }
+            return found
+        }
+    }
+
+    // MARK: Pull
+
     public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {
         let after = try cursor.map(Self.sequence(of:)) ?? 0
         guard limit > 0 else {
@@ -310,6 +382,7 @@ public final class SQLiteServerStore: ServerStore {
         // never a row of the log (PROTOCOL.md §7.1).
         guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let rows = try await read { db in
+            try Self.requireKept(db, tenant: identity.tenant, after: after)
             // Rows as (seq, JSON) only: decoding happens outside the read, off the connection.
             // INDEXED BY: without statistics SQLite prefers the primary key (tenant, seq), which
             // would walk every cluster's changes; log_by_cluster walks this cluster's only, and
@@ -378,7 +451,7 @@ public final class SQLiteServerStore: ServerStore {
     public func verifyChain(tenant: String, expectedHead: Data?) async throws -> LedgerReport {
         try await read { db in
             try Self.requireTenant(tenant, db)
-            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead)
+            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead, compaction: try Self.compaction(db, tenant: tenant))
             // Both sides of a full outer join of chain and log on seq, ordered by seq.
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT l.seq AS pos, l.seq, l.salt, l.content_hash, l.entry_hash, g.change_json

@@ -84,14 +84,30 @@ public protocol ServerStore: Sendable {
     /// Whether the practice named by a client certificate is registered.
     func isRegistered(_ practice: PracticePath) async throws -> Bool
 
+    // MARK: Replica keys (PROTOCOL.md §6.2)
+
+    /// Registers the key a hello presents for its replica id to the session's practice and
+    /// `person`, in its tenant and cluster, by `ReplicaKeys.decide`: the first presentation
+    /// registers it; the same key again is accepted; another key for the replica id, or a
+    /// replica id another practice owns or registered, throws `key-mismatch`. Returns the
+    /// registration.
+    func registerReplicaKey(_ key: ReplicaPublicKey, replica: ReplicaID, session identity: SessionIdentity,
+                            person: String?) async throws -> ReplicaRegistration
+    /// The registrations of these replica ids in a tenant and cluster (those that have one).
+    func replicaRegistrations(_ replicas: Set<ReplicaID>, tenant: String, cluster: String) async throws -> [ReplicaID: ReplicaRegistration]
+
     // MARK: Sync
 
     /// Stores a batch of already validated changes for `identity`, whole or not at all, stamping
-    /// each with `AuthorStamp.author(of:pushedBy:fromReplica:)` (nil `replica`: every change is
-    /// the identity's own) and giving each new one the tenant's next sequence number.
+    /// each with `ReplicaKeys.author(of:registration:pushedBy:fromReplica:)` (its maker's
+    /// registered author; for a maker without a key, which only direct callers push since a
+    /// session verifies signatures first, the older `AuthorStamp` rule, nil `replica` meaning
+    /// every change is the identity's own) and giving each new one the tenant's next sequence
+    /// number. A change whose maker has a registration passed `PushValidation` with its key, so
+    /// it is stored (or counted a duplicate) whoever relays it.
     /// Change ids, replica ids and record ids are keyed within the tenant and cluster: nothing
     /// another tenant or cluster stored affects the outcome. A change the server already has
-    /// (same id in the cluster) counts as a duplicate and is not stored again. Each change goes
+    /// (same id in the cluster) counts as a duplicate and is not stored again. Each change of a maker without a key goes
     /// through `ReplicaOwnership.decide` (the first practice to push as a replica owns its id in
     /// the cluster; `replica` is the session's hello replica) and
     /// `ChangeAdmission.recordScope`; a refusal throws a `PushRejection` naming the change.
@@ -107,6 +123,27 @@ public protocol ServerStore: Sendable {
     func pullStored(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, excluding replica: ReplicaID?) async throws -> ChangesPage
     /// A cursor at the current end of the tenant's stream, for a subscription that starts now.
     func currentCursor(tenant: String) async throws -> Cursor
+
+    // MARK: Snapshots and compaction (PROTOCOL.md §5.7, §7.2, §15)
+
+    /// A page of the materialised state `identity` may see (`SnapshotReader`'s rows for a
+    /// practice; a read-only role's whole oversight page), at most `limit` changes after
+    /// `cursor` (nil: the first page). Every page's `more` says whether another follows; its
+    /// `cursor` is the next page's `SnapshotCursor`, or on the last page the `StreamCursor` the
+    /// snapshot stands for (read with the first page), from which the client pulls on.
+    func snapshot(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot
+    /// A page of one record's changes as the store still holds them (live and superseded, those
+    /// compacted away excepted), at most `limit` after `cursor` (a `HistoryCursor`; nil: the
+    /// first page). Scoped as pulls are: a record the identity may not see reads as no changes.
+    func history(of record: RecordID, for identity: SessionIdentity, after cursor: Cursor?, limit: Int) async throws -> HistoryPage
+    /// Compacts the tenant's log: first notes the stream's end at `now` (a mark), then drops the
+    /// texts and materialised rows of the superseded changes (never live ones, list positions or
+    /// redactions) accepted at or before the latest mark noted at or before `cutoff` (ms since
+    /// 1970). Pulls from a position before that seq are then `cursor-expired`. Records the chain
+    /// entry at that seq as the checkpoint. Throws `invalidValue` for an unknown tenant.
+    func compact(tenant: String, olderThan cutoff: Int64, now: Int64) async throws -> CompactionOutcome
+    /// The tenant's last compaction; nil if its log was never compacted.
+    func compaction(tenant: String) async throws -> LedgerCompaction?
 
     // MARK: Oversight
 
@@ -184,4 +221,19 @@ public struct PracticePath: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(tenant)/\(cluster)/\(practice)" }
+}
+
+/// What one `compact` did.
+public struct CompactionOutcome: Sendable, Equatable {
+    public var tenant: String
+    /// The stream position compacted through (0: nothing yet old enough).
+    public var throughSeq: Int64
+    /// Superseded changes whose texts were dropped by this run.
+    public var compacted: Int
+
+    public init(tenant: String, throughSeq: Int64, compacted: Int) {
+        self.tenant = tenant
+        self.throughSeq = throughSeq
+        self.compacted = compacted
+    }
 }

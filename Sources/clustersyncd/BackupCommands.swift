@@ -1,0 +1,64 @@
+import ArgumentParser
+import ClusterSyncCore
+import ClusterSyncServer
+import Foundation
+
+/// `clustersyncd backup --to FILE`: an online backup of the SQLite store, safe while the server runs.
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the store to a new file while the server runs: a consistent snapshot of every push acknowledged so far.",
+        discussion: """
+            Writes FILE (which must not exist) through SQLite's backup API inside one read transaction, so it is \
+            consistent even while practices push (copying clustersyncd.sqlite with cp is not: the -wal file holds the \
+            latest pushes). The copy is checked with SQLite's integrity check and synced before it takes its name. \
+            It holds the store only: back up the data directory's certificates and keys and clustersyncd.json separately \
+            (they change only when you rotate them). For the PostgreSQL backend use Deploy/postgres-backup.sh.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("The new backup file.", valueName: "file")) var to: String
+
+    func run() async throws {
+        let directory = data.directory
+        guard directory.isInitialised else {
+            throw ClusterSyncError(.notInitialised, "\(directory.path) is not a ClusterSync data directory; give the server's with --data")
+        }
+        let summary = try SQLiteStoreBackup.backup(store: directory.database, to: to)
+        print("backed up \(directory.database) to \(to): \(summary.description)")
+    }
+}
+
+/// `clustersyncd restore --from FILE --data DIR`: a backup becomes a data directory's store.
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Put a backup made with `clustersyncd backup` in place as the store of a data directory that has none.",
+        discussion: """
+            Never overwrites a store: restore into a new data directory, or stop the server and move its \
+            clustersyncd.sqlite (and -wal, -shm) aside first. A backup from an older version is migrated to this \
+            version's schema. Changes practices pushed after the backup was taken are not in it: read \
+            Deploy/README.md ("Restoring") before pointing practices at a restored server.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("The backup file.", valueName: "file")) var from: String
+
+    func run() async throws {
+        let directory = data.directory
+        let manager = FileManager.default
+        for suffix in ["", "-wal"] where manager.fileExists(atPath: directory.database + suffix) {
+            throw ClusterSyncError(.invalidValue, "\(directory.database + suffix) already exists: restore into a new data directory, or stop the server and move the old store aside first")
+        }
+        try manager.createDirectory(atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let summary = try SQLiteStoreBackup.restore(from: from, to: directory.database)
+        print("restored \(from) to \(directory.database): \(summary.description)")
+        if !directory.isInitialised {
+            print("""
+                \(directory.path) has no ca.pem yet: copy ca.pem, ca-key.pem, server.pem and server-key.pem from the old data \
+                directory (or point tls.* in the settings at your own CA's files) before `clustersyncd serve`, which would \
+                otherwise make a new development CA that no practice trusts.
+                """)
+        }
+    }
+}

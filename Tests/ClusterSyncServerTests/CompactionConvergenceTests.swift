@@ -1,0 +1,310 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import ClusterSyncServer
+import ClusterSyncServerTesting
+import Foundation
+import Testing
+
+/// Snapshots and compaction (PROTOCOL.md §5.7, §7.2) through the real client state machine, real
+/// replica files and real stores, in process: every answer a server gives is the store's.
+@Suite struct CompactionConvergenceTests {
+    static let seeds: [UInt64] = [1, 2, 3, 42, 2026]
+    static let tenant = "bcuhb", cluster = "north-denbighshire"
+    static let today = CalendarDate(year: 2026, month: 11, day: 23)
+
+    /// The property: practices edit at random and go offline for random stretches while the
+    /// server compacts at random horizons; a practice whose cursor fell behind a compaction gets
+    /// `cursor-expired`, pushes its outbox and takes a snapshot. Every change is also pushed, in
+    /// the same order, to a store that never compacts. In the end every replica, and a new one
+    /// bootstrapped from the compacted store's snapshot, exports the same bytes as a replica that
+    /// replayed the never-compacted store's whole history.
+    @Test(arguments: seeds)
+    func replicasOfACompactedServerMatchANeverCompactedRun(seed: UInt64) async throws {
+        var rng = SeededRandom(seed: seed)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-compaction-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let compacting = try await Self.makeStore(SQLiteServerStore(path: dir.appendingPathComponent("compacting.sqlite").path))
+        let plain = try await Self.makeStore(SQLiteServerStore(path: dir.appendingPathComponent("plain.sqlite").path))
+        let practices = ["prestatyn", "rhyl", "prestatyn"]
+        var sessions: [InProcessSync] = []
+        for (i, practice) in practices.enumerated() {
+            let replica = try Replica(path: dir.appendingPathComponent("r\(i).sqlite").path)
+            try replica.initialise(tenant: Self.tenant, cluster: Self.cluster, practice: practice, displayName: "Manager, \(practice)")
+            sessions.append(InProcessSync(replica: replica, identity: Self.identity(practice), store: compacting, mirror: plain))
+        }
+        var offlineUntil = Array(repeating: 0, count: sessions.count)
+        var compactedChanges = 0
+        let hour: Int64 = 3_600_000
+        for step in 1...160 {
+            let i = Int.random(in: 0..<sessions.count, using: &rng)
+            try CompactionRandomEdits.perform(on: sessions[i].replica, using: &rng)
+            if step >= offlineUntil[i] {
+                if Int.random(in: 0..<12, using: &rng) == 0 {
+                    offlineUntil[i] = step + Int.random(in: 5...50, using: &rng)
+                } else if Bool.random(using: &rng) {
+                    try await sessions[i].sync()
+                }
+            }
+            if step % 10 == 0 {
+                // An hour per step; a horizon of a few hours: some offline stretches cross it.
+                let horizon = Int64.random(in: 2...20, using: &rng) * hour
+                let now = Int64(step) * hour
+                compactedChanges += try await compacting.compact(tenant: Self.tenant, olderThan: now - horizon, now: now).compacted
+            }
+        }
+        for session in sessions + sessions { try await session.sync() }
+
+        // A replica of a never-compacted run: it replays the whole history.
+        let witness = try Replica(path: dir.appendingPathComponent("witness.sqlite").path)
+        try witness.initialise(tenant: Self.tenant, cluster: Self.cluster, practice: "prestatyn", displayName: "Witness")
+        var cursor: ClusterSyncCore.Cursor?
+        while true {
+            let page = try await plain.pull(for: Self.identity("prestatyn"), after: cursor, limit: 50)
+            _ = try witness.applyPulled(page)
+            cursor = page.cursor
+            if !page.more { break }
+        }
+        let expected = try witness.exportJSON(today: Self.today).canonicalText
+        for (i, session) in sessions.enumerated() {
+            #expect(try session.replica.exportJSON(today: Self.today).canonicalText == expected, "seed \(seed) replica r\(i)")
+        }
+        let late = try Replica(path: dir.appendingPathComponent("late.sqlite").path)
+        try late.initialise(tenant: Self.tenant, cluster: Self.cluster, practice: "rhyl", displayName: "Late")
+        let lateSync = InProcessSync(replica: late, identity: Self.identity("rhyl"), store: compacting, mirror: nil)
+        try await lateSync.sync()
+        #expect(try late.exportJSON(today: Self.today).canonicalText == expected, "seed \(seed) late replica")
+        // The property is about something: the log was compacted and practices fell behind it.
+        #expect(compactedChanges > 0, "seed \(seed): nothing was compacted")
+        let expired = sessions.reduce(0) { $0 + $1.expired.value }
+        print("compaction seed \(seed): \(compactedChanges) changes compacted, \(expired) cursors expired, \(try witness.allChanges().count) changes in all")
+    }
+
+    @Test func aStoreSnapshotIsPagedScopedAndStandsForTheStreamPositionItWasReadAt() async throws {
+        for store in try await [Self.makeStore(InMemoryServerStore()), Self.makeStore(SQLiteServerStore(path: Self.temporaryFile()))] as [any ServerStore] {
+            let replica = ReplicaID("00000000000000a1")!
+            let scope = RecordScope(tenant: Self.tenant, cluster: Self.cluster)
+            let risk = RecordID("RSK-7K3M9Q2X1A")!, secret = RecordID("RSK-8K3M9Q2X1A")!
+            func change(_ n: Int64, _ field: String, _ value: String, record: RecordID = risk, sup: [Int64] = [], practice: String? = nil) -> Change {
+                Change(id: ChangeID(replica: replica, counter: n), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000) - 1000 + n),
+                       record: record, scope: RecordScope(tenant: scope.tenant, cluster: scope.cluster, practice: practice), field: field,
+                       value: .string(value), supersedes: sup.map { ChangeID(replica: replica, counter: $0) })
+            }
+            _ = try await store.push([
+                change(1, "title", "One"), change(2, "title", "Two", sup: [1]), change(3, "owner", "Lead"),
+                change(4, "title", "Prestatyn only", record: secret, practice: "prestatyn"),
+            ], as: Self.identity("prestatyn"), from: replica)
+            // Rhyl sees the live title and owner, not the superseded title, not prestatyn's own risk.
+            var pages: [Snapshot] = []
+            var after: SnapshotCursor?
+            repeat {
+                let page = try await store.snapshot(for: Self.identity("rhyl"), after: after, limit: 1)
+                pages.append(page)
+                after = page.more ? try SnapshotCursor(page.cursor) : nil
+            } while after != nil
+            #expect(pages.flatMap(\.changes).map(\.id.counter) == [3, 2], "\(type(of: store))")
+            #expect(pages.map(\.more) == [true, false])
+            #expect(pages.last?.cursor == StreamCursor.cursor(at: 4))
+            #expect(try await store.snapshot(for: Self.identity("prestatyn"), after: nil, limit: 10).changes.map(\.id.counter) == [3, 2, 4])
+
+            // History before compaction: every change of the record, superseded ones included.
+            let history = try await store.history(of: risk, for: Self.identity("rhyl"), after: nil, limit: 10)
+            #expect(Set(history.changes.map(\.id.counter)) == [1, 2, 3])
+            #expect(try await store.history(of: secret, for: Self.identity("rhyl"), after: nil, limit: 10).changes.isEmpty,
+                    "another practice's private record reads as no changes")
+
+            // Compaction: the superseded title goes, the state stays, old cursors expire.
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let outcome = try await store.compact(tenant: Self.tenant, olderThan: now, now: now)
+            #expect(outcome == CompactionOutcome(tenant: Self.tenant, throughSeq: 4, compacted: 1))
+            #expect(try await store.compaction(tenant: Self.tenant)?.throughSeq == 4)
+            await #expect(throws: ClusterSyncError.self) { try await store.pull(for: Self.identity("rhyl"), after: StreamCursor.cursor(at: 3), limit: 10) }
+            await #expect(throws: ClusterSyncError.self) { try await store.pull(for: Self.identity("rhyl"), after: nil, limit: 10) }
+            #expect(try await store.pull(for: Self.identity("rhyl"), after: StreamCursor.cursor(at: 4), limit: 10).changes.isEmpty)
+            #expect(try await store.snapshot(for: Self.identity("rhyl"), after: nil, limit: 10).changes.map(\.id.counter) == [3, 2])
+            let compacted = try await store.history(of: risk, for: Self.identity("rhyl"), after: nil, limit: 10)
+            #expect(Set(compacted.changes.map(\.id.counter)) == [2, 3])
+            #expect(compacted.compacted)
+            // A resent compacted change is still a duplicate: it is not stored (nor revived) again.
+            #expect(try await store.push([change(1, "title", "One")], as: Self.identity("prestatyn"), from: replica)
+                    == PushOutcome(accepted: 0, duplicates: 1))
+        }
+    }
+
+    @Test func compactionKeepsTheChainVerifiable() async throws {
+        let store = try await Self.makeStore(SQLiteServerStore(path: Self.temporaryFile()))
+        let replica = ReplicaID("00000000000000a1")!
+        let risk = RecordID("RSK-7K3M9Q2X1A")!
+        let base = Int64(Date().timeIntervalSince1970 * 1000) - 10_000
+        var changes: [Change] = []
+        for n in Int64(1)...6 {
+            let previous: [ChangeID] = n > 1 ? [ChangeID(replica: replica, counter: n - 1)] : []
+            changes.append(Change(id: ChangeID(replica: replica, counter: n), hlc: HLCTimestamp(millis: base + n), record: risk,
+                                  scope: RecordScope(tenant: Self.tenant, cluster: Self.cluster), field: "title",
+                                  value: .string("Title \(n)"), supersedes: previous))
+        }
+        _ = try await store.push(changes, as: Self.identity("prestatyn"), from: replica)
+        let before = try await store.verifyChain(tenant: Self.tenant, expectedHead: nil)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(try await store.compact(tenant: Self.tenant, olderThan: now, now: now).compacted == 5)
+        let after = try await store.verifyChain(tenant: Self.tenant, expectedHead: before.head?.hash)
+        #expect(after.isIntact, "\(after.problems)")
+        #expect(after.compacted == 5)
+        #expect(after.head == before.head)
+        #expect(after.compaction?.checkpoint == before.head?.hash)
+    }
+
+    // MARK: Fixtures
+
+    static func identity(_ practice: String) -> SessionIdentity {
+        SessionIdentity(tenant: tenant, cluster: cluster, practice: practice, author: practice, role: .clusterLead)
+    }
+
+    static func temporaryFile() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-compaction-\(UUID().uuidString).sqlite").path
+    }
+
+    static func makeStore<S: ServerStore>(_ store: S) async throws -> S {
+        try await store.addTenant(tenant)
+        try await store.addCluster(cluster, tenant: tenant)
+        for practice in ["prestatyn", "rhyl"] { try await store.addPractice(practice, cluster: cluster, tenant: tenant) }
+        return store
+    }
+}
+
+/// The client's sync (`ClientSyncStateMachine`, once) against a store in this process: each
+/// message the machine sends is answered with what the store returns, as `SessionHandler` does.
+/// A mirror store receives every push too, and never answers.
+struct InProcessSync {
+    let replica: Replica
+    let identity: SessionIdentity
+    let store: any ServerStore
+    let mirror: (any ServerStore)?
+    /// How many times this replica's cursor expired.
+    let expired = Counter()
+
+    final class Counter: @unchecked Sendable { var value = 0 }
+
+    func sync() async throws {
+        // The replica keeps its cursor in its remote settings: a replica that syncs has them.
+        if try replica.remote() == nil { try replica.setRemote(RemoteSettings(host: "in-process", port: 1, caFile: "none")) }
+        let me = try replica.identity()
+        let configuration = ClientSyncStateMachine.Configuration(
+            mode: .once, replica: me.replicaID, tenant: me.tenant, cluster: me.cluster, practice: me.practice,
+            credential: "a test credential", server: "in process")
+        var machine = ClientSyncStateMachine(configuration, cursor: try replica.syncState().cursor, pending: try replica.pendingCount())
+        let limits = WireLimits(maxChangesPerPush: 7, maxChangesPerPage: 9)
+        var queue = machine.start(now: 0)
+        var now: Int64 = 0
+        while !queue.isEmpty {
+            now += 1
+            switch queue.removeFirst() {
+            case .connect:
+                queue += machine.handle(.connected, now: now)
+            case .sendHello:
+                queue += machine.handle(.received(.welcome(Welcome(identity: identity, limits: limits, server: "test"))), now: now)
+            case .send(.push(let push)):
+                let outcome = try await store.push(push.changes, as: identity, from: me.replicaID)
+                if let mirror { _ = try await mirror.push(push.changes, as: identity, from: me.replicaID) }
+                queue += machine.handle(.received(.ack(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates,
+                                                           author: identity.author))), now: now)
+            case .send(.pull(let pull)):
+                let answer: WireMessage
+                do {
+                    if pull.snapshot || pull.cursor.map(SnapshotCursor.isSnapshotCursor) == true {
+                        answer = .snapshot(try await store.snapshot(for: identity, after: try pull.cursor.map(SnapshotCursor.init),
+                                                                    limit: limits.maxChangesPerPage))
+                    } else {
+                        answer = .changes(try await store.pull(for: identity, after: pull.cursor, limit: limits.maxChangesPerPage))
+                    }
+                } catch let error as ClusterSyncError where error.code == .cursorExpired {
+                    expired.value += 1
+                    answer = .error(WireError(error, fatal: false))
+                }
+                queue += machine.handle(.received(answer), now: now)
+            case .send:
+                continue
+            case .readOutbox(let after, let limit):
+                queue += machine.handle(.outboxRead(try replica.outbox(after: after, limit: limit)), now: now)
+            case .acknowledge(let ids, let author):
+                try replica.acknowledge(ids, author: author)
+            case .holdBack(let id, let code, let reason):
+                try replica.holdBack(id, code: ClusterSyncError.Code(code), reason: reason)
+            case .rememberLimits(let limits):
+                try replica.rememberServerLimits(limits)
+                try replica.rememberRole(identity.role, region: nil)
+            case .apply(let page):
+                _ = try replica.applyPulled(page)
+            case .applySnapshot(let page, let first):
+                _ = try replica.applySnapshot(page, first: first)
+            case .fail(let error):
+                throw error
+            case .finish:
+                return
+            case .recordSuccessfulSync, .progress, .notice, .close, .keepHistory:
+                continue
+            }
+        }
+    }
+}
+
+/// A small, seedable generator, so a failing run can be replayed from its seed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Random edits of every kind a practice makes (as in the client's convergence tests).
+enum CompactionRandomEdits {
+    static let titles = ["Locum cover", "Estates", "Flu uptake", "Workforce", "IG breach", "Budget"]
+    static let owners = ["Cluster lead", "Practice manager", "Pharmacy lead", "CDM"]
+    static let tags = ["winter", "estates", "ig", "finance"]
+
+    static func perform(on replica: Replica, using rng: inout SeededRandom) throws {
+        let records = try replica.records(nil)
+        let risks = records.filter { $0.type == .risk }
+        let lists = records.filter { $0.type == .list }
+        func pick<T>(_ xs: [T]) -> T? { xs.isEmpty ? nil : xs[Int.random(in: 0..<xs.count, using: &rng)] }
+        do {
+            switch Int.random(in: 0..<11, using: &rng) {
+            case 0:
+                _ = try replica.create(.risk, edits: [.set("title", .string(pick(titles)!))])
+            case 1:
+                _ = try replica.create(.list, edits: [.set("title", .string("Agenda")), .set("kind", .string("agenda"))])
+            case 2, 3, 4:
+                guard let r = pick(risks) else { return }
+                try replica.edit(r.id, Bool.random(using: &rng) ? .set("owner", .string(pick(owners)!)) : .set("title", .string(pick(titles)!)))
+            case 5:
+                guard let r = pick(risks) else { return }
+                try replica.edit(r.id, .add("tags", .string(pick(tags)!)))
+            case 6:
+                guard let r = pick(risks), let tag = pick(r.members("tags")) else { return }
+                try replica.edit(r.id, .remove("tags", tag))
+            case 7:
+                guard let r = pick(records) else { return }
+                try replica.edit(r.id, r.isDeleted && Bool.random(using: &rng) ? .restore : .delete)
+            case 8:
+                guard let l = pick(lists) else { return }
+                let after = pick(try replica.items(of: l.id))?.writes["position"]?.first?.id
+                _ = try replica.create(.item, edits: [.set("list", .string(l.id.rawValue)), .set("text", .string(pick(titles)!)),
+                                                      .place(after: Bool.random(using: &rng) ? after : nil)])
+            case 9:
+                guard let l = pick(lists), let item = pick(try replica.items(of: l.id)) else { return }
+                let after = pick(try replica.items(of: l.id).filter { $0.id != item.id })?.writes["position"]?.first?.id
+                try replica.edit(item.id, .place(after: after))
+            default:
+                guard let l = pick(lists), let item = pick(try replica.items(of: l.id)) else { return }
+                try replica.edit(item.id, Bool.random(using: &rng) ? .delete : .set("done", .bool(true)))
+            }
+        } catch let error as ClusterSyncError where error.isUserError {
+            return
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ClusterSyncServer
+import Configuration
+import Foundation
+import Testing
+
+/// Deploy/clustersyncd.json is the example an operator copies, and Deploy/README.md's settings
+/// table explains it: the example must hold the defaults (so copying it changes nothing by
+/// surprise), and every key the server reads and every key in the example must be explained.
+@Suite struct DeploySettingsExampleTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let example = root.appendingPathComponent("Deploy/clustersyncd.json").path
+
+    @Test func theExampleSettingsHoldTheServersDefaults() async throws {
+        let data = DataDirectory(path: "/var/lib/clustersyncd/node1")
+        var read = ServerSettings(data: data)
+        read.read(ConfigReader(providers: [try await FileProvider<JSONSnapshot>(filePath: .init(Self.example))]))
+        let defaults = ServerSettings(data: data)
+        #expect(read.port == defaults.port)
+        #expect(read.host == "0.0.0.0", "the example listens on every address, as a node behind a load balancer does")
+        #expect(read.certificate == defaults.certificate && read.privateKey == defaults.privateKey && read.clientCA == defaults.clientCA)
+        #expect(read.limits == defaults.limits)
+        #expect(read.sessionLimits.helloTimeout == defaults.sessionLimits.helloTimeout)
+        #expect(read.sessionLimits.maxBytesBeforeWelcome == defaults.sessionLimits.maxBytesBeforeWelcome)
+        #expect(read.tlsHandshakeTimeoutSeconds == defaults.tlsHandshakeTimeoutSeconds)
+        #expect(read.maxConnections == defaults.maxConnections)
+        #expect(read.maxConnectionsPerCredential == defaults.maxConnectionsPerCredential)
+        #expect(read.drainSeconds == defaults.drainSeconds)
+        #expect(read.credentialDefaultExpiryDays == defaults.credentialDefaultExpiryDays)
+        #expect(read.auditRetentionDays == defaults.auditRetentionDays)
+    }
+
+    /// Every key ServerSettings reads (its `forKey:` strings) and every key of the example is in
+    /// Deploy/README.md's settings table, written as `key`.
+    @Test func everySettingIsExplainedInTheDeployReadme() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("Deploy/README.md"), encoding: .utf8)
+        let source = try String(contentsOf: Self.root.appendingPathComponent("Sources/ClusterSyncServer/Server/ServerSettings.swift"), encoding: .utf8)
+        var keys = Set<String>()
+        for part in source.components(separatedBy: "forKey: \"").dropFirst() {
+            keys.insert(String(part.prefix { $0 != "\"" }))
+        }
+        #expect(keys.contains("limits.maxConnections"), "the keys are no longer read with forKey: update this test")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.example))) as? [String: Any]
+        func leaves(_ value: Any, _ path: String) -> [String] {
+            guard let object = value as? [String: Any] else { return [path] }
+            return object.flatMap { leaves($0.value, path.isEmpty ? $0.key : "\(path).\($0.key)") }
+        }
+        let example = leaves(try #require(json?["clustersyncd"]), "")
+        #expect(example.count >= 19, "the example lost keys: \(example)")
+        keys.formUnion(example)
+        for key in keys.sorted() {
+            #expect(readme.contains("`\(key)`"), "Deploy/README.md does not explain the setting \(key)")
+        }
+    }
+}

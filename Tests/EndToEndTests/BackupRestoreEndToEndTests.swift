@@ -1,0 +1,126 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// Deploy/README.md "Backup and restore" with the real binaries: `clustersyncd backup` of a
+/// serving SQLite store, `clustersyncd restore` into a new data directory, a server started on
+/// it at the old address, and replicas that sync through it.
+@Suite(.serialized) struct BackupRestoreEndToEndTests {
+    let base: SyncEndToEndTests
+    var cli: CLI { base.cli }
+
+    init() throws {
+        base = try SyncEndToEndTests()
+    }
+
+    func admin(_ arguments: String...) throws -> CLI.Result {
+        let result = try cli.run(arguments, binary: "clustersyncd")
+        #expect(result.status == 0, "clustersyncd \(arguments.joined(separator: " ")): \(result.stderr)")
+        return result
+    }
+
+    /// `verify`'s count of a tenant's chained changes ("intact: N changes of T chained, ...").
+    func chained(_ tenant: String, data: String) throws -> Int? {
+        let text = try admin("verify", "--tenant", tenant, "--data", data).stdout
+        guard text.hasPrefix("intact: ") else { return nil }
+        return Int(text.dropFirst("intact: ".count).prefix { $0.isNumber })
+    }
+
+    func export(_ replica: String) throws -> String {
+        let result = try cli.run("export", "--replica", replica, "--format", "json")
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout
+    }
+
+    /// Another tenant's practice pushes in a loop while the backup is taken, so the backup is of
+    /// a store being written; afterwards its tenant's chain in the backup must still be whole.
+    func startBusyPractice(port: Int) throws -> Process {
+        let replica = try base.makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false,
+                                           server: Server(process: Process(), port: port))
+        let bin = CLI.binDirectory.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", """
+            for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+              "\(bin)/clustersync" risk add --replica \(replica) "title=Cardiff North risk $i" likelihood=2 consequence=3 category=workforce >/dev/null || exit 1
+              "\(bin)/clustersync" sync --replica \(replica) >/dev/null || exit 1
+            done
+            """]
+        process.currentDirectoryURL = base.dir
+        try process.run()
+        return process
+    }
+
+    /// A backup taken while the server serves, restored into a new data directory, serves a
+    /// practice that had never synced (it receives every change once) and one that had (it
+    /// carries on from its cursor, and what it pushes next reaches the other): the restored
+    /// chain holds exactly the backup's changes plus the new ones, none twice, none missing.
+    @Test func aBackupOfAServingStoreRestoresIntoANewDataDirectoryAndReplicasSyncFromIt() throws {
+        let first = try base.makeServer()
+        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: first)
+        let rhyl = try base.makeReplica("rhyl", certificate: true, server: first)
+        for n in 1...3 {
+            _ = try base.addRisk(prestatyn, "title=Locum cover \(n)", "likelihood=3", "consequence=4", "category=workforce")
+        }
+        _ = try base.sync(prestatyn)
+        let busy = try startBusyPractice(port: first.port)
+
+        let backup = try admin("backup", "--data", "data", "--to", "backup.sqlite")
+        busy.waitUntilExit()
+        #expect(busy.terminationStatus == 0, "the practice pushing during the backup failed")
+        let before = try #require(try chained("bcuhb", data: "data"))
+        #expect(backup.stdout.contains("bcuhb up to seq \(before)"), "\(backup.stdout)")
+        let busyAtEnd = try #require(try chained("cvuhb", data: "data"))
+        #expect(first.stop() == 0)
+
+        // Restore into a new data directory with the old one's certificates.
+        let restored = try admin("restore", "--data", "restored", "--from", "backup.sqlite")
+        #expect(restored.stdout.contains("copy ca.pem"), "restore must say the certificates are still to copy: \(restored.stdout)")
+        for file in ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem"] {
+            try FileManager.default.copyItem(at: base.dir.appendingPathComponent("data/\(file)"),
+                                             to: base.dir.appendingPathComponent("restored/\(file)"))
+        }
+        #expect(try chained("bcuhb", data: "restored") == before)
+        // The other tenant's pushes were under way: the backup holds a whole prefix of them.
+        let busyInBackup = try #require(try chained("cvuhb", data: "restored"))
+        #expect(busyInBackup <= busyAtEnd)
+        #expect(try cli.run("restore", "--data", "restored", "--from", "backup.sqlite", binary: "clustersyncd").status == 1,
+                "a second restore must refuse to overwrite the store")
+
+        let second = try Server.start(cli: cli, port: first.port, data: "restored")
+        defer { second.stop() }
+        // rhyl never synced: it receives prestatyn's three risks, each once.
+        let pulled = try base.sync(rhyl)
+        #expect(pulled.stdout.contains("pushed 0 changes"), "\(pulled.stdout)")
+        #expect(try export(rhyl) == (try export(prestatyn)))
+        // prestatyn carries on from its cursor; what it pushes now reaches rhyl.
+        _ = try base.addRisk(prestatyn, "title=Flu clinic staffing", "likelihood=4", "consequence=3", "category=workforce")
+        let pushed = try base.sync(prestatyn).stdout
+        let count = try #require(Int(pushed.dropFirst("pushed ".count).prefix { $0.isNumber }), "\(pushed)")
+        #expect(count > 0)
+        _ = try base.sync(rhyl)
+        let shared = try export(rhyl)
+        #expect(try shared == export(prestatyn))
+        #expect(shared.components(separatedBy: "\"title\":").count - 1 == 4, "rhyl must hold the four risks: \(shared)")
+        #expect(try chained("bcuhb", data: "restored") == before + count)
+    }
+
+    /// `backup` refuses to overwrite a file and says so; `restore` refuses a file that is not a
+    /// server store, naming it, and leaves no store behind.
+    @Test func backupAndRestoreRefuseWhatWouldLoseData() throws {
+        let server = try base.makeServer()
+        defer { server.stop() }
+        _ = try admin("backup", "--data", "data", "--to", "one.sqlite")
+        let again = try cli.run("backup", "--data", "data", "--to", "one.sqlite", binary: "clustersyncd")
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already exists"), "\(again.stderr)")
+        try Data("not a store".utf8).write(to: base.dir.appendingPathComponent("junk.sqlite"))
+        let junk = try cli.run("restore", "--data", "elsewhere", "--from", "junk.sqlite", binary: "clustersyncd")
+        #expect(junk.status == 1)
+        #expect(junk.stderr.contains("junk.sqlite"), "\(junk.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base.dir.appendingPathComponent("elsewhere/clustersyncd.sqlite").path))
+        let live = try cli.run("restore", "--data", "data", "--from", "one.sqlite", binary: "clustersyncd")
+        #expect(live.status == 1)
+        #expect(live.stderr.contains("already exists"), "\(live.stderr)")
+    }
+}
