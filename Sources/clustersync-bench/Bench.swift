@@ -9,6 +9,7 @@ import Foundation
 ///     swift run -c release clustersync-bench --register 3000 [--runs 5]
 ///     swift build -c release && .build/release/clustersync-bench --speed [--changes 100000] [--stored 1000000] [--clients 1000,2000,4000]
 ///         (every figure of issue 12 beside the raw SQLite limit; SpeedBench, LoadBench)
+///     swift run -c release clustersync-bench --postgres [--changes 100000] [--stored 1000000]   (PostgresBench)
 ///     swift run -c release clustersync-bench --snapshot [1000000]   (snapshot bootstrap and compaction; SnapshotBench)
 @main
 struct Bench {
@@ -26,6 +27,11 @@ struct Bench {
 
         if arguments.contains("--pcpg") {
             try await OversightBench.run(in: directory.appendingPathComponent("pcpg"), runs: runs)
+            return
+        }
+        if arguments.contains("--postgres") {
+            try await PostgresBench.run(in: directory.appendingPathComponent("postgres"), pushCount: count,
+                                        storedCount: option("--stored", 1_000_000), runs: min(runs, 3))
             return
         }
         if arguments.contains("--snapshot") {

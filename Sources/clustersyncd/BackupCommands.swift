@@ -24,6 +24,7 @@ struct BackupCommand: AsyncParsableCommand {
         guard directory.isInitialised else {
             throw ClusterSyncError(.notInitialised, "\(directory.path) is not a ClusterSync data directory; give the server's with --data")
         }
+        try await Self.refusePostgres(data, "back up")
         let summary = try SQLiteStoreBackup.backup(store: directory.database, to: to)
         print("backed up \(directory.database) to \(to): \(summary.description)")
     }
@@ -46,6 +47,7 @@ struct RestoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         let directory = data.directory
+        try await BackupCommand.refusePostgres(data, "restore")
         let manager = FileManager.default
         for suffix in ["", "-wal"] where manager.fileExists(atPath: directory.database + suffix) {
             throw ClusterSyncError(.invalidValue, "\(directory.database + suffix) already exists: restore into a new data directory, or stop the server and move the old store aside first")
@@ -60,5 +62,16 @@ struct RestoreCommand: AsyncParsableCommand {
                 otherwise make a new development CA that no practice trusts.
                 """)
         }
+    }
+}
+
+extension BackupCommand {
+    /// With `storage` = `postgres` the data directory's SQLite file is not the store: copying it
+    /// would "succeed" with nothing in it. Say what to use instead.
+    static func refusePostgres(_ data: DataOptions, _ verb: String) async throws {
+        guard try await data.settings(config: data.config).store.kind == .postgres else { return }
+        throw ClusterSyncError(.invalidValue,
+            "this server's store is PostgreSQL (settings: storage = postgres), so there is no store file to \(verb) here: "
+            + "use pg_dump and pg_restore on the database (Deploy/postgres-backup.sh)", field: "storage")
     }
 }

@@ -4,6 +4,7 @@ import ClusterSyncCore
 import ClusterSyncServer
 import ClusterSyncTLS
 import Foundation
+import Logging
 
 @main
 struct ClusterSyncDaemon: AsyncParsableCommand {
@@ -11,7 +12,7 @@ struct ClusterSyncDaemon: AsyncParsableCommand {
         commandName: "clustersyncd",
         abstract: "The ClusterSync server: practices of a Health Board sync their cluster registers through it.",
         discussion: "Exit codes: 0 ok, 1 user error, 2 internal error. The data directory is --data, else $CLUSTERSYNCD_DATA, else ./clustersync-data.",
-        subcommands: [InitCommand.self, TenantCommand.self, RegionCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, AuditCommand.self, ConflictsCommand.self, VerifyCommand.self, CompactCommand.self, ServeCommand.self, HealthCommand.self, BackupCommand.self, RestoreCommand.self]
+        subcommands: [InitCommand.self, TenantCommand.self, RegionCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, AuditCommand.self, ConflictsCommand.self, VerifyCommand.self, CompactCommand.self, ServeCommand.self, HealthCommand.self, BackupCommand.self, RestoreCommand.self, MigrateCommand.self]
     )
 
     static func main() async {
@@ -22,17 +23,26 @@ struct ClusterSyncDaemon: AsyncParsableCommand {
 struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
     var data: String?
+    @Option(help: "A JSON settings file (default DATA/clustersyncd.json if present): where the store is (storage, postgres.url-file), limits, expiry.")
+    var config: String?
 
     var directory: DataDirectory {
         DataDirectory(path: data ?? ProcessInfo.processInfo.environment["CLUSTERSYNCD_DATA"] ?? "clustersync-data")
     }
 
-    func store() throws -> SQLiteServerStore {
+    /// The store the settings name (`storage`: the data directory's SQLite file, or PostgreSQL;
+    /// DATA/clustersyncd.json and CLUSTERSYNCD_* variables), open and migrated.
+    func store() async throws -> any OperatedStore {
         let dir = directory
         guard dir.isInitialised else {
             throw ClusterSyncError(.notInitialised, "\(dir.path) is not a ClusterSync data directory; run `clustersyncd init --data \(dir.path)` first")
         }
-        return try SQLiteServerStore(path: dir.database)
+        let store = try await settings(config: config).store.open(dir, logger: Logger(label: "clustersyncd"))
+        if let postgres = store as? PostgresServerStore {
+            postgres.runInBackground()
+            try await postgres.migrate()
+        }
+        return store
     }
 }
 
@@ -129,7 +139,6 @@ struct CredentialCommand: AsyncParsableCommand {
         @Option(help: "With --certificate: the folder to write practice.pem, practice-key.pem and ca.pem to.") var out: String?
         @Option(help: "With a token: whose it is (a person or a laptop); shown as the author of its changes.") var label: String?
         @Option(help: "How long it lasts: 1y, 90d, 12w, 24h, or never (default: the settings' credentials.defaultExpiryDays).") var expires: String?
-        @Option(help: "A JSON settings file (default DATA/clustersyncd.json if present).") var config: String?
 
         func validate() throws {
             if certificate, out == nil { throw ValidationError("--certificate needs --out DIR") }
@@ -148,12 +157,12 @@ struct CredentialCommand: AsyncParsableCommand {
         func expiry(now: Int64) async throws -> Int64? {
             if expires == "never" { return nil }
             if let expires, let duration = TimeText.duration(expires) { return now + duration }
-            let days = try await data.settings(config: config).credentialDefaultExpiryDays
+            let days = try await data.settings(config: data.config).credentialDefaultExpiryDays
             return days > 0 ? now + Int64(days) * 86_400_000 : nil
         }
 
         func run() async throws {
-            let store = try data.store()
+            let store = try await data.store()
             let holder = try CredentialHolder(tenant: tenant, cluster: cluster, practice: practice,
                                               role: try CredentialRole.parse(role), region: region)
             if let path = holder.practicePath, !(try await store.isRegistered(path)) {

@@ -28,7 +28,7 @@ struct CompactCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try data.store()
+        let store = try await data.store()
         let path = data.directory.database
         let before = Self.fileBytes(path)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -39,7 +39,7 @@ struct CompactCommand: AsyncParsableCommand {
                   ? "\(outcome.tenant): nothing old enough yet (the server notes where each log ends every hour; changes are compacted once older than the horizon)"
                   : "\(outcome.tenant): compacted through seq \(outcome.throughSeq); \(outcome.compacted) superseded change\(outcome.compacted == 1 ? "" : "s") dropped")
         }
-        if vacuum {
+        if vacuum, let store = store as? SQLiteServerStore {
             try await store.vacuum()
             print("store file: \(Self.fileBytes(path)) bytes (was \(before))")
         }

@@ -120,7 +120,7 @@ extension CredentialCommand {
         }
 
         func run() async throws {
-            let store = try data.store()
+            let store = try await data.store()
             if let id {
                 let revoked = try await store.revokeCredential(id: id)
                 print("revoked \(revoked.kind.rawValue) \(revoked.id) of \(revoked.holder)\(revoked.label.map { " (\($0))" } ?? "")")

@@ -2,6 +2,7 @@ import ArgumentParser
 import ClusterSyncCore
 import ClusterSyncServer
 import Foundation
+import Logging
 
 /// `clustersyncd health`: can this server do its job? For an operator, a monitoring probe or a
 /// systemd `ExecStartPre`. Exit 0 when every check passes, 1 naming what is wrong otherwise.
@@ -15,7 +16,14 @@ struct HealthCommand: AsyncParsableCommand {
     @Flag(help: "Print {\"ok\":…,\"checks\":[{\"check\",\"ok\",\"detail\"}]}.") var json = false
 
     func run() async throws {
-        let health = await ServerHealth.check(data.directory)
+        // A PostgreSQL store (settings `storage`) is probed over the network; SQLite's file is opened here.
+        var store: (any OperatedStore)?
+        let settings = try await data.settings(config: data.config)
+        if settings.store.kind == .postgres, let postgres = try settings.store.open(data.directory, logger: Logger(label: "clustersyncd")) as? PostgresServerStore {
+            postgres.runInBackground()
+            store = postgres
+        }
+        let health = await ServerHealth.check(data.directory, store: store)
         if json {
             print(health.jsonValue.canonicalText)
         } else {

@@ -13,14 +13,15 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Settings come from these options, then CLUSTERSYNCD_* environment variables, then the JSON file \
             (--config, else DATA/clustersyncd.json if present): host, port, tls.certificate, tls.key, tls.clientCA, \
-            limits.maxLineBytes, limits.maxChangesPerPush, limits.maxChangesPerPage, limits.maxClockSkewSeconds, drainSeconds, compaction.horizon-days.
+            limits.maxLineBytes, limits.maxChangesPerPush, limits.maxChangesPerPage, limits.maxClockSkewSeconds, drainSeconds, \
+            compaction.horizon-days, storage (sqlite or postgres), postgres.url-file, postgres.maxConnections; the PostgreSQL \
+            URL itself only from CLUSTERSYNCD_POSTGRES_URL or postgres.url-file, never the command line.
             SIGTERM or SIGINT: stop accepting, let open sessions finish their current request, exit 0.
             """)
 
     @OptionGroup var data: DataOptions
     @Option(help: "The address to listen on (default 127.0.0.1).") var host: String?
     @Option(help: "The port (default 7443; 0 picks a free one).") var port: Int?
-    @Option(help: "A JSON settings file.") var config: String?
     @Option(help: "Close a welcomed session after this many seconds without a line (default 300; 0: never).") var idleTimeoutSeconds: Int?
     @Option(help: "Close a connection whose hello has not come this many seconds after TLS (default 10).") var helloTimeoutSeconds: Int?
     @Option(help: "Close a connection whose TLS handshake takes longer (default 10).") var tlsHandshakeTimeoutSeconds: Int?
@@ -55,15 +56,33 @@ struct ServeCommand: AsyncParsableCommand {
         }
         providers.append(InMemoryProvider(values: overrides))
         providers.append(EnvironmentVariablesProvider())
-        let file = config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)
+        let file = data.config ?? (FileManager.default.fileExists(atPath: directory.settingsFile) ? directory.settingsFile : nil)
         if let file { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
         var settings = ServerSettings(data: directory)
         settings.read(ConfigReader(providers: providers))
 
-        let store = try SQLiteServerStore(path: directory.database)
+        let store = try settings.store.open(directory, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let health: ServerHealth
+        if let postgres = store as? PostgresServerStore {
+            // Migrations and the health check go through a one-connection client of their own,
+            // before the group starts: the pool runs in the group.
+            let setup = try PostgresServerStore(location: postgres.location, maximumConnections: 1, logger: logger)
+            let running = setup.runInBackground()
+            do {
+                try await setup.migrate()
+            } catch {
+                running.cancel()
+                throw error
+            }
+            health = await ServerHealth.check(directory, store: setup)
+            running.cancel()
+            services.append(.init(service: postgres.client))
+        } else {
+            health = await ServerHealth.check(directory, store: store)
+        }
         // The status line an operator looks for first; a problem is logged as an error, and the
         // server still starts, so pulls work and pushes say `store-unavailable`.
-        let health = await ServerHealth.check(directory, store: store)
         if health.ok {
             logger.notice("health \(health.summary)")
         } else {
@@ -75,9 +94,19 @@ struct ServeCommand: AsyncParsableCommand {
             let line = "clustersyncd listening on \(address.ipAddress ?? host):\(address.port ?? 0)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
+        if let postgres = store as? PostgresServerStore {
+            // Other nodes' pushes wake this node's subscribed sessions.
+            services.append(.init(service: PostgresChangeListener(location: postgres.location, notifier: server.notifier, logger: logger)))
+        }
+        // Compaction is SQLite's only, for now: the PostgreSQL store refuses it (README "Known limits").
+        var compaction: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if store is PostgresServerStore {
+            logger.notice("compaction is not available on the PostgreSQL store yet: the log keeps every change")
+        } else {
+            compaction.append(.init(service: CompactionService(store: store, horizonDays: settings.compactionHorizonDays, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server),
-                       .init(service: CompactionService(store: store, horizonDays: settings.compactionHorizonDays, logger: logger))],
+            services: services + [.init(service: server)] + compaction,
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))

@@ -7,16 +7,10 @@ import Testing
 /// The credential and session-log methods of `ServerStore`, run against both implementations so
 /// the in-memory store that session tests use answers as the SQLite one does.
 @Suite struct CredentialStoreTests {
-    enum Kind: String, CaseIterable { case sqlite, memory }
+    typealias Kind = StoreBackend
 
     func makeStore(_ kind: Kind) async throws -> any ServerStore {
-        let store: any ServerStore = switch kind {
-        case .sqlite:
-            try SQLiteServerStore(path: FileManager.default.temporaryDirectory
-                .appendingPathComponent("clustersync-credentials-\(UUID().uuidString).sqlite").path)
-        case .memory:
-            InMemoryServerStore()
-        }
+        let store = try await kind.make()
         try await store.addTenant("bcuhb")
         try await store.addTenant("cvuhb")
         try await store.addCluster("north", tenant: "bcuhb")
@@ -29,7 +23,7 @@ import Testing
     static let rhyl = PracticePath(tenant: "bcuhb", cluster: "north", practice: "rhyl")
     static let llanishen = PracticePath(tenant: "cvuhb", cluster: "city", practice: "llanishen")
 
-    @Test(arguments: Kind.allCases) func tokensExpireAndAreRevoked(_ kind: Kind) async throws {
+    @Test(arguments: StoreBackend.available) func tokensExpireAndAreRevoked(_ kind: Kind) async throws {
         let store = try await makeStore(kind)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let lasting = try await store.issueToken(practice: "rhyl", cluster: "north", tenant: "bcuhb", label: "Dr Jones", expiresAt: now + 86_400_000)
@@ -61,7 +55,7 @@ import Testing
         #expect(error?.code == .unknownRecord)
     }
 
-    @Test(arguments: Kind.allCases) func certificatesAreRecordedAndRevokedBySerialWithinTheirTenant(_ kind: Kind) async throws {
+    @Test(arguments: StoreBackend.available) func certificatesAreRecordedAndRevokedBySerialWithinTheirTenant(_ kind: Kind) async throws {
         let store = try await makeStore(kind)
         let id = try await store.recordCertificate(serial: "7a3f", for: Self.rhyl, label: nil, expiresAt: nil)
         #expect(id == "crt_7a3f")
@@ -76,7 +70,7 @@ import Testing
         #expect(try await !store.isRevoked(serial: "7a3f", tenant: "bcuhb"), "recorded certificates are revoked in their row")
     }
 
-    @Test(arguments: Kind.allCases) func theSessionLogIsPerTenantAndPruned(_ kind: Kind) async throws {
+    @Test(arguments: StoreBackend.available) func theSessionLogIsPerTenantAndPruned(_ kind: Kind) async throws {
         let store = try await makeStore(kind)
         try await store.recordAudit(AuditEntry(at: 1_000, event: .connected, tenant: "bcuhb", credential: "a", peer: "127.0.0.1:1"), keepAfter: 0)
         try await store.recordAudit(AuditEntry(at: 2_000, event: .refused, tenant: "cvuhb", code: "unauthenticated", message: "m"), keepAfter: 0)
@@ -88,7 +82,7 @@ import Testing
         #expect(try await store.audit(tenant: nil, since: nil, limit: 10).map(\.at) == [3_000, 4_000])
     }
 
-    @Test(arguments: Kind.allCases) func tenantsAndClustersAreListed(_ kind: Kind) async throws {
+    @Test(arguments: StoreBackend.available) func tenantsAndClustersAreListed(_ kind: Kind) async throws {
         let store = try await makeStore(kind)
         #expect(try await store.tenants() == ["bcuhb", "cvuhb"])
         #expect(try await store.clusters(tenant: nil).map(\.description) == ["bcuhb/north", "cvuhb/city"])

@@ -9,7 +9,7 @@ import Testing
 /// nowhere and never reaches a read-only session; an escalated risk and its action reach the
 /// PCPG of its region and the Health Board in full, and leave their list when de-escalated.
 @Suite struct OversightStoreTests {
-    enum Kind: String, CaseIterable { case sqlite, memory }
+    typealias Kind = StoreBackend
 
     static let today = CalendarDate(unixMillis: now)
     static let now: Int64 = 1_795_426_200_000
@@ -22,13 +22,9 @@ import Testing
                       field: field, value: value, supersedes: sup.map { ChangeID(replica: r, counter: $0) })
     }
 
-    @Test(arguments: Kind.allCases) func rollupsAndEscalatedRecords(_ kind: Kind) async throws {
+    @Test(arguments: StoreBackend.available) func rollupsAndEscalatedRecords(_ kind: Kind) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-oversight-\(UUID().uuidString).sqlite").path
-        let store: any ServerStore = switch kind {
-        case .sqlite: try SQLiteServerStore(path: path, wallClock: { Self.now })
-        case .memory: InMemoryServerStore()
-        }
-        if let memory = store as? InMemoryServerStore { await memory.setWallClock { Self.now } }
+        let store: any ServerStore = kind == .sqlite ? try SQLiteServerStore(path: path, wallClock: { Self.now }) : try await kind.make(wallClock: { Self.now })
         try await store.addTenant("bcuhb")
         try await store.addTenant("cvuhb")
         try await store.addRegion("conwy", tenant: "bcuhb")

@@ -9,18 +9,12 @@ import Testing
 /// Regions and credential roles in both stores (the SQLite one through its migration), so the
 /// in-memory store that session tests use answers as the SQLite one does.
 @Suite struct RoleStoreTests {
-    enum Kind: String, CaseIterable { case sqlite, memory }
+    typealias Kind = StoreBackend
 
     /// bcuhb: regions conwy-denbighshire (north-denbighshire, conwy-west) and wrexham-flint (wrexham);
     /// cvuhb: region cardiff (city). A practice in each of two clusters.
     func makeStore(_ kind: Kind) async throws -> any ServerStore {
-        let store: any ServerStore = switch kind {
-        case .sqlite:
-            try SQLiteServerStore(path: FileManager.default.temporaryDirectory
-                .appendingPathComponent("clustersync-roles-\(UUID().uuidString).sqlite").path)
-        case .memory:
-            InMemoryServerStore()
-        }
+        let store = try await kind.make()
         try await store.addTenant("bcuhb")
         try await store.addTenant("cvuhb")
         try await store.addRegion("conwy-denbighshire", tenant: "bcuhb")
@@ -36,7 +30,7 @@ import Testing
         return store
     }
 
-    @Test(arguments: Kind.allCases) func regionsGroupATenantsClusters(_ kind: Kind) async throws {
+    @Test(arguments: StoreBackend.available) func regionsGroupATenantsClusters(_ kind: Kind) async throws {
         let store = try await makeStore(kind)
         #expect(try await store.clusters(ofRegion: "conwy-denbighshire", tenant: "bcuhb") == ["conwy-west", "north-denbighshire"])
         #expect(try await store.region(ofCluster: "wrexham", tenant: "bcuhb") == "wrexham-flint")
@@ -58,7 +52,7 @@ import Testing
         await #expect(throws: ClusterSyncError.self) { try await store.region(ofCluster: "city", tenant: "bcuhb") }
     }
 
-    @Test(arguments: Kind.allCases) func credentialsCarryTheirRoleAndRegion(_ kind: Kind) async throws {
+    @Test(arguments: StoreBackend.available) func credentialsCarryTheirRoleAndRegion(_ kind: Kind) async throws {
         let store = try await makeStore(kind)
         let rhyl = PracticePath(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl")
         let lead = try await store.issueToken(for: .practice(rhyl, lead: true), label: "Dr Evans", expiresAt: nil)
@@ -93,7 +87,7 @@ import Testing
 
     /// What a read-only identity gets from the store whatever it asks: no change of any practice
     /// or cluster of its tenant, nothing stored, and never another tenant's.
-    @Test(arguments: Kind.allCases) func readOnlyIdentitiesReadNothingAndWriteNothing(_ kind: Kind) async throws {
+    @Test(arguments: StoreBackend.available) func readOnlyIdentitiesReadNothingAndWriteNothing(_ kind: Kind) async throws {
         let store = try await makeStore(kind)
         let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl", author: "rhyl")
         let shared = Change(id: ChangeID(replica: ReplicaID("00000000000000a1")!, counter: 1), hlc: HLCTimestamp(millis: 1_790_000_000_000),

@@ -6,12 +6,18 @@ import Testing
 /// `ServerStore.conflicts`: a tenant's open conflicts from the materialised state, and nobody else's.
 @Suite struct ServerConflictsTests {
     let directory: URL
-    let store: SQLiteServerStore
+    let store: any ServerStore
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-conflicts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteServerStore(path: directory.appendingPathComponent("server.sqlite").path)
+    }
+
+    /// The same tests against another backend (StoreBackend).
+    init(store: any ServerStore) {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-conflicts-\(UUID().uuidString)")
+        self.store = store
     }
 
     /// One replica's changes: increasing counters and clock.
@@ -43,7 +49,11 @@ import Testing
         return id
     }
 
-    @Test func aTenantsOpenConflictsSharedRecordsOnlyAndNoOtherTenants() async throws {
+    @Test(arguments: StoreBackend.persistent) func aTenantsOpenConflictsSharedRecordsOnlyAndNoOtherTenants(_ backend: StoreBackend) async throws {
+        try await Self(store: try await backend.make()).aTenantsOpenConflictsSharedRecordsOnlyAndNoOtherTenants()
+    }
+
+    func aTenantsOpenConflictsSharedRecordsOnlyAndNoOtherTenants() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         try await store.addTenant("bcuhb")
         try await store.addTenant("cvuhb")

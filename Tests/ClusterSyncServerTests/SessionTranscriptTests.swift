@@ -11,7 +11,8 @@ import Testing
 
 /// One session of the production `SessionHandler` on an `NIOAsyncTestingChannel` (the pipeline
 /// `SessionHandler.wrap` builds, without TLS or sockets), over an `InMemoryServerStore` set up as
-/// the golden transcripts say (Protocol/PROTOCOL.md §13).
+/// the golden transcripts say (Protocol/PROTOCOL.md §13), or over a `PostgresServerStore` on a
+/// fresh database (`TranscriptBackend.postgres`).
 struct TestSession {
     static let token = "cst_3f9a0c1d2e4b_q8Zt0V3mXb7nLr2KcW5yJ1hPd9sGf4uA6eT0iOkBx3M"
     static let practice = PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010")
@@ -25,14 +26,18 @@ struct TestSession {
     static let otherIdentity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011", author: "W95011 (Rhys Morgan)", role: .clusterLead)
 
     let channel: NIOAsyncTestingChannel
-    let store: InMemoryServerStore
+    let store: any TranscriptStore
     let notifier: ChangeNotifier
     let session: Task<Void, Never>
 
     /// The transcripts' store: tenant ctmuhb, cluster rhondda, practices W95010 (the known token's,
     /// label "Siân Evans") and W95011, and the certificate's practice if there is one.
     static func transcriptStore(certificate: CertificateIdentity? = nil) async throws -> InMemoryServerStore {
-        let store = InMemoryServerStore()
+        try await setUp(InMemoryServerStore(), certificate: certificate)
+    }
+
+    /// Puts the transcripts' tenant, practices and tokens into `store`.
+    static func setUp<Store: TranscriptStore>(_ store: Store, certificate: CertificateIdentity? = nil) async throws -> Store {
         try await store.addTenant("ctmuhb")
         try await store.addRegion("cwm-taf", tenant: "ctmuhb")
         try await store.addCluster("rhondda", tenant: "ctmuhb", region: "cwm-taf")
@@ -41,7 +46,11 @@ struct TestSession {
         try await store.register(token: token, practice: practice, label: "Siân Evans")
         // W95011's tokens: one expiring 20 days after the transcripts' clock, one expired the day before.
         let other = PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95011")
-        try await store.register(token: expiringToken, practice: other, label: nil, expiresAt: 1_797_154_200_000)
+        // Not of the issued form (its secret's last character carries bits base64url leaves
+        // zero), so a real store cannot hold it: see `TranscriptBackend.unrepresentable`.
+        if !(store is PostgresServerStore) {
+            try await store.register(token: expiringToken, practice: other, label: nil, expiresAt: 1_797_154_200_000)
+        }
         try await store.register(token: expiredToken, practice: other, label: nil, expiresAt: 1_795_339_800_000)
         try await store.register(token: leadToken, holder: .practice(other, lead: true), label: "Rhys Morgan")
         try await store.register(token: pcpgToken, holder: .pcpg(tenant: "ctmuhb", region: "cwm-taf"), label: "PCPG analyst")
@@ -53,11 +62,16 @@ struct TestSession {
     }
 
     static func start(
-        _ connection: WireVectors.Connection, store: InMemoryServerStore? = nil, notifier: ChangeNotifier = ChangeNotifier(),
-        configure: (inout SessionHandler) -> Void = { _ in }
+        _ connection: WireVectors.Connection, store: (any TranscriptStore)? = nil, notifier: ChangeNotifier = ChangeNotifier(),
+        backend: TranscriptBackend = .memory, configure: (inout SessionHandler) -> Void = { _ in }
     ) async throws -> TestSession {
         let certificate = try connection.certificate.map { uri throws in try CertificateIdentity(uri: uri) }
-        let store = if let store { store } else { try await transcriptStore(certificate: certificate) }
+        let store: any TranscriptStore = if let store { store } else {
+            switch backend {
+            case .memory: try await transcriptStore(certificate: certificate)
+            case .postgres: try await setUp(try await TestPostgres.freshStore(), certificate: certificate)
+            }
+        }
         let channel = NIOAsyncTestingChannel()
         let limits = connection.limits
         var handler = SessionHandler(store: store, notifier: notifier, limits: limits, logger: Logger(label: "test"))
@@ -127,10 +141,14 @@ struct TestSession {
 @Suite struct SessionTranscriptTests {
     /// Plays the client's side of each transcript into the production session code and expects
     /// exactly the server's lines, byte for byte, and the close.
-    @Test(arguments: WireVectors.names)
-    func transcript(_ name: String) async throws {
+    @Test(arguments: TranscriptBackend.available, WireVectors.names)
+    func transcript(_ backend: TranscriptBackend, _ name: String) async throws {
+        if backend == .postgres, let reason = TranscriptBackend.unrepresentable[name] {
+            print("⚠️  \(name).jsonl is not run over PostgreSQL: \(reason)")
+            return
+        }
         let transcript = try WireVectors.load(name)
-        let session = try await TestSession.start(transcript.connection)
+        let session = try await TestSession.start(transcript.connection, backend: backend)
         var expected: [String] = []
         var closed = false
 
@@ -179,3 +197,35 @@ struct TestSession {
         #expect(try await session.channel.readOutbound(as: ByteBuffer.self) == nil, "\(name).jsonl: the server sent more")
     }
 }
+
+/// The stores the transcripts run over: the in-memory test store, and PostgreSQL when it is there
+/// (StoreBackend's rule: left out locally without CLUSTERSYNC_TEST_POSTGRES_URL, never under CI).
+enum TranscriptBackend: String, CaseIterable, Sendable, CustomStringConvertible {
+    case memory, postgres
+    var description: String { rawValue }
+    static let available: [TranscriptBackend] = StoreBackend.available.contains(.postgres) ? [.memory, .postgres] : [.memory]
+    /// Transcripts a real store cannot replay, and why.
+    static let unrepresentable = [
+        "credential-expiring": "its token (cst_7b2e5d8a1c40_…) is not of the issued form, so a real store (SQLite or PostgreSQL) "
+            + "answers it as unknown; only the in-memory store, which keeps token texts as they are, can hold it",
+        "cursor-expired": "it compacts the log first, and the PostgreSQL store does not compact yet (README \"Known limits\")",
+    ]
+}
+
+/// A store the transcripts can set up: fixed tokens and a fixed clock.
+protocol TranscriptStore: ServerStore {
+    func setWallClock(_ clock: @escaping @Sendable () -> Int64) async
+    func register(token: String, holder: CredentialHolder, label: String?, expiresAt: Int64?) async throws
+}
+
+extension TranscriptStore {
+    func register(token: String, practice: PracticePath, label: String?, expiresAt: Int64? = nil) async throws {
+        try await register(token: token, holder: .practice(practice), label: label, expiresAt: expiresAt)
+    }
+    func register(token: String, holder: CredentialHolder, label: String?) async throws {
+        try await register(token: token, holder: holder, label: label, expiresAt: nil)
+    }
+}
+
+extension InMemoryServerStore: TranscriptStore {}
+extension PostgresServerStore: TranscriptStore {}

@@ -12,7 +12,7 @@ import Testing
 @Suite struct TenantScopedIdentityTests {
     let directory: URL
     let path: String
-    let store: SQLiteServerStore
+    let store: any ServerStore
     let replica = ReplicaID("5f0c9e1a2b3c4d5e")!
     let record = RecordID("RSK-7K3M9Q2X1A")!
 
@@ -21,6 +21,13 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("server.sqlite").path
         store = try SQLiteServerStore(path: path)
+    }
+
+    /// The same tests against another backend (StoreBackend).
+    init(store: any ServerStore) {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-identity-\(UUID().uuidString)")
+        path = directory.appendingPathComponent("server.sqlite").path
+        self.store = store
     }
 
     func identity(_ tenant: String, _ cluster: String, _ practice: String) async throws -> SessionIdentity {
@@ -71,7 +78,11 @@ import Testing
         #expect(try await store.push([change(3, powysPrivate, value: "Phones fixed")], as: powys, from: replica).accepted == 1)
     }
 
-    @Test func clustersOfOneTenantKeepTheirOwnIdsToo() async throws {
+    @Test(arguments: StoreBackend.persistent) func clustersOfOneTenantKeepTheirOwnIdsToo(_ backend: StoreBackend) async throws {
+        try await Self(store: try await backend.make()).clustersOfOneTenantKeepTheirOwnIdsToo()
+    }
+
+    func clustersOfOneTenantKeepTheirOwnIdsToo() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         try await store.addTenant("bcuhb")
         for cluster in ["north", "south"] {
@@ -87,7 +98,11 @@ import Testing
         #expect(try await values(south) == ["S"])
     }
 
-    @Test func anotherPracticeCannotSuppressAReplicasGenuineLaterChanges() async throws {
+    @Test(arguments: StoreBackend.persistent) func anotherPracticeCannotSuppressAReplicasGenuineLaterChanges(_ backend: StoreBackend) async throws {
+        try await Self(store: try await backend.make()).anotherPracticeCannotSuppressAReplicasGenuineLaterChanges()
+    }
+
+    func anotherPracticeCannotSuppressAReplicasGenuineLaterChanges() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         try await store.addTenant("bcuhb")
         try await store.addCluster("north", tenant: "bcuhb")
@@ -122,7 +137,11 @@ import Testing
         }
     }
 
-    @Test func aByteIdenticalRelayIsADuplicateAndAnAlteredOneIsRefused() async throws {
+    @Test(arguments: StoreBackend.persistent) func aByteIdenticalRelayIsADuplicateAndAnAlteredOneIsRefused(_ backend: StoreBackend) async throws {
+        try await Self(store: try await backend.make()).aByteIdenticalRelayIsADuplicateAndAnAlteredOneIsRefused()
+    }
+
+    func aByteIdenticalRelayIsADuplicateAndAnAlteredOneIsRefused() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         try await store.addTenant("bcuhb")
         try await store.addCluster("north", tenant: "bcuhb")
@@ -149,7 +168,11 @@ import Testing
 
     /// What replica binding leaves open (PROTOCOL.md §6): before a replica has pushed as itself,
     /// a relay of its ids is stored like any relay, stamped "via" the relaying practice.
-    @Test func aRelayForAReplicaNoPracticeOwnsYetIsStoredAsARelay() async throws {
+    @Test(arguments: StoreBackend.persistent) func aRelayForAReplicaNoPracticeOwnsYetIsStoredAsARelay(_ backend: StoreBackend) async throws {
+        try await Self(store: try await backend.make()).aRelayForAReplicaNoPracticeOwnsYetIsStoredAsARelay()
+    }
+
+    func aRelayForAReplicaNoPracticeOwnsYetIsStoredAsARelay() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         try await store.addTenant("bcuhb")
         try await store.addCluster("north", tenant: "bcuhb")

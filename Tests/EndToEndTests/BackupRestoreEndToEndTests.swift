@@ -5,7 +5,7 @@ import Testing
 /// Deploy/README.md "Backup and restore" with the real binaries: `clustersyncd backup` of a
 /// serving SQLite store, `clustersyncd restore` into a new data directory, a server started on
 /// it at the old address, and replicas that sync through it.
-@Suite(.serialized) struct BackupRestoreEndToEndTests {
+@Suite(.serialized, .disabled(if: TestStorage.isPostgres, "backs up the SQLite store file (PostgreSQL: pg_dump)")) struct BackupRestoreEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 

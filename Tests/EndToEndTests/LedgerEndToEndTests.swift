@@ -40,7 +40,7 @@ import Testing
     /// reordered or inserted) is found and named by its sequence numbers, exit 1; the intact log
     /// exits 0. A whole chain recomputed after an edit passes alone, and is caught by the head
     /// recorded before.
-    @Test func verifyFindsEachKindOfTampering() throws {
+    @Test(.disabled(if: TestStorage.isPostgres, "tampers with the SQLite store file")) func verifyFindsEachKindOfTampering() throws {
         let server = try base.makeServer()
         let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
         for title in ["Estates lease", "Locum cover", "Flu clinic staffing"] { _ = try base.addRisk(prestatyn, "title=\(title)") }

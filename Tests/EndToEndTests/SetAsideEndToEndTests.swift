@@ -6,7 +6,7 @@ import Testing
 /// A change in the server's log that a replica cannot apply (written by an older server that
 /// admitted more, or by a newer one with record types this version does not know) never stops
 /// a sync: the replica sets it aside, says so in `sync` and `status`, and applies the rest.
-@Suite(.serialized) struct SetAsideEndToEndTests {
+@Suite(.serialized, .disabled(if: TestStorage.isPostgres, "writes an unreadable row into the SQLite store file")) struct SetAsideEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 

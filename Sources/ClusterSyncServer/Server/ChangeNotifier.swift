@@ -25,4 +25,10 @@ public actor ChangeNotifier {
     public func notify(tenant: String) {
         for continuation in waiters[tenant]?.values ?? [:].values { continuation.yield() }
     }
+
+    /// Wakes every subscribed session: after notifications may have been missed (another
+    /// node's pushes while the PostgreSQL listener was reconnecting), each pulls from its cursor.
+    public func notifyAll() {
+        for tenant in waiters.values { for continuation in tenant.values { continuation.yield() } }
+    }
 }

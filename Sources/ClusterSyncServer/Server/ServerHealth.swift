@@ -20,7 +20,7 @@ public struct ServerHealth: Sendable {
 
     /// Runs every check; `store` is the open store of a running server, else the store file is
     /// opened here.
-    public static func check(_ directory: DataDirectory, store: SQLiteServerStore? = nil) async -> ServerHealth {
+    public static func check(_ directory: DataDirectory, store: (any OperatedStore)? = nil) async -> ServerHealth {
         var checks: [Check] = [checkDirectory(directory.path)]
         checks.append(await checkStore(directory, store))
         checks.append(checkFreeSpace(directory.path))
@@ -65,13 +65,13 @@ public struct ServerHealth: Sendable {
         return Check(name: "data-directory", ok: true, detail: "data directory \(path) is writable")
     }
 
-    static func checkStore(_ directory: DataDirectory, _ open: SQLiteServerStore?) async -> Check {
-        let path = directory.database
+    static func checkStore(_ directory: DataDirectory, _ open: (any OperatedStore)?) async -> Check {
+        let path = open.map { $0 is PostgresServerStore ? $0.whereabouts : directory.database } ?? directory.database
         guard open != nil || FileManager.default.fileExists(atPath: path) else {
             return Check(name: "store", ok: false, detail: "no store at \(path); run `clustersyncd init --data \(directory.path)`")
         }
         do {
-            let store = try open ?? SQLiteServerStore(path: path)
+            let store: any OperatedStore = try open ?? SQLiteServerStore(path: path)
             let (tenants, changes) = try await store.probe()
             return Check(name: "store", ok: true, detail: "store \(path) can be read and written (\(tenants) tenant\(tenants == 1 ? "" : "s"), \(changes) change\(changes == 1 ? "" : "s"))")
         } catch let error as ClusterSyncError {

@@ -33,6 +33,9 @@ public struct ServerSettings: Sendable {
     /// How long the session log (`clustersyncd audit`) keeps an entry, in days.
     public var auditRetentionDays = ServerSettings.defaultAuditRetentionDays
     public static let defaultAuditRetentionDays = 400
+    /// Where the store is (issue 13): `sqlite` (the file in the data directory, one server) or
+    /// `postgres` (a PostgreSQL database several nodes share). See `StoreSettings`.
+    public var store = StoreSettings()
     /// Each tenant's log is compacted once its changes are this many days old (PROTOCOL.md §7.2):
     /// superseded values go, current ones stay. 0: never automatically (`clustersyncd compact`).
     public var compactionHorizonDays = ServerSettings.defaultCompactionHorizonDays
@@ -66,6 +69,7 @@ public struct ServerSettings: Sendable {
         drainSeconds = c.int(forKey: "drainSeconds", default: drainSeconds)
         credentialDefaultExpiryDays = c.int(forKey: "credentials.defaultExpiryDays", default: credentialDefaultExpiryDays)
         auditRetentionDays = c.int(forKey: "audit.retentionDays", default: auditRetentionDays)
+        store.read(c)
         compactionHorizonDays = max(0, c.int(forKey: "compaction.horizon-days", default: compactionHorizonDays))
     }
 }

@@ -18,7 +18,7 @@ import Darwin
 public final class SyncServer: Service, Sendable {
     let settings: ServerSettings
     let store: any ServerStore
-    let notifier = ChangeNotifier()
+    public let notifier = ChangeNotifier()
     let logger: Logger
     let onBound: @Sendable (SocketAddress) -> Void
 

@@ -1,0 +1,69 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Wakes this node's subscribed sessions when a push on any node commits: LISTENs on
+/// `PostgresServerStore.changesChannel` over a connection of its own (outside the pool) and
+/// passes each tenant named to the `ChangeNotifier`.
+///
+/// Notifications are wake-ups, never data: each woken session pulls from its own cursor. So a
+/// node whose listening connection dropped (a database restart, a network blip) loses nothing:
+/// when it is listening again it wakes every subscribed session once, and each catches up from
+/// the log whatever was committed while nobody was listening. Reconnects back off from 0.1 s to
+/// 5 s and stop at graceful shutdown.
+public struct PostgresChangeListener: Service {
+    let location: PostgresLocation
+    let notifier: ChangeNotifier
+    let logger: Logger
+
+    public init(location: PostgresLocation, notifier: ChangeNotifier, logger: Logger) {
+        self.location = location
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var delay = Duration.milliseconds(100)
+        var connectionID = 0
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            connectionID += 1
+            let id = connectionID
+            let listened = Atomic<Bool>(false)
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await listenOnce(id: id) { listened.store(true, ordering: .relaxed) }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+                logger.warning("not listening for other nodes' pushes; retrying",
+                               metadata: ["error": "\(String(reflecting: type(of: error)))", "postgres": "\(location)"])
+            }
+            if listened.load(ordering: .relaxed) { delay = .milliseconds(100) }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    /// One connection's life: listen, wake everyone (what was missed), then pass notifications on.
+    private func listenOnce(id: Int, listening: @escaping @Sendable () -> Void) async throws {
+        let connection = try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: try location.connectionConfiguration(), id: id, logger: logger
+        ).get()
+        defer { Task { try? await connection.close() } }
+        try await connection.listen(on: PostgresServerStore.changesChannel) { notifications in
+            listening()
+            logger.info("listening for pushes on every node", metadata: ["postgres": "\(location)"])
+            await notifier.notifyAll()
+            for try await notification in notifications {
+                await notifier.notify(tenant: notification.payload)
+            }
+        }
+        // The sequence ends when the connection closes: reconnect.
+        throw ChannelError.ioOnClosedChannel
+    }
+}

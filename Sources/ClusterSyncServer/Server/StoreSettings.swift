@@ -1,0 +1,78 @@
+import ClusterSyncCore
+import Configuration
+import Foundation
+import Logging
+
+/// Which store the server uses, read from the settings (keys under `clustersyncd.`):
+/// - `storage`: `sqlite` (default: the file in the data directory) or `postgres`;
+/// - `postgres.url`: the connection URL, `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=verify-full&sslrootcert=FILE`.
+///   It holds a password, so give it in the environment (`CLUSTERSYNCD_POSTGRES_URL`) or in a file
+///   (`postgres.url-file`, readable by the service user only); there is no command-line option;
+/// - `postgres.url-file`: a file whose first line is the URL (used when `postgres.url` is unset);
+/// - `postgres.maxConnections`: the most connections this node's pool opens (default 20).
+public struct StoreSettings: Sendable {
+    public enum Kind: String, Sendable { case sqlite, postgres }
+
+    public var kind = Kind.sqlite
+    public var postgresURL: String?
+    public var postgresURLFile: String?
+    public var postgresMaxConnections = 20
+    /// An unknown `storage` value, reported when the store is opened.
+    var unknownKind: String?
+
+    public init() {}
+
+    mutating func read(_ c: ConfigReader) {
+        let text = c.string(forKey: "storage", default: kind.rawValue)
+        if let parsed = Kind(rawValue: text) { kind = parsed } else { unknownKind = text }
+        postgresURL = c.string(forKey: "postgres.url", isSecret: true)
+        postgresURLFile = c.string(forKey: "postgres.url-file")
+        postgresMaxConnections = c.int(forKey: "postgres.maxConnections", default: postgresMaxConnections)
+    }
+
+    /// The PostgreSQL location: from `postgres.url`, else the first line of `postgres.url-file`.
+    public func postgresLocation() throws -> PostgresLocation {
+        if let postgresURL, !postgresURL.isEmpty { return try PostgresLocation(url: postgresURL) }
+        guard let postgresURLFile else {
+            throw ClusterSyncError(.invalidValue,
+                "storage is postgres but no database is named: set CLUSTERSYNCD_POSTGRES_URL, or postgres.url-file in the settings file",
+                field: "postgres.url")
+        }
+        guard let text = try? String(contentsOfFile: postgresURLFile, encoding: .utf8),
+              let line = text.split(whereSeparator: \.isNewline).first else {
+            throw ClusterSyncError(.invalidValue, "cannot read the PostgreSQL URL from \(postgresURLFile) (postgres.url-file)", field: "postgres.url-file")
+        }
+        return try PostgresLocation(url: String(line))
+    }
+
+    /// Opens the store these settings name. A PostgreSQL store's pool is not running yet: the
+    /// caller runs `client` in its ServiceGroup (or `runInBackground()`), then `migrate()`.
+    public func open(_ directory: DataDirectory, logger: Logger) throws -> any OperatedStore {
+        if let unknownKind {
+            throw ClusterSyncError(.invalidValue, "storage must be sqlite or postgres; got \"\(unknownKind)\"", field: "storage")
+        }
+        switch kind {
+        case .sqlite: return try SQLiteServerStore(path: directory.database)
+        case .postgres: return try PostgresServerStore(location: try postgresLocation(), maximumConnections: postgresMaxConnections, logger: logger)
+        }
+    }
+}
+
+/// What operators' commands need of a store beyond `ServerStore`: the health probe and the
+/// ledger check. Both stores have them.
+public protocol OperatedStore: ServerStore {
+    /// What the store holds, read and then written back in one committed transaction.
+    func probe() async throws -> (tenants: Int, changes: Int64)
+    /// Walks a tenant's tamper-evident chain (`clustersyncd verify`).
+    func verifyChain(tenant: String, expectedHead: Data?) async throws -> LedgerReport
+    /// Where it is, for an operator: a file's path, or a database without its password.
+    var whereabouts: String { get }
+}
+
+extension SQLiteServerStore: OperatedStore {
+    public var whereabouts: String { database.path }
+}
+
+extension PostgresServerStore: OperatedStore {
+    public var whereabouts: String { "PostgreSQL \(location)" }
+}

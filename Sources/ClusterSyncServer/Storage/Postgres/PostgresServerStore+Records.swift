@@ -1,0 +1,193 @@
+import ClusterSyncCore
+import ClusterSyncStorage
+import Foundation
+import GRDB
+import PostgresNIO
+
+/// What the PostgreSQL store keeps about records, and what it reads from it: conflicts, roll-ups
+/// and oversight pages. The CRDT rules run once, in the shared `ChangeWriter` and
+/// `ChangeReader`, over a scratch in-memory database holding only the records concerned,
+/// loaded from their changes in the log (`log_by_record`).
+extension PostgresServerStore {
+    /// The scratch database: the materialised tables of a replica, for one cluster's records.
+    struct ScratchRecords {
+        let queue: DatabaseQueue
+
+        init() throws {
+            queue = try DatabaseQueue()
+            try queue.write { db in
+                try MaterialisedStateSchema.createTables(db)
+                try MaterialisedStateSchema.createRedactionTable(db)
+                try MaterialisedStateSchema.addSignatures(db)
+            }
+        }
+
+        func apply(_ changes: [Change]) throws {
+            guard !changes.isEmpty else { return }
+            try queue.write { db in
+                var writer = try ChangeWriter(db)
+                _ = try writer.apply(changes)
+            }
+        }
+
+        func read<T>(_ body: (Database) throws -> T) throws -> T { try queue.read(body) }
+    }
+
+    /// Every logged change of these records of one cluster, in sequence order. A row this
+    /// version cannot read is left out here (pulls still send it as unreadable).
+    func loggedChanges(of records: [String], tenant: String, cluster: String, _ c: PostgresConnection) async throws -> [Change] {
+        guard !records.isEmpty else { return [] }
+        return try await c.rows("""
+            SELECT change_json FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = ANY(\(records)) ORDER BY seq
+            """, logger).compactMap { try? Change(jsonText: try $0.decode(String.self)) }
+    }
+
+    /// Recomputes what is kept about the cluster-shared records a push touched (inside its
+    /// transaction): conflicts, escalation, source and roll-up contribution.
+    func refreshRecords(_ records: Set<RecordID>, tenant: String, cluster: String, _ c: PostgresConnection) async throws {
+        guard !records.isEmpty else { return }
+        let ids = records.map(\.rawValue)
+        let scratch = try ScratchRecords()
+        try scratch.apply(try await loggedChanges(of: ids, tenant: tenant, cluster: cluster, c))
+        let (views, conflicted) = try scratch.read { db in
+            (try ChangeReader.views(db, where: "1"), Set(try ChangeReader.conflicts(db, where: "1").map(\.record.id)))
+        }
+        let byID = Dictionary(views.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        // Arrays carry no NULLs here: '' stands for none.
+        var flags: [Bool] = [], escalations: [String] = [], sources: [String] = []
+        var contributed: [String] = [], contributions: [String] = []
+        for id in records {
+            let view = byID[id]
+            flags.append(conflicted.contains(id))
+            escalations.append((id.type == .risk ? view?.string("escalation") : nil) ?? "")
+            sources.append((id.type == .action ? view?.string("source") : nil) ?? "")
+            if let view, let contribution = RollupContribution(view) {
+                contributed.append(id.rawValue)
+                contributions.append(try ServerOversight.encode(contribution))
+            }
+        }
+        let order = records.map(\.rawValue)
+        try await c.rows("""
+            UPDATE record SET conflicted = u.conflicted, escalation = NULLIF(u.escalation, ''), source = NULLIF(u.source, '')
+            FROM unnest(\(order)::text[], \(flags)::boolean[], \(escalations)::text[], \(sources)::text[]) AS u(id, conflicted, escalation, source)
+            WHERE record.tenant = \(tenant) AND record.cluster = \(cluster) AND record.id = u.id
+            """, logger)
+        try await c.rows("""
+            DELETE FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = ANY(\(order)) AND NOT (record = ANY(\(contributed)))
+            """, logger)
+        try await c.rows("""
+            INSERT INTO rollup_contribution (tenant, cluster, record, contribution)
+            SELECT \(tenant), \(cluster), record, contribution FROM unnest(\(contributed)::text[], \(contributions)::text[]) AS u(record, contribution)
+            ON CONFLICT (tenant, cluster, record) DO UPDATE SET contribution = excluded.contribution
+            """, logger)
+    }
+
+    // MARK: Conflicts
+
+    public func conflicts(tenant: String, cluster: String?) async throws -> [RecordConflictSummary] {
+        try await snapshot { c in
+            let clusters: [String]
+            if let cluster {
+                try await self.requireCluster(cluster, tenant: tenant, c)
+                clusters = [cluster]
+            } else {
+                try await self.requireTenant(tenant, c)
+                clusters = try await c.rows("SELECT name FROM cluster WHERE tenant = \(tenant) ORDER BY name", self.logger).map { try $0.decode(String.self) }
+            }
+            var found: [RecordConflictSummary] = []
+            for cluster in clusters {
+                let ids = try await c.rows("""
+                    SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND conflicted AND practice IS NULL
+                    """, self.logger).map { try $0.decode(String.self) }
+                guard !ids.isEmpty else { continue }
+                let scratch = try ScratchRecords()
+                try scratch.apply(try await self.loggedChanges(of: ids, tenant: tenant, cluster: cluster, c))
+                // An item's conflict is shown with its list: load the lists too.
+                let lists = try scratch.read { db in
+                    try ChangeReader.views(db, where: "rec.type = 'item'").compactMap { $0.string("list") }
+                }
+                try scratch.apply(try await self.loggedChanges(of: Array(Set(lists).subtracting(ids)), tenant: tenant, cluster: cluster, c))
+                found += try scratch.read { db in try ChangeReader.conflicts(db, where: "rec.practice IS NULL") }
+            }
+            return found.sorted { ($0.record.id.rawValue, $0.record.scope.cluster) < ($1.record.id.rawValue, $1.record.scope.cluster) }
+        }
+    }
+
+    // MARK: Roll-ups
+
+    public func rollup(tenant: String, region: String?, today: CalendarDate) async throws -> RegionRollup {
+        try await read { c in try await self.rollup(tenant: tenant, region: region, today: today, c) }
+    }
+
+    func rollup(tenant: String, region: String?, today: CalendarDate, _ c: PostgresConnection) async throws -> RegionRollup {
+        let clusters = try await clusterNames(tenant: tenant, region: region, c)
+        var contributions: [String: [RollupContribution]] = [:]
+        for cluster in clusters { contributions[cluster] = [] }
+        for row in try await c.rows("""
+            SELECT cluster, contribution FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = ANY(\(clusters))
+            """, logger) {
+            let (cluster, text) = try row.decode((String, String).self)
+            contributions[cluster]?.append(try ServerOversight.decode(text))
+        }
+        return RegionRollup(tenant: tenant, region: region, clusters: contributions.map {
+            ClusterRollup(tenant: tenant, cluster: $0.key, contributions: $0.value, today: today)
+        })
+    }
+
+    /// A region's clusters, or every cluster of the tenant.
+    func clusterNames(tenant: String, region: String?, _ c: PostgresConnection) async throws -> [String] {
+        if let region {
+            try await requireRegion(region, tenant: tenant, c)
+            return try await c.rows("SELECT name FROM cluster WHERE tenant = \(tenant) AND region = \(region) ORDER BY name", logger)
+                .map { try $0.decode(String.self) }
+        }
+        try await requireTenant(tenant, c)
+        return try await c.rows("SELECT name FROM cluster WHERE tenant = \(tenant) ORDER BY name", logger).map { try $0.decode(String.self) }
+    }
+
+    // MARK: Oversight
+
+    /// A read-only session's page (PROTOCOL.md §7.1), as the SQLite store gives it.
+    func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
+        let today = CalendarDate(unixMillis: wallClock())
+        return try await snapshot { c in
+            let end = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(identity.tenant)", self.logger).first?.decode(Int64.self) ?? 0
+            let region = identity.role == .pcpg ? identity.region : nil
+            var escalated: [EscalatedRecord] = []
+            var changes: [Change] = []
+            for cluster in try await self.clusterNames(tenant: identity.tenant, region: region, c) {
+                let (ids, found) = try await self.oversightRecords(
+                    tenant: identity.tenant, cluster: cluster, role: identity.role, withChanges: after < end, c)
+                escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
+                changes += found
+            }
+            let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: today, c)
+            return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
+        }
+    }
+
+    /// The records of one cluster `role` may hold (`ServerOversight.visible`), and their changes:
+    /// the escalated risks are found by `record_escalated`, their actions by id or source.
+    func oversightRecords(tenant: String, cluster: String, role: CredentialRole, withChanges: Bool, _ c: PostgresConnection) async throws
+        -> ([RecordID], [Change]) {
+        let risks = try await c.rows("""
+            SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND escalation IS NOT NULL
+                AND type = 'risk' AND practice IS NULL
+            """, logger).map { try $0.decode(String.self) }
+        guard !risks.isEmpty else { return ([], []) }
+        let scratch = try ScratchRecords()
+        try scratch.apply(try await loggedChanges(of: risks, tenant: tenant, cluster: cluster, c))
+        let linked = try scratch.read { db in
+            try ChangeReader.views(db, where: "1").flatMap { $0.members("linked_actions").compactMap(\.stringValue) }
+        }
+        let actions = try await c.rows("""
+            SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND type = 'action' AND practice IS NULL
+                AND (id = ANY(\(Array(Set(linked)))) OR source = ANY(\(risks)))
+            """, logger).map { try $0.decode(String.self) }
+        try scratch.apply(try await loggedChanges(of: actions, tenant: tenant, cluster: cluster, c))
+        return try scratch.read { db in
+            let ids = try ServerOversight.visible(db, tenant: tenant, cluster: cluster, role: role)
+            return (ids, withChanges ? try ServerOversight.changes(db, tenant: tenant, cluster: cluster, records: ids) : [])
+        }
+    }
+}

@@ -1,0 +1,649 @@
+import ClusterSyncCore
+import ClusterSyncStorage
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The server store in PostgreSQL, for several `clustersyncd` nodes sharing one database
+/// (issue 13). Holds what `SQLiteServerStore` holds, in the tables of `PostgresServerSchema`.
+///
+/// Sequence numbers: a push is one transaction that first locks its tenant's row
+/// (`SELECT last_seq FROM tenant WHERE name = $1 FOR UPDATE`), numbers its changes from there,
+/// and writes the new last number back. The lock is held until commit, so two pushes of one
+/// tenant, on any nodes, commit one after the other, in the order of their numbers: a reader can
+/// never see n + 1 before n, and a rolled-back push gives its numbers back. Tenants do not wait
+/// for each other.
+///
+/// What the server keeps about each record (its scope, conflicts, escalation, roll-up
+/// contribution) is recomputed inside the push from the record's changes by the same
+/// `ChangeWriter` and `ChangeReader` the replica and the SQLite store use, in a scratch
+/// in-memory database (`ScratchRecords`): one rule, one place.
+///
+/// Every accepted push sends `NOTIFY clustersync_changes, '<tenant>'` in its transaction, so
+/// every node's `PostgresChangeListener` wakes its subscribed sessions when it commits.
+public final class PostgresServerStore: ServerStore {
+    public let client: PostgresClient
+    public let location: PostgresLocation
+    let logger: Logger
+    private let clock: Mutex<@Sendable () -> Int64>
+    /// The notification channel every node listens on.
+    public static let changesChannel = "clustersync_changes"
+
+    var wallClock: @Sendable () -> Int64 { clock.withLock { $0 } }
+
+    /// A store over `location`, with a pool of at most `maximumConnections`. Nothing is
+    /// connected until the client runs: put `client` in the ServiceGroup (or call
+    /// `runInBackground()` for a one-off command), then `migrate()`.
+    public init(location: PostgresLocation, maximumConnections: Int = 20, logger: Logger, callDeadline: Duration = .seconds(30),
+                wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
+        self.location = location
+        self.callDeadline = callDeadline
+        self.logger = logger
+        clock = Mutex(wallClock)
+        do {
+            client = PostgresClient(configuration: try location.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
+        } catch {
+            throw ClusterSyncError(.storeUnavailable, "cannot set up TLS to PostgreSQL at \(location): \(error)")
+        }
+    }
+
+    /// Runs the pool in a task of its own, for commands that use the store once and exit.
+    @discardableResult
+    public func runInBackground() -> Task<Void, Never> {
+        let client = client
+        return Task { await client.run() }
+    }
+
+    /// Applies the store's migrations (idempotent; safe from several nodes at once); returns
+    /// those applied now.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        try await mapErrors { try await PostgresServerSchema.migrate(client, logger: logger) }
+    }
+
+    /// Every migration version this store knows, in order.
+    public static var migrationVersions: [String] { PostgresServerSchema.migrations.map(\.version) }
+
+    /// Sets the clock that dates credentials and roll-ups (the transcripts set their own).
+    public func setWallClock(_ wallClock: @escaping @Sendable () -> Int64) {
+        clock.withLock { $0 = wallClock }
+    }
+
+    // MARK: Administration
+
+    public func addTenant(_ tenant: String) async throws {
+        try SQLiteServerStore.checkName(tenant, "tenant")
+        try await transaction { c in
+            guard try await c.rows("INSERT INTO tenant (name) VALUES (\(tenant)) ON CONFLICT DO NOTHING RETURNING 1", self.logger).count == 1 else {
+                throw ClusterSyncError(.invalidValue, "tenant \"\(tenant)\" already exists", field: "tenant")
+            }
+        }
+    }
+
+    public func addCluster(_ cluster: String, tenant: String, region: String?) async throws {
+        try SQLiteServerStore.checkName(tenant, "tenant")
+        try SQLiteServerStore.checkName(cluster, "cluster")
+        try await transaction { c in
+            try await self.requireTenant(tenant, c)
+            if let region { try await self.requireRegion(region, tenant: tenant, c) }
+            guard try await c.rows("""
+                INSERT INTO cluster (tenant, name, region) VALUES (\(tenant), \(cluster), \(region)) ON CONFLICT DO NOTHING RETURNING 1
+                """, self.logger).count == 1 else {
+                throw ClusterSyncError(.invalidValue, "cluster \"\(cluster)\" already exists in tenant \"\(tenant)\"", field: "cluster")
+            }
+        }
+    }
+
+    public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
+        try SQLiteServerStore.checkName(tenant, "tenant")
+        try SQLiteServerStore.checkName(cluster, "cluster")
+        try SQLiteServerStore.checkName(practice, "practice")
+        try await transaction { c in
+            try await self.requireCluster(cluster, tenant: tenant, c)
+            guard try await c.rows("""
+                INSERT INTO practice (tenant, cluster, name) VALUES (\(tenant), \(cluster), \(practice)) ON CONFLICT DO NOTHING RETURNING 1
+                """, self.logger).count == 1 else {
+                throw ClusterSyncError(.invalidValue, "practice \"\(practice)\" already exists in \(tenant)/\(cluster)", field: "practice")
+            }
+        }
+    }
+
+    public func tenants() async throws -> [String] {
+        try await read { c in try await c.rows("SELECT name FROM tenant ORDER BY name", self.logger).map { try $0.decode(String.self) } }
+    }
+
+    public func clusters(tenant: String?) async throws -> [ClusterPath] {
+        try await read { c in
+            if let tenant { try await self.requireTenant(tenant, c) }
+            return try await c.rows("""
+                SELECT tenant, name, region FROM cluster WHERE \(tenant)::text IS NULL OR tenant = \(tenant) ORDER BY tenant, name
+                """, self.logger).map {
+                let (tenant, name, region) = try $0.decode((String, String, String?).self)
+                return ClusterPath(tenant: tenant, cluster: name, region: region)
+            }
+        }
+    }
+
+    public func practices(tenant: String?) async throws -> [PracticePath] {
+        try await read { c in
+            try await c.rows("""
+                SELECT tenant, cluster, name FROM practice WHERE \(tenant)::text IS NULL OR tenant = \(tenant) ORDER BY tenant, cluster, name
+                """, self.logger).map {
+                let (tenant, cluster, name) = try $0.decode((String, String, String).self)
+                return PracticePath(tenant: tenant, cluster: cluster, practice: name)
+            }
+        }
+    }
+
+    public func isRegistered(_ practice: PracticePath) async throws -> Bool {
+        try await read { c in try await self.isRegistered(practice, c) }
+    }
+
+    // MARK: Sync
+
+    /// As `SQLiteServerStore.push`, in one PostgreSQL transaction that holds the tenant's row
+    /// lock from its first statement to its commit (see the type's comment).
+    public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
+        for change in changes where !identity.mayAccess(change.scope) {
+            throw PushRejection(change: change.id, error: identity.role.writeRefusal ?? ClusterSyncError(
+                .forbiddenScope, "change \(change.id) is for a scope that \(identity.practice) may not write"))
+        }
+        guard !changes.isEmpty else { return PushOutcome(accepted: 0, duplicates: 0) }
+        return try await transaction { c in try await self.push(changes, as: identity, from: replica, c) }
+    }
+
+    private func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?, _ c: PostgresConnection) async throws -> PushOutcome {
+        let tenant = identity.tenant, cluster = identity.cluster
+        guard let last = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(tenant) FOR UPDATE", logger).first?.decode(Int64.self) else {
+            throw ClusterSyncError(.invalidValue, "no tenant \"\(tenant)\" on this server", field: "tenant")
+        }
+        // What the batch needs to know of the stored state, each read once: the owners of the
+        // replica ids it names, the stored copies of its change ids, the records' scopes and the
+        // redactions naming its changes.
+        let replicaIDs = Array(Set(changes.flatMap { [$0.id.replica] + $0.supersedes.map(\.replica) }.map(\.rawValue)))
+        var owners: [ReplicaID: String?] = [:]
+        for row in try await c.rows("""
+            SELECT replica, practice FROM replica_owner WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(replicaIDs))
+            """, logger) {
+            let (id, practice) = try row.decode((String, String).self)
+            if let id = ReplicaID(id) { owners[id] = practice }
+        }
+        for id in replicaIDs.compactMap(ReplicaID.init) where owners[id] == nil { owners[id] = .some(nil) }
+        let registrations = try await self.registrations(of: Set(changes.map(\.id.replica)), tenant: tenant, cluster: cluster, c)
+        let stored = try await storedCopies(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
+        let redactions = SQLiteServerStore.redactionsOf(changes)
+        let storedRedactions = try await self.storedRedactions(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
+
+        var accepted: [Change] = []
+        var duplicates = 0
+        var seen = Set<ChangeID>()
+        for var change in changes {
+            let owner = owners[change.id.replica] ?? nil
+            let registration = registrations[change.id.replica]
+            // A maker with a key: its signature was verified, so the change is its maker's
+            // whoever passes it on; ownership rules only unsigned pushes of direct callers.
+            let decision: ReplicaOwnership.Decision = if let registration {
+                .store(bindTo: owner == nil ? registration.practice : nil)
+            } else {
+                ReplicaOwnership.decide(change, pushedBy: identity.practice, sessionReplica: replica, owner: owner,
+                                        stored: ReplicaOwnership.needsStoredCopy(owner: owner, pushedBy: identity.practice) ? stored[change.id] : nil)
+            }
+            switch decision {
+            case .refuse(let error):
+                throw PushRejection(change: change.id, error: error)
+            case .duplicate:
+                duplicates += 1
+                continue
+            case .store(let bindTo):
+                if let bindTo {
+                    try await c.rows("""
+                        INSERT INTO replica_owner (tenant, cluster, replica, practice)
+                        VALUES (\(tenant), \(cluster), \(change.id.replica.rawValue), \(bindTo)) ON CONFLICT DO NOTHING
+                        """, logger)
+                    owners[change.id.replica] = bindTo
+                }
+            }
+            let superseded = change.supersedes.map { owners[$0.replica] ?? nil }
+            do throws(ClusterSyncError) {
+                try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded, receiver: .server)
+            } catch {
+                throw PushRejection(change: change.id, error: error)
+            }
+            // Stored already, or twice in this batch: a duplicate, as the SQLite store's unique key says.
+            guard stored[change.id] == nil, seen.insert(change.id).inserted else {
+                duplicates += 1
+                continue
+            }
+            change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
+            if change.value != nil {
+                let inBatch = redactions[change.id].flatMap { $0.record == change.record && $0.field == change.field ? $0.by : nil }
+                let kept = storedRedactions[change.id].flatMap { $0.record == change.record.rawValue && $0.field == change.field ? $0.by : nil }
+                if let by = inBatch ?? kept { change = Redaction.erased(change, by: by) }
+            }
+            accepted.append(change)
+        }
+        guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: duplicates) }
+
+        // A record keeps the scope it was created in.
+        var scopes: [RecordID: RecordScope] = [:]
+        let recordIDs = Array(Set(accepted.map(\.record.rawValue)))
+        for row in try await c.rows("""
+            SELECT id, practice FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND id = ANY(\(recordIDs))
+            """, logger) {
+            let (id, practice) = try row.decode((String, String?).self)
+            if let id = RecordID(id) { scopes[id] = RecordScope(tenant: tenant, cluster: cluster, practice: practice) }
+        }
+        var created: [RecordID: RecordScope] = [:]
+        for change in accepted {
+            let existing = scopes[change.record]
+            do throws(ClusterSyncError) {
+                try ChangeAdmission.recordScope(change, existing: existing)
+            } catch {
+                throw PushRejection(change: change.id, error: error)
+            }
+            if existing == nil {
+                scopes[change.record] = change.scope
+                created[change.record] = change.scope
+            }
+        }
+
+        try await appendToLog(accepted, tenant: tenant, cluster: cluster, after: last, c)
+        for (id, scope) in created {
+            try await c.rows("""
+                INSERT INTO record (tenant, cluster, id, type, practice) VALUES (\(tenant), \(cluster), \(id.rawValue), \(id.type.rawValue), \(scope.practice))
+                """, logger)
+        }
+        try await chain(accepted, tenant: tenant, after: last, c)
+        try await eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, c)
+        try await refreshRecords(Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)), tenant: tenant, cluster: cluster, c)
+        try await c.rows("UPDATE tenant SET last_seq = \(last + Int64(accepted.count)) WHERE name = \(tenant)", logger)
+        // Delivered to every node's listener when this transaction commits, never before.
+        try await c.rows("SELECT pg_notify(\(Self.changesChannel), \(tenant))", logger)
+        return PushOutcome(accepted: accepted.count, duplicates: duplicates)
+    }
+
+    // MARK: Replica keys
+
+    static let registrationColumns = "replica, public_key, practice, person, author, registered_at"
+
+    static func registration(_ row: PostgresRow) throws -> ReplicaRegistration? {
+        let (replica, key, practice, person, author, registeredAt) = try row.decode((String, Data, String, String, String, Int64).self)
+        guard let replica = ReplicaID(replica), let key = ReplicaPublicKey(rawRepresentation: [UInt8](key)) else { return nil }
+        return ReplicaRegistration(replica: replica, key: key, practice: practice, person: person, author: author, registeredAt: registeredAt)
+    }
+
+    /// As the SQLite store, by `ReplicaKeys.decide`. Two nodes registering one replica id at
+    /// once: the primary key lets one insert win, and the other decides again against it.
+    public func registerReplicaKey(_ key: ReplicaPublicKey, replica: ReplicaID, session identity: SessionIdentity,
+                                   person: String?) async throws -> ReplicaRegistration {
+        let now = wallClock()
+        return try await read { c in
+            for _ in 0..<2 {
+                let existing = try await self.registrations(of: [replica], tenant: identity.tenant, cluster: identity.cluster, c)[replica]
+                let owner = try await c.rows("""
+                    SELECT practice FROM replica_owner WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND replica = \(replica.rawValue)
+                    """, self.logger).first?.decode(String.self)
+                switch ReplicaKeys.decide(key, for: replica, session: identity, person: person, existing: existing, owner: owner, nowMillis: now) {
+                case .refuse(let error):
+                    throw error
+                case .known(let registration):
+                    return registration
+                case .register(let registration):
+                    let inserted = try await c.rows("""
+                        INSERT INTO replica_key (tenant, cluster, replica, public_key, practice, person, author, registered_at)
+                        VALUES (\(identity.tenant), \(identity.cluster), \(replica.rawValue), \(Data(key.rawRepresentation)),
+                                \(registration.practice), \(registration.person), \(registration.author), \(registration.registeredAt))
+                        ON CONFLICT DO NOTHING RETURNING 1
+                        """, self.logger)
+                    if !inserted.isEmpty { return registration }
+                }
+            }
+            throw ClusterSyncError(.internal, "the key of replica \(replica) was registered and removed at once; try again")
+        }
+    }
+
+    public func replicaRegistrations(_ replicas: Set<ReplicaID>, tenant: String, cluster: String) async throws -> [ReplicaID: ReplicaRegistration] {
+        guard !replicas.isEmpty else { return [:] }
+        return try await read { c in try await self.registrations(of: replicas, tenant: tenant, cluster: cluster, c) }
+    }
+
+    func registrations(of replicas: Set<ReplicaID>, tenant: String, cluster: String, _ c: PostgresConnection) async throws -> [ReplicaID: ReplicaRegistration] {
+        var found: [ReplicaID: ReplicaRegistration] = [:]
+        for row in try await c.rows("""
+            SELECT \(unescaped: Self.registrationColumns) FROM replica_key
+            WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(replicas.map(\.rawValue)))
+            """, logger) {
+            if let registration = try Self.registration(row) { found[registration.replica] = registration }
+        }
+        return found
+    }
+
+    /// The stored copies of these change ids in the cluster (as logged: stamped, maybe erased).
+    private func storedCopies(of ids: [ChangeID], tenant: String, cluster: String, _ c: PostgresConnection) async throws -> [ChangeID: Change] {
+        var found: [ChangeID: Change] = [:]
+        let replicas = ids.map(\.replica.rawValue), counters = ids.map(\.counter)
+        for row in try await c.rows("""
+            SELECT l.change_json FROM log l JOIN unnest(\(replicas)::text[], \(counters)::bigint[]) AS wanted(replica, counter)
+                ON l.tenant = \(tenant) AND l.cluster = \(cluster) AND l.replica = wanted.replica AND l.counter = wanted.counter
+            """, logger) {
+            if let change = try? Change(jsonText: try row.decode(String.self)) { found[change.id] = change }
+        }
+        return found
+    }
+
+    /// The stored redactions naming these changes.
+    private func storedRedactions(of ids: [ChangeID], tenant: String, cluster: String, _ c: PostgresConnection) async throws
+        -> [ChangeID: (record: String, field: String, by: ChangeID)] {
+        var found: [ChangeID: (record: String, field: String, by: ChangeID)] = [:]
+        let names = ids.map(\.description)
+        for row in try await c.rows("""
+            SELECT change, record, field, by FROM redaction WHERE tenant = \(tenant) AND cluster = \(cluster) AND change = ANY(\(names))
+            """, logger) {
+            let (change, record, field, by) = try row.decode((String, String, String, String).self)
+            if let change = ChangeID(change), let by = ChangeID(by) { found[change] = (record, field, by) }
+        }
+        return found
+    }
+
+    /// Appends the accepted changes at `after + 1`, `after + 2`, ... in one statement.
+    private func appendToLog(_ accepted: [Change], tenant: String, cluster: String, after last: Int64, _ c: PostgresConnection) async throws {
+        let seqs = accepted.indices.map { last + 1 + Int64($0) }
+        // Arrays carry no NULLs here: '' stands for none (a practice name is never empty).
+        let practices = accepted.map { $0.scope.practice ?? "" }
+        let replicas = accepted.map(\.id.replica.rawValue), counters = accepted.map(\.id.counter)
+        let records = accepted.map(\.record.rawValue), texts = accepted.map(\.jsonText)
+        try await c.rows("""
+            INSERT INTO log (tenant, seq, cluster, practice, replica, counter, record, change_json)
+            SELECT \(tenant), seq, \(cluster), NULLIF(practice, ''), replica, counter, record, change_json
+            FROM unnest(\(seqs)::bigint[], \(practices)::text[], \(replicas)::text[], \(counters)::bigint[], \(records)::text[], \(texts)::text[])
+                AS batch(seq, practice, replica, counter, record, change_json)
+            """, logger)
+        // Redactions kept, so a copy of a redacted change arriving later is erased on arrival.
+        for change in accepted {
+            guard let request = Redaction.request(of: change) else { continue }
+            try await c.rows("""
+                INSERT INTO redaction (tenant, cluster, change, record, field, by)
+                VALUES (\(tenant), \(cluster), \(request.change.description), \(change.record.rawValue), \(request.field), \(change.id.description))
+                ON CONFLICT DO NOTHING
+                """, logger)
+        }
+    }
+
+    /// Appends the chain entries of the changes just logged at `after + 1`, `after + 2`, ...
+    private func chain(_ accepted: [Change], tenant: String, after last: Int64, _ c: PostgresConnection) async throws {
+        var previous = try await c.rows("SELECT entry_hash FROM ledger WHERE tenant = \(tenant) ORDER BY seq DESC LIMIT 1", logger)
+            .first?.decode(Data.self) ?? LedgerChain.genesis
+        // Hashes travel as hex (bytea arrays are not bindable here).
+        var seqs: [Int64] = [], salts: [String] = [], contents: [String] = [], entries: [String] = []
+        for (offset, change) in accepted.enumerated() {
+            let entry = LedgerChain.entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: change.jsonText, previous: previous)
+            seqs.append(entry.seq)
+            salts.append(LedgerChain.hex(entry.salt ?? Data()))
+            contents.append(LedgerChain.hex(entry.contentHash))
+            entries.append(LedgerChain.hex(entry.entryHash))
+            previous = entry.entryHash
+        }
+        try await c.rows("""
+            INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash)
+            SELECT \(tenant), seq, NULLIF(decode(salt, 'hex'), ''::bytea), decode(content_hash, 'hex'), decode(entry_hash, 'hex')
+            FROM unnest(\(seqs)::bigint[], \(salts)::text[], \(contents)::text[], \(entries)::text[]) AS batch(seq, salt, content_hash, entry_hash)
+            """, logger)
+    }
+
+    /// For each redaction accepted: erases the value of the change it names in the log (the
+    /// chain entry keeps its content hash and loses its salt). As the SQLite store does.
+    private func eraseRedacted(by accepted: [Change], tenant: String, cluster: String, _ c: PostgresConnection) async throws {
+        for redaction in accepted {
+            guard let request = Redaction.request(of: redaction) else { continue }
+            guard let row = try await c.rows("""
+                SELECT seq, change_json FROM log
+                WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = \(request.change.replica.rawValue) AND counter = \(request.change.counter)
+                """, logger).first else { continue }
+            let (seq, text) = try row.decode((Int64, String).self)
+            guard let target = try? Change(jsonText: text) else { continue }
+            do throws(ClusterSyncError) {
+                try Redaction.check(request, of: redaction, target: target)
+            } catch {
+                throw PushRejection(change: redaction.id, error: error)
+            }
+            guard !Redaction.isMarker(target.value) else { continue }
+            try await c.rows("UPDATE log SET change_json = \(Redaction.erased(target, by: redaction.id).jsonText) WHERE tenant = \(tenant) AND seq = \(seq)", logger)
+            try await c.rows("UPDATE ledger SET salt = NULL WHERE tenant = \(tenant) AND seq = \(seq)", logger)
+        }
+    }
+
+    public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {
+        let after = try cursor.map(StreamCursor.position(of:)) ?? 0
+        guard limit > 0 else {
+            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        }
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
+        // One row past the page says whether there is more. log_by_cluster serves the order
+        // and the filter: the pull costs what it returns.
+        let fetch = limit == .max ? Int64.max : Int64(limit + 1)
+        let rows: [(Int64, String)] = try await read { c in
+            try await c.rows("""
+                SELECT seq, change_json FROM log
+                WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND seq > \(after)
+                    AND (practice IS NULL OR practice = \(identity.practice))
+                ORDER BY seq LIMIT \(fetch)
+                """, self.logger).map { try $0.decode((Int64, String).self) }
+        }
+        let page = rows.prefix(limit)
+        var changes: [Change] = []
+        changes.reserveCapacity(page.count)
+        var unreadable: [UnreadableChange] = []
+        for row in page {
+            do throws(ClusterSyncError) {
+                changes.append(try Change(jsonText: row.1))
+            } catch {
+                let text = (try? JSONValue(parsing: row.1).canonicalText) ?? JSONValue.string(row.1).canonicalText
+                unreadable.append(UnreadableChange(text: text, error: error))
+            }
+        }
+        return ChangesPage(
+            changes: changes,
+            cursor: page.last.map { StreamCursor.cursor(at: $0.0) } ?? cursor ?? StreamCursor.cursor(at: 0),
+            more: rows.count > limit, unreadable: unreadable)
+    }
+
+    public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
+        try await read { c in
+            guard let last = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(tenant)", self.logger).first?.decode(Int64.self) else {
+                throw ClusterSyncError(.invalidValue, "no tenant \"\(tenant)\" on this server", field: "tenant")
+            }
+            return StreamCursor.cursor(at: last)
+        }
+    }
+
+    // MARK: Tamper-evident log
+
+    /// Walks a tenant's chain with `LedgerVerifier` (`clustersyncd verify`), as the SQLite store does.
+    public func verifyChain(tenant: String, expectedHead: Data?) async throws -> LedgerReport {
+        try await read { c in
+            try await self.requireTenant(tenant, c)
+            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead)
+            let rows = try await c.query("""
+                SELECT coalesce(l.seq, g.seq), l.seq, l.salt, l.content_hash, l.entry_hash, g.change_json
+                FROM (SELECT * FROM ledger WHERE tenant = \(tenant)) l
+                FULL OUTER JOIN (SELECT seq, change_json FROM log WHERE tenant = \(tenant)) g ON g.seq = l.seq
+                ORDER BY 1
+                """, logger: self.logger)
+            for try await row in rows {
+                let (pos, seq, salt, content, entryHash, text) = try row.decode((Int64, Int64?, Data?, Data?, Data?, String?).self)
+                let entry = seq.map { LedgerEntry(seq: $0, salt: salt, contentHash: content ?? Data(), entryHash: entryHash ?? Data()) }
+                verifier.add(seq: pos, entry: entry, changeText: text)
+            }
+            return verifier.finish()
+        }
+    }
+
+    // MARK: Health
+
+    /// What the store holds, read and written back in one committed transaction, so a database
+    /// that can be read but not written fails here as pushes would.
+    public func probe() async throws -> (tenants: Int, changes: Int64) {
+        let now = wallClock()
+        return try await transaction { c in
+            let (tenants, changes) = try await c.rows("SELECT count(*), coalesce(sum(last_seq), 0)::bigint FROM tenant", self.logger)[0]
+                .decode((Int64, Int64).self)
+            try await c.rows("""
+                INSERT INTO health (singleton, checked_at) VALUES (1, \(now)) ON CONFLICT (singleton) DO UPDATE SET checked_at = excluded.checked_at
+                """, self.logger)
+            return (Int(tenants), changes)
+        }
+    }
+
+    // MARK: Checks
+
+    func requireTenant(_ tenant: String, _ c: PostgresConnection) async throws {
+        guard try await !c.rows("SELECT 1 FROM tenant WHERE name = \(tenant)", logger).isEmpty else {
+            throw ClusterSyncError(.invalidValue, "no tenant \"\(tenant)\"; add it first", field: "tenant")
+        }
+    }
+
+    func requireCluster(_ cluster: String, tenant: String, _ c: PostgresConnection) async throws {
+        try await requireTenant(tenant, c)
+        guard try await !c.rows("SELECT 1 FROM cluster WHERE tenant = \(tenant) AND name = \(cluster)", logger).isEmpty else {
+            throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"; add it first", field: "cluster")
+        }
+    }
+
+    func requireRegion(_ region: String, tenant: String, _ c: PostgresConnection) async throws {
+        try await requireTenant(tenant, c)
+        guard try await !c.rows("SELECT 1 FROM region WHERE tenant = \(tenant) AND name = \(region)", logger).isEmpty else {
+            throw ClusterSyncError(.invalidValue, "no region \"\(region)\" in tenant \"\(tenant)\"; add it with `clustersyncd region add`", field: "region")
+        }
+    }
+
+    func isRegistered(_ path: PracticePath, _ c: PostgresConnection) async throws -> Bool {
+        try await !c.rows("""
+            SELECT 1 FROM practice WHERE tenant = \(path.tenant) AND cluster = \(path.cluster) AND name = \(path.practice)
+            """, logger).isEmpty
+    }
+
+    /// What a credential is issued for must be registered: the practice, the region or the tenant.
+    func requireHolder(_ holder: CredentialHolder, _ c: PostgresConnection) async throws {
+        if let path = holder.practicePath {
+            guard try await isRegistered(path, c) else {
+                try await requireCluster(path.cluster, tenant: path.tenant, c)
+                throw ClusterSyncError(.invalidValue, "no practice \"\(path.practice)\" in \(path.tenant)/\(path.cluster); add it first", field: "practice")
+            }
+        } else if let region = holder.region {
+            try await requireRegion(region, tenant: holder.tenant, c)
+        } else {
+            try await requireTenant(holder.tenant, c)
+        }
+    }
+
+    // MARK: Database access
+
+    /// How long a store call may wait (for a pooled connection, then for its statements)
+    /// before it answers `store-unavailable`: a database that is down or unreachable makes
+    /// sessions fail in plain words instead of hanging.
+    public let callDeadline: Duration
+
+    /// Runs `operation`, or throws `store-unavailable` once `callDeadline` has passed (the
+    /// operation is cancelled: a connection lease gives up at once).
+    func withinDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let location = location, deadline = callDeadline
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw Self.unavailable("no answer within \(deadline.components.seconds) s", location)
+            }
+            return value
+        }
+    }
+
+    /// Runs `body` in one transaction on a pooled connection; an error rolls it back.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withinDeadline { try await self.pooledTransaction(body) }
+    }
+
+    private func pooledTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await mapErrors {
+            try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: self.logger)
+                do {
+                    let value = try await body(connection)
+                    try await connection.query("COMMIT", logger: self.logger)
+                    return value
+                } catch {
+                    // The connection goes back to the pool; a failed rollback closes it there.
+                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Runs `body` in a read-only transaction that sees one snapshot of the database, for
+    /// reads of several statements that must agree (an oversight page, the conflicts list).
+    func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction { c in
+            try await c.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", self.logger)
+            return try await body(c)
+        }
+    }
+
+    /// Runs `body` on a pooled connection, outside a transaction (reads of one statement, or
+    /// several whose consistency does not matter).
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withinDeadline {
+            try await self.mapErrors { try await self.client.withConnection { connection in try await body(connection) } }
+        }
+    }
+
+    /// PostgreSQL's errors become `store-unavailable` (cannot connect, or the database refuses
+    /// writes) or `internal`, carrying the server's message only: never the SQL or its
+    /// arguments (record contents), nor the URL's password.
+    func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ClusterSyncError {
+            throw error
+        } catch let error as PushRejection {
+            throw error
+        } catch let error as PSQLError {
+            throw Self.storageError(error, location)
+        } catch let error as CancellationError {
+            throw error
+        }
+    }
+
+    static func storageError(_ error: PSQLError, _ location: PostgresLocation) -> ClusterSyncError {
+        if let message = error.serverInfo?[.message] {
+            let state = error.serverInfo?[.sqlState] ?? ""
+            // 53: insufficient resources (disk full, too many connections); 57: operator
+            // intervention (shutting down); 25006: read-only transaction (a standby).
+            if state.hasPrefix("53") || state.hasPrefix("57") || state == "25006" {
+                return unavailable("\(message)", location)
+            }
+            return ClusterSyncError(.internal, "server store (PostgreSQL): \(message)")
+        }
+        return unavailable("\(error.code)", location)
+    }
+
+    static func unavailable(_ detail: String, _ location: PostgresLocation) -> ClusterSyncError {
+        ClusterSyncError(.storeUnavailable,
+            "the server cannot reach its PostgreSQL store at \(location.host):\(location.port)/\(location.database) (\(detail)): "
+            + "an operator must act (`clustersyncd health` says what is wrong); your changes stay in your replica until a sync succeeds")
+    }
+}
+
+extension PostgresConnection {
+    /// Every row of a query, collected.
+    @discardableResult
+    func rows(_ query: PostgresQuery, _ logger: Logger) async throws -> [PostgresRow] {
+        try await self.query(query, logger: logger).collect()
+    }
+}

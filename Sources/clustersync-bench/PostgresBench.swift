@@ -1,0 +1,203 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import ClusterSyncServer
+import Foundation
+import Logging
+import PostgresNIO
+
+/// PostgreSQL beside SQLite in one run (issue 13): changes pushed and acknowledged per second
+/// through one node and through two nodes sharing the database, a fresh replica's first pull of
+/// `--stored` changes, and a one-change sync against that many stored. Every server is in this
+/// process on loopback TLS, with the same data directory's certificates.
+///
+///     clustersync-bench --postgres [--changes 100000] [--stored 1000000] [--runs 3]
+///
+/// The database server comes from CLUSTERSYNC_BENCH_POSTGRES_URL (else
+/// CLUSTERSYNC_TEST_POSTGRES_URL; `eval "$(Tests/postgres-up)"` starts a throwaway one); the
+/// bench makes a new database on it. Note the SQLite store commits with fsync (synchronous=FULL)
+/// while Tests/postgres-up's throwaway server runs with fsync off: say which server was used
+/// when quoting the figures.
+enum PostgresBench {
+    struct Node {
+        let server: SyncServer
+        let task: Task<Void, any Error>
+        let port: Int
+
+        func stop() async {
+            task.cancel()
+            _ = await task.result
+        }
+    }
+
+    static func run(in directory: URL, pushCount: Int, storedCount: Int, runs: Int) async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["CLUSTERSYNC_BENCH_POSTGRES_URL"] ?? environment["CLUSTERSYNC_TEST_POSTGRES_URL"] else {
+            print("clustersync-bench --postgres: set CLUSTERSYNC_BENCH_POSTGRES_URL (or run `eval \"$(Tests/postgres-up)\"` first)")
+            return
+        }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let data = DataDirectory(path: directory.appendingPathComponent("data").path)
+        try data.initialise()
+
+        let server = try PostgresLocation(url: url)
+        let admin = try PostgresServerStore(location: server, maximumConnections: 1, logger: logger)
+        let adminTask = admin.runInBackground()
+        let name = "cs_bench_\(getpid())_\(Int(Date().timeIntervalSince1970))"
+        try await admin.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        adminTask.cancel()
+        let location = server.database(name)
+        print("PostgreSQL beside SQLite: \(location) (\(runs) runs of \(pushCount) changes; \(storedCount) stored)")
+
+        let sqlite = try SQLiteServerStore(path: data.database)
+        let postgres = [try PostgresServerStore(location: location, logger: logger), try PostgresServerStore(location: location, logger: logger)]
+        let pools = postgres.map { $0.runInBackground() }
+        try await postgres[0].migrate()
+        let sqliteToken = try await prepare(sqlite, directory: directory, name: "sqlite")
+        let postgresToken = try await prepare(postgres[0], directory: directory, name: "postgres")
+
+        let sqliteNode = try await start(store: sqlite, data: data, logger: logger, listener: nil)
+        var postgresNodes: [Node] = []
+        for store in postgres {
+            postgresNodes.append(try await start(store: store, data: data, logger: logger, listener: store.location))
+        }
+
+        // Pushed and acknowledged: one pusher through one node; two pushers at once, through
+        // SQLite's one node and through PostgreSQL's two nodes (one each).
+        var rates: [String: [Double]] = [:]
+        for run in 0..<runs {
+            rates["sqlite 1", default: []].append(try await pushRate([sqliteNode.port], token: sqliteToken, data: data, tag: "s1-\(run)", count: pushCount, in: directory))
+            rates["postgres 1", default: []].append(try await pushRate([postgresNodes[0].port], token: postgresToken, data: data, tag: "p1-\(run)", count: pushCount, in: directory))
+            rates["sqlite 2", default: []].append(try await pushRate([sqliteNode.port, sqliteNode.port], token: sqliteToken, data: data, tag: "s2-\(run)", count: pushCount, in: directory))
+            rates["postgres 2", default: []].append(try await pushRate(postgresNodes.map(\.port), token: postgresToken, data: data, tag: "p2-\(run)", count: pushCount, in: directory))
+        }
+        print(String(format: "pushed and acknowledged, one pusher, one node:     SQLite %9.0f   PostgreSQL %9.0f changes/s",
+                     Bench.median(rates["sqlite 1"]!), Bench.median(rates["postgres 1"]!)))
+        print(String(format: "pushed and acknowledged, two pushers at once:      SQLite %9.0f   PostgreSQL %9.0f changes/s (SQLite: one node; PostgreSQL: two nodes, one pusher each)",
+                     Bench.median(rates["sqlite 2"]!), Bench.median(rates["postgres 2"]!)))
+
+        // The stores filled to `storedCount` directly, then a fresh replica's first pull and a
+        // one-change sync against each.
+        for (label, store) in [("SQLite", sqlite as any ServerStore), ("PostgreSQL", postgres[0])] {
+            let start = ContinuousClock.now
+            try await fill(store, count: storedCount)
+            print(String(format: "%@ store filled directly:%@%10.0f changes/s (1,000 per push)", label,
+                         String(repeating: " ", count: 24 - label.count), Double(storedCount) / Bench.seconds(since: start)))
+        }
+        for (label, node, token) in [("SQLite", sqliteNode, sqliteToken), ("PostgreSQL", postgresNodes[0], postgresToken)] {
+            let fresh = try replica("fresh-\(label)", port: node.port, token: token, data: data, in: directory)
+            let pullStart = ContinuousClock.now
+            let summary = try await SyncClient(replica: fresh, remote: try fresh.remote()!).sync()
+            let pullSeconds = Bench.seconds(since: pullStart)
+            print(String(format: "first pull by a fresh replica, %@:%@%8.1f s for %d changes (%.0f changes/s)", label,
+                         String(repeating: " ", count: 18 - label.count), pullSeconds, summary.pulled, Double(summary.pulled) / pullSeconds))
+            let id = try fresh.create(.risk, edits: [.set("title", .string("One change"))])
+            _ = try await SyncClient(replica: fresh, remote: try fresh.remote()!).sync()
+            var oneChange: [Double] = []
+            for i in 0..<max(runs, 5) {
+                try fresh.edit(id, .set("owner", .string("Owner \(i)")))
+                let start = ContinuousClock.now
+                _ = try await SyncClient(replica: fresh, remote: try fresh.remote()!).sync()
+                oneChange.append(Bench.seconds(since: start) * 1000)
+            }
+            print(String(format: "one-change sync, %@ holding %d:%@%8.1f ms (connect, TLS, push, pull)", label, summary.pulled,
+                         String(repeating: " ", count: max(1, 14 - label.count)), Bench.median(oneChange)))
+        }
+
+        await sqliteNode.stop()
+        for node in postgresNodes { await node.stop() }
+        for pool in pools { pool.cancel() }
+    }
+
+    /// Tenant bench, cluster c1, practices p1 and p2; p1's token in a file, its path returned.
+    static func prepare(_ store: any ServerStore, directory: URL, name: String) async throws -> String {
+        try await store.addTenant("bench")
+        try await store.addCluster("c1", tenant: "bench")
+        try await store.addPractice("p1", cluster: "c1", tenant: "bench")
+        try await store.addPractice("p2", cluster: "c1", tenant: "bench")
+        let file = directory.appendingPathComponent("token-\(name)").path
+        try await store.issueToken(practice: "p1", cluster: "c1", tenant: "bench", label: nil).write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    static func start(store: any ServerStore, data: DataDirectory, logger: Logger, listener: PostgresLocation?) async throws -> Node {
+        var settings = ServerSettings(data: data)
+        settings.port = 0
+        settings.maxConnectionsPerCredential = 64
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
+            continuation.yield(address.port ?? 0)
+            continuation.finish()
+        }
+        let task = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run() }
+                if let listener {
+                    group.addTask { try await PostgresChangeListener(location: listener, notifier: server.notifier, logger: logger).run() }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ClusterSyncError(.internal, "the server did not start") }
+        return Node(server: server, task: task, port: port)
+    }
+
+    static func replica(_ name: String, port: Int, token: String, data: DataDirectory, in directory: URL) throws -> Replica {
+        let replica = try Replica(path: directory.appendingPathComponent("\(name).sqlite").path)
+        try replica.initialise(tenant: "bench", cluster: "c1", practice: "p1", displayName: name)
+        try replica.setRemote(RemoteSettings(host: "127.0.0.1", port: port, caFile: data.caCertificate, tokenFile: token))
+        return replica
+    }
+
+    /// One pusher per port, each with `count` local edits, all syncing at once: changes
+    /// acknowledged per second until the last pusher's last batch was acknowledged.
+    static func pushRate(_ ports: [Int], token: String, data: DataDirectory, tag: String, count: Int, in directory: URL) async throws -> Double {
+        var pushers: [Replica] = []
+        var pending = 0
+        for (i, port) in ports.enumerated() {
+            let pusher = try replica("pusher-\(tag)-\(i)", port: port, token: token, data: data, in: directory)
+            _ = try LocalEdits.make(count: count, on: pusher)
+            pending += try pusher.pendingCount()
+            pushers.append(pusher)
+        }
+        let start = ContinuousClock.now
+        let clocks = pushers.map { _ in PushClock() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (pusher, clock) in zip(pushers, clocks) {
+                group.addTask {
+                    _ = try await SyncClient(replica: pusher, remote: try pusher.remote()!).sync { state in
+                        if state.pushed == state.toPush { clock.mark() }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return Double(pending) / (clocks.map { $0.seconds(since: start) }.max() ?? 1)
+    }
+
+    /// `count` changes over records of 100 writes each, 1,000 per push (NetworkBench.fill's
+    /// shape, for any store).
+    static func fill(_ store: any ServerStore, count: Int, perPush: Int = 1_000) async throws {
+        let identity = SessionIdentity(tenant: "bench", cluster: "c1", practice: "p2", author: "p2")
+        let replica = ReplicaID("00000000000000b2")!
+        let scope = RecordScope(tenant: "bench", cluster: "c1")
+        let start = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
+        var batch: [Change] = []
+        var record = RecordID.random(for: .risk)
+        for i in 0..<count {
+            if i % 100 == 0 { record = RecordID.random(for: .risk) }
+            let counter = Int64(i + 1)
+            let previous = i % 100 >= 4 ? [ChangeID(replica: replica, counter: counter - 4)] : []
+            batch.append(Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: start + Int64(i / 1000)),
+                                record: record, scope: scope, field: LocalEdits.fields[i % 4],
+                                value: .string("Value \(i)"), supersedes: previous))
+            if batch.count == perPush {
+                _ = try await store.push(batch, as: identity)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { _ = try await store.push(batch, as: identity) }
+    }
+}

@@ -1,0 +1,180 @@
+import ClusterSyncCore
+import ClusterSyncServer
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// What only the PostgreSQL store promises: several nodes (here, several stores on one
+/// database, each with its own pool) pushing at once get gap-free sequences in commit order, and
+/// a push on one node wakes subscribers on another, also after the listener lost its connection.
+@Suite struct PostgresStoreTests {
+    static let enabled = StoreBackend.available.contains(.postgres)
+
+    /// Two nodes with tenant bcuhb, cluster north and eight practices.
+    static func twoNodes() async throws -> (PostgresServerStore, PostgresServerStore) {
+        let first = try await TestPostgres.freshStore()
+        let second = try PostgresServerStore(location: first.location, maximumConnections: 4, logger: Logger(label: "node-2"))
+        second.runInBackground()
+        try await second.migrate()
+        try await first.addTenant("bcuhb")
+        try await first.addCluster("north", tenant: "bcuhb")
+        for n in 1...8 { try await first.addPractice("p\(n)", cluster: "north", tenant: "bcuhb") }
+        return (first, second)
+    }
+
+    static func identity(_ n: Int) -> SessionIdentity {
+        SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "p\(n)", author: "p\(n)")
+    }
+
+    static func change(_ replica: ReplicaID, _ counter: Int64, record: RecordID) -> Change {
+        Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: 1_795_424_400_000 + counter),
+               record: record, scope: RecordScope(tenant: "bcuhb", cluster: "north"), field: "title", value: .string("Title \(counter)"))
+    }
+
+    @Test(.enabled(if: enabled || TestPostgres.isCI))
+    func concurrentPushesThroughTwoNodesGetGapFreeSequencesInCommitOrder() async throws {
+        let (first, second) = try await Self.twoNodes()
+        let reader = Self.identity(1)
+        let pushesPerClient = 15, perPush = 3
+        // A reader following the stream while the pushes run: every page it gets must continue
+        // exactly where the last one ended (n + 1 is never visible before n).
+        let stop = Atomic<Bool>(false)
+        async let followed: [Int64] = {
+            var cursor: ClusterSyncCore.Cursor?
+            var seen: [Int64] = []
+            while true {
+                let done = stop.load(ordering: .acquiring)
+                let page = try await second.pull(for: reader, after: cursor, limit: 50)
+                for _ in page.changes { seen.append(Int64(seen.count + 1)) }
+                if !page.changes.isEmpty {
+                    let position = try StreamCursor.position(of: page.cursor)
+                    #expect(position == Int64(seen.count), "a page skipped or repeated a sequence number")
+                }
+                cursor = page.cursor
+                if done && !page.more { return seen }
+                if page.changes.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            }
+        }()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 1...8 {
+                let node = client % 2 == 0 ? first : second
+                group.addTask {
+                    let replica = ReplicaID.random()
+                    let record = RecordID.random(for: .risk)
+                    for push in 0..<pushesPerClient {
+                        let batch = (1...perPush).map { Self.change(replica, Int64(push * perPush + $0), record: record) }
+                        let outcome = try await node.push(batch, as: Self.identity(client), from: replica)
+                        #expect(outcome == PushOutcome(accepted: perPush, duplicates: 0))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        stop.store(true, ordering: .releasing)
+        let total = 8 * pushesPerClient * perPush
+        #expect(try await followed.count == total)
+        // Both nodes read the same stream, numbered 1...total without a gap, and the chain holds.
+        let all = try await first.pull(for: reader, after: nil, limit: 10_000)
+        #expect(all.changes.count == total && !all.more)
+        #expect(try StreamCursor.position(of: all.cursor) == Int64(total))
+        #expect(try await second.pull(for: reader, after: nil, limit: 10_000).changes.map(\.id) == all.changes.map(\.id))
+        #expect(try await second.currentCursor(tenant: "bcuhb") == StreamCursor.cursor(at: Int64(total)))
+        let report = try await second.verifyChain(tenant: "bcuhb", expectedHead: nil)
+        #expect(report.isIntact && report.entries == total, "\(report.problems)")
+        // A resend through the other node is a duplicate, not a second copy.
+        let again = all.changes.prefix(3).map { change -> Change in var c = change; c.author = nil; return c }
+        let replica = again[0].id.replica
+        let owner = try #require((1...8).first { n in all.changes.first { $0.id.replica == replica }?.author?.hasPrefix("p\(n)") == true })
+        #expect(try await first.push(Array(again), as: Self.identity(owner), from: replica).duplicates == 3)
+    }
+
+    @Test(.enabled(if: enabled || TestPostgres.isCI))
+    func aPushOnOneNodeWakesSubscribersOnAnotherAlsoAfterTheListenerReconnects() async throws {
+        let (first, second) = try await Self.twoNodes()
+        let notifier = ChangeNotifier()
+        let listener = PostgresChangeListener(location: second.location, notifier: notifier, logger: Logger(label: "listener"))
+        let listening = Task { try await listener.run() }
+        defer { listening.cancel() }
+        let subscription = await notifier.subscribe(tenant: "bcuhb")
+        var wakeups = subscription.stream.makeAsyncIterator()
+
+        /// Whether a wake-up arrives within `seconds` (a deadline, not a timing).
+        func wokenWithin(_ seconds: Int) async -> Bool {
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask { try? await Task.sleep(for: .seconds(seconds)); return false }
+                let woken = await wakeups.next() != nil
+                group.cancelAll()
+                return woken
+            }
+        }
+
+        // The listener's first connection wakes everyone once (the catch-up), then a push on the
+        // first node wakes the subscriber on the second.
+        #expect(await wokenWithin(10), "the listener's first wake-up")
+        let replica = ReplicaID.random()
+        _ = try await first.push([Self.change(replica, 1, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica)
+        #expect(await wokenWithin(10), "a push on node 1 wakes a subscriber on node 2")
+
+        // The listening connection is cut (as a database restart would); a push made meanwhile
+        // may go unheard, but the reconnected listener wakes every subscriber to catch up.
+        try await first.client.query("""
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()
+            """)
+        _ = try await first.push([Self.change(replica, 2, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica)
+        #expect(await wokenWithin(15), "after reconnecting, the listener wakes its subscribers")
+        let page = try await second.pull(for: Self.identity(1), after: nil, limit: 10)
+        #expect(page.changes.map(\.id.counter) == [1, 2])
+    }
+
+    /// Nodes may log in as a role that may read and write the tables but not create any
+    /// (Deploy's `clustersync_app`): once the owner has migrated, opening the store runs no DDL;
+    /// with a migration pending, such a role is told to run `clustersyncd migrate` as the owner.
+    @Test(.enabled(if: enabled || TestPostgres.isCI))
+    func aRoleWithoutCreateUsesAMigratedStoreAndIsToldToMigrateAnEmptyOne() async throws {
+        let owner = try await TestPostgres.freshStore()
+        let role = "cs_app_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        for statement in [
+            "CREATE ROLE \(role) LOGIN", "GRANT USAGE ON SCHEMA public TO \(role)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(role)",
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \(role)",
+        ] {
+            try await owner.client.query(PostgresQuery(unsafeSQL: statement))
+        }
+        var location = owner.location
+        location.username = role
+        let app = try PostgresServerStore(location: location, maximumConnections: 2, logger: Logger(label: "app"))
+        app.runInBackground()
+        #expect(try await app.migrate() == [])
+        try await app.addTenant("bcuhb")
+        try await app.addCluster("north", tenant: "bcuhb")
+        try await app.addPractice("p1", cluster: "north", tenant: "bcuhb")
+        let replica = ReplicaID.random()
+        #expect(try await app.push([Self.change(replica, 1, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica).accepted == 1)
+
+        let empty = try await TestPostgres.freshDatabase()
+        var appOnEmpty = empty
+        appOnEmpty.username = role
+        let refused = try PostgresServerStore(location: appOnEmpty, maximumConnections: 1, logger: Logger(label: "app"))
+        refused.runInBackground()
+        let error = await #expect(throws: ClusterSyncError.self) { try await refused.migrate() }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("clustersyncd migrate") == true, "\(error?.message ?? "")")
+    }
+
+    /// A database that cannot be reached makes a call fail with `store-unavailable` at the
+    /// store's deadline, naming where it looked and never the password; it does not hang.
+    @Test func anUnreachableDatabaseIsStoreUnavailableAtTheDeadline() async throws {
+        // Loopback port 9 (discard): nothing serves PostgreSQL there.
+        let location = try PostgresLocation(url: "postgres://clustersync:s3cret@127.0.0.1:9/none?sslmode=disable")
+        let store = try PostgresServerStore(location: location, maximumConnections: 1, logger: Logger(label: "unreachable"),
+                                            callDeadline: .seconds(2))
+        let running = store.runInBackground()
+        defer { running.cancel() }
+        let error = await #expect(throws: ClusterSyncError.self) { try await store.addTenant("bcuhb") }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("127.0.0.1:9/none") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("s3cret") == false)
+    }
+}
