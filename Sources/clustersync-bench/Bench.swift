@@ -7,6 +7,8 @@ import Foundation
 ///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
 ///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
 ///     swift run -c release clustersync-bench --register 3000 [--runs 5]
+///     swift build -c release && .build/release/clustersync-bench --speed [--changes 100000] [--stored 1000000] [--clients 1000,2000,4000]
+///         (every figure of issue 12 beside the raw SQLite limit; SpeedBench, LoadBench)
 ///     swift run -c release clustersync-bench --postgres [--changes 100000] [--stored 1000000]   (PostgresBench)
 ///     swift run -c release clustersync-bench --snapshot [1000000]   (snapshot bootstrap and compaction; SnapshotBench)
 @main
@@ -38,6 +40,25 @@ struct Bench {
         }
         if arguments.contains("--register") {
             try RegisterBench.run(risks: option("--register", 3_000), runs: runs, in: directory)
+            return
+        }
+        if arguments.contains("--serve-data") {
+            let i = arguments.firstIndex(of: "--serve-data")!
+            try await BenchChild.serve(data: arguments[i + 1], port: option("--port", 7443))
+            return
+        }
+        if let i = arguments.firstIndex(of: "--pull-replica") {
+            try await BenchChild.pull(replica: arguments[i + 1])
+            return
+        }
+        if arguments.contains("--speed") {
+            let clients = arguments.firstIndex(of: "--clients").flatMap { i in
+                i + 1 < arguments.count ? arguments[i + 1].split(separator: ",").compactMap { Int($0) } : nil
+            } ?? [1_000, 2_000, 4_000]
+            // This program again, for the server's and the puller's processes.
+            let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            try await SpeedBench.run(in: directory.appendingPathComponent("speed"), pushCount: count,
+                                     storedCount: option("--stored", 1_000_000), clients: clients, binaries: binaries)
             return
         }
         if arguments.contains("--profile-apply") {
@@ -88,6 +109,11 @@ struct Bench {
             try await NetworkBench.run(in: directory.appendingPathComponent("network"), pushCount: count,
                                        storedCount: option("--stored", 1_000_000), runs: min(runs, 3))
         }
+    }
+
+    /// A line on stdout at once (the output may be a file while the bench runs for minutes).
+    static func flushingPrint(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
     static func seconds(since start: ContinuousClock.Instant, until end: ContinuousClock.Instant = .now) -> Double {

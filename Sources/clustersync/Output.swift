@@ -27,6 +27,15 @@ enum Output {
 
     static func localTime(_ hlc: HLCTimestamp) -> String { TextTable.localTime(hlc) }
 
+    /// ISO 8601 with the local zone's offset, for JSON: "2026-11-30T09:15:02+00:00".
+    static func isoTime(_ date: Date) -> String {
+        var style = Date.ISO8601FormatStyle(timeZone: .current)
+        style = style.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .colon)
+        return date.formatted(style)
+    }
+
+    static func isoTime(millis: Int64) -> String { isoTime(Date(timeIntervalSince1970: Double(millis) / 1000)) }
+
     /// A record's fields, derived values and conflicts, one per line.
     static func render(_ view: RecordView, today: CalendarDate, items: [RecordView]? = nil) -> String {
         let scope = view.scope.practice.map { "private to \($0)" } ?? "shared with cluster \(view.scope.cluster)"

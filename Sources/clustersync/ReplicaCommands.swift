@@ -95,8 +95,8 @@ struct StatusCommand: ParsableCommand {
                 "cluster": .string(identity.cluster), "practice": .string(identity.practice),
                 "name": .string(identity.displayName), "pending": .int(Int64(pending)), "conflicts": .int(Int64(conflicts)),
                 "server": remote.map { .string("\($0.host):\($0.port)") } ?? .null,
-                "lastSync": lastSync.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
-                "credentialExpires": credentialExpires.map { .string(Output.localTime(HLCTimestamp(millis: $0))) } ?? .null,
+                "lastSync": lastSync.map { .string(Output.isoTime(millis: $0)) } ?? .null,
+                "credentialExpires": credentialExpires.map { .string(Output.isoTime(millis: $0)) } ?? .null,
                 "credentialWarning": credentialWarning.map(JSONValue.string) ?? .null,
                 "waitingRelays": .array(waiting.map { entry in
                     .object(["maker": .string(entry.maker.rawValue), "changes": .int(Int64(entry.count)),
@@ -108,7 +108,7 @@ struct StatusCommand: ParsableCommand {
                         "change": entry.change.map { .string($0.description) } ?? .null,
                         "record": entry.record.map { .string($0.rawValue) } ?? .null,
                         "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
-                        "since": .string(Output.localTime(HLCTimestamp(millis: entry.setAsideMillis))),
+                        "since": .string(Output.isoTime(millis: entry.setAsideMillis)),
                     ])
                 }),
                 "heldBack": .array(heldBack.map { entry in
@@ -117,7 +117,7 @@ struct StatusCommand: ParsableCommand {
                         "record": entry.record.map { .string($0.rawValue) } ?? .null,
                         "field": entry.field.map(JSONValue.string) ?? .null,
                         "code": .string(entry.code.rawValue), "reason": .string(entry.reason),
-                        "since": .string(Output.localTime(HLCTimestamp(millis: entry.heldBackMillis))),
+                        "since": .string(Output.isoTime(millis: entry.heldBackMillis)),
                     ])
                 }),
             ]))
@@ -180,11 +180,30 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge", abstract: "Exchange changes with another replica file of the same cluster, both ways.")
 
     @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
     @Option(help: "The other replica file.") var from: String
+    @Option(help: ArgumentHelp("When stderr is not a terminal: print a progress line this often during a long merge.", valueName: "seconds"))
+    var progressEvery: Double = 10
+
+    func validate() throws {
+        if !(progressEvery >= 0 && progressEvery <= 86_400) { throw ValidationError("--progress-every must be between 0 and 86400 seconds") }
+    }
 
     func run() throws {
         let mine = try replica.open()
-        let outcome = try mine.merge(with: try Replica.openExisting(path: from))
+        let started = Date()
+        let printer = ProgressPrinter(plainSeconds: progressEvery)
+        let outcome = try mine.merge(with: try Replica.openExisting(path: from)) { printer.update($0.counts) }
+        printer.finish()
+        if output.json {
+            Output.printJSON(.object([
+                "received": .int(Int64(outcome.received.applied)), "sent": .int(Int64(outcome.sent.applied)),
+                "alreadyThere": .int(Int64(outcome.received.duplicates + outcome.sent.duplicates)),
+                "seconds": .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000),
+                "finishedAt": .string(Output.isoTime(Date())),
+            ]))
+            return
+        }
         Output.print("received \(outcome.received.applied) change\(outcome.received.applied == 1 ? "" : "s"), sent \(outcome.sent.applied)")
     }
 }

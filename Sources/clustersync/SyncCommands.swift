@@ -68,6 +68,9 @@ struct SyncCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: ArgumentHelp("When stderr is not a terminal: print a progress line this often during a long sync.", valueName: "seconds"))
+    var progressEvery: Double = 10
     @Flag(help: "Stay connected; apply changes as they arrive and push local edits every few seconds (Ctrl-C to stop).")
     var watch = false
     @Option(help: ArgumentHelp("Ping the server after this many quiet seconds.", valueName: "seconds"))
@@ -85,6 +88,8 @@ struct SyncCommand: AsyncParsableCommand {
         where !(value >= 0.01 && value <= 86_400) {
             throw ValidationError("\(name) must be between 0.01 and 86400 seconds")
         }
+        if !(progressEvery >= 0 && progressEvery <= 86_400) { throw ValidationError("--progress-every must be between 0 and 86400 seconds") }
+        if watch, output.json { throw ValidationError("--json is for one sync; --watch prints a line per event") }
     }
 
     func run() async throws {
@@ -98,13 +103,29 @@ struct SyncCommand: AsyncParsableCommand {
         timing.pollSeconds = pollSeconds
         timing.reconnectMaxSeconds = reconnectMaxSeconds
         let client = SyncClient(replica: replica, remote: remote, timing: timing)
-        let progress: @Sendable (SyncClient.Progress) -> Void = { state in
-            if state.toPush > 1_000 || state.more {
-                Output.printError("  pushed \(state.pushed)/\(state.toPush), pulled \(state.pulled)\(state.more ? " ..." : "")")
-            }
-        }
+        let printer = ProgressPrinter(plainSeconds: progressEvery)
+        let progress: @Sendable (SyncClient.Progress) -> Void = { state in printer.update(state.counts) }
         let setAsideBefore = try replica.setAsideCount()
         let heldBackBefore = Set(try replica.heldBack().map(\.change))
+        let json = output.json
+        let started = Date()
+        defer {
+            printer.finish()
+        }
+        if json {
+            let summary = try await client.sync(progress: progress)
+            printer.finish()
+            let heldBack = try replica.heldBack().filter { !heldBackBefore.contains($0.change) }
+            Output.printJSON(.object([
+                "pushed": .int(Int64(summary.pushed)), "duplicates": .int(Int64(summary.duplicates)),
+                "pulled": .int(Int64(summary.pulled)), "author": summary.author.map(JSONValue.string) ?? .null,
+                "heldBack": .int(Int64(heldBack.count)),
+                "setAside": .int(Int64(max(0, try replica.setAsideCount() - setAsideBefore))),
+                "seconds": .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000),
+                "finishedAt": .string(Output.isoTime(Date())),
+            ]))
+            return
+        }
         defer {
             if let now = try? replica.heldBack().filter({ !heldBackBefore.contains($0.change) }), !now.isEmpty {
                 let leadOnly = now.filter { $0.code == .leadOnly }.count

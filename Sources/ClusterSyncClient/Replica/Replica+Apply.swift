@@ -60,7 +60,8 @@ extension Replica {
 
     func apply(_ changes: [Change], unreadable: [UnreadableChange], origin: Origin, cursor: ClusterSyncCore.Cursor?,
                retrySetAside: Bool = false, oversight: OversightPage? = nil,
-               prepare: (@Sendable (Database) throws -> Void)? = nil) throws -> ApplyOutcome {
+               prepare: (@Sendable (Database) throws -> Void)? = nil,
+               progressSlice: Int? = nil, progress: (Int) -> Void = { _ in }) throws -> ApplyOutcome {
         let now = wallClock()
         // A read-only replica takes changes from its server only: a merge would write records
         // the server never sent it.
@@ -92,7 +93,15 @@ extension Replica {
                 if origin == .peer { throw error }
                 refused.append(SetAsideEntry(change: change, error: error))
             }
-            var outcome = try Self.write(scoped.admitted, origin: origin, &writer)
+            // With a progress report, written in slices of one transaction, each reported.
+            var outcome = ApplyOutcome()
+            let slice = progressSlice ?? max(1, scoped.admitted.count)
+            for start in stride(from: 0, to: scoped.admitted.count, by: slice) {
+                let part = try Self.write(Array(scoped.admitted[start..<min(start + slice, scoped.admitted.count)]), origin: origin, &writer)
+                outcome.applied += part.applied
+                outcome.duplicates += part.duplicates
+                progress(part.applied + part.duplicates)
+            }
             outcome.setAside = try Self.setAside(refused, at: now, db)
             if let oversight { try Self.applyOversight(oversight, now: now, db) }
             if let cursor {

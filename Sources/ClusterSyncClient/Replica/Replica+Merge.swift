@@ -8,10 +8,23 @@ extension Replica {
         public var sent: ApplyOutcome
     }
 
+    /// How far a merge has gone: changes written into each file (new or already there), of how
+    /// many each is to receive.
+    public struct MergeProgress: Sendable, Equatable {
+        public var received = 0
+        public var toReceive = 0
+        public var sent = 0
+        public var toSend = 0
+
+        public var counts: [ProgressLine.Count] {
+            [.init("received", received, of: toReceive), .init("sent", sent, of: toSend)]
+        }
+    }
+
     /// Exchanges changes with another replica file of the same cluster, in both directions: the
     /// transport-free sync used for offline hand-over. Each side receives only what it may hold
     /// (never another practice's private records).
-    public func merge(with other: Replica) throws -> MergeOutcome {
+    public func merge(with other: Replica, progress: (MergeProgress) -> Void = { _ in }) throws -> MergeOutcome {
         // A PCPG's or Health Board's replica takes records from its server only, and gives none.
         for replica in [self, other] {
             if let role = try replica.oversightRole() { throw Self.readOnlyRefusal(role) }
@@ -37,8 +50,16 @@ extension Replica {
             guard let key = keys[change.id.replica]?.key else { continue }
             try ChangeSignature.verify(change, key: key)
         }
-        let received = try apply(toMe, origin: .peer)
-        let sent = try other.apply(toThem, origin: .peer)
+        var state = MergeProgress(toReceive: toMe.count, toSend: toThem.count)
+        progress(state)
+        let received = try apply(toMe, unreadable: [], origin: .peer, cursor: nil, progressSlice: 10_000) { written in
+            state.received += written
+            progress(state)
+        }
+        let sent = try other.apply(toThem, unreadable: [], origin: .peer, cursor: nil, progressSlice: 10_000) { written in
+            state.sent += written
+            progress(state)
+        }
         try learnKeys(theirKeys)
         try other.learnKeys(myKeys)
         return MergeOutcome(received: received, sent: sent)

@@ -154,7 +154,7 @@ public struct SyncClient: Sendable {
                 group.addTask {
                     do {
                         for try await line in inbound {
-                            guard let message = try? WireCodec.decode(String(buffer: line)) else {
+                            guard let message = try? WireCodec.decode(line) else {
                                 continuation.yield(.connectionLost(.init(.lost, "the server at \(server) sent a line that is not a message")))
                                 return
                             }

@@ -28,6 +28,10 @@ extension Change {
 
     /// Decodes one change from its JSON text.
     public init(jsonText: some StringProtocol) throws(ClusterSyncError) {
+        if let change = CanonicalLineReader.change(jsonText) {
+            self = change
+            return
+        }
         self = try JSONValue.decode(Change.self, from: jsonText)
     }
 }

@@ -468,6 +468,7 @@ public struct ServerSessionStateMachine: Sendable {
 
     /// The page `fetchForSubscription` asked for: sends the changes in it but the session's own
     /// (its replica's; the `ack` confirmed them), and moves the subscription past all of them.
+    /// A store leaves the own changes out of `storedTexts` itself (the handler passes `replica`).
     public mutating func subscriptionPage(_ page: ChangesPage) -> Action {
         guard case .ready(var ready) = state, case .active(_, let behind) = ready.subscription else { return .none }
         ready.subscription = .active(cursor: page.cursor, behind: behind || page.more)
@@ -480,7 +481,7 @@ public struct ServerSessionStateMachine: Sendable {
         if oversightChanged { ready.lastOversight = page.oversight }
         state = .ready(ready)
         // Rows the server cannot read go out too, for the replica to set aside (changes.md §8.0).
-        return sent.changes.isEmpty && sent.unreadable.isEmpty && !oversightChanged ? .none : .send(.changes(sent))
+        return sent.changes.isEmpty && sent.storedTexts.isEmpty && sent.unreadable.isEmpty && !oversightChanged ? .none : .send(.changes(sent))
     }
 
     /// The subscription's page could not be read (the handler logs why). The session stays

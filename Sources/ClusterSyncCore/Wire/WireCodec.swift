@@ -75,7 +75,7 @@ public enum WireCodec {
             object.int("duplicates", ack.duplicates)
             object.string("author", ack.author)
         case .changes(let page):
-            object.raw("changes", changesText(page.changes, unreadable: page.unreadable))
+            object.raw("changes", changesText(page.changes, stored: page.storedTexts, unreadable: page.unreadable))
             object.string("cursor", page.cursor.rawValue)
             object.bool("more", page.more)
             if let oversight = page.oversight {
@@ -85,7 +85,7 @@ public enum WireCodec {
                 }).canonicalText)
             }
         case .snapshot(let snapshot):
-            object.raw("changes", changesText(snapshot.changes, unreadable: snapshot.unreadable))
+            object.raw("changes", changesText(snapshot.changes, stored: snapshot.storedTexts, unreadable: snapshot.unreadable))
             object.string("cursor", snapshot.cursor.rawValue)
             object.bool("more", snapshot.more)
         case .subscribed(let subscribed):
@@ -108,14 +108,23 @@ public enum WireCodec {
     }
 
     /// The changes as a JSON array of their canonical texts, then the unreadable ones' texts.
-    static func changesText(_ changes: [Change], unreadable: [UnreadableChange] = []) -> String {
+    static func changesText(_ changes: [Change], stored: [String] = [], unreadable: [UnreadableChange] = []) -> String {
         var out = "["
-        for (i, change) in changes.enumerated() {
-            if i > 0 { out += "," }
+        out.reserveCapacity(2 + stored.reduce(0) { $0 + $1.utf8.count + 1 } + changes.count * 220)
+        var first = true
+        for change in changes {
+            if !first { out += "," }
+            first = false
             change.jsonValue.write(into: &out)
         }
-        for (i, entry) in unreadable.enumerated() {
-            if i > 0 || !changes.isEmpty { out += "," }
+        for text in stored {
+            if !first { out += "," }
+            first = false
+            out += text
+        }
+        for entry in unreadable {
+            if !first { out += "," }
+            first = false
             out += entry.text
         }
         out += "]"
@@ -126,24 +135,34 @@ public enum WireCodec {
 
     /// Decodes one line, without its newline.
     public static func decode(_ line: some StringProtocol) throws(ClusterSyncError) -> WireMessage {
-        try decode(data: Data(line.utf8))
+        if let message = CanonicalLineReader.message(line, clientMessagesOnly: false) { return message }
+        return try decode(data: Data(line.utf8))
     }
 
     /// Decodes one line, without its newline, from the readable bytes of `line`.
     public static func decode(_ line: ByteBuffer) throws(ClusterSyncError) -> WireMessage {
-        try decode(data: line.withUnsafeReadableBytes { Data($0) })
+        if let message = line.withUnsafeReadableBytes({ CanonicalLineReader.message($0, clientMessagesOnly: false) }) { return message }
+        return try decode(data: line.withUnsafeReadableBytes { Data($0) })
     }
 
     /// Decodes one line a client sent, without its newline: a message only servers send is
     /// `unknown-message` as soon as its "type" is read, before its other keys are looked at, so
     /// `{"type":"ack"}` gets the same answer as a complete ack (Protocol/PROTOCOL.md §4).
     public static func decodeClientMessage(_ line: ByteBuffer) throws(ClusterSyncError) -> WireMessage {
-        try decode(data: line.withUnsafeReadableBytes { Data($0) }, clientMessagesOnly: true)
+        if let message = line.withUnsafeReadableBytes({ CanonicalLineReader.message($0, clientMessagesOnly: true) }) { return message }
+        return try decode(data: line.withUnsafeReadableBytes { Data($0) }, clientMessagesOnly: true)
     }
 
     /// `decodeClientMessage(_:)` for text.
     public static func decodeClientMessage(_ line: some StringProtocol) throws(ClusterSyncError) -> WireMessage {
-        try decode(data: Data(line.utf8), clientMessagesOnly: true)
+        if let message = CanonicalLineReader.message(line, clientMessagesOnly: true) { return message }
+        return try decode(data: Data(line.utf8), clientMessagesOnly: true)
+    }
+
+    /// The decoder alone, without the canonical-line reader: for tests that hold the two paths
+    /// to the same answers.
+    static func decodeWithoutFastPath(_ line: some StringProtocol, clientMessagesOnly: Bool = false) throws(ClusterSyncError) -> WireMessage {
+        try decode(data: Data(line.utf8), clientMessagesOnly: clientMessagesOnly)
     }
 
     static func decode(data: Data, clientMessagesOnly: Bool = false) throws(ClusterSyncError) -> WireMessage {

@@ -259,6 +259,11 @@ public struct ChangesPage: Sendable, Equatable {
     /// For a read-only (`pcpg`, `health-board`) session only: its roll-up and the records it may
     /// hold in full (PROTOCOL.md §7.1). nil on a practice's pages.
     public var oversight: OversightPage?
+    /// Changes as the canonical text a server stored them in, written into the page as they are
+    /// (after `changes`, before `unreadable`): a server sends its log's rows without decoding and
+    /// re-encoding each for every puller. Each is one JSON object on no more than one line. A
+    /// decoded page has none (its changes are in `changes` and `unreadable`).
+    public var storedTexts: [String]
 
     public init(changes: [Change], cursor: Cursor, more: Bool, unreadable: [UnreadableChange] = [], oversight: OversightPage? = nil) {
         self.changes = changes
@@ -266,7 +271,17 @@ public struct ChangesPage: Sendable, Equatable {
         self.more = more
         self.unreadable = unreadable
         self.oversight = oversight
+        self.storedTexts = []
     }
+
+    /// A page of stored texts only (`storedTexts`).
+    public init(storedTexts: [String], cursor: Cursor, more: Bool) {
+        self.init(changes: [], cursor: cursor, more: more)
+        self.storedTexts = storedTexts
+    }
+
+    /// How many changes the page carries, decoded, stored or unreadable.
+    public var count: Int { changes.count + storedTexts.count + unreadable.count }
 }
 
 /// A change received in a page that does not decode: its JSON text and why.

@@ -14,6 +14,8 @@ final class ConnectionRegistry: Sendable {
         /// When a refusal was last logged, and how many have not been logged since.
         var lastRefusalLog: NIODeadline?
         var unloggedRefusals = 0
+        /// The most connections open since memory was last given back (`MemoryReturn`).
+        var peakSinceTrim = 0
     }
 
     let maxConnections: Int
@@ -34,11 +36,16 @@ final class ConnectionRegistry: Sendable {
         let admitted = state.withLock { state in
             guard state.open.count < maxConnections else { return false }
             state.open[id] = channel
+            state.peakSinceTrim = max(state.peakSinceTrim, state.open.count)
             return true
         }
         if admitted {
             channel.closeFuture.whenComplete { _ in
-                _ = self.state.withLock { $0.open.removeValue(forKey: id) }
+                let trim = self.state.withLock { state in
+                    state.open.removeValue(forKey: id)
+                    return MemoryReturn.due(open: state.open.count, peak: &state.peakSinceTrim)
+                }
+                if trim { MemoryReturn.trim() }
             }
         }
         return admitted

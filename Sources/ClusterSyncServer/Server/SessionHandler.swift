@@ -335,7 +335,7 @@ struct SessionHandler: Sendable {
     private func fetch(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
         do {
-            return machine.fetched(try await store.pull(for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage))
+            return machine.fetched(try await store.pullStored(for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage, excluding: nil))
         } catch let error as ClusterSyncError where error.isUserError {
             return machine.requestFailed(error)
         } catch {
@@ -383,7 +383,8 @@ struct SessionHandler: Sendable {
     private func fetchForSubscription(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
         do {
-            return machine.subscriptionPage(try await store.pull(for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage))
+            return machine.subscriptionPage(try await store.pullStored(
+                for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage, excluding: machine.replica))
         } catch {
             logger.error("subscription pull failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.subscriptionFailed()

@@ -152,6 +152,9 @@ public final class SQLiteServerStore: ServerStore {
             var seq = last
             var accepted: [Change] = []
             accepted.reserveCapacity(changes.count)
+            // Each accepted change's canonical text, made once for the log and the chain.
+            var texts: [String] = []
+            texts.reserveCapacity(changes.count)
             var duplicates = 0
             for var change in changes {
                 let registration: ReplicaRegistration?
@@ -210,12 +213,14 @@ public final class SQLiteServerStore: ServerStore {
                     ?? (redactionsStored ? ChangeWriter.storedRedaction(of: change, db) : nil) {
                     change = Redaction.erased(change, by: by)
                 }
+                let text = change.jsonText
                 try append.run(
                     .text(tenant), .int(seq + 1), .text(cluster), .optional(change.scope.practice),
-                    .text(change.id.replica.rawValue), .int(change.id.counter), .text(change.jsonText))
+                    .text(change.id.replica.rawValue), .int(change.id.counter), .text(text))
                 if db.changesCount == 1 {
                     seq += 1
                     accepted.append(change)
+                    texts.append(text)
                 } else {
                     duplicates += 1
                 }
@@ -243,7 +248,7 @@ public final class SQLiteServerStore: ServerStore {
                 }
             }
             _ = try writer.apply(accepted)
-            try Self.chain(accepted, tenant: tenant, after: last, db)
+            try Self.chain(texts, tenant: tenant, after: last, db)
             let erasedLogged = try Self.eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, db)
             try Self.updateContributions(db, tenant: tenant, cluster: cluster,
                                          records: Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)))
@@ -266,12 +271,12 @@ public final class SQLiteServerStore: ServerStore {
     }
 
     /// Appends the chain entries of changes just logged at `after + 1`, `after + 2`, ...
-    static func chain(_ accepted: [Change], tenant: String, after last: Int64, _ db: Database) throws {
+    static func chain(_ texts: [String], tenant: String, after last: Int64, _ db: Database) throws {
         var previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
                                          arguments: [tenant]) ?? LedgerChain.genesis
         let insert = try db.cachedStatement(sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
-        for (offset, change) in accepted.enumerated() {
-            let entry = LedgerChain.entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: change.jsonText, previous: previous)
+        for (offset, text) in texts.enumerated() {
+            let entry = LedgerChain.entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: text, previous: previous)
             try insert.execute(arguments: [tenant, entry.seq, entry.salt, entry.contentHash, entry.entryHash])
             previous = entry.entryHash
         }

@@ -115,6 +115,12 @@ public protocol ServerStore: Sendable {
     /// The changes `identity` may see after `cursor` (nil: from the start), oldest first, at most
     /// `limit`. Costs what it returns, not what is stored.
     func pull(for identity: SessionIdentity, after cursor: Cursor?, limit: Int) async throws -> ChangesPage
+    /// What a session sends: `pull`'s page with each change as the canonical text it is stored
+    /// in (`ChangesPage.storedTexts`, never decoded and re-encoded), and without the changes of
+    /// `excluding` (a subscription's own replica; nil: none left out). The cursor moves past
+    /// the changes left out. The default decodes through `pull`; a store that keeps canonical
+    /// text sends it as it is.
+    func pullStored(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, excluding replica: ReplicaID?) async throws -> ChangesPage
     /// A cursor at the current end of the tenant's stream, for a subscription that starts now.
     func currentCursor(tenant: String) async throws -> Cursor
 
@@ -178,6 +184,12 @@ extension ServerStore {
     /// Adds a cluster in no region.
     public func addCluster(_ cluster: String, tenant: String) async throws {
         try await addCluster(cluster, tenant: tenant, region: nil)
+    }
+
+    public func pullStored(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, excluding replica: ReplicaID?) async throws -> ChangesPage {
+        var page = try await pull(for: identity, after: cursor, limit: limit)
+        if let replica { page.changes.removeAll { $0.id.replica == replica } }
+        return page
     }
 
     /// Stores changes that are all `identity`'s own.

@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Dispatch
+import Glibc
+#endif
+
+/// Gives freed heap back to the system after many sessions have closed. glibc's allocator keeps
+/// what thousands of sessions' TLS and line buffers used in its arenas, so a server that had a
+/// burst of connections stayed at its peak size long after they left (measured: issue 12's load
+/// generator). `malloc_trim` returns the free pages; it runs off the event loops, at most once
+/// per quarter of the sessions gone.
+enum MemoryReturn {
+    /// Whether to trim now, with `open` sessions left and `peak` the most open since the last
+    /// trim (which this updates when it says yes).
+    static func due(open: Int, peak: inout Int) -> Bool {
+        guard (peak >= 64 && open <= peak / 4) || (open == 0 && peak >= 8) else { return false }
+        peak = open
+        return true
+    }
+
+    static func trim() {
+        #if canImport(Glibc)
+        guard let trim = function else { return }
+        DispatchQueue.global(qos: .utility).async { _ = trim(0) }
+        #endif
+    }
+
+    #if canImport(Glibc)
+    private typealias Trim = @convention(c) (Int) -> Int32
+    /// Looked up rather than imported: the Glibc module does not export malloc.h.
+    private static let function: Trim? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim")
+        .map { unsafeBitCast($0, to: Trim.self) }
+    #endif
+}

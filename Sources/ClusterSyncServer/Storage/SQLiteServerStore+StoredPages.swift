@@ -1,0 +1,60 @@
+import ClusterSyncCore
+import GRDB
+
+extension SQLiteServerStore {
+    /// A practice's page straight from the log: each row's text is the canonical JSON the push
+    /// stored (authors stamped, redactions applied), so it goes out as it is, with no decoder
+    /// and no encoder per change, per puller or per subscriber. A subscription's own changes are
+    /// left out by the query. A row that is not one line of valid JSON (damaged) goes out as a
+    /// JSON string, which replicas set aside (Protocol/changes.md §8), as `pull` does.
+    public func pullStored(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int,
+                           excluding replica: ReplicaID?) async throws -> ChangesPage {
+        guard identity.role.isPractice else {
+            var page = try await pull(for: identity, after: cursor, limit: limit)
+            if let replica { page.changes.removeAll { $0.id.replica == replica } }
+            return page
+        }
+        let after = try cursor.map(Self.sequence(of:)) ?? 0
+        guard limit > 0 else {
+            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        }
+        let excluded = replica?.rawValue
+        let read: (texts: [String], lastSeq: Int64?, more: Bool, end: Int64?) = try await read { db in
+            // As `pull`: from before a compaction, `cursor-expired` (checked in this read).
+            try Self.requireKept(db, tenant: identity.tenant, after: after)
+            // INDEXED BY: see `pull`. `replica IS NOT ?` with NULL leaves nothing out.
+            let statement = try db.cachedStatement(sql: """
+                SELECT seq, change_json,
+                       json_valid(change_json) AND instr(change_json, char(10)) = 0 AND instr(change_json, char(13)) = 0
+                FROM log INDEXED BY log_by_cluster
+                WHERE tenant = ? AND cluster = ? AND seq > ? AND (practice IS NULL OR practice = ?) AND replica IS NOT ?
+                ORDER BY seq LIMIT ?
+                """)
+            let rows = try Row.fetchCursor(statement, arguments: [
+                identity.tenant, identity.cluster, after, identity.practice, excluded, limit == .max ? limit : limit + 1,
+            ])
+            var texts: [String] = []
+            texts.reserveCapacity(min(limit, 4_096))
+            var lastSeq: Int64?
+            var more = false
+            while let row = try rows.next() {
+                if texts.count == limit {
+                    more = true
+                    break
+                }
+                lastSeq = row[0]
+                let text: String = row[1]
+                texts.append(row[2] as Bool ? text : JSONValue.string(text).canonicalText)
+            }
+            // Leaving out the session's own changes, a page that ends the stream moves the cursor
+            // to the end of what this read saw, not to the last change sent: otherwise a busy
+            // practice's subscription would read its own changes again at every push.
+            let end = excluded != nil && !more ? try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?",
+                                                                     arguments: [identity.tenant]) : nil
+            return (texts, lastSeq, more, end)
+        }
+        let position = max(read.lastSeq ?? after, read.end ?? after)
+        return ChangesPage(
+            storedTexts: read.texts, cursor: position > after ? Self.cursor(at: position) : cursor ?? Self.cursor(at: 0), more: read.more)
+    }
+}

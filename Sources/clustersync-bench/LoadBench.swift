@@ -1,0 +1,204 @@
+import ClusterSyncCore
+import ClusterSyncServer
+import ClusterSyncTLS
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// The load generator: N TLS clients start at once against `clustersyncd serve`, each with its
+/// own token and replica; each pushes 10 changes, pulls (the time from `pull` to its page is
+/// the figure), subscribes, and stays subscribed (reading what others push) until all are.
+/// Prints pull p50/p99, the server's resident memory idle, with every session open (per
+/// session), and a few seconds after they all left.
+enum LoadBench {
+    static func run(clients: Int, in directory: URL, binaries: URL) async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let data = DataDirectory(path: directory.appendingPathComponent("data").path)
+        try data.initialise()
+        var tokens: [String] = []
+        do {
+            let store = try SQLiteServerStore(path: data.database)
+            try await store.addTenant("load")
+            try await store.addCluster("c1", tenant: "load")
+            let practices = 100
+            for p in 0..<practices { try await store.addPractice("p\(p)", cluster: "c1", tenant: "load") }
+            for i in 0..<clients {
+                tokens.append(try await store.issueToken(practice: "p\(i % practices)", cluster: "c1", tenant: "load", label: nil))
+            }
+        }
+        let server = try ServerProcess.start(data: data, binaries: binaries)
+        defer { server.stop() }
+        try await Task.sleep(for: .milliseconds(500))
+        let idle = ResidentMemory.of(server.pid)
+
+        var tls = try TLSSetup.clientConfiguration(trustedCAFile: data.caCertificate)
+        tls.shutdownTimeout = .seconds(1)
+        let context = try NIOSSLContext(configuration: tls)
+        let board = LoadBoard(clients: clients)
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let port = server.port
+            for (i, token) in tokens.enumerated() {
+                group.addTask {
+                    await LoadClient(index: i, token: token, port: port, context: context, board: board).run()
+                }
+            }
+            // Every client subscribed (or failed), then the memory with every session open.
+            let deadline = ContinuousClock.now + .seconds(300)
+            while board.settled < clients, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            let open = ResidentMemory.of(server.pid)
+            board.setOpenMemory(open)
+            board.leave()
+            try await group.waitForAll()
+        }
+        let wall = Bench.seconds(since: start)
+        try await Task.sleep(for: .seconds(5))
+        let after = ResidentMemory.of(server.pid)
+        let latencies = board.pullLatencies.sorted()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000
+        }
+        let p99 = percentile(0.99)
+        let goal: Double = clients <= 1_000 ? 300 : 2_000
+        let perSession = (board.openMemory - idle) * 1024 / Double(max(1, clients))
+        SpeedBench.add("load \(clients) clients: pull p50 / p99", String(format: "%.0f / %.0f ms (%d ok, %d failed, %.1f s wall)",
+                                                                     percentile(0.5), p99, latencies.count, board.failures, wall),
+                       target: String(format: "p99 < %.0f ms: %@", goal, p99 < goal && board.failures == 0 ? "met" : "MISSED"))
+        SpeedBench.add("load \(clients) clients: server memory idle / all open / 5 s after they left",
+                       String(format: "%.0f / %.0f / %.0f MB (%.0f KB per session)", idle, board.openMemory, after, perSession),
+                       target: clients >= 4_000 ? String(format: "< 300 MB at 4,000: %@; back near idle", board.openMemory < 300 ? "met" : "MISSED") : "back near idle")
+        if let failure = board.firstFailure { print("    first failure: \(failure)") }
+    }
+}
+
+/// What the clients report, and the signal to leave.
+final class LoadBoard: @unchecked Sendable {
+    private let lock = NSLock()
+    private var latencies: [Double] = []
+    private var failed = 0
+    private var done = 0
+    private var firstError: String?
+    private var leaving = false
+    private var open = 0.0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    let clients: Int
+
+    init(clients: Int) { self.clients = clients }
+
+    var pullLatencies: [Double] { lock.withLock { latencies } }
+    var failures: Int { lock.withLock { failed } }
+    var settled: Int { lock.withLock { done } }
+    var firstFailure: String? { lock.withLock { firstError } }
+    var openMemory: Double { lock.withLock { open } }
+
+    func setOpenMemory(_ mb: Double) { lock.withLock { open = mb } }
+
+    func subscribed(pullSeconds: Double) { lock.withLock { latencies.append(pullSeconds); done += 1 } }
+
+    func failed(_ reason: String) {
+        lock.withLock {
+            failed += 1
+            done += 1
+            if firstError == nil { firstError = reason }
+        }
+    }
+
+    func waitToLeave() async {
+        await withCheckedContinuation { continuation in
+            let now = lock.withLock { () -> Bool in
+                if leaving { return true }
+                waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    func leave() {
+        let all = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            leaving = true
+            defer { waiters = [] }
+            return waiters
+        }
+        for waiter in all { waiter.resume() }
+    }
+}
+
+struct LoadClient {
+    let index: Int
+    let token: String
+    let port: Int
+    let context: NIOSSLContext
+    let board: LoadBoard
+
+    func run() async {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(120))
+                .connect(host: "127.0.0.1", port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 64 * 1024 * 1024)))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            try await channel.executeThenClose { inbound, outbound in
+                var lines = inbound.makeAsyncIterator()
+                func send(_ message: WireMessage) async throws { try await outbound.write(ByteBuffer(string: WireCodec.encode(message))) }
+                func next() async throws -> WireMessage {
+                    guard let line = try await lines.next() else { throw ClusterSyncError(.internal, "closed") }
+                    let message = try WireCodec.decode(line)
+                    if case .error(let error) = message { throw ClusterSyncError(.internal, "\(error.code): \(error.message)") }
+                    return message
+                }
+                let replica = ReplicaID(String(format: "%016llx", 0xC0DE_0000_0000 + UInt64(index)))!
+                // Pushes are signed (PROTOCOL.md §6.2): each client is a replica with its own key.
+                let key = ReplicaSigningKey()
+                try await send(.hello(Hello(replica: replica, token: token, client: "clustersync-bench", key: key.publicKey)))
+                _ = try await next()
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let record = RecordID.random(for: .risk)
+                var changes: [Change] = []
+                for n in 1...10 {
+                    let id = ChangeID(replica: replica, counter: Int64(n))
+                    let previous: [ChangeID] = n > 4 ? [ChangeID(replica: replica, counter: Int64(n - 4))] : []
+                    let value = JSONValue.string("Load \(index) \(n)")
+                    let change = Change(id: id, hlc: HLCTimestamp(millis: now, logical: UInt16(n)), record: record,
+                                        scope: RecordScope(tenant: "load", cluster: "c1"), field: LocalEdits.fields[n % 4], value: value,
+                                        supersedes: previous)
+                    changes.append(ChangeSignature.signed(change, with: key))
+                }
+                try await send(.push(Push(batch: "b1", changes: changes)))
+                _ = try await next()
+                let pullStart = ContinuousClock.now
+                try await send(.pull(Pull(cursor: nil)))
+                var subscribeFrom: Cursor?
+                while subscribeFrom == nil {
+                    // Pages pushed by others' subscriptions cannot come before ours: not yet subscribed.
+                    if case .changes(let page) = try await next() { subscribeFrom = page.cursor }
+                }
+                let pullSeconds = Bench.seconds(since: pullStart)
+                try await send(.subscribe(Subscribe(cursor: subscribeFrom)))
+                while true {
+                    if case .subscribed = try await next() { break }
+                }
+                board.subscribed(pullSeconds: pullSeconds)
+                // Read what the others push until told to leave, then close.
+                let board = self.board
+                let raw = channel.channel
+                Task {
+                    await board.waitToLeave()
+                    raw.close(promise: nil)
+                }
+                do {
+                    while try await lines.next() != nil {}
+                } catch {
+                    // Closed by us.
+                }
+            }
+        } catch {
+            board.failed("\(error)")
+        }
+    }
+}

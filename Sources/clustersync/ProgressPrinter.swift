@@ -1,0 +1,28 @@
+import ClusterSyncClient
+import Foundation
+import Synchronization
+
+/// Writes a `ProgressLine`'s text to stderr: redrawn in place on a terminal, plain lines otherwise.
+final class ProgressPrinter: Sendable {
+    private let line: Mutex<ProgressLine>
+
+    /// `plainSeconds`: how often a line is printed when stderr is not a terminal.
+    init(plainSeconds: Double) {
+        let terminal = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        var line = terminal ? ProgressLine(style: .terminal) : ProgressLine(style: .plain, intervalSeconds: plainSeconds)
+        line.start(now: Self.now())
+        self.line = Mutex(line)
+    }
+
+    func update(_ counts: [ProgressLine.Count]) {
+        if let text = line.withLock({ $0.update(counts, now: Self.now()) }) { write(text) }
+    }
+
+    func finish() {
+        if let text = line.withLock({ $0.finish(now: Self.now()) }) { write(text) }
+    }
+
+    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+
+    private static func now() -> Double { Date().timeIntervalSince1970 }
+}

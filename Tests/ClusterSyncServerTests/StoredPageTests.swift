@@ -1,0 +1,85 @@
+import ClusterSyncCore
+import ClusterSyncServer
+import ClusterSyncServerTesting
+import Foundation
+import Testing
+
+/// `ServerStore.pullStored`: the page a session sends, with each change as the text stored, and
+/// a subscription's own changes left out by the store. Run against every store backend.
+@Suite struct StoredPageTests {
+    static let backends = ["sqlite", "memory"]
+
+    static func makeStore(_ backend: String) throws -> any ServerStore {
+        switch backend {
+        case "sqlite":
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-stored-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return try SQLiteServerStore(path: directory.appendingPathComponent("server.sqlite").path)
+        default:
+            return InMemoryServerStore()
+        }
+    }
+
+    static let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "rhyl", author: "rhyl")
+    static let prestatyn = SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "prestatyn", author: "prestatyn")
+    static let rhylReplica = ReplicaID("00000000000000a1")!
+    static let prestatynReplica = ReplicaID("00000000000000b2")!
+
+    static func changes(_ replica: ReplicaID, _ count: Int, practice: String? = nil) -> [Change] {
+        let record = RecordID.random(for: .risk)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return (1...count).map { n in
+            Change(id: ChangeID(replica: replica, counter: Int64(n)), hlc: HLCTimestamp(millis: now + Int64(n)), record: record,
+                   scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: practice), field: "title",
+                   value: .string("Value \(n) \"quoted\" Siân"), supersedes: n > 1 ? [ChangeID(replica: replica, counter: Int64(n - 1))] : [])
+        }
+    }
+
+    /// Every change of a page, decoded, in the order sent.
+    static func decoded(_ page: ChangesPage) throws -> [Change] {
+        try page.changes + page.storedTexts.map { text throws(ClusterSyncError) in try Change(jsonText: text) }
+    }
+
+    @Test(arguments: backends) func storedPagesCarryWhatPullReturnsAndLeaveOutTheSubscribersOwn(_ backend: String) async throws {
+        let store = try Self.makeStore(backend)
+        try await store.addTenant("bcuhb")
+        try await store.addCluster("north", tenant: "bcuhb")
+        try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
+        try await store.addPractice("prestatyn", cluster: "north", tenant: "bcuhb")
+        _ = try await store.push(Self.changes(Self.rhylReplica, 5), as: Self.rhyl, from: Self.rhylReplica)
+        _ = try await store.push(Self.changes(Self.prestatynReplica, 3), as: Self.prestatyn, from: Self.prestatynReplica)
+        var mine = Self.changes(Self.rhylReplica, 7, practice: "rhyl")
+        mine.removeFirst(5)
+        _ = try await store.push(mine.map { var c = $0; c.record = RecordID.random(for: .risk); c.supersedes = []; return c },
+                                 as: Self.rhyl, from: Self.rhylReplica)
+
+        // Page by page, the stored page holds what pull returns (authors stamped), at the same cursors.
+        for identity in [Self.rhyl, Self.prestatyn] {
+            var cursor: Cursor?
+            var pages = 0
+            while true {
+                let plain = try await store.pull(for: identity, after: cursor, limit: 3)
+                let stored = try await store.pullStored(for: identity, after: cursor, limit: 3, excluding: nil)
+                #expect(try Self.decoded(stored) == plain.changes)
+                #expect(stored.cursor == plain.cursor && stored.more == plain.more)
+                #expect(stored.count == plain.changes.count)
+                #expect(try Self.decoded(stored).allSatisfy { $0.author != nil }, "the server's authors are in the text")
+                cursor = plain.cursor
+                pages += 1
+                if !plain.more { break }
+            }
+            #expect(pages == (identity.practice == "rhyl" ? 4 : 3), "rhyl sees its private changes, prestatyn does not")
+        }
+
+        // A subscription's own changes stay in the store; the cursor still reaches the end.
+        let end = try await store.currentCursor(tenant: "bcuhb")
+        let others = try await store.pullStored(for: Self.rhyl, after: nil, limit: 100, excluding: Self.rhylReplica)
+        #expect(try Self.decoded(others).map(\.id.replica) == Array(repeating: Self.prestatynReplica, count: 3))
+        #expect(others.cursor == end && !others.more)
+        let after = try await store.pullStored(for: Self.rhyl, after: others.cursor, limit: 100, excluding: Self.rhylReplica)
+        #expect(after.count == 0 && after.cursor == end)
+        // Only its own changes after the cursor: nothing sent, and the cursor moves past them.
+        let fromThird = try await store.pullStored(for: Self.prestatyn, after: nil, limit: 100, excluding: Self.prestatynReplica)
+        #expect(try Self.decoded(fromThird).map(\.id.counter) == [1, 2, 3, 4, 5])
+    }
+}
