@@ -40,19 +40,8 @@ enum NetworkBench {
         let tokenFile = directory.appendingPathComponent("token").path
         try await store.issueToken(practice: "p1", cluster: "c1", tenant: "bench", label: nil)
             .write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        var settings = ServerSettings(data: data)
-        settings.port = 0
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
-            continuation.yield(address.port ?? 0)
-            continuation.finish()
-        }
-        let task = Task { try await server.run() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw ClusterSyncError(.internal, "the server did not start") }
-        return Fixture(directory: directory, server: server, store: store, serverTask: task, port: port,
+        let running = try await BenchServer.start(store: store, data: data)
+        return Fixture(directory: directory, server: running.server, store: store, serverTask: running.task, port: running.port,
                        tokenFile: tokenFile, caFile: data.caCertificate)
     }
 
@@ -66,7 +55,7 @@ enum NetworkBench {
     }
 
     /// Fills the server's store directly: `count` changes over records of 100 writes each.
-    static func fill(_ store: SQLiteServerStore, count: Int, perPush: Int = 1_000) async throws {
+    static func fill(_ store: any ServerStore, count: Int, perPush: Int = 1_000) async throws {
         let identity = SessionIdentity(tenant: "bench", cluster: "c1", practice: "p2", author: "p2")
         let replica = ReplicaID("00000000000000b2")!
         let scope = RecordScope(tenant: "bench", cluster: "c1")

@@ -35,19 +35,9 @@ enum OversightBench {
         try await store.issueToken(practice: "p", cluster: names[0], tenant: "bench", label: nil)
             .write(toFile: practiceToken, atomically: true, encoding: .utf8)
 
-        var settings = ServerSettings(data: data)
-        settings.port = 0
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
-            continuation.yield(address.port ?? 0)
-            continuation.finish()
-        }
-        let task = Task { try await server.run() }
-        defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw ClusterSyncError(.internal, "the server did not start") }
+        let running = try await BenchServer.start(store: store, data: data)
+        defer { running.task.cancel() }
+        let port = running.port
 
         // The registers, pushed straight into the store: per cluster, risks (title, score,
         // review date, escalation for the first 5) and actions (title, due date, source).

@@ -18,16 +18,7 @@ import PostgresNIO
 /// while Tests/postgres-up's throwaway server runs with fsync off: say which server was used
 /// when quoting the figures.
 enum PostgresBench {
-    struct Node {
-        let server: SyncServer
-        let task: Task<Void, any Error>
-        let port: Int
-
-        func stop() async {
-            task.cancel()
-            _ = await task.result
-        }
-    }
+    typealias Node = BenchServer
 
     static func run(in directory: URL, pushCount: Int, storedCount: Int, runs: Int) async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -80,7 +71,7 @@ enum PostgresBench {
         // one-change sync against each.
         for (label, store) in [("SQLite", sqlite as any ServerStore), ("PostgreSQL", postgres[0])] {
             let start = ContinuousClock.now
-            try await fill(store, count: storedCount)
+            try await NetworkBench.fill(store, count: storedCount)
             print(String(format: "%@ store filled directly:%@%10.0f changes/s (1,000 per push)", label,
                          String(repeating: " ", count: 24 - label.count), Double(storedCount) / Bench.seconds(since: start)))
         }
@@ -121,27 +112,13 @@ enum PostgresBench {
     }
 
     static func start(store: any ServerStore, data: DataDirectory, logger: Logger, listener: PostgresLocation?) async throws -> Node {
-        var settings = ServerSettings(data: data)
-        settings.port = 0
-        settings.maxConnectionsPerCredential = 64
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
-            continuation.yield(address.port ?? 0)
-            continuation.finish()
+        // Each node listens for the others' pushes, as `serve` does on PostgreSQL.
+        var listen: (@Sendable (SyncServer) async throws -> Void)?
+        if let listener {
+            listen = { server in try await PostgresChangeListener(location: listener, notifier: server.notifier, logger: logger).run() }
         }
-        let task = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await server.run() }
-                if let listener {
-                    group.addTask { try await PostgresChangeListener(location: listener, notifier: server.notifier, logger: logger).run() }
-                }
-                try await group.next()
-                group.cancelAll()
-            }
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw ClusterSyncError(.internal, "the server did not start") }
-        return Node(server: server, task: task, port: port)
+        return try await BenchServer.start(store: store, data: data, logger: logger, configure: { $0.maxConnectionsPerCredential = 64 },
+                                           alongside: listen)
     }
 
     static func replica(_ name: String, port: Int, token: String, data: DataDirectory, in directory: URL) throws -> Replica {
@@ -175,29 +152,5 @@ enum PostgresBench {
             try await group.waitForAll()
         }
         return Double(pending) / (clocks.map { $0.seconds(since: start) }.max() ?? 1)
-    }
-
-    /// `count` changes over records of 100 writes each, 1,000 per push (NetworkBench.fill's
-    /// shape, for any store).
-    static func fill(_ store: any ServerStore, count: Int, perPush: Int = 1_000) async throws {
-        let identity = SessionIdentity(tenant: "bench", cluster: "c1", practice: "p2", author: "p2")
-        let replica = ReplicaID("00000000000000b2")!
-        let scope = RecordScope(tenant: "bench", cluster: "c1")
-        let start = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
-        var batch: [Change] = []
-        var record = RecordID.random(for: .risk)
-        for i in 0..<count {
-            if i % 100 == 0 { record = RecordID.random(for: .risk) }
-            let counter = Int64(i + 1)
-            let previous = i % 100 >= 4 ? [ChangeID(replica: replica, counter: counter - 4)] : []
-            batch.append(Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: start + Int64(i / 1000)),
-                                record: record, scope: scope, field: LocalEdits.fields[i % 4],
-                                value: .string("Value \(i)"), supersedes: previous))
-            if batch.count == perPush {
-                _ = try await store.push(batch, as: identity)
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        if !batch.isEmpty { _ = try await store.push(batch, as: identity) }
     }
 }

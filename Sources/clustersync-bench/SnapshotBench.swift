@@ -57,19 +57,9 @@ enum SnapshotBench {
         if !batch.isEmpty { _ = try await store.push(batch, as: identity, from: replica) }
         print(String(format: "snapshot: %d changes over %d records stored in %.1f s", counter, records, Bench.seconds(since: fillStart)))
 
-        var settings = ServerSettings(data: data)
-        settings.port = 0
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
-            continuation.yield(address.port ?? 0)
-            continuation.finish()
-        }
-        let task = Task { try await server.run() }
-        defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw ClusterSyncError(.internal, "the server did not start") }
+        let running = try await BenchServer.start(store: store, data: data)
+        defer { running.task.cancel() }
+        let port = running.port
 
         let fresh = try Replica(path: directory.appendingPathComponent("fresh.sqlite").path)
         try fresh.initialise(tenant: "bench", cluster: "c1", practice: "p2", displayName: "New laptop")
