@@ -1,4 +1,10 @@
+import ClusterSyncClient
 import ClusterSyncCore
+import ClusterSyncTLS
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
 import Foundation
 import GRDB
 import Testing
@@ -118,5 +124,130 @@ import Testing
         #expect(store.commits.groupsCommitted == groupsBefore + 2)
         #expect(try await store.credential(id: credential.id)?.lastUsedAt == 1_800_000_000_000)
         #expect(try await store.audit(tenant: "bcuhb", since: nil, limit: 10).map(\.event) == [.connected])
+    }
+}
+
+/// The same semantics through the production path: a real `SyncServer` over a real SQLite file,
+/// TLS on loopback, replicas syncing through `SyncClient` all at once, and beside them a
+/// session whose batch the store refuses. No timing is asserted: whether writes shared a commit
+/// depends on the machine; what must hold either way is what each session is told and stores.
+@Suite struct GroupCommitServerTests {
+    @Test func concurrentSessionsAreEachAnsweredForTheirOwnBatch() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-group-server-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = DataDirectory(path: directory.appendingPathComponent("data").path)
+        try data.initialise()
+        let store = try SQLiteServerStore(path: data.database)
+        try await store.addTenant("bcuhb")
+        try await store.addCluster("north", tenant: "bcuhb")
+        let practices = ["rhyl", "prestatyn", "denbigh", "ruthin"]
+        var replicas: [Replica] = []
+        for practice in practices {
+            try await store.addPractice(practice, cluster: "north", tenant: "bcuhb")
+            let tokenFile = directory.appendingPathComponent("\(practice).token").path
+            try await store.issueToken(practice: practice, cluster: "north", tenant: "bcuhb", label: nil)
+                .write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            replicas.append(try Replica(path: directory.appendingPathComponent("\(practice).sqlite").path))
+            _ = try replicas.last!.initialise(tenant: "bcuhb", cluster: "north", practice: practice, displayName: practice)
+        }
+        let hostileToken = try await store.issueToken(practice: "rhyl", cluster: "north", tenant: "bcuhb", label: nil)
+
+        var settings = ServerSettings(data: data)
+        settings.port = 0
+        var logger = Logger(label: "group-commit")
+        logger.logLevel = .critical
+        let (ports, found) = AsyncStream<Int>.makeStream()
+        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
+            found.yield(address.port ?? 0)
+            found.finish()
+        }
+        let running = Task { try await server.run() }
+        defer { running.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        for (practice, replica) in zip(practices, replicas) {
+            try replica.setRemote(RemoteSettings(host: "127.0.0.1", port: port, caFile: data.caCertificate,
+                                                 tokenFile: directory.appendingPathComponent("\(practice).token").path))
+        }
+
+        // Four practices each make five risks and sync three times, all at once, while a fifth
+        // session's second batch is refused by the store (a record keeps its scope).
+        let refusal = try await withThrowingTaskGroup(of: WireError?.self) { group in
+            for replica in replicas {
+                group.addTask {
+                    for round in 0..<3 {
+                        for n in 0..<5 where round == 0 {
+                            _ = try replica.create(.risk, edits: [.set("title", .string("Risk \(n)"))])
+                        }
+                        _ = try await SyncClient(replica: replica, remote: try replica.remote()!).sync()
+                    }
+                    return nil
+                }
+            }
+            group.addTask { try await HostileSession.pushRefusedBatch(port: port, caFile: data.caCertificate, token: hostileToken) }
+            var refusal: WireError?
+            for try await result in group { if let result { refusal = result } }
+            return refusal
+        }
+        #expect(refusal?.code == ClusterSyncError.Code.forbiddenScope.rawValue)
+        #expect(refusal?.change == ChangeID("3@00000000000000e1"))
+
+        // Everyone in step: each replica holds the 20 risks and the hostile session's accepted
+        // record, never the refused batch's; the log is gap-free and chained.
+        for replica in replicas { _ = try await SyncClient(replica: replica, remote: try replica.remote()!).sync() }
+        for replica in replicas {
+            let titles = try replica.records(.risk).compactMap { $0.string("title") }
+            #expect(titles.count == 21)
+            #expect(!titles.contains("Refused with its batch"))
+        }
+        let report = try await store.verifyChain(tenant: "bcuhb", expectedHead: nil)
+        #expect(report.isIntact, "\(report.problems)")
+        let end = try StreamCursor.position(of: try await store.currentCursor(tenant: "bcuhb"))
+        #expect(report.entries == Int(end))
+        let page = try await store.pull(for: SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "rhyl", author: "rhyl"),
+                                        after: nil, limit: 10_000)
+        #expect(page.changes.count == Int(end))
+    }
+}
+
+/// A session speaking the wire itself: one accepted batch (a cluster-shared risk), then a batch
+/// the store refuses as a whole (a new risk, and a change claiming the first risk is private).
+enum HostileSession {
+    static func pushRefusedBatch(port: Int, caFile: String, token: String) async throws -> WireError? {
+        let context = try NIOSSLContext(configuration: try TLSSetup.clientConfiguration(trustedCAFile: caFile))
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 64 * 1024 * 1024)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var lines = inbound.makeAsyncIterator()
+            func send(_ message: WireMessage) async throws { try await outbound.write(ByteBuffer(string: WireCodec.encode(message))) }
+            func next() async throws -> WireMessage {
+                guard let line = try await lines.next() else { throw ClusterSyncError(.internal, "closed") }
+                return try WireCodec.decode(line)
+            }
+            let replica = ReplicaID("00000000000000e1")!
+            let key = ReplicaSigningKey()
+            try await send(.hello(Hello(replica: replica, token: token, client: "group-commit-test", key: key.publicKey)))
+            _ = try await next()
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            func change(_ n: Int64, _ record: RecordID, private isPrivate: Bool = false, _ title: String) -> Change {
+                ChangeSignature.signed(Change(
+                    id: ChangeID(replica: replica, counter: n), hlc: HLCTimestamp(millis: now, logical: UInt16(n)), record: record,
+                    scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: isPrivate ? "rhyl" : nil), field: "title",
+                    value: .string(title)), with: key)
+            }
+            let shared = RecordID.random(for: .risk)
+            try await send(.push(Push(batch: "b1", changes: [change(1, shared, "Accepted before")])))
+            guard case .ack = try await next() else { throw ClusterSyncError(.internal, "the first batch was not acknowledged") }
+            try await send(.push(Push(batch: "b2", changes: [change(2, RecordID.random(for: .risk), "Refused with its batch"),
+                                                            change(3, shared, private: true, "Refused with its batch")])))
+            guard case .error(let error) = try await next() else { return nil }
+            return error
+        }
     }
 }
