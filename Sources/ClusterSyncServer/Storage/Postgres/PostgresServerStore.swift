@@ -450,6 +450,10 @@ public final class PostgresServerStore: ServerStore {
             more: rows.count > limit, unreadable: unreadable)
     }
 
+    public func storeIdentity() async throws -> String {
+        try await read { c in try await c.rows("SELECT id FROM store_identity", self.logger).map { try $0.decode(String.self) } }[0]
+    }
+
     public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
         try await read { c in
             guard let last = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(tenant)", self.logger).first?.decode(Int64.self) else {
