@@ -18,6 +18,8 @@ import GRDB
 public final class SQLiteServerStore: ServerStore {
     let database: DatabasePool
     let wallClock: @Sendable () -> Int64
+    /// Every write transaction goes through it: concurrent sessions' writes share commits.
+    let commits: GroupCommit
 
     /// `wallClock` (milliseconds since 1970) dates the credentials issued. Commits are `.full`:
     /// an acknowledged push is on disk (PROTOCOL.md §6); `.normal` is for the benchmark, to show
@@ -26,6 +28,7 @@ public final class SQLiteServerStore: ServerStore {
                 wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
         database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store", durability: durability)
         self.wallClock = wallClock
+        commits = GroupCommit(database: database)
         try database.write { db in try Self.refreshContributions(db) }
     }
 
@@ -559,9 +562,12 @@ public final class SQLiteServerStore: ServerStore {
 
     /// GRDB's errors become `internal` errors that carry SQLite's message only: the SQL and its
     /// arguments (record contents) stay out of logs and off the wire.
+    ///
+    /// `updates` runs in its own savepoint of a transaction shared with other sessions' writes
+    /// (`GroupCommit`) and returns once that transaction has committed.
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await database.write(updates)
+            return try await commits.write(updates)
         } catch let error as DatabaseError {
             throw Self.storageError(error)
         }

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Group commit for the SQLite server store: the writes of concurrent sessions (pushes, the
+/// session log and a credential's last use at hello, key registrations) are committed together,
+/// in one transaction and so one fsync, by one writer.
+///
+/// SQLite has a single writer and the store commits with `synchronous = FULL`, so each write
+/// transaction costs an fsync of the write-ahead log; under load (thousands of sessions starting
+/// at once, each writing at hello and pushing) the sessions queued behind each other's fsyncs.
+/// Here a write waits in a queue while the writer is busy; when the writer is free it takes
+/// every waiting write (up to `maxGroup`) and runs them in one transaction, each inside its own
+/// savepoint: a write that throws (a refused push, a name that exists already) is rolled back
+/// alone and gets its error, the others commit. Each caller is answered only after the commit,
+/// so an `ack` still means the changes are on disk. Each write sees the ones before it in its
+/// group (the sequence, the chain head), so sequences stay gap-free and the chain unbroken.
+///
+/// If SQLite itself abandons the transaction (a full disk, an I/O error), every write of the
+/// group fails with that error: what the earlier ones wrote is gone with the transaction.
+final class GroupCommit: Sendable {
+    private let database: DatabasePool
+    private let maxGroup: Int
+
+    private struct Job: Sendable {
+        /// Runs the write inside the group's transaction (inside its savepoint); keeps its result.
+        let run: @Sendable (Database) throws -> Void
+        /// Answers the caller once the group has committed (nil) or failed.
+        let finish: @Sendable ((any Error)?) -> Void
+    }
+
+    private struct Queue: ~Copyable {
+        var waiting: [Job] = []
+        var writing = false
+        /// Groups committed (for tests: how many transactions the writes took).
+        var groups = 0
+    }
+
+    private let queue = Mutex(Queue())
+
+    init(database: DatabasePool, maxGroup: Int = 256) {
+        self.database = database
+        self.maxGroup = maxGroup
+    }
+
+    /// Runs `updates` in the next group's transaction and returns its result once that
+    /// transaction has committed. Throws what `updates` threw (its savepoint rolled back, the
+    /// rest of the group unaffected), or the commit's error.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let result = ResultSlot<T>()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let job = Job(run: { db in result.set(try updates(db)) }, finish: { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            })
+            let startWriter = queue.withLock { queue -> Bool in
+                queue.waiting.append(job)
+                if queue.writing { return false }
+                queue.writing = true
+                return true
+            }
+            if startWriter { Task.detached { await self.drain() } }
+        }
+        return result.take()
+    }
+
+    /// How many writes wait for the writer, and how many groups have committed (tests use these
+    /// to wait, with a deadline, until writes have queued behind a busy writer).
+    var waiting: Int { queue.withLock { $0.waiting.count } }
+    var groupsCommitted: Int { queue.withLock { $0.groups } }
+
+    /// The writer: commits groups until nothing waits.
+    private func drain() async {
+        while true {
+            let group = queue.withLock { queue -> [Job] in
+                let taken = Array(queue.waiting.prefix(maxGroup))
+                queue.waiting.removeFirst(taken.count)
+                if taken.isEmpty { queue.writing = false }
+                return taken
+            }
+            if group.isEmpty { return }
+            await commit(group)
+        }
+    }
+
+    private func commit(_ group: [Job]) async {
+        let outcomes: [(any Error)?]
+        do {
+            outcomes = try await database.write { db -> [(any Error)?] in
+                var outcomes: [(any Error)?] = []
+                outcomes.reserveCapacity(group.count)
+                for job in group {
+                    do {
+                        try db.inSavepoint {
+                            try job.run(db)
+                            return .commit
+                        }
+                        outcomes.append(nil)
+                    } catch {
+                        // SQLite rolled the whole transaction back (an I/O error, a full disk):
+                        // the group's earlier writes are gone too.
+                        guard db.isInsideTransaction else { throw error }
+                        outcomes.append(error)
+                    }
+                }
+                return outcomes
+            }
+        } catch {
+            queue.withLock { $0.groups += 1 }
+            for job in group { job.finish(error) }
+            return
+        }
+        queue.withLock { $0.groups += 1 }
+        for (job, outcome) in zip(group, outcomes) { job.finish(outcome) }
+    }
+}
+
+/// One write's result, set on the writer's thread before its caller resumes.
+private final class ResultSlot<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T?
+
+    func set(_ newValue: T) { lock.withLock { value = newValue } }
+    func take() -> T { lock.withLock { value! } }
+}
