@@ -53,14 +53,17 @@ extension Replica {
     /// Remembers the limits a server announced in `welcome`: its clock limit becomes this
     /// replica's, so both ends admit the same changes.
     public func rememberServerLimits(_ limits: WireLimits) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE remote SET max_clock_skew_millis = ?", arguments: [limits.maxClockSkewMillis])
-        }
+        try database.write { db in try Self.rememberServerLimits(limits, db) }
+    }
+
+    static func rememberServerLimits(_ limits: WireLimits, _ db: Database) throws {
+        try db.execute(sql: "UPDATE remote SET max_clock_skew_millis = ?", arguments: [limits.maxClockSkewMillis])
     }
 
     func apply(_ changes: [Change], unreadable: [UnreadableChange], origin: Origin, cursor: ClusterSyncCore.Cursor?,
                retrySetAside: Bool = false, oversight: OversightPage? = nil,
                prepare: (@Sendable (Database) throws -> Void)? = nil,
+               finish: ((Database) throws -> Void)? = nil,
                progressSlice: Int? = nil, progress: (Int) -> Void = { _ in }) throws -> ApplyOutcome {
         let now = wallClock()
         // A read-only replica takes changes from its server only: a merge would write records
@@ -110,6 +113,7 @@ extension Replica {
             if retrySetAside {
                 outcome.applied += try Self.retrySetAside(rule: rule, now: now, &writer)
             }
+            try finish?(db)
             return outcome
         }
     }

@@ -4,9 +4,11 @@ import GRDB
 extension Replica {
     /// Remembers when the server said this replica's credential expires (nil: it does not).
     public func rememberCredentialExpiry(_ millis: Int64?) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE remote SET credential_expires_at = ?", arguments: [millis])
-        }
+        try database.write { db in try Self.rememberCredentialExpiry(millis, db) }
+    }
+
+    static func rememberCredentialExpiry(_ millis: Int64?, _ db: Database) throws {
+        try db.execute(sql: "UPDATE remote SET credential_expires_at = ?", arguments: [millis])
     }
 
     /// When the credential expires, as the server said at the last sync; nil if it does not or

@@ -24,12 +24,14 @@ extension Replica {
     /// Remembers the role (and region) of a welcome: the next local edits are checked against it.
     public func rememberRole(_ role: CredentialRole, region: String?) throws {
         let now = wallClock()
-        try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO granted_role (singleton, role, region, granted_at) VALUES (1, ?, ?, ?)
-                ON CONFLICT (singleton) DO UPDATE SET role = excluded.role, region = excluded.region, granted_at = excluded.granted_at
-                """, arguments: [role.rawValue, region, now])
-        }
+        try database.write { db in try Self.rememberRole(role, region: region, at: now, db) }
+    }
+
+    static func rememberRole(_ role: CredentialRole, region: String?, at now: Int64, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO granted_role (singleton, role, region, granted_at) VALUES (1, ?, ?, ?)
+            ON CONFLICT (singleton) DO UPDATE SET role = excluded.role, region = excluded.region, granted_at = excluded.granted_at
+            """, arguments: [role.rawValue, region, now])
     }
 
     /// The role a cluster lead declares at `init --role cluster-lead`, for a laptop set up offline:

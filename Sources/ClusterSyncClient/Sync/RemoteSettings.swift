@@ -121,17 +121,25 @@ extension Replica {
     /// Applies a page pulled from the server and moves the cursor past it, in one transaction:
     /// a sync cut off between pages resumes after the last page applied. A change the replica
     /// cannot admit (or read) is set aside, never a reason to stop: the cursor moves on. On the
-    /// last page, the changes set aside before are tried again.
+    /// last page, the changes set aside before are tried again. A sync's last page also records
+    /// the successful sync (`recordingSuccessfulSync`) in that transaction.
     @discardableResult
-    public func applyPulled(_ page: ChangesPage) throws -> ApplyOutcome {
-        let outcome = try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more,
-                                oversight: page.oversight)
-        try forgetHeldBack(page.changes.map(\.id))
-        return outcome
+    public func applyPulled(_ page: ChangesPage, recordingSuccessfulSync: Bool = false) throws -> ApplyOutcome {
+        let now = wallClock()
+        let pulled = page.changes.map(\.id)
+        return try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more,
+                         oversight: page.oversight, finish: { db in
+                             try Self.forgetHeldBack(pulled, db)
+                             if recordingSuccessfulSync { try Self.recordSuccessfulSync(at: now, db) }
+                         })
     }
 
     public func recordSuccessfulSync() throws {
         let now = wallClock()
-        try database.write { db in try db.execute(sql: "UPDATE remote SET last_sync_at = ?", arguments: [now]) }
+        try database.write { db in try Self.recordSuccessfulSync(at: now, db) }
+    }
+
+    static func recordSuccessfulSync(at now: Int64, _ db: Database) throws {
+        try db.execute(sql: "UPDATE remote SET last_sync_at = ?", arguments: [now])
     }
 }

@@ -39,25 +39,30 @@ extension Replica {
     /// once the replica syncs with a cluster-lead credential); returns how many.
     @discardableResult
     public func releaseHeldBack(coded code: ClusterSyncError.Code) throws -> Int {
-        try database.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO outbox (replica, counter) SELECT replica, counter FROM held_back WHERE code = ?",
-                           arguments: [code.rawValue])
-            try db.execute(sql: "DELETE FROM held_back WHERE code = ?", arguments: [code.rawValue])
-            return db.changesCount
-        }
+        try database.write { db in try Self.releaseHeldBack(coded: code, db) }
+    }
+
+    @discardableResult
+    static func releaseHeldBack(coded code: ClusterSyncError.Code, _ db: Database) throws -> Int {
+        try db.execute(sql: "INSERT OR IGNORE INTO outbox (replica, counter) SELECT replica, counter FROM held_back WHERE code = ?",
+                       arguments: [code.rawValue])
+        try db.execute(sql: "DELETE FROM held_back WHERE code = ?", arguments: [code.rawValue])
+        return db.changesCount
     }
 
     /// The server now has these changes (a pull brought them: the replica that made a relayed
     /// change pushed it itself), so a refusal of them is no longer news.
     func forgetHeldBack(_ ids: [ChangeID]) throws {
         guard !ids.isEmpty else { return }
-        try database.write { db in
-            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM held_back")! > 0 else { return }
-            let forget = try db.cachedStatement(sql: """
-                DELETE FROM held_back WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
-                """)
-            for id in ids { try forget.execute(arguments: [id.counter, id.replica.rawValue]) }
-        }
+        try database.write { db in try Self.forgetHeldBack(ids, db) }
+    }
+
+    static func forgetHeldBack(_ ids: [ChangeID], _ db: Database) throws {
+        guard !ids.isEmpty, try Int.fetchOne(db, sql: "SELECT count(*) FROM held_back")! > 0 else { return }
+        let forget = try db.cachedStatement(sql: """
+            DELETE FROM held_back WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
+            """)
+        for id in ids { try forget.execute(arguments: [id.counter, id.replica.rawValue]) }
     }
 
     /// The changes the server refused, oldest first.

@@ -16,17 +16,19 @@ extension Replica {
     /// value a redaction erased stay out: their redaction goes, and the server never takes
     /// back an erased value.
     public func rememberServerStore(_ store: String, replaced: Bool, cursor: ClusterSyncCore.Cursor?) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE remote SET store = ?", arguments: [store])
-            guard replaced else { return }
-            try db.execute(sql: "UPDATE remote SET cursor = ?, snapshot_cursor = NULL", arguments: [cursor?.rawValue])
-            let me = try Self.identity(db).replicaID.rawValue
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO outbox (replica, counter)
-                SELECT c.replica, c.counter FROM change c JOIN replica r ON r.num = c.replica
-                WHERE r.id = ?1
-                  AND NOT EXISTS (SELECT 1 FROM redaction x WHERE x.change = c.counter || '@' || ?1)
-                """, arguments: [me])
-        }
+        try database.write { db in try Self.rememberServerStore(store, replaced: replaced, cursor: cursor, db) }
+    }
+
+    static func rememberServerStore(_ store: String, replaced: Bool, cursor: ClusterSyncCore.Cursor?, _ db: Database) throws {
+        try db.execute(sql: "UPDATE remote SET store = ?", arguments: [store])
+        guard replaced else { return }
+        try db.execute(sql: "UPDATE remote SET cursor = ?, snapshot_cursor = NULL", arguments: [cursor?.rawValue])
+        let me = try Self.identity(db).replicaID.rawValue
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO outbox (replica, counter)
+            SELECT c.replica, c.counter FROM change c JOIN replica r ON r.num = c.replica
+            WHERE r.id = ?1
+              AND NOT EXISTS (SELECT 1 FROM redaction x WHERE x.change = c.counter || '@' || ?1)
+            """, arguments: [me])
     }
 }

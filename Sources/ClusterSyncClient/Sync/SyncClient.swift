@@ -192,13 +192,14 @@ public struct SyncClient: Sendable {
                             let changes = try replica.outbox(after: after, limit: limit)
                             pending += machine.handle(.outboxRead(changes), now: Self.now())
                         case .rememberLimits(let limits):
-                            try replica.rememberServerLimits(limits)
-                            try replica.rememberCredentialExpiry(machine.welcome?.credentialExpiresAt)
-                            if let identity = machine.welcome?.identity {
-                                try replica.rememberRole(identity.role, region: identity.region)
-                                // Held-back lead-only changes go again once the credential is a lead's.
-                                if identity.role.hasLeadPowers { try replica.releaseHeldBack(coded: .leadOnly) }
+                            // The welcome's `rememberStore` follows at once: both in one transaction.
+                            var store: (id: String, replaced: Bool, cursor: ClusterSyncCore.Cursor?)?
+                            if case .rememberStore(let id, let replaced) = pending.first {
+                                pending.removeFirst()
+                                store = (id, replaced, machine.cursor)
                             }
+                            try replica.rememberWelcome(limits: limits, credentialExpiresAt: machine.welcome?.credentialExpiresAt,
+                                                        identity: machine.welcome?.identity, store: store)
                         case .rememberStore(let store, let replaced):
                             try replica.rememberServerStore(store, replaced: replaced, cursor: machine.cursor)
                         case .acknowledge(let ids, let author):
@@ -206,7 +207,12 @@ public struct SyncClient: Sendable {
                         case .holdBack(let id, let code, let reason):
                             try replica.holdBack(id, code: ClusterSyncError.Code(code), reason: reason)
                         case .apply(let page):
-                            let outcome = try replica.applyPulled(page)
+                            // A sync's last page is followed (after progress) by recordSuccessfulSync:
+                            // recorded in the page's transaction rather than a write of its own.
+                            let next = pending.firstIndex { if case .progress = $0 { false } else { true } }
+                            let record = next.map { pending[$0] == .recordSuccessfulSync } ?? false
+                            if record, let next { pending.remove(at: next) }
+                            let outcome = try replica.applyPulled(page, recordingSuccessfulSync: record)
                             pulled += outcome.applied
                             if watching, outcome.applied > 0 { callbacks.onApplied(outcome.applied) }
                         case .keepHistory(let page):
