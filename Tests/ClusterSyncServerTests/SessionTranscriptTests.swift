@@ -208,7 +208,6 @@ enum TranscriptBackend: String, CaseIterable, Sendable, CustomStringConvertible 
     static let unrepresentable = [
         "credential-expiring": "its token (cst_7b2e5d8a1c40_…) is not of the issued form, so a real store (SQLite or PostgreSQL) "
             + "answers it as unknown; only the in-memory store, which keeps token texts as they are, can hold it",
-        "cursor-expired": "it compacts the log first, and the PostgreSQL store does not compact yet (README \"Known limits\")",
     ]
 }
 

@@ -50,11 +50,42 @@ public final class PostgresServerStore: ServerStore {
         }
     }
 
-    /// Runs the pool in a task of its own, for commands that use the store once and exit.
+    /// Runs the pool in a task of its own (tests, benches). A command uses `start()`, which
+    /// waits until the pool runs, so its first query never leases from a pool not yet running.
     @discardableResult
     public func runInBackground() -> Task<Void, Never> {
         let client = client
         return Task { await client.run() }
+    }
+
+    /// The pools `start()` ran in this process, for `shutDownStarted()`.
+    private static let started = Mutex<[Task<Void, Never>]>([])
+
+    /// Runs the pool in a task of its own, for commands that use the store once and exit, and
+    /// returns once that task is running it (`PostgresClient.run()` marks itself running before
+    /// it first suspends, and the task signals just before calling it).
+    public func start() async {
+        let client = client
+        let (ready, signal) = AsyncStream<Void>.makeStream()
+        let task = Task {
+            signal.finish()
+            await client.run()
+        }
+        for await _ in ready {}
+        await Task.yield()
+        Self.started.withLock { $0.append(task) }
+    }
+
+    /// Stops every pool `start()` ran, closing their connections (a command's last step).
+    public static func shutDownStarted() async {
+        let tasks = started.withLock { tasks in
+            defer { tasks = [] }
+            return tasks
+        }
+        for task in tasks {
+            task.cancel()
+            await task.value
+        }
     }
 
     /// Applies the store's migrations (idempotent; safe from several nodes at once); returns
