@@ -30,5 +30,11 @@ pg_restore --exit-on-error --single-transaction --no-owner --role=clustersync_ow
 # in case the backup came from a database set up otherwise.
 psql -X -q -v ON_ERROR_STOP=1 -c "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA clustersync TO clustersync_app" \
     -c "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA clustersync TO clustersync_app"
+# The restored stream is a store of its own: a new identity (welcome.store, PROTOCOL.md §5.2)
+# tells replicas whose cursors belong to the old one to push their changes again and pull from
+# the start. A backup from before store identities gets one when `clustersyncd migrate` runs.
+if [ "$(psql -X -q -tAc "SELECT to_regclass('clustersync.store_identity') IS NOT NULL")" = t ]; then
+    psql -X -q -v ON_ERROR_STOP=1 -c "UPDATE clustersync.store_identity SET id = replace(gen_random_uuid()::text, '-', '')"
+fi
 echo "restored $backup; tenants and their last sequence numbers:"
 psql -X -q -tA -F ' up to seq ' -c "SELECT name, last_seq FROM clustersync.tenant ORDER BY name"

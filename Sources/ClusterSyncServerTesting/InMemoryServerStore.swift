@@ -45,6 +45,8 @@ public actor InMemoryServerStore: ServerStore {
     private var revokedSerials: Set<[String]> = []
     private var auditLog: [AuditEntry] = []
     private var issued = 0
+    /// A fresh store's identity, as the real stores make theirs (PROTOCOL.md §5.2).
+    private let identity = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max)) }.joined()
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
     /// The day roll-ups are aggregated at (ms since 1970); a transcript sets its connection's.
     private var wallClock: @Sendable () -> Int64 = { InMemoryServerStore.now() }
@@ -388,6 +390,8 @@ public actor InMemoryServerStore: ServerStore {
         }
         return ChangesPage(changes: page, cursor: last.map(StreamCursor.cursor(at:)) ?? cursor ?? StreamCursor.cursor(at: 0), more: more)
     }
+
+    public func storeIdentity() async throws -> String { identity }
 
     public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
         guard let stored = tenants[tenant] else { throw Self.noTenant(tenant) }

@@ -21,12 +21,14 @@ public enum WireVectors {
         "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "cursor-not-issued",
         "credential-expiring", "credential-expired", "bad-signature",
         "role-cluster-lead", "role-pcpg", "role-health-board", "oversight-pcpg", "lead-only",
-        "snapshot", "cursor-expired",
+        "snapshot", "cursor-expired", "welcome-store",
     ]
 
     public struct Connection: Sendable {
         public var certificate: String?
         public var nowMillis: Int64
+        /// The server store's identity (`welcome.store`); nil: the server sends none.
+        public var store: String?
         public var limits: WireLimits
 
         public init(certificate: String?, nowMillis: Int64, limits: WireLimits) {
@@ -109,12 +111,11 @@ public enum WireVectors {
                         maxLineBytes: Int(l["maxLineBytes"]!.intValue!), maxChangesPerPush: Int(l["maxChangesPerPush"]!.intValue!),
                         maxChangesPerPage: Int(l["maxChangesPerPage"]!.intValue!), maxClockSkewMillis: l["maxClockSkewMillis"]!.intValue!,
                         idleTimeoutMillis: l["idleTimeoutMillis"]?.intValue ?? WireLimits.default.idleTimeoutMillis)
-                    try keys(["from", "certificate", "nowMillis", "limits"])
-                } else {
-                    try keys(["from", "certificate", "nowMillis"])
                 }
+                try keys(Set(["from", "certificate", "nowMillis"] + ["limits", "store"].filter { o[$0] != nil }))
                 guard let now = o["nowMillis"]?.intValue else { throw FormatError(description: "\(at): nowMillis must be a number") }
                 connection = Connection(certificate: o["certificate"]?.stringValue, nowMillis: now, limits: limits)
+                connection?.store = o["store"]?.stringValue
             case "client" where o["raw"] != nil:
                 try keys(["from", "raw"])
                 guard let raw = o["raw"]?.stringValue else { throw FormatError(description: "\(at): raw must be a string") }

@@ -92,6 +92,9 @@ struct SyncCommand: AsyncParsableCommand {
         if watch, output.json { throw ValidationError("--json is for one sync; --watch prints a line per event") }
     }
 
+    static let storeReplacedSentence = "the server's store is not the one this replica last synced with (restored from a backup, "
+        + "or another server): this replica's own changes were pushed again and everything pulled from the start"
+
     func run() async throws {
         let replica = try replica.open()
         guard let remote = try replica.remote() else {
@@ -119,7 +122,7 @@ struct SyncCommand: AsyncParsableCommand {
             Output.printJSON(.object([
                 "pushed": .int(Int64(summary.pushed)), "duplicates": .int(Int64(summary.duplicates)),
                 "pulled": .int(Int64(summary.pulled)), "author": summary.author.map(JSONValue.string) ?? .null,
-                "heldBack": .int(Int64(heldBack.count)),
+                "heldBack": .int(Int64(heldBack.count)), "storeReplaced": .bool(summary.storeReplaced),
                 "setAside": .int(Int64(max(0, try replica.setAsideCount() - setAsideBefore))),
                 "seconds": .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000),
                 "finishedAt": .string(Output.isoTime(Date())),
@@ -159,6 +162,7 @@ struct SyncCommand: AsyncParsableCommand {
             })
         } else {
             let summary = try await client.sync(progress: progress)
+            if summary.storeReplaced { Output.print(Self.storeReplacedSentence) }
             Output.print("pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
                 + (summary.duplicates > 0 ? " (\(summary.duplicates) already there)" : "")
                 + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")

@@ -172,6 +172,53 @@ import Testing
         #expect(Array(actions.prefix(2)) == [.send(.pull(Pull(cursor: Cursor("s1:9")))), .applySnapshot(page, first: true)])
     }
 
+    // MARK: The server's store (PROTOCOL.md §5.2, `store`)
+
+    static func welcome(store: String?) -> WireMessage {
+        var welcome = Welcome(identity: identity, limits: limits, server: "clustersyncd test")
+        welcome.store = store
+        return .welcome(welcome)
+    }
+
+    /// A machine at cursor s1:4 that last synced with store `known`, welcomed by `store`.
+    static func welcomed(knownStore known: String?, by store: String?) -> (Machine, [Action]) {
+        var configuration = Self.configuration(.once)
+        configuration.knownStore = known
+        var m = Machine(configuration, cursor: Cursor("s1:4"), pending: 0)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        let actions = m.handle(.received(welcome(store: store)), now: 1)
+        return (m, actions)
+    }
+
+    @Test func aRestoredStoreMakesTheReplicaPushItsChangesAgainAndReplayTheStreamFromItsStart() {
+        var (m, actions) = Self.welcomed(knownStore: "a1", by: "b2")
+        #expect(actions == [.rememberLimits(Self.limits), .rememberStore("b2", replaced: true), .readOutbox(after: nil, limit: 2)],
+                "the outbox is refilled before it is read")
+        #expect(m.cursor == Cursor("s1:0"))
+        // The outbox (now every change this replica made) goes first, then the whole stream by replay, not a snapshot.
+        #expect(m.handle(.outboxRead([Self.change(1), Self.change(2)]), now: 2).first == .send(.push(Push(batch: "\(Self.me)-1", changes: [Self.change(1), Self.change(2)]))))
+        _ = m.handle(.outboxRead([]), now: 3)
+        let pulled = m.handle(.received(.ack(Ack(batch: "\(Self.me)-1", accepted: 1, duplicates: 1, author: "prestatyn (laptop)"))), now: 4)
+        #expect(pulled.contains(.send(.pull(Pull(cursor: Cursor("s1:0"))))), "\(pulled)")
+        let done = m.handle(.received(Self.page([], "s1:7", more: false)), now: 5)
+        guard case .finish(let summary) = done.last else { Issue.record("\(done)"); return }
+        #expect(summary.storeReplaced)
+    }
+
+    @Test func theFirstStoreAReplicaMeetsOrTheSameOneIsOnlyRemembered() {
+        let (first, firstActions) = Self.welcomed(knownStore: nil, by: "a1")
+        #expect(firstActions == [.rememberLimits(Self.limits), .rememberStore("a1", replaced: false), .readOutbox(after: nil, limit: 2)])
+        #expect(first.cursor == Cursor("s1:4"))
+        let (same, sameActions) = Self.welcomed(knownStore: "a1", by: "a1")
+        #expect(sameActions == [.rememberLimits(Self.limits), .readOutbox(after: nil, limit: 2)])
+        #expect(same.cursor == Cursor("s1:4"))
+        // A server from before store identities says nothing: nothing changes.
+        let (old, oldActions) = Self.welcomed(knownStore: "a1", by: nil)
+        #expect(oldActions == [.rememberLimits(Self.limits), .readOutbox(after: nil, limit: 2)])
+        #expect(old.cursor == Cursor("s1:4"))
+    }
+
     // MARK: Snapshots (PROTOCOL.md §5.7)
 
     @Test func aReplicaWithNoPositionTakesTheStateInPagesThenPullsOn() {

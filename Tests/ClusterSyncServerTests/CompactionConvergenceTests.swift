@@ -271,6 +271,8 @@ struct InProcessSync {
             case .rememberLimits(let limits):
                 try replica.rememberServerLimits(limits)
                 try replica.rememberRole(identity.role, region: nil)
+            case .rememberStore(let store, let replaced):
+                try replica.rememberServerStore(store, replaced: replaced, cursor: machine.cursor)
             case .apply(let page):
                 _ = try replica.applyPulled(page)
             case .applySnapshot(let page, let first):

@@ -26,6 +26,12 @@ import Testing
         return Int(text.dropFirst("intact: ".count).prefix { $0.isNumber })
     }
 
+    /// The count of "pushed N changes" in a sync's output.
+    func pushed(_ result: CLI.Result) -> Int? {
+        result.stdout.components(separatedBy: "\n").first { $0.hasPrefix("pushed ") }
+            .flatMap { Int($0.dropFirst("pushed ".count).prefix { $0.isNumber }) }
+    }
+
     func export(_ replica: String) throws -> String {
         let result = try cli.run("export", "--replica", replica, "--format", "json")
         #expect(result.status == 0, "\(result.stderr)")
@@ -92,16 +98,70 @@ import Testing
         let pulled = try base.sync(rhyl)
         #expect(pulled.stdout.contains("pushed 0 changes"), "\(pulled.stdout)")
         #expect(try export(rhyl) == (try export(prestatyn)))
-        // prestatyn carries on from its cursor; what it pushes now reaches rhyl.
+        // prestatyn meets a new store: it pushes its changes again (all already there) and
+        // replays the stream; what it pushes now reaches rhyl.
         _ = try base.addRisk(prestatyn, "title=Flu clinic staffing", "likelihood=4", "consequence=3", "category=workforce")
-        let pushed = try base.sync(prestatyn).stdout
-        let count = try #require(Int(pushed.dropFirst("pushed ".count).prefix { $0.isNumber }), "\(pushed)")
+        let synced = try base.sync(prestatyn)
+        #expect(synced.stdout.contains("restored from a backup"), "\(synced.stdout)")
+        let count = try #require(pushed(synced), "\(synced.stdout)")
         #expect(count > 0)
         _ = try base.sync(rhyl)
         let shared = try export(rhyl)
         #expect(try shared == export(prestatyn))
         #expect(shared.components(separatedBy: "\"title\":").count - 1 == 4, "rhyl must hold the four risks: \(shared)")
         #expect(try chained("bcuhb", data: "restored") == before + count)
+    }
+
+    /// A restore rewinds the stream: what was pushed after the backup is gone from the server,
+    /// and a replica that synced after it holds a cursor past the restored end. The restored
+    /// store has a new identity (`welcome.store`), so each replica pushes its own changes again
+    /// and replays the stream from its start: nothing acknowledged after the backup is lost, and
+    /// the two practices end identical, each change once in the restored chain.
+    @Test func aReplicaThatSyncedAfterTheBackupPushesItsChangesAgainAndPullsFromTheStart() throws {
+        let first = try base.makeServer()
+        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: first)
+        let rhyl = try base.makeReplica("rhyl", certificate: false, server: first)
+        _ = try base.addRisk(prestatyn, "title=Locum cover", "likelihood=3", "consequence=4", "category=workforce")
+        _ = try base.sync(prestatyn)
+        _ = try base.sync(rhyl)
+        _ = try admin("backup", "--data", "data", "--to", "backup.sqlite")
+        let inBackup = try #require(try chained("bcuhb", data: "data"))
+        // After the backup: prestatyn's new risk is acknowledged (its outbox is empty), and rhyl
+        // pulls it, so rhyl's cursor is past what the backup holds.
+        _ = try base.addRisk(prestatyn, "title=Flu clinic staffing", "likelihood=4", "consequence=3", "category=workforce")
+        _ = try base.sync(prestatyn)
+        _ = try base.sync(rhyl)
+        let acknowledged = try #require(try chained("bcuhb", data: "data"))
+        #expect(acknowledged > inBackup)
+        let status = try cli.run("status", "--replica", prestatyn, "--json").stdout
+        #expect(status.contains("\"pending\":0"), "prestatyn's outbox must be empty: \(status)")
+        #expect(first.stop() == 0)
+
+        _ = try admin("restore", "--data", "restored", "--from", "backup.sqlite", "--certificates-from", "data")
+        let second = try Server.start(cli: cli, port: first.port, data: "restored")
+        defer { second.stop() }
+        // rhyl edits first: its cursor is past the restored end, yet its new risk is pushed and it
+        // replays the stream (without the store identity it would be refused as "not a cursor
+        // this server issued", and later skip changes).
+        _ = try base.addRisk(rhyl, "title=Estates: damp in the treatment room", "likelihood=2", "consequence=3", "category=estates")
+        let rhylSync = try base.sync(rhyl)
+        #expect(rhylSync.stdout.contains("the server's store is not the one this replica last synced with"), "\(rhylSync.stdout)")
+        // prestatyn pushes again the risk the restore lost, and receives rhyl's.
+        let prestatynSync = try base.sync(prestatyn)
+        #expect(prestatynSync.stdout.contains("restored from a backup"), "\(prestatynSync.stdout)")
+        _ = try base.sync(rhyl)
+        let shared = try export(rhyl)
+        #expect(try shared == export(prestatyn))
+        for title in ["Locum cover", "Flu clinic staffing", "Estates: damp in the treatment room"] {
+            #expect(shared.contains(title), "\(title) is missing after the restore: \(shared)")
+        }
+        // Each change once: what the backup held, the lost risk pushed again, rhyl's new one.
+        let rhylPushed = try #require(pushed(rhylSync), "\(rhylSync.stdout)")
+        #expect(pushed(prestatynSync) == acknowledged - inBackup, "prestatyn pushes exactly what the restore lost: \(prestatynSync.stdout)")
+        #expect(try chained("bcuhb", data: "restored") == inBackup + (acknowledged - inBackup) + rhylPushed)
+        // A later sync is an ordinary one: nothing pushed again, nothing said.
+        let quiet = try base.sync(prestatyn)
+        #expect(quiet.stdout.hasPrefix("pushed 0 changes, pulled 0"), "\(quiet.stdout)")
     }
 
     /// `backup` refuses to overwrite a file and says so; `restore` refuses a file that is not a

@@ -163,6 +163,14 @@ enum ReplicaSchema {
                 ALTER TABLE remote ADD COLUMN snapshot_cursor TEXT;
                 """)
         }
+        migrator.registerMigration("v9 (restore): remote store identity") { db in
+            try db.execute(sql: """
+                -- The identity of the server store the cursor belongs to (`welcome.store`,
+                -- PROTOCOL.md §5.2); NULL until a server names one. Kept when the address
+                -- changes: a store is the same whatever it is called.
+                ALTER TABLE remote ADD COLUMN store TEXT;
+                """)
+        }
         return migrator
     }
 }

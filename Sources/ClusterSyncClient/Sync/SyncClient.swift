@@ -45,6 +45,9 @@ public struct SyncClient: Sendable {
         public var duplicates = 0
         public var pulled = 0
         public var author: String?
+        /// The server's store was new to this replica (restored from a backup?): this replica's
+        /// changes were pushed again and everything pulled from the start (PROTOCOL.md §5.2).
+        public var storeReplaced = false
     }
 
     /// Pushes everything pending, then pulls until caught up.
@@ -103,6 +106,7 @@ public struct SyncClient: Sendable {
             configuration.role = oversight.role
             configuration.region = oversight.region
         }
+        configuration.knownStore = try replica.knownServerStore()
         var machine = ClientSyncStateMachine(configuration, cursor: try replica.syncState().cursor, pending: try replica.pendingCount())
         let callbacks = Callbacks(progress: progress, onApplied: onApplied, onNotice: onNotice, onHistory: onHistory)
         var pulled = 0
@@ -116,14 +120,15 @@ public struct SyncClient: Sendable {
                     next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1", key: key),
                                              pulled: &pulled, callbacks: callbacks)
                 case .finish(let result):
-                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author)
+                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author,
+                                   storeReplaced: result.storeReplaced)
                 case .fail(let error):
                     throw error
                 case .progress(let state):
                     callbacks.progress(state)
                 case .notice(let notice):
                     callbacks.onNotice(notice)
-                case .sendHello, .send, .readOutbox, .rememberLimits, .acknowledge, .holdBack, .apply, .applySnapshot, .keepHistory, .recordSuccessfulSync, .close:
+                case .sendHello, .send, .readOutbox, .rememberLimits, .rememberStore, .acknowledge, .holdBack, .apply, .applySnapshot, .keepHistory, .recordSuccessfulSync, .close:
                     // Only while connected; the machine never asks for them here.
                     continue
                 }
@@ -194,6 +199,8 @@ public struct SyncClient: Sendable {
                                 // Held-back lead-only changes go again once the credential is a lead's.
                                 if identity.role.hasLeadPowers { try replica.releaseHeldBack(coded: .leadOnly) }
                             }
+                        case .rememberStore(let store, let replaced):
+                            try replica.rememberServerStore(store, replaced: replaced, cursor: machine.cursor)
                         case .acknowledge(let ids, let author):
                             try replica.acknowledge(ids, author: author)
                         case .holdBack(let id, let code, let reason):

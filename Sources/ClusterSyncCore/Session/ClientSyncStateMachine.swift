@@ -46,6 +46,9 @@ public struct ClientSyncStateMachine: Sendable {
         /// must grant exactly that. `practice` for a practice's replica (either practice role).
         public var role: CredentialRole = .practice
         public var region: String?
+        /// The server store this replica last synced with (`welcome.store`); nil before the
+        /// first welcome that named one.
+        public var knownStore: String?
 
         public init(mode: Mode, replica: ReplicaID, tenant: String, cluster: String, practice: String,
                     credential: String, server: String) {
@@ -77,6 +80,10 @@ public struct ClientSyncStateMachine: Sendable {
         public var duplicates = 0
         /// The author the server stamps on this replica's changes.
         public var author: String?
+        /// The server's store was not the one this replica last synced with (restored from a
+        /// backup, or another server): its changes were pushed again and the stream pulled from
+        /// its start.
+        public var storeReplaced = false
         public init() {}
     }
 
@@ -139,6 +146,13 @@ public struct ClientSyncStateMachine: Sendable {
         /// Keep the limits the server announced (the replica admits changes by the same clock
         /// limit as the server).
         case rememberLimits(WireLimits)
+        /// The welcome named a server store this replica has not synced with. Keep its identity;
+        /// if the replica knew another (`replaced`: the server was restored from a backup, or
+        /// is another server), in the same transaction put every change this replica made back
+        /// into the outbox (the new store may lack those acknowledged after its backup) and set
+        /// the cursor to the machine's `cursor` (`StreamCursor.cursor(at: 0)` for a practice), so
+        /// the pull replays the stream from its start (PROTOCOL.md §5.2). Before the outbox is read.
+        case rememberStore(String, replaced: Bool)
         /// Apply the page and store its cursor, in one transaction.
         case apply(ChangesPage)
         /// Apply a snapshot page and store its cursor, in one transaction; the `first` page of a
@@ -200,12 +214,15 @@ public struct ClientSyncStateMachine: Sendable {
     private var heldBack: Set<ChangeID> = []
     /// The pull in flight asked for a snapshot from the start: its answer is a first page.
     private var awaitingFirstSnapshotPage = false
+    /// The server store this replica's cursor belongs to.
+    private var knownStore: String?
 
     /// `cursor` is where the replica's copy stands; `pending`, how many changes wait to be pushed.
     public init(_ configuration: Configuration, cursor: Cursor?, pending: Int) {
         self.configuration = configuration
         self.cursor = cursor
         self.random = configuration.seed
+        self.knownStore = configuration.knownStore
         progress.toPush = pending
     }
 
@@ -341,7 +358,7 @@ public struct ClientSyncStateMachine: Sendable {
             }
             self.welcome = welcome
             summary.author = them.author
-            return [.rememberLimits(welcome.limits)] + afterWelcome()
+            return [.rememberLimits(welcome.limits)] + storeChecked(welcome) + afterWelcome()
         }
         guard them.role.isPractice else {
             return stop(ClusterSyncError(.wrongCredential,
@@ -359,7 +376,24 @@ public struct ClientSyncStateMachine: Sendable {
         }
         self.welcome = welcome
         summary.author = them.author
-        return [.rememberLimits(welcome.limits)] + afterWelcome()
+        return [.rememberLimits(welcome.limits)] + storeChecked(welcome) + afterWelcome()
+    }
+
+    /// A store other than the one this replica's cursor belongs to: the cursor means nothing
+    /// there (a restored backup's stream ends earlier, and goes on with other changes), so the
+    /// pull starts again from the stream's start (replayed, keeping this replica's history;
+    /// `cursor-expired` there falls back to a snapshot), after this replica's own changes have
+    /// been pushed again. The first store a replica meets is only remembered.
+    private mutating func storeChecked(_ welcome: Welcome) -> [Action] {
+        guard let store = welcome.store, store != knownStore else { return [] }
+        let replaced = knownStore != nil
+        knownStore = store
+        // A read-only role's pull is its whole state whatever the cursor: it starts without one.
+        if replaced {
+            cursor = configuration.role.isReadOnly ? nil : StreamCursor.cursor(at: 0)
+            summary.storeReplaced = true
+        }
+        return [.rememberStore(store, replaced: replaced)]
     }
 
     /// A sync pushes first; a history fetch asks for its record and nothing else.

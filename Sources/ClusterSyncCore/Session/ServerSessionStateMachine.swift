@@ -323,7 +323,8 @@ public struct ServerSessionStateMachine: Sendable {
 
     /// The hello's credentials are good: welcome the client.
     /// `credentialExpiresAt` (ms since 1970) goes into the welcome, so the client can warn.
-    public mutating func authenticated(_ identity: SessionIdentity, server: String, credentialExpiresAt: Int64? = nil) -> Action {
+    /// `store` (the store's identity) goes into the welcome too, so a client can tell a restored store.
+    public mutating func authenticated(_ identity: SessionIdentity, server: String, credentialExpiresAt: Int64? = nil, store: String? = nil) -> Action {
         switch state {
         case .closed: return .none
         case .authenticating:
@@ -331,6 +332,7 @@ public struct ServerSessionStateMachine: Sendable {
             lastActivity = clock()
             var welcome = Welcome(identity: identity, limits: limits, server: server)
             welcome.credentialExpiresAt = credentialExpiresAt
+            welcome.store = store
             return .send(.welcome(welcome))
         case .awaitingHello, .ready: preconditionFailure("authenticated without an authenticate action")
         }

@@ -69,6 +69,7 @@ public enum WireCodec {
             object.raw("limits", limits.text)
             object.string("server", welcome.server)
             object.int("credentialExpiresAt", welcome.credentialExpiresAt)
+            object.string("store", welcome.store)
         case .ack(let ack):
             object.string("batch", ack.batch)
             object.int("accepted", ack.accepted)
@@ -273,7 +274,7 @@ private struct DecodedLine: Decodable {
     enum Key: String, CodingKey {
         case type
         case version, replica, token, client, key
-        case identity, scopes, limits, server, credentialExpiresAt, role, region
+        case identity, scopes, limits, server, credentialExpiresAt, store, role, region
         case tenant, cluster, practice, author
         case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
         case batch, changes, accepted, duplicates
@@ -402,6 +403,7 @@ private struct DecodedLine: Decodable {
                 server: try c.decode(String.self, forKey: .server))
             welcome.scopes = try c.decode([String].self, forKey: .scopes)
             welcome.credentialExpiresAt = try c.decodeIfPresent(Int64.self, forKey: .credentialExpiresAt)
+            welcome.store = try c.decodeIfPresent(String.self, forKey: .store)
             return .welcome(welcome)
         case "ack":
             return .ack(Ack(

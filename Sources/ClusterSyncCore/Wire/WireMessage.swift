@@ -153,6 +153,11 @@ public struct Welcome: Sendable, Equatable {
     /// When the session's credential stops opening sessions (ms since 1970); nil: it does not
     /// expire, or the server does not say. On the wire: `credentialExpiresAt`, absent when nil.
     public var credentialExpiresAt: Int64?
+    /// The identity of the server's store: made when the store is created and made again when
+    /// a backup is restored (PROTOCOL.md §5.2). A client that sees it change knows the stream it
+    /// held a cursor in is gone: it pushes its own changes again and pulls from the start.
+    /// On the wire: `store`, absent when nil (servers before it).
+    public var store: String?
 
     public init(version: Int = ProtocolVersion.current, identity: SessionIdentity, limits: WireLimits, server: String) {
         self.version = version

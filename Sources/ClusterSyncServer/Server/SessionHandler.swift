@@ -25,6 +25,8 @@ struct SessionHandler: Sendable {
     /// The wall clock for the push checks, in milliseconds since 1970.
     var nowMillis: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     var serverName = "clustersyncd/1"
+    /// The store's identity, read once when the server starts (`welcome.store`); nil: not sent.
+    var storeIdentity: String?
     /// How long the session log keeps an entry (settings: auditRetentionDays).
     var auditRetentionMillis = Int64(ServerSettings.defaultAuditRetentionDays) * 86_400_000
 
@@ -288,7 +290,7 @@ struct SessionHandler: Sendable {
                 "clustersyncd.credential": "\(certificate == nil ? "token" : "certificate")",
             ])
             Self.sessions.increment()
-            return machine.authenticated(identity, server: serverName, credentialExpiresAt: expiresAt)
+            return machine.authenticated(identity, server: serverName, credentialExpiresAt: expiresAt, store: storeIdentity)
         } catch {
             logger.error("authentication failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.authenticationFailed("the server could not check the credential; try again")

@@ -35,6 +35,8 @@ public final class SyncServer: Service, Sendable {
             certificateChainFile: settings.certificate, privateKeyFile: settings.privateKey, trustedCAFile: settings.clientCA))
         let limits = settings.limits
         let sessionLimits = settings.sessionLimits
+        // Fixed for the store's life: a restore makes a new store (PROTOCOL.md §5.2).
+        let storeIdentity = try await store.storeIdentity()
         let handshakeTimeout = TimeAmount.seconds(Int64(settings.tlsHandshakeTimeoutSeconds))
         FileLimit.raise(toFit: settings.maxConnections, logger: logger)
         let connections = ConnectionRegistry(
@@ -103,6 +105,7 @@ public final class SyncServer: Service, Sendable {
                             var session = SessionHandler(
                                 store: self.store, notifier: self.notifier, limits: limits, logger: self.logger)
                             session.sessionLimits = sessionLimits
+                            session.storeIdentity = storeIdentity
                             session.connections = connections
                             session.auditRetentionMillis = Int64(self.settings.auditRetentionDays) * 86_400_000
                             await session.run(connection, certificateIdentity: identity)

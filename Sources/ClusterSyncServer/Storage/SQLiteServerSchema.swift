@@ -340,6 +340,18 @@ enum SQLiteServerSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v9 (restore): store identity") { db in
+            try db.execute(sql: """
+                -- This store's identity (welcome.store, PROTOCOL.md §5.2): 128 random bits, made
+                -- here and again by `clustersyncd restore`, so replicas tell a restored stream
+                -- from the one their cursor belongs to.
+                CREATE TABLE store_identity (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    id TEXT NOT NULL
+                );
+                INSERT INTO store_identity (singleton, id) VALUES (1, lower(hex(randomblob(16))));
+                """)
+        }
         return migrator
     }
 }

@@ -421,6 +421,10 @@ public final class SQLiteServerStore: ServerStore {
             more: rows.count > limit, unreadable: unreadable)
     }
 
+    public func storeIdentity() async throws -> String {
+        try await read { db in try String.fetchOne(db, sql: "SELECT id FROM store_identity")! }
+    }
+
     public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
         try await read { db in
             guard let last = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [tenant]) else {

@@ -54,8 +54,8 @@ public enum SQLiteStoreBackup {
         guard try source.read({ db in try db.tableExists("tenant_sequence") }) else {
             throw ClusterSyncError(.invalidValue, "\(file) is an SQLite file but not a ClusterSync server store (it has no tenant_sequence table)", field: "from")
         }
-        let summary = try copy(from: source, sourceName: file, to: store)
-        // Migrates it; then the summary names the schema it has now.
+        let summary = try copy(from: source, sourceName: file, to: store, newIdentity: true)
+        // Migrates it (a backup from before store identities gets its first one here); then the summary names the schema it has now.
         _ = try SQLiteServerStore(path: store)
         var migrated = summary
         migrated.migrations = try open(store, what: "the restored store").read(migrations)
@@ -75,7 +75,10 @@ public enum SQLiteStoreBackup {
         }
     }
 
-    private static func copy(from source: DatabasePool, sourceName: String, to destination: String) throws -> Summary {
+    /// `newIdentity`: the copy is a restore, a store of its own (PROTOCOL.md §5.2): it gets a new
+    /// identity before it is moved into place, so replicas never meet the restored stream under
+    /// the identity of the one their cursors belong to.
+    private static func copy(from source: DatabasePool, sourceName: String, to destination: String, newIdentity: Bool = false) throws -> Summary {
         let manager = FileManager.default
         guard !manager.fileExists(atPath: destination) else {
             throw ClusterSyncError(.invalidValue, "\(destination) already exists: give a new file name (a backup never overwrites a file)", field: "to")
@@ -95,6 +98,13 @@ public enum SQLiteStoreBackup {
             }
             let target = try DatabaseQueue(path: partial)
             try source.backup(to: target)
+            if newIdentity {
+                try target.write { db in
+                    if try db.tableExists("store_identity") {
+                        try db.execute(sql: "UPDATE store_identity SET id = lower(hex(randomblob(16)))")
+                    }
+                }
+            }
             let summary = try target.read { db -> Summary in
                 let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")
                 guard check == ["ok"] else {

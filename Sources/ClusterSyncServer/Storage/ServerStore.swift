@@ -98,6 +98,11 @@ public protocol ServerStore: Sendable {
 
     // MARK: Sync
 
+    /// This store's identity (`welcome.store`, PROTOCOL.md §5.2): random, made when the store is
+    /// created and made again when a backup is restored, so a replica whose cursor belongs to
+    /// the stream before a restore knows to push its changes again and pull from the start.
+    func storeIdentity() async throws -> String
+
     /// Stores a batch of already validated changes for `identity`, whole or not at all, stamping
     /// each with `ReplicaKeys.author(of:registration:pushedBy:fromReplica:)` (its maker's
     /// registered author; for a maker without a key, which only direct callers push since a

@@ -247,6 +247,16 @@ enum PostgresServerSchema {
                 PRIMARY KEY (tenant, at)
             );
             """),
+        ("v4 (restore): store identity", """
+            -- This store's identity (welcome.store, PROTOCOL.md §5.2): 128 random bits, made here
+            -- and again by Deploy/postgres-restore.sh, so replicas tell a restored stream from
+            -- the one their cursor belongs to.
+            CREATE TABLE store_identity (
+                singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                id TEXT NOT NULL
+            );
+            INSERT INTO store_identity (singleton, id) VALUES (1, replace(gen_random_uuid()::text, '-', ''));
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the

@@ -549,6 +549,10 @@ public final class PostgresServerStore: ServerStore {
         return bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}") && !bytes.contains { $0 == 10 || $0 == 13 }
     }
 
+    public func storeIdentity() async throws -> String {
+        try await read { c in try await c.rows("SELECT id FROM store_identity", self.logger).map { try $0.decode(String.self) } }[0]
+    }
+
     public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
         try await read { c in
             guard let last = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(tenant)", self.logger).first?.decode(Int64.self) else {

@@ -1,0 +1,35 @@
+import ClusterSyncServer
+import Foundation
+import Testing
+
+/// `welcome.store` (PROTOCOL.md §5.2): each store has an identity of its own, kept for its life
+/// and made again by a restore, so replicas can tell a restored stream from theirs.
+@Suite struct StoreIdentityTests {
+    @Test(arguments: StoreBackend.available)
+    func twoStoresHaveDifferentIdentitiesOf128RandomBits(_ backend: StoreBackend) async throws {
+        let one = try await backend.make().storeIdentity()
+        let two = try await backend.make().storeIdentity()
+        #expect(one != two)
+        for identity in [one, two] {
+            #expect(identity.count == 32 && identity.allSatisfy(\.isHexDigit), "\(identity)")
+        }
+    }
+
+    @Test func anSQLiteStoreKeepsItsIdentityWhenReopenedAndBackedUpButARestoreMakesANewOne() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-identity-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("store.sqlite").path
+        let original = try await SQLiteServerStore(path: path).storeIdentity()
+        #expect(try await SQLiteServerStore(path: path).storeIdentity() == original)
+
+        let backup = folder.appendingPathComponent("backup.sqlite").path
+        _ = try SQLiteStoreBackup.backup(store: path, to: backup)
+        #expect(try await SQLiteServerStore(path: backup).storeIdentity() == original, "a backup is a copy of the store")
+        let restored = folder.appendingPathComponent("restored.sqlite").path
+        _ = try SQLiteStoreBackup.restore(from: backup, to: restored)
+        let identity = try await SQLiteServerStore(path: restored).storeIdentity()
+        #expect(identity != original, "a restored store is a stream of its own")
+        #expect(try await SQLiteServerStore(path: path).storeIdentity() == original, "the original keeps its identity")
+    }
+}
