@@ -11,6 +11,7 @@ import Foundation
 ///         (every figure of issue 12 beside the raw SQLite limit; SpeedBench, LoadBench)
 ///     swift run -c release clustersync-bench --postgres [--changes 100000] [--stored 1000000]   (PostgresBench)
 ///     swift run -c release clustersync-bench --snapshot [1000000]   (snapshot bootstrap and compaction; SnapshotBench)
+///     swift run -c release clustersync-bench --one-change-sync [1000000]   (client side of a one-change sync as the replica grows)
 @main
 struct Bench {
     static func main() async throws {
@@ -61,6 +62,11 @@ struct Bench {
                                      storedCount: option("--stored", 1_000_000), clients: clients, binaries: binaries)
             return
         }
+        if arguments.contains("--one-change-sync") {
+            try await OneChangeSyncBench.run(in: directory.appendingPathComponent("one-change"), largest: option("--one-change-sync", 1_000_000),
+                                             binaries: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
+            return
+        }
         if arguments.contains("--profile-apply") {
             try ApplyProfile.run(times: option("--profile-apply", 5), count: count, in: directory)
             return
@@ -69,14 +75,20 @@ struct Bench {
         var local: [Double] = []
         var singles: [Double] = []
         var remote: [Double] = []
+        // CPU time of the whole process per change (every thread): what a loaded machine's
+        // wall-clock rates hide.
+        var localCPU: [Double] = []
+        var remoteCPU: [Double] = []
         var decode: [Double] = []
         var wireBytes = 0.0
         var fileBytes = 0.0
         for run in 0..<runs {
             let source = try Replica(path: directory.appendingPathComponent("source-\(run).sqlite").path)
             try source.initialise(tenant: "bench", cluster: "c1", practice: "p1", displayName: "Bench")
+            let editsCPU = Bench.processCPUSeconds()
             let edits = try LocalEdits.make(count: count, on: source)
             local.append(Double(count) / edits)
+            localCPU.append((Bench.processCPUSeconds() - editsCPU) / Double(count) * 1e6)
             if !arguments.contains("--skip-singles") {
                 singles.append(try LocalEdits.singleTransactions(count: 2_000, on: source))
             }
@@ -93,15 +105,19 @@ struct Bench {
             try target.initialise(tenant: "bench", cluster: "c1", practice: "p2", displayName: "Bench 2")
             let emptyBytes = try fileSize(target)
             let applyStart = ContinuousClock.now
+            let applyCPU = Bench.processCPUSeconds()
             try target.apply(decoded, origin: .server)
             remote.append(Double(decoded.count) / seconds(since: applyStart))
+            remoteCPU.append((Bench.processCPUSeconds() - applyCPU) / Double(decoded.count) * 1e6)
             fileBytes = Double(try fileSize(target) - emptyBytes) / Double(decoded.count)
         }
         print(String(format: "local edits, batched 1,000 per transaction:  %10.0f edits/s", median(local)))
         if !singles.isEmpty {
             print(String(format: "local edits, one transaction each:           %10.0f edits/s", median(singles)))
         }
+        print(String(format: "  CPU time per local edit (all threads):     %10.1f µs", median(localCPU)))
         print(String(format: "remote changes applied (one transaction):    %10.0f changes/s", median(remote)))
+        print(String(format: "  CPU time per change applied:               %10.1f µs", median(remoteCPU)))
         print(String(format: "change JSON decoded:                         %10.0f changes/s", median(decode)))
         print(String(format: "bytes per change on the wire (JSON line):    %10.1f", wireBytes))
         print(String(format: "bytes per change in the replica file:        %10.1f", fileBytes))
@@ -114,6 +130,13 @@ struct Bench {
     /// A line on stdout at once (the output may be a file while the bench runs for minutes).
     static func flushingPrint(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    /// CPU time this process has used, every thread, in seconds.
+    static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     static func seconds(since start: ContinuousClock.Instant, until end: ContinuousClock.Instant = .now) -> Double {

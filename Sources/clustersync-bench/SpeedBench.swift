@@ -339,3 +339,67 @@ enum BenchChild {
         print(JSONValue.object(["pulled": .int(Int64(summary.pulled))]).canonicalText)
     }
 }
+
+/// `--one-change-sync N`: the one-change sync (median of 25) against a small server in a process
+/// of its own, by a replica holding 0, N/2 and N changes (applied as if pulled): whether the
+/// client's part of a small sync grows with the replica, apart from the server's history.
+enum OneChangeSyncBench {
+    static func run(in directory: URL, largest: Int, binaries: URL) async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let data = DataDirectory(path: directory.appendingPathComponent("data").path)
+        try data.initialise()
+        let tokenFile = directory.appendingPathComponent("p1.token").path
+        do {
+            let store = try SQLiteServerStore(path: data.database)
+            try await store.addTenant("bench")
+            try await store.addCluster("c1", tenant: "bench")
+            try await store.addPractice("p1", cluster: "c1", tenant: "bench")
+            try await store.issueToken(practice: "p1", cluster: "c1", tenant: "bench", label: nil)
+                .write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        }
+        let server = try ServerProcess.start(data: data, binaries: binaries)
+        defer { server.stop() }
+        let remote = RemoteSettings(host: "127.0.0.1", port: server.port, caFile: data.caCertificate, tokenFile: tokenFile)
+        let replica = try Replica(path: directory.appendingPathComponent("replica.sqlite").path)
+        try replica.initialise(tenant: "bench", cluster: "c1", practice: "p1", displayName: "Bench")
+        try replica.setRemote(remote)
+        var held = 0
+        for size in [0, largest / 2, largest] {
+            if size > held {
+                try grow(replica, from: held, to: size)
+                held = size
+            }
+            let id = try replica.create(.risk, edits: [.set("title", .string("One change"))])
+            _ = try await SyncClient(replica: replica, remote: remote).sync()
+            var times: [Double] = []
+            for i in 0..<25 {
+                try replica.edit(id, .set("owner", .string("Owner \(i)")))
+                let start = ContinuousClock.now
+                _ = try await SyncClient(replica: replica, remote: remote).sync()
+                times.append(Bench.seconds(since: start) * 1000)
+            }
+            Bench.flushingPrint(String(format: "one-change sync, replica holding %@ changes (server: a few): %.2f ms (median of 25)",
+                                       ProgressLine.grouped(size), Bench.median(times)))
+        }
+    }
+
+    /// Changes of another replica, applied as a pull would (100 per record, 1,000 per transaction).
+    static func grow(_ replica: Replica, from start: Int, to end: Int) throws {
+        let maker = ReplicaID("00000000000000b2")!
+        let scope = RecordScope(tenant: "bench", cluster: "c1")
+        let base = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
+        var record = RecordID.random(for: .risk)
+        var batch: [Change] = []
+        for i in start..<end {
+            if i % 100 == 0 { record = RecordID.random(for: .risk) }
+            let counter = Int64(i + 1)
+            let previous = i % 100 >= 4 ? [ChangeID(replica: maker, counter: counter - 4)] : []
+            batch.append(Change(id: ChangeID(replica: maker, counter: counter), hlc: HLCTimestamp(millis: base + Int64(i / 1000)),
+                                record: record, scope: scope, field: LocalEdits.fields[i % 4], value: .string("Value \(i)"), supersedes: previous))
+            if batch.count == 1_000 || i == end - 1 {
+                try replica.apply(batch, origin: .server)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+}

@@ -48,6 +48,19 @@ import Testing
         }
     }
 
+    /// `jsonText` writes the fields straight out; `jsonValue.canonicalText` is the definition.
+    @Test func directEncodingMatchesTheCanonicalTreeOnEveryVector() throws {
+        for change in try Self.validChanges() {
+            var variant = change
+            variant.author = "Dr \"Quote\" \\ Jones\n"
+            variant.sig = String(repeating: "A", count: 86) + "=="
+            variant.seen = variant.supersedes + [ChangeID(replica: change.id.replica, counter: 99)]
+            for c in [change, variant] {
+                #expect(c.jsonText == c.jsonValue.canonicalText, "\(c.jsonValue.canonicalText)")
+            }
+        }
+    }
+
     @Test func validLinesPassValidation() throws {
         for (n, change) in try Self.validChanges().enumerated() {
             do throws(ClusterSyncError) {

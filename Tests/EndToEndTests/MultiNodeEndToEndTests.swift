@@ -37,7 +37,7 @@ struct MultiNodeEndToEndTests {
         try FileManager.default.copyItem(at: dir.appendingPathComponent("data"), to: dir.appendingPathComponent("data2"))
     }
 
-    func startNode(_ data: String, port: Int = 0) throws -> Node { try Node.start(cli: cli, data: data, port: port) }
+    func startNode(_ data: String, port: Int = 0) throws -> Server { try Server.start(cli: cli, port: port, data: data) }
 
     /// A replica of `practice` with a token, syncing through `port`.
     func makeReplica(_ practice: String, port: Int) throws -> String {
@@ -238,40 +238,5 @@ struct MultiNodeEndToEndTests {
         guard case .array(let records) = export["records"] else { Issue.record("no records"); return }
         #expect(records.count == titles.count, "every risk once")
         #expect(try sequence().gapFree)
-    }
-}
-
-/// A `clustersyncd serve` node on its own data directory, stopped with SIGTERM.
-final class Node {
-    let process: Process
-    let port: Int
-
-    init(process: Process, port: Int) {
-        self.process = process
-        self.port = port
-    }
-
-    static func start(cli: CLI, data: String, port: Int) throws -> Node {
-        let process = try cli.start(["serve", "--data", data, "--port", String(port)], binary: "clustersyncd")
-        let out = (process.standardOutput as! Pipe).fileHandleForReading
-        var text = ""
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while Date() < deadline, !text.contains("listening on") {
-            let chunk = out.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on") }),
-              let port = Int(line.split(separator: ":").last ?? "") else {
-            process.terminate()
-            throw ClusterSyncError(.internal, "clustersyncd did not report its port: \(text)")
-        }
-        return Node(process: process, port: port)
-    }
-
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
     }
 }

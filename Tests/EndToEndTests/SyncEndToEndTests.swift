@@ -245,8 +245,9 @@ final class Server {
         let process = try cli.start(["serve", "--data", data, "--port", String(port)], binary: "clustersyncd")
         let out = (process.standardOutput as! Pipe).fileHandleForReading
         var text = ""
-        let deadline = Date(timeIntervalSinceNow: 20)
-        while Date() < deadline, !text.contains("\n") {
+        // Warnings may come first (a PostgreSQL store's): wait for the line that says the port.
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while Date() < deadline, !text.contains("listening on") {
             let data = out.availableData
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)

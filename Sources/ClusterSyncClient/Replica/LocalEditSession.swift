@@ -1,9 +1,17 @@
 import ClusterSyncCore
 import ClusterSyncStorage
+import Dispatch
+import Foundation
 import GRDB
 
 /// Turns edits into changes inside one write transaction: numbers them, stamps them with the
 /// replica's clock, applies them and queues them in the outbox.
+///
+/// Each record an edit touches is read from the file once per session and then kept in step, in
+/// memory, with every change made here (`views`); the changes wait in `pending` and are signed
+/// and written together (`flush`, which `finish` calls): a batch of a thousand edits is one
+/// read of its records, one `ChangeWriter` batch and its signatures made on every core. Code
+/// that reads the file between edits (an import reading a list's items) flushes first.
 struct LocalEditSession {
     let identity: ReplicaIdentity
     /// The role of the last welcome: what `LeadPowers` checks each edit against.
@@ -14,6 +22,10 @@ struct LocalEditSession {
     private let wallMillis: Int64
     /// Signs every change made here (Protocol/changes.md §2.1).
     private let key: ReplicaSigningKey
+    /// Records as this session has left them (nil: no live writes), read once each.
+    private var views: [RecordID: RecordView?] = [:]
+    /// Changes made but not yet signed and written.
+    private var pending: [Change] = []
     private(set) var made: [Change] = []
 
     init(_ db: Database, wallMillis: Int64) throws {
@@ -28,51 +40,119 @@ struct LocalEditSession {
         self.wallMillis = wallMillis
     }
 
+    /// Reads the records of `ids` not read yet, in one query.
+    mutating func preload(_ ids: some Collection<RecordID>) throws {
+        let missing = Set(ids.filter { views[$0] == nil })
+        guard !missing.isEmpty else { return }
+        for id in missing { views[id] = .some(nil) }
+        for view in try ChangeReader.views(writer.db, where: "rec.id IN (SELECT value FROM json_each(?))",
+                                           arguments: [Self.jsonArray(missing.map(\.rawValue))]) {
+            views[view.id] = view
+        }
+    }
+
+    /// The record as this session has left it.
+    mutating func view(_ id: RecordID) throws -> RecordView? {
+        if let known = views[id] { return known }
+        let view = try Replica.view(id, writer.db)
+        views[id] = .some(view)
+        return view
+    }
+
     mutating func edit(_ id: RecordID, scope: RecordScope, _ edit: Edit) throws {
-        let view = try Self.view(id, for: edit, writer.db)
+        let view = try self.view(id)
         let planned = try edit.plan(on: view, type: id.type)
         if let kind = id.type.schema.field(planned.field)?.kind, let value = planned.value?.stringValue, let target = RecordID(value) {
             switch kind {
             case .reference, .referenceSet:
                 // A link made here must name a record held here (Protocol/changes.md §6.1).
-                try LocalEditRules.checkLink(from: id, scope: scope, field: planned.field, to: try Replica.view(target, writer.db), id: target)
+                try LocalEditRules.checkLink(from: id, scope: scope, field: planned.field, to: try self.view(target), id: target)
             default: break
             }
         }
-        counter += 1
-        let change = ChangeSignature.signed(Change(
-            id: ChangeID(replica: identity.replicaID, counter: counter),
+        var change = Change(
+            id: ChangeID(replica: identity.replicaID, counter: counter + 1),
             hlc: clock.tick(wallMillis: wallMillis),
             record: id, scope: scope, field: planned.field, value: planned.value,
-            supersedes: planned.supersedes, seen: planned.seen, author: identity.displayName), with: key)
+            supersedes: planned.supersedes, seen: planned.seen, author: identity.displayName)
         // A lead-only edit without the lead's role is refused here, before it reaches the outbox.
         let live = view?.writes[planned.field] ?? []
         let superseded = change.supersedes.map { id -> String? in
             id.replica == identity.replicaID ? identity.practice : LeadPowers.practice(stampedIn: live.first { $0.id == id }?.author)
         }
         try LeadPowers.check(change, role: role, practice: identity.practice, supersededPractices: superseded, receiver: .replica)
-        _ = try writer.apply(change)
-        let queue = try writer.db.cachedStatement(sql: "INSERT INTO outbox (replica, counter) VALUES (?, ?)")
-        queue.setUncheckedArguments([try writer.replicaNumber(identity.replicaID), counter])
-        try queue.execute()
-        made.append(change)
-    }
-
-    /// The part of the record an edit needs to plan against: a field edit needs that field's
-    /// live writes and the tombstone (an add, which supersedes nothing, only the tombstone);
-    /// a delete needs everything.
-    static func view(_ id: RecordID, for edit: Edit, _ db: Database) throws -> RecordView? {
-        let field: String? = switch edit {
-        case .set(let f, _), .remove(let f, _): f
-        case .add: "deleted"
-        case .place: "position"
-        case .delete, .restore: nil
+        counter += 1
+        // The value as the file will give it back (a number's canonical text may read back as
+        // another case), so later edits of this session plan against what a read would show.
+        if let value = change.value, !value.readsBackItself {
+            change.value = try JSONValue(parsing: value.canonicalText)
         }
-        guard let field else { return try Replica.view(id, db) }
-        return try ChangeReader.views(db, where: "rec.id = ? AND c.field IN (?, 'deleted')", arguments: [id.rawValue, field]).first
+        views[id] = .some(Self.applying(change, to: view))
+        pending.append(change)
     }
 
-    func finish() throws {
+    /// The view after `change`, as `ChangeWriter` leaves the file: the writes it supersedes in
+    /// its field gone, its own write live unless it removes.
+    static func applying(_ change: Change, to view: RecordView?) -> RecordView? {
+        var writes = view.map { $0.writes.values.flatMap { $0 } } ?? []
+        if !change.supersedes.isEmpty {
+            let superseded = Set(change.supersedes)
+            writes.removeAll { $0.field == change.field && superseded.contains($0.id) }
+        }
+        if let write = FieldWrite(change) { writes.append(write) }
+        return writes.isEmpty ? nil : RecordView(id: change.record, scope: view?.scope ?? change.scope, liveWrites: writes)
+    }
+
+    /// Signs and writes the changes made since the last flush, and queues them in the outbox.
+    mutating func flush() throws {
+        guard !pending.isEmpty else { return }
+        let signed = Self.signed(pending, with: key)
+        pending.removeAll()
+        _ = try writer.apply(signed)
+        let queue = try BoundStatement(writer.db, sql: "INSERT INTO outbox (replica, counter) VALUES (?, ?)")
+        let me = try writer.replicaNumber(identity.replicaID)
+        for change in signed { try queue.run(.int(me), .int(change.id.counter)) }
+        made += signed
+    }
+
+    mutating func finish() throws {
+        try flush()
         try writer.db.execute(sql: "UPDATE identity SET counter = ?, hlc = ?", arguments: [counter, clock.last.packed])
+    }
+
+    /// Each change signed; a large batch on every core (an Ed25519 signature costs more than
+    /// writing the change).
+    static func signed(_ changes: [Change], with key: ReplicaSigningKey) -> [Change] {
+        let workers = min(System.coreCount, changes.count / 64)
+        guard workers > 1 else { return changes.map { ChangeSignature.signed($0, with: key) } }
+        var result = changes
+        result.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let output = buffer
+            let chunk = (changes.count + workers - 1) / workers
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                for index in (worker * chunk)..<min(changes.count, (worker + 1) * chunk) {
+                    output[index] = ChangeSignature.signed(changes[index], with: key)
+                }
+            }
+        }
+        return result
+    }
+
+    static func jsonArray(_ texts: [String]) -> String {
+        JSONValue.array(texts.map(JSONValue.string)).canonicalText
+    }
+}
+
+enum System {
+    static let coreCount = ProcessInfo.processInfo.activeProcessorCount
+}
+
+extension JSONValue {
+    /// Whether this value's canonical text parses back to an equal value.
+    var readsBackItself: Bool {
+        switch self {
+        case .string, .bool, .int, .null: true
+        default: false
+        }
     }
 }

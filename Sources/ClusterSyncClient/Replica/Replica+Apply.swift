@@ -130,10 +130,12 @@ extension Replica {
         if origin == .server {
             // The server has these changes: whoever relayed them here need not push them any
             // more. A signed change from the server means its maker's key is registered there.
-            let sent = try db.cachedStatement(sql: """
-                DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
-                """)
-            for change in changes { try sent.execute(arguments: [change.id.counter, change.id.replica.rawValue]) }
+            // An empty outbox (a fresh replica's first pull, a practice with nothing pending)
+            // needs no delete per change.
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox)"))! {
+                let sent = try BoundStatement(db, sql: "DELETE FROM outbox WHERE replica = ? AND counter = ?")
+                for change in changes { try sent.run(.int(try writer.replicaNumber(change.id.replica)), .int(change.id.counter)) }
+            }
             try markAcknowledged(changes.lazy.filter { $0.sig != nil }.map(\.id.replica), db)
         }
         try eraseSetAside(writer.erased, db)

@@ -118,6 +118,8 @@ extension Replica {
         _ cells: [String: String], type: RecordType, identity: ReplicaIdentity, today: CalendarDate,
         session: inout LocalEditSession, db: Database, outcome: inout ImportOutcome, problems: inout [ImportProblem]
     ) throws {
+        // What the rows before wrote, in the file before this row reads it (an item's list).
+        try session.flush()
         let idText = cells["id"] ?? ""
         var current: RecordView?
         let id: RecordID

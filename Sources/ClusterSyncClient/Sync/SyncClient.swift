@@ -254,6 +254,10 @@ public struct SyncClient: Sendable {
                 defer { group.cancelAll() }
                 return try await group.next() ?? nil
             }
+        } catch ChannelError.ioOnClosedChannel {
+            // The connection is already closed: the reading side reports that, with its cause (a
+            // TLS alert refusing the certificate arrives there, and says more than this write).
+            return nil
         } catch {
             return problem(error, server: server)
         }

@@ -24,7 +24,43 @@ extension Change {
         return .object(o)
     }
 
-    public var jsonText: String { jsonValue.canonicalText }
+    /// `jsonValue.canonicalText`, written straight from the fields in sorted key order (no
+    /// dictionary, no sort): every change made is signed over this text and stored as it.
+    public var jsonText: String {
+        var out = ""
+        out.reserveCapacity(224 + (value.map { _ in 32 } ?? 0) + 24 * (supersedes.count + seen.count))
+        out += "{"
+        var first = true
+        func key(_ name: StaticString) {
+            out += first ? "\"" : ",\""
+            first = false
+            out += name.description
+            out += "\":"
+        }
+        func ids(_ list: [ChangeID]) {
+            out += "["
+            for (i, id) in list.enumerated() {
+                out += i == 0 ? "\"" : ",\""
+                out += id.description
+                out += "\""
+            }
+            out += "]"
+        }
+        if let author { key("author"); JSONValue.writeString(author, into: &out) }
+        key("cluster"); JSONValue.writeString(scope.cluster, into: &out)
+        key("field"); JSONValue.writeString(field, into: &out)
+        key("hlc"); JSONValue.writeString(hlc.text, into: &out)
+        key("id"); JSONValue.writeString(id.description, into: &out)
+        if let practice = scope.practice { key("practice"); JSONValue.writeString(practice, into: &out) }
+        key("record"); JSONValue.writeString(record.rawValue, into: &out)
+        if !seen.isEmpty { key("seen"); ids(seen) }
+        if let sig { key("sig"); JSONValue.writeString(sig, into: &out) }
+        if !supersedes.isEmpty { key("sup"); ids(supersedes) }
+        key("tenant"); JSONValue.writeString(scope.tenant, into: &out)
+        if let value { key("value"); value.write(into: &out) }
+        out += "}"
+        return out
+    }
 
     /// Decodes one change from its JSON text.
     public init(jsonText: some StringProtocol) throws(ClusterSyncError) {
