@@ -166,7 +166,10 @@ let package = Package(
             dependencies: ["ClusterSyncCore", "ClusterSyncServerTesting", .product(name: "NIOTestUtils", package: "swift-nio")],
             swiftSettings: strict
         ),
-        .testTarget(name: "ClusterSyncClientTests", dependencies: ["ClusterSyncClient"], swiftSettings: strict),
+        .testTarget(
+            name: "ClusterSyncClientTests",
+            dependencies: ["ClusterSyncClient", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: strict),
         .testTarget(
             name: "ClusterSyncServerTests",
             dependencies: [

@@ -295,6 +295,13 @@ public struct SyncClient: Sendable {
     /// a server that stops or restarts ends its connections without TLS's goodbye.
     static func problem(_ error: any Error, server: String) -> ClientSyncStateMachine.ConnectionProblem {
         switch error {
+        case NIOSSLError.handshakeFailed(.sslError(let errors))
+            where !errors.isEmpty && errors.allSatisfy({ $0 == .eofDuringHandshake || $0 == .eofDuringAdditionalCertficiateChainValidation }):
+            // The connection ended mid-handshake without an alert: a server stopping or killed,
+            // not a refusal. Worth retrying.
+            return .init(.lost, "the server at \(server) closed the connection during the TLS handshake (it stopped or restarted)")
+        case NIOSSLError.handshakeFailed(.syscallError):
+            return .init(.lost, "the connection to \(server) broke during the TLS handshake")
         case NIOSSLError.handshakeFailed(let reason):
             return .init(.rejected, handshakeFailed(server, "\(reason)"))
         case let reason as BoringSSLError:
