@@ -10,17 +10,27 @@ public enum ChangeReader {
     public static let changeJoins = "JOIN replica r ON r.num = c.replica JOIN record rec ON rec.num = c.record"
 
     public static func change(_ row: Row) throws -> Change {
-        let valueText: String? = row["value"]
-        return Change(
-            id: ChangeID(replica: ReplicaID(row["replicaID"] as String)!, counter: row["counter"]),
-            hlc: HLCTimestamp(packed: row["hlc"]),
-            record: RecordID(row["recordID"] as String)!,
-            scope: RecordScope(tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"]),
-            field: row["field"],
-            value: try valueText.map { try JSONValue(parsing: $0) },
-            supersedes: ChangeWriter.parseIDList(row["sup"]),
-            seen: ChangeWriter.parseIDList(row["seen"]),
-            author: row["author"], sig: row["sig"])
+        try change(replica: row["replicaID"], counter: row["counter"], hlc: row["hlc"], record: row["recordID"],
+                   scope: RecordScope(tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"]),
+                   field: row["field"], value: row["value"], sup: row["sup"], seen: row["seen"], author: row["author"], sig: row["sig"])
+    }
+
+    /// A change from the columns of a stored change row, as every store keeps them (the
+    /// PostgreSQL server store reads its own copy of these rows).
+    public static func change(
+        replica: String, counter: Int64, hlc: Int64, record: String, scope: RecordScope, field: String,
+        value: String?, sup: String?, seen: String?, author: String?, sig: String?
+    ) throws -> Change {
+        Change(
+            id: ChangeID(replica: ReplicaID(replica)!, counter: counter),
+            hlc: HLCTimestamp(packed: hlc),
+            record: RecordID(record)!,
+            scope: scope,
+            field: field,
+            value: try value.map { try JSONValue(parsing: $0) },
+            supersedes: ChangeWriter.parseIDList(sup),
+            seen: ChangeWriter.parseIDList(seen),
+            author: author, sig: sig)
     }
 
     /// Changes in clock order; `from` may join other tables to `change c`, and `orderBy` may

@@ -18,8 +18,9 @@ public enum SnapshotReader {
     }
 
     /// Rows that rebuild the state: what a replica that replayed every change holds live, plus
-    /// what it needs besides (slots and redactions).
-    static let kept = "(c.live = 1 OR (c.field = 'position' AND c.value IS NOT NULL) OR c.field = '\(Redaction.field)')"
+    /// what it needs besides (slots and redactions). Also what compaction keeps, and what the
+    /// PostgreSQL server store copies into its own tables (one rule for every store).
+    public static let kept = "(c.live = 1 OR (c.field = 'position' AND c.value IS NOT NULL) OR c.field = '\(Redaction.field)')"
 
     /// At most `limit` rows after `after` (nil: from the first record).
     public static func page(

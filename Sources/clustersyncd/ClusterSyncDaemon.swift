@@ -17,6 +17,8 @@ struct ClusterSyncDaemon: AsyncParsableCommand {
 
     static func main() async {
         await CommandLineMain.run(Self.self, name: "clustersyncd", userMessage: { ($0 as? ClusterSyncTLSError)?.message })
+        // A command that used PostgreSQL closes its connections before the process ends.
+        await PostgresServerStore.shutDownStarted()
     }
 }
 
@@ -39,7 +41,7 @@ struct DataOptions: ParsableArguments {
         }
         let store = try await settings(config: config).store.open(dir, logger: Logger(label: "clustersyncd"))
         if let postgres = store as? PostgresServerStore {
-            postgres.runInBackground()
+            await postgres.start()
             try await postgres.migrate()
         }
         return store

@@ -42,6 +42,8 @@ struct CompactCommand: AsyncParsableCommand {
         if vacuum, let store = store as? SQLiteServerStore {
             try await store.vacuum()
             print("store file: \(Self.fileBytes(path)) bytes (was \(before))")
+        } else if vacuum {
+            print("PostgreSQL reuses the freed space for new rows (autovacuum); to give it back to the disk, run VACUUM FULL log as the owner role in a quiet hour (Deploy/README.md)")
         }
     }
 

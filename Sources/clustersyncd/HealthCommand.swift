@@ -20,7 +20,7 @@ struct HealthCommand: AsyncParsableCommand {
         var store: (any OperatedStore)?
         let settings = try await data.settings(config: data.config)
         if settings.store.kind == .postgres, let postgres = try settings.store.open(data.directory, logger: Logger(label: "clustersyncd")) as? PostgresServerStore {
-            postgres.runInBackground()
+            await postgres.start()
             store = postgres
         }
         let health = await ServerHealth.check(data.directory, store: store)

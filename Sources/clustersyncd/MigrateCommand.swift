@@ -22,7 +22,7 @@ struct MigrateCommand: AsyncParsableCommand {
             print("store \(store.whereabouts) is up to date (SQLite migrates when opened)")
             return
         }
-        postgres.runInBackground()
+        await postgres.start()
         let applied = try await postgres.migrate()
         print(applied.isEmpty ? "\(postgres.whereabouts) is up to date" : "\(postgres.whereabouts): applied \(applied.joined(separator: "; "))")
     }

@@ -68,15 +68,15 @@ struct ServeCommand: AsyncParsableCommand {
             // Migrations and the health check go through a one-connection client of their own,
             // before the group starts: the pool runs in the group.
             let setup = try PostgresServerStore(location: postgres.location, maximumConnections: 1, logger: logger)
-            let running = setup.runInBackground()
+            await setup.start()
             do {
                 try await setup.migrate()
             } catch {
-                running.cancel()
+                await PostgresServerStore.shutDownStarted()
                 throw error
             }
             health = await ServerHealth.check(directory, store: setup)
-            running.cancel()
+            await PostgresServerStore.shutDownStarted()
             services.append(.init(service: postgres.client))
         } else {
             health = await ServerHealth.check(directory, store: store)
@@ -98,15 +98,12 @@ struct ServeCommand: AsyncParsableCommand {
             // Other nodes' pushes wake this node's subscribed sessions.
             services.append(.init(service: PostgresChangeListener(location: postgres.location, notifier: server.notifier, logger: logger)))
         }
-        // Compaction is SQLite's only, for now: the PostgreSQL store refuses it (README "Known limits").
-        var compaction: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if store is PostgresServerStore {
-            logger.notice("compaction is not available on the PostgreSQL store yet: the log keeps every change")
-        } else {
-            compaction.append(.init(service: CompactionService(store: store, horizonDays: settings.compactionHorizonDays, logger: logger)))
-        }
+        // On PostgreSQL every node runs it: each run holds the tenant's row lock per step, so
+        // two nodes compacting at once take turns, and the second finds little left to do.
+        let compaction = ServiceGroupConfiguration.ServiceConfiguration(
+            service: CompactionService(store: store, horizonDays: settings.compactionHorizonDays, logger: logger))
         let group = ServiceGroup(configuration: .init(
-            services: services + [.init(service: server)] + compaction,
+            services: services + [.init(service: server), compaction],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))

@@ -7,10 +7,12 @@ import Testing
 /// `ServerStore.pullStored`: the page a session sends, with each change as the text stored, and
 /// a subscription's own changes left out by the store. Run against every store backend.
 @Suite struct StoredPageTests {
-    static let backends = ["sqlite", "memory"]
+    static let backends = ["sqlite", "memory"] + (StoreBackend.available.contains(.postgres) ? ["postgres"] : [])
 
-    static func makeStore(_ backend: String) throws -> any ServerStore {
+    static func makeStore(_ backend: String) async throws -> any ServerStore {
         switch backend {
+        case "postgres":
+            return try await TestPostgres.freshStore()
         case "sqlite":
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-stored-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -41,7 +43,7 @@ import Testing
     }
 
     @Test(arguments: backends) func storedPagesCarryWhatPullReturnsAndLeaveOutTheSubscribersOwn(_ backend: String) async throws {
-        let store = try Self.makeStore(backend)
+        let store = try await Self.makeStore(backend)
         try await store.addTenant("bcuhb")
         try await store.addCluster("north", tenant: "bcuhb")
         try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")

@@ -136,8 +136,7 @@ import Testing
         #expect(offline.stderr.contains("this replica's copy only"), "\(offline.stderr)")
     }
 
-    @Test(.disabled(if: TestStorage.isPostgres, "compaction is not available on PostgreSQL yet (README Known limits)"))
-    func aPracticeOfflineBeyondTheHorizonLosesNothingAndStillSeesItsConflicts() throws {
+    @Test func aPracticeOfflineBeyondTheHorizonLosesNothingAndStillSeesItsConflicts() throws {
         let server = try makeServer()
         defer { server.stop() }
         let prestatyn = try makeReplica("prestatyn.sqlite", practice: "prestatyn", server: server)

@@ -182,6 +182,71 @@ enum PostgresServerSchema {
                 PRIMARY KEY (tenant, cluster, replica)
             );
             """),
+        ("v3 (materialised state): kept field writes, compaction", """
+            -- The list an item belongs to, once its "list" write has arrived (as the replica's
+            -- record.parent).
+            ALTER TABLE record ADD COLUMN parent TEXT;
+            -- Replica ids numbered in order of first sight in their cluster, as the SQLite
+            -- store numbers them: snapshot pages are ordered (and their cursors name rows) by
+            -- record, field, replica number and counter.
+            CREATE TABLE replica_number (
+                tenant TEXT NOT NULL,
+                cluster TEXT NOT NULL,
+                replica TEXT NOT NULL,
+                num BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+                PRIMARY KEY (tenant, cluster, replica)
+            );
+            -- The materialised state: of every change applied, the rows SnapshotReader.kept
+            -- keeps (live writes, list positions, redactions), as the SQLite store's change
+            -- table holds them, written by the push's ChangeWriter (in its transaction). A
+            -- snapshot page is a range of the primary key; what is not here is superseded, and
+            -- compaction may drop its text from the log. COLLATE "C": the byte order SQLite
+            -- sorts in, whatever the database's locale.
+            CREATE TABLE field_write (
+                tenant TEXT NOT NULL,
+                cluster TEXT NOT NULL,
+                record TEXT COLLATE "C" NOT NULL,
+                field TEXT COLLATE "C" NOT NULL,
+                replica BIGINT NOT NULL,
+                counter BIGINT NOT NULL,
+                replica_id TEXT NOT NULL,
+                practice TEXT,
+                hlc BIGINT NOT NULL,
+                value TEXT,
+                sup TEXT,
+                seen TEXT,
+                author TEXT,
+                sig TEXT,
+                live BOOLEAN NOT NULL,
+                PRIMARY KEY (tenant, cluster, record, field, replica, counter)
+            );
+            -- Compaction asks of each old log row whether its change is still kept.
+            CREATE UNIQUE INDEX field_write_by_change ON field_write(tenant, cluster, replica_id, counter);
+            -- Writes superseded before they arrived, so they arrive dead (ChangeWriter).
+            CREATE TABLE orphan_supersede (
+                tenant TEXT NOT NULL,
+                cluster TEXT NOT NULL,
+                replica BIGINT NOT NULL,
+                counter BIGINT NOT NULL,
+                record TEXT NOT NULL,
+                field TEXT NOT NULL,
+                PRIMARY KEY (tenant, cluster, replica, counter)
+            );
+            -- Each tenant's last compaction (PROTOCOL.md §7.2, §15), as in the SQLite store.
+            CREATE TABLE compaction (
+                tenant TEXT PRIMARY KEY REFERENCES tenant(name),
+                through_seq BIGINT NOT NULL,
+                checkpoint BYTEA NOT NULL,
+                compacted_at BIGINT NOT NULL
+            );
+            -- Where each tenant's stream ended at a given time, noted at every compaction run.
+            CREATE TABLE compaction_mark (
+                tenant TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                seq BIGINT NOT NULL,
+                PRIMARY KEY (tenant, at)
+            );
+            """),
         ("v4 (restore): store identity", """
             -- This store's identity (welcome.store, PROTOCOL.md §5.2): 128 random bits, made here
             -- and again by Deploy/postgres-restore.sh, so replicas tell a restored stream from
@@ -192,6 +257,14 @@ enum PostgresServerSchema {
             );
             INSERT INTO store_identity (singleton, id) VALUES (1, replace(gen_random_uuid()::text, '-', ''));
             """),
+    ]
+
+    /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the
+    /// materialised rows of a store from before it by replaying its log.
+    static let backfills: [String: @Sendable (PostgresConnection, Logger) async throws -> Void] = [
+        "v3 (materialised state): kept field writes, compaction": { connection, logger in
+            try await PostgresMaterialisedState.backfill(connection, logger: logger)
+        },
     ]
 
     /// A migration's statements: the extended protocol takes one at a time. Statements end with
@@ -228,6 +301,7 @@ enum PostgresServerSchema {
                             for statement in statements(migration.sql) {
                                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                             }
+                            try await backfills[migration.version]?(connection, logger)
                             try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
                             done.append(migration.version)
                         }

@@ -13,8 +13,9 @@ extension PostgresServerStore {
     struct ScratchRecords {
         let queue: DatabaseQueue
 
-        init() throws {
-            queue = try DatabaseQueue()
+        /// In memory, or in a file at `path` (a whole cluster's state, when migrating).
+        init(path: String? = nil) throws {
+            queue = try path.map { try DatabaseQueue(path: $0) } ?? DatabaseQueue()
             try queue.write { db in
                 try MaterialisedStateSchema.createTables(db)
                 try MaterialisedStateSchema.createRedactionTable(db)
@@ -43,14 +44,13 @@ extension PostgresServerStore {
     }
 
     /// Recomputes what is kept about the cluster-shared records a push touched (inside its
-    /// transaction): conflicts, escalation, source and roll-up contribution.
-    func refreshRecords(_ records: Set<RecordID>, tenant: String, cluster: String, _ c: PostgresConnection) async throws {
+    /// transaction): conflicts, escalation, source and roll-up contribution, from `scratch`,
+    /// which holds the touched records' materialised state after the push.
+    func refreshRecords(_ records: Set<RecordID>, from scratch: ScratchRecords, tenant: String, cluster: String, _ c: PostgresConnection) async throws {
         guard !records.isEmpty else { return }
-        let ids = records.map(\.rawValue)
-        let scratch = try ScratchRecords()
-        try scratch.apply(try await loggedChanges(of: ids, tenant: tenant, cluster: cluster, c))
         let (views, conflicted) = try scratch.read { db in
-            (try ChangeReader.views(db, where: "1"), Set(try ChangeReader.conflicts(db, where: "1").map(\.record.id)))
+            (try ChangeReader.views(db, where: "rec.practice IS NULL"),
+             Set(try ChangeReader.conflicts(db, where: "rec.practice IS NULL").map(\.record.id)))
         }
         let byID = Dictionary(views.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         // Arrays carry no NULLs here: '' stands for none.
@@ -151,6 +151,10 @@ extension PostgresServerStore {
     func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
         let today = CalendarDate(unixMillis: wallClock())
         return try await snapshot { c in
+            // -1: a snapshot, which reads what is kept whatever the compaction.
+            if after >= 0, let through = try await self.compaction(tenant: identity.tenant, c)?.throughSeq, after < through {
+                throw Self.cursorExpired(through: through, after: after)
+            }
             let end = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(identity.tenant)", self.logger).first?.decode(Int64.self) ?? 0
             let region = identity.role == .pcpg ? identity.region : nil
             var escalated: [EscalatedRecord] = []

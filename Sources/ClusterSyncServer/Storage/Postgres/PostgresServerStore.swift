@@ -50,11 +50,42 @@ public final class PostgresServerStore: ServerStore {
         }
     }
 
-    /// Runs the pool in a task of its own, for commands that use the store once and exit.
+    /// Runs the pool in a task of its own (tests, benches). A command uses `start()`, which
+    /// waits until the pool runs, so its first query never leases from a pool not yet running.
     @discardableResult
     public func runInBackground() -> Task<Void, Never> {
         let client = client
         return Task { await client.run() }
+    }
+
+    /// The pools `start()` ran in this process, for `shutDownStarted()`.
+    private static let started = Mutex<[Task<Void, Never>]>([])
+
+    /// Runs the pool in a task of its own, for commands that use the store once and exit, and
+    /// returns once that task is running it (`PostgresClient.run()` marks itself running before
+    /// it first suspends, and the task signals just before calling it).
+    public func start() async {
+        let client = client
+        let (ready, signal) = AsyncStream<Void>.makeStream()
+        let task = Task {
+            signal.finish()
+            await client.run()
+        }
+        for await _ in ready {}
+        await Task.yield()
+        Self.started.withLock { $0.append(task) }
+    }
+
+    /// Stops every pool `start()` ran, closing their connections (a command's last step).
+    public static func shutDownStarted() async {
+        let tasks = started.withLock { tasks in
+            defer { tasks = [] }
+            return tasks
+        }
+        for task in tasks {
+            task.cancel()
+            await task.value
+        }
     }
 
     /// Applies the store's migrations (idempotent; safe from several nodes at once); returns
@@ -173,7 +204,7 @@ public final class PostgresServerStore: ServerStore {
         }
         for id in replicaIDs.compactMap(ReplicaID.init) where owners[id] == nil { owners[id] = .some(nil) }
         let registrations = try await self.registrations(of: Set(changes.map(\.id.replica)), tenant: tenant, cluster: cluster, c)
-        let stored = try await storedCopies(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
+        let (stored, logged) = try await storedCopies(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
         let redactions = SQLiteServerStore.redactionsOf(changes)
         let storedRedactions = try await self.storedRedactions(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
 
@@ -213,7 +244,7 @@ public final class PostgresServerStore: ServerStore {
                 throw PushRejection(change: change.id, error: error)
             }
             // Stored already, or twice in this batch: a duplicate, as the SQLite store's unique key says.
-            guard stored[change.id] == nil, seen.insert(change.id).inserted else {
+            guard !logged.contains(change.id), seen.insert(change.id).inserted else {
                 duplicates += 1
                 continue
             }
@@ -258,7 +289,9 @@ public final class PostgresServerStore: ServerStore {
         }
         try await chain(accepted, tenant: tenant, after: last, c)
         try await eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, c)
-        try await refreshRecords(Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)), tenant: tenant, cluster: cluster, c)
+        let scratch = try await PostgresMaterialisedState.apply(accepted, tenant: tenant, cluster: cluster, c, logger: logger)
+        try await refreshRecords(Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)), from: scratch,
+                                 tenant: tenant, cluster: cluster, c)
         try await c.rows("UPDATE tenant SET last_seq = \(last + Int64(accepted.count)) WHERE name = \(tenant)", logger)
         // Delivered to every node's listener when this transaction commits, never before.
         try await c.rows("SELECT pg_notify(\(Self.changesChannel), \(tenant))", logger)
@@ -321,17 +354,22 @@ public final class PostgresServerStore: ServerStore {
         return found
     }
 
-    /// The stored copies of these change ids in the cluster (as logged: stamped, maybe erased).
-    private func storedCopies(of ids: [ChangeID], tenant: String, cluster: String, _ c: PostgresConnection) async throws -> [ChangeID: Change] {
+    /// The stored copies of these change ids in the cluster (as logged: stamped, maybe erased),
+    /// and every id of them the log holds (a compacted change keeps its row, without a copy).
+    private func storedCopies(of ids: [ChangeID], tenant: String, cluster: String, _ c: PostgresConnection) async throws
+        -> (copies: [ChangeID: Change], logged: Set<ChangeID>) {
         var found: [ChangeID: Change] = [:]
+        var logged = Set<ChangeID>()
         let replicas = ids.map(\.replica.rawValue), counters = ids.map(\.counter)
         for row in try await c.rows("""
-            SELECT l.change_json FROM log l JOIN unnest(\(replicas)::text[], \(counters)::bigint[]) AS wanted(replica, counter)
+            SELECT l.replica, l.counter, l.change_json FROM log l JOIN unnest(\(replicas)::text[], \(counters)::bigint[]) AS wanted(replica, counter)
                 ON l.tenant = \(tenant) AND l.cluster = \(cluster) AND l.replica = wanted.replica AND l.counter = wanted.counter
             """, logger) {
-            if let change = try? Change(jsonText: try row.decode(String.self)) { found[change.id] = change }
+            let (replica, counter, text) = try row.decode((String, Int64, String).self)
+            if let replica = ReplicaID(replica) { logged.insert(ChangeID(replica: replica, counter: counter)) }
+            if let change = try? Change(jsonText: text) { found[change.id] = change }
         }
-        return found
+        return (found, logged)
     }
 
     /// The stored redactions naming these changes.
@@ -421,17 +459,7 @@ public final class PostgresServerStore: ServerStore {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
         guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
-        // One row past the page says whether there is more. log_by_cluster serves the order
-        // and the filter: the pull costs what it returns.
-        let fetch = limit == .max ? Int64.max : Int64(limit + 1)
-        let rows: [(Int64, String)] = try await read { c in
-            try await c.rows("""
-                SELECT seq, change_json FROM log
-                WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND seq > \(after)
-                    AND (practice IS NULL OR practice = \(identity.practice))
-                ORDER BY seq LIMIT \(fetch)
-                """, self.logger).map { try $0.decode((Int64, String).self) }
-        }
+        let rows = try await logPage(for: identity, after: after, limit: limit, excluding: nil)
         let page = rows.prefix(limit)
         var changes: [Change] = []
         changes.reserveCapacity(page.count)
@@ -448,6 +476,77 @@ public final class PostgresServerStore: ServerStore {
             changes: changes,
             cursor: page.last.map { StreamCursor.cursor(at: $0.0) } ?? cursor ?? StreamCursor.cursor(at: 0),
             more: rows.count > limit, unreadable: unreadable)
+    }
+
+    /// At most `limit + 1` rows of the log a practice may read after `after` (one past the page
+    /// says whether there is more), leaving out `excluding`'s changes; or `cursor-expired` when
+    /// the tenant was compacted beyond `after`. One statement, so the compaction it checks and
+    /// the rows it reads are of one snapshot: a compaction committing beside it cannot hand out
+    /// a compacted row. log_by_cluster serves the order and the filter: a pull costs what it
+    /// returns.
+    func logPage(for identity: SessionIdentity, after: Int64, limit: Int, excluding replica: ReplicaID?) async throws -> [(Int64, String)] {
+        let fetch = limit == .max ? Int64.max : Int64(limit + 1)
+        // '' names no replica: nothing is left out.
+        let excluded = replica?.rawValue ?? ""
+        let rows: [(Int64, String)] = try await read { c in
+            try await c.rows("""
+                SELECT -1::bigint, through_seq::text FROM compaction WHERE tenant = \(identity.tenant) AND through_seq > \(after)
+                UNION ALL
+                (SELECT seq, change_json FROM log
+                 WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND seq > \(after)
+                     AND (practice IS NULL OR practice = \(identity.practice)) AND replica <> \(excluded)
+                 ORDER BY seq LIMIT \(fetch))
+                """, self.logger).map { try $0.decode((Int64, String).self) }
+        }
+        if let expired = rows.first(where: { $0.0 == -1 }) {
+            throw Self.cursorExpired(through: Int64(expired.1) ?? 0, after: after)
+        }
+        return rows
+    }
+
+    /// A practice's page straight from the log, each row's text as the push stored it (sent as
+    /// it is), a subscription's own changes left out by the query: as `SQLiteServerStore`'s.
+    /// A row that is not one line holding one object (damaged) goes out as a JSON string, which
+    /// replicas set aside. Unlike SQLite's `json_valid`, PostgreSQL 15 has no check of JSON
+    /// that does not throw, so only the line's shape is checked here: pushes store nothing but
+    /// canonical text, so only a row altered in the database could fail the full check.
+    public func pullStored(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int,
+                           excluding replica: ReplicaID?) async throws -> ChangesPage {
+        guard identity.role.isPractice else {
+            var page = try await pull(for: identity, after: cursor, limit: limit)
+            if let replica { page.changes.removeAll { $0.id.replica == replica } }
+            return page
+        }
+        let after = try cursor.map(StreamCursor.position(of:)) ?? 0
+        guard limit > 0 else {
+            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        }
+        let rows = try await logPage(for: identity, after: after, limit: limit, excluding: replica)
+        let more = rows.count > limit
+        let page = rows.prefix(limit)
+        var texts: [String] = []
+        texts.reserveCapacity(page.count)
+        for (_, text) in page {
+            texts.append(Self.isOneJSONLine(text) ? text : JSONValue.string(text).canonicalText)
+        }
+        var position = page.last?.0 ?? after
+        // Leaving out the session's own changes, a page that ends the stream moves the cursor to
+        // the stream's end, as on SQLite: a busy practice's subscription does not read its own
+        // changes again at every push.
+        if replica != nil, !more {
+            let end = try await read { c in
+                try await c.rows("SELECT last_seq FROM tenant WHERE name = \(identity.tenant)", self.logger).first?.decode(Int64.self)
+            }
+            position = max(position, end ?? after)
+        }
+        return ChangesPage(storedTexts: texts, cursor: position > after ? StreamCursor.cursor(at: position) : cursor ?? StreamCursor.cursor(at: 0),
+                           more: more)
+    }
+
+    /// Whether a stored text can go out as it is: one line, one object.
+    static func isOneJSONLine(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}") && !bytes.contains { $0 == 10 || $0 == 13 }
     }
 
     public func storeIdentity() async throws -> String {
@@ -469,7 +568,7 @@ public final class PostgresServerStore: ServerStore {
     public func verifyChain(tenant: String, expectedHead: Data?) async throws -> LedgerReport {
         try await read { c in
             try await self.requireTenant(tenant, c)
-            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead)
+            var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead, compaction: try await self.compaction(tenant: tenant, c))
             let rows = try await c.query("""
                 SELECT coalesce(l.seq, g.seq), l.seq, l.salt, l.content_hash, l.entry_hash, g.change_json
                 FROM (SELECT * FROM ledger WHERE tenant = \(tenant)) l
