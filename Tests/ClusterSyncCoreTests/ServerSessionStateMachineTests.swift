@@ -370,6 +370,35 @@ import Testing
         #expect(Self.rejection(unsigned: Push(batch: "b", changes: [stamped]), keys: keys) == nil)
     }
 
+    /// A batch large enough to be verified on every core (one run of changes per core) names
+    /// the same change a one-by-one check would: the first bad one in batch order.
+    @Test func aLargeBatchNamesItsFirstBadSignatureInBatchOrder() throws {
+        let good = (1...1000).map { ChangeSignature.signed(Self.change(Int64($0)), with: Self.makerKey) }
+        let keys = [Self.a: Self.makerKey.publicKey]
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: good), keys: keys) == nil)
+        func forged(_ positions: [Int], skewed: [Int] = []) -> [Change] {
+            var changes = good
+            for p in positions { changes[p].value = .string("Altered after signing \(p)") }
+            for p in skewed { changes[p].hlc = HLCTimestamp(millis: Self.now + 600_000) }
+            return changes
+        }
+        // Change 900 of 1000 (index 899), late in the last run; then a second forged one after it
+        // in the same run, and one in an earlier run.
+        for (positions, expected) in [([899], 899), ([899, 950], 899), ([950, 899], 899), ([899, 120], 120), ([999], 999), ([0, 999], 0)] {
+            let refusal = try #require(Self.rejection(unsigned: Push(batch: "b", changes: forged(positions)), keys: keys))
+            #expect(refusal.change == good[expected].id && refusal.error.code == .badSignature, "\(positions)")
+            #expect(refusal.error.message.contains("change \(good[expected].id)'s signature"), "\(positions)")
+        }
+        // Each change is checked whole in order: an earlier change's admission error is named
+        // before a later bad signature, and a bad signature before a later admission error.
+        let skewFirst = try #require(Self.rejection(unsigned: Push(batch: "b", changes: forged([899], skewed: [300])), keys: keys))
+        #expect(skewFirst.change == good[300].id && skewFirst.error.code == .clockSkew)
+        let signatureFirst = try #require(Self.rejection(unsigned: Push(batch: "b", changes: forged([600], skewed: [900])), keys: keys))
+        #expect(signatureFirst.change == good[600].id && signatureFirst.error.code == .badSignature)
+        // A maker with no key: the first change is named.
+        #expect(Self.rejection(unsigned: Push(batch: "b", changes: good), keys: [:])?.change == good[0].id)
+    }
+
     @Test func validPushesPass() {
         let push = Push(batch: "b", changes: [
             Self.change(1), Self.change(2, practice: "W95010"), Self.change(3, field: "tags", value: nil),

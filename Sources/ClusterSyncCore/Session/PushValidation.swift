@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a push was refused: the first change at fault and what was wrong with it.
 public struct PushRejection: Error, Sendable, Hashable {
     /// The change at fault, carried in the wire error's "change".
@@ -36,13 +38,49 @@ public enum PushValidation {
             throw PushRejection(change: first.id, error: refusal)
         }
         let rule = ChangeAdmission(session: identity, limits: limits)
-        for change in push.changes {
+        // The signatures are checked first, on every core; the outcome is as if each change
+        // were checked whole in order: admission, then its signature.
+        let badSignature = firstBadSignature(push.changes, keys: keys)
+        for (index, change) in push.changes.enumerated() {
             do throws(ClusterSyncError) {
                 try rule.check(change, nowMillis: nowMillis)
-                try ChangeSignature.verify(change, key: keys[change.id.replica])
+                if let badSignature, badSignature.index == index { throw badSignature.error }
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
         }
+    }
+
+    /// The first change (in batch order) whose signature does not verify, and why. A large
+    /// batch is split in one run of changes per core: an Ed25519 check costs far more than the
+    /// other checks and than storing the change, and a session's push would otherwise keep the
+    /// server on one core.
+    static func firstBadSignature(
+        _ changes: [Change], keys: [ReplicaID: ReplicaPublicKey], minimumPerWorker: Int = 64
+    ) -> (index: Int, error: ClusterSyncError)? {
+        @Sendable func firstBad(in range: Range<Int>) -> (index: Int, error: ClusterSyncError)? {
+            for index in range {
+                do throws(ClusterSyncError) {
+                    try ChangeSignature.verify(changes[index], key: keys[changes[index].id.replica])
+                } catch {
+                    return (index, error)
+                }
+            }
+            return nil
+        }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, changes.count / max(1, minimumPerWorker))
+        guard workers > 1 else { return firstBad(in: changes.indices) }
+        let chunk = (changes.count + workers - 1) / workers
+        // Each worker writes only its own slot.
+        var found = [(index: Int, error: ClusterSyncError)?](repeating: nil, count: workers)
+        found.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let start = min(changes.count, worker * chunk)
+                slots[worker] = firstBad(in: start..<min(changes.count, start + chunk))
+            }
+        }
+        // The workers' runs are in batch order: the first run with a bad change holds the first.
+        return found.lazy.compactMap { $0 }.first
     }
 }
