@@ -9,14 +9,8 @@ extension SQLiteServerStore {
     /// JSON string, which replicas set aside (Protocol/changes.md §8), as `pull` does.
     public func pullStored(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int,
                            excluding replica: ReplicaID?) async throws -> ChangesPage {
-        guard identity.role.isPractice else {
-            var page = try await pull(for: identity, after: cursor, limit: limit)
-            if let replica { page.changes.removeAll { $0.id.replica == replica } }
-            return page
-        }
-        let after = try cursor.map(Self.sequence(of:)) ?? 0
-        guard limit > 0 else {
-            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        guard let after = try storedPageStart(for: identity, after: cursor, limit: limit) else {
+            return try await decodedPage(for: identity, after: cursor, limit: limit, excluding: replica)
         }
         let excluded = replica?.rawValue
         let read: (texts: [String], lastSeq: Int64?, more: Bool, end: Int64?) = try await read { db in

@@ -192,9 +192,27 @@ extension ServerStore {
     }
 
     public func pullStored(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, excluding replica: ReplicaID?) async throws -> ChangesPage {
+        try await decodedPage(for: identity, after: cursor, limit: limit, excluding: replica)
+    }
+
+    /// `pull`'s page without `excluding`'s changes: the default `pullStored`, and what a store
+    /// that reads stored text sends a read-only role (whose page is no log rows).
+    func decodedPage(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, excluding replica: ReplicaID?) async throws -> ChangesPage {
         var page = try await pull(for: identity, after: cursor, limit: limit)
         if let replica { page.changes.removeAll { $0.id.replica == replica } }
         return page
+    }
+
+    /// Where a page of stored text starts in the log, for a store's own `pullStored`: nil for a
+    /// read-only role (send it `decodedPage`), else the cursor's position (0 without one), the
+    /// cursor and the limit checked as `pull` checks them.
+    func storedPageStart(for identity: SessionIdentity, after cursor: Cursor?, limit: Int) throws(ClusterSyncError) -> Int64? {
+        guard identity.role.isPractice else { return nil }
+        let after = try cursor.map(StreamCursor.position(of:)) ?? 0
+        guard limit > 0 else {
+            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        }
+        return after
     }
 
     /// Stores changes that are all `identity`'s own.

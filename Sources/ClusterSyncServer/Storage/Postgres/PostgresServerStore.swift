@@ -512,14 +512,8 @@ public final class PostgresServerStore: ServerStore {
     /// canonical text, so only a row altered in the database could fail the full check.
     public func pullStored(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int,
                            excluding replica: ReplicaID?) async throws -> ChangesPage {
-        guard identity.role.isPractice else {
-            var page = try await pull(for: identity, after: cursor, limit: limit)
-            if let replica { page.changes.removeAll { $0.id.replica == replica } }
-            return page
-        }
-        let after = try cursor.map(StreamCursor.position(of:)) ?? 0
-        guard limit > 0 else {
-            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        guard let after = try storedPageStart(for: identity, after: cursor, limit: limit) else {
+            return try await decodedPage(for: identity, after: cursor, limit: limit, excluding: replica)
         }
         let rows = try await logPage(for: identity, after: after, limit: limit, excluding: replica)
         let more = rows.count > limit
