@@ -24,7 +24,6 @@ extension Replica {
     /// One record type as CSV with a header row, deleted records left out: a register a
     /// spreadsheet opens. Set fields are joined with "; ", conflicts counted in their own column.
     public func exportCSV(_ type: RecordType, today: CalendarDate) throws -> String {
-        let schema = type.schema
         let columns = Self.csvColumns(type)
         let derivedKeys: [String] = switch type {
         case .risk: ["score_total", "band", "review_overdue"]
