@@ -2,6 +2,7 @@ import ClusterSyncCore
 import ClusterSyncServer
 import ClusterSyncServerTesting
 import Foundation
+import Synchronization
 import Testing
 
 /// `ServerStore.pullStored`: the page a session sends, with each change as the text stored, and
@@ -84,4 +85,49 @@ import Testing
         let fromThird = try await store.pullStored(for: Self.prestatyn, after: nil, limit: 100, excluding: Self.prestatynReplica)
         #expect(try Self.decoded(fromThird).map(\.id.counter) == [1, 2, 3, 4, 5])
     }
+
+    /// A subscription's page ends the stream at the end the same read saw: a push committed
+    /// between reading the page and reading the stream's end must not be stepped over (on
+    /// PostgreSQL, two statements see two snapshots). One practice pushes change after change
+    /// while another's subscription pulls; the subscriber must receive every one.
+    @Test(arguments: backends) func aSubscriptionStepsOverNoPushCommittedWhileItReads(_ backend: String) async throws {
+        let store = try await Self.makeStore(backend)
+        try await store.addTenant("bcuhb")
+        try await store.addCluster("north", tenant: "bcuhb")
+        try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
+        try await store.addPractice("prestatyn", cluster: "north", tenant: "bcuhb")
+        let pushes = 300
+        let pushed = Pushed()
+        let pusher = Task {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            for n in 1...pushes {
+                let change = Change(id: ChangeID(replica: Self.rhylReplica, counter: Int64(n)), hlc: HLCTimestamp(millis: now + Int64(n)),
+                                    record: RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: nil),
+                                    field: "title", value: .string("Risk \(n)"), supersedes: [])
+                _ = try await store.push([change], as: Self.rhyl, from: Self.rhylReplica)
+                pushed.count.withLock { $0 = n }
+            }
+        }
+        var received = Set<Int64>()
+        var cursor: Cursor?
+        func pullAll() async throws {
+            while true {
+                let page = try await store.pullStored(for: Self.prestatyn, after: cursor, limit: 50, excluding: Self.prestatynReplica)
+                received.formUnion(try Self.decoded(page).map(\.id.counter))
+                cursor = page.cursor
+                if !page.more { return }
+            }
+        }
+        // Pull as a subscription does, while the pushes commit.
+        while pushed.count.withLock({ $0 }) < pushes { try await pullAll() }
+        try await pusher.value
+        try await pullAll()
+        let missed = Set(1...Int64(pushes)).subtracting(received)
+        #expect(missed.count == 0, "pushes stepped over, the first \(missed.sorted().prefix(5))")
+    }
+}
+
+/// How many of the racing pushes have committed.
+private final class Pushed: Sendable {
+    let count = Mutex(0)
 }

@@ -459,7 +459,7 @@ public final class PostgresServerStore: ServerStore {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
         guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
-        let rows = try await logPage(for: identity, after: after, limit: limit, excluding: nil)
+        let rows = try await logPage(for: identity, after: after, limit: limit, excluding: nil).rows
         let page = rows.prefix(limit)
         var changes: [Change] = []
         changes.reserveCapacity(page.count)
@@ -479,18 +479,23 @@ public final class PostgresServerStore: ServerStore {
     }
 
     /// At most `limit + 1` rows of the log a practice may read after `after` (one past the page
-    /// says whether there is more), leaving out `excluding`'s changes; or `cursor-expired` when
-    /// the tenant was compacted beyond `after`. One statement, so the compaction it checks and
-    /// the rows it reads are of one snapshot: a compaction committing beside it cannot hand out
-    /// a compacted row. log_by_cluster serves the order and the filter: a pull costs what it
-    /// returns.
-    func logPage(for identity: SessionIdentity, after: Int64, limit: Int, excluding replica: ReplicaID?) async throws -> [(Int64, String)] {
+    /// says whether there is more), leaving out `excluding`'s changes, and the tenant's stream
+    /// end; or `cursor-expired` when the tenant was compacted beyond `after`. One statement, so
+    /// the compaction it checks, the rows it reads and the end are of one snapshot: a compaction
+    /// committing beside it cannot hand out a compacted row, and a push committing beside it is
+    /// either in the rows or past the end, never stepped over by a cursor moved to the end.
+    /// log_by_cluster serves the order and the filter: a pull costs what it returns.
+    func logPage(for identity: SessionIdentity, after: Int64, limit: Int, excluding replica: ReplicaID?) async throws
+        -> (rows: [(Int64, String)], end: Int64) {
         let fetch = limit == .max ? Int64.max : Int64(limit + 1)
         // '' names no replica: nothing is left out.
         let excluded = replica?.rawValue ?? ""
+        // Marker rows before the page: -1 the compaction's end (if beyond `after`), -2 the stream's end.
         let rows: [(Int64, String)] = try await read { c in
             try await c.rows("""
                 SELECT -1::bigint, through_seq::text FROM compaction WHERE tenant = \(identity.tenant) AND through_seq > \(after)
+                UNION ALL
+                SELECT -2::bigint, last_seq::text FROM tenant WHERE name = \(identity.tenant)
                 UNION ALL
                 (SELECT seq, change_json FROM log
                  WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND seq > \(after)
@@ -501,7 +506,8 @@ public final class PostgresServerStore: ServerStore {
         if let expired = rows.first(where: { $0.0 == -1 }) {
             throw Self.cursorExpired(through: Int64(expired.1) ?? 0, after: after)
         }
-        return rows
+        let end = rows.first { $0.0 == -2 }.flatMap { Int64($0.1) } ?? after
+        return (rows.filter { $0.0 >= 0 }, end)
     }
 
     /// A practice's page straight from the log, each row's text as the push stored it (sent as
@@ -515,7 +521,7 @@ public final class PostgresServerStore: ServerStore {
         guard let after = try storedPageStart(for: identity, after: cursor, limit: limit) else {
             return try await decodedPage(for: identity, after: cursor, limit: limit, excluding: replica)
         }
-        let rows = try await logPage(for: identity, after: after, limit: limit, excluding: replica)
+        let (rows, end) = try await logPage(for: identity, after: after, limit: limit, excluding: replica)
         let more = rows.count > limit
         let page = rows.prefix(limit)
         var texts: [String] = []
@@ -525,14 +531,9 @@ public final class PostgresServerStore: ServerStore {
         }
         var position = page.last?.0 ?? after
         // Leaving out the session's own changes, a page that ends the stream moves the cursor to
-        // the stream's end, as on SQLite: a busy practice's subscription does not read its own
-        // changes again at every push.
-        if replica != nil, !more {
-            let end = try await read { c in
-                try await c.rows("SELECT last_seq FROM tenant WHERE name = \(identity.tenant)", self.logger).first?.decode(Int64.self)
-            }
-            position = max(position, end ?? after)
-        }
+        // the end the same statement saw, as on SQLite: a busy practice's subscription does not
+        // read its own changes again at every push.
+        if replica != nil, !more { position = max(position, end) }
         return ChangesPage(storedTexts: texts, cursor: position > after ? StreamCursor.cursor(at: position) : cursor ?? StreamCursor.cursor(at: 0),
                            more: more)
     }
