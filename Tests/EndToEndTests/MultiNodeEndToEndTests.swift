@@ -216,7 +216,11 @@ struct MultiNodeEndToEndTests {
                 titles.append("\(label) at \(file)")
                 _ = try addRisk(file, "title=\(label) at \(file)")
             }
-            #expect(try converge(files, holding: titles), "\(label): no convergence within 30 s \(files.map { output("\($0).err") })")
+            #expect(try converge(files, holding: titles), """
+                \(label): no convergence within 30 s
+                watchers: \(files.map { (output("\($0).out").suffix(2_000), output("\($0).err").suffix(2_000)) })
+                nodes: \(one.output.suffix(4_000)) \(two.output.suffix(4_000))
+                """)
         }
         try editAndConverge("before")
         // Node 1 restarts while node 2 serves; then node 2 while node 1 serves.

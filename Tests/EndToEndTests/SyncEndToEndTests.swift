@@ -1,6 +1,7 @@
 import ClusterSyncCore
 import ClusterSyncTLS
 import Foundation
+import Synchronization
 import Testing
 
 /// The server and the CLI end to end: real binaries, real TLS on loopback, real SQLite files.
@@ -229,7 +230,7 @@ import Testing
 }
 
 /// `clustersyncd serve` on a free port, stopped with SIGTERM.
-final class Server {
+final class Server: Sendable {
     let process: Process
     let port: Int
 
@@ -257,7 +258,28 @@ final class Server {
             process.terminate()
             throw ClusterSyncError(.internal, "clustersyncd did not report its port: \(text)")
         }
-        return Server(process: process, port: port)
+        let server = Server(process: process, port: port)
+        server.drain(out, initial: text)
+        server.drain((process.standardError as! Pipe).fileHandleForReading)
+        return server
+    }
+
+    /// What the server has written so far (the last 256 KB), for a failing test's message.
+    var output: String { captured.withLock { $0 } }
+    private let captured = Mutex("")
+
+    /// Reads `handle` to its end on a thread of its own: a pipe nobody reads fills at 64 KB and
+    /// then blocks the server's next log line, and with it whatever was logging.
+    private func drain(_ handle: FileHandle, initial: String = "") {
+        captured.withLock { $0 += initial }
+        Thread.detachNewThread { [self] in
+            while case let data = handle.availableData, !data.isEmpty {
+                captured.withLock { text in
+                    text += String(decoding: data, as: UTF8.self)
+                    if text.utf8.count > 262_144 { text = String(text.suffix(131_072)) }
+                }
+            }
+        }
     }
 
     @discardableResult
