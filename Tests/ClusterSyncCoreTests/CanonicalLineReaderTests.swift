@@ -51,8 +51,11 @@ import Testing
         }
         let lines = try Self.wireLines()
         for line in lines { Self.sameMessage(line) }
-        // Every push and page of the transcripts is read by the reader, not the decoder.
-        let bulk = lines.filter { $0.contains(#""type":"push""#) || ($0.contains(#""type":"changes""#) && !$0.contains("rollup")) }
+        // Every push and page (changes or snapshot) of the transcripts is read by the reader, not the decoder.
+        let bulk = lines.filter {
+            $0.contains(#""type":"push""#) || (($0.contains(#""type":"changes""#) || $0.contains(#""type":"snapshot""#)) && !$0.contains("rollup"))
+        }
+        #expect(bulk.contains { $0.contains(#""type":"snapshot""#) }, "the transcripts hold snapshot pages")
         #expect(!bulk.isEmpty)
         for line in bulk where (try? WireCodec.decodeWithoutFastPath(line)) != nil {
             #expect(CanonicalLineReader.message(line, clientMessagesOnly: false) != nil, "\(line)")

@@ -1,4 +1,4 @@
-/// Reads the two lines that carry changes in bulk, `changes` pages and `push` batches, straight
+/// Reads the lines that carry changes in bulk, `changes` and `snapshot` pages and `push` batches, straight
 /// from their bytes into `Change`s: no `JSONDecoder`, no intermediate tree. It takes only what
 /// it is sure of (the keys of those messages, well-formed JSON, integers without fraction or
 /// exponent, no `null` for an optional key, no key twice) and checks every identifier with the
@@ -67,6 +67,10 @@ enum CanonicalLineReader {
             case "changes" where !clientMessagesOnly && batch == nil:
                 guard let cursor, let more else { return nil }
                 return .changes(ChangesPage(changes: changes, cursor: Cursor(cursor), more: more))
+            case "snapshot" where !clientMessagesOnly && batch == nil:
+                // A snapshot page has the keys of a changes page (PROTOCOL.md §5.7).
+                guard let cursor, let more else { return nil }
+                return .snapshot(ChangesPage(changes: changes, cursor: Cursor(cursor), more: more))
             case "push" where cursor == nil && more == nil:
                 guard let batch else { return nil }
                 return .push(Push(batch: batch, changes: changes))
