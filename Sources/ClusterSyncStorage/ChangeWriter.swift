@@ -187,14 +187,14 @@ public struct ChangeWriter {
             if let existing = try Int64.fetchOne(select, arguments: [partition.tenant, partition.cluster, id.rawValue]) {
                 num = existing
             } else {
-                try db.execute(sql: "INSERT INTO replica (tenant, cluster, id) VALUES (?, ?, ?)",
-                               arguments: [partition.tenant, partition.cluster, id.rawValue])
+                try BoundStatement(db, sql: "INSERT INTO replica (tenant, cluster, id) VALUES (?, ?, ?)")
+                    .run(.text(partition.tenant), .text(partition.cluster), .text(id.rawValue))
                 num = db.lastInsertedRowID
             }
         } else if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT num FROM replica WHERE id = ?"), arguments: [id.rawValue]) {
             num = existing
         } else {
-            try db.execute(sql: "INSERT INTO replica (id) VALUES (?)", arguments: [id.rawValue])
+            try BoundStatement(db, sql: "INSERT INTO replica (id) VALUES (?)").run(.text(id.rawValue))
             num = db.lastInsertedRowID
         }
         replicaNumbers[id] = num
@@ -216,13 +216,14 @@ public struct ChangeWriter {
             try Row.fetchOne(db.cachedStatement(sql: "SELECT num, tenant, cluster, practice FROM record WHERE id = ?"), arguments: [id.rawValue])
         }
         if let row = found {
-            let stored = RecordScope(tenant: row["tenant"], cluster: row["cluster"], practice: row["practice"])
+            // Columns by position: a lookup by name searches the row's columns each time.
+            let stored = RecordScope(tenant: row[1], cluster: row[2], practice: row[3])
             guard stored == scope else { throw Self.scopeMismatch(id) }
-            num = row["num"]
+            num = row[0]
         } else {
-            try db.execute(
-                sql: "INSERT INTO record (id, type, tenant, cluster, practice) VALUES (?, ?, ?, ?, ?)",
-                arguments: [id.rawValue, id.type.rawValue, scope.tenant, scope.cluster, scope.practice])
+            // A prepared statement: every record of a snapshot (or of a new replica's first pull) is new.
+            try BoundStatement(db, sql: "INSERT INTO record (id, type, tenant, cluster, practice) VALUES (?, ?, ?, ?, ?)")
+                .run(.text(id.rawValue), .text(id.type.rawValue), .text(scope.tenant), .text(scope.cluster), .optional(scope.practice))
             num = db.lastInsertedRowID
         }
         records[id] = (num, scope)
@@ -234,7 +235,12 @@ public struct ChangeWriter {
     }
 
     public static func idList(_ ids: [ChangeID]) -> String? {
-        ids.isEmpty ? nil : ids.map(\.description).joined(separator: ",")
+        // Most changes supersede one write: no array, no key path (resolved at run time per call).
+        switch ids.count {
+        case 0: nil
+        case 1: ids[0].description
+        default: ids.map { $0.description }.joined(separator: ",")
+        }
     }
 
     public static func parseIDList(_ text: String?) -> [ChangeID] {
