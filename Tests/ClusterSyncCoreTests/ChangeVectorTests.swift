@@ -57,6 +57,14 @@ import Testing
             variant.seen = variant.supersedes + [ChangeID(replica: change.id.replica, counter: 99)]
             for c in [change, variant] {
                 #expect(c.jsonText == c.jsonValue.canonicalText, "\(c.jsonValue.canonicalText)")
+                // As a store's columns hold it (a snapshot page is written from them).
+                let columns = Change.jsonText(
+                    author: c.author, cluster: c.scope.cluster, field: c.field, hlc: c.hlc, id: c.id.description,
+                    practice: c.scope.practice, record: c.record.rawValue,
+                    seen: c.seen.isEmpty ? nil : c.seen.map(\.description).joined(separator: ","), sig: c.sig,
+                    sup: c.supersedes.isEmpty ? nil : c.supersedes.map(\.description).joined(separator: ","),
+                    tenant: c.scope.tenant, value: c.value?.canonicalText)
+                #expect(columns == c.jsonText, "\(columns)")
             }
         }
     }

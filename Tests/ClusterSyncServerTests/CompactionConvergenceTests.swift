@@ -55,6 +55,10 @@ import Testing
         repeat {
             let page = try await store.snapshot(for: identity, after: after, limit: limit)
             pages.append(page.changes)
+            // What a server sends: the same changes, as the text a store writes from its columns.
+            let sent = try await store.snapshotStored(for: identity, after: after, limit: limit)
+            #expect(sent.changes.map(\.jsonText) + sent.storedTexts == page.changes.map(\.jsonText))
+            #expect(sent.cursor == page.cursor && sent.more == page.more)
             after = page.more ? try SnapshotCursor(page.cursor) : nil
         } while after != nil
         return pages
@@ -144,6 +148,10 @@ import Testing
             #expect(pages.map(\.more) == [true, false])
             #expect(pages.last?.cursor == StreamCursor.cursor(at: 4))
             #expect(try await store.snapshot(for: Self.identity("prestatyn"), after: nil, limit: 10).changes.map(\.id.counter) == [3, 2, 4])
+            // A SQLite store sends its page as the text it writes from its rows: the same changes.
+            let sent = try await store.snapshotStored(for: Self.identity("prestatyn"), after: nil, limit: 10)
+            if store is SQLiteServerStore { #expect(sent.changes.isEmpty && sent.storedTexts.count == 3) }
+            #expect(try (sent.changes + sent.storedTexts.map { try Change(jsonText: $0) }).map(\.id.counter) == [3, 2, 4])
 
             // History before compaction: every change of the record, superseded ones included.
             let history = try await store.history(of: risk, for: Self.identity("rhyl"), after: nil, limit: 10)
@@ -250,8 +258,10 @@ struct InProcessSync {
                 let answer: WireMessage
                 do {
                     if pull.snapshot || pull.cursor.map(SnapshotCursor.isSnapshotCursor) == true {
-                        answer = .snapshot(try await store.snapshot(for: identity, after: try pull.cursor.map(SnapshotCursor.init),
-                                                                    limit: limits.maxChangesPerPage))
+                        // As a server sends it (stored text) and a client reads it: through the codec.
+                        let page = try await store.snapshotStored(for: identity, after: try pull.cursor.map(SnapshotCursor.init),
+                                                                  limit: limits.maxChangesPerPage)
+                        answer = try WireCodec.decode(WireCodec.encode(.snapshot(page)).dropLast())
                     } else {
                         answer = .changes(try await store.pull(for: identity, after: pull.cursor, limit: limits.maxChangesPerPage))
                     }

@@ -62,6 +62,50 @@ extension Change {
         return out
     }
 
+    /// `jsonText` of a change as a store's columns hold it, written without decoding it first
+    /// (a server's snapshot page, PROTOCOL.md §5.7): `id` and `value` in their canonical text,
+    /// `sup` and `seen` as comma-separated change ids (`nil` or empty: none). The keys and their
+    /// order are `jsonText`'s; ChangeVectorTests holds the two equal on every vector.
+    public static func jsonText(
+        author: String?, cluster: String, field: String, hlc: HLCTimestamp, id: String, practice: String?,
+        record: String, seen: String?, sig: String?, sup: String?, tenant: String, value: String?
+    ) -> String {
+        var out = ""
+        out.reserveCapacity(224 + (value?.utf8.count ?? 0) + (sup?.utf8.count ?? 0) + (seen?.utf8.count ?? 0))
+        out += "{"
+        var first = true
+        func key(_ name: StaticString) {
+            out += first ? "\"" : ",\""
+            first = false
+            out += name.description
+            out += "\":"
+        }
+        // Change ids are digits, "@" and hex digits: nothing in them needs escaping.
+        func ids(_ list: String) {
+            out += "["
+            for (i, id) in list.split(separator: ",").enumerated() {
+                out += i == 0 ? "\"" : ",\""
+                out += id
+                out += "\""
+            }
+            out += "]"
+        }
+        if let author { key("author"); JSONValue.writeString(author, into: &out) }
+        key("cluster"); JSONValue.writeString(cluster, into: &out)
+        key("field"); JSONValue.writeString(field, into: &out)
+        key("hlc"); JSONValue.writeString(hlc.text, into: &out)
+        key("id"); JSONValue.writeString(id, into: &out)
+        if let practice { key("practice"); JSONValue.writeString(practice, into: &out) }
+        key("record"); JSONValue.writeString(record, into: &out)
+        if let seen, !seen.isEmpty { key("seen"); ids(seen) }
+        if let sig { key("sig"); JSONValue.writeString(sig, into: &out) }
+        if let sup, !sup.isEmpty { key("sup"); ids(sup) }
+        key("tenant"); JSONValue.writeString(tenant, into: &out)
+        if let value { key("value"); out += value }
+        out += "}"
+        return out
+    }
+
     /// Decodes one change from its JSON text.
     public init(jsonText: some StringProtocol) throws(ClusterSyncError) {
         if let change = CanonicalLineReader.change(jsonText) {

@@ -350,7 +350,7 @@ struct SessionHandler: Sendable {
         guard let identity = machine.identity else { return .none }
         do {
             let after = try pull.cursor.map(SnapshotCursor.init)
-            return machine.fetchedSnapshot(try await store.snapshot(for: identity, after: after, limit: pull.limit ?? limits.maxChangesPerPage))
+            return machine.fetchedSnapshot(try await store.snapshotStored(for: identity, after: after, limit: pull.limit ?? limits.maxChangesPerPage))
         } catch let error as ClusterSyncError where error.isUserError {
             return machine.requestFailed(error)
         } catch {

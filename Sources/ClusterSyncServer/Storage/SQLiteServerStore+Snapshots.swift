@@ -6,6 +6,16 @@ import GRDB
 /// Snapshots, one record's history, and log compaction (PROTOCOL.md §5.7, §5.12, §7.2, §15).
 extension SQLiteServerStore {
     public func snapshot(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot {
+        try await snapshot(for: identity, after: cursor, limit: limit, asText: false)
+    }
+
+    /// Each change written as its text straight from the row: most of a bootstrap's server time
+    /// was decoding rows into changes only to encode them again.
+    public func snapshotStored(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot {
+        try await snapshot(for: identity, after: cursor, limit: limit, asText: true)
+    }
+
+    private func snapshot(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int, asText: Bool) async throws -> Snapshot {
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
@@ -14,12 +24,14 @@ extension SQLiteServerStore {
         return try await read { db in
             let end = try cursor?.end ?? Self.streamEnd(db, tenant: identity.tenant)
             let page = try SnapshotReader.page(db, tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
-                                               after: cursor, limit: limit)
-            guard page.more, let last = page.last else {
-                return Snapshot(changes: page.changes, cursor: StreamCursor.cursor(at: end), more: false)
+                                               after: cursor, limit: limit, asText: asText)
+            var snapshot = Snapshot(changes: page.changes, cursor: StreamCursor.cursor(at: end), more: false)
+            snapshot.storedTexts = page.texts
+            if page.more, let last = page.last {
+                snapshot.cursor = SnapshotCursor(end: end, record: last.record, field: last.field, replica: last.replica, counter: last.counter).cursor
+                snapshot.more = true
             }
-            let next = SnapshotCursor(end: end, record: last.record, field: last.field, replica: last.replica, counter: last.counter)
-            return Snapshot(changes: page.changes, cursor: next.cursor, more: true)
+            return snapshot
         }
     }
 

@@ -137,6 +137,10 @@ public protocol ServerStore: Sendable {
     /// `cursor` is the next page's `SnapshotCursor`, or on the last page the `StreamCursor` the
     /// snapshot stands for (read with the first page), from which the client pulls on.
     func snapshot(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot
+    /// `snapshot`'s page as it goes on the wire: a store that can write each change's canonical
+    /// text from its columns puts it in `storedTexts` (not decoded, not re-encoded). The default
+    /// is `snapshot`'s page.
+    func snapshotStored(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot
     /// A page of one record's changes as the store still holds them (live and superseded, those
     /// compacted away excepted), at most `limit` after `cursor` (a `HistoryCursor`; nil: the
     /// first page). Scoped as pulls are: a record the identity may not see reads as no changes.
@@ -193,6 +197,10 @@ extension ServerStore {
 
     public func pullStored(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, excluding replica: ReplicaID?) async throws -> ChangesPage {
         try await decodedPage(for: identity, after: cursor, limit: limit, excluding: replica)
+    }
+
+    public func snapshotStored(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot {
+        try await snapshot(for: identity, after: cursor, limit: limit)
     }
 
     /// `pull`'s page without `excluding`'s changes: the default `pullStored`, and what a store
