@@ -88,6 +88,8 @@ enum SnapshotBench {
         print(String(format: "  raw SQLite, same run: the same live rows copied file to file: %8.3f s (ratio %.1f)",
                      rawSeconds, syncSeconds / max(rawSeconds, 1e-9)))
 
+        try await stages(store: store, in: directory, against: fresh)
+
         // Disk before and after compaction, each after a checkpoint that empties the WAL.
         func storeBytes() async throws -> Int64 {
             try await store.vacuum()
@@ -112,5 +114,55 @@ enum SnapshotBench {
         print(String(format: "snapshot bootstrap after compaction: %8.3f s; exports identical to the first: %@",
                      Bench.seconds(since: secondStart),
                      try second.exportJSON(today: fresh.today) == fresh.exportJSON(today: fresh.today) ? "yes" : "NO"))
+    }
+
+    /// Where a bootstrap's time goes: the same snapshot again, stage by stage in this process
+    /// without the network (the server's page reads, their encoding into lines, the client's
+    /// decoding of the lines, the replica's apply of the pages), so the TLS figure above can be
+    /// read as their sum plus the round trips. Each stage also as the CPU time (user + system) the
+    /// process spent in it, which a loaded machine does not inflate as it does the wall clock.
+    /// The replica it fills must export what `fresh` does.
+    static func stages(store: SQLiteServerStore, in directory: URL, against fresh: Replica) async throws {
+        let identity = SessionIdentity(tenant: "bench", cluster: "c1", practice: "p2", author: "p2", role: .practice)
+        let limit = WireLimits().maxChangesPerPage
+        var figures: [(name: String, wall: Double, cpu: Double)] = []
+        func timed<T>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
+            let (start, cpu) = (ContinuousClock.now, cpuSeconds())
+            let result = try await body()
+            figures.append((name, Bench.seconds(since: start), cpuSeconds() - cpu))
+            return result
+        }
+        let pages: [Snapshot] = try await timed("server read") {
+            var pages: [Snapshot] = []
+            var after: SnapshotCursor?
+            repeat {
+                let page = try await store.snapshotStored(for: identity, after: after, limit: limit)
+                pages.append(page)
+                after = page.more ? try SnapshotCursor(page.cursor) : nil
+            } while after != nil
+            return pages
+        }
+        let lines = await timed("encode") { pages.map { WireCodec.encode(.snapshot($0)) } }
+        let decoded: [Snapshot] = try await timed("decode") {
+            try lines.map {
+                guard case .snapshot(let page) = try WireCodec.decode($0.dropLast()) else { throw ClusterSyncError(.internal, "not a snapshot line") }
+                return page
+            }
+        }
+        let replica = try Replica(path: directory.appendingPathComponent("stages.sqlite").path)
+        try replica.initialise(tenant: "bench", cluster: "c1", practice: "p2", displayName: "Stages")
+        try await timed("replica apply") {
+            for (index, page) in decoded.enumerated() { _ = try replica.applySnapshot(page, first: index == 0) }
+        }
+        print(String(format: "  stages, without the network (%d pages, %.1f MB): ", pages.count, Double(lines.reduce(0) { $0 + $1.utf8.count }) / 1e6)
+              + figures.map { String(format: "%@ %.3f s (cpu %.3f s)", $0.name, $0.wall, $0.cpu) }.joined(separator: ", ")
+              + "; export as over TLS: " + (try replica.exportJSON(today: fresh.today) == fresh.exportJSON(today: fresh.today) ? "yes" : "NO"))
+    }
+
+    /// CPU time this process has used, user and system, in seconds.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
