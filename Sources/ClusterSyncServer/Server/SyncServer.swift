@@ -39,6 +39,7 @@ public final class SyncServer: Service, Sendable {
         let storeIdentity = try await store.storeIdentity()
         let handshakeTimeout = TimeAmount.seconds(Int64(settings.tlsHandshakeTimeoutSeconds))
         FileLimit.raise(toFit: settings.maxConnections, logger: logger)
+        MemoryReturn.mapLargeBuffers()
         let connections = ConnectionRegistry(
             maxConnections: settings.maxConnections, maxConnectionsPerCredential: settings.maxConnectionsPerCredential)
         let logger = self.logger
