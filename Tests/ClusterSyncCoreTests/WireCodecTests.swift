@@ -204,6 +204,11 @@ import Testing
          "malformed", "maxClockSkewMillis", #""welcome.limits.maxClockSkewMillis" is missing"#),
         (#"{"type":"welcome","version":1,"identity":"W95010","scopes":[],"server":"s","limits":{}}"#,
          "malformed", "identity", #""welcome.identity" must be an object"#),
+        // A store identity is bounded and printable, whatever a server sends (PROTOCOL.md §5.2).
+        (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"store":"3C9D0A6E"}"#, "malformed", "store", #""welcome.store": not a store identity (1 to 64 lowercase letters, digits or '-')"#),
+        (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"store":""}"#, "malformed", "store", #""welcome.store": not a store identity (1 to 64 lowercase letters, digits or '-')"#),
+        (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"store":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#, "malformed", "store", #""welcome.store": not a store identity (1 to 64 lowercase letters, digits or '-')"#),
+        (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"store":"a\nb"}"#, "malformed", "store", #""welcome.store": not a store identity (1 to 64 lowercase letters, digits or '-')"#),
     ] as [(String, String, String?, String)])
     func decodingErrorsNameTheKey(_ line: String, _ code: String, _ field: String?, _ message: String) {
         do throws(ClusterSyncError) {
@@ -213,6 +218,16 @@ import Testing
             #expect(error.code.rawValue == code, "\(line): \(error.message)")
             #expect(error.field == field, "\(line)")
             #expect(error.message == message, "\(line)")
+        }
+    }
+
+    @Test func aStoreIdentityUpToItsBoundIsKept() throws {
+        let line = #"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"store":"STORE"}"#
+        for store in [String(repeating: "f", count: 64), "restored-2026-11-30", "0"] {
+            guard case .welcome(let welcome) = try WireCodec.decode(line.replacingOccurrences(of: "STORE", with: store)) else {
+                Issue.record("not a welcome"); continue
+            }
+            #expect(welcome.store == store)
         }
     }
 

@@ -24,6 +24,16 @@ import Testing
         }
     }
 
+    /// A store of `backend` with tenant bcuhb, cluster north, practices rhyl and prestatyn.
+    static func northWales(_ backend: String) async throws -> any ServerStore {
+        let store = try await makeStore(backend)
+        try await store.addTenant("bcuhb")
+        try await store.addCluster("north", tenant: "bcuhb")
+        try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
+        try await store.addPractice("prestatyn", cluster: "north", tenant: "bcuhb")
+        return store
+    }
+
     static let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "rhyl", author: "rhyl")
     static let prestatyn = SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "prestatyn", author: "prestatyn")
     static let rhylReplica = ReplicaID("00000000000000a1")!
@@ -45,11 +55,7 @@ import Testing
     }
 
     @Test(arguments: backends) func storedPagesCarryWhatPullReturnsAndLeaveOutTheSubscribersOwn(_ backend: String) async throws {
-        let store = try await Self.makeStore(backend)
-        try await store.addTenant("bcuhb")
-        try await store.addCluster("north", tenant: "bcuhb")
-        try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
-        try await store.addPractice("prestatyn", cluster: "north", tenant: "bcuhb")
+        let store = try await Self.northWales(backend)
         _ = try await store.push(Self.changes(Self.rhylReplica, 5), as: Self.rhyl, from: Self.rhylReplica)
         _ = try await store.push(Self.changes(Self.prestatynReplica, 3), as: Self.prestatyn, from: Self.prestatynReplica)
         var mine = Self.changes(Self.rhylReplica, 7, practice: "rhyl")
@@ -92,11 +98,7 @@ import Testing
     /// PostgreSQL, two statements see two snapshots). One practice pushes change after change
     /// while another's subscription pulls; the subscriber must receive every one.
     @Test(arguments: backends) func aSubscriptionStepsOverNoPushCommittedWhileItReads(_ backend: String) async throws {
-        let store = try await Self.makeStore(backend)
-        try await store.addTenant("bcuhb")
-        try await store.addCluster("north", tenant: "bcuhb")
-        try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
-        try await store.addPractice("prestatyn", cluster: "north", tenant: "bcuhb")
+        let store = try await Self.northWales(backend)
         let pushes = 300
         let pushed = Pushed()
         let pusher = Task {

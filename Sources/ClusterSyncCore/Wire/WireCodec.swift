@@ -404,6 +404,9 @@ private struct DecodedLine: Decodable {
             welcome.scopes = try c.decode([String].self, forKey: .scopes)
             welcome.credentialExpiresAt = try c.decodeIfPresent(Int64.self, forKey: .credentialExpiresAt)
             welcome.store = try c.decodeIfPresent(String.self, forKey: .store)
+            if let store = welcome.store, !Welcome.isStoreIdentity(store) {
+                throw invalid(.store, "not a store identity (1 to 64 lowercase letters, digits or '-')")
+            }
             return .welcome(welcome)
         case "ack":
             return .ack(Ack(

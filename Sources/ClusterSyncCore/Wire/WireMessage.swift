@@ -159,6 +159,14 @@ public struct Welcome: Sendable, Equatable {
     /// On the wire: `store`, absent when nil (servers before it).
     public var store: String?
 
+    /// Whether `text` can be a store identity: 1 to 64 lowercase ASCII letters, digits or '-'.
+    /// Stores make 32 hex digits; the bound keeps what a client stores beside its cursor small
+    /// and printable whatever a server sends.
+    public static func isStoreIdentity(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.utf8.allSatisfy { (48...57).contains($0) || (97...122).contains($0) || $0 == UInt8(ascii: "-") }
+    }
+
     public init(version: Int = ProtocolVersion.current, identity: SessionIdentity, limits: WireLimits, server: String) {
         self.version = version
         self.identity = identity

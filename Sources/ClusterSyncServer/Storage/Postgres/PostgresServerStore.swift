@@ -560,8 +560,10 @@ public final class PostgresServerStore: ServerStore {
     // MARK: Tamper-evident log
 
     /// Walks a tenant's chain with `LedgerVerifier` (`clustersyncd verify`), as the SQLite store does.
+    /// One snapshot: a compaction committing while the chain is read would otherwise blank rows
+    /// the verifier holds no checkpoint for, and a healthy chain would read as altered.
     public func verifyChain(tenant: String, expectedHead: Data?) async throws -> LedgerReport {
-        try await read { c in
+        try await snapshot { c in
             try await self.requireTenant(tenant, c)
             var verifier = LedgerVerifier(tenant: tenant, expectedHead: expectedHead, compaction: try await self.compaction(tenant: tenant, c))
             let rows = try await c.query("""
