@@ -179,9 +179,8 @@ struct SessionHandler: Sendable {
             }
             guard await perform(action, &machine, &session) else { return }
             // A subscription that has just started listens for pushes before it catches up, so
-            // that nothing pushed in between is missed.
-            // The notifier wakes the session through its event stream, at most one wake-up
-            // waiting at a time (no task or buffer per subscription).
+            // that nothing pushed in between is missed. The notifier wakes the session through
+            // its event stream, at most one wake-up waiting (no task or buffer per subscription).
             if machine.isSubscribed, session.subscription == nil, let tenant = machine.identity?.tenant {
                 let (sink, wakeups) = (session.sink, session.wakeups)
                 let subscribed = await notifier.subscribe(tenant: tenant) { generation in
