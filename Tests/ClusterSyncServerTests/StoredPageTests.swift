@@ -1,7 +1,8 @@
 import ClusterSyncCore
-import ClusterSyncServer
+@testable import ClusterSyncServer
 import ClusterSyncServerTesting
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -126,6 +127,126 @@ import Testing
         try await pullAll()
         let missed = Set(1...Int64(pushes)).subtracting(received)
         #expect(missed.count == 0, "pushes stepped over, the first \(missed.sorted().prefix(5))")
+    }
+
+    /// The shared tail (`SubscriptionFeed`) gives every subscription exactly the page the store's
+    /// own read gives it: every identity of two clusters and three practices, every cursor,
+    /// with and without its replica left out, full and cut pages, from a tail holding all of the
+    /// log and from one holding its newest rows only (older cursors are left to the store).
+    @Test(arguments: backends) func aPageCutFromTheSharedTailIsThePageTheStoreReads(_ backend: String) async throws {
+        let store = try await Self.makeStore(backend)
+        try await store.addTenant("bcuhb")
+        for cluster in ["north", "east"] { try await store.addCluster(cluster, tenant: "bcuhb") }
+        try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
+        try await store.addPractice("prestatyn", cluster: "north", tenant: "bcuhb")
+        try await store.addPractice("wrexham", cluster: "east", tenant: "bcuhb")
+        let wrexham = SessionIdentity(tenant: "bcuhb", cluster: "east", practice: "wrexham", author: "wrexham")
+        let wrexhamReplica = ReplicaID("00000000000000c3")!
+        func pushed(_ replica: ReplicaID, _ identity: SessionIdentity, from first: Int, _ count: Int, practice: String?) -> [Change] {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            return (first..<first + count).map { n in
+                Change(id: ChangeID(replica: replica, counter: Int64(n)), hlc: HLCTimestamp(millis: now + Int64(n)), record: RecordID.random(for: .risk),
+                       scope: RecordScope(tenant: "bcuhb", cluster: identity.cluster, practice: practice), field: "title",
+                       value: .string("Value \(n) Siân"), supersedes: [])
+            }
+        }
+        // Interleaved: shared and private rows of both clusters, from three replicas.
+        for round in 0..<3 {
+            _ = try await store.push(pushed(Self.rhylReplica, Self.rhyl, from: round * 4 + 1, 2, practice: nil), as: Self.rhyl, from: Self.rhylReplica)
+            _ = try await store.push(pushed(wrexhamReplica, wrexham, from: round * 4 + 1, 2, practice: round == 1 ? "wrexham" : nil), as: wrexham, from: wrexhamReplica)
+            _ = try await store.push(pushed(Self.rhylReplica, Self.rhyl, from: round * 4 + 3, 2, practice: "rhyl"), as: Self.rhyl, from: Self.rhylReplica)
+            _ = try await store.push(pushed(Self.prestatynReplica, Self.prestatyn, from: round * 3 + 1, 3, practice: round == 2 ? "prestatyn" : nil),
+                                     as: Self.prestatyn, from: Self.prestatynReplica)
+        }
+        let end = try StreamCursor.position(of: await store.currentCursor(tenant: "bcuhb"))
+        #expect(end == 27)
+        guard let whole = try await store.logTail(tenant: "bcuhb", after: 0, newest: 1_000) else {
+            #expect(backend == "memory", "every store we ship reads a shared tail")
+            return
+        }
+        let newest = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 10))
+        #expect(whole.rows.count == 27 && whole.start == 0 && whole.end == end)
+        #expect(newest.rows.map(\.seq) == Array(18...27) && newest.start == 17 && newest.end == end)
+        var compared = 0
+        for tail in [SharedLogTail(tenant: "bcuhb", whole), SharedLogTail(tenant: "bcuhb", newest)] {
+            for (identity, replica) in [(Self.rhyl, Self.rhylReplica), (Self.prestatyn, Self.prestatynReplica), (wrexham, wrexhamReplica)] {
+                for position in Int64(0)...end {
+                    let cursor = position == 0 ? nil : StreamCursor.cursor(at: position)
+                    for limit in [1, 3, 100] {
+                        for excluding in [nil, replica, Self.rhylReplica] {
+                            guard let shared = tail.page(for: identity, after: cursor, limit: limit, excluding: excluding) else {
+                                #expect(position < tail.start, "only a cursor before the tail is left to the store")
+                                continue
+                            }
+                            let own = try await store.pullStored(for: identity, after: cursor, limit: limit, excluding: excluding)
+                            #expect(shared == own, "\(identity.practice) after \(position), limit \(limit), excluding \(excluding?.rawValue ?? "none")")
+                            compared += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(compared > 800)
+    }
+
+    /// Through the shared tail as a session uses it: one practice pushes change after change,
+    /// counting a wake-up after each commit, while another's subscription takes pages from the
+    /// feed at the generation of its last wake-up (from the store when the feed cannot say). The
+    /// subscriber must receive every push, none stepped over.
+    @Test(arguments: backends) func aSubscriptionFedFromTheSharedTailStepsOverNoPush(_ backend: String) async throws {
+        let store = try await Self.northWales(backend)
+        let notifier = ChangeNotifier()
+        // A small tail, so that it is replaced and trimmed while the pushes go on.
+        let feed = SubscriptionFeed(store: store, notifier: notifier, logger: Logger(label: "feed"), maxRows: 8)
+        let pushes = 200
+        let pushed = Pushed()
+        let pusher = Task {
+            // A failed push ends the wait too (its error is rethrown below).
+            defer { pushed.count.withLock { $0 = pushes } }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            for n in 1...pushes {
+                let change = Change(id: ChangeID(replica: Self.rhylReplica, counter: Int64(n)), hlc: HLCTimestamp(millis: now + Int64(n)),
+                                    record: RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: nil),
+                                    field: "title", value: .string("Risk \(n)"), supersedes: [])
+                _ = try await store.push([change], as: Self.rhyl, from: Self.rhylReplica)
+                await notifier.notify(tenant: "bcuhb")
+                pushed.count.withLock { $0 = n }
+            }
+        }
+        var received: [Int64] = []
+        var cursor: Cursor?
+        var shared = 0
+        var seen = notifier.generation(of: "bcuhb")
+        func catchUp() async throws {
+            while true {
+                var page: ChangesPage
+                if let fromFeed = await feed.page(for: Self.prestatyn, after: cursor, limit: 5, excluding: Self.prestatynReplica, seen: seen) {
+                    page = fromFeed
+                    shared += 1
+                } else {
+                    page = try await store.pullStored(for: Self.prestatyn, after: cursor, limit: 5, excluding: Self.prestatynReplica)
+                }
+                received += try Self.decoded(page).map(\.id.counter)
+                cursor = page.cursor
+                if !page.more { return }
+            }
+        }
+        // Woken as a session is: at each new generation, while the pushes go on, and once after.
+        try await catchUp()
+        while pushed.count.withLock({ $0 }) < pushes {
+            let generation = notifier.generation(of: "bcuhb")
+            guard generation > seen else {
+                try await Task.sleep(for: .milliseconds(1))
+                continue
+            }
+            seen = generation
+            try await catchUp()
+        }
+        try await pusher.value
+        seen = notifier.generation(of: "bcuhb")
+        try await catchUp()
+        #expect(received == Array(1...Int64(pushes)), "every push once, in order")
+        if backend != "memory" { #expect(shared > 0, "pages came from the shared tail") }
     }
 }
 

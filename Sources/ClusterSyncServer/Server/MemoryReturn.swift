@@ -24,7 +24,22 @@ enum MemoryReturn {
         #endif
     }
 
+    /// Keeps buffers of 256 KB and more (a pull's page, thousands of changes) out of the heap:
+    /// each is mapped when made and unmapped when freed. glibc otherwise raises this threshold
+    /// to the largest buffer freed so far, after which every page a puller is sent is carved from
+    /// an arena and the freed space stays with the process while other sessions' small buffers
+    /// pin it. Call once at start.
+    static func mapLargeBuffers() {
+        #if canImport(Glibc)
+        // M_MMAP_THRESHOLD: setting it fixes it (no more raising).
+        _ = mallopt.map { $0(-3, 256 * 1024) }
+        #endif
+    }
+
     #if canImport(Glibc)
+    private typealias Options = @convention(c) (Int32, Int32) -> Int32
+    private static let mallopt: Options? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt")
+        .map { unsafeBitCast($0, to: Options.self) }
     private typealias Trim = @convention(c) (Int) -> Int32
     /// Looked up rather than imported: the Glibc module does not export malloc.h.
     private static let function: Trim? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim")

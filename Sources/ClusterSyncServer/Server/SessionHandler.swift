@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// Runs one connection: turns what happens (a line, a too-long line, another session's push, a
 /// timer, a shutdown) into events for `ServerSessionStateMachine`, and performs the actions it
@@ -17,6 +18,8 @@ import ServiceLifecycle
 struct SessionHandler: Sendable {
     let store: any ServerStore
     let notifier: ChangeNotifier
+    /// Subscriptions woken by a push share one read of the log's tail; nil: each reads its own.
+    var feed: SubscriptionFeed?
     let limits: WireLimits
     var sessionLimits = SessionLimits.default
     /// Counts sessions per credential (and, in `SyncServer`, connections in total).
@@ -102,11 +105,13 @@ struct SessionHandler: Sendable {
                         }
                         var session = Session(channel: channel, sink: sink, outbound: outbound, certificate: certificate)
                         session.subject.peer = CredentialGate.peer(channel.remoteAddress)
-                        await self.serve(events, &session, taken: takenSink, tasks: &tasks)
+                        await self.serve(events, &session, taken: takenSink)
                         session.timer?.cancel()
                         if let credential = session.credential { connections.release(credential: credential) }
                         if let subscription = session.subscription {
-                            await notifier.unsubscribe(tenant: subscription.tenant, id: subscription.id)
+                            if await notifier.unsubscribe(tenant: subscription.tenant, id: subscription.id) {
+                                await feed?.forget(tenant: subscription.tenant)
+                            }
                         }
                         sink.finish()
                         takenSink.finish()
@@ -131,6 +136,11 @@ struct SessionHandler: Sendable {
         /// The credential slot this session holds, once welcomed.
         var credential: String?
         var subscription: (tenant: String, id: Int)?
+        /// Wake-ups not yet handled (set by the notifier, taken by `.published`).
+        let wakeups = PendingWakeups()
+        /// The tenant's generation at the last wake-up handled: the subscription's next page
+        /// comes from a read begun after it (`SubscriptionFeed`).
+        var seen: UInt64 = 0
         /// Whose the session is, for the session log and the credential rechecks.
         var subject = CredentialGate.Subject()
         /// The replica key of the hello, until the session's first push registers it.
@@ -138,7 +148,7 @@ struct SessionHandler: Sendable {
     }
 
     private func serve(
-        _ events: AsyncStream<Event>, _ session: inout Session, taken: AsyncStream<Void>.Continuation, tasks: inout TaskGroup<Void>
+        _ events: AsyncStream<Event>, _ session: inout Session, taken: AsyncStream<Void>.Continuation
     ) async {
         // The event loop's clock, which its timers follow (and which a test loop moves by hand).
         let loop = session.channel.eventLoop
@@ -162,19 +172,22 @@ struct SessionHandler: Sendable {
             case .tooMuchBeforeWelcome: action = machine.tooMuchBeforeWelcome()
             case .inboundClosed: return
             case .shutdown: action = machine.shutdown()
-            case .published: action = machine.streamGrew()
+            case .published:
+                session.seen = max(session.seen, session.wakeups.take())
+                action = machine.streamGrew()
             case .timer: action = machine.timerFired()
             }
             guard await perform(action, &machine, &session) else { return }
             // A subscription that has just started listens for pushes before it catches up, so
-            // that nothing pushed in between is missed.
+            // that nothing pushed in between is missed. The notifier wakes the session through
+            // its event stream, at most one wake-up waiting (no task or buffer per subscription).
             if machine.isSubscribed, session.subscription == nil, let tenant = machine.identity?.tenant {
-                let wakeups = await notifier.subscribe(tenant: tenant)
-                session.subscription = (tenant, wakeups.id)
-                let sink = session.sink
-                tasks.addTask {
-                    for await _ in wakeups.stream { sink.yield(.published) }
+                let (sink, wakeups) = (session.sink, session.wakeups)
+                let subscribed = await notifier.subscribe(tenant: tenant) { generation in
+                    if wakeups.raise(generation) { sink.yield(.published) }
                 }
+                session.subscription = (tenant, subscribed.id)
+                session.seen = subscribed.generation
             }
             guard await perform(machine.catchUp(), &machine, &session) else { return }
         }
@@ -225,7 +238,7 @@ struct SessionHandler: Sendable {
             case .findStreamEnd:
                 action = await findStreamEnd(&machine)
             case .fetchForSubscription(let pull):
-                action = await fetchForSubscription(pull, &machine)
+                action = await fetchForSubscription(pull, seen: session.seen, &machine)
             }
         }
     }
@@ -382,14 +395,40 @@ struct SessionHandler: Sendable {
         }
     }
 
-    private func fetchForSubscription(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+    private func fetchForSubscription(_ pull: Pull, seen: UInt64, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
+        let limit = pull.limit ?? limits.maxChangesPerPage
+        if let feed, let page = await feed.page(for: identity, after: pull.cursor, limit: limit, excluding: machine.replica, seen: seen) {
+            return machine.subscriptionPage(page)
+        }
         do {
-            return machine.subscriptionPage(try await store.pullStored(
-                for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage, excluding: machine.replica))
+            return machine.subscriptionPage(try await store.pullStored(for: identity, after: pull.cursor, limit: limit, excluding: machine.replica))
         } catch {
             logger.error("subscription pull failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.subscriptionFailed()
+        }
+    }
+}
+
+/// A subscribed session's wake-ups not yet handled: many pushes while it is busy make one
+/// `.published` event, carrying the newest generation.
+final class PendingWakeups: Sendable {
+    private let state = Mutex((pending: false, generation: UInt64(0)))
+
+    /// Notes a wake-up; true when none was waiting (the caller then sends the event).
+    func raise(_ generation: UInt64) -> Bool {
+        state.withLock { state in
+            state.generation = max(state.generation, generation)
+            defer { state.pending = true }
+            return !state.pending
+        }
+    }
+
+    /// The newest generation noted; the next wake-up sends an event again.
+    func take() -> UInt64 {
+        state.withLock { state in
+            state.pending = false
+            return state.generation
         }
     }
 }

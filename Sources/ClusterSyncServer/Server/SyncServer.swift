@@ -39,9 +39,11 @@ public final class SyncServer: Service, Sendable {
         let storeIdentity = try await store.storeIdentity()
         let handshakeTimeout = TimeAmount.seconds(Int64(settings.tlsHandshakeTimeoutSeconds))
         FileLimit.raise(toFit: settings.maxConnections, logger: logger)
+        MemoryReturn.mapLargeBuffers()
         let connections = ConnectionRegistry(
             maxConnections: settings.maxConnections, maxConnectionsPerCredential: settings.maxConnectionsPerCredential)
         let logger = self.logger
+        let feed = SubscriptionFeed(store: store, notifier: notifier, logger: logger)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -105,6 +107,7 @@ public final class SyncServer: Service, Sendable {
                             var session = SessionHandler(
                                 store: self.store, notifier: self.notifier, limits: limits, logger: self.logger)
                             session.sessionLimits = sessionLimits
+                            session.feed = feed
                             session.storeIdentity = storeIdentity
                             session.connections = connections
                             session.auditRetentionMillis = Int64(self.settings.auditRetentionDays) * 86_400_000
