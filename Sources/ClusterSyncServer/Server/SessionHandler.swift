@@ -86,7 +86,7 @@ struct SessionHandler: Sendable {
                 let (events, sink) = AsyncStream<Event>.makeStream()
                 // One line is handed over at a time: the reader waits for the serve loop to take it.
                 let (taken, takenSink) = AsyncStream<Void>.makeStream()
-                try await withGracefulShutdownHandler {
+                await withGracefulShutdownHandler {
                     await withTaskGroup(of: Void.self) { tasks in
                         tasks.addTask {
                             var lines = inbound.makeAsyncIterator()
