@@ -49,6 +49,13 @@ import Testing
         }
     }
 
+    /// Rhyl's `n`th change: a new shared risk, for the tests that race pushes against a subscription.
+    static func newRisk(_ n: Int, at now: Int64) -> Change {
+        Change(id: ChangeID(replica: rhylReplica, counter: Int64(n)), hlc: HLCTimestamp(millis: now + Int64(n)),
+               record: RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: nil),
+               field: "title", value: .string("Risk \(n)"), supersedes: [])
+    }
+
     /// Every change of a page, decoded, in the order sent.
     static func decoded(_ page: ChangesPage) throws -> [Change] {
         try page.changes + page.storedTexts.map { text throws(ClusterSyncError) in try Change(jsonText: text) }
@@ -104,10 +111,7 @@ import Testing
         let pusher = Task {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             for n in 1...pushes {
-                let change = Change(id: ChangeID(replica: Self.rhylReplica, counter: Int64(n)), hlc: HLCTimestamp(millis: now + Int64(n)),
-                                    record: RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: nil),
-                                    field: "title", value: .string("Risk \(n)"), supersedes: [])
-                _ = try await store.push([change], as: Self.rhyl, from: Self.rhylReplica)
+                _ = try await store.push([Self.newRisk(n, at: now)], as: Self.rhyl, from: Self.rhylReplica)
                 pushed.count.withLock { $0 = n }
             }
         }
@@ -205,10 +209,7 @@ import Testing
             defer { pushed.count.withLock { $0 = pushes } }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             for n in 1...pushes {
-                let change = Change(id: ChangeID(replica: Self.rhylReplica, counter: Int64(n)), hlc: HLCTimestamp(millis: now + Int64(n)),
-                                    record: RecordID.random(for: .risk), scope: RecordScope(tenant: "bcuhb", cluster: "north", practice: nil),
-                                    field: "title", value: .string("Risk \(n)"), supersedes: [])
-                _ = try await store.push([change], as: Self.rhyl, from: Self.rhylReplica)
+                _ = try await store.push([Self.newRisk(n, at: now)], as: Self.rhyl, from: Self.rhylReplica)
                 await notifier.notify(tenant: "bcuhb")
                 pushed.count.withLock { $0 = n }
             }

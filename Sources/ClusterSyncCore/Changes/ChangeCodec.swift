@@ -27,39 +27,20 @@ extension Change {
     /// `jsonValue.canonicalText`, written straight from the fields in sorted key order (no
     /// dictionary, no sort): every change made is signed over this text and stored as it.
     public var jsonText: String {
-        var out = ""
-        out.reserveCapacity(224 + (value.map { _ in 32 } ?? 0) + 24 * (supersedes.count + seen.count))
-        out += "{"
-        var first = true
-        func key(_ name: StaticString) {
-            out += first ? "\"" : ",\""
-            first = false
-            out += name.description
-            out += "\":"
-        }
-        func ids(_ list: [ChangeID]) {
-            out += "["
-            for (i, id) in list.enumerated() {
-                out += i == 0 ? "\"" : ",\""
-                out += id.description
-                out += "\""
-            }
-            out += "]"
-        }
-        if let author { key("author"); JSONValue.writeString(author, into: &out) }
-        key("cluster"); JSONValue.writeString(scope.cluster, into: &out)
-        key("field"); JSONValue.writeString(field, into: &out)
-        key("hlc"); JSONValue.writeString(hlc.text, into: &out)
-        key("id"); JSONValue.writeString(id.description, into: &out)
-        if let practice = scope.practice { key("practice"); JSONValue.writeString(practice, into: &out) }
-        key("record"); JSONValue.writeString(record.rawValue, into: &out)
-        if !seen.isEmpty { key("seen"); ids(seen) }
-        if let sig { key("sig"); JSONValue.writeString(sig, into: &out) }
-        if !supersedes.isEmpty { key("sup"); ids(supersedes) }
-        key("tenant"); JSONValue.writeString(scope.tenant, into: &out)
-        if let value { key("value"); value.write(into: &out) }
-        out += "}"
-        return out
+        var text = ChangeTextWriter(capacity: 224 + (value.map { _ in 32 } ?? 0) + 24 * (supersedes.count + seen.count))
+        if let author { text.string("author", author) }
+        text.string("cluster", scope.cluster)
+        text.string("field", field)
+        text.string("hlc", hlc.text)
+        text.string("id", id.description)
+        if let practice = scope.practice { text.string("practice", practice) }
+        text.string("record", record.rawValue)
+        if !seen.isEmpty { text.ids("seen", seen.lazy.map(\.description)) }
+        if let sig { text.string("sig", sig) }
+        if !supersedes.isEmpty { text.ids("sup", supersedes.lazy.map(\.description)) }
+        text.string("tenant", scope.tenant)
+        if let value { text.key("value"); value.write(into: &text.out) }
+        return text.finish()
     }
 
     /// `jsonText` of a change as a store's columns hold it, written without decoding it first
@@ -70,40 +51,20 @@ extension Change {
         author: String?, cluster: String, field: String, hlc: HLCTimestamp, id: String, practice: String?,
         record: String, seen: String?, sig: String?, sup: String?, tenant: String, value: String?
     ) -> String {
-        var out = ""
-        out.reserveCapacity(224 + (value?.utf8.count ?? 0) + (sup?.utf8.count ?? 0) + (seen?.utf8.count ?? 0))
-        out += "{"
-        var first = true
-        func key(_ name: StaticString) {
-            out += first ? "\"" : ",\""
-            first = false
-            out += name.description
-            out += "\":"
-        }
-        // Change ids are digits, "@" and hex digits: nothing in them needs escaping.
-        func ids(_ list: String) {
-            out += "["
-            for (i, id) in list.split(separator: ",").enumerated() {
-                out += i == 0 ? "\"" : ",\""
-                out += id
-                out += "\""
-            }
-            out += "]"
-        }
-        if let author { key("author"); JSONValue.writeString(author, into: &out) }
-        key("cluster"); JSONValue.writeString(cluster, into: &out)
-        key("field"); JSONValue.writeString(field, into: &out)
-        key("hlc"); JSONValue.writeString(hlc.text, into: &out)
-        key("id"); JSONValue.writeString(id, into: &out)
-        if let practice { key("practice"); JSONValue.writeString(practice, into: &out) }
-        key("record"); JSONValue.writeString(record, into: &out)
-        if let seen, !seen.isEmpty { key("seen"); ids(seen) }
-        if let sig { key("sig"); JSONValue.writeString(sig, into: &out) }
-        if let sup, !sup.isEmpty { key("sup"); ids(sup) }
-        key("tenant"); JSONValue.writeString(tenant, into: &out)
-        if let value { key("value"); out += value }
-        out += "}"
-        return out
+        var text = ChangeTextWriter(capacity: 224 + (value?.utf8.count ?? 0) + (sup?.utf8.count ?? 0) + (seen?.utf8.count ?? 0))
+        if let author { text.string("author", author) }
+        text.string("cluster", cluster)
+        text.string("field", field)
+        text.string("hlc", hlc.text)
+        text.string("id", id)
+        if let practice { text.string("practice", practice) }
+        text.string("record", record)
+        if let seen, !seen.isEmpty { text.ids("seen", seen.split(separator: ",")) }
+        if let sig { text.string("sig", sig) }
+        if let sup, !sup.isEmpty { text.ids("sup", sup.split(separator: ",")) }
+        text.string("tenant", tenant)
+        if let value { text.key("value"); text.out += value }
+        return text.finish()
     }
 
     /// Decodes one change from its JSON text.
@@ -248,5 +209,44 @@ extension ClusterSyncError {
         @unknown default:
             self.init(.malformed, "not valid JSON: \(error)")
         }
+    }
+}
+
+/// Writes a change's canonical text key by key; the caller gives the keys in sorted order.
+private struct ChangeTextWriter {
+    var out = "{"
+    private var first = true
+
+    init(capacity: Int) { out.reserveCapacity(capacity) }
+
+    mutating func key(_ name: StaticString) {
+        out += first ? "\"" : ",\""
+        first = false
+        out += name.description
+        out += "\":"
+    }
+
+    mutating func string(_ name: StaticString, _ value: String) {
+        key(name)
+        JSONValue.writeString(value, into: &out)
+    }
+
+    /// Change ids are digits, "@" and hex digits: nothing in them needs escaping.
+    mutating func ids(_ name: StaticString, _ list: some Sequence<some StringProtocol>) {
+        key(name)
+        out += "["
+        var firstID = true
+        for id in list {
+            out += firstID ? "\"" : ",\""
+            firstID = false
+            out += id
+            out += "\""
+        }
+        out += "]"
+    }
+
+    consuming func finish() -> String {
+        out += "}"
+        return out
     }
 }
