@@ -1,3 +1,4 @@
+import ClusterSyncCore
 import ClusterSyncServer
 import Foundation
 import Testing
@@ -12,6 +13,7 @@ import Testing
         #expect(one != two)
         for identity in [one, two] {
             #expect(identity.count == 32 && identity.allSatisfy(\.isHexDigit), "\(identity)")
+            #expect(Welcome.isStoreIdentity(identity), "a replica must accept the identity its server makes: \(identity)")
         }
     }
 
@@ -30,6 +32,7 @@ import Testing
         _ = try SQLiteStoreBackup.restore(from: backup, to: restored)
         let identity = try await SQLiteServerStore(path: restored).storeIdentity()
         #expect(identity != original, "a restored store is a stream of its own")
+        #expect(Welcome.isStoreIdentity(identity), "\(identity)")
         #expect(try await SQLiteServerStore(path: path).storeIdentity() == original, "the original keeps its identity")
     }
 }

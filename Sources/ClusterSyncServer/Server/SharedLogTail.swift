@@ -77,12 +77,8 @@ struct SharedLogTail: Sendable {
             texts.append(row.text)
             lastSeq = row.seq
         }
-        var position = lastSeq ?? after
-        // As the stores: leaving out the session's own changes, a page that ends the stream
-        // moves the cursor to the end read with the rows.
-        if excluded != nil, !more { position = max(position, end) }
-        return ChangesPage(storedTexts: texts, cursor: position > after ? StreamCursor.cursor(at: position) : cursor ?? StreamCursor.cursor(at: 0),
-                           more: more)
+        return StoredPage.page(texts: texts, lastSeq: lastSeq, more: more, after: after, askedWith: cursor,
+                               excludingOwn: excluded != nil, end: end)
     }
 
     /// The index of the first row after `seq` (binary search: rows are in seq order).

@@ -9,8 +9,7 @@ extension SQLiteServerStore {
         let fetch = newest == .max ? newest : newest + 1
         return try await read { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT seq, cluster, practice, replica, change_json,
-                       json_valid(change_json) AND instr(change_json, char(10)) = 0 AND instr(change_json, char(13)) = 0
+                SELECT seq, cluster, practice, replica, change_json, \(StoredPage.sqliteSendableAsIs)
                 FROM log WHERE tenant = ? AND seq > ? ORDER BY seq DESC LIMIT ?
                 """)
             var rows: [LogTail.Row] = []
@@ -18,7 +17,7 @@ extension SQLiteServerStore {
             while let row = try cursor.next() {
                 let text: String = row[4]
                 rows.append(LogTail.Row(seq: row[0], cluster: row[1], practice: row[2], replica: row[3],
-                                        text: row[5] as Bool ? text : JSONValue.string(text).canonicalText))
+                                        text: StoredPage.outgoing(text, sendableAsIs: row[5])))
             }
             let end = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [tenant]) ?? after
             let through = try Int64.fetchOne(db.cachedStatement(sql: "SELECT through_seq FROM compaction WHERE tenant = ?"), arguments: [tenant]) ?? 0

@@ -18,8 +18,7 @@ extension SQLiteServerStore {
             try Self.requireKept(db, tenant: identity.tenant, after: after)
             // INDEXED BY: see `pull`. `replica IS NOT ?` with NULL leaves nothing out.
             let statement = try db.cachedStatement(sql: """
-                SELECT seq, change_json,
-                       json_valid(change_json) AND instr(change_json, char(10)) = 0 AND instr(change_json, char(13)) = 0
+                SELECT seq, change_json, \(StoredPage.sqliteSendableAsIs)
                 FROM log INDEXED BY log_by_cluster
                 WHERE tenant = ? AND cluster = ? AND seq > ? AND (practice IS NULL OR practice = ?) AND replica IS NOT ?
                 ORDER BY seq LIMIT ?
@@ -38,17 +37,14 @@ extension SQLiteServerStore {
                 }
                 lastSeq = row[0]
                 let text: String = row[1]
-                texts.append(row[2] as Bool ? text : JSONValue.string(text).canonicalText)
+                texts.append(StoredPage.outgoing(text, sendableAsIs: row[2]))
             }
-            // Leaving out the session's own changes, a page that ends the stream moves the cursor
-            // to the end of what this read saw, not to the last change sent: otherwise a busy
-            // practice's subscription would read its own changes again at every push.
+            // The stream's end in this read's snapshot, for `StoredPage.page`.
             let end = excluded != nil && !more ? try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?",
                                                                      arguments: [identity.tenant]) : nil
             return (texts, lastSeq, more, end)
         }
-        let position = max(read.lastSeq ?? after, read.end ?? after)
-        return ChangesPage(
-            storedTexts: read.texts, cursor: position > after ? Self.cursor(at: position) : cursor ?? Self.cursor(at: 0), more: read.more)
+        return StoredPage.page(texts: read.texts, lastSeq: read.lastSeq, more: read.more, after: after, askedWith: cursor,
+                               excludingOwn: excluded != nil, end: read.end)
     }
 }

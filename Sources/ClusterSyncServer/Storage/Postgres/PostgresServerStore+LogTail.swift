@@ -22,7 +22,7 @@ extension PostgresServerStore {
         // Newest first whatever order the union's parts came in.
         let newestFirst = rows.filter { $0.0 >= 0 }.sorted { $0.0 > $1.0 }.map { row in
             LogTail.Row(seq: row.0, cluster: row.1, practice: row.2, replica: row.3,
-                        text: Self.isOneJSONLine(row.4) ? row.4 : JSONValue.string(row.4).canonicalText)
+                        text: StoredPage.outgoingByShape(row.4))
         }
         return LogTail.fromNewestFirst(newestFirst, after: after, newest: newest, end: end, compactedThrough: through)
     }

@@ -524,24 +524,9 @@ public final class PostgresServerStore: ServerStore {
         let (rows, end) = try await logPage(for: identity, after: after, limit: limit, excluding: replica)
         let more = rows.count > limit
         let page = rows.prefix(limit)
-        var texts: [String] = []
-        texts.reserveCapacity(page.count)
-        for (_, text) in page {
-            texts.append(Self.isOneJSONLine(text) ? text : JSONValue.string(text).canonicalText)
-        }
-        var position = page.last?.0 ?? after
-        // Leaving out the session's own changes, a page that ends the stream moves the cursor to
-        // the end the same statement saw, as on SQLite: a busy practice's subscription does not
-        // read its own changes again at every push.
-        if replica != nil, !more { position = max(position, end) }
-        return ChangesPage(storedTexts: texts, cursor: position > after ? StreamCursor.cursor(at: position) : cursor ?? StreamCursor.cursor(at: 0),
-                           more: more)
-    }
-
-    /// Whether a stored text can go out as it is: one line, one object.
-    static func isOneJSONLine(_ text: String) -> Bool {
-        let bytes = text.utf8
-        return bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}") && !bytes.contains { $0 == 10 || $0 == 13 }
+        let texts = page.map { StoredPage.outgoingByShape($0.1) }
+        return StoredPage.page(texts: texts, lastSeq: page.last?.0, more: more, after: after, askedWith: cursor,
+                               excludingOwn: replica != nil, end: end)
     }
 
     public func storeIdentity() async throws -> String {

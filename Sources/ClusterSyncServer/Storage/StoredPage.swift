@@ -1,0 +1,43 @@
+import ClusterSyncCore
+
+/// The rules every store's stored-text page follows (`pullStored` on SQLite and PostgreSQL, and
+/// the shared tail woken subscriptions are cut from), written once so that they cannot drift.
+enum StoredPage {
+    /// The page of `texts` read after stream position `after` (asked with `cursor`), whose last
+    /// row is `lastSeq`, with `end` the stream's end read in the same snapshot as the rows.
+    ///
+    /// Leaving out the session's own changes, a page that ends the stream moves the cursor to
+    /// `end`, not to the last change sent: otherwise a busy practice's subscription would read
+    /// its own changes again at every push. Only an end of the rows' own snapshot may be used:
+    /// an end read later would step over pushes committed in between.
+    static func page(texts: [String], lastSeq: Int64?, more: Bool, after: Int64, askedWith cursor: Cursor?,
+                     excludingOwn: Bool, end: Int64?) -> ChangesPage {
+        var position = lastSeq ?? after
+        if excludingOwn, !more, let end { position = max(position, end) }
+        return ChangesPage(storedTexts: texts, cursor: position > after ? StreamCursor.cursor(at: position) : cursor ?? StreamCursor.cursor(at: 0),
+                           more: more)
+    }
+
+    /// A stored text as a page sends it: as it is when it can go out as one line of one JSON
+    /// object; otherwise (a row damaged in the database) as a JSON string, which replicas set
+    /// aside (Protocol/changes.md §8), as `pull` does.
+    static func outgoing(_ text: String, sendableAsIs: Bool) -> String {
+        sendableAsIs ? text : JSONValue.string(text).canonicalText
+    }
+
+    /// SQLite's check of `change_json` for `outgoing`: valid JSON on one line.
+    static let sqliteSendableAsIs = "json_valid(change_json) AND instr(change_json, char(10)) = 0 AND instr(change_json, char(13)) = 0"
+
+    /// `outgoing` with PostgreSQL's check, `isOneJSONLine`.
+    static func outgoingByShape(_ text: String) -> String {
+        outgoing(text, sendableAsIs: isOneJSONLine(text))
+    }
+
+    /// PostgreSQL's check for `outgoing`: one line, one object. PostgreSQL 15 has no JSON check
+    /// that does not throw, and pushes store nothing but canonical text, so only a row altered in
+    /// the database could pass this and fail the full check.
+    static func isOneJSONLine(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return bytes.first == UInt8(ascii: "{") && bytes.last == UInt8(ascii: "}") && !bytes.contains { $0 == 10 || $0 == 13 }
+    }
+}
