@@ -100,6 +100,35 @@ import Testing
         #expect(try Self.decoded(fromThird).map(\.id.counter) == [1, 2, 3, 4, 5])
     }
 
+    /// A row altered in the database so that it is no longer one line of JSON goes out as a JSON
+    /// string (which replicas set aside), from the store's page and from the shared tail alike;
+    /// the rows around it go out as they were stored.
+    @Test(arguments: backends.filter { $0 != "memory" }) func aDamagedRowGoesOutAsAJSONString(_ backend: String) async throws {
+        let store = try await Self.northWales(backend)
+        _ = try await store.push(Self.changes(Self.rhylReplica, 3), as: Self.rhyl, from: Self.rhylReplica)
+        let intact = try await store.pullStored(for: Self.prestatyn, after: nil, limit: 10, excluding: nil).storedTexts
+        let damaged = "{\"id\":\"broken\n"
+        switch store {
+        case let sqlite as SQLiteServerStore:
+            try await sqlite.database.write { db in
+                try db.execute(sql: "UPDATE log SET change_json = ? WHERE tenant = 'bcuhb' AND seq = 2", arguments: [damaged])
+            }
+        case let postgres as PostgresServerStore:
+            _ = try await postgres.read { c in
+                try await c.query("UPDATE log SET change_json = \(damaged) WHERE tenant = 'bcuhb' AND seq = 2", logger: Logger(label: "test"))
+            }
+        default:
+            Issue.record("no way to damage a row of \(backend)")
+        }
+        let expected = [intact[0], JSONValue.string(damaged).canonicalText, intact[2]]
+        let page = try await store.pullStored(for: Self.prestatyn, after: nil, limit: 10, excluding: Self.prestatynReplica)
+        #expect(page.storedTexts == expected)
+        let tail = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 10))
+        #expect(tail.rows.map(\.text) == expected)
+        let shared = SharedLogTail(tenant: "bcuhb", tail)
+        #expect(shared.page(for: Self.prestatyn, after: nil, limit: 10, excluding: Self.prestatynReplica)?.storedTexts == expected)
+    }
+
     /// A subscription's page ends the stream at the end the same read saw: a push committed
     /// between reading the page and reading the stream's end must not be stepped over (on
     /// PostgreSQL, two statements see two snapshots). One practice pushes change after change
