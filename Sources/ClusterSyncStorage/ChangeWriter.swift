@@ -24,6 +24,9 @@ public struct ChangeWriter {
 
     private var replicaNumbers: [ReplicaID: Int64] = [:]
     private var records: [RecordID: (num: Int64, scope: RecordScope)] = [:]
+    /// Records `storedScope(of:)` looked up and did not find: `recordNumber` creates them
+    /// without looking again (every record of a snapshot is new).
+    private var absentRecords: Set<RecordID> = []
     /// Whether any write is known superseded before its arrival; read once per transaction.
     private var orphansExist: Bool?
     /// Whether any redaction is stored; read once per transaction.
@@ -201,6 +204,19 @@ public struct ChangeWriter {
         return num
     }
 
+    /// The scope a stored record was created in; nil when it is not stored (yet). Looked up once
+    /// per writer: what this finds, or does not, `recordNumber` uses without a second lookup.
+    public mutating func storedScope(of id: RecordID) throws -> RecordScope? {
+        if let known = records[id] { return known.scope }
+        if absentRecords.contains(id) { return nil }
+        if let found = try lookUp(id) {
+            records[id] = found
+            return found.scope
+        }
+        absentRecords.insert(id)
+        return nil
+    }
+
     /// The record's number, creating its row on first sight. A change that claims another scope
     /// than the record was created in is refused: scope is fixed at creation.
     public mutating func recordNumber(_ id: RecordID, scope: RecordScope) throws -> Int64 {
@@ -208,26 +224,29 @@ public struct ChangeWriter {
             guard known.scope == scope else { throw Self.scopeMismatch(id) }
             return known.num
         }
-        let num: Int64
+        if absentRecords.remove(id) == nil, let found = try lookUp(id) {
+            guard found.scope == scope else { throw Self.scopeMismatch(id) }
+            records[id] = found
+            return found.num
+        }
+        // A prepared statement: every record of a snapshot (or of a new replica's first pull) is new.
+        try BoundStatement(db, sql: "INSERT INTO record (id, type, tenant, cluster, practice) VALUES (?, ?, ?, ?, ?)")
+            .run(.text(id.rawValue), .text(id.type.rawValue), .text(scope.tenant), .text(scope.cluster), .optional(scope.practice))
+        let num = db.lastInsertedRowID
+        records[id] = (num, scope)
+        return num
+    }
+
+    /// The stored record's number and scope, in this writer's partition.
+    private func lookUp(_ id: RecordID) throws -> (num: Int64, scope: RecordScope)? {
         let found = if let partition {
             try Row.fetchOne(db.cachedStatement(sql: "SELECT num, tenant, cluster, practice FROM record WHERE tenant = ? AND cluster = ? AND id = ?"),
                              arguments: [partition.tenant, partition.cluster, id.rawValue])
         } else {
             try Row.fetchOne(db.cachedStatement(sql: "SELECT num, tenant, cluster, practice FROM record WHERE id = ?"), arguments: [id.rawValue])
         }
-        if let row = found {
-            // Columns by position: a lookup by name searches the row's columns each time.
-            let stored = RecordScope(tenant: row[1], cluster: row[2], practice: row[3])
-            guard stored == scope else { throw Self.scopeMismatch(id) }
-            num = row[0]
-        } else {
-            // A prepared statement: every record of a snapshot (or of a new replica's first pull) is new.
-            try BoundStatement(db, sql: "INSERT INTO record (id, type, tenant, cluster, practice) VALUES (?, ?, ?, ?, ?)")
-                .run(.text(id.rawValue), .text(id.type.rawValue), .text(scope.tenant), .text(scope.cluster), .optional(scope.practice))
-            num = db.lastInsertedRowID
-        }
-        records[id] = (num, scope)
-        return num
+        // Columns by position: a lookup by name searches the row's columns each time.
+        return found.map { row in (row[0], RecordScope(tenant: row[1], cluster: row[2], practice: row[3])) }
     }
 
     static func scopeMismatch(_ id: RecordID) -> ClusterSyncError {

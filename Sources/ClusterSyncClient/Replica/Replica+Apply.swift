@@ -91,7 +91,7 @@ extension Replica {
             try prepare?(db)
             var writer = try ChangeWriter(db)
             // The stateful part of the rule: a record keeps the scope it was created in.
-            let scoped = try Self.checkRecordScopes(admitted, db)
+            let scoped = try Self.checkRecordScopes(admitted, &writer)
             for (change, error) in scoped.refused {
                 if origin == .peer { throw error }
                 refused.append(SetAsideEntry(change: change, error: error))
@@ -170,8 +170,9 @@ extension Replica {
     }
 
     /// Splits changes by `ChangeAdmission.recordScope`: against the stored record, or the first
-    /// change of the batch that names it.
-    static func checkRecordScopes(_ changes: [Change], _ db: Database) throws -> (admitted: [Change], refused: [(Change, ClusterSyncError)]) {
+    /// change of the batch that names it. The writer looks each record up once, and writes the
+    /// admitted changes with what it found.
+    static func checkRecordScopes(_ changes: [Change], _ writer: inout ChangeWriter) throws -> (admitted: [Change], refused: [(Change, ClusterSyncError)]) {
         var scopes: [RecordID: RecordScope] = [:]
         var admitted: [Change] = []
         admitted.reserveCapacity(changes.count)
@@ -181,7 +182,7 @@ extension Replica {
             if let known = scopes[change.record] {
                 existing = known
             } else {
-                existing = try scope(of: change.record, db)
+                existing = try writer.storedScope(of: change.record)
                 scopes[change.record] = existing ?? change.scope
             }
             do throws(ClusterSyncError) {
@@ -276,7 +277,7 @@ extension Replica {
         for row in rows {
             if let change = try? rule.admit(jsonText: row[1] as String, nowMillis: now) { admitted.append((row[0], change)) }
         }
-        let scoped = try checkRecordScopes(admitted.map(\.1), db)
+        let scoped = try checkRecordScopes(admitted.map(\.1), &writer)
         let applied = Set(scoped.admitted.map(\.id))
         let outcome = try write(scoped.admitted, origin: .server, &writer)
         for (rowid, change) in admitted where applied.contains(change.id) {
