@@ -18,6 +18,30 @@ public struct BoundStatement {
 
     /// Binds `values` (Int64, String or nil) to ?1, ?2, ... and runs the statement to completion.
     public func run(_ values: BindValue...) throws {
+        let handle = bind(values)
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE else { throw error(code) }
+    }
+
+    /// Binds `values` as `run` does and reads the first row the query returns with `read`
+    /// (given the statement, for `sqlite3_column_*`); nil when it returns none.
+    public func firstRow<T>(_ values: BindValue..., read: (OpaquePointer) -> T) throws -> T? {
+        let handle = bind(values)
+        // Reset when read: a statement left stepping would hold its read open.
+        defer { sqlite3_reset(handle) }
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return read(handle)
+        case SQLITE_DONE: return nil
+        case let code: throw error(code)
+        }
+    }
+
+    /// The text of a row's column; nil for NULL.
+    public static func text(_ handle: OpaquePointer, _ column: Int32) -> String? {
+        sqlite3_column_text(handle, column).map { String(cString: $0) }
+    }
+
+    private func bind(_ values: [BindValue]) -> OpaquePointer {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
         for (offset, value) in values.enumerated() {
@@ -28,10 +52,11 @@ public struct BoundStatement {
             case .null: sqlite3_bind_null(handle, index)
             }
         }
-        let code = sqlite3_step(handle)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
+        return handle
+    }
+
+    private func error(_ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
     }
 
     public enum BindValue {

@@ -1,5 +1,6 @@
 import ClusterSyncCore
 import GRDB
+import GRDBSQLite
 
 /// Applies changes inside one write transaction: the SQLite form of `FieldWrites.apply`.
 ///
@@ -237,16 +238,28 @@ public struct ChangeWriter {
         return num
     }
 
-    /// The stored record's number and scope, in this writer's partition.
+    /// The stored record's number and scope, in this writer's partition. Read through SQLite's
+    /// own calls: a snapshot looks up every record it brings, and a GRDB row costs more than
+    /// the lookup.
     private func lookUp(_ id: RecordID) throws -> (num: Int64, scope: RecordScope)? {
         let found = if let partition {
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT num, tenant, cluster, practice FROM record WHERE tenant = ? AND cluster = ? AND id = ?"),
-                             arguments: [partition.tenant, partition.cluster, id.rawValue])
+            try BoundStatement(db, sql: "SELECT num, tenant, cluster, practice FROM record WHERE tenant = ? AND cluster = ? AND id = ?")
+                .firstRow(.text(partition.tenant), .text(partition.cluster), .text(id.rawValue), read: Self.numberAndScope)
         } else {
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT num, tenant, cluster, practice FROM record WHERE id = ?"), arguments: [id.rawValue])
+            try BoundStatement(db, sql: "SELECT num, tenant, cluster, practice FROM record WHERE id = ?")
+                .firstRow(.text(id.rawValue), read: Self.numberAndScope)
         }
-        // Columns by position: a lookup by name searches the row's columns each time.
-        return found.map { row in (row[0], RecordScope(tenant: row[1], cluster: row[2], practice: row[3])) }
+        guard let found else { return nil }
+        guard let scope = found.scope else {
+            throw ClusterSyncError(.internal, "the stored record \(id) has no tenant or cluster")
+        }
+        return (found.num, scope)
+    }
+
+    private static func numberAndScope(_ row: OpaquePointer) -> (num: Int64, scope: RecordScope?) {
+        let num = sqlite3_column_int64(row, 0)
+        guard let tenant = BoundStatement.text(row, 1), let cluster = BoundStatement.text(row, 2) else { return (num, nil) }
+        return (num, RecordScope(tenant: tenant, cluster: cluster, practice: BoundStatement.text(row, 3)))
     }
 
     static func scopeMismatch(_ id: RecordID) -> ClusterSyncError {
