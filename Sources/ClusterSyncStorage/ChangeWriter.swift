@@ -23,6 +23,21 @@ public struct ChangeWriter {
         }
     }
 
+    /// How a write superseded before it arrived is recognised when it does arrive.
+    public enum Supersessions: Sendable {
+        /// By a row in `orphan_supersede`, written when the superseding change arrived first:
+        /// the server's store (whose compaction drops superseded changes) and a replica that
+        /// replayed its history, where most writes a change supersedes are already here.
+        case orphanRows
+        /// By the `sup` of the stored changes of the arriving write's record and field: a
+        /// replica that took a snapshot, whose every change names a write it has not got and
+        /// almost never will (a row for each cost more than the change). A replica drops no
+        /// single change, so what the stored changes name is there to read. Orphan rows
+        /// written before (a replica's owed changes) still count.
+        case storedChanges
+    }
+
+    public let supersessions: Supersessions
     private var replicaNumbers: [ReplicaID: Int64] = [:]
     private var records: [RecordID: (num: Int64, scope: RecordScope)] = [:]
     /// Records `storedScope(of:)` looked up and did not find: `recordNumber` creates them
@@ -38,22 +53,30 @@ public struct ChangeWriter {
     public private(set) var erased: [(change: ChangeID, by: ChangeID)] = []
     // Prepared once per transaction: GRDB's statement cache hashes the SQL text on every use.
     /// Three forms of one insert: live unless an earlier orphan supersession names it
-    /// (checked only when such orphans exist), or dead because the batch supersedes it.
+    /// (checked only when such orphans exist, or always with `.storedChanges`), or dead because
+    /// the batch supersedes it.
     private let insertChecked: BoundStatement
     private let insertLive: BoundStatement
     private let insertDead: BoundStatement
     private let kill: BoundStatement
     private let orphan: BoundStatement
 
-    public init(_ db: Database, partition: Partition? = nil) throws {
+    public init(_ db: Database, partition: Partition? = nil, supersessions: Supersessions = .orphanRows) throws {
         self.db = db
         self.partition = partition
+        self.supersessions = supersessions
+        // ?11 (`.storedChanges` only): the arriving change's id as a `sup` list writes it.
+        let namedByStoredChange = supersessions == .orphanRows ? "" : """
+                     WHEN EXISTS (SELECT 1 FROM change s WHERE s.record = ?4 AND s.field = ?5 AND s.sup IS NOT NULL
+                                  AND instr(',' || s.sup || ',', ',' || ?11 || ',') > 0) THEN 0
+            """
         let columns = "INSERT INTO change (replica, counter, hlc, record, field, value, sup, seen, author, sig, live)"
         insertChecked = try BoundStatement(db, sql: """
             \(columns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
                 CASE WHEN ?6 IS NULL THEN 0
                      WHEN EXISTS (SELECT 1 FROM orphan_supersede
                                   WHERE replica = ?1 AND counter = ?2 AND record = ?4 AND field = ?5) THEN 0
+            \(namedByStoredChange)
                      ELSE 1 END)
             ON CONFLICT DO NOTHING
             """)
@@ -88,7 +111,7 @@ public struct ChangeWriter {
                 deadOnArrival.insert(id)
             }
         }
-        if orphansExist == nil {
+        if orphansExist == nil, supersessions == .orphanRows {
             orphansExist = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_supersede)"))!
         }
 
@@ -101,11 +124,22 @@ public struct ChangeWriter {
             let record = try recordNumber(change.record, scope: change.scope)
             records.append(record)
             // A redaction is history only: it never shows as a field's value.
-            let statement = deadOnArrival.contains(change.id) || change.field == Redaction.field ? insertDead : orphansExist == true ? insertChecked : insertLive
-            try statement.run(
-                .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
-                .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
-                .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
+            if deadOnArrival.contains(change.id) || change.field == Redaction.field {
+                try insertDead.run(
+                    .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
+                    .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
+                    .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
+            } else if supersessions == .storedChanges {
+                try insertChecked.run(
+                    .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
+                    .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
+                    .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig), .text(change.id.description))
+            } else {
+                try (orphansExist == true ? insertChecked : insertLive).run(
+                    .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
+                    .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
+                    .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
+            }
             isNew.append(db.changesCount == 1)
         }
         let insertedDead = Set(zip(batch, isNew).lazy.filter { $0.1 && deadOnArrival.contains($0.0.id) }.map(\.0.id))
@@ -115,7 +149,7 @@ public struct ChangeWriter {
             for id in change.supersedes where !insertedDead.contains(id) {
                 let target = try replicaNumber(id.replica)
                 try kill.run(.int(record), .text(change.field), .int(target), .int(id.counter))
-                if db.changesCount == 0 {
+                if db.changesCount == 0, supersessions == .orphanRows {
                     try orphan.run(.int(target), .int(id.counter), .int(record), .text(change.field))
                     orphansExist = true
                 }

@@ -35,7 +35,7 @@ struct LocalEditSession {
         let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM identity")!
         counter = row["counter"]
         clock = HybridLogicalClock(last: HLCTimestamp(packed: row["hlc"]))
-        writer = try ChangeWriter(db)
+        writer = try Replica.changeWriter(db)
         key = try Replica.signingKey(db)
         self.wallMillis = wallMillis
     }

@@ -89,7 +89,7 @@ extension Replica {
         return try database.write { db in
             // A snapshot's first page replaces the materialised state first (Replica+Snapshot).
             try prepare?(db)
-            var writer = try ChangeWriter(db)
+            var writer = try Self.changeWriter(db)
             // The stateful part of the rule: a record keeps the scope it was created in.
             let scoped = try Self.checkRecordScopes(admitted, &writer)
             for (change, error) in scoped.refused {

@@ -39,7 +39,7 @@ extension Replica {
             if let by = Redaction.redaction(ofMarker: stored.value) {
                 throw ClusterSyncError(.invalidValue, "change \(target) is already redacted (by \(by))", field: Redaction.field)
             }
-            var writer = try ChangeWriter(db)
+            var writer = try Self.changeWriter(db)
             _ = try writer.apply(redaction)
             try db.execute(sql: "INSERT INTO outbox (replica, counter) VALUES (?, ?)",
                            arguments: [try writer.replicaNumber(identity.replicaID), counter])

@@ -103,6 +103,13 @@ public final class Replica: Sendable {
         try database.read { db in try Self.identity(db) }
     }
 
+    /// A writer of this replica's changes, recognising writes superseded before they arrive as
+    /// this replica keeps them (by orphan rows, or once it took a snapshot by the stored changes).
+    static func changeWriter(_ db: Database) throws -> ChangeWriter {
+        let fromSnapshot = try Bool.fetchOne(db.cachedStatement(sql: "SELECT supersessions_in_changes FROM identity")) ?? false
+        return try ChangeWriter(db, supersessions: fromSnapshot ? .storedChanges : .orphanRows)
+    }
+
     static func identity(_ db: Database) throws -> ReplicaIdentity {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM identity") else {
             throw ClusterSyncError(.notInitialised, "this replica is not initialised; run `clustersync init` first")

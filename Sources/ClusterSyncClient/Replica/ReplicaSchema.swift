@@ -171,6 +171,15 @@ enum ReplicaSchema {
                 ALTER TABLE remote ADD COLUMN store TEXT;
                 """)
         }
+        migrator.registerMigration("v10 (snapapply): supersessions read from the stored changes") { db in
+            try db.execute(sql: """
+                -- 1 once a snapshot replaced the state (PROTOCOL.md §5.7): its changes name writes
+                -- this replica has not got, and no orphan_supersede row is kept for them; a write
+                -- arriving later is dead if a stored change of its record and field names it
+                -- (ChangeWriter.Supersessions.storedChanges). Stays 1.
+                ALTER TABLE identity ADD COLUMN supersessions_in_changes INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

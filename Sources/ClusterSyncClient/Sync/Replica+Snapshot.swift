@@ -61,8 +61,11 @@ extension Replica {
             DELETE FROM orphan_supersede;
             DELETE FROM record;
             DELETE FROM redaction;
+            UPDATE identity SET supersessions_in_changes = 1;
             """)
-        var writer = try ChangeWriter(db)
+        // Each change of the snapshot names the writes it superseded, which the snapshot leaves
+        // out: those names are read from the changes, not copied into a row each.
+        var writer = try Self.changeWriter(db)
         _ = try writer.apply(owed)
     }
 }
