@@ -403,25 +403,7 @@ public final class SQLiteServerStore: ServerStore {
             while let row = try found.next() { rows.append((row[0], row[1])) }
             return rows
         }
-        let page = rows.prefix(limit)
-        var changes: [Change] = []
-        changes.reserveCapacity(page.count)
-        var unreadable: [UnreadableChange] = []
-        for row in page {
-            do throws(ClusterSyncError) {
-                changes.append(try Change(jsonText: row.1))
-            } catch {
-                // A row this version cannot read (stored by an older server, or damaged) goes
-                // out as it is: replicas set it aside and carry on, instead of every sync of the
-                // cluster stopping here (Protocol/changes.md §8).
-                let text = (try? JSONValue(parsing: row.1).canonicalText) ?? JSONValue.string(row.1).canonicalText
-                unreadable.append(UnreadableChange(text: text, error: error))
-            }
-        }
-        return ChangesPage(
-            changes: changes,
-            cursor: page.last.map { Self.cursor(at: $0.0) } ?? cursor ?? Self.cursor(at: 0),
-            more: rows.count > limit, unreadable: unreadable)
+        return StoredPage.decoded(rows, limit: limit, askedWith: cursor)
     }
 
     public func storeIdentity() async throws -> String {

@@ -460,22 +460,7 @@ public final class PostgresServerStore: ServerStore {
         }
         guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let rows = try await logPage(for: identity, after: after, limit: limit, excluding: nil).rows
-        let page = rows.prefix(limit)
-        var changes: [Change] = []
-        changes.reserveCapacity(page.count)
-        var unreadable: [UnreadableChange] = []
-        for row in page {
-            do throws(ClusterSyncError) {
-                changes.append(try Change(jsonText: row.1))
-            } catch {
-                let text = (try? JSONValue(parsing: row.1).canonicalText) ?? JSONValue.string(row.1).canonicalText
-                unreadable.append(UnreadableChange(text: text, error: error))
-            }
-        }
-        return ChangesPage(
-            changes: changes,
-            cursor: page.last.map { StreamCursor.cursor(at: $0.0) } ?? cursor ?? StreamCursor.cursor(at: 0),
-            more: rows.count > limit, unreadable: unreadable)
+        return StoredPage.decoded(rows, limit: limit, askedWith: cursor)
     }
 
     /// At most `limit + 1` rows of the log a practice may read after `after` (one past the page
