@@ -245,7 +245,8 @@ struct InProcessSync {
         var now: Int64 = 0
         while !queue.isEmpty {
             now += 1
-            switch queue.removeFirst() {
+            let action = queue.removeFirst()
+            switch action {
             case .connect:
                 queue += machine.handle(.connected, now: now)
             case .sendHello:
@@ -273,26 +274,14 @@ struct InProcessSync {
                 queue += machine.handle(.received(answer), now: now)
             case .send:
                 continue
-            case .readOutbox(let after, let limit):
-                queue += machine.handle(.outboxRead(try replica.outbox(after: after, limit: limit)), now: now)
-            case .acknowledge(let ids, let author):
-                try replica.acknowledge(ids, author: author)
-            case .holdBack(let id, let code, let reason):
-                try replica.holdBack(id, code: ClusterSyncError.Code(code), reason: reason)
-            case .rememberLimits(let limits):
-                try replica.rememberServerLimits(limits)
-                try replica.rememberRole(identity.role, region: nil)
-            case .rememberStore(let store, let replaced):
-                try replica.rememberServerStore(store, replaced: replaced, cursor: machine.cursor)
-            case .apply(let page):
-                _ = try replica.applyPulled(page)
-            case .applySnapshot(let page, let first):
-                _ = try replica.applySnapshot(page, first: first)
+            case .readOutbox, .rememberLimits, .rememberStore, .acknowledge, .holdBack, .apply, .applySnapshot, .recordSuccessfulSync:
+                // What the replica does with them is SyncClient's own code.
+                _ = try replica.perform(action, &machine, pending: &queue, now: now)
             case .fail(let error):
                 throw error
             case .finish:
                 return
-            case .recordSuccessfulSync, .progress, .notice, .close, .keepHistory:
+            case .progress, .notice, .close, .keepHistory:
                 continue
             }
         }
