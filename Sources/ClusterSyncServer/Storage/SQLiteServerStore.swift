@@ -275,13 +275,11 @@ public final class SQLiteServerStore: ServerStore {
 
     /// Appends the chain entries of changes just logged at `after + 1`, `after + 2`, ...
     static func chain(_ texts: [String], tenant: String, after last: Int64, _ db: Database) throws {
-        var previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
+        let previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
                                          arguments: [tenant]) ?? LedgerChain.genesis
         let insert = try db.cachedStatement(sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
-        for (offset, text) in texts.enumerated() {
-            let entry = LedgerChain.entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: text, previous: previous)
+        for entry in LedgerChain.entries(tenant: tenant, after: last, canonicalTexts: texts, previous: previous) {
             try insert.execute(arguments: [tenant, entry.seq, entry.salt, entry.contentHash, entry.entryHash])
-            previous = entry.entryHash
         }
     }
 
