@@ -33,7 +33,7 @@ public struct ChangeWriter {
         /// replica that took a snapshot, whose every change names a write it has not got and
         /// almost never will (a row for each cost more than the change). A replica drops no
         /// single change, so what the stored changes name is there to read. Orphan rows
-        /// written before (a replica's owed changes) still count.
+        /// already stored still count.
         case storedChanges
     }
 
