@@ -31,6 +31,7 @@ enum LoadBench {
         defer { server.stop() }
         try await Task.sleep(for: .milliseconds(500))
         let idle = ResidentMemory.of(server.pid)
+        let cpuBefore = ServerCPU.seconds(of: server.pid)
 
         var tls = try TLSSetup.clientConfiguration(trustedCAFile: data.caCertificate)
         tls.shutdownTimeout = .seconds(1)
@@ -53,6 +54,7 @@ enum LoadBench {
             try await group.waitForAll()
         }
         let wall = Bench.seconds(since: start)
+        let cpu = ServerCPU.seconds(of: server.pid) - cpuBefore
         try await Task.sleep(for: .seconds(5))
         let after = ResidentMemory.of(server.pid)
         let latencies = board.pullLatencies.sorted()
@@ -68,7 +70,22 @@ enum LoadBench {
         SpeedBench.add("load \(clients) clients: server memory idle / all open / 5 s after they left",
                        String(format: "%.0f / %.0f / %.0f MB (%.0f KB per session)", idle, board.openMemory, after, perSession),
                        target: clients >= 4_000 ? String(format: "< 300 MB at 4,000: %@; back near idle", board.openMemory < 300 ? "met" : "MISSED") : "back near idle")
+        SpeedBench.add("load \(clients) clients: server CPU while they ran", String(format: "%.2f s (%.1f ms per client)", cpu, cpu * 1000 / Double(max(1, clients))),
+                       target: "lower is better (both cores count)")
         if let failure = board.firstFailure { print("    first failure: \(failure)") }
+    }
+}
+
+/// A process's CPU time (user and system, every thread) from /proc/<pid>/stat.
+enum ServerCPU {
+    /// Seconds; 0 when the process is gone or /proc cannot be read.
+    static func seconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // After "pid (name) ": state is field 3, utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
 
