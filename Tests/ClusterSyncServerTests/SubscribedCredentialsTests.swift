@@ -117,6 +117,52 @@ import Testing
         }
         #expect(await credentials.reads == 2, "one read for the second wake-up")
     }
+
+    /// Two nodes sharing PostgreSQL: sessions subscribed on the first (woken through its
+    /// `PostgresChangeListener`), a token revoked and a push made through the second. The
+    /// revocation is in the first node's shared read at the wake-up that push causes.
+    @Test(.enabled(if: StoreBackend.available.contains(.postgres) || TestPostgres.isCI))
+    func aRevocationThroughAnotherNodeIsRefusedAtTheNextWakeUp() async throws {
+        let first = try await TestPostgres.freshStore()
+        let second = try PostgresServerStore(location: first.location, maximumConnections: 2, logger: Logger(label: "node-2"))
+        second.runInBackground()
+        try await first.addTenant("bcuhb")
+        try await first.addCluster("north", tenant: "bcuhb")
+        try await first.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
+        try await first.addPractice("prestatyn", cluster: "north", tenant: "bcuhb")
+        let notifier = ChangeNotifier()
+        let listener = Task { try await PostgresChangeListener(location: first.location, notifier: notifier, logger: Logger(label: "listener")).run() }
+        defer { listener.cancel() }
+        // The listener's first connection wakes everyone once: wait for it before subscribing.
+        var listening = await notifier.subscribe(tenant: "bcuhb").stream.makeAsyncIterator()
+        _ = await listening.next()
+
+        let credentials = SubscribedCredentials(store: first, notifier: notifier, logger: Logger(label: "credentials"))
+        let staying = try await first.issueToken(for: .practice(Self.rhyl), label: nil, expiresAt: nil)
+        let revoked = try await first.issueToken(for: .practice(Self.rhyl), label: nil, expiresAt: nil)
+        var sessions: [WireSession] = []
+        for (n, token) in [staying, revoked].enumerated() {
+            sessions.append(try await WireSession.subscribed(token: token, replica: ReplicaID(String(format: "%016x", 0xa0 + n))!,
+                                                             store: first, notifier: notifier) { $0.credentials = credentials })
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await credentials.watched(tenant: "bcuhb") < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+
+        _ = try await second.push([Self.newRisk(1)], as: Self.pusher, from: Self.pusherReplica)
+        for session in sessions {
+            let page = try #require(try await session.nextLine())
+            #expect(page.contains("\"type\":\"changes\"") && page.contains("Risk 1"))
+        }
+        let readsBefore = await credentials.reads
+        _ = try await second.revokeCredential(id: try #require(try await second.credential(token: revoked)).id)
+        _ = try await second.push([Self.newRisk(2)], as: Self.pusher, from: Self.pusherReplica)
+        let page = try #require(try await sessions[0].nextLine())
+        #expect(page.contains("\"type\":\"changes\"") && page.contains("Risk 2"))
+        let refusal = try #require(try await sessions[1].nextLine())
+        #expect(refusal.contains("\"code\":\"unauthenticated\"") && refusal.contains("has been revoked"), "\(refusal)")
+        #expect(try await sessions[1].closes())
+        #expect(await credentials.reads > readsBefore, "judged in the shared read")
+    }
 }
 
 /// One session of the production `SessionHandler` on an `NIOAsyncTestingChannel`, welcomed and
