@@ -78,9 +78,15 @@ struct CredentialGate: Sendable {
     /// message through (the message itself will then meet the same store). Sessions woken by a
     /// push share one read instead (`SubscribedCredentials`), judged by the same `withdrawal`.
     func recheck(_ subject: Subject) async -> ClusterSyncError? {
-        guard let tenant = subject.practice?.tenant, let asked = Self.asked(subject) else { return nil }
         do {
-            let states = try await store.credentialStates(ids: asked.ids, serials: asked.serials, tenant: tenant)
+            var states = CredentialStates(ids: [], serials: [], records: [:], revokedSerials: [])
+            if let id = subject.credential {
+                states.ids = [id]
+                states.records[id] = try await store.credential(id: id)
+            } else if let serial = subject.serial, let tenant = subject.practice?.tenant {
+                states.serials = [serial]
+                if try await store.isRevoked(serial: serial, tenant: tenant) { states.revokedSerials = [serial] }
+            }
             return Self.withdrawal(of: subject, in: states, at: nowMillis())
         } catch {}
         return nil
