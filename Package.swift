@@ -128,6 +128,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // For tests of code that edits replicas: random edits of every kind, seeded.
+        .target(name: "ClusterSyncClientTesting", dependencies: ["ClusterSyncClient", "ClusterSyncCore"], swiftSettings: strict),
         .executableTarget(
             name: "clustersync",
             dependencies: [
@@ -168,14 +170,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterSyncClientTests",
-            dependencies: ["ClusterSyncClient", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: ["ClusterSyncClient", "ClusterSyncClientTesting", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strict),
         .testTarget(
             name: "ClusterSyncServerTests",
             dependencies: [
                 "ClusterSyncServer", "ClusterSyncServerTesting", "ClusterSyncTLS", "ClusterSyncCore",
                 // The admission vectors run through the server's and the replica's paths.
-                "ClusterSyncClient",
+                "ClusterSyncClient", "ClusterSyncClientTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -25,6 +25,10 @@ public enum DatabaseSetup {
         configuration.busyMode = .timeout(10)
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
+            // The pool turns WAL on after `prepareDatabase` has run, and sets its writer to
+            // `synchronous = NORMAL` as it does: without this a `.full` store would commit, and
+            // `ack`, without an fsync. Only the writer commits.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)") }
             try migrator.migrate(pool)
             return pool
         } catch let error as DatabaseError {

@@ -176,7 +176,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let a = try makeReplica(dir, "a", practice: "prestatyn")
-        try a.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        _ = try a.create(.risk, edits: [.set("title", .string("Locum cover"))])
         let key = try a.publicKey()
         for change in try a.allChanges() {
             #expect(throws: Never.self) { try ChangeSignature.verify(change, key: key) }
@@ -195,7 +195,7 @@ import Testing
         let path = dir.path("old.sqlite")
         do {
             let replica = try makeReplica(dir, "old", practice: "prestatyn")
-            try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+            _ = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
             // Back to the file as the version before wrote it.
             try replica.database.write { db in
                 try db.execute(sql: """

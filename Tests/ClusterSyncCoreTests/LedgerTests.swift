@@ -13,17 +13,31 @@ import Testing
         var text: String?
     }
 
-    /// A chain of `count` title writes of tenant ctmuhb, as a store would hold it.
+    /// A chain of `count` title writes of tenant ctmuhb, as a store would hold it (made as a
+    /// store makes a push's entries, `LedgerChain.entries`).
     static func chain(_ count: Int) -> [Row] {
-        var previous = LedgerChain.genesis
-        return (1...count).map { n in
-            let change = Change(id: ChangeID("\(n)@5f0c9e1a2b3c4d5e")!, hlc: HLCTimestamp(millis: 1_790_000_000_000 + Int64(n), logical: 0),
-                                record: RecordID("RSK-7K3M9Q2X1A")!, scope: RecordScope(tenant: "ctmuhb", cluster: "rhondda"),
-                                field: "description", value: .string("Note \(n)"), author: "W95010")
-            let entry = LedgerChain.entry(tenant: "ctmuhb", seq: Int64(n), canonicalText: change.jsonText, previous: previous)
-            previous = entry.entryHash
-            return Row(seq: Int64(n), entry: entry, text: change.jsonText)
+        let texts = (1...count).map { n in
+            Change(id: ChangeID("\(n)@5f0c9e1a2b3c4d5e")!, hlc: HLCTimestamp(millis: 1_790_000_000_000 + Int64(n), logical: 0),
+                   record: RecordID("RSK-7K3M9Q2X1A")!, scope: RecordScope(tenant: "ctmuhb", cluster: "rhondda"),
+                   field: "description", value: .string("Note \(n)"), author: "W95010").jsonText
         }
+        let entries = LedgerChain.entries(tenant: "ctmuhb", after: 0, canonicalTexts: texts, previous: LedgerChain.genesis)
+        return zip(entries, texts).map { Row(seq: $0.seq, entry: $0, text: $1) }
+    }
+
+    /// A push's salts, drawn together, are 16 bytes each and all different; a chain made in two
+    /// pushes verifies as one made in one.
+    @Test func aBatchsSaltsAreSixteenRandomBytesEach() {
+        let salts = LedgerChain.newSalts(1_000)
+        #expect(salts.count == 1_000 && salts.allSatisfy { $0.count == 16 })
+        #expect(Set(salts).count == 1_000)
+        #expect(LedgerChain.newSalts(0).isEmpty)
+        var rows = Self.chain(5)
+        let more = LedgerChain.entries(tenant: "ctmuhb", after: 5, canonicalTexts: ["{\"a\":1}", "{\"a\":2}"],
+                                       previous: rows[4].entry!.entryHash)
+        #expect(more.map(\.seq) == [6, 7])
+        rows += zip(more, ["{\"a\":1}", "{\"a\":2}"]).map { Row(seq: $0.seq, entry: $0, text: $1) }
+        #expect(Self.walk(rows).problems.isEmpty)
     }
 
     static func walk(_ rows: [Row], head: Data? = nil) -> LedgerReport {

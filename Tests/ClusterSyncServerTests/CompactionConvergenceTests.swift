@@ -1,4 +1,5 @@
 import ClusterSyncClient
+import ClusterSyncClientTesting
 import ClusterSyncCore
 import ClusterSyncServer
 import ClusterSyncServerTesting
@@ -65,7 +66,7 @@ import Testing
     }
 
     static func property(seed: UInt64, compacting: any ServerStore, plain: any ServerStore, in dir: URL) async throws {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let practices = ["prestatyn", "rhyl", "prestatyn"]
         var sessions: [InProcessSync] = []
         for (i, practice) in practices.enumerated() {
@@ -78,7 +79,7 @@ import Testing
         let hour: Int64 = 3_600_000
         for step in 1...160 {
             let i = Int.random(in: 0..<sessions.count, using: &rng)
-            try CompactionRandomEdits.perform(on: sessions[i].replica, using: &rng)
+            try RandomEdits.perform(on: sessions[i].replica, using: &rng)
             if step >= offlineUntil[i] {
                 if Int.random(in: 0..<12, using: &rng) == 0 {
                     offlineUntil[i] = step + Int.random(in: 5...50, using: &rng)
@@ -244,7 +245,8 @@ struct InProcessSync {
         var now: Int64 = 0
         while !queue.isEmpty {
             now += 1
-            switch queue.removeFirst() {
+            let action = queue.removeFirst()
+            switch action {
             case .connect:
                 queue += machine.handle(.connected, now: now)
             case .sendHello:
@@ -272,89 +274,16 @@ struct InProcessSync {
                 queue += machine.handle(.received(answer), now: now)
             case .send:
                 continue
-            case .readOutbox(let after, let limit):
-                queue += machine.handle(.outboxRead(try replica.outbox(after: after, limit: limit)), now: now)
-            case .acknowledge(let ids, let author):
-                try replica.acknowledge(ids, author: author)
-            case .holdBack(let id, let code, let reason):
-                try replica.holdBack(id, code: ClusterSyncError.Code(code), reason: reason)
-            case .rememberLimits(let limits):
-                try replica.rememberServerLimits(limits)
-                try replica.rememberRole(identity.role, region: nil)
-            case .rememberStore(let store, let replaced):
-                try replica.rememberServerStore(store, replaced: replaced, cursor: machine.cursor)
-            case .apply(let page):
-                _ = try replica.applyPulled(page)
-            case .applySnapshot(let page, let first):
-                _ = try replica.applySnapshot(page, first: first)
+            case .readOutbox, .rememberLimits, .rememberStore, .acknowledge, .holdBack, .apply, .applySnapshot, .recordSuccessfulSync:
+                // What the replica does with them is SyncClient's own code.
+                _ = try replica.perform(action, &machine, pending: &queue, now: now)
             case .fail(let error):
                 throw error
             case .finish:
                 return
-            case .recordSuccessfulSync, .progress, .notice, .close, .keepHistory:
+            case .progress, .notice, .close, .keepHistory:
                 continue
             }
-        }
-    }
-}
-
-/// A small, seedable generator, so a failing run can be replayed from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Random edits of every kind a practice makes (as in the client's convergence tests).
-enum CompactionRandomEdits {
-    static let titles = ["Locum cover", "Estates", "Flu uptake", "Workforce", "IG breach", "Budget"]
-    static let owners = ["Cluster lead", "Practice manager", "Pharmacy lead", "CDM"]
-    static let tags = ["winter", "estates", "ig", "finance"]
-
-    static func perform(on replica: Replica, using rng: inout SeededRandom) throws {
-        let records = try replica.records(nil)
-        let risks = records.filter { $0.type == .risk }
-        let lists = records.filter { $0.type == .list }
-        func pick<T>(_ xs: [T]) -> T? { xs.isEmpty ? nil : xs[Int.random(in: 0..<xs.count, using: &rng)] }
-        do {
-            switch Int.random(in: 0..<11, using: &rng) {
-            case 0:
-                _ = try replica.create(.risk, edits: [.set("title", .string(pick(titles)!))])
-            case 1:
-                _ = try replica.create(.list, edits: [.set("title", .string("Agenda")), .set("kind", .string("agenda"))])
-            case 2, 3, 4:
-                guard let r = pick(risks) else { return }
-                try replica.edit(r.id, Bool.random(using: &rng) ? .set("owner", .string(pick(owners)!)) : .set("title", .string(pick(titles)!)))
-            case 5:
-                guard let r = pick(risks) else { return }
-                try replica.edit(r.id, .add("tags", .string(pick(tags)!)))
-            case 6:
-                guard let r = pick(risks), let tag = pick(r.members("tags")) else { return }
-                try replica.edit(r.id, .remove("tags", tag))
-            case 7:
-                guard let r = pick(records) else { return }
-                try replica.edit(r.id, r.isDeleted && Bool.random(using: &rng) ? .restore : .delete)
-            case 8:
-                guard let l = pick(lists) else { return }
-                let after = pick(try replica.items(of: l.id))?.writes["position"]?.first?.id
-                _ = try replica.create(.item, edits: [.set("list", .string(l.id.rawValue)), .set("text", .string(pick(titles)!)),
-                                                      .place(after: Bool.random(using: &rng) ? after : nil)])
-            case 9:
-                guard let l = pick(lists), let item = pick(try replica.items(of: l.id)) else { return }
-                let after = pick(try replica.items(of: l.id).filter { $0.id != item.id })?.writes["position"]?.first?.id
-                try replica.edit(item.id, .place(after: after))
-            default:
-                guard let l = pick(lists), let item = pick(try replica.items(of: l.id)) else { return }
-                try replica.edit(item.id, Bool.random(using: &rng) ? .delete : .set("done", .bool(true)))
-            }
-        } catch let error as ClusterSyncError where error.isUserError {
-            return
         }
     }
 }

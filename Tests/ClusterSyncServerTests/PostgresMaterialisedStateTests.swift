@@ -1,4 +1,5 @@
 import ClusterSyncClient
+import ClusterSyncClientTesting
 import ClusterSyncCore
 import ClusterSyncServer
 import ClusterSyncServerTesting
@@ -13,7 +14,7 @@ import Testing
 
     @Test(.enabled(if: StoreBackend.available.contains(.postgres)))
     func migratingAStoreFromBeforeBuildsTheSameStateFromItsLog() async throws {
-        var rng = SeededRandom(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-pgstate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -27,7 +28,7 @@ import Testing
         }
         for step in 0..<120 {
             let i = step % 2
-            try CompactionRandomEdits.perform(on: sessions[i].replica, using: &rng)
+            try RandomEdits.perform(on: sessions[i].replica, using: &rng)
             if Int.random(in: 0..<3, using: &rng) == 0 { try await sessions[i].sync() }
         }
         for session in sessions { try await session.sync() }
@@ -54,7 +55,7 @@ import Testing
         // And the migrated store goes on as the other: more edits, the same state.
         for step in 0..<40 {
             let i = step % 2
-            try CompactionRandomEdits.perform(on: sessions[i].replica, using: &rng)
+            try RandomEdits.perform(on: sessions[i].replica, using: &rng)
             try await sessions[i].sync()
         }
         for session in sessions { try await session.sync() }

@@ -188,39 +188,8 @@ public struct SyncClient: Sendable {
                             if let problem = await Self.write(message, to: outbound, timeoutMillis: writeTimeout, server: server) {
                                 pending = machine.handle(.connectionLost(problem), now: Self.now())
                             }
-                        case .readOutbox(let after, let limit):
-                            let changes = try replica.outbox(after: after, limit: limit)
-                            pending += machine.handle(.outboxRead(changes), now: Self.now())
-                        case .rememberLimits(let limits):
-                            // The welcome's `rememberStore` follows at once: both in one transaction.
-                            var store: (id: String, replaced: Bool, cursor: ClusterSyncCore.Cursor?)?
-                            if case .rememberStore(let id, let replaced) = pending.first {
-                                pending.removeFirst()
-                                store = (id, replaced, machine.cursor)
-                            }
-                            try replica.rememberWelcome(limits: limits, credentialExpiresAt: machine.welcome?.credentialExpiresAt,
-                                                        identity: machine.welcome?.identity, store: store)
-                        case .rememberStore(let store, let replaced):
-                            try replica.rememberServerStore(store, replaced: replaced, cursor: machine.cursor)
-                        case .acknowledge(let ids, let author):
-                            try replica.acknowledge(ids, author: author)
-                        case .holdBack(let id, let code, let reason):
-                            try replica.holdBack(id, code: ClusterSyncError.Code(code), reason: reason)
-                        case .apply(let page):
-                            // A sync's last page is followed (after progress) by recordSuccessfulSync:
-                            // recorded in the page's transaction rather than a write of its own.
-                            let next = pending.firstIndex { if case .progress = $0 { false } else { true } }
-                            let record = next.map { pending[$0] == .recordSuccessfulSync } ?? false
-                            if record, let next { pending.remove(at: next) }
-                            let outcome = try replica.applyPulled(page, recordingSuccessfulSync: record)
-                            pulled += outcome.applied
-                            if watching, outcome.applied > 0 { callbacks.onApplied(outcome.applied) }
                         case .keepHistory(let page):
                             callbacks.onHistory(page)
-                        case .applySnapshot(let page, let first):
-                            pulled += try replica.applySnapshot(page, first: first).applied
-                        case .recordSuccessfulSync:
-                            try replica.recordSuccessfulSync()
                         case .progress(let state):
                             callbacks.progress(state)
                         case .notice(let notice):
@@ -232,6 +201,11 @@ public struct SyncClient: Sendable {
                             // The machine always closes first; keep them for the caller regardless.
                             continuation.finish()
                             return [action] + pending
+                        case .readOutbox, .rememberLimits, .rememberStore, .acknowledge, .holdBack, .apply, .applySnapshot,
+                             .recordSuccessfulSync:
+                            let applied = try replica.perform(action, &machine, pending: &pending, now: Self.now()) ?? 0
+                            pulled += applied
+                            if watching, applied > 0, case .apply = action { callbacks.onApplied(applied) }
                         }
                     }
                     guard let event = await iterator.next() else { return [] }

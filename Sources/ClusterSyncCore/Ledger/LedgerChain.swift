@@ -20,6 +20,15 @@ public enum LedgerChain {
         SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }
     }
 
+    /// `count` salts drawn from the system's generator at once: one call for a push's batch
+    /// rather than one per change (each call is a system call).
+    public static func newSalts(_ count: Int) -> [Data] {
+        guard count > 0 else { return [] }
+        return SymmetricKey(size: SymmetricKeySize(bitCount: 128 * count)).withUnsafeBytes { bytes in
+            (0..<count).map { Data(bytes[($0 * 16)..<($0 * 16 + 16)]) }
+        }
+    }
+
     public static func contentHash(salt: Data, canonicalText: String) -> Data {
         var hasher = SHA256()
         hasher.update(data: salt)
@@ -40,6 +49,17 @@ public enum LedgerChain {
         let content = contentHash(salt: salt, canonicalText: canonicalText)
         return LedgerEntry(seq: seq, salt: salt, contentHash: content,
                            entryHash: entryHash(tenant: tenant, seq: seq, contentHash: content, previous: previous))
+    }
+
+    /// The entries of changes accepted at `after + 1`, `after + 2`, ... (their canonical texts
+    /// in that order), chained after an entry whose hash is `previous`.
+    public static func entries(tenant: String, after last: Int64, canonicalTexts texts: [String], previous: Data) -> [LedgerEntry] {
+        var previous = previous
+        return zip(texts, newSalts(texts.count)).enumerated().map { offset, pair in
+            let made = entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: pair.0, previous: previous, salt: pair.1)
+            previous = made.entryHash
+            return made
+        }
     }
 
     public static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }

@@ -51,6 +51,10 @@ public enum PushValidation {
         }
     }
 
+    /// Read once: on Linux each read of `activeProcessorCount` reads the cgroup's files, a cost
+    /// a one-change push would pay on every push.
+    static let coreCount = ProcessInfo.processInfo.activeProcessorCount
+
     /// The first change (in batch order) whose signature does not verify, and why. A large
     /// batch is split in one run of changes per core: an Ed25519 check costs far more than the
     /// other checks and than storing the change, and a session's push would otherwise keep the
@@ -68,7 +72,8 @@ public enum PushValidation {
             }
             return nil
         }
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, changes.count / max(1, minimumPerWorker))
+        let perWorker = max(1, minimumPerWorker)
+        let workers = changes.count < 2 * perWorker ? 1 : min(coreCount, changes.count / perWorker)
         guard workers > 1 else { return firstBad(in: changes.indices) }
         let chunk = (changes.count + workers - 1) / workers
         // Each worker writes only its own slot.

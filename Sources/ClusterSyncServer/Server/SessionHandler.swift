@@ -146,7 +146,8 @@ struct SessionHandler: Sendable {
         var seen: UInt64 = 0
         /// Whose the session is, for the session log and the credential rechecks.
         var subject = CredentialGate.Subject()
-        /// The replica key of the hello, until the session's first push registers it.
+        /// The replica key of the hello when it is not registered yet, until the session's first
+        /// push registers it.
         var key: ReplicaPublicKey?
     }
 
@@ -303,14 +304,18 @@ struct SessionHandler: Sendable {
                 // practice before it pushes, so a credential set up on the wrong practice's
                 // replica never binds that replica's key to it.
                 let existing = try await store.replicaRegistrations([hello.replica], tenant: identity.tenant, cluster: identity.cluster)
-                if let registered = existing[hello.replica],
-                   case .refuse(let error) = ReplicaKeys.decide(key, for: hello.replica, session: identity, person: nil,
-                                                                existing: registered, owner: nil, nowMillis: nowMillis()) {
-                    connections.release(credential: slot)
-                    session.credential = nil
-                    return machine.keyRefused(error.message)
+                if let registered = existing[hello.replica] {
+                    if case .refuse(let error) = ReplicaKeys.decide(key, for: hello.replica, session: identity, person: nil,
+                                                                    existing: registered, owner: nil, nowMillis: nowMillis()) {
+                        connections.release(credential: slot)
+                        session.credential = nil
+                        return machine.keyRefused(error.message)
+                    }
+                    // Registered already, with this key, to this practice: a registration is
+                    // for good, so the first push has nothing to write.
+                } else {
+                    session.key = key
                 }
-                session.key = key
             }
             await gate.connected(session.subject, logger: logger)
             logger.info("session", metadata: [

@@ -275,13 +275,11 @@ public final class SQLiteServerStore: ServerStore {
 
     /// Appends the chain entries of changes just logged at `after + 1`, `after + 2`, ...
     static func chain(_ texts: [String], tenant: String, after last: Int64, _ db: Database) throws {
-        var previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
+        let previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
                                          arguments: [tenant]) ?? LedgerChain.genesis
         let insert = try db.cachedStatement(sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
-        for (offset, text) in texts.enumerated() {
-            let entry = LedgerChain.entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: text, previous: previous)
+        for entry in LedgerChain.entries(tenant: tenant, after: last, canonicalTexts: texts, previous: previous) {
             try insert.execute(arguments: [tenant, entry.seq, entry.salt, entry.contentHash, entry.entryHash])
-            previous = entry.entryHash
         }
     }
 
@@ -403,25 +401,7 @@ public final class SQLiteServerStore: ServerStore {
             while let row = try found.next() { rows.append((row[0], row[1])) }
             return rows
         }
-        let page = rows.prefix(limit)
-        var changes: [Change] = []
-        changes.reserveCapacity(page.count)
-        var unreadable: [UnreadableChange] = []
-        for row in page {
-            do throws(ClusterSyncError) {
-                changes.append(try Change(jsonText: row.1))
-            } catch {
-                // A row this version cannot read (stored by an older server, or damaged) goes
-                // out as it is: replicas set it aside and carry on, instead of every sync of the
-                // cluster stopping here (Protocol/changes.md §8).
-                let text = (try? JSONValue(parsing: row.1).canonicalText) ?? JSONValue.string(row.1).canonicalText
-                unreadable.append(UnreadableChange(text: text, error: error))
-            }
-        }
-        return ChangesPage(
-            changes: changes,
-            cursor: page.last.map { Self.cursor(at: $0.0) } ?? cursor ?? Self.cursor(at: 0),
-            more: rows.count > limit, unreadable: unreadable)
+        return StoredPage.decoded(rows, limit: limit, askedWith: cursor)
     }
 
     public func storeIdentity() async throws -> String {

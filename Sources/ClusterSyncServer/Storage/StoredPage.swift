@@ -18,6 +18,29 @@ enum StoredPage {
                            more: more)
     }
 
+    /// `pull`'s page of `rows` (sequence number, stored text; the query fetched `limit + 1` to
+    /// know whether more follow), each text decoded. A row this version cannot read (stored by an
+    /// older server, or damaged) goes out as it is: replicas set it aside and carry on, instead
+    /// of every sync of the cluster stopping here (Protocol/changes.md §8).
+    static func decoded(_ rows: [(Int64, String)], limit: Int, askedWith cursor: Cursor?) -> ChangesPage {
+        let page = rows.prefix(limit)
+        var changes: [Change] = []
+        changes.reserveCapacity(page.count)
+        var unreadable: [UnreadableChange] = []
+        for row in page {
+            do throws(ClusterSyncError) {
+                changes.append(try Change(jsonText: row.1))
+            } catch {
+                let text = (try? JSONValue(parsing: row.1).canonicalText) ?? JSONValue.string(row.1).canonicalText
+                unreadable.append(UnreadableChange(text: text, error: error))
+            }
+        }
+        return ChangesPage(
+            changes: changes,
+            cursor: page.last.map { StreamCursor.cursor(at: $0.0) } ?? cursor ?? StreamCursor.cursor(at: 0),
+            more: rows.count > limit, unreadable: unreadable)
+    }
+
     /// A stored text as a page sends it: as it is when it can go out as one line of one JSON
     /// object; otherwise (a row damaged in the database) as a JSON string, which replicas set
     /// aside (Protocol/changes.md §8), as `pull` does.

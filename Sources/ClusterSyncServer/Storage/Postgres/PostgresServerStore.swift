@@ -412,17 +412,15 @@ public final class PostgresServerStore: ServerStore {
 
     /// Appends the chain entries of the changes just logged at `after + 1`, `after + 2`, ...
     private func chain(_ accepted: [Change], tenant: String, after last: Int64, _ c: PostgresConnection) async throws {
-        var previous = try await c.rows("SELECT entry_hash FROM ledger WHERE tenant = \(tenant) ORDER BY seq DESC LIMIT 1", logger)
+        let previous = try await c.rows("SELECT entry_hash FROM ledger WHERE tenant = \(tenant) ORDER BY seq DESC LIMIT 1", logger)
             .first?.decode(Data.self) ?? LedgerChain.genesis
         // Hashes travel as hex (bytea arrays are not bindable here).
         var seqs: [Int64] = [], salts: [String] = [], contents: [String] = [], entries: [String] = []
-        for (offset, change) in accepted.enumerated() {
-            let entry = LedgerChain.entry(tenant: tenant, seq: last + 1 + Int64(offset), canonicalText: change.jsonText, previous: previous)
+        for entry in LedgerChain.entries(tenant: tenant, after: last, canonicalTexts: accepted.map(\.jsonText), previous: previous) {
             seqs.append(entry.seq)
             salts.append(LedgerChain.hex(entry.salt ?? Data()))
             contents.append(LedgerChain.hex(entry.contentHash))
             entries.append(LedgerChain.hex(entry.entryHash))
-            previous = entry.entryHash
         }
         try await c.rows("""
             INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash)
@@ -460,22 +458,7 @@ public final class PostgresServerStore: ServerStore {
         }
         guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let rows = try await logPage(for: identity, after: after, limit: limit, excluding: nil).rows
-        let page = rows.prefix(limit)
-        var changes: [Change] = []
-        changes.reserveCapacity(page.count)
-        var unreadable: [UnreadableChange] = []
-        for row in page {
-            do throws(ClusterSyncError) {
-                changes.append(try Change(jsonText: row.1))
-            } catch {
-                let text = (try? JSONValue(parsing: row.1).canonicalText) ?? JSONValue.string(row.1).canonicalText
-                unreadable.append(UnreadableChange(text: text, error: error))
-            }
-        }
-        return ChangesPage(
-            changes: changes,
-            cursor: page.last.map { StreamCursor.cursor(at: $0.0) } ?? cursor ?? StreamCursor.cursor(at: 0),
-            more: rows.count > limit, unreadable: unreadable)
+        return StoredPage.decoded(rows, limit: limit, askedWith: cursor)
     }
 
     /// At most `limit + 1` rows of the log a practice may read after `after` (one past the page
