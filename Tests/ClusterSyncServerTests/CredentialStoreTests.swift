@@ -80,6 +80,18 @@ import Testing
         #expect(try await store.audit(tenant: nil, since: nil, limit: 2).count == 2)
         try await store.recordAudit(AuditEntry(at: 4_000, event: .connected, tenant: "bcuhb"), keepAfter: 2_500)
         #expect(try await store.audit(tenant: nil, since: nil, limit: 10).map(\.at) == [3_000, 4_000])
+
+        // A session's start: the credential's last use and the log's entry, in one write.
+        let token = try await store.issueToken(practice: "rhyl", cluster: "north", tenant: "bcuhb", label: nil)
+        let credential = try #require(try await store.credential(token: token))
+        try await store.recordSessionStart(AuditEntry(at: 5_000, event: .connected, tenant: "bcuhb", credential: credential.id),
+                                           credential: credential.id, keepAfter: 3_500)
+        #expect(try await store.credential(id: credential.id)?.lastUsedAt == 5_000)
+        #expect(try await store.audit(tenant: nil, since: nil, limit: 10).map(\.at) == [4_000, 5_000])
+        try await store.recordSessionStart(AuditEntry(at: 6_000, event: .connected, tenant: "bcuhb", credential: "serial:7a3f"),
+                                           credential: nil, keepAfter: 0)
+        #expect(try await store.audit(tenant: "bcuhb", since: 5_500, limit: 10).map(\.credential) == ["serial:7a3f"])
+        #expect(try await store.credential(id: credential.id)?.lastUsedAt == 5_000)
     }
 
     @Test(arguments: StoreBackend.available) func tenantsAndClustersAreListed(_ kind: Kind) async throws {

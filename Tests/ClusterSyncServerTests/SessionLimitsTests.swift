@@ -49,6 +49,33 @@ import Testing
         #expect(try await session.closes())
     }
 
+    /// A page longer than a slice goes out in writes of at most `SessionHandler.flushedSlice`
+    /// bytes, each flushed, so the TLS layer's buffer never grows to a page's size; together they
+    /// are the one line, whole.
+    @Test func aLongPageIsWrittenInSlicesNoLongerThanTheFlushBound() async throws {
+        let session = try await TestSession.start(Self.connection)
+        let long = String(repeating: "Locum cover across the four practices of the cluster. ", count: 40)
+        let changes = (1...200).map { n in
+            Change(id: ChangeID(replica: ReplicaID("00000000000000c3")!, counter: Int64(n)), hlc: HLCTimestamp(millis: Self.connection.nowMillis - 60_000, logical: UInt16(n)),
+                   record: RecordID.random(for: .risk), scope: RecordScope(tenant: "ctmuhb", cluster: "rhondda"), field: "description",
+                   value: .string(long), supersedes: [])
+        }
+        try await session.otherSessionPushes(Push(batch: "b", changes: changes))
+        try await session.send(line: Self.hello)
+        _ = try #require(await session.nextLine())
+        try await session.send(line: #"{"type":"pull"}"#)
+        let writes = try #require(await session.nextLineWrites())
+        let line = writes.map { String(buffer: $0) }.joined()
+        #expect(line.utf8.count > 3 * SessionHandler.flushedSlice, "a page of several slices")
+        #expect(writes.count == (line.utf8.count + SessionHandler.flushedSlice - 1) / SessionHandler.flushedSlice)
+        #expect(writes.allSatisfy { $0.readableBytes <= SessionHandler.flushedSlice })
+        guard case .changes(let page) = try WireCodec.decode(String(line.dropLast())) else {
+            Issue.record("expected a page")
+            return
+        }
+        #expect(page.count == 200)
+    }
+
     @Test func anUnauthenticatedClientCannotMakeTheServerHoldMoreThanTheAllowance() async throws {
         let session = try await TestSession.start(Self.connection) { $0.sessionLimits.maxBytesBeforeWelcome = 1_024 }
         // Less than the line limit, more than the allowance, no newline.

@@ -96,16 +96,28 @@ struct TestSession {
     }
 
     /// The next line the server writes, without its newline; nil if none comes within `seconds`.
+    /// A long line comes in several writes (`SessionHandler.flushedSlice`); a write that does not
+    /// end a line is kept with the ones after it.
     func nextLine(within seconds: Double = 30) async throws -> String? {
+        try await nextLineWrites(within: seconds).map { writes in
+            let text = writes.map { String(buffer: $0) }.joined()
+            return text.hasSuffix("\n") ? String(text.dropLast()) : text
+        }
+    }
+
+    /// The writes that carry the next line, as the server made them.
+    func nextLineWrites(within seconds: Double = 30) async throws -> [ByteBuffer]? {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var writes: [ByteBuffer] = []
         while ContinuousClock.now < deadline {
-            if var buffer = try await channel.readOutbound(as: ByteBuffer.self) {
-                let text = buffer.readString(length: buffer.readableBytes) ?? ""
-                return text.hasSuffix("\n") ? String(text.dropLast()) : text
+            if let buffer = try await channel.readOutbound(as: ByteBuffer.self) {
+                writes.append(buffer)
+                if buffer.readableBytesView.last == UInt8(ascii: "\n") { return writes }
+                continue
             }
             try await Task.sleep(for: .milliseconds(2))
         }
-        return nil
+        return writes.isEmpty ? nil : writes
     }
 
     /// Moves the session's event-loop clock on, firing the timers that fall due.

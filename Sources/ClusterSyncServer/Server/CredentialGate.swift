@@ -117,13 +117,10 @@ struct CredentialGate: Sendable {
 
     /// Notes a welcomed session: the credential's last use and a `connected` log entry.
     func connected(_ subject: Subject, logger: Logger) async {
-        let now = nowMillis()
-        if let id = subject.credential {
-            do { try await store.markUsed(credential: id, at: now) } catch {
-                logger.warning("could not record a credential's last use", metadata: ["clustersyncd.error": "\(error)"])
-            }
+        let entry = Self.entry(AuditEntry(at: nowMillis(), event: .connected), subject)
+        do { try await store.recordSessionStart(entry, credential: subject.credential, keepAfter: entry.at - auditRetentionMillis) } catch {
+            logger.warning("could not record the session's start in the session log", metadata: ["clustersyncd.error": "\(error)"])
         }
-        await record(AuditEntry(at: now, event: .connected), subject, logger: logger)
     }
 
     /// Notes a refusal sent to the client (its wire code and message: never a secret, never
@@ -133,6 +130,14 @@ struct CredentialGate: Sendable {
     }
 
     private func record(_ entry: AuditEntry, _ subject: Subject, logger: Logger) async {
+        let entry = Self.entry(entry, subject)
+        do { try await store.recordAudit(entry, keepAfter: entry.at - auditRetentionMillis) } catch {
+            logger.warning("could not write the session log", metadata: ["clustersyncd.error": "\(error)"])
+        }
+    }
+
+    /// `entry` with whose session it was.
+    private static func entry(_ entry: AuditEntry, _ subject: Subject) -> AuditEntry {
         var entry = entry
         entry.tenant = subject.practice?.tenant
         // A pcpg's or health board's credential has no cluster or practice (empty names).
@@ -140,9 +145,7 @@ struct CredentialGate: Sendable {
         entry.practice = subject.practice.map(\.practice).flatMap { $0.isEmpty ? nil : $0 }
         entry.credential = subject.credential ?? subject.serial.map { "serial:\($0)" }
         entry.peer = subject.peer
-        do { try await store.recordAudit(entry, keepAfter: entry.at - auditRetentionMillis) } catch {
-            logger.warning("could not write the session log", metadata: ["clustersyncd.error": "\(error)"])
-        }
+        return entry
     }
 
     static func revokedSerialMessage(_ serial: String) -> String {

@@ -151,21 +151,32 @@ extension SQLiteServerStore {
     }
 
     public func markUsed(credential id: String, at: Int64) async throws {
-        try await write { db in
-            try db.execute(sql: "UPDATE credential SET last_used_at = ? WHERE id = ?", arguments: [at, id])
-        }
+        try await write { db in try Self.markUsed(credential: id, at: at, db) }
     }
 
     public func recordAudit(_ entry: AuditEntry, keepAfter: Int64) async throws {
+        try await write { db in try Self.recordAudit(entry, keepAfter: keepAfter, db) }
+    }
+
+    public func recordSessionStart(_ entry: AuditEntry, credential: String?, keepAfter: Int64) async throws {
         try await write { db in
-            try db.execute(sql: """
-                INSERT INTO audit (at, event, tenant, cluster, practice, credential, peer, code, message)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [entry.at, entry.event.rawValue, entry.tenant, entry.cluster, entry.practice,
-                                 entry.credential, entry.peer, entry.code, entry.message])
-            // Cheap when there is nothing to drop: audit_by_time finds the first kept entry.
-            try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [keepAfter])
+            if let credential { try Self.markUsed(credential: credential, at: entry.at, db) }
+            try Self.recordAudit(entry, keepAfter: keepAfter, db)
         }
+    }
+
+    private static func markUsed(credential id: String, at: Int64, _ db: Database) throws {
+        try db.execute(sql: "UPDATE credential SET last_used_at = ? WHERE id = ?", arguments: [at, id])
+    }
+
+    private static func recordAudit(_ entry: AuditEntry, keepAfter: Int64, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO audit (at, event, tenant, cluster, practice, credential, peer, code, message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [entry.at, entry.event.rawValue, entry.tenant, entry.cluster, entry.practice,
+                             entry.credential, entry.peer, entry.code, entry.message])
+        // Cheap when there is nothing to drop: audit_by_time finds the first kept entry.
+        try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [keepAfter])
     }
 
     public func audit(tenant: String?, since: Int64?, limit: Int) async throws -> [AuditEntry] {

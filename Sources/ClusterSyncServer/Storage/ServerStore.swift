@@ -80,6 +80,10 @@ public protocol ServerStore: Sendable {
     /// Appends to the session log, and drops entries older than `keepAfter` (ms since 1970) so
     /// the log stays bounded.
     func recordAudit(_ entry: AuditEntry, keepAfter: Int64) async throws
+    /// A welcomed session's start in one write (one commit before the welcome, not two): the
+    /// credential's last use (`markUsed`, when `credential` is given) and the session log's
+    /// entry (`recordAudit`). A default makes the two calls.
+    func recordSessionStart(_ entry: AuditEntry, credential: String?, keepAfter: Int64) async throws
     /// A tenant's session log (all entries, those with no known tenant included, when nil) at or
     /// after `since`, oldest first, at most `limit`.
     func audit(tenant: String?, since: Int64?, limit: Int) async throws -> [AuditEntry]
@@ -276,5 +280,12 @@ public struct CompactionOutcome: Sendable, Equatable {
         self.tenant = tenant
         self.throughSeq = throughSeq
         self.compacted = compacted
+    }
+}
+
+extension ServerStore {
+    public func recordSessionStart(_ entry: AuditEntry, credential: String?, keepAfter: Int64) async throws {
+        if let credential { try await markUsed(credential: credential, at: entry.at) }
+        try await recordAudit(entry, keepAfter: keepAfter)
     }
 }

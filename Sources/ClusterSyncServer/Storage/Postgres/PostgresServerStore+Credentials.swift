@@ -181,21 +181,34 @@ extension PostgresServerStore {
     }
 
     public func markUsed(credential id: String, at: Int64) async throws {
-        try await read { c in try await c.rows("UPDATE credential SET last_used_at = \(at) WHERE id = \(id)", self.logger) }
+        try await read { c in try await self.markUsed(credential: id, at: at, c) }
     }
 
     // MARK: Audit
 
     public func recordAudit(_ entry: AuditEntry, keepAfter: Int64) async throws {
+        try await transaction { c in try await self.recordAudit(entry, keepAfter: keepAfter, c) }
+    }
+
+    public func recordSessionStart(_ entry: AuditEntry, credential: String?, keepAfter: Int64) async throws {
         try await transaction { c in
-            try await c.rows("""
-                INSERT INTO audit (at, event, tenant, cluster, practice, credential, peer, code, message)
-                VALUES (\(entry.at), \(entry.event.rawValue), \(entry.tenant), \(entry.cluster), \(entry.practice), \(entry.credential),
-                        \(entry.peer), \(entry.code), \(entry.message))
-                """, self.logger)
-            // Cheap when there is nothing to drop: audit_by_time finds the first kept entry.
-            try await c.rows("DELETE FROM audit WHERE at < \(keepAfter)", self.logger)
+            if let credential { try await self.markUsed(credential: credential, at: entry.at, c) }
+            try await self.recordAudit(entry, keepAfter: keepAfter, c)
         }
+    }
+
+    private func markUsed(credential id: String, at: Int64, _ c: PostgresConnection) async throws {
+        _ = try await c.rows("UPDATE credential SET last_used_at = \(at) WHERE id = \(id)", logger)
+    }
+
+    private func recordAudit(_ entry: AuditEntry, keepAfter: Int64, _ c: PostgresConnection) async throws {
+        _ = try await c.rows("""
+            INSERT INTO audit (at, event, tenant, cluster, practice, credential, peer, code, message)
+            VALUES (\(entry.at), \(entry.event.rawValue), \(entry.tenant), \(entry.cluster), \(entry.practice), \(entry.credential),
+                    \(entry.peer), \(entry.code), \(entry.message))
+            """, logger)
+        // Cheap when there is nothing to drop: audit_by_time finds the first kept entry.
+        _ = try await c.rows("DELETE FROM audit WHERE at < \(keepAfter)", logger)
     }
 
     public func audit(tenant: String?, since: Int64?, limit: Int) async throws -> [AuditEntry] {
