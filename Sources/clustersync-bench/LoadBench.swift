@@ -12,11 +12,15 @@ import NIOSSL
 /// Prints pull p50/p99, the server's resident memory idle, with every session open (per
 /// session), and a few seconds after they all left.
 enum LoadBench {
+    /// Pushes in the fan-out phase.
+    static let fanOutPushes = 20
+
     static func run(clients: Int, in directory: URL, binaries: URL) async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let data = DataDirectory(path: directory.appendingPathComponent("data").path)
         try data.initialise()
         var tokens: [String] = []
+        var fanOutToken = ""
         do {
             let store = try SQLiteServerStore(path: data.database)
             try await store.addTenant("load")
@@ -26,16 +30,19 @@ enum LoadBench {
             for i in 0..<clients {
                 tokens.append(try await store.issueToken(practice: "p\(i % practices)", cluster: "c1", tenant: "load", label: nil))
             }
+            fanOutToken = try await store.issueToken(practice: "p0", cluster: "c1", tenant: "load", label: nil)
         }
         let server = try ServerProcess.start(data: data, binaries: binaries)
         defer { server.stop() }
         try await Task.sleep(for: .milliseconds(500))
         let idle = ResidentMemory.of(server.pid)
+        let cpuBefore = ServerCPU.seconds(of: server.pid)
 
         var tls = try TLSSetup.clientConfiguration(trustedCAFile: data.caCertificate)
         tls.shutdownTimeout = .seconds(1)
         let context = try NIOSSLContext(configuration: tls)
         let board = LoadBoard(clients: clients)
+        let pusherToken = fanOutToken
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             let port = server.port
@@ -49,10 +56,20 @@ enum LoadBench {
             while board.settled < clients, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
             let open = ResidentMemory.of(server.pid)
             board.setOpenMemory(open)
+            // Fan-out: with every session subscribed, one more client pushes one change at a
+            // time; each push wakes every session, and the next goes once all have their page.
+            let fanOutStart = ServerCPU.seconds(of: server.pid)
+            let fanOut = try await FanOutPusher(token: pusherToken, port: port, context: context, board: board).run(pushes: fanOutPushes)
+            let fanOutCPU = ServerCPU.seconds(of: server.pid) - fanOutStart
+            let wakeups = Double(fanOut * (clients - board.failures))
+            SpeedBench.add("load \(clients) clients: server CPU per woken session (\(fanOut) pushes, each waking every session)",
+                           String(format: "%.0f µs (%.2f s in all)", fanOutCPU * 1e6 / max(1, wakeups), fanOutCPU),
+                           target: "lower is better")
             board.leave()
             try await group.waitForAll()
         }
         let wall = Bench.seconds(since: start)
+        let cpu = ServerCPU.seconds(of: server.pid) - cpuBefore
         try await Task.sleep(for: .seconds(5))
         let after = ResidentMemory.of(server.pid)
         let latencies = board.pullLatencies.sorted()
@@ -68,7 +85,22 @@ enum LoadBench {
         SpeedBench.add("load \(clients) clients: server memory idle / all open / 5 s after they left",
                        String(format: "%.0f / %.0f / %.0f MB (%.0f KB per session)", idle, board.openMemory, after, perSession),
                        target: clients >= 4_000 ? String(format: "< 300 MB at 4,000: %@; back near idle", board.openMemory < 300 ? "met" : "MISSED") : "back near idle")
+        SpeedBench.add("load \(clients) clients: server CPU while they ran", String(format: "%.2f s (%.1f ms per client)", cpu, cpu * 1000 / Double(max(1, clients))),
+                       target: "lower is better (both cores count)")
         if let failure = board.firstFailure { print("    first failure: \(failure)") }
+    }
+}
+
+/// A process's CPU time (user and system, every thread) from /proc/<pid>/stat.
+enum ServerCPU {
+    /// Seconds; 0 when the process is gone or /proc cannot be read.
+    static func seconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // After "pid (name) ": state is field 3, utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
 
@@ -95,6 +127,11 @@ final class LoadBoard: @unchecked Sendable {
     func setOpenMemory(_ mb: Double) { lock.withLock { open = mb } }
 
     func subscribed(pullSeconds: Double) { lock.withLock { latencies.append(pullSeconds); done += 1 } }
+
+    private var pages = 0
+    /// Pages the subscribed clients have received.
+    var received: Int { lock.withLock { pages } }
+    func receivedPage() { lock.withLock { pages += 1 } }
 
     func failed(_ reason: String) {
         lock.withLock {
@@ -206,13 +243,61 @@ struct LoadClient {
                     raw.close(promise: nil)
                 }
                 do {
-                    while try await lines.next() != nil {}
+                    while try await lines.next() != nil { board.receivedPage() }
                 } catch {
                     // Closed by us.
                 }
             }
         } catch {
             board.failed("\(error)")
+        }
+    }
+}
+
+/// The fan-out phase's pusher: one more client of the tenant pushing one change at a time, each
+/// once every subscribed client has received the page the previous one woke it for.
+struct FanOutPusher {
+    let token: String
+    let port: Int
+    let context: NIOSSLContext
+    let board: LoadBoard
+
+    /// Returns how many pushes every subscriber received.
+    func run(pushes: Int) async throws -> Int {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 1 << 20)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var lines = inbound.makeAsyncIterator()
+            func exchange(_ message: WireMessage) async throws {
+                try await outbound.write(ByteBuffer(string: WireCodec.encode(message)))
+                guard let line = try await lines.next() else { throw ClusterSyncError(.internal, "closed") }
+                if case .error(let error) = try WireCodec.decode(line) { throw ClusterSyncError(.internal, "\(error.code): \(error.message)") }
+            }
+            let replica = ReplicaID("00000000fa000001")!
+            let key = ReplicaSigningKey()
+            try await exchange(.hello(Hello(replica: replica, token: token, client: "clustersync-bench", key: key.publicKey)))
+            let subscribers = board.clients - board.failures
+            let record = RecordID.random(for: .risk)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            var done = 0
+            for n in 1...pushes {
+                let before = board.received
+                let change = Change(id: ChangeID(replica: replica, counter: Int64(n)), hlc: HLCTimestamp(millis: now, logical: UInt16(n)),
+                                    record: record, scope: RecordScope(tenant: "load", cluster: "c1"), field: "title",
+                                    value: .string("Fan-out \(n)"), supersedes: n > 1 ? [ChangeID(replica: replica, counter: Int64(n - 1))] : [])
+                try await exchange(.push(Push(batch: "f\(n)", changes: [ChangeSignature.signed(change, with: key)])))
+                let deadline = ContinuousClock.now + .seconds(60)
+                while board.received < before + subscribers, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+                guard board.received >= before + subscribers else { break }
+                done = n
+            }
+            return done
         }
     }
 }

@@ -75,19 +75,43 @@ struct CredentialGate: Sendable {
 
     /// Before each message of an open session: the error to close it with if its credential has
     /// since been revoked or has expired. One indexed read; a store that cannot be read lets the
-    /// message through (the message itself will then meet the same store).
+    /// message through (the message itself will then meet the same store). Sessions woken by a
+    /// push share one read instead (`SubscribedCredentials`), judged by the same `withdrawal`.
     func recheck(_ subject: Subject) async -> ClusterSyncError? {
         do {
+            var states = CredentialStates(ids: [], serials: [], records: [:], revokedSerials: [])
             if let id = subject.credential {
-                guard let credential = try await store.credential(id: id) else {
-                    return ClusterSyncError(.unauthenticated, "this credential no longer exists: ask the cluster's administrator for a new one")
-                }
-                return credential.refusal(at: nowMillis())
+                states.ids = [id]
+                states.records[id] = try await store.credential(id: id)
+            } else if let serial = subject.serial, let tenant = subject.practice?.tenant {
+                states.serials = [serial]
+                if try await store.isRevoked(serial: serial, tenant: tenant) { states.revokedSerials = [serial] }
             }
-            if let serial = subject.serial, let tenant = subject.practice?.tenant, try await store.isRevoked(serial: serial, tenant: tenant) {
-                return ClusterSyncError(.unauthenticated, Self.revokedSerialMessage(serial))
-            }
+            return Self.withdrawal(of: subject, in: states, at: nowMillis())
         } catch {}
+        return nil
+    }
+
+    /// What must be read to re-check `subject`: its credential row, or else its certificate's
+    /// serial on the tenant's revocation list; nil when there is nothing to check.
+    static func asked(_ subject: Subject) -> (ids: Set<String>, serials: Set<String>)? {
+        if let id = subject.credential { return ([id], []) }
+        if let serial = subject.serial { return ([], [serial]) }
+        return nil
+    }
+
+    /// The one rule for an open session's credential, given a read that asked for it (`asked`):
+    /// gone, revoked or expired at `now` closes the session; nil lets it go on.
+    static func withdrawal(of subject: Subject, in states: CredentialStates, at now: Int64) -> ClusterSyncError? {
+        if let id = subject.credential {
+            guard let credential = states.records[id] else {
+                return ClusterSyncError(.unauthenticated, "this credential no longer exists: ask the cluster's administrator for a new one")
+            }
+            return credential.refusal(at: now)
+        }
+        if let serial = subject.serial, states.revokedSerials.contains(serial) {
+            return ClusterSyncError(.unauthenticated, revokedSerialMessage(serial))
+        }
         return nil
     }
 

@@ -20,6 +20,8 @@ struct SessionHandler: Sendable {
     let notifier: ChangeNotifier
     /// Subscriptions woken by a push share one read of the log's tail; nil: each reads its own.
     var feed: SubscriptionFeed?
+    /// Subscriptions woken by a push share one re-read of their credentials; nil: each reads its own.
+    var credentials: SubscribedCredentials?
     let limits: WireLimits
     var sessionLimits = SessionLimits.default
     /// Counts sessions per credential (and, in `SyncServer`, connections in total).
@@ -112,6 +114,7 @@ struct SessionHandler: Sendable {
                             if await notifier.unsubscribe(tenant: subscription.tenant, id: subscription.id) {
                                 await feed?.forget(tenant: subscription.tenant)
                             }
+                            await credentials?.unwatch(session.subject, tenant: subscription.tenant)
                         }
                         sink.finish()
                         takenSink.finish()
@@ -158,8 +161,10 @@ struct SessionHandler: Sendable {
         guard await perform(machine.start(), &machine, &session) else { return }
         for await event in events {
             var action: ServerSessionStateMachine.Action
+            // The wake-up being handled: its credential re-check and its page are read after it.
+            if case .published = event { session.seen = max(session.seen, session.wakeups.take()) }
             // A credential revoked or expired while the session is open is refused at once.
-            if machine.identity != nil, event.isMessage, let withdrawn = await gate.recheck(session.subject) {
+            if machine.identity != nil, event.isMessage, let withdrawn = await recheck(event, session) {
                 action = machine.credentialWithdrawn(withdrawn.message)
                 if case .line = event { taken.yield() }
                 guard await perform(action, &machine, &session) else { return }
@@ -174,7 +179,6 @@ struct SessionHandler: Sendable {
             case .inboundClosed: return
             case .shutdown: action = machine.shutdown()
             case .published:
-                session.seen = max(session.seen, session.wakeups.take())
                 action = machine.streamGrew()
             case .timer: action = machine.timerFired()
             }
@@ -189,9 +193,21 @@ struct SessionHandler: Sendable {
                 }
                 session.subscription = (tenant, subscribed.id)
                 session.seen = subscribed.generation
+                await credentials?.watch(session.subject, tenant: tenant)
             }
             guard await perform(machine.catchUp(), &machine, &session) else { return }
         }
+    }
+
+    /// The error to close the session with if its credential has been withdrawn. A wake-up is
+    /// judged in the read shared by the tenant's sessions woken with it; a client's message (or
+    /// a wake-up the shared read cannot answer) with the session's own read.
+    private func recheck(_ event: Event, _ session: Session) async -> ClusterSyncError? {
+        if case .published = event, let credentials, let tenant = session.subscription?.tenant,
+           let states = await credentials.states(for: session.subject, tenant: tenant, seen: session.seen) {
+            return CredentialGate.withdrawal(of: session.subject, in: states, at: nowMillis())
+        }
+        return await gate.recheck(session.subject)
     }
 
     /// Performs `action` and the actions that follow from its results, until one needs a new

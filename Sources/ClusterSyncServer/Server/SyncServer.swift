@@ -44,6 +44,7 @@ public final class SyncServer: Service, Sendable {
             maxConnections: settings.maxConnections, maxConnectionsPerCredential: settings.maxConnectionsPerCredential)
         let logger = self.logger
         let feed = SubscriptionFeed(store: store, notifier: notifier, logger: logger)
+        let credentials = SubscribedCredentials(store: store, notifier: notifier, logger: logger)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -108,6 +109,7 @@ public final class SyncServer: Service, Sendable {
                                 store: self.store, notifier: self.notifier, limits: limits, logger: self.logger)
                             session.sessionLimits = sessionLimits
                             session.feed = feed
+                            session.credentials = credentials
                             session.storeIdentity = storeIdentity
                             session.connections = connections
                             session.auditRetentionMillis = Int64(self.settings.auditRetentionDays) * 86_400_000

@@ -121,6 +121,35 @@ extension SQLiteServerStore {
         }
     }
 
+    public func credentialStates(ids: Set<String>, serials: Set<String>, tenant: String) async throws -> CredentialStates {
+        let idList = try Self.jsonArray(ids)
+        let serialList = try Self.jsonArray(serials)
+        return try await read { db in
+            var records: [String: CredentialRecord] = [:]
+            if !ids.isEmpty {
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                    SELECT \(Self.credentialColumns) FROM credential WHERE tenant = ? AND id IN (SELECT value FROM json_each(?))
+                    """), arguments: [tenant, idList])
+                while let row = try rows.next() {
+                    let record = Self.credentialRecord(row)
+                    records[record.id] = record
+                }
+            }
+            var revoked: Set<String> = []
+            if !serials.isEmpty {
+                revoked = try Set(String.fetchAll(db.cachedStatement(sql: """
+                    SELECT serial FROM revoked_serial WHERE tenant = ? AND serial IN (SELECT value FROM json_each(?))
+                    """), arguments: [tenant, serialList]))
+            }
+            return CredentialStates(ids: ids, serials: serials, records: records, revokedSerials: revoked)
+        }
+    }
+
+    /// A JSON array of strings, for `IN (SELECT value FROM json_each(?))`: one cached statement whatever the count.
+    static func jsonArray(_ values: Set<String>) throws -> String {
+        String(decoding: try JSONEncoder().encode(values.sorted()), as: UTF8.self)
+    }
+
     public func markUsed(credential id: String, at: Int64) async throws {
         try await write { db in try Self.markUsed(credential: id, at: at, db) }
     }

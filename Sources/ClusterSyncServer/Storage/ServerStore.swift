@@ -69,6 +69,11 @@ public protocol ServerStore: Sendable {
     func isRevoked(serial: String, tenant: String) async throws -> Bool
     /// Notes that a session started with the credential: one write per session, not per message.
     func markUsed(credential id: String, at: Int64) async throws
+    /// The state of many credentials of one tenant in one read (`CredentialStates`): the
+    /// records of `ids` that exist in `tenant`, and which of `serials` are on its revocation
+    /// list. What subscribed sessions woken together are re-checked against
+    /// (`SubscribedCredentials`). A default reads them one at a time.
+    func credentialStates(ids: Set<String>, serials: Set<String>, tenant: String) async throws -> CredentialStates
 
     // MARK: Audit (clustersyncd audit)
 

@@ -155,6 +155,31 @@ extension PostgresServerStore {
         }
     }
 
+    public func credentialStates(ids: Set<String>, serials: Set<String>, tenant: String) async throws -> CredentialStates {
+        let idList = ids.sorted()
+        let serialList = serials.sorted()
+        return try await read { c in
+            var records: [String: CredentialRecord] = [:]
+            if !idList.isEmpty {
+                for row in try await c.rows("""
+                    SELECT \(unescaped: Self.credentialColumns) FROM credential WHERE tenant = \(tenant) AND id = ANY(\(idList))
+                    """, self.logger) {
+                    let record = try Self.credentialRecord(row)
+                    records[record.id] = record
+                }
+            }
+            var revoked: Set<String> = []
+            if !serialList.isEmpty {
+                for row in try await c.rows("""
+                    SELECT serial FROM revoked_serial WHERE tenant = \(tenant) AND serial = ANY(\(serialList))
+                    """, self.logger) {
+                    revoked.insert(try row.decode(String.self))
+                }
+            }
+            return CredentialStates(ids: ids, serials: serials, records: records, revokedSerials: revoked)
+        }
+    }
+
     public func markUsed(credential id: String, at: Int64) async throws {
         try await read { c in try await self.markUsed(credential: id, at: at, c) }
     }

@@ -1,0 +1,112 @@
+import ClusterSyncCore
+import Logging
+
+/// The credentials of a tenant's subscribed sessions, re-read once per wake-up and shared by
+/// the sessions woken together, instead of one store read per woken session: a push to a tenant
+/// with N subscribers costs one `ServerStore.credentialStates` read of N credentials, not N
+/// reads. Each session judges its own credential in that read with `CredentialGate.withdrawal`,
+/// the rule its own re-check before a client's message uses.
+///
+/// Freshness, as `SubscriptionFeed`'s: a session passes the generation of the wake-up it is
+/// handling (`ChangeNotifier`) and is answered only from a read begun after that generation was
+/// counted. A revocation (on this node or another sharing the store) committed before the push
+/// that woke the session is therefore in the read, and the session is refused at that wake-up.
+/// Expiry is judged at the session's own clock when it asks. A session whose credential the
+/// read did not ask for (it subscribed while the read was under way), or a read that failed,
+/// gets nil and re-checks with its own read, as before.
+actor SubscribedCredentials {
+    let store: any ServerStore
+    let notifier: ChangeNotifier
+    let logger: Logger
+    private var tenants: [String: Entry] = [:]
+    /// How many reads were made, for the tests that hold it to one per tenant per wake-up.
+    private(set) var reads = 0
+
+    private struct Entry {
+        /// The credential ids and serials of the tenant's subscribed sessions, each with how
+        /// many sessions hold it.
+        var ids: [String: Int] = [:]
+        var serials: [String: Int] = [:]
+        var states: CredentialStates?
+        /// The tenant's generation when the last read began.
+        var readAt: UInt64 = 0
+        var reading: Task<Void, Never>?
+    }
+
+    init(store: any ServerStore, notifier: ChangeNotifier, logger: Logger) {
+        self.store = store
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    /// Adds a subscribed session's credential to those read at its tenant's wake-ups.
+    func watch(_ subject: CredentialGate.Subject, tenant: String) {
+        guard let asked = CredentialGate.asked(subject) else { return }
+        for id in asked.ids { tenants[tenant, default: Entry()].ids[id, default: 0] += 1 }
+        for serial in asked.serials { tenants[tenant, default: Entry()].serials[serial, default: 0] += 1 }
+    }
+
+    /// How many credentials (ids and serials) of `tenant` are watched.
+    func watched(tenant: String) -> Int {
+        (tenants[tenant]?.ids.count ?? 0) + (tenants[tenant]?.serials.count ?? 0)
+    }
+
+    /// Takes a session's credential out when it stops; a tenant with none left holds nothing.
+    func unwatch(_ subject: CredentialGate.Subject, tenant: String) {
+        guard let asked = CredentialGate.asked(subject), var entry = tenants[tenant] else { return }
+        for id in asked.ids { entry.ids[id] = entry.ids[id].flatMap { $0 > 1 ? $0 - 1 : nil } }
+        for serial in asked.serials { entry.serials[serial] = entry.serials[serial].flatMap { $0 > 1 ? $0 - 1 : nil } }
+        tenants[tenant] = entry.ids.isEmpty && entry.serials.isEmpty && entry.reading == nil ? nil : entry
+    }
+
+    /// The shared read that covers `subject`'s credential, begun after wake-up `seen` of
+    /// `tenant`; nil: the session reads its own (`CredentialGate.recheck`).
+    func states(for subject: CredentialGate.Subject, tenant: String, seen: UInt64) async -> CredentialStates? {
+        guard CredentialGate.asked(subject) != nil else {
+            return CredentialStates(ids: [], serials: [], records: [:], revokedSerials: [])
+        }
+        // Twice at most: the first wait may join a read begun before `seen`, or before the
+        // session's credential was watched.
+        for _ in 0..<2 where !covers(tenant, seen, subject) {
+            await refresh(tenant)
+        }
+        guard covers(tenant, seen, subject) else { return nil }
+        return tenants[tenant]?.states
+    }
+
+    private func covers(_ tenant: String, _ seen: UInt64, _ subject: CredentialGate.Subject) -> Bool {
+        guard let entry = tenants[tenant], let states = entry.states, entry.readAt >= seen,
+              let asked = CredentialGate.asked(subject) else { return false }
+        return asked.ids.isSubset(of: states.ids) && asked.serials.isSubset(of: states.serials)
+    }
+
+    private func refresh(_ tenant: String) async {
+        if let reading = tenants[tenant]?.reading {
+            await reading.value
+            return
+        }
+        let reading = Task { await self.read(tenant) }
+        tenants[tenant, default: Entry()].reading = reading
+        await reading.value
+    }
+
+    private func read(_ tenant: String) async {
+        // Counted before the read begins: whatever was committed before a wake-up counted at or
+        // before it (a push, a revocation before that push) is in the read.
+        let generation = notifier.generation(of: tenant)
+        let ids = Set(tenants[tenant]?.ids.keys ?? [:].keys)
+        let serials = Set(tenants[tenant]?.serials.keys ?? [:].keys)
+        reads += 1
+        var states: CredentialStates?
+        do {
+            states = try await store.credentialStates(ids: ids, serials: serials, tenant: tenant)
+        } catch {
+            logger.error("re-reading the subscribed sessions' credentials failed", metadata: ["clustersyncd.error": "\(error)"])
+        }
+        guard var entry = tenants[tenant] else { return }
+        entry.reading = nil
+        entry.states = states
+        entry.readAt = generation
+        tenants[tenant] = entry.ids.isEmpty && entry.serials.isEmpty ? nil : entry
+    }
+}
