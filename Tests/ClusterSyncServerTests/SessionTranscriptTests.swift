@@ -95,9 +95,30 @@ struct TestSession {
         try await send(ByteBuffer(string: line + "\n"))
     }
 
+    func nextLine(within seconds: Double = 30) async throws -> String? { try await channel.nextLine(within: seconds) }
+
+    func nextLineWrites(within seconds: Double = 30) async throws -> [ByteBuffer]? { try await channel.nextLineWrites(within: seconds) }
+
+    /// Moves the session's event-loop clock on, firing the timers that fall due.
+    func idle(for amount: TimeAmount) async throws {
+        // Let the session take in what was sent before time moves.
+        try await Task.sleep(for: .milliseconds(100))
+        await channel.testingEventLoop.advanceTime(by: amount)
+    }
+
+    func closes(within seconds: Double = 30) async throws -> Bool { try await channel.closes(session, within: seconds) }
+
+    /// Another session of the cluster pushes: stored as W95011's, and announced as the server does.
+    func otherSessionPushes(_ push: Push) async throws {
+        let outcome = try await store.push(push.changes, as: Self.otherIdentity)
+        if outcome.accepted > 0 { await notifier.notify(tenant: Self.otherIdentity.tenant) }
+    }
+}
+
+/// What a test reads from a session's channel (`TestSession`, `WireSession`).
+extension NIOAsyncTestingChannel {
     /// The next line the server writes, without its newline; nil if none comes within `seconds`.
-    /// A long line comes in several writes (`SessionHandler.flushedSlice`); a write that does not
-    /// end a line is kept with the ones after it.
+    /// A long line comes in several writes (`SessionHandler.flushedSlice`), joined here.
     func nextLine(within seconds: Double = 30) async throws -> String? {
         try await nextLineWrites(within: seconds).map { writes in
             let text = writes.map { String(buffer: $0) }.joined()
@@ -110,7 +131,7 @@ struct TestSession {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         var writes: [ByteBuffer] = []
         while ContinuousClock.now < deadline {
-            if let buffer = try await channel.readOutbound(as: ByteBuffer.self) {
+            if let buffer = try await readOutbound(as: ByteBuffer.self) {
                 writes.append(buffer)
                 if buffer.readableBytesView.last == UInt8(ascii: "\n") { return writes }
                 continue
@@ -120,30 +141,17 @@ struct TestSession {
         return writes.isEmpty ? nil : writes
     }
 
-    /// Moves the session's event-loop clock on, firing the timers that fall due.
-    func idle(for amount: TimeAmount) async throws {
-        // Let the session take in what was sent before time moves.
-        try await Task.sleep(for: .milliseconds(100))
-        await channel.testingEventLoop.advanceTime(by: amount)
-    }
-
-    /// Whether the server closes the connection within `seconds`.
-    func closes(within seconds: Double = 30) async throws -> Bool {
+    /// Whether the server closes the connection within `seconds` (and `session` then ends).
+    func closes(_ session: Task<Void, Never>, within seconds: Double = 30) async throws -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
-            if !channel.isActive {
+            if !isActive {
                 await session.value
                 return true
             }
             try await Task.sleep(for: .milliseconds(2))
         }
         return false
-    }
-
-    /// Another session of the cluster pushes: stored as W95011's, and announced as the server does.
-    func otherSessionPushes(_ push: Push) async throws {
-        let outcome = try await store.push(push.changes, as: Self.otherIdentity)
-        if outcome.accepted > 0 { await notifier.notify(tenant: Self.otherIdentity.tenant) }
     }
 }
 

@@ -196,29 +196,7 @@ struct WireSession {
         try await channel.writeInbound(ByteBuffer(string: WireCodec.encode(message)))
     }
 
-    /// The next line the server writes, without its newline; nil if none comes within `seconds`.
-    func nextLine(within seconds: Double = 30) async throws -> String? {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if var buffer = try await channel.readOutbound(as: ByteBuffer.self) {
-                let text = buffer.readString(length: buffer.readableBytes) ?? ""
-                return text.hasSuffix("\n") ? String(text.dropLast()) : text
-            }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-        return nil
-    }
+    func nextLine(within seconds: Double = 30) async throws -> String? { try await channel.nextLine(within: seconds) }
 
-    /// Whether the server closes the connection within `seconds`.
-    func closes(within seconds: Double = 30) async throws -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if !channel.isActive {
-                await session.value
-                return true
-            }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-        return false
-    }
+    func closes(within seconds: Double = 30) async throws -> Bool { try await channel.closes(session, within: seconds) }
 }
