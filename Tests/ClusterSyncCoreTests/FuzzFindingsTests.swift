@@ -5,6 +5,20 @@ import Testing
 /// their code: `AuthorNameTests.cuttingForLengthCannotLeaveAVia`,
 /// `WireCodecTests.aPageWithAnUnreadableChangeFirstRoundTrips`.)
 @Suite struct FuzzFindingsTests {
+    /// FuzzChangeCodec: `666666666666666386.38` parsed as a double that is whole
+    /// (6.666666666666664e+17), whose canonical text then read back as an integer: the canonical
+    /// text was not a fixed point. It is the integer from the start.
+    @Test func aFractionThatIsAWholeDoubleReadsAsTheIntegerItIs() throws {
+        let value = try JSONValue(parsing: "666666666666666386.38")
+        #expect(value == .int(666_666_666_666_666_368))
+        let again = try JSONValue(parsing: value.canonicalText)
+        #expect(again == value && again.canonicalText == value.canonicalText)
+        // Beyond Int64 a whole double stays a double, and its text still reads back as itself.
+        let large = try JSONValue(parsing: "1e19")
+        #expect(try JSONValue(parsing: large.canonicalText) == large)
+        #expect(try JSONValue(parsing: "2.5") == .double(2.5))
+    }
+
     /// FuzzChangeCodec: a change naming an unknown field of 3,000 bytes got an admission error
     /// quoting all of it, sent back to the peer and logged. A name is quoted only when short and
     /// holding no NHS number.

@@ -59,7 +59,15 @@ extension JSONValue: Codable {
         } else if let i = try? container.decode(Int64.self) {
             self = .int(i)
         } else if let d = try? container.decode(Double.self) {
-            self = .double(d)
+            // A number written with a fraction can still be a whole double (666666666666666386.38
+            // is 666666666666666368 once a double). Its canonical text would then be read back as
+            // an integer, another value: it is that integer from the start (found by
+            // FuzzChangeCodec). Whole doubles beyond Int64 stay doubles, as their text reads back.
+            if d.rounded() == d, d >= -9.223372036854775808e18, d < 9.223372036854775808e18 {
+                self = .int(Int64(d))
+            } else {
+                self = .double(d)
+            }
         } else if let b = try? container.decode(Bool.self) {
             self = .bool(b)
         } else if let o = try? container.decode([String: JSONValue].self) {
