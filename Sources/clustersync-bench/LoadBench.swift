@@ -56,8 +56,19 @@ enum LoadBench {
             while board.settled < clients, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
             let open = ResidentMemory.of(server.pid)
             board.setOpenMemory(open)
-            // Fan-out: with every session subscribed, one more client pushes one change at a
-            // time; each push wakes every session, and the next goes once all have their page.
+            // Catch-up: each session subscribed from its first page's cursor, so it now receives
+            // what the others pushed after that (up to 10 × N changes each: N × 10N in all, the
+            // workload's own square). Timed apart, and over before the fan-out begins, so that the
+            // fan-out's CPU is the wake-ups' alone.
+            let catchUpStart = (ContinuousClock.now, ServerCPU.seconds(of: server.pid))
+            try await board.waitUntilQuiet(for: .seconds(1), atMost: .seconds(300))
+            let catchUpCPU = ServerCPU.seconds(of: server.pid) - catchUpStart.1
+            SpeedBench.add("load \(clients) clients: catch-up after subscribing (each receives what the others pushed)",
+                           String(format: "%.1f s, %.2f s of server CPU (%d pages)", Bench.seconds(since: catchUpStart.0) - 1, catchUpCPU, board.received),
+                           target: "lower is better")
+            // Fan-out: with every session subscribed and caught up, one more client pushes one
+            // change at a time; each push wakes every session, and the next goes once all have
+            // their page.
             let fanOutStart = ServerCPU.seconds(of: server.pid)
             let fanOut = try await FanOutPusher(token: pusherToken, port: port, context: context, board: board).run(pushes: fanOutPushes)
             let fanOutCPU = ServerCPU.seconds(of: server.pid) - fanOutStart
@@ -132,6 +143,18 @@ final class LoadBoard: @unchecked Sendable {
     /// Pages the subscribed clients have received.
     var received: Int { lock.withLock { pages } }
     func receivedPage() { lock.withLock { pages += 1 } }
+
+    /// Returns once no page has arrived for `quiet` (or after `limit`).
+    func waitUntilQuiet(for quiet: Duration, atMost limit: Duration) async throws {
+        let deadline = ContinuousClock.now + limit
+        var last = received
+        var since = ContinuousClock.now
+        while ContinuousClock.now < deadline, ContinuousClock.now - since < quiet {
+            try await Task.sleep(for: .milliseconds(50))
+            let now = received
+            if now != last { (last, since) = (now, ContinuousClock.now) }
+        }
+    }
 
     func failed(_ reason: String) {
         lock.withLock {

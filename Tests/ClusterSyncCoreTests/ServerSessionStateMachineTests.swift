@@ -260,9 +260,11 @@ import Testing
         other.id = ChangeID(replica: ReplicaID("a3b4c5d6e7f80912")!, counter: 1)
         let mixed = ChangesPage(changes: [Self.change(1), other], cursor: Cursor("s1:2"), more: true)
         #expect(machine.subscriptionPage(mixed) == .send(.changes(ChangesPage(changes: [other], cursor: Cursor("s1:2"), more: true))))
+        #expect(machine.isCatchingUp, "the handler owes the next page without waiting for a push")
         #expect(machine.catchUp() == .fetchForSubscription(Pull(cursor: Cursor("s1:2"), limit: Self.limits.maxChangesPerPage)))
         let ownOnly = ChangesPage(changes: [Self.change(2)], cursor: Cursor("s1:3"), more: false)
         #expect(machine.subscriptionPage(ownOnly) == .none, "nothing to send")
+        #expect(!machine.isCatchingUp)
         #expect(machine.catchUp() == .none)
         #expect(machine.streamGrew() == .fetchForSubscription(Pull(cursor: Cursor("s1:3"), limit: Self.limits.maxChangesPerPage)),
                 "the next page starts after the own change")

@@ -115,6 +115,32 @@ import Testing
         #expect(try await third.nextLine()?.contains(#""type":"welcome""#) == true)
     }
 
+    /// A subscription that starts several pages behind sends every page at once, without
+    /// waiting for another push to wake it: a practice that subscribes after a week away is up
+    /// to date even if nobody pushes again.
+    @Test func aSubscriptionBehindByManyPagesCatchesUpWithoutAnotherPush() async throws {
+        var connection = Self.connection
+        connection.limits.maxChangesPerPage = 2
+        let store = try await TestSession.transcriptStore()
+        let changes = (1...5).map { n in
+            Change(id: ChangeID(replica: ReplicaID("a3b4c5d6e7f80912")!, counter: Int64(n)), hlc: HLCTimestamp(millis: 1_795_426_200_000),
+                   record: RecordID("RSK-7K3M9Q2X1A")!, scope: RecordScope(tenant: "ctmuhb", cluster: "rhondda"), field: "title", value: .string("Title \(n)"))
+        }
+        _ = try await store.push(changes, as: TestSession.otherIdentity)
+        let session = try await TestSession.start(connection, store: store)
+        try await session.send(line: Self.hello)
+        #expect(try await session.nextLine()?.contains(#""type":"welcome""#) == true)
+        try await session.send(line: #"{"cursor":"s1:0","type":"subscribe"}"#)
+        #expect(try await session.nextLine() == #"{"cursor":"s1:0","type":"subscribed"}"#)
+        var cursors: [String] = []
+        for _ in 0..<3 {
+            let line = try #require(try await session.nextLine(within: 5), "a page is missing after \(cursors)")
+            guard case .changes(let page) = try WireCodec.decode(line) else { Issue.record("not a page: \(line)"); return }
+            cursors.append("\(page.cursor.rawValue) \(page.more)")
+        }
+        #expect(cursors == ["s1:2 true", "s1:4 true", "s1:5 false"])
+    }
+
     /// A cursor another tenant's longer stream issued is past this tenant's end: refused.
     @Test func anotherTenantsCursorPastThisTenantsEndIsRefused() async throws {
         let store = try await TestSession.transcriptStore()

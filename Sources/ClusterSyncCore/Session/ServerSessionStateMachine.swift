@@ -126,6 +126,12 @@ public struct ServerSessionStateMachine: Sendable {
         return false
     }
 
+    /// Whether the subscription has more to send than its last page held (`catchUp` would fetch).
+    public var isCatchingUp: Bool {
+        if case .ready(let ready) = state, case .active(_, true) = ready.subscription { return true }
+        return false
+    }
+
     // MARK: Time
 
     /// The connection is ready for lines (TLS is done): the hello is due within `helloTimeout`.

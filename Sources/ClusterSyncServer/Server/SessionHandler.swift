@@ -52,6 +52,8 @@ struct SessionHandler: Sendable {
         case inboundClosed
         /// Another session pushed to this tenant.
         case published
+        /// The subscription's last page said `more`: the next is owed.
+        case pageOwed
         /// The deadline of the machine's last `armTimer` has come.
         case timer
         case shutdown
@@ -60,7 +62,7 @@ struct SessionHandler: Sendable {
         /// credential is checked again first.
         var isMessage: Bool {
             switch self {
-            case .line, .published: true
+            case .line, .published, .pageOwed: true
             default: false
             }
         }
@@ -144,6 +146,8 @@ struct SessionHandler: Sendable {
         /// The tenant's generation at the last wake-up handled: the subscription's next page
         /// comes from a read begun after it (`SubscriptionFeed`).
         var seen: UInt64 = 0
+        /// A `.pageOwed` event is waiting in the session's stream.
+        var pageOwed = false
         /// Whose the session is, for the session log and the credential rechecks.
         var subject = CredentialGate.Subject()
         /// The replica key of the hello when it is not registered yet, until the session's first
@@ -180,6 +184,9 @@ struct SessionHandler: Sendable {
             case .shutdown: action = machine.shutdown()
             case .published:
                 action = machine.streamGrew()
+            case .pageOwed:
+                session.pageOwed = false
+                action = .none
             case .timer: action = machine.timerFired()
             }
             guard await perform(action, &machine, &session) else { return }
@@ -196,6 +203,13 @@ struct SessionHandler: Sendable {
                 await credentials?.watch(session.subject, tenant: tenant)
             }
             guard await perform(machine.catchUp(), &machine, &session) else { return }
+            // A page that said `more`: the next goes out after whatever the client sent
+            // meanwhile (one owed at a time), so a subscription far behind catches up without
+            // waiting for another push to wake it.
+            if machine.isCatchingUp, !session.pageOwed {
+                session.pageOwed = true
+                session.sink.yield(.pageOwed)
+            }
         }
     }
 
