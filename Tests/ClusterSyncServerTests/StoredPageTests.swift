@@ -123,7 +123,7 @@ import Testing
         let expected = [intact[0], JSONValue.string(damaged).canonicalText, intact[2]]
         let page = try await store.pullStored(for: Self.prestatyn, after: nil, limit: 10, excluding: Self.prestatynReplica)
         #expect(page.storedTexts == expected)
-        let tail = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 10))
+        let tail = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 10, maxBytes: .max))
         #expect(tail.rows.map(\.text) == expected)
         let shared = SharedLogTail(tenant: "bcuhb", tail)
         #expect(shared.page(for: Self.prestatyn, after: nil, limit: 10, excluding: Self.prestatynReplica)?.storedTexts == expected)
@@ -193,15 +193,21 @@ import Testing
         }
         let end = try StreamCursor.position(of: await store.currentCursor(tenant: "bcuhb"))
         #expect(end == 27)
-        guard let whole = try await store.logTail(tenant: "bcuhb", after: 0, newest: 1_000) else {
+        guard let whole = try await store.logTail(tenant: "bcuhb", after: 0, newest: 1_000, maxBytes: .max) else {
             #expect(backend == "memory", "every store we ship reads a shared tail")
             return
         }
-        let newest = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 10))
+        let newest = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 10, maxBytes: .max))
         #expect(whole.rows.count == 27 && whole.start == 0 && whole.end == end)
         #expect(newest.rows.map(\.seq) == Array(18...27) && newest.start == 17 && newest.end == end)
+        // Cut by bytes: the newest five rows' texts, and one byte short of them.
+        let fiveBytes = whole.rows.suffix(5).reduce(0) { $0 + $1.text.utf8.count }
+        let newestFive = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 1_000, maxBytes: fiveBytes))
+        #expect(newestFive.rows.map(\.seq) == Array(23...27) && newestFive.start == 22 && newestFive.end == end)
+        let newestFour = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 1_000, maxBytes: fiveBytes - 1))
+        #expect(newestFour.rows.map(\.seq) == Array(24...27) && newestFour.start == 23)
         var compared = 0
-        for tail in [SharedLogTail(tenant: "bcuhb", whole), SharedLogTail(tenant: "bcuhb", newest)] {
+        for tail in [SharedLogTail(tenant: "bcuhb", whole), SharedLogTail(tenant: "bcuhb", newest), SharedLogTail(tenant: "bcuhb", newestFive)] {
             for (identity, replica) in [(Self.rhyl, Self.rhylReplica), (Self.prestatyn, Self.prestatynReplica), (wrexham, wrexhamReplica)] {
                 for position in Int64(0)...end {
                     let cursor = position == 0 ? nil : StreamCursor.cursor(at: position)

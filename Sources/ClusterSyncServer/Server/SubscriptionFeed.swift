@@ -27,7 +27,8 @@ actor SubscriptionFeed {
         var reading: Task<Void, Never>?
     }
 
-    init(store: any ServerStore, notifier: ChangeNotifier, logger: Logger, maxRows: Int = 1_024, maxBytes: Int = 4 << 20) {
+    init(store: any ServerStore, notifier: ChangeNotifier, logger: Logger,
+         maxRows: Int = SharedLogTail.defaultMaxRows, maxBytes: Int = SharedLogTail.defaultMaxBytes) {
         self.store = store
         self.notifier = notifier
         self.logger = logger
@@ -78,7 +79,7 @@ actor SubscriptionFeed {
         let tail = tails[tenant]?.tail
         let read: LogTail?
         do {
-            read = try await store.logTail(tenant: tenant, after: tail?.end ?? 0, newest: maxRows)
+            read = try await store.logTail(tenant: tenant, after: tail?.end ?? 0, newest: maxRows, maxBytes: maxBytes)
             if read == nil { supported = false }
         } catch {
             logger.error("reading the log's tail failed", metadata: ["clustersyncd.error": "\(error)"])

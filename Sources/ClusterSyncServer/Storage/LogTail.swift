@@ -39,22 +39,34 @@ public struct LogTail: Sendable, Equatable {
         self.compactedThrough = compactedThrough
     }
 
-    /// A read's rows, newest first, cut to `newest` (the query fetched one more, to know whether
-    /// older rows were left out), as a tail starting after `after` or after the newest row left out.
-    static func fromNewestFirst(_ newestFirst: [Row], after: Int64, newest: Int, end: Int64, compactedThrough: Int64) -> LogTail {
+    /// A read's rows, newest first, cut to the newest `newest` whose texts come to at most
+    /// `maxBytes` (the query fetched one more, to know whether older rows were left out), as a
+    /// tail starting after `after` or after the newest row left out.
+    static func fromNewestFirst(_ newestFirst: [Row], after: Int64, newest: Int, maxBytes: Int, end: Int64, compactedThrough: Int64) -> LogTail {
         var rows = newestFirst
         var start = after
-        if rows.count > newest {
-            start = rows[newest].seq
-            rows.removeLast(rows.count - newest)
+        if let cut = firstLeftOut(rows, newest: newest, maxBytes: maxBytes) {
+            start = rows[cut].seq
+            rows.removeLast(rows.count - cut)
         }
         rows.reverse()
         let kept = max(start, compactedThrough)
         if kept > start { rows.removeAll { $0.seq <= kept } }
         return LogTail(rows: rows, start: kept, end: max(end, rows.last?.seq ?? end), compactedThrough: compactedThrough)
     }
+
+    /// The index of the first row (newest first) beyond `newest` rows or `maxBytes` of text; nil
+    /// when every row fits. A store's read may stop at that row.
+    static func firstLeftOut(_ newestFirst: [Row], newest: Int, maxBytes: Int) -> Int? {
+        var bytes = 0
+        for (index, row) in newestFirst.enumerated() {
+            bytes += row.text.utf8.count
+            if index == newest || bytes > maxBytes { return index }
+        }
+        return nil
+    }
 }
 
 extension ServerStore {
-    public func logTail(tenant: String, after: Int64, newest: Int) async throws -> LogTail? { nil }
+    public func logTail(tenant: String, after: Int64, newest: Int, maxBytes: Int) async throws -> LogTail? { nil }
 }

@@ -137,11 +137,11 @@ public protocol ServerStore: Sendable {
     func pullStored(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, excluding replica: ReplicaID?) async throws -> ChangesPage
     /// A cursor at the current end of the tenant's stream, for a subscription that starts now.
     func currentCursor(tenant: String) async throws -> Cursor
-    /// The newest `newest` rows of the tenant's log after `after` (all clusters and practices,
-    /// each with its scope and the text `pullStored` would send), the stream's end and the
-    /// compaction's reach, all of one snapshot (`LogTail`). nil: this store cannot (the default);
-    /// its subscriptions each read their own pages.
-    func logTail(tenant: String, after: Int64, newest: Int) async throws -> LogTail?
+    /// The newest rows of the tenant's log after `after`, at most `newest` of them and `maxBytes`
+    /// of text (all clusters and practices, each with its scope and the text `pullStored` would
+    /// send), the stream's end and the compaction's reach, all of one snapshot (`LogTail`). nil:
+    /// this store cannot (the default); its subscriptions each read their own pages.
+    func logTail(tenant: String, after: Int64, newest: Int, maxBytes: Int) async throws -> LogTail?
 
     // MARK: Snapshots and compaction (PROTOCOL.md §5.7, §7.2, §15)
 
