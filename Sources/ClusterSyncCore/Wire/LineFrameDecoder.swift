@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// Splits a byte stream into lines: each "\n" ends a line, and a "\r" just before it is dropped
@@ -43,9 +44,7 @@ public struct LineFrameDecoder: ByteToMessageDecoder, Sendable {
     mutating func nextLine(_ buffer: inout ByteBuffer) throws(ClusterSyncError) -> ByteBuffer? {
         // A line of maxLineBytes ends with its newline at offset maxLineBytes - 1: look no further.
         let limit = min(buffer.readableBytes, maxLineBytes)
-        let newline: Int? = scanned < limit
-            ? buffer.withUnsafeReadableBytes { $0[scanned..<limit].firstIndex(of: UInt8(ascii: "\n")) }
-            : nil
+        let newline: Int? = scanned < limit ? buffer.withUnsafeReadableBytes { Self.firstNewline(in: $0, from: scanned, to: limit) } : nil
         guard let newline else {
             scanned = limit
             if buffer.readableBytes >= maxLineBytes {
@@ -64,5 +63,13 @@ public struct LineFrameDecoder: ByteToMessageDecoder, Sendable {
         let line = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: newline + 1 - length)
         return line
+    }
+
+    /// `memchr`, which reads a word or a vector at a time: a page of a thousand changes arrives in
+    /// 16 KB slices, and a byte-at-a-time search (`firstIndex(of:)`, about 0.8 GB/s here) was a
+    /// visible share of a client's CPU while it received pages.
+    private static func firstNewline(in bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
+        guard let base = bytes.baseAddress, let found = memchr(base + start, Int32(UInt8(ascii: "\n")), end - start) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 }
