@@ -81,18 +81,25 @@ enum NetworkBench {
         let fixture = try await start(in: directory)
 
         var pushRates: [Double] = []
+        var pushCPU: [Double] = []
         for run in 0..<runs {
             let pusher = try fixture.replica("pusher-\(run)", practice: "p1")
             _ = try LocalEdits.make(count: pushCount, on: pusher)
             let pending = try pusher.pendingCount()
             let start = ContinuousClock.now
+            let cpuStart = Bench.processCPUSeconds()
             let pushed = PushClock()
             _ = try await SyncClient(replica: pusher, remote: try pusher.remote()!).sync { state in
                 if state.pushed == state.toPush { pushed.mark() }
             }
-            pushRates.append(Double(pending) / pushed.seconds(since: start))
+            let seconds = pushed.seconds(since: start)
+            pushRates.append(Double(pending) / seconds)
+            // Client and server share this process: their CPU over the wall clock says how much
+            // of the two cores the push kept busy.
+            pushCPU.append((Bench.processCPUSeconds() - cpuStart) / Bench.seconds(since: start))
         }
-        print(String(format: "changes pushed and acknowledged over TLS:    %10.0f changes/s (batches of 1,000)", Bench.median(pushRates)))
+        print(String(format: "changes pushed and acknowledged over TLS:    %10.0f changes/s (batches of 1,000; %.2f cores busy, client and server)",
+                     Bench.median(pushRates), Bench.median(pushCPU)))
 
         let fillStart = ContinuousClock.now
         try await fill(fixture.store, count: storedCount)
