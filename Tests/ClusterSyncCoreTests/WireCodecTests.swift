@@ -152,11 +152,23 @@ import Testing
         }
     }
 
-    @Test func encodingIntoABufferWritesTheSameLine() {
+    @Test func encodingIntoABufferWritesTheSameLine() throws {
         var buffer = ByteBuffer()
         WireCodec.encode(.bye, into: &buffer)
         WireCodec.encode(.ping(Ping(nonce: "1")), into: &buffer)
         #expect(buffer.readString(length: buffer.readableBytes) == "{\"type\":\"bye\"}\n{\"nonce\":\"1\",\"type\":\"ping\"}\n")
+        // Every message kind, and every server line of the transcripts (pages of stored texts,
+        // unreadable rows, roll-ups): the buffer's bytes are the string's.
+        var messages = Self.encodings.map(\.0)
+        for name in WireVectors.names {
+            for (from, line) in try WireVectors.load(name).messageLines where from == "server" { messages.append(try WireCodec.decode(line)) }
+        }
+        messages.append(.changes(ChangesPage(storedTexts: [#"{"a":1}"#, #"{"b":"Siân"}"#], cursor: Cursor("s1:2"), more: true)))
+        for message in messages {
+            var one = ByteBuffer()
+            WireCodec.encode(message, into: &one)
+            #expect(one.readString(length: one.readableBytes) == WireCodec.encode(message))
+        }
     }
 
     // MARK: Decoding

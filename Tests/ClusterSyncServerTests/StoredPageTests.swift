@@ -108,19 +108,23 @@ import Testing
         _ = try await store.push(Self.changes(Self.rhylReplica, 3), as: Self.rhyl, from: Self.rhylReplica)
         let intact = try await store.pullStored(for: Self.prestatyn, after: nil, limit: 10, excluding: nil).storedTexts
         let damaged = "{\"id\":\"broken\n"
+        // Valid JSON, but a line break would split the page's line.
+        let twoLines = "{\"id\":\"broken\",\r\"x\":1}"
         switch store {
         case let sqlite as SQLiteServerStore:
             try await sqlite.database.write { db in
                 try db.execute(sql: "UPDATE log SET change_json = ? WHERE tenant = 'bcuhb' AND seq = 2", arguments: [damaged])
+                try db.execute(sql: "UPDATE log SET change_json = ? WHERE tenant = 'bcuhb' AND seq = 3", arguments: [twoLines])
             }
         case let postgres as PostgresServerStore:
             _ = try await postgres.read { c in
                 try await c.query("UPDATE log SET change_json = \(damaged) WHERE tenant = 'bcuhb' AND seq = 2", logger: Logger(label: "test"))
+                try await c.query("UPDATE log SET change_json = \(twoLines) WHERE tenant = 'bcuhb' AND seq = 3", logger: Logger(label: "test"))
             }
         default:
             Issue.record("no way to damage a row of \(backend)")
         }
-        let expected = [intact[0], JSONValue.string(damaged).canonicalText, intact[2]]
+        let expected = [intact[0], JSONValue.string(damaged).canonicalText, JSONValue.string(twoLines).canonicalText]
         let page = try await store.pullStored(for: Self.prestatyn, after: nil, limit: 10, excluding: Self.prestatynReplica)
         #expect(page.storedTexts == expected)
         let tail = try #require(try await store.logTail(tenant: "bcuhb", after: 0, newest: 10, maxBytes: .max))

@@ -15,6 +15,19 @@ public enum WireCodec {
 
     /// The message's canonical line, "\n" included.
     public static func encode(_ message: WireMessage) -> String {
+        var line = object(message).text
+        line += "\n"
+        return line
+    }
+
+    /// Appends the message's canonical line, "\n" included, to `buffer`: the same bytes as
+    /// `encode(_:)`, a page's change texts copied once, straight into the buffer.
+    public static func encode(_ message: WireMessage, into buffer: inout ByteBuffer) {
+        object(message).write(into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    private static func object(_ message: WireMessage) -> CanonicalObject {
         var object = CanonicalObject()
         object.string("type", message.typeName)
         switch message {
@@ -26,7 +39,7 @@ public enum WireCodec {
             object.string("key", hello.key?.base64)
         case .push(let push):
             object.string("batch", push.batch)
-            object.raw("changes", changesText(push.changes))
+            object.array("changes", changeTexts(push.changes))
         case .pull(let pull):
             object.string("cursor", pull.cursor?.rawValue)
             object.int("limit", pull.limit)
@@ -37,7 +50,7 @@ public enum WireCodec {
             object.int("limit", request.limit)
         case .historyPage(let page):
             object.string("record", page.record.rawValue)
-            object.raw("changes", changesText(page.changes))
+            object.array("changes", changeTexts(page.changes))
             object.string("cursor", page.cursor.rawValue)
             object.bool("more", page.more)
             if page.compacted { object.bool("compacted", true) }
@@ -76,7 +89,7 @@ public enum WireCodec {
             object.int("duplicates", ack.duplicates)
             object.string("author", ack.author)
         case .changes(let page):
-            object.raw("changes", changesText(page.changes, stored: page.storedTexts, unreadable: page.unreadable))
+            object.array("changes", changeTexts(page.changes, stored: page.storedTexts, unreadable: page.unreadable))
             object.string("cursor", page.cursor.rawValue)
             object.bool("more", page.more)
             if let oversight = page.oversight {
@@ -86,7 +99,7 @@ public enum WireCodec {
                 }).canonicalText)
             }
         case .snapshot(let snapshot):
-            object.raw("changes", changesText(snapshot.changes, stored: snapshot.storedTexts, unreadable: snapshot.unreadable))
+            object.array("changes", changeTexts(snapshot.changes, stored: snapshot.storedTexts, unreadable: snapshot.unreadable))
             object.string("cursor", snapshot.cursor.rawValue)
             object.bool("more", snapshot.more)
         case .subscribed(let subscribed):
@@ -98,39 +111,15 @@ public enum WireCodec {
             object.string("batch", error.batch)
             object.string("change", error.change?.description)
         }
-        var line = object.text
-        line += "\n"
-        return line
+        return object
     }
 
-    /// Appends the message's canonical line, "\n" included, to `buffer`.
-    public static func encode(_ message: WireMessage, into buffer: inout ByteBuffer) {
-        buffer.writeString(encode(message))
-    }
-
-    /// The changes as a JSON array of their canonical texts, then the unreadable ones' texts.
-    static func changesText(_ changes: [Change], stored: [String] = [], unreadable: [UnreadableChange] = []) -> String {
-        var out = "["
-        out.reserveCapacity(2 + stored.reduce(0) { $0 + $1.utf8.count + 1 } + changes.count * 220)
-        var first = true
-        for change in changes {
-            if !first { out += "," }
-            first = false
-            // Written straight out, not through a JSONValue tree (the same bytes: ChangeVectorTests).
-            out += change.jsonText
-        }
-        for text in stored {
-            if !first { out += "," }
-            first = false
-            out += text
-        }
-        for entry in unreadable {
-            if !first { out += "," }
-            first = false
-            out += entry.text
-        }
-        out += "]"
-        return out
+    /// The elements of a `changes` array: the changes' canonical texts (written straight out,
+    /// not through a JSONValue tree: the same bytes, ChangeVectorTests), the stored texts as
+    /// they are, then the unreadable ones' texts.
+    static func changeTexts(_ changes: [Change], stored: [String] = [], unreadable: [UnreadableChange] = []) -> [String] {
+        guard !changes.isEmpty || !unreadable.isEmpty else { return stored }
+        return changes.map(\.jsonText) + stored + unreadable.map(\.text)
     }
 
     // MARK: Decoding
@@ -226,40 +215,87 @@ extension WireMessage {
 
 /// A JSON object written canonically: members sorted by key, values given as canonical text.
 struct CanonicalObject {
-    private var members: [(key: String, text: String)] = []
+    private var members: [(key: String, text: Member)] = []
+
+    /// A member's canonical text: whole, or a JSON array's element texts, joined only when written
+    /// (a page's, up to megabytes, is copied once into a line's buffer).
+    private enum Member {
+        case whole(String)
+        case array([String])
+
+        var byteCount: Int {
+            switch self {
+            case .whole(let text): text.utf8.count
+            case .array(let elements): elements.reduce(elements.count + 1) { $0 + $1.utf8.count }
+            }
+        }
+    }
 
     mutating func raw(_ key: String, _ text: String) {
-        members.append((key, text))
+        members.append((key, .whole(text)))
+    }
+
+    /// A JSON array of the elements' texts, each already canonical JSON.
+    mutating func array(_ key: String, _ elements: [String]) {
+        members.append((key, .array(elements)))
     }
 
     mutating func string(_ key: String, _ value: String?) {
         guard let value else { return }
         var text = ""
         JSONValue.writeString(value, into: &text)
-        members.append((key, text))
+        members.append((key, .whole(text)))
     }
 
     mutating func int(_ key: String, _ value: (some BinaryInteger)?) {
         guard let value else { return }
-        members.append((key, String(value)))
+        members.append((key, .whole(String(value))))
     }
 
     mutating func bool(_ key: String, _ value: Bool) {
-        members.append((key, value ? "true" : "false"))
+        members.append((key, .whole(value ? "true" : "false")))
     }
 
     var text: String {
-        let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        var out = "{"
-        out.reserveCapacity(sorted.reduce(2) { $0 + $1.key.utf8.count + $1.text.utf8.count + 4 })
-        for (i, member) in sorted.enumerated() {
-            if i > 0 { out += "," }
-            JSONValue.writeString(member.key, into: &out)
-            out += ":"
-            out += member.text
-        }
-        out += "}"
+        var out = ""
+        out.reserveCapacity(byteCount)
+        write { out += $0 }
         return out
+    }
+
+    func write(into buffer: inout ByteBuffer) {
+        buffer.reserveCapacity(minimumWritableBytes: byteCount)
+        write { buffer.writeString($0) }
+    }
+
+    /// The object's canonical text, in pieces: keys sorted by their UTF-8 bytes.
+    private func write(_ piece: (String) -> Void) {
+        let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        piece("{")
+        for (i, member) in sorted.enumerated() {
+            if i > 0 { piece(",") }
+            var key = ""
+            JSONValue.writeString(member.key, into: &key)
+            piece(key)
+            piece(":")
+            switch member.text {
+            case .whole(let text):
+                piece(text)
+            case .array(let elements):
+                piece("[")
+                for (j, element) in elements.enumerated() {
+                    if j > 0 { piece(",") }
+                    piece(element)
+                }
+                piece("]")
+            }
+        }
+        piece("}")
+    }
+
+    /// An upper bound of the text's UTF-8 length (keys are short and need little escaping).
+    private var byteCount: Int {
+        members.reduce(2) { $0 + $1.key.utf8.count * 2 + 4 + $1.text.byteCount }
     }
 }
 

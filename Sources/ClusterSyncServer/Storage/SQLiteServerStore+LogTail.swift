@@ -9,7 +9,7 @@ extension SQLiteServerStore {
         let fetch = newest == .max ? newest : newest + 1
         return try await read { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT seq, cluster, practice, replica, change_json, \(StoredPage.sqliteSendableAsIs)
+                SELECT seq, cluster, practice, replica, change_json, \(StoredPage.sqliteValidJSON)
                 FROM log WHERE tenant = ? AND seq > ? ORDER BY seq DESC LIMIT ?
                 """)
             var rows: [LogTail.Row] = []
@@ -19,7 +19,7 @@ extension SQLiteServerStore {
             while bytes <= maxBytes, let row = try cursor.next() {
                 let text: String = row[4]
                 rows.append(LogTail.Row(seq: row[0], cluster: row[1], practice: row[2], replica: row[3],
-                                        text: StoredPage.outgoing(text, sendableAsIs: row[5])))
+                                        text: StoredPage.outgoingFromSQLite(text, validJSON: row[5])))
                 bytes += rows[rows.count - 1].text.utf8.count
             }
             let end = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [tenant]) ?? after

@@ -18,7 +18,7 @@ extension SQLiteServerStore {
             try Self.requireKept(db, tenant: identity.tenant, after: after)
             // INDEXED BY: see `pull`. `replica IS NOT ?` with NULL leaves nothing out.
             let statement = try db.cachedStatement(sql: """
-                SELECT seq, change_json, \(StoredPage.sqliteSendableAsIs)
+                SELECT seq, change_json, \(StoredPage.sqliteValidJSON)
                 FROM log INDEXED BY log_by_cluster
                 WHERE tenant = ? AND cluster = ? AND seq > ? AND (practice IS NULL OR practice = ?) AND replica IS NOT ?
                 ORDER BY seq LIMIT ?
@@ -37,7 +37,7 @@ extension SQLiteServerStore {
                 }
                 lastSeq = row[0]
                 let text: String = row[1]
-                texts.append(StoredPage.outgoing(text, sendableAsIs: row[2]))
+                texts.append(StoredPage.outgoingFromSQLite(text, validJSON: row[2]))
             }
             // The stream's end in this read's snapshot, for `StoredPage.page`.
             let end = excluded != nil && !more ? try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?",
