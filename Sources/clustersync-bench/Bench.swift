@@ -7,7 +7,7 @@ import Foundation
 ///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
 ///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
 ///     swift run -c release clustersync-bench --register 3000 [--runs 5]
-///     .build/release/clustersync-bench --load 1000   (the load generator alone; LoadBench)
+///     .build/release/clustersync-bench --load 1000 [--cluster-size 50]   (the load generator alone; LoadBench)
 ///     swift build -c release && .build/release/clustersync-bench --speed [--changes 100000] [--stored 1000000] [--clients 1000,2000,4000]
 ///         (every figure of issue 12 beside the raw SQLite limit; SpeedBench, LoadBench)
 ///     swift run -c release clustersync-bench --postgres [--changes 100000] [--stored 1000000]   (PostgresBench)
@@ -56,7 +56,8 @@ struct Bench {
         if arguments.contains("--load") {
             // The load generator alone (`LoadBench`), for profiling the server under load.
             let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            try await LoadBench.run(clients: option("--load", 1_000), in: directory.appendingPathComponent("load"), binaries: binaries)
+            try await LoadBench.run(clients: option("--load", 1_000), clusterSize: option("--cluster-size", LoadBench.defaultClusterSize),
+                                    in: directory.appendingPathComponent("load"), binaries: binaries)
             return
         }
         if arguments.contains("--speed") {

@@ -7,15 +7,21 @@ import NIOPosix
 import NIOSSL
 
 /// The load generator: N TLS clients start at once against `clustersyncd serve`, each with its
-/// own token and replica; each pushes 10 changes, pulls (the time from `pull` to its page is
-/// the figure), subscribes, and stays subscribed (reading what others push) until all are.
+/// own token and replica, in clusters of `clusterSize` (`--cluster-size`, default 50); each
+/// pushes 10 changes, pulls (the time from `pull` to its page is the figure), subscribes, and
+/// stays subscribed (reading what the others of its cluster push) until all are.
 /// Prints pull p50/p99, the server's resident memory idle, with every session open (per
 /// session), and a few seconds after they all left.
 enum LoadBench {
     /// Pushes in the fan-out phase.
     static let fanOutPushes = 20
 
-    static func run(clients: Int, in directory: URL, binaries: URL) async throws {
+    /// Clients per cluster by default: a Welsh cluster's GP practices, pharmacies, dental and
+    /// optometry practices and community teams, a laptop or two each. Every client of a cluster
+    /// receives what every other pushes, so one cluster of N clients owes N × 10N changes.
+    static let defaultClusterSize = 50
+
+    static func run(clients: Int, clusterSize: Int = defaultClusterSize, in directory: URL, binaries: URL) async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let data = DataDirectory(path: directory.appendingPathComponent("data").path)
         try data.initialise()
@@ -24,13 +30,15 @@ enum LoadBench {
         do {
             let store = try SQLiteServerStore(path: data.database)
             try await store.addTenant("load")
-            try await store.addCluster("c1", tenant: "load")
-            let practices = 100
-            for p in 0..<practices { try await store.addPractice("p\(p)", cluster: "c1", tenant: "load") }
-            for i in 0..<clients {
-                tokens.append(try await store.issueToken(practice: "p\(i % practices)", cluster: "c1", tenant: "load", label: nil))
+            let practices = 10
+            for c in 0..<(clients + clusterSize - 1) / clusterSize {
+                try await store.addCluster(LoadClient.cluster(c), tenant: "load")
+                for p in 0..<practices { try await store.addPractice("p\(p)", cluster: LoadClient.cluster(c), tenant: "load") }
             }
-            fanOutToken = try await store.issueToken(practice: "p0", cluster: "c1", tenant: "load", label: nil)
+            for i in 0..<clients {
+                tokens.append(try await store.issueToken(practice: "p\(i % practices)", cluster: LoadClient.cluster(i / clusterSize), tenant: "load", label: nil))
+            }
+            fanOutToken = try await store.issueToken(practice: "p0", cluster: LoadClient.cluster(0), tenant: "load", label: nil)
         }
         let server = try ServerProcess.start(data: data, binaries: binaries)
         defer { server.stop() }
@@ -41,14 +49,16 @@ enum LoadBench {
         var tls = try TLSSetup.clientConfiguration(trustedCAFile: data.caCertificate)
         tls.shutdownTimeout = .seconds(1)
         let context = try NIOSSLContext(configuration: tls)
-        let board = LoadBoard(clients: clients)
+        let board = LoadBoard(clients: clients, firstCluster: min(clients, clusterSize))
+        let layout = "\(clients) clients, \((clients + clusterSize - 1) / clusterSize) clusters"
+        print("  load: \(layout) of up to \(clusterSize)")
         let pusherToken = fanOutToken
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             let port = server.port
             for (i, token) in tokens.enumerated() {
                 group.addTask {
-                    await LoadClient(index: i, token: token, port: port, context: context, board: board).run()
+                    await LoadClient(index: i, cluster: i / clusterSize, token: token, port: port, context: context, board: board).run()
                 }
             }
             // Every client subscribed (or failed), then the memory with every session open.
@@ -57,23 +67,24 @@ enum LoadBench {
             let open = ResidentMemory.of(server.pid)
             board.setOpenMemory(open)
             // Catch-up: each session subscribed from its first page's cursor, so it now receives
-            // what the others pushed after that (up to 10 × N changes each: N × 10N in all, the
-            // workload's own square). Timed apart, and over before the fan-out begins, so that the
-            // fan-out's CPU is the wake-ups' alone.
+            // what the others of its cluster pushed after that (up to 10 × the cluster's size).
+            // Timed apart, and over before the fan-out begins, so that the fan-out's CPU is the
+            // wake-ups' alone.
             let catchUpStart = (ContinuousClock.now, ServerCPU.seconds(of: server.pid))
             try await board.waitUntilQuiet(for: .seconds(1), atMost: .seconds(300))
             let catchUpCPU = ServerCPU.seconds(of: server.pid) - catchUpStart.1
             SpeedBench.add("load \(clients) clients: catch-up after subscribing (each receives what the others pushed)",
                            String(format: "%.1f s, %.2f s of server CPU (%d pages)", Bench.seconds(since: catchUpStart.0) - 1, catchUpCPU, board.received),
                            target: "lower is better")
-            // Fan-out: with every session subscribed and caught up, one more client pushes one
-            // change at a time; each push wakes every session, and the next goes once all have
-            // their page.
+            // Fan-out: with every session subscribed and caught up, one more client of the first
+            // cluster pushes one change at a time; each push wakes every session of the tenant
+            // (the others find nothing for their cluster), and the next goes once every
+            // subscriber of the first cluster has its page.
             let fanOutStart = ServerCPU.seconds(of: server.pid)
             let fanOut = try await FanOutPusher(token: pusherToken, port: port, context: context, board: board).run(pushes: fanOutPushes)
             let fanOutCPU = ServerCPU.seconds(of: server.pid) - fanOutStart
             let wakeups = Double(fanOut * (clients - board.failures))
-            SpeedBench.add("load \(clients) clients: server CPU per woken session (\(fanOut) pushes, each waking every session)",
+            SpeedBench.add("load \(clients) clients: server CPU per woken session (\(fanOut) pushes, each waking every session of the tenant)",
                            String(format: "%.0f µs (%.2f s in all)", fanOutCPU * 1e6 / max(1, wakeups), fanOutCPU),
                            target: "lower is better")
             board.leave()
@@ -90,7 +101,7 @@ enum LoadBench {
         let p99 = percentile(0.99)
         let goal: Double = clients <= 1_000 ? 300 : 2_000
         let perSession = (board.openMemory - idle) * 1024 / Double(max(1, clients))
-        SpeedBench.add("load \(clients) clients: pull p50 / p99", String(format: "%.0f / %.0f ms (%d ok, %d failed, %.1f s wall)",
+        SpeedBench.add("load \(layout): pull p50 / p99", String(format: "%.0f / %.0f ms (%d ok, %d failed, %.1f s wall)",
                                                                      percentile(0.5), p99, latencies.count, board.failures, wall),
                        target: String(format: "p99 < %.0f ms: %@", goal, p99 < goal && board.failures == 0 ? "met" : "MISSED"))
         SpeedBench.add("load \(clients) clients: server memory idle / all open / 5 s after they left",
@@ -126,8 +137,13 @@ final class LoadBoard: @unchecked Sendable {
     private var open = 0.0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     let clients: Int
+    /// Clients in the first cluster.
+    let firstCluster: Int
 
-    init(clients: Int) { self.clients = clients }
+    init(clients: Int, firstCluster: Int) {
+        self.clients = clients
+        self.firstCluster = firstCluster
+    }
 
     var pullLatencies: [Double] { lock.withLock { latencies } }
     var failures: Int { lock.withLock { failed } }
@@ -137,12 +153,24 @@ final class LoadBoard: @unchecked Sendable {
 
     func setOpenMemory(_ mb: Double) { lock.withLock { open = mb } }
 
-    func subscribed(pullSeconds: Double) { lock.withLock { latencies.append(pullSeconds); done += 1 } }
+    func subscribed(pullSeconds: Double, inFirstCluster: Bool) {
+        lock.withLock {
+            latencies.append(pullSeconds)
+            done += 1
+            if inFirstCluster { firstClusterSubscribed += 1 }
+        }
+    }
 
     private var pages = 0
+    private var firstClusterPages = 0
+    private var firstClusterSubscribed = 0
     /// Pages the subscribed clients have received.
     var received: Int { lock.withLock { pages } }
-    func receivedPage() { lock.withLock { pages += 1 } }
+    /// Pages the subscribed clients of the first cluster (the fan-out pusher's) have received.
+    var receivedInFirstCluster: Int { lock.withLock { firstClusterPages } }
+    /// Clients of the first cluster subscribed.
+    var subscribedInFirstCluster: Int { lock.withLock { firstClusterSubscribed } }
+    func receivedPage(inFirstCluster: Bool) { lock.withLock { pages += 1; if inFirstCluster { firstClusterPages += 1 } } }
 
     /// Returns once no page has arrived for `quiet` (or after `limit`).
     func waitUntilQuiet(for quiet: Duration, atMost limit: Duration) async throws {
@@ -200,7 +228,11 @@ struct LoadClient {
         throw ClusterSyncError(.internal, "expected a changes page, got \(tail.suffix(60))")
     }
 
+    static func cluster(_ index: Int) -> String { "c\(index)" }
+
     let index: Int
+    /// Its cluster's number (`cluster(_:)`).
+    let cluster: Int
     let token: String
     let port: Int
     let context: NIOSSLContext
@@ -239,7 +271,7 @@ struct LoadClient {
                     let previous: [ChangeID] = n > 4 ? [ChangeID(replica: replica, counter: Int64(n - 4))] : []
                     let value = JSONValue.string("Load \(index) \(n)")
                     let change = Change(id: id, hlc: HLCTimestamp(millis: now, logical: UInt16(n)), record: record,
-                                        scope: RecordScope(tenant: "load", cluster: "c1"), field: LocalEdits.fields[n % 4], value: value,
+                                        scope: RecordScope(tenant: "load", cluster: Self.cluster(cluster)), field: LocalEdits.fields[n % 4], value: value,
                                         supersedes: previous)
                     changes.append(ChangeSignature.signed(change, with: key))
                 }
@@ -257,7 +289,7 @@ struct LoadClient {
                 while true {
                     if case .subscribed = try await next() { break }
                 }
-                board.subscribed(pullSeconds: pullSeconds)
+                board.subscribed(pullSeconds: pullSeconds, inFirstCluster: cluster == 0)
                 // Read what the others push until told to leave, then close.
                 let board = self.board
                 let raw = channel.channel
@@ -266,7 +298,8 @@ struct LoadClient {
                     raw.close(promise: nil)
                 }
                 do {
-                    while try await lines.next() != nil { board.receivedPage() }
+                    let first = cluster == 0
+                    while try await lines.next() != nil { board.receivedPage(inFirstCluster: first) }
                 } catch {
                     // Closed by us.
                 }
@@ -305,19 +338,19 @@ struct FanOutPusher {
             let replica = ReplicaID("00000000fa000001")!
             let key = ReplicaSigningKey()
             try await exchange(.hello(Hello(replica: replica, token: token, client: "clustersync-bench", key: key.publicKey)))
-            let subscribers = board.clients - board.failures
+            let subscribers = board.subscribedInFirstCluster
             let record = RecordID.random(for: .risk)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             var done = 0
             for n in 1...pushes {
-                let before = board.received
+                let before = board.receivedInFirstCluster
                 let change = Change(id: ChangeID(replica: replica, counter: Int64(n)), hlc: HLCTimestamp(millis: now, logical: UInt16(n)),
-                                    record: record, scope: RecordScope(tenant: "load", cluster: "c1"), field: "title",
+                                    record: record, scope: RecordScope(tenant: "load", cluster: LoadClient.cluster(0)), field: "title",
                                     value: .string("Fan-out \(n)"), supersedes: n > 1 ? [ChangeID(replica: replica, counter: Int64(n - 1))] : [])
                 try await exchange(.push(Push(batch: "f\(n)", changes: [ChangeSignature.signed(change, with: key)])))
                 let deadline = ContinuousClock.now + .seconds(60)
-                while board.received < before + subscribers, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
-                guard board.received >= before + subscribers else { break }
+                while board.receivedInFirstCluster < before + subscribers, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+                guard board.receivedInFirstCluster >= before + subscribers else { break }
                 done = n
             }
             return done
