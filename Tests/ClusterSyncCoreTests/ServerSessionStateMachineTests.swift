@@ -312,6 +312,20 @@ import Testing
         #expect(machine.lineTooLong() == .none)
     }
 
+    /// The handler checks a push while the one before commits, so `bye` can come before a push
+    /// is answered: the answer still goes out (its commit may have happened), once, and nothing
+    /// else does.
+    @Test func aPushHandedOverBeforeByeIsStillAnswered() {
+        var machine = Self.ready()
+        let push = Push(batch: "b1", changes: [Self.change(1)])
+        #expect(machine.lineReceived(Self.line(.push(push))) == .store(push))
+        #expect(machine.lineReceived(Self.line(.bye)) == .close(nil))
+        let ack = Ack(batch: "b1", accepted: 1, duplicates: 0, author: "me")
+        #expect(machine.pushStored(ack) == .send(.ack(ack)))
+        #expect(machine.pushStored(ack) == .none, "one answer per push")
+        #expect(machine.fetched(ChangesPage(changes: [], cursor: Cursor("s1:0"), more: false)) == .none)
+    }
+
     @Test func shutdownIsFatalOnceInEveryState() {
         var fresh = Machine(limits: Self.limits, certificateIdentity: false)
         #expect(Self.fatal(.shuttingDown, in: fresh.shutdown()))

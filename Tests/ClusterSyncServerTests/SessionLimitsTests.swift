@@ -141,6 +141,41 @@ import Testing
         #expect(cursors == ["s1:2 true", "s1:4 true", "s1:5 false"])
     }
 
+    /// Pushes sent one after another are checked while the one before commits, and answered in
+    /// the order they came, a refused one in its place; what the client sends after them is
+    /// answered after them.
+    @Test func pushesSentTogetherAreAnsweredInTheOrderTheyCame() async throws {
+        let session = try await TestSession.start(Self.connection)
+        let replica = ReplicaID("5f0c9e1a2b3c4d5e")!
+        let key = ReplicaSigningKey()
+        try await session.send(line: WireCodec.encode(.hello(Hello(replica: replica, token: TestSession.token, client: "test", key: key.publicKey))))
+        #expect(try await session.nextLine()?.contains(#""type":"welcome""#) == true)
+        func change(_ n: Int64, signedWith signer: ReplicaSigningKey) -> Change {
+            ChangeSignature.signed(Change(
+                id: ChangeID(replica: replica, counter: n), hlc: HLCTimestamp(millis: 1_795_426_200_000, logical: UInt16(n)),
+                record: RecordID("RSK-7K3M9Q2X1A")!, scope: RecordScope(tenant: "ctmuhb", cluster: "rhondda"), field: "title",
+                value: .string("Title \(n)"), supersedes: n > 1 ? [ChangeID(replica: replica, counter: n - 1)] : []), with: signer)
+        }
+        let batches = [("b1", (1...50).map { change($0, signedWith: key) }),
+                       ("b2", [change(51, signedWith: ReplicaSigningKey())]),
+                       ("b3", (52...100).map { change($0, signedWith: key) })]
+        for (batch, changes) in batches {
+            try await session.send(ByteBuffer(string: WireCodec.encode(.push(Push(batch: batch, changes: changes)))))
+        }
+        try await session.send(line: #"{"nonce":"after","type":"ping"}"#)
+        var answers: [String] = []
+        for _ in 0..<4 {
+            let line = try #require(try await session.nextLine(), "answered so far: \(answers)")
+            switch try WireCodec.decode(line) {
+            case .ack(let ack): answers.append("ack \(ack.batch) \(ack.accepted)")
+            case .error(let error): answers.append("error \(error.batch ?? "-") \(error.code)")
+            case .pong(let pong): answers.append("pong \(pong.nonce ?? "-")")
+            default: answers.append(line)
+            }
+        }
+        #expect(answers == ["ack b1 50", "error b2 \(ClusterSyncError.Code.badSignature.rawValue)", "ack b3 49", "pong after"])
+    }
+
     /// A cursor another tenant's longer stream issued is past this tenant's end: refused.
     @Test func anotherTenantsCursorPastThisTenantsEndIsRefused() async throws {
         let store = try await TestSession.transcriptStore()

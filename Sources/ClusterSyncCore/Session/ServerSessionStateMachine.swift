@@ -87,6 +87,10 @@ public struct ServerSessionStateMachine: Sendable {
     /// Whether TLS identified the client by its certificate.
     public let certificateIdentity: Bool
     private var state: State = .awaitingHello
+    /// Pushes handed to the handler (`.store`) and not answered yet. The handler checks the next
+    /// push while one commits, so a `bye` (or a fatal error) can come before a push is answered:
+    /// its answer still goes out, since its commit may have happened.
+    private var pushesInFlight = 0
     /// The monotonic clock the timeouts are measured with (injected, so tests can move it).
     private let clock: @Sendable () -> NIODeadline
     /// When `start()` was called: the hello is due `helloTimeout` after it.
@@ -270,6 +274,7 @@ public struct ServerSessionStateMachine: Sendable {
                         message: "the batch has \(push.changes.count) changes and a push may hold at most \(limits.maxChangesPerPush): split it and push the parts in order",
                         fatal: false, batch: push.batch)))
                 }
+                pushesInFlight += 1
                 return .store(push)
             case .pull(var pull):
                 guard case .none = ready.subscription else {
@@ -372,13 +377,20 @@ public struct ServerSessionStateMachine: Sendable {
 
     /// The push was stored (or was all duplicates).
     public mutating func pushStored(_ ack: Ack) -> Action {
-        answer(.ack(ack))
+        answerPush(.ack(ack))
     }
 
     /// The push was refused whole: by `PushValidation` (pass the rejection's change), by the
     /// store, or by a storage failure (`internal`). Not fatal.
     public mutating func pushFailed(batch: String, error: ClusterSyncError, change: ChangeID?) -> Action {
-        answer(.error(WireError(error, fatal: false, batch: batch, change: change)))
+        answerPush(.error(WireError(error, fatal: false, batch: batch, change: change)))
+    }
+
+    private mutating func answerPush(_ message: WireMessage) -> Action {
+        guard pushesInFlight > 0 else { return answer(message) }
+        pushesInFlight -= 1
+        if case .closed = state { return .send(message) }
+        return answer(message)
     }
 
     /// The page a `fetch` asked for.

@@ -54,6 +54,8 @@ struct SessionHandler: Sendable {
         case published
         /// The subscription's last page said `more`: the next is owed.
         case pageOwed
+        /// A push's commit has ended: the oldest push waiting is answered.
+        case pushCommitted
         /// The deadline of the machine's last `armTimer` has come.
         case timer
         case shutdown
@@ -148,6 +150,10 @@ struct SessionHandler: Sendable {
         var seen: UInt64 = 0
         /// A `.pageOwed` event is waiting in the session's stream.
         var pageOwed = false
+        /// Pushes checked and being committed, oldest first. The next push's signatures are
+        /// checked while one commits; anything else the session answers waits for them, so
+        /// answers go out in the order their requests came.
+        var committing: [Task<PushAnswer, Never>] = []
         /// Whose the session is, for the session log and the credential rechecks.
         var subject = CredentialGate.Subject()
         /// The replica key of the hello when it is not registered yet, until the session's first
@@ -180,12 +186,22 @@ struct SessionHandler: Sendable {
                 taken.yield()
             case .lineTooLong: action = machine.lineTooLong()
             case .tooMuchBeforeWelcome: action = machine.tooMuchBeforeWelcome()
-            case .inboundClosed: return
+            case .inboundClosed:
+                // The client may have closed only its side, and still read the answers.
+                await answerPushesInFlight(&machine, &session)
+                return
             case .shutdown: action = machine.shutdown()
             case .published:
                 action = machine.streamGrew()
             case .pageOwed:
                 session.pageOwed = false
+                action = .none
+            case .pushCommitted:
+                // The oldest first (a later commit may end first; its own event finds it answered).
+                // Sent here, not through `perform`, which would answer the pushes after it first.
+                if !session.committing.isEmpty, case .send(let answer) = await session.committing.removeFirst().value.action(&machine) {
+                    await answerClient(answer, session)
+                }
                 action = .none
             case .timer: action = machine.timerFired()
             }
@@ -231,12 +247,13 @@ struct SessionHandler: Sendable {
     ) async -> Bool {
         var action = first
         while true {
+            // Pushes being committed are answered, in order, before anything else is.
+            if action.waitsForPushes { await answerPushesInFlight(&machine, &session) }
             switch action {
             case .none:
                 return true
             case .send(let message):
-                if case .error(let error) = message { await gate.refused(error, session.subject, logger: logger) }
-                await send(message, session.outbound)
+                await answerClient(message, session)
                 return true
             case .armTimer(let deadline):
                 session.timer?.cancel()
@@ -272,6 +289,21 @@ struct SessionHandler: Sendable {
                 action = await fetchForSubscription(pull, seen: session.seen, &machine)
             }
         }
+    }
+
+    /// Answers every push being committed, oldest first, once its commit has ended.
+    private func answerPushesInFlight(_ machine: inout ServerSessionStateMachine, _ session: inout Session) async {
+        while !session.committing.isEmpty {
+            // An answer is a `.send` (or `.none` once closed), never more work.
+            if case .send(let answer) = await session.committing.removeFirst().value.action(&machine) {
+                await answerClient(answer, session)
+            }
+        }
+    }
+
+    private func answerClient(_ message: WireMessage, _ session: Session) async {
+        if case .error(let error) = message { await gate.refused(error, session.subject, logger: logger) }
+        await send(message, session.outbound)
     }
 
     /// A limit that bites is worth a line in the log; a client's own mistakes only at debug.
@@ -361,10 +393,14 @@ struct SessionHandler: Sendable {
         }
     }
 
+    /// Checks a push (its makers' keys, admission, signatures) and starts its commit, which is
+    /// answered when it ends (`.pushCommitted`): the session meanwhile checks the next push, so
+    /// a batch's signature checks (on every core) overlap the previous batch's commit.
     private func store(
         _ push: Push, from replica: ReplicaID?, _ machine: inout ServerSessionStateMachine, _ session: inout Session
     ) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
+        let commit: @Sendable () async -> PushAnswer
         do {
             if let key = session.key, let replica {
                 // The session's first push registers its replica's key (PROTOCOL.md §6.2).
@@ -378,24 +414,30 @@ struct SessionHandler: Sendable {
             let registrations = try await store.replicaRegistrations(makers, tenant: identity.tenant, cluster: identity.cluster)
             try PushValidation.validate(push, for: identity, nowMillis: nowMillis(), limits: limits, keys: registrations.mapValues(\.key))
             let author = replica.flatMap { registrations[$0]?.author } ?? identity.author
-            let outcome = try await store.push(push.changes, as: identity, from: replica)
-            if outcome.accepted > 0 { await notifier.notify(tenant: identity.tenant) }
-            Self.accepted.increment(by: outcome.accepted)
-            Self.duplicates.increment(by: outcome.duplicates)
-            logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
-            return machine.pushStored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: author))
-        } catch let rejection as PushRejection {
-            Self.refused.increment()
-            return machine.pushFailed(batch: push.batch, error: rejection.error, change: rejection.change)
-        } catch let error as ClusterSyncError where error.isUserError {
-            if error.code == .storeUnavailable {
-                logger.error("push refused: the store cannot be written; run `clustersyncd health`", metadata: ["clustersyncd.error": "\(error.message)"])
+            let (store, notifier, logger) = (self.store, self.notifier, self.logger)
+            commit = {
+                do {
+                    let outcome = try await store.push(push.changes, as: identity, from: replica)
+                    if outcome.accepted > 0 { await notifier.notify(tenant: identity.tenant) }
+                    Self.accepted.increment(by: outcome.accepted)
+                    Self.duplicates.increment(by: outcome.duplicates)
+                    logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
+                    return .stored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: author))
+                } catch {
+                    return PushAnswer.refusal(error, batch: push.batch, logger: logger)
+                }
             }
-            return machine.pushFailed(batch: push.batch, error: error, change: nil)
         } catch {
-            logger.error("push failed", metadata: ["clustersyncd.error": "\(error)"])
-            return machine.pushFailed(batch: push.batch, error: ClusterSyncError(.internal, "the server could not store the batch; send it again"), change: nil)
+            let refusal = PushAnswer.refusal(error, batch: push.batch, logger: logger)
+            commit = { refusal }
         }
+        let sink = session.sink
+        session.committing.append(Task {
+            let answer = await commit()
+            sink.yield(.pushCommitted)
+            return answer
+        })
+        return .none
     }
 
     private func fetch(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
@@ -480,6 +522,48 @@ final class PendingWakeups: Sendable {
         state.withLock { state in
             state.pending = false
             return state.generation
+        }
+    }
+}
+
+/// How a push is answered once its commit has ended (or its check refused it).
+enum PushAnswer: Sendable {
+    case stored(Ack)
+    case refused(batch: String, error: ClusterSyncError, change: ChangeID?)
+
+    func action(_ machine: inout ServerSessionStateMachine) -> ServerSessionStateMachine.Action {
+        switch self {
+        case .stored(let ack): machine.pushStored(ack)
+        case .refused(let batch, let error, let change): machine.pushFailed(batch: batch, error: error, change: change)
+        }
+    }
+
+    /// A push refused whole: by `PushValidation` (naming the change), by the store, or by a
+    /// storage failure (`internal`, logged).
+    static func refusal(_ error: any Error, batch: String, logger: Logger) -> PushAnswer {
+        switch error {
+        case let rejection as PushRejection:
+            SessionHandler.refused.increment()
+            return .refused(batch: batch, error: rejection.error, change: rejection.change)
+        case let error as ClusterSyncError where error.isUserError:
+            if error.code == .storeUnavailable {
+                logger.error("push refused: the store cannot be written; run `clustersyncd health`", metadata: ["clustersyncd.error": "\(error.message)"])
+            }
+            return .refused(batch: batch, error: error, change: nil)
+        default:
+            logger.error("push failed", metadata: ["clustersyncd.error": "\(error)"])
+            return .refused(batch: batch, error: ClusterSyncError(.internal, "the server could not store the batch; send it again"), change: nil)
+        }
+    }
+}
+
+extension ServerSessionStateMachine.Action {
+    /// Whether the action answers the client or ends the session, so that pushes being
+    /// committed are answered first. A push's check and a timer are not.
+    var waitsForPushes: Bool {
+        switch self {
+        case .none, .armTimer, .store: false
+        default: true
         }
     }
 }
