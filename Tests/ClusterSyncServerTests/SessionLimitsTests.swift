@@ -176,6 +176,31 @@ import Testing
         #expect(answers == ["ack b1 50", "error b2 \(ClusterSyncError.Code.badSignature.rawValue)", "ack b3 49", "pong after"])
     }
 
+    /// A hostile client that sends pushes without reading the answers: the session holds at most
+    /// `maxPushesInFlight` of them between check and answer (the next waits for the oldest's
+    /// answer), and every push is still answered, in order.
+    @Test func pushesSentWithoutReadingAreHeldAtMostTwoAtATime() async throws {
+        #expect(SessionHandler.maxPushesInFlight == 2)
+        let session = try await TestSession.start(Self.connection)
+        let replica = ReplicaID("5f0c9e1a2b3c4d5e")!
+        let key = ReplicaSigningKey()
+        try await session.send(line: WireCodec.encode(.hello(Hello(replica: replica, token: TestSession.token, client: "test", key: key.publicKey))))
+        #expect(try await session.nextLine()?.contains(#""type":"welcome""#) == true)
+        for n in Int64(1)...8 {
+            let change = ChangeSignature.signed(Change(
+                id: ChangeID(replica: replica, counter: n), hlc: HLCTimestamp(millis: 1_795_426_200_000, logical: UInt16(n)),
+                record: RecordID("RSK-7K3M9Q2X1A")!, scope: RecordScope(tenant: "ctmuhb", cluster: "rhondda"), field: "title",
+                value: .string("Title \(n)")), with: key)
+            try await session.send(ByteBuffer(string: WireCodec.encode(.push(Push(batch: "b\(n)", changes: [change])))))
+        }
+        var batches: [String] = []
+        for _ in 1...8 {
+            guard case .ack(let ack) = try WireCodec.decode(try #require(try await session.nextLine())) else { break }
+            batches.append(ack.batch)
+        }
+        #expect(batches == (1...8).map { "b\($0)" })
+    }
+
     /// A cursor another tenant's longer stream issued is past this tenant's end: refused.
     @Test func anotherTenantsCursorPastThisTenantsEndIsRefused() async throws {
         let store = try await TestSession.transcriptStore()

@@ -199,9 +199,7 @@ struct SessionHandler: Sendable {
             case .pushCommitted:
                 // The oldest first (a later commit may end first; its own event finds it answered).
                 // Sent here, not through `perform`, which would answer the pushes after it first.
-                if !session.committing.isEmpty, case .send(let answer) = await session.committing.removeFirst().value.action(&machine) {
-                    await answerClient(answer, session)
-                }
+                await answerOldestPush(&machine, &session)
                 action = .none
             case .timer: action = machine.timerFired()
             }
@@ -293,13 +291,22 @@ struct SessionHandler: Sendable {
 
     /// Answers every push being committed, oldest first, once its commit has ended.
     private func answerPushesInFlight(_ machine: inout ServerSessionStateMachine, _ session: inout Session) async {
-        while !session.committing.isEmpty {
-            // An answer is a `.send` (or `.none` once closed), never more work.
-            if case .send(let answer) = await session.committing.removeFirst().value.action(&machine) {
-                await answerClient(answer, session)
-            }
+        while !session.committing.isEmpty { await answerOldestPush(&machine, &session) }
+    }
+
+    /// Answers the oldest push being committed, once its commit has ended.
+    private func answerOldestPush(_ machine: inout ServerSessionStateMachine, _ session: inout Session) async {
+        guard !session.committing.isEmpty else { return }
+        // An answer is a `.send` (or `.none` once closed), never more work.
+        if case .send(let answer) = await session.committing.removeFirst().value.action(&machine) {
+            await answerClient(answer, session)
         }
     }
+
+    /// The most pushes a session holds between check and answer: one committing while the next
+    /// is checked. A client that sends pushes without reading the answers waits on its oldest
+    /// instead of piling batches (up to a line's size each) into the server's memory.
+    static let maxPushesInFlight = 2
 
     private func answerClient(_ message: WireMessage, _ session: Session) async {
         if case .error(let error) = message { await gate.refused(error, session.subject, logger: logger) }
@@ -400,6 +407,7 @@ struct SessionHandler: Sendable {
         _ push: Push, from replica: ReplicaID?, _ machine: inout ServerSessionStateMachine, _ session: inout Session
     ) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
+        while session.committing.count >= Self.maxPushesInFlight { await answerOldestPush(&machine, &session) }
         let commit: @Sendable () async -> PushAnswer
         do {
             if let key = session.key, let replica {
