@@ -112,6 +112,7 @@ struct SessionHandler: Sendable {
                         var session = Session(channel: channel, sink: sink, outbound: outbound, certificate: certificate)
                         session.subject.peer = CredentialGate.peer(channel.remoteAddress)
                         await self.serve(events, &session, taken: takenSink)
+                        await self.notedStart(&session)
                         session.timer?.cancel()
                         if let credential = session.credential { connections.release(credential: credential) }
                         if let subscription = session.subscription {
@@ -159,6 +160,16 @@ struct SessionHandler: Sendable {
         /// The replica key of the hello when it is not registered yet, until the session's first
         /// push registers it.
         var key: ReplicaPublicKey?
+        /// The commit of the session's `connected` entry, until the session has waited for it.
+        var noting: Task<Void, Never>?
+    }
+
+    /// Waits for the session's `connected` entry to be committed (once): before the session's
+    /// first push or refusal is written, and before the session ends.
+    private func notedStart(_ session: inout Session) async {
+        guard let noting = session.noting else { return }
+        await noting.value
+        session.noting = nil
     }
 
     private func serve(
@@ -251,7 +262,7 @@ struct SessionHandler: Sendable {
             case .none:
                 return true
             case .send(let message):
-                await answerClient(message, session)
+                await answerClient(message, &session)
                 return true
             case .armTimer(let deadline):
                 session.timer?.cancel()
@@ -262,6 +273,7 @@ struct SessionHandler: Sendable {
                 if let error {
                     logClose(error, machine)
                     if error.code != ClusterSyncError.Code.shuttingDown.rawValue {
+                        await notedStart(&session)
                         await gate.refused(error, session.subject, logger: logger)
                     }
                     await send(.error(error), session.outbound)
@@ -299,7 +311,7 @@ struct SessionHandler: Sendable {
         guard !session.committing.isEmpty else { return }
         // An answer is a `.send` (or `.none` once closed), never more work.
         if case .send(let answer) = await session.committing.removeFirst().value.action(&machine) {
-            await answerClient(answer, session)
+            await answerClient(answer, &session)
         }
     }
 
@@ -308,8 +320,11 @@ struct SessionHandler: Sendable {
     /// instead of piling batches (up to a line's size each) into the server's memory.
     static let maxPushesInFlight = 2
 
-    private func answerClient(_ message: WireMessage, _ session: Session) async {
-        if case .error(let error) = message { await gate.refused(error, session.subject, logger: logger) }
+    private func answerClient(_ message: WireMessage, _ session: inout Session) async {
+        if case .error(let error) = message {
+            await notedStart(&session)
+            await gate.refused(error, session.subject, logger: logger)
+        }
         await send(message, session.outbound)
     }
 
@@ -386,7 +401,11 @@ struct SessionHandler: Sendable {
                     session.key = key
                 }
             }
-            await gate.connected(session.subject, logger: logger)
+            // The session log's `connected` entry and the credential's last use are committed
+            // while the welcome goes out: the session waits for that commit before anything it
+            // writes or refuses (`notedStart`), so the log keeps its order.
+            let (gate, subject, logger) = (gate, session.subject, logger)
+            session.noting = Task { await gate.connected(subject, logger: logger) }
             logger.info("session", metadata: [
                 "clustersyncd.practice": "\(identity)",
                 "clustersyncd.replica": "\(hello.replica)",
@@ -407,6 +426,7 @@ struct SessionHandler: Sendable {
         _ push: Push, from replica: ReplicaID?, _ machine: inout ServerSessionStateMachine, _ session: inout Session
     ) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
+        await notedStart(&session)
         while session.committing.count >= Self.maxPushesInFlight { await answerOldestPush(&machine, &session) }
         let commit: @Sendable () async -> PushAnswer
         do {
