@@ -26,8 +26,10 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// The 16 lowercase hex digits.
     public var rawValue: String {
-        let hex = String(bits, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            ASCIIDigits.writeHex(bits, width: 16, into: buffer, at: 0)
+            return 16
+        }
     }
 
     public var description: String { rawValue }
@@ -64,7 +66,17 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.init(replica: replica, counter: counter)
     }
 
-    public var description: String { "\(counter)@\(replica.rawValue)" }
+    public var description: String {
+        // Counters start at 1; a negative one (never valid) keeps its sign.
+        guard counter >= 0 else { return "\(counter)@\(replica.rawValue)" }
+        let digits = ASCIIDigits.decimalCount(UInt64(counter))
+        return String(unsafeUninitializedCapacity: digits + 17) { buffer in
+            ASCIIDigits.writeDecimal(UInt64(counter), count: digits, into: buffer, at: 0)
+            buffer[digits] = UInt8(ascii: "@")
+            ASCIIDigits.writeHex(replica.bits, width: 16, into: buffer, at: digits + 1)
+            return digits + 17
+        }
+    }
 
     public static func < (a: ChangeID, b: ChangeID) -> Bool {
         (a.replica, a.counter) < (b.replica, b.counter)

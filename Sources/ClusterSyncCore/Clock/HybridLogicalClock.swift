@@ -26,10 +26,19 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable {
     public static let zero = HLCTimestamp(millis: 0)
 
     public var text: String {
-        let m = String(millis, radix: 16)
-        let l = String(logical, radix: 16)
-        return String(repeating: "0", count: max(0, 12 - m.count)) + m + "-"
-            + String(repeating: "0", count: 4 - l.count) + l
+        // 12 digits hold every valid stamp (`maximumMillis`); one past it (never read, never
+        // packed) keeps all its digits.
+        guard millis >= 0, millis <= Self.maximumMillis else {
+            let m = String(millis, radix: 16)
+            let l = String(logical, radix: 16)
+            return String(repeating: "0", count: max(0, 12 - m.count)) + m + "-" + String(repeating: "0", count: 4 - l.count) + l
+        }
+        return String(unsafeUninitializedCapacity: 17) { buffer in
+            ASCIIDigits.writeHex(UInt64(millis), width: 12, into: buffer, at: 0)
+            buffer[12] = UInt8(ascii: "-")
+            ASCIIDigits.writeHex(UInt64(logical), width: 4, into: buffer, at: 13)
+            return 17
+        }
     }
 
     /// The largest `millis` a stamp may have: the packed form keeps 47 bits for it (year 6429).

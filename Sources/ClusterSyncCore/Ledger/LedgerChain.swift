@@ -32,13 +32,16 @@ public enum LedgerChain {
     public static func contentHash(salt: Data, canonicalText: String) -> Data {
         var hasher = SHA256()
         hasher.update(data: salt)
-        hasher.update(data: Data(canonicalText.utf8))
+        // The text's own bytes, not a copy of them (this runs for every change a push stores).
+        var text = canonicalText
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         return Data(hasher.finalize())
     }
 
     public static func entryHash(tenant: String, seq: Int64, contentHash: Data, previous: Data) -> Data {
         var hasher = SHA256()
-        hasher.update(data: Data("\(domain)\u{0}\(tenant)\u{0}\(seq)\u{0}".utf8))
+        var prefix = "\(domain)\u{0}\(tenant)\u{0}\(seq)\u{0}"
+        prefix.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         hasher.update(data: contentHash)
         hasher.update(data: previous)
         return Data(hasher.finalize())

@@ -1,0 +1,35 @@
+/// Digits written straight into a new string's storage. Every change's id, replica and clock
+/// stamp are formatted as text on the hot paths (its canonical text, the store's columns), and
+/// `String(_:radix:)` with padding took three allocations for each.
+enum ASCIIDigits {
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    /// `value` as exactly `width` lowercase hex digits (the leading ones zero), at `offset`.
+    static func writeHex(_ value: UInt64, width: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        var rest = value
+        for index in stride(from: offset + width - 1, through: offset, by: -1) {
+            buffer[index] = hexDigits.utf8Start[Int(rest & 0xF)]
+            rest >>= 4
+        }
+    }
+
+    /// How many decimal digits `value` has.
+    static func decimalCount(_ value: UInt64) -> Int {
+        var count = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            count += 1
+        }
+        return count
+    }
+
+    /// `value` in decimal, `count` digits (`decimalCount(value)`), at `offset`.
+    static func writeDecimal(_ value: UInt64, count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        var rest = value
+        for index in stride(from: offset + count - 1, through: offset, by: -1) {
+            buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
+    }
+}
