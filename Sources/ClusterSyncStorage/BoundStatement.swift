@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -16,7 +17,7 @@ public struct BoundStatement {
         statement = try db.cachedStatement(sql: sql)
     }
 
-    /// Binds `values` (Int64, String or nil) to ?1, ?2, ... and runs the statement to completion.
+    /// Binds `values` (Int64, String, bytes or nil) to ?1, ?2, ... and runs the statement to completion.
     public func run(_ values: BindValue...) throws {
         let handle = bind(values)
         let code = sqlite3_step(handle)
@@ -49,6 +50,8 @@ public struct BoundStatement {
             switch value {
             case .int(let i): sqlite3_bind_int64(handle, index, i)
             case .text(let s): _ = s.withCString { sqlite3_bind_text(handle, index, $0, -1, transient) }
+            case .blob(let data) where data.isEmpty: sqlite3_bind_zeroblob(handle, index, 0)
+            case .blob(let data): _ = data.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
             case .null: sqlite3_bind_null(handle, index)
             }
         }
@@ -62,6 +65,7 @@ public struct BoundStatement {
     public enum BindValue {
         case int(Int64)
         case text(String)
+        case blob(Data)
         case null
 
         public static func optional(_ s: String?) -> BindValue { s.map(BindValue.text) ?? .null }

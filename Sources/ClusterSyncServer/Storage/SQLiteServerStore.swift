@@ -277,9 +277,9 @@ public final class SQLiteServerStore: ServerStore {
     static func chain(_ texts: [String], tenant: String, after last: Int64, _ db: Database) throws {
         let previous = try Data.fetchOne(db, sql: "SELECT entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1",
                                          arguments: [tenant]) ?? LedgerChain.genesis
-        let insert = try db.cachedStatement(sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
+        let insert = try BoundStatement(db, sql: "INSERT INTO ledger (tenant, seq, salt, content_hash, entry_hash) VALUES (?, ?, ?, ?, ?)")
         for entry in LedgerChain.entries(tenant: tenant, after: last, canonicalTexts: texts, previous: previous) {
-            try insert.execute(arguments: [tenant, entry.seq, entry.salt, entry.contentHash, entry.entryHash])
+            try insert.run(.text(tenant), .int(entry.seq), entry.salt.map(BoundStatement.BindValue.blob) ?? .null, .blob(entry.contentHash), .blob(entry.entryHash))
         }
     }
 
