@@ -35,14 +35,20 @@ public enum ChangeReader {
 
     /// Changes in clock order; `from` may join other tables to `change c`, and `orderBy` may
     /// replace the clock order with one an index serves (with `limit`, so a page costs its size).
+    ///
+    /// `cached`: the statement is kept prepared on the connection, for a query run on every
+    /// sync (preparing this join cost more than running it on an empty outbox); never for SQL
+    /// that varies with its arguments (an `IN` list), which would fill the cache.
     public static func changes(
         _ db: Database, from source: String = "change c", where condition: String = "1", arguments: StatementArguments = [],
-        orderBy: String = "c.hlc, r.id, c.counter", limit: Int? = nil
+        orderBy: String = "c.hlc, r.id, c.counter", limit: Int? = nil, cached: Bool = false
     ) throws -> [Change] {
-        let rows = try Row.fetchCursor(db, sql: """
+        let sql = """
             SELECT \(changeColumns) FROM \(source) \(changeJoins) WHERE \(condition) ORDER BY \(orderBy)
             \(limit.map { "LIMIT \($0)" } ?? "")
-            """, arguments: arguments)
+            """
+        let statement = cached ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
         var result: [Change] = []
         while let row = try rows.next() { result.append(try change(row)) }
         return result

@@ -81,11 +81,11 @@ extension Replica {
         try database.read { db in
             let from = "outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter"
             guard let position else {
-                return try ChangeReader.changes(db, from: from, where: Self.pushableCondition, orderBy: "o.replica, o.counter", limit: limit)
+                return try ChangeReader.changes(db, from: from, where: Self.pushableCondition, orderBy: "o.replica, o.counter", limit: limit, cached: true)
             }
             return try ChangeReader.changes(
                 db, from: from, where: "(o.replica, o.counter) > ((SELECT num FROM replica WHERE id = ?), ?) AND \(Self.pushableCondition)",
-                arguments: [position.replica.rawValue, position.counter], orderBy: "o.replica, o.counter", limit: limit)
+                arguments: [position.replica.rawValue, position.counter], orderBy: "o.replica, o.counter", limit: limit, cached: true)
         }
     }
 
