@@ -3,7 +3,9 @@
 ///
 /// One sync: connect, `hello`, check that the `welcome` names this replica's practice, push the
 /// outbox (two batches in flight, each leaving the outbox only on its `ack`), pull until `more`
-/// is false, `bye`. A watch goes on from there: `subscribe`, apply what the server sends, push
+/// is false, `bye`. The first pull goes out once the outbox is read to its end, without waiting
+/// for the last acks: the server answers in the order it was asked (PROTOCOL.md §8), so the acks
+/// come first and the page it reads after them holds the pushed changes. A watch goes on from there: `subscribe`, apply what the server sends, push
 /// local edits every `pollMillis`, `ping` a line that has been quiet for `pingMillis` and treat a
 /// missing `pong` after `pongTimeoutMillis` as a dead connection; when the connection dies or the
 /// server restarts it reconnects with jittered exponential backoff and resumes from its cursor.
@@ -284,19 +286,22 @@ public struct ClientSyncStateMachine: Sendable {
             return welcomed(welcome)
         case (.pushing, .pong), (.pulling, .pong), (.subscribing, .pong), (.streaming, .pong):
             return []
-        case (.pushing, .ack(let ack)), (.streaming, .ack(let ack)):
+        case (.pushing, .ack(let ack)), (.pulling, .ack(let ack)), (.streaming, .ack(let ack)):
             guard let oldest = inFlight.first, oldest.name == ack.batch else { return outOfTurn(message) }
             inFlight.removeFirst()
             summary.pushed += ack.accepted
             summary.duplicates += ack.duplicates
             summary.author = ack.author
             var actions: [Action] = [.acknowledge(oldest.ids, author: ack.author)]
-            if phase == .pushing {
+            if phase != .streaming {
                 progress.pushed += oldest.ids.count
                 actions.append(.progress(progress))
                 actions += pushMore()
             }
             return actions
+        case (.pulling, .changes) where !inFlight.isEmpty, (.pulling, .snapshot) where !inFlight.isEmpty:
+            // A page before the acks of the pushes asked for before it.
+            return outOfTurn(message)
         case (.pulling, .changes(let page)):
             // Ask for the next page before applying this one, so the server reads it meanwhile.
             var actions: [Action] = page.more ? [.send(.pull(Pull(cursor: page.cursor)))] : []
@@ -406,14 +411,15 @@ public struct ClientSyncStateMachine: Sendable {
         return pushMore()
     }
 
-    /// Keeps up to `maxBatchesInFlight` pushes going; once the outbox is drained and acked, pulls.
+    /// Keeps up to `maxBatchesInFlight` pushes going; once the outbox is drained, pulls (the
+    /// server answers the pushes still in flight first).
     private mutating func pushMore() -> [Action] {
-        guard !readingOutbox else { return [] }
+        guard !readingOutbox, phase == .pushing else { return [] }
         if !drained && inFlight.count < configuration.maxBatchesInFlight {
             readingOutbox = true
             return [.readOutbox(after: position, limit: welcome?.limits.maxChangesPerPush ?? 1)]
         }
-        guard drained && inFlight.isEmpty else { return [] }
+        guard drained else { return [] }
         phase = .pulling
         // A practice's replica with no position yet takes the current state, not the history.
         // (A read-only role's pull is already its whole state.)
@@ -476,7 +482,7 @@ public struct ClientSyncStateMachine: Sendable {
     }
 
     private mutating func refused(_ error: WireError) -> [Action] {
-        if Self.refusesTheChangeItself(error), let change = error.change, phase == .pushing || phase == .streaming,
+        if Self.refusesTheChangeItself(error), let change = error.change, phase == .pushing || phase == .streaming || !inFlight.isEmpty,
            heldBack.insert(change).inserted {
             // The refused batch's other changes are still in the outbox; a fresh session pushes
             // them (and any batch behind it) again, which the server counts as duplicates.
