@@ -4,8 +4,9 @@
 /// One sync: connect, `hello`, check that the `welcome` names this replica's practice, push the
 /// outbox (two batches in flight, each leaving the outbox only on its `ack`), pull until `more`
 /// is false, `bye`. The first pull goes out once the outbox is read to its end, without waiting
-/// for the last acks: the server answers in the order it was asked (PROTOCOL.md §8), so the acks
-/// come first and the page it reads after them holds the pushed changes. A watch goes on from there: `subscribe`, apply what the server sends, push
+/// for the last acks: the server answers in the order it was asked (PROTOCOL.md §1 and §14), so
+/// the acks come first and the page it reads after them holds the pushed changes.
+/// A watch goes on from there: `subscribe`, apply what the server sends, push
 /// local edits every `pollMillis`, `ping` a line that has been quiet for `pingMillis` and treat a
 /// missing `pong` after `pongTimeoutMillis` as a dead connection; when the connection dies or the
 /// server restarts it reconnects with jittered exponential backoff and resumes from its cursor.
