@@ -83,8 +83,8 @@ public struct SyncClient: Sendable {
     private func run(_ mode: ClientSyncStateMachine.Mode, progress: @escaping @Sendable (Progress) -> Void,
                      onApplied: @escaping @Sendable (Int) -> Void, onNotice: @escaping @Sendable (Notice) -> Void,
                      onHistory: @escaping @Sendable (HistoryPage) -> Void = { _ in }) async throws -> Summary {
-        let identity = try replica.identity()
-        let key = try replica.publicKey()
+        let start = try replica.syncStart()
+        let identity = start.identity
         let token = try readToken()
         var tlsConfiguration = try TLSSetup.clientConfiguration(
             trustedCAFile: remote.caFile, certificateFile: remote.certificateFile, privateKeyFile: remote.keyFile)
@@ -102,12 +102,12 @@ public struct SyncClient: Sendable {
         configuration.reconnectMaxMillis = Self.millis(timing.reconnectMaxSeconds)
         configuration.reconnectBaseMillis = min(configuration.reconnectBaseMillis, configuration.reconnectMaxMillis)
         configuration.seed = UInt64.random(in: .min ... .max)
-        if let oversight = try replica.oversightRole() {
+        if let oversight = start.oversight {
             configuration.role = oversight.role
             configuration.region = oversight.region
         }
-        configuration.knownStore = try replica.knownServerStore()
-        var machine = ClientSyncStateMachine(configuration, cursor: try replica.syncState().cursor, pending: try replica.pendingCount())
+        configuration.knownStore = start.knownStore
+        var machine = ClientSyncStateMachine(configuration, cursor: start.cursor, pending: start.pending)
         let callbacks = Callbacks(progress: progress, onApplied: onApplied, onNotice: onNotice, onHistory: onHistory)
         var pulled = 0
         var actions = machine.start(now: Self.now())
@@ -117,7 +117,7 @@ public struct SyncClient: Sendable {
                 switch action {
                 case .connect(let delay):
                     if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
-                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1", key: key),
+                    next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1", key: start.key),
                                              pulled: &pulled, callbacks: callbacks)
                 case .finish(let result):
                     return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author,

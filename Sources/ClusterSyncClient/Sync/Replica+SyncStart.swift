@@ -1,0 +1,27 @@
+import ClusterSyncCore
+import GRDB
+
+extension Replica {
+    /// What a sync needs from the replica before it connects, read in one transaction (one
+    /// consistent view, and one trip to the reader instead of six on every sync).
+    struct SyncStart {
+        var identity: ReplicaIdentity
+        var key: ReplicaPublicKey
+        var oversight: OversightRole?
+        var knownStore: String?
+        var cursor: ClusterSyncCore.Cursor?
+        var pending: Int
+    }
+
+    func syncStart() throws -> SyncStart {
+        try database.read { db in
+            SyncStart(
+                identity: try Self.identity(db),
+                key: try Self.signingKey(db).publicKey,
+                oversight: try Self.oversightRole(db),
+                knownStore: try String.fetchOne(db, sql: "SELECT store FROM remote"),
+                cursor: try String.fetchOne(db, sql: "SELECT cursor FROM remote").map(ClusterSyncCore.Cursor.init),
+                pending: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox")!)
+        }
+    }
+}
