@@ -271,6 +271,10 @@ public final class Replica: Sendable {
 
     /// Changes waiting for a server to acknowledge them.
     public func pendingCount() throws -> Int {
-        try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox")! }
+        try database.read { db in try Self.pendingCount(db) }
+    }
+
+    static func pendingCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox")!
     }
 }

@@ -67,10 +67,12 @@ extension Replica {
     }
 
     public func syncState() throws -> SyncState {
-        try database.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT cursor, last_sync_at FROM remote")
-            return SyncState(cursor: (row?["cursor"] as String?).map(ClusterSyncCore.Cursor.init), lastSyncMillis: row?["last_sync_at"])
-        }
+        try database.read { db in try Self.syncState(db) }
+    }
+
+    static func syncState(_ db: Database) throws -> SyncState {
+        let row = try Row.fetchOne(db, sql: "SELECT cursor, last_sync_at FROM remote")
+        return SyncState(cursor: (row?["cursor"] as String?).map(ClusterSyncCore.Cursor.init), lastSyncMillis: row?["last_sync_at"])
     }
 
     /// Changes waiting for the server that may be pushed now (`pushableCondition`: relayed

@@ -5,7 +5,11 @@ extension Replica {
     /// The server store this replica's cursor belongs to (`welcome.store`, PROTOCOL.md §5.2);
     /// nil until a server has named one.
     public func knownServerStore() throws -> String? {
-        try database.read { db in try String.fetchOne(db, sql: "SELECT store FROM remote") }
+        try database.read { db in try Self.knownServerStore(db) }
+    }
+
+    static func knownServerStore(_ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT store FROM remote")
     }
 
     /// Keeps the store a welcome named. When it `replaced` another (the server was restored

@@ -19,9 +19,9 @@ extension Replica {
                 identity: try Self.identity(db),
                 key: try Self.signingKey(db).publicKey,
                 oversight: try Self.oversightRole(db),
-                knownStore: try String.fetchOne(db, sql: "SELECT store FROM remote"),
-                cursor: try String.fetchOne(db, sql: "SELECT cursor FROM remote").map(ClusterSyncCore.Cursor.init),
-                pending: try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox")!)
+                knownStore: try Self.knownServerStore(db),
+                cursor: try Self.syncState(db).cursor,
+                pending: try Self.pendingCount(db))
         }
     }
 }

@@ -272,10 +272,7 @@ struct SessionHandler: Sendable {
             case .close(let error):
                 if let error {
                     logClose(error, machine)
-                    if error.code != ClusterSyncError.Code.shuttingDown.rawValue {
-                        await notedStart(&session)
-                        await gate.refused(error, session.subject, logger: logger)
-                    }
+                    if error.code != ClusterSyncError.Code.shuttingDown.rawValue { await logRefusal(error, &session) }
                     await send(.error(error), session.outbound)
                 }
                 return false
@@ -321,11 +318,14 @@ struct SessionHandler: Sendable {
     static let maxPushesInFlight = 2
 
     private func answerClient(_ message: WireMessage, _ session: inout Session) async {
-        if case .error(let error) = message {
-            await notedStart(&session)
-            await gate.refused(error, session.subject, logger: logger)
-        }
+        if case .error(let error) = message { await logRefusal(error, &session) }
         await send(message, session.outbound)
+    }
+
+    /// A refusal's session-log entry, after the session's `connected` entry.
+    private func logRefusal(_ error: WireError, _ session: inout Session) async {
+        await notedStart(&session)
+        await gate.refused(error, session.subject, logger: logger)
     }
 
     /// A limit that bites is worth a line in the log; a client's own mistakes only at debug.
