@@ -258,16 +258,21 @@ struct ServerProcess {
         process.executableURL = binaries
         process.arguments = ["--serve-data", data.path, "--port", "\(port)"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        // Its log, kept beside the data to say why it did not start, if it does not.
+        let log = URL(fileURLWithPath: data.path).deletingLastPathComponent().appendingPathComponent("server-\(port).log").path
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
         // Ready when it accepts a connection.
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
+        while Date() < deadline, process.isRunning {
             if canConnect(port) { return ServerProcess(process: process, port: port) }
             usleep(50_000)
         }
+        let ended = process.isRunning ? "still running" : "exited with status \(process.terminationStatus)"
         process.terminate()
-        throw ClusterSyncError(.internal, "clustersyncd did not start listening on \(port)")
+        let said = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").suffix(5).joined(separator: "\n") ?? ""
+        throw ClusterSyncError(.internal, "clustersyncd did not start listening on \(port) (\(ended)):\n\(said)")
     }
 
     static func canConnect(_ port: Int) -> Bool {

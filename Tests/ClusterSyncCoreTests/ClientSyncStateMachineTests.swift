@@ -91,7 +91,9 @@ import Testing
         summary.pushed = 4
         summary.duplicates = 1
         summary.author = "prestatyn (laptop)"
-        #expect(Array(last.suffix(4)) == [.recordSuccessfulSync, .send(.bye), .close, .finish(summary)])
+        #expect(Array(last.prefix(2)) == [.send(.bye), .apply(ChangesPage(changes: [], cursor: Cursor("s1:9"), more: false))],
+                "bye goes out before the last page is applied")
+        #expect(Array(last.suffix(3)) == [.recordSuccessfulSync, .close, .finish(summary)])
         #expect(m.cursor == Cursor("s1:9"))
         #expect(m.handle(.tick, now: 100_000) == [], "a finished sync does nothing more")
     }
@@ -243,8 +245,9 @@ import Testing
         #expect(Array(two.prefix(2)) == [.send(.pull(Pull(cursor: Cursor("s1:9")))), .applySnapshot(last, first: false)],
                 "only the first page replaces the state; after the last, pulls go on from the position it stands for")
         let after = m.handle(.received(Self.page([Self.change(5, replica: Fixtures.b)], "s1:10", more: false)), now: 5)
-        #expect(after.first == .apply(ChangesPage(changes: [Self.change(5, replica: Fixtures.b)], cursor: Cursor("s1:10"), more: false)))
-        #expect(Array(after.suffix(3).prefix(2)) == [.send(.bye), .close])
+        #expect(after.dropFirst().first == .apply(ChangesPage(changes: [Self.change(5, replica: Fixtures.b)], cursor: Cursor("s1:10"), more: false)))
+        #expect(after.first == .send(.bye))
+        #expect(Array(after.suffix(2).prefix(1)) == [.close])
     }
 
     @Test func aSnapshotCutOffGoesOnFromItsCursorWithoutReplacingTheStateAgain() {

@@ -43,7 +43,7 @@ extension Replica {
 
     static func admissionRule(_ db: Database) throws -> ChangeAdmission {
         let identity = try identity(db)
-        let skew = try Int64.fetchOne(db, sql: "SELECT max_clock_skew_millis FROM remote") ?? ClockPolicy.maximumSkewMillis
+        let skew = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max_clock_skew_millis FROM remote")) ?? ClockPolicy.maximumSkewMillis
         var rule = ChangeAdmission(tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
                                    maxClockSkewMillis: skew, receiver: .replica)
         rule.readsTenant = try oversightRole(db) != nil
@@ -57,7 +57,9 @@ extension Replica {
     }
 
     static func rememberServerLimits(_ limits: WireLimits, _ db: Database) throws {
-        try db.execute(sql: "UPDATE remote SET max_clock_skew_millis = ?", arguments: [limits.maxClockSkewMillis])
+        // Unchanged (the usual case) writes nothing, so a sync's first transaction commits no page.
+        try db.cachedStatement(sql: "UPDATE remote SET max_clock_skew_millis = ?1 WHERE max_clock_skew_millis IS NOT ?1")
+            .execute(arguments: [limits.maxClockSkewMillis])
     }
 
     func apply(_ changes: [Change], unreadable: [UnreadableChange], origin: Origin, cursor: ClusterSyncCore.Cursor?,
@@ -108,7 +110,7 @@ extension Replica {
             outcome.setAside = try Self.setAside(refused, at: now, db)
             if let oversight { try Self.applyOversight(oversight, now: now, db) }
             if let cursor {
-                try db.execute(sql: "UPDATE remote SET cursor = ?", arguments: [cursor.rawValue])
+                try db.cachedStatement(sql: "UPDATE remote SET cursor = ?").execute(arguments: [cursor.rawValue])
             }
             if retrySetAside {
                 outcome.applied += try Self.retrySetAside(rule: rule, now: now, &writer)
@@ -164,8 +166,8 @@ extension Replica {
         // Later local edits must sort after everything seen, and never reuse the id of a change
         // this replica made and the server kept (a file restored from a backup, or one that lost
         // its last transactions in a power cut, gets them back from the server).
-        try db.execute(sql: "UPDATE identity SET hlc = max(hlc, ?), counter = max(counter, ?)",
-                       arguments: [latest.packed, ownCounter])
+        try db.cachedStatement(sql: "UPDATE identity SET hlc = max(hlc, ?1), counter = max(counter, ?2) WHERE hlc < ?1 OR counter < ?2")
+            .execute(arguments: [latest.packed, ownCounter])
         return outcome
     }
 
@@ -271,7 +273,7 @@ extension Replica {
     /// it); applies and removes those now admitted. Returns how many were applied.
     static func retrySetAside(rule: ChangeAdmission, now: Int64, _ writer: inout ChangeWriter) throws -> Int {
         let db = writer.db
-        let rows = try Row.fetchAll(db, sql: "SELECT rowid, change_json FROM set_aside ORDER BY rowid")
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT rowid, change_json FROM set_aside ORDER BY rowid"))
         guard !rows.isEmpty else { return 0 }
         var admitted: [(Int64, Change)] = []
         for row in rows {

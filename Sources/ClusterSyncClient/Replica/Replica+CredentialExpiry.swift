@@ -8,7 +8,7 @@ extension Replica {
     }
 
     static func rememberCredentialExpiry(_ millis: Int64?, _ db: Database) throws {
-        try db.execute(sql: "UPDATE remote SET credential_expires_at = ?", arguments: [millis])
+        try db.cachedStatement(sql: "UPDATE remote SET credential_expires_at = ?1 WHERE credential_expires_at IS NOT ?1").execute(arguments: [millis])
     }
 
     /// When the credential expires, as the server said at the last sync; nil if it does not or

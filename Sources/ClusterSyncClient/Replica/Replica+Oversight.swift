@@ -62,7 +62,7 @@ extension Replica {
     }
 
     static func oversightRole(_ db: Database) throws -> OversightRole? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT role, region FROM oversight") else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT role, region FROM oversight")) else { return nil }
         return OversightRole(role: CredentialRole(rawValue: row["role"]) ?? .pcpg, region: row["region"])
     }
 

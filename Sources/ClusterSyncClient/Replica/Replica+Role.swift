@@ -28,10 +28,13 @@ extension Replica {
     }
 
     static func rememberRole(_ role: CredentialRole, region: String?, at now: Int64, _ db: Database) throws {
-        try db.execute(sql: """
+        // The same role again writes nothing: `granted_at` says when the server first granted
+        // it (0 until then: declared at init), so a sync's first transaction commits no page.
+        try db.cachedStatement(sql: """
             INSERT INTO granted_role (singleton, role, region, granted_at) VALUES (1, ?, ?, ?)
             ON CONFLICT (singleton) DO UPDATE SET role = excluded.role, region = excluded.region, granted_at = excluded.granted_at
-            """, arguments: [role.rawValue, region, now])
+            WHERE role IS NOT excluded.role OR region IS NOT excluded.region OR granted_at = 0
+            """).execute(arguments: [role.rawValue, region, now])
     }
 
     /// The role a cluster lead declares at `init --role cluster-lead`, for a laptop set up offline:

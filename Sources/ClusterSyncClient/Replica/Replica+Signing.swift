@@ -11,7 +11,7 @@ extension Replica {
     }
 
     static func signingKey(_ db: Database) throws -> ReplicaSigningKey {
-        guard let seed = try Data.fetchOne(db, sql: "SELECT private_key FROM signing_key") else {
+        guard let seed = try Data.fetchOne(db.cachedStatement(sql: "SELECT private_key FROM signing_key")) else {
             throw ClusterSyncError(.internal, "this replica file has no signing key")
         }
         return try ReplicaSigningKey(rawRepresentation: seed)

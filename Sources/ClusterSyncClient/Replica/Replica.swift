@@ -111,7 +111,7 @@ public final class Replica: Sendable {
     }
 
     static func identity(_ db: Database) throws -> ReplicaIdentity {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM identity") else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM identity")) else {
             throw ClusterSyncError(.notInitialised, "this replica is not initialised; run `clustersync init` first")
         }
         return ReplicaIdentity(
@@ -275,6 +275,6 @@ public final class Replica: Sendable {
     }
 
     static func pendingCount(_ db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox")!
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM outbox"))!
     }
 }

@@ -71,7 +71,7 @@ extension Replica {
     }
 
     static func syncState(_ db: Database) throws -> SyncState {
-        let row = try Row.fetchOne(db, sql: "SELECT cursor, last_sync_at FROM remote")
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT cursor, last_sync_at FROM remote"))
         return SyncState(cursor: (row?["cursor"] as String?).map(ClusterSyncCore.Cursor.init), lastSyncMillis: row?["last_sync_at"])
     }
 
@@ -142,6 +142,6 @@ extension Replica {
     }
 
     static func recordSuccessfulSync(at now: Int64, _ db: Database) throws {
-        try db.execute(sql: "UPDATE remote SET last_sync_at = ?", arguments: [now])
+        try db.cachedStatement(sql: "UPDATE remote SET last_sync_at = ?").execute(arguments: [now])
     }
 }

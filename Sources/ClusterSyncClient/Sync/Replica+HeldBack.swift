@@ -58,7 +58,7 @@ extension Replica {
     }
 
     static func forgetHeldBack(_ ids: [ChangeID], _ db: Database) throws {
-        guard !ids.isEmpty, try Int.fetchOne(db, sql: "SELECT count(*) FROM held_back")! > 0 else { return }
+        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back)"))! else { return }
         let forget = try db.cachedStatement(sql: """
             DELETE FROM held_back WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
             """)

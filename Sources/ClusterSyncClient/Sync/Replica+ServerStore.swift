@@ -9,7 +9,7 @@ extension Replica {
     }
 
     static func knownServerStore(_ db: Database) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT store FROM remote")
+        try String.fetchOne(db.cachedStatement(sql: "SELECT store FROM remote"))
     }
 
     /// Keeps the store a welcome named. When it `replaced` another (the server was restored

@@ -245,16 +245,18 @@ public struct SyncClient: Sendable {
 
     private func connect(tls: NIOSSLContext) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         let host = remote.host
-        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
-        return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(10))
-            .connect(host: host, port: remote.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 64 * 1024 * 1024)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
+        let address = try? SocketAddress(ipAddress: host, port: remote.port)
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.seconds(10))
+        let initialise: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: address == nil ? host : nil))
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 64 * 1024 * 1024)))
+                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
+        }
+        // An address needs no resolver (and no race of IPv4 against IPv6 lookups).
+        if let address { return try await bootstrap.connect(to: address, channelInitializer: initialise) }
+        return try await bootstrap.connect(host: host, port: remote.port, channelInitializer: initialise)
     }
 
     private func readToken() throws -> String? {

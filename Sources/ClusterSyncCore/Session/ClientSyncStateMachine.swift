@@ -3,7 +3,7 @@
 ///
 /// One sync: connect, `hello`, check that the `welcome` names this replica's practice, push the
 /// outbox (two batches in flight, each leaving the outbox only on its `ack`), pull until `more`
-/// is false, `bye`. The first pull goes out once the outbox is read to its end, without waiting
+/// is false, `bye` (sent before that last page is applied). The first pull goes out once the outbox is read to its end, without waiting
 /// for the last acks: the server answers in the order it was asked (PROTOCOL.md §1 and §14), so
 /// the acks come first and the page it reads after them holds the pushed changes.
 /// A watch goes on from there: `subscribe`, apply what the server sends, push
@@ -315,8 +315,10 @@ public struct ClientSyncStateMachine: Sendable {
             actions.append(.recordSuccessfulSync)
             switch configuration.mode {
             case .once, .history:
+                // `bye` before the last page is applied: the server closes its side (TLS's
+                // goodbye, which the close waits for) while the replica writes.
                 phase = .done
-                return actions + [.send(.bye), .close, .finish(summary)]
+                return [.send(.bye)] + actions + [.close, .finish(summary)]
             case .watch:
                 phase = .subscribing
                 return actions + [.send(.subscribe(Subscribe(cursor: cursor)))]

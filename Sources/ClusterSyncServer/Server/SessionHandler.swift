@@ -279,8 +279,10 @@ struct SessionHandler: Sendable {
             case .authenticate(let hello):
                 action = await authenticate(hello, &session, &machine)
                 if machine.identity != nil {
-                    // Welcomed: the small pre-welcome allowance no longer applies.
-                    _ = try? await session.channel.pipeline.removeHandler(name: Self.preWelcomeLimitName).get()
+                    // Welcomed: the small pre-welcome allowance no longer applies. Not awaited (a hop
+                    // to the event loop and back before the welcome): the loop runs the removal
+                    // before it writes the welcome, so before the client can send anything more.
+                    session.channel.pipeline.removeHandler(name: Self.preWelcomeLimitName, promise: nil)
                 }
             case .store(let push):
                 action = await store(push, from: machine.replica, &machine, &session)

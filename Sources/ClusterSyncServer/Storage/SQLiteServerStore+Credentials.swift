@@ -62,7 +62,7 @@ extension SQLiteServerStore {
     }
 
     public func credential(id: String) async throws -> CredentialRecord? {
-        try await read { db in
+        try pointRead { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.credentialColumns) FROM credential WHERE id = ?"), arguments: [id])
                 .map(Self.credentialRecord)
         }
@@ -70,7 +70,7 @@ extension SQLiteServerStore {
 
     public func credential(token: String) async throws -> CredentialRecord? {
         guard let presented = BearerToken(parsing: token) else { return nil }
-        return try await read { db -> CredentialRecord? in
+        return try pointRead { db -> CredentialRecord? in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT \(Self.credentialColumns), secret_hash FROM credential WHERE id = ? AND kind = 'token'
                 """), arguments: [presented.id]) else { return nil }
@@ -82,7 +82,7 @@ extension SQLiteServerStore {
     }
 
     public func credential(serial: String, tenant: String) async throws -> CredentialRecord? {
-        try await read { db in
+        try pointRead { db in
             try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT \(Self.credentialColumns) FROM credential WHERE tenant = ? AND serial = ?
                 """), arguments: [tenant, serial]).map(Self.credentialRecord)
@@ -115,7 +115,7 @@ extension SQLiteServerStore {
     }
 
     public func isRevoked(serial: String, tenant: String) async throws -> Bool {
-        try await read { db in
+        try pointRead { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM revoked_serial WHERE tenant = ? AND serial = ?"),
                               arguments: [tenant, serial]) ?? false
         }
@@ -166,17 +166,17 @@ extension SQLiteServerStore {
     }
 
     private static func markUsed(credential id: String, at: Int64, _ db: Database) throws {
-        try db.execute(sql: "UPDATE credential SET last_used_at = ? WHERE id = ?", arguments: [at, id])
+        try db.cachedStatement(sql: "UPDATE credential SET last_used_at = ? WHERE id = ?").execute(arguments: [at, id])
     }
 
     private static func recordAudit(_ entry: AuditEntry, keepAfter: Int64, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO audit (at, event, tenant, cluster, practice, credential, peer, code, message)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [entry.at, entry.event.rawValue, entry.tenant, entry.cluster, entry.practice,
+            """).execute(arguments: [entry.at, entry.event.rawValue, entry.tenant, entry.cluster, entry.practice,
                              entry.credential, entry.peer, entry.code, entry.message])
         // Cheap when there is nothing to drop: audit_by_time finds the first kept entry.
-        try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [keepAfter])
+        try db.cachedStatement(sql: "DELETE FROM audit WHERE at < ?").execute(arguments: [keepAfter])
     }
 
     public func audit(tenant: String?, since: Int64?, limit: Int) async throws -> [AuditEntry] {
