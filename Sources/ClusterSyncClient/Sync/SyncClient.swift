@@ -170,9 +170,13 @@ public struct SyncClient: Sendable {
                         continuation.yield(.connectionLost(Self.problem(error, server: server)))
                     }
                 }
+                let writes = WriteWatch()
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .milliseconds(tick))
+                        // A stopped server's socket buffer fills and a write would wait for ever:
+                        // closing the connection ends it (and `write` says why).
+                        if writes.stalls(now: Self.now(), afterMillis: writeTimeout) { channel.channel.close(promise: nil) }
                         continuation.yield(.tick)
                     }
                 }
@@ -185,7 +189,7 @@ public struct SyncClient: Sendable {
                         switch action {
                         case .sendHello, .send:
                             let message: WireMessage = if case .send(let message) = action { message } else { .hello(hello) }
-                            if let problem = await Self.write(message, to: outbound, timeoutMillis: writeTimeout, server: server) {
+                            if let problem = await Self.write(message, to: outbound, watch: writes, timeoutMillis: writeTimeout, server: server) {
                                 pending = machine.handle(.connectionLost(problem), now: Self.now())
                             }
                         case .keepHistory(let page):
@@ -215,30 +219,27 @@ public struct SyncClient: Sendable {
         }
     }
 
-    /// Writes one line, giving up when the server has not taken it within the timeout (a stopped
-    /// server's socket buffer fills and the write would wait for ever). Returns what went wrong.
+    /// Writes one line; the session's tick task closes the connection when the server has not
+    /// taken it within the timeout (`WriteWatch`). Returns what went wrong. (The write used to
+    /// race a sleep in a task group: two child tasks per line, for a timer the tick task keeps
+    /// anyway.)
     private static func write(
-        _ message: WireMessage, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, timeoutMillis: Int64, server: String
+        _ message: WireMessage, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, watch: WriteWatch, timeoutMillis: Int64,
+        server: String
     ) async -> ClientSyncStateMachine.ConnectionProblem? {
         let buffer = ByteBuffer(string: WireCodec.encode(message))
+        watch.begin(at: now())
+        defer { watch.end() }
         do {
-            return try await withThrowingTaskGroup(of: ClientSyncStateMachine.ConnectionProblem?.self) { group in
-                group.addTask {
-                    try await outbound.write(buffer)
-                    return nil
-                }
-                group.addTask {
-                    try await Task.sleep(for: .milliseconds(timeoutMillis))
-                    return .init(.lost, "the server at \(server) stopped reading for \(timeoutMillis / 1000) s; the connection is dead")
-                }
-                defer { group.cancelAll() }
-                return try await group.next() ?? nil
-            }
-        } catch ChannelError.ioOnClosedChannel {
-            // The connection is already closed: the reading side reports that, with its cause (a
-            // TLS alert refusing the certificate arrives there, and says more than this write).
+            try await outbound.write(buffer)
             return nil
         } catch {
+            if watch.stalled {
+                return .init(.lost, "the server at \(server) stopped reading for \(timeoutMillis / 1000) s; the connection is dead")
+            }
+            // The connection is already closed: the reading side reports that, with its cause (a
+            // TLS alert refusing the certificate arrives there, and says more than this write).
+            if let error = error as? ChannelError, error == .ioOnClosedChannel { return nil }
             return problem(error, server: server)
         }
     }
@@ -301,6 +302,31 @@ public struct SyncClient: Sendable {
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The write in progress on a session, watched by its tick task.
+    final class WriteWatch: Sendable {
+        private struct State {
+            var startedAt: Int64?
+            var stalled = false
+        }
+
+        private let state = Mutex(State())
+
+        func begin(at now: Int64) { state.withLock { $0.startedAt = now } }
+        func end() { state.withLock { $0.startedAt = nil } }
+
+        /// Whether the write in progress has waited `afterMillis` by `now`; if so it is marked
+        /// stalled, for `write` to say so when it fails.
+        func stalls(now: Int64, afterMillis: Int64) -> Bool {
+            state.withLock { state in
+                guard let started = state.startedAt, now - started >= afterMillis else { return false }
+                state.stalled = true
+                return true
+            }
+        }
+
+        var stalled: Bool { state.withLock { $0.stalled } }
+    }
 
     static func millis(_ seconds: Double) -> Int64 { max(1, Int64((seconds * 1000).rounded())) }
 }
