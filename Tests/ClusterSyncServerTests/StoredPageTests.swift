@@ -100,6 +100,26 @@ import Testing
         #expect(try Self.decoded(fromThird).map(\.id.counter) == [1, 2, 3, 4, 5])
     }
 
+    /// A page is read on the session's thread when the stream has grown by at most
+    /// `SQLiteServerStore.pointPageRows` since the cursor, else by the pool's readers: from the
+    /// start and from 30 (100 and 70 rows ahead) the one, from 60 and 90 the other; the same pages.
+    @Test(arguments: backends) func pagesReadEitherWayAreThePagesPullReturns(_ backend: String) async throws {
+        let store = try await Self.northWales(backend)
+        _ = try await store.push(Self.changes(Self.rhylReplica, 100), as: Self.rhyl, from: Self.rhylReplica)
+        var cursor: Cursor?
+        var pages = 0
+        while true {
+            let plain = try await store.pull(for: Self.prestatyn, after: cursor, limit: 30)
+            let stored = try await store.pullStored(for: Self.prestatyn, after: cursor, limit: 30, excluding: nil)
+            #expect(try Self.decoded(stored) == plain.changes)
+            #expect(stored.cursor == plain.cursor && stored.more == plain.more)
+            cursor = plain.cursor
+            pages += 1
+            if !plain.more { break }
+        }
+        #expect(pages == 4)
+    }
+
     /// A row altered in the database so that it is no longer one line of JSON goes out as a JSON
     /// string (which replicas set aside), from the store's page and from the shared tail alike;
     /// the rows around it go out as they were stored.
