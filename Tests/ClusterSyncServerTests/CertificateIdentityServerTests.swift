@@ -83,18 +83,8 @@ import X509
         try CertificateAndKey(certificate: certificate, privateKey: .init(key))
             .write(certificateTo: files.certificate, privateKeyTo: files.key)
 
-        var settings = ServerSettings(data: data)
-        settings.port = 0
-        var logger = Logger(label: "identity-test")
-        logger.logLevel = .critical
-        let (ports, bound) = AsyncStream<Int>.makeStream()
-        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
-            bound.yield(address.port ?? 0)
-            bound.finish()
-        }
-        let serverTask = Task { try await server.run() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
+        let server = try await ServerOnAnyPort.start(settings: ServerSettings(data: data), store: store, label: "identity-test")
+        let (port, serverTask) = (server.port, server.running)
 
         let client = try TLSSetup.clientConfiguration(
             trustedCAFile: data.caCertificate, certificateFile: files.certificate, privateKeyFile: files.key)

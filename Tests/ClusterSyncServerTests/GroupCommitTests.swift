@@ -152,19 +152,9 @@ import Testing
         }
         let hostileToken = try await store.issueToken(practice: "rhyl", cluster: "north", tenant: "bcuhb", label: nil)
 
-        var settings = ServerSettings(data: data)
-        settings.port = 0
-        var logger = Logger(label: "group-commit")
-        logger.logLevel = .critical
-        let (ports, found) = AsyncStream<Int>.makeStream()
-        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
-            found.yield(address.port ?? 0)
-            found.finish()
-        }
-        let running = Task { try await server.run() }
-        defer { running.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
+        let server = try await ServerOnAnyPort.start(settings: ServerSettings(data: data), store: store, label: "group-commit")
+        defer { server.running.cancel() }
+        let port = server.port
         for (practice, replica) in zip(practices, replicas) {
             try replica.setRemote(RemoteSettings(host: "127.0.0.1", port: port, caFile: data.caCertificate,
                                                  tokenFile: directory.appendingPathComponent("\(practice).token").path))

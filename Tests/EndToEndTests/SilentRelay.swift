@@ -5,20 +5,30 @@ import Glibc
 
 /// A loopback TCP relay to the server that can drop its connections silently: after `cut()`
 /// the connections it holds forward nothing more in either direction but stay open (no FIN, no
-/// RST), as when a network path dies. New connections are relayed normally.
+/// RST), as when a network path dies. New connections are relayed normally. With a
+/// `clientAllowance`, each connection forwards only that many bytes of what the client sends,
+/// then stops reading from it (the connection stays open), as a server that stopped reading.
 final class SilentRelay: @unchecked Sendable {
     let port: Int
     private let target: Int
+    private let clientAllowance: Int
     private let listener: Int32
     private let lock = NSLock()
     /// Connections opened in a generation below this one are cut.
     private var liveGeneration = 0
 
-    init(target: Int) throws {
+    init(target: Int, clientAllowance: Int = .max) throws {
         self.target = target
+        self.clientAllowance = clientAllowance
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        if clientAllowance < .max {
+            // A small receive buffer (the accepted sockets inherit it): a client's writes back
+            // up after a few megabytes, not after the many the kernel would otherwise take.
+            var size: Int32 = 64 * 1024
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -63,10 +73,15 @@ final class SilentRelay: @unchecked Sendable {
                 close(client)
                 continue
             }
+            if clientAllowance < .max {
+                // Again on the accepted socket, in case the listener's setting is not inherited.
+                var size: Int32 = 64 * 1024
+                setsockopt(client, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
             let generation = lock.withLock { liveGeneration }
             let pair = Pair(client, server)
-            Thread.detachNewThread { [self] in pump(from: client, to: server, generation: generation, pair: pair) }
-            Thread.detachNewThread { [self] in pump(from: server, to: client, generation: generation, pair: pair) }
+            Thread.detachNewThread { [self] in pump(from: client, to: server, limit: clientAllowance, generation: generation, pair: pair) }
+            Thread.detachNewThread { [self] in pump(from: server, to: client, limit: .max, generation: generation, pair: pair) }
         }
     }
 
@@ -86,11 +101,15 @@ final class SilentRelay: @unchecked Sendable {
         }
     }
 
-    private func pump(from: Int32, to: Int32, generation: Int, pair: Pair) {
+    private func pump(from: Int32, to: Int32, limit: Int, generation: Int, pair: Pair) {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var forwarded = 0
         while true {
-            let count = read(from, &buffer, buffer.count)
+            // Past its allowance: read nothing more, for the rest of the test.
+            if forwarded >= limit { while true { sleep(3600) } }
+            let count = read(from, &buffer, min(buffer.count, limit - forwarded))
             guard count > 0 else { break }
+            forwarded += count
             if isCut(generation) {
                 // Hold the sockets open and forward nothing, for the rest of the test.
                 while true { sleep(3600) }
