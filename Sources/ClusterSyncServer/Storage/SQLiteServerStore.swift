@@ -20,9 +20,9 @@ public final class SQLiteServerStore: ServerStore {
     let wallClock: @Sendable () -> Int64
     /// Every write transaction goes through it: concurrent sessions' writes share commits.
     let commits: GroupCommit
-    /// A read-only connection of its own for the point reads a session makes on its way (its
-    /// credential at hello and before each message, the makers' registrations of a push): see
-    /// `pointRead`.
+    /// A connection of its own, for reads only, for the point reads a session makes on its way
+    /// (its credential at hello and before each message, the makers' registrations of a push,
+    /// a page of a few rows): see `pointRead`.
     let pointReads: DatabaseQueue
 
     /// `wallClock` (milliseconds since 1970) dates the credentials issued. Commits are `.full`:
