@@ -34,13 +34,14 @@ public final class SQLiteServerStore: ServerStore {
         self.wallClock = wallClock
         commits = GroupCommit(database: database)
         try database.write { db in try Self.refreshContributions(db) }
-        // Not opened read-only: SQLite's read-only connections to a WAL file have rules of their
-        // own (the -shm file must exist already); `query_only` refuses writes all the same.
-        var queryOnly = Configuration()
-        queryOnly.busyMode = .timeout(10)
-        queryOnly.prepareDatabase { db in try db.execute(sql: "PRAGMA query_only = 1") }
+        // Read-only: a SQLite read-only connection to a WAL file needs its -shm file to exist,
+        // which the pool opened above has made (a writable one would have GRDB switch
+        // `query_only` on and off around every read).
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        readOnly.busyMode = .timeout(10)
         do {
-            pointReads = try DatabaseQueue(path: path, configuration: queryOnly)
+            pointReads = try DatabaseQueue(path: path, configuration: readOnly)
         } catch let error as DatabaseError {
             throw Self.storageError(error)
         }
