@@ -273,10 +273,9 @@ struct LoadClient {
                     let change = Change(id: id, hlc: HLCTimestamp(millis: now, logical: UInt16(n)), record: record,
                                         scope: RecordScope(tenant: "load", cluster: Self.cluster(cluster)), field: LocalEdits.fields[n % 4], value: value,
                                         supersedes: previous)
-                    changes.append(change)
+                    changes.append(ChangeSignature.signed(change, with: key))
                 }
-                // Signed together, as a replica signs the edits of one transaction.
-                try await send(.push(Push(batch: "b1", changes: ChangeSignature.signed(batch: changes, with: key))))
+                try await send(.push(Push(batch: "b1", changes: changes)))
                 _ = try await next()
                 let pullStart = ContinuousClock.now
                 try await send(.pull(Pull(cursor: nil)))

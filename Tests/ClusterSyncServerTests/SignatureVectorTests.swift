@@ -53,32 +53,9 @@ import Testing
         let seeds = try Self.seeds()
         #expect(seeds.count == 2)
         // Ed25519 signatures are deterministic: signing the good vector's change again gives its bytes.
-        for c in try Self.cases() where c.valid && c.change.sig != nil && !c.change.sig!.contains(".") {
+        for c in try Self.cases() where c.valid && c.change.sig != nil {
             guard let seed = seeds[c.key] else { continue }
             #expect(ChangeSignature.signed(c.change, with: seed).sig == c.change.sig, "\(c.name)")
-        }
-    }
-
-    /// `batches.jsonl`: changes signed together (changes.md §2.2) by sign.py, our reference's
-    /// twin; signing them here gives the same bytes, and each verifies on its own.
-    @Test func changesSignedTogetherMatchTheVectorsByteForByte() throws {
-        let seeds = try Self.seeds()
-        let keys = try Self.lines("keys.jsonl").reduce(into: [String: ReplicaPublicKey]()) { keys, o in
-            keys[o["replica"]?.stringValue ?? ""] = ReplicaPublicKey(base64: o["publicKey"]?.stringValue ?? "")
-        }
-        let batches = try Self.lines("batches.jsonl")
-        #expect(batches.count == 2)
-        for o in batches {
-            let name = try #require(o["name"]?.stringValue)
-            let key = try #require(keys[o["replica"]?.stringValue ?? ""])
-            guard case .array(let unsignedItems)? = o["changes"], case .array(let signedItems)? = o["signed"] else {
-                Issue.record("\(name): changes and signed must be arrays")
-                continue
-            }
-            let unsigned = try unsignedItems.map { try Change(jsonText: $0.canonicalText) }
-            let signed = try signedItems.map { try Change(jsonText: $0.canonicalText) }
-            #expect(ChangeSignature.signed(batch: unsigned, with: try #require(seeds[key])).map(\.sig) == signed.map(\.sig), "\(name)")
-            for change in signed { try ChangeSignature.verify(change, key: key) }
         }
     }
 

@@ -120,20 +120,18 @@ struct LocalEditSession {
         try writer.db.execute(sql: "UPDATE identity SET counter = ?, hlc = ?", arguments: [counter, clock.last.packed])
     }
 
-    /// Each change signed, 16 together (Protocol/changes.md §2.2); a large batch on every core.
+    /// Each change signed; a large batch on every core (an Ed25519 signature costs more than
+    /// writing the change).
     static func signed(_ changes: [Change], with key: ReplicaSigningKey) -> [Change] {
-        let batch = ChangeSignature.batchLimit
-        let workers = min(System.coreCount, changes.count / (8 * batch))
-        guard workers > 1 else { return ChangeSignature.signed(batch: changes, with: key) }
+        let workers = min(System.coreCount, changes.count / 64)
+        guard workers > 1 else { return changes.map { ChangeSignature.signed($0, with: key) } }
         var result = changes
         result.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let output = buffer
-            // Whole batches per worker: the batches are those one worker would sign.
-            let chunk = ((changes.count + workers - 1) / workers + batch - 1) / batch * batch
+            let chunk = (changes.count + workers - 1) / workers
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let range = min(changes.count, worker * chunk)..<min(changes.count, (worker + 1) * chunk)
-                for (index, change) in zip(range, ChangeSignature.signed(batch: Array(changes[range]), with: key)) {
-                    output[index] = change
+                for index in (worker * chunk)..<min(changes.count, (worker + 1) * chunk) {
+                    output[index] = ChangeSignature.signed(changes[index], with: key)
                 }
             }
         }

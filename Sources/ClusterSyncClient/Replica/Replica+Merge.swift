@@ -46,10 +46,9 @@ extension Replica {
         let keys = myKeys.merging(theirKeys) { mine, theirs in (mine.key ?? theirs.key, mine.acknowledged || theirs.acknowledged) }
         // An erased change (redacted) no longer matches its signature: the server's chain vouches
         // for it instead (changes.md §10).
-        var verifier = ChangeSignatureVerifier()
         for change in toMe + toThem where change.sig != nil && !Redaction.isMarker(change.value) {
             guard let key = keys[change.id.replica]?.key else { continue }
-            try verifier.verify(change, key: key)
+            try ChangeSignature.verify(change, key: key)
         }
         var state = MergeProgress(toReceive: toMe.count, toSend: toThem.count)
         progress(state)

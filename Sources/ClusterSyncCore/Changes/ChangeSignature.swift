@@ -6,23 +6,14 @@ import Foundation
 /// maker registered in its `hello` (PROTOCOL.md §6.2). The one rule, used by the server's push
 /// admission and by a replica checking what it merges from another replica's file.
 ///
-/// The signed bytes of one change are the UTF-8 of `clustersync-change-v1`, a newline (0x0A),
-/// then the change's canonical text (§2) without `author` and without `sig`: the server sets the
-/// author, and a signature cannot cover itself. Everything else (id, clock, record, scope, field,
-/// value, `sup`, `seen`) is covered, so changing any byte of it breaks the signature.
-///
-/// Changes made together are signed together (§2.2): one signature of the root of a hash tree
-/// over up to `batchLimit` changes' signed bytes, each change carrying the signature and the
-/// hashes that lead from it to the root. An Ed25519 signature costs more than writing a change,
-/// and its check more than storing one; a batch pays one of each and every change still proves
-/// its maker on its own, wherever it travels.
+/// The signed bytes are the UTF-8 of `clustersync-change-v1`, a newline (0x0A), then the change's
+/// canonical text (§2) without `author` and without `sig`: the server sets the author, and a
+/// signature cannot cover itself. Everything else (id, clock, record, scope, field, value, `sup`,
+/// `seen`) is covered, so changing any byte of it breaks the signature.
 public enum ChangeSignature {
     /// Keeps a change signature from ever being read as a signature of anything else the key
     /// signs later.
     public static let context = "clustersync-change-v1\n"
-
-    /// The most changes one signature covers when signed together: a proof of 4 hashes.
-    public static let batchLimit = 16
 
     /// The exact bytes a change's signature signs.
     public static func signedText(_ change: Change) -> String {
@@ -32,64 +23,18 @@ public enum ChangeSignature {
         return context + unsigned.jsonText
     }
 
-    /// The change with its `sig` made by `key`, alone (§2.1).
+    /// The change with its `sig` made by `key`.
     public static func signed(_ change: Change, with key: ReplicaSigningKey) -> Change {
         var signed = change
         signed.sig = key.signature(for: Array(signedText(change).utf8))
         return signed
     }
 
-    /// The changes, in order, each with a `sig`: signed together `batchLimit` at a time (§2.2),
-    /// a run of one alone (§2.1).
-    public static func signed(batch changes: [Change], with key: ReplicaSigningKey) -> [Change] {
-        var result = changes
-        var start = changes.startIndex
-        while start < changes.endIndex {
-            let end = min(changes.endIndex, start + batchLimit)
-            if end - start == 1 {
-                result[start] = signed(changes[start], with: key)
-            } else {
-                let tree = SignedBatchTree(leaves: changes[start..<end].map(SignedBatchTree.leaf))
-                let signature = key.signatureBytes(for: Array(batchContext.utf8) + tree.root)
-                for index in start..<end {
-                    result[index].sig = SignatureText(signature: signature, proof: tree.proof(of: index - start)).text
-                }
-            }
-            start = end
-        }
-        return result
-    }
-
-    /// The context of a batch's signed bytes (§2.2): never the first bytes of a change's.
-    public static let batchContext = "clustersync-changes-v2\n"
-
-    /// Throws `bad-signature`, naming the change, unless `change.sig` proves `key` signed it.
-    /// Checking many changes, `ChangeSignatureVerifier` checks each batch's signature once.
-    public static func verify(_ change: Change, key: ReplicaPublicKey?) throws(ClusterSyncError) {
-        var verifier = ChangeSignatureVerifier()
-        try verifier.verify(change, key: key)
-    }
-
-    /// Whether `text` is a `sig` in its one spelling (§2.1, §2.2).
-    public static func isWellFormed(_ text: String) -> Bool {
-        SignatureText(text) != nil
-    }
-}
-
-/// Checks change signatures (`ChangeSignature`), remembering each batch signature it has
-/// verified: a push of a thousand changes made in batches of 16 costs 63 Ed25519 checks, not a
-/// thousand. One verifier per thread; it is a value.
-public struct ChangeSignatureVerifier: Sendable {
-    /// Public key, root and signature of each batch verified: 128 bytes each.
-    private var verifiedBatches: Set<[UInt8]> = []
-
-    public init() {}
-
-    /// Throws `bad-signature`, naming the change, unless `change.sig` is `key`'s signature of the
-    /// change (§2.1) or of the root its proof leads to (§2.2). `key` nil: the maker has not
+    /// Throws `bad-signature`, naming the change, unless `change.sig` is the signature of
+    /// `signedText(change)` by `key`, its maker's registered key. `key` nil: the maker has not
     /// registered one (it has never synced), so no one can vouch for the change.
-    public mutating func verify(_ change: Change, key: ReplicaPublicKey?) throws(ClusterSyncError) {
-        guard let text = change.sig, let sig = SignatureText(text) else {
+    public static func verify(_ change: Change, key: ReplicaPublicKey?) throws(ClusterSyncError) {
+        guard let sig = change.sig, let signature = bytes(of: sig) else {
             throw ClusterSyncError(.badSignature,
                 "change \(change.id) is not signed: every change must carry its maker's signature (sig); it was made by a ClusterSync "
                 + "older than signed changes, which must be upgraded", field: "sig")
@@ -99,24 +44,17 @@ public struct ChangeSignatureVerifier: Sendable {
                 "change \(change.id) was made by replica \(change.id.replica), whose key is not registered: that replica must sync once "
                 + "itself before another can pass on its changes", field: "sig")
         }
-        let valid: Bool
-        if sig.proof.isEmpty {
-            valid = key.isValidSignature(sig.signature, for: Array(ChangeSignature.signedText(change).utf8))
-        } else {
-            let root = SignedBatchTree.root(from: SignedBatchTree.leaf(change), proof: sig.proof)
-            let batch = key.rawRepresentation + root + sig.signature
-            if verifiedBatches.contains(batch) {
-                valid = true
-            } else {
-                valid = key.isValidSignature(sig.signature, for: Array(ChangeSignature.batchContext.utf8) + root)
-                if valid { verifiedBatches.insert(batch) }
-            }
-        }
-        guard valid else {
+        guard key.isValidSignature(signature, for: Array(signedText(change).utf8)) else {
             throw ClusterSyncError(.badSignature,
                 "change \(change.id)'s signature does not match replica \(change.id.replica)'s registered key: the change was altered "
                 + "after it was made, or was not made by that replica", field: "sig")
         }
+    }
+
+    /// The 64 signature bytes of a `sig` text; nil unless it is exactly 64 bytes in standard
+    /// base64 with padding, in its one spelling.
+    public static func bytes(of text: String) -> [UInt8]? {
+        StrictBase64.decode(text, count: 64)
     }
 }
 
@@ -171,13 +109,8 @@ public struct ReplicaSigningKey: Sendable, CustomStringConvertible {
 
     /// The signature of `message`, in standard base64.
     func signature(for message: [UInt8]) -> String {
-        Data(signatureBytes(for: message)).base64EncodedString()
-    }
-
-    /// The 64 bytes of the signature of `message`.
-    func signatureBytes(for message: [UInt8]) -> [UInt8] {
         // Signing with a valid key does not fail.
-        (try? key.signature(for: message)).map { Array($0) } ?? []
+        (try? key.signature(for: message)).map { Data($0).base64EncodedString() } ?? ""
     }
 }
 

@@ -57,16 +57,15 @@ public enum PushValidation {
 
     /// The first change (in batch order) whose signature does not verify, and why. A large
     /// batch is split in one run of changes per core: an Ed25519 check costs far more than the
-    /// other checks and than storing the change (even one per 16 changes signed together), and
-    /// a session's push would otherwise keep the server on one core.
+    /// other checks and than storing the change, and a session's push would otherwise keep the
+    /// server on one core.
     static func firstBadSignature(
         _ changes: [Change], keys: [ReplicaID: ReplicaPublicKey], minimumPerWorker: Int = 64
     ) -> (index: Int, error: ClusterSyncError)? {
         @Sendable func firstBad(in range: Range<Int>) -> (index: Int, error: ClusterSyncError)? {
-            var verifier = ChangeSignatureVerifier()
             for index in range {
                 do throws(ClusterSyncError) {
-                    try verifier.verify(changes[index], key: keys[changes[index].id.replica])
+                    try ChangeSignature.verify(changes[index], key: keys[changes[index].id.replica])
                 } catch {
                     return (index, error)
                 }
@@ -76,9 +75,7 @@ public enum PushValidation {
         let perWorker = max(1, minimumPerWorker)
         let workers = changes.count < 2 * perWorker ? 1 : min(coreCount, changes.count / perWorker)
         guard workers > 1 else { return firstBad(in: changes.indices) }
-        // Runs of whole signed batches, when the pusher signed them from the batch's start.
-        let batch = ChangeSignature.batchLimit
-        let chunk = ((changes.count + workers - 1) / workers + batch - 1) / batch * batch
+        let chunk = (changes.count + workers - 1) / workers
         // Each worker writes only its own slot.
         var found = [(index: Int, error: ClusterSyncError)?](repeating: nil, count: workers)
         found.withUnsafeMutableBufferPointer { buffer in

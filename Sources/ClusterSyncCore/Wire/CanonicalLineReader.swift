@@ -124,7 +124,7 @@ enum CanonicalLineReader {
                 case "sup": guard let ids = idArray() else { return nil }; supersedes = ids; bit = 512
                 case "seen": guard let ids = idArray() else { return nil }; seenIDs = ids; bit = 1024
                 case "sig":
-                    guard let text = string(), ChangeSignature.isWellFormed(text) else { return nil }
+                    guard let text = string(), ChangeSignature.bytes(of: text) != nil else { return nil }
                     sig = text; bit = 2048
                 default: return nil
                 }
