@@ -157,6 +157,48 @@ import Testing
         #expect(t.overdue.map { "\($0.body) \($0.terms) \($0.reviewDate)" } == ["leadership-team TOR-0000000004 2026-10-01"])
     }
 
+    /// `RollupContribution.inputs`: writing any other field of a record leaves its contribution
+    /// as it was, and writing an input changes some record's (so the list is neither too short,
+    /// which would leave a roll-up stale, nor padded).
+    @Test func aContributionIsReadFromItsInputsAlone() {
+        func writing(_ field: String, _ value: JSONValue, on view: RecordView) -> RecordView {
+            let others = view.writes.filter { $0.key != field }.values.flatMap { $0 }
+            let write = FieldWrite(id: ChangeID(replica: Fixtures.b, counter: 1), hlc: HLCTimestamp(millis: 1_000), field: field, value: value)
+            return RecordView(id: view.id, scope: view.scope, liveWrites: others + [write])
+        }
+        for type in RecordType.allCases {
+            let views = Self.records.filter { $0.id.type == type && RollupContribution($0) != nil }
+            guard let inputs = RollupContribution.inputs(of: type) else {
+                #expect(views.isEmpty, "\(type) contributes, but has no inputs")
+                continue
+            }
+            #expect(!views.isEmpty, "no \(type) fixture contributes")
+            for field in type.schema.fields.map(\.name) where field != RecordSchema.deletedField.name {
+                let value: JSONValue = field == "attendees" ? Self.attendee("Dr Roberts", "dyserth") : "x"
+                let changed = views.filter { RollupContribution(writing(field, value, on: $0)) != RollupContribution($0) }
+                if inputs.contains(field) {
+                    #expect(!changed.isEmpty, "\(type).\(field) is an input, but writing it changed no contribution")
+                } else {
+                    #expect(changed.isEmpty, "\(type).\(field) is not an input, but writing it changed \(changed.map(\.id))")
+                }
+            }
+        }
+        // Whatever the field, a record's first write, a removal, a delete and a redaction may change it.
+        let title = Change(id: ChangeID(replica: Fixtures.b, counter: 1), hlc: HLCTimestamp(millis: 1), record: RecordID("RSK-0000000001")!,
+                           scope: Self.shared, field: "title", value: "Risk")
+        #expect(!RollupContribution.mayChange(.risk, by: [title], hadContribution: true))
+        #expect(RollupContribution.mayChange(.risk, by: [title], hadContribution: false))
+        for field in ["deleted", Redaction.field, "status"] {
+            var change = title
+            change.field = field
+            #expect(RollupContribution.mayChange(.risk, by: [change], hadContribution: true), "\(field)")
+        }
+        var removal = title
+        removal.value = nil
+        #expect(RollupContribution.mayChange(.risk, by: [removal], hadContribution: true))
+        #expect(!RollupContribution.mayChange(.list, by: [title], hadContribution: false))
+    }
+
     @Test func contributionsAggregateLikeRecordsAndRoundTripThroughJSON() throws {
         let contributions = Self.records.compactMap(RollupContribution.init)
         #expect(contributions.count == 24)  // 6 risks, 5 actions, 4 decisions, 5 meetings, 4 terms

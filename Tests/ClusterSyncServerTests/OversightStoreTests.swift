@@ -2,6 +2,7 @@ import ClusterSyncCore
 import ClusterSyncServer
 import ClusterSyncServerTesting
 import Foundation
+import GRDB
 import Testing
 
 /// Kept roll-ups and escalated records in both stores: the roll-up the SQLite store aggregates
@@ -99,5 +100,40 @@ import Testing
             today: Self.today)
         #expect(try await store.rollup(tenant: "bcuhb", region: "wrexham-flint", today: Self.today).clusters == [computed])
         await #expect(throws: ClusterSyncError.self) { try await store.rollup(tenant: "bcuhb", region: "cardiff", today: Self.today) }
+    }
+
+    /// The SQLite store recomputes a record's kept contribution only when a push may change it
+    /// (`RollupContribution.mayChange`): after each push below the kept roll-up equals the one
+    /// recomputed from every record (the store reopened with its rows' format forgotten).
+    @Test func theKeptRollupFollowsEveryEditThatMovesItAndOnlyThose() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-kept-\(UUID().uuidString).sqlite").path
+        let store = try SQLiteServerStore(path: path, wallClock: { Self.now })
+        try await store.addTenant("bcuhb")
+        try await store.addRegion("conwy", tenant: "bcuhb")
+        let nd = "north-denbighshire"
+        try await store.addCluster(nd, tenant: "bcuhb", region: "conwy")
+        try await store.addPractice("rhyl", cluster: nd, tenant: "bcuhb")
+        let rhyl = SessionIdentity(tenant: "bcuhb", cluster: nd, practice: "rhyl", author: "rhyl", role: .clusterLead)
+        func recomputed() async throws -> RegionRollup {
+            let queue = try DatabaseQueue(path: path)
+            try await queue.write { db in try db.execute(sql: "UPDATE rollup_format SET format = 0") }
+            return try await SQLiteServerStore(path: path, wallClock: { Self.now }).rollup(tenant: "bcuhb", region: nil, today: Self.today)
+        }
+        let steps: [(String, [Change], (RegionRollup) -> Bool)] = [
+            ("a risk with a title only counts, open", [change(1, "RSK-7K3M9Q2X1A", "title", .string("Winter locum gap"), cluster: nd),
+                                                     change(2, "ACT-4F8R2M6W0Z", "title", .string("Agree locum rota"), cluster: nd)],
+             { $0.risks.total == 1 && $0.risks.byStatus["open"] == 1 && $0.actions.total == 1 }),
+            ("its owner is no input", [change(3, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: nd)], { $0.risks.byStatus["open"] == 1 }),
+            ("closed", [change(4, "RSK-7K3M9Q2X1A", "status", .string("closed"), cluster: nd)], { $0.risks.total == 1 && $0.risks.byStatus["closed"] == 1 }),
+            ("its title removed, still there", [change(5, "RSK-7K3M9Q2X1A", "title", nil, cluster: nd, sup: [1])], { $0.risks.total == 1 }),
+            ("the action falls due", [change(6, "ACT-4F8R2M6W0Z", "due_date", .string("2026-11-01"), cluster: nd)], { $0.actions.overdue == 1 }),
+            ("the risk deleted", [change(7, "RSK-7K3M9Q2X1A", "deleted", .bool(true), cluster: nd)], { $0.risks.total == 0 && $0.actions.total == 1 }),
+        ]
+        for (name, changes, expected) in steps {
+            _ = try await store.push(changes, as: rhyl)
+            let kept = try await store.rollup(tenant: "bcuhb", region: nil, today: Self.today)
+            #expect(expected(kept), "\(name): \(kept.risks) \(kept.actions)")
+            #expect(kept == (try await recomputed()), "\(name)")
+        }
     }
 }

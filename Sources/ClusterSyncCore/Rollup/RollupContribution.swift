@@ -106,3 +106,32 @@ public enum RollupContribution: Sendable, Equatable, Codable {
         }
     }
 }
+
+extension RollupContribution {
+    /// The fields a record's contribution is read from, besides whether the record exists (has
+    /// a live write) and is deleted; nil for a type that never contributes. A value written to
+    /// any other field of a record that exists already cannot change what it contributes.
+    /// `RollupTests` writes every other schema field of each type and checks just that.
+    public static func inputs(of type: RecordType) -> Set<String>? {
+        switch type {
+        case .risk: ["score", "status", "review_date", "escalation"]
+        case .action: ["status", "due_date"]
+        case .decision: ["outcome", "date"]
+        case .meeting: ["body", "status", "date", "attendees"]
+        case .terms: ["body", "date_agreed", "review_date", "practices"]
+        case .list, .item, .declaration, .plan, .contribution: nil
+        }
+    }
+
+    /// Whether `changes` (to one cluster-shared record) may change its contribution, given
+    /// whether it had one before: a record that contributed nothing may start to (its first
+    /// write, whatever the field), a removal may leave a record without a live write, and a
+    /// redaction may erase the value of an input.
+    public static func mayChange(_ type: RecordType, by changes: some Sequence<Change>, hadContribution: Bool) -> Bool {
+        guard let inputs = inputs(of: type) else { return false }
+        guard hadContribution else { return true }
+        return changes.contains {
+            $0.value == nil || $0.field == RecordSchema.deletedField.name || $0.field == Redaction.field || inputs.contains($0.field)
+        }
+    }
+}

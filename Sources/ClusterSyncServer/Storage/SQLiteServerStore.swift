@@ -268,8 +268,7 @@ public final class SQLiteServerStore: ServerStore {
             _ = try writer.apply(accepted)
             try Self.chain(texts, tenant: tenant, after: last, db)
             let erasedLogged = try Self.eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, db)
-            try Self.updateContributions(db, tenant: tenant, cluster: cluster,
-                                         records: Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)))
+            try Self.updateContributions(db, tenant: tenant, cluster: cluster, changes: accepted)
             try db.cachedStatement(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?").execute(arguments: [seq, tenant])
             return (PushOutcome(accepted: accepted.count, duplicates: duplicates), erasedLogged)
         }
