@@ -2,6 +2,7 @@
 import Dispatch
 import Glibc
 #endif
+import Synchronization
 
 /// Gives freed heap back to the system after many sessions have closed. glibc's allocator keeps
 /// what thousands of sessions' TLS and line buffers used in its arenas, so a server that had a
@@ -17,12 +18,22 @@ enum MemoryReturn {
         return true
     }
 
+    /// Trims a second after it is asked (once, however often it is asked meanwhile): a
+    /// connection counts as closed before its session has let go of its buffers, and a trim at
+    /// the close itself left most of a burst's freed memory with the process (measured: 286 MB
+    /// five seconds after 4,000 sessions left; a trim then brought it to 148 MB).
     static func trim() {
         #if canImport(Glibc)
-        guard let trim = function else { return }
-        DispatchQueue.global(qos: .utility).async { _ = trim(0) }
+        guard let trim = function, !scheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + delay) {
+            scheduled.store(false, ordering: .releasing)
+            _ = trim(0)
+        }
         #endif
     }
+
+    static let delay = DispatchTimeInterval.seconds(1)
+    private static let scheduled = Atomic(false)
 
     /// Keeps buffers of 256 KB and more (a pull's page, thousands of changes) out of the heap:
     /// each is mapped when made and unmapped when freed. glibc otherwise raises this threshold
