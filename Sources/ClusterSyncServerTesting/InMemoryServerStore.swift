@@ -76,6 +76,7 @@ public actor InMemoryServerStore: ServerStore {
             try MaterialisedStateSchema.createTables(db)
             try MaterialisedStateSchema.addSignatures(db)
             try MaterialisedStateSchema.createRedactionTable(db)
+            try MaterialisedStateSchema.clusterChangesByID(db)
         }
         tenants[tenant]!.records[cluster] = records
         tenants[tenant]!.clusterRegion[cluster] = region

@@ -213,6 +213,61 @@ import Testing
         }
     }
 
+    /// A file whose changes are clustered by record (before migration v11) is re-clustered by
+    /// change id when next opened, and reads the same: records, conflicts, history, the outbox,
+    /// and an edit that supersedes a write made before.
+    @Test func aFileClusteredByRecordIsReclusteredAndReadsTheSame() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path("old.sqlite")
+        let risk: RecordID
+        let before: (export: JSONValue, conflicts: [RecordConflictSummary], history: [Change], all: [Change], outbox: [Change])
+        do {
+            let replica = try makeReplica(dir, "old", practice: "prestatyn")
+            let other = try makeReplica(dir, "other", practice: "rhyl")
+            risk = try replica.create(.risk, edits: [.set("title", .string("Locum cover")), .set("owner", .string("Practice manager"))])
+            _ = try other.merge(with: replica)
+            _ = try replica.edit(risk, .set("owner", .string("Cluster lead")))
+            _ = try other.edit(risk, .set("owner", .string("Pharmacist")))
+            _ = try replica.merge(with: other)
+            _ = try replica.edit(risk, .set("title", .string("Locum cover, winter")))
+            before = (try replica.exportJSON(today: fixedToday), try replica.conflicts(), try replica.history(of: risk),
+                      try replica.allChanges(), try replica.outbox(limit: 100))
+            #expect(before.conflicts.count == 1)
+            // Back to the layout the version before wrote.
+            try replica.database.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE change_by_record (
+                        record INTEGER NOT NULL, field TEXT NOT NULL, replica INTEGER NOT NULL, counter INTEGER NOT NULL,
+                        hlc INTEGER NOT NULL, value TEXT, sup TEXT, seen TEXT, author TEXT, live INTEGER NOT NULL, sig TEXT,
+                        PRIMARY KEY (record, field, replica, counter)
+                    ) WITHOUT ROWID;
+                    INSERT INTO change_by_record SELECT record, field, replica, counter, hlc, value, sup, seen, author, live, sig FROM change;
+                    DROP TABLE change;
+                    ALTER TABLE change_by_record RENAME TO change;
+                    CREATE UNIQUE INDEX change_by_id ON change(replica, counter);
+                    DELETE FROM grdb_migrations WHERE identifier LIKE 'v11 (speed)%';
+                    """)
+            }
+        }
+        let reopened = try Replica(path: path)
+        let layout = try reopened.database.read { db in
+            (try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'change'") ?? "",
+             Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'change'")))
+        }
+        #expect(layout.0.contains("PRIMARY KEY (replica, counter)"))
+        #expect(layout.1 == ["change_by_field", "change_live"])
+        #expect(try reopened.exportJSON(today: fixedToday) == before.export)
+        #expect(try reopened.conflicts() == before.conflicts)
+        #expect(try reopened.history(of: risk) == before.history)
+        #expect(try reopened.allChanges() == before.all)
+        #expect(try reopened.outbox(limit: 100) == before.outbox)
+        // Resolving the conflict supersedes both live writes made before the migration.
+        _ = try reopened.edit(risk, .set("owner", .string("Cluster lead")))
+        #expect(try reopened.conflicts().isEmpty)
+        #expect(try reopened.record(risk)?.string("owner") == "Cluster lead")
+    }
+
     @Test func fileSurvivesReopenWithWAL() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -180,6 +180,9 @@ enum ReplicaSchema {
                 ALTER TABLE identity ADD COLUMN supersessions_in_changes INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v11 (speed): changes clustered by id") { db in
+            try MaterialisedStateSchema.clusterChangesByID(db)
+        }
         return migrator
     }
 }

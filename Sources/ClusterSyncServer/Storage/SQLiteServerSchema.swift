@@ -352,6 +352,9 @@ enum SQLiteServerSchema {
                 INSERT INTO store_identity (singleton, id) VALUES (1, lower(hex(randomblob(16))));
                 """)
         }
+        migrator.registerMigration("v10 (speed): changes clustered by id") { db in
+            try MaterialisedStateSchema.clusterChangesByID(db)
+        }
         return migrator
     }
 }

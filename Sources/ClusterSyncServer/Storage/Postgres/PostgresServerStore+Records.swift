@@ -20,6 +20,7 @@ extension PostgresServerStore {
                 try MaterialisedStateSchema.createTables(db)
                 try MaterialisedStateSchema.createRedactionTable(db)
                 try MaterialisedStateSchema.addSignatures(db)
+                try MaterialisedStateSchema.clusterChangesByID(db)
             }
         }
 
