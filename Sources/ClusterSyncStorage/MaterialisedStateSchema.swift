@@ -58,9 +58,11 @@ public enum MaterialisedStateSchema {
     /// `createTables`): most changes arrive in their maker's order, so a row goes at the end of
     /// its maker's range instead of into the middle of its record's, and a transaction of a
     /// thousand edits to a thousand records dirties a few pages of the table, not a thousand.
-    /// Reads by record and field go through `change_by_field`; reads of the live writes through
-    /// `change_live`, which holds only those. Called from a later migration of the replica and
-    /// of the server store, after `addSignatures`; measured in README, Speed ("Tenth session").
+    /// Reads by record and field go through `change_by_field`; reads of the live writes and
+    /// snapshots through `change_kept`, which holds only the rows a snapshot keeps
+    /// (`SnapshotQueryPlanTests` checks a snapshot page uses it). Called from a later migration
+    /// of the replica and of the server store, after `addSignatures`; measured in README, Speed
+    /// ("Tenth session").
     public static func clusterChangesByID(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE change_clustered_by_id (
@@ -83,8 +85,12 @@ public enum MaterialisedStateSchema {
             ALTER TABLE change_clustered_by_id RENAME TO change;
             -- A record's history, a field's writes (what a late write is checked against).
             CREATE INDEX change_by_field ON change(record, field);
-            -- The materialised state: a record's live writes, a field's conflicts.
-            CREATE INDEX change_live ON change(record, field) WHERE live = 1;
+            -- What a snapshot keeps (SnapshotReader.kept, whose terms these must stay, and why
+            -- they say IN): the materialised state, a record's live writes and a field's
+            -- conflicts, read through it too (`live = 1` implies this WHERE), plus list slots
+            -- and redactions.
+            CREATE INDEX change_kept ON change(record, field)
+                WHERE live = 1 OR (field IN ('position', 'redact') AND (value IS NOT NULL OR field = 'redact'));
             """)
     }
 

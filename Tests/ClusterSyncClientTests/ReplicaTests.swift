@@ -256,7 +256,7 @@ import Testing
              Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'change'")))
         }
         #expect(layout.0.contains("PRIMARY KEY (replica, counter)"))
-        #expect(layout.1 == ["change_by_field", "change_live"])
+        #expect(layout.1 == ["change_by_field", "change_kept"])
         #expect(try reopened.exportJSON(today: fixedToday) == before.export)
         #expect(try reopened.conflicts() == before.conflicts)
         #expect(try reopened.history(of: risk) == before.history)

@@ -1,6 +1,7 @@
 import ClusterSyncServer
 import Foundation
 import GRDB
+import GRDBSQLite
 import Testing
 
 @testable import ClusterSyncStorage
@@ -27,9 +28,34 @@ import Testing
         let records = continuing.first { $0.contains(" rec ") }
         #expect(records?.contains("id>?") == true, "the record index is searched from the cursor: \(continuing)")
         #expect(!continuing.contains { $0.contains("TEMP B-TREE") }, "pages come in index order, unsorted: \(continuing)")
+        // Only the rows a snapshot keeps are read, through the index that holds just those.
+        #expect(continuing.contains { $0.contains(" c USING INDEX change_kept ") }, "\(continuing)")
         // The first page reads from the cluster's first record, in the same order.
         let first = try plan(continuing: false)
         #expect(first.first { $0.contains(" rec ") }?.contains("tenant=? AND cluster=?") == true, "\(first)")
         #expect(!first.contains { $0.contains("TEMP B-TREE") }, "\(first)")
+    }
+    /// The statements a write runs for every change bind `field = ?`. SQLite compiles such a
+    /// statement again at every new binding when a partial index's WHERE compares `field` with
+    /// a constant by `=` (to see whether the bound value makes the index usable): with the
+    /// first `change_kept`, applying a snapshot was four times slower. Counted by SQLite.
+    @Test func aWritesStatementsAreNotCompiledAgainForEachField() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-plan-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        _ = try SQLiteServerStore(path: path)
+        let database = try DatabaseQueue(path: path)
+        try database.write { db in
+            for sql in [
+                "UPDATE change SET live = 0 WHERE record = ? AND field = ? AND replica = ? AND counter = ?",
+                "SELECT EXISTS (SELECT 1 FROM change s WHERE s.record = ? AND s.field = ? AND s.replica = ? AND s.counter = ?)",
+                "SELECT count(*) FROM change c WHERE c.record = ? AND c.field = ? AND c.replica >= ? AND c.counter >= ? AND c.live = 1",
+            ] {
+                let statement = try db.makeStatement(sql: sql)
+                for field in ["title", "position", "redact", "owner"] {
+                    try statement.execute(arguments: [1, field, 1, 1])
+                }
+                #expect(sqlite3_stmt_status(statement.sqliteStatement, SQLITE_STMTSTATUS_REPREPARE, 0) == 0, "\(sql)")
+            }
+        }
     }
 }
