@@ -63,6 +63,14 @@ enum SpeedBench {
         let decodeStart = ContinuousClock.now
         let decoded = try lines.map { line throws(ClusterSyncError) in try Change(jsonText: line) }
         add("change text decoded (canonical-line reader)", rate(Double(lines.count) / Bench.seconds(since: decodeStart)))
+        // Every local edit is signed and every pushed change's signature checked: what that
+        // alone allows, on every core of this machine, beside the two targets it bounds.
+        let signatures = try SignatureCost.measure(changes)
+        add("Ed25519 per change, one core (swift-crypto): sign / check", String(format: "%.1f / %.1f µs", signatures.signMicros, signatures.verifyMicros))
+        add("  ceiling on local edits from signing alone (\(SignatureCost.cores) cores)", rate(SignatureCost.ceiling(micros: signatures.signMicros)),
+            target: "local edits target 200,000 changes/s")
+        add("  ceiling on pushes from checking alone (\(SignatureCost.cores) cores)", rate(SignatureCost.ceiling(micros: signatures.verifyMicros)),
+            target: "pushes target 150,000 changes/s")
         let target = try Replica(path: directory.appendingPathComponent("target.sqlite").path)
         try target.initialise(tenant: "bench", cluster: "c1", practice: "p2", displayName: "Bench 2")
         let applyStart = ContinuousClock.now
