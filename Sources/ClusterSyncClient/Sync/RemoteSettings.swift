@@ -104,17 +104,23 @@ extension Replica {
             // An ack means the server has registered this replica's key (its session's first
             // push registers it): changes of this replica that others relay can now be pushed.
             try Self.markAcknowledged([me], db)
+            // One statement per maker named, over its counters as a JSON array: an ack names up
+            // to a thousand changes, and a statement for each cost more than its work.
+            var counters: [ReplicaID: [Int64]] = [:]
+            for id in ids { counters[id.replica, default: []].append(id.counter) }
             let delete = try db.cachedStatement(sql: """
-                DELETE FROM outbox WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
+                DELETE FROM outbox WHERE replica = (SELECT num FROM replica WHERE id = ?)
+                    AND counter IN (SELECT value FROM json_each(?))
                 """)
             let stamp = try db.cachedStatement(sql: """
-                UPDATE change SET author = ?1 WHERE counter = ?2 AND replica = (SELECT num FROM replica WHERE id = ?3)
-                    AND author IS (SELECT display_name FROM identity)
+                UPDATE change SET author = ?1 WHERE replica = (SELECT num FROM replica WHERE id = ?2)
+                    AND counter IN (SELECT value FROM json_each(?3)) AND author IS (SELECT display_name FROM identity)
                 """)
-            for id in ids {
-                try delete.execute(arguments: [id.counter, id.replica.rawValue])
-                if let author, id.replica == me {
-                    try stamp.execute(arguments: [author, id.counter, id.replica.rawValue])
+            for (replica, list) in counters {
+                let json = "[" + list.map(String.init).joined(separator: ",") + "]"
+                try delete.execute(arguments: [replica.rawValue, json])
+                if let author, replica == me {
+                    try stamp.execute(arguments: [author, replica.rawValue, json])
                 }
             }
         }
