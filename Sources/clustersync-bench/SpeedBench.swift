@@ -268,7 +268,7 @@ struct ServerProcess {
         process.standardOutput = FileHandle.nullDevice
         // Its log, kept beside the data to say why it did not start, if it does not.
         let log = URL(fileURLWithPath: data.path).deletingLastPathComponent().appendingPathComponent("server-\(port).log").path
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
         // Ready when it accepts a connection.

@@ -14,7 +14,7 @@ import Testing
         let r = try makeReplica(dir, "a", practice: "prestatyn")
         let risk = try r.create(.risk, edits: [.set("title", s("Locum cover, \"winter\"")), .set("description", s("two\nlines")),
                                                .set("score", RiskScore(likelihood: 4, consequence: 3)!.jsonValue), .add("tags", s("workforce"))])
-        let action = try r.create(.action, edits: [.set("title", s("Advertise")), .set("source", s(risk.rawValue)), .add("notes", .object(["date": s("2026-11-01"), "text": s("Drafted")]))])
+        _ = try r.create(.action, edits: [.set("title", s("Advertise")), .set("source", s(risk.rawValue)), .add("notes", .object(["date": s("2026-11-01"), "text": s("Drafted")]))])
         let list = try r.create(.list, edits: [.set("title", s("Agenda")), .set("kind", s("agenda"))])
         _ = try r.create(.item, edits: [.set("list", s(list.rawValue)), .set("text", s("Apologies")), .place(after: nil)])
         let meeting = try r.create(.meeting, edits: [.set("title", s("Board")), .set("body", s("stakeholder-board")), .set("date", s("2026-11-20")), .set("agenda", s(list.rawValue))])
