@@ -61,8 +61,8 @@ public enum MaterialisedStateSchema {
     /// Reads by record and field go through `change_by_field`; reads of the live writes and
     /// snapshots through `change_kept`, which holds only the rows a snapshot keeps
     /// (`SnapshotQueryPlanTests` checks a snapshot page uses it). Called from a later migration
-    /// of the replica and of the server store, after `addSignatures`; measured in README, Speed
-    /// ("Tenth session").
+    /// of the replica and of the server store, after `addSignatures`; measured in
+    /// Sources/clustersync-bench/MEASUREMENTS.md ("Tenth session").
     public static func clusterChangesByID(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE change_clustered_by_id (
