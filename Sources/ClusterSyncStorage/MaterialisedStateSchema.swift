@@ -4,6 +4,8 @@ import GRDB
 /// replica and in the server's SQLite store. Called from each one's first migration; a later
 /// change to these tables is a new migration in each, never an edit here.
 public enum MaterialisedStateSchema {
+    /// The first layout, frozen: `change` clustered by record and field. Every store brings it
+    /// up to date with `addSignatures` and `clusterChangesByID`, which re-clusters it by id.
     public static func createTables(_ db: Database) throws {
         try db.execute(sql: """
             -- Replica ids are interned: a change row keeps an integer, not 16 characters.
