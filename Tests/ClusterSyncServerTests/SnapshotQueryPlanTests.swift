@@ -1,3 +1,4 @@
+import ClusterSyncCore
 import ClusterSyncServer
 import Foundation
 import GRDB
@@ -55,6 +56,33 @@ import Testing
                     try statement.execute(arguments: [1, field, 1, 1])
                 }
                 #expect(sqlite3_stmt_status(statement.sqliteStatement, SQLITE_STMTSTATUS_REPREPARE, 0) == 0, "\(sql)")
+            }
+        }
+        // The production path: `ChangeWriter`, in both ways it recognises a superseded write,
+        // writing and superseding changes of four fields; every statement the connection holds
+        // is counted.
+        let scope = RecordScope(tenant: "t", cluster: "c")
+        let record = RecordID("RSK-7K3M9Q2X1A")!, replica = ReplicaID("00000000000000a1")!
+        for (index, supersessions) in [ChangeWriter.Supersessions.orphanRows, .storedChanges].enumerated() {
+            try database.write { db in
+                var writer = try ChangeWriter(db, partition: .init(tenant: "t", cluster: "c"), supersessions: supersessions)
+                for (offset, field) in ["title", "position", "status", "owner"].enumerated() {
+                    for round in 0..<3 {
+                        let counter = Int64(index * 100 + offset * 10 + round + 1)
+                        let change = Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: 1_795_424_400_000 + counter),
+                                            record: record, scope: scope, field: field, value: .string("v\(counter)"),
+                                            supersedes: round == 0 ? [] : [ChangeID(replica: replica, counter: counter - 1)])
+                        // One at a time: each write binds its field anew.
+                        _ = try writer.apply([change])
+                    }
+                }
+                var reprepared: [String] = []
+                var statement = sqlite3_next_stmt(db.sqliteConnection, nil)
+                while let current = statement {
+                    if sqlite3_stmt_status(current, SQLITE_STMTSTATUS_REPREPARE, 0) > 0 { reprepared.append(String(cString: sqlite3_sql(current))) }
+                    statement = sqlite3_next_stmt(db.sqliteConnection, current)
+                }
+                #expect(reprepared.isEmpty, "\(supersessions): \(reprepared)")
             }
         }
     }
