@@ -173,6 +173,16 @@ struct WireSession {
 
     static func subscribed(token: String, replica: ReplicaID, store: any ServerStore, notifier: ChangeNotifier,
                            configure: (inout SessionHandler) -> Void) async throws -> WireSession {
+        let session = try await welcomed(token: token, replica: replica, store: store, notifier: notifier, configure: configure)
+        try await session.send(WireMessage.subscribe(Subscribe(cursor: nil)))
+        let subscribed = try #require(try await session.nextLine())
+        #expect(subscribed.contains("\"type\":\"subscribed\""), "\(subscribed)")
+        return session
+    }
+
+    /// A session through the production handler, welcomed (its replica's `key` given, if any).
+    static func welcomed(token: String, replica: ReplicaID, key: ReplicaPublicKey? = nil, store: any ServerStore, notifier: ChangeNotifier,
+                         configure: (inout SessionHandler) -> Void) async throws -> WireSession {
         let channel = NIOAsyncTestingChannel()
         var handler = SessionHandler(store: store, notifier: notifier, limits: .default, logger: Logger(label: "test"))
         configure(&handler)
@@ -183,12 +193,9 @@ struct WireSession {
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7443))
         let identity = channel.eventLoop.makeSucceededFuture(CertificateIdentity?.none)
         let session = WireSession(channel: channel, session: Task { await ready.run(wrapped, certificateIdentity: identity) })
-        try await session.send(WireMessage.hello(Hello(replica: replica, token: token, client: "test")))
+        try await session.send(WireMessage.hello(Hello(replica: replica, token: token, client: "test", key: key)))
         let welcome = try #require(try await session.nextLine())
         #expect(welcome.contains("\"type\":\"welcome\""), "\(welcome)")
-        try await session.send(WireMessage.subscribe(Subscribe(cursor: nil)))
-        let subscribed = try #require(try await session.nextLine())
-        #expect(subscribed.contains("\"type\":\"subscribed\""), "\(subscribed)")
         return session
     }
 

@@ -31,8 +31,12 @@ public enum PushValidation {
     /// registered key (`ChangeSignature.verify`, `bad-signature`): `keys` holds the keys the
     /// server has registered for the makers (the replica of each change id) in the session's
     /// tenant and cluster; a maker missing from it has registered none.
+    ///
+    /// `inParallel` runs a large batch's runs of signatures (each on its own thread, returning
+    /// once all have ended); by default on every core at the caller's priority.
     public static func validate(
-        _ push: Push, for identity: SessionIdentity, nowMillis: Int64, limits: WireLimits, keys: [ReplicaID: ReplicaPublicKey]
+        _ push: Push, for identity: SessionIdentity, nowMillis: Int64, limits: WireLimits, keys: [ReplicaID: ReplicaPublicKey],
+        inParallel: ParallelRuns = onEveryCore
     ) throws(PushRejection) {
         if let refusal = identity.role.writeRefusal, let first = push.changes.first {
             throw PushRejection(change: first.id, error: refusal)
@@ -40,7 +44,7 @@ public enum PushValidation {
         let rule = ChangeAdmission(session: identity, limits: limits)
         // The signatures are checked first, on every core; the outcome is as if each change
         // were checked whole in order: admission, then its signature.
-        let badSignature = firstBadSignature(push.changes, keys: keys)
+        let badSignature = firstBadSignature(push.changes, keys: keys, inParallel: inParallel)
         for (index, change) in push.changes.enumerated() {
             do throws(ClusterSyncError) {
                 try rule.check(change, nowMillis: nowMillis)
@@ -51,6 +55,13 @@ public enum PushValidation {
         }
     }
 
+    /// Runs `body(run)` for each run in `0..<runs`, each on its own thread where it can, and
+    /// returns once every run has ended.
+    public typealias ParallelRuns = @Sendable (_ runs: Int, _ body: @escaping @Sendable (_ run: Int) -> Void) -> Void
+
+    /// One thread per run, on every core (Dispatch's `concurrentPerform`).
+    public static let onEveryCore: ParallelRuns = { runs, body in DispatchQueue.concurrentPerform(iterations: runs, execute: body) }
+
     /// Read once: on Linux each read of `activeProcessorCount` reads the cgroup's files, a cost
     /// a one-change push would pay on every push.
     static let coreCount = ProcessInfo.processInfo.activeProcessorCount
@@ -60,7 +71,7 @@ public enum PushValidation {
     /// other checks and than storing the change, and a session's push would otherwise keep the
     /// server on one core.
     static func firstBadSignature(
-        _ changes: [Change], keys: [ReplicaID: ReplicaPublicKey], minimumPerWorker: Int = 64
+        _ changes: [Change], keys: [ReplicaID: ReplicaPublicKey], minimumPerWorker: Int = 64, inParallel: ParallelRuns = onEveryCore
     ) -> (index: Int, error: ClusterSyncError)? {
         @Sendable func firstBad(in range: Range<Int>) -> (index: Int, error: ClusterSyncError)? {
             for index in range {
@@ -80,7 +91,7 @@ public enum PushValidation {
         var found = [(index: Int, error: ClusterSyncError)?](repeating: nil, count: workers)
         found.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let slots = buffer
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            inParallel(workers) { worker in
                 let start = min(changes.count, worker * chunk)
                 slots[worker] = firstBad(in: start..<min(changes.count, start + chunk))
             }

@@ -87,6 +87,12 @@ public struct SessionIdentity: Sendable, Equatable, Hashable, CustomStringConver
                                region: role.needsRegion ? region : nil)
     }
 
+    /// The one cluster whose pushes can change what this identity reads (its scopes), or nil
+    /// when a push to any cluster of its tenant can: a read-only role reads escalations and
+    /// roll-ups across its region or tenant. The server wakes a subscription only for pushes
+    /// that concern it.
+    public var wokenByCluster: String? { role.isPractice ? cluster : nil }
+
     /// The scopes granted: the cluster's shared records and the practice's own. A read-only
     /// role reads (and may push to none) `escalated:` (the risks escalated to it and their
     /// actions, in full) and `rollup:` (its clusters' counts) of its region or tenant

@@ -218,9 +218,9 @@ struct SessionHandler: Sendable {
             // A subscription that has just started listens for pushes before it catches up, so
             // that nothing pushed in between is missed. The notifier wakes the session through
             // its event stream, at most one wake-up waiting (no task or buffer per subscription).
-            if machine.isSubscribed, session.subscription == nil, let tenant = machine.identity?.tenant {
-                let (sink, wakeups) = (session.sink, session.wakeups)
-                let subscribed = await notifier.subscribe(tenant: tenant) { generation in
+            if machine.isSubscribed, session.subscription == nil, let identity = machine.identity {
+                let (tenant, sink, wakeups) = (identity.tenant, session.sink, session.wakeups)
+                let subscribed = await notifier.subscribe(tenant: tenant, cluster: identity.wokenByCluster) { generation in
                     if wakeups.raise(generation) { sink.yield(.published) }
                 }
                 session.subscription = (tenant, subscribed.id)
@@ -351,8 +351,13 @@ struct SessionHandler: Sendable {
     /// life (2.37 does not apply its handler's cap on it): a page written in one flush pinned
     /// its size, hundreds of kilobytes and up to the line limit, in every session that had
     /// pulled one. Measured with 300 sessions each pulling a page of 1,000 changes: 341 KB a
-    /// session in one flush, 120 KB in slices of 64 KB, 72 KB in slices of 16 KB (one TLS
-    /// record; 63 KB is a session's cost before any page).
+    /// session in one flush, 120 KB in slices of 64 KB, 72 KB in slices of 16 KB (63 KB is a
+    /// session's cost before any page).
+    ///
+    /// A slice is a little under 16 KB: its TLS record (the slice, a 5-byte header, and 17 bytes
+    /// of content type and tag in TLS 1.3, 24 of nonce and tag in 1.2) must fit the 16 KB buffer
+    /// NIOSSL starts with. A slice of exactly 16 KB made a record of 16,406 bytes, and the buffer
+    /// doubled to 32 KB in every session that had been sent a page (heaptrack, `--load 500`).
     private func send(_ message: WireMessage, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async {
         var buffer = ByteBuffer()
         WireCodec.encode(message, into: &buffer)
@@ -366,7 +371,7 @@ struct SessionHandler: Sendable {
         }
     }
 
-    static let flushedSlice = 16 * 1024
+    static let flushedSlice = 16 * 1024 - 256
 
     private func authenticate(
         _ hello: Hello, _ session: inout Session, _ machine: inout ServerSessionStateMachine
@@ -423,7 +428,8 @@ struct SessionHandler: Sendable {
 
     /// Checks a push (its makers' keys, admission, signatures) and starts its commit, which is
     /// answered when it ends (`.pushCommitted`): the session meanwhile checks the next push, so
-    /// a batch's signature checks (on every core) overlap the previous batch's commit.
+    /// a batch's signature checks (on every core, below other work: `SignatureChecks`) overlap
+    /// the previous batch's commit.
     private func store(
         _ push: Push, from replica: ReplicaID?, _ machine: inout ServerSessionStateMachine, _ session: inout Session
     ) async -> ServerSessionStateMachine.Action {
@@ -442,13 +448,13 @@ struct SessionHandler: Sendable {
             var makers = Set(push.changes.map(\.id.replica))
             if let replica { makers.insert(replica) }
             let registrations = try await store.replicaRegistrations(makers, tenant: identity.tenant, cluster: identity.cluster)
-            try PushValidation.validate(push, for: identity, nowMillis: nowMillis(), limits: limits, keys: registrations.mapValues(\.key))
+            try await SignatureChecks.validate(push, for: identity, nowMillis: nowMillis(), limits: limits, keys: registrations.mapValues(\.key))
             let author = replica.flatMap { registrations[$0]?.author } ?? identity.author
             let (store, notifier, logger) = (self.store, self.notifier, self.logger)
             commit = {
                 do {
                     let outcome = try await store.push(push.changes, as: identity, from: replica)
-                    if outcome.accepted > 0 { await notifier.notify(tenant: identity.tenant) }
+                    if outcome.accepted > 0 { await notifier.notify(tenant: identity.tenant, clusters: Set(push.changes.map(\.scope.cluster))) }
                     Self.accepted.increment(by: outcome.accepted)
                     Self.duplicates.increment(by: outcome.duplicates)
                     logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
