@@ -116,10 +116,10 @@ struct SessionHandler: Sendable {
                         session.timer?.cancel()
                         if let credential = session.credential { connections.release(credential: credential) }
                         if let subscription = session.subscription {
-                            if await notifier.unsubscribe(tenant: subscription.tenant, id: subscription.id) {
-                                await feed?.forget(tenant: subscription.tenant)
+                            if await notifier.unsubscribe(tenant: subscription.group.tenant, id: subscription.id) {
+                                await feed?.forget(tenant: subscription.group.tenant)
                             }
-                            await credentials?.unwatch(session.subject, tenant: subscription.tenant)
+                            await credentials?.unwatch(session.subject, subscription.group)
                         }
                         sink.finish()
                         takenSink.finish()
@@ -143,7 +143,8 @@ struct SessionHandler: Sendable {
         var timer: Scheduled<Void>?
         /// The credential slot this session holds, once welcomed.
         var credential: String?
-        var subscription: (tenant: String, id: Int)?
+        /// The subscription's id with the notifier, and the sessions it is woken with.
+        var subscription: (group: SubscribedCredentials.Group, id: Int)?
         /// Wake-ups not yet handled (set by the notifier, taken by `.published`).
         let wakeups = PendingWakeups()
         /// The tenant's generation at the last wake-up handled: the subscription's next page
@@ -219,13 +220,14 @@ struct SessionHandler: Sendable {
             // that nothing pushed in between is missed. The notifier wakes the session through
             // its event stream, at most one wake-up waiting (no task or buffer per subscription).
             if machine.isSubscribed, session.subscription == nil, let identity = machine.identity {
-                let (tenant, sink, wakeups) = (identity.tenant, session.sink, session.wakeups)
-                let subscribed = await notifier.subscribe(tenant: tenant, cluster: identity.wokenByCluster) { generation in
+                let (sink, wakeups) = (session.sink, session.wakeups)
+                let group = SubscribedCredentials.Group(tenant: identity.tenant, cluster: identity.wokenByCluster)
+                let subscribed = await notifier.subscribe(tenant: group.tenant, cluster: group.cluster) { generation in
                     if wakeups.raise(generation) { sink.yield(.published) }
                 }
-                session.subscription = (tenant, subscribed.id)
+                session.subscription = (group, subscribed.id)
                 session.seen = subscribed.generation
-                await credentials?.watch(session.subject, tenant: tenant)
+                await credentials?.watch(session.subject, group)
             }
             guard await perform(machine.catchUp(), &machine, &session) else { return }
             // A page that said `more`: the next goes out after whatever the client sent
@@ -239,11 +241,11 @@ struct SessionHandler: Sendable {
     }
 
     /// The error to close the session with if its credential has been withdrawn. A wake-up is
-    /// judged in the read shared by the tenant's sessions woken with it; a client's message (or
-    /// a wake-up the shared read cannot answer) with the session's own read.
+    /// judged in the read shared by the sessions woken with it; a client's message (or a
+    /// wake-up the shared read cannot answer) with the session's own read.
     private func recheck(_ event: Event, _ session: Session) async -> ClusterSyncError? {
-        if case .published = event, let credentials, let tenant = session.subscription?.tenant,
-           let states = await credentials.states(for: session.subject, tenant: tenant, seen: session.seen) {
+        if case .published = event, let credentials, let group = session.subscription?.group,
+           let states = await credentials.states(for: session.subject, group, seen: session.seen) {
             return CredentialGate.withdrawal(of: session.subject, in: states, at: nowMillis())
         }
         return await gate.recheck(session.subject)
