@@ -10,8 +10,9 @@ import NIOSSL
 /// own token and replica, in clusters of `clusterSize` (`--cluster-size`, default 50); each
 /// pushes 10 changes, pulls (the time from `pull` to its page is the figure), subscribes, and
 /// stays subscribed (reading what the others of its cluster push) until all are.
-/// Prints pull p50/p99, the server's resident memory idle, with every session open (per
-/// session), and a few seconds after they all left.
+/// Prints pull p50/p99, each client's push from sent to acknowledged (p50/p99), the server's
+/// resident memory idle, with every session open (per session), and a few seconds after they
+/// all left.
 enum LoadBench {
     /// Pushes in the fan-out phase.
     static let fanOutPushes = 20

@@ -35,6 +35,21 @@ import Testing
     }
     #endif
 
+    /// Every run is made exactly once, however the calling thread and the helpers share them,
+    /// and the call returns only once all have ended.
+    @Test func everyRunIsMadeOnceBeforeTheCallReturns() {
+        for runs in [0, 1, 2, 3, 16] {
+            let made = Mutex<[Int]>([])
+            SignatureChecks.inParallel(runs) { run in
+                // Long enough that helpers take some runs while the caller makes others.
+                var x = 0
+                for i in 0..<200_000 { x &+= i }
+                made.withLock { $0.append(run + (x & 0)) }
+            }
+            #expect(made.withLock { $0.sorted() } == Array(0..<runs), "\(runs) runs")
+        }
+    }
+
     static let pusher = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010", author: "W95010 (Siân Evans)")
 
     /// A batch split in runs over background threads names the change a one-by-one check

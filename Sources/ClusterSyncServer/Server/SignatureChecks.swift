@@ -1,12 +1,14 @@
 import ClusterSyncCore
 import Dispatch
+import Synchronization
 
 /// Runs a push's checks (`PushValidation`, its Ed25519 signature checks above all) on Dispatch's
 /// background threads, below everything else the server does. A signature check costs about
 /// 70 µs of CPU, far more than the rest of a push, and under a burst of sessions the checks of
 /// everyone's pushes filled both cores: a practice's pull waited behind them (issue 12's load
 /// generator, 1,000 clients starting at once: pull p99 0.9 s with the checks on the sessions'
-/// own threads, 0.2–0.4 s with them at background priority, the same server CPU in all). An idle
+/// own threads, 0.2–0.4 s with them at background priority; with wake-ups by cluster,
+/// `ChangeNotifier`, the same server CPU in all). An idle
 /// server gives background work every core, so a push alone is checked as fast as before; only
 /// under contention does a push wait for the reads and handshakes of others.
 ///
@@ -35,12 +37,37 @@ enum SignatureChecks {
         }
     }
 
-    /// Each run on a background thread, the first on the calling one. (Dispatch's
-    /// `concurrentPerform` runs at the default priority even when called from background work.)
+    /// The runs shared between the calling thread and up to `runs - 1` background helpers, each
+    /// taking the next run not yet taken. (Dispatch's `concurrentPerform` runs at the default
+    /// priority even when called from background work.) The caller waits only for runs a helper
+    /// has taken and is running, never for a helper still queued: with every background thread
+    /// busy checking a push of its own, each caller does its runs itself instead of waiting for
+    /// a thread that cannot come.
     static let inParallel: PushValidation.ParallelRuns = { runs, body in
-        let group = DispatchGroup()
-        for run in 1..<max(1, runs) { queue.async(group: group) { body(run) } }
-        if runs > 0 { body(0) }
-        group.wait()
+        let next = RunCounter()
+        let running = DispatchGroup()
+        @Sendable func takeRuns() {
+            while true {
+                let run = next.take()
+                guard run < runs else { return }
+                body(run)
+            }
+        }
+        for _ in 1..<max(1, runs) {
+            queue.async {
+                // Counted before taking, so a caller that found nothing left waits for this run.
+                running.enter()
+                takeRuns()
+                running.leave()
+            }
+        }
+        takeRuns()
+        running.wait()
+    }
+
+    private final class RunCounter: Sendable {
+        private let next = Atomic(0)
+        /// The next run's number (past the last when all are taken).
+        func take() -> Int { next.wrappingAdd(1, ordering: .relaxed).oldValue }
     }
 }

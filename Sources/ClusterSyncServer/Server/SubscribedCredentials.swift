@@ -23,7 +23,7 @@ actor SubscribedCredentials {
     let store: any ServerStore
     let notifier: ChangeNotifier
     let logger: Logger
-    private var tenants: [Group: Entry] = [:]
+    private var groups: [Group: Entry] = [:]
     /// How many reads were made, for the tests that hold it to one per group per wake-up.
     private(set) var reads = 0
     /// How many credentials (ids and serials) those reads asked for, in all.
@@ -37,12 +37,12 @@ actor SubscribedCredentials {
     }
 
     private struct Entry {
-        /// The credential ids and serials of the tenant's subscribed sessions, each with how
+        /// The credential ids and serials of the group's subscribed sessions, each with how
         /// many sessions hold it.
         var ids: [String: Int] = [:]
         var serials: [String: Int] = [:]
         var states: CredentialStates?
-        /// The tenant's generation when the last read began.
+        /// The tenant's generation when the group's last read began.
         var readAt: UInt64 = 0
         var reading: Task<Void, Never>?
     }
@@ -56,21 +56,21 @@ actor SubscribedCredentials {
     /// Adds a subscribed session's credential to those read at its group's wake-ups.
     func watch(_ subject: CredentialGate.Subject, _ group: Group) {
         guard let asked = CredentialGate.asked(subject) else { return }
-        for id in asked.ids { tenants[group, default: Entry()].ids[id, default: 0] += 1 }
-        for serial in asked.serials { tenants[group, default: Entry()].serials[serial, default: 0] += 1 }
+        for id in asked.ids { groups[group, default: Entry()].ids[id, default: 0] += 1 }
+        for serial in asked.serials { groups[group, default: Entry()].serials[serial, default: 0] += 1 }
     }
 
     /// How many credentials (ids and serials) of `tenant` are watched, in all its groups.
     func watched(tenant: String) -> Int {
-        tenants.lazy.filter { $0.key.tenant == tenant }.map { $0.value.ids.count + $0.value.serials.count }.reduce(0, +)
+        groups.lazy.filter { $0.key.tenant == tenant }.map { $0.value.ids.count + $0.value.serials.count }.reduce(0, +)
     }
 
     /// Takes a session's credential out when it stops; a group with none left holds nothing.
     func unwatch(_ subject: CredentialGate.Subject, _ group: Group) {
-        guard let asked = CredentialGate.asked(subject), var entry = tenants[group] else { return }
+        guard let asked = CredentialGate.asked(subject), var entry = groups[group] else { return }
         for id in asked.ids { entry.ids[id] = entry.ids[id].flatMap { $0 > 1 ? $0 - 1 : nil } }
         for serial in asked.serials { entry.serials[serial] = entry.serials[serial].flatMap { $0 > 1 ? $0 - 1 : nil } }
-        tenants[group] = entry.ids.isEmpty && entry.serials.isEmpty && entry.reading == nil ? nil : entry
+        groups[group] = entry.ids.isEmpty && entry.serials.isEmpty && entry.reading == nil ? nil : entry
     }
 
     /// The shared read that covers `subject`'s credential, begun after wake-up `seen` of the
@@ -85,22 +85,22 @@ actor SubscribedCredentials {
             await refresh(group)
         }
         guard covers(group, seen, subject) else { return nil }
-        return tenants[group]?.states
+        return groups[group]?.states
     }
 
     private func covers(_ group: Group, _ seen: UInt64, _ subject: CredentialGate.Subject) -> Bool {
-        guard let entry = tenants[group], let states = entry.states, entry.readAt >= seen,
+        guard let entry = groups[group], let states = entry.states, entry.readAt >= seen,
               let asked = CredentialGate.asked(subject) else { return false }
         return asked.ids.isSubset(of: states.ids) && asked.serials.isSubset(of: states.serials)
     }
 
     private func refresh(_ group: Group) async {
-        if let reading = tenants[group]?.reading {
+        if let reading = groups[group]?.reading {
             await reading.value
             return
         }
         let reading = Task { await self.read(group) }
-        tenants[group, default: Entry()].reading = reading
+        groups[group, default: Entry()].reading = reading
         await reading.value
     }
 
@@ -108,8 +108,8 @@ actor SubscribedCredentials {
         // Counted before the read begins: whatever was committed before a wake-up counted at or
         // before it (a push, a revocation before that push) is in the read.
         let generation = notifier.generation(of: group.tenant)
-        let ids = Set(tenants[group]?.ids.keys ?? [:].keys)
-        let serials = Set(tenants[group]?.serials.keys ?? [:].keys)
+        let ids = Set(groups[group]?.ids.keys ?? [:].keys)
+        let serials = Set(groups[group]?.serials.keys ?? [:].keys)
         reads += 1
         asked += ids.count + serials.count
         var states: CredentialStates?
@@ -118,10 +118,10 @@ actor SubscribedCredentials {
         } catch {
             logger.error("re-reading the subscribed sessions' credentials failed", metadata: ["clustersyncd.error": "\(error)"])
         }
-        guard var entry = tenants[group] else { return }
+        guard var entry = groups[group] else { return }
         entry.reading = nil
         entry.states = states
         entry.readAt = generation
-        tenants[group] = entry.ids.isEmpty && entry.serials.isEmpty ? nil : entry
+        groups[group] = entry.ids.isEmpty && entry.serials.isEmpty ? nil : entry
     }
 }
