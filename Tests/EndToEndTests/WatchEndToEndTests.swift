@@ -104,7 +104,10 @@ import Testing
             let errors = output("\(file).err")
             #expect(errors.contains("reconnecting"), "\(file): \(errors)")
             #expect(errors.contains("no pong"), "\(file) never noticed the cut: \(errors)")
-            #expect(!errors.contains("TLS handshake"), "\(file) blamed the certificates: \(errors)")
+            // A server stopped mid-handshake is reported as such and retried ("closed the
+            // connection during the TLS handshake (it stopped or restarted)"); blaming the
+            // certificates ("the TLS handshake with … failed …; check the CA file") ends a watch.
+            #expect(!errors.contains("check the CA file"), "\(file) blamed the certificates: \(errors)")
         }
         // Every replica holds the server-stamped authors, its own changes included.
         let export = try #require(try cli.run("export", "--replica", files[0]).json)
