@@ -57,6 +57,28 @@ import Testing
         try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: pairs, decoderFactory: { LineFrameDecoder(maxLineBytes: WireLimits.default.maxLineBytes) })
     }
 
+    /// The server's lines are copies: none keeps the buffer it was read from (TLS's, which would
+    /// otherwise be copied whole at the next read), and the content is the same as a slice's.
+    @Test func copiedLinesShareNoStorageWithWhatWasRead() throws {
+        for copies in [false, true] {
+            let channel = EmbeddedChannel(handler: ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 64, copiesLines: copies)))
+            var read = channel.allocator.buffer(capacity: 256)
+            read.writeString("{\"type\":\"ping\"}\r\nsecond\n\ntail")
+            let storage = read.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress!) ..< UInt(bitPattern: $0.baseAddress!) + 256 }
+            try channel.writeInbound(read)
+            var lines: [String] = []
+            while var line = try channel.readInbound(as: ByteBuffer.self) {
+                if line.readableBytes > 0 {
+                    let inRead = line.withUnsafeReadableBytes { storage.contains(UInt(bitPattern: $0.baseAddress!)) }
+                    #expect(inRead == !copies, "copiesLines: \(copies), line: \(String(buffer: line))")
+                }
+                lines.append(line.readString(length: line.readableBytes)!)
+            }
+            #expect(lines == ["{\"type\":\"ping\"}", "second", ""])
+            _ = try channel.finish()
+        }
+    }
+
     @Test func aLineOneByteOverTheLimitIsRefused() throws {
         let channel = Self.channel(max: 16)
         try channel.writeInbound(Self.buffer("123456789012345\n"))

@@ -17,10 +17,16 @@ public struct LineFrameDecoder: ByteToMessageDecoder, Sendable {
     /// How far into the buffered bytes the newline search has already looked, so that bytes
     /// arriving one at a time are each scanned once.
     private var scanned = 0
+    /// Whether each line is a copy rather than a slice of the bytes read. A slice keeps the
+    /// buffer it was read into: TLS's buffer of decrypted bytes, which then cannot be written
+    /// again in place and is copied whole (32 KB) at the next read, for as long as the
+    /// connection lasts. The server copies (lines are small; connections many).
+    public let copiesLines: Bool
 
-    public init(maxLineBytes: Int) {
+    public init(maxLineBytes: Int, copiesLines: Bool = false) {
         precondition(maxLineBytes >= 1, "maxLineBytes must be at least 1")
         self.maxLineBytes = maxLineBytes
+        self.copiesLines = copiesLines
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -60,8 +66,13 @@ public struct LineFrameDecoder: ByteToMessageDecoder, Sendable {
         if length > 0, buffer.getInteger(at: buffer.readerIndex + length - 1, as: UInt8.self) == UInt8(ascii: "\r") {
             length -= 1
         }
-        let line = buffer.readSlice(length: length)!
+        var line = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: newline + 1 - length)
+        if copiesLines {
+            var copy = ByteBufferAllocator().buffer(capacity: length)
+            copy.writeBuffer(&line)
+            return copy
+        }
         return line
     }
 

@@ -77,7 +77,7 @@ struct SessionHandler: Sendable {
     static func wrap(_ channel: any Channel, limits: WireLimits, sessionLimits: SessionLimits = .default) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(PreWelcomeByteLimit(limit: sessionLimits.maxBytesBeforeWelcome), name: preWelcomeLimitName)
-        try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes)))
+        try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes, copiesLines: true)))
         // Stop reading from the socket while two lines wait to be handled.
         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
             wrappingChannelSynchronously: channel,

@@ -48,6 +48,7 @@ public final class SyncServer: Service, Sendable {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allocator, value: MappedLargeBuffers.allocator)
             .serverChannelInitializer { channel in
                 // Out of file descriptors (EMFILE): stop accepting for a second instead of
                 // retrying at once, and say so. NIO adds its own back-off after this one.
