@@ -11,8 +11,8 @@ import NIOSSL
 /// pushes 10 changes, pulls (the time from `pull` to its page is the figure), subscribes, and
 /// stays subscribed (reading what the others of its cluster push) until all are.
 /// Prints pull p50/p99, each client's push from sent to acknowledged (p50/p99), the server's
-/// resident memory idle, with every session open (per session), and a few seconds after they
-/// all left.
+/// resident memory idle, with every session open (per session), once they are caught up and
+/// quiet, and a few seconds after they all left.
 enum LoadBench {
     /// Pushes in the fan-out phase.
     static let fanOutPushes = 20
@@ -74,6 +74,11 @@ enum LoadBench {
             let catchUpStart = (ContinuousClock.now, ServerCPU.seconds(of: server.pid))
             try await board.waitUntilQuiet(for: .seconds(1), atMost: .seconds(300))
             let catchUpCPU = ServerCPU.seconds(of: server.pid) - catchUpStart.1
+            // The same sessions with nothing in flight: what an open, idle session holds.
+            let quiet = ResidentMemory.of(server.pid)
+            SpeedBench.add("load \(clients) clients: server memory with all open, caught up and quiet",
+                           String(format: "%.0f MB (%.0f KB per session)", quiet, (quiet - idle) * 1024 / Double(max(1, clients))),
+                           target: "lower is better")
             SpeedBench.add("load \(clients) clients: catch-up after subscribing (each receives what the others pushed)",
                            String(format: "%.1f s, %.2f s of server CPU (%d pages)", Bench.seconds(since: catchUpStart.0) - 1, catchUpCPU, board.received),
                            target: "lower is better")
