@@ -9,8 +9,8 @@ import Glibc
 /// a session's requests are mostly far smaller: mapped, only the pages its reads reach are
 /// resident (about 4.5 KB a session), where a heap block is resident wherever the heap had been
 /// written before. With `LineFrameDecoder(copiesLines:)`, which keeps NIOSSL from copying the
-/// buffer whole: 4,000 sessions open in 409–420 MB against 430–455 MB (MEASUREMENTS.md, twelfth
-/// session).
+/// buffer whole: 4,000 sessions open in 409–420 MB against 430–455 MB in one trio of alternated
+/// runs, 413–454 against 427–446 in another (MEASUREMENTS.md, twelfth session).
 ///
 /// Every block carries a 16-byte header (its mapped length, 0 for one from `malloc`), so that a
 /// free knows which it was; 16 keeps the bytes after it aligned as `malloc`'s are.
