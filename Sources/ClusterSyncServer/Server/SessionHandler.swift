@@ -12,9 +12,10 @@ import Synchronization
 /// returns against the store. Holds no protocol rules of its own, and handles one request at a
 /// time, so answers go out in the order requests came in.
 ///
-/// Reads with backpressure: the next line is taken from the connection only once the previous
-/// one has been handled, and the channel stops reading from the socket while a few lines wait,
-/// so a client that sends faster than the server answers holds at most a few lines in memory.
+/// Its events come through `SessionEvents`, taken one at a time by a task that runs only while
+/// some wait (a quiet session holds no task); the connection stops reading from its socket
+/// while a few lines wait, so a client that sends faster than the server answers holds at most
+/// a few lines in memory.
 struct SessionHandler: Sendable {
     let store: any ServerStore
     let notifier: ChangeNotifier
@@ -72,73 +73,46 @@ struct SessionHandler: Sendable {
 
     static let preWelcomeLimitName = "clustersyncd.pre-welcome-limit"
 
-    /// Adds the session's handlers to a connection's pipeline (after TLS, if any) and wraps it
-    /// for `run`. Call on the channel's event loop.
-    static func wrap(_ channel: any Channel, limits: WireLimits, sessionLimits: SessionLimits = .default) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    /// Adds the session's handlers to a connection's pipeline (after TLS, if any); the events
+    /// they give go to the session once `start` is called. Call on the channel's event loop.
+    static func wrap(_ channel: any Channel, limits: WireLimits, sessionLimits: SessionLimits = .default) throws -> SessionEvents {
         let pipeline = channel.pipeline.syncOperations
+        let events = SessionEvents(channel: channel)
         try pipeline.addHandler(PreWelcomeByteLimit(limit: sessionLimits.maxBytesBeforeWelcome), name: preWelcomeLimitName)
         try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.maxLineBytes, copiesLines: true)))
-        // Stop reading from the socket while two lines wait to be handled.
-        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-            wrappingChannelSynchronously: channel,
-            configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
+        try pipeline.addHandler(SessionInbound(events))
+        return events
     }
 
-    func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, certificateIdentity: EventLoopFuture<CertificateIdentity?>) async {
-        let channel = connection.channel
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                let certificate = try await certificateIdentity.get()
-                let (events, sink) = AsyncStream<Event>.makeStream()
-                // One line is handed over at a time: the reader waits for the serve loop to take it.
-                let (taken, takenSink) = AsyncStream<Void>.makeStream()
-                await withGracefulShutdownHandler {
-                    await withTaskGroup(of: Void.self) { tasks in
-                        tasks.addTask {
-                            var lines = inbound.makeAsyncIterator()
-                            var handled = taken.makeAsyncIterator()
-                            do {
-                                while let line = try await lines.next() {
-                                    sink.yield(.line(line))
-                                    guard await handled.next() != nil else { break }
-                                }
-                            } catch let error as ClusterSyncError where error.code == .lineTooLong {
-                                sink.yield(.lineTooLong)
-                            } catch SessionInputError.tooMuchBeforeWelcome {
-                                sink.yield(.tooMuchBeforeWelcome)
-                            } catch {}
-                            sink.yield(.inboundClosed)
-                        }
-                        var session = Session(channel: channel, sink: sink, outbound: outbound, certificate: certificate)
-                        session.subject.peer = CredentialGate.peer(channel.remoteAddress)
-                        await self.serve(events, &session, taken: takenSink)
-                        await self.notedStart(&session)
-                        session.timer?.cancel()
-                        if let credential = session.credential { connections.release(credential: credential) }
-                        if let subscription = session.subscription {
-                            if await notifier.unsubscribe(tenant: subscription.group.tenant, id: subscription.id) {
-                                await feed?.forget(tenant: subscription.group.tenant)
-                            }
-                            await credentials?.unwatch(session.subject, subscription.group)
-                        }
-                        sink.finish()
-                        takenSink.finish()
-                        tasks.cancelAll()
-                    }
-                } onGracefulShutdown: {
-                    sink.yield(.shutdown)
-                }
-            }
-        } catch {
-            logger.debug("connection closed", metadata: ["clustersyncd.error": "\(error)"])
+    /// Starts the session once the TLS handshake has said whose certificate it is (if any); the
+    /// session then runs on its own, while events come, until it closes the connection.
+    func start(_ events: SessionEvents, certificateIdentity: EventLoopFuture<CertificateIdentity?>) {
+        events.start(self) {
+            // A refused certificate fails the future: the connection closes with the refusal sent.
+            let certificate: CertificateIdentity?
+            do { certificate = try await certificateIdentity.get() } catch { return nil }
+            return await self.open(events, certificate: certificate)
         }
     }
 
+    /// Starts the session and waits for it to end.
+    func run(_ events: SessionEvents, certificateIdentity: EventLoopFuture<CertificateIdentity?>) async {
+        start(events, certificateIdentity: certificateIdentity)
+        try? await events.ended.futureResult.get()
+    }
+
+    /// A session between its events: the state machine and what the handler keeps beside it.
+    struct Running: Sendable {
+        var machine: ServerSessionStateMachine
+        var session: Session
+        /// False once the session has closed: it ends without taking more events.
+        var isOpen = true
+    }
+
     /// What the handler keeps for one connection besides the state machine.
-    struct Session {
+    struct Session: Sendable {
         let channel: any Channel
-        let sink: AsyncStream<Event>.Continuation
-        let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        let events: SessionEvents
         let certificate: CertificateIdentity?
         var timer: Scheduled<Void>?
         /// The credential slot this session holds, once welcomed.
@@ -150,7 +124,7 @@ struct SessionHandler: Sendable {
         /// The tenant's generation at the last wake-up handled: the subscription's next page
         /// comes from a read begun after it (`SubscriptionFeed`).
         var seen: UInt64 = 0
-        /// A `.pageOwed` event is waiting in the session's stream.
+        /// A `.pageOwed` event is waiting in the session's events.
         var pageOwed = false
         /// Pushes checked and being committed, oldest first. The next push's signatures are
         /// checked while one commits; anything else the session answers waits for them, so
@@ -173,71 +147,90 @@ struct SessionHandler: Sendable {
         session.noting = nil
     }
 
-    private func serve(
-        _ events: AsyncStream<Event>, _ session: inout Session, taken: AsyncStream<Void>.Continuation
-    ) async {
+    /// The session's first steps, before any event: the machine's start (its hello timer).
+    private func open(_ events: SessionEvents, certificate: CertificateIdentity?) async -> Running {
+        var session = Session(channel: events.channel, events: events, certificate: certificate)
+        session.subject.peer = CredentialGate.peer(events.channel.remoteAddress)
         // The event loop's clock, which its timers follow (and which a test loop moves by hand).
-        let loop = session.channel.eventLoop
+        let loop = events.channel.eventLoop
         var machine = ServerSessionStateMachine(
-            limits: limits, certificateIdentity: session.certificate != nil, sessionLimits: sessionLimits, clock: { loop.now })
-        guard await perform(machine.start(), &machine, &session) else { return }
-        for await event in events {
-            var action: ServerSessionStateMachine.Action
-            // The wake-up being handled: its credential re-check and its page are read after it.
-            if case .published = event { session.seen = max(session.seen, session.wakeups.take()) }
-            // A credential revoked or expired while the session is open is refused at once.
-            if machine.identity != nil, event.isMessage, let withdrawn = await recheck(event, session) {
-                action = machine.credentialWithdrawn(withdrawn.message)
-                if case .line = event { taken.yield() }
-                guard await perform(action, &machine, &session) else { return }
-                continue
+            limits: limits, certificateIdentity: certificate != nil, sessionLimits: sessionLimits, clock: { loop.now })
+        let isOpen = await perform(machine.start(), &machine, &session)
+        return Running(machine: machine, session: session, isOpen: isOpen)
+    }
+
+    /// Lets go of what the session held: its timer, its credential's slot, its subscription.
+    func end(_ running: inout Running) async {
+        var session = running.session
+        await notedStart(&session)
+        session.timer?.cancel()
+        if let credential = session.credential { connections.release(credential: credential) }
+        if let subscription = session.subscription {
+            if await notifier.unsubscribe(tenant: subscription.group.tenant, id: subscription.id) {
+                await feed?.forget(tenant: subscription.group.tenant)
             }
-            switch event {
-            case .line(let line):
-                action = machine.lineReceived(line)
-                taken.yield()
-            case .lineTooLong: action = machine.lineTooLong()
-            case .tooMuchBeforeWelcome: action = machine.tooMuchBeforeWelcome()
-            case .inboundClosed:
-                // The client may have closed only its side, and still read the answers.
-                await answerPushesInFlight(&machine, &session)
-                return
-            case .shutdown: action = machine.shutdown()
-            case .published:
-                action = machine.streamGrew()
-            case .pageOwed:
-                session.pageOwed = false
-                action = .none
-            case .pushCommitted:
-                // The oldest first (a later commit may end first; its own event finds it answered).
-                // Sent here, not through `perform`, which would answer the pushes after it first.
-                await answerOldestPush(&machine, &session)
-                action = .none
-            case .timer: action = machine.timerFired()
-            }
-            guard await perform(action, &machine, &session) else { return }
-            // A subscription that has just started listens for pushes before it catches up, so
-            // that nothing pushed in between is missed. The notifier wakes the session through
-            // its event stream, at most one wake-up waiting (no task or buffer per subscription).
-            if machine.isSubscribed, session.subscription == nil, let identity = machine.identity {
-                let (sink, wakeups) = (session.sink, session.wakeups)
-                let group = SubscribedCredentials.Group(tenant: identity.tenant, cluster: identity.wokenByCluster)
-                let subscribed = await notifier.subscribe(tenant: group.tenant, cluster: group.cluster) { generation in
-                    if wakeups.raise(generation) { sink.yield(.published) }
-                }
-                session.subscription = (group, subscribed.id)
-                session.seen = subscribed.generation
-                await credentials?.watch(session.subject, group)
-            }
-            guard await perform(machine.catchUp(), &machine, &session) else { return }
-            // A page that said `more`: the next goes out after whatever the client sent
-            // meanwhile (one owed at a time), so a subscription far behind catches up without
-            // waiting for another push to wake it.
-            if machine.isCatchingUp, !session.pageOwed {
-                session.pageOwed = true
-                session.sink.yield(.pageOwed)
-            }
+            await credentials?.unwatch(session.subject, subscription.group)
         }
+        running.session = session
+    }
+
+    /// Handles one event. Returns false once the session has closed.
+    func handle(_ event: Event, _ running: inout Running) async -> Bool {
+        await handle(event, &running.machine, &running.session)
+    }
+
+    private func handle(_ event: Event, _ machine: inout ServerSessionStateMachine, _ session: inout Session) async -> Bool {
+        var action: ServerSessionStateMachine.Action
+        // The wake-up being handled: its credential re-check and its page are read after it.
+        if case .published = event { session.seen = max(session.seen, session.wakeups.take()) }
+        // A credential revoked or expired while the session is open is refused at once.
+        if machine.identity != nil, event.isMessage, let withdrawn = await recheck(event, session) {
+            return await perform(machine.credentialWithdrawn(withdrawn.message), &machine, &session)
+        }
+        switch event {
+        case .line(let line): action = machine.lineReceived(line)
+        case .lineTooLong: action = machine.lineTooLong()
+        case .tooMuchBeforeWelcome: action = machine.tooMuchBeforeWelcome()
+        case .inboundClosed:
+            // The client may have closed only its side, and still read the answers.
+            await answerPushesInFlight(&machine, &session)
+            return false
+        case .shutdown: action = machine.shutdown()
+        case .published:
+            action = machine.streamGrew()
+        case .pageOwed:
+            session.pageOwed = false
+            action = .none
+        case .pushCommitted:
+            // The oldest first (a later commit may end first; its own event finds it answered).
+            // Sent here, not through `perform`, which would answer the pushes after it first.
+            await answerOldestPush(&machine, &session)
+            action = .none
+        case .timer: action = machine.timerFired()
+        }
+        guard await perform(action, &machine, &session) else { return false }
+        // A subscription that has just started listens for pushes before it catches up, so
+        // that nothing pushed in between is missed. The notifier wakes the session through
+        // its events, at most one wake-up waiting (no task or buffer per subscription).
+        if machine.isSubscribed, session.subscription == nil, let identity = machine.identity {
+            let (events, wakeups) = (session.events, session.wakeups)
+            let group = SubscribedCredentials.Group(tenant: identity.tenant, cluster: identity.wokenByCluster)
+            let subscribed = await notifier.subscribe(tenant: group.tenant, cluster: group.cluster) { generation in
+                if wakeups.raise(generation) { events.yield(.published) }
+            }
+            session.subscription = (group, subscribed.id)
+            session.seen = subscribed.generation
+            await credentials?.watch(session.subject, group)
+        }
+        guard await perform(machine.catchUp(), &machine, &session) else { return false }
+        // A page that said `more`: the next goes out after whatever the client sent
+        // meanwhile (one owed at a time), so a subscription far behind catches up without
+        // waiting for another push to wake it.
+        if machine.isCatchingUp, !session.pageOwed {
+            session.pageOwed = true
+            session.events.yield(.pageOwed)
+        }
+        return true
     }
 
     /// The error to close the session with if its credential has been withdrawn. A wake-up is
@@ -268,14 +261,14 @@ struct SessionHandler: Sendable {
                 return true
             case .armTimer(let deadline):
                 session.timer?.cancel()
-                let sink = session.sink
-                session.timer = session.channel.eventLoop.scheduleTask(deadline: deadline) { sink.yield(.timer) }
+                let events = session.events
+                session.timer = session.channel.eventLoop.scheduleTask(deadline: deadline) { events.yield(.timer) }
                 return true
             case .close(let error):
                 if let error {
                     logClose(error, machine)
                     if error.code != ClusterSyncError.Code.shuttingDown.rawValue { await logRefusal(error, &session) }
-                    await send(.error(error), session.outbound)
+                    await send(.error(error), session.channel, untilWritten: true)
                 }
                 return false
             case .authenticate(let hello):
@@ -323,7 +316,7 @@ struct SessionHandler: Sendable {
 
     private func answerClient(_ message: WireMessage, _ session: inout Session) async {
         if case .error(let error) = message { await logRefusal(error, &session) }
-        await send(message, session.outbound)
+        await send(message, session.channel)
     }
 
     /// A refusal's session-log entry, after the session's `connected` entry.
@@ -360,14 +353,24 @@ struct SessionHandler: Sendable {
     /// of content type and tag in TLS 1.3, 24 of nonce and tag in 1.2) must fit the 16 KB buffer
     /// NIOSSL starts with. A slice of exactly 16 KB made a record of 16,406 bytes, and the buffer
     /// doubled to 32 KB in every session that had been sent a page (heaptrack, `--load 500`).
-    private func send(_ message: WireMessage, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async {
+    ///
+    /// Each slice is flushed as it is written; the next waits only while the connection cannot
+    /// take more (the client is not reading), so a session holds at most a slice or two beyond
+    /// what the socket holds.
+    /// `untilWritten`: waits for the last slice to be written too (a refusal the connection is
+    /// closed after).
+    private func send(_ message: WireMessage, _ channel: any Channel, untilWritten: Bool = false) async {
         var buffer = ByteBuffer()
         WireCodec.encode(message, into: &buffer)
         do {
             while buffer.readableBytes > Self.flushedSlice, let slice = buffer.readSlice(length: Self.flushedSlice) {
-                try await outbound.write(slice)
+                let written = channel.eventLoop.makePromise(of: Void.self)
+                channel.writeAndFlush(slice, promise: written)
+                if !channel.isWritable { try await written.futureResult.get() }
             }
-            try await outbound.write(buffer)
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(buffer, promise: written)
+            if untilWritten || !channel.isWritable { try await written.futureResult.get() }
         } catch {
             // The connection is gone: the session ends at its next event.
         }
@@ -469,10 +472,10 @@ struct SessionHandler: Sendable {
             let refusal = PushAnswer.refusal(error, batch: push.batch, logger: logger)
             commit = { refusal }
         }
-        let sink = session.sink
+        let events = session.events
         session.committing.append(Task {
             let answer = await commit()
-            sink.yield(.pushCommitted)
+            events.yield(.pushCommitted)
             return answer
         })
         return .none

@@ -45,6 +45,16 @@ public final class SyncServer: Service, Sendable {
         let logger = self.logger
         let feed = SubscriptionFeed(store: store, notifier: notifier, logger: logger)
         let credentials = SubscribedCredentials(store: store, notifier: notifier, logger: logger)
+        var session = SessionHandler(store: store, notifier: notifier, limits: limits, logger: logger)
+        session.sessionLimits = sessionLimits
+        session.feed = feed
+        session.credentials = credentials
+        session.storeIdentity = storeIdentity
+        session.connections = connections
+        session.auditRetentionMillis = Int64(settings.auditRetentionDays) * 86_400_000
+        let handler = session
+        // Sessions are started from the child channel initializer and run on their own (no task
+        // per connection: `SessionEvents`); the registry tells them of a shutdown.
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -65,8 +75,8 @@ public final class SyncServer: Service, Sendable {
                     })
                 }
             }
-            .bind(host: settings.host, port: settings.port) { channel in
-                channel.eventLoop.makeCompletedFuture { () -> Accepted in
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
                     guard connections.admit(channel) else {
                         if let count = connections.refusalToLog() {
                             logger.warning("connection cap reached: closing new connections", metadata: [
@@ -74,7 +84,7 @@ public final class SyncServer: Service, Sendable {
                             ])
                         }
                         channel.close(promise: nil)
-                        return .refused
+                        return
                     }
                     // A handler per connection: NIOSSL handlers are never shared between channels.
                     let identity = channel.eventLoop.makePromise(of: CertificateIdentity?.self)
@@ -88,11 +98,13 @@ public final class SyncServer: Service, Sendable {
                         channel.close(promise: nil)
                     }
                     identity.futureResult.whenComplete { _ in handshake.cancel() }
-                    let wrapped = try SessionHandler.wrap(channel, limits: limits, sessionLimits: sessionLimits)
-                    return .session(wrapped, identity.futureResult)
+                    let events = try SessionHandler.wrap(channel, limits: limits, sessionLimits: sessionLimits)
+                    connections.started(events)
+                    handler.start(events, certificateIdentity: identity.futureResult)
                 }
             }
-        if let address = server.channel.localAddress {
+            .bind(host: settings.host, port: settings.port).get()
+        if let address = server.localAddress {
             logger.info("listening", metadata: [
                 "clustersyncd.address": "\(address)", "clustersyncd.maxConnections": "\(settings.maxConnections)",
                 "clustersyncd.idleTimeoutSeconds": "\(limits.idleTimeoutMillis / 1000)",
@@ -100,29 +112,21 @@ public final class SyncServer: Service, Sendable {
             onBound(address)
         }
         let drain = settings.drainSeconds
+        let trimming = Task { await MemoryReturn.trimWhenQuiet() }
+        defer { trimming.cancel() }
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { accepted in
-                    for try await connection in accepted {
-                        guard case .session(let connection, let identity) = connection else { continue }
-                        group.addTask {
-                            var session = SessionHandler(
-                                store: self.store, notifier: self.notifier, limits: limits, logger: self.logger)
-                            session.sessionLimits = sessionLimits
-                            session.feed = feed
-                            session.credentials = credentials
-                            session.storeIdentity = storeIdentity
-                            session.connections = connections
-                            session.auditRetentionMillis = Int64(self.settings.auditRetentionDays) * 86_400_000
-                            await session.run(connection, certificateIdentity: identity)
-                        }
-                    }
-                }
+            try await withTaskCancellationHandler {
+                try await server.closeFuture.get()
+                await connections.sessionsEnded()
+            } onCancel: {
+                server.close(promise: nil)
+                _ = connections.closeAll()
             }
         } onGracefulShutdown: {
             self.logger.info("shutting down: no new sessions; open sessions finish their current request",
                              metadata: ["clustersyncd.drainSeconds": "\(drain)"])
-            server.channel.close(promise: nil)
+            server.close(promise: nil)
+            connections.shutDownSessions()
             // A session stuck on a slow store or a client that does not read must not hold up a
             // restart: whatever is still open after drainSeconds is closed.
             Task {
@@ -136,13 +140,6 @@ public final class SyncServer: Service, Sendable {
             }
         }
         logger.info("stopped")
-    }
-
-    /// What the child channel initializer makes of a new connection.
-    enum Accepted: Sendable {
-        /// Over `maxConnections`: already closed.
-        case refused
-        case session(NIOAsyncChannel<ByteBuffer, ByteBuffer>, EventLoopFuture<CertificateIdentity?>)
     }
 }
 
