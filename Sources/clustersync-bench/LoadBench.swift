@@ -74,6 +74,7 @@ enum LoadBench {
             let catchUpStart = (ContinuousClock.now, ServerCPU.seconds(of: server.pid))
             try await board.waitUntilQuiet(for: .seconds(1), atMost: .seconds(300))
             let catchUpCPU = ServerCPU.seconds(of: server.pid) - catchUpStart.1
+            let catchUpSeconds = Bench.seconds(since: catchUpStart.0) - 1
             // The same sessions with nothing in flight: what an open, idle session holds.
             let quiet = ResidentMemory.of(server.pid)
             SpeedBench.add("load \(clients) clients: server memory with all open, caught up and quiet",
@@ -84,7 +85,7 @@ enum LoadBench {
             try await Task.sleep(for: .seconds(4))
             board.setSettledMemory(ResidentMemory.of(server.pid))
             SpeedBench.add("load \(clients) clients: catch-up after subscribing (each receives what the others pushed)",
-                           String(format: "%.1f s, %.2f s of server CPU (%d pages)", Bench.seconds(since: catchUpStart.0) - 1, catchUpCPU, board.received),
+                           String(format: "%.1f s, %.2f s of server CPU (%d pages)", catchUpSeconds, catchUpCPU, board.received),
                            target: "lower is better")
             // Fan-out: with every session subscribed and caught up, one more client of the first
             // cluster pushes one change at a time; each push wakes the sessions of that cluster
