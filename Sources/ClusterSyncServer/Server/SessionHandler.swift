@@ -95,7 +95,7 @@ struct SessionHandler: Sendable {
         }
     }
 
-    /// Starts the session and waits for it to end.
+    /// Starts the session and waits for it to end (how the session tests run it).
     func run(_ events: SessionEvents, certificateIdentity: EventLoopFuture<CertificateIdentity?>) async {
         start(events, certificateIdentity: certificateIdentity)
         try? await events.ended.futureResult.get()

@@ -45,14 +45,14 @@ public final class SyncServer: Service, Sendable {
         let logger = self.logger
         let feed = SubscriptionFeed(store: store, notifier: notifier, logger: logger)
         let credentials = SubscribedCredentials(store: store, notifier: notifier, logger: logger)
-        var session = SessionHandler(store: store, notifier: notifier, limits: limits, logger: logger)
-        session.sessionLimits = sessionLimits
-        session.feed = feed
-        session.credentials = credentials
-        session.storeIdentity = storeIdentity
-        session.connections = connections
-        session.auditRetentionMillis = Int64(settings.auditRetentionDays) * 86_400_000
-        let handler = session
+        var configured = SessionHandler(store: store, notifier: notifier, limits: limits, logger: logger)
+        configured.sessionLimits = sessionLimits
+        configured.feed = feed
+        configured.credentials = credentials
+        configured.storeIdentity = storeIdentity
+        configured.connections = connections
+        configured.auditRetentionMillis = Int64(settings.auditRetentionDays) * 86_400_000
+        let handler = configured
         // Sessions are started from the child channel initializer and run on their own (no task
         // per connection: `SessionEvents`); the registry tells them of a shutdown.
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
