@@ -5,6 +5,8 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import ClusterSyncTLS
 import ServiceLifecycle
 import Testing
 
@@ -17,7 +19,7 @@ import Testing
         let directory: URL
     }
 
-    static func start(_ configure: (inout ServerSettings) -> Void) async throws -> Running {
+    static func start(store: any ServerStore = InMemoryServerStore(), _ configure: (inout ServerSettings) -> Void) async throws -> Running {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-limits-\(UUID().uuidString)")
         let data = DataDirectory(path: directory.path)
         try data.initialise()
@@ -27,7 +29,7 @@ import Testing
         let (ports, found) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "limits")
         logger.logLevel = .critical
-        let server = SyncServer(settings: settings, store: InMemoryServerStore(), logger: logger) { address in
+        let server = SyncServer(settings: settings, store: store, logger: logger) { address in
             found.yield(address.port ?? 0)
             found.finish()
         }
@@ -109,5 +111,46 @@ import Testing
         }
         #expect(try await Self.closes(stuck, within: 30), "closed by the drain")
         #expect(try await stopped.value)
+    }
+
+    /// A welcomed session is told `shutting-down` when the server shuts down gracefully, and the
+    /// server stops once it has closed: sessions run without a task of their own, so the
+    /// connection registry tells each one and waits for it.
+    @Test func aShutdownTellsEveryOpenSession() async throws {
+        let server = try await Self.start(store: try await TestSession.transcriptStore()) { $0.drainSeconds = 60 }
+        defer { try? FileManager.default.removeItem(at: server.directory) }
+        let tls = try TLSSetup.clientConfiguration(trustedCAFile: DataDirectory(path: server.directory.path).caCertificate)
+        let context = try NIOSSLContext(configuration: tls)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: 1 << 20)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let lines = try await channel.executeThenClose { inbound, outbound in
+            var received: [String] = []
+            var iterator = inbound.makeAsyncIterator()
+            try await outbound.write(ByteBuffer(string: WireCodec.encode(.hello(
+                Hello(replica: ReplicaID(bits: 0xa1), token: TestSession.token, client: "test")))))
+            if let welcome = try await iterator.next() { received.append(String(buffer: welcome)) }
+            await server.group.triggerGracefulShutdown()
+            while let line = try await iterator.next() { received.append(String(buffer: line)) }
+            return received
+        }
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.first?.contains("\"type\":\"welcome\"") == true, "\(lines)")
+        #expect(lines.last?.contains("\"code\":\"shutting-down\"") == true, "\(lines)")
+        // Stopped by the shutdown itself, well before the drain time would have closed the
+        // session (the watchdog only keeps a hang from stalling the suite).
+        let began = ContinuousClock.now
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(30))
+            server.run.cancel()
+        }
+        _ = try? await server.run.value
+        watchdog.cancel()
+        #expect(ContinuousClock.now - began < .seconds(30), "stopped by the shutdown, not by the watchdog")
     }
 }
