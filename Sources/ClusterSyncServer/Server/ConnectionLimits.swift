@@ -107,12 +107,11 @@ final class ConnectionRegistry: Sendable {
         for session in sessions { session.yield(.shutdown) }
     }
 
-    /// Waits until no session is open.
+    /// Waits until no session is open. A session's entry goes in the callback `started` added
+    /// to its `ended` future, which runs before this wait's own (callbacks run in order).
     func sessionsEnded() async {
         while let open = state.withLock({ $0.sessions.values.first }) {
             try? await open.ended.futureResult.get()
-            // Its entry goes in a callback of the same future, which may run just after this.
-            _ = state.withLock { $0.sessions.removeValue(forKey: ObjectIdentifier(open)) }
         }
     }
 
