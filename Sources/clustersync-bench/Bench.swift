@@ -23,6 +23,17 @@ struct Bench {
         }
         let runs = option("--runs", 5)
         let count = option("--changes", 100_000)
+        // The child processes work in folders they are given; they are stopped by a signal, which
+        // would leave a folder of their own behind.
+        if arguments.contains("--serve-data") {
+            let i = arguments.firstIndex(of: "--serve-data")!
+            try await BenchChild.serve(data: arguments[i + 1], port: option("--port", 7443))
+            return
+        }
+        if let i = arguments.firstIndex(of: "--pull-replica") {
+            try await BenchChild.pull(replica: arguments[i + 1])
+            return
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-bench-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -42,15 +53,6 @@ struct Bench {
         }
         if arguments.contains("--register") {
             try RegisterBench.run(risks: option("--register", 3_000), runs: runs, in: directory)
-            return
-        }
-        if arguments.contains("--serve-data") {
-            let i = arguments.firstIndex(of: "--serve-data")!
-            try await BenchChild.serve(data: arguments[i + 1], port: option("--port", 7443))
-            return
-        }
-        if let i = arguments.firstIndex(of: "--pull-replica") {
-            try await BenchChild.pull(replica: arguments[i + 1])
             return
         }
         if arguments.contains("--load") {

@@ -2,8 +2,8 @@ import ClusterSyncClient
 import ClusterSyncCore
 import Foundation
 
-/// A fresh temporary folder, removed when the value is released... or by the OS: tests keep
-/// files small.
+/// A fresh folder under the temporary directory. `remove()` deletes it; a test that leaves it
+/// leaves it in the run's scratch folder, which `Tests/run` removes when the run ends.
 struct TemporaryDirectory {
     let url: URL
 
