@@ -308,6 +308,48 @@ import Testing
         #expect(received == Array(1...Int64(pushes)), "every push once, in order")
         if backend != "memory" { #expect(shared > 0, "pages came from the shared tail") }
     }
+
+    /// A pull cut from the shared tail (`SubscriptionFeed.pullPage`, what a session's `pull`
+    /// tries first): none while the tenant has no tail (no subscriber); once it has one, the page
+    /// `pullStored` reads, holding every push committed before the pull even when no wake-up
+    /// was counted for it (another node's push), for pulls one at a time and many at once.
+    @Test(arguments: backends) func aPullCutFromTheSharedTailHoldsEveryPushCommittedBeforeIt(_ backend: String) async throws {
+        let store = try await Self.northWales(backend)
+        let notifier = ChangeNotifier()
+        // A small tail, so that it is replaced and trimmed as the pushes go on.
+        let feed = SubscriptionFeed(store: store, notifier: notifier, logger: Logger(label: "feed"), maxRows: 8)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        _ = try await store.push([Self.newRisk(1, at: now)], as: Self.rhyl, from: Self.rhylReplica)
+        #expect(await feed.pullPage(for: Self.prestatyn, after: nil, limit: 100) == nil, "no subscriber, so no tail is kept")
+        // A subscription's page makes the tenant's tail.
+        _ = await feed.page(for: Self.prestatyn, after: nil, limit: 5, excluding: Self.prestatynReplica, seen: 0)
+        var cursor: Cursor?
+        var fromTail = 0
+        for n in 2...40 {
+            // Pushed without a wake-up: the pull must not depend on one.
+            _ = try await store.push([Self.newRisk(n, at: now)], as: Self.rhyl, from: Self.rhylReplica)
+            let pulls = n % 5 == 0 ? 12 : 1
+            let pages = await withTaskGroup(of: ChangesPage?.self) { group in
+                for _ in 0..<pulls { group.addTask { [cursor] in await feed.pullPage(for: Self.prestatyn, after: cursor, limit: 100) } }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let stored = try await store.pullStored(for: Self.prestatyn, after: cursor, limit: 100, excluding: nil)
+            #expect(try Self.decoded(stored).map(\.id.counter).last == Int64(n))
+            for page in pages {
+                guard let page else {
+                    #expect(backend == "memory", "every store we ship reads a shared tail")
+                    continue
+                }
+                #expect(page == stored, "push \(n): the page the store reads")
+                fromTail += 1
+            }
+            cursor = stored.cursor
+        }
+        if backend != "memory" { #expect(fromTail == 39 + 8 * 11) }
+        // The last subscriber gone, the tail goes, and pulls read the store again.
+        await feed.forget(tenant: "bcuhb")
+        #expect(await feed.pullPage(for: Self.prestatyn, after: cursor, limit: 100) == nil)
+    }
 }
 
 /// How many of the racing pushes have committed.

@@ -487,6 +487,9 @@ struct SessionHandler: Sendable {
 
     private func fetch(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
+        if let feed, let page = await feed.pullPage(for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage) {
+            return machine.fetched(page)
+        }
         do {
             return machine.fetched(try await store.pullStored(for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage, excluding: nil))
         } catch let error as ClusterSyncError where error.isUserError {

@@ -10,6 +10,12 @@ import Logging
 /// Freshness: a session passes the generation of its last wake-up (`ChangeNotifier`); it is
 /// answered only from a tail whose read began after that generation was counted, so the tail
 /// holds the push that woke it. Reads are joined: sessions woken together wait for one read.
+///
+/// A `pull` is cut from the same tail when the tenant has one (`pullPage`), from a read begun
+/// after the pull arrived, so it holds every push committed before it on any node: a burst of
+/// practices that pushed and now pull (issue 12's load generator: hundreds of pushes answered
+/// by one group commit, then hundreds of pulls at once) shares a few small reads instead of
+/// each reading its page of the log.
 actor SubscriptionFeed {
     let store: any ServerStore
     let notifier: ChangeNotifier
@@ -25,6 +31,11 @@ actor SubscriptionFeed {
         /// The tenant's generation when the tail's last read began.
         var readAt: UInt64 = 0
         var reading: Task<Void, Never>?
+        /// Reads of the tail begun, and the number of the one the tail was last taken from.
+        var readsBegun: UInt64 = 0
+        var readNumber: UInt64 = 0
+        /// Its last subscriber left while a read was under way: dropped once the read ends.
+        var forgotten = false
     }
 
     init(store: any ServerStore, notifier: ChangeNotifier, logger: Logger,
@@ -42,6 +53,8 @@ actor SubscriptionFeed {
         guard supported, identity.role.isPractice else { return nil }
         let tenant = identity.tenant
         guard let position = cursor.map({ try? StreamCursor.position(of: $0) }) ?? 0 else { return nil }
+        // A subscription asking again: the tenant has a subscriber, so its tail is kept.
+        tails[tenant]?.forgotten = false
         // Twice at most: the first wait may join a read begun before `seen`, or before the
         // session's cursor was read (its own pull).
         for _ in 0..<2 where !covers(tenant, seen, position) {
@@ -51,9 +64,26 @@ actor SubscriptionFeed {
         return tails[tenant]?.tail?.page(for: identity, after: cursor, limit: limit, excluding: replica)
     }
 
+    /// `pullStored(for: identity, after: cursor, limit: limit, excluding: nil)` cut from the
+    /// tenant's shared tail, from a read of it begun after this call: nil when the tenant has
+    /// no tail (no session subscribes, so none is kept) or it does not cover the cursor.
+    /// Pulls arriving together (a burst of practices that pushed and now pull) share one read.
+    func pullPage(for identity: SessionIdentity, after cursor: Cursor?, limit: Int) async -> ChangesPage? {
+        let tenant = identity.tenant
+        guard supported, identity.role.isPractice, let arrived = tails[tenant]?.readsBegun,
+              let position = cursor.map({ try? StreamCursor.position(of: $0) }) ?? 0 else { return nil }
+        // Twice at most: the first may join a read begun before this pull arrived.
+        for _ in 0..<2 where (tails[tenant]?.readNumber ?? 0) <= arrived {
+            guard tails[tenant] != nil else { return nil }
+            await refresh(tenant)
+        }
+        guard let entry = tails[tenant], entry.readNumber > arrived, let tail = entry.tail, position <= tail.end else { return nil }
+        return tail.page(for: identity, after: cursor, limit: limit, excluding: nil)
+    }
+
     /// Drops a tenant's tail (its last subscriber has gone), so an idle tenant holds nothing.
     func forget(tenant: String) {
-        if tails[tenant]?.reading == nil { tails[tenant] = nil }
+        if tails[tenant]?.reading == nil { tails[tenant] = nil } else { tails[tenant]?.forgotten = true }
     }
 
     /// Whether the tenant's tail was read after wake-up `seen` and reaches `position`.
@@ -67,13 +97,15 @@ actor SubscriptionFeed {
             await reading.value
             return
         }
-        let reading = Task { await self.read(tenant) }
+        tails[tenant, default: Entry()].readsBegun += 1
+        let number = tails[tenant, default: Entry()].readsBegun
+        let reading = Task { await self.read(tenant, number: number) }
         tails[tenant, default: Entry()].reading = reading
         await reading.value
     }
 
     /// Reads what is new after the tail (the newest rows, without one) and takes it in.
-    private func read(_ tenant: String) async {
+    private func read(_ tenant: String, number: UInt64) async {
         // Counted before the read begins: every push woken at or before it has committed.
         let generation = notifier.generation(of: tenant)
         let tail = tails[tenant]?.tail
@@ -85,7 +117,10 @@ actor SubscriptionFeed {
             logger.error("reading the log's tail failed", metadata: ["clustersyncd.error": "\(error)"])
             read = nil
         }
-        var entry = tails[tenant] ?? Entry()
+        guard var entry = tails[tenant], !entry.forgotten else {
+            tails[tenant] = nil
+            return
+        }
         entry.reading = nil
         if let read {
             if var current = entry.tail, current.end == tail?.end {
@@ -95,6 +130,7 @@ actor SubscriptionFeed {
                 entry.tail = SharedLogTail(tenant: tenant, read, maxRows: maxRows, maxBytes: maxBytes)
             }
             entry.readAt = generation
+            entry.readNumber = number
         } else {
             entry.tail = nil
         }
