@@ -50,7 +50,7 @@ enum LoadBench {
         var tls = try TLSSetup.clientConfiguration(trustedCAFile: data.caCertificate)
         tls.shutdownTimeout = .seconds(1)
         let context = try NIOSSLContext(configuration: tls)
-        let board = LoadBoard(clients: clients, firstCluster: min(clients, clusterSize))
+        let board = LoadBoard(clients: clients, firstCluster: min(clients, clusterSize), start: .now)
         let layout = "\(clients) clients, \((clients + clusterSize - 1) / clusterSize) clusters"
         print("  load: \(layout) of up to \(clusterSize)")
         let pusherToken = fanOutToken
@@ -123,6 +123,12 @@ enum LoadBench {
         let pushes = board.pushLatencies
         SpeedBench.add("load \(clients) clients: push of 10 changes, sent to acknowledged, p50 / p99",
                        String(format: "%.0f / %.0f ms", percentile(0.5, of: pushes), percentile(0.99, of: pushes)))
+        // Acknowledgements come a group commit at a time, and each client pulls as soon as its
+        // push is acknowledged: how many pulls came together decides the p99 more than any
+        // one pull's cost (MEASUREMENTS.md, fifteenth session), so the bunching is printed.
+        let busiest = board.busiestPullWindow(seconds: 0.1)
+        SpeedBench.add("load \(clients) clients: pulls sent in the busiest 100 ms, and their pull p50 / p99",
+                       String(format: "%d (%.0f / %.0f ms)", busiest.count, percentile(0.5, of: busiest), percentile(0.99, of: busiest)))
         // The target is read as what the open sessions hold once settled (the burst of their
         // arrival over and its freed memory given back); the figure as the last one subscribed,
         // with the burst still in flight, is printed beside it.
@@ -163,10 +169,27 @@ final class LoadBoard: @unchecked Sendable {
     let clients: Int
     /// Clients in the first cluster.
     let firstCluster: Int
+    /// When the clients started: pulls are placed in time from here.
+    let start: ContinuousClock.Instant
+    /// When each pull was sent (seconds after `start`), beside `latencies`.
+    private var pullsSent: [Double] = []
 
-    init(clients: Int, firstCluster: Int) {
+    init(clients: Int, firstCluster: Int, start: ContinuousClock.Instant) {
         self.clients = clients
         self.firstCluster = firstCluster
+        self.start = start
+    }
+
+    /// The pull latencies of the pulls sent within the `seconds` that held the most of them.
+    func busiestPullWindow(seconds: Double) -> [Double] {
+        let sent = lock.withLock { zip(pullsSent, latencies).sorted { $0.0 < $1.0 } }
+        var best = 0..<0
+        var first = 0
+        for last in sent.indices {
+            while sent[last].0 - sent[first].0 > seconds { first += 1 }
+            if last + 1 - first > best.count { best = first..<last + 1 }
+        }
+        return sent[best].map(\.1)
     }
 
     var pullLatencies: [Double] { lock.withLock { latencies } }
@@ -182,8 +205,9 @@ final class LoadBoard: @unchecked Sendable {
     var settledMemory: Double { lock.withLock { settledMB } }
     func setSettledMemory(_ mb: Double) { lock.withLock { settledMB = mb } }
 
-    func subscribed(pullSeconds: Double, pushSeconds: Double, inFirstCluster: Bool) {
+    func subscribed(pullSent: ContinuousClock.Instant, pullSeconds: Double, pushSeconds: Double, inFirstCluster: Bool) {
         lock.withLock {
+            pullsSent.append(Bench.seconds(since: start, until: pullSent))
             latencies.append(pullSeconds)
             pushes.append(pushSeconds)
             done += 1
@@ -321,7 +345,7 @@ struct LoadClient {
                 while true {
                     if case .subscribed = try await next() { break }
                 }
-                board.subscribed(pullSeconds: pullSeconds, pushSeconds: pushSeconds, inFirstCluster: cluster == 0)
+                board.subscribed(pullSent: pullStart, pullSeconds: pullSeconds, pushSeconds: pushSeconds, inFirstCluster: cluster == 0)
                 // Read what the others push until told to leave, then close.
                 let board = self.board
                 let raw = channel.channel
