@@ -45,6 +45,33 @@ import Testing
         }
     }
 
+    /// A group holds at most `GroupCommit.defaultMaxGroup` writes: the pushes waiting behind a
+    /// busy writer are answered a group at a time, so a crowd of practices pushing at once is
+    /// not acknowledged (and does not pull) all in the same instant.
+    @Test func writesWaitingForTheWriterCommitInGroupsOfAtMostTheCap() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await makeStore()
+        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let holder = Task { try await store.write { _ in entered.signal(); release.wait() } }
+        while entered.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
+        let groupsBefore = store.commits.groupsCommitted
+        let cap = GroupCommit.defaultMaxGroup
+        let pushes = (0..<cap + 8).map { n in
+            Task {
+                let replica = String(format: "00000000000a%04x", n)
+                return try await store.push([change(replica, 1, record: RecordID.random(for: .risk))], as: identity("rhyl"))
+            }
+        }
+        try await waitUntil { store.commits.waiting == cap + 8 }
+        release.signal()
+        try await holder.value
+        for push in pushes { #expect(try await push.value == PushOutcome(accepted: 1, duplicates: 0)) }
+        // The holder's transaction, then the waiting pushes: a full group and the rest.
+        #expect(store.commits.groupsCommitted == groupsBefore + 3)
+        let end = try StreamCursor.position(of: await store.currentCursor(tenant: "bcuhb"))
+        #expect(end == Int64(cap + 8))
+    }
+
     @Test func pushesWaitingForTheWriterCommitTogetherAndARefusedOneFailsAlone() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await makeStore()
