@@ -19,7 +19,8 @@ import Synchronization
 struct SessionHandler: Sendable {
     let store: any ServerStore
     let notifier: ChangeNotifier
-    /// Subscriptions woken by a push share one read of the log's tail; nil: each reads its own.
+    /// Subscriptions woken by a push share one read of the log's tail, and so do pulls while
+    /// the tenant has one (`SubscriptionFeed.pullPage`); nil: each reads its own.
     var feed: SubscriptionFeed?
     /// Subscriptions woken by a push share one re-read of their credentials; nil: each reads its own.
     var credentials: SubscribedCredentials?
