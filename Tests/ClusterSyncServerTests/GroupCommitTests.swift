@@ -36,6 +36,15 @@ import Testing
         return store
     }
 
+    /// Keeps the store's writer busy in a transaction of its own until `release` is signalled,
+    /// so that the writes made meanwhile queue behind it; returns once the writer is held.
+    func holdWriter(_ store: SQLiteServerStore) async throws -> (release: DispatchSemaphore, holder: Task<Void, any Error>) {
+        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let holder = Task { try await store.write { _ in entered.signal(); release.wait() } }
+        while entered.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
+        return (release, holder)
+    }
+
     /// Waits (with a deadline, not a timed assertion) until `condition` holds.
     func waitUntil(_ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
@@ -51,9 +60,7 @@ import Testing
     @Test func writesWaitingForTheWriterCommitInGroupsOfAtMostTheCap() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await makeStore()
-        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        let holder = Task { try await store.write { _ in entered.signal(); release.wait() } }
-        while entered.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
+        let (release, holder) = try await holdWriter(store)
         let groupsBefore = store.commits.groupsCommitted
         let cap = GroupCommit.defaultMaxGroup
         let pushes = (0..<cap + 8).map { n in
@@ -79,9 +86,7 @@ import Testing
         let other = RecordID("RSK-7K3M9Q2X1B")!
 
         // Keep the writer busy until three pushes wait behind it.
-        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        let holder = Task { try await store.write { _ in entered.signal(); release.wait() } }
-        while entered.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
+        let (release, holder) = try await holdWriter(store)
         let groupsBefore = store.commits.groupsCommitted
 
         // Queued in this order: rhyl creates the record cluster-shared; prestatyn then claims it
@@ -128,9 +133,7 @@ import Testing
         let token = try await store.issueToken(practice: "rhyl", cluster: "north", tenant: "bcuhb", label: nil)
         let credential = try #require(try await store.credential(token: token))
 
-        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        let holder = Task { try await store.write { _ in entered.signal(); release.wait() } }
-        while entered.wait(timeout: .now()) == .timedOut { try await Task.sleep(for: .milliseconds(5)) }
+        let (release, holder) = try await holdWriter(store)
         let groupsBefore = store.commits.groupsCommitted
         let used = Task { try await store.markUsed(credential: credential.id, at: 1_800_000_000_000) }
         try await waitUntil { store.commits.waiting == 1 }
