@@ -7,6 +7,7 @@ import Foundation
 ///     swift run -c release clustersync-bench [--runs 5] [--changes 100000] [--stored 1000000] [--local-only]
 ///     swift run -c release clustersync-bench --pcpg [--runs 5]     (a PCPG replica brought up to date; OversightBench)
 ///     swift run -c release clustersync-bench --register 3000 [--runs 5]
+///     .build/release/clustersync-bench --store-fill 200000 [--runs 5]   (the server's store filled alone; StoreFillBench)
 ///     .build/release/clustersync-bench --load 1000 [--cluster-size 50]   (the load generator alone; LoadBench)
 ///     swift build -c release && .build/release/clustersync-bench --speed [--changes 100000] [--stored 1000000] [--clients 1000,2000,4000]
 ///         (every figure of issue 12 beside the raw SQLite limit; SpeedBench, LoadBench)
@@ -49,6 +50,10 @@ struct Bench {
         }
         if arguments.contains("--snapshot") {
             try await SnapshotBench.run(in: directory.appendingPathComponent("snapshot"), changes: option("--snapshot", 1_000_000))
+            return
+        }
+        if arguments.contains("--store-fill") {
+            try await StoreFillBench.run(count: option("--store-fill", 200_000), runs: runs, in: directory.appendingPathComponent("store-fill"))
             return
         }
         if arguments.contains("--register") {
