@@ -32,6 +32,8 @@ import Testing
         #expect(salts.count == 1_000 && salts.allSatisfy { $0.count == 16 })
         #expect(Set(salts).count == 1_000)
         #expect(LedgerChain.newSalts(0).isEmpty)
+        // Each call draws its own key: two pushes never share a salt.
+        #expect(Set(LedgerChain.newSalts(4) + LedgerChain.newSalts(4)).count == 8)
         var rows = Self.chain(5)
         let more = LedgerChain.entries(tenant: "ctmuhb", after: 5, canonicalTexts: ["{\"a\":1}", "{\"a\":2}"],
                                        previous: rows[4].entry!.entryHash)
