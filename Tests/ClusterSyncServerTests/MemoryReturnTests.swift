@@ -1,3 +1,8 @@
+import ClusterSyncCore
+import Foundation
+import NIOCore
+import NIOEmbedded
+import Synchronization
 import Testing
 
 @testable import ClusterSyncServer
@@ -39,5 +44,48 @@ import Testing
         var small = 8
         #expect(!MemoryReturn.due(open: 1, peak: &small))
         #expect(MemoryReturn.due(open: 0, peak: &small))
+    }
+
+    /// The registry tells the server once most connections of a peak have closed (the server
+    /// then has its store drop its caches, `SyncServer`), and not before.
+    @Test func theServerIsToldWhenMostConnectionsOfAPeakHaveClosed() throws {
+        let told = Atomic(0)
+        let registry = ConnectionRegistry(maxConnections: 100, maxConnectionsPerCredential: 100) { told.add(1, ordering: .relaxed) }
+        let channels = (0..<64).map { _ in EmbeddedChannel() }
+        for channel in channels { #expect(registry.admit(channel)) }
+        func close(_ channel: EmbeddedChannel) throws {
+            _ = try channel.finish()
+            channel.embeddedEventLoop.run()
+        }
+        for channel in channels.prefix(47) { try close(channel) }
+        #expect(told.load(ordering: .relaxed) == 0, "17 of 64 still open")
+        try close(channels[47])
+        #expect(told.load(ordering: .relaxed) == 1, "16 of 64 open: a quarter")
+        for channel in channels.suffix(16) { try close(channel) }
+        #expect(told.load(ordering: .relaxed) == 2, "all gone: told again")
+    }
+
+    /// A SQLite store that has dropped its caches and idle readers reads and writes as before.
+    @Test func aStoreThatDroppedItsCachesServesAsBefore() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-caches-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteServerStore(path: directory.appendingPathComponent("server.sqlite").path)
+        try await store.addTenant("bcuhb")
+        try await store.addCluster("north", tenant: "bcuhb")
+        try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
+        let identity = SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "rhyl", author: "rhyl")
+        func change(_ n: Int64) -> Change {
+            Change(id: ChangeID(replica: ReplicaID("a3b4c5d6e7f80912")!, counter: n), hlc: HLCTimestamp(millis: 1_795_426_200_000 + n),
+                   record: RecordID("RSK-7K3M9Q2X1A")!, scope: RecordScope(tenant: "bcuhb", cluster: "north"), field: "title", value: .string("Title \(n)"))
+        }
+        _ = try await store.push([change(1)], as: identity)
+        let before = try await store.pull(for: identity, after: nil, limit: 10)
+        store.releaseCaches()
+        _ = try await store.push([change(2)], as: identity)
+        store.releaseCaches()
+        let after = try await store.pull(for: identity, after: nil, limit: 10)
+        #expect(before.changes.map(\.id.counter) == [1])
+        #expect(after.changes.map(\.id.counter) == [1, 2])
     }
 }

@@ -23,11 +23,15 @@ final class ConnectionRegistry: Sendable {
 
     let maxConnections: Int
     let maxConnectionsPerCredential: Int
+    /// Called when most connections of a peak have closed, just before the heap is trimmed
+    /// (`MemoryReturn.due`): the server lets its store drop its caches then.
+    let whenMostHaveClosed: @Sendable () -> Void
     private let state = Mutex(State())
 
-    init(maxConnections: Int, maxConnectionsPerCredential: Int) {
+    init(maxConnections: Int, maxConnectionsPerCredential: Int, whenMostHaveClosed: @escaping @Sendable () -> Void = {}) {
         self.maxConnections = maxConnections
         self.maxConnectionsPerCredential = maxConnectionsPerCredential
+        self.whenMostHaveClosed = whenMostHaveClosed
     }
 
     var count: Int { state.withLock { $0.open.count } }
@@ -48,7 +52,10 @@ final class ConnectionRegistry: Sendable {
                     state.open.removeValue(forKey: id)
                     return MemoryReturn.due(open: state.open.count, peak: &state.peakSinceTrim)
                 }
-                if trim { MemoryReturn.trim() }
+                if trim {
+                    self.whenMostHaveClosed()
+                    MemoryReturn.trim()
+                }
             }
         }
         return admitted

@@ -41,7 +41,8 @@ public final class SyncServer: Service, Sendable {
         FileLimit.raise(toFit: settings.maxConnections, logger: logger)
         MemoryReturn.mapLargeBuffers()
         let connections = ConnectionRegistry(
-            maxConnections: settings.maxConnections, maxConnectionsPerCredential: settings.maxConnectionsPerCredential)
+            maxConnections: settings.maxConnections, maxConnectionsPerCredential: settings.maxConnectionsPerCredential,
+            whenMostHaveClosed: { [store] in store.releaseCaches() })
         let logger = self.logger
         let feed = SubscriptionFeed(store: store, notifier: notifier, logger: logger)
         let credentials = SubscribedCredentials(store: store, notifier: notifier, logger: logger)

@@ -180,9 +180,18 @@ public protocol ServerStore: Sendable {
     /// arrive (never by reading the log). Never another tenant's. Throws `invalidValue` for an
     /// unknown tenant or region.
     func rollup(tenant: String, region: String?, today: CalendarDate) async throws -> RegionRollup
+
+    // MARK: Memory
+
+    /// Lets go of what the store keeps only for speed (SQLite's page caches and its idle read
+    /// connections): the server calls it when most sessions of a burst have gone. Returns at
+    /// once; later reads fill the caches again. A store that keeps nothing of the kind ignores it.
+    func releaseCaches()
 }
 
 extension ServerStore {
+    public func releaseCaches() {}
+
     /// The identity a bearer token stands for, or nil if it is unknown, revoked or expired now.
     public func authenticate(token: String, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> SessionIdentity? {
         guard let credential = try await credential(token: token), credential.refusal(at: now) == nil else { return nil }
