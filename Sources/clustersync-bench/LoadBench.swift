@@ -129,12 +129,15 @@ enum LoadBench {
         let busiest = board.busiestPullWindow(seconds: 0.1)
         SpeedBench.add("load \(clients) clients: pulls sent in the busiest 100 ms, and their pull p50 / p99",
                        String(format: "%d (%.0f / %.0f ms)", busiest.count, percentile(0.5, of: busiest), percentile(0.99, of: busiest)))
-        // The target is read as what the open sessions hold once settled (the burst of their
-        // arrival over and its freed memory given back); the figure as the last one subscribed,
-        // with the burst still in flight, is printed beside it.
+        // The target is judged twice: as the last one subscribed, with the burst still in
+        // flight (met since the sixteenth session, with trims during bursts), and once settled
+        // (the burst's freed memory given back).
+        let verdict = { (megabytes: Double) in megabytes < 300 ? "met" : "MISSED" }
         SpeedBench.add("load \(clients) clients: server memory idle / all open as the last subscribed / all open, settled / 5 s after they left",
                        String(format: "%.0f / %.0f / %.0f / %.0f MB (%.0f KB per settled session)", idle, board.openMemory, board.settledMemory, after, perSession),
-                       target: clients >= 4_000 ? String(format: "< 300 MB at 4,000 (settled): %@; back near idle", board.settledMemory < 300 ? "met" : "MISSED") : "back near idle")
+                       target: clients >= 4_000
+                           ? "< 300 MB at 4,000: \(verdict(board.openMemory)) as the last subscribed, \(verdict(board.settledMemory)) settled; back near idle"
+                           : "back near idle")
         SpeedBench.add("load \(clients) clients: server CPU while they ran", String(format: "%.2f s (%.1f ms per client)", cpu, cpu * 1000 / Double(max(1, clients))),
                        target: "lower is better (both cores count)")
         if let failure = board.firstFailure { print("    first failure: \(failure)") }
