@@ -47,8 +47,8 @@ enum MemoryReturn {
     /// `busyEvents` events during one: a burst's freed memory (its tasks, pages and TLS records)
     /// otherwise stays with the process until sessions close. Measured with 4,000 sessions
     /// open, caught up and quiet: 414 MB, 324 MB after `malloc_trim` (of which glibc's arenas
-    /// said 216 MB were in use); and, with trims during the burst too, 253–281 MB as the last
-    /// of 4,000 subscribed against 329–344 MB with trims only once quiet, for the same server
+    /// said 216 MB were in use); and, with trims during the burst too, 246–289 MB as the last
+    /// of 4,000 subscribed against 329–352 MB with trims only once quiet, for no more server
     /// CPU (MEASUREMENTS.md, sixteenth session). Looks every `interval`; runs until cancelled.
     static func trimWhenQuiet(interval: Duration = .seconds(1)) async {
         var schedule = TrimSchedule()
