@@ -67,13 +67,8 @@ import Testing
 
     /// A SQLite store that has dropped its caches and idle readers reads and writes as before.
     @Test func aStoreThatDroppedItsCachesServesAsBefore() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-caches-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (store, directory) = try await AuthorNameServerTests.store()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteServerStore(path: directory.appendingPathComponent("server.sqlite").path)
-        try await store.addTenant("bcuhb")
-        try await store.addCluster("north", tenant: "bcuhb")
-        try await store.addPractice("rhyl", cluster: "north", tenant: "bcuhb")
         let identity = SessionIdentity(tenant: "bcuhb", cluster: "north", practice: "rhyl", author: "rhyl")
         func change(_ n: Int64) -> Change {
             Change(id: ChangeID(replica: ReplicaID("a3b4c5d6e7f80912")!, counter: n), hlc: HLCTimestamp(millis: 1_795_426_200_000 + n),
