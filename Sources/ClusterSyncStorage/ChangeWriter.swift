@@ -239,6 +239,24 @@ public struct ChangeWriter {
         return num
     }
 
+    /// A stored record's number and the scope it was created in.
+    public struct StoredRecord: Sendable {
+        public var number: Int64
+        public var scope: RecordScope
+
+        public init(number: Int64, scope: RecordScope) {
+            self.number = number
+            self.scope = scope
+        }
+    }
+
+    /// Takes a record its caller has just read from this writer's transaction (a batch of local
+    /// edits reads its records' scopes first), so that `recordNumber` does not look it up again.
+    public mutating func remember(_ id: RecordID, _ record: StoredRecord) {
+        records[id] = (record.number, record.scope)
+        absentRecords.remove(id)
+    }
+
     /// The scope a stored record was created in; nil when it is not stored (yet). Looked up once
     /// per writer: what this finds, or does not, `recordNumber` uses without a second lookup.
     public mutating func storedScope(of id: RecordID) throws -> RecordScope? {

@@ -40,6 +40,11 @@ struct LocalEditSession {
         self.wallMillis = wallMillis
     }
 
+    /// Tells the change writer records already read, so that it does not read them again.
+    mutating func remember(_ records: [RecordID: ChangeWriter.StoredRecord]) {
+        for (id, record) in records { writer.remember(id, record) }
+    }
+
     /// Reads the records of `ids` not read yet, in one query.
     mutating func preload(_ ids: some Collection<RecordID>) throws {
         let missing = Set(ids.filter { views[$0] == nil })

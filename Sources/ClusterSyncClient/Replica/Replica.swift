@@ -149,7 +149,8 @@ public final class Replica: Sendable {
                 if byRecord[id] == nil { order.append(id) }
                 byRecord[id, default: []].append(edit)
             }
-            let scopes = try Self.scopes(of: order, db)
+            let records = try Self.storedRecords(of: order, db)
+            session.remember(records)
             try session.preload(order)
             for id in order {
                 let mine = byRecord[id]!
@@ -158,7 +159,7 @@ public final class Replica: Sendable {
                 implied += LocalEditRules.implied(by: mine, type: id.type, current: current, today: today).map { (id, $0) }
             }
             for (id, edit) in edits + implied {
-                guard let scope = scopes[id] else {
+                guard let scope = records[id]?.scope else {
                     throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")
                 }
                 try session.edit(id, scope: scope, edit)
@@ -173,19 +174,19 @@ public final class Replica: Sendable {
         try edit(edits.map { (id, $0) })
     }
 
-    /// The scopes of the records of `ids` held here, in one query.
-    static func scopes(of ids: [RecordID], _ db: Database) throws -> [RecordID: RecordScope] {
-        guard ids.count > 1 else {
-            return try ids.first.flatMap { id in try scope(of: id, db).map { [id: $0] } } ?? [:]
-        }
-        var scopes: [RecordID: RecordScope] = [:]
+    /// The numbers and scopes of the records of `ids` held here, in one query (the change
+    /// writer is told them, so it does not look each up again).
+    static func storedRecords(of ids: [RecordID], _ db: Database) throws -> [RecordID: ChangeWriter.StoredRecord] {
+        var records: [RecordID: ChangeWriter.StoredRecord] = [:]
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT id, tenant, cluster, practice FROM record WHERE id IN (SELECT value FROM json_each(?))
+            SELECT id, num, tenant, cluster, practice FROM record WHERE id IN (SELECT value FROM json_each(?))
             """), arguments: [LocalEditSession.jsonArray(ids.map(\.rawValue))])
         while let row = try rows.next() {
-            if let id = RecordID(row[0] as String) { scopes[id] = RecordScope(tenant: row[1], cluster: row[2], practice: row[3]) }
+            if let id = RecordID(row[0] as String) {
+                records[id] = ChangeWriter.StoredRecord(number: row[1], scope: RecordScope(tenant: row[2], cluster: row[3], practice: row[4]))
+            }
         }
-        return scopes
+        return records
     }
 
     static func scope(of id: RecordID, _ db: Database) throws -> RecordScope? {
