@@ -39,7 +39,7 @@ public struct ChangeWriter {
 
     public let supersessions: Supersessions
     private var replicaNumbers: [ReplicaID: Int64] = [:]
-    private var records: [RecordID: (num: Int64, scope: RecordScope)] = [:]
+    private var records: [RecordID: StoredRecord] = [:]
     /// Records `storedScope(of:)` looked up and did not find: `recordNumber` creates them
     /// without looking again (every record of a snapshot is new).
     private var absentRecords: Set<RecordID> = []
@@ -253,7 +253,7 @@ public struct ChangeWriter {
     /// Takes a record its caller has just read from this writer's transaction (a batch of local
     /// edits reads its records' scopes first), so that `recordNumber` does not look it up again.
     public mutating func remember(_ id: RecordID, _ record: StoredRecord) {
-        records[id] = (record.number, record.scope)
+        records[id] = record
         absentRecords.remove(id)
     }
 
@@ -275,25 +275,25 @@ public struct ChangeWriter {
     public mutating func recordNumber(_ id: RecordID, scope: RecordScope) throws -> Int64 {
         if let known = records[id] {
             guard known.scope == scope else { throw Self.scopeMismatch(id) }
-            return known.num
+            return known.number
         }
         if absentRecords.remove(id) == nil, let found = try lookUp(id) {
             guard found.scope == scope else { throw Self.scopeMismatch(id) }
             records[id] = found
-            return found.num
+            return found.number
         }
         // A prepared statement: every record of a snapshot (or of a new replica's first pull) is new.
         try BoundStatement(db, sql: "INSERT INTO record (id, type, tenant, cluster, practice) VALUES (?, ?, ?, ?, ?)")
             .run(.text(id.rawValue), .text(id.type.rawValue), .text(scope.tenant), .text(scope.cluster), .optional(scope.practice))
         let num = db.lastInsertedRowID
-        records[id] = (num, scope)
+        records[id] = StoredRecord(number: num, scope: scope)
         return num
     }
 
     /// The stored record's number and scope, in this writer's partition. Read through SQLite's
     /// own calls: a snapshot looks up every record it brings, and a GRDB row costs more than
     /// the lookup.
-    private func lookUp(_ id: RecordID) throws -> (num: Int64, scope: RecordScope)? {
+    private func lookUp(_ id: RecordID) throws -> StoredRecord? {
         let found = if let partition {
             try BoundStatement(db, sql: "SELECT num, tenant, cluster, practice FROM record WHERE tenant = ? AND cluster = ? AND id = ?")
                 .firstRow(.text(partition.tenant), .text(partition.cluster), .text(id.rawValue), read: Self.numberAndScope)
@@ -305,7 +305,7 @@ public struct ChangeWriter {
         guard let scope = found.scope else {
             throw ClusterSyncError(.internal, "the stored record \(id) has no tenant or cluster")
         }
-        return (found.num, scope)
+        return StoredRecord(number: found.num, scope: scope)
     }
 
     private static func numberAndScope(_ row: OpaquePointer) -> (num: Int64, scope: RecordScope?) {
