@@ -52,10 +52,13 @@ import Testing
     @Test func directEncodingMatchesTheCanonicalTreeOnEveryVector() throws {
         for change in try Self.validChanges() {
             var variant = change
-            variant.author = "Dr \"Quote\" \\ Jones\n"
+            variant.author = "Dr \"Quote\" \\ Jones\n\u{0}\u{1}\u{9}\u{D}\u{1F}\u{7F} Siân Ŵ — 😀"
             variant.sig = String(repeating: "A", count: 86) + "=="
             variant.seen = variant.supersedes + [ChangeID(replica: change.id.replica, counter: 99)]
-            for c in [change, variant] {
+            // Text values are written as bytes, escaped as the tree escapes them.
+            var text = variant
+            text.value = .string("a\"b\\c/d\u{0}\u{8}\u{A}\u{C}\u{1F} é 😀")
+            for c in [change, variant, text] {
                 #expect(c.jsonText == c.jsonValue.canonicalText, "\(c.jsonValue.canonicalText)")
                 // As a store's columns hold it (a snapshot page is written from them).
                 let columns = Change.jsonText(
