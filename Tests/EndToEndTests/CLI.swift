@@ -1,6 +1,7 @@
 import ClusterSyncCore
 import Foundation
 import Synchronization
+import Testing
 
 /// Runs the built `clustersync` binary, as a person or a script would.
 struct CLI {
@@ -110,5 +111,238 @@ enum TestStorage {
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             throw ClusterSyncError(.internal, "psql could not create the test database \(name): \(text)")
         }
+    }
+}
+
+/// A `Process` whose exit a test awaits instead of blocking its thread in `waitUntilExit()`.
+/// swift-testing runs tests in parallel on the cooperative thread pool (two threads on a
+/// two-core machine): a test blocked waiting for a child holds one of them, and two such tests
+/// starve every in-process server of the other suites.
+///
+/// The termination handler is set when the process is made, before it runs (Foundation never
+/// calls a handler set after the exit). Standard output and error that are pipes are read from
+/// the moment it runs, each on a thread of its own (`PipeReader`): a pipe nobody reads fills at
+/// 64 KB and then blocks the child's next write, so a child awaited before its output is read
+/// would never exit.
+final class ChildProcess: Process, @unchecked Sendable {
+    private struct State {
+        var exited = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var output: PipeReader?
+        var errors: PipeReader?
+    }
+
+    private let state = Mutex(State())
+    private let limit: Int?
+
+    /// `keepingAtMost`: keep only the end of each output (about that many bytes), for a child
+    /// that runs for the whole test; nil keeps all of it.
+    init(keepingAtMost limit: Int? = nil) {
+        self.limit = limit
+        super.init()
+        terminationHandler = { process in (process as! ChildProcess).didExit() }
+    }
+
+    override func run() throws {
+        try super.run()
+        let output = (standardOutput as? Pipe).map { PipeReader($0.fileHandleForReading, keepingAtMost: limit) }
+        let errors = (standardError as? Pipe).map { PipeReader($0.fileHandleForReading, keepingAtMost: limit) }
+        state.withLock { state in
+            state.output = output
+            state.errors = errors
+        }
+    }
+
+    /// Runs the process and awaits its exit status.
+    @discardableResult
+    func runToExit() async throws -> Int32 {
+        try run()
+        return await exited()
+    }
+
+    /// Awaits the exit, without holding a thread, and returns `terminationStatus`.
+    @discardableResult
+    func exited() async -> Int32 {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if state.exited { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        return terminationStatus
+    }
+
+    private func didExit() {
+        // Returns at once (the process has exited), and lets go of the run loop source that
+        // `run()` made, which holds the process: without it no process would ever be freed, nor
+        // its pipes closed, and a run of the tests would hold thousands of descriptors.
+        waitUntilExit()
+        let waiters = state.withLock { state in
+            state.exited = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The reader of the standard output, which must be a pipe, once the process runs.
+    var output: PipeReader { reader(\.output, "standardOutput") }
+    /// The reader of the standard error, which must be a pipe, once the process runs.
+    var errors: PipeReader { reader(\.errors, "standardError") }
+
+    private func reader(_ path: KeyPath<State, PipeReader?> & Sendable, _ name: String) -> PipeReader {
+        guard let reader = state.withLock({ $0[keyPath: path] }) else {
+            preconditionFailure("\(name) of \(executableURL?.lastPathComponent ?? "?") is not a pipe, or the process has not run")
+        }
+        return reader
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own, as the writer writes; a test awaits what it
+/// needs of it.
+final class PipeReader: Sendable {
+    private struct State {
+        var data = Data()
+        /// Bytes read in all (`data` may hold only the end of them).
+        var received = 0
+        var ended = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// `keepingAtMost`: once more than that is held, only the last half of it is kept.
+    init(_ handle: FileHandle, keepingAtMost limit: Int? = nil) {
+        Thread.detachNewThread { [self] in
+            while case let data = handle.availableData, !data.isEmpty {
+                let waiters = state.withLock { state in
+                    state.data.append(data)
+                    state.received += data.count
+                    if let limit, state.data.count > limit { state.data = Data(state.data.suffix(limit / 2)) }
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume() }
+            }
+            let waiters = state.withLock { state in
+                state.ended = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    /// What has been read so far, and whether the pipe has ended.
+    var snapshot: (data: Data, ended: Bool) { state.withLock { ($0.data, $0.ended) } }
+
+    /// What has been read so far, as text.
+    var text: String { String(decoding: snapshot.data, as: UTF8.self) }
+
+    /// Awaits more than `count` bytes read in all, or the end of the pipe.
+    func more(than count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state in
+                if state.received > count || state.ended { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Everything the pipe brought, once its writers have closed it.
+    func readToEnd() async -> String {
+        while true {
+            let (received, ended) = state.withLock { ($0.received, $0.ended) }
+            if ended { return text }
+            await more(than: received)
+        }
+    }
+
+    /// Awaits text that satisfies `condition`, the end of the pipe, or `timeout`, and returns
+    /// the text read by then.
+    func text(until condition: (String) -> Bool, timeout: Duration) async -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let (data, ended) = snapshot
+            let text = String(decoding: data, as: UTF8.self)
+            if condition(text) || ended || ContinuousClock.now >= deadline || Task.isCancelled { return text }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+/// What a test must undo that takes waiting (stop its servers and watchers, close its sessions,
+/// drop its databases), where it would have written `defer`, which cannot await:
+/// `Teardown.add { await server.stop() }`. A suite with the `.teardown` trait runs each test's
+/// steps when the test ends, whether it passed, failed or threw: the last added first, as
+/// `defer`s run.
+struct Teardown: TestTrait, SuiteTrait, TestScoping {
+    typealias Step = @Sendable () async -> Void
+
+    final class Steps: Sendable {
+        fileprivate let steps = Mutex<[Step]>([])
+    }
+
+    @TaskLocal private static var current: Steps?
+
+    static func add(_ step: @escaping Step) {
+        guard let current else {
+            Issue.record("Teardown.add in a test whose suite lacks the .teardown trait: nothing would run this step")
+            return
+        }
+        current.steps.withLock { $0.append(step) }
+    }
+
+    var isRecursive: Bool { true }
+
+    /// Each test case's own steps; none around the suite itself.
+    func scopeProvider(for test: Test, testCase: Test.Case?) -> Teardown? {
+        testCase == nil ? nil : self
+    }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        let steps = Steps()
+        do {
+            try await Self.$current.withValue(steps) { try await function() }
+        } catch {
+            await run(steps)
+            throw error
+        }
+        await run(steps)
+    }
+
+    private func run(_ steps: Steps) async {
+        while let step = steps.steps.withLock({ $0.popLast() }) { await step() }
+    }
+}
+
+extension Trait where Self == Teardown {
+    /// Runs what each test handed to `Teardown.add` when it ends.
+    static var teardown: Self { Teardown() }
+}
+
+/// What a teardown step is to use as it is when the test ends, for a test that replaces it as it
+/// goes (restarts its server): a step cannot capture the test's `var` as `defer` did.
+final class Current<Value: Sendable>: Sendable {
+    private let current: Mutex<Value>
+
+    init(_ value: Value) { current = Mutex(value) }
+
+    var value: Value {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+}
+
+extension Sequence {
+    /// `map` with a transform that awaits, one element after another.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }
