@@ -5,7 +5,7 @@ import Testing
 /// Bad input on the wire, sent by hand through `openssl s_client` as PROTOCOL.md describes: each
 /// gets its stable error code, the session survives or closes as documented, nothing is stored,
 /// and the server keeps running.
-@Suite(.serialized) struct BadInputTests {
+@Suite(.serialized, .teardown) struct BadInputTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 
@@ -14,16 +14,16 @@ import Testing
     }
 
     /// Runs `openssl s_client`, sends `lines`, and returns the server's lines once it closes.
-    func session(_ lines: [String], port: Int, certificate: String? = nil) throws -> [JSONValue] {
+    func session(_ lines: [String], port: Int, certificate: String? = nil) async throws -> [JSONValue] {
         var arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", "data/ca.pem", "-quiet", "-verify_return_error"]
         if let certificate { arguments += ["-cert", "\(certificate).pem", "-key", "\(certificate)-key.pem"] }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
         process.currentDirectoryURL = base.dir
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
         process.standardInput = input
-        process.standardOutput = output
+        process.standardOutput = Pipe()
         process.standardError = FileHandle.nullDevice
         try process.run()
         // A session the server keeps open past its last answer is a failure, not a hang.
@@ -32,13 +32,13 @@ import Testing
         input.fileHandleForWriting.write(Data(lines.map { $0 + "\n" }.joined().utf8))
         // s_client keeps reading after stdin ends (-quiet implies -ign_eof) until the server closes.
         try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { try? JSONValue(parsing: $0) }
+        let text = await process.output.readToEnd()
+        await process.exited()
+        return text.split(separator: "\n").compactMap { try? JSONValue(parsing: $0) }
     }
 
-    func token(for practice: String, cluster: String = "north-denbighshire") throws -> String {
-        let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", cluster,
+    func token(for practice: String, cluster: String = "north-denbighshire") async throws -> String {
+        let issued = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", cluster,
                                   "--practice", practice], binary: "clustersyncd")
         #expect(issued.status == 0, "\(issued.stderr)")
         return issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -76,11 +76,11 @@ import Testing
         replies.map { $0["type"]?.stringValue == "error" ? "error:" + ($0["code"]?.stringValue ?? "?") : ($0["type"]?.stringValue ?? "?") }
     }
 
-    @Test func eachBadInputGetsItsCodeAndNothingIsStored() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let hello = hello(token: try token(for: "rhyl"))
-        let replies = try session([
+    @Test func eachBadInputGetsItsCodeAndNothingIsStored() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let hello = hello(token: try await token(for: "rhyl"))
+        let replies = try await session([
             hello,
             "{this is not json",
             #"{"type":"frobnicate"}"#,
@@ -106,29 +106,29 @@ import Testing
         #expect(replies[9]["changes"] == .array([]))
 
         // The server is still up and still serves.
-        let after = try session([hello, line(.pull(Pull(cursor: nil))), line(.bye)], port: server.port)
+        let after = try await session([hello, line(.pull(Pull(cursor: nil))), line(.bye)], port: server.port)
         #expect(codes(after) == ["welcome", "changes"])
         #expect(after.last?["changes"] == .array([]))
     }
 
-    @Test func outOfOrderAndBadCredentialsCloseTheSession() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let early = try session([line(.pull(Pull(cursor: nil)))], port: server.port)
+    @Test func outOfOrderAndBadCredentialsCloseTheSession() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let early = try await session([line(.pull(Pull(cursor: nil)))], port: server.port)
         #expect(codes(early) == ["error:out-of-order"])
-        let wrongToken = try session([line(.hello(Hello(replica: Self.replica, token: "cst_000000000000_nope")))], port: server.port)
+        let wrongToken = try await session([line(.hello(Hello(replica: Self.replica, token: "cst_000000000000_nope")))], port: server.port)
         #expect(codes(wrongToken) == ["error:unauthenticated"])
-        let noCredential = try session([line(.hello(Hello(replica: Self.replica)))], port: server.port)
+        let noCredential = try await session([line(.hello(Hello(replica: Self.replica)))], port: server.port)
         #expect(codes(noCredential) == ["error:unauthenticated"])
-        let badVersion = try session([line(.hello(Hello(version: 99, replica: Self.replica, token: try token(for: "rhyl"))))], port: server.port)
+        let badVersion = try await session([line(.hello(Hello(version: 99, replica: Self.replica, token: try await token(for: "rhyl"))))], port: server.port)
         #expect(codes(badVersion) == ["error:version-unsupported"])
     }
 
-    @Test func aLineOverTheLimitIsRefusedAndClosesTheSession() throws {
-        let server = try base.makeServer(environment: ["CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES": "2048"])
-        defer { server.stop() }
-        let hello = hello(token: try token(for: "rhyl"))
-        let replies = try session([hello, String(repeating: "x", count: 5000)], port: server.port)
+    @Test func aLineOverTheLimitIsRefusedAndClosesTheSession() async throws {
+        let server = try await base.makeServer(environment: ["CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES": "2048"])
+        Teardown.add { await server.stop() }
+        let hello = hello(token: try await token(for: "rhyl"))
+        let replies = try await session([hello, String(repeating: "x", count: 5000)], port: server.port)
         #expect(codes(replies) == ["welcome", "error:line-too-long"])
         let welcome = replies.first?["limits"]?["maxLineBytes"]
         #expect(welcome == .int(2048))

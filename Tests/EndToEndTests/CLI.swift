@@ -26,31 +26,29 @@ struct CLI {
     let directory: URL
     var environment: [String: String] = [:]
 
+    /// Runs the binary and awaits its exit without holding a thread: its output is read as it
+    /// comes (`ChildProcess`), so a command may write as much as it likes.
     @discardableResult
-    func run(_ arguments: [String], binary: String = "clustersync") throws -> Result {
-        let process = try start(arguments, binary: binary)
-        let out = Pipe(), err = Pipe()
-        _ = (out, err)
-        process.waitUntilExit()
-        let stdout = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
-        let stderr = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+    func run(_ arguments: [String], binary: String = "clustersync") async throws -> Result {
+        let process = try await start(arguments, binary: binary)
+        let status = await process.exited()
+        return Result(status: status, stdout: await process.output.readToEnd(), stderr: await process.errors.readToEnd())
     }
 
-    func run(_ arguments: String..., binary: String = "clustersync") throws -> Result {
-        try run(arguments, binary: binary)
+    func run(_ arguments: String..., binary: String = "clustersync") async throws -> Result {
+        try await run(arguments, binary: binary)
     }
 
-    /// Starts the binary without waiting; output goes to pipes read after it exits (keep it small).
-    func start(_ arguments: [String], binary: String = "clustersync") throws -> Process {
-        let process = Process()
+    /// Starts the binary without waiting; its standard output and error are pipes, read as they
+    /// come (`output`, `errors`). A long-running child keeps the end of each: `keepingAtMost`.
+    func start(_ arguments: [String], binary: String = "clustersync", keepingAtMost limit: Int? = nil) async throws -> ChildProcess {
+        let process = ChildProcess(keepingAtMost: limit)
         process.executableURL = CLI.binDirectory.appendingPathComponent(binary)
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
-        if binary == "clustersyncd", environment["CLUSTERSYNCD_STORAGE"] == nil, let postgres = try TestStorage.postgresURL(for: directory) {
+        if binary == "clustersyncd", environment["CLUSTERSYNCD_STORAGE"] == nil, let postgres = try await TestStorage.postgresURL(for: directory) {
             env["CLUSTERSYNCD_STORAGE"] = "postgres"
             env["CLUSTERSYNCD_POSTGRES_URL"] = postgres
         }
@@ -69,16 +67,25 @@ struct CLI {
 enum TestStorage {
     static let environment = ProcessInfo.processInfo.environment
     static let isPostgres = environment["CLUSTERSYNC_TEST_STORAGE"] == "postgres"
-    private static let made = Mutex<[String: String]>([:])
+    /// The database of each test folder, made once: concurrent starts of one folder's servers
+    /// wait for the same one.
+    private static let made = Mutex<[String: Task<String, any Error>]>([:])
 
     /// The URL of the database for the servers run from `directory`; nil when testing SQLite.
-    static func postgresURL(for directory: URL) throws -> String? {
+    static func postgresURL(for directory: URL) async throws -> String? {
         guard isPostgres else { return nil }
-        return try made.withLock { made in
+        let making = made.withLock { made in
             if let known = made[directory.path] { return known }
-            let url = try newDatabaseURL()
-            made[directory.path] = url
-            return url
+            let making = Task { try await newDatabaseURL() }
+            made[directory.path] = making
+            return making
+        }
+        do {
+            return try await making.value
+        } catch {
+            // Not made: the next server of this folder tries again.
+            made.withLock { made in _ = made.removeValue(forKey: directory.path) }
+            throw error
         }
     }
 
@@ -87,28 +94,25 @@ enum TestStorage {
     static let isCI = ["1", "true", "yes"].contains((environment["CI"] ?? "").lowercased())
 
     /// A new empty database on the test server, its URL.
-    static func newDatabaseURL() throws -> String {
+    static func newDatabaseURL() async throws -> String {
         guard let server = environment["CLUSTERSYNC_TEST_POSTGRES_URL"], let url = URLComponents(string: server) else {
             throw ClusterSyncError(.invalidValue, "these tests need CLUSTERSYNC_TEST_POSTGRES_URL: run them through Tests/run, or eval \"$(Tests/postgres-up)\" first")
         }
         let name = "cs_e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try createDatabase(name, server: server)
+        try await createDatabase(name, server: server)
         var database = url
         database.path = "/" + name
         return database.string!
     }
 
-    static func createDatabase(_ name: String, server: String) throws {
-        let psql = Process()
+    static func createDatabase(_ name: String, server: String) async throws {
+        let psql = ChildProcess()
         psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         psql.arguments = ["psql", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE \(name)"]
         psql.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        psql.standardError = errors
-        try psql.run()
-        psql.waitUntilExit()
-        guard psql.terminationStatus == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        psql.standardError = Pipe()
+        guard try await psql.runToExit() == 0 else {
+            let text = await psql.errors.readToEnd()
             throw ClusterSyncError(.internal, "psql could not create the test database \(name): \(text)")
         }
     }

@@ -14,100 +14,100 @@ import Testing
 
     /// Runs a command that must succeed; returns its trimmed stdout.
     @discardableResult
-    func ok(_ arguments: String...) throws -> String {
-        let result = try cli.run(arguments)
+    func ok(_ arguments: String...) async throws -> String {
+        let result = try await cli.run(arguments)
         #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test func boardMeetingWithASubstituteAndAVoteThatFailsTheFinancialMajority() throws {
-        try ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
-        try ok("terms", "add", "title=Board terms of reference", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=3",
+    @Test func boardMeetingWithASubstituteAndAVoteThatFailsTheFinancialMajority() async throws {
+        try await ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
+        try await ok("terms", "add", "title=Board terms of reference", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=3",
                "majority=simple", "financial_majority=two-thirds")
-        let meeting = try ok("meeting", "add", "title=Cluster board, November", "body=stakeholder-board", "date=2026-11-20")
-        try ok("meeting", "attend", meeting, "Dr Siân Evans", "--practice", "prestatyn")
-        try ok("meeting", "attend", meeting, "Dr Gareth Jones", "--practice", "rhyl")
-        try ok("meeting", "attend", meeting, "Rhys Morgan", "--role", "substitute", "--practice", "meliden", "--agreed-by", "BCUHB")
-        let shown = try #require(try cli.run("meeting", "show", "--json", meeting).json)
+        let meeting = try await ok("meeting", "add", "title=Cluster board, November", "body=stakeholder-board", "date=2026-11-20")
+        try await ok("meeting", "attend", meeting, "Dr Siân Evans", "--practice", "prestatyn")
+        try await ok("meeting", "attend", meeting, "Dr Gareth Jones", "--practice", "rhyl")
+        try await ok("meeting", "attend", meeting, "Rhys Morgan", "--role", "substitute", "--practice", "meliden", "--agreed-by", "BCUHB")
+        let shown = try #require(try await cli.run("meeting", "show", "--json", meeting).json)
         #expect(shown["derived"]?["quorum_met"] == .bool(true))
         #expect(shown["derived"]?["quorum_present"] == .int(3))
 
-        let interest = try ok("declaration", "add", "member=Rhys Morgan", "organisation=Morgan Pharmacy Ltd", "nature=pecuniary",
+        let interest = try await ok("declaration", "add", "member=Rhys Morgan", "organisation=Morgan Pharmacy Ltd", "nature=pecuniary",
                               "date_declared=2026-11-20", "meeting=\(meeting)")
-        let decision = try ok("decision", "add", "title=Fund the minor ailments pilot", "meeting=\(meeting)", "method=vote",
+        let decision = try await ok("decision", "add", "title=Fund the minor ailments pilot", "meeting=\(meeting)", "method=vote",
                               "financial_implications=yes", "amount=£12,000", "outcome=agreed", "interests+=\(interest)",
                               "abstained_for_interest+=Rhys Morgan")
         for (member, vote) in [("Dr Siân Evans", "for"), ("Dr Gareth Jones", "for"), ("Dr Alys Hughes", "for"), ("Ceri Lloyd", "against"), ("Owain Price", "against")] {
-            try ok("decision", "vote", decision, member, vote)
+            try await ok("decision", "vote", decision, member, vote)
         }
-        try ok("decision", "set", decision, "votes:Rhys Morgan=abstain")
-        let json = try #require(try cli.run("decision", "show", "--json", decision).json)
+        try await ok("decision", "set", decision, "votes:Rhys Morgan=abstain")
+        let json = try #require(try await cli.run("decision", "show", "--json", decision).json)
         #expect(json["fields"]?["amount"] == .string("12000"))
         #expect(json["fields"]?["votes"]?["Rhys Morgan"] == .string("abstain"))
         #expect(json["derived"]?["votes_for"] == .int(3) && json["derived"]?["votes_against"] == .int(2))
         #expect(json["derived"]?["majority_required"] == .string("two-thirds"))
         #expect(json["derived"]?["votes_carry"] == .bool(false))
         #expect(json["derived"]?["outcome_matches_votes"] == .bool(false))
-        let text = try ok("decision", "show", decision)
+        let text = try await ok("decision", "show", decision)
         #expect(text.contains("does not match the votes"), "\(text)")
 
-        let interests = try #require(try cli.run("interests", "--json", decision).json)
+        let interests = try #require(try await cli.run("interests", "--json", decision).json)
         guard case .array(let list)? = interests["interests"] else { Issue.record("no interests array"); return }
         #expect(list.map { $0["member"] } == [.string("Rhys Morgan")])
         #expect(list.first?["declaration"] == .string(interest))
 
         // A vote that is not one of the words, and a link to nothing, are refused with exit 1.
-        let badVote = try cli.run("decision", "vote", decision, "Ceri Lloyd", "yes")
+        let badVote = try await cli.run("decision", "vote", decision, "Ceri Lloyd", "yes")
         #expect(badVote.status == 1 && badVote.stderr.contains("for, against, abstain"), "\(badVote.stderr)")
-        let dangling = try cli.run("meeting", "set", meeting, "actions+=ACT-4F8R2M6W0Z")
+        let dangling = try await cli.run("meeting", "set", meeting, "actions+=ACT-4F8R2M6W0Z")
         #expect(dangling.status == 1 && dangling.stderr.contains("does not hold"), "\(dangling.stderr)")
-        let empty = try cli.run("meeting", "set", meeting, "title=")
+        let empty = try await cli.run("meeting", "set", meeting, "title=")
         #expect(empty.status == 1 && empty.stderr.contains("cannot be empty"), "\(empty.stderr)")
     }
 
-    @Test func attendanceForAPastQAIFYear() throws {
-        try ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
-        try ok("terms", "add", "title=GP Collaborative terms", "body=gp-collaborative", "date_agreed=2024-04-01",
+    @Test func attendanceForAPastQAIFYear() async throws {
+        try await ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
+        try await ok("terms", "add", "title=GP Collaborative terms", "body=gp-collaborative", "date_agreed=2024-04-01",
                "practices+=prestatyn", "practices+=rhyl")
         for date in ["2025-04-10", "2025-07-10", "2025-10-09", "2026-01-15", "2026-04-09"] {
-            let m = try ok("meeting", "add", "title=GP Collaborative", "body=gp-collaborative", "date=\(date)", "status=held")
-            try ok("meeting", "attend", m, "Dr Evans", "--practice", "prestatyn")
-            if date < "2025-08-01" { try ok("meeting", "attend", m, "Dr Jones", "--practice", "rhyl") }
+            let m = try await ok("meeting", "add", "title=GP Collaborative", "body=gp-collaborative", "date=\(date)", "status=held")
+            try await ok("meeting", "attend", m, "Dr Evans", "--practice", "prestatyn")
+            if date < "2025-08-01" { try await ok("meeting", "attend", m, "Dr Jones", "--practice", "rhyl") }
         }
-        let report = try #require(try cli.run("attendance", "--year", "2025-26", "--json").json)
+        let report = try #require(try await cli.run("attendance", "--year", "2025-26", "--json").json)
         #expect(report["year"] == .string("2025-26") && report["from"] == .string("2025-04-01") && report["to"] == .string("2026-03-31"))
         guard case .array(let rows)? = report["practices"] else { Issue.record("no practices"); return }
         #expect(rows.map { $0["practice"] } == [.string("prestatyn"), .string("rhyl")])
         #expect(rows.map { $0["attended"] } == [.int(4), .int(2)])
         #expect(rows.map { $0["status"] } == [.string("met"), .string("cannot-reach")])
-        let text = try ok("attendance", "--year", "2025-26")
+        let text = try await ok("attendance", "--year", "2025-26")
         #expect(text.contains("RED: cannot reach"), "\(text)")
-        let bad = try cli.run("attendance", "--year", "2025-2026")
+        let bad = try await cli.run("attendance", "--year", "2025-2026")
         #expect(bad.status == 1 && bad.stderr.contains("2026-27"), "\(bad.stderr)")
     }
 
-    @Test func aSpreadsheetImportWithOneBadRowImportsNothing() throws {
-        try ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
-        let risk = try ok("risk", "add", "title=Locum cover", "likelihood=3", "consequence=4")
-        let exported = try ok("export", "--format", "csv", "--type", "risk")
+    @Test func aSpreadsheetImportWithOneBadRowImportsNothing() async throws {
+        try await ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
+        let risk = try await ok("risk", "add", "title=Locum cover", "likelihood=3", "consequence=4")
+        let exported = try await ok("export", "--format", "csv", "--type", "risk")
         let edited = exported.replacingOccurrences(of: "Locum cover", with: "\"Locum cover, winter\"")
             + "\n,,New risk,\"Two\nlines\",workforce,,,,2x2,,,,,,,,,,,,,,,\n"
             + ",,Bad risk,,weather,,,,9x9,,,,,,,,,,,,,,,\n"
         try edited.write(to: cli.directory.appendingPathComponent("risks.csv"), atomically: true, encoding: .utf8)
-        let refused = try cli.run("import", "--format", "csv", "--type", "risk", "risks.csv")
+        let refused = try await cli.run("import", "--format", "csv", "--type", "risk", "risks.csv")
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("line 5, column category") && refused.stderr.contains("line 5, column score"), "\(refused.stderr)")
-        #expect(try ok("risk", "list", "--json").contains("New risk") == false)
+        #expect(try await ok("risk", "list", "--json").contains("New risk") == false)
 
         // Without the bad row: a dry run shows what would change, then the import updates by id.
         let good = edited.components(separatedBy: "\n").filter { !$0.contains("Bad risk") }.joined(separator: "\n")
         try good.write(to: cli.directory.appendingPathComponent("risks.csv"), atomically: true, encoding: .utf8)
-        let dry = try ok("import", "--format", "csv", "--type", "risk", "--dry-run", "risks.csv")
+        let dry = try await ok("import", "--format", "csv", "--type", "risk", "--dry-run", "risks.csv")
         #expect(dry.hasPrefix("would create 1, would update 1, unchanged 0"), "\(dry)")
-        #expect(try ok("import", "--format", "csv", "--type", "risk", "risks.csv").hasPrefix("created 1, updated 1"))
-        let json = try #require(try cli.run("risk", "show", "--json", risk).json)
+        #expect(try await ok("import", "--format", "csv", "--type", "risk", "risks.csv").hasPrefix("created 1, updated 1"))
+        let json = try #require(try await cli.run("risk", "show", "--json", risk).json)
         #expect(json["fields"]?["title"] == .string("Locum cover, winter"))
-        guard case .array(let records)? = try cli.run("risk", "list", "--json").json?["records"] else { Issue.record("no records"); return }
+        guard case .array(let records)? = try await cli.run("risk", "list", "--json").json?["records"] else { Issue.record("no records"); return }
         #expect(records.count == 2)
         #expect(records.contains { $0["fields"]?["description"] == .string("Two\nlines") })
     }

@@ -6,7 +6,7 @@ import Testing
 /// openssl) makes a CA, the server's certificate and a practice's, the real server is pointed at
 /// them through its settings file, and the real client syncs with them; then the server's
 /// certificate is rotated and the practice's revoked by serial, as the README says.
-@Suite(.serialized) struct HealthBoardPKIEndToEndTests {
+@Suite(.serialized, .teardown) struct HealthBoardPKIEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
     var dir: URL { base.dir }
@@ -20,112 +20,109 @@ import Testing
 
     /// Runs the recipe script in the test's folder; its output, or a failed expectation.
     @discardableResult
-    func pki(_ arguments: String...) throws -> String {
-        let process = Process()
+    func pki(_ arguments: String...) async throws -> String {
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [Self.script] + arguments
         process.currentDirectoryURL = dir
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try await process.runToExit()
+        let text = await process.output.readToEnd()
+        let errors = await process.errors.readToEnd()
         #expect(process.terminationStatus == 0, "healthboard-pki.sh \(arguments.joined(separator: " ")): \(errors)")
         return text
     }
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    func serial(_ certificate: String) throws -> String {
-        let process = Process()
+    func serial(_ certificate: String) async throws -> String {
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = ["x509", "-noout", "-serial", "-in", path(certificate)]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        process.waitUntilExit()
-        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.standardOutput = Pipe()
+        try await process.runToExit()
+        return await process.output.readToEnd()
             .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
     }
 
-    func remoteSet(_ replica: String, port: Int, certificate: String, key: String) throws {
-        let set = try cli.run("remote", "set", "--replica", replica, "127.0.0.1:\(port)", "--ca", "hb/ca.pem",
+    func remoteSet(_ replica: String, port: Int, certificate: String, key: String) async throws {
+        let set = try await cli.run("remote", "set", "--replica", replica, "127.0.0.1:\(port)", "--ca", "hb/ca.pem",
                               "--certificate", certificate, "--key", key)
         #expect(set.status == 0, "\(set.stderr)")
     }
 
-    @Test func aPracticeCertificateFromTheBoardsOwnCASyncsSurvivesServerRotationAndIsRevokedBySerial() throws {
+    @Test func aPracticeCertificateFromTheBoardsOwnCASyncsSurvivesServerRotationAndIsRevokedBySerial() async throws {
         // The data directory and its practices (made with the development CA, which is then unused).
-        try #require(base.makeServer().stop() == 0)
-        try pki("ca", "hb", "Test Health Board")
-        try pki("server", "hb", "srv", "localhost", "127.0.0.1")
-        try pki("request", "prestatyn-pc", "prestatyn")
-        let signed = try pki("sign", "hb", "prestatyn-pc/prestatyn.csr", "bcuhb", "north-denbighshire", "prestatyn", "30")
-        let firstSerial = try serial("prestatyn-pc/prestatyn.pem")
+        try #require(await base.makeServer().stop() == 0)
+        try await pki("ca", "hb", "Test Health Board")
+        try await pki("server", "hb", "srv", "localhost", "127.0.0.1")
+        try await pki("request", "prestatyn-pc", "prestatyn")
+        let signed = try await pki("sign", "hb", "prestatyn-pc/prestatyn.csr", "bcuhb", "north-denbighshire", "prestatyn", "30")
+        let firstSerial = try await serial("prestatyn-pc/prestatyn.pem")
         #expect(signed.contains("--serial \(firstSerial) --tenant bcuhb"), "the script must print the revoke command: \(signed)")
         try """
             {"clustersyncd": {"tls": {"certificate": "\(path("srv/server.pem"))", "key": "\(path("srv/server-key.pem"))", "clientCA": "\(path("hb/ca.pem"))"}}}
             """.write(toFile: path("data/clustersyncd.json"), atomically: true, encoding: .utf8)
 
-        var server = try Server.start(cli: cli)
-        defer { server.stop() }
+        var server = try await Server.start(cli: cli)
+        // Restarted below: the teardown stops the one running at the end.
+        let running = Current(server)
+        Teardown.add { await running.value.stop() }
         let port = server.port
         let replica = "prestatyn.sqlite"
-        #expect(try cli.run("init", "--replica", replica, "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+        #expect(try await cli.run("init", "--replica", replica, "--tenant", "bcuhb", "--cluster", "north-denbighshire",
                             "--practice", "prestatyn", "--name", "Practice manager, Prestatyn").status == 0)
-        try remoteSet(replica, port: port, certificate: "prestatyn-pc/prestatyn.pem", key: "prestatyn-pc/prestatyn-key.pem")
-        _ = try base.addRisk(replica, "title=Locum cover", "likelihood=3", "consequence=4", "category=workforce")
-        #expect(try base.sync(replica).stdout.hasPrefix("pushed "))
+        try await remoteSet(replica, port: port, certificate: "prestatyn-pc/prestatyn.pem", key: "prestatyn-pc/prestatyn-key.pem")
+        _ = try await base.addRisk(replica, "title=Locum cover", "likelihood=3", "consequence=4", "category=workforce")
+        #expect(try await base.sync(replica).stdout.hasPrefix("pushed "))
 
         // A certificate from the development CA no longer opens a session: tls.clientCA is the board's.
-        let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+        let issued = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
                                   "--practice", "rhyl", "--certificate", "--out", "rhyl-dev"], binary: "clustersyncd")
         #expect(issued.status == 0, "\(issued.stderr)")
         let rhyl = "rhyl.sqlite"
-        #expect(try cli.run("init", "--replica", rhyl, "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+        #expect(try await cli.run("init", "--replica", rhyl, "--tenant", "bcuhb", "--cluster", "north-denbighshire",
                             "--practice", "rhyl", "--name", "Practice manager, Rhyl").status == 0)
-        try remoteSet(rhyl, port: port, certificate: "rhyl-dev/rhyl.pem", key: "rhyl-dev/rhyl-key.pem")
-        #expect(try cli.run("sync", "--replica", rhyl).status != 0, "a certificate of another CA must be refused")
+        try await remoteSet(rhyl, port: port, certificate: "rhyl-dev/rhyl.pem", key: "rhyl-dev/rhyl-key.pem")
+        #expect(try await cli.run("sync", "--replica", rhyl).status != 0, "a certificate of another CA must be refused")
 
         // The server's certificate is rotated (new key too) and the node restarted: practices trust
         // the CA, not the certificate, so they carry on unchanged.
-        let oldServerSerial = try serial("srv/server.pem")
-        try pki("server", "hb", "srv", "localhost", "127.0.0.1")
-        #expect(try serial("srv/server.pem") != oldServerSerial)
-        #expect(server.stop() == 0)
-        server = try Server.start(cli: cli, port: port)
-        _ = try base.addRisk(replica, "title=Flu clinic staffing", "likelihood=2", "consequence=3", "category=workforce")
-        #expect(try base.sync(replica).stdout.hasPrefix("pushed "))
+        let oldServerSerial = try await serial("srv/server.pem")
+        try await pki("server", "hb", "srv", "localhost", "127.0.0.1")
+        #expect(try await serial("srv/server.pem") != oldServerSerial)
+        #expect(await server.stop() == 0)
+        server = try await Server.start(cli: cli, port: port)
+        running.value = server
+        _ = try await base.addRisk(replica, "title=Flu clinic staffing", "likelihood=2", "consequence=3", "category=workforce")
+        #expect(try await base.sync(replica).stdout.hasPrefix("pushed "))
 
         // A lost laptop: the certificate is revoked by the serial openssl prints.
-        _ = try cli.run("credential", "revoke", "--serial", firstSerial, "--tenant", "bcuhb", "--data", "data", binary: "clustersyncd")
-        let refused = try cli.run("sync", "--replica", replica)
+        _ = try await cli.run("credential", "revoke", "--serial", firstSerial, "--tenant", "bcuhb", "--data", "data", binary: "clustersyncd")
+        let refused = try await cli.run("sync", "--replica", replica)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("revoked"), "\(refused.stderr)")
 
         // Its replacement, made in one step at the board, works at once.
-        try pki("practice", "hb", "prestatyn-pc2", "bcuhb", "north-denbighshire", "prestatyn", "30")
-        #expect(try serial("prestatyn-pc2/prestatyn.pem") != firstSerial)
-        try remoteSet(replica, port: port, certificate: "prestatyn-pc2/prestatyn.pem", key: "prestatyn-pc2/prestatyn-key.pem")
-        #expect(try base.sync(replica).status == 0)
+        try await pki("practice", "hb", "prestatyn-pc2", "bcuhb", "north-denbighshire", "prestatyn", "30")
+        #expect(try await serial("prestatyn-pc2/prestatyn.pem") != firstSerial)
+        try await remoteSet(replica, port: port, certificate: "prestatyn-pc2/prestatyn.pem", key: "prestatyn-pc2/prestatyn-key.pem")
+        #expect(try await base.sync(replica).status == 0)
     }
 
     /// The script refuses a name the server would refuse, before making any key.
-    @Test func theRecipeRefusesANameTheServerWouldRefuse() throws {
-        try pki("ca", "hb", "Test Health Board")
-        let process = Process()
+    @Test func theRecipeRefusesANameTheServerWouldRefuse() async throws {
+        try await pki("ca", "hb", "Test Health Board")
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [Self.script, "practice", "hb", "out", "bcuhb", "north denbighshire", "prestatyn"]
         process.currentDirectoryURL = dir
-        let err = Pipe()
-        process.standardError = err
+        process.standardError = Pipe()
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        try await process.runToExit()
         #expect(process.terminationStatus == 1)
-        #expect(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("\"north denbighshire\""))
+        #expect(await process.errors.readToEnd().contains("\"north denbighshire\""))
         #expect(!FileManager.default.fileExists(atPath: path("out/prestatyn-key.pem")))
     }
 }

@@ -6,7 +6,7 @@ import Testing
 /// The tamper-evident log and redaction through the real binaries: `clustersyncd verify` on a
 /// store edited directly with SQLite, and `clustersync redact` reaching the server, an offline
 /// replica and a stale merge, with the erased value's bytes searched for in every file.
-@Suite(.serialized) struct LedgerEndToEndTests {
+@Suite(.serialized, .teardown) struct LedgerEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
     var storePath: String { base.dir.appendingPathComponent("data/clustersyncd.sqlite").path }
@@ -15,8 +15,8 @@ import Testing
         base = try SyncEndToEndTests()
     }
 
-    func verify(_ extra: String...) throws -> CLI.Result {
-        try cli.run(["verify", "--data", "data", "--tenant", "bcuhb"] + extra, binary: "clustersyncd")
+    func verify(_ extra: String...) async throws -> CLI.Result {
+        try await cli.run(["verify", "--data", "data", "--tenant", "bcuhb"] + extra, binary: "clustersyncd")
     }
 
     /// Problems of `verify --json` as (kind, seqs).
@@ -29,40 +29,41 @@ import Testing
     }
 
     /// Runs `edit` on a copy of the store, verifies it, and puts the original back.
-    func tampered(_ edit: (Database) throws -> Void, expectHead: String? = nil) throws -> CLI.Result {
+    func tampered(_ edit: (Database) throws -> Void, expectHead: String? = nil) async throws -> CLI.Result {
         let original = try Data(contentsOf: URL(fileURLWithPath: storePath))
         defer { try? original.write(to: URL(fileURLWithPath: storePath)) }
         try DatabaseQueue(path: storePath).write(edit)
-        return try expectHead.map { try verify("--json", "--expect-head", $0) } ?? verify("--json")
+        if let expectHead { return try await verify("--json", "--expect-head", expectHead) }
+        return try await verify("--json")
     }
 
     /// Each way of tampering with the stored log after acceptance (an entry altered, removed,
     /// reordered or inserted) is found and named by its sequence numbers, exit 1; the intact log
     /// exits 0. A whole chain recomputed after an edit passes alone, and is caught by the head
     /// recorded before.
-    @Test(.disabled(if: TestStorage.isPostgres, "tampers with the SQLite store file")) func verifyFindsEachKindOfTampering() throws {
-        let server = try base.makeServer()
-        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
-        for title in ["Estates lease", "Locum cover", "Flu clinic staffing"] { _ = try base.addRisk(prestatyn, "title=\(title)") }
-        _ = try base.sync(prestatyn)
-        #expect(server.stop() == 0)
+    @Test(.disabled(if: TestStorage.isPostgres, "tampers with the SQLite store file")) func verifyFindsEachKindOfTampering() async throws {
+        let server = try await base.makeServer()
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
+        for title in ["Estates lease", "Locum cover", "Flu clinic staffing"] { _ = try await base.addRisk(prestatyn, "title=\(title)") }
+        _ = try await base.sync(prestatyn)
+        #expect(await server.stop() == 0)
 
-        let intact = try verify()
+        let intact = try await verify()
         #expect(intact.status == 0, "\(intact.stdout)\(intact.stderr)")
-        let report = try #require(try verify("--json").json)
+        let report = try #require(try await verify("--json").json)
         #expect(report["intact"] == .bool(true))
         let n = try #require(report["entries"]?.intValue)
         #expect(n >= 3)
         #expect(intact.stdout.contains("intact: \(n) changes of bcuhb chained"), "\(intact.stdout)")
         let head = try #require(report["head"]?["hash"]?.stringValue)
         #expect(report["head"]?["seq"] == .int(n))
-        #expect(try verify("--expect-head", "\(n):\(head)").status == 0)
-        let locum = try DatabaseQueue(path: storePath).read { db in
+        #expect(try await verify("--expect-head", "\(n):\(head)").status == 0)
+        let locum = try await DatabaseQueue(path: storePath).read { db in
             try Int64.fetchOne(db, sql: "SELECT seq FROM log WHERE tenant = 'bcuhb' AND change_json LIKE '%Locum cover%'")!
         }
 
         // Altered: a title changed in the stored change.
-        let altered = try tampered { db in
+        let altered = try await tampered { db in
             try db.execute(sql: "UPDATE log SET change_json = replace(change_json, 'Locum cover', 'Locum covered') WHERE tenant = 'bcuhb' AND seq = ?",
                            arguments: [locum])
         }
@@ -70,18 +71,18 @@ import Testing
         #expect(problems(altered).map(\.0) == ["altered"] && problems(altered).map(\.1) == [[locum]], "\(altered.stdout)")
 
         // Removed: a change and its chain entry deleted.
-        let removed = try tampered { db in
+        let removed = try await tampered { db in
             try db.execute(sql: "DELETE FROM log WHERE tenant = 'bcuhb' AND seq = 2")
             try db.execute(sql: "DELETE FROM ledger WHERE tenant = 'bcuhb' AND seq = 2")
         }
         #expect(removed.status == 1)
         #expect(problems(removed).map(\.0) == ["removed"] && problems(removed).map(\.1) == [[2]], "\(removed.stdout)")
         // Removed from the log only: the chain still remembers it.
-        let logOnly = try tampered { db in try db.execute(sql: "DELETE FROM log WHERE tenant = 'bcuhb' AND seq = 3") }
+        let logOnly = try await tampered { db in try db.execute(sql: "DELETE FROM log WHERE tenant = 'bcuhb' AND seq = 3") }
         #expect(logOnly.status == 1 && problems(logOnly).map(\.0) == ["removed"] && problems(logOnly).map(\.1) == [[3]], "\(logOnly.stdout)")
 
         // Reordered: two changes swap places in the sequence.
-        let reordered = try tampered { db in
+        let reordered = try await tampered { db in
             try db.execute(sql: "UPDATE log SET seq = -1 WHERE tenant = 'bcuhb' AND seq = 1")
             try db.execute(sql: "UPDATE log SET seq = 1 WHERE tenant = 'bcuhb' AND seq = 3")
             try db.execute(sql: "UPDATE log SET seq = 3 WHERE tenant = 'bcuhb' AND seq = -1")
@@ -91,7 +92,7 @@ import Testing
         #expect(problems(reordered).map(\.1) == [[1, 3], [3, 1]], "\(reordered.stdout)")
 
         // Inserted: a change the server never accepted, added to the log.
-        let inserted = try tampered { db in
+        let inserted = try await tampered { db in
             let text = try String.fetchOne(db, sql: "SELECT change_json FROM log WHERE tenant = 'bcuhb' AND seq = 1")!
             var forged = try Change(jsonText: text)
             forged.id = ChangeID(replica: forged.id.replica, counter: 99)
@@ -116,11 +117,11 @@ import Testing
                 previous = entry.entryHash
             }
         }
-        #expect(try tampered(rewrite).status == 0)
-        let caught = try tampered(rewrite, expectHead: "\(n):\(head)")
+        #expect(try await tampered(rewrite).status == 0)
+        let caught = try await tampered(rewrite, expectHead: "\(n):\(head)")
         #expect(caught.status == 1 && problems(caught).map(\.0) == ["unknown-head"], "\(caught.stdout)")
 
-        #expect(try verify().status == 0)
+        #expect(try await verify().status == 0)
     }
 
     /// Whether any of a SQLite file's bytes (the file and its write-ahead log) hold `text`.
@@ -135,18 +136,18 @@ import Testing
 
     /// Gives `practice`'s replica a cluster-lead token (its token file rewritten) and syncs, so
     /// the replica knows its role.
-    func makeLead(_ practice: String, _ file: String) throws {
-        let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+    func makeLead(_ practice: String, _ file: String) async throws {
+        let issued = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
                                   "--practice", practice, "--label", "laptop", "--role", "cluster-lead"], binary: "clustersyncd")
         #expect(issued.status == 0, "\(issued.stderr)")
         try issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             .write(to: base.dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
-        _ = try base.sync(file)
+        _ = try await base.sync(file)
     }
 
     /// The id of the change that wrote `field` of `record`, from `history --json`.
-    func change(writing field: String, of record: String, in file: String) throws -> String {
-        let history = try #require(try cli.run("history", "--replica", file, "--json", record).json)
+    func change(writing field: String, of record: String, in file: String) async throws -> String {
+        let history = try #require(try await cli.run("history", "--replica", file, "--json", record).json)
         guard case .array(let entries)? = history["history"] else { throw CancellationError() }
         return try #require(entries.first { $0["field"] == .string(field) }?["change"]?.stringValue)
     }
@@ -155,36 +156,36 @@ import Testing
     /// the server (its store file's bytes included), an offline replica when it next syncs, and
     /// it does not come back through a merge of a stale copy. `verify` still passes and reports
     /// who redacted what, when and why.
-    @Test func aRedactionReachesEveryStoreAndSurvivesAStaleMerge() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
-        try makeLead("prestatyn", prestatyn)
+    @Test func aRedactionReachesEveryStoreAndSurvivesAStaleMerge() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        try await makeLead("prestatyn", prestatyn)
         let name = "Gwenllian Pritchard-Owain"
-        let risk = try base.addRisk(prestatyn, "title=Falls at the branch surgery", "description=Mrs \(name) fell in the waiting room")
-        _ = try base.sync(prestatyn)
-        _ = try base.sync(rhyl)
+        let risk = try await base.addRisk(prestatyn, "title=Falls at the branch surgery", "description=Mrs \(name) fell in the waiting room")
+        _ = try await base.sync(prestatyn)
+        _ = try await base.sync(rhyl)
         #expect(bytes(of: "rhyl.sqlite", contain: name))
         // A copy of Rhyl's file from before the redaction, handed over later.
         try FileManager.default.copyItem(at: base.dir.appendingPathComponent("rhyl.sqlite"), to: base.dir.appendingPathComponent("stale.sqlite"))
 
-        let target = try change(writing: "description", of: risk, in: prestatyn)
+        let target = try await change(writing: "description", of: risk, in: prestatyn)
         // Redacting is the cluster lead's: Rhyl's practice credential may not, and nothing changes.
-        let refused = try cli.run("redact", "--replica", rhyl, risk, "description", target, "--reason", "a name")
+        let refused = try await cli.run("redact", "--replica", rhyl, risk, "description", target, "--reason", "a name")
         #expect(refused.status == 1 && refused.stderr.contains("needs the cluster lead"), "\(refused.stderr)")
         #expect(bytes(of: rhyl, contain: name))
-        let redact = try cli.run("redact", "--replica", prestatyn, risk, "description", target, "--reason", "a patient's name typed by mistake")
+        let redact = try await cli.run("redact", "--replica", prestatyn, risk, "description", target, "--reason", "a patient's name typed by mistake")
         #expect(redact.status == 0, "\(redact.stderr)")
         #expect(!bytes(of: prestatyn, contain: name))
-        _ = try base.sync(prestatyn)
+        _ = try await base.sync(prestatyn)
         #expect(!bytes(of: storePath, contain: name), "the server's store still holds the value")
 
-        let verified = try cli.run(["verify", "--data", "data", "--tenant", "bcuhb"], binary: "clustersyncd")
+        let verified = try await cli.run(["verify", "--data", "data", "--tenant", "bcuhb"], binary: "clustersyncd")
         #expect(verified.status == 0, "\(verified.stdout)")
         #expect(verified.stdout.contains("a patient's name typed by mistake") && verified.stdout.contains("rhyl") == false
                 && verified.stdout.contains("prestatyn (laptop)"), "\(verified.stdout)")
-        let report = try #require(try cli.run(["verify", "--data", "data", "--tenant", "bcuhb", "--json"], binary: "clustersyncd").json)
+        let report = try #require(try await cli.run(["verify", "--data", "data", "--tenant", "bcuhb", "--json"], binary: "clustersyncd").json)
         guard case .array(let redactions)? = report["redactions"] else { Issue.record("\(report)"); return }
         #expect(redactions.count == 1)
         #expect(redactions.first?["change"] == .string(target) && redactions.first?["field"] == .string("description"))
@@ -193,48 +194,48 @@ import Testing
 
         // Rhyl was offline: it erases the value when it next syncs.
         #expect(bytes(of: "rhyl.sqlite", contain: name))
-        _ = try base.sync(rhyl)
+        _ = try await base.sync(rhyl)
         #expect(!bytes(of: "rhyl.sqlite", contain: name))
-        let shown = try #require(try cli.run("show", "--replica", rhyl, "--json", risk).json)
+        let shown = try #require(try await cli.run("show", "--replica", rhyl, "--json", risk).json)
         #expect(!shown.canonicalText.contains(name))
         #expect(shown["fields"]?["description"]?["redacted"] != nil, "\(shown)")
 
         // The stale copy merged back brings the value to neither replica, nor through them to the server.
         for file in [rhyl, prestatyn] {
-            let merged = try cli.run("merge", "--replica", file, "--from", "stale.sqlite")
+            let merged = try await cli.run("merge", "--replica", file, "--from", "stale.sqlite")
             #expect(merged.status == 0, "\(merged.stderr)")
             #expect(!bytes(of: file, contain: name), "\(file) got the value back from a stale merge")
-            _ = try base.sync(file)
+            _ = try await base.sync(file)
         }
         #expect(!bytes(of: storePath, contain: name))
         // The stale copy itself erases it when it syncs.
-        _ = try base.sync("stale.sqlite")
+        _ = try await base.sync("stale.sqlite")
         #expect(!bytes(of: "stale.sqlite", contain: name))
-        #expect(try cli.run(["verify", "--data", "data", "--tenant", "bcuhb"], binary: "clustersyncd").status == 0)
+        #expect(try await cli.run(["verify", "--data", "data", "--tenant", "bcuhb"], binary: "clustersyncd").status == 0)
         // The table wraps long cells: read its words.
-        let history = try cli.run("history", "--replica", rhyl, risk).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let history = try await cli.run("history", "--replica", rhyl, risk).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(history.contains("[redacted by") && history.contains("a patient's name typed by mistake"), "\(history)")
     }
 
     /// A change still waiting in an offline replica's outbox when its value is redacted elsewhere
     /// (handed over with merge, redacted by the lead) reaches the server only erased: the
     /// replica's later push of the original counts as a duplicate and is not stored.
-    @Test func aStalePushDoesNotBringTheValueBack() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
-        try makeLead("prestatyn", prestatyn)
+    @Test func aStalePushDoesNotBringTheValueBack() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        try await makeLead("prestatyn", prestatyn)
         let name = "Dafydd ap Llewelyn-Hughes"
-        let risk = try base.addRisk(rhyl, "title=Home visit backlog", "description=Visit to \(name) missed")
-        #expect(try cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
-        let target = try change(writing: "description", of: risk, in: prestatyn)
-        #expect(try cli.run("redact", "--replica", prestatyn, risk, "description", target, "--reason", "a patient's name").status == 0)
-        _ = try base.sync(prestatyn)
-        _ = try base.sync(rhyl)
+        let risk = try await base.addRisk(rhyl, "title=Home visit backlog", "description=Visit to \(name) missed")
+        #expect(try await cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
+        let target = try await change(writing: "description", of: risk, in: prestatyn)
+        #expect(try await cli.run("redact", "--replica", prestatyn, risk, "description", target, "--reason", "a patient's name").status == 0)
+        _ = try await base.sync(prestatyn)
+        _ = try await base.sync(rhyl)
         #expect(!bytes(of: storePath, contain: name), "the server stored the value from the stale push")
         #expect(!bytes(of: rhyl, contain: name))
-        let verified = try cli.run(["verify", "--data", "data", "--tenant", "bcuhb", "--json"], binary: "clustersyncd")
+        let verified = try await cli.run(["verify", "--data", "data", "--tenant", "bcuhb", "--json"], binary: "clustersyncd")
         #expect(verified.status == 0, "\(verified.stdout)")
         #expect(verified.stdout.contains("\"erasedOnArrival\":true"), "\(verified.stdout)")
     }

@@ -8,7 +8,7 @@ import Testing
 /// whose certificate does not carry the name HAProxy expects.
 /// Needs `haproxy` (Debian's package; `.ci/run` installs it): skipped with a note without it,
 /// except under CI=1, where its absence is a failure.
-@Suite(.serialized) struct LoadBalancerEndToEndTests {
+@Suite(.serialized, .teardown) struct LoadBalancerEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
     var dir: URL { base.dir }
@@ -56,12 +56,12 @@ import Testing
             .joined(separator: "\n")
     }
 
-    func startHAProxy(_ binary: String, configuration: String, name: String) throws -> (Process, URL) {
+    func startHAProxy(_ binary: String, configuration: String, name: String) throws -> (ChildProcess, URL) {
         let file = dir.appendingPathComponent("\(name).cfg")
         try configuration.write(to: file, atomically: true, encoding: .utf8)
         let log = dir.appendingPathComponent("\(name).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["-db", "-f", file.path]
         process.standardOutput = try FileHandle(forWritingTo: log)
@@ -71,43 +71,42 @@ import Testing
     }
 
     /// Waits (at most 30 s) until HAProxy's log contains `text`.
-    func waitForLog(_ log: URL, _ text: String) -> Bool {
+    func waitForLog(_ log: URL, _ text: String) async -> Bool {
         let deadline = Date(timeIntervalSinceNow: 30)
         while Date() < deadline {
             if (try? String(contentsOf: log, encoding: .utf8))?.contains(text) == true { return true }
-            Thread.sleep(forTimeInterval: 0.2)
+            try? await Task.sleep(for: .milliseconds(200))
         }
         return false
     }
 
-    @Test func aClientCertificatePassesThroughHAProxyAndAMissingNodeIsTakenOut() throws {
+    @Test func aClientCertificatePassesThroughHAProxyAndAMissingNodeIsTakenOut() async throws {
         guard let haproxy = Self.haproxy else {
             #expect(ProcessInfo.processInfo.environment["CI"] != "1", "haproxy is not installed: .ci/run installs it")
             print("skipped: haproxy is not installed (apt-get install haproxy)")
             return
         }
-        let node = try base.makeServer()
-        defer { node.stop() }
+        let node = try await base.makeServer()
+        Teardown.add { await node.stop() }
         let listen = try Self.freePort(), nowhere = try Self.freePort()
         let text = try configuration(listen: listen, node1: node.port, node2: nowhere, name: "localhost")
-        let check = Process()
+        let check = ChildProcess()
         check.executableURL = URL(fileURLWithPath: haproxy)
         try text.write(to: dir.appendingPathComponent("check.cfg"), atomically: true, encoding: .utf8)
         check.arguments = ["-c", "-q", "-f", dir.appendingPathComponent("check.cfg").path]
-        try check.run()
-        check.waitUntilExit()
+        try await check.runToExit()
         #expect(check.terminationStatus == 0, "haproxy -c refuses the example")
 
         let (proxy, log) = try startHAProxy(haproxy, configuration: text, name: "haproxy")
-        defer { proxy.terminate(); proxy.waitUntilExit() }
-        #expect(waitForLog(log, "node2 is DOWN"), "HAProxy must take out a node that does not answer")
+        Teardown.add { proxy.terminate(); await proxy.exited() }
+        #expect(await waitForLog(log, "node2 is DOWN"), "HAProxy must take out a node that does not answer")
 
         // Through HAProxy, a certificate: the node logs the session under the certificate's credential.
-        let replica = try base.makeReplica("prestatyn", certificate: true, server: Server(process: Process(), port: listen))
-        _ = try base.addRisk(replica, "title=Locum cover", "likelihood=3", "consequence=4", "category=workforce")
-        let synced = try cli.run("sync", "--replica", replica)
+        let replica = try await base.makeReplica("prestatyn", certificate: true, server: Server(process: ChildProcess(), port: listen))
+        _ = try await base.addRisk(replica, "title=Locum cover", "likelihood=3", "consequence=4", "category=workforce")
+        let synced = try await cli.run("sync", "--replica", replica)
         #expect(synced.status == 0, "sync through HAProxy: \(synced.stderr)")
-        let audit = try cli.run(["audit", "--data", "data", "--tenant", "bcuhb", "--json"], binary: "clustersyncd")
+        let audit = try await cli.run(["audit", "--data", "data", "--tenant", "bcuhb", "--json"], binary: "clustersyncd")
         #expect(audit.stdout.contains("\"credential\":\"crt_"), "the node must see the client certificate: \(audit.stdout)")
         #expect(audit.stdout.contains("\"practice\":\"prestatyn\""))
         let text2 = try String(contentsOf: log, encoding: .utf8)
@@ -116,17 +115,17 @@ import Testing
 
     /// A node whose certificate does not carry the name HAProxy checks for is taken out: the
     /// health check verifies the certificate, not just that the port answers.
-    @Test func aNodeWithTheWrongCertificateNameFailsTheHealthCheck() throws {
+    @Test func aNodeWithTheWrongCertificateNameFailsTheHealthCheck() async throws {
         guard let haproxy = Self.haproxy else {
             #expect(ProcessInfo.processInfo.environment["CI"] != "1", "haproxy is not installed: .ci/run installs it")
             print("skipped: haproxy is not installed (apt-get install haproxy)")
             return
         }
-        let node = try base.makeServer()
-        defer { node.stop() }
+        let node = try await base.makeServer()
+        Teardown.add { await node.stop() }
         let text = try configuration(listen: try Self.freePort(), node1: node.port, node2: try Self.freePort(), name: "sync.elsewhere.example")
         let (proxy, log) = try startHAProxy(haproxy, configuration: text, name: "wrong-name")
-        defer { proxy.terminate(); proxy.waitUntilExit() }
-        #expect(waitForLog(log, "node1 is DOWN"), "a node presenting a certificate for another name must be taken out")
+        Teardown.add { proxy.terminate(); await proxy.exited() }
+        #expect(await waitForLog(log, "node1 is DOWN"), "a node presenting a certificate for another name must be taken out")
     }
 }

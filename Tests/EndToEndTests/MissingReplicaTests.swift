@@ -22,38 +22,38 @@ import Testing
         ["status"], ["show", "RSK-0000000001"], ["history", "RSK-0000000001"], ["risk", "show", "RSK-0000000001"],
         ["risk", "add", "title=Locum cover"], ["remote", "show"], ["sync"], ["merge", "--from", "other.sqlite"],
     ])
-    func commandsRefuseAMissingReplica(_ command: [String]) throws {
-        let result = try cli.run(command + ["--replica", "typo.sqlite"])
+    func commandsRefuseAMissingReplica(_ command: [String]) async throws {
+        let result = try await cli.run(command + ["--replica", "typo.sqlite"])
         #expect(result.status == 1, "\(command): \(result.stdout)")
         #expect(result.stderr.contains("no replica at typo.sqlite; run `clustersync init`"), "\(command): \(result.stderr)")
         #expect(result.stdout.isEmpty, "\(command): \(result.stdout)")
         #expect(try leftovers() == [], "\(command) left files behind")
     }
 
-    @Test func anEmptyFileIsNotAReplicaAndStaysUntouched() throws {
+    @Test func anEmptyFileIsNotAReplicaAndStaysUntouched() async throws {
         FileManager.default.createFile(atPath: dir.appendingPathComponent("empty.sqlite").path, contents: Data())
-        let result = try cli.run("risk", "list", "--replica", "empty.sqlite")
+        let result = try await cli.run("risk", "list", "--replica", "empty.sqlite")
         #expect(result.status == 1)
         #expect(result.stderr.contains("no replica at empty.sqlite"), "\(result.stderr)")
         #expect(try leftovers() == ["empty.sqlite"])
         #expect(try Data(contentsOf: dir.appendingPathComponent("empty.sqlite")).isEmpty)
     }
 
-    @Test func aFailedInitLeavesNoFile() throws {
-        let result = try cli.run("init", "--replica", "new.sqlite", "--tenant", "bcuhb", "--cluster", "north denbighshire",
+    @Test func aFailedInitLeavesNoFile() async throws {
+        let result = try await cli.run("init", "--replica", "new.sqlite", "--tenant", "bcuhb", "--cluster", "north denbighshire",
                                  "--practice", "prestatyn", "--name", "Manager")
         #expect(result.status == 1)
         #expect(result.stderr.contains("cluster name must be"), "\(result.stderr)")
         #expect(try leftovers() == [])
     }
 
-    @Test func initTwiceKeepsTheFirstReplica() throws {
-        let first = try cli.run("init", "--replica", "p.sqlite", "--tenant", "bcuhb", "--cluster", "nd", "--practice", "prestatyn", "--name", "M")
+    @Test func initTwiceKeepsTheFirstReplica() async throws {
+        let first = try await cli.run("init", "--replica", "p.sqlite", "--tenant", "bcuhb", "--cluster", "nd", "--practice", "prestatyn", "--name", "M")
         #expect(first.status == 0)
-        let second = try cli.run("init", "--replica", "p.sqlite", "--tenant", "bcuhb", "--cluster", "nd", "--practice", "rhyl", "--name", "M")
+        let second = try await cli.run("init", "--replica", "p.sqlite", "--tenant", "bcuhb", "--cluster", "nd", "--practice", "rhyl", "--name", "M")
         #expect(second.status == 1)
         #expect(second.stderr.contains("already initialised"), "\(second.stderr)")
-        let status = try #require(try cli.run("status", "--replica", "p.sqlite", "--json").json)
+        let status = try #require(try await cli.run("status", "--replica", "p.sqlite", "--json").json)
         #expect(status["practice"] == .string("prestatyn"))
         #expect(status["replica"]?.stringValue == first.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }

@@ -5,7 +5,7 @@ import Testing
 /// Deploy/README.md keeps a node's settings outside its data directory
 /// (/etc/clustersyncd/node1.json, where the service cannot rewrite them): `serve --config` reads
 /// them, and administrative commands without `--config` find them through CLUSTERSYNCD_CONFIG.
-@Suite(.serialized) struct NodeSettingsEndToEndTests {
+@Suite(.serialized, .teardown) struct NodeSettingsEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 
@@ -13,8 +13,8 @@ import Testing
         base = try SyncEndToEndTests()
     }
 
-    @Test func settingsOutsideTheDataDirectoryReachServeAndTheAdministrativeCommands() throws {
-        try #require(base.makeServer().stop() == 0)
+    @Test func settingsOutsideTheDataDirectoryReachServeAndTheAdministrativeCommands() async throws {
+        try #require(await base.makeServer().stop() == 0)
         let port = try LoadBalancerEndToEndTests.freePort()
         let settings = base.dir.appendingPathComponent("node1.json").path
         try """
@@ -24,25 +24,18 @@ import Testing
         // serve --config: the port comes from the file.
         var serving = cli
         serving.environment["LOG_LEVEL"] = "warning"
-        let process = try serving.start(["serve", "--data", "data", "--config", settings], binary: "clustersyncd")
-        defer { kill(process.processIdentifier, SIGTERM); process.waitUntilExit() }
-        let out = (process.standardOutput as! Pipe).fileHandleForReading
-        var text = ""
-        let deadline = Date(timeIntervalSinceNow: 20)
-        while Date() < deadline, !text.contains("\n") {
-            let data = out.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
+        let process = try await serving.start(["serve", "--data", "data", "--config", settings], binary: "clustersyncd")
+        Teardown.add { kill(process.processIdentifier, SIGTERM); await process.exited() }
+        let text = await process.output.text(until: { $0.contains("\n") }, timeout: .seconds(20))
         #expect(text.contains("listening on 127.0.0.1:\(port)"), "\(text)")
 
         // credential issue without --config: CLUSTERSYNCD_CONFIG names the file.
         var admin = cli
         admin.environment["CLUSTERSYNCD_CONFIG"] = settings
-        let issued = try admin.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+        let issued = try await admin.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
                                     "--practice", "prestatyn", "--label", "Reception PC"], binary: "clustersyncd")
         #expect(issued.status == 0, "\(issued.stderr)")
-        let listed = try admin.run(["credential", "list", "--data", "data", "--json"], binary: "clustersyncd")
+        let listed = try await admin.run(["credential", "list", "--data", "data", "--json"], binary: "clustersyncd")
         guard case .array(let rows)? = listed.json?["credentials"], let row = rows.first,
               case .string(let created)? = row["created"], case .string(let expires)? = row["expires"] else {
             Issue.record("no credential listed: \(listed.stdout) \(listed.stderr)")

@@ -13,31 +13,31 @@ import Testing
         cli = CLI(directory: dir)
     }
 
-    func initialise(_ file: String, practice: String, cluster: String = "north-denbighshire") throws {
-        let result = try cli.run("init", "--replica", file, "--tenant", "bcuhb", "--cluster", cluster,
+    func initialise(_ file: String, practice: String, cluster: String = "north-denbighshire") async throws {
+        let result = try await cli.run("init", "--replica", file, "--tenant", "bcuhb", "--cluster", cluster,
                                  "--practice", practice, "--name", "Manager, \(practice)")
         #expect(result.status == 0, "\(result.stderr)")
     }
 
-    @Test func twoPracticesEditOneRiskOfflineAndMerge() throws {
-        try initialise("prestatyn.sqlite", practice: "prestatyn")
-        try initialise("rhyl.sqlite", practice: "rhyl")
-        let add = try cli.run("risk", "add", "--replica", "prestatyn.sqlite", "title=GP locum cover",
+    @Test func twoPracticesEditOneRiskOfflineAndMerge() async throws {
+        try await initialise("prestatyn.sqlite", practice: "prestatyn")
+        try await initialise("rhyl.sqlite", practice: "rhyl")
+        let add = try await cli.run("risk", "add", "--replica", "prestatyn.sqlite", "title=GP locum cover",
                               "likelihood=3", "consequence=4", "owner=Cluster lead")
         #expect(add.status == 0, "\(add.stderr)")
         let id = add.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(RecordID(id) != nil)
-        #expect(try cli.run("merge", "--replica", "rhyl.sqlite", "--from", "prestatyn.sqlite").status == 0)
+        #expect(try await cli.run("merge", "--replica", "rhyl.sqlite", "--from", "prestatyn.sqlite").status == 0)
 
         // Offline, each practice edits: one the likelihood, the other the owner, both the title.
-        #expect(try cli.run("risk", "set", "--replica", "prestatyn.sqlite", id, "likelihood=4", "title=Locum cover, winter").status == 0)
-        #expect(try cli.run("risk", "set", "--replica", "rhyl.sqlite", id, "owner=Practice manager", "title=Winter locum gap").status == 0)
-        let merged = try cli.run("merge", "--replica", "rhyl.sqlite", "--from", "prestatyn.sqlite")
+        #expect(try await cli.run("risk", "set", "--replica", "prestatyn.sqlite", id, "likelihood=4", "title=Locum cover, winter").status == 0)
+        #expect(try await cli.run("risk", "set", "--replica", "rhyl.sqlite", id, "owner=Practice manager", "title=Winter locum gap").status == 0)
+        let merged = try await cli.run("merge", "--replica", "rhyl.sqlite", "--from", "prestatyn.sqlite")
         #expect(merged.stdout.contains("received 2 changes, sent 2"), "\(merged.stdout)")
 
         var shown: [JSONValue] = []
         for file in ["prestatyn.sqlite", "rhyl.sqlite"] {
-            let result = try cli.run("show", "--replica", file, "--json", id)
+            let result = try await cli.run("show", "--replica", file, "--json", id)
             let json = try #require(result.json, "\(result.stdout)")
             shown.append(json)
             #expect(json["fields"]?["score"] == .object(["likelihood": .int(4), "consequence": .int(4)]))
@@ -54,20 +54,20 @@ import Testing
         #expect(shown[0] == shown[1])
 
         // Writing the field again settles the conflict everywhere.
-        #expect(try cli.run("risk", "set", "--replica", "rhyl.sqlite", id, "title=Winter locum cover").status == 0)
-        _ = try cli.run("merge", "--replica", "rhyl.sqlite", "--from", "prestatyn.sqlite")
-        let settled = try #require(try cli.run("show", "--replica", "prestatyn.sqlite", "--json", id).json)
+        #expect(try await cli.run("risk", "set", "--replica", "rhyl.sqlite", id, "title=Winter locum cover").status == 0)
+        _ = try await cli.run("merge", "--replica", "rhyl.sqlite", "--from", "prestatyn.sqlite")
+        let settled = try #require(try await cli.run("show", "--replica", "prestatyn.sqlite", "--json", id).json)
         #expect(settled["conflicts"] == .array([]))
         #expect(settled["fields"]?["title"] == .string("Winter locum cover"))
 
-        let exports = try ["prestatyn.sqlite", "rhyl.sqlite"].map { try cli.run("export", "--replica", $0, "--format", "json").stdout }
+        let exports = try await ["prestatyn.sqlite", "rhyl.sqlite"].asyncMap { try await cli.run("export", "--replica", $0, "--format", "json").stdout }
         #expect(exports[0] == exports[1])
     }
 
-    @Test func badInputIsAUserErrorAndWritesNothing() throws {
-        try initialise("a.sqlite", practice: "prestatyn")
-        let id = try cli.run("risk", "add", "--replica", "a.sqlite", "title=Estates").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let before = try cli.run("export", "--replica", "a.sqlite").stdout
+    @Test func badInputIsAUserErrorAndWritesNothing() async throws {
+        try await initialise("a.sqlite", practice: "prestatyn")
+        let id = try await cli.run("risk", "add", "--replica", "a.sqlite", "title=Estates").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let before = try await cli.run("export", "--replica", "a.sqlite").stdout
 
         let cases: [([String], String)] = [
             (["risk", "set", id, "likelihood=7"], "likelihood must be 1 to 5"),
@@ -80,68 +80,68 @@ import Testing
             (["risk", "add", "owner=Lead"], "needs a title"),
         ]
         for (arguments, message) in cases {
-            let result = try cli.run(Array(arguments.prefix(2)) + ["--replica", "a.sqlite"] + arguments.dropFirst(2))
+            let result = try await cli.run(Array(arguments.prefix(2)) + ["--replica", "a.sqlite"] + arguments.dropFirst(2))
             #expect(result.status == 1, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
-        #expect(try cli.run("export", "--replica", "a.sqlite").stdout == before)
-        #expect(try cli.run("status", "--replica", "missing.sqlite").status == 1)
+        #expect(try await cli.run("export", "--replica", "a.sqlite").stdout == before)
+        #expect(try await cli.run("status", "--replica", "missing.sqlite").status == 1)
     }
 
-    @Test func actionsNotesAndLists() throws {
-        try initialise("a.sqlite", practice: "prestatyn")
-        func run(_ args: String...) throws -> String {
-            let result = try cli.run(Array(args.prefix(2)) + ["--replica", "a.sqlite"] + args.dropFirst(2))
+    @Test func actionsNotesAndLists() async throws {
+        try await initialise("a.sqlite", practice: "prestatyn")
+        func run(_ args: String...) async throws -> String {
+            let result = try await cli.run(Array(args.prefix(2)) + ["--replica", "a.sqlite"] + args.dropFirst(2))
             #expect(result.status == 0, "\(args): \(result.stderr)")
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let action = try run("action", "add", "title=Audit referrals", "due_date=2020-01-31", "owner=Pharmacy lead")
-        _ = try run("action", "note", action, "Chased at board")
-        let shown = try #require(try cli.run("action", "show", "--replica", "a.sqlite", "--json", action).json)
+        let action = try await run("action", "add", "title=Audit referrals", "due_date=2020-01-31", "owner=Pharmacy lead")
+        _ = try await run("action", "note", action, "Chased at board")
+        let shown = try #require(try await cli.run("action", "show", "--replica", "a.sqlite", "--json", action).json)
         #expect(shown["derived"]?["rag"] == .string("red"))
         #expect(shown["fields"]?["original_due_date"] == .string("2020-01-31"))
         guard case .array(let notes) = shown["fields"]?["notes"] else { Issue.record("no notes"); return }
         #expect(notes.first?["text"] == .string("Chased at board"))
-        _ = try run("action", "set", action, "status=complete")
-        #expect(try cli.run("action", "show", "--replica", "a.sqlite", "--json", action).json?["derived"]?["rag"] == .string("blue"))
+        _ = try await run("action", "set", action, "status=complete")
+        #expect(try await cli.run("action", "show", "--replica", "a.sqlite", "--json", action).json?["derived"]?["rag"] == .string("blue"))
 
-        let list = try run("list", "create", "title=Board agenda", "kind=agenda")
-        for text in ["Apologies", "Minutes", "Risk register"] { _ = try run("list", "add", list, text) }
-        _ = try run("list", "add", list, "Welcome", "--at", "1")
-        _ = try run("list", "move", list, "4", "--to", "2")
-        _ = try run("list", "remove", list, "3")
-        _ = try run("list", "set", list, "1", "done=yes")
-        let agenda = try #require(try cli.run("list", "show", "--replica", "a.sqlite", "--json", list).json)
+        let list = try await run("list", "create", "title=Board agenda", "kind=agenda")
+        for text in ["Apologies", "Minutes", "Risk register"] { _ = try await run("list", "add", list, text) }
+        _ = try await run("list", "add", list, "Welcome", "--at", "1")
+        _ = try await run("list", "move", list, "4", "--to", "2")
+        _ = try await run("list", "remove", list, "3")
+        _ = try await run("list", "set", list, "1", "done=yes")
+        let agenda = try #require(try await cli.run("list", "show", "--replica", "a.sqlite", "--json", list).json)
         guard case .array(let items) = agenda["items"] else { Issue.record("no items"); return }
         #expect(items.compactMap { $0["fields"]?["text"]?.stringValue } == ["Welcome", "Risk register", "Minutes"])
         #expect(items.first?["fields"]?["done"] == .bool(true))
 
-        let csv = try cli.run("export", "--replica", "a.sqlite", "--format", "csv", "--type", "action").stdout
+        let csv = try await cli.run("export", "--replica", "a.sqlite", "--format", "csv", "--type", "action").stdout
         #expect(csv.hasPrefix("id,practice,title"))
         #expect(csv.contains("Audit referrals"))
     }
 
     /// Killing the process in the middle of a large merge leaves the file consistent: the merge
     /// is one transaction, so the file holds all of it or none of it.
-    @Test func killedMergeLeavesTheFileConsistent() throws {
-        try initialise("big.sqlite", practice: "prestatyn")
+    @Test func killedMergeLeavesTheFileConsistent() async throws {
+        try await initialise("big.sqlite", practice: "prestatyn")
         // A few thousand changes, a hundred per command.
-        let risk = try cli.run("risk", "add", "--replica", "big.sqlite", "title=Big").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let risk = try await cli.run("risk", "add", "--replica", "big.sqlite", "title=Big").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         for batch in 0..<20 {
             let args = (0..<100).map { "tags+=t\(batch)-\($0)" }
-            #expect(try cli.run(["risk", "set", "--replica", "big.sqlite", risk] + args).status == 0)
+            #expect(try await cli.run(["risk", "set", "--replica", "big.sqlite", risk] + args).status == 0)
         }
-        let total = try #require(try cli.run("status", "--replica", "big.sqlite", "--json").json?["pending"]?.intValue)
+        let total = try #require(try await cli.run("status", "--replica", "big.sqlite", "--json").json?["pending"]?.intValue)
         #expect(total > 2000)
 
         for attempt in 0..<6 {
             let target = "victim\(attempt).sqlite"
-            try initialise(target, practice: "rhyl")
-            let process = try cli.start(["merge", "--replica", target, "--from", "big.sqlite"])
-            usleep(UInt32(20_000 + attempt * 30_000))
+            try await initialise(target, practice: "rhyl")
+            let process = try await cli.start(["merge", "--replica", target, "--from", "big.sqlite"])
+            try await Task.sleep(for: .microseconds(20_000 + attempt * 30_000))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            let status = try #require(try cli.run("status", "--replica", target, "--json").json)
+            await process.exited()
+            let status = try #require(try await cli.run("status", "--replica", target, "--json").json)
             let pending = try #require(status["pending"]?.intValue)
             #expect(pending == 0 || pending == total, "attempt \(attempt): \(pending) of \(total)")
         }

@@ -6,7 +6,7 @@ import Testing
 /// loopback TLS with two regions of bcuhb holding three clusters (and cvuhb beside them),
 /// practices' replicas that make risks and actions, and read-only replicas made with
 /// `clustersync init --role` that sync like a practice's.
-@Suite(.serialized) struct OversightEndToEndTests {
+@Suite(.serialized, .teardown) struct OversightEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 
@@ -14,147 +14,147 @@ import Testing
         base = try SyncEndToEndTests()
     }
 
-    func admin(_ arguments: String...) throws {
-        let result = try cli.run(arguments + ["--data", "data"], binary: "clustersyncd")
+    func admin(_ arguments: String...) async throws {
+        let result = try await cli.run(arguments + ["--data", "data"], binary: "clustersyncd")
         #expect(result.status == 0, "\(arguments): \(result.stderr)")
     }
 
-    func ok(_ arguments: String...) throws -> String {
-        let result = try cli.run(arguments)
+    func ok(_ arguments: String...) async throws -> String {
+        let result = try await cli.run(arguments)
         #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A read-only replica for `role` (and region), with its own token.
-    func readOnlyReplica(_ file: String, tenant: String = "bcuhb", role: String, region: String?, server: Server) throws -> String {
+    func readOnlyReplica(_ file: String, tenant: String = "bcuhb", role: String, region: String?, server: Server) async throws -> String {
         let regionArguments = region.map { ["--region", $0] } ?? []
-        let token = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--role", role, "--label", "analyst"]
+        let token = try await cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--role", role, "--label", "analyst"]
                                 + regionArguments, binary: "clustersyncd")
         #expect(token.status == 0, "\(token.stderr)")
         try token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             .write(to: base.dir.appendingPathComponent("\(file).token"), atomically: true, encoding: .utf8)
-        let made = try cli.run(["init", "--replica", file, "--tenant", tenant, "--role", role, "--name", "Analyst"] + regionArguments)
+        let made = try await cli.run(["init", "--replica", file, "--tenant", tenant, "--role", role, "--name", "Analyst"] + regionArguments)
         #expect(made.status == 0, "\(made.stderr)")
-        _ = try ok("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "\(file).token")
+        _ = try await ok("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "\(file).token")
         return file
     }
 
-    func rollup(_ file: String) throws -> JSONValue {
-        try #require(try cli.run("rollup", "--replica", file, "--json").json)
+    func rollup(_ file: String) async throws -> JSONValue {
+        try #require(try await cli.run("rollup", "--replica", file, "--json").json)
     }
 
-    func riskIDs(_ file: String) throws -> [String] {
-        guard case .array(let records) = try cli.run("risk", "list", "--replica", file, "--json").json?["records"] else { return [] }
+    func riskIDs(_ file: String) async throws -> [String] {
+        guard case .array(let records) = try await cli.run("risk", "list", "--replica", file, "--json").json?["records"] else { return [] }
         return records.compactMap { $0["id"]?.stringValue }.sorted()
     }
 
-    @Test func pcpgAndHealthBoardSeeTheirCountsAndEscalatedRisksOnly() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
+    @Test func pcpgAndHealthBoardSeeTheirCountsAndEscalatedRisksOnly() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
         // Regions: north (north-denbighshire) and east (wrexham, flint); cvuhb's cardiff (cardiff-north).
-        try admin("region", "add", "north", "--tenant", "bcuhb")
-        try admin("region", "add", "east", "--tenant", "bcuhb")
-        try admin("region", "add", "cardiff", "--tenant", "cvuhb")
-        try admin("cluster", "set-region", "--tenant", "bcuhb", "north-denbighshire", "north")
-        try admin("cluster", "set-region", "--tenant", "bcuhb", "wrexham", "east")
-        try admin("cluster", "add", "--tenant", "bcuhb", "flint", "--region", "east")
-        try admin("cluster", "set-region", "--tenant", "cvuhb", "cardiff-north", "cardiff")
-        try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "flint", "mold")
+        try await admin("region", "add", "north", "--tenant", "bcuhb")
+        try await admin("region", "add", "east", "--tenant", "bcuhb")
+        try await admin("region", "add", "cardiff", "--tenant", "cvuhb")
+        try await admin("cluster", "set-region", "--tenant", "bcuhb", "north-denbighshire", "north")
+        try await admin("cluster", "set-region", "--tenant", "bcuhb", "wrexham", "east")
+        try await admin("cluster", "add", "--tenant", "bcuhb", "flint", "--region", "east")
+        try await admin("cluster", "set-region", "--tenant", "cvuhb", "cardiff-north", "cardiff")
+        try await admin("practice", "add", "--tenant", "bcuhb", "--cluster", "flint", "mold")
 
-        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
         // Escalating beyond the cluster is the cluster lead's: prestatyn syncs with a lead's token.
-        let lead = try cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+        let lead = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
                                 "--practice", "prestatyn", "--role", "cluster-lead", "--label", "lead"], binary: "clustersyncd")
         try lead.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             .write(to: base.dir.appendingPathComponent("lead.token"), atomically: true, encoding: .utf8)
-        _ = try ok("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "lead.token")
-        _ = try base.sync(prestatyn)
-        let wrexham = try base.makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
-        let mold = try base.makeReplica("mold", cluster: "flint", certificate: false, server: server)
-        let llanishen = try base.makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)
+        _ = try await ok("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "lead.token")
+        _ = try await base.sync(prestatyn)
+        let wrexham = try await base.makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
+        let mold = try await base.makeReplica("mold", cluster: "flint", certificate: false, server: server)
+        let llanishen = try await base.makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)
 
         // Each practice's registers: risks of several bands and statuses, actions, one overdue.
         var rng = SplitMix64(seed: 101_130)
         for (replica, count) in [(prestatyn, 5), (wrexham, 7), (mold, 4), (llanishen, 3)] {
             for i in 0..<count {
-                let risk = try base.addRisk(replica, "title=Risk \(i)", "likelihood=\(Int.random(in: 1...5, using: &rng))",
+                let risk = try await base.addRisk(replica, "title=Risk \(i)", "likelihood=\(Int.random(in: 1...5, using: &rng))",
                                             "consequence=\(Int.random(in: 1...5, using: &rng))",
                                             "review_date=\(RollupEndToEndTests.day(Int.random(in: -20...20, using: &rng)))")
                 if i % 3 == 0 {
-                    _ = try ok("action", "add", "--replica", replica, "title=Action \(i)", "due_date=\(RollupEndToEndTests.day(i - 2))", "source=\(risk)")
+                    _ = try await ok("action", "add", "--replica", replica, "title=Action \(i)", "due_date=\(RollupEndToEndTests.day(i - 2))", "source=\(risk)")
                 }
             }
         }
         // Prestatyn escalates one risk to the PCPG, with a linked action; and keeps a private risk,
         // escalated too, that must count nowhere and reach nobody.
-        let escalated = try base.addRisk(prestatyn, "title=GP locum cover across the county", "likelihood=5", "consequence=4", "escalation=pcpg")
-        let action = try ok("action", "add", "--replica", prestatyn, "title=Agree a county locum pool", "due_date=\(RollupEndToEndTests.day(30))",
+        let escalated = try await base.addRisk(prestatyn, "title=GP locum cover across the county", "likelihood=5", "consequence=4", "escalation=pcpg")
+        let action = try await ok("action", "add", "--replica", prestatyn, "title=Agree a county locum pool", "due_date=\(RollupEndToEndTests.day(30))",
                             "source=\(escalated)")
-        _ = try ok("risk", "set", "--replica", prestatyn, escalated, "linked_actions+=\(action)")
-        let privateRisk = try ok("risk", "add", "--replica", prestatyn, "--private", "title=Partner retiring", "likelihood=5", "consequence=5",
+        _ = try await ok("risk", "set", "--replica", prestatyn, escalated, "linked_actions+=\(action)")
+        let privateRisk = try await ok("risk", "add", "--replica", prestatyn, "--private", "title=Partner retiring", "likelihood=5", "consequence=5",
                                  "escalation=pcpg")
-        for replica in [prestatyn, wrexham, mold, llanishen] { _ = try base.sync(replica) }
+        for replica in [prestatyn, wrexham, mold, llanishen] { _ = try await base.sync(replica) }
 
-        let east = try readOnlyReplica("pcpg-east.sqlite", role: "pcpg", region: "east", server: server)
-        let north = try readOnlyReplica("pcpg-north.sqlite", role: "pcpg", region: "north", server: server)
-        let board = try readOnlyReplica("board.sqlite", role: "health-board", region: nil, server: server)
-        let foreign = try readOnlyReplica("pcpg-cardiff.sqlite", tenant: "cvuhb", role: "pcpg", region: "cardiff", server: server)
-        for replica in [east, north, board, foreign] { _ = try base.sync(replica) }
+        let east = try await readOnlyReplica("pcpg-east.sqlite", role: "pcpg", region: "east", server: server)
+        let north = try await readOnlyReplica("pcpg-north.sqlite", role: "pcpg", region: "north", server: server)
+        let board = try await readOnlyReplica("board.sqlite", role: "health-board", region: nil, server: server)
+        let foreign = try await readOnlyReplica("pcpg-cardiff.sqlite", tenant: "cvuhb", role: "pcpg", region: "cardiff", server: server)
+        for replica in [east, north, board, foreign] { _ = try await base.sync(replica) }
 
         // The PCPG of east sees exactly its two clusters, with the counts the practices' own
         // replicas compute from their records.
-        let eastRollup = try rollup(east)
-        let own = try [mold, wrexham].map { try rollup($0)["clusters"] }
+        let eastRollup = try await rollup(east)
+        let own = try await [mold, wrexham].asyncMap { try await rollup($0)["clusters"] }
         #expect(eastRollup["region"] == .string("east"))
         #expect(eastRollup["clusters"] == .array(own.compactMap { if case .array(let c) = $0 { c.first } else { nil } }),
                 "\(eastRollup)")
-        #expect(try riskIDs(east) == [], "nothing of east is escalated")
+        #expect(try await riskIDs(east) == [], "nothing of east is escalated")
 
         // The PCPG of north: the counts prestatyn's replica computes (its private risk in none),
         // and the escalated risk and its action in full.
-        let northRollup = try rollup(north)
-        #expect(northRollup["clusters"] == (try rollup(prestatyn))["clusters"])
+        let northRollup = try await rollup(north)
+        #expect(northRollup["clusters"] == (try await rollup(prestatyn))["clusters"])
         #expect(northRollup["risks"]?["total"] == .int(6) && northRollup["risks"]?["escalation"]?["pcpg"] == .int(1), "\(northRollup)")
-        #expect(try riskIDs(north) == [escalated])
-        let shown = try #require(try cli.run("risk", "show", "--replica", north, escalated, "--json").json)
+        #expect(try await riskIDs(north) == [escalated])
+        let shown = try #require(try await cli.run("risk", "show", "--replica", north, escalated, "--json").json)
         #expect(shown["fields"]?["title"] == .string("GP locum cover across the county"))
         #expect(shown["fields"]?["linked_actions"] == .array([.string(action)]))
-        #expect(try cli.run("show", "--replica", north, action).status == 0)
-        #expect(try cli.run("show", "--replica", north, privateRisk).status == 1)
+        #expect(try await cli.run("show", "--replica", north, action).status == 0)
+        #expect(try await cli.run("show", "--replica", north, privateRisk).status == 1)
 
         // Every write of a read-only replica is refused and changes nothing.
         for arguments in [["risk", "add", "--replica", north, "title=From the PCPG"],
                           ["risk", "set", "--replica", north, escalated, "status=closed"],
                           ["merge", "--replica", north, "--from", prestatyn]] {
-            let refused = try cli.run(arguments)
+            let refused = try await cli.run(arguments)
             #expect(refused.status == 1 && refused.stderr.contains("pcpg replica"), "\(arguments): \(refused.stderr)")
         }
-        #expect(try cli.run("status", "--replica", north, "--json").json?["pending"] == .int(0))
-        #expect(try riskIDs(north) == [escalated])
+        #expect(try await cli.run("status", "--replica", north, "--json").json?["pending"] == .int(0))
+        #expect(try await riskIDs(north) == [escalated])
 
         // The Health Board: all three of its clusters, totals over both regions, no other tenant.
-        let boardRollup = try rollup(board)
+        let boardRollup = try await rollup(board)
         guard case .array(let boardClusters) = boardRollup["clusters"] else { Issue.record("\(boardRollup)"); return }
         #expect(boardClusters.compactMap { $0["cluster"]?.stringValue } == ["flint", "north-denbighshire", "wrexham"])
         #expect(boardRollup["region"] == .null && boardRollup["tenant"] == .string("bcuhb"))
         #expect(boardRollup["risks"]?["total"] == .int(5 + 1 + 7 + 4))
-        #expect(try riskIDs(board) == [escalated])
+        #expect(try await riskIDs(board) == [escalated])
 
         // A PCPG of another tenant sees nothing of bcuhb: its own cluster, empty.
-        let foreignRollup = try rollup(foreign)
+        let foreignRollup = try await rollup(foreign)
         guard case .array(let foreignClusters) = foreignRollup["clusters"] else { Issue.record("\(foreignRollup)"); return }
         #expect(foreignClusters.compactMap { $0["cluster"]?.stringValue } == ["cardiff-north"])
         #expect(foreignRollup["risks"]?["total"] == .int(3))
-        #expect(try riskIDs(foreign) == [])
+        #expect(try await riskIDs(foreign) == [])
 
         // De-escalated: the risk and its action disappear from the PCPG's and the Board's replicas.
-        _ = try ok("risk", "set", "--replica", prestatyn, escalated, "escalation=cluster")
-        _ = try base.sync(prestatyn)
+        _ = try await ok("risk", "set", "--replica", prestatyn, escalated, "escalation=cluster")
+        _ = try await base.sync(prestatyn)
         for replica in [north, board] {
-            _ = try base.sync(replica)
-            #expect(try riskIDs(replica) == [], "\(replica)")
-            #expect(try cli.run("show", "--replica", replica, action).status == 1)
-            #expect(try rollup(replica)["risks"]?["escalation"]?["cluster"] == .int(1))
+            _ = try await base.sync(replica)
+            #expect(try await riskIDs(replica) == [], "\(replica)")
+            #expect(try await cli.run("show", "--replica", replica, action).status == 1)
+            #expect(try await rollup(replica)["risks"]?["escalation"]?["cluster"] == .int(1))
         }
     }
 }

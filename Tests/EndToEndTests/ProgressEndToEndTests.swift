@@ -5,30 +5,30 @@ import Testing
 /// Progress and summaries of long syncs and merges, through the real binaries (issue 12 item 5).
 /// The tests' stderr is a pipe, so progress comes as plain lines; `--progress-every 0` prints one
 /// at every report, which makes them countable without timing anything.
-@Suite(.serialized) struct ProgressEndToEndTests {
+@Suite(.serialized, .teardown) struct ProgressEndToEndTests {
     let sync: SyncEndToEndTests
     var cli: CLI { sync.cli }
 
     init() throws { sync = try SyncEndToEndTests() }
 
     /// `count` risks imported from a spreadsheet into `file` (several changes each).
-    func importRisks(_ count: Int, into file: String) throws {
+    func importRisks(_ count: Int, into file: String) async throws {
         let csv = RiskRows.csv(count)
         try csv.write(to: cli.directory.appendingPathComponent("risks-\(file).csv"), atomically: true, encoding: .utf8)
-        let result = try cli.run("import", "--replica", file, "--format", "csv", "--type", "risk", "risks-\(file).csv")
+        let result = try await cli.run("import", "--replica", file, "--format", "csv", "--type", "risk", "risks-\(file).csv")
         #expect(result.status == 0, "\(result.stderr)")
     }
 
-    @Test func aLongSyncPrintsProgressLinesAndAJSONSummary() throws {
-        let server = try sync.makeServer()
-        defer { server.stop() }
-        let prestatyn = try sync.makeReplica("prestatyn", certificate: false, server: server)
-        let rhyl = try sync.makeReplica("rhyl", certificate: false, server: server)
-        try importRisks(1_500, into: prestatyn)
-        let pending = try #require(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
+    @Test func aLongSyncPrintsProgressLinesAndAJSONSummary() async throws {
+        let server = try await sync.makeServer()
+        Teardown.add { await server.stop() }
+        let prestatyn = try await sync.makeReplica("prestatyn", certificate: false, server: server)
+        let rhyl = try await sync.makeReplica("rhyl", certificate: false, server: server)
+        try await importRisks(1_500, into: prestatyn)
+        let pending = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
         #expect(pending > 3_000)
 
-        let pushed = try cli.run("sync", "--replica", prestatyn, "--json", "--progress-every", "0")
+        let pushed = try await cli.run("sync", "--replica", prestatyn, "--json", "--progress-every", "0")
         #expect(pushed.status == 0, "\(pushed.stderr)")
         let summary = try #require(pushed.json, "stdout is one JSON object: \(pushed.stdout)")
         #expect(summary["pushed"]?.intValue == pending)
@@ -45,7 +45,7 @@ import Testing
         #expect(pushLines.allSatisfy { $0.contains(" of \(ProgressLineText.grouped(Int(pending)))") })
 
         // The other practice's first pull: counts grow, no total (the server does not say it).
-        let pulled = try cli.run("sync", "--replica", rhyl, "--json", "--progress-every", "0")
+        let pulled = try await cli.run("sync", "--replica", rhyl, "--json", "--progress-every", "0")
         #expect(pulled.status == 0, "\(pulled.stderr)")
         #expect(pulled.json?["pulled"]?.intValue == pending)
         let pullLines = pulled.stderr.split(separator: "\n").filter { $0.hasPrefix("pulled ") }
@@ -53,30 +53,30 @@ import Testing
         #expect(pullLines.last?.hasPrefix("pulled \(ProgressLineText.grouped(Int(pending)))") == true, "\(pulled.stderr)")
 
         // A short sync stays quiet by default and prints its sentence.
-        let quiet = try cli.run("sync", "--replica", rhyl)
+        let quiet = try await cli.run("sync", "--replica", rhyl)
         #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
         #expect(quiet.stdout.hasPrefix("pushed 0 changes, pulled 0"))
 
         // status --json: times in ISO 8601 with the zone.
-        let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        let status = try #require(try await cli.run("status", "--replica", rhyl, "--json").json)
         #expect(try Self.isISO8601(#require(status["lastSync"]?.stringValue)))
         #expect(status["pending"]?.intValue == 0)
 
-        #expect(try cli.run("sync", "--replica", rhyl, "--json", "--watch").status != 0, "--json and --watch do not go together")
+        #expect(try await cli.run("sync", "--replica", rhyl, "--json", "--watch").status != 0, "--json and --watch do not go together")
     }
 
-    @Test func aMergePrintsProgressAndAJSONSummary() throws {
-        func ok(_ arguments: String...) throws {
-            let result = try cli.run(arguments)
+    @Test func aMergePrintsProgressAndAJSONSummary() async throws {
+        func ok(_ arguments: String...) async throws {
+            let result = try await cli.run(arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
         }
-        try ok("init", "--replica", "a.sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "A")
-        try ok("init", "--replica", "b.sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl", "--name", "B")
-        try importRisks(300, into: "a.sqlite")
-        try ok("risk", "add", "--replica", "b.sqlite", "title=Locum cover")
-        let count = try #require(try cli.run("status", "--replica", "a.sqlite", "--json").json?["pending"]?.intValue)
+        try await ok("init", "--replica", "a.sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "A")
+        try await ok("init", "--replica", "b.sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl", "--name", "B")
+        try await importRisks(300, into: "a.sqlite")
+        try await ok("risk", "add", "--replica", "b.sqlite", "title=Locum cover")
+        let count = try #require(try await cli.run("status", "--replica", "a.sqlite", "--json").json?["pending"]?.intValue)
 
-        let merged = try cli.run("merge", "--replica", "b.sqlite", "--from", "a.sqlite", "--json", "--progress-every", "0")
+        let merged = try await cli.run("merge", "--replica", "b.sqlite", "--from", "a.sqlite", "--json", "--progress-every", "0")
         #expect(merged.status == 0, "\(merged.stderr)")
         let summary = try #require(merged.json, "\(merged.stdout)")
         #expect(summary["received"]?.intValue == count)
@@ -89,7 +89,7 @@ import Testing
                 "\(merged.stderr)")
 
         // Again: everything is there already; the plain sentence without --json.
-        let again = try cli.run("merge", "--replica", "b.sqlite", "--from", "a.sqlite")
+        let again = try await cli.run("merge", "--replica", "b.sqlite", "--from", "a.sqlite")
         #expect(again.status == 0 && again.stdout.hasPrefix("received 0 changes, sent 0"), "\(again.stdout) \(again.stderr)")
     }
 

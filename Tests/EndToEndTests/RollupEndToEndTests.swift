@@ -14,28 +14,25 @@ import Testing
     }
 
     @discardableResult
-    func ok(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    func ok(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
         var cli = cli
         cli.environment.merge(environment) { _, new in new }
-        let result = try cli.run(arguments)
+        let result = try await cli.run(arguments)
         #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)")
         return result.stdout
     }
 
     /// Runs the binary with NO_COLOR unset and stdout a pipe (not a terminal): still plain.
-    func withoutNoColor(_ arguments: [String]) throws -> String {
-        let process = Process()
+    func withoutNoColor(_ arguments: [String]) async throws -> String {
+        let process = ChildProcess()
         process.executableURL = CLI.binDirectory.appendingPathComponent("clustersync")
         process.arguments = arguments
         process.currentDirectoryURL = cli.directory
         process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "NO_COLOR" }
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        process.standardOutput = Pipe()
+        try await process.runToExit()
         #expect(process.terminationStatus == 0)
-        return String(decoding: data, as: UTF8.self)
+        return await process.output.readToEnd()
     }
 
     /// A date `days` from today (UTC, as the replica's clock reads it).
@@ -43,9 +40,9 @@ import Testing
         CalendarDate(dayNumber: CalendarDate(unixMillis: Int64(Date().timeIntervalSince1970 * 1000)).dayNumber + days).description
     }
 
-    @Test func countsMatchTheRecordsMadeAndPrivateOnesCountNowhere() throws {
+    @Test func countsMatchTheRecordsMadeAndPrivateOnesCountNowhere() async throws {
         for practice in ["prestatyn", "rhyl"] {
-            try ok(["init", "--replica", "\(practice).sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+            try await ok(["init", "--replica", "\(practice).sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
                     "--practice", practice, "--name", "Manager, \(practice)", "--role", "cluster-lead"])
         }
         // Expected counts, kept as the records are made (the band rule written out here again).
@@ -59,7 +56,7 @@ import Testing
             let isClosed = i % 7 == 3
             let reviewDays = Int.random(in: -40...40, using: &rng)
             let escalation = i % 5 == 0 ? "pcpg" : "cluster"
-            try ok(["risk", "add", "--replica", replica, "title=Risk \(i)", "likelihood=\(l)", "consequence=\(c)",
+            try await ok(["risk", "add", "--replica", replica, "title=Risk \(i)", "likelihood=\(l)", "consequence=\(c)",
                     "review_date=\(Self.day(reviewDays))", "status=\(isClosed ? "closed" : "open")", "escalation=\(escalation)"])
             if isClosed { closed += 1; continue }
             open += 1
@@ -70,19 +67,19 @@ import Testing
             if escalation == "pcpg" { escalatedPCPG += 1 }
         }
         // Private risks on both practices' replicas: never counted (rhyl's never reaches prestatyn).
-        try ok(["risk", "add", "--replica", "prestatyn.sqlite", "--private", "title=Private", "likelihood=5", "consequence=5",
+        try await ok(["risk", "add", "--replica", "prestatyn.sqlite", "--private", "title=Private", "likelihood=5", "consequence=5",
                 "review_date=\(Self.day(-10))"])
-        try ok(["risk", "add", "--replica", "rhyl.sqlite", "--private", "title=Private", "likelihood=5", "consequence=5"])
+        try await ok(["risk", "add", "--replica", "rhyl.sqlite", "--private", "title=Private", "likelihood=5", "consequence=5"])
         var red = 0, amber = 0, green = 0, blue = 0
         for (i, due) in [-20, -1, 0, 5, 14, 15, 60, -3].enumerated() {
             let complete = i == 7
-            try ok(["action", "add", "--replica", i % 2 == 0 ? "prestatyn.sqlite" : "rhyl.sqlite", "title=Action \(i)",
+            try await ok(["action", "add", "--replica", i % 2 == 0 ? "prestatyn.sqlite" : "rhyl.sqlite", "title=Action \(i)",
                     "due_date=\(Self.day(due))", "status=\(complete ? "complete" : "in-progress")"])
             if complete { blue += 1 } else if due < 0 { red += 1 } else if due <= 14 { amber += 1 } else { green += 1 }
         }
-        try ok(["merge", "--replica", "prestatyn.sqlite", "--from", "rhyl.sqlite"])
+        try await ok(["merge", "--replica", "prestatyn.sqlite", "--from", "rhyl.sqlite"])
 
-        let json = try #require(try cli.run(["rollup", "--replica", "prestatyn.sqlite", "--json"]).json)
+        let json = try #require(try await cli.run(["rollup", "--replica", "prestatyn.sqlite", "--json"]).json)
         #expect(json["tenant"] == .string("bcuhb") && json["region"] == .null)
         guard case .array(let clusters)? = json["clusters"] else { Issue.record("no clusters"); return }
         #expect(clusters.map { $0["cluster"] } == [.string("north-denbighshire")])
@@ -101,8 +98,8 @@ import Testing
         #expect(clusters[0]["risks"] == risks)
 
         // Plain text: no escape codes with NO_COLOR (the CLI helper sets it) or without a terminal.
-        let plain = try ok(["rollup", "--replica", "prestatyn.sqlite"])
-        let noTerminal = try withoutNoColor(["rollup", "--replica", "prestatyn.sqlite"])
+        let plain = try await ok(["rollup", "--replica", "prestatyn.sqlite"])
+        let noTerminal = try await withoutNoColor(["rollup", "--replica", "prestatyn.sqlite"])
         #expect(!plain.contains("\u{1B}"))
         #expect(plain.contains("Roll-up of north-denbighshire (bcuhb)"))
         #expect(plain.contains("reviews overdue \(reviewOverdue)"))
@@ -117,7 +114,7 @@ import Testing
         #expect(noTerminal == plain)
 
         // Forced colour: escape codes around the cells, and the same text once they are removed.
-        let coloured = try ok(["rollup", "--replica", "prestatyn.sqlite", "--color", "always"])
+        let coloured = try await ok(["rollup", "--replica", "prestatyn.sqlite", "--color", "always"])
         #expect(coloured.contains("\u{1B}[30;41m"))  // extreme cells on red
         #expect(coloured.contains("\u{1B}[30;42m"))  // low cells on green
         let stripped = coloured.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression)
@@ -127,7 +124,7 @@ import Testing
         }
         #expect(lines(stripped) == lines(plain))
 
-        let unknown = try cli.run(["rollup", "--replica", "prestatyn.sqlite", "--cluster", "south-denbighshire"])
+        let unknown = try await cli.run(["rollup", "--replica", "prestatyn.sqlite", "--cluster", "south-denbighshire"])
         #expect(unknown.status == 1 && unknown.stderr.contains("holds no records of cluster south-denbighshire"), "\(unknown.stderr)")
     }
 }

@@ -6,7 +6,7 @@ import Testing
 /// Signed changes through the real binaries (PROTOCOL.md §6.2): `clustersync` replicas with their
 /// own keys, `clustersyncd` on loopback TLS, and raw sessions over `openssl s_client` for what
 /// no honest client sends (a forged signature, a second key for a replica id).
-@Suite(.serialized) struct SignedChangesEndToEndTests {
+@Suite(.serialized, .teardown) struct SignedChangesEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 
@@ -40,10 +40,10 @@ import Testing
     }
 
     /// A session of rhyl's replica, with its token and key, that has been welcomed.
-    func welcomedSession(_ server: Server, replica: ReplicaID, key: ReplicaPublicKey) throws -> HeldSession {
+    func welcomedSession(_ server: Server, replica: ReplicaID, key: ReplicaPublicKey) async throws -> HeldSession {
         let session = try HeldSession(port: server.port, in: base.dir)
         session.send(line(.hello(Hello(replica: replica, token: try token(of: "rhyl"), key: key))))
-        let welcome = try #require(session.next())
+        let welcome = try #require(await session.next())
         #expect(welcome["type"] == .string("welcome"), "\(welcome)")
         return session
     }
@@ -51,16 +51,16 @@ import Testing
     /// A change whose signature does not match its maker's registered key is refused with
     /// `bad-signature` naming it, whatever session pushes it; so is an unsigned one. The session
     /// goes on, and the genuine change is accepted.
-    @Test func aForgedSignatureIsRefused() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
-        _ = try base.addRisk(rhyl, "title=Estates lease")
-        _ = try base.sync(rhyl)
+    @Test func aForgedSignatureIsRefused() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        _ = try await base.addRisk(rhyl, "title=Estates lease")
+        _ = try await base.sync(rhyl)
         let (replica, key) = try identity(of: rhyl)
 
-        let session = try welcomedSession(server, replica: replica, key: key.publicKey)
-        defer { session.close() }
+        let session = try await welcomedSession(server, replica: replica, key: key.publicKey)
+        Teardown.add { await session.close() }
         let genuine = ChangeSignature.signed(change(100, by: replica, "Locum cover"), with: key)
         var altered = genuine
         altered.value = .string("Locum cover cancelled")
@@ -69,55 +69,55 @@ import Testing
         unsigned.sig = nil
         for (n, forged) in [altered, otherKey, unsigned].enumerated() {
             session.send(line(.push(Push(batch: "b\(n)", changes: [forged]))))
-            let refusal = try #require(session.next())
+            let refusal = try #require(await session.next())
             #expect(refusal["code"] == .string("bad-signature"), "\(refusal)")
             #expect(refusal["fatal"] == .bool(false) && refusal["change"] == .string(forged.id.description), "\(refusal)")
         }
         session.send(line(.push(Push(batch: "good", changes: [genuine]))))
-        let ack = try #require(session.next())
+        let ack = try #require(await session.next())
         #expect(ack["type"] == .string("ack") && ack["accepted"] == .int(1), "\(ack)")
         #expect(ack["author"] == .string("rhyl (laptop)"))
         session.send(line(.bye))
 
         // Nothing forged reached the other practices.
-        let prestatyn = try base.makeReplica("prestatyn", certificate: true, server: server)
-        _ = try base.sync(prestatyn)
-        let history = try #require(try cli.run("history", "--replica", prestatyn, "--json", "RSK-7K3M9Q2X1A").json)
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: true, server: server)
+        _ = try await base.sync(prestatyn)
+        let history = try #require(try await cli.run("history", "--replica", prestatyn, "--json", "RSK-7K3M9Q2X1A").json)
         #expect(!history.canonicalText.contains("cancelled"), "\(history)")
         #expect(history.canonicalText.contains("Locum cover"))
     }
 
     /// A replica id belongs to the first key presented for it: a hello with another key is
     /// refused (`key-mismatch`, fatal), and the real client says so.
-    @Test func aSecondKeyForTheSameReplicaIsRefused() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
-        _ = try base.addRisk(rhyl, "title=Estates lease")
-        _ = try base.sync(rhyl)
+    @Test func aSecondKeyForTheSameReplicaIsRefused() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        _ = try await base.addRisk(rhyl, "title=Estates lease")
+        _ = try await base.sync(rhyl)
         let (replica, key) = try identity(of: rhyl)
 
         let session = try HeldSession(port: server.port, in: base.dir)
-        defer { session.close() }
+        Teardown.add { await session.close() }
         session.send(line(.hello(Hello(replica: replica, token: try token(of: "rhyl"), key: ReplicaSigningKey().publicKey))))
-        let refusal = try #require(session.next())
+        let refusal = try #require(await session.next())
         #expect(refusal["code"] == .string("key-mismatch") && refusal["fatal"] == .bool(true), "\(refusal)")
         #expect(refusal["message"]?.stringValue?.contains("registered on this server with another key") == true, "\(refusal)")
-        #expect(session.next() == nil, "the server closes the session")
+        #expect(await session.next() == nil, "the server closes the session")
 
         // The registered key still opens sessions.
-        let again = try welcomedSession(server, replica: replica, key: key.publicKey)
+        let again = try await welcomedSession(server, replica: replica, key: key.publicKey)
         again.send(line(.bye))
-        #expect(again.next() == nil)
-        again.close()
+        #expect(await again.next() == nil)
+        await again.close()
 
         // The real client with a replica file whose key was replaced is refused with the same code.
         let queue = try DatabaseQueue(path: base.dir.appendingPathComponent(rhyl).path)
-        try queue.write { db in
+        try await queue.write { db in
             try db.execute(sql: "UPDATE signing_key SET private_key = ?", arguments: [Data(ReplicaSigningKey().rawRepresentation)])
         }
         try queue.close()
-        let sync = try cli.run("sync", "--replica", rhyl)
+        let sync = try await cli.run("sync", "--replica", rhyl)
         #expect(sync.status != 0)
         #expect(sync.stderr.contains("key-mismatch"), "\(sync.stderr)")
     }
@@ -125,64 +125,64 @@ import Testing
     /// A change made offline on rhyl's laptop and handed to prestatyn with `merge` keeps its
     /// maker's person and practice when prestatyn pushes it: rhyl's key proves it. Every replica
     /// shows the same, and there is no "via".
-    @Test func aRelayedChangeKeepsItsMakersPerson() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
-        let prestatyn = try base.makeReplica("prestatyn", certificate: true, server: server)
-        _ = try base.addRisk(rhyl, "title=Estates lease")
-        _ = try base.sync(rhyl)
+    @Test func aRelayedChangeKeepsItsMakersPerson() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: true, server: server)
+        _ = try await base.addRisk(rhyl, "title=Estates lease")
+        _ = try await base.sync(rhyl)
         // Offline: rhyl records a risk and hands its file to prestatyn, which syncs first.
-        let risk = try base.addRisk(rhyl, "title=Flu clinic staffing")
-        #expect(try cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
-        let relayed = try base.sync(prestatyn)
+        let risk = try await base.addRisk(rhyl, "title=Flu clinic staffing")
+        #expect(try await cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
+        let relayed = try await base.sync(prestatyn)
         #expect(relayed.stdout.contains("pushed") && !relayed.stdout.contains("wait"), "\(relayed.stdout)")
-        _ = try base.sync(rhyl)
-        _ = try base.sync(prestatyn)
+        _ = try await base.sync(rhyl)
+        _ = try await base.sync(prestatyn)
 
-        let histories = try [prestatyn, rhyl].map { try #require(try cli.run("history", "--replica", $0, "--json", risk).json) }
+        let histories = try await [prestatyn, rhyl].asyncMap { try #require(try await cli.run("history", "--replica", $0, "--json", risk).json) }
         #expect(histories[0] == histories[1])
         guard case .array(let entries) = histories[0]["history"], let entry = entries.first else { Issue.record("\(histories[0])"); return }
         #expect(entry["author"] == .string("rhyl (laptop)"), "\(entry)")
         #expect(entry["person"] == .string("laptop") && entry["practice"] == .string("rhyl"), "\(entry)")
         #expect(!histories[0].canonicalText.contains(" via "))
-        let text = try cli.run("history", "--replica", prestatyn, risk).stdout
+        let text = try await cli.run("history", "--replica", prestatyn, risk).stdout
         #expect(text.contains("rhyl (laptop)"), "\(text)")
         for file in [prestatyn, rhyl] {
-            #expect(try cli.run("status", "--replica", file, "--json").json?["pending"] == .int(0))
+            #expect(try await cli.run("status", "--replica", file, "--json").json?["pending"] == .int(0))
         }
     }
 
     /// A replica that has never synced has no registered key, so no one else may vouch for its
     /// changes: prestatyn keeps them queued and says so, and pushes its own; once rhyl syncs
     /// itself they reach everyone with rhyl's name, and leave prestatyn's queue.
-    @Test func aRelayWaitsForItsMakerToSyncOnce() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
-        let prestatyn = try base.makeReplica("prestatyn", certificate: true, server: server)
-        let risk = try base.addRisk(rhyl, "title=Flu clinic staffing")
-        #expect(try cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
-        _ = try base.addRisk(prestatyn, "title=Estates lease")
+    @Test func aRelayWaitsForItsMakerToSyncOnce() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: true, server: server)
+        let risk = try await base.addRisk(rhyl, "title=Flu clinic staffing")
+        #expect(try await cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
+        _ = try await base.addRisk(prestatyn, "title=Estates lease")
         let (maker, _) = try identity(of: rhyl)
 
-        let made = try #require(try cli.run("status", "--replica", rhyl, "--json").json?["pending"]?.intValue)
-        let own = try #require(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue) - made
-        let first = try base.sync(prestatyn)
+        let made = try #require(try await cli.run("status", "--replica", rhyl, "--json").json?["pending"]?.intValue)
+        let own = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue) - made
+        let first = try await base.sync(prestatyn)
         // Its own changes went; rhyl's wait.
         #expect(first.stdout.contains("pushed \(own) change"), "\(first.stdout)")
         #expect(first.stdout.contains("\(made) change\(made == 1 ? "" : "s") by replica \(maker) wait for that replica to sync once"), "\(first.stdout)")
-        let status = try #require(try cli.run("status", "--replica", prestatyn, "--json").json)
+        let status = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json)
         guard case .array(let waiting) = status["waitingRelays"] else { Issue.record("\(status)"); return }
         #expect(waiting.map { $0["maker"] } == [.string(maker.rawValue)] && waiting.first?["changes"] == .int(made), "\(status)")
         #expect(status["pending"] == .int(made))
-        #expect(try cli.run("status", "--replica", prestatyn).stdout.contains("wait for that replica to sync once"))
+        #expect(try await cli.run("status", "--replica", prestatyn).stdout.contains("wait for that replica to sync once"))
 
-        _ = try base.sync(rhyl)
-        let second = try base.sync(prestatyn)
+        _ = try await base.sync(rhyl)
+        let second = try await base.sync(prestatyn)
         #expect(!second.stdout.contains("wait"), "\(second.stdout)")
-        #expect(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"] == .int(0))
-        let history = try #require(try cli.run("history", "--replica", prestatyn, "--json", risk).json)
+        #expect(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"] == .int(0))
+        let history = try #require(try await cli.run("history", "--replica", prestatyn, "--json", risk).json)
         #expect(history.canonicalText.contains("\"author\":\"rhyl (laptop)\""), "\(history)")
     }
 }

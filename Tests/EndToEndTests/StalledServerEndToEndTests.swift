@@ -7,7 +7,7 @@ import Testing
 /// the connection and says why (`SyncClient.WriteWatch`), and every change stays in its outbox.
 /// A relay stands for the server that stops reading: it forwards the TLS handshake and `hello`,
 /// then reads nothing more of what the client sends.
-@Suite(.serialized) struct StalledServerEndToEndTests {
+@Suite(.serialized, .teardown) struct StalledServerEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 
@@ -15,19 +15,19 @@ import Testing
         base = try SyncEndToEndTests()
     }
 
-    @Test func aWriteTheServerNeverTakesEndsTheSyncWithItsReason() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
+    @Test func aWriteTheServerNeverTakesEndsTheSyncWithItsReason() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
         let relay = try SilentRelay(target: server.port, clientAllowance: 16 * 1024)
-        let file = try base.makeReplica("rhyl", certificate: false, server: server)
-        let set = try cli.run("remote", "set", "--replica", file, "127.0.0.1:\(relay.port)", "--ca", "data/ca.pem", "--token-file", "rhyl.token")
+        let file = try await base.makeReplica("rhyl", certificate: false, server: server)
+        let set = try await cli.run("remote", "set", "--replica", file, "127.0.0.1:\(relay.port)", "--ca", "data/ca.pem", "--token-file", "rhyl.token")
         #expect(set.status == 0, "\(set.stderr)")
 
         // 500 risks with four texts of nearly 10,000 characters each, from a spreadsheet: about
         // 20 MB to push, two pushes of 1,000 changes (13 MB) in flight, far more than the
         // client's socket buffer (4 MB at most here) and the relay's hold.
-        _ = try base.addRisk(file, "title=Template")
-        let exported = try cli.run("export", "--replica", file, "--format", "csv", "--type", "risk")
+        _ = try await base.addRisk(file, "title=Template")
+        let exported = try await cli.run("export", "--replica", file, "--format", "csv", "--type", "risk")
         let columns = try #require(exported.stdout.split(separator: "\n").first).split(separator: ",", omittingEmptySubsequences: false)
         let texts: Set<Substring> = ["description", "cause", "effect", "controls"]
         #expect(columns.contains("title") && texts.isSubset(of: columns), "\(columns)")
@@ -37,15 +37,15 @@ import Testing
         }
         try ([String(columns.joined(separator: ","))] + rows).joined(separator: "\n")
             .write(to: base.dir.appendingPathComponent("risks.csv"), atomically: true, encoding: .utf8)
-        let imported = try cli.run("import", "--replica", file, "--format", "csv", "--type", "risk", "risks.csv")
+        let imported = try await cli.run("import", "--replica", file, "--format", "csv", "--type", "risk", "risks.csv")
         #expect(imported.status == 0, "\(imported.stderr)")
-        let pending = try #require(try cli.run("status", "--replica", file, "--json").json?["pending"])
+        let pending = try #require(try await cli.run("status", "--replica", file, "--json").json?["pending"])
 
         let started = Date()
-        let sync = try cli.run("sync", "--replica", file, "--ping-seconds", "0.5", "--pong-timeout-seconds", "0.5")
+        let sync = try await cli.run("sync", "--replica", file, "--ping-seconds", "0.5", "--pong-timeout-seconds", "0.5")
         #expect(sync.status != 0)
         #expect(sync.stderr.contains("stopped reading for 1 s; the connection is dead"), "\(sync.stderr)")
         #expect(Date().timeIntervalSince(started) < 30, "given up after the timeout, not waiting for ever")
-        #expect(try cli.run("status", "--replica", file, "--json").json?["pending"] == pending, "nothing left the outbox unacknowledged")
+        #expect(try await cli.run("status", "--replica", file, "--json").json?["pending"] == pending, "nothing left the outbox unacknowledged")
     }
 }

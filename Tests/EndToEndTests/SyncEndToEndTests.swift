@@ -1,11 +1,10 @@
 import ClusterSyncCore
 import ClusterSyncTLS
 import Foundation
-import Synchronization
 import Testing
 
 /// The server and the CLI end to end: real binaries, real TLS on loopback, real SQLite files.
-@Suite(.serialized) struct SyncEndToEndTests {
+@Suite(.serialized, .teardown) struct SyncEndToEndTests {
     let dir: URL
     let cli: CLI
 
@@ -16,80 +15,80 @@ import Testing
     }
 
     /// A data directory with two tenants: bcuhb (clusters north-denbighshire and wrexham) and cvuhb.
-    func makeServer(environment: [String: String] = [:], port: Int = 0) throws -> Server {
-        func admin(_ args: String...) throws {
-            let result = try cli.run(args + ["--data", "data"], binary: "clustersyncd")
+    func makeServer(environment: [String: String] = [:], port: Int = 0) async throws -> Server {
+        func admin(_ args: String...) async throws {
+            let result = try await cli.run(args + ["--data", "data"], binary: "clustersyncd")
             #expect(result.status == 0, "\(args): \(result.stderr)")
         }
         if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/ca.pem").path) {
-            try admin("init")
-            try admin("tenant", "add", "bcuhb")
-            try admin("tenant", "add", "cvuhb")
-            try admin("cluster", "add", "--tenant", "bcuhb", "north-denbighshire")
-            try admin("cluster", "add", "--tenant", "bcuhb", "wrexham")
-            try admin("cluster", "add", "--tenant", "cvuhb", "cardiff-north")
-            try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "prestatyn")
-            try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "rhyl")
-            try admin("practice", "add", "--tenant", "bcuhb", "--cluster", "wrexham", "wrexham-1")
-            try admin("practice", "add", "--tenant", "cvuhb", "--cluster", "cardiff-north", "llanishen")
+            try await admin("init")
+            try await admin("tenant", "add", "bcuhb")
+            try await admin("tenant", "add", "cvuhb")
+            try await admin("cluster", "add", "--tenant", "bcuhb", "north-denbighshire")
+            try await admin("cluster", "add", "--tenant", "bcuhb", "wrexham")
+            try await admin("cluster", "add", "--tenant", "cvuhb", "cardiff-north")
+            try await admin("practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "prestatyn")
+            try await admin("practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "rhyl")
+            try await admin("practice", "add", "--tenant", "bcuhb", "--cluster", "wrexham", "wrexham-1")
+            try await admin("practice", "add", "--tenant", "cvuhb", "--cluster", "cardiff-north", "llanishen")
         }
-        return try Server.start(cli: cli, environment: environment, port: port)
+        return try await Server.start(cli: cli, environment: environment, port: port)
     }
 
     /// A replica of `practice`, pointed at the server with a certificate or a token of `role`.
     func makeReplica(_ practice: String, cluster: String = "north-denbighshire", tenant: String = "bcuhb",
-                     certificate: Bool, role: String = "practice", server: Server) throws -> String {
+                     certificate: Bool, role: String = "practice", server: Server) async throws -> String {
         let file = "\(practice).sqlite"
-        #expect(try cli.run("init", "--replica", file, "--tenant", tenant, "--cluster", cluster, "--practice", practice,
+        #expect(try await cli.run("init", "--replica", file, "--tenant", tenant, "--cluster", cluster, "--practice", practice,
                             "--name", "Manager, \(practice)").status == 0)
         if certificate {
-            let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
+            let issued = try await cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
                                       "--practice", practice, "--role", role, "--certificate", "--out", "certs-\(practice)"], binary: "clustersyncd")
             #expect(issued.status == 0, "\(issued.stderr)")
-            let set = try cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+            let set = try await cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
                                   "--certificate", "certs-\(practice)/\(practice).pem", "--key", "certs-\(practice)/\(practice)-key.pem")
             #expect(set.status == 0, "\(set.stderr)")
         } else {
-            let issued = try cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
+            let issued = try await cli.run(["credential", "issue", "--data", "data", "--tenant", tenant, "--cluster", cluster,
                                       "--practice", practice, "--role", role, "--label", "laptop"], binary: "clustersyncd")
             #expect(issued.status == 0, "\(issued.stderr)")
             try issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 .write(to: dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
-            let set = try cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+            let set = try await cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
                                   "--token-file", "\(practice).token")
             #expect(set.status == 0, "\(set.stderr)")
         }
         return file
     }
 
-    func sync(_ file: String) throws -> CLI.Result {
-        let result = try cli.run("sync", "--replica", file)
+    func sync(_ file: String) async throws -> CLI.Result {
+        let result = try await cli.run("sync", "--replica", file)
         #expect(result.status == 0, "sync \(file): \(result.stderr)")
         return result
     }
 
-    func addRisk(_ file: String, _ fields: String...) throws -> String {
-        let result = try cli.run(["risk", "add", "--replica", file] + fields)
+    func addRisk(_ file: String, _ fields: String...) async throws -> String {
+        let result = try await cli.run(["risk", "add", "--replica", file] + fields)
         #expect(result.status == 0, "\(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test func twoPracticesSyncConvergeAndSeeTheConflict() throws {
-        let server = try makeServer()
-        defer { server.stop() }
-        let prestatyn = try makeReplica("prestatyn", certificate: true, server: server)
-        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
+    @Test func twoPracticesSyncConvergeAndSeeTheConflict() async throws {
+        let server = try await makeServer()
+        Teardown.add { await server.stop() }
+        let prestatyn = try await makeReplica("prestatyn", certificate: true, server: server)
+        let rhyl = try await makeReplica("rhyl", certificate: false, server: server)
 
-        let risk = try addRisk(prestatyn, "title=GP locum cover", "likelihood=3", "consequence=4")
-        _ = try sync(prestatyn)
-        _ = try sync(rhyl)
-        #expect(try cli.run("risk", "set", "--replica", prestatyn, risk, "likelihood=4", "title=Locum cover, winter").status == 0)
-        #expect(try cli.run("risk", "set", "--replica", rhyl, risk, "owner=Practice manager", "title=Winter locum gap").status == 0)
-        _ = try sync(prestatyn)
-        _ = try sync(rhyl)
-        _ = try sync(prestatyn)
+        let risk = try await addRisk(prestatyn, "title=GP locum cover", "likelihood=3", "consequence=4")
+        _ = try await sync(prestatyn)
+        _ = try await sync(rhyl)
+        #expect(try await cli.run("risk", "set", "--replica", prestatyn, risk, "likelihood=4", "title=Locum cover, winter").status == 0)
+        #expect(try await cli.run("risk", "set", "--replica", rhyl, risk, "owner=Practice manager", "title=Winter locum gap").status == 0)
+        _ = try await sync(prestatyn)
+        _ = try await sync(rhyl)
+        _ = try await sync(prestatyn)
 
-        let views = try [prestatyn, rhyl].map { try #require(try cli.run("show", "--replica", $0, "--json", risk).json) }
+        let views = try await [prestatyn, rhyl].asyncMap { try #require(try await cli.run("show", "--replica", $0, "--json", risk).json) }
         #expect(views[0] == views[1])
         #expect(views[0]["fields"]?["owner"] == .string("Practice manager"))
         #expect(views[0]["fields"]?["score"] == .object(["likelihood": .int(4), "consequence": .int(4)]))
@@ -100,9 +99,9 @@ import Testing
         guard case .array(let values) = title["values"] else { return }
         // The server stamped the authenticated authors: the certificate's practice, the token's label.
         #expect(Set(values.compactMap { $0["author"]?.stringValue }) == ["prestatyn", "rhyl (laptop)"])
-        let exports = try [prestatyn, rhyl].map { try cli.run("export", "--replica", $0).stdout }
+        let exports = try await [prestatyn, rhyl].asyncMap { try await cli.run("export", "--replica", $0).stdout }
         #expect(exports[0] == exports[1])
-        let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        let status = try #require(try await cli.run("status", "--replica", rhyl, "--json").json)
         #expect(status["pending"] == .int(0))
     }
 
@@ -112,69 +111,69 @@ import Testing
     /// Rhyl's practice session (`lead-only`), so Rhyl's sync holds it back, with the lead's later
     /// change, and pushes the rest rather than stop; once the lead pushes them, Rhyl's hold-back
     /// is forgotten and both replicas agree.
-    @Test func aRefusedRelayIsHeldBackAndTheRestSyncs() throws {
-        let server = try makeServer()
-        defer { server.stop() }
+    @Test func aRefusedRelayIsHeldBackAndTheRestSyncs() async throws {
+        let server = try await makeServer()
+        Teardown.add { await server.stop() }
         // Prestatyn's laptop is the cluster lead's; Rhyl's is a practice's.
-        let prestatyn = try makeReplica("prestatyn", certificate: true, role: "cluster-lead", server: server)
-        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
-        let risk = try addRisk(prestatyn, "title=Flu clinic staffing")
-        _ = try sync(prestatyn)
+        let prestatyn = try await makeReplica("prestatyn", certificate: true, role: "cluster-lead", server: server)
+        let rhyl = try await makeReplica("rhyl", certificate: false, server: server)
+        let risk = try await addRisk(prestatyn, "title=Flu clinic staffing")
+        _ = try await sync(prestatyn)
         // Offline, the lead closes the risk and then changes its owner; Rhyl takes both by merge.
-        #expect(try cli.run("risk", "set", "--replica", prestatyn, risk, "status=closed").status == 0)
-        #expect(try cli.run("risk", "set", "--replica", prestatyn, risk, "owner=Cluster lead").status == 0)
-        #expect(try cli.run("merge", "--replica", rhyl, "--from", prestatyn).status == 0)
-        let own = try addRisk(rhyl, "title=Rhyl's own risk")
+        #expect(try await cli.run("risk", "set", "--replica", prestatyn, risk, "status=closed").status == 0)
+        #expect(try await cli.run("risk", "set", "--replica", prestatyn, risk, "owner=Cluster lead").status == 0)
+        #expect(try await cli.run("merge", "--replica", rhyl, "--from", prestatyn).status == 0)
+        let own = try await addRisk(rhyl, "title=Rhyl's own risk")
 
         // Rhyl's practice session may not push the closure: it is held back, and the lead's later
         // change with it (it was made after the closure, on the same replica).
-        let synced = try sync(rhyl)
+        let synced = try await sync(rhyl)
         #expect(synced.stdout.contains("held back 2 changes"), "\(synced.stdout)")
-        let status = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        let status = try #require(try await cli.run("status", "--replica", rhyl, "--json").json)
         #expect(status["pending"] == .int(0))
         guard case .array(let held) = status["heldBack"] else { Issue.record("no heldBack in \(status)"); return }
         #expect(held.count == 2)
         #expect(held.allSatisfy { $0["record"] == .string(risk) }, "\(held)")
         #expect(held.contains { $0["code"] == .string("lead-only") }, "\(held)")
         // Rhyl's own change went through: Prestatyn pulls it, and pushes its own two changes.
-        _ = try sync(prestatyn)
-        #expect(try cli.run("risk", "show", "--replica", prestatyn, own).status == 0)
+        _ = try await sync(prestatyn)
+        #expect(try await cli.run("risk", "show", "--replica", prestatyn, own).status == 0)
         // The pulled page brings the maker's own copies: the entries clear themselves.
-        _ = try sync(rhyl)
-        let after = try #require(try cli.run("status", "--replica", rhyl, "--json").json)
+        _ = try await sync(rhyl)
+        let after = try #require(try await cli.run("status", "--replica", rhyl, "--json").json)
         #expect(after["heldBack"] == .array([]), "\(after)")
-        let exports = try [prestatyn, rhyl].map { try cli.run("export", "--replica", $0).stdout }
+        let exports = try await [prestatyn, rhyl].asyncMap { try await cli.run("export", "--replica", $0).stdout }
         #expect(exports[0] == exports[1])
-        #expect(try cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["status"] == .string("closed"))
+        #expect(try await cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["status"] == .string("closed"))
     }
 
-    @Test func otherClustersAndTenantsSeeNothing() throws {
-        let server = try makeServer()
-        defer { server.stop() }
-        let prestatyn = try makeReplica("prestatyn", certificate: true, server: server)
-        let wrexham = try makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
-        let cardiff = try makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)
-        _ = try addRisk(prestatyn, "title=Estates lease")
-        _ = try addRisk(prestatyn, "--private", "title=Practice staffing")
-        _ = try sync(prestatyn)
+    @Test func otherClustersAndTenantsSeeNothing() async throws {
+        let server = try await makeServer()
+        Teardown.add { await server.stop() }
+        let prestatyn = try await makeReplica("prestatyn", certificate: true, server: server)
+        let wrexham = try await makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
+        let cardiff = try await makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)
+        _ = try await addRisk(prestatyn, "title=Estates lease")
+        _ = try await addRisk(prestatyn, "--private", "title=Practice staffing")
+        _ = try await sync(prestatyn)
         for file in [wrexham, cardiff] {
-            let summary = try sync(file)
+            let summary = try await sync(file)
             #expect(summary.stdout.contains("pulled 0"), "\(file): \(summary.stdout)")
-            #expect(try cli.run("risk", "list", "--replica", file, "--json").json == .object(["records": .array([])]))
+            #expect(try await cli.run("risk", "list", "--replica", file, "--json").json == .object(["records": .array([])]))
         }
         // A second replica of the same cluster sees the shared risk but not the practice-private one.
-        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
-        _ = try sync(rhyl)
-        guard case .array(let records) = try cli.run("risk", "list", "--replica", rhyl, "--json").json?["records"] else {
+        let rhyl = try await makeReplica("rhyl", certificate: false, server: server)
+        _ = try await sync(rhyl)
+        guard case .array(let records) = try await cli.run("risk", "list", "--replica", rhyl, "--json").json?["records"] else {
             Issue.record("no list"); return
         }
         #expect(records.compactMap { $0["fields"]?["title"]?.stringValue } == ["Estates lease"])
     }
 
-    @Test func badCertificatesAreRefused() throws {
-        let server = try makeServer()
-        defer { server.stop() }
-        let replica = try makeReplica("prestatyn", certificate: true, server: server)
+    @Test func badCertificatesAreRefused() async throws {
+        let server = try await makeServer()
+        Teardown.add { await server.stop() }
+        let replica = try await makeReplica("prestatyn", certificate: true, server: server)
         let authority = try DevelopmentCertificateAuthority(CertificateAndKey(
             certificateFile: dir.appendingPathComponent("data/ca.pem").path, privateKeyFile: dir.appendingPathComponent("data/ca-key.pem").path))
         let other = try DevelopmentCertificateAuthority.generate()
@@ -186,107 +185,86 @@ import Testing
         ]
         for (name, issued, message) in cases {
             try issued.write(certificateTo: dir.appendingPathComponent("\(name).pem").path, privateKeyTo: dir.appendingPathComponent("\(name)-key.pem").path)
-            #expect(try cli.run("remote", "set", "--replica", replica, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+            #expect(try await cli.run("remote", "set", "--replica", replica, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
                                 "--certificate", "\(name).pem", "--key", "\(name)-key.pem").status == 0)
-            let result = try cli.run("sync", "--replica", replica)
+            let result = try await cli.run("sync", "--replica", replica)
             #expect(result.status == 1, "\(name): \(result.stdout) \(result.stderr)")
             #expect(result.stderr.contains(message), "\(name): \(result.stderr)")
         }
     }
 
     /// A sync killed in the middle of pushing, then run again, loses and duplicates nothing.
-    @Test func killedSyncResumesWithoutLossOrDuplicates() throws {
-        let server = try makeServer()
-        defer { server.stop() }
-        let prestatyn = try makeReplica("prestatyn", certificate: false, server: server)
-        let risk = try addRisk(prestatyn, "title=Big")
+    @Test func killedSyncResumesWithoutLossOrDuplicates() async throws {
+        let server = try await makeServer()
+        Teardown.add { await server.stop() }
+        let prestatyn = try await makeReplica("prestatyn", certificate: false, server: server)
+        let risk = try await addRisk(prestatyn, "title=Big")
         for batch in 0..<30 {
             let args = (0..<200).map { "tags+=t\(batch)-\($0)" }
-            #expect(try cli.run(["risk", "set", "--replica", prestatyn, risk] + args).status == 0)
+            #expect(try await cli.run(["risk", "set", "--replica", prestatyn, risk] + args).status == 0)
         }
-        let total = try #require(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
-        let process = try cli.start(["sync", "--replica", prestatyn])
-        usleep(400_000)
+        let total = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
+        let process = try await cli.start(["sync", "--replica", prestatyn])
+        try await Task.sleep(for: .milliseconds(400))
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let pendingAfterKill = try #require(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
+        await process.exited()
+        let pendingAfterKill = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
         print("killed sync: \(total - pendingAfterKill) of \(total) acknowledged before the kill")
-        _ = try sync(prestatyn)
-        #expect(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"] == .int(0))
+        _ = try await sync(prestatyn)
+        #expect(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"] == .int(0))
 
-        let rhyl = try makeReplica("rhyl", certificate: false, server: server)
-        let pulled = try sync(rhyl)
+        let rhyl = try await makeReplica("rhyl", certificate: false, server: server)
+        let pulled = try await sync(rhyl)
         #expect(pulled.stdout.contains("pulled \(total)"), "\(pulled.stdout)")
-        let tags = try #require(try cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["tags"])
+        let tags = try #require(try await cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["tags"])
         guard case .array(let members) = tags else { Issue.record("no tags"); return }
         #expect(members.count == 30 * 200)
     }
 
-    @Test func sigtermStopsTheServerCleanly() throws {
-        let server = try makeServer()
-        let status = server.stop()
+    @Test func sigtermStopsTheServerCleanly() async throws {
+        let server = try await makeServer()
+        let status = await server.stop()
         #expect(status == 0)
     }
 }
 
 /// `clustersyncd serve` on a free port, stopped with SIGTERM.
 final class Server: Sendable {
-    let process: Process
+    let process: ChildProcess
     let port: Int
 
-    init(process: Process, port: Int) {
+    init(process: ChildProcess, port: Int) {
         self.process = process
         self.port = port
     }
 
-    static func start(cli: CLI, environment: [String: String] = [:], port: Int = 0, data: String = "data") throws -> Server {
+    static func start(cli: CLI, environment: [String: String] = [:], port: Int = 0, data: String = "data") async throws -> Server {
         var cli = cli
         cli.environment["LOG_LEVEL"] = "warning"
         cli.environment.merge(environment) { _, new in new }
-        let process = try cli.start(["serve", "--data", data, "--port", String(port)], binary: "clustersyncd")
-        let out = (process.standardOutput as! Pipe).fileHandleForReading
-        var text = ""
+        // Its output is read for as long as it runs (a pipe nobody reads fills at 64 KB and then
+        // blocks the server's next log line, and with it whatever was logging); the last 256 KB
+        // of each is kept.
+        let process = try await cli.start(["serve", "--data", data, "--port", String(port)], binary: "clustersyncd",
+                                          keepingAtMost: 262_144)
         // Warnings may come first (a PostgreSQL store's): wait for the line that says the port.
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while Date() < deadline, !text.contains("listening on") {
-            let data = out.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
+        let text = await process.output.text(until: { $0.contains("listening on") }, timeout: .seconds(30))
         guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on") }),
               let port = Int(line.split(separator: ":").last ?? "") else {
             process.terminate()
             throw ClusterSyncError(.internal, "clustersyncd did not report its port: \(text)")
         }
-        let server = Server(process: process, port: port)
-        server.drain(out, initial: text)
-        server.drain((process.standardError as! Pipe).fileHandleForReading)
-        return server
+        return Server(process: process, port: port)
     }
 
-    /// What the server has written so far (the last 256 KB), for a failing test's message.
-    var output: String { captured.withLock { $0 } }
-    private let captured = Mutex("")
-
-    /// Reads `handle` to its end on a thread of its own: a pipe nobody reads fills at 64 KB and
-    /// then blocks the server's next log line, and with it whatever was logging.
-    private func drain(_ handle: FileHandle, initial: String = "") {
-        captured.withLock { $0 += initial }
-        Thread.detachNewThread { [self] in
-            while case let data = handle.availableData, !data.isEmpty {
-                captured.withLock { text in
-                    text += String(decoding: data, as: UTF8.self)
-                    if text.utf8.count > 262_144 { text = String(text.suffix(131_072)) }
-                }
-            }
-        }
-    }
+    /// What the server has written so far (the last 256 KB of its output, then of its errors),
+    /// for a failing test's message.
+    var output: String { process.output.text + process.errors.text }
 
     @discardableResult
-    func stop() -> Int32 {
+    func stop() async -> Int32 {
         guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+        return await process.exited()
     }
 }

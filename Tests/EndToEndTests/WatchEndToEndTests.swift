@@ -5,7 +5,7 @@ import Testing
 /// `sync --watch` through the real binaries while the network misbehaves: the server restarts
 /// (SIGTERM, then SIGKILL) and the line is cut silently (no FIN, no RST). Two watching
 /// practices must converge again each time, to byte-identical exports.
-@Suite(.serialized) struct WatchEndToEndTests {
+@Suite(.serialized, .teardown) struct WatchEndToEndTests {
     let base: SyncEndToEndTests
     var cli: CLI { base.cli }
 
@@ -17,10 +17,10 @@ import Testing
     static let watchTiming = ["--ping-seconds", "0.5", "--pong-timeout-seconds", "1", "--poll-seconds", "0.2", "--reconnect-max-seconds", "1"]
 
     /// `sync --watch` in the background, its output in files (a pipe nobody reads would fill up).
-    func startWatch(_ file: String) throws -> Process { try Self.startWatch(file, in: base.dir) }
+    func startWatch(_ file: String) throws -> ChildProcess { try Self.startWatch(file, in: base.dir) }
 
-    static func startWatch(_ file: String, in dir: URL) throws -> Process {
-        let process = Process()
+    static func startWatch(_ file: String, in dir: URL) throws -> ChildProcess {
+        let process = ChildProcess()
         process.executableURL = CLI.binDirectory.appendingPathComponent("clustersync")
         process.arguments = ["sync", "--watch", "--replica", file] + Self.watchTiming
         process.currentDirectoryURL = dir
@@ -42,61 +42,65 @@ import Testing
 
     /// Each practice adds a risk; waits (with a deadline) until every replica exports the same
     /// bytes and holds both. Returns how long that took.
-    func edit(_ files: [String], andConverge label: String) throws -> Double {
+    func edit(_ files: [String], andConverge label: String) async throws -> Double {
         let started = Date()
         var titles: [String] = []
         for file in files {
             let title = "\(label) at \(file)"
             titles.append(title)
-            _ = try base.addRisk(file, "title=\(title)")
+            _ = try await base.addRisk(file, "title=\(title)")
         }
         let deadline = Date(timeIntervalSinceNow: 30)
         var exports: [String] = []
         while Date() < deadline {
-            exports = try files.map { try cli.run("export", "--replica", $0).stdout }
+            exports = try await files.asyncMap { try await cli.run("export", "--replica", $0).stdout }
             if Set(exports).count == 1, titles.allSatisfy({ exports[0].contains($0) }) {
                 return Date().timeIntervalSince(started)
             }
-            usleep(200_000)
+            try await Task.sleep(for: .milliseconds(200))
         }
         Issue.record("\(label): no convergence within 30 s\n\(files.map { output("\($0).err") })")
         return .infinity
     }
 
-    @Test func watchingPracticesConvergeAcrossRestartsAndASilentCut() throws {
-        var server = try base.makeServer()
+    @Test func watchingPracticesConvergeAcrossRestartsAndASilentCut() async throws {
+        var server = try await base.makeServer()
         let port = server.port
-        defer { server.stop() }
+        // Restarted below: the teardown stops the one running at the end.
+        let running = Current(server)
+        Teardown.add { await running.value.stop() }
         let relay = try SilentRelay(target: port)
-        let files = [try base.makeReplica("prestatyn", certificate: true, server: server),
-                     try base.makeReplica("rhyl", certificate: false, server: server)]
+        let files = [try await base.makeReplica("prestatyn", certificate: true, server: server),
+                     try await base.makeReplica("rhyl", certificate: false, server: server)]
         // The practices reach the server through the relay, so the test can cut their line.
         for (file, credential) in zip(files, [["--certificate", "certs-prestatyn/prestatyn.pem", "--key", "certs-prestatyn/prestatyn-key.pem"],
                                              ["--token-file", "rhyl.token"]]) {
-            let set = try cli.run(["remote", "set", "--replica", file, "127.0.0.1:\(relay.port)", "--ca", "data/ca.pem"] + credential)
+            let set = try await cli.run(["remote", "set", "--replica", file, "127.0.0.1:\(relay.port)", "--ca", "data/ca.pem"] + credential)
             #expect(set.status == 0, "\(set.stderr)")
         }
         let watchers = try files.map(startWatch)
-        defer {
+        Teardown.add {
             for watcher in watchers where watcher.isRunning {
                 kill(watcher.processIdentifier, SIGTERM)
-                watcher.waitUntilExit()
+                await watcher.exited()
             }
         }
         var seconds: [String: Double] = [:]
-        seconds["start"] = try edit(files, andConverge: "start")
+        seconds["start"] = try await edit(files, andConverge: "start")
 
-        server.stop()
-        server = try Server.start(cli: cli, port: port)
-        seconds["after SIGTERM restart"] = try edit(files, andConverge: "sigterm")
+        await server.stop()
+        server = try await Server.start(cli: cli, port: port)
+        running.value = server
+        seconds["after SIGTERM restart"] = try await edit(files, andConverge: "sigterm")
 
         kill(server.process.processIdentifier, SIGKILL)
-        server.process.waitUntilExit()
-        server = try Server.start(cli: cli, port: port)
-        seconds["after SIGKILL restart"] = try edit(files, andConverge: "sigkill")
+        await server.process.exited()
+        server = try await Server.start(cli: cli, port: port)
+        running.value = server
+        seconds["after SIGKILL restart"] = try await edit(files, andConverge: "sigkill")
 
         relay.cut()
-        seconds["after a silent cut"] = try edit(files, andConverge: "cut")
+        seconds["after a silent cut"] = try await edit(files, andConverge: "cut")
 
         print("watch convergence, seconds: \(seconds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" })")
         for (file, watcher) in zip(files, watchers) {
@@ -110,10 +114,10 @@ import Testing
             #expect(!errors.contains("check the CA file"), "\(file) blamed the certificates: \(errors)")
         }
         // Every replica holds the server-stamped authors, its own changes included.
-        let export = try #require(try cli.run("export", "--replica", files[0]).json)
+        let export = try #require(try await cli.run("export", "--replica", files[0]).json)
         guard case .array(let records) = export["records"] else { Issue.record("no records"); return }
         #expect(records.count == 8)
-        let history = try #require(try cli.run("history", "--replica", files[1], "--json",
+        let history = try #require(try await cli.run("history", "--replica", files[1], "--json",
                                                records[0]["id"]?.stringValue ?? "").json)
         #expect(history.canonicalText.contains("\"author\":\"prestatyn\"") || history.canonicalText.contains("\"author\":\"rhyl (laptop)\""),
                 "\(history)")
@@ -122,31 +126,31 @@ import Testing
 
     /// A refusal reaches the practice with its wire code and exit status 1, not as "unreachable";
     /// a credential of another practice is named before anything is pushed.
-    @Test func refusalsAndAWrongCredentialAreNamed() throws {
-        let server = try base.makeServer()
-        defer { server.stop() }
-        let prestatyn = try base.makeReplica("prestatyn", certificate: false, server: server)
-        let rhyl = try base.makeReplica("rhyl", certificate: false, server: server)
-        _ = try base.addRisk(prestatyn, "title=Estates lease")
+    @Test func refusalsAndAWrongCredentialAreNamed() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        _ = try await base.addRisk(prestatyn, "title=Estates lease")
 
         try "cst_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
             .write(to: base.dir.appendingPathComponent("bogus.token"), atomically: true, encoding: .utf8)
-        #expect(try cli.run("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+        #expect(try await cli.run("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
                             "--token-file", "bogus.token").status == 0)
-        let unknown = try cli.run("sync", "--replica", prestatyn)
+        let unknown = try await cli.run("sync", "--replica", prestatyn)
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("(unauthenticated)"), "\(unknown.stderr)")
 
-        #expect(try cli.run("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+        #expect(try await cli.run("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
                             "--token-file", "rhyl.token").status == 0)
         for arguments in [["sync"], ["sync", "--watch"] + Self.watchTiming] {
-            let wrong = try cli.run(arguments + ["--replica", prestatyn])
+            let wrong = try await cli.run(arguments + ["--replica", prestatyn])
             #expect(wrong.status == 1, "\(arguments)")
             #expect(wrong.stderr.contains("the token in"), "\(wrong.stderr)")
             #expect(wrong.stderr.contains("is practice rhyl's (bcuhb/north-denbighshire); this replica is practice prestatyn's"), "\(wrong.stderr)")
         }
-        #expect(try cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue ?? 0 > 0, "nothing was pushed")
-        let pulled = try base.sync(rhyl)
+        #expect(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue ?? 0 > 0, "nothing was pushed")
+        let pulled = try await base.sync(rhyl)
         #expect(pulled.stdout.contains("pulled 0"), "\(pulled.stdout)")
     }
 }
