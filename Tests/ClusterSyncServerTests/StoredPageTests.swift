@@ -178,8 +178,14 @@ import Testing
                 if !page.more { return }
             }
         }
-        // Pull as a subscription does, while the pushes commit.
-        while pushed.count.withLock({ $0 }) < pushes { try await pullAll() }
+        // Pull as a subscription does, while the pushes commit. A pull may never suspend (the
+        // memory store, SQLite's point reads): yield between pulls, or with tests running in
+        // parallel this loop and another's hold every thread of the cooperative pool and the
+        // pushers they wait for never run.
+        while pushed.count.withLock({ $0 }) < pushes {
+            try await pullAll()
+            await Task.yield()
+        }
         try await pusher.value
         try await pullAll()
         let missed = Set(1...Int64(pushes)).subtracting(received)
