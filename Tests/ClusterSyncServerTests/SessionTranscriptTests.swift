@@ -29,6 +29,8 @@ struct TestSession {
     let store: any TranscriptStore
     let notifier: ChangeNotifier
     let session: Task<Void, Never>
+    /// The session's events: whether it is still taking them in (`idle(for:)`).
+    let events: SessionEvents
 
     /// The transcripts' store: tenant ctmuhb, cluster rhondda, practices W95010 (the known token's,
     /// label "Siân Evans") and W95011, and the certificate's practice if there is one.
@@ -84,7 +86,7 @@ struct TestSession {
         await store.setWallClock { now }
         let identity = channel.eventLoop.makeSucceededFuture(certificate)
         let session = Task { await handler.run(wrapped, certificateIdentity: identity) }
-        return TestSession(channel: channel, store: store, notifier: notifier, session: session)
+        return TestSession(channel: channel, store: store, notifier: notifier, session: session, events: wrapped)
     }
 
     func send(_ bytes: ByteBuffer) async throws {
@@ -101,8 +103,13 @@ struct TestSession {
 
     /// Moves the session's event-loop clock on, firing the timers that fall due.
     func idle(for amount: TimeAmount) async throws {
-        // Let the session take in what was sent before time moves.
+        // Let the session take in what was sent before time moves: and before anything, open
+        // (arm its hello timer on this clock). It opens and takes its events in tasks of its
+        // own, which a busy cooperative pool (tests in parallel) may not run for a while: a
+        // clock moved before the session opened would start its hello timeout late.
         try await Task.sleep(for: .milliseconds(100))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while events.isTakingEvents, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
         await channel.testingEventLoop.advanceTime(by: amount)
     }
 
