@@ -294,6 +294,7 @@ public actor InMemoryServerStore: ServerStore {
         var owners = tenant.owners[identity.cluster, default: [:]]
         let keys = tenant.keys[identity.cluster, default: [:]]
         var accepted: [Change] = []
+        var duplicates: [Change] = []
         for var change in changes {
             let owner = owners[change.id.replica]
             let registration = keys[change.id.replica]
@@ -305,11 +306,16 @@ public actor InMemoryServerStore: ServerStore {
             }
             switch decision {
             case .refuse(let error): throw PushRejection(change: change.id, error: error)
-            case .duplicate: continue
+            case .duplicate:
+                duplicates.append(change)
+                continue
             case .store(let bindTo):
                 if let bindTo { owners[change.id.replica] = bindTo }
             }
-            guard stored[change.id] == nil else { continue }
+            guard stored[change.id] == nil else {
+                duplicates.append(change)
+                continue
+            }
             do throws(ClusterSyncError) {
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice,
                                      supersededPractices: change.supersedes.map { owners[$0.replica] }, receiver: .server)
@@ -342,7 +348,7 @@ public actor InMemoryServerStore: ServerStore {
         tenant.owners[identity.cluster] = owners
         guard !accepted.isEmpty else {
             tenants[identity.tenant] = tenant
-            return PushOutcome(accepted: 0, duplicates: changes.count)
+            return PushOutcome(accepted: 0, duplicates: changes.count, superseded: try await Self.superseded(duplicates, in: records))
         }
         // Throws forbiddenScope for a record that lives in another scope; the transaction rolls
         // back, and nothing of the push is kept.
@@ -354,7 +360,21 @@ public actor InMemoryServerStore: ServerStore {
         tenant.stored[identity.cluster] = stored
         tenant.log += accepted
         tenants[identity.tenant] = tenant
-        return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count)
+        return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count,
+                           superseded: try await Self.superseded(duplicates, in: records))
+    }
+
+    /// As `SQLiteServerStore.superseded`, in the cluster's materialised records.
+    static func superseded(_ duplicates: [Change], in records: DatabaseQueue) async throws -> [ChangeID] {
+        let reportable = PushOutcome.reportable(duplicates)
+        guard !reportable.isEmpty else { return [] }
+        return try await records.read { db in
+            try reportable.filter { change in
+                try Bool.fetchOne(db, sql: """
+                    SELECT c.live FROM replica r JOIN change c ON c.replica = r.num AND c.counter = ? WHERE r.id = ?
+                    """, arguments: [change.id.counter, change.id.replica.rawValue]) != true
+            }.map(\.id)
+        }
     }
 
     /// The first redaction among `changes` that names `change`, its record and field.

@@ -174,7 +174,7 @@ import Testing
             #expect(compacted.compacted)
             // A resent compacted change is still a duplicate: it is not stored (nor revived) again.
             #expect(try await store.push([change(1, "title", "One")], as: Self.identity("prestatyn"), from: replica)
-                    == PushOutcome(accepted: 0, duplicates: 1))
+                    == PushOutcome(accepted: 0, duplicates: 1, superseded: [ChangeID(replica: replica, counter: 1)]))
         }
     }
 
@@ -255,7 +255,7 @@ struct InProcessSync {
                 let outcome = try await store.push(push.changes, as: identity, from: me.replicaID)
                 if let mirror { _ = try await mirror.push(push.changes, as: identity, from: me.replicaID) }
                 queue += machine.handle(.received(.ack(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates,
-                                                           author: identity.author))), now: now)
+                                                           author: identity.author, superseded: outcome.superseded))), now: now)
             case .send(.pull(let pull)):
                 let answer: WireMessage
                 do {

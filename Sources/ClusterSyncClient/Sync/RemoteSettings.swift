@@ -98,7 +98,7 @@ extension Replica {
     /// already carries a server's stamp keeps it: a duplicate first pushed as another practice's
     /// relay is stored "X via Y", which the server's page brought. A relayed change keeps its
     /// name until a pull brings the server's copy.
-    public func acknowledge(_ ids: [ChangeID], author: String? = nil) throws {
+    public func acknowledge(_ ids: [ChangeID], author: String? = nil, superseded: [ChangeID] = []) throws {
         try database.write { db in
             let me = try Self.identity(db).replicaID
             // An ack means the server has registered this replica's key (its session's first
@@ -123,6 +123,15 @@ extension Replica {
                     try stamp.execute(arguments: [author, replica.rawValue, json])
                 }
             }
+            // Writes the server already had and holds superseded. A replica that took a snapshot
+            // lacks the changes that superseded them (PROTOCOL.md §5.7), so a stale copy handed
+            // over by `merge` arrived here as new and live; in every replica that replayed the
+            // history it is dead, and so it is here now. Supersession never ends, so this only
+            // tells early what the pulls would, where they still can.
+            let kill = try db.cachedStatement(sql: """
+                UPDATE change SET live = 0 WHERE replica = (SELECT num FROM replica WHERE id = ?) AND counter = ? AND live = 1
+                """)
+            for id in superseded { try kill.execute(arguments: [id.replica.rawValue, id.counter]) }
         }
     }
 

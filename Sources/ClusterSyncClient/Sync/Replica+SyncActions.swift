@@ -28,8 +28,8 @@ extension Replica {
                                 identity: machine.welcome?.identity, store: store)
         case .rememberStore(let store, let replaced):
             try rememberServerStore(store, replaced: replaced, cursor: machine.cursor)
-        case .acknowledge(let ids, let author):
-            try acknowledge(ids, author: author)
+        case .acknowledge(let ids, let author, let superseded):
+            try acknowledge(ids, author: author, superseded: superseded)
         case .holdBack(let id, let code, let reason):
             try holdBack(id, code: ClusterSyncError.Code(code), reason: reason)
         case .apply(let page):

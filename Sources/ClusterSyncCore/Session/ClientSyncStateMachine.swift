@@ -139,8 +139,9 @@ public struct ClientSyncStateMachine: Sendable {
         /// feed `outboxRead`.
         case readOutbox(after: ChangeID?, limit: Int)
         /// The server stored these changes: drop them from the outbox, and record `author` on
-        /// those this replica made (the server stamped it on them).
-        case acknowledge([ChangeID], author: String)
+        /// those this replica made (the server stamped it on them). `superseded`: those of them
+        /// the server already had and holds superseded (`Ack.superseded`), dead here too.
+        case acknowledge([ChangeID], author: String, superseded: [ChangeID] = [])
         /// The server refused this change of the outbox for what it is (its scope, its content, its
         /// maker): take it out of the outbox and keep it, with the refusal, where `status` shows
         /// it. The session then starts again and pushes the rest: one refused change never stops
@@ -293,7 +294,9 @@ public struct ClientSyncStateMachine: Sendable {
             summary.pushed += ack.accepted
             summary.duplicates += ack.duplicates
             summary.author = ack.author
-            var actions: [Action] = [.acknowledge(oldest.ids, author: ack.author)]
+            // Only the batch's own changes: an ack speaks for its push and nothing else.
+            let pushed = Set(oldest.ids)
+            var actions: [Action] = [.acknowledge(oldest.ids, author: ack.author, superseded: ack.superseded.filter(pushed.contains))]
             if phase != .streaming {
                 progress.pushed += oldest.ids.count
                 actions.append(.progress(progress))

@@ -88,6 +88,7 @@ public enum WireCodec {
             object.int("accepted", ack.accepted)
             object.int("duplicates", ack.duplicates)
             object.string("author", ack.author)
+            if !ack.superseded.isEmpty { object.array("superseded", ack.superseded.map { "\"\($0)\"" }) }
         case .changes(let page):
             object.array("changes", changeTexts(page.changes, stored: page.storedTexts, unreadable: page.unreadable))
             object.string("cursor", page.cursor.rawValue)
@@ -314,7 +315,7 @@ private struct DecodedLine: Decodable {
         case identity, scopes, limits, server, credentialExpiresAt, store, role, region
         case tenant, cluster, practice, author
         case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
-        case batch, changes, accepted, duplicates
+        case batch, changes, accepted, duplicates, superseded
         case cursor, limit, more, nonce
         case code, message, fatal, change
         case rollup, escalated
@@ -446,9 +447,14 @@ private struct DecodedLine: Decodable {
             }
             return .welcome(welcome)
         case "ack":
+            let superseded = try (c.decodeIfPresent([String].self, forKey: .superseded) ?? []).map { text in
+                guard let id = ChangeID(text) else { throw invalid(.superseded, "not a change id (counter@replica)") }
+                return id
+            }
             return .ack(Ack(
                 batch: try c.decode(String.self, forKey: .batch), accepted: try c.decode(Int.self, forKey: .accepted),
-                duplicates: try c.decode(Int.self, forKey: .duplicates), author: try c.decode(String.self, forKey: .author)))
+                duplicates: try c.decode(Int.self, forKey: .duplicates), author: try c.decode(String.self, forKey: .author),
+                superseded: superseded))
         case "changes":
             return .changes(try changesPage())
         case "snapshot":

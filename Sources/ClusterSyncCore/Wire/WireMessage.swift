@@ -201,12 +201,17 @@ public struct Ack: Sendable, Equatable {
     public var duplicates: Int
     /// The author the server stamped on the batch's changes.
     public var author: String
+    /// Of the duplicates, the writes the server holds superseded (PROTOCOL.md §5.4): a replica
+    /// that took a snapshot lacks the history that superseded them, and would otherwise keep a
+    /// stale copy handed over by `merge` live for good.
+    public var superseded: [ChangeID]
 
-    public init(batch: String, accepted: Int, duplicates: Int, author: String) {
+    public init(batch: String, accepted: Int, duplicates: Int, author: String, superseded: [ChangeID] = []) {
         self.batch = batch
         self.accepted = accepted
         self.duplicates = duplicates
         self.author = author
+        self.superseded = superseded
     }
 }
 

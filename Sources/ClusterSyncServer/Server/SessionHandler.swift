@@ -468,7 +468,8 @@ struct SessionHandler: Sendable {
                     Self.accepted.increment(by: outcome.accepted)
                     Self.duplicates.increment(by: outcome.duplicates)
                     logger.debug("push", metadata: ["clustersyncd.accepted": "\(outcome.accepted)", "clustersyncd.duplicates": "\(outcome.duplicates)"])
-                    return .stored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: author))
+                    return .stored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: author,
+                                           superseded: outcome.superseded))
                 } catch {
                     return PushAnswer.refusal(error, batch: push.batch, logger: logger)
                 }

@@ -173,7 +173,7 @@ public final class SQLiteServerStore: ServerStore {
             // Each accepted change's canonical text, made once for the log and the chain.
             var texts: [String] = []
             texts.reserveCapacity(changes.count)
-            var duplicates = 0
+            var duplicates: [Change] = []
             for var change in changes {
                 let registration: ReplicaRegistration?
                 if let known = registrations[change.id.replica] {
@@ -204,7 +204,7 @@ public final class SQLiteServerStore: ServerStore {
                 case .refuse(let error):
                     throw PushRejection(change: change.id, error: error)
                 case .duplicate:
-                    duplicates += 1
+                    duplicates.append(change)
                     continue
                 case .store(let bindTo):
                     if let bindTo {
@@ -240,10 +240,13 @@ public final class SQLiteServerStore: ServerStore {
                     accepted.append(change)
                     texts.append(text)
                 } else {
-                    duplicates += 1
+                    duplicates.append(change)
                 }
             }
-            guard !accepted.isEmpty else { return (PushOutcome(accepted: 0, duplicates: duplicates), false) }
+            guard !accepted.isEmpty else {
+                return (PushOutcome(accepted: 0, duplicates: duplicates.count,
+                                    superseded: try Self.superseded(duplicates, tenant: tenant, cluster: cluster, db)), false)
+            }
             // A record keeps the scope it was created in; records are keyed within the cluster,
             // so this never looks at another tenant's or cluster's.
             var writer = try ChangeWriter(db, partition: ChangeWriter.Partition(tenant: tenant, cluster: cluster))
@@ -270,10 +273,25 @@ public final class SQLiteServerStore: ServerStore {
             let erasedLogged = try Self.eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, db)
             try Self.updateContributions(db, tenant: tenant, cluster: cluster, changes: accepted)
             try db.cachedStatement(sql: "UPDATE tenant_sequence SET last = ? WHERE tenant = ?").execute(arguments: [seq, tenant])
-            return (PushOutcome(accepted: accepted.count, duplicates: duplicates), erasedLogged)
+            return (PushOutcome(accepted: accepted.count, duplicates: duplicates.count,
+                                superseded: try Self.superseded(duplicates, tenant: tenant, cluster: cluster, db)), erasedLogged)
         }
         if outcome.erasedValues { await scrub() }
         return outcome.pushed
+    }
+
+    /// The duplicates (`PushOutcome.reportable`) whose materialised row is dead, or gone:
+    /// compaction drops only superseded rows (`compact`).
+    static func superseded(_ duplicates: [Change], tenant: String, cluster: String, _ db: Database) throws -> [ChangeID] {
+        let reportable = PushOutcome.reportable(duplicates)
+        guard !reportable.isEmpty else { return [] }
+        let live = try db.cachedStatement(sql: """
+            SELECT c.live FROM replica r JOIN change c ON c.replica = r.num AND c.counter = ?
+            WHERE r.tenant = ? AND r.cluster = ? AND r.id = ?
+            """)
+        return try reportable.filter { change in
+            try Bool.fetchOne(live, arguments: [change.id.counter, tenant, cluster, change.id.replica.rawValue]) != true
+        }.map(\.id)
     }
 
     /// The batch's redactions, by the change each names.

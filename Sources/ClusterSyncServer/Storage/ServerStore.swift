@@ -255,10 +255,20 @@ extension ServerStore {
 public struct PushOutcome: Sendable, Equatable {
     public var accepted: Int
     public var duplicates: Int
+    /// The duplicates with a value that the store holds superseded (`Ack.superseded`), in the
+    /// batch's order.
+    public var superseded: [ChangeID]
 
-    public init(accepted: Int, duplicates: Int) {
+    public init(accepted: Int, duplicates: Int, superseded: [ChangeID] = []) {
         self.accepted = accepted
         self.duplicates = duplicates
+        self.superseded = superseded
+    }
+
+    /// Of a batch's duplicates, those whose fate `Ack.superseded` reports: writes with a value
+    /// (a remove, or a redaction, is never live anywhere).
+    public static func reportable(_ duplicates: [Change]) -> [Change] {
+        duplicates.filter { $0.value != nil && $0.field != Redaction.field }
     }
 }
 

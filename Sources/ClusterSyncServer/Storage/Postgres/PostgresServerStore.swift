@@ -209,7 +209,7 @@ public final class PostgresServerStore: ServerStore {
         let storedRedactions = try await self.storedRedactions(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
 
         var accepted: [Change] = []
-        var duplicates = 0
+        var duplicates: [Change] = []
         var seen = Set<ChangeID>()
         for var change in changes {
             let owner = owners[change.id.replica] ?? nil
@@ -226,7 +226,7 @@ public final class PostgresServerStore: ServerStore {
             case .refuse(let error):
                 throw PushRejection(change: change.id, error: error)
             case .duplicate:
-                duplicates += 1
+                duplicates.append(change)
                 continue
             case .store(let bindTo):
                 if let bindTo {
@@ -245,7 +245,7 @@ public final class PostgresServerStore: ServerStore {
             }
             // Stored already, or twice in this batch: a duplicate, as the SQLite store's unique key says.
             guard !logged.contains(change.id), seen.insert(change.id).inserted else {
-                duplicates += 1
+                duplicates.append(change)
                 continue
             }
             change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
@@ -256,7 +256,10 @@ public final class PostgresServerStore: ServerStore {
             }
             accepted.append(change)
         }
-        guard !accepted.isEmpty else { return PushOutcome(accepted: 0, duplicates: duplicates) }
+        guard !accepted.isEmpty else {
+            return PushOutcome(accepted: 0, duplicates: duplicates.count,
+                               superseded: try await superseded(duplicates, tenant: tenant, cluster: cluster, c))
+        }
 
         // A record keeps the scope it was created in.
         var scopes: [RecordID: RecordScope] = [:]
@@ -295,7 +298,25 @@ public final class PostgresServerStore: ServerStore {
         try await c.rows("UPDATE tenant SET last_seq = \(last + Int64(accepted.count)) WHERE name = \(tenant)", logger)
         // Delivered to every node's listener when this transaction commits, never before.
         try await c.rows("SELECT pg_notify(\(Self.changesChannel), \(tenant))", logger)
-        return PushOutcome(accepted: accepted.count, duplicates: duplicates)
+        return PushOutcome(accepted: accepted.count, duplicates: duplicates.count,
+                           superseded: try await superseded(duplicates, tenant: tenant, cluster: cluster, c))
+    }
+
+    /// As `SQLiteServerStore.superseded`: the duplicates whose row in `field_write` (which holds
+    /// the live writes, and the superseded list positions) is dead or absent.
+    private func superseded(_ duplicates: [Change], tenant: String, cluster: String, _ c: PostgresConnection) async throws -> [ChangeID] {
+        let reportable = PushOutcome.reportable(duplicates)
+        guard !reportable.isEmpty else { return [] }
+        var live = Set<String>()
+        for row in try await c.rows("""
+            SELECT w.replica_id || '@' || w.counter FROM field_write w
+            JOIN unnest(\(reportable.map(\.id.replica.rawValue))::text[], \(reportable.map(\.id.counter))::bigint[]) AS d(replica, counter)
+                ON w.replica_id = d.replica AND w.counter = d.counter
+            WHERE w.tenant = \(tenant) AND w.cluster = \(cluster) AND w.live
+            """, logger) {
+            live.insert(try row.decode(String.self))
+        }
+        return reportable.filter { !live.contains("\($0.id.replica.rawValue)@\($0.id.counter)") }.map(\.id)
     }
 
     // MARK: Replica keys
