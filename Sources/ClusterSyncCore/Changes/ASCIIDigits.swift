@@ -32,4 +32,11 @@ enum ASCIIDigits {
             rest /= 10
         }
     }
+
+    /// Appends `count` bytes to `out`, written by `write` into the space they take.
+    static func append(_ count: Int, to out: inout [UInt8], _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: count))
+        out.withUnsafeMutableBufferPointer { buffer in write(UnsafeMutableBufferPointer(rebasing: buffer[start...])) }
+    }
 }

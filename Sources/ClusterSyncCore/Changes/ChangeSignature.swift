@@ -13,25 +13,26 @@ import Foundation
 public enum ChangeSignature {
     /// Keeps a change signature from ever being read as a signature of anything else the key
     /// signs later.
-    public static let context = "clustersync-change-v1\n"
+    public static let context: StaticString = "clustersync-change-v1\n"
 
-    /// The exact bytes a change's signature signs.
-    public static func signedText(_ change: Change) -> String {
+    /// The exact bytes a change's signature signs: `context`, then the change's canonical text
+    /// without its author and signature.
+    public static func signedBytes(_ change: Change) -> [UInt8] {
         var unsigned = change
         unsigned.author = nil
         unsigned.sig = nil
-        return context + unsigned.jsonText
+        return unsigned.jsonBytes(after: context)
     }
 
     /// The change with its `sig` made by `key`.
     public static func signed(_ change: Change, with key: ReplicaSigningKey) -> Change {
         var signed = change
-        signed.sig = key.signature(for: Array(signedText(change).utf8))
+        signed.sig = key.signature(for: signedBytes(change))
         return signed
     }
 
     /// Throws `bad-signature`, naming the change, unless `change.sig` is the signature of
-    /// `signedText(change)` by `key`, its maker's registered key. `key` nil: the maker has not
+    /// `signedBytes(change)` by `key`, its maker's registered key. `key` nil: the maker has not
     /// registered one (it has never synced), so no one can vouch for the change.
     public static func verify(_ change: Change, key: ReplicaPublicKey?) throws(ClusterSyncError) {
         guard let sig = change.sig, let signature = bytes(of: sig) else {
@@ -44,7 +45,7 @@ public enum ChangeSignature {
                 "change \(change.id) was made by replica \(change.id.replica), whose key is not registered: that replica must sync once "
                 + "itself before another can pass on its changes", field: "sig")
         }
-        guard key.isValidSignature(signature, for: Array(signedText(change).utf8)) else {
+        guard key.isValidSignature(signature, for: signedBytes(change)) else {
             throw ClusterSyncError(.badSignature,
                 "change \(change.id)'s signature does not match replica \(change.id.replica)'s registered key: the change was altered "
                 + "after it was made, or was not made by that replica", field: "sig")

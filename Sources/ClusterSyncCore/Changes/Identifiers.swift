@@ -70,12 +70,25 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
         // Counters start at 1; a negative one (never valid) keeps its sign.
         guard counter >= 0 else { return "\(counter)@\(replica.rawValue)" }
         let digits = ASCIIDigits.decimalCount(UInt64(counter))
-        return String(unsafeUninitializedCapacity: digits + 17) { buffer in
-            ASCIIDigits.writeDecimal(UInt64(counter), count: digits, into: buffer, at: 0)
-            buffer[digits] = UInt8(ascii: "@")
-            ASCIIDigits.writeHex(replica.bits, width: 16, into: buffer, at: digits + 1)
-            return digits + 17
+        return String(unsafeUninitializedCapacity: digits + 17) { buffer in write(into: buffer, digits: digits) }
+    }
+
+    /// `description`'s bytes appended to `out` (a change's canonical text), without a `String`.
+    func writeText(into out: inout [UInt8]) {
+        guard counter >= 0 else {
+            out.append(contentsOf: description.utf8)
+            return
         }
+        let digits = ASCIIDigits.decimalCount(UInt64(counter))
+        ASCIIDigits.append(digits + 17, to: &out) { buffer in _ = write(into: buffer, digits: digits) }
+    }
+
+    /// counter@replica at the start of `buffer`, for a counter of `digits` decimal digits.
+    private func write(into buffer: UnsafeMutableBufferPointer<UInt8>, digits: Int) -> Int {
+        ASCIIDigits.writeDecimal(UInt64(counter), count: digits, into: buffer, at: 0)
+        buffer[digits] = UInt8(ascii: "@")
+        ASCIIDigits.writeHex(replica.bits, width: 16, into: buffer, at: digits + 1)
+        return digits + 17
     }
 
     public static func < (a: ChangeID, b: ChangeID) -> Bool {

@@ -33,12 +33,24 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable {
             let l = String(logical, radix: 16)
             return String(repeating: "0", count: max(0, 12 - m.count)) + m + "-" + String(repeating: "0", count: 4 - l.count) + l
         }
-        return String(unsafeUninitializedCapacity: 17) { buffer in
-            ASCIIDigits.writeHex(UInt64(millis), width: 12, into: buffer, at: 0)
-            buffer[12] = UInt8(ascii: "-")
-            ASCIIDigits.writeHex(UInt64(logical), width: 4, into: buffer, at: 13)
-            return 17
+        return String(unsafeUninitializedCapacity: 17) { buffer in write(into: buffer) }
+    }
+
+    /// `text`'s bytes appended to `out` (a change's canonical text), without a `String`.
+    func writeText(into out: inout [UInt8]) {
+        guard millis >= 0, millis <= Self.maximumMillis else {
+            out.append(contentsOf: text.utf8)
+            return
         }
+        ASCIIDigits.append(17, to: &out) { buffer in _ = write(into: buffer) }
+    }
+
+    /// The 17 characters of a valid stamp's text at the start of `buffer`.
+    private func write(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        ASCIIDigits.writeHex(UInt64(millis), width: 12, into: buffer, at: 0)
+        buffer[12] = UInt8(ascii: "-")
+        ASCIIDigits.writeHex(UInt64(logical), width: 4, into: buffer, at: 13)
+        return 17
     }
 
     /// The largest `millis` a stamp may have: the packed form keeps 47 bits for it (year 6429).

@@ -36,6 +36,34 @@ extension JSONValue {
         }
     }
 
+    /// `writeString`'s text as UTF-8 bytes: the same escapes (`"`, `\\`, `\n`, `\r`, `\t`, and
+    /// `\u00xx` for other control characters), every other byte as it is.
+    static func writeString(_ s: some StringProtocol, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var text = String(s)
+        text.withUTF8 { bytes in
+            guard bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+                out.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case 0x22: out.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case ..<0x20:
+                    let hex: StaticString = "0123456789abcdef"
+                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                            hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 0xF)]])
+                default: out.append(byte)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
     static func writeString(_ s: String, into out: inout String) {
         out += "\""
         var needsEscape = false

@@ -42,7 +42,7 @@ public enum LedgerChain {
 
     public static func contentHash(salt: Data, canonicalText: String) -> Data {
         var hasher = SHA256()
-        hasher.update(data: salt)
+        salt.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         // The text's own bytes, not a copy of them (this runs for every change a push stores).
         var text = canonicalText
         text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
@@ -50,11 +50,20 @@ public enum LedgerChain {
     }
 
     public static func entryHash(tenant: String, seq: Int64, contentHash: Data, previous: Data) -> Data {
+        // The prefix's bytes written straight into one buffer: an interpolated String here was
+        // 0.9 µs of an entry's 2.1 (MEASUREMENTS.md, seventeenth session).
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(domain.utf8.count + tenant.utf8.count + 24)
+        prefix.append(contentsOf: domain.utf8)
+        prefix.append(0)
+        prefix.append(contentsOf: tenant.utf8)
+        prefix.append(0)
+        prefix.append(contentsOf: String(seq).utf8)
+        prefix.append(0)
         var hasher = SHA256()
-        var prefix = "\(domain)\u{0}\(tenant)\u{0}\(seq)\u{0}"
-        prefix.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        hasher.update(data: contentHash)
-        hasher.update(data: previous)
+        prefix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        contentHash.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        previous.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         return Data(hasher.finalize())
     }
 
