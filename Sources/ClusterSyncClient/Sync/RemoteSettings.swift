@@ -128,6 +128,7 @@ extension Replica {
             // over by `merge` arrived here as new and live; in every replica that replayed the
             // history it is dead, and so it is here now. Supersession never ends, so this only
             // tells early what the pulls would, where they still can.
+            guard !superseded.isEmpty else { return }
             let kill = try db.cachedStatement(sql: """
                 UPDATE change SET live = 0 WHERE replica = (SELECT num FROM replica WHERE id = ?) AND counter = ? AND live = 1
                 """)
