@@ -191,6 +191,12 @@ public struct SyncClient: Sendable {
                             let message: WireMessage = if case .send(let message) = action { message } else { .hello(hello) }
                             if let problem = await Self.write(message, to: outbound, watch: writes, timeoutMillis: writeTimeout, server: server) {
                                 pending = machine.handle(.connectionLost(problem), now: Self.now())
+                            } else if case .bye = message {
+                                // Nothing is sent or read after `bye` (the machine's `close` always
+                                // follows it): TLS's goodbye starts now, while the replica writes the
+                                // last page, instead of after it. The close is queued on the
+                                // channel's event loop behind the write of `bye`, so it goes out first.
+                                channel.channel.close(promise: nil)
                             }
                         case .keepHistory(let page):
                             callbacks.onHistory(page)
