@@ -12,8 +12,8 @@ import Logging
 ///
 ///     clustersync-bench --speed [--changes 100000] [--stored 1000000] [--clients 1000,2000,4000]
 ///
-/// The server (`--serve-data`) and the first pull (`--pull-replica`) each run in a process of
-/// their own, this program started again (so their resident memory is theirs alone; the code is
+/// The server (`--serve-data`), the first pull and the catch-up pull by replay
+/// (`--pull-replica`) each run in a process of their own, this program started again (so their resident memory is theirs alone; the code is
 /// the library's `SyncServer` and `SyncClient`, as in `clustersyncd serve` and `clustersync
 /// sync`); the load generator (`LoadBench`) opens its TLS sessions from this process.
 enum SpeedBench {
@@ -115,6 +115,14 @@ enum SpeedBench {
         let small = try await oneChangeSyncs(pusher, remote: remote)
         add("one-change sync, server holding \(ProgressLine.grouped(first + pushCount + 1_000))", String(format: "%.1f ms (median of %d)", small, oneChangeSyncCount),
             target: "< 5 ms")
+        // A practice that syncs now and next after the rest of the history is stored: its
+        // second pull replays that history (a fresh replica takes a snapshot instead).
+        let catchUpPath = directory.appendingPathComponent("catch-up.sqlite").path
+        let catchUp = try Replica(path: catchUpPath)
+        try catchUp.initialise(tenant: "bench", cluster: "c1", practice: "p3", displayName: "Catching up")
+        try catchUp.setRemote(RemoteSettings(host: "127.0.0.1", port: server.port, caFile: data.caCertificate,
+                                             tokenFile: directory.appendingPathComponent("p3.token").path))
+        _ = try await SyncClient(replica: catchUp, remote: try catchUp.remote()!).sync()
         server.stop()
 
         // The rest of the history, straight into the store.
@@ -125,11 +133,10 @@ enum SpeedBench {
             fillSeconds += Bench.seconds(since: fillStart)
         }
         addRate("server store filled directly (1,000 changes per push)", Double(storedCount) / fillSeconds, raw: rawStored, target: 250_000)
-        server = try ServerProcess.start(data: data, binaries: binaries)
+        server = try ServerProcess.start(data: data, binaries: binaries, port: server.port)
         defer { server.stop() }
-        let remote2 = RemoteSettings(host: "127.0.0.1", port: server.port, caFile: data.caCertificate, tokenFile: remote.tokenFile)
 
-        // A fresh replica's first pull, by the real CLI, with both processes' resident memory.
+        // A fresh replica's first pull, in a process of its own, with both processes' resident memory.
         let freshPath = directory.appendingPathComponent("fresh.sqlite").path
         let fresh = try Replica(path: freshPath)
         try fresh.initialise(tenant: "bench", cluster: "c1", practice: "p3", displayName: "Fresh")
@@ -138,19 +145,23 @@ enum SpeedBench {
         let serverIdle = ResidentMemory.of(server.pid)
         let pull = try PulledByCLI.run(replica: freshPath, binaries: binaries, serverPID: server.pid)
         // A fresh replica takes a snapshot (the live changes of what is stored), not the history.
-        addRate("fresh replica's first sync: a snapshot of \(ProgressLine.grouped(storedCount))+ stored (\(ProgressLine.grouped(pull.pulled)) live changes, own process)",
-                Double(pull.pulled) / pull.seconds, raw: rawStored, target: 200_000)
-        add("that first sync's time", String(format: "%.1f s", pull.seconds),
+        add("fresh replica's first sync: a snapshot of \(ProgressLine.grouped(storedCount))+ stored (\(ProgressLine.grouped(pull.pulled)) live changes, own process)",
+            String(format: "%.1f s (%@)", pull.seconds, rate(Double(pull.pulled) / pull.seconds)),
             target: "< 2 s for 1,000,000 stored" + (storedCount >= 1_000_000 ? ": \(pull.seconds < 2 ? "met" : "MISSED")" : ""))
         add("server resident memory during that pull (peak; idle before)",
             String(format: "%.0f MB (%.0f MB)", pull.serverPeakMB, serverIdle), target: "< 200 MB: \(pull.serverPeakMB < 200 ? "met" : "MISSED")")
         add("client (SyncClient, own process) resident memory during that pull (peak)",
             String(format: "%.0f MB", pull.clientPeakMB), target: "< 200 MB: \(pull.clientPeakMB < 200 ? "met" : "MISSED")")
+        // The catch-up pull by replay, with both processes' memory.
+        let replay = try PulledByCLI.run(replica: catchUpPath, binaries: binaries, serverPID: server.pid)
+        addRate("replica's pull by replay of the \(ProgressLine.grouped(replay.pulled)) changes stored since its last sync (own process)",
+                Double(replay.pulled) / replay.seconds, raw: rawStored, target: 200_000)
+        add("server / client resident memory during that pull (peak)", String(format: "%.0f / %.0f MB", replay.serverPeakMB, replay.clientPeakMB),
+            target: "< 200 MB: \(max(replay.serverPeakMB, replay.clientPeakMB) < 200 ? "met" : "MISSED")")
         let large = try await oneChangeSyncs(fresh, remote: RemoteSettings(
             host: "127.0.0.1", port: server.port, caFile: data.caCertificate, tokenFile: directory.appendingPathComponent("p3.token").path))
         add("one-change sync, server holding \(ProgressLine.grouped(storedCount))+", String(format: "%.1f ms (median of %d)", large, oneChangeSyncCount),
             target: "< 5 ms and flat: \(large < 5 ? "met" : "MISSED") (\(String(format: "%.1f", small)) ms at the smaller history)")
-        _ = remote2
         server.stop()
 
         for n in clients {
@@ -265,8 +276,9 @@ struct ServerProcess {
     let port: Int
     var pid: Int32 { process.processIdentifier }
 
-    static func start(data: DataDirectory, binaries: URL) throws -> ServerProcess {
-        let port = Int.random(in: 20_000..<60_000)
+    /// `port`: the one a stopped server had, so that replicas keep their place in its stream
+    /// (a replica given another address starts from the beginning).
+    static func start(data: DataDirectory, binaries: URL, port: Int = Int.random(in: 20_000..<60_000)) throws -> ServerProcess {
         let process = Process()
         process.executableURL = binaries
         process.arguments = ["--serve-data", data.path, "--port", "\(port)"]
