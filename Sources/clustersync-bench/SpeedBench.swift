@@ -34,12 +34,24 @@ enum SpeedBench {
 
     static func rate(_ n: Double) -> String { "\(ProgressLine.grouped(Int(n.rounded()))) changes/s" }
 
+    /// The raw SQLite limit on the machine issue 12 measured on (417k to 442k changes/s): its
+    /// targets in changes/s are that machine's, and as a share of this one they are `target /
+    /// issueRaw` of the raw limit measured in the same run (the issue: "the ratio is what counts").
+    static let issueRaw = 430_000.0
+
     /// A rate beside the raw limit: the ratio, and whether `target` (changes/s, or a fraction of
-    /// the raw limit when `ofRaw`) is met.
+    /// the raw limit when `ofRaw`) is met; a target in changes/s both as it stands and as its
+    /// share of the issue's raw limit.
     static func addRate(_ figure: String, _ value: Double, raw: Double, target: Double, ofRaw: Bool = false) {
         let goal = ofRaw ? target * raw : target
         let met = value >= goal ? "met" : "MISSED"
-        let targetText = ofRaw ? String(format: ">= %.1f of raw (%@): %@", target, rate(goal), met) : ">= \(rate(target)): \(met)"
+        let targetText: String
+        if ofRaw {
+            targetText = String(format: ">= %.1f of raw (%@): %@", target, rate(goal), met)
+        } else {
+            let share = target / issueRaw
+            targetText = String(format: ">= %@: %@; as a share of raw (%.2f): %@", rate(target), met, share, value / raw >= share ? "met" : "MISSED")
+        }
         add(figure, rate(value), reference: rate(raw), ratio: String(format: "%.2f", value / raw), target: targetText)
     }
 
