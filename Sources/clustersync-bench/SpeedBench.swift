@@ -289,8 +289,27 @@ struct ServerProcess {
     var pid: Int32 { process.processIdentifier }
 
     /// `port`: the one a stopped server had, so that replicas keep their place in its stream
-    /// (a replica given another address starts from the beginning).
-    static func start(data: DataDirectory, binaries: URL, port: Int = Int.random(in: 20_000..<60_000)) throws -> ServerProcess {
+    /// (a replica given another address starts from the beginning). Without one, a random port
+    /// below Linux's ephemeral range (where the load generator's own connections take theirs),
+    /// and another if that one is taken.
+    static func start(data: DataDirectory, binaries: URL, port: Int? = nil) throws -> ServerProcess {
+        if let port { return try start(data: data, binaries: binaries, on: port) }
+        var attempt = 1
+        while true {
+            do {
+                return try start(data: data, binaries: binaries, on: Int.random(in: 20_000..<32_768))
+            } catch let error as ServerStartFailure where !error.stillRunning && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    struct ServerStartFailure: Error, CustomStringConvertible {
+        var description: String
+        var stillRunning: Bool
+    }
+
+    private static func start(data: DataDirectory, binaries: URL, on port: Int) throws -> ServerProcess {
         let process = Process()
         process.executableURL = binaries
         process.arguments = ["--serve-data", data.path, "--port", "\(port)"]
@@ -306,10 +325,11 @@ struct ServerProcess {
             if canConnect(port) { return ServerProcess(process: process, port: port) }
             usleep(50_000)
         }
-        let ended = process.isRunning ? "still running" : "exited with status \(process.terminationStatus)"
+        let running = process.isRunning
+        let ended = running ? "still running" : "exited with status \(process.terminationStatus)"
         process.terminate()
         let said = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").suffix(5).joined(separator: "\n") ?? ""
-        throw ClusterSyncError(.internal, "clustersyncd did not start listening on \(port) (\(ended)):\n\(said)")
+        throw ServerStartFailure(description: "clustersyncd did not start listening on \(port) (\(ended)):\n\(said)", stillRunning: running)
     }
 
     static func canConnect(_ port: Int) -> Bool {
