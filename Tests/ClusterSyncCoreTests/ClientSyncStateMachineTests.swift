@@ -70,11 +70,11 @@ import Testing
         progress.pushed = 2
         #expect(acked == [.acknowledge(Array(changes[0..<2]).map(\.id), author: "prestatyn (laptop)"), .progress(progress),
                           .readOutbox(after: changes[3].id, limit: 2)])
-        #expect(m.handle(.outboxRead([changes[4]]), now: 5) == [.send(.push(Push(batch: "\(Self.me)-3", changes: [changes[4]])))])
+        #expect(m.handle(.outboxRead([changes[4]]), now: 5) == [.send(.push(Push(batch: "\(Self.me)-3", changes: [changes[4]]))),
+                                                                 .send(.pull(Pull(cursor: Cursor("s1:4"))))],
+                "fewer than asked for: the outbox's end, so it pulls from the stored cursor at once, without another read or the last acks (the server answers in order)")
         acked = m.handle(.received(.ack(Ack(batch: "\(Self.me)-2", accepted: 1, duplicates: 1, author: "prestatyn (laptop)"))), now: 6)
-        #expect(acked.last == .readOutbox(after: changes[4].id, limit: 2))
-        #expect(m.handle(.outboxRead([]), now: 7) == [.send(.pull(Pull(cursor: Cursor("s1:4"))))],
-                "drained: pulls from the stored cursor without waiting for the last ack (the server answers in order)")
+        #expect(!acked.contains { if case .readOutbox = $0 { true } else { false } }, "drained: the outbox is not read again")
         // A page cannot come before the ack of a push sent before its pull.
         var early = m
         #expect(failure(early.handle(.received(Self.page([], "s1:9", more: false)), now: 8))?.message.contains("out of turn") == true,

@@ -449,6 +449,8 @@ public struct ClientSyncStateMachine: Sendable {
                 return pushMore()
             }
             position = last.id
+            // Fewer than asked for: that was the outbox's end, and another read would only say so.
+            if changes.count < (welcome?.limits.maxChangesPerPush ?? 1) { drained = true }
             return [push(changes)] + pushMore()
         case .streaming:
             guard !changes.isEmpty else { return [] }
