@@ -13,9 +13,10 @@ import Logging
 ///     clustersync-bench --speed [--changes 100000] [--stored 1000000] [--clients 1000,2000,4000]
 ///
 /// The server (`--serve-data`), the first pull and the catch-up pull by replay
-/// (`--pull-replica`) each run in a process of their own, this program started again (so their resident memory is theirs alone; the code is
-/// the library's `SyncServer` and `SyncClient`, as in `clustersyncd serve` and `clustersync
-/// sync`); the load generator (`LoadBench`) opens its TLS sessions from this process.
+/// (`--pull-replica`) each run in a process of their own, this program started again (so their
+/// resident memory is theirs alone; the code is the library's `SyncServer` and `SyncClient`, as
+/// in `clustersyncd serve` and `clustersync sync`); the load generator (`LoadBench`) opens its
+/// TLS sessions from this process.
 enum SpeedBench {
     struct Row {
         var figure: String
