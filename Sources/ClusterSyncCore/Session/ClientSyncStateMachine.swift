@@ -423,7 +423,7 @@ public struct ClientSyncStateMachine: Sendable {
         guard !readingOutbox, phase == .pushing else { return [] }
         if !drained && inFlight.count < configuration.maxBatchesInFlight {
             readingOutbox = true
-            return [.readOutbox(after: position, limit: welcome?.limits.maxChangesPerPush ?? 1)]
+            return [.readOutbox(after: position, limit: outboxReadLimit)]
         }
         guard drained else { return [] }
         phase = .pulling
@@ -439,6 +439,9 @@ public struct ClientSyncStateMachine: Sendable {
         return [.send(.pull(Pull(cursor: nil, snapshot: true)))]
     }
 
+    /// How many changes one outbox read asks for: one push's worth.
+    private var outboxReadLimit: Int { welcome?.limits.maxChangesPerPush ?? 1 }
+
     private mutating func outboxRead(_ changes: [Change]) -> [Action] {
         guard readingOutbox else { return [] }
         readingOutbox = false
@@ -450,7 +453,7 @@ public struct ClientSyncStateMachine: Sendable {
             }
             position = last.id
             // Fewer than asked for: that was the outbox's end, and another read would only say so.
-            if changes.count < (welcome?.limits.maxChangesPerPush ?? 1) { drained = true }
+            if changes.count < outboxReadLimit { drained = true }
             return [push(changes)] + pushMore()
         case .streaming:
             guard !changes.isEmpty else { return [] }
@@ -592,7 +595,7 @@ public struct ClientSyncStateMachine: Sendable {
             if phase == .streaming, inFlight.isEmpty, !readingOutbox, now - lastPollAt >= configuration.pollMillis {
                 lastPollAt = now
                 readingOutbox = true
-                actions.append(.readOutbox(after: nil, limit: welcome?.limits.maxChangesPerPush ?? 1))
+                actions.append(.readOutbox(after: nil, limit: outboxReadLimit))
             }
             return actions
         }

@@ -23,12 +23,11 @@ enum SignatureChecks {
     static func validate(
         _ push: Push, for identity: SessionIdentity, nowMillis: Int64, limits: WireLimits, keys: [ReplicaID: ReplicaPublicKey]
     ) async throws(PushRejection) {
-        if push.changes.count <= checkedInPlace {
-            return try PushValidation.validate(push, for: identity, nowMillis: nowMillis, limits: limits, keys: keys, inParallel: inParallel)
-        }
-        try await run { () throws(PushRejection) in
+        let check = { @Sendable () throws(PushRejection) in
             try PushValidation.validate(push, for: identity, nowMillis: nowMillis, limits: limits, keys: keys, inParallel: inParallel)
-        }.get()
+        }
+        if push.changes.count <= checkedInPlace { return try check() }
+        try await run(check).get()
     }
 
     /// The largest push checked where it arrives. A background thread is two thread wake-ups
