@@ -230,6 +230,9 @@ enum SpeedBench {
 
 /// The reference: the same writes done directly, a log row and an upserted field row per change
 /// (the shape of every store's work), prepared statements, one WAL transaction, synchronous=FULL.
+/// Values are bound through SQLite's own calls (`BoundStatement`) and made before the clock
+/// starts, as the issue's plain C program does: through GRDB's boxed arguments this reference
+/// ran 10 to 25% slower, which flattered every ratio (MEASUREMENTS.md, twentieth session).
 enum RawSQLite {
     static func rate(count: Int, in directory: URL) throws -> Double {
         let path = directory.appendingPathComponent("raw-\(count).sqlite").path
@@ -254,16 +257,17 @@ enum RawSQLite {
         let texts = (0..<count).map { i in
             #"{"cluster":"c1","field":"\#(LocalEdits.fields[i % 4])","hlc":"019ab0c3d2e1-0000","id":"\#(i + 1)@\#(replica)","record":"\#(records[i / 100])","tenant":"bench","value":"Value \#(i)"}"#
         }
+        let values = (0..<count).map { "Value \($0)" }
         let start = ContinuousClock.now
         try queue.write { db in
-            let log = try db.makeStatement(sql: "INSERT INTO log (replica, counter, change_json) VALUES (?, ?, ?)")
-            let field = try db.makeStatement(sql: """
+            let log = try BoundStatement(db, sql: "INSERT INTO log (replica, counter, change_json) VALUES (?, ?, ?)")
+            let field = try BoundStatement(db, sql: """
                 INSERT INTO field (record, field, value, hlc) VALUES (?, ?, ?, ?)
                 ON CONFLICT (record, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc
                 """)
             for i in 0..<count {
-                try log.execute(arguments: [replica, i + 1, texts[i]])
-                try field.execute(arguments: [records[i / 100], LocalEdits.fields[i % 4], "Value \(i)", i])
+                try log.run(.text(replica), .int(Int64(i + 1)), .text(texts[i]))
+                try field.run(.text(records[i / 100]), .text(LocalEdits.fields[i % 4]), .text(values[i]), .int(Int64(i)))
             }
         }
         let seconds = Bench.seconds(since: start)
