@@ -232,7 +232,7 @@ enum SpeedBench {
 /// (the shape of every store's work), prepared statements, one WAL transaction, synchronous=FULL.
 /// Values are bound through SQLite's own calls (`BoundStatement`) and made before the clock
 /// starts, as the plain C program does: through GRDB's boxed arguments this reference
-/// ran 10 to 25% slower, which flattered every ratio (MEASUREMENTS.md, twentieth session).
+/// ran up to a third slower, which flattered every ratio (MEASUREMENTS.md, twentieth session).
 enum RawSQLite {
     static func rate(count: Int, in directory: URL) throws -> Double {
         let path = directory.appendingPathComponent("raw-\(count).sqlite").path
