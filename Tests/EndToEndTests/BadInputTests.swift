@@ -27,8 +27,7 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         // A session the server keeps open past its last answer is a failure, not a hang.
-        let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + 15) { kill(pid, SIGKILL) }
+        process.kill(ifRunningAfter: 15)
         input.fileHandleForWriting.write(Data(lines.map { $0 + "\n" }.joined().utf8))
         // s_client keeps reading after stdin ends (-quiet implies -ign_eof) until the server closes.
         try input.fileHandleForWriting.close()

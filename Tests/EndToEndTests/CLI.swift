@@ -157,6 +157,23 @@ final class ChildProcess: Process, @unchecked Sendable {
         }
     }
 
+    /// A watchdog for a child that might hang: SIGKILL once `seconds` have passed, unless it
+    /// has exited by then. Never a bare `kill(pid, …)` later: by then the pid may be another
+    /// process's (pid_max is 32,768 on these machines and a test run starts thousands of
+    /// processes), and a stale watchdog can kill a later test's server in the middle of its test.
+    func kill(ifRunningAfter seconds: Double) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in signal(SIGKILL) }
+    }
+
+    /// Sends `signal` unless the process has exited: a signal sent to the pid of a process
+    /// that has exited may reach whatever process has that pid since.
+    func signal(_ signal: Int32) {
+        // Under the lock `didExit` takes once Foundation has reaped the child.
+        state.withLock { state in
+            if !state.exited { _ = Foundation.kill(processIdentifier, signal) }
+        }
+    }
+
     /// Runs the process and awaits its exit status.
     @discardableResult
     func runToExit() async throws -> Int32 {

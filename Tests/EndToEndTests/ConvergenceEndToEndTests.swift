@@ -43,7 +43,7 @@ import Testing
         let watchers = try [prestatyn, rhyl].map { try WatchEndToEndTests.startWatch($0, in: base.dir) }
         Teardown.add {
             for watcher in watchers where watcher.isRunning {
-                kill(watcher.processIdentifier, SIGTERM)
+                watcher.signal(SIGTERM)
                 await watcher.exited()
             }
         }
@@ -70,7 +70,7 @@ import Testing
                 if rng.next() % 3 == 0 {
                     let process = try await cli.start(["sync", "--replica", syncing])
                     try await Task.sleep(for: .microseconds(rng.next() % 300_000))
-                    kill(process.processIdentifier, SIGKILL)
+                    process.signal(SIGKILL)
                     await process.exited()
                 } else {
                     _ = try await cli.run("sync", "--replica", syncing)

@@ -47,8 +47,7 @@ import Testing
             process.standardError = FileHandle.nullDevice
             try process.run()
             // A session that never answers is a failure, not a hang.
-            let pid = process.processIdentifier
-            DispatchQueue.global().asyncAfter(deadline: .now() + 30) { kill(pid, SIGKILL) }
+            process.kill(ifRunningAfter: 30)
         }
 
         func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }

@@ -112,7 +112,7 @@ struct MultiNodeEndToEndTests {
         let prestatyn = try await makeReplica("prestatyn", port: one.port)
         let rhyl = try await makeReplica("rhyl", port: two.port)
         let watcher = try WatchEndToEndTests.startWatch(rhyl, in: dir)
-        Teardown.add { kill(watcher.processIdentifier, SIGTERM); await watcher.exited() }
+        Teardown.add { watcher.signal(SIGTERM); await watcher.exited() }
         // Wait until the watcher is subscribed on node 2.
         let ready = Date(timeIntervalSinceNow: 20)
         while Date() < ready, !output("\(rhyl).out").contains("waiting for changes") { try await Task.sleep(for: .milliseconds(50)) }
@@ -175,7 +175,7 @@ struct MultiNodeEndToEndTests {
         // Kill node 1 once part of the push is committed: mid-push, not before or after it.
         let deadline = Date(timeIntervalSinceNow: 30)
         while Date() < deadline, (try await sequence().count) == 0 { try await Task.sleep(for: .milliseconds(20)) }
-        kill(one.process.processIdentifier, SIGKILL)
+        one.process.signal(SIGKILL)
         await one.process.exited()
         await syncing.exited()
         let committed = try await sequence().count
@@ -207,7 +207,7 @@ struct MultiNodeEndToEndTests {
         let watchers = try files.map { try WatchEndToEndTests.startWatch($0, in: dir) }
         Teardown.add {
             for watcher in watchers where watcher.isRunning {
-                kill(watcher.processIdentifier, SIGTERM)
+                watcher.signal(SIGTERM)
                 await watcher.exited()
             }
         }

@@ -25,7 +25,7 @@ import Testing
         var serving = cli
         serving.environment["LOG_LEVEL"] = "warning"
         let process = try await serving.start(["serve", "--data", "data", "--config", settings], binary: "clustersyncd")
-        Teardown.add { kill(process.processIdentifier, SIGTERM); await process.exited() }
+        Teardown.add { process.signal(SIGTERM); await process.exited() }
         let text = await process.output.text(until: { $0.contains("\n") }, timeout: .seconds(20))
         #expect(text.contains("listening on 127.0.0.1:\(port)"), "\(text)")
 

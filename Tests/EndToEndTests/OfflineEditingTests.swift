@@ -139,7 +139,7 @@ import Testing
             try await initialise(target, practice: "rhyl")
             let process = try await cli.start(["merge", "--replica", target, "--from", "big.sqlite"])
             try await Task.sleep(for: .microseconds(20_000 + attempt * 30_000))
-            kill(process.processIdentifier, SIGKILL)
+            process.signal(SIGKILL)
             await process.exited()
             let status = try #require(try await cli.run("status", "--replica", target, "--json").json)
             let pending = try #require(status["pending"]?.intValue)

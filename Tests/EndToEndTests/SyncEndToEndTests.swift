@@ -61,9 +61,10 @@ import Testing
         return file
     }
 
-    func sync(_ file: String) async throws -> CLI.Result {
+    /// `server`, when given, is named in a failure: whether it still runs, and the end of what it wrote.
+    func sync(_ file: String, server: Server? = nil) async throws -> CLI.Result {
         let result = try await cli.run("sync", "--replica", file)
-        #expect(result.status == 0, "sync \(file): \(result.stderr)")
+        #expect(result.status == 0, "sync \(file): \(result.stderr)\(server.map { "\nserver running: \($0.process.isRunning)\n\($0.output.suffix(4000))" } ?? "")")
         return result
     }
 
@@ -206,15 +207,15 @@ import Testing
         let total = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
         let process = try await cli.start(["sync", "--replica", prestatyn])
         try await Task.sleep(for: .milliseconds(400))
-        kill(process.processIdentifier, SIGKILL)
+        process.signal(SIGKILL)
         await process.exited()
         let pendingAfterKill = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
         print("killed sync: \(total - pendingAfterKill) of \(total) acknowledged before the kill")
-        _ = try await sync(prestatyn)
+        _ = try await sync(prestatyn, server: server)
         #expect(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"] == .int(0))
 
         let rhyl = try await makeReplica("rhyl", certificate: false, server: server)
-        let pulled = try await sync(rhyl)
+        let pulled = try await sync(rhyl, server: server)
         #expect(pulled.stdout.contains("pulled \(total)"), "\(pulled.stdout)")
         let tags = try #require(try await cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["tags"])
         guard case .array(let members) = tags else { Issue.record("no tags"); return }
@@ -264,7 +265,7 @@ final class Server: Sendable {
     @discardableResult
     func stop() async -> Int32 {
         guard process.isRunning else { return process.terminationStatus }
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         return await process.exited()
     }
 }

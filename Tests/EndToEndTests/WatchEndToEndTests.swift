@@ -81,7 +81,7 @@ import Testing
         let watchers = try files.map(startWatch)
         Teardown.add {
             for watcher in watchers where watcher.isRunning {
-                kill(watcher.processIdentifier, SIGTERM)
+                watcher.signal(SIGTERM)
                 await watcher.exited()
             }
         }
@@ -93,7 +93,7 @@ import Testing
         running.value = server
         seconds["after SIGTERM restart"] = try await edit(files, andConverge: "sigterm")
 
-        kill(server.process.processIdentifier, SIGKILL)
+        server.process.signal(SIGKILL)
         await server.process.exited()
         server = try await Server.start(cli: cli, port: port)
         running.value = server
