@@ -204,13 +204,19 @@ import Testing
             let args = (0..<200).map { "tags+=t\(batch)-\($0)" }
             #expect(try await cli.run(["risk", "set", "--replica", prestatyn, risk] + args).status == 0)
         }
-        let total = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
-        let process = try await cli.start(["sync", "--replica", prestatyn])
-        try await Task.sleep(for: .milliseconds(400))
+        let total = Int(try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue))
+        // A progress line at every acknowledgement; the replica records an ack before its line
+        // is printed, so the kill lands after at least one batch was acknowledged and kept, with
+        // more still to push: the resumed sync must push only the rest.
+        let process = try await cli.start(["sync", "--replica", prestatyn, "--progress-every", "0"])
+        let progress = await process.errors.text(until: { Self.acknowledgedSoFar($0) > 0 }, timeout: .seconds(60))
         process.signal(SIGKILL)
         await process.exited()
-        let pendingAfterKill = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue)
+        let pendingAfterKill = Int(try #require(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"]?.intValue))
         print("killed sync: \(total - pendingAfterKill) of \(total) acknowledged before the kill")
+        #expect(Self.acknowledgedSoFar(progress) > 0, "no acknowledgement before the kill: \(progress)")
+        #expect(pendingAfterKill > 0 && pendingAfterKill <= total - Self.acknowledgedSoFar(progress),
+                "\(pendingAfterKill) of \(total) pending after the kill; progress: \(progress)")
         _ = try await sync(prestatyn, server: server)
         #expect(try await cli.run("status", "--replica", prestatyn, "--json").json?["pending"] == .int(0))
 
@@ -220,6 +226,15 @@ import Testing
         let tags = try #require(try await cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["tags"])
         guard case .array(let members) = tags else { Issue.record("no tags"); return }
         #expect(members.count == 30 * 200)
+    }
+
+    /// The largest "pushed N of M" in a sync's progress lines: how many it had acknowledged.
+    static func acknowledgedSoFar(_ progress: String) -> Int {
+        progress.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).compactMap { line -> Int? in
+            guard let pushed = line.range(of: "pushed "), let of = line.range(of: " of ", range: pushed.upperBound..<line.endIndex)
+            else { return nil }
+            return Int(line[pushed.upperBound..<of.lowerBound].filter(\.isNumber))
+        }.max() ?? 0
     }
 
     @Test func sigtermStopsTheServerCleanly() async throws {
