@@ -1,6 +1,5 @@
 import ClusterSyncCore
 import ClusterSyncStorage
-import Dispatch
 import Foundation
 import GRDB
 
@@ -8,10 +7,11 @@ import GRDB
 /// replica's clock, applies them and queues them in the outbox.
 ///
 /// Each record an edit touches is read from the file once per session and then kept in step, in
-/// memory, with every change made here (`views`); the changes wait in `pending` and are signed
-/// and written together (`flush`, which `finish` calls): a batch of a thousand edits is one
-/// read of its records, one `ChangeWriter` batch and its signatures made on every core. Code
-/// that reads the file between edits (an import reading a list's items) flushes first.
+/// memory, with every change made here (`views`); each change is signed on the other cores as
+/// soon as it is made (`ChangeSigningPipeline`) and they are written, in order, as their
+/// signatures come back (`flush`, which `finish` calls): a batch of a thousand edits is one
+/// read of its records and a few `ChangeWriter` batches. Code that reads the file between edits
+/// (an import reading a list's items) flushes first.
 struct LocalEditSession {
     let identity: ReplicaIdentity
     /// The role of the last welcome: what `LeadPowers` checks each edit against.
@@ -20,12 +20,10 @@ struct LocalEditSession {
     private var clock: HybridLogicalClock
     private var counter: Int64
     private let wallMillis: Int64
-    /// Signs every change made here (Protocol/changes.md §2.1).
-    private let key: ReplicaSigningKey
     /// Records as this session has left them (nil: no live writes), read once each.
     private var views: [RecordID: RecordView?] = [:]
-    /// Changes made but not yet signed and written.
-    private var pending: [Change] = []
+    /// Changes made but not yet written, being signed.
+    private let signer: ChangeSigningPipeline
     private(set) var made: [Change] = []
 
     init(_ db: Database, wallMillis: Int64) throws {
@@ -36,7 +34,8 @@ struct LocalEditSession {
         counter = row["counter"]
         clock = HybridLogicalClock(last: HLCTimestamp(packed: row["hlc"]))
         writer = try Replica.changeWriter(db)
-        key = try Replica.signingKey(db)
+        // Every change made here is signed (Protocol/changes.md §2.1).
+        signer = ChangeSigningPipeline(key: try Replica.signingKey(db))
         self.wallMillis = wallMillis
     }
 
@@ -93,7 +92,7 @@ struct LocalEditSession {
             change.value = try JSONValue(parsing: value.canonicalText)
         }
         views[id] = .some(Self.applying(change, to: view))
-        pending.append(change)
+        signer.submit(change)
     }
 
     /// The view after `change`, as `ChangeWriter` leaves the file: the writes it supersedes in
@@ -108,16 +107,17 @@ struct LocalEditSession {
         return writes.isEmpty ? nil : RecordView(id: change.record, scope: view?.scope ?? change.scope, liveWrites: writes)
     }
 
-    /// Signs and writes the changes made since the last flush, and queues them in the outbox.
+    /// Writes the changes made since the last flush as their signatures come back, and queues
+    /// them in the outbox.
     mutating func flush() throws {
-        guard !pending.isEmpty else { return }
-        let signed = Self.signed(pending, with: key)
-        pending.removeAll()
-        _ = try writer.apply(signed)
+        guard !signer.isEmpty else { return }
         let queue = try BoundStatement(writer.db, sql: "INSERT INTO outbox (replica, counter) VALUES (?, ?)")
         let me = try writer.replicaNumber(identity.replicaID)
-        for change in signed { try queue.run(.int(me), .int(change.id.counter)) }
-        made += signed
+        try signer.drain { signed in
+            _ = try writer.apply(signed)
+            for change in signed { try queue.run(.int(me), .int(change.id.counter)) }
+            made += signed
+        }
     }
 
     mutating func finish() throws {
@@ -125,31 +125,9 @@ struct LocalEditSession {
         try writer.db.execute(sql: "UPDATE identity SET counter = ?, hlc = ?", arguments: [counter, clock.last.packed])
     }
 
-    /// Each change signed; a large batch on every core (an Ed25519 signature costs more than
-    /// writing the change).
-    static func signed(_ changes: [Change], with key: ReplicaSigningKey) -> [Change] {
-        let workers = min(System.coreCount, changes.count / 64)
-        guard workers > 1 else { return changes.map { ChangeSignature.signed($0, with: key) } }
-        var result = changes
-        result.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let output = buffer
-            let chunk = (changes.count + workers - 1) / workers
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for index in (worker * chunk)..<min(changes.count, (worker + 1) * chunk) {
-                    output[index] = ChangeSignature.signed(changes[index], with: key)
-                }
-            }
-        }
-        return result
-    }
-
     static func jsonArray(_ texts: [String]) -> String {
         JSONValue.array(texts.map(JSONValue.string)).canonicalText
     }
-}
-
-enum System {
-    static let coreCount = ProcessInfo.processInfo.activeProcessorCount
 }
 
 extension JSONValue {
