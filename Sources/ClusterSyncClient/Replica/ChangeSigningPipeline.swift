@@ -28,7 +28,10 @@ final class ChangeSigningPipeline: @unchecked Sendable {
     private var claimed = 0
     /// The first position not yet handed to the writer.
     private var taken = 0
-    private var workers = 0
+    /// Workers asked of Dispatch and not yet running, and those running: only a running one is
+    /// ever waited for (a queued one may wait for a thread while every thread waits for it).
+    private var queued = 0
+    private var running = 0
 
     init(key: ReplicaSigningKey, cores: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.key = key
@@ -40,8 +43,8 @@ final class ChangeSigningPipeline: @unchecked Sendable {
         let startWorker = condition.withLock {
             unsigned.append(change)
             signed.append(nil)
-            guard workers < maxWorkers, unsigned.count - claimed >= Self.workerThreshold else { return false }
-            workers += 1
+            guard queued + running < maxWorkers, unsigned.count - claimed >= Self.workerThreshold else { return false }
+            queued += 1
             return true
         }
         if startWorker {
@@ -98,11 +101,17 @@ final class ChangeSigningPipeline: @unchecked Sendable {
         }
     }
 
+    /// A worker: signs chunks until none is left to claim. One that starts late finds nothing,
+    /// or helps with the next batch.
     private func work() {
+        condition.withLock {
+            queued -= 1
+            running += 1
+        }
         while true {
             let range: Range<Int>? = condition.withLock {
                 guard claimed < unsigned.count else {
-                    workers -= 1
+                    running -= 1
                     condition.broadcast()
                     return nil
                 }
@@ -113,12 +122,12 @@ final class ChangeSigningPipeline: @unchecked Sendable {
         }
     }
 
-    /// Waits for the workers to stop (each stops once nothing is left to claim: nothing is
-    /// claimed after this begins), then empties the pipeline.
+    /// Waits for the running workers to stop (each stops once nothing is left to claim:
+    /// nothing is claimed after this begins), then empties the pipeline.
     private func reset() {
         condition.withLock {
             claimed = unsigned.count
-            while workers > 0 { condition.wait() }
+            while running > 0 { condition.wait() }
             unsigned.removeAll(keepingCapacity: true)
             signed.removeAll(keepingCapacity: true)
             claimed = 0
