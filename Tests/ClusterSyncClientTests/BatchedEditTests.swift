@@ -4,8 +4,10 @@ import Foundation
 import Testing
 
 /// `Replica.edit([(RecordID, Edit)])` plans each edit against the record as the batch's earlier
-/// edits left it (read once, kept in memory), signs the batch on every core and writes it as one
-/// batch: the result must be what the same edits give one call at a time.
+/// edits left it (read once, kept in memory), signs the changes on the other cores as they are
+/// made and writes them in order as they come back, in runs that may split a register's writes
+/// from the writes that supersede them: the result must be what the same edits give one call at
+/// a time.
 @Suite struct BatchedEditTests {
     static func edits(_ ids: [RecordID]) -> [(RecordID, Edit)] {
         var edits: [(RecordID, Edit)] = []

@@ -136,8 +136,9 @@ public final class Replica: Sendable {
 
     /// Applies edits to existing records, in one transaction; returns the changes made.
     ///
-    /// The batched form of editing: each record is read once, the changes are signed together
-    /// and written as one batch, so a thousand edits cost far less than a thousand calls.
+    /// The batched form of editing: each record is read once, each change is signed on the
+    /// other cores while the rest are planned, and they are written in order in a few batches,
+    /// so a thousand edits cost far less than a thousand calls.
     @discardableResult
     public func edit(_ edits: [(RecordID, Edit)]) throws -> [Change] {
         try database.write { db in
