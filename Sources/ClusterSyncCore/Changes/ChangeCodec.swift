@@ -176,6 +176,7 @@ extension JSONValue {
     /// Decodes a `Decodable` from JSON text, turning decoding errors into `malformed` errors that
     /// name the key at fault.
     public static func decode<T: Decodable>(_ type: T.Type, from text: some StringProtocol) throws(ClusterSyncError) -> T {
+        try StrictJSONSyntax.check(text.utf8)
         do {
             return try JSONDecoder().decode(T.self, from: Data(text.utf8))
         } catch let error as ClusterSyncError {

@@ -158,6 +158,7 @@ public enum WireCodec {
     }
 
     static func decode(data: Data, clientMessagesOnly: Bool = false) throws(ClusterSyncError) -> WireMessage {
+        try StrictJSONSyntax.check(data)
         do {
             let decoder = JSONDecoder()
             if clientMessagesOnly { decoder.userInfo[DecodedLine.clientMessagesOnly] = true }
