@@ -1,4 +1,4 @@
-import ClusterSyncCore
+@testable import ClusterSyncCore
 import Foundation
 import Testing
 
@@ -475,6 +475,30 @@ import Testing
         let value = try JSONValue(parsing: #"{"a":{"a":1},"b":[{"a":1},{"a":"x,]"}],"c":"\"a\":1,}"}"#)
         #expect(value["a"]?["a"] == .int(1))
         #expect(value["c"] == .string(#""a":1,}"#))
+    }
+
+    /// Nesting deeper than `JSONDecoder` goes is refused before it, naming why: a text ending
+    /// with `[` one level deeper (513) made Foundation's parser trap instead of throwing.
+    @Test func deepNestingIsMalformed() {
+        let mixed = "[" + String(repeating: #"{"a":["#, count: 256)
+        for text in [String(repeating: "[", count: 513), mixed] {
+            #expect(throws: ClusterSyncError.self) { try WireCodec.decode(text) }
+            #expect(throws: ClusterSyncError.self) { try Change(jsonText: text) }
+            do {
+                _ = try JSONValue(parsing: text)
+                Issue.record("parsed")
+            } catch {
+                #expect(error.code == .malformed && error.message.contains("nested more than 512 deep"), "\(error)")
+            }
+        }
+        for depth in [StrictJSONSyntax.maxDepth + 1, 100_000] {
+            let line = #"{"limit":2,"type":"pull","x":"# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}"
+            #expect(throws: ClusterSyncError.self) { try WireCodec.decode(line) }
+            #expect(throws: ClusterSyncError.self) { try WireCodec.decode(String(repeating: "[", count: depth)) }
+        }
+        // Within the depth, a repeated key is found however deep it sits.
+        let deep = String(repeating: "[", count: 500) + #"{"a":1,"a":2}"# + String(repeating: "]", count: 500)
+        #expect(throws: ClusterSyncError.self) { try JSONValue(parsing: deep) }
     }
 
     /// A wire line is held to the same rule before its message is read.

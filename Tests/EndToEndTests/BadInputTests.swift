@@ -123,6 +123,23 @@ import Testing
         #expect(codes(badVersion) == ["error:version-unsupported"])
     }
 
+    /// A line that ends one bracket deeper than Foundation's JSON parser goes (512) used to stop
+    /// the whole server: the parser trapped while describing where the line went wrong
+    /// (`JSONError.SourceLocation`), and any client could send it before its hello.
+    @Test func aLineNestedTooDeepIsMalformedAndTheServerStaysUp() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let tooDeep = String(repeating: "[", count: 513)
+        let early = try await session([tooDeep], port: server.port)
+        // Refused; the session then waits for a hello until it times out, as any does.
+        #expect(codes(early).first == "error:malformed", "\(early)")
+        let hello = hello(token: try await token(for: "rhyl"))
+        let nested = "[" + String(repeating: #"{"a":["#, count: 256)
+        let replies = try await session([hello, tooDeep, nested, line(.pull(Pull(cursor: nil))), line(.bye)], port: server.port)
+        #expect(codes(replies) == ["welcome", "error:malformed", "error:malformed", "changes"], "\(replies)")
+        #expect(server.process.isRunning, "\(server.output)")
+    }
+
     @Test func aLineOverTheLimitIsRefusedAndClosesTheSession() async throws {
         let server = try await base.makeServer(environment: ["CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES": "2048"])
         Teardown.add { await server.stop() }
