@@ -501,6 +501,21 @@ import Testing
         #expect(throws: ClusterSyncError.self) { try JSONValue(parsing: deep) }
     }
 
+    /// An object of many distinct keys is JSON (each key goes into its object's set in place),
+    /// one with the last key repeated is not, and a long repeated key is not echoed whole.
+    @Test func manyKeysAndALongRepeatedKey() throws {
+        let keys = (0..<20_000).map { #""k\#($0)":0"# }.joined(separator: ",")
+        #expect(try JSONValue(parsing: "{" + keys + "}")["k19999"] == .int(0))
+        #expect(throws: ClusterSyncError.self) { try JSONValue(parsing: "{" + keys + #","k19999":1}"#) }
+        let long = String(repeating: "x", count: 100_000)
+        do {
+            _ = try JSONValue(parsing: #"{""# + long + #"":1,""# + long + #"":2}"#)
+            Issue.record("parsed")
+        } catch {
+            #expect(error.code == .malformed && error.message.utf8.count < 300, "\(error.message.prefix(300))")
+        }
+    }
+
     /// A wire line is held to the same rule before its message is read.
     @Test func aWireLineWithARepeatedKeyIsMalformed() {
         #expect(throws: ClusterSyncError.self) {

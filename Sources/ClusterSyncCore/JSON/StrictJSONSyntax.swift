@@ -38,13 +38,15 @@ enum StrictJSONSyntax {
                 }
                 // An unterminated string is the decoder's to report.
                 guard index != bytes.endIndex else { return }
-                if expectingKey, let last = open.indices.last, var keys = open[last] {
+                if expectingKey, let last = open.indices.last, open[last] != nil {
                     let key = Self.key(bytes[bytes.index(after: start)..<index])
-                    guard keys.insert(key).inserted else {
-                        throw ClusterSyncError(.malformed, "not valid JSON: the key \"\(String(decoding: key, as: UTF8.self))\" "
-                            + "appears twice in one object")
+                    // Inserted in place: a copy of the set per key would make an object of many
+                    // keys cost their square.
+                    guard open[last]!.insert(key).inserted else {
+                        // Named, but never echoed whole: a key may be most of a 4 MB line.
+                        let name = String(decoding: key.prefix(64), as: UTF8.self) + (key.count > 64 ? "…" : "")
+                        throw ClusterSyncError(.malformed, "not valid JSON: the key \"\(name)\" appears twice in one object")
                     }
-                    open[last] = keys
                     expectingKey = false
                 }
             case UInt8(ascii: "{"):
