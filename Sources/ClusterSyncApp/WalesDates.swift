@@ -2,7 +2,7 @@ import ClusterSyncCore
 import Foundation
 
 /// Dates as people in Wales write them: shown as "15 Dec 2026", typed as 15/12/2026 (or
-/// 15 Dec 2026, or ISO). Stored as ISO (`2026-12-15`) whatever was typed.
+/// 15 Dec 2026, or ISO: `CalendarDate(typed:)`). Stored as ISO (`2026-12-15`) whatever was typed.
 enum WalesDates {
     static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -21,23 +21,9 @@ enum WalesDates {
         return String(format: "%02d/%02d/%04d", date.day, date.month, date.year)
     }
 
-    /// What a person typed, as ISO; nil if it is not a date.
+    /// What a person typed, as ISO; nil if it is not a date (the core's rule, `CalendarDate(typed:)`).
     static func parse(_ text: String) -> String? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let iso = CalendarDate(trimmed) { return iso.description }
-        let parts = trimmed.split(whereSeparator: { $0 == "/" || $0 == "." || $0 == "-" || $0 == " " }).map(String.init)
-        guard parts.count == 3, let day = Int(parts[0]), var year = Int(parts[2]) else { return nil }
-        let month: Int
-        if let number = Int(parts[1]) {
-            month = number
-        } else if let index = monthNames.firstIndex(where: { parts[1].lowercased().hasPrefix($0.lowercased()) }) {
-            month = index + 1
-        } else {
-            return nil
-        }
-        if parts[2].count == 2 { year += 2000 }
-        let iso = String(format: "%04d-%02d-%02d", year, month, day)
-        return CalendarDate(iso)?.description
+        CalendarDate(typed: text)?.description
     }
 
     /// A moment (the hybrid clock's wall time) as "15 Dec 2026 14:05", in local time.

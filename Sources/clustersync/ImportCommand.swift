@@ -10,8 +10,8 @@ struct ImportCommand: ParsableCommand {
         discussion: """
             Start from `clustersync export --format csv --type T`: the same columns are read back. A row with an id \
             updates that record (only cells that differ; an empty cell leaves a field as it is); a row with an empty \
-            id creates a record. Sets are separated by "; "; dates are YYYY-MM-DD; scores 4x3; yes/no flags. \
-            Derived columns (band, rag, ...) and conflicts are ignored. Every row is checked first: if any is wrong, \
+            id creates a record. Sets are separated by "; "; dates are YYYY-MM-DD or DD/MM/YYYY (as a spreadsheet in Wales saves them); scores 4x3; yes/no flags. \
+            Derived columns (band, rag, ...) and conflicts are ignored; a column named twice, a value under an unnamed column, or two rows for one record is an error. Every row is checked first: if any is wrong, \
             each problem is listed by line and column and nothing is imported.
             """)
 

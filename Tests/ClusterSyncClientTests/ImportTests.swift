@@ -85,7 +85,7 @@ import Testing
             id,title,category,review_date,linked_actions
             ,Good risk,workforce,2027-01-01,
             ,"Bad risk
-            over two lines",weather,31/12/2026,ACT-4F8R2M6W0Z
+            over two lines",weather,31/02/2026,ACT-4F8R2M6W0Z
             ,Another good risk,estates,,
 
             """
@@ -105,6 +105,31 @@ import Testing
         #expect(try r.importCSV("id,colour\n,red\n", type: .risk).problems.map(\.column) == ["colour"])
         #expect(try r.importCSV("id,title\n,\"open\n", type: .risk).problems.count == 1)
         #expect(try r.importCSV("id,title\nRSK-7K3M9Q2X1A,x\n", type: .risk).problems.map(\.column) == ["id"])
+        #expect(try r.allChanges() == before)
+    }
+
+    /// What a spreadsheet in Wales does to an export it saves: dates as DD/MM/YYYY, a byte-order
+    /// mark, CRLF line ends, empty columns after the last. All of it reads back.
+    @Test func anExportSavedByASpreadsheetInWalesImports() throws {
+        let r = try populated()
+        let csv = "\u{FEFF}id,title,review_date,,\r\n,Locum cover,15/12/2026,,\r\n,Estates,1/3/27,,\r\n"
+        let outcome = try r.importCSV(csv, type: .risk)
+        #expect(outcome.problems == [] && outcome.created == 2, "\(outcome)")
+        let dates = try r.records(.risk).filter { ["Locum cover", "Estates"].contains($0.string("title")) }.map { $0.string("review_date") }
+        #expect(Set(dates) == ["2026-12-15", "2027-03-01"])
+    }
+
+    /// Mistakes a hand-edited file makes are named, and nothing is imported.
+    @Test func aColumnNamedTwiceARowTwiceOrAnUnnamedValueIsRefused() throws {
+        let r = try populated()
+        let risk = try #require(try r.records(.risk).first)
+        let before = try r.allChanges()
+        let twice = try r.importCSV("id,title,title\n,a,b\n", type: .risk)
+        #expect(twice.problems.map(\.description) == ["line 1, column title: column title appears twice (columns 2 and 3); keep one of them"])
+        let rows = try r.importCSV("id,title\n\(risk.id),first\n,new\n\(risk.id.rawValue.lowercased()),second\n", type: .risk)
+        #expect(rows.problems.map(\.description) == ["line 4, column id: \(risk.id) is on line 2 too; keep one row per record"])
+        let unnamed = try r.importCSV("id,title,\n,a,\n,b,oops\n", type: .risk)
+        #expect(unnamed.problems.map(\.description) == ["line 3: column 3 has a value but no name in the header row"])
         #expect(try r.allChanges() == before)
     }
 }

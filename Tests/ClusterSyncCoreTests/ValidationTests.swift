@@ -103,12 +103,14 @@ import Testing
     // MARK: Values the schema refuses
 
     @Test func aDateThatIsNotADateIsRefused() throws {
-        for text in ["2026-02-30", "2025-02-29", "2026-13-01", "23/11/2026", "tomorrow", "2026-11-23T09:00"] {
-            let edit = try Self.parse("due-date=\(text)", .action)
-            #expect(edit == .set("due_date", .string(text)), "the hyphen in the name is read as an underscore")
-            let error = Self.expectError(.invalidValue, field: "due_date") { try edit.plan(on: nil, type: .action) }
+        for text in ["2026-02-30", "2025-02-29", "2026-13-01", "11/23/2026", "tomorrow", "2026-11-23T09:00"] {
+            // Typed, it is refused as it is read; sent as a value, the schema refuses it.
+            let typed = Self.expectError(.invalidValue, field: "due_date") { try Self.parse("due-date=\(text)", .action) }
+            #expect(typed?.message.contains("YYYY-MM-DD or DD/MM/YYYY") == true)
+            let error = Self.expectError(.invalidValue, field: "due_date") { try Edit.set("due_date", .string(text)).plan(on: nil, type: .action) }
             #expect(error?.message.contains("YYYY-MM-DD") == true)
         }
+        #expect(try Self.parse("due-date=23/11/2026", .action) == .set("due_date", .string("2026-11-23")), "the hyphen in the name is read as an underscore")
         let leap = try Self.parse("review_date=2028-02-29", .risk).plan(on: nil, type: .risk)
         #expect(leap.value == .string("2028-02-29"))
     }
@@ -346,6 +348,25 @@ import Testing
         #expect(CalendarDate(text) == nil)
         Self.expectError(.invalidValue, field: "due_date") {
             try RecordSchema.action.validate(field: "due_date", value: .string(text))
+        }
+    }
+
+    /// Dates as people in Wales type them, and as a spreadsheet saved there writes them: day first.
+    @Test(arguments: [
+        ("2026-12-15", "2026-12-15"), ("15/12/2026", "2026-12-15"), (" 5/1/2027 ", "2027-01-05"), ("15.12.26", "2026-12-15"),
+        ("15-12-2026", "2026-12-15"), ("15 Dec 2026", "2026-12-15"), ("3 march 2027", "2027-03-03"), ("29/02/2028", "2028-02-29"),
+    ])
+    func typedDatesReadDayFirst(_ typed: String, _ stored: String) throws {
+        #expect(CalendarDate(typed: typed)?.description == stored)
+        let value = try FieldInput.value(typed, for: #require(RecordSchema.action.field("due_date")), today: CalendarDate(year: 2026, month: 11, day: 23))
+        #expect(value == .string(stored))
+    }
+
+    @Test(arguments: ["12/31/2026", "31/02/2026", "29/02/2027", "15/12/026", "15/12", "next week", "", "1/1/2026/1", "١٥/١٢/٢٠٢٦", "2026/12/15"])
+    func typedTextThatIsNoDayIsRefusedNamingBothForms(_ typed: String) {
+        #expect(CalendarDate(typed: typed) == nil)
+        Self.expectError(.invalidValue, field: "due_date") {
+            _ = try FieldInput.value(typed, for: RecordSchema.action.field("due_date")!, today: CalendarDate(year: 2026, month: 11, day: 23))
         }
     }
 

@@ -91,7 +91,7 @@ import Testing
         let risk = try await ok("risk", "add", "title=Locum cover", "likelihood=3", "consequence=4")
         let exported = try await ok("export", "--format", "csv", "--type", "risk")
         let edited = exported.replacingOccurrences(of: "Locum cover", with: "\"Locum cover, winter\"")
-            + "\n,,New risk,\"Two\nlines\",workforce,,,,2x2,,,,,,,,,,,,,,,\n"
+            + "\n,,New risk,\"Two\nlines\",workforce,,,,2x2,,,,,15/12/2026,,,,,,,,,,\n"
             + ",,Bad risk,,weather,,,,9x9,,,,,,,,,,,,,,,\n"
         try edited.write(to: cli.directory.appendingPathComponent("risks.csv"), atomically: true, encoding: .utf8)
         let refused = try await cli.run("import", "--format", "csv", "--type", "risk", "risks.csv")
@@ -110,5 +110,7 @@ import Testing
         guard case .array(let records)? = try await cli.run("risk", "list", "--json").json?["records"] else { Issue.record("no records"); return }
         #expect(records.count == 2)
         #expect(records.contains { $0["fields"]?["description"] == .string("Two\nlines") })
+        // The date as a spreadsheet in Wales saves it, stored as ISO.
+        #expect(records.contains { $0["fields"]?["review_date"] == .string("2026-12-15") }, "\(records)")
     }
 }

@@ -70,8 +70,16 @@ extension Replica {
         let columns = Self.csvColumns(type)
         let known = Set(["id", "practice", "conflicts"] + columns.map(\.name) + ["score_total", "band", "review_overdue", "rag", "in_force", "deadline", "on_time"])
         let names = header.map { $0.replacingOccurrences(of: "\u{FEFF}", with: "") }
-        for name in names where !known.contains(name) {
-            outcome.problems.append(ImportProblem(line: 1, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"))
+        var firstColumn: [String: Int] = [:]
+        for (index, name) in names.enumerated() where !name.isEmpty {
+            if let first = firstColumn[name] {
+                outcome.problems.append(ImportProblem(line: 1, column: name, message: "column \(name) appears twice (columns \(first + 1) and \(index + 1)); keep one of them"))
+                continue
+            }
+            firstColumn[name] = index
+            if !known.contains(name) {
+                outcome.problems.append(ImportProblem(line: 1, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"))
+            }
         }
         guard names.contains("id") else {
             outcome.problems.append(ImportProblem(line: 1, column: "id", message: "the header needs an id column (empty for new records)"))
@@ -79,6 +87,7 @@ extension Replica {
         }
         if !outcome.problems.isEmpty { return outcome }
         var rows: [(line: Int, cells: [String: String])] = []
+        var firstLine: [RecordID: Int] = [:]
         var line = 2
         while let row = reader.next() {
             let breaks = row.reduce(0) { $0 + $1.unicodeScalars.filter { $0 == "\n" }.count }
@@ -88,7 +97,21 @@ extension Replica {
                 outcome.problems.append(ImportProblem(line: line, column: nil, message: "the row has \(row.count) cells; the header has \(names.count) (a cell holding a comma or line break must be in double quotes)"))
                 continue
             }
-            rows.append((line, Dictionary(zip(names, row), uniquingKeysWith: { a, _ in a })))
+            // A spreadsheet may save empty columns after the last one; a value under no name is a mistake.
+            if let unnamed = zip(names, row).enumerated().first(where: { $0.element.0.isEmpty && !$0.element.1.isEmpty }) {
+                outcome.problems.append(ImportProblem(line: line, column: nil, message: "column \(unnamed.offset + 1) has a value but no name in the header row"))
+                continue
+            }
+            let cells = Dictionary(zip(names, row), uniquingKeysWith: { a, _ in a })
+            // Two rows for one record would be applied one after the other, the second silently winning.
+            if let id = cells["id"].flatMap({ RecordID(typed: $0) }) {
+                if let first = firstLine[id] {
+                    outcome.problems.append(ImportProblem(line: line, column: "id", message: "\(id) is on line \(first) too; keep one row per record"))
+                    continue
+                }
+                firstLine[id] = line
+            }
+            rows.append((line, cells))
         }
         let today = self.today
         do {

@@ -22,6 +22,38 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         self.init(year: y, month: m, day: d)
     }
 
+    /// A date as a person in Wales types it: ISO (`2026-12-15`), or day, month, year in the UK
+    /// order (`15/12/2026`, `15.12.26`, `15-12-2026`, `15 Dec 2026`), which is also what a
+    /// spreadsheet saved in Wales writes into a CSV for a cell it took for a date. Never month
+    /// first. Nil when the text is none of these, or names no such day. One rule for the CLI,
+    /// the web app and import (`FieldInput`).
+    public init?(typed text: some StringProtocol) {
+        let trimmed = Substring(text).drop { $0.isWhitespace }
+        let end = trimmed.lastIndex { !$0.isWhitespace }.map { trimmed.index(after: $0) } ?? trimmed.startIndex
+        let typed = trimmed[..<end]
+        if let iso = CalendarDate(typed) {
+            self = iso
+            return
+        }
+        let parts = typed.split { $0 == "/" || $0 == "." || $0 == "-" || $0 == " " }
+        guard parts.count == 3, parts[0].count <= 2, let day = Int(parts[0]),
+              parts[2].count == 2 || parts[2].count == 4, parts[2].allSatisfy(\.isASCII), let typedYear = Int(parts[2])
+        else { return nil }
+        let month: Int
+        if parts[1].count <= 2, let number = Int(parts[1]) {
+            month = number
+        } else if let index = Self.monthAbbreviations.firstIndex(where: { parts[1].lowercased().hasPrefix($0) }) {
+            month = index + 1
+        } else {
+            return nil
+        }
+        let year = parts[2].count == 2 ? 2000 + typedYear : typedYear
+        guard (1...12).contains(month), day >= 1, day <= Self.daysIn(month: month, year: year) else { return nil }
+        self.init(year: year, month: month, day: day)
+    }
+
+    static let monthAbbreviations = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
     public init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month

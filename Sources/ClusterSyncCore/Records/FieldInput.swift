@@ -114,6 +114,11 @@ public enum FieldInput {
                 throw ClusterSyncError(.invalidValue, "\(spec.name) must be a number of members (5) or a proportion of them (1/2); got \(typed(text))", field: spec.name)
             }
             return rule.jsonValue
+        case .date:
+            guard let date = CalendarDate(typed: text) else {
+                throw ClusterSyncError(.invalidValue, "\(spec.name) must be a date written YYYY-MM-DD or DD/MM/YYYY; got \(typed(text))", field: spec.name)
+            }
+            return .string(date.description)
         case .amount:
             return .string(Amount.typed(text))
         case .attendeeSet:

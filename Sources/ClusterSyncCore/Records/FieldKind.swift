@@ -5,7 +5,7 @@ public enum FieldKind: Sendable, Equatable {
     case text(maxLength: Int)
     /// One of a fixed list of words.
     case choice([String])
-    /// A calendar date, `YYYY-MM-DD`.
+    /// A calendar date, `YYYY-MM-DD` (typed also as `DD/MM/YYYY`: `CalendarDate(typed:)`).
     case date
     /// A likelihood and consequence pair on the NHS 5x5 matrix, held together as one value.
     case riskScore
@@ -77,7 +77,7 @@ extension FieldSpec {
             let allowed = values.joined(separator: ", ")
             return values.allSatisfy(summary.contains) ? summary : "\(summary) (one of: \(allowed))"
         case .date:
-            return summary.contains("YYYY-MM-DD") ? summary : "\(summary) (a date, YYYY-MM-DD)"
+            return summary.contains("YYYY-MM-DD") ? summary : "\(summary) (a date, YYYY-MM-DD or DD/MM/YYYY)"
         case .riskScore:
             return "\(summary); likelihood and consequence are 1 to 5 each"
         case .flag:

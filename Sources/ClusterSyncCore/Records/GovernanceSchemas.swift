@@ -22,7 +22,7 @@ extension RecordSchema {
     public static let meeting = RecordSchema(type: .meeting, fields: [
         FieldSpec("title", shortText, "what the meeting is (e.g. Board, March)"),
         FieldSpec("body", .choice(bodies), "the body meeting: \(bodies.joined(separator: ", "))"),
-        FieldSpec("date", .date, "the meeting's date, YYYY-MM-DD"),
+        FieldSpec("date", .date, "the meeting's date, YYYY-MM-DD or DD/MM/YYYY"),
         FieldSpec("status", .choice(meetingStatuses), "scheduled, held or cancelled"),
         FieldSpec("location", shortText, "where, or how (Teams)"),
         FieldSpec("chair", shortText, "who chairs"),
@@ -40,7 +40,7 @@ extension RecordSchema {
         FieldSpec("title", shortText, "what was decided"),
         FieldSpec("description", longText, "more detail"),
         FieldSpec("meeting", .reference([.meeting]), "the meeting that took it (MTG- id)"),
-        FieldSpec("date", .date, "when, YYYY-MM-DD (default: the meeting's date)"),
+        FieldSpec("date", .date, "when, YYYY-MM-DD or DD/MM/YYYY (default: the meeting's date)"),
         FieldSpec("method", .choice(decisionMethods), "consensus or vote"),
         FieldSpec("financial_implications", .flag, "yes or no: decides the majority required"),
         FieldSpec("amount", .amount, "the sum involved, in pounds (12000 or 350.50)"),
@@ -57,8 +57,8 @@ extension RecordSchema {
         FieldSpec("organisation", shortText, "the member's organisation"),
         FieldSpec("nature", .choice(interestNatures), "pecuniary, non-pecuniary, close-associate or other"),
         FieldSpec("description", longText, "the interest"),
-        FieldSpec("date_declared", .date, "when declared, YYYY-MM-DD"),
-        FieldSpec("date_withdrawn", .date, "when it ended, YYYY-MM-DD"),
+        FieldSpec("date_declared", .date, "when declared, YYYY-MM-DD or DD/MM/YYYY"),
+        FieldSpec("date_withdrawn", .date, "when it ended, YYYY-MM-DD or DD/MM/YYYY"),
         FieldSpec("meeting", .reference([.meeting]), "the meeting it was declared at (MTG- id)"),
         FieldSpec("decisions", .referenceSet([.decision]), "related decisions (DEC- ids)"),
     ])
@@ -66,8 +66,8 @@ extension RecordSchema {
     public static let terms = RecordSchema(type: .terms, fields: [
         FieldSpec("title", shortText, "the document's name"),
         FieldSpec("body", .choice(bodies), "the body they govern: \(bodies.joined(separator: ", "))"),
-        FieldSpec("date_agreed", .date, "in force from, YYYY-MM-DD"),
-        FieldSpec("review_date", .date, "when next reviewed, YYYY-MM-DD"),
+        FieldSpec("date_agreed", .date, "in force from, YYYY-MM-DD or DD/MM/YYYY"),
+        FieldSpec("review_date", .date, "when next reviewed, YYYY-MM-DD or DD/MM/YYYY"),
         FieldSpec("quorum", .quorumRule, "members needed: a number (5) or a proportion of the members (1/2)"),
         FieldSpec("quorum_roles", .choiceSet(attendeeRoles), "attendee roles that count towards the quorum (default member, substitute)"),
         FieldSpec("majority", .choice(majorityRules), "majority of votes cast: simple, two-thirds, three-quarters, unanimous"),
@@ -80,8 +80,8 @@ extension RecordSchema {
 
     public static let plan = RecordSchema(type: .plan, fields: [
         FieldSpec("title", shortText, "the plan's name"),
-        FieldSpec("period_start", .date, "first day of the plan period, YYYY-MM-DD"),
-        FieldSpec("period_end", .date, "last day of the plan period (three years on), YYYY-MM-DD"),
+        FieldSpec("period_start", .date, "first day of the plan period, YYYY-MM-DD or DD/MM/YYYY"),
+        FieldSpec("period_end", .date, "last day of the plan period (three years on), YYYY-MM-DD or DD/MM/YYYY"),
         FieldSpec("status", .choice(planStatuses), "draft, agreed, in-progress, complete or superseded"),
         FieldSpec("priorities", .reference([.list]), "the priorities: a list (LST-) of kind priorities, items with measures"),
         FieldSpec("risks", .referenceSet([.risk]), "linked risks (RSK- ids)"),
@@ -94,7 +94,7 @@ extension RecordSchema {
         FieldSpec("plan", .reference([.plan]), "the plan contributed to (PLN- id)"),
         FieldSpec("contributor", shortText, "the GP practice contributing (its id)"),
         FieldSpec("year", .text(maxLength: 7), "the QAIF year, YYYY-YY (1 April to 31 March)"),
-        FieldSpec("date", .date, "when the contribution was made, YYYY-MM-DD (deadline 30 September)"),
+        FieldSpec("date", .date, "when the contribution was made, YYYY-MM-DD or DD/MM/YYYY (deadline 30 September)"),
         FieldSpec("summary", longText, "what the practice contributed (CND015W)"),
         FieldSpec("outcomes", longText, "cluster-determined outcomes delivered (CND016W)"),
     ])
