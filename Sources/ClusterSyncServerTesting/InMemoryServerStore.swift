@@ -490,7 +490,7 @@ public actor InMemoryServerStore: ServerStore {
     }
 
     public func history(of record: RecordID, for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> HistoryPage {
-        let after = try cursor.map(HistoryCursor.init)
+        let after = try HistoryCursor.after(cursor)
         guard identity.role.isPractice else {
             throw ClusterSyncError(.forbiddenScope,
                 "a \(identity.role.rawValue) credential reads escalated records whole in its pulls: their history is already in the replica")
@@ -498,14 +498,14 @@ public actor InMemoryServerStore: ServerStore {
         guard let stored = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
         let compacted = stored.compaction != nil
         guard let records = stored.records[identity.cluster] else {
-            return HistoryPage(record: record, changes: [], cursor: cursor ?? ClusterSyncCore.Cursor("h1:"), more: false, compacted: compacted)
+            return HistoryPage(record: record, changes: [], cursor: cursor ?? HistoryCursor.start, more: false, compacted: compacted)
         }
         let found = try await records.read { db in
             try SnapshotReader.history(db, tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
                                        record: record, after: after.map { ($0.field, $0.replica, $0.counter) }, limit: limit)
         }
         let next = found.last.map { HistoryCursor(field: $0.field, replica: $0.replica, counter: $0.counter).cursor }
-        return HistoryPage(record: record, changes: found.changes, cursor: next ?? cursor ?? ClusterSyncCore.Cursor("h1:"),
+        return HistoryPage(record: record, changes: found.changes, cursor: next ?? cursor ?? HistoryCursor.start,
                            more: found.more, compacted: compacted)
     }
 

@@ -620,4 +620,26 @@ extension ServerSessionStateMachineTests {
         #expect(HistoryCursor(field: "title", replica: 1, counter: 1).cursor == Cursor("h1:title/1/1"))
         #expect((try? HistoryCursor(Cursor("h1:title/1/01"))) == nil)
     }
+
+    /// A map entry's field holds any character after its colon; a cursor escapes it, so it reads
+    /// back, and has one spelling (no escape of a plain letter, capital hex digits only).
+    @Test(arguments: ["votes:Dr Evans/Smith", "votes:Siân Ó 100%", "votes:a/b:c%2F", "title", "votes:x", "votes:日本"])
+    func cursorsNamingAnyFieldReadBack(_ field: String) throws {
+        let snapshot = SnapshotCursor(end: 5, record: RecordID("DEC-7K3M9Q2X1A")!, field: field, replica: 2, counter: 3)
+        #expect(try SnapshotCursor(snapshot.cursor) == snapshot)
+        let history = HistoryCursor(field: field, replica: 2, counter: 3)
+        #expect(try HistoryCursor(history.cursor) == history)
+        #expect(snapshot.cursor.rawValue.split(separator: "/").count == 5)
+    }
+
+    @Test func aCursorFieldSpelledAnyOtherWayIsMalformed() throws {
+        #expect(SnapshotCursor(end: 5, record: RecordID("DEC-7K3M9Q2X1A")!, field: "votes:Dr Evans/Smith", replica: 2, counter: 3).cursor
+                == Cursor("s1:5/DEC-7K3M9Q2X1A/votes%3A%44r%20%45vans%2F%53mith/2/3"))
+        for bad in ["s1:5/DEC-7K3M9Q2X1A/vot%65s/2/3", "s1:5/DEC-7K3M9Q2X1A/votes%3a%44r/2/3", "s1:5/DEC-7K3M9Q2X1A/votes%3/2/3",
+                    "s1:5/DEC-7K3M9Q2X1A/votes:x/2/3", "s1:5/DEC-7K3M9Q2X1A/%FF/2/3", "s1:5/DEC-7K3M9Q2X1A//2/3"] {
+            #expect((try? SnapshotCursor(Cursor(bad))) == nil, "\(bad)")
+        }
+        #expect(try HistoryCursor.after(HistoryCursor.start) == nil, "the empty page's cursor reads back as the start")
+        #expect(throws: ClusterSyncError.self) { try HistoryCursor.after(Cursor("h1:/1/1")) }
+    }
 }

@@ -121,6 +121,47 @@ import Testing
         print("compaction seed \(seed): \(compactedChanges) changes compacted, \(expired) cursors expired, \(try witness.allChanges().count) changes in all")
     }
 
+    /// A page that ends on a map entry (`votes:Dr Evans/Smith`: any character after the colon)
+    /// gives a cursor the server reads back, for snapshots and history alike; before cursors
+    /// escaped the field, such a page stopped every new replica of the cluster at that row.
+    @Test func snapshotAndHistoryPagesEndingOnAVoteGoOn() async throws {
+        var stores: [any ServerStore] = [try await Self.makeStore(InMemoryServerStore()), try await Self.makeStore(SQLiteServerStore(path: Self.temporaryFile()))]
+        if StoreBackend.available.contains(.postgres) { stores.append(try await Self.makeStore(TestPostgres.freshStore())) }
+        let replica = ReplicaID("00000000000000a2")!
+        let decision = RecordID("DEC-7K3M9Q2X1A")!
+        let voters = ["Dr Jones", "Dr Evans/Smith", "Siân Ó 100%", "zz"]
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let changes = ([("title", JSONValue.string("Extend hours"))] + voters.map { ("votes:\($0)", JSONValue.string("for")) })
+            .enumerated().map { n, write in
+                Change(id: ChangeID(replica: replica, counter: Int64(n + 1)), hlc: HLCTimestamp(millis: now - 1000 + Int64(n)), record: decision,
+                       scope: RecordScope(tenant: Self.tenant, cluster: Self.cluster), field: write.0, value: write.1)
+            }
+        for store in stores {
+            _ = try await store.push(changes, as: Self.identity("prestatyn"), from: replica)
+            var fields: [String] = []
+            var after: SnapshotCursor?
+            repeat {
+                let page = try await store.snapshot(for: Self.identity("rhyl"), after: after, limit: 1)
+                fields += page.changes.map(\.field)
+                // Read back as the server reads a pull's cursor.
+                after = page.more ? try SnapshotCursor(page.cursor) : nil
+            } while after != nil
+            #expect(Set(fields) == Set(changes.map(\.field)) && fields.count == changes.count, "\(type(of: store)): \(fields)")
+            var history: [String] = []
+            var cursor: Cursor?
+            repeat {
+                let page = try await store.history(of: decision, for: Self.identity("rhyl"), after: cursor, limit: 1)
+                history += page.changes.map(\.field)
+                cursor = page.more ? page.cursor : nil
+            } while cursor != nil
+            #expect(Set(history) == Set(changes.map(\.field)) && history.count == changes.count, "\(type(of: store)): \(history)")
+            // The empty page's `h1:` reads back too.
+            let none = try await store.history(of: RecordID("DEC-8K3M9Q2X1A")!, for: Self.identity("rhyl"), after: nil, limit: 1)
+            #expect(none.cursor == HistoryCursor.start && none.changes.isEmpty)
+            #expect(try await store.history(of: decision, for: Self.identity("rhyl"), after: none.cursor, limit: 10).changes.count == changes.count)
+        }
+    }
+
     @Test func aStoreSnapshotIsPagedScopedAndStandsForTheStreamPositionItWasReadAt() async throws {
         var stores: [any ServerStore] = [try await Self.makeStore(InMemoryServerStore()), try await Self.makeStore(SQLiteServerStore(path: Self.temporaryFile()))]
         if StoreBackend.available.contains(.postgres) { stores.append(try await Self.makeStore(TestPostgres.freshStore())) }

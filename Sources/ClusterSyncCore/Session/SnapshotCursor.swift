@@ -1,5 +1,6 @@
 /// The cursor of a snapshot page that has more to come (Protocol/PROTOCOL.md §5.7):
-/// `s1:<end>/<record>/<field>/<replica>/<counter>`. `end` is the stream position the snapshot
+/// `s1:<end>/<record>/<field>/<replica>/<counter>`, the field escaped (`CursorField`: a map
+/// entry's field, `votes:Dr Evans/Smith`, holds any character). `end` is the stream position the snapshot
 /// stands for (the `StreamCursor` a client continues from once the snapshot is whole); the rest
 /// is where in the server's materialised state the next page starts (the last row sent: record
 /// id, field, the store's number for the replica id, counter). Clients treat it as opaque, like
@@ -25,7 +26,7 @@ public struct SnapshotCursor: Sendable, Equatable {
     }
 
     public var cursor: Cursor {
-        Cursor("\(StreamCursor.cursor(at: end).rawValue)/\(record.rawValue)/\(field)/\(replica)/\(counter)")
+        Cursor("\(StreamCursor.cursor(at: end).rawValue)/\(record.rawValue)/\(CursorField.escaped(field))/\(replica)/\(counter)")
     }
 
     /// Whether `cursor` is spelled as a snapshot cursor (it may still be malformed).
@@ -38,13 +39,12 @@ public struct SnapshotCursor: Sendable, Equatable {
         let parts = cursor.rawValue.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0].utf8.count <= 21,
               let record = RecordID(String(parts[1])),
-              (1...64).contains(parts[2].utf8.count),
-              parts[2].utf8.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || $0 == UInt8(ascii: "_") }),
+              let field = CursorField.unescaped(parts[2]),
               let replica = Self.number(parts[3]), let counter = Self.number(parts[4])
         else { throw StreamCursor.notIssued(cursor) }
         end = try StreamCursor.position(of: Cursor(String(parts[0])))
         self.record = record
-        field = String(parts[2])
+        self.field = field
         self.replica = replica
         self.counter = counter
     }
@@ -71,7 +71,17 @@ public struct HistoryCursor: Sendable, Equatable {
         self.counter = counter
     }
 
-    public var cursor: Cursor { Cursor("h1:\(field)/\(replica)/\(counter)") }
+    public var cursor: Cursor { Cursor("h1:\(CursorField.escaped(field))/\(replica)/\(counter)") }
+
+    /// The `h1:` a page with nothing after the start answers with.
+    public static let start = Cursor("h1:")
+
+    /// Where a `history` request starts: nil for none, or for `start`, which a server issues
+    /// for an empty page and so must read back; `malformed` for what no server writes.
+    public static func after(_ cursor: Cursor?) throws(ClusterSyncError) -> HistoryCursor? {
+        guard let cursor, cursor != start else { return nil }
+        return try HistoryCursor(cursor)
+    }
 
     /// Reads a history cursor spelled exactly as a server writes it; `malformed` otherwise.
     public init(_ cursor: Cursor) throws(ClusterSyncError) {
@@ -83,5 +93,62 @@ public struct HistoryCursor: Sendable, Equatable {
         field = probe.field
         replica = probe.replica
         counter = probe.counter
+    }
+}
+
+/// A field as a cursor spells it: `a`–`z` and `_` as they are, every other byte of its UTF-8 as
+/// `%` and two capital hex digits, so `/` never appears and each field has one spelling. A
+/// plain field (`title`) reads as itself, as in cursors issued before map fields were escaped.
+enum CursorField {
+    /// At most a map's name, a colon and a 100-character key, each byte escaped.
+    static let maxEscapedBytes = 2_048
+
+    static func escaped(_ field: String) -> String {
+        var text = ""
+        for byte in field.utf8 {
+            if isPlain(byte) {
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = Array("0123456789ABCDEF".utf8)
+                text += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
+            }
+        }
+        return text
+    }
+
+    /// The field a cursor names, or nil when the text is not spelled as `escaped` writes one.
+    static func unescaped(_ text: Substring) -> String? {
+        let utf8 = Array(text.utf8)
+        guard !utf8.isEmpty, utf8.count <= maxEscapedBytes else { return nil }
+        var bytes: [UInt8] = []
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            if isPlain(byte) {
+                bytes.append(byte)
+                index += 1
+                continue
+            }
+            guard byte == UInt8(ascii: "%"), index + 2 < utf8.count, let high = hexValue(utf8[index + 1]),
+                  let low = hexValue(utf8[index + 2]) else { return nil }
+            let decoded = high << 4 | low
+            // A byte that has a plain spelling must be written plain: one spelling per field.
+            guard !isPlain(decoded) else { return nil }
+            bytes.append(decoded)
+            index += 3
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func isPlain(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || byte == UInt8(ascii: "_")
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }

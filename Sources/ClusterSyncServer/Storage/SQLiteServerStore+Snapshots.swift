@@ -36,7 +36,7 @@ extension SQLiteServerStore {
     }
 
     public func history(of record: RecordID, for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> HistoryPage {
-        let after = try cursor.map(HistoryCursor.init)
+        let after = try HistoryCursor.after(cursor)
         guard identity.role.isPractice else { throw Self.historyRefused(identity) }
         return try await read { db in
             let found = try SnapshotReader.history(
@@ -44,7 +44,7 @@ extension SQLiteServerStore {
                 after: after.map { ($0.field, $0.replica, $0.counter) }, limit: limit)
             let compacted = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM compaction WHERE tenant = ?)", arguments: [identity.tenant])!
             let next = found.last.map { HistoryCursor(field: $0.field, replica: $0.replica, counter: $0.counter).cursor }
-            return HistoryPage(record: record, changes: found.changes, cursor: next ?? cursor ?? Cursor("h1:"),
+            return HistoryPage(record: record, changes: found.changes, cursor: next ?? cursor ?? HistoryCursor.start,
                                more: found.more, compacted: compacted)
         }
     }

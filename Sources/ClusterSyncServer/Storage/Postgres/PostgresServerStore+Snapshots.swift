@@ -38,7 +38,7 @@ extension PostgresServerStore {
     }
 
     public func history(of record: RecordID, for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> HistoryPage {
-        let after = try cursor.map(HistoryCursor.init)
+        let after = try HistoryCursor.after(cursor)
         guard identity.role.isPractice else { throw SQLiteServerStore.historyRefused(identity) }
         return try await snapshot { c in
             let scratch = try ScratchRecords()
@@ -52,7 +52,7 @@ extension PostgresServerStore {
             }
             let next = found.last.map { HistoryCursor(field: $0.field, replica: $0.replica, counter: $0.counter).cursor }
             let compacted = try await !c.rows("SELECT 1 FROM compaction WHERE tenant = \(identity.tenant)", self.logger).isEmpty
-            return HistoryPage(record: record, changes: found.changes, cursor: next ?? cursor ?? ClusterSyncCore.Cursor("h1:"),
+            return HistoryPage(record: record, changes: found.changes, cursor: next ?? cursor ?? HistoryCursor.start,
                                more: found.more, compacted: compacted)
         }
     }
