@@ -477,6 +477,31 @@ import Testing
         #expect(value["c"] == .string(#""a":1,}"#))
     }
 
+    /// `sup` and `seen` are bounded (changes.md §8, item 7): the limit itself is admitted, one
+    /// more is refused, as is an id named twice or `seen` on anything but a delete.
+    @Test func supersedesAndSeenAreBounded() throws {
+        let maker = ReplicaID("5f0c9e1a2b3c4d5e")!, other = ReplicaID("a3b2c1d0e9f80716")!
+        func ids(_ n: Int) -> [ChangeID] { (1...Int64(n)).map { ChangeID(replica: other, counter: $0) } }
+        func change(_ field: String, _ value: JSONValue, sup: [ChangeID] = [], seen: [ChangeID] = []) -> Change {
+            Change(id: ChangeID(replica: maker, counter: 9), hlc: HLCTimestamp(millis: 1_700_000_000_000), record: RecordID("RSK-7K3M9Q2X1A")!,
+                   scope: RecordScope(tenant: "ctmuhb", cluster: "rhondda"), field: field, value: value, supersedes: sup, seen: seen)
+        }
+        try change("title", .string("Locum cover"), sup: ids(Change.maxSupersedes)).validate()
+        try change("deleted", .bool(true), sup: ids(2), seen: ids(Change.maxSeen)).validate()
+        let refused: [(Change, String)] = [
+            (change("title", .string("Locum cover"), sup: ids(Change.maxSupersedes + 1)), "sup may name at most 1000 changes; got 1001"),
+            (change("deleted", .bool(true), seen: ids(Change.maxSeen + 1)), "seen may name at most 4096 changes; got 4097"),
+            (change("title", .string("Locum cover"), sup: ids(2) + ids(1)), "sup names 1@a3b2c1d0e9f80716 twice"),
+            (change("title", .string("Locum cover"), seen: ids(1)), "seen is only for a delete (field deleted, value true), not a write of title"),
+            (change("deleted", .bool(false), seen: ids(1)), "seen is only for a delete (field deleted, value true), not a write of deleted"),
+        ]
+        for (bad, message) in refused {
+            let error = #expect(throws: ClusterSyncError.self) { try bad.validate() }
+            #expect(error?.code == .invalidValue && error?.message == message && error?.field == (message.hasPrefix("sup") ? "sup" : "seen"),
+                    "\(String(describing: error))")
+        }
+    }
+
     /// Nesting deeper than `JSONDecoder` goes is refused before it, naming why: a text ending
     /// with `[` one level deeper (513) made Foundation's parser trap instead of throwing.
     @Test func deepNestingIsMalformed() {

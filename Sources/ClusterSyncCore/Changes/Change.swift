@@ -66,11 +66,32 @@ extension Change {
         if schema.field(field)?.kind == .position, value?["after"]?.stringValue == id.description {
             throw ClusterSyncError(.invalidValue, "\(field) must name another slot or null, not the change's own id", field: field)
         }
-        for (key, ids) in [("sup", supersedes), ("seen", seen)] {
+        for (key, ids, limit) in [("sup", supersedes, Self.maxSupersedes), ("seen", seen, Self.maxSeen)] {
+            // Bounded first: each entry costs a receiver a write, and a list of a hundred thousand
+            // made-up ids held a server's only writer for minutes (changes.md §8, item 7).
+            guard ids.count <= limit else {
+                throw ClusterSyncError(.invalidValue, "\(key) may name at most \(limit) changes; got \(ids.count)", field: key)
+            }
+            if ids.count > 1 {
+                var named = Set<ChangeID>(minimumCapacity: ids.count)
+                for entry in ids where !named.insert(entry).inserted {
+                    throw ClusterSyncError(.invalidValue, "\(key) names \(entry) twice", field: key)
+                }
+            }
             if let later = ids.first(where: { $0.replica == id.replica && $0.counter >= id.counter }) {
                 throw ClusterSyncError(.invalidValue,
                     "\(key) names \(later), which is not an earlier change of the replica that made \(id)", field: key)
             }
         }
+        if !seen.isEmpty, field != RecordSchema.deletedField.name || value != .bool(true) {
+            throw ClusterSyncError(.invalidValue, "seen is only for a delete (field deleted, value true), not a write of \(field)", field: "seen")
+        }
     }
+
+    /// The most earlier writes one change may replace: a field's concurrent values, far fewer
+    /// in any cluster.
+    public static let maxSupersedes = 1_000
+    /// The most writes a delete may list as seen: every live write of the record's other
+    /// fields, a few dozen for most records, a few hundred for an action with years of notes.
+    public static let maxSeen = 4_096
 }
