@@ -401,8 +401,9 @@ public actor InMemoryServerStore: ServerStore {
         var page: [Change] = []
         var last: Int64?
         var more = false
+        var budget = PageBudget()
         for index in log.indices.dropFirst(Int(min(after, Int64(log.count)))) where identity.mayAccess(log[index].scope) {
-            if page.count == limit {
+            guard page.count < limit, budget.take(log[index].jsonText.utf8.count) else {
                 more = true
                 break
             }

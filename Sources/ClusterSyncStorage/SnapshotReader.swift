@@ -30,7 +30,8 @@ public enum SnapshotReader {
     /// times slower. `MaterialisedStateSchema.clusterChangesByID` writes the same terms.
     public static let kept = "(c.live = 1 OR (c.field IN ('position', '\(Redaction.field)') AND (c.value IS NOT NULL OR c.field = '\(Redaction.field)')))"
 
-    /// At most `limit` rows after `after` (nil: from the first record). `asText`: each row as
+    /// At most `limit` rows after `after` (nil: from the first record), and at most
+    /// `PageBudget.maxBytes` of their text (the first row whatever its length). `asText`: each row as
     /// its change's canonical text, written from the columns without decoding the change (what a
     /// server sends; the bytes `ChangeReader.change(row).jsonText` would be).
     public static func page(
@@ -47,13 +48,15 @@ public enum SnapshotReader {
         var texts: [String] = []
         var last: (record: String, field: String, replica: Int64, counter: Int64)?
         var more = false
+        var budget = PageBudget()
         while let row = try rows.next() {
-            guard changes.count + texts.count < limit else {
+            let rowText = text(row)
+            guard changes.count + texts.count < limit, budget.take(rowText.utf8.count) else {
                 more = true
                 break
             }
             if asText {
-                texts.append(text(row))
+                texts.append(rowText)
                 last = (row[3], row[7], row[13], row[1])
             } else {
                 let change = try ChangeReader.change(row)
@@ -119,8 +122,9 @@ public enum SnapshotReader {
         var changes: [Change] = []
         var last: (String, Int64, Int64)?
         var more = false
+        var budget = PageBudget()
         while let row = try rows.next() {
-            guard changes.count < limit else {
+            guard changes.count < limit, budget.take(text(row).utf8.count) else {
                 more = true
                 break
             }

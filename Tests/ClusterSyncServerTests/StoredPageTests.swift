@@ -196,6 +196,71 @@ import Testing
     /// own read gives it: every identity of two clusters and three practices, every cursor,
     /// with and without its replica left out, full and cut pages, from a tail holding all of the
     /// log and from one holding its newest rows only (older cursors are left to the store).
+    /// Pages are cut by bytes as well as rows (`PageBudget`): a practice that pushes long
+    /// changes makes more pages, not longer lines. Before, 40 changes of 2 MB made one line of
+    /// 85 MB that no replica of the cluster could read. Pulls, the shared tail, snapshots and
+    /// history all stay within the budget and lose nothing.
+    @Test(arguments: backends) func pagesOfLongChangesAreCutByBytes(_ backend: String) async throws {
+        let store = try await Self.northWales(backend)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let long = String(repeating: "𝄞", count: 10_000)   // 40,000 bytes of text
+        let story = RecordID.random(for: .risk)
+        let scope = RecordScope(tenant: "bcuhb", cluster: "north", practice: nil)
+        var changes: [Change] = []
+        for n in 1...60 {
+            // 30 records with one long write each, then one record written over 30 times.
+            let record: RecordID = n <= 30 ? RecordID.random(for: .risk) : story
+            let supersedes: [ChangeID] = n > 31 ? [ChangeID(replica: Self.rhylReplica, counter: Int64(n - 1))] : []
+            changes.append(Change(id: ChangeID(replica: Self.rhylReplica, counter: Int64(n)), hlc: HLCTimestamp(millis: now - 1_000 + Int64(n)),
+                                  record: record, scope: scope, field: "description", value: .string("\(n) \(long)"), supersedes: supersedes))
+        }
+        _ = try await store.push(changes, as: Self.rhyl, from: Self.rhylReplica)
+        func bytes(_ texts: [String]) -> Int { texts.reduce(0) { $0 + $1.utf8.count + 1 } }
+        func check(_ texts: [String], _ what: String) {
+            #expect(!texts.isEmpty && (texts.count == 1 || bytes(texts) <= PageBudget.maxBytes), "\(what): \(texts.count) changes, \(bytes(texts)) bytes")
+        }
+
+        var pulled: [Change] = [], pages = 0
+        var cursor: Cursor?
+        repeat {
+            let page = try await store.pullStored(for: Self.prestatyn, after: cursor, limit: 1_000, excluding: nil)
+            let texts = page.storedTexts + page.changes.map { (change: Change) in change.jsonText }
+            check(texts, "pull page \(pages)")
+            // The shared tail cuts the same page.
+            if let tail = try await store.logTail(tenant: "bcuhb", after: 0, newest: 1_000, maxBytes: .max) {
+                #expect(SharedLogTail(tenant: "bcuhb", tail).page(for: Self.prestatyn, after: cursor, limit: 1_000, excluding: nil) == page)
+            }
+            pulled += try Self.decoded(page)
+            pages += 1
+            cursor = page.more ? page.cursor : nil
+        } while cursor != nil
+        #expect(pulled.map(\.id) == changes.map(\.id) && pages >= 3, "\(pages) pages")
+        let decodedPage = try await store.pull(for: Self.prestatyn, after: nil, limit: 1_000)
+        check(decodedPage.changes.map { (change: Change) in change.jsonText }, "decoded pull")
+        #expect(decodedPage.more && decodedPage.changes.map(\.id) == Array(changes.map(\.id).prefix(decodedPage.changes.count)))
+
+        var live: [ChangeID] = []
+        var after: SnapshotCursor?
+        repeat {
+            let page = try await store.snapshotStored(for: Self.prestatyn, after: after, limit: 1_000)
+            let texts = page.storedTexts + page.changes.map { (change: Change) in change.jsonText }
+            check(texts, "snapshot page")
+            live += try page.changes.map(\.id) + page.storedTexts.map { try Change(jsonText: $0).id }
+            after = page.more ? try SnapshotCursor(page.cursor) : nil
+        } while after != nil
+        #expect(Set(live) == Set(changes.prefix(30).map(\.id) + [changes.last!.id]) && live.count == 31, "\(live.count)")
+
+        var history: [ChangeID] = []
+        cursor = nil
+        repeat {
+            let page = try await store.history(of: story, for: Self.prestatyn, after: cursor, limit: 1_000)
+            check(page.changes.map { (change: Change) in change.jsonText }, "history page")
+            history += page.changes.map(\.id)
+            cursor = page.more ? page.cursor : nil
+        } while cursor != nil
+        #expect(Set(history) == Set(changes.suffix(30).map(\.id)) && history.count == 30)
+    }
+
     @Test(arguments: backends) func aPageCutFromTheSharedTailIsThePageTheStoreReads(_ backend: String) async throws {
         let store = try await Self.makeStore(backend)
         try await store.addTenant("bcuhb")

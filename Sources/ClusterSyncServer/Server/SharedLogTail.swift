@@ -75,9 +75,10 @@ struct SharedLogTail: Sendable {
         var texts: [String] = []
         var lastSeq: Int64?
         var more = false
+        var budget = PageBudget()
         for row in rows[firstIndex(after: after)...]
         where row.cluster == identity.cluster && (row.practice == nil || row.practice == identity.practice) && row.replica != excluded {
-            if texts.count == limit {
+            guard texts.count < limit, budget.take(row.text.utf8.count) else {
                 more = true
                 break
             }

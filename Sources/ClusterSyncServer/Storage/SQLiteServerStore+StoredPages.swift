@@ -54,14 +54,16 @@ extension SQLiteServerStore {
         texts.reserveCapacity(min(limit, 4_096))
         var lastSeq: Int64?
         var more = false
+        var budget = PageBudget()
         while let row = try rows.next() {
-            if texts.count == limit {
+            let text: String = row[1]
+            let outgoing = StoredPage.outgoingFromSQLite(text, validJSON: row[2])
+            guard texts.count < limit, budget.take(outgoing.utf8.count) else {
                 more = true
                 break
             }
             lastSeq = row[0]
-            let text: String = row[1]
-            texts.append(StoredPage.outgoingFromSQLite(text, validJSON: row[2]))
+            texts.append(outgoing)
         }
         // The stream's end in this read's snapshot, for `StoredPage.page`.
         let end = excluded != nil && !more ? try knownStreamEnd(db, tenant: identity.tenant) : nil

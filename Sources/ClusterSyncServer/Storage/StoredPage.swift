@@ -24,7 +24,7 @@ enum StoredPage {
     /// older server, or damaged) goes out as it is: replicas set it aside and carry on, instead
     /// of every sync of the cluster stopping here (Protocol/changes.md §8).
     static func decoded(_ rows: [(Int64, String)], limit: Int, askedWith cursor: Cursor?) -> ChangesPage {
-        let page = rows.prefix(limit)
+        let page = rows.prefix(PageBudget.rows(rows.lazy.map(\.1.utf8.count), limit: limit))
         var changes: [Change] = []
         changes.reserveCapacity(page.count)
         var unreadable: [UnreadableChange] = []
@@ -39,7 +39,7 @@ enum StoredPage {
         return ChangesPage(
             changes: changes,
             cursor: page.last.map { StreamCursor.cursor(at: $0.0) } ?? cursor ?? StreamCursor.cursor(at: 0),
-            more: rows.count > limit, unreadable: unreadable)
+            more: rows.count > page.count, unreadable: unreadable)
     }
 
     /// A stored text as a page sends it: as it is when it can go out as one line of one JSON

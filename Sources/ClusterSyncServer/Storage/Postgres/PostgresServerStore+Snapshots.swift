@@ -27,9 +27,11 @@ extension PostgresServerStore {
                     AND (record, field, replica, counter) > (\(record), \(field), \(replica), \(counter))
                 ORDER BY record, field, replica, counter LIMIT \(Int64(limit) + 1)
                 """, self.logger).map(PostgresMaterialisedState.row)
-            let page = rows.prefix(limit)
-            let changes = try page.map { try PostgresMaterialisedState.change($0, tenant: tenant, cluster: cluster) }
-            guard rows.count > limit, let tail = page.last, let tailRecord = RecordID(tail.record) else {
+            let all = try rows.prefix(limit + 1).map { try PostgresMaterialisedState.change($0, tenant: tenant, cluster: cluster) }
+            let count = PageBudget.rows(all.lazy.map(\.jsonText.utf8.count), limit: limit)
+            let page = rows.prefix(count)
+            let changes = Array(all.prefix(count))
+            guard rows.count > count, let tail = page.last, let tailRecord = RecordID(tail.record) else {
                 return Snapshot(changes: changes, cursor: StreamCursor.cursor(at: end), more: false)
             }
             let next = SnapshotCursor(end: end, record: tailRecord, field: tail.field, replica: tail.replica, counter: tail.counter)

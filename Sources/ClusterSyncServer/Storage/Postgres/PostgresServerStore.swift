@@ -526,9 +526,11 @@ public final class PostgresServerStore: ServerStore {
             return try await decodedPage(for: identity, after: cursor, limit: limit, excluding: replica)
         }
         let (rows, end) = try await logPage(for: identity, after: after, limit: limit, excluding: replica)
-        let more = rows.count > limit
-        let page = rows.prefix(limit)
-        let texts = page.map { StoredPage.outgoingByShape($0.1) }
+        let outgoing = rows.prefix(limit + 1).map { StoredPage.outgoingByShape($0.1) }
+        let count = PageBudget.rows(outgoing.lazy.map(\.utf8.count), limit: limit)
+        let more = rows.count > count
+        let page = rows.prefix(count)
+        let texts = Array(outgoing.prefix(count))
         return StoredPage.page(texts: texts, lastSeq: page.last?.0, more: more, after: after, askedWith: cursor,
                                excludingOwn: replica != nil, end: end)
     }
