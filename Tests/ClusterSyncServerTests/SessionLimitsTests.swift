@@ -49,6 +49,19 @@ import Testing
         #expect(try await session.closes())
     }
 
+    /// A client sending junk is answered line by line, but only its first refusals reach the
+    /// session log: 40 junk lines before a hello write 16 rows, not 40.
+    @Test func aSessionWritesAtMostSixteenRefusalsToTheSessionLog() async throws {
+        let session = try await TestSession.start(Self.connection)
+        for _ in 1...40 { try await session.send(line: "x") }
+        for n in 1...40 {
+            let error = try #require(try Self.error(await session.nextLine()), "answer \(n)")
+            #expect(error.code == "malformed" && !error.fatal)
+        }
+        let refused = try await session.store.audit(tenant: nil, since: nil, limit: 1_000).filter { $0.event == .refused }
+        #expect(refused.count == SessionHandler.maxRefusalsRecorded && SessionHandler.maxRefusalsRecorded == 16, "\(refused.count)")
+    }
+
     /// A page longer than a slice goes out in writes of at most `SessionHandler.flushedSlice`
     /// bytes, each flushed, so the TLS layer's buffer never grows to a page's size; together they
     /// are the one line, whole.

@@ -56,8 +56,7 @@ public struct ServerSettings: Sendable {
         certificate = c.string(forKey: "tls.certificate", default: certificate)
         privateKey = c.string(forKey: "tls.key", default: privateKey)
         clientCA = c.string(forKey: "tls.clientCA", default: clientCA)
-        // Pages are cut at `PageBudget.maxBytes` of changes: a smaller line could not carry one.
-        limits.maxLineBytes = max(PageBudget.minimumLineBytes, c.int(forKey: "limits.maxLineBytes", default: limits.maxLineBytes))
+        limits.maxLineBytes = c.int(forKey: "limits.maxLineBytes", default: limits.maxLineBytes)
         limits.maxChangesPerPush = c.int(forKey: "limits.maxChangesPerPush", default: limits.maxChangesPerPush)
         limits.maxChangesPerPage = c.int(forKey: "limits.maxChangesPerPage", default: limits.maxChangesPerPage)
         limits.maxClockSkewMillis = Int64(c.int(forKey: "limits.maxClockSkewSeconds", default: Int(limits.maxClockSkewMillis / 1000))) * 1000

@@ -138,6 +138,8 @@ struct SessionHandler: Sendable {
         var key: ReplicaPublicKey?
         /// The commit of the session's `connected` entry, until the session has waited for it.
         var noting: Task<Void, Never>?
+        /// Refusals written to the session log so far (`maxRefusalsRecorded`).
+        var refusalsRecorded = 0
     }
 
     /// Waits for the session's `connected` entry to be committed (once): before the session's
@@ -189,7 +191,12 @@ struct SessionHandler: Sendable {
             return await perform(machine.credentialWithdrawn(withdrawn.message), &machine, &session)
         }
         switch event {
-        case .line(let line): action = machine.lineReceived(line)
+        case .line(let line):
+            // Lines read before the connection closed have no one to answer: a client that
+            // sent thousands of lines and hung up kept the server answering them into the void
+            // (and writing refusals to the session log) for a minute and a half.
+            guard session.channel.isActive else { return false }
+            action = machine.lineReceived(line)
         case .lineTooLong: action = machine.lineTooLong()
         case .tooMuchBeforeWelcome: action = machine.tooMuchBeforeWelcome()
         case .inboundClosed:
@@ -320,11 +327,24 @@ struct SessionHandler: Sendable {
         await send(message, session.channel)
     }
 
-    /// A refusal's session-log entry, after the session's `connected` entry.
+    /// A refusal's session-log entry, after the session's `connected` entry; none after the
+    /// session's first `maxRefusalsRecorded`.
     private func logRefusal(_ error: WireError, _ session: inout Session) async {
+        session.refusalsRecorded += 1
+        guard session.refusalsRecorded <= Self.maxRefusalsRecorded else {
+            if session.refusalsRecorded == Self.maxRefusalsRecorded + 1 {
+                logger.notice("further refusals of this session are not written to the session log",
+                              metadata: ["clustersyncd.peer": "\(session.subject.peer ?? "unknown")"])
+            }
+            return
+        }
         await notedStart(&session)
         await gate.refused(error, session.subject, logger: logger)
     }
+
+    /// Enough of one session's refusals to see what its client got wrong, never a row per line
+    /// of a client sending junk: 16 KiB of two-byte lines before a hello wrote 8,000 rows.
+    static let maxRefusalsRecorded = 16
 
     /// A limit that bites is worth a line in the log; a client's own mistakes only at debug.
     private func logClose(_ error: WireError, _ machine: ServerSessionStateMachine) {
