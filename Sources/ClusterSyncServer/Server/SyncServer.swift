@@ -140,6 +140,7 @@ public final class SyncServer: Service, Sendable {
                 }
             }
         }
+        await store.finishDeferredWork()
         logger.info("stopped")
     }
 }

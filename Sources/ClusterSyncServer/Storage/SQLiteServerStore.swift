@@ -20,6 +20,8 @@ public final class SQLiteServerStore: ServerStore {
     let wallClock: @Sendable () -> Int64
     /// Every write transaction goes through it: concurrent sessions' writes share commits.
     let commits: GroupCommit
+    /// When a redaction's rebuild of the file runs: at most once a minute.
+    let scrubs = ScrubSchedule()
     /// A connection of its own, for reads only, for the point reads a session makes on its way
     /// (its credential at hello and before each message, the makers' registrations of a push,
     /// a page of a few rows): see `pointRead`.
@@ -276,7 +278,7 @@ public final class SQLiteServerStore: ServerStore {
             return (PushOutcome(accepted: accepted.count, duplicates: duplicates.count,
                                 superseded: try Self.superseded(duplicates, tenant: tenant, cluster: cluster, db)), erasedLogged)
         }
-        if outcome.erasedValues { await scrub() }
+        if outcome.erasedValues { await scrubAfterRedaction() }
         return outcome.pushed
     }
 
@@ -340,10 +342,30 @@ public final class SQLiteServerStore: ServerStore {
         return erasedAny
     }
 
+    /// `scrub`, as `scrubs` allows: now, or once later for every redaction until then.
+    func scrubAfterRedaction() async {
+        switch scrubs.redacted() {
+        case .now:
+            await scrub()
+        case .after(let wait):
+            Task {
+                try? await Task.sleep(for: wait)
+                // Unless the server, stopping, has done it already (`finishDeferredWork`).
+                if self.scrubs.takeWaiting() { await self.scrub() }
+            }
+        case .waiting:
+            break
+        }
+    }
+
+    public func finishDeferredWork() async {
+        if scrubs.takeWaiting() { await scrub() }
+    }
+
     /// After a value is erased: rebuilds the file and empties the write-ahead log, so the value's
     /// bytes are gone from the disk, not only from the tables (freed pages and old page versions
     /// keep them otherwise). Costs a copy of the store; redactions are rare. Best effort: a
-    /// failure leaves the next redaction (or `clustersyncd verify --scrub`) to finish it.
+    /// failure leaves the next redaction to finish it.
     func scrub() async {
         try? await database.writeWithoutTransaction { db in
             try db.execute(sql: "VACUUM")

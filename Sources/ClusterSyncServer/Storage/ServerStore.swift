@@ -187,10 +187,16 @@ public protocol ServerStore: Sendable {
     /// connections): the server calls it when most sessions of a burst have gone. Returns at
     /// once; later reads fill the caches again. A store that keeps nothing of the kind ignores it.
     func releaseCaches()
+
+    /// Does now what the store put off (a redaction's rewrite of its file, which waits when
+    /// another ran less than a minute before): the server calls it as it stops.
+    func finishDeferredWork() async
 }
 
 extension ServerStore {
     public func releaseCaches() {}
+
+    public func finishDeferredWork() async {}
 
     /// The identity a bearer token stands for, or nil if it is unknown, revoked or expired now.
     public func authenticate(token: String, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) async throws -> SessionIdentity? {
