@@ -630,6 +630,11 @@ extension ServerSessionStateMachineTests {
         let history = HistoryCursor(field: field, replica: 2, counter: 3)
         #expect(try HistoryCursor(history.cursor) == history)
         #expect(snapshot.cursor.rawValue.split(separator: "/").count == 5)
+        // The largest counter a change may carry reads back too; one past it is no number.
+        let last = SnapshotCursor(end: 5, record: RecordID("DEC-7K3M9Q2X1A")!, field: field, replica: 2, counter: .max)
+        #expect(try SnapshotCursor(last.cursor) == last)
+        #expect(try HistoryCursor(HistoryCursor(field: field, replica: 2, counter: .max).cursor).counter == .max)
+        #expect((try? SnapshotCursor(Cursor(last.cursor.rawValue.replacingOccurrences(of: "9223372036854775807", with: "9223372036854775808")))) == nil)
     }
 
     @Test func aCursorFieldSpelledAnyOtherWayIsMalformed() throws {
