@@ -623,7 +623,8 @@ extension ServerSessionStateMachineTests {
 
     /// A map entry's field holds any character after its colon; a cursor escapes it, so it reads
     /// back, and has one spelling (no escape of a plain letter, capital hex digits only).
-    @Test(arguments: ["votes:Dr Evans/Smith", "votes:Siân Ó 100%", "votes:a/b:c%2F", "title", "votes:x", "votes:日本"])
+    @Test(arguments: ["votes:Dr Evans/Smith", "votes:Siân Ó 100%", "votes:a/b:c%2F", "title", "votes:x", "votes:日本",
+                      "votes:" + String(repeating: "e" + String(repeating: "\u{301}", count: 40), count: 100)])
     func cursorsNamingAnyFieldReadBack(_ field: String) throws {
         let snapshot = SnapshotCursor(end: 5, record: RecordID("DEC-7K3M9Q2X1A")!, field: field, replica: 2, counter: 3)
         #expect(try SnapshotCursor(snapshot.cursor) == snapshot)

@@ -1,10 +1,11 @@
 /// The cursor of a snapshot page that has more to come (Protocol/PROTOCOL.md §5.7):
 /// `s1:<end>/<record>/<field>/<replica>/<counter>`, the field escaped (`CursorField`: a map
-/// entry's field, `votes:Dr Evans/Smith`, holds any character). `end` is the stream position the snapshot
-/// stands for (the `StreamCursor` a client continues from once the snapshot is whole); the rest
-/// is where in the server's materialised state the next page starts (the last row sent: record
-/// id, field, the store's number for the replica id, counter). Clients treat it as opaque, like
-/// every cursor; servers read it only through here, so every store pages snapshots alike.
+/// entry's field, `votes:Dr Evans/Smith`, holds any character). `end` is the stream position
+/// the snapshot stands for (the `StreamCursor` a client continues from once the snapshot is
+/// whole); the rest is where in the server's materialised state the next page starts (the last
+/// row sent: record id, field, the store's number for the replica id, counter). Clients treat
+/// it as opaque, like every cursor; servers read it only through here, so every store pages
+/// snapshots alike.
 ///
 /// A pull whose cursor has this form continues a snapshot and is answered with `snapshot`; any
 /// other use of it (`subscribe`) is `malformed`, as for a cursor the server did not issue.
@@ -100,10 +101,11 @@ public struct HistoryCursor: Sendable, Equatable {
 /// A field as a cursor spells it: `a`–`z` and `_` as they are, every other byte of its UTF-8 as
 /// `%` and two capital hex digits, so `/` never appears and each field has one spelling. A
 /// plain field (`title`) reads as itself, as in cursors issued before map fields were escaped.
+///
+/// No length of its own: a map entry's key is 100 characters, but a character may be many bytes
+/// (combining marks), and whatever field the store holds must read back. The line it comes in
+/// bounds it.
 enum CursorField {
-    /// At most a map's name, a colon and a 100-character key, each byte escaped.
-    static let maxEscapedBytes = 2_048
-
     static func escaped(_ field: String) -> String {
         var text = ""
         for byte in field.utf8 {
@@ -120,7 +122,7 @@ enum CursorField {
     /// The field a cursor names, or nil when the text is not spelled as `escaped` writes one.
     static func unescaped(_ text: Substring) -> String? {
         let utf8 = Array(text.utf8)
-        guard !utf8.isEmpty, utf8.count <= maxEscapedBytes else { return nil }
+        guard !utf8.isEmpty else { return nil }
         var bytes: [UInt8] = []
         var index = 0
         while index < utf8.count {
