@@ -317,7 +317,7 @@ import Testing
     /// else does.
     @Test func aPushHandedOverBeforeByeIsStillAnswered() {
         var machine = Self.ready()
-        let push = Push(batch: "b1", changes: [Self.change(1)])
+        let push = Push(batch: "b1", changes: [ServerSessionStateMachineTests.change(1)])
         #expect(machine.lineReceived(Self.line(.push(push))) == .store(push))
         #expect(machine.lineReceived(Self.line(.bye)) == .close(nil))
         let ack = Ack(batch: "b1", accepted: 1, duplicates: 0, author: "me")
@@ -553,6 +553,30 @@ final class ManualClock: Sendable {
         clock.advance(.seconds(90))
         _ = machine.fetched(ChangesPage(changes: [], cursor: Cursor("s1:0"), more: false))
         #expect(machine.timerFired() == .armTimer(clock.read() + .seconds(60)))
+    }
+
+    /// A push the store takes longer than the idle timeout to commit does not close the session:
+    /// the client is waiting for its answer. Quiet after the answer, it closes as usual.
+    @Test func aPushBeingStoredIsNotIdleTime() {
+        let clock = ManualClock()
+        var machine = Self.machine(clock, idle: 60_000)
+        _ = machine.start()
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        _ = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s")
+        let push = Push(batch: "b1", changes: [ServerSessionStateMachineTests.change(1)])
+        guard case .store = machine.lineReceived(ServerSessionStateMachineTests.line(.push(push))) else {
+            Issue.record("expected the push to be stored")
+            return
+        }
+        clock.advance(.seconds(90))
+        #expect(machine.timerFired() == .armTimer(clock.read() + .seconds(60)), "the server is storing it")
+        clock.advance(.seconds(60))
+        #expect(!Self.timedOut(machine.timerFired()), "still storing")
+        _ = machine.pushStored(Ack(batch: "b1", accepted: 1, duplicates: 0, author: "W95010"))
+        clock.advance(.seconds(59))
+        #expect(machine.timerFired() == .armTimer(clock.read() + .seconds(1)))
+        clock.advance(.seconds(1))
+        #expect(Self.timedOut(machine.timerFired()))
     }
 
     @Test func anIdleTimeoutOfZeroNeverCloses() {

@@ -166,6 +166,10 @@ public struct ServerSessionStateMachine: Sendable {
             guard limits.idleTimeoutMillis > 0 else { return .none }
             let deadline = lastActivity + .milliseconds(limits.idleTimeoutMillis)
             guard now >= deadline else { return .armTimer(deadline) }
+            // A push still being stored is the server's wait, not the client's silence: its
+            // answer restarts the idle time (a push that held the writer for minutes ended its
+            // session as `timed-out`).
+            if pushesInFlight > 0 { return .armTimer(now + .milliseconds(limits.idleTimeoutMillis)) }
             return fatal(.timedOut,
                          "no line for \(Self.seconds(.milliseconds(limits.idleTimeoutMillis))): send ping on a quiet session (the welcome's limits.idleTimeoutMillis says how often), and reconnect now")
         }
