@@ -483,6 +483,15 @@ final class ManualClock: Sendable {
         return Machine(limits: limits, certificateIdentity: false, sessionLimits: SessionLimits(helloTimeout: .seconds(10)), clock: clock.read)
     }
 
+    /// A machine on `clock` whose session is welcomed.
+    static func welcomed(_ clock: ManualClock, idle: Int64) -> Machine {
+        var machine = Self.machine(clock, idle: idle)
+        _ = machine.start()
+        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
+        _ = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s")
+        return machine
+    }
+
     static func timedOut(_ action: Machine.Action) -> Bool {
         if case .close(let error?) = action { return error.code == "timed-out" && error.fatal }
         return false
@@ -544,10 +553,7 @@ final class ManualClock: Sendable {
 
     @Test func anAnswerCountsAsActivity() {
         let clock = ManualClock()
-        var machine = Self.machine(clock, idle: 60_000)
-        _ = machine.start()
-        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
-        _ = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s")
+        var machine = Self.welcomed(clock, idle: 60_000)
         _ = machine.lineReceived(ServerSessionStateMachineTests.line(.pull(Pull(cursor: nil))))
         // The store took 90 s: the client was waiting, not idle.
         clock.advance(.seconds(90))
@@ -559,10 +565,7 @@ final class ManualClock: Sendable {
     /// the client is waiting for its answer. Quiet after the answer, it closes as usual.
     @Test func aPushBeingStoredIsNotIdleTime() {
         let clock = ManualClock()
-        var machine = Self.machine(clock, idle: 60_000)
-        _ = machine.start()
-        _ = machine.lineReceived(ServerSessionStateMachineTests.line(.hello(Self.hello)))
-        _ = machine.authenticated(ServerSessionStateMachineTests.identity, server: "s")
+        var machine = Self.welcomed(clock, idle: 60_000)
         let push = Push(batch: "b1", changes: [ServerSessionStateMachineTests.change(1)])
         guard case .store = machine.lineReceived(ServerSessionStateMachineTests.line(.push(push))) else {
             Issue.record("expected the push to be stored")
