@@ -107,17 +107,19 @@ public struct HistoryCursor: Sendable, Equatable {
 /// bounds it.
 enum CursorField {
     static func escaped(_ field: String) -> String {
-        var text = ""
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(field.utf8.count)
         for byte in field.utf8 {
             if isPlain(byte) {
-                text.unicodeScalars.append(Unicode.Scalar(byte))
+                bytes.append(byte)
             } else {
-                let hex = Array("0123456789ABCDEF".utf8)
-                text += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
+                bytes += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
             }
         }
-        return text
+        return String(decoding: bytes, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
     /// The field a cursor names, or nil when the text is not spelled as `escaped` writes one.
     static func unescaped(_ text: Substring) -> String? {

@@ -10,10 +10,6 @@ public struct PageBudget: Sendable {
     /// The change text of one page: a quarter of the default line, and far above what 1,000
     /// ordinary changes (about 300 bytes each) take, so it bites only on long ones.
     public static let maxBytes = 1 << 20
-    /// The least `maxLineBytes` whose lines hold every page: a page's changes and its envelope
-    /// (keys, a snapshot cursor, commas). A server set below it reads shorter lines than it may
-    /// send; the reference client reads lines of up to 64 MiB whatever the server announces.
-    public static let minimumLineBytes = maxBytes + 64 * 1024
 
     private var used = 0
     private var rows = 0
