@@ -78,22 +78,25 @@ extension SQLiteServerStore {
     }
 
     public func rollup(tenant: String, region: String?, today: CalendarDate) async throws -> RegionRollup {
-        try await read { db in try Self.rollup(db, tenant: tenant, region: region, today: today) }
+        try await read { db in try self.rollup(db, tenant: tenant, region: region, today: today) }
     }
 
-    static func rollup(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws -> RegionRollup {
-        let clusters = try clusterNames(db, tenant: tenant, region: region)
-        var contributions: [String: [RollupContribution]] = [:]
-        for cluster in clusters { contributions[cluster] = [] }
-        let rows = try Row.fetchCursor(db, sql: "SELECT cluster, contribution FROM rollup_contribution WHERE tenant = ?", arguments: [tenant])
-        while let row = try rows.next() {
-            let cluster: String = row[0]
-            guard contributions[cluster] != nil else { continue }
-            contributions[cluster]!.append(try ServerOversight.decode(row[1]))
+    /// Aggregated per cluster; a cluster nothing was pushed to since its last aggregation, on
+    /// the same day, is not read again (`ClusterRollupCache`).
+    func rollup(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws -> RegionRollup {
+        let lastSeq = try db.cachedStatement(sql: "SELECT max(seq) FROM log WHERE tenant = ? AND cluster = ?")
+        let contributions = try db.cachedStatement(sql: "SELECT contribution FROM rollup_contribution WHERE tenant = ? AND cluster = ?")
+        let clusters = try Self.clusterNames(db, tenant: tenant, region: region).map { cluster in
+            let version = try Int64.fetchOne(lastSeq, arguments: [tenant, cluster]) ?? 0
+            if let kept = rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) { return kept }
+            let rows = try String.fetchCursor(contributions, arguments: [tenant, cluster])
+            var decoded: [RollupContribution] = []
+            while let text = try rows.next() { decoded.append(try ServerOversight.decode(text)) }
+            let rollup = ClusterRollup(tenant: tenant, cluster: cluster, contributions: decoded, today: today)
+            rollups.keep(rollup, version: version)
+            return rollup
         }
-        return RegionRollup(tenant: tenant, region: region, clusters: contributions.map {
-            ClusterRollup(tenant: tenant, cluster: $0.key, contributions: $0.value, today: today)
-        })
+        return RegionRollup(tenant: tenant, region: region, clusters: clusters)
     }
 
     /// A region's clusters, or every cluster of the tenant.
@@ -126,7 +129,7 @@ extension SQLiteServerStore {
                     changes += try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids)
                 }
             }
-            let rollup = try Self.rollup(db, tenant: identity.tenant, region: region, today: today)
+            let rollup = try self.rollup(db, tenant: identity.tenant, region: region, today: today)
             return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
         }
     }

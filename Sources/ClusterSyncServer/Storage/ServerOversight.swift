@@ -10,12 +10,15 @@ import GRDB
 public enum ServerOversight {
     /// The cluster-shared records of one cluster that `role` may hold in full: risks escalated to
     /// it (or above) and their actions. Reads the escalated risks and their actions only, never
-    /// the cluster's other records.
+    /// the cluster's other records. The escalation and source tests are correlated (one index
+    /// probe per risk or action of the cluster): as `IN (SELECT …)` they read every live write
+    /// of the whole store once per cluster, which made a PCPG's pull grow with every tenant's
+    /// history.
     public static func visible(_ db: Database, tenant: String, cluster: String, role: CredentialRole) throws -> [RecordID] {
         let levels = EscalationReach.levels.map { JSONValue.string($0).canonicalText }
         let risks = try ChangeReader.views(db, where: """
             rec.tenant = ? AND rec.cluster = ? AND rec.type = 'risk' AND rec.practice IS NULL
-            AND rec.num IN (SELECT record FROM change WHERE field = 'escalation' AND live = 1 AND value IN (?, ?))
+            AND EXISTS (SELECT 1 FROM change e WHERE e.record = rec.num AND e.field = 'escalation' AND e.live = 1 AND e.value IN (?, ?))
             """, arguments: [tenant, cluster, levels[0], levels[1]])
         let escalated = risks.filter { !$0.isDeleted && EscalationReach.sees(role, escalation: $0.string("escalation")) }
         guard !escalated.isEmpty else { return [] }
@@ -28,7 +31,8 @@ public enum ServerOversight {
         let actions = try ChangeReader.views(db, where: """
             rec.tenant = ? AND rec.cluster = ? AND rec.type = 'action' AND rec.practice IS NULL
             AND (rec.id IN (\(linked.isEmpty ? "NULL" : marks(linked.count)))
-                 OR rec.num IN (SELECT record FROM change WHERE field = 'source' AND live = 1 AND value IN (\(marks(sources.count)))))
+                 OR EXISTS (SELECT 1 FROM change s WHERE s.record = rec.num AND s.field = 'source' AND s.live = 1
+                            AND s.value IN (\(marks(sources.count)))))
             """, arguments: arguments)
         return EscalationReach.visible(escalated + actions, role: role).sorted { $0.rawValue < $1.rawValue }
     }

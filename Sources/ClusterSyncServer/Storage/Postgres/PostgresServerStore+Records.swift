@@ -120,19 +120,43 @@ extension PostgresServerStore {
         try await read { c in try await self.rollup(tenant: tenant, region: region, today: today, c) }
     }
 
+    /// Aggregated per cluster; a cluster nothing was pushed to since its last aggregation, on
+    /// the same day, is not read again (`ClusterRollupCache`: its version is read here, from the
+    /// database, so pushes another node took count too).
     func rollup(tenant: String, region: String?, today: CalendarDate, _ c: PostgresConnection) async throws -> RegionRollup {
         let clusters = try await clusterNames(tenant: tenant, region: region, c)
-        var contributions: [String: [RollupContribution]] = [:]
-        for cluster in clusters { contributions[cluster] = [] }
+        var versions: [String: Int64] = [:]
         for row in try await c.rows("""
-            SELECT cluster, contribution FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = ANY(\(clusters))
+            SELECT named.cluster, last.seq FROM unnest(\(clusters)::text[]) AS named(cluster)
+                LEFT JOIN LATERAL (SELECT max(seq) AS seq FROM log WHERE tenant = \(tenant) AND cluster = named.cluster) last ON true
             """, logger) {
-            let (cluster, text) = try row.decode((String, String).self)
-            contributions[cluster]?.append(try ServerOversight.decode(text))
+            let (cluster, lastSeq) = try row.decode((String, Int64?).self)
+            versions[cluster] = lastSeq ?? 0
         }
-        return RegionRollup(tenant: tenant, region: region, clusters: contributions.map {
-            ClusterRollup(tenant: tenant, cluster: $0.key, contributions: $0.value, today: today)
-        })
+        var rollups: [ClusterRollup] = []
+        var stale: [String: [RollupContribution]] = [:]
+        for cluster in clusters {
+            guard let version = versions[cluster] else { continue }
+            if let kept = self.rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) {
+                rollups.append(kept)
+            } else {
+                stale[cluster] = []
+            }
+        }
+        if !stale.isEmpty {
+            for row in try await c.rows("""
+                SELECT cluster, contribution FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = ANY(\(Array(stale.keys)))
+                """, logger) {
+                let (cluster, text) = try row.decode((String, String).self)
+                stale[cluster]?.append(try ServerOversight.decode(text))
+            }
+            for (cluster, contributions) in stale {
+                let rollup = ClusterRollup(tenant: tenant, cluster: cluster, contributions: contributions, today: today)
+                self.rollups.keep(rollup, version: versions[cluster]!)
+                rollups.append(rollup)
+            }
+        }
+        return RegionRollup(tenant: tenant, region: region, clusters: rollups)
     }
 
     /// A region's clusters, or every cluster of the tenant.

@@ -29,6 +29,8 @@ public final class PostgresServerStore: ServerStore {
     public let location: PostgresLocation
     let logger: Logger
     private let clock: Mutex<@Sendable () -> Int64>
+    /// Each cluster's roll-up as last aggregated, for read-only sessions' pulls.
+    let rollups = ClusterRollupCache()
     /// The notification channel every node listens on.
     public static let changesChannel = "clustersync_changes"
 

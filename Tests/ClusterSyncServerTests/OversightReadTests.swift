@@ -1,0 +1,126 @@
+import ClusterSyncCore
+import ClusterSyncServer
+import Foundation
+import GRDB
+import Testing
+
+/// What a read-only session's pull costs does not grow with what did not change: each cluster's
+/// roll-up is aggregated again only after a push to that cluster or on a new day, and the
+/// escalated records are found by index, not by reading every live write of the store.
+@Suite struct OversightReadTests {
+    static let now: Int64 = 1_795_426_200_000
+    static let today = CalendarDate(unixMillis: now)
+
+    func change(_ n: Int64, _ record: String, _ field: String, _ value: JSONValue, cluster: String, sup: [Int64] = []) -> Change {
+        let replica = ReplicaID(cluster == "conwy-west" ? "00000000000000a1" : "00000000000000b2")!
+        return Change(id: ChangeID(replica: replica, counter: n), hlc: HLCTimestamp(millis: Self.now - 60_000 + n),
+                      record: RecordID(record)!, scope: RecordScope(tenant: "bcuhb", cluster: cluster), field: field, value: value,
+                      supersedes: sup.map { ChangeID(replica: replica, counter: $0) })
+    }
+
+    func identity(_ cluster: String) -> SessionIdentity {
+        SessionIdentity(tenant: "bcuhb", cluster: cluster, practice: cluster + "-1", author: cluster, role: .clusterLead)
+    }
+
+    func regionOfTwo(_ store: any ServerStore) async throws {
+        try await store.addTenant("bcuhb")
+        try await store.addRegion("conwy", tenant: "bcuhb")
+        for cluster in ["conwy-west", "conwy-east"] {
+            try await store.addCluster(cluster, tenant: "bcuhb", region: "conwy")
+            try await store.addPractice(cluster + "-1", cluster: cluster, tenant: "bcuhb")
+        }
+    }
+
+    @Test(arguments: StoreBackend.persistent) func aRollupFollowsEachClustersPushesAndTheDay(_ kind: StoreBackend) async throws {
+        let store = try await kind.make(wallClock: { Self.now })
+        try await regionOfTwo(store)
+        _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: "conwy-west"),
+                                  change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "conwy-west")],
+                                 as: identity("conwy-west"))
+        let first = try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today)
+        #expect(first.risks.total == 1 && first.clusters.map(\.risks.total) == [0, 1])
+
+        // A push to the other cluster: its figures move, the first cluster's stay.
+        _ = try await store.push([change(1, "ACT-4F8R2M6W0Z", "title", .string("Agree rota"), cluster: "conwy-east"),
+                                  change(2, "ACT-4F8R2M6W0Z", "due_date", .string("2026-12-10"), cluster: "conwy-east")],
+                                 as: identity("conwy-east"))
+        let second = try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today)
+        #expect(second.actions.total == 1 && second.actions.overdue == 0)
+        #expect(second.clusters.first { $0.cluster == "conwy-west" } == first.clusters.first { $0.cluster == "conwy-west" })
+        #expect(try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today) == second)
+
+        // The day moves past the action's due date with nothing pushed: it is overdue.
+        let later = CalendarDate(year: 2026, month: 12, day: 11)
+        let next = try await store.rollup(tenant: "bcuhb", region: "conwy", today: later)
+        #expect(next.today == later && next.actions.overdue == 1)
+
+        // A push to the first cluster after both were read: its risk is closed.
+        _ = try await store.push([change(3, "RSK-7K3M9Q2X1A", "status", .string("closed"), cluster: "conwy-west")], as: identity("conwy-west"))
+        let third = try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today)
+        #expect(third.risks.byStatus["closed"] == 1 && third.risks.byStatus["open"] == 0 && third.actions.total == 1)
+
+        // The read-only session's page carries the same roll-up.
+        let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
+        let page = try await store.pull(for: pcpg, after: nil, limit: 1000)
+        #expect(page.oversight?.regionRollup == third)
+    }
+
+    /// The kept roll-up is not read again while its cluster's version stands: a contribution
+    /// altered behind the store's back (no push, so no new log row) is not seen until the
+    /// cluster's next push. Shows the reads are saved; the test above shows they are not
+    /// saved when they must not be.
+    @Test func aClusterNothingWasPushedToIsNotReadAgain() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-rollups-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteServerStore(path: path, wallClock: { Self.now })
+        try await regionOfTwo(store)
+        _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: "conwy-west")], as: identity("conwy-west"))
+        let read = try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today)
+        #expect(read.risks.byStatus["open"] == 1)
+        let behind = try DatabaseQueue(path: path)
+        try await behind.write { db in
+            try db.execute(sql: "UPDATE rollup_contribution SET contribution = replace(contribution, '\"open\"', '\"closed\"')")
+            #expect(db.changesCount == 1)
+        }
+        #expect(try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today) == read)
+        _ = try await store.push([change(2, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: "conwy-west")], as: identity("conwy-west"))
+        #expect(try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today).risks.byStatus["closed"] == 1)
+    }
+
+    /// Finding a cluster's escalated risks and their actions probes the index of each risk's
+    /// and action's writes; written as `IN (SELECT … FROM change …)` it read every live write of
+    /// the whole store, once per cluster of the region, at every pull. Checked on the plans
+    /// SQLite makes for the statements `ServerOversight.visible` runs.
+    @Test func escalatedRecordsAreFoundWithoutReadingEveryWrite() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-visible-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteServerStore(path: path, wallClock: { Self.now })
+        try await regionOfTwo(store)
+        _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: "conwy-west"),
+                                  change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "conwy-west"),
+                                  change(3, "ACT-4F8R2M6W0Z", "source", .string("RSK-7K3M9Q2X1A"), cluster: "conwy-west"),
+                                  change(4, "ACT-9H2J4K6M8N", "title", .string("Unlinked"), cluster: "conwy-west")],
+                                 as: identity("conwy-west"))
+        let database = try DatabaseQueue(path: path)
+        let statements = try await database.read { db in
+            var seen: [String] = []
+            db.trace(options: .statement) { event in
+                if case .statement(let statement) = event { seen.append(statement.expandedSQL) }
+            }
+            let visible = try ServerOversight.visible(db, tenant: "bcuhb", cluster: "conwy-west", role: .pcpg)
+            #expect(visible.map(\.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A"])
+            db.trace(options: .statement, nil)
+            return seen
+        }
+        let plans = try await database.read { db in
+            try statements.filter { $0.contains("FROM record rec") }.map { sql in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+            }
+        }
+        #expect(plans.count == 2, "the risks, then their actions: \(statements)")
+        for plan in plans {
+            #expect(!plan.contains { $0.hasPrefix("SCAN") || $0.contains("LIST SUBQUERY") }, "\(plan)")
+            #expect(plan.contains { $0.contains("CORRELATED") }, "\(plan)")
+        }
+    }
+}
