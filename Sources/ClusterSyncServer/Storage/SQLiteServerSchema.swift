@@ -355,6 +355,16 @@ enum SQLiteServerSchema {
         migrator.registerMigration("v10 (speed): changes clustered by id") { db in
             try MaterialisedStateSchema.clusterChangesByID(db)
         }
+        migrator.registerMigration("v11 (oversight): escalations and sources by value") { db in
+            try db.execute(sql: """
+                -- The live escalations and action sources by value, for a read-only session's
+                -- pull (ServerOversight.visible): the risks escalated to it and the actions
+                -- naming them are found here, without reading each record of each cluster.
+                -- IN rather than =, as change_kept: see that index.
+                CREATE INDEX change_by_value ON change(field, value, record)
+                    WHERE live = 1 AND field IN ('escalation', 'source');
+                """)
+        }
         return migrator
     }
 }
