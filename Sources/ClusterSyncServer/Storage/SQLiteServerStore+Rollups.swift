@@ -81,20 +81,17 @@ extension SQLiteServerStore {
         try await read { db in try self.rollup(db, tenant: tenant, region: region, today: today) }
     }
 
-    /// Aggregated per cluster; a cluster nothing was pushed to since its last aggregation, on
-    /// the same day, is not read again (`ClusterRollupCache`).
+    /// Aggregated per cluster; a cluster nothing was pushed to since its last aggregation is not
+    /// read again, and of one that was only the contributions that changed are decoded
+    /// (`ClusterRollupCache`).
     func rollup(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws -> RegionRollup {
         let lastSeq = try db.cachedStatement(sql: "SELECT max(seq) FROM log WHERE tenant = ? AND cluster = ?")
-        let contributions = try db.cachedStatement(sql: "SELECT contribution FROM rollup_contribution WHERE tenant = ? AND cluster = ?")
+        let contributions = try db.cachedStatement(sql: "SELECT record, contribution FROM rollup_contribution WHERE tenant = ? AND cluster = ?")
         let clusters = try Self.clusterNames(db, tenant: tenant, region: region).map { cluster in
             let version = try Int64.fetchOne(lastSeq, arguments: [tenant, cluster]) ?? 0
             if let kept = rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) { return kept }
-            let rows = try String.fetchCursor(contributions, arguments: [tenant, cluster])
-            var decoded: [RollupContribution] = []
-            while let text = try rows.next() { decoded.append(try ServerOversight.decode(text)) }
-            let rollup = ClusterRollup(tenant: tenant, cluster: cluster, contributions: decoded, today: today)
-            rollups.keep(rollup, version: version)
-            return rollup
+            let rows = try Row.fetchAll(contributions, arguments: [tenant, cluster]).map { (record: $0[0] as String, text: $0[1] as String) }
+            return try rollups.refresh(tenant: tenant, cluster: cluster, version: version, today: today, rows: rows)
         }
         return RegionRollup(tenant: tenant, region: region, clusters: clusters)
     }

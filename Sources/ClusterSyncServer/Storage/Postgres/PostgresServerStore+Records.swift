@@ -120,9 +120,10 @@ extension PostgresServerStore {
         try await read { c in try await self.rollup(tenant: tenant, region: region, today: today, c) }
     }
 
-    /// Aggregated per cluster; a cluster nothing was pushed to since its last aggregation, on
-    /// the same day, is not read again (`ClusterRollupCache`: its version is read here, from the
-    /// database, so pushes another node took count too).
+    /// Aggregated per cluster; a cluster nothing was pushed to since its last aggregation is not
+    /// read again, and of one that was only the contributions that changed are decoded
+    /// (`ClusterRollupCache`: the versions are read here, from the database, so pushes another
+    /// node took count too).
     func rollup(tenant: String, region: String?, today: CalendarDate, _ c: PostgresConnection) async throws -> RegionRollup {
         let clusters = try await clusterNames(tenant: tenant, region: region, c)
         var versions: [String: Int64] = [:]
@@ -134,7 +135,7 @@ extension PostgresServerStore {
             versions[cluster] = lastSeq ?? 0
         }
         var rollups: [ClusterRollup] = []
-        var stale: [String: [RollupContribution]] = [:]
+        var stale: [String: [(record: String, text: String)]] = [:]
         for cluster in clusters {
             guard let version = versions[cluster] else { continue }
             if let kept = self.rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) {
@@ -145,15 +146,13 @@ extension PostgresServerStore {
         }
         if !stale.isEmpty {
             for row in try await c.rows("""
-                SELECT cluster, contribution FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = ANY(\(Array(stale.keys)))
+                SELECT cluster, record, contribution FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = ANY(\(Array(stale.keys)))
                 """, logger) {
-                let (cluster, text) = try row.decode((String, String).self)
-                stale[cluster]?.append(try ServerOversight.decode(text))
+                let (cluster, record, text) = try row.decode((String, String, String).self)
+                stale[cluster]?.append((record, text))
             }
-            for (cluster, contributions) in stale {
-                let rollup = ClusterRollup(tenant: tenant, cluster: cluster, contributions: contributions, today: today)
-                self.rollups.keep(rollup, version: versions[cluster]!)
-                rollups.append(rollup)
+            for (cluster, rows) in stale {
+                rollups.append(try self.rollups.refresh(tenant: tenant, cluster: cluster, version: versions[cluster]!, today: today, rows: rows))
             }
         }
         return RegionRollup(tenant: tenant, region: region, clusters: rollups)
