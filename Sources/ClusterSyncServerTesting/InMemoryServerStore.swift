@@ -459,9 +459,11 @@ public actor InMemoryServerStore: ServerStore {
         var escalated: [EscalatedRecord] = []
         var changes: [Change] = []
         for cluster in stored.clusters.sorted() where region == nil || stored.clusterRegion[cluster] == region {
+            let clusterLast = stored.log.lastIndex { $0.scope.cluster == cluster }.map { Int64($0 + 1) } ?? 0
+            let sends = ServerOversight.sendsChanges(clusterLast: clusterLast, after: after)
             let (ids, found) = try await stored.records[cluster]!.read { db in
                 let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
-                return (ids, after < end ? try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids) : [])
+                return (ids, sends ? try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids) : [])
             }
             escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
             changes += found

@@ -1,3 +1,4 @@
+import ClusterSyncClient
 import ClusterSyncCore
 import ClusterSyncServer
 import Foundation
@@ -5,8 +6,9 @@ import GRDB
 import Testing
 
 /// What a read-only session's pull costs does not grow with what did not change: each cluster's
-/// roll-up is aggregated again only after a push to that cluster or on a new day, and the
-/// escalated records are found by index, not by reading every live write of the store.
+/// roll-up is aggregated again only after a push to that cluster or on a new day, the escalated
+/// records are found by index, not by reading every live write of the store, and a cluster's
+/// escalated records are sent again only when something was stored in that cluster.
 @Suite struct OversightReadTests {
     static let now: Int64 = 1_795_426_200_000
     static let today = CalendarDate(unixMillis: now)
@@ -124,5 +126,65 @@ import Testing
             #expect(plan.contains { $0.contains("USING INDEX change_by_value (field=? AND value=?)") }, "\(plan)")
             #expect(plan.first { $0.contains(" rec ") }?.contains("rowid=?") == true, "\(plan)\n\(statements)")
         }
+    }
+
+    /// Two clusters with an escalated risk each; the PCPG's page after a push to one carries
+    /// that cluster's escalated records, whole, and none of the other's; both stay listed.
+    @Test(arguments: StoreBackend.available) func aPageCarriesTheClustersStoredToSinceItsCursor(_ kind: StoreBackend) async throws {
+        let store = try await kind.make(wallClock: { Self.now })
+        try await regionOfTwo(store)
+        for cluster in ["conwy-west", "conwy-east"] {
+            _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: cluster),
+                                      change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: cluster)],
+                                     as: identity(cluster))
+        }
+        let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
+        let first = try await store.pull(for: pcpg, after: nil, limit: 1000)
+        #expect(first.changes.count == 4)
+        _ = try await store.push([change(3, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: "conwy-east")],
+                                 as: identity("conwy-east"))
+        let next = try await store.pull(for: pcpg, after: first.cursor, limit: 1000)
+        #expect(next.changes.map(\.scope.cluster) == ["conwy-east", "conwy-east", "conwy-east"], "\(next.changes)")
+        #expect(next.oversight?.escalated.map(\.cluster) == ["conwy-east", "conwy-west"])
+        let idle = try await store.pull(for: pcpg, after: next.cursor, limit: 1000)
+        #expect(idle.changes.isEmpty && idle.oversight?.escalated.count == 2)
+    }
+
+    /// A cluster moved into the PCPG's region stores nothing by moving, so its escalated risk is
+    /// listed without its changes: the PCPG's replica, told to hold a record it does not have,
+    /// keeps its cursor at the start, and its next pull brings the record whole. Through the
+    /// replica's own apply (`applyPulled`), as a sync does.
+    @Test(arguments: StoreBackend.available) func aReplicaToldToHoldWhatItLacksPullsFromTheStart(_ kind: StoreBackend) async throws {
+        let store = try await kind.make(wallClock: { Self.now })
+        try await regionOfTwo(store)
+        try await store.addCluster("arfon", tenant: "bcuhb", region: nil)
+        try await store.addPractice("arfon-1", cluster: "arfon", tenant: "bcuhb")
+        _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "conwy-west")], as: identity("conwy-west"))
+        let arfon = SessionIdentity(tenant: "bcuhb", cluster: "arfon", practice: "arfon-1", author: "arfon", role: .clusterLead)
+        let moved = Change(id: ChangeID(replica: ReplicaID("00000000000000c3")!, counter: 1), hlc: HLCTimestamp(millis: Self.now - 1_000),
+                           record: RecordID("RSK-3C5E7G9K1M")!, scope: RecordScope(tenant: "bcuhb", cluster: "arfon"),
+                           field: "escalation", value: .string("pcpg"))
+        _ = try await store.push([moved], as: arfon)
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-pcpg-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let replica = try Replica.createReadOnly(path: path, tenant: "bcuhb", role: .pcpg, region: "conwy", displayName: "PCPG analyst").0
+        try replica.setRemote(RemoteSettings(host: "127.0.0.1", port: 7443, caFile: "ca.pem", tokenFile: "pcpg.token"))
+        let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
+        func sync() async throws {
+            let page = try await store.pull(for: pcpg, after: try replica.syncState().cursor, limit: 1000)
+            try replica.applyPulled(page)
+        }
+        try await sync()
+        let cursor = try #require(try replica.syncState().cursor)
+        #expect(try replica.record(RecordID("RSK-7K3M9Q2X1A")!) != nil)
+
+        try await store.setRegion("conwy", ofCluster: "arfon", tenant: "bcuhb")
+        try await sync()
+        #expect(try replica.record(RecordID("RSK-3C5E7G9K1M")!) == nil)
+        #expect(try replica.syncState().cursor == nil, "left at the start, not at \(cursor)")
+        try await sync()
+        #expect(try replica.record(RecordID("RSK-3C5E7G9K1M")!)?.string("escalation") == "pcpg")
+        #expect(try replica.syncState().cursor != nil)
     }
 }

@@ -108,9 +108,10 @@ extension Replica {
                 progress(part.applied + part.duplicates)
             }
             outcome.setAside = try Self.setAside(refused, at: now, db)
-            if let oversight { try Self.applyOversight(oversight, now: now, db) }
+            let holdsAllListed = try oversight.map { try Self.applyOversight($0, now: now, db) } ?? true
             if let cursor {
-                try db.cachedStatement(sql: "UPDATE remote SET cursor = ?").execute(arguments: [cursor.rawValue])
+                // A read-only replica missing a record it is told to hold pulls from the start next time.
+                try db.cachedStatement(sql: "UPDATE remote SET cursor = ?").execute(arguments: [holdsAllListed ? cursor.rawValue : nil])
             }
             if retrySetAside {
                 outcome.applied += try Self.retrySetAside(rule: rule, now: now, &writer)

@@ -81,7 +81,12 @@ extension Replica {
     /// What a read-only session's page adds (inside the page's transaction): keeps its roll-up
     /// and deletes every record the server no longer lists (a de-escalated risk, an action no
     /// longer linked to an escalated one): it disappears from this replica, history and all.
-    static func applyOversight(_ oversight: OversightPage, now: Int64, _ db: Database) throws {
+    /// Returns whether the replica now holds every record the page lists. It may not: the
+    /// server sends a cluster's changes only when something was stored in that cluster since
+    /// the replica's cursor (PROTOCOL.md §7.1), and a cluster the administrator moved into a
+    /// PCPG's region stores nothing by moving. The caller then leaves the cursor at the start,
+    /// so the next sync pulls every listed record whole.
+    static func applyOversight(_ oversight: OversightPage, now: Int64, _ db: Database) throws -> Bool {
         try db.execute(sql: "UPDATE oversight SET rollup = ?, received_at = ?", arguments: [oversight.rollup.canonicalText, now])
         let listed = Set(oversight.escalated.map { [$0.cluster, $0.record.rawValue] })
         let held = try Row.fetchAll(db, sql: "SELECT num, cluster, id FROM record")
@@ -94,6 +99,9 @@ extension Replica {
             }
             try db.execute(sql: "DELETE FROM record WHERE num = ?", arguments: [num])
         }
+        // By id alone: a second cluster's record reusing an id is set aside, not held twice.
+        let heldIDs = Set(try String.fetchAll(db, sql: "SELECT id FROM record"))
+        return oversight.escalated.allSatisfy { heldIDs.contains($0.record.rawValue) }
     }
 
     /// The roll-up the server sent at the last sync (a read-only replica's), `cluster`'s alone if

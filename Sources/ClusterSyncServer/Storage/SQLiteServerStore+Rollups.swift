@@ -85,15 +85,20 @@ extension SQLiteServerStore {
     /// read again, and of one that was only the contributions that changed are decoded
     /// (`ClusterRollupCache`).
     func rollup(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws -> RegionRollup {
-        let lastSeq = try db.cachedStatement(sql: "SELECT max(seq) FROM log WHERE tenant = ? AND cluster = ?")
         let contributions = try db.cachedStatement(sql: "SELECT record, contribution FROM rollup_contribution WHERE tenant = ? AND cluster = ?")
         let clusters = try Self.clusterNames(db, tenant: tenant, region: region).map { cluster in
-            let version = try Int64.fetchOne(lastSeq, arguments: [tenant, cluster]) ?? 0
+            let version = try Self.clusterLast(db, tenant: tenant, cluster: cluster)
             if let kept = rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) { return kept }
             let rows = try Row.fetchAll(contributions, arguments: [tenant, cluster]).map { (record: $0[0] as String, text: $0[1] as String) }
             return try rollups.refresh(tenant: tenant, cluster: cluster, version: version, today: today, rows: rows)
         }
         return RegionRollup(tenant: tenant, region: region, clusters: clusters)
+    }
+
+    /// The sequence number of a cluster's newest log row (0 for none): it moves with every
+    /// push to the cluster and never returns (log rows are never removed).
+    static func clusterLast(_ db: Database, tenant: String, cluster: String) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM log WHERE tenant = ? AND cluster = ?"), arguments: [tenant, cluster]) ?? 0
     }
 
     /// A region's clusters, or every cluster of the tenant.
@@ -122,7 +127,7 @@ extension SQLiteServerStore {
             for cluster in try Self.clusterNames(db, tenant: identity.tenant, region: region) {
                 let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
                 escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
-                if after < end {
+                if ServerOversight.sendsChanges(clusterLast: try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster), after: after) {
                     changes += try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids)
                 }
             }

@@ -53,6 +53,16 @@ public enum ServerOversight {
             """, arguments: arguments)
     }
 
+    /// Whether a read-only session's page carries the changes of a cluster's escalated records:
+    /// only when something was stored in that cluster after the pull's position (`after`, -1
+    /// for a snapshot), its newest log row being `clusterLast`. Whatever makes a record
+    /// escalated (its escalation, a link, a source) is a change stored in its own cluster, so a
+    /// cluster nothing was stored in since has nothing new to send; before, every escalated
+    /// record of every cluster was sent again whenever anything was stored in the tenant. A
+    /// cluster moved into a PCPG's region stores nothing: the replica finds the records it is
+    /// told to hold and does not, and pulls from the start (Replica.applyOversight).
+    public static func sendsChanges(clusterLast: Int64, after: Int64) -> Bool { after < clusterLast }
+
     /// The page a read-only session gets: the escalated records' changes (all of them when the
     /// stream moved past `after`, none when nothing was stored since), its roll-up and the list
     /// of what it may hold. The cursor is the stream's end.

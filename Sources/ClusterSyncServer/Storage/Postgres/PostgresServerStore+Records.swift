@@ -126,14 +126,7 @@ extension PostgresServerStore {
     /// node took count too).
     func rollup(tenant: String, region: String?, today: CalendarDate, _ c: PostgresConnection) async throws -> RegionRollup {
         let clusters = try await clusterNames(tenant: tenant, region: region, c)
-        var versions: [String: Int64] = [:]
-        for row in try await c.rows("""
-            SELECT named.cluster, last.seq FROM unnest(\(clusters)::text[]) AS named(cluster)
-                LEFT JOIN LATERAL (SELECT max(seq) AS seq FROM log WHERE tenant = \(tenant) AND cluster = named.cluster) last ON true
-            """, logger) {
-            let (cluster, lastSeq) = try row.decode((String, Int64?).self)
-            versions[cluster] = lastSeq ?? 0
-        }
+        let versions = try await clusterLasts(tenant: tenant, clusters: clusters, c)
         var rollups: [ClusterRollup] = []
         var stale: [String: [(record: String, text: String)]] = [:]
         for cluster in clusters {
@@ -156,6 +149,20 @@ extension PostgresServerStore {
             }
         }
         return RegionRollup(tenant: tenant, region: region, clusters: rollups)
+    }
+
+    /// The sequence number of each cluster's newest log row (0 for none), in one query: it moves
+    /// with every push to the cluster and never returns (log rows are never removed).
+    func clusterLasts(tenant: String, clusters: [String], _ c: PostgresConnection) async throws -> [String: Int64] {
+        var lasts: [String: Int64] = [:]
+        for row in try await c.rows("""
+            SELECT named.cluster, last.seq FROM unnest(\(clusters)::text[]) AS named(cluster)
+                LEFT JOIN LATERAL (SELECT max(seq) AS seq FROM log WHERE tenant = \(tenant) AND cluster = named.cluster) last ON true
+            """, logger) {
+            let (cluster, last) = try row.decode((String, Int64?).self)
+            lasts[cluster] = last ?? 0
+        }
+        return lasts
     }
 
     /// A region's clusters, or every cluster of the tenant.
@@ -183,9 +190,12 @@ extension PostgresServerStore {
             let region = identity.role == .pcpg ? identity.region : nil
             var escalated: [EscalatedRecord] = []
             var changes: [Change] = []
-            for cluster in try await self.clusterNames(tenant: identity.tenant, region: region, c) {
+            let clusters = try await self.clusterNames(tenant: identity.tenant, region: region, c)
+            let lasts = try await self.clusterLasts(tenant: identity.tenant, clusters: clusters, c)
+            for cluster in clusters {
                 let (ids, found) = try await self.oversightRecords(
-                    tenant: identity.tenant, cluster: cluster, role: identity.role, withChanges: after < end, c)
+                    tenant: identity.tenant, cluster: cluster, role: identity.role,
+                    withChanges: ServerOversight.sendsChanges(clusterLast: lasts[cluster] ?? 0, after: after), c)
                 escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
                 changes += found
             }
