@@ -63,9 +63,9 @@ public enum ServerOversight {
     /// told to hold and does not, and pulls from the start (Replica.applyOversight).
     public static func sendsChanges(clusterLast: Int64, after: Int64) -> Bool { after < clusterLast }
 
-    /// The page a read-only session gets: the escalated records' changes (all of them when the
-    /// stream moved past `after`, none when nothing was stored since), its roll-up and the list
-    /// of what it may hold. The cursor is the stream's end.
+    /// The page a read-only session gets: the changes of the escalated records of the clusters
+    /// stored to since its position (`sendsChanges`), its roll-up and the list of all it may
+    /// hold. The cursor is the stream's end.
     public static func page(changes: [Change], escalated: [EscalatedRecord], rollup: RegionRollup, end: Int64) -> ChangesPage {
         ChangesPage(changes: changes, cursor: StreamCursor.cursor(at: end), more: false,
                     oversight: OversightPage(rollup: rollup.jsonValue, escalated: escalated.sorted()))
