@@ -121,7 +121,7 @@ struct SyncCommand: AsyncParsableCommand {
             let heldBack = try replica.heldBack().filter { !heldBackBefore.contains($0.change) }
             Output.printJSON(.object([
                 "pushed": .int(Int64(summary.pushed)), "duplicates": .int(Int64(summary.duplicates)),
-                "pulled": .int(Int64(summary.pulled)), "author": summary.author.map(JSONValue.string) ?? .null,
+                "pulled": .int(Int64(summary.pulled)), "withdrawn": .int(Int64(summary.withdrawn)), "author": summary.author.map(JSONValue.string) ?? .null,
                 "heldBack": .int(Int64(heldBack.count)), "storeReplaced": .bool(summary.storeReplaced),
                 "setAside": .int(Int64(max(0, try replica.setAsideCount() - setAsideBefore))),
                 "seconds": .double((Date().timeIntervalSince(started) * 1000).rounded() / 1000),
@@ -165,7 +165,9 @@ struct SyncCommand: AsyncParsableCommand {
             if summary.storeReplaced { Output.print(Self.storeReplacedSentence) }
             Output.print("pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
                 + (summary.duplicates > 0 ? " (\(summary.duplicates) already there)" : "")
-                + ", pulled \(summary.pulled); signed as \(summary.author ?? "?")")
+                + ", pulled \(summary.pulled)"
+                + (summary.withdrawn > 0 ? ", withdrew \(summary.withdrawn) record\(summary.withdrawn == 1 ? "" : "s") no longer escalated" : "")
+                + "; signed as \(summary.author ?? "?")")
 
         }
         for waiting in try replica.waitingRelays() { Output.print(waiting.sentence) }

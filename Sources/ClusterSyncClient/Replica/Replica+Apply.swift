@@ -18,6 +18,9 @@ extension Replica {
         public var duplicates = 0
         /// Changes from a server this replica could not admit, now in `setAside()`.
         public var setAside = 0
+        /// Records a read-only replica deleted because its server no longer lists them (a risk
+        /// de-escalated or deleted, an action no longer linked to an escalated one).
+        public var withdrawn = 0
 
         public init(applied: Int = 0, duplicates: Int = 0, setAside: Int = 0) {
             self.applied = applied
@@ -108,10 +111,12 @@ extension Replica {
                 progress(part.applied + part.duplicates)
             }
             outcome.setAside = try Self.setAside(refused, at: now, db)
-            let holdsAllListed = try oversight.map { try Self.applyOversight($0, now: now, db) } ?? true
+            let listed = try oversight.map { try Self.applyOversight($0, now: now, db) }
+            outcome.withdrawn = listed?.withdrawn ?? 0
             if let cursor {
                 // A read-only replica missing a record it is told to hold pulls from the start next time.
-                try db.cachedStatement(sql: "UPDATE remote SET cursor = ?").execute(arguments: [holdsAllListed ? cursor.rawValue : nil])
+                try db.cachedStatement(sql: "UPDATE remote SET cursor = ?")
+                    .execute(arguments: [listed?.holdsAllListed ?? true ? cursor.rawValue : nil])
             }
             if retrySetAside {
                 outcome.applied += try Self.retrySetAside(rule: rule, now: now, &writer)

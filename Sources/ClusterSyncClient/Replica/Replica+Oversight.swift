@@ -81,16 +81,19 @@ extension Replica {
     /// What a read-only session's page adds (inside the page's transaction): keeps its roll-up
     /// and deletes every record the server no longer lists (a de-escalated risk, an action no
     /// longer linked to an escalated one): it disappears from this replica, history and all.
-    /// Returns whether the replica now holds every record the page lists. It may not: the
+    /// Returns how many records it withdrew, and whether the replica now holds every record the
+    /// page lists. It may not: the
     /// server sends a cluster's changes only when something was stored in that cluster since
     /// the replica's cursor (PROTOCOL.md §7.1), and a cluster the administrator moved into a
     /// PCPG's region stores nothing by moving. The caller then leaves the cursor at the start,
     /// so the next sync pulls every listed record whole.
-    static func applyOversight(_ oversight: OversightPage, now: Int64, _ db: Database) throws -> Bool {
+    static func applyOversight(_ oversight: OversightPage, now: Int64, _ db: Database) throws -> (withdrawn: Int, holdsAllListed: Bool) {
         try db.execute(sql: "UPDATE oversight SET rollup = ?, received_at = ?", arguments: [oversight.rollup.canonicalText, now])
         let listed = Set(oversight.escalated.map { [$0.cluster, $0.record.rawValue] })
         let held = try Row.fetchAll(db, sql: "SELECT num, cluster, id FROM record")
+        var withdrawn = 0
         for row in held where !listed.contains([row["cluster"] as String, row["id"] as String]) {
+            withdrawn += 1
             let num: Int64 = row["num"]
             try db.execute(sql: "DELETE FROM change WHERE record = ?", arguments: [num])
             try db.execute(sql: "DELETE FROM orphan_supersede WHERE record = ?", arguments: [num])
@@ -101,7 +104,7 @@ extension Replica {
         }
         // By id alone: a second cluster's record reusing an id is set aside, not held twice.
         let heldIDs = Set(try String.fetchAll(db, sql: "SELECT id FROM record"))
-        return oversight.escalated.allSatisfy { heldIDs.contains($0.record.rawValue) }
+        return (withdrawn, oversight.escalated.allSatisfy { heldIDs.contains($0.record.rawValue) })
     }
 
     /// The roll-up the server sent at the last sync (a read-only replica's), `cluster`'s alone if

@@ -9,11 +9,12 @@ extension Replica {
     /// Actions done in this one's transaction are taken off the front of `pending` (a welcome's
     /// store identity; a last page's `recordSuccessfulSync`); events the action produces are fed
     /// to `machine` and its next actions appended to `pending`.
-    /// - Returns: nil when the action is not the replica's; else how many changes it applied.
+    /// - Returns: nil when the action is not the replica's; else what it applied (nothing but
+    ///   for the pages).
     public func perform(
         _ action: ClientSyncStateMachine.Action, _ machine: inout ClientSyncStateMachine,
         pending: inout [ClientSyncStateMachine.Action], now: Int64
-    ) throws -> Int? {
+    ) throws -> ApplyOutcome? {
         switch action {
         case .readOutbox(let after, let limit):
             pending += machine.handle(.outboxRead(try outbox(after: after, limit: limit)), now: now)
@@ -38,14 +39,14 @@ extension Replica {
             let next = pending.firstIndex { if case .progress = $0 { false } else { true } }
             let record = next.map { pending[$0] == .recordSuccessfulSync } ?? false
             if record, let next { pending.remove(at: next) }
-            return try applyPulled(page, recordingSuccessfulSync: record).applied
+            return try applyPulled(page, recordingSuccessfulSync: record)
         case .applySnapshot(let page, let first):
-            return try applySnapshot(page, first: first).applied
+            return try applySnapshot(page, first: first)
         case .recordSuccessfulSync:
             try recordSuccessfulSync()
         case .connect, .sendHello, .send, .keepHistory, .progress, .notice, .close, .finish, .fail:
             return nil
         }
-        return 0
+        return ApplyOutcome()
     }
 }

@@ -44,6 +44,8 @@ public struct SyncClient: Sendable {
         public var pushed = 0
         public var duplicates = 0
         public var pulled = 0
+        /// Records a read-only replica deleted because its server no longer lists them.
+        public var withdrawn = 0
         public var author: String?
         /// The server's store was new to this replica (restored from a backup?): this replica's
         /// changes were pushed again and everything pulled from the start (PROTOCOL.md §5.2).
@@ -109,7 +111,7 @@ public struct SyncClient: Sendable {
         configuration.knownStore = start.knownStore
         var machine = ClientSyncStateMachine(configuration, cursor: start.cursor, pending: start.pending)
         let callbacks = Callbacks(progress: progress, onApplied: onApplied, onNotice: onNotice, onHistory: onHistory)
-        var pulled = 0
+        var received = Replica.ApplyOutcome()
         var actions = machine.start(now: Self.now())
         while true {
             var next: [ClientSyncStateMachine.Action] = []
@@ -118,10 +120,10 @@ public struct SyncClient: Sendable {
                 case .connect(let delay):
                     if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
                     next = try await session(&machine, tls: tls, hello: Hello(replica: identity.replicaID, token: token, client: "clustersync/1", key: start.key),
-                                             pulled: &pulled, callbacks: callbacks)
+                                             received: &received, callbacks: callbacks)
                 case .finish(let result):
-                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: pulled, author: result.author,
-                                   storeReplaced: result.storeReplaced)
+                    return Summary(pushed: result.pushed, duplicates: result.duplicates, pulled: received.applied,
+                                   withdrawn: received.withdrawn, author: result.author, storeReplaced: result.storeReplaced)
                 case .fail(let error):
                     throw error
                 case .progress(let state):
@@ -141,7 +143,7 @@ public struct SyncClient: Sendable {
     /// One connection, from connect to close: performs the machine's actions and feeds it what
     /// happens. Returns the actions that follow the close.
     private func session(
-        _ machine: inout ClientSyncStateMachine, tls: NIOSSLContext, hello: Hello, pulled: inout Int, callbacks: Callbacks
+        _ machine: inout ClientSyncStateMachine, tls: NIOSSLContext, hello: Hello, received: inout Replica.ApplyOutcome, callbacks: Callbacks
     ) async throws -> [ClientSyncStateMachine.Action] {
         let server = machine.configuration.server
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -213,8 +215,10 @@ public struct SyncClient: Sendable {
                             return [action] + pending
                         case .readOutbox, .rememberLimits, .rememberStore, .acknowledge, .holdBack, .apply, .applySnapshot,
                              .recordSuccessfulSync:
-                            let applied = try replica.perform(action, &machine, pending: &pending, now: Self.now()) ?? 0
-                            pulled += applied
+                            let outcome = try replica.perform(action, &machine, pending: &pending, now: Self.now()) ?? Replica.ApplyOutcome()
+                            let applied = outcome.applied
+                            received.applied += applied
+                            received.withdrawn += outcome.withdrawn
                             if watching, applied > 0, case .apply = action { callbacks.onApplied(applied) }
                         }
                     }
