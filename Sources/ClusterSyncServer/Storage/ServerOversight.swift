@@ -14,7 +14,9 @@ public enum ServerOversight {
     /// index, so a pull costs what is escalated, not what the cluster holds. (Tested on SQLite's
     /// plans: the index's WHERE is repeated word for word, as SQLite uses a partial index only
     /// for a query whose terms include the index's own; the unary `+` keeps SQLite from walking
-    /// the cluster's whole record index instead, which it prefers for coming in id order.)
+    /// the cluster's whole record index instead, which it prefers for coming in id order.) The
+    /// index is the store's, not the cluster's: each cluster's search reads the escalations of
+    /// every tenant, hundreds where the cluster's records are thousands.
     public static func visible(_ db: Database, tenant: String, cluster: String, role: CredentialRole) throws -> [RecordID] {
         let levels = EscalationReach.levels.map { JSONValue.string($0).canonicalText }
         let risks = try ChangeReader.views(db, where: """
