@@ -92,7 +92,13 @@ extension Replica {
         let listed = Set(oversight.escalated.map { [$0.cluster, $0.record.rawValue] })
         let held = try Row.fetchAll(db, sql: "SELECT num, cluster, id FROM record")
         var withdrawn = 0
-        for row in held where !listed.contains([row["cluster"] as String, row["id"] as String]) {
+        // By id alone: a second cluster's record reusing an id is set aside, not held twice.
+        var kept = Set<String>()
+        for row in held {
+            guard !listed.contains([row["cluster"] as String, row["id"] as String]) else {
+                kept.insert(row["id"])
+                continue
+            }
             withdrawn += 1
             let num: Int64 = row["num"]
             try db.execute(sql: "DELETE FROM change WHERE record = ?", arguments: [num])
@@ -102,9 +108,7 @@ extension Replica {
             }
             try db.execute(sql: "DELETE FROM record WHERE num = ?", arguments: [num])
         }
-        // By id alone: a second cluster's record reusing an id is set aside, not held twice.
-        let heldIDs = Set(try String.fetchAll(db, sql: "SELECT id FROM record"))
-        return (withdrawn, oversight.escalated.allSatisfy { heldIDs.contains($0.record.rawValue) })
+        return (withdrawn, oversight.escalated.allSatisfy { kept.contains($0.record.rawValue) })
     }
 
     /// The roll-up the server sent at the last sync (a read-only replica's), `cluster`'s alone if

@@ -124,9 +124,15 @@ extension PostgresServerStore {
     /// read again, and of one that was only the contributions that changed are decoded
     /// (`ClusterRollupCache`: the versions are read here, from the database, so pushes another
     /// node took count too).
-    func rollup(tenant: String, region: String?, today: CalendarDate, _ c: PostgresConnection) async throws -> RegionRollup {
-        let clusters = try await clusterNames(tenant: tenant, region: region, c)
-        let versions = try await clusterLasts(tenant: tenant, clusters: clusters, c)
+    func rollup(tenant: String, region: String?, today: CalendarDate, _ c: PostgresConnection,
+                read: (clusters: [String], lasts: [String: Int64])? = nil) async throws -> RegionRollup {
+        let clusters: [String], versions: [String: Int64]
+        if let read {
+            (clusters, versions) = read
+        } else {
+            clusters = try await clusterNames(tenant: tenant, region: region, c)
+            versions = try await clusterLasts(tenant: tenant, clusters: clusters, c)
+        }
         var rollups: [ClusterRollup] = []
         var stale: [String: [(record: String, text: String)]] = [:]
         for cluster in clusters {
@@ -199,7 +205,8 @@ extension PostgresServerStore {
                 escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
                 changes += found
             }
-            let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: today, c)
+            // The clusters and their newest rows, read above in the same transaction.
+            let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: today, c, read: (clusters, lasts))
             return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
         }
     }
