@@ -387,16 +387,12 @@ public actor InMemoryServerStore: ServerStore {
     }
 
     public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: cursor, limit: limit) }
         let after = try cursor.map(StreamCursor.position(of:)) ?? 0
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
-        if let through = tenants[identity.tenant]?.compaction?.throughSeq, after < through {
-            throw ClusterSyncError(.cursorExpired,
-                "this server compacted its history through position \(through), and the pull starts at \(after): "
-                + "pull with \"snapshot\":true for the current state, then pull on from its cursor")
-        }
-        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
+        try requireKept(tenant: identity.tenant, after: after)
         let log = tenants[identity.tenant]?.log ?? []
         var page: [Change] = []
         var last: Int64?
@@ -452,31 +448,41 @@ public actor InMemoryServerStore: ServerStore {
         return RegionRollup(tenant: tenant, region: region, clusters: clusters)
     }
 
-    private func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
+    private func requireKept(tenant: String, after: Int64) throws {
+        if let through = tenants[tenant]?.compaction?.throughSeq, after < through {
+            throw ClusterSyncError(.cursorExpired,
+                "this server compacted its history through position \(through), and the pull starts at \(after): "
+                + "pull with \"snapshot\":true for the current state, then pull on from its cursor")
+        }
+    }
+
+    private func oversightPull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, snapshot: Bool = false, limit: Int) async throws -> ChangesPage {
         guard let stored = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
+        var paging = try OversightPaging(cursor: cursor, snapshot: snapshot, limit: limit, currentEnd: Int64(stored.log.count))
+        if paging.startsAtStreamPosition { try requireKept(tenant: identity.tenant, after: paging.after) }
         let region = identity.role == .pcpg ? identity.region : nil
-        let end = Int64(stored.log.count)
-        var escalated: [EscalatedRecord] = []
-        var changes: [Change] = []
-        for cluster in stored.clusters.sorted() where region == nil || stored.clusterRegion[cluster] == region {
+        for cluster in OversightPaging.ordered(stored.clusters.filter { region == nil || stored.clusterRegion[$0] == region }) {
             let clusterLast = stored.log.lastIndex { $0.scope.cluster == cluster }.map { Int64($0 + 1) } ?? 0
-            let sends = ServerOversight.sendsChanges(clusterLast: clusterLast, after: after)
-            let (ids, found) = try await stored.records[cluster]!.read { db in
+            paging = try await stored.records[cluster]!.read { [paging] db in
+                var paging = paging
                 let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
-                return (ids, sends ? try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids) : [])
+                paging.list(ids, of: cluster)
+                if paging.reads(cluster, clusterLast: clusterLast) {
+                    paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids,
+                                                            after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
+                }
+                return paging
             }
-            escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
-            changes += found
         }
         let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: CalendarDate(unixMillis: wallClock()))
-        return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
+        return paging.page(rollup: rollup)
     }
 
     // MARK: Snapshots and compaction
 
     public func snapshot(for identity: SessionIdentity, after cursor: SnapshotCursor?, limit: Int) async throws -> Snapshot {
         guard let stored = tenants[identity.tenant] else { throw Self.noTenant(identity.tenant) }
-        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: -1) }
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: nil, snapshot: true, limit: limit) }
         let end = cursor?.end ?? Int64(stored.log.count)
         guard let records = stored.records[identity.cluster] else {
             return Snapshot(changes: [], cursor: StreamCursor.cursor(at: end), more: false)

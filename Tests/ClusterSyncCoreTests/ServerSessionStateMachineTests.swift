@@ -636,6 +636,30 @@ extension ServerSessionStateMachineTests {
                 "a subscription starts from a stream position, not inside a snapshot")
     }
 
+    /// A read-only session's page that goes on (PROTOCOL.md §7.1) is continued by a pull, even
+    /// one that says `snapshot` (a read-only snapshot's next page is a pull), if the server
+    /// could have issued its cursor: spelled as it writes one, its end not past the stream's.
+    @Test func anOversightCursorContinuesAPullIfTheServerCouldHaveIssuedIt() throws {
+        let next = OversightCursor(end: 5, after: 2, cluster: "cwm-taf/rhondda", record: RecordID("RSK-7K3M9Q2X1A")!,
+                                   replica: ReplicaID("7e2a4c6e8a0b1d3f")!, counter: 3)
+        #expect(next.cursor == Cursor("o1:5/2/cwm%2Dtaf%2Frhondda/RSK-7K3M9Q2X1A/7e2a4c6e8a0b1d3f/3"))
+        #expect(try OversightCursor(next.cursor) == next)
+        var machine = Self.ready()
+        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: next.cursor, snapshot: true)))) == .findStreamEnd)
+        #expect(machine.streamEnd(Cursor("s1:5")) == .fetch(Pull(cursor: next.cursor, limit: Self.limits.maxChangesPerPage)))
+        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: next.cursor)))) == .findStreamEnd)
+        #expect(Self.nonFatal(.malformed, in: machine.streamEnd(Cursor("s1:4"))), "a page of a position past the end was never issued")
+        let good = next.cursor.rawValue
+        for bad in [good.replacingOccurrences(of: "/3", with: "/03"), good.replacingOccurrences(of: "o1:5/2", with: "o1:2/5"),
+                    good.replacingOccurrences(of: "o1:5", with: "o1:05"), good.replacingOccurrences(of: "7e2a", with: "7E2A"),
+                    good.replacingOccurrences(of: "cwm%2D", with: "cwm-"), good.replacingOccurrences(of: "RSK-7K3M9Q2X1A", with: "nope"),
+                    good.replacingOccurrences(of: "/3", with: ""), good + "/1", "o1:", "O1:5/2/a/RSK-7K3M9Q2X1A/7e2a4c6e8a0b1d3f/3"] {
+            #expect(Self.nonFatal(.malformed, in: machine.lineReceived(Self.line(.pull(Pull(cursor: Cursor(bad)))))), "\(bad)")
+        }
+        #expect(Self.nonFatal(.malformed, in: machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: next.cursor))))),
+                "a subscription starts from a stream position, not inside a page")
+    }
+
     @Test func historyAsksForOneRecordWithinThePageLimitSubscribedOrNot() {
         var machine = Self.ready()
         let record = RecordID("RSK-7K3M9Q2X1A")!

@@ -49,7 +49,9 @@ import Testing
     }
 
     @Test func pcpgAndHealthBoardSeeTheirCountsAndEscalatedRisksOnly() async throws {
-        let server = try await base.makeServer()
+        // Pages of 3 changes: the escalated risk and its action come to the read-only replicas
+        // over several pages (PROTOCOL.md §7.1), as a long history would.
+        let server = try await base.makeServer(environment: ["CLUSTERSYNCD_LIMITS_MAX_CHANGES_PER_PAGE": "3"])
         Teardown.add { await server.stop() }
         // Regions: north (north-denbighshire) and east (wrexham, flint); cvuhb's cardiff (cardiff-north).
         try await admin("region", "add", "north", "--tenant", "bcuhb")

@@ -66,7 +66,7 @@ extension Replica {
     }
 
     func apply(_ changes: [Change], unreadable: [UnreadableChange], origin: Origin, cursor: ClusterSyncCore.Cursor?,
-               retrySetAside: Bool = false, oversight: OversightPage? = nil,
+               retrySetAside: Bool = false, oversight: OversightPage? = nil, more: Bool = false,
                prepare: (@Sendable (Database) throws -> Void)? = nil,
                finish: ((Database) throws -> Void)? = nil,
                progressSlice: Int? = nil, progress: (Int) -> Void = { _ in }) throws -> ApplyOutcome {
@@ -114,9 +114,10 @@ extension Replica {
             let listed = try oversight.map { try Self.applyOversight($0, now: now, db) }
             outcome.withdrawn = listed?.withdrawn ?? 0
             if let cursor {
-                // A read-only replica missing a record it is told to hold pulls from the start next time.
+                // A read-only replica missing a record it is told to hold pulls from the start
+                // next time; until the last page, what is listed may still be on its way.
                 try db.cachedStatement(sql: "UPDATE remote SET cursor = ?")
-                    .execute(arguments: [listed?.holdsAllListed ?? true ? cursor.rawValue : nil])
+                    .execute(arguments: [more || listed?.holdsAllListed ?? true ? cursor.rawValue : nil])
             }
             if retrySetAside {
                 outcome.applied += try Self.retrySetAside(rule: rule, now: now, &writer)

@@ -85,8 +85,9 @@ extension Replica {
     /// page lists. It may not: the
     /// server sends a cluster's changes only when something was stored in that cluster since
     /// the replica's cursor (PROTOCOL.md §7.1), and a cluster the administrator moved into a
-    /// PCPG's region stores nothing by moving. The caller then leaves the cursor at the start,
-    /// so the next sync pulls every listed record whole.
+    /// PCPG's region stores nothing by moving. The caller then leaves the cursor at the start
+    /// (after the page's last page: the records listed come page by page), so the next sync
+    /// pulls every listed record whole.
     static func applyOversight(_ oversight: OversightPage, now: Int64, _ db: Database) throws -> (withdrawn: Int, holdsAllListed: Bool) {
         try db.execute(sql: "UPDATE oversight SET rollup = ?, received_at = ?", arguments: [oversight.rollup.canonicalText, now])
         let listed = Set(oversight.escalated.map { [$0.cluster, $0.record.rawValue] })

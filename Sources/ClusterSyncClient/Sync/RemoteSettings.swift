@@ -146,7 +146,7 @@ extension Replica {
         let now = wallClock()
         let pulled = page.changes.map(\.id)
         return try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more,
-                         oversight: page.oversight, finish: { db in
+                         oversight: page.oversight, more: page.more, finish: { db in
                              try Self.forgetHeldBack(pulled, db)
                              if recordingSuccessfulSync { try Self.recordSuccessfulSync(at: now, db) }
                          })

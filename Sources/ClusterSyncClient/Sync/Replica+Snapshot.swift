@@ -14,7 +14,7 @@ extension Replica {
     public func applySnapshot(_ page: Snapshot, first: Bool) throws -> ApplyOutcome {
         let cursor = page.more ? nil : page.cursor
         let outcome = try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor,
-                                retrySetAside: !page.more, oversight: page.oversight) { db in
+                                retrySetAside: !page.more, oversight: page.oversight, more: page.more) { db in
             if first { try Self.replaceState(db) }
             // The last page's cursor is the stream position the whole snapshot stands for.
             if let cursor { try db.execute(sql: "UPDATE remote SET snapshot_cursor = ?", arguments: [cursor.rawValue]) }

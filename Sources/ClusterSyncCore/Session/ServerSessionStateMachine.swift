@@ -288,12 +288,16 @@ public struct ServerSessionStateMachine: Sendable {
                 // A snapshot cursor continues a snapshot; `snapshot: true` without one starts one.
                 if let cursor = pull.cursor, SnapshotCursor.isSnapshotCursor(cursor) {
                     pull.snapshot = true
+                } else if let cursor = pull.cursor, OversightCursor.isOversightCursor(cursor) {
+                    // Continues a read-only session's paged page (PROTOCOL.md §7.1): a pull,
+                    // even after a snapshot's first page.
+                    pull.snapshot = false
                 } else if pull.snapshot {
                     pull.cursor = nil
                 }
                 guard let cursor = pull.cursor else { return pull.snapshot ? .fetchSnapshot(pull) : .fetch(pull) }
                 do throws(ClusterSyncError) {
-                    if pull.snapshot { _ = try SnapshotCursor(cursor) } else { _ = try StreamCursor.position(of: cursor) }
+                    if pull.snapshot { _ = try SnapshotCursor(cursor) } else { _ = try StreamCursor.position(of: Self.streamCursor(of: cursor)) }
                 } catch {
                     return .send(.error(WireError(error, fatal: false)))
                 }
@@ -397,6 +401,12 @@ public struct ServerSessionStateMachine: Sendable {
         return answer(message)
     }
 
+    /// The stream cursor a pull's cursor stands for, checked against the stream's end: itself,
+    /// or the position an oversight page's continuation ends at (`malformed` if misspelled).
+    static func streamCursor(of cursor: Cursor) throws(ClusterSyncError) -> Cursor {
+        OversightCursor.isOversightCursor(cursor) ? try OversightCursor(cursor).endCursor : cursor
+    }
+
     /// The page a `fetch` asked for.
     public mutating func fetched(_ page: ChangesPage) -> Action {
         if case .ready(var ready) = state, let oversight = page.oversight {
@@ -436,7 +446,7 @@ public struct ServerSessionStateMachine: Sendable {
                     _ = try StreamCursor.position(of: StreamCursor.cursor(at: snapshot.end), end: end)
                     return .fetchSnapshot(pull)
                 }
-                _ = try StreamCursor.position(of: pull.cursor ?? end, end: end)
+                _ = try StreamCursor.position(of: Self.streamCursor(of: pull.cursor ?? end), end: end)
                 return .fetch(pull)
             } catch {
                 return .send(.error(WireError(error, fatal: false)))

@@ -52,7 +52,7 @@ public struct SnapshotCursor: Sendable, Equatable {
 
     /// A decimal number without sign or leading zero, as a server writes one: up to
     /// `Int64.max`, a counter a replica may use.
-    private static func number(_ text: Substring) -> Int64? {
+    static func number(_ text: Substring) -> Int64? {
         let digits = text.utf8
         guard !digits.isEmpty, digits.count <= 19, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
               digits.count == 1 || digits.first != UInt8(ascii: "0") else { return nil }

@@ -111,28 +111,26 @@ extension SQLiteServerStore {
         return try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE tenant = ? ORDER BY name", arguments: [tenant])
     }
 
-    /// A read-only session's page (PROTOCOL.md §7.1): the changes of the records escalated to
-    /// it when anything was stored in the tenant after `after` (the whole of each such record:
-    /// a newly escalated risk arrives with its history), its roll-up, and the list of the
-    /// records it may hold.
-    func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
+    /// A read-only session's page (PROTOCOL.md §7.1, `OversightPaging`): the changes of the
+    /// records escalated to it of each cluster stored to after the pull's position (the whole of
+    /// each such record: a newly escalated risk arrives with its history), its roll-up, and the
+    /// list of the records it may hold.
+    func oversightPull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, snapshot: Bool = false, limit: Int) async throws -> ChangesPage {
         let today = CalendarDate(unixMillis: wallClock())
         return try await read { db in
-            // -1: a snapshot (SQLiteServerStore+Snapshots), which reads what is kept whatever the compaction.
-            if after >= 0 { try Self.requireKept(db, tenant: identity.tenant, after: after) }
-            let end = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [identity.tenant]) ?? 0
+            let current = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [identity.tenant]) ?? 0
+            var paging = try OversightPaging(cursor: cursor, snapshot: snapshot, limit: limit, currentEnd: current)
+            if paging.startsAtStreamPosition { try Self.requireKept(db, tenant: identity.tenant, after: paging.after) }
             let region = identity.role == .pcpg ? identity.region : nil
-            var escalated: [EscalatedRecord] = []
-            var changes: [Change] = []
-            for cluster in try Self.clusterNames(db, tenant: identity.tenant, region: region) {
+            for cluster in OversightPaging.ordered(try Self.clusterNames(db, tenant: identity.tenant, region: region)) {
                 let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
-                escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
-                if ServerOversight.sendsChanges(clusterLast: try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster), after: after) {
-                    changes += try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids)
+                paging.list(ids, of: cluster)
+                if paging.reads(cluster, clusterLast: try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster)) {
+                    paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids,
+                                                            after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }
             }
-            let rollup = try self.rollup(db, tenant: identity.tenant, region: region, today: today)
-            return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
+            return paging.page(rollup: try self.rollup(db, tenant: identity.tenant, region: region, today: today))
         }
     }
 }

@@ -19,8 +19,8 @@ extension SQLiteServerStore {
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
-        // A read-only role's pull is already the state it may hold, whole: its snapshot is that page.
-        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: -1) }
+        // A read-only role's pull is already the state it may hold: its snapshot is that pull from the start.
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: nil, snapshot: true, limit: limit) }
         return try await read { db in
             let end = try cursor?.end ?? Self.streamEnd(db, tenant: identity.tenant)
             let page = try SnapshotReader.page(db, tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,

@@ -431,13 +431,13 @@ public final class SQLiteServerStore: ServerStore {
     // MARK: Pull
 
     public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {
+        // A pcpg or health-board session reads its roll-up and the records escalated to it,
+        // never a row of the log (PROTOCOL.md §7.1).
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: cursor, limit: limit) }
         let after = try cursor.map(Self.sequence(of:)) ?? 0
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
-        // A pcpg or health-board session reads its roll-up and the records escalated to it,
-        // never a row of the log (PROTOCOL.md §7.1).
-        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let rows = try await read { db in
             try Self.requireKept(db, tenant: identity.tenant, after: after)
             // Rows as (seq, JSON) only: decoding happens outside the read, off the connection.

@@ -43,16 +43,26 @@ public enum ServerOversight {
     /// The WHERE of the `change_by_value` index (SQLiteServerSchema, v11), as written there.
     static let byValue = "live = 1 AND field IN ('escalation', 'source')"
 
-    /// Every change (live and superseded) of `records` of one cluster, in clock order: a
+    /// The changes (live and superseded) of `records` of one cluster, in the order a read-only
+    /// session's pages go (`OversightPaging`): by record id, then replica id and counter; after
+    /// `resume` (the last change sent, when a page goes on in this cluster), at most `limit`. A
     /// read-only replica gets a record's whole history, so it shows conflicts and history as a
-    /// practice's replica does.
-    public static func changes(_ db: Database, tenant: String, cluster: String, records: [RecordID]) throws -> [Change] {
+    /// practice's replica does; the order is the changes' ids so that a page can end anywhere
+    /// (a replica applies changes in any order).
+    public static func changes(_ db: Database, tenant: String, cluster: String, records: [RecordID],
+                        after resume: OversightCursor?, limit: Int) throws -> [Change] {
+        let records = resume.map { from in records.filter { $0.rawValue >= from.record.rawValue } } ?? records
         guard !records.isEmpty else { return [] }
         var arguments: StatementArguments = [tenant, cluster]
         arguments += StatementArguments(records.map(\.rawValue))
-        return try ChangeReader.changes(db, where: """
+        var condition = """
             rec.tenant = ? AND rec.cluster = ? AND rec.id IN (\(Array(repeating: "?", count: records.count).joined(separator: ",")))
-            """, arguments: arguments)
+            """
+        if let resume {
+            condition += " AND (rec.id, r.id, c.counter) > (?, ?, ?)"
+            arguments += [resume.record.rawValue, resume.replica.rawValue, resume.counter]
+        }
+        return try ChangeReader.changes(db, where: condition, arguments: arguments, orderBy: "rec.id, r.id, c.counter", limit: limit)
     }
 
     /// Whether a read-only session's page carries the changes of a cluster's escalated records:
@@ -64,14 +74,6 @@ public enum ServerOversight {
     /// cluster moved into a PCPG's region stores nothing: the replica finds the records it is
     /// told to hold and does not, and pulls from the start (Replica.applyOversight).
     public static func sendsChanges(clusterLast: Int64, after: Int64) -> Bool { after < clusterLast }
-
-    /// The page a read-only session gets: the changes of the escalated records of the clusters
-    /// stored to since its position (`sendsChanges`), its roll-up and the list of all it may
-    /// hold. The cursor is the stream's end.
-    public static func page(changes: [Change], escalated: [EscalatedRecord], rollup: RegionRollup, end: Int64) -> ChangesPage {
-        ChangesPage(changes: changes, cursor: StreamCursor.cursor(at: end), more: false,
-                    oversight: OversightPage(rollup: rollup.jsonValue, escalated: escalated.sorted()))
-    }
 
     /// The contribution kept for a record, as stored (JSON of `RollupContribution`).
     static func encode(_ contribution: RollupContribution) throws -> String {

@@ -127,7 +127,8 @@ public protocol ServerStore: Sendable {
     /// `ChangeAdmission.recordScope`; a refusal throws a `PushRejection` naming the change.
     func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome
     /// The changes `identity` may see after `cursor` (nil: from the start), oldest first, at most
-    /// `limit`. Costs what it returns, not what is stored.
+    /// `limit`. Costs what it returns, not what is stored. A read-only role's page is its
+    /// oversight page (`OversightPaging`), which `cursor` may continue (an `OversightCursor`).
     func pull(for identity: SessionIdentity, after cursor: Cursor?, limit: Int) async throws -> ChangesPage
     /// What a session sends: `pull`'s page with each change as the canonical text it is stored
     /// in (`ChangesPage.storedTexts`, never decoded and re-encoded), and without the changes of
@@ -146,7 +147,7 @@ public protocol ServerStore: Sendable {
     // MARK: Snapshots and compaction (PROTOCOL.md §5.7, §7.2, §15)
 
     /// A page of the materialised state `identity` may see (`SnapshotReader`'s rows for a
-    /// practice; a read-only role's whole oversight page), at most `limit` changes after
+    /// practice; a read-only role's pull from the start, `OversightPaging`), at most `limit` changes after
     /// `cursor` (nil: the first page). Every page's `more` says whether another follows; its
     /// `cursor` is the next page's `SnapshotCursor`, or on the last page the `StreamCursor` the
     /// snapshot stands for (read with the first page), from which the client pulls on.

@@ -184,42 +184,36 @@ extension PostgresServerStore {
 
     // MARK: Oversight
 
-    /// A read-only session's page (PROTOCOL.md §7.1), as the SQLite store gives it.
-    func oversightPull(for identity: SessionIdentity, after: Int64) async throws -> ChangesPage {
+    /// A read-only session's page (PROTOCOL.md §7.1, `OversightPaging`), as the SQLite store gives it.
+    func oversightPull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, snapshot: Bool = false, limit: Int) async throws -> ChangesPage {
         let today = CalendarDate(unixMillis: wallClock())
-        return try await snapshot { c in
-            // -1: a snapshot, which reads what is kept whatever the compaction.
-            if after >= 0, let through = try await self.compaction(tenant: identity.tenant, c)?.throughSeq, after < through {
-                throw Self.cursorExpired(through: through, after: after)
+        return try await self.snapshot { c in
+            let current = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(identity.tenant)", self.logger).first?.decode(Int64.self) ?? 0
+            var paging = try OversightPaging(cursor: cursor, snapshot: snapshot, limit: limit, currentEnd: current)
+            if paging.startsAtStreamPosition, let through = try await self.compaction(tenant: identity.tenant, c)?.throughSeq, paging.after < through {
+                throw Self.cursorExpired(through: through, after: paging.after)
             }
-            let end = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(identity.tenant)", self.logger).first?.decode(Int64.self) ?? 0
             let region = identity.role == .pcpg ? identity.region : nil
-            var escalated: [EscalatedRecord] = []
-            var changes: [Change] = []
             let clusters = try await self.clusterNames(tenant: identity.tenant, region: region, c)
             let lasts = try await self.clusterLasts(tenant: identity.tenant, clusters: clusters, c)
-            for cluster in clusters {
-                let (ids, found) = try await self.oversightRecords(
-                    tenant: identity.tenant, cluster: cluster, role: identity.role,
-                    withChanges: ServerOversight.sendsChanges(clusterLast: lasts[cluster] ?? 0, after: after), c)
-                escalated += ids.map { EscalatedRecord(cluster: cluster, record: $0) }
-                changes += found
+            for cluster in OversightPaging.ordered(clusters) {
+                try await self.oversightRecords(tenant: identity.tenant, cluster: cluster, role: identity.role,
+                                                clusterLast: lasts[cluster] ?? 0, &paging, c)
             }
             // The clusters and their newest rows, read above in the same transaction.
-            let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: today, c, read: (clusters, lasts))
-            return ServerOversight.page(changes: changes, escalated: escalated, rollup: rollup, end: end)
+            return paging.page(rollup: try await self.rollup(tenant: identity.tenant, region: region, today: today, c, read: (clusters, lasts)))
         }
     }
 
     /// The records of one cluster `role` may hold (`ServerOversight.visible`), and their changes:
     /// the escalated risks are found by `record_escalated`, their actions by id or source.
-    func oversightRecords(tenant: String, cluster: String, role: CredentialRole, withChanges: Bool, _ c: PostgresConnection) async throws
-        -> ([RecordID], [Change]) {
+    func oversightRecords(tenant: String, cluster: String, role: CredentialRole, clusterLast: Int64,
+                          _ paging: inout OversightPaging, _ c: PostgresConnection) async throws {
         let risks = try await c.rows("""
             SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND escalation IS NOT NULL
                 AND type = 'risk' AND practice IS NULL
             """, logger).map { try $0.decode(String.self) }
-        guard !risks.isEmpty else { return ([], []) }
+        guard !risks.isEmpty else { return }
         let scratch = try ScratchRecords()
         try scratch.apply(try await loggedChanges(of: risks, tenant: tenant, cluster: cluster, c))
         let linked = try scratch.read { db in
@@ -230,9 +224,12 @@ extension PostgresServerStore {
                 AND (id = ANY(\(Array(Set(linked)))) OR source = ANY(\(risks)))
             """, logger).map { try $0.decode(String.self) }
         try scratch.apply(try await loggedChanges(of: actions, tenant: tenant, cluster: cluster, c))
-        return try scratch.read { db in
+        try scratch.read { db in
             let ids = try ServerOversight.visible(db, tenant: tenant, cluster: cluster, role: role)
-            return (ids, withChanges ? try ServerOversight.changes(db, tenant: tenant, cluster: cluster, records: ids) : [])
+            paging.list(ids, of: cluster)
+            guard paging.reads(cluster, clusterLast: clusterLast) else { return }
+            paging.take(try ServerOversight.changes(db, tenant: tenant, cluster: cluster, records: ids,
+                                                    after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
         }
     }
 }

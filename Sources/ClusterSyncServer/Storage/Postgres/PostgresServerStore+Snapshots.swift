@@ -11,7 +11,7 @@ extension PostgresServerStore {
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
-        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: -1) }
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: nil, snapshot: true, limit: limit) }
         let tenant = identity.tenant, cluster = identity.cluster
         return try await snapshot { c in
             guard let last = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(tenant)", self.logger).first?.decode(Int64.self) else {

@@ -475,11 +475,11 @@ public final class PostgresServerStore: ServerStore {
     }
 
     public func pull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> ChangesPage {
+        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: cursor, limit: limit) }
         let after = try cursor.map(StreamCursor.position(of:)) ?? 0
         guard limit > 0 else {
             throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
         }
-        guard identity.role.isPractice else { return try await oversightPull(for: identity, after: after) }
         let rows = try await logPage(for: identity, after: after, limit: limit, excluding: nil).rows
         return StoredPage.decoded(rows, limit: limit, askedWith: cursor)
     }

@@ -1,0 +1,91 @@
+import ClusterSyncCore
+
+/// One page of a read-only session's pull (PROTOCOL.md §7.1), as every store builds it: the
+/// store walks its clusters in `ordered` order, lists each cluster's escalated records, and reads
+/// the changes of a cluster only when `reads` says so, from `resume` on, at most `rowsWanted`;
+/// this cuts the page at the pull's `limit` or at `PageBudget.maxBytes` of change text and ends
+/// it with an `OversightCursor` naming the last change sent. One place, so the three stores page
+/// alike and a cursor one issued reads the same on another node.
+public struct OversightPaging: Sendable {
+    /// The stream position the changes are asked from: a stream cursor's, 0 without one, -1 for
+    /// a snapshot (which `sendsChanges` treats as 0: a cluster with no log row has no record).
+    public let after: Int64
+    /// The stream position the first page read, which the last page's cursor names.
+    public let end: Int64
+    private let from: OversightCursor?
+    private let limit: Int
+    private var escalated: [EscalatedRecord] = []
+    private var changes: [Change] = []
+    private var budget = PageBudget()
+    private var last: OversightCursor?
+    /// The page holds all it may: what is left waits for the next page.
+    private var full = false
+
+    /// Where a read-only session's pull starts: a stream cursor (its position), an oversight
+    /// cursor continuing a page (the first page's positions), or none (0); `snapshot` reads from
+    /// -1. `currentEnd`, the stream's end now, counts only when the paging starts here.
+    /// `malformed` for a cursor no server writes.
+    public init(cursor: Cursor?, snapshot: Bool = false, limit: Int, currentEnd: Int64) throws {
+        guard limit > 0 else {
+            throw ClusterSyncError(.invalidValue, "a pull's limit must be at least 1; got \(limit)", field: "limit")
+        }
+        self.limit = limit
+        if let cursor, OversightCursor.isOversightCursor(cursor) {
+            let from = try OversightCursor(cursor)
+            (self.from, after, end) = (from, from.after, from.end)
+        } else {
+            from = nil
+            after = snapshot ? -1 : try cursor.map(StreamCursor.position(of:)) ?? 0
+            end = currentEnd
+        }
+    }
+
+    /// Whether the stream position must still be checked against the compaction: only for the
+    /// first page of a pull (a snapshot, and a page going on, read what is kept anyway).
+    public var startsAtStreamPosition: Bool { from == nil && after >= 0 }
+
+    /// The clusters in the order pages walk them.
+    public static func ordered(_ clusters: [String]) -> [String] { clusters.sorted() }
+
+    /// Lists `records`, the escalated records of `cluster`, on the page (every page lists all).
+    public mutating func list(_ records: [RecordID], of cluster: String) {
+        escalated += records.map { EscalatedRecord(cluster: cluster, record: $0) }
+    }
+
+    /// Whether this page reads `cluster`'s changes: something was stored in it after `after`
+    /// (`ServerOversight.sendsChanges`), the page is not full, and it does not come before
+    /// where the page starts.
+    public func reads(_ cluster: String, clusterLast: Int64) -> Bool {
+        guard !full, ServerOversight.sendsChanges(clusterLast: clusterLast, after: after) else { return false }
+        return from.map { cluster >= $0.cluster } ?? true
+    }
+
+    /// The last change sent of `cluster`, after which its changes go on; nil to start with its first.
+    public func resume(in cluster: String) -> OversightCursor? {
+        from.flatMap { $0.cluster == cluster ? $0 : nil }
+    }
+
+    /// How many changes to read: one more than the page has room for, to know whether more follow.
+    public var rowsWanted: Int { limit - changes.count + 1 }
+
+    /// Takes what fits of `found`, `cluster`'s changes in page order (`ServerOversight.changes`).
+    public mutating func take(_ found: [Change], of cluster: String) {
+        for change in found {
+            guard changes.count < limit, budget.take(change.jsonText.utf8.count) else {
+                full = true
+                return
+            }
+            changes.append(change)
+            last = OversightCursor(end: end, after: max(after, 0), cluster: cluster, record: change.record,
+                                   replica: change.id.replica, counter: change.id.counter)
+        }
+    }
+
+    /// The page: its changes, the session's roll-up and every record it may hold, and the cursor
+    /// that goes on (or, on the last page, the stream position the first page read).
+    public func page(rollup: RegionRollup) -> ChangesPage {
+        let more = full && last != nil
+        return ChangesPage(changes: changes, cursor: more ? last!.cursor : StreamCursor.cursor(at: end), more: more,
+                           oversight: OversightPage(rollup: rollup.jsonValue, escalated: escalated.sorted()))
+    }
+}
