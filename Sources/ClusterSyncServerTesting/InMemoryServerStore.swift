@@ -24,6 +24,8 @@ public actor InMemoryServerStore: ServerStore {
         /// Regions, and the region of each cluster that is in one.
         var regions: Set<String> = []
         var clusterRegion: [String: String] = [:]
+        /// The stream's end when each cluster last changed region (ServerOversight.sendsChanges).
+        var clusterMovedAfter: [String: Int64] = [:]
         /// The stream: a change's sequence number is its index + 1.
         var log: [Change] = []
         /// Per cluster: the changes stored, by id, and which practice owns each replica id.
@@ -105,7 +107,9 @@ public actor InMemoryServerStore: ServerStore {
     public func setRegion(_ region: String?, ofCluster cluster: String, tenant: String) async throws {
         try requireCluster(cluster, tenant: tenant)
         if let region { try requireRegion(region, tenant: tenant) }
+        guard tenants[tenant]!.clusterRegion[cluster] != region else { return }
         tenants[tenant]!.clusterRegion[cluster] = region
+        tenants[tenant]!.clusterMovedAfter[cluster] = Int64(tenants[tenant]!.log.count)
     }
 
     public func clusters(ofRegion region: String, tenant: String) async throws -> [String] {
@@ -467,7 +471,7 @@ public actor InMemoryServerStore: ServerStore {
                 var paging = paging
                 let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
                 paging.list(ids, of: cluster)
-                if paging.reads(cluster, clusterLast: clusterLast) {
+                if paging.reads(cluster, clusterLast: clusterLast, movedAfter: stored.clusterMovedAfter[cluster]) {
                     paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids,
                                                             after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }

@@ -150,11 +150,11 @@ import Testing
         #expect(idle.changes.isEmpty && idle.oversight?.escalated.count == 2)
     }
 
-    /// A cluster moved into the PCPG's region stores nothing by moving, so its escalated risk is
-    /// listed without its changes: the PCPG's replica, told to hold a record it does not have,
-    /// keeps its cursor at the start, and its next pull brings the record whole. Through the
-    /// replica's own apply (`applyPulled`), as a sync does.
-    @Test(arguments: StoreBackend.available) func aReplicaToldToHoldWhatItLacksPullsFromTheStart(_ kind: StoreBackend) async throws {
+    /// A cluster moved into the PCPG's region stores nothing by moving; the move is noted, so
+    /// the PCPG's next pull brings the cluster's escalated risk whole, and the pull after it
+    /// (the tenant's stream having moved on) does not send it again. Through the replica's own
+    /// apply (`applyPulled`), as a sync does.
+    @Test(arguments: StoreBackend.available) func aClusterMovedIntoTheRegionReachesItsPCPGAtTheNextPull(_ kind: StoreBackend) async throws {
         let store = try await kind.make(wallClock: { Self.now })
         try await regionOfTwo(store)
         try await store.addCluster("arfon", tenant: "bcuhb", region: nil)
@@ -166,25 +166,57 @@ import Testing
                            field: "escalation", value: .string("pcpg"))
         _ = try await store.push([moved], as: arfon)
 
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-pcpg-\(UUID().uuidString).sqlite").path
+        let (replica, path) = try Self.pcpgReplica()
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let replica = try Replica.createReadOnly(path: path, tenant: "bcuhb", role: .pcpg, region: "conwy", displayName: "PCPG analyst").0
-        try replica.setRemote(RemoteSettings(host: "127.0.0.1", port: 7443, caFile: "ca.pem", tokenFile: "pcpg.token"))
         let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
-        func sync() async throws {
+        func sync() async throws -> ChangesPage {
             let page = try await store.pull(for: pcpg, after: try replica.syncState().cursor, limit: 1000)
             try replica.applyPulled(page)
+            return page
         }
-        try await sync()
-        let cursor = try #require(try replica.syncState().cursor)
+        _ = try await sync()
         #expect(try replica.record(RecordID("RSK-7K3M9Q2X1A")!) != nil)
+        #expect(try replica.record(RecordID("RSK-3C5E7G9K1M")!) == nil)
+        #expect(try await sync().changes.isEmpty)
 
         try await store.setRegion("conwy", ofCluster: "arfon", tenant: "bcuhb")
-        try await sync()
-        #expect(try replica.record(RecordID("RSK-3C5E7G9K1M")!) == nil)
-        #expect(try replica.syncState().cursor == nil, "left at the start, not at \(cursor)")
-        try await sync()
+        let after = try await sync()
+        #expect(after.changes.map(\.id) == [moved.id], "only the moved cluster's")
         #expect(try replica.record(RecordID("RSK-3C5E7G9K1M")!)?.string("escalation") == "pcpg")
-        #expect(try replica.syncState().cursor != nil)
+        #expect(try replica.syncState().cursor == after.cursor)
+        // Until the tenant's stream moves on, each pull sends it again (applying it twice is harmless).
+        #expect(try await sync().changes.map(\.id) == [moved.id])
+        _ = try await store.push([change(2, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: "conwy-west")],
+                                 as: identity("conwy-west"))
+        // Moving it to where it is notes nothing.
+        try await store.setRegion("conwy", ofCluster: "arfon", tenant: "bcuhb")
+        #expect(Set(try await sync().changes.map(\.scope.cluster)) == ["conwy-west", "arfon"])
+        #expect(try await sync().changes.isEmpty, "the stream moved on: arfon is not sent again")
+    }
+
+    /// The replica's own check, for a server that does not note moves: a page's last page that
+    /// lists a record the replica does not hold leaves the cursor at the start, so the next pull
+    /// brings it whole; a page with more to come keeps its cursor (the record may be on its way).
+    @Test func aReplicaToldToHoldWhatItLacksPullsFromTheStart() throws {
+        let (replica, path) = try Self.pcpgReplica()
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let rollup = RegionRollup(tenant: "bcuhb", region: "conwy", clusters: [])
+        let listed = OversightPage(rollup: rollup.jsonValue, escalated: [EscalatedRecord(cluster: "arfon", record: RecordID("RSK-3C5E7G9K1M")!)])
+        let going = OversightCursor(end: 3, after: 0, cluster: "arfon", record: RecordID("RSK-3C5E7G9K1M")!,
+                                    replica: ReplicaID("00000000000000c3")!, counter: 1).cursor
+        try replica.applyPulled(ChangesPage(changes: [], cursor: going, more: true, oversight: listed))
+        #expect(try replica.syncState().cursor == going)
+        try replica.applyPulled(ChangesPage(changes: [], cursor: Cursor("s1:3"), more: false, oversight: listed))
+        #expect(try replica.syncState().cursor == nil, "left at the start")
+        let held = OversightPage(rollup: rollup.jsonValue, escalated: [])
+        try replica.applyPulled(ChangesPage(changes: [], cursor: Cursor("s1:3"), more: false, oversight: held))
+        #expect(try replica.syncState().cursor == Cursor("s1:3"))
+    }
+
+    static func pcpgReplica() throws -> (Replica, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-pcpg-\(UUID().uuidString).sqlite").path
+        let replica = try Replica.createReadOnly(path: path, tenant: "bcuhb", role: .pcpg, region: "conwy", displayName: "PCPG analyst").0
+        try replica.setRemote(RemoteSettings(host: "127.0.0.1", port: 7443, caFile: "ca.pem", tokenFile: "pcpg.token"))
+        return (replica, path)
     }
 }

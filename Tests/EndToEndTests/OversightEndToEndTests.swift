@@ -159,5 +159,20 @@ import Testing
             #expect(try await cli.run("show", "--replica", replica, action).status == 1)
             #expect(try await rollup(replica)["risks"]?["escalation"]?["cluster"] == .int(1))
         }
+
+        // Escalated again, then its cluster moved from north to east by the administrator: east's
+        // PCPG holds the risk at its next sync, whole, and north's withdraws it.
+        _ = try await ok("risk", "set", "--replica", prestatyn, escalated, "escalation=pcpg")
+        _ = try await base.sync(prestatyn)
+        for replica in [east, north] { _ = try await base.sync(replica) }
+        #expect(try await riskIDs(north) == [escalated])
+        #expect(try await riskIDs(east) == [])
+        try await admin("cluster", "set-region", "--tenant", "bcuhb", "north-denbighshire", "east")
+        _ = try await base.sync(east)
+        #expect(try await riskIDs(east) == [escalated])
+        let moved = try #require(try await cli.run("risk", "show", "--replica", east, escalated, "--json").json)
+        #expect(moved["fields"]?["title"] == .string("GP locum cover across the county"))
+        #expect(try await base.sync(north).stdout.contains("withdrew 2 records no longer escalated"))
+        #expect(try await riskIDs(north) == [])
     }
 }

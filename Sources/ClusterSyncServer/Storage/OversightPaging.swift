@@ -52,11 +52,11 @@ public struct OversightPaging: Sendable {
         escalated += records.map { EscalatedRecord(cluster: cluster, record: $0) }
     }
 
-    /// Whether this page reads `cluster`'s changes: something was stored in it after `after`
-    /// (`ServerOversight.sendsChanges`), the page is not full, and it does not come before
-    /// where the page starts.
-    public func reads(_ cluster: String, clusterLast: Int64) -> Bool {
-        guard !full, ServerOversight.sendsChanges(clusterLast: clusterLast, after: after) else { return false }
+    /// Whether this page reads `cluster`'s changes: something was stored in it after `after`,
+    /// or it moved into the region since (`ServerOversight.sendsChanges`), the page is not
+    /// full, and it does not come before where the page starts.
+    public func reads(_ cluster: String, clusterLast: Int64, movedAfter: Int64?) -> Bool {
+        guard !full, ServerOversight.sendsChanges(clusterLast: clusterLast, movedAfter: movedAfter, after: after) else { return false }
         return from.map { cluster >= $0.cluster } ?? true
     }
 

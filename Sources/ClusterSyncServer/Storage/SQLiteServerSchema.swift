@@ -365,6 +365,15 @@ enum SQLiteServerSchema {
                     WHERE live = 1 AND field IN ('escalation', 'source');
                 """)
         }
+        migrator.registerMigration("v12 (oversight): when a cluster last changed region") { db in
+            try db.execute(sql: """
+                -- The tenant's stream end when the administrator last moved the cluster to
+                -- another region (or out of one); NULL if never. A PCPG's pull sends the
+                -- escalated records of a cluster moved into its region since its cursor
+                -- (ServerOversight.sendsChanges): the move stores no change to tell it.
+                ALTER TABLE cluster ADD COLUMN moved_after INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -39,7 +39,13 @@ extension SQLiteServerStore {
         try await write { db in
             try Self.requireCluster(cluster, tenant: tenant, db)
             if let region { try Self.requireRegion(region, tenant: tenant, db) }
-            try db.execute(sql: "UPDATE cluster SET region = ? WHERE tenant = ? AND name = ?", arguments: [region, tenant, cluster])
+            // Moved: noted at the stream's end (ServerOversight.sendsChanges); the writer is one,
+            // so no push lands between the read of the end and the move.
+            try db.execute(sql: """
+                UPDATE cluster SET region = ?1,
+                    moved_after = coalesce((SELECT last FROM tenant_sequence WHERE tenant = ?2), 0)
+                WHERE tenant = ?2 AND name = ?3 AND region IS NOT ?1
+                """, arguments: [region, tenant, cluster])
         }
     }
 

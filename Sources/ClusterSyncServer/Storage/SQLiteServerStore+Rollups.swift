@@ -125,7 +125,9 @@ extension SQLiteServerStore {
             for cluster in OversightPaging.ordered(try Self.clusterNames(db, tenant: identity.tenant, region: region)) {
                 let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
                 paging.list(ids, of: cluster)
-                if paging.reads(cluster, clusterLast: try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster)) {
+                let movedAfter = try Int64.fetchOne(db.cachedStatement(sql: "SELECT moved_after FROM cluster WHERE tenant = ? AND name = ?"),
+                                                    arguments: [identity.tenant, cluster])
+                if paging.reads(cluster, clusterLast: try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster), movedAfter: movedAfter) {
                     paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids,
                                                             after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }

@@ -67,13 +67,19 @@ public enum ServerOversight {
 
     /// Whether a read-only session's page carries the changes of a cluster's escalated records:
     /// only when something was stored in that cluster after the pull's position (`after`, -1
-    /// for a snapshot), its newest log row being `clusterLast`. Whatever makes a record
-    /// escalated (its escalation, a link, a source) is a change stored in its own cluster, so a
-    /// cluster nothing was stored in since has nothing new to send; before, every escalated
-    /// record of every cluster was sent again whenever anything was stored in the tenant. A
-    /// cluster moved into a PCPG's region stores nothing: the replica finds the records it is
-    /// told to hold and does not, and pulls from the start (Replica.applyOversight).
-    public static func sendsChanges(clusterLast: Int64, after: Int64) -> Bool { after < clusterLast }
+    /// for a snapshot), its newest log row being `clusterLast`, or when the cluster changed
+    /// region at or after that position (`movedAfter`, the tenant's stream end when the
+    /// administrator last moved it; nil if never). Whatever makes a record escalated (its
+    /// escalation, a link, a source) is a change stored in its own cluster, so a cluster nothing
+    /// was stored in since has nothing new to send; before, every escalated record of every
+    /// cluster was sent again whenever anything was stored in the tenant. A cluster moved into a
+    /// PCPG's region stores nothing by moving, so the move is noted: until the twenty-fifth
+    /// session its records reached the PCPG a sync late, through the replica's own check
+    /// (Replica.applyOversight), which stays for a server that does not note moves. A moved
+    /// cluster's records are sent again at each pull until the tenant's stream moves on.
+    public static func sendsChanges(clusterLast: Int64, movedAfter: Int64?, after: Int64) -> Bool {
+        after < clusterLast || movedAfter.map { after <= $0 } ?? false
+    }
 
     /// The contribution kept for a record, as stored (JSON of `RollupContribution`).
     static func encode(_ contribution: RollupContribution) throws -> String {

@@ -257,6 +257,12 @@ enum PostgresServerSchema {
             );
             INSERT INTO store_identity (singleton, id) VALUES (1, replace(gen_random_uuid()::text, '-', ''));
             """),
+        ("v5 (oversight): when a cluster last changed region", """
+            -- The tenant's stream end when the administrator last moved the cluster to another
+            -- region (or out of one); NULL if never. A PCPG's pull sends the escalated records of
+            -- a cluster moved into its region since its cursor (ServerOversight.sendsChanges).
+            ALTER TABLE cluster ADD COLUMN moved_after BIGINT;
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the

@@ -262,7 +262,14 @@ extension PostgresServerStore {
         try await transaction { c in
             try await self.requireCluster(cluster, tenant: tenant, c)
             if let region { try await self.requireRegion(region, tenant: tenant, c) }
-            try await c.rows("UPDATE cluster SET region = \(region) WHERE tenant = \(tenant) AND name = \(cluster)", self.logger)
+            // Moved: noted at the stream's end (ServerOversight.sendsChanges). FOR UPDATE waits
+            // for a push taking the tenant's next position, and holds the next one back, so no
+            // push lands between the end read here and the move.
+            try await c.rows("""
+                UPDATE cluster SET region = \(region),
+                    moved_after = (SELECT last_seq FROM tenant WHERE name = \(tenant) FOR UPDATE)
+                WHERE tenant = \(tenant) AND name = \(cluster) AND region IS DISTINCT FROM \(region)
+                """, self.logger)
         }
     }
 

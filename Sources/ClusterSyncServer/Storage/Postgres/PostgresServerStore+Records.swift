@@ -196,9 +196,16 @@ extension PostgresServerStore {
             let region = identity.role == .pcpg ? identity.region : nil
             let clusters = try await self.clusterNames(tenant: identity.tenant, region: region, c)
             let lasts = try await self.clusterLasts(tenant: identity.tenant, clusters: clusters, c)
+            var moves: [String: Int64] = [:]
+            for row in try await c.rows("""
+                SELECT name, moved_after FROM cluster WHERE tenant = \(identity.tenant) AND name = ANY(\(clusters)) AND moved_after IS NOT NULL
+                """, self.logger) {
+                let (cluster, movedAfter) = try row.decode((String, Int64).self)
+                moves[cluster] = movedAfter
+            }
             for cluster in OversightPaging.ordered(clusters) {
                 try await self.oversightRecords(tenant: identity.tenant, cluster: cluster, role: identity.role,
-                                                clusterLast: lasts[cluster] ?? 0, &paging, c)
+                                                clusterLast: lasts[cluster] ?? 0, movedAfter: moves[cluster], &paging, c)
             }
             // The clusters and their newest rows, read above in the same transaction.
             return paging.page(rollup: try await self.rollup(tenant: identity.tenant, region: region, today: today, c, read: (clusters, lasts)))
@@ -207,7 +214,7 @@ extension PostgresServerStore {
 
     /// The records of one cluster `role` may hold (`ServerOversight.visible`), and their changes:
     /// the escalated risks are found by `record_escalated`, their actions by id or source.
-    func oversightRecords(tenant: String, cluster: String, role: CredentialRole, clusterLast: Int64,
+    func oversightRecords(tenant: String, cluster: String, role: CredentialRole, clusterLast: Int64, movedAfter: Int64?,
                           _ paging: inout OversightPaging, _ c: PostgresConnection) async throws {
         let risks = try await c.rows("""
             SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND escalation IS NOT NULL
@@ -227,7 +234,7 @@ extension PostgresServerStore {
         try scratch.read { db in
             let ids = try ServerOversight.visible(db, tenant: tenant, cluster: cluster, role: role)
             paging.list(ids, of: cluster)
-            guard paging.reads(cluster, clusterLast: clusterLast) else { return }
+            guard paging.reads(cluster, clusterLast: clusterLast, movedAfter: movedAfter) else { return }
             paging.take(try ServerOversight.changes(db, tenant: tenant, cluster: cluster, records: ids,
                                                     after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
         }
