@@ -80,6 +80,19 @@ import Testing
         #expect(next.changes.allSatisfy { $0.scope.cluster == "conwy-east" })
     }
 
+    /// A read-only session's snapshot (after `cursor-expired`) is its pull from the start: its
+    /// first page says where the pull goes on, and the pages after it are pulls.
+    @Test(arguments: StoreBackend.available) func aReadOnlySnapshotGoesOnAsAPull(_ kind: StoreBackend) async throws {
+        let store = try await kind.make(wallClock: { OversightReadTests.now })
+        try await escalateInBoth(store)
+        let whole = try await store.pull(for: pcpg, after: nil, limit: 1_000)
+        let first = try await store.snapshot(for: pcpg, after: nil, limit: 5)
+        #expect(first.more && first.changes.count == 5 && OversightCursor.isOversightCursor(first.cursor))
+        let rest = try await pages(store, from: first.cursor, limit: 5, listed: whole.oversight?.escalated ?? [])
+        #expect(rest.count == 2 && rest.last?.cursor == whole.cursor)
+        #expect((first.changes + rest.flatMap(\.changes)).map(\.id) == whole.changes.map(\.id))
+    }
+
     /// Long changes cut a page by bytes, far below the limit of rows.
     @Test(arguments: StoreBackend.available) func aReadOnlyPageOfLongChangesIsCutByBytes(_ kind: StoreBackend) async throws {
         let store = try await kind.make(wallClock: { OversightReadTests.now })
