@@ -465,7 +465,7 @@ public actor InMemoryServerStore: ServerStore {
         var paging = try OversightPaging(cursor: cursor, snapshot: snapshot, limit: limit, currentEnd: Int64(stored.log.count))
         if paging.startsAtStreamPosition { try requireKept(tenant: identity.tenant, after: paging.after) }
         let region = identity.role == .pcpg ? identity.region : nil
-        for cluster in OversightPaging.ordered(stored.clusters.filter { region == nil || stored.clusterRegion[$0] == region }) {
+        for cluster in paging.ordered(stored.clusters.filter { region == nil || stored.clusterRegion[$0] == region }) where !paging.hasMore {
             let clusterLast = stored.log.lastIndex { $0.scope.cluster == cluster }.map { Int64($0 + 1) } ?? 0
             paging = try await stored.records[cluster]!.read { [paging] db in
                 var paging = paging
@@ -478,8 +478,8 @@ public actor InMemoryServerStore: ServerStore {
                 return paging
             }
         }
-        let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: CalendarDate(unixMillis: wallClock()))
-        return paging.page(rollup: rollup)
+        guard !paging.hasMore else { return paging.page(rollup: nil) }
+        return paging.page(rollup: try await self.rollup(tenant: identity.tenant, region: region, today: CalendarDate(unixMillis: wallClock())))
     }
 
     // MARK: Snapshots and compaction

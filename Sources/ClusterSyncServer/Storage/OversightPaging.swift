@@ -1,10 +1,11 @@
 import ClusterSyncCore
 
 /// One page of a read-only session's pull (PROTOCOL.md §7.1), as every store builds it: the
-/// store walks its clusters in `ordered` order, lists each cluster's escalated records, and reads
-/// the changes of a cluster only when `reads` says so, from `resume` on, at most `rowsWanted`;
-/// this cuts the page at the pull's `limit` or at `PageBudget.maxBytes` of change text and ends
-/// it with an `OversightCursor` naming the last change sent. One place, so the three stores page
+/// store walks its clusters in `ordered` order until `hasMore`, lists each cluster's escalated
+/// records, and reads the changes of a cluster only when `reads` says so, from `resume` on, at
+/// most `rowsWanted`; this cuts the page at the pull's `limit` or at `PageBudget.maxBytes` of
+/// change text and ends it with an `OversightCursor` naming the last change sent. Only the last
+/// page carries the roll-up and the list of escalated records. One place, so the three stores page
 /// alike and a cursor one issued reads the same on another node.
 public struct OversightPaging: Sendable {
     /// The stream position the changes are asked from: a stream cursor's, 0 without one, -1 for
@@ -44,10 +45,19 @@ public struct OversightPaging: Sendable {
     /// first page of a pull (a snapshot, and a page going on, read what is kept anyway).
     public var startsAtStreamPosition: Bool { from == nil && after >= 0 }
 
-    /// The clusters in the order pages walk them.
-    public static func ordered(_ clusters: [String]) -> [String] { clusters.sorted() }
+    /// The clusters in the order this page visits them: sorted, from where the page starts;
+    /// then, for the list the last page carries, those before it. A store stops visiting once
+    /// the page is full (`hasMore`): a page with more to come costs what it carries.
+    public func ordered(_ clusters: [String]) -> [String] {
+        let sorted = clusters.sorted()
+        guard let from else { return sorted }
+        return sorted.filter { $0 >= from.cluster } + sorted.filter { $0 < from.cluster }
+    }
 
-    /// Lists `records`, the escalated records of `cluster`, on the page (every page lists all).
+    /// The page is full and another follows: it carries no list and no roll-up.
+    public var hasMore: Bool { full }
+
+    /// Lists `records`, the escalated records of `cluster`, for the last page, which lists all.
     public mutating func list(_ records: [RecordID], of cluster: String) {
         escalated += records.map { EscalatedRecord(cluster: cluster, record: $0) }
     }
@@ -81,11 +91,14 @@ public struct OversightPaging: Sendable {
         }
     }
 
-    /// The page: its changes, the session's roll-up and every record it may hold, and the cursor
-    /// that goes on (or, on the last page, the stream position the first page read).
-    public func page(rollup: RegionRollup) -> ChangesPage {
-        let more = full && last != nil
-        return ChangesPage(changes: changes, cursor: more ? last!.cursor : StreamCursor.cursor(at: end), more: more,
-                           oversight: OversightPage(rollup: rollup.jsonValue, escalated: escalated.sorted()))
+    /// The page: its changes and the cursor that goes on; or, on the last page, its changes, the
+    /// session's roll-up (nil only with more to come) and every record it may hold, and the
+    /// stream position the first page read.
+    public func page(rollup: RegionRollup?) -> ChangesPage {
+        if full, let last {
+            return ChangesPage(changes: changes, cursor: last.cursor, more: true)
+        }
+        return ChangesPage(changes: changes, cursor: StreamCursor.cursor(at: end), more: false,
+                           oversight: rollup.map { OversightPage(rollup: $0.jsonValue, escalated: escalated.sorted()) })
     }
 }

@@ -122,7 +122,7 @@ extension SQLiteServerStore {
             var paging = try OversightPaging(cursor: cursor, snapshot: snapshot, limit: limit, currentEnd: current)
             if paging.startsAtStreamPosition { try Self.requireKept(db, tenant: identity.tenant, after: paging.after) }
             let region = identity.role == .pcpg ? identity.region : nil
-            for cluster in OversightPaging.ordered(try Self.clusterNames(db, tenant: identity.tenant, region: region)) {
+            for cluster in paging.ordered(try Self.clusterNames(db, tenant: identity.tenant, region: region)) where !paging.hasMore {
                 let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
                 paging.list(ids, of: cluster)
                 let movedAfter = try Int64.fetchOne(db.cachedStatement(sql: "SELECT moved_after FROM cluster WHERE tenant = ? AND name = ?"),
@@ -132,7 +132,7 @@ extension SQLiteServerStore {
                                                             after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }
             }
-            return paging.page(rollup: try self.rollup(db, tenant: identity.tenant, region: region, today: today))
+            return paging.page(rollup: paging.hasMore ? nil : try self.rollup(db, tenant: identity.tenant, region: region, today: today))
         }
     }
 }

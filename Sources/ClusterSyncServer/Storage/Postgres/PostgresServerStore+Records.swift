@@ -203,11 +203,12 @@ extension PostgresServerStore {
                 let (cluster, movedAfter) = try row.decode((String, Int64).self)
                 moves[cluster] = movedAfter
             }
-            for cluster in OversightPaging.ordered(clusters) {
+            for cluster in paging.ordered(clusters) where !paging.hasMore {
                 try await self.oversightRecords(tenant: identity.tenant, cluster: cluster, role: identity.role,
                                                 clusterLast: lasts[cluster] ?? 0, movedAfter: moves[cluster], &paging, c)
             }
             // The clusters and their newest rows, read above in the same transaction.
+            guard !paging.hasMore else { return paging.page(rollup: nil) }
             return paging.page(rollup: try await self.rollup(tenant: identity.tenant, region: region, today: today, c, read: (clusters, lasts)))
         }
     }
