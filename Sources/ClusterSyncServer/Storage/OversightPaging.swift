@@ -19,8 +19,9 @@ public struct OversightPaging: Sendable {
     private var changes: [Change] = []
     private var budget = PageBudget()
     private var last: OversightCursor?
-    /// The page holds all it may: what is left waits for the next page.
-    private var full = false
+    /// The page holds all it may and another follows: it carries no list and no roll-up, and a
+    /// store stops visiting clusters.
+    public private(set) var hasMore = false
 
     /// Where a read-only session's pull starts: a stream cursor (its position), an oversight
     /// cursor continuing a page (the first page's positions), or none (0); `snapshot` reads from
@@ -54,9 +55,6 @@ public struct OversightPaging: Sendable {
         return sorted.filter { $0 >= from.cluster } + sorted.filter { $0 < from.cluster }
     }
 
-    /// The page is full and another follows: it carries no list and no roll-up.
-    public var hasMore: Bool { full }
-
     /// Lists `records`, the escalated records of `cluster`, for the last page, which lists all.
     public mutating func list(_ records: [RecordID], of cluster: String) {
         escalated += records.map { EscalatedRecord(cluster: cluster, record: $0) }
@@ -66,7 +64,7 @@ public struct OversightPaging: Sendable {
     /// or it moved into the region since (`ServerOversight.sendsChanges`), the page is not
     /// full, and it does not come before where the page starts.
     public func reads(_ cluster: String, clusterLast: Int64, movedAfter: Int64?) -> Bool {
-        guard !full, ServerOversight.sendsChanges(clusterLast: clusterLast, movedAfter: movedAfter, after: after) else { return false }
+        guard !hasMore, ServerOversight.sendsChanges(clusterLast: clusterLast, movedAfter: movedAfter, after: after) else { return false }
         return from.map { cluster >= $0.cluster } ?? true
     }
 
@@ -82,7 +80,7 @@ public struct OversightPaging: Sendable {
     public mutating func take(_ found: [Change], of cluster: String) {
         for change in found {
             guard changes.count < limit, budget.take(change.jsonText.utf8.count) else {
-                full = true
+                hasMore = true
                 return
             }
             changes.append(change)
@@ -95,7 +93,7 @@ public struct OversightPaging: Sendable {
     /// session's roll-up (nil only with more to come) and every record it may hold, and the
     /// stream position the first page read.
     public func page(rollup: RegionRollup?) -> ChangesPage {
-        if full, let last {
+        if hasMore, let last {
             return ChangesPage(changes: changes, cursor: last.cursor, more: true)
         }
         return ChangesPage(changes: changes, cursor: StreamCursor.cursor(at: end), more: false,
