@@ -10,18 +10,21 @@ struct PageRenderer: Sendable {
     let t: Catalogue
     let csrf: String
     let practice: String
+    /// A PCPG's or Health Board's replica: it changes nothing, so it offers no import and says so.
+    let readOnly: Bool
 
-    init(catalogue: Catalogue, csrf: String, practice: String) throws {
+    init(catalogue: Catalogue, csrf: String, practice: String, readOnly: Bool = false) throws {
         var library = MustacheLibrary()
         for (name, text) in Templates.all { try library.register(text, named: name) }
         self.library = library
         self.t = catalogue
         self.csrf = csrf
         self.practice = practice
+        self.readOnly = readOnly
     }
 
     /// A navigation entry: which page of the top menu this is.
-    enum Section: String { case risks, actions, lists, meetings, decisions, declarations, conflicts, sync, importing, export, none }
+    enum Section: String { case rollup, risks, actions, lists, meetings, decisions, declarations, conflicts, sync, importing, export, none }
 
     func html(_ template: String, title: String, section: Section, data: [String: Any], flash: String? = nil,
               conflicts: Int = 0, status: HTTPResponse.Status = .ok) -> Response {
@@ -30,17 +33,18 @@ struct PageRenderer: Sendable {
         data["csrf"] = csrf
         let body = library.render(data, withTemplate: template) ?? ""
         let nav: [[String: Any]] = [
-            ("risks", "/risks", "nav_risks"), ("actions", "/actions", "nav_actions"), ("lists", "/lists", "nav_lists"),
+            ("rollup", "/rollup", "nav_rollup"), ("risks", "/risks", "nav_risks"), ("actions", "/actions", "nav_actions"), ("lists", "/lists", "nav_lists"),
             ("meetings", "/meetings", "nav_meetings"), ("decisions", "/decisions", "nav_decisions"),
             ("declarations", "/declarations", "nav_declarations"),
             ("conflicts", "/conflicts", "nav_conflicts"), ("sync", "/sync", "nav_sync"), ("importing", "/import", "nav_import"), ("export", "/export", "nav_export"),
-        ].map { key, href, label in
+        ].filter { key, _, _ in !(readOnly && key == "importing") }.map { key, href, label in
             var entry: [String: Any] = ["href": href, "label": t[label], "current": key == section.rawValue]
             if key == "conflicts", conflicts > 0 { entry["badge"] = String(conflicts) }
             return entry
         }
         var layout: [String: Any] = [
             "t": t.strings, "lang": t.language, "title": title, "body": body, "nav": nav, "practice": practice,
+            "footer": t[readOnly ? "footer_read_only" : "footer"],
         ]
         if let flash { layout["flash"] = flash }
         if let live = LiveUpdate.page {

@@ -19,7 +19,7 @@ struct Pages: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/start") { request, _ in self.start(request) }
-        router.get("/") { _, _ in Response.redirect(to: "/risks") }
+        router.get("/") { _, _ in Response.redirect(to: self.home) }
         router.get("/style.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Stylesheet.css)))
         }
@@ -28,6 +28,7 @@ struct Pages: Sendable {
         registerListPages(on: router)
         registerGovernancePages(on: router)
         registerImportPages(on: router)
+        registerRollupPage(on: router)
         router.get("/conflicts") { _, _ in try self.conflictsPage() }
         router.get("/sync") { _, _ in try self.syncPage(failure: nil, flash: nil) }
         router.post("/sync") { request, _ in
@@ -48,7 +49,7 @@ struct Pages: Sendable {
         guard let key = query["key"], session.redeem(key) else {
             return page.message(status: .forbidden, title: t["denied_title"], body: t["denied_body"])
         }
-        var response = Response.redirect(to: "/risks")
+        var response = Response.redirect(to: home)
         response.setCookie(Cookie(name: AppSession.cookieName, value: session.sessionSecret, path: "/", httpOnly: true, sameSite: .strict))
         return response
     }

@@ -4,7 +4,7 @@ enum Templates {
     static let all: [String: String] = [
         "layout": layout, "message": message, "risks": risks, "form": form, "record": record,
         "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "import": importPage, "export": export, "register": register,
-        "heatmap": HeatMap.template,
+        "heatmap": HeatMap.template, "rollup": Pages.template,
     ]
 
     static let layout = """
@@ -29,7 +29,7 @@ enum Templates {
     {{#flash}}<p class="flash" role="status">{{flash}}</p>{{/flash}}
     {{{body}}}
     </main>
-    <footer><p>{{t.footer}}</p></footer>
+    <footer><p>{{footer}}</p></footer>
     {{#live}}<script>{{{script}}}</script>{{/live}}
     </body>
     </html>

@@ -37,7 +37,8 @@ public struct WebApp: Sendable {
         }
         let version = try ReplicaVersion(path: replicaPath)
         let session = AppSession()
-        let renderer = try PageRenderer(catalogue: catalogue, csrf: session.csrfToken, practice: identity.displayName)
+        let renderer = try PageRenderer(catalogue: catalogue, csrf: session.csrfToken, practice: identity.displayName,
+                                        readOnly: try replica.oversightRole() != nil)
         let boundPort = Mutex(port)
         let pages = Pages(replica: replica, page: renderer, session: session, watch: watch)
 

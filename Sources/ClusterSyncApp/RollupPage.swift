@@ -1,0 +1,78 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Hummingbird
+
+/// The roll-up page: a PCPG analyst's or Health Board's first page (what `clustersync rollup`
+/// prints), and a practice's view of its own cluster in counts. It reads `Replica.rollup`, the
+/// server's roll-up on a read-only replica, and shows counts only, never a title or a name.
+extension Pages {
+    func registerRollupPage(on router: Router<BasicRequestContext>) {
+        router.get("/rollup") { _, _ in try self.rollupPage() }
+    }
+
+    /// Where `/` goes: a read-only replica holds roll-ups and escalated risks, so it opens on the
+    /// roll-up; a practice's on its risk register.
+    var home: String {
+        (try? replica.oversightRole()) != nil ? "/rollup" : "/risks"
+    }
+
+    func rollupPage() throws -> Response {
+        let role = try replica.oversightRole()
+        let region: RegionRollup
+        do {
+            region = try replica.rollup()
+        } catch is ClusterSyncError where role != nil {
+            // A read-only replica that has not synced has no roll-up yet.
+            return page.html("rollup", title: t["rollup_title"], section: .rollup,
+                             data: ["none": t["rollup_none"]], conflicts: conflictCount())
+        }
+        let r = region.risks, a = region.actions, d = region.decisions, at = region.attendance
+        let heading = region.region.map { t.text("rollup_heading_region", $0, region.tenant, WalesDates.shown(region.today)) }
+            ?? t.text("rollup_heading_clusters", region.clusters.map(\.cluster).joined(separator: ", "), region.tenant, WalesDates.shown(region.today))
+        var data: [String: Any] = HeatMap.data(r.matrix)
+        data["heading"] = heading
+        data["readOnly"] = role != nil
+        data["clusters"] = region.clusters.map { c -> [String: Any] in
+            ["cluster": c.cluster, "open": String(c.risks.byStatus["open"] ?? 0), "extreme": String(c.risks.byBand["extreme"] ?? 0),
+             "reviews": String(c.risks.reviewOverdue), "actions": String(c.actions.overdue),
+             "attendance": String(c.attendance.byStatus["cannot-reach"] ?? 0), "terms": String(c.terms.reviewOverdue)]
+        }
+        data["risks"] = t.text("rollup_risks_line", String(r.total), String(r.byStatus["open"] ?? 0), String(r.byStatus["closed"] ?? 0),
+                               String(r.byBand["extreme"] ?? 0), String(r.byBand["high"] ?? 0), String(r.byBand["moderate"] ?? 0),
+                               String(r.byBand["low"] ?? 0), String(r.byBand["unscored"] ?? 0), String(r.reviewOverdue))
+        data["escalated"] = t.text("rollup_escalated_line", String(r.escalation["pcpg"] ?? 0), String(r.escalation["health-board"] ?? 0))
+        data["actions"] = t.text("rollup_actions_line", String(a.total), String(a.byRAG["red"] ?? 0), String(a.byRAG["amber"] ?? 0),
+                                 String(a.byRAG["green"] ?? 0), String(a.byRAG["blue"] ?? 0), String(a.overdue))
+        data["decisions"] = t.text("rollup_decisions_line", String(d.total), d.year, String(d.yearByOutcome["agreed"] ?? 0))
+        data["attendance"] = t.text("rollup_attendance_line", at.year, String(at.minimum), String(at.meetingsHeld), String(at.meetingsLeft),
+                                    String(at.byStatus["met"] ?? 0), String(at.byStatus["can-reach"] ?? 0), String(at.byStatus["cannot-reach"] ?? 0))
+        data["terms"] = t.text("rollup_terms_line", String(region.terms.inForce), String(region.terms.reviewOverdue))
+        return page.html("rollup", title: t["rollup_title"], section: .rollup, data: data, conflicts: conflictCount())
+    }
+
+    static let template = """
+    <h1>{{t.rollup_title}}</h1>
+    {{#none}}<p>{{none}}</p><p><a href="/sync">{{t.nav_sync}}</a></p>{{/none}}
+    {{^none}}
+    <p id="rollup-heading" class="lede">{{heading}}</p>
+    <p>{{t.rollup_note}}{{#readOnly}} {{t.rollup_read_only}}{{/readOnly}}</p>
+    <table id="rollup-clusters">
+    <caption>{{t.rollup_clusters_caption}}</caption>
+    <thead><tr><th scope="col">{{t.rollup_col_cluster}}</th><th scope="col">{{t.rollup_col_open}}</th><th scope="col">{{t.rollup_col_extreme}}</th>
+    <th scope="col">{{t.rollup_col_reviews}}</th><th scope="col">{{t.rollup_col_actions}}</th><th scope="col">{{t.rollup_col_attendance}}</th>
+    <th scope="col">{{t.rollup_col_terms}}</th></tr></thead>
+    <tbody>{{#clusters}}<tr><th scope="row">{{cluster}}</th><td>{{open}}</td><td>{{extreme}}</td><td>{{reviews}}</td><td>{{actions}}</td><td>{{attendance}}</td><td>{{terms}}</td></tr>
+    {{/clusters}}</tbody>
+    </table>
+    <h2>{{t.rollup_totals}}</h2>
+    {{> heatmap}}
+    <dl class="fields" id="rollup-totals">
+    <dt>{{t.rollup_risks}}</dt><dd>{{risks}}<br>{{escalated}}</dd>
+    <dt>{{t.rollup_actions}}</dt><dd>{{actions}}</dd>
+    <dt>{{t.rollup_decisions}}</dt><dd>{{decisions}}</dd>
+    <dt>{{t.rollup_attendance}}</dt><dd>{{attendance}}</dd>
+    <dt>{{t.rollup_terms}}</dt><dd>{{terms}}</dd>
+    </dl>
+    {{/none}}
+    """
+}

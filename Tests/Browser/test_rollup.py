@@ -1,0 +1,88 @@
+"""A PCPG analyst's web app: a read-only replica opens on its region's roll-up (counts only, as
+the server sent them), and its risk register holds the risks escalated to the PCPG and nothing
+else. Through the real server (`clustersyncd serve`) and a real cluster lead's replica."""
+import os
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import RunningApp, RunningServer, cli, init_replica, shot
+
+
+@pytest.fixture
+def region(workdir):
+    server = RunningServer(workdir)
+    server.admin("region", "add", "north", "--tenant", server.TENANT)
+    server.admin("cluster", "set-region", "--tenant", server.TENANT, server.CLUSTER, "north")
+
+    # The cluster lead's replica: escalating to the PCPG is the lead's.
+    lead = os.path.join(workdir, "prestatyn.sqlite")
+    init_replica(lead, "prestatyn-medical", "Prestatyn Medical")
+    server.admin("practice", "add", "--tenant", server.TENANT, "--cluster", server.CLUSTER, "prestatyn-medical")
+    token = os.path.join(workdir, "lead.token")
+    with open(token, "w") as file:
+        file.write(server.admin("credential", "issue", "--tenant", server.TENANT, "--cluster", server.CLUSTER,
+                                "--practice", "prestatyn-medical", "--role", "cluster-lead", "--label", "Cluster lead"))
+    cli(lead, "remote", "set", f"localhost:{server.port}", "--ca", os.path.join(server.data, "ca.pem"), "--token-file", token)
+    cli(lead, "sync")  # the replica learns its role from the server
+    escalated = cli(lead, "risk", "add", "title=GP locum cover across the county", "owner=Cluster lead",
+                    "likelihood=4", "consequence=5")
+    cli(lead, "risk", "set", escalated, "escalation=pcpg")
+    cli(lead, "risk", "add", "title=Branch surgery lift out of order", "owner=Practice manager", "likelihood=3", "consequence=4")
+    cli(lead, "sync")
+
+    # The PCPG analyst's replica, made for the region.
+    pcpg = os.path.join(workdir, "pcpg.sqlite")
+    cli(pcpg, "init", "--tenant", server.TENANT, "--role", "pcpg", "--region", "north", "--name", "PCPG analyst")
+    token = os.path.join(workdir, "pcpg.token")
+    with open(token, "w") as file:
+        file.write(server.admin("credential", "issue", "--tenant", server.TENANT, "--role", "pcpg", "--region", "north",
+                                "--label", "PCPG analyst"))
+    cli(pcpg, "remote", "set", f"localhost:{server.port}", "--ca", os.path.join(server.data, "ca.pem"), "--token-file", token)
+    yield server, pcpg
+    server.stop()
+
+
+def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
+    server, pcpg = region
+    app = RunningApp(pcpg)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(app.link)
+        # Not synced yet: no roll-up, and the way to get one.
+        expect(page.get_by_role("heading", name="Roll-up")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("No roll-up yet: this replica has not synced")
+
+        cli(pcpg, "sync")
+        page.goto(app.address)
+        expect(page).to_have_url(app.address + "rollup")
+        expect(page.locator("#rollup-heading")).to_contain_text("Region north (bcuhb)")
+        row = page.locator("#rollup-clusters tbody tr")
+        expect(row).to_have_count(1)
+        # north-denbighshire: two open risks, one extreme.
+        expect(row.first).to_contain_text("north-denbighshire")
+        cells = row.first.locator("td")
+        expect(cells.nth(0)).to_have_text("2")
+        expect(cells.nth(1)).to_have_text("1")
+        totals = page.locator("#rollup-totals")
+        expect(totals).to_contain_text("2 in all (2 open, 0 closed). Open by band: extreme 1, high 1")
+        expect(totals).to_contain_text("Open and escalated: 1 to the PCPG, 0 to the Health Board.")
+        # The heat map: likelihood 4 x consequence 5 and 3 x 4 hold one each.
+        heat = page.locator("table.heat tbody tr")
+        expect(heat.nth(1).locator("td").nth(4)).to_contain_text("1")
+        expect(heat.nth(2).locator("td").nth(3)).to_contain_text("1")
+        # Counts only: no title appears on the roll-up.
+        expect(page.locator("main")).not_to_contain_text("locum")
+        expect(page.locator("footer")).to_contain_text("A read-only copy")
+        expect(page.get_by_role("link", name="Import")).to_have_count(0)
+        path = shot(page, "pcpg-rollup")
+        assert os.path.getsize(path) > 10_000
+
+        # The register holds the escalated risk, in full, and not the other.
+        page.get_by_role("link", name="Risk register").click()
+        expect(page.locator("main")).to_contain_text("GP locum cover across the county")
+        expect(page.locator("main")).not_to_contain_text("Branch surgery lift")
+    finally:
+        context.close()
+        app.stop()
