@@ -31,6 +31,8 @@ struct PageRenderer: Sendable {
         var data = data
         data["t"] = t.strings
         data["csrf"] = csrf
+        // A read-only replica's pages offer no way to change anything (the library refuses it anyway).
+        data["readOnly"] = readOnly
         let body = library.render(data, withTemplate: template) ?? ""
         let nav: [[String: Any]] = [
             ("rollup", "/rollup", "nav_rollup"), ("risks", "/risks", "nav_risks"), ("actions", "/actions", "nav_actions"), ("lists", "/lists", "nav_lists"),

@@ -69,7 +69,7 @@ enum Templates {
 
     static let risks = """
     <h1>{{t.risks_title}}</h1>
-    <div class="actions-row"><a class="button" href="/risks/new">{{t.risks_add}}</a></div>
+    {{^readOnly}}<div class="actions-row"><a class="button" href="/risks/new">{{t.risks_add}}</a></div>{{/readOnly}}
     <div class="layout-2">
     <div>
     <h2 id="heat-title">{{t.heat_title}}</h2>
@@ -98,7 +98,7 @@ enum Templates {
 
     static let actions = """
     <h1>{{t.actions_title}}</h1>
-    <div class="actions-row"><a class="button" href="/actions/new">{{t.actions_add}}</a></div>
+    {{^readOnly}}<div class="actions-row"><a class="button" href="/actions/new">{{t.actions_add}}</a></div>{{/readOnly}}
     <table>
     <thead><tr><th scope="col">{{t.field_title}}</th><th scope="col">{{t.col_owner}}</th><th scope="col">{{t.col_due}}</th><th scope="col">{{t.col_status}}</th><th scope="col">{{t.col_rag}}</th></tr></thead>
     <tbody>
@@ -112,6 +112,7 @@ enum Templates {
     <h1>{{t.lists_title}}</h1>
     <ul>{{#lists}}<li><a href="/lists/{{id}}">{{title}}</a> ({{kind}}, {{count}})</li>{{/lists}}</ul>
     {{^lists}}<p>{{t.lists_none}}</p>{{/lists}}
+    {{^readOnly}}
     <h2 id="new-list">{{t.lists_new}}</h2>
     <form method="post" action="/lists" aria-labelledby="new-list">
     <input type="hidden" name="csrf" value="{{csrf}}">
@@ -119,6 +120,7 @@ enum Templates {
     <div class="field"><label for="f-kind">{{t.field_kind}}</label><select id="f-kind" name="kind">{{#kinds}}<option value="{{.}}">{{.}}</option>{{/kinds}}</select></div>
     <button type="submit">{{t.lists_create}}</button>
     </form>
+    {{/readOnly}}
     """
 
     static let list = """
@@ -127,13 +129,16 @@ enum Templates {
     <ol class="items" id="items">
     {{#items}}<li>
     <span class="number">{{number}}.</span><span class="text">{{text}}{{#owner}} – {{owner}}{{/owner}}</span>
+    {{^readOnly}}
     {{^first}}<form method="post" action="/lists/{{listID}}/move"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="item" value="{{id}}"><input type="hidden" name="to" value="{{up}}"><button class="secondary" type="submit" aria-label="{{upLabel}}">{{t.list_up}}</button></form>{{/first}}
     {{^last}}<form method="post" action="/lists/{{listID}}/move"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="item" value="{{id}}"><input type="hidden" name="to" value="{{down}}"><button class="secondary" type="submit" aria-label="{{downLabel}}">{{t.list_down}}</button></form>{{/last}}
     <form method="post" action="/lists/{{listID}}/move"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="item" value="{{id}}"><label for="to-{{id}}" class="visually-hidden">{{toLabel}}</label><input type="number" id="to-{{id}}" name="to" min="1" max="{{count}}" value="{{number}}"><button class="secondary" type="submit" aria-label="{{moveLabel}}">{{t.list_move}}</button></form>
+    {{/readOnly}}
     {{#conflict}}<a href="/records/{{id}}" class="conflict-label">{{t.has_conflict}}</a>{{/conflict}}
     </li>
     {{/items}}</ol>
     {{^items}}<p>{{t.list_empty}}</p>{{/items}}
+    {{^readOnly}}
     <h2 id="add-item">{{t.list_add_item}}</h2>
     <form method="post" action="/lists/{{listID}}/items" aria-labelledby="add-item">
     <input type="hidden" name="csrf" value="{{csrf}}">
@@ -141,12 +146,13 @@ enum Templates {
     <div class="field"><label for="f-owner">{{t.field_owner}}</label><input type="text" id="f-owner" name="owner" value="{{typedOwner}}"></div>
     <button type="submit">{{t.list_add}}</button>
     </form>
+    {{/readOnly}}
     """
 
     static let record = """
     <h1>{{heading}}</h1>
     <p>{{scopeText}}{{#deleted}} · <strong>{{t.record_deleted}}</strong>{{/deleted}}</p>
-    {{#editable}}<div class="actions-row"><a class="button" href="/records/{{id}}/edit">{{t.record_edit}}</a></div>{{/editable}}
+    {{^readOnly}}{{#editable}}<div class="actions-row"><a class="button" href="/records/{{id}}/edit">{{t.record_edit}}</a></div>{{/editable}}{{/readOnly}}
     {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li>{{message}}</li>{{/errors}}</ul></div>{{/hasErrors}}
     {{#agendaID}}<p><a href="/lists/{{agendaID}}">{{t.field_agenda}}</a></p>{{/agendaID}}
     <h2 id="conflicts">{{t.record_conflicts}}</h2>
@@ -158,7 +164,7 @@ enum Templates {
     {{#sides}}<div class="side">
     <p class="value">{{text}}</p>
     <p>{{byline}}</p>
-    <form method="post" action="/records/{{id}}/resolve"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="keep" value="{{number}}"><button type="submit" aria-label="{{keepLabel}}">{{t.record_keep}}</button></form>
+    {{^readOnly}}<form method="post" action="/records/{{id}}/resolve"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="keep" value="{{number}}"><button type="submit" aria-label="{{keepLabel}}">{{t.record_keep}}</button></form>{{/readOnly}}
     </div>{{/sides}}
     </div>
     </section>
@@ -166,7 +172,7 @@ enum Templates {
     {{^conflicts}}<p>{{t.record_no_conflicts}}</p>{{/conflicts}}
     <h2>{{t.record_fields}}</h2>
     <dl class="fields">{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
-    {{#attendForm}}
+    {{^readOnly}}{{#attendForm}}
     <h2 id="attend">{{t.attend_title}}</h2>
     <form method="post" action="/records/{{id}}/attend" aria-labelledby="attend">
     <input type="hidden" name="csrf" value="{{csrf}}">
@@ -175,7 +181,7 @@ enum Templates {
     <div class="field"><label for="a-practice">{{t.attend_practice}}</label><input type="text" id="a-practice" name="practice"></div>
     <button type="submit">{{t.attend_add}}</button>
     </form>
-    {{/attendForm}}
+    {{/attendForm}}{{/readOnly}}
     <h2>{{t.record_history}}</h2>
     <table><thead><tr><th scope="col">{{t.history_when}}</th><th scope="col">{{t.history_who}}</th><th scope="col">{{t.history_what}}</th></tr></thead>
     <tbody>{{#history}}<tr><td>{{when}}</td><td>{{who}}</td><td>{{what}}</td></tr>{{/history}}</tbody></table>
@@ -205,7 +211,7 @@ enum Templates {
     /// A governance register: a heading row and rows of cells, the first cell linking to the record.
     static let register = """
     <h1>{{heading}}</h1>
-    <div class="actions-row"><a class="button" href="{{newPath}}">{{addLabel}}</a></div>
+    {{^readOnly}}<div class="actions-row"><a class="button" href="{{newPath}}">{{addLabel}}</a></div>{{/readOnly}}
     <table>
     <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
     <tbody>

@@ -83,6 +83,12 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         page.get_by_role("link", name="Risk register").click()
         expect(page.locator("main")).to_contain_text("GP locum cover across the county")
         expect(page.locator("main")).not_to_contain_text("Branch surgery lift")
+        # Read-only: nothing offers a change.
+        expect(page.get_by_role("link", name="Add a risk")).to_have_count(0)
+        page.locator("#register tbody a").first.click()
+        expect(page.get_by_role("heading", name="Details")).to_be_visible()
+        expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+        expect(page.locator("main form")).to_have_count(0)
     finally:
         context.close()
         app.stop()
