@@ -12,35 +12,38 @@ from conftest import RunningApp, RunningServer, cli, init_replica, shot
 @pytest.fixture
 def region(workdir):
     server = RunningServer(workdir)
-    server.admin("region", "add", "north", "--tenant", server.TENANT)
-    server.admin("cluster", "set-region", "--tenant", server.TENANT, server.CLUSTER, "north")
+    # Stopped however the set-up ends: a failed step must not leave the server running.
+    try:
+        server.admin("region", "add", "north", "--tenant", server.TENANT)
+        server.admin("cluster", "set-region", "--tenant", server.TENANT, server.CLUSTER, "north")
 
-    # The cluster lead's replica: escalating to the PCPG is the lead's.
-    lead = os.path.join(workdir, "prestatyn.sqlite")
-    init_replica(lead, "prestatyn-medical", "Prestatyn Medical")
-    server.admin("practice", "add", "--tenant", server.TENANT, "--cluster", server.CLUSTER, "prestatyn-medical")
-    token = os.path.join(workdir, "lead.token")
-    with open(token, "w") as file:
-        file.write(server.admin("credential", "issue", "--tenant", server.TENANT, "--cluster", server.CLUSTER,
-                                "--practice", "prestatyn-medical", "--role", "cluster-lead", "--label", "Cluster lead"))
-    cli(lead, "remote", "set", f"localhost:{server.port}", "--ca", os.path.join(server.data, "ca.pem"), "--token-file", token)
-    cli(lead, "sync")  # the replica learns its role from the server
-    escalated = cli(lead, "risk", "add", "title=GP locum cover across the county", "owner=Cluster lead",
-                    "likelihood=4", "consequence=5")
-    cli(lead, "risk", "set", escalated, "escalation=pcpg")
-    cli(lead, "risk", "add", "title=Branch surgery lift out of order", "owner=Practice manager", "likelihood=3", "consequence=4")
-    cli(lead, "sync")
+        # The cluster lead's replica: escalating to the PCPG is the lead's.
+        lead = os.path.join(workdir, "prestatyn.sqlite")
+        init_replica(lead, "prestatyn-medical", "Prestatyn Medical")
+        server.admin("practice", "add", "--tenant", server.TENANT, "--cluster", server.CLUSTER, "prestatyn-medical")
+        token = os.path.join(workdir, "lead.token")
+        with open(token, "w") as file:
+            file.write(server.admin("credential", "issue", "--tenant", server.TENANT, "--cluster", server.CLUSTER,
+                                    "--practice", "prestatyn-medical", "--role", "cluster-lead", "--label", "Cluster lead"))
+        cli(lead, "remote", "set", f"localhost:{server.port}", "--ca", os.path.join(server.data, "ca.pem"), "--token-file", token)
+        cli(lead, "sync")  # the replica learns its role from the server
+        escalated = cli(lead, "risk", "add", "title=GP locum cover across the county", "owner=Cluster lead",
+                        "likelihood=4", "consequence=5")
+        cli(lead, "risk", "set", escalated, "escalation=pcpg")
+        cli(lead, "risk", "add", "title=Branch surgery lift out of order", "owner=Practice manager", "likelihood=3", "consequence=4")
+        cli(lead, "sync")
 
-    # The PCPG analyst's replica, made for the region.
-    pcpg = os.path.join(workdir, "pcpg.sqlite")
-    cli(pcpg, "init", "--tenant", server.TENANT, "--role", "pcpg", "--region", "north", "--name", "PCPG analyst")
-    token = os.path.join(workdir, "pcpg.token")
-    with open(token, "w") as file:
-        file.write(server.admin("credential", "issue", "--tenant", server.TENANT, "--role", "pcpg", "--region", "north",
-                                "--label", "PCPG analyst"))
-    cli(pcpg, "remote", "set", f"localhost:{server.port}", "--ca", os.path.join(server.data, "ca.pem"), "--token-file", token)
-    yield server, pcpg
-    server.stop()
+        # The PCPG analyst's replica, made for the region.
+        pcpg = os.path.join(workdir, "pcpg.sqlite")
+        cli(pcpg, "init", "--tenant", server.TENANT, "--role", "pcpg", "--region", "north", "--name", "PCPG analyst")
+        token = os.path.join(workdir, "pcpg.token")
+        with open(token, "w") as file:
+            file.write(server.admin("credential", "issue", "--tenant", server.TENANT, "--role", "pcpg", "--region", "north",
+                                    "--label", "PCPG analyst"))
+        cli(pcpg, "remote", "set", f"localhost:{server.port}", "--ca", os.path.join(server.data, "ca.pem"), "--token-file", token)
+        yield server, pcpg
+    finally:
+        server.stop()
 
 
 def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
