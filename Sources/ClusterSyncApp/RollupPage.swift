@@ -13,15 +13,14 @@ extension Pages {
     /// Where `/` goes: a read-only replica holds roll-ups and escalated risks, so it opens on the
     /// roll-up; a practice's on its risk register.
     var home: String {
-        (try? replica.oversightRole()) != nil ? "/rollup" : "/risks"
+        page.readOnly ? "/rollup" : "/risks"
     }
 
     func rollupPage() throws -> Response {
-        let role = try replica.oversightRole()
         let region: RegionRollup
         do {
             region = try replica.rollup()
-        } catch is ClusterSyncError where role != nil {
+        } catch is ClusterSyncError where page.readOnly {
             // A read-only replica that has not synced has no roll-up yet.
             return page.html("rollup", title: t["rollup_title"], section: .rollup,
                              data: ["none": t["rollup_none"]], conflicts: conflictCount())
@@ -31,7 +30,6 @@ extension Pages {
             ?? t.text("rollup_heading_clusters", region.clusters.map(\.cluster).joined(separator: ", "), region.tenant, WalesDates.shown(region.today))
         var data: [String: Any] = HeatMap.data(r.matrix)
         data["heading"] = heading
-        data["readOnly"] = role != nil
         data["clusters"] = region.clusters.map { c -> [String: Any] in
             ["cluster": c.cluster, "open": String(c.risks.byStatus["open"] ?? 0), "extreme": String(c.risks.byBand["extreme"] ?? 0),
              "reviews": String(c.risks.reviewOverdue), "actions": String(c.actions.overdue),

@@ -454,9 +454,7 @@ public actor InMemoryServerStore: ServerStore {
 
     private func requireKept(tenant: String, after: Int64) throws {
         if let through = tenants[tenant]?.compaction?.throughSeq, after < through {
-            throw ClusterSyncError(.cursorExpired,
-                "this server compacted its history through position \(through), and the pull starts at \(after): "
-                + "pull with \"snapshot\":true for the current state, then pull on from its cursor")
+            throw CompactedHistory.cursorExpired(through: through, after: after)
         }
     }
 

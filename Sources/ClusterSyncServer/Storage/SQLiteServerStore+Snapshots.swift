@@ -70,9 +70,7 @@ extension SQLiteServerStore {
         guard let through = try Int64.fetchOne(db.cachedStatement(sql: "SELECT through_seq FROM compaction WHERE tenant = ?"),
                                                arguments: [tenant]),
               after < through else { return }
-        throw ClusterSyncError(.cursorExpired,
-            "this server compacted its history through position \(through), and the pull starts at \(after): "
-            + "pull with \"snapshot\":true for the current state, then pull on from its cursor")
+        throw CompactedHistory.cursorExpired(through: through, after: after)
     }
 
     static func streamEnd(_ db: Database, tenant: String) throws -> Int64 {

@@ -191,7 +191,7 @@ extension PostgresServerStore {
             let current = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(identity.tenant)", self.logger).first?.decode(Int64.self) ?? 0
             var paging = try OversightPaging(cursor: cursor, snapshot: snapshot, limit: limit, currentEnd: current)
             if paging.startsAtStreamPosition, let through = try await self.compaction(tenant: identity.tenant, c)?.throughSeq, paging.after < through {
-                throw Self.cursorExpired(through: through, after: paging.after)
+                throw CompactedHistory.cursorExpired(through: through, after: paging.after)
             }
             let region = identity.role == .pcpg ? identity.region : nil
             let clusters = try await self.clusterNames(tenant: identity.tenant, region: region, c)

@@ -75,12 +75,6 @@ extension PostgresServerStore {
 
     /// `cursor-expired` for a pull starting at `after` when the tenant was compacted through
     /// `through` beyond it, as the SQLite store says it.
-    static func cursorExpired(through: Int64, after: Int64) -> ClusterSyncError {
-        ClusterSyncError(.cursorExpired,
-            "this server compacted its history through position \(through), and the pull starts at \(after): "
-            + "pull with \"snapshot\":true for the current state, then pull on from its cursor")
-    }
-
     /// As `SQLiteServerStore.compact`: notes a mark, then drops the text of every superseded
     /// change (not in `field_write`: neither live, a list position nor a redaction) accepted at
     /// or before the latest mark no later than `cutoff`. Each transaction holds the tenant's row

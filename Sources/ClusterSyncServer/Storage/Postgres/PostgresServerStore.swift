@@ -510,7 +510,7 @@ public final class PostgresServerStore: ServerStore {
                 """, self.logger).map { try $0.decode((Int64, String).self) }
         }
         if let expired = rows.first(where: { $0.0 == -1 }) {
-            throw Self.cursorExpired(through: Int64(expired.1) ?? 0, after: after)
+            throw CompactedHistory.cursorExpired(through: Int64(expired.1) ?? 0, after: after)
         }
         let end = rows.first { $0.0 == -2 }.flatMap { Int64($0.1) } ?? after
         return (rows.filter { $0.0 >= 0 }, end)
