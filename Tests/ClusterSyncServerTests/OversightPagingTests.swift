@@ -97,6 +97,33 @@ import Testing
         #expect((first.changes + rest.flatMap(\.changes)).map(\.id) == whole.changes.map(\.id))
     }
 
+    /// A cursor is the client's to send: one it made up, naming a cluster outside its region (or
+    /// another tenant's) and a position before everything, reads only what the session may see.
+    @Test(arguments: StoreBackend.available) func aMadeUpOversightCursorReadsOnlyTheSessionsOwn(_ kind: StoreBackend) async throws {
+        let store = try await kind.make(wallClock: { OversightReadTests.now })
+        try await escalateInBoth(store)
+        try await store.addCluster("arfon", tenant: "bcuhb", region: nil)
+        try await store.addPractice("arfon-1", cluster: "arfon", tenant: "bcuhb")
+        let arfon = SessionIdentity(tenant: "bcuhb", cluster: "arfon", practice: "arfon-1", author: "arfon", role: .clusterLead)
+        _ = try await store.push([Change(id: ChangeID(replica: ReplicaID("00000000000000c3")!, counter: 1),
+                                         hlc: HLCTimestamp(millis: OversightReadTests.now - 1_000), record: RecordID("RSK-9D5E7G9K1M")!,
+                                         scope: RecordScope(tenant: "bcuhb", cluster: "arfon"), field: "escalation", value: .string("pcpg"))],
+                                 as: arfon)
+        let whole = try await store.pull(for: pcpg, after: nil, limit: 1_000)
+        let empty = OversightCursor(end: 15, after: 0, cluster: "", record: RecordID("RSK-0000000000")!,
+                                    replica: ReplicaID("0000000000000000")!, counter: 0).cursor
+        await #expect(throws: ClusterSyncError.self, "no server writes an empty cluster") {
+            try await store.pull(for: pcpg, after: empty, limit: 1_000)
+        }
+        for cluster in ["arfon", "cardiff-north"] {
+            let madeUp = OversightCursor(end: 15, after: 0, cluster: cluster, record: RecordID("RSK-0000000000")!,
+                                         replica: ReplicaID("0000000000000000")!, counter: 0).cursor
+            let pages = try await pages(store, from: madeUp, limit: 1_000, listed: whole.oversight?.escalated ?? [])
+            #expect(pages.flatMap(\.changes).allSatisfy { $0.scope.cluster.hasPrefix("conwy-") }, "\(cluster)")
+            #expect(pages.last?.oversight?.escalated.allSatisfy { $0.cluster.hasPrefix("conwy-") } == true)
+        }
+    }
+
     /// Long changes cut a page by bytes, far below the limit of rows.
     @Test(arguments: StoreBackend.available) func aReadOnlyPageOfLongChangesIsCutByBytes(_ kind: StoreBackend) async throws {
         let store = try await kind.make(wallClock: { OversightReadTests.now })
