@@ -75,3 +75,34 @@ import Testing
         #expect(try replica.pendingCount() == before.count)
     }
 }
+
+/// A batch reads only the fields its edits plan against; an edit that needs more of a record
+/// the batch has already changed (a link's target, a delete) reads it again once the batch's
+/// changes so far are in the file.
+@Suite struct PartlyReadRecordTests {
+    @Test func anEditNeedingMoreOfARecordSeesTheBatchsEarlierChangesToIt() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let replica = try makeReplica(dir, "a", practice: "prestatyn")
+        try replica.declareRole(.clusterLead)
+        let meeting = try replica.create(.meeting, edits: [.set("title", .string("Board, March")), .set("date", .string("2026-03-02"))])
+        let decision = try replica.create(.decision, edits: [.set("title", .string("Fund the flu clinic"))])
+        let risk = try replica.create(.risk, edits: [.set("title", .string("Flu clinic capacity"))])
+
+        let made = try replica.edit([
+            (meeting, .set("title", .string("Board, April"))),
+            // The link's target is read whole: it must find the meeting as the batch left it.
+            (decision, .set("meeting", .string(meeting.rawValue))),
+            (meeting, .set("title", .string("Board, May"))),
+            (risk, .set("owner", .string("Dr Evans"))),
+            // A delete reads the whole record and lists every write it saw, the owner included.
+            (risk, .delete),
+        ])
+        #expect(made.count == 5)
+        // The second title supersedes the first made in this batch, not the one before it.
+        #expect(made[2].supersedes == [made[0].id])
+        #expect(try replica.record(meeting)?.writes["title"]?.map(\.value) == [.string("Board, May")])
+        #expect(made[4].seen.contains(made[3].id))
+        #expect(try replica.record(risk)?.isDeleted == true)
+    }
+}

@@ -10,8 +10,10 @@ import GRDB
 /// memory, with every change made here (`views`); each change is signed on the other cores as
 /// soon as it is made (`ChangeSigningPipeline`) and they are written, in order, as their
 /// signatures come back (`flush`, which `finish` calls): a batch of a thousand edits is one
-/// read of its records and a few `ChangeWriter` batches. Code that reads the file between edits
-/// (an import reading a list's items) flushes first.
+/// read of its records and a few `ChangeWriter` batches. A batch reads only the fields its
+/// edits plan against (`Edit.fieldsRead`): reading whole records was a third of a batch's time
+/// on its editing thread (MEASUREMENTS.md, twenty-sixth session). Code that reads the file
+/// between edits (an import reading a list's items) flushes first.
 struct LocalEditSession {
     let identity: ReplicaIdentity
     /// The role of the last welcome: what `LeadPowers` checks each edit against.
@@ -20,8 +22,9 @@ struct LocalEditSession {
     private var clock: HybridLogicalClock
     private var counter: Int64
     private let wallMillis: Int64
-    /// Records as this session has left them (nil: no live writes), read once each.
-    private var views: [RecordID: RecordView?] = [:]
+    /// Records as this session has left them (nil: no live writes), read once each, with the
+    /// fields read (nil: all of them).
+    private var views: [RecordID: (view: RecordView?, fields: Set<String>?)] = [:]
     /// Changes made but not yet written, being signed.
     private let signer: ChangeSigningPipeline
     private(set) var made: [Change] = []
@@ -44,27 +47,56 @@ struct LocalEditSession {
         for (id, record) in records { writer.remember(id, record) }
     }
 
-    /// Reads the records of `ids` not read yet, in one query.
-    mutating func preload(_ ids: some Collection<RecordID>) throws {
-        let missing = Set(ids.filter { views[$0] == nil })
-        guard !missing.isEmpty else { return }
-        for id in missing { views[id] = .some(nil) }
-        for view in try ChangeReader.views(writer.db, where: "rec.id IN (SELECT value FROM json_each(?))",
-                                           arguments: [Self.jsonArray(missing.map(\.rawValue))]) {
-            views[view.id] = view
+    /// Reads the records of `edits` not read yet, in one query, each with only the fields its
+    /// edits plan against (in one query for all of them; the whole record for a delete).
+    mutating func preload(_ edits: [(RecordID, Edit)]) throws {
+        // The fields each record's edits read; nil once any of them reads the whole record.
+        var needs: [RecordID: Set<String>?] = [:]
+        for (id, edit) in edits where views[id] == nil {
+            let fields = edit.fieldsRead
+            if let known = needs[id] {
+                needs[id] = .some(known.flatMap { known in fields.map { known.union($0) } })
+            } else {
+                needs[id] = .some(fields)
+            }
+        }
+        let whole = needs.filter { $0.value == nil }.map(\.key)
+        let some = needs.compactMapValues { $0 }
+        if !whole.isEmpty {
+            try read(whole, condition: "rec.id IN (SELECT value FROM json_each(?))", [Self.jsonArray(whole.map(\.rawValue))], fields: nil)
+        }
+        if !some.isEmpty {
+            let fields = some.values.reduce(into: Set<String>()) { $0.formUnion($1) }
+            try read(Array(some.keys), condition: "rec.id IN (SELECT value FROM json_each(?)) AND c.field IN (SELECT value FROM json_each(?))",
+                     [Self.jsonArray(some.keys.map(\.rawValue)), Self.jsonArray(fields.sorted())], fields: fields)
         }
     }
 
-    /// The record as this session has left it.
-    mutating func view(_ id: RecordID) throws -> RecordView? {
-        if let known = views[id] { return known }
+    private mutating func read(_ ids: [RecordID], condition: String, _ arguments: StatementArguments, fields: Set<String>?) throws {
+        for id in ids { views[id] = (nil, fields) }
+        for view in try ChangeReader.views(writer.db, where: condition, arguments: arguments) {
+            views[view.id] = (view, fields)
+        }
+    }
+
+    /// The record as this session has left it, with at least `fields` (nil: all of them).
+    mutating func view(_ id: RecordID, reading fields: Set<String>? = nil) throws -> RecordView? {
+        if let known = views[id] {
+            if let held = known.fields {
+                if let fields, fields.isSubset(of: held) { return known.view }
+                // Read for other fields: the file holds what this session made of it once flushed.
+                try flush()
+            } else {
+                return known.view
+            }
+        }
         let view = try Replica.view(id, writer.db)
-        views[id] = .some(view)
+        views[id] = (view, nil)
         return view
     }
 
     mutating func edit(_ id: RecordID, scope: RecordScope, _ edit: Edit) throws {
-        let view = try self.view(id)
+        let view = try self.view(id, reading: edit.fieldsRead)
         let planned = try edit.plan(on: view, type: id.type)
         if let kind = id.type.schema.field(planned.field)?.kind, let value = planned.value?.stringValue, let target = RecordID(value) {
             switch kind {
@@ -91,20 +123,8 @@ struct LocalEditSession {
         if let value = change.value, !value.readsBackItself {
             change.value = try JSONValue(parsing: value.canonicalText)
         }
-        views[id] = .some(Self.applying(change, to: view))
+        views[id] = (RecordView.applying(change, to: view), views[id]?.fields)
         signer.submit(change)
-    }
-
-    /// The view after `change`, as `ChangeWriter` leaves the file: the writes it supersedes in
-    /// its field gone, its own write live unless it removes.
-    static func applying(_ change: Change, to view: RecordView?) -> RecordView? {
-        var writes = view.map { $0.writes.values.flatMap { $0 } } ?? []
-        if !change.supersedes.isEmpty {
-            let superseded = Set(change.supersedes)
-            writes.removeAll { $0.field == change.field && superseded.contains($0.id) }
-        }
-        if let write = FieldWrite(change) { writes.append(write) }
-        return writes.isEmpty ? nil : RecordView(id: change.record, scope: view?.scope ?? change.scope, liveWrites: writes)
     }
 
     /// Writes the changes made since the last flush as their signatures come back, and queues

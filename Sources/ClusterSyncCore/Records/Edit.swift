@@ -21,6 +21,18 @@ public enum Edit: Sendable, Equatable {
         public var seen: [ChangeID]
     }
 
+    /// The fields of the record that `plan(on:)` reads (nil: the whole record), so that a batch
+    /// of edits reads only those: the field written, and whether the record is deleted.
+    public var fieldsRead: Set<String>? {
+        let deleted = RecordSchema.deletedField.name
+        return switch self {
+        case .set(let field, _), .add(let field, _), .remove(let field, _): [field, deleted]
+        case .place: ["position", deleted]
+        case .restore: [deleted]
+        case .delete: nil
+        }
+    }
+
     /// `view` is the record as this replica has it, or nil for a record being created.
     public func plan(on view: RecordView?, type: RecordType) throws(ClusterSyncError) -> Planned {
         let schema = type.schema
@@ -38,7 +50,7 @@ public enum Edit: Sendable, Equatable {
         case .set(let field, let value):
             try schema.validate(field: field, value: value)
             if schema.requiredText.contains(field), value.stringValue?.allSatisfy(\.isWhitespace) == true {
-                throw ClusterSyncError(.invalidValue, "\("aeiou".contains(type.rawValue.first!) ? "an" : "a") \(type.rawValue) needs a \(field); it cannot be empty", field: field)
+                throw ClusterSyncError(.invalidValue, "\(type.withArticle) needs a \(field); it cannot be empty", field: field)
             }
             guard let spec = schema.field(field), spec.kind.cardinality == .register, spec.kind != .position else {
                 throw ClusterSyncError(.invalidValue, "\(field) is not a single-value field; use \(field)+=VALUE or \(field)-=VALUE", field: field)

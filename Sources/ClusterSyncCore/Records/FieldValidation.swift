@@ -8,7 +8,7 @@ extension RecordSchema {
             // anything like an NHS number (found by Fuzz/run.sh: a 3,000-byte name was echoed).
             let quoted = PatientDataGuard.quotable(name)
             throw ClusterSyncError(.unknownField,
-                "a \(type.rawValue) has no field \(quoted.map { "\"\($0)\"" } ?? "named with \(name.count) characters"); "
+                "\(type.withArticle) has no field \(quoted.map { "\"\($0)\"" } ?? "named with \(name.count) characters"); "
                     + "its fields are \(fields.map(\.name).joined(separator: ", "))",
                 field: quoted)
         }

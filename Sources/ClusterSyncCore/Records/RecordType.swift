@@ -21,6 +21,9 @@ public enum RecordType: String, CaseIterable, Sendable, Codable {
     /// A GP practice's contribution to the cluster plan / IMTP (QAIF CND015W, CND016W).
     case contribution
 
+    /// The type's name after "a" or "an", for messages: "an action", "a risk".
+    public var withArticle: String { "aeiou".contains(rawValue.first!) ? "an \(rawValue)" : "a \(rawValue)" }
+
     public var prefix: String {
         switch self {
         case .risk: "RSK"

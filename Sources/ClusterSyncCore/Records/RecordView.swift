@@ -11,13 +11,37 @@ public struct RecordView: Sendable, Equatable {
         var byField: [String: [FieldWrite]] = [:]
         for write in liveWrites { byField[write.field, default: []].append(write) }
         for (field, list) in byField where list.count > 1 {
-            if id.type.schema.field(field)?.kind.cardinality == .log {
-                byField[field] = list.sorted { ($0.hlc, $0.id) < ($1.hlc, $1.id) }
-            } else {
-                byField[field] = list.sorted(by: FieldWrite.precedes)
-            }
+            byField[field] = Self.ordered(list, field: field, type: id.type)
         }
         self.writes = byField
+    }
+
+    /// A field's live writes in the order `writes` keeps them.
+    private static func ordered(_ list: [FieldWrite], field: String, type: RecordType) -> [FieldWrite] {
+        if type.schema.field(field)?.kind.cardinality == .log {
+            list.sorted { ($0.hlc, $0.id) < ($1.hlc, $1.id) }
+        } else {
+            list.sorted(by: FieldWrite.precedes)
+        }
+    }
+
+    /// The view after `change` is applied to `view` (nil: a record with no live writes), as a
+    /// store leaves it: the writes it supersedes in its field gone, its own write live unless
+    /// it removes; nil when no live write is left. Only the change's field is touched, so a
+    /// view holding some fields only stays true for those.
+    public static func applying(_ change: Change, to view: RecordView?) -> RecordView? {
+        var result = view ?? RecordView(id: change.record, scope: change.scope, liveWrites: [])
+        var list = result.writes[change.field] ?? []
+        if !change.supersedes.isEmpty {
+            let superseded = Set(change.supersedes)
+            list.removeAll { superseded.contains($0.id) }
+        }
+        if let write = FieldWrite(change) {
+            list.append(write)
+            if list.count > 1 { list = ordered(list, field: change.field, type: change.record.type) }
+        }
+        result.writes[change.field] = list.isEmpty ? nil : list
+        return result.writes.isEmpty ? nil : result
     }
 
     public var type: RecordType { id.type }
