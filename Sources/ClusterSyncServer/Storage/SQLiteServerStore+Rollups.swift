@@ -38,10 +38,16 @@ extension SQLiteServerStore {
             byRecord[change.record, default: []].append(change)
         }
         guard !byRecord.isEmpty else { return }
-        let contributes = try db.cachedStatement(sql: "SELECT 1 FROM rollup_contribution WHERE tenant = ? AND cluster = ? AND record = ?")
+        let contributes = try BoundStatement(db, sql: "SELECT 1 FROM rollup_contribution WHERE tenant = ? AND cluster = ? AND record = ?")
         var records = Set<RecordID>()
         for (record, changes) in byRecord {
-            let had = try Bool.fetchOne(contributes, arguments: [tenant, cluster, record.rawValue]) ?? false
+            // Whether the record contributed yet matters only when the changes touch none of
+            // its contribution's inputs (a push of a thousand changes asks up to a thousand times).
+            if RollupContribution.mayChange(record.type, by: changes, hadContribution: true) {
+                records.insert(record)
+                continue
+            }
+            let had = try contributes.firstRow(.text(tenant), .text(cluster), .text(record.rawValue)) { _ in true } ?? false
             if RollupContribution.mayChange(record.type, by: changes, hadContribution: had) { records.insert(record) }
         }
         try updateContributions(db, tenant: tenant, cluster: cluster, records: records)

@@ -255,16 +255,9 @@ public final class SQLiteServerStore: ServerStore {
             // so this never looks at another tenant's or cluster's.
             var writer = try ChangeWriter(db, partition: ChangeWriter.Partition(tenant: tenant, cluster: cluster))
             var scopes: [RecordID: RecordScope] = [:]
-            let recordScope = try db.cachedStatement(sql: "SELECT practice FROM record WHERE tenant = ? AND cluster = ? AND id = ?")
             for change in accepted {
-                let existing: RecordScope?
-                if let known = scopes[change.record] {
-                    existing = known
-                } else if let row = try Row.fetchOne(recordScope, arguments: [tenant, cluster, change.record.rawValue]) {
-                    existing = RecordScope(tenant: tenant, cluster: cluster, practice: row[0])
-                } else {
-                    existing = nil
-                }
+                // Looked up by the writer, which then writes the batch without looking again.
+                let existing = try scopes[change.record] ?? writer.storedScope(of: change.record)
                 scopes[change.record] = existing ?? change.scope
                 do throws(ClusterSyncError) {
                     try ChangeAdmission.recordScope(change, existing: existing)
