@@ -70,32 +70,68 @@ public enum ChangeReader {
     /// replica ids interned once per read, a record's scope read once per record, and each
     /// distinct structured value (a score, a note) decoded once (see `LiveWriteReader`).
     public static func views(_ db: Database, where condition: String, arguments: StatementArguments = []) throws -> [RecordView] {
-        var reader = LiveWriteReader(db)
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+        try records(db, sql: """
             SELECT rec.num, rec.id, rec.tenant, rec.cluster, rec.practice,
                    c.replica, c.counter, c.hlc, c.field, c.value, c.author, c.seen
             FROM record rec
             JOIN change c ON c.record = rec.num AND c.live = 1
             WHERE \(condition)
             ORDER BY rec.id
-            """), arguments: arguments)
-        var views: [RecordView] = []
-        var current: (num: Int64, id: RecordID, scope: RecordScope)?
+            """, arguments: arguments).compactMap(\.view)
+    }
+
+    /// A record held here: its number, its scope, and its live writes as a view (nil when it
+    /// has none, or none of the fields read).
+    public struct HeldRecord: Sendable {
+        public var id: RecordID
+        public var number: Int64
+        public var scope: RecordScope
+        public var view: RecordView?
+    }
+
+    /// The records of `ids` held here, with the live writes of `fields` only (nil: every field),
+    /// in one query: a batch of local edits reads its records' numbers and what its edits plan
+    /// against together.
+    public static func held(_ db: Database, ids: some Collection<RecordID>, fields: Set<String>?) throws -> [HeldRecord] {
+        let list = JSONValue.array(ids.map { .string($0.rawValue) }).canonicalText
+        let onlyFields = fields.map { JSONValue.array($0.sorted().map(JSONValue.string)).canonicalText }
+        return try records(db, sql: """
+            SELECT rec.num, rec.id, rec.tenant, rec.cluster, rec.practice,
+                   c.replica, c.counter, c.hlc, c.field, c.value, c.author, c.seen
+            FROM record rec
+            LEFT JOIN change c ON c.record = rec.num AND c.live = 1
+                \(onlyFields == nil ? "" : "AND c.field IN (SELECT value FROM json_each(?2))")
+            WHERE rec.id IN (SELECT value FROM json_each(?1))
+            ORDER BY rec.id
+            """, arguments: onlyFields.map { [list, $0] } ?? [list])
+    }
+
+    /// Reads rows of `rec.num, rec.id, rec.tenant, rec.cluster, rec.practice` and a live
+    /// write's columns (NULL after a LEFT JOIN that found none), sorted by record.
+    private static func records(_ db: Database, sql: String, arguments: StatementArguments) throws -> [HeldRecord] {
+        var reader = LiveWriteReader(db)
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        var records: [HeldRecord] = []
+        var current: HeldRecord?
         var writes: [FieldWrite] = []
         func finish() {
-            if let current { views.append(RecordView(id: current.id, scope: current.scope, liveWrites: writes)) }
+            if var current {
+                if !writes.isEmpty { current.view = RecordView(id: current.id, scope: current.scope, liveWrites: writes) }
+                records.append(current)
+            }
             writes.removeAll(keepingCapacity: true)
         }
         while let row = try rows.next() {
             let num: Int64 = row[0]
-            if current?.num != num {
+            if current?.number != num {
                 finish()
-                current = (num, RecordID(row[1] as String)!, RecordScope(tenant: row[2], cluster: row[3], practice: row[4]))
+                current = HeldRecord(id: RecordID(row[1] as String)!, number: num,
+                                     scope: RecordScope(tenant: row[2], cluster: row[3], practice: row[4]), view: nil)
             }
-            writes.append(try reader.write(row, from: 5))
+            if !row.hasNull(atIndex: 5) { writes.append(try reader.write(row, from: 5)) }
         }
         finish()
-        return views
+        return records
     }
 
     /// Turns `replica, counter, hlc, field, value, author, seen` columns into live writes for

@@ -42,14 +42,10 @@ struct LocalEditSession {
         self.wallMillis = wallMillis
     }
 
-    /// Tells the change writer records already read, so that it does not read them again.
-    mutating func remember(_ records: [RecordID: ChangeWriter.StoredRecord]) {
-        for (id, record) in records { writer.remember(id, record) }
-    }
-
-    /// Reads the records of `edits` not read yet, in one query, each with only the fields its
-    /// edits plan against (in one query for all of them; the whole record for a delete).
-    mutating func preload(_ edits: [(RecordID, Edit)]) throws {
+    /// Reads the records of `edits` not read yet, each with only the fields its edits plan
+    /// against (the whole record for a delete), and tells the change writer their numbers and
+    /// scopes, in a query for each of the two kinds; returns the scopes of those held here.
+    mutating func preload(_ edits: [(RecordID, Edit)]) throws -> [RecordID: RecordScope] {
         // The fields each record's edits read; nil once any of them reads the whole record.
         var needs: [RecordID: Set<String>?] = [:]
         for (id, edit) in edits where views[id] == nil {
@@ -60,23 +56,21 @@ struct LocalEditSession {
                 needs[id] = .some(fields)
             }
         }
-        let whole = needs.filter { $0.value == nil }.map(\.key)
         let some = needs.compactMapValues { $0 }
-        if !whole.isEmpty {
-            try read(whole, condition: "rec.id IN (SELECT value FROM json_each(?))", [Self.jsonArray(whole.map(\.rawValue))], fields: nil)
+        let groups: [(ids: [RecordID], fields: Set<String>?)] = [
+            (needs.filter { $0.value == nil }.map(\.key), nil),
+            (Array(some.keys), some.values.reduce(into: Set<String>()) { $0.formUnion($1) }),
+        ]
+        var scopes: [RecordID: RecordScope] = [:]
+        for (ids, fields) in groups where !ids.isEmpty {
+            for id in ids { views[id] = (nil, fields) }
+            for record in try ChangeReader.held(writer.db, ids: ids, fields: fields) {
+                views[record.id] = (record.view, fields)
+                writer.remember(record.id, ChangeWriter.StoredRecord(number: record.number, scope: record.scope))
+                scopes[record.id] = record.scope
+            }
         }
-        if !some.isEmpty {
-            let fields = some.values.reduce(into: Set<String>()) { $0.formUnion($1) }
-            try read(Array(some.keys), condition: "rec.id IN (SELECT value FROM json_each(?)) AND c.field IN (SELECT value FROM json_each(?))",
-                     [Self.jsonArray(some.keys.map(\.rawValue)), Self.jsonArray(fields.sorted())], fields: fields)
-        }
-    }
-
-    private mutating func read(_ ids: [RecordID], condition: String, _ arguments: StatementArguments, fields: Set<String>?) throws {
-        for id in ids { views[id] = (nil, fields) }
-        for view in try ChangeReader.views(writer.db, where: condition, arguments: arguments) {
-            views[view.id] = (view, fields)
-        }
+        return scopes
     }
 
     /// The record as this session has left it, with at least `fields` (nil: all of them).
@@ -143,10 +137,6 @@ struct LocalEditSession {
     mutating func finish() throws {
         try flush()
         try writer.db.execute(sql: "UPDATE identity SET counter = ?, hlc = ?", arguments: [counter, clock.last.packed])
-    }
-
-    static func jsonArray(_ texts: [String]) -> String {
-        JSONValue.array(texts.map(JSONValue.string)).canonicalText
     }
 }
 

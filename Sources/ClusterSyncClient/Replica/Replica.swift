@@ -150,9 +150,7 @@ public final class Replica: Sendable {
                 if byRecord[id] == nil { order.append(id) }
                 byRecord[id, default: []].append(edit)
             }
-            let records = try Self.storedRecords(of: order, db)
-            session.remember(records)
-            try session.preload(edits)
+            let scopes = try session.preload(edits)
             for id in order {
                 let mine = byRecord[id]!
                 let current = LocalEditRules.implied(by: mine, type: id.type, current: nil, today: today).isEmpty
@@ -160,7 +158,7 @@ public final class Replica: Sendable {
                 implied += LocalEditRules.implied(by: mine, type: id.type, current: current, today: today).map { (id, $0) }
             }
             for (id, edit) in edits + implied {
-                guard let scope = records[id]?.scope else {
+                guard let scope = scopes[id] else {
                     throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")
                 }
                 try session.edit(id, scope: scope, edit)
@@ -173,23 +171,6 @@ public final class Replica: Sendable {
     @discardableResult
     public func edit(_ id: RecordID, _ edits: Edit...) throws -> [Change] {
         try edit(edits.map { (id, $0) })
-    }
-
-    /// The numbers and scopes of the records of `ids` held here, in one query (the change
-    /// writer is told them, so it does not look each up again).
-    static func storedRecords(of ids: [RecordID], _ db: Database) throws -> [RecordID: ChangeWriter.StoredRecord] {
-        var records: [RecordID: ChangeWriter.StoredRecord] = [:]
-        records.reserveCapacity(ids.count)
-        // Read through SQLite's own calls: a GRDB row cost as much as the lookup (a batch of a
-        // thousand edits reads a thousand records).
-        try BoundStatement(db, sql: "SELECT id, num, tenant, cluster, practice FROM record WHERE id IN (SELECT value FROM json_each(?))")
-            .forEachRow(.text(LocalEditSession.jsonArray(ids.map(\.rawValue)))) { row in
-                guard let text = BoundStatement.text(row, 0), let id = RecordID(text),
-                      let tenant = BoundStatement.text(row, 2), let cluster = BoundStatement.text(row, 3) else { return }
-                records[id] = ChangeWriter.StoredRecord(
-                    number: BoundStatement.int(row, 1), scope: RecordScope(tenant: tenant, cluster: cluster, practice: BoundStatement.text(row, 4)))
-            }
-        return records
     }
 
     static func scope(of id: RecordID, _ db: Database) throws -> RecordScope? {
