@@ -25,6 +25,8 @@ struct LocalEditSession {
     /// Records as this session has left them (nil: no live writes), read once each, with the
     /// fields read (nil: all of them).
     private var views: [RecordID: (view: RecordView?, fields: Set<String>?)] = [:]
+    /// The scopes of the records `preload` read.
+    private var scopes: [RecordID: RecordScope] = [:]
     /// Changes made but not yet written, being signed.
     private let signer: ChangeSigningPipeline
     private(set) var made: [Change] = []
@@ -42,13 +44,14 @@ struct LocalEditSession {
         self.wallMillis = wallMillis
     }
 
-    /// Reads the records of `edits` not read yet, each with only the fields its edits plan
-    /// against (the whole record for a delete), and tells the change writer their numbers and
-    /// scopes, in a query for each of the two kinds; returns the scopes of those held here.
-    mutating func preload(_ edits: [(RecordID, Edit)]) throws -> [RecordID: RecordScope] {
+    /// Reads the records of `edits` whose scope is not known yet, each with only the fields its
+    /// edits plan against (the whole record for a delete), and tells the change writer their
+    /// numbers and scopes, in a query for each of the two kinds. A record this session already
+    /// holds a view of keeps it: the view may hold changes not yet written.
+    mutating func preload(_ edits: some Sequence<(RecordID, Edit)>) throws {
         // The fields each record's edits read; nil once any of them reads the whole record.
         var needs: [RecordID: Set<String>?] = [:]
-        for (id, edit) in edits where views[id] == nil {
+        for (id, edit) in edits where scopes[id] == nil {
             let fields = edit.fieldsRead
             if let known = needs[id] {
                 needs[id] = .some(known.flatMap { known in fields.map { known.union($0) } })
@@ -61,17 +64,17 @@ struct LocalEditSession {
             (needs.filter { $0.value == nil }.map(\.key), nil),
             (Array(some.keys), some.values.reduce(into: Set<String>()) { $0.formUnion($1) }),
         ]
-        var scopes: [RecordID: RecordScope] = [:]
         for (ids, fields) in groups where !ids.isEmpty {
-            for id in ids { views[id] = (nil, fields) }
             for record in try ChangeReader.held(writer.db, ids: ids, fields: fields) {
-                views[record.id] = (record.view, fields)
+                if views[record.id] == nil { views[record.id] = (record.view, fields) }
                 writer.remember(record.id, ChangeWriter.StoredRecord(number: record.number, scope: record.scope))
                 scopes[record.id] = record.scope
             }
         }
-        return scopes
     }
+
+    /// The scope of a record `preload` found; nil when this replica does not hold it.
+    func scope(of id: RecordID) -> RecordScope? { scopes[id] }
 
     /// The record as this session has left it, with at least `fields` (nil: all of them).
     mutating func view(_ id: RecordID, reading fields: Set<String>? = nil) throws -> RecordView? {
