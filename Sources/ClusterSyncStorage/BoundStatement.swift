@@ -37,25 +37,6 @@ public struct BoundStatement {
         }
     }
 
-    /// Binds `values` as `run` does and hands each row the query returns to `read` (given the
-    /// statement, for `sqlite3_column_*`).
-    public func forEachRow(_ values: BindValue..., read: (OpaquePointer) throws -> Void) throws {
-        let handle = bind(values)
-        defer { sqlite3_reset(handle) }
-        while true {
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW: try read(handle)
-            case SQLITE_DONE: return
-            case let code: throw error(code)
-            }
-        }
-    }
-
-    /// The integer of a row's column (0 for NULL).
-    public static func int(_ handle: OpaquePointer, _ column: Int32) -> Int64 {
-        sqlite3_column_int64(handle, column)
-    }
-
     /// The text of a row's column; nil for NULL.
     public static func text(_ handle: OpaquePointer, _ column: Int32) -> String? {
         sqlite3_column_text(handle, column).map { String(cString: $0) }
