@@ -49,21 +49,19 @@ struct LocalEditSession {
     /// numbers and scopes, in a query for each of the two kinds. A record this session already
     /// holds a view of keeps it: the view may hold changes not yet written.
     mutating func preload(_ edits: some Sequence<(RecordID, Edit)>) throws {
-        // The fields each record's edits read; nil once any of them reads the whole record.
-        var needs: [RecordID: Set<String>?] = [:]
+        // Records some edit reads whole, and the rest with the fields any of their edits reads
+        // (one query reads those fields for all of them).
+        var whole = Set<RecordID>(), some = Set<RecordID>(), fields = Set<String>()
         for (id, edit) in edits where scopes[id] == nil {
-            let fields = edit.fieldsRead
-            if let known = needs[id] {
-                needs[id] = .some(known.flatMap { known in fields.map { known.union($0) } })
+            if let read = edit.fieldsRead {
+                some.insert(id)
+                fields.formUnion(read)
             } else {
-                needs[id] = .some(fields)
+                whole.insert(id)
             }
         }
-        let some = needs.compactMapValues { $0 }
-        let groups: [(ids: [RecordID], fields: Set<String>?)] = [
-            (needs.filter { $0.value == nil }.map(\.key), nil),
-            (Array(some.keys), some.values.reduce(into: Set<String>()) { $0.formUnion($1) }),
-        ]
+        some.subtract(whole)
+        let groups: [(ids: Set<RecordID>, fields: Set<String>?)] = [(whole, nil), (some, fields)]
         for (ids, fields) in groups where !ids.isEmpty {
             for record in try ChangeReader.held(writer.db, ids: ids, fields: fields) {
                 if views[record.id] == nil { views[record.id] = (record.view, fields) }

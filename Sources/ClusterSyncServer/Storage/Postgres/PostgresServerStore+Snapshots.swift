@@ -73,8 +73,6 @@ extension PostgresServerStore {
         }
     }
 
-    /// `cursor-expired` for a pull starting at `after` when the tenant was compacted through
-    /// `through` beyond it, as the SQLite store says it.
     /// As `SQLiteServerStore.compact`: notes a mark, then drops the text of every superseded
     /// change (not in `field_write`: neither live, a list position nor a redaction) accepted at
     /// or before the latest mark no later than `cutoff`. Each transaction holds the tenant's row
