@@ -49,38 +49,55 @@ extension PostgresServerStore {
     /// which holds the touched records' materialised state after the push.
     func refreshRecords(_ records: Set<RecordID>, from scratch: ScratchRecords, tenant: String, cluster: String, _ c: PostgresConnection) async throws {
         guard !records.isEmpty else { return }
-        let (views, conflicted) = try scratch.read { db in
-            (try ChangeReader.views(db, where: "rec.practice IS NULL"),
-             Set(try ChangeReader.conflicts(db, where: "rec.practice IS NULL").map(\.record.id)))
-        }
-        let byID = Dictionary(views.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        // Arrays carry no NULLs here: '' stands for none.
-        var flags: [Bool] = [], escalations: [String] = [], sources: [String] = []
+        let facts = try scratch.read { db in try KeptRecordFacts(db, where: "rec.practice IS NULL", records: records) }
+        try await facts.write(tenant: tenant, cluster: cluster, c, logger: logger)
+    }
+
+    /// What the store keeps about cluster-shared records beyond their changes: whether each has
+    /// open conflicts, a risk's escalation, an action's source, and the record's roll-up
+    /// contribution (none for a record that adds nothing). Read from a database of the
+    /// materialised tables (a push's scratch database, or a SQLite store being copied).
+    struct KeptRecordFacts {
+        /// Arrays carry no NULLs here: '' stands for none.
+        var ids: [String] = [], conflicted: [Bool] = [], escalations: [String] = [], sources: [String] = []
         var contributed: [String] = [], contributions: [String] = []
-        for id in records {
-            let view = byID[id]
-            flags.append(conflicted.contains(id))
-            escalations.append((id.type == .risk ? view?.string("escalation") : nil) ?? "")
-            sources.append((id.type == .action ? view?.string("source") : nil) ?? "")
-            if let view, let contribution = RollupContribution(view) {
-                contributed.append(id.rawValue)
-                contributions.append(try ServerOversight.encode(contribution))
+
+        /// The facts of `records` (every record `condition` selects, when nil) among the
+        /// records `condition` selects; a record not there has none.
+        init(_ db: Database, where condition: String, arguments: StatementArguments = [], records: Set<RecordID>? = nil) throws {
+            let views = try ChangeReader.views(db, where: condition, arguments: arguments)
+            let open = Set(try ChangeReader.conflicts(db, where: condition, arguments: arguments).map(\.record.id))
+            let byID = Dictionary(views.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for id in records.map(Array.init) ?? views.map(\.id) {
+                let view = byID[id]
+                ids.append(id.rawValue)
+                conflicted.append(open.contains(id))
+                escalations.append((id.type == .risk ? view?.string("escalation") : nil) ?? "")
+                sources.append((id.type == .action ? view?.string("source") : nil) ?? "")
+                if let view, let contribution = RollupContribution(view) {
+                    contributed.append(id.rawValue)
+                    contributions.append(try ServerOversight.encode(contribution))
+                }
             }
         }
-        let order = records.map(\.rawValue)
-        try await c.rows("""
-            UPDATE record SET conflicted = u.conflicted, escalation = NULLIF(u.escalation, ''), source = NULLIF(u.source, '')
-            FROM unnest(\(order)::text[], \(flags)::boolean[], \(escalations)::text[], \(sources)::text[]) AS u(id, conflicted, escalation, source)
-            WHERE record.tenant = \(tenant) AND record.cluster = \(cluster) AND record.id = u.id
-            """, logger)
-        try await c.rows("""
-            DELETE FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = ANY(\(order)) AND NOT (record = ANY(\(contributed)))
-            """, logger)
-        try await c.rows("""
-            INSERT INTO rollup_contribution (tenant, cluster, record, contribution)
-            SELECT \(tenant), \(cluster), record, contribution FROM unnest(\(contributed)::text[], \(contributions)::text[]) AS u(record, contribution)
-            ON CONFLICT (tenant, cluster, record) DO UPDATE SET contribution = excluded.contribution
-            """, logger)
+
+        /// Writes them into `record` and `rollup_contribution` of one cluster.
+        func write(tenant: String, cluster: String, _ c: PostgresConnection, logger: Logger) async throws {
+            guard !ids.isEmpty else { return }
+            try await c.rows("""
+                UPDATE record SET conflicted = u.conflicted, escalation = NULLIF(u.escalation, ''), source = NULLIF(u.source, '')
+                FROM unnest(\(ids)::text[], \(conflicted)::boolean[], \(escalations)::text[], \(sources)::text[]) AS u(id, conflicted, escalation, source)
+                WHERE record.tenant = \(tenant) AND record.cluster = \(cluster) AND record.id = u.id
+                """, logger)
+            try await c.rows("""
+                DELETE FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = ANY(\(ids)) AND NOT (record = ANY(\(contributed)))
+                """, logger)
+            try await c.rows("""
+                INSERT INTO rollup_contribution (tenant, cluster, record, contribution)
+                SELECT \(tenant), \(cluster), record, contribution FROM unnest(\(contributed)::text[], \(contributions)::text[]) AS u(record, contribution)
+                ON CONFLICT (tenant, cluster, record) DO UPDATE SET contribution = excluded.contribution
+                """, logger)
+        }
     }
 
     // MARK: Conflicts

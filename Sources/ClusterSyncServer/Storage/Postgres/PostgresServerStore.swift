@@ -662,7 +662,7 @@ public final class PostgresServerStore: ServerStore {
         try await withinDeadline { try await self.pooledTransaction(body) }
     }
 
-    private func pooledTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func pooledTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await mapErrors {
             try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: self.logger)
