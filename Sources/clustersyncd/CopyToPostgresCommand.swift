@@ -42,7 +42,7 @@ struct CopyToPostgresCommand: AsyncParsableCommand {
         }
         print("copying \(source.whereabouts) into \(target.whereabouts)")
         let report = try await target.copy(from: source) { table, rows in
-            print("  \(table): \(rows) rows")
+            print("  \(table): \(rows) row\(rows == 1 ? "" : "s")")
         }
         print("copied; store identity \(report.storeIdentity) kept, so replicas carry on")
 

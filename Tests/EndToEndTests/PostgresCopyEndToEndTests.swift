@@ -1,0 +1,132 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+extension PostgresRoleSetUp {
+    /// A Health Board moving a server from its SQLite store to PostgreSQL, with the real binaries
+    /// (README, "Moving a SQLite server onto PostgreSQL"): practices sync through a SQLite node,
+    /// which is stopped; `clustersyncd copy-to-postgres` copies its store into a database made by
+    /// Deploy's postgres-setup.sh; a node started on that database at the same address serves
+    /// the same practices, with their tokens, cursors and conflicts, as if nothing had happened.
+    /// Needs the test PostgreSQL (CLUSTERSYNC_TEST_POSTGRES_URL); skipped with a note without it,
+    /// except under CI=1.
+    @Suite(.serialized, .teardown) struct PostgresCopyEndToEndTests {
+        let deploy: PostgresDeployEndToEndTests
+        var dir: URL { deploy.dir }
+
+        init() throws {
+            deploy = try PostgresDeployEndToEndTests()
+        }
+
+        @discardableResult
+        func ok(_ cli: CLI, _ arguments: [String], binary: String = "clustersync") async throws -> CLI.Result {
+            let result = try await cli.run(arguments, binary: binary)
+            #expect(result.status == 0, "\(binary) \(arguments.joined(separator: " ")): \(result.stderr)")
+            return result
+        }
+
+        func admin(_ cli: CLI, _ arguments: String...) async throws -> String {
+            try await ok(cli, arguments + ["--data", "data"], binary: "clustersyncd").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func replica(_ practice: String, token: String, port: Int, _ cli: CLI) async throws -> String {
+            let file = "\(practice).sqlite"
+            try await ok(cli, ["init", "--replica", file, "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice,
+                               "--name", "Manager, \(practice)"])
+            try token.write(to: dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
+            try await ok(cli, ["remote", "set", "--replica", file, "127.0.0.1:\(port)", "--ca", "data/ca.pem", "--token-file", "\(practice).token"])
+            return file
+        }
+
+        func export(_ cli: CLI, _ replica: String) async throws -> String {
+            try await ok(cli, ["export", "--replica", replica, "--format", "json"]).stdout
+        }
+
+        @Test func aSQLiteServerMovesOntoPostgreSQLAndItsPracticesCarryOn() async throws {
+            guard PostgresDeployEndToEndTests.superuser != nil else {
+                #expect(ProcessInfo.processInfo.environment["CI"] != "1", "CLUSTERSYNC_TEST_POSTGRES_URL is not set: Tests/run starts PostgreSQL")
+                print("skipped: no CLUSTERSYNC_TEST_POSTGRES_URL (eval \"$(Tests/postgres-up)\" to run it)")
+                return
+            }
+            // A SQLite node, as the README's first command makes one, with a region and its PCPG.
+            let sqlite = CLI(directory: dir)
+            try await admin(sqlite, "init")
+            try await admin(sqlite, "tenant", "add", "bcuhb")
+            try await admin(sqlite, "region", "add", "--tenant", "bcuhb", "conwy-denbighshire")
+            try await admin(sqlite, "cluster", "add", "--tenant", "bcuhb", "--region", "conwy-denbighshire", "north-denbighshire")
+            var tokens: [String: String] = [:]
+            for practice in ["prestatyn", "rhyl", "rhuddlan"] {
+                try await admin(sqlite, "practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", practice)
+                tokens[practice] = try await admin(sqlite, "credential", "issue", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                                   "--practice", practice, "--role", practice == "prestatyn" ? "cluster-lead" : "practice",
+                                                   "--label", "laptop")
+            }
+            let pcpgToken = try await admin(sqlite, "credential", "issue", "--tenant", "bcuhb", "--role", "pcpg", "--region", "conwy-denbighshire")
+            let first = try await Server.start(cli: sqlite)
+            let prestatyn = try await replica("prestatyn", token: tokens["prestatyn"]!, port: first.port, sqlite)
+            let rhyl = try await replica("rhyl", token: tokens["rhyl"]!, port: first.port, sqlite)
+            let risk = try await ok(sqlite, ["risk", "add", "--replica", prestatyn, "title=Locum cover", "likelihood=3", "consequence=4",
+                                             "category=workforce"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(risk.hasPrefix("RSK-"), "\(risk)")
+            try await ok(sqlite, ["sync", "--replica", prestatyn])
+            try await ok(sqlite, ["sync", "--replica", rhyl])
+            // Both change the same field offline: a conflict the copy must keep.
+            try await ok(sqlite, ["risk", "set", "--replica", prestatyn, risk, "owner=Dr Evans"])
+            try await ok(sqlite, ["risk", "set", "--replica", rhyl, risk, "owner=Nurse Jones"])
+            try await ok(sqlite, ["sync", "--replica", prestatyn])
+            try await ok(sqlite, ["sync", "--replica", rhyl])
+            try await ok(sqlite, ["sync", "--replica", prestatyn])
+            let conflictsBefore = try await admin(sqlite, "conflicts", "--tenant", "bcuhb")
+            #expect(conflictsBefore.contains(risk), "\(conflictsBefore)")
+            let verified = try await admin(sqlite, "verify", "--tenant", "bcuhb")
+            let head = try #require(verified.firstMatch(of: /head: ([0-9]+:[0-9a-f]{64})/)?.1).description
+            await first.stop()
+
+            // The copy, into a database made as Deploy/README.md makes one, with the owner's URL.
+            let suffix = String(UUID().uuidString.prefix(8)).lowercased()
+            let database = "cs_copy_\(suffix)"
+            Teardown.add { try? await deploy.dropDatabases([database]) }
+            try await deploy.script("postgres-setup.sh", "--database", database, "--host", deploy.admin["PGHOST"]!, "--port", deploy.admin["PGPORT"]!,
+                                    "--sslmode", "disable", "--out", dir.path)
+            func postgres(_ role: String) -> CLI {
+                var cli = CLI(directory: dir)
+                cli.environment["CLUSTERSYNCD_STORAGE"] = "postgres"
+                cli.environment["CLUSTERSYNCD_POSTGRES_URL_FILE"] = dir.appendingPathComponent("\(database).\(role).postgres-url").path
+                return cli
+            }
+            let owner = postgres("owner"), app = postgres("app")
+            let copied = try await admin(owner, "copy-to-postgres")
+            #expect(copied.contains("tenant bcuhb: ") && copied.contains("intact, head \(head) as in SQLite"), "\(copied)")
+            #expect(copied.contains("log: ") && copied.contains("credential: 4 rows"), "\(copied)")
+            // Never over a store in use: a second copy is refused, naming why.
+            let again = try await owner.run(["copy-to-postgres", "--data", "data"], binary: "clustersyncd")
+            #expect(again.status != 0 && again.stderr.contains("already holds tenants or changes"), "\(again.stderr)")
+
+            // The node on PostgreSQL, at the same address, logged in as the app role.
+            let second = try await Server.start(cli: app, port: first.port)
+            Teardown.add { await second.stop() }
+            #expect(try await admin(app, "verify", "--tenant", "bcuhb").contains("head: \(head)"))
+            #expect(try await admin(app, "conflicts", "--tenant", "bcuhb") == conflictsBefore)
+            // prestatyn carries on from its cursor: nothing to push or pull, no "restored" notice.
+            let resumed = try await ok(app, ["sync", "--replica", prestatyn]).stdout
+            #expect(resumed.contains("pushed 0 changes, pulled 0") && !resumed.contains("restored"), "\(resumed)")
+            // What the lead (prestatyn) settles there reaches rhyl; a new practice's laptop starts
+            // from a snapshot of the copy; the PCPG's token still reads its region.
+            try await ok(app, ["conflicts", "resolve", "--replica", prestatyn, risk, "owner", "--keep", "prestatyn"])
+            try await ok(app, ["sync", "--replica", prestatyn])
+            try await ok(app, ["sync", "--replica", rhyl])
+            let rhuddlan = try await replica("rhuddlan", token: tokens["rhuddlan"]!, port: first.port, app)
+            try await ok(app, ["sync", "--replica", rhuddlan])
+            let shared = try await export(app, rhyl)
+            #expect(try await export(app, prestatyn) == shared)
+            #expect(try await export(app, rhuddlan) == shared)
+            #expect(shared.contains("Dr Evans") && !shared.contains("Nurse Jones"), "\(shared)")
+            try await ok(app, ["init", "--replica", "pcpg.sqlite", "--tenant", "bcuhb", "--role", "pcpg", "--region", "conwy-denbighshire",
+                               "--name", "PCPG analyst"])
+            try pcpgToken.write(to: dir.appendingPathComponent("pcpg.token"), atomically: true, encoding: .utf8)
+            try await ok(app, ["remote", "set", "--replica", "pcpg.sqlite", "127.0.0.1:\(first.port)", "--ca", "data/ca.pem", "--token-file", "pcpg.token"])
+            try await ok(app, ["sync", "--replica", "pcpg.sqlite"])
+            #expect(try await admin(app, "verify", "--tenant", "bcuhb").contains("intact"))
+        }
+    }
+}
