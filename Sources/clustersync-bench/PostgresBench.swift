@@ -7,7 +7,8 @@ import PostgresNIO
 
 /// PostgreSQL beside SQLite in one run (issue 13): changes pushed and acknowledged per second
 /// through one node and through two nodes sharing the database, a fresh replica's first pull of
-/// `--stored` changes, and a one-change sync against that many stored. Every server is in this
+/// `--stored` changes, a one-change sync against that many stored, and the SQLite store copied
+/// into a new PostgreSQL database (`clustersyncd copy-to-postgres`). Every server is in this
 /// process on loopback TLS, with the same data directory's certificates.
 ///
 ///     clustersync-bench --postgres [--changes 100000] [--stored 1000000] [--runs 3]
@@ -99,6 +100,20 @@ enum PostgresBench {
 
         await sqliteNode.stop()
         for node in postgresNodes { await node.stop() }
+
+        // The SQLite store moved onto PostgreSQL (`clustersyncd copy-to-postgres`), beside the
+        // PostgreSQL store filled directly above.
+        let copyName = name + "_copy"
+        try await postgres[0].client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(copyName)"))
+        let target = try PostgresServerStore(location: server.database(copyName), maximumConnections: 2, logger: logger)
+        let targetPool = target.runInBackground()
+        try await target.migrate()
+        let copyStart = ContinuousClock.now
+        let report = try await target.copy(from: sqlite)
+        let copySeconds = Bench.seconds(since: copyStart)
+        print(String(format: "SQLite store copied into PostgreSQL (copy-to-postgres): %.1f s for %d logged changes, %d kept rows (%.0f changes/s)",
+                     copySeconds, report.rows(of: "log"), report.rows(of: "field_write"), Double(report.rows(of: "log")) / copySeconds))
+        targetPool.cancel()
         for pool in pools { pool.cancel() }
     }
 
