@@ -28,45 +28,44 @@ public struct StoreCopyReport: Sendable {
 extension PostgresServerStore {
     public func copy(from source: SQLiteServerStore, progress: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws -> StoreCopyReport {
         let snapshot = try source.database.makeSnapshot()
-        return try await mapErrors {
-            try await pooledTransaction { c in
-                let held = try await c.rows("SELECT (SELECT count(*) FROM tenant) + (SELECT count(*) FROM log)", self.logger)[0].decode(Int64.self)
-                guard held == 0 else {
-                    throw ClusterSyncError(.invalidValue,
-                        "\(self.whereabouts) already holds tenants or changes: copy into an empty database "
-                        + "(a new one, migrated with `clustersyncd migrate`), never over a store in use")
-                }
-                var report = StoreCopyReport()
-                for table in StoreCopyTable.all {
-                    let rows = try await table.copy(from: snapshot, into: c, logger: self.logger)
-                    report.tables.append((table.target, rows))
-                    progress(table.target, rows)
-                }
-                let clusters = try await snapshot.read { db in
-                    try Row.fetchAll(db, sql: "SELECT tenant, name FROM cluster ORDER BY tenant, name").map { ($0[0] as String, $0[1] as String) }
-                }
-                var facts = 0
-                for (tenant, cluster) in clusters {
-                    let kept = try await snapshot.read { db in
-                        try KeptRecordFacts(db, where: "rec.tenant = ? AND rec.cluster = ? AND rec.practice IS NULL", arguments: [tenant, cluster])
-                    }
-                    try await kept.write(tenant: tenant, cluster: cluster, c, logger: self.logger)
-                    facts += kept.contributed.count
-                }
-                report.tables.append(("rollup_contribution", facts))
-                progress("rollup_contribution", facts)
-
-                report.storeIdentity = try await snapshot.read { db in try String.fetchOne(db, sql: "SELECT id FROM store_identity") } ?? ""
-                try await c.rows("UPDATE store_identity SET id = \(report.storeIdentity)", self.logger)
-                // Numbers given later continue after the copied ones.
-                try await c.rows("""
-                    SELECT setval(pg_get_serial_sequence('audit', 'num'), coalesce(max(num), 0) + 1, false) FROM audit
-                    """, self.logger)
-                try await c.rows("""
-                    SELECT setval(pg_get_serial_sequence('replica_number', 'num'), coalesce(max(num), 0) + 1, false) FROM replica_number
-                    """, self.logger)
-                return report
+        // No call deadline: a large store takes minutes.
+        return try await pooledTransaction { c in
+            let held = try await c.rows("SELECT (SELECT count(*) FROM tenant) + (SELECT count(*) FROM log)", self.logger)[0].decode(Int64.self)
+            guard held == 0 else {
+                throw ClusterSyncError(.invalidValue,
+                    "\(self.whereabouts) already holds tenants or changes: copy into an empty database "
+                    + "(a new one, migrated with `clustersyncd migrate`), never over a store in use")
             }
+            var report = StoreCopyReport()
+            for table in StoreCopyTable.all {
+                let rows = try await table.copy(from: snapshot, into: c, logger: self.logger)
+                report.tables.append((table.target, rows))
+                progress(table.target, rows)
+            }
+            let clusters = try await snapshot.read { db in
+                try Row.fetchAll(db, sql: "SELECT tenant, name FROM cluster ORDER BY tenant, name").map { ($0[0] as String, $0[1] as String) }
+            }
+            var facts = 0
+            for (tenant, cluster) in clusters {
+                let kept = try await snapshot.read { db in
+                    try KeptRecordFacts(db, where: "rec.tenant = ? AND rec.cluster = ? AND rec.practice IS NULL", arguments: [tenant, cluster])
+                }
+                try await kept.write(tenant: tenant, cluster: cluster, c, logger: self.logger)
+                facts += kept.contributed.count
+            }
+            report.tables.append(("rollup_contribution", facts))
+            progress("rollup_contribution", facts)
+
+            report.storeIdentity = try await snapshot.read { db in try String.fetchOne(db, sql: "SELECT id FROM store_identity") } ?? ""
+            try await c.rows("UPDATE store_identity SET id = \(report.storeIdentity)", self.logger)
+            // Numbers given later continue after the copied ones.
+            try await c.rows("""
+                SELECT setval(pg_get_serial_sequence('audit', 'num'), coalesce(max(num), 0) + 1, false) FROM audit
+                """, self.logger)
+            try await c.rows("""
+                SELECT setval(pg_get_serial_sequence('replica_number', 'num'), coalesce(max(num), 0) + 1, false) FROM replica_number
+                """, self.logger)
+            return report
         }
     }
 }
