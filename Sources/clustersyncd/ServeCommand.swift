@@ -95,8 +95,11 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         if let postgres = store as? PostgresServerStore {
-            // Other nodes' pushes wake this node's subscribed sessions.
+            // Other nodes' pushes, and administrators' moves and revocations, wake this node's subscribed sessions.
             services.append(.init(service: PostgresChangeListener(location: postgres.location, notifier: server.notifier, logger: logger)))
+        } else if let sqlite = store as? SQLiteServerStore {
+            // Administrators' moves and revocations, made by commands in other processes.
+            services.append(.init(service: AdministrationWatch(store: sqlite, notifier: server.notifier, logger: logger)))
         }
         // On PostgreSQL every node runs it: each run holds the tenant's row lock per step, so
         // two nodes compacting at once take turns, and the second finds little left to do.

@@ -97,16 +97,20 @@ import Testing
         let listener = PostgresChangeListener(location: second.location, notifier: notifier, logger: Logger(label: "listener"))
         let listening = Task { try await listener.run() }
         defer { listening.cancel() }
-        let subscription = await notifier.subscribe(tenant: "bcuhb")
-        var wakeups = subscription.stream.makeAsyncIterator()
+        let wakeups = await notifier.subscribe(tenant: "bcuhb").stream
 
-        /// Whether a wake-up arrives within `seconds` (a deadline, not a timing).
+        /// Whether a wake-up arrives within `seconds` (a deadline, not a timing): the wait is
+        /// a task of its own, so the deadline's end cancels it rather than waiting for ever.
         func wokenWithin(_ seconds: Int) async -> Bool {
             await withTaskGroup(of: Bool.self) { group in
                 group.addTask { try? await Task.sleep(for: .seconds(seconds)); return false }
-                let woken = await wakeups.next() != nil
+                group.addTask {
+                    var next = wakeups.makeAsyncIterator()
+                    return await next.next() != nil
+                }
+                let first = await group.next() ?? false
                 group.cancelAll()
-                return woken
+                return first
             }
         }
 
@@ -116,6 +120,14 @@ import Testing
         let replica = ReplicaID.random()
         _ = try await first.push([Self.change(replica, 1, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica)
         #expect(await wokenWithin(10), "a push on node 1 wakes a subscriber on node 2")
+        // So does an administrator's move of a cluster to another region (a PCPG's watching
+        // replica receives it), and a revocation (the credential's open session is refused).
+        try await first.addRegion("conwy-denbighshire", tenant: "bcuhb")
+        try await first.setRegion("conwy-denbighshire", ofCluster: "north", tenant: "bcuhb")
+        #expect(await wokenWithin(10), "a region move on node 1 wakes a subscriber on node 2")
+        let token = try await first.issueToken(practice: "p1", cluster: "north", tenant: "bcuhb", label: nil)
+        _ = try await first.revokeCredential(id: try #require(try await first.credential(token: token)).id)
+        #expect(await wokenWithin(10), "a revocation on node 1 wakes a subscriber on node 2")
 
         // The listening connection is cut (as a database restart would); a push made meanwhile
         // may go unheard, but the reconnected listener wakes every subscriber to catch up.

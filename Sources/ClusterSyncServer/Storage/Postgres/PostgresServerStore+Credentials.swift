@@ -130,7 +130,9 @@ extension PostgresServerStore {
                 """, self.logger).first else {
                 throw ClusterSyncError(.unknownRecord, "no credential \(id); `clustersyncd credential list` shows them")
             }
-            return try Self.credentialRecord(row)
+            let record = try Self.credentialRecord(row)
+            try await self.wakeSessions(of: record.practice.tenant, c)
+            return record
         }
     }
 
@@ -146,6 +148,7 @@ extension PostgresServerStore {
                     INSERT INTO revoked_serial (tenant, serial, revoked_at) VALUES (\(tenant), \(serial), \(now)) ON CONFLICT DO NOTHING
                     """, self.logger)
             }
+            try await self.wakeSessions(of: tenant, c)
         }
     }
 
@@ -270,7 +273,15 @@ extension PostgresServerStore {
                     moved_after = (SELECT last_seq FROM tenant WHERE name = \(tenant) FOR UPDATE)
                 WHERE tenant = \(tenant) AND name = \(cluster) AND region IS DISTINCT FROM \(region)
                 """, self.logger)
+            try await self.wakeSessions(of: tenant, c)
         }
+    }
+
+    /// Wakes the tenant's subscribed sessions on every node when this transaction commits, as a
+    /// push does: a revoked credential's open session is then refused at once, and a PCPG's
+    /// watching replica receives a cluster moved into its region without waiting for a push.
+    func wakeSessions(of tenant: String, _ c: PostgresConnection) async throws {
+        try await c.rows("SELECT pg_notify(\(Self.changesChannel), \(tenant))", logger)
     }
 
     public func clusters(ofRegion region: String, tenant: String) async throws -> [String] {

@@ -1,0 +1,80 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+extension OversightEndToEndTests {
+    /// An administrator's command run while replicas watch (`AdministrationWatch`): a cluster
+    /// moved into a PCPG's region reaches that PCPG's watching replica without any push, and a
+    /// revoked token's watch stops, both within seconds although the watches ping only once a
+    /// minute (before, the move waited for the next push anywhere in the tenant and the
+    /// revocation for the next ping).
+    @Test func aWatchingPCPGReceivesAMovedClusterAndARevokedWatchStopsWithoutAPush() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        try await admin("region", "add", "north", "--tenant", "bcuhb")
+        try await admin("region", "add", "east", "--tenant", "bcuhb")
+        try await admin("cluster", "set-region", "--tenant", "bcuhb", "north-denbighshire", "north")
+        try await admin("cluster", "set-region", "--tenant", "bcuhb", "wrexham", "east")
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
+        let lead = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                      "--practice", "prestatyn", "--role", "cluster-lead", "--label", "lead"], binary: "clustersyncd")
+        try lead.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            .write(to: base.dir.appendingPathComponent("lead.token"), atomically: true, encoding: .utf8)
+        _ = try await ok("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "lead.token")
+        _ = try await base.sync(prestatyn)
+        let escalated = try await base.addRisk(prestatyn, "title=GP locum cover across the county", "likelihood=5", "consequence=4", "escalation=pcpg")
+        _ = try await base.sync(prestatyn)
+        let east = try await readOnlyReplica("pcpg-east.sqlite", role: "pcpg", region: "east", server: server)
+        let wrexham = try await base.makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
+        for replica in [east, wrexham] { _ = try await base.sync(replica) }
+        #expect(try await riskIDs(east) == [])
+
+        // Watches that ping once a minute: nothing but the server can tell them in time.
+        func watch(_ file: String) throws -> ChildProcess {
+            let process = ChildProcess()
+            process.executableURL = CLI.binDirectory.appendingPathComponent("clustersync")
+            process.arguments = ["sync", "--watch", "--replica", file, "--ping-seconds", "60"]
+            process.currentDirectoryURL = base.dir
+            process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { _, new in new }
+            for name in ["\(file).out", "\(file).err"] {
+                FileManager.default.createFile(atPath: base.dir.appendingPathComponent(name).path, contents: nil)
+            }
+            process.standardOutput = try FileHandle(forWritingTo: base.dir.appendingPathComponent("\(file).out"))
+            process.standardError = try FileHandle(forWritingTo: base.dir.appendingPathComponent("\(file).err"))
+            try process.run()
+            return process
+        }
+        func output(_ file: String) -> String {
+            ["out", "err"].map { (try? String(contentsOf: base.dir.appendingPathComponent("\(file).\($0)"), encoding: .utf8)) ?? "" }.joined()
+        }
+        func waitUntil(_ what: String, seconds: Double, _ condition: () async throws -> Bool) async throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while try await !condition() {
+                guard Date() < deadline else {
+                    Issue.record("\(what) within \(seconds) s")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let watches = [try watch(east), try watch(wrexham)]
+        defer { for process in watches where process.isRunning { process.terminate() } }
+        for file in [east, wrexham] {
+            try await waitUntil("\(file) watching", seconds: 30) { output(file).contains("waiting for changes") }
+        }
+
+        let moved = Date()
+        try await admin("cluster", "set-region", "--tenant", "bcuhb", "north-denbighshire", "east")
+        try await waitUntil("the moved cluster's escalated risk at the watching PCPG", seconds: 15) { try await riskIDs(east) == [escalated] }
+        print("a moved cluster reached the watching PCPG in \(String(format: "%.1f", Date().timeIntervalSince(moved))) s")
+        #expect(watches[0].isRunning && watches[1].isRunning)
+
+        let tokenID = String(try String(contentsOf: base.dir.appendingPathComponent("wrexham-1.token"), encoding: .utf8).dropFirst(4).prefix(12))
+        let revoked = Date()
+        try await admin("credential", "revoke", tokenID)
+        try await waitUntil("the revoked token's watch stopping", seconds: 15) { !watches[1].isRunning }
+        print("a revoked token's watch stopped in \(String(format: "%.1f", Date().timeIntervalSince(revoked))) s")
+        #expect(output(wrexham).contains("revoked"), "\(output(wrexham))")
+        #expect(watches[0].isRunning, "the PCPG's watch must go on: \(output(east))")
+    }
+}
