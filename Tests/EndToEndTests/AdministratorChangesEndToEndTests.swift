@@ -15,13 +15,7 @@ extension OversightEndToEndTests {
         try await admin("region", "add", "east", "--tenant", "bcuhb")
         try await admin("cluster", "set-region", "--tenant", "bcuhb", "north-denbighshire", "north")
         try await admin("cluster", "set-region", "--tenant", "bcuhb", "wrexham", "east")
-        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
-        let lead = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
-                                      "--practice", "prestatyn", "--role", "cluster-lead", "--label", "lead"], binary: "clustersyncd")
-        try lead.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            .write(to: base.dir.appendingPathComponent("lead.token"), atomically: true, encoding: .utf8)
-        _ = try await ok("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "lead.token")
-        _ = try await base.sync(prestatyn)
+        let prestatyn = try await leadReplica(server: server)
         let escalated = try await base.addRisk(prestatyn, "title=GP locum cover across the county", "likelihood=5", "consequence=4", "escalation=pcpg")
         _ = try await base.sync(prestatyn)
         let east = try await readOnlyReplica("pcpg-east.sqlite", role: "pcpg", region: "east", server: server)
@@ -31,18 +25,7 @@ extension OversightEndToEndTests {
 
         // Watches that ping once a minute: nothing but the server can tell them in time.
         func watch(_ file: String) throws -> ChildProcess {
-            let process = ChildProcess()
-            process.executableURL = CLI.binDirectory.appendingPathComponent("clustersync")
-            process.arguments = ["sync", "--watch", "--replica", file, "--ping-seconds", "60"]
-            process.currentDirectoryURL = base.dir
-            process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { _, new in new }
-            for name in ["\(file).out", "\(file).err"] {
-                FileManager.default.createFile(atPath: base.dir.appendingPathComponent(name).path, contents: nil)
-            }
-            process.standardOutput = try FileHandle(forWritingTo: base.dir.appendingPathComponent("\(file).out"))
-            process.standardError = try FileHandle(forWritingTo: base.dir.appendingPathComponent("\(file).err"))
-            try process.run()
-            return process
+            try WatchEndToEndTests.startWatch(file, in: base.dir, timing: ["--ping-seconds", "60"])
         }
         func output(_ file: String) -> String {
             ["out", "err"].map { (try? String(contentsOf: base.dir.appendingPathComponent("\(file).\($0)"), encoding: .utf8)) ?? "" }.joined()

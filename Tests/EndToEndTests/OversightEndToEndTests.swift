@@ -39,6 +39,19 @@ import Testing
         return file
     }
 
+    /// Prestatyn's replica, synced once with a cluster lead's token: escalating beyond the
+    /// cluster is the lead's.
+    func leadReplica(server: Server) async throws -> String {
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
+        let lead = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                "--practice", "prestatyn", "--role", "cluster-lead", "--label", "lead"], binary: "clustersyncd")
+        try lead.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            .write(to: base.dir.appendingPathComponent("lead.token"), atomically: true, encoding: .utf8)
+        _ = try await ok("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "lead.token")
+        _ = try await base.sync(prestatyn)
+        return prestatyn
+    }
+
     func rollup(_ file: String) async throws -> JSONValue {
         try #require(try await cli.run("rollup", "--replica", file, "--json").json)
     }
@@ -63,14 +76,7 @@ import Testing
         try await admin("cluster", "set-region", "--tenant", "cvuhb", "cardiff-north", "cardiff")
         try await admin("practice", "add", "--tenant", "bcuhb", "--cluster", "flint", "mold")
 
-        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
-        // Escalating beyond the cluster is the cluster lead's: prestatyn syncs with a lead's token.
-        let lead = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
-                                "--practice", "prestatyn", "--role", "cluster-lead", "--label", "lead"], binary: "clustersyncd")
-        try lead.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            .write(to: base.dir.appendingPathComponent("lead.token"), atomically: true, encoding: .utf8)
-        _ = try await ok("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem", "--token-file", "lead.token")
-        _ = try await base.sync(prestatyn)
+        let prestatyn = try await leadReplica(server: server)
         let wrexham = try await base.makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
         let mold = try await base.makeReplica("mold", cluster: "flint", certificate: false, server: server)
         let llanishen = try await base.makeReplica("llanishen", cluster: "cardiff-north", tenant: "cvuhb", certificate: false, server: server)

@@ -26,30 +26,10 @@ extension PostgresRoleSetUp {
             return cli
         }
 
-        @discardableResult
-        func ok(_ cli: CLI, _ arguments: [String], binary: String = "clustersync") async throws -> CLI.Result {
-            let result = try await cli.run(arguments, binary: binary)
-            #expect(result.status == 0, "\(binary) \(arguments.joined(separator: " ")): \(result.stderr)")
-            return result
-        }
-
-        func replica(_ practice: String, token: String, port: Int, _ cli: CLI) async throws -> String {
-            let file = "\(practice).sqlite"
-            try await ok(cli, ["init", "--replica", file, "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice,
-                         "--name", "Manager, \(practice)"])
-            try token.write(to: dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
-            try await ok(cli, ["remote", "set", "--replica", file, "127.0.0.1:\(port)", "--ca", "data/ca.pem", "--token-file", "\(practice).token"])
-            return file
-        }
-
         func chained(_ cli: CLI) async throws -> Int? {
-            let text = try await ok(cli, ["verify", "--tenant", "bcuhb", "--data", "data"], binary: "clustersyncd").stdout
+            let text = try await deploy.ok(cli, ["verify", "--tenant", "bcuhb", "--data", "data"], binary: "clustersyncd").stdout
             guard text.hasPrefix("intact: ") else { return nil }
             return Int(text.dropFirst("intact: ".count).prefix { $0.isNumber })
-        }
-
-        func export(_ cli: CLI, _ replica: String) async throws -> String {
-            try await ok(cli, ["export", "--replica", replica, "--format", "json"]).stdout
         }
 
         @Test func aBackupOfAServingDatabaseRestoresIntoANewOneAndReplicasSyncFromIt() async throws {
@@ -73,24 +53,24 @@ extension PostgresRoleSetUp {
 
             // Install: the owner migrates; the node and the administrative commands are the app role.
             let owner = cli("\(database).owner.postgres-url"), app = cli("\(database).app.postgres-url")
-            try await ok(app, ["init", "--data", "data"], binary: "clustersyncd")
-            try await ok(owner, ["migrate", "--data", "data"], binary: "clustersyncd")
-            try await ok(app, ["tenant", "add", "bcuhb", "--data", "data"], binary: "clustersyncd")
-            try await ok(app, ["cluster", "add", "--tenant", "bcuhb", "north-denbighshire", "--data", "data"], binary: "clustersyncd")
+            try await deploy.ok(app, ["init", "--data", "data"], binary: "clustersyncd")
+            try await deploy.ok(owner, ["migrate", "--data", "data"], binary: "clustersyncd")
+            try await deploy.ok(app, ["tenant", "add", "bcuhb", "--data", "data"], binary: "clustersyncd")
+            try await deploy.ok(app, ["cluster", "add", "--tenant", "bcuhb", "north-denbighshire", "--data", "data"], binary: "clustersyncd")
             var tokens: [String: String] = [:]
             for practice in ["prestatyn", "rhyl"] {
-                try await ok(app, ["practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", practice, "--data", "data"], binary: "clustersyncd")
-                tokens[practice] = try await ok(app, ["credential", "issue", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice,
+                try await deploy.ok(app, ["practice", "add", "--tenant", "bcuhb", "--cluster", "north-denbighshire", practice, "--data", "data"], binary: "clustersyncd")
+                tokens[practice] = try await deploy.ok(app, ["credential", "issue", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice,
                                                 "--label", "laptop", "--data", "data"], binary: "clustersyncd").stdout
                     .trimmingCharacters(in: .whitespacesAndNewlines)
             }
             let first = try await Server.start(cli: app)
-            let prestatyn = try await replica("prestatyn", token: tokens["prestatyn"]!, port: first.port, app)
-            let rhyl = try await replica("rhyl", token: tokens["rhyl"]!, port: first.port, app)
+            let prestatyn = try await deploy.replica("prestatyn", token: tokens["prestatyn"]!, port: first.port, app)
+            let rhyl = try await deploy.replica("rhyl", token: tokens["rhyl"]!, port: first.port, app)
             for n in 1...3 {
-                try await ok(app, ["risk", "add", "--replica", prestatyn, "title=Locum cover \(n)", "likelihood=3", "consequence=4", "category=workforce"])
+                try await deploy.ok(app, ["risk", "add", "--replica", prestatyn, "title=Locum cover \(n)", "likelihood=3", "consequence=4", "category=workforce"])
             }
-            try await ok(app, ["sync", "--replica", prestatyn])
+            try await deploy.ok(app, ["sync", "--replica", prestatyn])
             let before = try #require(try await chained(app))
 
             let backup = try await deploy.script("postgres-backup.sh", dir.appendingPathComponent("\(database).owner.postgres-url").path,
@@ -108,21 +88,43 @@ extension PostgresRoleSetUp {
             let second = try await Server.start(cli: restoredApp, port: first.port)
             Teardown.add { await second.stop() }
             // rhyl never synced: it receives prestatyn's three risks, each once.
-            #expect(try await ok(restoredApp, ["sync", "--replica", rhyl]).stdout.contains("pushed 0 changes"))
-            #expect(try await export(restoredApp, rhyl) == (try await export(restoredApp, prestatyn)))
+            #expect(try await deploy.ok(restoredApp, ["sync", "--replica", rhyl]).stdout.contains("pushed 0 changes"))
+            #expect(try await deploy.export(restoredApp, rhyl) == (try await deploy.export(restoredApp, prestatyn)))
             // prestatyn meets the restored store's new identity (postgres-restore.sh made it): it
             // pushes its changes again (already there) and replays the stream; what it pushes now
             // reaches rhyl.
-            try await ok(restoredApp, ["risk", "add", "--replica", prestatyn, "title=Flu clinic staffing", "likelihood=4", "consequence=3", "category=workforce"])
-            let synced = try await ok(restoredApp, ["sync", "--replica", prestatyn]).stdout
+            try await deploy.ok(restoredApp, ["risk", "add", "--replica", prestatyn, "title=Flu clinic staffing", "likelihood=4", "consequence=3", "category=workforce"])
+            let synced = try await deploy.ok(restoredApp, ["sync", "--replica", prestatyn]).stdout
             #expect(synced.contains("restored from a backup"), "\(synced)")
             let pushed = synced.components(separatedBy: "\n").first { $0.hasPrefix("pushed ") } ?? synced
             let count = try #require(Int(pushed.dropFirst("pushed ".count).prefix { $0.isNumber }), "\(synced)")
-            try await ok(restoredApp, ["sync", "--replica", rhyl])
-            let shared = try await export(restoredApp, rhyl)
-            #expect(try await shared == export(restoredApp, prestatyn))
+            try await deploy.ok(restoredApp, ["sync", "--replica", rhyl])
+            let shared = try await deploy.export(restoredApp, rhyl)
+            #expect(try await shared == deploy.export(restoredApp, prestatyn))
             #expect(shared.components(separatedBy: "\"title\":").count - 1 == 4, "rhyl must hold the four risks: \(shared)")
             #expect(try await chained(restoredApp) == before + count)
         }
+    }
+}
+
+extension PostgresRoleSetUp.PostgresDeployEndToEndTests {
+    @discardableResult
+    func ok(_ cli: CLI, _ arguments: [String], binary: String = "clustersync") async throws -> CLI.Result {
+        let result = try await cli.run(arguments, binary: binary)
+        #expect(result.status == 0, "\(binary) \(arguments.joined(separator: " ")): \(result.stderr)")
+        return result
+    }
+
+    func replica(_ practice: String, token: String, port: Int, _ cli: CLI) async throws -> String {
+        let file = "\(practice).sqlite"
+        try await ok(cli, ["init", "--replica", file, "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", practice,
+                     "--name", "Manager, \(practice)"])
+        try token.write(to: dir.appendingPathComponent("\(practice).token"), atomically: true, encoding: .utf8)
+        try await ok(cli, ["remote", "set", "--replica", file, "127.0.0.1:\(port)", "--ca", "data/ca.pem", "--token-file", "\(practice).token"])
+        return file
+    }
+
+    func export(_ cli: CLI, _ replica: String) async throws -> String {
+        try await ok(cli, ["export", "--replica", replica, "--format", "json"]).stdout
     }
 }

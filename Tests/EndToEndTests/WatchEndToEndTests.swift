@@ -19,10 +19,10 @@ import Testing
     /// `sync --watch` in the background, its output in files (a pipe nobody reads would fill up).
     func startWatch(_ file: String) throws -> ChildProcess { try Self.startWatch(file, in: base.dir) }
 
-    static func startWatch(_ file: String, in dir: URL) throws -> ChildProcess {
+    static func startWatch(_ file: String, in dir: URL, timing: [String] = watchTiming) throws -> ChildProcess {
         let process = ChildProcess()
         process.executableURL = CLI.binDirectory.appendingPathComponent("clustersync")
-        process.arguments = ["sync", "--watch", "--replica", file] + Self.watchTiming
+        process.arguments = ["sync", "--watch", "--replica", file] + timing
         process.currentDirectoryURL = dir
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
