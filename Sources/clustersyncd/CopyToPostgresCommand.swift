@@ -17,7 +17,7 @@ struct CopyToPostgresCommand: AsyncParsableCommand {
             the owner role's URL, as for `migrate`, and a database holding no tenant yet. Everything is copied in one \
             transaction: tenants, regions, clusters, practices, credentials (tokens and certificates keep working), replica \
             keys, the log in the same sequence, the tamper-evident chain, compaction, the session log and the store's identity, \
-            so practices' replicas carry on at their next sync without noticing. The SQLite file is only read. Then set \
+            so practices' replicas carry on at their next sync without noticing. The SQLite file is left as it was. Then set \
             `storage` to `postgres` and start the nodes.
             """)
 
