@@ -415,6 +415,9 @@ public actor InMemoryServerStore: ServerStore {
 
     public func storeIdentity() async throws -> String { identity }
 
+    /// None: this store keeps no tamper-evident chain (`verifyChain` is the operated stores').
+    public func chainHead(tenant: String) async throws -> LedgerHead? { nil }
+
     public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
         guard let stored = tenants[tenant] else { throw Self.noTenant(tenant) }
         return StreamCursor.cursor(at: Int64(stored.log.count))

@@ -82,6 +82,7 @@ struct StatusCommand: ParsableCommand {
         let waiting = try replica.waitingRelays()
         let heldBack = try replica.heldBack()
         let credentialExpires = try replica.credentialExpiry()
+        let chainHead = try replica.serverChainHead()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
         let readOnly = try replica.oversightRole()
         // A read-only replica is its role's from `init --role`, before any sync.
@@ -98,6 +99,8 @@ struct StatusCommand: ParsableCommand {
                 "lastSync": lastSync.map { .string(Output.isoTime(millis: $0)) } ?? .null,
                 "credentialExpires": credentialExpires.map { .string(Output.isoTime(millis: $0)) } ?? .null,
                 "credentialWarning": credentialWarning.map(JSONValue.string) ?? .null,
+                "chainHead": chainHead.map { .string($0.head.text) } ?? .null,
+                "chainHeadAt": chainHead.map { .string(Output.isoTime(millis: $0.toldAt)) } ?? .null,
                 "waitingRelays": .array(waiting.map { entry in
                     .object(["maker": .string(entry.maker.rawValue), "changes": .int(Int64(entry.count)),
                              "unsigned": .bool(entry.unsigned), "why": .string(entry.sentence)])
@@ -149,6 +152,10 @@ struct StatusCommand: ParsableCommand {
             Output.print("credential expires \(Output.localTime(HLCTimestamp(millis: credentialExpires))) (as the server said at the last sync)")
         }
         if let credentialWarning { Output.print("warning: \(credentialWarning)") }
+        if let chainHead {
+            Output.print("chain head \(chainHead.head.text) (the server's tamper-evident log, as it said on \(Output.localTime(HLCTimestamp(millis: chainHead.toldAt)))): "
+                + "its administrator can prove it still holds it with `clustersyncd verify --tenant \(identity.tenant) --expect-head \(chainHead.head.text)`")
+        }
     }
 }
 

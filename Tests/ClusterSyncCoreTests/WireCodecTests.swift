@@ -225,6 +225,10 @@ import Testing
         (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"store":""}"#, "malformed", "store", #""welcome.store": not a store identity (1 to 64 lowercase letters, digits or '-')"#),
         (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"store":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#, "malformed", "store", #""welcome.store": not a store identity (1 to 64 lowercase letters, digits or '-')"#),
         (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"store":"a\nb"}"#, "malformed", "store", #""welcome.store": not a store identity (1 to 64 lowercase letters, digits or '-')"#),
+        (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"head":"12:abc"}"#, "malformed", "head", #""welcome.head": not a chain head (seq:64 lowercase hex digits)"#),
+        (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"head":"x:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#, "malformed", "head", #""welcome.head": not a chain head (seq:64 lowercase hex digits)"#),
+        (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"head":"0:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#, "malformed", "head", #""welcome.head": not a chain head (seq:64 lowercase hex digits)"#),
+        (#"{"type":"welcome","version":1,"identity":{"tenant":"t","cluster":"c","practice":"p","author":"a"},"scopes":[],"server":"s","limits":{"maxLineBytes":1,"maxChangesPerPush":1,"maxChangesPerPage":1,"maxClockSkewMillis":1},"head":"12:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#, "malformed", "head", #""welcome.head": not a chain head (seq:64 lowercase hex digits)"#),
     ] as [(String, String, String?, String)])
     func decodingErrorsNameTheKey(_ line: String, _ code: String, _ field: String?, _ message: String) {
         do throws(ClusterSyncError) {
@@ -245,6 +249,18 @@ import Testing
             }
             #expect(welcome.store == store)
         }
+    }
+
+    /// A welcome's chain head travels as `seq:hash` and back, and is absent when there is none.
+    @Test func aWelcomesChainHeadRoundTrips() throws {
+        var welcome = Welcome(identity: SessionIdentity(tenant: "t", cluster: "c", practice: "p", author: "a"),
+                              limits: WireLimits(maxChangesPerPush: 1, maxChangesPerPage: 1), server: "s")
+        #expect(!WireCodec.encode(.welcome(welcome)).contains("head"))
+        welcome.head = LedgerHead(seq: 48_213, hash: Data(repeating: 0x9b, count: 32))
+        let text = String(WireCodec.encode(.welcome(welcome)).dropLast())
+        #expect(text.contains(#""head":"48213:\#(String(repeating: "9b", count: 32))""#), "\(text)")
+        guard case .welcome(let decoded) = try WireCodec.decode(text) else { Issue.record("not a welcome"); return }
+        #expect(decoded.head == welcome.head)
     }
 
     /// A fault inside a change is named by its path from the message, and its `field` is the

@@ -46,6 +46,14 @@ import Testing
         let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
         for title in ["Estates lease", "Locum cover", "Flu clinic staffing"] { _ = try await base.addRisk(prestatyn, "title=\(title)") }
         _ = try await base.sync(prestatyn)
+        // A welcome names the chain's head as the session begins: the replica keeps the head
+        // of its second sync, held outside the server from then on.
+        #expect(try await cli.run("status", "--replica", prestatyn, "--json").json?["chainHead"] == .null)
+        _ = try await base.sync(prestatyn)
+        let status = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json)
+        let keptHead = try #require(status["chainHead"]?.stringValue)
+        #expect(status["chainHeadAt"]?.stringValue?.hasSuffix("Z") == true, "\(status)")
+        #expect(try await cli.run("status", "--replica", prestatyn).stdout.contains("--expect-head \(keptHead)"))
         #expect(await server.stop() == 0)
 
         let intact = try await verify()
@@ -58,6 +66,7 @@ import Testing
         let head = try #require(report["head"]?["hash"]?.stringValue)
         #expect(report["head"]?["seq"] == .int(n))
         #expect(try await verify("--expect-head", "\(n):\(head)").status == 0)
+        #expect(keptHead == "\(n):\(head)")
         let locum = try await DatabaseQueue(path: storePath).read { db in
             try Int64.fetchOne(db, sql: "SELECT seq FROM log WHERE tenant = 'bcuhb' AND change_json LIKE '%Locum cover%'")!
         }
@@ -118,7 +127,7 @@ import Testing
             }
         }
         #expect(try await tampered(rewrite).status == 0)
-        let caught = try await tampered(rewrite, expectHead: "\(n):\(head)")
+        let caught = try await tampered(rewrite, expectHead: keptHead)
         #expect(caught.status == 1 && problems(caught).map(\.0) == ["unknown-head"], "\(caught.stdout)")
 
         #expect(try await verify().status == 0)

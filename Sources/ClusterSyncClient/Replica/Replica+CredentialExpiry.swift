@@ -16,4 +16,15 @@ extension Replica {
     public func credentialExpiry() throws -> Int64? {
         try database.read { db in try Int64.fetchOne(db, sql: "SELECT credential_expires_at FROM remote") }
     }
+
+    /// The head of the tenant's tamper-evident chain as the server gave it at the last sync
+    /// that named one, and when this replica was told; nil before. A data protection officer
+    /// checks the server still holds it: `clustersyncd verify --tenant T --expect-head HEAD`.
+    public func serverChainHead() throws -> (head: LedgerHead, toldAt: Int64)? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT chain_head, chain_head_at FROM remote WHERE chain_head IS NOT NULL"),
+                  let head = LedgerHead(text: row[0]) else { return nil }
+            return (head, row[1])
+        }
+    }
 }

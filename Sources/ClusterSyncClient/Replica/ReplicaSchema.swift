@@ -183,6 +183,15 @@ enum ReplicaSchema {
         migrator.registerMigration("v11 (speed): changes clustered by id") { db in
             try MaterialisedStateSchema.clusterChangesByID(db)
         }
+        migrator.registerMigration("v12 (ledger): the server's chain head") { db in
+            try db.execute(sql: """
+                -- The head of the tenant's tamper-evident chain (`welcome.head`, seq:hash) the
+                -- server gave at the last sync that named one, and when (ms since 1970): a copy
+                -- held outside the server, for `clustersyncd verify --expect-head`.
+                ALTER TABLE remote ADD COLUMN chain_head TEXT;
+                ALTER TABLE remote ADD COLUMN chain_head_at INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -26,7 +26,7 @@ extension Replica {
                 store = (id, replaced, machine.cursor)
             }
             try rememberWelcome(limits: limits, credentialExpiresAt: machine.welcome?.credentialExpiresAt,
-                                identity: machine.welcome?.identity, store: store)
+                                identity: machine.welcome?.identity, store: store, head: machine.welcome?.head)
         case .rememberStore(let store, let replaced):
             try rememberServerStore(store, replaced: replaced, cursor: machine.cursor)
         case .acknowledge(let ids, let author, let superseded):

@@ -9,11 +9,14 @@ extension Replica {
     /// `replaced`, the outbox refill and the cursor reset go in the same transaction). Each rule
     /// stays in its own method; this only draws one transaction boundary around them.
     public func rememberWelcome(limits: WireLimits, credentialExpiresAt: Int64?, identity: SessionIdentity?,
-                                store: (id: String, replaced: Bool, cursor: ClusterSyncCore.Cursor?)?) throws {
+                                store: (id: String, replaced: Bool, cursor: ClusterSyncCore.Cursor?)?, head: LedgerHead? = nil) throws {
         let now = wallClock()
         try database.write { db in
             try Self.rememberServerLimits(limits, db)
             try Self.rememberCredentialExpiry(credentialExpiresAt, db)
+            if let head {
+                try db.cachedStatement(sql: "UPDATE remote SET chain_head = ?, chain_head_at = ?").execute(arguments: [head.text, now])
+            }
             if let identity {
                 try Self.rememberRole(identity.role, region: identity.region, at: now, db)
                 // Held-back lead-only changes go again once the credential is a lead's.

@@ -188,6 +188,14 @@ public struct LedgerHead: Sendable, Equatable {
     }
 
     public var text: String { "\(seq):\(LedgerChain.hex(hash))" }
+
+    /// A head as `text` writes it (`seq:` and 64 lowercase hex digits), or nil.
+    public init?(text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let seq = Int64(parts[0]), seq > 0, parts[1].utf8.count == 64,
+              let hash = LedgerChain.data(hex: String(parts[1])) else { return nil }
+        self.init(seq: seq, hash: hash)
+    }
 }
 
 public struct LedgerProblem: Sendable, Equatable {

@@ -342,8 +342,10 @@ public struct ServerSessionStateMachine: Sendable {
 
     /// The hello's credentials are good: welcome the client.
     /// `credentialExpiresAt` (ms since 1970) goes into the welcome, so the client can warn.
-    /// `store` (the store's identity) goes into the welcome too, so a client can tell a restored store.
-    public mutating func authenticated(_ identity: SessionIdentity, server: String, credentialExpiresAt: Int64? = nil, store: String? = nil) -> Action {
+    /// `store` (the store's identity) goes into the welcome too, so a client can tell a restored
+    /// store, and `head` (the tenant's chain head), so the client keeps a copy.
+    public mutating func authenticated(_ identity: SessionIdentity, server: String, credentialExpiresAt: Int64? = nil, store: String? = nil,
+                                       head: LedgerHead? = nil) -> Action {
         switch state {
         case .closed: return .none
         case .authenticating:
@@ -352,6 +354,7 @@ public struct ServerSessionStateMachine: Sendable {
             var welcome = Welcome(identity: identity, limits: limits, server: server)
             welcome.credentialExpiresAt = credentialExpiresAt
             welcome.store = store
+            welcome.head = head
             return .send(.welcome(welcome))
         case .awaitingHello, .ready: preconditionFailure("authenticated without an authenticate action")
         }

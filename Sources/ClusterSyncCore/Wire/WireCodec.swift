@@ -83,6 +83,7 @@ public enum WireCodec {
             object.string("server", welcome.server)
             object.int("credentialExpiresAt", welcome.credentialExpiresAt)
             object.string("store", welcome.store)
+            object.string("head", welcome.head?.text)
         case .ack(let ack):
             object.string("batch", ack.batch)
             object.int("accepted", ack.accepted)
@@ -313,7 +314,7 @@ private struct DecodedLine: Decodable {
     enum Key: String, CodingKey {
         case type
         case version, replica, token, client, key
-        case identity, scopes, limits, server, credentialExpiresAt, store, role, region
+        case identity, scopes, limits, server, credentialExpiresAt, store, head, role, region
         case tenant, cluster, practice, author
         case maxLineBytes, maxChangesPerPush, maxChangesPerPage, maxClockSkewMillis, idleTimeoutMillis
         case batch, changes, accepted, duplicates, superseded
@@ -445,6 +446,10 @@ private struct DecodedLine: Decodable {
             welcome.store = try c.decodeIfPresent(String.self, forKey: .store)
             if let store = welcome.store, !Welcome.isStoreIdentity(store) {
                 throw invalid(.store, "not a store identity (1 to 64 lowercase letters, digits or '-')")
+            }
+            if let head = try c.decodeIfPresent(String.self, forKey: .head) {
+                guard let parsed = LedgerHead(text: head) else { throw invalid(.head, "not a chain head (seq:64 lowercase hex digits)") }
+                welcome.head = parsed
             }
             return .welcome(welcome)
         case "ack":

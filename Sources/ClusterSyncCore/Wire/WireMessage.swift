@@ -164,6 +164,11 @@ public struct Welcome: Sendable, Equatable {
     /// held a cursor in is gone: it pushes its own changes again and pulls from the start.
     /// On the wire: `store`, absent when nil (servers before it).
     public var store: String?
+    /// The head of the tenant's tamper-evident chain when the session began (PROTOCOL.md §15):
+    /// a replica keeps the last one it was told, so a head the server gave out is held outside
+    /// the server, and `clustersyncd verify --expect-head` can check the chain still holds it.
+    /// On the wire: `head`, `seq:hash`, absent when nil (no change yet, or a server before it).
+    public var head: LedgerHead?
 
     /// Whether `text` can be a store identity: 1 to 64 lowercase ASCII letters, digits or '-'.
     /// Stores make 32 hex digits; the bound keeps what a client stores beside its cursor small

@@ -414,6 +414,7 @@ struct SessionHandler: Sendable {
             case .refused(let message): return machine.authenticationFailed(message)
             case .admitted(let admitted, let expiry): (identity, expiresAt) = (admitted, expiry)
             }
+            let head = try await store.chainHead(tenant: identity.tenant)
             guard let slot = connections.claim(credential: ConnectionRegistry.credentialKey(token: hello.token, certificate: certificate)) else {
                 return machine.tooManyConnections(
                     "this \(certificate == nil ? "token" : "certificate") already has \(connections.maxConnectionsPerCredential) sessions open, the most this server allows for one credential: close one (another sync --watch?) and connect again")
@@ -449,7 +450,7 @@ struct SessionHandler: Sendable {
                 "clustersyncd.credential": "\(certificate == nil ? "token" : "certificate")",
             ])
             Self.sessions.increment()
-            return machine.authenticated(identity, server: serverName, credentialExpiresAt: expiresAt, store: storeIdentity)
+            return machine.authenticated(identity, server: serverName, credentialExpiresAt: expiresAt, store: storeIdentity, head: head)
         } catch {
             logger.error("authentication failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.authenticationFailed("the server could not check the credential; try again")

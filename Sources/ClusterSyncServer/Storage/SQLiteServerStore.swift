@@ -465,6 +465,15 @@ public final class SQLiteServerStore: ServerStore {
         try await read { db in try String.fetchOne(db, sql: "SELECT id FROM store_identity")! }
     }
 
+    /// A keyed read of the chain's last entry, on the session's thread (`pointRead`): every
+    /// hello asks.
+    public func chainHead(tenant: String) async throws -> LedgerHead? {
+        try pointRead { db in
+            try Row.fetchOne(db, sql: "SELECT seq, entry_hash FROM ledger WHERE tenant = ? ORDER BY seq DESC LIMIT 1", arguments: [tenant])
+                .map { LedgerHead(seq: $0[0], hash: $0[1]) }
+        }
+    }
+
     public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
         try await read { db in
             guard let last = try Int64.fetchOne(db, sql: "SELECT last FROM tenant_sequence WHERE tenant = ?", arguments: [tenant]) else {

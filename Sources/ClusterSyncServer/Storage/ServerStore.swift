@@ -111,6 +111,9 @@ public protocol ServerStore: Sendable {
     /// created and made again when a backup is restored, so a replica whose cursor belongs to
     /// the stream before a restore knows to push its changes again and pull from the start.
     func storeIdentity() async throws -> String
+    /// The head of a tenant's tamper-evident chain (`welcome.head`, PROTOCOL.md §15): its last
+    /// entry's seq and hash; nil before the first change, or for a store that keeps no chain.
+    func chainHead(tenant: String) async throws -> LedgerHead?
 
     /// Stores a batch of already validated changes for `identity`, whole or not at all, stamping
     /// each with `ReplicaKeys.author(of:registration:pushedBy:fromReplica:)` (its maker's

@@ -541,6 +541,16 @@ public final class PostgresServerStore: ServerStore {
         try await read { c in try await c.rows("SELECT id FROM store_identity", self.logger).map { try $0.decode(String.self) } }[0]
     }
 
+    public func chainHead(tenant: String) async throws -> LedgerHead? {
+        try await read { c in
+            try await c.rows("SELECT seq, entry_hash FROM ledger WHERE tenant = \(tenant) ORDER BY seq DESC LIMIT 1", self.logger)
+                .first.map { row in
+                    let (seq, hash) = try row.decode((Int64, Data).self)
+                    return LedgerHead(seq: seq, hash: hash)
+                }
+        }
+    }
+
     public func currentCursor(tenant: String) async throws -> ClusterSyncCore.Cursor {
         try await read { c in
             guard let last = try await c.rows("SELECT last_seq FROM tenant WHERE name = \(tenant)", self.logger).first?.decode(Int64.self) else {
