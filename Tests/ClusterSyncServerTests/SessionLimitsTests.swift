@@ -77,7 +77,9 @@ import Testing
         try await session.send(line: Self.hello)
         _ = try #require(await session.nextLine())
         try await session.send(line: #"{"type":"pull"}"#)
-        let writes = try #require(await session.nextLineWrites())
+        // A long deadline: with every suite running at once the page's hundred slices have
+        // taken over 30 s to come (a partial line then failed as JSON).
+        let writes = try #require(await session.nextLineWrites(within: 180))
         let line = writes.map { String(buffer: $0) }.joined()
         #expect(line.utf8.count > 3 * SessionHandler.flushedSlice, "a page of several slices")
         #expect(writes.count == (line.utf8.count + SessionHandler.flushedSlice - 1) / SessionHandler.flushedSlice)

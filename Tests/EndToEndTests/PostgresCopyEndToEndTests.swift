@@ -78,6 +78,9 @@ extension PostgresRoleSetUp {
             let copied = try await admin(owner, "copy-to-postgres")
             #expect(copied.contains("tenant bcuhb: ") && copied.contains("intact, head \(head) as in SQLite"), "\(copied)")
             #expect(copied.contains("log: ") && copied.contains("credential: 4 rows"), "\(copied)")
+            // The nodes' role may not copy (it may not set sequences), and says what to use.
+            let asApp = try await app.run(["copy-to-postgres", "--data", "data"], binary: "clustersyncd")
+            #expect(asApp.status != 0 && asApp.stderr.contains("copy with the owner role's URL"), "\(asApp.stderr)")
             // Never over a store in use: a second copy is refused, naming why.
             let again = try await owner.run(["copy-to-postgres", "--data", "data"], binary: "clustersyncd")
             #expect(again.status != 0 && again.stderr.contains("already holds tenants or changes"), "\(again.stderr)")

@@ -34,6 +34,9 @@ struct SessionHandler: Sendable {
     var serverName = "clustersyncd/1"
     /// The store's identity, read once when the server starts (`welcome.store`); nil: not sent.
     var storeIdentity: String?
+    /// Whether the welcome names the tenant's chain head (`welcome.head`). Always, but in the
+    /// byte-exact transcripts: a head hashes random salts, so no fixed line can hold one.
+    var announcesChainHead = true
     /// How long the session log keeps an entry (settings: auditRetentionDays).
     var auditRetentionMillis = Int64(ServerSettings.defaultAuditRetentionDays) * 86_400_000
 
@@ -414,7 +417,7 @@ struct SessionHandler: Sendable {
             case .refused(let message): return machine.authenticationFailed(message)
             case .admitted(let admitted, let expiry): (identity, expiresAt) = (admitted, expiry)
             }
-            let head = try await store.chainHead(tenant: identity.tenant)
+            let head = announcesChainHead ? try await store.chainHead(tenant: identity.tenant) : nil
             guard let slot = connections.claim(credential: ConnectionRegistry.credentialKey(token: hello.token, certificate: certificate)) else {
                 return machine.tooManyConnections(
                     "this \(certificate == nil ? "token" : "certificate") already has \(connections.maxConnectionsPerCredential) sessions open, the most this server allows for one credential: close one (another sync --watch?) and connect again")

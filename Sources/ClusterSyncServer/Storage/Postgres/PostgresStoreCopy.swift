@@ -30,6 +30,16 @@ extension PostgresServerStore {
         let snapshot = try source.database.makeSnapshot()
         // No call deadline: a large store takes minutes.
         return try await pooledTransaction { c in
+            // Numbering on after the copied rows sets sequences: the owner's, not the nodes' role.
+            let owner = try await c.rows("""
+                SELECT has_sequence_privilege(pg_get_serial_sequence('audit', 'num'), 'UPDATE')
+                    AND has_sequence_privilege(pg_get_serial_sequence('replica_number', 'num'), 'UPDATE')
+                """, self.logger)[0].decode(Bool.self)
+            guard owner else {
+                throw ClusterSyncError(.invalidValue,
+                    "this database role may not set the store's sequences: copy with the owner role's URL "
+                    + "(Deploy's clustersync_owner, as for `clustersyncd migrate`), then run the nodes as clustersync_app")
+            }
             let held = try await c.rows("SELECT (SELECT count(*) FROM tenant) + (SELECT count(*) FROM log)", self.logger)[0].decode(Int64.self)
             guard held == 0 else {
                 throw ClusterSyncError(.invalidValue,
