@@ -29,7 +29,9 @@ extension PostgresRoleSetUp {
                 return
             }
             // A SQLite node, as the README's first command makes one, with a region and its PCPG.
-            let sqlite = CLI(directory: dir)
+            // SQLite whatever the pass (Tests/run's PostgreSQL pass would give the node PostgreSQL).
+            var sqlite = CLI(directory: dir)
+            sqlite.environment["CLUSTERSYNCD_STORAGE"] = "sqlite"
             try await admin(sqlite, "init")
             try await admin(sqlite, "tenant", "add", "bcuhb")
             try await admin(sqlite, "region", "add", "--tenant", "bcuhb", "conwy-denbighshire")
