@@ -81,8 +81,8 @@ extension PostgresServerStore {
 }
 
 /// One table's copy: a SQLite query giving the PostgreSQL table's columns (and the key it is
-/// read in order of), read a page at a time as one JSON array that SQLite writes and PostgreSQL
-/// reads (`json_to_recordset`), so values keep their types and NULLs without a binding per
+/// read in order of), read a page at a time as one JSON array of objects SQLite writes and
+/// PostgreSQL reads (`json_to_recordset`), so values keep their types and NULLs without a binding per
 /// value. Blobs travel as hex.
 struct StoreCopyTable: Sendable {
     /// The PostgreSQL table.
@@ -114,12 +114,12 @@ struct StoreCopyTable: Sendable {
         var copied = 0
         while true {
             let resume = after
+            // One read of the page: each row's object, and the key of the last.
             let (json, count, last) = try await snapshot.read { db -> (String, Int, [DatabaseValue]?) in
-                let sql = resume == nil ? first : page
-                let arguments = StatementArguments(resume ?? [])
-                let json = try String.fetchOne(db, sql: "SELECT json_group_array(\(object)) FROM (\(sql))", arguments: arguments) ?? "[]"
-                let keys = try Row.fetchAll(db, sql: "SELECT \(keyList) FROM (\(sql))", arguments: arguments)
-                return (json, keys.count, keys.last.map { row in key.map { row[$0] as DatabaseValue } })
+                let rows = try Row.fetchAll(db, sql: "SELECT \(object), \(keyList) FROM (\(resume == nil ? first : page))",
+                                            arguments: StatementArguments(resume ?? []))
+                let json = "[" + rows.map { $0[0] as String }.joined(separator: ",") + "]"
+                return (json, rows.count, rows.last.map { row in key.map { row[$0] as DatabaseValue } })
             }
             guard count > 0, let last else { break }
             var bindings = PostgresBindings()
