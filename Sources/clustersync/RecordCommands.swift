@@ -20,9 +20,14 @@ extension RegisterKind {
     static var extraSubcommands: [any ParsableCommand.Type] { type == .action ? [AddNote.self] : [] }
 }
 
+/// "risk", "terms of reference record": one record of the type, in a sentence.
+func recordNoun(_ type: RecordType) -> String {
+    type == .terms ? "terms of reference record" : type.rawValue
+}
+
 /// "a risk", "an action".
 func withArticle(_ type: RecordType) -> String {
-    let word = type == .terms ? "terms of reference record" : type.rawValue
+    let word = recordNoun(type)
     return ("aeiou".contains(word.first!) ? "an " : "a ") + word
 }
 
@@ -154,7 +159,7 @@ func requireRecord(_ text: String, of type: RecordType?, in replica: Replica) th
 
 struct ShowRecord<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "show", abstract: "Show one \(Kind.type.rawValue) with its conflicts.")
+        CommandConfiguration(commandName: "show", abstract: "Show one \(recordNoun(Kind.type)) with its conflicts.")
     }
 
     @OptionGroup var replica: ReplicaOptions
@@ -168,7 +173,7 @@ struct ShowRecord<Kind: RegisterKind>: ParsableCommand {
 
 struct SetFields<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "set", abstract: "Set fields of a \(Kind.type.rawValue): FIELD=VALUE, FIELD+=VALUE, FIELD-=VALUE.",
+        CommandConfiguration(commandName: "set", abstract: "Set fields of \(withArticle(Kind.type)): FIELD=VALUE, FIELD+=VALUE, FIELD-=VALUE.",
                              discussion: "Fields:\n" + fieldsHelp(Kind.type))
     }
 
@@ -187,7 +192,7 @@ struct SetFields<Kind: RegisterKind>: ParsableCommand {
 
 struct DeleteRecord<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "delete", abstract: "Delete a \(Kind.type.rawValue) (kept as a tombstone; its history stays).")
+        CommandConfiguration(commandName: "delete", abstract: "Delete \(withArticle(Kind.type)) (kept as a tombstone; its history stays).")
     }
 
     @OptionGroup var replica: ReplicaOptions
@@ -203,7 +208,7 @@ struct DeleteRecord<Kind: RegisterKind>: ParsableCommand {
 
 struct RestoreRecord<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "restore", abstract: "Undo the delete of a \(Kind.type.rawValue).")
+        CommandConfiguration(commandName: "restore", abstract: "Undo the delete of \(withArticle(Kind.type)).")
     }
 
     @OptionGroup var replica: ReplicaOptions

@@ -1,4 +1,5 @@
 import ClusterSyncCore
+import Foundation
 import Testing
 
 /// Ids and clock stamps are formatted by writing digits into the string's storage; these hold
@@ -45,5 +46,16 @@ import Testing
         // Outside the valid range (never read back): all the digits, as before.
         #expect(HLCTimestamp(millis: HLCTimestamp.maximumMillis + 1).text == "800000000000-0000")
         #expect(HLCTimestamp(millis: 0x1_0000_0000_0000, logical: 2).text == "1000000000000-0002")
+    }
+
+    @Test func hashesAreTwoLowercaseHexDigitsAByte() {
+        var generator = SplitMix64(seed: 17)
+        var inputs: [[UInt8]] = [[], [0], [0xff], [0x0f, 0xf0], Array(0...255)]
+        inputs += (0..<200).map { _ in (0..<Int(generator.next() % 65)).map { _ in UInt8(truncatingIfNeeded: generator.next()) } }
+        for bytes in inputs {
+            let text = LedgerChain.hex(Data(bytes))
+            #expect(text == bytes.map { Self.padded(String($0, radix: 16), to: 2) }.joined())
+            if bytes.count == 32 { #expect(LedgerChain.data(hex: text) == Data(bytes)) }
+        }
     }
 }

@@ -13,6 +13,21 @@ enum ASCIIDigits {
         }
     }
 
+    /// `bytes` as lowercase hex, two digits a byte, in one allocation. The ledger writes three
+    /// hashes a change as hex (PostgreSQL's chain rows, heads); `String(format: "%02x")` a byte
+    /// went through Foundation's formatter and was a quarter of a PostgreSQL push's CPU.
+    static func hex(_ bytes: some Collection<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+            var offset = 0
+            for byte in bytes {
+                buffer[offset] = hexDigits.utf8Start[Int(byte >> 4)]
+                buffer[offset + 1] = hexDigits.utf8Start[Int(byte & 0xF)]
+                offset += 2
+            }
+            return offset
+        }
+    }
+
     /// How many decimal digits `value` has.
     static func decimalCount(_ value: UInt64) -> Int {
         var count = 1

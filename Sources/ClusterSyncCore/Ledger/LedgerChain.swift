@@ -85,7 +85,9 @@ public enum LedgerChain {
         }
     }
 
-    public static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
+    /// Lowercase hex, two digits a byte (how heads, checkpoints and PostgreSQL's chain rows
+    /// write hashes).
+    public static func hex(_ data: Data) -> String { ASCIIDigits.hex(data) }
 
     public static func data(hex text: String) -> Data? {
         let utf8 = Array(text.utf8)
