@@ -75,6 +75,10 @@ extension PostgresServerStore {
             try await c.rows("""
                 SELECT setval(pg_get_serial_sequence('replica_number', 'num'), coalesce(max(num), 0) + 1, false) FROM replica_number
                 """, self.logger)
+            // Statistics for the planner now, not at autovacuum's next round: a node started on
+            // the copy plans its first pushes and pulls against tables it would otherwise take
+            // for empty.
+            try await c.rows("ANALYZE", self.logger)
             return report
         }
     }
