@@ -89,12 +89,10 @@ enum PostgresMaterialisedState {
         for row in loaded { numbers[row.replicaID] = row.replica }
         let ids = accepted.map(\.id)
         var loadedOrphans = Set<Orphan>()
-        // Each id probes the key, whatever the planner's statistics (`PostgresServerStore.storedCopies`).
         for row in try await c.rows("""
-            SELECT o.replica, o.counter, o.record, o.field
-            FROM unnest(\(ids.map { numbers[$0.replica.rawValue] ?? 0 })::bigint[], \(ids.map(\.counter))::bigint[]) AS batch(replica, counter),
-            LATERAL (SELECT replica, counter, record, field FROM orphan_supersede
-                     WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = batch.replica AND counter = batch.counter LIMIT 1) o
+            SELECT o.replica, o.counter, o.record, o.field FROM orphan_supersede o
+            JOIN unnest(\(ids.map { numbers[$0.replica.rawValue] ?? 0 })::bigint[], \(ids.map(\.counter))::bigint[]) AS batch(replica, counter)
+                ON o.tenant = \(tenant) AND o.cluster = \(cluster) AND o.replica = batch.replica AND o.counter = batch.counter
             """, logger) {
             let (replica, counter, record, field) = try row.decode((Int64, Int64, String, String).self)
             let replicaID = numbers.first { $0.value == replica }?.key ?? ""
@@ -130,10 +128,9 @@ enum PostgresMaterialisedState {
         if !newOrphans.isEmpty {
             let candidates = Array(newOrphans)
             let held = Set(try await c.rows("""
-                SELECT l.replica, l.counter
-                FROM unnest(\(candidates.map(\.replicaID))::text[], \(candidates.map(\.counter))::bigint[]) AS o(replica, counter),
-                LATERAL (SELECT replica, counter FROM log
-                         WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = o.replica AND counter = o.counter LIMIT 1) l
+                SELECT l.replica, l.counter FROM log l
+                JOIN unnest(\(candidates.map(\.replicaID))::text[], \(candidates.map(\.counter))::bigint[]) AS o(replica, counter)
+                    ON l.tenant = \(tenant) AND l.cluster = \(cluster) AND l.replica = o.replica AND l.counter = o.counter
                 """, logger).map { row in
                     let (replica, counter) = try row.decode((String, Int64).self)
                     return "\(replica):\(counter)"
