@@ -54,19 +54,24 @@ enum NetworkBench {
         return store
     }
 
-    /// Fills the server's store directly: `count` changes over records of 100 writes each.
-    static func fill(_ store: any ServerStore, count: Int, perPush: Int = 1_000) async throws {
+    /// Fills the server's store directly: `count` changes over records of 100 writes each,
+    /// numbered on from `start` (a later fill of the same store goes on where the last ended).
+    /// Their maker's key is registered first, as every replica's is before its changes reach a
+    /// store (an unsigned push is refused), so the store takes the path a served push takes.
+    static func fill(_ store: any ServerStore, count: Int, from start: Int = 0, perPush: Int = 1_000) async throws {
         let identity = SessionIdentity(tenant: "bench", cluster: "c1", practice: "p2", author: "p2")
         let replica = ReplicaID("00000000000000b2")!
+        _ = try await store.registerReplicaKey(makerKey.publicKey, replica: replica, session: identity, person: nil)
         let scope = RecordScope(tenant: "bench", cluster: "c1")
-        let start = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
+        let base = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
         var batch: [Change] = []
+        batch.reserveCapacity(perPush)
         var record = RecordID.random(for: .risk)
-        for i in 0..<count {
+        for i in start..<(start + count) {
             if i % 100 == 0 { record = RecordID.random(for: .risk) }
             let counter = Int64(i + 1)
             let previous = i % 100 >= 4 ? [ChangeID(replica: replica, counter: counter - 4)] : []
-            batch.append(Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: start + Int64(i / 1000)),
+            batch.append(Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: base + Int64(i / 1000)),
                                 record: record, scope: scope, field: LocalEdits.fields[i % 4],
                                 value: .string("Value \(i)"), supersedes: previous))
             if batch.count == perPush {
@@ -76,6 +81,9 @@ enum NetworkBench {
         }
         if !batch.isEmpty { _ = try await store.push(batch, as: identity) }
     }
+
+    /// The filled changes' maker's key: fixed, so that every fill of a store registers the same.
+    static let makerKey = try! ReplicaSigningKey(rawRepresentation: [UInt8](repeating: 0xb2, count: 32))
 
     static func run(in directory: URL, pushCount: Int, storedCount: Int, runs: Int) async throws {
         let fixture = try await start(in: directory)

@@ -142,7 +142,7 @@ enum SpeedBench {
         if storedCount > first {
             let store = try SQLiteServerStore(path: data.database)
             let fillStart = ContinuousClock.now
-            try await fillMore(store, from: first, count: storedCount - first)
+            try await NetworkBench.fill(store, count: storedCount - first, from: first)
             fillSeconds += Bench.seconds(since: fillStart)
         }
         addRate("server store filled directly (1,000 changes per push)", Double(storedCount) / fillSeconds, raw: rawStored, target: 250_000)
@@ -202,29 +202,6 @@ enum SpeedBench {
             times.append(Bench.seconds(since: start) * 1000)
         }
         return Bench.median(times)
-    }
-
-    /// `NetworkBench.fill`'s changes numbered on from `start` (the same replica, the next counters).
-    static func fillMore(_ store: SQLiteServerStore, from start: Int, count: Int) async throws {
-        let identity = SessionIdentity(tenant: "bench", cluster: "c1", practice: "p2", author: "p2")
-        let replica = ReplicaID("00000000000000b2")!
-        let scope = RecordScope(tenant: "bench", cluster: "c1")
-        let base = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
-        var batch: [Change] = []
-        batch.reserveCapacity(1_000)
-        var record = RecordID.random(for: .risk)
-        for i in start..<(start + count) {
-            if i % 100 == 0 { record = RecordID.random(for: .risk) }
-            let counter = Int64(i + 1)
-            let previous = i % 100 >= 4 ? [ChangeID(replica: replica, counter: counter - 4)] : []
-            batch.append(Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: base + Int64(i / 1000)),
-                                record: record, scope: scope, field: LocalEdits.fields[i % 4], value: .string("Value \(i)"), supersedes: previous))
-            if batch.count == 1_000 {
-                _ = try await store.push(batch, as: identity)
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        if !batch.isEmpty { _ = try await store.push(batch, as: identity) }
     }
 }
 
