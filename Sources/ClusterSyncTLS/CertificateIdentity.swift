@@ -174,8 +174,7 @@ extension CertificateIdentity {
 /// separators (`openssl x509 -serial` prints `serial=0A1B…`, which `normalised` accepts).
 public enum CertificateSerial {
     public static func hex(_ bytes: some Collection<UInt8>) -> String {
-        let text = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        let trimmed = text.drop { $0 == "0" }
+        let trimmed = ASCIIDigits.hex(bytes).drop { $0 == "0" }
         return trimmed.isEmpty ? "0" : String(trimmed)
     }
 

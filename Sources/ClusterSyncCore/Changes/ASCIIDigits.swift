@@ -1,7 +1,7 @@
 /// Digits written straight into a new string's storage. Every change's id, replica and clock
 /// stamp are formatted as text on the hot paths (its canonical text, the store's columns), and
 /// `String(_:radix:)` with padding took three allocations for each.
-enum ASCIIDigits {
+public enum ASCIIDigits {
     private static let hexDigits: StaticString = "0123456789abcdef"
 
     /// `value` as exactly `width` lowercase hex digits (the leading ones zero), at `offset`.
@@ -13,10 +13,11 @@ enum ASCIIDigits {
         }
     }
 
-    /// `bytes` as lowercase hex, two digits a byte, in one allocation. The ledger writes three
-    /// hashes a change as hex (PostgreSQL's chain rows, heads); `String(format: "%02x")` a byte
-    /// went through Foundation's formatter and was a quarter of a PostgreSQL push's CPU.
-    static func hex(_ bytes: some Collection<UInt8>) -> String {
+    /// `bytes` as lowercase hex, two digits a byte, in one allocation: the one hex writer (chain
+    /// hashes, heads, certificate serials). The ledger writes three hashes a change as hex
+    /// (PostgreSQL's chain rows); `String(format: "%02x")` a byte went through Foundation's
+    /// formatter and was a quarter of a PostgreSQL push's CPU.
+    public static func hex(_ bytes: some Collection<UInt8>) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
             var offset = 0
             for byte in bytes {
