@@ -139,6 +139,9 @@ struct SessionHandler: Sendable {
         /// The replica key of the hello when it is not registered yet, until the session's first
         /// push registers it.
         var key: ReplicaPublicKey?
+        /// The registration of the session's replica, once read or made. Registrations are never
+        /// removed, so a push of the replica's own changes (most are) needs no read of its key.
+        var registration: ReplicaRegistration?
         /// The commit of the session's `connected` entry, until the session has waited for it.
         var noting: Task<Void, Never>?
         /// Refusals written to the session log so far (`maxRefusalsRecorded`).
@@ -417,7 +420,8 @@ struct SessionHandler: Sendable {
             case .refused(let message): return machine.authenticationFailed(message)
             case .admitted(let admitted, let expiry): (identity, expiresAt) = (admitted, expiry)
             }
-            let head = announcesChainHead ? try await store.chainHead(tenant: identity.tenant) : nil
+            // Read while the hello's key is looked up (on PostgreSQL, a round trip each).
+            async let chainHead = Self.chainHead(announcesChainHead ? identity.tenant : nil, store)
             guard let slot = connections.claim(credential: ConnectionRegistry.credentialKey(token: hello.token, certificate: certificate)) else {
                 return machine.tooManyConnections(
                     "this \(certificate == nil ? "token" : "certificate") already has \(connections.maxConnectionsPerCredential) sessions open, the most this server allows for one credential: close one (another sync --watch?) and connect again")
@@ -430,6 +434,7 @@ struct SessionHandler: Sendable {
                 // replica never binds that replica's key to it.
                 let existing = try await store.replicaRegistrations([hello.replica], tenant: identity.tenant, cluster: identity.cluster)
                 if let registered = existing[hello.replica] {
+                    session.registration = registered
                     if case .refuse(let error) = ReplicaKeys.decide(key, for: hello.replica, session: identity, person: nil,
                                                                     existing: registered, owner: nil, nowMillis: nowMillis()) {
                         connections.release(credential: slot)
@@ -453,11 +458,16 @@ struct SessionHandler: Sendable {
                 "clustersyncd.credential": "\(certificate == nil ? "token" : "certificate")",
             ])
             Self.sessions.increment()
-            return machine.authenticated(identity, server: serverName, credentialExpiresAt: expiresAt, store: storeIdentity, head: head)
+            return machine.authenticated(identity, server: serverName, credentialExpiresAt: expiresAt, store: storeIdentity, head: try await chainHead)
         } catch {
             logger.error("authentication failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.authenticationFailed("the server could not check the credential; try again")
         }
+    }
+
+    private static func chainHead(_ tenant: String?, _ store: any ServerStore) async throws -> LedgerHead? {
+        guard let tenant else { return nil }
+        return try await store.chainHead(tenant: tenant)
     }
 
     /// Checks a push (its makers' keys, admission, signatures) and starts its commit, which is
@@ -474,14 +484,18 @@ struct SessionHandler: Sendable {
         do {
             if let key = session.key, let replica {
                 // The session's first push registers its replica's key (PROTOCOL.md §6.2).
-                _ = try await store.registerReplicaKey(key, replica: replica, session: identity, person: session.subject.person)
+                session.registration = try await store.registerReplicaKey(key, replica: replica, session: identity, person: session.subject.person)
                 session.key = nil
             }
             // The makers' registered keys, for the signature check (the last one), and the
             // session's own: its registered author is the one its changes are stamped with.
             var makers = Set(push.changes.map(\.id.replica))
             if let replica { makers.insert(replica) }
-            let registrations = try await store.replicaRegistrations(makers, tenant: identity.tenant, cluster: identity.cluster)
+            let registrations = if let registered = session.registration, makers == [registered.replica] {
+                [registered.replica: registered]
+            } else {
+                try await store.replicaRegistrations(makers, tenant: identity.tenant, cluster: identity.cluster)
+            }
             try await SignatureChecks.validate(push, for: identity, nowMillis: nowMillis(), limits: limits, keys: registrations.mapValues(\.key))
             let author = replica.flatMap { registrations[$0]?.author } ?? identity.author
             let (store, notifier, logger) = (self.store, self.notifier, self.logger)

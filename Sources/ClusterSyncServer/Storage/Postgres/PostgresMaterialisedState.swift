@@ -113,15 +113,7 @@ enum PostgresMaterialisedState {
                 gone.append(row)
             }
         }
-        try await write(upserts, tenant: tenant, cluster: cluster, c, logger: logger)
-        if !gone.isEmpty {
-            try await c.rows("""
-                DELETE FROM field_write w USING unnest(\(gone.map(\.record))::text[], \(gone.map(\.field))::text[], \(gone.map(\.replica))::bigint[],
-                    \(gone.map(\.counter))::bigint[]) AS g(record, field, replica, counter)
-                WHERE w.tenant = \(tenant) AND w.cluster = \(cluster) AND w.record = g.record AND w.field = g.field
-                    AND w.replica = g.replica AND w.counter = g.counter
-                """, logger)
-        }
+        try await write(upserts, deleting: gone, tenant: tenant, cluster: cluster, c, logger: logger)
         // A supersession of a change this server holds already (dead, so not kept here) is no
         // orphan: only those of changes yet to arrive are kept.
         let newOrphans = orphans.subtracting(loadedOrphans)
@@ -182,19 +174,32 @@ enum PostgresMaterialisedState {
     static func replicaNumbers(_ ids: [String], tenant: String, cluster: String, _ c: PostgresConnection, logger: Logger) async throws
         -> [String: Int64] {
         guard !ids.isEmpty else { return [:] }
-        try await c.rows("""
-            INSERT INTO replica_number (tenant, cluster, replica)
-            SELECT \(tenant), \(cluster), id FROM unnest(\(ids)::text[]) WITH ORDINALITY AS u(id, n)
-            WHERE NOT EXISTS (SELECT 1 FROM replica_number r WHERE r.tenant = \(tenant) AND r.cluster = \(cluster) AND r.replica = u.id)
-            ORDER BY n
-            ON CONFLICT DO NOTHING
-            """, logger)
+        // The new numbers (RETURNING) and the stored ones (the statement's snapshot) in one
+        // round trip.
         var numbers: [String: Int64] = [:]
         for row in try await c.rows("""
-            SELECT replica, num FROM replica_number WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(ids))
+            WITH inserted AS (
+                INSERT INTO replica_number (tenant, cluster, replica)
+                SELECT \(tenant), \(cluster), id FROM unnest(\(ids)::text[]) WITH ORDINALITY AS u(id, n)
+                WHERE NOT EXISTS (SELECT 1 FROM replica_number r WHERE r.tenant = \(tenant) AND r.cluster = \(cluster) AND r.replica = u.id)
+                ORDER BY n
+                ON CONFLICT DO NOTHING
+                RETURNING replica, num)
+            SELECT replica, num FROM inserted
+            UNION ALL SELECT replica, num FROM replica_number WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(ids))
             """, logger) {
             let (id, num) = try row.decode((String, Int64).self)
             numbers[id] = num
+        }
+        // One numbered by a transaction that committed after this statement began is in
+        // neither (pushes to a tenant wait for each other, so only a writer outside them).
+        if numbers.count < Set(ids).count {
+            for row in try await c.rows("""
+                SELECT replica, num FROM replica_number WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(ids))
+                """, logger) {
+                let (id, num) = try row.decode((String, Int64).self)
+                numbers[id] = num
+            }
         }
         return numbers
     }
@@ -230,14 +235,25 @@ enum PostgresMaterialisedState {
 
     // MARK: Writing
 
-    /// Inserts or updates rows, a few thousand per statement. Arrays carry no NULLs here: ''
+    /// Inserts or updates rows, a few thousand per statement, and deletes `gone` (rows not kept
+    /// any more, never among `rows`) with the first of them. Arrays carry no NULLs here: ''
     /// stands for none (no stored text of these columns is ever empty).
-    static func write(_ rows: [Row], tenant: String, cluster: String, _ c: PostgresConnection, logger: Logger) async throws {
+    static func write(_ rows: [Row], deleting gone: [Row] = [], tenant: String, cluster: String, _ c: PostgresConnection,
+                      logger: Logger) async throws {
         var start = 0
-        while start < rows.count {
+        var gone = gone
+        while start < rows.count || !gone.isEmpty {
             let chunk = rows[start..<min(start + 5_000, rows.count)]
             start += chunk.count
+            defer { gone = [] }
+            // The deletion rides on the upsert's statement (a round trip fewer a push): a
+            // data-modifying WITH runs whether or not the statement reads it.
             try await c.rows("""
+                WITH gone AS (
+                    DELETE FROM field_write w USING unnest(\(gone.map(\.record))::text[], \(gone.map(\.field))::text[],
+                        \(gone.map(\.replica))::bigint[], \(gone.map(\.counter))::bigint[]) AS g(record, field, replica, counter)
+                    WHERE w.tenant = \(tenant) AND w.cluster = \(cluster) AND w.record = g.record AND w.field = g.field
+                        AND w.replica = g.replica AND w.counter = g.counter)
                 INSERT INTO field_write (tenant, cluster, \(unescaped: rowColumns))
                 SELECT \(tenant), \(cluster), record, NULLIF(practice, ''), field, replica, replica_id, counter, hlc, NULLIF(value, ''),
                        NULLIF(sup, ''), NULLIF(seen, ''), NULLIF(author, ''), NULLIF(sig, ''), live

@@ -15,13 +15,30 @@ extension PostgresServerStore {
 
         /// In memory, or in a file at `path` (a whole cluster's state, when migrating).
         init(path: String? = nil) throws {
-            queue = try path.map { try DatabaseQueue(path: $0) } ?? DatabaseQueue()
-            try queue.write { db in
-                try MaterialisedStateSchema.createTables(db)
-                try MaterialisedStateSchema.createRedactionTable(db)
-                try MaterialisedStateSchema.addSignatures(db)
-                try MaterialisedStateSchema.clusterChangesByID(db)
+            guard let path else {
+                // A copy of the empty tables made once: SQLite's backup of their few pages takes
+                // about 0.1 ms, running their DDL again 1 ms, and every PostgreSQL push makes a
+                // scratch database (MEASUREMENTS.md, twenty-ninth session).
+                queue = try DatabaseQueue()
+                try Self.emptyTables.get().backup(to: queue)
+                return
             }
+            queue = try DatabaseQueue(path: path)
+            try queue.write(Self.createTables)
+        }
+
+        private static func createTables(_ db: Database) throws {
+            try MaterialisedStateSchema.createTables(db)
+            try MaterialisedStateSchema.createRedactionTable(db)
+            try MaterialisedStateSchema.addSignatures(db)
+            try MaterialisedStateSchema.clusterChangesByID(db)
+        }
+
+        /// The empty scratch tables, in memory, that every scratch database in memory copies.
+        private static let emptyTables = Result<DatabaseQueue, any Error> {
+            let queue = try DatabaseQueue()
+            try queue.write(createTables)
+            return queue
         }
 
         func apply(_ changes: [Change]) throws {
@@ -84,15 +101,16 @@ extension PostgresServerStore {
         /// Writes them into `record` and `rollup_contribution` of one cluster.
         func write(tenant: String, cluster: String, _ c: PostgresConnection, logger: Logger) async throws {
             guard !ids.isEmpty else { return }
+            // One statement, one round trip: data-modifying WITHs run whether or not the
+            // statement reads them, and the deleted contributions are never the upserted ones.
             try await c.rows("""
-                UPDATE record SET conflicted = u.conflicted, escalation = NULLIF(u.escalation, ''), source = NULLIF(u.source, '')
-                FROM unnest(\(ids)::text[], \(conflicted)::boolean[], \(escalations)::text[], \(sources)::text[]) AS u(id, conflicted, escalation, source)
-                WHERE record.tenant = \(tenant) AND record.cluster = \(cluster) AND record.id = u.id
-                """, logger)
-            try await c.rows("""
-                DELETE FROM rollup_contribution WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = ANY(\(ids)) AND NOT (record = ANY(\(contributed)))
-                """, logger)
-            try await c.rows("""
+                WITH facts AS (
+                    UPDATE record SET conflicted = u.conflicted, escalation = NULLIF(u.escalation, ''), source = NULLIF(u.source, '')
+                    FROM unnest(\(ids)::text[], \(conflicted)::boolean[], \(escalations)::text[], \(sources)::text[]) AS u(id, conflicted, escalation, source)
+                    WHERE record.tenant = \(tenant) AND record.cluster = \(cluster) AND record.id = u.id),
+                withdrawn AS (
+                    DELETE FROM rollup_contribution
+                    WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = ANY(\(ids)) AND NOT (record = ANY(\(contributed))))
                 INSERT INTO rollup_contribution (tenant, cluster, record, contribution)
                 SELECT \(tenant), \(cluster), record, contribution FROM unnest(\(contributed)::text[], \(contributions)::text[]) AS u(record, contribution)
                 ON CONFLICT (tenant, cluster, record) DO UPDATE SET contribution = excluded.contribution

@@ -339,9 +339,11 @@ public final class PostgresServerStore: ServerStore {
         let scratch = try await PostgresMaterialisedState.apply(accepted, tenant: tenant, cluster: cluster, c, logger: logger)
         try await refreshRecords(Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)), from: scratch,
                                  tenant: tenant, cluster: cluster, c)
-        try await c.rows("UPDATE tenant SET last_seq = \(last + Int64(accepted.count)) WHERE name = \(tenant)", logger)
-        // Delivered to every node's listener when this transaction commits, never before.
-        try await c.rows("SELECT pg_notify(\(Self.changesChannel), \(tenant))", logger)
+        // The notification is delivered to every node's listener when this transaction commits,
+        // never before; sent by the same statement (a round trip fewer).
+        try await c.rows("""
+            UPDATE tenant SET last_seq = \(last + Int64(accepted.count)) WHERE name = \(tenant) RETURNING pg_notify(\(Self.changesChannel), \(tenant))
+            """, logger)
         return PushOutcome(accepted: accepted.count, duplicates: duplicates.count,
                            superseded: try await superseded(duplicates, tenant: tenant, cluster: cluster, c))
     }
