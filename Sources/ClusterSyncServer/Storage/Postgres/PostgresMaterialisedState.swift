@@ -59,11 +59,17 @@ enum PostgresMaterialisedState {
 
     // MARK: Push
 
+    /// A row of `record`, as the materialised state loads it.
+    struct RecordRow {
+        var id: String, type: String, practice: String?, parent: String?
+    }
+
     /// Applies a push's accepted changes (already logged, their new records already in `record`)
-    /// to the materialised state, inside the push's transaction. Returns the scratch database,
-    /// which holds the touched records as they now are, for conflicts and roll-ups.
-    static func apply(_ accepted: [Change], tenant: String, cluster: String, _ c: PostgresConnection, logger: Logger) async throws
-        -> PostgresServerStore.ScratchRecords {
+    /// to the materialised state, inside the push's transaction; `records` are the rows of
+    /// `record` they touch, read in the same transaction. Returns the scratch database, which
+    /// holds the touched records as they now are, for conflicts and roll-ups.
+    static func apply(_ accepted: [Change], records recordRows: [RecordRow], tenant: String, cluster: String, _ c: PostgresConnection,
+                      logger: Logger) async throws -> PostgresServerStore.ScratchRecords {
         // Replica numbers, given in the order ChangeWriter meets the ids (the SQLite store's order).
         var order: [String] = []
         var noted = Set<String>()
@@ -76,13 +82,6 @@ enum PostgresMaterialisedState {
         var numbers = try await replicaNumbers(order, tenant: tenant, cluster: cluster, c, logger: logger)
 
         let records = Array(Set(accepted.map(\.record.rawValue)))
-        var recordRows: [(id: String, type: String, practice: String?, parent: String?)] = []
-        for row in try await c.rows("""
-            SELECT id, type, practice, parent FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND id = ANY(\(records))
-            """, logger) {
-            let (id, type, practice, parent) = try row.decode((String, String, String?, String?).self)
-            recordRows.append((id, type, practice, parent))
-        }
         let loaded = try await c.rows("""
             SELECT \(unescaped: rowColumns) FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = ANY(\(records))
             """, logger).map(row)
@@ -138,7 +137,7 @@ enum PostgresMaterialisedState {
     /// changes there with `ChangeWriter`, and returns every change row, orphan and parent after.
     static func load(
         into scratch: PostgresServerStore.ScratchRecords, numbers: [String: Int64],
-        records recordRows: [(id: String, type: String, practice: String?, parent: String?)], rows loaded: [Row], orphans loadedOrphans: Set<Orphan>,
+        records recordRows: [RecordRow], rows loaded: [Row], orphans loadedOrphans: Set<Orphan>,
         tenant: String, cluster: String, applying accepted: [Change]
     ) throws -> ([(Row, Bool)], Set<Orphan>, [String: String]) {
         try scratch.queue.write { db in

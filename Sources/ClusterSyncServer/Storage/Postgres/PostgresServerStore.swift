@@ -299,13 +299,16 @@ public final class PostgresServerStore: ServerStore {
                                superseded: try await superseded(duplicates, tenant: tenant, cluster: cluster, c))
         }
 
-        // A record keeps the scope it was created in.
+        // A record keeps the scope it was created in. The rows read here are those the
+        // materialised state loads too (its writer makes the records this push creates).
         var scopes: [RecordID: RecordScope] = [:]
+        var records: [PostgresMaterialisedState.RecordRow] = []
         let recordIDs = Array(Set(accepted.map(\.record.rawValue)))
         for row in try await c.rows("""
-            SELECT id, practice FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND id = ANY(\(recordIDs))
+            SELECT id, type, practice, parent FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND id = ANY(\(recordIDs))
             """, logger) {
-            let (id, practice) = try row.decode((String, String?).self)
+            let (id, type, practice, parent) = try row.decode((String, String, String?, String?).self)
+            records.append(.init(id: id, type: type, practice: practice, parent: parent))
             if let id = RecordID(id) { scopes[id] = RecordScope(tenant: tenant, cluster: cluster, practice: practice) }
         }
         var created: [RecordID: RecordScope] = [:]
@@ -336,7 +339,7 @@ public final class PostgresServerStore: ServerStore {
         }
         try await chain(accepted, tenant: tenant, after: last, c)
         try await eraseRedacted(by: accepted, tenant: tenant, cluster: cluster, c)
-        let scratch = try await PostgresMaterialisedState.apply(accepted, tenant: tenant, cluster: cluster, c, logger: logger)
+        let scratch = try await PostgresMaterialisedState.apply(accepted, records: records, tenant: tenant, cluster: cluster, c, logger: logger)
         try await refreshRecords(Set(accepted.lazy.filter { $0.scope.practice == nil }.map(\.record)), from: scratch,
                                  tenant: tenant, cluster: cluster, c)
         // The notification is delivered to every node's listener when this transaction commits,
