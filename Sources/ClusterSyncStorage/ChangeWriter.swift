@@ -102,13 +102,16 @@ public struct ChangeWriter {
     /// this halves the statements per change.
     public mutating func apply(_ batch: [Change]) throws -> [Bool] {
         let batch = try erasingRedacted(batch)
-        var fieldOf: [ChangeID: (RecordID, String)] = [:]
-        fieldOf.reserveCapacity(batch.count)
-        for change in batch { fieldOf[change.id] = (change.record, change.field) }
+        // Where each id is in the batch (an index: no record or field copied into the table).
+        var indexOf: [ChangeID: Int] = [:]
+        indexOf.reserveCapacity(batch.count)
+        for index in batch.indices { indexOf[batch[index].id] = index }
         var deadOnArrival = Set<ChangeID>()
-        for change in batch {
-            for id in change.supersedes where fieldOf[id].map({ $0 == (change.record, change.field) }) == true {
-                deadOnArrival.insert(id)
+        for index in batch.indices {
+            for id in batch[index].supersedes {
+                if let other = indexOf[id], batch[other].record == batch[index].record, batch[other].field == batch[index].field {
+                    deadOnArrival.insert(id)
+                }
             }
         }
         if orphansExist == nil, supersessions == .orphanRows {
@@ -142,7 +145,10 @@ public struct ChangeWriter {
             }
             isNew.append(db.changesCount == 1)
         }
-        let insertedDead = Set(zip(batch, isNew).lazy.filter { $0.1 && deadOnArrival.contains($0.0.id) }.map(\.0.id))
+        var insertedDead = Set<ChangeID>()
+        if !deadOnArrival.isEmpty {
+            for index in batch.indices where isNew[index] && deadOnArrival.contains(batch[index].id) { insertedDead.insert(batch[index].id) }
+        }
 
         for (index, change) in batch.enumerated() where isNew[index] {
             let record = records[index]

@@ -75,18 +75,20 @@ extension Replica {
         // the server never sent it.
         if origin == .peer { try database.read { db in try Self.refuseIfReadOnly(db) } }
         let rule = try admissionRule()
-        var admitted: [Change] = []
-        admitted.reserveCapacity(changes.count)
+        // The batch itself until a change is refused (no copy of 100,000 changes to admit them all).
+        var admittedSoFar: [Change]?
         var refused: [SetAsideEntry] = unreadable.map { SetAsideEntry(text: $0.text, error: $0.error) }
-        for change in changes {
+        for index in changes.indices {
             do throws(ClusterSyncError) {
-                try rule.check(change, nowMillis: now)
-                admitted.append(change)
+                try rule.check(changes[index], nowMillis: now)
+                admittedSoFar?.append(changes[index])
             } catch {
                 if origin == .peer { throw error }
-                refused.append(SetAsideEntry(change: change, error: error))
+                if admittedSoFar == nil { admittedSoFar = Array(changes[..<index]) }
+                refused.append(SetAsideEntry(change: changes[index], error: error))
             }
         }
+        let admitted = admittedSoFar ?? changes
         defer {
             // A redaction erased values: their bytes go from the file too.
             if changes.contains(where: { $0.field == Redaction.field }) { scrub() }
@@ -105,7 +107,9 @@ extension Replica {
             var outcome = ApplyOutcome()
             let slice = progressSlice ?? max(1, scoped.admitted.count)
             for start in stride(from: 0, to: scoped.admitted.count, by: slice) {
-                let part = try Self.write(Array(scoped.admitted[start..<min(start + slice, scoped.admitted.count)]), origin: origin, &writer)
+                let end = min(start + slice, scoped.admitted.count)
+                let part = try Self.write(start == 0 && end == scoped.admitted.count ? scoped.admitted : Array(scoped.admitted[start..<end]),
+                                          origin: origin, &writer)
                 outcome.applied += part.applied
                 outcome.duplicates += part.duplicates
                 progress(part.applied + part.duplicates)
@@ -152,21 +156,22 @@ extension Replica {
             try markAcknowledged(changes.lazy.filter { $0.sig != nil }.map(\.id.replica), db)
         }
         try eraseSetAside(writer.erased, db)
-        for (change, new) in zip(changes, isNew) {
-            if change.id.replica == me { ownCounter = max(ownCounter, change.id.counter) }
-            if new {
+        for index in changes.indices {
+            let id = changes[index].id
+            if id.replica == me { ownCounter = max(ownCounter, id.counter) }
+            if isNew[index] {
                 outcome.applied += 1
-                latest = max(latest, change.hlc)
+                latest = max(latest, changes[index].hlc)
                 if let queue {
-                    queue.setUncheckedArguments([try writer.replicaNumber(change.id.replica), change.id.counter])
+                    queue.setUncheckedArguments([try writer.replicaNumber(id.replica), id.counter])
                     try queue.execute()
                 }
             } else {
                 outcome.duplicates += 1
                 // The server's copy carries the author it stamped: it replaces the one the
                 // change was made with here, so every replica shows the same author.
-                if origin == .server, let author = change.author {
-                    try stampAuthor.run(.optional(author), .int(try writer.replicaNumber(change.id.replica)), .int(change.id.counter))
+                if origin == .server, let author = changes[index].author {
+                    try stampAuthor.run(.optional(author), .int(try writer.replicaNumber(id.replica)), .int(id.counter))
                 }
             }
         }
@@ -183,25 +188,27 @@ extension Replica {
     /// admitted changes with what it found.
     static func checkRecordScopes(_ changes: [Change], _ writer: inout ChangeWriter) throws -> (admitted: [Change], refused: [(Change, ClusterSyncError)]) {
         var scopes: [RecordID: RecordScope] = [:]
-        var admitted: [Change] = []
-        admitted.reserveCapacity(changes.count)
+        // The changes themselves until one is refused, as in `apply`.
+        var admitted: [Change]?
         var refused: [(Change, ClusterSyncError)] = []
-        for change in changes {
+        for index in changes.indices {
+            let record = changes[index].record
             let existing: RecordScope?
-            if let known = scopes[change.record] {
+            if let known = scopes[record] {
                 existing = known
             } else {
-                existing = try writer.storedScope(of: change.record)
-                scopes[change.record] = existing ?? change.scope
+                existing = try writer.storedScope(of: record)
+                scopes[record] = existing ?? changes[index].scope
             }
             do throws(ClusterSyncError) {
-                try ChangeAdmission.recordScope(change, existing: existing)
-                admitted.append(change)
+                try ChangeAdmission.recordScope(changes[index], existing: existing)
+                admitted?.append(changes[index])
             } catch {
-                refused.append((change, error))
+                if admitted == nil { admitted = Array(changes[..<index]) }
+                refused.append((changes[index], error))
             }
         }
-        return (admitted, refused)
+        return (admitted ?? changes, refused)
     }
 
     // MARK: Set-aside changes

@@ -30,7 +30,13 @@ extension Replica {
         let mark = try db.cachedStatement(sql: """
             INSERT INTO replica_key (replica, acknowledged) VALUES (?, 1) ON CONFLICT (replica) DO UPDATE SET acknowledged = 1
             """)
-        for replica in Set(replicas) { try mark.execute(arguments: [replica.rawValue]) }
+        // A page's changes come in runs by maker: most are the one before's, and need no hashing.
+        var marked = Set<ReplicaID>()
+        var previous: ReplicaID?
+        for replica in replicas where replica != previous {
+            previous = replica
+            if marked.insert(replica).inserted { try mark.execute(arguments: [replica.rawValue]) }
+        }
     }
 
     /// The public keys this replica knows, and whether each is acknowledged by a server.
