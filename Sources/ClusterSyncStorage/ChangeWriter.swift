@@ -102,15 +102,17 @@ public struct ChangeWriter {
     /// this halves the statements per change.
     public mutating func apply(_ batch: [Change]) throws -> [Bool] {
         let batch = try erasingRedacted(batch)
-        // Where each id is in the batch (an index: no record or field copied into the table).
+        // Where each id first is in the batch (a later copy of it is a duplicate), and which
+        // places a change of the batch supersedes: flags by place, not sets of ids, which cost
+        // a quarter of applying a long pull (MEASUREMENTS.md, twenty-ninth session).
         var indexOf: [ChangeID: Int] = [:]
         indexOf.reserveCapacity(batch.count)
-        for index in batch.indices { indexOf[batch[index].id] = index }
-        var deadOnArrival = Set<ChangeID>()
+        for index in batch.indices where indexOf[batch[index].id] == nil { indexOf[batch[index].id] = index }
+        var deadOnArrival = [Bool](repeating: false, count: batch.count)
         for index in batch.indices {
             for id in batch[index].supersedes {
                 if let other = indexOf[id], batch[other].record == batch[index].record, batch[other].field == batch[index].field {
-                    deadOnArrival.insert(id)
+                    deadOnArrival[other] = true
                 }
             }
         }
@@ -122,12 +124,12 @@ public struct ChangeWriter {
         isNew.reserveCapacity(batch.count)
         var records: [Int64] = []
         records.reserveCapacity(batch.count)
-        for change in batch {
+        for (index, change) in batch.enumerated() {
             let replica = try replicaNumber(change.id.replica)
             let record = try recordNumber(change.record, scope: change.scope)
             records.append(record)
             // A redaction is history only: it never shows as a field's value.
-            if deadOnArrival.contains(change.id) || change.field == Redaction.field {
+            if deadOnArrival[index] || change.field == Redaction.field {
                 try insertDead.run(
                     .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
                     .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
@@ -145,14 +147,14 @@ public struct ChangeWriter {
             }
             isNew.append(db.changesCount == 1)
         }
-        var insertedDead = Set<ChangeID>()
-        if !deadOnArrival.isEmpty {
-            for index in batch.indices where isNew[index] && deadOnArrival.contains(batch[index].id) { insertedDead.insert(batch[index].id) }
+        // Written dead just now: nothing to kill.
+        func insertedDead(_ id: ChangeID) -> Bool {
+            indexOf[id].map { deadOnArrival[$0] && isNew[$0] } ?? false
         }
 
         for (index, change) in batch.enumerated() where isNew[index] {
             let record = records[index]
-            for id in change.supersedes where !insertedDead.contains(id) {
+            for id in change.supersedes where !insertedDead(id) {
                 let target = try replicaNumber(id.replica)
                 try kill.run(.int(record), .text(change.field), .int(target), .int(id.counter))
                 if db.changesCount == 0, supersessions == .orphanRows {
