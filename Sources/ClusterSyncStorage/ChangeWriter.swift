@@ -107,7 +107,7 @@ public struct ChangeWriter {
         // a quarter of applying a long pull (MEASUREMENTS.md, twenty-ninth session).
         var indexOf: [ChangeID: Int] = [:]
         indexOf.reserveCapacity(batch.count)
-        for index in batch.indices where indexOf[batch[index].id] == nil { indexOf[batch[index].id] = index }
+        for index in batch.indices.reversed() { indexOf[batch[index].id] = index }
         var deadOnArrival = [Bool](repeating: false, count: batch.count)
         for index in batch.indices {
             for id in batch[index].supersedes {
@@ -175,8 +175,8 @@ public struct ChangeWriter {
     /// The batch with the values of changes a redaction names (stored, or in the batch) erased.
     private mutating func erasingRedacted(_ batch: [Change]) throws -> [Change] {
         var requested: [ChangeID: Change] = [:]
-        for change in batch {
-            if let request = Redaction.request(of: change), requested[request.change] == nil { requested[request.change] = change }
+        for index in batch.indices where batch[index].field == Redaction.field {
+            if let request = Redaction.request(of: batch[index]), requested[request.change] == nil { requested[request.change] = batch[index] }
         }
         if redactionsExist == nil {
             // A file not yet migrated to hold redactions (a test writing an old schema) has none.

@@ -91,7 +91,7 @@ extension Replica {
         let admitted = admittedSoFar ?? changes
         defer {
             // A redaction erased values: their bytes go from the file too.
-            if changes.contains(where: { $0.field == Redaction.field }) { scrub() }
+            if changes.indices.contains(where: { changes[$0].field == Redaction.field }) { scrub() }
         }
         return try database.write { db in
             // A snapshot's first page replaces the materialised state first (Replica+Snapshot).
