@@ -176,7 +176,13 @@ enum PostgresMaterialisedState {
         // The new numbers (RETURNING) and the stored ones (the statement's snapshot) in one
         // round trip.
         var numbers: [String: Int64] = [:]
-        for row in try await c.rows("""
+        func take(_ rows: [PostgresRow]) throws {
+            for row in rows {
+                let (id, num) = try row.decode((String, Int64).self)
+                numbers[id] = num
+            }
+        }
+        try take(try await c.rows("""
             WITH inserted AS (
                 INSERT INTO replica_number (tenant, cluster, replica)
                 SELECT \(tenant), \(cluster), id FROM unnest(\(ids)::text[]) WITH ORDINALITY AS u(id, n)
@@ -186,19 +192,13 @@ enum PostgresMaterialisedState {
                 RETURNING replica, num)
             SELECT replica, num FROM inserted
             UNION ALL SELECT replica, num FROM replica_number WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(ids))
-            """, logger) {
-            let (id, num) = try row.decode((String, Int64).self)
-            numbers[id] = num
-        }
+            """, logger))
         // One numbered by a transaction that committed after this statement began is in
         // neither (pushes to a tenant wait for each other, so only a writer outside them).
         if numbers.count < Set(ids).count {
-            for row in try await c.rows("""
+            try take(try await c.rows("""
                 SELECT replica, num FROM replica_number WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(ids))
-                """, logger) {
-                let (id, num) = try row.decode((String, Int64).self)
-                numbers[id] = num
-            }
+                """, logger))
         }
         return numbers
     }
@@ -244,7 +244,6 @@ enum PostgresMaterialisedState {
         while start < rows.count || !gone.isEmpty {
             let chunk = rows[start..<min(start + 5_000, rows.count)]
             start += chunk.count
-            defer { gone = [] }
             // The deletion rides on the upsert's statement (a round trip fewer a push): a
             // data-modifying WITH runs whether or not the statement reads it.
             try await c.rows("""
@@ -264,6 +263,7 @@ enum PostgresMaterialisedState {
                     AS u(record, practice, field, replica, replica_id, counter, hlc, value, sup, seen, author, sig, live)
                 ON CONFLICT (tenant, cluster, record, field, replica, counter) DO UPDATE SET value = excluded.value, live = excluded.live
                 """, logger)
+            gone = []
         }
     }
 
