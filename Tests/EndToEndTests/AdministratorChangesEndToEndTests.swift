@@ -34,7 +34,8 @@ extension OversightEndToEndTests {
             let deadline = Date().addingTimeInterval(seconds)
             while try await !condition() {
                 guard Date() < deadline else {
-                    Issue.record("\(what) within \(seconds) s")
+                    // What the server and the watches said is what tells a slow machine from a lost wake-up.
+                    Issue.record("\(what) within \(seconds) s\nserver: \(server.output)\nPCPG watch: \(output(east))\npractice watch: \(output(wrexham))")
                     return
                 }
                 try await Task.sleep(for: .milliseconds(100))

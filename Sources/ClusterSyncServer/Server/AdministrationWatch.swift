@@ -37,8 +37,10 @@ public struct AdministrationWatch: Service {
             do {
                 let now = try await store.writtenElsewhereVersion()
                 guard now != version else { continue }
-                version = now
                 let newer = try await store.administrationMarks()
+                // Noted only once the marks are read: a failed read is tried again at the next
+                // interval, where noting the version first would wait for another command's write.
+                version = now
                 defer { marks = newer }
                 guard let earlier = marks else { continue }
                 let (moved, withdrawn) = newer.changes(since: earlier)
