@@ -105,13 +105,11 @@ public struct ChangeWriter {
         // Where each id first is in the batch (a later copy of it is a duplicate), and which
         // places a change of the batch supersedes: flags by place, not sets of ids, which cost
         // a quarter of applying a long pull (MEASUREMENTS.md, twenty-ninth session).
-        var indexOf: [ChangeID: Int] = [:]
-        indexOf.reserveCapacity(batch.count)
-        for index in batch.indices.reversed() { indexOf[batch[index].id] = index }
+        let places = BatchPlaces(batch)
         var deadOnArrival = [Bool](repeating: false, count: batch.count)
         for index in batch.indices {
             for id in batch[index].supersedes {
-                if let other = indexOf[id], batch[other].record == batch[index].record, batch[other].field == batch[index].field {
+                if let other = places.place(of: id), batch[other].record == batch[index].record, batch[other].field == batch[index].field {
                     deadOnArrival[other] = true
                 }
             }
@@ -124,52 +122,62 @@ public struct ChangeWriter {
         isNew.reserveCapacity(batch.count)
         var records: [Int64] = []
         records.reserveCapacity(batch.count)
-        for (index, change) in batch.enumerated() {
-            let replica = try replicaNumber(change.id.replica)
-            let record = try recordNumber(change.record, scope: change.scope)
-            records.append(record)
-            // A redaction is history only: it never shows as a field's value.
-            if deadOnArrival[index] || change.field == Redaction.field {
-                try insertDead.run(
-                    .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
-                    .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
-                    .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
-            } else if supersessions == .storedChanges {
-                try insertChecked.run(
-                    .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
-                    .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
-                    .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig), .text(change.id.description))
-            } else {
-                try (orphansExist == true ? insertChecked : insertLive).run(
-                    .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
-                    .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
-                    .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
-            }
+        // By place, each change passed on borrowed: `for change in batch` copies every change
+        // out of the array (a retain and a release of each of its strings and lists).
+        for index in batch.indices {
+            records.append(try insert(batch[index], dead: deadOnArrival[index]))
             isNew.append(db.changesCount == 1)
         }
-        // Written dead just now: nothing to kill.
-        func insertedDead(_ id: ChangeID) -> Bool {
-            indexOf[id].map { deadOnArrival[$0] && isNew[$0] } ?? false
-        }
-
-        for (index, change) in batch.enumerated() where isNew[index] {
-            let record = records[index]
-            for id in change.supersedes where !insertedDead(id) {
-                let target = try replicaNumber(id.replica)
-                try kill.run(.int(record), .text(change.field), .int(target), .int(id.counter))
-                if db.changesCount == 0, supersessions == .orphanRows {
-                    try orphan.run(.int(target), .int(id.counter), .int(record), .text(change.field))
-                    orphansExist = true
-                }
-            }
-            if change.field == "list", change.recordType == .item, let list = change.value?.stringValue {
-                try db.execute(sql: "UPDATE record SET parent = ? WHERE num = ? AND parent IS NULL", arguments: [list, record])
-            }
-            if let request = Redaction.request(of: change) {
-                try redact(request, by: change, record: record)
+        for index in batch.indices where isNew[index] {
+            // Written dead just now: nothing to kill.
+            try supersede(batch[index], record: records[index]) { id in
+                places.place(of: id).map { deadOnArrival[$0] && isNew[$0] } ?? false
             }
         }
         return isNew
+    }
+
+    /// Inserts `change` (dead when the batch supersedes it); returns its record's number.
+    private mutating func insert(_ change: Change, dead: Bool) throws -> Int64 {
+        let replica = try replicaNumber(change.id.replica)
+        let record = try recordNumber(change.record, scope: change.scope)
+        // A redaction is history only: it never shows as a field's value.
+        if dead || change.field == Redaction.field {
+            try insertDead.run(
+                .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
+                .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
+                .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
+        } else if supersessions == .storedChanges {
+            try insertChecked.run(
+                .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
+                .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
+                .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig), .text(change.id.description))
+        } else {
+            try (orphansExist == true ? insertChecked : insertLive).run(
+                .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
+                .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
+                .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
+        }
+        return record
+    }
+
+    /// What a newly stored `change` does to others: kills the writes it supersedes (but those
+    /// `writtenDead`) or notes them as orphans, sets an item's list, and applies a redaction.
+    private mutating func supersede(_ change: Change, record: Int64, writtenDead: (ChangeID) -> Bool) throws {
+        for id in change.supersedes where !writtenDead(id) {
+            let target = try replicaNumber(id.replica)
+            try kill.run(.int(record), .text(change.field), .int(target), .int(id.counter))
+            if db.changesCount == 0, supersessions == .orphanRows {
+                try orphan.run(.int(target), .int(id.counter), .int(record), .text(change.field))
+                orphansExist = true
+            }
+        }
+        if change.field == "list", change.recordType == .item, let list = change.value?.stringValue {
+            try db.execute(sql: "UPDATE record SET parent = ? WHERE num = ? AND parent IS NULL", arguments: [list, record])
+        }
+        if let request = Redaction.request(of: change) {
+            try redact(request, by: change, record: record)
+        }
     }
 
     /// The batch with the values of changes a redaction names (stored, or in the batch) erased.

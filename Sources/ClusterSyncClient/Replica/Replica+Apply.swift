@@ -151,9 +151,12 @@ extension Replica {
             // needs no delete per change.
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox)"))! {
                 let sent = try BoundStatement(db, sql: "DELETE FROM outbox WHERE replica = ? AND counter = ?")
-                for change in changes { try sent.run(.int(try writer.replicaNumber(change.id.replica)), .int(change.id.counter)) }
+                for index in changes.indices {
+                    try sent.run(.int(try writer.replicaNumber(changes[index].id.replica)), .int(changes[index].id.counter))
+                }
             }
-            try markAcknowledged(changes.lazy.filter { $0.sig != nil }.map(\.id.replica), db)
+            // By place: a lazy filter of the changes would copy each out of the array.
+            try markAcknowledged(changes.indices.lazy.filter { changes[$0].sig != nil }.map { changes[$0].id.replica }, db)
         }
         try eraseSetAside(writer.erased, db)
         for index in changes.indices {

@@ -58,33 +58,41 @@ extension Change {
             try Redaction.validate(self)
             return
         }
+        // Looked up once: every change received passes here (a long pull's hundred thousand).
+        let spec = schema.field(field)
+        let kind = spec?.kind
         // A value erased by a redaction is its marker, in any field that can be redacted.
-        if Redaction.isMarker(value), let kind = schema.field(field)?.kind, Redaction.isRedactable(kind) {
+        if Redaction.isMarker(value), let kind, Redaction.isRedactable(kind) {
         } else {
-            try schema.validate(field: field, value: value)
+            try schema.validate(field: field, spec: spec, value: value)
         }
-        if schema.field(field)?.kind == .position, value?["after"]?.stringValue == id.description {
+        if kind == .position, value?["after"]?.stringValue == id.description {
             throw ClusterSyncError(.invalidValue, "\(field) must name another slot or null, not the change's own id", field: field)
         }
-        for (key, ids, limit) in [("sup", supersedes, Self.maxSupersedes), ("seen", seen, Self.maxSeen)] {
-            // Bounded first: each entry costs a receiver a write, and a list of a hundred thousand
-            // made-up ids held a server's only writer for minutes (changes.md §8, item 7).
-            guard ids.count <= limit else {
-                throw ClusterSyncError(.invalidValue, "\(key) may name at most \(limit) changes; got \(ids.count)", field: key)
-            }
-            if ids.count > 1 {
-                var named = Set<ChangeID>(minimumCapacity: ids.count)
-                for entry in ids where !named.insert(entry).inserted {
-                    throw ClusterSyncError(.invalidValue, "\(key) names \(entry) twice", field: key)
-                }
-            }
-            if let later = ids.first(where: { $0.replica == id.replica && $0.counter >= id.counter }) {
-                throw ClusterSyncError(.invalidValue,
-                    "\(key) names \(later), which is not an earlier change of the replica that made \(id)", field: key)
-            }
-        }
+        try checkNamed(supersedes, as: "sup", limit: Self.maxSupersedes)
+        try checkNamed(seen, as: "seen", limit: Self.maxSeen)
         if !seen.isEmpty, field != RecordSchema.deletedField.name || value != .bool(true) {
             throw ClusterSyncError(.invalidValue, "seen is only for a delete (field deleted, value true), not a write of \(field)", field: "seen")
+        }
+    }
+
+    /// `sup` or `seen` (`key`): at most `limit` ids, none twice, none of this change's replica
+    /// but earlier changes.
+    private func checkNamed(_ ids: [ChangeID], as key: String, limit: Int) throws(ClusterSyncError) {
+        // Bounded first: each entry costs a receiver a write, and a list of a hundred thousand
+        // made-up ids held a server's only writer for minutes (changes.md §8, item 7).
+        guard ids.count <= limit else {
+            throw ClusterSyncError(.invalidValue, "\(key) may name at most \(limit) changes; got \(ids.count)", field: key)
+        }
+        if ids.count > 1 {
+            var named = Set<ChangeID>(minimumCapacity: ids.count)
+            for entry in ids where !named.insert(entry).inserted {
+                throw ClusterSyncError(.invalidValue, "\(key) names \(entry) twice", field: key)
+            }
+        }
+        if let later = ids.first(where: { $0.replica == id.replica && $0.counter >= id.counter }) {
+            throw ClusterSyncError(.invalidValue,
+                "\(key) names \(later), which is not an earlier change of the replica that made \(id)", field: key)
         }
     }
 

@@ -3,7 +3,12 @@ extension RecordSchema {
     /// Throws if `value` may not be written to `field` of this record type.
     /// A nil value (a set remove) is valid only for set fields.
     public func validate(field name: String, value: JSONValue?) throws(ClusterSyncError) {
-        guard let spec = field(name) else {
+        try validate(field: name, spec: field(name), value: value)
+    }
+
+    /// `validate(field:value:)` with the field's spec already looked up (`field(name)`).
+    func validate(field name: String, spec: FieldSpec?, value: JSONValue?) throws(ClusterSyncError) {
+        guard let spec else {
             // The name comes from whoever wrote the change: quoted only when short and free of
             // anything like an NHS number (found by Fuzz/run.sh: a 3,000-byte name was echoed).
             let quoted = PatientDataGuard.quotable(name)
