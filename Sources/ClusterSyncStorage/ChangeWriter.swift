@@ -122,8 +122,6 @@ public struct ChangeWriter {
         isNew.reserveCapacity(batch.count)
         var records: [Int64] = []
         records.reserveCapacity(batch.count)
-        // By place, each change passed on borrowed: `for change in batch` copies every change
-        // out of the array (a retain and a release of each of its strings and lists).
         for index in batch.indices {
             records.append(try insert(batch[index], dead: deadOnArrival[index]))
             isNew.append(db.changesCount == 1)
