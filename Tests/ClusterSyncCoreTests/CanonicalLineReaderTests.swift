@@ -89,6 +89,30 @@ import Testing
         #expect(fastTaken > 0, "some damaged copies are still valid changes")
     }
 
+    /// `validUTF8` (decode, then compare the bytes) accepts exactly what `String(validating:)`
+    /// accepts: every kind of invalid UTF-8 at every place in a short string, and random bytes.
+    @Test func stringsAreValidatedAsTheStandardLibraryValidatesThem() {
+        let invalid: [[UInt8]] = [
+            [0x80], [0xBF], [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF0, 0x80, 0x80, 0x80],
+            [0xF0, 0x9F, 0x98], [0xE2, 0x82], [0xC3], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xFE], [0xFF],
+        ]
+        let valid: [[UInt8]] = [[], [0x41], Array("Siân".utf8), Array("€".utf8), Array("😀".utf8), [0xEF, 0xBF, 0xBD]]
+        func check(_ bytes: [UInt8]) {
+            let expected = String(validating: bytes, as: UTF8.self)
+            let ascii = bytes.allSatisfy { $0 < 0x80 }
+            let found = bytes.withUnsafeBytes { CanonicalLineReader.validUTF8($0, ascii: ascii) }
+            #expect(found == expected, "\(bytes)")
+            if !ascii { #expect(bytes.withUnsafeBytes { CanonicalLineReader.validUTF8($0, ascii: false) } == expected, "\(bytes)") }
+        }
+        for piece in invalid + valid {
+            for before in valid { for after in valid { check(before + piece + after) } }
+        }
+        var random = SplitMix64(seed: 12)
+        for _ in 0..<20_000 {
+            check((0..<Int.random(in: 0...6, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        }
+    }
+
     @Test func changesWithEveryKindOfValueRoundTrip() throws {
         var random = SplitMix(seed: 7)
         let strings = ["", "plain", "Siân's \"quoted\" \\ back/slash", "tab\tnew\nline\r", "\u{0}\u{1F}", "emoji 🏥 and Ŵ", "</script>"]

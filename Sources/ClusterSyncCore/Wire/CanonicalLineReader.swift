@@ -18,6 +18,20 @@ enum CanonicalLineReader {
         return utf8.withUTF8 { message(UnsafeRawBufferPointer($0), clientMessagesOnly: clientMessagesOnly) }
     }
 
+    /// `bytes` as a string, or nil when they are not valid UTF-8; `ascii` says none is 0x80 or
+    /// above (every such string is valid).
+    ///
+    /// Not `String(validating:as:)`: it is generic and not specialised for UTF-8, so each call
+    /// looks up type metadata at run time, a tenth of a replica's CPU in a long pull
+    /// (MEASUREMENTS.md, thirtieth session). Decoding replaces invalid UTF-8 with U+FFFD, whose
+    /// bytes are valid and so cannot be where the input's invalid ones were: the input was
+    /// valid exactly when the decoded string has the same bytes.
+    static func validUTF8(_ bytes: UnsafeRawBufferPointer, ascii: Bool) -> String? {
+        var text = String(decoding: bytes, as: UTF8.self)
+        guard !ascii else { return text }
+        return text.withUTF8 { $0.elementsEqual(bytes) } ? text : nil
+    }
+
     /// One change's JSON text (`Change(jsonText:)`), or nil when it is not one this reader takes.
     static func change(_ text: some StringProtocol) -> Change? {
         var utf8 = String(text)
@@ -240,10 +254,13 @@ enum CanonicalLineReader {
             guard i < bytes.count, bytes[i] == Self.quote else { return nil }
             i += 1
             let start = i
+            // Every byte or'ed together: below 0x80, the string is ASCII and needs no validation.
+            var seen: UInt8 = 0
             while i < bytes.count {
                 let byte = bytes[i]
+                seen |= byte
                 if byte == Self.quote {
-                    let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+                    let text = CanonicalLineReader.validUTF8(UnsafeRawBufferPointer(rebasing: bytes[start..<i]), ascii: seen < 0x80)
                     i += 1
                     return text
                 }
@@ -260,7 +277,7 @@ enum CanonicalLineReader {
                 let byte = bytes[i]
                 if byte == Self.quote {
                     i += 1
-                    return String(validating: out, as: UTF8.self)
+                    return out.withUnsafeBytes { CanonicalLineReader.validUTF8($0, ascii: false) }
                 }
                 if byte < 0x20 { return nil }
                 guard byte == Self.backslash else {
