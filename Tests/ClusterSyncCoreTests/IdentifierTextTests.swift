@@ -33,6 +33,68 @@ import Testing
         #expect(ChangeID(replica: ReplicaID(bits: 1), counter: -5).description == "-5@0000000000000001")
     }
 
+    /// The parsers read ids byte by byte; these references say the rule in plain Swift, and the
+    /// two must agree on edge cases and on random damage to valid ids.
+    static func referenceReplica(_ text: String) -> ReplicaID? {
+        guard text.utf8.count == 16, text.utf8.allSatisfy({ "0123456789abcdef".utf8.contains($0) }),
+              let bits = UInt64(text, radix: 16) else { return nil }
+        return ReplicaID(bits: bits)
+    }
+
+    static func referenceChange(_ text: String) -> ChangeID? {
+        let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let first = parts[0].first, first != "0", parts[0].count <= 19,
+              parts[0].allSatisfy({ $0.isASCII && $0.isNumber }), let counter = Int64(parts[0]),
+              let replica = referenceReplica(String(parts[1])) else { return nil }
+        return ChangeID(replica: replica, counter: counter)
+    }
+
+    static func referenceRecord(_ text: String) -> RecordID? {
+        let utf8 = Array(text.utf8)
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+        guard utf8.count == 14, utf8[3] == UInt8(ascii: "-"),
+              RecordType.allCases.contains(where: { $0.prefix.utf8.elementsEqual(utf8[0..<3]) }),
+              utf8[4...].allSatisfy({ alphabet.contains($0) }) else { return nil }
+        return RecordID(text)
+    }
+
+    @Test func idsAreParsedByTheirRuleWhateverTheText() {
+        var generator = SplitMix64(seed: 5)
+        var texts = [
+            "", "@", "1@", "@0000000000000001", "0@0000000000000001", "01@0000000000000001", "-1@0000000000000001",
+            "9223372036854775807@ffffffffffffffff", "9223372036854775808@ffffffffffffffff", "99999999999999999999@0000000000000001",
+            "1@000000000000000", "1@00000000000000001", "1@000000000000000G", "1@FFFFFFFFFFFFFFFF", "1@0000000000000001@",
+            "RSK-7K3M9Q2X1A", "RSK-7K3M9Q2X1", "RSK-7K3M9Q2X1AB", "RSK_7K3M9Q2X1A", "rsk-7K3M9Q2X1A", "RSK-7K3M9Q2X1I",
+            "XYZ-7K3M9Q2X1A", "RSKé7K3M9Q2X1", "0000000000000001", "000000000000000g", "ffffffffffffffff",
+        ]
+        let valid = ["42@5f0c9e1a2b3c4d5e", "RSK-7K3M9Q2X1A", "ACT-4F8R2M6W0Z", "5f0c9e1a2b3c4d5e"] + RecordType.allCases.map { $0.prefix + "-0123456789" }
+        let bytes = Array("0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZ@-_é".unicodeScalars)
+        for text in valid {
+            texts.append(text)
+            for _ in 0..<300 {
+                var scalars = Array(text.unicodeScalars)
+                let place = Int.random(in: 0...scalars.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0 where place < scalars.count: scalars[place] = bytes.randomElement(using: &generator)!
+                case 1 where place < scalars.count: scalars.remove(at: place)
+                default: scalars.insert(bytes.randomElement(using: &generator)!, at: place)
+                }
+                texts.append(String(String.UnicodeScalarView(scalars)))
+            }
+        }
+        for text in texts {
+            #expect(ReplicaID(text) == Self.referenceReplica(text), "\(text)")
+            #expect(ChangeID(text) == Self.referenceChange(text), "\(text)")
+            #expect(RecordID(text) == Self.referenceRecord(text), "\(text)")
+            #expect(ChangeID(text[...]) == Self.referenceChange(text), "\(text) as a substring")
+        }
+        for type in RecordType.allCases {
+            #expect(RecordType(prefix: type.prefix) == type)
+            #expect(RecordID(type.prefix + "-0123456789")?.type == type)
+        }
+        #expect(RecordType(prefix: "RS") == nil && RecordType(prefix: "RSKK") == nil && RecordType(prefix: "rsk") == nil)
+    }
+
     @Test func clockStampsAreTwelveHexDigitsADashAndFour() {
         var generator = SplitMix64(seed: 13)
         var stamps = [HLCTimestamp(millis: 0), HLCTimestamp(millis: 1, logical: 1), HLCTimestamp(millis: HLCTimestamp.maximumMillis, logical: .max)]

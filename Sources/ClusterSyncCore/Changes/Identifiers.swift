@@ -10,9 +10,27 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public init?(_ text: some StringProtocol) {
-        guard text.utf8.count == 16, text.utf8.allSatisfy({ Self.isHexDigit($0) }),
-              let bits = UInt64(String(text), radix: 16) else { return nil }
+        guard let bits = Self.bits(hex: text.utf8) else { return nil }
         self.bits = bits
+    }
+
+    /// The number 16 lowercase hex digits write; nil for any other text. Read byte by byte,
+    /// with no `String` made on the way: every change received carries ids (a long pull's
+    /// hundred thousand, MEASUREMENTS.md, thirtieth session).
+    static func bits(hex utf8: some Collection<UInt8>) -> UInt64? {
+        var (bits, count): (UInt64, Int) = (0, 0)
+        for c in utf8 {
+            let digit: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c &- UInt8(ascii: "a") &+ 10
+            default: return nil
+            }
+            count += 1
+            guard count <= 16 else { return nil }
+            bits = bits << 4 | UInt64(digit)
+        }
+        return count == 16 ? bits : nil
     }
 
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> ReplicaID {
@@ -35,10 +53,6 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
     public var description: String { rawValue }
     /// The order of the hex text, which is the order of the numbers.
     public static func < (a: ReplicaID, b: ReplicaID) -> Bool { a.bits < b.bits }
-
-    private static func isHexDigit(_ c: UInt8) -> Bool {
-        (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
-    }
 }
 
 /// A change's globally unique id: the replica that made it and that replica's counter,
@@ -57,13 +71,16 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public init?(_ text: some StringProtocol) {
         let utf8 = text.utf8
         guard let at = utf8.firstIndex(of: UInt8(ascii: "@")) else { return nil }
-        let digits = utf8[utf8.startIndex..<at]
-        guard let first = digits.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9"), digits.count <= 19,
-              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let counter = Int64(String(decoding: digits, as: UTF8.self)),
-              let replica = ReplicaID(String(decoding: utf8[utf8.index(after: at)...], as: UTF8.self))
-        else { return nil }
-        self.init(replica: replica, counter: counter)
+        // At most 19 digits, so the sum cannot pass UInt64's range before the check against Int64's.
+        var (counter, digits): (UInt64, Int) = (0, 0)
+        for c in utf8[utf8.startIndex..<at] {
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9"), digits > 0 || c != UInt8(ascii: "0"), digits < 19 else { return nil }
+            counter = counter * 10 + UInt64(c - UInt8(ascii: "0"))
+            digits += 1
+        }
+        guard digits > 0, counter <= UInt64(Int64.max),
+              let bits = ReplicaID.bits(hex: utf8[utf8.index(after: at)...]) else { return nil }
+        self.init(replica: ReplicaID(bits: bits), counter: Int64(counter))
     }
 
     public var description: String {
@@ -106,13 +123,23 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// Reads the canonical form only, as changes carry it and validation requires it: a type
     /// prefix in capitals, a dash and ten characters of the alphabet, in capitals (14 ASCII bytes).
     public init?(_ text: some StringProtocol) {
-        let utf8 = Array(text.utf8)
-        guard utf8.count == 14, utf8[3] == UInt8(ascii: "-"),
-              RecordType(prefix: String(decoding: utf8[0..<3], as: UTF8.self)) != nil,
-              utf8[4...].allSatisfy({ Self.alphabet.contains($0) })
-        else { return nil }
-        self.rawValue = String(decoding: utf8, as: UTF8.self)
+        // Byte by byte, with no array or string made on the way (as `ReplicaID.bits(hex:)`).
+        var (count, prefix): (Int, UInt32) = (0, 0)
+        for c in text.utf8 {
+            switch count {
+            case 0..<3: prefix = prefix << 8 | UInt32(c)
+            case 3: guard c == UInt8(ascii: "-") else { return nil }
+            case 4..<14: guard Self.inAlphabet[Int(c)] else { return nil }
+            default: return nil
+            }
+            count += 1
+        }
+        guard count == 14, RecordType(packedPrefix: prefix) != nil else { return nil }
+        self.rawValue = String(text)
     }
+
+    /// Whether each byte is one of `alphabet`.
+    private static let inAlphabet: [Bool] = (0..<256).map { alphabet.contains(UInt8($0)) }
 
     /// Reads an id as a person types it: ASCII letters in either case (`rsk-7k3m9q2x1a`), giving
     /// the canonical id. For command-line input only; never for changes or stored values.
@@ -136,7 +163,9 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 
     /// The record type named by the id's prefix.
-    public var type: RecordType { RecordType(prefix: String(rawValue.prefix(3)))! }
+    public var type: RecordType {
+        RecordType(packedPrefix: rawValue.utf8.prefix(3).reduce(0) { $0 << 8 | UInt32($1) })!
+    }
 
     public var description: String { rawValue }
     public static func < (a: RecordID, b: RecordID) -> Bool { a.rawValue < b.rawValue }

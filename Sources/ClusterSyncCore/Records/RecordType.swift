@@ -40,8 +40,19 @@ public enum RecordType: String, CaseIterable, Sendable, Codable {
     }
 
     public init?(prefix: String) {
-        guard let type = RecordType.allCases.first(where: { $0.prefix == prefix }) else { return nil }
-        self = type
+        guard prefix.utf8.count == 3 else { return nil }
+        self.init(packedPrefix: prefix.utf8.reduce(0) { $0 << 8 | UInt32($1) })
+    }
+
+    /// The type whose prefix's three bytes, first byte highest, make `packedPrefix`: compared as
+    /// numbers, because a record id's type is read for every change received.
+    init?(packedPrefix: UInt32) {
+        guard let found = Self.packedPrefixes.first(where: { $0.packed == packedPrefix }) else { return nil }
+        self = found.type
+    }
+
+    private static let packedPrefixes: [(packed: UInt32, type: RecordType)] = allCases.map { type in
+        (type.prefix.utf8.reduce(0) { $0 << 8 | UInt32($1) }, type)
     }
 
     public var schema: RecordSchema {
