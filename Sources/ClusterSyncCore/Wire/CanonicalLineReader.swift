@@ -114,33 +114,32 @@ enum CanonicalLineReader {
             var supersedes: [ChangeID] = [], seenIDs: [ChangeID] = []
             var seen = 0
             repeat {
-                guard let key = keyBytes() else { return nil }
+                guard let key = changeKey() else { return nil }
                 let bit: Int
                 switch key {
-                case "id":
+                case .id:
                     guard let text = string(), let parsed = ChangeID(text) else { return nil }
                     id = parsed; bit = 1
-                case "hlc":
+                case .hlc:
                     guard let text = string(), let parsed = HLCTimestamp(text: text) else { return nil }
                     hlc = parsed; bit = 2
-                case "record":
+                case .record:
                     guard let text = string(), let parsed = RecordID(text) else { return nil }
                     record = parsed; bit = 4
-                case "tenant": guard let text = string() else { return nil }; tenant = text; bit = 8
-                case "cluster": guard let text = string() else { return nil }; cluster = text; bit = 16
-                case "practice": guard let text = string() else { return nil }; practice = text; bit = 32
-                case "field": guard let text = string() else { return nil }; field = text; bit = 64
-                case "author": guard let text = string() else { return nil }; author = text; bit = 128
-                case "value":
+                case .tenant: guard let text = string() else { return nil }; tenant = text; bit = 8
+                case .cluster: guard let text = string() else { return nil }; cluster = text; bit = 16
+                case .practice: guard let text = string() else { return nil }; practice = text; bit = 32
+                case .field: guard let text = string() else { return nil }; field = text; bit = 64
+                case .author: guard let text = string() else { return nil }; author = text; bit = 128
+                case .value:
                     // `null` would be an absent value to the decoder, not `.null`: leave it to it.
                     guard let parsed = self.value(depth: 0), parsed != JSONValue.null else { return nil }
                     value = parsed; bit = 256
-                case "sup": guard let ids = idArray() else { return nil }; supersedes = ids; bit = 512
-                case "seen": guard let ids = idArray() else { return nil }; seenIDs = ids; bit = 1024
-                case "sig":
+                case .sup: guard let ids = idArray() else { return nil }; supersedes = ids; bit = 512
+                case .seen: guard let ids = idArray() else { return nil }; seenIDs = ids; bit = 1024
+                case .sig:
                     guard let text = string(), ChangeSignature.bytes(of: text) != nil else { return nil }
                     sig = text; bit = 2048
-                default: return nil
                 }
                 guard seen & bit == 0 else { return nil }
                 seen |= bit
@@ -148,6 +147,32 @@ enum CanonicalLineReader {
             guard take(Self.closeBrace), let id, let hlc, let record, let tenant, let cluster, let field else { return nil }
             return Change(id: id, hlc: hlc, record: record, scope: RecordScope(tenant: tenant, cluster: cluster, practice: practice),
                           field: field, value: value, supersedes: supersedes, seen: seenIDs, author: author, sig: sig)
+        }
+
+        /// The keys a change may have (`Change`'s coding keys).
+        enum ChangeKey: CaseIterable {
+            case id, hlc, record, tenant, cluster, practice, field, author, value, sup, seen, sig
+        }
+
+        static let changeKeys: [(text: [UInt8], key: ChangeKey)] = ChangeKey.allCases.map { (Array("\($0)".utf8), $0) }
+
+        /// A change's key and its colon, matched on the line's bytes: no string is made for it.
+        /// An escaped key or any other is nil (the decoder then reads the line, as it does keys
+        /// this reader does not take).
+        mutating func changeKey() -> ChangeKey? {
+            skipSpace()
+            guard i < bytes.count, bytes[i] == Self.quote else { return nil }
+            let start = i + 1
+            var end = start
+            while end < bytes.count, bytes[end] != Self.quote {
+                guard bytes[end] != Self.backslash else { return nil }
+                end += 1
+            }
+            guard end < bytes.count else { return nil }
+            let text = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            guard let found = Self.changeKeys.first(where: { $0.text.count == text.count && $0.text.elementsEqual(text) }) else { return nil }
+            i = end + 1
+            return take(Self.colon) ? found.key : nil
         }
 
         mutating func idArray() -> [ChangeID]? {
