@@ -58,6 +58,16 @@ import Testing
         return RecordID(text)
     }
 
+    static func referenceStamp(_ text: String) -> HLCTimestamp? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        let hex = "0123456789abcdef"
+        guard parts.count == 2, parts[0].count == 12, parts[1].count == 4, text.utf8.count == 17,
+              parts.allSatisfy({ $0.allSatisfy { hex.contains($0) } }),
+              let millis = Int64(parts[0], radix: 16), millis <= HLCTimestamp.maximumMillis,
+              let logical = UInt16(parts[1], radix: 16) else { return nil }
+        return HLCTimestamp(millis: millis, logical: logical)
+    }
+
     @Test func idsAreParsedByTheirRuleWhateverTheText() {
         var generator = SplitMix64(seed: 5)
         var texts = [
@@ -67,7 +77,9 @@ import Testing
             "RSK-7K3M9Q2X1A", "RSK-7K3M9Q2X1", "RSK-7K3M9Q2X1AB", "RSK_7K3M9Q2X1A", "rsk-7K3M9Q2X1A", "RSK-7K3M9Q2X1I",
             "XYZ-7K3M9Q2X1A", "RSKé7K3M9Q2X1", "0000000000000001", "000000000000000g", "ffffffffffffffff",
         ]
-        let valid = ["42@5f0c9e1a2b3c4d5e", "RSK-7K3M9Q2X1A", "ACT-4F8R2M6W0Z", "5f0c9e1a2b3c4d5e"] + RecordType.allCases.map { $0.prefix + "-0123456789" }
+        texts += ["7fffffffffff-ffff", "800000000000-0000", "00000000000-00000", "0000000000000-000", "018f2a3b4c5d-0001"]
+        let valid = ["42@5f0c9e1a2b3c4d5e", "RSK-7K3M9Q2X1A", "ACT-4F8R2M6W0Z", "5f0c9e1a2b3c4d5e", "018f2a3b4c5d-0001"]
+            + RecordType.allCases.map { $0.prefix + "-0123456789" }
         let bytes = Array("0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZ@-_é".unicodeScalars)
         for text in valid {
             texts.append(text)
@@ -87,6 +99,8 @@ import Testing
             #expect(ChangeID(text) == Self.referenceChange(text), "\(text)")
             #expect(RecordID(text) == Self.referenceRecord(text), "\(text)")
             #expect(ChangeID(text[...]) == Self.referenceChange(text), "\(text) as a substring")
+            #expect(HLCTimestamp(text: text) == Self.referenceStamp(text), "\(text)")
+            #expect(HLCTimestamp(text: text[...]) == Self.referenceStamp(text), "\(text) as a substring")
         }
         for type in RecordType.allCases {
             #expect(RecordType(prefix: type.prefix) == type)
