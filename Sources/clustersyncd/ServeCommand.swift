@@ -99,7 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(.init(service: PostgresChangeListener(location: postgres.location, notifier: server.notifier, logger: logger)))
         } else if let sqlite = store as? SQLiteServerStore {
             // Administrators' moves and revocations, made by commands in other processes.
-            services.append(.init(service: AdministrationWatch(store: sqlite, notifier: server.notifier, logger: logger)))
+            services.append(.init(service: try await AdministrationWatch(store: sqlite, notifier: server.notifier, logger: logger)))
         }
         // On PostgreSQL every node runs it: each run holds the tenant's row lock per step, so
         // two nodes compacting at once take turns, and the second finds little left to do.

@@ -7,9 +7,9 @@ extension OversightEndToEndTests {
     /// moved into a PCPG's region reaches that PCPG's watching replica without any push, and a
     /// revoked token's watch stops, both within seconds although the watches ping only every two
     /// minutes (before, the move waited for the next push anywhere in the tenant and the
-    /// revocation for the next ping). Each waits up to 40 s, well before the first ping: twice,
-    /// on a machine running the whole suite at once, the move had not shown within 15 s; the
-    /// server's log at `info`, printed on failure, tells a lost wake-up from a slow one.
+    /// revocation for the next ping). Each waits up to 40 s, well before the first ping. On
+    /// failure it prints the server's log at `info`, which names every wake-up: that log showed
+    /// a move lost when the watch took its starting point after the move (`AdministrationWatchTests`).
     @Test func aWatchingPCPGReceivesAMovedClusterAndARevokedWatchStopsWithoutAPush() async throws {
         // At `info`, the server says when it wakes sessions for an administrator's change.
         let server = try await base.makeServer(environment: ["LOG_LEVEL": "info"])
