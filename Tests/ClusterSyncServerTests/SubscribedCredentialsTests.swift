@@ -172,8 +172,8 @@ struct WireSession {
     let session: Task<Void, Never>
 
     static func subscribed(token: String, replica: ReplicaID, store: any ServerStore, notifier: ChangeNotifier,
-                           configure: (inout SessionHandler) -> Void) async throws -> WireSession {
-        let session = try await welcomed(token: token, replica: replica, store: store, notifier: notifier, configure: configure)
+                           logger: Logger = Logger(label: "test"), configure: (inout SessionHandler) -> Void) async throws -> WireSession {
+        let session = try await welcomed(token: token, replica: replica, store: store, notifier: notifier, logger: logger, configure: configure)
         try await session.send(WireMessage.subscribe(Subscribe(cursor: nil)))
         let subscribed = try #require(try await session.nextLine())
         #expect(subscribed.contains("\"type\":\"subscribed\""), "\(subscribed)")
@@ -182,9 +182,9 @@ struct WireSession {
 
     /// A session through the production handler, welcomed (its replica's `key` given, if any).
     static func welcomed(token: String, replica: ReplicaID, key: ReplicaPublicKey? = nil, store: any ServerStore, notifier: ChangeNotifier,
-                         configure: (inout SessionHandler) -> Void) async throws -> WireSession {
+                         logger: Logger = Logger(label: "test"), configure: (inout SessionHandler) -> Void) async throws -> WireSession {
         let channel = NIOAsyncTestingChannel()
-        var handler = SessionHandler(store: store, notifier: notifier, limits: .default, logger: Logger(label: "test"))
+        var handler = SessionHandler(store: store, notifier: notifier, limits: .default, logger: logger)
         configure(&handler)
         let (limits, sessionLimits, ready) = (handler.limits, handler.sessionLimits, handler)
         let wrapped = try await channel.testingEventLoop.executeInContext {

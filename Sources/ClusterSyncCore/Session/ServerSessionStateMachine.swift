@@ -73,6 +73,10 @@ public struct ServerSessionStateMachine: Sendable {
         /// or the subscription): a subscription page that changes neither and carries no
         /// changes is not sent.
         var lastOversight: OversightPage?
+        /// The subscription's page reads that have failed in a row, and when to read it again:
+        /// a PCPG's subscription may see no push for hours, so it does not wait for one.
+        var failedReads = 0
+        var retryDue: NIODeadline?
     }
 
     enum State: Sendable {
@@ -162,16 +166,37 @@ public struct ServerSessionStateMachine: Sendable {
             return fatal(.timedOut, "no hello within \(Self.seconds(sessionLimits.helloTimeout)) of connecting: a session starts with hello")
         case .authenticating:
             return .armTimer(now + sessionLimits.helloTimeout)
-        case .ready:
-            guard limits.idleTimeoutMillis > 0 else { return .none }
-            let deadline = lastActivity + .milliseconds(limits.idleTimeoutMillis)
-            guard now >= deadline else { return .armTimer(deadline) }
-            // A push still being stored is the server's wait, not the client's silence: its
-            // answer restarts the idle time (a push that held the writer for minutes ended its
-            // session as `timed-out`).
-            if pushesInFlight > 0 { return .armTimer(now + .milliseconds(limits.idleTimeoutMillis)) }
-            return fatal(.timedOut,
-                         "no line for \(Self.seconds(.milliseconds(limits.idleTimeoutMillis))): send ping on a quiet session (the welcome's limits.idleTimeoutMillis says how often), and reconnect now")
+        case .ready(var ready):
+            var idleDeadline: NIODeadline?
+            if limits.idleTimeoutMillis > 0 {
+                let idle = TimeAmount.milliseconds(limits.idleTimeoutMillis)
+                idleDeadline = lastActivity + idle
+                if now >= lastActivity + idle {
+                    // A push still being stored is the server's wait, not the client's silence:
+                    // its answer restarts the idle time (a push that held the writer for minutes
+                    // ended its session as `timed-out`).
+                    guard pushesInFlight > 0 else {
+                        return fatal(.timedOut,
+                                     "no line for \(Self.seconds(idle)): send ping on a quiet session (the welcome's limits.idleTimeoutMillis says how often), and reconnect now")
+                    }
+                    idleDeadline = now + idle
+                }
+            }
+            // A failed subscription read that is due is owed again: `catchUp()` reads it.
+            if let due = ready.retryDue, now >= due, case .active(let cursor, _) = ready.subscription {
+                ready.retryDue = nil
+                ready.subscription = .active(cursor: cursor, behind: true)
+                state = .ready(ready)
+            }
+            return Self.earliest(idleDeadline, ready.retryDue).map(Action.armTimer) ?? .none
+        }
+    }
+
+    private static func earliest(_ first: NIODeadline?, _ second: NIODeadline?) -> NIODeadline? {
+        switch (first, second) {
+        case (let first?, let second?): min(first, second)
+        case (let only?, nil), (nil, let only?): only
+        case (nil, nil): nil
         }
     }
 
@@ -509,7 +534,8 @@ public struct ServerSessionStateMachine: Sendable {
     public mutating func subscriptionPage(_ page: ChangesPage) -> Action {
         guard case .ready(var ready) = state, case .active(_, let behind) = ready.subscription else { return .none }
         ready.subscription = .active(cursor: page.cursor, behind: behind || page.more)
-        state = .ready(ready)
+        ready.failedReads = 0
+        ready.retryDue = nil
         var sent = page
         sent.changes.removeAll { $0.id.replica == replica }
         // A read-only session's roll-up or escalated list that changed goes out even without
@@ -522,9 +548,18 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     /// The subscription's page could not be read (the handler logs why). The session stays
-    /// subscribed at the same cursor and tries again at the next push.
+    /// subscribed at the same cursor and reads again at the next push or after
+    /// `SessionLimits.subscriptionRetry`, doubled at each failure in a row up to
+    /// `maxSubscriptionRetry`; the timer it arms says when (`timerFired()` then owes the page).
     public mutating func subscriptionFailed() -> Action {
-        .none
+        guard case .ready(var ready) = state, case .active = ready.subscription else { return .none }
+        ready.failedReads += 1
+        let delay = sessionLimits.subscriptionRetryDelay(afterFailures: ready.failedReads)
+        let due = clock() + delay
+        ready.retryDue = due
+        state = .ready(ready)
+        let idleDeadline = limits.idleTimeoutMillis > 0 ? lastActivity + .milliseconds(limits.idleTimeoutMillis) : nil
+        return .armTimer(Self.earliest(idleDeadline, due) ?? due)
     }
 
     private mutating func answer(_ message: WireMessage) -> Action {
@@ -568,9 +603,26 @@ public struct SessionLimits: Sendable, Equatable {
     /// The most bytes a client may send before it is welcomed: its hello, and a few mistakes.
     public var maxBytesBeforeWelcome: Int
 
-    public init(helloTimeout: TimeAmount = .seconds(10), maxBytesBeforeWelcome: Int = 16 * 1024) {
+    /// How long after a subscription's page read failed it is read again; doubled at each
+    /// failure in a row, up to `maxSubscriptionRetry`.
+    public var subscriptionRetry: TimeAmount
+    public var maxSubscriptionRetry: TimeAmount
+
+    public init(
+        helloTimeout: TimeAmount = .seconds(10), maxBytesBeforeWelcome: Int = 16 * 1024,
+        subscriptionRetry: TimeAmount = .seconds(1), maxSubscriptionRetry: TimeAmount = .seconds(60)
+    ) {
         self.helloTimeout = helloTimeout
         self.maxBytesBeforeWelcome = maxBytesBeforeWelcome
+        self.subscriptionRetry = subscriptionRetry
+        self.maxSubscriptionRetry = maxSubscriptionRetry
+    }
+
+    /// The wait before reading a subscription's page again after `failures` reads in a row failed.
+    func subscriptionRetryDelay(afterFailures failures: Int) -> TimeAmount {
+        var delay = subscriptionRetry
+        for _ in 1..<max(failures, 1) where delay < maxSubscriptionRetry { delay = delay * 2 }
+        return min(delay, maxSubscriptionRetry)
     }
 
     public static let `default` = SessionLimits()

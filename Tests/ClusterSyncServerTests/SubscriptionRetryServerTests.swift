@@ -1,0 +1,84 @@
+import ClusterSyncCore
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+@testable import ClusterSyncServer
+
+/// Through the production `SessionHandler`, on the SQLite file and on PostgreSQL: a subscription
+/// whose page read failed reads it again when its retry is due, without a push to wake it. The
+/// store fails for real: its log table is renamed away, then back.
+@Suite struct SubscriptionRetryServerTests {
+    @Test(arguments: StoreBackend.persistent)
+    func aSubscriptionWhoseReadFailedReadsAgainWithoutAnotherPush(_ backend: StoreBackend) async throws {
+        let store = try await SubscribedCredentialsTests.store(backend)
+        let notifier = ChangeNotifier()
+        let log = RecordedLog()
+        let feed = SubscriptionFeed(store: store, notifier: notifier, logger: log.logger("feed"))
+        let token = try await store.issueToken(for: .practice(SubscribedCredentialsTests.rhyl), label: nil, expiresAt: nil)
+        let watch = try await WireSession.subscribed(token: token, replica: ReplicaID("00000000000000a1")!, store: store,
+                                                     notifier: notifier, logger: log.logger("session")) { $0.feed = feed }
+
+        // Lines are handled in turn: the pong says the subscription's first catch-up read is over.
+        try await watch.send(.ping(Ping()))
+        let pong = try #require(try await watch.nextLine())
+        #expect(pong.contains("\"type\":\"pong\""), "\(pong)")
+
+        // A change stored without a wake-up; then the log cannot be read, and a wake-up comes.
+        _ = try await store.push([SubscribedCredentialsTests.newRisk(1)], as: SubscribedCredentialsTests.pusher,
+                                 from: SubscribedCredentialsTests.pusherReplica)
+        try await Self.execute("ALTER TABLE log RENAME TO log_away", on: store)
+        await notifier.notify(tenant: "bcuhb", clusters: ["north"])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !log.messages.contains("subscription pull failed"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(log.messages.contains("subscription pull failed"), "\(log.messages)")
+
+        // The store mends. Nothing is read until the retry is due (the session's clock is the
+        // test loop's, moved by hand), then the page goes out.
+        try await Self.execute("ALTER TABLE log_away RENAME TO log", on: store)
+        #expect(try await watch.nextLine(within: 0.3) == nil, "read again before the retry was due")
+        await watch.channel.testingEventLoop.advanceTime(by: SessionLimits.default.subscriptionRetry)
+        let page = try #require(try await watch.nextLine(within: 30), "no page once the retry was due")
+        #expect(page.contains("\"type\":\"changes\"") && page.contains("Risk 1"), "\(page)")
+    }
+
+    /// Runs `sql` on the store's own database, outside its API.
+    static func execute(_ sql: String, on store: any ServerStore) async throws {
+        switch store {
+        case let sqlite as SQLiteServerStore: try await sqlite.database.write { try $0.execute(sql: sql) }
+        case let postgres as PostgresServerStore: try await postgres.client.query(PostgresQuery(unsafeSQL: sql))
+        default: Issue.record("no SQL for \(type(of: store))")
+        }
+    }
+}
+
+/// The messages logged through its loggers, for a test to wait for one.
+final class RecordedLog: Sendable {
+    private let recorded = Mutex<[String]>([])
+
+    var messages: [String] { recorded.withLock { $0 } }
+
+    func logger(_ label: String) -> Logger {
+        Logger(label: label) { _ in Handler(log: self) }
+    }
+
+    struct Handler: LogHandler {
+        let log: RecordedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+                 file: String, function: String, line: UInt) {
+            log.recorded.withLock { $0.append(message.description) }
+        }
+    }
+}
