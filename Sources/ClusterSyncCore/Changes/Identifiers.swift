@@ -127,7 +127,7 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
         var (count, prefix): (Int, UInt32) = (0, 0)
         for c in text.utf8 {
             switch count {
-            case 0..<3: prefix = prefix << 8 | UInt32(c)
+            case 0..<3: prefix = prefix << 8 | UInt32(c)  // as `RecordType.packed`
             case 3: guard c == UInt8(ascii: "-") else { return nil }
             case 4..<14: guard Self.inAlphabet[Int(c)] else { return nil }
             default: return nil
@@ -164,7 +164,7 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// The record type named by the id's prefix.
     public var type: RecordType {
-        RecordType(packedPrefix: rawValue.utf8.prefix(3).reduce(0) { $0 << 8 | UInt32($1) })!
+        RecordType(packedPrefix: RecordType.packed(rawValue.utf8))!
     }
 
     public var description: String { rawValue }

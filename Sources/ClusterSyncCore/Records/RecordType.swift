@@ -41,7 +41,7 @@ public enum RecordType: String, CaseIterable, Sendable, Codable {
 
     public init?(prefix: String) {
         guard prefix.utf8.count == 3 else { return nil }
-        self.init(packedPrefix: prefix.utf8.reduce(0) { $0 << 8 | UInt32($1) })
+        self.init(packedPrefix: Self.packed(prefix.utf8))
     }
 
     /// The type whose prefix's three bytes, first byte highest, make `packedPrefix`: compared as
@@ -51,9 +51,12 @@ public enum RecordType: String, CaseIterable, Sendable, Codable {
         self = found.type
     }
 
-    private static let packedPrefixes: [(packed: UInt32, type: RecordType)] = allCases.map { type in
-        (type.prefix.utf8.reduce(0) { $0 << 8 | UInt32($1) }, type)
+    /// The first three of `bytes`, first byte highest, as `init(packedPrefix:)` compares them.
+    static func packed(_ bytes: some Sequence<UInt8>) -> UInt32 {
+        bytes.prefix(3).reduce(0) { $0 << 8 | UInt32($1) }
     }
+
+    private static let packedPrefixes: [(packed: UInt32, type: RecordType)] = allCases.map { (packed($0.prefix.utf8), $0) }
 
     public var schema: RecordSchema {
         switch self {
