@@ -184,6 +184,18 @@ import Testing
         #expect(Array(actions.prefix(2)) == [.send(.pull(Pull(cursor: Cursor("s1:9")))), .applySnapshot(page, first: true)])
     }
 
+    @Test func aWatchWhoseSubscriptionWasCompactedAwayConnectsAgainAndTakesASnapshot() {
+        var m = Self.streaming()
+        let expired = WireError(code: "cursor-expired", message: "compacted through 9", fatal: false)
+        #expect(m.handle(.received(.error(expired)), now: 5) == [.send(.bye), .close, .connect(afterMillis: 0)],
+                "a watch that stopped receiving would sit there until it reconnected for another reason")
+        // The new session pulls from the old cursor, which is expired there too: a snapshot.
+        #expect(m.handle(.connected, now: 6) == [.sendHello])
+        #expect(m.handle(.received(Self.welcome), now: 7) == [.rememberLimits(Self.limits), .readOutbox(after: nil, limit: 2)])
+        #expect(m.handle(.outboxRead([]), now: 8) == [.send(.pull(Pull(cursor: Cursor("s1:4"))))])
+        #expect(m.handle(.received(.error(expired)), now: 9) == [.send(.pull(Pull(cursor: nil, snapshot: true)))])
+    }
+
     // MARK: The server's store (PROTOCOL.md §5.2, `store`)
 
     static func welcome(store: String?) -> WireMessage {

@@ -68,6 +68,19 @@ import Testing
         #expect(machine.subscriptionFailed() == .armTimer(failed + .seconds(2)))
     }
 
+    @Test func aSubscriptionWhosePositionWasCompactedEndsAndThePullThatFollowsIsServed() {
+        let clock = ManualClock()
+        var machine = Self.subscribed(clock, idle: 300_000)
+        let expired = ClusterSyncError(.cursorExpired, "this server compacted its history through position 9")
+        #expect(machine.subscriptionExpired(expired) == .send(.error(WireError(expired, fatal: false))))
+        #expect(!machine.isSubscribed && !machine.isClosed)
+        #expect(machine.catchUp() == .none)
+        #expect(machine.streamGrew() == .none, "no longer woken")
+        let snapshot = Pull(cursor: nil, snapshot: true)
+        #expect(machine.lineReceived(ServerSessionStateMachineTests.line(.pull(snapshot))) == .fetchSnapshot(Pull(cursor: nil, limit: WireLimits.default.maxChangesPerPage, snapshot: true)),
+                "a subscribed session's pull would be out-of-order")
+    }
+
     @Test func aSessionThatIsNotSubscribedArmsNothing() {
         let clock = ManualClock()
         var machine = ServerSessionTimeoutTests.welcomed(clock, idle: 0)

@@ -46,6 +46,38 @@ import Testing
         #expect(page.contains("\"type\":\"changes\"") && page.contains("Risk 1"), "\(page)")
     }
 
+    /// A subscription whose position the store compacted away (the changes after it were stored
+    /// and compacted before it read them) is told `cursor-expired` and ended, not retried
+    /// forever: the session may then pull a snapshot, and subscribe again.
+    @Test(arguments: StoreBackend.persistent)
+    func aSubscriptionWhosePositionWasCompactedIsEndedAndMayPullASnapshot(_ backend: StoreBackend) async throws {
+        let store = try await SubscribedCredentialsTests.store(backend)
+        let notifier = ChangeNotifier()
+        let token = try await store.issueToken(for: .practice(SubscribedCredentialsTests.rhyl), label: nil, expiresAt: nil)
+        let watch = try await WireSession.subscribed(token: token, replica: ReplicaID("00000000000000a1")!, store: store,
+                                                     notifier: notifier) { _ in }
+        try await watch.send(.ping(Ping()))
+        #expect(try #require(try await watch.nextLine()).contains("\"type\":\"pong\""))
+
+        // Three writes of one title, stored without a wake-up, then compacted: two are gone.
+        var changes = (1...3).map { SubscribedCredentialsTests.newRisk($0) }
+        for n in 1..<changes.count {
+            (changes[n].record, changes[n].supersedes) = (changes[0].record, [changes[n - 1].id])
+        }
+        _ = try await store.push(changes, as: SubscribedCredentialsTests.pusher, from: SubscribedCredentialsTests.pusherReplica)
+        let now = Int64(Date().timeIntervalSince1970 * 1000) + 1_000
+        #expect(try await store.compact(tenant: "bcuhb", olderThan: now, now: now).compacted == 2)
+        await notifier.notify(tenant: "bcuhb", clusters: ["north"])
+
+        let refusal = try #require(try await watch.nextLine(within: 30), "the subscription went quiet")
+        #expect(refusal.contains("\"code\":\"cursor-expired\"") && refusal.contains("\"fatal\":false"), "\(refusal)")
+        try await watch.send(.pull(Pull(cursor: nil, snapshot: true)))
+        let snapshot = try #require(try await watch.nextLine())
+        #expect(snapshot.contains("\"type\":\"snapshot\"") && snapshot.contains("Risk 3") && !snapshot.contains("Risk 2"), "\(snapshot)")
+        try await watch.send(.subscribe(Subscribe(cursor: nil)))
+        #expect(try #require(try await watch.nextLine()).contains("\"type\":\"subscribed\""))
+    }
+
     /// Runs `sql` on the store's own database, outside its API.
     static func execute(_ sql: String, on store: any ServerStore) async throws {
         switch store {

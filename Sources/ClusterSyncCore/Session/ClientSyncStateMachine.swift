@@ -504,6 +504,16 @@ public struct ClientSyncStateMachine: Sendable {
             return [.holdBack(change, code: error.code, reason: error.message)]
                 + (error.fatal ? [] : [.send(.bye)]) + [.close, .connect(afterMillis: 0)]
         }
+        if error.code == ClusterSyncError.Code.cursorExpired.rawValue, phase == .streaming {
+            // The server compacted its history past the subscription's position, which ended
+            // the subscription: a fresh session pushes what is unacknowledged and pulls from the
+            // cursor, which is `cursor-expired` there and takes a snapshot (below).
+            phase = .connecting
+            welcome = nil
+            inFlight = []
+            readingOutbox = false
+            return (error.fatal ? [] : [.send(.bye)]) + [.close, .connect(afterMillis: 0)]
+        }
         if error.code == ClusterSyncError.Code.cursorExpired.rawValue, phase == .pulling || phase == .subscribing {
             // The server no longer keeps history that old (it compacted it): take its current
             // state instead; the outbox was pushed first, so nothing of this replica's is lost.

@@ -46,7 +46,8 @@ public struct ServerSessionStateMachine: Sendable {
         /// or `requestFailed(_:)`.
         case findStreamEnd
         /// Read the subscription's next page: the changes after `pull.cursor`, at most
-        /// `pull.limit`. Then call `subscriptionPage(_:)` or `subscriptionFailed()`.
+        /// `pull.limit`. Then call `subscriptionPage(_:)`, `subscriptionExpired(_:)` or
+        /// `subscriptionFailed()`.
         case fetchForSubscription(Pull)
         /// Call `timerFired()` at this deadline (or soon after); it replaces any earlier one.
         case armTimer(NIODeadline)
@@ -560,6 +561,18 @@ public struct ServerSessionStateMachine: Sendable {
         state = .ready(ready)
         let idleDeadline = limits.idleTimeoutMillis > 0 ? lastActivity + .milliseconds(limits.idleTimeoutMillis) : nil
         return .armTimer(Self.earliest(idleDeadline, due) ?? due)
+    }
+
+    /// The subscription's position is no longer kept: the store compacted its history past it
+    /// (`cursor-expired`), so no later read can serve it. The subscription ends with the store's
+    /// error, non-fatal: the client may pull a snapshot and subscribe again (PROTOCOL.md §8).
+    public mutating func subscriptionExpired(_ error: ClusterSyncError) -> Action {
+        guard case .ready(var ready) = state, case .active = ready.subscription else { return .none }
+        ready.subscription = .none
+        ready.failedReads = 0
+        ready.retryDue = nil
+        state = .ready(ready)
+        return answer(.error(WireError(error, fatal: false)))
     }
 
     private mutating func answer(_ message: WireMessage) -> Action {

@@ -174,13 +174,18 @@ struct SessionHandler: Sendable {
         await notedStart(&session)
         session.timer?.cancel()
         if let credential = session.credential { connections.release(credential: credential) }
-        if let subscription = session.subscription {
-            if await notifier.unsubscribe(tenant: subscription.group.tenant, id: subscription.id) {
-                await feed?.forget(tenant: subscription.group.tenant)
-            }
-            await credentials?.unwatch(session.subject, subscription.group)
-        }
+        await leaveSubscription(&session)
         running.session = session
+    }
+
+    /// Stops the session's wake-ups and the watch on its credential.
+    private func leaveSubscription(_ session: inout Session) async {
+        guard let subscription = session.subscription else { return }
+        session.subscription = nil
+        if await notifier.unsubscribe(tenant: subscription.group.tenant, id: subscription.id) {
+            await feed?.forget(tenant: subscription.group.tenant)
+        }
+        await credentials?.unwatch(session.subject, subscription.group)
     }
 
     /// Handles one event. Returns false once the session has closed.
@@ -223,6 +228,8 @@ struct SessionHandler: Sendable {
         case .timer: action = machine.timerFired()
         }
         guard await perform(action, &machine, &session) else { return false }
+        // A subscription the store could no longer serve has ended (`subscriptionExpired`).
+        if !machine.isSubscribed, session.subscription != nil { await leaveSubscription(&session) }
         // A subscription that has just started listens for pushes before it catches up, so
         // that nothing pushed in between is missed. The notifier wakes the session through
         // its events, at most one wake-up waiting (no task or buffer per subscription).
@@ -584,6 +591,8 @@ struct SessionHandler: Sendable {
         }
         do {
             return machine.subscriptionPage(try await store.pullStored(for: identity, after: pull.cursor, limit: limit, excluding: machine.replica))
+        } catch let error as ClusterSyncError where error.code == .cursorExpired {
+            return machine.subscriptionExpired(error)
         } catch {
             logger.error("subscription pull failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.subscriptionFailed()
