@@ -46,6 +46,38 @@ import Testing
         #expect(page.contains("\"type\":\"changes\"") && page.contains("Risk 1"), "\(page)")
     }
 
+    /// A retried read goes out only to a credential still valid: one revoked while the store
+    /// failed (its wake-up's re-check could not read it either) is refused at the retry.
+    @Test(arguments: StoreBackend.persistent)
+    func aRetriedReadChecksTheCredentialFirst(_ backend: StoreBackend) async throws {
+        let store = try await SubscribedCredentialsTests.store(backend)
+        let notifier = ChangeNotifier()
+        let log = RecordedLog()
+        let token = try await store.issueToken(for: .practice(SubscribedCredentialsTests.rhyl), label: nil, expiresAt: nil)
+        let watch = try await WireSession.subscribed(token: token, replica: ReplicaID("00000000000000a1")!, store: store,
+                                                     notifier: notifier, logger: log.logger("session")) { _ in }
+        try await watch.send(.ping(Ping()))
+        #expect(try #require(try await watch.nextLine()).contains("\"type\":\"pong\""))
+
+        _ = try await store.push([SubscribedCredentialsTests.newRisk(1)], as: SubscribedCredentialsTests.pusher,
+                                 from: SubscribedCredentialsTests.pusherReplica)
+        try await Self.execute("ALTER TABLE log RENAME TO log_away", on: store)
+        await notifier.notify(tenant: "bcuhb", clusters: ["north"])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !log.messages.contains("subscription pull failed"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(log.messages.contains("subscription pull failed"), "\(log.messages)")
+        let id = try #require(try await store.credential(token: token)).id
+        _ = try await store.revokeCredential(id: id)
+        try await Self.execute("ALTER TABLE log_away RENAME TO log", on: store)
+
+        await watch.channel.testingEventLoop.advanceTime(by: SessionLimits.default.subscriptionRetry)
+        let refusal = try #require(try await watch.nextLine(within: 30))
+        #expect(refusal.contains("\"code\":\"unauthenticated\"") && !refusal.contains("Risk 1"), "\(refusal)")
+        #expect(try await watch.closes())
+    }
+
     /// A subscription whose position the store compacted away (the changes after it were stored
     /// and compacted before it read them) is told `cursor-expired` and ended, not retried
     /// forever: the session may then pull a snapshot, and subscribe again.

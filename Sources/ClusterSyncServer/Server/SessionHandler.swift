@@ -66,10 +66,11 @@ struct SessionHandler: Sendable {
         case shutdown
 
         /// Whether the event is something the session would act on for its client, so its
-        /// credential is checked again first.
+        /// credential is checked again first. A timer may be a subscription's read retried
+        /// (`ServerSessionStateMachine.subscriptionFailed`), which sends what it reads.
         var isMessage: Bool {
             switch self {
-            case .line, .published, .pageOwed: true
+            case .line, .published, .pageOwed, .timer: true
             default: false
             }
         }
