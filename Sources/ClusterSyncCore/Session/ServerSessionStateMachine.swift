@@ -168,20 +168,17 @@ public struct ServerSessionStateMachine: Sendable {
         case .authenticating:
             return .armTimer(now + sessionLimits.helloTimeout)
         case .ready(var ready):
-            var idleDeadline: NIODeadline?
-            if limits.idleTimeoutMillis > 0 {
+            var idleDeadline = self.idleDeadline
+            if let deadline = idleDeadline, now >= deadline {
                 let idle = TimeAmount.milliseconds(limits.idleTimeoutMillis)
-                idleDeadline = lastActivity + idle
-                if now >= lastActivity + idle {
-                    // A push still being stored is the server's wait, not the client's silence:
-                    // its answer restarts the idle time (a push that held the writer for minutes
-                    // ended its session as `timed-out`).
-                    guard pushesInFlight > 0 else {
-                        return fatal(.timedOut,
-                                     "no line for \(Self.seconds(idle)): send ping on a quiet session (the welcome's limits.idleTimeoutMillis says how often), and reconnect now")
-                    }
-                    idleDeadline = now + idle
+                // A push still being stored is the server's wait, not the client's silence: its
+                // answer restarts the idle time (a push that held the writer for minutes ended
+                // its session as `timed-out`).
+                guard pushesInFlight > 0 else {
+                    return fatal(.timedOut,
+                                 "no line for \(Self.seconds(idle)): send ping on a quiet session (the welcome's limits.idleTimeoutMillis says how often), and reconnect now")
                 }
+                idleDeadline = now + idle
             }
             // A failed subscription read that is due is owed again: `catchUp()` reads it.
             if let due = ready.retryDue, now >= due, case .active(let cursor, _) = ready.subscription {
@@ -191,6 +188,11 @@ public struct ServerSessionStateMachine: Sendable {
             }
             return Self.earliest(idleDeadline, ready.retryDue).map(Action.armTimer) ?? .none
         }
+    }
+
+    /// When a welcomed session that stays quiet is closed; nil when it never is.
+    private var idleDeadline: NIODeadline? {
+        limits.idleTimeoutMillis > 0 ? lastActivity + .milliseconds(limits.idleTimeoutMillis) : nil
     }
 
     private static func earliest(_ first: NIODeadline?, _ second: NIODeadline?) -> NIODeadline? {
@@ -559,7 +561,6 @@ public struct ServerSessionStateMachine: Sendable {
         let due = clock() + delay
         ready.retryDue = due
         state = .ready(ready)
-        let idleDeadline = limits.idleTimeoutMillis > 0 ? lastActivity + .milliseconds(limits.idleTimeoutMillis) : nil
         return .armTimer(Self.earliest(idleDeadline, due) ?? due)
     }
 
