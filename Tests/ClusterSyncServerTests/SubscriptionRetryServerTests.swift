@@ -17,25 +17,8 @@ import Testing
         let notifier = ChangeNotifier()
         let log = RecordedLog()
         let feed = SubscriptionFeed(store: store, notifier: notifier, logger: log.logger("feed"))
-        let token = try await store.issueToken(for: .practice(SubscribedCredentialsTests.rhyl), label: nil, expiresAt: nil)
-        let watch = try await WireSession.subscribed(token: token, replica: ReplicaID("00000000000000a1")!, store: store,
-                                                     notifier: notifier, logger: log.logger("session")) { $0.feed = feed }
-
-        // Lines are handled in turn: the pong says the subscription's first catch-up read is over.
-        try await watch.send(.ping(Ping()))
-        let pong = try #require(try await watch.nextLine())
-        #expect(pong.contains("\"type\":\"pong\""), "\(pong)")
-
-        // A change stored without a wake-up; then the log cannot be read, and a wake-up comes.
-        _ = try await store.push([SubscribedCredentialsTests.newRisk(1)], as: SubscribedCredentialsTests.pusher,
-                                 from: SubscribedCredentialsTests.pusherReplica)
-        try await Self.execute("ALTER TABLE log RENAME TO log_away", on: store)
-        await notifier.notify(tenant: "bcuhb", clusters: ["north"])
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !log.messages.contains("subscription pull failed"), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        #expect(log.messages.contains("subscription pull failed"), "\(log.messages)")
+        let watch = try await Self.caughtUpWatch(store, notifier, logger: log.logger("session")) { $0.feed = feed }
+        try await Self.failTheNextRead(store, notifier, log)
 
         // The store mends. Nothing is read until the retry is due (the session's clock is the
         // test loop's, moved by hand), then the page goes out.
@@ -53,23 +36,10 @@ import Testing
         let store = try await SubscribedCredentialsTests.store(backend)
         let notifier = ChangeNotifier()
         let log = RecordedLog()
-        let token = try await store.issueToken(for: .practice(SubscribedCredentialsTests.rhyl), label: nil, expiresAt: nil)
-        let watch = try await WireSession.subscribed(token: token, replica: ReplicaID("00000000000000a1")!, store: store,
-                                                     notifier: notifier, logger: log.logger("session")) { _ in }
-        try await watch.send(.ping(Ping()))
-        #expect(try #require(try await watch.nextLine()).contains("\"type\":\"pong\""))
-
-        _ = try await store.push([SubscribedCredentialsTests.newRisk(1)], as: SubscribedCredentialsTests.pusher,
-                                 from: SubscribedCredentialsTests.pusherReplica)
-        try await Self.execute("ALTER TABLE log RENAME TO log_away", on: store)
-        await notifier.notify(tenant: "bcuhb", clusters: ["north"])
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !log.messages.contains("subscription pull failed"), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        #expect(log.messages.contains("subscription pull failed"), "\(log.messages)")
-        let id = try #require(try await store.credential(token: token)).id
-        _ = try await store.revokeCredential(id: id)
+        let watch = try await Self.caughtUpWatch(store, notifier, logger: log.logger("session"))
+        try await Self.failTheNextRead(store, notifier, log)
+        let rhyl = try #require(try await store.credentials(tenant: "bcuhb").first { $0.practice.practice == "rhyl" })
+        _ = try await store.revokeCredential(id: rhyl.id)
         try await Self.execute("ALTER TABLE log_away RENAME TO log", on: store)
 
         await watch.channel.testingEventLoop.advanceTime(by: SessionLimits.default.subscriptionRetry)
@@ -85,11 +55,7 @@ import Testing
     func aSubscriptionWhosePositionWasCompactedIsEndedAndMayPullASnapshot(_ backend: StoreBackend) async throws {
         let store = try await SubscribedCredentialsTests.store(backend)
         let notifier = ChangeNotifier()
-        let token = try await store.issueToken(for: .practice(SubscribedCredentialsTests.rhyl), label: nil, expiresAt: nil)
-        let watch = try await WireSession.subscribed(token: token, replica: ReplicaID("00000000000000a1")!, store: store,
-                                                     notifier: notifier) { _ in }
-        try await watch.send(.ping(Ping()))
-        #expect(try #require(try await watch.nextLine()).contains("\"type\":\"pong\""))
+        let watch = try await Self.caughtUpWatch(store, notifier)
 
         // Three writes of one title, stored without a wake-up, then compacted: two are gone.
         var changes = (1...3).map { SubscribedCredentialsTests.newRisk($0) }
@@ -108,6 +74,33 @@ import Testing
         #expect(snapshot.contains("\"type\":\"snapshot\"") && snapshot.contains("Risk 3") && !snapshot.contains("Risk 2"), "\(snapshot)")
         try await watch.send(.subscribe(Subscribe(cursor: nil)))
         #expect(try #require(try await watch.nextLine()).contains("\"type\":\"subscribed\""))
+    }
+
+    /// Rhyl's session, subscribed, its first catch-up read over: lines are handled in turn, so
+    /// the pong comes after it.
+    static func caughtUpWatch(_ store: any ServerStore, _ notifier: ChangeNotifier, logger: Logger = Logger(label: "test"),
+                              configure: (inout SessionHandler) -> Void = { _ in }) async throws -> WireSession {
+        let token = try await store.issueToken(for: .practice(SubscribedCredentialsTests.rhyl), label: nil, expiresAt: nil)
+        let watch = try await WireSession.subscribed(token: token, replica: ReplicaID("00000000000000a1")!, store: store,
+                                                     notifier: notifier, logger: logger, configure: configure)
+        try await watch.send(.ping(Ping()))
+        let pong = try #require(try await watch.nextLine())
+        #expect(pong.contains("\"type\":\"pong\""), "\(pong)")
+        return watch
+    }
+
+    /// Stores a risk without a wake-up, makes the log unreadable, wakes the watch and waits
+    /// until its read has failed (`log` has the session's messages).
+    static func failTheNextRead(_ store: any ServerStore, _ notifier: ChangeNotifier, _ log: RecordedLog) async throws {
+        _ = try await store.push([SubscribedCredentialsTests.newRisk(1)], as: SubscribedCredentialsTests.pusher,
+                                 from: SubscribedCredentialsTests.pusherReplica)
+        try await execute("ALTER TABLE log RENAME TO log_away", on: store)
+        await notifier.notify(tenant: "bcuhb", clusters: ["north"])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !log.messages.contains("subscription pull failed"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(log.messages.contains("subscription pull failed"), "\(log.messages)")
     }
 
     /// Runs `sql` on the store's own database, outside its API.
