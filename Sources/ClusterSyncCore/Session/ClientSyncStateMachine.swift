@@ -497,10 +497,7 @@ public struct ClientSyncStateMachine: Sendable {
            heldBack.insert(change).inserted {
             // The refused batch's other changes are still in the outbox; a fresh session pushes
             // them (and any batch behind it) again, which the server counts as duplicates.
-            phase = .connecting
-            welcome = nil
-            inFlight = []
-            readingOutbox = false
+            forgetSession()
             return [.holdBack(change, code: error.code, reason: error.message)]
                 + (error.fatal ? [] : [.send(.bye)]) + [.close, .connect(afterMillis: 0)]
         }
@@ -508,10 +505,7 @@ public struct ClientSyncStateMachine: Sendable {
             // The server compacted its history past the subscription's position, which ended
             // the subscription: a fresh session pushes what is unacknowledged and pulls from the
             // cursor, which is `cursor-expired` there and takes a snapshot (below).
-            phase = .connecting
-            welcome = nil
-            inFlight = []
-            readingOutbox = false
+            forgetSession()
             return (error.fatal ? [] : [.send(.bye)]) + [.close, .connect(afterMillis: 0)]
         }
         if error.code == ClusterSyncError.Code.cursorExpired.rawValue, phase == .pulling || phase == .subscribing {
@@ -563,11 +557,16 @@ public struct ClientSyncStateMachine: Sendable {
                           configuration.reconnectBaseMillis << Int64(min(failedAttempts - 1, 20)))
         // Half fixed, half random: practices cut off together do not all come back at once.
         let delay = ceiling / 2 + Int64(nextRandom() % UInt64(max(1, ceiling / 2 + 1)))
+        forgetSession()
+        return (bye ? [.send(.bye)] : []) + [.close, .notice(.reconnecting(reason: reason, retryMillis: delay)), .connect(afterMillis: delay)]
+    }
+
+    /// The session is being closed to connect again: nothing of it carries over to the next.
+    private mutating func forgetSession() {
         phase = .connecting
         welcome = nil
         inFlight = []
         readingOutbox = false
-        return (bye ? [.send(.bye)] : []) + [.close, .notice(.reconnecting(reason: reason, retryMillis: delay)), .connect(afterMillis: delay)]
     }
 
     private mutating func stop(_ error: ClusterSyncError, bye: Bool) -> [Action] {
