@@ -48,11 +48,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // SQLite's process-wide settings, set through C: `sqlite3_config` is variadic.
+        .target(
+            name: "CSQLiteSettings",
+            dependencies: [.product(name: "GRDBSQLite", package: "GRDB.swift")]
+        ),
         // The materialised CRDT state in SQLite, shared by the replica and the server's SQLite store.
         .target(
             name: "ClusterSyncStorage",
             dependencies: [
-                "ClusterSyncCore",
+                "ClusterSyncCore", "CSQLiteSettings",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],

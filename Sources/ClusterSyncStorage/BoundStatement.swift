@@ -17,11 +17,67 @@ public struct BoundStatement {
         statement = try db.cachedStatement(sql: sql)
     }
 
-    /// Binds `values` (Int64, String, bytes or nil) to ?1, ?2, ... and runs the statement to completion.
-    public func run(_ values: BindValue...) throws {
-        let handle = bind(values)
+    /// Binds `values` (Int64, String, bytes or nil) to ?1, ?2, ... and runs the statement to
+    /// completion; returns the rows it changed (`sqlite3_changes`: 0 for an insert that met
+    /// its conflict and did nothing).
+    @discardableResult
+    public func run(_ values: BindValue...) throws -> Int {
+        try finish(bind(values))
+    }
+
+    /// Runs the statement with the values `bind` sets by position (from 1) and returns the rows
+    /// it changed, as `run(_:)` does. For the statements run once per change: no array of
+    /// values is made, and text can be bound from bytes, so a column's text needs no `String`.
+    @discardableResult
+    public func run(binding bind: (Parameters) -> Void) throws -> Int {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        bind(Parameters(handle: handle))
+        return try finish(handle)
+    }
+
+    /// One run's values, set by position.
+    public struct Parameters {
+        fileprivate let handle: OpaquePointer
+
+        public func bind(_ index: Int32, _ value: Int64) {
+            sqlite3_bind_int64(handle, index, value)
+        }
+
+        /// Text, or NULL for nil.
+        public func bind(_ index: Int32, _ value: String?) {
+            guard var value else {
+                sqlite3_bind_null(handle, index)
+                return
+            }
+            value.withUTF8 { bindText($0, at: index) }
+        }
+
+        /// UTF-8 text, or NULL for nil.
+        public func bind(_ index: Int32, utf8 bytes: [UInt8]?) {
+            guard let bytes else {
+                sqlite3_bind_null(handle, index)
+                return
+            }
+            bytes.withUnsafeBufferPointer { bindText($0, at: index) }
+        }
+
+        private func bindText(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int32) {
+            // An empty buffer may have no address, which SQLite would bind as NULL.
+            guard let start = bytes.baseAddress, !bytes.isEmpty else {
+                _ = "".withCString { sqlite3_bind_text(handle, index, $0, 0, transient) }
+                return
+            }
+            start.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                _ = sqlite3_bind_text(handle, index, $0, Int32(bytes.count), transient)
+            }
+        }
+    }
+
+    private func finish(_ handle: OpaquePointer) throws -> Int {
         let code = sqlite3_step(handle)
         guard code == SQLITE_DONE else { throw error(code) }
+        return Int(sqlite3_changes(sqlite3_db_handle(handle)))
     }
 
     /// Binds `values` as `run` does and reads the first row the query returns with `read`

@@ -60,6 +60,11 @@ public struct ChangeWriter {
     private let insertDead: BoundStatement
     private let kill: BoundStatement
     private let orphan: BoundStatement
+    /// Each change's `value`, `sup` and `seen` text, written here and bound from the bytes:
+    /// reused from change to change, so a batch makes no `String` for each.
+    private var valueText: [UInt8] = []
+    private var supersedesText: [UInt8] = []
+    private var seenText: [UInt8] = []
 
     public init(_ db: Database, partition: Partition? = nil, supersessions: Supersessions = .orphanRows) throws {
         self.db = db
@@ -123,8 +128,9 @@ public struct ChangeWriter {
         var records: [Int64] = []
         records.reserveCapacity(batch.count)
         for index in batch.indices {
-            records.append(try insert(batch[index], dead: deadOnArrival[index]))
-            isNew.append(db.changesCount == 1)
+            let inserted = try insert(batch[index], dead: deadOnArrival[index])
+            records.append(inserted.record)
+            isNew.append(inserted.isNew)
         }
         for index in batch.indices where isNew[index] {
             // Written dead just now: nothing to kill.
@@ -135,28 +141,36 @@ public struct ChangeWriter {
         return isNew
     }
 
-    /// Inserts `change` (dead when the batch supersedes it); returns its record's number.
-    private mutating func insert(_ change: Change, dead: Bool) throws -> Int64 {
+    /// Inserts `change` (dead when the batch supersedes it); returns its record's number and
+    /// whether it was new here.
+    private mutating func insert(_ change: Change, dead: Bool) throws -> (record: Int64, isNew: Bool) {
         let replica = try replicaNumber(change.id.replica)
         let record = try recordNumber(change.record, scope: change.scope)
         // A redaction is history only: it never shows as a field's value.
-        if dead || change.field == Redaction.field {
-            try insertDead.run(
-                .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
-                .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
-                .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
-        } else if supersessions == .storedChanges {
-            try insertChecked.run(
-                .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
-                .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
-                .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig), .text(change.id.description))
-        } else {
-            try (orphansExist == true ? insertChecked : insertLive).run(
-                .int(replica), .int(change.id.counter), .int(change.hlc.packed), .int(record), .text(change.field),
-                .optional(change.value?.canonicalText), .optional(Self.idList(change.supersedes)),
-                .optional(Self.idList(change.seen)), .optional(change.author), .optional(change.sig))
+        let statement = dead || change.field == Redaction.field ? insertDead
+            : supersessions == .storedChanges || orphansExist == true ? insertChecked : insertLive
+        let namesItself = supersessions == .storedChanges && !dead && change.field != Redaction.field
+        valueText.removeAll(keepingCapacity: true)
+        change.value?.writeCanonical(into: &valueText)
+        supersedesText.removeAll(keepingCapacity: true)
+        ChangeID.writeList(change.supersedes, into: &supersedesText)
+        seenText.removeAll(keepingCapacity: true)
+        ChangeID.writeList(change.seen, into: &seenText)
+        let inserted = try statement.run { row in
+            row.bind(1, replica)
+            row.bind(2, change.id.counter)
+            row.bind(3, change.hlc.packed)
+            row.bind(4, record)
+            row.bind(5, change.field)
+            row.bind(6, utf8: change.value == nil ? nil : valueText)
+            row.bind(7, utf8: change.supersedes.isEmpty ? nil : supersedesText)
+            row.bind(8, utf8: change.seen.isEmpty ? nil : seenText)
+            row.bind(9, change.author)
+            row.bind(10, change.sig)
+            // `insertChecked`'s own id, as a stored change's `sup` names it.
+            if namesItself { row.bind(11, change.id.description) }
         }
-        return record
+        return (record, inserted == 1)
     }
 
     /// What a newly stored `change` does to others: kills the writes it supersedes (but those
@@ -164,8 +178,13 @@ public struct ChangeWriter {
     private mutating func supersede(_ change: Change, record: Int64, writtenDead: (ChangeID) -> Bool) throws {
         for id in change.supersedes where !writtenDead(id) {
             let target = try replicaNumber(id.replica)
-            try kill.run(.int(record), .text(change.field), .int(target), .int(id.counter))
-            if db.changesCount == 0, supersessions == .orphanRows {
+            let killed = try kill.run { row in
+                row.bind(1, record)
+                row.bind(2, change.field)
+                row.bind(3, target)
+                row.bind(4, id.counter)
+            }
+            if killed == 0, supersessions == .orphanRows {
                 try orphan.run(.int(target), .int(id.counter), .int(record), .text(change.field))
                 orphansExist = true
             }
@@ -330,15 +349,6 @@ public struct ChangeWriter {
 
     static func scopeMismatch(_ id: RecordID) -> ClusterSyncError {
         ClusterSyncError(.forbiddenScope, "a change to \(id) names another tenant, cluster or practice than the record was created in")
-    }
-
-    public static func idList(_ ids: [ChangeID]) -> String? {
-        // Most changes supersede one write: no array, no key path (resolved at run time per call).
-        switch ids.count {
-        case 0: nil
-        case 1: ids[0].description
-        default: ids.map { $0.description }.joined(separator: ",")
-        }
     }
 
     public static func parseIDList(_ text: String?) -> [ChangeID] {

@@ -1,3 +1,4 @@
+import CSQLiteSettings
 import ClusterSyncCore
 import GRDB
 
@@ -17,6 +18,7 @@ public enum DatabaseSetup {
 
     /// A pool (WAL: readers never wait for the writer) with the schema brought up to date.
     public static func openPool(path: String, migrator: DatabaseMigrator, what: String, durability: Durability = .normal) throws -> DatabasePool {
+        _ = processSettings
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
@@ -36,6 +38,14 @@ public enum DatabaseSetup {
             throw ClusterSyncError(code, "cannot open \(what) \(path): \(error.message ?? "\(error.resultCode)")")
         }
     }
+
+    /// SQLite's process-wide settings, made once before the first file a process opens through
+    /// here (a replica, a server store): SQLite takes them only before it is initialised, which
+    /// that first open does. A process that opened SQLite otherwise first keeps the defaults,
+    /// which are slower, never wrong.
+    public static let processSettings: Void = {
+        _ = clustersync_sqlite3_disable_memory_statistics()
+    }()
 
     /// Whether SQLite failed because the file cannot be written or opened (read-only file
     /// system or file, permissions, disk full, I/O error), rather than because of what was

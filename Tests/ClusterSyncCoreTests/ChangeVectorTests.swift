@@ -68,6 +68,12 @@ import Testing
                     sup: c.supersedes.isEmpty ? nil : c.supersedes.map(\.description).joined(separator: ","),
                     tenant: c.scope.tenant, value: c.value?.canonicalText)
                 #expect(columns == c.jsonText, "\(columns)")
+                // A store's `value` column, written as bytes.
+                if let value = c.value {
+                    var bytes: [UInt8] = [7]
+                    value.writeCanonical(into: &bytes)
+                    #expect(bytes == [7] + Array(value.canonicalText.utf8), "\(value.canonicalText)")
+                }
             }
         }
     }

@@ -33,6 +33,19 @@ import Testing
         #expect(ChangeID(replica: ReplicaID(bits: 1), counter: -5).description == "-5@0000000000000001")
     }
 
+    /// A store's `sup` and `seen` columns: the ids' text joined by commas, written as bytes.
+    @Test func idListsAreTheIDsJoinedByCommas() {
+        var generator = SplitMix64(seed: 13)
+        for count in [0, 1, 2, 5] {
+            let ids = (0..<count).map { _ in
+                ChangeID(replica: ReplicaID(bits: generator.next()), counter: Int64.random(in: 1...Int64.max, using: &generator))
+            } + (count == 5 ? [ChangeID(replica: ReplicaID(bits: 1), counter: -5)] : [])
+            var bytes: [UInt8] = [7]
+            ChangeID.writeList(ids, into: &bytes)
+            #expect(bytes == [7] + Array(ids.map(\.description).joined(separator: ",").utf8))
+        }
+    }
+
     /// The parsers read ids byte by byte; these references say the rule in plain Swift, and the
     /// two must agree on edge cases and on random damage to valid ids.
     static func referenceReplica(_ text: String) -> ReplicaID? {

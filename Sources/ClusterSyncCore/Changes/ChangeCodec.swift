@@ -294,11 +294,7 @@ private struct ChangeTextWriter {
     }
 
     mutating func value(_ value: JSONValue) {
-        if case .string(let text) = value {
-            JSONValue.writeString(text, into: &out)
-        } else {
-            verbatim(value.canonicalText)
-        }
+        value.writeCanonical(into: &out)
     }
 
     /// Text that is canonical JSON already.

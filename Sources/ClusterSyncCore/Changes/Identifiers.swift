@@ -90,6 +90,15 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
         return String(unsafeUninitializedCapacity: digits + 17) { buffer in write(into: buffer, digits: digits) }
     }
 
+    /// Ids as a store's `sup` and `seen` columns hold them (`counter@replica`, comma-separated),
+    /// appended to `out` as UTF-8 without a `String` for each.
+    public static func writeList(_ ids: [ChangeID], into out: inout [UInt8]) {
+        for index in ids.indices {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            ids[index].writeText(into: &out)
+        }
+    }
+
     /// `description`'s bytes appended to `out` (a change's canonical text), without a `String`.
     func writeText(into out: inout [UInt8]) {
         guard counter >= 0 else {

@@ -36,6 +36,17 @@ extension JSONValue {
         }
     }
 
+    /// `canonicalText`'s UTF-8 bytes appended to `out`: a string (most values) without making
+    /// a `String` of its text first (a change's canonical text, a store's `value` column).
+    public func writeCanonical(into out: inout [UInt8]) {
+        if case .string(let text) = self {
+            JSONValue.writeString(text, into: &out)
+        } else {
+            var text = canonicalText
+            text.withUTF8 { out.append(contentsOf: $0) }
+        }
+    }
+
     /// `writeString`'s text as UTF-8 bytes: the same escapes (`"`, `\\`, `\n`, `\r`, `\t`, and
     /// `\u00xx` for other control characters), every other byte as it is.
     static func writeString(_ s: some StringProtocol, into out: inout [UInt8]) {

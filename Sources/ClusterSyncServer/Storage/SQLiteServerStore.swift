@@ -236,10 +236,10 @@ public final class SQLiteServerStore: ServerStore {
                     change = Redaction.erased(change, by: by)
                 }
                 let text = change.jsonText
-                try append.run(
+                let logged = try append.run(
                     .text(tenant), .int(seq + 1), .text(cluster), .optional(change.scope.practice),
                     .text(change.id.replica.rawValue), .int(change.id.counter), .text(text))
-                if db.changesCount == 1 {
+                if logged == 1 {
                     seq += 1
                     accepted.append(change)
                     texts.append(text)
