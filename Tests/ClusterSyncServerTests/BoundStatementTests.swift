@@ -18,7 +18,7 @@ import Testing
     @Test func valuesBoundByPositionReadBackAsBound() throws {
         let queue = try Self.database()
         let rows: [(key: Int64, a: String?, b: [UInt8]?)] = [
-            (1, "Siân's \"risk\" — 😀", Array("value with é and \0 inside".utf8)),
+            (1, "Siân's \"risk\" — 😀", Array("{\"value\":\"with é and \\u0000 escaped\"}".utf8)),
             (2, "", []),
             (3, nil, nil),
         ]
