@@ -27,50 +27,56 @@ public struct BoundStatement {
 
     /// Runs the statement with the values `bind` sets by position (from 1) and returns the rows
     /// it changed, as `run(_:)` does. For the statements run once per change: no array of
-    /// values is made, and text can be bound from bytes, so a column's text needs no `String`.
+    /// values is made, and text is bound where it lies in `text` (`Parameters.bind(_:in:)`),
+    /// which SQLite reads during the run without a copy of its own.
     @discardableResult
-    public func run(binding bind: (Parameters) -> Void) throws -> Int {
+    public func run(text: RunText? = nil, binding bind: (Parameters) -> Void) throws -> Int {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
-        bind(Parameters(handle: handle))
-        return try finish(handle)
+        // Text bound in place must not outlive the run: the bindings are cleared before the
+        // buffer can move.
+        defer { sqlite3_clear_bindings(handle) }
+        guard let text else {
+            bind(Parameters(handle: handle, text: nil))
+            return try finish(handle)
+        }
+        return try text.bytes.withUnsafeBufferPointer { bytes in
+            bind(Parameters(handle: handle, text: bytes))
+            return try finish(handle)
+        }
     }
 
     /// One run's values, set by position.
     public struct Parameters {
         fileprivate let handle: OpaquePointer
+        fileprivate let text: UnsafeBufferPointer<UInt8>?
 
         public func bind(_ index: Int32, _ value: Int64) {
             sqlite3_bind_int64(handle, index, value)
         }
 
-        /// Text, or NULL for nil.
+        /// Text (copied by SQLite), or NULL for nil.
         public func bind(_ index: Int32, _ value: String?) {
             guard var value else {
                 sqlite3_bind_null(handle, index)
                 return
             }
-            value.withUTF8 { bindText($0, at: index) }
+            value.withUTF8 { bytes in
+                bytes.withMemoryRebound(to: CChar.self) {
+                    // An empty buffer may have no address, which SQLite would bind as NULL.
+                    _ = sqlite3_bind_text(handle, index, $0.baseAddress ?? emptyText, Int32($0.count), transient)
+                }
+            }
         }
 
-        /// UTF-8 text, or NULL for nil.
-        public func bind(_ index: Int32, utf8 bytes: [UInt8]?) {
-            guard let bytes else {
+        /// The text at `range` of the run's `RunText`, read where it lies; NULL for nil.
+        public func bind(_ index: Int32, in range: Range<Int>?) {
+            guard let range, let text else {
                 sqlite3_bind_null(handle, index)
                 return
             }
-            bytes.withUnsafeBufferPointer { bindText($0, at: index) }
-        }
-
-        private func bindText(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int32) {
-            // An empty buffer may have no address, which SQLite would bind as NULL.
-            guard let start = bytes.baseAddress, !bytes.isEmpty else {
-                _ = "".withCString { sqlite3_bind_text(handle, index, $0, 0, transient) }
-                return
-            }
-            start.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                _ = sqlite3_bind_text(handle, index, $0, Int32(bytes.count), transient)
-            }
+            let start = range.isEmpty ? emptyText : UnsafeRawPointer(text.baseAddress! + range.lowerBound).assumingMemoryBound(to: CChar.self)
+            sqlite3_bind_text(handle, index, start, Int32(range.count), nil)
         }
     }
 
@@ -130,3 +136,34 @@ public struct BoundStatement {
 
 /// SQLite copies a transient value before the call returns.
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// Where an empty text is bound from: SQLite binds text without an address as NULL.
+private var emptyText: UnsafePointer<CChar> {
+    UnsafeRawPointer(("" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+/// The texts of one run of a `BoundStatement`, written one after another into a buffer reused
+/// from run to run: a column's text needs no `String`, and SQLite reads it where it lies.
+public struct RunText {
+    fileprivate private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    /// Empties the buffer for the next run, keeping its storage.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends what `write` writes (UTF-8); returns where it lies, for `Parameters.bind(_:in:)`.
+    public mutating func append(_ write: (inout [UInt8]) -> Void) -> Range<Int> {
+        let start = bytes.count
+        write(&bytes)
+        return start..<bytes.count
+    }
+
+    /// Appends `text`'s UTF-8; returns where it lies.
+    public mutating func append(_ text: String) -> Range<Int> {
+        var text = text
+        return text.withUTF8 { utf8 in append { $0.append(contentsOf: utf8) } }
+    }
+}

@@ -60,11 +60,9 @@ public struct ChangeWriter {
     private let insertDead: BoundStatement
     private let kill: BoundStatement
     private let orphan: BoundStatement
-    /// Each change's `value`, `sup` and `seen` text, written here and bound from the bytes:
-    /// reused from change to change, so a batch makes no `String` for each.
-    private var valueText: [UInt8] = []
-    private var supersedesText: [UInt8] = []
-    private var seenText: [UInt8] = []
+    /// Each change's text columns, written here and bound where they lie: reused from change
+    /// to change, so a batch makes no `String` for each and SQLite no copy.
+    private var text = RunText()
 
     public init(_ db: Database, partition: Partition? = nil, supersessions: Supersessions = .orphanRows) throws {
         self.db = db
@@ -150,25 +148,27 @@ public struct ChangeWriter {
         let statement = dead || change.field == Redaction.field ? insertDead
             : supersessions == .storedChanges || orphansExist == true ? insertChecked : insertLive
         let namesItself = supersessions == .storedChanges && !dead && change.field != Redaction.field
-        valueText.removeAll(keepingCapacity: true)
-        change.value?.writeCanonical(into: &valueText)
-        supersedesText.removeAll(keepingCapacity: true)
-        ChangeID.writeList(change.supersedes, into: &supersedesText)
-        seenText.removeAll(keepingCapacity: true)
-        ChangeID.writeList(change.seen, into: &seenText)
-        let inserted = try statement.run { row in
+        text.removeAll()
+        let field = text.append(change.field)
+        let value = change.value.map { value in text.append { value.writeCanonical(into: &$0) } }
+        let supersedes = change.supersedes.isEmpty ? nil : text.append { ChangeID.writeList(change.supersedes, into: &$0) }
+        let seen = change.seen.isEmpty ? nil : text.append { ChangeID.writeList(change.seen, into: &$0) }
+        let author = change.author.map { text.append($0) }
+        let sig = change.sig.map { text.append($0) }
+        // `insertChecked`'s own id, as a stored change's `sup` names it.
+        let ownID = namesItself ? text.append { change.id.writeText(into: &$0) } : nil
+        let inserted = try statement.run(text: text) { row in
             row.bind(1, replica)
             row.bind(2, change.id.counter)
             row.bind(3, change.hlc.packed)
             row.bind(4, record)
-            row.bind(5, change.field)
-            row.bind(6, utf8: change.value == nil ? nil : valueText)
-            row.bind(7, utf8: change.supersedes.isEmpty ? nil : supersedesText)
-            row.bind(8, utf8: change.seen.isEmpty ? nil : seenText)
-            row.bind(9, change.author)
-            row.bind(10, change.sig)
-            // `insertChecked`'s own id, as a stored change's `sup` names it.
-            if namesItself { row.bind(11, change.id.description) }
+            row.bind(5, in: field)
+            row.bind(6, in: value)
+            row.bind(7, in: supersedes)
+            row.bind(8, in: seen)
+            row.bind(9, in: author)
+            row.bind(10, in: sig)
+            if let ownID { row.bind(11, in: ownID) }
         }
         return (record, inserted == 1)
     }
@@ -178,9 +178,11 @@ public struct ChangeWriter {
     private mutating func supersede(_ change: Change, record: Int64, writtenDead: (ChangeID) -> Bool) throws {
         for id in change.supersedes where !writtenDead(id) {
             let target = try replicaNumber(id.replica)
-            let killed = try kill.run { row in
+            text.removeAll()
+            let field = text.append(change.field)
+            let killed = try kill.run(text: text) { row in
                 row.bind(1, record)
-                row.bind(2, change.field)
+                row.bind(2, in: field)
                 row.bind(3, target)
                 row.bind(4, id.counter)
             }

@@ -4,8 +4,9 @@ import GRDB
 import Testing
 
 /// `BoundStatement` binds through SQLite's own calls on the hottest statements (a change's row,
-/// a log row): what it binds must read back as GRDB would have bound it, and an empty text must
-/// stay text (SQLite binds a text without an address as NULL).
+/// a log row): what it binds must read back as GRDB would have bound it, text bound where it
+/// lies in a `RunText` included, and an empty text must stay text (SQLite binds a text without
+/// an address as NULL).
 @Suite struct BoundStatementTests {
     static func database() throws -> DatabaseQueue {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-bound-\(UUID().uuidString)")
@@ -24,11 +25,16 @@ import Testing
         ]
         try queue.write { db in
             let insert = try BoundStatement(db, sql: "INSERT INTO t (k, a, b, c) VALUES (?1, ?2, ?3, ?4)")
+            var text = RunText()
             for row in rows {
-                let changed = try insert.run { values in
+                // Text the run reads where it lies, after text SQLite copies.
+                text.removeAll()
+                _ = text.append("before")
+                let b = row.b.map { bytes in text.append { $0.append(contentsOf: bytes) } }
+                let changed = try insert.run(text: text) { values in
                     values.bind(1, row.key)
                     values.bind(2, row.a)
-                    values.bind(3, utf8: row.b)
+                    values.bind(3, in: b)
                     values.bind(4, Int64.max)
                 }
                 #expect(changed == 1)

@@ -100,7 +100,7 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 
     /// `description`'s bytes appended to `out` (a change's canonical text), without a `String`.
-    func writeText(into out: inout [UInt8]) {
+    public func writeText(into out: inout [UInt8]) {
         guard counter >= 0 else {
             out.append(contentsOf: description.utf8)
             return

@@ -177,6 +177,7 @@ public final class SQLiteServerStore: ServerStore {
             // Each accepted change's canonical text, made once for the log and the chain.
             var texts: [String] = []
             texts.reserveCapacity(changes.count)
+            var logText = RunText()
             var duplicates: [Change] = []
             for var change in changes {
                 let registration: ReplicaRegistration?
@@ -236,9 +237,19 @@ public final class SQLiteServerStore: ServerStore {
                     change = Redaction.erased(change, by: by)
                 }
                 let text = change.jsonText
-                let logged = try append.run(
-                    .text(tenant), .int(seq + 1), .text(cluster), .optional(change.scope.practice),
-                    .text(change.id.replica.rawValue), .int(change.id.counter), .text(text))
+                logText.removeAll()
+                let columns = (tenant: logText.append(tenant), cluster: logText.append(cluster),
+                               practice: change.scope.practice.map { logText.append($0) },
+                               replica: logText.append(change.id.replica.rawValue), change: logText.append(text))
+                let logged = try append.run(text: logText) { row in
+                    row.bind(1, in: columns.tenant)
+                    row.bind(2, seq + 1)
+                    row.bind(3, in: columns.cluster)
+                    row.bind(4, in: columns.practice)
+                    row.bind(5, in: columns.replica)
+                    row.bind(6, change.id.counter)
+                    row.bind(7, in: columns.change)
+                }
                 if logged == 1 {
                     seq += 1
                     accepted.append(change)
