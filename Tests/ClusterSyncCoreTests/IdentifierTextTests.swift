@@ -111,6 +111,7 @@ import Testing
             #expect(ReplicaID(text) == Self.referenceReplica(text), "\(text)")
             #expect(ChangeID(text) == Self.referenceChange(text), "\(text)")
             #expect(RecordID(text) == Self.referenceRecord(text), "\(text)")
+            #expect(RecordID(text[...]) == Self.referenceRecord(text), "\(text) as a substring")
             #expect(ChangeID(text[...]) == Self.referenceChange(text), "\(text) as a substring")
             #expect(HLCTimestamp(text: text) == Self.referenceStamp(text), "\(text)")
             #expect(HLCTimestamp(text: text[...]) == Self.referenceStamp(text), "\(text) as a substring")

@@ -132,19 +132,31 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// Reads the canonical form only, as changes carry it and validation requires it: a type
     /// prefix in capitals, a dash and ten characters of the alphabet, in capitals (14 ASCII bytes).
     public init?(_ text: some StringProtocol) {
-        // Byte by byte, with no array or string made on the way (as `ReplicaID.bits(hex:)`).
+        guard Self.isCanonical(text.utf8) else { return nil }
+        self.rawValue = String(text)
+    }
+
+    /// `init(_:)` for a `String`, the usual case (a stored row, a decoded value): a generic
+    /// call from another module is not specialised, and read each byte through the protocol
+    /// at several times the cost.
+    public init?(_ text: String) {
+        guard Self.isCanonical(text.utf8) else { return nil }
+        self.rawValue = text
+    }
+
+    /// Byte by byte, with no array or string made on the way (as `ReplicaID.bits(hex:)`).
+    private static func isCanonical(_ utf8: some Sequence<UInt8>) -> Bool {
         var (count, prefix): (Int, UInt32) = (0, 0)
-        for c in text.utf8 {
+        for c in utf8 {
             switch count {
             case 0..<3: prefix = prefix << 8 | UInt32(c)  // as `RecordType.packed`
-            case 3: guard c == UInt8(ascii: "-") else { return nil }
-            case 4..<14: guard Self.inAlphabet[Int(c)] else { return nil }
-            default: return nil
+            case 3: guard c == UInt8(ascii: "-") else { return false }
+            case 4..<14: guard inAlphabet[Int(c)] else { return false }
+            default: return false
             }
             count += 1
         }
-        guard count == 14, RecordType(packedPrefix: prefix) != nil else { return nil }
-        self.rawValue = String(text)
+        return count == 14 && RecordType(packedPrefix: prefix) != nil
     }
 
     /// Whether each byte is one of `alphabet`.
