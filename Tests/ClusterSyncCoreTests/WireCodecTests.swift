@@ -154,22 +154,28 @@ import Testing
         }
     }
 
-    @Test func encodingIntoABufferWritesTheSameLine() throws {
-        var buffer = ByteBuffer()
-        WireCodec.encode(.bye, into: &buffer)
-        WireCodec.encode(.ping(Ping(nonce: "1")), into: &buffer)
-        #expect(buffer.readString(length: buffer.readableBytes) == "{\"type\":\"bye\"}\n{\"nonce\":\"1\",\"type\":\"ping\"}\n")
+    /// What a server sends a page in: its line in buffers of at most a chunk's size, except a
+    /// single change text longer than that, whose bytes together are the line's.
+    @Test func encodingInChunksWritesTheSameLine() throws {
         // Every message kind, and every server line of the transcripts (pages of stored texts,
-        // unreadable rows, roll-ups): the buffer's bytes are the string's.
+        // unreadable rows, roll-ups).
         var messages = Self.encodings.map(\.0)
         for name in WireVectors.names {
             for (from, line) in try WireVectors.load(name).messageLines where from == "server" { messages.append(try WireCodec.decode(line)) }
         }
-        messages.append(.changes(ChangesPage(storedTexts: [#"{"a":1}"#, #"{"b":"Siân"}"#], cursor: Cursor("s1:2"), more: true)))
+        let long = #"{"value":""# + String(repeating: "Siân ", count: 60) + #""}"#
+        messages.append(.changes(ChangesPage(storedTexts: [#"{"a":1}"#, long, #"{"b":"Siân"}"#], cursor: Cursor("s1:2"), more: true)))
         for message in messages {
-            var one = ByteBuffer()
-            WireCodec.encode(message, into: &one)
-            #expect(one.readString(length: one.readableBytes) == WireCodec.encode(message))
+            let line = WireCodec.encode(message)
+            for chunkSize in [1, 16, 64, 4096] {
+                var chunks = WireCodec.encode(message, chunkSize: chunkSize)
+                #expect(chunks.allSatisfy { $0.readableBytes > 0 })
+                #expect(chunks.allSatisfy { $0.readableBytes <= max(chunkSize, long.utf8.count) }, "chunks of \(chunkSize)")
+                if chunkSize == 4096, line.utf8.count <= 4096 { #expect(chunks.count == 1) }
+                var joined = ByteBuffer()
+                for index in chunks.indices { joined.writeBuffer(&chunks[index]) }
+                #expect(joined.readString(length: joined.readableBytes) == line, "chunks of \(chunkSize)")
+            }
         }
     }
 

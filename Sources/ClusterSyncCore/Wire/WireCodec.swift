@@ -20,11 +20,32 @@ public enum WireCodec {
         return line
     }
 
-    /// Appends the message's canonical line, "\n" included, to `buffer`: the same bytes as
-    /// `encode(_:)`, a page's change texts copied once, straight into the buffer.
-    public static func encode(_ message: WireMessage, into buffer: inout ByteBuffer) {
-        object(message).write(into: &buffer)
-        buffer.writeInteger(UInt8(ascii: "\n"))
+    /// The message's canonical line, "\n" included, as the bytes of `encode(_:)` in buffers of
+    /// at most `chunkSize` bytes each (a single piece longer than that, one change's text, is
+    /// not cut), to be written one after another: a page's change texts are copied once, and a
+    /// page of megabytes is never one allocation. The C allocator takes an allocation that large
+    /// fresh from the kernel, which zeroes it page by page: it did so for every page a server
+    /// sent, a third of the server's CPU while a replica replayed (MEASUREMENTS.md,
+    /// thirty-second session). Chunks of a few kilobytes are reused from the allocator's lists.
+    public static func encode(_ message: WireMessage, chunkSize: Int) -> [ByteBuffer] {
+        var chunks: [ByteBuffer] = []
+        var chunk = ByteBuffer()
+        chunk.reserveCapacity(chunkSize)
+        object(message).write { piece in
+            if chunk.readableBytes > 0, chunk.readableBytes + piece.utf8.count > chunkSize {
+                chunks.append(chunk)
+                chunk = ByteBuffer()
+                chunk.reserveCapacity(chunkSize)
+            }
+            chunk.writeString(piece)
+        }
+        if chunk.readableBytes + 1 > chunkSize {
+            chunks.append(chunk)
+            chunk = ByteBuffer()
+        }
+        chunk.writeInteger(UInt8(ascii: "\n"))
+        chunks.append(chunk)
+        return chunks
     }
 
     private static func object(_ message: WireMessage) -> CanonicalObject {
@@ -266,13 +287,8 @@ struct CanonicalObject {
         return out
     }
 
-    func write(into buffer: inout ByteBuffer) {
-        buffer.reserveCapacity(minimumWritableBytes: byteCount)
-        write { buffer.writeString($0) }
-    }
-
     /// The object's canonical text, in pieces: keys sorted by their UTF-8 bytes.
-    private func write(_ piece: (String) -> Void) {
+    fileprivate func write(_ piece: (String) -> Void) {
         let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         piece("{")
         for (i, member) in sorted.enumerated() {

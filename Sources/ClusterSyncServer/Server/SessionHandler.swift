@@ -399,17 +399,14 @@ struct SessionHandler: Sendable {
     /// `untilWritten`: waits for the last slice to be written too (a refusal the connection is
     /// closed after).
     private func send(_ message: WireMessage, _ channel: any Channel, untilWritten: Bool = false) async {
-        var buffer = ByteBuffer()
-        WireCodec.encode(message, into: &buffer)
+        // A slice at a time, each in a buffer of its own (`WireCodec.encode(_:chunkSize:)`).
+        let chunks = WireCodec.encode(message, chunkSize: Self.flushedSlice)
         do {
-            while buffer.readableBytes > Self.flushedSlice, let slice = buffer.readSlice(length: Self.flushedSlice) {
+            for (index, chunk) in chunks.enumerated() {
                 let written = channel.eventLoop.makePromise(of: Void.self)
-                channel.writeAndFlush(slice, promise: written)
-                if !channel.isWritable { try await written.futureResult.get() }
+                channel.writeAndFlush(chunk, promise: written)
+                if (untilWritten && index == chunks.count - 1) || !channel.isWritable { try await written.futureResult.get() }
             }
-            let written = channel.eventLoop.makePromise(of: Void.self)
-            channel.writeAndFlush(buffer, promise: written)
-            if untilWritten || !channel.isWritable { try await written.futureResult.get() }
         } catch {
             // The connection is gone: the session ends at its next event.
         }
