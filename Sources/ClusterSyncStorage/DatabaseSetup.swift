@@ -22,7 +22,12 @@ public enum DatabaseSetup {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            // 64 MB of pages for the writer, whose batches update indexes all over the file; a
+            // reader (a page of the log, a snapshot) mostly reads a range once, and keeps
+            // SQLite's default 2 MB. Every page a cache grows by is memory the process takes
+            // fresh and the kernel zeroes: a server's reader filling 64 MB during a replica's
+            // replay spent most of the server's CPU there (MEASUREMENTS.md, thirty-second session).
+            try db.execute(sql: "PRAGMA cache_size = \(db.configuration.readonly ? -2000 : -65536)")
         }
         configuration.busyMode = .timeout(10)
         do {
