@@ -21,29 +21,34 @@ public enum WireCodec {
     }
 
     /// The message's canonical line, "\n" included, as the bytes of `encode(_:)` in buffers of
-    /// at most `chunkSize` bytes each (a single piece longer than that, one change's text, is
-    /// not cut), to be written one after another: a page's change texts are copied once, and a
-    /// page of megabytes is never one allocation. The C allocator takes an allocation that large
-    /// fresh from the kernel, which zeroes it page by page: it did so for every page a server
-    /// sent, a third of the server's CPU while a replica replayed (MEASUREMENTS.md,
-    /// thirty-second session). Chunks of a few kilobytes are reused from the allocator's lists.
+    /// `chunkSize` bytes each (the last may be shorter), to be written one after another: a
+    /// page's change texts are copied once, and a page of megabytes is never one allocation.
+    /// The C allocator takes an allocation that large fresh from the kernel, which zeroes it
+    /// page by page, for every page a server sent (MEASUREMENTS.md, thirty-second session);
+    /// chunks of a few kilobytes are reused from the allocator's lists.
     public static func encode(_ message: WireMessage, chunkSize: Int) -> [ByteBuffer] {
+        precondition(chunkSize > 0, "chunks of \(chunkSize) bytes")
         var chunks: [ByteBuffer] = []
         var chunk = ByteBuffer()
         chunk.reserveCapacity(chunkSize)
-        object(message).write { piece in
-            if chunk.readableBytes > 0, chunk.readableBytes + piece.utf8.count > chunkSize {
-                chunks.append(chunk)
-                chunk = ByteBuffer()
-                chunk.reserveCapacity(chunkSize)
+        func append(_ bytes: UnsafeRawBufferPointer) {
+            var rest = bytes
+            while !rest.isEmpty {
+                if chunk.readableBytes == chunkSize {
+                    chunks.append(chunk)
+                    chunk = ByteBuffer()
+                    chunk.reserveCapacity(chunkSize)
+                }
+                let count = min(rest.count, chunkSize - chunk.readableBytes)
+                chunk.writeBytes(UnsafeRawBufferPointer(rebasing: rest.prefix(count)))
+                rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(count))
             }
-            chunk.writeString(piece)
         }
-        if chunk.readableBytes + 1 > chunkSize {
-            chunks.append(chunk)
-            chunk = ByteBuffer()
+        object(message).write { piece in
+            var piece = piece
+            piece.withUTF8 { append(UnsafeRawBufferPointer($0)) }
         }
-        chunk.writeInteger(UInt8(ascii: "\n"))
+        withUnsafeBytes(of: UInt8(ascii: "\n")) { append($0) }
         chunks.append(chunk)
         return chunks
     }
