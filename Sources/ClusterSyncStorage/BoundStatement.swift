@@ -55,26 +55,13 @@ public struct BoundStatement {
             sqlite3_bind_int64(handle, index, value)
         }
 
-        /// Text (copied by SQLite), or NULL for nil.
-        public func bind(_ index: Int32, _ value: String?) {
-            guard var value else {
-                sqlite3_bind_null(handle, index)
-                return
-            }
-            value.withUTF8 { bytes in
-                bytes.withMemoryRebound(to: CChar.self) {
-                    // An empty buffer may have no address, which SQLite would bind as NULL.
-                    _ = sqlite3_bind_text(handle, index, $0.baseAddress ?? emptyText, Int32($0.count), transient)
-                }
-            }
-        }
-
         /// The text at `range` of the run's `RunText`, read where it lies; NULL for nil.
         public func bind(_ index: Int32, in range: Range<Int>?) {
             guard let range, let text else {
                 sqlite3_bind_null(handle, index)
                 return
             }
+            // An empty text has no address of its own, and SQLite binds text without one as NULL.
             let start = range.isEmpty ? emptyText : UnsafeRawPointer(text.baseAddress! + range.lowerBound).assumingMemoryBound(to: CChar.self)
             sqlite3_bind_text(handle, index, start, Int32(range.count), nil)
         }
