@@ -44,10 +44,19 @@ public enum DatabaseSetup {
         }
     }
 
-    /// SQLite's process-wide settings, made once before the first file a process opens through
-    /// here (a replica, a server store): SQLite takes them only before it is initialised, which
-    /// that first open does. A process that opened SQLite otherwise first keeps the defaults,
-    /// which are slower, never wrong.
+    /// One connection (a read-only look at a file, or a scratch database in memory when `path`
+    /// is nil), opened after `processSettings` as every connection ClusterSync opens for its
+    /// work: a command's first look at a replica file may be the process's first use of SQLite.
+    public static func queue(path: String? = nil, configuration: Configuration = Configuration()) throws -> DatabaseQueue {
+        _ = processSettings
+        guard let path else { return try DatabaseQueue(configuration: configuration) }
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// SQLite's process-wide settings, made once before the first connection a process opens
+    /// through here (`openPool`, `queue`): SQLite takes them only before it is initialised,
+    /// which that first open does. A process that opened SQLite otherwise first keeps the
+    /// defaults, which are slower, never wrong.
     public static let processSettings: Void = {
         _ = clustersync_sqlite3_disable_memory_statistics()
     }()

@@ -39,7 +39,7 @@ public final class Replica: Sendable {
         configuration.readonly = true
         configuration.busyMode = .timeout(10)
         do {
-            return try DatabaseQueue(path: path, configuration: configuration).read { db in
+            return try DatabaseSetup.queue(path: path, configuration: configuration).read { db in
                 try db.tableExists("identity") && db.tableExists("outbox")
                     && Int.fetchOne(db, sql: "SELECT count(*) FROM identity")! > 0
             }

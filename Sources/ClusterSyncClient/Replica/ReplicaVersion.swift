@@ -1,3 +1,4 @@
+import ClusterSyncStorage
 import GRDB
 import Synchronization
 
@@ -16,7 +17,7 @@ public final class ReplicaVersion: Sendable {
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.readonly = true
-        connection = try DatabaseQueue(path: path, configuration: configuration)
+        connection = try DatabaseSetup.queue(path: path, configuration: configuration)
         _ = try current()
     }
 

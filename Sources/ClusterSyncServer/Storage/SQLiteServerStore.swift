@@ -45,7 +45,7 @@ public final class SQLiteServerStore: ServerStore {
         readOnly.readonly = true
         readOnly.busyMode = .timeout(10)
         do {
-            pointReads = try DatabaseQueue(path: path, configuration: readOnly)
+            pointReads = try DatabaseSetup.queue(path: path, configuration: readOnly)
         } catch let error as DatabaseError {
             throw Self.storageError(error)
         }

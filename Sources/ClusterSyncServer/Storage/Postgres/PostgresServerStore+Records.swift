@@ -19,11 +19,11 @@ extension PostgresServerStore {
                 // A copy of the empty tables made once: SQLite's backup of their few pages takes
                 // about 0.1 ms, running their DDL again 1 ms, and every PostgreSQL push makes a
                 // scratch database (MEASUREMENTS.md, twenty-ninth session).
-                queue = try DatabaseQueue()
+                queue = try DatabaseSetup.queue()
                 try Self.emptyTables.get().backup(to: queue)
                 return
             }
-            queue = try DatabaseQueue(path: path)
+            queue = try DatabaseSetup.queue(path: path)
             try queue.write(Self.createTables)
         }
 
@@ -36,7 +36,7 @@ extension PostgresServerStore {
 
         /// The empty scratch tables, in memory, that every scratch database in memory copies.
         private static let emptyTables = Result<DatabaseQueue, any Error> {
-            let queue = try DatabaseQueue()
+            let queue = try DatabaseSetup.queue()
             try queue.write(createTables)
             return queue
         }
