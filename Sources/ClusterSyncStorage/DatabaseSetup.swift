@@ -45,8 +45,9 @@ public enum DatabaseSetup {
     }
 
     /// One connection (a read-only look at a file, or a scratch database in memory when `path`
-    /// is nil), opened after `processSettings` as every connection ClusterSync opens for its
-    /// work: a command's first look at a replica file may be the process's first use of SQLite.
+    /// is nil), opened after `processSettings` as every connection a replica or a store opens
+    /// (the backup commands' copies open their own, and keep SQLite's defaults): a command's
+    /// first look at a replica file may be the process's first use of SQLite.
     public static func queue(path: String? = nil, configuration: Configuration = Configuration()) throws -> DatabaseQueue {
         _ = processSettings
         guard let path else { return try DatabaseQueue(configuration: configuration) }
