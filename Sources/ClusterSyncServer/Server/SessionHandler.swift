@@ -37,6 +37,8 @@ struct SessionHandler: Sendable {
     /// Whether the welcome names the tenant's chain head (`welcome.head`). Always, but in the
     /// byte-exact transcripts: a head hashes random salts, so no fixed line can hold one.
     var announcesChainHead = true
+    /// The pages all sessions may hold read ahead (`PageReadAhead`), shared by every session.
+    var readAheads = ReadAheadBudget()
     /// How long the session log keeps an entry (settings: auditRetentionDays).
     var auditRetentionMillis = Int64(ServerSettings.defaultAuditRetentionDays) * 86_400_000
 
@@ -147,6 +149,8 @@ struct SessionHandler: Sendable {
         var noting: Task<Void, Never>?
         /// Refusals written to the session log so far (`maxRefusalsRecorded`).
         var refusalsRecorded = 0
+        /// The page after the last one pulled, being read for the pull that follows.
+        var readAhead: PageReadAhead?
     }
 
     /// Waits for the session's `connected` entry to be committed (once): before the session's
@@ -174,6 +178,7 @@ struct SessionHandler: Sendable {
         var session = running.session
         await notedStart(&session)
         session.timer?.cancel()
+        session.readAhead = nil
         if let credential = session.credential { connections.release(credential: credential) }
         await leaveSubscription(&session)
         running.session = session
@@ -209,6 +214,12 @@ struct SessionHandler: Sendable {
             // (and writing refusals to the session log) for a minute and a half.
             guard session.channel.isActive else { return false }
             action = machine.lineReceived(line)
+            // A page read ahead waits only for the pull that comes next (a pull's first step
+            // is finding the stream's end), not while the client does something else.
+            switch action {
+            case .findStreamEnd, .fetch: break
+            default: session.readAhead = nil
+            }
         case .lineTooLong: action = machine.lineTooLong()
         case .tooMuchBeforeWelcome: action = machine.tooMuchBeforeWelcome()
         case .inboundClosed:
@@ -304,7 +315,7 @@ struct SessionHandler: Sendable {
             case .store(let push):
                 action = await store(push, from: machine.replica, &machine, &session)
             case .fetch(let pull):
-                action = await fetch(pull, &machine)
+                action = await fetch(pull, &machine, &session)
             case .fetchSnapshot(let pull):
                 action = await fetchSnapshot(pull, &machine)
             case .fetchHistory(let request):
@@ -530,18 +541,36 @@ struct SessionHandler: Sendable {
         return .none
     }
 
-    private func fetch(_ pull: Pull, _ machine: inout ServerSessionStateMachine) async -> ServerSessionStateMachine.Action {
+    private func fetch(_ pull: Pull, _ machine: inout ServerSessionStateMachine, _ session: inout Session) async -> ServerSessionStateMachine.Action {
         guard let identity = machine.identity else { return .none }
-        if let feed, let page = await feed.pullPage(for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage) {
+        let limit = pull.limit ?? limits.maxChangesPerPage
+        let readAhead = session.readAhead
+        session.readAhead = nil
+        if let page = await readAhead?.page(answering: pull.cursor, limit: limit) {
+            readNext(after: page, limit: limit, for: identity, &session)
+            return machine.fetched(page)
+        }
+        if let feed, let page = await feed.pullPage(for: identity, after: pull.cursor, limit: limit) {
             return machine.fetched(page)
         }
         do {
-            return machine.fetched(try await store.pullStored(for: identity, after: pull.cursor, limit: pull.limit ?? limits.maxChangesPerPage, excluding: nil))
+            let page = try await store.pullStored(for: identity, after: pull.cursor, limit: limit, excluding: nil)
+            readNext(after: page, limit: limit, for: identity, &session)
+            return machine.fetched(page)
         } catch let error as ClusterSyncError where error.isUserError {
             return machine.requestFailed(error)
         } catch {
             logger.error("pull failed", metadata: ["clustersyncd.error": "\(error)"])
             return machine.requestFailed(ClusterSyncError(.internal, "the server could not read changes; pull again"))
+        }
+    }
+
+    /// Starts reading the page after `page` when more follow (`PageReadAhead`).
+    private func readNext(after page: ChangesPage, limit: Int, for identity: SessionIdentity, _ session: inout Session) {
+        guard page.more else { return }
+        let (store, cursor) = (self.store, page.cursor)
+        session.readAhead = PageReadAhead.start(after: cursor, limit: limit, budget: readAheads) {
+            try await store.pullStored(for: identity, after: cursor, limit: limit, excluding: nil)
         }
     }
 
