@@ -16,7 +16,7 @@ import Testing
         var machine = ServerSessionStateMachine(limits: .default, certificateIdentity: false)
         _ = machine.lineReceived(Self.line(.hello(Hello(replica: ReplicaID("7e2a4c6e8a0b1d3f")!, token: "t"))))
         _ = machine.authenticated(Self.pcpg, server: "s")
-        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: nil)))) == .fetch(Pull(cursor: nil, limit: 1000)))
+        #expect(machine.lineReceived(Self.line(.pull(Pull(cursor: nil)))) == .fetch(Pull(cursor: nil, limit: WireLimits.default.maxChangesPerPage)))
         let pulled = ChangesPage(changes: [], cursor: Cursor("s1:3"), more: false, oversight: Self.oversight)
         #expect(machine.fetched(pulled) == .send(.changes(pulled)))
         _ = machine.lineReceived(Self.line(.subscribe(Subscribe(cursor: Cursor("s1:3")))))
@@ -26,7 +26,7 @@ import Testing
         var withdrawn = pulled
         withdrawn.cursor = Cursor("s1:4")
         withdrawn.oversight?.escalated = []
-        #expect(machine.streamGrew() == .fetchForSubscription(Pull(cursor: Cursor("s1:3"), limit: 1000)))
+        #expect(machine.streamGrew() == .fetchForSubscription(Pull(cursor: Cursor("s1:3"), limit: WireLimits.default.maxChangesPerPage)))
         #expect(machine.subscriptionPage(withdrawn) == .send(.changes(withdrawn)), "the withdrawal goes out")
         var again = withdrawn
         again.cursor = Cursor("s1:5")

@@ -127,7 +127,7 @@ import Testing
         (.ping(Ping()), #"{"type":"ping"}"#),
         (.bye, #"{"type":"bye"}"#),
         (.welcome(Welcome(identity: identity, limits: .default, server: "clustersyncd")),
-         #"{"identity":{"author":"W95010 (Siân Evans)","cluster":"rhondda","practice":"W95010","tenant":"ctmuhb"},"limits":{"idleTimeoutMillis":300000,"maxChangesPerPage":1000,"maxChangesPerPush":1000,"maxClockSkewMillis":300000,"maxLineBytes":4194304},"scopes":["cluster:ctmuhb/rhondda","practice:ctmuhb/rhondda/W95010"],"server":"clustersyncd","type":"welcome","version":1}"#),
+         #"{"identity":{"author":"W95010 (Siân Evans)","cluster":"rhondda","practice":"W95010","tenant":"ctmuhb"},"limits":{"idleTimeoutMillis":300000,"maxChangesPerPage":2500,"maxChangesPerPush":1000,"maxClockSkewMillis":300000,"maxLineBytes":4194304},"scopes":["cluster:ctmuhb/rhondda","practice:ctmuhb/rhondda/W95010"],"server":"clustersyncd","type":"welcome","version":1}"#),
         (.ack(Ack(batch: "b1", accepted: 3, duplicates: 1, author: "W95010")),
          #"{"accepted":3,"author":"W95010","batch":"b1","duplicates":1,"type":"ack"}"#),
         (.ack(Ack(batch: "b2", accepted: 0, duplicates: 2, author: "W95010", superseded: [ChangeID(replica: a, counter: 2)])),
