@@ -128,7 +128,8 @@ struct StoreCopyTable: Sendable {
             guard count > 0, let last else { break }
             var bindings = PostgresBindings()
             bindings.append(json)
-            try await c.query(PostgresQuery(unsafeSQL: insert, binds: bindings), logger: logger).collect()
+            // Drained so the insert has finished before the next page is read.
+            _ = try await c.query(PostgresQuery(unsafeSQL: insert, binds: bindings), logger: logger).collect()
             copied += count
             after = last
             if count < Self.pageSize { break }
