@@ -546,23 +546,24 @@ struct SessionHandler: Sendable {
         let limit = pull.limit ?? limits.maxChangesPerPage
         let readAhead = session.readAhead
         session.readAhead = nil
-        if let page = await readAhead?.page(answering: pull.cursor, limit: limit) {
-            readNext(after: page, limit: limit, for: identity, &session)
-            return machine.fetched(page)
+        let page: ChangesPage
+        if let ahead = await readAhead?.page(answering: pull.cursor, limit: limit) {
+            page = ahead
+        } else if let feed, let tail = await feed.pullPage(for: identity, after: pull.cursor, limit: limit) {
+            // Cut from the tenant's shared tail: the stream's end, where nothing is read ahead.
+            return machine.fetched(tail)
+        } else {
+            do {
+                page = try await store.pullStored(for: identity, after: pull.cursor, limit: limit, excluding: nil)
+            } catch let error as ClusterSyncError where error.isUserError {
+                return machine.requestFailed(error)
+            } catch {
+                logger.error("pull failed", metadata: ["clustersyncd.error": "\(error)"])
+                return machine.requestFailed(ClusterSyncError(.internal, "the server could not read changes; pull again"))
+            }
         }
-        if let feed, let page = await feed.pullPage(for: identity, after: pull.cursor, limit: limit) {
-            return machine.fetched(page)
-        }
-        do {
-            let page = try await store.pullStored(for: identity, after: pull.cursor, limit: limit, excluding: nil)
-            readNext(after: page, limit: limit, for: identity, &session)
-            return machine.fetched(page)
-        } catch let error as ClusterSyncError where error.isUserError {
-            return machine.requestFailed(error)
-        } catch {
-            logger.error("pull failed", metadata: ["clustersyncd.error": "\(error)"])
-            return machine.requestFailed(ClusterSyncError(.internal, "the server could not read changes; pull again"))
-        }
+        readNext(after: page, limit: limit, for: identity, &session)
+        return machine.fetched(page)
     }
 
     /// Starts reading the page after `page` when more follow (`PageReadAhead`).
