@@ -80,6 +80,8 @@ enum OversightBench {
         _ = try await SyncClient(replica: practice, remote: try practice.remote()!).sync()
 
         var pcpgTimes: [Double] = []
+        var pcpgPulled: [Double] = []
+        var oneClusterPulled: [Double] = []
         var practiceTimes: [Double] = []
         var idleTimes: [Double] = []
         var oneClusterTimes: [Double] = []
@@ -104,7 +106,7 @@ enum OversightBench {
                 try await filler.push(batch, cluster: cluster, to: store)
             }
             let start = ContinuousClock.now
-            _ = try await SyncClient(replica: pcpg, remote: try pcpg.remote()!).sync()
+            pcpgPulled.append(Double(try await SyncClient(replica: pcpg, remote: try pcpg.remote()!).sync().pulled))
             pcpgTimes.append(Bench.seconds(since: start) * 1000)
             let practiceStart = ContinuousClock.now
             _ = try await SyncClient(replica: practice, remote: try practice.remote()!).sync()
@@ -122,12 +124,14 @@ enum OversightBench {
             }
             try await filler.push(moved, cluster: one, to: store)
             let oneStart = ContinuousClock.now
-            _ = try await SyncClient(replica: pcpg, remote: try pcpg.remote()!).sync()
+            oneClusterPulled.append(Double(try await SyncClient(replica: pcpg, remote: try pcpg.remote()!).sync().pulled))
             oneClusterTimes.append(Bench.seconds(since: oneStart) * 1000)
         }
-        print(String(format: "PCPG replica up to date after 1,000 changes over %d clusters: %8.1f ms (median of %d)", clusters, Bench.median(pcpgTimes), runs))
+        print(String(format: "PCPG replica up to date after 1,000 changes over %d clusters: %8.1f ms (median of %d), %.0f changes pulled",
+                     clusters, Bench.median(pcpgTimes), runs, Bench.median(pcpgPulled)))
         print(String(format: "  reference, same run: one practice catching up its cluster's 50: %8.1f ms", Bench.median(practiceTimes)))
-        print(String(format: "PCPG replica up to date after 50 changes in one cluster:         %8.1f ms (median of %d)", Bench.median(oneClusterTimes), runs))
+        print(String(format: "PCPG replica up to date after 50 changes in one cluster:         %8.1f ms (median of %d), %.0f changes pulled",
+                     Bench.median(oneClusterTimes), runs, Bench.median(oneClusterPulled)))
         print(String(format: "  reference, same run: PCPG sync with nothing new:                 %8.1f ms", Bench.median(idleTimes)))
     }
 

@@ -86,6 +86,25 @@ import Testing
 
     /// A read-only session's snapshot (after `cursor-expired`) is its pull from the start: its
     /// first page says where the pull goes on, and the pages after it are pulls.
+    /// A page sends a cluster's logged changes instead of its listed records whole only where
+    /// the client held what was listed at its cursor and the log still holds every change after
+    /// it; a page going on, whose position a compaction passed between pages, sends them whole.
+    @Test func aPageSendsLoggedChangesOnlyWhereTheLogHoldsAllTheClientLacks() throws {
+        let from = { (position: Int64?) in
+            try OversightPaging(cursor: position.map { StreamCursor.cursor(at: $0) }, limit: 10, currentEnd: 20)
+        }
+        #expect(try !from(nil).sendsLogged(movedAfter: nil, compactedThrough: nil))
+        #expect(try !OversightPaging(cursor: nil, snapshot: true, limit: 10, currentEnd: 20).sendsLogged(movedAfter: nil, compactedThrough: nil))
+        #expect(try from(10).sendsLogged(movedAfter: nil, compactedThrough: nil))
+        #expect(try from(10).sendsLogged(movedAfter: 9, compactedThrough: 10))
+        #expect(try !from(10).sendsLogged(movedAfter: 10, compactedThrough: nil))
+        let goingOn = OversightCursor(end: 20, after: 10, cluster: "conwy-east", record: RecordID("RSK-7K3M9Q2X1A")!,
+                                      replica: ReplicaID("00000000000000b2")!, counter: 3)
+        let next = try OversightPaging(cursor: goingOn.cursor, limit: 10, currentEnd: 25)
+        #expect(next.sendsLogged(movedAfter: nil, compactedThrough: 10))
+        #expect(!next.sendsLogged(movedAfter: nil, compactedThrough: 12))
+    }
+
     @Test(arguments: StoreBackend.available) func aReadOnlySnapshotGoesOnAsAPull(_ kind: StoreBackend) async throws {
         let store = try await kind.make(wallClock: { OversightReadTests.now })
         try await escalateInBoth(store)

@@ -110,7 +110,7 @@ import Testing
                 if case .statement(let statement) = event { seen.append(statement.expandedSQL) }
             }
             let visible = try ServerOversight.visible(db, tenant: "bcuhb", cluster: "conwy-west", role: .pcpg)
-            #expect(visible.map(\.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A"])
+            #expect(visible.ids.map(\.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A"])
             db.trace(options: .statement, nil)
             return seen
         }
@@ -129,7 +129,10 @@ import Testing
     }
 
     /// Two clusters with an escalated risk each; the PCPG's page after a push to one carries
-    /// that cluster's escalated records, whole, and none of the other's; both stay listed.
+    /// that cluster's changes stored since, of the records it lists, and none of the other's;
+    /// both stay listed. A record that may be new to the PCPG comes whole: a risk escalated
+    /// since, with its history and the action naming it as source, but not the history of the
+    /// risk the PCPG already held.
     @Test(arguments: StoreBackend.available) func aPageCarriesTheClustersStoredToSinceItsCursor(_ kind: StoreBackend) async throws {
         let store = try await kind.make(wallClock: { Self.now })
         try await regionOfTwo(store)
@@ -138,16 +141,40 @@ import Testing
                                       change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: cluster)],
                                      as: identity(cluster))
         }
+        _ = try await store.push([change(3, "RSK-8M4N2P6Q0R", "title", .string("Pharmacy rota"), cluster: "conwy-east"),
+                                  change(4, "RSK-8M4N2P6Q0R", "escalation", .string("cluster"), cluster: "conwy-east"),
+                                  change(5, "ACT-4F8R2M6W0Z", "title", .string("Agree a rota"), cluster: "conwy-east"),
+                                  change(6, "ACT-4F8R2M6W0Z", "source", .string("RSK-8M4N2P6Q0R"), cluster: "conwy-east")],
+                                 as: identity("conwy-east"))
         let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
         let first = try await store.pull(for: pcpg, after: nil, limit: 1000)
         #expect(first.changes.count == 4)
-        _ = try await store.push([change(3, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: "conwy-east")],
+        _ = try await store.push([change(7, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: "conwy-east")],
                                  as: identity("conwy-east"))
         let next = try await store.pull(for: pcpg, after: first.cursor, limit: 1000)
-        #expect(next.changes.map(\.scope.cluster) == ["conwy-east", "conwy-east", "conwy-east"], "\(next.changes)")
+        #expect(next.changes.map { "\($0.scope.cluster) \($0.field)" } == ["conwy-east owner"], "\(next.changes)")
         #expect(next.oversight?.escalated.map(\.cluster) == ["conwy-east", "conwy-west"])
         let idle = try await store.pull(for: pcpg, after: next.cursor, limit: 1000)
         #expect(idle.changes.isEmpty && idle.oversight?.escalated.count == 2)
+
+        _ = try await store.push([change(8, "RSK-8M4N2P6Q0R", "escalation", .string("pcpg"), cluster: "conwy-east", sup: [4]),
+                                  change(9, "RSK-7K3M9Q2X1A", "owner", .string("Cluster lead"), cluster: "conwy-east", sup: [7])],
+                                 as: identity("conwy-east"))
+        let escalated = try await store.pull(for: pcpg, after: idle.cursor, limit: 1000)
+        #expect(escalated.changes.map { "\($0.record) \($0.id.counter)" }
+                    == ["ACT-4F8R2M6W0Z 5", "ACT-4F8R2M6W0Z 6", "RSK-7K3M9Q2X1A 9", "RSK-8M4N2P6Q0R 3", "RSK-8M4N2P6Q0R 4", "RSK-8M4N2P6Q0R 8"],
+                "\(escalated.changes)")
+        #expect(escalated.oversight?.escalated.map(\.record.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A", "RSK-8M4N2P6Q0R", "RSK-7K3M9Q2X1A"])
+        // Paged one change at a time, the same changes in the same order.
+        var paged: [String] = []
+        var cursor = idle.cursor
+        while true {
+            let page = try await store.pull(for: pcpg, after: cursor, limit: 1)
+            paged += page.changes.map { "\($0.record) \($0.id.counter)" }
+            cursor = page.cursor
+            if !page.more { break }
+        }
+        #expect(paged == escalated.changes.map { "\($0.record) \($0.id.counter)" })
     }
 
     /// A cluster moved into the PCPG's region stores nothing by moving; the move is noted, so

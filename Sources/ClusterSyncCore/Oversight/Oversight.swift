@@ -77,4 +77,29 @@ public enum EscalationReach {
         }
         return visible
     }
+
+    /// The fields whose change can put a record on a read-only replica's list (`visible` reads
+    /// them, or decides with them whether a record is live and its values what they were).
+    public static let listingFields: Set<String> = ["escalation", "linked_actions", "source", RecordSchema.deletedField.name, Redaction.field]
+
+    /// Of the records `role` may hold now (`listed`, among `views`), those a client that held
+    /// what was listed before the `logged` changes may not hold, so that a page sends them whole
+    /// (PROTOCOL.md §7.1): each record with a change to a listing field among `logged`, the
+    /// listed actions of such a risk (those it links and those that name it as source). Any
+    /// other listed record was listed before, so the client holds its history and needs only its
+    /// `logged` changes. A record made since has all its changes in `logged`.
+    public static func sentWhole(listed: Set<RecordID>, views: [RecordView], logged: [Change]) -> Set<RecordID> {
+        let touched = Set(logged.lazy.filter { listingFields.contains($0.field) }.map(\.record)).intersection(listed)
+        guard !touched.isEmpty else { return [] }
+        var whole = touched
+        for view in views where view.type == .risk && touched.contains(view.id) {
+            for member in view.members("linked_actions") {
+                if let text = member.stringValue, let id = RecordID(text), listed.contains(id) { whole.insert(id) }
+            }
+        }
+        for view in views where view.type == .action && listed.contains(view.id) {
+            if let text = view.string("source"), let source = RecordID(text), touched.contains(source) { whole.insert(view.id) }
+        }
+        return whole
+    }
 }

@@ -68,6 +68,16 @@ public struct OversightPaging: Sendable {
         return from.map { cluster >= $0.cluster } ?? true
     }
 
+    /// Whether this page may send a cluster's listed records as what was logged after `after`
+    /// (`ServerOversight.changes` with its logged changes) rather than whole: only for a pull
+    /// from a stream position (not from the start, not a snapshot) the log still holds every
+    /// change after (`compactedThrough`, the tenant's compaction mark, nil if never compacted,
+    /// is not past it: a page going on may read after a compaction ran), and for a cluster not
+    /// moved into reach since (`movedAfter`), whose records the client may not hold.
+    public func sendsLogged(movedAfter: Int64?, compactedThrough: Int64?) -> Bool {
+        after > 0 && (compactedThrough ?? 0) <= after && !(movedAfter.map { after <= $0 } ?? false)
+    }
+
     /// The last change sent of `cluster`, after which its changes go on; nil to start with its first.
     public func resume(in cluster: String) -> OversightCursor? {
         from.flatMap { $0.cluster == cluster ? $0 : nil }

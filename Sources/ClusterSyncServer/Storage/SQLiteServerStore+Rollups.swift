@@ -117,6 +117,15 @@ extension SQLiteServerStore {
         return try String.fetchAll(db, sql: "SELECT name FROM cluster WHERE tenant = ? ORDER BY name", arguments: [tenant])
     }
 
+    /// The cluster-shared changes of `cluster` stored after `after`, as logged (through
+    /// `log_by_cluster`, which holds `practice`); a row this server cannot read (stored by an
+    /// older one) is no part of its state and is skipped.
+    static func sharedChanges(_ db: Database, tenant: String, cluster: String, after: Int64) throws -> [Change] {
+        try String.fetchAll(db.cachedStatement(sql: """
+            SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND seq > ? AND practice IS NULL
+            """), arguments: [tenant, cluster, after]).compactMap { try? Change(jsonText: $0) }
+    }
+
     /// A read-only session's page (PROTOCOL.md §7.1, `OversightPaging`): the changes of the
     /// records escalated to it of each cluster stored to after the pull's position (the whole of
     /// each such record: a newly escalated risk arrives with its history), its roll-up, and the
@@ -128,13 +137,16 @@ extension SQLiteServerStore {
             var paging = try OversightPaging(cursor: cursor, snapshot: snapshot, limit: limit, currentEnd: current)
             if paging.startsAtStreamPosition { try Self.requireKept(db, tenant: identity.tenant, after: paging.after) }
             let region = identity.role == .pcpg ? identity.region : nil
+            let compactedThrough = try Self.compactedThrough(db, tenant: identity.tenant)
             for cluster in paging.ordered(try Self.clusterNames(db, tenant: identity.tenant, region: region)) where !paging.hasMore {
-                let ids = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
-                paging.list(ids, of: cluster)
+                let listed = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
+                paging.list(listed.ids, of: cluster)
                 let movedAfter = try Int64.fetchOne(db.cachedStatement(sql: "SELECT moved_after FROM cluster WHERE tenant = ? AND name = ?"),
                                                     arguments: [identity.tenant, cluster])
                 if paging.reads(cluster, clusterLast: try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster), movedAfter: movedAfter) {
-                    paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, records: ids,
+                    let logged = paging.sendsLogged(movedAfter: movedAfter, compactedThrough: compactedThrough)
+                        ? try Self.sharedChanges(db, tenant: identity.tenant, cluster: cluster, after: paging.after) : nil
+                    paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, listed: listed, logged: logged,
                                                             after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }
             }

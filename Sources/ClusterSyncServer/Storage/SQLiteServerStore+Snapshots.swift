@@ -67,10 +67,13 @@ extension SQLiteServerStore {
     /// position needs are gone. Read in the pull's own transaction, so a compaction running
     /// beside it cannot hand out a compacted row.
     static func requireKept(_ db: Database, tenant: String, after: Int64) throws {
-        guard let through = try Int64.fetchOne(db.cachedStatement(sql: "SELECT through_seq FROM compaction WHERE tenant = ?"),
-                                               arguments: [tenant]),
-              after < through else { return }
+        guard let through = try compactedThrough(db, tenant: tenant), after < through else { return }
         throw CompactedHistory.cursorExpired(through: through, after: after)
+    }
+
+    /// The tenant's compaction mark: the log holds every change after it; nil if never compacted.
+    static func compactedThrough(_ db: Database, tenant: String) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT through_seq FROM compaction WHERE tenant = ?"), arguments: [tenant])
     }
 
     static func streamEnd(_ db: Database, tenant: String) throws -> Int64 {

@@ -17,14 +17,14 @@ public enum ServerOversight {
     /// the cluster's whole record index instead, which it prefers for coming in id order.) The
     /// index is the store's, not the cluster's: each cluster's search reads the escalations of
     /// every tenant, hundreds where the cluster's records are thousands.
-    public static func visible(_ db: Database, tenant: String, cluster: String, role: CredentialRole) throws -> [RecordID] {
+    public static func visible(_ db: Database, tenant: String, cluster: String, role: CredentialRole) throws -> ListedRecords {
         let levels = EscalationReach.levels.map { JSONValue.string($0).canonicalText }
         let risks = try ChangeReader.views(db, where: """
             +rec.tenant = ? AND +rec.cluster = ? AND rec.type = 'risk' AND rec.practice IS NULL
             AND rec.num IN (SELECT record FROM change WHERE \(byValue) AND field = 'escalation' AND value IN (?, ?))
             """, arguments: [tenant, cluster, levels[0], levels[1]])
         let escalated = risks.filter { !$0.isDeleted && EscalationReach.sees(role, escalation: $0.string("escalation")) }
-        guard !escalated.isEmpty else { return [] }
+        guard !escalated.isEmpty else { return ListedRecords(ids: [], views: []) }
         let linked = Set(escalated.flatMap { $0.members("linked_actions").compactMap { $0.stringValue } })
         let sources = escalated.map { JSONValue.string($0.id.rawValue).canonicalText }
         let marks = { (n: Int) in Array(repeating: "?", count: n).joined(separator: ",") }
@@ -37,20 +37,61 @@ public enum ServerOversight {
                             UNION ALL
                             SELECT record FROM change WHERE \(byValue) AND field = 'source' AND value IN (\(marks(sources.count))))
             """, arguments: arguments)
-        return EscalationReach.visible(escalated + actions, role: role).sorted { $0.rawValue < $1.rawValue }
+        let views = escalated + actions
+        return ListedRecords(ids: EscalationReach.visible(views, role: role).sorted { $0.rawValue < $1.rawValue }, views: views)
+    }
+
+    /// The records of one cluster a read-only role may hold, sorted by id, and the views they
+    /// were found with (which `EscalationReach.sentWhole` reads for links and sources).
+    public struct ListedRecords: Sendable {
+        public var ids: [RecordID]
+        public var views: [RecordView]
+
+        public init(ids: [RecordID], views: [RecordView]) {
+            self.ids = ids
+            self.views = views
+        }
     }
 
     /// The WHERE of the `change_by_value` index (SQLiteServerSchema, v11), as written there.
     static let byValue = "live = 1 AND field IN ('escalation', 'source')"
 
-    /// The changes (live and superseded) of `records` of one cluster, in the order a read-only
+    /// What a page sends of `listed`, one cluster's listed records, in the order a read-only
     /// session's pages go (`OversightPaging`): by record id, then replica id and counter; after
-    /// `resume` (the last change sent, when a page goes on in this cluster), at most `limit`. A
-    /// read-only replica gets a record's whole history, so it shows conflicts and history as a
-    /// practice's replica does; the order is the changes' ids so that a page can end anywhere
-    /// (a replica applies changes in any order).
-    public static func changes(_ db: Database, tenant: String, cluster: String, records: [RecordID],
-                        after resume: OversightCursor?, limit: Int) throws -> [Change] {
+    /// `resume` (the last change sent, when a page goes on in this cluster), at most `limit`.
+    /// With `logged` nil, every change of each record, live and superseded
+    /// (`OversightPaging.sendsLogged` said the client may lack any): a read-only replica holds a
+    /// record's whole history, so it shows conflicts and history as a practice's replica does.
+    /// Otherwise `logged` holds the cluster's cluster-shared changes stored after the pull's
+    /// position, and the page sends whole only the records that may be new to the client
+    /// (`EscalationReach.sentWhole`), and of the others their changes among `logged`. Before the
+    /// thirty-fourth session every change of every listed record of a cluster went again
+    /// whenever anything was stored in the cluster. The order is the changes' ids so that a page
+    /// can end anywhere (a replica applies changes in any order).
+    public static func changes(_ db: Database, tenant: String, cluster: String, listed: ListedRecords, logged: [Change]?,
+                               after resume: OversightCursor?, limit: Int) throws -> [Change] {
+        guard let logged else { return try history(db, tenant: tenant, cluster: cluster, records: listed.ids, after: resume, limit: limit) }
+        let ids = Set(listed.ids)
+        let whole = EscalationReach.sentWhole(listed: ids, views: listed.views, logged: logged)
+        let fromHistory = try history(db, tenant: tenant, cluster: cluster, records: listed.ids.filter(whole.contains), after: resume, limit: limit)
+        let fromLog = logged.filter { change in
+            ids.contains(change.record) && !whole.contains(change.record) && resume.map { follows(change, $0) } ?? true
+        }
+        return Array((fromHistory + fromLog).sorted(by: pageOrder).prefix(limit))
+    }
+
+    /// Page order within a cluster. Ids are ASCII, so Swift's order of them is SQLite's.
+    static func pageOrder(_ a: Change, _ b: Change) -> Bool {
+        (a.record.rawValue, a.id.replica.rawValue, a.id.counter) < (b.record.rawValue, b.id.replica.rawValue, b.id.counter)
+    }
+
+    static func follows(_ change: Change, _ resume: OversightCursor) -> Bool {
+        (change.record.rawValue, change.id.replica.rawValue, change.id.counter) > (resume.record.rawValue, resume.replica.rawValue, resume.counter)
+    }
+
+    /// Every kept change of `records`, in page order, after `resume`, at most `limit`.
+    private static func history(_ db: Database, tenant: String, cluster: String, records: [RecordID],
+                                after resume: OversightCursor?, limit: Int) throws -> [Change] {
         let records = resume.map { from in records.filter { $0.rawValue >= from.record.rawValue } } ?? records
         guard !records.isEmpty else { return [] }
         var arguments: StatementArguments = [tenant, cluster]

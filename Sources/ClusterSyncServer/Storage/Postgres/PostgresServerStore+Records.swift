@@ -238,9 +238,11 @@ extension PostgresServerStore {
                 let (cluster, movedAfter) = try row.decode((String, Int64).self)
                 moves[cluster] = movedAfter
             }
+            let compactedThrough = try await self.compaction(tenant: identity.tenant, c)?.throughSeq
             for cluster in paging.ordered(clusters) where !paging.hasMore {
                 try await self.oversightRecords(tenant: identity.tenant, cluster: cluster, role: identity.role,
-                                                clusterLast: lasts[cluster] ?? 0, movedAfter: moves[cluster], &paging, c)
+                                                clusterLast: lasts[cluster] ?? 0, movedAfter: moves[cluster],
+                                                compactedThrough: compactedThrough, &paging, c)
             }
             // The clusters and their newest rows, read above in the same transaction.
             guard !paging.hasMore else { return paging.page(rollup: nil) }
@@ -251,7 +253,7 @@ extension PostgresServerStore {
     /// The records of one cluster `role` may hold (`ServerOversight.visible`), and their changes:
     /// the escalated risks are found by `record_escalated`, their actions by id or source.
     func oversightRecords(tenant: String, cluster: String, role: CredentialRole, clusterLast: Int64, movedAfter: Int64?,
-                          _ paging: inout OversightPaging, _ c: PostgresConnection) async throws {
+                          compactedThrough: Int64?, _ paging: inout OversightPaging, _ c: PostgresConnection) async throws {
         let risks = try await c.rows("""
             SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND escalation IS NOT NULL
                 AND type = 'risk' AND practice IS NULL
@@ -267,12 +269,23 @@ extension PostgresServerStore {
                 AND (id = ANY(\(Array(Set(linked)))) OR source = ANY(\(risks)))
             """, logger).map { try $0.decode(String.self) }
         try scratch.apply(try await loggedChanges(of: actions, tenant: tenant, cluster: cluster, c))
+        let reads = paging.reads(cluster, clusterLast: clusterLast, movedAfter: movedAfter)
+        let logged = reads && paging.sendsLogged(movedAfter: movedAfter, compactedThrough: compactedThrough)
+            ? try await sharedChanges(tenant: tenant, cluster: cluster, after: paging.after, c) : nil
         try scratch.read { db in
-            let ids = try ServerOversight.visible(db, tenant: tenant, cluster: cluster, role: role)
-            paging.list(ids, of: cluster)
-            guard paging.reads(cluster, clusterLast: clusterLast, movedAfter: movedAfter) else { return }
-            paging.take(try ServerOversight.changes(db, tenant: tenant, cluster: cluster, records: ids,
+            let listed = try ServerOversight.visible(db, tenant: tenant, cluster: cluster, role: role)
+            paging.list(listed.ids, of: cluster)
+            guard reads else { return }
+            paging.take(try ServerOversight.changes(db, tenant: tenant, cluster: cluster, listed: listed, logged: logged,
                                                     after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
         }
+    }
+
+    /// The cluster-shared changes of `cluster` stored after `after`, as the SQLite store's
+    /// `sharedChanges` reads them.
+    func sharedChanges(tenant: String, cluster: String, after: Int64, _ c: PostgresConnection) async throws -> [Change] {
+        try await c.rows("""
+            SELECT change_json FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND seq > \(after) AND practice IS NULL
+            """, logger).compactMap { try? Change(jsonText: try $0.decode(String.self)) }
     }
 }
