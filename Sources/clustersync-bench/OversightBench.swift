@@ -106,8 +106,10 @@ enum OversightBench {
                 try await filler.push(batch, cluster: cluster, to: store)
             }
             let start = ContinuousClock.now
-            pcpgPulled.append(Double(try await SyncClient(replica: pcpg, remote: try pcpg.remote()!).sync().pulled))
+            let before = try pcpg.syncState().cursor
+            _ = try await SyncClient(replica: pcpg, remote: try pcpg.remote()!).sync()
             pcpgTimes.append(Bench.seconds(since: start) * 1000)
+            pcpgPulled.append(Double(try await sent(store, after: before)))
             let practiceStart = ContinuousClock.now
             _ = try await SyncClient(replica: practice, remote: try practice.remote()!).sync()
             practiceTimes.append(Bench.seconds(since: practiceStart) * 1000)
@@ -124,15 +126,30 @@ enum OversightBench {
             }
             try await filler.push(moved, cluster: one, to: store)
             let oneStart = ContinuousClock.now
-            oneClusterPulled.append(Double(try await SyncClient(replica: pcpg, remote: try pcpg.remote()!).sync().pulled))
+            let beforeOne = try pcpg.syncState().cursor
+            _ = try await SyncClient(replica: pcpg, remote: try pcpg.remote()!).sync()
             oneClusterTimes.append(Bench.seconds(since: oneStart) * 1000)
+            oneClusterPulled.append(Double(try await sent(store, after: beforeOne)))
         }
-        print(String(format: "PCPG replica up to date after 1,000 changes over %d clusters: %8.1f ms (median of %d), %.0f changes pulled",
+        print(String(format: "PCPG replica up to date after 1,000 changes over %d clusters: %8.1f ms (median of %d), %.0f changes sent",
                      clusters, Bench.median(pcpgTimes), runs, Bench.median(pcpgPulled)))
         print(String(format: "  reference, same run: one practice catching up its cluster's 50: %8.1f ms", Bench.median(practiceTimes)))
-        print(String(format: "PCPG replica up to date after 50 changes in one cluster:         %8.1f ms (median of %d), %.0f changes pulled",
+        print(String(format: "PCPG replica up to date after 50 changes in one cluster:         %8.1f ms (median of %d), %.0f changes sent",
                      Bench.median(oneClusterTimes), runs, Bench.median(oneClusterPulled)))
         print(String(format: "  reference, same run: PCPG sync with nothing new:                 %8.1f ms", Bench.median(idleTimes)))
+    }
+
+    /// How many changes a PCPG's pull from `cursor` is sent, all pages, read from the store as
+    /// the session read them just before (nothing was stored since), outside the timing.
+    static func sent(_ store: SQLiteServerStore, after cursor: Cursor?) async throws -> Int {
+        let pcpg = SessionIdentity.oversight(tenant: "bench", role: .pcpg, region: "county", author: "analyst")
+        var (count, cursor) = (0, cursor)
+        while true {
+            let page = try await store.pull(for: pcpg, after: cursor, limit: WireLimits.default.maxChangesPerPage)
+            count += page.changes.count
+            cursor = page.cursor
+            if !page.more { return count }
+        }
     }
 
     /// Changes of the bench's practice replica, one per cluster's practice `p`.
