@@ -483,7 +483,7 @@ public actor InMemoryServerStore: ServerStore {
             }
         }
         guard !paging.hasMore else { return paging.page(rollup: nil) }
-        return paging.page(rollup: try await self.rollup(tenant: identity.tenant, region: region, today: CalendarDate(unixMillis: wallClock())))
+        return paging.page(rollup: try await self.rollup(tenant: identity.tenant, region: region, today: CalendarDate(unixMillis: wallClock())).jsonValue)
     }
 
     // MARK: Snapshots and compaction

@@ -3,6 +3,7 @@ import ClusterSyncCore
 import ClusterSyncServer
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 /// What a read-only session's pull costs does not grow with what did not change: each cluster's
@@ -34,7 +35,8 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.persistent) func aRollupFollowsEachClustersPushesAndTheDay(_ kind: StoreBackend) async throws {
-        let store = try await kind.make(wallClock: { Self.now })
+        let clock = ServerTestClock(Self.now)
+        let store = try await kind.make(wallClock: { clock.millis.load(ordering: .relaxed) })
         try await regionOfTwo(store)
         _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: "conwy-west"),
                                   change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "conwy-west")],
@@ -65,6 +67,11 @@ import Testing
         let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
         let page = try await store.pull(for: pcpg, after: nil, limit: 1000)
         #expect(page.oversight?.regionRollup == third)
+        // And the next, with nothing new, on a later day: the roll-up of that day, not the
+        // page's kept JSON of the day before (ClusterRollupCache.json).
+        clock.millis.store(Self.now + 18 * 86_400_000, ordering: .relaxed)
+        let nextDay = try await store.pull(for: pcpg, after: page.cursor, limit: 1000)
+        #expect(nextDay.oversight?.regionRollup?.today == later && nextDay.oversight?.regionRollup?.actions.overdue == 1)
     }
 
     /// The kept roll-up is not read again while its cluster's version stands: a contribution
@@ -246,4 +253,10 @@ import Testing
         try replica.setRemote(RemoteSettings(host: "127.0.0.1", port: 7443, caFile: "ca.pem", tokenFile: "pcpg.token"))
         return (replica, path)
     }
+}
+
+/// A wall clock a test moves (the stores read it for roll-ups' days).
+final class ServerTestClock: Sendable {
+    let millis: Atomic<Int64>
+    init(_ millis: Int64) { self.millis = Atomic(millis) }
 }

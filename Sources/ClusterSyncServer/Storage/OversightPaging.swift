@@ -100,13 +100,13 @@ public struct OversightPaging: Sendable {
     }
 
     /// The page: its changes and the cursor that goes on; or, on the last page, its changes, the
-    /// session's roll-up (nil only with more to come) and every record it may hold, and the
-    /// stream position the first page read.
-    public func page(rollup: RegionRollup?) -> ChangesPage {
+    /// session's roll-up (`RegionRollup.jsonValue`; nil only with more to come) and every record
+    /// it may hold, and the stream position the first page read.
+    public func page(rollup: JSONValue?) -> ChangesPage {
         if hasMore, let last {
             return ChangesPage(changes: changes, cursor: last.cursor, more: true)
         }
         return ChangesPage(changes: changes, cursor: StreamCursor.cursor(at: end), more: false,
-                           oversight: rollup.map { OversightPage(rollup: $0.jsonValue, escalated: escalated.sorted()) })
+                           oversight: rollup.map { OversightPage(rollup: $0, escalated: escalated.sorted()) })
     }
 }

@@ -91,14 +91,28 @@ extension SQLiteServerStore {
     /// read again, and of one that was only the contributions that changed are decoded
     /// (`ClusterRollupCache`).
     func rollup(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws -> RegionRollup {
+        try versionedRollup(db, tenant: tenant, region: region, today: today).rollup
+    }
+
+    /// The roll-up as a read-only page carries it (`ClusterRollupCache.json`).
+    func rollupJSON(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws -> JSONValue {
+        let (rollup, versions) = try versionedRollup(db, tenant: tenant, region: region, today: today)
+        return rollups.json(of: rollup, versions: versions, today: today)
+    }
+
+    /// The roll-up, and the version (newest log row) of each cluster it was aggregated at.
+    private func versionedRollup(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws
+        -> (rollup: RegionRollup, versions: [String: Int64]) {
         let contributions = try db.cachedStatement(sql: "SELECT record, contribution FROM rollup_contribution WHERE tenant = ? AND cluster = ?")
+        var versions: [String: Int64] = [:]
         let clusters = try Self.clusterNames(db, tenant: tenant, region: region).map { cluster in
             let version = try Self.clusterLast(db, tenant: tenant, cluster: cluster)
+            versions[cluster] = version
             if let kept = rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) { return kept }
             let rows = try Row.fetchAll(contributions, arguments: [tenant, cluster]).map { (record: $0[0] as String, text: $0[1] as String) }
             return try rollups.refresh(tenant: tenant, cluster: cluster, version: version, today: today, rows: rows)
         }
-        return RegionRollup(tenant: tenant, region: region, clusters: clusters)
+        return (RegionRollup(tenant: tenant, region: region, clusters: clusters), versions)
     }
 
     /// The sequence number of a cluster's newest log row (0 for none): it moves with every
@@ -150,7 +164,7 @@ extension SQLiteServerStore {
                                                             after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }
             }
-            return paging.page(rollup: paging.hasMore ? nil : try self.rollup(db, tenant: identity.tenant, region: region, today: today))
+            return paging.page(rollup: paging.hasMore ? nil : try self.rollupJSON(db, tenant: identity.tenant, region: region, today: today))
         }
     }
 }

@@ -246,7 +246,8 @@ extension PostgresServerStore {
             }
             // The clusters and their newest rows, read above in the same transaction.
             guard !paging.hasMore else { return paging.page(rollup: nil) }
-            return paging.page(rollup: try await self.rollup(tenant: identity.tenant, region: region, today: today, c, read: (clusters, lasts)))
+            let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: today, c, read: (clusters, lasts))
+            return paging.page(rollup: self.rollups.json(of: rollup, versions: lasts.filter { clusters.contains($0.key) }, today: today))
         }
     }
 
