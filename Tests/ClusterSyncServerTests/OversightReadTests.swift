@@ -96,6 +96,28 @@ import Testing
         #expect(try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today).risks.byStatus["closed"] == 1)
     }
 
+    /// A cluster's listed records are not searched again while its version stands
+    /// (`ListedRecordsCache`): an escalation altered behind the store's back (no push, so no
+    /// new log row) is not seen until the cluster's next push, and then the risk is withdrawn.
+    @Test func aClusterNothingWasPushedToIsNotSearchedAgain() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-listing-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteServerStore(path: path, wallClock: { Self.now })
+        try await regionOfTwo(store)
+        _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "conwy-west")], as: identity("conwy-west"))
+        let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
+        let first = try await store.pull(for: pcpg, after: nil, limit: 1000)
+        #expect(first.oversight?.escalated.map(\.record.rawValue) == ["RSK-7K3M9Q2X1A"])
+        let behind = try DatabaseQueue(path: path)
+        try await behind.write { db in
+            try db.execute(sql: "UPDATE change SET value = '\"cluster\"' WHERE field = 'escalation'")
+            #expect(db.changesCount == 1)
+        }
+        #expect(try await store.pull(for: pcpg, after: first.cursor, limit: 1000).oversight?.escalated.count == 1)
+        _ = try await store.push([change(2, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: "conwy-west")], as: identity("conwy-west"))
+        #expect(try await store.pull(for: pcpg, after: first.cursor, limit: 1000).oversight?.escalated.isEmpty == true)
+    }
+
     /// A cluster's escalated risks and their actions are found by value (`change_by_value`),
     /// then read by number: at first the search read every live write of the whole store, once
     /// per cluster of the region, at every pull; then every risk and action of the cluster.

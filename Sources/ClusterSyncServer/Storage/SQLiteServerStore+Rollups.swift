@@ -140,10 +140,10 @@ extension SQLiteServerStore {
             """), arguments: [tenant, cluster, after]).compactMap { try? Change(jsonText: $0) }
     }
 
-    /// A read-only session's page (PROTOCOL.md §7.1, `OversightPaging`): the changes of the
-    /// records escalated to it of each cluster stored to after the pull's position (the whole of
-    /// each such record: a newly escalated risk arrives with its history), its roll-up, and the
-    /// list of the records it may hold.
+    /// A read-only session's page (PROTOCOL.md §7.1, `OversightPaging`): of each cluster stored
+    /// to after the pull's position, the changes of the records escalated to it
+    /// (`ServerOversight.changes`: a newly escalated risk arrives with its history), its roll-up,
+    /// and the list of the records it may hold.
     func oversightPull(for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, snapshot: Bool = false, limit: Int) async throws -> ChangesPage {
         let today = CalendarDate(unixMillis: wallClock())
         return try await read { db in
@@ -153,11 +153,16 @@ extension SQLiteServerStore {
             let region = identity.role == .pcpg ? identity.region : nil
             let compactedThrough = try Self.compactedThrough(db, tenant: identity.tenant)
             for cluster in paging.ordered(try Self.clusterNames(db, tenant: identity.tenant, region: region)) where !paging.hasMore {
-                let listed = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
+                let version = try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster)
+                let listed = try self.listings.listed(tenant: identity.tenant, cluster: cluster, role: identity.role, version: version) ?? {
+                    let found = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
+                    self.listings.keep(found, tenant: identity.tenant, cluster: cluster, role: identity.role, version: version)
+                    return found
+                }()
                 paging.list(listed.ids, of: cluster)
                 let movedAfter = try Int64.fetchOne(db.cachedStatement(sql: "SELECT moved_after FROM cluster WHERE tenant = ? AND name = ?"),
                                                     arguments: [identity.tenant, cluster])
-                if paging.reads(cluster, clusterLast: try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster), movedAfter: movedAfter) {
+                if paging.reads(cluster, clusterLast: version, movedAfter: movedAfter) {
                     let logged = paging.sendsLogged(movedAfter: movedAfter, compactedThrough: compactedThrough)
                         ? try Self.sharedChanges(db, tenant: identity.tenant, cluster: cluster, after: paging.after) : nil
                     paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, listed: listed, logged: logged,

@@ -24,6 +24,8 @@ public final class SQLiteServerStore: ServerStore {
     let scrubs = ScrubSchedule()
     /// Each cluster's roll-up as last aggregated, for read-only sessions' pulls.
     let rollups = ClusterRollupCache()
+    /// Each cluster's listed records, for read-only sessions' pulls.
+    let listings = ListedRecordsCache()
     /// A connection of its own, for reads only, for the point reads a session makes on its way
     /// (its credential at hello and before each message, the makers' registrations of a push,
     /// a page of a few rows): see `pointRead`.

@@ -255,11 +255,19 @@ extension PostgresServerStore {
     /// the escalated risks are found by `record_escalated`, their actions by id or source.
     func oversightRecords(tenant: String, cluster: String, role: CredentialRole, clusterLast: Int64, movedAfter: Int64?,
                           compactedThrough: Int64?, _ paging: inout OversightPaging, _ c: PostgresConnection) async throws {
+        let reads = paging.reads(cluster, clusterLast: clusterLast, movedAfter: movedAfter)
+        if !reads, let listed = listings.listed(tenant: tenant, cluster: cluster, role: role, version: clusterLast) {
+            paging.list(listed.ids, of: cluster)
+            return
+        }
         let risks = try await c.rows("""
             SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND escalation IS NOT NULL
                 AND type = 'risk' AND practice IS NULL
             """, logger).map { try $0.decode(String.self) }
-        guard !risks.isEmpty else { return }
+        guard !risks.isEmpty else {
+            listings.keep(ServerOversight.ListedRecords(ids: [], views: []), tenant: tenant, cluster: cluster, role: role, version: clusterLast)
+            return
+        }
         let scratch = try ScratchRecords()
         try scratch.apply(try await loggedChanges(of: risks, tenant: tenant, cluster: cluster, c))
         let linked = try scratch.read { db in
@@ -270,11 +278,11 @@ extension PostgresServerStore {
                 AND (id = ANY(\(Array(Set(linked)))) OR source = ANY(\(risks)))
             """, logger).map { try $0.decode(String.self) }
         try scratch.apply(try await loggedChanges(of: actions, tenant: tenant, cluster: cluster, c))
-        let reads = paging.reads(cluster, clusterLast: clusterLast, movedAfter: movedAfter)
         let logged = reads && paging.sendsLogged(movedAfter: movedAfter, compactedThrough: compactedThrough)
             ? try await sharedChanges(tenant: tenant, cluster: cluster, after: paging.after, c) : nil
         try scratch.read { db in
             let listed = try ServerOversight.visible(db, tenant: tenant, cluster: cluster, role: role)
+            listings.keep(listed, tenant: tenant, cluster: cluster, role: role, version: clusterLast)
             paging.list(listed.ids, of: cluster)
             guard reads else { return }
             paging.take(try ServerOversight.changes(db, tenant: tenant, cluster: cluster, listed: listed, logged: logged,

@@ -31,6 +31,8 @@ public final class PostgresServerStore: ServerStore {
     private let clock: Mutex<@Sendable () -> Int64>
     /// Each cluster's roll-up as last aggregated, for read-only sessions' pulls.
     let rollups = ClusterRollupCache()
+    /// Each cluster's listed records, for read-only sessions' pulls.
+    let listings = ListedRecordsCache()
     /// The notification channel every node listens on.
     public static let changesChannel = "clustersync_changes"
 
