@@ -469,14 +469,16 @@ public actor InMemoryServerStore: ServerStore {
         for cluster in paging.ordered(stored.clusters.filter { region == nil || stored.clusterRegion[$0] == region }) where !paging.hasMore {
             let clusterLast = stored.log.lastIndex { $0.scope.cluster == cluster }.map { Int64($0 + 1) } ?? 0
             let movedAfter = stored.clusterMovedAfter[cluster]
+            // As the SQLite store reads them: none past the bound.
             let logged = paging.sendsLogged(movedAfter: movedAfter, compactedThrough: stored.compaction?.throughSeq)
                 ? stored.log.dropFirst(Int(paging.after)).filter { $0.scope.cluster == cluster && $0.scope.practice == nil } : nil
+            let bounded = logged.flatMap { $0.count <= OversightPaging.maxLoggedChanges ? $0 : nil }
             paging = try await stored.records[cluster]!.read { [paging] db in
                 var paging = paging
                 let listed = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
                 paging.list(listed.ids, of: cluster)
                 if paging.reads(cluster, clusterLast: clusterLast, movedAfter: movedAfter) {
-                    paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, listed: listed, logged: logged,
+                    paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, listed: listed, logged: bounded,
                                                             after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }
                 return paging

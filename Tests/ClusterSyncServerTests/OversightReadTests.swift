@@ -25,6 +25,14 @@ import Testing
         SessionIdentity(tenant: "bcuhb", cluster: cluster, practice: cluster + "-1", author: cluster, role: .clusterLead)
     }
 
+    /// A SQLite store of a region of two clusters, and its file (which a test alters behind its back).
+    func sqliteRegionOfTwo() async throws -> (SQLiteServerStore, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-oversight-\(UUID().uuidString).sqlite").path
+        let store = try SQLiteServerStore(path: path, wallClock: { Self.now })
+        try await regionOfTwo(store)
+        return (store, path)
+    }
+
     func regionOfTwo(_ store: any ServerStore) async throws {
         try await store.addTenant("bcuhb")
         try await store.addRegion("conwy", tenant: "bcuhb")
@@ -79,10 +87,8 @@ import Testing
     /// cluster's next push. Shows the reads are saved; the test above shows they are not
     /// saved when they must not be.
     @Test func aClusterNothingWasPushedToIsNotReadAgain() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-rollups-\(UUID().uuidString).sqlite").path
+        let (store, path) = try await sqliteRegionOfTwo()
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try SQLiteServerStore(path: path, wallClock: { Self.now })
-        try await regionOfTwo(store)
         _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: "conwy-west")], as: identity("conwy-west"))
         let read = try await store.rollup(tenant: "bcuhb", region: "conwy", today: Self.today)
         #expect(read.risks.byStatus["open"] == 1)
@@ -100,10 +106,8 @@ import Testing
     /// (`ListedRecordsCache`): an escalation altered behind the store's back (no push, so no
     /// new log row) is not seen until the cluster's next push, and then the risk is withdrawn.
     @Test func aClusterNothingWasPushedToIsNotSearchedAgain() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-listing-\(UUID().uuidString).sqlite").path
+        let (store, path) = try await sqliteRegionOfTwo()
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try SQLiteServerStore(path: path, wallClock: { Self.now })
-        try await regionOfTwo(store)
         _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "conwy-west")], as: identity("conwy-west"))
         let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
         let first = try await store.pull(for: pcpg, after: nil, limit: 1000)
@@ -204,6 +208,37 @@ import Testing
             if !page.more { break }
         }
         #expect(paged == escalated.changes.map { "\($0.record) \($0.id.counter)" })
+    }
+
+    /// A PCPG far behind: past `OversightPaging.maxLoggedChanges` changes stored in a cluster
+    /// since its cursor, a page does not read them all but sends the listed records whole.
+    @Test(arguments: StoreBackend.available) func aPCPGFarBehindIsSentItsRecordsWhole(_ kind: StoreBackend) async throws {
+        let store = try await kind.make(wallClock: { Self.now })
+        try await regionOfTwo(store)
+        _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: "conwy-west"),
+                                  change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "conwy-west")],
+                                 as: identity("conwy-west"))
+        let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
+        let first = try await store.pull(for: pcpg, after: nil, limit: 1000)
+        var counter: Int64 = 2
+        func edits(_ count: Int) async throws {
+            for start in stride(from: 0, to: count, by: 1000) {
+                let batch = (start..<min(count, start + 1000)).map { n -> Change in
+                    counter += 1
+                    return change(counter, "ACT-4F8R2M6W0Z", "title", .string("Title \(n)"), cluster: "conwy-west", sup: counter > 3 ? [counter - 1] : [])
+                }
+                _ = try await store.push(batch, as: identity("conwy-west"))
+            }
+        }
+        try await edits(OversightPaging.maxLoggedChanges - 1)
+        _ = try await store.push([change(counter + 1, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: "conwy-west")],
+                                 as: identity("conwy-west"))
+        counter += 1
+        let near = try await store.pull(for: pcpg, after: first.cursor, limit: 1000)
+        #expect(near.changes.map(\.field) == ["owner"], "at the bound: what was logged")
+        try await edits(1)
+        let far = try await store.pull(for: pcpg, after: first.cursor, limit: 1000)
+        #expect(far.changes.map(\.field) == ["title", "escalation", "owner"], "past it: the risk whole")
     }
 
     /// A cluster moved into the PCPG's region stores nothing by moving; the move is noted, so

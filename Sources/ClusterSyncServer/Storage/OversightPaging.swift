@@ -78,6 +78,14 @@ public struct OversightPaging: Sendable {
         after > 0 && (compactedThrough ?? 0) <= after && !(movedAfter.map { after <= $0 } ?? false)
     }
 
+    /// The most of a cluster's changes since the pull's position a page reads to send them as
+    /// logged (`sendsLogged`); a store that finds more sends the cluster's listed records whole
+    /// instead, as a page did before the thirty-fourth session, so a page holds at most this many
+    /// changes in memory however far behind its client is (about 5 MB). Only ever switches from
+    /// logged to whole between pages of a pull (the log grows), and whole sends a superset, in
+    /// the same order.
+    public static let maxLoggedChanges = 10_000
+
     /// The last change sent of `cluster`, after which its changes go on; nil to start with its first.
     public func resume(in cluster: String) -> OversightCursor? {
         from.flatMap { $0.cluster == cluster ? $0 : nil }

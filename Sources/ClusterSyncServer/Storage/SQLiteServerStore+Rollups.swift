@@ -132,12 +132,15 @@ extension SQLiteServerStore {
     }
 
     /// The cluster-shared changes of `cluster` stored after `after`, as logged (through
-    /// `log_by_cluster`, which holds `practice`); a row this server cannot read (stored by an
-    /// older one) is no part of its state and is skipped.
-    static func sharedChanges(_ db: Database, tenant: String, cluster: String, after: Int64) throws -> [Change] {
-        try String.fetchAll(db.cachedStatement(sql: """
-            SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND seq > ? AND practice IS NULL
-            """), arguments: [tenant, cluster, after]).compactMap { try? Change(jsonText: $0) }
+    /// `log_by_cluster`, which holds `practice`), or nil when there are more than
+    /// `OversightPaging.maxLoggedChanges`; a row this server cannot read (stored by an older
+    /// one) is no part of its state and is skipped.
+    static func sharedChanges(_ db: Database, tenant: String, cluster: String, after: Int64) throws -> [Change]? {
+        let texts = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND seq > ? AND practice IS NULL LIMIT ?
+            """), arguments: [tenant, cluster, after, OversightPaging.maxLoggedChanges + 1])
+        guard texts.count <= OversightPaging.maxLoggedChanges else { return nil }
+        return texts.compactMap { try? Change(jsonText: $0) }
     }
 
     /// A read-only session's page (PROTOCOL.md §7.1, `OversightPaging`): of each cluster stored

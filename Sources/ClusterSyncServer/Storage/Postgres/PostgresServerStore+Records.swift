@@ -290,11 +290,14 @@ extension PostgresServerStore {
         }
     }
 
-    /// The cluster-shared changes of `cluster` stored after `after`, as the SQLite store's
-    /// `sharedChanges` reads them.
-    func sharedChanges(tenant: String, cluster: String, after: Int64, _ c: PostgresConnection) async throws -> [Change] {
-        try await c.rows("""
+    /// The cluster-shared changes of `cluster` stored after `after`, or nil when there are more
+    /// than `OversightPaging.maxLoggedChanges`, as the SQLite store's `sharedChanges` reads them.
+    func sharedChanges(tenant: String, cluster: String, after: Int64, _ c: PostgresConnection) async throws -> [Change]? {
+        let texts = try await c.rows("""
             SELECT change_json FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND seq > \(after) AND practice IS NULL
-            """, logger).compactMap { try? Change(jsonText: try $0.decode(String.self)) }
+                LIMIT \(OversightPaging.maxLoggedChanges + 1)
+            """, logger).map { try $0.decode(String.self) }
+        guard texts.count <= OversightPaging.maxLoggedChanges else { return nil }
+        return texts.compactMap { try? Change(jsonText: $0) }
     }
 }
