@@ -15,7 +15,9 @@ import Testing
     static let today = CalendarDate(unixMillis: now)
 
     func change(_ n: Int64, _ record: String, _ field: String, _ value: JSONValue, cluster: String, sup: [Int64] = []) -> Change {
-        let replica = ReplicaID(cluster == "conwy-west" ? "00000000000000a1" : "00000000000000b2")!
+        // One replica per cluster, as a replica belongs to one: a read-only replica holds several
+        // clusters' changes, keyed by id.
+        let replica = ReplicaID(["conwy-west": "00000000000000a1", "conwy-east": "00000000000000b2"][cluster] ?? "00000000000000c3")!
         return Change(id: ChangeID(replica: replica, counter: n), hlc: HLCTimestamp(millis: Self.now - 60_000 + n),
                       record: RecordID(record)!, scope: RecordScope(tenant: "bcuhb", cluster: cluster), field: field, value: value,
                       supersedes: sup.map { ChangeID(replica: replica, counter: $0) })
