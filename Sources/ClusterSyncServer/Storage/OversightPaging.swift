@@ -86,6 +86,14 @@ public struct OversightPaging: Sendable {
     /// the same order.
     public static let maxLoggedChanges = 10_000
 
+    /// A cluster's logged changes as a store read them (at most `maxLoggedChanges` + 1 texts,
+    /// in any order), or nil past the bound. Counted before decoding: a text this server cannot
+    /// read (stored by an older one) is no part of its state and is skipped, but still counts.
+    public static func logged(texts: [String]) -> [Change]? {
+        guard texts.count <= maxLoggedChanges else { return nil }
+        return texts.compactMap { try? Change(jsonText: $0) }
+    }
+
     /// The last change sent of `cluster`, after which its changes go on; nil to start with its first.
     public func resume(in cluster: String) -> OversightCursor? {
         from.flatMap { $0.cluster == cluster ? $0 : nil }

@@ -94,19 +94,21 @@ extension SQLiteServerStore {
         try versionedRollup(db, tenant: tenant, region: region, today: today).rollup
     }
 
-    /// The roll-up as a read-only page carries it (`ClusterRollupCache.json`).
-    func rollupJSON(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws -> JSONValue {
-        let (rollup, versions) = try versionedRollup(db, tenant: tenant, region: region, today: today)
+    /// The roll-up as a read-only page carries it (`ClusterRollupCache.json`); `known`, the
+    /// versions the page already read in this transaction.
+    func rollupJSON(_ db: Database, tenant: String, region: String?, today: CalendarDate, known: [String: Int64]) throws -> JSONValue {
+        let (rollup, versions) = try versionedRollup(db, tenant: tenant, region: region, today: today, known: known)
         return rollups.json(of: rollup, versions: versions, today: today)
     }
 
-    /// The roll-up, and the version (newest log row) of each cluster it was aggregated at.
-    private func versionedRollup(_ db: Database, tenant: String, region: String?, today: CalendarDate) throws
-        -> (rollup: RegionRollup, versions: [String: Int64]) {
+    /// The roll-up, and the version (newest log row) of each cluster it was aggregated at (read
+    /// unless `known`).
+    private func versionedRollup(_ db: Database, tenant: String, region: String?, today: CalendarDate,
+                                 known: [String: Int64] = [:]) throws -> (rollup: RegionRollup, versions: [String: Int64]) {
         let contributions = try db.cachedStatement(sql: "SELECT record, contribution FROM rollup_contribution WHERE tenant = ? AND cluster = ?")
         var versions: [String: Int64] = [:]
         let clusters = try Self.clusterNames(db, tenant: tenant, region: region).map { cluster in
-            let version = try Self.clusterLast(db, tenant: tenant, cluster: cluster)
+            let version = try known[cluster] ?? Self.clusterLast(db, tenant: tenant, cluster: cluster)
             versions[cluster] = version
             if let kept = rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) { return kept }
             let rows = try Row.fetchAll(contributions, arguments: [tenant, cluster]).map { (record: $0[0] as String, text: $0[1] as String) }
@@ -133,14 +135,11 @@ extension SQLiteServerStore {
 
     /// The cluster-shared changes of `cluster` stored after `after`, as logged (through
     /// `log_by_cluster`, which holds `practice`), or nil when there are more than
-    /// `OversightPaging.maxLoggedChanges`; a row this server cannot read (stored by an older
-    /// one) is no part of its state and is skipped.
+    /// `OversightPaging.maxLoggedChanges` (`OversightPaging.logged`).
     static func sharedChanges(_ db: Database, tenant: String, cluster: String, after: Int64) throws -> [Change]? {
-        let texts = try String.fetchAll(db.cachedStatement(sql: """
+        OversightPaging.logged(texts: try String.fetchAll(db.cachedStatement(sql: """
             SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND seq > ? AND practice IS NULL LIMIT ?
-            """), arguments: [tenant, cluster, after, OversightPaging.maxLoggedChanges + 1])
-        guard texts.count <= OversightPaging.maxLoggedChanges else { return nil }
-        return texts.compactMap { try? Change(jsonText: $0) }
+            """), arguments: [tenant, cluster, after, OversightPaging.maxLoggedChanges + 1]))
     }
 
     /// A read-only session's page (PROTOCOL.md §7.1, `OversightPaging`): of each cluster stored
@@ -155,8 +154,10 @@ extension SQLiteServerStore {
             if paging.startsAtStreamPosition { try Self.requireKept(db, tenant: identity.tenant, after: paging.after) }
             let region = identity.role == .pcpg ? identity.region : nil
             let compactedThrough = try Self.compactedThrough(db, tenant: identity.tenant)
+            var versions: [String: Int64] = [:]
             for cluster in paging.ordered(try Self.clusterNames(db, tenant: identity.tenant, region: region)) where !paging.hasMore {
                 let version = try Self.clusterLast(db, tenant: identity.tenant, cluster: cluster)
+                versions[cluster] = version
                 let listed = try self.listings.listed(tenant: identity.tenant, cluster: cluster, role: identity.role, version: version) ?? {
                     let found = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
                     self.listings.keep(found, tenant: identity.tenant, cluster: cluster, role: identity.role, version: version)
@@ -172,7 +173,8 @@ extension SQLiteServerStore {
                                                             after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }
             }
-            return paging.page(rollup: paging.hasMore ? nil : try self.rollupJSON(db, tenant: identity.tenant, region: region, today: today))
+            return paging.page(rollup: paging.hasMore ? nil : try self.rollupJSON(db, tenant: identity.tenant, region: region, today: today,
+                                                                                  known: versions))
         }
     }
 }

@@ -80,13 +80,16 @@ public enum ServerOversight {
         return Array((fromHistory + fromLog).sorted(by: pageOrder).prefix(limit))
     }
 
-    /// Page order within a cluster. Ids are ASCII, so Swift's order of them is SQLite's.
-    static func pageOrder(_ a: Change, _ b: Change) -> Bool {
-        (a.record.rawValue, a.id.replica.rawValue, a.id.counter) < (b.record.rawValue, b.id.replica.rawValue, b.id.counter)
+    /// Where a change stands in page order within a cluster. Ids are ASCII, so Swift's order of
+    /// them is SQLite's.
+    static func pageKey(_ change: Change) -> (String, String, Int64) {
+        (change.record.rawValue, change.id.replica.rawValue, change.id.counter)
     }
 
+    static func pageOrder(_ a: Change, _ b: Change) -> Bool { pageKey(a) < pageKey(b) }
+
     static func follows(_ change: Change, _ resume: OversightCursor) -> Bool {
-        (change.record.rawValue, change.id.replica.rawValue, change.id.counter) > (resume.record.rawValue, resume.replica.rawValue, resume.counter)
+        pageKey(change) > (resume.record.rawValue, resume.replica.rawValue, resume.counter)
     }
 
     /// Every kept change of `records`, in page order, after `resume`, at most `limit`.

@@ -293,11 +293,9 @@ extension PostgresServerStore {
     /// The cluster-shared changes of `cluster` stored after `after`, or nil when there are more
     /// than `OversightPaging.maxLoggedChanges`, as the SQLite store's `sharedChanges` reads them.
     func sharedChanges(tenant: String, cluster: String, after: Int64, _ c: PostgresConnection) async throws -> [Change]? {
-        let texts = try await c.rows("""
+        OversightPaging.logged(texts: try await c.rows("""
             SELECT change_json FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND seq > \(after) AND practice IS NULL
                 LIMIT \(OversightPaging.maxLoggedChanges + 1)
-            """, logger).map { try $0.decode(String.self) }
-        guard texts.count <= OversightPaging.maxLoggedChanges else { return nil }
-        return texts.compactMap { try? Change(jsonText: $0) }
+            """, logger).map { try $0.decode(String.self) })
     }
 }
