@@ -12,9 +12,13 @@ public final class Replica: Sendable {
     public let database: DatabasePool
     let wallClock: @Sendable () -> Int64
 
+    /// The page size of a replica file this version creates (bytes).
+    public static var pageSize: Int { ReplicaSchema.pageSize }
+
     /// Opens (creating if needed) the replica file at `path` and brings its schema up to date.
     public init(path: String, wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws {
-        database = try DatabaseSetup.openPool(path: path, migrator: ReplicaSchema.migrator, what: "replica")
+        database = try DatabaseSetup.openPool(path: path, migrator: ReplicaSchema.migrator, what: "replica",
+                                              pageSize: ReplicaSchema.pageSize)
         self.wallClock = wallClock
         Self.protectFile(path)
     }

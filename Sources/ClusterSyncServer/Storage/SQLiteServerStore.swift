@@ -31,12 +31,16 @@ public final class SQLiteServerStore: ServerStore {
     /// a page of a few rows): see `pointRead`.
     let pointReads: DatabaseQueue
 
+    /// The page size of a store file this version creates (bytes).
+    public static var pageSize: Int { SQLiteServerSchema.pageSize }
+
     /// `wallClock` (milliseconds since 1970) dates the credentials issued. Commits are `.full`:
     /// an acknowledged push is on disk (PROTOCOL.md §6); `.normal` is for the benchmark, to show
     /// what that costs.
     public init(path: String, durability: DatabaseSetup.Durability = .full,
                 wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
-        database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store", durability: durability)
+        database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store", durability: durability,
+                                              pageSize: SQLiteServerSchema.pageSize)
         self.wallClock = wallClock
         commits = GroupCommit(database: database)
         try database.write { db in try Self.refreshContributions(db) }
