@@ -355,6 +355,6 @@ public struct ChangeWriter {
 
     public static func parseIDList(_ text: String?) -> [ChangeID] {
         guard let text, !text.isEmpty else { return [] }
-        return text.split(separator: ",").compactMap { ChangeID($0) }
+        return ChangeID.list(text)
     }
 }

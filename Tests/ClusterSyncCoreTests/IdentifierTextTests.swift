@@ -43,6 +43,23 @@ import Testing
             var bytes: [UInt8] = [7]
             ChangeID.writeList(ids, into: &bytes)
             #expect(bytes == [7] + Array(ids.map(\.description).joined(separator: ",").utf8))
+            #expect(ChangeID.list(String(decoding: bytes.dropFirst(), as: UTF8.self)) == ids.filter { $0.counter > 0 })
+        }
+    }
+
+    /// `ChangeID.list` reads a stored list in one pass over its bytes; it must read what
+    /// splitting at commas and parsing each part reads, damaged lists included.
+    @Test func idListsReadAsTheirPartsRead() {
+        var generator = SplitMix64(seed: 17)
+        let parts = ["1@0000000000000001", "42@5f0c9e1a2b3c4d5e", "", "0@0000000000000001", "x", "9223372036854775807@ffffffffffffffff",
+                     "1@000000000000000G", "@", "1@0000000000000001 "]
+        var lists = ["", ",", ",,", "1@0000000000000001,", ",1@0000000000000001"]
+        for _ in 0..<500 {
+            let count = Int.random(in: 1...5, using: &generator)
+            lists.append((0..<count).map { _ in parts.randomElement(using: &generator)! }.joined(separator: ","))
+        }
+        for list in lists {
+            #expect(ChangeID.list(list) == list.split(separator: ",").compactMap { Self.referenceChange(String($0)) }, "\(list)")
         }
     }
 

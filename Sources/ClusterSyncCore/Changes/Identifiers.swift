@@ -10,7 +10,13 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public init?(_ text: some StringProtocol) {
-        guard let bits = Self.bits(hex: text.utf8) else { return nil }
+        // A String's or Substring's bytes are read where they lie: from another module this
+        // generic initialiser is not specialised, and walking the view byte by byte through
+        // it cost more than the rest of reading a stored change (MEASUREMENTS.md,
+        // thirty-fifth session).
+        guard let bits = text.utf8.withContiguousStorageIfAvailable({ Self.bits(hex: $0) }) ?? Self.bits(hex: Array(text.utf8)) else {
+            return nil
+        }
         self.bits = bits
     }
 
@@ -69,18 +75,39 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// Reads the canonical text only: the counter is ASCII digits without sign or leading zero
     /// (1 to 2^63 − 1), the replica 16 lowercase hex digits.
     public init?(_ text: some StringProtocol) {
-        let utf8 = text.utf8
+        // In place, as `ReplicaID.init` reads its text.
+        guard let id = text.utf8.withContiguousStorageIfAvailable(Self.parse) ?? Array(text.utf8).withUnsafeBufferPointer(Self.parse) else {
+            return nil
+        }
+        self = id
+    }
+
+    /// The ids of a comma-separated list (`sup`, `seen` as stores keep them), in its order;
+    /// an entry that is not an id's canonical text is skipped, as is an empty one.
+    public static func list(_ text: String) -> [ChangeID] {
+        var text = text
+        return text.withUTF8 { utf8 in
+            var ids: [ChangeID] = []
+            var start = 0
+            for end in 0...utf8.count where end == utf8.count || utf8[end] == UInt8(ascii: ",") {
+                if let id = parse(UnsafeBufferPointer(rebasing: utf8[start..<end])) { ids.append(id) }
+                start = end + 1
+            }
+            return ids
+        }
+    }
+
+    private static func parse(_ utf8: UnsafeBufferPointer<UInt8>) -> ChangeID? {
         guard let at = utf8.firstIndex(of: UInt8(ascii: "@")) else { return nil }
         // At most 19 digits, so the sum cannot pass UInt64's range before the check against Int64's.
         var (counter, digits): (UInt64, Int) = (0, 0)
-        for c in utf8[utf8.startIndex..<at] {
+        for c in utf8[..<at] {
             guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9"), digits > 0 || c != UInt8(ascii: "0"), digits < 19 else { return nil }
             counter = counter * 10 + UInt64(c - UInt8(ascii: "0"))
             digits += 1
         }
-        guard digits > 0, counter <= UInt64(Int64.max),
-              let bits = ReplicaID.bits(hex: utf8[utf8.index(after: at)...]) else { return nil }
-        self.init(replica: ReplicaID(bits: bits), counter: Int64(counter))
+        guard digits > 0, counter <= UInt64(Int64.max), let bits = ReplicaID.bits(hex: utf8[(at + 1)...]) else { return nil }
+        return ChangeID(replica: ReplicaID(bits: bits), counter: Int64(counter))
     }
 
     public var description: String {
