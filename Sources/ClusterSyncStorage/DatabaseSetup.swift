@@ -17,16 +17,16 @@ public enum DatabaseSetup {
     }
 
     /// A pool (WAL: readers never wait for the writer) with the schema brought up to date.
-    /// `pageSize` (bytes, a power of two from 512 to 65,536) is the page size of a file created
-    /// here; a file that exists keeps the one it was made with (SQLite changes it only by
-    /// rewriting the file), and works the same, a little slower.
+    /// `pageSize` (bytes, a power of two from 512 to 65,536; nil: SQLite's default, 4,096) is the
+    /// page size of a file created here; a file that exists keeps the one it was made with
+    /// (SQLite changes it only by rewriting the file), and works the same.
     public static func openPool(path: String, migrator: DatabaseMigrator, what: String, durability: Durability = .normal,
-                                pageSize: Int) throws -> DatabasePool {
+                                pageSize: Int?) throws -> DatabasePool {
         _ = processSettings
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // Before the pool turns WAL on, which writes the new file's first page.
-            try db.execute(sql: "PRAGMA page_size = \(pageSize)")
+            if let pageSize { try db.execute(sql: "PRAGMA page_size = \(pageSize)") }
             try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
             // 64 MB of pages for the writer, whose batches update indexes all over the file; a
             // reader (a page of the log, a snapshot) mostly reads a range once, and keeps

@@ -65,12 +65,9 @@ enum SpeedBench {
         let rawStored = try RawSQLite.rate(count: storedCount, in: directory)
         add("raw SQLite limit (\(ProgressLine.grouped(pushCount)) changes, one transaction)", rate(raw))
         add("raw SQLite limit (\(ProgressLine.grouped(storedCount)) changes, one transaction)", rate(rawStored))
-        // Not a reference of any ratio: what the page sizes ClusterSync gives its files do for
-        // SQLite alone.
+        // Not a reference of any ratio: what the page size a replica file gets does for SQLite alone.
         add("  the same at a replica's page size (\(Replica.pageSize / 1024) KiB; \(ProgressLine.grouped(pushCount)))",
             rate(try RawSQLite.rate(count: pushCount, in: directory, pageSize: Replica.pageSize)))
-        add("  the same at a server store's page size (\(SQLiteServerStore.pageSize / 1024) KiB; \(ProgressLine.grouped(storedCount)))",
-            rate(try RawSQLite.rate(count: storedCount, in: directory, pageSize: SQLiteServerStore.pageSize)))
 
         // Local edits and remote apply, through the library.
         let source = try Replica(path: directory.appendingPathComponent("source.sqlite").path)
@@ -217,9 +214,9 @@ enum SpeedBench {
 /// starts, as the plain C program does: through GRDB's boxed arguments this reference
 /// ran up to a third slower, which flattered every ratio (MEASUREMENTS.md, twentieth session).
 ///
-/// `pageSize` nil keeps SQLite's default page size (4 KiB), as the program did: the
-/// reference every ratio is taken against. With ClusterSync's own page sizes (`Replica.pageSize`,
-/// `SQLiteServerStore.pageSize`) it shows how much of their gain is SQLite's alone.
+/// `pageSize` nil keeps SQLite's default page size (4 KiB), as the program did and as
+/// a server store does: the reference every ratio is taken against. With a replica's
+/// (`Replica.pageSize`) it shows how much of that size's gain is SQLite's alone.
 enum RawSQLite {
     static func rate(count: Int, in directory: URL, pageSize: Int? = nil) throws -> Double {
         let path = directory.appendingPathComponent("raw-\(count).sqlite").path

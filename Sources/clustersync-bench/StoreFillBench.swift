@@ -12,10 +12,8 @@ enum StoreFillBench {
         var rates: [Double] = []
         var cpu: [Double] = []
         var raw: [Double] = []
-        var rawAtPageSize: [Double] = []
         for run in 0..<runs {
             raw.append(try RawSQLite.rate(count: count, in: directory))
-            rawAtPageSize.append(try RawSQLite.rate(count: count, in: directory, pageSize: SQLiteServerStore.pageSize))
             let store = try await NetworkBench.emptyStore(directory.appendingPathComponent("fill-\(run).sqlite").path, durability: .full)
             let start = ContinuousClock.now
             let cpuStart = Bench.processCPUSeconds()
@@ -26,8 +24,6 @@ enum StoreFillBench {
         let rate = Bench.median(rates), reference = Bench.median(raw)
         print(String(format: "server store filled directly: %10.0f changes/s (median of %d; 1,000 per push)", rate, runs))
         print(String(format: "raw SQLite, same run:         %10.0f changes/s (ratio %.2f)", reference, rate / reference))
-        print(String(format: "raw SQLite at the store's %2d KiB pages: %10.0f changes/s (ratio %.2f)", SQLiteServerStore.pageSize / 1024,
-                     Bench.median(rawAtPageSize), rate / Bench.median(rawAtPageSize)))
         print(String(format: "CPU time per change stored:   %10.1f µs (all threads)", Bench.median(cpu)))
     }
 }

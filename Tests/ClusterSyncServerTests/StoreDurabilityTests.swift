@@ -30,7 +30,7 @@ import Testing
     @Test func eachDurabilityIsTheOneAskedFor() throws {
         for (durability, expected) in [(DatabaseSetup.Durability.full, 2), (.normal, 1)] {
             let pool = try DatabaseSetup.openPool(path: try Self.temporaryPath(), migrator: DatabaseMigrator(), what: "test file",
-                                                  durability: durability, pageSize: 4_096)
+                                                  durability: durability, pageSize: nil)
             #expect(try Self.writerSynchronous(pool) == expected, "\(durability)")
         }
     }

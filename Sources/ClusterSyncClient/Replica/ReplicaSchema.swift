@@ -5,11 +5,13 @@ import GRDB
 
 /// The replica file's schema. Migrations never change once released: add a new one instead.
 enum ReplicaSchema {
-    /// The page size of a new replica file: 32 KiB, where SQLite's default is 4. A replica
-    /// writes a batch's changes with their indexes in one transaction and commits without an
-    /// fsync, and with fewer, larger pages applied a pull's changes about a sixth faster and
-    /// made local edits about a tenth faster; 64 KiB gained nothing more (MEASUREMENTS.md,
-    /// thirty-fifth session).
+    /// The page size of a new replica file: 32 KiB, where SQLite's default is 4. A replica's
+    /// work that takes time is in batches (a pull's pages, an import, a batch of edits), each one
+    /// transaction of changes with their index entries, committed without an fsync: with 32 KiB
+    /// pages it applied a pull's changes about a third faster and batched local edits about a
+    /// tenth; 64 KiB gained nothing more. A transaction of one edit costs more (0.38 ms instead of
+    /// 0.24: every page it changes is written whole), which a person editing does not notice
+    /// (MEASUREMENTS.md, thirty-fifth session).
     static let pageSize = 32_768
 
     static var migrator: DatabaseMigrator {

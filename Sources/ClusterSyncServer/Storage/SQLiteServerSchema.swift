@@ -4,11 +4,12 @@ import GRDB
 
 /// The server file's schema. Migrations never change once released: add a new one instead.
 enum SQLiteServerSchema {
-    /// The page size of a new server store: 16 KiB, where SQLite's default is 4. With it a
-    /// push's rows and index entries are written about a tenth faster; 32 and 64 KiB were slower
-    /// again, since each commit's fsync writes every page it changed in whole (MEASUREMENTS.md,
+    /// A store keeps SQLite's default page size (4 KiB), unlike a replica (`ReplicaSchema.pageSize`):
+    /// with 16 KiB pages the store fill of 1,000-change pushes ran 5–8% faster, but a push of one
+    /// change took 0.62 ms instead of 0.37, each commit writing and syncing every page it changed
+    /// whole, and a server's single writer mostly commits small pushes (MEASUREMENTS.md,
     /// thirty-fifth session).
-    static let pageSize = 16_384
+    static let pageSize: Int? = nil
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

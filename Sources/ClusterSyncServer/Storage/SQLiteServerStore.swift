@@ -31,9 +31,6 @@ public final class SQLiteServerStore: ServerStore {
     /// a page of a few rows): see `pointRead`.
     let pointReads: DatabaseQueue
 
-    /// The page size of a store file this version creates (bytes).
-    public static var pageSize: Int { SQLiteServerSchema.pageSize }
-
     /// `wallClock` (milliseconds since 1970) dates the credentials issued. Commits are `.full`:
     /// an acknowledged push is on disk (PROTOCOL.md §6); `.normal` is for the benchmark, to show
     /// what that costs.
