@@ -11,9 +11,8 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public init?(_ text: some StringProtocol) {
         // A String's or Substring's bytes are read where they lie: from another module this
-        // generic initialiser is not specialised, and walking the view byte by byte through
-        // it cost more than the rest of reading a stored change (MEASUREMENTS.md,
-        // thirty-fifth session).
+        // generic initialiser is not specialised, and walked the view through the protocol one
+        // byte at a time (MEASUREMENTS.md, thirty-fifth session).
         guard let bits = text.utf8.withContiguousStorageIfAvailable({ Self.bits(hex: $0) }) ?? Self.bits(hex: Array(text.utf8)) else {
             return nil
         }
