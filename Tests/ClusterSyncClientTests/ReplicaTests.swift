@@ -181,8 +181,19 @@ import Testing
         for change in try a.allChanges() {
             #expect(throws: Never.self) { try ChangeSignature.verify(change, key: key) }
         }
-        // Another file has another key.
-        #expect(try makeReplica(dir, "b", practice: "rhyl").publicKey() != key)
+        // Another file has another key, and edits made in turn in the two files (the process
+        // keeps the key it last made from a seed) are each signed with their own file's.
+        let b = try makeReplica(dir, "b", practice: "rhyl")
+        #expect(try b.publicKey() != key)
+        for n in 0..<3 {
+            _ = try b.create(.action, edits: [.set("title", .string("Rota \(n)"))])
+            _ = try a.create(.risk, edits: [.set("title", .string("Cover \(n)"))])
+        }
+        for (replica, replicaKey) in [(a, key), (b, try b.publicKey())] {
+            for change in try replica.allChanges() {
+                #expect(throws: Never.self) { try ChangeSignature.verify(change, key: replicaKey) }
+            }
+        }
         let attributes = try FileManager.default.attributesOfItem(atPath: dir.url.appendingPathComponent("a.sqlite").path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
     }

@@ -33,7 +33,11 @@ final class ChangeSigningPipeline: @unchecked Sendable {
     private var queued = 0
     private var running = 0
 
-    init(key: ReplicaSigningKey, cores: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    /// Read once: on Linux each read of `activeProcessorCount` reads the cgroup's files, and a
+    /// pipeline is made for every transaction of edits.
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+
+    init(key: ReplicaSigningKey, cores: Int = ChangeSigningPipeline.cores) {
         self.key = key
         maxWorkers = max(0, cores - 1)
     }

@@ -2,6 +2,7 @@ import ClusterSyncCore
 import ClusterSyncStorage
 import Foundation
 import GRDB
+import Synchronization
 
 /// The replica's signing key and what it knows of other replicas' keys (Protocol/PROTOCOL.md §6.2).
 extension Replica {
@@ -14,8 +15,19 @@ extension Replica {
         guard let seed = try Data.fetchOne(db.cachedStatement(sql: "SELECT private_key FROM signing_key")) else {
             throw ClusterSyncError(.internal, "this replica file has no signing key")
         }
-        return try ReplicaSigningKey(rawRepresentation: seed)
+        return try lastSigningKey.withLock { last throws(ClusterSyncError) in
+            if let last, last.seed == seed { return last.key }
+            let key = try ReplicaSigningKey(rawRepresentation: seed)
+            last = (seed, key)
+            return key
+        }
     }
+
+    /// The key last made from a seed, with its seed: every transaction of edits signs, and making
+    /// the key from its seed costs about as much as a signature (a transaction of one edit paid
+    /// it twice). A process works on one replica at a time, so one is kept; the seed is read and
+    /// compared each time, so another file's key is never taken for this one's.
+    private static let lastSigningKey = Mutex<(seed: Data, key: ReplicaSigningKey)?>(nil)
 
     /// Whether a server has registered this replica's key (it acknowledged a push of this
     /// replica's own session).
