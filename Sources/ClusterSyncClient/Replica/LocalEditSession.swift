@@ -35,7 +35,7 @@ struct LocalEditSession {
         try Replica.refuseIfReadOnly(db)
         identity = try Replica.identity(db)
         role = try Replica.grantedRole(db).role
-        let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM identity")!
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT counter, hlc FROM identity"))!
         counter = row["counter"]
         clock = HybridLogicalClock(last: HLCTimestamp(packed: row["hlc"]))
         writer = try Replica.changeWriter(db)

@@ -60,7 +60,7 @@ extension Replica {
     }
 
     static func grantedRole(_ db: Database) throws -> GrantedRole {
-        guard let row = try Row.fetchOne(db, sql: "SELECT role, region, granted_at FROM granted_role") else { return .beforeFirstSync }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT role, region, granted_at FROM granted_role")) else { return .beforeFirstSync }
         // A role this version does not know (a newer server's) is treated as the least powerful.
         return GrantedRole(role: CredentialRole(rawValue: row["role"]) ?? .pcpg, region: row["region"], grantedAt: (row["granted_at"] as Int64?).flatMap { $0 == 0 ? nil : $0 })
     }
