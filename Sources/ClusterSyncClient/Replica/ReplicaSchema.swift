@@ -10,9 +10,9 @@ enum ReplicaSchema {
     /// transaction of changes with their index entries, committed without an fsync: with 32 KiB
     /// pages it applied a pull's changes about a third faster and batched local edits about a
     /// tenth; 64 KiB gained nothing more. A transaction of one edit costs more (0.36 ms instead of
-    /// 0.24: every page it changes is written whole; 0.27 since its signing key is no longer made
-    /// again for each transaction), which a person editing does not notice (MEASUREMENTS.md,
-    /// thirty-fifth session).
+    /// 0.24: every page it changes is written whole; 0.27 once a transaction no longer made its
+    /// signing key again nor prepared its first reads), which a person editing does not notice
+    /// (MEASUREMENTS.md, thirty-fifth session).
     static let pageSize = 32_768
 
     static var migrator: DatabaseMigrator {
