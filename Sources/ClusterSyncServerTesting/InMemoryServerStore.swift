@@ -471,14 +471,14 @@ public actor InMemoryServerStore: ServerStore {
             let movedAfter = stored.clusterMovedAfter[cluster]
             // As the SQLite store reads them: none past the bound.
             let logged = paging.sendsLogged(movedAfter: movedAfter, compactedThrough: stored.compaction?.throughSeq)
-                ? stored.log.dropFirst(Int(paging.after)).filter { $0.scope.cluster == cluster && $0.scope.practice == nil } : nil
-            let bounded = logged.flatMap { $0.count <= OversightPaging.maxLoggedChanges ? $0 : nil }
+                ? OversightPaging.withinLoggedBound(
+                    stored.log.dropFirst(Int(paging.after)).filter { $0.scope.cluster == cluster && $0.scope.practice == nil }) : nil
             paging = try await stored.records[cluster]!.read { [paging] db in
                 var paging = paging
                 let listed = try ServerOversight.visible(db, tenant: identity.tenant, cluster: cluster, role: identity.role)
                 paging.list(listed.ids, of: cluster)
                 if paging.reads(cluster, clusterLast: clusterLast, movedAfter: movedAfter) {
-                    paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, listed: listed, logged: bounded,
+                    paging.take(try ServerOversight.changes(db, tenant: identity.tenant, cluster: cluster, listed: listed, logged: logged,
                                                             after: paging.resume(in: cluster), limit: paging.rowsWanted), of: cluster)
                 }
                 return paging

@@ -90,8 +90,13 @@ public struct OversightPaging: Sendable {
     /// in any order), or nil past the bound. Counted before decoding: a text this server cannot
     /// read (stored by an older one) is no part of its state and is skipped, but still counts.
     public static func logged(texts: [String]) -> [Change]? {
-        guard texts.count <= maxLoggedChanges else { return nil }
-        return texts.compactMap { try? Change(jsonText: $0) }
+        withinLoggedBound(texts)?.compactMap { try? Change(jsonText: $0) }
+    }
+
+    /// `rows`, or nil when they are more than `maxLoggedChanges`: the bound, for a store that
+    /// holds its changes decoded.
+    public static func withinLoggedBound<Row>(_ rows: [Row]) -> [Row]? {
+        rows.count <= maxLoggedChanges ? rows : nil
     }
 
     /// The last change sent of `cluster`, after which its changes go on; nil to start with its first.
