@@ -59,6 +59,36 @@ import Testing
         #expect(try fresh.replica.record(risk)?.string("title") == "Winter pressures: access")
     }
 
+    /// A practice passing on (merge, then push) another practice's change that the server has
+    /// compacted away: its maker's key is registered, so the session has checked its signature
+    /// and the store counts it a duplicate by the log row compaction keeps for its id (PROTOCOL.md
+    /// §7.2), named superseded, and stores nothing, neither the change nor a revived value.
+    @Test(arguments: StoreBackend.persistent)
+    func aSignedRelayOfACompactedChangeIsASupersededDuplicate(kind: StoreBackend) async throws {
+        let store = try await Fixtures.makeStore(kind.make())
+        let maker = ReplicaID("00000000000000a2")!, relayer = ReplicaID("00000000000000b3")!
+        let risk = RecordID("RSK-7K3M9Q2X1C")!
+        let prestatyn = Fixtures.identity("prestatyn"), rhyl = Fixtures.identity("rhyl")
+        _ = try await store.registerReplicaKey(ReplicaSigningKey().publicKey, replica: maker, session: prestatyn, person: nil)
+        _ = try await store.registerReplicaKey(ReplicaSigningKey().publicKey, replica: relayer, session: rhyl, person: nil)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        func title(_ n: Int64, _ value: String, sup: [Int64] = []) -> Change {
+            Change(id: ChangeID(replica: maker, counter: n), hlc: HLCTimestamp(millis: now - 10_000 + n), record: risk,
+                   scope: RecordScope(tenant: Fixtures.tenant, cluster: Fixtures.cluster), field: "title", value: .string(value),
+                   supersedes: sup.map { ChangeID(replica: maker, counter: $0) })
+        }
+        let first = title(1, "Winter pressures"), current = title(2, "Winter pressures: access", sup: [1])
+        #expect(try await store.push([first, current], as: prestatyn, from: maker) == PushOutcome(accepted: 2, duplicates: 0))
+        #expect(try await store.compact(tenant: Fixtures.tenant, olderThan: now, now: now).compacted == 1, "\(kind)")
+
+        let relayed = try await store.push([first, current], as: rhyl, from: relayer)
+        #expect(relayed == PushOutcome(accepted: 0, duplicates: 2, superseded: [first.id]), "\(kind)")
+        let state = try await store.snapshotStored(for: rhyl, after: nil, limit: 100)
+        #expect(try (state.changes + state.storedTexts.map { try Change(jsonText: $0) }).map(\.id) == [current.id],
+                "\(kind): the compacted value stays gone")
+        #expect(try await store.chainHead(tenant: Fixtures.tenant)?.seq == 2, "\(kind): nothing more logged")
+    }
+
     /// What the store says of a batch's duplicates: the superseded writes with a value, in the
     /// batch's order; a live duplicate, a remove and a new change are not named.
     @Test(arguments: StoreBackend.available)
