@@ -167,12 +167,19 @@ def test_reorder_a_list_without_javascript(browser, app):
 
 def test_every_request_needs_the_session_and_every_form_its_token(page, app):
     # The start link works once: a second browser cannot use it; nor can anything without the cookie.
+    # Redirects are not followed: a start link that worked again would answer 303 with a cookie,
+    # and following it without the cookie would end at a 403 too.
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+    opener = urllib.request.build_opener(NoRedirects)
     for url in [app.link, app.address + "risks", app.address + "export/risks.csv"]:
         try:
-            urllib.request.urlopen(url)
+            opener.open(url)
             raise AssertionError(f"{url} answered without the session cookie")
         except urllib.error.HTTPError as error:
-            assert error.code == 403
+            assert error.code == 403, f"{url}: {error.code}"
+            assert error.headers["Set-Cookie"] is None, f"{url} set a cookie"
             assert "default-src 'none'" in error.headers["Content-Security-Policy"]
     # With the cookie but without the CSRF token, a form is refused and nothing is written.
     cookie = page.context.cookies()[0]

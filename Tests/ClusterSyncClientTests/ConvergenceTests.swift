@@ -50,9 +50,13 @@ import Testing
         // The SQLite state is the in-memory rule applied to the same changes.
         var model: [RecordID: [String: FieldWrites]] = [:]
         for change in all.shuffled(using: &rng) { model[change.record, default: [:]][change.field, default: FieldWrites()].apply(change) }
-        for view in try replicas[0].records(nil) + (try replicas[0].records(.item)) {
-            for (field, writes) in model[view.id] ?? [:] {
-                #expect(Set((view.writes[field] ?? []).map(\.id)) == Set(writes.live.keys), "seed \(seed) \(view.id).\(field)")
+        let views = try replicas[0].records(nil) + (try replicas[0].records(.item))
+        // Every record the changes name is listed (deleted ones too), and nothing else.
+        #expect(Set(views.map(\.id)) == Set(model.keys), "seed \(seed)")
+        for view in views {
+            let fields = model[view.id] ?? [:]
+            for field in Set(fields.keys).union(view.writes.keys) {
+                #expect(Set((view.writes[field] ?? []).map(\.id)) == Set((fields[field]?.live ?? [:]).keys), "seed \(seed) \(view.id).\(field)")
             }
         }
         let conflicts = try replicas[0].records(nil).reduce(0) { $0 + $1.conflicts.count }

@@ -378,7 +378,8 @@ import Testing
         _ = m.handle(.outboxRead([]), now: 32)
         _ = m.handle(.received(Self.page([], "s1:4", more: false)), now: 33)
         _ = m.handle(.received(.subscribed(Subscribed(cursor: Cursor("s1:4")))), now: 34)
-        guard case .connect(let after) = m.handle(.connectionLost(.init(.lost, "gone")), now: 40).last else { return }
+        let next = m.handle(.connectionLost(.init(.lost, "gone")), now: 40).last
+        guard case .connect(let after) = next else { Issue.record("\(String(describing: next))"); return }
         #expect(after <= 100)
     }
 

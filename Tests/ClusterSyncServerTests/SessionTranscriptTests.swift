@@ -11,8 +11,8 @@ import Testing
 
 /// One session of the production `SessionHandler` on an `NIOAsyncTestingChannel` (the pipeline
 /// `SessionHandler.wrap` builds, without TLS or sockets), over an `InMemoryServerStore` set up as
-/// the golden transcripts say (Protocol/PROTOCOL.md §13), or over a `PostgresServerStore` on a
-/// fresh database (`TranscriptBackend.postgres`).
+/// the golden transcripts say (Protocol/PROTOCOL.md §13), a `SQLiteServerStore` in a new file or
+/// a `PostgresServerStore` on a fresh database (`TranscriptBackend`).
 struct TestSession {
     static let token = "cst_3f9a0c1d2e4b_q8Zt0V3mXb7nLr2KcW5yJ1hPd9sGf4uA6eT0iOkBx3M"
     static let practice = PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010")
@@ -67,6 +67,9 @@ struct TestSession {
         let store: any TranscriptStore = if let store { store } else {
             switch backend {
             case .memory: try await transcriptStore(certificate: certificate)
+            case .sqlite:
+                try await setUp(try SQLiteServerStore(path: FileManager.default.temporaryDirectory
+                    .appendingPathComponent("clustersync-transcript-\(UUID().uuidString).sqlite").path), certificate: certificate)
             case .postgres: try await setUp(try await TestPostgres.freshStore(), certificate: certificate)
             }
         }
@@ -224,12 +227,13 @@ extension NIOAsyncTestingChannel {
     }
 }
 
-/// The stores the transcripts run over: the in-memory test store, and PostgreSQL when it is there
-/// (StoreBackend's rule: left out locally without CLUSTERSYNC_TEST_POSTGRES_URL, never under CI).
+/// The stores the transcripts run over: the in-memory test store, the SQLite store the server
+/// runs on by default, and PostgreSQL when it is there (StoreBackend's rule: left out locally
+/// without CLUSTERSYNC_TEST_POSTGRES_URL, never under CI).
 enum TranscriptBackend: String, CaseIterable, Sendable, CustomStringConvertible {
-    case memory, postgres
+    case memory, sqlite, postgres
     var description: String { rawValue }
-    static let available: [TranscriptBackend] = StoreBackend.available.contains(.postgres) ? [.memory, .postgres] : [.memory]
+    static let available: [TranscriptBackend] = StoreBackend.available.contains(.postgres) ? [.memory, .sqlite, .postgres] : [.memory, .sqlite]
     /// Transcripts a real store cannot replay, and why.
     static let unrepresentable: [String: String] = [:]
 }
@@ -250,4 +254,5 @@ extension TranscriptStore {
 }
 
 extension InMemoryServerStore: TranscriptStore {}
+extension SQLiteServerStore: TranscriptStore {}
 extension PostgresServerStore: TranscriptStore {}

@@ -186,7 +186,7 @@ import Testing
         #expect(refusal["code"] == .string("unauthenticated"))
         #expect(refusal["message"]?.stringValue?.contains("expired") == true, "\(refusal)")
         let list = try #require(try await admin("credential", "list", "--json").json)
-        guard case .array(let credentials) = list["credentials"] else { return }
+        guard case .array(let credentials) = list["credentials"] else { Issue.record("no credentials: \(list)"); return }
         #expect(credentials.first { $0["id"] == .string(id(of: token)) }?["state"] == .string("expired"))
         #expect(try await admin("credential", "issue", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl",
                           "--expires", "soon").stderr.contains("--expires must be a duration"))
@@ -197,7 +197,7 @@ import Testing
         let defaulted = try await self.token("rhyl", "--config", "settings.json")
         let never = try await self.token("rhyl", "--expires", "never")
         let all = try #require(try await admin("credential", "list", "--json").json)
-        guard case .array(let rows) = all["credentials"] else { return }
+        guard case .array(let rows) = all["credentials"] else { Issue.record("no credentials: \(all)"); return }
         let tenDays = CredentialRecordISO.day(offsetDays: 10)
         #expect(rows.first { $0["id"] == .string(id(of: defaulted)) }?["expires"]?.stringValue?.hasPrefix(tenDays) == true, "\(rows)")
         #expect(rows.first { $0["id"] == .string(id(of: never)) }?["expires"] == .null)

@@ -47,7 +47,7 @@ import Testing
             guard case .array(let conflicts) = json["conflicts"] else { Issue.record("no conflicts array"); continue }
             #expect(conflicts.count == 1)
             #expect(conflicts.first?["field"] == .string("title"))
-            guard case .array(let values) = conflicts.first?["values"] else { continue }
+            guard case .array(let values) = conflicts.first?["values"] else { Issue.record("no values: \(conflicts)"); continue }
             #expect(Set(values.compactMap { $0["value"]?.stringValue }) == ["Locum cover, winter", "Winter locum gap"])
             #expect(Set(values.compactMap { $0["author"]?.stringValue }) == ["Manager, prestatyn", "Manager, rhyl"])
         }

@@ -80,7 +80,8 @@ import Testing
             let refused = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb"] + arguments, binary: "clustersyncd")
             #expect(refused.status == 1 && refused.stderr.contains(says), "\(arguments): \(refused.stderr)")
         }
-        guard case .array(let after) = try await admin("credential", "list", "--tenant", "bcuhb", "--json").json?["credentials"] else { return }
+        let stored = try await admin("credential", "list", "--tenant", "bcuhb", "--json")
+        guard case .array(let after) = stored.json?["credentials"] else { Issue.record("no credentials: \(stored.stdout) \(stored.stderr)"); return }
         #expect(after.count == 3, "nothing was stored for the refused issues")
     }
 

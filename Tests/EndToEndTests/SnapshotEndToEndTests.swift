@@ -172,7 +172,7 @@ import Testing
             let shown = try #require(try await cli.run("show", "--replica", file, "--json", risk).json)
             guard case .array(let open) = shown["conflicts"], let title = open.first else { Issue.record("no conflict: \(shown)"); continue }
             #expect(title["field"] == .string("title"))
-            guard case .array(let values) = title["values"] else { continue }
+            guard case .array(let values) = title["values"] else { Issue.record("no values: \(title)"); continue }
             #expect(Set(values.compactMap { $0["value"]?.stringValue }) == ["Locum gap (Rhyl)", "Winter locum cover"])
             let deleted = try #require(try await cli.run("show", "--replica", file, "--json", doomed).json)
             guard case .array(let against) = deleted["conflicts"] else { Issue.record("no conflicts: \(deleted)"); continue }

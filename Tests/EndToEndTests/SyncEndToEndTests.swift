@@ -97,7 +97,7 @@ import Testing
             Issue.record("no conflict: \(views[0])"); return
         }
         #expect(title["field"] == .string("title"))
-        guard case .array(let values) = title["values"] else { return }
+        guard case .array(let values) = title["values"] else { Issue.record("no values: \(title)"); return }
         // The server stamped the authenticated authors: the certificate's practice, the token's label.
         #expect(Set(values.compactMap { $0["author"]?.stringValue }) == ["prestatyn", "rhyl (laptop)"])
         let exports = try await [prestatyn, rhyl].asyncMap { try await cli.run("export", "--replica", $0).stdout }

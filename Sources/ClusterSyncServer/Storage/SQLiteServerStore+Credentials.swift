@@ -20,6 +20,27 @@ extension SQLiteServerStore {
             role: CredentialRole(rawValue: row["role"]) ?? .pcpg, region: row["region"])
     }
 
+    /// Makes `token` (of the issued form) stand for `holder`: the golden transcripts' fixed
+    /// tokens, as `InMemoryServerStore.register` and `PostgresServerStore.register` do. For tests.
+    public func register(token: String, holder: CredentialHolder, label: String?, expiresAt: Int64? = nil) async throws {
+        guard let parsed = BearerToken(parsing: token) else {
+            throw ClusterSyncError(.invalidValue, "not a token of the issued form", field: "token")
+        }
+        let label = try label.map(Self.checkLabel)
+        let createdAt = wallClock()
+        try await write { db in
+            try Self.requireHolder(holder, db)
+            try db.execute(sql: """
+                INSERT INTO credential (id, tenant, cluster, practice, role, region, label, secret_hash, created_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """, arguments: [parsed.id, holder.tenant, holder.cluster, holder.practice, holder.role.rawValue, holder.region,
+                                 label, Data(parsed.secretDigest), createdAt, expiresAt])
+            guard db.changesCount == 1 else {
+                throw ClusterSyncError(.invalidValue, "credential \(parsed.id) already exists", field: "token")
+            }
+        }
+    }
+
     public func recordCertificate(serial: String, for path: PracticePath, role: CredentialRole, label: String?, expiresAt: Int64?) async throws -> String {
         guard role.isPractice else {
             throw ClusterSyncError(.invalidValue, "a certificate names a practice, so it cannot be \(role.credentialName): issue a token", field: "role")

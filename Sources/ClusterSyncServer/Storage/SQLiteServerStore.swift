@@ -3,6 +3,7 @@ import ClusterSyncStorage
 import Crypto
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded server store: one SQLite file, written through GRDB.
 ///
@@ -17,7 +18,8 @@ import GRDB
 /// provisioning script can list `practices(tenant:)` first.
 public final class SQLiteServerStore: ServerStore {
     let database: DatabasePool
-    let wallClock: @Sendable () -> Int64
+    private let clock: Mutex<@Sendable () -> Int64>
+    var wallClock: @Sendable () -> Int64 { clock.withLock { $0 } }
     /// Every write transaction goes through it: concurrent sessions' writes share commits.
     let commits: GroupCommit
     /// When a redaction's rebuild of the file runs: at most once a minute.
@@ -38,7 +40,7 @@ public final class SQLiteServerStore: ServerStore {
                 wallClock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
         database = try DatabaseSetup.openPool(path: path, migrator: SQLiteServerSchema.migrator, what: "server store", durability: durability,
                                               pageSize: SQLiteServerSchema.pageSize)
-        self.wallClock = wallClock
+        clock = Mutex(wallClock)
         commits = GroupCommit(database: database)
         try database.write { db in try Self.refreshContributions(db) }
         // Read-only: a SQLite read-only connection to a WAL file needs its -shm file to exist,
@@ -52,6 +54,11 @@ public final class SQLiteServerStore: ServerStore {
         } catch let error as DatabaseError {
             throw Self.storageError(error)
         }
+    }
+
+    /// Sets the clock that dates credentials and roll-ups (the golden transcripts set their own).
+    public func setWallClock(_ wallClock: @escaping @Sendable () -> Int64) {
+        clock.withLock { $0 = wallClock }
     }
 
     // MARK: Administration
