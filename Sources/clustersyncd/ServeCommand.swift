@@ -26,6 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Close a connection whose hello has not come this many seconds after TLS (default 10).") var helloTimeoutSeconds: Int?
     @Option(help: "Close a connection whose TLS handshake takes longer (default 10).") var tlsHandshakeTimeoutSeconds: Int?
     @Option(help: "The most bytes a client may send before welcome (default 16384).") var maxBytesBeforeWelcome: Int?
+    @Option(help: "Close a connection that takes nothing it is sent for this many seconds (default 30).") var writeTimeoutSeconds: Int?
     @Option(help: "The most connections open at once (default 4000).") var maxConnections: Int?
     @Option(help: "The most sessions one token or certificate may have open (default 8).") var maxConnectionsPerCredential: Int?
     @Option(help: "How long SIGTERM waits for sessions before closing them (default 10).") var drainSeconds: Int?
@@ -48,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         let limitOptions: [(String, Int?)] = [
             ("limits.idleTimeoutSeconds", idleTimeoutSeconds), ("limits.helloTimeoutSeconds", helloTimeoutSeconds),
             ("limits.tlsHandshakeTimeoutSeconds", tlsHandshakeTimeoutSeconds), ("limits.maxBytesBeforeWelcome", maxBytesBeforeWelcome),
+            ("limits.writeTimeoutSeconds", writeTimeoutSeconds),
             ("limits.maxConnections", maxConnections), ("limits.maxConnectionsPerCredential", maxConnectionsPerCredential),
             ("drainSeconds", drainSeconds),
         ]

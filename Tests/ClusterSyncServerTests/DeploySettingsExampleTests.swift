@@ -21,6 +21,7 @@ import Testing
         #expect(read.limits == defaults.limits)
         #expect(read.sessionLimits.helloTimeout == defaults.sessionLimits.helloTimeout)
         #expect(read.sessionLimits.maxBytesBeforeWelcome == defaults.sessionLimits.maxBytesBeforeWelcome)
+        #expect(read.sessionLimits.writeTimeout == defaults.sessionLimits.writeTimeout)
         #expect(read.tlsHandshakeTimeoutSeconds == defaults.tlsHandshakeTimeoutSeconds)
         #expect(read.maxConnections == defaults.maxConnections)
         #expect(read.maxConnectionsPerCredential == defaults.maxConnectionsPerCredential)

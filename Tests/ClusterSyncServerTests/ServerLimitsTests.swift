@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import ClusterSyncTLS
 import ServiceLifecycle
 import Testing
@@ -152,5 +153,80 @@ import Testing
         _ = try? await server.run.value
         watchdog.cancel()
         #expect(ContinuousClock.now - began < .seconds(30), "stopped by the shutdown, not by the watchdog")
+    }
+}
+
+/// A client that stops reading what it is sent, over real TLS on loopback.
+@Suite struct WriteTimeoutTests {
+    /// Counts the lines a client receives, and stops reading once its TLS handshake is done.
+    final class StopsReading: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let handshake: EventLoopPromise<Void>
+        /// Touched on the channel's event loop only.
+        var lines = 0
+
+        init(_ handshake: EventLoopPromise<Void>) { self.handshake = handshake }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case TLSUserEvent.handshakeCompleted = event {
+                context.channel.setOption(ChannelOptions.autoRead, value: false).cascade(to: handshake)
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            lines += unwrapInboundIn(data).readableBytesView.filter { $0 == UInt8(ascii: "\n") }.count
+        }
+    }
+
+    /// A welcomed client asks for eight pages of about 1 MiB each and reads none of them: the
+    /// pages fill the connection (and the kernel's buffers, up to 4 MB on loopback), the
+    /// session's write cannot finish, and the server closes the connection after `writeTimeout`.
+    /// Before that limit the connection stayed open for good: even the idle timer waited
+    /// behind the write.
+    @Test func aClientThatStopsReadingIsClosedAfterTheWriteTimeout() async throws {
+        let store = try await TestSession.transcriptStore()
+        let identity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010", author: "W95010")
+        let maker = ReplicaID("00000000000000d1")!, scope = RecordScope(tenant: "ctmuhb", cluster: "rhondda")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let note = String(repeating: "A long note about winter pressures. ", count: 28)
+        for batch in 0..<2 {
+            _ = try await store.push((1...1_000).map { n in
+                let counter = Int64(batch * 1_000 + n)
+                return Change(id: ChangeID(replica: maker, counter: counter), hlc: HLCTimestamp(millis: now - 60_000 + counter),
+                              record: RecordID("RSK-7K3M9Q2X1D")!, scope: scope, field: "description", value: .string(note))
+            }, as: identity, from: maker)
+        }
+        let server = try await ServerLimitsTests.start(store: store) { $0.sessionLimits.writeTimeout = .seconds(1) }
+        defer { try? FileManager.default.removeItem(at: server.directory) }
+        let context = try NIOSSLContext(configuration: try TLSSetup.clientConfiguration(
+            trustedCAFile: DataDirectory(path: server.directory.path).caCertificate))
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let handshake = loop.makePromise(of: Void.self)
+        let counter = StopsReading(handshake)
+        let channel = try await ClientBootstrap(group: loop)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4096)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    try channel.pipeline.syncOperations.addHandler(counter)
+                }
+            }
+            .connect(host: "127.0.0.1", port: server.port).get()
+        try await handshake.futureResult.get()
+        var requests = WireCodec.encode(.hello(Hello(replica: ReplicaID(bits: 0xd2), token: TestSession.token, client: "test")))
+        for _ in 0..<8 { requests += WireCodec.encode(.pull(Pull(cursor: nil))) }
+        try await channel.writeAndFlush(ByteBuffer(string: requests)).get()
+
+        // Longer than the write timeout, then the client reads again: what was in flight, and
+        // the end of the connection.
+        try await Task.sleep(for: .seconds(3))
+        try await channel.setOption(ChannelOptions.autoRead, value: true).get()
+        channel.read()
+        #expect(try await ServerLimitsTests.closes(channel, within: 10), "the server closed the connection")
+        let received = try await loop.submit { counter.lines }.get()
+        #expect(received < 9, "the server gave up part way: \(received) lines of welcome and 8 pages")
+        await server.group.triggerGracefulShutdown()
+        _ = try? await server.run.value
     }
 }

@@ -616,6 +616,11 @@ public struct SessionLimits: Sendable, Equatable {
     public var helloTimeout: TimeAmount
     /// The most bytes a client may send before it is welcomed: its hello, and a few mistakes.
     public var maxBytesBeforeWelcome: Int
+    /// How long the server waits for a client to take what it was sent, once the connection
+    /// holds all it may: a client that stops reading is then closed. Its session's timers wait
+    /// behind that write, so without this bound a silent client would hold the connection for
+    /// good, hello or no hello.
+    public var writeTimeout: TimeAmount
 
     /// How long after a subscription's page read failed it is read again; doubled at each
     /// failure in a row, up to `maxSubscriptionRetry`.
@@ -623,11 +628,12 @@ public struct SessionLimits: Sendable, Equatable {
     public var maxSubscriptionRetry: TimeAmount
 
     public init(
-        helloTimeout: TimeAmount = .seconds(10), maxBytesBeforeWelcome: Int = 16 * 1024,
+        helloTimeout: TimeAmount = .seconds(10), maxBytesBeforeWelcome: Int = 16 * 1024, writeTimeout: TimeAmount = .seconds(30),
         subscriptionRetry: TimeAmount = .seconds(1), maxSubscriptionRetry: TimeAmount = .seconds(60)
     ) {
         self.helloTimeout = helloTimeout
         self.maxBytesBeforeWelcome = maxBytesBeforeWelcome
+        self.writeTimeout = writeTimeout
         self.subscriptionRetry = subscriptionRetry
         self.maxSubscriptionRetry = maxSubscriptionRetry
     }

@@ -63,6 +63,7 @@ public struct ServerSettings: Sendable {
         limits.idleTimeoutMillis = Int64(c.int(forKey: "limits.idleTimeoutSeconds", default: Int(limits.idleTimeoutMillis / 1000))) * 1000
         sessionLimits.helloTimeout = .seconds(Int64(c.int(forKey: "limits.helloTimeoutSeconds", default: Int(sessionLimits.helloTimeout.nanoseconds / 1_000_000_000))))
         sessionLimits.maxBytesBeforeWelcome = c.int(forKey: "limits.maxBytesBeforeWelcome", default: sessionLimits.maxBytesBeforeWelcome)
+        sessionLimits.writeTimeout = .seconds(Int64(c.int(forKey: "limits.writeTimeoutSeconds", default: Int(sessionLimits.writeTimeout.nanoseconds / 1_000_000_000))))
         tlsHandshakeTimeoutSeconds = c.int(forKey: "limits.tlsHandshakeTimeoutSeconds", default: tlsHandshakeTimeoutSeconds)
         maxConnections = c.int(forKey: "limits.maxConnections", default: maxConnections)
         maxConnectionsPerCredential = c.int(forKey: "limits.maxConnectionsPerCredential", default: maxConnectionsPerCredential)

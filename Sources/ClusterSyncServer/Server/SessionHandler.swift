@@ -409,6 +409,10 @@ struct SessionHandler: Sendable {
     /// what the socket holds.
     /// `untilWritten`: waits for the last slice to be written too (a refusal the connection is
     /// closed after).
+    ///
+    /// A wait lasts at most `writeTimeout`, then the connection is closed: the session's timers
+    /// (hello, idle) are events it handles after this write, so a client that stops reading
+    /// would otherwise hold its connection for good.
     private func send(_ message: WireMessage, _ channel: any Channel, untilWritten: Bool = false) async {
         // A slice at a time, each in a buffer of its own (`WireCodec.encode(_:chunkSize:)`).
         let chunks = WireCodec.encode(message, chunkSize: Self.flushedSlice)
@@ -416,7 +420,15 @@ struct SessionHandler: Sendable {
             for (index, chunk) in chunks.enumerated() {
                 let written = channel.eventLoop.makePromise(of: Void.self)
                 channel.writeAndFlush(chunk, promise: written)
-                if (untilWritten && index == chunks.count - 1) || !channel.isWritable { try await written.futureResult.get() }
+                guard (untilWritten && index == chunks.count - 1) || !channel.isWritable else { continue }
+                let timeout = sessionLimits.writeTimeout, logger = logger
+                let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+                    logger.notice("closed a connection that took nothing it was sent for \(timeout.nanoseconds / 1_000_000_000) s",
+                                  metadata: ["clustersyncd.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")"])
+                    channel.close(promise: nil)
+                }
+                defer { deadline.cancel() }
+                try await written.futureResult.get()
             }
         } catch {
             // The connection is gone: the session ends at its next event.
