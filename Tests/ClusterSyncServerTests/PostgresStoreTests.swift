@@ -1,5 +1,5 @@
 import ClusterSyncCore
-import ClusterSyncServer
+@testable import ClusterSyncServer
 import Foundation
 import Logging
 import PostgresNIO
@@ -188,5 +188,9 @@ import Testing
         #expect(error?.code == .storeUnavailable)
         #expect(error?.message.contains("127.0.0.1:9/none") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("s3cret") == false)
+        // A client is told the code and what to do, and nothing of where the database is.
+        let told = SessionHandler.told(try #require(error), "push failed", "unused", logger: Logger(label: "unreachable"))
+        #expect(told.code == .storeUnavailable && told.message == SessionHandler.storeUnavailableAdvice)
+        #expect(!told.message.contains("127.0.0.1") && !told.message.contains("none"), "\(told.message)")
     }
 }

@@ -567,11 +567,8 @@ struct SessionHandler: Sendable {
         } else {
             do {
                 page = try await store.pullStored(for: identity, after: pull.cursor, limit: limit, excluding: nil)
-            } catch let error as ClusterSyncError where error.isUserError {
-                return machine.requestFailed(error)
             } catch {
-                logger.error("pull failed", metadata: ["clustersyncd.error": "\(error)"])
-                return machine.requestFailed(ClusterSyncError(.internal, "the server could not read changes; pull again"))
+                return machine.requestFailed(Self.told(error, "pull failed", "the server could not read changes; pull again", logger: logger))
             }
         }
         readNext(after: page, limit: limit, for: identity, &session)
@@ -592,11 +589,8 @@ struct SessionHandler: Sendable {
         do {
             let after = try pull.cursor.map(SnapshotCursor.init)
             return machine.fetchedSnapshot(try await store.snapshotStored(for: identity, after: after, limit: pull.limit ?? limits.maxChangesPerPage))
-        } catch let error as ClusterSyncError where error.isUserError {
-            return machine.requestFailed(error)
         } catch {
-            logger.error("snapshot failed", metadata: ["clustersyncd.error": "\(error)"])
-            return machine.requestFailed(ClusterSyncError(.internal, "the server could not read its state; pull again"))
+            return machine.requestFailed(Self.told(error, "snapshot failed", "the server could not read its state; pull again", logger: logger))
         }
     }
 
@@ -605,11 +599,8 @@ struct SessionHandler: Sendable {
         do {
             return machine.fetchedHistory(try await store.history(
                 of: request.record, for: identity, after: request.cursor, limit: request.limit ?? limits.maxChangesPerPage))
-        } catch let error as ClusterSyncError where error.isUserError {
-            return machine.requestFailed(error)
         } catch {
-            logger.error("history failed", metadata: ["clustersyncd.error": "\(error)"])
-            return machine.requestFailed(ClusterSyncError(.internal, "the server could not read the record's history; try again"))
+            return machine.requestFailed(Self.told(error, "history failed", "the server could not read the record's history; try again", logger: logger))
         }
     }
 
@@ -638,6 +629,28 @@ struct SessionHandler: Sendable {
             return machine.subscriptionFailed()
         }
     }
+}
+
+extension SessionHandler {
+    /// What a client is told of a store call that failed: a mistake of its own as it is; a
+    /// store that cannot be used in words that name nothing of the server's side (a PostgreSQL
+    /// store's message names its host and database: the operator's log keeps it whole); anything
+    /// else as `internal`, saying what to do, with the error logged.
+    static func told(_ error: any Error, _ failed: String, _ internalAdvice: String, logger: Logger) -> ClusterSyncError {
+        switch error {
+        case let error as ClusterSyncError where error.code == .storeUnavailable:
+            logger.error("\(failed): the store cannot be used; run `clustersyncd health`", metadata: ["clustersyncd.error": "\(error.message)"])
+            return ClusterSyncError(.storeUnavailable, Self.storeUnavailableAdvice)
+        case let error as ClusterSyncError where error.isUserError:
+            return error
+        default:
+            logger.error("\(failed)", metadata: ["clustersyncd.error": "\(error)"])
+            return ClusterSyncError(.internal, internalAdvice)
+        }
+    }
+
+    static let storeUnavailableAdvice = "the server cannot use its store: an operator must act (`clustersyncd health` says what is wrong); "
+        + "your changes stay in your replica until a sync succeeds"
 }
 
 /// A subscribed session's wake-ups not yet handled: many pushes while it is busy make one
@@ -682,14 +695,9 @@ enum PushAnswer: Sendable {
         case let rejection as PushRejection:
             SessionHandler.refused.increment()
             return .refused(batch: batch, error: rejection.error, change: rejection.change)
-        case let error as ClusterSyncError where error.isUserError:
-            if error.code == .storeUnavailable {
-                logger.error("push refused: the store cannot be written; run `clustersyncd health`", metadata: ["clustersyncd.error": "\(error.message)"])
-            }
-            return .refused(batch: batch, error: error, change: nil)
         default:
-            logger.error("push failed", metadata: ["clustersyncd.error": "\(error)"])
-            return .refused(batch: batch, error: ClusterSyncError(.internal, "the server could not store the batch; send it again"), change: nil)
+            return .refused(batch: batch, error: SessionHandler.told(
+                error, "push failed", "the server could not store the batch; send it again", logger: logger), change: nil)
         }
     }
 }
