@@ -219,7 +219,13 @@ public actor InMemoryServerStore: ServerStore {
             .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
-    public func credential(id: String) async throws -> CredentialRecord? { credentialsByID[id] }
+    public func credential(id: String) async throws -> CredentialRecord? {
+        credentialReadsByID += 1
+        return credentialsByID[id]
+    }
+
+    /// How many times `credential(id:)` was read: what a session's re-checks cost.
+    public private(set) var credentialReadsByID = 0
 
     public func credential(token: String) async throws -> CredentialRecord? { tokens[token].flatMap { credentialsByID[$0] } }
 

@@ -49,6 +49,21 @@ import Testing
         #expect(try await session.closes())
     }
 
+    /// Blank lines are not messages: nothing answers them, so a client streaming them would
+    /// never be slowed by its own reads, and each cost a credential re-check (a store read, a
+    /// pooled connection on PostgreSQL) before. A message still is re-checked.
+    @Test func blankLinesCostNoCredentialRecheck() async throws {
+        let store = try await TestSession.transcriptStore()
+        let session = try await TestSession.start(Self.connection, store: store)
+        try await session.send(line: Self.hello)
+        _ = try #require(await session.nextLine())
+        let before = await store.credentialReadsByID
+        try await session.send(ByteBuffer(string: String(repeating: "\n", count: 1_000)))
+        try await session.send(line: #"{"type":"ping"}"#)
+        #expect(try await session.nextLine() == #"{"type":"pong"}"#)
+        #expect(await store.credentialReadsByID - before == 1, "the ping's re-check only")
+    }
+
     /// A client sending junk is answered line by line, but only its first refusals reach the
     /// session log: 40 junk lines before a hello write 16 rows, not 40.
     @Test func aSessionWritesAtMostSixteenRefusalsToTheSessionLog() async throws {

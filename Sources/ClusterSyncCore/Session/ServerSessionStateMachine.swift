@@ -229,7 +229,7 @@ public struct ServerSessionStateMachine: Sendable {
     /// One line from the client, without its terminator. Blank lines are ignored.
     public mutating func lineReceived(_ line: ByteBuffer) -> Action {
         lastActivity = clock()
-        if line.readableBytesView.allSatisfy(Self.isWhiteSpace) { return .none }
+        if Self.isBlank(line) { return .none }
         return received { () throws(ClusterSyncError) in try WireCodec.decodeClientMessage(line) }
     }
 
@@ -602,6 +602,11 @@ public struct ServerSessionStateMachine: Sendable {
         if case .closed = state { return .none }
         state = .closed
         return .close(error)
+    }
+
+    /// A blank line: nothing to answer (it only shows the client is there).
+    public static func isBlank(_ line: ByteBuffer) -> Bool {
+        line.readableBytesView.allSatisfy(isWhiteSpace)
     }
 
     private static func isWhiteSpace(_ byte: UInt8) -> Bool {

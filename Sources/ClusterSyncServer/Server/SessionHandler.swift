@@ -69,10 +69,13 @@ struct SessionHandler: Sendable {
 
         /// Whether the event is something the session would act on for its client, so its
         /// credential is checked again first. A timer may be a subscription's read retried
-        /// (`ServerSessionStateMachine.subscriptionFailed`), which sends what it reads.
+        /// (`ServerSessionStateMachine.subscriptionFailed`), which sends what it reads. A blank
+        /// line is not: nothing answers it, and a client streaming them cost a credential read
+        /// each (a pooled connection on PostgreSQL) while nothing it sent slowed it down.
         var isMessage: Bool {
             switch self {
-            case .line, .published, .pageOwed, .timer: true
+            case .line(let line): !ServerSessionStateMachine.isBlank(line)
+            case .published, .pageOwed, .timer: true
             default: false
             }
         }
