@@ -65,16 +65,37 @@ import Testing
     }
 
     /// A client sending junk is answered line by line, but only its first refusals reach the
-    /// session log: 40 junk lines before a hello write 16 rows, not 40.
+    /// session log: 40 junk lines after its welcome write 16 rows, not 40; before its welcome
+    /// none (only a refusal that closes a session is written before it is welcomed).
     @Test func aSessionWritesAtMostSixteenRefusalsToTheSessionLog() async throws {
         let session = try await TestSession.start(Self.connection)
-        for _ in 1...40 { try await session.send(line: "x") }
-        for n in 1...40 {
-            let error = try #require(try Self.error(await session.nextLine()), "answer \(n)")
-            #expect(error.code == "malformed" && !error.fatal)
+        func junk() async throws {
+            for _ in 1...40 { try await session.send(line: "x") }
+            for n in 1...40 {
+                let error = try #require(try Self.error(await session.nextLine()), "answer \(n)")
+                #expect(error.code == "malformed" && !error.fatal)
+            }
         }
+        func refused() async throws -> Int {
+            try await session.store.audit(tenant: nil, since: nil, limit: 1_000).filter { $0.event == .refused }.count
+        }
+        try await junk()
+        #expect(try await refused() == 0, "nothing written before the welcome")
+        try await session.send(line: Self.hello)
+        _ = try #require(await session.nextLine())
+        try await junk()
+        #expect(try await refused() == SessionHandler.maxRefusalsRecorded && SessionHandler.maxRefusalsRecorded == 16)
+    }
+
+    /// Before its welcome, the refusal that closes a session is written: an unknown token.
+    @Test func anUnknownTokenIsWrittenToTheSessionLog() async throws {
+        let session = try await TestSession.start(Self.connection)
+        try await session.send(line: #"{"replica":"5f0c9e1a2b3c4d5e","token":"cst_000000000000_q8Zt0V3mXb7nLr2KcW5yJ1hPd9sGf4uA6eT0iOkBx3M","type":"hello","version":1}"#)
+        let error = try #require(try Self.error(await session.nextLine()))
+        #expect(error.code == "unauthenticated" && error.fatal)
+        #expect(try await session.closes())
         let refused = try await session.store.audit(tenant: nil, since: nil, limit: 1_000).filter { $0.event == .refused }
-        #expect(refused.count == SessionHandler.maxRefusalsRecorded && SessionHandler.maxRefusalsRecorded == 16, "\(refused.count)")
+        #expect(refused.map(\.code) == ["unauthenticated"], "\(refused)")
     }
 
     /// A page longer than a slice goes out in writes of at most `SessionHandler.flushedSlice`

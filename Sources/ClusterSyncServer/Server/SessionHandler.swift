@@ -152,6 +152,9 @@ struct SessionHandler: Sendable {
         var noting: Task<Void, Never>?
         /// Refusals written to the session log so far (`maxRefusalsRecorded`).
         var refusalsRecorded = 0
+        /// Welcomed: from then on its refusals are written to the session log, not only the one
+        /// that closes it.
+        var welcomed = false
         /// The page after the last one pulled, being read for the pull that follows.
         var readAhead: PageReadAhead?
     }
@@ -310,6 +313,7 @@ struct SessionHandler: Sendable {
             case .authenticate(let hello):
                 action = await authenticate(hello, &session, &machine)
                 if machine.identity != nil {
+                    session.welcomed = true
                     // Welcomed: the small pre-welcome allowance no longer applies. Not awaited (a hop
                     // to the event loop and back before the welcome): the loop runs the removal
                     // before it writes the welcome, so before the client can send anything more.
@@ -356,8 +360,12 @@ struct SessionHandler: Sendable {
     }
 
     /// A refusal's session-log entry, after the session's `connected` entry; none after the
-    /// session's first `maxRefusalsRecorded`.
+    /// session's first `maxRefusalsRecorded`. Before its welcome a session writes only the
+    /// refusal that closes it (a bad token, no hello in time, too much sent): each row is a
+    /// commit on the store's one writer, and a client that never logs in could otherwise have
+    /// every connection write sixteen.
     private func logRefusal(_ error: WireError, _ session: inout Session) async {
+        guard session.welcomed || error.fatal else { return }
         session.refusalsRecorded += 1
         guard session.refusalsRecorded <= Self.maxRefusalsRecorded else {
             if session.refusalsRecorded == Self.maxRefusalsRecorded + 1 {
