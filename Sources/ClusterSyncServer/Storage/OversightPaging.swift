@@ -86,17 +86,45 @@ public struct OversightPaging: Sendable {
     /// the same order.
     public static let maxLoggedChanges = 10_000
 
-    /// A cluster's logged changes as a store read them (at most `maxLoggedChanges` + 1 texts,
-    /// in any order), or nil past the bound. Counted before decoding: a text this server cannot
-    /// read (stored by an older one) is no part of its state and is skipped, but still counts.
-    public static func logged(texts: [String]) -> [Change]? {
-        withinLoggedBound(texts)?.compactMap { try? Change(jsonText: $0) }
+    /// The most change text a page reads for that (8 MiB), whatever the count: a meeting's
+    /// minutes alone may be 50,000 characters, so 10,000 changes could be a gigabyte.
+    public static let maxLoggedBytes = 8 << 20
+
+    /// A cluster's logged changes as a store reads them, one text at a time (in any order):
+    /// `take` says when to stop reading, past either bound.
+    public struct LoggedTexts: Sendable {
+        private var texts: [String] = []
+        private var bytes = 0
+        private var past = false
+
+        public init() {}
+
+        /// Keeps `text`; false once the texts are past a bound (stop reading: `changes` is nil).
+        public mutating func take(_ text: String) -> Bool {
+            bytes += text.utf8.count
+            texts.append(text)
+            past = past || texts.count > OversightPaging.maxLoggedChanges || bytes > OversightPaging.maxLoggedBytes
+            return !past
+        }
+
+        /// The changes, or nil past a bound. Counted before decoding: a text this server cannot
+        /// read (stored by an older one) is no part of its state and is skipped, but still counts.
+        public var changes: [Change]? {
+            past ? nil : texts.compactMap { try? Change(jsonText: $0) }
+        }
     }
 
-    /// `rows`, or nil when they are more than `maxLoggedChanges`: the bound, for a store that
-    /// holds its changes decoded.
-    public static func withinLoggedBound<Row>(_ rows: [Row]) -> [Row]? {
-        rows.count <= maxLoggedChanges ? rows : nil
+    /// A cluster's logged changes from texts a store read (at most `maxLoggedChanges` + 1, and
+    /// up to the first past `maxLoggedBytes`), or nil past a bound (`LoggedTexts`).
+    public static func logged(texts: [String]) -> [Change]? {
+        var logged = LoggedTexts()
+        for text in texts where !logged.take(text) { break }
+        return logged.changes
+    }
+
+    /// `changes`, or nil past either bound: the bound, for a store that holds its changes decoded.
+    public static func withinLoggedBound(_ changes: [Change]) -> [Change]? {
+        changes.count <= maxLoggedChanges && changes.reduce(0, { $0 + $1.jsonText.utf8.count }) <= maxLoggedBytes ? changes : nil
     }
 
     /// The last change sent of `cluster`, after which its changes go on; nil to start with its first.

@@ -134,12 +134,18 @@ extension SQLiteServerStore {
     }
 
     /// The cluster-shared changes of `cluster` stored after `after`, as logged (through
-    /// `log_by_cluster`, which holds `practice`), or nil when there are more than
-    /// `OversightPaging.maxLoggedChanges` (`OversightPaging.logged`).
+    /// `log_by_cluster`, which holds `practice`), or nil when they are more than
+    /// `OversightPaging.maxLoggedChanges` or `maxLoggedBytes` of text, read no further
+    /// (`OversightPaging.LoggedTexts`).
     static func sharedChanges(_ db: Database, tenant: String, cluster: String, after: Int64) throws -> [Change]? {
-        OversightPaging.logged(texts: try String.fetchAll(db.cachedStatement(sql: """
+        let texts = try String.fetchCursor(db.cachedStatement(sql: """
             SELECT change_json FROM log WHERE tenant = ? AND cluster = ? AND seq > ? AND practice IS NULL LIMIT ?
-            """), arguments: [tenant, cluster, after, OversightPaging.maxLoggedChanges + 1]))
+            """), arguments: [tenant, cluster, after, OversightPaging.maxLoggedChanges + 1])
+        var logged = OversightPaging.LoggedTexts()
+        while let text = try texts.next() {
+            guard logged.take(text) else { return nil }
+        }
+        return logged.changes
     }
 
     /// A read-only session's page (PROTOCOL.md §7.1, `OversightPaging`): of each cluster stored

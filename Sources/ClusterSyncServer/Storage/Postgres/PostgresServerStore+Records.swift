@@ -290,12 +290,18 @@ extension PostgresServerStore {
         }
     }
 
-    /// The cluster-shared changes of `cluster` stored after `after`, or nil when there are more
-    /// than `OversightPaging.maxLoggedChanges`, as the SQLite store's `sharedChanges` reads them.
+    /// The cluster-shared changes of `cluster` stored after `after`, or nil when they are more
+    /// than `OversightPaging.maxLoggedChanges` or `maxLoggedBytes` of text, as the SQLite store's
+    /// `sharedChanges` reads them. Only the texts up to the first past the byte bound come over
+    /// the connection.
     func sharedChanges(tenant: String, cluster: String, after: Int64, _ c: PostgresConnection) async throws -> [Change]? {
         OversightPaging.logged(texts: try await c.rows("""
-            SELECT change_json FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND seq > \(after) AND practice IS NULL
-                LIMIT \(OversightPaging.maxLoggedChanges + 1)
+            SELECT change_json FROM (
+                SELECT change_json, sum(octet_length(change_json)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+                                    - octet_length(change_json) AS before
+                FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND seq > \(after) AND practice IS NULL
+                ORDER BY seq LIMIT \(OversightPaging.maxLoggedChanges + 1)
+            ) counted WHERE before <= \(Int64(OversightPaging.maxLoggedBytes))
             """, logger).map { try $0.decode(String.self) })
     }
 }

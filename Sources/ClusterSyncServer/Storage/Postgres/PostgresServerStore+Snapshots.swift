@@ -21,11 +21,19 @@ extension PostgresServerStore {
             let end = cursor?.end ?? last
             // No record id is empty: ('', '', 0, 0) comes before every row.
             let (record, field, replica, counter) = cursor.map { ($0.record.rawValue, $0.field, $0.replica, $0.counter) } ?? ("", "", 0, 0)
+            // None past the first beyond `PageBudget.maxBytes` of the long columns' text (less
+            // than each change's JSON, so every row the page's budget takes, and the one after,
+            // come): a page of long values no longer brings `limit` of them over the connection.
             let rows = try await c.rows("""
-                SELECT \(unescaped: PostgresMaterialisedState.rowColumns) FROM field_write
-                WHERE tenant = \(tenant) AND cluster = \(cluster) AND (practice IS NULL OR practice = \(identity.practice))
-                    AND (record, field, replica, counter) > (\(record), \(field), \(replica), \(counter))
-                ORDER BY record, field, replica, counter LIMIT \(Int64(limit) + 1)
+                SELECT \(unescaped: PostgresMaterialisedState.rowColumns) FROM (
+                    SELECT *, sum(\(unescaped: Self.longColumnsBytes)) OVER (ORDER BY record, field, replica, counter ROWS UNBOUNDED PRECEDING)
+                              - (\(unescaped: Self.longColumnsBytes)) AS before
+                    FROM field_write
+                    WHERE tenant = \(tenant) AND cluster = \(cluster) AND (practice IS NULL OR practice = \(identity.practice))
+                        AND (record, field, replica, counter) > (\(record), \(field), \(replica), \(counter))
+                    ORDER BY record, field, replica, counter LIMIT \(Int64(limit) + 1)
+                ) counted WHERE before <= \(Int64(PageBudget.maxBytes))
+                ORDER BY record, field, replica, counter
                 """, self.logger).map(PostgresMaterialisedState.row)
             let all = try rows.prefix(limit + 1).map { try PostgresMaterialisedState.change($0, tenant: tenant, cluster: cluster) }
             let count = PageBudget.rows(all.lazy.map(\.jsonText.utf8.count), limit: limit)
@@ -38,6 +46,9 @@ extension PostgresServerStore {
             return Snapshot(changes: changes, cursor: next.cursor, more: true)
         }
     }
+
+    /// The bytes of a `field_write` row's columns that may be long (value, sup, seen).
+    static let longColumnsBytes = "coalesce(octet_length(value), 0) + coalesce(octet_length(sup), 0) + coalesce(octet_length(seen), 0)"
 
     public func history(of record: RecordID, for identity: SessionIdentity, after cursor: ClusterSyncCore.Cursor?, limit: Int) async throws -> HistoryPage {
         let after = try HistoryCursor.after(cursor)

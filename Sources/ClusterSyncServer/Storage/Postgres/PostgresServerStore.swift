@@ -545,8 +545,11 @@ public final class PostgresServerStore: ServerStore {
     }
 
     /// At most `limit + 1` rows of the log a practice may read after `after` (one past the page
-    /// says whether there is more), leaving out `excluding`'s changes, and the tenant's stream
-    /// end; or `cursor-expired` when the tenant was compacted beyond `after`. One statement, so
+    /// says whether there is more), and none past the first beyond `PageBudget.maxBytes` of
+    /// text (the caller's `PageBudget` ends the page before it; a page of long changes, a
+    /// meeting's minutes, no longer brings `limit` of them over the connection), leaving out
+    /// `excluding`'s changes, and the tenant's stream end; or `cursor-expired` when the tenant
+    /// was compacted beyond `after`. One statement, so
     /// the compaction it checks, the rows it reads and the end are of one snapshot: a compaction
     /// committing beside it cannot hand out a compacted row, and a push committing beside it is
     /// either in the rows or past the end, never stepped over by a cursor moved to the end.
@@ -563,10 +566,14 @@ public final class PostgresServerStore: ServerStore {
                 UNION ALL
                 SELECT -2::bigint, last_seq::text FROM tenant WHERE name = \(identity.tenant)
                 UNION ALL
-                (SELECT seq, change_json FROM log
-                 WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND seq > \(after)
-                     AND (practice IS NULL OR practice = \(identity.practice)) AND replica <> \(excluded)
-                 ORDER BY seq LIMIT \(fetch))
+                (SELECT seq, change_json FROM (
+                     SELECT seq, change_json, sum(octet_length(change_json)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+                                              - octet_length(change_json) AS before
+                     FROM log
+                     WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND seq > \(after)
+                         AND (practice IS NULL OR practice = \(identity.practice)) AND replica <> \(excluded)
+                     ORDER BY seq LIMIT \(fetch)
+                 ) counted WHERE before <= \(Int64(PageBudget.maxBytes)) ORDER BY seq)
                 """, self.logger).map { try $0.decode((Int64, String).self) }
         }
         if let expired = rows.first(where: { $0.0 == -1 }) {
