@@ -5,8 +5,8 @@ import Foundation
 import Testing
 
 /// The one admission rule, seen from both ends: every line of
-/// `Protocol/vectors/changes/invalid.jsonl` pushed to the server (the session state machine
-/// decodes the line, `PushValidation` and the SQLite store decide, as `SessionHandler` does)
+/// `Protocol/vectors/changes/invalid.jsonl` pushed to the server (the production
+/// `SessionHandler` over a SQLite store, without sockets: `HandlerPush`)
 /// and received by a replica in a page (`WireCodec`, then `Replica.applyPulled`, as a sync
 /// does) gets the same code at both: a change the server would store is one every replica
 /// applies, and one a replica would refuse never gets stored.
@@ -36,37 +36,11 @@ import Testing
     static let identity = SessionIdentity(tenant: "ctmuhb", cluster: "rhondda", practice: "w95010", author: "w95010")
     static let pusher = ReplicaID("00000000000000c1")!
 
-    /// What the server answers to a push of `line`: an error code, or `accepted:N`.
-    static func serverAnswer(_ line: String, store: SQLiteServerStore, now: Int64) async -> String {
-        var machine = ServerSessionStateMachine(limits: .default, certificateIdentity: true)
-        guard case .authenticate = machine.lineReceived(WireCodec.encode(.hello(Hello(replica: pusher))).dropLast()),
-              case .send(.welcome) = machine.authenticated(identity, server: "test")
-        else { return "no session" }
-        // A change that is not JSON makes the push line not JSON (the empty line included).
-        let push = (try? JSONValue(parsing: line)) == nil
+    /// The push line of a vector's change: a change that is not JSON makes the push line not
+    /// JSON (the empty line included).
+    static func pushLine(_ line: String) -> String {
+        (try? JSONValue(parsing: line)) == nil
             ? #"{"batch":"v","changes":["# + line : #"{"batch":"v","changes":["# + line + #"],"type":"push"}"#
-        switch machine.lineReceived(push) {
-        case .send(.error(let error)):
-            return error.code
-        case .store(let push):
-            do throws(PushRejection) {
-                // No key is registered: every invalid vector fails an earlier check than the
-                // signature's, which comes last.
-                try PushValidation.validate(push, for: identity, nowMillis: now, limits: .default, keys: [:])
-            } catch {
-                return error.error.code.rawValue
-            }
-            do {
-                let outcome = try await store.push(push.changes, as: identity, from: pusher)
-                return "accepted:\(outcome.accepted)"
-            } catch let error as ClusterSyncError {
-                return error.code.rawValue
-            } catch {
-                return "\(error)"
-            }
-        case let other:
-            return "\(other)"
-        }
     }
 
     /// What a replica makes of `line` sent in a page: `applied`, or the code it was set aside with.
@@ -84,18 +58,18 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-admission-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteServerStore(path: directory.appendingPathComponent("server.sqlite").path)
-        try await store.addTenant("ctmuhb")
-        try await store.addCluster("rhondda", tenant: "ctmuhb")
-        try await store.addPractice("w95010", cluster: "rhondda", tenant: "ctmuhb")
+        let store = try await HandlerPush.store(in: directory, practice: PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "w95010"),
+                                                label: nil)
         let replica = try Replica(path: directory.appendingPathComponent("replica.sqlite").path)
         try replica.initialise(tenant: "ctmuhb", cluster: "rhondda", practice: "w95010", displayName: "Treorchy")
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // No key is registered: every invalid vector fails an earlier check than the signature's,
+        // which comes last.
+        var server = HandlerPush(store: store, nowMillis: Int64(Date().timeIntervalSince1970 * 1000), replica: Self.pusher)
 
         let vectors = try Self.invalid()
         #expect(vectors.count >= 150)
         for v in vectors {
-            let server = await Self.serverAnswer(v.line, store: store, now: now)
+            let server = try await server.answer(Self.pushLine(v.line))
             let replicaCode = try Self.replicaAnswer(v.line, replica: replica, page: v.number)
             #expect(server == v.code && replicaCode == v.code,
                     "invalid.jsonl:\(v.number): server \(server), replica \(replicaCode), expected \(v.code): \(v.line.prefix(160))")
@@ -109,38 +83,37 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-admission-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteServerStore(path: directory.appendingPathComponent("server.sqlite").path)
         let replica = try Replica(path: directory.appendingPathComponent("replica.sqlite").path)
         let changes = try Self.lines("valid.jsonl").map { try Change(jsonText: $0) }
         // The scope most valid vectors are in, as the receiver's.
         let scopes = Dictionary(grouping: changes) { RecordScope(tenant: $0.scope.tenant, cluster: $0.scope.cluster) }
         let (scope, mine) = try #require(scopes.max { $0.value.count < $1.value.count })
-        #expect(mine.count >= 10)
         let practice = mine.compactMap(\.scope.practice).first ?? "p1"
-        try await store.addTenant(scope.tenant)
-        try await store.addCluster(scope.cluster, tenant: scope.tenant)
-        try await store.addPractice(practice, cluster: scope.cluster, tenant: scope.tenant)
+        let path = PracticePath(tenant: scope.tenant, cluster: scope.cluster, practice: practice)
+        let store = try await HandlerPush.store(in: directory, practice: path, label: nil)
         try replica.initialise(tenant: scope.tenant, cluster: scope.cluster, practice: practice, displayName: "Receiver")
         let identity = SessionIdentity(tenant: scope.tenant, cluster: scope.cluster, practice: practice, author: practice)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        for change in mine where change.scope.practice == nil || change.scope.practice == practice {
+        var server = HandlerPush(store: store, nowMillis: Int64(Date().timeIntervalSince1970 * 1000), replica: Self.pusher)
+        let received = mine.filter { $0.scope.practice == nil || $0.scope.practice == practice }
+        #expect(received.count >= 10)
+        var applied = 0
+        var keys: [ReplicaID: ReplicaSigningKey] = [:]
+        for (n, change) in received.enumerated() {
             // Signed by its maker, whose key is registered (the vectors' changes predate signing).
-            let makerKey = ReplicaSigningKey()
+            let makerKey = keys[change.id.replica] ?? ReplicaSigningKey()
+            if keys[change.id.replica] == nil {
+                keys[change.id.replica] = makerKey
+                _ = try await store.registerReplicaKey(makerKey.publicKey, replica: change.id.replica, session: identity, person: nil)
+            }
             let line = ChangeSignature.signed(change, with: makerKey).jsonText
-            var machine = ServerSessionStateMachine(limits: .default, certificateIdentity: true)
-            _ = machine.lineReceived(WireCodec.encode(.hello(Hello(replica: Self.pusher))).dropLast())
-            _ = machine.authenticated(identity, server: "test")
-            guard case .store(let push) = machine.lineReceived(#"{"batch":"v","changes":["# + line + #"],"type":"push"}"#) else {
-                Issue.record("not stored: \(line)")
-                continue
-            }
-            #expect(throws: Never.self) {
-                try PushValidation.validate(push, for: identity, nowMillis: now, limits: .default, keys: [change.id.replica: makerKey.publicKey])
-            }
-            _ = try await store.push(push.changes, as: identity, from: Self.pusher)
-            let page = ChangesPage(changes: [change], cursor: Cursor("s1:1"), more: false)
-            #expect(try replica.applyPulled(page).setAside == 0, "\(line)")
+            let answer = try await server.answer(#"{"batch":"v\#(n)","changes":["# + line + #"],"type":"push"}"#)
+            #expect(answer == "accepted:1", "\(line)")
+            let outcome = try replica.applyPulled(ChangesPage(changes: [change], cursor: Cursor("s1:\(n + 1)"), more: false))
+            #expect(outcome.applied == 1 && outcome.setAside == 0, "\(line)")
+            applied += outcome.applied
         }
+        #expect(applied == received.count)
+        #expect(try await store.pull(for: identity, after: nil, limit: 1_000).changes.count == received.count)
         #expect(try replica.setAsideCount() == 0)
     }
 }

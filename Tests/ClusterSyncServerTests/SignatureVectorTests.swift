@@ -6,8 +6,9 @@ import Testing
 
 /// `Protocol/vectors/signatures/changes.jsonl` (a good, a forged and a relayed signed change,
 /// with the fixed keys of `keys.jsonl`) through both ends of the one rule, `ChangeSignature`:
-/// the server's push path (the maker's key registered in a SQLite store, `PushValidation`, the
-/// store's push and the author it sets) and a replica merging the change from its maker's file.
+/// the server's push path (the maker's key registered in a SQLite store, a push through the
+/// production `SessionHandler`, `HandlerPush`, and the author the store sets) and a replica
+/// merging the change from its maker's file.
 @Suite struct SignatureVectorTests {
     static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -64,32 +65,22 @@ import Testing
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-sig-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let store = try SQLiteServerStore(path: directory.appendingPathComponent("server.sqlite").path)
-            try await store.addTenant("ctmuhb")
-            try await store.addCluster("rhondda", tenant: "ctmuhb")
-            try await store.addPractice("W95010", cluster: "rhondda", tenant: "ctmuhb")
-            try await store.addPractice("W95011", cluster: "rhondda", tenant: "ctmuhb")
+            let store = try await HandlerPush.store(in: directory, practice: PracticePath(tenant: "ctmuhb", cluster: "rhondda", practice: "W95010"),
+                                                    label: "Siân Evans", others: ["W95011"])
             let maker = c.change.id.replica
             let own = maker == Self.pusherReplica
             // The maker registered the vector's key: as the pushing session for its own changes,
             // as another practice's (W95011, Rhys Morgan) for a relayed one.
             _ = try await store.registerReplicaKey(c.key, replica: maker, session: own ? Self.pusher : Self.makerPractice, person: nil)
-            let keys = try await store.replicaRegistrations([maker], tenant: "ctmuhb", cluster: "rhondda").mapValues(\.key)
-            let push = Push(batch: "v", changes: [c.change])
-            let rejection: PushRejection?
-            do throws(PushRejection) {
-                try PushValidation.validate(push, for: Self.pusher, nowMillis: c.change.hlc.millis, limits: .default, keys: keys)
-                rejection = nil
-            } catch {
-                rejection = error
-            }
-            if let rejection {
-                #expect(!c.valid, "\(c.name): \(rejection.error.message)")
-                #expect(rejection.error.code == .badSignature && rejection.change == c.change.id)
+            // Pushed through the server's own session (`HandlerPush`), at the change's time.
+            var server = HandlerPush(store: store, nowMillis: c.change.hlc.millis, replica: Self.pusherReplica)
+            let answer = try await server.answer(WireCodec.encode(.push(Push(batch: "v", changes: [c.change]))).trimmingCharacters(in: .newlines))
+            guard answer == "accepted:1" else {
+                #expect(!c.valid, "\(c.name): \(answer) \(server.lastError?.message ?? "")")
+                #expect(answer == "bad-signature" && server.lastError?.change == c.change.id, "\(c.name): \(answer)")
                 continue
             }
             #expect(c.valid, "\(c.name): accepted")
-            _ = try await store.push(push.changes, as: Self.pusher, from: Self.pusherReplica)
             let stored = try await store.pull(for: Self.pusher, after: nil, limit: 10).changes
             #expect(stored.map(\.author) == [own ? Self.pusher.author : Self.makerPractice.author], "\(c.name)")
             #expect(stored.map(\.sig) == [c.change.sig], "\(c.name): the signature is kept and served")
