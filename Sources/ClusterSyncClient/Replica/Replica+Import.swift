@@ -102,7 +102,7 @@ extension Replica {
                 outcome.problems.append(ImportProblem(line: line, column: nil, message: "column \(unnamed.offset + 1) has a value but no name in the header row"))
                 continue
             }
-            let cells = Dictionary(zip(names, row), uniquingKeysWith: { a, _ in a })
+            let cells = Dictionary(zip(names, row.map(CSVFormulaGuard.unguarded)), uniquingKeysWith: { a, _ in a })
             // Two rows for one record would be applied one after the other, the second silently winning.
             if let id = cells["id"].flatMap({ RecordID(typed: $0) }) {
                 if let first = firstLine[id] {

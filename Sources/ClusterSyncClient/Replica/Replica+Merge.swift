@@ -42,6 +42,17 @@ extension Replica {
         // Each side checks the other's signed changes against the keys both know (each file's
         // own key, and those it learned): one that fails refuses the merge, before anything is
         // written. A change whose maker's key neither knows is checked by the server instead.
+        // A change in a replica's own name that it does not hold is either its own (made here
+        // after a backup the file was restored from: signed with its key, checked below) or
+        // made up. Unsigned, it is made up: taken in, it would move this replica's counter
+        // wherever its maker chose.
+        for (changes, owner) in [(toMe, mine.replicaID), (toThem, theirs.replicaID)] {
+            if let forged = changes.first(where: { $0.id.replica == owner && $0.sig == nil }) {
+                throw ClusterSyncError(.badSignature,
+                    "change \(forged.id) claims to be made by \(owner == mine.replicaID ? "this replica" : "the other replica"), "
+                    + "which has no such change and signs every change it makes; the merge is refused and nothing was written")
+            }
+        }
         let myKeys = try knownKeys(), theirKeys = try other.knownKeys()
         let keys = myKeys.merging(theirKeys) { mine, theirs in (mine.key ?? theirs.key, mine.acknowledged || theirs.acknowledged) }
         // An erased change (redacted) no longer matches its signature: the server's chain vouches

@@ -53,6 +53,11 @@ extension Change {
     /// not name its own slot, and `sup` and `seen` name no change of the same replica that is
     /// this one or later (a replica can only have seen its own earlier changes).
     public func validate() throws(ClusterSyncError) {
+        // A replica counts its changes from 1, one at a time: a counter past this is made up,
+        // and a replica that received it as its own would count past what its counter holds.
+        guard id.counter <= ChangeID.maxCounter else {
+            throw ClusterSyncError(.invalidValue, "a change's counter is at most \(ChangeID.maxCounter); got \(id.counter)", field: "id")
+        }
         let schema = recordType.schema
         if field == Redaction.field {
             try Redaction.validate(self)

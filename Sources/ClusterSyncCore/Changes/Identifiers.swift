@@ -66,6 +66,10 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public var replica: ReplicaID
     public var counter: Int64
 
+    /// The largest counter a change may have (2^53 − 1, exact in every JSON reader): a replica
+    /// counts its changes from 1, so no honest one comes near it (`Change.validate`).
+    public static let maxCounter: Int64 = (1 << 53) - 1
+
     public init(replica: ReplicaID, counter: Int64) {
         self.replica = replica
         self.counter = counter
