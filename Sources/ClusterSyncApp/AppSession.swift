@@ -1,4 +1,5 @@
 import ClusterSyncClient
+import ClusterSyncCore
 import Crypto
 import Foundation
 import Hummingbird
@@ -60,7 +61,8 @@ final class AppSession: Sendable {
 }
 
 /// Refuses every request without the session cookie (except the start link), refuses a Host
-/// that is not this loopback address (DNS rebinding), and sets the security headers.
+/// that is not this loopback address (DNS rebinding), turns what a page throws into a page
+/// saying so, and sets the security headers on every response, those included.
 struct AppGuard<Context: RequestContext>: RouterMiddleware {
     let session: AppSession
     let port: @Sendable () -> Int
@@ -73,9 +75,21 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
         if host != "127.0.0.1:\(port())" && host != "localhost:\(port())" {
             response = page.message(status: .forbidden, title: page.t["denied_title"], body: page.t["denied_body"])
         } else if request.uri.path == "/start" || session.isSession(request.cookies[AppSession.cookieName]?.value) {
-            // Read before the page reads the replica: a commit made meanwhile still counts as new.
-            let live = LiveUpdate.PageContext(version: try version.current(), mayReload: request.method == .get)
-            response = try await LiveUpdate.$page.withValue(live) { try await next(request, context) }
+            do {
+                // Read before the page reads the replica: a commit made meanwhile still counts as new.
+                let live = LiveUpdate.PageContext(version: try version.current(), mayReload: request.method == .get)
+                response = try await LiveUpdate.$page.withValue(live) { try await next(request, context) }
+            } catch let error as HTTPError {
+                // No such route, a body too large: a page saying so, with the headers below.
+                response = page.message(status: error.status, title: page.t["error_title"],
+                                        body: error.status == .notFound ? page.t["not_found"] : error.status.reasonPhrase)
+            } catch let error as ClusterSyncError where error.isUserError {
+                response = page.message(status: .unprocessableContent, title: page.t["error_title"], body: error.message)
+            } catch {
+                // The page says only that it failed; the terminal that started the app gets the error.
+                FileHandle.standardError.write(Data("clustersync app: \(request.method) \(request.uri.path) failed: \(error)\n".utf8))
+                response = page.message(status: .internalServerError, title: page.t["error_title"], body: page.t["error_body"])
+            }
         } else {
             response = page.message(status: .forbidden, title: page.t["denied_title"], body: page.t["denied_body"])
         }

@@ -317,5 +317,6 @@ public struct Catalogue: Sendable {
         "csrf_body": "Go back, reload the page and try again.",
         "not_found": "There is no such page or record here.",
         "error_title": "Something went wrong",
+        "error_body": "The page could not be made. Your records are as they were: go back and try again.",
     ])
 }

@@ -53,8 +53,10 @@ extension Pages {
             guard let conflict = view.conflicts.first(where: { $0.field == field }) else {
                 return .redirect(to: "/records/\(view.id.rawValue)")
             }
-            let (edit, _) = try ConflictResolution.keeping(posted.trimmed("keep"), conflict, of: view, values: ValueText(replica: self.replica))
             do {
+                // A value the form no longer offers (a tampered or stale form) is the library's
+                // refusal to show, not a failure of the page.
+                let (edit, _) = try ConflictResolution.keeping(posted.trimmed("keep"), conflict, of: view, values: ValueText(replica: self.replica))
                 try self.replica.edit(view.id, edit)
             } catch let error as ClusterSyncError where error.isUserError {
                 // Settling another practice's value is the cluster lead's (LeadPowers): say so.

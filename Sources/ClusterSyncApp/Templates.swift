@@ -114,6 +114,7 @@ enum Templates {
     {{^lists}}<p>{{t.lists_none}}</p>{{/lists}}
     {{^readOnly}}
     <h2 id="new-list">{{t.lists_new}}</h2>
+    {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li><a href="#f-title">{{message}}</a></li>{{/errors}}</ul></div>{{/hasErrors}}
     <form method="post" action="/lists" aria-labelledby="new-list">
     <input type="hidden" name="csrf" value="{{csrf}}">
     <div class="field"><label for="f-title">{{t.field_title}}</label><input type="text" id="f-title" name="title" value="{{typedTitle}}"></div>

@@ -130,6 +130,18 @@ def test_resolve_a_conflict_from_another_practice(page, app, workdir):
     expect(section).to_contain_text("by Rhyl Health Centre")
     shot(page, "conflict")
 
+    # A tampered form (a value the page never offered) is refused with the library's message,
+    # not a failure of the page, and settles nothing.
+    form = sides.first.locator("form")
+    form.locator("input[name=keep]").evaluate("input => input.value = '99'")
+    form.get_by_role("button", name=re.compile("Keep this one")).click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert page.locator("section.conflict .side").count() == 2
+    page.get_by_role("link", name=re.compile("^Conflicts")).click()
+    page.get_by_role("link", name="Flu vaccine fridge failure").click()
+    section = page.locator("section.conflict")
+    sides = section.locator(".side")
+
     sides.filter(has_text="Rhyl nurse manager").get_by_role("button", name=re.compile("Keep this one")).click()
     expect(page.get_by_role("status")).to_contain_text("Settled: Owner")
     expect(page.get_by_text("No conflicts: every practice's copy agrees.")).to_be_visible()
@@ -145,6 +157,9 @@ def test_reorder_a_list_without_javascript(browser, app):
     page = context.new_page()
     page.goto(app.link)
     page.get_by_role("link", name="Lists").click()
+    # A list without a title is refused, and the page says why (it used to come back silently).
+    page.get_by_role("button", name="Create the list").click()
+    expect(page.get_by_role("alert")).to_contain_text("a list needs a title")
     page.get_by_label("Title").fill("Cluster board agenda, December")
     page.get_by_label("Kind of list").select_option("agenda")
     page.get_by_role("button", name="Create the list").click()
@@ -200,6 +215,15 @@ def test_every_request_needs_the_session_and_every_form_its_token(page, app):
         raise AssertionError("a request for another host name was answered")
     except urllib.error.HTTPError as error:
         assert error.code == 403
+    # A page that does not exist, signed in: a page saying so, with the same headers.
+    try:
+        urllib.request.urlopen(urllib.request.Request(app.address + "nope", headers={"Cookie": f"{cookie['name']}={cookie['value']}"}))
+        raise AssertionError("/nope was answered")
+    except urllib.error.HTTPError as error:
+        assert error.code == 404
+        assert "default-src 'none'" in error.headers["Content-Security-Policy"]
+        assert error.headers["Cache-Control"] == "no-store"
+        assert "There is no such page" in error.read().decode()
     # One script only, inline (nothing fetched): the one that notices changes, allowed by its
     # hash in the Content-Security-Policy and by nothing else.
     page.goto(app.address + "risks")
