@@ -13,7 +13,7 @@ extension Pages {
             guard !title.isEmpty else { return try self.listsPage(typedTitle: title, problem: self.t.text("needs_title", "list")) }
             do {
                 let edits = try FieldInput.parse(["title=\(title)", "kind=\(form.trimmed("kind"))"], type: .list, current: nil, today: self.replica.today)
-                let id = try self.replica.create(.list, edits: edits)
+                let id = try self.replica.add(.list, edits: edits)
                 return .redirect(to: "/lists/\(id.rawValue)")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.listsPage(typedTitle: title, problem: error.message)

@@ -210,7 +210,7 @@ extension Pages {
             return newForm(type, typed: form, problems: problems)
         case .accepted(let edits):
             do {
-                let id = try replica.create(type, edits: edits + NewRecordDefaults.edits(for: type, given: edits))
+                let id = try replica.add(type, edits: edits)
                 return .redirect(to: "/records/\(id.rawValue)?saved=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return newForm(type, typed: form, problems: [recordForm.problem(error)])

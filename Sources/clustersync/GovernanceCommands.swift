@@ -8,9 +8,6 @@ enum MeetingKind: RegisterKind {
     static let abstract = "Meetings of the cluster's bodies: date, attendees, agenda, minutes, quorum."
     static let derivedColumn: String? = "quorum_met"
     static var extraSubcommands: [any ParsableCommand.Type] { [AttendMeeting.self, UnattendMeeting.self] }
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
-        edits.contains { if case .set("status", _) = $0 { true } else { false } } ? [] : [.set("status", .string("scheduled"))]
-    }
 }
 
 enum DecisionKind: RegisterKind {
@@ -19,7 +16,6 @@ enum DecisionKind: RegisterKind {
     static let abstract = "The decision log: how each decision was taken, votes, interests declared."
     static let derivedColumn: String? = "outcome_matches_votes"
     static var extraSubcommands: [any ParsableCommand.Type] { [VoteOnDecision.self] }
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }
 }
 
 enum DeclarationKind: RegisterKind {
@@ -27,10 +23,6 @@ enum DeclarationKind: RegisterKind {
     static let listColumns = ["member", "organisation", "nature", "date_declared", "date_withdrawn"]
     static let abstract = "The declarations of interest register."
     static let derivedColumn: String? = "in_force"
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
-        edits.contains { if case .set("date_declared", _) = $0 { true } else { false } }
-            ? [] : [.set("date_declared", .string(today.description))]
-    }
 }
 
 enum TermsKind: RegisterKind {
@@ -38,7 +30,6 @@ enum TermsKind: RegisterKind {
     static let listColumns = ["body", "title", "date_agreed", "review_date", "quorum"]
     static let abstract = "Terms of reference of the cluster's bodies (one record per agreed version)."
     static let derivedColumn: String? = "review_overdue"
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }
 }
 
 enum PlanKind: RegisterKind {
@@ -46,7 +37,6 @@ enum PlanKind: RegisterKind {
     static let listColumns = ["title", "period_start", "period_end", "status"]
     static let abstract = "The cluster plan: period, priorities, linked risks, actions and decisions."
     static let derivedColumn: String? = nil
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }
 }
 
 enum ContributionKind: RegisterKind {
@@ -54,7 +44,6 @@ enum ContributionKind: RegisterKind {
     static let listColumns = ["contributor", "year", "date", "plan"]
     static let abstract = "GP practices' contributions to the cluster plan / IMTP (CND015W, CND016W; deadline 30 September)."
     static let derivedColumn: String? = "on_time"
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] { [] }
 }
 
 struct AttendMeeting: ParsableCommand {

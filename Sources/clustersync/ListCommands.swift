@@ -25,7 +25,7 @@ struct CreateList: ParsableCommand {
         guard edits.contains(where: { if case .set("title", _) = $0 { true } else { false } }) else {
             throw ValidationError("a list needs a title: clustersync list create title=\"...\" kind=agenda")
         }
-        Output.print(try replica.create(.list, private: isPrivate, edits: edits).rawValue)
+        Output.print(try replica.add(.list, private: isPrivate, edits: edits).rawValue)
     }
 }
 

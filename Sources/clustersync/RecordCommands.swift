@@ -6,8 +6,6 @@ import ClusterSyncCore
 protocol RegisterKind: Sendable {
     static var type: RecordType { get }
     static var listColumns: [String] { get }
-    /// Edits every new record gets besides what was typed (status defaults, set-once copies).
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit]
     static var abstract: String { get }
     /// The derived value shown as the last column of `list`.
     static var derivedColumn: String? { get }
@@ -34,17 +32,11 @@ func withArticle(_ type: RecordType) -> String {
 enum RiskKind: RegisterKind {
     static let type = RecordType.risk
     static let listColumns = ["title", "category", "owner", "score", "status", "escalation", "review_date"]
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
-        NewRecordDefaults.edits(for: type, given: edits)
-    }
 }
 
 enum ActionKind: RegisterKind {
     static let type = RecordType.action
     static let listColumns = ["title", "owner", "due_date", "status"]
-    static func defaults(for edits: [Edit], today: CalendarDate) -> [Edit] {
-        NewRecordDefaults.edits(for: type, given: edits)
-    }
 }
 
 struct RecordCommand<Kind: RegisterKind>: ParsableCommand {
@@ -86,7 +78,7 @@ struct AddRecord<Kind: RegisterKind>: ParsableCommand {
         for required in Kind.type.schema.requiredText where !edits.contains(where: { if case .set(required, _) = $0 { true } else { false } }) {
             throw ValidationError("\(withArticle(Kind.type)) needs a \(required): clustersync \(Kind.type.rawValue) add \(required)=\"...\"")
         }
-        let id = try replica.create(Kind.type, private: isPrivate, edits: edits + Kind.defaults(for: edits, today: today))
+        let id = try replica.add(Kind.type, private: isPrivate, edits: edits)
         Output.print(id.rawValue)
     }
 }

@@ -64,6 +64,30 @@ import Testing
         }
     }
 
+    /// A record starts the same way whichever front end adds it: `add` (the CLI's and the web
+    /// app's) and an import both give a new declaration today's date and a meeting its status,
+    /// and refuse a record without the field it needs. Before, the CLI alone dated
+    /// declarations, so one imported or added in the app was never in force.
+    @Test func addAndImportStartARecordTheSameWay() throws {
+        let r = try makeReplica(dir, "a", practice: "prestatyn")
+        let added = try r.add(.declaration, edits: [.set("member", s("Dr A Evans"))])
+        let outcome = try r.importCSV("id,member\n,Dr B Jones\n", type: .declaration)
+        #expect(outcome.problems == [] && outcome.created == 1, "\(outcome)")
+        let imported = try #require(try r.records(.declaration).first { $0.string("member") == "Dr B Jones" })
+        for view in [try #require(try r.record(added)), imported] {
+            #expect(view.string("date_declared") == r.today.description)
+            #expect(view.derived(today: r.today)["in_force"] == .bool(true))
+        }
+        let meeting = try #require(try r.record(try r.add(.meeting, edits: [.set("title", s("Board"))])))
+        #expect(meeting.string("status") == "scheduled")
+
+        let error = #expect(throws: ClusterSyncError.self) { try r.add(.risk, edits: [.set("owner", s("Practice manager"))]) }
+        #expect(error?.code == .invalidValue && error?.field == "title" && error?.message == "a new risk needs a title")
+        let refused = try r.importCSV("id,owner\n,Practice manager\n", type: .risk)
+        #expect(refused.problems.map(\.message) == ["a new risk needs a title"], "\(refused)")
+        #expect(try r.records(.risk).isEmpty)
+    }
+
     /// A shared record may come from another practice: a value a spreadsheet would run as a
     /// formula (`=`, `+`, `-`, `@` first) is exported behind a `'`, and imports back as it was.
     @Test func formulasAreExportedAsTextAndImportBackAsTheyWere() throws {

@@ -184,7 +184,7 @@ extension Replica {
         }
         guard problems.isEmpty else { return }
         if current == nil {
-            edits += Self.creationDefaults(type, edits: edits)
+            edits += NewRecordDefaults.edits(for: type, given: edits, today: today)
         }
         if type == .item, current == nil {
             guard let list = edits.lazy.compactMap({ if case .set("list", let v) = $0 { v.stringValue.flatMap { RecordID($0) } } else { nil } }).first else {
@@ -198,8 +198,10 @@ extension Replica {
             throw ImportProblem(line: 0, column: "id", message: "\(id) is deleted here; restore it before importing changes to it")
         }
         if current == nil {
-            for required in type.schema.requiredText where !edits.contains(where: { if case .set(required, _) = $0 { true } else { false } }) {
-                throw ImportProblem(line: 0, column: required, message: "a new \(type.rawValue) needs a \(required)")
+            do throws(ClusterSyncError) {
+                try NewRecordDefaults.requireFields(type, in: edits)
+            } catch {
+                throw ImportProblem(line: 0, column: error.field, message: error.message)
             }
         }
         for edit in edits {
@@ -213,24 +215,6 @@ extension Replica {
     }
 
     /// What a new record gets besides its cells (as `add` gives it): a status, set-once copies.
-    static func creationDefaults(_ type: RecordType, edits: [Edit]) -> [Edit] {
-        func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
-        func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
-        var extra: [Edit] = []
-        switch type {
-        case .risk:
-            if !has("status") { extra.append(.set("status", .string("open"))) }
-            if !has("initial_score"), let score = value("score") { extra.append(.set("initial_score", score)) }
-        case .action:
-            if !has("status") { extra.append(.set("status", .string("not-started"))) }
-            if !has("original_due_date"), let due = value("due_date") { extra.append(.set("original_due_date", due)) }
-        case .meeting:
-            if !has("status") { extra.append(.set("status", .string("scheduled"))) }
-        default: break
-        }
-        return extra
-    }
-
     /// The edits that make a field hold what its cell says, given the record as it is.
     static func edits(_ cell: String, _ spec: FieldSpec, current: RecordView?, today: CalendarDate) throws -> [Edit] {
         let name = spec.name

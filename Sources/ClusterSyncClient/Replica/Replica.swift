@@ -125,7 +125,17 @@ public final class Replica: Sendable {
 
     // MARK: Local edits
 
-    /// Creates a record of `type` with the given edits, in one transaction. Returns its id.
+    /// Adds a record as a person does, whichever front end they use: with what every new record
+    /// of its type gets besides what was typed (`NewRecordDefaults`: a status, a risk's initial
+    /// score, the day an interest was declared), refused without a field it needs. Returns its id.
+    public func add(_ type: RecordType, private isPrivate: Bool = false, edits: [Edit]) throws -> RecordID {
+        let all = edits + NewRecordDefaults.edits(for: type, given: edits, today: today)
+        try NewRecordDefaults.requireFields(type, in: all)
+        return try create(type, private: isPrivate, edits: all)
+    }
+
+    /// Creates a record of `type` with exactly the given edits (and what they imply), in one
+    /// transaction. Returns its id. A front end adding a record calls `add`.
     public func create(_ type: RecordType, private isPrivate: Bool = false, edits: [Edit]) throws -> RecordID {
         let id = RecordID.random(for: type)
         try database.write { db in

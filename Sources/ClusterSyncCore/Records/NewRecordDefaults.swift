@@ -1,36 +1,36 @@
-/// What a new record gets besides what was typed: a status to start from, and the set-once
-/// copies (a risk's initial score, an action's original due date). The CLI's `add` and the web
-/// app's forms both call it, so a record starts the same way whichever made it.
+/// What a new record gets besides what was typed (a status to start from, the set-once copies
+/// of a risk's initial score and an action's original due date, the day an interest was
+/// declared), and what it cannot be made without (`RecordSchema.requiredText`). The one place
+/// these are written: `Replica.create` and the import apply them, so a record starts the same
+/// way whichever front end made it (the CLI, the web app, a spreadsheet).
 public enum NewRecordDefaults {
-    public static func edits(for type: RecordType, given edits: [Edit]) -> [Edit] {
+    public static func edits(for type: RecordType, given edits: [Edit], today: CalendarDate) -> [Edit] {
+        func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
+        func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
+        var extra: [Edit] = []
         switch type {
-        case .risk: risk(edits)
-        case .action: action(edits)
-        default: []
-        }
-    }
-
-    static func risk(_ edits: [Edit]) -> [Edit] {
-        var extra: [Edit] = []
-        if !edits.contains(where: { if case .set("status", _) = $0 { true } else { false } }) {
-            extra.append(.set("status", .string("open")))
-        }
-        if !edits.contains(where: { if case .set("initial_score", _) = $0 { true } else { false } }),
-           let score = edits.lazy.compactMap({ if case .set("score", let v) = $0 { v } else { nil } }).last {
-            extra.append(.set("initial_score", score))
-        }
-        return extra
-    }
-
-    static func action(_ edits: [Edit]) -> [Edit] {
-        var extra: [Edit] = []
-        if !edits.contains(where: { if case .set("status", _) = $0 { true } else { false } }) {
-            extra.append(.set("status", .string("not-started")))
-        }
-        if !edits.contains(where: { if case .set("original_due_date", _) = $0 { true } else { false } }),
-           let due = edits.lazy.compactMap({ if case .set("due_date", let v) = $0 { v } else { nil } }).last {
-            extra.append(.set("original_due_date", due))
+        case .risk:
+            if !has("status") { extra.append(.set("status", .string("open"))) }
+            if !has("initial_score"), let score = value("score") { extra.append(.set("initial_score", score)) }
+        case .action:
+            if !has("status") { extra.append(.set("status", .string("not-started"))) }
+            if !has("original_due_date"), let due = value("due_date") { extra.append(.set("original_due_date", due)) }
+        case .meeting:
+            if !has("status") { extra.append(.set("status", .string("scheduled"))) }
+        case .declaration:
+            // Declared today unless said otherwise: a declaration in force is what meetings and
+            // decisions check interests against.
+            if !has("date_declared") { extra.append(.set("date_declared", .string(today.description))) }
+        default:
+            break
         }
         return extra
+    }
+
+    /// Refuses a new record without a field it needs (`invalid-value`, naming the field).
+    public static func requireFields(_ type: RecordType, in edits: [Edit]) throws(ClusterSyncError) {
+        for required in type.schema.requiredText where !edits.contains(where: { if case .set(required, _) = $0 { true } else { false } }) {
+            throw ClusterSyncError(.invalidValue, "a new \(type.rawValue) needs a \(required)", field: required)
+        }
     }
 }
