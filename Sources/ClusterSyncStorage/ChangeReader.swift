@@ -15,6 +15,24 @@ public enum ChangeReader {
                    field: row["field"], value: row["value"], sup: row["sup"], seen: row["seen"], author: row["author"], sig: row["sig"])
     }
 
+    /// A replica id as a file stores it; a file altered outside ClusterSync (or damaged) may
+    /// hold anything, which is an error naming it, not a crash.
+    public static func storedReplicaID(_ text: String?) throws(ClusterSyncError) -> ReplicaID {
+        guard let text, let id = ReplicaID(text) else { throw damaged("replica id", text) }
+        return id
+    }
+
+    /// A record id as a file stores it (see `storedReplicaID`).
+    public static func storedRecordID(_ text: String?) throws(ClusterSyncError) -> RecordID {
+        guard let text, let id = RecordID(text) else { throw damaged("record id", text) }
+        return id
+    }
+
+    static func damaged(_ what: String, _ text: String?) -> ClusterSyncError {
+        let shown = text.map { $0.count > 40 ? "\($0.prefix(40))…" : $0 }.map { "\"\($0)\"" } ?? "nothing"
+        return ClusterSyncError(.malformed, "the file holds \(shown) where a \(what) should be: it was altered outside ClusterSync or is damaged; restore it from a backup")
+    }
+
     /// A change from the columns of a stored change row, as every store keeps them (the
     /// PostgreSQL server store reads its own copy of these rows).
     public static func change(
@@ -22,9 +40,9 @@ public enum ChangeReader {
         value: String?, sup: String?, seen: String?, author: String?, sig: String?
     ) throws -> Change {
         Change(
-            id: ChangeID(replica: ReplicaID(replica)!, counter: counter),
+            id: ChangeID(replica: try storedReplicaID(replica), counter: counter),
             hlc: HLCTimestamp(packed: hlc),
-            record: RecordID(record)!,
+            record: try storedRecordID(record),
             scope: scope,
             field: field,
             value: try value.map { try JSONValue(parsing: $0) },
@@ -56,7 +74,7 @@ public enum ChangeReader {
 
     public static func liveWrite(_ row: Row) throws -> FieldWrite {
         FieldWrite(
-            id: ChangeID(replica: ReplicaID(row["replicaID"] as String)!, counter: row["counter"]),
+            id: ChangeID(replica: try storedReplicaID(row["replicaID"]), counter: row["counter"]),
             hlc: HLCTimestamp(packed: row["hlc"]),
             field: row["field"],
             value: try JSONValue(parsing: row["value"] as String),
@@ -125,7 +143,7 @@ public enum ChangeReader {
             let num: Int64 = row[0]
             if current?.number != num {
                 finish()
-                current = HeldRecord(id: RecordID(row[1] as String)!, number: num,
+                current = HeldRecord(id: try ChangeReader.storedRecordID(row[1]), number: num,
                                      scope: RecordScope(tenant: row[2], cluster: row[3], practice: row[4]), view: nil)
             }
             if !row.hasNull(atIndex: 5) { writes.append(try reader.write(row, from: 5)) }
@@ -160,8 +178,8 @@ public enum ChangeReader {
 
         mutating func replica(_ num: Int64) throws -> ReplicaID {
             if let known = replicas[num] { return known }
-            let text = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM replica WHERE num = ?"), arguments: [num])!
-            let id = ReplicaID(text)!
+            let text = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM replica WHERE num = ?"), arguments: [num]) ?? ""
+            let id = try ChangeReader.storedReplicaID(text)
             replicas[num] = id
             return id
         }
@@ -224,7 +242,7 @@ public enum ChangeReader {
             JOIN replica r ON r.num = c.replica
             WHERE rec.parent = ?
             """, arguments: [list.rawValue]) {
-            owners[ChangeID(replica: ReplicaID(row["replicaID"] as String)!, counter: row["counter"])] = RecordID(row["recordID"] as String)!
+            owners[ChangeID(replica: try storedReplicaID(row["replicaID"]), counter: row["counter"])] = try storedRecordID(row["recordID"])
         }
         return owners
     }

@@ -42,6 +42,12 @@ public enum DatabaseSetup {
             // `synchronous = NORMAL` as it does: without this a `.full` store would commit, and
             // `ack`, without an fsync. Only the writer commits.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)") }
+            // A file a newer version has migrated holds what this one cannot keep right (GRDB
+            // would open it and leave those migrations alone): refused before anything is written.
+            if try pool.read({ db in try migrator.hasBeenSuperseded(db) }) {
+                throw ClusterSyncError(.versionUnsupported,
+                    "\(what) \(path) was written by a newer version of ClusterSync than this one: upgrade ClusterSync to open it")
+            }
             try migrator.migrate(pool)
             return pool
         } catch let error as DatabaseError {

@@ -186,6 +186,24 @@ extension Replica {
         return outcome
     }
 
+    /// The first refusal this replica would give `changes` handed over by a peer (the admission
+    /// rule, then the scope each record was created in), read without writing: a merge asks
+    /// both files before it writes either.
+    func peerRefusal(_ changes: [Change]) throws -> ClusterSyncError? {
+        let (rule, now) = (try admissionRule(), wallClock())
+        for change in changes {
+            do throws(ClusterSyncError) {
+                try rule.check(change, nowMillis: now)
+            } catch {
+                return error
+            }
+        }
+        return try database.read { db in
+            var writer = try Self.changeWriter(db)
+            return try Self.checkRecordScopes(changes, &writer).refused.first?.1
+        }
+    }
+
     /// Splits changes by `ChangeAdmission.recordScope`: against the stored record, or the first
     /// change of the batch that names it. The writer looks each record up once, and writes the
     /// admitted changes with what it found.

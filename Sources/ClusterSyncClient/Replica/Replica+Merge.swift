@@ -25,20 +25,30 @@ extension Replica {
     /// transport-free sync used for offline hand-over. Each side receives only what it may hold
     /// (never another practice's private records).
     public func merge(with other: Replica, progress: (MergeProgress) -> Void = { _ in }) throws -> MergeOutcome {
-        // A PCPG's or Health Board's replica takes records from its server only, and gives none.
-        for replica in [self, other] {
-            if let role = try replica.oversightRole() { throw Self.readOnlyRefusal(role) }
+        let otherName = "the other replica (\(other.database.path))"
+        // What is read from the other file names it in an error: a file handed over may be
+        // damaged or made up.
+        func fromOther<T>(_ read: () throws -> T) throws -> T {
+            do {
+                return try read()
+            } catch let error as ClusterSyncError {
+                throw ClusterSyncError(error.code, "\(otherName): \(error.message)", field: error.field)
+            }
         }
+        // A PCPG's or Health Board's replica takes records from its server only, and gives none.
+        if let role = try oversightRole() { throw Self.readOnlyRefusal(role) }
+        if let role = try fromOther({ try other.oversightRole() }) { throw Self.readOnlyRefusal(role) }
         let mine = try identity()
-        let theirs = try other.identity()
+        let theirs = try fromOther { try other.identity() }
         guard mine.tenant == theirs.tenant, mine.cluster == theirs.cluster else {
             throw ClusterSyncError(.forbiddenScope,
                 "the other replica belongs to \(theirs.tenant)/\(theirs.cluster), not \(mine.tenant)/\(mine.cluster); only replicas of one cluster merge")
         }
-        let myIDs = try changeIDs()
-        let theirIDs = try other.changeIDs()
-        let toThem = try allChanges().filter { !theirIDs.contains($0.id) && theirs.mayHold($0.scope) }
-        let toMe = try other.allChanges().filter { !myIDs.contains($0.id) && mine.mayHold($0.scope) }
+        let myChanges = try allChanges(), theirChanges = try fromOther { try other.allChanges() }
+        if mine.replicaID == theirs.replicaID { try Self.refuseEditedCopy(myChanges, theirChanges, replica: mine.replicaID, other: otherName) }
+        let myIDs = Set(myChanges.map(\.id)), theirIDs = Set(theirChanges.map(\.id))
+        let toThem = myChanges.filter { !theirIDs.contains($0.id) && theirs.mayHold($0.scope) }
+        let toMe = theirChanges.filter { !myIDs.contains($0.id) && mine.mayHold($0.scope) }
         // Each side checks the other's signed changes against the keys both know (each file's
         // own key, and those it learned): one that fails refuses the merge, before anything is
         // written. A change whose maker's key neither knows is checked by the server instead.
@@ -53,13 +63,21 @@ extension Replica {
                     + "which has no such change and signs every change it makes; the merge is refused and nothing was written")
             }
         }
-        let myKeys = try knownKeys(), theirKeys = try other.knownKeys()
+        let myKeys = try knownKeys(), theirKeys = try fromOther { try other.knownKeys() }
         let keys = myKeys.merging(theirKeys) { mine, theirs in (mine.key ?? theirs.key, mine.acknowledged || theirs.acknowledged) }
         // An erased change (redacted) no longer matches its signature: the server's chain vouches
         // for it instead (changes.md §10).
         for change in toMe + toThem where change.sig != nil && !Redaction.isMarker(change.value) {
             guard let key = keys[change.id.replica]?.key else { continue }
             try ChangeSignature.verify(change, key: key)
+        }
+        // Both files are asked before either is written, so a change one of them refuses (a clock
+        // limit, a record's scope) leaves both as they were. (A write failing after the checks,
+        // a full disk, can still leave the first file merged: merging again finishes the job.)
+        for (receiver, changes, name) in [(self, toMe, "this replica"), (other, toThem, otherName)] {
+            if let refusal = try receiver.peerRefusal(changes) {
+                throw ClusterSyncError(refusal.code, "\(name) refuses a change of the merge, so nothing was written: \(refusal.message)", field: refusal.field)
+            }
         }
         var state = MergeProgress(toReceive: toMe.count, toSend: toThem.count)
         progress(state)
@@ -74,5 +92,19 @@ extension Replica {
         try learnKeys(theirKeys)
         try other.learnKeys(myKeys)
         return MergeOutcome(received: received, sent: sent)
+    }
+
+    /// Two files of one replica id (a replica file copied to a second laptop) each numbering
+    /// their own changes from where the copy was made: a change id both hold with different
+    /// contents means both were edited, and a merge (or a sync: the server takes the first it
+    /// is sent, the second is a duplicate) would keep only one of the two edits.
+    static func refuseEditedCopy(_ mine: [Change], _ theirs: [Change], replica: ReplicaID, other: String) throws {
+        let own = Dictionary(mine.lazy.filter { $0.id.replica == replica }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        guard let clash = theirs.first(where: { change in own[change.id].map { !ReplicaOwnership.sameChange($0, change) } ?? false })
+        else { return }
+        throw ClusterSyncError(.invalidValue,
+            "\(other) is a copy of this replica file that was edited separately: both made a change \(clash.id) and they differ. "
+            + "Nothing was merged. Keep one of the two files; on the other laptop make a new replica (`clustersync init`) and "
+            + "enter its edits there (`clustersync export --replica` the copy shows them)")
     }
 }

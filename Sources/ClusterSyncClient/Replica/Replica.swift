@@ -30,7 +30,12 @@ public final class Replica: Sendable {
     /// `init` opens a replica with, so a typo in a path never leaves an empty file behind.
     public static func openExisting(path: String, wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws -> Replica {
         let missing = ClusterSyncError(.notInitialised, "no replica at \(path); run `clustersync init`")
-        guard FileManager.default.fileExists(atPath: path), try isInitialisedReplica(path) else { throw missing }
+        guard FileManager.default.fileExists(atPath: path) else { throw missing }
+        guard try isInitialisedReplica(path) else {
+            // An empty file (a path touched by mistake) holds nothing: as if missing.
+            guard (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0 else { throw missing }
+            throw ClusterSyncError(.notInitialised, "\(path) is not a replica file; `clustersync init` makes one at a new path")
+        }
         return try Replica(path: path, wallClock: wallClock)
     }
 
@@ -49,6 +54,8 @@ public final class Replica: Sendable {
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             return false
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT {
+            throw ClusterSyncError(.malformed, "\(path) is damaged (\(error.message ?? "SQLite cannot read it")): restore it from a backup")
         }
     }
 
@@ -60,6 +67,10 @@ public final class Replica: Sendable {
     ) throws -> (Replica, ReplicaIdentity) {
         try checkNames(tenant: tenant, cluster: cluster, practice: practice)
         let existed = FileManager.default.fileExists(atPath: path)
+        // Another SQLite file (a server's store, another program's) would get a replica's tables.
+        if existed, (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0, !(try isInitialisedReplica(path)) {
+            throw ClusterSyncError(.invalidValue, "\(path) is a file that is not a replica; `init` makes a new replica: give a path that holds no file")
+        }
         do {
             let replica = try Replica(path: path, wallClock: wallClock)
             return (replica, try replica.initialise(tenant: tenant, cluster: cluster, practice: practice, displayName: displayName))
@@ -119,7 +130,7 @@ public final class Replica: Sendable {
             throw ClusterSyncError(.notInitialised, "this replica is not initialised; run `clustersync init` first")
         }
         return ReplicaIdentity(
-            replicaID: ReplicaID(row["replica_id"] as String)!, tenant: row["tenant"], cluster: row["cluster"],
+            replicaID: try ChangeReader.storedReplicaID(row["replica_id"]), tenant: row["tenant"], cluster: row["cluster"],
             practice: row["practice"], displayName: row["display_name"])
     }
 
@@ -272,7 +283,7 @@ public final class Replica: Sendable {
             var ids = Set<ChangeID>()
             let rows = try Row.fetchCursor(db, sql: "SELECT r.id, c.counter FROM change c JOIN replica r ON r.num = c.replica")
             while let row = try rows.next() {
-                ids.insert(ChangeID(replica: ReplicaID(row[0] as String)!, counter: row[1]))
+                ids.insert(ChangeID(replica: try ChangeReader.storedReplicaID(row[0]), counter: row[1]))
             }
             return ids
         }
