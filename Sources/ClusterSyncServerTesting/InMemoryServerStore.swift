@@ -323,6 +323,11 @@ public actor InMemoryServerStore: ServerStore {
                 if let bindTo { owners[change.id.replica] = bindTo }
             }
             guard stored[change.id] == nil else {
+                do throws(ClusterSyncError) {
+                    try ReplicaOwnership.checkResent(change, stored: stored[change.id])
+                } catch {
+                    throw PushRejection(change: change.id, error: error)
+                }
                 duplicates.append(change)
                 continue
             }

@@ -16,7 +16,7 @@ public enum WireVectors {
 
     /// Every transcript the protocol promises, one exchange each.
     public static let names = [
-        "hello-token", "hello-certificate", "push-ack", "push-resend-duplicates", "push-resend-superseded", "pull-paging", "subscribe", "ping", "bye",
+        "hello-token", "hello-certificate", "push-ack", "push-resend-duplicates", "push-resend-superseded", "push-resend-altered", "pull-paging", "subscribe", "ping", "bye",
         "malformed-json", "unknown-message", "line-too-long", "batch-too-large", "invalid-field", "patient-data",
         "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "cursor-not-issued",
         "credential-expiring", "credential-expired", "bad-signature",

@@ -29,11 +29,21 @@ import Testing
         // The connection dropped before the ack of 2 and 3: they go again with 4 and 5.
         #expect(try await store.push((2...5).map { Self.change($0) }, as: Self.identity, from: Self.replica)
             == PushOutcome(accepted: 2, duplicates: 2))
-        // All held: nothing is logged, and a copy claiming another scope is a duplicate, not a
-        // refusal (a record keeps the scope it was made in; the stored change is what counts).
+        // All held: nothing is logged. A copy that differs from the stored change (here its
+        // scope) is no resend: refused, naming the change, and nothing of its push is stored
+        // (ReplicaOwnership.checkResent; before, it counted as a duplicate and was dropped).
         let privateScope = RecordScope(tenant: "bcuhb", cluster: "north", practice: "rhyl")
-        #expect(try await store.push([Self.change(4), Self.change(5, scope: privateScope)], as: Self.identity, from: Self.replica)
+        #expect(try await store.push([Self.change(4), Self.change(5)], as: Self.identity, from: Self.replica)
             == PushOutcome(accepted: 0, duplicates: 2))
+        let altered = await #expect(throws: PushRejection.self) {
+            try await store.push([Self.change(4), Self.change(5, scope: privateScope)], as: Self.identity, from: Self.replica)
+        }
+        #expect(altered?.change == Self.change(5).id && altered?.error.code == .invalidValue && altered?.error.field == "id")
+        var retitled = Self.change(3)
+        retitled.value = .string("Note 3, retitled")
+        await #expect(throws: PushRejection.self) {
+            try await store.push([retitled], as: Self.identity, from: Self.replica)
+        }
         // A new change in another scope than its record's is still refused.
         await #expect(throws: PushRejection.self) {
             try await store.push([Self.change(6, scope: privateScope)], as: Self.identity, from: Self.replica)

@@ -185,4 +185,35 @@ import Testing
         let history = try #require(try await cli.run("history", "--replica", prestatyn, "--json", risk).json)
         #expect(history.canonicalText.contains("\"author\":\"rhyl (laptop)\""), "\(history)")
     }
+
+    /// A replica file copied to a second laptop, both edited and both synced: the copy's change
+    /// with a number the first file already used is refused (`invalid-value`) and held back on
+    /// the copy with why, instead of counted as a duplicate and lost without a word.
+    @Test func aCopiedReplicaFileEditedOnBothLaptopsLosesNothingSilently() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let desk = try await base.makeReplica("rhyl", certificate: false, server: server)
+        _ = try await base.addRisk(desk, "title=Winter pressures")
+        _ = try await base.sync(desk)
+        try FileManager.default.copyItem(at: base.dir.appendingPathComponent(desk), to: base.dir.appendingPathComponent("laptop.sqlite"))
+
+        _ = try await base.addRisk(desk, "title=Locum cover")
+        _ = try await base.sync(desk)
+        _ = try await base.addRisk("laptop.sqlite", "title=Flu clinics")
+        let synced = try await cli.run("sync", "--replica", "laptop.sqlite")
+        #expect(synced.stdout.contains("held back") || synced.stderr.contains("held back"), "\(synced.stdout)\(synced.stderr)")
+        let status = try #require(try await cli.run("status", "--replica", "laptop.sqlite", "--json").json)
+        guard case .array(let held) = status["heldBack"], let first = held.first else {
+            Issue.record("nothing held back: \(status)")
+            return
+        }
+        #expect(held.count == 2, "the edit's two changes (title, status): \(held)")
+        #expect(first["code"] == .string("invalid-value") && first["reason"]?.stringValue?.contains("received before with other contents") == true,
+                "\(first)")
+        // The desk's edit stands on the server; the laptop's stays on the laptop, shown as held back.
+        _ = try await base.sync(desk)
+        let onDesk = try await cli.run("risk", "list", "--replica", desk).stdout
+        #expect(onDesk.contains("Locum cover") && !onDesk.contains("Flu clinics"), "\(onDesk)")
+        #expect(try await cli.run("risk", "list", "--replica", "laptop.sqlite").stdout.contains("Flu clinics"))
+    }
 }

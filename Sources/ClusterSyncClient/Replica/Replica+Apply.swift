@@ -152,6 +152,9 @@ extension Replica {
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM outbox)"))! {
                 let sent = try BoundStatement(db, sql: "DELETE FROM outbox WHERE replica = ? AND counter = ?")
                 for index in changes.indices {
+                    // Another change of this replica's under the same id (a copy of this file made
+                    // it): this one's stays in the outbox, and its push says why.
+                    if changes[index].id.replica == me, try Self.differsFromHeld(changes[index], db) { continue }
                     try sent.run(.int(try writer.replicaNumber(changes[index].id.replica)), .int(changes[index].id.counter))
                 }
             }
@@ -184,6 +187,19 @@ extension Replica {
         try db.cachedStatement(sql: "UPDATE identity SET hlc = max(hlc, ?1), counter = max(counter, ?2) WHERE hlc < ?1 OR counter < ?2")
             .execute(arguments: [latest.packed, ownCounter])
         return outcome
+    }
+
+    /// Whether this replica holds another change under `change`'s id (two files of one replica
+    /// id numbered different changes alike: `ReplicaOwnership.checkResent`).
+    static func differsFromHeld(_ change: Change, _ db: Database) throws -> Bool {
+        guard let held = try ChangeReader.changes(db, where: "r.id = ? AND c.counter = ?",
+                                                  arguments: [change.id.replica.rawValue, change.id.counter]).first else { return false }
+        do throws(ClusterSyncError) {
+            try ReplicaOwnership.checkResent(held, stored: change)
+            return false
+        } catch {
+            return true
+        }
     }
 
     /// The first refusal this replica would give `changes` handed over by a peer (the admission

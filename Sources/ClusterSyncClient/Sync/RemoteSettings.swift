@@ -144,7 +144,7 @@ extension Replica {
     @discardableResult
     public func applyPulled(_ page: ChangesPage, recordingSuccessfulSync: Bool = false) throws -> ApplyOutcome {
         let now = wallClock()
-        let pulled = page.changes.map(\.id)
+        let pulled = page.changes
         return try apply(page.changes, unreadable: page.unreadable, origin: .server, cursor: page.cursor, retrySetAside: !page.more,
                          oversight: page.oversight, more: page.more, finish: { db in
                              try Self.forgetHeldBack(pulled, db)

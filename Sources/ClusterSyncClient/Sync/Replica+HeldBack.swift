@@ -51,18 +51,27 @@ extension Replica {
     }
 
     /// The server now has these changes (a pull brought them: the replica that made a relayed
-    /// change pushed it itself), so a refusal of them is no longer news.
-    func forgetHeldBack(_ ids: [ChangeID]) throws {
-        guard !ids.isEmpty else { return }
-        try database.write { db in try Self.forgetHeldBack(ids, db) }
+    /// change pushed it itself), so a refusal of them is no longer news. Not when the server's
+    /// change under that id is another than the one held back here (a copy of this replica's
+    /// file made it): that refusal stays, and `status` keeps saying why.
+    func forgetHeldBack(_ changes: [Change]) throws {
+        guard !changes.isEmpty else { return }
+        try database.write { db in try Self.forgetHeldBack(changes, db) }
     }
 
-    static func forgetHeldBack(_ ids: [ChangeID], _ db: Database) throws {
-        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back)"))! else { return }
+    static func forgetHeldBack(_ changes: [Change], _ db: Database) throws {
+        guard !changes.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back)"))! else { return }
+        let held = try db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM held_back WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?))
+            """)
         let forget = try db.cachedStatement(sql: """
             DELETE FROM held_back WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?)
             """)
-        for id in ids { try forget.execute(arguments: [id.counter, id.replica.rawValue]) }
+        for change in changes {
+            let arguments: StatementArguments = [change.id.counter, change.id.replica.rawValue]
+            guard try Bool.fetchOne(held, arguments: arguments)!, try !differsFromHeld(change, db) else { continue }
+            try forget.execute(arguments: arguments)
+        }
     }
 
     /// The changes the server refused, oldest first.

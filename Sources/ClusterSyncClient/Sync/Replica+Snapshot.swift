@@ -19,7 +19,7 @@ extension Replica {
             // The last page's cursor is the stream position the whole snapshot stands for.
             if let cursor { try db.execute(sql: "UPDATE remote SET snapshot_cursor = ?", arguments: [cursor.rawValue]) }
         }
-        try forgetHeldBack(page.changes.map(\.id))
+        try forgetHeldBack(page.changes)
         return outcome
     }
 

@@ -48,6 +48,25 @@ public enum ReplicaOwnership {
         return .store(bindTo: owner == nil && own ? practice : nil)
     }
 
+    /// A change whose id the store already holds, pushed again: a duplicate when it is the same
+    /// change (a resend whose `ack` was lost, a relay) but for its `sig`; refused when its
+    /// contents differ. Two files of one replica id number their changes alike (a replica file
+    /// copied to a second laptop and both edited, a replica restored from a backup that made
+    /// changes before it synced), and the second of each pair was counted a duplicate and
+    /// dropped without a word: its practice's edit never reached anyone. `stored` nil: the
+    /// store no longer has the text (compacted), and a duplicate is all it can say.
+    public static func checkResent(_ pushed: Change, stored: Change?) throws(ClusterSyncError) {
+        guard var stored else { return }
+        var pushed = pushed
+        stored.sig = nil
+        pushed.sig = nil
+        guard !sameChange(stored, pushed) else { return }
+        throw ClusterSyncError(.invalidValue,
+            "change \(pushed.id) was received before with other contents: this replica file and another number their changes alike "
+            + "(a copy of it, or a backup it was restored from, made changes too). Nothing of the batch was stored. Keep this file's "
+            + "changes by making a new replica (`clustersync init`) and entering them there", field: "id")
+    }
+
     /// The same change byte for byte, but for `author`, which the server stamps (a relayed copy
     /// carries the stamped author or the one it was made with).
     /// A stored copy whose value a redaction erased matches a copy that still carries the value

@@ -265,6 +265,13 @@ public final class SQLiteServerStore: ServerStore {
                     accepted.append(change)
                     texts.append(text)
                 } else {
+                    let stored = try String.fetchOne(storedCopy, arguments: [tenant, cluster, change.id.replica.rawValue, change.id.counter])
+                        .flatMap { try? Change(jsonText: $0) }
+                    do throws(ClusterSyncError) {
+                        try ReplicaOwnership.checkResent(change, stored: stored)
+                    } catch {
+                        throw PushRejection(change: change.id, error: error)
+                    }
                     duplicates.append(change)
                 }
             }

@@ -250,7 +250,7 @@ public final class PostgresServerStore: ServerStore {
         let registrations = known.registrations, redactions = known.redactions, storedRedactions = known.storedRedactions
         var accepted: [Change] = []
         var duplicates: [Change] = []
-        var seen = Set<ChangeID>()
+        var inBatch: [ChangeID: Change] = [:]
         for var change in changes {
             let owner = owners[change.id.replica] ?? nil
             let registration = registrations[change.id.replica]
@@ -283,8 +283,14 @@ public final class PostgresServerStore: ServerStore {
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
-            // Stored already, or twice in this batch: a duplicate, as the SQLite store's unique key says.
-            guard logged?.contains(change.id) != true, seen.insert(change.id).inserted else {
+            // Stored already, or twice in this batch: a duplicate, as the SQLite store's unique key says
+            // (when it is the same change: `ReplicaOwnership.checkResent`).
+            guard logged?.contains(change.id) != true, inBatch[change.id] == nil else {
+                do throws(ClusterSyncError) {
+                    try ReplicaOwnership.checkResent(change, stored: stored[change.id] ?? inBatch[change.id])
+                } catch {
+                    throw PushRejection(change: change.id, error: error)
+                }
                 duplicates.append(change)
                 continue
             }
@@ -294,6 +300,7 @@ public final class PostgresServerStore: ServerStore {
                 let kept = storedRedactions[change.id].flatMap { $0.record == change.record.rawValue && $0.field == change.field ? $0.by : nil }
                 if let by = inBatch ?? kept { change = Redaction.erased(change, by: by) }
             }
+            inBatch[change.id] = change
             accepted.append(change)
         }
         guard !accepted.isEmpty else {
