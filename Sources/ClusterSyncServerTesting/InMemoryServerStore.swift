@@ -323,11 +323,7 @@ public actor InMemoryServerStore: ServerStore {
                 if let bindTo { owners[change.id.replica] = bindTo }
             }
             guard stored[change.id] == nil else {
-                do throws(ClusterSyncError) {
-                    try ReplicaOwnership.checkResent(change, stored: stored[change.id])
-                } catch {
-                    throw PushRejection(change: change.id, error: error)
-                }
+                try ReplicaOwnership.refuseAlteredResend(change, stored: stored[change.id])
                 duplicates.append(change)
                 continue
             }

@@ -55,6 +55,15 @@ public enum ReplicaOwnership {
     /// changes before it synced), and the second of each pair was counted a duplicate and
     /// dropped without a word: its practice's edit never reached anyone. `stored` nil: the
     /// store no longer has the text (compacted), and a duplicate is all it can say.
+    /// `checkResent` for a store's push: a refusal names the change, and nothing of the push is stored.
+    public static func refuseAlteredResend(_ pushed: Change, stored: Change?) throws(PushRejection) {
+        do throws(ClusterSyncError) {
+            try checkResent(pushed, stored: stored)
+        } catch {
+            throw PushRejection(change: pushed.id, error: error)
+        }
+    }
+
     public static func checkResent(_ pushed: Change, stored: Change?) throws(ClusterSyncError) {
         guard var stored else { return }
         var pushed = pushed

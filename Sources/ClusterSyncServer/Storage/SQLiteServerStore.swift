@@ -267,11 +267,7 @@ public final class SQLiteServerStore: ServerStore {
                 } else {
                     let stored = try String.fetchOne(storedCopy, arguments: [tenant, cluster, change.id.replica.rawValue, change.id.counter])
                         .flatMap { try? Change(jsonText: $0) }
-                    do throws(ClusterSyncError) {
-                        try ReplicaOwnership.checkResent(change, stored: stored)
-                    } catch {
-                        throw PushRejection(change: change.id, error: error)
-                    }
+                    try ReplicaOwnership.refuseAlteredResend(change, stored: stored)
                     duplicates.append(change)
                 }
             }

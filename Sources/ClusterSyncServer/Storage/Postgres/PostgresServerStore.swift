@@ -286,11 +286,7 @@ public final class PostgresServerStore: ServerStore {
             // Stored already, or twice in this batch: a duplicate, as the SQLite store's unique key says
             // (when it is the same change: `ReplicaOwnership.checkResent`).
             guard logged?.contains(change.id) != true, inBatch[change.id] == nil else {
-                do throws(ClusterSyncError) {
-                    try ReplicaOwnership.checkResent(change, stored: stored[change.id] ?? inBatch[change.id])
-                } catch {
-                    throw PushRejection(change: change.id, error: error)
-                }
+                try ReplicaOwnership.refuseAlteredResend(change, stored: stored[change.id] ?? inBatch[change.id])
                 duplicates.append(change)
                 continue
             }
