@@ -194,12 +194,7 @@ extension Replica {
     static func differsFromHeld(_ change: Change, _ db: Database) throws -> Bool {
         guard let held = try ChangeReader.changes(db, where: "r.id = ? AND c.counter = ?",
                                                   arguments: [change.id.replica.rawValue, change.id.counter]).first else { return false }
-        do throws(ClusterSyncError) {
-            try ReplicaOwnership.checkResent(held, stored: change)
-            return false
-        } catch {
-            return true
-        }
+        return !ReplicaOwnership.isResend(change, of: held)
     }
 
     /// The first refusal this replica would give `changes` handed over by a peer (the admission

@@ -100,7 +100,7 @@ extension Replica {
     /// is sent, the second is a duplicate) would keep only one of the two edits.
     static func refuseEditedCopy(_ mine: [Change], _ theirs: [Change], replica: ReplicaID, other: String) throws {
         let own = Dictionary(mine.lazy.filter { $0.id.replica == replica }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        guard let clash = theirs.first(where: { change in own[change.id].map { !ReplicaOwnership.sameChange($0, change) } ?? false })
+        guard let clash = theirs.first(where: { change in own[change.id].map { !ReplicaOwnership.isResend(change, of: $0) } ?? false })
         else { return }
         throw ClusterSyncError(.invalidValue,
             "\(other) is a copy of this replica file that was edited separately: both made a change \(clash.id) and they differ. "

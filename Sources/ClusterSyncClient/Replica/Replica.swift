@@ -33,10 +33,16 @@ public final class Replica: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { throw missing }
         guard try isInitialisedReplica(path) else {
             // An empty file (a path touched by mistake) holds nothing: as if missing.
-            guard (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0 else { throw missing }
+            guard holdsBytes(path) else { throw missing }
             throw ClusterSyncError(.notInitialised, "\(path) is not a replica file; `clustersync init` makes one at a new path")
         }
         return try Replica(path: path, wallClock: wallClock)
+    }
+
+    /// Whether the file at `path` holds anything: an empty one (a path touched by mistake) is
+    /// taken as no file.
+    static func holdsBytes(_ path: String) -> Bool {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0
     }
 
     /// Whether `path` is a replica file with an identity, read without writing: migrating some
@@ -68,7 +74,7 @@ public final class Replica: Sendable {
         try checkNames(tenant: tenant, cluster: cluster, practice: practice)
         let existed = FileManager.default.fileExists(atPath: path)
         // Another SQLite file (a server's store, another program's) would get a replica's tables.
-        if existed, (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 > 0, !(try isInitialisedReplica(path)) {
+        if existed, holdsBytes(path), !(try isInitialisedReplica(path)) {
             throw ClusterSyncError(.invalidValue, "\(path) is a file that is not a replica; `init` makes a new replica: give a path that holds no file")
         }
         do {

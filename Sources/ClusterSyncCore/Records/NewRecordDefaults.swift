@@ -1,7 +1,7 @@
 /// What a new record gets besides what was typed (a status to start from, the set-once copies
 /// of a risk's initial score and an action's original due date, the day an interest was
 /// declared), and what it cannot be made without (`RecordSchema.requiredText`). The one place
-/// these are written: `Replica.create` and the import apply them, so a record starts the same
+/// these are written: `Replica.add` and the import apply them, so a record starts the same
 /// way whichever front end made it (the CLI, the web app, a spreadsheet).
 public enum NewRecordDefaults {
     public static func edits(for type: RecordType, given edits: [Edit], today: CalendarDate) -> [Edit] {

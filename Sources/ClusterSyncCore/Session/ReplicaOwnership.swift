@@ -49,12 +49,20 @@ public enum ReplicaOwnership {
     }
 
     /// A change whose id the store already holds, pushed again: a duplicate when it is the same
-    /// change (a resend whose `ack` was lost, a relay) but for its `sig`; refused when its
-    /// contents differ. Two files of one replica id number their changes alike (a replica file
-    /// copied to a second laptop and both edited, a replica restored from a backup that made
-    /// changes before it synced), and the second of each pair was counted a duplicate and
-    /// dropped without a word: its practice's edit never reached anyone. `stored` nil: the
-    /// store no longer has the text (compacted), and a duplicate is all it can say.
+    /// change (a resend whose `ack` was lost, a relay: `isResend`); refused when its contents
+    /// differ. Two files of one replica id number their changes alike (a replica file copied to
+    /// a second laptop and both edited, a replica restored from a backup that made changes
+    /// before it synced), and the second of each pair was counted a duplicate and dropped
+    /// without a word: its practice's edit never reached anyone. `stored` nil: the store no
+    /// longer has the text (compacted), and a duplicate is all it can say.
+    public static func checkResent(_ pushed: Change, stored: Change?) throws(ClusterSyncError) {
+        guard let stored, !isResend(pushed, of: stored) else { return }
+        throw ClusterSyncError(.invalidValue,
+            "change \(pushed.id) was received before with other contents: this replica file and another number their changes alike "
+            + "(a copy of it, or a backup it was restored from, made changes too). Nothing of the batch was stored. Keep this file's "
+            + "changes by making a new replica (`clustersync init`) and entering them there", field: "id")
+    }
+
     /// `checkResent` for a store's push: a refusal names the change, and nothing of the push is stored.
     public static func refuseAlteredResend(_ pushed: Change, stored: Change?) throws(PushRejection) {
         do throws(ClusterSyncError) {
@@ -64,16 +72,14 @@ public enum ReplicaOwnership {
         }
     }
 
-    public static func checkResent(_ pushed: Change, stored: Change?) throws(ClusterSyncError) {
-        guard var stored else { return }
-        var pushed = pushed
-        stored.sig = nil
-        pushed.sig = nil
-        guard !sameChange(stored, pushed) else { return }
-        throw ClusterSyncError(.invalidValue,
-            "change \(pushed.id) was received before with other contents: this replica file and another number their changes alike "
-            + "(a copy of it, or a backup it was restored from, made changes too). Nothing of the batch was stored. Keep this file's "
-            + "changes by making a new replica (`clustersync init`) and entering them there", field: "id")
+    /// Whether two changes under one id are the same change: `sameChange`, whatever their
+    /// `sig` (a change signed after it was first stored, by a replica upgraded to signing, is
+    /// still the change). Where a store or a replica meets two copies of one id, this decides.
+    public static func isResend(_ a: Change, of b: Change) -> Bool {
+        var a = a, b = b
+        a.sig = nil
+        b.sig = nil
+        return sameChange(a, b)
     }
 
     /// The same change byte for byte, but for `author`, which the server stamps (a relayed copy
