@@ -20,10 +20,4 @@ enum HTMLText {
             }
         }
     }
-
-    /// A sort key that ignores case and accents. Plain ASCII, the common case, only needs
-    /// lowercasing; Foundation's folding is kept for the rest.
-    static func sortKey(_ text: String) -> String {
-        text.utf8.allSatisfy { $0 < 0x80 } ? text.lowercased() : text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
-    }
 }

@@ -59,7 +59,7 @@ extension Pages {
 
     func listsPage(typedTitle: String, problem: String?) throws -> Response {
         let lists: [[String: Any]] = try replica.records(.list).filter { !$0.isDeleted }.map { view in
-            ["id": view.id.rawValue, "title": Self.title(of: view), "kind": view.string("kind") ?? "other",
+            ["id": view.id.rawValue, "title": view.name, "kind": view.string("kind") ?? "other",
              "count": String(try replica.items(of: view.id).count)]
         }
         var data: [String: Any] = ["lists": lists, "kinds": RecordSchema.listKinds, "typedTitle": typedTitle]
@@ -84,11 +84,11 @@ extension Pages {
             return row
         }
         var data: [String: Any] = [
-            "listID": list.id.rawValue, "title": Self.title(of: list), "items": rows, "count": String(items.count),
+            "listID": list.id.rawValue, "title": list.name, "items": rows, "count": String(items.count),
             "typedText": typedText, "typedOwner": typedOwner,
         ]
         if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
-        return page.html("list", title: Self.title(of: list), section: .lists, data: data, flash: flash, conflicts: conflictCount(),
+        return page.html("list", title: list.name, section: .lists, data: data, flash: flash, conflicts: conflictCount(),
                          status: problem == nil ? .ok : .unprocessableContent)
     }
 }

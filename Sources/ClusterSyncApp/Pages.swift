@@ -80,18 +80,13 @@ struct Pages: Sendable {
         ], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    /// How a record is named on a page: its title, a list item's text.
-    static func title(of view: RecordView) -> String {
-        view.string("title") ?? view.string("text") ?? view.string("member") ?? view.type.rawValue
-    }
-
     // MARK: Conflicts and sync
 
     func conflictsPage() throws -> Response {
         let summaries = try replica.conflicts()
         let records: [[String: Any]] = summaries.map { summary in
             [
-                "id": summary.record.id.rawValue, "title": summary.title ?? Self.title(of: summary.record),
+                "id": summary.record.id.rawValue, "title": summary.title ?? summary.record.name,
                 "fields": summary.conflicts.map { t["field_\($0.field)"] }.joined(separator: ", "),
             ]
         }

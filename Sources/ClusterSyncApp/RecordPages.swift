@@ -72,7 +72,7 @@ extension Pages {
     }
 
     func editForm(_ view: RecordView, form: RecordForm, values: (String) -> String, problems: [RecordForm.Problem]) -> Response {
-        let heading = t.text("form_edit", Self.title(of: view))
+        let heading = t.text("form_edit", view.name)
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
                              values: values, problems: problems, t: t)
         return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
@@ -82,7 +82,7 @@ extension Pages {
     func recordPage(_ view: RecordView, flash: String?, problem: String? = nil) throws -> Response {
         let values = ValueText(replica: replica)
         let today = replica.today
-        let title = Self.title(of: view)
+        let title = view.name
         let conflicts: [[String: Any]] = view.conflicts.map { conflict in
             let label = t["field_\(conflict.field)"]
             return [
@@ -155,7 +155,7 @@ extension Pages {
     /// The title of a record a value names, when it names one held here.
     func referenceTitle(_ value: JSONValue) -> String? {
         guard let text = value.stringValue, let id = RecordID(text), let view = try? replica.record(id), view.exists else { return nil }
-        return Self.title(of: view)
+        return view.name
     }
 
     func describe(_ entry: HistoryEntry, of view: RecordView, values: ValueText) -> String {

@@ -22,82 +22,62 @@ extension Pages {
 
     struct RiskRow {
         var view: RecordView
-        var title: String
         var score: RiskScore?
         var overdue: Bool
-        var status: String
-        /// Sort keys, folded once: comparing with the locale's rules for every pair is slow.
-        var titleKey: String
-        var sortKey: String
+
+        init(_ view: RecordView, today: CalendarDate) {
+            self.view = view
+            score = view.value("score").flatMap(RiskScore.init)
+            overdue = RecordFilter.isOverdue(view, today: today)
+        }
     }
 
-    static let riskColumns = ["title", "owner", "category", "score", "status", "review"]
+    static let riskColumns: [RecordOrder.Key] = [.title, .owner, .category, .score, .status, .review]
     static let riskColumnLabels = ["col_title", "col_owner", "col_category", "col_score", "col_status", "col_review"]
 
     func riskRegister(_ query: FormBody) throws -> Response {
         let today = replica.today
         let status = query["status"] ?? "open"
         let band = query["band"] ?? ""
-        let words = query.trimmed("q").lowercased()
+        let words = query.trimmed("q")
         let overdueOnly = query["overdue"] == "1"
-        let sort = Self.riskColumns.contains(query["sort"] ?? "") ? query["sort"]! : "score"
-        let descending = (query["dir"] ?? (sort == "score" ? "desc" : "asc")) == "desc"
+        let sortKey = RecordOrder.Key(rawValue: query["sort"] ?? "").flatMap { Self.riskColumns.contains($0) ? $0 : nil } ?? .score
+        let order = RecordOrder(sortKey, descending: query["dir"].map { $0 == "desc" })
+        let descending = order.descending
+        let sort = sortKey.rawValue
 
-        let all = try replica.records(.risk).filter { !$0.isDeleted }.map { view in
-            let title = Self.title(of: view)
-            let textKey = sort == "title" ? nil : ["owner", "category", "status"].contains(sort) ? view.string(sort) ?? "" : nil
-            return RiskRow(view: view, title: title, score: view.value("score").flatMap(RiskScore.init),
-                           overdue: view.derived(today: today)["review_overdue"]?.boolValue ?? false,
-                           status: view.string("status") ?? "open",
-                           titleKey: HTMLText.sortKey(title), sortKey: textKey.map(HTMLText.sortKey) ?? "")
-        }
-
-        var rows = all.filter { row in
-            (status == "all" || row.status == status)
-                && (band.isEmpty || row.score?.band.rawValue == band)
-                && (!overdueOnly || row.overdue)
-                && (words.isEmpty || [row.title, row.view.string("owner") ?? "", row.view.string("category") ?? ""]
-                    .contains { $0.lowercased().contains(words) })
-        }
-        rows.sort { a, b in
-            let ordered: Bool? = switch sort {
-            case "score": (a.score?.score ?? 0) == (b.score?.score ?? 0) ? nil : (a.score?.score ?? 0) < (b.score?.score ?? 0)
-            case "review": (a.view.string("review_date") ?? "9999") == (b.view.string("review_date") ?? "9999")
-                ? nil : (a.view.string("review_date") ?? "9999") < (b.view.string("review_date") ?? "9999")
-            case "title": Self.compare(a.titleKey, b.titleKey)
-            default: Self.compare(a.sortKey, b.sortKey)
-            }
-            guard let ordered else { return a.titleKey < b.titleKey }
-            return descending ? !ordered : ordered
-        }
+        let all = try replica.register(.risk)
+        let filter = RecordFilter(band: band.isEmpty ? nil : band, status: status == "all" ? nil : status,
+                                  overdue: overdueOnly, words: words)
+        let rows = order.sorted(all.filter { filter.matches($0, today: today) }).map { RiskRow($0, today: today) }
 
         func link(sort column: String, descending: Bool) -> String {
             var parts = ["sort=\(column)", "dir=\(descending ? "desc" : "asc")", "status=\(Self.encoded(status))"]
             if !band.isEmpty { parts.append("band=\(Self.encoded(band))") }
-            if !words.isEmpty { parts.append("q=\(Self.encoded(query.trimmed("q")))") }
+            if !words.isEmpty { parts.append("q=\(Self.encoded(words))") }
             if overdueOnly { parts.append("overdue=1") }
             return "/risks?" + parts.joined(separator: "&")
         }
         let columns: [[String: Any]] = zip(Self.riskColumns, Self.riskColumnLabels).map { column, label in
             var entry: [String: Any] = [
                 "label": t[label], "sortLabel": t.text("sort_by", t[label].lowercased()),
-                "href": link(sort: column, descending: column == sort ? !descending : column == "score"),
+                "href": link(sort: column.rawValue, descending: column == sortKey ? !descending : column.descendingByDefault),
             ]
-            if column == sort {
+            if column == sortKey {
                 entry["ariaSort"] = descending ? "descending" : "ascending"
                 entry["arrow"] = descending ? "▼" : "▲"
             }
             return entry
         }
         let tableRows = riskTableRows(rows)
-        let matrix = RiskMatrix(scores: all.filter { $0.status == "open" }.compactMap(\.score))
+        let matrix = RiskMatrix(scores: all.filter { $0.status == "open" }.compactMap { $0.value("score").flatMap(RiskScore.init) })
         func options(_ values: [(String, String)], selected: String) -> [[String: Any]] {
             values.map { ["optionValue": $0.0, "optionLabel": $0.1, "selected": $0.0 == selected] }
         }
         let data: [String: Any] = HeatMap.data(matrix).merging([
             "columns": columns, "rows": tableRows, "hasRows": !rows.isEmpty,
             "countText": t.text("risks_count", String(rows.count), String(all.count)),
-            "q": query.trimmed("q"), "sort": sort, "dir": descending ? "desc" : "asc", "overdueOnly": overdueOnly,
+            "q": words, "sort": sort, "dir": descending ? "desc" : "asc", "overdueOnly": overdueOnly,
             "statusOptions": options([("open", t["status_open"]), ("closed", t["status_closed"]), ("all", t["status_all"])], selected: status),
             "bandOptions": options([("", t["any"])] + RiskScore.Band.allCases.map { ($0.rawValue, $0.rawValue) }, selected: band),
         ]) { _, new in new }
@@ -119,7 +99,7 @@ extension Pages {
             html += row.overdue ? "<tr class=\"overdue\"><td><a href=\"/records/" : "<tr><td><a href=\"/records/"
             HTMLText.append(view.id.rawValue, to: &html)
             html += "\">"
-            HTMLText.append(row.title, to: &html)
+            HTMLText.append(view.name, to: &html)
             html += "</a>"
             if !view.conflicts.isEmpty { html += conflictLabel }
             html += "</td><td>"
@@ -132,18 +112,15 @@ extension Pages {
             html += "\">"
             if let score = row.score { HTMLText.append("\(score.score) (\(score.band.rawValue))", to: &html) }
             html += "</td><td>"
-            if statusText[row.status] == nil { statusText[row.status] = t["status_\(row.status)"] }
-            HTMLText.append(statusText[row.status]!, to: &html)
+            let status = view.status ?? ""
+            if statusText[status] == nil { statusText[status] = t["status_\(status)"] }
+            HTMLText.append(statusText[status]!, to: &html)
             html += "</td><td>"
             if let review = view.string("review_date") { HTMLText.append(WalesDates.shown(iso: review), to: &html) }
             if row.overdue { html += overdueLabel }
             html += "</td></tr>\n"
         }
         return html
-    }
-
-    static func compare(_ a: String, _ b: String) -> Bool? {
-        a == b ? nil : a < b
     }
 
     static func encoded(_ text: String) -> String {
@@ -154,12 +131,11 @@ extension Pages {
 
     func actionTracker() throws -> Response {
         let today = replica.today
-        let rows: [[String: Any]] = try replica.records(.action).filter { !$0.isDeleted }
-            .sorted { ($0.string("due_date") ?? "9999") < ($1.string("due_date") ?? "9999") }
+        let rows: [[String: Any]] = try replica.register(.action, order: RecordOrder(.due))
             .map { view in
                 let rag = view.derived(today: today)["rag"]?.stringValue ?? "none"
                 return [
-                    "id": view.id.rawValue, "title": Self.title(of: view), "owner": view.string("owner") ?? "",
+                    "id": view.id.rawValue, "title": view.name, "owner": view.string("owner") ?? "",
                     "due": view.string("due_date").map { WalesDates.shown(iso: $0) } ?? "",
                     "status": (view.string("status") ?? "").replacingOccurrences(of: "-", with: " "),
                     "rag": rag, "ragText": t["rag_\(rag)"], "conflict": !view.conflicts.isEmpty,

@@ -92,8 +92,10 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Flag(help: "Include deleted records.")
     var deleted = false
-    @Option(help: ArgumentHelp("Sort by \(RecordFilter.SortKey.allCases.map(\.rawValue).joined(separator: ", ")) (highest score first; earliest date first).", valueName: "key"))
+    @Option(help: ArgumentHelp("Sort by \(RecordOrder.Key.allCases.map(\.rawValue).joined(separator: ", ")) (highest score first, earliest date first, A to Z; ties by title).", valueName: "key"))
     var sort: String?
+    @Flag(help: "Sort the other way round.") var reverse = false
+    @Option(help: "Only records whose title, owner or category contains this text (ignoring case).") var search: String?
     @Option(help: "Only this band: low, moderate, high, extreme.") var band: String?
     @Option(help: "Only this status (\(Kind.type.schema.field("status").map { if case .choice(let w) = $0.kind { w.joined(separator: ", ") } else { "" } } ?? "none")).")
     var status: String?
@@ -108,14 +110,17 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
         let replica = try replica.open()
         let today = replica.today
         let filter = RecordFilter(band: band, status: status, owner: owner, overdue: overdue, escalation: escalation, tag: tag,
-                                  isPrivate: onlyPrivate ? true : shared ? false : nil)
-        var views = try replica.records(Kind.type).filter { (deleted || !$0.isDeleted) && filter.matches($0, today: today) }
+                                  isPrivate: onlyPrivate ? true : shared ? false : nil, words: search, includeDeleted: deleted)
+        var order: RecordOrder?
         if let sort {
-            guard let key = RecordFilter.SortKey(rawValue: sort) else {
-                throw ValidationError("--sort must be one of \(RecordFilter.SortKey.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard let key = RecordOrder.Key(rawValue: sort) else {
+                throw ValidationError("--sort must be one of \(RecordOrder.Key.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            views = RecordFilter.sorted(views, by: key)
+            order = RecordOrder(key, descending: reverse ? !key.descendingByDefault : nil)
+        } else if reverse {
+            throw ValidationError("--reverse needs --sort")
         }
+        let views = try replica.register(Kind.type, filter: filter, order: order)
         if output.json {
             let governance = try replica.governance()
             Output.printJSON(.object(["records": .array(views.map { $0.jsonValue(today: today, governance: governance) })]))

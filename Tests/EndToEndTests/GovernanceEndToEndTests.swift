@@ -112,5 +112,16 @@ import Testing
         #expect(records.contains { $0["fields"]?["description"] == .string("Two\nlines") })
         // The date as a spreadsheet in Wales saves it, stored as ISO.
         #expect(records.contains { $0["fields"]?["review_date"] == .string("2026-12-15") }, "\(records)")
+
+        // `list` filters and orders through the library (`Replica.register`).
+        func titles(_ arguments: String...) async throws -> [JSONValue?] {
+            guard case .array(let records)? = try await cli.run(["risk", "list", "--json"] + arguments).json?["records"] else { return [] }
+            return records.map { $0["fields"]?["title"] }
+        }
+        #expect(try await titles("--sort", "title") == [.string("Locum cover, winter"), .string("New risk")])
+        #expect(try await titles("--sort", "title", "--reverse") == [.string("New risk"), .string("Locum cover, winter")])
+        #expect(try await titles("--search", "WINTER") == [.string("Locum cover, winter")])
+        let unsorted = try await cli.run("risk", "list", "--reverse")
+        #expect(unsorted.status != 0 && unsorted.stderr.contains("--reverse needs --sort"), "\(unsorted.stderr)")
     }
 }

@@ -239,6 +239,14 @@ public final class Replica: Sendable {
         }
     }
 
+    /// A register as people review it: the records of `type` that `filter` keeps, in `order`
+    /// (nil: by id), judged against the replica's today.
+    public func register(_ type: RecordType, filter: RecordFilter = RecordFilter(), order: RecordOrder? = nil) throws -> [RecordView] {
+        let today = today
+        let views = try records(type).filter { filter.matches($0, today: today) }
+        return order?.sorted(views) ?? views
+    }
+
     /// The items of a list in list order, deleted items left out.
     public func items(of list: RecordID) throws -> [RecordView] {
         try database.read { db in try Self.items(of: list, db) }

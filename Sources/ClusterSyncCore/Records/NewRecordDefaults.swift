@@ -8,15 +8,12 @@ public enum NewRecordDefaults {
         func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
         func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
         var extra: [Edit] = []
+        if !has("status"), let status = startingStatus(of: type) { extra.append(.set("status", .string(status))) }
         switch type {
         case .risk:
-            if !has("status") { extra.append(.set("status", .string("open"))) }
             if !has("initial_score"), let score = value("score") { extra.append(.set("initial_score", score)) }
         case .action:
-            if !has("status") { extra.append(.set("status", .string("not-started"))) }
             if !has("original_due_date"), let due = value("due_date") { extra.append(.set("original_due_date", due)) }
-        case .meeting:
-            if !has("status") { extra.append(.set("status", .string("scheduled"))) }
         case .declaration:
             // Declared today unless said otherwise: a declaration in force is what meetings and
             // decisions check interests against.
@@ -25,6 +22,16 @@ public enum NewRecordDefaults {
             break
         }
         return extra
+    }
+
+    /// The status a new record starts from, for the types that have one.
+    public static func startingStatus(of type: RecordType) -> String? {
+        switch type {
+        case .risk: "open"
+        case .action: "not-started"
+        case .meeting: "scheduled"
+        default: nil
+        }
     }
 
     /// Refuses a new record without a field it needs (`invalid-value`, naming the field).

@@ -1,16 +1,11 @@
-/// What `list` commands filter and sort by, and what `clustersync overdue` reports: the
-/// questions people ask of a register when reviewing it.
-public struct RecordFilter: Sendable {
-    public enum SortKey: String, Sendable, CaseIterable {
-        /// Highest risk score first.
-        case score
-        /// Earliest due date first (records without one last).
-        case due
-        /// Earliest review date first (records without one last).
-        case review
-    }
+import Foundation
 
+/// What a register is filtered and ordered by: the questions people ask of it when reviewing
+/// it. The one place these rules live; the CLI's `list`, the web app's registers and
+/// `clustersync overdue` all call it.
+public struct RecordFilter: Sendable {
     public var band: String?
+    /// A record without a status counts as having its type's starting status (`RecordView.status`).
     public var status: String?
     /// Matched ignoring case, anywhere in the owner.
     public var owner: String?
@@ -19,9 +14,13 @@ public struct RecordFilter: Sendable {
     public var tag: String?
     /// nil: both; true: only practice-private records; false: only cluster-shared ones.
     public var isPrivate: Bool?
+    /// Matched ignoring case, anywhere in the record's name, owner or category.
+    public var words: String?
+    public var includeDeleted = false
 
     public init(band: String? = nil, status: String? = nil, owner: String? = nil, overdue: Bool = false,
-                escalation: String? = nil, tag: String? = nil, isPrivate: Bool? = nil) {
+                escalation: String? = nil, tag: String? = nil, isPrivate: Bool? = nil, words: String? = nil,
+                includeDeleted: Bool = false) {
         self.band = band
         self.status = status
         self.owner = owner
@@ -29,17 +28,22 @@ public struct RecordFilter: Sendable {
         self.escalation = escalation
         self.tag = tag
         self.isPrivate = isPrivate
+        self.words = words.flatMap { $0.isEmpty ? nil : $0.lowercased() }
+        self.includeDeleted = includeDeleted
     }
 
     public func matches(_ view: RecordView, today: CalendarDate) -> Bool {
-        let derived = view.derived(today: today)
-        if let band, derived["band"]?.stringValue != band { return false }
-        if let status, view.string("status") != status { return false }
+        if !includeDeleted, view.isDeleted { return false }
+        if let status, view.status != status { return false }
+        if let band, RiskScore(view.value("score") ?? .null)?.band.rawValue != band { return false }
         if let owner, !(view.string("owner")?.lowercased().contains(owner.lowercased()) ?? false) { return false }
         if overdue, !Self.isOverdue(view, today: today) { return false }
         if let escalation, view.string("escalation") != escalation { return false }
         if let tag, !view.members("tags").contains(.string(tag)) { return false }
         if let isPrivate, (view.scope.practice != nil) != isPrivate { return false }
+        if let words, ![view.name, view.string("owner") ?? "", view.string("category") ?? ""].contains(where: { $0.lowercased().contains(words) }) {
+            return false
+        }
         return true
     }
 
@@ -48,16 +52,64 @@ public struct RecordFilter: Sendable {
         let derived = view.derived(today: today)
         return derived["review_overdue"] == .bool(true) || derived["rag"] == .string("red")
     }
+}
 
-    public static func sorted(_ views: [RecordView], by key: SortKey) -> [RecordView] {
-        func date(_ v: RecordView, _ field: String) -> Int { v.date(field)?.dayNumber ?? .max }
+/// The order a register is shown in: one column, either way, ties by name (ignoring case and
+/// accents) and then by id, so the same records always come out in the same order.
+public struct RecordOrder: Sendable, Equatable {
+    public enum Key: String, Sendable, CaseIterable {
+        /// Risk score (a record without one scores 0).
+        case score
+        /// Due date (records without one after the rest, read earliest first).
+        case due
+        /// Review date (records without one after the rest, read earliest first).
+        case review
+        case title, owner, category, status
+
+        /// How the column reads unless told otherwise: highest score first, earliest date
+        /// first, A to Z.
+        public var descendingByDefault: Bool { self == .score }
+    }
+
+    public var key: Key
+    public var descending: Bool
+
+    public init(_ key: Key, descending: Bool? = nil) {
+        self.key = key
+        self.descending = descending ?? key.descendingByDefault
+    }
+
+    public func sorted(_ views: [RecordView]) -> [RecordView] {
+        // Keys are worked out once per record, not per comparison: folding text is slow, and a
+        // register can hold thousands of records.
+        let keyed = views.map { view in (view: view, key: sortKey(of: view), name: Self.folded(view.name)) }
+        return keyed.sorted { a, b in
+            if a.key != b.key { return descending ? a.key > b.key : a.key < b.key }
+            return (a.name, a.view.id) < (b.name, b.view.id)
+        }.map(\.view)
+    }
+
+    /// A number, or text for the text columns (the number then 0).
+    private func sortKey(of view: RecordView) -> SortValue {
         switch key {
-        case .score:
-            return views.sorted { (-(RiskScore($0.value("score") ?? .null)?.score ?? 0), $0.id) < (-(RiskScore($1.value("score") ?? .null)?.score ?? 0), $1.id) }
-        case .due:
-            return views.sorted { (date($0, "due_date"), $0.id) < (date($1, "due_date"), $1.id) }
-        case .review:
-            return views.sorted { (date($0, "review_date"), $0.id) < (date($1, "review_date"), $1.id) }
+        case .score: SortValue(number: RiskScore(view.value("score") ?? .null)?.score ?? 0)
+        case .due: SortValue(number: view.date("due_date")?.dayNumber ?? .max)
+        case .review: SortValue(number: view.date("review_date")?.dayNumber ?? .max)
+        case .title: SortValue(text: Self.folded(view.name))
+        case .owner, .category: SortValue(text: Self.folded(view.string(key.rawValue) ?? ""))
+        case .status: SortValue(text: view.status ?? "")
         }
+    }
+
+    private struct SortValue: Comparable {
+        var number = 0
+        var text = ""
+        static func < (a: SortValue, b: SortValue) -> Bool { (a.number, a.text) < (b.number, b.text) }
+    }
+
+    /// Text as it sorts: ignoring case and accents. Plain ASCII, the common case, only needs
+    /// lowercasing; Foundation's folding is kept for the rest.
+    public static func folded(_ text: String) -> String {
+        text.utf8.allSatisfy { $0 < 0x80 } ? text.lowercased() : text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
     }
 }

@@ -46,6 +46,17 @@ public struct RecordView: Sendable, Equatable {
 
     public var type: RecordType { id.type }
 
+    /// How a record is named to people: its title, a list item's text, a member's name.
+    public var name: String {
+        string("title") ?? string("text") ?? string("member") ?? type.rawValue
+    }
+
+    /// The record's status, or its type's starting status when it has none (a record made
+    /// exactly as given, or whose status was cleared): what registers filter and count by.
+    public var status: String? {
+        string("status") ?? NewRecordDefaults.startingStatus(of: type)
+    }
+
     /// The shown value of a register field: the default winner among its live writes.
     public func value(_ field: String) -> JSONValue? { writes[field]?.first?.value }
 
