@@ -95,7 +95,7 @@ public struct CertificateAndKey: Sendable {
             for (path, what) in [(privateKeyFile, "private key"), (certificateFile, "certificate")]
             where FileManager.default.fileExists(atPath: path) {
                 throw ClusterSyncTLSError(
-                    .fileExists, "The \(what) file \(path) already exists; move it away or ask to overwrite it.",
+                    .fileExists, "The \(what) file \(path) already exists; move it away or choose another place for the new one.",
                     path: path
                 )
             }

@@ -44,7 +44,7 @@ enum PEMFiles {
             if code == EEXIST && !overwrite {
                 throw ClusterSyncTLSError(
                     .fileExists,
-                    "The \(what) file \(path) already exists; move it away or ask to overwrite it.",
+                    "The \(what) file \(path) already exists; move it away or choose another place for the new one.",
                     path: path
                 )
             }

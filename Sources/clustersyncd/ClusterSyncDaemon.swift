@@ -183,10 +183,20 @@ struct CredentialCommand: AsyncParsableCommand {
                 until: expiresAt.map { Date(timeIntervalSince1970: Double($0) / 1000) })
             let serial = CertificateSerial.hex(issued.certificate.serialNumber.bytes)
             let notAfter = Int64(issued.certificate.notValidAfter.timeIntervalSince1970 * 1000)
-            let id = try await store.recordCertificate(serial: serial, for: path, role: holder.role, label: label, expiresAt: notAfter)
             let dir = URL(fileURLWithPath: out)
-            try issued.write(certificateTo: dir.appendingPathComponent("\(practice).pem").path,
-                             privateKeyTo: dir.appendingPathComponent("\(practice)-key.pem").path)
+            let certificateFile = dir.appendingPathComponent("\(practice).pem").path
+            let keyFile = dir.appendingPathComponent("\(practice)-key.pem").path
+            // The files first, then the record: a credential the store knows but whose key was
+            // never saved would be live with nobody holding it.
+            try issued.write(certificateTo: certificateFile, privateKeyTo: keyFile)
+            let id: String
+            do {
+                id = try await store.recordCertificate(serial: serial, for: path, role: holder.role, label: label, expiresAt: notAfter)
+            } catch {
+                try? FileManager.default.removeItem(atPath: certificateFile)
+                try? FileManager.default.removeItem(atPath: keyFile)
+                throw error
+            }
             try? FileManager.default.removeItem(at: dir.appendingPathComponent("ca.pem"))
             try FileManager.default.copyItem(atPath: data.directory.caCertificate, toPath: dir.appendingPathComponent("ca.pem").path)
             print("wrote \(out)/\(practice).pem, \(out)/\(practice)-key.pem and \(out)/ca.pem (credential \(id), serial \(serial), expires \(CredentialRecord.iso(notAfter)))")

@@ -113,7 +113,8 @@ extension CredentialCommand {
         static let configuration = CommandConfiguration(
             commandName: "revoke", abstract: "Revoke a credential: its open sessions are refused at their next message, and it opens no new one.",
             discussion: """
-                Give the id `credential list` shows (a token's, or crt_<serial> for a certificate issued here), or --serial HEX \
+                Give the id `credential list` shows (a token's, with or without cst_, or the whole token; or crt_<serial> for a \
+                certificate issued here), or --serial HEX \
                 with --tenant for a certificate a Health Board's own CA issued (`openssl x509 -serial -noout -in practice.pem`). \
                 Revocation cannot be undone: issue a new credential instead.
                 """)
@@ -131,11 +132,11 @@ extension CredentialCommand {
         func run() async throws {
             let store = try await data.store()
             if let id {
-                let revoked = try await store.revokeCredential(id: id)
+                let revoked = try await store.revokeCredential(id: CredentialRecord.id(given: id))
                 print("revoked \(revoked.kind.rawValue) \(revoked.id) of \(revoked.holder)\(revoked.label.map { " (\($0))" } ?? "")")
-            } else if let serial = serial.flatMap(CertificateSerial.normalised), let tenant {
-                try await store.revokeCertificate(serial: serial, tenant: tenant)
-                print("revoked certificate serial \(serial) in \(tenant)")
+            } else if let given = serial, let normalised = CertificateSerial.normalised(given), let tenant {
+                try await store.revokeCertificate(serial: normalised, tenant: tenant)
+                print("revoked certificate serial \(given) in \(tenant)")
             }
         }
     }

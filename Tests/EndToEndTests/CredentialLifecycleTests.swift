@@ -163,7 +163,8 @@ import Testing
         #expect(try await lastUsed()?.stringValue != nil, "the watch never connected")
         #expect(watch.isRunning)
 
-        #expect(try await admin("credential", "revoke", id(of: token)).status == 0)
+        // The whole token, pasted, names its credential.
+        #expect(try await admin("credential", "revoke", token).status == 0)
         deadline = Date().addingTimeInterval(30)
         while watch.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
         #expect(!watch.isRunning, "the watch kept running with a revoked token")
@@ -217,6 +218,14 @@ import Testing
         #expect(certificate["id"] == .string("crt_" + serial))
         #expect(certificate["practice"] == .string("prestatyn"))
         #expect(certificate["lastUsed"]?.stringValue != nil)
+
+        // Issued again into the folder that holds the first: refused before anything is
+        // recorded, so no live credential is left without its key.
+        let again = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                       "--practice", "prestatyn", "--certificate", "--out", "certs-prestatyn"], binary: "clustersyncd")
+        #expect(again.status != 0 && again.stderr.contains("already exists"), "\(again.stderr)")
+        let afterRefusal = try #require(try await admin("credential", "list", "--tenant", "bcuhb", "--json").json)
+        #expect(afterRefusal == list, "\(afterRefusal)")
         #expect(try await admin("credential", "revoke", "crt_" + serial).status == 0)
         let refused = try await cli.run("sync", "--replica", prestatyn)
         #expect(refused.status != 0)

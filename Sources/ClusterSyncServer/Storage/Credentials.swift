@@ -90,6 +90,16 @@ public struct CredentialHolder: Sendable, Hashable, CustomStringConvertible {
 /// One credential as the store keeps it: never the secret, only what an operator lists and the
 /// session checks. Times are milliseconds since 1970.
 public struct CredentialRecord: Sendable, Equatable {
+    /// The id an operator means by `text`: the id as `credential list` shows it, or a token's id
+    /// given with its `cst_` prefix, or a whole token (a leaked token is revoked by pasting it).
+    public static func id(given text: String) -> String {
+        let idLength = 12
+        guard text.hasPrefix("cst_") else { return text }
+        let id = text.dropFirst(4).prefix(idLength)
+        guard id.count == idLength, id.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return text }
+        return String(id)
+    }
+
     /// A token's id (the part between `cst_` and the secret), or `crt_<serial>` for a certificate.
     public var id: String
     /// The practice, for `practice` and `cluster-lead`. For `pcpg` and `health-board` only the
