@@ -80,6 +80,14 @@ import Testing
         }
         let meeting = try #require(try r.record(try r.add(.meeting, edits: [.set("title", s("Board"))])))
         #expect(meeting.string("status") == "scheduled")
+        // A decision is dated by its meeting, else the day it is recorded, by add and by import alike.
+        let held = try r.add(.meeting, edits: [.set("title", s("Collaborative")), .set("date", s("2026-11-20"))])
+        let taken = try #require(try r.record(try r.add(.decision, edits: [.set("title", s("Fund it")), .set("meeting", s(held.rawValue))])))
+        #expect(taken.string("date") == "2026-11-20")
+        #expect(try r.importCSV("id,title,meeting\n,Imported,\(held.rawValue)\n,Undated,\n", type: .decision).created == 2)
+        let decisions = try r.records(.decision)
+        #expect(decisions.first { $0.string("title") == "Imported" }?.string("date") == "2026-11-20")
+        #expect(decisions.first { $0.string("title") == "Undated" }?.string("date") == r.today.description)
 
         let error = #expect(throws: ClusterSyncError.self) { try r.add(.risk, edits: [.set("owner", s("Practice manager"))]) }
         #expect(error?.code == .invalidValue && error?.field == "title" && error?.message == "a new risk needs a title")

@@ -184,7 +184,8 @@ extension Replica {
         }
         guard problems.isEmpty else { return }
         if current == nil {
-            edits += NewRecordDefaults.edits(for: type, given: edits, today: today)
+            edits += NewRecordDefaults.edits(for: type, given: edits, today: today,
+                                             meetingDate: { try? Self.view($0, db)?.date("date") })
         }
         if type == .item, current == nil {
             guard let list = edits.lazy.compactMap({ if case .set("list", let v) = $0 { v.stringValue.flatMap { RecordID($0) } } else { nil } }).first else {

@@ -144,9 +144,10 @@ public final class Replica: Sendable {
 
     /// Adds a record as a person does, whichever front end they use: with what every new record
     /// of its type gets besides what was typed (`NewRecordDefaults`: a status, a risk's initial
-    /// score, the day an interest was declared), refused without a field it needs. Returns its id.
+    /// score, the day an interest was declared, a decision's date), refused without a field it needs. Returns its id.
     public func add(_ type: RecordType, private isPrivate: Bool = false, edits: [Edit]) throws -> RecordID {
-        let all = edits + NewRecordDefaults.edits(for: type, given: edits, today: today)
+        let all = edits + NewRecordDefaults.edits(for: type, given: edits, today: today,
+                                                  meetingDate: { try? self.record($0)?.date("date") })
         try NewRecordDefaults.requireFields(type, in: all)
         return try create(type, private: isPrivate, edits: all)
     }

@@ -1,10 +1,12 @@
 /// What a new record gets besides what was typed (a status to start from, the set-once copies
 /// of a risk's initial score and an action's original due date, the day an interest was
-/// declared), and what it cannot be made without (`RecordSchema.requiredText`). The one place
+/// declared, a decision's date), and what it cannot be made without (`RecordSchema.requiredText`). The one place
 /// these are written: `Replica.add` and the import apply them, so a record starts the same
 /// way whichever front end made it (the CLI, the web app, a spreadsheet).
 public enum NewRecordDefaults {
-    public static func edits(for type: RecordType, given edits: [Edit], today: CalendarDate) -> [Edit] {
+    /// `meetingDate` reads a meeting's date: a decision is dated by the meeting that took it.
+    public static func edits(for type: RecordType, given edits: [Edit], today: CalendarDate,
+                             meetingDate: (RecordID) -> CalendarDate? = { _ in nil }) -> [Edit] {
         func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
         func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
         var extra: [Edit] = []
@@ -14,6 +16,13 @@ public enum NewRecordDefaults {
             if !has("initial_score"), let score = value("score") { extra.append(.set("initial_score", score)) }
         case .action:
             if !has("original_due_date"), let due = value("due_date") { extra.append(.set("original_due_date", due)) }
+        case .decision:
+            // Dated by its meeting, else the day it is recorded: registers, the board report and
+            // the roll-up count decisions by their date, and one without is in no period.
+            if !has("date") {
+                let meeting = value("meeting")?.stringValue.flatMap { RecordID($0) }
+                extra.append(.set("date", .string((meeting.flatMap(meetingDate) ?? today).description)))
+            }
         case .declaration:
             // Declared today unless said otherwise: a declaration in force is what meetings and
             // decisions check interests against.
