@@ -329,7 +329,8 @@ public actor InMemoryServerStore: ServerStore {
             }
             do throws(ClusterSyncError) {
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice,
-                                     supersededPractices: change.supersedes.map { owners[$0.replica] }, receiver: .server)
+                                     supersededPractices: change.supersedes.map { owners[$0.replica] },
+                                     supersededValues: change.supersedes.map { stored[$0]?.value }, receiver: .server)
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }

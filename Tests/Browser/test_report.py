@@ -30,8 +30,7 @@ def make_cluster(path):
     cli(path, "risk", "set", escalated, f"linked_actions+={action}")
     cli(path, "risk", "add", "title=Premises lease ends", "likelihood=3", "consequence=3", f"review_date={day(30)}")
     cli(path, "risk", "add", "title=Data sharing agreement lapses", "likelihood=1", "consequence=2")
-    cli(path, "risk", "add", "--private", "title=Private practice matter", "likelihood=5", "consequence=5",
-        "escalation=health-board")
+    cli(path, "risk", "add", "--private", "title=Private practice matter", "likelihood=5", "consequence=5")
     decision = cli(path, "decision", "add", "title=Fund the minor ailments pilot", f"date={day(-1)}",
                    "method=consensus", "outcome=agreed", "financial_implications=yes", "amount=12000")
     cli(path, "terms", "add", "title=GP Collaborative ToR", "body=gp-collaborative", f"date_agreed={year_start.isoformat()}",

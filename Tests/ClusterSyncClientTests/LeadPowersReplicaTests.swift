@@ -30,6 +30,33 @@ import Testing
         try rhyl.edit(risk, .delete)
     }
 
+    @Test func onlyTheLeadWithdrawsAnEscalationAndAPrivateRiskIsNeverEscalated() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        try rhyl.rememberRole(.clusterLead, region: nil)
+        let risk = try rhyl.add(.risk, edits: [.set("title", .string("Out-of-hours cover")), .set("escalation", .string("pcpg"))])
+        try rhyl.rememberRole(.practice, region: nil)
+        for level in ["cluster", "practice"] {
+            let error = #expect(throws: ClusterSyncError.self) { try rhyl.edit(risk, .set("escalation", .string(level))) }
+            #expect(error?.code == .leadOnly, "\(level)")
+            #expect(error?.message.hasPrefix("withdrawing a risk's escalation beyond the cluster") == true, "\(String(describing: error))")
+        }
+        #expect(try rhyl.record(risk)?.string("escalation") == "pcpg")
+        try rhyl.rememberRole(.clusterLead, region: nil)
+        try rhyl.edit(risk, .set("escalation", .string("cluster")))
+        try rhyl.rememberRole(.practice, region: nil)
+        try rhyl.edit(risk, .set("escalation", .string("practice")))
+
+        let own = try rhyl.add(.risk, private: true, edits: [.set("title", .string("Our lease"))])
+        for level in ["cluster", "pcpg"] {
+            let error = #expect(throws: ClusterSyncError.self) { try rhyl.edit(own, .set("escalation", .string(level))) }
+            #expect(error?.code == .invalidValue && error?.field == "escalation", "\(level)")
+            #expect(error?.message.contains("private to rhyl") == true, "\(String(describing: error))")
+        }
+        try rhyl.edit(own, .set("escalation", .string("practice")))
+    }
+
     @Test func settlingAnotherPracticesValueNeedsTheLeadOnlyWhenTheReplicaKnowsWhoseItIs() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -37,6 +37,20 @@ import Testing
         #expect(needed(change(.risk, "deleted", .bool(true), scope: Self.mine)) == nil)
     }
 
+    @Test func withdrawingAnEscalationBeyondTheClusterNeedsTheLead() {
+        func withdraw(to level: JSONValue?, from previous: JSONValue?, scope: RecordScope = Self.shared) -> LeadPowers.Power? {
+            LeadPowers.needed(for: change(.risk, "escalation", level, scope: scope, supersedes: 1), by: "rhyl",
+                              supersededPractices: ["prestatyn"], supersededValues: [previous])
+        }
+        #expect(withdraw(to: .string("cluster"), from: .string("pcpg")) == .withdrawEscalation)
+        #expect(withdraw(to: .string("practice"), from: .string("health-board")) == .withdrawEscalation)
+        #expect(withdraw(to: .string("health-board"), from: .string("pcpg")) == .escalate)
+        #expect(withdraw(to: .string("practice"), from: .string("cluster")) == nil)
+        #expect(withdraw(to: .string("cluster"), from: nil) == nil, "a value this end does not hold withdraws nothing here")
+        #expect(withdraw(to: .string("cluster"), from: .string("pcpg"), scope: Self.mine) == nil, "a private risk is never seen beyond")
+        #expect(LeadPowers.Power.withdrawEscalation.words(for: .risk) == "withdrawing a risk's escalation beyond the cluster")
+    }
+
     @Test func resolvingAConflictWithAnotherPracticesValueNeedsTheLead() {
         let settle = change(.risk, "title", .string("Winter locum cover"), supersedes: 2)
         #expect(needed(settle, ["rhyl", "prestatyn"]) == .resolveConflict)

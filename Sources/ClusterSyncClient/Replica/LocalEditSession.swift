@@ -93,6 +93,7 @@ struct LocalEditSession {
     mutating func edit(_ id: RecordID, scope: RecordScope, _ edit: Edit) throws {
         let view = try self.view(id, reading: edit.fieldsRead)
         let planned = try edit.plan(on: view, type: id.type)
+        try LocalEditRules.checkEscalation(of: id, scope: scope, field: planned.field, to: planned.value)
         if let kind = id.type.schema.field(planned.field)?.kind, let value = planned.value?.stringValue, let target = RecordID(value) {
             switch kind {
             case .reference, .referenceSet:
@@ -111,7 +112,9 @@ struct LocalEditSession {
         let superseded = change.supersedes.map { id -> String? in
             id.replica == identity.replicaID ? identity.practice : LeadPowers.practice(stampedIn: live.first { $0.id == id }?.author)
         }
-        try LeadPowers.check(change, role: role, practice: identity.practice, supersededPractices: superseded, receiver: .replica)
+        let supersededValues = LeadPowers.readsSupersededValues(change) ? change.supersedes.map { id in live.first { $0.id == id }?.value } : []
+        try LeadPowers.check(change, role: role, practice: identity.practice, supersededPractices: superseded,
+                             supersededValues: supersededValues, receiver: .replica)
         counter += 1
         // The value as the file will give it back (a number's canonical text may read back as
         // another case), so later edits of this session plan against what a read would show.

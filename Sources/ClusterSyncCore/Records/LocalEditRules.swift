@@ -20,6 +20,17 @@ public enum LocalEditRules {
         return [.set("completed_date", .string(today.description))]
     }
 
+    /// Refuses escalating a practice-private risk: nobody beyond its practice ever sees it (a
+    /// roll-up and a PCPG's or Health Board's replica leave private records out), so the level
+    /// would promise what does not happen.
+    public static func checkEscalation(of record: RecordID, scope: RecordScope, field: String, to value: JSONValue?) throws(ClusterSyncError) {
+        guard record.type == .risk, field == "escalation", let practice = scope.practice,
+              let level = value?.stringValue, level != "practice" else { return }
+        throw ClusterSyncError(.invalidValue,
+            "\(record) is private to \(practice), so nobody beyond the practice sees it and it cannot be escalated to \(level); "
+            + "record the risk as one shared with the cluster (without --private) to escalate it", field: field)
+    }
+
     /// Checks a link written locally: the target must be held here, not deleted, and visible to
     /// everyone who sees the linking record (a cluster-shared record may not link to a record
     /// private to one practice).

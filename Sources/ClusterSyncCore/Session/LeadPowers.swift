@@ -7,6 +7,9 @@
 ///   `cancelled`; `complete` is the action's owner reporting it done, and stays open to every
 ///   practice);
 /// - **escalates** a risk beyond the cluster (`escalation` to `pcpg` or `health-board`);
+/// - **withdraws** a shared risk's escalation beyond the cluster (an `escalation` write that
+///   supersedes a `pcpg` or `health-board` value with a level within the cluster, or none): the
+///   PCPG or Health Board stops seeing the risk, so the lead answers for that as for escalating;
 /// - **resolves another practice's conflict**: it writes a value superseding two or more
 ///   concurrent values of one field, one of which another practice wrote;
 /// - **deletes** a cluster-shared record (a list item is part of its list, and removing one is
@@ -14,17 +17,19 @@
 /// - **redacts** a written value (`Redaction`), on any record.
 ///
 /// Practice-private records are the practice's own: closing or deleting one needs no lead
-/// (escalating one still does: it would show the risk beyond the cluster).
+/// (escalating one still does; a replica refuses it anyway, `LocalEditRules.checkEscalation`).
 ///
 /// Who wrote a superseded value is what each end knows of it (`supersededPractices`): the server
 /// knows which practice owns each replica id in the cluster (`ReplicaOwnership`); a replica knows
 /// its own values, and the practice the server stamped on values it pulled
 /// (`practice(stampedIn:)`). A value whose practice an end does not know does not count as
-/// another practice's there.
+/// another practice's there. Likewise a superseded escalation's level (`supersededValues`) is
+/// what each end holds of it: a value it does not hold withdraws nothing there.
 public enum LeadPowers {
     public enum Power: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         case close
         case escalate
+        case withdrawEscalation = "withdraw-escalation"
         case resolveConflict = "resolve-conflict"
         case deleteShared = "delete-shared"
         /// Erasing a written value (`Redaction`), on any record.
@@ -35,6 +40,7 @@ public enum LeadPowers {
             switch self {
             case .close: "closing \(type == .action ? "an action" : "a risk")"
             case .escalate: "escalating a risk beyond the cluster"
+            case .withdrawEscalation: "withdrawing a risk's escalation beyond the cluster"
             case .resolveConflict: "resolving a conflict with another practice's value"
             case .deleteShared: "deleting a record shared with the cluster"
             case .redact: "redacting a value"
@@ -49,10 +55,16 @@ public enum LeadPowers {
     /// Escalation levels beyond the cluster.
     static let beyondTheCluster: Set<String> = ["pcpg", "health-board"]
 
+    /// Whether `needed` reads the values `change` supersedes (an end looks them up only then).
+    public static func readsSupersededValues(_ change: Change) -> Bool {
+        change.record.type == .risk && change.field == "escalation" && change.scope.practice == nil && !change.supersedes.isEmpty
+    }
+
     /// The lead power `change` needs, or nil. `practice` is the practice making (or pushing) it;
     /// `supersededPractices` holds, for each value it supersedes, the practice that wrote it (nil:
-    /// not known at this end).
-    public static func needed(for change: Change, by practice: String, supersededPractices: [String?]) -> Power? {
+    /// not known at this end), and `supersededValues` the values, where `readsSupersededValues`.
+    public static func needed(for change: Change, by practice: String, supersededPractices: [String?],
+                              supersededValues: [JSONValue?] = []) -> Power? {
         let type = change.record.type
         let shared = change.scope.practice == nil
         let word = change.value?.stringValue
@@ -63,6 +75,10 @@ public enum LeadPowers {
         }
         if type == .risk, change.field == "escalation", let word, beyondTheCluster.contains(word) {
             return .escalate
+        }
+        if readsSupersededValues(change),
+           supersededValues.contains(where: { $0?.stringValue.map(beyondTheCluster.contains) ?? false }) {
+            return .withdrawEscalation
         }
         if shared, type != .item, change.field == "deleted", change.value == .bool(true) {
             return .deleteShared
@@ -78,8 +94,10 @@ public enum LeadPowers {
     /// Refuses `change` with `lead-only` when it needs a power `role` lacks. `receiver` words the
     /// message: a replica refuses an edit before it is made, a server a change pushed.
     public static func check(_ change: Change, role: CredentialRole, practice: String, supersededPractices: [String?],
-                             receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
-        guard !role.hasLeadPowers, let power = needed(for: change, by: practice, supersededPractices: supersededPractices) else { return }
+                             supersededValues: [JSONValue?] = [], receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
+        guard !role.hasLeadPowers,
+              let power = needed(for: change, by: practice, supersededPractices: supersededPractices, supersededValues: supersededValues)
+        else { return }
         let what = power.words(for: change.record.type)
         switch receiver {
         case .replica:

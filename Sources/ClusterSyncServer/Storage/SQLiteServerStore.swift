@@ -236,8 +236,15 @@ public final class SQLiteServerStore: ServerStore {
                     owners[id.replica] = owner
                     return owner
                 }
+                // The levels of the escalations it supersedes, stored or earlier in this batch.
+                let supersededValues = try LeadPowers.readsSupersededValues(change) ? change.supersedes.map { id -> JSONValue? in
+                    if let earlier = accepted.last(where: { $0.id == id }) { return earlier.value }
+                    return try String.fetchOne(storedCopy, arguments: [tenant, cluster, id.replica.rawValue, id.counter])
+                        .flatMap { try? Change(jsonText: $0) }?.value
+                } : []
                 do throws(ClusterSyncError) {
-                    try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded, receiver: .server)
+                    try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
+                                         supersededValues: supersededValues, receiver: .server)
                 } catch {
                     throw PushRejection(change: change.id, error: error)
                 }

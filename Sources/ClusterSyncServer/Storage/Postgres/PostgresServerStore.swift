@@ -210,7 +210,12 @@ public final class PostgresServerStore: ServerStore {
         let registrations = try await self.registrations(of: Set(changes.map(\.id.replica)), tenant: tenant, cluster: cluster, c)
         let redactions = SQLiteServerStore.redactionsOf(changes)
         let storedRedactions = try await self.storedRedactions(of: changes.map(\.id), tenant: tenant, cluster: cluster, c)
-        let known = KnownState(owners: owners, registrations: registrations, redactions: redactions, storedRedactions: storedRedactions)
+        // The stored levels of the escalations a withdrawal would supersede (`LeadPowers`).
+        let withdrawing = changes.filter(LeadPowers.readsSupersededValues).flatMap(\.supersedes)
+        let supersededValues = withdrawing.isEmpty ? [:]
+            : try await storedCopies(of: withdrawing, tenant: tenant, cluster: cluster, c).copies.mapValues(\.value)
+        let known = KnownState(owners: owners, registrations: registrations, redactions: redactions, storedRedactions: storedRedactions,
+                               supersededValues: supersededValues)
 
         // Signed changes of registered makers need no stored copy (ownership rules only unsigned
         // pushes), and a push is rarely a resend: it is first tried as all new, and the log's
@@ -236,6 +241,8 @@ public final class PostgresServerStore: ServerStore {
         var registrations: [ReplicaID: ReplicaRegistration]
         var redactions: [ChangeID: (by: ChangeID, record: RecordID, field: String)]
         var storedRedactions: [ChangeID: (record: String, field: String, by: ChangeID)]
+        /// The values of stored changes that changes of the push supersede, where `LeadPowers` reads them.
+        var supersededValues: [ChangeID: JSONValue?]
     }
 
     /// Decides each change and stores the accepted ones, after the tenant's row lock. `logged`
@@ -278,8 +285,11 @@ public final class PostgresServerStore: ServerStore {
                 }
             }
             let superseded = change.supersedes.map { owners[$0.replica] ?? nil }
+            let supersededValues = LeadPowers.readsSupersededValues(change)
+                ? change.supersedes.map { inBatch[$0]?.value ?? known.supersededValues[$0] ?? nil } : []
             do throws(ClusterSyncError) {
-                try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded, receiver: .server)
+                try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
+                                     supersededValues: supersededValues, receiver: .server)
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
