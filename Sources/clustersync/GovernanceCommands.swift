@@ -136,7 +136,7 @@ struct AttendanceCommand: ParsableCommand {
         commandName: "attendance",
         abstract: "GP Collaborative meetings attended per practice in a QAIF year, against the minimum of four (CND014W).",
         discussion: """
-            The QAIF year runs 1 April to 31 March. Practices listed: those in the GP Collaborative's terms of \
+            The QAIF year runs 1 October to 30 September (2026-27: October 2026 to September 2027). Practices listed: those in the GP Collaborative's terms of \
             reference (practices+=ID) and any with recorded attendance. A substitute or buddy counts only when agreed \
             in advance (attend --agreed-by). Meetings left: GP Collaborative meetings recorded later in the year and \
             not yet held. A practice is red when attending all of them would still leave it short of four.

@@ -17,7 +17,7 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var replica: ReplicaOptions
     @Option(help: ArgumentHelp("Where to write the report.", valueName: "file.html")) var html: String
-    @Option(help: ArgumentHelp("A QAIF year (2026-27, 1 April to 31 March; default: the current one) or FIRST..LAST dates.",
+    @Option(help: ArgumentHelp("A financial year (2026-27, 1 April to 31 March; default: the current one) or FIRST..LAST dates.",
                                valueName: "YYYY-YY|YYYY-MM-DD..YYYY-MM-DD"))
     var period: String?
 
@@ -25,7 +25,7 @@ struct ReportCommand: ParsableCommand {
         var reportPeriod: ReportPeriod?
         if let period {
             guard let parsed = ReportPeriod(period) else {
-                throw ValidationError("--period must be a QAIF year like 2026-27 or two dates like 2026-04-01..2026-09-30 (first not after last); got \(period)")
+                throw ValidationError("--period must be a financial year like 2026-27 or two dates like 2026-04-01..2026-09-30 (first not after last); got \(period)")
             }
             reportPeriod = parsed
         }

@@ -11,7 +11,7 @@ def day(offset):
     return (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=offset)).isoformat()
 
 
-def qaif_year(today):
+def financial_year(today):
     start = today.year if today.month >= 4 else today.year - 1
     return f"{start}-{(start + 1) % 100:02d}", datetime.date(start, 4, 1)
 
@@ -19,7 +19,7 @@ def qaif_year(today):
 def make_cluster(path):
     init_replica(path, "prestatyn", "Dr Siân Evans, cluster lead", role="cluster-lead")
     today = datetime.datetime.now(datetime.timezone.utc).date()
-    year, year_start = qaif_year(today)
+    year, year_start = financial_year(today)
     action = cli(path, "action", "add", "title=Agree winter locum rota", "owner=Cluster development manager",
                  f"due_date={day(-5)}", "status=in-progress")
     cli(path, "action", "add", "title=Estates survey", "owner=Practice manager", f"due_date={day(40)}")
@@ -98,5 +98,5 @@ def test_a_bad_period_is_refused_and_writes_nothing(workdir):
     result = subprocess.run([BINARY, "report", "--replica", replica, "--html", out, "--period", "2026-2027"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert "--period must be a QAIF year like 2026-27" in result.stderr
+    assert "--period must be a financial year like 2026-27" in result.stderr
     assert not os.path.exists(out)

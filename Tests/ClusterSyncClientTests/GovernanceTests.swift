@@ -189,19 +189,20 @@ import Testing
         ])
         let prestatyn = Attendee(name: "Dr Evans", role: "member", practice: "prestatyn")
         let rhyl = Attendee(name: "Dr Jones", role: "member", practice: "rhyl")
-        // 2025-26: two meetings, the second on 31 March, the last day of the year.
+        // 2025-26 (October 2025 to September 2026): two meetings, the second on 30 September,
+        // the last day of the QAIF cycle.
         _ = try gpMeeting(r, "2026-01-15", attendees: [prestatyn, rhyl])
-        _ = try gpMeeting(r, "2026-03-31", attendees: [prestatyn])
-        // 2026-27: from 1 April.
-        _ = try gpMeeting(r, "2026-04-01", attendees: [prestatyn, rhyl,
+        _ = try gpMeeting(r, "2026-09-30", attendees: [prestatyn])
+        // 2026-27: from 1 October.
+        _ = try gpMeeting(r, "2026-10-01", attendees: [prestatyn, rhyl,
             Attendee(name: "Mrs Hughes", role: "substitute", practice: "meliden", agreedBy: "BCUHB")])
-        _ = try gpMeeting(r, "2026-06-10", attendees: [prestatyn,
+        _ = try gpMeeting(r, "2026-10-20", attendees: [prestatyn,
             Attendee(name: "Mr Price", role: "substitute", practice: "meliden")])  // not agreed in advance
-        _ = try gpMeeting(r, "2026-09-10", attendees: [prestatyn,
+        _ = try gpMeeting(r, "2026-11-10", attendees: [prestatyn,
             Attendee(name: "Dr Jones", role: "buddy", practice: "rhyl", represents: "dyserth", agreedBy: "BCUHB")])
-        _ = try gpMeeting(r, "2026-10-10", status: "cancelled", attendees: [prestatyn])
+        _ = try gpMeeting(r, "2026-11-16", status: "cancelled", attendees: [prestatyn])
         _ = try gpMeeting(r, "2027-01-14", status: "scheduled", attendees: [])
-        _ = try gpMeeting(r, "2027-04-08", status: "scheduled", attendees: [])  // next year
+        _ = try gpMeeting(r, "2027-10-07", status: "scheduled", attendees: [])  // next year
 
         let report = try r.attendance(year: QAIFYear("2026-27"))
         #expect(report.held.count == 3 && report.left.count == 1)
@@ -220,6 +221,10 @@ import Testing
 
         // The default year is the one containing today.
         #expect(try r.attendance().year == QAIFYear(startYear: 2026))
+        #expect(QAIFYear(containing: CalendarDate(year: 2026, month: 9, day: 30)) == QAIFYear(startYear: 2025))
+        #expect(QAIFYear("2026-27")?.contributionDeadline == CalendarDate(year: 2027, month: 9, day: 30))
+        #expect(FinancialYear(containing: CalendarDate(year: 2026, month: 9, day: 30)) == FinancialYear(startYear: 2026))
+        #expect(FinancialYear("2026-27")?.last == CalendarDate(year: 2027, month: 3, day: 31))
     }
 
     @Test func twoPracticesRecordAttendanceConcurrently() throws {

@@ -65,19 +65,21 @@ import Testing
         action("ACT-0000000003", status: "not-started", due: "2027-03-01"),
         action("ACT-0000000004", status: "complete", due: "2026-01-01"),
         action("ACT-0000000005", status: "cancelled", due: "2026-01-01"),
-        // Decisions: agreed in 2026-27, agreed in 2025-26, deferred undated, one with no outcome.
+        // Decisions: agreed in the financial year 2026-27, agreed in 2025-26, deferred undated, one
+        // with no outcome.
         record("DEC-0000000001", ["title": "A", "outcome": "agreed", "date": "2026-10-01"]),
         record("DEC-0000000002", ["title": "B", "outcome": "agreed", "date": "2025-10-01"]),
         record("DEC-0000000003", ["title": "C", "outcome": "deferred"]),
         record("DEC-0000000004", ["title": "D", "date": "2026-06-01"]),
-        // GP Collaborative 2026-27: three held meetings (prestatyn at all three, rhyl at one,
-        // meliden by a substitute not agreed, so not counted), one scheduled on 2027-02-10.
-        meeting("MTG-0000000001", "2026-04-20", status: "held", [attendee("Dr Evans", "prestatyn"), attendee("Dr Jones", "rhyl")]),
-        meeting("MTG-0000000002", "2026-07-20", status: "held", [attendee("Dr Evans", "prestatyn"), attendee("Mrs Hughes", "meliden", role: "substitute")]),
-        meeting("MTG-0000000003", "2026-10-20", status: "held", [attendee("Dr Evans", "prestatyn")]),
+        // GP Collaborative, QAIF year 2026-27 (from 1 October 2026): three held meetings (prestatyn
+        // at all three, rhyl at one, meliden by a substitute not agreed, so not counted), one
+        // scheduled on 2027-02-10.
+        meeting("MTG-0000000001", "2026-10-05", status: "held", [attendee("Dr Evans", "prestatyn"), attendee("Dr Jones", "rhyl")]),
+        meeting("MTG-0000000002", "2026-10-20", status: "held", [attendee("Dr Evans", "prestatyn"), attendee("Mrs Hughes", "meliden", role: "substitute")]),
+        meeting("MTG-0000000003", "2026-11-10", status: "held", [attendee("Dr Evans", "prestatyn")]),
         meeting("MTG-0000000004", "2027-02-10", status: "scheduled", []),
-        // A meeting of last year does not count in 2026-27.
-        meeting("MTG-0000000005", "2026-03-20", status: "held", [attendee("Dr Jones", "rhyl")]),
+        // A meeting of the last QAIF year (to 30 September 2026) does not count in 2026-27.
+        meeting("MTG-0000000005", "2026-09-30", status: "held", [attendee("Dr Jones", "rhyl")]),
         // Terms of reference: the GP Collaborative's lists a fourth practice (dyserth); the board's
         // older version is overdue but replaced by a newer one that is not; the leadership team's
         // one version is overdue.

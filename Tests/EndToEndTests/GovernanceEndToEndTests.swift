@@ -69,16 +69,17 @@ import Testing
         try await ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
         try await ok("terms", "add", "title=GP Collaborative terms", "body=gp-collaborative", "date_agreed=2024-04-01",
                "practices+=prestatyn", "practices+=rhyl")
-        for date in ["2025-04-10", "2025-07-10", "2025-10-09", "2026-01-15", "2026-04-09"] {
+        // The QAIF year 2025-26 runs from 1 October 2025 to 30 September 2026.
+        for date in ["2025-09-30", "2025-10-09", "2026-01-15", "2026-04-09", "2026-07-09", "2026-10-01"] {
             let m = try await ok("meeting", "add", "title=GP Collaborative", "body=gp-collaborative", "date=\(date)", "status=held")
             try await ok("meeting", "attend", m, "Dr Evans", "--practice", "prestatyn")
-            if date < "2025-08-01" { try await ok("meeting", "attend", m, "Dr Jones", "--practice", "rhyl") }
+            if date < "2026-02-01" { try await ok("meeting", "attend", m, "Dr Jones", "--practice", "rhyl") }
         }
         let report = try #require(try await cli.run("attendance", "--year", "2025-26", "--json").json)
-        #expect(report["year"] == .string("2025-26") && report["from"] == .string("2025-04-01") && report["to"] == .string("2026-03-31"))
+        #expect(report["year"] == .string("2025-26") && report["from"] == .string("2025-10-01") && report["to"] == .string("2026-09-30"))
         guard case .array(let rows)? = report["practices"] else { Issue.record("no practices"); return }
         #expect(rows.map { $0["practice"] } == [.string("prestatyn"), .string("rhyl")])
-        #expect(rows.map { $0["attended"] } == [.int(4), .int(2)])
+        #expect(rows.map { $0["attended"] } == [.int(4), .int(2)], "\(rows)")
         #expect(rows.map { $0["status"] } == [.string("met"), .string("cannot-reach")])
         let text = try await ok("attendance", "--year", "2025-26")
         #expect(text.contains("RED: cannot reach"), "\(text)")

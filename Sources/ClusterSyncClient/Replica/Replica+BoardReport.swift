@@ -29,7 +29,7 @@ public struct BoardReport: Sendable {
 extension Replica {
     public func boardReport(period: ReportPeriod? = nil, today: CalendarDate? = nil) throws -> BoardReport {
         let made = today ?? self.today
-        let period = period ?? ReportPeriod(year: QAIFYear(containing: made))
+        let period = period ?? ReportPeriod(year: FinancialYear(containing: made))
         let asOf = min(made, period.last)
         let identity = try identity()
         let shared = try records().filter {

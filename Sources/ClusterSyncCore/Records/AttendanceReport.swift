@@ -1,5 +1,5 @@
 /// GP practices' attendance at the GP Collaborative against QAIF CND014W: at least four
-/// meetings in the QAIF year (1 April to 31 March).
+/// meetings in the QAIF year (1 October to 30 September, `QAIFYear`).
 ///
 /// Who counts for a practice (seed 003): an attendee of the practice in the role `member` (a
 /// clinical partner or senior practice-employed clinician); a `substitute` for it only when the

@@ -93,7 +93,7 @@ extension RecordSchema {
     public static let contribution = RecordSchema(type: .contribution, fields: [
         FieldSpec("plan", .reference([.plan]), "the plan contributed to (PLN- id)"),
         FieldSpec("contributor", shortText, "the GP practice contributing (its id)"),
-        FieldSpec("year", .text(maxLength: 7), "the QAIF year, YYYY-YY (1 April to 31 March)"),
+        FieldSpec("year", .text(maxLength: 7), "the QAIF year, YYYY-YY (1 October to 30 September)"),
         FieldSpec("date", .date, "when the contribution was made, YYYY-MM-DD or DD/MM/YYYY (deadline 30 September)"),
         FieldSpec("summary", longText, "what the practice contributed (CND015W)"),
         FieldSpec("outcomes", longText, "cluster-determined outcomes delivered (CND016W)"),

@@ -92,15 +92,19 @@ public enum Amount {
     }
 }
 
-/// A QAIF year: 1 April to 31 March, written `2026-27`.
-public struct QAIFYear: Hashable, Comparable, Sendable, CustomStringConvertible {
+/// A year of twelve months from the first of `startMonth`, written `2026-27` after the calendar
+/// year it starts in.
+public protocol TwelveMonthYear: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The month it starts on the first of (2 to 12: a year from January is a calendar year).
+    static var startMonth: Int { get }
     /// The calendar year in which it starts.
-    public var startYear: Int
+    var startYear: Int { get }
+    init(startYear: Int)
+}
 
-    public init(startYear: Int) { self.startYear = startYear }
-
+extension TwelveMonthYear {
     public init(containing date: CalendarDate) {
-        startYear = date.month >= 4 ? date.year : date.year - 1
+        self.init(startYear: date.month >= Self.startMonth ? date.year : date.year - 1)
     }
 
     /// Reads `2026-27` (the second part must be the next year's last two digits).
@@ -108,19 +112,41 @@ public struct QAIFYear: Hashable, Comparable, Sendable, CustomStringConvertible 
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let next = Int(parts[1]),
               parts[0].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isASCII), (y + 1) % 100 == next else { return nil }
-        startYear = y
+        self.init(startYear: y)
     }
 
-    public var first: CalendarDate { CalendarDate(year: startYear, month: 4, day: 1) }
-    public var last: CalendarDate { CalendarDate(year: startYear + 1, month: 3, day: 31) }
+    public var first: CalendarDate { CalendarDate(year: startYear, month: Self.startMonth, day: 1) }
+    public var last: CalendarDate { CalendarDate(year: startYear + 1, month: Self.startMonth - 1, day: 1).endOfMonth }
     public func contains(_ date: CalendarDate) -> Bool { first <= date && date <= last }
-    /// The CND015W deadline for a practice's contribution to the cluster plan.
-    public var contributionDeadline: CalendarDate { CalendarDate(year: startYear, month: 9, day: 30) }
 
     public var description: String {
         let next = (startYear + 1) % 100
         return "\(startYear)-\(next < 10 ? "0" : "")\(next)"
     }
 
-    public static func < (a: QAIFYear, b: QAIFYear) -> Bool { a.startYear < b.startYear }
+    public static func < (a: Self, b: Self) -> Bool { a.startYear < b.startYear }
+}
+
+/// A QAIF year: the cycle of the Professional Collaborative indicators, 1 October to
+/// 30 September (seed 003: "the 1st October – 30th September QAIF cycle"), written `2026-27`
+/// for October 2026 to September 2027. GP Collaborative attendance (CND014W) is counted over it,
+/// and a practice's contribution to the cluster plan (CND015W) is due on its last day.
+public struct QAIFYear: TwelveMonthYear {
+    public static let startMonth = 10
+    public var startYear: Int
+
+    public init(startYear: Int) { self.startYear = startYear }
+
+    /// The CND015W deadline for a practice's contribution to the cluster plan: the data shared
+    /// with the Health Board "by 30th September to feed in to the IMTP cycle".
+    public var contributionDeadline: CalendarDate { last }
+}
+
+/// A financial year: 1 April to 31 March, written `2026-27`, as the Health Board's annual report
+/// and plans run. Board report periods and the roll-up's decisions of the year use it.
+public struct FinancialYear: TwelveMonthYear {
+    public static let startMonth = 4
+    public var startYear: Int
+
+    public init(startYear: Int) { self.startYear = startYear }
 }

@@ -20,7 +20,7 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
         self.tenant = tenant
         self.cluster = cluster
         self.today = today
-        let year = QAIFYear(containing: today)
+        let year = FinancialYear(containing: today)
         risks = RiskCounts()
         actions = ActionCounts()
         decisions = DecisionCounts(year: year)
@@ -37,8 +37,9 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
         }
         // Practices listed for attendance: those in the GP Collaborative's terms of reference
         // agreed by the year's end (as `clustersync attendance`), and any that attended.
-        let listed = terms.filter { $0.body == AttendanceReport.body && $0.dateAgreed <= year.last }.flatMap(\.practices)
-        let report = AttendanceReport(meetings: meetings, practices: Set(listed), year: year, today: today)
+        let qaif = QAIFYear(containing: today)
+        let listed = terms.filter { $0.body == AttendanceReport.body && $0.dateAgreed <= qaif.last }.flatMap(\.practices)
+        let report = AttendanceReport(meetings: meetings, practices: Set(listed), year: qaif, today: today)
         attendance = AttendanceCounts(cluster: cluster, report: report)
         self.terms = TermsCounts(cluster: cluster, terms: terms, today: today)
     }
@@ -75,7 +76,7 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         self.today = today
         risks = sorted.map(\.risks).reduce(RiskCounts(), +)
         actions = sorted.map(\.actions).reduce(ActionCounts(), +)
-        decisions = sorted.map(\.decisions).reduce(DecisionCounts(year: QAIFYear(containing: today)), +)
+        decisions = sorted.map(\.decisions).reduce(DecisionCounts(year: FinancialYear(containing: today)), +)
         attendance = sorted.map(\.attendance).reduce(AttendanceCounts(year: QAIFYear(containing: today)), +)
         terms = sorted.map(\.terms).reduce(TermsCounts(), +)
     }
@@ -201,18 +202,18 @@ public struct DecisionCounts: Sendable, Equatable, Codable {
     public var total = 0
     /// By recorded outcome (`none` while not recorded).
     public var byOutcome = zeros(DecisionCounts.outcomes)
-    /// The QAIF year containing the roll-up's day (`2026-27`).
+    /// The financial year containing the roll-up's day (`2026-27`).
     public var year: String
     /// Decisions dated in that year, by outcome.
     public var yearByOutcome = zeros(DecisionCounts.outcomes)
 
-    public init(year: QAIFYear) { self.year = year.description }
+    public init(year: FinancialYear) { self.year = year.description }
 
-    mutating func add(_ decision: RollupContribution.Decision, year qaif: QAIFYear) {
+    mutating func add(_ decision: RollupContribution.Decision, year: FinancialYear) {
         let outcome = decision.outcome.flatMap { Self.outcomes.contains($0) ? $0 : nil } ?? "none"
         total += 1
         byOutcome[outcome, default: 0] += 1
-        if let date = decision.date, qaif.contains(date) { yearByOutcome[outcome, default: 0] += 1 }
+        if let date = decision.date, year.contains(date) { yearByOutcome[outcome, default: 0] += 1 }
     }
 
     public static func + (a: DecisionCounts, b: DecisionCounts) -> DecisionCounts {

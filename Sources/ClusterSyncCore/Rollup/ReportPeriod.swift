@@ -1,7 +1,7 @@
 import Foundation
 
-/// The period a board report covers: a QAIF / financial year (`2026-27`, 1 April to 31 March, as
-/// the Health Board's annual report runs) or any range of days (`2026-04-01..2026-09-30`).
+/// The period a board report covers: a financial year (`2026-27`, 1 April to 31 March, as the
+/// Health Board's annual report runs) or any range of days (`2026-04-01..2026-09-30`).
 public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
     public var first: CalendarDate
     public var last: CalendarDate
@@ -12,14 +12,14 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
         self.last = last
     }
 
-    public init(year: QAIFYear) {
+    public init(year: some TwelveMonthYear) {
         first = year.first
         last = year.last
     }
 
     /// Reads `2026-27` or `FIRST..LAST` (dates `YYYY-MM-DD`); nil for anything else.
     public init?(_ text: String) {
-        if let year = QAIFYear(text) {
+        if let year = FinancialYear(text) {
             self.init(year: year)
             return
         }
@@ -44,7 +44,8 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        if first.month == 4, first.day == 1, last == QAIFYear(containing: first).last { return QAIFYear(containing: first).description }
+        let year = FinancialYear(containing: first)
+        if first == year.first, last == year.last { return year.description }
         return "\(first)..\(last)"
     }
 }
