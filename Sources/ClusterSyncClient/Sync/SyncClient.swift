@@ -150,7 +150,7 @@ public struct SyncClient: Sendable {
         do {
             channel = try await connect(tls: tls)
         } catch {
-            return machine.handle(.connectFailed(.init(.lost, "cannot reach the server at \(server) (\(error))")), now: Self.now())
+            return machine.handle(.connectFailed(.init(.lost, Self.unreachable(error, server: server))), now: Self.now())
         }
         let tick = machine.configuration.tickMillis
         let writeTimeout = machine.configuration.pingMillis + machine.configuration.pongTimeoutMillis
@@ -298,6 +298,30 @@ public struct SyncClient: Sendable {
         default:
             return .init(.lost, "the connection to \(server) broke (\(error))")
         }
+    }
+
+    /// Why no connection could be opened, in words a practice manager can act on; the library's
+    /// own text only for what is not recognised.
+    static func unreachable(_ error: any Error, server: String) -> String {
+        let start = "cannot reach the server at \(server): "
+        var causes: [any Error] = [error]
+        if let connection = error as? NIOConnectionError {
+            guard !connection.connectionErrors.isEmpty else {
+                return start + "its name does not resolve (check the address given to `clustersync remote set`, and the network)"
+            }
+            causes = connection.connectionErrors.map(\.error)
+        }
+        let codes = causes.compactMap { ($0 as? IOError)?.errnoCode }
+        if !codes.isEmpty, codes.allSatisfy({ $0 == ECONNREFUSED }) {
+            return start + "nothing answers on that port (is the server running, and is the port right?)"
+        }
+        if codes.contains(where: { $0 == ENETUNREACH || $0 == EHOSTUNREACH }) {
+            return start + "no route to it (check the network connection)"
+        }
+        if codes.contains(ETIMEDOUT) || causes.contains(where: { if case ChannelError.connectTimeout = $0 { true } else { false } }) {
+            return start + "no answer within 10 seconds (check the network connection and the address)"
+        }
+        return start + "\(error)"
     }
 
     static func handshakeFailed(_ server: String, _ detail: String) -> String {
