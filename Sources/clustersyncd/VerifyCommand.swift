@@ -48,6 +48,11 @@ struct VerifyCommand: AsyncParsableCommand {
             if report.moreProblems > 0 { print("  … and \(report.moreProblems) more") }
             print("head: \(report.head?.text ?? "none (no change accepted yet)")")
             if expectHead != nil, report.isIntact { print("the recorded head is in the chain") }
+            if let compaction = report.compaction {
+                print("compaction: through seq \(compaction.throughSeq) at \(TextTable.localTime(HLCTimestamp(millis: compaction.compactedAt))), "
+                    + "checkpoint \(LedgerChain.hex(compaction.checkpoint)); the texts of \(report.compacted) superseded "
+                    + "change\(report.compacted == 1 ? "" : "s") dropped, their chain entries kept")
+            }
             for r in report.redactions {
                 let target = r.redactedSeq.map { "seq \($0)" } ?? "not received by the server"
                 print("redaction at seq \(r.seq): \(r.redaction) by \(r.author ?? "unknown") at \(TextTable.localTime(r.hlc)) erased the value of "

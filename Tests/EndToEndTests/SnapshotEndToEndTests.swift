@@ -163,6 +163,9 @@ import Testing
         let report = try #require(verify.json)
         #expect(report["intact"] == .bool(true), "\(verify.stdout)")
         #expect((report["compaction"]?["changesCompacted"]?.intValue ?? 0) > 0, "\(verify.stdout)")
+        #expect(report["compaction"]?["compactedAtTime"]?.stringValue?.count == 16, "\(verify.stdout)")
+        let text = try await admin("verify", "--tenant", "bcuhb").stdout
+        #expect(text.contains("compaction: through seq ") && text.contains("superseded change"), "\(text)")
 
         let synced = try await sync(rhyl)
         #expect(synced.status == 0)

@@ -248,6 +248,7 @@ public struct LedgerReport: Sendable, Equatable {
             members["compaction"] = .object([
                 "throughSeq": .int(compaction.throughSeq), "checkpoint": .string(LedgerChain.hex(compaction.checkpoint)),
                 "compactedAt": .int(compaction.compactedAt), "changesCompacted": .int(Int64(compacted)),
+                "compactedAtTime": .string(time(HLCTimestamp(millis: compaction.compactedAt))),
             ])
             object = .object(members)
         }
