@@ -197,6 +197,7 @@ public struct Catalogue: Sendable {
         "list_item_label": "{1}: {2}",
         // Record page
         "record_fields": "Details",
+        "record_checks": "Checks against the terms of reference and declarations",
         "record_conflicts": "Needs a decision",
         "record_no_conflicts": "No conflicts: every practice's copy agrees.",
         "record_conflict_intro": "Two practices changed {1} without seeing each other's change. Choose the one to keep.",

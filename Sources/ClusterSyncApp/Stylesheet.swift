@@ -47,6 +47,7 @@ enum Stylesheet {
     .tag { display: inline-block; padding: 0 .4rem; border: 1px solid var(--ink); font-size: .9rem; }
     .overdue-label { font-weight: 700; color: #8a3a00; }
     .conflict-label { font-weight: 700; color: #b10e1e; }
+    dd.attention { color: #b10e1e; font-weight: 700; }
     .layout-2 { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 2rem; align-items: start; }
     @media (max-width: 60rem) { .layout-2 { grid-template-columns: 1fr; } }
     label.inline { display: inline; }

@@ -167,36 +167,21 @@ struct AttendanceCommand: ParsableCommand {
 }
 
 extension Output {
-    /// What `show` adds for governance records: map entries, attendees, and checks that read
-    /// other records (quorum, majority, interests in force).
+    /// What `show` adds for governance records: attendees, votes, and the checks that read other
+    /// records (`GovernanceRecords.checks`: quorum, majority, interests in force, the votes).
     static func governanceLines(_ view: RecordView, _ governance: GovernanceRecords) -> String {
         var lines: [String] = []
         func line(_ label: String, _ text: String) { lines.append("  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + text) }
         switch view.type {
         case .meeting:
             if !view.attendees.isEmpty { line("attended", view.attendees.map(\.text).joined(separator: "\n" + String(repeating: " ", count: 20))) }
-            let q = governance.quorum(of: view)
-            if let required = q.required {
-                line("quorum", "\(q.met == true ? "met" : "NOT MET"): \(q.present) of \(required) needed (\(q.roles.joined(separator: ", ")) count; \(q.terms?.rawValue ?? ""))")
-            } else if let note = q.note {
-                line("quorum", "unknown: \(note)")
-            }
-            let interests = governance.interests(atMeeting: view)
-            if !interests.isEmpty { line("interests", interests.map { "\($0.member) (\($0.declaration.id))" }.joined(separator: ", ")) }
         case .decision:
             let votes = view.mapValues("votes")
             if !votes.isEmpty { line("votes", votes.sorted { $0.key < $1.key }.map { "\($0.key): \(Replica.plain($0.value))" }.joined(separator: ", ")) }
-            let v = governance.votes(of: view)
-            line("tally", "\(v.votesFor) for, \(v.against) against, \(v.abstentions) abstaining")
-            if let rule = v.rule { line("majority needed", "\(rule.rawValue) (\(v.terms?.rawValue ?? ""))") }
-            if let note = v.note { line("majority needed", "unknown: \(note)") }
-            if let carried = v.carried { line("votes carry", carried ? "yes" : "no") }
-            if v.outcomeMatches == false { line("CHECK", "the recorded outcome does not match the votes and the majority rule") }
-            let interests = governance.interests(forDecision: view)
-            if !interests.isEmpty { line("interests", interests.map { "\($0.member) (\($0.declaration.id))" }.joined(separator: ", ")) }
         default:
             break
         }
+        for check in governance.checks(of: view) { line(check.label, check.needsAttention ? styled(check.text, .red) : check.text) }
         return lines.isEmpty ? "" : "\n" + lines.joined(separator: "\n")
     }
 }

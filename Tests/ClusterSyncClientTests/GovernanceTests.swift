@@ -148,6 +148,43 @@ import Testing
         #expect(throws: ClusterSyncError.self) { try r.interestsInForce(for: interest) }
     }
 
+    /// One member, one vote; interests considered when deciding; a quorate meeting (guide §3.6,
+    /// §3.7): what a decision's votes are checked against, in the core for every front end.
+    @Test func aDecisionsVotesAreCheckedAgainstMembersInterestsAndQuorum() throws {
+        let r = try replica("board", practice: "prestatyn")
+        _ = try terms(r, agreed: "2026-04-01", quorum: "3", members: ["Rhys Morgan", "Dr Siân Evans", "Ceri Lloyd"])
+        let m = try meeting(r, date: "2026-11-20")
+        for name in ["Rhys Morgan", "Dr Siân Evans"] { try r.attend(m, Attendee(name: name, role: "member", practice: "rhyl")) }
+        _ = try r.create(.declaration, edits: [.set("member", s("Rhys Morgan")), .set("nature", s("pecuniary")), .set("date_declared", s("2026-11-01"))])
+        let d = try r.create(.decision, edits: [.set("title", s("Commission pilot")), .set("meeting", s(m.rawValue)), .set("method", s("vote"))])
+        try r.vote(d, member: "rhys  morgan", "for")
+        try r.vote(d, member: "Dr Siân Evans", "for")
+        try r.vote(d, member: "Megan Price", "against")
+        var votes = try r.governance().votes(of: try #require(try r.record(d)))
+        #expect(votes.votedWithInterest == ["rhys  morgan"])
+        #expect(votes.nonMembers == ["Megan Price"])
+        #expect(votes.meetingQuorate == false, "two of three needed")
+        let checks = try r.governance().checks(of: try #require(try r.record(d)))
+        #expect(checks.filter(\.needsAttention).map(\.text) == [
+            "taken at a meeting that did not have its quorum",
+            "voted with an interest in force and not recorded as abstaining for it: rhys  morgan",
+            "voted but not a member in the terms of reference \(votes.terms!.rawValue): Megan Price",
+        ])
+        let derived = try r.governance().derived(try #require(try r.record(d)))
+        #expect(derived["voted_with_interest"] == .array([s("rhys  morgan")]) && derived["meeting_quorate"] == .bool(false))
+
+        // Recorded as abstaining for the interest, a third member present: nothing to check.
+        try r.edit(d, .add("abstained_for_interest", s("Rhys Morgan")))
+        try r.vote(d, member: "Megan Price", "abstain")
+        try r.attend(m, Attendee(name: "Ceri Lloyd", role: "member", practice: "meliden"))
+        votes = try r.governance().votes(of: try #require(try r.record(d)))
+        #expect(votes.votedWithInterest.isEmpty && votes.meetingQuorate == true)
+        #expect(votes.nonMembers.isEmpty, "an abstention is no vote cast")
+        // A meeting not yet held is not judged on its quorum.
+        try r.edit(m, .set("status", s("scheduled")))
+        #expect(try r.governance().votes(of: try #require(try r.record(d))).meetingQuorate == nil)
+    }
+
     @Test func votesAreEachMembersOwnRegister() throws {
         let a = try replica("a", practice: "prestatyn")
         let b = try replica("b", practice: "rhyl")

@@ -87,6 +87,16 @@ public struct GovernanceRecords: Sendable {
         /// Whether the recorded outcome (agreed or rejected) is what the votes give.
         public var outcomeMatches: Bool?
         public var note: String?
+        /// Members who voted for or against with an interest in force on the decision's date and
+        /// are not recorded as abstaining for it (guide §3.7: interests are considered when
+        /// decisions are made): the chair should check the vote.
+        public var votedWithInterest: [String] = []
+        /// Those who voted for or against who are not among the members the terms of reference
+        /// in force list (one member, one vote, guide §3.6); empty when the terms list no members.
+        public var nonMembers: [String] = []
+        /// Whether the meeting that took the decision had its quorum (nil: not known, or the
+        /// meeting is not marked held).
+        public var meetingQuorate: Bool?
     }
 
     /// The decision's date: its own, else its meeting's.
@@ -96,12 +106,23 @@ public struct GovernanceRecords: Sendable {
 
     public func votes(of decision: RecordView) -> VoteCheck {
         var check = VoteCheck()
-        for vote in decision.mapValues("votes").values.compactMap(\.stringValue) {
-            switch vote {
-            case "for": check.votesFor += 1
-            case "against": check.against += 1
+        let votes = decision.mapValues("votes")
+        var cast: [String] = []
+        for (member, vote) in votes {
+            switch vote.stringValue {
+            case "for": check.votesFor += 1; cast.append(member)
+            case "against": check.against += 1; cast.append(member)
             default: check.abstentions += 1
             }
+        }
+        let abstained = Set(decision.members("abstained_for_interest").compactMap(\.stringValue).map(Self.nameKey))
+        if let date = date(of: decision) {
+            check.votedWithInterest = Array(Set(interests(of: cast, on: date).map(\.member)))
+                .filter { !abstained.contains(Self.nameKey($0)) }.sorted()
+        }
+        // Judged once the meeting is held: before, its attendance may not be recorded yet.
+        if let meeting = meeting(decision.string("meeting")), meeting.string("status") == "held" {
+            check.meetingQuorate = quorum(of: meeting).met
         }
         let financial = decision.value("financial_implications")?.boolValue ?? false
         let ruleField = financial ? "financial_majority" : "majority"
@@ -114,6 +135,8 @@ public struct GovernanceRecords: Sendable {
             return check
         }
         check.terms = terms.id
+        let members = Set(terms.members("members").compactMap(\.stringValue).map(Self.nameKey))
+        if !members.isEmpty { check.nonMembers = cast.filter { !members.contains(Self.nameKey($0)) }.sorted() }
         // Without a separate rule for financial decisions, the ordinary majority applies.
         guard let rule = (terms.string(ruleField) ?? terms.string("majority")).flatMap(MajorityRule.init(rawValue:)) else {
             check.note = "the terms of reference \(terms.id) set no majority"
@@ -167,6 +190,59 @@ public struct GovernanceRecords: Sendable {
         name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
+    // MARK: Checks, in words
+
+    /// One line of what a meeting or decision is checked against, as the CLI's `show` and the
+    /// web app's record page word it.
+    public struct Check: Sendable, Equatable {
+        public var label: String
+        public var text: String
+        /// Something for the chair or the lead to look at (a quorum not met, a vote the rules
+        /// question), shown as such.
+        public var needsAttention: Bool
+    }
+
+    /// What a meeting (quorum, interests in force) or a decision (tally, majority, interests,
+    /// the checks on its votes) is checked against; nothing for other records.
+    public func checks(of view: RecordView) -> [Check] {
+        var checks: [Check] = []
+        func add(_ label: String, _ text: String, attention: Bool = false) { checks.append(Check(label: label, text: text, needsAttention: attention)) }
+        func named(_ interests: [InterestInForce]) -> String { interests.map { "\($0.member) (\($0.declaration.id))" }.joined(separator: ", ") }
+        switch view.type {
+        case .meeting:
+            let q = quorum(of: view)
+            if let required = q.required {
+                add("quorum", "\(q.met == true ? "met" : "NOT MET"): \(q.present) of \(required) needed (\(q.roles.joined(separator: ", ")) count; \(q.terms?.rawValue ?? ""))",
+                    attention: q.met != true)
+            } else if let note = q.note {
+                add("quorum", "unknown: \(note)")
+            }
+            let held = interests(atMeeting: view)
+            if !held.isEmpty { add("interests held", named(held)) }
+        case .decision:
+            let v = votes(of: view)
+            add("tally", "\(v.votesFor) for, \(v.against) against, \(v.abstentions) abstaining")
+            if let rule = v.rule { add("majority needed", "\(rule.rawValue) (\(v.terms?.rawValue ?? ""))") }
+            if let note = v.note { add("majority needed", "unknown: \(note)") }
+            if let carried = v.carried { add("votes carry", carried ? "yes" : "no") }
+            if v.outcomeMatches == false { add("CHECK", "the recorded outcome does not match the votes and the majority rule", attention: true) }
+            if v.meetingQuorate == false { add("CHECK", "taken at a meeting that did not have its quorum", attention: true) }
+            if !v.votedWithInterest.isEmpty {
+                add("CHECK", "voted with an interest in force and not recorded as abstaining for it: \(v.votedWithInterest.joined(separator: ", "))",
+                    attention: true)
+            }
+            if !v.nonMembers.isEmpty {
+                add("CHECK", "voted but not a member in the terms of reference \(v.terms?.rawValue ?? ""): \(v.nonMembers.joined(separator: ", "))",
+                    attention: true)
+            }
+            let held = interests(forDecision: view)
+            if !held.isEmpty { add("interests held", named(held)) }
+        default:
+            break
+        }
+        return checks
+    }
+
     // MARK: Derived values
 
     /// The derived values of a governance record that read other records, merged into the
@@ -191,6 +267,9 @@ public struct GovernanceRecords: Sendable {
             if let carried = v.carried { d["votes_carry"] = .bool(carried) }
             if let matches = v.outcomeMatches { d["outcome_matches_votes"] = .bool(matches) }
             if let note = v.note { d["majority_note"] = .string(note) }
+            if !v.votedWithInterest.isEmpty { d["voted_with_interest"] = .array(v.votedWithInterest.map(JSONValue.string)) }
+            if !v.nonMembers.isEmpty { d["non_member_votes"] = .array(v.nonMembers.map(JSONValue.string)) }
+            if let quorate = v.meetingQuorate { d["meeting_quorate"] = .bool(quorate) }
             return d
         default:
             return [:]
