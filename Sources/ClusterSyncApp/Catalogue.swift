@@ -154,6 +154,7 @@ public struct Catalogue: Sendable {
         "field_financial_implications": "Financial implications",
         "field_amount": "Amount (£)",
         "field_votes": "Votes",
+        "field_map_entry": "{1}: {2}",
         "field_interests": "Interests considered",
         "field_abstained_for_interest": "Abstained because of an interest",
         "field_meeting": "Meeting",

@@ -72,6 +72,15 @@ struct Pages: Sendable {
 
     func query(_ request: Request) -> FormBody { FormBody(request.uri.query ?? "") }
 
+    /// A field's name on a page; a map entry (`votes:Ceri Lloyd`) as its map's name and key.
+    /// `lowercased` lowers the field's name only, never the key (a person's name).
+    func fieldLabel(_ field: String, lowercased: Bool = false) -> String {
+        let parts = field.split(separator: ":", maxSplits: 1)
+        let name = t["field_\(parts[0])"]
+        let shown = lowercased ? name.lowercased() : name
+        return parts.count == 2 ? t.text("field_map_entry", shown, String(parts[1])) : shown
+    }
+
     func conflictCount() -> Int { (try? replica.conflicts().count) ?? 0 }
 
     func download(_ text: String, type: String, name: String) -> Response {
@@ -87,7 +96,7 @@ struct Pages: Sendable {
         let records: [[String: Any]] = summaries.map { summary in
             [
                 "id": summary.record.id.rawValue, "title": summary.title ?? summary.record.name,
-                "fields": summary.conflicts.map { t["field_\($0.field)"] }.joined(separator: ", "),
+                "fields": summary.conflicts.map { fieldLabel($0.field) }.joined(separator: ", "),
             ]
         }
         return page.html("conflicts", title: t["conflicts_title"], section: .conflicts, data: ["records": records], conflicts: summaries.count)

@@ -9,7 +9,7 @@ extension Pages {
         router.get("/records/:id") { request, context in
             guard let view = try self.record(context) else { return self.notFound() }
             let query = self.query(request)
-            let flash = query["settled"].map { self.t.text("record_resolved", self.t["field_\($0)"]) }
+            let flash = query["settled"].map { self.t.text("record_resolved", self.fieldLabel($0)) }
                 ?? (query["saved"] == "1" ? self.t["form_saved"] : nil)
                 ?? (query["attended"] == "1" ? self.t["attend_recorded"] : nil)
             return try self.recordPage(view, flash: flash)
@@ -84,7 +84,7 @@ extension Pages {
         let today = replica.today
         let title = view.name
         let conflicts: [[String: Any]] = view.conflicts.map { conflict in
-            let label = t["field_\(conflict.field)"]
+            let label = fieldLabel(conflict.field)
             return [
                 "field": conflict.field, "label": label,
                 "intro": conflict.kind == .editAgainstDelete ? t["record_delete_conflict_intro"] : t.text("record_conflict_intro", label.lowercased()),
@@ -102,6 +102,13 @@ extension Pages {
         let derived = view.derived(today: today)
         var fields: [[String: Any]] = []
         for spec in view.type.schema.fields where spec.kind != .position {
+            if case .choiceMap = spec.kind {
+                let entries = view.mapValues(spec.name).sorted { $0.key < $1.key }
+                if !entries.isEmpty {
+                    fields.append(["label": t["field_\(spec.name)"], "value": entries.map { "\($0.key): \(Replica.plain($0.value))" }.joined(separator: "\n")])
+                }
+                continue
+            }
             let text: String
             switch spec.kind.cardinality {
             case .set: text = view.members(spec.name).map { Attendee($0)?.text ?? referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
@@ -162,7 +169,7 @@ extension Pages {
     }
 
     func describe(_ entry: HistoryEntry, of view: RecordView, values: ValueText) -> String {
-        let label = t["field_\(entry.field)"].lowercased()
+        let label = fieldLabel(entry.field, lowercased: true)
         let after = entry.after.map { displayed(values.text($0, field: entry.field, of: view), field: entry.field) } ?? ""
         switch entry.action {
         case .set:

@@ -53,9 +53,9 @@ enum Stylesheet {
     label.inline { display: inline; }
     .filters { background: #f3f2f1; padding: .75rem 1rem; }
     .filters .field { margin-bottom: .6rem; }
-    dl.fields { display: grid; grid-template-columns: 14rem 1fr; gap: .25rem 1rem; }
-    dl.fields dt { font-weight: 700; }
-    dl.fields dd { margin: 0; white-space: pre-wrap; }
+    dl.fields, dl.checks { display: grid; grid-template-columns: 14rem 1fr; gap: .25rem 1rem; }
+    dl.fields dt, dl.checks dt { font-weight: 700; }
+    dl.fields dd, dl.checks dd { margin: 0; white-space: pre-wrap; }
     .sides { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: 1rem; }
     .side { border: 2px solid var(--ink); padding: .75rem 1rem; }
     .side .value { font-size: 1.2rem; font-weight: 700; margin: .25rem 0 .5rem; }

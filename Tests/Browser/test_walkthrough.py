@@ -272,3 +272,30 @@ def test_a_meeting_with_attendance_and_a_declaration_of_interest(page):
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr Rhys Jones")
     page.get_by_role("link", name="Declarations of interest").click()
     expect(page.locator("tbody tr").filter(has_text="Dr Rhys Jones")).to_contain_text("1 Nov 2026")
+
+
+def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
+    """The checks of `GovernanceRecords.checks`, as the CLI's `show` prints them: a vote cast
+    with an interest in force, a vote by a non-member, a held meeting short of its quorum."""
+    r = app.replica
+    cli(r, "terms", "add", "title=Board ToR", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=3",
+        "majority=simple", "members+=Dr Rhys Jones", "members+=Dr Siân Evans", "members+=Ceri Lloyd")
+    meeting = cli(r, "meeting", "add", "title=Cluster board, October", "body=stakeholder-board", "date=2026-10-15", "status=held")
+    cli(r, "meeting", "attend", meeting, "Dr Rhys Jones", "--practice", "rhyl")
+    cli(r, "declaration", "add", "member=Dr Rhys Jones", "nature=pecuniary", "date_declared=2026-10-01")
+    decision = cli(r, "decision", "add", "title=Fund the pharmacy pilot", f"meeting={meeting}", "method=vote", "outcome=agreed")
+    cli(r, "decision", "vote", decision, "Dr Rhys Jones", "for")
+    cli(r, "decision", "vote", decision, "Megan Price", "for")
+    page.goto(app.address + "records/" + decision)
+    checks = page.locator("dl.checks")
+    expect(page.get_by_role("heading", name="Checks against the terms of reference and declarations")).to_be_visible()
+    expect(checks.locator("dd.attention")).to_have_text([
+        "taken at a meeting that did not have its quorum",
+        "voted with an interest in force and not recorded as abstaining for it: Dr Rhys Jones",
+        re.compile(r"voted but not a member in the terms of reference TOR-\w+: Megan Price"),
+    ])
+    expect(checks).to_contain_text("2 for, 0 against, 0 abstaining")
+    # Each member's vote is listed, and its history names the member as written.
+    expect(page.locator("dl.fields")).to_contain_text("Megan Price: for")
+    expect(page.locator("tbody")).to_contain_text("votes: Megan Price set to for")
+    assert os.path.getsize(shot(page, "decision-checks")) > 10_000
