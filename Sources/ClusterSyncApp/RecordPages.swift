@@ -122,6 +122,9 @@ extension Pages {
         }
         if derived["review_overdue"]?.boolValue == true { fields.append(["label": t["field_review_date"], "value": t["overdue"]]) }
         if let rag = derived["rag"]?.stringValue { fields.append(["label": t["col_rag"], "value": t["rag_\(rag)"]]) }
+        if let moved = derived["due_moved_days"]?.intValue, let original = view.string("original_due_date") {
+            fields.append(["label": t["due_moved"], "value": t.text(moved > 0 ? "due_moved_later" : "due_moved_earlier", String(abs(moved)), WalesDates.shown(iso: original))])
+        }
 
         let history: [[String: Any]] = RecordHistory.entries(try replica.history(of: view.id)).reversed().map { entry in
             ["when": WalesDates.moment(millis: entry.hlc.millis), "who": Self.who(entry) ?? t["unknown_author"], "what": describe(entry, of: view, values: values)]

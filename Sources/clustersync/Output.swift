@@ -64,6 +64,9 @@ enum Output {
         }
         if let rag = derived["rag"]?.stringValue { lines.append("  " + "rag".padding(toLength: 18, withPad: " ", startingAt: 0) + rag) }
         if derived["review_overdue"] == .bool(true) { lines.append("  review is overdue") }
+        if let moved = derived["due_moved_days"]?.intValue, let original = view.string("original_due_date") {
+            lines.append("  due date moved \(abs(moved)) day\(abs(moved) == 1 ? "" : "s") \(moved > 0 ? "later" : "earlier") than first agreed (\(original))")
+        }
         if let items {
             lines.append("  items:")
             for (i, item) in items.enumerated() {

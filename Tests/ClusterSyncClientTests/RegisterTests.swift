@@ -38,6 +38,20 @@ import Testing
         #expect(titles(try r.register(.action, order: RecordOrder(.due))) == ["A sooner", "b sooner", "later", "no date"])
     }
 
+    /// Moving a due date is seen against the one first agreed (domain: the action tracker).
+    @Test func aMovedDueDateIsCountedAgainstTheOriginal() throws {
+        defer { dir.remove() }
+        let r = try makeReplica(dir, "a", practice: "prestatyn", clock: { 1_795_000_000_000 })
+        let action = try r.add(.action, edits: [.set("title", s("Locum rota")), .set("due_date", s("2026-12-01"))])
+        #expect(try r.record(action)?.derived(today: fixedToday)["due_moved_days"] == nil)
+        _ = try r.edit(action, .set("due_date", s("2026-12-15")))
+        #expect(try r.record(action)?.derived(today: fixedToday)["due_moved_days"] == .int(14))
+        _ = try r.edit(action, .set("due_date", s("2026-11-30")))
+        #expect(try r.record(action)?.derived(today: fixedToday)["due_moved_days"] == .int(-1))
+        // The guide's Cluster Staffing Group is a body meetings are held by.
+        _ = try r.add(.meeting, edits: [.set("title", s("Staffing group")), .set("body", s("staffing-group"))])
+    }
+
     @Test func filtersByStatusWordsBandAndDeletion() throws {
         defer { dir.remove() }
         let r = try makeReplica(dir, "a", practice: "prestatyn", clock: { 1_795_000_000_000 })

@@ -2,9 +2,13 @@
 /// decisions, declarations of interest, terms of reference, the cluster plan and practices'
 /// contributions to it. Documented in Protocol/changes.md §7.
 extension RecordSchema {
+    /// The guide's levels of decision-making (§6.4: the Cluster Staffing Group, the Stakeholder
+    /// Board, a Leadership Team), the Professional Collaboratives (seed 003) and the community
+    /// nursing and allied health collaboratives of the cluster's core (seed 002), the PCPG.
     public static let bodies = [
-        "stakeholder-board", "leadership-team", "gp-collaborative", "pharmacy-collaborative",
-        "dental-collaborative", "optometry-collaborative", "pcpg", "other",
+        "stakeholder-board", "leadership-team", "staffing-group", "gp-collaborative", "pharmacy-collaborative",
+        "dental-collaborative", "optometry-collaborative", "community-nursing-collaborative", "allied-health-collaborative",
+        "pcpg", "other",
     ]
     public static let meetingStatuses = ["scheduled", "held", "cancelled"]
     /// member: a member of the body (for a GP practice, a clinical partner or senior clinician);

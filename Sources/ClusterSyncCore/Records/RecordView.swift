@@ -129,7 +129,8 @@ public struct RecordView: Sendable, Equatable {
 }
 
 extension RecordView {
-    /// Values computed from fields, never stored: a risk's score and band, an action's BRAG.
+    /// Values computed from fields, never stored: a risk's score and band, an action's BRAG and
+    /// how far its due date moved.
     public func derived(today: CalendarDate) -> [String: JSONValue] {
         switch type {
         case .risk:
@@ -146,7 +147,12 @@ extension RecordView {
             return d
         case .action:
             let rag = BRAG.rate(status: string("status"), dueDate: string("due_date").flatMap(CalendarDate.init), today: today)
-            return ["rag": .string(rag.rawValue)]
+            var d: [String: JSONValue] = ["rag": .string(rag.rawValue)]
+            // A due date moved is seen against the one first agreed (negative: brought forward).
+            if let due = date("due_date"), let original = date("original_due_date"), due != original {
+                d["due_moved_days"] = .int(Int64(due.dayNumber - original.dayNumber))
+            }
+            return d
         case .list, .item, .meeting, .decision, .plan:
             return [:]
         case .terms:
