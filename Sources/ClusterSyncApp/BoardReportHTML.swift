@@ -75,6 +75,12 @@ public enum BoardReportHTML {
             let n = report.decisions.filter { ($0.string("outcome") ?? "none") == o }.count
             return ["outcome": o == "none" ? "not recorded" : o, "count": String(n)]
         }
+        data["closedRisks"] = report.closedRisks.map { closed -> [String: Any] in
+            let lessons = closed.risk.string("lessons_learned") ?? ""
+            return ["date": shown(closed.closedOn), "title": closed.risk.name, "owner": closed.risk.string("owner") ?? "",
+                    "lessons": lessons, "noLessons": lessons.isEmpty]
+        }
+        data["hasClosedRisks"] = !report.closedRisks.isEmpty
         data["attendanceYear"] = report.attendance.year.description
         data["meetingsHeld"] = String(report.attendance.held.count)
         data["meetingsLeft"] = String(report.attendance.left.count)

@@ -73,6 +73,15 @@ enum BoardReportTemplate {
     {{^hasDecisions}}<p>No decisions recorded in the period.</p>{{/hasDecisions}}
     </section>
 
+    <section>
+    <h2>Risks closed in the period and lessons learned</h2>
+    {{#hasClosedRisks}}<table class="closed-risks">
+    <thead><tr><th scope="col">Closed</th><th scope="col">Risk</th><th scope="col">Owner</th><th scope="col">Lessons learned</th></tr></thead>
+    <tbody>{{#closedRisks}}<tr><td>{{date}}</td><td>{{title}}</td><td>{{owner}}</td><td>{{#noLessons}}<em>none recorded</em>{{/noLessons}}{{lessons}}</td></tr>{{/closedRisks}}</tbody>
+    </table>{{/hasClosedRisks}}
+    {{^hasClosedRisks}}<p>No risks closed in the period.</p>{{/hasClosedRisks}}
+    </section>
+
     <section class="keep">
     <h2>GP Collaborative attendance {{attendanceYear}} (QAIF CND014W: at least 4 a year)</h2>
     <p class="note">Meetings held: {{meetingsHeld}}; still to come in the year: {{meetingsLeft}}.</p>

@@ -10,7 +10,8 @@ struct ReportCommand: ParsableCommand {
         abstract: "Write the cluster's governance report for the Health Board or a PCPG board paper as one HTML file.",
         discussion: """
             The file is self-contained (inline CSS and SVG, nothing fetched) and prints to A4: key figures, the 5x5 heat \
-            map, open risks by band month by month, actions by RAG, what is overdue, decisions taken in the period, GP \
+            map, open risks by band month by month, actions by RAG, what is overdue, decisions taken in the period, risks closed \
+            in the period with their lessons learned, GP \
             Collaborative attendance against CND014W, and risks escalated to the PCPG or Health Board in full. Only records \
             shared with the cluster are used. Open the file in a browser; print it or save it as PDF from there.
             """)

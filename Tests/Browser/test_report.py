@@ -30,6 +30,11 @@ def make_cluster(path):
     cli(path, "risk", "set", escalated, f"linked_actions+={action}")
     cli(path, "risk", "add", "title=Premises lease ends", "likelihood=3", "consequence=3", f"review_date={day(30)}")
     cli(path, "risk", "add", "title=Data sharing agreement lapses", "likelihood=1", "consequence=2")
+    # Two risks closed by the lead: one with its lessons learned, one without (the report says so).
+    flu = cli(path, "risk", "add", "title=Flu clinic staffing", "likelihood=3", "consequence=4", "owner=Practice manager")
+    cli(path, "risk", "set", flu, "status=closed", "lessons_learned=Book bank staff in August, not October")
+    lift = cli(path, "risk", "add", "title=Surgery lift out of service", "likelihood=2", "consequence=3")
+    cli(path, "risk", "set", lift, "status=closed")
     cli(path, "risk", "add", "--private", "title=Private practice matter", "likelihood=5", "consequence=5")
     decision = cli(path, "decision", "add", "title=Fund the minor ailments pilot", f"date={day(-1)}",
                    "method=consensus", "outcome=agreed", "financial_implications=yes", "amount=12000")
@@ -63,6 +68,10 @@ def test_report_renders_to_png_and_pdf(workdir, browser):
     assert "Agree winter locum rota" in text                      # its linked action
     assert "Fund the minor ailments pilot" in text                # a decision of the period
     assert "Private practice matter" not in text                  # practice-private: nowhere
+    # Risks closed in the period, with their lessons learned (guide §3.8).
+    closed = page.eval_on_selector_all("table.closed-risks tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
+    assert sorted([r[1], r[3]] for r in closed) == [["Flu clinic staffing", "Book bank staff in August, not October"],
+                                                   ["Surgery lift out of service", "none recorded"]], closed
     # Attendance: prestatyn 1 meeting, rhyl (in the terms of reference) none; no meetings left, so both short.
     rows = page.eval_on_selector_all("table.attendance tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
     assert [[r[0], r[2], r[3]] for r in rows] == [["prestatyn", "1", "cannot reach"], ["rhyl", "0", "cannot reach"]]

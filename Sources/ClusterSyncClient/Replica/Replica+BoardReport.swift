@@ -19,6 +19,9 @@ public struct BoardReport: Sendable {
     public var overdue: [RecordView]
     /// Decisions dated in the period (their own date, else their meeting's), oldest first.
     public var decisions: [RecordView]
+    /// Risks closed in the period (the day their `closed` status was written), oldest first: the
+    /// report on lessons learned from risk reviews (guide §3.8), each with its `lessons_learned`.
+    public var closedRisks: [(risk: RecordView, closedOn: CalendarDate)]
     /// GP Collaborative attendance in the QAIF year containing `asOf`.
     public var attendance: AttendanceReport
     /// Open risks escalated to the PCPG or the Health Board, highest score first, with the
@@ -78,7 +81,13 @@ extension Replica {
             let ids = risk.members("linked_actions").compactMap { $0.stringValue.flatMap { RecordID($0) } }
             escalated.append((risk: risk, actions: ids.compactMap { byID[$0] }))
         }
+        let closedRisks = shared.compactMap { view -> (risk: RecordView, closedOn: CalendarDate)? in
+            guard view.type == .risk, let write = view.writes["status"]?.first, write.value == .string("closed") else { return nil }
+            let day = CalendarDate(unixMillis: write.hlc.millis)
+            return period.contains(day) && day <= asOf ? (risk: view, closedOn: day) : nil
+        }.sorted { ($0.closedOn, $0.risk.id) < ($1.closedOn, $1.risk.id) }
         return BoardReport(tenant: identity.tenant, cluster: identity.cluster, period: period, asOf: asOf, made: made, rollup: rollup,
-                           bandsByMonth: bandsByMonth, overdue: overdue, decisions: decisions, attendance: attendance, escalated: escalated)
+                           bandsByMonth: bandsByMonth, overdue: overdue, decisions: decisions, closedRisks: closedRisks,
+                           attendance: attendance, escalated: escalated)
     }
 }
