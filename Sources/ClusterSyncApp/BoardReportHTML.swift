@@ -66,7 +66,7 @@ public enum BoardReportHTML {
         let governance = GovernanceRecords(report.decisions)
         data["decisions"] = report.decisions.map { d -> [String: Any] in
             let outcome: String = d.string("outcome") ?? "not recorded"
-            let amount: String = d.string("amount").map(pounds) ?? ""
+            let amount: String = d.string("amount").map(Amount.shown) ?? ""
             return ["title": d.string("title") ?? "", "date": shown(d.date("date") ?? governance.date(of: d)),
                     "method": d.string("method") ?? "", "outcome": outcome, "outcomeClass": d.string("outcome") ?? "none", "amount": amount]
         }
@@ -89,18 +89,6 @@ public enum BoardReportHTML {
         data["escalated"] = report.escalated.map { escalatedRisk($0, asOf: report.asOf) }
         data["hasEscalated"] = !report.escalated.isEmpty
         return data
-    }
-
-    /// `12000` as `£12,000`, `350.50` as `£350.50`.
-    static func pounds(_ amount: String) -> String {
-        let parts = amount.split(separator: ".", maxSplits: 1)
-        var whole = String(parts.first ?? "")
-        var grouped = ""
-        while whole.count > 3 {
-            grouped = "," + whole.suffix(3) + grouped
-            whole = String(whole.dropLast(3))
-        }
-        return "£" + whole + grouped + (parts.count > 1 ? "." + parts[1] : "")
     }
 
     static func overdueRow(_ v: RecordView) -> [String: Any] {

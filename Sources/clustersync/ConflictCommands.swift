@@ -88,7 +88,17 @@ struct ListConflicts: ParsableCommand {
 
             \(count) conflict\(count == 1 ? "" : "s") in \(summaries.count) record\(summaries.count == 1 ? "" : "s"). \
             Compare: clustersync conflicts show ID. Settle: clustersync conflicts resolve ID FIELD --keep N (or --value VALUE).
-            """)
+            """ + Self.leadNote(replica))
+    }
+}
+
+extension ListConflicts {
+    /// On a replica without the lead's role: that settling another practice's value is the
+    /// lead's (`LeadPowers`), said before someone tries and is refused.
+    static func leadNote(_ replica: Replica) -> String {
+        guard let role = try? replica.grantedRole().role, !role.hasLeadPowers else { return "" }
+        return "\nSettling a conflict with another practice's value is the cluster lead's; this replica's role is \(role.rawValue) "
+            + "(clustersync status). Ask the lead, or settle only this practice's own values."
     }
 }
 
@@ -137,6 +147,7 @@ struct ShowConflicts: ParsableCommand {
             lines.append(Output.grid(header, rows, wrap: [nil] + Array(repeating: max(room, 16), count: columns)))
             lines.append(Self.hint(for: conflict, of: view))
         }
+        if !conflicts.isEmpty { lines.append(ListConflicts.leadNote(replica).trimmingCharacters(in: .newlines)) }
         Output.print(lines.joined(separator: "\n"))
     }
 

@@ -47,6 +47,7 @@ enum Output {
             case .register:
                 text = view.value(spec.name).map { value in
                     if let score = RiskScore(value) { return "\(score.likelihood)x\(score.consequence) = \(score.score) (\(score.band.rawValue))" }
+                    if spec.kind == .amount, let amount = value.stringValue { return Amount.shown(amount) }
                     return Replica.plain(value)
                 }
             case .set:

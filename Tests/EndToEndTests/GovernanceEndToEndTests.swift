@@ -15,6 +15,11 @@ import Testing
     /// Runs a command that must succeed; returns its trimmed stdout.
     @discardableResult
     func ok(_ arguments: String...) async throws -> String {
+        try await ok(arguments)
+    }
+
+    @discardableResult
+    func ok(_ arguments: [String]) async throws -> String {
         let result = try await cli.run(arguments)
         #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -50,6 +55,7 @@ import Testing
         #expect(json["derived"]?["outcome_matches_votes"] == .bool(false))
         let text = try await ok("decision", "show", decision)
         #expect(text.contains("does not match the votes"), "\(text)")
+        #expect(text.contains("amount            £12,000"), "as typed, not as stored: \(text)")
 
         let interests = try #require(try await cli.run("interests", "--json", decision).json)
         guard case .array(let list)? = interests["interests"] else { Issue.record("no interests array"); return }
@@ -63,6 +69,22 @@ import Testing
         #expect(dangling.status == 1 && dangling.stderr.contains("does not hold"), "\(dangling.stderr)")
         let empty = try await cli.run("meeting", "set", meeting, "title=")
         #expect(empty.status == 1 && empty.stderr.contains("cannot be empty"), "\(empty.stderr)")
+    }
+
+    /// A practice's replica is told, before it tries, that settling another practice's value
+    /// is the cluster lead's.
+    @Test func aPracticeReplicaIsToldWhoSettlesAnotherPracticesValue() async throws {
+        try await ok("init", "--replica", "rhyl.sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl", "--name", "Manager, Rhyl")
+        try await ok("init", "--replica", "meliden.sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "meliden", "--name", "Manager, Meliden")
+        let risk = try await ok("risk", "add", "--replica", "rhyl.sqlite", "title=Locum cover")
+        try await ok("merge", "--replica", "meliden.sqlite", "--from", "rhyl.sqlite")
+        try await ok("risk", "set", "--replica", "rhyl.sqlite", risk, "owner=Rhyl")
+        try await ok("risk", "set", "--replica", "meliden.sqlite", risk, "owner=Meliden")
+        try await ok("merge", "--replica", "meliden.sqlite", "--from", "rhyl.sqlite")
+        for arguments in [["conflicts", "--replica", "meliden.sqlite"], ["conflicts", "show", "--replica", "meliden.sqlite", risk]] {
+            let text = try await ok(arguments)
+            #expect(text.contains("Settling a conflict with another practice's value is the cluster lead's; this replica's role is practice"), "\(text)")
+        }
     }
 
     @Test func attendanceForAPastQAIFYear() async throws {

@@ -24,8 +24,10 @@ public final class ValueText {
         if let score = RiskScore(value) {
             return "\(score.likelihood)x\(score.consequence) = \(score.score) (\(score.band.rawValue))"
         }
-        if record.type.schema.field(field)?.kind == .position {
-            return place(value, of: record)
+        switch record.type.schema.field(field)?.kind {
+        case .position: return place(value, of: record)
+        case .amount: if let amount = value.stringValue { return Amount.shown(amount) }
+        default: break
         }
         if case .object(let note) = value, let text = note["text"]?.stringValue {
             return [note["date"]?.stringValue, text].compactMap { $0 }.joined(separator: " ")

@@ -90,6 +90,18 @@ public enum Amount {
     public static func typed(_ text: String) -> String {
         text.filter { $0 != "£" && $0 != "," && $0 != " " }
     }
+
+    /// As people read it: `12000` as `£12,000`, `350.50` as `£350.50`.
+    public static func shown(_ amount: String) -> String {
+        let parts = amount.split(separator: ".", maxSplits: 1)
+        var whole = String(parts.first ?? "")
+        var grouped = ""
+        while whole.count > 3 {
+            grouped = "," + whole.suffix(3) + grouped
+            whole = String(whole.dropLast(3))
+        }
+        return "£" + whole + grouped + (parts.count > 1 ? "." + parts[1] : "")
+    }
 }
 
 /// A year of twelve months from the first of `startMonth`, written `2026-27` after the calendar
