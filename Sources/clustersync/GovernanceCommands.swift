@@ -62,11 +62,18 @@ struct AttendMeeting: ParsableCommand {
     @Option(help: "The practice (its id) the attendee comes from or attends for.") var practice: String?
     @Option(help: "For a buddy: the practice represented.") var represents: String?
     @Option(help: "Who agreed the substitute or buddying arrangement in advance.") var agreedBy: String?
+    @Option(help: ArgumentHelp("With --agreed-by: the day it was agreed (after the meeting, it does not count).", valueName: "YYYY-MM-DD"))
+    var agreedOn: String?
 
     func run() throws {
         let replica = try replica.open()
         let view = try requireRecord(meeting, of: .meeting, in: replica)
-        try replica.attend(view.id, Attendee(name: name, role: role, practice: practice, represents: represents, agreedBy: agreedBy))
+        var agreedDay: CalendarDate?
+        if let agreedOn {
+            guard let day = CalendarDate(typed: agreedOn) else { throw ValidationError("--agreed-on must be a date like 2026-11-14 or 14/11/2026; got \(agreedOn)") }
+            agreedDay = day
+        }
+        try replica.attend(view.id, Attendee(name: name, role: role, practice: practice, represents: represents, agreedBy: agreedBy, agreedOn: agreedDay))
     }
 }
 

@@ -264,6 +264,29 @@ import Testing
         #expect(FinancialYear("2026-27")?.last == CalendarDate(year: 2027, month: 3, day: 31))
     }
 
+    /// A substitute counts only when agreed in advance: an agreement recorded after the meeting
+    /// does not count, one on the day or before does (and one with no day recorded, as before).
+    @Test func aSubstituteAgreedAfterTheMeetingDoesNotCount() throws {
+        let r = try replica("lead", practice: "prestatyn", today: fixedToday)
+        let m = try gpMeeting(r, "2026-11-10", attendees: [
+            Attendee(name: "Mrs Hughes", role: "substitute", practice: "meliden", agreedBy: "BCUHB", agreedOn: CalendarDate("2026-11-12")),
+            Attendee(name: "Dr Price", role: "substitute", practice: "dyserth", agreedBy: "BCUHB", agreedOn: CalendarDate("2026-11-10")),
+            Attendee(name: "Dr Jones", role: "buddy", practice: "rhyl", represents: "rhuddlan", agreedBy: "BCUHB", agreedOn: CalendarDate("2026-12-01")),
+        ])
+        let report = try r.attendance(year: QAIFYear("2026-27"))
+        func row(_ p: String) -> AttendanceReport.Row? { report.practices.first { $0.practice == p } }
+        #expect(row("meliden")?.attended.isEmpty == true)
+        #expect(row("meliden")?.notCounted.map(\.reason) == ["substitute agreed after the meeting (2026-11-12)"])
+        #expect(row("dyserth")?.attended.count == 1)
+        #expect(row("rhyl")?.attended.count == 1 && row("rhuddlan")?.attended.isEmpty == true)
+        #expect(row("rhuddlan")?.notCounted.map(\.reason) == ["buddying agreed after the meeting (2026-12-01)"])
+        // A day without who agreed it is refused: the day says when someone agreed.
+        let error = #expect(throws: ClusterSyncError.self) {
+            try r.attend(m, Attendee(name: "X", role: "substitute", practice: "meliden", agreedOn: CalendarDate("2026-11-01")))
+        }
+        #expect(error?.message.contains("agreed_on needs agreed_by") == true, "\(String(describing: error))")
+    }
+
     @Test func twoPracticesRecordAttendanceConcurrently() throws {
         let a = try replica("a", practice: "prestatyn")
         let b = try replica("b", practice: "rhyl")

@@ -77,11 +77,19 @@ public struct AttendanceReport: Sendable, Equatable {
                 case "member", "buddy":
                     if let p = a.practice { counted.insert(p) }
                     if let q = a.represents {
-                        if a.agreedBy != nil { counted.insert(q) } else { notCounted.append(.init(practice: q, name: a.name, reason: "buddying not agreed in advance")) }
+                        if let why = a.arrangementRefusal(meetingOn: date) {
+                            notCounted.append(.init(practice: q, name: a.name, reason: "buddying \(why)"))
+                        } else {
+                            counted.insert(q)
+                        }
                     }
                 case "substitute":
                     guard let p = a.practice else { continue }
-                    if a.agreedBy != nil { counted.insert(p) } else { notCounted.append(.init(practice: p, name: a.name, reason: "substitute not agreed in advance")) }
+                    if let why = a.arrangementRefusal(meetingOn: date) {
+                        notCounted.append(.init(practice: p, name: a.name, reason: "substitute \(why)"))
+                    } else {
+                        counted.insert(p)
+                    }
                 default:
                     if let p = a.practice { notCounted.append(.init(practice: p, name: a.name, reason: "in attendance only")) }
                 }

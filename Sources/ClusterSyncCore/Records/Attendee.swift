@@ -12,19 +12,25 @@ public struct Attendee: Hashable, Sendable {
     /// For a substitute or buddy: who agreed the arrangement before the meeting (QAIF CND014W
     /// counts such attendance only when the Health Board agreed it in advance).
     public var agreedBy: String?
+    /// The day it was agreed, when recorded: an arrangement agreed after the meeting is not
+    /// "agreed in advance" and does not count.
+    public var agreedOn: CalendarDate?
 
-    public init(name: String, role: String, practice: String? = nil, represents: String? = nil, agreedBy: String? = nil) {
+    public init(name: String, role: String, practice: String? = nil, represents: String? = nil, agreedBy: String? = nil,
+                agreedOn: CalendarDate? = nil) {
         self.name = name
         self.role = role
         self.practice = practice
         self.represents = represents
         self.agreedBy = agreedBy
+        self.agreedOn = agreedOn
     }
 
     public init?(_ value: JSONValue) {
         guard (try? Self.validate(value, field: "attendees")) != nil, case .object(let o) = value else { return nil }
         self.init(name: o["name"]!.stringValue!, role: o["role"]!.stringValue!, practice: o["practice"]?.stringValue,
-                  represents: o["represents"]?.stringValue, agreedBy: o["agreed_by"]?.stringValue)
+                  represents: o["represents"]?.stringValue, agreedBy: o["agreed_by"]?.stringValue,
+                  agreedOn: o["agreed_on"]?.stringValue.flatMap(CalendarDate.init))
     }
 
     public var jsonValue: JSONValue {
@@ -32,6 +38,7 @@ public struct Attendee: Hashable, Sendable {
         if let practice { o["practice"] = .string(practice) }
         if let represents { o["represents"] = .string(represents) }
         if let agreedBy { o["agreed_by"] = .string(agreedBy) }
+        if let agreedOn { o["agreed_on"] = .string(agreedOn.description) }
         return .object(o)
     }
 
@@ -40,14 +47,22 @@ public struct Attendee: Hashable, Sendable {
         var parts = [role]
         if let practice { parts.append(practice) }
         if let represents { parts.append("for \(represents)") }
-        if let agreedBy { parts.append("agreed by \(agreedBy)") }
+        if let agreedBy { parts.append("agreed by \(agreedBy)\(agreedOn.map { " on \($0)" } ?? "")") }
         return "\(name) (\(parts.joined(separator: ", ")))"
     }
 
-    static let keys: Set<String> = ["name", "role", "practice", "represents", "agreed_by"]
+    static let keys: Set<String> = ["name", "role", "practice", "represents", "agreed_by", "agreed_on"]
+
+    /// Whether a substitute's or buddy's arrangement counts at a meeting on `date`: agreed, and
+    /// (when the day is recorded) on or before the meeting. nil when it counts, else why not.
+    public func arrangementRefusal(meetingOn date: CalendarDate) -> String? {
+        guard agreedBy != nil else { return "not agreed in advance" }
+        if let agreedOn, agreedOn > date { return "agreed after the meeting (\(agreedOn))" }
+        return nil
+    }
 
     static func validate(_ value: JSONValue, field: String) throws(ClusterSyncError) {
-        let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional practice, represents, agreed_by"
+        let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional practice, represents, agreed_by, agreed_on"
         func fail(_ why: String) -> ClusterSyncError { ClusterSyncError(.invalidValue, "\(field) must be \(shape); \(why)", field: field) }
         guard case .object(let o) = value else { throw fail("got \(value.typeDescription)") }
         for text in o.values.compactMap(\.stringValue) { try PatientDataGuard.check(text, field: field) }
@@ -64,6 +79,10 @@ public struct Attendee: Hashable, Sendable {
         }
         if let v = o["agreed_by"] {
             guard let s = v.stringValue, !s.isEmpty, s.count <= 200 else { throw fail("agreed_by must be 1 to 200 characters") }
+        }
+        if let v = o["agreed_on"] {
+            guard let s = v.stringValue, CalendarDate(s) != nil else { throw fail("agreed_on must be a date, YYYY-MM-DD") }
+            guard o["agreed_by"] != nil else { throw fail("agreed_on needs agreed_by: who agreed it") }
         }
     }
 }
