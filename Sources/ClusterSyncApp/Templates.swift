@@ -182,6 +182,9 @@ enum Templates {
     <div class="field"><label for="a-name">{{t.attend_name}}</label><input type="text" id="a-name" name="name"></div>
     <div class="field"><label for="a-role">{{t.attend_role}}</label><select id="a-role" name="role">{{#roles}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/roles}}</select></div>
     <div class="field"><label for="a-practice">{{t.attend_practice}}</label><input type="text" id="a-practice" name="practice"></div>
+    <div class="field"><label for="a-represents">{{t.attend_represents}}</label><input type="text" id="a-represents" name="represents"></div>
+    <div class="field"><label for="a-agreed-by">{{t.attend_agreed_by}}</label><input type="text" id="a-agreed-by" name="agreed_by"></div>
+    <div class="field"><label for="a-agreed-on">{{t.attend_agreed_on}}</label><input type="text" id="a-agreed-on" name="agreed_on" placeholder="DD/MM/YYYY"></div>
     <button type="submit">{{t.attend_add}}</button>
     </form>
     {{/attendForm}}{{/readOnly}}
