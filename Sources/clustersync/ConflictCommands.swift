@@ -193,22 +193,8 @@ struct ResolveConflict: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let view = try requireRecord(id, of: nil, in: replica)
-        var name = field.replacingOccurrences(of: "-", with: "_")
-        var half: String?
-        if view.type == .risk, let (scoreField, _) = FieldInput.scoreHalf(name) {
-            half = name
-            name = scoreField
-        }
-        if view.type.schema.field(name) == nil {
-            try view.type.schema.validate(field: name, value: nil)
-        }
-        let conflicts = view.conflicts
-        guard let conflict = conflicts.first(where: { $0.field == name }) else {
-            throw ClusterSyncError(.invalidValue,
-                "\(view.id) has no conflict on \(name); "
-                    + (conflicts.isEmpty ? "it has no conflicts" : "its conflicts are on \(conflicts.map(\.field).joined(separator: ", "))"),
-                field: name)
-        }
+        let (conflict, half) = try ConflictResolution.conflict(named: field, in: view)
+        let name = conflict.field
         let values = ValueText(replica: replica)
         let (edit, outcome) = if let keep {
             try ConflictResolution.keeping(keep, conflict, of: view, values: values)

@@ -85,6 +85,16 @@ import Testing
             let text = try await ok(arguments)
             #expect(text.contains("Settling a conflict with another practice's value is the cluster lead's; this replica's role is practice"), "\(text)")
         }
+
+        // A member's vote in conflict, named as typed: the key keeps its dash (FieldInput.fieldName).
+        try await ok("init", "--replica", "rhyl-2.sqlite", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl", "--name", "Desk, Rhyl")
+        let decision = try await ok("decision", "add", "--replica", "rhyl.sqlite", "title=Extend hours", "method=vote")
+        try await ok("merge", "--replica", "rhyl-2.sqlite", "--from", "rhyl.sqlite")
+        try await ok("decision", "vote", "--replica", "rhyl.sqlite", decision, "Ceri Lloyd-Jones", "for")
+        try await ok("decision", "vote", "--replica", "rhyl-2.sqlite", decision, "Ceri Lloyd-Jones", "against")
+        try await ok("merge", "--replica", "rhyl-2.sqlite", "--from", "rhyl.sqlite")
+        let settled = try await ok("conflicts", "resolve", "--replica", "rhyl.sqlite", decision, "votes:Ceri Lloyd-Jones", "--keep", "1")
+        #expect(settled.hasPrefix("settled votes:Ceri Lloyd-Jones of \(decision)"), "\(settled)")
     }
 
     @Test func attendanceForAPastQAIFYear() async throws {

@@ -3,6 +3,28 @@ import ClusterSyncCore
 /// How a person settles one field's conflict: keep a competing value, or write a new one.
 /// Each returns the edit to make and what it did, in words; both the CLI and the web app call it.
 public enum ConflictResolution {
+    /// The conflict a person names by a field as typed (`owner`, `review-date`, `votes:Lloyd-Jones`,
+    /// a score's half `likelihood`), and the score half named, if one was.
+    public static func conflict(named typed: String, in view: RecordView) throws -> (conflict: RecordView.Conflict, half: String?) {
+        var name = FieldInput.fieldName(typed)
+        var half: String?
+        if view.type == .risk, let (scoreField, _) = FieldInput.scoreHalf(name) {
+            half = name
+            name = scoreField
+        }
+        if view.type.schema.field(name) == nil {
+            try view.type.schema.validate(field: name, value: nil)
+        }
+        let conflicts = view.conflicts
+        guard let conflict = conflicts.first(where: { $0.field == name }) else {
+            throw ClusterSyncError(.invalidValue,
+                "\(view.id) has no conflict on \(name); "
+                    + (conflicts.isEmpty ? "it has no conflicts" : "its conflicts are on \(conflicts.map(\.field).joined(separator: ", "))"),
+                field: name)
+        }
+        return (conflict, half)
+    }
+
     /// The edit that keeps the competing value(s) `keep` names.
     public static func keeping(_ keep: String, _ conflict: RecordView.Conflict, of view: RecordView, values: ValueText) throws -> (Edit, String) {
         let writes = conflict.values

@@ -3,6 +3,15 @@ public enum FieldInput {
     /// Parses `FIELD=VALUE`, `FIELD+=VALUE` and `FIELD-=VALUE` arguments for a record of `type`.
     /// The halves of a risk score (`likelihood=4 consequence=3`) make one pair; a half given
     /// alone takes the other half from `current`.
+    /// A field's name as typed: dashes read as underscores (`review-date`), but a map entry's
+    /// key is kept as typed (`votes:Lloyd-Jones`).
+    public static func fieldName(_ typed: String) -> String {
+        if let (map, key) = FieldMap.split(typed) {
+            return FieldMap.field(map.replacingOccurrences(of: "-", with: "_"), key: key)
+        }
+        return typed.replacingOccurrences(of: "-", with: "_")
+    }
+
     public static func parse(
         _ arguments: [String], type: RecordType, current: RecordView?, today: CalendarDate
     ) throws(ClusterSyncError) -> [Edit] {
@@ -20,12 +29,7 @@ public enum FieldInput {
                 op = last
                 name.removeLast()
             }
-            // Dashes in a field name read as underscores; a map entry's key is kept as typed.
-            if let (map, key) = FieldMap.split(name) {
-                name = FieldMap.field(map.replacingOccurrences(of: "-", with: "_"), key: key)
-            } else {
-                name = name.replacingOccurrences(of: "-", with: "_")
-            }
+            name = fieldName(name)
 
             if type == .risk, let (scoreField, half) = scoreHalf(name) {
                 guard op == "=" else { throw ClusterSyncError(.invalidValue, "\(name) takes \(name)=N", field: name) }
