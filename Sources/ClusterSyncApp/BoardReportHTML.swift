@@ -120,10 +120,10 @@ public enum BoardReportHTML {
         for field in ["owner", "category", "treatment"] { d[field] = v.string(field) ?? "—" }
         for field in ["description", "controls", "gaps"] { if let text = v.string(field), !text.isEmpty { d[field] = text } }
         d["review"] = shown(v.date("review_date"))
-        d["reviewOverdue"] = v.date("review_date").map { $0 < asOf } ?? false
+        d["reviewOverdue"] = RecordFilter.isOverdue(v, today: asOf)
         d["actions"] = entry.actions.map { a -> [String: Any] in
-            let rag = BRAG.rate(status: a.string("status"), dueDate: a.date("due_date"), today: asOf).rawValue
-            let status = (a.string("status") ?? "not-started").replacingOccurrences(of: "-", with: " ")
+            let rag = a.derived(today: asOf)["rag"]?.stringValue ?? "none"
+            let status = (a.status ?? "").replacingOccurrences(of: "-", with: " ")
             return ["title": a.string("title") ?? "", "owner": a.string("owner") ?? "", "due": shown(a.date("due_date")), "status": status, "rag": rag]
         }
         d["hasActions"] = !entry.actions.isEmpty

@@ -81,7 +81,7 @@ struct Pages: Sendable {
         return parts.count == 2 ? t.text("field_map_entry", shown, String(parts[1])) : shown
     }
 
-    func conflictCount() -> Int { (try? replica.conflicts().count) ?? 0 }
+    func conflictCount() -> Int { (try? replica.conflictCounts().records) ?? 0 }
 
     func download(_ text: String, type: String, name: String) -> Response {
         Response(status: .ok, headers: [

@@ -96,7 +96,7 @@ extension Pages {
                 "field": conflict.field, "label": label,
                 "intro": conflict.kind == .editAgainstDelete ? t["record_delete_conflict_intro"] : t.text("record_conflict_intro", label.lowercased()),
                 "sides": conflict.values.enumerated().map { offset, write -> [String: Any] in
-                    let text = displayed(values.text(write, in: conflict, of: view), field: write.field)
+                    let text = displayed(values.text(write, in: conflict, of: view), field: write.field, of: view.type)
                     let author = write.author ?? t["unknown_author"]
                     return [
                         "number": String(offset + 1), "text": text,
@@ -122,7 +122,7 @@ extension Pages {
             case .log: text = (view.writes[spec.name] ?? []).map { values.text($0.value, field: spec.name, of: view) }.joined(separator: "\n")
             case .register:
                 guard let value = view.value(spec.name) else { continue }
-                text = referenceTitle(value) ?? displayed(values.text(value, field: spec.name, of: view), field: spec.name)
+                text = referenceTitle(value) ?? displayed(values.text(value, field: spec.name, of: view), field: spec.name, of: view.type)
             }
             if text.isEmpty { continue }
             fields.append(["label": t["field_\(spec.name)"], "value": text])
@@ -168,8 +168,10 @@ extension Pages {
         }
     }
 
-    func displayed(_ text: String, field: String) -> String {
-        field.hasSuffix("date") ? WalesDates.shown(iso: text) : text
+    /// A date field's value as people in Wales write dates (the field's kind decides, so
+    /// `date_declared` and `date_agreed` are dates too); anything else as it is.
+    func displayed(_ text: String, field: String, of type: RecordType) -> String {
+        type.schema.field(field)?.kind == .date ? WalesDates.shown(iso: text) : text
     }
 
     /// The title of a record a value names, when it names one held here.
@@ -180,11 +182,11 @@ extension Pages {
 
     func describe(_ entry: HistoryEntry, of view: RecordView, values: ValueText) -> String {
         let label = fieldLabel(entry.field, lowercased: true)
-        let after = entry.after.map { displayed(values.text($0, field: entry.field, of: view), field: entry.field) } ?? ""
+        let after = entry.after.map { displayed(values.text($0, field: entry.field, of: view), field: entry.field, of: view.type) } ?? ""
         switch entry.action {
         case .set:
             guard let before = entry.before.first else { return t.text("history_set", label, after) }
-            return t.text("history_changed", label, displayed(values.text(before, field: entry.field, of: view), field: entry.field), after)
+            return t.text("history_changed", label, displayed(values.text(before, field: entry.field, of: view), field: entry.field, of: view.type), after)
         case .add: return t.text("history_add", label, referenceTitle(entry.after ?? .null) ?? after)
         case .remove: return t.text("history_remove", label, entry.before.first.map { Replica.plain($0) } ?? "")
         case .note: return t.text("history_note", label, after)

@@ -96,7 +96,7 @@ extension ListConflicts {
     /// On a replica without the lead's role: that settling another practice's value is the
     /// lead's (`LeadPowers`), said before someone tries and is refused.
     static func leadNote(_ replica: Replica) -> String {
-        guard let role = try? replica.grantedRole().role, !role.hasLeadPowers else { return "" }
+        guard let role = try? replica.effectiveRole().role, role.isPractice, !role.hasLeadPowers else { return "" }
         return "\nSettling a conflict with another practice's value is the cluster lead's; this replica's role is \(role.rawValue) "
             + "(clustersync status). Ask the lead, or settle only this practice's own values."
     }

@@ -75,7 +75,7 @@ struct StatusCommand: ParsableCommand {
         let replica = try replica.open()
         let identity = try replica.identity()
         let pending = try replica.pendingCount()
-        let conflicts = try replica.records().reduce(0) { $0 + $1.conflicts.count }
+        let conflicts = try replica.conflictCounts().conflicts
         let remote = try replica.remote()
         let lastSync = try replica.syncState().lastSyncMillis
         let setAside = try replica.setAside()
@@ -85,9 +85,7 @@ struct StatusCommand: ParsableCommand {
         let chainHead = try replica.serverChainHead()
         let credentialWarning = CredentialExpiryWarning.warning(expiresAt: credentialExpires, now: Int64(Date().timeIntervalSince1970 * 1000))
         let readOnly = try replica.oversightRole()
-        // A read-only replica is its role's from `init --role`, before any sync.
-        let granted = try readOnly.map { GrantedRole(role: $0.role, region: $0.region, grantedAt: try replica.grantedRole().grantedAt ?? 0) }
-            ?? replica.grantedRole()
+        let granted = try replica.effectiveRole()
         let holder = readOnly.map { "reads     \($0.role)\($0.region.map { " region \($0)" } ?? "") of \(identity.tenant) (a read-only replica)" }
             ?? "practice  \(identity.practice) in cluster \(identity.cluster), \(identity.tenant)"
         if output.json {

@@ -197,6 +197,8 @@ import Testing
             #expect(text.contains(expected), "\(expected) in \(text)")
         }
         #expect(text.contains(/\d{4}-\d\d-\d\d \d\d:\d\d/))
+        // `status` counts the same conflicts, a list's order among them (Replica.conflictCounts).
+        #expect(try await cli.run("status", "--replica", p.rhyl, "--json").json?["conflicts"] == .int(4))
         #expect(!text.contains("\u{1B}"))
         let header = try #require(text.split(separator: "\n").first)
         let row = try #require(text.split(separator: "\n").first { $0.hasPrefix(s.action) })

@@ -54,6 +54,14 @@ extension Replica {
         }
     }
 
+    /// The role this replica acts with: a read-only replica's from `init --role` (before any sync
+    /// too), else the last welcome's (`grantedRole`). What `status` shows and front ends ask.
+    public func effectiveRole() throws -> GrantedRole {
+        let granted = try grantedRole()
+        guard let readOnly = try oversightRole() else { return granted }
+        return GrantedRole(role: readOnly.role, region: readOnly.region, grantedAt: granted.grantedAt ?? 0)
+    }
+
     /// The role of the last welcome; `practice` before the first sync, unless one was declared.
     public func grantedRole() throws -> GrantedRole {
         try database.read { db in try Self.grantedRole(db) }

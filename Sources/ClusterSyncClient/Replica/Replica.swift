@@ -287,6 +287,13 @@ public final class Replica: Sendable {
         try database.read { db in try ChangeReader.conflicts(db, where: "1") }
     }
 
+    /// How many conflicts are open, list positions included, and in how many records: the
+    /// figures `status`, `conflicts` and the web app give.
+    public func conflictCounts() throws -> (conflicts: Int, records: Int) {
+        let summaries = try conflicts()
+        return (summaries.reduce(0) { $0 + $1.conflicts.count }, summaries.count)
+    }
+
     /// For each position slot ever written for the items of `list`, the item it places: what a
     /// position value `{"after": slot}` names.
     public func slotOwners(inList list: RecordID) throws -> [ChangeID: RecordID] {
