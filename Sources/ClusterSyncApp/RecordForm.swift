@@ -9,8 +9,11 @@ struct RecordForm {
         enum Kind { case text, textarea, date, choice([String]), level([String]) }
         var name: String
         var kind: Kind
-        var required = false
     }
+
+    /// Whether a new record needs the field: the library's rule (`RecordSchema.requiredText`),
+    /// asked here so the form marks it and names it beside its input.
+    func isRequired(_ field: Field) -> Bool { type.schema.requiredText.contains(field.name) }
 
     struct Problem { var field: String; var message: String }
 
@@ -23,7 +26,7 @@ struct RecordForm {
     var fields: [Field]
 
     static let risk = RecordForm(type: .risk, fields: [
-        Field(name: "title", kind: .text, required: true),
+        Field(name: "title", kind: .text),
         Field(name: "description", kind: .textarea),
         Field(name: "category", kind: .choice(RecordSchema.riskCategories)),
         Field(name: "owner", kind: .text),
@@ -40,7 +43,7 @@ struct RecordForm {
     ])
 
     static let action = RecordForm(type: .action, fields: [
-        Field(name: "title", kind: .text, required: true),
+        Field(name: "title", kind: .text),
         Field(name: "description", kind: .textarea),
         Field(name: "owner", kind: .text),
         Field(name: "due_date", kind: .date),
@@ -48,7 +51,7 @@ struct RecordForm {
     ])
 
     static let meeting = RecordForm(type: .meeting, fields: [
-        Field(name: "title", kind: .text, required: true),
+        Field(name: "title", kind: .text),
         Field(name: "body", kind: .choice(RecordSchema.bodies)),
         Field(name: "date", kind: .date),
         Field(name: "status", kind: .choice(RecordSchema.meetingStatuses)),
@@ -57,7 +60,7 @@ struct RecordForm {
     ])
 
     static let decision = RecordForm(type: .decision, fields: [
-        Field(name: "title", kind: .text, required: true),
+        Field(name: "title", kind: .text),
         Field(name: "description", kind: .textarea),
         Field(name: "date", kind: .date),
         Field(name: "method", kind: .choice(RecordSchema.decisionMethods)),
@@ -65,7 +68,7 @@ struct RecordForm {
     ])
 
     static let declaration = RecordForm(type: .declaration, fields: [
-        Field(name: "member", kind: .text, required: true),
+        Field(name: "member", kind: .text),
         Field(name: "organisation", kind: .text),
         Field(name: "nature", kind: .choice(RecordSchema.interestNatures)),
         Field(name: "description", kind: .textarea),
@@ -117,7 +120,7 @@ struct RecordForm {
             }
             arguments.append("\(field.name)=\(value)")
         }
-        for field in fields where field.required && current == nil && form.trimmed(field.name).isEmpty {
+        for field in fields where isRequired(field) && current == nil && form.trimmed(field.name).isEmpty {
             problems.append(Problem(field: field.name, message: t.text("needs_field", t["type_\(type.rawValue)"], t["field_\(field.name)"].lowercased())))
         }
         guard problems.isEmpty else { return .refused(problems) }
@@ -143,7 +146,7 @@ struct RecordForm {
     /// The template's data: every field with its label, what to show in it, and its problem.
     func data(heading: String, action: String, cancel: String, values: (String) -> String, problems: [Problem], t: Catalogue) -> [String: Any] {
         let rows: [[String: Any]] = fields.map { field in
-            var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": field.required]
+            var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": isRequired(field)]
             var described: [String] = []
             if case .date = field.kind {
                 row["hint"] = t["form_date_hint"]

@@ -36,17 +36,9 @@ extension Pages {
         router.post("/records/:id/attend") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }
             guard let view = try self.record(context), view.type == .meeting else { return self.notFound() }
-            func optional(_ key: String) -> String? { posted.trimmed(key).isEmpty ? nil : posted.trimmed(key) }
-            var agreedOn: CalendarDate?
-            if let typed = optional("agreed_on") {
-                guard let day = CalendarDate(typed: typed) else {
-                    return try self.recordPage(view, flash: nil, problem: self.t.text("date_unreadable", self.t["attend_agreed_on"], typed))
-                }
-                agreedOn = day
-            }
             do {
-                try self.replica.attend(view.id, Attendee(name: posted.trimmed("name"), role: posted.trimmed("role"), practice: optional("practice"),
-                                                          represents: optional("represents"), agreedBy: optional("agreed_by"), agreedOn: agreedOn))
+                try self.replica.attend(view.id, Attendee.typed(name: posted.trimmed("name"), role: posted.trimmed("role"), practice: posted["practice"],
+                                                                represents: posted["represents"], agreedBy: posted["agreed_by"], agreedOn: posted["agreed_on"]))
                 return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message)

@@ -68,12 +68,8 @@ struct AttendMeeting: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let view = try requireRecord(meeting, of: .meeting, in: replica)
-        var agreedDay: CalendarDate?
-        if let agreedOn {
-            guard let day = CalendarDate(typed: agreedOn) else { throw ValidationError("--agreed-on must be a date like 2026-11-14 or 14/11/2026; got \(agreedOn)") }
-            agreedDay = day
-        }
-        try replica.attend(view.id, Attendee(name: name, role: role, practice: practice, represents: represents, agreedBy: agreedBy, agreedOn: agreedDay))
+        try replica.attend(view.id, Attendee.typed(name: name, role: role, practice: practice, represents: represents,
+                                                   agreedBy: agreedBy, agreedOn: agreedOn))
     }
 }
 

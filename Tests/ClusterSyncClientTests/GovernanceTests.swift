@@ -285,6 +285,16 @@ import Testing
             try r.attend(m, Attendee(name: "X", role: "substitute", practice: "meliden", agreedOn: CalendarDate("2026-11-01")))
         }
         #expect(error?.message.contains("agreed_on needs agreed_by") == true, "\(String(describing: error))")
+
+        // As typed in the CLI or the web app's form: trimmed, empty answers not given, dates as typed.
+        let typed = try Attendee.typed(name: " Mrs Hughes ", role: "substitute", practice: "meliden", represents: "",
+                                       agreedBy: " BCUHB ", agreedOn: "14/11/2026")
+        #expect(typed == Attendee(name: "Mrs Hughes", role: "substitute", practice: "meliden", agreedBy: "BCUHB",
+                                  agreedOn: CalendarDate(year: 2026, month: 11, day: 14)))
+        let unreadable = #expect(throws: ClusterSyncError.self) {
+            try Attendee.typed(name: "X", role: "substitute", agreedBy: "BCUHB", agreedOn: "32/13/2026")
+        }
+        #expect(unreadable?.field == "agreed_on" && unreadable?.message.contains("got 32/13/2026") == true, "\(String(describing: unreadable))")
     }
 
     @Test func twoPracticesRecordAttendanceConcurrently() throws {

@@ -26,6 +26,27 @@ public struct Attendee: Hashable, Sendable {
         self.agreedOn = agreedOn
     }
 
+    /// An attendee as a person typed one, for every front end: surrounding spaces trimmed, an
+    /// empty answer taken as not given, the day agreed read as dates are typed (`14/11/2026` or
+    /// `2026-11-14`). The replica validates the rest when it is recorded.
+    public static func typed(name: String, role: String, practice: String? = nil, represents: String? = nil,
+                             agreedBy: String? = nil, agreedOn: String? = nil) throws(ClusterSyncError) -> Attendee {
+        func given(_ text: String?) -> String? {
+            guard let trimmed = text?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
+            return trimmed
+        }
+        var day: CalendarDate?
+        if let typed = given(agreedOn) {
+            guard let parsed = CalendarDate(typed: typed) else {
+                throw ClusterSyncError(.invalidValue, "agreed_on must be a date like 14/11/2026 or 2026-11-14; got \(PatientDataGuard.quotable(typed) ?? "…")",
+                                       field: "agreed_on")
+            }
+            day = parsed
+        }
+        return Attendee(name: given(name) ?? "", role: given(role) ?? "member", practice: given(practice), represents: given(represents),
+                        agreedBy: given(agreedBy), agreedOn: day)
+    }
+
     public init?(_ value: JSONValue) {
         guard (try? Self.validate(value, field: "attendees")) != nil, case .object(let o) = value else { return nil }
         self.init(name: o["name"]!.stringValue!, role: o["role"]!.stringValue!, practice: o["practice"]?.stringValue,
