@@ -31,7 +31,7 @@ public enum BoardReportHTML {
             ["value": String(r.risks.reviewOverdue), "label": "risk reviews overdue", "tone": r.risks.reviewOverdue > 0 ? "high" : "plain"],
             ["value": String(r.actions.overdue), "label": "actions overdue", "tone": r.actions.overdue > 0 ? "high" : "plain"],
             ["value": String(report.decisions.count), "label": "decisions in the period", "tone": "plain"],
-            ["value": "\(met) of \(report.attendance.practices.count)", "label": "practices at 4+ GP Collaborative meetings",
+            ["value": "\(met) of \(report.attendance.practices.count)", "label": "practices at \(AttendanceReport.minimum)+ GP Collaborative meetings",
              "tone": met < report.attendance.practices.count ? "high" : "low"],
         ]
         let bands = RiskScore.Band.allCases.reversed().map(\.rawValue)
@@ -95,12 +95,12 @@ public enum BoardReportHTML {
         let isAction = v.type == .action
         let kind = isAction ? "action" : v.type == .risk ? "risk review" : "terms of reference review"
         return ["kind": kind, "title": v.string("title") ?? "", "owner": v.string("owner") ?? "",
-                "date": shown(v.date(isAction ? "due_date" : "review_date")), "id": v.id.rawValue]
+                "date": shown(v.overdueDate), "id": v.id.rawValue]
     }
 
     static func attendanceRow(_ row: AttendanceReport.Row) -> [String: Any] {
         let n = row.attended.count
-        let dots: [[String: Any]] = (0..<max(4, n)).map { ["filled": $0 < n] }
+        let dots: [[String: Any]] = (0..<max(AttendanceReport.minimum, n)).map { ["filled": $0 < n] }
         let status = row.status == .met ? "met" : row.status == .canReach ? "can reach" : "cannot reach"
         return ["practice": row.practice, "attended": String(n), "dots": dots, "status": status, "statusClass": row.status.rawValue]
     }

@@ -35,11 +35,8 @@ extension Pages {
     }
 
     func governanceRegister(_ type: RecordType, columns: [String], cells: (RecordView) -> [String]) throws -> Response {
-        let nameField = type == .declaration ? "member" : "title"
-        let views = try replica.records(type).filter { !$0.isDeleted }
-            .sorted { ($0.string("date") ?? $0.string("date_declared") ?? "") > ($1.string("date") ?? $1.string("date_declared") ?? "") }
-        let rows: [[String: Any]] = views.map { view in
-            ["id": view.id.rawValue, "name": view.string(nameField) ?? "", "cells": cells(view), "conflict": !view.conflicts.isEmpty]
+        let rows: [[String: Any]] = try replica.register(type, order: RecordOrder(.date)).map { view in
+            ["id": view.id.rawValue, "name": view.name, "cells": cells(view), "conflict": !view.conflicts.isEmpty]
         }
         let plural = Self.path(of: type).dropFirst()
         let data: [String: Any] = [

@@ -163,7 +163,7 @@ struct AttendanceCommand: ParsableCommand {
         Output.print(Output.table(["practice", "attended", "needed", "status", "not counted"], report.practices.map { row in
             let style: Output.Style = switch row.status { case .met: .green; case .canReach: .yellow; case .cannotReach: .red }
             let word = switch row.status { case .met: "met"; case .canReach: "can reach"; case .cannotReach: "RED: cannot reach" }
-            return [row.practice, "\(row.attended.count)", "\(max(0, AttendanceReport.minimum - row.attended.count))",
+            return [row.practice, "\(row.attended.count)", "\(row.needed)",
                     Output.styled(word, style), row.notCounted.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")]
         }))
     }
@@ -206,9 +206,8 @@ struct OverdueCommand: ParsableCommand {
         }
         guard !views.isEmpty else { return Output.print("nothing overdue") }
         Output.print(Output.table(["type", "id", "title", "owner", "date", "what"], views.map { view in
-            let isAction = view.type == .action
-            return [view.type.rawValue, view.id.rawValue, Output.truncated(view.string("title") ?? "", 40), view.string("owner") ?? "",
-                    view.string(isAction ? "due_date" : "review_date") ?? "", isAction ? "due" : "review"]
+            [view.type.rawValue, view.id.rawValue, Output.truncated(view.name, 40), view.string("owner") ?? "",
+             view.overdueDate?.description ?? "", view.type == .action ? "due" : "review"]
         }))
     }
 }

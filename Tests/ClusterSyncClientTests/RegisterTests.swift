@@ -38,6 +38,19 @@ import Testing
         #expect(titles(try r.register(.action, order: RecordOrder(.due))) == ["A sooner", "b sooner", "later", "no date"])
     }
 
+    @Test func logsReadNewestFirstWithUndatedLastEitherWay() throws {
+        defer { dir.remove() }
+        let r = try makeReplica(dir, "a", practice: "prestatyn", clock: { 1_795_000_000_000 })
+        _ = try r.add(.meeting, edits: [.set("title", s("Undated"))])
+        _ = try r.add(.meeting, edits: [.set("title", s("October")), .set("date", s("2026-10-15"))])
+        _ = try r.add(.meeting, edits: [.set("title", s("November")), .set("date", s("2026-11-20"))])
+        #expect(titles(try r.register(.meeting, order: RecordOrder(.date))) == ["November", "October", "Undated"])
+        #expect(titles(try r.register(.meeting, order: RecordOrder(.date, descending: false))) == ["October", "November", "Undated"])
+        _ = try r.add(.declaration, edits: [.set("member", s("Dr Evans")), .set("date_declared", s("2026-01-05"))])
+        _ = try r.add(.declaration, edits: [.set("member", s("Dr Jones")), .set("date_declared", s("2026-03-01"))])
+        #expect(titles(try r.register(.declaration, order: RecordOrder(.date))) == ["Dr Jones", "Dr Evans"])
+    }
+
     /// Moving a due date is seen against the one first agreed (domain: the action tracker).
     @Test func aMovedDueDateIsCountedAgainstTheOriginal() throws {
         defer { dir.remove() }

@@ -64,7 +64,7 @@ extension Replica {
             case .terms: termsOverdue.contains(view.id)
             default: false
             }
-        }.sorted { (($0.date("due_date") ?? $0.date("review_date"))?.dayNumber ?? .max, $0.id) < (($1.date("due_date") ?? $1.date("review_date"))?.dayNumber ?? .max, $1.id) }
+        }.sorted { ($0.overdueDate?.dayNumber ?? .max, $0.id) < ($1.overdueDate?.dayNumber ?? .max, $1.id) }
 
         let governance = GovernanceRecords(shared)
         let decisions = shared.filter { $0.type == .decision && (governance.date(of: $0).map(period.contains) ?? false) }

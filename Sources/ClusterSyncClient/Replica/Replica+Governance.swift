@@ -64,7 +64,7 @@ extension Replica {
     public func overdue() throws -> [RecordView] {
         let today = self.today
         let views = try records(.risk) + records(.action) + records(.terms)
-        func date(_ v: RecordView) -> Int { (v.date("due_date") ?? v.date("review_date"))?.dayNumber ?? .max }
+        func date(_ v: RecordView) -> Int { v.overdueDate?.dayNumber ?? .max }
         return views.filter { !$0.isDeleted && RecordFilter.isOverdue($0, today: today) }.sorted { (date($0), $0.id) < (date($1), $1.id) }
     }
 }

@@ -27,6 +27,8 @@ public struct AttendanceReport: Sendable, Equatable {
         public var status: Status
         /// Attendance recorded for the practice that does not count, with the reason.
         public var notCounted: [(meeting: RecordID, name: String, reason: String)]
+        /// Meetings still to attend to reach the minimum (0 once met).
+        public var needed: Int { max(0, AttendanceReport.minimum - attended.count) }
 
         public static func == (a: Row, b: Row) -> Bool {
             a.practice == b.practice && a.attended == b.attended && a.status == b.status
@@ -151,7 +153,7 @@ public struct AttendanceReport: Sendable, Equatable {
                     "practice": .string(row.practice),
                     "attended": .int(Int64(row.attended.count)),
                     "meetings": .array(row.attended.map { .string($0.rawValue) }),
-                    "needed": .int(Int64(max(0, Self.minimum - row.attended.count))),
+                    "needed": .int(Int64(row.needed)),
                     "status": .string(row.status.rawValue),
                     "not_counted": .array(row.notCounted.map {
                         .object(["meeting": .string($0.meeting.rawValue), "name": .string($0.name), "reason": .string($0.reason)])

@@ -64,11 +64,14 @@ public struct RecordOrder: Sendable, Equatable {
         case due
         /// Review date (records without one after the rest, read earliest first).
         case review
+        /// A log's date: a meeting's or decision's `date`, a declaration's `date_declared`
+        /// (read newest first, undated records last).
+        case date
         case title, owner, category, status
 
-        /// How the column reads unless told otherwise: highest score first, earliest date
-        /// first, A to Z.
-        public var descendingByDefault: Bool { self == .score }
+        /// How the column reads unless told otherwise: highest score first, the newest of a
+        /// log first, earliest due or review date first, A to Z.
+        public var descendingByDefault: Bool { self == .score || self == .date }
     }
 
     public var key: Key
@@ -95,6 +98,7 @@ public struct RecordOrder: Sendable, Equatable {
         case .score: SortValue(number: RiskScore(view.value("score") ?? .null)?.score ?? 0)
         case .due: SortValue(number: view.date("due_date")?.dayNumber ?? .max)
         case .review: SortValue(number: view.date("review_date")?.dayNumber ?? .max)
+        case .date: SortValue(number: (view.date("date") ?? view.date("date_declared"))?.dayNumber ?? (descending ? .min : .max))
         case .title: SortValue(text: Self.folded(view.name))
         case .owner, .category: SortValue(text: Self.folded(view.string(key.rawValue) ?? ""))
         case .status: SortValue(text: view.status ?? "")

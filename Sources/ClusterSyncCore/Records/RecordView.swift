@@ -51,6 +51,11 @@ public struct RecordView: Sendable, Equatable {
         string("title") ?? string("text") ?? string("member") ?? type.rawValue
     }
 
+    /// The date a record falls overdue on: an action's due date, else its review date.
+    public var overdueDate: CalendarDate? {
+        type == .action ? date("due_date") : date("review_date")
+    }
+
     /// The record's status, or its type's starting status when it has none (a record made
     /// exactly as given, or whose status was cleared): what registers filter and count by.
     public var status: String? {
