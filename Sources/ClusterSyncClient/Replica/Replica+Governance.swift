@@ -65,6 +65,7 @@ extension Replica {
         let today = self.today
         let views = try records(.risk) + records(.action) + records(.terms)
         func date(_ v: RecordView) -> Int { v.overdueDate?.dayNumber ?? .max }
-        return views.filter { !$0.isDeleted && RecordFilter.isOverdue($0, today: today) }.sorted { (date($0), $0.id) < (date($1), $1.id) }
+        let governance = GovernanceRecords(views)
+        return views.filter { !$0.isDeleted && governance.isOverdue($0, today: today) }.sorted { (date($0), $0.id) < (date($1), $1.id) }
     }
 }

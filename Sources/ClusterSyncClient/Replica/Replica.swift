@@ -244,7 +244,11 @@ public final class Replica: Sendable {
     /// (nil: by id), judged against the replica's today.
     public func register(_ type: RecordType, filter: RecordFilter = RecordFilter(), order: RecordOrder? = nil) throws -> [RecordView] {
         let today = today
-        let views = try records(type).filter { filter.matches($0, today: today) }
+        var views = try records(type).filter { filter.matches($0, today: today) }
+        if filter.overdue, type == .terms {
+            let governance = GovernanceRecords(try records(.terms))
+            views = views.filter { governance.isOverdue($0, today: today) }
+        }
         return order?.sorted(views) ?? views
     }
 

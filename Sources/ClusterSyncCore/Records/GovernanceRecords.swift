@@ -28,6 +28,15 @@ public struct GovernanceRecords: Sendable {
             .max { ($0.date("date_agreed")!, $0.id) < ($1.date("date_agreed")!, $1.id) }
     }
 
+    /// Overdue as a register means it (`RecordFilter.isOverdue`), except that terms of reference
+    /// are overdue only in the version in force: one since replaced is never reviewed (as the
+    /// roll-up counts them, `TermsCounts`).
+    public func isOverdue(_ view: RecordView, today: CalendarDate) -> Bool {
+        guard RecordFilter.isOverdue(view, today: today) else { return false }
+        guard view.type == .terms else { return true }
+        return termsInForce(body: view.string("body") ?? "", on: today)?.id == view.id
+    }
+
     public func meeting(_ id: String?) -> RecordView? {
         guard let id else { return nil }
         return meetings.first { $0.id.rawValue == id }
