@@ -36,6 +36,7 @@ import Testing
         _ = try r.add(.action, edits: [.set("title", s("b sooner")), .set("due_date", s("2026-12-01"))])
         _ = try r.add(.action, edits: [.set("title", s("A sooner")), .set("due_date", s("2026-12-01"))])
         #expect(titles(try r.register(.action, order: RecordOrder(.due))) == ["A sooner", "b sooner", "later", "no date"])
+        #expect(titles(try r.register(.action, order: RecordOrder(.due, descending: true))) == ["later", "A sooner", "b sooner", "no date"])
     }
 
     @Test func logsReadNewestFirstWithUndatedLastEitherWay() throws {

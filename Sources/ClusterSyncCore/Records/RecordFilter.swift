@@ -60,9 +60,9 @@ public struct RecordOrder: Sendable, Equatable {
     public enum Key: String, Sendable, CaseIterable {
         /// Risk score (a record without one scores 0).
         case score
-        /// Due date (records without one after the rest, read earliest first).
+        /// Due date (read earliest first; records without one after the rest, either way).
         case due
-        /// Review date (records without one after the rest, read earliest first).
+        /// Review date (read earliest first; records without one after the rest, either way).
         case review
         /// A log's date: a meeting's or decision's `date`, a declaration's `date_declared`
         /// (read newest first, undated records last).
@@ -96,13 +96,18 @@ public struct RecordOrder: Sendable, Equatable {
     private func sortKey(of view: RecordView) -> SortValue {
         switch key {
         case .score: SortValue(number: RiskScore(view.value("score") ?? .null)?.score ?? 0)
-        case .due: SortValue(number: view.date("due_date")?.dayNumber ?? .max)
-        case .review: SortValue(number: view.date("review_date")?.dayNumber ?? .max)
-        case .date: SortValue(number: (view.date("date") ?? view.date("date_declared"))?.dayNumber ?? (descending ? .min : .max))
+        case .due: day(view.date("due_date"))
+        case .review: day(view.date("review_date"))
+        case .date: day(view.date("date") ?? view.date("date_declared"))
         case .title: SortValue(text: Self.folded(view.name))
         case .owner, .category: SortValue(text: Self.folded(view.string(key.rawValue) ?? ""))
         case .status: SortValue(text: view.status ?? "")
         }
+    }
+
+    /// A date as a sort key; a record without one after the rest, whichever way.
+    private func day(_ date: CalendarDate?) -> SortValue {
+        SortValue(number: date?.dayNumber ?? (descending ? .min : .max))
     }
 
     private struct SortValue: Comparable {
