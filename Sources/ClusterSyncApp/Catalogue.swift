@@ -155,6 +155,7 @@ public struct Catalogue: Sendable {
         "field_amount": "Amount (£)",
         "field_votes": "Votes",
         "field_map_entry": "{1}: {2}",
+        "escalation_suggested": "A score of {1} or more: the cluster lead may escalate it to the PCPG or the Health Board",
         "due_moved": "Due date moved",
         "due_moved_later": "{1} days later than first agreed ({2})",
         "due_moved_earlier": "{1} days earlier than first agreed ({2})",

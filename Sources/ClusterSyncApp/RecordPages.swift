@@ -120,6 +120,9 @@ extension Pages {
             fields.append(["label": t["field_\(spec.name)"], "value": text])
         }
         if derived["review_overdue"]?.boolValue == true { fields.append(["label": t["field_review_date"], "value": t["overdue"]]) }
+        if derived["escalation_suggested"] == .bool(true) {
+            fields.append(["label": t["field_escalation"], "value": t.text("escalation_suggested", String(RiskScore.escalationTrigger))])
+        }
         if let rag = derived["rag"]?.stringValue { fields.append(["label": t["col_rag"], "value": t["rag_\(rag)"]]) }
         if let moved = derived["due_moved_days"]?.intValue, let original = view.string("original_due_date") {
             fields.append(["label": t["due_moved"], "value": t.text(moved > 0 ? "due_moved_later" : "due_moved_earlier", String(abs(moved)), WalesDates.shown(iso: original))])

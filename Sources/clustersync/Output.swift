@@ -65,6 +65,9 @@ enum Output {
         }
         if let rag = derived["rag"]?.stringValue { lines.append("  " + "rag".padding(toLength: 18, withPad: " ", startingAt: 0) + rag) }
         if derived["review_overdue"] == .bool(true) { lines.append("  review is overdue") }
+        if derived["escalation_suggested"] == .bool(true) {
+            lines.append("  score \(RiskScore.escalationTrigger) or more and not escalated beyond the cluster: the lead may escalate it (escalation=pcpg)")
+        }
         if let moved = derived["due_moved_days"]?.intValue, let original = view.string("original_due_date") {
             lines.append("  due date moved \(abs(moved)) day\(abs(moved) == 1 ? "" : "s") \(moved > 0 ? "later" : "earlier") than first agreed (\(original))")
         }

@@ -69,6 +69,21 @@ import Testing
         #expect(Set(try r.overdue().map(\.name)) == ["Board v2", "Leadership team"])
     }
 
+    /// A score of 15 or more is the common trigger for escalating (domain): an open shared risk
+    /// there, not yet beyond the cluster, is flagged; escalated, closed or private, it is not.
+    @Test func anExtremeSharedRiskIsFlaggedForEscalation() throws {
+        defer { dir.remove() }
+        let r = try makeReplica(dir, "a", practice: "prestatyn", clock: { 1_795_000_000_000 })
+        try r.rememberRole(.clusterLead, region: nil)
+        let extreme = try r.add(.risk, edits: [.set("title", s("Out-of-hours")), .set("score", score(5, 3))])
+        let high = try r.add(.risk, edits: [.set("title", s("Lease")), .set("score", score(3, 4))])
+        let own = try r.add(.risk, private: true, edits: [.set("title", s("Partner retiring")), .set("score", score(5, 5))])
+        func flagged(_ id: RecordID) throws -> Bool { try r.record(id)?.derived(today: fixedToday)["escalation_suggested"] == .bool(true) }
+        #expect(try flagged(extreme) && !flagged(high) && !flagged(own))
+        _ = try r.edit(extreme, .set("escalation", s("pcpg")))
+        #expect(try !flagged(extreme))
+    }
+
     /// Moving a due date is seen against the one first agreed (domain: the action tracker).
     @Test func aMovedDueDateIsCountedAgainstTheOriginal() throws {
         defer { dir.remove() }

@@ -149,6 +149,12 @@ extension RecordView {
             if let review = string("review_date").flatMap(CalendarDate.init), string("status") != "closed" {
                 d["review_overdue"] = .bool(review < today)
             }
+            // A score of 15 or more is the common trigger for escalating beyond the cluster: an
+            // open shared risk there, not escalated beyond it, is flagged for the lead to consider.
+            if let score = value("score").flatMap(RiskScore.init), score.score >= RiskScore.escalationTrigger, status == "open",
+               scope.practice == nil, !LeadPowers.beyondTheCluster.contains(string("escalation") ?? "") {
+                d["escalation_suggested"] = .bool(true)
+            }
             return d
         case .action:
             let rag = BRAG.rate(status: string("status"), dueDate: string("due_date").flatMap(CalendarDate.init), today: today)

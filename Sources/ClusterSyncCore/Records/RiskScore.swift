@@ -24,6 +24,10 @@ public struct RiskScore: Hashable, Sendable {
 
     public var score: Int { likelihood * consequence }
 
+    /// The score from which escalating beyond the cluster is commonly considered (domain: "a
+    /// common trigger is a score of 15 or more"): the extreme band.
+    public static let escalationTrigger = 15
+
     /// The NPSA bands: 1-3 low, 4-6 moderate, 8-12 high, 15-25 extreme.
     public var band: Band {
         switch score {
