@@ -72,6 +72,13 @@ struct Pages: Sendable {
 
     func query(_ request: Request) -> FormBody { FormBody(request.uri.query ?? "") }
 
+    /// The records a form's link field may name, newest first for logs: id and name.
+    func linkable(_ type: RecordType) -> [(id: String, name: String)] {
+        ((try? replica.register(type, order: RecordOrder(.date))) ?? []).map { view in
+            (view.id.rawValue, view.date("date").map { "\(view.name), \(WalesDates.shown($0))" } ?? view.name)
+        }
+    }
+
     /// A field's name on a page; a map entry (`votes:Ceri Lloyd`) as its map's name and key.
     /// `lowercased` lowers the field's name only, never the key (a person's name).
     func fieldLabel(_ field: String, lowercased: Bool = false) -> String {

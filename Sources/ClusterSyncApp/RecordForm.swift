@@ -6,7 +6,8 @@ import ClusterSyncCore
 /// validation: the same rules and the same messages as `clustersync risk add`.
 struct RecordForm {
     struct Field {
-        enum Kind { case text, textarea, date, choice([String]), level([String]) }
+        /// `record`: a link to a record of that type held here, chosen by its name.
+        enum Kind { case text, textarea, date, choice([String]), level([String]), record(RecordType) }
         var name: String
         var kind: Kind
     }
@@ -61,6 +62,7 @@ struct RecordForm {
 
     static let decision = RecordForm(type: .decision, fields: [
         Field(name: "title", kind: .text),
+        Field(name: "meeting", kind: .record(.meeting)),
         Field(name: "description", kind: .textarea),
         Field(name: "date", kind: .date),
         Field(name: "method", kind: .choice(RecordSchema.decisionMethods)),
@@ -110,6 +112,7 @@ struct RecordForm {
             if typed.isEmpty, current == nil { continue }
             if typed.isEmpty, case .choice = field.kind { continue }
             if typed.isEmpty, case .level = field.kind { continue }
+            if typed.isEmpty, case .record = field.kind { continue }
             var value = typed
             if case .date = field.kind, !typed.isEmpty {
                 guard let iso = WalesDates.parse(typed) else {
@@ -144,7 +147,9 @@ struct RecordForm {
     }
 
     /// The template's data: every field with its label, what to show in it, and its problem.
-    func data(heading: String, action: String, cancel: String, values: (String) -> String, problems: [Problem], t: Catalogue) -> [String: Any] {
+    /// `records` lists the records a `record` field may link to: id and name.
+    func data(heading: String, action: String, cancel: String, values: (String) -> String, problems: [Problem], t: Catalogue,
+              records: (RecordType) -> [(id: String, name: String)]) -> [String: Any] {
         let rows: [[String: Any]] = fields.map { field in
             var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": isRequired(field)]
             var described: [String] = []
@@ -170,6 +175,10 @@ struct RecordForm {
                     + words.enumerated().map { offset, word in
                         ["optionValue": String(offset + 1), "optionLabel": "\(offset + 1) \(word)", "selected": values(field.name) == String(offset + 1)]
                     }
+            case .record(let type):
+                row["isSelect"] = true
+                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": values(field.name).isEmpty]]
+                    + records(type).map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": values(field.name) == $0.id] }
             }
             return row
         }

@@ -12,6 +12,7 @@ extension Pages {
             let flash = query["settled"].map { self.t.text("record_resolved", self.fieldLabel($0)) }
                 ?? (query["saved"] == "1" ? self.t["form_saved"] : nil)
                 ?? (query["attended"] == "1" ? self.t["attend_recorded"] : nil)
+                ?? (query["voted"] == "1" ? self.t["vote_recorded"] : nil)
             return try self.recordPage(view, flash: flash)
         }
         router.get("/records/:id/edit") { _, context in
@@ -40,6 +41,16 @@ extension Pages {
                 try self.replica.attend(view.id, Attendee.typed(name: posted.trimmed("name"), role: posted.trimmed("role"), practice: posted["practice"],
                                                                 represents: posted["represents"], agreedBy: posted["agreed_by"], agreedOn: posted["agreed_on"]))
                 return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message)
+            }
+        }
+        router.post("/records/:id/vote") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context), view.type == .decision else { return self.notFound() }
+            do {
+                _ = try self.replica.vote(view.id, member: posted.trimmed("member"), posted.trimmed("vote"))
+                return .redirect(to: "/records/\(view.id.rawValue)?voted=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message)
             }
@@ -73,7 +84,7 @@ extension Pages {
     func editForm(_ view: RecordView, form: RecordForm, values: (String) -> String, problems: [RecordForm.Problem]) -> Response {
         let heading = t.text("form_edit", view.name)
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
-                             values: values, problems: problems, t: t)
+                             values: values, problems: problems, t: t, records: linkable)
         return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
@@ -142,6 +153,9 @@ extension Pages {
                 "roles": RecordSchema.attendeeRoles.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] },
             ]
         }
+        if view.type == .decision, !view.isDeleted {
+            data["voteForm"] = ["votes": RecordSchema.voteChoices.map { ["optionValue": $0, "optionLabel": t["vote_\($0)"]] }]
+        }
         if view.type == .meeting, let agenda = view.string("agenda") { data["agendaID"] = agenda }
         let checks = try replica.governance().checks(of: view)
         data["hasChecks"] = !checks.isEmpty
@@ -180,8 +194,10 @@ extension Pages {
         let after = entry.after.map { displayed(values.text($0, field: entry.field, of: view), field: entry.field, of: view.type) } ?? ""
         switch entry.action {
         case .set:
+            let after = referenceTitle(entry.after ?? .null) ?? after
             guard let before = entry.before.first else { return t.text("history_set", label, after) }
-            return t.text("history_changed", label, displayed(values.text(before, field: entry.field, of: view), field: entry.field, of: view.type), after)
+            let shownBefore = referenceTitle(before) ?? displayed(values.text(before, field: entry.field, of: view), field: entry.field, of: view.type)
+            return t.text("history_changed", label, shownBefore, after)
         case .add: return t.text("history_add", label, referenceTitle(entry.after ?? .null) ?? after)
         case .remove: return t.text("history_remove", label, entry.before.first.map { Replica.plain($0) } ?? "")
         case .note: return t.text("history_note", label, after)

@@ -188,6 +188,15 @@ enum Templates {
     <button type="submit">{{t.attend_add}}</button>
     </form>
     {{/attendForm}}{{/readOnly}}
+    {{^readOnly}}{{#voteForm}}
+    <h2 id="vote">{{t.vote_title}}</h2>
+    <form method="post" action="/records/{{id}}/vote" aria-labelledby="vote">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <div class="field"><label for="v-member">{{t.vote_member}}</label><input type="text" id="v-member" name="member"></div>
+    <div class="field"><label for="v-vote">{{t.vote_vote}}</label><select id="v-vote" name="vote">{{#votes}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/votes}}</select></div>
+    <button type="submit">{{t.vote_add}}</button>
+    </form>
+    {{/voteForm}}{{/readOnly}}
     <h2>{{t.record_history}}</h2>
     <table><thead><tr><th scope="col">{{t.history_when}}</th><th scope="col">{{t.history_who}}</th><th scope="col">{{t.history_what}}</th></tr></thead>
     <tbody>{{#history}}<tr><td>{{when}}</td><td>{{who}}</td><td>{{what}}</td></tr>{{/history}}</tbody></table>

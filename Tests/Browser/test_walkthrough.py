@@ -2,6 +2,7 @@
 `clustersync app` on a real replica: add and edit risks, a refused value kept as typed, a
 conflict made by another practice's replica and merged in, settled with one click, a list
 reordered without JavaScript. Screenshots land in $SCREENSHOTS (default .build/browser-screenshots)."""
+import json
 import os
 import base64
 import hashlib
@@ -301,3 +302,32 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     expect(page.locator("dl.fields")).to_contain_text("Megan Price: for")
     expect(page.locator("tbody")).to_contain_text("votes: Megan Price set to for")
     assert os.path.getsize(shot(page, "decision-checks")) > 10_000
+
+
+def test_a_chair_records_a_decision_and_its_votes_in_the_browser(page, app):
+    """The decision form links a meeting (dating the decision by it) and the decision's page
+    records each member's vote, so a cluster lead chairing a meeting needs no terminal."""
+    r = app.replica
+    cli(r, "terms", "add", "title=Board ToR", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=1", "majority=simple")
+    cli(r, "meeting", "add", "title=Cluster board, October", "body=stakeholder-board", "date=2026-10-15", "status=held")
+    page.get_by_role("link", name="Decisions").click()
+    page.get_by_role("link", name="Add a decision").click()
+    page.get_by_label("Title").fill("Extend the minor ailments pilot")
+    page.get_by_label("Meeting").select_option(label="Cluster board, October, 15 Oct 2026")
+    page.get_by_label("How decided").select_option("vote")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Extend the minor ailments pilot")
+    expect(page.locator("dl.fields")).to_contain_text("15 Oct 2026")       # dated by its meeting
+    for member, vote in [("Dr Siân Evans", "for"), ("Ceri Lloyd", "against"), ("Dr Gareth Jones", "for")]:
+        page.get_by_label("Member").fill(member)
+        page.get_by_label("Vote", exact=True).select_option(vote)
+        page.get_by_role("button", name="Record the vote").click()
+        expect(page.get_by_role("status")).to_have_text("Vote recorded.")
+    expect(page.locator("dl.fields")).to_contain_text("Ceri Lloyd: against")
+    expect(page.locator("dl.checks")).to_contain_text("2 for, 1 against, 0 abstaining")
+    expect(page.locator("dl.checks")).to_contain_text("votes carry")
+    expect(page.locator("tbody")).to_contain_text("meeting set to Cluster board, October")
+    shot(page, "decision-votes")
+    shown = json.loads(cli(r, "decision", "show", "--json", page.url.split("/records/")[1].split("?")[0]))
+    assert shown["fields"]["votes"] == {"Dr Siân Evans": "for", "Ceri Lloyd": "against", "Dr Gareth Jones": "for"}
+    assert shown["fields"]["date"] == "2026-10-15"
