@@ -58,6 +58,7 @@ struct RecordForm {
         Field(name: "status", kind: .choice(RecordSchema.meetingStatuses)),
         Field(name: "location", kind: .text),
         Field(name: "chair", kind: .text),
+        Field(name: "agenda", kind: .record(.list)),
     ])
 
     static let decision = RecordForm(type: .decision, fields: [

@@ -237,16 +237,19 @@ def test_every_request_needs_the_session_and_every_form_its_token(page, app):
     assert f"script-src 'sha256-{digest}';" in policy and "unsafe-inline" not in policy
 
 
-def test_a_meeting_with_attendance_and_a_declaration_of_interest(page):
+def test_a_meeting_with_attendance_and_a_declaration_of_interest(page, app):
+    cli(app.replica, "list", "create", "title=Board agenda, March", "kind=agenda")
     page.get_by_role("link", name="Meetings").click()
     page.get_by_role("link", name="Add a meeting").click()
     page.get_by_label("Title").fill("Cluster board, March")
     page.get_by_label("Body").select_option(index=1)
     page.get_by_label("Date").fill("12/03/2027")
     page.get_by_label("Chair").fill("Dr Gwen Morgan")
+    page.get_by_label("Agenda").select_option(label="Board agenda, March")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cluster board, March")
     expect(page.locator("dl.fields")).to_contain_text("12 Mar 2027")
+    expect(page.locator("dl.fields")).to_contain_text("Board agenda, March")
 
     page.get_by_label("Name").fill("Dr Siân Evans")
     page.get_by_label("Attended as").select_option("substitute")
