@@ -111,7 +111,7 @@ public enum BoardReportHTML {
         d["title"] = v.string("title") ?? ""
         d["band"] = RiskScore(v.value("score") ?? .null)?.band.rawValue ?? "none"
         d["id"] = v.id.rawValue
-        d["level"] = v.string("escalation") == "health-board" ? "Health Board" : "PCPG"
+        d["level"] = v.escalation == "health-board" ? "Health Board" : "PCPG"
         d["score"] = scoreText(v.value("score"))
         d["initial"] = scoreText(v.value("initial_score"))
         d["target"] = v.value("target_score") == nil ? "—" : scoreText(v.value("target_score"))

@@ -84,6 +84,27 @@ import Testing
         #expect(try !flagged(extreme))
     }
 
+    /// A practice's `escalation=cluster` written without seeing the lead's `pcpg` is kept beside
+    /// it as a conflict, and the risk stays in the PCPG's view, roll-up and report meanwhile.
+    @Test func aConcurrentWriteCannotTakeARiskOutOfThePCPGsView() throws {
+        defer { dir.remove() }
+        let lead = try makeReplica(dir, "lead", practice: "prestatyn", clock: { 1_795_000_000_000 })
+        try lead.rememberRole(.clusterLead, region: nil)
+        // Rhyl's clock is later: its write is the conflict's default winner.
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl", clock: { 1_795_000_060_000 })
+        let risk = try lead.add(.risk, edits: [.set("title", s("Out-of-hours cover")), .set("score", score(4, 4))])
+        _ = try rhyl.merge(with: lead)
+        _ = try lead.edit(risk, .set("escalation", s("pcpg")))
+        _ = try rhyl.edit(risk, .set("escalation", s("cluster")))
+        _ = try rhyl.merge(with: lead)
+        let view = try #require(try rhyl.record(risk))
+        #expect(view.conflicts.map(\.field) == ["escalation"])
+        #expect(view.string("escalation") == "cluster" && view.escalation == "pcpg")
+        #expect(EscalationReach.visible([view], role: .pcpg) == [risk])
+        guard case .risk(let contribution)? = RollupContribution(view) else { Issue.record("no contribution"); return }
+        #expect(contribution.escalation == "pcpg")
+    }
+
     /// Moving a due date is seen against the one first agreed (domain: the action tracker).
     @Test func aMovedDueDateIsCountedAgainstTheOriginal() throws {
         defer { dir.remove() }

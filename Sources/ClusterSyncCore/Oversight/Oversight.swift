@@ -64,7 +64,7 @@ public enum EscalationReach {
         var byID: [RecordID: RecordView] = [:]
         for view in views where view.scope.practice == nil && view.exists && !view.isDeleted { byID[view.id] = view }
         var visible = Set<RecordID>()
-        for view in byID.values where view.type == .risk && sees(role, escalation: view.string("escalation")) {
+        for view in byID.values where view.type == .risk && sees(role, escalation: view.escalation) {
             visible.insert(view.id)
             for member in view.members("linked_actions") {
                 if let text = member.stringValue, let id = RecordID(text), byID[id]?.type == .action { visible.insert(id) }

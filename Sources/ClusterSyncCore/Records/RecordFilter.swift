@@ -38,7 +38,7 @@ public struct RecordFilter: Sendable {
         if let band, RiskScore(view.value("score") ?? .null)?.band.rawValue != band { return false }
         if let owner, !(view.string("owner")?.lowercased().contains(owner.lowercased()) ?? false) { return false }
         if overdue, !Self.isOverdue(view, today: today) { return false }
-        if let escalation, view.string("escalation") != escalation { return false }
+        if let escalation, view.escalation != escalation { return false }
         if let tag, !view.members("tags").contains(.string(tag)) { return false }
         if let isPrivate, (view.scope.practice != nil) != isPrivate { return false }
         if let words, ![view.name, view.string("owner") ?? "", view.string("category") ?? ""].contains(where: { $0.lowercased().contains(words) }) {

@@ -51,6 +51,17 @@ public struct RecordView: Sendable, Equatable {
         string("title") ?? string("text") ?? string("member") ?? type.rawValue
     }
 
+    /// The level a risk is escalated to, as oversight, the roll-up and the board report read it.
+    /// While any live value of `escalation` is beyond the cluster (the lead's `pcpg` and a
+    /// practice's `cluster` written without seeing it, in conflict), the highest of those: a
+    /// concurrent write cannot take a risk out of the PCPG's or Health Board's view; only the
+    /// lead's write superseding the level can (`LeadPowers.withdrawEscalation`).
+    public var escalation: String? {
+        let live = (writes["escalation"] ?? []).compactMap(\.value.stringValue)
+        for level in ["health-board", "pcpg"] where live.contains(level) { return level }
+        return string("escalation")
+    }
+
     /// The date a record falls overdue on: an action's due date, else its review date.
     public var overdueDate: CalendarDate? {
         type == .action ? date("due_date") : date("review_date")
@@ -152,7 +163,7 @@ extension RecordView {
             // A score of 15 or more is the common trigger for escalating beyond the cluster: an
             // open shared risk there, not escalated beyond it, is flagged for the lead to consider.
             if let score = value("score").flatMap(RiskScore.init), score.score >= RiskScore.escalationTrigger, status == "open",
-               scope.practice == nil, !LeadPowers.beyondTheCluster.contains(string("escalation") ?? "") {
+               scope.practice == nil, !LeadPowers.beyondTheCluster.contains(escalation ?? "") {
                 d["escalation_suggested"] = .bool(true)
             }
             return d

@@ -89,7 +89,7 @@ public enum RollupContribution: Sendable, Equatable, Codable {
             let score = view.value("score").flatMap(RiskScore.init)
             self = .risk(Risk(likelihood: score?.likelihood, consequence: score?.consequence,
                               status: view.string("status") ?? "open", reviewDate: view.date("review_date"),
-                              escalation: view.string("escalation")))
+                              escalation: view.escalation))
         case .action:
             self = .action(Action(status: view.string("status") ?? "not-started", dueDate: view.date("due_date")))
         case .decision:

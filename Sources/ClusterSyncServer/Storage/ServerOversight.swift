@@ -23,7 +23,7 @@ public enum ServerOversight {
             +rec.tenant = ? AND +rec.cluster = ? AND rec.type = 'risk' AND rec.practice IS NULL
             AND rec.num IN (SELECT record FROM change WHERE \(byValue) AND field = 'escalation' AND value IN (?, ?))
             """, arguments: [tenant, cluster, levels[0], levels[1]])
-        let escalated = risks.filter { !$0.isDeleted && EscalationReach.sees(role, escalation: $0.string("escalation")) }
+        let escalated = risks.filter { !$0.isDeleted && EscalationReach.sees(role, escalation: $0.escalation) }
         guard !escalated.isEmpty else { return ListedRecords(ids: [], views: []) }
         let linked = Set(escalated.flatMap { $0.members("linked_actions").compactMap { $0.stringValue } })
         let sources = escalated.map { JSONValue.string($0.id.rawValue).canonicalText }

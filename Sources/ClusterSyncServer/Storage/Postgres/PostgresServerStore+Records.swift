@@ -89,7 +89,7 @@ extension PostgresServerStore {
                 let view = byID[id]
                 ids.append(id.rawValue)
                 conflicted.append(open.contains(id))
-                escalations.append((id.type == .risk ? view?.string("escalation") : nil) ?? "")
+                escalations.append((id.type == .risk ? view?.escalation : nil) ?? "")
                 sources.append((id.type == .action ? view?.string("source") : nil) ?? "")
                 if let view, let contribution = RollupContribution(view) {
                     contributed.append(id.rawValue)
