@@ -173,12 +173,19 @@ import Testing
         let derived = try r.governance().derived(try #require(try r.record(d)))
         #expect(derived["voted_with_interest"] == .array([s("rhys  morgan")]) && derived["meeting_quorate"] == .bool(false))
 
-        // Recorded as abstaining for the interest, a third member present: nothing to check.
+        // Recorded as abstaining for the interest while the vote still says `for`: the record
+        // contradicts itself, and the check says so.
         try r.edit(d, .add("abstained_for_interest", s("Rhys Morgan")))
-        try r.vote(d, member: "Megan Price", "abstain")
+        votes = try r.governance().votes(of: try #require(try r.record(d)))
+        #expect(votes.votedWithInterest.isEmpty && votes.votedDespiteAbstaining == ["rhys  morgan"])
+        // His vote corrected to an abstention, a third member present: nothing to check.
+        try r.vote(d, member: "rhys  morgan", "abstain")
+        // The same member typed otherwise changes her vote; it adds no second voter.
+        try r.vote(d, member: " MEGAN  price", "abstain")
+        #expect(try r.record(d)?.mapValues("votes") == ["rhys  morgan": s("abstain"), "Dr Siân Evans": s("for"), "Megan Price": s("abstain")])
         try r.attend(m, Attendee(name: "Ceri Lloyd", role: "member", practice: "meliden"))
         votes = try r.governance().votes(of: try #require(try r.record(d)))
-        #expect(votes.votedWithInterest.isEmpty && votes.meetingQuorate == true)
+        #expect(votes.votedWithInterest.isEmpty && votes.votedDespiteAbstaining.isEmpty && votes.meetingQuorate == true)
         #expect(votes.nonMembers.isEmpty, "an abstention is no vote cast")
         // A meeting not yet held is not judged on its quorum.
         try r.edit(m, .set("status", s("scheduled")))

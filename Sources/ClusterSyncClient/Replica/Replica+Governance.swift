@@ -27,11 +27,15 @@ extension Replica {
         return try edit(entries.map { (meeting, Edit.remove("attendees", $0)) })
     }
 
-    /// Records (or changes) one member's vote on a decision: that member's own register.
+    /// Records (or changes) one member's vote on a decision: that member's own register. A name
+    /// that matches a member who has voted, ignoring case and repeated spaces, changes that
+    /// member's vote rather than adding a second voter.
     @discardableResult
     public func vote(_ decision: RecordID, member: String, _ vote: String) throws -> [Change] {
-        try requireType(decision, .decision)
-        return try edit(decision, .set(FieldMap.field("votes", key: member), .string(vote)))
+        let view = try requireType(decision, .decision)
+        let typed = member.trimmingCharacters(in: .whitespaces)
+        let key = view.mapValues("votes").keys.first { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(typed) } ?? typed
+        return try edit(decision, .set(FieldMap.field("votes", key: key), .string(vote)))
     }
 
     /// Interests in force for a meeting's attendees on its date, or for a decision.

@@ -103,6 +103,9 @@ public struct GovernanceRecords: Sendable {
         /// Those who voted for or against who are not among the members the terms of reference
         /// in force list (one member, one vote, guide §3.6); empty when the terms list no members.
         public var nonMembers: [String] = []
+        /// Members recorded in `abstained_for_interest` whose vote is for or against all the same:
+        /// the record contradicts itself, and the vote counts in the tally until it is corrected.
+        public var votedDespiteAbstaining: [String] = []
         /// Whether the meeting that took the decision had its quorum (nil: not known, or the
         /// meeting is not marked held).
         public var meetingQuorate: Bool?
@@ -125,6 +128,7 @@ public struct GovernanceRecords: Sendable {
             }
         }
         let abstained = Set(decision.members("abstained_for_interest").compactMap(\.stringValue).map(Self.nameKey))
+        check.votedDespiteAbstaining = cast.filter { abstained.contains(Self.nameKey($0)) }.sorted()
         if let date = date(of: decision) {
             check.votedWithInterest = Array(Set(interests(of: cast, on: date).map(\.member)))
                 .filter { !abstained.contains(Self.nameKey($0)) }.sorted()
@@ -195,7 +199,8 @@ public struct GovernanceRecords: Sendable {
         return interests(of: names, on: date)
     }
 
-    static func nameKey(_ name: String) -> String {
+    /// A person's name as names are compared: ignoring case and repeated spaces.
+    public static func nameKey(_ name: String) -> String {
         name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
@@ -240,6 +245,9 @@ public struct GovernanceRecords: Sendable {
                 add("CHECK", "voted with an interest in force and not recorded as abstaining for it: \(v.votedWithInterest.joined(separator: ", "))",
                     attention: true)
             }
+            if !v.votedDespiteAbstaining.isEmpty {
+                add("CHECK", "recorded as abstaining for an interest but voted: \(v.votedDespiteAbstaining.joined(separator: ", "))", attention: true)
+            }
             if !v.nonMembers.isEmpty {
                 add("CHECK", "voted but not a member in the terms of reference \(v.terms?.rawValue ?? ""): \(v.nonMembers.joined(separator: ", "))",
                     attention: true)
@@ -278,6 +286,7 @@ public struct GovernanceRecords: Sendable {
             if let note = v.note { d["majority_note"] = .string(note) }
             if !v.votedWithInterest.isEmpty { d["voted_with_interest"] = .array(v.votedWithInterest.map(JSONValue.string)) }
             if !v.nonMembers.isEmpty { d["non_member_votes"] = .array(v.nonMembers.map(JSONValue.string)) }
+            if !v.votedDespiteAbstaining.isEmpty { d["voted_despite_abstaining"] = .array(v.votedDespiteAbstaining.map(JSONValue.string)) }
             if let quorate = v.meetingQuorate { d["meeting_quorate"] = .bool(quorate) }
             return d
         default:
