@@ -72,9 +72,14 @@ struct Pages: Sendable {
 
     func query(_ request: Request) -> FormBody { FormBody(request.uri.query ?? "") }
 
-    /// The records a form's link field may name, newest first for logs: id and name.
+    /// The records a form's link field may name, newest first for logs: id and name. Only shared
+    /// ones (the app's records are shared, and a shared record may not link a private one:
+    /// `LocalEditRules.checkLink`), and only agendas among the lists.
     func linkable(_ type: RecordType) -> [(id: String, name: String)] {
-        ((try? replica.register(type, order: RecordOrder(.date))) ?? []).map { view in
+        let filter = RecordFilter(isPrivate: false)
+        return ((try? replica.register(type, filter: filter, order: RecordOrder(.date))) ?? [])
+            .filter { type != .list || $0.string("kind") == "agenda" }
+            .map { view in
             (view.id.rawValue, view.date("date").map { "\(view.name), \(WalesDates.shown($0))" } ?? view.name)
         }
     }

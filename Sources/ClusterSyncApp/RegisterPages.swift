@@ -137,7 +137,7 @@ extension Pages {
                 return [
                     "id": view.id.rawValue, "title": view.name, "owner": view.string("owner") ?? "",
                     "due": view.string("due_date").map { WalesDates.shown(iso: $0) } ?? "",
-                    "status": (view.string("status") ?? "").replacingOccurrences(of: "-", with: " "),
+                    "status": (view.status ?? "").replacingOccurrences(of: "-", with: " "),
                     "rag": rag, "ragText": t["rag_\(rag)"], "conflict": !view.conflicts.isEmpty,
                 ]
             }

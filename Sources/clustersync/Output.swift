@@ -37,10 +37,10 @@ enum Output {
     static func isoTime(millis: Int64) -> String { isoTime(Date(timeIntervalSince1970: Double(millis) / 1000)) }
 
     /// A record's fields, derived values and conflicts, one per line.
-    static func render(_ view: RecordView, today: CalendarDate, items: [RecordView]? = nil) -> String {
+    static func render(_ view: RecordView, today: CalendarDate, items: [RecordView]? = nil, governance: GovernanceRecords? = nil) -> String {
         let scope = view.scope.practice.map { "private to \($0)" } ?? "shared with cluster \(view.scope.cluster)"
         var lines = ["\(view.id)  \(view.type.rawValue)  \(scope)\(view.isDeleted ? "  DELETED" : "")"]
-        let derived = view.derived(today: today)
+        let derived = governance.map { view.derived(today: today, governance: $0) } ?? view.derived(today: today)
         for spec in view.type.schema.fields where spec.kind != .position && spec.kind != .attendeeSet {
             let text: String?
             switch spec.kind.cardinality {

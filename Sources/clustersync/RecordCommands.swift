@@ -129,11 +129,10 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
         let derivedColumn = Kind.derivedColumn ?? ""
         let governance = try replica.governance()
         let rows = views.map { view in
-            var derived = view.derived(today: today)
-            derived.merge(governance.derived(view)) { a, _ in a }
+            let derived = view.derived(today: today, governance: governance)
             return [view.id.rawValue] + Kind.listColumns.map { column in
                 Output.truncated(view.value(column).map { column == "score" ? "\(RiskScore($0)?.score ?? 0)" : Replica.plain($0) } ?? "", 40)
-            } + [derived[derivedColumn].map(Replica.plain) ?? "", RecordFilter.isOverdue(view, today: today) ? "OVERDUE" : "",
+            } + [derived[derivedColumn].map(Replica.plain) ?? "", governance.isOverdue(view, today: today) ? "OVERDUE" : "",
                  view.scope.practice.map { "private (\($0))" } ?? "", view.conflicts.isEmpty ? "" : "CONFLICT"]
         }
         Output.print(Output.table(["id"] + Kind.listColumns + [derivedColumn, "overdue", "private", ""], rows))

@@ -60,7 +60,7 @@ struct ShowCommand: ParsableCommand {
         if json {
             Output.printJSON(view.jsonValue(today: replica.today, items: items, governance: governance))
         } else {
-            Output.print(Output.render(view, today: replica.today, items: items) + Output.governanceLines(view, governance))
+            Output.print(Output.render(view, today: replica.today, items: items, governance: governance) + Output.governanceLines(view, governance))
         }
     }
 }

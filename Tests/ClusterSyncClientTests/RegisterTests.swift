@@ -65,6 +65,11 @@ import Testing
                                       .set("date_agreed", s("2024-01-01")), .set("review_date", s("2026-10-01"))])
         #expect(try r.overdue().map(\.name) == ["Leadership team"])
         #expect(titles(try r.register(.terms, filter: RecordFilter(overdue: true))) == ["Leadership team"])
+        // Shown and exported the same way: the replaced version's review is not overdue.
+        let governance = try r.governance()
+        let v1 = try #require(try r.records(.terms).first { $0.name == "Board v1" })
+        #expect(v1.derived(today: r.today)["review_overdue"] == .bool(true), "on its own fields alone")
+        #expect(v1.derived(today: r.today, governance: governance)["review_overdue"] == .bool(false))
         _ = try r.edit(v2, .set("review_date", s("2026-06-01")))
         #expect(Set(try r.overdue().map(\.name)) == ["Board v2", "Leadership team"])
     }

@@ -264,8 +264,12 @@ public struct GovernanceRecords: Sendable {
 
     /// The derived values of a governance record that read other records, merged into the
     /// record's `derived` object when shown.
-    public func derived(_ view: RecordView) -> [String: JSONValue] {
+    public func derived(_ view: RecordView, today: CalendarDate? = nil) -> [String: JSONValue] {
         switch view.type {
+        case .terms:
+            // A version since replaced is never reviewed, so never overdue (`isOverdue`).
+            guard let today, view.date("review_date") != nil else { return [:] }
+            return ["review_overdue": .bool(isOverdue(view, today: today))]
         case .meeting:
             let q = quorum(of: view)
             var d: [String: JSONValue] = ["quorum_present": .int(Int64(q.present))]
@@ -304,12 +308,18 @@ extension RecordView {
         members("attendees").compactMap(Attendee.init).sorted { ($0.name, $0.role, $0.practice ?? "") < ($1.name, $1.role, $1.practice ?? "") }
     }
 
+    /// The values computed from the record's fields and from the other records it reads (a
+    /// meeting's quorum, a decision's votes, whether terms of reference are the version in force);
+    /// where both give one, the one that reads the other records.
+    public func derived(today: CalendarDate, governance: GovernanceRecords) -> [String: JSONValue] {
+        derived(today: today).merging(governance.derived(self, today: today)) { _, fromOthers in fromOthers }
+    }
+
     /// The JSON shape of `RecordView.jsonValue`, with the derived values that read other records.
     public func jsonValue(today: CalendarDate, items: [RecordView]? = nil, governance: GovernanceRecords) -> JSONValue {
         guard case .object(var o) = jsonValue(today: today, items: items) else { return .null }
-        if case .object(var derived)? = o["derived"] {
-            derived.merge(governance.derived(self)) { a, _ in a }
-            o["derived"] = .object(derived)
+        if o["derived"] != nil {
+            o["derived"] = .object(derived(today: today, governance: governance))
         }
         return .object(o)
     }

@@ -259,7 +259,7 @@ public struct AttendanceCounts: Sendable, Equatable, Codable {
         meetingsLeft = report.left.count
         practices = report.practices.map {
             Practice(cluster: cluster, practice: $0.practice, attended: $0.attended.count,
-                     needed: max(0, AttendanceReport.minimum - $0.attended.count), status: $0.status)
+                     needed: $0.needed, status: $0.status)
         }
         for p in practices { byStatus[p.status.rawValue, default: 0] += 1 }
     }
