@@ -109,7 +109,8 @@ extension Pages {
                 },
             ]
         }
-        let derived = view.derived(today: today)
+        let governance = try replica.governance()
+        let derived = view.derived(today: today, governance: governance)
         var fields: [[String: Any]] = []
         for spec in view.type.schema.fields where spec.kind != .position {
             if case .choiceMap = spec.kind {
@@ -157,7 +158,7 @@ extension Pages {
             data["voteForm"] = ["votes": RecordSchema.voteChoices.map { ["optionValue": $0, "optionLabel": t["vote_\($0)"]] }]
         }
         if view.type == .meeting, let agenda = view.string("agenda") { data["agendaID"] = agenda }
-        let checks = try replica.governance().checks(of: view)
+        let checks = governance.checks(of: view)
         data["hasChecks"] = !checks.isEmpty
         data["checks"] = checks.map { ["label": $0.label, "text": $0.text, "attention": $0.needsAttention] as [String: Any] }
         if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
