@@ -98,7 +98,9 @@ import Testing
             // A delete reads the whole record and lists every write it saw, the owner included.
             (risk, .delete),
         ])
-        #expect(made.count == 5)
+        // And the link dates the decision by its meeting (LocalEditRules.implied), last.
+        #expect(made.count == 6)
+        #expect(made[5].record == decision && made[5].field == "date" && made[5].value == .string("2026-03-02"))
         // The second title supersedes the first made in this batch, not the one before it.
         #expect(made[2].supersedes == [made[0].id])
         #expect(try replica.record(meeting)?.writes["title"]?.map(\.value) == [.string("Board, May")])

@@ -88,6 +88,14 @@ import Testing
         let decisions = try r.records(.decision)
         #expect(decisions.first { $0.string("title") == "Imported" }?.string("date") == "2026-11-20")
         #expect(decisions.first { $0.string("title") == "Undated" }?.string("date") == r.today.description)
+        // Linked to its meeting later (minutes typed up after the day): dated by the meeting, unless
+        // a date is given with the link.
+        let typedUp = try r.add(.decision, edits: [.set("title", s("Typed up later"))])
+        #expect(try r.record(typedUp)?.string("date") == r.today.description)
+        try r.edit(typedUp, .set("meeting", s(held.rawValue)))
+        #expect(try r.record(typedUp)?.string("date") == "2026-11-20")
+        try r.edit(typedUp, .set("meeting", s(held.rawValue)), .set("date", s("2026-11-21")))
+        #expect(try r.record(typedUp)?.string("date") == "2026-11-21")
 
         let error = #expect(throws: ClusterSyncError.self) { try r.add(.risk, edits: [.set("owner", s("Practice manager"))]) }
         #expect(error?.code == .invalidValue && error?.field == "title" && error?.message == "a new risk needs a title")

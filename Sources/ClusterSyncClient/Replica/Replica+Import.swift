@@ -194,7 +194,8 @@ extension Replica {
             let last = try Self.items(of: list, db).last?.writes["position"]?.first?.id
             edits.append(.place(after: last))
         }
-        edits += LocalEditRules.implied(by: edits, type: type, current: current, today: today)
+        edits += LocalEditRules.implied(by: edits, type: type, current: current, today: today,
+                                        meetingDate: { try? Self.view($0, db)?.date("date") })
         if let current, current.isDeleted, !edits.isEmpty {
             throw ImportProblem(line: 0, column: "id", message: "\(id) is deleted here; restore it before importing changes to it")
         }

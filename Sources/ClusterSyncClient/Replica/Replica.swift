@@ -188,9 +188,10 @@ public final class Replica: Sendable {
             }
             for id in order {
                 let mine = byRecord[id]!
-                let current = LocalEditRules.implied(by: mine, type: id.type, current: nil, today: today).isEmpty
+                func meetingDate(_ meeting: RecordID) -> CalendarDate? { (try? session.view(meeting))??.date("date") }
+                let current = LocalEditRules.implied(by: mine, type: id.type, current: nil, today: today, meetingDate: meetingDate).isEmpty
                     ? nil : try session.view(id)
-                implied += LocalEditRules.implied(by: mine, type: id.type, current: current, today: today).map { (id, $0) }
+                implied += LocalEditRules.implied(by: mine, type: id.type, current: current, today: today, meetingDate: meetingDate).map { (id, $0) }
             }
             // Records are read a run of edits at a time: the other cores sign a run's changes
             // while this thread reads the next run's records (MEASUREMENTS.md, twenty-sixth session).

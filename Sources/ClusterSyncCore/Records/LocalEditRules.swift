@@ -5,8 +5,24 @@ public enum LocalEditRules {
     static let doneStatuses: Set<String> = ["complete", "closed"]
 
     /// Edits the given ones imply for one record: setting an action complete (or closed) fills
-    /// its completed date with today, unless the edits give one or it was already done.
-    public static func implied(by edits: [Edit], type: RecordType, current: RecordView?, today: CalendarDate) -> [Edit] {
+    /// its completed date with today, unless the edits give one or it was already done; linking
+    /// a decision to a meeting dates it by the meeting (`meetingDate` reads it), unless the edits
+    /// give a date: minutes typed up later, or a meeting corrected, still date the decision by
+    /// the day it was taken.
+    public static func implied(by edits: [Edit], type: RecordType, current: RecordView?, today: CalendarDate,
+                               meetingDate: (RecordID) -> CalendarDate? = { _ in nil }) -> [Edit] {
+        if type == .decision {
+            var meeting: RecordID?
+            for edit in edits {
+                switch edit {
+                case .set("date", _): return []
+                case .set("meeting", let value): meeting = value.stringValue.flatMap { RecordID($0) }
+                default: break
+                }
+            }
+            guard let meeting, let date = meetingDate(meeting) else { return [] }
+            return [.set("date", .string(date.description))]
+        }
         guard type == .action else { return [] }
         var completing = false
         for edit in edits {
