@@ -81,10 +81,19 @@ extension Replica {
             let ids = risk.members("linked_actions").compactMap { $0.stringValue.flatMap { RecordID($0) } }
             escalated.append((risk: risk, actions: ids.compactMap { byID[$0] }))
         }
-        let closedRisks = shared.compactMap { view -> (risk: RecordView, closedOn: CalendarDate)? in
-            guard view.type == .risk, let write = view.writes["status"]?.first, write.value == .string("closed") else { return nil }
-            let day = CalendarDate(unixMillis: write.hlc.millis)
-            return period.contains(day) && day <= asOf ? (risk: view, closedOn: day) : nil
+        // Closed as of the figures' day, on the day its status first became closed after it was
+        // last open: writing `closed` again (a conflict settled) moves nothing, and a risk
+        // reopened since still shows in the period it was closed in.
+        let closedRisks = riskChanges.compactMap { id, changes -> (risk: RecordView, closedOn: CalendarDate)? in
+            let then = RecordView(id: id, scope: changes[0].scope, changes: changes, asOf: asOf.endOfDay)
+            guard !then.isDeleted, then.status == "closed" else { return nil }
+            var closedSince: HLCTimestamp?
+            for change in changes.filter({ $0.field == "status" && $0.hlc <= asOf.endOfDay }).sorted(by: { $0.hlc < $1.hlc }) {
+                if change.value == .string("closed") { closedSince = closedSince ?? change.hlc } else { closedSince = nil }
+            }
+            guard let closedSince else { return nil }
+            let day = CalendarDate(unixMillis: closedSince.millis)
+            return period.contains(day) ? (risk: byID[id] ?? then, closedOn: day) : nil
         }.sorted { ($0.closedOn, $0.risk.id) < ($1.closedOn, $1.risk.id) }
         return BoardReport(tenant: identity.tenant, cluster: identity.cluster, period: period, asOf: asOf, made: made, rollup: rollup,
                            bandsByMonth: bandsByMonth, overdue: overdue, decisions: decisions, closedRisks: closedRisks,

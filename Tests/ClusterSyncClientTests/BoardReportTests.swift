@@ -1,0 +1,40 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import Synchronization
+import Testing
+
+/// `Replica.boardReport`: the risks closed in a period, each on the day it was closed.
+@Suite struct BoardReportTests {
+    final class Clock: Sendable {
+        let millis = Mutex<Int64>(0)
+        func set(_ day: String) { millis.withLock { $0 = Int64(CalendarDate(day)!.dayNumber) * 86_400_000 + 36_000_000 } }
+        var now: Int64 { millis.withLock { $0 } }
+    }
+
+    @Test func aRiskIsReportedClosedOnTheDayItFirstClosed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let clock = Clock()
+        clock.set("2026-05-01")
+        let r = try makeReplica(dir, "lead", practice: "prestatyn", clock: { clock.now })
+        try r.rememberRole(.clusterLead, region: nil)
+        let settled = try r.add(.risk, edits: [.set("title", .string("Flu clinic staffing"))])
+        let reopened = try r.add(.risk, edits: [.set("title", .string("Lift out of service"))])
+        clock.set("2026-05-10")
+        _ = try r.edit(settled, .set("status", .string("closed")), .set("lessons_learned", .string("Book bank staff in August")))
+        clock.set("2026-05-15")
+        _ = try r.edit(reopened, .set("status", .string("closed")))
+        clock.set("2026-06-01")
+        _ = try r.edit(settled, .set("status", .string("closed")))  // written again: it closed on 10 May
+        clock.set("2026-07-01")
+        _ = try r.edit(reopened, .set("status", .string("open")))
+
+        let year = try r.boardReport(period: ReportPeriod("2026-27"), today: CalendarDate("2026-11-23"))
+        #expect(year.closedRisks.map { "\($0.risk.name) \($0.closedOn)" } == ["Flu clinic staffing 2026-05-10"])
+        #expect(year.closedRisks.first?.risk.string("lessons_learned") == "Book bank staff in August")
+        // In a report of May, the risk reopened since is closed, as it was then.
+        let may = try r.boardReport(period: ReportPeriod("2026-05-01..2026-05-31"), today: CalendarDate("2026-11-23"))
+        #expect(may.closedRisks.map { "\($0.risk.name) \($0.closedOn)" } == ["Flu clinic staffing 2026-05-10", "Lift out of service 2026-05-15"])
+    }
+}
