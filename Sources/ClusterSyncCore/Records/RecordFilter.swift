@@ -14,7 +14,8 @@ public struct RecordFilter: Sendable {
     public var tag: String?
     /// nil: both; true: only practice-private records; false: only cluster-shared ones.
     public var isPrivate: Bool?
-    /// Matched ignoring case, anywhere in the record's name, owner or category.
+    /// Matched ignoring case and accents ("sian" finds "Siân"), anywhere in the record's name,
+    /// owner or category.
     public var words: String?
     public var includeDeleted = false
 
@@ -28,7 +29,7 @@ public struct RecordFilter: Sendable {
         self.escalation = escalation
         self.tag = tag
         self.isPrivate = isPrivate
-        self.words = words.flatMap { $0.isEmpty ? nil : $0.lowercased() }
+        self.words = words.flatMap { $0.isEmpty ? nil : RecordOrder.folded($0) }
         self.includeDeleted = includeDeleted
     }
 
@@ -41,7 +42,7 @@ public struct RecordFilter: Sendable {
         if let escalation, view.escalation != escalation { return false }
         if let tag, !view.members("tags").contains(.string(tag)) { return false }
         if let isPrivate, (view.scope.practice != nil) != isPrivate { return false }
-        if let words, ![view.name, view.string("owner") ?? "", view.string("category") ?? ""].contains(where: { $0.lowercased().contains(words) }) {
+        if let words, ![view.name, view.string("owner") ?? "", view.string("category") ?? ""].contains(where: { RecordOrder.folded($0).contains(words) }) {
             return false
         }
         return true
