@@ -39,7 +39,8 @@ import Testing
         // Made without seeing the PCPG level, it supersedes nothing: kept beside it as a conflict.
         #expect(try await store.push([Self.change(Self.rhylReplica, 1, "escalation", "cluster")], as: Self.rhyl, from: Self.rhylReplica)
             == PushOutcome(accepted: 1, duplicates: 0))
-        // The lead's withdrawal, even of a level pushed earlier in the same batch.
+        // The lead may raise the level and withdraw it again in one push (a practice could not push
+        // the first of these at all: escalating is the lead's too).
         let again = Self.change(Self.leadReplica, 3, "escalation", "health-board", supersedes: [escalated.id])
         #expect(try await store.push([again, Self.change(Self.leadReplica, 4, "escalation", "cluster", supersedes: [again.id])],
                                      as: Self.lead, from: Self.leadReplica) == PushOutcome(accepted: 2, duplicates: 0))
