@@ -185,6 +185,7 @@ public struct Catalogue: Sendable {
         "vote_for": "for",
         "vote_against": "against",
         "vote_abstain": "abstain",
+        "vote_abstain-interest": "abstain for a declared interest",
         "vote_add": "Record the vote",
         "vote_recorded": "Vote recorded.",
         "date_unreadable": "{1} must be a date like 15/12/2026; got \"{2}\"",

@@ -49,7 +49,9 @@ extension Pages {
             guard let posted = try await self.posted(request) else { return self.expired() }
             guard let view = try self.record(context), view.type == .decision else { return self.notFound() }
             do {
-                _ = try self.replica.vote(view.id, member: posted.trimmed("member"), posted.trimmed("vote"))
+                let vote = posted.trimmed("vote")
+                _ = try self.replica.vote(view.id, member: posted.trimmed("member"), vote == "abstain-interest" ? "abstain" : vote,
+                                          forInterest: vote == "abstain-interest")
                 return .redirect(to: "/records/\(view.id.rawValue)?voted=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message)
@@ -155,7 +157,7 @@ extension Pages {
             ]
         }
         if view.type == .decision, !view.isDeleted {
-            data["voteForm"] = ["votes": RecordSchema.voteChoices.map { ["optionValue": $0, "optionLabel": t["vote_\($0)"]] }]
+            data["voteForm"] = ["votes": (RecordSchema.voteChoices + ["abstain-interest"]).map { ["optionValue": $0, "optionLabel": t["vote_\($0)"]] }]
         }
         if view.type == .meeting, let agenda = view.string("agenda") { data["agendaID"] = agenda }
         let checks = governance.checks(of: view)

@@ -94,10 +94,11 @@ struct VoteOnDecision: ParsableCommand {
     @Argument(help: "The decision (DEC- id).") var decision: String
     @Argument(help: "The member's name.") var member: String
     @Argument(help: "for, against or abstain.") var vote: String
+    @Flag(help: "The member abstains because of a declared interest: also recorded in abstained_for_interest.") var interest = false
 
     func run() throws {
         let replica = try replica.open()
-        try replica.vote(try requireRecord(decision, of: .decision, in: replica).id, member: member, vote)
+        try replica.vote(try requireRecord(decision, of: .decision, in: replica).id, member: member, vote, forInterest: interest)
     }
 }
 

@@ -321,16 +321,18 @@ def test_a_chair_records_a_decision_and_its_votes_in_the_browser(page, app):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Extend the minor ailments pilot")
     expect(page.locator("dl.fields")).to_contain_text("15 Oct 2026")       # dated by its meeting
-    for member, vote in [("Dr Siân Evans", "for"), ("Ceri Lloyd", "against"), ("Dr Gareth Jones", "for")]:
+    for member, vote in [("Dr Siân Evans", "for"), ("Ceri Lloyd", "against"), ("Dr Gareth Jones", "for"),
+                         ("Rhys Morgan", "abstain-interest")]:
         page.get_by_label("Member").fill(member)
         page.get_by_label("Vote", exact=True).select_option(vote)
         page.get_by_role("button", name="Record the vote").click()
         expect(page.get_by_role("status")).to_have_text("Vote recorded.")
     expect(page.locator("dl.fields")).to_contain_text("Ceri Lloyd: against")
-    expect(page.locator("dl.checks")).to_contain_text("2 for, 1 against, 0 abstaining")
+    expect(page.locator("dl.checks")).to_contain_text("2 for, 1 against, 1 abstaining")
     expect(page.locator("dl.checks")).to_contain_text("votes carry")
     expect(page.locator("tbody")).to_contain_text("meeting set to Cluster board, October")
     shot(page, "decision-votes")
     shown = json.loads(cli(r, "decision", "show", "--json", page.url.split("/records/")[1].split("?")[0]))
-    assert shown["fields"]["votes"] == {"Dr Siân Evans": "for", "Ceri Lloyd": "against", "Dr Gareth Jones": "for"}
+    assert shown["fields"]["votes"] == {"Dr Siân Evans": "for", "Ceri Lloyd": "against", "Dr Gareth Jones": "for", "Rhys Morgan": "abstain"}
+    assert shown["fields"]["abstained_for_interest"] == ["Rhys Morgan"]
     assert shown["fields"]["date"] == "2026-10-15"

@@ -187,6 +187,13 @@ import Testing
         votes = try r.governance().votes(of: try #require(try r.record(d)))
         #expect(votes.votedWithInterest.isEmpty && votes.votedDespiteAbstaining.isEmpty && votes.meetingQuorate == true)
         #expect(votes.nonMembers.isEmpty, "an abstention is no vote cast")
+        // Abstaining for a declared interest records both, in one step, once.
+        try r.vote(d, member: "Ceri Lloyd", "abstain", forInterest: true)
+        try r.vote(d, member: "ceri lloyd", "abstain", forInterest: true)
+        let abstaining = try #require(try r.record(d))
+        #expect(abstaining.mapValues("votes")["Ceri Lloyd"] == s("abstain"))
+        #expect(abstaining.members("abstained_for_interest").compactMap(\.stringValue).sorted() == ["Ceri Lloyd", "Rhys Morgan"])
+        #expect(throws: ClusterSyncError.self) { try r.vote(d, member: "Ceri Lloyd", "for", forInterest: true) }
         // A meeting not yet held is not judged on its quorum.
         try r.edit(m, .set("status", s("scheduled")))
         #expect(try r.governance().votes(of: try #require(try r.record(d))).meetingQuorate == nil)

@@ -30,12 +30,23 @@ extension Replica {
     /// Records (or changes) one member's vote on a decision: that member's own register. A name
     /// that matches a member who has voted, ignoring case and repeated spaces, changes that
     /// member's vote rather than adding a second voter.
+    ///
+    /// `forInterest`: the member abstains because of a declared interest (guide §3.7): the vote
+    /// is `abstain` and the member is recorded in `abstained_for_interest`, in one transaction.
     @discardableResult
-    public func vote(_ decision: RecordID, member: String, _ vote: String) throws -> [Change] {
+    public func vote(_ decision: RecordID, member: String, _ vote: String, forInterest: Bool = false) throws -> [Change] {
         let view = try requireType(decision, .decision)
         let typed = member.trimmingCharacters(in: .whitespaces)
         let key = view.mapValues("votes").keys.first { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(typed) } ?? typed
-        return try edit(decision, .set(FieldMap.field("votes", key: key), .string(vote)))
+        guard forInterest else { return try edit(decision, .set(FieldMap.field("votes", key: key), .string(vote))) }
+        guard vote == "abstain" else {
+            throw ClusterSyncError(.invalidValue, "a member with a declared interest abstains: the vote is abstain, not \(PatientDataGuard.quotable(vote) ?? "that")",
+                                   field: "votes")
+        }
+        var edits: [Edit] = [.set(FieldMap.field("votes", key: key), .string("abstain"))]
+        let listed = view.members("abstained_for_interest").compactMap(\.stringValue).contains { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(key) }
+        if !listed { edits.append(.add("abstained_for_interest", .string(key))) }
+        return try edit(edits.map { (decision, $0) })
     }
 
     /// Interests in force for a meeting's attendees on its date, or for a decision.
