@@ -175,10 +175,11 @@ extension Output {
     /// records (`GovernanceRecords.checks`: quorum, majority, interests in force, the votes).
     static func governanceLines(_ view: RecordView, _ governance: GovernanceRecords) -> String {
         var lines: [String] = []
-        func line(_ label: String, _ text: String) { lines.append("  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + text) }
+        let width = labelWidth(view.type)
+        func line(_ label: String, _ text: String) { lines.append("  " + label.padding(toLength: width, withPad: " ", startingAt: 0) + text) }
         switch view.type {
         case .meeting:
-            if !view.attendees.isEmpty { line("attended", view.attendees.map(\.text).joined(separator: "\n" + String(repeating: " ", count: 20))) }
+            if !view.attendees.isEmpty { line("attended", view.attendees.map(\.text).joined(separator: "\n" + String(repeating: " ", count: width + 2))) }
         case .decision:
             let votes = view.mapValues("votes")
             if !votes.isEmpty { line("votes", votes.sorted { $0.key < $1.key }.map { "\($0.key): \(Replica.plain($0.value))" }.joined(separator: ", ")) }

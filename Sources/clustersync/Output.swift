@@ -36,6 +36,12 @@ enum Output {
 
     static func isoTime(millis: Int64) -> String { isoTime(Date(timeIntervalSince1970: Double(millis) / 1000)) }
 
+    /// The width of `show`'s label column for a record type: its longest field name and a space,
+    /// at least 18, so every value of one record starts in the same column.
+    static func labelWidth(_ type: RecordType) -> Int {
+        max(18, (type.schema.fields.map(\.name.count).max() ?? 0) + 1)
+    }
+
     /// A record's fields, derived values and conflicts, one per line.
     static func render(_ view: RecordView, today: CalendarDate, items: [RecordView]? = nil, governance: GovernanceRecords? = nil) -> String {
         let scope = view.scope.practice.map { "private to \($0)" } ?? "shared with cluster \(view.scope.cluster)"
@@ -60,10 +66,10 @@ enum Output {
                 }.joined()
             }
             if let text {
-                lines.append("  " + spec.name.padding(toLength: max(18, spec.name.count + 1), withPad: " ", startingAt: 0) + text)
+                lines.append("  " + spec.name.padding(toLength: labelWidth(view.type), withPad: " ", startingAt: 0) + text)
             }
         }
-        if let rag = derived["rag"]?.stringValue { lines.append("  " + "rag".padding(toLength: 18, withPad: " ", startingAt: 0) + rag) }
+        if let rag = derived["rag"]?.stringValue { lines.append("  " + "rag".padding(toLength: labelWidth(view.type), withPad: " ", startingAt: 0) + rag) }
         if derived["review_overdue"] == .bool(true) { lines.append("  review is overdue") }
         if derived["escalation_suggested"] == .bool(true) {
             lines.append("  score \(RiskScore.escalationTrigger) or more and not escalated beyond the cluster: the lead may escalate it (escalation=pcpg)")
