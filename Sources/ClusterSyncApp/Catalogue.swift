@@ -154,6 +154,8 @@ public struct Catalogue: Sendable {
         "field_financial_implications": "Financial implications",
         "field_amount": "Amount (£)",
         "field_votes": "Votes",
+        "field_dispensation": "Dispensation",
+        "field_proxies": "Proxies",
         "field_map_entry": "{1}: {2}",
         "escalation_suggested": "A score of {1} or more: the cluster lead may escalate it to the PCPG or the Health Board",
         "due_moved": "Due date moved",

@@ -77,6 +77,7 @@ struct RecordForm {
         Field(name: "description", kind: .textarea),
         Field(name: "date_declared", kind: .date),
         Field(name: "date_withdrawn", kind: .date),
+        Field(name: "dispensation", kind: .textarea),
     ])
 
     static func of(_ type: RecordType) -> RecordForm? {

@@ -22,8 +22,10 @@ import Testing
         try r.attend(meeting, Attendee(name: "Dr Evans", role: "substitute", practice: "rhyl", agreedBy: "BCUHB"))
         let decision = try r.create(.decision, edits: [.set("title", s("Fund it")), .set("meeting", s(meeting.rawValue)), .set("amount", s("350.50"))])
         try r.vote(decision, member: "Dr Evans", "for")
-        _ = try r.create(.declaration, edits: [.set("member", s("Dr Evans")), .set("nature", s("pecuniary")), .set("date_declared", s("2026-01-01"))])
-        _ = try r.create(.terms, edits: [.set("title", s("ToR")), .set("quorum", QuorumRule.proportion(numerator: 1, denominator: 2).jsonValue), .add("quorum_roles", s("member"))])
+        _ = try r.create(.declaration, edits: [.set("member", s("Dr Evans")), .set("nature", s("pecuniary")), .set("date_declared", s("2026-01-01")),
+                                               .set("dispensation", s("Granted by the chair, 2026-01-05, for the pharmacy pilot"))])
+        _ = try r.create(.terms, edits: [.set("title", s("ToR")), .set("quorum", QuorumRule.proportion(numerator: 1, denominator: 2).jsonValue), .add("quorum_roles", s("member")),
+                                         .set("proxies", s("None: a member sends a named substitute instead"))])
         let plan = try r.create(.plan, edits: [.set("title", s("Plan 2025-28")), .add("risks", s(risk.rawValue))])
         _ = try r.create(.contribution, edits: [.set("plan", s(plan.rawValue)), .set("contributor", s("prestatyn")), .set("year", s("2026-27"))])
         return r

@@ -65,6 +65,7 @@ extension RecordSchema {
         FieldSpec("date_withdrawn", .date, "when it ended, YYYY-MM-DD or DD/MM/YYYY"),
         FieldSpec("meeting", .reference([.meeting]), "the meeting it was declared at (MTG- id)"),
         FieldSpec("decisions", .referenceSet([.decision]), "related decisions (DEC- ids)"),
+        FieldSpec("dispensation", longText, "a dispensation to take part despite the interest: who granted it, when, for what"),
     ])
 
     public static let terms = RecordSchema(type: .terms, fields: [
@@ -79,6 +80,7 @@ extension RecordSchema {
         FieldSpec("members", .tagSet, "the members, by name"),
         FieldSpec("practices", .tagSet, "the practices that belong (their ids): whose attendance is reported"),
         FieldSpec("signatories", .tagSet, "who signed them"),
+        FieldSpec("proxies", longText, "whether members may send proxies, and their voting rights (guide §3.10)"),
         FieldSpec("description", longText, "other provisions"),
     ])
 
