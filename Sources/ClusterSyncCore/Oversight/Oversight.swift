@@ -46,6 +46,7 @@ public struct EscalatedRecord: Sendable, Hashable, Comparable {
 /// Health Board sees every cluster's risks escalated to `pcpg` or `health-board` (it monitors all
 /// its clusters, guide §3.11). Practice-private risks are never seen; nor are deleted ones.
 public enum EscalationReach {
+    /// The escalation levels beyond the cluster, lowest first: the one list of them.
     public static let levels = ["pcpg", "health-board"]
 
     /// Whether `role` sees a cluster-shared, live risk escalated to `level`.

@@ -58,7 +58,8 @@ public struct RecordView: Sendable, Equatable {
     /// lead's write superseding the level can (`LeadPowers.withdrawEscalation`).
     public var escalation: String? {
         let live = (writes["escalation"] ?? []).compactMap(\.value.stringValue)
-        for level in ["health-board", "pcpg"] where live.contains(level) { return level }
+        // `EscalationReach.levels` runs lowest first: the highest live one is the level.
+        for level in EscalationReach.levels.reversed() where live.contains(level) { return level }
         return string("escalation")
     }
 

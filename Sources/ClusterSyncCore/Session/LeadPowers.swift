@@ -53,7 +53,7 @@ public enum LeadPowers {
     /// Action statuses that close it.
     static let closingActionStatuses: Set<String> = ["closed", "cancelled"]
     /// Escalation levels beyond the cluster.
-    static let beyondTheCluster: Set<String> = ["pcpg", "health-board"]
+    static let beyondTheCluster = Set(EscalationReach.levels)
 
     /// Whether `needed` reads the values `change` supersedes (an end looks them up only then).
     public static func readsSupersededValues(_ change: Change) -> Bool {
