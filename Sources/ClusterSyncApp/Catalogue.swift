@@ -175,6 +175,8 @@ public struct Catalogue: Sendable {
         "attend_title": "Record attendance",
         "attend_name": "Name",
         "attend_role": "Attended as",
+        "attend_capacity": "In the capacity of",
+        "attend_capacity_none": "not recorded",
         "attend_practice": "Practice or organisation",
         "attend_represents": "For the practice (a buddy)",
         "attend_agreed_by": "Substitute or buddy agreed in advance by",

@@ -38,8 +38,9 @@ extension Pages {
             guard let posted = try await self.posted(request) else { return self.expired() }
             guard let view = try self.record(context), view.type == .meeting else { return self.notFound() }
             do {
-                try self.replica.attend(view.id, Attendee.typed(name: posted.trimmed("name"), role: posted.trimmed("role"), practice: posted["practice"],
-                                                                represents: posted["represents"], agreedBy: posted["agreed_by"], agreedOn: posted["agreed_on"]))
+                try self.replica.attend(view.id, Attendee.typed(name: posted.trimmed("name"), role: posted.trimmed("role"), capacity: posted["capacity"],
+                                                                practice: posted["practice"], represents: posted["represents"],
+                                                                agreedBy: posted["agreed_by"], agreedOn: posted["agreed_on"]))
                 return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message)
@@ -154,6 +155,7 @@ extension Pages {
         if view.type == .meeting, !view.isDeleted {
             data["attendForm"] = [
                 "roles": RecordSchema.attendeeRoles.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] },
+                "capacities": RecordSchema.attendeeCapacities.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] },
             ]
         }
         if view.type == .decision, !view.isDeleted {

@@ -181,6 +181,7 @@ enum Templates {
     <input type="hidden" name="csrf" value="{{csrf}}">
     <div class="field"><label for="a-name">{{t.attend_name}}</label><input type="text" id="a-name" name="name"></div>
     <div class="field"><label for="a-role">{{t.attend_role}}</label><select id="a-role" name="role">{{#roles}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/roles}}</select></div>
+    <div class="field"><label for="a-capacity">{{t.attend_capacity}}</label><select id="a-capacity" name="capacity"><option value="">{{t.attend_capacity_none}}</option>{{#capacities}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/capacities}}</select></div>
     <div class="field"><label for="a-practice">{{t.attend_practice}}</label><input type="text" id="a-practice" name="practice"></div>
     <div class="field"><label for="a-represents">{{t.attend_represents}}</label><input type="text" id="a-represents" name="represents"></div>
     <div class="field"><label for="a-agreed-by">{{t.attend_agreed_by}}</label><input type="text" id="a-agreed-by" name="agreed_by"></div>

@@ -52,13 +52,17 @@ struct AttendMeeting: ParsableCommand {
         discussion: """
             Roles: member (for a GP practice: a clinical partner or senior clinician), substitute (an approved \
             substitute), buddy (a practice representing another, --represents), in-attendance (officers, observers).
-            For QAIF CND014W a substitute or buddy counts for a practice only with --agreed-by: who agreed it before the meeting.
+            Capacities: clinician (a clinical partner or other senior practice-employed clinician), senior-administrator, \
+            practice-manager.
+            For QAIF CND014W a substitute or buddy counts for a practice only with --agreed-by: who agreed it before the meeting; \
+            so does a practice manager attending as a member (for a small or single-handed practice).
             """)
 
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "The meeting (MTG- id).") var meeting: String
     @Argument(help: "The attendee's name.") var name: String
     @Option(help: "member, substitute, buddy or in-attendance.") var role: String = "member"
+    @Option(help: "clinician, senior-administrator or practice-manager (not recorded when left out).") var capacity: String?
     @Option(help: "The practice (its id) the attendee comes from or attends for.") var practice: String?
     @Option(help: "For a buddy: the practice represented.") var represents: String?
     @Option(help: "Who agreed the substitute or buddying arrangement in advance.") var agreedBy: String?
@@ -68,7 +72,7 @@ struct AttendMeeting: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let view = try requireRecord(meeting, of: .meeting, in: replica)
-        try replica.attend(view.id, Attendee.typed(name: name, role: role, practice: practice, represents: represents,
+        try replica.attend(view.id, Attendee.typed(name: name, role: role, capacity: capacity, practice: practice, represents: represents,
                                                    agreedBy: agreedBy, agreedOn: agreedOn))
     }
 }

@@ -311,6 +311,37 @@ import Testing
         #expect(unreadable?.field == "agreed_on" && unreadable?.message.contains("got 32/13/2026") == true, "\(String(describing: unreadable))")
     }
 
+    /// Seed 003: a practice is represented by a clinician or a senior administrator; a practice
+    /// manager only by an arrangement agreed with the Health Board before the meeting.
+    @Test func aPracticeManagerCountsOnlyWhenAgreedInAdvance() throws {
+        let r = try replica("lead", practice: "prestatyn", today: fixedToday)
+        let m = try gpMeeting(r, "2026-11-10", attendees: [
+            Attendee(name: "Dr Evans", role: "member", capacity: "clinician", practice: "prestatyn"),
+            Attendee(name: "Mr Roberts", role: "member", capacity: "senior-administrator", practice: "rhyl"),
+            Attendee(name: "Mrs Hughes", role: "member", capacity: "practice-manager", practice: "meliden"),
+            Attendee(name: "Ms Ellis", role: "member", capacity: "practice-manager", practice: "dyserth", agreedBy: "BCUHB",
+                     agreedOn: CalendarDate("2026-11-01")),
+            Attendee(name: "Mr Owen", role: "buddy", capacity: "practice-manager", practice: "rhuddlan", represents: "bodelwyddan",
+                     agreedBy: "BCUHB"),
+        ])
+        let report = try r.attendance(year: QAIFYear("2026-27"))
+        func row(_ p: String) -> AttendanceReport.Row? { report.practices.first { $0.practice == p } }
+        #expect(row("prestatyn")?.attended == [m] && row("rhyl")?.attended == [m] && row("dyserth")?.attended == [m])
+        #expect(row("meliden")?.attended.isEmpty == true)
+        #expect(row("meliden")?.notCounted.map(\.reason) == ["practice manager not agreed in advance"])
+        // The buddying was agreed, and so counts for both practices.
+        #expect(row("rhuddlan")?.attended == [m] && row("bodelwyddan")?.attended == [m])
+
+        let view = try #require(try r.record(m))
+        #expect(view.attendees.first { $0.name == "Mrs Hughes" }?.text == "Mrs Hughes (member, practice manager, meliden)")
+        let unknown = #expect(throws: ClusterSyncError.self) {
+            try r.attend(m, Attendee(name: "X", role: "member", capacity: "receptionist", practice: "meliden"))
+        }
+        #expect(unknown?.message.contains("capacity must be one of clinician, senior-administrator, practice-manager") == true,
+                "\(String(describing: unknown))")
+        #expect(try Attendee.typed(name: "Y", role: "member", capacity: " ", practice: "rhyl").capacity == nil)
+    }
+
     @Test func twoPracticesRecordAttendanceConcurrently() throws {
         let a = try replica("a", practice: "prestatyn")
         let b = try replica("b", practice: "rhyl")

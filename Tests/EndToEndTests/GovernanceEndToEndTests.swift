@@ -106,6 +106,10 @@ import Testing
             let m = try await ok("meeting", "add", "title=GP Collaborative", "body=gp-collaborative", "date=\(date)", "status=held")
             try await ok("meeting", "attend", m, "Dr Evans", "--practice", "prestatyn")
             if date < "2026-02-01" { try await ok("meeting", "attend", m, "Dr Jones", "--practice", "rhyl") }
+            // A practice manager attending as a member, not agreed in advance, does not count.
+            if date > "2026-02-01" {
+                try await ok("meeting", "attend", m, "Mrs Hughes", "--practice", "rhyl", "--capacity", "practice-manager")
+            }
         }
         let report = try #require(try await cli.run("attendance", "--year", "2025-26", "--json").json)
         #expect(report["year"] == .string("2025-26") && report["from"] == .string("2025-10-01") && report["to"] == .string("2026-09-30"))
@@ -115,6 +119,7 @@ import Testing
         #expect(rows.map { $0["status"] } == [.string("met"), .string("cannot-reach")])
         let text = try await ok("attendance", "--year", "2025-26")
         #expect(text.contains("RED: cannot reach"), "\(text)")
+        #expect(text.contains("Mrs Hughes: practice manager not agreed in advance"), "\(text)")
         let bad = try await cli.run("attendance", "--year", "2025-2026")
         #expect(bad.status == 1 && bad.stderr.contains("2026-27"), "\(bad.stderr)")
     }

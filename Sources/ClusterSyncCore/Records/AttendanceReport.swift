@@ -2,7 +2,8 @@
 /// meetings in the QAIF year (1 October to 30 September, `QAIFYear`).
 ///
 /// Who counts for a practice (seed 003): an attendee of the practice in the role `member` (a
-/// clinical partner or senior practice-employed clinician); a `substitute` for it only when the
+/// clinical partner or senior practice-employed clinician, or a senior administrator; a
+/// practice manager only when agreed in advance, `Attendee.ownPracticeRefusal`); a `substitute` for it only when the
 /// arrangement was agreed with the Health Board before the meeting (`agreed_by`); a `buddy`
 /// counts for its own practice, and for the practice it `represents` when the buddying was
 /// agreed. `in-attendance` never counts. Meetings left are the body's meetings recorded in the
@@ -77,7 +78,13 @@ public struct AttendanceReport: Sendable, Equatable {
                 if let p = a.represents { named.insert(p) }
                 switch a.role {
                 case "member", "buddy":
-                    if let p = a.practice { counted.insert(p) }
+                    if let p = a.practice {
+                        if let why = a.ownPracticeRefusal(meetingOn: date) {
+                            notCounted.append(.init(practice: p, name: a.name, reason: why))
+                        } else {
+                            counted.insert(p)
+                        }
+                    }
                     if let q = a.represents {
                         if let why = a.arrangementRefusal(meetingOn: date) {
                             notCounted.append(.init(practice: q, name: a.name, reason: "buddying \(why)"))

@@ -5,6 +5,9 @@ public struct Attendee: Hashable, Sendable {
     public var name: String
     /// One of `RecordSchema.attendeeRoles`.
     public var role: String
+    /// One of `RecordSchema.attendeeCapacities`, when recorded (records made before the
+    /// thirty-eighth session have none, and a member without one counts as a clinician).
+    public var capacity: String?
     /// The practice (its id) the attendee comes from or attends for.
     public var practice: String?
     /// For a buddy: the practice represented by the buddying arrangement.
@@ -16,10 +19,11 @@ public struct Attendee: Hashable, Sendable {
     /// "agreed in advance" and does not count.
     public var agreedOn: CalendarDate?
 
-    public init(name: String, role: String, practice: String? = nil, represents: String? = nil, agreedBy: String? = nil,
-                agreedOn: CalendarDate? = nil) {
+    public init(name: String, role: String, capacity: String? = nil, practice: String? = nil, represents: String? = nil,
+                agreedBy: String? = nil, agreedOn: CalendarDate? = nil) {
         self.name = name
         self.role = role
+        self.capacity = capacity
         self.practice = practice
         self.represents = represents
         self.agreedBy = agreedBy
@@ -29,7 +33,7 @@ public struct Attendee: Hashable, Sendable {
     /// An attendee as a person typed one, for every front end: surrounding spaces trimmed, an
     /// empty answer taken as not given, the day agreed read as dates are typed (`14/11/2026` or
     /// `2026-11-14`). The replica validates the rest when it is recorded.
-    public static func typed(name: String, role: String, practice: String? = nil, represents: String? = nil,
+    public static func typed(name: String, role: String, capacity: String? = nil, practice: String? = nil, represents: String? = nil,
                              agreedBy: String? = nil, agreedOn: String? = nil) throws(ClusterSyncError) -> Attendee {
         func given(_ text: String?) -> String? {
             guard let trimmed = text?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
@@ -43,19 +47,21 @@ public struct Attendee: Hashable, Sendable {
             }
             day = parsed
         }
-        return Attendee(name: given(name) ?? "", role: given(role) ?? "member", practice: given(practice), represents: given(represents),
-                        agreedBy: given(agreedBy), agreedOn: day)
+        return Attendee(name: given(name) ?? "", role: given(role) ?? "member", capacity: given(capacity), practice: given(practice),
+                        represents: given(represents), agreedBy: given(agreedBy), agreedOn: day)
     }
 
     public init?(_ value: JSONValue) {
         guard (try? Self.validate(value, field: "attendees")) != nil, case .object(let o) = value else { return nil }
-        self.init(name: o["name"]!.stringValue!, role: o["role"]!.stringValue!, practice: o["practice"]?.stringValue,
+        self.init(name: o["name"]!.stringValue!, role: o["role"]!.stringValue!, capacity: o["capacity"]?.stringValue,
+                  practice: o["practice"]?.stringValue,
                   represents: o["represents"]?.stringValue, agreedBy: o["agreed_by"]?.stringValue,
                   agreedOn: o["agreed_on"]?.stringValue.flatMap(CalendarDate.init))
     }
 
     public var jsonValue: JSONValue {
         var o: [String: JSONValue] = ["name": .string(name), "role": .string(role)]
+        if let capacity { o["capacity"] = .string(capacity) }
         if let practice { o["practice"] = .string(practice) }
         if let represents { o["represents"] = .string(represents) }
         if let agreedBy { o["agreed_by"] = .string(agreedBy) }
@@ -63,16 +69,17 @@ public struct Attendee: Hashable, Sendable {
         return .object(o)
     }
 
-    /// How a person reads it: `Dr Siân Evans (substitute, prestatyn, agreed by BCUHB)`.
+    /// How a person reads it: `Dr Siân Evans (substitute, clinician, prestatyn, agreed by BCUHB)`.
     public var text: String {
         var parts = [role]
+        if let capacity { parts.append(capacity.replacingOccurrences(of: "-", with: " ")) }
         if let practice { parts.append(practice) }
         if let represents { parts.append("for \(represents)") }
         if let agreedBy { parts.append("agreed by \(agreedBy)\(agreedOn.map { " on \($0)" } ?? "")") }
         return "\(name) (\(parts.joined(separator: ", ")))"
     }
 
-    static let keys: Set<String> = ["name", "role", "practice", "represents", "agreed_by", "agreed_on"]
+    static let keys: Set<String> = ["name", "role", "capacity", "practice", "represents", "agreed_by", "agreed_on"]
 
     /// Whether a substitute's or buddy's arrangement counts at a meeting on `date`: agreed, and
     /// (when the day is recorded) on or before the meeting. nil when it counts, else why not.
@@ -82,8 +89,16 @@ public struct Attendee: Hashable, Sendable {
         return nil
     }
 
+    /// Whether a member or buddy counts for their own practice at a meeting on `date`: a
+    /// clinician or senior administrator does (as does a member whose capacity was not recorded);
+    /// a practice manager only by an arrangement agreed in advance. nil when it counts, else why not.
+    public func ownPracticeRefusal(meetingOn date: CalendarDate) -> String? {
+        guard capacity == "practice-manager" else { return nil }
+        return arrangementRefusal(meetingOn: date).map { "practice manager \($0)" }
+    }
+
     static func validate(_ value: JSONValue, field: String) throws(ClusterSyncError) {
-        let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional practice, represents, agreed_by, agreed_on"
+        let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional capacity, practice, represents, agreed_by, agreed_on"
         func fail(_ why: String) -> ClusterSyncError { ClusterSyncError(.invalidValue, "\(field) must be \(shape); \(why)", field: field) }
         guard case .object(let o) = value else { throw fail("got \(value.typeDescription)") }
         for text in o.values.compactMap(\.stringValue) { try PatientDataGuard.check(text, field: field) }
@@ -93,6 +108,11 @@ public struct Attendee: Hashable, Sendable {
         guard let name = o["name"]?.stringValue, !name.isEmpty, name.count <= 200 else { throw fail("name must be 1 to 200 characters") }
         guard let role = o["role"]?.stringValue, RecordSchema.attendeeRoles.contains(role) else {
             throw fail("role must be one of \(RecordSchema.attendeeRoles.joined(separator: ", "))")
+        }
+        if let v = o["capacity"] {
+            guard let s = v.stringValue, RecordSchema.attendeeCapacities.contains(s) else {
+                throw fail("capacity must be one of \(RecordSchema.attendeeCapacities.joined(separator: ", "))")
+            }
         }
         for key in ["practice", "represents"] {
             guard let v = o[key] else { continue }

@@ -15,6 +15,11 @@ extension RecordSchema {
     /// substitute: an approved substitute; buddy: a practice representing another by a buddying
     /// arrangement; in-attendance: present without being a member (officers, observers).
     public static let attendeeRoles = ["member", "substitute", "buddy", "in-attendance"]
+    /// The capacity a GP practice's attendee comes in (seed 003, CND014W): a clinician (a
+    /// clinical partner or other senior practice-employed clinician) or a senior administrator
+    /// represents the practice; a practice manager only by an arrangement agreed in advance with
+    /// the Health Board (for a small or single-handed practice).
+    public static let attendeeCapacities = ["clinician", "senior-administrator", "practice-manager"]
     public static let decisionMethods = ["consensus", "vote"]
     public static let voteChoices = ["for", "against", "abstain"]
     public static let decisionOutcomes = ["agreed", "rejected", "deferred"]
