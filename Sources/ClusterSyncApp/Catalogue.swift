@@ -179,7 +179,7 @@ public struct Catalogue: Sendable {
         "attend_capacity_none": "not recorded",
         "attend_practice": "Practice or organisation",
         "attend_represents": "For the practice (a buddy)",
-        "attend_agreed_by": "Substitute or buddy agreed in advance by",
+        "attend_agreed_by": "Agreed in advance by (a substitute, buddy or practice manager)",
         "attend_agreed_on": "Agreed on",
         "attend_add": "Record attendance",
         "attend_recorded": "Attendance recorded.",

@@ -255,7 +255,7 @@ def test_a_meeting_with_attendance_and_a_declaration_of_interest(page, app):
     page.get_by_label("Attended as").select_option("substitute")
     page.get_by_label("In the capacity of").select_option("clinician")
     page.get_by_label("Practice or organisation").fill("prestatyn-medical")
-    page.get_by_label("Substitute or buddy agreed in advance by").fill("BCUHB primary care")
+    page.get_by_label("Agreed in advance by").fill("BCUHB primary care")
     page.get_by_label("Agreed on").fill("01/03/2027")
     page.get_by_role("button", name="Record attendance").click()
     expect(page.get_by_role("status")).to_have_text("Attendance recorded.")
