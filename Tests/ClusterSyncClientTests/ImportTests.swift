@@ -98,6 +98,18 @@ import Testing
         #expect(try r.record(typedUp)?.string("date") == "2026-11-20")
         try r.edit(typedUp, .set("meeting", s(held.rawValue)), .set("date", s("2026-11-21")))
         #expect(try r.record(typedUp)?.string("date") == "2026-11-21")
+        // Rescheduling the meeting moves the decisions it dates, and only those: "Fund it" and
+        // "Imported" were dated by it; "Typed up later" has a day of its own; a deleted one stays.
+        let deleted = try r.add(.decision, private: true, edits: [.set("title", s("Withdrawn")), .set("meeting", s(held.rawValue))])
+        try r.edit(deleted, .delete)
+        let moved = try r.edit(held, .set("date", s("2026-11-27")))
+        func day(_ title: String) throws -> String? { try r.records(.decision).first { $0.string("title") == title }?.string("date") }
+        #expect(try day("Fund it") == "2026-11-27" && day("Imported") == "2026-11-27")
+        #expect(try day("Typed up later") == "2026-11-21" && day("Withdrawn") == "2026-11-20" && day("Undated") == r.today.description)
+        #expect(moved.count == 3, "the meeting's date and two decisions': \(moved.map(\.record))")
+        // And by import, as by edit.
+        #expect(try r.importCSV("id,date\n\(held.rawValue),2026-11-26\n", type: .meeting).updated == 1)
+        #expect(try day("Fund it") == "2026-11-26" && day("Imported") == "2026-11-26" && day("Typed up later") == "2026-11-21")
 
         let error = #expect(throws: ClusterSyncError.self) { try r.add(.risk, edits: [.set("owner", s("Practice manager"))]) }
         #expect(error?.code == .invalidValue && error?.field == "title" && error?.message == "a new risk needs a title")

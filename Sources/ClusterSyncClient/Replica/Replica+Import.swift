@@ -206,9 +206,13 @@ extension Replica {
                 throw ImportProblem(line: 0, column: error.field, message: error.message)
             }
         }
-        for edit in edits {
+        var writes = edits.map { (record: id, edit: $0, scope: scope) }
+        for (decision, edit) in try Self.decisionsFollowing(id, edits: edits, current: current, db) {
+            if let decisionScope = try Self.scope(of: decision, db) { writes.append((decision, edit, decisionScope)) }
+        }
+        for write in writes {
             do {
-                try session.edit(id, scope: scope, edit)
+                try session.edit(write.record, scope: write.scope, write.edit)
             } catch let error as ClusterSyncError {
                 problems.append(ImportProblem(error))
             }

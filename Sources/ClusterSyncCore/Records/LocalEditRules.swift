@@ -36,6 +36,24 @@ public enum LocalEditRules {
         return [.set("completed_date", .string(today.description))]
     }
 
+    /// The day `edits` move a meeting to, when they set its date.
+    public static func rescheduledDate(of type: RecordType, by edits: [Edit]) -> CalendarDate? {
+        guard type == .meeting else { return nil }
+        var date: CalendarDate?
+        for case .set("date", let value) in edits { date = value.stringValue.flatMap(CalendarDate.init) }
+        return date
+    }
+
+    /// Rescheduling a meeting moves the decisions it dates: each live decision linked to the
+    /// meeting and dated on its old day takes the new day. A decision dated otherwise (a date
+    /// typed for it) keeps its own, as linking it would have.
+    public static func decisionsFollowing(_ meeting: RecordID, from old: CalendarDate?, to new: CalendarDate,
+                                          decisions: [RecordView]) -> [(RecordID, Edit)] {
+        guard let old, old != new else { return [] }
+        return decisions.filter { $0.type == .decision && !$0.isDeleted && $0.string("meeting") == meeting.rawValue && $0.date("date") == old }
+            .map { ($0.id, .set("date", .string(new.description))) }
+    }
+
     /// Refuses escalating a practice-private risk: nobody beyond its practice ever sees it (a
     /// roll-up and a PCPG's or Health Board's replica leave private records out), so the level
     /// would promise what does not happen.
