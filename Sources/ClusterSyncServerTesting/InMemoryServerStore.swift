@@ -327,10 +327,15 @@ public actor InMemoryServerStore: ServerStore {
                 duplicates.append(change)
                 continue
             }
+            let supersededValues = change.supersedes.map { stored[$0]?.value }
+            let left = identity.role.hasLeadPowers ? [] : LeadPowers.risksLeft(by: change, supersededValues: supersededValues)
+            let escalatedRisks = left.isEmpty ? [] : Set(try await records.read { db in
+                try ServerOversight.risks(db, tenant: identity.tenant, cluster: identity.cluster, ids: left)
+            }.filter { EscalationReach.isBeyondTheCluster($0.escalation) }.map(\.id))
             do throws(ClusterSyncError) {
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice,
                                      supersededPractices: change.supersedes.map { owners[$0.replica] },
-                                     supersededValues: change.supersedes.map { stored[$0]?.value }, receiver: .server)
+                                     supersededValues: supersededValues, escalatedRisks: escalatedRisks, receiver: .server)
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }

@@ -57,6 +57,31 @@ import Testing
         try rhyl.edit(own, .set("escalation", .string("practice")))
     }
 
+    @Test func onlyTheLeadTakesAnActionOffAnEscalatedRisk() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        try rhyl.rememberRole(.clusterLead, region: nil)
+        let risk = try rhyl.add(.risk, edits: [.set("title", .string("Out-of-hours cover")), .set("escalation", .string("pcpg"))])
+        let other = try rhyl.add(.risk, edits: [.set("title", .string("Estates"))])
+        let action = try rhyl.add(.action, edits: [.set("title", .string("Recruit a locum")), .set("source", .string(risk.rawValue))])
+        try rhyl.edit(risk, .add("linked_actions", .string(action.rawValue)))
+        try rhyl.rememberRole(.practice, region: nil)
+        for (id, edit) in [(risk, Edit.remove("linked_actions", .string(action.rawValue))), (action, .set("source", .string(other.rawValue)))] {
+            let error = #expect(throws: ClusterSyncError.self) { try rhyl.edit(id, edit) }
+            #expect(error?.code == .leadOnly, "\(edit)")
+            #expect(error?.message.hasPrefix("taking an action off a risk escalated beyond the cluster") == true, "\(String(describing: error))")
+        }
+        #expect(try rhyl.record(risk)?.members("linked_actions") == [.string(action.rawValue)])
+        // Within the cluster, an action moves freely.
+        try rhyl.edit(other, .add("linked_actions", .string(action.rawValue)))
+        try rhyl.edit(other, .remove("linked_actions", .string(action.rawValue)))
+        try rhyl.rememberRole(.clusterLead, region: nil)
+        try rhyl.edit(action, .set("source", .string(other.rawValue)))
+        try rhyl.rememberRole(.practice, region: nil)
+        try rhyl.edit(action, .set("source", .string(risk.rawValue)))
+    }
+
     @Test func settlingAnotherPracticesValueNeedsTheLeadOnlyWhenTheReplicaKnowsWhoseItIs() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -51,6 +51,31 @@ import Testing
         #expect(LeadPowers.Power.withdrawEscalation.words(for: .risk) == "withdrawing a risk's escalation beyond the cluster")
     }
 
+    @Test func takingAnActionOffAnEscalatedRiskNeedsTheLead() {
+        // A removal from the risk's linked actions: the risk itself is the one left.
+        let unlink = change(.risk, "linked_actions", nil, supersedes: 1)
+        #expect(LeadPowers.risksLeft(by: unlink, supersededValues: []) == [unlink.record])
+        func needed(_ change: Change, from values: [JSONValue?] = [], escalated: Set<RecordID>) -> LeadPowers.Power? {
+            LeadPowers.needed(for: change, by: "rhyl", supersededPractices: change.supersedes.map { _ in "rhyl" },
+                              supersededValues: values, escalatedRisks: escalated)
+        }
+        #expect(needed(unlink, escalated: [unlink.record]) == .withdrawAction)
+        #expect(needed(unlink, escalated: []) == nil, "a risk kept within the cluster")
+        #expect(needed(change(.risk, "linked_actions", .string("ACT-7K3M9Q2X1C")), escalated: [unlink.record]) == nil, "linking one")
+        // An action's source moved off an escalated risk (or cleared), not the same risk named again.
+        let risk = RecordID("RSK-7K3M9Q2X1C")!, other = RecordID("RSK-8K3M9Q2X1C")!
+        let moved = change(.action, "source", .string(other.rawValue), supersedes: 1)
+        #expect(LeadPowers.readsSupersededValues(moved))
+        #expect(LeadPowers.risksLeft(by: moved, supersededValues: [.string(risk.rawValue)]) == [risk])
+        #expect(needed(moved, from: [.string(risk.rawValue)], escalated: [risk]) == .withdrawAction)
+        #expect(needed(change(.action, "source", nil, supersedes: 1), from: [.string(risk.rawValue)], escalated: [risk]) == .withdrawAction)
+        #expect(needed(change(.action, "source", .string(risk.rawValue), supersedes: 1), from: [.string(risk.rawValue)], escalated: [risk]) == nil)
+        #expect(needed(moved, from: [.string(risk.rawValue)], escalated: [other]) == nil, "left a risk not escalated")
+        #expect(LeadPowers.risksLeft(by: change(.action, "source", nil, scope: Self.mine, supersedes: 1), supersededValues: [.string(risk.rawValue)]).isEmpty,
+                "a private action is never seen beyond")
+        #expect(LeadPowers.Power.withdrawAction.words(for: .action) == "taking an action off a risk escalated beyond the cluster")
+    }
+
     @Test func resolvingAConflictWithAnotherPracticesValueNeedsTheLead() {
         let settle = change(.risk, "title", .string("Winter locum cover"), supersedes: 2)
         #expect(needed(settle, ["rhyl", "prestatyn"]) == .resolveConflict)

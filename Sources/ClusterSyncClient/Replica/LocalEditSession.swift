@@ -113,8 +113,15 @@ struct LocalEditSession {
             id.replica == identity.replicaID ? identity.practice : LeadPowers.practice(stampedIn: live.first { $0.id == id }?.author)
         }
         let supersededValues = LeadPowers.readsSupersededValues(change) ? change.supersedes.map { id in live.first { $0.id == id }?.value } : []
+        var escalatedRisks = Set<RecordID>()
+        if !role.hasLeadPowers {
+            for risk in LeadPowers.risksLeft(by: change, supersededValues: supersededValues)
+            where EscalationReach.isBeyondTheCluster(try self.view(risk, reading: ["escalation"])?.escalation) {
+                escalatedRisks.insert(risk)
+            }
+        }
         try LeadPowers.check(change, role: role, practice: identity.practice, supersededPractices: superseded,
-                             supersededValues: supersededValues, receiver: .replica)
+                             supersededValues: supersededValues, escalatedRisks: escalatedRisks, receiver: .replica)
         counter += 1
         // The value as the file will give it back (a number's canonical text may read back as
         // another case), so later edits of this session plan against what a read would show.

@@ -49,6 +49,9 @@ public enum EscalationReach {
     /// The escalation levels beyond the cluster, lowest first: the one list of them.
     public static let levels = ["pcpg", "health-board"]
 
+    /// Whether `level` is beyond the cluster (a PCPG or the Health Board sees the risk).
+    public static func isBeyondTheCluster(_ level: String?) -> Bool { level.map(levels.contains) ?? false }
+
     /// Whether `role` sees a cluster-shared, live risk escalated to `level`.
     public static func sees(_ role: CredentialRole, escalation level: String?) -> Bool {
         guard let level else { return false }

@@ -10,6 +10,9 @@
 /// - **withdraws** a shared risk's escalation beyond the cluster (an `escalation` write that
 ///   supersedes a `pcpg` or `health-board` value with a level within the cluster, or none): the
 ///   PCPG or Health Board stops seeing the risk, so the lead answers for that as for escalating;
+/// - **takes an action off** a shared risk escalated beyond the cluster (removes it from the
+///   risk's `linked_actions`, or gives the action a `source` other than the risk): the PCPG or
+///   Health Board stops seeing the action, as it would the risk;
 /// - **resolves another practice's conflict**: it writes a value superseding two or more
 ///   concurrent values of one field, one of which another practice wrote;
 /// - **deletes** a cluster-shared record (a list item is part of its list, and removing one is
@@ -24,12 +27,15 @@
 /// its own values, and the practice the server stamped on values it pulled
 /// (`practice(stampedIn:)`). A value whose practice an end does not know does not count as
 /// another practice's there. Likewise a superseded escalation's level (`supersededValues`) is
-/// what each end holds of it: a value it does not hold withdraws nothing there.
+/// what each end holds of it: a value it does not hold withdraws nothing there. Whether a risk
+/// an action is taken off is escalated (`escalatedRisks`) is each end's live state of it
+/// (`RecordView.escalation`).
 public enum LeadPowers {
     public enum Power: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         case close
         case escalate
         case withdrawEscalation = "withdraw-escalation"
+        case withdrawAction = "withdraw-action"
         case resolveConflict = "resolve-conflict"
         case deleteShared = "delete-shared"
         /// Erasing a written value (`Redaction`), on any record.
@@ -41,6 +47,7 @@ public enum LeadPowers {
             case .close: "closing \(type == .action ? "an action" : "a risk")"
             case .escalate: "escalating a risk beyond the cluster"
             case .withdrawEscalation: "withdrawing a risk's escalation beyond the cluster"
+            case .withdrawAction: "taking an action off a risk escalated beyond the cluster"
             case .resolveConflict: "resolving a conflict with another practice's value"
             case .deleteShared: "deleting a record shared with the cluster"
             case .redact: "redacting a value"
@@ -55,16 +62,35 @@ public enum LeadPowers {
     /// Escalation levels beyond the cluster.
     static let beyondTheCluster = Set(EscalationReach.levels)
 
-    /// Whether `needed` reads the values `change` supersedes (an end looks them up only then).
+    /// Whether `needed` reads the values `change` supersedes (an end looks them up only then):
+    /// a shared risk's escalation, or a shared action's source.
     public static func readsSupersededValues(_ change: Change) -> Bool {
-        change.record.type == .risk && change.field == "escalation" && change.scope.practice == nil && !change.supersedes.isEmpty
+        guard change.scope.practice == nil, !change.supersedes.isEmpty else { return false }
+        return (change.record.type == .risk && change.field == "escalation") || (change.record.type == .action && change.field == "source")
+    }
+
+    /// The risks `change` takes an action off, whose escalation `needed` asks about
+    /// (`escalatedRisks`): the risk itself for a removal from its `linked_actions`, and for an
+    /// action's `source` the risks the superseded values named, unless named again. An end
+    /// looks their escalation up only for these.
+    public static func risksLeft(by change: Change, supersededValues: [JSONValue?]) -> [RecordID] {
+        guard change.scope.practice == nil else { return [] }
+        if change.record.type == .risk, change.field == "linked_actions", change.value == nil, !change.supersedes.isEmpty {
+            return [change.record]
+        }
+        guard change.record.type == .action, change.field == "source" else { return [] }
+        return supersededValues.compactMap { value -> RecordID? in
+            guard let text = value?.stringValue, text != change.value?.stringValue, let id = RecordID(text), id.type == .risk else { return nil }
+            return id
+        }
     }
 
     /// The lead power `change` needs, or nil. `practice` is the practice making (or pushing) it;
     /// `supersededPractices` holds, for each value it supersedes, the practice that wrote it (nil:
     /// not known at this end), and `supersededValues` the values, where `readsSupersededValues`.
+    /// `escalatedRisks`: of `risksLeft(by:)`, those escalated beyond the cluster at this end.
     public static func needed(for change: Change, by practice: String, supersededPractices: [String?],
-                              supersededValues: [JSONValue?] = []) -> Power? {
+                              supersededValues: [JSONValue?] = [], escalatedRisks: Set<RecordID> = []) -> Power? {
         let type = change.record.type
         let shared = change.scope.practice == nil
         let word = change.value?.stringValue
@@ -80,6 +106,9 @@ public enum LeadPowers {
            supersededValues.contains(where: { $0?.stringValue.map(beyondTheCluster.contains) ?? false }) {
             return .withdrawEscalation
         }
+        if !escalatedRisks.isEmpty, risksLeft(by: change, supersededValues: supersededValues).contains(where: escalatedRisks.contains) {
+            return .withdrawAction
+        }
         if shared, type != .item, change.field == "deleted", change.value == .bool(true) {
             return .deleteShared
         }
@@ -94,9 +123,11 @@ public enum LeadPowers {
     /// Refuses `change` with `lead-only` when it needs a power `role` lacks. `receiver` words the
     /// message: a replica refuses an edit before it is made, a server a change pushed.
     public static func check(_ change: Change, role: CredentialRole, practice: String, supersededPractices: [String?],
-                             supersededValues: [JSONValue?] = [], receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
+                             supersededValues: [JSONValue?] = [], escalatedRisks: Set<RecordID> = [],
+                             receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
         guard !role.hasLeadPowers,
-              let power = needed(for: change, by: practice, supersededPractices: supersededPractices, supersededValues: supersededValues)
+              let power = needed(for: change, by: practice, supersededPractices: supersededPractices, supersededValues: supersededValues,
+                                 escalatedRisks: escalatedRisks)
         else { return }
         let what = power.words(for: change.record.type)
         switch receiver {

@@ -242,9 +242,13 @@ public final class SQLiteServerStore: ServerStore {
                     return try String.fetchOne(storedCopy, arguments: [tenant, cluster, id.replica.rawValue, id.counter])
                         .flatMap { try? Change(jsonText: $0) }?.value
                 } : []
+                // The risks it would take an action off that are escalated beyond the cluster now.
+                let left = identity.role.hasLeadPowers ? [] : LeadPowers.risksLeft(by: change, supersededValues: supersededValues)
+                let escalatedRisks = left.isEmpty ? [] : Set(try ServerOversight.risks(db, tenant: tenant, cluster: cluster, ids: left)
+                    .filter { EscalationReach.isBeyondTheCluster($0.escalation) }.map(\.id))
                 do throws(ClusterSyncError) {
                     try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
-                                         supersededValues: supersededValues, receiver: .server)
+                                         supersededValues: supersededValues, escalatedRisks: escalatedRisks, receiver: .server)
                 } catch {
                     throw PushRejection(change: change.id, error: error)
                 }

@@ -41,6 +41,15 @@ public enum ServerOversight {
         return ListedRecords(ids: EscalationReach.visible(views, role: role).sorted { $0.rawValue < $1.rawValue }, views: views)
     }
 
+    /// The cluster-shared risks of one cluster among `ids`, as stored now (a push asks whether
+    /// the risks a change takes an action off are escalated: `LeadPowers.risksLeft`).
+    public static func risks(_ db: Database, tenant: String, cluster: String, ids: [RecordID]) throws -> [RecordView] {
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        return try ChangeReader.views(db, where: """
+            rec.tenant = ? AND rec.cluster = ? AND rec.type = 'risk' AND rec.practice IS NULL AND rec.id IN (\(marks))
+            """, arguments: StatementArguments([tenant, cluster] + ids.map(\.rawValue)))
+    }
+
     /// The records of one cluster a read-only role may hold, sorted by id, and the views they
     /// were found with (which `EscalationReach.sentWhole` reads for links and sources).
     public struct ListedRecords: Sendable {

@@ -214,8 +214,27 @@ public final class PostgresServerStore: ServerStore {
         let withdrawing = changes.filter(LeadPowers.readsSupersededValues).flatMap(\.supersedes)
         let supersededValues = withdrawing.isEmpty ? [:]
             : try await storedCopies(of: withdrawing, tenant: tenant, cluster: cluster, c).copies.mapValues(\.value)
+        // Of the risks a change could take an action off (`LeadPowers.risksLeft`, with the sources
+        // stored or given earlier in this push), those escalated beyond the cluster now.
+        var left = Set<String>()
+        if !identity.role.hasLeadPowers {
+            let givenSources = changes.filter { $0.field == "source" }.map(\.value)
+            for change in changes where LeadPowers.readsSupersededValues(change) || change.field == "linked_actions" {
+                let values = change.supersedes.map { supersededValues[$0] ?? nil } + givenSources
+                left.formUnion(LeadPowers.risksLeft(by: change, supersededValues: values).map(\.rawValue))
+            }
+        }
+        var escalatedRisks = Set<RecordID>()
+        if !left.isEmpty {
+            for row in try await c.rows("""
+                SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND id = ANY(\(Array(left)))
+                AND practice IS NULL AND escalation = ANY(\(EscalationReach.levels))
+                """, logger) {
+                if let id = RecordID(try row.decode(String.self)) { escalatedRisks.insert(id) }
+            }
+        }
         let known = KnownState(owners: owners, registrations: registrations, redactions: redactions, storedRedactions: storedRedactions,
-                               supersededValues: supersededValues)
+                               supersededValues: supersededValues, escalatedRisks: escalatedRisks)
 
         // Signed changes of registered makers need no stored copy (ownership rules only unsigned
         // pushes), and a push is rarely a resend: it is first tried as all new, and the log's
@@ -243,6 +262,8 @@ public final class PostgresServerStore: ServerStore {
         var storedRedactions: [ChangeID: (record: String, field: String, by: ChangeID)]
         /// The values of stored changes that changes of the push supersede, where `LeadPowers` reads them.
         var supersededValues: [ChangeID: JSONValue?]
+        /// The risks changes of the push could take an action off that are escalated beyond the cluster.
+        var escalatedRisks: Set<RecordID>
     }
 
     /// Decides each change and stores the accepted ones, after the tenant's row lock. `logged`
@@ -289,7 +310,7 @@ public final class PostgresServerStore: ServerStore {
                 ? change.supersedes.map { inBatch[$0]?.value ?? known.supersededValues[$0] ?? nil } : []
             do throws(ClusterSyncError) {
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
-                                     supersededValues: supersededValues, receiver: .server)
+                                     supersededValues: supersededValues, escalatedRisks: known.escalatedRisks, receiver: .server)
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
