@@ -2,16 +2,34 @@
 # Builds the demonstration cluster behind docs/board-report.png: a year of a cluster lead's
 # registers, each step made on its own date with libfaketime (apt-get install faketime), so the
 # report's "risks by band, month by month" has a history to show. Then writes the report.
-# Usage: docs/board-report-demo.sh OUT_DIR   (needs the debug build: swift build)
+# The lead's powers (closing and escalating risks) come from a cluster-lead credential, so the
+# replica first syncs once with a server of its own, started on the same day.
+# Usage: docs/board-report-demo.sh OUT_DIR [PORT]   (needs the debug build: swift build)
 set -euo pipefail
 out=${1:?output directory}
-cs=${CLUSTERSYNC_BIN:-$(cd "$(dirname "$0")/.." && pwd)/.build/debug/clustersync}
-mkdir -p "$out"
+port=${2:-17443}
+bin=$(cd "$(dirname "$0")/.." && pwd)/.build/debug
+cs=${CLUSTERSYNC_BIN:-$bin/clustersync}
+csd=${CLUSTERSYNCD_BIN:-$bin/clustersyncd}
+rm -rf "$out" && mkdir -p "$out"
 export CLUSTERSYNC_REPLICA="$out/lead.sqlite"
-rm -f "$CLUSTERSYNC_REPLICA"*
 at() { local when=$1; shift; faketime "$when 10:00:00" "$cs" "$@"; }
+server() { faketime "2026-04-02 09:00:00" "$csd" "$@" --data "$out/server"; }
 
 at 2026-04-02 init --tenant bcuhb --cluster north-denbighshire --practice prestatyn --name "Dr Siân Evans, cluster lead"
+faketime "2026-04-02 09:00:00" "$csd" serve --port "$port" --data "$out/server" > "$out/server.log" 2>&1 &
+pid=$!
+# faketime runs the server as its child: stop both.
+stop() { pkill -P $pid 2>/dev/null || true; kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; }
+trap stop EXIT
+for _ in $(seq 50); do [ -s "$out/server/ca.pem" ] && grep -q "listening" "$out/server.log" && break; sleep 0.2; done
+server tenant add bcuhb > /dev/null
+server cluster add --tenant bcuhb north-denbighshire > /dev/null
+server practice add --tenant bcuhb --cluster north-denbighshire prestatyn > /dev/null
+server credential issue --tenant bcuhb --cluster north-denbighshire --practice prestatyn --role cluster-lead > "$out/lead.token"
+at 2026-04-02 remote set "localhost:$port" --ca "$out/server/ca.pem" --token-file "$out/lead.token"
+at 2026-04-02 sync > /dev/null
+stop
 at 2026-04-02 terms add title="GP Collaborative ToR" body=gp-collaborative date_agreed=2026-04-01 review_date=2027-04-01 \
   practices+=prestatyn practices+=rhyl practices+=meliden practices+=dyserth practices+=rhuddlan >/dev/null
 at 2026-04-02 terms add title="Stakeholder board ToR" body=stakeholder-board date_agreed=2025-04-01 review_date=2026-10-01 >/dev/null
@@ -54,7 +72,9 @@ for d in 2026-04-16 2026-07-16 2026-10-15; do
   [ $d = 2026-04-16 ] && at $d meeting attend $M "Dr Owain Price" --practice dyserth >/dev/null
   true
 done
-at 2026-11-02 meeting add title="GP Collaborative" body=gp-collaborative date=2027-01-21 status=scheduled >/dev/null
+for d in 2027-01-21 2027-04-15 2027-07-15; do
+  at 2026-11-02 meeting add title="GP Collaborative" body=gp-collaborative date=$d status=scheduled >/dev/null
+done
 at 2026-05-21 decision add title="Adopt the cluster IMTP 2026-29" date=2026-05-21 method=consensus outcome=agreed >/dev/null
 at 2026-07-16 decision add title="Fund the minor ailments pilot" date=2026-07-16 method=vote financial_implications=yes amount=12000 outcome=agreed >/dev/null
 at 2026-09-17 decision add title="Shared phlebotomy clinic at Rhyl" date=2026-09-17 method=consensus outcome=deferred >/dev/null
