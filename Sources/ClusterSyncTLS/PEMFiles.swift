@@ -16,12 +16,23 @@ enum PEMFiles {
     static let certificateMode: mode_t = 0o644
 
     static func read(_ path: String, what: String) throws(ClusterSyncTLSError) -> String {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ClusterSyncTLSError(.fileNotFound, "The \(what) file \(path) does not exist; check the path.", path: path)
+        // stat says why a file cannot be reached: a folder above it that this user may not enter
+        // (a key folder made 0700 by root, for a service running as its own user) is not a wrong path.
+        var status = stat()
+        if stat(path, &status) != 0 {
+            let code = errno
+            guard code == EACCES else {
+                throw ClusterSyncTLSError(.fileNotFound, "The \(what) file \(path) does not exist; check the path.", path: path)
+            }
+            throw ClusterSyncTLSError(
+                .fileAccess,
+                "The \(what) file \(path) cannot be reached: a folder above it may not be entered by this user (uid \(getuid())); "
+                    + "give the service user's group search (x) on every folder in the path and read on the file.",
+                path: path)
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ClusterSyncTLSError(
-                .fileAccess, "The \(what) file \(path) cannot be read; check its permissions.", path: path
+                .fileAccess, "The \(what) file \(path) cannot be read by this user (uid \(getuid())); check its owner and permissions.", path: path
             )
         }
         return String(decoding: data, as: UTF8.self)

@@ -105,6 +105,13 @@ public enum TLSSetup {
         }
     }
 
+    /// When the first certificate in a PEM file (a server's own, ahead of its chain) stops being
+    /// valid: what `clustersyncd health` warns about before the day.
+    /// Seconds since 1970.
+    public static func expiry(ofCertificateAt path: String, what: String) throws(ClusterSyncTLSError) -> Int64 {
+        Int64(try loadCertificates(path, what: what)[0].notValidAfter)
+    }
+
     // MARK: Loading
 
     static func loadCertificates(_ path: String, what: String) throws(ClusterSyncTLSError) -> [NIOSSLCertificate] {

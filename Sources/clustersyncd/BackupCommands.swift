@@ -99,7 +99,10 @@ extension BackupCommand {
     /// With `storage` = `postgres` the data directory's SQLite file is not the store: copying it
     /// would "succeed" with nothing in it. Say what to use instead.
     static func refusePostgres(_ data: DataOptions, _ verb: String) async throws {
-        guard try await data.settings(config: data.config).store.kind == .postgres else { return }
+        guard try await data.settings(config: data.config).store.kind == .postgres else {
+            try data.directory.requireSQLiteStore()
+            return
+        }
         throw ClusterSyncError(.invalidValue,
             "this server's store is PostgreSQL (settings: storage = postgres), so there is no store file to \(verb) here: "
             + "use pg_dump and pg_restore on the database (Deploy/postgres-backup.sh)", field: "storage")

@@ -155,6 +155,21 @@ struct CredentialCommand: AsyncParsableCommand {
             }
         }
 
+        /// Refuses to issue a certificate from this data directory's CA when the server trusts
+        /// another (`tls.clientCA`, a Health Board's own): the practice's first sync would fail at
+        /// the TLS handshake with nothing in the server's log to say why.
+        func requireTrustedAuthority() async throws {
+            let trusted = try await data.settings(config: data.config).clientCA
+            func resolved(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+            guard resolved(trusted) == resolved(data.directory.caCertificate) else {
+                throw ClusterSyncError(.invalidValue, """
+                    the server trusts client certificates issued by \(trusted) (tls.clientCA), not by this data directory's CA \
+                    (\(data.directory.caCertificate)), so a certificate issued here would be refused at the handshake: sign the \
+                    practice's request with your CA (Deploy/healthboard-pki.sh request, then sign), or issue a token (leave out --certificate)
+                    """, field: "certificate")
+            }
+        }
+
         /// When the new credential expires (ms since 1970), or nil for never.
         func expiry(now: Int64) async throws -> Int64? {
             if expires == "never" { return nil }
@@ -170,6 +185,7 @@ struct CredentialCommand: AsyncParsableCommand {
             if let path = holder.practicePath, !(try await store.isRegistered(path)) {
                 throw ClusterSyncError(.unknownRecord, "no practice \(path); add it with `clustersyncd practice add`")
             }
+            if certificate { try await requireTrustedAuthority() }
             let expiresAt = try await expiry(now: TimeText.now())
             guard certificate, let out, let path = holder.practicePath else {
                 let token = try await store.issueToken(for: holder, label: label, expiresAt: expiresAt)

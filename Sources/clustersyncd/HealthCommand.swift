@@ -23,7 +23,7 @@ struct HealthCommand: AsyncParsableCommand {
             await postgres.start()
             store = postgres
         }
-        let health = await ServerHealth.check(data.directory, store: store)
+        let health = await ServerHealth.check(data.directory, store: store, certificate: settings.certificate)
         if json {
             print(health.jsonValue.canonicalText)
         } else {

@@ -77,11 +77,12 @@ struct ServeCommand: AsyncParsableCommand {
                 await PostgresServerStore.shutDownStarted()
                 throw error
             }
-            health = await ServerHealth.check(directory, store: setup)
+            health = await ServerHealth.check(directory, store: setup, certificate: settings.certificate)
             await PostgresServerStore.shutDownStarted()
             services.append(.init(service: postgres.client))
+            try directory.markAsPostgresNode()
         } else {
-            health = await ServerHealth.check(directory, store: store)
+            health = await ServerHealth.check(directory, store: store, certificate: settings.certificate)
         }
         // The status line an operator looks for first; a problem is logged as an error, and the
         // server still starts, so pulls work and pushes say `store-unavailable`.

@@ -77,9 +77,17 @@ import Testing
         _ = try await base.addRisk(replica, "title=Locum cover", "likelihood=3", "consequence=4", "category=workforce")
         #expect(try await base.sync(replica).stdout.hasPrefix("pushed "))
 
-        // A certificate from the development CA no longer opens a session: tls.clientCA is the board's.
-        let issued = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
-                                  "--practice", "rhyl", "--certificate", "--out", "rhyl-dev"], binary: "clustersyncd")
+        // tls.clientCA is the board's: issuing from the development CA is refused, as the
+        // certificate could never open a session...
+        let issue = ["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                     "--practice", "rhyl", "--certificate", "--out", "rhyl-dev"]
+        let refusedIssue = try await cli.run(issue, binary: "clustersyncd")
+        #expect(refusedIssue.status != 0 && refusedIssue.stderr.contains("would be refused at the handshake"), "\(refusedIssue.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path("rhyl-dev/rhyl.pem")))
+        #expect(try await cli.run("credential", "list", "--data", "data", binary: "clustersyncd").stdout.contains("rhyl") == false)
+        // ...and one issued from it anyway (under other settings) is refused at the handshake.
+        try "{}".write(toFile: path("other-settings.json"), atomically: true, encoding: .utf8)
+        let issued = try await cli.run(issue + ["--config", "other-settings.json"], binary: "clustersyncd")
         #expect(issued.status == 0, "\(issued.stderr)")
         let rhyl = "rhyl.sqlite"
         #expect(try await cli.run("init", "--replica", rhyl, "--tenant", "bcuhb", "--cluster", "north-denbighshire",
@@ -87,6 +95,9 @@ import Testing
         try await remoteSet(rhyl, port: port, certificate: "rhyl-dev/rhyl.pem", key: "rhyl-dev/rhyl-key.pem")
         let otherCA = try await cli.run("sync", "--replica", rhyl)
         #expect(otherCA.status != 0 && otherCA.stderr.contains("TLSV1_ALERT_UNKNOWN_CA"), "a certificate of another CA must be refused: \(otherCA.stderr)")
+        // The operator sees it too: the server logs the refused handshake.
+        let logged = await server.process.errors.text(until: { $0.contains("TLS handshake failed") }, timeout: .seconds(10))
+        #expect(logged.contains("TLS handshake failed") && logged.contains("CERTIFICATE_VERIFY_FAILED"), "\(server.output)")
 
         // The server's certificate is rotated (new key too) and the node restarted: practices trust
         // the CA, not the certificate, so they carry on unchanged.

@@ -128,6 +128,17 @@ struct MultiNodeEndToEndTests {
                 "node 2's watcher did not receive node 1's push within a second: \(output("\(rhyl).out")) \(output("\(rhyl).err"))")
         print("node 1 → node 2 watcher: \(String(format: "%.0f", Date().timeIntervalSince(acknowledged) * 1000)) ms after the acknowledgement")
         #expect(try await cli.run("export", "--replica", rhyl).stdout.contains("Flu clinic staffing"))
+
+        // Without the node's settings a command would take the data directory's empty SQLite
+        // file for the store and report success; it says whose directory it is instead.
+        var plain = cli
+        plain.environment = ["LOG_LEVEL": "warning"]
+        for args in [["health"], ["tenant", "list"], ["backup", "--to", "copy.sqlite"]] {
+            let result = try await plain.run(args + ["--data", "data"], binary: "clustersyncd")
+            #expect(result.status != 0 && (result.stdout + result.stderr).contains("postgres-node"), "\(args): \(result.stdout) \(result.stderr)")
+        }
+        let health = try await cli.run(["health", "--data", "data"], binary: "clustersyncd")
+        #expect(health.status == 0 && health.stdout.contains("1 tenant"), "\(health.stdout) \(health.stderr)")
     }
 
     @Test func eightClientsPushingThroughBothNodesEndIdenticalWithAGapFreeSequence() async throws {

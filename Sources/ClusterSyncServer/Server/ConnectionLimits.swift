@@ -11,9 +11,8 @@ final class ConnectionRegistry: Sendable {
     struct State {
         var open: [ObjectIdentifier: any Channel] = [:]
         var perCredential: [String: Int] = [:]
-        /// When a refusal was last logged, and how many have not been logged since.
-        var lastRefusalLog: NIODeadline?
-        var unloggedRefusals = 0
+        var refusals = LogThrottle()
+        var handshakeFailures = LogThrottle()
         /// The most connections open since memory was last given back (`MemoryReturn`).
         var peakSinceTrim = 0
         /// The sessions started and not yet ended, told when the server shuts down.
@@ -78,18 +77,11 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
-    /// Whether to log a refusal now (at most one line every 10 seconds, so a flood cannot fill
-    /// the log), and how many refusals that line stands for.
-    func refusalToLog() -> Int? {
-        state.withLock { state in
-            state.unloggedRefusals += 1
-            let now = NIODeadline.now()
-            if let last = state.lastRefusalLog, now - last < .seconds(10) { return nil }
-            state.lastRefusalLog = now
-            defer { state.unloggedRefusals = 0 }
-            return state.unloggedRefusals
-        }
-    }
+    /// Whether to log a refusal at the connection cap now, and how many that line stands for.
+    func refusalToLog() -> Int? { state.withLock { $0.refusals.count() } }
+
+    /// Whether to log a failed TLS handshake now, and how many that line stands for.
+    func handshakeFailureToLog() -> Int? { state.withLock { $0.handshakeFailures.count() } }
 
     /// Counts a session until it ends; a session started after the shutdown began is told at once.
     func started(_ session: SessionEvents) {
@@ -168,4 +160,20 @@ final class PreWelcomeByteLimit: ChannelInboundHandler, RemovableChannelHandler 
 
 enum SessionInputError: Error {
     case tooMuchBeforeWelcome
+}
+
+/// At most one log line every 10 seconds for an event a flood can repeat (connections over the
+/// cap, failed handshakes), so that it cannot fill the log; the line says how many it stands for.
+struct LogThrottle {
+    private var last: NIODeadline?
+    private var unlogged = 0
+
+    /// Counts one event: the number to log now, or nil to stay quiet.
+    mutating func count(now: NIODeadline = .now()) -> Int? {
+        unlogged += 1
+        if let last, now - last < .seconds(10) { return nil }
+        last = now
+        defer { unlogged = 0 }
+        return unlogged
+    }
 }

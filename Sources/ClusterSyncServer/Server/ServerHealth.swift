@@ -1,11 +1,12 @@
 import ClusterSyncCore
+import ClusterSyncTLS
 import Foundation
 
 /// Whether the server can do its job: its data directory and its store can be read and
 /// written, and the disk has room. `clustersyncd health` prints it; `serve` logs it at start.
 public struct ServerHealth: Sendable {
     public struct Check: Sendable, Equatable {
-        /// `data-directory`, `store` or `free-space`.
+        /// `data-directory`, `store`, `free-space` or `certificate`.
         public var name: String
         public var ok: Bool
         /// What was found, or what is wrong and where, for an operator.
@@ -18,13 +19,39 @@ public struct ServerHealth: Sendable {
     /// Below this, a push may fail for want of room.
     public static let minimumFreeBytes: Int64 = 64 * 1024 * 1024
 
+    /// A server certificate closer than this to its end is a problem: time to renew it.
+    public static let certificateRenewalDays = 30
+
     /// Runs every check; `store` is the open store of a running server, else the store file is
-    /// opened here.
-    public static func check(_ directory: DataDirectory, store: (any OperatedStore)? = nil) async -> ServerHealth {
+    /// opened here. `certificate`: the server certificate's file (settings `tls.certificate`).
+    public static func check(_ directory: DataDirectory, store: (any OperatedStore)? = nil, certificate: String? = nil,
+                             now: Date = Date()) async -> ServerHealth {
         var checks: [Check] = [checkDirectory(directory.path)]
         checks.append(await checkStore(directory, store))
         checks.append(checkFreeSpace(directory.path))
+        checks.append(checkCertificate(certificate ?? directory.serverCertificate, now: now))
         return ServerHealth(checks: checks)
+    }
+
+    /// The server certificate is readable and not within `certificateRenewalDays` of its end:
+    /// practices' syncs fail at the handshake the day it expires.
+    static func checkCertificate(_ path: String, now: Date) -> Check {
+        let expiry: Date
+        do {
+            expiry = Date(timeIntervalSince1970: TimeInterval(try TLSSetup.expiry(ofCertificateAt: path, what: "server certificate")))
+        } catch {
+            return Check(name: "certificate", ok: false, detail: error.message)
+        }
+        let day = ISO8601DateFormatter.string(from: expiry, timeZone: .gmt, formatOptions: [.withFullDate])
+        let daysLeft = Int(expiry.timeIntervalSince(now) / 86_400)
+        if expiry <= now {
+            return Check(name: "certificate", ok: false, detail: "the server certificate \(path) expired on \(day): practices cannot sync until it is renewed")
+        }
+        guard daysLeft >= certificateRenewalDays else {
+            return Check(name: "certificate", ok: false,
+                         detail: "the server certificate \(path) expires on \(day), in \(daysLeft) day\(daysLeft == 1 ? "" : "s"): renew it (Deploy/README.md, \"Renewing the server certificate\")")
+        }
+        return Check(name: "certificate", ok: true, detail: "server certificate valid until \(day)")
     }
 
     /// One line: "OK: ..." or "PROBLEM: <what is wrong>; ...".
@@ -67,6 +94,11 @@ public struct ServerHealth: Sendable {
 
     static func checkStore(_ directory: DataDirectory, _ open: (any OperatedStore)?) async -> Check {
         let path = open.map { $0 is PostgresServerStore ? $0.whereabouts : directory.database } ?? directory.database
+        if open == nil {
+            do throws(ClusterSyncError) { try directory.requireSQLiteStore() } catch {
+                return Check(name: "store", ok: false, detail: error.message)
+            }
+        }
         guard open != nil || FileManager.default.fileExists(atPath: path) else {
             return Check(name: "store", ok: false, detail: "no store at \(path); run `clustersyncd init --data \(directory.path)`")
         }

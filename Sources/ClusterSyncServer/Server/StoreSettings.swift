@@ -52,7 +52,9 @@ public struct StoreSettings: Sendable {
             throw ClusterSyncError(.invalidValue, "storage must be sqlite or postgres; got \"\(unknownKind)\"", field: "storage")
         }
         switch kind {
-        case .sqlite: return try SQLiteServerStore(path: directory.database)
+        case .sqlite:
+            try directory.requireSQLiteStore()
+            return try SQLiteServerStore(path: directory.database)
         case .postgres: return try PostgresServerStore(location: try postgresLocation(), maximumConnections: postgresMaxConnections, logger: logger)
         }
     }

@@ -90,7 +90,7 @@ public final class SyncServer: Service, Sendable {
                     // A handler per connection: NIOSSL handlers are never shared between channels.
                     let identity = channel.eventLoop.makePromise(of: CertificateIdentity?.self)
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: logger, connections: connections))
                     let handshake = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
                         logger.info("TLS handshake timed out: closing the connection", metadata: [
                             "clustersyncd.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
@@ -181,10 +181,29 @@ final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler 
     typealias OutboundOut = ByteBuffer
     private let promise: EventLoopPromise<CertificateIdentity?>
     private let logger: Logger
+    private let connections: ConnectionRegistry
 
-    init(_ promise: EventLoopPromise<CertificateIdentity?>, logger: Logger) {
+    init(_ promise: EventLoopPromise<CertificateIdentity?>, logger: Logger, connections: ConnectionRegistry) {
         self.promise = promise
         self.logger = logger
+        self.connections = connections
+    }
+
+    /// A handshake BoringSSL refused (a client certificate from another CA, expired, or none
+    /// where one is needed; an old TLS version) is logged, as few times as `LogThrottle` allows:
+    /// the client is told by TLS's alert, and the operator otherwise sees nothing. A connection
+    /// that ends mid-handshake without an alert (a port scan, a client stopped) is not.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case NIOSSLError.handshakeFailed(.sslError(let errors)) = error,
+           !errors.allSatisfy({ $0 == .eofDuringHandshake || $0 == .eofDuringAdditionalCertficiateChainValidation }),
+           let count = connections.handshakeFailureToLog() {
+            logger.warning("TLS handshake failed", metadata: [
+                "clustersyncd.peer": "\(context.remoteAddress.map { "\($0)" } ?? "unknown")",
+                "clustersyncd.error": "\(errors.map { "\($0)" }.joined(separator: "; "))",
+                "clustersyncd.failures": "\(count)",
+            ])
+        }
+        context.fireErrorCaught(error)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
