@@ -39,7 +39,7 @@ struct RestoreCommand: AsyncParsableCommand {
             Never overwrites a store: restore into a new data directory, or stop the server and move its \
             clustersyncd.sqlite (and -wal, -shm) aside first. A backup from an older version is migrated to this \
             version's schema. Changes practices pushed after the backup was taken are not in it: read \
-            Deploy/README.md ("Restoring") before pointing practices at a restored server.
+            Deploy/README.md ("What a restore loses, and what happens next") before pointing practices at a restored server.
             """)
 
     @OptionGroup var data: DataOptions

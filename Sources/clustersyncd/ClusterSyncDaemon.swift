@@ -25,7 +25,7 @@ struct ClusterSyncDaemon: AsyncParsableCommand {
 struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The data directory.", valueName: "dir"))
     var data: String?
-    @Option(help: "A JSON settings file (default DATA/clustersyncd.json if present): where the store is (storage, postgres.url-file), limits, expiry.")
+    @Option(help: "A JSON settings file (default $CLUSTERSYNCD_CONFIG, else DATA/clustersyncd.json if present): where the store is (storage, postgres.url-file), limits, expiry.")
     var config: String?
 
     var directory: DataDirectory {

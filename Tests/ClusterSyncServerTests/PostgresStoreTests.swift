@@ -175,6 +175,15 @@ import Testing
         #expect(error?.message.contains("clustersyncd migrate") == true, "\(error?.message ?? "")")
     }
 
+    /// A URL without sslmode is checked TLS across a network, and libpq's `prefer` on loopback only.
+    @Test func aURLWithoutSSLModeIsVerifiedOffLoopback() throws {
+        #expect(try PostgresLocation(url: "postgres://app@db.bcuhb.nhs.wales/clustersync").sslMode == "verify-full")
+        #expect(try PostgresLocation(url: "postgres://app@10.20.0.5:5432/clustersync").sslMode == "verify-full")
+        #expect(try PostgresLocation(url: "postgres://app@127.0.0.1/clustersync").sslMode == "prefer")
+        #expect(try PostgresLocation(url: "postgres://app@localhost/clustersync").sslMode == "prefer")
+        #expect(try PostgresLocation(url: "postgres://app@db.bcuhb.nhs.wales/clustersync?sslmode=require").sslMode == "require")
+    }
+
     /// A database that cannot be reached makes a call fail with `store-unavailable` at the
     /// store's deadline, naming where it looked and never the password; it does not hang.
     @Test func anUnreachableDatabaseIsStoreUnavailableAtTheDeadline() async throws {

@@ -41,11 +41,17 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         password = url.password.map { $0.removingPercentEncoding ?? $0 }
         self.database = database
         let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
-        sslMode = query["sslmode"] ?? "prefer"
+        // Without sslmode, libpq's `prefer` (TLS if offered, unchecked) only on loopback: across
+        // a network a URL that forgot it gets the checked connection, not a silent downgrade.
+        sslMode = query["sslmode"] ?? (Self.isLoopback(host) ? "prefer" : "verify-full")
         rootCertificate = query["sslrootcert"]
         guard ["disable", "prefer", "require", "verify-full"].contains(sslMode) else {
             throw ClusterSyncError(.invalidValue, "sslmode must be disable, prefer, require or verify-full; got \"\(sslMode)\"", field: "postgres.url")
         }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     /// The URL without its password.
