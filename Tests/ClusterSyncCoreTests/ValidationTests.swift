@@ -126,6 +126,18 @@ import Testing
         #expect(try Self.parse("status=complete", .action).plan(on: nil, type: .action).value == .string("complete"))
     }
 
+    /// A map key is bounded in bytes as well as characters: one "character" may carry any number
+    /// of combining marks, and the key travels in page and snapshot cursors.
+    @Test func aMapKeyOfOneCharacterAndManyBytesIsRefused() throws {
+        let heavy = "a" + String(repeating: "\u{301}", count: 1_000)
+        #expect(heavy.count == 1)
+        let error = #expect(throws: ClusterSyncError.self) {
+            try RecordType.decision.schema.validate(field: "votes:" + heavy, value: .string("for"))
+        }
+        #expect(error?.code == .invalidValue && error?.message.contains("400 bytes") == true, "\(String(describing: error))")
+        try RecordType.decision.schema.validate(field: "votes:" + String(repeating: "ŵ", count: 100), value: .string("for"))
+    }
+
     @Test func anUnknownFieldIsRefused() {
         Self.expectError(.unknownField, field: "colour") { try Self.parse("colour=red", .risk) }
         Self.expectError(.unknownField, field: "likelihood") { try Self.parse("likelihood=3", .action) }

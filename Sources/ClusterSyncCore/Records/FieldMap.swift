@@ -11,6 +11,10 @@ extension FieldKind {
 
 public enum FieldMap {
     public static let maxKeyLength = 100
+    /// The key's bound in UTF-8 bytes besides its characters: one character may hold any number
+    /// of combining marks, and a key travels in page and snapshot cursors (three bytes a byte
+    /// when escaped), which must stay far inside a line (`limits.maxLineBytes`).
+    public static let maxKeyBytes = 400
 
     /// The change field for an entry of a map field.
     public static func field(_ map: String, key: String) -> String { map + ":" + key }
@@ -21,18 +25,20 @@ public enum FieldMap {
         return (String(field[..<colon]), String(field[field.index(after: colon)...]))
     }
 
-    /// A key is 1 to 100 characters, without control characters or white space at either end,
-    /// and holds no NHS number (it is free text, like a name).
+    /// A key is 1 to 100 characters (and at most 400 bytes), without control characters or white
+    /// space at either end, and holds no NHS number (it is free text, like a name).
     static func validateKey(_ key: String, field: String) throws(ClusterSyncError) {
-        try PatientDataGuard.check(key, field: field)
-        let bad = key.unicodeScalars.contains { $0.properties.generalCategory == .control }
-        guard !key.isEmpty, !bad, key.count <= maxKeyLength,
-              key.first?.isWhitespace == false, key.last?.isWhitespace == false else {
-            throw ClusterSyncError(.invalidValue,
-                "\(field) entries are named \(field):KEY with a key of 1 to \(maxKeyLength) characters, "
-                + "no control characters or spaces at either end; got a key of \(key.count) characters",
+        func refused() -> ClusterSyncError {
+            ClusterSyncError(.invalidValue,
+                "\(field) entries are named \(field):KEY with a key of 1 to \(maxKeyLength) characters (\(maxKeyBytes) bytes), "
+                + "no control characters or spaces at either end; got a key of \(key.utf8.count) bytes",
                 field: field)
         }
+        // The bytes first: everything after reads the whole key.
+        guard !key.isEmpty, key.utf8.count <= maxKeyBytes else { throw refused() }
+        try PatientDataGuard.check(key, field: field)
+        let bad = key.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        guard !bad, key.count <= maxKeyLength, key.first?.isWhitespace == false, key.last?.isWhitespace == false else { throw refused() }
     }
 }
 
