@@ -27,16 +27,12 @@ public enum ServerOversight {
         guard !escalated.isEmpty else { return ListedRecords(ids: [], views: []) }
         let linked = Set(escalated.flatMap { $0.members("linked_actions").compactMap { $0.stringValue } })
         let sources = escalated.map { JSONValue.string($0.id.rawValue).canonicalText }
-        let marks = { (n: Int) in Array(repeating: "?", count: n).joined(separator: ",") }
-        var arguments: StatementArguments = [tenant, cluster, tenant, cluster]
-        arguments += StatementArguments(Array(linked))
-        arguments += StatementArguments(sources)
         let actions = try ChangeReader.views(db, where: """
             +rec.tenant = ? AND +rec.cluster = ? AND rec.type = 'action' AND rec.practice IS NULL
-            AND rec.num IN (SELECT num FROM record WHERE tenant = ? AND cluster = ? AND id IN (\(linked.isEmpty ? "NULL" : marks(linked.count)))
+            AND rec.num IN (SELECT num FROM record WHERE tenant = ? AND cluster = ? AND id IN \(listed)
                             UNION ALL
-                            SELECT record FROM change WHERE \(byValue) AND field = 'source' AND value IN (\(marks(sources.count))))
-            """, arguments: arguments)
+                            SELECT record FROM change WHERE \(byValue) AND field = 'source' AND value IN \(listed))
+            """, arguments: [tenant, cluster, tenant, cluster, jsonList(Array(linked)), jsonList(sources)])
         let views = escalated + actions
         return ListedRecords(ids: EscalationReach.visible(views, role: role).sorted { $0.rawValue < $1.rawValue }, views: views)
     }
@@ -44,10 +40,9 @@ public enum ServerOversight {
     /// The cluster-shared risks of one cluster among `ids`, as stored now (a push asks whether
     /// the risks a change takes an action off are escalated: `LeadPowers.risksLeft`).
     public static func risks(_ db: Database, tenant: String, cluster: String, ids: [RecordID]) throws -> [RecordView] {
-        let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-        return try ChangeReader.views(db, where: """
-            rec.tenant = ? AND rec.cluster = ? AND rec.type = 'risk' AND rec.practice IS NULL AND rec.id IN (\(marks))
-            """, arguments: StatementArguments([tenant, cluster] + ids.map(\.rawValue)))
+        try ChangeReader.views(db, where: """
+            rec.tenant = ? AND rec.cluster = ? AND rec.type = 'risk' AND rec.practice IS NULL AND rec.id IN \(listed)
+            """, arguments: [tenant, cluster, jsonList(ids.map(\.rawValue))])
     }
 
     /// The records of one cluster a read-only role may hold, sorted by id, and the views they
@@ -61,6 +56,13 @@ public enum ServerOversight {
             self.views = views
         }
     }
+
+    /// A list of any length bound as one argument (`jsonList`): one `?` per member ran into
+    /// SQLite's limit on variables when a risk linked hundreds of thousands of actions, failing
+    /// every read-only pull of its region.
+    static let listed = "(SELECT value FROM json_each(?))"
+
+    static func jsonList(_ texts: [String]) -> String { JSONValue.array(texts.map(JSONValue.string)).canonicalText }
 
     /// The WHERE of the `change_by_value` index (SQLiteServerSchema, v11), as written there.
     static let byValue = "live = 1 AND field IN ('escalation', 'source')"
@@ -106,11 +108,8 @@ public enum ServerOversight {
                                 after resume: OversightCursor?, limit: Int) throws -> [Change] {
         let records = resume.map { from in records.filter { $0.rawValue >= from.record.rawValue } } ?? records
         guard !records.isEmpty else { return [] }
-        var arguments: StatementArguments = [tenant, cluster]
-        arguments += StatementArguments(records.map(\.rawValue))
-        var condition = """
-            rec.tenant = ? AND rec.cluster = ? AND rec.id IN (\(Array(repeating: "?", count: records.count).joined(separator: ",")))
-            """
+        var arguments: StatementArguments = [tenant, cluster, jsonList(records.map(\.rawValue))]
+        var condition = "rec.tenant = ? AND rec.cluster = ? AND rec.id IN \(listed)"
         if let resume {
             condition += " AND (rec.id, r.id, c.counter) > (?, ?, ?)"
             arguments += [resume.record.rawValue, resume.replica.rawValue, resume.counter]
