@@ -57,6 +57,21 @@ import Testing
 
     // MARK: One sync
 
+    /// A client splits what it read of its outbox so that no push names more superseded ids
+    /// than the server takes (`Push.maxSupersedes`), and reads on after what it sent.
+    @Test func aPushNamesAtMostTheSupersededIdsOnePushMayHold() {
+        func superseding(_ n: Int64, _ count: Int) -> Change {
+            var change = Self.change(n)
+            change.supersedes = (0..<count).map { ChangeID(replica: ReplicaID(String(format: "%016x", $0 + 1))!, counter: n) }
+            return change
+        }
+        let heavy = [superseding(1, 6_000), superseding(2, 6_000)]
+        let (_, actions) = Self.welcomed(.once, outbox: heavy)
+        #expect(actions == [.send(.push(Push(batch: "\(Self.me)-1", changes: [heavy[0]]))), .readOutbox(after: heavy[0].id, limit: 2)],
+                "the second change goes in the next push, and the outbox is not taken as drained")
+        #expect(Array(Push.fitting([superseding(1, 1), superseding(2, 1)])).count == 2)
+    }
+
     @Test func aSyncPushesTwoBatchesInFlightThenPullsEveryPageAndSaysBye() throws {
         let changes = (1...5).map { Self.change($0) }
         var (m, actions) = Self.welcomed(.once, outbox: Array(changes[0..<2]))

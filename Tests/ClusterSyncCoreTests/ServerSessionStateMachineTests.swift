@@ -163,6 +163,27 @@ import Testing
         #expect(!machine.isClosed)
     }
 
+    /// The superseded ids of one push are bounded together (`Push.maxSupersedes`): each costs
+    /// the writer every tenant shares, and a change alone may name 1,000.
+    @Test func aPushSupersedingTooManyChangesTogetherIsRefused() {
+        var machine = Self.ready()
+        func superseding(_ n: Int64, _ count: Int) -> Change {
+            var change = Self.change(n)
+            change.supersedes = (0..<count).map { ChangeID(replica: ReplicaID(String(format: "%016x", $0 + 1))!, counter: 1) }
+            return change
+        }
+        let fits = Push(batch: "b1", changes: (1...10).map { superseding($0, 1_000) })
+        #expect(fits.supersedeCount == Push.maxSupersedes)
+        #expect(machine.lineReceived(Self.line(.push(fits))) == .store(fits))
+        let over = Push(batch: "b2", changes: fits.changes + [superseding(11, 1)])
+        guard case .send(.error(let error)) = machine.lineReceived(Self.line(.push(over))) else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(error.code == "batch-too-large" && !error.fatal && error.batch == "b2", "\(error)")
+        #expect(error.message.contains("supersede 10001 changes together"), "\(error.message)")
+    }
+
     @Test func aFailedPushIsAnsweredWithItsBatchAndChange() {
         var machine = Self.ready()
         let id = ChangeID(replica: Self.a, counter: 4)

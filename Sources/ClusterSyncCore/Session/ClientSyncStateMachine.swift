@@ -447,14 +447,16 @@ public struct ClientSyncStateMachine: Sendable {
         readingOutbox = false
         switch phase {
         case .pushing:
-            guard let last = changes.last else {
+            guard !changes.isEmpty else {
                 drained = true
                 return pushMore()
             }
-            position = last.id
-            // Fewer than asked for: that was the outbox's end, and another read would only say so.
-            if changes.count < outboxReadLimit { drained = true }
-            return [push(changes)] + pushMore()
+            // The changes whose superseded ids fit one push; the next read starts after them.
+            let fitting = Push.fitting(changes)
+            position = fitting.last!.id
+            // Fewer than asked for, all sent: that was the outbox's end, and another read would only say so.
+            if changes.count < outboxReadLimit && fitting.count == changes.count { drained = true }
+            return [push(Array(fitting))] + pushMore()
         case .streaming:
             guard !changes.isEmpty else { return [] }
             // A change relayed for another replica (merged from its file) is stamped "X via us"
@@ -464,7 +466,7 @@ public struct ClientSyncStateMachine: Sendable {
                 phase = .connecting
                 return [.send(.bye), .close, .connect(afterMillis: 0)]
             }
-            return [push(changes)]
+            return [push(Array(Push.fitting(changes)))]
         default:
             return []
         }

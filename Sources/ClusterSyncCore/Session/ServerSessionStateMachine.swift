@@ -306,6 +306,12 @@ public struct ServerSessionStateMachine: Sendable {
                         message: "the batch has \(push.changes.count) changes and a push may hold at most \(limits.maxChangesPerPush): split it and push the parts in order",
                         fatal: false, batch: push.batch)))
                 }
+                guard push.supersedeCount <= Push.maxSupersedes else {
+                    return .send(.error(WireError(
+                        code: ClusterSyncError.Code.batchTooLarge.rawValue,
+                        message: "the batch's changes supersede \(push.supersedeCount) changes together and a push may name at most \(Push.maxSupersedes): split it and push the parts in order",
+                        fatal: false, batch: push.batch)))
+                }
                 pushesInFlight += 1
                 return .store(push)
             case .pull(var pull):

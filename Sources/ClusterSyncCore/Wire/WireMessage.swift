@@ -199,6 +199,25 @@ public struct Push: Sendable, Equatable {
         self.batch = batch
         self.changes = changes
     }
+
+    /// The most `sup` entries the changes of one push may hold together (PROTOCOL.md §10).
+    /// Each costs the store's one writer, which every tenant shares, an update or a row; a
+    /// change may name 1,000 (`Change.maxSupersedes`), so without this a push of made-up ids
+    /// held every tenant's pushes for seconds. Ordinary pushes name one a change.
+    public static let maxSupersedes = 10_000
+
+    public var supersedeCount: Int { changes.reduce(0) { $0 + $1.supersedes.count } }
+
+    /// The longest prefix of `changes` (at least one change) whose `sup` entries fit in one push:
+    /// what a client sends, the rest going in the next push.
+    public static func fitting(_ changes: [Change]) -> ArraySlice<Change> {
+        var total = 0
+        for (index, change) in changes.enumerated() {
+            total += change.supersedes.count
+            if total > maxSupersedes { return changes.prefix(max(index, 1)) }
+        }
+        return changes[...]
+    }
 }
 
 public struct Ack: Sendable, Equatable {
