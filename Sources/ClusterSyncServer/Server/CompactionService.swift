@@ -32,6 +32,9 @@ public struct CompactionService: Service {
                         "clustersyncd.changes": "\(outcome.compacted)",
                     ])
                 }
+            } catch is CancellationError {
+                // The server is stopping (or never started): not a failure of compaction.
+                return
             } catch {
                 logger.error("compaction failed; it runs again in an hour", metadata: ["clustersyncd.error": "\(error)"])
             }
