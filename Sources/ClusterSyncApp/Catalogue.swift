@@ -192,6 +192,8 @@ public struct Catalogue: Sendable {
         "vote_abstain-interest": "abstain for a declared interest",
         "vote_add": "Record the vote",
         "vote_recorded": "Vote recorded.",
+        "form_changed_meanwhile": "Changed since you opened this form (by a sync, or in another window): it now reads \"{1}\". Yours is below: save again to keep it, or put the new value back.",
+        "form_empty": "(nothing)",
         "date_unreadable": "{1} must be a date like 15/12/2026; got \"{2}\"",
         // Actions
         "actions_title": "Action tracker",

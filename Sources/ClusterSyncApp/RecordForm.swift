@@ -16,7 +16,16 @@ struct RecordForm {
     /// asked here so the form marks it and names it beside its input.
     func isRequired(_ field: Field) -> Bool { type.schema.requiredText.contains(field.name) }
 
-    struct Problem { var field: String; var message: String }
+    struct Problem {
+        var field: String
+        var message: String
+        /// The field changed under the form (a sync or another window) and was changed on it
+        /// too: shown again with the value it has now as the form's baseline.
+        var changedMeanwhile = false
+    }
+
+    /// The hidden input that carries what a field showed when the form was drawn.
+    static func baselineName(_ field: String) -> String { "was-" + field }
 
     enum Outcome {
         case accepted([Edit])
@@ -104,13 +113,25 @@ struct RecordForm {
     }
 
     /// The edits a submitted form asks for; on a refusal, the problems, field by field.
+    ///
+    /// A field is written only when the person changed it: what they submitted differs from what
+    /// the form showed (its baseline, `baselineName`), not merely from the record as it is now.
+    /// Else a form opened before a sync wrote back, unseen, the values the sync had replaced.
+    /// A field changed both under the form and on it is refused, showing the value it has now.
     func edits(from form: FormBody, current: RecordView?, today: CalendarDate, t: Catalogue) -> Outcome {
         var arguments: [String] = []
         var problems: [Problem] = []
         for field in fields {
             let typed = form.trimmed(field.name)
-            // Only what changed is written: an unchanged field makes no change to sync.
-            if typed == shown(field.name, of: current) { continue }
+            let now = shown(field.name, of: current)
+            let baseline = form[Self.baselineName(field.name)].map { $0.trimmingCharacters(in: .whitespaces) } ?? now
+            // Only what the person changed is written: an untouched field makes no change to sync.
+            if typed == baseline || typed == now { continue }
+            if baseline != now {
+                problems.append(Problem(field: field.name, message: t.text("form_changed_meanwhile", now.isEmpty ? t["form_empty"] : now),
+                                        changedMeanwhile: true))
+                continue
+            }
             if typed.isEmpty, current == nil { continue }
             if typed.isEmpty, case .choice = field.kind { continue }
             if typed.isEmpty, case .level = field.kind { continue }
@@ -150,10 +171,14 @@ struct RecordForm {
 
     /// The template's data: every field with its label, what to show in it, and its problem.
     /// `records` lists the records a `record` field may link to: id and name.
-    func data(heading: String, action: String, cancel: String, values: (String) -> String, problems: [Problem], t: Catalogue,
-              records: (RecordType) -> [(id: String, name: String)]) -> [String: Any] {
+    /// `baselines`: for an edit form, what each field showed when the form was first drawn.
+    func data(heading: String, action: String, cancel: String, values: (String) -> String, baselines: ((String) -> String)? = nil,
+              problems: [Problem], t: Catalogue, records: (RecordType) -> [(id: String, name: String)]) -> [String: Any] {
         let rows: [[String: Any]] = fields.map { field in
             var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": isRequired(field)]
+            if let baselines {
+                row["baseline"] = ["name": Self.baselineName(field.name), "value": baselines(field.name)]
+            }
             var described: [String] = []
             if case .date = field.kind {
                 row["hint"] = t["form_date_hint"]

@@ -17,20 +17,28 @@ extension Pages {
         }
         router.get("/records/:id/edit") { _, context in
             guard let view = try self.record(context), let form = RecordForm.of(view.type) else { return self.notFound() }
-            return self.editForm(view, form: form, values: { form.shown($0, of: view) }, problems: [])
+            return self.editForm(view, form: form, values: { form.shown($0, of: view) }, baselines: { form.shown($0, of: view) }, problems: [])
         }
         router.post("/records/:id/edit") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }
             guard let view = try self.record(context), let form = RecordForm.of(view.type) else { return self.notFound() }
+            // The baselines the form came with, but the value a field has now where it changed
+            // under the form: saving again then writes what the person chose.
+            func baselines(_ problems: [RecordForm.Problem]) -> (String) -> String {
+                { name in
+                    problems.contains { $0.field == name && $0.changedMeanwhile }
+                        ? form.shown(name, of: view) : posted[RecordForm.baselineName(name)] ?? form.shown(name, of: view)
+                }
+            }
             switch form.edits(from: posted, current: view, today: self.replica.today, t: self.t) {
             case .refused(let problems):
-                return self.editForm(view, form: form, values: { posted[$0] ?? "" }, problems: problems)
+                return self.editForm(view, form: form, values: { posted[$0] ?? "" }, baselines: baselines(problems), problems: problems)
             case .accepted(let edits):
                 do {
                     if !edits.isEmpty { try self.replica.edit(edits.map { (view.id, $0) }) }
                     return .redirect(to: "/records/\(view.id.rawValue)?saved=1")
                 } catch let error as ClusterSyncError where error.isUserError {
-                    return self.editForm(view, form: form, values: { posted[$0] ?? "" }, problems: [form.problem(error)])
+                    return self.editForm(view, form: form, values: { posted[$0] ?? "" }, baselines: baselines([]), problems: [form.problem(error)])
                 }
             }
         }
@@ -84,10 +92,11 @@ extension Pages {
         return try replica.record(id).flatMap { $0.exists ? $0 : nil }
     }
 
-    func editForm(_ view: RecordView, form: RecordForm, values: (String) -> String, problems: [RecordForm.Problem]) -> Response {
+    func editForm(_ view: RecordView, form: RecordForm, values: (String) -> String, baselines: @escaping (String) -> String,
+                  problems: [RecordForm.Problem]) -> Response {
         let heading = t.text("form_edit", view.name)
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
-                             values: values, problems: problems, t: t, records: linkable)
+                             values: values, baselines: baselines, problems: problems, t: t, records: linkable)
         return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }

@@ -54,6 +54,7 @@ enum Templates {
     {{#fields}}
     <div class="field{{#error}} field-error{{/error}}">
     <label for="f-{{name}}">{{label}}{{#required}} <span class="req">({{t.form_required}})</span>{{/required}}</label>
+    {{#baseline}}<input type="hidden" name="{{name}}" value="{{value}}">{{/baseline}}
     {{#hint}}<p class="hint" id="h-{{name}}">{{hint}}</p>{{/hint}}
     {{#error}}<p class="error" id="e-{{name}}"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
     {{#isText}}<input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}>{{/isText}}

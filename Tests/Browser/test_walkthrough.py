@@ -74,6 +74,32 @@ def test_add_edit_and_see_risks_in_the_register(page, app):
     assert "Lead nurse, Prestatyn" in listed and "2027-06-30" in listed
 
 
+def test_a_form_opened_before_a_sync_does_not_undo_what_the_sync_brought(page, app):
+    risk = cli(app.replica, "risk", "add", "title=Estates lease", "owner=Practice manager", "likelihood=2", "consequence=3")
+    page.goto(app.address + "records/" + risk + "/edit")
+    expect(page.get_by_label("Owner")).to_have_value("Practice manager")
+    # Meanwhile (a sync, another window) the owner and the review date change.
+    cli(app.replica, "risk", "set", risk, "owner=Estates lead, Rhyl", "review_date=2027-01-31")
+    # Saving the old form with only the title changed keeps the new owner and date.
+    page.get_by_label("Title").fill("Estates lease, Rhyl")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    shown = cli(app.replica, "risk", "show", risk)
+    assert "Estates lease, Rhyl" in shown and "Estates lead, Rhyl" in shown and "2027-01-31" in shown, shown
+    # A field changed both under the form and on it is not written blind: the form says what it
+    # reads now, keeps what was typed, and a second save writes it.
+    page.get_by_role("link", name="Edit").click()
+    cli(app.replica, "risk", "set", risk, "owner=Cluster lead")
+    page.get_by_label("Owner").fill("Practice manager, Rhyl")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text('it now reads "Cluster lead"')
+    expect(page.get_by_label("Owner")).to_have_value("Practice manager, Rhyl")
+    assert "Cluster lead" in cli(app.replica, "risk", "show", risk)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    assert "Practice manager, Rhyl" in cli(app.replica, "risk", "show", risk)
+
+
 def test_a_refused_value_keeps_what_was_typed(page):
     page.get_by_role("link", name="Add a risk").click()
     typed_title = "Letter to patient 943 476 5919 not sent"
