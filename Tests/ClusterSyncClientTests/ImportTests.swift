@@ -153,6 +153,26 @@ import Testing
         #expect(try r.records(.risk).count == 2)
     }
 
+    /// An export imported back unchanged changes nothing, conflicts included: the cell shows one
+    /// side of a conflict, and writing it would settle the conflict unseen (web audit). A value
+    /// typed over a conflict settles it, as `set` does.
+    @Test func anUnchangedExportDoesNotSettleAConflict() throws {
+        let a = try makeReplica(dir, "ca", practice: "prestatyn")
+        let b = try makeReplica(dir, "cb", practice: "prestatyn")
+        let risk = try a.create(.risk, edits: [.set("title", s("Locum gap")), .set("description", s("Ours"))])
+        _ = try a.merge(with: b)
+        try b.edit(risk, .set("description", s("Theirs")))
+        try a.edit(risk, .set("description", s("Ours, again")))
+        _ = try a.merge(with: b)
+        #expect(try a.record(risk)?.conflicts.map(\.field) == ["description"])
+        let outcome = try a.importCSV(try a.exportCSV(.risk, today: fixedToday), type: .risk)
+        #expect(outcome.problems == [] && outcome.updated == 0 && outcome.unchanged == 1 && outcome.changes == 0, "\(outcome)")
+        #expect(try a.record(risk)?.conflicts.map(\.field) == ["description"])
+        let typed = try a.exportCSV(.risk, today: fixedToday).replacingOccurrences(of: a.record(risk)!.string("description")!, with: "Agreed wording")
+        #expect(try a.importCSV(typed, type: .risk).updated == 1)
+        #expect(try a.record(risk)?.conflicts.isEmpty == true && a.record(risk)?.string("description") == "Agreed wording")
+    }
+
     @Test func aSpreadsheetWithOneBadRowImportsNothing() throws {
         let r = try populated()
         let before = try r.allChanges()

@@ -230,11 +230,7 @@ extension Replica {
                 throw ClusterSyncError(.invalidValue, "\(name) must be a JSON object of member → vote, as export writes it", field: name)
             }
             let shown = current?.mapValues(name) ?? [:]
-            return o.keys.sorted().compactMap { key in
-                let field = FieldMap.field(name, key: key)
-                let conflicted = (current?.writes[field]?.count ?? 0) > 1
-                return shown[key] == o[key] && !conflicted ? nil : .set(field, o[key]!)
-            }
+            return o.keys.sorted().compactMap { key in shown[key] == o[key] ? nil : .set(FieldMap.field(name, key: key), o[key]!) }
         case .notes:
             var notes: [JSONValue] = []
             for text in cell.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
@@ -267,8 +263,11 @@ extension Replica {
             return wanted.filter { !have.contains($0) }.map { .add(name, $0) }
                 + have.filter { !wanted.contains($0) }.map { .remove(name, $0) }
         }
+        // A cell that reads as the record shows the field is unchanged, in conflict or not: an
+        // export imported again must not settle a conflict (the displayed value is one of its
+        // sides, and which one a spreadsheet cannot say); `conflicts resolve` settles it.
         let value = try FieldInput.value(cell, for: spec, today: today)
-        if let current, current.value(name) == value, (current.writes[name]?.count ?? 0) <= 1 { return [] }
+        if let current, current.value(name) == value { return [] }
         return [.set(name, value)]
     }
 }
