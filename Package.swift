@@ -119,6 +119,7 @@ let package = Package(
             dependencies: [
                 "ClusterSyncCore", "ClusterSyncClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

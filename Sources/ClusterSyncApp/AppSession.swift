@@ -3,6 +3,7 @@ import ClusterSyncCore
 import Crypto
 import Foundation
 import Hummingbird
+import NIOCore
 import Synchronization
 
 /// The app's one person at the keyboard: a one-time link hands the browser a session cookie,
@@ -83,6 +84,11 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
                 // No such route, a body too large: a page saying so, with the headers below.
                 response = page.message(status: error.status, title: page.t["error_title"],
                                         body: error.status == .notFound ? page.t["not_found"] : error.status.reasonPhrase)
+            } catch is NIOTooManyBytesError {
+                // A form past `Pages.maxFormBytes` (a file past the import's bound is answered by
+                // the import page itself): nothing was read, so nothing was saved.
+                response = page.message(status: .contentTooLarge, title: page.t["too_large_title"],
+                                        body: page.t.text("too_large_body", String(Pages.maxFormBytes / 1024)))
             } catch let error as ClusterSyncError where error.isUserError {
                 response = page.message(status: .unprocessableContent, title: page.t["error_title"], body: error.message)
             } catch {

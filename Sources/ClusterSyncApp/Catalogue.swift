@@ -340,6 +340,8 @@ public struct Catalogue: Sendable {
         "csrf_title": "This form has expired",
         "csrf_body": "Go back, reload the page and try again.",
         "not_found": "There is no such page or record here.",
+        "too_large_title": "That was too much to send",
+        "too_large_body": "A form may hold at most {1} KB, and nothing of this one was saved. Go back, shorten the longest text (put long documents in the practice's files and link to them), and save again.",
         "error_title": "Something went wrong",
         "error_body": "The page could not be made. Your records are as they were: go back and try again.",
     ])

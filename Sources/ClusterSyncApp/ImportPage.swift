@@ -2,6 +2,7 @@ import ClusterSyncClient
 import ClusterSyncCore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Import: a spreadsheet saved as CSV (the columns export writes), read by the library's
 /// `importCSV`, with the same rules and messages as `clustersync import --format csv`. All rows
@@ -32,7 +33,8 @@ extension Pages {
         router.post("/import") { request, _ in try await self.importUpload(request) }
     }
 
-    func importPage(type: RecordType, done: ImportDone? = nil, refusal: String? = nil, problems: [Replica.ImportProblem] = []) -> Response {
+    func importPage(type: RecordType, done: ImportDone? = nil, refusal: String? = nil, problems: [Replica.ImportProblem] = [],
+                    status: HTTPResponse.Status = .unprocessableContent) -> Response {
         var data: [String: Any] = [
             "types": Self.importTypes.map { ["optionValue": $0.rawValue, "optionLabel": t["import_type_\($0.rawValue)"], "selected": $0 == type] },
             "sizeHint": t.text("import_hint", String(Self.maxImportBytes / 1024 / 1024)),
@@ -44,7 +46,7 @@ extension Pages {
         }
         let flash = done.map { t.text($0.checked ? "import_checked" : "import_done", $0.created, $0.updated, $0.unchanged) }
         return page.html("import", title: t["import_title"], section: .importing, data: data, flash: flash,
-                         conflicts: conflictCount(), status: refusal == nil ? .ok : .unprocessableContent)
+                         conflicts: conflictCount(), status: refusal == nil ? .ok : status)
     }
 
     func importUpload(_ request: Request) async throws -> Response {
@@ -53,8 +55,8 @@ extension Pages {
         do {
             // Room for the form's other parts and the part headers beside the file.
             body = try await request.collectBody(upTo: Self.maxImportBytes + 16 * 1024)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            return importPage(type: .risk, refusal: t.text("import_too_large", String(Self.maxImportBytes / 1024 / 1024)))
+        } catch is NIOTooManyBytesError {
+            return importPage(type: .risk, refusal: t.text("import_too_large", String(Self.maxImportBytes / 1024 / 1024)), status: .contentTooLarge)
         }
         guard let form = MultipartForm(contentType: request.headers[.contentType] ?? "", body: Array(buffer: body)),
               session.isCSRF(form.text("csrf")) else { return expired() }

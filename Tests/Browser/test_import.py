@@ -77,3 +77,25 @@ def test_an_import_without_its_form_token_is_refused(page, app, workdir):
     except urllib.error.HTTPError as error:
         assert error.code == 403
     assert "Forged" not in cli(app.replica, "risk", "list")
+
+
+def test_a_file_or_a_form_too_large_is_refused_in_words(page, app, workdir):
+    # A file over 8 MB: the import page says so, and nothing is imported.
+    page.get_by_role("link", name="Import").click()
+    big = write(workdir, "big.csv", HEADER + (",,Lift out of order,estates,Estates lead,4x3,2026-12-15,open\n" * 150_000))
+    assert os.path.getsize(big) > 8 * 1024 * 1024
+    page.get_by_label("Register", exact=True).select_option("risk")
+    page.get_by_label("CSV file").set_input_files(big)
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("alert")).to_contain_text("The file is larger than 8 MB")
+    assert "Lift out of order" not in cli(app.replica, "risk", "list")
+    # A form over 256 KB: a page saying so, not a failure, and nothing saved.
+    page.get_by_role("link", name="Risk register").click()
+    page.get_by_role("link", name="Add a risk").click()
+    page.get_by_label("Title").fill("Pasted minutes")
+    page.get_by_label("Description").fill("x" * 300_000)
+    with page.expect_response(lambda response: response.request.method == "POST") as answered:
+        page.get_by_role("button", name="Save").click()
+    assert answered.value.status == 413
+    expect(page.get_by_role("heading", level=1)).to_have_text("That was too much to send")
+    assert "Pasted minutes" not in cli(app.replica, "risk", "list")
