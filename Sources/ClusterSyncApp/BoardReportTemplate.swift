@@ -143,6 +143,9 @@ enum BoardReportTemplate {
     .grid-2 { display: grid; grid-template-columns: auto 1fr; gap: 28px; align-items: start; }
     table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
     th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; }
+    /* A value without spaces wraps instead of running past the A4 edge (in tables, the last
+       column's free text; dates and counts keep their width). */
+    dd, h1, h2, h3, p, li, td:last-child { overflow-wrap: anywhere; }
     thead th { font-size: 9pt; color: var(--muted); font-weight: 600; }
     .num { text-align: right; }
     table.small { font-size: 9pt; }

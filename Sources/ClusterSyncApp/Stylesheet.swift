@@ -7,6 +7,10 @@ enum Stylesheet {
     * { box-sizing: border-box; }
     body { margin: 0; font-family: system-ui, "Segoe UI", Arial, sans-serif; font-size: 1.05rem; line-height: 1.5; color: var(--ink); background: var(--paper); }
     a { color: var(--link); }
+    /* A value without spaces (a pasted link, a long id) wraps instead of widening the page: in
+       tables only the free text (a register's linked name, a last column), so that dates and
+       names in the other columns keep their width. */
+    dd, dt, h1, h2, h3, p, li, label, td:last-child, td a { overflow-wrap: anywhere; }
     a:focus, button:focus, input:focus, select:focus, textarea:focus, main:focus { outline: 3px solid var(--focus); outline-offset: 2px; box-shadow: 0 0 0 5px var(--ink); }
     main:focus { box-shadow: none; outline: none; }
     .skip { position: absolute; left: -999px; top: 0; background: var(--focus); color: var(--ink); padding: .5rem 1rem; }

@@ -363,3 +363,13 @@ def test_a_chair_records_a_decision_and_its_votes_in_the_browser(page, app):
     assert shown["fields"]["votes"] == {"Dr Siân Evans": "for", "Ceri Lloyd": "against", "Dr Gareth Jones": "for", "Rhys Morgan": "abstain"}
     assert shown["fields"]["abstained_for_interest"] == ["Rhys Morgan"]
     assert shown["fields"]["date"] == "2026-10-15"
+
+
+def test_a_long_value_without_spaces_wraps_instead_of_widening_the_page(page, app):
+    link = "https://sharepoint.example.nhs.wales/" + "a" * 3000
+    risk = cli(app.replica, "risk", "add", "title=" + "T" * 200, "owner=Estates lead", "description=" + link)
+    for path in ["risks", "records/" + risk]:
+        page.goto(app.address + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1280, f"/{path} is {width} px wide"
+    shot(page, "long-value")
