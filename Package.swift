@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "ClusterSyncClientTests",
             dependencies: [
-                "ClusterSyncClient", "ClusterSyncClientTesting", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "ClusterSyncClient", "ClusterSyncClientTesting", "ClusterSyncCommandLine", .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 // Exports read back by the CSV library the import uses.
                 .product(name: "CSV", package: "CSV.swift"),
             ],

@@ -5,12 +5,14 @@ import Foundation
 
 /// Plain-text rendering of records for a person at a terminal.
 enum Output {
+    /// To a terminal, with the control characters of values neutralised (`TerminalText`); to a
+    /// file or a pipe, as it is (an export is data).
     static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        FileHandle.standardOutput.write(Data(((isatty(1) != 0 ? TerminalText.neutralised(text) : text) + "\n").utf8))
     }
 
     static func printError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data(((isatty(2) != 0 ? TerminalText.neutralised(text) : text) + "\n").utf8))
     }
 
     static func printJSON(_ value: JSONValue) {
