@@ -26,8 +26,9 @@ struct PageRenderer: Sendable {
     /// A navigation entry: which page of the top menu this is.
     enum Section: String { case rollup, risks, actions, lists, meetings, decisions, declarations, conflicts, sync, importing, export, none }
 
+    /// `goTo`: a page of this app the browser goes on to at once (a same-site navigation).
     func html(_ template: String, title: String, section: Section, data: [String: Any], flash: String? = nil,
-              conflicts: Int = 0, status: HTTPResponse.Status = .ok) -> Response {
+              conflicts: Int = 0, status: HTTPResponse.Status = .ok, goTo: String? = nil) -> Response {
         var data = data
         data["t"] = t.strings
         data["csrf"] = csrf
@@ -49,6 +50,7 @@ struct PageRenderer: Sendable {
             "footer": t[readOnly ? "footer_read_only" : "footer"],
         ]
         if let flash { layout["flash"] = flash }
+        if let goTo { layout["goTo"] = goTo }
         if let live = LiveUpdate.page {
             layout["live"] = true
             layout["version"] = String(live.version)

@@ -43,13 +43,20 @@ struct Pages: Sendable {
         }
     }
 
-    /// The one-time link: sets the session cookie and sends the browser to the register.
+    /// The one-time link: sets the session cookie and sends the browser on to the register.
+    ///
+    /// Not by a redirect: the link is often clicked in another site (webmail, Teams), and a
+    /// browser does not send a `SameSite=Strict` cookie on a redirect that site started, so the
+    /// register answered "open the link again" with the key already spent. A page of this app
+    /// that moves on to the register (and links to it) is a same-site navigation.
     func start(_ request: Request) -> Response {
         let query = FormBody(request.uri.query ?? "")
         guard let key = query["key"], session.redeem(key) else {
             return page.message(status: .forbidden, title: t["denied_title"], body: t["denied_body"])
         }
-        var response = Response.redirect(to: home)
+        var response = page.html("message", title: t["started_title"], section: .none, data: [
+            "heading": t["started_title"], "text": t["started_body"], "link": ["href": home, "label": t["started_link"]],
+        ], goTo: home)
         response.setCookie(Cookie(name: AppSession.cookieName, value: session.sessionSecret, path: "/", httpOnly: true, sameSite: .strict))
         return response
     }

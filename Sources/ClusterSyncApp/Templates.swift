@@ -15,6 +15,7 @@ enum Templates {
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>{{title}} – {{t.app_name}}</title>
     <link rel="stylesheet" href="/style.css">
+    {{#goTo}}<meta http-equiv="refresh" content="0; url={{goTo}}">{{/goTo}}
     </head>
     <body{{#live}} data-version="{{version}}" data-reload="{{reload}}"{{/live}}>
     <a class="skip" href="#main">{{t.skip}}</a>
@@ -38,6 +39,7 @@ enum Templates {
     static let message = """
     <h1>{{heading}}</h1>
     <p>{{text}}</p>
+    {{#link}}<p><a href="{{href}}">{{label}}</a></p>{{/link}}
     """
 
     /// The form shared by every record type: fields described in Swift, errors beside them.

@@ -137,9 +137,15 @@ def browser():
 def page(browser, app):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
-    page.goto(app.link)
+    open_app(page, app)
     yield page
     context.close()
+
+
+def open_app(page, app):
+    """Opens the one-time link, then waits for the page it moves on to (the register)."""
+    page.goto(app.link)
+    page.wait_for_url(lambda url: "/start" not in url)
 
 
 def shot(page, name):

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from conftest import BINARY, RunningApp, RunningServer, cli, init_replica, shot
+from conftest import BINARY, RunningApp, RunningServer, cli, init_replica, shot, open_app
 
 # Changes travel: Rhyl's sync, the server's push to the watch, the page's next question.
 ARRIVAL_MS = 30_000
@@ -40,7 +40,7 @@ def test_a_change_synced_from_another_practice_appears_on_an_open_page(browser, 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     try:
         page = context.new_page()
-        page.goto(app.link)
+        open_app(page, app)
         page.get_by_role("link", name="Sync").click()
         watch = page.locator("#watch")
         if where == "in the app":

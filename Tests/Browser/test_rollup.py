@@ -6,7 +6,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from conftest import RunningApp, RunningServer, cli, init_replica, shot
+from conftest import RunningApp, RunningServer, cli, init_replica, shot, open_app
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     try:
         page = context.new_page()
-        page.goto(app.link)
+        open_app(page, app)
         # Not synced yet: no roll-up, and the way to get one.
         expect(page.get_by_role("heading", name="Roll-up")).to_be_visible()
         expect(page.locator("main")).to_contain_text("No roll-up yet: this replica has not synced")

@@ -373,3 +373,33 @@ def test_a_long_value_without_spaces_wraps_instead_of_widening_the_page(page, ap
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 1280, f"/{path} is {width} px wide"
     shot(page, "long-value")
+
+
+def test_the_start_link_works_when_clicked_in_another_site(browser, app):
+    # A practice manager clicks the link in webmail or Teams: another site, whose navigation does
+    # not carry a SameSite=Strict cookie through a redirect. The start page moves on itself.
+    import http.server
+    import threading
+    html = f'<!doctype html><a href="{app.link}">Open ClusterSync</a>'.encode()
+
+    class Mail(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args):
+            pass
+
+    mail = http.server.HTTPServer(("127.0.0.1", 0), Mail)
+    threading.Thread(target=mail.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(f"http://localhost:{mail.server_port}/")
+        page.get_by_role("link", name="Open ClusterSync").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Risk register")
+    finally:
+        context.close()
+        mail.shutdown()
