@@ -178,6 +178,7 @@ public struct Catalogue: Sendable {
         "attend_capacity": "In the capacity of",
         "attend_capacity_none": "not recorded",
         "attend_practice": "Practice or organisation",
+        "attend_practice_hint": "The practice's id as the cluster registered it, such as prestatyn or rhyl (not its full name)",
         "attend_represents": "For the practice (a buddy)",
         "attend_agreed_by": "Agreed in advance by (a substitute, buddy or practice manager)",
         "attend_agreed_on": "Agreed on",

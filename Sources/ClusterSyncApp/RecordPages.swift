@@ -51,7 +51,7 @@ extension Pages {
                                                                 agreedBy: posted["agreed_by"], agreedOn: posted["agreed_on"]))
                 return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
             } catch let error as ClusterSyncError where error.isUserError {
-                return try self.recordPage(view, flash: nil, problem: error.message)
+                return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
             }
         }
         router.post("/records/:id/vote") { request, context in
@@ -63,7 +63,7 @@ extension Pages {
                                           forInterest: vote == "abstain-interest")
                 return .redirect(to: "/records/\(view.id.rawValue)?voted=1")
             } catch let error as ClusterSyncError where error.isUserError {
-                return try self.recordPage(view, flash: nil, problem: error.message)
+                return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
             }
         }
         router.post("/records/:id/resolve") { request, context in
@@ -101,7 +101,9 @@ extension Pages {
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
 
-    func recordPage(_ view: RecordView, flash: String?, problem: String? = nil) throws -> Response {
+    /// `typed`: a refused attendance or vote form, shown again as it was filled in, the problem
+    /// beside it.
+    func recordPage(_ view: RecordView, flash: String?, problem: String? = nil, typed: FormBody? = nil) throws -> Response {
         let values = ValueText(replica: replica)
         let today = replica.today
         let title = view.name
@@ -162,13 +164,29 @@ extension Pages {
             "conflicts": conflicts, "fields": fields, "history": history,
         ]
         if view.type == .meeting, !view.isDeleted {
-            data["attendForm"] = [
-                "roles": RecordSchema.attendeeRoles.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] },
-                "capacities": RecordSchema.attendeeCapacities.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] },
+            func options(_ words: [String], _ field: String) -> [[String: Any]] {
+                words.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " "), "selected": typed?[field] == $0] }
+            }
+            var form: [String: Any] = [
+                "roles": options(RecordSchema.attendeeRoles, "role"), "capacities": options(RecordSchema.attendeeCapacities, "capacity"),
             ]
+            if let typed {
+                form["typed"] = ["name", "practice", "represents", "agreed_by", "agreed_on"].reduce(into: [String: String]()) { $0[$1] = typed[$1] ?? "" }
+                form["error"] = problem
+            }
+            data["attendForm"] = form
         }
         if view.type == .decision, !view.isDeleted {
-            data["voteForm"] = ["votes": (RecordSchema.voteChoices + ["abstain-interest"]).map { ["optionValue": $0, "optionLabel": t["vote_\($0)"]] }]
+            var form: [String: Any] = [
+                "votes": (RecordSchema.voteChoices + ["abstain-interest"]).map {
+                    ["optionValue": $0, "optionLabel": t["vote_\($0)"], "selected": typed?["vote"] == $0] as [String: Any]
+                },
+            ]
+            if let typed {
+                form["typed"] = ["member": typed["member"] ?? ""]
+                form["error"] = problem
+            }
+            data["voteForm"] = form
         }
         if view.type == .meeting, let agenda = view.string("agenda") { data["agendaID"] = agenda }
         let checks = governance.checks(of: view)

@@ -180,24 +180,26 @@ enum Templates {
     <dl class="checks">{{#checks}}<dt>{{label}}</dt><dd{{#attention}} class="attention"{{/attention}}>{{text}}</dd>{{/checks}}</dl>{{/hasChecks}}
     {{^readOnly}}{{#attendForm}}
     <h2 id="attend">{{t.attend_title}}</h2>
-    <form method="post" action="/records/{{id}}/attend" aria-labelledby="attend">
+    <form method="post" action="/records/{{id}}/attend" aria-labelledby="attend"{{#error}} aria-describedby="a-error"{{/error}}>
     <input type="hidden" name="csrf" value="{{csrf}}">
-    <div class="field"><label for="a-name">{{t.attend_name}}</label><input type="text" id="a-name" name="name"></div>
-    <div class="field"><label for="a-role">{{t.attend_role}}</label><select id="a-role" name="role">{{#roles}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/roles}}</select></div>
-    <div class="field"><label for="a-capacity">{{t.attend_capacity}}</label><select id="a-capacity" name="capacity"><option value="">{{t.attend_capacity_none}}</option>{{#capacities}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/capacities}}</select></div>
-    <div class="field"><label for="a-practice">{{t.attend_practice}}</label><input type="text" id="a-practice" name="practice"></div>
-    <div class="field"><label for="a-represents">{{t.attend_represents}}</label><input type="text" id="a-represents" name="represents"></div>
-    <div class="field"><label for="a-agreed-by">{{t.attend_agreed_by}}</label><input type="text" id="a-agreed-by" name="agreed_by"></div>
-    <div class="field"><label for="a-agreed-on">{{t.attend_agreed_on}}</label><input type="text" id="a-agreed-on" name="agreed_on" placeholder="DD/MM/YYYY"></div>
+    {{#error}}<p class="error" id="a-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
+    <div class="field"><label for="a-name">{{t.attend_name}}</label><input type="text" id="a-name" name="name" value="{{typed.name}}"></div>
+    <div class="field"><label for="a-role">{{t.attend_role}}</label><select id="a-role" name="role">{{#roles}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/roles}}</select></div>
+    <div class="field"><label for="a-capacity">{{t.attend_capacity}}</label><select id="a-capacity" name="capacity"><option value="">{{t.attend_capacity_none}}</option>{{#capacities}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/capacities}}</select></div>
+    <div class="field"><label for="a-practice">{{t.attend_practice}}</label><p class="hint" id="h-a-practice">{{t.attend_practice_hint}}</p><input type="text" id="a-practice" name="practice" aria-describedby="h-a-practice" value="{{typed.practice}}"></div>
+    <div class="field"><label for="a-represents">{{t.attend_represents}}</label><input type="text" id="a-represents" name="represents" value="{{typed.represents}}"></div>
+    <div class="field"><label for="a-agreed-by">{{t.attend_agreed_by}}</label><input type="text" id="a-agreed-by" name="agreed_by" value="{{typed.agreed_by}}"></div>
+    <div class="field"><label for="a-agreed-on">{{t.attend_agreed_on}}</label><input type="text" id="a-agreed-on" name="agreed_on" placeholder="DD/MM/YYYY" value="{{typed.agreed_on}}"></div>
     <button type="submit">{{t.attend_add}}</button>
     </form>
     {{/attendForm}}{{/readOnly}}
     {{^readOnly}}{{#voteForm}}
     <h2 id="vote">{{t.vote_title}}</h2>
-    <form method="post" action="/records/{{id}}/vote" aria-labelledby="vote">
+    <form method="post" action="/records/{{id}}/vote" aria-labelledby="vote"{{#error}} aria-describedby="v-error"{{/error}}>
     <input type="hidden" name="csrf" value="{{csrf}}">
-    <div class="field"><label for="v-member">{{t.vote_member}}</label><input type="text" id="v-member" name="member"></div>
-    <div class="field"><label for="v-vote">{{t.vote_vote}}</label><select id="v-vote" name="vote">{{#votes}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/votes}}</select></div>
+    {{#error}}<p class="error" id="v-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
+    <div class="field"><label for="v-member">{{t.vote_member}}</label><input type="text" id="v-member" name="member" value="{{typed.member}}"></div>
+    <div class="field"><label for="v-vote">{{t.vote_vote}}</label><select id="v-vote" name="vote">{{#votes}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/votes}}</select></div>
     <button type="submit">{{t.vote_add}}</button>
     </form>
     {{/voteForm}}{{/readOnly}}

@@ -99,7 +99,9 @@ public struct Attendee: Hashable, Sendable {
 
     static func validate(_ value: JSONValue, field: String) throws(ClusterSyncError) {
         let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional capacity, practice, represents, agreed_by, agreed_on"
-        func fail(_ why: String) -> ClusterSyncError { ClusterSyncError(.invalidValue, "\(field) must be \(shape); \(why)", field: field) }
+        // What is wrong first, in the words a person filling in a form reads; the shape after,
+        // for whoever wrote the JSON.
+        func fail(_ why: String) -> ClusterSyncError { ClusterSyncError(.invalidValue, "\(why) (\(field) must each be \(shape))", field: field) }
         guard case .object(let o) = value else { throw fail("got \(value.typeDescription)") }
         for text in o.values.compactMap(\.stringValue) { try PatientDataGuard.check(text, field: field) }
         guard Set(o.keys).isSubset(of: keys) else {
@@ -116,7 +118,10 @@ public struct Attendee: Hashable, Sendable {
         }
         for key in ["practice", "represents"] {
             guard let v = o[key] else { continue }
-            guard let s = v.stringValue, PracticeName.isValid(s) else { throw fail("\(key) must be a practice id: 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit") }
+            guard let s = v.stringValue, PracticeName.isValid(s) else {
+                let given = v.stringValue.flatMap(PatientDataGuard.quotable).map { "; got \"\($0)\"" } ?? ""
+                throw fail("\(key) must be a practice's id as the cluster registered it (such as prestatyn): 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit\(given)")
+            }
         }
         if let v = o["agreed_by"] {
             guard let s = v.stringValue, !s.isEmpty, s.count <= 200 else { throw fail("agreed_by must be 1 to 200 characters") }
