@@ -191,7 +191,10 @@ extension Pages {
         if view.type == .meeting, let agenda = view.string("agenda") { data["agendaID"] = agenda }
         let checks = governance.checks(of: view)
         data["hasChecks"] = !checks.isEmpty
-        data["checks"] = checks.map { ["label": $0.label, "text": $0.text, "attention": $0.needsAttention] as [String: Any] }
+        data["checks"] = checks.map { check in
+            let key = "check_" + check.label.lowercased().replacingOccurrences(of: " ", with: "_")
+            return ["label": t.strings[key] ?? check.label, "text": check.text, "attention": check.needsAttention] as [String: Any]
+        }
         if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
         return page.html("record", title: title, section: Self.section(of: view.type), data: data, flash: flash, conflicts: conflictCount())
     }

@@ -40,6 +40,11 @@ def test_add_edit_and_see_risks_in_the_register(page, app):
     # Edit: the form shows the date as typed in Wales, and the change shows on the record.
     page.get_by_role("link", name="Edit").click()
     expect(page.get_by_label("Review date")).to_have_value("30/06/2027")
+    # A date is replaced, not emptied: the form says so in its own words.
+    page.get_by_label("Review date").fill("")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Review date cannot be emptied once it is set")
+    page.get_by_label("Review date").fill("30/06/2027")
     page.get_by_label("Owner").fill("Lead nurse, Prestatyn")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
@@ -336,6 +341,9 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
         re.compile(r"voted but not a member in the terms of reference TOR-\w+: Megan Price"),
     ])
     expect(checks).to_contain_text("2 for, 0 against, 0 abstaining")
+    # Labelled in the app's words, not the CLI's.
+    expect(checks.locator("dt").first).to_have_text("Votes cast")
+    expect(checks.locator("dt", has_text="Needs a look")).to_have_count(3)
     # Each member's vote is listed, and its history names the member as written.
     expect(page.locator("dl.fields")).to_contain_text("Megan Price: for")
     expect(page.locator("tbody")).to_contain_text("votes: Megan Price set to for")
