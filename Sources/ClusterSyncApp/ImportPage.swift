@@ -33,13 +33,15 @@ extension Pages {
         router.post("/import") { request, _ in try await self.importUpload(request) }
     }
 
+    /// `checkOnly`: the "Check only" box as it was sent, kept ticked when a check is refused.
     func importPage(type: RecordType, done: ImportDone? = nil, refusal: String? = nil, problems: [Replica.ImportProblem] = [],
-                    status: HTTPResponse.Status = .unprocessableContent) -> Response {
+                    checkOnly: Bool = false, status: HTTPResponse.Status = .unprocessableContent) -> Response {
         var data: [String: Any] = [
             "types": Self.importTypes.map { ["optionValue": $0.rawValue, "optionLabel": t["import_type_\($0.rawValue)"], "selected": $0 == type] },
             "sizeHint": t.text("import_hint", String(Self.maxImportBytes / 1024 / 1024)),
         ]
         if let refusal { data["refusal"] = refusal }
+        if checkOnly { data["checkOnly"] = true }
         if !problems.isEmpty {
             data["hasProblems"] = true
             data["problems"] = problems.map { ["line": String($0.line), "column": $0.column ?? "", "message": $0.message] }
@@ -64,16 +66,16 @@ extension Pages {
             return importPage(type: .risk, refusal: t["import_no_type"])
         }
         guard let file = form["file"], let name = file.filename, !name.isEmpty, !file.data.isEmpty else {
-            return importPage(type: type, refusal: t["import_no_file"])
+            return importPage(type: type, refusal: t["import_no_file"], checkOnly: form.text("check") == "1")
         }
         guard let text = String(validating: file.data, as: UTF8.self) else {
-            return importPage(type: type, refusal: t.text("import_not_utf8", name))
+            return importPage(type: type, refusal: t.text("import_not_utf8", name), checkOnly: form.text("check") == "1")
         }
         let outcome = try replica.importCSV(text, type: type, dryRun: form.text("check") == "1")
         guard outcome.problems.isEmpty else {
             let count = outcome.problems.count
             return importPage(type: type, refusal: t.text(count == 1 ? "import_refused_one" : "import_refused", String(count), name),
-                              problems: outcome.problems)
+                              problems: outcome.problems, checkOnly: form.text("check") == "1")
         }
         return .redirect(to: "/import?type=\(type.rawValue)&created=\(outcome.created)&updated=\(outcome.updated)"
                          + "&unchanged=\(outcome.unchanged)&checked=\(outcome.dryRun ? 1 : 0)")

@@ -6,17 +6,18 @@ import Hummingbird
 /// no dragging and no JavaScript is needed.
 extension Pages {
     func registerListPages(on router: Router<BasicRequestContext>) {
-        router.get("/lists") { _, _ in try self.listsPage(typedTitle: "", problem: nil) }
+        router.get("/lists") { _, _ in try self.listsPage(typedTitle: "", typedKind: "", problem: nil) }
         router.post("/lists") { request, _ in
             guard let form = try await self.posted(request) else { return self.expired() }
             let title = form.trimmed("title")
-            guard !title.isEmpty else { return try self.listsPage(typedTitle: title, problem: self.t.text("needs_title", "list")) }
+            let kind = form.trimmed("kind")
+            guard !title.isEmpty else { return try self.listsPage(typedTitle: title, typedKind: kind, problem: self.t.text("needs_title", "list")) }
             do {
                 let edits = try FieldInput.parse(["title=\(title)", "kind=\(form.trimmed("kind"))"], type: .list, current: nil, today: self.replica.today)
                 let id = try self.replica.add(.list, edits: edits)
                 return .redirect(to: "/lists/\(id.rawValue)")
             } catch let error as ClusterSyncError where error.isUserError {
-                return try self.listsPage(typedTitle: title, problem: error.message)
+                return try self.listsPage(typedTitle: title, typedKind: kind, problem: error.message)
             }
         }
         router.get("/lists/:id") { request, context in
@@ -28,11 +29,11 @@ extension Pages {
             guard let list = try self.list(context) else { return self.notFound() }
             let text = form.trimmed("text"), owner = form.trimmed("owner")
             do {
-                guard !text.isEmpty else { throw ClusterSyncError(.invalidValue, "text needs a value", field: "text") }
+                guard !text.isEmpty else { throw ClusterSyncError(.invalidValue, self.t["item_needs_text"], field: "text") }
                 _ = try self.replica.addItem(toList: list, text: text, owner: owner.isEmpty ? nil : owner)
                 return .redirect(to: "/lists/\(list.id.rawValue)")
             } catch let error as ClusterSyncError where error.isUserError {
-                return try self.listPage(list, problem: error.message, typedText: text, typedOwner: owner)
+                return try self.listPage(list, problem: error.message, typedText: text, typedOwner: owner, problemIsTheItems: true)
             }
         }
         router.post("/lists/:id/move") { request, context in
@@ -57,18 +58,21 @@ extension Pages {
         return view
     }
 
-    func listsPage(typedTitle: String, problem: String?) throws -> Response {
+    func listsPage(typedTitle: String, typedKind: String, problem: String?) throws -> Response {
         let lists: [[String: Any]] = try replica.records(.list).filter { !$0.isDeleted }.map { view in
             ["id": view.id.rawValue, "title": view.name, "kind": view.string("kind") ?? "other",
              "count": String(try replica.items(of: view.id).count)]
         }
-        var data: [String: Any] = ["lists": lists, "kinds": RecordSchema.listKinds, "typedTitle": typedTitle]
+        var data: [String: Any] = ["lists": lists, "typedTitle": typedTitle,
+                                   "kinds": RecordSchema.listKinds.map { ["kind": $0, "selected": $0 == typedKind] as [String: Any] }]
         if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
         return page.html("lists", title: t["lists_title"], section: .lists, data: data, conflicts: conflictCount(),
                          status: problem == nil ? .ok : .unprocessableContent)
     }
 
-    func listPage(_ list: RecordView, flash: String? = nil, problem: String? = nil, typedText: String = "", typedOwner: String = "") throws -> Response {
+    /// `problemIsTheItems`: the problem is the new item's, and is shown beside its text too.
+    func listPage(_ list: RecordView, flash: String? = nil, problem: String? = nil, typedText: String = "", typedOwner: String = "",
+                  problemIsTheItems: Bool = false) throws -> Response {
         let items = try replica.items(of: list.id)
         let rows: [[String: Any]] = items.enumerated().map { offset, item in
             let number = offset + 1
@@ -88,6 +92,7 @@ extension Pages {
             "typedText": typedText, "typedOwner": typedOwner,
         ]
         if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
+        if let problem, problemIsTheItems { data["itemError"] = problem }
         return page.html("list", title: list.name, section: .lists, data: data, flash: flash, conflicts: conflictCount(),
                          status: problem == nil ? .ok : .unprocessableContent)
     }

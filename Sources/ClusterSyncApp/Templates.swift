@@ -121,7 +121,7 @@ enum Templates {
     <form method="post" action="/lists" aria-labelledby="new-list">
     <input type="hidden" name="csrf" value="{{csrf}}">
     <div class="field"><label for="f-title">{{t.field_title}}</label><input type="text" id="f-title" name="title" value="{{typedTitle}}"></div>
-    <div class="field"><label for="f-kind">{{t.field_kind}}</label><select id="f-kind" name="kind">{{#kinds}}<option value="{{.}}">{{.}}</option>{{/kinds}}</select></div>
+    <div class="field"><label for="f-kind">{{t.field_kind}}</label><select id="f-kind" name="kind">{{#kinds}}<option value="{{kind}}"{{#selected}} selected{{/selected}}>{{kind}}</option>{{/kinds}}</select></div>
     <button type="submit">{{t.lists_create}}</button>
     </form>
     {{/readOnly}}
@@ -146,7 +146,7 @@ enum Templates {
     <h2 id="add-item">{{t.list_add_item}}</h2>
     <form method="post" action="/lists/{{listID}}/items" aria-labelledby="add-item">
     <input type="hidden" name="csrf" value="{{csrf}}">
-    <div class="field"><label for="f-text">{{t.field_text}}</label><input type="text" id="f-text" name="text" value="{{typedText}}"></div>
+    <div class="field"><label for="f-text">{{t.field_text}}</label><input type="text" id="f-text" name="text" value="{{typedText}}"{{#itemError}} aria-invalid="true" aria-describedby="e-text"{{/itemError}}>{{#itemError}}<p class="error" id="e-text">{{itemError}}</p>{{/itemError}}</div>
     <div class="field"><label for="f-owner">{{t.field_owner}}</label><input type="text" id="f-owner" name="owner" value="{{typedOwner}}"></div>
     <button type="submit">{{t.list_add}}</button>
     </form>
@@ -257,7 +257,7 @@ enum Templates {
     <input type="hidden" name="csrf" value="{{csrf}}">
     <div class="field"><label for="f-type">{{t.import_type}}</label><select id="f-type" name="type">{{#types}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/types}}</select></div>
     <div class="field"><label for="f-file">{{t.import_file}}</label><p class="hint" id="h-file">{{sizeHint}}</p><input type="file" id="f-file" name="file" accept=".csv,text/csv" aria-describedby="h-file"></div>
-    <div class="field"><input type="checkbox" id="f-check" name="check" value="1"> <label for="f-check" class="inline">{{t.import_check}}</label></div>
+    <div class="field"><input type="checkbox" id="f-check" name="check" value="1"{{#checkOnly}} checked{{/checkOnly}}> <label for="f-check" class="inline">{{t.import_check}}</label></div>
     <div class="actions-row"><button type="submit">{{t.import_submit}}</button></div>
     </form>
     """

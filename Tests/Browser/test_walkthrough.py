@@ -12,7 +12,7 @@ import urllib.request
 
 from playwright.sync_api import expect
 
-from conftest import cli, init_replica, shot
+from conftest import cli, init_replica, open_app, shot
 
 
 def add_risk(page, title, owner, likelihood, consequence, review):
@@ -187,14 +187,20 @@ def test_resolve_a_conflict_from_another_practice(page, app, workdir):
 def test_reorder_a_list_without_javascript(browser, app):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(app.link)
+    open_app(page, app)
     page.get_by_role("link", name="Lists").click()
-    # A list without a title is refused, and the page says why (it used to come back silently).
+    # A list without a title is refused, and the page says why (it used to come back silently),
+    # keeping the kind chosen.
+    page.get_by_label("Kind of list").select_option("membership")
     page.get_by_role("button", name="Create the list").click()
     expect(page.get_by_role("alert")).to_contain_text("a list needs a title")
+    expect(page.get_by_label("Kind of list")).to_have_value("membership")
     page.get_by_label("Title").fill("Cluster board agenda, December")
     page.get_by_label("Kind of list").select_option("agenda")
     page.get_by_role("button", name="Create the list").click()
+    # An item without its text is refused beside the field.
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#e-text")).to_have_text("An item needs its text: type what the item is before adding it")
     for text in ["Apologies", "Minutes of the last meeting", "Winter pressures", "Any other business"]:
         page.get_by_label("Item", exact=True).fill(text)
         page.get_by_role("button", name="Add", exact=True).click()
