@@ -7,8 +7,12 @@ struct FormBody: Sendable {
     init(_ text: String) {
         for part in text.split(separator: "&", omittingEmptySubsequences: true) {
             let halves = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            // A browser sends every line break of a form as CR LF; values keep the LF that the
+            // CLI, imports and other practices write, so a value shown and sent back unchanged
+            // reads as unchanged, and no CR reaches another practice's terminal.
             func decode(_ s: Substring) -> String {
-                String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+                (String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "")
+                    .replacingOccurrences(of: "\r\n", with: "\n")
             }
             pairs.append((decode(halves[0]), halves.count > 1 ? decode(halves[1]) : ""))
         }

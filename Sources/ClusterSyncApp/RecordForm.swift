@@ -121,17 +121,23 @@ struct RecordForm {
     func edits(from form: FormBody, current: RecordView?, today: CalendarDate, t: Catalogue) -> Outcome {
         var arguments: [String] = []
         var problems: [Problem] = []
+        // Fields that changed under the form and were left alone on it.
+        var changedUnderneath: [String: String] = [:]
+        var written: Set<String> = []
         for field in fields {
             let typed = form.trimmed(field.name)
-            let now = shown(field.name, of: current)
-            let baseline = form[Self.baselineName(field.name)].map { $0.trimmingCharacters(in: .whitespaces) } ?? now
+            // Compared as the form trims what is typed: a value ending in a line break is unchanged.
+            let now = shown(field.name, of: current).trimmingCharacters(in: .whitespacesAndNewlines)
+            let baseline = form[Self.baselineName(field.name)].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? now
             // Only what the person changed is written: an untouched field makes no change to sync.
+            if baseline != now, typed == baseline { changedUnderneath[field.name] = now }
             if typed == baseline || typed == now { continue }
             if baseline != now {
                 problems.append(Problem(field: field.name, message: t.text("form_changed_meanwhile", now.isEmpty ? t["form_empty"] : now),
                                         changedMeanwhile: true))
                 continue
             }
+            written.insert(field.name)
             if typed.isEmpty, current == nil { continue }
             // A date, once set, is replaced, never emptied: say so in the form's words.
             if typed.isEmpty, case .date = field.kind {
@@ -150,6 +156,16 @@ struct RecordForm {
                 value = iso
             }
             arguments.append("\(field.name)=\(value)")
+        }
+        // A score's halves are one value: one half written over the other half changed under the
+        // form would make a score nobody saw.
+        for name in written {
+            guard let (_, half) = FieldInput.scoreHalf(name) else { continue }
+            let partner = name.replacingOccurrences(of: half, with: half == "likelihood" ? "consequence" : "likelihood")
+            if let now = changedUnderneath[partner] {
+                problems.append(Problem(field: partner, message: t.text("form_changed_meanwhile", now.isEmpty ? t["form_empty"] : now),
+                                        changedMeanwhile: true))
+            }
         }
         for field in fields where isRequired(field) && current == nil && form.trimmed(field.name).isEmpty {
             problems.append(Problem(field: field.name, message: t.text("needs_field", t["type_\(type.rawValue)"], t["field_\(field.name)"].lowercased())))

@@ -103,6 +103,24 @@ def test_a_form_opened_before_a_sync_does_not_undo_what_the_sync_brought(page, a
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
     assert "Practice manager, Rhyl" in cli(app.replica, "risk", "show", risk)
+    # A description of several lines written elsewhere (LF) reads as unchanged when the browser
+    # sends it back (CR LF), ending line break and all.
+    cli(app.replica, "risk", "set", risk, "description=Lease ends March 2027.\nEstates review in January.\n",
+        "likelihood=3", "consequence=4")
+    page.get_by_role("link", name="Edit").click()
+    description = page.get_by_label("Description")
+    description.fill(description.input_value() + "\nBoard to decide in February.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    shown = cli(app.replica, "risk", "show", risk)
+    assert "Board to decide in February." in shown and "\r" not in shown, shown
+    # A score's half changed on the form while the other changed under it is refused, not merged.
+    page.get_by_role("link", name="Edit").click()
+    cli(app.replica, "risk", "set", risk, "consequence=5")
+    page.get_by_label("Likelihood", exact=True).select_option("2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text('it now reads "5"')
+    assert "3x5" in cli(app.replica, "risk", "show", risk).replace(" ", "")
 
 
 def test_a_refused_value_keeps_what_was_typed(page):
