@@ -153,6 +153,25 @@ import Testing
         #expect(try r.records(.risk).count == 2)
     }
 
+    /// A rescheduled meeting leaves alone a decision dated in the same edit, and one whose date
+    /// is in conflict (moving it would settle the conflict, or need the lead).
+    @Test func aRescheduledMeetingLeavesDecisionsDatedOtherwise() throws {
+        let a = try makeReplica(dir, "ma", practice: "prestatyn")
+        let b = try makeReplica(dir, "mb", practice: "rhyl")
+        let meeting = try a.add(.meeting, edits: [.set("title", s("Board")), .set("date", s("2026-11-20"))])
+        let given = try a.add(.decision, edits: [.set("title", s("Given a day")), .set("meeting", s(meeting.rawValue))])
+        let contested = try a.add(.decision, edits: [.set("title", s("Contested")), .set("meeting", s(meeting.rawValue))])
+        _ = try a.merge(with: b)
+        try b.edit(contested, .set("date", s("2026-11-21")))
+        try a.edit(contested, .set("date", s("2026-11-20")))
+        _ = try a.merge(with: b)
+        #expect(try a.record(contested)?.conflicts.map(\.field) == ["date"])
+        #expect(try a.record(contested)?.string("date") == "2026-11-20", "shown: the meeting's old day")
+        try a.edit([(meeting, .set("date", s("2026-11-27"))), (given, .set("date", s("2026-11-19")))])
+        #expect(try a.record(given)?.string("date") == "2026-11-19")
+        #expect(try a.record(contested)?.conflicts.map(\.field) == ["date"])
+    }
+
     /// An export imported back unchanged changes nothing, conflicts included: the cell shows one
     /// side of a conflict, and writing it would settle the conflict unseen (web audit). A value
     /// typed over a conflict settles it, as `set` does.

@@ -192,7 +192,8 @@ public final class Replica: Sendable {
                 let current = LocalEditRules.implied(by: mine, type: id.type, current: nil, today: today, meetingDate: meetingDate).isEmpty
                     ? nil : try session.view(id)
                 implied += LocalEditRules.implied(by: mine, type: id.type, current: current, today: today, meetingDate: meetingDate).map { (id, $0) }
-                implied += try Self.decisionsFollowing(id, edits: mine, current: session.view(id), db)
+                implied += try Self.decisionsFollowing(id, edits: mine, current: session.view(id), db,
+                                                       dated: Set(byRecord.filter { LocalEditRules.setsDate($0.value) }.keys))
             }
             // Records are read a run of edits at a time: the other cores sign a run's changes
             // while this thread reads the next run's records (MEASUREMENTS.md, twenty-sixth session).
@@ -215,10 +216,10 @@ public final class Replica: Sendable {
     /// The decisions that follow a meeting `edits` reschedule (`LocalEditRules.decisionsFollowing`);
     /// `current` (the meeting before the edits) is read only then.
     static func decisionsFollowing(_ id: RecordID, edits: [Edit], current: @autoclosure () throws -> RecordView?,
-                                   _ db: Database) throws -> [(RecordID, Edit)] {
+                                   _ db: Database, dated: Set<RecordID> = []) throws -> [(RecordID, Edit)] {
         guard let day = LocalEditRules.rescheduledDate(of: id.type, by: edits) else { return [] }
         return LocalEditRules.decisionsFollowing(id, from: try current()?.date("date"), to: day,
-                                                 decisions: try ChangeReader.views(db, where: "rec.type = 'decision'"))
+                                                 decisions: try ChangeReader.views(db, where: "rec.type = 'decision'"), dated: dated)
     }
 
     @discardableResult

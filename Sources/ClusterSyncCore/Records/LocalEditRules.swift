@@ -36,6 +36,11 @@ public enum LocalEditRules {
         return [.set("completed_date", .string(today.description))]
     }
 
+    /// Whether `edits` give a record its date.
+    public static func setsDate(_ edits: [Edit]) -> Bool {
+        edits.contains { if case .set("date", _) = $0 { true } else { false } }
+    }
+
     /// The day `edits` move a meeting to, when they set its date.
     public static func rescheduledDate(of type: RecordType, by edits: [Edit]) -> CalendarDate? {
         guard type == .meeting else { return nil }
@@ -46,12 +51,16 @@ public enum LocalEditRules {
 
     /// Rescheduling a meeting moves the decisions it dates: each live decision linked to the
     /// meeting and dated on its old day takes the new day. A decision dated otherwise (a date
-    /// typed for it) keeps its own, as linking it would have.
+    /// typed for it) keeps its own, as linking it would have; so does one whose date is in
+    /// conflict (moving it would settle the conflict unseen), and one whose date `dated` names
+    /// (given in the same edit).
     public static func decisionsFollowing(_ meeting: RecordID, from old: CalendarDate?, to new: CalendarDate,
-                                          decisions: [RecordView]) -> [(RecordID, Edit)] {
+                                          decisions: [RecordView], dated: Set<RecordID> = []) -> [(RecordID, Edit)] {
         guard let old, old != new else { return [] }
-        return decisions.filter { $0.type == .decision && !$0.isDeleted && $0.string("meeting") == meeting.rawValue && $0.date("date") == old }
-            .map { ($0.id, .set("date", .string(new.description))) }
+        return decisions.filter {
+            $0.type == .decision && !$0.isDeleted && $0.string("meeting") == meeting.rawValue && $0.date("date") == old
+                && ($0.writes["date"]?.count ?? 0) <= 1 && !dated.contains($0.id)
+        }.map { ($0.id, .set("date", .string(new.description))) }
     }
 
     /// Refuses escalating a practice-private risk: nobody beyond its practice ever sees it (a
