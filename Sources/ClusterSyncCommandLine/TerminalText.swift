@@ -5,7 +5,8 @@
 /// `ESC [ 2 J` clears it, others move the cursor to draw over what is shown). Values are kept as
 /// written (they are data: an export must give them back), so what is neutralised is their
 /// showing: every control character but line feed and tab becomes a visible picture (`␛`), and
-/// only the colour sequences the CLI itself writes (`ESC [ digits ; … m`) pass.
+/// only the colour sequences the CLI itself writes (`ownColours`) pass; a value's own colour
+/// sequence (`ESC [ 8 m` hides the rest of the line) is shown, not obeyed.
 public enum TerminalText {
     public static func neutralised(_ text: String) -> String {
         // Most output has no control character at all.
@@ -32,11 +33,19 @@ public enum TerminalText {
         return String(out)
     }
 
-    /// The index of the `m` ending a colour sequence `ESC [ (digits | ;)* m` starting at `start`.
+    /// The colour parameters the CLI writes: `Output.Style` (reset, bold, dim, red, green,
+    /// yellow) and the roll-up's heat map bands (`RollupText.background`). A new style is added here.
+    public static let ownColours: Set<String> = ["0", "1", "2", "31", "32", "33", "30;41", "30;42", "30;43", "30;48;5;214"]
+
+    /// The index of the `m` ending a colour sequence of `ownColours` starting at `start`.
     static func colourSequenceEnd(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
         guard start + 2 < scalars.count, scalars[start + 1] == "[" else { return nil }
         var j = start + 2
-        while j < scalars.count, scalars[j] == ";" || ("0"..."9").contains(scalars[j]) { j += 1 }
-        return j < scalars.count && scalars[j] == "m" ? j : nil
+        var parameters = ""
+        while j < scalars.count, scalars[j] == ";" || ("0"..."9").contains(scalars[j]), parameters.count < 16 {
+            parameters.unicodeScalars.append(scalars[j])
+            j += 1
+        }
+        return j < scalars.count && scalars[j] == "m" && ownColours.contains(parameters) ? j : nil
     }
 }
