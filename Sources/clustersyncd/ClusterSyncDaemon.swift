@@ -158,10 +158,12 @@ struct CredentialCommand: AsyncParsableCommand {
         /// Refuses to issue a certificate from this data directory's CA when the server trusts
         /// another (`tls.clientCA`, a Health Board's own): the practice's first sync would fail at
         /// the TLS handshake with nothing in the server's log to say why.
+        /// Compared by content, not path: `tls.clientCA` may be a copy of `ca.pem`, or a bundle
+        /// holding it beside another CA while one is rotated.
         func requireTrustedAuthority() async throws {
             let trusted = try await data.settings(config: data.config).clientCA
-            func resolved(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
-            guard resolved(trusted) == resolved(data.directory.caCertificate) else {
+            func squeezed(_ path: String) -> String? { (try? String(contentsOfFile: path, encoding: .utf8))?.filter { !$0.isWhitespace } }
+            guard let ours = squeezed(data.directory.caCertificate), let theirs = squeezed(trusted), theirs.contains(ours) else {
                 throw ClusterSyncError(.invalidValue, """
                     the server trusts client certificates issued by \(trusted) (tls.clientCA), not by this data directory's CA \
                     (\(data.directory.caCertificate)), so a certificate issued here would be refused at the handshake: sign the \

@@ -85,6 +85,14 @@ import Testing
         #expect(refusedIssue.status != 0 && refusedIssue.stderr.contains("would be refused at the handshake"), "\(refusedIssue.stderr)")
         #expect(!FileManager.default.fileExists(atPath: path("rhyl-dev/rhyl.pem")))
         #expect(try await cli.run("credential", "list", "--data", "data", binary: "clustersyncd").stdout.contains("rhyl") == false)
+        // A bundle holding the data directory's CA beside the board's (a CA being rotated) trusts it.
+        let bundle = try String(contentsOfFile: path("hb/ca.pem"), encoding: .utf8) + String(contentsOfFile: path("data/ca.pem"), encoding: .utf8)
+        try bundle.write(toFile: path("bundle.pem"), atomically: true, encoding: .utf8)
+        try #"{"clustersyncd": {"tls": {"clientCA": "\#(path("bundle.pem"))"}}}"#.write(toFile: path("bundle-settings.json"), atomically: true, encoding: .utf8)
+        let bundled = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                         "--practice", "rhyl", "--certificate", "--out", "rhyl-bundle", "--config", "bundle-settings.json"],
+                                        binary: "clustersyncd")
+        #expect(bundled.status == 0, "\(bundled.stderr)")
         // ...and one issued from it anyway (under other settings) is refused at the handshake.
         try "{}".write(toFile: path("other-settings.json"), atomically: true, encoding: .utf8)
         let issued = try await cli.run(issue + ["--config", "other-settings.json"], binary: "clustersyncd")
