@@ -4,8 +4,10 @@ import ClusterSyncServer
 import Foundation
 import Logging
 
-/// `clustersyncd health`: can this server do its job? For an operator, a monitoring probe or a
-/// systemd `ExecStartPre`. Exit 0 when every check passes, 1 naming what is wrong otherwise.
+/// `clustersyncd health`: can this server do its job? For an operator or a monitoring probe.
+/// Exit 0 when every check passes, 1 naming what is wrong otherwise. Not a systemd
+/// `ExecStartPre`: a certificate within 30 days of its end is a problem to fix, not a reason to
+/// keep the node from starting (`serve` logs the same checks and starts anyway).
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",

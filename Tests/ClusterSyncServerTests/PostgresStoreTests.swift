@@ -181,6 +181,7 @@ import Testing
         #expect(try PostgresLocation(url: "postgres://app@10.20.0.5:5432/clustersync").sslMode == "verify-full")
         #expect(try PostgresLocation(url: "postgres://app@127.0.0.1/clustersync").sslMode == "prefer")
         #expect(try PostgresLocation(url: "postgres://app@localhost/clustersync").sslMode == "prefer")
+        #expect(try PostgresLocation(url: "postgres://app@127.db.example/clustersync").sslMode == "verify-full", "a name, not an address")
         #expect(try PostgresLocation(url: "postgres://app@db.bcuhb.nhs.wales/clustersync?sslmode=require").sslMode == "require")
     }
 

@@ -51,7 +51,9 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        // 127.x.y.z as an address, not a name that starts so (127.db.example).
+        host == "localhost" || host == "::1" || host == "[::1]"
+            || (host.hasPrefix("127.") && host.split(separator: ".").count == 4 && host.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") })
     }
 
     /// The URL without its password.
