@@ -36,6 +36,11 @@ import Testing
             #expect((error?.message.utf8.count ?? 0) < 600, "\(error?.message.prefix(200) ?? "")")
             #expect(error?.message.contains("named with 1013 characters") == true, "\(error?.message ?? "")")
         }
+        // FuzzChangeCodec again (thirty-eighth session, from the map-key vector): a name of few
+        // characters and many combining marks was quoted whole, 1,347 bytes.
+        let heavy = "vo;es:" + String(repeating: "a\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}", count: 30)
+        let heavyError = #expect(throws: ClusterSyncError.self) { try RecordType.decision.schema.validate(field: heavy, value: .string("for")) }
+        #expect((heavyError?.message.utf8.count ?? 0) < 600, "\(heavyError?.message.prefix(200) ?? "")")
         // A short name is still quoted, and is the error's field.
         let error = #expect(throws: ClusterSyncError.self) { try RecordType.risk.schema.validate(field: "colour", value: .string("red")) }
         #expect(error?.message.contains(#"no field "colour""#) == true)

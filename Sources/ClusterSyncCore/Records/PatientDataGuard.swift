@@ -93,7 +93,9 @@ public enum PatientDataGuard {
     /// script, so that it cannot carry an NHS number however it is spaced. Messages quote only
     /// values that are not free text, or what the person has just typed (a member to remove).
     public static func quotable(_ text: String) -> String? {
-        guard text.count <= 40 else { return nil }
+        // Bytes as well as characters: one character may carry any number of combining marks
+        // (found by FuzzChangeCodec: a 40-character field name of 1,300 bytes was echoed).
+        guard text.utf8.count <= 160, text.count <= 40 else { return nil }
         let digits = text.unicodeScalars.lazy.filter { $0.properties.numericType != nil }.count
         return digits < 10 ? text : nil
     }
