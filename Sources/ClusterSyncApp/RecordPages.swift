@@ -193,7 +193,8 @@ extension Pages {
         data["hasChecks"] = !checks.isEmpty
         data["checks"] = checks.map { check in
             let key = "check_" + check.label.lowercased().replacingOccurrences(of: " ", with: "_")
-            return ["label": t.strings[key] ?? check.label, "text": check.text, "attention": check.needsAttention] as [String: Any]
+            return ["label": t.strings[key] ?? check.label, "text": WalesDates.shown(inText: check.text), "attention": check.needsAttention]
+                as [String: Any]
         }
         if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
         return page.html("record", title: title, section: Self.section(of: view.type), data: data, flash: flash, conflicts: conflictCount())

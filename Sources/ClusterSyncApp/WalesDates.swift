@@ -16,6 +16,14 @@ enum WalesDates {
     }
 
     /// As the form field shows it for editing: 15/12/2026.
+    /// Every `YYYY-MM-DD` in a sentence the library wrote (a decision's checks), as `shown`.
+    static func shown(inText text: String) -> String {
+        guard text.contains("-") else { return text }
+        return text.replacing(/\d{4}-\d{2}-\d{2}/) { match in
+            CalendarDate(String(match.output)).map(shown) ?? String(match.output)
+        }
+    }
+
     static func typed(iso: String) -> String {
         guard let date = CalendarDate(iso) else { return iso }
         return String(format: "%02d/%02d/%04d", date.day, date.month, date.year)
