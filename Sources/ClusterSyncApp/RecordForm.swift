@@ -112,6 +112,11 @@ struct RecordForm {
         return text
     }
 
+    /// A field changed under the form (and on it, or beside it): what it reads now.
+    private func changedMeanwhile(_ field: String, now: String, _ t: Catalogue) -> Problem {
+        Problem(field: field, message: t.text("form_changed_meanwhile", now.isEmpty ? t["form_empty"] : now), changedMeanwhile: true)
+    }
+
     /// The edits a submitted form asks for; on a refusal, the problems, field by field.
     ///
     /// A field is written only when the person changed it: what they submitted differs from what
@@ -133,8 +138,7 @@ struct RecordForm {
             if baseline != now, typed == baseline { changedUnderneath[field.name] = now }
             if typed == baseline || typed == now { continue }
             if baseline != now {
-                problems.append(Problem(field: field.name, message: t.text("form_changed_meanwhile", now.isEmpty ? t["form_empty"] : now),
-                                        changedMeanwhile: true))
+                problems.append(changedMeanwhile(field.name, now: now, t))
                 continue
             }
             written.insert(field.name)
@@ -163,8 +167,7 @@ struct RecordForm {
             guard let (_, half) = FieldInput.scoreHalf(name) else { continue }
             let partner = name.replacingOccurrences(of: half, with: half == "likelihood" ? "consequence" : "likelihood")
             if let now = changedUnderneath[partner] {
-                problems.append(Problem(field: partner, message: t.text("form_changed_meanwhile", now.isEmpty ? t["form_empty"] : now),
-                                        changedMeanwhile: true))
+                problems.append(changedMeanwhile(partner, now: now, t))
             }
         }
         for field in fields where isRequired(field) && current == nil && form.trimmed(field.name).isEmpty {

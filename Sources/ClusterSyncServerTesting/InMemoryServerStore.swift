@@ -308,17 +308,10 @@ public actor InMemoryServerStore: ServerStore {
         // The risks changes could take an action off that are escalated beyond the cluster, read
         // before the loop (as the PostgreSQL store does): an actor suspending inside it would let
         // another push interleave with this one's copy of the tenant.
-        var left: [RecordID] = []
-        if !identity.role.hasLeadPowers {
-            let givenSources = changes.filter { $0.field == "source" }.map(\.value)
-            for change in changes {
-                left += LeadPowers.risksLeft(by: change, supersededValues: change.supersedes.map { stored[$0]?.value } + givenSources)
-            }
+        let candidates = identity.role.hasLeadPowers ? [] : LeadPowers.risksLeft(in: changes, storedValue: { stored[$0]?.value })
+        let escalatedRisks = candidates.isEmpty ? [] : try await records.read { db in
+            try ServerOversight.escalatedRisks(db, tenant: identity.tenant, cluster: identity.cluster, among: candidates)
         }
-        let candidates = left
-        let escalatedRisks = candidates.isEmpty ? [] : Set(try await records.read { db in
-            try ServerOversight.risks(db, tenant: identity.tenant, cluster: identity.cluster, ids: candidates)
-        }.filter { EscalationReach.isBeyondTheCluster($0.escalation) }.map(\.id))
         for var change in changes {
             let owner = owners[change.id.replica]
             let registration = keys[change.id.replica]

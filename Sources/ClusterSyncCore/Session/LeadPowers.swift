@@ -88,6 +88,19 @@ public enum LeadPowers {
     /// The lead power `change` needs, or nil. `practice` is the practice making (or pushing) it;
     /// `supersededPractices` holds, for each value it supersedes, the practice that wrote it (nil:
     /// not known at this end), and `supersededValues` the values, where `readsSupersededValues`.
+    /// Every risk some change of a push could take an action off (`risksLeft(by:)`), for a store
+    /// that looks their escalation up once before deciding the push: `storedValue` gives a
+    /// superseded change's stored value, and any `source` the push itself writes counts too (a
+    /// change may supersede one made earlier in the same push).
+    public static func risksLeft(in changes: [Change], storedValue: (ChangeID) -> JSONValue?) -> Set<RecordID> {
+        let givenSources = changes.filter { $0.field == "source" }.map(\.value)
+        var left = Set<RecordID>()
+        for change in changes {
+            left.formUnion(risksLeft(by: change, supersededValues: change.supersedes.map(storedValue) + givenSources))
+        }
+        return left
+    }
+
     /// `escalatedRisks`: of `risksLeft(by:)`, those escalated beyond the cluster at this end.
     public static func needed(for change: Change, by practice: String, supersededPractices: [String?],
                               supersededValues: [JSONValue?] = [], escalatedRisks: Set<RecordID> = []) -> Power? {

@@ -243,9 +243,8 @@ public final class SQLiteServerStore: ServerStore {
                         .flatMap { try? Change(jsonText: $0) }?.value
                 } : []
                 // The risks it would take an action off that are escalated beyond the cluster now.
-                let left = identity.role.hasLeadPowers ? [] : LeadPowers.risksLeft(by: change, supersededValues: supersededValues)
-                let escalatedRisks = left.isEmpty ? [] : Set(try ServerOversight.risks(db, tenant: tenant, cluster: cluster, ids: left)
-                    .filter { EscalationReach.isBeyondTheCluster($0.escalation) }.map(\.id))
+                let escalatedRisks = identity.role.hasLeadPowers ? [] : try ServerOversight.escalatedRisks(
+                    db, tenant: tenant, cluster: cluster, among: LeadPowers.risksLeft(by: change, supersededValues: supersededValues))
                 do throws(ClusterSyncError) {
                     try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
                                          supersededValues: supersededValues, escalatedRisks: escalatedRisks, receiver: .server)

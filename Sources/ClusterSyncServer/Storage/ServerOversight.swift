@@ -45,6 +45,13 @@ public enum ServerOversight {
             """, arguments: [tenant, cluster, jsonList(ids.map(\.rawValue))])
     }
 
+    /// Of `ids`, the cluster-shared risks escalated beyond the cluster now (`LeadPowers`'
+    /// `escalatedRisks`).
+    public static func escalatedRisks(_ db: Database, tenant: String, cluster: String, among ids: some Collection<RecordID>) throws -> Set<RecordID> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try risks(db, tenant: tenant, cluster: cluster, ids: Array(ids)).filter { EscalationReach.isBeyondTheCluster($0.escalation) }.map(\.id))
+    }
+
     /// The records of one cluster a read-only role may hold, sorted by id, and the views they
     /// were found with (which `EscalationReach.sentWhole` reads for links and sources).
     public struct ListedRecords: Sendable {

@@ -216,18 +216,11 @@ public final class PostgresServerStore: ServerStore {
             : try await storedCopies(of: withdrawing, tenant: tenant, cluster: cluster, c).copies.mapValues(\.value)
         // Of the risks a change could take an action off (`LeadPowers.risksLeft`, with the sources
         // stored or given earlier in this push), those escalated beyond the cluster now.
-        var left = Set<String>()
-        if !identity.role.hasLeadPowers {
-            let givenSources = changes.filter { $0.field == "source" }.map(\.value)
-            for change in changes where LeadPowers.readsSupersededValues(change) || change.field == "linked_actions" {
-                let values = change.supersedes.map { supersededValues[$0] ?? nil } + givenSources
-                left.formUnion(LeadPowers.risksLeft(by: change, supersededValues: values).map(\.rawValue))
-            }
-        }
+        let left = identity.role.hasLeadPowers ? [] : LeadPowers.risksLeft(in: changes, storedValue: { supersededValues[$0] ?? nil })
         var escalatedRisks = Set<RecordID>()
         if !left.isEmpty {
             for row in try await c.rows("""
-                SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND id = ANY(\(Array(left)))
+                SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND id = ANY(\(left.map(\.rawValue)))
                 AND practice IS NULL AND escalation = ANY(\(EscalationReach.levels))
                 """, logger) {
                 if let id = RecordID(try row.decode(String.self)) { escalatedRisks.insert(id) }
