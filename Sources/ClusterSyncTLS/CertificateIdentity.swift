@@ -72,7 +72,7 @@ public struct CertificateIdentity: Hashable, Sendable, CustomStringConvertible {
     /// without the practice.
     public var scope: RecordScope { RecordScope(tenant: tenant, cluster: cluster, practice: practice) }
 
-    private static func check(_ value: String, part: String) throws(ClusterSyncTLSError) {
+    static func check(_ value: String, part: String) throws(ClusterSyncTLSError) {
         let bytes = Array(value.utf8)
         func allowed(_ c: UInt8) -> Bool {
             (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
@@ -147,26 +147,24 @@ extension CertificateIdentity {
         uri.count <= 100 ? "\"\(uri)\"" : "\"\(uri.prefix(100))…\""
     }
 
-    /// Reads the identity a certificate in DER form carries. See ``init(certificate:)-(Certificate)``.
-    public init(derEncoded bytes: [UInt8]) throws(ClusterSyncTLSError) {
-        let certificate: Certificate
-        do {
-            certificate = try Certificate(derEncoded: bytes)
-        } catch {
-            throw ClusterSyncTLSError(.malformedCertificate, "The peer certificate cannot be decoded: \(error).")
-        }
-        try self.init(certificate: certificate)
-    }
-
     /// Reads the identity of a certificate NIOSSL handed over, such as a peer's after a handshake.
     public init(certificate: NIOSSLCertificate) throws(ClusterSyncTLSError) {
+        try self.init(certificate: Self.decode(certificate))
+    }
+
+    /// A certificate NIOSSL handed over, as swift-certificates reads it.
+    static func decode(_ certificate: NIOSSLCertificate) throws(ClusterSyncTLSError) -> Certificate {
         let bytes: [UInt8]
         do {
             bytes = try certificate.toDERBytes()
         } catch {
             throw ClusterSyncTLSError(.malformedCertificate, "The peer certificate cannot be encoded as DER: \(error).")
         }
-        try self.init(derEncoded: bytes)
+        do {
+            return try Certificate(derEncoded: bytes)
+        } catch {
+            throw ClusterSyncTLSError(.malformedCertificate, "The peer certificate cannot be decoded: \(error).")
+        }
     }
 }
 

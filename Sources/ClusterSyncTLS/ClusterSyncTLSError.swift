@@ -18,6 +18,9 @@ public struct ClusterSyncTLSError: Error, Hashable, Sendable, CustomStringConver
         case malformedPrivateKey
         /// A private key that does not belong to the certificate it was given with.
         case keyMismatch
+        /// A trusted certificate whose issuer is not a CA named for the tenant it names
+        /// (`TenantAuthorities`).
+        case untrustedIssuer
         /// A certificate used as a certificate authority that is not one.
         case notACertificateAuthority
         /// A client certificate given without its key, or a key without its certificate.

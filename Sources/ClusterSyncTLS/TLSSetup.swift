@@ -25,12 +25,16 @@ public enum TLSSetup {
     ///   - privateKeyFile: PEM private key of the server's certificate.
     ///   - trustedCAFile: PEM certificates of the CA(s) that issue client certificates. More than
     ///     one lets a new CA be rolled in while the old one's certificates are still in use.
+    ///   - tenantAuthorities: each tenant's CAs, when the node trusts several Boards': trusted
+    ///     too, and each limited to its own tenant by ``peerIdentity(of:authorities:)``.
     public static func serverConfiguration(
-        certificateChainFile: String, privateKeyFile: String, trustedCAFile: String
+        certificateChainFile: String, privateKeyFile: String, trustedCAFile: String,
+        tenantAuthorities: TenantAuthorities = TenantAuthorities()
     ) throws(ClusterSyncTLSError) -> TLSConfiguration {
         let chain = try loadCertificates(certificateChainFile, what: "server certificate")
         let key = try loadPrivateKey(privateKeyFile, for: chain[0], certificateFile: certificateChainFile)
-        let roots = try loadCertificates(trustedCAFile, what: "CA certificate")
+        var roots = try loadCertificates(trustedCAFile, what: "CA certificate")
+        for file in tenantAuthorities.files { roots += try loadCertificates(file, what: "tenant CA certificate") }
 
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)
@@ -90,10 +94,16 @@ public enum TLSSetup {
     /// ``serverConfiguration(certificateChainFile:privateKeyFile:trustedCAFile:)``, which verifies
     /// every presented certificate against the CA: this reads the certificate, it does not
     /// verify it. Call it on the channel's event loop, as every `NIOSSLHandler` property must be.
-    /// A verified certificate that names no practice throws, rather than counting as anonymous.
-    public static func peerIdentity(of handler: NIOSSLHandler) throws(ClusterSyncTLSError) -> CertificateIdentity? {
-        guard let certificate = handler.peerCertificate else { return nil }
-        return try CertificateIdentity(certificate: certificate)
+    /// A verified certificate that names no practice throws, rather than counting as anonymous,
+    /// and so does one whose issuer `authorities` does not name for the tenant it names.
+    public static func peerIdentity(
+        of handler: NIOSSLHandler, authorities: TenantAuthorities = TenantAuthorities()
+    ) throws(ClusterSyncTLSError) -> CertificateIdentity? {
+        guard let peer = handler.peerCertificate else { return nil }
+        let certificate = try CertificateIdentity.decode(peer)
+        let identity = try CertificateIdentity(certificate: certificate)
+        if let refusal = authorities.refusal(of: certificate, for: identity.tenant) { throw refusal }
+        return identity
     }
 
     /// ``peerIdentity(of:)-(NIOSSLHandler)`` for code outside the pipeline, on any thread.

@@ -156,12 +156,25 @@ struct CredentialCommand: AsyncParsableCommand {
         }
 
         /// Refuses to issue a certificate from this data directory's CA when the server trusts
-        /// another (`tls.clientCA`, a Health Board's own): the practice's first sync would fail at
-        /// the TLS handshake with nothing in the server's log to say why.
-        /// Compared by content, not path: `tls.clientCA` may be a copy of `ca.pem`, or a bundle
-        /// holding it beside another CA while one is rotated.
-        func requireTrustedAuthority() async throws {
-            let trusted = try await data.settings(config: data.config).clientCA
+        /// another (`tls.clientCA`, a Health Board's own) or, on a node naming each tenant's CA
+        /// (`tls.tenantClientCA`), names another for this tenant: the practice's first sync would
+        /// fail at the handshake. Compared by content, not path: `tls.clientCA` may be a copy of
+        /// `ca.pem`, or a bundle holding it beside another CA while one is rotated.
+        func requireTrustedAuthority(tenant: String) async throws {
+            let settings = try await data.settings(config: data.config)
+            let authorities = try TenantAuthorities(entries: settings.tenantClientCA)
+            if !authorities.isEmpty {
+                let ours = try data.directory.authority().root.certificate
+                guard authorities.names(ours, for: tenant) else {
+                    throw ClusterSyncError(.invalidValue, """
+                        the server names another CA for tenant \(tenant) (tls.tenantClientCA), not this data directory's CA \
+                        (\(data.directory.caCertificate)), so a certificate issued here would be refused: sign the practice's \
+                        request with that CA (Deploy/healthboard-pki.sh request, then sign), or issue a token (leave out --certificate)
+                        """, field: "certificate")
+                }
+                return
+            }
+            let trusted = settings.clientCA
             func squeezed(_ path: String) -> String? { (try? String(contentsOfFile: path, encoding: .utf8))?.filter { !$0.isWhitespace } }
             guard let ours = squeezed(data.directory.caCertificate), let theirs = squeezed(trusted), theirs.contains(ours) else {
                 throw ClusterSyncError(.invalidValue, """
@@ -187,7 +200,7 @@ struct CredentialCommand: AsyncParsableCommand {
             if let path = holder.practicePath, !(try await store.isRegistered(path)) {
                 throw ClusterSyncError(.unknownRecord, "no practice \(path); add it with `clustersyncd practice add`")
             }
-            if certificate { try await requireTrustedAuthority() }
+            if certificate, let path = holder.practicePath { try await requireTrustedAuthority(tenant: path.tenant) }
             let expiresAt = try await expiry(now: TimeText.now())
             guard certificate, let out, let path = holder.practicePath else {
                 let token = try await store.issueToken(for: holder, label: label, expiresAt: expiresAt)

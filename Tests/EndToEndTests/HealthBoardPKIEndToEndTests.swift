@@ -131,6 +131,59 @@ import Testing
         #expect(try await base.sync(replica).status == 0)
     }
 
+    /// A node serving two Health Boards names each tenant's CA (`tls.tenantClientCA`): the other
+    /// Board's CA, trusted for its own practices, cannot issue a certificate speaking for this
+    /// Board's, and this data directory's CA, named for neither, issues nothing either.
+    @Test func aNodeServingTwoBoardsAdmitsEachBoardsCertificatesForItsOwnTenantOnly() async throws {
+        try #require(await base.makeServer().stop() == 0)
+        try await pki("ca", "betsi", "Betsi Cadwaladr University Health Board")
+        try await pki("ca", "cardiff", "Cardiff and Vale University Health Board")
+        try """
+            {"clustersyncd": {"tls": {"tenantClientCA": ["bcuhb=\(path("betsi/ca.pem"))", "cvuhb=\(path("cardiff/ca.pem"))"]}}}
+            """.write(toFile: path("data/clustersyncd.json"), atomically: true, encoding: .utf8)
+        let server = try await Server.start(cli: cli)
+        Teardown.add { await server.stop() }
+
+        func replica(_ practice: String, tenant: String, cluster: String, certificate directory: String) async throws -> String {
+            let file = "\(directory).sqlite"
+            #expect(try await cli.run("init", "--replica", file, "--tenant", tenant, "--cluster", cluster, "--practice", practice,
+                                      "--name", "Manager, \(practice)").status == 0)
+            let set = try await cli.run("remote", "set", "--replica", file, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                                        "--certificate", "\(directory)/\(practice).pem", "--key", "\(directory)/\(practice)-key.pem")
+            #expect(set.status == 0, "\(set.stderr)")
+            return file
+        }
+        // Cardiff and Vale's CA signs a certificate naming a Betsi Cadwaladr practice: TLS trusts
+        // the CA, and the session is refused all the same, saying why.
+        try await pki("practice", "cardiff", "forged", "bcuhb", "north-denbighshire", "prestatyn", "30")
+        let forged = try await replica("prestatyn", tenant: "bcuhb", cluster: "north-denbighshire", certificate: "forged")
+        _ = try await base.addRisk(forged, "title=Locum cover", "likelihood=3", "consequence=4", "category=workforce")
+        let refused = try await cli.run("sync", "--replica", forged)
+        #expect(refused.status != 0 && refused.stderr.contains("not a CA this server names for bcuhb"), "\(refused.stderr)")
+        let logged = await server.process.errors.text(until: { $0.contains("client certificate refused") }, timeout: .seconds(10))
+        #expect(logged.contains("tls.tenantClientCA"), "\(server.output)")
+
+        // Each Board's own certificates sync.
+        try await pki("practice", "betsi", "betsi-prestatyn", "bcuhb", "north-denbighshire", "prestatyn", "30")
+        let prestatyn = try await replica("prestatyn", tenant: "bcuhb", cluster: "north-denbighshire", certificate: "betsi-prestatyn")
+        _ = try await base.addRisk(prestatyn, "title=Flu clinic staffing", "likelihood=2", "consequence=3", "category=workforce")
+        #expect(try await base.sync(prestatyn, server: server).stdout.hasPrefix("pushed "))
+        try await pki("practice", "cardiff", "cardiff-llanishen", "cvuhb", "cardiff-north", "llanishen", "30")
+        let llanishen = try await replica("llanishen", tenant: "cvuhb", cluster: "cardiff-north", certificate: "cardiff-llanishen")
+        #expect(try await base.sync(llanishen, server: server).status == 0)
+
+        // The data directory's CA is named for neither tenant, so issuing from it is refused.
+        let issue = try await cli.run(["credential", "issue", "--data", "data", "--tenant", "bcuhb", "--cluster", "north-denbighshire",
+                                       "--practice", "rhyl", "--certificate", "--out", "rhyl-dev"], binary: "clustersyncd")
+        #expect(issue.status != 0 && issue.stderr.contains("names another CA for tenant bcuhb"), "\(issue.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path("rhyl-dev/rhyl.pem")))
+
+        // An entry that is not TENANT=PATH stops the node from starting, naming it.
+        try #"{"clustersyncd": {"port": 0, "tls": {"tenantClientCA": ["bcuhb"]}}}"#.write(toFile: path("bad.json"), atomically: true, encoding: .utf8)
+        let bad = try await cli.run(["serve", "--data", "data", "--config", "bad.json"], binary: "clustersyncd")
+        #expect(bad.status != 0 && bad.stderr.contains("tls.tenantClientCA entry \"bcuhb\" is not TENANT=PATH"), "\(bad.stderr)")
+    }
+
     /// The script refuses a name the server would refuse, before making any key.
     @Test func theRecipeRefusesANameTheServerWouldRefuse() async throws {
         try await pki("ca", "hb", "Test Health Board")

@@ -15,6 +15,9 @@ public struct ServerSettings: Sendable {
     public var certificate: String
     public var privateKey: String
     public var clientCA: String
+    /// `TENANT=PATH` entries: on a node trusting several Health Boards' CAs, which CA issues for
+    /// which tenant (`TenantAuthorities`). Empty: every trusted CA issues for every tenant.
+    public var tenantClientCA: [String] = []
     public var limits = WireLimits.default
     /// The hello timeout and how much a client may send before it is welcomed.
     public var sessionLimits = SessionLimits.default
@@ -56,6 +59,7 @@ public struct ServerSettings: Sendable {
         certificate = c.string(forKey: "tls.certificate", default: certificate)
         privateKey = c.string(forKey: "tls.key", default: privateKey)
         clientCA = c.string(forKey: "tls.clientCA", default: clientCA)
+        tenantClientCA = c.stringArray(forKey: "tls.tenantClientCA", default: tenantClientCA)
         limits.maxLineBytes = c.int(forKey: "limits.maxLineBytes", default: limits.maxLineBytes)
         limits.maxChangesPerPush = c.int(forKey: "limits.maxChangesPerPush", default: limits.maxChangesPerPush)
         limits.maxChangesPerPage = c.int(forKey: "limits.maxChangesPerPage", default: limits.maxChangesPerPage)

@@ -31,8 +31,10 @@ public final class SyncServer: Service, Sendable {
     }
 
     public func run() async throws {
+        let authorities = try TenantAuthorities(entries: settings.tenantClientCA)
         let tls = try NIOSSLContext(configuration: TLSSetup.serverConfiguration(
-            certificateChainFile: settings.certificate, privateKeyFile: settings.privateKey, trustedCAFile: settings.clientCA))
+            certificateChainFile: settings.certificate, privateKeyFile: settings.privateKey, trustedCAFile: settings.clientCA,
+            tenantAuthorities: authorities))
         let limits = settings.limits
         let sessionLimits = settings.sessionLimits
         // Fixed for the store's life: a restore makes a new store (PROTOCOL.md §5.2).
@@ -90,7 +92,7 @@ public final class SyncServer: Service, Sendable {
                     // A handler per connection: NIOSSL handlers are never shared between channels.
                     let identity = channel.eventLoop.makePromise(of: CertificateIdentity?.self)
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, logger: logger, connections: connections))
+                    try channel.pipeline.syncOperations.addHandler(PeerIdentityHandler(identity, authorities: authorities, logger: logger, connections: connections))
                     let handshake = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
                         logger.info("TLS handshake timed out: closing the connection", metadata: [
                             "clustersyncd.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")",
@@ -180,11 +182,13 @@ final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler 
     typealias InboundIn = NIOAny
     typealias OutboundOut = ByteBuffer
     private let promise: EventLoopPromise<CertificateIdentity?>
+    private let authorities: TenantAuthorities
     private let logger: Logger
     private let connections: ConnectionRegistry
 
-    init(_ promise: EventLoopPromise<CertificateIdentity?>, logger: Logger, connections: ConnectionRegistry) {
+    init(_ promise: EventLoopPromise<CertificateIdentity?>, authorities: TenantAuthorities, logger: Logger, connections: ConnectionRegistry) {
         self.promise = promise
+        self.authorities = authorities
         self.logger = logger
         self.connections = connections
     }
@@ -210,7 +214,7 @@ final class PeerIdentityHandler: ChannelInboundHandler, RemovableChannelHandler 
         if case TLSUserEvent.handshakeCompleted = event {
             do {
                 let ssl = try context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
-                promise.succeed(try TLSSetup.peerIdentity(of: ssl))
+                promise.succeed(try TLSSetup.peerIdentity(of: ssl, authorities: authorities))
             } catch let error as ClusterSyncTLSError {
                 refuse(context: context, error)
                 return
