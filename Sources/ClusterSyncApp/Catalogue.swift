@@ -351,6 +351,7 @@ public struct Catalogue: Sendable {
         "check_majority_needed": "Majority needed",
         "check_votes_carry": "Do the votes carry?",
         "check_check": "Needs a look",
+        "check_declared": "declared {1}",
         "item_needs_text": "An item needs its text: type what the item is before adding it",
         "too_large_title": "That was too much to send",
         "too_large_body": "A form may hold at most {1} KB, and nothing of this one was saved. Go back, shorten the longest text (put long documents in the practice's files and link to them), and save again.",

@@ -23,7 +23,8 @@ enum HeatMap {
     static let template = """
     <table class="heat" aria-describedby="heat-caption">
     <caption id="heat-caption">{{t.heat_caption}}</caption>
-    <thead><tr><th scope="col">{{t.heat_likelihood}} \\ {{t.heat_consequence}}</th>{{#consequences}}<th scope="col">{{.}}</th>{{/consequences}}</tr></thead>
+    <thead><tr><th scope="col" rowspan="2" class="axis corner">{{t.heat_likelihood}}</th><th scope="colgroup" colspan="5" class="axis">{{t.heat_consequence}}</th></tr>
+    <tr>{{#consequences}}<th scope="col">{{.}}</th>{{/consequences}}</tr></thead>
     <tbody>
     {{#heatRows}}<tr><th scope="row">{{label}}</th>{{#cells}}<td class="band-{{band}}{{#empty}} empty{{/empty}}"><span class="visually-hidden">{{band}}: </span>{{count}}</td>{{/cells}}</tr>
     {{/heatRows}}</tbody>

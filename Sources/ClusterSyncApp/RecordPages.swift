@@ -193,7 +193,7 @@ extension Pages {
         data["hasChecks"] = !checks.isEmpty
         data["checks"] = checks.map { check in
             let key = "check_" + check.label.lowercased().replacingOccurrences(of: " ", with: "_")
-            return ["label": t.strings[key] ?? check.label, "text": WalesDates.shown(inText: check.text), "attention": check.needsAttention]
+            return ["label": t.strings[key] ?? check.label, "html": linkedRecords(in: WalesDates.shown(inText: check.text)), "attention": check.needsAttention]
                 as [String: Any]
         }
         if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
@@ -217,6 +217,31 @@ extension Pages {
     /// `date_declared` and `date_agreed` are dates too); anything else as it is.
     func displayed(_ text: String, field: String, of type: RecordType) -> String {
         type.schema.field(field)?.kind == .date ? WalesDates.shown(iso: text) : text
+    }
+
+    /// `text` as HTML, each record id in it (a declaration of interest, the terms of reference a
+    /// check was judged by) a link named by the record's title when the record is held here: the
+    /// core words checks for the CLI, where ids are what `show` takes.
+    func linkedRecords(in text: String) -> String {
+        var html = ""
+        var rest = text[...]
+        while let match = rest.firstMatch(of: /[A-Z]{3}-[0-9A-Z]{10}/) {
+            HTMLText.append(String(rest[..<match.range.lowerBound]), to: &html)
+            let id = String(match.output)
+            if let id = RecordID(id), let view = try? replica.record(id), view.exists {
+                // A declaration is named by its member, who is named already just before it.
+                let title = view.type != .declaration ? view.name
+                    : view.string("date_declared").map { t.text("check_declared", WalesDates.shown(iso: $0)) } ?? t["type_declaration"]
+                html += "<a href=\"/records/\(id)\">"
+                HTMLText.append(title, to: &html)
+                html += "</a>"
+            } else {
+                HTMLText.append(id, to: &html)
+            }
+            rest = rest[match.range.upperBound...]
+        }
+        HTMLText.append(String(rest), to: &html)
+        return html
     }
 
     /// The title of a record a value names, when it names one held here.

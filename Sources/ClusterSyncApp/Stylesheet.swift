@@ -95,5 +95,11 @@ enum Stylesheet {
     table.heat caption { font-weight: 400; max-width: 22rem; }
     table.heat td { width: 2.8rem; height: 2.4rem; text-align: center; font-weight: 700; border: 1px solid #fff; }
     table.heat th { font-weight: 400; font-size: .85rem; padding: .2rem .3rem; max-width: 5.5rem; }
+    table.heat th.axis { font-weight: 700; text-align: center; }
+    table.heat th.corner { vertical-align: bottom; text-align: left; }
+    @media (max-width: 30rem) {
+      table.heat th { font-size: .7rem; padding: .15rem .2rem; }
+      table.heat td { width: 2.2rem; }
+    }
     """
 }

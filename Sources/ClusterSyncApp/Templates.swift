@@ -177,7 +177,7 @@ enum Templates {
     <h2>{{t.record_fields}}</h2>
     <dl class="fields">{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
     {{#hasChecks}}<h2 id="checks">{{t.record_checks}}</h2>
-    <dl class="checks">{{#checks}}<dt>{{label}}</dt><dd{{#attention}} class="attention"{{/attention}}>{{text}}</dd>{{/checks}}</dl>{{/hasChecks}}
+    <dl class="checks">{{#checks}}<dt>{{label}}</dt><dd{{#attention}} class="attention"{{/attention}}>{{{html}}}</dd>{{/checks}}</dl>{{/hasChecks}}
     {{^readOnly}}{{#attendForm}}
     <h2 id="attend">{{t.attend_title}}</h2>
     <form method="post" action="/records/{{id}}/attend" aria-labelledby="attend"{{#error}} aria-describedby="a-error"{{/error}}>

@@ -63,7 +63,19 @@ def test_add_edit_and_see_risks_in_the_register(page, app):
     # The heat map counts open risks by likelihood (rows, 5 at the top) and consequence.
     heat = page.locator("table.heat tbody tr")
     expect(heat.nth(1).locator("td").nth(3)).to_have_text("extreme: 1")  # likelihood 4, consequence 4
+    # Each axis has a header of its own: likelihood over the row labels, consequence across the
+    # columns. One corner cell holding both wrapped into a cramped block at narrow widths.
+    expect(page.locator("table.heat thead th.corner")).to_have_text("Likelihood")
+    expect(page.locator("table.heat thead th[colspan='5']")).to_have_text("Consequence")
     shot(page, "risk-register")
+    page.set_viewport_size({"width": 400, "height": 900})
+    axis = page.locator("table.heat thead th[colspan='5']").bounding_box()
+    heat_box = page.locator("table.heat").bounding_box()
+    assert axis["height"] < 30, f"the consequence header wraps: {axis}"
+    shot(page, "risk-register-narrow")
+    assert heat_box["x"] + heat_box["width"] <= 400, f"the heat map is wider than a phone: {heat_box}"
+    shot(page, "risk-register-narrow")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # Sort by title, then filter to overdue reviews only.
     table.locator("thead").get_by_role("link", name=re.compile("^Risk")).click()
@@ -362,8 +374,15 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     expect(checks.locator("dd.attention")).to_have_text([
         "taken at a meeting that did not have its quorum",
         "voted with an interest in force and not recorded as abstaining for it: Dr Rhys Jones",
-        re.compile(r"voted but not a member in the terms of reference TOR-\w+: Megan Price"),
+        "voted but not a member in the terms of reference Board ToR: Megan Price",
     ])
+    # Records the checks name are links titled as people know them, not ids.
+    expect(checks.locator("dd", has_text="Dr Rhys Jones (declared 1 Oct 2026)")).to_have_count(1)
+    checks.get_by_role("link", name="declared 1 Oct 2026").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dr Rhys Jones")
+    expect(page.locator("dl.fields")).to_contain_text("pecuniary")
+    page.go_back()
+    expect(checks.get_by_role("link", name="Board ToR").first).to_have_attribute("href", re.compile(r"^/records/TOR-"))
     expect(checks).to_contain_text("2 for, 0 against, 0 abstaining")
     # Labelled in the app's words, not the CLI's.
     expect(checks.locator("dt").first).to_have_text("Votes cast")
