@@ -22,6 +22,19 @@ final class ProgressPrinter: Sendable {
         if let text = line.withLock({ $0.finish(now: Self.now()) }) { write(text) }
     }
 
+    /// Ends the line shown so far, if any, and counts from now: a watch's catch-ups are each a
+    /// run of their own, so one after a quiet hour is not reported as an hour long.
+    func restart() {
+        let now = Self.now()
+        let text = line.withLock { line in
+            let text = line.finish(now: now)
+            line = ProgressLine(style: line.style, intervalSeconds: line.intervalSeconds, delaySeconds: line.delaySeconds)
+            line.start(now: now)
+            return text
+        }
+        if let text { write(text) }
+    }
+
     private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 
     private static func now() -> Double { Date().timeIntervalSince1970 }

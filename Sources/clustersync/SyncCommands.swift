@@ -153,6 +153,7 @@ struct SyncCommand: AsyncParsableCommand {
             try await client.watch(progress: progress, onApplied: { applied in
                 Output.print("applied \(applied) change\(applied == 1 ? "" : "s") from other practices")
             }, onNotice: { notice in
+                printer.restart()
                 switch notice {
                 case .watching(let author):
                     Output.print("up to date; signed as \(author); waiting for changes")

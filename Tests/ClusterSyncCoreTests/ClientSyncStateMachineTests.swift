@@ -113,6 +113,43 @@ import Testing
         #expect(m.handle(.tick, now: 100_000) == [], "a finished sync does nothing more")
     }
 
+    /// Relays wait in the outbox until the replica learns their maker's key is registered, which
+    /// a pull can tell it (a replica's first sync after `merge`): the sync then reads the outbox
+    /// again once the last page is applied and pushes what became pushable, instead of leaving it
+    /// pending, unexplained, for the next sync.
+    @Test func aSyncWithRelaysWaitingReadsTheOutboxAgainAfterThePullAndPushesWhatItMayNow() throws {
+        var configuration = Self.configuration(.once)
+        configuration.relaysWaiting = true
+        var m = Machine(configuration, cursor: Cursor("s1:4"), pending: 1)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        _ = m.handle(.received(Self.welcome), now: 1)
+        #expect(m.handle(.outboxRead([]), now: 2) == [.send(.pull(Pull(cursor: Cursor("s1:4"))))], "the relay waits: nothing to push yet")
+        let maker = Self.change(2, replica: Fixtures.b)
+        let last = m.handle(.received(Self.page([maker], "s1:6", more: false)), now: 3)
+        #expect(!last.contains(.send(.bye)) && !last.contains { if case .finish = $0 { true } else { false } })
+        #expect(last.last == .readOutbox(after: nil, limit: 2), "read again, after the page is applied")
+        #expect(last.firstIndex(of: .apply(ChangesPage(changes: [maker], cursor: Cursor("s1:6"), more: false)))! < last.count - 1)
+        let relay = Self.change(1, replica: Fixtures.b)
+        #expect(m.handle(.outboxRead([relay]), now: 4) == [.send(.push(Push(batch: "\(Self.me)-1", changes: [relay]))),
+                                                            .send(.pull(Pull(cursor: Cursor("s1:6"))))])
+        _ = m.handle(.received(.ack(Ack(batch: "\(Self.me)-1", accepted: 0, duplicates: 1, author: "prestatyn (laptop)"))), now: 5)
+        let end = m.handle(.received(Self.page([], "s1:6", more: false)), now: 6)
+        #expect(end.first == .send(.bye) && end.contains(.close), "read once again only: this sync is over")
+        #expect(end.contains { if case .finish(let summary) = $0 { summary.duplicates == 1 } else { false } })
+
+        // Nothing became pushable: the sync ends there, without another pull.
+        var idle = Machine(configuration, cursor: Cursor("s1:4"), pending: 1)
+        _ = idle.start(now: 0)
+        _ = idle.handle(.connected, now: 0)
+        _ = idle.handle(.received(Self.welcome), now: 1)
+        _ = idle.handle(.outboxRead([]), now: 2)
+        #expect(idle.handle(.received(Self.page([], "s1:4", more: false)), now: 3).last == .readOutbox(after: nil, limit: 2))
+        var summary = Machine.Summary()
+        summary.author = "prestatyn (laptop)"
+        #expect(idle.handle(.outboxRead([]), now: 4) == [.send(.bye), .close, .finish(summary)])
+    }
+
     @Test func aCredentialOfAnotherPracticeStopsTheSyncBeforeAnyPush() throws {
         var m = Machine(Self.configuration(.once), cursor: nil, pending: 3)
         _ = m.start(now: 0)

@@ -186,6 +186,27 @@ import Testing
         #expect(history.canonicalText.contains("\"author\":\"rhyl (laptop)\""), "\(history)")
     }
 
+    /// Rhyl's file is merged into a new laptop's replica before either syncs; rhyl then syncs.
+    /// The laptop's first sync cannot push rhyl's changes at first (it does not yet know rhyl's
+    /// key is registered) and learns it from the pull: it pushes them in the same sync, so none
+    /// is left pending with no reason given (before, a superseded one was, until the next sync).
+    @Test func relaysTheFirstPullShowsAreRegisteredGoInTheSameSync() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: true, server: server)
+        let risk = try await base.addRisk(rhyl, "title=Flu clinic staffing")
+        #expect(try await cli.run("risk", "set", "--replica", rhyl, risk, "title=Flu clinic staffing, winter").status == 0)
+        #expect(try await cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
+        _ = try await base.sync(rhyl)
+        let first = try await base.sync(prestatyn)
+        #expect(first.stdout.contains("already there"), "the superseded title went as a duplicate: \(first.stdout)")
+        let status = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json)
+        #expect(status["pending"] == .int(0) && status["waitingRelays"] == .array([]), "\(status)")
+        let second = try await base.sync(prestatyn)
+        #expect(second.stdout.hasPrefix("pushed 0 changes, pulled 0"), "\(second.stdout)")
+    }
+
     /// A replica file copied to a second laptop, both edited and both synced: the copy's change
     /// with a number the first file already used is refused (`invalid-value`) and held back on
     /// the copy with why, instead of counted as a duplicate and lost without a word.

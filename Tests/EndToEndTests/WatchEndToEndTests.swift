@@ -153,4 +153,33 @@ import Testing
         let pulled = try await base.sync(rhyl)
         #expect(pulled.stdout.contains("pulled 0"), "\(pulled.stdout)")
     }
+
+    /// A watch's catch-up after a reconnection is a progress run of its own: one after a quiet
+    /// while, with nothing to pull, prints no progress line (it printed "pulled 0: 0 changes/s,
+    /// 10 s", timed from when the watch started).
+    @Test func aReconnectedWatchPrintsNoProgressForAQuickCatchUp() async throws {
+        var server = try await base.makeServer()
+        let port = server.port
+        let running = Current(server)
+        Teardown.add { await running.value.stop() }
+        let file = try await base.makeReplica("rhyl", certificate: false, server: server)
+        let watch = try Self.startWatch(file, in: base.dir, timing: Self.watchTiming + ["--progress-every", "1"])
+        Teardown.add { watch.signal(SIGTERM); _ = await watch.exited() }
+        func watching(_ times: Int) async throws {
+            let deadline = Date(timeIntervalSinceNow: 20)
+            while output("\(file).out").components(separatedBy: "up to date").count - 1 < times, Date() < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(output("\(file).out").components(separatedBy: "up to date").count - 1 >= times, "\(output("\(file).out"))\n\(output("\(file).err"))")
+        }
+        try await watching(1)
+        try await Task.sleep(for: .seconds(2))
+        #expect(await server.stop() == 0)
+        server = try await Server.start(cli: cli, port: port)
+        running.value = server
+        try await watching(2)
+        let errors = output("\(file).err")
+        #expect(errors.contains("reconnecting"), "\(errors)")
+        #expect(!errors.contains("pulled 0"), "\(errors)")
+    }
 }

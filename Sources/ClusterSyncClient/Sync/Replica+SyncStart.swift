@@ -11,6 +11,8 @@ extension Replica {
         var knownStore: String?
         var cursor: ClusterSyncCore.Cursor?
         var pending: Int
+        /// Relayed changes wait in the outbox for their makers' keys (`waitingRelays()`).
+        var relaysWaiting: Bool
     }
 
     func syncStart() throws -> SyncStart {
@@ -21,7 +23,11 @@ extension Replica {
                 oversight: try Self.oversightRole(db),
                 knownStore: try Self.knownServerStore(db),
                 cursor: try Self.syncState(db).cursor,
-                pending: try Self.pendingCount(db))
+                pending: try Self.pendingCount(db),
+                relaysWaiting: try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter
+                                   JOIN replica r ON r.num = c.replica WHERE NOT \(Self.pushableCondition))
+                    """)!)
         }
     }
 }

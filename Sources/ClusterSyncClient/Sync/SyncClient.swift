@@ -109,6 +109,7 @@ public struct SyncClient: Sendable {
             configuration.region = oversight.region
         }
         configuration.knownStore = start.knownStore
+        configuration.relaysWaiting = start.relaysWaiting
         var machine = ClientSyncStateMachine(configuration, cursor: start.cursor, pending: start.pending)
         let callbacks = Callbacks(progress: progress, onApplied: onApplied, onNotice: onNotice, onHistory: onHistory)
         var received = Replica.ApplyOutcome()

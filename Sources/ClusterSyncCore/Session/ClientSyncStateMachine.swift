@@ -52,6 +52,9 @@ public struct ClientSyncStateMachine: Sendable {
         /// The server store this replica last synced with (`welcome.store`); nil before the
         /// first welcome that named one.
         public var knownStore: String?
+        /// Relayed changes wait in the outbox for their makers' keys: the pull may bring the
+        /// news that a server registered them, so a sync reads the outbox again after it.
+        public var relaysWaiting = false
 
         public init(mode: Mode, replica: ReplicaID, tenant: String, cluster: String, practice: String,
                     credential: String, server: String) {
@@ -220,6 +223,9 @@ public struct ClientSyncStateMachine: Sendable {
     private var awaitingFirstSnapshotPage = false
     /// The server store this replica's cursor belongs to.
     private var knownStore: String?
+    /// The outbox is being read again after the pull (`relaysWaiting`), and how many batches
+    /// had been pushed before: none pushed since means the sync is over.
+    private var pushingAgainAfter: Int?
 
     /// `cursor` is where the replica's copy stands; `pending`, how many changes wait to be pushed.
     public init(_ configuration: Configuration, cursor: Cursor?, pending: Int) {
@@ -258,6 +264,8 @@ public struct ClientSyncStateMachine: Sendable {
             drained = false
             readingOutbox = false
             awaitingFirstSnapshotPage = false
+            // A new session pushes and pulls from the start, and reads the outbox again after.
+            pushingAgainAfter = nil
             return [.sendHello]
         case .connectFailed(let problem):
             guard phase == .connecting else { return [] }
@@ -317,6 +325,15 @@ public struct ClientSyncStateMachine: Sendable {
             guard !page.more else { return actions }
             actions.append(.recordSuccessfulSync)
             switch configuration.mode {
+            case .once where configuration.relaysWaiting && pushingAgainAfter == nil:
+                // The page may register the makers of relays waiting in the outbox (a replica
+                // learns it from their signed changes): once it is applied, push what it made
+                // pushable in this same sync, or they would wait, unexplained, for the next.
+                pushingAgainAfter = batchNumber
+                phase = .pushing
+                drained = false
+                position = nil
+                return actions + pushMore()
             case .once, .history:
                 // `bye` before the last page is applied: the server closes its side (TLS's
                 // goodbye, which the close waits for) while the replica writes.
@@ -426,6 +443,11 @@ public struct ClientSyncStateMachine: Sendable {
             return [.readOutbox(after: position, limit: outboxReadLimit)]
         }
         guard drained else { return [] }
+        if let before = pushingAgainAfter, batchNumber == before {
+            // Read again after the pull, and nothing had become pushable: the sync is over.
+            phase = .done
+            return [.send(.bye), .close, .finish(summary)]
+        }
         phase = .pulling
         // A practice's replica with no position yet takes the current state, not the history.
         // (A read-only role's pull is already its whole state.)
