@@ -466,7 +466,8 @@ public actor InMemoryServerStore: ServerStore {
         var clusters: [ClusterRollup] = []
         for cluster in stored.clusters.sorted() where region == nil || stored.clusterRegion[cluster] == region {
             let views = try await stored.records[cluster]!.read { db in try ChangeReader.views(db, where: "rec.practice IS NULL") }
-            clusters.append(ClusterRollup(tenant: tenant, cluster: cluster, records: views, today: today))
+            let registered = Set(stored.practices.filter { $0.cluster == cluster }.map(\.practice))
+            clusters.append(ClusterRollup(tenant: tenant, cluster: cluster, records: views, today: today).namingOnly(registered: registered))
         }
         return RegionRollup(tenant: tenant, region: region, clusters: clusters)
     }

@@ -102,6 +102,43 @@ import Testing
         await #expect(throws: ClusterSyncError.self) { try await store.rollup(tenant: "bcuhb", region: "cardiff", today: Self.today) }
     }
 
+    /// A terms of reference's `practices` and an attendee's `practice` are typed on a replica,
+    /// which cannot check them against the cluster's practices: text there that is not a
+    /// practice the cluster registered (a person's name typed by mistake) reaches the PCPG and
+    /// the Health Board as "(not a registered practice)", never as typed.
+    @Test(arguments: StoreBackend.available) func aPracticeTheClusterDidNotRegisterReadsAsSuchOutsideIt(_ kind: Kind) async throws {
+        let store = try await kind.make(wallClock: { Self.now })
+        try await store.addTenant("bcuhb")
+        try await store.addRegion("conwy", tenant: "bcuhb")
+        try await store.addCluster("north-denbighshire", tenant: "bcuhb", region: "conwy")
+        try await store.addPractice("rhyl", cluster: "north-denbighshire", tenant: "bcuhb")
+        let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl", author: "rhyl")
+        let nd = "north-denbighshire"
+        _ = try await store.push([
+            change(1, "TOR-7K3M9Q2X1A", "title", .string("GP Collaborative ToR"), cluster: nd),
+            change(2, "TOR-7K3M9Q2X1A", "body", .string("gp-collaborative"), cluster: nd),
+            change(3, "TOR-7K3M9Q2X1A", "date_agreed", .string("2026-04-01"), cluster: nd),
+            change(4, "TOR-7K3M9Q2X1A", "practices", .string("rhyl"), cluster: nd),
+            change(5, "TOR-7K3M9Q2X1A", "practices", .string("Mr Patient Smith"), cluster: nd),
+            change(6, "TOR-7K3M9Q2X1A", "practices", .string("prestatyn"), cluster: nd),
+        ], as: rhyl)
+        for reader in [SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg"),
+                       SessionIdentity.oversight(tenant: "bcuhb", role: .healthBoard, region: nil, author: "board")] {
+            for _ in 0..<2 {  // and again, from the kept roll-up
+                let rollup = try #require(try await store.pull(for: reader, after: nil, limit: 1000).oversight?.regionRollup)
+                #expect(rollup.attendance.practices.map(\.practice).sorted()
+                        == [ClusterRollup.unregisteredPractice, ClusterRollup.unregisteredPractice, "rhyl"], "\(kind) \(reader.role)")
+                #expect(!rollup.jsonValue.canonicalText.contains("Patient"))
+            }
+        }
+        #expect(!(try await store.rollup(tenant: "bcuhb", region: nil, today: Self.today).jsonValue.canonicalText.contains("Patient")))
+        // A practice registered since is named at the next read, with nothing pushed meanwhile.
+        try await store.addPractice("prestatyn", cluster: nd, tenant: "bcuhb")
+        let named = try #require(try await store.pull(for: .oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg"),
+                                                      after: nil, limit: 1000).oversight?.regionRollup)
+        #expect(named.attendance.practices.map(\.practice).sorted() == [ClusterRollup.unregisteredPractice, "prestatyn", "rhyl"])
+    }
+
     /// The SQLite store recomputes a record's kept contribution only when a push may change it
     /// (`RollupContribution.mayChange`): after each push below the kept roll-up equals the one
     /// recomputed from every record (the store reopened with its rows' format forgotten).

@@ -230,6 +230,24 @@ public struct DecisionCounts: Sendable, Equatable, Codable {
     }
 }
 
+extension ClusterRollup {
+    /// What a practice id that the cluster did not register reads as outside the cluster.
+    public static let unregisteredPractice = "(not a registered practice)"
+
+    /// The roll-up as readers outside the cluster (a PCPG, a Health Board) get it: a practice in
+    /// the attendance figures that the cluster did not register reads `unregisteredPractice`.
+    /// A terms of reference's `practices` and an attendee's `practice` are typed on a replica,
+    /// which cannot know the cluster's practices, so they may hold any text (a person's name
+    /// typed by mistake); the server, which knows them, keeps such text from leaving the cluster.
+    public func namingOnly(registered practices: Set<String>) -> ClusterRollup {
+        var named = self
+        for index in named.attendance.practices.indices where !practices.contains(named.attendance.practices[index].practice) {
+            named.attendance.practices[index].practice = Self.unregisteredPractice
+        }
+        return named
+    }
+}
+
 /// GP Collaborative attendance against CND014W in the QAIF year containing the roll-up's day,
 /// per practice (the same figures as `clustersync attendance`, without attendees' names).
 public struct AttendanceCounts: Sendable, Equatable, Codable {

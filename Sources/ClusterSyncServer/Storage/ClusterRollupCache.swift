@@ -41,8 +41,7 @@ final class ClusterRollupCache: Sendable {
     }
 
     private struct RegionEntry {
-        var versions: [String: Int64]
-        var today: CalendarDate
+        var rollup: RegionRollup
         var json: JSONValue
     }
 
@@ -63,18 +62,19 @@ final class ClusterRollupCache: Sendable {
         }
     }
 
-    /// The JSON a read-only page carries of `rollup`, aggregated on `today` from its clusters'
-    /// contributions as read at `versions` (by cluster): the same as the last made for its
-    /// region when the clusters, their versions and the day are the same, so that sessions
-    /// reading one roll-up (a sync with nothing new; every PCPG of a region woken by a push)
-    /// do not encode it again: `RegionRollup.jsonValue` took about 11 ms for 20 clusters of
-    /// 1,500 records, a third of a PCPG's sync with nothing new (MEASUREMENTS.md, thirty-fourth
-    /// session). Same versions, same contributions, as for a cluster's entry.
-    func json(of rollup: RegionRollup, versions: [String: Int64], today: CalendarDate) -> JSONValue {
+    /// The JSON a read-only page carries of `rollup`: the same as the last made for its region
+    /// when the roll-up is the same, so that sessions reading one roll-up (a sync with nothing
+    /// new; every PCPG of a region woken by a push) do not encode it again:
+    /// `RegionRollup.jsonValue` took about 11 ms for 20 clusters of 1,500 records, a third of a
+    /// PCPG's sync with nothing new (MEASUREMENTS.md, thirty-fourth session). Comparing two
+    /// roll-ups (counts, and per cluster its practices' attendance) costs far less; the roll-up,
+    /// not the clusters' versions, is compared, since what a practice reads as outside its
+    /// cluster also moves with the practices registered (`ClusterRollup.namingOnly`).
+    func json(of rollup: RegionRollup) -> JSONValue {
         let key = RegionKey(tenant: rollup.tenant, region: rollup.region)
-        if let kept = regions.withLock({ $0[key] }), kept.versions == versions, kept.today == today { return kept.json }
+        if let kept = regions.withLock({ $0[key] }), kept.rollup == rollup { return kept.json }
         let json = rollup.jsonValue
-        regions.withLock { $0[key] = RegionEntry(versions: versions, today: today, json: json) }
+        regions.withLock { $0[key] = RegionEntry(rollup: rollup, json: json) }
         return json
     }
 

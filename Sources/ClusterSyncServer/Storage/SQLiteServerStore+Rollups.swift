@@ -97,8 +97,7 @@ extension SQLiteServerStore {
     /// The roll-up as a read-only page carries it (`ClusterRollupCache.json`); `known`, the
     /// versions the page already read in this transaction.
     func rollupJSON(_ db: Database, tenant: String, region: String?, today: CalendarDate, known: [String: Int64]) throws -> JSONValue {
-        let (rollup, versions) = try versionedRollup(db, tenant: tenant, region: region, today: today, known: known)
-        return rollups.json(of: rollup, versions: versions, today: today)
+        rollups.json(of: try versionedRollup(db, tenant: tenant, region: region, today: today, known: known).rollup)
     }
 
     /// The roll-up, and the version (newest log row) of each cluster it was aggregated at (read
@@ -107,14 +106,26 @@ extension SQLiteServerStore {
                                  known: [String: Int64] = [:]) throws -> (rollup: RegionRollup, versions: [String: Int64]) {
         let contributions = try db.cachedStatement(sql: "SELECT record, contribution FROM rollup_contribution WHERE tenant = ? AND cluster = ?")
         var versions: [String: Int64] = [:]
+        let registered = try Self.registeredPractices(db, tenant: tenant)
         let clusters = try Self.clusterNames(db, tenant: tenant, region: region).map { cluster in
             let version = try known[cluster] ?? Self.clusterLast(db, tenant: tenant, cluster: cluster)
             versions[cluster] = version
-            if let kept = rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) { return kept }
-            let rows = try Row.fetchAll(contributions, arguments: [tenant, cluster]).map { (record: $0[0] as String, text: $0[1] as String) }
-            return try rollups.refresh(tenant: tenant, cluster: cluster, version: version, today: today, rows: rows)
+            let rollup = try rollups.rollup(tenant: tenant, cluster: cluster, version: version, today: today) ?? {
+                let rows = try Row.fetchAll(contributions, arguments: [tenant, cluster]).map { (record: $0[0] as String, text: $0[1] as String) }
+                return try rollups.refresh(tenant: tenant, cluster: cluster, version: version, today: today, rows: rows)
+            }()
+            return rollup.namingOnly(registered: registered[cluster] ?? [])
         }
         return (RegionRollup(tenant: tenant, region: region, clusters: clusters), versions)
+    }
+
+    /// Each cluster's registered practices, by cluster.
+    static func registeredPractices(_ db: Database, tenant: String) throws -> [String: Set<String>] {
+        var practices: [String: Set<String>] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT cluster, name FROM practice WHERE tenant = ?"), arguments: [tenant]) {
+            practices[row[0] as String, default: []].insert(row[1])
+        }
+        return practices
     }
 
     /// The sequence number of a cluster's newest log row (0 for none): it moves with every

@@ -189,7 +189,12 @@ extension PostgresServerStore {
                 rollups.append(try self.rollups.refresh(tenant: tenant, cluster: cluster, version: versions[cluster]!, today: today, rows: rows))
             }
         }
-        return RegionRollup(tenant: tenant, region: region, clusters: rollups)
+        var registered: [String: Set<String>] = [:]
+        for row in try await c.rows("SELECT cluster, name FROM practice WHERE tenant = \(tenant)", logger) {
+            let (cluster, practice) = try row.decode((String, String).self)
+            registered[cluster, default: []].insert(practice)
+        }
+        return RegionRollup(tenant: tenant, region: region, clusters: rollups.map { $0.namingOnly(registered: registered[$0.cluster] ?? []) })
     }
 
     /// The sequence number of each cluster's newest log row (0 for none), in one query: it moves
@@ -247,7 +252,7 @@ extension PostgresServerStore {
             // The clusters and their newest rows, read above in the same transaction.
             guard !paging.hasMore else { return paging.page(rollup: nil) }
             let rollup = try await self.rollup(tenant: identity.tenant, region: region, today: today, c, read: (clusters, lasts))
-            return paging.page(rollup: self.rollups.json(of: rollup, versions: lasts.filter { clusters.contains($0.key) }, today: today))
+            return paging.page(rollup: self.rollups.json(of: rollup))
         }
     }
 
