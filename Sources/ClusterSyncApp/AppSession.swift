@@ -75,6 +75,10 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
         let host = request.head.authority ?? ""
         if host != "127.0.0.1:\(port())" && host != "localhost:\(port())" {
             response = page.message(status: .forbidden, title: page.t["denied_title"], body: page.t["denied_body"])
+        } else if page.readOnly, Self.changes(request), session.isSession(request.cookies[AppSession.cookieName]?.value) {
+            // No page offers these on a PCPG's or Health Board's replica; a typed address gets
+            // this, not a form whose saving the library would refuse.
+            response = page.message(status: .forbidden, title: page.t["read_only_title"], body: page.t["read_only_body"])
         } else if request.uri.path == "/start" || session.isSession(request.cookies[AppSession.cookieName]?.value) {
             do {
                 // Read before the page reads the replica: a commit made meanwhile still counts as new.
@@ -107,5 +111,13 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
         response.headers[.init("X-Frame-Options")!] = "DENY"
         response.headers[.cacheControl] = "no-store"
         return response
+    }
+
+    /// A request that would change the replica or open a form to: every form sent but a sync's,
+    /// and the pages of a new record, an edit and an import.
+    static func changes(_ request: Request) -> Bool {
+        let path = request.uri.path
+        if request.method == .post { return path != "/sync" }
+        return path.hasSuffix("/new") || path.hasSuffix("/edit") || path == "/import"
     }
 }

@@ -337,6 +337,8 @@ public struct Catalogue: Sendable {
         "export_actions_csv": "Action tracker (CSV, for a spreadsheet)",
         "export_json": "Everything (JSON, for analysts)",
         // Access
+        "read_only_title": "This replica changes nothing",
+        "read_only_body": "This is a PCPG's or a Health Board's replica: it reads roll-ups and escalated risks and changes nothing. Records are added, edited and imported in a practice's replica, by the practice or its cluster lead.",
         "denied_title": "Open the link printed by clustersync app",
         "denied_body": "This page needs the one-time link that clustersync app printed when it started. Close this tab and open that link, or start the app again for a new one.",
         "csrf_title": "This form has expired",

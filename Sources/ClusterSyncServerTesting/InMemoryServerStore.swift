@@ -291,6 +291,26 @@ public actor InMemoryServerStore: ServerStore {
 
     // MARK: Sync
 
+    /// As the other stores: a record new to this cluster whose id another cluster of the tenant
+    /// holds is refused (`ChangeAdmission.idTakenInAnotherCluster`).
+    private static func refuseIDsTakenElsewhere(_ batch: [Change], cluster: String, in tenant: Tenant) async throws {
+        func held(_ ids: [String], _ records: DatabaseQueue) async throws -> Set<String> {
+            try await records.read { db in
+                try Set(String.fetchAll(db, sql: "SELECT id FROM record WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                                        arguments: StatementArguments(ids)))
+            }
+        }
+        let ids = Array(Set(batch.map(\.record.rawValue)))
+        guard let here = tenant.records[cluster] else { return }
+        let known = try await held(ids, here)
+        let fresh = ids.filter { !known.contains($0) }
+        for other in tenant.clusters.sorted() where other != cluster && !fresh.isEmpty {
+            guard let records = tenant.records[other], let taken = try await held(fresh, records).first,
+                  let change = batch.first(where: { $0.record.rawValue == taken }) else { continue }
+            throw PushRejection(change: change.id, error: ChangeAdmission.idTakenInAnotherCluster(change))
+        }
+    }
+
     public func push(_ changes: [Change], as identity: SessionIdentity, from replica: ReplicaID?) async throws -> PushOutcome {
         for change in changes where !identity.mayAccess(change.scope) {
             throw PushRejection(change: change.id, error: identity.role.writeRefusal ?? ClusterSyncError(
@@ -373,6 +393,7 @@ public actor InMemoryServerStore: ServerStore {
         // Throws forbiddenScope for a record that lives in another scope; the transaction rolls
         // back, and nothing of the push is kept.
         let batch = accepted
+        try await Self.refuseIDsTakenElsewhere(batch, cluster: identity.cluster, in: tenant)
         try await records.write { db in
             var writer = try ChangeWriter(db)
             _ = try writer.apply(batch)

@@ -84,10 +84,15 @@ struct ListConflicts: ParsableCommand {
         let natural = (0..<header.count).map { i in ([header] + rows).map { $0[i].text.count }.max() ?? 0 }
         let flexible = Output.flexibleWidths(fixed: [0, 1, 3, 4, 6, 7, 8].map { natural[$0] }, natural: [natural[2], natural[5]])
         Output.print(Output.grid(header, rows, wrap: [nil, nil, flexible[0], nil, nil, flexible[1], nil, nil, nil]))
+        // A read-only replica settles nothing: its conflicts are settled in the practices' replicas.
+        let readOnly = ((try? replica.oversightRole()) ?? nil) != nil
+        let settle = !readOnly
+            ? "Settle: clustersync conflicts resolve ID FIELD --keep N (or --value VALUE)."
+            : "They are settled in the practices' replicas, by the practice or its cluster lead: this replica changes nothing."
         Output.print("""
 
             \(count) conflict\(count == 1 ? "" : "s") in \(summaries.count) record\(summaries.count == 1 ? "" : "s"). \
-            Compare: clustersync conflicts show ID. Settle: clustersync conflicts resolve ID FIELD --keep N (or --value VALUE).
+            Compare: clustersync conflicts show ID. \(settle)
             """ + Self.leadNote(replica))
     }
 }

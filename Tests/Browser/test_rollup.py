@@ -92,6 +92,13 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(page.get_by_role("heading", name="Details")).to_be_visible()
         expect(page.get_by_role("link", name="Edit")).to_have_count(0)
         expect(page.locator("main form")).to_have_count(0)
+        # Nor does a typed address: the form pages say this replica changes nothing.
+        record = page.url
+        for path in ["risks/new", "actions/new", "import", record.split("/", 3)[3] + "/edit"]:
+            response = page.goto(app.address + path)
+            assert response.status == 403, path
+            expect(page.get_by_role("heading", level=1)).to_have_text("This replica changes nothing")
+            expect(page.locator("main form")).to_have_count(0)
     finally:
         context.close()
         app.stop()

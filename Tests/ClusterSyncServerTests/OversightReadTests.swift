@@ -200,9 +200,10 @@ import Testing
     @Test(arguments: StoreBackend.available) func aPageCarriesTheClustersStoredToSinceItsCursor(_ kind: StoreBackend) async throws {
         let store = try await kind.make(wallClock: { Self.now })
         try await regionOfTwo(store)
-        for cluster in ["conwy-west", "conwy-east"] {
-            _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: cluster),
-                                      change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: cluster)],
+        // Each cluster's own risk (a record's id is unique within its tenant).
+        for (cluster, risk) in [("conwy-west", "RSK-7K3M9Q2X1A"), ("conwy-east", "RSK-7K3M9Q2X1B")] {
+            _ = try await store.push([change(1, risk, "title", .string("Locum gap"), cluster: cluster),
+                                      change(2, risk, "escalation", .string("pcpg"), cluster: cluster)],
                                      as: identity(cluster))
         }
         _ = try await store.push([change(3, "RSK-8M4N2P6Q0R", "title", .string("Pharmacy rota"), cluster: "conwy-east"),
@@ -213,7 +214,7 @@ import Testing
         let pcpg = SessionIdentity.oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg")
         let first = try await store.pull(for: pcpg, after: nil, limit: 1000)
         #expect(first.changes.count == 4)
-        _ = try await store.push([change(7, "RSK-7K3M9Q2X1A", "owner", .string("Practice manager"), cluster: "conwy-east")],
+        _ = try await store.push([change(7, "RSK-7K3M9Q2X1B", "owner", .string("Practice manager"), cluster: "conwy-east")],
                                  as: identity("conwy-east"))
         let next = try await store.pull(for: pcpg, after: first.cursor, limit: 1000)
         #expect(next.changes.map { "\($0.scope.cluster) \($0.field)" } == ["conwy-east owner"], "\(next.changes)")
@@ -222,13 +223,13 @@ import Testing
         #expect(idle.changes.isEmpty && idle.oversight?.escalated.count == 2)
 
         _ = try await store.push([change(8, "RSK-8M4N2P6Q0R", "escalation", .string("pcpg"), cluster: "conwy-east", sup: [4]),
-                                  change(9, "RSK-7K3M9Q2X1A", "owner", .string("Cluster lead"), cluster: "conwy-east", sup: [7])],
+                                  change(9, "RSK-7K3M9Q2X1B", "owner", .string("Cluster lead"), cluster: "conwy-east", sup: [7])],
                                  as: identity("conwy-east"))
         let escalated = try await store.pull(for: pcpg, after: idle.cursor, limit: 1000)
         #expect(escalated.changes.map { "\($0.record) \($0.id.counter)" }
-                    == ["ACT-4F8R2M6W0Z 5", "ACT-4F8R2M6W0Z 6", "RSK-7K3M9Q2X1A 9", "RSK-8M4N2P6Q0R 3", "RSK-8M4N2P6Q0R 4", "RSK-8M4N2P6Q0R 8"],
+                    == ["ACT-4F8R2M6W0Z 5", "ACT-4F8R2M6W0Z 6", "RSK-7K3M9Q2X1B 9", "RSK-8M4N2P6Q0R 3", "RSK-8M4N2P6Q0R 4", "RSK-8M4N2P6Q0R 8"],
                 "\(escalated.changes)")
-        #expect(escalated.oversight?.escalated.map(\.record.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A", "RSK-8M4N2P6Q0R", "RSK-7K3M9Q2X1A"])
+        #expect(escalated.oversight?.escalated.map(\.record.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1B", "RSK-8M4N2P6Q0R", "RSK-7K3M9Q2X1A"])
         // Paged one change at a time, the same changes in the same order.
         var paged: [String] = []
         var cursor = idle.cursor

@@ -92,7 +92,10 @@ import Testing
         let north = try await identity("bcuhb", "north", "p1")
         let south = try await identity("bcuhb", "south", "p1")
         #expect(try await store.push([change(1, RecordScope(tenant: "bcuhb", cluster: "north"), value: "N")], as: north, from: replica).accepted == 1)
-        #expect(try await store.push([change(1, RecordScope(tenant: "bcuhb", cluster: "south", practice: "p1"), value: "S")],
+        // The same replica and change ids in the other cluster are its own; a record's id is
+        // unique within the tenant (`ChangeAdmission.idTakenInAnotherCluster`), so its own record.
+        #expect(try await store.push([change(1, RecordScope(tenant: "bcuhb", cluster: "south", practice: "p1"), value: "S",
+                                             record: RecordID("RSK-0000000002")!)],
                                      as: south, from: replica).accepted == 1)
         #expect(try await values(north) == ["N"])
         #expect(try await values(south) == ["S"])

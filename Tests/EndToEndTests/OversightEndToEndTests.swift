@@ -136,7 +136,9 @@ import Testing
         // Every write of a read-only replica is refused and changes nothing.
         for arguments in [["risk", "add", "--replica", north, "title=From the PCPG"],
                           ["risk", "set", "--replica", north, escalated, "status=closed"],
-                          ["merge", "--replica", north, "--from", prestatyn]] {
+                          ["merge", "--replica", north, "--from", prestatyn],
+                          // Said as for every other write, not as a lead power its credential lacks.
+                          ["redact", "--replica", north, escalated, "title", "1@00000000000000aa", "--reason", "test"]] {
             let refused = try await cli.run(arguments)
             #expect(refused.status == 1 && refused.stderr.contains("pcpg replica"), "\(arguments): \(refused.stderr)")
         }

@@ -14,6 +14,7 @@ extension Replica {
     @discardableResult
     public func redact(_ record: RecordID, field: String, change target: ChangeID, reason: String) throws -> Change {
         let made = try database.write { db -> Change in
+            try Self.refuseIfReadOnly(db)
             let identity = try Self.identity(db)
             guard let scope = try Self.scope(of: record, db) else {
                 throw ClusterSyncError(.unknownRecord, "no record \(record) in this replica")

@@ -99,9 +99,28 @@ public struct ChangeAdmission: Sendable, Equatable {
     /// cluster, so `existing` differs from the change's scope at most in its practice.
     public static func recordScope(_ change: Change, existing: RecordScope?) throws(ClusterSyncError) {
         guard let existing, existing != change.scope else { return }
+        if existing.tenant != change.scope.tenant || existing.cluster != change.scope.cluster {
+            // Only a replica reading several clusters (a PCPG's, a Health Board's) meets this:
+            // servers keep each cluster's records apart, a replica keys them by id alone.
+            throw ClusterSyncError(.forbiddenScope,
+                "change \(change.id) is for \(change.record) of cluster \(change.scope.cluster), but this replica holds a record "
+                + "\(change.record) of cluster \(existing.cluster): two clusters used one id, and the second one's changes are set aside")
+        }
         throw ClusterSyncError(.forbiddenScope,
             "change \(change.id) names \(change.record) as \(change.scope.practice == nil ? "cluster-shared" : "private to a practice"), "
             + "but that record was created \(existing.practice == nil ? "cluster-shared" : "private to a practice"); a record keeps the scope it was created in")
+    }
+
+    /// A record's id is unique within its tenant: a change creating a record in one cluster is
+    /// refused when another cluster of the tenant holds a record of that id. Servers keep each
+    /// cluster's records apart, but a PCPG's or Health Board's replica holds several clusters'
+    /// records by id alone, and would set one of the two aside (whichever came second): a client
+    /// that chose a known id could hide an escalated risk from them. The reference client makes
+    /// random ids. The message does not say which cluster holds it.
+    public static func idTakenInAnotherCluster(_ change: Change) -> ClusterSyncError {
+        ClusterSyncError(.forbiddenScope,
+            "change \(change.id) creates \(change.record) in cluster \(change.scope.cluster), but another cluster of \(change.scope.tenant) "
+            + "has a record of that id: a record's id is unique within its Health Board, so make the record again (a new one gets a new id)")
     }
 
     /// A scope as `SessionIdentity.scopes` names it: `cluster:tenant/cluster` or

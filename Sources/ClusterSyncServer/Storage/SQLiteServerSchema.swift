@@ -381,6 +381,13 @@ enum SQLiteServerSchema {
                 ALTER TABLE cluster ADD COLUMN moved_after INTEGER;
                 """)
         }
+        migrator.registerMigration("v13 (isolation): records by id within a tenant") { db in
+            try db.execute(sql: """
+                -- A record new to a cluster is refused when another cluster of the tenant has
+                -- its id (ChangeAdmission.idTakenInAnotherCluster): looked up here.
+                CREATE INDEX record_by_id ON record(tenant, id);
+                """)
+        }
         return migrator
     }
 }

@@ -289,9 +289,14 @@ public final class SQLiteServerStore: ServerStore {
             // so this never looks at another tenant's or cluster's.
             var writer = try ChangeWriter(db, partition: ChangeWriter.Partition(tenant: tenant, cluster: cluster))
             var scopes: [RecordID: RecordScope] = [:]
+            let elsewhere = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM record WHERE tenant = ? AND id = ? AND cluster <> ?)")
             for change in accepted {
                 // Looked up by the writer, which then writes the batch without looking again.
                 let existing = try scopes[change.record] ?? writer.storedScope(of: change.record)
+                if scopes[change.record] == nil, existing == nil,
+                   try Bool.fetchOne(elsewhere, arguments: [tenant, change.record.rawValue, cluster])! {
+                    throw PushRejection(change: change.id, error: ChangeAdmission.idTakenInAnotherCluster(change))
+                }
                 scopes[change.record] = existing ?? change.scope
                 do throws(ClusterSyncError) {
                     try ChangeAdmission.recordScope(change, existing: existing)

@@ -263,6 +263,11 @@ enum PostgresServerSchema {
             -- a cluster moved into its region since its cursor (ServerOversight.sendsChanges).
             ALTER TABLE cluster ADD COLUMN moved_after BIGINT;
             """),
+        ("v6 (isolation): records by id within a tenant", """
+            -- A record new to a cluster is refused when another cluster of the tenant has its id
+            -- (ChangeAdmission.idTakenInAnotherCluster): looked up here.
+            CREATE INDEX record_by_id ON record(tenant, id);
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the

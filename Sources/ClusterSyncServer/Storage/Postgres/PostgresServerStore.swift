@@ -354,6 +354,12 @@ public final class PostgresServerStore: ServerStore {
             }
         }
 
+        if !created.isEmpty, let taken = try await c.rows("""
+            SELECT id FROM record WHERE tenant = \(tenant) AND id = ANY(\(created.keys.map(\.rawValue))) AND cluster <> \(cluster) LIMIT 1
+            """, logger).first.flatMap({ try RecordID($0.decode(String.self)) }),
+           let change = accepted.first(where: { $0.record == taken }) {
+            throw PushRejection(change: change.id, error: ChangeAdmission.idTakenInAnotherCluster(change))
+        }
         guard try await appendToLog(accepted, tenant: tenant, cluster: cluster, after: last, allNew: logged == nil, c) else { return nil }
         if !created.isEmpty {
             // One statement for the batch's new records (a push of an imported register creates
