@@ -373,6 +373,7 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     expect(page.get_by_role("heading", name="Checks against the terms of reference and declarations")).to_be_visible()
     expect(checks.locator("dd.attention")).to_have_text([
         "taken at a meeting that did not have its quorum",
+        "voted but not recorded as attending the meeting: Megan Price",
         "voted with an interest in force and not recorded as abstaining for it: Dr Rhys Jones",
         "voted but not a member in the terms of reference Board ToR: Megan Price",
     ])
@@ -386,7 +387,7 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     expect(checks).to_contain_text("2 for, 0 against, 0 abstaining")
     # Labelled in the app's words, not the CLI's.
     expect(checks.locator("dt").first).to_have_text("Votes cast")
-    expect(checks.locator("dt", has_text="Needs a look")).to_have_count(3)
+    expect(checks.locator("dt", has_text="Needs a look")).to_have_count(4)
     # Each member's vote is listed, and its history names the member as written.
     expect(page.locator("dl.fields")).to_contain_text("Megan Price: for")
     expect(page.locator("tbody")).to_contain_text("votes: Megan Price set to for")

@@ -2,13 +2,15 @@
 /// meetings in the QAIF year (1 October to 30 September, `QAIFYear`).
 ///
 /// Who counts for a practice (seed 003): an attendee of the practice in the role `member` (a
-/// clinical partner or senior practice-employed clinician, or a senior administrator; a
+/// clinical partner or senior practice-employed clinician; a senior administrator or a
 /// practice manager only when agreed in advance, `Attendee.ownPracticeRefusal`); a `substitute` for it only when the
 /// arrangement was agreed with the Health Board before the meeting (`agreed_by`); a `buddy`
 /// counts for its own practice, and for the practice it `represents` when the buddying was
 /// agreed. `in-attendance` never counts. Meetings left are the body's meetings recorded in the
-/// rest of the year that are not yet held: dated today or later, status not `held` or
-/// `cancelled`. A practice is red when even attending all of them would leave it short.
+/// rest of the year that are not yet held: dated after today, or today and not marked `held`
+/// (a meeting dated later is not held, whatever its status says), and not `cancelled`; only
+/// held meetings' attendance counts. A practice is red when even attending all of them would
+/// leave it short.
 public struct AttendanceReport: Sendable, Equatable {
     public static let minimum = 4
     public static let body = "gp-collaborative"
@@ -126,7 +128,7 @@ public struct AttendanceReport: Sendable, Equatable {
     public init(meetings all: [Meeting], practices listed: Set<String>, year: QAIFYear, today: CalendarDate) {
         self.year = year
         let meetings = all.filter { year.contains($0.date) }.sorted { ($0.date, $0.id) < ($1.date, $1.id) }
-        let isLeft: (Meeting) -> Bool = { $0.status != "held" && $0.date >= today }
+        let isLeft: (Meeting) -> Bool = { $0.date > today || ($0.date == today && $0.status != "held") }
         held = meetings.filter { !isLeft($0) }.map(\.id)
         left = meetings.filter(isLeft).map(\.id)
 
@@ -135,6 +137,7 @@ public struct AttendanceReport: Sendable, Equatable {
         var notCounted: [String: [(RecordID, String, String)]] = [:]
         for meeting in meetings {
             names.formUnion(meeting.named)
+            guard !isLeft(meeting) else { continue }
             for p in meeting.counted { attended[p, default: []].append(meeting.id) }
             for n in meeting.notCounted { notCounted[n.practice, default: []].append((meeting.id, n.name, n.reason)) }
         }

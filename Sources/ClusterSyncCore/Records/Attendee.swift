@@ -90,11 +90,15 @@ public struct Attendee: Hashable, Sendable {
     }
 
     /// Whether a member or buddy counts for their own practice at a meeting on `date`: a
-    /// clinician or senior administrator does (as does a member whose capacity was not recorded);
-    /// a practice manager only by an arrangement agreed in advance. nil when it counts, else why not.
+    /// clinician does (as does a member whose capacity was not recorded); a practice manager or
+    /// a senior administrator only by an arrangement agreed in advance (seed 003: the practice is
+    /// represented by a clinical partner or senior clinician, senior administrators "may also
+    /// attend", and another representative needs the Health Board's prior agreement). nil when
+    /// it counts, else why not.
     public func ownPracticeRefusal(meetingOn date: CalendarDate) -> String? {
-        guard capacity == "practice-manager" else { return nil }
-        return arrangementRefusal(meetingOn: date).map { "practice manager \($0)" }
+        let words = ["practice-manager": "practice manager", "senior-administrator": "senior administrator"]
+        guard let capacity, let who = words[capacity] else { return nil }
+        return arrangementRefusal(meetingOn: date).map { "\(who) \($0)" }
     }
 
     static func validate(_ value: JSONValue, field: String) throws(ClusterSyncError) {

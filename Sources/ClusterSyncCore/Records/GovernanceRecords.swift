@@ -54,6 +54,13 @@ public struct GovernanceRecords: Sendable {
         public var met: Bool? { required.map { present >= $0 } }
         /// Why the quorum cannot be judged, when it cannot.
         public var note: String?
+        /// Attendees recorded as members who are not among the members the terms of reference
+        /// list (when they list them): they do not count.
+        public var notListed: [String] = []
+        /// Substitutes recorded without who agreed to them (`agreed_by`): they do not count.
+        public var unagreedSubstitutes: [String] = []
+        /// Names recorded both as attending and among the apologies.
+        public var alsoApologies: [String] = []
     }
 
     public static let defaultQuorumRoles = ["member", "substitute"]
@@ -63,9 +70,20 @@ public struct GovernanceRecords: Sendable {
         func check(_ terms: RecordView?, note: String?) -> QuorumCheck {
             let roles = terms.map { $0.members("quorum_roles").compactMap(\.stringValue) }.flatMap { $0.isEmpty ? nil : $0 }
                 ?? Self.defaultQuorumRoles
-            let present = Set(attendees.filter { roles.contains($0.role) }.map { Self.nameKey($0.name) }).count
+            // Guide §3.10: the terms set membership and quorum, so a member counts when the terms
+            // list them (or list no one), and a substitute when someone agreed to it.
+            let listed = Set(terms?.members("members").compactMap(\.stringValue).map(Self.nameKey) ?? [])
+            let notListed = attendees.filter { $0.role == "member" && !listed.isEmpty && !listed.contains(Self.nameKey($0.name)) }
+            let unagreed = attendees.filter { $0.role == "substitute" && ($0.agreedBy ?? "").isEmpty }
+            let excluded = Set((notListed + unagreed).map { Self.nameKey($0.name) })
+            let counting = attendees.filter { roles.contains($0.role) && !excluded.contains(Self.nameKey($0.name)) }
+            let present = Set(counting.map { Self.nameKey($0.name) }).count
             let rule = terms?.value("quorum").flatMap(QuorumRule.init)
             var result = QuorumCheck(terms: terms?.id, rule: rule, roles: roles, present: present, required: nil, note: note)
+            if roles.contains("member") { result.notListed = Array(Set(notListed.map(\.name))).sorted() }
+            if roles.contains("substitute") { result.unagreedSubstitutes = Array(Set(unagreed.map(\.name))).sorted() }
+            let apologies = Set(meeting.members("apologies").compactMap(\.stringValue).map(Self.nameKey))
+            result.alsoApologies = Array(Set(attendees.filter { apologies.contains(Self.nameKey($0.name)) }.map(\.name))).sorted()
             if let terms, let rule {
                 result.required = rule.required(members: terms.members("members").count)
                 if result.required == nil { result.note = "the terms of reference \(terms.id) set a proportion but list no members" }
@@ -109,6 +127,16 @@ public struct GovernanceRecords: Sendable {
         /// Whether the meeting that took the decision had its quorum (nil: not known, or the
         /// meeting is not marked held).
         public var meetingQuorate: Bool?
+        /// Those who voted for or against who are not recorded as attending the meeting (judged
+        /// once it is held and its attendance recorded).
+        public var absentVoters: [String] = []
+        /// The decision names a meeting marked cancelled.
+        public var meetingCancelled = false
+        /// An amount is recorded but financial implications are not marked: the majority for
+        /// decisions with financial implications may be the one that applies.
+        public var amountWithoutFinancialImplications = false
+        /// Votes against a decision recorded as taken by consensus.
+        public var againstConsensus = 0
     }
 
     /// The decision's date: its own, else its meeting's.
@@ -130,14 +158,26 @@ public struct GovernanceRecords: Sendable {
         let abstained = Set(decision.members("abstained_for_interest").compactMap(\.stringValue).map(Self.nameKey))
         check.votedDespiteAbstaining = cast.filter { abstained.contains(Self.nameKey($0)) }.sorted()
         if let date = date(of: decision) {
-            check.votedWithInterest = Array(Set(interests(of: cast, on: date).map(\.member)))
-                .filter { !abstained.contains(Self.nameKey($0)) }.sorted()
+            // Guide §3.6: members abstain from *particular* decisions. A declaration naming
+            // decisions bears on those (and on one that names it among its interests); one naming
+            // none bears on every decision; a recorded dispensation lets the member take part.
+            let considered = Set(decision.members("interests").compactMap(\.stringValue))
+            check.votedWithInterest = Array(Set(interests(of: cast, on: date).filter { interest in
+                let named = Set(interest.declaration.members("decisions").compactMap(\.stringValue))
+                let bears = named.isEmpty || named.contains(decision.id.rawValue) || considered.contains(interest.declaration.id.rawValue)
+                return bears && (interest.declaration.string("dispensation") ?? "").isEmpty
+            }.map(\.member))).filter { !abstained.contains(Self.nameKey($0)) }.sorted()
         }
         // Judged once the meeting is held: before, its attendance may not be recorded yet.
         if let meeting = meeting(decision.string("meeting")), meeting.string("status") == "held" {
             check.meetingQuorate = quorum(of: meeting).met
+            let present = Set(meeting.attendees.map { Self.nameKey($0.name) })
+            if !present.isEmpty { check.absentVoters = cast.filter { !present.contains(Self.nameKey($0)) }.sorted() }
         }
+        check.meetingCancelled = meeting(decision.string("meeting"))?.string("status") == "cancelled"
+        if decision.string("method") == "consensus" { check.againstConsensus = check.against }
         let financial = decision.value("financial_implications")?.boolValue ?? false
+        check.amountWithoutFinancialImplications = !financial && (decision.string("amount").flatMap(Double.init) ?? 0) > 0
         let ruleField = financial ? "financial_majority" : "majority"
         guard let meeting = meeting(decision.string("meeting")), let body = meeting.string("body"), let date = date(of: decision) else {
             check.note = "link the decision to a meeting with a body and date to find the majority required"
@@ -231,6 +271,17 @@ public struct GovernanceRecords: Sendable {
             } else if let note = q.note {
                 add("quorum", "unknown: \(note)")
             }
+            if !q.notListed.isEmpty {
+                add("CHECK", "recorded as members but not among the members the terms of reference list (not counted): \(q.notListed.joined(separator: ", "))",
+                    attention: true)
+            }
+            if !q.unagreedSubstitutes.isEmpty {
+                add("CHECK", "substitutes with no one recorded as agreeing to them (not counted): \(q.unagreedSubstitutes.joined(separator: ", "))",
+                    attention: true)
+            }
+            if !q.alsoApologies.isEmpty {
+                add("CHECK", "recorded both as attending and as sending apologies: \(q.alsoApologies.joined(separator: ", "))", attention: true)
+            }
             let held = interests(atMeeting: view)
             if !held.isEmpty { add("interests held", named(held)) }
         case .decision:
@@ -241,6 +292,16 @@ public struct GovernanceRecords: Sendable {
             if let carried = v.carried { add("votes carry", carried ? "yes" : "no") }
             if v.outcomeMatches == false { add("CHECK", "the recorded outcome does not match the votes and the majority rule", attention: true) }
             if v.meetingQuorate == false { add("CHECK", "taken at a meeting that did not have its quorum", attention: true) }
+            if v.meetingCancelled { add("CHECK", "linked to a meeting marked cancelled", attention: true) }
+            if !v.absentVoters.isEmpty {
+                add("CHECK", "voted but not recorded as attending the meeting: \(v.absentVoters.joined(separator: ", "))", attention: true)
+            }
+            if v.amountWithoutFinancialImplications {
+                add("CHECK", "an amount is recorded but financial implications are not marked: the majority for those may apply", attention: true)
+            }
+            if v.againstConsensus > 0 {
+                add("CHECK", "decided by consensus, but \(v.againstConsensus) voted against", attention: true)
+            }
             if !v.votedWithInterest.isEmpty {
                 add("CHECK", "voted with an interest in force and not recorded as abstaining for it: \(v.votedWithInterest.joined(separator: ", "))",
                     attention: true)
@@ -277,6 +338,9 @@ public struct GovernanceRecords: Sendable {
             if let required = q.required { d["quorum_required"] = .int(Int64(required)) }
             if let met = q.met { d["quorum_met"] = .bool(met) }
             if let note = q.note { d["quorum_note"] = .string(note) }
+            if !q.notListed.isEmpty { d["quorum_not_listed"] = .array(q.notListed.map(JSONValue.string)) }
+            if !q.unagreedSubstitutes.isEmpty { d["quorum_unagreed_substitutes"] = .array(q.unagreedSubstitutes.map(JSONValue.string)) }
+            if !q.alsoApologies.isEmpty { d["attended_and_apologies"] = .array(q.alsoApologies.map(JSONValue.string)) }
             return d
         case .decision:
             let v = votes(of: view)
@@ -292,6 +356,10 @@ public struct GovernanceRecords: Sendable {
             if !v.nonMembers.isEmpty { d["non_member_votes"] = .array(v.nonMembers.map(JSONValue.string)) }
             if !v.votedDespiteAbstaining.isEmpty { d["voted_despite_abstaining"] = .array(v.votedDespiteAbstaining.map(JSONValue.string)) }
             if let quorate = v.meetingQuorate { d["meeting_quorate"] = .bool(quorate) }
+            if !v.absentVoters.isEmpty { d["absent_voters"] = .array(v.absentVoters.map(JSONValue.string)) }
+            if v.meetingCancelled { d["meeting_cancelled"] = .bool(true) }
+            if v.amountWithoutFinancialImplications { d["amount_without_financial_implications"] = .bool(true) }
+            if v.againstConsensus > 0 { d["votes_against_consensus"] = .int(Int64(v.againstConsensus)) }
             return d
         default:
             return [:]
