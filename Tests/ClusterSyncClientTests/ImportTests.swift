@@ -233,6 +233,29 @@ import Testing
         #expect(Set(dates) == ["2026-12-15", "2027-03-01"])
     }
 
+    /// What the import audit found Windows tools and spreadsheets do to a file: every line end
+    /// made CR LF, inside quoted cells too (a cell reads as the replica stores it, LF, so nothing
+    /// changes); header names with spaces or in capitals; a row of blanks; a CSV export starts
+    /// with a byte-order mark, so Excel reads it as UTF-8.
+    @Test func whatWindowsAndSpreadsheetsDoToAFileChangesNothing() throws {
+        let r = try populated()
+        let exported = try r.exportCSV(.risk, today: fixedToday)
+        #expect(exported.hasPrefix("\u{FEFF}id,practice,"))
+        let windows = exported.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(windows.contains("two\r\nlines"), "the multi-line description is quoted in the file")
+        var outcome = try r.importCSV(windows, type: .risk)
+        #expect(outcome.problems == [] && outcome.updated == 0 && outcome.unchanged == 1 && outcome.changes == 0, "\(outcome)")
+        let action = try r.exportCSV(.action, today: fixedToday).replacingOccurrences(of: "\n", with: "\r\n")
+        outcome = try r.importCSV(action, type: .action)
+        #expect(outcome.problems == [] && outcome.changes == 0, "a note is not added again: \(outcome)")
+
+        let csv = "ID, Title ,CATEGORY,Status\r\n,Phones,workforce ,Open\r\n , , , \r\n"
+        outcome = try r.importCSV(csv, type: .risk)
+        #expect(outcome.problems == [] && outcome.created == 1, "\(outcome)")
+        let phones = try #require(try r.records(.risk).first { $0.string("title") == "Phones" })
+        #expect(phones.string("category") == "workforce" && phones.string("status") == "open")
+    }
+
     /// Mistakes a hand-edited file makes are named, and nothing is imported.
     @Test func aColumnNamedTwiceARowTwiceOrAnUnnamedValueIsRefused() throws {
         let r = try populated()

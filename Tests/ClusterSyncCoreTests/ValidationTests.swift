@@ -363,10 +363,13 @@ import Testing
         }
     }
 
-    /// Dates as people in Wales type them, and as a spreadsheet saved there writes them: day first.
+    /// Dates as people in Wales type them, and as a spreadsheet saved there writes them: day first,
+    /// maybe with midnight after it; two-digit years as POSIX reads them (69–99 in the 1900s).
     @Test(arguments: [
         ("2026-12-15", "2026-12-15"), ("15/12/2026", "2026-12-15"), (" 5/1/2027 ", "2027-01-05"), ("15.12.26", "2026-12-15"),
         ("15-12-2026", "2026-12-15"), ("15 Dec 2026", "2026-12-15"), ("3 march 2027", "2027-03-03"), ("29/02/2028", "2028-02-29"),
+        ("01/11/2026 00:00", "2026-11-01"), ("2026-11-01T00:00:00", "2026-11-01"), ("2026-11-01T00:00:00.000Z", "2026-11-01"),
+        ("1/4/98", "1998-04-01"), ("01/11/99", "1999-11-01"), ("1/11/70", "1970-11-01"), ("1/11/68", "2068-11-01"),
     ])
     func typedDatesReadDayFirst(_ typed: String, _ stored: String) throws {
         #expect(CalendarDate(typed: typed)?.description == stored)
@@ -374,7 +377,8 @@ import Testing
         #expect(value == .string(stored))
     }
 
-    @Test(arguments: ["12/31/2026", "31/02/2026", "29/02/2027", "15/12/026", "15/12", "next week", "", "1/1/2026/1", "١٥/١٢/٢٠٢٦", "2026/12/15"])
+    @Test(arguments: ["12/31/2026", "31/02/2026", "29/02/2027", "15/12/026", "15/12", "next week", "", "1/1/2026/1", "١٥/١٢/٢٠٢٦", "2026/12/15",
+                      "01/11/2026 09:30", "2026-11-01T12:00:00"])
     func typedTextThatIsNoDayIsRefusedNamingBothForms(_ typed: String) {
         #expect(CalendarDate(typed: typed) == nil)
         Self.expectError(.invalidValue, field: "due_date") {
@@ -388,6 +392,17 @@ import Testing
         #expect(CalendarDate("2028-02-29") != nil && CalendarDate("2100-02-29") == nil && CalendarDate("2000-02-29") != nil)
     }
 
+    /// Choices and scores as a spreadsheet may have written them.
+    @Test func choicesAndScoresAsASpreadsheetWritesThem() throws {
+        let today = CalendarDate(year: 2026, month: 11, day: 23)
+        let status = try #require(RecordSchema.risk.field("status")), score = try #require(RecordSchema.risk.field("score"))
+        for typed in ["open", "Open", " OPEN "] { #expect(try FieldInput.value(typed, for: status, today: today) == .string("open")) }
+        for typed in ["4x3", "4X3", "4 x 3", "4×3"] {
+            #expect(try FieldInput.value(typed, for: score, today: today) == RiskScore(likelihood: 4, consequence: 3)!.jsonValue, "\(typed)")
+        }
+        Self.expectError(.invalidValue, field: "status") { try RecordSchema.risk.validate(field: "status", value: FieldInput.value("opened", for: status, today: today)) }
+    }
+
     /// Stored and received references must be canonical, so one record has one spelling in set
     /// members and comparisons; what people type is made canonical before it is written.
     @Test func aReferenceMustBeInCanonicalCapitals() throws {
@@ -398,8 +413,15 @@ import Testing
         }
         try RecordSchema.action.validate(field: "source", value: .string("RSK-7K3M9Q2X1A"))
         #expect(try Self.parse("linked_actions+=act-4f8r2m6w0z", .risk) == .add("linked_actions", .string("ACT-4F8R2M6W0Z")))
-        // Text that is no id even leniently stays as typed, and validation refuses it.
-        #expect(try Self.parse("source=RSK-ßßßßß", .action) == .set("source", .string("RSK-ßßßßß")))
+        // Text that is no id even leniently is refused as typed, saying what an id looks like
+        // (and, for a set, how several are separated: a spreadsheet's "ACT-…,ACT-…").
+        let notAnID = #expect(throws: ClusterSyncError.self) { try Self.parse("source=RSK-ßßßßß", .action) }
+        #expect(notAnID?.field == "source" && notAnID?.message.contains("must be the id of a risk (RSK-…) or an action (ACT-…)") == true,
+                "\(String(describing: notAnID))")
+        let commas = #expect(throws: ClusterSyncError.self) { try Self.parse("linked_actions+=ACT-4F8R2M6W0Z,ACT-4F8R2M6W0Y", .risk) }
+        #expect(commas?.message.contains("must be the id of an action (ACT-…), several separated by \"; \"") == true, "\(String(describing: commas))")
+        let wrongType = #expect(throws: ClusterSyncError.self) { try Self.parse("linked_actions+=RSK-7K3M9Q2X1A", .risk) }
+        #expect(wrongType?.message.contains("must be the id of an action") == true)
     }
 
     @Test func recordIDsAreCanonicalOnlyButMayBeTypedInSmallLetters() {

@@ -42,8 +42,13 @@ extension Replica {
             cells.append(String(view.conflicts.count))
             lines.append(cells.map(csvField).joined(separator: ","))
         }
-        return lines.joined(separator: "\n") + "\n"
+        // A byte-order mark first: Excel reads a CSV file without one in the computer's own code
+        // page, so Siân and Llŷr came back from a spreadsheet as SiÃ¢n and LlÅ·r (import audit).
+        return Self.byteOrderMark + lines.joined(separator: "\n") + "\n"
     }
+
+    /// What starts a UTF-8 file so that spreadsheets read it as UTF-8; `import` skips it.
+    public static let byteOrderMark = "\u{FEFF}"
 
     /// A value as a person reads it: strings bare, scores as 4x3.
     public static func plain(_ value: JSONValue) -> String {

@@ -69,7 +69,12 @@ extension Replica {
         }
         let columns = Self.csvColumns(type)
         let known = Set(["id", "practice", "conflicts"] + columns.map(\.name) + ["score_total", "band", "review_overdue", "rag", "in_force", "deadline", "on_time"])
-        let names = header.map { $0.replacingOccurrences(of: "\u{FEFF}", with: "") }
+        // Names as a spreadsheet may have retyped them: "Title ", "CATEGORY".
+        let byLowercase = Dictionary(known.map { ($0.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+        let names = header.map { cell in
+            let name = cell.replacingOccurrences(of: "\u{FEFF}", with: "").trimmed
+            return byLowercase[name.lowercased()] ?? name
+        }
         var firstColumn: [String: Int] = [:]
         for (index, name) in names.enumerated() where !name.isEmpty {
             if let first = firstColumn[name] {
@@ -92,7 +97,7 @@ extension Replica {
         while let row = reader.next() {
             let breaks = row.reduce(0) { $0 + $1.unicodeScalars.filter { $0 == "\n" }.count }
             defer { line += 1 + breaks }
-            if row.allSatisfy(\.isEmpty) { continue }
+            if row.allSatisfy({ $0.trimmed.isEmpty }) { continue }
             guard row.count == names.count else {
                 outcome.problems.append(ImportProblem(line: line, column: nil, message: "the row has \(row.count) cells; the header has \(names.count) (a cell holding a comma or line break must be in double quotes)"))
                 continue
@@ -102,7 +107,10 @@ extension Replica {
                 outcome.problems.append(ImportProblem(line: line, column: nil, message: "column \(unnamed.offset + 1) has a value but no name in the header row"))
                 continue
             }
-            let cells = Dictionary(zip(names, row.map(CSVFormulaGuard.unguarded)), uniquingKeysWith: { a, _ in a })
+            // A file whose line ends were all made CR LF (Windows tools do it) has them inside
+            // quoted cells too: a cell holds LF line breaks, as the replica stores them.
+            let cells = Dictionary(zip(names, row.map { CSVFormulaGuard.unguarded($0.replacingOccurrences(of: "\r\n", with: "\n")) }),
+                                   uniquingKeysWith: { a, _ in a })
             // Two rows for one record would be applied one after the other, the second silently winning.
             if let id = cells["id"].flatMap({ RecordID(typed: $0) }) {
                 if let first = firstLine[id] {

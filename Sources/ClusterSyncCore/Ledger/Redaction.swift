@@ -124,7 +124,8 @@ public enum Redaction {
 }
 
 extension String {
-    fileprivate var trimmingWhitespace: Substring {
+    /// Without leading and trailing white space (spaces, tabs, line breaks).
+    var trimmingWhitespace: Substring {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }

@@ -30,7 +30,13 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     public init?(typed text: some StringProtocol) {
         let trimmed = Substring(text).drop { $0.isWhitespace }
         let end = trimmed.lastIndex { !$0.isWhitespace }.map { trimmed.index(after: $0) } ?? trimmed.startIndex
-        let typed = trimmed[..<end]
+        var typed = trimmed[..<end]
+        // A spreadsheet's date cell may carry midnight: "01/11/2026 00:00", "2026-11-01T00:00:00Z".
+        if let cut = typed.firstIndex(where: { $0 == " " || $0 == "T" }), typed.index(after: cut) < typed.endIndex,
+           typed[typed.index(after: cut)...].allSatisfy({ $0 == "0" || $0 == ":" || $0 == "." || $0 == "Z" }),
+           typed[typed.index(after: cut)...].contains(":") {
+            typed = typed[..<cut]
+        }
         if let iso = CalendarDate(typed) {
             self = iso
             return
@@ -47,7 +53,9 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         } else {
             return nil
         }
-        let year = parts[2].count == 2 ? 2000 + typedYear : typedYear
+        // Two digits: 1969–1999 for 69–99 and 2000–2068 for 00–68, as POSIX reads %y (so
+        // "1/4/98", an interest declared long ago, is not 2098).
+        let year = parts[2].count == 2 ? (typedYear >= 69 ? 1900 : 2000) + typedYear : typedYear
         guard (1...12).contains(month), day >= 1, day <= Self.daysIn(month: month, year: year) else { return nil }
         self.init(year: year, month: month, day: day)
     }

@@ -103,14 +103,26 @@ public enum FieldInput {
             default: throw ClusterSyncError(.invalidValue, "\(spec.name) must be yes or no; got \(typed(text))", field: spec.name)
             }
         case .riskScore:
-            let parts = text.split(separator: "x")
+            // 4x3 as typed or as spreadsheets write it: 4X3, 4 x 3, 4×3.
+            let parts = String(text.lowercased().filter { !$0.isWhitespace }.map { $0 == "×" ? "x" : $0 }).split(separator: "x")
             guard parts.count == 2, let l = Int(parts[0]), let c = Int(parts[1]), let score = RiskScore(likelihood: l, consequence: c) else {
                 throw ClusterSyncError(.invalidValue, "\(spec.name) must be LIKELIHOODxCONSEQUENCE, each 1 to 5 (4x3); got \(typed(text))", field: spec.name)
             }
             return score.jsonValue
-        case .reference, .referenceSet:
+        case .reference(let types), .referenceSet(let types):
             // Ids may be typed in small letters; the value is always the canonical id.
-            return .string(RecordID(typed: text)?.rawValue ?? text)
+            let trimmed = String(text.trimmingWhitespace)
+            guard !trimmed.isEmpty else { return .string(text) }
+            guard let id = RecordID(typed: trimmed), types.contains(id.type) else {
+                let what = types.map { "\($0.withArticle) (\($0.prefix)-…)" }.joined(separator: " or ")
+                let several = spec.kind.cardinality == .set ? ", several separated by \"; \"" : ""
+                throw ClusterSyncError(.invalidValue, "\(spec.name) must be the id of \(what)\(several); got \(typed(text))", field: spec.name)
+            }
+            return .string(id.rawValue)
+        case .choice(let words), .choiceSet(let words):
+            // As typed or as a spreadsheet capitalised it: "Open", " workforce ".
+            let trimmed = String(text.trimmingWhitespace)
+            return .string(words.first { $0 == trimmed } ?? words.first { $0.lowercased() == trimmed.lowercased() } ?? text)
         case .notes:
             return .object(["date": .string(today.description), "text": .string(text)])
         case .quorumRule:
