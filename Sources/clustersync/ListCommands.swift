@@ -79,7 +79,7 @@ struct RemoveItem: ParsableCommand {
 }
 
 struct SetItem: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "set", abstract: "Set an item's fields: text=, owner=, done=yes|no.")
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Set an item's fields: text=, owner=, measure= (a plan priority's), done=yes|no.")
 
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "The list's id.") var list: String

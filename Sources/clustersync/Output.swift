@@ -86,6 +86,8 @@ enum Output {
                 let owner = item.string("owner").map { "  (\($0))" } ?? ""
                 let flag = item.conflicts.isEmpty ? "" : "  CONFLICT"
                 lines.append("   \(i + 1). \(done) \(item.string("text") ?? "")\(owner)  \(item.id)\(flag)")
+                // A plan priority's measure, under it.
+                if let measure = item.string("measure"), !measure.isEmpty { lines.append("        measure: \(measure)") }
             }
         }
         let conflicts = view.conflicts

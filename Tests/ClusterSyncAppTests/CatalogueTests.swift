@@ -1,4 +1,5 @@
 @testable import ClusterSyncApp
+import ClusterSyncCore
 import Testing
 
 /// The app's words with a person's text put into them.
@@ -18,5 +19,14 @@ import Testing
     @Test func placeholdersAreFilledAndOtherBracesKept() {
         let catalogue = Catalogue(language: "en-GB", strings: ["k": "{2} before {1}; {x} and {9} and {"])
         #expect(catalogue.text("k", "one", "two") == "two before one; {x} and {9} and {")
+    }
+
+    /// Every field of every record type has a label: the pages of a terms of reference, a plan
+    /// and a contribution showed `field_date_agreed`, `field_quorum`, `field_contributor`
+    /// (governance audit).
+    @Test(arguments: RecordType.allCases) func everyFieldHasALabel(_ type: RecordType) {
+        for field in type.schema.fields {
+            #expect(Catalogue.english.strings["field_\(field.name)"] != nil, "\(type.rawValue).\(field.name)")
+        }
     }
 }

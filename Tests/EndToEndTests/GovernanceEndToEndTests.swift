@@ -25,6 +25,26 @@ import Testing
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Values as a person reads them in `show`, `history` and `list show` (governance audit:
+    /// a quorum and an attendee printed as their JSON, a priority's measure not at all).
+    @Test func quorumsAttendeesAndMeasuresReadAsWords() async throws {
+        try await ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
+        let terms = try await ok("terms", "add", "title=Board ToR", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=1/2")
+        let shownTerms = try await ok("terms", "show", terms)
+        #expect(shownTerms.contains("quorum") && shownTerms.contains("1/2") && !shownTerms.contains("denominator"), "\(shownTerms)")
+        let meeting = try await ok("meeting", "add", "title=Board", "body=stakeholder-board", "date=2026-11-20")
+        try await ok("meeting", "attend", meeting, "Mrs Hughes", "--role", "substitute", "--practice", "meliden", "--agreed-by", "BCUHB")
+        var wide = cli
+        wide.environment["COLUMNS"] = "300"
+        let history = try await wide.run("history", meeting).stdout
+        #expect(history.contains("Mrs Hughes (substitute, meliden, agreed by BCUHB)") && !history.contains("{\"name\""), "\(history)")
+        let list = try await ok("list", "create", "title=Priorities", "kind=priorities")
+        try await ok("list", "add", list, "Reduce waits for phlebotomy")
+        try await ok("list", "set", list, "1", "measure=Median wait under 5 days by March")
+        let shownList = try await ok("list", "show", list)
+        #expect(shownList.contains("measure: Median wait under 5 days by March"), "\(shownList)")
+    }
+
     @Test func boardMeetingWithASubstituteAndAVoteThatFailsTheFinancialMajority() async throws {
         try await ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
         try await ok("terms", "add", "title=Board terms of reference", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=3",

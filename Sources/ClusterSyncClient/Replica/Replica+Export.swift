@@ -50,11 +50,15 @@ extension Replica {
     /// What starts a UTF-8 file so that spreadsheets read it as UTF-8; `import` skips it.
     public static let byteOrderMark = "\u{FEFF}"
 
-    /// A value as a person reads it: strings bare, scores as 4x3.
+    /// A value as a person reads it: strings bare, scores as 4x3, a quorum as 1/2, an attendee as
+    /// "Mrs Hughes (substitute, meliden, agreed by BCUHB)".
     public static func plain(_ value: JSONValue) -> String {
         if let s = value.stringValue { return s }
         if let score = RiskScore(value) { return "\(score.likelihood)x\(score.consequence)" }
         if let b = value.boolValue { return b ? "yes" : "no" }
+        // A quorum as typed (1/2), an attendee as the meeting lists them: not their JSON.
+        if let rule = QuorumRule(value) { return rule.description }
+        if let attendee = Attendee(value) { return attendee.text }
         return value.canonicalText
     }
 }
