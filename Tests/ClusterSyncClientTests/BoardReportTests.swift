@@ -37,4 +37,33 @@ import Testing
         let may = try r.boardReport(period: ReportPeriod("2026-05-01..2026-05-31"), today: CalendarDate("2026-11-23"))
         #expect(may.closedRisks.map { "\($0.risk.name) \($0.closedOn)" } == ["Flu clinic staffing 2026-05-10", "Lift out of service 2026-05-15"])
     }
+
+    /// A report of a period that ended is of its last day: a risk closed and an action completed
+    /// since count as they stood then (governance audit: the 2025-26 report said "figures as at
+    /// 31 Mar 2026" and showed today's, no open risk and no overdue action).
+    @Test func aPastPeriodIsReportedAsItStoodOnItsLastDay() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let clock = Clock()
+        clock.set("2026-02-01")
+        let r = try makeReplica(dir, "lead", practice: "prestatyn", clock: { clock.now })
+        try r.rememberRole(.clusterLead, region: nil)
+        let risk = try r.add(.risk, edits: [.set("title", .string("Locum gap")),
+                                            .set("score", RiskScore(likelihood: 5, consequence: 4)!.jsonValue)])
+        let action = try r.add(.action, edits: [.set("title", .string("Agree a rota")), .set("due_date", .string("2026-03-15"))])
+        clock.set("2026-05-10")
+        _ = try r.edit(risk, .set("status", .string("closed")))
+        _ = try r.edit(action, .set("status", .string("complete")))
+        _ = try r.add(.risk, edits: [.set("title", .string("Made after the year"))])
+
+        let last = try r.boardReport(period: ReportPeriod("2025-26"), today: CalendarDate("2026-11-23"))
+        #expect(last.asOf == CalendarDate("2026-03-31"))
+        #expect(last.rollup.risks.byStatus["open"] == 1 && last.rollup.risks.total == 1 && last.rollup.risks.byBand["extreme"] == 1, "\(last.rollup.risks)")
+        #expect(last.overdue.map(\.id) == [action], "due 15 March, not complete on 31 March")
+        #expect(last.rollup.actions.overdue == 1)
+        // This year's report is of today: the risk closed, the action complete.
+        let now = try r.boardReport(period: ReportPeriod("2026-27"), today: CalendarDate("2026-11-23"))
+        #expect(now.rollup.risks.byStatus["open"] == 1 && now.rollup.risks.byBand["extreme"] == 0)
+        #expect(now.overdue.isEmpty && now.rollup.actions.overdue == 0)
+    }
 }

@@ -35,18 +35,26 @@ extension Replica {
         let period = period ?? ReportPeriod(year: FinancialYear(containing: made))
         let asOf = min(made, period.last)
         let identity = try identity()
-        let shared = try records().filter {
-            $0.scope.tenant == identity.tenant && $0.scope.cluster == identity.cluster && $0.scope.practice == nil && !$0.isDeleted
+        var sharedChanges: [RecordID: [Change]] = [:]
+        for change in try allChanges() where change.scope.practice == nil
+            && change.scope.cluster == identity.cluster && change.scope.tenant == identity.tenant {
+            sharedChanges[change.record, default: []].append(change)
         }
+        // A period that ended before today is reported as it stood on its last day: every shared
+        // record rebuilt from its changes as of that day's end (a risk closed since is open in
+        // it, an action completed since was overdue). Before, such a report said "figures as at
+        // 31 Mar" and showed today's (governance audit).
+        let shared: [RecordView] = asOf < made
+            ? sharedChanges.map { RecordView(id: $0.key, scope: $0.value[0].scope, changes: $0.value, asOf: asOf.endOfDay) }
+                .filter { $0.exists && !$0.isDeleted }
+            : try records().filter {
+                $0.scope.tenant == identity.tenant && $0.scope.cluster == identity.cluster && $0.scope.practice == nil && !$0.isDeleted
+            }
         let rollup = ClusterRollup(tenant: identity.tenant, cluster: identity.cluster, records: shared, today: asOf)
         let byID = Dictionary(shared.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Risks by band at month ends: each shared risk rebuilt from its changes as of the day's end.
-        var riskChanges: [RecordID: [Change]] = [:]
-        for change in try allChanges() where change.record.type == .risk && change.scope.practice == nil
-            && change.scope.cluster == identity.cluster && change.scope.tenant == identity.tenant {
-            riskChanges[change.record, default: []].append(change)
-        }
+        let riskChanges = sharedChanges.filter { $0.key.type == .risk }
         let bandsByMonth = period.monthEnds(until: asOf).map { day in
             var counts = Dictionary(uniqueKeysWithValues: RiskCounts.bands.map { ($0, 0) })
             for (id, changes) in riskChanges {
