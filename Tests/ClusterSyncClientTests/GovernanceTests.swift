@@ -252,6 +252,27 @@ import Testing
         #expect(q.present == 3)
     }
 
+    /// A record that says something against itself is shown with a CHECK, not refused.
+    @Test func recordsThatContradictThemselvesAreChecked() throws {
+        let r = try replica("board", practice: "prestatyn")
+        func checks(_ id: RecordID) throws -> [String] {
+            try r.governance().checks(of: try #require(try r.record(id))).filter(\.needsAttention).map(\.text)
+        }
+        let terms = try r.create(.terms, edits: [.set("title", s("ToR")), .set("body", s("stakeholder-board")), .set("date_agreed", s("2026-01-01")),
+                                                 .set("review_date", s("2025-01-01")), .set("quorum", QuorumRule.count(20).jsonValue),
+                                                 .add("members", s("Dr Evans"))])
+        #expect(try checks(terms) == ["the review date is before the date they were agreed", "the quorum of 20 is more than the 1 members they list"])
+        let plan = try r.create(.plan, edits: [.set("title", s("Plan")), .set("period_start", s("2027-04-01")), .set("period_end", s("2026-03-31"))])
+        #expect(try checks(plan) == ["the plan period ends before it starts"])
+        let contribution = try r.create(.contribution, edits: [.set("contributor", s("prestatyn")), .set("year", s("2026-27")), .set("date", s("2026-09-15"))])
+        #expect(try checks(contribution) == ["made on 2026-09-15, before the QAIF year 2026-27 began on 2026-10-01"])
+        let declaration = try r.create(.declaration, edits: [.set("member", s("Dr Evans")), .set("date_declared", s("2026-12-01")),
+                                                             .set("date_withdrawn", s("2026-01-01"))])
+        #expect(try checks(declaration) == ["withdrawn before it was declared"])
+        try r.edit(declaration, .set("date_withdrawn", s("2027-01-01")))
+        #expect(try checks(declaration).isEmpty)
+    }
+
     @Test func votesAreEachMembersOwnRegister() throws {
         let a = try replica("a", practice: "prestatyn")
         let b = try replica("b", practice: "rhyl")

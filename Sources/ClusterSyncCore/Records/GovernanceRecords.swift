@@ -316,9 +316,38 @@ public struct GovernanceRecords: Sendable {
             let held = interests(forDecision: view)
             if !held.isEmpty { add("interests held", named(held)) }
         default:
-            break
+            for problem in Self.inconsistencies(of: view) { add("CHECK", problem, attention: true) }
         }
         return checks
+    }
+
+    /// What a terms of reference, a plan, a contribution or a declaration says against itself
+    /// (governance audit: each was accepted without a word). Said as checks, not refused: fields
+    /// written on two laptops may disagree until someone puts them right, as a conflict may.
+    static func inconsistencies(of view: RecordView) -> [String] {
+        var problems: [String] = []
+        func before(_ later: String, _ earlier: String, _ words: String) {
+            if let a = view.date(later), let b = view.date(earlier), a < b { problems.append(words) }
+        }
+        switch view.type {
+        case .terms:
+            before("review_date", "date_agreed", "the review date is before the date they were agreed")
+            let members = view.members("members").count
+            if case .count(let needed)? = view.value("quorum").flatMap(QuorumRule.init), members > 0, needed > members {
+                problems.append("the quorum of \(needed) is more than the \(members) members they list")
+            }
+        case .plan:
+            before("period_end", "period_start", "the plan period ends before it starts")
+        case .contribution:
+            if let year = view.string("year").flatMap(QAIFYear.init), let made = view.date("date"), made < year.first {
+                problems.append("made on \(made), before the QAIF year \(year) began on \(year.first)")
+            }
+        case .declaration:
+            before("date_withdrawn", "date_declared", "withdrawn before it was declared")
+        default:
+            break
+        }
+        return problems
     }
 
     // MARK: Derived values
