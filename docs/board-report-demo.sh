@@ -76,6 +76,16 @@ for d in 2027-01-21 2027-04-15 2027-07-15; do
   at 2026-11-02 meeting add title="GP Collaborative" body=gp-collaborative date=$d status=scheduled >/dev/null
 done
 at 2026-05-21 decision add title="Adopt the cluster IMTP 2026-29" date=2026-05-21 method=consensus outcome=agreed >/dev/null
+P=$(at 2026-05-21 list create title="Cluster plan priorities" kind=priorities)
+at 2026-05-21 list add $P "Same-day access for urgent care" >/dev/null
+at 2026-05-21 list set $P 1 "measure=Urgent requests seen the same day, 95%" owner="Cluster lead" >/dev/null
+at 2026-05-21 list add $P "Phlebotomy closer to home" >/dev/null
+at 2026-05-21 list set $P 2 "measure=Median wait under 5 days" owner="Community nursing lead" >/dev/null
+at 2026-05-21 list add $P "Recruit two salaried GPs" >/dev/null
+at 2026-10-01 list set $P 3 done=yes >/dev/null
+at 2026-05-21 plan add title="Cluster IMTP 2026-29" period_start=2026-04-01 period_end=2029-03-31 status=agreed priorities=$P >/dev/null
+at 2026-07-16 declaration add member="Rhys Morgan" organisation="Morgan Pharmacy Ltd" nature=pecuniary \
+  description="Director of a pharmacy bidding for the minor ailments pilot" date_declared=2026-07-16 >/dev/null
 at 2026-07-16 decision add title="Fund the minor ailments pilot" date=2026-07-16 method=vote financial_implications=yes amount=12000 outcome=agreed >/dev/null
 at 2026-09-17 decision add title="Shared phlebotomy clinic at Rhyl" date=2026-09-17 method=consensus outcome=deferred >/dev/null
 at 2026-10-15 decision add title="Second care navigator post" date=2026-10-15 method=vote financial_implications=yes amount=28500 outcome=rejected >/dev/null

@@ -68,8 +68,36 @@ public enum BoardReportHTML {
             let outcome: String = d.string("outcome") ?? "not recorded"
             let amount: String = d.string("amount").map(Amount.shown) ?? ""
             return ["title": d.string("title") ?? "", "date": shown(d.date("date") ?? governance.date(of: d)),
-                    "method": d.string("method") ?? "", "outcome": outcome, "outcomeClass": d.string("outcome") ?? "none", "amount": amount]
+                    "method": d.string("method") ?? "", "outcome": outcome, "outcomeClass": d.string("outcome") ?? "none", "amount": amount,
+                    "checks": (report.decisionChecks[d.id] ?? []).map { WalesDates.shown(inText: $0) }]
         }
+        data["plans"] = report.plans.map { entry -> [String: Any] in
+            let plan = entry.plan
+            let period = [plan.date("period_start"), plan.date("period_end")].map { $0.map(shown) ?? "…" }.joined(separator: " to ")
+            return ["title": plan.string("title") ?? "", "period": period, "status": plan.string("status") ?? "",
+                    "risks": String(plan.members("risks").count), "actions": String(plan.members("actions").count),
+                    "decisions": String(plan.members("decisions").count), "hasPriorities": !entry.priorities.isEmpty,
+                    "priorities": entry.priorities.map { item -> [String: Any] in
+                        ["text": item.string("text") ?? "", "measure": item.string("measure") ?? "", "owner": item.string("owner") ?? "",
+                         "done": item.value("done") == .bool(true) ? "yes" : "no"]
+                    }]
+        }
+        data["hasPlans"] = !report.plans.isEmpty
+        data["meetings"] = report.meetings.map { entry -> [String: Any] in
+            let m = entry.meeting
+            return ["date": shown(m.date("date")), "title": m.string("title") ?? "", "body": m.string("body") ?? "",
+                    "status": m.string("status") ?? "",
+                    // Judged only for a held meeting under terms that set a quorum; a dash otherwise.
+                    "quorum": m.string("status") != "held" || entry.quorum.hasPrefix("unknown") ? "—" : WalesDates.shown(inText: entry.quorum),
+                    "inquorate": m.string("status") == "held" && entry.quorum.hasPrefix("NOT MET")]
+        }
+        data["hasMeetings"] = !report.meetings.isEmpty
+        data["declarations"] = report.declarations.map { d -> [String: Any] in
+            ["member": d.string("member") ?? "", "organisation": d.string("organisation") ?? "", "nature": d.string("nature") ?? "",
+             "declared": shown(d.date("date_declared")), "withdrawn": d.date("date_withdrawn").map(shown) ?? "",
+             "dispensation": d.string("dispensation") ?? ""]
+        }
+        data["hasDeclarations"] = !report.declarations.isEmpty
         data["hasDecisions"] = !report.decisions.isEmpty
         data["decisionCounts"] = DecisionCounts.outcomes.map { o -> [String: Any] in
             let n = report.decisions.filter { ($0.string("outcome") ?? "none") == o }.count

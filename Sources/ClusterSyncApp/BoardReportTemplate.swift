@@ -63,12 +63,35 @@ enum BoardReportTemplate {
     {{^hasOverdue}}<p>Nothing overdue.</p>{{/hasOverdue}}
     </section>
 
+    <section class="plans">
+    <h2>Progress against the cluster plan</h2>
+    {{#plans}}<article class="plan keep">
+    <h3>{{title}}</h3>
+    <p class="note">{{period}}{{#status}} · {{status}}{{/status}} · {{risks}} linked risks, {{actions}} linked actions, {{decisions}} linked decisions</p>
+    {{#hasPriorities}}<table class="priorities">
+    <thead><tr><th scope="col">Priority</th><th scope="col">Measure</th><th scope="col">Owner</th><th scope="col">Done</th></tr></thead>
+    <tbody>{{#priorities}}<tr><td>{{text}}</td><td>{{measure}}</td><td>{{owner}}</td><td>{{done}}</td></tr>{{/priorities}}</tbody>
+    </table>{{/hasPriorities}}
+    {{^hasPriorities}}<p>No priorities recorded.</p>{{/hasPriorities}}
+    </article>{{/plans}}
+    {{^hasPlans}}<p>No cluster plan recorded for the period.</p>{{/hasPlans}}
+    </section>
+
+    <section>
+    <h2>Meetings in the period</h2>
+    {{#hasMeetings}}<table class="meetings">
+    <thead><tr><th scope="col">Date</th><th scope="col">Meeting</th><th scope="col">Body</th><th scope="col">Status</th><th scope="col">Quorum</th></tr></thead>
+    <tbody>{{#meetings}}<tr><td>{{date}}</td><td>{{title}}</td><td>{{body}}</td><td>{{status}}</td><td{{#inquorate}} class="attention"{{/inquorate}}>{{quorum}}</td></tr>{{/meetings}}</tbody>
+    </table>{{/hasMeetings}}
+    {{^hasMeetings}}<p>No meetings recorded in the period.</p>{{/hasMeetings}}
+    </section>
+
     <section>
     <h2>Decisions taken in the period</h2>
     <p class="note">{{#decisionCounts}}<span class="pill">{{outcome}}: {{count}}</span> {{/decisionCounts}}</p>
-    {{#hasDecisions}}<table>
-    <thead><tr><th scope="col">Date</th><th scope="col">Decision</th><th scope="col">Method</th><th scope="col">Amount</th><th scope="col">Outcome</th></tr></thead>
-    <tbody>{{#decisions}}<tr><td>{{date}}</td><td>{{title}}</td><td>{{method}}</td><td>{{amount}}</td><td><span class="outcome outcome-{{outcomeClass}}">{{outcome}}</span></td></tr>{{/decisions}}</tbody>
+    {{#hasDecisions}}<table class="decisions">
+    <thead><tr><th scope="col">Date</th><th scope="col">Decision</th><th scope="col">Method</th><th scope="col">Amount</th><th scope="col">Outcome</th><th scope="col">Needs a look</th></tr></thead>
+    <tbody>{{#decisions}}<tr><td>{{date}}</td><td>{{title}}</td><td>{{method}}</td><td>{{amount}}</td><td><span class="outcome outcome-{{outcomeClass}}">{{outcome}}</span></td><td class="attention">{{#checks}}<div>{{.}}</div>{{/checks}}</td></tr>{{/decisions}}</tbody>
     </table>{{/hasDecisions}}
     {{^hasDecisions}}<p>No decisions recorded in the period.</p>{{/hasDecisions}}
     </section>
@@ -90,6 +113,15 @@ enum BoardReportTemplate {
     <tbody>{{#attendance}}<tr><th scope="row">{{practice}}</th><td aria-hidden="true">{{#dots}}<span class="dot{{#filled}} filled{{/filled}}"></span>{{/dots}}</td><td class="num">{{attended}}</td><td><span class="status status-{{statusClass}}">{{status}}</span></td></tr>{{/attendance}}</tbody>
     </table>{{/hasAttendance}}
     {{^hasAttendance}}<p>No GP Collaborative attendance recorded.</p>{{/hasAttendance}}
+    </section>
+
+    <section>
+    <h2>Declarations of interest in force in the period</h2>
+    {{#hasDeclarations}}<table class="declarations">
+    <thead><tr><th scope="col">Member</th><th scope="col">Organisation</th><th scope="col">Nature</th><th scope="col">Declared</th><th scope="col">Withdrawn</th><th scope="col">Dispensation</th></tr></thead>
+    <tbody>{{#declarations}}<tr><td>{{member}}</td><td>{{organisation}}</td><td>{{nature}}</td><td>{{declared}}</td><td>{{withdrawn}}</td><td>{{dispensation}}</td></tr>{{/declarations}}</tbody>
+    </table>{{/hasDeclarations}}
+    {{^hasDeclarations}}<p>No declarations of interest in force in the period.</p>{{/hasDeclarations}}
     </section>
 
     <section class="escalated">
@@ -157,6 +189,9 @@ enum BoardReportTemplate {
     .band-unscored { background: #d0d0d0; }
     .legend { display: flex; gap: 14px; flex-wrap: wrap; font-size: 9pt; margin: 2px 0 4px; padding: 0; list-style: none; }
     .note { color: var(--muted); font-size: 9.5pt; margin: 4px 0; }
+    .attention { color: #b00020; font-size: 9pt; }
+    article.plan { margin: 8px 0 14px; }
+    article.plan h3 { font-size: 11pt; margin: 4px 0; }
     .pill { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 8.5pt; background: #eee; margin-right: 4px; }
     .rag-pill { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 8.5pt; font-weight: 600; }
     table.heat caption { text-align: left; color: var(--muted); font-size: 9pt; }

@@ -42,6 +42,19 @@ def make_cluster(path):
         "practices+=prestatyn", "practices+=rhyl")
     meeting = cli(path, "meeting", "add", "title=GP Collaborative", "body=gp-collaborative", f"date={day(0)}", "status=held")
     cli(path, "meeting", "attend", meeting, "Dr Siân Evans", "--practice", "prestatyn")
+    # What guide §3.11 asks the annual report for: progress against the plan, the meetings and
+    # their quorum, decisions with what needs a look, the interests declared.
+    priorities = cli(path, "list", "create", "title=Plan priorities", "kind=priorities")
+    cli(path, "list", "add", priorities, "Reduce phlebotomy waits")
+    cli(path, "list", "set", priorities, "1", "measure=Median wait under 5 days", "owner=Cluster lead")
+    cli(path, "plan", "add", "title=Cluster plan 2025-28", "period_start=2025-04-01", "period_end=2028-03-31", "status=agreed",
+        f"priorities={priorities}")
+    cli(path, "terms", "add", "title=Board ToR", "body=stakeholder-board", f"date_agreed={year_start.isoformat()}", "quorum=3")
+    board = cli(path, "meeting", "add", "title=Cluster board", "body=stakeholder-board", f"date={day(-2)}", "status=held")
+    cli(path, "meeting", "attend", board, "Dr Siân Evans", "--practice", "prestatyn")
+    cli(path, "decision", "add", "title=Second care navigator post", f"meeting={board}", "method=consensus", "outcome=agreed")
+    cli(path, "declaration", "add", "member=Rhys Morgan", "organisation=Morgan Pharmacy Ltd", "nature=pecuniary",
+        f"date_declared={day(-10)}")
     return year, decision
 
 
@@ -79,6 +92,15 @@ def test_report_renders_to_png_and_pdf(workdir, browser):
     cells = page.eval_on_selector_all("table.heat td", "tds => tds.map(td => td.textContent.replace(/^\\w+: /, '').trim())")
     assert len(cells) == 25
     assert sum(int(c.split(": ")[-1]) for c in cells) == 3
+    plan = page.inner_text("section.plans")
+    assert "Cluster plan 2025-28" in plan and "Reduce phlebotomy waits" in plan and "Median wait under 5 days" in plan, plan
+    meetings = page.eval_on_selector_all("table.meetings tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
+    assert [m[1] for m in meetings] == ["Cluster board", "GP Collaborative"], meetings
+    assert meetings[0][4].startswith("NOT MET: 1 of 3 needed"), meetings
+    navigator = page.locator("table.decisions tbody tr", has_text="Second care navigator post")
+    assert "taken at a meeting that did not have its quorum" in navigator.inner_text()
+    declarations = page.inner_text("table.declarations")
+    assert "Rhys Morgan" in declarations and "Morgan Pharmacy Ltd" in declarations
     tiles = page.inner_text(".tiles")
     assert "3\nopen risks" in tiles and "1\nactions overdue" in tiles
 

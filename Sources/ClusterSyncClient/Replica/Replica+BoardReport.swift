@@ -19,6 +19,18 @@ public struct BoardReport: Sendable {
     public var overdue: [RecordView]
     /// Decisions dated in the period (their own date, else their meeting's), oldest first.
     public var decisions: [RecordView]
+    /// What needs a look in each decision (`GovernanceRecords.checks`: an inquorate meeting, an
+    /// outcome the votes do not give, a vote with an interest in force…), by decision.
+    public var decisionChecks: [RecordID: [String]]
+    /// Meetings dated in the period, oldest first, each with its quorum in words ("met: 4 of 3
+    /// needed"; empty when it cannot be judged) as `show` says it.
+    public var meetings: [(meeting: RecordView, quorum: String)]
+    /// Plans whose period overlaps the report's (guide §3.11: progress against the cluster
+    /// plan), each with its priorities (the items of its priorities list) in list order.
+    public var plans: [(plan: RecordView, priorities: [RecordView])]
+    /// Declarations of interest in force at some time in the period (the register's annual
+    /// summary), by member.
+    public var declarations: [RecordView]
     /// Risks closed in the period (the day their `closed` status was written), oldest first: the
     /// report on lessons learned from risk reviews (guide §3.8), each with its `lessons_learned`.
     public var closedRisks: [(risk: RecordView, closedOn: CalendarDate)]
@@ -30,6 +42,11 @@ public struct BoardReport: Sendable {
 }
 
 extension Replica {
+    /// Whether a plan's period (open-ended where a date is missing) overlaps `period`.
+    static func overlaps(_ plan: RecordView, _ period: ReportPeriod) -> Bool {
+        (plan.date("period_start").map { $0 <= period.last } ?? true) && (plan.date("period_end").map { $0 >= period.first } ?? true)
+    }
+
     public func boardReport(period: ReportPeriod? = nil, today: CalendarDate? = nil) throws -> BoardReport {
         let made = today ?? self.today
         let period = period ?? ReportPeriod(year: FinancialYear(containing: made))
@@ -77,6 +94,25 @@ extension Replica {
         let governance = GovernanceRecords(shared)
         let decisions = shared.filter { $0.type == .decision && (governance.date(of: $0).map(period.contains) ?? false) }
             .sorted { (governance.date(of: $0)!, $0.id) < (governance.date(of: $1)!, $1.id) }
+        let decisionChecks = Dictionary(uniqueKeysWithValues: decisions.map { d in
+            (d.id, governance.checks(of: d).filter(\.needsAttention).map(\.text))
+        })
+        let meetings = shared.filter { $0.type == .meeting && ($0.date("date").map(period.contains) ?? false) }
+            .sorted { ($0.date("date")!, $0.id) < ($1.date("date")!, $1.id) }
+            .map { meeting -> (meeting: RecordView, quorum: String) in
+                (meeting, governance.checks(of: meeting).first { $0.label == "quorum" }?.text ?? "")
+            }
+        let plans = try shared.filter { $0.type == .plan && Self.overlaps($0, period) }
+            .sorted { ($0.date("period_start")?.dayNumber ?? 0, $0.id) < ($1.date("period_start")?.dayNumber ?? 0, $1.id) }
+            .map { plan -> (plan: RecordView, priorities: [RecordView]) in
+                // In list order as the list stands now; on a past period, each item as it stood then.
+                let items = try plan.string("priorities").flatMap { RecordID($0) }.map { try self.items(of: $0) } ?? []
+                return (plan, asOf < made ? items.compactMap { byID[$0.id] } : items)
+            }
+        let declarations = shared.filter { d in
+            guard d.type == .declaration, let declared = d.date("date_declared"), declared <= period.last else { return false }
+            return d.date("date_withdrawn").map { $0 >= period.first } ?? true
+        }.sorted { ($0.string("member") ?? "", $0.id) < ($1.string("member") ?? "", $1.id) }
 
         let attendance = AttendanceReport(records: shared, year: QAIFYear(containing: asOf), today: asOf)
 
@@ -104,7 +140,8 @@ extension Replica {
             return period.contains(day) ? (risk: byID[id] ?? then, closedOn: day) : nil
         }.sorted { ($0.closedOn, $0.risk.id) < ($1.closedOn, $1.risk.id) }
         return BoardReport(tenant: identity.tenant, cluster: identity.cluster, period: period, asOf: asOf, made: made, rollup: rollup,
-                           bandsByMonth: bandsByMonth, overdue: overdue, decisions: decisions, closedRisks: closedRisks,
+                           bandsByMonth: bandsByMonth, overdue: overdue, decisions: decisions, decisionChecks: decisionChecks,
+                           meetings: meetings, plans: plans, declarations: declarations, closedRisks: closedRisks,
                            attendance: attendance, escalated: escalated)
     }
 }
