@@ -7,8 +7,17 @@ import Hummingbird
 extension Pages {
     func registerGovernancePages(on router: Router<BasicRequestContext>) {
         router.get("/meetings") { _, _ in
-            try self.governanceRegister(.meeting, columns: ["field_body", "field_date", "field_status", "col_attendance"]) { view in
+            try self.governanceRegister(.meeting, columns: ["field_body", "field_date", "field_status", "col_attendance"],
+                                        also: ["href": "/terms", "label": self.t["terms_title"]]) { view in
                 [self.choice(view, "body"), self.date(view, "date"), self.choice(view, "status"), String(view.members("attendees").count)]
+            }
+        }
+        router.get("/terms") { _, _ in
+            let today = self.replica.today
+            let governance = try self.replica.governance()
+            return try self.governanceRegister(.terms, columns: ["field_body", "field_date_agreed", "field_review_date", "col_in_force"]) { view in
+                let inForce = governance.termsInForce(body: view.string("body") ?? "", on: today)?.id == view.id
+                return [self.choice(view, "body"), self.date(view, "date_agreed"), self.date(view, "review_date"), self.t[inForce ? "yes" : "no"]]
             }
         }
         router.get("/decisions") { _, _ in
@@ -34,15 +43,19 @@ extension Pages {
         view.string(field).map { WalesDates.shown(iso: $0) } ?? ""
     }
 
-    func governanceRegister(_ type: RecordType, columns: [String], cells: (RecordView) -> [String]) throws -> Response {
+    /// `also`: a link to a related page shown beside the add button (the terms of reference from
+    /// the meetings).
+    func governanceRegister(_ type: RecordType, columns: [String], also: [String: String]? = nil,
+                            cells: (RecordView) -> [String]) throws -> Response {
         let rows: [[String: Any]] = try replica.register(type, order: RecordOrder(.date)).map { view in
             ["id": view.id.rawValue, "name": view.name, "cells": cells(view), "conflict": !view.conflicts.isEmpty]
         }
         let plural = Self.path(of: type).dropFirst()
-        let data: [String: Any] = [
+        var data: [String: Any] = [
             "heading": t["\(plural)_title"], "newPath": "\(Self.path(of: type))/new", "addLabel": t["\(plural)_add"],
             "columns": [t[type == .declaration ? "field_member" : "field_title"]] + columns.map { t[$0] }, "rows": rows,
         ]
+        if let also { data["also"] = also }
         return page.html("register", title: t["\(plural)_title"], section: Self.section(of: type), data: data, conflicts: conflictCount())
     }
 }

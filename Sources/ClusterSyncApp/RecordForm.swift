@@ -76,7 +76,24 @@ struct RecordForm {
         Field(name: "description", kind: .textarea),
         Field(name: "date", kind: .date),
         Field(name: "method", kind: .choice(RecordSchema.decisionMethods)),
+        // They decide the majority required (guide §3.7).
+        Field(name: "financial_implications", kind: .choice(["yes", "no"])),
+        Field(name: "amount", kind: .text),
         Field(name: "outcome", kind: .choice(RecordSchema.decisionOutcomes)),
+    ])
+
+    /// The scalar fields of a terms of reference; members, practices, roles counted and
+    /// signatories are sets, added with the CLI (`terms set TOR "members+=…"`).
+    static let terms = RecordForm(type: .terms, fields: [
+        Field(name: "title", kind: .text),
+        Field(name: "body", kind: .choice(RecordSchema.bodies)),
+        Field(name: "date_agreed", kind: .date),
+        Field(name: "review_date", kind: .date),
+        Field(name: "quorum", kind: .text),
+        Field(name: "majority", kind: .choice(RecordSchema.majorityRules)),
+        Field(name: "financial_majority", kind: .choice(RecordSchema.majorityRules)),
+        Field(name: "proxies", kind: .textarea),
+        Field(name: "description", kind: .textarea),
     ])
 
     static let declaration = RecordForm(type: .declaration, fields: [
@@ -96,6 +113,7 @@ struct RecordForm {
         case .meeting: meeting
         case .decision: decision
         case .declaration: declaration
+        case .terms: terms
         default: nil
         }
     }
@@ -107,8 +125,12 @@ struct RecordForm {
             guard let score = record.value(scoreField).flatMap(RiskScore.init) else { return "" }
             return String(half == "likelihood" ? score.likelihood : score.consequence)
         }
+        // A flag as its choice, a quorum and an amount as they are typed.
+        if let flag = record.value(name)?.boolValue { return flag ? "yes" : "no" }
+        if let rule = record.value(name).flatMap(QuorumRule.init) { return rule.description }
         guard let text = record.string(name) else { return "" }
         if case .date = fields.first(where: { $0.name == name })?.kind { return WalesDates.typed(iso: text) }
+        if name == "amount" { return Amount.shown(text) }
         return text
     }
 

@@ -8,7 +8,7 @@ extension Pages {
     func registerRiskPages(on router: Router<BasicRequestContext>) {
         router.get("/risks") { request, _ in try self.riskRegister(self.query(request)) }
         router.get("/actions") { _, _ in try self.actionTracker() }
-        for type in [RecordType.risk, .action, .meeting, .decision, .declaration] {
+        for type in [RecordType.risk, .action, .meeting, .decision, .declaration, .terms] {
             let path = Self.path(of: type)
             router.get("\(path)/new") { _, _ in self.newForm(type, typed: nil, problems: []) }
             router.post(RouterPath(path)) { request, _ in
@@ -153,6 +153,7 @@ extension Pages {
         case .meeting: "/meetings"
         case .decision: "/decisions"
         case .declaration: "/declarations"
+        case .terms: "/terms"
         case .list, .item: "/lists"
         default: "/risks"
         }
@@ -165,6 +166,8 @@ extension Pages {
         case .meeting: .meetings
         case .decision: .decisions
         case .declaration: .declarations
+        // Terms of reference govern meetings: their pages sit under Meetings.
+        case .terms: .meetings
         case .list, .item: .lists
         default: .none
         }

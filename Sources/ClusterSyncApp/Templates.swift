@@ -232,7 +232,7 @@ enum Templates {
     /// A governance register: a heading row and rows of cells, the first cell linking to the record.
     static let register = """
     <h1>{{heading}}</h1>
-    {{^readOnly}}<div class="actions-row"><a class="button" href="{{newPath}}">{{addLabel}}</a></div>{{/readOnly}}
+    <div class="actions-row">{{^readOnly}}<a class="button" href="{{newPath}}">{{addLabel}}</a> {{/readOnly}}{{#also}}<a href="{{href}}">{{label}}</a>{{/also}}</div>
     <table>
     <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
     <tbody>

@@ -425,6 +425,44 @@ def test_a_chair_records_a_decision_and_its_votes_in_the_browser(page, app):
     assert shown["fields"]["date"] == "2026-10-15"
 
 
+def test_terms_of_reference_and_a_decisions_financial_implications_in_the_browser(page, app):
+    """The terms of reference a meeting is judged by, and the decision fields that choose its
+    majority, can be kept without a terminal (governance audit: neither could)."""
+    page.get_by_role("link", name="Meetings").click()
+    page.get_by_role("link", name="Terms of reference").click()
+    page.get_by_role("link", name="Add terms of reference").click()
+    page.get_by_label("Title").fill("Board ToR")
+    page.get_by_label("Body").select_option("stakeholder-board")
+    page.get_by_label("Agreed on (in force from)").fill("01/04/2026")
+    page.get_by_label("Quorum", exact=True).fill("1/2")
+    page.get_by_label("Majority of votes cast").select_option("simple")
+    page.get_by_label("Majority with financial implications").select_option("two-thirds")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Board ToR")
+    expect(page.locator("dl.fields")).to_contain_text("1/2")
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Quorum", exact=True)).to_have_value("1/2")
+    page.get_by_label("Review date").fill("01/04/2027")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("dl.fields")).to_contain_text("1 Apr 2027")
+    page.get_by_role("link", name="Meetings").click()
+    page.get_by_role("link", name="Terms of reference").click()
+    expect(page.locator("tbody tr").filter(has_text="Board ToR")).to_contain_text("yes")   # in force
+
+    page.get_by_role("link", name="Decisions").click()
+    page.get_by_role("link", name="Add a decision").click()
+    page.get_by_label("Title").fill("Fund the pilot")
+    page.get_by_label("Financial implications").select_option("yes")
+    page.get_by_label("Amount").fill("£12,000.00")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("dl.fields")).to_contain_text("£12,000")
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Financial implications")).to_have_value("yes")
+    expect(page.get_by_label("Amount")).to_have_value("£12,000")
+    shown = json.loads(cli(app.replica, "decision", "show", "--json", page.url.split("/records/")[1].split("/")[0]))
+    assert shown["fields"]["financial_implications"] is True and shown["fields"]["amount"] == "12000"
+
+
 def test_a_long_value_without_spaces_wraps_instead_of_widening_the_page(page, app):
     link = "https://sharepoint.example.nhs.wales/" + "a" * 3000
     risk = cli(app.replica, "risk", "add", "title=" + "T" * 200, "owner=Estates lead", "description=" + link)

@@ -86,9 +86,11 @@ public enum Amount {
         return true
     }
 
-    /// `£12,000` and `12000` as typed → `12000`.
+    /// `£12,000`, `12000` and `12000.00` as typed → `12000` (so a spreadsheet's `£1,500.00`
+    /// imported again reads as the `1500` it is, not as a change).
     public static func typed(_ text: String) -> String {
-        text.filter { $0 != "£" && $0 != "," && $0 != " " }
+        let amount = text.filter { $0 != "£" && $0 != "," && $0 != " " }
+        return amount.hasSuffix(".00") ? String(amount.dropLast(3)) : amount
     }
 
     /// As people read it: `12000` as `£12,000`, `350.50` as `£350.50`.
