@@ -35,7 +35,7 @@ extension Pages {
 
     /// `checkOnly`: the "Check only" box as it was sent, kept ticked when a check is refused.
     func importPage(type: RecordType, done: ImportDone? = nil, refusal: String? = nil, problems: [Replica.ImportProblem] = [],
-                    checkOnly: Bool = false, status: HTTPResponse.Status = .unprocessableContent) -> Response {
+                    checkOnly: Bool = false, rows: [Replica.RowChange] = [], status: HTTPResponse.Status = .unprocessableContent) -> Response {
         var data: [String: Any] = [
             "types": Self.importTypes.map { ["optionValue": $0.rawValue, "optionLabel": t["import_type_\($0.rawValue)"], "selected": $0 == type] },
             "sizeHint": t.text("import_hint", String(Self.maxImportBytes / 1024 / 1024)),
@@ -45,6 +45,13 @@ extension Pages {
         if !problems.isEmpty {
             data["hasProblems"] = true
             data["problems"] = problems.map { ["line": String($0.line), "column": $0.column ?? "", "message": $0.message] }
+        }
+        if !rows.isEmpty {
+            data["hasRows"] = true
+            data["rows"] = rows.map { row -> [String: Any] in
+                ["line": String(row.line), "action": t[row.created ? "import_row_create" : "import_row_update"], "record": row.record.rawValue,
+                 "fields": row.fields.map { t["field_\($0)"] }.joined(separator: ", ")]
+            }
         }
         let flash = done.map { t.text($0.checked ? "import_checked" : "import_done", $0.created, $0.updated, $0.unchanged) }
         return page.html("import", title: t["import_title"], section: .importing, data: data, flash: flash,
@@ -76,6 +83,12 @@ extension Pages {
             let count = outcome.problems.count
             return importPage(type: type, refusal: t.text(count == 1 ? "import_refused_one" : "import_refused", String(count), name),
                               problems: outcome.problems, checkOnly: form.text("check") == "1")
+        }
+        if outcome.dryRun {
+            // A check writes nothing, so its page is answered at once, with what each row would change.
+            return importPage(type: type, done: ImportDone(created: String(outcome.created), updated: String(outcome.updated),
+                                                           unchanged: String(outcome.unchanged), checked: true),
+                              checkOnly: true, rows: outcome.rows, status: .ok)
         }
         return .redirect(to: "/import?type=\(type.rawValue)&created=\(outcome.created)&updated=\(outcome.updated)"
                          + "&unchanged=\(outcome.unchanged)&checked=\(outcome.dryRun ? 1 : 0)")

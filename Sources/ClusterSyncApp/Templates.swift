@@ -253,6 +253,11 @@ enum Templates {
     </table>{{/hasProblems}}
     <p>{{t.import_nothing_changed}}</p>
     </div>{{/refusal}}
+    {{#hasRows}}<table class="check-rows">
+    <caption>{{t.import_rows_caption}}</caption>
+    <thead><tr><th scope="col">{{t.import_line}}</th><th scope="col">{{t.import_row_what}}</th><th scope="col">{{t.import_row_record}}</th><th scope="col">{{t.import_row_fields}}</th></tr></thead>
+    <tbody>{{#rows}}<tr><td>{{line}}</td><td>{{action}}</td><td>{{record}}</td><td>{{fields}}</td></tr>{{/rows}}</tbody>
+    </table>{{/hasRows}}
     <form method="post" action="/import" enctype="multipart/form-data">
     <input type="hidden" name="csrf" value="{{csrf}}">
     <div class="field"><label for="f-type">{{t.import_type}}</label><select id="f-type" name="type">{{#types}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/types}}</select></div>

@@ -41,6 +41,10 @@ struct ImportCommand: ParsableCommand {
             Output.printJSON(.object([
                 "created": .int(Int64(outcome.created)), "updated": .int(Int64(outcome.updated)), "unchanged": .int(Int64(outcome.unchanged)),
                 "changes": .int(Int64(outcome.changes)), "dry_run": .bool(dryRun), "imported": .bool(!dryRun && outcome.problems.isEmpty),
+                "rows": .array(outcome.rows.map {
+                    .object(["line": .int(Int64($0.line)), "record": .string($0.record.rawValue), "created": .bool($0.created),
+                             "fields": .array($0.fields.map(JSONValue.string))])
+                }),
                 "problems": .array(outcome.problems.map {
                     .object(["line": .int(Int64($0.line)), "column": $0.column.map(JSONValue.string) ?? .null, "message": .string($0.message)])
                 }),
@@ -52,6 +56,8 @@ struct ImportCommand: ParsableCommand {
                 + outcome.problems.map { "  \($0)" }.joined(separator: "\n"))
         }
         if !output.json {
+            // A check shows each row's change, so the file can be looked over before it is imported.
+            if dryRun { for row in outcome.rows { Output.print(row.text) } }
             let verb = dryRun ? "would create" : "created"
             Output.print("\(verb) \(outcome.created), \(dryRun ? "would update" : "updated") \(outcome.updated), unchanged \(outcome.unchanged) (\(outcome.changes) change\(outcome.changes == 1 ? "" : "s"))")
         }

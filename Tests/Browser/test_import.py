@@ -56,6 +56,17 @@ def test_import_a_spreadsheet_all_rows_or_none(page, app, workdir):
                  + ",,Phone lines down,clinical,Reception lead,3x3,2026-12-15,open\n"
                  + ",,Flooding in the car park,estates,Estates lead,2x2,2026-02-28,open\n")
     page.get_by_label("CSV file").set_input_files(good)
+    # Checked first: the page says what each row would change, and nothing is written.
+    page.get_by_label("Check only").check()
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("status")).to_contain_text("Checked, nothing imported: 3 would be added")
+    checked = page.locator("table.check-rows tbody tr")
+    expect(checked).to_have_count(3)
+    expect(checked.nth(0)).to_contain_text("add")
+    expect(checked.nth(0)).to_contain_text("Title, Category, Owner, Score")
+    assert "Lift out of order" not in cli(app.replica, "risk", "list")
+    page.get_by_label("CSV file").set_input_files(good)
+    page.get_by_label("Check only").uncheck()
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("status")).to_contain_text("Imported: 3 added, 0 updated, 0 unchanged.")
     listed = cli(app.replica, "risk", "list")

@@ -144,6 +144,14 @@ import Testing
         var csv = try r.exportCSV(.risk, today: fixedToday)
         csv = csv.replacingOccurrences(of: ",4x3,", with: ",5x3,").replacingOccurrences(of: "workforce", with: "workforce; estates")
         csv += ",,New risk from the spreadsheet,,,,,,,,,,,,,,,,,,,,,\n"
+        // A check says, row by row, what would change, and writes nothing (the first row spans
+        // two lines: its description has a line break).
+        let checked = try r.importCSV(csv, type: .risk, dryRun: true)
+        #expect(checked.rows.count == 2 && checked.rows[0] == Replica.RowChange(line: 2, record: risk.id, created: false, fields: ["score", "tags"]),
+                "\(checked.rows)")
+        #expect(checked.rows[1].line == 4 && checked.rows[1].created && checked.rows[1].fields.first == "title", "\(checked.rows)")
+        #expect(checked.rows[0].text == "line 2: update \(risk.id) (score, tags)")
+        #expect(try r.records(.risk).count == 1)
         let outcome = try r.importCSV(csv, type: .risk)
         #expect(outcome.problems == [] && outcome.updated == 1 && outcome.created == 1, "\(outcome)")
         let updated = try #require(try r.record(risk.id))

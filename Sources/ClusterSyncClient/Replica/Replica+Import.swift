@@ -46,6 +46,29 @@ extension Replica {
         public var changes = 0
         public var problems: [ImportProblem] = []
         public var dryRun = false
+        /// What each row that creates or updates a record changes, in file order.
+        public var rows: [RowChange] = []
+    }
+
+    /// A row that creates or updates a record: its line, the record, and the fields it writes.
+    public struct RowChange: Sendable, Equatable {
+        public var line: Int
+        public var record: RecordID
+        public var created: Bool
+        /// Field names as the columns name them (a vote's `votes`), each once, in column order.
+        public var fields: [String]
+
+        public init(line: Int, record: RecordID, created: Bool, fields: [String]) {
+            self.line = line
+            self.record = record
+            self.created = created
+            self.fields = fields
+        }
+
+        /// "line 3: update RSK-… (title, score)".
+        public var text: String {
+            "line \(line): \(created ? "create" : "update") \(record) (\(fields.joined(separator: ", ")))"
+        }
     }
 
     private struct RollBack: Error {}
@@ -129,7 +152,11 @@ extension Replica {
                 for (line, cells) in rows {
                     var problems: [ImportProblem] = []
                     do {
-                        try importRow(cells, type: type, identity: identity, today: today, session: &session, db: db, outcome: &outcome, problems: &problems)
+                        if var change = try importRow(cells, type: type, identity: identity, today: today, session: &session, db: db,
+                                                      outcome: &outcome, problems: &problems) {
+                            change.line = line
+                            outcome.rows.append(change)
+                        }
                     } catch let error as ClusterSyncError {
                         problems.append(ImportProblem(error))
                     } catch let problem as ImportProblem {
@@ -145,10 +172,11 @@ extension Replica {
         return outcome
     }
 
+    /// The row's change, its line left for the caller to fill in; nil when it changes nothing.
     private func importRow(
         _ cells: [String: String], type: RecordType, identity: ReplicaIdentity, today: CalendarDate,
         session: inout LocalEditSession, db: Database, outcome: inout ImportOutcome, problems: inout [ImportProblem]
-    ) throws {
+    ) throws -> RowChange? {
         // What the rows before wrote, in the file before this row reads it (an item's list).
         try session.flush()
         let idText = cells["id"] ?? ""
@@ -190,7 +218,7 @@ extension Replica {
                 problems.append(ImportProblem(error))
             }
         }
-        guard problems.isEmpty else { return }
+        guard problems.isEmpty else { return nil }
         if current == nil {
             edits += NewRecordDefaults.edits(for: type, given: edits, today: today,
                                              meetingDate: { try? Self.view($0, db)?.date("date") })
@@ -226,6 +254,17 @@ extension Replica {
             }
         }
         if current == nil { outcome.created += 1 } else if edits.isEmpty { outcome.unchanged += 1 } else { outcome.updated += 1 }
+        guard !edits.isEmpty else { return nil }
+        var fields: [String] = []
+        for edit in edits {
+            let field: String? = switch edit {
+            case .set(let f, _), .add(let f, _), .remove(let f, _): FieldMap.split(f)?.map ?? f
+            case .place: "position"
+            case .delete, .restore: nil
+            }
+            if let field, !fields.contains(field) { fields.append(field) }
+        }
+        return RowChange(line: 0, record: id, created: current == nil, fields: fields)
     }
 
     /// What a new record gets besides its cells (as `add` gives it): a status, set-once copies.
