@@ -41,6 +41,9 @@ struct ImportCommand: ParsableCommand {
             Output.printJSON(.object([
                 "created": .int(Int64(outcome.created)), "updated": .int(Int64(outcome.updated)), "unchanged": .int(Int64(outcome.unchanged)),
                 "changes": .int(Int64(outcome.changes)), "dry_run": .bool(dryRun), "imported": .bool(!dryRun && outcome.problems.isEmpty),
+                "warnings": .array(outcome.warnings.map {
+                    .object(["line": .int(Int64($0.line)), "column": $0.column.map(JSONValue.string) ?? .null, "message": .string($0.message)])
+                }),
                 "rows": .array(outcome.rows.map {
                     .object(["line": .int(Int64($0.line)), "record": .string($0.record.rawValue), "created": .bool($0.created),
                              "fields": .array($0.fields.map(JSONValue.string))])
@@ -56,6 +59,7 @@ struct ImportCommand: ParsableCommand {
                 + outcome.problems.map { "  \($0)" }.joined(separator: "\n"))
         }
         if !output.json {
+            for warning in outcome.warnings { Output.printError("note: \(warning)") }
             // A check shows each row's change, so the file can be looked over before it is imported.
             if dryRun { for row in outcome.rows { Output.print(row.text) } }
             let verb = dryRun ? "would create" : "created"

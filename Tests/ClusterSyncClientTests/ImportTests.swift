@@ -264,6 +264,18 @@ import Testing
         #expect(phones.string("category") == "workforce" && phones.string("status") == "open")
     }
 
+    /// The same file imported twice adds its new rows twice: allowed (two risks may share a
+    /// title), but said, row by row.
+    @Test func aNewRowTitledAsARecordHereIsNoted() throws {
+        let r = try populated()
+        let csv = "id,title\n,Pharmacy closure\n"
+        #expect(try r.importCSV(csv, type: .risk).warnings.isEmpty)
+        let again = try r.importCSV(csv, type: .risk)
+        #expect(again.created == 1 && again.warnings.count == 1, "\(again)")
+        #expect(again.warnings.first?.line == 2 && again.warnings.first?.message.contains("a risk titled \"Pharmacy closure\" is already here") == true,
+                "\(again.warnings)")
+    }
+
     /// Mistakes a hand-edited file makes are named, and nothing is imported.
     @Test func aColumnNamedTwiceARowTwiceOrAnUnnamedValueIsRefused() throws {
         let r = try populated()

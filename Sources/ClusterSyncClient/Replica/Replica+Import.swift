@@ -48,6 +48,9 @@ extension Replica {
         public var dryRun = false
         /// What each row that creates or updates a record changes, in file order.
         public var rows: [RowChange] = []
+        /// Rows that import but may not be meant: a new row whose title a record here already
+        /// has (the same file imported twice adds its new rows twice).
+        public var warnings: [ImportProblem] = []
     }
 
     /// A row that creates or updates a record: its line, the record, and the fields it writes.
@@ -145,6 +148,17 @@ extension Replica {
             rows.append((line, cells))
         }
         let today = self.today
+        // A new row titled as a record already here: most often the same file imported again.
+        let titleKey = type == .item ? "text" : type == .declaration ? "member" : "title"
+        var held: [String: RecordID] = [:]
+        for view in try records(type) where !view.isDeleted {
+            if let title = view.string(titleKey) { held[GovernanceRecords.nameKey(title)] = held[GovernanceRecords.nameKey(title)] ?? view.id }
+        }
+        for (line, cells) in rows where (cells["id"] ?? "").trimmed.isEmpty {
+            guard let title = cells[titleKey], let existing = held[GovernanceRecords.nameKey(title)] else { continue }
+            outcome.warnings.append(ImportProblem(line: line, column: titleKey,
+                message: "\(type.withArticle) titled \"\(PatientDataGuard.quotable(title) ?? "…")\" is already here (\(existing)); this row adds another"))
+        }
         do {
             try database.write { db in
                 var session = try LocalEditSession(db, wallMillis: wallClock())
