@@ -264,6 +264,20 @@ import Testing
         #expect(phones.string("category") == "workforce" && phones.string("status") == "open")
     }
 
+    /// A list's items export in the list's order, so a spreadsheet shows the agenda as it runs
+    /// (by id, the order was the ids' random one; import audit).
+    @Test func itemsExportInTheirListsOrder() throws {
+        let r = try makeReplica(dir, "items", practice: "prestatyn")
+        let list = try r.create(.list, edits: [.set("title", s("Agenda")), .set("kind", s("agenda"))])
+        let view = try #require(try r.record(list))
+        for text in ["Welcome", "Apologies", "Minutes", "Any other business", "Close"] {
+            _ = try r.addItem(toList: view, text: text, owner: nil, at: nil)
+        }
+        let rows = try r.exportCSV(.item, today: fixedToday).split(separator: "\n").dropFirst()
+        let texts = ["Welcome", "Apologies", "Minutes", "Any other business", "Close"]
+        #expect(rows.map { row in texts.first { row.contains($0) } ?? "" } == texts, "\(rows)")
+    }
+
     /// The same file imported twice adds its new rows twice: allowed (two risks may share a
     /// title), but said, row by row.
     @Test func aNewRowTitledAsARecordHereIsNoted() throws {

@@ -3,6 +3,7 @@ import ClusterSyncServer
 import ClusterSyncServerTesting
 import Foundation
 import GRDB
+import PostgresNIO
 import Testing
 
 /// Kept roll-ups and escalated records in both stores: the roll-up the SQLite store aggregates
@@ -137,6 +138,47 @@ import Testing
         let named = try #require(try await store.pull(for: .oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg"),
                                                       after: nil, limit: 1000).oversight?.regionRollup)
         #expect(named.attendance.practices.map(\.practice).sorted() == [ClusterRollup.unregisteredPractice, "prestatyn", "rhyl"])
+    }
+
+    /// A meeting's kept contribution records who it counted for under the rules of when it was
+    /// stored; when the rules change (a senior administrator alone counts only when agreed, since
+    /// 2026-12-05), the stores make them again: SQLite by its roll-up format, PostgreSQL by its
+    /// migration v7. Here a row as the rule before wrote it (rhyl counted) is made again.
+    @Test(arguments: StoreBackend.persistent) func keptMeetingContributionsFollowARuleChange(_ kind: Kind) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-rule-\(UUID().uuidString).sqlite").path
+        var store: any ServerStore = kind == .sqlite ? try SQLiteServerStore(path: path, wallClock: { Self.now }) : try await kind.make(wallClock: { Self.now })
+        try await store.addTenant("bcuhb")
+        try await store.addCluster("north-denbighshire", tenant: "bcuhb")
+        try await store.addPractice("rhyl", cluster: "north-denbighshire", tenant: "bcuhb")
+        let rhyl = SessionIdentity(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl", author: "rhyl")
+        let nd = "north-denbighshire"
+        let attendee: JSONValue = .object(["name": .string("Mr Roberts"), "role": .string("member"), "capacity": .string("senior-administrator"),
+                                           "practice": .string("rhyl")])
+        _ = try await store.push([
+            change(1, "MTG-7K3M9Q2X1A", "title", .string("GP Collaborative"), cluster: nd),
+            change(2, "MTG-7K3M9Q2X1A", "body", .string("gp-collaborative"), cluster: nd),
+            change(3, "MTG-7K3M9Q2X1A", "date", .string("2026-11-10"), cluster: nd),
+            change(4, "MTG-7K3M9Q2X1A", "status", .string("held"), cluster: nd),
+            change(5, "MTG-7K3M9Q2X1A", "attendees", attendee, cluster: nd),
+        ], as: rhyl)
+        func rhylAttended() async throws -> Int? {
+            try await store.rollup(tenant: "bcuhb", region: nil, today: Self.today).attendance.practices.first { $0.practice == "rhyl" }?.attended
+        }
+        #expect(try await rhylAttended() == 0, "not agreed in advance")
+        let stale = "UPDATE rollup_contribution SET contribution = replace(contribution, '\"counted\":[]', '\"counted\":[\"rhyl\"]')"
+        if kind == .sqlite {
+            try await DatabaseQueue(path: path).write { db in
+                try db.execute(sql: stale)
+                try db.execute(sql: "UPDATE rollup_format SET format = 1")
+            }
+            store = try SQLiteServerStore(path: path, wallClock: { Self.now })
+        } else {
+            let postgres = try #require(store as? PostgresServerStore)
+            try await postgres.client.query(PostgresQuery(unsafeSQL: stale))
+            try await postgres.client.query(PostgresQuery(unsafeSQL: "DELETE FROM schema_migrations WHERE version LIKE 'v7%'"))
+            #expect(try await postgres.migrate().count == 1)
+        }
+        #expect(try await rhylAttended() == 0, "\(kind): the stale row was made again")
     }
 
     /// The SQLite store recomputes a record's kept contribution only when a push may change it

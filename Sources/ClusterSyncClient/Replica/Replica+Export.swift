@@ -34,7 +34,7 @@ extension Replica {
         case .list, .item, .meeting, .decision, .plan: []
         }
         var lines = [(["id", "practice"] + columns.map(\.name) + derivedKeys + ["conflicts"]).map(csvField).joined(separator: ",")]
-        for view in try records(type) where !view.isDeleted {
+        for view in try csvRows(type) where !view.isDeleted {
             var cells = [view.id.rawValue, view.scope.practice ?? ""]
             for spec in columns { cells.append(Self.csvCell(view, spec)) }
             let derived = view.derived(today: today)
@@ -45,6 +45,19 @@ extension Replica {
         // A byte-order mark first: Excel reads a CSV file without one in the computer's own code
         // page, so Siân and Llŷr came back from a spreadsheet as SiÃ¢n and LlÅ·r (import audit).
         return Self.byteOrderMark + lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A type's records in the order a spreadsheet should list them: by id, except list items,
+    /// list by list in each list's order (by id, the order was the ids' random one).
+    func csvRows(_ type: RecordType) throws -> [RecordView] {
+        guard type == .item else { return try records(type) }
+        var rows: [RecordView] = []
+        var placed = Set<RecordID>()
+        for list in try records(.list) {
+            for item in try items(of: list.id) where placed.insert(item.id).inserted { rows.append(item) }
+        }
+        // Items of a list not held here (or deleted) keep their id order after the rest.
+        return rows + (try records(.item)).filter { !placed.contains($0.id) }
     }
 
     /// What starts a UTF-8 file so that spreadsheets read it as UTF-8; `import` skips it.

@@ -7,9 +7,11 @@ import GRDB
 /// roll-up is aggregated from those rows at read time, never from the log. And what a read-only
 /// session pulls: its roll-up and the records escalated to it (`ServerOversight`).
 extension SQLiteServerStore {
-    /// Bumped whenever `RollupContribution` changes what it keeps: stored rows of another format
-    /// are recomputed when the store opens.
-    static let rollupFormat: Int64 = 1
+    /// Bumped whenever `RollupContribution` changes what it keeps, or the rules it is computed
+    /// by: stored rows of another format are recomputed when the store opens. 2: a senior
+    /// administrator alone counts for CND014W only when agreed (2026-12-05; PostgreSQL's
+    /// migration v7 does the same there).
+    static let rollupFormat: Int64 = 2
 
     /// Recomputes every contribution when the rows are of another format (or the store predates
     /// them). Called when the store opens.

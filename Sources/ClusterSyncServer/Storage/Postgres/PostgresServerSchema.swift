@@ -268,11 +268,19 @@ enum PostgresServerSchema {
             -- (ChangeAdmission.idTakenInAnotherCluster): looked up here.
             CREATE INDEX record_by_id ON record(tenant, id);
             """),
+        ("v7 (governance): meeting contributions under the attendance rules of 2026-12-05", """
+            -- A senior administrator alone counts for CND014W only when agreed in advance: each
+            -- meeting's kept contribution (who it counted for) is made again by the backfill.
+            COMMENT ON TABLE rollup_contribution IS 'one roll-up contribution per cluster-shared record';
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the
     /// materialised rows of a store from before it by replaying its log.
     static let backfills: [String: @Sendable (PostgresConnection, Logger) async throws -> Void] = [
+        "v7 (governance): meeting contributions under the attendance rules of 2026-12-05": { connection, logger in
+            try await PostgresServerStore.recomputeContributions(ofType: .meeting, connection, logger: logger)
+        },
         "v3 (materialised state): kept field writes, compaction": { connection, logger in
             try await PostgresMaterialisedState.backfill(connection, logger: logger)
         },

@@ -61,6 +61,26 @@ extension PostgresServerStore {
             """, logger).compactMap { try? Change(jsonText: try $0.decode(String.self)) }
     }
 
+    /// Makes again what is kept about every cluster-shared record of `type` (its roll-up
+    /// contribution among it), cluster by cluster, from the records' logged changes: a migration's
+    /// work when the rules a contribution is computed by change (as `SQLiteServerStore.rollupFormat`).
+    static func recomputeContributions(ofType type: RecordType, _ c: PostgresConnection, logger: Logger) async throws {
+        var byCluster: [[String]: [String]] = [:]
+        for row in try await c.rows("SELECT tenant, cluster, id FROM record WHERE type = \(type.rawValue) AND practice IS NULL", logger) {
+            let (tenant, cluster, id) = try row.decode((String, String, String).self)
+            byCluster[[tenant, cluster], default: []].append(id)
+        }
+        for (key, ids) in byCluster {
+            let changes = try await c.rows("""
+                SELECT change_json FROM log WHERE tenant = \(key[0]) AND cluster = \(key[1]) AND record = ANY(\(ids)) ORDER BY seq
+                """, logger).compactMap { try? Change(jsonText: try $0.decode(String.self)) }
+            let scratch = try ScratchRecords()
+            try scratch.apply(changes)
+            let facts = try scratch.read { db in try KeptRecordFacts(db, where: "rec.practice IS NULL", records: Set(ids.compactMap { RecordID($0) })) }
+            try await facts.write(tenant: key[0], cluster: key[1], c, logger: logger)
+        }
+    }
+
     /// Recomputes what is kept about the cluster-shared records a push touched (inside its
     /// transaction): conflicts, escalation, source and roll-up contribution, from `scratch`,
     /// which holds the touched records' materialised state after the push.
