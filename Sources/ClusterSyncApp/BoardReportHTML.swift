@@ -85,11 +85,11 @@ public enum BoardReportHTML {
         data["hasPlans"] = !report.plans.isEmpty
         data["meetings"] = report.meetings.map { entry -> [String: Any] in
             let m = entry.meeting
+            // Judged only for a held meeting under terms that set a quorum; a dash otherwise.
+            let judged = m.string("status") == "held" && entry.quorum.required != nil
             return ["date": shown(m.date("date")), "title": m.string("title") ?? "", "body": m.string("body") ?? "",
-                    "status": m.string("status") ?? "",
-                    // Judged only for a held meeting under terms that set a quorum; a dash otherwise.
-                    "quorum": m.string("status") != "held" || entry.quorum.hasPrefix("unknown") ? "—" : WalesDates.shown(inText: entry.quorum),
-                    "inquorate": m.string("status") == "held" && entry.quorum.hasPrefix("NOT MET")]
+                    "status": m.string("status") ?? "", "quorum": judged ? WalesDates.shown(inText: entry.quorum.words) : "—",
+                    "inquorate": judged && entry.quorum.met == false]
         }
         data["hasMeetings"] = !report.meetings.isEmpty
         data["declarations"] = report.declarations.map { d -> [String: Any] in

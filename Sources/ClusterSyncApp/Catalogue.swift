@@ -200,7 +200,7 @@ public struct Catalogue: Sendable {
         "attend_practice": "Practice or organisation",
         "attend_practice_hint": "The practice's id as the cluster registered it, such as prestatyn or rhyl (not its full name)",
         "attend_represents": "For the practice (a buddy)",
-        "attend_agreed_by": "Agreed in advance by (a substitute, buddy or practice manager)",
+        "attend_agreed_by": "Agreed in advance by (a substitute, buddy, practice manager or senior administrator)",
         "attend_agreed_on": "Agreed on",
         "attend_add": "Record attendance",
         "attend_recorded": "Attendance recorded.",

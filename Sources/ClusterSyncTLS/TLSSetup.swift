@@ -107,10 +107,13 @@ public enum TLSSetup {
     }
 
     /// ``peerIdentity(of:)-(NIOSSLHandler)`` for code outside the pipeline, on any thread.
-    public static func peerIdentity(of channel: any Channel) -> EventLoopFuture<CertificateIdentity?> {
-        channel.nioSSL_peerCertificate().flatMapThrowing { certificate in
-            try certificate.map { certificate throws(ClusterSyncTLSError) in
-                try CertificateIdentity(certificate: certificate)
+    public static func peerIdentity(of channel: any Channel, authorities: TenantAuthorities) -> EventLoopFuture<CertificateIdentity?> {
+        channel.nioSSL_peerCertificate().flatMapThrowing { peer in
+            try peer.map { peer throws(ClusterSyncTLSError) in
+                let certificate = try CertificateIdentity.decode(peer)
+                let identity = try CertificateIdentity(certificate: certificate)
+                if let refusal = authorities.refusal(of: certificate, for: identity.tenant) { throw refusal }
+                return identity
             }
         }
     }

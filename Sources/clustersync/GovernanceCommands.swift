@@ -55,7 +55,8 @@ struct AttendMeeting: ParsableCommand {
             Capacities: clinician (a clinical partner or other senior practice-employed clinician), senior-administrator, \
             practice-manager.
             For QAIF CND014W a substitute or buddy counts for a practice only with --agreed-by: who agreed it before the meeting; \
-            so does a practice manager attending as a member (for a small or single-handed practice).
+            so does a practice manager or a senior administrator attending alone as a member (seed 003: another \
+            representative than a clinician is agreed with the Health Board before the meeting).
             """)
 
     @OptionGroup var replica: ReplicaOptions

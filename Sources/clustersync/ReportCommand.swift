@@ -10,10 +10,12 @@ struct ReportCommand: ParsableCommand {
         abstract: "Write the cluster's governance report for the Health Board or a PCPG board paper as one HTML file.",
         discussion: """
             The file is self-contained (inline CSS and SVG, nothing fetched) and prints to A4: key figures, the 5x5 heat \
-            map, open risks by band month by month, actions by RAG, what is overdue, decisions taken in the period, risks closed \
-            in the period with their lessons learned, GP \
-            Collaborative attendance against CND014W, and risks escalated to the PCPG or Health Board in full. Only records \
-            shared with the cluster are used. Open the file in a browser; print it or save it as PDF from there.
+            map, open risks by band month by month, actions by RAG, what is overdue, progress against the cluster plan, the \
+            meetings of the period with their quorum, decisions taken in the period with what needs a look in each, risks \
+            closed in the period with their lessons learned, GP Collaborative attendance against CND014W, the declarations \
+            of interest in force, and risks escalated to the PCPG or Health Board in full. Only records shared with the \
+            cluster are used. A period that has ended is reported as its records stood on its last day. Open the file in a \
+            browser; print it or save it as PDF from there.
             """)
 
     @OptionGroup var replica: ReplicaOptions

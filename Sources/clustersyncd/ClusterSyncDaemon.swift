@@ -166,8 +166,9 @@ struct CredentialCommand: AsyncParsableCommand {
             if !authorities.isEmpty {
                 let ours = try data.directory.authority().root.certificate
                 guard authorities.names(ours, for: tenant) else {
+                    let named = authorities.issuers[tenant] == nil ? "names no CA for tenant \(tenant)" : "names another CA for tenant \(tenant)"
                     throw ClusterSyncError(.invalidValue, """
-                        the server names another CA for tenant \(tenant) (tls.tenantClientCA), not this data directory's CA \
+                        the server \(named) (tls.tenantClientCA), not this data directory's CA \
                         (\(data.directory.caCertificate)), so a certificate issued here would be refused: sign the practice's \
                         request with that CA (Deploy/healthboard-pki.sh request, then sign), or issue a token (leave out --certificate)
                         """, field: "certificate")

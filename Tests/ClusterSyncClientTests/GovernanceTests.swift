@@ -243,13 +243,15 @@ import Testing
         let meetingChecks = try r.governance().checks(of: try #require(try r.record(m))).filter(\.needsAttention).map(\.text)
         #expect(meetingChecks == [
             "recorded as members but not among the members the terms of reference list (not counted): Joe Bloggs",
-            "substitutes with no one recorded as agreeing to them (not counted): Sub A",
+            "substitutes not agreed before the meeting (not counted): Sub A",
             "recorded both as attending and as sending apologies: Dr Siân Evans",
         ])
-        // Agreed, the substitute counts.
+        // Agreed, the substitute counts; agreed only after the meeting, as for attendance, not.
         try r.attend(m, Attendee(name: "Sub B", role: "substitute", practice: "meliden", agreedBy: "the chair"))
+        try r.attend(m, Attendee(name: "Sub C", role: "substitute", practice: "dyserth", agreedBy: "the chair",
+                                 agreedOn: CalendarDate("2026-11-21")))
         q = try r.governance().quorum(of: try #require(try r.record(m)))
-        #expect(q.present == 3)
+        #expect(q.present == 3 && q.unagreedSubstitutes == ["Sub A", "Sub C"])
     }
 
     /// A record that says something against itself is shown with a CHECK, not refused.

@@ -93,7 +93,7 @@ final class ServerProbe: ChannelInboundHandler {
             outcome.succeed(
                 Accepted(
                     identity: identity, tlsVersion: handler.tlsVersion,
-                    identityViaChannel: TLSSetup.peerIdentity(of: context.channel)
+                    identityViaChannel: TLSSetup.peerIdentity(of: context.channel, authorities: TenantAuthorities())
                 )
             )
             let reply = "identity:\(identity?.uri ?? "anonymous")\n"

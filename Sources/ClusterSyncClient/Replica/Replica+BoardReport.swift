@@ -22,9 +22,8 @@ public struct BoardReport: Sendable {
     /// What needs a look in each decision (`GovernanceRecords.checks`: an inquorate meeting, an
     /// outcome the votes do not give, a vote with an interest in force…), by decision.
     public var decisionChecks: [RecordID: [String]]
-    /// Meetings dated in the period, oldest first, each with its quorum in words ("met: 4 of 3
-    /// needed"; empty when it cannot be judged) as `show` says it.
-    public var meetings: [(meeting: RecordView, quorum: String)]
+    /// Meetings dated in the period, oldest first, each with its quorum as `show` judges it.
+    public var meetings: [(meeting: RecordView, quorum: GovernanceRecords.QuorumCheck)]
     /// Plans whose period overlaps the report's (guide §3.11: progress against the cluster
     /// plan), each with its priorities (the items of its priorities list) in list order.
     public var plans: [(plan: RecordView, priorities: [RecordView])]
@@ -99,9 +98,7 @@ extension Replica {
         })
         let meetings = shared.filter { $0.type == .meeting && ($0.date("date").map(period.contains) ?? false) }
             .sorted { ($0.date("date")!, $0.id) < ($1.date("date")!, $1.id) }
-            .map { meeting -> (meeting: RecordView, quorum: String) in
-                (meeting, governance.checks(of: meeting).first { $0.label == "quorum" }?.text ?? "")
-            }
+            .map { (meeting: $0, quorum: governance.quorum(of: $0)) }
         let plans = try shared.filter { $0.type == .plan && Self.overlaps($0, period) }
             .sorted { ($0.date("period_start")?.dayNumber ?? 0, $0.id) < ($1.date("period_start")?.dayNumber ?? 0, $1.id) }
             .map { plan -> (plan: RecordView, priorities: [RecordView]) in
@@ -111,7 +108,9 @@ extension Replica {
             }
         let declarations = shared.filter { d in
             guard d.type == .declaration, let declared = d.date("date_declared"), declared <= period.last else { return false }
-            return d.date("date_withdrawn").map { $0 >= period.first } ?? true
+            // In force on a day while withdrawn after it (as `GovernanceRecords.interests`): so
+            // on some day of the period unless withdrawn on or before its first.
+            return d.date("date_withdrawn").map { $0 > period.first } ?? true
         }.sorted { ($0.string("member") ?? "", $0.id) < ($1.string("member") ?? "", $1.id) }
 
         let attendance = AttendanceReport(records: shared, year: QAIFYear(containing: asOf), today: asOf)

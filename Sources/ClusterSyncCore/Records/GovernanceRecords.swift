@@ -57,10 +57,20 @@ public struct GovernanceRecords: Sendable {
         /// Attendees recorded as members who are not among the members the terms of reference
         /// list (when they list them): they do not count.
         public var notListed: [String] = []
-        /// Substitutes recorded without who agreed to them (`agreed_by`): they do not count.
+        /// Substitutes not agreed to (no `agreed_by`), or agreed only after the meeting: they do
+        /// not count.
         public var unagreedSubstitutes: [String] = []
         /// Names recorded both as attending and among the apologies.
         public var alsoApologies: [String] = []
+
+        /// The quorum in words, as `show` gives it: "met: 4 of 3 needed (member, substitute
+        /// count; TOR-…)", "NOT MET: …", or "unknown: " and why it cannot be judged.
+        public var words: String {
+            if let required {
+                return "\(met == true ? "met" : "NOT MET"): \(present) of \(required) needed (\(roles.joined(separator: ", ")) count; \(terms?.rawValue ?? ""))"
+            }
+            return "unknown: \(note ?? "no terms of reference")"
+        }
     }
 
     public static let defaultQuorumRoles = ["member", "substitute"]
@@ -74,7 +84,12 @@ public struct GovernanceRecords: Sendable {
             // list them (or list no one), and a substitute when someone agreed to it.
             let listed = Set(terms?.members("members").compactMap(\.stringValue).map(Self.nameKey) ?? [])
             let notListed = attendees.filter { $0.role == "member" && !listed.isEmpty && !listed.contains(Self.nameKey($0.name)) }
-            let unagreed = attendees.filter { $0.role == "substitute" && ($0.agreedBy ?? "").isEmpty }
+            // The arrangement rule attendance uses (`Attendee.arrangementRefusal`): agreed, and not
+            // after the meeting.
+            let date = meeting.date("date")
+            let unagreed = attendees.filter { a in
+                a.role == "substitute" && (date.map { a.arrangementRefusal(meetingOn: $0) != nil } ?? (a.agreedBy ?? "").isEmpty)
+            }
             let excluded = Set((notListed + unagreed).map { Self.nameKey($0.name) })
             let counting = attendees.filter { roles.contains($0.role) && !excluded.contains(Self.nameKey($0.name)) }
             let present = Set(counting.map { Self.nameKey($0.name) }).count
@@ -257,7 +272,8 @@ public struct GovernanceRecords: Sendable {
     }
 
     /// What a meeting (quorum, interests in force) or a decision (tally, majority, interests,
-    /// the checks on its votes) is checked against; nothing for other records.
+    /// the checks on its votes) is checked against; for other records, what they say against
+    /// themselves (`inconsistencies`).
     public func checks(of view: RecordView) -> [Check] {
         var checks: [Check] = []
         func add(_ label: String, _ text: String, attention: Bool = false) { checks.append(Check(label: label, text: text, needsAttention: attention)) }
@@ -265,18 +281,17 @@ public struct GovernanceRecords: Sendable {
         switch view.type {
         case .meeting:
             let q = quorum(of: view)
-            if let required = q.required {
-                add("quorum", "\(q.met == true ? "met" : "NOT MET"): \(q.present) of \(required) needed (\(q.roles.joined(separator: ", ")) count; \(q.terms?.rawValue ?? ""))",
-                    attention: q.met != true)
-            } else if let note = q.note {
-                add("quorum", "unknown: \(note)")
+            if q.required != nil {
+                add("quorum", q.words, attention: q.met != true)
+            } else if q.note != nil {
+                add("quorum", q.words)
             }
             if !q.notListed.isEmpty {
                 add("CHECK", "recorded as members but not among the members the terms of reference list (not counted): \(q.notListed.joined(separator: ", "))",
                     attention: true)
             }
             if !q.unagreedSubstitutes.isEmpty {
-                add("CHECK", "substitutes with no one recorded as agreeing to them (not counted): \(q.unagreedSubstitutes.joined(separator: ", "))",
+                add("CHECK", "substitutes not agreed before the meeting (not counted): \(q.unagreedSubstitutes.joined(separator: ", "))",
                     attention: true)
             }
             if !q.alsoApologies.isEmpty {

@@ -333,7 +333,8 @@ public struct ClientSyncStateMachine: Sendable {
                 phase = .pushing
                 drained = false
                 position = nil
-                return actions + pushMore()
+                // The sync is not over yet: its success is recorded when it is.
+                return actions.filter { $0 != .recordSuccessfulSync } + pushMore()
             case .once, .history:
                 // `bye` before the last page is applied: the server closes its side (TLS's
                 // goodbye, which the close waits for) while the replica writes.
@@ -446,7 +447,7 @@ public struct ClientSyncStateMachine: Sendable {
         if let before = pushingAgainAfter, batchNumber == before {
             // Read again after the pull, and nothing had become pushable: the sync is over.
             phase = .done
-            return [.send(.bye), .close, .finish(summary)]
+            return [.recordSuccessfulSync, .send(.bye), .close, .finish(summary)]
         }
         phase = .pulling
         // A practice's replica with no position yet takes the current state, not the history.
