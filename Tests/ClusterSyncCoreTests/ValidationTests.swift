@@ -378,7 +378,7 @@ import Testing
     }
 
     @Test(arguments: ["12/31/2026", "31/02/2026", "29/02/2027", "15/12/026", "15/12", "next week", "", "1/1/2026/1", "١٥/١٢/٢٠٢٦", "2026/12/15",
-                      "01/11/2026 09:30", "2026-11-01T12:00:00"])
+                      "01/11/2026 09:30", "2026-11-01T12:00:00", "15/12/0026", "1/1/3026"])
     func typedTextThatIsNoDayIsRefusedNamingBothForms(_ typed: String) {
         #expect(CalendarDate(typed: typed) == nil)
         Self.expectError(.invalidValue, field: "due_date") {

@@ -11,16 +11,27 @@ extension Replica {
 
     /// Records an attendee of a meeting (a set member: adding the same attendee twice is one).
     @discardableResult
+    /// Records an attendee; one recorded again under the same name (ignoring case and repeated
+    /// spaces) is changed, not listed twice: a substitute recorded first without who agreed to
+    /// it, then with, is one attendee, agreed (web audit: listed twice, the quorum left him out).
     public func attend(_ meeting: RecordID, _ attendee: Attendee) throws -> [Change] {
-        try requireType(meeting, .meeting)
-        return try edit(meeting, .add("attendees", attendee.jsonValue))
+        let view = try requireType(meeting, .meeting)
+        let value = attendee.jsonValue
+        let key = GovernanceRecords.nameKey(attendee.name)
+        let replaced = view.members("attendees").filter { $0 != value && Attendee($0).map { GovernanceRecords.nameKey($0.name) == key } == true }
+        let kept = view.members("attendees").contains(value)
+        let edits = replaced.map { Edit.remove("attendees", $0) } + (kept ? [] : [.add("attendees", value)])
+        guard !edits.isEmpty else { return [] }
+        return try edit(edits.map { (meeting, $0) })
     }
 
-    /// Removes every attendee entry of that name from a meeting; fails if there is none.
+    /// Removes every attendee entry of that name (ignoring case and repeated spaces, as `attend`
+    /// matches it) from a meeting; fails if there is none.
     @discardableResult
     public func unattend(_ meeting: RecordID, name: String) throws -> [Change] {
         let view = try requireType(meeting, .meeting)
-        let entries = view.members("attendees").filter { Attendee($0)?.name == name }
+        let key = GovernanceRecords.nameKey(name)
+        let entries = view.members("attendees").filter { Attendee($0).map { GovernanceRecords.nameKey($0.name) == key } == true }
         guard !entries.isEmpty else {
             throw ClusterSyncError(.invalidValue, "\(meeting) has no attendee named \(PatientDataGuard.quotable(name) ?? "so")", field: "attendees")
         }

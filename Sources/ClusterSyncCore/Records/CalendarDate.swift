@@ -56,6 +56,8 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         // Two digits: 1969–1999 for 69–99 and 2000–2068 for 00–68, as POSIX reads %y (so
         // "1/4/98", an interest declared long ago, is not 2098).
         let year = parts[2].count == 2 ? (typedYear >= 69 ? 1900 : 2000) + typedYear : typedYear
+        // "15/12/0026" is a slip for 2026, not the year 26.
+        guard (1900...2999).contains(year) else { return nil }
         guard (1...12).contains(month), day >= 1, day <= Self.daysIn(month: month, year: year) else { return nil }
         self.init(year: year, month: month, day: day)
     }

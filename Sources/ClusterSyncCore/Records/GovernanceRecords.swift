@@ -203,8 +203,13 @@ public struct GovernanceRecords: Sendable {
             return check
         }
         check.terms = terms.id
-        let members = Set(terms.members("members").compactMap(\.stringValue).map(Self.nameKey))
-        if !members.isEmpty { check.nonMembers = cast.filter { !members.contains(Self.nameKey($0)) }.sorted() }
+        var members = Set(terms.members("members").compactMap(\.stringValue).map(Self.nameKey))
+        if !members.isEmpty {
+            // A substitute agreed for the meeting votes in a member's place.
+            members.formUnion(meeting.attendees.filter { $0.role == "substitute" && $0.arrangementRefusal(meetingOn: date) == nil }
+                .map { Self.nameKey($0.name) })
+            check.nonMembers = cast.filter { !members.contains(Self.nameKey($0)) }.sorted()
+        }
         // Without a separate rule for financial decisions, the ordinary majority applies.
         guard let rule = (terms.string(ruleField) ?? terms.string("majority")).flatMap(MajorityRule.init(rawValue:)) else {
             check.note = "the terms of reference \(terms.id) set no majority"
