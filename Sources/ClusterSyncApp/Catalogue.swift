@@ -124,6 +124,8 @@ public struct Catalogue: Sendable {
         "needs_field": "{1} needs a {2}",
         "type_risk": "a risk", "type_action": "an action", "type_meeting": "a meeting",
         "type_decision": "a decision", "type_declaration": "a declaration of interest",
+        "type_terms": "a set of terms of reference", "type_list": "a list", "type_item": "a list item", "type_plan": "a plan",
+        "type_contribution": "a contribution",
         // Governance
         "nav_meetings": "Meetings",
         "nav_decisions": "Decisions",
@@ -197,7 +199,7 @@ public struct Catalogue: Sendable {
         "attend_role": "Attended as",
         "attend_capacity": "In the capacity of",
         "attend_capacity_none": "not recorded",
-        "attend_practice": "Practice or organisation",
+        "attend_practice": "Practice",
         "attend_practice_hint": "The practice's id as the cluster registered it, such as prestatyn or rhyl (not its full name)",
         "attend_represents": "For the practice (a buddy)",
         "attend_agreed_by": "Agreed in advance by (a substitute, buddy, practice manager or senior administrator)",
@@ -302,7 +304,7 @@ public struct Catalogue: Sendable {
         // Sync
         "sync_title": "Sync",
         "sync_server": "Server",
-        "sync_no_server": "No server set. Ask your cluster lead for the settings, then run clustersync remote set.",
+        "sync_no_server": "No server set. Ask the Health Board's administrator of ClusterSync for the settings, then run clustersync remote set.",
         "sync_last": "Last sync",
         "sync_never": "Never",
         "sync_pending": "Changes waiting to be shared",

@@ -17,7 +17,9 @@ extension Pages {
             let governance = try self.replica.governance()
             return try self.governanceRegister(.terms, columns: ["field_body", "field_date_agreed", "field_review_date", "col_in_force"]) { view in
                 let inForce = governance.termsInForce(body: view.string("body") ?? "", on: today)?.id == view.id
-                return [self.choice(view, "body"), self.date(view, "date_agreed"), self.date(view, "review_date"), self.t[inForce ? "yes" : "no"]]
+                // A review past due shows so, as on the record's page and in the roll-up.
+                let review = self.date(view, "review_date") + (governance.isOverdue(view, today: today) ? " (" + self.t["overdue"] + ")" : "")
+                return [self.choice(view, "body"), self.date(view, "date_agreed"), review, self.t[inForce ? "yes" : "no"]]
             }
         }
         router.get("/decisions") { _, _ in

@@ -7,6 +7,8 @@ enum HeatMap {
     static func data(_ matrix: RiskMatrix) -> [String: Any] {
         [
             "consequences": (1...5).map { "\($0) \(RiskScore.consequenceWords[$0 - 1])" },
+            // The colours' key: a band is told by colour in the cells, and by words only here.
+            "heatBands": ["low", "moderate", "high", "extreme"].map { ["band": $0, "label": $0] },
             "heatRows": (1...5).reversed().map { l -> [String: Any] in
                 [
                     "label": "\(l) \(RiskScore.likelihoodWords[l - 1])",
@@ -29,5 +31,6 @@ enum HeatMap {
     {{#heatRows}}<tr><th scope="row">{{label}}</th>{{#cells}}<td class="band-{{band}}{{#empty}} empty{{/empty}}"><span class="visually-hidden">{{band}}: </span>{{count}}</td>{{/cells}}</tr>
     {{/heatRows}}</tbody>
     </table>
+    <p class="heat-key">{{#heatBands}}<span class="swatch band-{{band}}" aria-hidden="true"></span> {{label}} {{/heatBands}}</p>
     """
 }

@@ -118,7 +118,7 @@ struct Pages: Sendable {
                 "fields": summary.conflicts.map { fieldLabel($0.field) }.joined(separator: ", "),
             ]
         }
-        return page.html("conflicts", title: t["conflicts_title"], section: .conflicts, data: ["records": records], conflicts: summaries.count)
+        return page.html("conflicts", title: t["conflicts_title"], section: .conflicts, data: ["records": records, "hasRecords": !records.isEmpty], conflicts: summaries.count)
     }
 
     func syncPage(failure: String?, flash: String?) throws -> Response {

@@ -136,7 +136,7 @@ extension Pages {
             }
             let text: String
             switch spec.kind.cardinality {
-            case .set: text = view.members(spec.name).map { Attendee($0)?.text ?? referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
+            case .set: text = view.members(spec.name).map { Attendee($0).map { WalesDates.shown(inText: $0.text) } ?? referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
             case .log: text = (view.writes[spec.name] ?? []).map { values.text($0.value, field: spec.name, of: view) }.joined(separator: "\n")
             case .register:
                 guard let value = view.value(spec.name) else { continue }
@@ -161,7 +161,7 @@ extension Pages {
             "id": view.id.rawValue, "heading": title, "deleted": view.isDeleted,
             "scopeText": view.scope.practice == nil ? t["record_shared"] : t["record_private"],
             "editable": RecordForm.of(view.type) != nil && !view.isDeleted,
-            "conflicts": conflicts, "fields": fields, "history": history,
+            "conflicts": conflicts, "hasConflicts": !conflicts.isEmpty, "fields": fields, "history": history,
         ]
         if view.type == .meeting, !view.isDeleted {
             func options(_ words: [String], _ field: String) -> [[String: Any]] {

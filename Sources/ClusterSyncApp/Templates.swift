@@ -159,7 +159,7 @@ enum Templates {
     {{^readOnly}}{{#editable}}<div class="actions-row"><a class="button" href="/records/{{id}}/edit">{{t.record_edit}}</a></div>{{/editable}}{{/readOnly}}
     {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li>{{message}}</li>{{/errors}}</ul></div>{{/hasErrors}}
     {{#agendaID}}<p><a href="/lists/{{agendaID}}">{{t.field_agenda}}</a></p>{{/agendaID}}
-    <h2 id="conflicts">{{t.record_conflicts}}</h2>
+    {{#hasConflicts}}<h2 id="conflicts">{{t.record_conflicts}}</h2>{{/hasConflicts}}
     {{#conflicts}}
     <section class="conflict" aria-labelledby="c-{{field}}">
     <h3 id="c-{{field}}">{{label}}</h3>
@@ -210,7 +210,7 @@ enum Templates {
 
     static let conflicts = """
     <h1>{{t.conflicts_title}}</h1>
-    {{#records}}<p>{{t.conflicts_intro}}</p>{{/records}}
+    {{#hasRecords}}<p>{{t.conflicts_intro}}</p>{{/hasRecords}}
     <ul>{{#records}}<li><a href="/records/{{id}}">{{title}}</a> – {{fields}}</li>{{/records}}</ul>
     {{^records}}<p>{{t.conflicts_none}}</p>{{/records}}
     """

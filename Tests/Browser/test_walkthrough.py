@@ -67,6 +67,8 @@ def test_add_edit_and_see_risks_in_the_register(page, app):
     # columns. One corner cell holding both wrapped into a cramped block at narrow widths.
     expect(page.locator("table.heat thead th.corner")).to_have_text("Likelihood")
     expect(page.locator("table.heat thead th[colspan='5']")).to_have_text("Consequence")
+    # The bands' colours have a key in words.
+    expect(page.locator(".heat-key")).to_have_text(re.compile(r"low\s+moderate\s+high\s+extreme"))
     shot(page, "risk-register")
     page.set_viewport_size({"width": 400, "height": 900})
     axis = page.locator("table.heat thead th[colspan='5']").bounding_box()
@@ -179,8 +181,17 @@ def test_resolve_a_conflict_from_another_practice(page, app, workdir):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
 
+    # The same on a second risk: the Conflicts page says what it is for once, not per record.
+    second = cli(app.replica, "risk", "add", "title=Phone lines down", "owner=Reception lead")
+    cli(rhyl, "merge", "--from", app.replica)
+    cli(rhyl, "risk", "set", second, "owner=Rhyl reception")
+    cli(app.replica, "risk", "set", second, "owner=Prestatyn reception")
     cli(app.replica, "merge", "--from", rhyl)
     page.get_by_role("link", name=re.compile("^Conflicts")).click()
+    expect(page.locator("nav .badge")).to_have_text("2")
+    expect(page.get_by_text("These records were changed at two practices at once")).to_have_count(1)
+    cli(app.replica, "conflicts", "resolve", second, "owner", "--keep", "1")
+    page.reload()
     expect(page.locator("nav .badge")).to_have_text("1")
     page.get_by_role("link", name="Flu vaccine fridge failure").click()
     section = page.locator("section.conflict")
@@ -207,6 +218,7 @@ def test_resolve_a_conflict_from_another_practice(page, app, workdir):
     sides.filter(has_text="Rhyl nurse manager").get_by_role("button", name=re.compile("Keep this one")).click()
     expect(page.get_by_role("status")).to_contain_text("Settled: Owner")
     expect(page.get_by_text("No conflicts: every practice's copy agrees.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Needs a decision")).to_have_count(0)
     expect(page.locator("dl.fields")).to_contain_text("Rhyl nurse manager")
     # The CLI sees it settled too: the resolution is an ordinary edit in the replica.
     assert "no conflicts" in cli(app.replica, "conflicts")
@@ -461,6 +473,41 @@ def test_terms_of_reference_and_a_decisions_financial_implications_in_the_browse
     expect(page.get_by_label("Amount")).to_have_value("£12,000")
     shown = json.loads(cli(app.replica, "decision", "show", "--json", page.url.split("/records/")[1].split("/")[0]))
     assert shown["fields"]["financial_implications"] is True and shown["fields"]["amount"] == "12000"
+
+
+def test_a_chairs_slips_are_put_right_in_plain_words(page, app):
+    """What the web audit found a chair meets: a substitute recorded again once agreed is one
+    attendee, counted; an empty name or member is asked for plainly; an overdue review of the
+    terms of reference shows in their register."""
+    r = app.replica
+    cli(r, "terms", "add", "title=Board ToR", "body=stakeholder-board", "date_agreed=2026-04-01", "review_date=2026-06-01",
+        "quorum=2", "members+=Dr Siân Evans", "members+=Dr Gareth Jones")
+    meeting = cli(r, "meeting", "add", "title=Cluster board", "body=stakeholder-board", "date=2026-11-20", "status=held")
+    cli(r, "meeting", "attend", meeting, "Dr Siân Evans", "--practice", "prestatyn")
+    page.goto(app.address + "records/" + meeting)
+    page.get_by_label("Name").fill("Dr Tom Hughes")
+    page.get_by_label("Attended as").select_option("substitute")
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.locator("dl.checks")).to_contain_text("substitutes not agreed before the meeting (not counted): Dr Tom Hughes")
+    page.get_by_label("Name").fill("Dr Tom Hughes")
+    page.get_by_label("Attended as").select_option("substitute")
+    page.get_by_label(re.compile("^Agreed in advance by")).fill("Dr Alys Jones")
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.locator("dl.fields")).to_contain_text("Dr Tom Hughes (substitute, agreed by Dr Alys Jones)")
+    assert page.locator("dl.fields").inner_text().count("Dr Tom Hughes") == 1
+    expect(page.locator("dl.checks")).to_contain_text("met: 2 of 2 needed")
+    # An empty name is asked for in words.
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.get_by_role("alert")).to_contain_text("an attendee needs a name")
+
+    decision = cli(r, "decision", "add", "title=Fund the pilot", f"meeting={meeting}", "method=vote")
+    page.goto(app.address + "records/" + decision)
+    page.get_by_role("button", name="Record the vote").click()
+    expect(page.get_by_role("alert")).to_contain_text("a vote needs the member's name")
+
+    page.get_by_role("link", name="Meetings").click()
+    page.get_by_role("link", name="Terms of reference").click()
+    expect(page.locator("tbody tr").filter(has_text="Board ToR")).to_contain_text("1 Jun 2026 (overdue)")
 
 
 def test_a_long_value_without_spaces_wraps_instead_of_widening_the_page(page, app):

@@ -48,6 +48,7 @@ extension Replica {
     public func vote(_ decision: RecordID, member: String, _ vote: String, forInterest: Bool = false) throws -> [Change] {
         let view = try requireType(decision, .decision)
         let typed = member.trimmingCharacters(in: .whitespaces)
+        guard !typed.isEmpty else { throw ClusterSyncError(.invalidValue, "a vote needs the member's name", field: "votes") }
         let key = view.mapValues("votes").keys.first { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(typed) } ?? typed
         guard forInterest else { return try edit(decision, .set(FieldMap.field("votes", key: key), .string(vote))) }
         guard vote == "abstain" else {

@@ -42,11 +42,14 @@ public struct Attendee: Hashable, Sendable {
         var day: CalendarDate?
         if let typed = given(agreedOn) {
             guard let parsed = CalendarDate(typed: typed) else {
-                throw ClusterSyncError(.invalidValue, "agreed_on must be a date like 14/11/2026 or 2026-11-14; got \(PatientDataGuard.quotable(typed) ?? "…")",
-                                       field: "agreed_on")
+                throw ClusterSyncError(.invalidValue,
+                    "the day it was agreed (agreed_on) must be a date written DD/MM/YYYY or YYYY-MM-DD; got \(PatientDataGuard.quotable(typed) ?? "…")",
+                    field: "agreed_on")
             }
             day = parsed
         }
+        // Said plainly here, before the value's shape check words it for whoever wrote the JSON.
+        guard given(name) != nil else { throw ClusterSyncError(.invalidValue, "an attendee needs a name", field: "name") }
         return Attendee(name: given(name) ?? "", role: given(role) ?? "member", capacity: given(capacity), practice: given(practice),
                         represents: given(represents), agreedBy: given(agreedBy), agreedOn: day)
     }
