@@ -361,8 +361,7 @@ public struct Catalogue: Sendable {
         // Export
         "export_title": "Export",
         "export_intro": "Download the registers to open in a spreadsheet or keep as a record.",
-        "export_risks_csv": "Risk register (CSV, for a spreadsheet)",
-        "export_actions_csv": "Action tracker (CSV, for a spreadsheet)",
+        "export_csv": "{1} (CSV, for a spreadsheet; Import reads it back)",
         "export_json": "Everything (JSON, for analysts)",
         // Access
         "read_only_title": "This replica changes nothing",

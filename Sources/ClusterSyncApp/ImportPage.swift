@@ -14,6 +14,11 @@ extension Pages {
 
     static let importTypes: [RecordType] = [.risk, .action, .meeting, .decision, .declaration, .terms, .plan, .contribution]
 
+    /// A register's CSV file name: risks.csv, actions.csv, meetings.csv, terms.csv…
+    static func csvName(_ type: RecordType) -> String {
+        type == .terms ? "terms.csv" : "\(type.rawValue)s.csv"
+    }
+
     struct ImportDone {
         var created: String, updated: String, unchanged: String, checked: Bool
     }

@@ -35,9 +35,18 @@ struct Pages: Sendable {
             guard (try await self.posted(request)) != nil else { return self.expired() }
             return try await self.syncNow()
         }
-        router.get("/export") { _, _ in self.page.html("export", title: self.t["export_title"], section: .export, data: [:], conflicts: self.conflictCount()) }
-        router.get("/export/risks.csv") { _, _ in try self.download(self.replica.exportCSV(.risk, today: self.replica.today), type: "text/csv", name: "risks.csv") }
-        router.get("/export/actions.csv") { _, _ in try self.download(self.replica.exportCSV(.action, today: self.replica.today), type: "text/csv", name: "actions.csv") }
+        // Every register the import page takes, as the CSV it reads back (a template to fill in).
+        router.get("/export") { _, _ in
+            let files = Self.importTypes.map { type -> [String: String] in
+                ["href": "/export/\(Self.csvName(type))", "label": self.t.text("export_csv", self.t["import_type_\(type.rawValue)"])]
+            }
+            return self.page.html("export", title: self.t["export_title"], section: .export, data: ["files": files], conflicts: self.conflictCount())
+        }
+        for type in Self.importTypes {
+            router.get(RouterPath("/export/\(Self.csvName(type))")) { _, _ in
+                try self.download(self.replica.exportCSV(type, today: self.replica.today), type: "text/csv", name: Self.csvName(type))
+            }
+        }
         router.get("/export/clustersync.json") { _, _ in
             try self.download(self.replica.exportJSON(today: self.replica.today).canonicalText + "\n", type: "application/json", name: "clustersync.json")
         }

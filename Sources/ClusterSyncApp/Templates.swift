@@ -271,8 +271,7 @@ enum Templates {
     <h1>{{t.export_title}}</h1>
     <p>{{t.export_intro}}</p>
     <ul>
-    <li><a href="/export/risks.csv" download>{{t.export_risks_csv}}</a></li>
-    <li><a href="/export/actions.csv" download>{{t.export_actions_csv}}</a></li>
+    {{#files}}<li><a href="{{href}}" download>{{label}}</a></li>{{/files}}
     <li><a href="/export/clustersync.json" download>{{t.export_json}}</a></li>
     </ul>
     """

@@ -509,6 +509,14 @@ def test_a_chairs_slips_are_put_right_in_plain_words(page, app):
     page.get_by_role("link", name="Terms of reference").click()
     expect(page.locator("tbody tr").filter(has_text="Board ToR")).to_contain_text("1 Jun 2026 (overdue)")
 
+    # Every register the import page takes exports as CSV, to fill in and import back.
+    page.get_by_role("link", name="Export").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("^Meetings \\(CSV")).click()
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    assert download.value.suggested_filename == "meetings.csv" and text.startswith("id,practice,title,body") and "Cluster board" in text
+    expect(page.get_by_role("link", name=re.compile("^Terms of reference \\(CSV"))).to_have_attribute("href", "/export/terms.csv")
+
 
 def test_a_long_value_without_spaces_wraps_instead_of_widening_the_page(page, app):
     link = "https://sharepoint.example.nhs.wales/" + "a" * 3000
