@@ -68,6 +68,7 @@ struct RecordForm {
         Field(name: "location", kind: .text),
         Field(name: "chair", kind: .text),
         Field(name: "agenda", kind: .record(.list)),
+        Field(name: "minutes", kind: .textarea),
     ])
 
     static let decision = RecordForm(type: .decision, fields: [

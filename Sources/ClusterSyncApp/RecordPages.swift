@@ -13,6 +13,7 @@ extension Pages {
                 ?? (query["saved"] == "1" ? self.t["form_saved"] : nil)
                 ?? (query["attended"] == "1" ? self.t["attend_recorded"] : nil)
                 ?? (query["voted"] == "1" ? self.t["vote_recorded"] : nil)
+                ?? (query["unattended"] == "1" ? self.t["attend_removed"] : nil)
             return try self.recordPage(view, flash: flash)
         }
         router.get("/records/:id/edit") { _, context in
@@ -52,6 +53,16 @@ extension Pages {
                 return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
+            }
+        }
+        router.post("/records/:id/unattend") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context), view.type == .meeting else { return self.notFound() }
+            do {
+                try self.replica.unattend(view.id, name: posted.trimmed("name"))
+                return .redirect(to: "/records/\(view.id.rawValue)?unattended=1")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message, typed: nil)
             }
         }
         router.post("/records/:id/vote") { request, context in
@@ -174,7 +185,18 @@ extension Pages {
                 form["typed"] = ["name", "practice", "represents", "agreed_by", "agreed_on"].reduce(into: [String: String]()) { $0[$1] = typed[$1] ?? "" }
                 form["error"] = problem
             }
+            // Each recorded attendee, removable (a name recorded by mistake), as the CLI's `unattend`.
+            form["attendees"] = view.attendees.map { a -> [String: Any] in
+                ["text": WalesDates.shown(inText: a.text), "name": a.name, "id": view.id.rawValue, "removeLabel": t.text("attend_remove_label", a.name)]
+            }
+            form["hasAttendees"] = !view.attendees.isEmpty
             data["attendForm"] = form
+        }
+        if view.type == .meeting {
+            let decisions = governance.decisions.filter { $0.string("meeting") == view.id.rawValue }
+                .sorted { ($0.string("date") ?? "", $0.id) < ($1.string("date") ?? "", $1.id) }
+            data["meetingDecisions"] = decisions.map { ["id": $0.id.rawValue, "title": $0.name] }
+            data["hasMeetingDecisions"] = !decisions.isEmpty
         }
         if view.type == .decision, !view.isDeleted {
             var form: [String: Any] = [

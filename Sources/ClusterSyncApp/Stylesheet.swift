@@ -96,6 +96,8 @@ enum Stylesheet {
     table.heat td { width: 2.8rem; height: 2.4rem; text-align: center; font-weight: 700; border: 1px solid #fff; }
     table.heat th { font-weight: 400; font-size: .85rem; padding: .2rem .3rem; max-width: 5.5rem; }
     table.heat th.axis { font-weight: 700; text-align: center; }
+    form.inline { display: inline; margin-left: .5rem; }
+    ul.attendees li { margin: .25rem 0; }
     .heat-key { font-size: .85rem; margin: .3rem 0 0; }
     .heat-key .swatch { display: inline-block; width: .9rem; height: .9rem; vertical-align: -.1rem; border: 1px solid #888; margin-left: .4rem; }
     table.heat th.corner { vertical-align: bottom; text-align: left; }

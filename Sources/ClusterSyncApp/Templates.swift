@@ -192,7 +192,10 @@ enum Templates {
     <div class="field"><label for="a-agreed-on">{{t.attend_agreed_on}}</label><input type="text" id="a-agreed-on" name="agreed_on" placeholder="DD/MM/YYYY" value="{{typed.agreed_on}}"></div>
     <button type="submit">{{t.attend_add}}</button>
     </form>
+    {{#hasAttendees}}<ul class="attendees">{{#attendees}}<li>{{text}} <form class="inline" method="post" action="/records/{{id}}/unattend"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="name" value="{{name}}"><button type="submit" class="secondary" aria-label="{{removeLabel}}">{{t.attend_remove}}</button></form></li>{{/attendees}}</ul>{{/hasAttendees}}
     {{/attendForm}}{{/readOnly}}
+    {{#hasMeetingDecisions}}<h2>{{t.meeting_decisions}}</h2>
+    <ul class="meeting-decisions">{{#meetingDecisions}}<li><a href="/records/{{id}}">{{title}}</a></li>{{/meetingDecisions}}</ul>{{/hasMeetingDecisions}}
     {{^readOnly}}{{#voteForm}}
     <h2 id="vote">{{t.vote_title}}</h2>
     <form method="post" action="/records/{{id}}/vote" aria-labelledby="vote"{{#error}} aria-describedby="v-error"{{/error}}>

@@ -500,8 +500,18 @@ def test_a_chairs_slips_are_put_right_in_plain_words(page, app):
     page.get_by_role("button", name="Record attendance").click()
     expect(page.get_by_role("alert")).to_contain_text("an attendee needs a name")
 
+    # A name recorded by mistake is removed from the page.
+    page.get_by_label("Name").fill("Dr Wrong Name")
+    page.get_by_role("button", name="Record attendance").click()
+    page.get_by_role("button", name="Remove Dr Wrong Name from the attendance").click()
+    expect(page.get_by_role("status")).to_have_text("Attendance removed.")
+    expect(page.locator("dl.fields")).not_to_contain_text("Dr Wrong Name")
+
     decision = cli(r, "decision", "add", "title=Fund the pilot", f"meeting={meeting}", "method=vote")
-    page.goto(app.address + "records/" + decision)
+    # The meeting lists the decisions taken at it.
+    page.goto(app.address + "records/" + meeting)
+    page.locator("ul.meeting-decisions").get_by_role("link", name="Fund the pilot").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fund the pilot")
     page.get_by_role("button", name="Record the vote").click()
     expect(page.get_by_role("alert")).to_contain_text("a vote needs the member's name")
 
