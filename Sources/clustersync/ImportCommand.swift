@@ -41,16 +41,12 @@ struct ImportCommand: ParsableCommand {
             Output.printJSON(.object([
                 "created": .int(Int64(outcome.created)), "updated": .int(Int64(outcome.updated)), "unchanged": .int(Int64(outcome.unchanged)),
                 "changes": .int(Int64(outcome.changes)), "dry_run": .bool(dryRun), "imported": .bool(!dryRun && outcome.problems.isEmpty),
-                "warnings": .array(outcome.warnings.map {
-                    .object(["line": .int(Int64($0.line)), "column": $0.column.map(JSONValue.string) ?? .null, "message": .string($0.message)])
-                }),
+                "warnings": .array(outcome.warnings.map(Self.json)),
                 "rows": .array(outcome.rows.map {
                     .object(["line": .int(Int64($0.line)), "record": .string($0.record.rawValue), "created": .bool($0.created),
                              "fields": .array($0.fields.map(JSONValue.string))])
                 }),
-                "problems": .array(outcome.problems.map {
-                    .object(["line": .int(Int64($0.line)), "column": $0.column.map(JSONValue.string) ?? .null, "message": .string($0.message)])
-                }),
+                "problems": .array(outcome.problems.map(Self.json)),
             ]))
         }
         guard outcome.problems.isEmpty else {
@@ -65,5 +61,10 @@ struct ImportCommand: ParsableCommand {
             let verb = dryRun ? "would create" : "created"
             Output.print("\(verb) \(outcome.created), \(dryRun ? "would update" : "updated") \(outcome.updated), unchanged \(outcome.unchanged) (\(outcome.changes) change\(outcome.changes == 1 ? "" : "s"))")
         }
+    }
+
+    /// A problem or a warning as `--json` prints it: `{"line","column","message"}`.
+    static func json(_ problem: Replica.ImportProblem) -> JSONValue {
+        .object(["line": .int(Int64(problem.line)), "column": problem.column.map(JSONValue.string) ?? .null, "message": .string(problem.message)])
     }
 }
