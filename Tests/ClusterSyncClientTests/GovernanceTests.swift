@@ -227,6 +227,12 @@ import Testing
         let texts = try r.governance().checks(of: try #require(try r.record(spirometer))).filter(\.needsAttention).map(\.text)
         #expect(texts.contains("an amount is recorded but financial implications are not marked: the majority for those may apply"))
         #expect(texts.contains("decided by consensus, but 1 voted against"))
+        // A meeting dated after today is not held yet, whatever its status says (as attendance
+        // counts it): no quorum or absent voters judged.
+        let ahead = try meeting(r, date: "2027-01-10")
+        let early = try r.create(.decision, edits: [.set("title", s("Early")), .set("meeting", s(ahead.rawValue)), .set("method", s("vote"))])
+        try r.vote(early, member: "Rhys Morgan", "for")
+        #expect(try votes(early).meetingQuorate == nil && votes(early).absentVoters.isEmpty)
         try r.edit(m, .set("status", s("cancelled")))
         #expect(try votes(pilot).meetingCancelled)
         #expect(try r.governance().derived(try #require(try r.record(pilot)))["meeting_cancelled"] == .bool(true))

@@ -90,7 +90,7 @@ extension Replica {
             }
         }.sorted { ($0.overdueDate?.dayNumber ?? .max, $0.id) < ($1.overdueDate?.dayNumber ?? .max, $1.id) }
 
-        let governance = GovernanceRecords(shared)
+        let governance = GovernanceRecords(shared, today: asOf)
         let decisions = shared.filter { $0.type == .decision && (governance.date(of: $0).map(period.contains) ?? false) }
             .sorted { (governance.date(of: $0)!, $0.id) < (governance.date(of: $1)!, $1.id) }
         let decisionChecks = Dictionary(uniqueKeysWithValues: decisions.map { d in

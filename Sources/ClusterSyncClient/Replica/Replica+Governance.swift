@@ -6,7 +6,7 @@ extension Replica {
     public func governance() throws -> GovernanceRecords {
         var views: [RecordView] = []
         for type in [RecordType.meeting, .terms, .decision, .declaration] { views += try records(type) }
-        return GovernanceRecords(views)
+        return GovernanceRecords(views, today: today)
     }
 
     /// Records an attendee of a meeting (a set member: adding the same attendee twice is one).

@@ -7,9 +7,13 @@ public struct GovernanceRecords: Sendable {
     public private(set) var meetings: [RecordView] = []
     public private(set) var decisions: [RecordView] = []
     public private(set) var declarations: [RecordView] = []
+    /// The day checks are made on: a meeting dated after it is not held yet, whatever its
+    /// status says (as `AttendanceReport` counts it). Nil: a meeting is held when marked so.
+    public var today: CalendarDate?
 
     /// Takes any records; keeps the live governance ones.
-    public init(_ records: some Sequence<RecordView>) {
+    public init(_ records: some Sequence<RecordView>, today: CalendarDate? = nil) {
+        self.today = today
         for view in records where !view.isDeleted {
             switch view.type {
             case .terms: terms.append(view)
@@ -184,7 +188,7 @@ public struct GovernanceRecords: Sendable {
             }.map(\.member))).filter { !abstained.contains(Self.nameKey($0)) }.sorted()
         }
         // Judged once the meeting is held: before, its attendance may not be recorded yet.
-        if let meeting = meeting(decision.string("meeting")), meeting.string("status") == "held" {
+        if let meeting = meeting(decision.string("meeting")), isHeld(meeting) {
             check.meetingQuorate = quorum(of: meeting).met
             let present = Set(meeting.attendees.map { Self.nameKey($0.name) })
             if !present.isEmpty { check.absentVoters = cast.filter { !present.contains(Self.nameKey($0)) }.sorted() }
@@ -225,6 +229,13 @@ public struct GovernanceRecords: Sendable {
         default: break
         }
         return check
+    }
+
+    /// Whether a meeting has been held: marked so, and not dated after `today`.
+    public func isHeld(_ meeting: RecordView) -> Bool {
+        guard meeting.string("status") == "held" else { return false }
+        guard let today, let date = meeting.date("date") else { return true }
+        return date <= today
     }
 
     // MARK: Interests
