@@ -221,6 +221,7 @@ struct RecordForm {
     /// `baselines`: for an edit form, what each field showed when the form was first drawn.
     func data(heading: String, action: String, cancel: String, values: (String) -> String, baselines: ((String) -> String)? = nil,
               problems: [Problem], t: Catalogue, records: (RecordType) -> [(id: String, name: String)]) -> [String: Any] {
+        var focused = false
         let rows: [[String: Any]] = fields.map { field in
             var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": isRequired(field)]
             if let baselines {
@@ -234,6 +235,12 @@ struct RecordForm {
             if let problem = problems.first(where: { $0.field == field.name }) {
                 row["error"] = problem.message
                 described.append("e-\(field.name)")
+                // The first field to put right has the focus, so the keyboard starts there (no
+                // script: the browser's own autofocus).
+                if !focused {
+                    row["autofocus"] = true
+                    focused = true
+                }
             }
             if !described.isEmpty { row["describedBy"] = described.joined(separator: " ") }
             switch field.kind {

@@ -238,7 +238,12 @@ extension Pages {
     /// A date field's value as people in Wales write dates (the field's kind decides, so
     /// `date_declared` and `date_agreed` are dates too); anything else as it is.
     func displayed(_ text: String, field: String, of type: RecordType) -> String {
-        type.schema.field(field)?.kind == .date ? WalesDates.shown(iso: text) : text
+        switch type.schema.field(field)?.kind {
+        case .date: WalesDates.shown(iso: text)
+        // An attendee's agreement day, in its words ("agreed by BCUHB on 1 Nov 2026").
+        case .attendeeSet: WalesDates.shown(inText: text)
+        default: text
+        }
     }
 
     /// `text` as HTML, each record id in it (a declaration of interest, the terms of reference a
@@ -282,7 +287,7 @@ extension Pages {
             let shownBefore = referenceTitle(before) ?? displayed(values.text(before, field: entry.field, of: view), field: entry.field, of: view.type)
             return t.text("history_changed", label, shownBefore, after)
         case .add: return t.text("history_add", label, referenceTitle(entry.after ?? .null) ?? after)
-        case .remove: return t.text("history_remove", label, entry.before.first.map { Replica.plain($0) } ?? "")
+        case .remove: return t.text("history_remove", label, entry.before.first.map { displayed(Replica.plain($0), field: entry.field, of: view.type) } ?? "")
         case .note: return t.text("history_note", label, after)
         case .place: return t.text("history_place", label, after)
         case .delete: return t["history_delete"]

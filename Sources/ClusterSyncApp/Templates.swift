@@ -59,9 +59,9 @@ enum Templates {
     {{#baseline}}<input type="hidden" name="{{name}}" value="{{value}}">{{/baseline}}
     {{#hint}}<p class="hint" id="h-{{name}}">{{hint}}</p>{{/hint}}
     {{#error}}<p class="error" id="e-{{name}}"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
-    {{#isText}}<input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}>{{/isText}}
-    {{#isTextarea}}<textarea id="f-{{name}}" name="{{name}}" rows="3"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}>{{value}}</textarea>{{/isTextarea}}
-    {{#isSelect}}<select id="f-{{name}}" name="{{name}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}>
+    {{#isText}}<input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}>{{/isText}}
+    {{#isTextarea}}<textarea id="f-{{name}}" name="{{name}}" rows="3"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}>{{value}}</textarea>{{/isTextarea}}
+    {{#isSelect}}<select id="f-{{name}}" name="{{name}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}>
     {{#options}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/options}}
     </select>{{/isSelect}}
     </div>

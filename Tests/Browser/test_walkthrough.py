@@ -151,6 +151,7 @@ def test_a_refused_value_keeps_what_was_typed(page):
     expect(alert).to_contain_text("NHS number")
     expect(page.get_by_label("Title")).to_have_value(typed_title)
     expect(page.get_by_label("Title")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Title")).to_be_focused()   # the keyboard starts at the field to put right
     expect(page.get_by_label("Owner")).to_have_value("Reception lead")
     expect(page.get_by_label("Likelihood", exact=True)).to_have_value("2")
     shot(page, "validation-error")
@@ -161,6 +162,7 @@ def test_a_refused_value_keeps_what_was_typed(page):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("Review date must be a date like 15/12/2026")
     expect(page.get_by_label("Review date")).to_have_value("31/02/2026")
+    expect(page.get_by_label("Review date")).to_be_focused()
     page.get_by_label("Review date").fill("28/02/2026")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Letter to patient not sent")
@@ -347,6 +349,7 @@ def test_a_meeting_with_attendance_and_a_declaration_of_interest(page, app):
     page.get_by_role("button", name="Record attendance").click()
     expect(page.get_by_role("status")).to_have_text("Attendance recorded.")
     expect(page.locator("dl.fields")).to_contain_text("Dr Siân Evans (substitute, clinician, prestatyn-medical, agreed by BCUHB primary care on 1 Mar 2027)")
+    expect(page.locator("tbody")).to_contain_text("agreed by BCUHB primary care on 1 Mar 2027) added to attended")
     page.get_by_role("link", name="Meetings").click()
     row = page.locator("tbody tr").filter(has_text="Cluster board, March")
     expect(row).to_contain_text("12 Mar 2027")
