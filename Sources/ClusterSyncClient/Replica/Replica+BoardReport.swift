@@ -106,12 +106,7 @@ extension Replica {
                 let items = try plan.string("priorities").flatMap { RecordID($0) }.map { try self.items(of: $0) } ?? []
                 return (plan, asOf < made ? items.compactMap { byID[$0.id] } : items)
             }
-        let declarations = shared.filter { d in
-            guard d.type == .declaration, let declared = d.date("date_declared"), declared <= period.last else { return false }
-            // In force on a day while withdrawn after it (as `GovernanceRecords.interests`): so
-            // on some day of the period unless withdrawn on or before its first.
-            return d.date("date_withdrawn").map { $0 > period.first } ?? true
-        }.sorted { ($0.string("member") ?? "", $0.id) < ($1.string("member") ?? "", $1.id) }
+        let declarations = shared.filter { $0.type == .declaration && $0.isInForce(from: period.first, to: period.last) }.sorted { ($0.string("member") ?? "", $0.id) < ($1.string("member") ?? "", $1.id) }
 
         let attendance = AttendanceReport(records: shared, year: QAIFYear(containing: asOf), today: asOf)
 

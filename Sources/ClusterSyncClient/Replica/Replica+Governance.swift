@@ -17,8 +17,7 @@ extension Replica {
     public func attend(_ meeting: RecordID, _ attendee: Attendee) throws -> [Change] {
         let view = try requireType(meeting, .meeting)
         let value = attendee.jsonValue
-        let key = GovernanceRecords.nameKey(attendee.name)
-        let replaced = view.members("attendees").filter { $0 != value && Attendee($0).map { GovernanceRecords.nameKey($0.name) == key } == true }
+        let replaced = Self.attendeeEntries(named: attendee.name, in: view).filter { $0 != value }
         let kept = view.members("attendees").contains(value)
         let edits = replaced.map { Edit.remove("attendees", $0) } + (kept ? [] : [.add("attendees", value)])
         guard !edits.isEmpty else { return [] }
@@ -30,8 +29,7 @@ extension Replica {
     @discardableResult
     public func unattend(_ meeting: RecordID, name: String) throws -> [Change] {
         let view = try requireType(meeting, .meeting)
-        let key = GovernanceRecords.nameKey(name)
-        let entries = view.members("attendees").filter { Attendee($0).map { GovernanceRecords.nameKey($0.name) == key } == true }
+        let entries = Self.attendeeEntries(named: name, in: view)
         guard !entries.isEmpty else {
             throw ClusterSyncError(.invalidValue, "\(meeting) has no attendee named \(PatientDataGuard.quotable(name) ?? "so")", field: "attendees")
         }
@@ -76,6 +74,12 @@ extension Replica {
         let today = self.today
         let views = try records(.meeting) + records(.terms)
         return AttendanceReport(records: views, year: year ?? QAIFYear(containing: today), today: today)
+    }
+
+    /// A meeting's attendee entries recorded under `name`, ignoring case and repeated spaces.
+    static func attendeeEntries(named name: String, in meeting: RecordView) -> [JSONValue] {
+        let key = GovernanceRecords.nameKey(name)
+        return meeting.members("attendees").filter { Attendee($0).map { GovernanceRecords.nameKey($0.name) == key } == true }
     }
 
     @discardableResult

@@ -251,8 +251,7 @@ public struct GovernanceRecords: Sendable {
         let wanted = Dictionary(names.map { (Self.nameKey($0), $0) }, uniquingKeysWith: { a, _ in a })
         return declarations.compactMap { declaration in
             guard let member = declaration.string("member"), let name = wanted[Self.nameKey(member)],
-                  let declared = declaration.date("date_declared"), declared <= date,
-                  declaration.date("date_withdrawn").map({ $0 > date }) ?? true else { return nil }
+                  declaration.isInForce(from: date, to: date) else { return nil }
             return InterestInForce(member: name, declaration: declaration)
         }.sorted { ($0.member, $0.declaration.id) < ($1.member, $1.declaration.id) }
     }

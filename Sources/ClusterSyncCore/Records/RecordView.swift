@@ -182,13 +182,24 @@ extension RecordView {
             guard let review = date("review_date") else { return [:] }
             return ["review_overdue": .bool(review < today)]
         case .declaration:
-            guard let declared = date("date_declared") else { return [:] }
-            return ["in_force": .bool(declared <= today && (date("date_withdrawn").map { $0 > today } ?? true))]
+            guard date("date_declared") != nil else { return [:] }
+            return ["in_force": .bool(isInForce(from: today, to: today))]
         case .contribution:
             guard let year = string("year").flatMap(QAIFYear.init) else { return [:] }
             var d: [String: JSONValue] = ["deadline": .string(year.contributionDeadline.description)]
             if let made = date("date") { d["on_time"] = .bool(made <= year.contributionDeadline) }
             return d
         }
+    }
+}
+
+extension RecordView {
+    /// Whether a declaration of interest is in force on some day from `first` to `last`: declared
+    /// on or before `last`, and not withdrawn on or before `first` (it is in force on a day while
+    /// withdrawn after it). The one rule for `in_force`, the interests a meeting or a decision
+    /// meets, and the board report's register.
+    public func isInForce(from first: CalendarDate, to last: CalendarDate) -> Bool {
+        guard let declared = date("date_declared"), declared <= last else { return false }
+        return date("date_withdrawn").map { $0 > first } ?? true
     }
 }

@@ -55,6 +55,10 @@ extension PostgresServerStore {
     /// Every logged change of these records of one cluster, in sequence order. A row this
     /// version cannot read is left out here (pulls still send it as unreadable).
     func loggedChanges(of records: [String], tenant: String, cluster: String, _ c: PostgresConnection) async throws -> [Change] {
+        try await Self.loggedChanges(of: records, tenant: tenant, cluster: cluster, c, logger: logger)
+    }
+
+    static func loggedChanges(of records: [String], tenant: String, cluster: String, _ c: PostgresConnection, logger: Logger) async throws -> [Change] {
         guard !records.isEmpty else { return [] }
         return try await c.rows("""
             SELECT change_json FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = ANY(\(records)) ORDER BY seq
@@ -71,9 +75,7 @@ extension PostgresServerStore {
             byCluster[[tenant, cluster], default: []].append(id)
         }
         for (key, ids) in byCluster {
-            let changes = try await c.rows("""
-                SELECT change_json FROM log WHERE tenant = \(key[0]) AND cluster = \(key[1]) AND record = ANY(\(ids)) ORDER BY seq
-                """, logger).compactMap { try? Change(jsonText: try $0.decode(String.self)) }
+            let changes = try await loggedChanges(of: ids, tenant: key[0], cluster: key[1], c, logger: logger)
             let scratch = try ScratchRecords()
             try scratch.apply(changes)
             let facts = try scratch.read { db in try KeptRecordFacts(db, where: "rec.practice IS NULL", records: Set(ids.compactMap { RecordID($0) })) }
