@@ -332,6 +332,16 @@ public actor InMemoryServerStore: ServerStore {
         let escalatedRisks = candidates.isEmpty ? [] : try await records.read { db in
             try ServerOversight.escalatedRisks(db, tenant: identity.tenant, cluster: identity.cluster, among: candidates)
         }
+        // The live writes of each changed field by the change's maker, read before the loop too
+        // (`LeadPowers.leavesOwnWriteLive`), keyed by record, field and maker.
+        let ownLiveWrites: [String: [ChangeID]] = identity.role.hasLeadPowers ? [:] : try await records.read { db in
+            var writes: [String: [ChangeID]] = [:]
+            for change in changes where change.value != nil && !change.supersedes.isEmpty {
+                writes[Self.fieldKey(change)] = try ServerOversight.liveWrites(
+                    db, tenant: identity.tenant, cluster: identity.cluster, record: change.record, field: change.field, by: change.id.replica)
+            }
+            return writes
+        }
         for var change in changes {
             let owner = owners[change.id.replica]
             let registration = keys[change.id.replica]
@@ -355,10 +365,15 @@ public actor InMemoryServerStore: ServerStore {
                 continue
             }
             let supersededValues = change.supersedes.map { stored[$0]?.value }
+            let superseded = change.supersedes.map { owners[$0.replica] }
+            let leavesOwnWriteLive = !identity.role.hasLeadPowers
+                && LeadPowers.readsOwnLiveWrites(change, by: identity.practice, supersededPractices: superseded)
+                && LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ownLiveWrites[Self.fieldKey(change)] ?? [],
+                                                 earlier: accepted)
             do throws(ClusterSyncError) {
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice,
-                                     supersededPractices: change.supersedes.map { owners[$0.replica] },
-                                     supersededValues: supersededValues, escalatedRisks: escalatedRisks, receiver: .server)
+                                     supersededPractices: superseded, supersededValues: supersededValues,
+                                     escalatedRisks: escalatedRisks, leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
@@ -404,6 +419,8 @@ public actor InMemoryServerStore: ServerStore {
         return PushOutcome(accepted: accepted.count, duplicates: changes.count - accepted.count,
                            superseded: try await Self.superseded(duplicates, in: records))
     }
+
+    static func fieldKey(_ change: Change) -> String { "\(change.record) \(change.field) \(change.id.replica)" }
 
     /// As `SQLiteServerStore.superseded`, in the cluster's materialised records.
     static func superseded(_ duplicates: [Change], in records: DatabaseQueue) async throws -> [ChangeID] {

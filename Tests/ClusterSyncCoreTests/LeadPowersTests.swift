@@ -85,6 +85,39 @@ import Testing
         #expect(needed(change(.risk, "tags", nil, supersedes: 2), ["rhyl", "prestatyn"]) == nil, "a set member's removal")
     }
 
+    /// The first of two steps that would settle a conflict without the lead: superseding only
+    /// the other practice's value while a write of the change's own maker stays live.
+    @Test func supersedingAnotherPracticesValueBesideOnesOwnNeedsTheLead() {
+        let mine = ChangeID(replica: Self.a, counter: 3), theirs = ChangeID(replica: Self.b, counter: 4)
+        var pick = change(.risk, "title", .string("Winter locum cover"))
+        pick.supersedes = [theirs]
+        #expect(LeadPowers.readsOwnLiveWrites(pick, by: "rhyl", supersededPractices: ["prestatyn"]))
+        #expect(!LeadPowers.readsOwnLiveWrites(pick, by: "rhyl", supersededPractices: ["rhyl"]), "its own practice's value")
+        #expect(!LeadPowers.readsOwnLiveWrites(pick, by: "rhyl", supersededPractices: [nil]), "a value whose practice this end does not know")
+        #expect(LeadPowers.leavesOwnWriteLive(pick, ownLiveWrites: [mine]))
+        #expect(!LeadPowers.leavesOwnWriteLive(pick, ownLiveWrites: []))
+        #expect(LeadPowers.needed(for: pick, by: "rhyl", supersededPractices: ["prestatyn"], leavesOwnWriteLive: true) == .resolveConflict)
+        #expect(LeadPowers.needed(for: pick, by: "rhyl", supersededPractices: ["prestatyn"], leavesOwnWriteLive: false) == nil)
+        #expect(LeadPowers.needed(for: pick, by: "rhyl", supersededPractices: ["rhyl"], leavesOwnWriteLive: true) == nil)
+
+        // The same push's earlier changes: a write of its maker to the field is live; one that a
+        // change before it superseded is not; other fields and records do not count.
+        var earlierWrite = change(.risk, "title", .string("Draft"))
+        earlierWrite.record = pick.record
+        earlierWrite.id = mine
+        #expect(LeadPowers.leavesOwnWriteLive(pick, ownLiveWrites: [], earlier: [earlierWrite]))
+        var otherMaker = earlierWrite
+        otherMaker.id = ChangeID(replica: Self.b, counter: 9)
+        otherMaker.supersedes = [mine]
+        #expect(!LeadPowers.leavesOwnWriteLive(pick, ownLiveWrites: [mine], earlier: [otherMaker]))
+        var otherField = earlierWrite
+        otherField.field = "owner"
+        #expect(!LeadPowers.leavesOwnWriteLive(pick, ownLiveWrites: [], earlier: [otherField]))
+        var bothSuperseded = pick
+        bothSuperseded.supersedes = [theirs, mine]
+        #expect(!LeadPowers.leavesOwnWriteLive(bothSuperseded, ownLiveWrites: [mine]))
+    }
+
     @Test func theRoleDecidesAndTheRefusalSaysWhatToDo() throws {
         let close = change(.risk, "status", .string("closed"))
         try LeadPowers.check(close, role: .clusterLead, practice: "rhyl", supersededPractices: [], receiver: .replica)

@@ -120,8 +120,13 @@ struct LocalEditSession {
                 escalatedRisks.insert(risk)
             }
         }
+        // Never true of an edit planned here, which supersedes every live write it holds; asked
+        // all the same, so that the rule the server applies to pushes is the one applied here.
+        let leavesOwnWriteLive = LeadPowers.readsOwnLiveWrites(change, by: identity.practice, supersededPractices: superseded)
+            && LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: live.map(\.id).filter { [replica = identity.replicaID] in $0.replica == replica })
         try LeadPowers.check(change, role: role, practice: identity.practice, supersededPractices: superseded,
-                             supersededValues: supersededValues, escalatedRisks: escalatedRisks, receiver: .replica)
+                             supersededValues: supersededValues, escalatedRisks: escalatedRisks,
+                             leavesOwnWriteLive: leavesOwnWriteLive, receiver: .replica)
         counter += 1
         // The value as the file will give it back (a number's canonical text may read back as
         // another case), so later edits of this session plan against what a read would show.

@@ -14,7 +14,12 @@
 ///   risk's `linked_actions`, or gives the action a `source` other than the risk): the PCPG or
 ///   Health Board stops seeing the action, as it would the risk;
 /// - **resolves another practice's conflict**: it writes a value superseding two or more
-///   concurrent values of one field, one of which another practice wrote;
+///   concurrent values of one field, one of which another practice wrote; or it supersedes
+///   another practice's value while a write its own maker made to the field stays live beside
+///   it (`leavesOwnWriteLive`). The second is the first of two steps a client writing the wire
+///   itself could settle a conflict by without the lead (supersede only the other practice's
+///   value, then settle its own two); the reference client never writes so, since its write
+///   supersedes every live value it holds, and a replica holds every write it made;
 /// - **deletes** a cluster-shared record (a list item is part of its list, and removing one is
 ///   editing the list, not deleting a record);
 /// - **redacts** a written value (`Redaction`), on any record.
@@ -101,9 +106,34 @@ public enum LeadPowers {
         return left
     }
 
-    /// `escalatedRisks`: of `risksLeft(by:)`, those escalated beyond the cluster at this end.
+    /// Whether `needed` asks whether `change` leaves a write of its maker live
+    /// (`leavesOwnWriteLive`), so that an end looks up the field's live writes only then: it
+    /// writes a value over another practice's, as this end knows the practices.
+    public static func readsOwnLiveWrites(_ change: Change, by practice: String, supersededPractices: [String?]) -> Bool {
+        change.value != nil && supersededPractices.contains { $0 != nil && $0 != practice }
+    }
+
+    /// Whether a write of `change`'s maker (`change.id.replica`) to its record's field stays
+    /// live beside it. `ownLiveWrites`: the live writes of that field its maker made, as this
+    /// end held them before the push or edit; `earlier`: the changes of the same push before
+    /// `change`, which may add such a write or supersede one.
+    public static func leavesOwnWriteLive(_ change: Change, ownLiveWrites: some Sequence<ChangeID>, earlier: some Sequence<Change> = [Change]()) -> Bool {
+        var live = Set(ownLiveWrites)
+        for other in earlier where other.record == change.record && other.field == change.field {
+            live.subtract(other.supersedes)
+            if other.id.replica == change.id.replica, other.value != nil { live.insert(other.id) }
+        }
+        live.subtract(change.supersedes)
+        live.remove(change.id)
+        return !live.isEmpty
+    }
+
+    /// `escalatedRisks`: of `risksLeft(by:)`, those escalated beyond the cluster at this end;
+    /// `leavesOwnWriteLive`: `leavesOwnWriteLive(_:ownLiveWrites:earlier:)`, where
+    /// `readsOwnLiveWrites` (false elsewhere).
     public static func needed(for change: Change, by practice: String, supersededPractices: [String?],
-                              supersededValues: [JSONValue?] = [], escalatedRisks: Set<RecordID> = []) -> Power? {
+                              supersededValues: [JSONValue?] = [], escalatedRisks: Set<RecordID> = [],
+                              leavesOwnWriteLive: Bool = false) -> Power? {
         let type = change.record.type
         let shared = change.scope.practice == nil
         let word = change.value?.stringValue
@@ -126,8 +156,8 @@ public enum LeadPowers {
             return .deleteShared
         }
         // A set member's removal (no value) supersedes its adds: that settles no conflict.
-        if change.value != nil, change.supersedes.count >= 2,
-           supersededPractices.contains(where: { $0 != nil && $0 != practice }) {
+        if readsOwnLiveWrites(change, by: practice, supersededPractices: supersededPractices),
+           change.supersedes.count >= 2 || leavesOwnWriteLive {
             return .resolveConflict
         }
         return nil
@@ -137,10 +167,10 @@ public enum LeadPowers {
     /// message: a replica refuses an edit before it is made, a server a change pushed.
     public static func check(_ change: Change, role: CredentialRole, practice: String, supersededPractices: [String?],
                              supersededValues: [JSONValue?] = [], escalatedRisks: Set<RecordID> = [],
-                             receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
+                             leavesOwnWriteLive: Bool = false, receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
         guard !role.hasLeadPowers,
               let power = needed(for: change, by: practice, supersededPractices: supersededPractices, supersededValues: supersededValues,
-                                 escalatedRisks: escalatedRisks)
+                                 escalatedRisks: escalatedRisks, leavesOwnWriteLive: leavesOwnWriteLive)
         else { return }
         let what = power.words(for: change.record.type)
         switch receiver {

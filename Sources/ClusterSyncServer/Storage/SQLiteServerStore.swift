@@ -245,9 +245,15 @@ public final class SQLiteServerStore: ServerStore {
                 // The risks it would take an action off that are escalated beyond the cluster now.
                 let escalatedRisks = identity.role.hasLeadPowers ? [] : try ServerOversight.escalatedRisks(
                     db, tenant: tenant, cluster: cluster, among: LeadPowers.risksLeft(by: change, supersededValues: supersededValues))
+                // Whether a write of its maker stays live beside it, stored or earlier in this batch.
+                let leavesOwnWriteLive = try !identity.role.hasLeadPowers
+                    && LeadPowers.readsOwnLiveWrites(change, by: identity.practice, supersededPractices: superseded)
+                    && LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ServerOversight.liveWrites(
+                        db, tenant: tenant, cluster: cluster, record: change.record, field: change.field, by: change.id.replica), earlier: accepted)
                 do throws(ClusterSyncError) {
                     try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
-                                         supersededValues: supersededValues, escalatedRisks: escalatedRisks, receiver: .server)
+                                         supersededValues: supersededValues, escalatedRisks: escalatedRisks,
+                                         leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
                 } catch {
                     throw PushRejection(change: change.id, error: error)
                 }

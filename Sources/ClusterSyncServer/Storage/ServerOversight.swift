@@ -52,6 +52,16 @@ public enum ServerOversight {
         return Set(try risks(db, tenant: tenant, cluster: cluster, ids: Array(ids)).filter { EscalationReach.isBeyondTheCluster($0.escalation) }.map(\.id))
     }
 
+    /// The live writes `maker` made to `field` of `record` in one cluster, as stored now (a push
+    /// asks whether a change leaves one live beside it: `LeadPowers.leavesOwnWriteLive`).
+    public static func liveWrites(_ db: Database, tenant: String, cluster: String, record: RecordID, field: String,
+                                  by maker: ReplicaID) throws -> [ChangeID] {
+        try Int64.fetchAll(db.cachedStatement(sql: """
+            SELECT c.counter FROM record rec JOIN change c ON c.record = rec.num JOIN replica r ON r.num = c.replica
+            WHERE rec.tenant = ? AND rec.cluster = ? AND rec.id = ? AND c.field = ? AND r.id = ? AND c.live = 1
+            """), arguments: [tenant, cluster, record.rawValue, field, maker.rawValue]).map { ChangeID(replica: maker, counter: $0) }
+    }
+
     /// The records of one cluster a read-only role may hold, sorted by id, and the views they
     /// were found with (which `EscalationReach.sentWhole` reads for links and sources).
     public struct ListedRecords: Sendable {

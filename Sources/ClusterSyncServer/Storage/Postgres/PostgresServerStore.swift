@@ -301,9 +301,20 @@ public final class PostgresServerStore: ServerStore {
             let superseded = change.supersedes.map { owners[$0.replica] ?? nil }
             let supersededValues = LeadPowers.readsSupersededValues(change)
                 ? change.supersedes.map { inBatch[$0]?.value ?? known.supersededValues[$0] ?? nil } : []
+            // Whether a write of its maker stays live beside it, stored or earlier in this push
+            // (read only for a write over another practice's value, which few pushes hold).
+            var leavesOwnWriteLive = false
+            if !identity.role.hasLeadPowers, LeadPowers.readsOwnLiveWrites(change, by: identity.practice, supersededPractices: superseded) {
+                let ownLiveWrites = try await c.rows("""
+                    SELECT counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(change.record.rawValue)
+                    AND field = \(change.field) AND replica_id = \(change.id.replica.rawValue) AND live
+                    """, logger).map { ChangeID(replica: change.id.replica, counter: try $0.decode(Int64.self)) }
+                leavesOwnWriteLive = LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ownLiveWrites, earlier: accepted)
+            }
             do throws(ClusterSyncError) {
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
-                                     supersededValues: supersededValues, escalatedRisks: known.escalatedRisks, receiver: .server)
+                                     supersededValues: supersededValues, escalatedRisks: known.escalatedRisks,
+                                     leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
