@@ -127,6 +127,16 @@ struct LocalEditSession {
         try LeadPowers.check(change, role: role, practice: identity.practice, supersededPractices: superseded,
                              supersededValues: supersededValues, escalatedRisks: escalatedRisks,
                              leavesOwnWriteLive: leavesOwnWriteLive, receiver: .replica)
+        // A field holding as many live writes as one may (`FieldGrowth`) takes no more; a map's
+        // entries count together, so a map's record is read whole.
+        if change.value != nil {
+            let group = FieldGrowth.group(of: planned.field)
+            let groupWrites = group == planned.field ? live
+                : Array(((try self.view(id))?.writes ?? [:]).filter { FieldGrowth.field($0.key, isIn: group) }.values.joined())
+            if groupWrites.count >= FieldGrowth.maxLiveWrites {
+                try FieldGrowth.check(change, live: Set(groupWrites.map(\.id)), receiver: .replica)
+            }
+        }
         counter += 1
         // The value as the file will give it back (a number's canonical text may read back as
         // another case), so later edits of this session plan against what a read would show.

@@ -189,6 +189,8 @@ public final class SQLiteServerStore: ServerStore {
             texts.reserveCapacity(changes.count)
             var logText = RunText()
             var duplicates: [Change] = []
+            // The live writes of the groups of fields the push may fill (`FieldGrowth`).
+            let nearlyFull = try ServerOversight.liveWrites(db, tenant: tenant, cluster: cluster, of: FieldGrowth.PushReads(changes))
             for var change in changes {
                 let registration: ReplicaRegistration?
                 if let known = registrations[change.id.replica] {
@@ -277,6 +279,7 @@ public final class SQLiteServerStore: ServerStore {
                     row.bind(7, in: columns.change)
                 }
                 if logged == 1 {
+                    try FieldGrowth.checkPushed(change, nearlyFull: nearlyFull, earlier: accepted)
                     seq += 1
                     accepted.append(change)
                     texts.append(text)

@@ -62,6 +62,38 @@ public enum ServerOversight {
             """), arguments: [tenant, cluster, record.rawValue, field, maker.rawValue]).map { ChangeID(replica: maker, counter: $0) }
     }
 
+    /// What a push reads of the groups of fields it writes values to (`FieldGrowth.PushReads`)
+    /// in one cluster: each group's live writes counted (up to `FieldGrowth.maxLiveWrites`), then
+    /// the ids of those of the groups that may be full.
+    public static func liveWrites(_ db: Database, tenant: String, cluster: String,
+                                  of reads: FieldGrowth.PushReads) throws -> [FieldGrowth.Group: [ChangeID]] {
+        guard !reads.groups.isEmpty else { return [:] }
+        // A group is a field, or a map's entries: the fields after `votes:` and before `votes;`.
+        func fields(_ group: FieldGrowth.Group) -> (sql: String, arguments: StatementArguments) {
+            group.isMap ? ("c.field > ? AND c.field < ?", [group.name + ":", group.name + ";"]) : ("c.field = ?", [group.name])
+        }
+        let within = "rec.tenant = ? AND rec.cluster = ? AND rec.id = ?"
+        var counted: [FieldGrowth.Group: Int] = [:]
+        for group in reads.groups.keys {
+            let (sql, arguments) = fields(group)
+            counted[group] = try Int.fetchOne(db.cachedStatement(sql: """
+                SELECT count(*) FROM (SELECT 1 FROM record rec JOIN change c ON c.record = rec.num
+                                      WHERE \(within) AND \(sql) AND c.live = 1 LIMIT ?)
+                """), arguments: [tenant, cluster, group.record.rawValue] + arguments + [FieldGrowth.maxLiveWrites]) ?? 0
+        }
+        var live: [FieldGrowth.Group: [ChangeID]] = [:]
+        for group in reads.toRead(counted: { counted[$0] ?? 0 }) {
+            let (sql, arguments) = fields(group)
+            live[group] = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT r.id, c.counter FROM record rec JOIN change c ON c.record = rec.num JOIN replica r ON r.num = c.replica
+                WHERE \(within) AND \(sql) AND c.live = 1
+                """), arguments: [tenant, cluster, group.record.rawValue] + arguments).compactMap { row in
+                ReplicaID(row[0] as String).map { ChangeID(replica: $0, counter: row[1]) }
+            }
+        }
+        return live
+    }
+
     /// The records of one cluster a read-only role may hold, sorted by id, and the views they
     /// were found with (which `EscalationReach.sentWhole` reads for links and sources).
     public struct ListedRecords: Sendable {

@@ -227,7 +227,8 @@ public final class PostgresServerStore: ServerStore {
             }
         }
         let known = KnownState(owners: owners, registrations: registrations, redactions: redactions, storedRedactions: storedRedactions,
-                               supersededValues: supersededValues, escalatedRisks: escalatedRisks)
+                               supersededValues: supersededValues, escalatedRisks: escalatedRisks,
+                               nearlyFull: try await liveWrites(of: FieldGrowth.PushReads(changes), tenant: tenant, cluster: cluster, c))
 
         // Signed changes of registered makers need no stored copy (ownership rules only unsigned
         // pushes), and a push is rarely a resend: it is first tried as all new, and the log's
@@ -257,6 +258,43 @@ public final class PostgresServerStore: ServerStore {
         var supersededValues: [ChangeID: JSONValue?]
         /// The risks changes of the push could take an action off that are escalated beyond the cluster.
         var escalatedRisks: Set<RecordID>
+        /// The live writes of the groups of fields the push may fill (`FieldGrowth`).
+        var nearlyFull: [FieldGrowth.Group: [ChangeID]]
+    }
+
+    /// As `ServerOversight.liveWrites(_:tenant:cluster:of:)`: the groups' live writes counted in
+    /// one statement (every field of the push's records), then those of the groups that may be
+    /// full read one statement each.
+    private func liveWrites(of reads: FieldGrowth.PushReads, tenant: String, cluster: String,
+                            _ c: PostgresConnection) async throws -> [FieldGrowth.Group: [ChangeID]] {
+        guard !reads.groups.isEmpty else { return [:] }
+        var counted: [FieldGrowth.Group: Int] = [:]
+        for row in try await c.rows("""
+            SELECT record, field, count(*) FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster)
+            AND record = ANY(\(Array(Set(reads.groups.keys.map(\.record.rawValue))))) AND live GROUP BY record, field
+            """, logger) {
+            let (record, field, count) = try row.decode((String, String, Int64).self)
+            guard let id = RecordID(record) else { continue }
+            counted[FieldGrowth.Group(record: id, field: field), default: 0] += Int(count)
+        }
+        var live: [FieldGrowth.Group: [ChangeID]] = [:]
+        for group in reads.toRead(counted: { counted[$0] ?? 0 }) {
+            let record = group.record.rawValue, name = group.name
+            let rows = group.isMap
+                ? try await c.rows("""
+                    SELECT replica_id, counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(record)
+                    AND field > \(name + ":") AND field < \(name + ";") AND live
+                    """, logger)
+                : try await c.rows("""
+                    SELECT replica_id, counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(record)
+                    AND field = \(name) AND live
+                    """, logger)
+            live[group] = try rows.compactMap { row in
+                let (replica, counter) = try row.decode((String, Int64).self)
+                return ReplicaID(replica).map { ChangeID(replica: $0, counter: counter) }
+            }
+        }
+        return live
     }
 
     /// Decides each change and stores the accepted ones, after the tenant's row lock. `logged`
@@ -325,6 +363,7 @@ public final class PostgresServerStore: ServerStore {
                 duplicates.append(change)
                 continue
             }
+            try FieldGrowth.checkPushed(change, nearlyFull: known.nearlyFull, earlier: accepted)
             change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
             if change.value != nil {
                 let inBatch = redactions[change.id].flatMap { $0.record == change.record && $0.field == change.field ? $0.by : nil }

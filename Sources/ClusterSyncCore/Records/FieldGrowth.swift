@@ -1,0 +1,116 @@
+/// How far one field of one record may grow: at most `maxLiveWrites` live writes (a set's
+/// members, a log's notes, a map's entries together, a register's competing values).
+///
+/// Why: a record escalated beyond the cluster, with its linked actions and their notes, goes
+/// whole to every PCPG and Health Board replica of its region, so one practice adding 200,000
+/// members to a risk's `linked_actions` made every such sync carry them (9–30 s each; the
+/// thirty-eighth session's security review). Each push was bounded, the record was not.
+///
+/// Like `LeadPowers` this is not admission: it depends on what the receiver holds, not on the
+/// change alone. The server checks each pushed change against its store, and a replica each edit
+/// before it reaches the outbox; a replica applies whatever it receives, so writes made
+/// concurrently on several replicas may take a field past the bound, and then only writes that
+/// replace one of its live writes are taken until it is back under.
+public enum FieldGrowth {
+    /// Far above what a cluster's records hold (a meeting's attendees, a terms of reference's
+    /// members, a risk's linked actions and notes run to tens), far below what makes a sync slow.
+    public static let maxLiveWrites = 1_000
+
+    /// The fields whose live writes count together: a map's entries (`votes:KEY`) count as the
+    /// map's (`votes`); any other field is its own.
+    public static func group(of field: String) -> String {
+        FieldMap.split(field)?.map ?? field
+    }
+
+    /// Whether `field` counts in `group`.
+    public static func field(_ field: String, isIn group: String) -> Bool {
+        field == group || (field.hasPrefix(group) && field.utf8.dropFirst(group.utf8.count).first == UInt8(ascii: ":"))
+    }
+
+    /// A record's group of fields.
+    public struct Group: Hashable, Sendable {
+        public var record: RecordID
+        /// The field, or the map (`votes`) of a map entry's field.
+        public var name: String
+        /// Whether `name` is a map, whose entries' fields (`votes:KEY`) count together.
+        public var isMap: Bool { record.type.schema.field(name)?.kind.isMap == true }
+
+        public init(record: RecordID, field: String) {
+            self.record = record
+            name = FieldGrowth.group(of: field)
+        }
+
+        public init(of change: Change) {
+            self.init(record: change.record, field: change.field)
+        }
+    }
+
+    /// What a store reads of the groups a push writes values to, in two steps: first each
+    /// group's live writes counted (`groups`; a store may stop counting at `maxLiveWrites`), then
+    /// the ids of all the live writes of the groups that may be full by the push's end
+    /// (`toRead(counted:)`). Only a group near the bound is read write by write.
+    public struct PushReads: Sendable {
+        /// The groups the push writes a value to, with how many values it writes to each.
+        public private(set) var groups: [Group: Int] = [:]
+
+        public init(_ changes: some Sequence<Change>) {
+            for change in changes where change.value != nil {
+                groups[Group(of: change), default: 0] += 1
+            }
+        }
+
+        /// The groups whose live writes must be read: those that may be full for one of the
+        /// push's changes, given `counted`.
+        public func toRead(counted: (Group) -> Int) -> Set<Group> {
+            Set(groups.filter { counted($0.key) + $0.value >= maxLiveWrites }.keys)
+        }
+    }
+
+    /// The live writes of `change`'s group just before it: `stored`, those held before the push
+    /// (as `PushReads` has a store read them; none for a group it need not read), with what
+    /// `earlier`, the changes of the same push before `change`, add and supersede in the group.
+    public static func liveBefore(_ change: Change, stored: some Sequence<ChangeID>, earlier: some Sequence<Change>) -> Set<ChangeID> {
+        let group = group(of: change.field)
+        var live = Set(stored)
+        for other in earlier where other.record == change.record && field(other.field, isIn: group) {
+            live.subtract(other.supersedes)
+            if other.value != nil { live.insert(other.id) }
+        }
+        return live
+    }
+
+    /// A store's check of a pushed change that is new to it: `nearlyFull`, the live writes of the
+    /// groups `PushReads` had it read (a group not read cannot be full); `earlier`, the push's
+    /// changes accepted before it. Throws the refusal naming the change.
+    public static func checkPushed(_ change: Change, nearlyFull: [Group: [ChangeID]], earlier: [Change]) throws(PushRejection) {
+        guard let stored = nearlyFull[Group(of: change)] else { return }
+        do throws(ClusterSyncError) {
+            try check(change, live: liveBefore(change, stored: stored, earlier: earlier), receiver: .server)
+        } catch {
+            throw PushRejection(change: change.id, error: error)
+        }
+    }
+
+    /// Refuses `change` with `invalid-value` when its group already holds `maxLiveWrites` live
+    /// writes (`live`, as `liveBefore` gives them) and it replaces none of them. A change among
+    /// them (stored already) adds nothing.
+    public static func check(_ change: Change, live: Set<ChangeID>, receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
+        guard change.value != nil, live.count >= maxLiveWrites, !live.contains(change.id), live.isDisjoint(with: change.supersedes) else { return }
+        let group = group(of: change.field)
+        let what = switch change.record.type.schema.field(change.field)?.kind.cardinality {
+        case .set: "members"
+        case .log: "notes"
+        default: FieldMap.split(change.field) == nil ? "competing values" : "entries"
+        }
+        let holds = "\(change.record) \(group) holds \(live.count) \(what), the most one field may hold (\(maxLiveWrites))"
+        switch receiver {
+        case .replica:
+            throw ClusterSyncError(.invalidValue,
+                "\(holds): remove some (or settle its conflict) before adding more. Nothing was changed.", field: change.field)
+        case .server:
+            throw ClusterSyncError(.invalidValue,
+                "change \(change.id) adds to \(holds) at this server; nothing of the batch was stored. "
+                + "Remove some of them on a replica that holds them, then push again.", field: change.field)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Testing
+
+/// The replica's side of `FieldGrowth`: an edit that would take a field past the most live
+/// writes one may hold is refused before it reaches the outbox, as the server would refuse it.
+@Suite struct FieldGrowthReplicaTests {
+    @Test func aFullFieldTakesNoMoreAndNothingIsQueued() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        let limit = FieldGrowth.maxLiveWrites
+        let risk = try rhyl.create(.risk, edits: [.set("title", .string("Out-of-hours cover"))]
+                                   + (1...limit).map { Edit.add("tags", .string("tag \($0)")) })
+        let pending = try rhyl.pendingCount()
+        let error = #expect(throws: ClusterSyncError.self) { try rhyl.edit(risk, .add("tags", .string("one too many"))) }
+        #expect(error?.code == .invalidValue && error?.field == "tags")
+        #expect(error?.message == "\(risk) tags holds \(limit) members, the most one field may hold (\(limit)): "
+            + "remove some (or settle its conflict) before adding more. Nothing was changed.")
+        #expect(try rhyl.pendingCount() == pending, "nothing waits in the outbox")
+        #expect(try rhyl.record(risk)?.members("tags").count == limit)
+        // Room made, and another field of the record, as ever.
+        try rhyl.edit(risk, .remove("tags", .string("tag 1")))
+        try rhyl.edit(risk, .add("tags", .string("winter")))
+        try rhyl.edit(risk, .set("owner", .string("Rhyl")))
+
+        // A map's entries count together: a decision's votes.
+        let decision = try rhyl.create(.decision, edits: [.set("title", .string("Fund a winter locum"))]
+                                       + (1...limit).map { Edit.set("votes:Member \($0)", .string("for")) })
+        let votes = #expect(throws: ClusterSyncError.self) { try rhyl.edit(decision, .set("votes:Member 0", .string("against"))) }
+        #expect(votes?.message.hasPrefix("\(decision) votes holds \(limit) entries") == true, "\(String(describing: votes))")
+        try rhyl.edit(decision, .set("votes:Member 1", .string("against")))
+    }
+}
