@@ -344,7 +344,7 @@ public actor InMemoryServerStore: ServerStore {
         }
         // And the live writes of the groups of fields the push may fill (`FieldGrowth`).
         let nearlyFull = try await records.read { db in
-            try ServerOversight.liveWrites(db, tenant: identity.tenant, cluster: identity.cluster, of: FieldGrowth.PushReads(changes))
+            try ServerOversight.nearlyFull(db, tenant: identity.tenant, cluster: identity.cluster, for: FieldGrowth.PushReads(changes))
         }
         for var change in changes {
             let owner = owners[change.id.replica]

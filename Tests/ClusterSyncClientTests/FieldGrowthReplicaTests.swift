@@ -31,4 +31,26 @@ import Testing
         #expect(votes?.message.hasPrefix("\(decision) votes holds \(limit) entries") == true, "\(String(describing: votes))")
         try rhyl.edit(decision, .set("votes:Member 1", .string("against")))
     }
+
+    /// One record is the source of at most `FieldGrowth.maxActionsPerSource` actions, counted
+    /// with those the same edit makes before they are written.
+    @Test func aRiskIsTheSourceOfBoundedlyManyActions() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        let limit = FieldGrowth.maxActionsPerSource
+        let risk = try rhyl.create(.risk, edits: [.set("title", .string("Out-of-hours cover"))])
+        let actions = try (0...limit).map { try rhyl.create(.action, edits: [.set("title", .string("Action \($0)"))]) }
+        let naming = actions.map { ($0, Edit.set("source", .string(risk.rawValue))) }
+        let inOneEdit = #expect(throws: ClusterSyncError.self) { try rhyl.edit(naming) }
+        #expect(inOneEdit?.message.hasPrefix("\(limit) actions name \(risk) as their source") == true, "\(String(describing: inOneEdit))")
+        try rhyl.edit(Array(naming.dropLast()))
+        let pending = try rhyl.pendingCount()
+        let error = #expect(throws: ClusterSyncError.self) { try rhyl.edit([naming.last!]) }
+        #expect(error?.code == .invalidValue && error?.field == "source")
+        #expect(error?.message == "\(limit) actions name \(risk) as their source, the most one record may be the source of (\(limit)): "
+            + "give \(actions.last!) another source, or none. Nothing was changed.")
+        #expect(try rhyl.pendingCount() == pending, "nothing waits in the outbox")
+        try rhyl.edit([naming[0]])
+    }
 }

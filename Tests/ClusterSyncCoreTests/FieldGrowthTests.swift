@@ -62,6 +62,36 @@ import Testing
         #expect(notes?.message.contains("holds 1000 notes") == true)
     }
 
+    /// One record is the source of at most `maxActionsPerSource` actions.
+    @Test func aRecordIsTheSourceOfBoundedlyManyActions() throws {
+        let action = RecordID("ACT-7K3M9Q2X1F")!
+        let naming = Self.change(1, "source", .string(Self.risk.rawValue), on: action)
+        #expect(FieldGrowth.sourceNamed(by: naming) == Self.risk)
+        #expect(FieldGrowth.sourceNamed(by: Self.change(1, "source", nil, on: action)) == nil)
+        #expect(FieldGrowth.sourceNamed(by: Self.change(1, "title", .string(Self.risk.rawValue), on: action)) == nil)
+        let reads = FieldGrowth.PushReads([naming, Self.change(2, "title", .string("Locum"), on: action)])
+        #expect(reads.sources == [Self.risk: 1])
+        #expect(reads.toRead(counted: { _ in 0 }, countedActions: { _ in FieldGrowth.maxActionsPerSource - 1 }).sources == [Self.risk])
+        #expect(reads.toRead(counted: { _ in 0 }, countedActions: { _ in FieldGrowth.maxActionsPerSource - 2 }).sources.isEmpty)
+
+        let others = Set((0..<FieldGrowth.maxActionsPerSource).map { _ in RecordID.random(for: .action) })
+        let error = #expect(throws: ClusterSyncError.self) {
+            try FieldGrowth.checkSource(naming, source: Self.risk, actions: others, receiver: .replica)
+        }
+        #expect(error?.code == .invalidValue && error?.field == "source")
+        #expect(error?.message == "1000 actions name \(Self.risk) as their source, the most one record may be the source of (1000): "
+            + "give \(action) another source, or none. Nothing was changed.")
+        try FieldGrowth.checkSource(naming, source: Self.risk, actions: Set(others.dropFirst()), receiver: .replica)
+        try FieldGrowth.checkSource(naming, source: Self.risk, actions: Set(others.dropFirst()).union([action]), receiver: .replica)
+        // A store's check: the push's earlier actions naming it count.
+        let full = FieldGrowth.NearlyFull(sources: [Self.risk: Set(others.dropFirst())])
+        try FieldGrowth.checkPushed(naming, nearlyFull: full, earlier: [])
+        let pushed = #expect(throws: PushRejection.self) {
+            try FieldGrowth.checkPushed(naming, nearlyFull: full, earlier: [Self.change(0, "source", .string(Self.risk.rawValue), on: RecordID.random(for: .action))])
+        }
+        #expect(pushed?.change == naming.id && pushed?.error.message.contains("at this server; nothing of the batch was stored") == true)
+    }
+
     /// A store counts the groups a push writes values to and reads the ids of only those that
     /// may be full by its end; the push's earlier changes add and take away live writes.
     @Test func aStoreReadsOnlyTheGroupsThatMayBeFull() {
@@ -69,8 +99,9 @@ import Testing
         let untag = Self.change(3, "tags", nil, supersedes: [ChangeID(replica: Self.b, counter: 1)])
         let reads = FieldGrowth.PushReads([tag, vote, untag, Self.change(4, "votes:Dr Jones", .string("against"), on: Self.decision)])
         #expect(reads.groups == [FieldGrowth.Group(of: tag): 1, FieldGrowth.Group(of: vote): 2])
-        #expect(reads.toRead(counted: { $0.record == Self.risk ? 999 : 997 }) == [FieldGrowth.Group(of: tag)])
-        #expect(reads.toRead(counted: { $0.record == Self.risk ? 998 : 998 }) == [FieldGrowth.Group(of: vote)])
+        #expect(reads.toRead(counted: { $0.record == Self.risk ? 999 : 997 }, countedActions: { _ in 0 }).groups == [FieldGrowth.Group(of: tag)])
+        #expect(reads.toRead(counted: { $0.record == Self.risk ? 998 : 998 }, countedActions: { _ in 0 }).groups == [FieldGrowth.Group(of: vote)])
+        #expect(reads.sources.isEmpty)
 
         let stored = Self.full()
         #expect(FieldGrowth.liveBefore(tag, stored: stored, earlier: [untag]).count == FieldGrowth.maxLiveWrites - 1)

@@ -27,14 +27,15 @@ import Testing
         return store
     }
 
-    func expectRefused(_ changes: [Change], _ refused: Int, field: String, on store: any ServerStore) async {
+    func expectRefused(_ changes: [Change], _ refused: Int, field: String, on store: any ServerStore,
+                       saying words: String = "the most one field may hold (\(Self.limit))") async {
         let rejection = await #expect(throws: PushRejection.self) {
             try await store.push(changes, as: Self.rhyl, from: Self.replica)
         }
         #expect(rejection?.change == ChangeID(replica: Self.replica, counter: Int64(refused)) && rejection?.error.code == .invalidValue,
                 "\(String(describing: rejection))")
         #expect(rejection?.error.field == field)
-        #expect(rejection?.error.message.contains("the most one field may hold (\(Self.limit))") == true, "\(String(describing: rejection))")
+        #expect(rejection?.error.message.contains(words) == true, "\(String(describing: rejection))")
     }
 
     @Test(arguments: StoreBackend.available) func aFullSetTakesNoNewMember(kind: StoreBackend) async throws {
@@ -56,6 +57,25 @@ import Testing
                              Self.change(5_006, "tags", "summer")], 5_006, field: "tags", on: store)
         // A member's add naming a write it does not replace is still an add.
         await expectRefused([Self.change(5_004, "tags", "autumn", supersedes: [99_999])], 5_004, field: "tags", on: store)
+    }
+
+    /// One record is the source of at most `FieldGrowth.maxActionsPerSource` actions: a risk's
+    /// go with it to the PCPG and the Health Board once it is escalated.
+    @Test(arguments: StoreBackend.available) func aRiskIsTheSourceOfBoundedlyManyActions(kind: StoreBackend) async throws {
+        let store = try await makeStore(kind)
+        let actions = (1...FieldGrowth.maxActionsPerSource).map { _ in RecordID.random(for: .action) }
+        let named = actions.enumerated().map { Self.change($0.offset + 1, "source", Self.risk.rawValue, on: $0.element) }
+        #expect(try await store.push([Self.change(5_000, "title", "Out-of-hours cover")] + named.prefix(600), as: Self.rhyl, from: Self.replica)
+            == PushOutcome(accepted: 601, duplicates: 0))
+        #expect(try await store.push(Array(named.dropFirst(600)), as: Self.rhyl, from: Self.replica)
+            == PushOutcome(accepted: FieldGrowth.maxActionsPerSource - 600, duplicates: 0))
+        let another = RecordID.random(for: .action)
+        await expectRefused([Self.change(5_001, "title", "Recruit a locum", on: another), Self.change(5_002, "source", Self.risk.rawValue, on: another)],
+                            5_002, field: "source", on: store, saying: "the most one record may be the source of (\(FieldGrowth.maxActionsPerSource))")
+        // An action naming it already may name it again; another source is another count.
+        #expect(try await store.push([Self.change(5_001, "source", Self.risk.rawValue, on: actions[0], supersedes: [1]),
+                                      Self.change(5_002, "source", Self.decision.rawValue, on: another)],
+                                     as: Self.rhyl, from: Self.replica) == PushOutcome(accepted: 2, duplicates: 0))
     }
 
     /// A map's entries count together: a decision takes no vote under a new name once it holds

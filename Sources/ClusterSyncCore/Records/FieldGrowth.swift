@@ -16,6 +16,10 @@ public enum FieldGrowth {
     /// members, a risk's linked actions and notes run to tens), far below what makes a sync slow.
     public static let maxLiveWrites = 1_000
 
+    /// The most actions that may name one record as their `source`: a risk's go with it to every
+    /// PCPG and Health Board replica once it is escalated, each a record of its own.
+    public static let maxActionsPerSource = 1_000
+
     /// The fields whose live writes count together: a map's entries (`votes:KEY`) count as the
     /// map's (`votes`); any other field is its own.
     public static func group(of field: String) -> String {
@@ -45,24 +49,48 @@ public enum FieldGrowth {
         }
     }
 
-    /// What a store reads of the groups a push writes values to, in two steps: first each
-    /// group's live writes counted (`groups`; a store may stop counting at `maxLiveWrites`), then
-    /// the ids of all the live writes of the groups that may be full by the push's end
-    /// (`toRead(counted:)`). Only a group near the bound is read write by write.
+    /// The record `change` names as its action's source, if it writes one.
+    public static func sourceNamed(by change: Change) -> RecordID? {
+        guard change.record.type == .action, change.field == "source", let text = change.value?.stringValue else { return nil }
+        return RecordID(text)
+    }
+
+    /// What a store reads for a push, in two steps: first counted, each group of fields the push
+    /// writes values to (`groups`; a store may stop counting at `maxLiveWrites`) and each record
+    /// it names as an action's source (`sources`: the actions naming it; at
+    /// `maxActionsPerSource`); then read in full, the live writes' ids of the groups, and the
+    /// actions of the sources, that may be full by the push's end (`toRead(counted:)`). Only
+    /// what is near its bound is read one by one.
     public struct PushReads: Sendable {
         /// The groups the push writes a value to, with how many values it writes to each.
         public private(set) var groups: [Group: Int] = [:]
+        /// The records the push names as actions' source, with how many times.
+        public private(set) var sources: [RecordID: Int] = [:]
 
         public init(_ changes: some Sequence<Change>) {
             for change in changes where change.value != nil {
                 groups[Group(of: change), default: 0] += 1
+                if let source = sourceNamed(by: change) { sources[source, default: 0] += 1 }
             }
         }
 
-        /// The groups whose live writes must be read: those that may be full for one of the
-        /// push's changes, given `counted`.
-        public func toRead(counted: (Group) -> Int) -> Set<Group> {
-            Set(groups.filter { counted($0.key) + $0.value >= maxLiveWrites }.keys)
+        /// The groups and sources that must be read: those that may be full for one of the
+        /// push's changes, given what was counted.
+        public func toRead(counted: (Group) -> Int, countedActions: (RecordID) -> Int) -> (groups: Set<Group>, sources: Set<RecordID>) {
+            (Set(groups.filter { counted($0.key) + $0.value >= maxLiveWrites }.keys),
+             Set(sources.filter { countedActions($0.key) + $0.value >= maxActionsPerSource }.keys))
+        }
+    }
+
+    /// What a store read (`PushReads`): the live writes of the groups, and the actions naming the
+    /// sources, that may be full. What it did not read cannot be.
+    public struct NearlyFull: Sendable {
+        public var groups: [Group: [ChangeID]] = [:]
+        public var sources: [RecordID: Set<RecordID>] = [:]
+
+        public init(groups: [Group: [ChangeID]] = [:], sources: [RecordID: Set<RecordID>] = [:]) {
+            self.groups = groups
+            self.sources = sources
         }
     }
 
@@ -79,15 +107,38 @@ public enum FieldGrowth {
         return live
     }
 
-    /// A store's check of a pushed change that is new to it: `nearlyFull`, the live writes of the
-    /// groups `PushReads` had it read (a group not read cannot be full); `earlier`, the push's
-    /// changes accepted before it. Throws the refusal naming the change.
-    public static func checkPushed(_ change: Change, nearlyFull: [Group: [ChangeID]], earlier: [Change]) throws(PushRejection) {
-        guard let stored = nearlyFull[Group(of: change)] else { return }
+    /// A store's check of a pushed change that is new to it: `nearlyFull`, what `PushReads` had
+    /// it read; `earlier`, the push's changes accepted before it. Throws the refusal naming the
+    /// change.
+    public static func checkPushed(_ change: Change, nearlyFull: NearlyFull, earlier: [Change]) throws(PushRejection) {
         do throws(ClusterSyncError) {
-            try check(change, live: liveBefore(change, stored: stored, earlier: earlier), receiver: .server)
+            if let stored = nearlyFull.groups[Group(of: change)] {
+                try check(change, live: liveBefore(change, stored: stored, earlier: earlier), receiver: .server)
+            }
+            if let source = sourceNamed(by: change), let stored = nearlyFull.sources[source] {
+                let named = stored.union(earlier.lazy.filter { sourceNamed(by: $0) == source }.map(\.record))
+                try checkSource(change, source: source, actions: named, receiver: .server)
+            }
         } catch {
             throw PushRejection(change: change.id, error: error)
+        }
+    }
+
+    /// Refuses `change`, which names `source` as its action's source, with `invalid-value` when
+    /// `actions`, those naming it at this end, already number `maxActionsPerSource` and its own
+    /// action is not among them.
+    public static func checkSource(_ change: Change, source: RecordID, actions: Set<RecordID>,
+                                   receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
+        guard actions.count >= maxActionsPerSource, !actions.contains(change.record) else { return }
+        let named = "\(actions.count) actions name \(source) as their source, the most one record may be the source of (\(maxActionsPerSource))"
+        switch receiver {
+        case .replica:
+            throw ClusterSyncError(.invalidValue,
+                "\(named): give \(change.record) another source, or none. Nothing was changed.", field: change.field)
+        case .server:
+            throw ClusterSyncError(.invalidValue,
+                "change \(change.id) names \(source) as the source of \(change.record), and \(named) at this server; "
+                + "nothing of the batch was stored. Give the action another source on its replica, then push again.", field: change.field)
         }
     }
 

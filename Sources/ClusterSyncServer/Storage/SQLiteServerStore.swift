@@ -190,7 +190,7 @@ public final class SQLiteServerStore: ServerStore {
             var logText = RunText()
             var duplicates: [Change] = []
             // The live writes of the groups of fields the push may fill (`FieldGrowth`).
-            let nearlyFull = try ServerOversight.liveWrites(db, tenant: tenant, cluster: cluster, of: FieldGrowth.PushReads(changes))
+            let nearlyFull = try ServerOversight.nearlyFull(db, tenant: tenant, cluster: cluster, for: FieldGrowth.PushReads(changes))
             for var change in changes {
                 let registration: ReplicaRegistration?
                 if let known = registrations[change.id.replica] {

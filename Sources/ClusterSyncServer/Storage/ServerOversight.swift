@@ -62,12 +62,12 @@ public enum ServerOversight {
             """), arguments: [tenant, cluster, record.rawValue, field, maker.rawValue]).map { ChangeID(replica: maker, counter: $0) }
     }
 
-    /// What a push reads of the groups of fields it writes values to (`FieldGrowth.PushReads`)
-    /// in one cluster: each group's live writes counted (up to `FieldGrowth.maxLiveWrites`), then
-    /// the ids of those of the groups that may be full.
-    public static func liveWrites(_ db: Database, tenant: String, cluster: String,
-                                  of reads: FieldGrowth.PushReads) throws -> [FieldGrowth.Group: [ChangeID]] {
-        guard !reads.groups.isEmpty else { return [:] }
+    /// What a push reads for `FieldGrowth` in one cluster (`FieldGrowth.PushReads`): counted,
+    /// each group's live writes (up to `FieldGrowth.maxLiveWrites`) and each source's actions
+    /// (found through `change_by_value`); then read, those that may be full.
+    public static func nearlyFull(_ db: Database, tenant: String, cluster: String,
+                                  for reads: FieldGrowth.PushReads) throws -> FieldGrowth.NearlyFull {
+        guard !reads.groups.isEmpty else { return FieldGrowth.NearlyFull() }
         // A group is a field, or a map's entries: the fields after `votes:` and before `votes;`.
         func fields(_ group: FieldGrowth.Group) -> (sql: String, arguments: StatementArguments) {
             group.isMap ? ("c.field > ? AND c.field < ?", [group.name + ":", group.name + ";"]) : ("c.field = ?", [group.name])
@@ -81,17 +81,31 @@ public enum ServerOversight {
                                       WHERE \(within) AND \(sql) AND c.live = 1 LIMIT ?)
                 """), arguments: [tenant, cluster, group.record.rawValue] + arguments + [FieldGrowth.maxLiveWrites]) ?? 0
         }
-        var live: [FieldGrowth.Group: [ChangeID]] = [:]
-        for group in reads.toRead(counted: { counted[$0] ?? 0 }) {
+        let naming = """
+            FROM record rec WHERE rec.tenant = ? AND rec.cluster = ?
+            AND rec.num IN (SELECT record FROM change WHERE \(byValue) AND field = 'source' AND value = ?)
+            """
+        var countedActions: [RecordID: Int] = [:]
+        for source in reads.sources.keys {
+            countedActions[source] = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 \(naming) LIMIT ?)"),
+                arguments: [tenant, cluster, JSONValue.string(source.rawValue).canonicalText, FieldGrowth.maxActionsPerSource]) ?? 0
+        }
+        let toRead = reads.toRead(counted: { counted[$0] ?? 0 }, countedActions: { countedActions[$0] ?? 0 })
+        var nearlyFull = FieldGrowth.NearlyFull()
+        for group in toRead.groups {
             let (sql, arguments) = fields(group)
-            live[group] = try Row.fetchAll(db.cachedStatement(sql: """
+            nearlyFull.groups[group] = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT r.id, c.counter FROM record rec JOIN change c ON c.record = rec.num JOIN replica r ON r.num = c.replica
                 WHERE \(within) AND \(sql) AND c.live = 1
                 """), arguments: [tenant, cluster, group.record.rawValue] + arguments).compactMap { row in
                 ReplicaID(row[0] as String).map { ChangeID(replica: $0, counter: row[1]) }
             }
         }
-        return live
+        for source in toRead.sources {
+            nearlyFull.sources[source] = Set(try String.fetchAll(db.cachedStatement(sql: "SELECT rec.id \(naming)"),
+                arguments: [tenant, cluster, JSONValue.string(source.rawValue).canonicalText]).compactMap(RecordID.init))
+        }
+        return nearlyFull
     }
 
     /// The records of one cluster a read-only role may hold, sorted by id, and the views they

@@ -228,7 +228,7 @@ public final class PostgresServerStore: ServerStore {
         }
         let known = KnownState(owners: owners, registrations: registrations, redactions: redactions, storedRedactions: storedRedactions,
                                supersededValues: supersededValues, escalatedRisks: escalatedRisks,
-                               nearlyFull: try await liveWrites(of: FieldGrowth.PushReads(changes), tenant: tenant, cluster: cluster, c))
+                               nearlyFull: try await nearlyFull(for: FieldGrowth.PushReads(changes), tenant: tenant, cluster: cluster, c))
 
         // Signed changes of registered makers need no stored copy (ownership rules only unsigned
         // pushes), and a push is rarely a resend: it is first tried as all new, and the log's
@@ -258,16 +258,16 @@ public final class PostgresServerStore: ServerStore {
         var supersededValues: [ChangeID: JSONValue?]
         /// The risks changes of the push could take an action off that are escalated beyond the cluster.
         var escalatedRisks: Set<RecordID>
-        /// The live writes of the groups of fields the push may fill (`FieldGrowth`).
-        var nearlyFull: [FieldGrowth.Group: [ChangeID]]
+        /// What the push may fill (`FieldGrowth`).
+        var nearlyFull: FieldGrowth.NearlyFull
     }
 
-    /// As `ServerOversight.liveWrites(_:tenant:cluster:of:)`: the groups' live writes counted in
-    /// one statement (every field of the push's records), then those of the groups that may be
-    /// full read one statement each.
-    private func liveWrites(of reads: FieldGrowth.PushReads, tenant: String, cluster: String,
-                            _ c: PostgresConnection) async throws -> [FieldGrowth.Group: [ChangeID]] {
-        guard !reads.groups.isEmpty else { return [:] }
+    /// As `ServerOversight.nearlyFull`: the groups' live writes counted in one statement (every
+    /// field of the push's records), and the sources' actions in another (`record.source`, the
+    /// action's source as its record row keeps it); then what may be full read one statement each.
+    private func nearlyFull(for reads: FieldGrowth.PushReads, tenant: String, cluster: String,
+                            _ c: PostgresConnection) async throws -> FieldGrowth.NearlyFull {
+        guard !reads.groups.isEmpty else { return FieldGrowth.NearlyFull() }
         var counted: [FieldGrowth.Group: Int] = [:]
         for row in try await c.rows("""
             SELECT record, field, count(*) FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster)
@@ -277,8 +277,19 @@ public final class PostgresServerStore: ServerStore {
             guard let id = RecordID(record) else { continue }
             counted[FieldGrowth.Group(record: id, field: field), default: 0] += Int(count)
         }
-        var live: [FieldGrowth.Group: [ChangeID]] = [:]
-        for group in reads.toRead(counted: { counted[$0] ?? 0 }) {
+        var countedActions: [RecordID: Int] = [:]
+        if !reads.sources.isEmpty {
+            for row in try await c.rows("""
+                SELECT source, count(*) FROM record WHERE tenant = \(tenant) AND cluster = \(cluster)
+                AND source = ANY(\(reads.sources.keys.map(\.rawValue))) GROUP BY source
+                """, logger) {
+                let (source, count) = try row.decode((String, Int64).self)
+                if let id = RecordID(source) { countedActions[id] = Int(count) }
+            }
+        }
+        let toRead = reads.toRead(counted: { counted[$0] ?? 0 }, countedActions: { countedActions[$0] ?? 0 })
+        var nearlyFull = FieldGrowth.NearlyFull()
+        for group in toRead.groups {
             let record = group.record.rawValue, name = group.name
             let rows = group.isMap
                 ? try await c.rows("""
@@ -289,12 +300,17 @@ public final class PostgresServerStore: ServerStore {
                     SELECT replica_id, counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(record)
                     AND field = \(name) AND live
                     """, logger)
-            live[group] = try rows.compactMap { row in
+            nearlyFull.groups[group] = try rows.compactMap { row in
                 let (replica, counter) = try row.decode((String, Int64).self)
                 return ReplicaID(replica).map { ChangeID(replica: $0, counter: counter) }
             }
         }
-        return live
+        for source in toRead.sources {
+            nearlyFull.sources[source] = Set(try await c.rows("""
+                SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND source = \(source.rawValue)
+                """, logger).compactMap { RecordID(try $0.decode(String.self)) })
+        }
+        return nearlyFull
     }
 
     /// Decides each change and stores the accepted ones, after the tenant's row lock. `logged`
