@@ -49,13 +49,16 @@ extension Pages {
     /// the meetings).
     func governanceRegister(_ type: RecordType, columns: [String], also: [String: String]? = nil,
                             cells: (RecordView) -> [String]) throws -> Response {
+        // Each cell carries its column's name, which a phone's narrow screen shows beside it.
+        let labels = columns.map { t[$0] }
         let rows: [[String: Any]] = try replica.register(type, order: RecordOrder(.date)).map { view in
-            ["id": view.id.rawValue, "name": view.name, "cells": cells(view), "conflict": !view.conflicts.isEmpty]
+            ["id": view.id.rawValue, "name": view.name, "conflict": !view.conflicts.isEmpty,
+             "cells": zip(labels, cells(view)).map { ["label": $0, "value": $1] }]
         }
         let plural = Self.path(of: type).dropFirst()
         var data: [String: Any] = [
             "heading": t["\(plural)_title"], "newPath": "\(Self.path(of: type))/new", "addLabel": t["\(plural)_add"],
-            "columns": [t[type == .declaration ? "field_member" : "field_title"]] + columns.map { t[$0] }, "rows": rows,
+            "columns": [t[type == .declaration ? "field_member" : "field_title"]] + labels, "rows": rows,
         ]
         if let also { data["also"] = also }
         return page.html("register", title: t["\(plural)_title"], section: Self.section(of: type), data: data, conflicts: conflictCount())

@@ -93,6 +93,13 @@ extension Pages {
         html.reserveCapacity(rows.count * 300)
         let conflictLabel = " <span class=\"conflict-label\">(" + t["has_conflict"] + ")</span>"
         let overdueLabel = " <span class=\"overdue-label\">(" + t["overdue"] + ")</span>"
+        // Each cell after the title opens with its column's name, which a phone's narrow screen
+        // shows beside it (the stylesheet's `table.cards`).
+        let opening = Self.riskColumnLabels.map { label -> String in
+            var cell = "<td data-label=\""
+            HTMLText.append(t[label], to: &cell)
+            return cell + "\""
+        }
         var statusText: [String: String] = [:]
         for row in rows {
             let view = row.view
@@ -102,20 +109,20 @@ extension Pages {
             HTMLText.append(view.name, to: &html)
             html += "</a>"
             if !view.conflicts.isEmpty { html += conflictLabel }
-            html += "</td><td>"
+            html += "</td>" + opening[1] + ">"
             HTMLText.append(view.string("owner") ?? "", to: &html)
-            html += "</td><td>"
+            html += "</td>" + opening[2] + ">"
             let category = view.string("category") ?? ""
             HTMLText.append(category.contains("-") ? category.replacingOccurrences(of: "-", with: " ") : category, to: &html)
-            html += "</td><td class=\"band-"
+            html += "</td>" + opening[3] + " class=\"band-"
             HTMLText.append(row.score?.band.rawValue ?? "none", to: &html)
             html += "\">"
             if let score = row.score { HTMLText.append("\(score.score) (\(score.band.rawValue))", to: &html) }
-            html += "</td><td>"
+            html += "</td>" + opening[4] + ">"
             let status = view.status ?? ""
             if statusText[status] == nil { statusText[status] = t["status_\(status)"] }
             HTMLText.append(statusText[status]!, to: &html)
-            html += "</td><td>"
+            html += "</td>" + opening[5] + ">"
             if let review = view.string("review_date") { HTMLText.append(WalesDates.shown(iso: review), to: &html) }
             if row.overdue { html += overdueLabel }
             html += "</td></tr>\n"

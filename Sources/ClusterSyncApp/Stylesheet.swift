@@ -69,6 +69,18 @@ enum Stylesheet {
     ol.items .text { flex: 1 1 20rem; }
     ol.items .number { font-weight: 700; min-width: 2rem; }
     ol.items form { display: inline-flex; gap: .35rem; align-items: center; margin: 0; }
+    /* On a phone's narrow screen a register's rows become cards: the title on its own line, then
+       each other cell under its column's name (data-label), so nothing is wider than the screen
+       and no title breaks inside its words. */
+    @media (max-width: 40rem) {
+      main { padding: .75rem; }
+      table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+      table.cards, table.cards tbody, table.cards tr, table.cards td, table.cards caption { display: block; width: 100%; }
+      table.cards tr { border-bottom: 2px solid var(--line); padding: .5rem 0; }
+      table.cards td { border: 0; padding: .1rem .4rem; }
+      table.cards td:first-child { font-weight: 700; }
+      table.cards td[data-label]::before { content: attr(data-label) ": "; font-weight: 700; }
+    }
     @media print {
       .masthead nav, .skip, footer, form, .actions-row, .filters, button, .button, .changes-bar { display: none !important; }
       .masthead { background: none; color: #000; padding: 0; }

@@ -88,7 +88,7 @@ enum Templates {
     </form>
     </div>
     <div>
-    <table id="register">
+    <table id="register" class="cards">
     <caption>{{countText}}</caption>
     <thead><tr>{{#columns}}<th scope="col"{{#ariaSort}} aria-sort="{{ariaSort}}"{{/ariaSort}}><a href="{{href}}">{{label}}<span class="visually-hidden"> ({{sortLabel}})</span>{{#arrow}} {{arrow}}{{/arrow}}</a></th>{{/columns}}</tr></thead>
     <tbody>
@@ -102,10 +102,10 @@ enum Templates {
     static let actions = """
     <h1>{{t.actions_title}}</h1>
     {{^readOnly}}<div class="actions-row"><a class="button" href="/actions/new">{{t.actions_add}}</a></div>{{/readOnly}}
-    <table>
+    <table class="cards">
     <thead><tr><th scope="col">{{t.field_title}}</th><th scope="col">{{t.col_owner}}</th><th scope="col">{{t.col_due}}</th><th scope="col">{{t.col_status}}</th><th scope="col">{{t.col_rag}}</th></tr></thead>
     <tbody>
-    {{#rows}}<tr><td><a href="/records/{{id}}">{{title}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td><td>{{owner}}</td><td>{{due}}</td><td>{{status}}</td><td class="rag-{{rag}}">{{ragText}}</td></tr>
+    {{#rows}}<tr><td><a href="/records/{{id}}">{{title}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td><td data-label="{{t.col_owner}}">{{owner}}</td><td data-label="{{t.col_due}}">{{due}}</td><td data-label="{{t.col_status}}">{{status}}</td><td class="rag-{{rag}}" data-label="{{t.col_rag}}">{{ragText}}</td></tr>
     {{/rows}}</tbody>
     </table>
     {{^rows}}<p>{{t.actions_none}}</p>{{/rows}}
@@ -236,10 +236,10 @@ enum Templates {
     static let register = """
     <h1>{{heading}}</h1>
     <div class="actions-row">{{^readOnly}}<a class="button" href="{{newPath}}">{{addLabel}}</a> {{/readOnly}}{{#also}}<a href="{{href}}">{{label}}</a>{{/also}}</div>
-    <table>
+    <table class="cards">
     <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
     <tbody>
-    {{#rows}}<tr><td><a href="/records/{{id}}">{{name}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>
+    {{#rows}}<tr><td><a href="/records/{{id}}">{{name}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td>{{#cells}}<td data-label="{{label}}">{{value}}</td>{{/cells}}</tr>
     {{/rows}}</tbody>
     </table>
     {{^rows}}<p>{{t.register_none}}</p>{{/rows}}

@@ -569,3 +569,30 @@ def test_the_start_link_works_when_clicked_in_another_site(browser, app):
     finally:
         context.close()
         mail.shutdown()
+
+
+def test_registers_fit_a_phone_screen(page, app):
+    # A practice manager checks the registers on a phone: each row is a card, the title on its
+    # own line and every other cell under its column's name, so nothing is wider than the screen
+    # and no title is squeezed until it breaks inside its words.
+    cli(app.replica, "risk", "add", "title=Phlebotomy clinic capacity at the Prestatyn branch surgery", "owner=Nurse lead",
+        "category=service-delivery", "likelihood=3", "consequence=4", "review_date=2027-01-31")
+    cli(app.replica, "action", "add", "title=Agree the winter locum rota with the health board", "owner=Cluster lead", "due_date=2026-12-01")
+    cli(app.replica, "meeting", "add", "title=Cluster board, November", "body=stakeholder-board", "date=2026-11-20", "status=held")
+    page.set_viewport_size({"width": 400, "height": 900})
+    for path, title in [("risks", "Phlebotomy clinic capacity"), ("actions", "Agree the winter locum rota"), ("meetings", "Cluster board")]:
+        page.goto(app.address + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 400, f"/{path} is {width} px wide on a 400 px screen"
+        expect(page.get_by_role("link", name=re.compile(title))).to_be_visible()
+        cell = page.locator("table.cards tbody td:first-child").first.bounding_box()
+        assert cell["width"] >= 350, f"/{path}'s title is squeezed to {cell['width']} px"
+        # The other cells say which column they are: the label comes from the table's own header.
+        label = page.evaluate("getComputedStyle(document.querySelector('table.cards tbody td[data-label]'), '::before').content")
+        assert label.endswith(': "'), f"/{path}: {label}"
+        shot(page, "phone-" + path)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    # On a laptop the same register is a table with its header row.
+    page.goto(app.address + "risks")
+    expect(page.locator("#register thead th").first).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.querySelector('#register tbody tr')).display") == "table-row"
