@@ -65,6 +65,23 @@ extension Pages {
                 return try self.recordPage(view, flash: nil, problem: error.message, typed: nil)
             }
         }
+        // A set field's member added or removed (a meeting's apologies, a terms of reference's
+        // members, a risk's linked actions), as the CLI's `FIELD+=VALUE` and `FIELD-=VALUE`.
+        router.post("/records/:id/members") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            let field = posted.trimmed("field")
+            guard let view = try self.record(context), !view.isDeleted, Self.editsMembers(of: view.type).contains(field) else {
+                return self.notFound()
+            }
+            do {
+                let typed = field + (posted["op"] == "remove" ? "-=" : "+=") + posted.trimmed("value")
+                let edits = try FieldInput.parse([typed], type: view.type, current: view, today: self.replica.today)
+                try self.replica.edit(edits.map { (view.id, $0) })
+                return .redirect(to: "/records/\(view.id.rawValue)?saved=1#s-\(field)")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message, typedMember: posted)
+            }
+        }
         router.post("/records/:id/vote") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }
             guard let view = try self.record(context), view.type == .decision else { return self.notFound() }
@@ -113,8 +130,9 @@ extension Pages {
     }
 
     /// `typed`: a refused attendance or vote form, shown again as it was filled in, the problem
-    /// beside it.
-    func recordPage(_ view: RecordView, flash: String?, problem: String? = nil, typed: FormBody? = nil) throws -> Response {
+    /// beside it; `typedMember`, a refused member of a set, kept in its box.
+    func recordPage(_ view: RecordView, flash: String?, problem: String? = nil, typed: FormBody? = nil,
+                    typedMember: FormBody? = nil) throws -> Response {
         let values = ValueText(replica: replica)
         let today = replica.today
         let title = view.name
@@ -210,6 +228,11 @@ extension Pages {
             }
             data["voteForm"] = form
         }
+        if !view.isDeleted {
+            let sets = setForms(of: view, typed: typedMember)
+            data["setForms"] = sets
+            data["hasSetForms"] = !sets.isEmpty
+        }
         if view.type == .meeting, let agenda = view.string("agenda") { data["agendaID"] = agenda }
         let checks = governance.checks(of: view)
         data["hasChecks"] = !checks.isEmpty
@@ -220,6 +243,46 @@ extension Pages {
         }
         if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
         return page.html("record", title: title, section: Self.section(of: view.type), data: data, flash: flash, conflicts: conflictCount())
+    }
+
+    /// The set fields of `type` the record page adds members to and removes them from: all but
+    /// a meeting's attendees, which have a form of their own.
+    static func editsMembers(of type: RecordType) -> [String] {
+        type.schema.fields.filter { $0.kind.cardinality == .set && $0.kind != .attendeeSet }.map(\.name)
+    }
+
+    /// Each such field's members, each with *Remove*, and how to add one: the words a choice
+    /// takes, the records a link may name (those held here not named yet), or a text box.
+    func setForms(of view: RecordView, typed: FormBody?) -> [[String: Any]] {
+        Self.editsMembers(of: view.type).compactMap { name -> [String: Any]? in
+            guard let spec = view.type.schema.field(name) else { return nil }
+            let label = t["field_\(name)"]
+            let members = view.members(name).compactMap { member -> [String: Any]? in
+                guard let value = member.stringValue else { return nil }
+                let text = referenceTitle(member) ?? value.replacingOccurrences(of: "-", with: " ")
+                return ["text": text, "value": value, "removeLabel": t.text("set_remove_label", text, label.lowercased())]
+            }
+            let named = Set(members.compactMap { $0["value"] as? String })
+            var form: [String: Any] = [
+                "field": name, "label": label, "members": members, "hasMembers": !members.isEmpty,
+                "addLabel": t.text("set_add_label", label.lowercased()),
+            ]
+            let options: [[String: Any]]
+            switch spec.kind {
+            case .choiceSet(let words):
+                options = words.filter { !named.contains($0) }.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] }
+            case .referenceSet(let types):
+                options = types.flatMap { linkable($0) }.filter { !named.contains($0.id) && $0.id != view.id.rawValue }
+                    .map { ["optionValue": $0.id, "optionLabel": $0.name] }
+            default:
+                form["text"] = true
+                options = []
+            }
+            form["options"] = options
+            form["canAdd"] = form["text"] != nil || !options.isEmpty
+            if let typed, typed["field"] == name { form["typedValue"] = typed["value"] ?? "" }
+            return form
+        }
     }
 
     /// A date field's ISO value as people write dates; anything else as the CLI words it.

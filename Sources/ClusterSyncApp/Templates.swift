@@ -176,6 +176,16 @@ enum Templates {
     {{^conflicts}}<p>{{t.record_no_conflicts}}</p>{{/conflicts}}
     <h2>{{t.record_fields}}</h2>
     <dl class="fields">{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
+    {{^readOnly}}{{#hasSetForms}}<h2 id="sets">{{t.set_title}}</h2>{{/hasSetForms}}
+    {{#setForms}}<section class="set" aria-labelledby="s-{{field}}">
+    <h3 id="s-{{field}}">{{label}}</h3>
+    {{#hasMembers}}<ul class="members">{{#members}}<li>{{text}} <form class="inline" method="post" action="/records/{{id}}/members"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="op" value="remove"><input type="hidden" name="value" value="{{value}}"><button type="submit" class="secondary" aria-label="{{removeLabel}}">{{t.set_remove}}</button></form></li>{{/members}}</ul>{{/hasMembers}}
+    {{^hasMembers}}<p>{{t.set_none}}</p>{{/hasMembers}}
+    {{#canAdd}}<form method="post" action="/records/{{id}}/members" class="actions-row"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="op" value="add">
+    <label class="inline" for="s-{{field}}-value">{{addLabel}}</label>
+    {{#text}}<input type="text" id="s-{{field}}-value" name="value" value="{{typedValue}}">{{/text}}{{^text}}<select id="s-{{field}}-value" name="value">{{#options}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/options}}</select>{{/text}}
+    <button type="submit" class="secondary">{{t.set_add}}</button></form>{{/canAdd}}
+    </section>{{/setForms}}{{/readOnly}}
     {{#hasChecks}}<h2 id="checks">{{t.record_checks}}</h2>
     <dl class="checks">{{#checks}}<dt>{{label}}</dt><dd{{#attention}} class="attention"{{/attention}}>{{{html}}}</dd>{{/checks}}</dl>{{/hasChecks}}
     {{^readOnly}}{{#attendForm}}

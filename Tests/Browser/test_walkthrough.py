@@ -596,3 +596,50 @@ def test_registers_fit_a_phone_screen(page, app):
     page.goto(app.address + "risks")
     expect(page.locator("#register thead th").first).to_be_visible()
     assert page.evaluate("getComputedStyle(document.querySelector('#register tbody tr')).display") == "table-row"
+
+
+def test_a_chair_keeps_members_apologies_and_links_in_the_browser(page, app):
+    """A terms of reference's members, a meeting's apologies and what a meeting decided are sets:
+    the record's page adds and removes their members, as `FIELD+=` and `FIELD-=` do (governance
+    audit: the app edited no set field)."""
+    terms = cli(app.replica, "terms", "add", "title=Board ToR", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=2")
+    meeting = cli(app.replica, "meeting", "add", "title=Cluster board, November", "body=stakeholder-board", "date=2026-11-20")
+    decision = cli(app.replica, "decision", "add", "title=Fund the pilot", "meeting=" + meeting)
+    page.goto(app.address + "records/" + terms)
+    members = page.locator("section.set").filter(has=page.get_by_role("heading", name="Members"))
+    for name in ["Dr Siân Evans", "Rhys Morgan", "Ceri Lloyd"]:
+        members.get_by_label("Add to members").fill(name)
+        members.get_by_role("button", name="Add").click()
+        expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(members.locator("li")).to_have_count(3)
+    members.get_by_role("button", name="Remove Rhys Morgan from members").click()
+    expect(members.locator("li")).to_have_count(2)
+    # A choice set offers only the words it does not hold yet.
+    roles = page.locator("section.set").filter(has=page.get_by_role("heading", name="Roles counted for the quorum"))
+    roles.get_by_label("Add to roles counted for the quorum").select_option("buddy")
+    roles.get_by_role("button", name="Add").click()
+    expect(roles.locator("li")).to_have_text([re.compile("^buddy")])
+    expect(roles.get_by_label("Add to roles counted for the quorum").locator("option", has_text="buddy")).to_have_count(0)
+    shown = json.loads(cli(app.replica, "terms", "show", "--json", terms))
+    assert sorted(shown["fields"]["members"]) == ["Ceri Lloyd", "Dr Siân Evans"], shown["fields"]
+    assert shown["fields"]["quorum_roles"] == ["buddy"], shown["fields"]
+
+    page.goto(app.address + "records/" + meeting)
+    apologies = page.locator("section.set").filter(has=page.get_by_role("heading", name="Apologies"))
+    apologies.get_by_label("Add to apologies").fill("Dr Alys Hughes")
+    apologies.get_by_role("button", name="Add").click()
+    expect(apologies.locator("li")).to_have_text([re.compile("^Dr Alys Hughes")])
+    # A link is chosen from the records held here, shown by title.
+    decisions = page.locator("section.set").filter(has=page.get_by_role("heading", name="Decisions"))
+    expect(decisions.locator("option", has_text="Fund the pilot")).to_have_attribute("value", decision)
+    decisions.get_by_label("Add to decisions").select_option(decision)
+    decisions.get_by_role("button", name="Add").click()
+    expect(decisions.locator("li")).to_have_text([re.compile("^Fund the pilot")])
+    # A value a set refuses says why, and nothing is written.
+    apologies.get_by_label("Add to apologies").fill("x" * 60)
+    apologies.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("alert")).to_contain_text("apologies must be a label of 1 to 50 characters")
+    expect(apologies.get_by_label("Add to apologies")).to_have_value("x" * 60)
+    shot(page, "meeting-sets")
+    shown = json.loads(cli(app.replica, "meeting", "show", "--json", meeting))
+    assert shown["fields"]["apologies"] == ["Dr Alys Hughes"] and shown["fields"]["decisions"] == [decision], shown["fields"]
