@@ -190,11 +190,14 @@ import Testing
         let maker = ReplicaID("00000000000000d1")!, scope = RecordScope(tenant: "ctmuhb", cluster: "rhondda")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let note = String(repeating: "A long note about winter pressures. ", count: 28)
+        // Each record's description written 500 times without seeing itself (FieldGrowth bounds
+        // a field's live writes at 1,000).
+        let records = (0..<4).map { _ in RecordID.random(for: .risk) }
         for batch in 0..<2 {
             _ = try await store.push((1...1_000).map { n in
                 let counter = Int64(batch * 1_000 + n)
                 return Change(id: ChangeID(replica: maker, counter: counter), hlc: HLCTimestamp(millis: now - 60_000 + counter),
-                              record: RecordID("RSK-7K3M9Q2X1D")!, scope: scope, field: "description", value: .string(note))
+                              record: records[Int(counter) % 4], scope: scope, field: "description", value: .string(note))
             }, as: identity, from: maker)
         }
         let server = try await ServerLimitsTests.start(store: store) { $0.sessionLimits.writeTimeout = .seconds(1) }
