@@ -73,8 +73,17 @@ extension Pages {
             guard let view = try self.record(context), !view.isDeleted, Self.editsMembers(of: view.type).contains(field) else {
                 return self.notFound()
             }
+            let removing = posted["op"] == "remove", value = posted.trimmed("value")
+            // A form from a page shown before a sync or another tab changed the set: what it
+            // asks is done already, and nothing is written again.
+            if removing != view.members(field).contains(.string(value)) {
+                return .redirect(to: "/records/\(view.id.rawValue)?saved=1#s-\(field)")
+            }
             do {
-                let typed = field + (posted["op"] == "remove" ? "-=" : "+=") + posted.trimmed("value")
+                guard removing || !value.isEmpty else {
+                    throw ClusterSyncError(.invalidValue, self.t.text("set_empty", self.fieldLabel(field, lowercased: true)), field: field)
+                }
+                let typed = field + (removing ? "-=" : "+=") + value
                 let edits = try FieldInput.parse([typed], type: view.type, current: view, today: self.replica.today)
                 try self.replica.edit(edits.map { (view.id, $0) })
                 return .redirect(to: "/records/\(view.id.rawValue)?saved=1#s-\(field)")
@@ -155,7 +164,9 @@ extension Pages {
         let governance = try replica.governance()
         let derived = view.derived(today: today, governance: governance)
         var fields: [[String: Any]] = []
-        for spec in view.type.schema.fields where spec.kind != .position {
+        // Sets kept under Names and links are not listed here too.
+        let keptBelow = page.readOnly || view.isDeleted ? [] : Set(Self.editsMembers(of: view.type))
+        for spec in view.type.schema.fields where spec.kind != .position && !keptBelow.contains(spec.name) {
             if case .choiceMap = spec.kind {
                 let entries = view.mapValues(spec.name).sorted { $0.key < $1.key }
                 if !entries.isEmpty {
@@ -229,7 +240,7 @@ extension Pages {
             data["voteForm"] = form
         }
         if !view.isDeleted {
-            let sets = setForms(of: view, typed: typedMember)
+            let sets = setForms(of: view, typed: typedMember, problem: problem)
             data["setForms"] = sets
             data["hasSetForms"] = !sets.isEmpty
         }
@@ -241,7 +252,10 @@ extension Pages {
             return ["label": t.strings[key] ?? check.label, "html": linkedRecords(in: WalesDates.shown(inText: check.text)), "attention": check.needsAttention]
                 as [String: Any]
         }
-        if let problem { data["hasErrors"] = true; data["errors"] = [["message": problem]] }
+        if let problem {
+            data["hasErrors"] = true
+            data["errors"] = [["message": problem, "href": typedMember.map { "#s-\($0.trimmed("field"))-value" } ?? ""]]
+        }
         return page.html("record", title: title, section: Self.section(of: view.type), data: data, flash: flash, conflicts: conflictCount())
     }
 
@@ -253,13 +267,14 @@ extension Pages {
 
     /// Each such field's members, each with *Remove*, and how to add one: the words a choice
     /// takes, the records a link may name (those held here not named yet), or a text box.
-    func setForms(of view: RecordView, typed: FormBody?) -> [[String: Any]] {
+    func setForms(of view: RecordView, typed: FormBody?, problem: String?) -> [[String: Any]] {
         Self.editsMembers(of: view.type).compactMap { name -> [String: Any]? in
             guard let spec = view.type.schema.field(name) else { return nil }
             let label = t["field_\(name)"]
+            let isChoice = if case .choiceSet = spec.kind { true } else { false }
             let members = view.members(name).compactMap { member -> [String: Any]? in
                 guard let value = member.stringValue else { return nil }
-                let text = referenceTitle(member) ?? value.replacingOccurrences(of: "-", with: " ")
+                let text = referenceTitle(member) ?? (isChoice ? value.replacingOccurrences(of: "-", with: " ") : value)
                 return ["text": text, "value": value, "removeLabel": t.text("set_remove_label", text, label.lowercased())]
             }
             let named = Set(members.compactMap { $0["value"] as? String })
@@ -280,7 +295,11 @@ extension Pages {
             }
             form["options"] = options
             form["canAdd"] = form["text"] != nil || !options.isEmpty
-            if let typed, typed["field"] == name { form["typedValue"] = typed["value"] ?? "" }
+            if let typed, typed["field"] == name {
+                form["typedValue"] = typed["value"] ?? ""
+                form["error"] = problem
+            }
+            if name == "quorum_roles" { form["none"] = t["set_none_quorum_roles"] }
             return form
         }
     }
@@ -350,7 +369,8 @@ extension Pages {
             let shownBefore = referenceTitle(before) ?? displayed(values.text(before, field: entry.field, of: view), field: entry.field, of: view.type)
             return t.text("history_changed", label, shownBefore, after)
         case .add: return t.text("history_add", label, referenceTitle(entry.after ?? .null) ?? after)
-        case .remove: return t.text("history_remove", label, entry.before.first.map { displayed(Replica.plain($0), field: entry.field, of: view.type) } ?? "")
+        case .remove:
+            return t.text("history_remove", label, entry.before.first.map { referenceTitle($0) ?? displayed(Replica.plain($0), field: entry.field, of: view.type) } ?? "")
         case .note: return t.text("history_note", label, after)
         case .place: return t.text("history_place", label, after)
         case .delete: return t["history_delete"]

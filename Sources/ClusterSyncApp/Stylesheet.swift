@@ -71,10 +71,12 @@ enum Stylesheet {
     ol.items form { display: inline-flex; gap: .35rem; align-items: center; margin: 0; }
     /* On a phone's narrow screen a register's rows become cards: the title on its own line, then
        each other cell under its column's name (data-label), so nothing is wider than the screen
-       and no title breaks inside its words. */
+       and no title breaks inside its words. The header row goes (its sort links with it: a card
+       names its cells), as do empty cells. */
     @media (max-width: 40rem) {
       main { padding: .75rem; }
-      table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+      table.cards thead { display: none; }
+      table.cards td:empty { display: none; }
       table.cards, table.cards tbody, table.cards tr, table.cards td, table.cards caption { display: block; width: 100%; }
       table.cards tr { border-bottom: 2px solid var(--line); padding: .5rem 0; }
       table.cards td { border: 0; padding: .1rem .4rem; }

@@ -157,7 +157,7 @@ enum Templates {
     <h1>{{heading}}</h1>
     <p>{{scopeText}}{{#deleted}} · <strong>{{t.record_deleted}}</strong>{{/deleted}}</p>
     {{^readOnly}}{{#editable}}<div class="actions-row"><a class="button" href="/records/{{id}}/edit">{{t.record_edit}}</a></div>{{/editable}}{{/readOnly}}
-    {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li>{{message}}</li>{{/errors}}</ul></div>{{/hasErrors}}
+    {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li>{{#href}}<a href="{{href}}">{{message}}</a>{{/href}}{{^href}}{{message}}{{/href}}</li>{{/errors}}</ul></div>{{/hasErrors}}
     {{#agendaID}}<p><a href="/lists/{{agendaID}}">{{t.field_agenda}}</a></p>{{/agendaID}}
     {{#hasConflicts}}<h2 id="conflicts">{{t.record_conflicts}}</h2>{{/hasConflicts}}
     {{#conflicts}}
@@ -180,10 +180,11 @@ enum Templates {
     {{#setForms}}<section class="set" aria-labelledby="s-{{field}}">
     <h3 id="s-{{field}}">{{label}}</h3>
     {{#hasMembers}}<ul class="members">{{#members}}<li>{{text}} <form class="inline" method="post" action="/records/{{id}}/members"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="op" value="remove"><input type="hidden" name="value" value="{{value}}"><button type="submit" class="secondary" aria-label="{{removeLabel}}">{{t.set_remove}}</button></form></li>{{/members}}</ul>{{/hasMembers}}
-    {{^hasMembers}}<p>{{t.set_none}}</p>{{/hasMembers}}
+    {{^hasMembers}}<p>{{#none}}{{none}}{{/none}}{{^none}}{{t.set_none}}{{/none}}</p>{{/hasMembers}}
     {{#canAdd}}<form method="post" action="/records/{{id}}/members" class="actions-row"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="op" value="add">
     <label class="inline" for="s-{{field}}-value">{{addLabel}}</label>
-    {{#text}}<input type="text" id="s-{{field}}-value" name="value" value="{{typedValue}}">{{/text}}{{^text}}<select id="s-{{field}}-value" name="value">{{#options}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/options}}</select>{{/text}}
+    {{#error}}<p class="error" id="s-{{field}}-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
+    {{#text}}<input type="text" id="s-{{field}}-value" name="value" value="{{typedValue}}"{{#error}} aria-invalid="true" aria-describedby="s-{{field}}-error" autofocus{{/error}}>{{/text}}{{^text}}<select id="s-{{field}}-value" name="value"{{#error}} aria-invalid="true" aria-describedby="s-{{field}}-error" autofocus{{/error}}><option value="">{{t.set_choose}}</option>{{#options}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/options}}</select>{{/text}}
     <button type="submit" class="secondary">{{t.set_add}}</button></form>{{/canAdd}}
     </section>{{/setForms}}{{/readOnly}}
     {{#hasChecks}}<h2 id="checks">{{t.record_checks}}</h2>

@@ -635,11 +635,34 @@ def test_a_chair_keeps_members_apologies_and_links_in_the_browser(page, app):
     decisions.get_by_label("Add to decisions").select_option(decision)
     decisions.get_by_role("button", name="Add").click()
     expect(decisions.locator("li")).to_have_text([re.compile("^Fund the pilot")])
-    # A value a set refuses says why, and nothing is written.
+    # A value a set refuses says why beside its box, which keeps it and has the focus; the
+    # summary at the top links there. Nothing is written.
     apologies.get_by_label("Add to apologies").fill("x" * 60)
     apologies.get_by_role("button", name="Add").click()
     expect(page.get_by_role("alert")).to_contain_text("apologies must be a label of 1 to 50 characters")
-    expect(apologies.get_by_label("Add to apologies")).to_have_value("x" * 60)
+    box = apologies.get_by_label("Add to apologies")
+    expect(box).to_have_value("x" * 60)
+    expect(box).to_be_focused()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(apologies.locator(".error")).to_contain_text("apologies must be a label of 1 to 50 characters")
+    expect(page.get_by_role("alert").get_by_role("link")).to_have_attribute("href", "#s-apologies-value")
+    apologies.get_by_label("Add to apologies").fill("")
+    apologies.get_by_role("button", name="Add").click()
+    expect(apologies.locator(".error")).to_have_text(re.compile("Type or choose what to add to apologies"))
+    # The sets are kept here only, not listed again under Details.
+    expect(page.locator("dl.fields")).not_to_contain_text("Dr Alys Hughes")
     shot(page, "meeting-sets")
     shown = json.loads(cli(app.replica, "meeting", "show", "--json", meeting))
     assert shown["fields"]["apologies"] == ["Dr Alys Hughes"] and shown["fields"]["decisions"] == [decision], shown["fields"]
+    # A form from a page shown before the set changed (another tab) does nothing twice: the
+    # second removal finds nothing to remove, and says saved.
+    page.goto(app.address + "records/" + meeting)
+    stale = page.context.new_page()
+    stale.goto(app.address + "records/" + meeting)
+    page.locator("section.set").filter(has=page.get_by_role("heading", name="Decisions")).get_by_role("button", name="Remove Fund the pilot from decisions").click()
+    stale.locator("section.set").filter(has=stale.get_by_role("heading", name="Decisions")).get_by_role("button", name="Remove Fund the pilot from decisions").click()
+    expect(stale.get_by_text("Saved.")).to_be_visible()
+    stale.close()
+    history = page.locator("table").last
+    expect(history).to_contain_text("Fund the pilot removed from decisions")
+    expect(history.locator("tr", has_text="removed from decisions")).to_have_count(1)
