@@ -343,9 +343,9 @@ public actor InMemoryServerStore: ServerStore {
             return writes
         }
         // And the live writes of the groups of fields the push may fill (`FieldGrowth`).
-        let nearlyFull = try await records.read { db in
+        var tally = FieldGrowth.PushTally(try await records.read { db in
             try ServerOversight.nearlyFull(db, tenant: identity.tenant, cluster: identity.cluster, for: FieldGrowth.PushReads(changes))
-        }
+        })
         for var change in changes {
             let owner = owners[change.id.replica]
             let registration = keys[change.id.replica]
@@ -381,7 +381,7 @@ public actor InMemoryServerStore: ServerStore {
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
-            try FieldGrowth.checkPushed(change, nearlyFull: nearlyFull, earlier: accepted)
+            try tally.admit(change)
             change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
             // A change a redaction names (stored or of this batch) is kept erased (changes.md §10).
             if let by = Self.redaction(naming: change, in: Array(stored.values) + changes) {

@@ -76,6 +76,19 @@ import Testing
                                      as: Self.rhyl, from: Self.rhylDesk) == PushOutcome(accepted: 1, duplicates: 0))
     }
 
+    /// A resend of changes the store already holds (an ack lost, a second laptop relaying after
+    /// a merge) is a duplicate, never refused: the check is for changes new to the store. A write
+    /// over Prestatyn's value, then the maker's own write over that one, both stored; the first
+    /// resent meets the second live and would look like the first step of a settlement.
+    @Test(arguments: StoreBackend.available) func aResendOfStoredChangesIsADuplicateNeverRefused(kind: StoreBackend) async throws {
+        let (store, prestatyn, _) = try await storeInConflict(kind)
+        let over = Self.title(Self.rhylDesk, 1, "Desk's", supersedes: [prestatyn.id])
+        let again = Self.title(Self.rhylDesk, 2, "Desk's, again", supersedes: [over.id])
+        #expect(try await store.push([over, again], as: Self.rhyl, from: Self.rhylDesk) == PushOutcome(accepted: 2, duplicates: 0))
+        #expect(try await store.push([over, again], as: Self.rhyl, from: Self.rhylDesk).duplicates == 2)
+        #expect(try await store.push([over], as: Self.rhyl, from: Self.rhylLaptop).duplicates == 1)
+    }
+
     /// Within one push: a write of the maker made earlier in it counts as live, and one an earlier
     /// change of the push superseded does not.
     @Test(arguments: StoreBackend.available) func theChangesEarlierInAPushCount(kind: StoreBackend) async throws {

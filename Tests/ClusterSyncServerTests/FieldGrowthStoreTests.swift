@@ -87,5 +87,9 @@ import Testing
         await expectRefused([Self.change(5_000, "votes:Member 0", "against", on: Self.decision)], 5_000, field: "votes:Member 0", on: store)
         #expect(try await store.push([Self.change(5_000, "votes:Member 1", "against", on: Self.decision, supersedes: [1])],
                                      as: Self.rhyl, from: Self.replica) == PushOutcome(accepted: 1, duplicates: 0))
+        // A new entry naming another entry's write replaces nothing (the store kills writes of a
+        // change's own field only): still refused.
+        await expectRefused([Self.change(5_001, "votes:Member 0", "against", on: Self.decision, supersedes: [2])], 5_001,
+                            field: "votes:Member 0", on: store)
     }
 }

@@ -137,7 +137,7 @@ struct LocalEditSession {
             let groupWrites = group == planned.field ? live
                 : Array(((try self.view(id))?.writes ?? [:]).filter { FieldGrowth.field($0.key, isIn: group) }.values.joined())
             if groupWrites.count >= FieldGrowth.maxLiveWrites {
-                try FieldGrowth.check(change, live: Set(groupWrites.map(\.id)), receiver: .replica)
+                try FieldGrowth.check(change, live: Set(groupWrites.map { FieldGrowth.LiveWrite(field: $0.field, id: $0.id) }), receiver: .replica)
             }
         }
         if let source = FieldGrowth.sourceNamed(by: change) {

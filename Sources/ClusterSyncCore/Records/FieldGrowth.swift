@@ -82,45 +82,86 @@ public enum FieldGrowth {
         }
     }
 
+    /// A live write by its field and id: a change supersedes writes of its own field only, so a
+    /// map entry's write (`votes:Ceri Lloyd`) never replaces another entry's.
+    public struct LiveWrite: Hashable, Sendable {
+        public var field: String
+        public var id: ChangeID
+
+        public init(field: String, id: ChangeID) {
+            self.field = field
+            self.id = id
+        }
+    }
+
     /// What a store read (`PushReads`): the live writes of the groups, and the actions naming the
     /// sources, that may be full. What it did not read cannot be.
     public struct NearlyFull: Sendable {
-        public var groups: [Group: [ChangeID]] = [:]
+        public var groups: [Group: [LiveWrite]] = [:]
         public var sources: [RecordID: Set<RecordID>] = [:]
 
-        public init(groups: [Group: [ChangeID]] = [:], sources: [RecordID: Set<RecordID>] = [:]) {
+        public init(groups: [Group: [LiveWrite]] = [:], sources: [RecordID: Set<RecordID>] = [:]) {
             self.groups = groups
             self.sources = sources
         }
     }
 
-    /// The live writes of `change`'s group just before it: `stored`, those held before the push
-    /// (as `PushReads` has a store read them; none for a group it need not read), with what
-    /// `earlier`, the changes of the same push before `change`, add and supersede in the group.
-    public static func liveBefore(_ change: Change, stored: some Sequence<ChangeID>, earlier: some Sequence<Change>) -> Set<ChangeID> {
-        let group = group(of: change.field)
-        var live = Set(stored)
-        for other in earlier where other.record == change.record && field(other.field, isIn: group) {
-            live.subtract(other.supersedes)
-            if other.value != nil { live.insert(other.id) }
+    /// A store's count, through one push, of what may be full: each change new to the store is
+    /// checked (`admit`) against what the stored state and the push's changes before it hold,
+    /// then counted in, so a push of N changes costs N look-ups, not N passes over the push.
+    public struct PushTally: Sendable {
+        private var groups: [Group: Set<LiveWrite>]
+        private var sources: [RecordID: Set<RecordID>]
+
+        public init(_ nearlyFull: NearlyFull) {
+            groups = nearlyFull.groups.mapValues(Set.init)
+            sources = nearlyFull.sources
         }
-        return live
+
+        /// Refuses `change` (new to the store) when it would take a group or a source past its
+        /// bound; otherwise counts it in. Throws the refusal naming the change.
+        public mutating func admit(_ change: Change) throws(PushRejection) {
+            // Nearly always nothing is near its bound: then no change needs looking at.
+            guard !groups.isEmpty || !sources.isEmpty else { return }
+            do throws(ClusterSyncError) {
+                let group = Group(of: change)
+                if groups[group] != nil {
+                    try check(change, live: groups[group]!, receiver: .server)
+                    for id in change.supersedes { groups[group]!.remove(LiveWrite(field: change.field, id: id)) }
+                    if change.value != nil { groups[group]!.insert(LiveWrite(field: change.field, id: change.id)) }
+                }
+                if let source = sourceNamed(by: change), sources[source] != nil {
+                    try checkSource(change, source: source, actions: sources[source]!, receiver: .server)
+                    sources[source]!.insert(change.record)
+                }
+            } catch {
+                throw PushRejection(change: change.id, error: error)
+            }
+        }
     }
 
-    /// A store's check of a pushed change that is new to it: `nearlyFull`, what `PushReads` had
-    /// it read; `earlier`, the push's changes accepted before it. Throws the refusal naming the
-    /// change.
-    public static func checkPushed(_ change: Change, nearlyFull: NearlyFull, earlier: [Change]) throws(PushRejection) {
-        do throws(ClusterSyncError) {
-            if let stored = nearlyFull.groups[Group(of: change)] {
-                try check(change, live: liveBefore(change, stored: stored, earlier: earlier), receiver: .server)
-            }
-            if let source = sourceNamed(by: change), let stored = nearlyFull.sources[source] {
-                let named = stored.union(earlier.lazy.filter { sourceNamed(by: $0) == source }.map(\.record))
-                try checkSource(change, source: source, actions: named, receiver: .server)
-            }
-        } catch {
-            throw PushRejection(change: change.id, error: error)
+    /// Refuses `change` with `invalid-value` when its group already holds `maxLiveWrites` live
+    /// writes (`live`) and it replaces none of them (a write of its own field it supersedes). A
+    /// change among them (stored already) adds nothing.
+    public static func check(_ change: Change, live: Set<LiveWrite>, receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
+        guard change.value != nil, live.count >= maxLiveWrites, !live.contains(LiveWrite(field: change.field, id: change.id)),
+              !change.supersedes.contains(where: { live.contains(LiveWrite(field: change.field, id: $0)) })
+        else { return }
+        let group = group(of: change.field)
+        let what = switch change.record.type.schema.field(change.field)?.kind.cardinality {
+        case .set: "members"
+        case .log: "notes"
+        default: FieldMap.split(change.field) == nil ? "competing values" : "entries"
+        }
+        let holds = "\(change.record) \(group) holds \(live.count) \(what), the most one field may hold (\(maxLiveWrites))"
+        switch receiver {
+        case .replica:
+            throw ClusterSyncError(.invalidValue,
+                "\(holds): remove some (or settle its conflict) before adding more. Nothing was changed.", field: change.field)
+        case .server:
+            throw ClusterSyncError(.invalidValue,
+                "change \(change.id) adds to \(holds) at this server; nothing of the batch was stored. "
+                + "Remove some of them on a replica that holds them, then push again.", field: change.field)
         }
     }
 
@@ -139,29 +180,6 @@ public enum FieldGrowth {
             throw ClusterSyncError(.invalidValue,
                 "change \(change.id) names \(source) as the source of \(change.record), and \(named) at this server; "
                 + "nothing of the batch was stored. Give the action another source on its replica, then push again.", field: change.field)
-        }
-    }
-
-    /// Refuses `change` with `invalid-value` when its group already holds `maxLiveWrites` live
-    /// writes (`live`, as `liveBefore` gives them) and it replaces none of them. A change among
-    /// them (stored already) adds nothing.
-    public static func check(_ change: Change, live: Set<ChangeID>, receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
-        guard change.value != nil, live.count >= maxLiveWrites, !live.contains(change.id), live.isDisjoint(with: change.supersedes) else { return }
-        let group = group(of: change.field)
-        let what = switch change.record.type.schema.field(change.field)?.kind.cardinality {
-        case .set: "members"
-        case .log: "notes"
-        default: FieldMap.split(change.field) == nil ? "competing values" : "entries"
-        }
-        let holds = "\(change.record) \(group) holds \(live.count) \(what), the most one field may hold (\(maxLiveWrites))"
-        switch receiver {
-        case .replica:
-            throw ClusterSyncError(.invalidValue,
-                "\(holds): remove some (or settle its conflict) before adding more. Nothing was changed.", field: change.field)
-        case .server:
-            throw ClusterSyncError(.invalidValue,
-                "change \(change.id) adds to \(holds) at this server; nothing of the batch was stored. "
-                + "Remove some of them on a replica that holds them, then push again.", field: change.field)
         }
     }
 }

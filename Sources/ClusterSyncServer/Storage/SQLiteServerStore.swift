@@ -190,7 +190,7 @@ public final class SQLiteServerStore: ServerStore {
             var logText = RunText()
             var duplicates: [Change] = []
             // The live writes of the groups of fields the push may fill (`FieldGrowth`).
-            let nearlyFull = try ServerOversight.nearlyFull(db, tenant: tenant, cluster: cluster, for: FieldGrowth.PushReads(changes))
+            var tally = FieldGrowth.PushTally(try ServerOversight.nearlyFull(db, tenant: tenant, cluster: cluster, for: FieldGrowth.PushReads(changes)))
             for var change in changes {
                 let registration: ReplicaRegistration?
                 if let known = registrations[change.id.replica] {
@@ -229,36 +229,7 @@ public final class SQLiteServerStore: ServerStore {
                         owners[change.id.replica] = bindTo
                     }
                 }
-                // The lead's powers, with the practice that owns each superseded value's replica
-                // (nil: no practice owns it yet). Duplicates never get here: a relay of a change
-                // already stored needs no power.
-                let superseded = try change.supersedes.map { id -> String? in
-                    if let known = owners[id.replica] { return known }
-                    let owner = try String.fetchOne(ownerOf, arguments: [tenant, cluster, id.replica.rawValue])
-                    owners[id.replica] = owner
-                    return owner
-                }
-                // The levels of the escalations it supersedes, stored or earlier in this batch.
-                let supersededValues = try LeadPowers.readsSupersededValues(change) ? change.supersedes.map { id -> JSONValue? in
-                    if let earlier = accepted.last(where: { $0.id == id }) { return earlier.value }
-                    return try String.fetchOne(storedCopy, arguments: [tenant, cluster, id.replica.rawValue, id.counter])
-                        .flatMap { try? Change(jsonText: $0) }?.value
-                } : []
-                // The risks it would take an action off that are escalated beyond the cluster now.
-                let escalatedRisks = identity.role.hasLeadPowers ? [] : try ServerOversight.escalatedRisks(
-                    db, tenant: tenant, cluster: cluster, among: LeadPowers.risksLeft(by: change, supersededValues: supersededValues))
-                // Whether a write of its maker stays live beside it, stored or earlier in this batch.
-                let leavesOwnWriteLive = try !identity.role.hasLeadPowers
-                    && LeadPowers.readsOwnLiveWrites(change, by: identity.practice, supersededPractices: superseded)
-                    && LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ServerOversight.liveWrites(
-                        db, tenant: tenant, cluster: cluster, record: change.record, field: change.field, by: change.id.replica), earlier: accepted)
-                do throws(ClusterSyncError) {
-                    try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
-                                         supersededValues: supersededValues, escalatedRisks: escalatedRisks,
-                                         leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
-                } catch {
-                    throw PushRejection(change: change.id, error: error)
-                }
+                let pushed = change
                 change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
                 if change.value != nil, let by = try redactions[change.id].flatMap({ $0.record == change.record && $0.field == change.field ? $0.by : nil })
                     ?? (redactionsStored ? ChangeWriter.storedRedaction(of: change, db) : nil) {
@@ -279,7 +250,37 @@ public final class SQLiteServerStore: ServerStore {
                     row.bind(7, in: columns.change)
                 }
                 if logged == 1 {
-                    try FieldGrowth.checkPushed(change, nearlyFull: nearlyFull, earlier: accepted)
+                    // The lead's powers, checked only for a change new to the store (a resend or
+                    // a relay of a change stored already needs none), with the practice that owns
+                    // each superseded value's replica (nil: no practice owns it yet).
+                    let superseded = try pushed.supersedes.map { id -> String? in
+                        if let known = owners[id.replica] { return known }
+                        let owner = try String.fetchOne(ownerOf, arguments: [tenant, cluster, id.replica.rawValue])
+                        owners[id.replica] = owner
+                        return owner
+                    }
+                    // The levels of the escalations it supersedes, stored or earlier in this batch.
+                    let supersededValues = try LeadPowers.readsSupersededValues(pushed) ? pushed.supersedes.map { id -> JSONValue? in
+                        if let earlier = accepted.last(where: { $0.id == id }) { return earlier.value }
+                        return try String.fetchOne(storedCopy, arguments: [tenant, cluster, id.replica.rawValue, id.counter])
+                            .flatMap { try? Change(jsonText: $0) }?.value
+                    } : []
+                    // The risks it would take an action off that are escalated beyond the cluster now.
+                    let escalatedRisks = identity.role.hasLeadPowers ? [] : try ServerOversight.escalatedRisks(
+                        db, tenant: tenant, cluster: cluster, among: LeadPowers.risksLeft(by: pushed, supersededValues: supersededValues))
+                    // Whether a write of its maker stays live beside it, stored or earlier in this batch.
+                    let leavesOwnWriteLive = try !identity.role.hasLeadPowers
+                        && LeadPowers.readsOwnLiveWrites(pushed, by: identity.practice, supersededPractices: superseded)
+                        && LeadPowers.leavesOwnWriteLive(pushed, ownLiveWrites: ServerOversight.liveWrites(
+                            db, tenant: tenant, cluster: cluster, record: pushed.record, field: pushed.field, by: pushed.id.replica), earlier: accepted)
+                    do throws(ClusterSyncError) {
+                        try LeadPowers.check(pushed, role: identity.role, practice: identity.practice, supersededPractices: superseded,
+                                             supersededValues: supersededValues, escalatedRisks: escalatedRisks,
+                                             leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
+                    } catch {
+                        throw PushRejection(change: pushed.id, error: error)
+                    }
+                    try tally.admit(pushed)
                     seq += 1
                     accepted.append(change)
                     texts.append(text)

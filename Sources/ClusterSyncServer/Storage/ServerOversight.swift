@@ -95,10 +95,10 @@ public enum ServerOversight {
         for group in toRead.groups {
             let (sql, arguments) = fields(group)
             nearlyFull.groups[group] = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT r.id, c.counter FROM record rec JOIN change c ON c.record = rec.num JOIN replica r ON r.num = c.replica
+                SELECT c.field, r.id, c.counter FROM record rec JOIN change c ON c.record = rec.num JOIN replica r ON r.num = c.replica
                 WHERE \(within) AND \(sql) AND c.live = 1
                 """), arguments: [tenant, cluster, group.record.rawValue] + arguments).compactMap { row in
-                ReplicaID(row[0] as String).map { ChangeID(replica: $0, counter: row[1]) }
+                ReplicaID(row[1] as String).map { FieldGrowth.LiveWrite(field: row[0], id: ChangeID(replica: $0, counter: row[2])) }
             }
         }
         for source in toRead.sources {

@@ -293,16 +293,16 @@ public final class PostgresServerStore: ServerStore {
             let record = group.record.rawValue, name = group.name
             let rows = group.isMap
                 ? try await c.rows("""
-                    SELECT replica_id, counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(record)
+                    SELECT field, replica_id, counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(record)
                     AND field > \(name + ":") AND field < \(name + ";") AND live
                     """, logger)
                 : try await c.rows("""
-                    SELECT replica_id, counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(record)
+                    SELECT field, replica_id, counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(record)
                     AND field = \(name) AND live
                     """, logger)
             nearlyFull.groups[group] = try rows.compactMap { row in
-                let (replica, counter) = try row.decode((String, Int64).self)
-                return ReplicaID(replica).map { ChangeID(replica: $0, counter: counter) }
+                let (field, replica, counter) = try row.decode((String, String, Int64).self)
+                return ReplicaID(replica).map { FieldGrowth.LiveWrite(field: field, id: ChangeID(replica: $0, counter: counter)) }
             }
         }
         for source in toRead.sources {
@@ -326,6 +326,7 @@ public final class PostgresServerStore: ServerStore {
         var accepted: [Change] = []
         var duplicates: [Change] = []
         var inBatch: [ChangeID: Change] = [:]
+        var tally = FieldGrowth.PushTally(known.nearlyFull)
         for var change in changes {
             let owner = owners[change.id.replica] ?? nil
             let registration = registrations[change.id.replica]
@@ -352,6 +353,15 @@ public final class PostgresServerStore: ServerStore {
                     owners[change.id.replica] = bindTo
                 }
             }
+            // Stored already, or twice in this batch: a duplicate, as the SQLite store's unique key says
+            // (when it is the same change: `ReplicaOwnership.checkResent`).
+            guard logged?.contains(change.id) != true, inBatch[change.id] == nil else {
+                try ReplicaOwnership.refuseAlteredResend(change, stored: stored[change.id] ?? inBatch[change.id])
+                duplicates.append(change)
+                continue
+            }
+            // Checked only for changes new to the store: a resend or a relay of a change stored
+            // already needs no power and adds nothing.
             let superseded = change.supersedes.map { owners[$0.replica] ?? nil }
             let supersededValues = LeadPowers.readsSupersededValues(change)
                 ? change.supersedes.map { inBatch[$0]?.value ?? known.supersededValues[$0] ?? nil } : []
@@ -372,14 +382,7 @@ public final class PostgresServerStore: ServerStore {
             } catch {
                 throw PushRejection(change: change.id, error: error)
             }
-            // Stored already, or twice in this batch: a duplicate, as the SQLite store's unique key says
-            // (when it is the same change: `ReplicaOwnership.checkResent`).
-            guard logged?.contains(change.id) != true, inBatch[change.id] == nil else {
-                try ReplicaOwnership.refuseAlteredResend(change, stored: stored[change.id] ?? inBatch[change.id])
-                duplicates.append(change)
-                continue
-            }
-            try FieldGrowth.checkPushed(change, nearlyFull: known.nearlyFull, earlier: accepted)
+            try tally.admit(change)
             change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
             if change.value != nil {
                 let inBatch = redactions[change.id].flatMap { $0.record == change.record && $0.field == change.field ? $0.by : nil }
