@@ -214,6 +214,8 @@ public struct Catalogue: Sendable {
         "set_none": "None yet.",
         "set_none_quorum_roles": "None given: members and substitutes count.",
         "set_choose": "Choose…",
+        "set_hint_terms_practices": "The practice's id as the cluster registered it, such as prestatyn or rhyl",
+        "set_hint_terms_members": "Each name as the attendance records it",
         "set_empty": "Type or choose what to add to {1}",
         "set_add": "Add",
         "set_add_label": "Add to {1}",

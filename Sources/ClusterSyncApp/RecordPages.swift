@@ -300,6 +300,10 @@ extension Pages {
                 form["error"] = problem
             }
             if name == "quorum_roles" { form["none"] = t["set_none_quorum_roles"] }
+            // Names and practice ids are matched against attendance as written there.
+            if let hint = t.strings["set_hint_\(view.type.rawValue)_\(name)"] { form["hint"] = hint }
+            let describedBy = [form["hint"] != nil ? "s-\(name)-hint" : nil, form["error"] != nil ? "s-\(name)-error" : nil].compactMap { $0 }
+            if !describedBy.isEmpty { form["describedBy"] = describedBy.joined(separator: " ") }
             return form
         }
     }

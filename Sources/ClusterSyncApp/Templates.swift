@@ -176,17 +176,6 @@ enum Templates {
     {{^conflicts}}<p>{{t.record_no_conflicts}}</p>{{/conflicts}}
     <h2>{{t.record_fields}}</h2>
     <dl class="fields">{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
-    {{^readOnly}}{{#hasSetForms}}<h2 id="sets">{{t.set_title}}</h2>{{/hasSetForms}}
-    {{#setForms}}<section class="set" aria-labelledby="s-{{field}}">
-    <h3 id="s-{{field}}">{{label}}</h3>
-    {{#hasMembers}}<ul class="members">{{#members}}<li>{{text}} <form class="inline" method="post" action="/records/{{id}}/members"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="op" value="remove"><input type="hidden" name="value" value="{{value}}"><button type="submit" class="secondary" aria-label="{{removeLabel}}">{{t.set_remove}}</button></form></li>{{/members}}</ul>{{/hasMembers}}
-    {{^hasMembers}}<p>{{#none}}{{none}}{{/none}}{{^none}}{{t.set_none}}{{/none}}</p>{{/hasMembers}}
-    {{#canAdd}}<form method="post" action="/records/{{id}}/members" class="actions-row"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="op" value="add">
-    <label class="inline" for="s-{{field}}-value">{{addLabel}}</label>
-    {{#error}}<p class="error" id="s-{{field}}-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
-    {{#text}}<input type="text" id="s-{{field}}-value" name="value" value="{{typedValue}}"{{#error}} aria-invalid="true" aria-describedby="s-{{field}}-error" autofocus{{/error}}>{{/text}}{{^text}}<select id="s-{{field}}-value" name="value"{{#error}} aria-invalid="true" aria-describedby="s-{{field}}-error" autofocus{{/error}}><option value="">{{t.set_choose}}</option>{{#options}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/options}}</select>{{/text}}
-    <button type="submit" class="secondary">{{t.set_add}}</button></form>{{/canAdd}}
-    </section>{{/setForms}}{{/readOnly}}
     {{#hasChecks}}<h2 id="checks">{{t.record_checks}}</h2>
     <dl class="checks">{{#checks}}<dt>{{label}}</dt><dd{{#attention}} class="attention"{{/attention}}>{{{html}}}</dd>{{/checks}}</dl>{{/hasChecks}}
     {{^readOnly}}{{#attendForm}}
@@ -217,6 +206,17 @@ enum Templates {
     <button type="submit">{{t.vote_add}}</button>
     </form>
     {{/voteForm}}{{/readOnly}}
+    {{^readOnly}}{{#hasSetForms}}<h2 id="sets">{{t.set_title}}</h2>{{/hasSetForms}}
+    {{#setForms}}<section class="set" aria-labelledby="s-{{field}}">
+    <h3 id="s-{{field}}">{{label}}</h3>
+    {{#hasMembers}}<ul class="members">{{#members}}<li>{{text}} <form class="inline" method="post" action="/records/{{id}}/members"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="op" value="remove"><input type="hidden" name="value" value="{{value}}"><button type="submit" class="secondary" aria-label="{{removeLabel}}">{{t.set_remove}}</button></form></li>{{/members}}</ul>{{/hasMembers}}
+    {{^hasMembers}}<p>{{#none}}{{none}}{{/none}}{{^none}}{{t.set_none}}{{/none}}</p>{{/hasMembers}}
+    {{#canAdd}}<form method="post" action="/records/{{id}}/members" class="actions-row"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="op" value="add">
+    <label class="inline" for="s-{{field}}-value">{{addLabel}}</label>{{#hint}}<span class="hint" id="s-{{field}}-hint">{{hint}}</span>{{/hint}}
+    {{#error}}<p class="error" id="s-{{field}}-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
+    {{#text}}<input type="text" id="s-{{field}}-value" name="value" value="{{typedValue}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true" autofocus{{/error}}>{{/text}}{{^text}}<select id="s-{{field}}-value" name="value"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true" autofocus{{/error}}><option value="">{{t.set_choose}}</option>{{#options}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/options}}</select>{{/text}}
+    <button type="submit" class="secondary">{{t.set_add}}</button></form>{{/canAdd}}
+    </section>{{/setForms}}{{/readOnly}}
     <h2>{{t.record_history}}</h2>
     <table><thead><tr><th scope="col">{{t.history_when}}</th><th scope="col">{{t.history_who}}</th><th scope="col">{{t.history_what}}</th></tr></thead>
     <tbody>{{#history}}<tr><td>{{when}}</td><td>{{who}}</td><td>{{what}}</td></tr>{{/history}}</tbody></table>

@@ -607,6 +607,8 @@ def test_a_chair_keeps_members_apologies_and_links_in_the_browser(page, app):
     decision = cli(app.replica, "decision", "add", "title=Fund the pilot", "meeting=" + meeting)
     page.goto(app.address + "records/" + terms)
     members = page.locator("section.set").filter(has=page.get_by_role("heading", name="Members"))
+    # Names and practice ids are matched against attendance as written there: the boxes say so.
+    expect(members.get_by_label("Add to members")).to_have_accessible_description("Each name as the attendance records it")
     for name in ["Dr Siân Evans", "Rhys Morgan", "Ceri Lloyd"]:
         members.get_by_label("Add to members").fill(name)
         members.get_by_role("button", name="Add").click()
