@@ -74,7 +74,21 @@ public enum ServerOversight {
         }
         let within = "rec.tenant = ? AND rec.cluster = ? AND rec.id = ?"
         var counted: [FieldGrowth.Group: Int] = [:]
-        for group in reads.groups.keys {
+        // The fields counted in one statement, each through its index entry (a push of 1,000
+        // edits to 1,000 records asked a statement each, 5% of a push's time); a map's entries,
+        // rare, one statement each.
+        let fieldGroups = reads.groups.keys.filter { !$0.isMap }
+        if !fieldGroups.isEmpty {
+            let pairs = JSONValue.array(fieldGroups.map { .array([.string($0.record.rawValue), .string($0.name)]) }).canonicalText
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT p.value ->> 0, p.value ->> 1,
+                       (SELECT count(*) FROM (SELECT 1 FROM change c WHERE c.record = rec.num AND c.field = p.value ->> 1 AND c.live = 1 LIMIT ?))
+                FROM json_each(?) p CROSS JOIN record rec ON rec.tenant = ? AND rec.cluster = ? AND rec.id = p.value ->> 0
+                """), arguments: [FieldGrowth.maxLiveWrites, pairs, tenant, cluster]) {
+                if let record = RecordID(row[0] as String) { counted[FieldGrowth.Group(record: record, field: row[1])] = row[2] }
+            }
+        }
+        for group in reads.groups.keys where group.isMap {
             let (sql, arguments) = fields(group)
             counted[group] = try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT count(*) FROM (SELECT 1 FROM record rec JOIN change c ON c.record = rec.num
