@@ -39,6 +39,20 @@ struct CLI {
         try await run(arguments, binary: binary)
     }
 
+    /// How many members `field` holds on `records` together, as `show --json` reads them on
+    /// `replica` (volume tests spread a set over records: one holds at most 1,000).
+    func members(_ field: String, of records: [String], on replica: String) async throws -> Int {
+        var count = 0
+        for record in records {
+            guard case .array(let members) = try await run("show", "--replica", replica, "--json", record).json?["fields"]?[field] else {
+                Issue.record("\(record) has no \(field)")
+                continue
+            }
+            count += members.count
+        }
+        return count
+    }
+
     /// Starts the binary without waiting; its standard output and error are pipes, read as they
     /// come (`output`, `errors`). A long-running child keeps the end of each: `keepingAtMost`.
     func start(_ arguments: [String], binary: String = "clustersync", keepingAtMost limit: Int? = nil) async throws -> ChildProcess {

@@ -225,13 +225,7 @@ import Testing
         let rhyl = try await makeReplica("rhyl", certificate: false, server: server)
         let pulled = try await sync(rhyl, server: server)
         #expect(pulled.stdout.contains("pulled \(total)"), "\(pulled.stdout)")
-        var members = 0
-        for risk in risks {
-            let tags = try #require(try await cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["tags"])
-            guard case .array(let each) = tags else { Issue.record("no tags"); return }
-            members += each.count
-        }
-        #expect(members == 30 * 200)
+        #expect(try await cli.members("tags", of: risks, on: rhyl) == 30 * 200)
     }
 
     /// The largest "pushed N of M" in a sync's progress lines: how many it had acknowledged.

@@ -30,9 +30,10 @@ struct LocalEditSession {
     /// Changes made but not yet written, being signed.
     private let signer: ChangeSigningPipeline
     private(set) var made: [Change] = []
-    /// The actions this session named each record as the source of (`FieldGrowth`): the file
-    /// holds them only once flushed.
-    private var sourcesNamed: [RecordID: Set<RecordID>] = [:]
+    /// The actions naming each record as their source (`FieldGrowth`): those the file held when
+    /// this session first asked, read once (an import of many actions asks for each), and those
+    /// this session named since, which the file holds only once flushed.
+    private var actionsNaming: [RecordID: Set<RecordID>] = [:]
 
     init(_ db: Database, wallMillis: Int64) throws {
         try Replica.refuseIfReadOnly(db)
@@ -141,13 +142,14 @@ struct LocalEditSession {
             }
         }
         if let source = FieldGrowth.sourceNamed(by: change) {
-            let held = try String.fetchAll(writer.db.cachedStatement(sql: """
-                SELECT rec.id FROM record rec JOIN change c ON c.record = rec.num
-                WHERE rec.type = 'action' AND c.field = 'source' AND c.value = ? AND c.live = 1
-                """), arguments: [JSONValue.string(source.rawValue).canonicalText]).compactMap(RecordID.init)
-            let actions = sourcesNamed[source, default: []].union(held)
-            try FieldGrowth.checkSource(change, source: source, actions: actions, receiver: .replica)
-            sourcesNamed[source] = sourcesNamed[source, default: []].union([id])
+            if actionsNaming[source] == nil {
+                actionsNaming[source] = Set(try String.fetchAll(writer.db.cachedStatement(sql: """
+                    SELECT rec.id FROM record rec JOIN change c ON c.record = rec.num
+                    WHERE rec.type = 'action' AND c.field = 'source' AND c.value = ? AND c.live = 1
+                    """), arguments: [JSONValue.string(source.rawValue).canonicalText]).compactMap(RecordID.init))
+            }
+            try FieldGrowth.checkSource(change, source: source, actions: actionsNaming[source]!, receiver: .replica)
+            actionsNaming[source]!.insert(id)
         }
         counter += 1
         // The value as the file will give it back (a number's canonical text may read back as
