@@ -15,7 +15,8 @@ extension Pages {
         router.get("/terms") { _, _ in
             let today = self.replica.today
             let governance = try self.replica.governance()
-            return try self.governanceRegister(.terms, columns: ["field_body", "field_date_agreed", "field_review_date", "col_in_force"]) { view in
+            return try self.governanceRegister(.terms, columns: ["field_body", "field_date_agreed", "field_review_date", "col_in_force"],
+                                               overdue: { governance.isOverdue($0, today: today) }) { view in
                 let inForce = governance.termsInForce(body: view.string("body") ?? "", on: today)?.id == view.id
                 // A review past due shows so, as on the record's page and in the roll-up.
                 let review = self.date(view, "review_date") + (governance.isOverdue(view, today: today) ? " (" + self.t["overdue"] + ")" : "")
@@ -47,12 +48,13 @@ extension Pages {
 
     /// `also`: a link to a related page shown beside the add button (the terms of reference from
     /// the meetings).
+    /// `overdue`: whether a row is highlighted as the risk register highlights a review past due.
     func governanceRegister(_ type: RecordType, columns: [String], also: [String: String]? = nil,
-                            cells: (RecordView) -> [String]) throws -> Response {
+                            overdue: (RecordView) -> Bool = { _ in false }, cells: (RecordView) -> [String]) throws -> Response {
         // Each cell carries its column's name, which a phone's narrow screen shows beside it.
         let labels = columns.map { t[$0] }
         let rows: [[String: Any]] = try replica.register(type, order: RecordOrder(.date)).map { view in
-            ["id": view.id.rawValue, "name": view.name, "conflict": !view.conflicts.isEmpty,
+            ["id": view.id.rawValue, "name": view.name, "conflict": !view.conflicts.isEmpty, "overdue": overdue(view),
              "cells": zip(labels, cells(view)).map { ["label": $0, "value": $1] }]
         }
         let plural = Self.path(of: type).dropFirst()

@@ -89,10 +89,11 @@ struct Pages: Sendable {
     func query(_ request: Request) -> FormBody { FormBody(request.uri.query ?? "") }
 
     /// The records a form's link field may name, newest first for logs: id and name. Only shared
-    /// ones (the app's records are shared, and a shared record may not link a private one:
-    /// `LocalEditRules.checkLink`), and only agendas among the lists.
-    func linkable(_ type: RecordType) -> [(id: String, name: String)] {
-        let filter = RecordFilter(isPrivate: false)
+    /// ones from a shared record (a shared record may not link a private one:
+    /// `LocalEditRules.checkLink`), the practice's private ones too from a private record, and
+    /// only agendas among the lists.
+    func linkable(_ type: RecordType, fromPrivate: Bool = false) -> [(id: String, name: String)] {
+        let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
         return ((try? replica.register(type, filter: filter, order: RecordOrder(.date))) ?? [])
             .filter { type != .list || $0.string("kind") == "agenda" }
             .map { view in

@@ -133,7 +133,8 @@ extension Pages {
                   problems: [RecordForm.Problem]) -> Response {
         let heading = t.text("form_edit", view.name)
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
-                             values: values, baselines: baselines, problems: problems, t: t, records: linkable)
+                             values: values, baselines: baselines, problems: problems, t: t,
+                             records: { self.linkable($0, fromPrivate: view.scope.practice != nil) })
         return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
@@ -287,7 +288,8 @@ extension Pages {
             case .choiceSet(let words):
                 options = words.filter { !named.contains($0) }.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] }
             case .referenceSet(let types):
-                options = types.flatMap { linkable($0) }.filter { !named.contains($0.id) && $0.id != view.id.rawValue }
+                options = types.flatMap { linkable($0, fromPrivate: view.scope.practice != nil) }
+                    .filter { !named.contains($0.id) && $0.id != view.id.rawValue }
                     .map { ["optionValue": $0.id, "optionLabel": $0.name] }
             default:
                 form["text"] = true

@@ -184,7 +184,7 @@ extension Pages {
         let form = RecordForm.of(type)!
         let path = Self.path(of: type)
         let heading = t["form_new_\(type.rawValue)"]
-        let data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? "" }, problems: problems, t: t, records: linkable)
+        let data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? "" }, problems: problems, t: t, records: { self.linkable($0) })
         return page.html("form", title: heading, section: Self.section(of: type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }

@@ -250,7 +250,7 @@ enum Templates {
     <table class="cards">
     <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
     <tbody>
-    {{#rows}}<tr><td><a href="/records/{{id}}">{{name}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td>{{#cells}}<td data-label="{{label}}">{{value}}</td>{{/cells}}</tr>
+    {{#rows}}<tr{{#overdue}} class="overdue"{{/overdue}}><td><a href="/records/{{id}}">{{name}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td>{{#cells}}<td data-label="{{label}}">{{value}}</td>{{/cells}}</tr>
     {{/rows}}</tbody>
     </table>
     {{^rows}}<p>{{t.register_none}}</p>{{/rows}}

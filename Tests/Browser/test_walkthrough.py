@@ -668,3 +668,28 @@ def test_a_chair_keeps_members_apologies_and_links_in_the_browser(page, app):
     history = page.locator("table").last
     expect(history).to_contain_text("Fund the pilot removed from decisions")
     expect(history.locator("tr", has_text="removed from decisions")).to_have_count(1)
+
+
+def test_a_private_risk_links_the_practices_own_actions_and_overdue_terms_stand_out(page, app):
+    """A practice's private risk may link its private actions (as the CLI lets it), while a
+    shared record is offered shared ones only; a terms of reference past its review date is
+    highlighted in its register as a risk past review is (web audit)."""
+    own = cli(app.replica, "risk", "add", "--private", "title=Our lease renewal")
+    private_action = cli(app.replica, "action", "add", "--private", "title=Ask the landlord", "owner=Practice manager")
+    shared_action = cli(app.replica, "action", "add", "title=Agree locum rota", "owner=Cluster lead")
+    shared = cli(app.replica, "risk", "add", "title=Winter locum gap")
+    page.goto(app.address + "records/" + own)
+    links = page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).get_by_label("Add to linked actions")
+    expect(links.locator("option", has_text="Ask the landlord")).to_have_attribute("value", private_action)
+    links.select_option(private_action)
+    page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).get_by_role("button", name="Add").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    assert json.loads(cli(app.replica, "risk", "show", "--json", own))["fields"]["linked_actions"] == [private_action]
+    page.goto(app.address + "records/" + shared)
+    offered = page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).locator("option")
+    expect(offered.filter(has_text="Agree locum rota")).to_have_attribute("value", shared_action)
+    expect(offered.filter(has_text="Ask the landlord")).to_have_count(0)
+
+    cli(app.replica, "terms", "add", "title=Old ToR", "body=stakeholder-board", "date_agreed=2024-04-01", "review_date=2025-04-01")
+    page.goto(app.address + "terms")
+    expect(page.locator("tbody tr").filter(has_text="Old ToR")).to_have_class("overdue")
