@@ -44,10 +44,17 @@ import Testing
         #expect(whole(after: [change(9, risk, "escalation", .string("health-board"))]) == [linked, sourced, risk].sorted())
     }
 
-    @Test func aNewLinkOrSourceSendsItsRiskAndActionsWhole() {
-        #expect(whole(after: [change(9, risk, "linked_actions", .string(sourced))])
-                    == [linked, sourced, risk].sorted())
+    /// A link added to a listed risk sends the action it links whole, not the risk and its other
+    /// actions again: a practice may add links freely, and each sent a risk's whole history (the
+    /// fortieth session's security review). A new source sends its action whole.
+    @Test func aNewLinkSendsItsActionWholeAndANewSourceItsAction() {
+        #expect(whole(after: [change(9, risk, "linked_actions", .string(sourced))]) == [sourced])
+        let fresh = "ACT-2B4D6F8H0J"
+        #expect(whole(after: [change(9, fresh, "title", .string("Book a locum")), change(10, other, "linked_actions", .string(fresh))]) == [fresh])
         #expect(whole(after: [change(9, sourced, "source", .string(other))]) == [sourced])
+        // Escalated and linked in the same pages: the risk may be new, so it goes whole with all.
+        #expect(whole(after: [change(9, risk, "escalation", .string("health-board")), change(10, risk, "linked_actions", .string(sourced))])
+                    == [linked, sourced, risk].sorted())
     }
 
     @Test func aRecordNoLongerListedIsNotSent() {

@@ -88,21 +88,34 @@ public enum EscalationReach {
 
     /// Of the records `role` may hold now (`listed`, among `views`), those a client that held
     /// what was listed before the `logged` changes may not hold, so that a page sends them whole
-    /// (PROTOCOL.md §7.1): each record with a change to a listing field among `logged`, the
-    /// listed actions of such a risk (those it links and those that name it as source). Any
-    /// other listed record was listed before, so the client holds its history and needs only its
-    /// `logged` changes. A record made since has all its changes in `logged`.
+    /// (PROTOCOL.md §7.1): each record with a change among `logged` to a listing field other than
+    /// `linked_actions` (escalated, deleted or restored, redacted, given a source), with the listed
+    /// actions of such a risk (those it links and those that name it as source); and each action
+    /// a `linked_actions` add among `logged` names. A link added to a listed risk leaves the risk
+    /// listed as it was, so the risk and its other actions go as their `logged` changes only:
+    /// before the fortieth session they went whole again, history and all, at every link a
+    /// practice added (free to any practice), which the session's security review used to make a
+    /// PCPG's sync read 985 KB for one link to a risk whose description had been rewritten
+    /// 3,000 times. Any other listed record was listed before, so the client holds its history
+    /// and needs only its `logged` changes. A record made since has all its changes in `logged`.
     public static func sentWhole(listed: Set<RecordID>, views: [RecordView], logged: [Change]) -> Set<RecordID> {
-        let touched = Set(logged.lazy.filter { listingFields.contains($0.field) }.map(\.record)).intersection(listed)
-        guard !touched.isEmpty else { return [] }
-        var whole = touched
-        for view in views where view.type == .risk && touched.contains(view.id) {
+        var renewed = Set<RecordID>(), linked = Set<RecordID>()
+        for change in logged where listingFields.contains(change.field) && listed.contains(change.record) {
+            if change.field != "linked_actions" {
+                renewed.insert(change.record)
+            } else if let text = change.value?.stringValue, let id = RecordID(text), listed.contains(id) {
+                linked.insert(id)
+            }
+        }
+        guard !renewed.isEmpty else { return linked }
+        var whole = renewed.union(linked)
+        for view in views where view.type == .risk && renewed.contains(view.id) {
             for member in view.members("linked_actions") {
                 if let text = member.stringValue, let id = RecordID(text), listed.contains(id) { whole.insert(id) }
             }
         }
         for view in views where view.type == .action && listed.contains(view.id) {
-            if let text = view.string("source"), let source = RecordID(text), touched.contains(source) { whole.insert(view.id) }
+            if let text = view.string("source"), let source = RecordID(text), renewed.contains(source) { whole.insert(view.id) }
         }
         return whole
     }
