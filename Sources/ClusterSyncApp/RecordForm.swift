@@ -84,7 +84,7 @@ struct RecordForm {
     ])
 
     /// The scalar fields of a terms of reference; members, practices, roles counted and
-    /// signatories are sets, added with the CLI (`terms set TOR "members+=…"`).
+    /// signatories are sets, kept on the record's page (Names and links, `Pages.setForms`).
     static let terms = RecordForm(type: .terms, fields: [
         Field(name: "title", kind: .text),
         Field(name: "body", kind: .choice(RecordSchema.bodies)),

@@ -337,14 +337,14 @@ public actor InMemoryServerStore: ServerStore {
         let ownLiveWrites: [String: [ChangeID]] = identity.role.hasLeadPowers ? [:] : try await records.read { db in
             var writes: [String: [ChangeID]] = [:]
             for change in changes where change.value != nil && !change.supersedes.isEmpty {
-                writes[Self.fieldKey(change)] = try ServerOversight.liveWrites(
+                writes[Self.fieldKey(change)] = try PushLookups.liveWrites(
                     db, tenant: identity.tenant, cluster: identity.cluster, record: change.record, field: change.field, by: change.id.replica)
             }
             return writes
         }
         // And the live writes of the groups of fields the push may fill (`FieldGrowth`).
         var tally = FieldGrowth.PushTally(try await records.read { db in
-            try ServerOversight.nearlyFull(db, tenant: identity.tenant, cluster: identity.cluster, for: FieldGrowth.PushReads(changes))
+            try PushLookups.nearlyFull(db, tenant: identity.tenant, cluster: identity.cluster, for: FieldGrowth.PushReads(changes))
         })
         for var change in changes {
             let owner = owners[change.id.replica]

@@ -154,14 +154,21 @@ public enum FieldGrowth {
         default: FieldMap.split(change.field) == nil ? "competing values" : "entries"
         }
         let holds = "\(change.record) \(group) holds \(live.count) \(what), the most one field may hold (\(maxLiveWrites))"
+        throw refusal(of: change, receiver: receiver,
+                      replica: "\(holds): remove some (or settle its conflict) before adding more.",
+                      server: ("adds to \(holds)", "Remove some of them on a replica that holds them, then push again."))
+    }
+
+    /// A bound's refusal, as each end words it: a replica before the edit is made, a server of a
+    /// change pushed (`server`: what the change does, and what to do next).
+    static func refusal(of change: Change, receiver: ChangeAdmission.Receiver, replica: String,
+                        server: (does: String, next: String)) -> ClusterSyncError {
         switch receiver {
         case .replica:
-            throw ClusterSyncError(.invalidValue,
-                "\(holds): remove some (or settle its conflict) before adding more. Nothing was changed.", field: change.field)
+            ClusterSyncError(.invalidValue, "\(replica) Nothing was changed.", field: change.field)
         case .server:
-            throw ClusterSyncError(.invalidValue,
-                "change \(change.id) adds to \(holds) at this server; nothing of the batch was stored. "
-                + "Remove some of them on a replica that holds them, then push again.", field: change.field)
+            ClusterSyncError(.invalidValue,
+                "change \(change.id) \(server.does) at this server; nothing of the batch was stored. \(server.next)", field: change.field)
         }
     }
 
@@ -172,14 +179,9 @@ public enum FieldGrowth {
                                    receiver: ChangeAdmission.Receiver) throws(ClusterSyncError) {
         guard actions.count >= maxActionsPerSource, !actions.contains(change.record) else { return }
         let named = "\(actions.count) actions name \(source) as their source, the most one record may be the source of (\(maxActionsPerSource))"
-        switch receiver {
-        case .replica:
-            throw ClusterSyncError(.invalidValue,
-                "\(named): give \(change.record) another source, or none. Nothing was changed.", field: change.field)
-        case .server:
-            throw ClusterSyncError(.invalidValue,
-                "change \(change.id) names \(source) as the source of \(change.record), and \(named) at this server; "
-                + "nothing of the batch was stored. Give the action another source on its replica, then push again.", field: change.field)
-        }
+        throw refusal(of: change, receiver: receiver,
+                      replica: "\(named): give \(change.record) another source, or none.",
+                      server: ("names \(source) as the source of \(change.record), and \(named)",
+                               "Give the action another source on its replica, then push again."))
     }
 }

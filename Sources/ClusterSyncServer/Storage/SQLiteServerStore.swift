@@ -190,7 +190,7 @@ public final class SQLiteServerStore: ServerStore {
             var logText = RunText()
             var duplicates: [Change] = []
             // The live writes of the groups of fields the push may fill (`FieldGrowth`).
-            var tally = FieldGrowth.PushTally(try ServerOversight.nearlyFull(db, tenant: tenant, cluster: cluster, for: FieldGrowth.PushReads(changes)))
+            var tally = FieldGrowth.PushTally(try PushLookups.nearlyFull(db, tenant: tenant, cluster: cluster, for: FieldGrowth.PushReads(changes)))
             for var change in changes {
                 let registration: ReplicaRegistration?
                 if let known = registrations[change.id.replica] {
@@ -271,7 +271,7 @@ public final class SQLiteServerStore: ServerStore {
                     // Whether a write of its maker stays live beside it, stored or earlier in this batch.
                     let leavesOwnWriteLive = try !identity.role.hasLeadPowers
                         && LeadPowers.readsOwnLiveWrites(pushed, by: identity.practice, supersededPractices: superseded)
-                        && LeadPowers.leavesOwnWriteLive(pushed, ownLiveWrites: ServerOversight.liveWrites(
+                        && LeadPowers.leavesOwnWriteLive(pushed, ownLiveWrites: PushLookups.liveWrites(
                             db, tenant: tenant, cluster: cluster, record: pushed.record, field: pushed.field, by: pushed.id.replica), earlier: accepted)
                     do throws(ClusterSyncError) {
                         try LeadPowers.check(pushed, role: identity.role, practice: identity.practice, supersededPractices: superseded,

@@ -262,7 +262,7 @@ public final class PostgresServerStore: ServerStore {
         var nearlyFull: FieldGrowth.NearlyFull
     }
 
-    /// As `ServerOversight.nearlyFull`: the groups' live writes counted in one statement (every
+    /// As `PushLookups.nearlyFull`: the groups' live writes counted in one statement (every
     /// field of the push's records), and the sources' actions in another (`record.source`, the
     /// action's source as its record row keeps it); then what may be full read one statement each.
     private func nearlyFull(for reads: FieldGrowth.PushReads, tenant: String, cluster: String,
