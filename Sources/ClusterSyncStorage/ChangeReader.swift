@@ -51,6 +51,15 @@ public enum ChangeReader {
             author: author, sig: sig)
     }
 
+    /// The statement `changes(…)` runs (tests read its query plan).
+    public static func changesSQL(from source: String = "change c", where condition: String = "1",
+                                  orderBy: String = "c.hlc, r.id, c.counter", limit: Int? = nil) -> String {
+        """
+        SELECT \(changeColumns) FROM \(source) \(changeJoins) WHERE \(condition) ORDER BY \(orderBy)
+        \(limit.map { "LIMIT \($0)" } ?? "")
+        """
+    }
+
     /// Changes in clock order; `from` may join other tables to `change c`, and `orderBy` may
     /// replace the clock order with one an index serves (with `limit`, so a page costs its size).
     ///
@@ -61,10 +70,11 @@ public enum ChangeReader {
         _ db: Database, from source: String = "change c", where condition: String = "1", arguments: StatementArguments = [],
         orderBy: String = "c.hlc, r.id, c.counter", limit: Int? = nil, cached: Bool = false
     ) throws -> [Change] {
-        let sql = """
-            SELECT \(changeColumns) FROM \(source) \(changeJoins) WHERE \(condition) ORDER BY \(orderBy)
-            \(limit.map { "LIMIT \($0)" } ?? "")
-            """
+        try changes(db, sql: changesSQL(from: source, where: condition, orderBy: orderBy, limit: limit), arguments: arguments, cached: cached)
+    }
+
+    /// Changes read by a statement of `changesSQL(…)`.
+    public static func changes(_ db: Database, sql: String, arguments: StatementArguments = [], cached: Bool = false) throws -> [Change] {
         let statement = cached ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
         let rows = try Row.fetchCursor(statement, arguments: arguments)
         var result: [Change] = []

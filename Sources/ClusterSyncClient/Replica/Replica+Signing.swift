@@ -78,6 +78,25 @@ extension Replica {
         }
     }
 
+    /// The outbox's changes, `o` joined to `c`, read from the outbox. `CROSS JOIN` fixes that
+    /// order: with a plain `JOIN` and nothing ordered by the outbox, SQLite scanned the whole
+    /// `change` table for the outbox's few rows, 35 ms at every sync of a replica that had
+    /// pulled a million changes (MEASUREMENTS.md, forty-first session). `OutboxQueryPlanTests`
+    /// checks every statement that reads it.
+    static let outboxChanges = "outbox o CROSS JOIN change c ON c.replica = o.replica AND c.counter = o.counter"
+
+    /// Whether a relayed change waits in the outbox for its maker's key (`waitingRelays()`).
+    static let relaysWaitingSQL = """
+        SELECT EXISTS (SELECT 1 FROM \(outboxChanges) JOIN replica r ON r.num = c.replica WHERE NOT \(pushableCondition))
+        """
+
+    static let waitingRelaysSQL = """
+        SELECT r.id, count(*), max(c.sig IS NULL)
+        FROM \(outboxChanges) JOIN replica r ON r.num = c.replica
+        WHERE NOT \(pushableCondition)
+        GROUP BY r.id ORDER BY r.id
+        """
+
     /// Outbox changes this replica may push (an SQL condition on `change c` joined to
     /// `replica r`): its own, and relayed ones that are signed and whose maker's key a server
     /// has registered. The others wait: the server would refuse them (`bad-signature`), since
@@ -107,12 +126,7 @@ extension Replica {
 
     public func waitingRelays() throws -> [WaitingRelays] {
         try database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT r.id, count(*), max(c.sig IS NULL)
-                FROM outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter JOIN replica r ON r.num = c.replica
-                WHERE NOT \(Self.pushableCondition)
-                GROUP BY r.id ORDER BY r.id
-                """).compactMap { row in
+            try Row.fetchAll(db, sql: Self.waitingRelaysSQL).compactMap { row in
                 ReplicaID(row[0] as String).map { WaitingRelays(maker: $0, count: row[1], unsigned: row[2]) }
             }
         }

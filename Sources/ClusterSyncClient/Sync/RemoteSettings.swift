@@ -81,14 +81,21 @@ extension Replica {
     /// the previous page), or from the start.
     public func outbox(after position: ChangeID? = nil, limit: Int) throws -> [Change] {
         try database.read { db in
-            let from = "outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter"
             guard let position else {
-                return try ChangeReader.changes(db, from: from, where: Self.pushableCondition, orderBy: "o.replica, o.counter", limit: limit, cached: true)
+                return try ChangeReader.changes(db, sql: Self.outboxPageSQL(afterPosition: false, limit: limit), cached: true)
             }
-            return try ChangeReader.changes(
-                db, from: from, where: "(o.replica, o.counter) > ((SELECT num FROM replica WHERE id = ?), ?) AND \(Self.pushableCondition)",
-                arguments: [position.replica.rawValue, position.counter], orderBy: "o.replica, o.counter", limit: limit, cached: true)
+            return try ChangeReader.changes(db, sql: Self.outboxPageSQL(afterPosition: true, limit: limit),
+                                            arguments: [position.replica.rawValue, position.counter], cached: true)
         }
+    }
+
+    /// A page of `outbox(after:limit:)`; after a position, its replica id and counter are the
+    /// statement's two arguments.
+    static func outboxPageSQL(afterPosition: Bool, limit: Int) -> String {
+        ChangeReader.changesSQL(
+            from: outboxChanges,
+            where: afterPosition ? "(o.replica, o.counter) > ((SELECT num FROM replica WHERE id = ?), ?) AND \(pushableCondition)" : pushableCondition,
+            orderBy: "o.replica, o.counter", limit: limit)
     }
 
     /// The server has stored these changes: they leave the outbox. Those this replica made, and

@@ -24,10 +24,7 @@ extension Replica {
                 knownStore: try Self.knownServerStore(db),
                 cursor: try Self.syncState(db).cursor,
                 pending: try Self.pendingCount(db),
-                relaysWaiting: try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM outbox o JOIN change c ON c.replica = o.replica AND c.counter = o.counter
-                                   JOIN replica r ON r.num = c.replica WHERE NOT \(Self.pushableCondition))
-                    """)!)
+                relaysWaiting: try Bool.fetchOne(db, sql: Self.relaysWaitingSQL)!)
         }
     }
 }
