@@ -7,7 +7,8 @@ import Testing
 /// Every sync and `status` read the outbox's changes. The outbox holds a few rows and `change`
 /// every change the replica holds (a million on one that pulled its history), so each such
 /// statement reads the outbox first and finds its changes by key. With a plain `JOIN`,
-/// SQLite chose to scan `change` for two of them: 35 ms on every sync of such a replica. The
+/// SQLite chose to scan `change` for two of them: 35 ms on every sync of such a replica. (A
+/// snapshot, which replaces the state but keeps what is owed, read every change too.) The
 /// plan SQLite picks for a statement does not depend on how many rows there are until the file
 /// is analysed (a replica never is), so a small replica shows the plan a large one runs.
 @Suite struct OutboxQueryPlanTests {
@@ -16,6 +17,7 @@ import Testing
         ("waiting relays, by `status` and `sync`", Replica.waitingRelaysSQL),
         ("the outbox's first page", Replica.outboxPageSQL(afterPosition: false, limit: 1_000)),
         ("the outbox's next page", Replica.outboxPageSQL(afterPosition: true, limit: 1_000)),
+        ("what a snapshot keeps, the outbox and the held back", ChangeReader.changesSQL(from: Replica.owedChanges)),
     ]
 
     /// SQLite's plan, one step a line ("SCAN o", "SEARCH c USING PRIMARY KEY …").

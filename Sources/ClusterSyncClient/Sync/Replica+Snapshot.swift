@@ -50,12 +50,16 @@ extension Replica {
         return (ordered, true, fetched.compacted)
     }
 
+    /// The changes in the outbox or held back, read from those two tables (`outboxChanges`
+    /// says why so).
+    static let owedChanges = """
+        (SELECT replica, counter FROM outbox UNION SELECT replica, counter FROM held_back) o
+        CROSS JOIN change c ON c.replica = o.replica AND c.counter = o.counter
+        """
+
     static func replaceState(_ db: Database) throws {
         // Unacknowledged and held-back changes are this replica's to keep whatever the server says.
-        let owed = try ChangeReader.changes(db, where: """
-            EXISTS (SELECT 1 FROM outbox o WHERE o.replica = c.replica AND o.counter = c.counter)
-            OR EXISTS (SELECT 1 FROM held_back h WHERE h.replica = c.replica AND h.counter = c.counter)
-            """)
+        let owed = try ChangeReader.changes(db, from: owedChanges)
         try db.execute(sql: """
             DELETE FROM change;
             DELETE FROM orphan_supersede;
