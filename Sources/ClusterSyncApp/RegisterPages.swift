@@ -77,7 +77,11 @@ extension Pages {
         let data: [String: Any] = HeatMap.data(matrix).merging([
             "columns": columns, "rows": tableRows, "hasRows": !rows.isEmpty,
             "countText": t.text("risks_count", String(rows.count), String(all.count)),
-            "q": words, "sort": sort, "dir": descending ? "desc" : "asc", "overdueOnly": overdueOnly,
+            "q": words, "overdueOnly": overdueOnly,
+            // The column headers sort the table; these do the same where the headers are not
+            // shown (a phone's cards) and for anyone who prefers a form.
+            "sortOptions": options(zip(Self.riskColumns, Self.riskColumnLabels).map { ($0.rawValue, t[$1]) }, selected: sort),
+            "dirOptions": options([("asc", t["order_asc"]), ("desc", t["order_desc"])], selected: descending ? "desc" : "asc"),
             "statusOptions": options([("open", t["status_open"]), ("closed", t["status_closed"]), ("all", t["status_all"])], selected: status),
             "bandOptions": options([("", t["any"])] + RiskScore.Band.allCases.map { ($0.rawValue, $0.rawValue) }, selected: band),
         ]) { _, new in new }

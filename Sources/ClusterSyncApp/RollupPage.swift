@@ -54,12 +54,12 @@ extension Pages {
     {{^none}}
     <p id="rollup-heading" class="lede">{{heading}}</p>
     <p>{{t.rollup_note}}{{#readOnly}} {{t.rollup_read_only}}{{/readOnly}}</p>
-    <table id="rollup-clusters">
+    <table id="rollup-clusters" class="cards">
     <caption>{{t.rollup_clusters_caption}}</caption>
     <thead><tr><th scope="col">{{t.rollup_col_cluster}}</th><th scope="col">{{t.rollup_col_open}}</th><th scope="col">{{t.rollup_col_extreme}}</th>
     <th scope="col">{{t.rollup_col_reviews}}</th><th scope="col">{{t.rollup_col_actions}}</th><th scope="col">{{t.rollup_col_attendance}}</th>
     <th scope="col">{{t.rollup_col_terms}}</th></tr></thead>
-    <tbody>{{#clusters}}<tr><th scope="row">{{cluster}}</th><td>{{open}}</td><td>{{extreme}}</td><td>{{reviews}}</td><td>{{actions}}</td><td>{{attendance}}</td><td>{{terms}}</td></tr>
+    <tbody>{{#clusters}}<tr><th scope="row">{{cluster}}</th><td data-label="{{t.rollup_col_open}}">{{open}}</td><td data-label="{{t.rollup_col_extreme}}">{{extreme}}</td><td data-label="{{t.rollup_col_reviews}}">{{reviews}}</td><td data-label="{{t.rollup_col_actions}}">{{actions}}</td><td data-label="{{t.rollup_col_attendance}}">{{attendance}}</td><td data-label="{{t.rollup_col_terms}}">{{terms}}</td></tr>
     {{/clusters}}</tbody>
     </table>
     <h2>{{t.rollup_totals}}</h2>

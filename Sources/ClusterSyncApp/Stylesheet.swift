@@ -72,16 +72,21 @@ enum Stylesheet {
     /* On a phone's narrow screen a register's rows become cards: the title on its own line, then
        each other cell under its column's name (data-label), so nothing is wider than the screen
        and no title breaks inside its words. The header row goes (its sort links with it: a card
-       names its cells), as do empty cells. */
+       names its cells, and the filters' "Sort by" sorts), as do empty cells. A row's own header
+       (the roll-up's cluster) is the card's title. */
     @media (max-width: 40rem) {
       main { padding: .75rem; }
+      select { max-width: 100%; }
       table.cards thead { display: none; }
       table.cards td:empty { display: none; }
-      table.cards, table.cards tbody, table.cards tr, table.cards td, table.cards caption { display: block; width: 100%; }
+      table.cards, table.cards tbody, table.cards tr, table.cards td, table.cards tbody th, table.cards caption { display: block; width: 100%; }
       table.cards tr { border-bottom: 2px solid var(--line); padding: .5rem 0; }
-      table.cards td { border: 0; padding: .1rem .4rem; }
+      table.cards td, table.cards tbody th { border: 0; padding: .1rem .4rem; }
       table.cards td:first-child { font-weight: 700; }
       table.cards td[data-label]::before { content: attr(data-label) ": "; font-weight: 700; }
+      /* A record's details: each name above its value, which then has the screen's width. */
+      dl.fields, dl.checks { grid-template-columns: minmax(0, 1fr); gap: 0; }
+      dl.fields dd, dl.checks dd { margin-bottom: .5rem; }
     }
     @media print {
       .masthead nav, .skip, footer, form, .actions-row, .filters, button, .button, .changes-bar { display: none !important; }

@@ -83,7 +83,8 @@ enum Templates {
     <div class="field"><label for="status">{{t.filter_status}}</label><select id="status" name="status">{{#statusOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/statusOptions}}</select></div>
     <div class="field"><label for="band">{{t.filter_band}}</label><select id="band" name="band">{{#bandOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/bandOptions}}</select></div>
     <div class="field"><input type="checkbox" id="overdue" name="overdue" value="1"{{#overdueOnly}} checked{{/overdueOnly}}> <label for="overdue" class="inline">{{t.filter_overdue}}</label></div>
-    <input type="hidden" name="sort" value="{{sort}}"><input type="hidden" name="dir" value="{{dir}}">
+    <div class="field"><label for="sort">{{t.filter_sort}}</label><select id="sort" name="sort">{{#sortOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/sortOptions}}</select></div>
+    <div class="field"><label for="dir">{{t.filter_order}}</label><select id="dir" name="dir">{{#dirOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/dirOptions}}</select></div>
     <div class="actions-row"><button type="submit">{{t.filter_apply}}</button> <a href="/risks">{{t.filter_clear}}</a></div>
     </form>
     </div>

@@ -81,6 +81,12 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(page.get_by_role("link", name="Import")).to_have_count(0)
         path = shot(page, "pcpg-rollup")
         assert os.path.getsize(path) > 10_000
+        # An analyst on a phone: the roll-up's tables fit the screen.
+        page.set_viewport_size({"width": 400, "height": 900})
+        width = page.evaluate("document.documentElement.scrollWidth")
+        shot(page, "phone-pcpg-rollup")
+        assert width <= 400, f"the roll-up is {width} px wide on a 400 px screen"
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         # The register holds the escalated risk, in full, and not the other.
         page.get_by_role("link", name="Risk register").click()

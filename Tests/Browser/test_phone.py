@@ -1,0 +1,87 @@
+"""A practice manager on a phone (400 px wide): every page of the app fits the screen, forms
+and record pages included, so nothing needs scrolling sideways. The registers' cards are in
+test_walkthrough.py; the roll-up's phone check is in test_rollup.py."""
+import re
+
+from playwright.sync_api import expect
+
+from conftest import cli, shot
+
+PHONE = {"width": 400, "height": 900}
+
+
+def widest(page):
+    """The page's width, and the elements that stick out past the screen's right edge."""
+    return page.evaluate("""() => {
+        const out = [];
+        for (const e of document.querySelectorAll('body *')) {
+            const r = e.getBoundingClientRect();
+            if (r.right > window.innerWidth + 0.5 && r.width > 0)
+                out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '') + ' ' + Math.round(r.right));
+        }
+        return [document.documentElement.scrollWidth, out.slice(0, 8)];
+    }""")
+
+
+def assert_fits(page, name):
+    width, sticking_out = widest(page)
+    shot(page, "phone-" + name)
+    assert width <= PHONE["width"], f"{name} is {width} px wide on a {PHONE['width']} px screen: {sticking_out}"
+
+
+def test_forms_and_record_pages_fit_a_phone_screen(page, app):
+    risk = cli(app.replica, "risk", "add", "title=Phlebotomy clinic capacity at the Prestatyn branch surgery",
+               "owner=Nurse lead", "category=service-delivery", "likelihood=3", "consequence=4", "review_date=2027-01-31",
+               "description=Two phlebotomists share the clinic; when one is away the waiting list grows past six weeks.")
+    cli(app.replica, "risk", "set", risk, "owner=Practice manager")
+    action = cli(app.replica, "action", "add", "title=Agree the winter locum rota with the health board",
+                 "owner=Cluster lead", "due_date=2026-12-01", "source=" + risk)
+    terms = cli(app.replica, "terms", "add", "title=Cluster board terms of reference", "body=stakeholder-board",
+                "date_agreed=2026-04-01", "quorum=2")
+    meeting = cli(app.replica, "meeting", "add", "title=Cluster board, November", "body=stakeholder-board",
+                  "date=2026-11-20", "status=held", "chair=Dr Gwen Morgan")
+    cli(app.replica, "meeting", "attend", meeting, "Dr Siân Evans", "--capacity", "clinician", "--practice", "prestatyn-medical")
+    decision = cli(app.replica, "decision", "add", "title=Fund the phlebotomy pilot", "meeting=" + meeting)
+    declaration = cli(app.replica, "declaration", "add", "member=Dr Siân Evans", "organisation=Prestatyn Medical",
+                      "nature=pecuniary", "description=Partner in the practice that would host the pilot", "meeting=" + meeting)
+    agenda = cli(app.replica, "list", "create", "title=Board agenda, November", "kind=agenda")
+
+    page.set_viewport_size(PHONE)
+    pages = [("risks/new", "Add a risk"), ("actions/new", None), ("meetings/new", None), ("terms/new", None),
+             ("decisions/new", None), ("declarations/new", None),
+             (f"records/{risk}", "Phlebotomy clinic capacity"), (f"records/{risk}/edit", None),
+             (f"records/{action}", None), (f"records/{terms}", None), (f"records/{meeting}", None),
+             (f"records/{decision}", None), (f"records/{declaration}", None), (f"lists/{agenda}", None),
+             ("lists", None), ("conflicts", None), ("sync", None), ("export", None), ("import", None),
+             ("terms", None), ("decisions", None), ("declarations", None)]
+    for path, heading in pages:
+        page.goto(app.address + path)
+        if heading:
+            expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(heading))
+        assert_fits(page, path.replace("/", "-"))
+    # A record's details: each name above its value, which has the screen's width.
+    page.goto(app.address + f"records/{risk}")
+    value = page.locator("dl.fields dd").first.bounding_box()
+    assert value["width"] >= 300, f"a detail's value is squeezed to {value['width']} px"
+
+
+def test_a_register_is_sorted_on_a_phone(page, app):
+    # The column headers that sort the register are not shown on a phone's cards; the filters'
+    # "Sort by" and "Order" do the same.
+    for title, likelihood in [("Asthma reviews backlog", "2"), ("Branch surgery lift out of order", "4"),
+                              ("Cold chain for vaccines", "1")]:
+        cli(app.replica, "risk", "add", "title=" + title, "owner=Practice manager", "likelihood=" + likelihood, "consequence=3")
+    page.set_viewport_size(PHONE)
+    page.goto(app.address + "risks")
+    titles = page.locator("#register tbody td:first-child a")
+    # By score, highest first, as the register opens.
+    expect(titles).to_have_text(["Branch surgery lift out of order", "Asthma reviews backlog", "Cold chain for vaccines"])
+    page.get_by_label("Sort by").select_option(label="Risk")
+    page.get_by_label("Order").select_option("asc")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(titles).to_have_text(["Asthma reviews backlog", "Branch surgery lift out of order", "Cold chain for vaccines"])
+    expect(page.get_by_label("Sort by")).to_have_value("title")
+    page.get_by_label("Order").select_option("desc")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(titles).to_have_text(["Cold chain for vaccines", "Branch surgery lift out of order", "Asthma reviews backlog"])
+    assert_fits(page, "risks-sorted")
