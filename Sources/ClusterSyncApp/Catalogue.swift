@@ -236,7 +236,6 @@ public struct Catalogue: Sendable {
         "vote_recorded": "Vote recorded.",
         "form_changed_meanwhile": "Changed since you opened this form (by a sync, or in another window): it now reads \"{1}\". Yours is below: save again to keep it, or put the new value back.",
         "form_empty": "(nothing)",
-        "date_cannot_empty": "{1} cannot be emptied once it is set: give the new date (like 15/12/2026)",
         "date_unreadable": "{1} must be a date like 15/12/2026; got \"{2}\"",
         // Actions
         "actions_title": "Action tracker",

@@ -166,11 +166,7 @@ struct RecordForm {
             }
             written.insert(field.name)
             if typed.isEmpty, current == nil { continue }
-            // A date, once set, is replaced, never emptied: say so in the form's words.
-            if typed.isEmpty, case .date = field.kind {
-                problems.append(Problem(field: field.name, message: t.text("date_cannot_empty", t["field_\(field.name)"])))
-                continue
-            }
+            // An emptied date box empties the date (`RecordView.emptiedDate`), written as `FIELD=`.
             if typed.isEmpty, case .choice = field.kind { continue }
             if typed.isEmpty, case .level = field.kind { continue }
             if typed.isEmpty, case .record = field.kind { continue }

@@ -170,7 +170,7 @@ struct ShowRecord<Kind: RegisterKind>: ParsableCommand {
 struct SetFields<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "set", abstract: "Set fields of \(withArticle(Kind.type)): FIELD=VALUE, FIELD+=VALUE, FIELD-=VALUE.",
-                             discussion: "Fields:\n" + fieldsHelp(Kind.type))
+                             discussion: "Fields:\n" + fieldsHelp(Kind.type) + "\nA date given as nothing (due_date=) is emptied.")
     }
 
     @OptionGroup var replica: ReplicaOptions

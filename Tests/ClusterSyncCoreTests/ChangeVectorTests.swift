@@ -143,6 +143,11 @@ import Testing
         #expect(risk.members("linked_actions") == [.string("ACT-4F8R2M6W0Z")])
         #expect(risk.derived(today: today)["score"] == .int(15))
         #expect(risk.derived(today: today)["band"] == .string("extreme"))
+        // Its review date, emptied: the record reads as if it had none, and its one live write of
+        // the field is the empty one, not a conflict.
+        #expect(risk.value("review_date") == nil && risk.date("review_date") == nil && risk.overdueDate == nil)
+        #expect(risk.writes["review_date"]?.map(\.value) == [RecordView.emptiedDate])
+        #expect(risk.jsonValue(today: today)["fields"]?["review_date"] == nil)
         let action = try view("ACT-4F8R2M6W0Z")
         #expect(action.derived(today: today) == ["rag": .string("blue")])
         #expect(action.writes["notes"]?.count == 1)
@@ -196,6 +201,7 @@ import Testing
         has("register write that supersedes") {
             spec($0)?.kind.cardinality == .register && $0.field != "deleted" && $0.value != nil && !$0.supersedes.isEmpty
         }
+        has("date emptied (\"\")") { spec($0)?.kind == .date && $0.value == RecordView.emptiedDate }
         has("set add") { spec($0)?.kind.cardinality == .set && $0.value != nil && $0.supersedes.isEmpty }
         has("set remove (no value, supersedes)") { spec($0)?.kind.cardinality == .set && $0.value == nil && !$0.supersedes.isEmpty }
         has("notes append") { spec($0)?.kind == .notes && $0.value != nil && $0.supersedes.isEmpty }

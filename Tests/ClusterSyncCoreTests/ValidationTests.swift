@@ -377,12 +377,28 @@ import Testing
         #expect(value == .string(stored))
     }
 
-    @Test(arguments: ["12/31/2026", "31/02/2026", "29/02/2027", "15/12/026", "15/12", "next week", "", "1/1/2026/1", "١٥/١٢/٢٠٢٦", "2026/12/15",
+    @Test(arguments: ["12/31/2026", "31/02/2026", "29/02/2027", "15/12/026", "15/12", "next week", "1/1/2026/1", "١٥/١٢/٢٠٢٦", "2026/12/15",
                       "01/11/2026 09:30", "2026-11-01T12:00:00", "15/12/0026", "1/1/3026"])
     func typedTextThatIsNoDayIsRefusedNamingBothForms(_ typed: String) {
         #expect(CalendarDate(typed: typed) == nil)
         Self.expectError(.invalidValue, field: "due_date") {
             _ = try FieldInput.value(typed, for: RecordSchema.action.field("due_date")!, today: CalendarDate(year: 2026, month: 11, day: 23))
+        }
+    }
+
+    /// Nothing typed for a date empties it (`due_date=`): the value every front end writes for
+    /// that, which validation admits for a date field and no other kind.
+    @Test(arguments: ["", "  "])
+    func nothingTypedForADateEmptiesIt(_ typed: String) throws {
+        let today = CalendarDate(year: 2026, month: 11, day: 23)
+        let value = try FieldInput.value(typed, for: #require(RecordSchema.action.field("due_date")), today: today)
+        #expect(value == RecordView.emptiedDate)
+        try RecordSchema.action.validate(field: "due_date", value: value)
+        Self.expectError(.invalidValue, field: "source") { try RecordSchema.action.validate(field: "source", value: RecordView.emptiedDate) }
+        Self.expectError(.invalidValue, field: "status") { try RecordSchema.action.validate(field: "status", value: RecordView.emptiedDate) }
+        // A set-once date is not emptied: it keeps the due date first agreed.
+        Self.expectError(.invalidValue, field: "original_due_date") {
+            _ = try Edit.set("original_due_date", RecordView.emptiedDate).plan(on: nil, type: .action)
         }
     }
 

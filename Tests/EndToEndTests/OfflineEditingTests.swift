@@ -121,6 +121,43 @@ import Testing
         #expect(csv.contains("Audit referrals"))
     }
 
+    /// A declaration's withdrawal date typed by mistake is emptied (`date_withdrawn=`): the
+    /// interest is in force again wherever the change goes, history keeps the date it had, and
+    /// a set-once date is not emptied.
+    @Test func aDateSetByMistakeIsEmptied() async throws {
+        try await initialise("a.sqlite", practice: "prestatyn")
+        try await initialise("b.sqlite", practice: "rhyl")
+        func run(_ file: String, _ args: String...) async throws -> CLI.Result {
+            try await cli.run(Array(args.prefix(2)) + ["--replica", file] + args.dropFirst(2))
+        }
+        let declaration = try await run("a.sqlite", "declaration", "add", "member=Dr Siân Evans", "nature=pecuniary",
+                                        "description=Partner in the pharmacy next door", "date_declared=2026-04-01")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await run("a.sqlite", "declaration", "set", declaration, "date_withdrawn=2026-11-01").status == 0)
+        #expect(try await run("a.sqlite", "declaration", "set", declaration, "date_withdrawn=").status == 0)
+        let shown = try #require(try await run("a.sqlite", "declaration", "show", "--json", declaration).json)
+        #expect(shown["fields"]?["date_withdrawn"] == nil)
+        #expect(shown["fields"]?["date_declared"] == .string("2026-04-01"))
+        #expect(shown["conflicts"] == .array([]))
+        let history = try await run("a.sqlite", "history", declaration).stdout
+        #expect(history.contains("2026-11-01  no date"), "\(history)")
+
+        // Merged into another practice's replica, the emptied date reads the same there.
+        #expect(try await cli.run("merge", "--replica", "b.sqlite", "--from", "a.sqlite").status == 0)
+        let there = try #require(try await run("b.sqlite", "declaration", "show", "--json", declaration).json)
+        #expect(there["fields"] == shown["fields"])
+
+        let action = try await run("a.sqlite", "action", "add", "title=Chase the locum agency", "due_date=2026-01-10")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await run("a.sqlite", "overdue").stdout.contains(action))
+        #expect(try await run("a.sqlite", "action", "set", action, "due_date=").status == 0)
+        #expect(try await run("a.sqlite", "overdue").stdout.contains("nothing overdue"))
+        let setOnce = try await run("a.sqlite", "action", "set", action, "original_due_date=")
+        #expect(setOnce.status == 1 && setOnce.stderr.contains("original_due_date is set once and cannot be emptied"), "\(setOnce.stderr)")
+        let kept = try #require(try await run("a.sqlite", "action", "show", "--json", action).json)
+        #expect(kept["fields"]?["original_due_date"] == .string("2026-01-10") && kept["fields"]?["due_date"] == nil)
+    }
+
     /// Killing the process in the middle of a large merge leaves the file consistent: the merge
     /// is one transaction, so the file holds all of it or none of it.
     @Test func killedMergeLeavesTheFileConsistent() async throws {

@@ -27,6 +27,7 @@ public final class ValueText {
         switch record.type.schema.field(field)?.kind {
         case .position: return place(value, of: record)
         case .amount: if let amount = value.stringValue { return Amount.shown(amount) }
+        case .date: if value == RecordView.emptiedDate { return "no date" }
         default: break
         }
         if case .object(let note) = value, let text = note["text"]?.stringValue {

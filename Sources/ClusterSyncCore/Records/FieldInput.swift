@@ -131,6 +131,8 @@ public enum FieldInput {
             }
             return rule.jsonValue
         case .date:
+            // `review_date=` empties the date.
+            if text.trimmingWhitespace.isEmpty { return RecordView.emptiedDate }
             guard let date = CalendarDate(typed: text) else {
                 throw ClusterSyncError(.invalidValue, "\(spec.name) must be a date written YYYY-MM-DD or DD/MM/YYYY; got \(typed(text))", field: spec.name)
             }

@@ -48,7 +48,8 @@ extension FieldKind {
         case .choice(let words):
             guard let s = value.stringValue, words.contains(s) else { throw fail("one of \(words.joined(separator: ", "))") }
         case .date:
-            guard let s = value.stringValue, CalendarDate(s) != nil else { throw fail("a date written YYYY-MM-DD") }
+            // "" empties the field (`RecordView.emptiedDate`).
+            guard let s = value.stringValue, s.isEmpty || CalendarDate(s) != nil else { throw fail("a date written YYYY-MM-DD, or \"\" for none") }
         case .riskScore:
             guard RiskScore(value) != nil, case .object(let o) = value, o.count == 2 else {
                 throw fail("a likelihood and a consequence, each 1 to 5 ({\"likelihood\":4,\"consequence\":3})")

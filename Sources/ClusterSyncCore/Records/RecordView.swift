@@ -74,8 +74,19 @@ public struct RecordView: Sendable, Equatable {
         string("status") ?? NewRecordDefaults.startingStatus(of: type)
     }
 
-    /// The shown value of a register field: the default winner among its live writes.
-    public func value(_ field: String) -> JSONValue? { writes[field]?.first?.value }
+    /// The shown value of a register field: the default winner among its live writes. A date
+    /// emptied (`emptiedDate`) reads as none.
+    public func value(_ field: String) -> JSONValue? {
+        guard let value = writes[field]?.first?.value else { return nil }
+        if value == Self.emptiedDate, case .date = type.schema.field(field)?.kind { return nil }
+        return value
+    }
+
+    /// The value that empties a date field: a date set by mistake (a withdrawal that never
+    /// happened) is taken back by writing it, and the record then reads as if the date had
+    /// never been set (changes.md §6). A write like any other, so two practices emptying and
+    /// changing one date meanwhile are in conflict, and history keeps the date that was there.
+    public static let emptiedDate = JSONValue.string("")
 
     public func string(_ field: String) -> String? { value(field)?.stringValue }
 
