@@ -16,6 +16,14 @@ public enum PushLookups {
             """), arguments: [tenant, cluster, record.rawValue, field, maker.rawValue]).map { ChangeID(replica: maker, counter: $0) }
     }
 
+    /// The actions of one cluster naming a record as `source` (its id's canonical JSON text the
+    /// third argument), found through `change_by_value`; `+rec` as in `ServerOversight.visible`,
+    /// so SQLite does not walk the cluster's records by `record_by_scope` instead.
+    static let actionsNamingSource = """
+        FROM record rec WHERE +rec.tenant = ? AND +rec.cluster = ?
+        AND rec.num IN (SELECT record FROM change WHERE \(ServerOversight.byValue) AND field = 'source' AND value = ?)
+        """
+
     /// What a push reads for `FieldGrowth` in one cluster (`FieldGrowth.PushReads`): counted,
     /// each group's live writes (up to `FieldGrowth.maxLiveWrites`) and each source's actions
     /// (found through `change_by_value`); then read, those that may be full.
@@ -49,10 +57,7 @@ public enum PushLookups {
                                       WHERE \(within) AND \(sql) AND c.live = 1 LIMIT ?)
                 """), arguments: [tenant, cluster, group.record.rawValue] + arguments + [FieldGrowth.maxLiveWrites]) ?? 0
         }
-        let naming = """
-            FROM record rec WHERE rec.tenant = ? AND rec.cluster = ?
-            AND rec.num IN (SELECT record FROM change WHERE \(ServerOversight.byValue) AND field = 'source' AND value = ?)
-            """
+        let naming = actionsNamingSource
         var countedActions: [RecordID: Int] = [:]
         for source in reads.sources.keys {
             countedActions[source] = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 \(naming) LIMIT ?)"),

@@ -142,15 +142,19 @@ extension SQLiteServerStore {
         }
     }
 
+    /// The credentials of these ids, found by id (`+tenant`: otherwise SQLite read every
+    /// credential the tenant was ever issued, revoked and expired ones too, at every wake-up).
+    static let credentialsByIDSQL = """
+        SELECT \(credentialColumns) FROM credential WHERE +tenant = ? AND id IN (SELECT value FROM json_each(?))
+        """
+
     public func credentialStates(ids: Set<String>, serials: Set<String>, tenant: String) async throws -> CredentialStates {
         let idList = try Self.jsonArray(ids)
         let serialList = try Self.jsonArray(serials)
         return try await read { db in
             var records: [String: CredentialRecord] = [:]
             if !ids.isEmpty {
-                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT \(Self.credentialColumns) FROM credential WHERE tenant = ? AND id IN (SELECT value FROM json_each(?))
-                    """), arguments: [tenant, idList])
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: Self.credentialsByIDSQL), arguments: [tenant, idList])
                 while let row = try rows.next() {
                     let record = Self.credentialRecord(row)
                     records[record.id] = record
