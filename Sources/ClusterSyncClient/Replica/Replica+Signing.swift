@@ -81,7 +81,7 @@ extension Replica {
     /// The outbox's changes, `o` joined to `c`, read from the outbox. `CROSS JOIN` fixes that
     /// order: with a plain `JOIN` and nothing ordered by the outbox, SQLite scanned the whole
     /// `change` table for the outbox's few rows, 35 ms at every sync of a replica that had
-    /// pulled a million changes (MEASUREMENTS.md, forty-first session). `OutboxQueryPlanTests`
+    /// pulled a million changes (MEASUREMENTS.md, forty-first session). `ReplicaQueryPlanTests`
     /// checks every statement that reads it.
     static let outboxChanges = "outbox o CROSS JOIN change c ON c.replica = o.replica AND c.counter = o.counter"
 
