@@ -11,6 +11,7 @@ struct Pages: Sendable {
     let session: AppSession
     /// The watch run by `clustersync app --sync`, if any.
     let watch: AppSyncWatch?
+    let conflicts: ConflictCount
 
     var t: Catalogue { page.t }
 
@@ -110,7 +111,7 @@ struct Pages: Sendable {
         return parts.count == 2 ? t.text("field_map_entry", shown, String(parts[1])) : shown
     }
 
-    func conflictCount() -> Int { (try? replica.conflictCounts().records) ?? 0 }
+    func conflictCount() -> Int { conflicts.records() }
 
     func download(_ text: String, type: String, name: String) -> Response {
         Response(status: .ok, headers: [

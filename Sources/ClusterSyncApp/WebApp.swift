@@ -40,7 +40,8 @@ public struct WebApp: Sendable {
         let renderer = try PageRenderer(catalogue: catalogue, csrf: session.csrfToken, practice: identity.displayName,
                                         readOnly: try replica.oversightRole() != nil)
         let boundPort = Mutex(port)
-        let pages = Pages(replica: replica, page: renderer, session: session, watch: watch)
+        let pages = Pages(replica: replica, page: renderer, session: session, watch: watch,
+                          conflicts: ConflictCount(replica: replica, version: version))
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AppGuard(session: session, port: { boundPort.withLock { $0 } }, page: renderer, version: version))
