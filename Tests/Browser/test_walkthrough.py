@@ -627,6 +627,13 @@ def test_a_chair_keeps_members_apologies_and_links_in_the_browser(page, app):
     expect(members.locator("li")).to_have_count(3)
     members.get_by_role("button", name="Remove Rhys Morgan from members").click()
     expect(members.locator("li")).to_have_count(2)
+    # The same person typed again in other capitals and without the accent is refused, beside
+    # the box, naming the member already there.
+    members.get_by_label("Add to members").fill("dr sian evans")
+    members.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("alert")).to_contain_text('members already holds "Dr Siân Evans"')
+    members = page.locator("section.set").filter(has=page.get_by_role("heading", name="Members"))
+    expect(members.locator("li")).to_have_count(2)
     # A choice set offers only the words it does not hold yet.
     roles = page.locator("section.set").filter(has=page.get_by_role("heading", name="Roles counted for the quorum"))
     roles.get_by_label("Add to roles counted for the quorum").select_option("buddy")

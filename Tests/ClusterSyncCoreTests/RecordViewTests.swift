@@ -23,6 +23,29 @@ import Testing
 
     static func date(_ days: Int) -> JSONValue { .string(CalendarDate(dayNumber: today.dayNumber + days).description) }
 
+    // MARK: Names in a set
+
+    /// A name added again in other capitals or accents is refused where it is typed, naming the
+    /// member it repeats; the same name as written, and another name, are added.
+    @Test func aSetDoesNotTakeANameAgainInOtherCapitalsOrAccents() throws {
+        let terms = try #require(RecordID("TOR-1M2N3P4Q5R"))
+        let view = Self.view(terms, [Self.w(Self.a, 1, at: 10, "members", .string("Dr Siân Evans")),
+                                     Self.w(Self.a, 2, at: 11, "title", .string("Board ToR"))])
+        for typed in ["dr siân evans", "Dr Sian Evans", "DR SIAN EVANS"] {
+            do {
+                _ = try Edit.add("members", .string(typed)).plan(on: view, type: .terms)
+                Issue.record("\(typed) was added beside Dr Siân Evans")
+            } catch {
+                #expect(error.code == .invalidValue && error.field == "members")
+                #expect(error.message.contains("already holds \"Dr Siân Evans\""), "\(error.message)")
+            }
+        }
+        #expect(try Edit.add("members", .string("Dr Siân Evans")).plan(on: view, type: .terms).value == .string("Dr Siân Evans"))
+        #expect(try Edit.add("members", .string("Dr Siôn Evans")).plan(on: view, type: .terms).value == .string("Dr Siôn Evans"))
+        // Another field's members are not compared.
+        #expect(try Edit.add("signatories", .string("dr sian evans")).plan(on: view, type: .terms).field == "signatories")
+    }
+
     // MARK: Reading fields
 
     @Test func aRegisterShowsTheLatestWriteThenTheGreaterChangeID() {

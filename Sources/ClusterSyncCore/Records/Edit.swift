@@ -34,6 +34,15 @@ public enum Edit: Sendable, Equatable {
     }
 
     /// `view` is the record as this replica has it, or nil for a record being created.
+    /// The member of a set of names or labels that `text` repeats in other capitals or accents
+    /// ("dr sian evans" for "Dr Siân Evans"): the set would hold one person twice, and quorum
+    /// and attendance count names. Added here, not checked when received: two practices may
+    /// still each add their own spelling while apart, and both are kept.
+    static func spelledOtherwise(_ text: String, in members: [JSONValue]) -> String? {
+        let folded = RecordOrder.folded(text)
+        return members.lazy.compactMap(\.stringValue).first { $0 != text && RecordOrder.folded($0) == folded }
+    }
+
     public func plan(on view: RecordView?, type: RecordType) throws(ClusterSyncError) -> Planned {
         let schema = type.schema
         let deleted = RecordSchema.deletedField.name
@@ -68,8 +77,14 @@ public enum Edit: Sendable, Equatable {
             return Planned(field: field, value: value, supersedes: view?.liveIDs(field) ?? [], seen: [])
         case .add(let field, let value):
             try schema.validate(field: field, value: value)
-            guard let cardinality = schema.field(field)?.kind.cardinality, cardinality != .register else {
+            guard let spec = schema.field(field), spec.kind.cardinality != .register else {
                 throw ClusterSyncError(.invalidValue, "\(field) holds one value; use \(field)=VALUE", field: field)
+            }
+            if case .tagSet = spec.kind, let text = value.stringValue, let view, let same = Self.spelledOtherwise(text, in: view.members(field)) {
+                let quoted = PatientDataGuard.quotable(same).map { "\"\($0)\"" } ?? "a member"
+                throw ClusterSyncError(.invalidValue,
+                    "\(field) already holds \(quoted), written with other capitals or accents: add it as written there, or remove that one first",
+                    field: field)
             }
             return Planned(field: field, value: value, supersedes: [], seen: [])
         case .remove(let field, let value):
