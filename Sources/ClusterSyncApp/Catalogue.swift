@@ -59,6 +59,7 @@ public struct Catalogue: Sendable {
         "filter_overdue": "Only risks overdue for review",
         "filter_sort": "Sort by",
         "filter_order": "Order",
+        "order_usual": "The column's usual order",
         "order_asc": "A to Z, lowest or earliest first",
         "order_desc": "Z to A, highest or latest first",
         "filter_apply": "Apply filters",

@@ -42,7 +42,9 @@ extension Pages {
         let words = query.trimmed("q")
         let overdueOnly = query["overdue"] == "1"
         let sortKey = RecordOrder.Key(rawValue: query["sort"] ?? "").flatMap { Self.riskColumns.contains($0) ? $0 : nil } ?? .score
-        let order = RecordOrder(sortKey, descending: query["dir"].map { $0 == "desc" })
+        // No direction (the form's "usual order"): the column's own, as its heading's link gives.
+        let direction = query["dir"].flatMap { $0.isEmpty ? nil : $0 }
+        let order = RecordOrder(sortKey, descending: direction.map { $0 == "desc" })
         let descending = order.descending
         let sort = sortKey.rawValue
 
@@ -81,7 +83,8 @@ extension Pages {
             // The column headers sort the table; these do the same where the headers are not
             // shown (a phone's cards) and for anyone who prefers a form.
             "sortOptions": options(zip(Self.riskColumns, Self.riskColumnLabels).map { ($0.rawValue, t[$1]) }, selected: sort),
-            "dirOptions": options([("asc", t["order_asc"]), ("desc", t["order_desc"])], selected: descending ? "desc" : "asc"),
+            "dirOptions": options([("", t["order_usual"]), ("asc", t["order_asc"]), ("desc", t["order_desc"])],
+                                  selected: direction == nil ? "" : descending ? "desc" : "asc"),
             "statusOptions": options([("open", t["status_open"]), ("closed", t["status_closed"]), ("all", t["status_all"])], selected: status),
             "bandOptions": options([("", t["any"])] + RiskScore.Band.allCases.map { ($0.rawValue, $0.rawValue) }, selected: band),
         ]) { _, new in new }

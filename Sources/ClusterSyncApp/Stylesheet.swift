@@ -53,7 +53,7 @@ enum Stylesheet {
     .conflict-label { font-weight: 700; color: #b10e1e; }
     dd.attention { color: #b10e1e; font-weight: 700; }
     .layout-2 { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 2rem; align-items: start; }
-    @media (max-width: 60rem) { .layout-2 { grid-template-columns: 1fr; } }
+    @media (max-width: 60rem) { .layout-2 { grid-template-columns: minmax(0, 1fr); } }
     label.inline { display: inline; }
     .filters { background: #f3f2f1; padding: .75rem 1rem; }
     .filters .field { margin-bottom: .6rem; }
@@ -81,7 +81,7 @@ enum Stylesheet {
       table.cards td:empty { display: none; }
       table.cards, table.cards tbody, table.cards tr, table.cards td, table.cards tbody th, table.cards caption { display: block; width: 100%; }
       table.cards tr { border-bottom: 2px solid var(--line); padding: .5rem 0; }
-      table.cards td, table.cards tbody th { border: 0; padding: .1rem .4rem; }
+      table.cards td, table.cards tbody th { border: 0; padding: .1rem .4rem; overflow-wrap: anywhere; }
       table.cards td:first-child { font-weight: 700; }
       table.cards td[data-label]::before { content: attr(data-label) ": "; font-weight: 700; }
       /* A record's details: each name above its value, which then has the screen's width. */

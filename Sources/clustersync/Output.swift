@@ -24,7 +24,9 @@ enum Output {
     static func truncated(_ text: String, _ width: Int) -> String { TextTable.truncated(text, width) }
 
     static func describe(_ write: FieldWrite) -> String {
-        "\(Replica.plain(write.value))    (\(write.author ?? "unknown author"), \(localTime(write.hlc)), change \(write.id))"
+        // An emptied value (a date taken back) says so rather than printing nothing.
+        let value = Replica.plain(write.value)
+        return "\(value.isEmpty ? "(empty)" : value)    (\(write.author ?? "unknown author"), \(localTime(write.hlc)), change \(write.id))"
     }
 
     static func localTime(_ hlc: HLCTimestamp) -> String { TextTable.localTime(hlc) }

@@ -167,10 +167,17 @@ struct ShowRecord<Kind: RegisterKind>: ParsableCommand {
     }
 }
 
+/// Which dates of `type` may be emptied, and how, for `set --help`.
+func emptiedHelp(_ type: RecordType) -> String {
+    let names = type.schema.fields.filter(\.emptiable).map(\.name)
+    guard let first = names.first else { return "" }
+    return "\nGiven as nothing (\(first)=), \(names.joined(separator: ", ")) \(names.count == 1 ? "is" : "are") emptied."
+}
+
 struct SetFields<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "set", abstract: "Set fields of \(withArticle(Kind.type)): FIELD=VALUE, FIELD+=VALUE, FIELD-=VALUE.",
-                             discussion: "Fields:\n" + fieldsHelp(Kind.type) + "\nA date given as nothing (due_date=) is emptied.")
+                             discussion: "Fields:\n" + fieldsHelp(Kind.type) + emptiedHelp(Kind.type))
     }
 
     @OptionGroup var replica: ReplicaOptions

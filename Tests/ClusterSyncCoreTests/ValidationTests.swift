@@ -396,6 +396,10 @@ import Testing
         try RecordSchema.action.validate(field: "due_date", value: value)
         Self.expectError(.invalidValue, field: "source") { try RecordSchema.action.validate(field: "source", value: RecordView.emptiedDate) }
         Self.expectError(.invalidValue, field: "status") { try RecordSchema.action.validate(field: "status", value: RecordView.emptiedDate) }
+        // Only the dates a record is not dated or in force by.
+        let emptiable = RecordType.allCases.flatMap { type in type.schema.fields.filter(\.emptiable).map { "\(type.rawValue).\($0.name)" } }
+        #expect(Set(emptiable) == ["risk.review_date", "action.due_date", "action.completed_date", "declaration.date_withdrawn", "terms.review_date"])
+        Self.expectError(.invalidValue, field: "date_declared") { try RecordSchema.declaration.validate(field: "date_declared", value: RecordView.emptiedDate) }
         // A set-once date is not emptied: it keeps the due date first agreed.
         Self.expectError(.invalidValue, field: "original_due_date") {
             _ = try Edit.set("original_due_date", RecordView.emptiedDate).plan(on: nil, type: .action)

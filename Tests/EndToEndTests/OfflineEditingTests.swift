@@ -153,9 +153,29 @@ import Testing
         #expect(try await run("a.sqlite", "action", "set", action, "due_date=").status == 0)
         #expect(try await run("a.sqlite", "overdue").stdout.contains("nothing overdue"))
         let setOnce = try await run("a.sqlite", "action", "set", action, "original_due_date=")
-        #expect(setOnce.status == 1 && setOnce.stderr.contains("original_due_date is set once and cannot be emptied"), "\(setOnce.stderr)")
+        #expect(setOnce.status == 1 && setOnce.stderr.contains("original_due_date cannot be emptied"), "\(setOnce.stderr)")
         let kept = try #require(try await run("a.sqlite", "action", "show", "--json", action).json)
         #expect(kept["fields"]?["original_due_date"] == .string("2026-01-10") && kept["fields"]?["due_date"] == nil)
+
+        // The dates a record is dated or in force by are changed, never emptied: an interest
+        // without its declaration date would never be in force.
+        let declared = try await run("a.sqlite", "declaration", "set", declaration, "date_declared=")
+        #expect(declared.status == 1 && declared.stderr.contains("date_declared cannot be emptied"), "\(declared.stderr)")
+        // A new record has nothing to empty: a date given as nothing is left out, and the
+        // record takes its default (a decision, its meeting's day).
+        let meeting = try await run("a.sqlite", "meeting", "add", "title=Cluster board", "body=stakeholder-board", "date=2026-11-20")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let decision = try await run("a.sqlite", "decision", "add", "title=Fund the pilot", "meeting=" + meeting, "date=")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await run("a.sqlite", "decision", "show", "--json", decision).json?["fields"]?["date"] == .string("2026-11-20"))
+
+        // In a spreadsheet, a date cell of spaces leaves the date as it is.
+        let risk = try await run("a.sqlite", "risk", "add", "title=Estates survey", "review_date=2027-03-01")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let csv = dir.appendingPathComponent("risks.csv")
+        try "id,title,review_date\n\(risk),Estates survey,   \n".write(to: csv, atomically: true, encoding: .utf8)
+        #expect(try await run("a.sqlite", "import", csv.path, "--type", "risk").status == 0)
+        #expect(try await run("a.sqlite", "risk", "show", "--json", risk).json?["fields"]?["review_date"] == .string("2027-03-01"))
     }
 
     /// Killing the process in the middle of a large merge leaves the file consistent: the merge

@@ -218,7 +218,8 @@ extension Replica {
         var edits: [Edit] = []
         // Every cell is checked, so that one run lists every problem of the row.
         for spec in Self.csvColumns(type) {
-            guard let cell = cells[spec.name], !cell.isEmpty else { continue }
+            // An empty cell, or one of spaces, leaves the field as it is (a date is not emptied).
+            guard let cell = cells[spec.name], !cell.trimmed.isEmpty else { continue }
             do {
                 let made = try Self.edits(cell, spec, current: current, today: today)
                 for edit in made {

@@ -145,7 +145,10 @@ public final class Replica: Sendable {
     /// Adds a record as a person does, whichever front end they use: with what every new record
     /// of its type gets besides what was typed (`NewRecordDefaults`: a status, a risk's initial
     /// score, the day an interest was declared, a decision's date), refused without a field it needs. Returns its id.
-    public func add(_ type: RecordType, private isPrivate: Bool = false, edits: [Edit]) throws -> RecordID {
+    public func add(_ type: RecordType, private isPrivate: Bool = false, edits typed: [Edit]) throws -> RecordID {
+        // A new record has no date to empty: a date given as nothing is left out, and the
+        // record takes its defaults as if it had not been given.
+        let edits = typed.filter { !$0.emptiesADate(of: type) }
         let all = edits + NewRecordDefaults.edits(for: type, given: edits, today: today,
                                                   meetingDate: { try? self.record($0)?.date("date") })
         try NewRecordDefaults.requireFields(type, in: all)

@@ -64,9 +64,6 @@ public enum Edit: Sendable, Equatable {
             guard let spec = schema.field(field), spec.kind.cardinality == .register, spec.kind != .position else {
                 throw ClusterSyncError(.invalidValue, "\(field) is not a single-value field; use \(field)+=VALUE or \(field)-=VALUE", field: field)
             }
-            if spec.setOnce, value == RecordView.emptiedDate {
-                throw ClusterSyncError(.invalidValue, "\(field) is set once and cannot be emptied", field: field)
-            }
             // A set-once field takes only a value it already holds: that settles a conflict of
             // concurrent first writes in favour of one of them.
             if spec.setOnce, let current = view?.value(field), !(view?.writes[field] ?? []).contains(where: { $0.value == value }) {
@@ -119,5 +116,15 @@ public enum Edit: Sendable, Equatable {
             }
             return Planned(field: deleted, value: .bool(false), supersedes: view.liveIDs(deleted), seen: [])
         }
+    }
+}
+
+extension Edit {
+    /// Whether this edit empties a date of a `type` record (`RecordView.emptiedDate`).
+    public func emptiesADate(of type: RecordType) -> Bool {
+        guard case .set(let field, let value) = self, value == RecordView.emptiedDate, case .date = type.schema.field(field)?.kind else {
+            return false
+        }
+        return true
     }
 }

@@ -58,12 +58,16 @@ public struct FieldSpec: Sendable {
     public var kind: FieldKind
     /// Set once: a replica refuses to overwrite it (concurrent first writes still conflict).
     public var setOnce: Bool
+    /// A date that may be emptied (`RecordView.emptiedDate`): one that may be set by mistake
+    /// and is not what the record is dated or in force by (a review, a due or withdrawal date).
+    public var emptiable: Bool
     public var summary: String
 
-    public init(_ name: String, _ kind: FieldKind, setOnce: Bool = false, _ summary: String) {
+    public init(_ name: String, _ kind: FieldKind, setOnce: Bool = false, emptiable: Bool = false, _ summary: String) {
         self.name = name
         self.kind = kind
         self.setOnce = setOnce
+        self.emptiable = emptiable
         self.summary = summary
     }
 }

@@ -28,6 +28,10 @@ extension RecordSchema {
             throw ClusterSyncError(.invalidValue, "\(name) needs a value", field: spec.name)
         }
         try spec.kind.validate(value, field: spec.name)
+        if value == RecordView.emptiedDate, case .date = spec.kind, !spec.emptiable {
+            throw ClusterSyncError(.invalidValue,
+                "\(spec.name) cannot be emptied: it dates \(type.withArticle) (or is set once); give the right date instead", field: spec.name)
+        }
     }
 }
 

@@ -15,9 +15,7 @@ public enum NewRecordDefaults {
         case .risk:
             if !has("initial_score"), let score = value("score") { extra.append(.set("initial_score", score)) }
         case .action:
-            if !has("original_due_date"), let due = value("due_date"), due != RecordView.emptiedDate {
-                extra.append(.set("original_due_date", due))
-            }
+            if !has("original_due_date"), let due = value("due_date") { extra.append(.set("original_due_date", due)) }
         case .decision:
             // Dated by its meeting, else the day it is recorded: registers, the board report and
             // the roll-up count decisions by their date, and one without is in no period.

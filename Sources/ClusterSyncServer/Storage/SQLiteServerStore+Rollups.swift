@@ -153,7 +153,8 @@ extension SQLiteServerStore {
     /// `INDEXED BY`, as a pull's: otherwise SQLite walks every cluster's log rows after the
     /// position (the log's own key), whole rows included, for each cluster it reads.
     static let sharedChangesSQL = """
-        SELECT change_json FROM log INDEXED BY log_by_cluster WHERE tenant = ? AND cluster = ? AND seq > ? AND practice IS NULL LIMIT ?
+        SELECT change_json FROM log INDEXED BY log_by_cluster WHERE tenant = ? AND cluster = ? AND seq > ? AND practice IS NULL
+        ORDER BY seq LIMIT ?
         """
 
     static func sharedChanges(_ db: Database, tenant: String, cluster: String, after: Int64) throws -> [Change]? {
