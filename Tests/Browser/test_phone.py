@@ -86,3 +86,34 @@ def test_a_register_is_sorted_on_a_phone(page, app):
     page.get_by_role("button", name="Apply filters").click()
     expect(titles).to_have_text(["Cold chain for vaccines", "Branch surgery lift out of order", "Asthma reviews backlog"])
     assert_fits(page, "risks-sorted")
+
+
+def test_a_registers_cards_stay_a_table_for_assistive_technology(page, app):
+    # Shown as blocks, a table's rows can stop being a table to a screen reader. Chromium's own
+    # accessibility tree (what a screen reader is given) still has the register's cards as a
+    # table's rows of cells on a phone; only the hidden header row and empty cells leave it.
+    for title in ["Asthma reviews backlog", "Branch surgery lift out of order"]:
+        cli(app.replica, "risk", "add", "title=" + title, "owner=Practice manager", "likelihood=2", "consequence=3")
+    page.set_viewport_size(PHONE)
+    page.goto(app.address + "risks")
+    cdp = page.context.new_cdp_session(page)
+    nodes = {n["nodeId"]: n for n in cdp.send("Accessibility.getFullAXTree")["nodes"] if not n.get("ignored")}
+
+    def role(node):
+        return node.get("role", {}).get("value")
+
+    def children(node):
+        return [nodes[c] for c in node.get("childIds", []) if c in nodes]
+
+    def names(node):
+        return [node.get("name", {}).get("value") or ""] + [n for child in children(node) for n in names(child)]
+
+    register = [n for n in nodes.values() if role(n) == "table" and any("risks shown" in name for name in names(n))]
+    assert len(register) == 1, "the register is not a table to assistive technology on a phone"
+    rows = [n for n in nodes.values() if role(n) == "row" and any("Asthma" in x or "Branch surgery" in x for x in names(n))]
+    assert len(rows) == 2, f"the register's cards are not rows: {sorted({role(n) for n in nodes.values()})}"
+    for row in rows:
+        parts = {role(child) for child in children(row)}
+        assert parts == {"cell"}, f"a card's parts are {parts}, not cells"
+        # Each cell after the title says its column, as a header would.
+        assert any(x.startswith("Owner:") or "Owner: " in x for x in names(row)), names(row)
