@@ -57,6 +57,7 @@ public struct Catalogue: Sendable {
         "filter_status": "Status",
         "filter_band": "Band",
         "filter_overdue": "Only risks overdue for review",
+        "link_deleted": "{1} (deleted)",
         "filter_sort": "Sort by",
         "filter_order": "Order",
         "order_usual": "The column's usual order",

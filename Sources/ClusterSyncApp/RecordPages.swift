@@ -359,10 +359,11 @@ extension Pages {
         return html
     }
 
-    /// The title of a record a value names, when it names one held here.
+    /// The title of a record a value names, when it names one held here; a link to a record
+    /// deleted since (links stay) says so, so a deleted action is not read as one in hand.
     func referenceTitle(_ value: JSONValue) -> String? {
         guard let text = value.stringValue, let id = RecordID(text), let view = try? replica.record(id), view.exists else { return nil }
-        return view.name
+        return view.isDeleted ? t.text("link_deleted", view.name) : view.name
     }
 
     func describe(_ entry: HistoryEntry, of view: RecordView, values: ValueText) -> String {

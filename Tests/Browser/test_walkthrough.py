@@ -703,6 +703,11 @@ def test_a_private_risk_links_the_practices_own_actions_and_overdue_terms_stand_
     page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).get_by_role("button", name="Add").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
     assert json.loads(cli(app.replica, "risk", "show", "--json", own))["fields"]["linked_actions"] == [private_action]
+    # The action deleted later: the link stays, and says the action is deleted.
+    cli(app.replica, "action", "delete", private_action)
+    page.reload()
+    linked = page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).locator("li")
+    expect(linked).to_have_text([re.compile(r"^Ask the landlord \(deleted\)")])
     page.goto(app.address + "records/" + shared)
     offered = page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).locator("option")
     expect(offered.filter(has_text="Agree locum rota")).to_have_attribute("value", shared_action)
