@@ -58,6 +58,7 @@ struct RecordForm {
         Field(name: "owner", kind: .text),
         Field(name: "due_date", kind: .date),
         Field(name: "status", kind: .choice(RecordSchema.actionStatuses)),
+        Field(name: "completed_date", kind: .date),
     ])
 
     static let meeting = RecordForm(type: .meeting, fields: [
@@ -166,7 +167,13 @@ struct RecordForm {
             }
             written.insert(field.name)
             if typed.isEmpty, current == nil { continue }
-            // An emptied date box empties the date (`RecordView.emptiedDate`), written as `FIELD=`.
+            // An emptied date box empties the date (`RecordView.emptiedDate`), written as `FIELD=`,
+            // where the date may be emptied; otherwise the form says so in its words, and which
+            // date stays.
+            if typed.isEmpty, case .date = field.kind, type.schema.field(field.name)?.emptiable != true {
+                problems.append(Problem(field: field.name, message: t.text("date_cannot_empty", t["field_\(field.name)"], WalesDates.parse(now).map { WalesDates.shown(iso: $0) } ?? now)))
+                continue
+            }
             if typed.isEmpty, case .choice = field.kind { continue }
             if typed.isEmpty, case .level = field.kind { continue }
             if typed.isEmpty, case .record = field.kind { continue }

@@ -10,7 +10,7 @@ enum Stylesheet {
     /* A value without spaces (a pasted link, a long id) wraps instead of widening the page: in
        tables only the free text (a register's linked name, a last column), so that dates and
        names in the other columns keep their width. */
-    dd, dt, h1, h2, h3, p, li, label, td:last-child, td a { overflow-wrap: anywhere; }
+    dd, dt, h1, h2, h3, p, li, label, td:last-child, td a, #register td:nth-child(2) { overflow-wrap: anywhere; }
     a:focus, button:focus, input:focus, select:focus, textarea:focus, main:focus { outline: 3px solid var(--focus); outline-offset: 2px; box-shadow: 0 0 0 5px var(--ink); }
     main:focus { box-shadow: none; outline: none; }
     .skip { position: absolute; left: -999px; top: 0; background: var(--focus); color: var(--ink); padding: .5rem 1rem; }
@@ -53,7 +53,9 @@ enum Stylesheet {
     .conflict-label { font-weight: 700; color: #b10e1e; }
     dd.attention { color: #b10e1e; font-weight: 700; }
     .layout-2 { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 2rem; align-items: start; }
-    @media (max-width: 60rem) { .layout-2 { grid-template-columns: minmax(0, 1fr); } }
+    /* Below 80rem the heat map and filters go above the register, which then has the width:
+       beside it, a laptop's 1024 px left the register's last columns off the screen. */
+    @media (max-width: 80rem) { .layout-2 { grid-template-columns: minmax(0, 1fr); } }
     label.inline { display: inline; }
     .filters { background: #f3f2f1; padding: .75rem 1rem; }
     .filters .field { margin-bottom: .6rem; }

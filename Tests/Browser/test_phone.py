@@ -117,3 +117,38 @@ def test_a_registers_cards_stay_a_table_for_assistive_technology(page, app):
         assert parts == {"cell"}, f"a card's parts are {parts}, not cells"
         # Each cell after the title says its column, as a header would.
         assert any(x.startswith("Owner:") or "Owner: " in x for x in names(row)), names(row)
+
+
+def test_the_risk_register_fits_a_laptop_screen(page, app):
+    # A risk owned by a shared mailbox: a long address in the Owner column, on the laptop
+    # widths practices have (before, the heat map took the left third and the register's
+    # last columns fell off the screen at 1024 px).
+    cli(app.replica, "risk", "add", "title=GP locum cover over winter", "likelihood=4", "consequence=4", "review_date=2027-01-31",
+        "owner=estates.facilities.northdenbighshirecluster@wales.nhs.uk")
+    for width in [1366, 1280, 1024, 768]:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(app.address + "risks")
+        scrolled = page.evaluate("document.documentElement.scrollWidth")
+        shot(page, f"laptop-risks-{width}")
+        assert scrolled <= width, f"/risks is {scrolled} px wide on a {width} px screen"
+        review = page.get_by_role("cell", name="31 Jan 2027").bounding_box()
+        assert review["x"] + review["width"] <= width, f"the review date is off the screen at {width} px: {review}"
+
+
+def test_dates_that_stay_and_a_completion_taken_back(page, app):
+    # A meeting's date is what it is counted by: emptying its box is refused beside it, saying
+    # which date stays.
+    meeting = cli(app.replica, "meeting", "add", "title=Cluster board, November", "body=stakeholder-board", "date=2026-11-20")
+    page.goto(app.address + f"records/{meeting}/edit")
+    page.get_by_label("Date", exact=True).fill("")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Date cannot be emptied: it stays 20 Nov 2026 unless you give another date")
+    # An action set complete by mistake, then reopened in its form: the completion date goes.
+    action = cli(app.replica, "action", "add", "title=Chase the locum agency", "owner=Practice manager", "status=complete")
+    page.goto(app.address + f"records/{action}/edit")
+    expect(page.get_by_label("Completed")).not_to_have_value("")
+    page.get_by_label("Status").select_option("in-progress")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.locator("dl.fields")).not_to_contain_text("Completed")
+    expect(page.locator("tbody")).to_contain_text("to no date")

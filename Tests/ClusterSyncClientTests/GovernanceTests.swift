@@ -514,5 +514,16 @@ import Testing
         // Closing a completed action keeps its completed date.
         try r.edit(b, .set("status", s("closed")))
         #expect(try r.record(b)?.string("completed_date") == "2026-11-01")
+        // Reopened, it is not completed: the date goes, and history keeps it.
+        try r.edit(a, .set("status", s("in-progress")))
+        #expect(try r.record(a)?.string("completed_date") == nil)
+        #expect(try r.record(a)?.writes["completed_date"]?.map(\.value) == [RecordView.emptiedDate])
+        // Reopened with a date given in the same edit, the date is kept as given; moved from one
+        // open status to another, nothing is written.
+        try r.edit(b, .set("status", s("in-progress")), .set("completed_date", s("2026-11-02")))
+        #expect(try r.record(b)?.string("completed_date") == "2026-11-02")
+        let before = try r.record(a)?.writes["completed_date"]
+        try r.edit(a, .set("status", s("not-started")))
+        #expect(try r.record(a)?.writes["completed_date"] == before)
     }
 }

@@ -31,7 +31,8 @@ import Testing
         let terms = try #require(RecordID("TOR-1M2N3P4Q5R"))
         let view = Self.view(terms, [Self.w(Self.a, 1, at: 10, "members", .string("Dr Siân Evans")),
                                      Self.w(Self.a, 2, at: 11, "title", .string("Board ToR"))])
-        for typed in ["dr siân evans", "Dr Sian Evans", "DR SIAN EVANS"] {
+        // Pasted from mail: two spaces, a no-break space; and a curly apostrophe.
+        for typed in ["dr siân evans", "Dr Sian Evans", "DR SIAN EVANS", "Dr  Siân Evans", "Dr\u{00A0}Siân Evans ", "Dr Siân\tEvans"] {
             do {
                 _ = try Edit.add("members", .string(typed)).plan(on: view, type: .terms)
                 Issue.record("\(typed) was added beside Dr Siân Evans")
@@ -42,6 +43,8 @@ import Testing
         }
         #expect(try Edit.add("members", .string("Dr Siân Evans")).plan(on: view, type: .terms).value == .string("Dr Siân Evans"))
         #expect(try Edit.add("members", .string("Dr Siôn Evans")).plan(on: view, type: .terms).value == .string("Dr Siôn Evans"))
+        let apologies = Self.view(terms, [Self.w(Self.a, 3, at: 12, "members", .string("Siôn O'Brien"))])
+        #expect(throws: ClusterSyncError.self) { try Edit.add("members", .string("Siôn O\u{2019}Brien")).plan(on: apologies, type: .terms) }
         // Another field's members are not compared.
         #expect(try Edit.add("signatories", .string("dr sian evans")).plan(on: view, type: .terms).field == "signatories")
     }

@@ -192,8 +192,7 @@ public final class Replica: Sendable {
             for id in order {
                 let mine = byRecord[id]!
                 func meetingDate(_ meeting: RecordID) -> CalendarDate? { (try? session.view(meeting))??.date("date") }
-                let current = LocalEditRules.implied(by: mine, type: id.type, current: nil, today: today, meetingDate: meetingDate).isEmpty
-                    ? nil : try session.view(id)
+                let current = LocalEditRules.readsCurrent(mine, type: id.type) ? try session.view(id) : nil
                 implied += LocalEditRules.implied(by: mine, type: id.type, current: current, today: today, meetingDate: meetingDate).map { (id, $0) }
                 implied += try Self.decisionsFollowing(id, edits: mine, current: session.view(id), db,
                                                        dated: Set(byRecord.filter { LocalEditRules.setsDate($0.value) }.keys))

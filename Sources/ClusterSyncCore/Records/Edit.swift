@@ -39,8 +39,21 @@ public enum Edit: Sendable, Equatable {
     /// and attendance count names. Added here, not checked when received: two practices may
     /// still each add their own spelling while apart, and both are kept.
     static func spelledOtherwise(_ text: String, in members: [JSONValue]) -> String? {
-        let folded = RecordOrder.folded(text)
-        return members.lazy.compactMap(\.stringValue).first { $0 != text && RecordOrder.folded($0) == folded }
+        let key = nameKey(text)
+        return members.lazy.compactMap(\.stringValue).first { $0 != text && nameKey($0) == key }
+    }
+
+    /// A name as it compares with others: without case or accents, spaces (a pasted
+    /// no-break space among them) run together, curly apostrophes and dashes as typed ones.
+    static func nameKey(_ text: String) -> String {
+        let typed = String(text.map { c -> Character in
+            switch c {
+            case "\u{2018}", "\u{2019}", "\u{02BC}", "`": "'"
+            case "\u{2010}", "\u{2011}", "\u{2012}", "\u{2013}", "\u{2014}": "-"
+            default: c
+            }
+        })
+        return RecordOrder.folded(typed.split(whereSeparator: \.isWhitespace).joined(separator: " "))
     }
 
     public func plan(on view: RecordView?, type: RecordType) throws(ClusterSyncError) -> Planned {
@@ -80,7 +93,7 @@ public enum Edit: Sendable, Equatable {
             if case .tagSet = spec.kind, let text = value.stringValue, let view, let same = Self.spelledOtherwise(text, in: view.members(field)) {
                 let quoted = PatientDataGuard.quotable(same).map { "\"\($0)\"" } ?? "a member"
                 throw ClusterSyncError(.invalidValue,
-                    "\(field) already holds \(quoted), written with other capitals or accents: add it as written there, or remove that one first",
+                    "\(field) already holds \(quoted), written with other capitals, accents or spacing: add it as written there, or remove that one first",
                     field: field)
             }
             return Planned(field: field, value: value, supersedes: [], seen: [])

@@ -30,7 +30,7 @@ extension RecordSchema {
         try spec.kind.validate(value, field: spec.name)
         if value == RecordView.emptiedDate, case .date = spec.kind, !spec.emptiable {
             throw ClusterSyncError(.invalidValue,
-                "\(spec.name) cannot be emptied: it dates \(type.withArticle) (or is set once); give the right date instead", field: spec.name)
+                "\(spec.name) cannot be emptied: the record is dated or in force by it, or it is set once; give the right date instead", field: spec.name)
         }
     }
 }

@@ -5,7 +5,8 @@ public enum LocalEditRules {
     static let doneStatuses: Set<String> = ["complete", "closed"]
 
     /// Edits the given ones imply for one record: setting an action complete (or closed) fills
-    /// its completed date with today, unless the edits give one or it was already done; linking
+    /// its completed date with today, unless the edits give one or it was already done, and
+    /// reopening one empties it, unless the edits give one; linking
     /// a decision to a meeting dates it by the meeting (`meetingDate` reads it), unless the edits
     /// give a date: minutes typed up later, or a meeting corrected, still date the decision by
     /// the day it was taken.
@@ -24,16 +25,38 @@ public enum LocalEditRules {
             return [.set("date", .string(date.description))]
         }
         guard type == .action else { return [] }
-        var completing = false
+        var status: String?
         for edit in edits {
             switch edit {
             case .set("completed_date", _): return []
-            case .set("status", let value): completing = value.stringValue.map(doneStatuses.contains) ?? false
+            case .set("status", let value): status = value.stringValue
             default: break
             }
         }
-        guard completing, !(current?.string("status").map(doneStatuses.contains) ?? false) else { return [] }
-        return [.set("completed_date", .string(today.description))]
+        guard let status else { return [] }
+        let wasDone = current?.string("status").map(doneStatuses.contains) ?? false
+        if doneStatuses.contains(status) {
+            return wasDone ? [] : [.set("completed_date", .string(today.description))]
+        }
+        // Reopened (set done by mistake, or work found left): it is not completed, so its
+        // completion date goes, as the completion wrote it.
+        return wasDone && current?.value("completed_date") != nil ? [.set("completed_date", RecordView.emptiedDate)] : []
+    }
+
+    /// Whether what `edits` imply depends on the record as it stands (`implied`'s `current`):
+    /// an action's status set without its completion date, which completing dates and
+    /// reopening empties. An edit session reads the record only then.
+    public static func readsCurrent(_ edits: [Edit], type: RecordType) -> Bool {
+        guard type == .action else { return false }
+        var status = false
+        for edit in edits {
+            switch edit {
+            case .set("completed_date", _): return false
+            case .set("status", _): status = true
+            default: break
+            }
+        }
+        return status
     }
 
     /// Whether `edits` give a record its date.
