@@ -284,6 +284,8 @@ public struct Catalogue: Sendable {
         "history_what": "What changed",
         "history_set": "{1} set to {2}",
         "history_changed": "{1} changed from {2} to {3}",
+        "history_settled": "{1} settled: {2} kept over {3}",
+        "badge_conflicts": "records in conflict: ",
         "history_add": "{2} added to {1}",
         "history_remove": "{2} removed from {1}",
         "history_note": "note added: {2}",

@@ -373,8 +373,16 @@ extension Pages {
         case .set:
             let after = referenceTitle(entry.after ?? .null) ?? after
             guard let before = entry.before.first else { return t.text("history_set", label, after) }
-            let shownBefore = referenceTitle(before) ?? displayed(values.text(before, field: entry.field, of: view), field: entry.field, of: view.type)
-            return t.text("history_changed", label, shownBefore, after)
+            func shown(_ value: JSONValue) -> String {
+                referenceTitle(value) ?? displayed(values.text(value, field: entry.field, of: view), field: entry.field, of: view.type)
+            }
+            // A conflict settled by keeping one of its values: "changed from X to X" would read
+            // as if nothing happened.
+            if entry.before.count > 1, let kept = entry.after, entry.before.contains(kept) {
+                let others = entry.before.filter { $0 != kept }.map(shown)
+                return t.text("history_settled", label, after, others.joined(separator: ", "))
+            }
+            return t.text("history_changed", label, shown(before), after)
         case .add: return t.text("history_add", label, referenceTitle(entry.after ?? .null) ?? after)
         case .remove:
             return t.text("history_remove", label, entry.before.first.map { referenceTitle($0) ?? displayed(Replica.plain($0), field: entry.field, of: view.type) } ?? "")

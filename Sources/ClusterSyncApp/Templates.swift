@@ -22,7 +22,7 @@ enum Templates {
     <header class="masthead">
     <p class="brand">{{t.app_name}} · {{practice}}</p>
     <nav aria-label="{{t.nav_label}}"><ul>
-    {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}{{#badge}} <span class="badge">{{badge}}</span>{{/badge}}</a></li>
+    {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}{{#badge}} <span class="badge"><span class="visually-hidden">{{t.badge_conflicts}}</span>{{badge}}</span>{{/badge}}</a></li>
     {{/nav}}</ul></nav>
     </header>
     {{#live}}<div id="changes-bar" class="changes-bar" role="status" hidden><p>{{t.changes_arrived}} <a href="">{{t.changes_reload}}</a></p></div>{{/live}}

@@ -195,15 +195,17 @@ def test_resolve_a_conflict_from_another_practice(page, app, workdir):
     cli(app.replica, "risk", "set", second, "owner=Prestatyn reception")
     cli(app.replica, "merge", "--from", rhyl)
     page.get_by_role("link", name=re.compile("^Conflicts")).click()
-    expect(page.locator("nav .badge")).to_have_text("2")
+    expect(page.locator("nav .badge")).to_have_text("records in conflict: 2")
+    # Seen, the badge is the number; heard, it says what it counts.
+    expect(page.get_by_role("link", name="Conflicts records in conflict: 2")).to_be_visible()
     expect(page.get_by_text("These records were changed at two practices at once")).to_have_count(1)
     cli(app.replica, "conflicts", "resolve", second, "owner", "--keep", "1")
     page.reload()
-    expect(page.locator("nav .badge")).to_have_text("1")
+    expect(page.locator("nav .badge")).to_have_text("records in conflict: 1")
     # Every page's menu counts the same (kept between changes of the file, counted again after
     # one, whichever process made it: here the CLI).
     page.get_by_role("link", name="Risk register").click()
-    expect(page.locator("nav .badge")).to_have_text("1")
+    expect(page.locator("nav .badge")).to_have_text("records in conflict: 1")
     page.get_by_role("link", name=re.compile("^Conflicts")).click()
     page.get_by_role("link", name="Flu vaccine fridge failure").click()
     section = page.locator("section.conflict")
@@ -233,6 +235,8 @@ def test_resolve_a_conflict_from_another_practice(page, app, workdir):
     expect(page.locator("nav .badge")).to_have_count(0)
     expect(page.get_by_role("heading", name="Needs a decision")).to_have_count(0)
     expect(page.locator("dl.fields")).to_contain_text("Rhyl nurse manager")
+    # History says which value was kept over which, not "changed from X to X".
+    expect(page.locator("tbody")).to_contain_text("owner settled: Rhyl nurse manager kept over Prestatyn practice manager")
     # The CLI sees it settled too: the resolution is an ordinary edit in the replica.
     assert "no conflicts" in cli(app.replica, "conflicts")
     page.get_by_role("link", name="Sync").click()
