@@ -58,6 +58,7 @@ public struct Catalogue: Sendable {
         "filter_band": "Band",
         "filter_overdue": "Only risks overdue for review",
         "link_deleted": "{1} (deleted)",
+        "form_link_not_offered": "{1} (deleted, or not held here)",
         "date_cannot_empty": "{1} cannot be emptied: it stays {2} unless you give another date (like 15/12/2026)",
         "filter_sort": "Sort by",
         "filter_order": "Order",

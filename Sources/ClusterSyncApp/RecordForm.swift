@@ -261,8 +261,14 @@ struct RecordForm {
                     }
             case .record(let type):
                 row["isSelect"] = true
-                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": values(field.name).isEmpty]]
-                    + records(type).map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": values(field.name) == $0.id] }
+                let offered = records(type)
+                let current = values(field.name)
+                // A link to a record no longer offered (deleted since) stays chosen, named so,
+                // rather than the box showing "Choose…" as if there were none.
+                let kept: [[String: Any]] = current.isEmpty || offered.contains { $0.id == current } ? []
+                    : [["optionValue": current, "optionLabel": t.text("form_link_not_offered", current), "selected": true]]
+                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]] + kept
+                    + offered.map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": current == $0.id] }
             }
             return row
         }

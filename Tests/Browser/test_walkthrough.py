@@ -712,6 +712,18 @@ def test_a_private_risk_links_the_practices_own_actions_and_overdue_terms_stand_
     page.reload()
     linked = page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).locator("li")
     expect(linked).to_have_text([re.compile(r"^Ask the landlord \(deleted\)")])
+    # A decision's meeting deleted later: its edit form keeps the link chosen, saying so, and
+    # saving another field leaves it.
+    meeting = cli(app.replica, "meeting", "add", "--private", "title=Partners' meeting", "body=other", "date=2026-11-20")
+    decision = cli(app.replica, "decision", "add", "--private", "title=Renew the lease", "meeting=" + meeting)
+    cli(app.replica, "meeting", "delete", meeting)
+    page.goto(app.address + f"records/{decision}/edit")
+    expect(page.get_by_label("Meeting")).to_have_value(meeting)
+    expect(page.get_by_label("Meeting").locator("option:checked")).to_have_text(f"{meeting} (deleted, or not held here)")
+    page.get_by_label("Title").fill("Renew the lease for five years")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    assert json.loads(cli(app.replica, "decision", "show", "--json", decision))["fields"]["meeting"] == meeting
     page.goto(app.address + "records/" + shared)
     offered = page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).locator("option")
     expect(offered.filter(has_text="Agree locum rota")).to_have_attribute("value", shared_action)
