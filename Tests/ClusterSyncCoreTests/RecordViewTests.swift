@@ -45,6 +45,18 @@ import Testing
         #expect(try Edit.add("members", .string("Dr Siôn Evans")).plan(on: view, type: .terms).value == .string("Dr Siôn Evans"))
         let apologies = Self.view(terms, [Self.w(Self.a, 3, at: 12, "members", .string("Siôn O'Brien"))])
         #expect(throws: ClusterSyncError.self) { try Edit.add("members", .string("Siôn O\u{2019}Brien")).plan(on: apologies, type: .terms) }
+        // A meeting's attendees by name: one person recorded twice would count twice.
+        let meeting = try #require(RecordID("MTG-1M2N3P4Q5R"))
+        let attended = Self.view(meeting, [Self.w(Self.a, 4, at: 13, "attendees", .object(["name": .string("Dr Siân Evans"), "role": .string("member")]))])
+        do {
+            _ = try Edit.add("attendees", .object(["name": .string("DR SIAN EVANS"), "role": .string("member")])).plan(on: attended, type: .meeting)
+            Issue.record("DR SIAN EVANS was recorded beside Dr Siân Evans")
+        } catch {
+            #expect(error.field == "attendees" && error.message.contains("already holds \"Dr Siân Evans\""), "\(error.message)")
+        }
+        #expect(throws: Never.self) {
+            try Edit.add("attendees", .object(["name": .string("Rhys Morgan"), "role": .string("member")])).plan(on: attended, type: .meeting)
+        }
         // Another field's members are not compared.
         #expect(try Edit.add("signatories", .string("dr sian evans")).plan(on: view, type: .terms).field == "signatories")
     }

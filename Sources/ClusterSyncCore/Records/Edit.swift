@@ -38,6 +38,16 @@ public enum Edit: Sendable, Equatable {
     /// ("dr sian evans" for "Dr Siân Evans"): the set would hold one person twice, and quorum
     /// and attendance count names. Added here, not checked when received: two practices may
     /// still each add their own spelling while apart, and both are kept.
+    /// The name `value` repeats spelled otherwise, in a set of names or labels or among a
+    /// meeting's attendees (one person recorded twice would count twice).
+    static func nameSpelledOtherwise(_ value: JSONValue, kind: FieldKind, in members: [JSONValue]) -> String? {
+        switch kind {
+        case .tagSet: value.stringValue.flatMap { spelledOtherwise($0, in: members) }
+        case .attendeeSet: Attendee(value).flatMap { spelledOtherwise($0.name, in: members.compactMap { Attendee($0).map { .string($0.name) } }) }
+        default: nil
+        }
+    }
+
     static func spelledOtherwise(_ text: String, in members: [JSONValue]) -> String? {
         let key = nameKey(text)
         return members.lazy.compactMap(\.stringValue).first { $0 != text && nameKey($0) == key }
@@ -90,7 +100,7 @@ public enum Edit: Sendable, Equatable {
             guard let spec = schema.field(field), spec.kind.cardinality != .register else {
                 throw ClusterSyncError(.invalidValue, "\(field) holds one value; use \(field)=VALUE", field: field)
             }
-            if case .tagSet = spec.kind, let text = value.stringValue, let view, let same = Self.spelledOtherwise(text, in: view.members(field)) {
+            if let view, let same = Self.nameSpelledOtherwise(value, kind: spec.kind, in: view.members(field)) {
                 let quoted = PatientDataGuard.quotable(same).map { "\"\($0)\"" } ?? "a member"
                 throw ClusterSyncError(.invalidValue,
                     "\(field) already holds \(quoted), written with other capitals, accents or spacing: add it as written there, or remove that one first",
