@@ -186,7 +186,14 @@ extension Pages {
             if text.isEmpty { continue }
             fields.append(["label": t["field_\(spec.name)"], "value": text])
         }
-        if derived["review_overdue"]?.boolValue == true { fields.append(["label": t["field_review_date"], "value": t["overdue"]]) }
+        // Overdue for review: said beside the review date, as the register shows it.
+        if derived["review_overdue"]?.boolValue == true {
+            if let at = fields.firstIndex(where: { $0["label"] as? String == t["field_review_date"] }), let date = fields[at]["value"] as? String {
+                fields[at]["value"] = "\(date) (\(t["overdue"]))"
+            } else {
+                fields.append(["label": t["field_review_date"], "value": t["overdue"]])
+            }
+        }
         if derived["escalation_suggested"] == .bool(true) {
             fields.append(["label": t["field_escalation"], "value": t.text("escalation_suggested", String(RiskScore.escalationTrigger))])
         }

@@ -65,6 +65,12 @@ def test_add_edit_and_see_risks_in_the_register(page, app):
     overdue = rows.filter(has_text="Server room air conditioning")
     expect(overdue).to_have_class("overdue")
     expect(overdue).to_contain_text("1 Jan 2026 (overdue)")
+    # Its page says so beside the review date, as the register does, not in a row of its own.
+    overdue.get_by_role("link").click()
+    review = page.locator("dl.fields dt", has_text="Review date")
+    expect(review).to_have_count(1)
+    expect(page.locator("dl.fields")).to_contain_text("1 Jan 2026 (overdue)")
+    page.go_back()
     # The heat map counts open risks by likelihood (rows, 5 at the top) and consequence.
     heat = page.locator("table.heat tbody tr")
     expect(heat.nth(1).locator("td").nth(3)).to_have_text("extreme: 1")  # likelihood 4, consequence 4
