@@ -34,12 +34,10 @@ public enum Edit: Sendable, Equatable {
     }
 
     /// `view` is the record as this replica has it, or nil for a record being created.
-    /// The member of a set of names or labels that `text` repeats in other capitals or accents
-    /// ("dr sian evans" for "Dr Siân Evans"): the set would hold one person twice, and quorum
-    /// and attendance count names. Added here, not checked when received: two practices may
-    /// still each add their own spelling while apart, and both are kept.
     /// The name `value` repeats spelled otherwise, in a set of names or labels or among a
-    /// meeting's attendees (one person recorded twice would count twice).
+    /// meeting's attendees: the set would hold one person twice, and quorum and attendance
+    /// count names. Checked where an edit is made, not when received: two practices may still
+    /// each add their own spelling while apart, and both are kept.
     static func nameSpelledOtherwise(_ value: JSONValue, kind: FieldKind, in members: [JSONValue]) -> String? {
         switch kind {
         case .tagSet: value.stringValue.flatMap { spelledOtherwise($0, in: members) }
@@ -48,6 +46,8 @@ public enum Edit: Sendable, Equatable {
         }
     }
 
+    /// The member that `text` repeats in other capitals, accents or spacing ("dr sian evans"
+    /// for "Dr Siân Evans"); the same text as written is no repeat.
     static func spelledOtherwise(_ text: String, in members: [JSONValue]) -> String? {
         let key = nameKey(text)
         return members.lazy.compactMap(\.stringValue).first { $0 != text && nameKey($0) == key }

@@ -24,18 +24,9 @@ public enum LocalEditRules {
             guard let meeting, let date = meetingDate(meeting) else { return [] }
             return [.set("date", .string(date.description))]
         }
-        guard type == .action else { return [] }
-        var status: String?
-        for edit in edits {
-            switch edit {
-            case .set("completed_date", _): return []
-            case .set("status", let value): status = value.stringValue
-            default: break
-            }
-        }
-        guard let status else { return [] }
+        guard type == .action, let written = statusLeftToRules(edits) else { return [] }
         let wasDone = current?.string("status").map(doneStatuses.contains) ?? false
-        if doneStatuses.contains(status) {
+        if written.stringValue.map(doneStatuses.contains) ?? false {
             return wasDone ? [] : [.set("completed_date", .string(today.description))]
         }
         // Reopened (set done by mistake, or work found left): it is not completed, so its
@@ -47,12 +38,17 @@ public enum LocalEditRules {
     /// an action's status set without its completion date, which completing dates and
     /// reopening empties. An edit session reads the record only then.
     public static func readsCurrent(_ edits: [Edit], type: RecordType) -> Bool {
-        guard type == .action else { return false }
-        var status = false
+        type == .action && statusLeftToRules(edits) != nil
+    }
+
+    /// The status `edits` write on an action whose completion date they leave to these rules:
+    /// nil when they write none, or write the completion date themselves.
+    private static func statusLeftToRules(_ edits: [Edit]) -> JSONValue? {
+        var status: JSONValue?
         for edit in edits {
             switch edit {
-            case .set("completed_date", _): return false
-            case .set("status", _): status = true
+            case .set("completed_date", _): return nil
+            case .set("status", let value): status = value
             default: break
             }
         }

@@ -57,10 +57,9 @@ public enum PushLookups {
                                       WHERE \(within) AND \(sql) AND c.live = 1 LIMIT ?)
                 """), arguments: [tenant, cluster, group.record.rawValue] + arguments + [FieldGrowth.maxLiveWrites]) ?? 0
         }
-        let naming = actionsNamingSource
         var countedActions: [RecordID: Int] = [:]
         for source in reads.sources.keys {
-            countedActions[source] = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 \(naming) LIMIT ?)"),
+            countedActions[source] = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 \(actionsNamingSource) LIMIT ?)"),
                 arguments: [tenant, cluster, JSONValue.string(source.rawValue).canonicalText, FieldGrowth.maxActionsPerSource]) ?? 0
         }
         let toRead = reads.toRead(counted: { counted[$0] ?? 0 }, countedActions: { countedActions[$0] ?? 0 })
@@ -75,7 +74,7 @@ public enum PushLookups {
             }
         }
         for source in toRead.sources {
-            nearlyFull.sources[source] = Set(try String.fetchAll(db.cachedStatement(sql: "SELECT rec.id \(naming)"),
+            nearlyFull.sources[source] = Set(try String.fetchAll(db.cachedStatement(sql: "SELECT rec.id \(actionsNamingSource)"),
                 arguments: [tenant, cluster, JSONValue.string(source.rawValue).canonicalText]).compactMap(RecordID.init))
         }
         return nearlyFull
