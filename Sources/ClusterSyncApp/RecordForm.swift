@@ -82,6 +82,7 @@ struct RecordForm {
         Field(name: "financial_implications", kind: .choice(["yes", "no"])),
         Field(name: "amount", kind: .text),
         Field(name: "outcome", kind: .choice(RecordSchema.decisionOutcomes)),
+        Field(name: "casting_vote", kind: .choice(RecordSchema.castingVotes)),
     ])
 
     /// The scalar fields of a terms of reference; members, practices, roles counted and
@@ -95,6 +96,8 @@ struct RecordForm {
         Field(name: "majority", kind: .choice(RecordSchema.majorityRules)),
         Field(name: "financial_majority", kind: .choice(RecordSchema.majorityRules)),
         Field(name: "proxies", kind: .textarea),
+        Field(name: "proxy_votes", kind: .choice(["yes", "no"])),
+        Field(name: "casting_vote", kind: .choice(["yes", "no"])),
         Field(name: "description", kind: .textarea),
     ])
 

@@ -49,7 +49,7 @@ extension Pages {
             do {
                 try self.replica.attend(view.id, Attendee.typed(name: posted.trimmed("name"), role: posted.trimmed("role"), capacity: posted["capacity"],
                                                                 practice: posted["practice"], represents: posted["represents"],
-                                                                agreedBy: posted["agreed_by"], agreedOn: posted["agreed_on"]))
+                                                                replaces: posted["replaces"], agreedBy: posted["agreed_by"], agreedOn: posted["agreed_on"]))
                 return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
@@ -97,7 +97,7 @@ extension Pages {
             do {
                 let vote = posted.trimmed("vote")
                 _ = try self.replica.vote(view.id, member: posted.trimmed("member"), vote == "abstain-interest" ? "abstain" : vote,
-                                          forInterest: vote == "abstain-interest")
+                                          forInterest: vote == "abstain-interest", byProxy: posted["proxy"] != nil)
                 return .redirect(to: "/records/\(view.id.rawValue)?voted=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
@@ -219,7 +219,7 @@ extension Pages {
                 "roles": options(RecordSchema.attendeeRoles, "role"), "capacities": options(RecordSchema.attendeeCapacities, "capacity"),
             ]
             if let typed {
-                form["typed"] = ["name", "practice", "represents", "agreed_by", "agreed_on"].reduce(into: [String: String]()) { $0[$1] = typed[$1] ?? "" }
+                form["typed"] = ["name", "practice", "represents", "replaces", "agreed_by", "agreed_on"].reduce(into: [String: String]()) { $0[$1] = typed[$1] ?? "" }
                 form["error"] = problem
             }
             // Each recorded attendee, removable (a name recorded by mistake), as the CLI's `unattend`.
@@ -243,6 +243,7 @@ extension Pages {
             ]
             if let typed {
                 form["typed"] = ["member": typed["member"] ?? ""]
+                form["byProxy"] = typed["proxy"] != nil
                 form["error"] = problem
             }
             data["voteForm"] = form

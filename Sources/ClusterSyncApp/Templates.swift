@@ -189,6 +189,7 @@ enum Templates {
     <div class="field"><label for="a-capacity">{{t.attend_capacity}}</label><select id="a-capacity" name="capacity"><option value="">{{t.attend_capacity_none}}</option>{{#capacities}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/capacities}}</select></div>
     <div class="field"><label for="a-practice">{{t.attend_practice}}</label><p class="hint" id="h-a-practice">{{t.attend_practice_hint}}</p><input type="text" id="a-practice" name="practice" aria-describedby="h-a-practice" value="{{typed.practice}}"></div>
     <div class="field"><label for="a-represents">{{t.attend_represents}}</label><input type="text" id="a-represents" name="represents" value="{{typed.represents}}"></div>
+    <div class="field"><label for="a-replaces">{{t.attend_replaces}}</label><input type="text" id="a-replaces" name="replaces" value="{{typed.replaces}}"></div>
     <div class="field"><label for="a-agreed-by">{{t.attend_agreed_by}}</label><input type="text" id="a-agreed-by" name="agreed_by" value="{{typed.agreed_by}}"></div>
     <div class="field"><label for="a-agreed-on">{{t.attend_agreed_on}}</label><input type="text" id="a-agreed-on" name="agreed_on" placeholder="DD/MM/YYYY" value="{{typed.agreed_on}}"></div>
     <button type="submit">{{t.attend_add}}</button>
@@ -204,6 +205,7 @@ enum Templates {
     {{#error}}<p class="error" id="v-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
     <div class="field"><label for="v-member">{{t.vote_member}}</label><input type="text" id="v-member" name="member" value="{{typed.member}}"></div>
     <div class="field"><label for="v-vote">{{t.vote_vote}}</label><select id="v-vote" name="vote">{{#votes}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/votes}}</select></div>
+    <div class="field"><input type="checkbox" id="v-proxy" name="proxy" value="1"{{#byProxy}} checked{{/byProxy}}> <label for="v-proxy" class="inline">{{t.vote_proxy}}</label></div>
     <button type="submit">{{t.vote_add}}</button>
     </form>
     {{/voteForm}}{{/readOnly}}

@@ -51,7 +51,8 @@ struct AttendMeeting: ParsableCommand {
         commandName: "attend", abstract: "Record who attended a meeting, in what capacity.",
         discussion: """
             Roles: member (for a GP practice: a clinical partner or senior clinician), substitute (an approved \
-            substitute), buddy (a practice representing another, --represents), in-attendance (officers, observers).
+            substitute; --replaces names the member stood in for), buddy (a practice representing another, --represents), \
+            in-attendance (officers, observers).
             Capacities: clinician (a clinical partner or other senior practice-employed clinician), senior-administrator, \
             practice-manager.
             For QAIF CND014W a substitute or buddy counts for a practice only with --agreed-by: who agreed it before the meeting; \
@@ -66,6 +67,7 @@ struct AttendMeeting: ParsableCommand {
     @Option(help: "clinician, senior-administrator or practice-manager (not recorded when left out).") var capacity: String?
     @Option(help: "The practice (its id) the attendee comes from or attends for.") var practice: String?
     @Option(help: "For a buddy: the practice represented.") var represents: String?
+    @Option(help: "For a substitute: the member they stand in for (counted and voting in that member's place).") var replaces: String?
     @Option(help: "Who agreed the substitute or buddying arrangement in advance.") var agreedBy: String?
     @Option(help: ArgumentHelp("With --agreed-by: the day it was agreed (after the meeting, it does not count).", valueName: "YYYY-MM-DD"))
     var agreedOn: String?
@@ -74,7 +76,7 @@ struct AttendMeeting: ParsableCommand {
         let replica = try replica.open()
         let view = try requireRecord(meeting, of: .meeting, in: replica)
         try replica.attend(view.id, Attendee.typed(name: name, role: role, capacity: capacity, practice: practice, represents: represents,
-                                                   agreedBy: agreedBy, agreedOn: agreedOn))
+                                                   replaces: replaces, agreedBy: agreedBy, agreedOn: agreedOn))
     }
 }
 
@@ -93,17 +95,24 @@ struct UnattendMeeting: ParsableCommand {
 
 struct VoteOnDecision: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vote", abstract: "Record a member's vote: for, against or abstain (each member's vote is their own).")
+        commandName: "vote", abstract: "Record a member's vote: for, against or abstain (each member's vote is their own).",
+        discussion: """
+            A vote recorded again changes it. With --proxy the member was absent and a proxy cast the vote (show \
+            flags it unless the terms of reference allow proxy votes: proxy_votes=yes); recorded again without it, \
+            the vote was cast in person. The chair's casting vote in a tie is a field of the decision: decision set DEC- casting_vote=for \
+            (or against, or not-used), counted when the terms give the chair one (casting_vote=yes).
+            """)
 
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "The decision (DEC- id).") var decision: String
     @Argument(help: "The member's name.") var member: String
     @Argument(help: "for, against or abstain.") var vote: String
     @Flag(help: "The member abstains because of a declared interest: also recorded in abstained_for_interest.") var interest = false
+    @Flag(help: "The member was absent and a proxy cast the vote: also recorded in voted_by_proxy.") var proxy = false
 
     func run() throws {
         let replica = try replica.open()
-        try replica.vote(try requireRecord(decision, of: .decision, in: replica).id, member: member, vote, forInterest: interest)
+        try replica.vote(try requireRecord(decision, of: .decision, in: replica).id, member: member, vote, forInterest: interest, byProxy: proxy)
     }
 }
 
@@ -187,7 +196,12 @@ extension Output {
             if !view.attendees.isEmpty { line("attended", view.attendees.map(\.text).joined(separator: "\n" + String(repeating: " ", count: width + 2))) }
         case .decision:
             let votes = view.mapValues("votes")
-            if !votes.isEmpty { line("votes", votes.sorted { $0.key < $1.key }.map { "\($0.key): \(Replica.plain($0.value))" }.joined(separator: ", ")) }
+            let byProxy = Set(view.members("voted_by_proxy").compactMap(\.stringValue).map(GovernanceRecords.nameKey))
+            if !votes.isEmpty {
+                line("votes", votes.sorted { $0.key < $1.key }.map { member, vote in
+                    "\(member): \(Replica.plain(vote))" + (byProxy.contains(GovernanceRecords.nameKey(member)) ? " (by proxy)" : "")
+                }.joined(separator: ", "))
+            }
         default:
             break
         }

@@ -317,6 +317,91 @@ import Testing
         #expect(try a.record(d)?.conflicts.isEmpty == true)
     }
 
+    /// Guide §3.10: the terms set "voting rights, including voting rights of proxies", and a
+    /// chair's casting vote breaks a tie where the terms give one; a substitute stands in for
+    /// one member, never beside them.
+    @Test func proxiesCastingVotesAndSubstitutesAreCheckedAgainstTheTerms() throws {
+        let r = try replica("board", practice: "prestatyn")
+        let tor = try terms(r, agreed: "2026-04-01", quorum: "2", members: ["A", "B", "C", "D"])
+        let m = try meeting(r, date: "2026-11-20")
+        for name in ["A", "B"] { try r.attend(m, Attendee(name: name, role: "member")) }
+        try r.attend(m, Attendee.typed(name: "Sub", role: "substitute", replaces: "C", agreedBy: "the chair"))
+        let d = try r.create(.decision, edits: [.set("title", s("Pilot")), .set("meeting", s(m.rawValue)), .set("method", s("vote"))])
+        func votes() throws -> GovernanceRecords.VoteCheck { try r.governance().votes(of: try #require(try r.record(d))) }
+        func attention() throws -> [String] { try r.governance().checks(of: try #require(try r.record(d))).filter(\.needsAttention).map(\.text) }
+
+        // D is absent and votes through a proxy: not an absent voter, but the terms do not
+        // allow proxy votes yet.
+        try r.vote(d, member: "A", "for")
+        try r.vote(d, member: "Sub", "against")
+        try r.vote(d, member: "d", "for", byProxy: true)
+        try r.vote(d, member: "B", "against")
+        var v = try votes()
+        #expect(v.absentVoters.isEmpty && v.proxyNotAllowed == ["d"] && v.votesFor == 2 && v.against == 2)
+        #expect(try attention().contains("voted by proxy, which the terms of reference \(tor) do not allow (proxy_votes): d"))
+        try r.edit(tor, .set("proxy_votes", .bool(true)))
+        #expect(try votes().proxyNotAllowed.isEmpty)
+        // Recorded again without the proxy, the vote was cast in person: an absent voter again.
+        try r.vote(d, member: "D", "for")
+        v = try votes()
+        #expect(try r.record(d)?.members("voted_by_proxy") == [] && v.absentVoters == ["d"])
+        try r.vote(d, member: "D", "for", byProxy: true)
+        #expect(try r.record(d)?.members("voted_by_proxy") == [s("d")], "one entry, under the name the vote has")
+
+        // 2 for, 2 against under a simple majority: a tie does not carry.
+        try r.edit(d, .set("outcome", s("agreed")))
+        v = try votes()
+        #expect(v.carried == false && v.outcomeMatches == false && !v.tieAwaitsCastingVote)
+        // A casting vote the terms do not give the chair is not counted.
+        try r.edit(d, .set("casting_vote", s("for")))
+        v = try votes()
+        #expect(v.carried == false && v.castingVote == nil)
+        #expect(v.castingVoteNotCounted == "the terms of reference \(tor) give the chair no casting vote")
+        // Given one, it breaks the tie, and the tally says so.
+        try r.edit(tor, .set("casting_vote", .bool(true)))
+        v = try votes()
+        #expect(v.carried == true && v.outcomeMatches == true && v.castingVote == "for" && v.castingVoteNotCounted == nil)
+        let tally = try r.governance().checks(of: try #require(try r.record(d))).first { $0.label == "tally" }?.text
+        #expect(tally == "2 for, 2 against, 0 abstaining; the chair's casting vote for")
+        #expect(try r.governance().derived(try #require(try r.record(d)))["casting_vote_counted"] == s("for"))
+        // The chair lets the tie stand: the motion falls; nothing awaits.
+        try r.edit(d, .set("casting_vote", s("not-used")), .set("outcome", s("rejected")))
+        v = try votes()
+        #expect(v.carried == false && v.outcomeMatches == true && v.castingVote == "not-used" && !v.tieAwaitsCastingVote)
+        // Not a tie: a casting vote is not counted; under two-thirds a tie never is.
+        try r.edit(d, .set("casting_vote", s("against")))
+        try r.vote(d, member: "B", "for")
+        #expect(try votes().castingVoteNotCounted == "the votes do not tie" && votes().carried == true)
+        try r.vote(d, member: "B", "against")
+        try r.edit(d, .set("financial_implications", .bool(true)))
+        #expect(try votes().castingVoteNotCounted == "a casting vote breaks a tie under a simple majority, and this decision needs two-thirds")
+        // A tie where the chair has a casting vote and none is recorded waits on it.
+        try r.edit(d, .set("financial_implications", .bool(false)))
+        let fresh = try r.create(.decision, edits: [.set("title", s("Tie")), .set("meeting", s(m.rawValue)), .set("method", s("vote"))])
+        try r.vote(fresh, member: "A", "for")
+        try r.vote(fresh, member: "B", "against")
+        #expect(try r.governance().votes(of: try #require(try r.record(fresh))).tieAwaitsCastingVote)
+        #expect(try r.governance().checks(of: try #require(try r.record(fresh))).map(\.text)
+            .contains("the votes tie and the terms of reference \(tor) give the chair a casting vote: record it (casting_vote)"))
+
+        // The substitute for C counts for the quorum; C arriving too, the substitute does not,
+        // and a substitute and the member both voting is said.
+        #expect(try r.governance().quorum(of: try #require(try r.record(m))).present == 3)
+        try r.attend(m, Attendee(name: "C", role: "member"))
+        let q = try r.governance().quorum(of: try #require(try r.record(m)))
+        #expect(q.present == 3 && q.substitutesBesideMember == ["Sub (for C)"])
+        try r.vote(d, member: "C", "for")
+        #expect(try votes().substituteAndMemberVoted == ["Sub (for C)"])
+        #expect(try attention().contains("a substitute and the member they replace both voted: Sub (for C)"))
+        // A substitute for someone the terms do not list does not count.
+        try r.attend(m, Attendee.typed(name: "Sub 2", role: "substitute", replaces: "Zed", agreedBy: "the chair"))
+        #expect(try r.governance().quorum(of: try #require(try r.record(m))).substitutesForNonMembers == ["Sub 2 (for Zed)"])
+        // Only a substitute replaces anyone, and never themselves: refused, naming the key.
+        for attendee in [Attendee(name: "E", role: "member", replaces: "A"), Attendee(name: "F", role: "substitute", replaces: " f ")] {
+            #expect { try r.attend(m, attendee) } throws: { ($0 as? ClusterSyncError)?.message.contains("replace") == true }
+        }
+    }
+
     // MARK: Attendance (CND014W)
 
     func gpMeeting(_ r: Replica, _ date: String, status: String = "held", attendees: [Attendee]) throws -> RecordID {

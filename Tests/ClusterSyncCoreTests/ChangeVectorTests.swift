@@ -168,17 +168,23 @@ import Testing
         // Governance records (Protocol/changes.md, Test vectors).
         let governance = GovernanceRecords(try fields.keys.map { try view($0.rawValue) })
         let meeting = try view("MTG-6A7B8C9D0E")
-        #expect(meeting.attendees.map(\.name) == ["Ceri Lloyd", "Dr Siân Evans", "Gareth Jones", "Rhys Morgan"])
+        #expect(meeting.attendees.map(\.name) == ["Ceri Lloyd", "Dr Siân Evans", "Gareth Jones", "Nia Thomas", "Rhys Morgan"])
+        #expect(meeting.attendees.first { $0.name == "Nia Thomas" }?.replaces == "Dr Alys Hughes")
         #expect(meeting.string("status") == "held")
         let quorum = governance.quorum(of: meeting)
-        #expect(quorum.terms?.rawValue == "TOR-1M2N3P4Q5R" && quorum.required == 3 && quorum.present == 3 && quorum.met == true)
+        #expect(quorum.terms?.rawValue == "TOR-1M2N3P4Q5R" && quorum.required == 3 && quorum.present == 4 && quorum.met == true)
+        #expect(quorum.substitutesBesideMember.isEmpty && quorum.substitutesForNonMembers.isEmpty)
         let decision = try view("DEC-5E6F7G8H9J")
         #expect(decision.mapValues("votes") == [
             "Dr Siân Evans": .string("for"), "Gareth Jones": .string("for"), "Ceri Lloyd": .string("for"), "Rhys Morgan": .string("abstain"),
+            "Owain Price": .string("for"),
         ])
         let votes = governance.votes(of: decision)
-        #expect(votes.votesFor == 3 && votes.against == 0 && votes.abstentions == 1)
+        #expect(votes.votesFor == 4 && votes.against == 0 && votes.abstentions == 1)
         #expect(votes.rule == .twoThirds && votes.carried == true && votes.outcomeMatches == true)
+        // Owain Price, absent, voted by proxy, which these terms allow; no tie, so the chair's
+        // casting vote (not used) plays no part.
+        #expect(votes.absentVoters.isEmpty && votes.proxyNotAllowed.isEmpty && votes.castingVote == nil && votes.castingVoteNotCounted == nil)
         #expect(governance.interests(forDecision: decision).map(\.member) == ["Rhys Morgan"])
         #expect(try view("DOI-2K4M6P8R0T").derived(today: today) == ["in_force": .bool(true)])
         #expect(try view("CTB-8P9Q0R1S2T").derived(today: today) == ["deadline": .string("2026-09-30"), "on_time": .bool(true)])

@@ -91,6 +91,42 @@ import Testing
         #expect(empty.status == 1 && empty.stderr.contains("cannot be empty"), "\(empty.stderr)")
     }
 
+    /// Proxies, a casting vote and a substitute standing in for a member, as a chair records
+    /// them from the terminal (guide §3.10), and what `show` says of them.
+    @Test func aTieBrokenByTheChairWithAProxyVoteAndASubstitute() async throws {
+        try await ok("init", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "prestatyn", "--name", "Siân Evans")
+        try await ok("terms", "add", "title=Board ToR", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=2", "majority=simple",
+                     "proxy_votes=yes", "casting_vote=yes", "members+=Dr Siân Evans", "members+=Ceri Lloyd", "members+=Owain Price",
+                     "members+=Dr Alys Hughes")
+        let meeting = try await ok("meeting", "add", "title=Board", "body=stakeholder-board", "date=2026-11-20", "status=held")
+        try await ok("meeting", "attend", meeting, "Dr Siân Evans", "--practice", "prestatyn")
+        try await ok("meeting", "attend", meeting, "Ceri Lloyd", "--practice", "rhyl")
+        try await ok("meeting", "attend", meeting, "Nia Thomas", "--role", "substitute", "--replaces", "Dr Alys Hughes", "--agreed-by", "BCUHB")
+        let decision = try await ok("decision", "add", "title=Extend opening hours", "meeting=\(meeting)", "method=vote", "outcome=agreed")
+        try await ok("decision", "vote", decision, "Dr Siân Evans", "for")
+        try await ok("decision", "vote", decision, "Ceri Lloyd", "against")
+        try await ok("decision", "vote", decision, "Owain Price", "for", "--proxy")
+        try await ok("decision", "vote", decision, "Nia Thomas", "against")
+        var json = try #require(try await cli.run("decision", "show", "--json", decision).json)
+        #expect(json["derived"]?["tie_awaits_casting_vote"] == .bool(true) && json["derived"]?["absent_voters"] == nil, "\(json)")
+        try await ok("decision", "set", decision, "casting_vote=for")
+        json = try #require(try await cli.run("decision", "show", "--json", decision).json)
+        #expect(json["derived"]?["casting_vote_counted"] == .string("for") && json["derived"]?["outcome_matches_votes"] == .bool(true))
+        var wide = cli
+        wide.environment["COLUMNS"] = "300"
+        let text = try await wide.run("decision", "show", decision).stdout
+        #expect(text.contains("Owain Price: for (by proxy)") && text.contains("2 for, 2 against, 0 abstaining; the chair's casting vote for"), "\(text)")
+        let shownMeeting = try await wide.run("meeting", "show", meeting).stdout
+        #expect(shownMeeting.contains("Nia Thomas (substitute, replacing Dr Alys Hughes, agreed by BCUHB)"), "\(shownMeeting)")
+        // Only a substitute replaces a member: refused, naming what was wrong, and nothing written.
+        let refused = try await cli.run("meeting", "attend", meeting, "Dr Alys Hughes", "--replaces", "Owain Price")
+        #expect(refused.status == 1 && refused.stderr.contains("only a substitute replaces a member"), "\(refused.stderr)")
+        let after = try #require(try await cli.run("meeting", "show", "--json", meeting).json)
+        #expect(after["derived"]?["quorum_present"] == .int(3))
+        let badCasting = try await cli.run("decision", "set", decision, "casting_vote=abstain")
+        #expect(badCasting.status == 1 && badCasting.stderr.contains("not-used"), "\(badCasting.stderr)")
+    }
+
     /// A practice's replica is told, before it tries, that settling another practice's value
     /// is the cluster lead's.
     @Test func aPracticeReplicaIsToldWhoSettlesAnotherPracticesValue() async throws {

@@ -42,20 +42,27 @@ extension Replica {
     ///
     /// `forInterest`: the member abstains because of a declared interest (guide §3.7): the vote
     /// is `abstain` and the member is recorded in `abstained_for_interest`, in one transaction.
+    /// `byProxy`: a proxy cast the vote for the absent member (guide §3.10), recorded in
+    /// `voted_by_proxy`; a vote recorded again without it was cast in person, and the member
+    /// leaves that set.
     @discardableResult
-    public func vote(_ decision: RecordID, member: String, _ vote: String, forInterest: Bool = false) throws -> [Change] {
+    public func vote(_ decision: RecordID, member: String, _ vote: String, forInterest: Bool = false, byProxy: Bool = false) throws -> [Change] {
         let view = try requireType(decision, .decision)
         let typed = member.trimmingCharacters(in: .whitespaces)
         guard !typed.isEmpty else { throw ClusterSyncError(.invalidValue, "a vote needs the member's name", field: "votes") }
         let key = view.mapValues("votes").keys.first { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(typed) } ?? typed
-        guard forInterest else { return try edit(decision, .set(FieldMap.field("votes", key: key), .string(vote))) }
-        guard vote == "abstain" else {
+        if forInterest, vote != "abstain" {
             throw ClusterSyncError(.invalidValue, "a member with a declared interest abstains: the vote is abstain, not \(PatientDataGuard.quotable(vote) ?? "that")",
                                    field: "votes")
         }
-        var edits: [Edit] = [.set(FieldMap.field("votes", key: key), .string("abstain"))]
-        let listed = view.members("abstained_for_interest").compactMap(\.stringValue).contains { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(key) }
-        if !listed { edits.append(.add("abstained_for_interest", .string(key))) }
+        func entries(_ field: String) -> [JSONValue] {
+            view.members(field).filter { $0.stringValue.map { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(key) } == true }
+        }
+        var edits: [Edit] = [.set(FieldMap.field("votes", key: key), .string(vote))]
+        if forInterest, entries("abstained_for_interest").isEmpty { edits.append(.add("abstained_for_interest", .string(key))) }
+        let proxied = entries("voted_by_proxy")
+        if byProxy, proxied.isEmpty { edits.append(.add("voted_by_proxy", .string(key))) }
+        if !byProxy { edits += proxied.map { .remove("voted_by_proxy", $0) } }
         return try edit(edits.map { (decision, $0) })
     }
 

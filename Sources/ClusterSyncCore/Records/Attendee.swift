@@ -12,6 +12,9 @@ public struct Attendee: Hashable, Sendable {
     public var practice: String?
     /// For a buddy: the practice represented by the buddying arrangement.
     public var represents: String?
+    /// For a substitute: the member they stand in for (their name, as the terms of reference
+    /// list it). The substitute votes and counts in that member's place, never beside them.
+    public var replaces: String?
     /// For a substitute or buddy: who agreed the arrangement before the meeting (QAIF CND014W
     /// counts such attendance only when the Health Board agreed it in advance).
     public var agreedBy: String?
@@ -20,12 +23,13 @@ public struct Attendee: Hashable, Sendable {
     public var agreedOn: CalendarDate?
 
     public init(name: String, role: String, capacity: String? = nil, practice: String? = nil, represents: String? = nil,
-                agreedBy: String? = nil, agreedOn: CalendarDate? = nil) {
+                replaces: String? = nil, agreedBy: String? = nil, agreedOn: CalendarDate? = nil) {
         self.name = name
         self.role = role
         self.capacity = capacity
         self.practice = practice
         self.represents = represents
+        self.replaces = replaces
         self.agreedBy = agreedBy
         self.agreedOn = agreedOn
     }
@@ -34,7 +38,7 @@ public struct Attendee: Hashable, Sendable {
     /// empty answer taken as not given, the day agreed read as dates are typed (`14/11/2026` or
     /// `2026-11-14`). The replica validates the rest when it is recorded.
     public static func typed(name: String, role: String, capacity: String? = nil, practice: String? = nil, represents: String? = nil,
-                             agreedBy: String? = nil, agreedOn: String? = nil) throws(ClusterSyncError) -> Attendee {
+                             replaces: String? = nil, agreedBy: String? = nil, agreedOn: String? = nil) throws(ClusterSyncError) -> Attendee {
         func given(_ text: String?) -> String? {
             guard let trimmed = text?.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty else { return nil }
             return trimmed
@@ -51,14 +55,14 @@ public struct Attendee: Hashable, Sendable {
         // Said plainly here, before the value's shape check words it for whoever wrote the JSON.
         guard given(name) != nil else { throw ClusterSyncError(.invalidValue, "an attendee needs a name", field: "name") }
         return Attendee(name: given(name) ?? "", role: given(role) ?? "member", capacity: given(capacity), practice: given(practice),
-                        represents: given(represents), agreedBy: given(agreedBy), agreedOn: day)
+                        represents: given(represents), replaces: given(replaces), agreedBy: given(agreedBy), agreedOn: day)
     }
 
     public init?(_ value: JSONValue) {
         guard (try? Self.validate(value, field: "attendees")) != nil, case .object(let o) = value else { return nil }
         self.init(name: o["name"]!.stringValue!, role: o["role"]!.stringValue!, capacity: o["capacity"]?.stringValue,
                   practice: o["practice"]?.stringValue,
-                  represents: o["represents"]?.stringValue, agreedBy: o["agreed_by"]?.stringValue,
+                  represents: o["represents"]?.stringValue, replaces: o["replaces"]?.stringValue, agreedBy: o["agreed_by"]?.stringValue,
                   agreedOn: o["agreed_on"]?.stringValue.flatMap(CalendarDate.init))
     }
 
@@ -67,6 +71,7 @@ public struct Attendee: Hashable, Sendable {
         if let capacity { o["capacity"] = .string(capacity) }
         if let practice { o["practice"] = .string(practice) }
         if let represents { o["represents"] = .string(represents) }
+        if let replaces { o["replaces"] = .string(replaces) }
         if let agreedBy { o["agreed_by"] = .string(agreedBy) }
         if let agreedOn { o["agreed_on"] = .string(agreedOn.description) }
         return .object(o)
@@ -78,11 +83,12 @@ public struct Attendee: Hashable, Sendable {
         if let capacity { parts.append(capacity.replacingOccurrences(of: "-", with: " ")) }
         if let practice { parts.append(practice) }
         if let represents { parts.append("for \(represents)") }
+        if let replaces { parts.append("replacing \(replaces)") }
         if let agreedBy { parts.append("agreed by \(agreedBy)\(agreedOn.map { " on \($0)" } ?? "")") }
         return "\(name) (\(parts.joined(separator: ", ")))"
     }
 
-    static let keys: Set<String> = ["name", "role", "capacity", "practice", "represents", "agreed_by", "agreed_on"]
+    static let keys: Set<String> = ["name", "role", "capacity", "practice", "represents", "replaces", "agreed_by", "agreed_on"]
 
     /// Whether a substitute's or buddy's arrangement counts at a meeting on `date`: agreed, and
     /// (when the day is recorded) on or before the meeting. nil when it counts, else why not.
@@ -105,7 +111,7 @@ public struct Attendee: Hashable, Sendable {
     }
 
     static func validate(_ value: JSONValue, field: String) throws(ClusterSyncError) {
-        let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional capacity, practice, represents, agreed_by, agreed_on"
+        let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional capacity, practice, represents, replaces, agreed_by, agreed_on"
         // What is wrong first, in the words a person filling in a form reads; the shape after,
         // for whoever wrote the JSON.
         func fail(_ why: String) -> ClusterSyncError { ClusterSyncError(.invalidValue, "\(why) (\(field) must each be \(shape))", field: field) }
@@ -132,6 +138,11 @@ public struct Attendee: Hashable, Sendable {
         }
         if let v = o["agreed_by"] {
             guard let s = v.stringValue, !s.isEmpty, s.count <= 200 else { throw fail("agreed_by must be 1 to 200 characters") }
+        }
+        if let v = o["replaces"] {
+            guard let s = v.stringValue, !s.isEmpty, s.count <= 200 else { throw fail("replaces must be 1 to 200 characters: the member's name") }
+            guard role == "substitute" else { throw fail("only a substitute replaces a member; this attendee's role is \(role)") }
+            guard GovernanceRecords.nameKey(s) != GovernanceRecords.nameKey(name) else { throw fail("a substitute cannot replace themselves") }
         }
         if let v = o["agreed_on"] {
             guard let s = v.stringValue, CalendarDate(s) != nil else { throw fail("agreed_on must be a date, YYYY-MM-DD") }

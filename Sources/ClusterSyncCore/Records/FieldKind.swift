@@ -25,7 +25,7 @@ public enum FieldKind: Sendable, Equatable {
     /// written as field `NAME:KEY` (`votes:Dr Siân Evans`), so two keys never conflict and one
     /// key written twice concurrently does.
     case choiceMap([String])
-    /// An add-wins set of meeting attendees: `{"name", "role", "capacity"?, "practice"?, "represents"?, "agreed_by"?, "agreed_on"?}`.
+    /// An add-wins set of meeting attendees: `{"name", "role", "capacity"?, "practice"?, "represents"?, "replaces"?, "agreed_by"?, "agreed_on"?}`.
     case attendeeSet
     /// An add-wins set of words from a fixed list.
     case choiceSet([String])

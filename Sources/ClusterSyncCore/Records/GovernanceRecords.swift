@@ -66,6 +66,12 @@ public struct GovernanceRecords: Sendable {
         public var unagreedSubstitutes: [String] = []
         /// Names recorded both as attending and among the apologies.
         public var alsoApologies: [String] = []
+        /// Substitutes who replace a member recorded as attending too ("Sub (for Member)"): one
+        /// seat, so the substitute does not count.
+        public var substitutesBesideMember: [String] = []
+        /// Substitutes who replace someone the terms of reference do not list as a member (when
+        /// they list members): they do not count.
+        public var substitutesForNonMembers: [String] = []
 
         /// The quorum in words, as `show` gives it: "met: 4 of 3 needed (member, substitute
         /// count; TOR-…)", "NOT MET: …", or "unknown: " and why it cannot be judged.
@@ -78,6 +84,9 @@ public struct GovernanceRecords: Sendable {
     }
 
     public static let defaultQuorumRoles = ["member", "substitute"]
+
+    /// A substitute as checks name one: "Sub A (for Rhys Morgan)".
+    static func standingIn(_ substitute: Attendee) -> String { "\(substitute.name) (for \(substitute.replaces ?? ""))" }
 
     public func quorum(of meeting: RecordView) -> QuorumCheck {
         let attendees = meeting.attendees
@@ -94,13 +103,23 @@ public struct GovernanceRecords: Sendable {
             let unagreed = attendees.filter { a in
                 a.role == "substitute" && (date.map { a.arrangementRefusal(meetingOn: $0) != nil } ?? (a.agreedBy ?? "").isEmpty)
             }
-            let excluded = Set((notListed + unagreed).map { Self.nameKey($0.name) })
+            // A substitute stands in for one member (guide §3.10: membership and quorum are the
+            // terms'): beside that member, or for someone not a member, they add no seat.
+            let replacing = attendees.filter { $0.role == "substitute" && $0.replaces != nil }
+            let attending = Set(attendees.filter { $0.role != "substitute" }.map { Self.nameKey($0.name) })
+            let besideMember = replacing.filter { attending.contains(Self.nameKey($0.replaces!)) }
+            let forNonMembers = listed.isEmpty ? [] : replacing.filter { !listed.contains(Self.nameKey($0.replaces!)) }
+            let excluded = Set((notListed + unagreed + besideMember + forNonMembers).map { Self.nameKey($0.name) })
             let counting = attendees.filter { roles.contains($0.role) && !excluded.contains(Self.nameKey($0.name)) }
             let present = Set(counting.map { Self.nameKey($0.name) }).count
             let rule = terms?.value("quorum").flatMap(QuorumRule.init)
             var result = QuorumCheck(terms: terms?.id, rule: rule, roles: roles, present: present, required: nil, note: note)
             if roles.contains("member") { result.notListed = Array(Set(notListed.map(\.name))).sorted() }
-            if roles.contains("substitute") { result.unagreedSubstitutes = Array(Set(unagreed.map(\.name))).sorted() }
+            if roles.contains("substitute") {
+                result.unagreedSubstitutes = Array(Set(unagreed.map(\.name))).sorted()
+                result.substitutesBesideMember = Array(Set(besideMember.map(Self.standingIn))).sorted()
+                result.substitutesForNonMembers = Array(Set(forNonMembers.map(Self.standingIn))).sorted()
+            }
             let apologies = Set(meeting.members("apologies").compactMap(\.stringValue).map(Self.nameKey))
             result.alsoApologies = Array(Set(attendees.filter { apologies.contains(Self.nameKey($0.name)) }.map(\.name))).sorted()
             if let terms, let rule {
@@ -118,117 +137,6 @@ public struct GovernanceRecords: Sendable {
             return check(nil, note: "no terms of reference for \(body) in force on \(date)")
         }
         return check(terms, note: nil)
-    }
-
-    // MARK: Votes
-
-    public struct VoteCheck: Sendable, Equatable {
-        public var votesFor = 0
-        public var against = 0
-        public var abstentions = 0
-        public var terms: RecordID?
-        public var rule: MajorityRule?
-        /// Whether the votes carry the motion under the rule.
-        public var carried: Bool?
-        /// Whether the recorded outcome (agreed or rejected) is what the votes give.
-        public var outcomeMatches: Bool?
-        public var note: String?
-        /// Members who voted for or against with an interest in force on the decision's date and
-        /// are not recorded as abstaining for it (guide §3.7: interests are considered when
-        /// decisions are made): the chair should check the vote.
-        public var votedWithInterest: [String] = []
-        /// Those who voted for or against who are not among the members the terms of reference
-        /// in force list (one member, one vote, guide §3.6); empty when the terms list no members.
-        public var nonMembers: [String] = []
-        /// Members recorded in `abstained_for_interest` whose vote is for or against all the same:
-        /// the record contradicts itself, and the vote counts in the tally until it is corrected.
-        public var votedDespiteAbstaining: [String] = []
-        /// Whether the meeting that took the decision had its quorum (nil: not known, or the
-        /// meeting is not marked held).
-        public var meetingQuorate: Bool?
-        /// Those who voted for or against who are not recorded as attending the meeting (judged
-        /// once it is held and its attendance recorded).
-        public var absentVoters: [String] = []
-        /// The decision names a meeting marked cancelled.
-        public var meetingCancelled = false
-        /// An amount is recorded but financial implications are not marked: the majority for
-        /// decisions with financial implications may be the one that applies.
-        public var amountWithoutFinancialImplications = false
-        /// Votes against a decision recorded as taken by consensus.
-        public var againstConsensus = 0
-    }
-
-    /// The decision's date: its own, else its meeting's.
-    public func date(of decision: RecordView) -> CalendarDate? {
-        decision.date("date") ?? meeting(decision.string("meeting"))?.date("date")
-    }
-
-    public func votes(of decision: RecordView) -> VoteCheck {
-        var check = VoteCheck()
-        let votes = decision.mapValues("votes")
-        var cast: [String] = []
-        for (member, vote) in votes {
-            switch vote.stringValue {
-            case "for": check.votesFor += 1; cast.append(member)
-            case "against": check.against += 1; cast.append(member)
-            default: check.abstentions += 1
-            }
-        }
-        let abstained = Set(decision.members("abstained_for_interest").compactMap(\.stringValue).map(Self.nameKey))
-        check.votedDespiteAbstaining = cast.filter { abstained.contains(Self.nameKey($0)) }.sorted()
-        if let date = date(of: decision) {
-            // Guide §3.6: members abstain from *particular* decisions. A declaration naming
-            // decisions bears on those (and on one that names it among its interests); one naming
-            // none bears on every decision; a recorded dispensation lets the member take part.
-            let considered = Set(decision.members("interests").compactMap(\.stringValue))
-            check.votedWithInterest = Array(Set(interests(of: cast, on: date).filter { interest in
-                let named = Set(interest.declaration.members("decisions").compactMap(\.stringValue))
-                let bears = named.isEmpty || named.contains(decision.id.rawValue) || considered.contains(interest.declaration.id.rawValue)
-                return bears && (interest.declaration.string("dispensation") ?? "").isEmpty
-            }.map(\.member))).filter { !abstained.contains(Self.nameKey($0)) }.sorted()
-        }
-        // Judged once the meeting is held: before, its attendance may not be recorded yet.
-        if let meeting = meeting(decision.string("meeting")), isHeld(meeting) {
-            check.meetingQuorate = quorum(of: meeting).met
-            let present = Set(meeting.attendees.map { Self.nameKey($0.name) })
-            if !present.isEmpty { check.absentVoters = cast.filter { !present.contains(Self.nameKey($0)) }.sorted() }
-        }
-        check.meetingCancelled = meeting(decision.string("meeting"))?.string("status") == "cancelled"
-        if decision.string("method") == "consensus" { check.againstConsensus = check.against }
-        let financial = decision.value("financial_implications")?.boolValue ?? false
-        check.amountWithoutFinancialImplications = !financial && (decision.string("amount").flatMap(Double.init) ?? 0) > 0
-        let ruleField = financial ? "financial_majority" : "majority"
-        guard let meeting = meeting(decision.string("meeting")), let body = meeting.string("body"), let date = date(of: decision) else {
-            check.note = "link the decision to a meeting with a body and date to find the majority required"
-            return check
-        }
-        guard let terms = termsInForce(body: body, on: date) else {
-            check.note = "no terms of reference for \(body) in force on \(date)"
-            return check
-        }
-        check.terms = terms.id
-        var members = Set(terms.members("members").compactMap(\.stringValue).map(Self.nameKey))
-        if !members.isEmpty {
-            // A substitute agreed for the meeting votes in a member's place.
-            members.formUnion(meeting.attendees.filter { $0.role == "substitute" && $0.arrangementRefusal(meetingOn: date) == nil }
-                .map { Self.nameKey($0.name) })
-            check.nonMembers = cast.filter { !members.contains(Self.nameKey($0)) }.sorted()
-        }
-        // Without a separate rule for financial decisions, the ordinary majority applies.
-        guard let rule = (terms.string(ruleField) ?? terms.string("majority")).flatMap(MajorityRule.init(rawValue:)) else {
-            check.note = "the terms of reference \(terms.id) set no majority"
-            return check
-        }
-        check.rule = rule
-        guard decision.string("method") == "vote" else { return check }
-        let carried = rule.carries(for: check.votesFor, against: check.against)
-        check.carried = carried
-        switch decision.string("outcome") {
-        case "agreed": check.outcomeMatches = carried
-        case "rejected": check.outcomeMatches = !carried
-        default: break
-        }
-        return check
     }
 
     /// Whether a meeting has been held: marked so, and not dated after `today`.
@@ -312,15 +220,29 @@ public struct GovernanceRecords: Sendable {
             if !q.alsoApologies.isEmpty {
                 add("CHECK", "recorded both as attending and as sending apologies: \(q.alsoApologies.joined(separator: ", "))", attention: true)
             }
+            if !q.substitutesBesideMember.isEmpty {
+                add("CHECK", "substitutes for members who attended themselves (not counted): \(q.substitutesBesideMember.joined(separator: ", "))",
+                    attention: true)
+            }
+            if !q.substitutesForNonMembers.isEmpty {
+                add("CHECK", "substitutes for someone not among the members the terms of reference list (not counted): "
+                    + q.substitutesForNonMembers.joined(separator: ", "), attention: true)
+            }
             let held = interests(atMeeting: view)
             if !held.isEmpty { add("interests held", named(held)) }
         case .decision:
             let v = votes(of: view)
-            add("tally", "\(v.votesFor) for, \(v.against) against, \(v.abstentions) abstaining")
+            add("tally", "\(v.votesFor) for, \(v.against) against, \(v.abstentions) abstaining"
+                + (v.castingVote.map { $0 == "not-used" ? "; the chair did not use a casting vote" : "; the chair's casting vote \($0)" } ?? ""))
             if let rule = v.rule { add("majority needed", "\(rule.rawValue) (\(v.terms?.rawValue ?? ""))") }
             if let note = v.note { add("majority needed", "unknown: \(note)") }
             if let carried = v.carried { add("votes carry", carried ? "yes" : "no") }
             if v.outcomeMatches == false { add("CHECK", "the recorded outcome does not match the votes and the majority rule", attention: true) }
+            if v.tieAwaitsCastingVote {
+                add("CHECK", "the votes tie and the terms of reference \(v.terms?.rawValue ?? "") give the chair a casting vote: record it (casting_vote)",
+                    attention: true)
+            }
+            if let why = v.castingVoteNotCounted { add("CHECK", "a casting vote is recorded but not counted: \(why)", attention: true) }
             if v.meetingQuorate == false { add("CHECK", "taken at a meeting that did not have its quorum", attention: true) }
             if v.meetingCancelled { add("CHECK", "linked to a meeting marked cancelled", attention: true) }
             if !v.absentVoters.isEmpty {
@@ -342,6 +264,16 @@ public struct GovernanceRecords: Sendable {
             if !v.nonMembers.isEmpty {
                 add("CHECK", "voted but not a member in the terms of reference \(v.terms?.rawValue ?? ""): \(v.nonMembers.joined(separator: ", "))",
                     attention: true)
+            }
+            if !v.proxyNotAllowed.isEmpty {
+                add("CHECK", "voted by proxy, which the terms of reference \(v.terms?.rawValue ?? "") do not allow (proxy_votes): "
+                    + v.proxyNotAllowed.joined(separator: ", "), attention: true)
+            }
+            if !v.proxyButPresent.isEmpty {
+                add("CHECK", "recorded as voting by proxy but also as attending the meeting: \(v.proxyButPresent.joined(separator: ", "))", attention: true)
+            }
+            if !v.substituteAndMemberVoted.isEmpty {
+                add("CHECK", "a substitute and the member they replace both voted: \(v.substituteAndMemberVoted.joined(separator: ", "))", attention: true)
             }
             let held = interests(forDecision: view)
             if !held.isEmpty { add("interests held", named(held)) }
@@ -400,6 +332,8 @@ public struct GovernanceRecords: Sendable {
             if !q.notListed.isEmpty { d["quorum_not_listed"] = .array(q.notListed.map(JSONValue.string)) }
             if !q.unagreedSubstitutes.isEmpty { d["quorum_unagreed_substitutes"] = .array(q.unagreedSubstitutes.map(JSONValue.string)) }
             if !q.alsoApologies.isEmpty { d["attended_and_apologies"] = .array(q.alsoApologies.map(JSONValue.string)) }
+            if !q.substitutesBesideMember.isEmpty { d["quorum_substitutes_beside_member"] = .array(q.substitutesBesideMember.map(JSONValue.string)) }
+            if !q.substitutesForNonMembers.isEmpty { d["quorum_substitutes_for_non_members"] = .array(q.substitutesForNonMembers.map(JSONValue.string)) }
             return d
         case .decision:
             let v = votes(of: view)
@@ -419,6 +353,12 @@ public struct GovernanceRecords: Sendable {
             if v.meetingCancelled { d["meeting_cancelled"] = .bool(true) }
             if v.amountWithoutFinancialImplications { d["amount_without_financial_implications"] = .bool(true) }
             if v.againstConsensus > 0 { d["votes_against_consensus"] = .int(Int64(v.againstConsensus)) }
+            if !v.proxyNotAllowed.isEmpty { d["proxy_votes_not_allowed"] = .array(v.proxyNotAllowed.map(JSONValue.string)) }
+            if !v.proxyButPresent.isEmpty { d["proxy_votes_of_attendees"] = .array(v.proxyButPresent.map(JSONValue.string)) }
+            if !v.substituteAndMemberVoted.isEmpty { d["substitute_and_member_voted"] = .array(v.substituteAndMemberVoted.map(JSONValue.string)) }
+            if let casting = v.castingVote { d["casting_vote_counted"] = .string(casting) }
+            if let why = v.castingVoteNotCounted { d["casting_vote_not_counted"] = .string(why) }
+            if v.tieAwaitsCastingVote { d["tie_awaits_casting_vote"] = .bool(true) }
             return d
         default:
             return [:]

@@ -22,6 +22,10 @@ extension RecordSchema {
     public static let attendeeCapacities = ["clinician", "senior-administrator", "practice-manager"]
     public static let decisionMethods = ["consensus", "vote"]
     public static let voteChoices = ["for", "against", "abstain"]
+    /// A chair's casting vote breaks a tie one way or the other; `not-used`: the chair let the
+    /// tie stand, and the motion falls (a choice is changed, never emptied: this is how a
+    /// casting vote recorded by mistake is taken back).
+    public static let castingVotes = ["for", "against", "not-used"]
     public static let decisionOutcomes = ["agreed", "rejected", "deferred"]
     public static let interestNatures = ["pecuniary", "non-pecuniary", "close-associate", "other"]
     /// Majorities over the votes cast (for + against; abstentions are not votes cast).
@@ -54,6 +58,8 @@ extension RecordSchema {
         FieldSpec("financial_implications", .flag, "yes or no: decides the majority required"),
         FieldSpec("amount", .amount, "the sum involved, in pounds (12000 or 350.50)"),
         FieldSpec("votes", .choiceMap(voteChoices), "each member's vote: for, against or abstain (clustersync decision vote)"),
+        FieldSpec("voted_by_proxy", .tagSet, "members absent from the meeting whose vote a proxy cast (clustersync decision vote --proxy)"),
+        FieldSpec("casting_vote", .choice(castingVotes), "the chair's casting vote when the votes tie: for, against or not-used"),
         FieldSpec("outcome", .choice(decisionOutcomes), "agreed, rejected or deferred"),
         FieldSpec("interests", .referenceSet([.declaration]), "declarations of interest considered (DOI- ids)"),
         FieldSpec("abstained_for_interest", .tagSet, "members who abstained because of a declared interest"),
@@ -86,6 +92,8 @@ extension RecordSchema {
         FieldSpec("practices", .tagSet, "the practices that belong (their ids): whose attendance is reported"),
         FieldSpec("signatories", .tagSet, "who signed them"),
         FieldSpec("proxies", longText, "whether members may send proxies, and their voting rights (guide §3.10)"),
+        FieldSpec("proxy_votes", .flag, "yes or no: whether a member absent from a meeting may vote through a proxy"),
+        FieldSpec("casting_vote", .flag, "yes or no: whether the chair has a casting vote when the votes tie under a simple majority"),
         FieldSpec("description", longText, "other provisions"),
     ])
 

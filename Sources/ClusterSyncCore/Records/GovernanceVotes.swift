@@ -1,0 +1,164 @@
+/// A decision's votes read against the terms of reference in force and the meeting that took
+/// it (guide §3.6, §3.7, §3.10): the tally, the majority it needs, and what a chair should check.
+extension GovernanceRecords {
+    public struct VoteCheck: Sendable, Equatable {
+        public var votesFor = 0
+        public var against = 0
+        public var abstentions = 0
+        public var terms: RecordID?
+        public var rule: MajorityRule?
+        /// Whether the votes carry the motion under the rule.
+        public var carried: Bool?
+        /// Whether the recorded outcome (agreed or rejected) is what the votes give.
+        public var outcomeMatches: Bool?
+        public var note: String?
+        /// Members who voted for or against with an interest in force on the decision's date and
+        /// are not recorded as abstaining for it (guide §3.7: interests are considered when
+        /// decisions are made): the chair should check the vote.
+        public var votedWithInterest: [String] = []
+        /// Those who voted for or against who are not among the members the terms of reference
+        /// in force list (one member, one vote, guide §3.6); empty when the terms list no members.
+        public var nonMembers: [String] = []
+        /// Members recorded in `abstained_for_interest` whose vote is for or against all the same:
+        /// the record contradicts itself, and the vote counts in the tally until it is corrected.
+        public var votedDespiteAbstaining: [String] = []
+        /// Whether the meeting that took the decision had its quorum (nil: not known, or the
+        /// meeting is not marked held).
+        public var meetingQuorate: Bool?
+        /// Those who voted for or against who are not recorded as attending the meeting (judged
+        /// once it is held and its attendance recorded).
+        public var absentVoters: [String] = []
+        /// The decision names a meeting marked cancelled.
+        public var meetingCancelled = false
+        /// An amount is recorded but financial implications are not marked: the majority for
+        /// decisions with financial implications may be the one that applies.
+        public var amountWithoutFinancialImplications = false
+        /// Votes against a decision recorded as taken by consensus.
+        public var againstConsensus = 0
+        /// Members recorded as voting by proxy whom the terms of reference in force do not let
+        /// vote so (`proxy_votes` not yes): their votes count in the tally until corrected.
+        public var proxyNotAllowed: [String] = []
+        /// Members recorded as voting by proxy and also as attending the held meeting.
+        public var proxyButPresent: [String] = []
+        /// A substitute who voted and the member they replace who voted too ("Sub (for Member)").
+        public var substituteAndMemberVoted: [String] = []
+        /// The chair's casting vote, counted: the votes tie under a simple majority and the terms
+        /// of reference give the chair one. `not-used`: the chair let the tie stand (it falls).
+        public var castingVote: String?
+        /// Why a recorded casting vote was not counted.
+        public var castingVoteNotCounted: String?
+        /// The votes tie under a simple majority, the terms give the chair a casting vote, and
+        /// none is recorded: the outcome waits on it.
+        public var tieAwaitsCastingVote = false
+    }
+
+    /// The decision's date: its own, else its meeting's.
+    public func date(of decision: RecordView) -> CalendarDate? {
+        decision.date("date") ?? meeting(decision.string("meeting"))?.date("date")
+    }
+
+    public func votes(of decision: RecordView) -> VoteCheck {
+        var check = VoteCheck()
+        let votes = decision.mapValues("votes")
+        var cast: [String] = []
+        for (member, vote) in votes {
+            switch vote.stringValue {
+            case "for": check.votesFor += 1; cast.append(member)
+            case "against": check.against += 1; cast.append(member)
+            default: check.abstentions += 1
+            }
+        }
+        let abstained = Set(decision.members("abstained_for_interest").compactMap(\.stringValue).map(Self.nameKey))
+        check.votedDespiteAbstaining = cast.filter { abstained.contains(Self.nameKey($0)) }.sorted()
+        if let date = date(of: decision) {
+            // Guide §3.6: members abstain from *particular* decisions. A declaration naming
+            // decisions bears on those (and on one that names it among its interests); one naming
+            // none bears on every decision; a recorded dispensation lets the member take part.
+            let considered = Set(decision.members("interests").compactMap(\.stringValue))
+            check.votedWithInterest = Array(Set(interests(of: cast, on: date).filter { interest in
+                let named = Set(interest.declaration.members("decisions").compactMap(\.stringValue))
+                let bears = named.isEmpty || named.contains(decision.id.rawValue) || considered.contains(interest.declaration.id.rawValue)
+                return bears && (interest.declaration.string("dispensation") ?? "").isEmpty
+            }.map(\.member))).filter { !abstained.contains(Self.nameKey($0)) }.sorted()
+        }
+        // Judged once the meeting is held: before, its attendance may not be recorded yet.
+        // A proxy votes for a member who is absent: not an absent voter, but a name to check
+        // against the terms (below) and against who attended.
+        let byProxy = Set(decision.members("voted_by_proxy").compactMap(\.stringValue).map(Self.nameKey))
+        let castByProxy = cast.filter { byProxy.contains(Self.nameKey($0)) }
+        if let meeting = meeting(decision.string("meeting")), isHeld(meeting) {
+            check.meetingQuorate = quorum(of: meeting).met
+            let present = Set(meeting.attendees.map { Self.nameKey($0.name) })
+            if !present.isEmpty {
+                check.absentVoters = cast.filter { !present.contains(Self.nameKey($0)) && !byProxy.contains(Self.nameKey($0)) }.sorted()
+                check.proxyButPresent = castByProxy.filter { present.contains(Self.nameKey($0)) }.sorted()
+            }
+            let voted = Set(cast.map(Self.nameKey))
+            check.substituteAndMemberVoted = Array(Set(meeting.attendees.filter { a in
+                a.role == "substitute" && voted.contains(Self.nameKey(a.name)) && a.replaces.map { voted.contains(Self.nameKey($0)) } == true
+            }.map(Self.standingIn))).sorted()
+        }
+        check.meetingCancelled = meeting(decision.string("meeting"))?.string("status") == "cancelled"
+        if decision.string("method") == "consensus" { check.againstConsensus = check.against }
+        let financial = decision.value("financial_implications")?.boolValue ?? false
+        check.amountWithoutFinancialImplications = !financial && (decision.string("amount").flatMap(Double.init) ?? 0) > 0
+        let ruleField = financial ? "financial_majority" : "majority"
+        guard let meeting = meeting(decision.string("meeting")), let body = meeting.string("body"), let date = date(of: decision) else {
+            check.note = "link the decision to a meeting with a body and date to find the majority required"
+            return check
+        }
+        guard let terms = termsInForce(body: body, on: date) else {
+            check.note = "no terms of reference for \(body) in force on \(date)"
+            return check
+        }
+        check.terms = terms.id
+        if terms.value("proxy_votes")?.boolValue != true { check.proxyNotAllowed = castByProxy.sorted() }
+        var members = Set(terms.members("members").compactMap(\.stringValue).map(Self.nameKey))
+        if !members.isEmpty {
+            // A substitute agreed for the meeting votes in a member's place.
+            members.formUnion(meeting.attendees.filter { $0.role == "substitute" && $0.arrangementRefusal(meetingOn: date) == nil }
+                .map { Self.nameKey($0.name) })
+            check.nonMembers = cast.filter { !members.contains(Self.nameKey($0)) }.sorted()
+        }
+        // Without a separate rule for financial decisions, the ordinary majority applies.
+        guard let rule = (terms.string(ruleField) ?? terms.string("majority")).flatMap(MajorityRule.init(rawValue:)) else {
+            check.note = "the terms of reference \(terms.id) set no majority"
+            return check
+        }
+        check.rule = rule
+        let casting = decision.string("casting_vote")
+        guard decision.string("method") == "vote" else {
+            if let casting, casting != "not-used" { check.castingVoteNotCounted = "the decision is not recorded as taken by a vote" }
+            return check
+        }
+        var carried = rule.carries(for: check.votesFor, against: check.against)
+        // A chair's casting vote breaks a tie; under a two-thirds or larger majority a tie does
+        // not carry, and one more vote must not make it.
+        let tie = check.votesFor == check.against && check.votesFor > 0
+        let chairHasOne = terms.value("casting_vote")?.boolValue == true
+        if casting == "not-used" {
+            // The chair let a tie stand: it does not carry, as without a casting vote.
+            if tie && rule == .simple && chairHasOne { check.castingVote = casting }
+        } else if let casting {
+            if !chairHasOne {
+                check.castingVoteNotCounted = "the terms of reference \(terms.id) give the chair no casting vote"
+            } else if !tie {
+                check.castingVoteNotCounted = "the votes do not tie"
+            } else if rule != .simple {
+                check.castingVoteNotCounted = "a casting vote breaks a tie under a simple majority, and this decision needs \(rule.rawValue)"
+            } else {
+                check.castingVote = casting
+                carried = casting == "for"
+            }
+        } else {
+            check.tieAwaitsCastingVote = tie && rule == .simple && chairHasOne
+        }
+        check.carried = carried
+        switch decision.string("outcome") {
+        case "agreed": check.outcomeMatches = carried
+        case "rejected": check.outcomeMatches = !carried
+        default: break
+        }
+        return check
+    }
+}
