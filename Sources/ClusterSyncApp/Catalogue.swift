@@ -241,7 +241,7 @@ public struct Catalogue: Sendable {
         "vote_against": "against",
         "vote_abstain": "abstain",
         "vote_abstain-interest": "abstain for a declared interest",
-        "vote_proxy": "Cast by a proxy: the member was absent",
+        "vote_proxy": "Cast by a proxy (absent from the meeting)",
         "vote_add": "Record the vote",
         "vote_recorded": "Vote recorded.",
         "form_changed_meanwhile": "Changed since you opened this form (by a sync, or in another window): it now reads \"{1}\". Yours is below: save again to keep it, or put the new value back.",

@@ -169,10 +169,8 @@ extension Pages {
         let keptBelow = page.readOnly || view.isDeleted ? [] : Set(Self.editsMembers(of: view.type))
         for spec in view.type.schema.fields where spec.kind != .position && !keptBelow.contains(spec.name) {
             if case .choiceMap = spec.kind {
-                let entries = view.mapValues(spec.name).sorted { $0.key < $1.key }
-                if !entries.isEmpty {
-                    fields.append(["label": t["field_\(spec.name)"], "value": entries.map { "\($0.key): \(Replica.plain($0.value))" }.joined(separator: "\n")])
-                }
+                let entries = view.mapLines(spec.name)
+                if !entries.isEmpty { fields.append(["label": t["field_\(spec.name)"], "value": entries.joined(separator: "\n")]) }
                 continue
             }
             let text: String

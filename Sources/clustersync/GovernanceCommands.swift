@@ -195,13 +195,8 @@ extension Output {
         case .meeting:
             if !view.attendees.isEmpty { line("attended", view.attendees.map(\.text).joined(separator: "\n" + String(repeating: " ", count: width + 2))) }
         case .decision:
-            let votes = view.mapValues("votes")
-            let byProxy = Set(view.members("voted_by_proxy").compactMap(\.stringValue).map(GovernanceRecords.nameKey))
-            if !votes.isEmpty {
-                line("votes", votes.sorted { $0.key < $1.key }.map { member, vote in
-                    "\(member): \(Replica.plain(vote))" + (byProxy.contains(GovernanceRecords.nameKey(member)) ? " (by proxy)" : "")
-                }.joined(separator: ", "))
-            }
+            let votes = view.mapLines("votes")
+            if !votes.isEmpty { line("votes", votes.joined(separator: ", ")) }
         default:
             break
         }

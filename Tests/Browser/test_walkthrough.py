@@ -499,6 +499,67 @@ def test_terms_of_reference_and_a_decisions_financial_implications_in_the_browse
     assert shown["fields"]["financial_implications"] is True and shown["fields"]["amount"] == "12000"
 
 
+def test_a_chair_records_proxies_a_substitute_and_a_casting_vote_in_the_browser(page, app):
+    """Guide §3.10, "voting rights, including voting rights of proxies": the terms say whether a
+    proxy may vote and whether the chair has a casting vote; the meeting's page records whom a
+    substitute stands in for; the decision's page records a vote cast by proxy, and the edit form
+    the chair's casting vote, which breaks the tie."""
+    r = app.replica
+    terms = cli(r, "terms", "add", "title=Board ToR", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=2",
+                "majority=simple", "members+=Dr Siân Evans", "members+=Ceri Lloyd", "members+=Owain Price", "members+=Dr Alys Hughes")
+    meeting = cli(r, "meeting", "add", "title=Cluster board", "body=stakeholder-board", "date=2026-11-20", "status=held")
+    cli(r, "meeting", "attend", meeting, "Dr Siân Evans")
+    cli(r, "meeting", "attend", meeting, "Ceri Lloyd")
+    decision = cli(r, "decision", "add", "title=Extend opening hours", f"meeting={meeting}", "method=vote", "outcome=agreed")
+
+    page.goto(app.address + "records/" + meeting)
+    page.get_by_label("Name").fill("Nia Thomas")
+    page.get_by_label("Attended as").select_option("substitute")
+    page.get_by_label(re.compile("^Replaces")).fill("Dr Alys Hughes")
+    page.get_by_label(re.compile("^Agreed in advance by")).fill("BCUHB")
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.locator("dl.fields")).to_contain_text("Nia Thomas (substitute, replacing Dr Alys Hughes, agreed by BCUHB)")
+    expect(page.locator("dl.checks")).to_contain_text("met: 3 of 2 needed")
+
+    page.goto(app.address + "records/" + decision)
+    for member, vote, proxy in [("Dr Siân Evans", "for", False), ("Ceri Lloyd", "against", False),
+                                ("Owain Price", "for", True), ("Nia Thomas", "against", False)]:
+        page.get_by_label("Member").fill(member)
+        page.get_by_label("Vote", exact=True).select_option(vote)
+        page.get_by_label("Cast by a proxy").set_checked(proxy)
+        page.get_by_role("button", name="Record the vote").click()
+        expect(page.get_by_role("status")).to_have_text("Vote recorded.")
+    checks = page.locator("dl.checks")
+    expect(checks.locator("dd.attention")).to_have_text([
+        "the recorded outcome does not match the votes and the majority rule",
+        "voted by proxy, which the terms of reference Board ToR do not allow (proxy_votes): Owain Price",
+    ])
+    expect(page.locator("#s-voted_by_proxy ~ ul.members")).to_contain_text("Owain Price")
+    expect(page.locator("dl.fields")).to_contain_text("Owain Price: for (by proxy)")
+
+    page.goto(app.address + "records/" + terms)
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("May a proxy vote for an absent member?").select_option("yes")
+    page.get_by_label("Chair's casting vote (in a tie)").select_option("yes")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Board ToR")
+
+    page.goto(app.address + "records/" + decision)
+    expect(checks.locator("dd.attention")).to_have_text([
+        "the recorded outcome does not match the votes and the majority rule",
+        "the votes tie and the terms of reference Board ToR give the chair a casting vote: record it (casting_vote)",
+    ])
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Chair's casting vote (in a tie)").select_option("for")
+    page.get_by_role("button", name="Save").click()
+    expect(checks).to_contain_text("2 for, 2 against, 0 abstaining; the chair's casting vote for")
+    expect(checks.locator("dd.attention")).to_have_count(0)
+    shot(page, "decision-casting-vote")
+    shown = json.loads(cli(r, "decision", "show", "--json", decision))
+    assert shown["fields"]["voted_by_proxy"] == ["Owain Price"] and shown["fields"]["casting_vote"] == "for"
+    assert shown["derived"]["casting_vote_counted"] == "for" and shown["derived"]["outcome_matches_votes"] is True
+
+
 def test_a_chairs_slips_are_put_right_in_plain_words(page, app):
     """What the web audit found a chair meets: a substitute recorded again once agreed is one
     attendee, counted; an empty name or member is asked for plainly; an overdue review of the

@@ -162,3 +162,14 @@ extension GovernanceRecords {
         return check
     }
 }
+
+extension RecordView {
+    /// A map field's entries as people read them, by key: a decision's votes as
+    /// `Owain Price: for (by proxy)`. One wording for `show` and the app.
+    public func mapLines(_ field: String) -> [String] {
+        let byProxy = field == "votes" ? Set(members("voted_by_proxy").compactMap(\.stringValue).map(GovernanceRecords.nameKey)) : []
+        return mapValues(field).sorted { $0.key < $1.key }.map { key, value in
+            "\(key): \(value.stringValue ?? "")" + (byProxy.contains(GovernanceRecords.nameKey(key)) ? " (by proxy)" : "")
+        }
+    }
+}
