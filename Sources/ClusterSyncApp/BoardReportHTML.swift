@@ -109,6 +109,11 @@ public enum BoardReportHTML {
                     "lessons": lessons, "noLessons": lessons.isEmpty]
         }
         data["hasClosedRisks"] = !report.closedRisks.isEmpty
+        data["openLessons"] = report.lessonsFromOpenRisks.map { open -> [String: Any] in
+            ["date": shown(open.writtenOn), "title": open.risk.name, "owner": open.risk.string("owner") ?? "",
+             "lessons": open.risk.string("lessons_learned") ?? ""]
+        }
+        data["hasOpenLessons"] = !report.lessonsFromOpenRisks.isEmpty
         data["attendanceYear"] = report.attendance.year.description
         data["meetingsHeld"] = String(report.attendance.held.count)
         data["meetingsLeft"] = String(report.attendance.left.count)

@@ -105,6 +105,15 @@ enum BoardReportTemplate {
     {{^hasClosedRisks}}<p>No risks closed in the period.</p>{{/hasClosedRisks}}
     </section>
 
+    <section>
+    <h2>Lessons learned from reviews of risks still open</h2>
+    {{#hasOpenLessons}}<table class="open-lessons">
+    <thead><tr><th scope="col">Written</th><th scope="col">Risk</th><th scope="col">Owner</th><th scope="col">Lessons learned</th></tr></thead>
+    <tbody>{{#openLessons}}<tr><td>{{date}}</td><td>{{title}}</td><td>{{owner}}</td><td>{{lessons}}</td></tr>{{/openLessons}}</tbody>
+    </table>{{/hasOpenLessons}}
+    {{^hasOpenLessons}}<p>No lessons learned recorded in the period on risks still open.</p>{{/hasOpenLessons}}
+    </section>
+
     <section class="keep">
     <h2>GP Collaborative attendance {{attendanceYear}} (QAIF CND014W: at least 4 a year)</h2>
     <p class="note">Meetings held: {{meetingsHeld}}; still to come in the year: {{meetingsLeft}}.</p>

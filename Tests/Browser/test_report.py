@@ -28,7 +28,8 @@ def make_cluster(path):
                     "controls=Shared locum pool across three practices", "gaps=No cover agreed for weekends",
                     "target_likelihood=2", "target_consequence=3", "treatment=treat")
     cli(path, "risk", "set", escalated, f"linked_actions+={action}")
-    cli(path, "risk", "add", "title=Premises lease ends", "likelihood=3", "consequence=3", f"review_date={day(30)}")
+    cli(path, "risk", "add", "title=Premises lease ends", "likelihood=3", "consequence=3", f"review_date={day(30)}",
+        "lessons_learned=Start lease talks two years out")
     cli(path, "risk", "add", "title=Data sharing agreement lapses", "likelihood=1", "consequence=2")
     # Two risks closed by the lead: one with its lessons learned, one without (the report says so).
     flu = cli(path, "risk", "add", "title=Flu clinic staffing", "likelihood=3", "consequence=4", "owner=Practice manager")
@@ -85,6 +86,9 @@ def test_report_renders_to_png_and_pdf(workdir, browser):
     closed = page.eval_on_selector_all("table.closed-risks tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
     assert sorted([r[1], r[3]] for r in closed) == [["Flu clinic staffing", "Book bank staff in August, not October"],
                                                    ["Surgery lift out of service", "none recorded"]], closed
+    # Lessons learned from reviews of a risk still open, in a section of their own.
+    open_lessons = page.eval_on_selector_all("table.open-lessons tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
+    assert [[r[1], r[3]] for r in open_lessons] == [["Premises lease ends", "Start lease talks two years out"]], open_lessons
     # Attendance: prestatyn 1 meeting, rhyl (in the terms of reference) none; no meetings left, so both short.
     rows = page.eval_on_selector_all("table.attendance tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
     assert [[r[0], r[2], r[3]] for r in rows] == [["prestatyn", "1", "cannot reach"], ["rhyl", "0", "cannot reach"]]

@@ -38,6 +38,34 @@ import Testing
         #expect(may.closedRisks.map { "\($0.risk.name) \($0.closedOn)" } == ["Flu clinic staffing 2026-05-10", "Lift out of service 2026-05-15"])
     }
 
+    /// Guide §3.8: "a mechanism to report on the lessons learned from risk reviews": a review of
+    /// a risk still open teaches too, and the report shows it in the period it was written.
+    @Test func lessonsLearnedOnRisksStillOpenAreReportedInThePeriodTheyWereWritten() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let clock = Clock()
+        clock.set("2026-03-01")
+        let r = try makeReplica(dir, "lead", practice: "prestatyn", clock: { clock.now })
+        try r.rememberRole(.clusterLead, region: nil)
+        let open = try r.add(.risk, edits: [.set("title", .string("Phlebotomy waits")), .set("lessons_learned", .string("First draft"))])
+        let closing = try r.add(.risk, edits: [.set("title", .string("Flu clinic staffing"))])
+        let blank = try r.add(.risk, edits: [.set("title", .string("Lift out of service"))])
+        clock.set("2026-06-12")
+        _ = try r.edit(open, .set("lessons_learned", .string("Book the community hub a month ahead")))
+        _ = try r.edit(closing, .set("lessons_learned", .string("Bank staff in August")))
+        _ = try r.edit(blank, .set("owner", .string("Practice manager")))
+        clock.set("2026-07-01")
+        _ = try r.edit(closing, .set("status", .string("closed")))
+
+        let year = try r.boardReport(period: ReportPeriod("2026-27"), today: CalendarDate("2026-11-23"))
+        #expect(year.lessonsFromOpenRisks.map { "\($0.risk.name) \($0.writtenOn)" } == ["Phlebotomy waits 2026-06-12"])
+        #expect(year.closedRisks.map(\.risk.name) == ["Flu clinic staffing"], "a closed risk's lessons are in its own section")
+        // The lessons written in the year before are not this year's; in that year they were.
+        let before = try r.boardReport(period: ReportPeriod("2025-26"), today: CalendarDate("2026-11-23"))
+        #expect(before.lessonsFromOpenRisks.map(\.risk.name) == ["Phlebotomy waits"])
+        #expect(before.lessonsFromOpenRisks.first?.risk.string("lessons_learned") == "First draft", "as it stood on the period's last day")
+    }
+
     /// A report of a period that ended is of its last day: a risk closed and an action completed
     /// since count as they stood then (governance audit: the 2025-26 report said "figures as at
     /// 31 Mar 2026" and showed today's, no open risk and no overdue action).

@@ -33,6 +33,10 @@ public struct BoardReport: Sendable {
     /// Risks closed in the period (the day their `closed` status was written), oldest first: the
     /// report on lessons learned from risk reviews (guide §3.8), each with its `lessons_learned`.
     public var closedRisks: [(risk: RecordView, closedOn: CalendarDate)]
+    /// Risks still open on `asOf` whose lessons learned were written in the period, on the day
+    /// the lessons they hold now were written, oldest first: what reviews of risks not yet
+    /// closed taught (guide §3.8 asks for lessons learned from risk reviews, not only closures).
+    public var lessonsFromOpenRisks: [(risk: RecordView, writtenOn: CalendarDate)]
     /// GP Collaborative attendance in the QAIF year containing `asOf`.
     public var attendance: AttendanceReport
     /// Open risks escalated to the PCPG or the Health Board, highest score first, with the
@@ -133,9 +137,16 @@ extension Replica {
             let day = CalendarDate(unixMillis: closedSince.millis)
             return period.contains(day) ? (risk: byID[id] ?? then, closedOn: day) : nil
         }.sorted { ($0.closedOn, $0.risk.id) < ($1.closedOn, $1.risk.id) }
+        let lessonsFromOpenRisks = riskChanges.compactMap { id, changes -> (risk: RecordView, writtenOn: CalendarDate)? in
+            let then = RecordView(id: id, scope: changes[0].scope, changes: changes, asOf: asOf.endOfDay)
+            guard !then.isDeleted, then.status == "open", !(then.string("lessons_learned") ?? "").isEmpty,
+                  let written = then.writes["lessons_learned"]?.map(\.hlc).max() else { return nil }
+            let day = CalendarDate(unixMillis: written.millis)
+            return period.contains(day) ? (risk: byID[id] ?? then, writtenOn: day) : nil
+        }.sorted { ($0.writtenOn, $0.risk.id) < ($1.writtenOn, $1.risk.id) }
         return BoardReport(tenant: identity.tenant, cluster: identity.cluster, period: period, asOf: asOf, made: made, rollup: rollup,
                            bandsByMonth: bandsByMonth, overdue: overdue, decisions: decisions, decisionChecks: decisionChecks,
                            meetings: meetings, plans: plans, declarations: declarations, closedRisks: closedRisks,
-                           attendance: attendance, escalated: escalated)
+                           lessonsFromOpenRisks: lessonsFromOpenRisks, attendance: attendance, escalated: escalated)
     }
 }
