@@ -78,6 +78,28 @@ import Testing
                                      as: Self.rhyl, from: Self.replica) == PushOutcome(accepted: 2, duplicates: 0))
     }
 
+    /// An action whose source is in conflict names both sources, and counts towards each, on
+    /// every store (PostgreSQL counted only the value shown until the forty-second session).
+    @Test(arguments: StoreBackend.available) func anActionWhoseSourceIsInConflictCountsForBoth(kind: StoreBackend) async throws {
+        let store = try await makeStore(kind)
+        let actions = (1..<FieldGrowth.maxActionsPerSource).map { _ in RecordID.random(for: .action) }
+        let named = actions.enumerated().map { Self.change($0.offset + 1, "source", Self.risk.rawValue, on: $0.element) }
+        let torn = RecordID.random(for: .action)
+        // Two live writes of its source, neither replacing the other: the later (the decision)
+        // is the one shown, the risk the one in conflict with it.
+        let conflict = [Self.change(4_001, "source", Self.risk.rawValue, on: torn), Self.change(4_002, "source", Self.decision.rawValue, on: torn)]
+        #expect(try await store.push([Self.change(5_000, "title", "Out-of-hours cover")] + named + conflict, as: Self.rhyl, from: Self.replica)
+            == PushOutcome(accepted: FieldGrowth.maxActionsPerSource + 2, duplicates: 0))
+        let another = RecordID.random(for: .action)
+        await expectRefused([Self.change(5_002, "source", Self.risk.rawValue, on: another)],
+                            5_002, field: "source", on: store, saying: "the most one record may be the source of (\(FieldGrowth.maxActionsPerSource))")
+        // Settled to the decision, the risk has room for one more.
+        #expect(try await store.push([Self.change(5_003, "source", Self.decision.rawValue, on: torn, supersedes: [4_001, 4_002])],
+                                     as: Self.rhyl, from: Self.replica) == PushOutcome(accepted: 1, duplicates: 0))
+        #expect(try await store.push([Self.change(5_004, "source", Self.risk.rawValue, on: another)],
+                                     as: Self.rhyl, from: Self.replica) == PushOutcome(accepted: 1, duplicates: 0))
+    }
+
     /// A map's entries count together: a decision takes no vote under a new name once it holds
     /// as many as a field may, and a member's vote can still be changed.
     @Test(arguments: StoreBackend.available) func aMapsEntriesCountTogether(kind: StoreBackend) async throws {

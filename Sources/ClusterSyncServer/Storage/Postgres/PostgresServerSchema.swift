@@ -273,6 +273,11 @@ enum PostgresServerSchema {
             -- meeting's kept contribution (who it counted for) is made again by the backfill.
             COMMENT ON TABLE rollup_contribution IS 'one roll-up contribution per cluster-shared record';
             """),
+        ("v8 (bounds): actions naming a source by any live write", """
+            -- FieldGrowth counts the actions naming a record as their source by every live write
+            -- of their source (one in conflict names both), as SQLite and the replica count them.
+            CREATE INDEX field_write_by_source ON field_write(tenant, cluster, value) WHERE field = 'source' AND live;
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the

@@ -263,8 +263,9 @@ public final class PostgresServerStore: ServerStore {
     }
 
     /// As `PushLookups.nearlyFull`: the groups' live writes counted in one statement (every
-    /// field of the push's records), and the sources' actions in another (`record.source`, the
-    /// action's source as its record row keeps it); then what may be full read one statement each.
+    /// field of the push's records), and the sources' actions in another (by every live `source`
+    /// write, as SQLite counts them: an action whose source is in conflict names both; through
+    /// `field_write_by_source`); then what may be full read one statement each.
     private func nearlyFull(for reads: FieldGrowth.PushReads, tenant: String, cluster: String,
                             _ c: PostgresConnection) async throws -> FieldGrowth.NearlyFull {
         guard !reads.groups.isEmpty else { return FieldGrowth.NearlyFull() }
@@ -279,12 +280,13 @@ public final class PostgresServerStore: ServerStore {
         }
         var countedActions: [RecordID: Int] = [:]
         if !reads.sources.isEmpty {
+            let bySource = Dictionary(uniqueKeysWithValues: reads.sources.keys.map { (JSONValue.string($0.rawValue).canonicalText, $0) })
             for row in try await c.rows("""
-                SELECT source, count(*) FROM record WHERE tenant = \(tenant) AND cluster = \(cluster)
-                AND source = ANY(\(reads.sources.keys.map(\.rawValue))) GROUP BY source
+                SELECT value, count(DISTINCT record) FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster)
+                AND field = 'source' AND live AND value = ANY(\(Array(bySource.keys))) GROUP BY value
                 """, logger) {
-                let (source, count) = try row.decode((String, Int64).self)
-                if let id = RecordID(source) { countedActions[id] = Int(count) }
+                let (value, count) = try row.decode((String, Int64).self)
+                if let id = bySource[value] { countedActions[id] = Int(count) }
             }
         }
         let toRead = reads.toRead(counted: { counted[$0] ?? 0 }, countedActions: { countedActions[$0] ?? 0 })
@@ -307,7 +309,8 @@ public final class PostgresServerStore: ServerStore {
         }
         for source in toRead.sources {
             nearlyFull.sources[source] = Set(try await c.rows("""
-                SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND source = \(source.rawValue)
+                SELECT DISTINCT record FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster)
+                AND field = 'source' AND live AND value = \(JSONValue.string(source.rawValue).canonicalText)
                 """, logger).compactMap { RecordID(try $0.decode(String.self)) })
         }
         return nearlyFull
