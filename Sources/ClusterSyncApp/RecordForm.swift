@@ -97,7 +97,7 @@ struct RecordForm {
         Field(name: "financial_majority", kind: .choice(RecordSchema.majorityRules)),
         Field(name: "proxies", kind: .textarea),
         Field(name: "proxy_votes", kind: .choice(["yes", "no"])),
-        Field(name: "casting_vote", kind: .choice(["yes", "no"])),
+        Field(name: "chair_casting_vote", kind: .choice(["yes", "no"])),
         Field(name: "description", kind: .textarea),
     ])
 

@@ -9,11 +9,13 @@ extension Pages {
         router.get("/records/:id") { request, context in
             guard let view = try self.record(context) else { return self.notFound() }
             let query = self.query(request)
+            // What the form just done says, by the redirect's query.
+            let done: [(key: String, value: String, words: String)] = [
+                ("saved", "1", "form_saved"), ("attended", "1", "attend_recorded"), ("voted", "1", "vote_recorded"),
+                ("voted", "in-person", "vote_recorded_in_person"), ("unattended", "1", "attend_removed"),
+            ]
             let flash = query["settled"].map { self.t.text("record_resolved", self.fieldLabel($0)) }
-                ?? (query["saved"] == "1" ? self.t["form_saved"] : nil)
-                ?? (query["attended"] == "1" ? self.t["attend_recorded"] : nil)
-                ?? (query["voted"] == "1" ? self.t["vote_recorded"] : nil)
-                ?? (query["unattended"] == "1" ? self.t["attend_removed"] : nil)
+                ?? done.first { query[$0.key] == $0.value }.map { self.t[$0.words] }
             return try self.recordPage(view, flash: flash)
         }
         router.get("/records/:id/edit") { _, context in
@@ -96,9 +98,9 @@ extension Pages {
             guard let view = try self.record(context), view.type == .decision else { return self.notFound() }
             do {
                 let vote = posted.trimmed("vote")
-                _ = try self.replica.vote(view.id, member: posted.trimmed("member"), vote == "abstain-interest" ? "abstain" : vote,
-                                          forInterest: vote == "abstain-interest", byProxy: posted["proxy"] != nil)
-                return .redirect(to: "/records/\(view.id.rawValue)?voted=1")
+                let changes = try self.replica.vote(view.id, member: posted.trimmed("member"), vote == "abstain-interest" ? "abstain" : vote,
+                                                    forInterest: vote == "abstain-interest", byProxy: posted["proxy"] != nil)
+                return .redirect(to: "/records/\(view.id.rawValue)?voted=\(Replica.nowCastInPerson(changes) ? "in-person" : "1")")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
             }

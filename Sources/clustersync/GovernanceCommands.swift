@@ -112,7 +112,11 @@ struct VoteOnDecision: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        try replica.vote(try requireRecord(decision, of: .decision, in: replica).id, member: member, vote, forInterest: interest, byProxy: proxy)
+        let changes = try replica.vote(try requireRecord(decision, of: .decision, in: replica).id, member: member, vote,
+                                       forInterest: interest, byProxy: proxy)
+        if Replica.nowCastInPerson(changes) {
+            Output.print("\(member)'s vote is now recorded as cast in person (it was by proxy); add --proxy if a proxy cast it")
+        }
     }
 }
 

@@ -532,7 +532,7 @@ def test_a_chair_records_proxies_a_substitute_and_a_casting_vote_in_the_browser(
     checks = page.locator("dl.checks")
     expect(checks.locator("dd.attention")).to_have_text([
         "the recorded outcome does not match the votes and the majority rule",
-        "voted by proxy, which the terms of reference Board ToR do not allow (proxy_votes): Owain Price",
+        "voted by proxy, which the terms of reference Board ToR are not recorded as allowing (proxy votes: yes if they do): Owain Price",
     ])
     expect(page.locator("#s-voted_by_proxy ~ ul.members")).to_contain_text("Owain Price")
     expect(page.locator("dl.fields")).to_contain_text("Owain Price: for (by proxy)")
@@ -540,14 +540,14 @@ def test_a_chair_records_proxies_a_substitute_and_a_casting_vote_in_the_browser(
     page.goto(app.address + "records/" + terms)
     page.get_by_role("link", name="Edit").click()
     page.get_by_label("May a proxy vote for an absent member?").select_option("yes")
-    page.get_by_label("Chair's casting vote (in a tie)").select_option("yes")
+    page.get_by_label("Does the chair have a casting vote in a tie?").select_option("yes")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Board ToR")
 
     page.goto(app.address + "records/" + decision)
     expect(checks.locator("dd.attention")).to_have_text([
         "the recorded outcome does not match the votes and the majority rule",
-        "the votes tie and the terms of reference Board ToR give the chair a casting vote: record it (casting_vote)",
+        "the votes tie and the terms of reference Board ToR give the chair a casting vote: record whether the chair used it (for, against or not used)",
     ])
     page.get_by_role("link", name="Edit").click()
     page.get_by_label("Chair's casting vote (in a tie)").select_option("for")

@@ -338,11 +338,12 @@ import Testing
         try r.vote(d, member: "B", "against")
         var v = try votes()
         #expect(v.absentVoters.isEmpty && v.proxyNotAllowed == ["d"] && v.votesFor == 2 && v.against == 2)
-        #expect(try attention().contains("voted by proxy, which the terms of reference \(tor) do not allow (proxy_votes): d"))
+        #expect(try attention().contains("voted by proxy, which the terms of reference \(tor) are not recorded as allowing (proxy votes: yes if they do): d"))
         try r.edit(tor, .set("proxy_votes", .bool(true)))
         #expect(try votes().proxyNotAllowed.isEmpty)
-        // Recorded again without the proxy, the vote was cast in person: an absent voter again.
-        try r.vote(d, member: "D", "for")
+        // Recorded again without the proxy, the vote was cast in person: an absent voter again,
+        // and the front ends are told so.
+        #expect(Replica.nowCastInPerson(try r.vote(d, member: "D", "for")))
         v = try votes()
         #expect(try r.record(d)?.members("voted_by_proxy") == [] && v.absentVoters == ["d"])
         try r.vote(d, member: "D", "for", byProxy: true)
@@ -356,9 +357,9 @@ import Testing
         try r.edit(d, .set("casting_vote", s("for")))
         v = try votes()
         #expect(v.carried == false && v.castingVote == nil)
-        #expect(v.castingVoteNotCounted == "the terms of reference \(tor) give the chair no casting vote")
+        #expect(v.castingVoteNotCounted == "the terms of reference \(tor) are not recorded as giving the chair a casting vote")
         // Given one, it breaks the tie, and the tally says so.
-        try r.edit(tor, .set("casting_vote", .bool(true)))
+        try r.edit(tor, .set("chair_casting_vote", .bool(true)))
         v = try votes()
         #expect(v.carried == true && v.outcomeMatches == true && v.castingVote == "for" && v.castingVoteNotCounted == nil)
         let tally = try r.governance().checks(of: try #require(try r.record(d))).first { $0.label == "tally" }?.text
@@ -374,7 +375,7 @@ import Testing
         #expect(try votes().castingVoteNotCounted == "the votes do not tie" && votes().carried == true)
         try r.vote(d, member: "B", "against")
         try r.edit(d, .set("financial_implications", .bool(true)))
-        #expect(try votes().castingVoteNotCounted == "a casting vote breaks a tie under a simple majority, and this decision needs two-thirds")
+        #expect(try votes().castingVoteNotCounted == "a casting vote breaks a tie under a simple majority, and this decision needs a two-thirds majority")
         // A tie where the chair has a casting vote and none is recorded waits on it.
         try r.edit(d, .set("financial_implications", .bool(false)))
         let fresh = try r.create(.decision, edits: [.set("title", s("Tie")), .set("meeting", s(m.rawValue)), .set("method", s("vote"))])
@@ -382,7 +383,7 @@ import Testing
         try r.vote(fresh, member: "B", "against")
         #expect(try r.governance().votes(of: try #require(try r.record(fresh))).tieAwaitsCastingVote)
         #expect(try r.governance().checks(of: try #require(try r.record(fresh))).map(\.text)
-            .contains("the votes tie and the terms of reference \(tor) give the chair a casting vote: record it (casting_vote)"))
+            .contains("the votes tie and the terms of reference \(tor) give the chair a casting vote: record whether the chair used it (for, against or not used)"))
 
         // The substitute for C counts for the quorum; C arriving too, the substitute does not,
         // and a substitute and the member both voting is said.
@@ -399,6 +400,69 @@ import Testing
         // Only a substitute replaces anyone, and never themselves: refused, naming the key.
         for attendee in [Attendee(name: "E", role: "member", replaces: "A"), Attendee(name: "F", role: "substitute", replaces: " f ")] {
             #expect { try r.attend(m, attendee) } throws: { ($0 as? ClusterSyncError)?.message.contains("replace") == true }
+        }
+    }
+
+    /// What a review of the above found a chair could record and no check would say: seats a
+    /// substitute does not hold, a proxy with no terms to judge it, a casting vote where there
+    /// is nothing to break.
+    @Test func substitutesSeatsProxiesWithoutTermsAndCastingVotesWithNothingToBreak() throws {
+        let r = try replica("board", practice: "prestatyn")
+        _ = try terms(r, agreed: "2026-04-01", quorum: "3", members: ["Ann A", "Bob B", "Cat C", "Dan D"])
+        let m = try meeting(r, date: "2026-11-20")
+        try r.attend(m, Attendee(name: "Ann A", role: "member"))
+        try r.attend(m, Attendee(name: "Bob B", role: "member"))
+        // Two substitutes for Dan: the first by name holds the seat; one for a non-member, and
+        // one for Ann, who is here, hold none.
+        for (name, replaces) in [("Sub One", "Dan D"), ("Sub Two", "dan  d"), ("Zoe Z", "Not A Member"), ("Yas Y", "Ann A")] {
+            try r.attend(m, Attendee.typed(name: name, role: "substitute", replaces: replaces, agreedBy: "BCUHB"))
+        }
+        let q = try r.governance().quorum(of: try #require(try r.record(m)))
+        #expect(q.present == 3 && q.substitutesForTakenSeats == ["Sub Two (for dan  d)"])
+        #expect(q.substitutesBesideMember == ["Yas Y (for Ann A)"] && q.substitutesForNonMembers == ["Zoe Z (for Not A Member)"])
+        #expect(q.seatedSubstitutes == ["Sub One"])
+        // Those without a seat vote as non-members, however agreed.
+        let d = try r.create(.decision, edits: [.set("title", s("Pilot")), .set("meeting", s(m.rawValue)), .set("method", s("vote"))])
+        for name in ["Sub One", "Sub Two", "Zoe Z", "Yas Y"] { try r.vote(d, member: name, "for") }
+        #expect(try r.governance().votes(of: try #require(try r.record(d))).nonMembers == ["Sub Two", "Yas Y", "Zoe Z"])
+
+        // Substitutes standing in for each other, where the terms list no members: neither counts.
+        _ = try terms(r, body: "leadership-team", agreed: "2026-04-01", quorum: "2")
+        let team = try meeting(r, body: "leadership-team", date: "2026-11-21")
+        try r.attend(team, Attendee(name: "Ann A", role: "member"))
+        try r.attend(team, Attendee.typed(name: "Sub A", role: "substitute", replaces: "Sub B", agreedBy: "chair"))
+        try r.attend(team, Attendee.typed(name: "Sub B", role: "substitute", replaces: "Sub A", agreedBy: "chair"))
+        let teamQuorum = try r.governance().quorum(of: try #require(try r.record(team)))
+        #expect(teamQuorum.present == 1 && teamQuorum.met == false && teamQuorum.substitutesBesideMember == ["Sub A (for Sub B)", "Sub B (for Sub A)"])
+
+        // With no terms in force, a proxy's vote is an absent member's, and a casting vote is
+        // not counted, saying why.
+        let other = try meeting(r, body: "staffing-group", date: "2026-11-20")
+        try r.attend(other, Attendee(name: "Yan Y", role: "member"))
+        let loose = try r.create(.decision, edits: [.set("title", s("Rota")), .set("meeting", s(other.rawValue)), .set("method", s("vote")),
+                                                    .set("casting_vote", s("for"))])
+        try r.vote(loose, member: "Zed Z", "for", byProxy: true)
+        let v = try r.governance().votes(of: try #require(try r.record(loose)))
+        #expect(v.absentVoters == ["Zed Z"] && v.proxyNotAllowed.isEmpty)
+        #expect(v.castingVoteNotCounted == "no terms of reference for staffing-group in force on 2026-11-20 say whether the chair has one")
+
+        // Everyone abstaining: nothing to break; by consensus: no vote to break.
+        let board = try terms(r, body: "gp-collaborative", agreed: "2026-04-01", quorum: "1")
+        try r.edit(board, .set("chair_casting_vote", .bool(true)))
+        let gp = try meeting(r, body: "gp-collaborative", date: "2026-11-20")
+        let abstained = try r.create(.decision, edits: [.set("title", s("A")), .set("meeting", s(gp.rawValue)), .set("method", s("vote")),
+                                                        .set("casting_vote", s("for"))])
+        try r.vote(abstained, member: "Ann A", "abstain")
+        #expect(try r.governance().votes(of: try #require(try r.record(abstained))).castingVoteNotCounted == "no votes were cast for or against")
+        try r.edit(abstained, .set("method", s("consensus")))
+        #expect(try r.governance().votes(of: try #require(try r.record(abstained))).castingVoteNotCounted
+            == "the decision is not recorded as taken by a vote")
+
+        // `replaces` holds a name: no line breaks, no blank, no spaces at either end.
+        for bad in ["   ", "Cat C\n  quorum   met: 9 of 3 needed", " Cat C"] {
+            #expect { try r.attend(m, Attendee(name: "Sub X", role: "substitute", replaces: bad)) } throws: {
+                ($0 as? ClusterSyncError)?.message.contains("replaces must be the member's name") == true
+            }
         }
     }
 

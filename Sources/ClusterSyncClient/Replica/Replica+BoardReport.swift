@@ -139,8 +139,9 @@ extension Replica {
         }.sorted { ($0.closedOn, $0.risk.id) < ($1.closedOn, $1.risk.id) }
         let lessonsFromOpenRisks = riskChanges.compactMap { id, changes -> (risk: RecordView, writtenOn: CalendarDate)? in
             let then = RecordView(id: id, scope: changes[0].scope, changes: changes, asOf: asOf.endOfDay)
-            guard !then.isDeleted, then.status == "open", !(then.string("lessons_learned") ?? "").isEmpty,
-                  let written = then.writes["lessons_learned"]?.map(\.hlc).max() else { return nil }
+            // The day of the write shown (under a conflict, not the other's).
+            guard !then.isDeleted, then.status == "open", let lessons = then.value("lessons_learned"), lessons != .string(""),
+                  let written = then.writes["lessons_learned"]?.filter({ $0.value == lessons }).map(\.hlc).max() else { return nil }
             let day = CalendarDate(unixMillis: written.millis)
             return period.contains(day) ? (risk: byID[id] ?? then, writtenOn: day) : nil
         }.sorted { ($0.writtenOn, $0.risk.id) < ($1.writtenOn, $1.risk.id) }

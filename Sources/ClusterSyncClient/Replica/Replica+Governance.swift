@@ -66,6 +66,13 @@ extension Replica {
         return try edit(edits.map { (decision, $0) })
     }
 
+    /// Whether a vote's changes took a member out of `voted_by_proxy`: recorded again without
+    /// `byProxy`, the vote now reads as cast in person, which a front end says (a chair
+    /// correcting a proxy's vote would otherwise lose the mark unawares).
+    public static func nowCastInPerson(_ changes: [Change]) -> Bool {
+        changes.contains { $0.field == "voted_by_proxy" && $0.value == nil }
+    }
+
     /// Interests in force for a meeting's attendees on its date, or for a decision.
     public func interestsInForce(for id: RecordID) throws -> [GovernanceRecords.InterestInForce] {
         guard id.type == .meeting || id.type == .decision else {

@@ -140,7 +140,12 @@ public struct Attendee: Hashable, Sendable {
             guard let s = v.stringValue, !s.isEmpty, s.count <= 200 else { throw fail("agreed_by must be 1 to 200 characters") }
         }
         if let v = o["replaces"] {
-            guard let s = v.stringValue, !s.isEmpty, s.count <= 200 else { throw fail("replaces must be 1 to 200 characters: the member's name") }
+            // A name as a vote's key is one (FieldMap.validateKey): it is shown in checks and
+            // the board report, so no line breaks, no blank, no spaces at either end.
+            guard let s = v.stringValue, !s.isEmpty, s.count <= 200, !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }),
+                  s.first?.isWhitespace == false, s.last?.isWhitespace == false else {
+                throw fail("replaces must be the member's name: 1 to 200 characters, no line breaks or control characters, no spaces at either end")
+            }
             guard role == "substitute" else { throw fail("only a substitute replaces a member; this attendee's role is \(role)") }
             guard GovernanceRecords.nameKey(s) != GovernanceRecords.nameKey(name) else { throw fail("a substitute cannot replace themselves") }
         }

@@ -66,12 +66,18 @@ public struct GovernanceRecords: Sendable {
         public var unagreedSubstitutes: [String] = []
         /// Names recorded both as attending and among the apologies.
         public var alsoApologies: [String] = []
-        /// Substitutes who replace a member recorded as attending too ("Sub (for Member)"): one
+        /// Substitutes who replace someone recorded as attending too ("Sub (for Member)"): one
         /// seat, so the substitute does not count.
         public var substitutesBesideMember: [String] = []
         /// Substitutes who replace someone the terms of reference do not list as a member (when
         /// they list members): they do not count.
         public var substitutesForNonMembers: [String] = []
+        /// Substitutes for a member another substitute already stands in for ("Sub (for
+        /// Member)"): the first by name holds the seat, the others do not count.
+        public var substitutesForTakenSeats: [String] = []
+        /// The substitutes who hold a seat at the meeting, whatever roles the quorum counts:
+        /// agreed in advance and not set aside above. They vote in a member's place.
+        public var seatedSubstitutes: [String] = []
 
         /// The quorum in words, as `show` gives it: "met: 4 of 3 needed (member, substitute
         /// count; TOR-…)", "NOT MET: …", or "unknown: " and why it cannot be judged.
@@ -88,6 +94,28 @@ public struct GovernanceRecords: Sendable {
     /// A substitute as checks name one: "Sub A (for Rhys Morgan)".
     static func standingIn(_ substitute: Attendee) -> String { "\(substitute.name) (for \(substitute.replaces ?? ""))" }
 
+    /// Which substitutes hold a seat (guide §3.10: membership and quorum are the terms'): one
+    /// agreed in advance, and, when they name whom they replace, standing in for someone not
+    /// there (`beside`: that person attends, even as a substitute), among the members the terms
+    /// list when they list them (`forNonMembers`), and first by name for that member (`taken`).
+    static func substituteSeats(_ attendees: [Attendee], listed: Set<String>, unagreed: Set<Attendee>)
+        -> (seated: [Attendee], beside: [Attendee], forNonMembers: [Attendee], taken: [Attendee]) {
+        let substitutes = attendees.filter { $0.role == "substitute" }
+        let attending = Set(attendees.map { Self.nameKey($0.name) })
+        let beside = substitutes.filter { $0.replaces.map { attending.contains(Self.nameKey($0)) } == true }
+        let forNonMembers = listed.isEmpty ? [] : substitutes.filter { $0.replaces.map { !listed.contains(Self.nameKey($0)) } == true }
+        let setAside = unagreed.union(beside).union(forNonMembers)
+        var holders: [String: Attendee] = [:]
+        var taken: [Attendee] = []
+        for sub in substitutes.sorted(by: { ($0.name, $0.agreedBy ?? "") < ($1.name, $1.agreedBy ?? "") })
+        where !setAside.contains(sub) {
+            guard let member = sub.replaces.map(Self.nameKey) else { continue }
+            if holders[member] == nil { holders[member] = sub } else { taken.append(sub) }
+        }
+        let seated = substitutes.filter { !setAside.contains($0) && !taken.contains($0) }
+        return (seated, beside, forNonMembers, taken)
+    }
+
     public func quorum(of meeting: RecordView) -> QuorumCheck {
         let attendees = meeting.attendees
         func check(_ terms: RecordView?, note: String?) -> QuorumCheck {
@@ -103,23 +131,22 @@ public struct GovernanceRecords: Sendable {
             let unagreed = attendees.filter { a in
                 a.role == "substitute" && (date.map { a.arrangementRefusal(meetingOn: $0) != nil } ?? (a.agreedBy ?? "").isEmpty)
             }
-            // A substitute stands in for one member (guide §3.10: membership and quorum are the
-            // terms'): beside that member, or for someone not a member, they add no seat.
-            let replacing = attendees.filter { $0.role == "substitute" && $0.replaces != nil }
-            let attending = Set(attendees.filter { $0.role != "substitute" }.map { Self.nameKey($0.name) })
-            let besideMember = replacing.filter { attending.contains(Self.nameKey($0.replaces!)) }
-            let forNonMembers = listed.isEmpty ? [] : replacing.filter { !listed.contains(Self.nameKey($0.replaces!)) }
-            let excluded = Set((notListed + unagreed + besideMember + forNonMembers).map { Self.nameKey($0.name) })
-            let counting = attendees.filter { roles.contains($0.role) && !excluded.contains(Self.nameKey($0.name)) }
+            let seats = Self.substituteSeats(attendees, listed: listed, unagreed: Set(unagreed))
+            // Left out entry by entry: one person recorded twice (on two laptops) keeps the seat
+            // their other entry holds.
+            let excluded = Set(notListed + unagreed + seats.beside + seats.forNonMembers + seats.taken)
+            let counting = attendees.filter { roles.contains($0.role) && !excluded.contains($0) }
             let present = Set(counting.map { Self.nameKey($0.name) }).count
             let rule = terms?.value("quorum").flatMap(QuorumRule.init)
             var result = QuorumCheck(terms: terms?.id, rule: rule, roles: roles, present: present, required: nil, note: note)
             if roles.contains("member") { result.notListed = Array(Set(notListed.map(\.name))).sorted() }
             if roles.contains("substitute") {
                 result.unagreedSubstitutes = Array(Set(unagreed.map(\.name))).sorted()
-                result.substitutesBesideMember = Array(Set(besideMember.map(Self.standingIn))).sorted()
-                result.substitutesForNonMembers = Array(Set(forNonMembers.map(Self.standingIn))).sorted()
+                result.substitutesBesideMember = Array(Set(seats.beside.map(Self.standingIn))).sorted()
+                result.substitutesForNonMembers = Array(Set(seats.forNonMembers.map(Self.standingIn))).sorted()
+                result.substitutesForTakenSeats = Array(Set(seats.taken.map(Self.standingIn))).sorted()
             }
+            result.seatedSubstitutes = Array(Set(seats.seated.map(\.name))).sorted()
             let apologies = Set(meeting.members("apologies").compactMap(\.stringValue).map(Self.nameKey))
             result.alsoApologies = Array(Set(attendees.filter { apologies.contains(Self.nameKey($0.name)) }.map(\.name))).sorted()
             if let terms, let rule {
@@ -221,12 +248,16 @@ public struct GovernanceRecords: Sendable {
                 add("CHECK", "recorded both as attending and as sending apologies: \(q.alsoApologies.joined(separator: ", "))", attention: true)
             }
             if !q.substitutesBesideMember.isEmpty {
-                add("CHECK", "substitutes for members who attended themselves (not counted): \(q.substitutesBesideMember.joined(separator: ", "))",
+                add("CHECK", "substitutes for someone who attended themselves (not counted): \(q.substitutesBesideMember.joined(separator: ", "))",
                     attention: true)
             }
             if !q.substitutesForNonMembers.isEmpty {
                 add("CHECK", "substitutes for someone not among the members the terms of reference list (not counted): "
                     + q.substitutesForNonMembers.joined(separator: ", "), attention: true)
+            }
+            if !q.substitutesForTakenSeats.isEmpty {
+                add("CHECK", "substitutes for a member another substitute already stands in for (not counted): "
+                    + q.substitutesForTakenSeats.joined(separator: ", "), attention: true)
             }
             let held = interests(atMeeting: view)
             if !held.isEmpty { add("interests held", named(held)) }
@@ -239,8 +270,8 @@ public struct GovernanceRecords: Sendable {
             if let carried = v.carried { add("votes carry", carried ? "yes" : "no") }
             if v.outcomeMatches == false { add("CHECK", "the recorded outcome does not match the votes and the majority rule", attention: true) }
             if v.tieAwaitsCastingVote {
-                add("CHECK", "the votes tie and the terms of reference \(v.terms?.rawValue ?? "") give the chair a casting vote: record it (casting_vote)",
-                    attention: true)
+                add("CHECK", "the votes tie and the terms of reference \(v.terms?.rawValue ?? "") give the chair a casting vote: "
+                    + "record whether the chair used it (for, against or not used)", attention: true)
             }
             if let why = v.castingVoteNotCounted { add("CHECK", "a casting vote is recorded but not counted: \(why)", attention: true) }
             if v.meetingQuorate == false { add("CHECK", "taken at a meeting that did not have its quorum", attention: true) }
@@ -266,8 +297,8 @@ public struct GovernanceRecords: Sendable {
                     attention: true)
             }
             if !v.proxyNotAllowed.isEmpty {
-                add("CHECK", "voted by proxy, which the terms of reference \(v.terms?.rawValue ?? "") do not allow (proxy_votes): "
-                    + v.proxyNotAllowed.joined(separator: ", "), attention: true)
+                add("CHECK", "voted by proxy, which the terms of reference \(v.terms?.rawValue ?? "") are not recorded as allowing "
+                    + "(proxy votes: yes if they do): " + v.proxyNotAllowed.joined(separator: ", "), attention: true)
             }
             if !v.proxyButPresent.isEmpty {
                 add("CHECK", "recorded as voting by proxy but also as attending the meeting: \(v.proxyButPresent.joined(separator: ", "))", attention: true)
@@ -334,6 +365,7 @@ public struct GovernanceRecords: Sendable {
             if !q.alsoApologies.isEmpty { d["attended_and_apologies"] = .array(q.alsoApologies.map(JSONValue.string)) }
             if !q.substitutesBesideMember.isEmpty { d["quorum_substitutes_beside_member"] = .array(q.substitutesBesideMember.map(JSONValue.string)) }
             if !q.substitutesForNonMembers.isEmpty { d["quorum_substitutes_for_non_members"] = .array(q.substitutesForNonMembers.map(JSONValue.string)) }
+            if !q.substitutesForTakenSeats.isEmpty { d["quorum_substitutes_for_taken_seats"] = .array(q.substitutesForTakenSeats.map(JSONValue.string)) }
             return d
         case .decision:
             let v = votes(of: view)

@@ -93,7 +93,7 @@ extension RecordSchema {
         FieldSpec("signatories", .tagSet, "who signed them"),
         FieldSpec("proxies", longText, "whether members may send proxies, and their voting rights (guide §3.10)"),
         FieldSpec("proxy_votes", .flag, "yes or no: whether a member absent from a meeting may vote through a proxy"),
-        FieldSpec("casting_vote", .flag, "yes or no: whether the chair has a casting vote when the votes tie under a simple majority"),
+        FieldSpec("chair_casting_vote", .flag, "yes or no: whether the chair has a casting vote when the votes tie under a simple majority"),
         FieldSpec("description", longText, "other provisions"),
     ])
 

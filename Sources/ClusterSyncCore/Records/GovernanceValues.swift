@@ -63,6 +63,16 @@ public enum MajorityRule: String, Sendable, CaseIterable {
     case threeQuarters = "three-quarters"
     case unanimous
 
+    /// The majority in words, as a check names it: "a two-thirds majority", "a unanimous vote".
+    public var words: String {
+        switch self {
+        case .simple: "a simple majority"
+        case .twoThirds: "a two-thirds majority"
+        case .threeQuarters: "a three-quarters majority"
+        case .unanimous: "a unanimous vote"
+        }
+    }
+
     /// Whether `votesFor` against `against` carries the motion. No votes cast carries nothing.
     public func carries(for votesFor: Int, against: Int) -> Bool {
         let cast = votesFor + against

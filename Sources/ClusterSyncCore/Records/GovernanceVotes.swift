@@ -70,7 +70,8 @@ extension GovernanceRecords {
         }
         let abstained = Set(decision.members("abstained_for_interest").compactMap(\.stringValue).map(Self.nameKey))
         check.votedDespiteAbstaining = cast.filter { abstained.contains(Self.nameKey($0)) }.sorted()
-        if let date = date(of: decision) {
+        let date = date(of: decision)
+        if let date {
             // Guide §3.6: members abstain from *particular* decisions. A declaration naming
             // decisions bears on those (and on one that names it among its interests); one naming
             // none bears on every decision; a recorded dispensation lets the member take part.
@@ -81,78 +82,38 @@ extension GovernanceRecords {
                 return bears && (interest.declaration.string("dispensation") ?? "").isEmpty
             }.map(\.member))).filter { !abstained.contains(Self.nameKey($0)) }.sorted()
         }
-        // Judged once the meeting is held: before, its attendance may not be recorded yet.
-        // A proxy votes for a member who is absent: not an absent voter, but a name to check
-        // against the terms (below) and against who attended.
-        let byProxy = Set(decision.members("voted_by_proxy").compactMap(\.stringValue).map(Self.nameKey))
-        let castByProxy = cast.filter { byProxy.contains(Self.nameKey($0)) }
-        if let meeting = meeting(decision.string("meeting")), isHeld(meeting) {
-            check.meetingQuorate = quorum(of: meeting).met
-            let present = Set(meeting.attendees.map { Self.nameKey($0.name) })
-            if !present.isEmpty {
-                check.absentVoters = cast.filter { !present.contains(Self.nameKey($0)) && !byProxy.contains(Self.nameKey($0)) }.sorted()
-                check.proxyButPresent = castByProxy.filter { present.contains(Self.nameKey($0)) }.sorted()
-            }
-            let voted = Set(cast.map(Self.nameKey))
-            check.substituteAndMemberVoted = Array(Set(meeting.attendees.filter { a in
-                a.role == "substitute" && voted.contains(Self.nameKey(a.name)) && a.replaces.map { voted.contains(Self.nameKey($0)) } == true
-            }.map(Self.standingIn))).sorted()
-        }
-        check.meetingCancelled = meeting(decision.string("meeting"))?.string("status") == "cancelled"
+        let meeting = meeting(decision.string("meeting"))
+        let terms = meeting?.string("body").flatMap { body in date.flatMap { termsInForce(body: body, on: $0) } }
+        checkAttendance(cast, of: decision, at: meeting, terms: terms, into: &check)
+        check.meetingCancelled = meeting?.string("status") == "cancelled"
         if decision.string("method") == "consensus" { check.againstConsensus = check.against }
         let financial = decision.value("financial_implications")?.boolValue ?? false
         check.amountWithoutFinancialImplications = !financial && (decision.string("amount").flatMap(Double.init) ?? 0) > 0
-        let ruleField = financial ? "financial_majority" : "majority"
-        guard let meeting = meeting(decision.string("meeting")), let body = meeting.string("body"), let date = date(of: decision) else {
+        let casting = decision.string("casting_vote").flatMap { $0 == "not-used" ? nil : $0 }
+        guard let meeting, let body = meeting.string("body"), let date else {
             check.note = "link the decision to a meeting with a body and date to find the majority required"
+            if casting != nil { check.castingVoteNotCounted = "without its meeting's terms of reference, whether the chair has one is not known" }
             return check
         }
-        guard let terms = termsInForce(body: body, on: date) else {
+        guard let terms else {
             check.note = "no terms of reference for \(body) in force on \(date)"
+            if casting != nil { check.castingVoteNotCounted = "no terms of reference for \(body) in force on \(date) say whether the chair has one" }
             return check
         }
         check.terms = terms.id
-        if terms.value("proxy_votes")?.boolValue != true { check.proxyNotAllowed = castByProxy.sorted() }
-        var members = Set(terms.members("members").compactMap(\.stringValue).map(Self.nameKey))
-        if !members.isEmpty {
-            // A substitute agreed for the meeting votes in a member's place.
-            members.formUnion(meeting.attendees.filter { $0.role == "substitute" && $0.arrangementRefusal(meetingOn: date) == nil }
-                .map { Self.nameKey($0.name) })
-            check.nonMembers = cast.filter { !members.contains(Self.nameKey($0)) }.sorted()
-        }
         // Without a separate rule for financial decisions, the ordinary majority applies.
+        let ruleField = financial ? "financial_majority" : "majority"
         guard let rule = (terms.string(ruleField) ?? terms.string("majority")).flatMap(MajorityRule.init(rawValue:)) else {
             check.note = "the terms of reference \(terms.id) set no majority"
+            if casting != nil { check.castingVoteNotCounted = "the terms of reference \(terms.id) set no majority" }
             return check
         }
         check.rule = rule
-        let casting = decision.string("casting_vote")
         guard decision.string("method") == "vote" else {
-            if let casting, casting != "not-used" { check.castingVoteNotCounted = "the decision is not recorded as taken by a vote" }
+            if casting != nil { check.castingVoteNotCounted = "the decision is not recorded as taken by a vote" }
             return check
         }
-        var carried = rule.carries(for: check.votesFor, against: check.against)
-        // A chair's casting vote breaks a tie; under a two-thirds or larger majority a tie does
-        // not carry, and one more vote must not make it.
-        let tie = check.votesFor == check.against && check.votesFor > 0
-        let chairHasOne = terms.value("casting_vote")?.boolValue == true
-        if casting == "not-used" {
-            // The chair let a tie stand: it does not carry, as without a casting vote.
-            if tie && rule == .simple && chairHasOne { check.castingVote = casting }
-        } else if let casting {
-            if !chairHasOne {
-                check.castingVoteNotCounted = "the terms of reference \(terms.id) give the chair no casting vote"
-            } else if !tie {
-                check.castingVoteNotCounted = "the votes do not tie"
-            } else if rule != .simple {
-                check.castingVoteNotCounted = "a casting vote breaks a tie under a simple majority, and this decision needs \(rule.rawValue)"
-            } else {
-                check.castingVote = casting
-                carried = casting == "for"
-            }
-        } else {
-            check.tieAwaitsCastingVote = tie && rule == .simple && chairHasOne
-        }
+        let carried = countCastingVote(decision.string("casting_vote"), rule: rule, terms: terms, into: &check)
         check.carried = carried
         switch decision.string("outcome") {
         case "agreed": check.outcomeMatches = carried
@@ -160,6 +121,69 @@ extension GovernanceRecords {
         default: break
         }
         return check
+    }
+
+    /// Who voted against who attended, once the meeting is held, and what the terms say of
+    /// proxies and of substitutes' seats (guide §3.10).
+    private func checkAttendance(_ cast: [String], of decision: RecordView, at meeting: RecordView?, terms: RecordView?,
+                                 into check: inout VoteCheck) {
+        // A proxy votes for a member who is absent: judged against the terms in force (with
+        // none, a proxy's vote is an absent member's, as any other).
+        let byProxy = Set(decision.members("voted_by_proxy").compactMap(\.stringValue).map(Self.nameKey))
+        let castByProxy = cast.filter { byProxy.contains(Self.nameKey($0)) }
+        if let terms, terms.value("proxy_votes")?.boolValue != true { check.proxyNotAllowed = castByProxy.sorted() }
+        guard let meeting else { return }
+        let seats = quorum(of: meeting)
+        if let terms, !terms.members("members").isEmpty {
+            // One member, one vote (guide §3.6): the listed members, and the substitutes who hold a
+            // seat at the meeting (agreed, standing in for a member not there) in their place.
+            let members = Set((terms.members("members").compactMap(\.stringValue) + seats.seatedSubstitutes).map(Self.nameKey))
+            check.nonMembers = cast.filter { !members.contains(Self.nameKey($0)) }.sorted()
+        }
+        // Judged once the meeting is held: before, its attendance may not be recorded yet.
+        guard isHeld(meeting) else { return }
+        check.meetingQuorate = seats.met
+        let present = Set(meeting.attendees.map { Self.nameKey($0.name) })
+        if !present.isEmpty {
+            let excused = terms == nil ? [] : byProxy
+            check.absentVoters = cast.filter { !present.contains(Self.nameKey($0)) && !excused.contains(Self.nameKey($0)) }.sorted()
+            check.proxyButPresent = castByProxy.filter { present.contains(Self.nameKey($0)) }.sorted()
+        }
+        let voted = Set(cast.map(Self.nameKey))
+        check.substituteAndMemberVoted = Array(Set(meeting.attendees.filter { a in
+            a.role == "substitute" && voted.contains(Self.nameKey(a.name)) && a.replaces.map { voted.contains(Self.nameKey($0)) } == true
+        }.map(Self.standingIn))).sorted()
+    }
+
+    /// Whether the votes carry once the chair's casting vote is weighed: it breaks a tie under a
+    /// simple majority when the terms give the chair one; under a two-thirds or larger majority
+    /// a tie does not carry, and one more vote must not make it.
+    private func countCastingVote(_ casting: String?, rule: MajorityRule, terms: RecordView, into check: inout VoteCheck) -> Bool {
+        let carried = rule.carries(for: check.votesFor, against: check.against)
+        let tie = check.votesFor == check.against && check.votesFor > 0
+        let chairHasOne = terms.value("chair_casting_vote")?.boolValue == true
+        guard let casting else {
+            check.tieAwaitsCastingVote = tie && rule == .simple && chairHasOne
+            return carried
+        }
+        if casting == "not-used" {
+            // The chair let a tie stand: it does not carry, as without a casting vote.
+            if tie && rule == .simple && chairHasOne { check.castingVote = casting }
+            return carried
+        }
+        if !chairHasOne {
+            check.castingVoteNotCounted = "the terms of reference \(terms.id) are not recorded as giving the chair a casting vote"
+        } else if check.votesFor + check.against == 0 {
+            check.castingVoteNotCounted = "no votes were cast for or against"
+        } else if !tie {
+            check.castingVoteNotCounted = "the votes do not tie"
+        } else if rule != .simple {
+            check.castingVoteNotCounted = "a casting vote breaks a tie under a simple majority, and this decision needs \(rule.words)"
+        } else {
+            check.castingVote = casting
+            return casting == "for"
+        }
+        return carried
     }
 }
 
