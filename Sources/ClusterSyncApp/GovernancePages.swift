@@ -8,7 +8,8 @@ extension Pages {
     func registerGovernancePages(on router: Router<BasicRequestContext>) {
         router.get("/meetings") { _, _ in
             try self.governanceRegister(.meeting, columns: ["field_body", "field_date", "field_status", "col_attendance"],
-                                        also: ["href": "/terms", "label": self.t["terms_title"]]) { view in
+                                        also: [["href": "/terms", "label": self.t["terms_title"]]]
+                                            + (self.page.readOnly ? [] : [["href": "/attendance", "label": self.t["attendance_title"]]])) { view in
                 [self.choice(view, "body"), self.date(view, "date"), self.choice(view, "status"), String(view.members("attendees").count)]
             }
         }
@@ -28,6 +29,22 @@ extension Pages {
                 [self.date(view, "date"), self.choice(view, "method"), self.choice(view, "outcome")]
             }
         }
+        router.get("/plans") { _, _ in
+            try self.governanceRegister(.plan, columns: ["field_period_start", "field_period_end", "field_status"],
+                                        also: [["href": "/contributions", "label": self.t["contributions_title"]]]) { view in
+                [self.date(view, "period_start"), self.date(view, "period_end"), self.choice(view, "status")]
+            }
+        }
+        router.get("/contributions") { _, _ in
+            let today = self.replica.today
+            return try self.governanceRegister(.contribution, columns: ["field_year", "field_date", "field_plan", "col_on_time"],
+                                               also: [["href": "/plans", "label": self.t["plans_title"]]]) { view in
+                let onTime = view.derived(today: today)["on_time"]?.boolValue
+                let plan = view.string("plan").flatMap { RecordID($0) }.flatMap { try? self.replica.record($0) }?.name ?? ""
+                return [view.string("year") ?? "", self.date(view, "date"), plan, onTime.map { self.t[$0 ? "yes" : "no"] } ?? ""]
+            }
+        }
+        router.get("/attendance") { request, _ in try self.attendancePage(self.query(request)) }
         router.get("/declarations") { _, _ in
             let today = self.replica.today
             return try self.governanceRegister(.declaration, columns: ["field_organisation", "field_nature", "field_date_declared", "col_in_force"]) { view in
@@ -46,10 +63,10 @@ extension Pages {
         view.string(field).map { WalesDates.shown(iso: $0) } ?? ""
     }
 
-    /// `also`: a link to a related page shown beside the add button (the terms of reference from
+    /// `also`: links to related pages shown beside the add button (the terms of reference from
     /// the meetings).
     /// `overdue`: whether a row is highlighted as the risk register highlights a review past due.
-    func governanceRegister(_ type: RecordType, columns: [String], also: [String: String]? = nil,
+    func governanceRegister(_ type: RecordType, columns: [String], also: [[String: String]] = [],
                             overdue: (RecordView) -> Bool = { _ in false }, cells: (RecordView) -> [String]) throws -> Response {
         // Each cell carries its column's name, which a phone's narrow screen shows beside it.
         let labels = columns.map { t[$0] }
@@ -60,9 +77,46 @@ extension Pages {
         let plural = Self.path(of: type).dropFirst()
         var data: [String: Any] = [
             "heading": t["\(plural)_title"], "newPath": "\(Self.path(of: type))/new", "addLabel": t["\(plural)_add"],
-            "columns": [t[type == .declaration ? "field_member" : "field_title"]] + labels, "rows": rows,
+            "columns": [t[Self.firstColumn(of: type)]] + labels, "rows": rows, "also": also,
         ]
-        if let also { data["also"] = also }
         return page.html("register", title: t["\(plural)_title"], section: Self.section(of: type), data: data, conflicts: conflictCount())
+    }
+
+    /// What a register's first column names its records by.
+    static func firstColumn(of type: RecordType) -> String {
+        switch type {
+        case .declaration: "field_member"
+        case .contribution: "field_contributor"
+        default: "field_title"
+        }
+    }
+
+    /// GP Collaborative attendance in a QAIF year against CND014W's four meetings, as
+    /// `clustersync attendance` reports it (`AttendanceReport`).
+    func attendancePage(_ query: FormBody) throws -> Response {
+        let typed = query.trimmed("year")
+        let year = QAIFYear(typed)
+        let report: AttendanceReport
+        do {
+            report = try replica.attendance(year: year)
+        } catch let error as ClusterSyncError where error.isUserError {
+            return page.message(status: .ok, title: t["attendance_title"], body: error.message)
+        }
+        let rows: [[String: Any]] = report.practices.map { row in
+            let status = switch row.status { case .met: "attendance_met"; case .canReach: "attendance_can_reach"; case .cannotReach: "attendance_cannot_reach" }
+            return ["practice": row.practice, "attended": String(row.attended.count), "needed": String(row.needed),
+                    "status": t[status], "statusClass": row.status.rawValue, "red": row.status == .cannotReach,
+                    "notCounted": row.notCounted.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")]
+        }
+        var data: [String: Any] = [
+            "heading": t.text("attendance_heading", report.year.description),
+            "period": t.text("attendance_period", WalesDates.shown(report.year.first), WalesDates.shown(report.year.last),
+                             String(report.held.count), String(report.left.count), String(AttendanceReport.minimum)),
+            // A year typed wrongly stays in its box beside what is wrong with it.
+            "year": !typed.isEmpty && year == nil ? typed : report.year.description, "rows": rows, "hasRows": !rows.isEmpty,
+        ]
+        if !typed.isEmpty, year == nil { data["yearError"] = t.text("attendance_year_unread", typed) }
+        return page.html("attendance", title: t.text("attendance_heading", report.year.description), section: .meetings, data: data,
+                         conflicts: conflictCount())
     }
 }

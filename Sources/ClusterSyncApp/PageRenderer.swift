@@ -24,7 +24,7 @@ struct PageRenderer: Sendable {
     }
 
     /// A navigation entry: which page of the top menu this is.
-    enum Section: String { case rollup, risks, actions, lists, meetings, decisions, declarations, conflicts, sync, importing, export, none }
+    enum Section: String { case rollup, risks, actions, lists, meetings, decisions, declarations, plans, conflicts, sync, importing, export, none }
 
     /// `goTo`: a page of this app the browser goes on to at once (a same-site navigation).
     func html(_ template: String, title: String, section: Section, data: [String: Any], flash: String? = nil,
@@ -38,7 +38,7 @@ struct PageRenderer: Sendable {
         let nav: [[String: Any]] = [
             ("rollup", "/rollup", "nav_rollup"), ("risks", "/risks", "nav_risks"), ("actions", "/actions", "nav_actions"), ("lists", "/lists", "nav_lists"),
             ("meetings", "/meetings", "nav_meetings"), ("decisions", "/decisions", "nav_decisions"),
-            ("declarations", "/declarations", "nav_declarations"),
+            ("declarations", "/declarations", "nav_declarations"), ("plans", "/plans", "nav_plans"),
             ("conflicts", "/conflicts", "nav_conflicts"), ("sync", "/sync", "nav_sync"), ("importing", "/import", "nav_import"), ("export", "/export", "nav_export"),
         ].filter { key, _, _ in !(readOnly && key == "importing") }.map { key, href, label in
             var entry: [String: Any] = ["href": href, "label": t[label], "current": key == section.rawValue]

@@ -30,6 +30,7 @@ struct Pages: Sendable {
         registerGovernancePages(on: router)
         registerImportPages(on: router)
         registerRollupPage(on: router)
+        registerReportPage(on: router)
         router.get("/conflicts") { _, _ in try self.conflictsPage() }
         router.get("/sync") { _, _ in try self.syncPage(failure: nil, flash: nil) }
         router.post("/sync") { request, _ in
@@ -92,11 +93,11 @@ struct Pages: Sendable {
     /// The records a form's link field may name, newest first for logs: id and name. Only shared
     /// ones from a shared record (a shared record may not link a private one:
     /// `LocalEditRules.checkLink`), the practice's private ones too from a private record, and
-    /// only agendas among the lists.
-    func linkable(_ type: RecordType, fromPrivate: Bool = false) -> [(id: String, name: String)] {
+    /// among the lists only those of `listKind` (a meeting's agendas, a plan's priorities).
+    func linkable(_ type: RecordType, fromPrivate: Bool = false, listKind: String = "agenda") -> [(id: String, name: String)] {
         let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
         return ((try? replica.register(type, filter: filter, order: RecordOrder(.date))) ?? [])
-            .filter { type != .list || $0.string("kind") == "agenda" }
+            .filter { type != .list || $0.string("kind") == listKind }
             .map { view in
             (view.id.rawValue, view.date("date").map { "\(view.name), \(WalesDates.shown($0))" } ?? view.name)
         }

@@ -10,6 +10,8 @@ struct RecordForm {
         enum Kind { case text, textarea, date, choice([String]), level([String]), record(RecordType) }
         var name: String
         var kind: Kind
+        /// For a link to a list, the kind of list it names: a plan's priorities, else an agenda.
+        var listKind: String { name == "priorities" ? "priorities" : "agenda" }
     }
 
     /// Whether a new record needs the field: the library's rule (`RecordSchema.requiredText`),
@@ -111,6 +113,27 @@ struct RecordForm {
         Field(name: "dispensation", kind: .textarea),
     ])
 
+    /// The cluster plan's scalar fields; its linked risks, actions and decisions are sets, kept on
+    /// its page.
+    static let plan = RecordForm(type: .plan, fields: [
+        Field(name: "title", kind: .text),
+        Field(name: "period_start", kind: .date),
+        Field(name: "period_end", kind: .date),
+        Field(name: "status", kind: .choice(RecordSchema.planStatuses)),
+        Field(name: "priorities", kind: .record(.list)),
+        Field(name: "description", kind: .textarea),
+    ])
+
+    /// A practice's contribution to the plan (QAIF CND015W, CND016W).
+    static let contribution = RecordForm(type: .contribution, fields: [
+        Field(name: "plan", kind: .record(.plan)),
+        Field(name: "contributor", kind: .text),
+        Field(name: "year", kind: .text),
+        Field(name: "date", kind: .date),
+        Field(name: "summary", kind: .textarea),
+        Field(name: "outcomes", kind: .textarea),
+    ])
+
     static func of(_ type: RecordType) -> RecordForm? {
         switch type {
         case .risk: risk
@@ -119,6 +142,8 @@ struct RecordForm {
         case .decision: decision
         case .declaration: declaration
         case .terms: terms
+        case .plan: plan
+        case .contribution: contribution
         default: nil
         }
     }
@@ -226,7 +251,7 @@ struct RecordForm {
     /// `records` lists the records a `record` field may link to: id and name.
     /// `baselines`: for an edit form, what each field showed when the form was first drawn.
     func data(heading: String, action: String, cancel: String, values: (String) -> String, baselines: ((String) -> String)? = nil,
-              problems: [Problem], t: Catalogue, records: (RecordType) -> [(id: String, name: String)]) -> [String: Any] {
+              problems: [Problem], t: Catalogue, records: (RecordType, String) -> [(id: String, name: String)]) -> [String: Any] {
         var focused = false
         let rows: [[String: Any]] = fields.map { field in
             var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": isRequired(field)]
@@ -264,7 +289,7 @@ struct RecordForm {
                     }
             case .record(let type):
                 row["isSelect"] = true
-                let offered = records(type)
+                let offered = records(type, field.listKind)
                 let current = values(field.name)
                 // A link to a record no longer offered (deleted since) stays chosen, named so,
                 // rather than the box showing "Choose…" as if there were none.

@@ -136,7 +136,7 @@ extension Pages {
         let heading = t.text("form_edit", view.name)
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
                              values: values, baselines: baselines, problems: problems, t: t,
-                             records: { self.linkable($0, fromPrivate: view.scope.practice != nil) })
+                             records: { self.linkable($0, fromPrivate: view.scope.practice != nil, listKind: $1) })
         return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }

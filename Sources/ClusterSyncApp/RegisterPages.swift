@@ -8,7 +8,7 @@ extension Pages {
     func registerRiskPages(on router: Router<BasicRequestContext>) {
         router.get("/risks") { request, _ in try self.riskRegister(self.query(request)) }
         router.get("/actions") { _, _ in try self.actionTracker() }
-        for type in [RecordType.risk, .action, .meeting, .decision, .declaration, .terms] {
+        for type in [RecordType.risk, .action, .meeting, .decision, .declaration, .terms, .plan, .contribution] {
             let path = Self.path(of: type)
             router.get("\(path)/new") { _, _ in self.newForm(type, typed: nil, problems: []) }
             router.post(RouterPath(path)) { request, _ in
@@ -168,6 +168,8 @@ extension Pages {
         case .decision: "/decisions"
         case .declaration: "/declarations"
         case .terms: "/terms"
+        case .plan: "/plans"
+        case .contribution: "/contributions"
         case .list, .item: "/lists"
         default: "/risks"
         }
@@ -182,6 +184,8 @@ extension Pages {
         case .declaration: .declarations
         // Terms of reference govern meetings: their pages sit under Meetings.
         case .terms: .meetings
+        // Practices' contributions are to the plan (CND015W, CND016W): kept beside it.
+        case .plan, .contribution: .plans
         case .list, .item: .lists
         default: .none
         }
@@ -191,7 +195,12 @@ extension Pages {
         let form = RecordForm.of(type)!
         let path = Self.path(of: type)
         let heading = t["form_new_\(type.rawValue)"]
-        let data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? "" }, problems: problems, t: t, records: { self.linkable($0) })
+        // A contribution is most often this practice's, for the QAIF year now: offered, not written.
+        let identity = try? replica.identity()
+        let suggested = type == .contribution
+            ? ["contributor": identity?.practice ?? "", "year": QAIFYear(containing: replica.today).description] : [:]
+        let data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
+                             records: { self.linkable($0, listKind: $1) })
         return page.html("form", title: heading, section: Self.section(of: type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }

@@ -54,6 +54,7 @@ extension Pages {
     {{^none}}
     <p id="rollup-heading" class="lede">{{heading}}</p>
     <p>{{t.rollup_note}}{{#readOnly}} {{t.rollup_read_only}}{{/readOnly}}</p>
+    {{^readOnly}}<p><a href="/report">{{t.report_link}}</a></p>{{/readOnly}}
     <table id="rollup-clusters" class="cards">
     <caption>{{t.rollup_clusters_caption}}</caption>
     <thead><tr><th scope="col">{{t.rollup_col_cluster}}</th><th scope="col">{{t.rollup_col_open}}</th><th scope="col">{{t.rollup_col_extreme}}</th>

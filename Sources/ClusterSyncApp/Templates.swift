@@ -4,6 +4,7 @@ enum Templates {
     static let all: [String: String] = [
         "layout": layout, "message": message, "risks": risks, "form": form, "record": record,
         "actions": actions, "lists": lists, "list": list, "conflicts": conflicts, "sync": sync, "import": importPage, "export": export, "register": register,
+        "attendance": attendance, "report": Pages.reportTemplate,
         "heatmap": HeatMap.template, "rollup": Pages.template,
     ]
 
@@ -249,7 +250,7 @@ enum Templates {
     /// A governance register: a heading row and rows of cells, the first cell linking to the record.
     static let register = """
     <h1>{{heading}}</h1>
-    <div class="actions-row">{{^readOnly}}<a class="button" href="{{newPath}}">{{addLabel}}</a> {{/readOnly}}{{#also}}<a href="{{href}}">{{label}}</a>{{/also}}</div>
+    <div class="actions-row">{{^readOnly}}<a class="button" href="{{newPath}}">{{addLabel}}</a> {{/readOnly}}{{#also}}<a href="{{href}}">{{label}}</a> {{/also}}</div>
     <table class="cards">
     <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
     <tbody>
@@ -257,6 +258,25 @@ enum Templates {
     {{/rows}}</tbody>
     </table>
     {{^rows}}<p>{{t.register_none}}</p>{{/rows}}
+    """
+
+    /// GP Collaborative attendance in a QAIF year (`Pages.attendancePage`).
+    static let attendance = """
+    <h1>{{heading}}</h1>
+    <form method="get" action="/attendance" class="actions-row">
+    <label class="inline" for="year">{{t.attendance_year}}</label>
+    <input type="text" id="year" name="year" value="{{year}}"{{#yearError}} aria-invalid="true" aria-describedby="year-error"{{/yearError}}>
+    <button type="submit" class="secondary">{{t.attendance_show}}</button>
+    </form>
+    {{#yearError}}<p class="error" id="year-error">{{yearError}}</p>{{/yearError}}
+    <p>{{period}}</p>
+    {{#hasRows}}<table class="cards attendance">
+    <thead><tr><th scope="col">{{t.attendance_practice}}</th><th scope="col">{{t.attendance_attended}}</th><th scope="col">{{t.attendance_needed}}</th><th scope="col">{{t.attendance_status}}</th><th scope="col">{{t.attendance_not_counted}}</th></tr></thead>
+    <tbody>{{#rows}}<tr{{#red}} class="overdue"{{/red}}><th scope="row">{{practice}}</th><td data-label="{{t.attendance_attended}}">{{attended}}</td><td data-label="{{t.attendance_needed}}">{{needed}}</td><td data-label="{{t.attendance_status}}">{{status}}</td><td data-label="{{t.attendance_not_counted}}">{{notCounted}}</td></tr>
+    {{/rows}}</tbody>
+    </table>{{/hasRows}}
+    {{^hasRows}}<p>{{t.attendance_none}}</p>{{/hasRows}}
+    <p class="hint">{{t.attendance_rules}}</p>
     """
 
     static let importPage = """

@@ -45,6 +45,12 @@ def test_forms_and_record_pages_fit_a_phone_screen(page, app):
     declaration = cli(app.replica, "declaration", "add", "member=Dr Siân Evans", "organisation=Prestatyn Medical",
                       "nature=pecuniary", "description=Partner in the practice that would host the pilot", "meeting=" + meeting)
     agenda = cli(app.replica, "list", "create", "title=Board agenda, November", "kind=agenda")
+    plan = cli(app.replica, "plan", "add", "title=Cluster plan 2025-28 for north Denbighshire", "period_start=2025-04-01",
+               "period_end=2028-03-31", "status=agreed")
+    contribution = cli(app.replica, "contribution", "add", "plan=" + plan, "contributor=prestatyn-medical", "year=2025-26",
+                       "date=2026-09-12", "summary=Practice needs assessment and the list's pressures")
+    cli(app.replica, "terms", "add", "title=GP Collaborative terms", "body=gp-collaborative", "date_agreed=2025-04-01",
+        "practices+=prestatyn-medical", "practices+=rhyl")
 
     page.set_viewport_size(PHONE)
     pages = [("risks/new", "Add a risk"), ("actions/new", None), ("meetings/new", None), ("terms/new", None),
@@ -53,7 +59,9 @@ def test_forms_and_record_pages_fit_a_phone_screen(page, app):
              (f"records/{action}", None), (f"records/{terms}", None), (f"records/{meeting}", None),
              (f"records/{decision}", None), (f"records/{declaration}", None), (f"lists/{agenda}", None),
              ("lists", None), ("conflicts", None), ("sync", None), ("export", None), ("import", None),
-             ("terms", None), ("decisions", None), ("declarations", None)]
+             ("terms", None), ("decisions", None), ("declarations", None),
+             ("plans", None), ("plans/new", None), ("contributions", None), ("contributions/new", None),
+             (f"records/{plan}", None), (f"records/{contribution}", None), ("attendance", "GP Collaborative attendance")]
     for path, heading in pages:
         page.goto(app.address + path)
         if heading:

@@ -38,6 +38,22 @@ import Testing
         #expect(may.closedRisks.map { "\($0.risk.name) \($0.closedOn)" } == ["Flu clinic staffing 2026-05-10", "Lift out of service 2026-05-15"])
     }
 
+    /// A PCPG's or Health Board's replica holds roll-ups and escalated risks, not a cluster's
+    /// registers: asked for a cluster's report or attendance it says so, rather than answering
+    /// with an empty report that reads as nothing to report (PCPG audit, forty-second session).
+    @Test func aReadOnlyReplicaSendsClusterReportsToTheRollup() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let pcpg = try Replica.createReadOnly(path: dir.path("pcpg.sqlite"), tenant: "bcuhb", role: .pcpg, region: "conwy",
+                                              displayName: "PCPG analyst").0
+        for ask in [{ _ = try pcpg.boardReport() }, { _ = try pcpg.attendance() }] as [() throws -> Void] {
+            #expect { try ask() } throws: { error in
+                guard let error = error as? ClusterSyncError else { return false }
+                return error.code == .forbiddenScope && error.message.contains("pcpg replica of region conwy") && error.message.contains("clustersync rollup")
+            }
+        }
+    }
+
     /// Guide §3.8: "a mechanism to report on the lessons learned from risk reviews": a review of
     /// a risk still open teaches too, and the report shows it in the period it was written.
     @Test func lessonsLearnedOnRisksStillOpenAreReportedInThePeriodTheyWereWritten() throws {

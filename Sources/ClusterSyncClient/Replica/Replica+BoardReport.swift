@@ -51,6 +51,7 @@ extension Replica {
     }
 
     public func boardReport(period: ReportPeriod? = nil, today: CalendarDate? = nil) throws -> BoardReport {
+        try refuseClusterReport("the cluster's governance report")
         let made = today ?? self.today
         let period = period ?? ReportPeriod(year: FinancialYear(containing: made))
         let asOf = min(made, period.last)

@@ -85,6 +85,7 @@ extension Replica {
 
     /// GP Collaborative attendance for a QAIF year (default: the year containing today).
     public func attendance(year: QAIFYear? = nil) throws -> AttendanceReport {
+        try refuseClusterReport("a cluster's attendance report")
         let today = self.today
         let views = try records(.meeting) + records(.terms)
         return AttendanceReport(records: views, year: year ?? QAIFYear(containing: today), today: today)

@@ -73,6 +73,17 @@ extension Replica {
             + "and changes nothing. Edits are made in a practice's replica, by the practice or its cluster lead")
     }
 
+    /// What a read-only replica says when asked for a cluster's own report (the board report,
+    /// GP Collaborative attendance): it holds no cluster's registers, so the answer would be
+    /// empty, and an empty report read as "nothing to report" (PCPG audit).
+    func refuseClusterReport(_ what: String) throws {
+        guard let role = try oversightRole() else { return }
+        throw ClusterSyncError(.forbiddenScope,
+            "this is a \(role.role) replica\(role.region.map { " of region \($0)" } ?? ""): it holds its clusters' roll-ups and escalated "
+            + "risks, not their registers, so \(what) is made on a practice's replica of the cluster. Here, `clustersync rollup` "
+            + "(the app's Roll-up) gives each cluster's figures, GP Collaborative attendance included")
+    }
+
     /// Throws the read-only refusal when this is a PCPG's or Health Board's replica.
     static func refuseIfReadOnly(_ db: Database) throws {
         if let role = try oversightRole(db) { throw readOnlyRefusal(role) }

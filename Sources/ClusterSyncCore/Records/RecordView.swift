@@ -48,7 +48,13 @@ public struct RecordView: Sendable, Equatable {
 
     /// How a record is named to people: its title, a list item's text, a member's name.
     public var name: String {
-        string("title") ?? string("text") ?? string("member") ?? type.rawValue
+        string("title") ?? string("text") ?? string("member") ?? contributionName ?? type.rawValue
+    }
+
+    /// A contribution by its practice and QAIF year: "prestatyn, 2026-27".
+    private var contributionName: String? {
+        guard type == .contribution, let contributor = string("contributor") else { return nil }
+        return string("year").map { "\(contributor), \($0)" } ?? contributor
     }
 
     /// The level a risk is escalated to, as oversight, the roll-up and the board report read it.
