@@ -32,13 +32,15 @@ extension Pages {
         data["heading"] = heading
         data["clusters"] = region.clusters.map { c -> [String: Any] in
             ["cluster": c.cluster, "open": String(c.risks.byStatus["open"] ?? 0), "extreme": String(c.risks.byBand["extreme"] ?? 0),
+             "unescalated": String(c.risks.escalationSuggested),
              "reviews": String(c.risks.reviewOverdue), "actions": String(c.actions.overdue),
              "attendance": String(c.attendance.byStatus["cannot-reach"] ?? 0), "terms": String(c.terms.reviewOverdue)]
         }
         data["risks"] = t.text("rollup_risks_line", String(r.total), String(r.byStatus["open"] ?? 0), String(r.byStatus["closed"] ?? 0),
                                String(r.byBand["extreme"] ?? 0), String(r.byBand["high"] ?? 0), String(r.byBand["moderate"] ?? 0),
                                String(r.byBand["low"] ?? 0), String(r.byBand["unscored"] ?? 0), String(r.reviewOverdue))
-        data["escalated"] = t.text("rollup_escalated_line", String(r.escalation["pcpg"] ?? 0), String(r.escalation["health-board"] ?? 0))
+        data["escalated"] = t.text("rollup_escalated_line", String(r.escalation["pcpg"] ?? 0), String(r.escalation["health-board"] ?? 0),
+                                   String(RiskScore.escalationTrigger), String(r.escalationSuggested))
         data["actions"] = t.text("rollup_actions_line", String(a.total), String(a.byRAG["red"] ?? 0), String(a.byRAG["amber"] ?? 0),
                                  String(a.byRAG["green"] ?? 0), String(a.byRAG["blue"] ?? 0), String(a.overdue))
         data["decisions"] = t.text("rollup_decisions_line", String(d.total), d.year, String(d.yearByOutcome["agreed"] ?? 0))
@@ -58,9 +60,9 @@ extension Pages {
     <table id="rollup-clusters" class="cards">
     <caption>{{t.rollup_clusters_caption}}</caption>
     <thead><tr><th scope="col">{{t.rollup_col_cluster}}</th><th scope="col">{{t.rollup_col_open}}</th><th scope="col">{{t.rollup_col_extreme}}</th>
-    <th scope="col">{{t.rollup_col_reviews}}</th><th scope="col">{{t.rollup_col_actions}}</th><th scope="col">{{t.rollup_col_attendance}}</th>
+    <th scope="col">{{t.rollup_col_unescalated}}</th><th scope="col">{{t.rollup_col_reviews}}</th><th scope="col">{{t.rollup_col_actions}}</th><th scope="col">{{t.rollup_col_attendance}}</th>
     <th scope="col">{{t.rollup_col_terms}}</th></tr></thead>
-    <tbody>{{#clusters}}<tr><th scope="row">{{cluster}}</th><td data-label="{{t.rollup_col_open}}">{{open}}</td><td data-label="{{t.rollup_col_extreme}}">{{extreme}}</td><td data-label="{{t.rollup_col_reviews}}">{{reviews}}</td><td data-label="{{t.rollup_col_actions}}">{{actions}}</td><td data-label="{{t.rollup_col_attendance}}">{{attendance}}</td><td data-label="{{t.rollup_col_terms}}">{{terms}}</td></tr>
+    <tbody>{{#clusters}}<tr><th scope="row">{{cluster}}</th><td data-label="{{t.rollup_col_open}}">{{open}}</td><td data-label="{{t.rollup_col_extreme}}">{{extreme}}</td><td data-label="{{t.rollup_col_unescalated}}">{{unescalated}}</td><td data-label="{{t.rollup_col_reviews}}">{{reviews}}</td><td data-label="{{t.rollup_col_actions}}">{{actions}}</td><td data-label="{{t.rollup_col_attendance}}">{{attendance}}</td><td data-label="{{t.rollup_col_terms}}">{{terms}}</td></tr>
     {{/clusters}}</tbody>
     </table>
     <h2>{{t.rollup_totals}}</h2>

@@ -41,9 +41,10 @@ struct RollupText {
         lines.append("Roll-up of \(name) (\(region.tenant)) on \(region.today)")
         if region.clusters.count > 1 {
             lines.append("")
-            lines.append(Output.table(["cluster", "open risks", "extreme", "reviews overdue", "actions overdue", "attendance red", "ToR overdue"],
+            lines.append(Output.table(["cluster", "open risks", "extreme", "not escalated", "reviews overdue", "actions overdue", "attendance red",
+                                       "ToR overdue"],
                                       region.clusters.map { c in
-                [c.cluster, "\(c.risks.byStatus["open"] ?? 0)", "\(c.risks.byBand["extreme"] ?? 0)", "\(c.risks.reviewOverdue)",
+                [c.cluster, "\(c.risks.byStatus["open"] ?? 0)", "\(c.risks.byBand["extreme"] ?? 0)", "\(c.risks.escalationSuggested)", "\(c.risks.reviewOverdue)",
                  "\(c.actions.overdue)", "\(c.attendance.byStatus["cannot-reach"] ?? 0)", "\(c.terms.reviewOverdue)"]
             }))
             lines.append("Totals:")
@@ -55,7 +56,8 @@ struct RollupText {
         lines.append("Risks       \(r.total) (\(r.byStatus["open"] ?? 0) open, \(r.byStatus["closed"] ?? 0) closed); open by band: "
             + ((RiskScore.Band.allCases.reversed().map(\.rawValue) + ["unscored"]).map { "\($0) \(r.byBand[$0] ?? 0)" }.joined(separator: ", ")))
         lines.append("            reviews overdue \(r.reviewOverdue); escalated (open): "
-            + ["pcpg", "health-board", "cluster"].map { "\($0) \(r.escalation[$0] ?? 0)" }.joined(separator: ", "))
+            + ["pcpg", "health-board", "cluster"].map { "\($0) \(r.escalation[$0] ?? 0)" }.joined(separator: ", ")
+            + "; scoring \(RiskScore.escalationTrigger)+ and not escalated beyond the cluster: \(r.escalationSuggested)")
         let a = region.actions
         lines.append("Actions     \(a.total); RAG: " + ["red", "amber", "green", "blue"].map { "\($0) \(a.byRAG[$0] ?? 0)" }.joined(separator: ", ")
             + ", cancelled \(a.byRAG["none"] ?? 0); overdue \(a.overdue)")

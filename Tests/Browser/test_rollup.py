@@ -31,6 +31,8 @@ def region(workdir):
                         "likelihood=4", "consequence=5")
         cli(lead, "risk", "set", escalated, "escalation=pcpg")
         cli(lead, "risk", "add", "title=Branch surgery lift out of order", "owner=Practice manager", "likelihood=3", "consequence=4")
+        # Extreme and held in the cluster: the roll-up counts it for the PCPG to ask about.
+        cli(lead, "risk", "add", "title=Flooding of the branch car park", "owner=Practice manager", "likelihood=5", "consequence=3")
         cli(lead, "sync")
 
         # The PCPG analyst's replica, made for the region.
@@ -63,14 +65,17 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(page.locator("#rollup-heading")).to_contain_text("Region north (bcuhb)")
         row = page.locator("#rollup-clusters tbody tr")
         expect(row).to_have_count(1)
-        # north-denbighshire: two open risks, one extreme.
+        # north-denbighshire: three open risks, two extreme, one of them not escalated.
         expect(row.first).to_contain_text("north-denbighshire")
         cells = row.first.locator("td")
-        expect(cells.nth(0)).to_have_text("2")
-        expect(cells.nth(1)).to_have_text("1")
+        expect(cells.nth(0)).to_have_text("3")
+        expect(cells.nth(1)).to_have_text("2")
+        expect(cells.nth(2)).to_have_text("1")
+        expect(cells.nth(2)).to_have_attribute("data-label", "Scoring 15+, not escalated")
         totals = page.locator("#rollup-totals")
-        expect(totals).to_contain_text("2 in all (2 open, 0 closed). Open by band: extreme 1, high 1")
-        expect(totals).to_contain_text("Open and escalated: 1 to the PCPG, 0 to the Health Board.")
+        expect(totals).to_contain_text("3 in all (3 open, 0 closed). Open by band: extreme 2, high 1")
+        expect(totals).to_contain_text("Open and escalated: 1 to the PCPG, 0 to the Health Board. "
+                                       "Open, scoring 15 or more and not escalated beyond the cluster: 1.")
         # The heat map: likelihood 4 x consequence 5 and 3 x 4 hold one each.
         heat = page.locator("table.heat tbody tr")
         expect(heat.nth(1).locator("td").nth(4)).to_contain_text("1")

@@ -112,6 +112,8 @@ import Testing
         #expect(r.matrix.count(likelihood: 5, consequence: 5) == 0)  // closed, private and deleted ones
         #expect(r.reviewOverdue == 1)
         #expect(r.escalation == ["practice": 0, "cluster": 1, "pcpg": 1, "health-board": 0, "none": 3])
+        // The open extreme risk is escalated to the PCPG, the 5x5 closed, the other 5x5 private.
+        #expect(r.escalationSuggested == 0)
     }
 
     @Test func actionsAreCountedByRAGAndStatusWithOverdue() {
@@ -210,6 +212,16 @@ import Testing
         #expect(try JSONDecoder().decode([RollupContribution].self, from: data) == contributions)
         let rollupData = try JSONEncoder().encode(fromContributions)
         #expect(try JSONDecoder().decode(ClusterRollup.self, from: rollupData) == fromContributions)
+        // A roll-up from a server or replica file of an earlier version, without
+        // `escalation_suggested`, still reads: as none suggested.
+        var south = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: [Self.risk("RSK-1000000001", 4, 5)], today: Self.today)
+        #expect(south.risks.escalationSuggested == 1)
+        guard case .object(var old) = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(south)),
+              case .object(var risks)? = old["risks"] else { Issue.record("not an object"); return }
+        risks["escalation_suggested"] = nil
+        old["risks"] = .object(risks)
+        south.risks.escalationSuggested = 0
+        #expect(try JSONDecoder().decode(ClusterRollup.self, from: Data(JSONValue.object(old).canonicalText.utf8)) == south)
     }
 
     @Test func theJSONShapeIsStable() throws {
@@ -220,6 +232,7 @@ import Testing
         #expect(o["today"] == .string("2026-11-23"))
         #expect(json["risks"]?["matrix"]?.canonicalText == "[[0,0,1,0,0],[0,1,0,0,0],[0,0,0,1,0],[0,0,0,0,1],[0,0,0,0,0]]")
         #expect(json["risks"]?["review_overdue"] == .int(1))
+        #expect(json["risks"]?["escalation_suggested"] == .int(0))
         #expect(json["actions"]?["by_rag"]?["red"] == .int(1))
         #expect(json["attendance"]?["practices"]?.canonicalText.contains("\"status\":\"can-reach\"") == true)
         #expect(json["terms"]?["overdue"]?.canonicalText
@@ -235,7 +248,10 @@ import Testing
             Self.risk("RSK-1000000003", 4, 5),
         ], today: Self.today)
         #expect(south.risks.total == 2)
+        // South holds a 4x5 open and not escalated: what the PCPG may ask it about.
+        #expect(south.risks.escalationSuggested == 1)
         let region = RegionRollup(tenant: "bcuhb", region: "denbighshire", clusters: [south, north])
+        #expect(region.risks.escalationSuggested == 1)
         #expect(region.clusters.map(\.cluster) == ["north-denbighshire", "south-denbighshire"])
         #expect(region.risks.total == 8)
         #expect(region.risks.byBand["extreme"] == 2)

@@ -180,8 +180,7 @@ extension RecordView {
             }
             // A score of 15 or more is the common trigger for escalating beyond the cluster: an
             // open shared risk there, not escalated beyond it, is flagged for the lead to consider.
-            if let score = value("score").flatMap(RiskScore.init), score.score >= RiskScore.escalationTrigger, status == "open",
-               scope.practice == nil, !LeadPowers.beyondTheCluster.contains(escalation ?? "") {
+            if scope.practice == nil, RiskScore.suggestsEscalation(value("score").flatMap(RiskScore.init), status: status, escalation: escalation) {
                 d["escalation_suggested"] = .bool(true)
             }
             return d

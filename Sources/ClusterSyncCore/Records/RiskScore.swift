@@ -28,6 +28,14 @@ public struct RiskScore: Hashable, Sendable {
     /// common trigger is a score of 15 or more"): the extreme band.
     public static let escalationTrigger = 15
 
+    /// Whether an open cluster-shared risk is flagged for the lead to consider escalating: scored
+    /// at the trigger or above and not escalated beyond the cluster. One rule for a risk's page
+    /// and the roll-up's count (`RiskCounts.escalationSuggested`).
+    public static func suggestsEscalation(_ score: RiskScore?, status: String?, escalation: String?) -> Bool {
+        guard let score, score.score >= escalationTrigger, (status ?? "open") == "open" else { return false }
+        return !LeadPowers.beyondTheCluster.contains(escalation ?? "")
+    }
+
     /// The NPSA bands: 1-3 low, 4-6 moderate, 8-12 high, 15-25 extreme.
     public var band: Band {
         switch score {

@@ -123,8 +123,25 @@ public struct RiskCounts: Sendable, Equatable, Codable {
     public var reviewOverdue = 0
     /// Open risks by escalation level (`none` when not set).
     public var escalation = zeros(RecordSchema.escalationLevels + ["none"])
+    /// Open risks scored at the escalation trigger or above and not escalated beyond the
+    /// cluster (`RiskScore.suggestsEscalation`): what a PCPG may ask a cluster about.
+    public var escalationSuggested = 0
 
     public init() {}
+
+    /// As synthesised, except that a roll-up from before `escalation_suggested` (a server or a
+    /// replica file of an earlier version) reads as none suggested rather than failing.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        total = try c.decode(Int.self, forKey: .total)
+        byStatus = try c.decode([String: Int].self, forKey: .byStatus)
+        byBand = try c.decode([String: Int].self, forKey: .byBand)
+        byStatusAndBand = try c.decode([String: [String: Int]].self, forKey: .byStatusAndBand)
+        matrix = try c.decode(RiskMatrix.self, forKey: .matrix)
+        reviewOverdue = try c.decode(Int.self, forKey: .reviewOverdue)
+        escalation = try c.decode([String: Int].self, forKey: .escalation)
+        escalationSuggested = try c.decodeIfPresent(Int.self, forKey: .escalationSuggested) ?? 0
+    }
 
     mutating func add(_ risk: RollupContribution.Risk, today: CalendarDate) {
         total += 1
@@ -137,6 +154,7 @@ public struct RiskCounts: Sendable, Equatable, Codable {
         if let score = risk.score { matrix.add(score) }
         if let review = risk.reviewDate, review < today { reviewOverdue += 1 }
         escalation[risk.escalation ?? "none", default: 0] += 1
+        if RiskScore.suggestsEscalation(risk.score, status: status, escalation: risk.escalation) { escalationSuggested += 1 }
     }
 
     public static func + (a: RiskCounts, b: RiskCounts) -> RiskCounts {
@@ -148,12 +166,14 @@ public struct RiskCounts: Sendable, Equatable, Codable {
         s.matrix = a.matrix + b.matrix
         s.reviewOverdue += b.reviewOverdue
         s.escalation = sum(a.escalation, b.escalation)
+        s.escalationSuggested += b.escalationSuggested
         return s
     }
 
     enum CodingKeys: String, CodingKey {
         case total, matrix, escalation
         case byStatus = "by_status", byBand = "by_band", byStatusAndBand = "by_status_and_band", reviewOverdue = "review_overdue"
+        case escalationSuggested = "escalation_suggested"
     }
 }
 
