@@ -43,7 +43,12 @@ extension Pages {
                                    String(RiskScore.escalationTrigger), String(r.escalationSuggested))
         data["actions"] = t.text("rollup_actions_line", String(a.total), String(a.byRAG["red"] ?? 0), String(a.byRAG["amber"] ?? 0),
                                  String(a.byRAG["green"] ?? 0), String(a.byRAG["blue"] ?? 0), String(a.overdue))
-        data["decisions"] = t.text("rollup_decisions_line", String(d.total), d.year, String(d.yearByOutcome["agreed"] ?? 0))
+        data["decisions"] = t.text("rollup_decisions_line", String(d.total), d.year, String(d.yearByOutcome["agreed"] ?? 0),
+                                   String(d.yearFinancialByOutcome["agreed"] ?? 0), Amount.shown(pence: d.yearAgreedPence),
+                                   String(d.yearFinancialByOutcome["rejected"] ?? 0))
+        data["categories"] = t.text("rollup_categories_line", (RecordSchema.riskCategories + ["none"]).map { category in
+            "\(category == "none" ? t["rollup_no_category"] : category.replacingOccurrences(of: "-", with: " ")) \(r.byCategory[category] ?? 0)"
+        }.joined(separator: ", "))
         data["attendance"] = t.text("rollup_attendance_line", at.year, String(at.minimum), String(at.meetingsHeld), String(at.meetingsLeft),
                                     String(at.byStatus["met"] ?? 0), String(at.byStatus["can-reach"] ?? 0), String(at.byStatus["cannot-reach"] ?? 0))
         data["terms"] = t.text("rollup_terms_line", String(region.terms.inForce), String(region.terms.reviewOverdue))
@@ -68,7 +73,7 @@ extension Pages {
     <h2>{{t.rollup_totals}}</h2>
     {{> heatmap}}
     <dl class="fields" id="rollup-totals">
-    <dt>{{t.rollup_risks}}</dt><dd>{{risks}}<br>{{escalated}}</dd>
+    <dt>{{t.rollup_risks}}</dt><dd>{{risks}}<br>{{escalated}}<br>{{categories}}</dd>
     <dt>{{t.rollup_actions}}</dt><dd>{{actions}}</dd>
     <dt>{{t.rollup_decisions}}</dt><dd>{{decisions}}</dd>
     <dt>{{t.rollup_attendance}}</dt><dd>{{attendance}}</dd>

@@ -58,6 +58,8 @@ struct RollupText {
         lines.append("            reviews overdue \(r.reviewOverdue); escalated (open): "
             + ["pcpg", "health-board", "cluster"].map { "\($0) \(r.escalation[$0] ?? 0)" }.joined(separator: ", ")
             + "; scoring \(RiskScore.escalationTrigger)+ and not escalated beyond the cluster: \(r.escalationSuggested)")
+        lines.append("            open by category: " + (RecordSchema.riskCategories + ["none"])
+            .map { "\($0 == "none" ? "no category" : $0) \(r.byCategory[$0] ?? 0)" }.joined(separator: ", "))
         let a = region.actions
         lines.append("Actions     \(a.total); RAG: " + ["red", "amber", "green", "blue"].map { "\($0) \(a.byRAG[$0] ?? 0)" }.joined(separator: ", ")
             + ", cancelled \(a.byRAG["none"] ?? 0); overdue \(a.overdue)")
@@ -67,6 +69,8 @@ struct RollupText {
             DecisionCounts.outcomes.map { "\($0 == "none" ? "no outcome" : $0) \(counts[$0] ?? 0)" }.joined(separator: ", ")
         }
         lines.append("Decisions   \(d.total) (\(outcomes(d.byOutcome))); in \(d.year): \(outcomes(d.yearByOutcome))")
+        lines.append("            with financial implications in \(d.year): \(outcomes(d.yearFinancialByOutcome)); "
+            + "agreed \(Amount.shown(pence: d.yearAgreedPence))")
         let t = region.terms
         lines.append("Terms of reference: \(t.inForce) in force, \(t.reviewOverdue) overdue for review"
             + t.overdue.map { "\n            \($0.body) (\(region.clusters.count > 1 ? $0.cluster + ", " : "")\($0.terms), review was due \($0.reviewDate))" }.joined())

@@ -2,6 +2,7 @@
 the server sent them), and its risk register holds the risks escalated to the PCPG and nothing
 else. Through the real server (`clustersyncd serve`) and a real cluster lead's replica."""
 import os
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -32,7 +33,11 @@ def region(workdir):
         cli(lead, "risk", "set", escalated, "escalation=pcpg")
         cli(lead, "risk", "add", "title=Branch surgery lift out of order", "owner=Practice manager", "likelihood=3", "consequence=4")
         # Extreme and held in the cluster: the roll-up counts it for the PCPG to ask about.
-        cli(lead, "risk", "add", "title=Flooding of the branch car park", "owner=Practice manager", "likelihood=5", "consequence=3")
+        cli(lead, "risk", "add", "title=Flooding of the branch car park", "owner=Practice manager", "likelihood=5", "consequence=3",
+            "category=estates")
+        # A decision with financial implications, agreed this financial year: its sum reaches the PCPG.
+        cli(lead, "decision", "add", "title=Fund the phlebotomy pilot", "method=consensus", "outcome=agreed",
+            "financial_implications=yes", "amount=12000.50")
         cli(lead, "sync")
 
         # The PCPG analyst's replica, made for the region.
@@ -76,6 +81,9 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(totals).to_contain_text("3 in all (3 open, 0 closed). Open by band: extreme 2, high 1")
         expect(totals).to_contain_text("Open and escalated: 1 to the PCPG, 0 to the Health Board. "
                                        "Open, scoring 15 or more and not escalated beyond the cluster: 1.")
+        expect(totals).to_contain_text("Open risks by category: clinical 0, workforce 0, financial 0, service delivery 0, "
+                                       "information governance 0, reputation 0, partnership 0, estates 1, other 0, no category 2.")
+        expect(totals).to_contain_text(re.compile(r"With financial implications in 20\d\d-\d\d: 1 agreed, for £12,000\.50 in all; 0 rejected\."))
         # The heat map: likelihood 4 x consequence 5 and 3 x 4 hold one each.
         heat = page.locator("table.heat tbody tr")
         expect(heat.nth(1).locator("td").nth(4)).to_contain_text("1")

@@ -114,6 +114,13 @@ import Testing
         #expect(r.escalation == ["practice": 0, "cluster": 1, "pcpg": 1, "health-board": 0, "none": 3])
         // The open extreme risk is escalated to the PCPG, the 5x5 closed, the other 5x5 private.
         #expect(r.escalationSuggested == 0)
+        #expect(r.byCategory["none"] == 5, "no fixture has a category")
+        let categorised = [Self.record("RSK-1000000001", ["title": "W", "status": "open", "category": "workforce"]),
+                           Self.record("RSK-1000000002", ["title": "X", "status": "closed", "category": "workforce"]),
+                           Self.record("RSK-1000000003", ["title": "Y", "status": "open", "category": "not-a-category"])]
+        let c = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: categorised, today: Self.today).risks
+        #expect(c.byCategory["workforce"] == 1 && c.byCategory["none"] == 1, "open risks only; a word not in the list as none")
+        #expect(c.byCategory.count == RecordSchema.riskCategories.count + 1)
     }
 
     @Test func actionsAreCountedByRAGAndStatusWithOverdue() {
@@ -136,6 +143,21 @@ import Testing
         #expect(d.byOutcome == ["agreed": 2, "rejected": 0, "deferred": 1, "none": 1])
         #expect(d.year == "2026-27")
         #expect(d.yearByOutcome == ["agreed": 1, "rejected": 0, "deferred": 0, "none": 1])
+        #expect(d.yearFinancialByOutcome.values.reduce(0, +) == 0 && d.yearAgreedPence == 0)
+        // With financial implications: an agreed sum counts in the year's agreed total, a
+        // rejected one only among the year's financial decisions, last year's in neither, and
+        // a sum on a decision not marked financial in neither (the check on the decision says so).
+        let money = [
+            Self.record("DEC-1000000001", ["title": "A", "outcome": "agreed", "date": "2026-10-01", "financial_implications": true, "amount": "12000.50"]),
+            Self.record("DEC-1000000002", ["title": "B", "outcome": "agreed", "date": "2026-11-01", "financial_implications": true, "amount": "350"]),
+            Self.record("DEC-1000000003", ["title": "C", "outcome": "rejected", "date": "2026-11-01", "financial_implications": true, "amount": "900"]),
+            Self.record("DEC-1000000004", ["title": "D", "outcome": "agreed", "date": "2025-11-01", "financial_implications": true, "amount": "500"]),
+            Self.record("DEC-1000000005", ["title": "E", "outcome": "agreed", "date": "2026-11-01", "amount": "700"]),
+        ]
+        let m = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: money, today: Self.today).decisions
+        #expect(m.yearFinancialByOutcome == ["agreed": 2, "rejected": 1, "deferred": 0, "none": 0])
+        #expect(m.yearAgreedPence == 1_235_050)
+        #expect(Amount.shown(pence: m.yearAgreedPence) == "£12,350.50" && Amount.shown(pence: 1_200_005) == "£12,000.05")
     }
 
     @Test func attendanceMatchesTheAttendanceReport() {
@@ -178,7 +200,12 @@ import Testing
             }
             #expect(!views.isEmpty, "no \(type) fixture contributes")
             for field in type.schema.fields.map(\.name) where field != RecordSchema.deletedField.name {
-                let value: JSONValue = field == "attendees" ? Self.attendee("Dr Roberts", "dyserth") : "x"
+                let value: JSONValue = switch field {
+                case "attendees": Self.attendee("Dr Roberts", "dyserth")
+                case "amount": "12000"
+                case "financial_implications": true
+                default: "x"
+                }
                 let changed = views.filter { RollupContribution(writing(field, value, on: $0)) != RollupContribution($0) }
                 if inputs.contains(field) {
                     #expect(!changed.isEmpty, "\(type).\(field) is an input, but writing it changed no contribution")

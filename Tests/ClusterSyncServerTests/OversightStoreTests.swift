@@ -181,6 +181,71 @@ import Testing
         #expect(try await rhylAttended() == 0, "\(kind): the stale row was made again")
     }
 
+    /// Risks by category and decisions' sums (forty-second session, PCPG audit): pushed, they
+    /// reach the roll-up; rows kept before (without them) are made again, by SQLite's roll-up
+    /// format and PostgreSQL's migration v9.
+    @Test(arguments: StoreBackend.persistent) func categoriesAndSumsReachTheRollupAndOldRowsAreMadeAgain(_ kind: Kind) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-sums-\(UUID().uuidString).sqlite").path
+        // On PostgreSQL each read below is a new node's on the same database: a node keeps the
+        // roll-ups it aggregated (`ClusterRollupCache`) until the cluster's log moves.
+        let database = kind == .postgres ? try await TestPostgres.freshDatabase() : nil
+        func node(migrating: Bool = true) async throws -> any ServerStore {
+            guard let database else { return try SQLiteServerStore(path: path, wallClock: { Self.now }) }
+            let store = try PostgresServerStore(location: database, maximumConnections: 2, logger: Logger(label: "test-sums"), wallClock: { Self.now })
+            store.runInBackground()
+            if migrating { try await store.migrate() }
+            return store
+        }
+        var store = try await node()
+        try await store.addTenant("bcuhb")
+        let nd = "north-denbighshire"
+        try await store.addCluster(nd, tenant: "bcuhb")
+        try await store.addPractice("rhyl", cluster: nd, tenant: "bcuhb")
+        let rhyl = SessionIdentity(tenant: "bcuhb", cluster: nd, practice: "rhyl", author: "rhyl")
+        let day = Self.today.description
+        _ = try await store.push([
+            change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: nd),
+            change(2, "RSK-7K3M9Q2X1A", "category", .string("workforce"), cluster: nd),
+            change(3, "DEC-7K3M9Q2X1A", "title", .string("Fund the pilot"), cluster: nd),
+            change(4, "DEC-7K3M9Q2X1A", "date", .string(day), cluster: nd),
+            change(5, "DEC-7K3M9Q2X1A", "outcome", .string("agreed"), cluster: nd),
+            change(6, "DEC-7K3M9Q2X1A", "financial_implications", .bool(true), cluster: nd),
+            change(7, "DEC-7K3M9Q2X1A", "amount", .string("12000.50"), cluster: nd),
+            change(8, "DEC-8K3M9Q2X1A", "title", .string("Not funded"), cluster: nd),
+            change(9, "DEC-8K3M9Q2X1A", "date", .string(day), cluster: nd),
+            change(10, "DEC-8K3M9Q2X1A", "outcome", .string("rejected"), cluster: nd),
+            change(11, "DEC-8K3M9Q2X1A", "financial_implications", .bool(true), cluster: nd),
+            change(12, "DEC-8K3M9Q2X1A", "amount", .string("900"), cluster: nd),
+        ], as: rhyl)
+        func figures() async throws -> (workforce: Int?, agreed: Int64, financial: Int?) {
+            let rollup = try await store.rollup(tenant: "bcuhb", region: nil, today: Self.today)
+            return (rollup.risks.byCategory["workforce"], rollup.decisions.yearAgreedPence, rollup.decisions.yearFinancialByOutcome["rejected"])
+        }
+        var now = try await figures()
+        #expect(now.workforce == 1 && now.agreed == 1_200_050 && now.financial == 1, "\(kind): \(now)")
+        // As rows kept before the forty-second session were: no category, no sums.
+        // Each key may come first in its object, or after another.
+        let keys = ["\"category\":\"workforce\"", "\"financial\":true", "\"amountPence\":1200050"]
+        let stale = "UPDATE rollup_contribution SET contribution = "
+            + keys.flatMap { [",\($0)", "\($0),"] }.reduce("contribution") { "replace(\($0), '\($1)', '')" }
+        if kind == .sqlite {
+            try await DatabaseQueue(path: path).write { db in
+                try db.execute(sql: stale)
+                try db.execute(sql: "UPDATE rollup_format SET format = 2")
+            }
+        } else {
+            let postgres = try #require(store as? PostgresServerStore)
+            try await postgres.client.query(PostgresQuery(unsafeSQL: stale))
+            try await postgres.client.query(PostgresQuery(unsafeSQL: "DELETE FROM schema_migrations WHERE version LIKE 'v9%'"))
+            // Read before migrating again: the rows are stale.
+            let rollup = try await node(migrating: false).rollup(tenant: "bcuhb", region: nil, today: Self.today)
+            #expect(rollup.risks.byCategory["workforce"] == 0 && rollup.decisions.yearAgreedPence == 0, "the rows were made stale")
+        }
+        store = try await node()
+        now = try await figures()
+        #expect(now.workforce == 1 && now.agreed == 1_200_050, "\(kind): the stale rows were made again: \(now)")
+    }
+
     /// The SQLite store recomputes a record's kept contribution only when a push may change it
     /// (`RollupContribution.mayChange`): after each push below the kept roll-up equals the one
     /// recomputed from every record (the store reopened with its rows' format forgotten).

@@ -96,6 +96,21 @@ public enum Amount {
         return true
     }
 
+    /// A valid stored amount in pence (`350.50` → 35050); nil for anything else. Up to 12 digits
+    /// of pounds fit an Int64 many times over.
+    public static func pence(_ amount: String) -> Int64? {
+        guard isValid(amount) else { return nil }
+        let parts = amount.split(separator: ".")
+        guard let pounds = Int64(parts[0]) else { return nil }
+        return pounds * 100 + (parts.count == 2 ? Int64(parts[1]) ?? 0 : 0)
+    }
+
+    /// Pence as people read pounds: 1200050 → `£12,000.50`, 1200000 → `£12,000`.
+    public static func shown(pence: Int64) -> String {
+        let pounds = String(pence / 100), rest = pence % 100
+        return shown(rest == 0 ? pounds : pounds + "." + (rest < 10 ? "0" : "") + String(rest))
+    }
+
     /// `£12,000`, `12000` and `12000.00` as typed → `12000` (so a spreadsheet's `£1,500.00`
     /// imported again reads as the `1500` it is, not as a change).
     public static func typed(_ text: String) -> String {

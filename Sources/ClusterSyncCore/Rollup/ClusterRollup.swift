@@ -126,6 +126,9 @@ public struct RiskCounts: Sendable, Equatable, Codable {
     /// Open risks scored at the escalation trigger or above and not escalated beyond the
     /// cluster (`RiskScore.suggestsEscalation`): what a PCPG may ask a cluster about.
     public var escalationSuggested = 0
+    /// Open risks by category (`none` when not set): the same kind of risk held in several
+    /// clusters is what a PCPG plans for across them. A word from a fixed list, never text.
+    public var byCategory = zeros(RecordSchema.riskCategories + ["none"])
 
     public init() {}
 
@@ -141,6 +144,7 @@ public struct RiskCounts: Sendable, Equatable, Codable {
         reviewOverdue = try c.decode(Int.self, forKey: .reviewOverdue)
         escalation = try c.decode([String: Int].self, forKey: .escalation)
         escalationSuggested = try c.decodeIfPresent(Int.self, forKey: .escalationSuggested) ?? 0
+        byCategory = try c.decodeIfPresent([String: Int].self, forKey: .byCategory) ?? zeros(RecordSchema.riskCategories + ["none"])
     }
 
     mutating func add(_ risk: RollupContribution.Risk, today: CalendarDate) {
@@ -155,6 +159,7 @@ public struct RiskCounts: Sendable, Equatable, Codable {
         if let review = risk.reviewDate, review < today { reviewOverdue += 1 }
         escalation[risk.escalation ?? "none", default: 0] += 1
         if RiskScore.suggestsEscalation(risk.score, status: status, escalation: risk.escalation) { escalationSuggested += 1 }
+        byCategory[risk.category.flatMap { RecordSchema.riskCategories.contains($0) ? $0 : nil } ?? "none", default: 0] += 1
     }
 
     public static func + (a: RiskCounts, b: RiskCounts) -> RiskCounts {
@@ -167,13 +172,14 @@ public struct RiskCounts: Sendable, Equatable, Codable {
         s.reviewOverdue += b.reviewOverdue
         s.escalation = sum(a.escalation, b.escalation)
         s.escalationSuggested += b.escalationSuggested
+        s.byCategory = sum(a.byCategory, b.byCategory)
         return s
     }
 
     enum CodingKeys: String, CodingKey {
         case total, matrix, escalation
         case byStatus = "by_status", byBand = "by_band", byStatusAndBand = "by_status_and_band", reviewOverdue = "review_overdue"
-        case escalationSuggested = "escalation_suggested"
+        case escalationSuggested = "escalation_suggested", byCategory = "by_category"
     }
 }
 
@@ -226,14 +232,36 @@ public struct DecisionCounts: Sendable, Equatable, Codable {
     public var year: String
     /// Decisions dated in that year, by outcome.
     public var yearByOutcome = zeros(DecisionCounts.outcomes)
+    /// Decisions dated in that year with financial implications, by outcome (guide §3.11:
+    /// assurance that cluster funds are used well; the Health Board delegates budgets through
+    /// the PCPGs).
+    public var yearFinancialByOutcome = zeros(DecisionCounts.outcomes)
+    /// The sums of that year's decisions with financial implications that were agreed, in pence.
+    public var yearAgreedPence: Int64 = 0
 
     public init(year: FinancialYear) { self.year = year.description }
+
+    /// As synthesised, except that a roll-up from before the financial figures (a server or a
+    /// replica file of an earlier version) reads them as none rather than failing.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        total = try c.decode(Int.self, forKey: .total)
+        year = try c.decode(String.self, forKey: .year)
+        byOutcome = try c.decode([String: Int].self, forKey: .byOutcome)
+        yearByOutcome = try c.decode([String: Int].self, forKey: .yearByOutcome)
+        yearFinancialByOutcome = try c.decodeIfPresent([String: Int].self, forKey: .yearFinancialByOutcome) ?? zeros(Self.outcomes)
+        yearAgreedPence = try c.decodeIfPresent(Int64.self, forKey: .yearAgreedPence) ?? 0
+    }
 
     mutating func add(_ decision: RollupContribution.Decision, year: FinancialYear) {
         let outcome = decision.outcome.flatMap { Self.outcomes.contains($0) ? $0 : nil } ?? "none"
         total += 1
         byOutcome[outcome, default: 0] += 1
-        if let date = decision.date, year.contains(date) { yearByOutcome[outcome, default: 0] += 1 }
+        guard let date = decision.date, year.contains(date) else { return }
+        yearByOutcome[outcome, default: 0] += 1
+        guard decision.financial == true else { return }
+        yearFinancialByOutcome[outcome, default: 0] += 1
+        if outcome == "agreed" { yearAgreedPence += decision.amountPence ?? 0 }
     }
 
     public static func + (a: DecisionCounts, b: DecisionCounts) -> DecisionCounts {
@@ -241,12 +269,15 @@ public struct DecisionCounts: Sendable, Equatable, Codable {
         s.total += b.total
         s.byOutcome = sum(a.byOutcome, b.byOutcome)
         s.yearByOutcome = sum(a.yearByOutcome, b.yearByOutcome)
+        s.yearFinancialByOutcome = sum(a.yearFinancialByOutcome, b.yearFinancialByOutcome)
+        s.yearAgreedPence += b.yearAgreedPence
         return s
     }
 
     enum CodingKeys: String, CodingKey {
         case total, year
         case byOutcome = "by_outcome", yearByOutcome = "year_by_outcome"
+        case yearFinancialByOutcome = "year_financial_by_outcome", yearAgreedPence = "year_agreed_pence"
     }
 }
 

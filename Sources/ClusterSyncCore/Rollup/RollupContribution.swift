@@ -23,13 +23,18 @@ public enum RollupContribution: Sendable, Equatable, Codable {
         public var reviewDate: CalendarDate?
         /// One of `RecordSchema.escalationLevels`, or nil when not set.
         public var escalation: String?
+        /// One of `RecordSchema.riskCategories`, or nil when not set (and in rows kept before
+        /// the forty-second session, until recomputed).
+        public var category: String?
 
-        public init(likelihood: Int?, consequence: Int?, status: String, reviewDate: CalendarDate?, escalation: String?) {
+        public init(likelihood: Int?, consequence: Int?, status: String, reviewDate: CalendarDate?, escalation: String?,
+                    category: String? = nil) {
             self.likelihood = likelihood
             self.consequence = consequence
             self.status = status
             self.reviewDate = reviewDate
             self.escalation = escalation
+            self.category = category
         }
 
         public var score: RiskScore? {
@@ -56,10 +61,17 @@ public enum RollupContribution: Sendable, Equatable, Codable {
         public var outcome: String?
         /// The decision's own date (a decision without one counts in the totals only).
         public var date: CalendarDate?
+        /// Marked as having financial implications (nil: not marked, or kept before the
+        /// forty-second session).
+        public var financial: Bool?
+        /// The sum involved, in pence (a number, never text: the roll-up carries no free text).
+        public var amountPence: Int64?
 
-        public init(outcome: String?, date: CalendarDate?) {
+        public init(outcome: String?, date: CalendarDate?, financial: Bool? = nil, amountPence: Int64? = nil) {
             self.outcome = outcome
             self.date = date
+            self.financial = financial
+            self.amountPence = amountPence
         }
     }
 
@@ -89,11 +101,13 @@ public enum RollupContribution: Sendable, Equatable, Codable {
             let score = view.value("score").flatMap(RiskScore.init)
             self = .risk(Risk(likelihood: score?.likelihood, consequence: score?.consequence,
                               status: view.string("status") ?? "open", reviewDate: view.date("review_date"),
-                              escalation: view.escalation))
+                              escalation: view.escalation, category: view.string("category")))
         case .action:
             self = .action(Action(status: view.string("status") ?? "not-started", dueDate: view.date("due_date")))
         case .decision:
-            self = .decision(Decision(outcome: view.string("outcome"), date: view.date("date")))
+            self = .decision(Decision(outcome: view.string("outcome"), date: view.date("date"),
+                                      financial: view.value("financial_implications")?.boolValue,
+                                      amountPence: view.string("amount").flatMap(Amount.pence)))
         case .meeting:
             guard let meeting = AttendanceReport.Meeting(view) else { return nil }
             self = .meeting(meeting)
@@ -114,9 +128,9 @@ extension RollupContribution {
     /// `RollupTests` writes every other schema field of each type and checks just that.
     public static func inputs(of type: RecordType) -> Set<String>? {
         switch type {
-        case .risk: ["score", "status", "review_date", "escalation"]
+        case .risk: ["score", "status", "review_date", "escalation", "category"]
         case .action: ["status", "due_date"]
-        case .decision: ["outcome", "date"]
+        case .decision: ["outcome", "date", "financial_implications", "amount"]
         case .meeting: ["body", "status", "date", "attendees"]
         case .terms: ["body", "date_agreed", "review_date", "practices"]
         case .list, .item, .declaration, .plan, .contribution: nil

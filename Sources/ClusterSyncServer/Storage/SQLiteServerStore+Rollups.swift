@@ -10,8 +10,9 @@ extension SQLiteServerStore {
     /// Bumped whenever `RollupContribution` changes what it keeps, or the rules it is computed
     /// by: stored rows of another format are recomputed when the store opens. 2: a senior
     /// administrator alone counts for CND014W only when agreed (2026-12-05; PostgreSQL's
-    /// migration v7 does the same there).
-    static let rollupFormat: Int64 = 2
+    /// migration v7 does the same there). 3: a risk's category, a decision's financial
+    /// implications and amount (2026-12-06; PostgreSQL's v9).
+    static let rollupFormat: Int64 = 3
 
     /// Recomputes every contribution when the rows are of another format (or the store predates
     /// them). Called when the store opens.

@@ -278,11 +278,20 @@ enum PostgresServerSchema {
             -- of their source (one in conflict names both), as SQLite and the replica count them.
             CREATE INDEX field_write_by_source ON field_write(tenant, cluster, value) WHERE field = 'source' AND live;
             """),
+        ("v9 (roll-up): risks by category, decisions' sums", """
+            -- Risks' and decisions' kept contributions now carry a risk's category and a
+            -- decision's financial implications and amount: made again by the backfill.
+            COMMENT ON TABLE rollup_contribution IS 'one roll-up contribution per cluster-shared record';
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the
     /// materialised rows of a store from before it by replaying its log.
     static let backfills: [String: @Sendable (PostgresConnection, Logger) async throws -> Void] = [
+        "v9 (roll-up): risks by category, decisions' sums": { connection, logger in
+            try await PostgresServerStore.recomputeContributions(ofType: .risk, connection, logger: logger)
+            try await PostgresServerStore.recomputeContributions(ofType: .decision, connection, logger: logger)
+        },
         "v7 (governance): meeting contributions under the attendance rules of 2026-12-05": { connection, logger in
             try await PostgresServerStore.recomputeContributions(ofType: .meeting, connection, logger: logger)
         },
