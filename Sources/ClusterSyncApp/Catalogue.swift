@@ -363,6 +363,7 @@ public struct Catalogue: Sendable {
         "rollup_decisions_line": "{1} in all; in {2}, {3} agreed. With financial implications in {2}: {4} agreed, for {5} in all; {6} rejected.",
         "rollup_categories_line": "Open risks by category: {1}.",
         "rollup_no_category": "no category",
+        "rollup_unlisted_line": "Registered, but neither in the GP Collaborative's terms of reference nor attending: {1}.",
         "rollup_attendance_line": "{1}, minimum {2} meetings (CND014W): {3} held, {4} left. Practices: {5} met, {6} can reach, {7} cannot reach.",
         "rollup_terms_line": "{1} in force, {2} overdue for review.",
         "conflicts_none": "No conflicts. Nothing needs a decision.",

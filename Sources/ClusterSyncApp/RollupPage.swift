@@ -51,6 +51,10 @@ extension Pages {
         }.joined(separator: ", "))
         data["attendance"] = t.text("rollup_attendance_line", at.year, String(at.minimum), String(at.meetingsHeld), String(at.meetingsLeft),
                                     String(at.byStatus["met"] ?? 0), String(at.byStatus["can-reach"] ?? 0), String(at.byStatus["cannot-reach"] ?? 0))
+        if !at.registeredNotListed.isEmpty {
+            data["unlisted"] = t.text("rollup_unlisted_line", at.registeredNotListed
+                .map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", "))
+        }
         data["terms"] = t.text("rollup_terms_line", String(region.terms.inForce), String(region.terms.reviewOverdue))
         return page.html("rollup", title: t["rollup_title"], section: .rollup, data: data, conflicts: conflictCount())
     }
@@ -76,7 +80,7 @@ extension Pages {
     <dt>{{t.rollup_risks}}</dt><dd>{{risks}}<br>{{escalated}}<br>{{categories}}</dd>
     <dt>{{t.rollup_actions}}</dt><dd>{{actions}}</dd>
     <dt>{{t.rollup_decisions}}</dt><dd>{{decisions}}</dd>
-    <dt>{{t.rollup_attendance}}</dt><dd>{{attendance}}</dd>
+    <dt>{{t.rollup_attendance}}</dt><dd>{{attendance}}{{#unlisted}}<br>{{unlisted}}{{/unlisted}}</dd>
     <dt>{{t.rollup_terms}}</dt><dd>{{terms}}</dd>
     </dl>
     {{/none}}

@@ -86,6 +86,10 @@ struct RollupText {
                 return (multi ? [p.cluster] : []) + [p.practice, "\(p.attended)", "\(p.needed)", paint(word, code)]
             }))
         }
+        if !at.registeredNotListed.isEmpty {
+            lines.append("Registered, but neither in the GP Collaborative's terms of reference nor attending: "
+                + at.registeredNotListed.map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", "))
+        }
         return lines.joined(separator: "\n")
     }
 

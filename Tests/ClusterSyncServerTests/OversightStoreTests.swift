@@ -98,7 +98,9 @@ import Testing
         }
         let computed = ClusterRollup(tenant: "bcuhb", cluster: "wrexham", contributions: [
             .risk(RollupContribution.Risk(likelihood: nil, consequence: nil, status: "open", reviewDate: nil, escalation: "health-board"))],
-            today: Self.today)
+            today: Self.today).namingOnly(registered: ["gresford"])
+        // gresford is registered, and neither listed for attendance nor attending: named so.
+        #expect(computed.attendance.registeredNotListed == [AttendanceCounts.Unlisted(cluster: "wrexham", practice: "gresford")])
         #expect(try await store.rollup(tenant: "bcuhb", region: "wrexham-flint", today: Self.today).clusters == [computed])
         await #expect(throws: ClusterSyncError.self) { try await store.rollup(tenant: "bcuhb", region: "cardiff", today: Self.today) }
     }
@@ -138,6 +140,15 @@ import Testing
         let named = try #require(try await store.pull(for: .oversight(tenant: "bcuhb", role: .pcpg, region: "conwy", author: "pcpg"),
                                                       after: nil, limit: 1000).oversight?.regionRollup)
         #expect(named.attendance.practices.map(\.practice).sorted() == [ClusterRollup.unregisteredPractice, "prestatyn", "rhyl"])
+        #expect(named.attendance.registeredNotListed.isEmpty)
+        // A practice registered and never listed nor attending is named as such (PCPG audit:
+        // it was in no figure at all).
+        try await store.addPractice("meliden", cluster: nd, tenant: "bcuhb")
+        let unlisted = try #require(try await store.pull(for: .oversight(tenant: "bcuhb", role: .healthBoard, region: nil, author: "board"),
+                                                         after: nil, limit: 1000).oversight?.regionRollup)
+        #expect(unlisted.attendance.registeredNotListed == [AttendanceCounts.Unlisted(cluster: nd, practice: "meliden")], "\(kind)")
+        #expect(unlisted.clusters.first?.attendance.registeredNotListed.map(\.practice) == ["meliden"])
+        #expect(unlisted.jsonValue["attendance"]?["registered_not_listed"]?.canonicalText == "[{\"cluster\":\"north-denbighshire\",\"practice\":\"meliden\"}]")
     }
 
     /// A meeting's kept contribution records who it counted for under the rules of when it was

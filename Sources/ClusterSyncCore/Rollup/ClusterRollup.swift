@@ -290,8 +290,16 @@ extension ClusterRollup {
     /// A terms of reference's `practices` and an attendee's `practice` are typed on a replica,
     /// which cannot know the cluster's practices, so they may hold any text (a person's name
     /// typed by mistake); the server, which knows them, keeps such text from leaving the cluster.
+    ///
+    /// It also lists the registered practices the attendance figures leave out (neither in the
+    /// GP Collaborative's terms of reference nor recorded attending): a practice that never
+    /// came was in no figure at all (PCPG audit). Practices have no kind (a pharmacy is
+    /// registered like a GP practice), so they are listed as such, not counted as short.
     public func namingOnly(registered practices: Set<String>) -> ClusterRollup {
         var named = self
+        let listed = Set(attendance.practices.map(\.practice))
+        named.attendance.registeredNotListed = practices.subtracting(listed).sorted()
+            .map { AttendanceCounts.Unlisted(cluster: cluster, practice: $0) }
         for index in named.attendance.practices.indices where !practices.contains(named.attendance.practices[index].practice) {
             named.attendance.practices[index].practice = Self.unregisteredPractice
         }
@@ -311,6 +319,20 @@ public struct AttendanceCounts: Sendable, Equatable, Codable {
     public var practices: [Practice] = []
     /// Practices by status: `met`, `can-reach`, `cannot-reach`.
     public var byStatus = zeros(["met", "can-reach", "cannot-reach"])
+    /// Practices the server registered in the cluster that the figures above leave out: filled
+    /// in by the server for the roll-ups it sends (`ClusterRollup.namingOnly`), empty in a
+    /// practice's own.
+    public var registeredNotListed: [Unlisted] = []
+
+    public struct Unlisted: Sendable, Equatable, Codable {
+        public var cluster: String
+        public var practice: String
+
+        public init(cluster: String, practice: String) {
+            self.cluster = cluster
+            self.practice = practice
+        }
+    }
 
     public struct Practice: Sendable, Equatable, Codable {
         public var cluster: String
@@ -321,6 +343,18 @@ public struct AttendanceCounts: Sendable, Equatable, Codable {
     }
 
     public init(year: QAIFYear) { self.year = year.description }
+
+    /// As synthesised, except that a roll-up from before `registered_not_listed` reads it as empty.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        year = try c.decode(String.self, forKey: .year)
+        minimum = try c.decode(Int.self, forKey: .minimum)
+        meetingsHeld = try c.decode(Int.self, forKey: .meetingsHeld)
+        meetingsLeft = try c.decode(Int.self, forKey: .meetingsLeft)
+        practices = try c.decode([Practice].self, forKey: .practices)
+        byStatus = try c.decode([String: Int].self, forKey: .byStatus)
+        registeredNotListed = try c.decodeIfPresent([Unlisted].self, forKey: .registeredNotListed) ?? []
+    }
 
     public init(cluster: String, report: AttendanceReport) {
         year = report.year.description
@@ -339,12 +373,14 @@ public struct AttendanceCounts: Sendable, Equatable, Codable {
         s.meetingsLeft += b.meetingsLeft
         s.practices = (a.practices + b.practices).sorted { ($0.cluster, $0.practice) < ($1.cluster, $1.practice) }
         s.byStatus = sum(a.byStatus, b.byStatus)
+        s.registeredNotListed = (a.registeredNotListed + b.registeredNotListed).sorted { ($0.cluster, $0.practice) < ($1.cluster, $1.practice) }
         return s
     }
 
     enum CodingKeys: String, CodingKey {
         case year, minimum, practices
         case meetingsHeld = "meetings_held", meetingsLeft = "meetings_left", byStatus = "by_status"
+        case registeredNotListed = "registered_not_listed"
     }
 }
 
