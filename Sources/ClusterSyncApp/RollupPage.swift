@@ -36,6 +36,16 @@ extension Pages {
              "reviews": String(c.risks.reviewOverdue), "actions": String(c.actions.overdue),
              "attendance": String(c.attendance.byStatus["cannot-reach"] ?? 0), "terms": String(c.terms.reviewOverdue)]
         }
+        // A Health Board's replica: its PCPGs' regions side by side.
+        if region.region == nil, region.byRegion.count > 1 {
+            data["regions"] = region.byRegion.map { r -> [String: Any] in
+                ["region": r.region ?? t["rollup_no_region"], "clusterCount": String(r.clusters.count), "open": String(r.risks.byStatus["open"] ?? 0),
+                 "extreme": String(r.risks.byBand["extreme"] ?? 0), "unescalated": String(r.risks.escalationSuggested),
+                 "reviews": String(r.risks.reviewOverdue), "actions": String(r.actions.overdue),
+                 "attendance": String(r.attendance.byStatus["cannot-reach"] ?? 0), "terms": String(r.terms.reviewOverdue)]
+            }
+            data["hasRegions"] = true
+        }
         data["risks"] = t.text("rollup_risks_line", String(r.total), String(r.byStatus["open"] ?? 0), String(r.byStatus["closed"] ?? 0),
                                String(r.byBand["extreme"] ?? 0), String(r.byBand["high"] ?? 0), String(r.byBand["moderate"] ?? 0),
                                String(r.byBand["low"] ?? 0), String(r.byBand["unscored"] ?? 0), String(r.reviewOverdue))
@@ -74,6 +84,14 @@ extension Pages {
     <tbody>{{#clusters}}<tr><th scope="row">{{cluster}}</th><td data-label="{{t.rollup_col_open}}">{{open}}</td><td data-label="{{t.rollup_col_extreme}}">{{extreme}}</td><td data-label="{{t.rollup_col_unescalated}}">{{unescalated}}</td><td data-label="{{t.rollup_col_reviews}}">{{reviews}}</td><td data-label="{{t.rollup_col_actions}}">{{actions}}</td><td data-label="{{t.rollup_col_attendance}}">{{attendance}}</td><td data-label="{{t.rollup_col_terms}}">{{terms}}</td></tr>
     {{/clusters}}</tbody>
     </table>
+    {{#hasRegions}}<table id="rollup-regions" class="cards">
+    <caption>{{t.rollup_regions_caption}}</caption>
+    <thead><tr><th scope="col">{{t.rollup_col_region}}</th><th scope="col">{{t.rollup_col_clusters}}</th><th scope="col">{{t.rollup_col_open}}</th><th scope="col">{{t.rollup_col_extreme}}</th>
+    <th scope="col">{{t.rollup_col_unescalated}}</th><th scope="col">{{t.rollup_col_reviews}}</th><th scope="col">{{t.rollup_col_actions}}</th><th scope="col">{{t.rollup_col_attendance}}</th>
+    <th scope="col">{{t.rollup_col_terms}}</th></tr></thead>
+    <tbody>{{#regions}}<tr><th scope="row">{{region}}</th><td data-label="{{t.rollup_col_clusters}}">{{clusterCount}}</td><td data-label="{{t.rollup_col_open}}">{{open}}</td><td data-label="{{t.rollup_col_extreme}}">{{extreme}}</td><td data-label="{{t.rollup_col_unescalated}}">{{unescalated}}</td><td data-label="{{t.rollup_col_reviews}}">{{reviews}}</td><td data-label="{{t.rollup_col_actions}}">{{actions}}</td><td data-label="{{t.rollup_col_attendance}}">{{attendance}}</td><td data-label="{{t.rollup_col_terms}}">{{terms}}</td></tr>
+    {{/regions}}</tbody>
+    </table>{{/hasRegions}}
     <h2>{{t.rollup_totals}}</h2>
     {{> heatmap}}
     <dl class="fields" id="rollup-totals">

@@ -510,7 +510,8 @@ public actor InMemoryServerStore: ServerStore {
         for cluster in stored.clusters.sorted() where region == nil || stored.clusterRegion[cluster] == region {
             let views = try await stored.records[cluster]!.read { db in try ChangeReader.views(db, where: "rec.practice IS NULL") }
             let registered = Set(stored.practices.filter { $0.cluster == cluster }.map(\.practice))
-            clusters.append(ClusterRollup(tenant: tenant, cluster: cluster, records: views, today: today).namingOnly(registered: registered))
+            clusters.append(ClusterRollup(tenant: tenant, cluster: cluster, records: views, today: today)
+                .namingOnly(registered: registered, region: stored.clusterRegion[cluster]))
         }
         return RegionRollup(tenant: tenant, region: region, clusters: clusters)
     }

@@ -19,11 +19,12 @@ struct RollupCommand: ParsableCommand {
     @OptionGroup var replica: ReplicaOptions
     @OptionGroup var output: OutputOptions
     @Option(help: "Only this cluster.") var cluster: String?
+    @Option(help: "On a Health Board's replica: only this region (a PCPG's county).") var region: String?
     @Option(name: .customLong("color"), help: "Colour the heat map: auto (a terminal without NO_COLOR), always, never.")
     var colour: ColourChoice = .auto
 
     func run() throws {
-        let rollup = try replica.open().rollup(cluster: cluster)
+        let rollup = try replica.open().rollup(cluster: cluster, region: region)
         if output.json { return Output.printJSON(rollup.jsonValue) }
         let useColour = switch colour { case .auto: Output.colour; case .always: true; case .never: false }
         Output.print(RollupText(colour: useColour).render(rollup))
@@ -47,6 +48,17 @@ struct RollupText {
                 [c.cluster, "\(c.risks.byStatus["open"] ?? 0)", "\(c.risks.byBand["extreme"] ?? 0)", "\(c.risks.escalationSuggested)", "\(c.risks.reviewOverdue)",
                  "\(c.actions.overdue)", "\(c.attendance.byStatus["cannot-reach"] ?? 0)", "\(c.terms.reviewOverdue)"]
             }))
+            let regions = region.byRegion
+            if region.region == nil, regions.count > 1 {
+                // A Health Board's replica: its PCPGs side by side.
+                lines.append("")
+                lines.append(Output.table(["region", "clusters", "open risks", "extreme", "not escalated", "reviews overdue", "actions overdue",
+                                           "attendance red", "ToR overdue"], regions.map { r in
+                    [r.region ?? "(no region)", "\(r.clusters.count)", "\(r.risks.byStatus["open"] ?? 0)", "\(r.risks.byBand["extreme"] ?? 0)",
+                     "\(r.risks.escalationSuggested)", "\(r.risks.reviewOverdue)", "\(r.actions.overdue)",
+                     "\(r.attendance.byStatus["cannot-reach"] ?? 0)", "\(r.terms.reviewOverdue)"]
+                }))
+            }
             lines.append("Totals:")
         }
         lines.append("")

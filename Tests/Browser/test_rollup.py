@@ -121,3 +121,38 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
     finally:
         context.close()
         app.stop()
+
+
+def test_a_health_board_compares_its_regions(browser, region, workdir):
+    """A Health Board's roll-up puts its PCPGs' regions side by side (each cluster carries its
+    region from the server), as `rollup` does in the terminal."""
+    server, _ = region
+    server.admin("region", "add", "east", "--tenant", server.TENANT)
+    server.admin("cluster", "add", "--tenant", server.TENANT, "flint")
+    server.admin("cluster", "set-region", "--tenant", server.TENANT, "flint", "east")
+    board = os.path.join(workdir, "board.sqlite")
+    cli(board, "init", "--tenant", server.TENANT, "--role", "health-board", "--name", "Primary care team")
+    token = os.path.join(workdir, "board.token")
+    with open(token, "w") as file:
+        file.write(server.admin("credential", "issue", "--tenant", server.TENANT, "--role", "health-board", "--label", "Primary care team"))
+    cli(board, "remote", "set", f"localhost:{server.port}", "--ca", os.path.join(server.data, "ca.pem"), "--token-file", token)
+    cli(board, "sync")
+    app = RunningApp(board)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        open_app(page, app)
+        table = page.locator("#rollup-regions")
+        expect(table.locator("caption")).to_have_text("By region (each PCPG's clusters together)")
+        rows = table.locator("tbody tr")
+        expect(rows).to_have_count(2)
+        expect(rows.nth(0).locator("th")).to_have_text("east")
+        expect(rows.nth(0).locator("td").nth(0)).to_have_text("1")         # one cluster, nothing in it
+        expect(rows.nth(0).locator("td").nth(1)).to_have_text("0")
+        expect(rows.nth(1).locator("th")).to_have_text("north")
+        expect(rows.nth(1).locator("td").nth(1)).to_have_text("3")         # open risks
+        expect(rows.nth(1).locator("td").nth(3)).to_have_text("1")         # scoring 15+, not escalated
+        shot(page, "board-regions")
+    finally:
+        context.close()
+        app.stop()

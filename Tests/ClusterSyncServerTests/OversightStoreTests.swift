@@ -98,7 +98,7 @@ import Testing
         }
         let computed = ClusterRollup(tenant: "bcuhb", cluster: "wrexham", contributions: [
             .risk(RollupContribution.Risk(likelihood: nil, consequence: nil, status: "open", reviewDate: nil, escalation: "health-board"))],
-            today: Self.today).namingOnly(registered: ["gresford"])
+            today: Self.today).namingOnly(registered: ["gresford"], region: "wrexham-flint")
         // gresford is registered, and neither listed for attendance nor attending: named so.
         #expect(computed.attendance.registeredNotListed == [AttendanceCounts.Unlisted(cluster: "wrexham", practice: "gresford")])
         #expect(try await store.rollup(tenant: "bcuhb", region: "wrexham-flint", today: Self.today).clusters == [computed])

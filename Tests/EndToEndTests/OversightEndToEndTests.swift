@@ -156,6 +156,18 @@ import Testing
         #expect(boardRollup["region"] == .null && boardRollup["tenant"] == .string("bcuhb"))
         #expect(boardRollup["risks"]?["total"] == .int(5 + 1 + 7 + 4))
         #expect(try await riskIDs(board) == [escalated])
+        // Each cluster carries its region, so the Board compares its PCPGs: a region at a time,
+        // and side by side in the text.
+        #expect(boardClusters.compactMap { $0["region"]?.stringValue } == ["east", "north", "east"])
+        let eastOnly = try #require(try await cli.run("rollup", "--replica", board, "--region", "east", "--json").json)
+        #expect(eastOnly["region"] == .string("east") && eastOnly["risks"]?["total"] == .int(7 + 4), "\(eastOnly)")
+        let noSuch = try await cli.run("rollup", "--replica", board, "--region", "cardiff")
+        #expect(noSuch.status == 1 && noSuch.stderr.contains("no region cardiff;") && noSuch.stderr.contains("it covers east, north"), "\(noSuch.stderr)")
+        var wide = cli
+        wide.environment["COLUMNS"] = "300"
+        let boardText = try await wide.run("rollup", "--replica", board, "--color", "never").stdout
+        #expect(boardText.contains(#/region +clusters +open risks/#) && boardText.contains(#/\neast +2 +11 /#) && boardText.contains(#/\nnorth +1 +6 /#),
+                "\(boardText)")
 
         // A PCPG of another tenant sees nothing of bcuhb: its own cluster, empty.
         let foreignRollup = try await rollup(foreign)
@@ -191,14 +203,15 @@ import Testing
         #expect(try await riskIDs(north) == [])
     }
 
-    /// Cluster roll-ups as a practice's own replica computes them: without the registered
-    /// practices the attendance leaves out, which only the server knows (emptied).
+    /// Cluster roll-ups as a practice's own replica computes them: without what only the server
+    /// knows, the registered practices the attendance leaves out (emptied) and the region.
     static func withoutServerOnly(_ clusters: JSONValue?) -> JSONValue? {
         guard case .array(let list)? = clusters else { return clusters }
         return .array(list.map { cluster in
             guard case .object(var c) = cluster, case .object(var attendance)? = c["attendance"] else { return cluster }
             attendance["registered_not_listed"] = .array([])
             c["attendance"] = .object(attendance)
+            c["region"] = nil
             return .object(c)
         })
     }

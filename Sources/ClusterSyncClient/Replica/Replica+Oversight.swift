@@ -125,10 +125,19 @@ extension Replica {
 
     /// The roll-up the server sent at the last sync (a read-only replica's), `cluster`'s alone if
     /// given. Throws when there is none yet.
-    func storedRollup(cluster: String?) throws -> RegionRollup {
+    func storedRollup(cluster: String?, region: String? = nil) throws -> RegionRollup {
         let text = try database.read { db in try String.fetchOne(db, sql: "SELECT rollup FROM oversight") }
-        guard let text, let rollup = try? JSONDecoder().decode(RegionRollup.self, from: Data(text.utf8)) else {
+        guard let text, var rollup = try? JSONDecoder().decode(RegionRollup.self, from: Data(text.utf8)) else {
             throw ClusterSyncError(.invalidValue, "no roll-up yet: this replica has not synced; run `clustersync sync` first")
+        }
+        if let region {
+            guard let one = rollup.byRegion.first(where: { $0.region == region }) else {
+                let known = rollup.byRegion.compactMap(\.region)
+                throw ClusterSyncError(.invalidValue, "the server's roll-up has no region \(PatientDataGuard.quotable(region) ?? "so named"); "
+                    + (known.isEmpty ? "it names no region (a server of an earlier version, or clusters in none)" : "it covers \(known.joined(separator: ", "))"),
+                    field: "region")
+            }
+            rollup = one
         }
         guard let cluster else { return rollup }
         guard let one = rollup.clusters.first(where: { $0.cluster == cluster }) else {

@@ -8,9 +8,14 @@ import ClusterSyncCore
 extension Replica {
     /// The roll-up of every cluster this replica holds shared records of (one, for a practice),
     /// or only `cluster`'s; on `today` (default: the replica's clock's day).
-    public func rollup(cluster: String? = nil, today: CalendarDate? = nil) throws -> RegionRollup {
+    /// `region`: on a Health Board's replica, one of its regions (a PCPG's county).
+    public func rollup(cluster: String? = nil, region: String? = nil, today: CalendarDate? = nil) throws -> RegionRollup {
         // A PCPG's or Health Board's replica holds the server's roll-up, not the records.
-        if try oversightRole() != nil { return try storedRollup(cluster: cluster) }
+        if try oversightRole() != nil { return try storedRollup(cluster: cluster, region: region) }
+        if region != nil {
+            throw ClusterSyncError(.invalidValue, "this is a practice's replica of one cluster: a region's roll-up is read on a PCPG's or Health Board's replica",
+                                   field: "region")
+        }
         let today = today ?? self.today
         let identity = try identity()
         var byCluster: [String: [RollupContribution]] = [:]

@@ -9,6 +9,9 @@
 public struct ClusterRollup: Sendable, Equatable, Codable {
     public var tenant: String
     public var cluster: String
+    /// The region (a PCPG's county) the server has the cluster in, in the roll-ups it sends
+    /// (`namingOnly`); nil in a practice's own, and for a cluster in no region.
+    public var region: String?
     public var today: CalendarDate
     public var risks: RiskCounts
     public var actions: ActionCounts
@@ -65,6 +68,14 @@ public struct RegionRollup: Sendable, Equatable, Codable {
     public var decisions: DecisionCounts
     public var attendance: AttendanceCounts
     public var terms: TermsCounts
+
+    /// The roll-up's clusters added up region by region (a Health Board's PCPGs), by region
+    /// name, clusters in no region last.
+    public var byRegion: [RegionRollup] {
+        Dictionary(grouping: clusters) { $0.region }
+            .sorted { ($0.key == nil ? 1 : 0, $0.key ?? "") < ($1.key == nil ? 1 : 0, $1.key ?? "") }
+            .map { RegionRollup(tenant: tenant, region: $0.key, clusters: $0.value) }
+    }
 
     /// `clusters` should share one `today` (the first one's is used); they are listed by name.
     public init(tenant: String, region: String?, clusters: [ClusterRollup]) {
@@ -295,8 +306,10 @@ extension ClusterRollup {
     /// GP Collaborative's terms of reference nor recorded attending): a practice that never
     /// came was in no figure at all (PCPG audit). Practices have no kind (a pharmacy is
     /// registered like a GP practice), so they are listed as such, not counted as short.
-    public func namingOnly(registered practices: Set<String>) -> ClusterRollup {
+    /// `region`: the cluster's region as the server has it, so a Health Board compares its PCPGs.
+    public func namingOnly(registered practices: Set<String>, region: String?) -> ClusterRollup {
         var named = self
+        named.region = region
         let listed = Set(attendance.practices.map(\.practice))
         named.attendance.registeredNotListed = practices.subtracting(listed).sorted()
             .map { AttendanceCounts.Unlisted(cluster: cluster, practice: $0) }

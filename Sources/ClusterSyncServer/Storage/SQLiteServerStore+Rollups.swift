@@ -110,6 +110,8 @@ extension SQLiteServerStore {
         let contributions = try db.cachedStatement(sql: "SELECT record, contribution FROM rollup_contribution WHERE tenant = ? AND cluster = ?")
         var versions: [String: Int64] = [:]
         let registered = try Self.registeredPractices(db, tenant: tenant)
+        let regions = Dictionary(try Row.fetchAll(db, sql: "SELECT name, region FROM cluster WHERE tenant = ?", arguments: [tenant])
+            .map { ($0[0] as String, $0[1] as String?) }, uniquingKeysWith: { a, _ in a })
         let clusters = try Self.clusterNames(db, tenant: tenant, region: region).map { cluster in
             let version = try known[cluster] ?? Self.clusterLast(db, tenant: tenant, cluster: cluster)
             versions[cluster] = version
@@ -117,7 +119,7 @@ extension SQLiteServerStore {
                 let rows = try Row.fetchAll(contributions, arguments: [tenant, cluster]).map { (record: $0[0] as String, text: $0[1] as String) }
                 return try rollups.refresh(tenant: tenant, cluster: cluster, version: version, today: today, rows: rows)
             }()
-            return rollup.namingOnly(registered: registered[cluster] ?? [])
+            return rollup.namingOnly(registered: registered[cluster] ?? [], region: regions[cluster] ?? nil)
         }
         return (RegionRollup(tenant: tenant, region: region, clusters: clusters), versions)
     }

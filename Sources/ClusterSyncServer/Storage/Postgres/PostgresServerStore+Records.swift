@@ -216,7 +216,14 @@ extension PostgresServerStore {
             let (cluster, practice) = try row.decode((String, String).self)
             registered[cluster, default: []].insert(practice)
         }
-        return RegionRollup(tenant: tenant, region: region, clusters: rollups.map { $0.namingOnly(registered: registered[$0.cluster] ?? []) })
+        var regions: [String: String] = [:]
+        for row in try await c.rows("SELECT name, region FROM cluster WHERE tenant = \(tenant)", logger) {
+            let (cluster, inRegion) = try row.decode((String, String?).self)
+            if let inRegion { regions[cluster] = inRegion }
+        }
+        return RegionRollup(tenant: tenant, region: region, clusters: rollups.map {
+            $0.namingOnly(registered: registered[$0.cluster] ?? [], region: regions[$0.cluster])
+        })
     }
 
     /// The sequence number of each cluster's newest log row (0 for none), in one query: it moves
