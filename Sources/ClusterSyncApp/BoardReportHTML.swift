@@ -145,6 +145,7 @@ public enum BoardReportHTML {
         d["band"] = RiskScore(v.value("score") ?? .null)?.band.rawValue ?? "none"
         d["id"] = v.id.rawValue
         d["level"] = v.escalation == "health-board" ? "Health Board" : "PCPG"
+        if let on = v.escalatedOn { d["escalatedOn"] = shown(on) }
         d["score"] = scoreText(v.value("score"))
         d["initial"] = scoreText(v.value("initial_score"))
         d["target"] = v.value("target_score") == nil ? "—" : scoreText(v.value("target_score"))

@@ -138,7 +138,7 @@ enum BoardReportTemplate {
     {{#escalated}}<article class="risk keep">
     <h3><span class="badge band-{{band}}">{{score}}</span> {{title}}</h3>
     <dl>
-    <dt>Escalated to</dt><dd>{{level}}</dd>
+    <dt>Escalated to</dt><dd>{{level}}{{#escalatedOn}}, on {{escalatedOn}}{{/escalatedOn}}</dd>
     <dt>Owner</dt><dd>{{owner}}</dd>
     <dt>Category</dt><dd>{{category}}</dd>
     <dt>Initial score</dt><dd>{{initial}}</dd>

@@ -222,6 +222,8 @@ public struct Catalogue: Sendable {
         "field_chair_casting_vote": "Does the chair have a casting vote in a tie?",
         "field_voted_by_proxy": "Voted by proxy",
         "field_map_entry": "{1}: {2}",
+        "escalated_since": "Escalated since",
+        "escalated_since_value": "{1} ({2} days)",
         "escalation_suggested": "A score of {1} or more: the cluster lead may escalate it to the PCPG or the Health Board",
         "due_moved": "Due date moved",
         "due_moved_later": "{1} days later than first agreed ({2})",

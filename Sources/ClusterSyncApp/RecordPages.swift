@@ -197,6 +197,9 @@ extension Pages {
         if derived["escalation_suggested"] == .bool(true) {
             fields.append(["label": t["field_escalation"], "value": t.text("escalation_suggested", String(RiskScore.escalationTrigger))])
         }
+        if let on = derived["escalated_on"]?.stringValue, let days = derived["escalated_days"]?.intValue {
+            fields.append(["label": t["escalated_since"], "value": t.text("escalated_since_value", WalesDates.shown(iso: on), String(days))])
+        }
         if let rag = derived["rag"]?.stringValue { fields.append(["label": t["col_rag"], "value": t["rag_\(rag)"]]) }
         if let moved = derived["due_moved_days"]?.intValue, let original = view.string("original_due_date") {
             fields.append(["label": t["due_moved"], "value": t.text(moved > 0 ? "due_moved_later" : "due_moved_earlier", String(abs(moved)), WalesDates.shown(iso: original))])

@@ -23,6 +23,25 @@ import Testing
 
     static func date(_ days: Int) -> JSONValue { .string(CalendarDate(dayNumber: today.dayNumber + days).description) }
 
+    // MARK: Escalation
+
+    /// An open risk escalated beyond the cluster says since when (PCPG audit): the day the level
+    /// it is at was written, and how many days before today; with the lead's `pcpg` and a
+    /// practice's `cluster` in conflict, the `pcpg` write's day. Closed, or held in the
+    /// cluster, it says nothing.
+    @Test func anEscalatedRiskSaysSinceWhen() {
+        let day = Int64(86_400_000)
+        let since = Self.today.dayNumber - 10
+        let escalated = Self.view(Self.risk, [Self.w(Self.a, 1, at: Int64(since) * day + 5_000, "escalation", .string("pcpg")),
+                                              Self.w(Self.b, 1, at: Int64(since + 3) * day, "escalation", .string("cluster"))])
+        let derived = escalated.derived(today: Self.today)
+        #expect(derived["escalated_on"] == .string(CalendarDate(dayNumber: since).description) && derived["escalated_days"] == .int(10))
+        let closed = Self.view(Self.risk, escalated.writes.values.flatMap { $0 } + [Self.w(Self.a, 2, at: 1, "status", .string("closed"))])
+        #expect(closed.derived(today: Self.today)["escalated_on"] == nil)
+        let held = Self.view(Self.risk, [Self.w(Self.a, 1, at: 1, "escalation", .string("cluster"))])
+        #expect(held.derived(today: Self.today)["escalated_on"] == nil && held.escalatedOn == nil)
+    }
+
     // MARK: Names in a set
 
     /// A name added again in other capitals or accents is refused where it is typed, naming the

@@ -134,6 +134,9 @@ import Testing
         let shown = try #require(try await cli.run("risk", "show", "--replica", north, escalated, "--json").json)
         #expect(shown["fields"]?["title"] == .string("GP locum cover across the county"))
         #expect(shown["fields"]?["linked_actions"] == .array([.string(action)]))
+        // Since when, as the PCPG reads it: escalated today.
+        #expect(shown["derived"]?["escalated_days"] == .int(0) && shown["derived"]?["escalated_on"]?.stringValue?.count == 10, "\(shown)")
+        #expect(try await ok("risk", "show", "--replica", north, escalated).contains("escalated to pcpg on "))
         #expect(try await cli.run("show", "--replica", north, action).status == 0)
         #expect(try await cli.run("show", "--replica", north, privateRisk).status == 1)
 

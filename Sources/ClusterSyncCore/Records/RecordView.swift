@@ -69,6 +69,14 @@ public struct RecordView: Sendable, Equatable {
         return string("escalation")
     }
 
+    /// For a cluster-shared risk escalated beyond the cluster: the day its level (`escalation`)
+    /// was written, the latest such write when several are live.
+    public var escalatedOn: CalendarDate? {
+        guard type == .risk, scope.practice == nil, let level = escalation, LeadPowers.beyondTheCluster.contains(level),
+              let written = writes["escalation"]?.filter({ $0.value.stringValue == level }).map(\.hlc).max() else { return nil }
+        return CalendarDate(unixMillis: written.millis)
+    }
+
     /// The date a record falls overdue on: an action's due date, else its review date.
     public var overdueDate: CalendarDate? {
         type == .action ? date("due_date") : date("review_date")
@@ -182,6 +190,12 @@ extension RecordView {
             // open shared risk there, not escalated beyond it, is flagged for the lead to consider.
             if scope.practice == nil, RiskScore.suggestsEscalation(value("score").flatMap(RiskScore.init), status: status, escalation: escalation) {
                 d["escalation_suggested"] = .bool(true)
+            }
+            // How long an open risk has waited beyond the cluster (PCPG audit: nothing said when
+            // it was escalated): the day the level it is at was written.
+            if let escalatedOn, status == "open" {
+                d["escalated_on"] = .string(escalatedOn.description)
+                d["escalated_days"] = .int(Int64(today.dayNumber - escalatedOn.dayNumber))
             }
             return d
         case .action:
