@@ -111,6 +111,8 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(page.get_by_role("heading", name="Details")).to_be_visible()
         expect(page.get_by_role("link", name="Edit")).to_have_count(0)
         expect(page.locator("main form")).to_have_count(0)
+        # Since when the risk has been escalated, as the analyst reads it.
+        expect(page.locator("dl.fields")).to_contain_text(re.compile(r"Escalated since\s*\d{1,2} \w{3} 20\d\d \(0 days\)"))
         # Nor does a typed address: the form pages say this replica changes nothing.
         record = page.url
         for path in ["risks/new", "actions/new", "import", record.split("/", 3)[3] + "/edit"]:
