@@ -99,8 +99,9 @@ extension Pages {
         let report: AttendanceReport
         do {
             report = try replica.attendance(year: year)
-        } catch let error as ClusterSyncError where error.isUserError {
-            return page.message(status: .ok, title: t["attendance_title"], body: error.message)
+        } catch let error as ClusterSyncError where error.code == .forbiddenScope {
+            // A PCPG's or Health Board's replica: its Roll-up has each cluster's attendance.
+            return page.message(status: .forbidden, title: t["attendance_title"], body: t["attendance_read_only"])
         }
         let rows: [[String: Any]] = report.practices.map { row in
             let status = switch row.status { case .met: "attendance_met"; case .canReach: "attendance_can_reach"; case .cannotReach: "attendance_cannot_reach" }

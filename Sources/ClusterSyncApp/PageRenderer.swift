@@ -40,7 +40,8 @@ struct PageRenderer: Sendable {
             ("meetings", "/meetings", "nav_meetings"), ("decisions", "/decisions", "nav_decisions"),
             ("declarations", "/declarations", "nav_declarations"), ("plans", "/plans", "nav_plans"),
             ("conflicts", "/conflicts", "nav_conflicts"), ("sync", "/sync", "nav_sync"), ("importing", "/import", "nav_import"), ("export", "/export", "nav_export"),
-        ].filter { key, _, _ in !(readOnly && key == "importing") }.map { key, href, label in
+        // A read-only replica holds no cluster's plan or imports: not offered, rather than empty.
+        ].filter { key, _, _ in !(readOnly && (key == "importing" || key == "plans")) }.map { key, href, label in
             var entry: [String: Any] = ["href": href, "label": t[label], "current": key == section.rawValue]
             if key == "conflicts", conflicts > 0 { entry["badge"] = String(conflicts) }
             return entry

@@ -15,7 +15,12 @@ extension Pages {
             guard let period = ReportPeriod(typed) else {
                 return self.reportPage(period: typed, problem: self.t.text("report_period_unread", typed))
             }
-            let report = try self.replica.boardReport(period: period)
+            let report: BoardReport
+            do {
+                report = try self.replica.boardReport(period: period)
+            } catch let error as ClusterSyncError where error.isUserError {
+                return self.reportPage(period: typed, problem: error.message)
+            }
             // The file carries its own styles: served as a download, never as one of this app's
             // pages (whose policy allows no inline style).
             return self.download(try BoardReportHTML.render(report), type: "text/html",

@@ -65,6 +65,12 @@ extension Pages {
             data["unlisted"] = t.text("rollup_unlisted_line", at.registeredNotListed
                 .map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", "))
         }
+        data["contributions"] = [region.planContributions.lastYear, region.planContributions.year].map { year -> String in
+            let without = year.registeredWithout.map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }
+            return t.text("rollup_contributions_line", year.year, WalesDates.shown(year.deadline), String(year.byStatus["on-time"] ?? 0),
+                          String(year.byStatus["late"] ?? 0), String(year.byStatus["undated"] ?? 0))
+                + (without.isEmpty ? "" : " " + t.text("rollup_contributions_without", without.joined(separator: ", ")))
+        }
         data["terms"] = t.text("rollup_terms_line", String(region.terms.inForce), String(region.terms.reviewOverdue))
         return page.html("rollup", title: t["rollup_title"], section: .rollup, data: data, conflicts: conflictCount())
     }
@@ -99,6 +105,7 @@ extension Pages {
     <dt>{{t.rollup_actions}}</dt><dd>{{actions}}</dd>
     <dt>{{t.rollup_decisions}}</dt><dd>{{decisions}}</dd>
     <dt>{{t.rollup_attendance}}</dt><dd>{{attendance}}{{#unlisted}}<br>{{unlisted}}{{/unlisted}}</dd>
+    <dt>{{t.rollup_contributions}}</dt><dd>{{#contributions}}{{.}}<br>{{/contributions}}</dd>
     <dt>{{t.rollup_terms}}</dt><dd>{{terms}}</dd>
     </dl>
     {{/none}}

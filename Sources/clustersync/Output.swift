@@ -79,7 +79,7 @@ enum Output {
             lines.append("  score \(RiskScore.escalationTrigger) or more and not escalated beyond the cluster: the lead may escalate it (escalation=pcpg)")
         }
         if let on = derived["escalated_on"]?.stringValue, let days = derived["escalated_days"]?.intValue {
-            lines.append("  escalated to \(view.escalation ?? "") on \(on), \(days) day\(days == 1 ? "" : "s") ago")
+            lines.append("  escalated to \(view.escalation ?? "") on \(on), " + (days == 0 ? "today" : "\(days) day\(days == 1 ? "" : "s") ago"))
         }
         if let moved = derived["due_moved_days"]?.intValue, let original = view.string("original_due_date") {
             lines.append("  due date moved \(abs(moved)) day\(abs(moved) == 1 ? "" : "s") \(moved > 0 ? "later" : "earlier") than first agreed (\(original))")

@@ -102,6 +102,16 @@ struct RollupText {
             lines.append("Registered, but neither in the GP Collaborative's terms of reference nor attending: "
                 + at.registeredNotListed.map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", "))
         }
+        lines.append("")
+        for year in [region.planContributions.lastYear, region.planContributions.year] {
+            var line = "Contributions to the cluster plan \(year.year) (CND015W, by \(year.deadline)): on time \(year.byStatus["on-time"] ?? 0), "
+                + "late \(year.byStatus["late"] ?? 0), undated \(year.byStatus["undated"] ?? 0)"
+            if !year.registeredWithout.isEmpty {
+                line += "; registered, none made: "
+                    + year.registeredWithout.map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", ")
+            }
+            lines.append(line)
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -1,6 +1,7 @@
 """A PCPG analyst's web app: a read-only replica opens on its region's roll-up (counts only, as
 the server sent them), and its risk register holds the risks escalated to the PCPG and nothing
 else. Through the real server (`clustersyncd serve`) and a real cluster lead's replica."""
+import datetime
 import os
 import re
 
@@ -38,6 +39,12 @@ def region(workdir):
         # A decision with financial implications, agreed this financial year: its sum reaches the PCPG.
         cli(lead, "decision", "add", "title=Fund the phlebotomy pilot", "method=consensus", "outcome=agreed",
             "financial_implications=yes", "amount=12000.50")
+        # Prestatyn's contribution to the plan for last QAIF year, made late (after 30 September).
+        today = datetime.date.today()
+        start = today.year if today.month >= 10 else today.year - 1
+        last = f"{start - 1}-{str(start)[2:]}"
+        cli(lead, "contribution", "add", "contributor=prestatyn-medical", f"year={last}", f"date={start}-10-02",
+            "summary=Needs assessment")
         cli(lead, "sync")
 
         # The PCPG analyst's replica, made for the region.
@@ -84,6 +91,7 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(totals).to_contain_text("Open risks by category: clinical 0, workforce 0, financial 0, service delivery 0, "
                                        "information governance 0, reputation 0, partnership 0, estates 1, other 0, no category 2.")
         expect(totals).to_contain_text(re.compile(r"With financial implications in 20\d\d-\d\d: 1 agreed, for £12,000\.50 in all; 0 rejected\."))
+        expect(totals).to_contain_text(re.compile(r"20\d\d-\d\d, due by 30 Sep 20\d\d: 0 on time, 1 late, 0 undated\."))
         # The heat map: likelihood 4 x consequence 5 and 3 x 4 hold one each.
         heat = page.locator("table.heat tbody tr")
         expect(heat.nth(1).locator("td").nth(4)).to_contain_text("1")
@@ -92,6 +100,10 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(page.locator("main")).not_to_contain_text("locum")
         expect(page.locator("footer")).to_contain_text("A read-only copy")
         expect(page.get_by_role("link", name="Import")).to_have_count(0)
+        expect(page.get_by_role("link", name="Cluster plan")).to_have_count(0)     # a cluster's, not held here
+        assert page.goto(app.address + "attendance").status == 403
+        expect(page.locator("main")).to_contain_text("the Roll-up page gives each cluster's GP Collaborative attendance")
+        page.goto(app.address + "rollup")
         path = shot(page, "pcpg-rollup")
         assert os.path.getsize(path) > 10_000
         # An analyst on a phone: the roll-up's tables fit the screen.

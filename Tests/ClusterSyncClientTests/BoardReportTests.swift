@@ -46,12 +46,31 @@ import Testing
         defer { dir.remove() }
         let pcpg = try Replica.createReadOnly(path: dir.path("pcpg.sqlite"), tenant: "bcuhb", role: .pcpg, region: "conwy",
                                               displayName: "PCPG analyst").0
+        // A QAIF or financial year is four digits and the next year's two: `+123-24` was read as
+        // the year 123 (review).
+        #expect(QAIFYear("+123-24") == nil && QAIFYear("0000-01") == nil && FinancialYear("9999-00") == nil && QAIFYear("2026-27") != nil)
         for ask in [{ _ = try pcpg.boardReport() }, { _ = try pcpg.attendance() }] as [() throws -> Void] {
             #expect { try ask() } throws: { error in
                 guard let error = error as? ClusterSyncError else { return false }
                 return error.code == .forbiddenScope && error.message.contains("pcpg replica of region conwy") && error.message.contains("clustersync rollup")
             }
         }
+    }
+
+    /// A report covers at most five years (each risk is rebuilt at every month end: a period of
+    /// centuries typed into the app held it for minutes); a contribution's year is a QAIF year.
+    @Test func aReportsPeriodAndAContributionsYearAreBounded() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let r = try makeReplica(dir, "lead", practice: "prestatyn")
+        #expect { try r.boardReport(period: ReportPeriod("0001-01-01..9999-12-31")) } throws: {
+            ($0 as? ClusterSyncError)?.message.contains("a report covers at most five years") == true
+        }
+        _ = try r.boardReport(period: ReportPeriod("2022-04-01..2027-03-31"))
+        #expect { _ = try r.add(.contribution, edits: [.set("contributor", .string("prestatyn")), .set("year", .string("2026-28"))]) } throws: {
+            ($0 as? ClusterSyncError)?.field == "year"
+        }
+        _ = try r.add(.contribution, edits: [.set("contributor", .string("prestatyn")), .set("year", .string("2026-27"))])
     }
 
     /// Guide §3.8: "a mechanism to report on the lessons learned from risk reviews": a review of

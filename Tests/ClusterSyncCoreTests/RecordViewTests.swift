@@ -38,6 +38,13 @@ import Testing
         #expect(derived["escalated_on"] == .string(CalendarDate(dayNumber: since).description) && derived["escalated_days"] == .int(10))
         let closed = Self.view(Self.risk, escalated.writes.values.flatMap { $0 } + [Self.w(Self.a, 2, at: 1, "status", .string("closed"))])
         #expect(closed.derived(today: Self.today)["escalated_on"] == nil)
+        // Two leads escalating to the same level at once: since the first. A clock set ahead:
+        // escalated today, never "-3 days".
+        let twice = Self.view(Self.risk, [Self.w(Self.a, 1, at: Int64(since) * day, "escalation", .string("pcpg")),
+                                          Self.w(Self.b, 1, at: Int64(since + 4) * day, "escalation", .string("pcpg"))])
+        #expect(twice.derived(today: Self.today)["escalated_days"] == .int(10))
+        let ahead = Self.view(Self.risk, [Self.w(Self.a, 1, at: Int64(Self.today.dayNumber + 3) * day, "escalation", .string("health-board"))])
+        #expect(ahead.derived(today: Self.today)["escalated_days"] == .int(0))
         let held = Self.view(Self.risk, [Self.w(Self.a, 1, at: 1, "escalation", .string("cluster"))])
         #expect(held.derived(today: Self.today)["escalated_on"] == nil && held.escalatedOn == nil)
     }

@@ -88,6 +88,8 @@ import Testing
         record("TOR-0000000002", ["title": "Board v1", "body": "stakeholder-board", "date_agreed": "2024-04-01", "review_date": "2025-04-01"]),
         record("TOR-0000000003", ["title": "Board v2", "body": "stakeholder-board", "date_agreed": "2025-05-01", "review_date": "2027-05-01"]),
         record("TOR-0000000004", ["title": "LT", "body": "leadership-team", "date_agreed": "2024-01-01", "review_date": "2026-10-01"]),
+        // A practice's contribution to the plan for QAIF 2025-26, made on time (by 30 September 2026).
+        record("CTB-0000000001", ["contributor": "prestatyn", "year": "2025-26", "date": "2026-09-12"]),
         // Lists count nothing.
         record("LST-0000000001", ["title": "Agenda"]),
     ]
@@ -158,6 +160,13 @@ import Testing
         #expect(m.yearFinancialByOutcome == ["agreed": 2, "rejected": 1, "deferred": 0, "none": 0])
         #expect(m.yearAgreedPence == 1_235_050)
         #expect(Amount.shown(pence: m.yearAgreedPence) == "£12,350.50" && Amount.shown(pence: 1_200_005) == "£12,000.05")
+        // 93,000 decisions of the largest amount a field holds pass Int64: the sum stops at its
+        // largest rather than trapping (a trap here stopped the server; review).
+        let largest = RollupContribution.decision(.init(outcome: "agreed", date: CalendarDate("2026-10-01"), financial: true,
+                                                        amountPence: Amount.pence("999999999999.99")))
+        let huge = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", contributions: Array(repeating: largest, count: 93_000), today: Self.today)
+        #expect(huge.decisions.yearAgreedPence == Int64.max)
+        #expect(RegionRollup(tenant: "bcuhb", region: nil, clusters: [huge, huge]).decisions.yearAgreedPence == Int64.max)
     }
 
     @Test func attendanceMatchesTheAttendanceReport() {
@@ -232,7 +241,7 @@ import Testing
 
     @Test func contributionsAggregateLikeRecordsAndRoundTripThroughJSON() throws {
         let contributions = Self.records.compactMap(RollupContribution.init)
-        #expect(contributions.count == 24)  // 6 risks, 5 actions, 4 decisions, 5 meetings, 4 terms
+        #expect(contributions.count == 25)  // 6 risks, 5 actions, 4 decisions, 5 meetings, 4 terms, 1 contribution
         let fromContributions = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", contributions: contributions, today: Self.today)
         #expect(fromContributions == ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today))
         let data = try JSONEncoder().encode(contributions)
@@ -255,7 +264,9 @@ import Testing
         let rollup = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today)
         let json = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(rollup))
         guard case .object(let o) = json else { Issue.record("not an object"); return }
-        #expect(Set(o.keys) == ["tenant", "cluster", "today", "risks", "actions", "decisions", "attendance", "terms"])
+        #expect(Set(o.keys) == ["tenant", "cluster", "today", "risks", "actions", "decisions", "attendance", "terms", "plan_contributions"])
+        #expect(json["plan_contributions"]?["last_year"]?["practices"]?.canonicalText
+            == "[{\"cluster\":\"north-denbighshire\",\"date\":\"2026-09-12\",\"practice\":\"prestatyn\",\"status\":\"on-time\"}]")
         #expect(o["today"] == .string("2026-11-23"))
         #expect(json["risks"]?["matrix"]?.canonicalText == "[[0,0,1,0,0],[0,1,0,0,0],[0,0,0,1,0],[0,0,0,0,1],[0,0,0,0,0]]")
         #expect(json["risks"]?["review_overdue"] == .int(1))
@@ -264,6 +275,33 @@ import Testing
         #expect(json["attendance"]?["practices"]?.canonicalText.contains("\"status\":\"can-reach\"") == true)
         #expect(json["terms"]?["overdue"]?.canonicalText
             == "[{\"body\":\"leadership-team\",\"cluster\":\"north-denbighshire\",\"review_date\":\"2026-10-01\",\"terms\":\"TOR-0000000004\"}]")
+    }
+
+    /// CND015W: each practice's contribution to the plan for the QAIF year, on time by 30
+    /// September or late, this year's and last year's (whose deadline has passed); outside the
+    /// cluster, a practice it did not register is not named, and the registered ones with none are.
+    @Test func contributionsToThePlanAreCountedByPracticeAndDeadline() {
+        let made = [
+            Self.record("CTB-1000000001", ["contributor": "prestatyn", "year": "2025-26", "date": "2026-09-30"]),
+            Self.record("CTB-1000000002", ["contributor": "prestatyn", "year": "2025-26", "date": "2026-10-02"]),  // again, later: one practice
+            Self.record("CTB-1000000003", ["contributor": "rhyl", "year": "2025-26", "date": "2026-10-01"]),
+            Self.record("CTB-1000000004", ["contributor": "Mr Patient Smith", "year": "2025-26"]),
+            Self.record("CTB-1000000005", ["contributor": "rhyl", "year": "2026-27", "date": "2026-11-01"]),
+            Self.record("CTB-1000000006", ["contributor": "dyserth", "year": "2024-25", "date": "2025-09-01"]),  // too old to count
+            Self.record("CTB-1000000007", ["contributor": "meliden", "year": "not a year"]),                    // contributes nothing
+        ]
+        let rollup = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: made, today: Self.today)
+        let last = rollup.planContributions.lastYear, now = rollup.planContributions.year
+        #expect(last.year == "2025-26" && last.deadline == CalendarDate("2026-09-30") && now.year == "2026-27")
+        #expect(last.practices.map { "\($0.practice) \($0.status)" } == ["Mr Patient Smith undated", "prestatyn on-time", "rhyl late"])
+        #expect(last.byStatus == ["on-time": 1, "late": 1, "undated": 1])
+        #expect(now.practices.map(\.practice) == ["rhyl"] && now.byStatus["on-time"] == 1)
+        let outside = rollup.namingOnly(registered: ["prestatyn", "rhyl", "meliden"], region: nil).planContributions
+        #expect(outside.lastYear.practices.map(\.practice) == [ClusterRollup.unregisteredPractice, "prestatyn", "rhyl"])
+        #expect(outside.lastYear.registeredWithout.map(\.practice) == ["meliden"])
+        #expect(outside.year.registeredWithout.map(\.practice) == ["meliden", "prestatyn"])
+        #expect(!RegionRollup(tenant: "bcuhb", region: nil, clusters: [rollup.namingOnly(registered: ["rhyl"], region: nil)])
+            .jsonValue.canonicalText.contains("Patient"))
     }
 
     @Test func aRegionAddsItsClustersUp() {

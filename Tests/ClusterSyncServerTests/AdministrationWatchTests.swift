@@ -38,7 +38,9 @@ struct AdministrationWatchTests {
                 return await iterator.next() != nil
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(10))
+                // Long enough for a machine loaded by other builds (load 15 on two cores: the
+                // first reading came after 10 s once); a wake comes in a second otherwise.
+                try await Task.sleep(for: .seconds(30))
                 return false
             }
             let first = try await group.next() ?? false

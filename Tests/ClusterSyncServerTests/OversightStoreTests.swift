@@ -227,34 +227,44 @@ import Testing
             change(10, "DEC-8K3M9Q2X1A", "outcome", .string("rejected"), cluster: nd),
             change(11, "DEC-8K3M9Q2X1A", "financial_implications", .bool(true), cluster: nd),
             change(12, "DEC-8K3M9Q2X1A", "amount", .string("900"), cluster: nd),
+            // rhyl's contribution to the plan for last QAIF year, on time.
+            change(13, "CTB-7K3M9Q2X1A", "contributor", .string("rhyl"), cluster: nd),
+            change(14, "CTB-7K3M9Q2X1A", "year", .string(QAIFYear(startYear: QAIFYear(containing: Self.today).startYear - 1).description), cluster: nd),
+            change(15, "CTB-7K3M9Q2X1A", "date", .string("2025-09-01"), cluster: nd),
         ], as: rhyl)
-        func figures() async throws -> (workforce: Int?, agreed: Int64, financial: Int?) {
+        func figures() async throws -> (workforce: Int?, agreed: Int64, financial: Int?, contributed: [String]) {
             let rollup = try await store.rollup(tenant: "bcuhb", region: nil, today: Self.today)
-            return (rollup.risks.byCategory["workforce"], rollup.decisions.yearAgreedPence, rollup.decisions.yearFinancialByOutcome["rejected"])
+            return (rollup.risks.byCategory["workforce"], rollup.decisions.yearAgreedPence, rollup.decisions.yearFinancialByOutcome["rejected"],
+                    rollup.planContributions.lastYear.practices.map(\.practice))
         }
         var now = try await figures()
-        #expect(now.workforce == 1 && now.agreed == 1_200_050 && now.financial == 1, "\(kind): \(now)")
+        #expect(now.workforce == 1 && now.agreed == 1_200_050 && now.financial == 1 && now.contributed == ["rhyl"], "\(kind): \(now)")
         // As rows kept before the forty-second session were: no category, no sums.
         // Each key may come first in its object, or after another.
         let keys = ["\"category\":\"workforce\"", "\"financial\":true", "\"amountPence\":1200050"]
         let stale = "UPDATE rollup_contribution SET contribution = "
             + keys.flatMap { [",\($0)", "\($0),"] }.reduce("contribution") { "replace(\($0), '\($1)', '')" }
+        // Contributions to the plan contributed nothing to the roll-up before.
+        let noContributions = "DELETE FROM rollup_contribution WHERE record LIKE 'CTB-%'"
         if kind == .sqlite {
             try await DatabaseQueue(path: path).write { db in
                 try db.execute(sql: stale)
+                try db.execute(sql: noContributions)
                 try db.execute(sql: "UPDATE rollup_format SET format = 2")
             }
         } else {
             let postgres = try #require(store as? PostgresServerStore)
             try await postgres.client.query(PostgresQuery(unsafeSQL: stale))
-            try await postgres.client.query(PostgresQuery(unsafeSQL: "DELETE FROM schema_migrations WHERE version LIKE 'v9%'"))
+            try await postgres.client.query(PostgresQuery(unsafeSQL: noContributions))
+            try await postgres.client.query(PostgresQuery(unsafeSQL: "DELETE FROM schema_migrations WHERE version LIKE 'v9%' OR version LIKE 'v10%'"))
             // Read before migrating again: the rows are stale.
             let rollup = try await node(migrating: false).rollup(tenant: "bcuhb", region: nil, today: Self.today)
-            #expect(rollup.risks.byCategory["workforce"] == 0 && rollup.decisions.yearAgreedPence == 0, "the rows were made stale")
+            #expect(rollup.risks.byCategory["workforce"] == 0 && rollup.decisions.yearAgreedPence == 0
+                    && rollup.planContributions.lastYear.practices.isEmpty, "the rows were made stale")
         }
         store = try await node()
         now = try await figures()
-        #expect(now.workforce == 1 && now.agreed == 1_200_050, "\(kind): the stale rows were made again: \(now)")
+        #expect(now.workforce == 1 && now.agreed == 1_200_050 && now.contributed == ["rhyl"], "\(kind): the stale rows were made again: \(now)")
     }
 
     /// The SQLite store recomputes a record's kept contribution only when a push may change it

@@ -207,7 +207,8 @@ import Testing
     }
 
     /// Cluster roll-ups as a practice's own replica computes them: without what only the server
-    /// knows, the registered practices the attendance leaves out (emptied) and the region.
+    /// knows, the registered practices the attendance and the plan's contributions leave out
+    /// (emptied) and the region.
     static func withoutServerOnly(_ clusters: JSONValue?) -> JSONValue? {
         guard case .array(let list)? = clusters else { return clusters }
         return .array(list.map { cluster in
@@ -215,6 +216,14 @@ import Testing
             attendance["registered_not_listed"] = .array([])
             c["attendance"] = .object(attendance)
             c["region"] = nil
+            if case .object(var plan)? = c["plan_contributions"] {
+                for key in ["year", "last_year"] {
+                    guard case .object(var year)? = plan[key] else { continue }
+                    year["registered_without"] = .array([])
+                    plan[key] = .object(year)
+                }
+                c["plan_contributions"] = .object(plan)
+            }
             return .object(c)
         })
     }

@@ -107,6 +107,7 @@ struct LocalEditSession {
         let view = try self.view(id, reading: edit.fieldsRead)
         let planned = try edit.plan(on: view, type: id.type)
         try LocalEditRules.checkEscalation(of: id, scope: scope, field: planned.field, to: planned.value)
+        try LocalEditRules.checkContributionYear(of: id, field: planned.field, to: planned.value)
         if let kind = id.type.schema.field(planned.field)?.kind, let value = planned.value?.stringValue, let target = RecordID(value) {
             switch kind {
             case .reference, .referenceSet:

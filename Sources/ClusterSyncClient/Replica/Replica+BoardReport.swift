@@ -54,6 +54,12 @@ extension Replica {
         try refuseClusterReport("the cluster's governance report")
         let made = today ?? self.today
         let period = period ?? ReportPeriod(year: FinancialYear(containing: made))
+        // Every risk is rebuilt at every month end of the period: a period of centuries typed
+        // into the app held it for minutes (review, forty-second session).
+        guard period.last.dayNumber - period.first.dayNumber < 5 * 366 else {
+            throw ClusterSyncError(.invalidValue, "a report covers at most five years; \(period) is longer: report a financial year, or a shorter span",
+                                   field: "period")
+        }
         let asOf = min(made, period.last)
         let identity = try identity()
         var sharedChanges: [RecordID: [Change]] = [:]

@@ -149,8 +149,10 @@ extension TwelveMonthYear {
     /// Reads `2026-27` (the second part must be the next year's last two digits).
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let next = Int(parts[1]),
-              parts[0].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isASCII), (y + 1) % 100 == next else { return nil }
+        // Digits only (`+123-24` read as 123-24 before) and a year people mean.
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+              (parts[0] + parts[1]).allSatisfy({ $0.isASCII && $0.isNumber }), let y = Int(parts[0]), let next = Int(parts[1]),
+              (1900...2998).contains(y), (y + 1) % 100 == next else { return nil }
         self.init(startYear: y)
     }
 

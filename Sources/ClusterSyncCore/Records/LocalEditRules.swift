@@ -93,6 +93,16 @@ public enum LocalEditRules {
             + "record the risk as one shared with the cluster (without --private) to escalate it", field: field)
     }
 
+    /// Refuses a contribution's `year` that is not a QAIF year (`2026-27`): such a contribution
+    /// counts in no year's figures (review, forty-second session). The editor's rule, not
+    /// admission's: a text year stored before is still received.
+    public static func checkContributionYear(of record: RecordID, field: String, to value: JSONValue?) throws(ClusterSyncError) {
+        guard record.type == .contribution, field == "year", let text = value?.stringValue, QAIFYear(text) == nil else { return }
+        throw ClusterSyncError(.invalidValue,
+            "year must be a QAIF year written like 2026-27 (1 October 2026 to 30 September 2027); got \(PatientDataGuard.quotable(text) ?? "something else")",
+            field: field)
+    }
+
     /// Checks a link written locally: the target must be held here, not deleted, and visible to
     /// everyone who sees the linking record (a cluster-shared record may not link to a record
     /// private to one practice).

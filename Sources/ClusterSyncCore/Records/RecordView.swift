@@ -70,10 +70,12 @@ public struct RecordView: Sendable, Equatable {
     }
 
     /// For a cluster-shared risk escalated beyond the cluster: the day its level (`escalation`)
-    /// was written, the latest such write when several are live.
+    /// was written, the earliest such write when several are live. Read from the live writes,
+    /// so settling a conflict over the level, or writing it again, starts it again (README,
+    /// Known limits).
     public var escalatedOn: CalendarDate? {
         guard type == .risk, scope.practice == nil, let level = escalation, LeadPowers.beyondTheCluster.contains(level),
-              let written = writes["escalation"]?.filter({ $0.value.stringValue == level }).map(\.hlc).max() else { return nil }
+              let written = writes["escalation"]?.filter({ $0.value.stringValue == level }).map(\.hlc).min() else { return nil }
         return CalendarDate(unixMillis: written.millis)
     }
 
@@ -195,7 +197,8 @@ extension RecordView {
             // it was escalated): the day the level it is at was written.
             if let escalatedOn, status == "open" {
                 d["escalated_on"] = .string(escalatedOn.description)
-                d["escalated_days"] = .int(Int64(today.dayNumber - escalatedOn.dayNumber))
+                // Never negative: a write from a clock set ahead is escalated today.
+                d["escalated_days"] = .int(Int64(max(0, today.dayNumber - escalatedOn.dayNumber)))
             }
             return d
         case .action:

@@ -18,6 +18,9 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
     public var decisions: DecisionCounts
     public var attendance: AttendanceCounts
     public var terms: TermsCounts
+    /// Practices' contributions to the cluster plan (CND015W, CND016W), for the QAIF year
+    /// containing the day and the one before (whose 30 September deadline has passed).
+    public var planContributions: PlanContributionCounts
 
     public init(tenant: String, cluster: String, contributions: some Sequence<RollupContribution>, today: CalendarDate) {
         self.tenant = tenant
@@ -29,6 +32,7 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
         decisions = DecisionCounts(year: year)
         var meetings: [AttendanceReport.Meeting] = []
         var terms: [RollupContribution.Terms] = []
+        var made: [RollupContribution.PlanContribution] = []
         for contribution in contributions {
             switch contribution {
             case .risk(let risk): risks.add(risk, today: today)
@@ -36,8 +40,10 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
             case .decision(let decision): decisions.add(decision, year: year)
             case .meeting(let meeting): meetings.append(meeting)
             case .terms(let t): terms.append(t)
+            case .planContribution(let c): made.append(c)
             }
         }
+        planContributions = PlanContributionCounts(cluster: cluster, made: made, today: today)
         // Practices listed for attendance: those in the GP Collaborative's terms of reference
         // agreed by the year's end (as `clustersync attendance`), and any that attended.
         let qaif = QAIFYear(containing: today)
@@ -45,6 +51,28 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
         let report = AttendanceReport(meetings: meetings, practices: Set(listed), year: qaif, today: today)
         attendance = AttendanceCounts(cluster: cluster, report: report)
         self.terms = TermsCounts(cluster: cluster, terms: terms, today: today)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tenant, cluster, region, today, risks, actions, decisions, attendance, terms
+        case planContributions = "plan_contributions"
+    }
+
+    /// As synthesised, except that a roll-up from before `plan_contributions` (a server or a
+    /// replica file of an earlier version) reads it as none made.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tenant = try c.decode(String.self, forKey: .tenant)
+        cluster = try c.decode(String.self, forKey: .cluster)
+        region = try c.decodeIfPresent(String.self, forKey: .region)
+        today = try c.decode(CalendarDate.self, forKey: .today)
+        risks = try c.decode(RiskCounts.self, forKey: .risks)
+        actions = try c.decode(ActionCounts.self, forKey: .actions)
+        decisions = try c.decode(DecisionCounts.self, forKey: .decisions)
+        attendance = try c.decode(AttendanceCounts.self, forKey: .attendance)
+        terms = try c.decode(TermsCounts.self, forKey: .terms)
+        planContributions = try c.decodeIfPresent(PlanContributionCounts.self, forKey: .planContributions)
+            ?? PlanContributionCounts(cluster: cluster, made: [], today: today)
     }
 
     /// The roll-up of record views (any records of the cluster; private ones count nothing).
@@ -68,6 +96,7 @@ public struct RegionRollup: Sendable, Equatable, Codable {
     public var decisions: DecisionCounts
     public var attendance: AttendanceCounts
     public var terms: TermsCounts
+    public var planContributions: PlanContributionCounts
 
     /// The roll-up's clusters added up region by region (a Health Board's PCPGs), by region
     /// name, clusters in no region last.
@@ -90,9 +119,29 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         decisions = sorted.map(\.decisions).reduce(DecisionCounts(year: FinancialYear(containing: today)), +)
         attendance = sorted.map(\.attendance).reduce(AttendanceCounts(year: QAIFYear(containing: today)), +)
         terms = sorted.map(\.terms).reduce(TermsCounts(), +)
+        planContributions = sorted.map(\.planContributions).reduce(PlanContributionCounts(cluster: "", made: [], today: today), +)
     }
 
-    enum CodingKeys: String, CodingKey { case tenant, region, today, clusters, risks, actions, decisions, attendance, terms }
+    enum CodingKeys: String, CodingKey {
+        case tenant, region, today, clusters, risks, actions, decisions, attendance, terms
+        case planContributions = "plan_contributions"
+    }
+
+    /// As synthesised, except that a roll-up from before `plan_contributions` reads it as none made.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tenant = try c.decode(String.self, forKey: .tenant)
+        region = try c.decodeIfPresent(String.self, forKey: .region)
+        today = try c.decode(CalendarDate.self, forKey: .today)
+        clusters = try c.decode([ClusterRollup].self, forKey: .clusters)
+        risks = try c.decode(RiskCounts.self, forKey: .risks)
+        actions = try c.decode(ActionCounts.self, forKey: .actions)
+        decisions = try c.decode(DecisionCounts.self, forKey: .decisions)
+        attendance = try c.decode(AttendanceCounts.self, forKey: .attendance)
+        terms = try c.decode(TermsCounts.self, forKey: .terms)
+        planContributions = try c.decodeIfPresent(PlanContributionCounts.self, forKey: .planContributions)
+            ?? PlanContributionCounts(cluster: "", made: [], today: today)
+    }
 
     /// Written out so that `region` is `null` for a whole tenant rather than left out.
     public func encode(to encoder: any Encoder) throws {
@@ -106,6 +155,7 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         try c.encode(decisions, forKey: .decisions)
         try c.encode(attendance, forKey: .attendance)
         try c.encode(terms, forKey: .terms)
+        try c.encode(planContributions, forKey: .planContributions)
     }
 }
 
@@ -272,7 +322,7 @@ public struct DecisionCounts: Sendable, Equatable, Codable {
         yearByOutcome[outcome, default: 0] += 1
         guard decision.financial == true else { return }
         yearFinancialByOutcome[outcome, default: 0] += 1
-        if outcome == "agreed" { yearAgreedPence += decision.amountPence ?? 0 }
+        if outcome == "agreed" { yearAgreedPence = Self.saturating(yearAgreedPence, decision.amountPence ?? 0) }
     }
 
     public static func + (a: DecisionCounts, b: DecisionCounts) -> DecisionCounts {
@@ -281,8 +331,16 @@ public struct DecisionCounts: Sendable, Equatable, Codable {
         s.byOutcome = sum(a.byOutcome, b.byOutcome)
         s.yearByOutcome = sum(a.yearByOutcome, b.yearByOutcome)
         s.yearFinancialByOutcome = sum(a.yearFinancialByOutcome, b.yearFinancialByOutcome)
-        s.yearAgreedPence += b.yearAgreedPence
+        s.yearAgreedPence = saturating(a.yearAgreedPence, b.yearAgreedPence)
         return s
+    }
+
+    /// Sums of pence stop at Int64's largest rather than trap: 92,300 decisions of the largest
+    /// amount a field holds would pass it, and a trap in a roll-up stopped the server
+    /// (review, forty-second session).
+    static func saturating(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int64.max : sum
     }
 
     enum CodingKeys: String, CodingKey {
@@ -310,6 +368,7 @@ extension ClusterRollup {
     public func namingOnly(registered practices: Set<String>, region: String?) -> ClusterRollup {
         var named = self
         named.region = region
+        named.planContributions = planContributions.namingOnly(registered: practices, cluster: cluster)
         let listed = Set(attendance.practices.map(\.practice))
         named.attendance.registeredNotListed = practices.subtracting(listed).sorted()
             .map { AttendanceCounts.Unlisted(cluster: cluster, practice: $0) }

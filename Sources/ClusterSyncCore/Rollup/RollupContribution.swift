@@ -6,13 +6,29 @@
 /// Facts that depend on the day (an overdue review, an action's RAG, whether a meeting is still
 /// to come) are kept as dates and judged at aggregation, so a kept contribution never goes stale.
 /// Practice-private and deleted records contribute nothing (`init?` returns nil), nor do record
-/// types the roll-up does not count (lists, items, declarations, plans, contributions).
+/// types the roll-up does not count (lists, items, declarations, plans).
 public enum RollupContribution: Sendable, Equatable, Codable {
     case risk(Risk)
     case action(Action)
     case decision(Decision)
     case meeting(AttendanceReport.Meeting)
     case terms(Terms)
+    /// A practice's contribution to the cluster plan (CND015W, CND016W).
+    case planContribution(PlanContribution)
+
+    public struct PlanContribution: Sendable, Equatable, Codable {
+        /// The contributing practice's id, as typed (the server names it only if registered).
+        public var practice: String
+        /// The QAIF year it is for.
+        public var year: String
+        public var date: CalendarDate?
+
+        public init(practice: String, year: String, date: CalendarDate?) {
+            self.practice = practice
+            self.year = year
+            self.date = date
+        }
+    }
 
     public struct Risk: Sendable, Equatable, Codable {
         /// Nil when the risk has not been scored.
@@ -115,7 +131,10 @@ public enum RollupContribution: Sendable, Equatable, Codable {
             guard let body = view.string("body"), let agreed = view.date("date_agreed") else { return nil }
             self = .terms(Terms(id: view.id, body: body, dateAgreed: agreed, reviewDate: view.date("review_date"),
                                 practices: view.members("practices").compactMap(\.stringValue)))
-        case .list, .item, .declaration, .plan, .contribution:
+        case .contribution:
+            guard let practice = view.string("contributor"), let year = view.string("year").flatMap(QAIFYear.init) else { return nil }
+            self = .planContribution(PlanContribution(practice: practice, year: year.description, date: view.date("date")))
+        case .list, .item, .declaration, .plan:
             return nil
         }
     }
@@ -133,7 +152,8 @@ extension RollupContribution {
         case .decision: ["outcome", "date", "financial_implications", "amount"]
         case .meeting: ["body", "status", "date", "attendees"]
         case .terms: ["body", "date_agreed", "review_date", "practices"]
-        case .list, .item, .declaration, .plan, .contribution: nil
+        case .contribution: ["contributor", "year", "date"]
+        case .list, .item, .declaration, .plan: nil
         }
     }
 

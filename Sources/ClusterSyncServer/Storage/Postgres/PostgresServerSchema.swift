@@ -283,11 +283,19 @@ enum PostgresServerSchema {
             -- decision's financial implications and amount: made again by the backfill.
             COMMENT ON TABLE rollup_contribution IS 'one roll-up contribution per cluster-shared record';
             """),
+        ("v10 (roll-up): practices' contributions to the plan", """
+            -- A practice's contribution to the cluster plan now contributes to the roll-up
+            -- (CND015W): made by the backfill for those stored before.
+            COMMENT ON TABLE rollup_contribution IS 'one roll-up contribution per cluster-shared record';
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the
     /// materialised rows of a store from before it by replaying its log.
     static let backfills: [String: @Sendable (PostgresConnection, Logger) async throws -> Void] = [
+        "v10 (roll-up): practices' contributions to the plan": { connection, logger in
+            try await PostgresServerStore.recomputeContributions(ofType: .contribution, connection, logger: logger)
+        },
         "v9 (roll-up): risks by category, decisions' sums": { connection, logger in
             try await PostgresServerStore.recomputeContributions(ofType: .risk, connection, logger: logger)
             try await PostgresServerStore.recomputeContributions(ofType: .decision, connection, logger: logger)
