@@ -127,20 +127,14 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         case planContributions = "plan_contributions"
     }
 
-    /// As synthesised, except that a roll-up from before `plan_contributions` reads it as none made.
+    /// The totals are the clusters' sums, so they are added up again from the clusters read
+    /// (each decoded as `ClusterRollup` decodes, a key added since read as none) rather than
+    /// read a second time.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        tenant = try c.decode(String.self, forKey: .tenant)
-        region = try c.decodeIfPresent(String.self, forKey: .region)
+        self.init(tenant: try c.decode(String.self, forKey: .tenant), region: try c.decodeIfPresent(String.self, forKey: .region),
+                  clusters: try c.decode([ClusterRollup].self, forKey: .clusters))
         today = try c.decode(CalendarDate.self, forKey: .today)
-        clusters = try c.decode([ClusterRollup].self, forKey: .clusters)
-        risks = try c.decode(RiskCounts.self, forKey: .risks)
-        actions = try c.decode(ActionCounts.self, forKey: .actions)
-        decisions = try c.decode(DecisionCounts.self, forKey: .decisions)
-        attendance = try c.decode(AttendanceCounts.self, forKey: .attendance)
-        terms = try c.decode(TermsCounts.self, forKey: .terms)
-        planContributions = try c.decodeIfPresent(PlanContributionCounts.self, forKey: .planContributions)
-            ?? PlanContributionCounts(cluster: "", made: [], today: today)
     }
 
     /// Written out so that `region` is `null` for a whole tenant rather than left out.
