@@ -114,6 +114,12 @@ public enum BoardReportHTML {
              "lessons": open.risk.string("lessons_learned") ?? ""]
         }
         data["hasOpenLessons"] = !report.lessonsFromOpenRisks.isEmpty
+        // The year whose deadline has passed (final), then this one: as the roll-up counts them.
+        let words = ["on-time": "on time", "late": "late", "undated": "not dated"]
+        data["contributionYears"] = [report.rollup.planContributions.lastYear, report.rollup.planContributions.year].map { year -> [String: Any] in
+            ["year": year.year, "deadline": shown(year.deadline), "hasPractices": !year.practices.isEmpty,
+             "practices": year.practices.map { ["practice": $0.practice, "date": shown($0.date), "status": words[$0.status] ?? $0.status] }]
+        }
         data["attendanceYear"] = report.attendance.year.description
         data["meetingsHeld"] = String(report.attendance.held.count)
         data["meetingsLeft"] = String(report.attendance.left.count)

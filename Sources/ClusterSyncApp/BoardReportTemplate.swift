@@ -124,6 +124,17 @@ enum BoardReportTemplate {
     {{^hasAttendance}}<p>No GP Collaborative attendance recorded.</p>{{/hasAttendance}}
     </section>
 
+    <section class="keep">
+    <h2>Practices' contributions to the cluster plan (QAIF CND015W, CND016W: by 30 September)</h2>
+    {{#contributionYears}}<h3>{{year}}, due by {{deadline}}</h3>
+    {{#hasPractices}}<table class="contributions">
+    <thead><tr><th scope="col">Practice</th><th scope="col">Made</th><th scope="col">Status</th></tr></thead>
+    <tbody>{{#practices}}<tr><th scope="row">{{practice}}</th><td>{{date}}</td><td>{{status}}</td></tr>{{/practices}}</tbody>
+    </table>{{/hasPractices}}
+    {{^hasPractices}}<p>No contribution recorded for {{year}}.</p>{{/hasPractices}}
+    {{/contributionYears}}
+    </section>
+
     <section>
     <h2>Declarations of interest in force in the period</h2>
     {{#hasDeclarations}}<table class="declarations">

@@ -12,7 +12,8 @@ struct ReportCommand: ParsableCommand {
             The file is self-contained (inline CSS and SVG, nothing fetched) and prints to A4: key figures, the 5x5 heat \
             map, open risks by band month by month, actions by RAG, what is overdue, progress against the cluster plan, the \
             meetings of the period with their quorum, decisions taken in the period with what needs a look in each, risks \
-            closed in the period with their lessons learned, lessons learned in the period on risks still open, GP Collaborative attendance against CND014W, the declarations \
+            closed in the period with their lessons learned, lessons learned in the period on risks still open, GP Collaborative attendance against CND014W, \
+            practices' contributions to the cluster plan (CND015W), the declarations \
             of interest in force, and risks escalated to the PCPG or Health Board in full. Only records shared with the \
             cluster are used. A period that has ended is reported as its records stood on its last day. Open the file in a \
             browser; print it or save it as PDF from there.

@@ -56,6 +56,10 @@ def make_cluster(path):
     cli(path, "decision", "add", "title=Second care navigator post", f"meeting={board}", "method=consensus", "outcome=agreed")
     cli(path, "declaration", "add", "member=Rhys Morgan", "organisation=Morgan Pharmacy Ltd", "nature=pecuniary",
         f"date_declared={day(-10)}")
+    # Prestatyn's contribution to the plan for the last QAIF year, on time (CND015W).
+    qaif_start = today.year if today.month >= 10 else today.year - 1
+    cli(path, "contribution", "add", "contributor=prestatyn", f"year={qaif_start - 1}-{str(qaif_start)[2:]}",
+        f"date={qaif_start}-09-12", "summary=Needs assessment")
     return year, decision
 
 
@@ -89,6 +93,10 @@ def test_report_renders_to_png_and_pdf(workdir, browser):
     # Lessons learned from reviews of a risk still open, in a section of their own.
     open_lessons = page.eval_on_selector_all("table.open-lessons tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
     assert [[r[1], r[3]] for r in open_lessons] == [["Premises lease ends", "Start lease talks two years out"]], open_lessons
+    # Contributions to the plan: last QAIF year's (its deadline passed), then this one's.
+    contributions = page.eval_on_selector_all("table.contributions tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
+    assert [[r[0], r[2]] for r in contributions] == [["prestatyn", "on time"]], contributions
+    assert "No contribution recorded for" in text
     # Attendance: prestatyn 1 meeting, rhyl (in the terms of reference) none; no meetings left, so both short.
     rows = page.eval_on_selector_all("table.attendance tbody tr", "trs => trs.map(tr => [...tr.children].map(c => c.textContent.trim()))")
     assert [[r[0], r[2], r[3]] for r in rows] == [["prestatyn", "1", "cannot reach"], ["rhyl", "0", "cannot reach"]]
