@@ -62,16 +62,16 @@ extension Pages {
         data["attendance"] = t.text("rollup_attendance_line", at.year, String(at.minimum), String(at.meetingsHeld), String(at.meetingsLeft),
                                     String(at.byStatus["met"] ?? 0), String(at.byStatus["can-reach"] ?? 0), String(at.byStatus["cannot-reach"] ?? 0))
         if !at.registeredNotListed.isEmpty {
-            data["unlisted"] = t.text("rollup_unlisted_line", at.registeredNotListed
-                .map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", "))
+            data["unlisted"] = t.text("rollup_unlisted_line", region.named(at.registeredNotListed))
         }
         data["contributions"] = [region.planContributions.lastYear, region.planContributions.year].map { year -> String in
-            let without = year.registeredWithout.map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }
+            let without = region.named(year.registeredWithout)
             return t.text("rollup_contributions_line", year.year, WalesDates.shown(year.deadline), String(year.byStatus["on-time"] ?? 0),
                           String(year.byStatus["late"] ?? 0), String(year.byStatus["undated"] ?? 0))
-                + (without.isEmpty ? "" : " " + t.text("rollup_contributions_without", without.joined(separator: ", ")))
+                + (without.isEmpty ? "" : " " + t.text("rollup_contributions_without", without))
         }
         data["terms"] = t.text("rollup_terms_line", String(region.terms.inForce), String(region.terms.reviewOverdue))
+        if let practices = region.practicesShown { data["practices"] = practices }
         return page.html("rollup", title: t["rollup_title"], section: .rollup, data: data, conflicts: conflictCount())
     }
 
@@ -101,6 +101,7 @@ extension Pages {
     <h2>{{t.rollup_totals}}</h2>
     {{> heatmap}}
     <dl class="fields" id="rollup-totals">
+    {{#practices}}<dt>{{t.rollup_practices}}</dt><dd id="rollup-practices">{{practices}}</dd>{{/practices}}
     <dt>{{t.rollup_risks}}</dt><dd>{{risks}}<br>{{escalated}}<br>{{categories}}</dd>
     <dt>{{t.rollup_actions}}</dt><dd>{{actions}}</dd>
     <dt>{{t.rollup_decisions}}</dt><dd>{{decisions}}</dd>

@@ -20,6 +20,7 @@ import GRDB
 public actor InMemoryServerStore: ServerStore {
     struct Tenant {
         var practices: Set<PracticePath> = []
+        var practiceKinds: [PracticePath: PracticeKind] = [:]
         var clusters: Set<String> = []
         /// Regions, and the region of each cluster that is in one.
         var regions: Set<String> = []
@@ -136,7 +137,7 @@ public actor InMemoryServerStore: ServerStore {
         }
     }
 
-    public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
+    public func addPractice(_ practice: String, cluster: String, tenant: String, kind: PracticeKind) async throws {
         guard tenants[tenant]?.clusters.contains(cluster) == true else {
             throw ClusterSyncError(.invalidValue, "no cluster \"\(cluster)\" in tenant \"\(tenant)\"", field: "cluster")
         }
@@ -144,6 +145,12 @@ public actor InMemoryServerStore: ServerStore {
         guard tenants[tenant]!.practices.insert(path).inserted else {
             throw ClusterSyncError(.invalidValue, "practice \(path) already exists", field: "practice")
         }
+        tenants[tenant]!.practiceKinds[path] = kind
+    }
+
+    public func setKind(_ kind: PracticeKind, of practice: PracticePath) async throws {
+        guard tenants[practice.tenant]?.practices.contains(practice) == true else { throw RegisteredPractice.unknown(practice) }
+        tenants[practice.tenant]!.practiceKinds[practice] = kind
     }
 
     public func issueToken(for holder: CredentialHolder, label: String?, expiresAt: Int64?) async throws -> String {
@@ -204,9 +211,10 @@ public actor InMemoryServerStore: ServerStore {
             role: holder.role, region: holder.region)
     }
 
-    public func practices(tenant: String?) async throws -> [PracticePath] {
+    public func practices(tenant: String?) async throws -> [RegisteredPractice] {
         let chosen = tenant.map { tenants[$0].map { [$0] } ?? [] } ?? Array(tenants.values)
-        return chosen.flatMap(\.practices).sorted { $0.description < $1.description }
+        return chosen.flatMap { stored in stored.practices.map { RegisteredPractice($0, kind: stored.practiceKinds[$0] ?? .gp) } }
+            .sorted { $0.path.description < $1.path.description }
     }
 
     // MARK: Authentication
@@ -509,7 +517,8 @@ public actor InMemoryServerStore: ServerStore {
         var clusters: [ClusterRollup] = []
         for cluster in stored.clusters.sorted() where region == nil || stored.clusterRegion[cluster] == region {
             let views = try await stored.records[cluster]!.read { db in try ChangeReader.views(db, where: "rec.practice IS NULL") }
-            let registered = Set(stored.practices.filter { $0.cluster == cluster }.map(\.practice))
+            let registered = Dictionary(uniqueKeysWithValues: stored.practices.filter { $0.cluster == cluster }
+                .map { ($0.practice, stored.practiceKinds[$0] ?? .gp) })
             clusters.append(ClusterRollup(tenant: tenant, cluster: cluster, records: views, today: today)
                 .namingOnly(registered: registered, region: stored.clusterRegion[cluster]))
         }

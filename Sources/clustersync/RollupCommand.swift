@@ -40,6 +40,7 @@ struct RollupText {
         var lines: [String] = []
         let name = region.region.map { "region \($0)" } ?? region.clusters.map(\.cluster).joined(separator: ", ")
         lines.append("Roll-up of \(name) (\(region.tenant)) on \(region.today)")
+        if let practices = region.practicesShown { lines.append("Registered practices: \(practices)") }
         if region.clusters.count > 1 {
             lines.append("")
             lines.append(Output.table(["cluster", "open risks", "extreme", "not escalated", "reviews overdue", "actions overdue", "attendance red",
@@ -99,16 +100,16 @@ struct RollupText {
             }))
         }
         if !at.registeredNotListed.isEmpty {
-            lines.append("Registered, but neither in the GP Collaborative's terms of reference nor attending: "
-                + at.registeredNotListed.map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", "))
+            lines.append("GP practices registered, but neither in the GP Collaborative's terms of reference nor attending: "
+                + region.named(at.registeredNotListed))
         }
         lines.append("")
         for year in [region.planContributions.lastYear, region.planContributions.year] {
             var line = "Contributions to the cluster plan \(year.year) (CND015W, by \(year.deadline)): on time \(year.byStatus["on-time"] ?? 0), "
                 + "late \(year.byStatus["late"] ?? 0), undated \(year.byStatus["undated"] ?? 0)"
             if !year.registeredWithout.isEmpty {
-                line += "; registered, none made: "
-                    + year.registeredWithout.map { region.clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", ")
+                line += "; GP practices registered, none made: "
+                    + region.named(year.registeredWithout)
             }
             lines.append(line)
         }

@@ -94,26 +94,49 @@ struct ClusterCommand: AsyncParsableCommand {
 }
 
 struct PracticeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "practice", abstract: "Practices of a cluster.", subcommands: [Add.self, List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "practice", abstract: "Practices of a cluster (GP practices, community pharmacies, dental and optometry practices, teams).",
+        subcommands: [Add.self, SetKind.self, List.self])
+
+    static let kindHelp = ArgumentHelp(
+        "What kind of practice: \(PracticeKind.allSpellings). Only a gp practice owes the GP Collaborative's attendance "
+        + "(CND014W) and a contribution to the cluster plan (CND015W/016W) in the roll-ups.")
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a practice to a cluster.")
         @OptionGroup var data: DataOptions
         @Option(help: "The tenant.") var tenant: String
         @Option(help: "The cluster.") var cluster: String
+        @Option(help: kindHelp) var kind: String = PracticeKind.gp.rawValue
         @Argument(help: "The practice's name (e.g. prestatyn).") var name: String
         func run() async throws {
-            try await data.store().addPractice(name, cluster: cluster, tenant: tenant)
-            print("added practice \(tenant)/\(cluster)/\(name)")
+            let kind = try PracticeKind.parse(kind)
+            try await data.store().addPractice(name, cluster: cluster, tenant: tenant, kind: kind)
+            print("added practice \(tenant)/\(cluster)/\(name) (\(kind))")
+        }
+    }
+
+    struct SetKind: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-kind", abstract: "Say what kind of practice a registered one is.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "The tenant.") var tenant: String
+        @Option(help: "The cluster.") var cluster: String
+        @Argument(help: "The practice's name.") var name: String
+        @Argument(help: kindHelp) var kind: String
+        func run() async throws {
+            let kind = try PracticeKind.parse(kind)
+            let path = PracticePath(tenant: tenant, cluster: cluster, practice: name)
+            try await data.store().setKind(kind, of: path)
+            print("practice \(path) is \(kind)")
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List practices.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List practices: tenant/cluster/practice and kind.")
         @OptionGroup var data: DataOptions
         @Option(help: "Only this tenant's.") var tenant: String?
         func run() async throws {
-            for path in try await data.store().practices(tenant: tenant) { print(path) }
+            for practice in try await data.store().practices(tenant: tenant) { print(practice) }
         }
     }
 }
@@ -199,7 +222,7 @@ struct CredentialCommand: AsyncParsableCommand {
             let holder = try CredentialHolder(tenant: tenant, cluster: cluster, practice: practice,
                                               role: try CredentialRole.parse(role), region: region)
             if let path = holder.practicePath, !(try await store.isRegistered(path)) {
-                throw ClusterSyncError(.unknownRecord, "no practice \(path); add it with `clustersyncd practice add`")
+                throw RegisteredPractice.unknown(path)
             }
             if certificate, let path = holder.practicePath { try await requireTrustedAuthority(tenant: path.tenant) }
             let expiresAt = try await expiry(now: TimeText.now())

@@ -23,6 +23,8 @@ def region(workdir):
         lead = os.path.join(workdir, "prestatyn.sqlite")
         init_replica(lead, "prestatyn-medical", "Prestatyn Medical")
         server.admin("practice", "add", "--tenant", server.TENANT, "--cluster", server.CLUSTER, "prestatyn-medical")
+        # A community pharmacy: counted by kind, owing no GP Collaborative attendance.
+        server.admin("practice", "add", "--tenant", server.TENANT, "--cluster", server.CLUSTER, "--kind", "pharmacy", "boots-prestatyn")
         token = os.path.join(workdir, "lead.token")
         with open(token, "w") as file:
             file.write(server.admin("credential", "issue", "--tenant", server.TENANT, "--cluster", server.CLUSTER,
@@ -85,6 +87,8 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(cells.nth(2)).to_have_text("1")
         expect(cells.nth(2)).to_have_attribute("data-label", "Scoring 15+, not escalated")
         totals = page.locator("#rollup-totals")
+        expect(page.locator("#rollup-practices")).to_have_text(re.compile(r"^\d+ GP, 1 pharmacy$"))
+        expect(totals).not_to_contain_text("boots-prestatyn")
         expect(totals).to_contain_text("3 in all (3 open, 0 closed). Open by band: extreme 2, high 1")
         expect(totals).to_contain_text("Open and escalated: 1 to the PCPG, 0 to the Health Board. "
                                        "Open, scoring 15 or more and not escalated beyond the cluster: 1.")

@@ -258,13 +258,21 @@ import Testing
         old["risks"] = .object(risks)
         south.risks.escalationSuggested = 0
         #expect(try JSONDecoder().decode(ClusterRollup.self, from: Data(JSONValue.object(old).canonicalText.utf8)) == south)
+        // Nor `practices_by_kind` (forty-third session): as none registered.
+        let registered = south.namingOnly(registered: ["rhyl": .gp, "boots-rhyl": .pharmacy], region: nil)
+        guard case .object(var before) = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(registered)) else { return }
+        #expect(before["practices_by_kind"]?["pharmacy"] == .int(1))
+        before["practices_by_kind"] = nil
+        let read = try JSONDecoder().decode(ClusterRollup.self, from: Data(JSONValue.object(before).canonicalText.utf8))
+        #expect(read.practicesByKind == ClusterRollup.noPractices && read.attendance == registered.attendance)
     }
 
     @Test func theJSONShapeIsStable() throws {
         let rollup = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today)
         let json = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(rollup))
         guard case .object(let o) = json else { Issue.record("not an object"); return }
-        #expect(Set(o.keys) == ["tenant", "cluster", "today", "risks", "actions", "decisions", "attendance", "terms", "plan_contributions"])
+        #expect(Set(o.keys) == ["tenant", "cluster", "today", "risks", "actions", "decisions", "attendance", "terms", "plan_contributions",
+                                "practices_by_kind"])
         #expect(json["plan_contributions"]?["last_year"]?["practices"]?.canonicalText
             == "[{\"cluster\":\"north-denbighshire\",\"date\":\"2026-09-12\",\"practice\":\"prestatyn\",\"status\":\"on-time\"}]")
         #expect(o["today"] == .string("2026-11-23"))
@@ -296,11 +304,16 @@ import Testing
         #expect(last.practices.map { "\($0.practice) \($0.status)" } == ["Mr Patient Smith undated", "prestatyn on-time", "rhyl late"])
         #expect(last.byStatus == ["on-time": 1, "late": 1, "undated": 1])
         #expect(now.practices.map(\.practice) == ["rhyl"] && now.byStatus["on-time"] == 1)
-        let outside = rollup.namingOnly(registered: ["prestatyn", "rhyl", "meliden"], region: nil).planContributions
+        // A pharmacy owes no contribution (the indicator is the GP contract's): counted by kind only.
+        let named = rollup.namingOnly(registered: ["prestatyn": .gp, "rhyl": .gp, "meliden": .gp, "boots-rhyl": .pharmacy], region: nil)
+        let outside = named.planContributions
         #expect(outside.lastYear.practices.map(\.practice) == [ClusterRollup.unregisteredPractice, "prestatyn", "rhyl"])
         #expect(outside.lastYear.registeredWithout.map(\.practice) == ["meliden"])
         #expect(outside.year.registeredWithout.map(\.practice) == ["meliden", "prestatyn"])
-        #expect(!RegionRollup(tenant: "bcuhb", region: nil, clusters: [rollup.namingOnly(registered: ["rhyl"], region: nil)])
+        #expect(named.attendance.registeredNotListed.map(\.practice) == ["meliden", "prestatyn", "rhyl"])
+        #expect(named.practicesByKind["gp"] == 3 && named.practicesByKind["pharmacy"] == 1 && named.practicesByKind["dental"] == 0)
+        #expect(rollup.practicesByKind.values.allSatisfy { $0 == 0 }, "a practice's own roll-up knows no registered practices")
+        #expect(!RegionRollup(tenant: "bcuhb", region: nil, clusters: [rollup.namingOnly(registered: ["rhyl": .gp], region: nil)])
             .jsonValue.canonicalText.contains("Patient"))
     }
 

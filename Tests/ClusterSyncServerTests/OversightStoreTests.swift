@@ -98,7 +98,7 @@ import Testing
         }
         let computed = ClusterRollup(tenant: "bcuhb", cluster: "wrexham", contributions: [
             .risk(RollupContribution.Risk(likelihood: nil, consequence: nil, status: "open", reviewDate: nil, escalation: "health-board"))],
-            today: Self.today).namingOnly(registered: ["gresford"], region: "wrexham-flint")
+            today: Self.today).namingOnly(registered: ["gresford": .gp], region: "wrexham-flint")
         // gresford is registered, and neither listed for attendance nor attending: named so.
         #expect(computed.attendance.registeredNotListed == [AttendanceCounts.Unlisted(cluster: "wrexham", practice: "gresford")])
         #expect(try await store.rollup(tenant: "bcuhb", region: "wrexham-flint", today: Self.today).clusters == [computed])
@@ -149,6 +149,28 @@ import Testing
         #expect(unlisted.attendance.registeredNotListed == [AttendanceCounts.Unlisted(cluster: nd, practice: "meliden")], "\(kind)")
         #expect(unlisted.clusters.first?.attendance.registeredNotListed.map(\.practice) == ["meliden"])
         #expect(unlisted.jsonValue["attendance"]?["registered_not_listed"]?.canonicalText == "[{\"cluster\":\"north-denbighshire\",\"practice\":\"meliden\"}]")
+        #expect(unlisted.planContributions.year.registeredWithout.map(\.practice) == ["meliden", "prestatyn", "rhyl"])
+
+        // Only a GP practice owes CND014W attendance and CND015W contributions: a community
+        // pharmacy, or a practice said since to be a dental one, is counted by kind and named
+        // in neither list (PCPG audit: a pharmacy was listed as a GP practice short of both).
+        try await store.addPractice("boots-rhyl", cluster: nd, tenant: "bcuhb", kind: .pharmacy)
+        try await store.setKind(.dental, of: PracticePath(tenant: "bcuhb", cluster: nd, practice: "meliden"))
+        let kinds = try #require(try await store.pull(for: .oversight(tenant: "bcuhb", role: .healthBoard, region: nil, author: "board"),
+                                                      after: nil, limit: 1000).oversight?.regionRollup)
+        #expect(kinds.attendance.registeredNotListed.isEmpty, "\(kind)")
+        #expect(kinds.planContributions.year.registeredWithout.map(\.practice) == ["prestatyn", "rhyl"], "\(kind)")
+        #expect(kinds.practicesByKind.filter { $0.value > 0 } == ["gp": 2, "pharmacy": 1, "dental": 1], "\(kind)")
+        #expect(kinds.clusters.first?.practicesByKind == kinds.practicesByKind)
+        #expect(kinds.practicesShown == "2 GP, 1 pharmacy, 1 dental")
+        #expect(kinds.jsonValue["practices_by_kind"]?["optometry"] == .int(0))
+        #expect(try await store.practices(tenant: "bcuhb").map(\.description) == [
+            "bcuhb/north-denbighshire/boots-rhyl pharmacy", "bcuhb/north-denbighshire/meliden dental",
+            "bcuhb/north-denbighshire/prestatyn gp", "bcuhb/north-denbighshire/rhyl gp"])
+        let error = await #expect(throws: ClusterSyncError.self) {
+            try await store.setKind(.pharmacy, of: PracticePath(tenant: "bcuhb", cluster: nd, practice: "dyserth"))
+        }
+        #expect(error?.code == .unknownRecord && error?.message.contains("bcuhb/north-denbighshire/dyserth") == true, "\(kind)")
     }
 
     /// A meeting's kept contribution records who it counted for under the rules of when it was

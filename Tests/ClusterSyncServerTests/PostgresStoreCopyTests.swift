@@ -22,9 +22,10 @@ import Testing
         let plain = try await Fixture.makeStore(SQLiteServerStore(path: dir.appendingPathComponent("plain.sqlite").path))
         try await Fixture.property(seed: seed, compacting: sqlite, plain: plain, in: dir)
 
-        // What an operator adds besides changes: a region, credentials of each role and kind,
-        // revocations, a replica key, session log entries, and a redaction.
+        // What an operator adds besides changes: a region, a pharmacy, credentials of each role
+        // and kind, revocations, a replica key, session log entries, and a redaction.
         try await sqlite.addRegion("conwy-denbighshire", tenant: Fixture.tenant)
+        try await sqlite.addPractice("boots-rhyl", cluster: Fixture.cluster, tenant: Fixture.tenant, kind: .pharmacy)
         try await sqlite.setRegion("conwy-denbighshire", ofCluster: Fixture.cluster, tenant: Fixture.tenant)
         let prestatyn = PracticePath(tenant: Fixture.tenant, cluster: Fixture.cluster, practice: "prestatyn")
         let token = try await sqlite.issueToken(for: .practice(prestatyn), label: "Practice manager", expiresAt: nil)

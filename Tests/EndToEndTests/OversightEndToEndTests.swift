@@ -75,6 +75,19 @@ import Testing
         try await admin("cluster", "add", "--tenant", "bcuhb", "flint", "--region", "east")
         try await admin("cluster", "set-region", "--tenant", "cvuhb", "cardiff-north", "cardiff")
         try await admin("practice", "add", "--tenant", "bcuhb", "--cluster", "flint", "mold")
+        // A community pharmacy of flint's: counted by kind, and owing no GP Collaborative
+        // attendance (CND014W) nor a contribution to the plan. A kind nobody knows is refused,
+        // naming the kinds; a practice registered as a GP one can be said to be another kind.
+        let chemist = try await cli.run(["practice", "add", "--data", "data", "--tenant", "bcuhb", "--cluster", "flint", "--kind", "chemist",
+                                         "boots-mold"], binary: "clustersyncd")
+        #expect(chemist.status != 0 && chemist.stderr.contains("one of gp, pharmacy, dental"), "\(chemist.stderr)")
+        try await admin("practice", "add", "--tenant", "bcuhb", "--cluster", "flint", "boots-mold")
+        try await admin("practice", "set-kind", "--tenant", "bcuhb", "--cluster", "flint", "boots-mold", "pharmacy")
+        let unknown = try await cli.run(["practice", "set-kind", "--data", "data", "--tenant", "bcuhb", "--cluster", "flint", "buckley", "dental"],
+                                        binary: "clustersyncd")
+        #expect(unknown.status != 0 && unknown.stderr.contains("no practice bcuhb/flint/buckley"), "\(unknown.stderr)")
+        let listed = try await cli.run(["practice", "list", "--data", "data", "--tenant", "bcuhb"], binary: "clustersyncd")
+        #expect(listed.stdout.contains("bcuhb/flint/boots-mold pharmacy\nbcuhb/flint/mold gp\n"), "\(listed.stdout)")
 
         let prestatyn = try await leadReplica(server: server)
         let wrexham = try await base.makeReplica("wrexham-1", cluster: "wrexham", certificate: false, server: server)
@@ -121,6 +134,8 @@ import Testing
         // (here every one: no GP Collaborative terms or meetings were recorded).
         #expect(eastRollup["attendance"]?["registered_not_listed"]?.canonicalText
                 == "[{\"cluster\":\"flint\",\"practice\":\"mold\"},{\"cluster\":\"wrexham\",\"practice\":\"wrexham-1\"}]")
+        #expect(eastRollup["practices_by_kind"]?["gp"] == .int(2) && eastRollup["practices_by_kind"]?["pharmacy"] == .int(1), "\(eastRollup)")
+        #expect(try await ok("rollup", "--replica", east).contains("Registered practices: 2 GP, 1 pharmacy"))
         #expect(Self.withoutServerOnly(eastRollup["clusters"])
                 == .array(own.compactMap { if case .array(let c) = $0 { c.first } else { nil } }), "\(eastRollup)")
         #expect(try await riskIDs(east) == [], "nothing of east is escalated")
@@ -208,7 +223,7 @@ import Testing
 
     /// Cluster roll-ups as a practice's own replica computes them: without what only the server
     /// knows, the registered practices the attendance and the plan's contributions leave out
-    /// (emptied) and the region.
+    /// (emptied), the practices by kind (all 0) and the region.
     static func withoutServerOnly(_ clusters: JSONValue?) -> JSONValue? {
         guard case .array(let list)? = clusters else { return clusters }
         return .array(list.map { cluster in
@@ -216,6 +231,7 @@ import Testing
             attendance["registered_not_listed"] = .array([])
             c["attendance"] = .object(attendance)
             c["region"] = nil
+            c["practices_by_kind"] = .object(ClusterRollup.noPractices.mapValues { .int(Int64($0)) })
             if case .object(var plan)? = c["plan_contributions"] {
                 for key in ["year", "last_year"] {
                     guard case .object(var year)? = plan[key] else { continue }

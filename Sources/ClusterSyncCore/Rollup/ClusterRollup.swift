@@ -21,6 +21,13 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
     /// Practices' contributions to the cluster plan (CND015W, CND016W), for the QAIF year
     /// containing the day and the one before (whose 30 September deadline has passed).
     public var planContributions: PlanContributionCounts
+    /// The practices the server registered in the cluster, by kind (`PracticeKind`), in the
+    /// roll-ups it sends (`namingOnly`); all 0 in a practice's own, whose replica does not know
+    /// them.
+    public var practicesByKind = Self.noPractices
+
+    /// 0 for every kind, so the JSON shape never depends on what is registered.
+    public static let noPractices = Dictionary(uniqueKeysWithValues: PracticeKind.allCases.map { ($0.rawValue, 0) })
 
     public init(tenant: String, cluster: String, contributions: some Sequence<RollupContribution>, today: CalendarDate) {
         self.tenant = tenant
@@ -55,11 +62,12 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case tenant, cluster, region, today, risks, actions, decisions, attendance, terms
-        case planContributions = "plan_contributions"
+        case planContributions = "plan_contributions", practicesByKind = "practices_by_kind"
     }
 
     /// As synthesised, except that a roll-up from before `plan_contributions` (a server or a
-    /// replica file of an earlier version) reads it as none made.
+    /// replica file of an earlier version) reads it as none made, and one from before
+    /// `practices_by_kind` as none registered.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         tenant = try c.decode(String.self, forKey: .tenant)
@@ -73,6 +81,7 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
         terms = try c.decode(TermsCounts.self, forKey: .terms)
         planContributions = try c.decodeIfPresent(PlanContributionCounts.self, forKey: .planContributions)
             ?? PlanContributionCounts(cluster: cluster, made: [], today: today)
+        practicesByKind = try c.decodeIfPresent([String: Int].self, forKey: .practicesByKind) ?? Self.noPractices
     }
 
     /// The roll-up of record views (any records of the cluster; private ones count nothing).
@@ -97,6 +106,7 @@ public struct RegionRollup: Sendable, Equatable, Codable {
     public var attendance: AttendanceCounts
     public var terms: TermsCounts
     public var planContributions: PlanContributionCounts
+    public var practicesByKind: [String: Int]
 
     /// The roll-up's clusters added up region by region (a Health Board's PCPGs), by region
     /// name, clusters in no region last.
@@ -104,6 +114,12 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         Dictionary(grouping: clusters) { $0.region }
             .sorted { ($0.key == nil ? 1 : 0, $0.key ?? "") < ($1.key == nil ? 1 : 0, $1.key ?? "") }
             .map { RegionRollup(tenant: tenant, region: $0.key, clusters: $0.value) }
+    }
+
+    /// Practices as a list of them reads: each with its cluster in brackets when the roll-up
+    /// spans several clusters (a practice's id is only unique within its cluster).
+    public func named(_ practices: [AttendanceCounts.Unlisted]) -> String {
+        practices.map { clusters.count > 1 ? "\($0.practice) (\($0.cluster))" : $0.practice }.joined(separator: ", ")
     }
 
     /// `clusters` should share one `today` (the first one's is used); they are listed by name.
@@ -120,11 +136,12 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         attendance = sorted.map(\.attendance).reduce(AttendanceCounts(year: QAIFYear(containing: today)), +)
         terms = sorted.map(\.terms).reduce(TermsCounts(), +)
         planContributions = sorted.map(\.planContributions).reduce(PlanContributionCounts(cluster: "", made: [], today: today), +)
+        practicesByKind = sorted.map(\.practicesByKind).reduce(ClusterRollup.noPractices, sum)
     }
 
     enum CodingKeys: String, CodingKey {
         case tenant, region, today, clusters, risks, actions, decisions, attendance, terms
-        case planContributions = "plan_contributions"
+        case planContributions = "plan_contributions", practicesByKind = "practices_by_kind"
     }
 
     /// The totals are the clusters' sums, so they are added up again from the clusters read
@@ -150,6 +167,16 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         try c.encode(attendance, forKey: .attendance)
         try c.encode(terms, forKey: .terms)
         try c.encode(planContributions, forKey: .planContributions)
+        try c.encode(practicesByKind, forKey: .practicesByKind)
+    }
+
+    /// "3 GP, 1 pharmacy": the registered practices by kind, kinds with none left out; nil
+    /// when none is registered (a practice's own roll-up, or an earlier server's).
+    public var practicesShown: String? {
+        let counted = PracticeKind.allCases.compactMap { kind in
+            (practicesByKind[kind.rawValue] ?? 0) > 0 ? "\(practicesByKind[kind.rawValue] ?? 0) \(kind.shown)" : nil
+        }
+        return counted.isEmpty ? nil : counted.joined(separator: ", ")
     }
 }
 
@@ -354,17 +381,21 @@ extension ClusterRollup {
     /// which cannot know the cluster's practices, so they may hold any text (a person's name
     /// typed by mistake); the server, which knows them, keeps such text from leaving the cluster.
     ///
-    /// It also lists the registered practices the attendance figures leave out (neither in the
-    /// GP Collaborative's terms of reference nor recorded attending): a practice that never
-    /// came was in no figure at all (PCPG audit). Practices have no kind (a pharmacy is
-    /// registered like a GP practice), so they are listed as such, not counted as short.
+    /// It also lists the registered GP practices the attendance figures leave out (neither in
+    /// the GP Collaborative's terms of reference nor recorded attending): a practice that never
+    /// came was in no figure at all (PCPG audit). They are listed, not counted as short: the
+    /// terms may name them under another id. Practices of other kinds owe no attendance, so
+    /// they are only counted, in `practicesByKind`.
     /// `region`: the cluster's region as the server has it, so a Health Board compares its PCPGs.
-    public func namingOnly(registered practices: Set<String>, region: String?) -> ClusterRollup {
+    public func namingOnly(registered: [String: PracticeKind], region: String?) -> ClusterRollup {
         var named = self
         named.region = region
-        named.planContributions = planContributions.namingOnly(registered: practices, cluster: cluster)
+        let practices = Set(registered.keys)
+        let owing = Set(registered.filter(\.value.owesQAIFClusterIndicators).keys)
+        named.practicesByKind = registered.values.reduce(into: Self.noPractices) { $0[$1.rawValue, default: 0] += 1 }
+        named.planContributions = planContributions.namingOnly(registered: practices, owing: owing, cluster: cluster)
         let listed = Set(attendance.practices.map(\.practice))
-        named.attendance.registeredNotListed = practices.subtracting(listed).sorted()
+        named.attendance.registeredNotListed = owing.subtracting(listed).sorted()
             .map { AttendanceCounts.Unlisted(cluster: cluster, practice: $0) }
         for index in named.attendance.practices.indices where !practices.contains(named.attendance.practices[index].practice) {
             named.attendance.practices[index].practice = Self.unregisteredPractice

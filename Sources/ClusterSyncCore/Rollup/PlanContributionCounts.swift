@@ -72,12 +72,13 @@ public struct PlanContributionCounts: Sendable, Equatable, Codable {
     }
 
     /// As readers outside the cluster get them: a practice the cluster did not register reads
-    /// `ClusterRollup.unregisteredPractice`, and the registered ones with none are listed.
-    func namingOnly(registered practices: Set<String>, cluster: String) -> PlanContributionCounts {
+    /// `ClusterRollup.unregisteredPractice`, and the registered GP practices with none are
+    /// listed (`owing`; the indicator is the GP contract's).
+    func namingOnly(registered practices: Set<String>, owing: Set<String>, cluster: String) -> PlanContributionCounts {
         func named(_ year: Year) -> Year {
             var y = year
             let made = Set(y.practices.map(\.practice))
-            y.registeredWithout = practices.subtracting(made).sorted().map { AttendanceCounts.Unlisted(cluster: cluster, practice: $0) }
+            y.registeredWithout = owing.subtracting(made).sorted().map { AttendanceCounts.Unlisted(cluster: cluster, practice: $0) }
             for index in y.practices.indices where !practices.contains(y.practices[index].practice) {
                 y.practices[index].practice = ClusterRollup.unregisteredPractice
             }

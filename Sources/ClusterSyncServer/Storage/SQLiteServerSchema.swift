@@ -388,6 +388,14 @@ enum SQLiteServerSchema {
                 CREATE INDEX record_by_id ON record(tenant, id);
                 """)
         }
+        migrator.registerMigration("v14 (roll-up): practices' kind") { db in
+            try db.execute(sql: """
+                -- PracticeKind: only a GP practice owes the GP Collaborative's attendance and a
+                -- contribution to the cluster plan. Every practice registered before was taken
+                -- for one, so that is what they stay until `practice set-kind` says otherwise.
+                ALTER TABLE practice ADD COLUMN kind TEXT NOT NULL DEFAULT 'gp';
+                """)
+        }
         return migrator
     }
 }

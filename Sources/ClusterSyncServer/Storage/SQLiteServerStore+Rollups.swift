@@ -120,16 +120,16 @@ extension SQLiteServerStore {
                 let rows = try Row.fetchAll(contributions, arguments: [tenant, cluster]).map { (record: $0[0] as String, text: $0[1] as String) }
                 return try rollups.refresh(tenant: tenant, cluster: cluster, version: version, today: today, rows: rows)
             }()
-            return rollup.namingOnly(registered: registered[cluster] ?? [], region: regions[cluster] ?? nil)
+            return rollup.namingOnly(registered: registered[cluster] ?? [:], region: regions[cluster] ?? nil)
         }
         return (RegionRollup(tenant: tenant, region: region, clusters: clusters), versions)
     }
 
-    /// Each cluster's registered practices, by cluster.
-    static func registeredPractices(_ db: Database, tenant: String) throws -> [String: Set<String>] {
-        var practices: [String: Set<String>] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT cluster, name FROM practice WHERE tenant = ?"), arguments: [tenant]) {
-            practices[row[0] as String, default: []].insert(row[1])
+    /// Each cluster's registered practices with their kinds, by cluster.
+    static func registeredPractices(_ db: Database, tenant: String) throws -> [String: [String: PracticeKind]] {
+        var practices: [String: [String: PracticeKind]] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT cluster, name, kind FROM practice WHERE tenant = ?"), arguments: [tenant]) {
+            practices[row[0] as String, default: [:]][row[1] as String] = try RegisteredPractice.kind(stored: row[2])
         }
         return practices
     }

@@ -88,15 +88,15 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
+    public func addPractice(_ practice: String, cluster: String, tenant: String, kind: PracticeKind) async throws {
         try Self.checkName(tenant, "tenant")
         try Self.checkName(cluster, "cluster")
         try Self.checkName(practice, "practice")
         try await write { db in
             try Self.requireCluster(cluster, tenant: tenant, db)
             try db.execute(
-                sql: "INSERT INTO practice (tenant, cluster, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                arguments: [tenant, cluster, practice])
+                sql: "INSERT INTO practice (tenant, cluster, name, kind) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [tenant, cluster, practice, kind.rawValue])
             guard db.changesCount == 1 else {
                 throw ClusterSyncError(.invalidValue, "practice \"\(practice)\" already exists in \(tenant)/\(cluster)", field: "practice")
             }
@@ -122,15 +122,23 @@ public final class SQLiteServerStore: ServerStore {
         }
     }
 
-    public func practices(tenant: String?) async throws -> [PracticePath] {
+    public func practices(tenant: String?) async throws -> [RegisteredPractice] {
         try await read { db in
             let rows = if let tenant {
-                try Row.fetchAll(db, sql: "SELECT tenant, cluster, name FROM practice WHERE tenant = ? ORDER BY tenant, cluster, name",
+                try Row.fetchAll(db, sql: "SELECT tenant, cluster, name, kind FROM practice WHERE tenant = ? ORDER BY tenant, cluster, name",
                                  arguments: [tenant])
             } else {
-                try Row.fetchAll(db, sql: "SELECT tenant, cluster, name FROM practice ORDER BY tenant, cluster, name")
+                try Row.fetchAll(db, sql: "SELECT tenant, cluster, name, kind FROM practice ORDER BY tenant, cluster, name")
             }
-            return rows.map { PracticePath(tenant: $0[0], cluster: $0[1], practice: $0[2]) }
+            return try rows.map { try RegisteredPractice(PracticePath(tenant: $0[0], cluster: $0[1], practice: $0[2]), storedKind: $0[3]) }
+        }
+    }
+
+    public func setKind(_ kind: PracticeKind, of practice: PracticePath) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE practice SET kind = ? WHERE tenant = ? AND cluster = ? AND name = ?",
+                           arguments: [kind.rawValue, practice.tenant, practice.cluster, practice.practice])
+            guard db.changesCount == 1 else { throw RegisteredPractice.unknown(practice) }
         }
     }
 

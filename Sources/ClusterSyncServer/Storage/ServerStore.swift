@@ -10,7 +10,12 @@ public protocol ServerStore: Sendable {
     func addTenant(_ tenant: String) async throws
     /// Adds a cluster, in `region` (which must exist in the tenant) or in none.
     func addCluster(_ cluster: String, tenant: String, region: String?) async throws
-    func addPractice(_ practice: String, cluster: String, tenant: String) async throws
+    /// Adds a practice of `kind` to a cluster. Throws `invalidValue` for an unknown tenant or
+    /// cluster, or a practice of that name already in the cluster.
+    func addPractice(_ practice: String, cluster: String, tenant: String, kind: PracticeKind) async throws
+    /// Records what kind of practice a registered one is. Throws `unknownRecord` for a practice
+    /// not registered.
+    func setKind(_ kind: PracticeKind, of practice: PracticePath) async throws
     /// Issues a bearer token for `holder` (a practice with its role, a pcpg's region or a
     /// health board's tenant, which must be registered); returns the token, which is shown once
     /// and stored only as a hash. `label` says whose it is (a person or a laptop) and becomes the
@@ -45,8 +50,8 @@ public protocol ServerStore: Sendable {
     /// The region a cluster of a tenant is in; nil when it is in none. Throws `invalidValue` for
     /// an unknown tenant or cluster.
     func region(ofCluster cluster: String, tenant: String) async throws -> String?
-    /// The practices of a tenant (all tenants when nil), for listings.
-    func practices(tenant: String?) async throws -> [PracticePath]
+    /// The practices of a tenant (all tenants when nil), with their kinds, for listings.
+    func practices(tenant: String?) async throws -> [RegisteredPractice]
 
     // MARK: Credentials (clustersyncd credential list/revoke; checked by every session)
 
@@ -228,6 +233,11 @@ extension ServerStore {
         try await addCluster(cluster, tenant: tenant, region: nil)
     }
 
+    /// Adds a GP practice.
+    public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
+        try await addPractice(practice, cluster: cluster, tenant: tenant, kind: .gp)
+    }
+
     public func pullStored(for identity: SessionIdentity, after cursor: Cursor?, limit: Int, excluding replica: ReplicaID?) async throws -> ChangesPage {
         try await decodedPage(for: identity, after: cursor, limit: limit, excluding: replica)
     }
@@ -295,6 +305,39 @@ public struct PracticePath: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(tenant)/\(cluster)/\(practice)" }
+}
+
+/// A practice as the server registered it, for listings.
+public struct RegisteredPractice: Sendable, Hashable, CustomStringConvertible {
+    public var path: PracticePath
+    public var kind: PracticeKind
+
+    public init(_ path: PracticePath, kind: PracticeKind) {
+        self.path = path
+        self.kind = kind
+    }
+
+    /// `bcuhb/north-denbighshire/prestatyn gp`.
+    public var description: String { "\(path) \(kind)" }
+
+    /// A row's stored kind; a spelling this version does not know (written by a later one, or
+    /// by hand) is an error naming the practice's column rather than a GP practice assumed.
+    static func kind(stored text: String) throws -> PracticeKind {
+        guard let kind = PracticeKind(rawValue: text) else {
+            throw ClusterSyncError(.internal, "a practice's stored kind \"\(text.prefix(40))\" is none of \(PracticeKind.allSpellings): "
+                + "set it again with `clustersyncd practice set-kind`", field: "kind")
+        }
+        return kind
+    }
+
+    init(_ path: PracticePath, storedKind: String) throws {
+        self.init(path, kind: try Self.kind(stored: storedKind))
+    }
+
+    /// The refusal of an unregistered practice, saying how to register it.
+    public static func unknown(_ practice: PracticePath) -> ClusterSyncError {
+        ClusterSyncError(.unknownRecord, "no practice \(practice); add it with `clustersyncd practice add`", field: "practice")
+    }
 }
 
 /// What one `compact` did.

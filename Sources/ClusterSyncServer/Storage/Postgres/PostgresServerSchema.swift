@@ -288,6 +288,12 @@ enum PostgresServerSchema {
             -- (CND015W): made by the backfill for those stored before.
             COMMENT ON TABLE rollup_contribution IS 'one roll-up contribution per cluster-shared record';
             """),
+        ("v11 (roll-up): practices' kind", """
+            -- PracticeKind: only a GP practice owes the GP Collaborative's attendance and a
+            -- contribution to the cluster plan. Every practice registered before was taken for
+            -- one, so that is what they stay until `practice set-kind` says otherwise.
+            ALTER TABLE practice ADD COLUMN kind TEXT NOT NULL DEFAULT 'gp';
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the

@@ -211,10 +211,10 @@ extension PostgresServerStore {
                 rollups.append(try self.rollups.refresh(tenant: tenant, cluster: cluster, version: versions[cluster]!, today: today, rows: rows))
             }
         }
-        var registered: [String: Set<String>] = [:]
-        for row in try await c.rows("SELECT cluster, name FROM practice WHERE tenant = \(tenant)", logger) {
-            let (cluster, practice) = try row.decode((String, String).self)
-            registered[cluster, default: []].insert(practice)
+        var registered: [String: [String: PracticeKind]] = [:]
+        for row in try await c.rows("SELECT cluster, name, kind FROM practice WHERE tenant = \(tenant)", logger) {
+            let (cluster, practice, kind) = try row.decode((String, String, String).self)
+            registered[cluster, default: [:]][practice] = try RegisteredPractice.kind(stored: kind)
         }
         var regions: [String: String] = [:]
         for row in try await c.rows("SELECT name, region FROM cluster WHERE tenant = \(tenant)", logger) {
@@ -222,7 +222,7 @@ extension PostgresServerStore {
             if let inRegion { regions[cluster] = inRegion }
         }
         return RegionRollup(tenant: tenant, region: region, clusters: rollups.map {
-            $0.namingOnly(registered: registered[$0.cluster] ?? [], region: regions[$0.cluster])
+            $0.namingOnly(registered: registered[$0.cluster] ?? [:], region: regions[$0.cluster])
         })
     }
 

@@ -132,14 +132,15 @@ public final class PostgresServerStore: ServerStore {
         }
     }
 
-    public func addPractice(_ practice: String, cluster: String, tenant: String) async throws {
+    public func addPractice(_ practice: String, cluster: String, tenant: String, kind: PracticeKind) async throws {
         try SQLiteServerStore.checkName(tenant, "tenant")
         try SQLiteServerStore.checkName(cluster, "cluster")
         try SQLiteServerStore.checkName(practice, "practice")
         try await transaction { c in
             try await self.requireCluster(cluster, tenant: tenant, c)
             guard try await c.rows("""
-                INSERT INTO practice (tenant, cluster, name) VALUES (\(tenant), \(cluster), \(practice)) ON CONFLICT DO NOTHING RETURNING 1
+                INSERT INTO practice (tenant, cluster, name, kind) VALUES (\(tenant), \(cluster), \(practice), \(kind.rawValue))
+                ON CONFLICT DO NOTHING RETURNING 1
                 """, self.logger).count == 1 else {
                 throw ClusterSyncError(.invalidValue, "practice \"\(practice)\" already exists in \(tenant)/\(cluster)", field: "practice")
             }
@@ -162,14 +163,23 @@ public final class PostgresServerStore: ServerStore {
         }
     }
 
-    public func practices(tenant: String?) async throws -> [PracticePath] {
+    public func practices(tenant: String?) async throws -> [RegisteredPractice] {
         try await read { c in
             try await c.rows("""
-                SELECT tenant, cluster, name FROM practice WHERE \(tenant)::text IS NULL OR tenant = \(tenant) ORDER BY tenant, cluster, name
+                SELECT tenant, cluster, name, kind FROM practice WHERE \(tenant)::text IS NULL OR tenant = \(tenant) ORDER BY tenant, cluster, name
                 """, self.logger).map {
-                let (tenant, cluster, name) = try $0.decode((String, String, String).self)
-                return PracticePath(tenant: tenant, cluster: cluster, practice: name)
+                let (tenant, cluster, name, kind) = try $0.decode((String, String, String, String).self)
+                return try RegisteredPractice(PracticePath(tenant: tenant, cluster: cluster, practice: name), storedKind: kind)
             }
+        }
+    }
+
+    public func setKind(_ kind: PracticeKind, of practice: PracticePath) async throws {
+        try await transaction { c in
+            guard try await c.rows("""
+                UPDATE practice SET kind = \(kind.rawValue)
+                WHERE tenant = \(practice.tenant) AND cluster = \(practice.cluster) AND name = \(practice.practice) RETURNING 1
+                """, self.logger).count == 1 else { throw RegisteredPractice.unknown(practice) }
         }
     }
 
