@@ -11,10 +11,17 @@ public enum CommandLineMain {
     ) async {
         do {
             var command = try root.parseAsRoot()
-            if var async = command as? any AsyncParsableCommand {
-                try await async.run()
-            } else {
-                try command.run()
+            do {
+                if var async = command as? any AsyncParsableCommand {
+                    try await async.run()
+                } else {
+                    try command.run()
+                }
+            } catch let error as ValidationError {
+                // Thrown by a subcommand's run: ArgumentParser would print the root's usage
+                // ("Usage: clustersync <subcommand>"), which says nothing about the command
+                // typed, so the message stands alone, as a ClusterSyncError's does.
+                fail("\(name): \(error.message)", status: 1)
             }
         } catch let error as ClusterSyncError {
             fail("\(name): \(error.message)", status: error.isUserError ? 1 : 2)

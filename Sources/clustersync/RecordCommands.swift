@@ -106,20 +106,20 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
     @Flag(name: .customLong("private"), help: "Only this practice's private records.") var onlyPrivate = false
     @Flag(help: "Only records shared with the cluster.") var shared = false
 
+    // In validate, not run: a ValidationError from run is shown with the top-level usage.
+    func validate() throws {
+        if let sort, RecordOrder.Key(rawValue: sort) == nil {
+            throw ValidationError("--sort must be one of \(RecordOrder.Key.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if sort == nil, reverse { throw ValidationError("--reverse needs --sort") }
+    }
+
     func run() throws {
         let replica = try replica.open()
         let today = replica.today
         let filter = RecordFilter(band: band, status: status, owner: owner, overdue: overdue, escalation: escalation, tag: tag,
                                   isPrivate: onlyPrivate ? true : shared ? false : nil, words: search, includeDeleted: deleted)
-        var order: RecordOrder?
-        if let sort {
-            guard let key = RecordOrder.Key(rawValue: sort) else {
-                throw ValidationError("--sort must be one of \(RecordOrder.Key.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            order = RecordOrder(key, descending: reverse ? !key.descendingByDefault : nil)
-        } else if reverse {
-            throw ValidationError("--reverse needs --sort")
-        }
+        let order = sort.flatMap(RecordOrder.Key.init(rawValue:)).map { RecordOrder($0, descending: reverse ? !$0.descendingByDefault : nil) }
         let views = try replica.register(Kind.type, filter: filter, order: order)
         if output.json {
             let governance = try replica.governance()

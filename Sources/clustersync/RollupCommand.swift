@@ -38,7 +38,9 @@ struct RollupText {
 
     func render(_ region: RegionRollup) -> String {
         var lines: [String] = []
-        let name = region.region.map { "region \($0)" } ?? region.clusters.map(\.cluster).joined(separator: ", ")
+        // A region names its clusters: with one, no table below would (README audit).
+        let clusters = region.clusters.map(\.cluster).joined(separator: ", ")
+        let name = region.region.map { "region \($0): \(clusters.isEmpty ? "no clusters" : clusters)" } ?? clusters
         lines.append("Roll-up of \(name) (\(region.tenant)) on \(region.today)")
         if let practices = region.practicesShown { lines.append("Registered practices: \(practices)") }
         if region.clusters.count > 1 {

@@ -18,15 +18,11 @@ struct SetRemote: ParsableCommand {
     @Option(help: "The CA certificate that signed the server's certificate (ca.pem).") var ca: String
     @Option(help: "This practice's client certificate (mutual TLS).") var certificate: String?
     @Option(help: "The key of --certificate.") var key: String?
-    @Option(help: "A file holding a bearer token, instead of a certificate.") var tokenFile: String?
-
-    func validate() throws {
-        if (certificate == nil) != (key == nil) { throw ValidationError("--certificate and --key go together") }
-        if certificate == nil, tokenFile == nil { throw ValidationError("give --certificate and --key, or --token-file") }
-    }
+    @Option(help: "A file holding a bearer token, instead of a certificate (not both).") var tokenFile: String?
 
     func run() throws {
         let (host, port) = try RemoteSettings.address(address)
+        try RemoteSettings(host: host, port: port, caFile: ca, certificateFile: certificate, keyFile: key, tokenFile: tokenFile).checkCredentials()
         func absolute(_ path: String?) throws -> String? {
             guard let path else { return nil }
             guard FileManager.default.fileExists(atPath: path) else {
@@ -133,8 +129,9 @@ struct SyncCommand: AsyncParsableCommand {
             if let now = try? replica.heldBack().filter({ !heldBackBefore.contains($0.change) }), !now.isEmpty {
                 let leadOnly = now.filter { $0.code == .leadOnly }.count
                 if leadOnly > 0 {
-                    Output.print("held back \(leadOnly) change\(leadOnly == 1 ? "" : "s") that need\(leadOnly == 1 ? "s" : "") the cluster lead; "
-                        + "they stay on this replica only until it syncs with a cluster-lead credential (`clustersync status` lists them)")
+                    let one = leadOnly == 1
+                    Output.print("held back \(leadOnly) change\(one ? " that needs" : "s that need") the cluster lead; \(one ? "it stays" : "they stay") "
+                        + "on this replica only until it syncs with a cluster-lead credential (`clustersync status` lists \(one ? "it" : "them"))")
                 }
                 if now.count > leadOnly {
                     let n = now.count - leadOnly

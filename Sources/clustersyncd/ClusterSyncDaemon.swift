@@ -173,8 +173,12 @@ struct CredentialCommand: AsyncParsableCommand {
             if certificate, parsed.isReadOnly {
                 throw ValidationError("a certificate names a practice, so a \(role) credential is a token: leave out --certificate")
             }
-            if let expires, expires != "never", TimeText.duration(expires) == nil {
-                throw ValidationError("--expires must be a duration such as 1y, 90d, 12w or 24h, or never; got \"\(expires)\"")
+            // "3m" reads as three months to a person and as three minutes to `TimeText` (whose
+            // minutes `audit --since 15m` wants): a credential dead within the hour was issued
+            // without a word (README audit, forty-third session), so minutes are refused here.
+            if let expires, expires != "never", TimeText.duration(expires) == nil || expires.hasSuffix("m") {
+                throw ValidationError("--expires must be a duration such as 1y, 90d, 12w or 24h, or never (months: 90d; minutes are "
+                    + "not a credential's life); got \"\(expires)\"")
             }
         }
 

@@ -52,7 +52,7 @@ extension DataOptions {
     func settings(config: String?) async throws -> ServerSettings {
         var providers: [any ConfigProvider] = [EnvironmentVariablesProvider()]
         let file = settingsFile(config: config)
-        if let file { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
+        if let file { providers.append(try await SettingsFile.provider(file)) }
         var settings = ServerSettings(data: directory)
         settings.read(ConfigReader(providers: providers))
         return settings
@@ -132,8 +132,12 @@ extension CredentialCommand {
         func run() async throws {
             let store = try await data.store()
             if let id {
-                let revoked = try await store.revokeCredential(id: CredentialRecord.id(given: id))
-                print("revoked \(revoked.kind.rawValue) \(revoked.id) of \(revoked.holder)\(revoked.label.map { " (\($0))" } ?? "")")
+                let given = CredentialRecord.id(given: id)
+                // Revoking twice keeps the first time; say so rather than look like a new revocation.
+                let before = try await store.credential(id: given)?.revokedAt
+                let revoked = try await store.revokeCredential(id: given)
+                let what = "\(revoked.kind.rawValue) \(revoked.id) of \(revoked.holder)\(revoked.label.map { " (\($0))" } ?? "")"
+                print(before.map { "\(what) was already revoked, at \(CredentialRecord.iso($0)); nothing changed" } ?? "revoked \(what)")
             } else if let given = serial, let normalised = CertificateSerial.normalised(given), let tenant {
                 try await store.revokeCertificate(serial: normalised, tenant: tenant)
                 print("revoked certificate serial \(given) in \(tenant)")

@@ -59,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         providers.append(InMemoryProvider(values: overrides))
         providers.append(EnvironmentVariablesProvider())
         let file = data.settingsFile(config: data.config)
-        if let file { providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file))) }
+        if let file { providers.append(try await SettingsFile.provider(file)) }
         var settings = ServerSettings(data: directory)
         settings.read(ConfigReader(providers: providers))
 

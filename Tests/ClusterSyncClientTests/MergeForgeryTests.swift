@@ -72,7 +72,7 @@ import Testing
     @Test func aChangeEitherFileRefusesLeavesBothAsTheyWere() throws {
         let ahead = try makeReplica(dir, "ahead", practice: "prestatyn", clock: { Replica.systemMillis() + 200_000 })
         let other = try makeReplica(dir, "other", practice: "prestatyn")
-        try other.setRemote(RemoteSettings(host: "localhost", port: 7443, caFile: "ca.pem"))
+        try other.setRemote(RemoteSettings(host: "localhost", port: 7443, caFile: "ca.pem", tokenFile: "p.token"))
         try other.database.write { db in try db.execute(sql: "UPDATE remote SET max_clock_skew_millis = 60000") }
         _ = try ahead.add(.risk, edits: [.set("title", .string("Stamped ahead"))])
         _ = try other.add(.risk, edits: [.set("title", .string("Locum cover"))])

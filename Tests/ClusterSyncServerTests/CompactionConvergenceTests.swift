@@ -276,7 +276,7 @@ struct InProcessSync {
 
     func sync() async throws {
         // The replica keeps its cursor in its remote settings: a replica that syncs has them.
-        if try replica.remote() == nil { try replica.setRemote(RemoteSettings(host: "in-process", port: 1, caFile: "none")) }
+        if try replica.remote() == nil { try replica.setRemote(RemoteSettings(host: "in-process", port: 1, caFile: "none", tokenFile: "none")) }
         let me = try replica.identity()
         let configuration = ClientSyncStateMachine.Configuration(
             mode: .once, replica: me.replicaID, tenant: me.tenant, cluster: me.cluster, practice: me.practice,

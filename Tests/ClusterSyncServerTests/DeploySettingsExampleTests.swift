@@ -1,3 +1,4 @@
+import ClusterSyncCore
 import ClusterSyncServer
 import Configuration
 import Foundation
@@ -51,6 +52,31 @@ import Testing
         keys.formUnion(example)
         for key in keys.sorted() {
             #expect(readme.contains("`\(key)`"), "Deploy/README.md does not explain the setting \(key)")
+        }
+    }
+
+    /// A settings file is refused when it holds a key nothing reads: at its top level (the
+    /// README's `"limits": {…}` copied as it was, which the server ignored and ran on its
+    /// defaults), or under `clustersyncd` a section no setting has. The sections checked are
+    /// those the server reads, and the example passes.
+    @Test func aSettingNothingReadsIsRefusedNamingIt() throws {
+        var read = Set<String>()
+        for file in ["ServerSettings.swift", "StoreSettings.swift"] {
+            let source = try String(contentsOf: Self.root.appendingPathComponent("Sources/ClusterSyncServer/Server/\(file)"), encoding: .utf8)
+            for part in source.components(separatedBy: "forKey: \"").dropFirst() {
+                read.insert(String(part.prefix { $0 != "\"" && $0 != "." }))
+            }
+        }
+        #expect(read == SettingsFile.sections)
+        try SettingsFile.check(Data(contentsOf: URL(fileURLWithPath: Self.example)), path: "example")
+        try SettingsFile.check(Data("{}".utf8), path: "empty")
+        for (text, named) in [(#"{"limits": {"idleTimeoutSeconds": 7}}"#, #""limits" at its top level"#),
+                              (#"{"clustersyncd": {"port": 19404}, "port": 19404}"#, #""port" at its top level"#),
+                              (#"{"clustersyncd": {"limit": {"idleTimeoutSeconds": 7}}}"#, #""clustersyncd.limit", which is no setting"#),
+                              (#"{"clustersyncd": 7443}"#, #"no "clustersyncd" object"#),
+                              ("[1]", "is not a JSON object")] {
+            let error = #expect(throws: ClusterSyncError.self) { try SettingsFile.check(Data(text.utf8), path: "node1.json") }
+            #expect(error?.message.contains(named) == true && error?.message.contains("node1.json") == true, "\(text): \(error?.message ?? "")")
         }
     }
 }

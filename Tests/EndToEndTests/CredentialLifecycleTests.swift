@@ -96,6 +96,9 @@ import Testing
         let revoked = try await admin("credential", "revoke", id(of: token))
         #expect(revoked.status == 0, "\(revoked.stderr)")
         #expect(revoked.stdout.contains("revoked token \(id(of: token))"))
+        let again = try await admin("credential", "revoke", id(of: token))
+        #expect(again.status == 0 && again.stdout.contains("token \(id(of: token)) of ") && again.stdout.contains("was already revoked, at "),
+                "\(again.stdout)")
 
         session.send(line(.ping(Ping(nonce: "after"))))
         let refusal = try #require(await session.next())
@@ -191,6 +194,10 @@ import Testing
         #expect(credentials.first { $0["id"] == .string(id(of: token)) }?["state"] == .string("expired"))
         #expect(try await admin("credential", "issue", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl",
                           "--expires", "soon").stderr.contains("--expires must be a duration"))
+        // "3m": three months to the person typing it, three minutes to a duration; refused.
+        let minutes = try await admin("credential", "issue", "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl",
+                                      "--expires", "3m")
+        #expect(minutes.status != 0 && minutes.stderr.contains("months: 90d"), "\(minutes.stderr)")
 
         // Without --expires: the settings file's credentials.defaultExpiryDays.
         try #"{"clustersyncd": {"credentials": {"defaultExpiryDays": 10}}}"#

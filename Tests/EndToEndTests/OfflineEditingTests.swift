@@ -83,6 +83,8 @@ import Testing
             let result = try await cli.run(Array(arguments.prefix(2)) + ["--replica", "a.sqlite"] + arguments.dropFirst(2))
             #expect(result.status == 1, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            // The message alone, not the top-level usage, which says nothing of the command typed.
+            #expect(!result.stderr.contains("Usage: clustersync <subcommand>"), "\(arguments): \(result.stderr)")
         }
         #expect(try await cli.run("export", "--replica", "a.sqlite").stdout == before)
         #expect(try await cli.run("status", "--replica", "missing.sqlite").status == 1)

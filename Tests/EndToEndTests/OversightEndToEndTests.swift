@@ -143,6 +143,8 @@ import Testing
         // The PCPG of north: the counts prestatyn's replica computes (its private risk in none),
         // and the escalated risk and its action in full.
         let northRollup = try await rollup(north)
+        // One cluster: no table of clusters, so the heading names it.
+        #expect(try await ok("rollup", "--replica", north).hasPrefix("Roll-up of region north: north-denbighshire (bcuhb)"))
         #expect(Self.withoutServerOnly(northRollup["clusters"]) == (try await rollup(prestatyn))["clusters"])
         #expect(northRollup["risks"]?["total"] == .int(6) && northRollup["risks"]?["escalation"]?["pcpg"] == .int(1), "\(northRollup)")
         #expect(try await riskIDs(north) == [escalated])
@@ -166,6 +168,10 @@ import Testing
         }
         #expect(try await cli.run("status", "--replica", north, "--json").json?["pending"] == .int(0))
         #expect(try await riskIDs(north) == [escalated])
+        // Merging from it into a practice's replica names it, not the practice's, as the PCPG's.
+        let fromPCPG = try await cli.run("merge", "--replica", prestatyn, "--from", north)
+        #expect(fromPCPG.status == 1 && fromPCPG.stderr.contains("the other replica (") && fromPCPG.stderr.contains("pcpg-north.sqlite) is a pcpg replica"),
+                "\(fromPCPG.stderr)")
 
         // The Health Board: all three of its clusters, totals over both regions, no other tenant.
         let boardRollup = try await rollup(board)

@@ -37,7 +37,11 @@ extension Replica {
         }
         // A PCPG's or Health Board's replica takes records from its server only, and gives none.
         if let role = try oversightRole() { throw Self.readOnlyRefusal(role) }
-        if let role = try fromOther({ try other.oversightRole() }) { throw Self.readOnlyRefusal(role) }
+        if let role = try fromOther({ try other.oversightRole() }) {
+            // Named as the other file: "this is a pcpg replica" read as the replica merged into.
+            throw ClusterSyncError(.forbiddenScope, "\(otherName) is a \(role.role) replica\(role.region.map { " of region \($0)" } ?? ""): "
+                + "it takes records from its server only and gives none, so no practice's replica merges with it")
+        }
         let mine = try identity()
         let theirs = try fromOther { try other.identity() }
         guard mine.tenant == theirs.tenant, mine.cluster == theirs.cluster else {

@@ -23,6 +23,25 @@ public struct RemoteSettings: Sendable, Equatable {
         self.tokenFile = tokenFile
     }
 
+    /// How the replica proves who it is: a certificate with its key, or a token, never both.
+    /// With both, the server refuses every hello (a certificate already names the practice), and
+    /// nobody but the person at the replica can mend it (README audit, forty-third session), so
+    /// both are refused here, before anything is saved.
+    public func checkCredentials() throws(ClusterSyncError) {
+        if (certificateFile == nil) != (keyFile == nil) {
+            throw ClusterSyncError(.invalidValue, "a client certificate and its key go together: give both --certificate and --key",
+                                   field: certificateFile == nil ? "certificate" : "key")
+        }
+        switch (certificateFile, tokenFile) {
+        case (nil, nil):
+            throw ClusterSyncError(.invalidValue, "give a practice certificate (--certificate and --key) or a token (--token-file)", field: "token-file")
+        case (_?, _?):
+            throw ClusterSyncError(.invalidValue, "give a practice certificate (--certificate and --key) or a token (--token-file), not both: "
+                + "the server takes a certificate as the practice's proof and refuses a token beside it", field: "token-file")
+        default: return
+        }
+    }
+
     /// Parses `host:port` (port 7443 when left out).
     public static func address(_ text: String) throws(ClusterSyncError) -> (host: String, port: Int) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
@@ -43,7 +62,10 @@ public struct SyncState: Sendable, Equatable {
 }
 
 extension Replica {
+    /// Saves the server and the credential's files; refuses a credential `checkCredentials`
+    /// refuses, saving nothing.
     public func setRemote(_ remote: RemoteSettings) throws {
+        try remote.checkCredentials()
         try database.write { db in
             try db.execute(sql: """
                 INSERT INTO remote (singleton, host, port, ca_file, certificate_file, key_file, token_file)

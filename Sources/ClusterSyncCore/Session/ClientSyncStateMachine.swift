@@ -557,7 +557,11 @@ public struct ClientSyncStateMachine: Sendable {
         let code = error.code == ClusterSyncError.Code.internal.rawValue ? ClusterSyncError.Code.unreachable : ClusterSyncError.Code(error.code)
         var advice = ""
         if Self.transientCodes.contains(error.code) { advice = "; sync again later" }
-        if error.code == ClusterSyncError.Code.unauthenticated.rawValue { advice = "; check the credential with the server's administrator" }
+        // Unless the server's message already says whom to ask: two people named in one
+        // message (the cluster's administrator, then the server's) left a practice unsure.
+        if error.code == ClusterSyncError.Code.unauthenticated.rawValue, !error.message.contains("administrator") {
+            advice = "; check the credential with the server's administrator"
+        }
         if !closing.isEmpty { advice = "" }
         return stop(ClusterSyncError(code, "\(what): \(error.message) (\(error.code))\(closing)\(advice)"), bye: !error.fatal)
     }

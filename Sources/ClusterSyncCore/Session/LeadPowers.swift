@@ -183,7 +183,8 @@ public enum LeadPowers {
         case .server:
             throw ClusterSyncError(.leadOnly,
                 "change \(change.id) is \(what) (\(change.record) \(change.field)), which needs a cluster-lead credential, and this session's is "
-                + "\(role.credentialName); nothing of the batch was stored. The replica holds it back until it syncs with a cluster-lead credential.",
+                + "\(role.credentialName); nothing of this push was stored. The replica holds the change back until it syncs with a cluster-lead "
+                + "credential, and pushes the rest again without it.",
                 field: change.field)
         }
     }
