@@ -72,6 +72,7 @@ extension Pages {
         }
         data["terms"] = t.text("rollup_terms_line", String(region.terms.inForce), String(region.terms.reviewOverdue))
         if let practices = region.practicesShown { data["practices"] = practices }
+        data["meetings"] = t.text("rollup_meetings_line", region.meetings.year, region.meetings.shown ?? t["rollup_meetings_none"])
         return page.html("rollup", title: t["rollup_title"], section: .rollup, data: data, conflicts: conflictCount())
     }
 
@@ -105,6 +106,7 @@ extension Pages {
     <dt>{{t.rollup_risks}}</dt><dd>{{risks}}<br>{{escalated}}<br>{{categories}}</dd>
     <dt>{{t.rollup_actions}}</dt><dd>{{actions}}</dd>
     <dt>{{t.rollup_decisions}}</dt><dd>{{decisions}}</dd>
+    <dt>{{t.rollup_meetings}}</dt><dd id="rollup-meetings">{{meetings}}</dd>
     <dt>{{t.rollup_attendance}}</dt><dd>{{attendance}}{{#unlisted}}<br>{{unlisted}}{{/unlisted}}</dd>
     <dt>{{t.rollup_contributions}}</dt><dd>{{#contributions}}{{.}}<br>{{/contributions}}</dd>
     <dt>{{t.rollup_terms}}</dt><dd>{{terms}}</dd>

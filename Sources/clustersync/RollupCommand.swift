@@ -86,6 +86,7 @@ struct RollupText {
         lines.append("Decisions   \(d.total) (\(outcomes(d.byOutcome))); in \(d.year): \(outcomes(d.yearByOutcome))")
         lines.append("            with financial implications in \(d.year): \(outcomes(d.yearFinancialByOutcome)); "
             + "agreed \(Amount.shown(pence: d.yearAgreedPence))")
+        lines.append("Meetings in \(region.meetings.year) (financial year): \(region.meetings.shown ?? "none recorded")")
         let t = region.terms
         lines.append("Terms of reference: \(t.inForce) in force, \(t.reviewOverdue) overdue for review"
             + t.overdue.map { "\n            \($0.body) (\(region.clusters.count > 1 ? $0.cluster + ", " : "")\($0.terms), review was due \($0.reviewDate))" }.joined())

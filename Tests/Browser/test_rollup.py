@@ -47,6 +47,8 @@ def region(workdir):
         last = f"{start - 1}-{str(start)[2:]}"
         cli(lead, "contribution", "add", "contributor=prestatyn-medical", f"year={last}", f"date={start}-10-02",
             "summary=Needs assessment")
+        # The cluster board met today: counted by body, no title.
+        cli(lead, "meeting", "add", "title=Cluster board, winter", "body=stakeholder-board", f"date={today.isoformat()}", "status=held")
         cli(lead, "sync")
 
         # The PCPG analyst's replica, made for the region.
@@ -89,6 +91,7 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         totals = page.locator("#rollup-totals")
         expect(page.locator("#rollup-practices")).to_have_text(re.compile(r"^\d+ GP, 1 pharmacy$"))
         expect(totals).not_to_contain_text("boots-prestatyn")
+        expect(page.locator("#rollup-meetings")).to_have_text(re.compile(r"^In 20\d\d-\d\d \(financial year\): stakeholder board 1 held\.$"))
         expect(totals).to_contain_text("3 in all (3 open, 0 closed). Open by band: extreme 2, high 1")
         expect(totals).to_contain_text("Open and escalated: 1 to the PCPG, 0 to the Health Board. "
                                        "Open, scoring 15 or more and not escalated beyond the cluster: 1.")

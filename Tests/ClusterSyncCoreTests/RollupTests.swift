@@ -185,6 +185,41 @@ import Testing
         #expect(report.practices.map { $0.attended.count } == a.practices.map(\.attended))
     }
 
+    /// Every body's meetings in the financial year (PCPG audit: only the GP Collaborative's
+    /// counted anywhere): held, still to come, or past and never marked held; cancelled and
+    /// undated meetings, and those of another year, count nowhere.
+    @Test func meetingsAreCountedByBodyInTheFinancialYear() throws {
+        let others = [
+            Self.record("MTG-1000000001", ["title": "Board", "body": "stakeholder-board", "date": "2026-06-01", "status": "held"]),
+            Self.record("MTG-1000000002", ["title": "Board", "body": "stakeholder-board", "date": "2026-09-01"]),
+            Self.record("MTG-1000000003", ["title": "Board", "body": "stakeholder-board", "date": "2027-01-10", "status": "scheduled"]),
+            Self.record("MTG-1000000004", ["title": "Board", "body": "stakeholder-board", "date": "2026-07-01", "status": "cancelled"]),
+            Self.record("MTG-1000000005", ["title": "Pharmacy", "body": "pharmacy-collaborative", "date": "2026-03-01", "status": "held"]),
+            Self.record("MTG-1000000006", ["title": "LT", "body": "leadership-team", "date": .string(Self.today.description), "status": "scheduled"]),
+            Self.record("MTG-1000000007", ["title": "LT", "body": "leadership-team", "status": "held"]),
+        ]
+        let rollup = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records + others, today: Self.today)
+        let m = rollup.meetings
+        #expect(m.year == "2026-27")
+        #expect(m.byBody["stakeholder-board"] == ["held": 1, "left": 1, "not_recorded": 1])
+        #expect(m.byBody["leadership-team"] == ["held": 0, "left": 1, "not_recorded": 0])
+        #expect(m.byBody["pharmacy-collaborative"] == ["held": 0, "left": 0, "not_recorded": 0], "last financial year's")
+        // The GP Collaborative's four held since April (one of them in the last QAIF year) and one to come.
+        #expect(m.byBody["gp-collaborative"] == ["held": 4, "left": 1, "not_recorded": 0])
+        #expect(m.shown == "stakeholder board 1 held, 1 left, 1 not recorded as held; leadership team 1 left; gp collaborative 4 held, 1 left")
+        #expect(Set(m.byBody.keys) == Set(RecordSchema.bodies))
+        // Kept as contributions, the same; a region adds its clusters up.
+        let kept = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire",
+                                 contributions: (Self.records + others).compactMap(RollupContribution.init), today: Self.today)
+        #expect(kept.meetings == m)
+        #expect(RegionRollup(tenant: "bcuhb", region: nil, clusters: [rollup, rollup]).meetings.byBody["stakeholder-board"]?["held"] == 2)
+        // A roll-up from before `meetings` reads as none counted.
+        guard case .object(var old) = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(rollup)) else { return }
+        old["meetings"] = nil
+        let read = try JSONDecoder().decode(ClusterRollup.self, from: Data(JSONValue.object(old).canonicalText.utf8))
+        #expect(read.meetings == MeetingCounts(year: FinancialYear(containing: Self.today)) && read.meetings.shown == nil)
+    }
+
     @Test func onlyTheTermsInForceCountForReview() {
         let t = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records, today: Self.today).terms
         #expect(t.inForce == 3)
@@ -272,7 +307,7 @@ import Testing
         let json = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(rollup))
         guard case .object(let o) = json else { Issue.record("not an object"); return }
         #expect(Set(o.keys) == ["tenant", "cluster", "today", "risks", "actions", "decisions", "attendance", "terms", "plan_contributions",
-                                "practices_by_kind"])
+                                "practices_by_kind", "meetings"])
         #expect(json["plan_contributions"]?["last_year"]?["practices"]?.canonicalText
             == "[{\"cluster\":\"north-denbighshire\",\"date\":\"2026-09-12\",\"practice\":\"prestatyn\",\"status\":\"on-time\"}]")
         #expect(o["today"] == .string("2026-11-23"))

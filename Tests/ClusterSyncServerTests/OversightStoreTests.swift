@@ -253,21 +253,28 @@ import Testing
             change(13, "CTB-7K3M9Q2X1A", "contributor", .string("rhyl"), cluster: nd),
             change(14, "CTB-7K3M9Q2X1A", "year", .string(QAIFYear(startYear: QAIFYear(containing: Self.today).startYear - 1).description), cluster: nd),
             change(15, "CTB-7K3M9Q2X1A", "date", .string("2025-09-01"), cluster: nd),
+            // The cluster board met today.
+            change(16, "MTG-7K3M9Q2X1A", "title", .string("Cluster board"), cluster: nd),
+            change(17, "MTG-7K3M9Q2X1A", "body", .string("stakeholder-board"), cluster: nd),
+            change(18, "MTG-7K3M9Q2X1A", "date", .string(day), cluster: nd),
+            change(19, "MTG-7K3M9Q2X1A", "status", .string("held"), cluster: nd),
         ], as: rhyl)
-        func figures() async throws -> (workforce: Int?, agreed: Int64, financial: Int?, contributed: [String]) {
+        func figures() async throws -> (workforce: Int?, agreed: Int64, financial: Int?, contributed: [String], boardHeld: Int?) {
             let rollup = try await store.rollup(tenant: "bcuhb", region: nil, today: Self.today)
             return (rollup.risks.byCategory["workforce"], rollup.decisions.yearAgreedPence, rollup.decisions.yearFinancialByOutcome["rejected"],
-                    rollup.planContributions.lastYear.practices.map(\.practice))
+                    rollup.planContributions.lastYear.practices.map(\.practice), rollup.meetings.byBody["stakeholder-board"]?["held"])
         }
         var now = try await figures()
-        #expect(now.workforce == 1 && now.agreed == 1_200_050 && now.financial == 1 && now.contributed == ["rhyl"], "\(kind): \(now)")
+        #expect(now.workforce == 1 && now.agreed == 1_200_050 && now.financial == 1 && now.contributed == ["rhyl"] && now.boardHeld == 1,
+                "\(kind): \(now)")
         // As rows kept before the forty-second session were: no category, no sums.
         // Each key may come first in its object, or after another.
         let keys = ["\"category\":\"workforce\"", "\"financial\":true", "\"amountPence\":1200050"]
         let stale = "UPDATE rollup_contribution SET contribution = "
             + keys.flatMap { [",\($0)", "\($0),"] }.reduce("contribution") { "replace(\($0), '\($1)', '')" }
         // Contributions to the plan contributed nothing to the roll-up before.
-        let noContributions = "DELETE FROM rollup_contribution WHERE record LIKE 'CTB-%'"
+        // Nor did meetings of bodies other than the GP Collaborative, before the forty-third.
+        let noContributions = "DELETE FROM rollup_contribution WHERE record LIKE 'CTB-%' OR record LIKE 'MTG-%'"
         if kind == .sqlite {
             try await DatabaseQueue(path: path).write { db in
                 try db.execute(sql: stale)
@@ -278,15 +285,17 @@ import Testing
             let postgres = try #require(store as? PostgresServerStore)
             try await postgres.client.query(PostgresQuery(unsafeSQL: stale))
             try await postgres.client.query(PostgresQuery(unsafeSQL: noContributions))
-            try await postgres.client.query(PostgresQuery(unsafeSQL: "DELETE FROM schema_migrations WHERE version LIKE 'v9%' OR version LIKE 'v10%'"))
+            try await postgres.client.query(PostgresQuery(unsafeSQL: "DELETE FROM schema_migrations WHERE version LIKE 'v9%' OR version LIKE 'v10%' OR version LIKE 'v12%'"))
             // Read before migrating again: the rows are stale.
             let rollup = try await node(migrating: false).rollup(tenant: "bcuhb", region: nil, today: Self.today)
             #expect(rollup.risks.byCategory["workforce"] == 0 && rollup.decisions.yearAgreedPence == 0
-                    && rollup.planContributions.lastYear.practices.isEmpty, "the rows were made stale")
+                    && rollup.planContributions.lastYear.practices.isEmpty && rollup.meetings.byBody["stakeholder-board"]?["held"] == 0,
+                    "the rows were made stale")
         }
         store = try await node()
         now = try await figures()
-        #expect(now.workforce == 1 && now.agreed == 1_200_050 && now.contributed == ["rhyl"], "\(kind): the stale rows were made again: \(now)")
+        #expect(now.workforce == 1 && now.agreed == 1_200_050 && now.contributed == ["rhyl"] && now.boardHeld == 1,
+                "\(kind): the stale rows were made again: \(now)")
     }
 
     /// The SQLite store recomputes a record's kept contribution only when a push may change it

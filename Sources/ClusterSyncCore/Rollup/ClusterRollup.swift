@@ -21,6 +21,8 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
     /// Practices' contributions to the cluster plan (CND015W, CND016W), for the QAIF year
     /// containing the day and the one before (whose 30 September deadline has passed).
     public var planContributions: PlanContributionCounts
+    /// Meetings of each body in the financial year containing the day.
+    public var meetings: MeetingCounts
     /// The practices the server registered in the cluster, by kind (`PracticeKind`), in the
     /// roll-ups it sends (`namingOnly`); all 0 in a practice's own, whose replica does not know
     /// them.
@@ -37,6 +39,7 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
         risks = RiskCounts()
         actions = ActionCounts()
         decisions = DecisionCounts(year: year)
+        var meetingCounts = MeetingCounts(year: year)
         var meetings: [AttendanceReport.Meeting] = []
         var terms: [RollupContribution.Terms] = []
         var made: [RollupContribution.PlanContribution] = []
@@ -45,12 +48,16 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
             case .risk(let risk): risks.add(risk, today: today)
             case .action(let action): actions.add(action, today: today)
             case .decision(let decision): decisions.add(decision, year: year)
-            case .meeting(let meeting): meetings.append(meeting)
+            case .meeting(let meeting):
+                meetings.append(meeting)
+                meetingCounts.add(body: AttendanceReport.body, date: meeting.date, status: meeting.status, year: year, today: today)
+            case .bodyMeeting(let m): meetingCounts.add(body: m.body, date: m.date, status: m.status, year: year, today: today)
             case .terms(let t): terms.append(t)
             case .planContribution(let c): made.append(c)
             }
         }
         planContributions = PlanContributionCounts(cluster: cluster, made: made, today: today)
+        self.meetings = meetingCounts
         // Practices listed for attendance: those in the GP Collaborative's terms of reference
         // agreed by the year's end (as `clustersync attendance`), and any that attended.
         let qaif = QAIFYear(containing: today)
@@ -62,12 +69,12 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case tenant, cluster, region, today, risks, actions, decisions, attendance, terms
-        case planContributions = "plan_contributions", practicesByKind = "practices_by_kind"
+        case planContributions = "plan_contributions", practicesByKind = "practices_by_kind", meetings
     }
 
     /// As synthesised, except that a roll-up from before `plan_contributions` (a server or a
     /// replica file of an earlier version) reads it as none made, and one from before
-    /// `practices_by_kind` as none registered.
+    /// `practices_by_kind` or `meetings` as none registered or counted.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         tenant = try c.decode(String.self, forKey: .tenant)
@@ -82,6 +89,7 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
         planContributions = try c.decodeIfPresent(PlanContributionCounts.self, forKey: .planContributions)
             ?? PlanContributionCounts(cluster: cluster, made: [], today: today)
         practicesByKind = try c.decodeIfPresent([String: Int].self, forKey: .practicesByKind) ?? Self.noPractices
+        meetings = try c.decodeIfPresent(MeetingCounts.self, forKey: .meetings) ?? MeetingCounts(year: FinancialYear(containing: today))
     }
 
     /// The roll-up of record views (any records of the cluster; private ones count nothing).
@@ -106,6 +114,7 @@ public struct RegionRollup: Sendable, Equatable, Codable {
     public var attendance: AttendanceCounts
     public var terms: TermsCounts
     public var planContributions: PlanContributionCounts
+    public var meetings: MeetingCounts
     public var practicesByKind: [String: Int]
 
     /// The roll-up's clusters added up region by region (a Health Board's PCPGs), by region
@@ -137,11 +146,12 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         terms = sorted.map(\.terms).reduce(TermsCounts(), +)
         planContributions = sorted.map(\.planContributions).reduce(PlanContributionCounts(cluster: "", made: [], today: today), +)
         practicesByKind = sorted.map(\.practicesByKind).reduce(ClusterRollup.noPractices, sum)
+        meetings = sorted.map(\.meetings).reduce(MeetingCounts(year: FinancialYear(containing: today)), +)
     }
 
     enum CodingKeys: String, CodingKey {
         case tenant, region, today, clusters, risks, actions, decisions, attendance, terms
-        case planContributions = "plan_contributions", practicesByKind = "practices_by_kind"
+        case planContributions = "plan_contributions", practicesByKind = "practices_by_kind", meetings
     }
 
     /// The totals are the clusters' sums, so they are added up again from the clusters read
@@ -168,6 +178,7 @@ public struct RegionRollup: Sendable, Equatable, Codable {
         try c.encode(terms, forKey: .terms)
         try c.encode(planContributions, forKey: .planContributions)
         try c.encode(practicesByKind, forKey: .practicesByKind)
+        try c.encode(meetings, forKey: .meetings)
     }
 
     /// "3 GP, 1 pharmacy": the registered practices by kind, kinds with none left out; nil
@@ -183,9 +194,9 @@ public struct RegionRollup: Sendable, Equatable, Codable {
 // MARK: The figures
 
 /// Zero for every key, so the JSON shape never depends on what happens to exist.
-private func zeros(_ keys: [String]) -> [String: Int] { Dictionary(uniqueKeysWithValues: keys.map { ($0, 0) }) }
+func zeros(_ keys: [String]) -> [String: Int] { Dictionary(uniqueKeysWithValues: keys.map { ($0, 0) }) }
 
-private func sum(_ a: [String: Int], _ b: [String: Int]) -> [String: Int] { a.merging(b, uniquingKeysWith: +) }
+func sum(_ a: [String: Int], _ b: [String: Int]) -> [String: Int] { a.merging(b, uniquingKeysWith: +) }
 
 public struct RiskCounts: Sendable, Equatable, Codable {
     /// Band names, and `unscored` for a risk without a score.

@@ -11,7 +11,10 @@ public enum RollupContribution: Sendable, Equatable, Codable {
     case risk(Risk)
     case action(Action)
     case decision(Decision)
+    /// A GP Collaborative meeting: who it counted for (CND014W), besides its date and status.
     case meeting(AttendanceReport.Meeting)
+    /// A meeting of any other body, for the meetings counted by body.
+    case bodyMeeting(BodyMeeting)
     case terms(Terms)
     /// A practice's contribution to the cluster plan (CND015W, CND016W).
     case planContribution(PlanContribution)
@@ -27,6 +30,20 @@ public enum RollupContribution: Sendable, Equatable, Codable {
             self.practice = practice
             self.year = year
             self.date = date
+        }
+    }
+
+    public struct BodyMeeting: Sendable, Equatable, Codable {
+        /// One of `RecordSchema.bodies` other than the GP Collaborative.
+        public var body: String
+        public var date: CalendarDate
+        /// `held`, `scheduled` or nil (cancelled meetings are not kept).
+        public var status: String?
+
+        public init(body: String, date: CalendarDate, status: String?) {
+            self.body = body
+            self.date = date
+            self.status = status
         }
     }
 
@@ -125,8 +142,13 @@ public enum RollupContribution: Sendable, Equatable, Codable {
                                       financial: view.value("financial_implications")?.boolValue,
                                       amountPence: view.string("amount").flatMap(Amount.pence)))
         case .meeting:
-            guard let meeting = AttendanceReport.Meeting(view) else { return nil }
-            self = .meeting(meeting)
+            if let meeting = AttendanceReport.Meeting(view) {
+                self = .meeting(meeting)
+            } else {
+                guard let body = view.string("body"), body != AttendanceReport.body, view.string("status") != "cancelled",
+                      let date = view.date("date") else { return nil }
+                self = .bodyMeeting(BodyMeeting(body: body, date: date, status: view.string("status")))
+            }
         case .terms:
             guard let body = view.string("body"), let agreed = view.date("date_agreed") else { return nil }
             self = .terms(Terms(id: view.id, body: body, dateAgreed: agreed, reviewDate: view.date("review_date"),

@@ -12,8 +12,9 @@ extension SQLiteServerStore {
     /// administrator alone counts for CND014W only when agreed (2026-12-05; PostgreSQL's
     /// migration v7 does the same there). 3: a risk's category, a decision's financial
     /// implications and amount (2026-12-06; PostgreSQL's v9). 4: practices' contributions to the
-    /// plan (2026-12-06; PostgreSQL's v10).
-    static let rollupFormat: Int64 = 4
+    /// plan (2026-12-06; PostgreSQL's v10). 5: meetings of every body, not the GP
+    /// Collaborative's alone (2026-12-06; PostgreSQL's v12).
+    static let rollupFormat: Int64 = 5
 
     /// Recomputes every contribution when the rows are of another format (or the store predates
     /// them). Called when the store opens.

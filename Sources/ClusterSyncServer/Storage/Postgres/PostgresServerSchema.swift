@@ -294,11 +294,19 @@ enum PostgresServerSchema {
             -- one, so that is what they stay until `practice set-kind` says otherwise.
             ALTER TABLE practice ADD COLUMN kind TEXT NOT NULL DEFAULT 'gp';
             """),
+        ("v12 (roll-up): meetings of every body", """
+            -- A meeting of a body other than the GP Collaborative now contributes to the roll-up
+            -- (its meetings by body): made by the backfill for those stored before.
+            COMMENT ON TABLE rollup_contribution IS 'one roll-up contribution per cluster-shared record';
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the
     /// materialised rows of a store from before it by replaying its log.
     static let backfills: [String: @Sendable (PostgresConnection, Logger) async throws -> Void] = [
+        "v12 (roll-up): meetings of every body": { connection, logger in
+            try await PostgresServerStore.recomputeContributions(ofType: .meeting, connection, logger: logger)
+        },
         "v10 (roll-up): practices' contributions to the plan": { connection, logger in
             try await PostgresServerStore.recomputeContributions(ofType: .contribution, connection, logger: logger)
         },
