@@ -120,11 +120,12 @@ public enum BoardReportHTML {
             ["year": year.year, "deadline": shown(year.deadline), "hasPractices": !year.practices.isEmpty,
              "practices": year.practices.map { ["practice": $0.practice, "date": shown($0.date), "status": words[$0.status] ?? $0.status] }]
         }
-        data["attendanceYear"] = report.attendance.year.description
-        data["meetingsHeld"] = String(report.attendance.held.count)
-        data["meetingsLeft"] = String(report.attendance.left.count)
-        data["attendance"] = report.attendance.practices.map(attendanceRow)
-        data["hasAttendance"] = !report.attendance.practices.isEmpty
+        // A QAIF year that ended in the period (final), then the one the figures' day is in.
+        data["attendanceYears"] = ([report.endedAttendance].compactMap { $0 } + [report.attendance]).map { year -> [String: Any] in
+            ["year": year.year.description, "ended": year.year.last < report.asOf, "last": shown(year.year.last),
+             "meetingsHeld": String(year.held.count), "meetingsLeft": String(year.left.count),
+             "attendance": year.practices.map(attendanceRow), "hasAttendance": !year.practices.isEmpty]
+        }
         data["escalated"] = report.escalated.map { escalatedRisk($0, asOf: report.asOf) }
         data["hasEscalated"] = !report.escalated.isEmpty
         return data

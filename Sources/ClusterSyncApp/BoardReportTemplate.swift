@@ -114,15 +114,16 @@ enum BoardReportTemplate {
     {{^hasOpenLessons}}<p>No lessons learned recorded in the period on risks still open.</p>{{/hasOpenLessons}}
     </section>
 
-    <section class="keep">
-    <h2>GP Collaborative attendance {{attendanceYear}} (QAIF CND014W: at least 4 a year)</h2>
-    <p class="note">Meetings held: {{meetingsHeld}}; still to come in the year: {{meetingsLeft}}.</p>
+    {{#attendanceYears}}<section class="keep">
+    <h2>GP Collaborative attendance {{year}} (QAIF CND014W: at least 4 a year)</h2>
+    {{#ended}}<p class="note">The year ended on {{last}}: these are its final figures. Meetings held: {{meetingsHeld}}.</p>{{/ended}}
+    {{^ended}}<p class="note">Meetings held: {{meetingsHeld}}; still to come in the year: {{meetingsLeft}}.</p>{{/ended}}
     {{#hasAttendance}}<table class="attendance">
     <thead><tr><th scope="col">Practice</th><th scope="col">Meetings attended</th><th scope="col" class="num">Attended</th><th scope="col">Status</th></tr></thead>
     <tbody>{{#attendance}}<tr><th scope="row">{{practice}}</th><td aria-hidden="true">{{#dots}}<span class="dot{{#filled}} filled{{/filled}}"></span>{{/dots}}</td><td class="num">{{attended}}</td><td><span class="status status-{{statusClass}}">{{status}}</span></td></tr>{{/attendance}}</tbody>
     </table>{{/hasAttendance}}
-    {{^hasAttendance}}<p>No GP Collaborative attendance recorded.</p>{{/hasAttendance}}
-    </section>
+    {{^hasAttendance}}<p>No GP Collaborative attendance recorded for {{year}}.</p>{{/hasAttendance}}
+    </section>{{/attendanceYears}}
 
     <section class="keep">
     <h2>Practices' contributions to the cluster plan (QAIF CND015W, CND016W: by 30 September)</h2>

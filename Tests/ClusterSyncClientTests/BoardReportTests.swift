@@ -38,6 +38,30 @@ import Testing
         #expect(may.closedRisks.map { "\($0.risk.name) \($0.closedOn)" } == ["Flu clinic staffing 2026-05-10", "Lift out of service 2026-05-15"])
     }
 
+    /// A financial year holds the end of one QAIF year (30 September) and the start of the
+    /// next: the report gives the ended year's final attendance as well as the running one's
+    /// (before the forty-third session only the running one, so a report on 2026-27 never showed
+    /// how 2025-26 ended).
+    @Test func theQAIFYearThatEndedInThePeriodIsReportedWithItsFinalAttendance() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let clock = Clock()
+        clock.set("2026-11-23")
+        let r = try makeReplica(dir, "lead", practice: "prestatyn", clock: { clock.now })
+        for date in ["2025-11-05", "2026-01-14", "2026-04-08", "2026-07-08", "2026-10-07"] {
+            let m = try r.add(.meeting, edits: [.set("title", .string("GP Collaborative")), .set("body", .string("gp-collaborative")),
+                                                .set("date", .string(date)), .set("status", .string("held"))])
+            try r.attend(m, Attendee(name: "Dr Siân Evans", role: "member", practice: "prestatyn"))
+        }
+        let year = try r.boardReport(period: ReportPeriod("2026-27"), today: CalendarDate("2026-11-23"))
+        #expect(year.attendance.year.description == "2026-27" && year.attendance.held.count == 1)
+        let ended = try #require(year.endedAttendance)
+        #expect(ended.year.description == "2025-26" && ended.held.count == 4)
+        #expect(ended.practices.map { "\($0.practice) \($0.attended.count) \($0.status.rawValue)" } == ["prestatyn 4 met"])
+        // A period that holds no 30 September has none.
+        #expect(try r.boardReport(period: ReportPeriod("2026-10-01..2026-11-30"), today: CalendarDate("2026-11-23")).endedAttendance == nil)
+    }
+
     /// A PCPG's or Health Board's replica holds roll-ups and escalated risks, not a cluster's
     /// registers: asked for a cluster's report or attendance it says so, rather than answering
     /// with an empty report that reads as nothing to report (PCPG audit, forty-second session).

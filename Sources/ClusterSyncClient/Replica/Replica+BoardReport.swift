@@ -39,6 +39,10 @@ public struct BoardReport: Sendable {
     public var lessonsFromOpenRisks: [(risk: RecordView, writtenOn: CalendarDate)]
     /// GP Collaborative attendance in the QAIF year containing `asOf`.
     public var attendance: AttendanceReport
+    /// Attendance in the last QAIF year that ended in the period before `asOf`'s, when one did:
+    /// its final figures, which a report on a financial year otherwise missed (April to March
+    /// holds the end of one QAIF year, 30 September, and the first half of the next).
+    public var endedAttendance: AttendanceReport?
     /// Open risks escalated to the PCPG or the Health Board, highest score first, with the
     /// actions linked to them.
     public var escalated: [(risk: RecordView, actions: [RecordView])]
@@ -120,6 +124,8 @@ extension Replica {
         let declarations = shared.filter { $0.type == .declaration && $0.isInForce(from: period.first, to: period.last) }.sorted { ($0.string("member") ?? "", $0.id) < ($1.string("member") ?? "", $1.id) }
 
         let attendance = AttendanceReport(records: shared, year: QAIFYear(containing: asOf), today: asOf)
+        let ended = QAIFYear(startYear: QAIFYear(containing: asOf).startYear - 1)
+        let endedAttendance = period.contains(ended.last) ? AttendanceReport(records: shared, year: ended, today: asOf) : nil
 
         func score(_ v: RecordView) -> Int { RiskScore(v.value("score") ?? .null)?.score ?? 0 }
         let escalatedRisks = shared.filter {
@@ -155,6 +161,7 @@ extension Replica {
         return BoardReport(tenant: identity.tenant, cluster: identity.cluster, period: period, asOf: asOf, made: made, rollup: rollup,
                            bandsByMonth: bandsByMonth, overdue: overdue, decisions: decisions, decisionChecks: decisionChecks,
                            meetings: meetings, plans: plans, declarations: declarations, closedRisks: closedRisks,
-                           lessonsFromOpenRisks: lessonsFromOpenRisks, attendance: attendance, escalated: escalated)
+                           lessonsFromOpenRisks: lessonsFromOpenRisks, attendance: attendance, endedAttendance: endedAttendance,
+                           escalated: escalated)
     }
 }
