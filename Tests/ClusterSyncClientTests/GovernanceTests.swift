@@ -474,6 +474,38 @@ import Testing
         return m
     }
 
+    /// A practice's id is written one way: "Rhyl" beside "rhyl" split the practice's attendance
+    /// in two, and "Prestatyn Medical" in the terms listed a practice that never attends (web
+    /// app audit, forty-third session). Refused where it is typed, naming the id in use.
+    @Test func aPracticeIDWrittenOtherwiseIsRefusedNamingTheOneInUse() throws {
+        let r = try replica("lead", practice: "prestatyn", today: fixedToday)
+        let m = try gpMeeting(r, "2026-11-10", attendees: [Attendee(name: "Dr Jones", role: "member", practice: "rhyl")])
+        let before = try r.allChanges()
+        for (attendee, named) in [(Attendee(name: "Dr Gareth Jones", role: "member", practice: "Rhyl"), "\"Rhyl\" is written \"rhyl\""),
+                                  (Attendee(name: "Dr Evans", role: "member", practice: "PRESTATYN"), "is written \"prestatyn\""),
+                                  (Attendee(name: "Dr Lloyd", role: "buddy", practice: "rhyl", represents: "Rhyl", agreedBy: "BCUHB"), "use rhyl")] {
+            let error = #expect(throws: ClusterSyncError.self) { try r.attend(m, attendee) }
+            #expect(error?.message.contains(named) == true, "\(error?.message ?? "")")
+        }
+        let terms = { (practice: String) in
+            try r.create(.terms, edits: [.set("title", s("GP Collaborative ToR")), .set("body", s("gp-collaborative")),
+                                         .set("date_agreed", s("2026-04-01")), .add("practices", s(practice))])
+        }
+        var error = #expect(throws: ClusterSyncError.self) { _ = try terms("Prestatyn Medical") }
+        #expect(error?.message.contains("practices must be a practice's id") == true && error?.field == "practices", "\(error?.message ?? "")")
+        error = #expect(throws: ClusterSyncError.self) { _ = try terms("RHYL") }
+        #expect(error?.message.contains("use rhyl") == true, "\(error?.message ?? "")")
+        error = #expect(throws: ClusterSyncError.self) {
+            _ = try r.create(.contribution, edits: [.set("contributor", s("Rhyl")), .set("year", s("2026-27"))])
+        }
+        #expect(error?.field == "contributor", "\(error?.message ?? "")")
+        #expect(try r.allChanges() == before, "nothing was written")
+        // As written, and a practice new to the cluster, are taken.
+        try r.attend(m, Attendee(name: "Dr Evans", role: "member", practice: "prestatyn"))
+        try r.attend(m, Attendee(name: "Mrs Hughes", role: "member", practice: "meliden"))
+        _ = try terms("rhyl")
+    }
+
     @Test func attendanceAcrossAQAIFYearBoundary() throws {
         let r = try replica("lead", practice: "prestatyn", today: fixedToday)  // 2026-11-23
         _ = try r.create(.terms, edits: [

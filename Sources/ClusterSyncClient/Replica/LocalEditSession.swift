@@ -103,11 +103,26 @@ struct LocalEditSession {
         return view
     }
 
+    /// The practice ids this cluster's records name (`LocalEditRules.practiceIDs`) and this
+    /// replica's own, as the file holds them.
+    func knownPracticeIDs() throws -> Set<String> {
+        var known: Set<String> = [identity.practice]
+        for view in try ChangeReader.views(writer.db, where: """
+            rec.type IN ('meeting', 'terms', 'contribution') AND c.field IN ('attendees', 'practices', 'contributor')
+            """) {
+            for (field, writes) in view.writes {
+                for write in writes { known.formUnion(LocalEditRules.practiceIDs(in: view.type, field: field, value: write.value) ?? []) }
+            }
+        }
+        return known
+    }
+
     mutating func edit(_ id: RecordID, scope: RecordScope, _ edit: Edit) throws {
         let view = try self.view(id, reading: edit.fieldsRead)
         let planned = try edit.plan(on: view, type: id.type)
         try LocalEditRules.checkEscalation(of: id, scope: scope, field: planned.field, to: planned.value)
         try LocalEditRules.checkContributionYear(of: id, field: planned.field, to: planned.value)
+        try LocalEditRules.checkPracticeIDs(of: id.type, field: planned.field, to: planned.value) { try self.knownPracticeIDs() }
         if let kind = id.type.schema.field(planned.field)?.kind, let value = planned.value?.stringValue, let target = RecordID(value) {
             switch kind {
             case .reference, .referenceSet:

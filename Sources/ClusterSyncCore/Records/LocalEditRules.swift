@@ -103,6 +103,42 @@ public enum LocalEditRules {
             field: field)
     }
 
+    /// The practice ids a value of `field` names, for the fields that name practices by id: a
+    /// meeting's attendee (`practice`, `represents`), a terms of reference's `practices`, a
+    /// contribution's `contributor`. Nil for every other field.
+    public static func practiceIDs(in type: RecordType, field: String, value: JSONValue) -> [String]? {
+        switch (type, field) {
+        case (.meeting, "attendees"): Attendee(value).map { [$0.practice, $0.represents].compactMap { $0 } } ?? []
+        case (.terms, "practices"), (.contribution, "contributor"): value.stringValue.map { [$0] } ?? []
+        default: nil
+        }
+    }
+
+    /// Checks the practice ids an edit here writes (`practiceIDs`): each in the form a
+    /// registered practice has (`PracticeName`), and none a practice id this cluster already
+    /// uses (`known`: the replica's own and those its records name) written with other capitals:
+    /// "Rhyl" beside "rhyl" split one practice's GP Collaborative attendance in two, and "Prestatyn
+    /// Medical" in a terms of reference listed a practice that never attends (web app audit,
+    /// forty-third session). Received changes are not checked: ids stored before stay readable.
+    public static func checkPracticeIDs(of type: RecordType, field: String, to value: JSONValue?,
+                                        known: () throws -> Set<String>) throws {
+        guard let value, let ids = practiceIDs(in: type, field: field, value: value), !ids.isEmpty else { return }
+        let label = type == .contribution ? "the contributor" : type == .terms ? "practices" : "an attendee's practice"
+        for id in ids where !PracticeName.isValid(id) {
+            throw ClusterSyncError(.invalidValue,
+                "\(label) must be a practice's id as the cluster registered it (such as prestatyn): 1 to 64 of A-Z, a-z, 0-9, '.', '_' or '-', "
+                + "starting with a letter or digit; got \(PatientDataGuard.quotable(id).map { "\"\($0)\"" } ?? "something else")", field: field)
+        }
+        let known = try known()
+        for id in ids where !known.contains(id) {
+            if let same = known.first(where: { $0.lowercased() == id.lowercased() }) {
+                throw ClusterSyncError(.invalidValue,
+                    "\(label) \"\(id)\" is written \"\(same)\" elsewhere in this cluster: a practice's id is written one way, or its attendance "
+                    + "and contributions count as two practices' (use \(same))", field: field)
+            }
+        }
+    }
+
     /// Checks a link written locally: the target must be held here, not deleted, and visible to
     /// everyone who sees the linking record (a cluster-shared record may not link to a record
     /// private to one practice).
