@@ -429,6 +429,8 @@ public struct Catalogue: Sendable {
         "import_row_fields": "Fields",
         "import_row_create": "add",
         "import_row_update": "update",
+        "import_row_new": "(new)",
+        "import_warnings": "Check these rows: each adds a record titled as one already here, as importing the same file twice would",
         "import_refused": "Nothing imported: {1} problems in {2}",
         "import_refused_one": "Nothing imported: 1 problem in {2}",
         "import_line": "Line",

@@ -40,7 +40,8 @@ extension Pages {
 
     /// `checkOnly`: the "Check only" box as it was sent, kept ticked when a check is refused.
     func importPage(type: RecordType, done: ImportDone? = nil, refusal: String? = nil, problems: [Replica.ImportProblem] = [],
-                    checkOnly: Bool = false, rows: [Replica.RowChange] = [], status: HTTPResponse.Status = .unprocessableContent) -> Response {
+                    checkOnly: Bool = false, rows: [Replica.RowChange] = [], warnings: [Replica.ImportProblem] = [],
+                    status: HTTPResponse.Status = .unprocessableContent) -> Response {
         var data: [String: Any] = [
             "types": Self.importTypes.map { ["optionValue": $0.rawValue, "optionLabel": t["import_type_\($0.rawValue)"], "selected": $0 == type] },
             "sizeHint": t.text("import_hint", String(Self.maxImportBytes / 1024 / 1024)),
@@ -54,9 +55,17 @@ extension Pages {
         if !rows.isEmpty {
             data["hasRows"] = true
             data["rows"] = rows.map { row -> [String: Any] in
-                ["line": String(row.line), "action": t[row.created ? "import_row_create" : "import_row_update"], "record": row.record.rawValue,
+                // A check makes no record, so a row that adds one has no id yet to show.
+                ["line": String(row.line), "action": t[row.created ? "import_row_create" : "import_row_update"],
+                 "record": row.created && checkOnly ? t["import_row_new"] : row.record.rawValue,
                  "fields": row.fields.map { t["field_\($0)"] }.joined(separator: ", ")]
             }
+        }
+        // Rows that import but may not be meant: the same file imported again adds its new rows
+        // again, and the app has no delete (web app audit: the CLI said so, the app did not).
+        if !warnings.isEmpty {
+            data["hasWarnings"] = true
+            data["warnings"] = warnings.map { ["line": String($0.line), "message": $0.message] }
         }
         let flash = done.map { t.text($0.checked ? "import_checked" : "import_done", $0.created, $0.updated, $0.unchanged) }
         return page.html("import", title: t["import_title"], section: .importing, data: data, flash: flash,
@@ -93,7 +102,13 @@ extension Pages {
             // A check writes nothing, so its page is answered at once, with what each row would change.
             return importPage(type: type, done: ImportDone(created: String(outcome.created), updated: String(outcome.updated),
                                                            unchanged: String(outcome.unchanged), checked: true),
-                              checkOnly: true, rows: outcome.rows, status: .ok)
+                              checkOnly: true, rows: outcome.rows, warnings: outcome.warnings, status: .ok)
+        }
+        if !outcome.warnings.isEmpty {
+            // Answered here rather than redirected: the notes would not survive the redirect.
+            return importPage(type: type, done: ImportDone(created: String(outcome.created), updated: String(outcome.updated),
+                                                           unchanged: String(outcome.unchanged), checked: false),
+                              warnings: outcome.warnings, status: .ok)
         }
         return .redirect(to: "/import?type=\(type.rawValue)&created=\(outcome.created)&updated=\(outcome.updated)"
                          + "&unchanged=\(outcome.unchanged)&checked=\(outcome.dryRun ? 1 : 0)")

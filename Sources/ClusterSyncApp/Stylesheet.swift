@@ -29,6 +29,7 @@ enum Stylesheet {
     .flash { background: #e6f4ea; border-left: 6px solid #00703c; padding: .5rem 1rem; }
     .changes-bar { position: sticky; top: 0; z-index: 1; background: #fff7bf; border-bottom: 4px solid #594d00; padding: 0 1rem; }
     .problem { border: 4px solid #b10e1e; padding: .75rem 1rem; margin-bottom: 1rem; }
+    .warning { border: 4px solid #b35c00; padding: .75rem 1rem; margin-bottom: 1rem; }
     .problem h2 { margin-top: 0; }
     .error { color: #b10e1e; font-weight: 700; margin: .25rem 0; }
     .field { margin-bottom: 1rem; }

@@ -290,6 +290,10 @@ enum Templates {
     </table>{{/hasProblems}}
     <p>{{t.import_nothing_changed}}</p>
     </div>{{/refusal}}
+    {{#hasWarnings}}<div class="warning" id="import-warnings">
+    <h2>{{t.import_warnings}}</h2>
+    <ul>{{#warnings}}<li>{{t.import_line}} {{line}}: {{message}}</li>{{/warnings}}</ul>
+    </div>{{/hasWarnings}}
     {{#hasRows}}<table class="check-rows">
     <caption>{{t.import_rows_caption}}</caption>
     <thead><tr><th scope="col">{{t.import_line}}</th><th scope="col">{{t.import_row_what}}</th><th scope="col">{{t.import_row_record}}</th><th scope="col">{{t.import_row_fields}}</th></tr></thead>
