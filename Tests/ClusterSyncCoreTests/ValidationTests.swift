@@ -417,6 +417,12 @@ import Testing
         let today = CalendarDate(year: 2026, month: 11, day: 23)
         let status = try #require(RecordSchema.risk.field("status")), score = try #require(RecordSchema.risk.field("score"))
         for typed in ["open", "Open", " OPEN "] { #expect(try FieldInput.value(typed, for: status, today: today) == .string("open")) }
+        // As the app shows them, spaces for hyphens.
+        let actionStatus = try #require(RecordSchema.action.field("status")), category = try #require(RecordSchema.risk.field("category"))
+        for typed in ["Not started", "not  started", "not-started"] {
+            #expect(try FieldInput.value(typed, for: actionStatus, today: today) == .string("not-started"), "\(typed)")
+        }
+        #expect(try FieldInput.value("Service delivery", for: category, today: today) == .string("service-delivery"))
         for typed in ["4x3", "4X3", "4 x 3", "4×3"] {
             #expect(try FieldInput.value(typed, for: score, today: today) == RiskScore(likelihood: 4, consequence: 3)!.jsonValue, "\(typed)")
         }

@@ -120,9 +120,15 @@ public enum FieldInput {
             }
             return .string(id.rawValue)
         case .choice(let words), .choiceSet(let words):
-            // As typed or as a spreadsheet capitalised it: "Open", " workforce ".
+            // As typed, as a spreadsheet capitalised it ("Open", " workforce "), or as the app
+            // shows it, with spaces for hyphens ("Not started", "service delivery"): a CSV
+            // typed from the screen was refused (web app audit, forty-third session).
             let trimmed = String(text.trimmingWhitespace)
-            return .string(words.first { $0 == trimmed } ?? words.first { $0.lowercased() == trimmed.lowercased() } ?? text)
+            func shown(_ word: String) -> String {
+                word.lowercased().replacingOccurrences(of: "-", with: " ").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            }
+            return .string(words.first { $0 == trimmed } ?? words.first { $0.lowercased() == trimmed.lowercased() }
+                ?? words.first { shown($0) == shown(trimmed) } ?? text)
         case .notes:
             return .object(["date": .string(today.description), "text": .string(text)])
         case .quorumRule:
