@@ -312,7 +312,9 @@ extension Pages {
                 form["typedValue"] = typed["value"] ?? ""
                 form["error"] = problem
             }
-            if name == "quorum_roles" { form["none"] = t["set_none_quorum_roles"] }
+            // An empty link set says what it is not: a meeting's own list of decisions beside
+            // the decisions naming the meeting read as a contradiction (web app audit).
+            if let none = t.strings["set_none_\(view.type.rawValue)_\(name)"] { form["none"] = none }
             // Names and practice ids are matched against attendance as written there.
             if let hint = t.strings["set_hint_\(view.type.rawValue)_\(name)"] { form["hint"] = hint }
             let describedBy = [form["hint"] != nil ? "s-\(name)-hint" : nil, form["error"] != nil ? "s-\(name)-error" : nil].compactMap { $0 }

@@ -428,6 +428,13 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     expect(page.locator("dl.fields")).to_contain_text("Megan Price: for")
     expect(page.locator("tbody")).to_contain_text("votes: Megan Price set to for")
     assert os.path.getsize(shot(page, "decision-checks")) > 10_000
+    # The meeting lists the decision naming it; its own empty link sets say what they are not,
+    # rather than "None yet." beside that list (web app audit).
+    page.goto(app.address + "records/" + meeting)
+    expect(page.get_by_role("heading", name="Decisions taken at this meeting")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("None linked from the meeting itself. Decisions that name this meeting are listed under")
+    expect(page.locator("main")).to_contain_text("None made at this meeting.")
+    expect(page.locator("main")).not_to_contain_text("None yet.")
 
 
 def test_a_chair_records_a_decision_and_its_votes_in_the_browser(page, app):
