@@ -40,6 +40,8 @@ struct RecordForm {
     static let risk = RecordForm(type: .risk, fields: [
         Field(name: "title", kind: .text),
         Field(name: "description", kind: .textarea),
+        Field(name: "cause", kind: .textarea),
+        Field(name: "effect", kind: .textarea),
         Field(name: "category", kind: .choice(RecordSchema.riskCategories)),
         Field(name: "owner", kind: .text),
         Field(name: "likelihood", kind: .level(RiskScore.likelihoodWords)),
@@ -49,6 +51,9 @@ struct RecordForm {
         Field(name: "review_date", kind: .date),
         Field(name: "treatment", kind: .choice(RecordSchema.treatments)),
         Field(name: "status", kind: .choice(RecordSchema.riskStatuses)),
+        // Written at a review or when the risk closes: the board report's lessons (guide §3.8);
+        // shown but not editable here before (web app audit, forty-third session).
+        Field(name: "lessons_learned", kind: .textarea),
         Field(name: "escalation", kind: .choice(RecordSchema.escalationLevels)),
         Field(name: "target_likelihood", kind: .level(RiskScore.likelihoodWords)),
         Field(name: "target_consequence", kind: .level(RiskScore.consequenceWords)),

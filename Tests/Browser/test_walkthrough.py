@@ -55,6 +55,17 @@ def test_add_edit_and_see_risks_in_the_register(page, app):
     expect(page.get_by_text("Saved.")).to_be_visible()
     expect(page.get_by_text("Lead nurse, Prestatyn").first).to_be_visible()
     expect(page.get_by_text("changed from Nurse lead to Lead nurse, Prestatyn")).to_be_visible()
+    # Cause, effect and the lessons a review taught are written here too, as the CLI writes
+    # them (the board report's lessons learned; web app audit: only shown before).
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Cause").fill("Two phlebotomists retiring in spring")
+    page.get_by_label("Effect").fill("Waits over ten days")
+    page.get_by_label("Lessons learned").fill("Recruit a year ahead")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    shown = json.loads(cli(app.replica, "risk", "show", re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1), "--json"))
+    assert [shown["fields"].get(f) for f in ["cause", "effect", "lessons_learned"]] == [
+        "Two phlebotomists retiring in spring", "Waits over ten days", "Recruit a year ahead"], shown
 
     page.get_by_role("link", name="Risk register").click()
     table = page.locator("#register")
