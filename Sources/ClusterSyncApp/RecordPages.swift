@@ -93,6 +93,16 @@ extension Pages {
                 return try self.recordPage(view, flash: nil, problem: error.message, typedMember: posted)
             }
         }
+        router.post("/records/:id/note") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context), view.type == .action, !view.isDeleted else { return self.notFound() }
+            do {
+                try self.replica.addNote(view.id, posted["note"] ?? "")
+                return .redirect(to: "/records/\(view.id.rawValue)?saved=1#note")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
+            }
+        }
         router.post("/records/:id/vote") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }
             guard let view = try self.record(context), view.type == .decision else { return self.notFound() }
@@ -250,6 +260,12 @@ extension Pages {
                 form["error"] = problem
             }
             data["voteForm"] = form
+        }
+        if view.type == .action, !view.isDeleted {
+            // A progress note, as the CLI's `action note` (web app audit: the app had none).
+            var form: [String: Any] = ["typed": typed?["note"] ?? ""]
+            if typed?["note"] != nil, let problem { form["error"] = problem }
+            data["noteForm"] = form
         }
         if !view.isDeleted {
             let sets = setForms(of: view, typed: typedMember, problem: problem)

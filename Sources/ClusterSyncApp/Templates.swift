@@ -210,6 +210,15 @@ enum Templates {
     <button type="submit">{{t.vote_add}}</button>
     </form>
     {{/voteForm}}{{/readOnly}}
+    {{^readOnly}}{{#noteForm}}
+    <h2 id="note">{{t.note_title}}</h2>
+    <form method="post" action="/records/{{id}}/note" aria-labelledby="note"{{#error}} aria-describedby="n-error"{{/error}}>
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    {{#error}}<p class="error" id="n-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
+    <div class="field"><label for="n-note">{{t.note_text}}</label><textarea id="n-note" name="note" rows="3">{{typed}}</textarea></div>
+    <button type="submit">{{t.note_add}}</button>
+    </form>
+    {{/noteForm}}{{/readOnly}}
     {{^readOnly}}{{#hasSetForms}}<h2 id="sets">{{t.set_title}}</h2>{{/hasSetForms}}
     {{#setForms}}<section class="set" aria-labelledby="s-{{field}}">
     <h3 id="s-{{field}}">{{label}}</h3>

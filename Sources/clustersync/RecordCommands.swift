@@ -235,6 +235,6 @@ struct AddNote: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let view = try requireRecord(id, of: .action, in: replica)
-        try replica.edit(view.id, .add("notes", .object(["date": .string(replica.today.description), "text": .string(text)])))
+        try replica.addNote(view.id, text)
     }
 }

@@ -817,3 +817,21 @@ def test_a_private_risk_links_the_practices_own_actions_and_overdue_terms_stand_
     cli(app.replica, "terms", "add", "title=Old ToR", "body=stakeholder-board", "date_agreed=2024-04-01", "review_date=2025-04-01")
     page.goto(app.address + "terms")
     expect(page.locator("tbody tr").filter(has_text="Old ToR")).to_have_class("overdue")
+
+
+def test_a_progress_note_on_an_action(page, app):
+    """A practice manager records progress on an action without a terminal: the note is dated
+    today and reads as `clustersync action show` has it; an empty note is refused, keeping the
+    page (web app audit: the app had no way to add one)."""
+    action = cli(app.replica, "action", "add", "title=Chase the phlebotomy locum", "owner=Practice manager")
+    page.goto(app.address + "records/" + action)
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.locator("#n-error")).to_contain_text("a progress note needs some text")
+    page.get_by_label("Progress note (dated today)").fill("Agency rang back: two dates offered")
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    shown = json.loads(cli(app.replica, "action", "show", action, "--json"))
+    notes = shown["fields"]["notes"]
+    assert [n["text"] for n in notes] == ["Agency rang back: two dates offered"], notes
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", notes[0]["date"]), notes
+    expect(page.locator("dl.fields")).to_contain_text("Agency rang back: two dates offered")

@@ -115,3 +115,15 @@ extension Replica {
         return views.filter { !$0.isDeleted && governance.isOverdue($0, today: today) }.sorted { (date($0), $0.id) < (date($1), $1.id) }
     }
 }
+
+extension Replica {
+    /// Appends a progress note to an action, dated today: one rule for the CLI's `action note`
+    /// and the app's note form. An empty note is refused.
+    @discardableResult
+    public func addNote(_ action: RecordID, _ text: String) throws -> [Change] {
+        _ = try requireType(action, .action)
+        let note = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !note.isEmpty else { throw ClusterSyncError(.invalidValue, "a progress note needs some text", field: "notes") }
+        return try edit([(action, .add("notes", .object(["date": .string(today.description), "text": .string(note)])))])
+    }
+}
