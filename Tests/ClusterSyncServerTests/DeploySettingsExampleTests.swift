@@ -64,16 +64,20 @@ import Testing
         for file in ["ServerSettings.swift", "StoreSettings.swift"] {
             let source = try String(contentsOf: Self.root.appendingPathComponent("Sources/ClusterSyncServer/Server/\(file)"), encoding: .utf8)
             for part in source.components(separatedBy: "forKey: \"").dropFirst() {
-                read.insert(String(part.prefix { $0 != "\"" && $0 != "." }))
+                read.insert(String(part.prefix { $0 != "\"" }))
             }
         }
-        #expect(read == SettingsFile.sections)
+        #expect(read == SettingsFile.keys)
         try SettingsFile.check(Data(contentsOf: URL(fileURLWithPath: Self.example)), path: "example")
         try SettingsFile.check(Data("{}".utf8), path: "empty")
-        for (text, named) in [(#"{"limits": {"idleTimeoutSeconds": 7}}"#, #""limits" at its top level"#),
-                              (#"{"clustersyncd": {"port": 19404}, "port": 19404}"#, #""port" at its top level"#),
-                              (#"{"clustersyncd": {"limit": {"idleTimeoutSeconds": 7}}}"#, #""clustersyncd.limit", which is no setting"#),
-                              (#"{"clustersyncd": 7443}"#, #"no "clustersyncd" object"#),
+        // Dotted names read as swift-configuration reads them, nested or not.
+        try SettingsFile.check(Data(#"{"clustersyncd": {"postgres.url-file": "/etc/pg", "limits.maxConnections": 17}}"#.utf8), path: "dotted")
+        try SettingsFile.check(Data(#"{"clustersyncd.limits.maxConnections": 17, "clustersyncd": {}}"#.utf8), path: "dotted")
+        for (text, named) in [(#"{"limits": {"idleTimeoutSeconds": 7}}"#, #""limits.idleTimeoutSeconds", which is not under "clustersyncd""#),
+                              (#"{"clustersyncd": {"port": 19404}, "port": 19404}"#, #""port", which is not under"#),
+                              (#"{"clustersyncd": {"limit": {"idleTimeoutSeconds": 7}}}"#, #""clustersyncd.limit.idleTimeoutSeconds", which is no setting"#),
+                              (#"{"clustersyncd": {"limits": {"idleTimeout": 5}}}"#, #""clustersyncd.limits.idleTimeout", which is no setting"#),
+                              (#"{"clustersyncd": 7443}"#, #""clustersyncd", which is not under"#),
                               ("[1]", "is not a JSON object")] {
             let error = #expect(throws: ClusterSyncError.self) { try SettingsFile.check(Data(text.utf8), path: "node1.json") }
             #expect(error?.message.contains(named) == true && error?.message.contains("node1.json") == true, "\(text): \(error?.message ?? "")")
