@@ -385,6 +385,7 @@ public struct Catalogue: Sendable {
         "rollup_meetings": "Meetings",
         "rollup_meetings_line": "In {1} (financial year): {2}.",
         "rollup_meetings_none": "none recorded",
+        "rollup_meetings_not_reported": "not counted by this server (an earlier version)",
         "rollup_attendance_line": "{1}, minimum {2} meetings (CND014W): {3} held, {4} left. Practices: {5} met, {6} can reach, {7} cannot reach.",
         "rollup_terms_line": "{1} in force, {2} overdue for review.",
         "conflicts_none": "No conflicts. Nothing needs a decision.",

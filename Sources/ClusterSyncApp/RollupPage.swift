@@ -72,7 +72,8 @@ extension Pages {
         }
         data["terms"] = t.text("rollup_terms_line", String(region.terms.inForce), String(region.terms.reviewOverdue))
         if let practices = region.practicesShown { data["practices"] = practices }
-        data["meetings"] = t.text("rollup_meetings_line", region.meetings.year, region.meetings.shown ?? t["rollup_meetings_none"])
+        data["meetings"] = t.text("rollup_meetings_line", region.meetings.year,
+                                  region.meetings.shown ?? t[region.meetings.reported ? "rollup_meetings_none" : "rollup_meetings_not_reported"])
         return page.html("rollup", title: t["rollup_title"], section: .rollup, data: data, conflicts: conflictCount())
     }
 

@@ -86,7 +86,8 @@ struct RollupText {
         lines.append("Decisions   \(d.total) (\(outcomes(d.byOutcome))); in \(d.year): \(outcomes(d.yearByOutcome))")
         lines.append("            with financial implications in \(d.year): \(outcomes(d.yearFinancialByOutcome)); "
             + "agreed \(Amount.shown(pence: d.yearAgreedPence))")
-        lines.append("Meetings in \(region.meetings.year) (financial year): \(region.meetings.shown ?? "none recorded")")
+        lines.append("Meetings in \(region.meetings.year) (financial year): "
+            + (region.meetings.shown ?? (region.meetings.reported ? "none recorded" : "not counted by this server (an earlier version)")))
         let t = region.terms
         lines.append("Terms of reference: \(t.inForce) in force, \(t.reviewOverdue) overdue for review"
             + t.overdue.map { "\n            \($0.body) (\(region.clusters.count > 1 ? $0.cluster + ", " : "")\($0.terms), review was due \($0.reviewDate))" }.joined())

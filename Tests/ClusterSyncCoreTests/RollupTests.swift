@@ -206,7 +206,7 @@ import Testing
         #expect(m.byBody["pharmacy-collaborative"] == ["held": 0, "left": 0, "not_recorded": 0], "last financial year's")
         // The GP Collaborative's four held since April (one of them in the last QAIF year) and one to come.
         #expect(m.byBody["gp-collaborative"] == ["held": 4, "left": 1, "not_recorded": 0])
-        #expect(m.shown == "stakeholder board 1 held, 1 left, 1 not recorded as held; leadership team 1 left; gp collaborative 4 held, 1 left")
+        #expect(m.shown == "stakeholder board 1 held, 1 left, 1 not recorded as held; leadership team 1 left; GP Collaborative 4 held, 1 left")
         #expect(Set(m.byBody.keys) == Set(RecordSchema.bodies))
         // Kept as contributions, the same; a region adds its clusters up.
         let kept = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire",
@@ -217,7 +217,8 @@ import Testing
         guard case .object(var old) = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(rollup)) else { return }
         old["meetings"] = nil
         let read = try JSONDecoder().decode(ClusterRollup.self, from: Data(JSONValue.object(old).canonicalText.utf8))
-        #expect(read.meetings == MeetingCounts(year: FinancialYear(containing: Self.today)) && read.meetings.shown == nil)
+        #expect(read.meetings == MeetingCounts(year: FinancialYear(containing: Self.today), reported: false) && read.meetings.shown == nil)
+        #expect(!RegionRollup(tenant: "bcuhb", region: nil, clusters: [read, rollup]).meetings.reported, "a total with one not counted is not a figure")
     }
 
     @Test func onlyTheTermsInForceCountForReview() {
@@ -347,6 +348,16 @@ import Testing
         #expect(outside.year.registeredWithout.map(\.practice) == ["meliden", "prestatyn"])
         #expect(named.attendance.registeredNotListed.map(\.practice) == ["meliden", "prestatyn", "rhyl"])
         #expect(named.practicesByKind["gp"] == 3 && named.practicesByKind["pharmacy"] == 1 && named.practicesByKind["dental"] == 0)
+        // A pharmacist recorded in attendance at the GP Collaborative: the pharmacy owes no
+        // attendance, so it is not counted short of it.
+        let withPharmacist = ClusterRollup(tenant: "bcuhb", cluster: "north-denbighshire", records: Self.records + [
+            Self.meeting("MTG-2000000001", "2026-11-12", status: "held", [Self.attendee("Mr Boots", "boots-rhyl", role: "in-attendance")]),
+        ], today: Self.today)
+        #expect(withPharmacist.attendance.practices.contains { $0.practice == "boots-rhyl" })
+        let counted = withPharmacist.namingOnly(registered: ["prestatyn": .gp, "rhyl": .gp, "meliden": .gp, "dyserth": .gp, "boots-rhyl": .pharmacy],
+                                                region: nil).attendance
+        #expect(!counted.practices.contains { $0.practice == "boots-rhyl" })
+        #expect(counted.byStatus == withPharmacist.attendance.byStatus.merging(["cannot-reach": -1], uniquingKeysWith: +), "\(counted.byStatus)")
         #expect(rollup.practicesByKind.values.allSatisfy { $0 == 0 }, "a practice's own roll-up knows no registered practices")
         #expect(!RegionRollup(tenant: "bcuhb", region: nil, clusters: [rollup.namingOnly(registered: ["rhyl": .gp], region: nil)])
             .jsonValue.canonicalText.contains("Patient"))

@@ -39,6 +39,20 @@ public struct AttendanceReport: Sendable, Equatable {
         }
     }
 
+    /// Whether a meeting is still to come on `today`: dated later, or dated today and not yet
+    /// marked held. One rule for attendance's meetings left and the roll-up's meetings by body.
+    public static func isLeft(date: CalendarDate, status: String?, today: CalendarDate) -> Bool {
+        date > today || (date == today && status != "held")
+    }
+
+    /// A meeting that counts anywhere (attendance, the roll-up's meetings by body): live, of a
+    /// body, dated and not cancelled; nil for any other record.
+    public static func countedMeeting(_ view: RecordView) -> (body: String, date: CalendarDate, status: String?)? {
+        guard view.type == .meeting, !view.isDeleted, let body = view.string("body"), view.string("status") != "cancelled",
+              let date = view.date("date") else { return nil }
+        return (body, date, view.string("status"))
+    }
+
     public var year: QAIFYear
     public var held: [RecordID]
     public var left: [RecordID]
@@ -67,11 +81,11 @@ public struct AttendanceReport: Sendable, Equatable {
 
         /// Nil for anything but a live, dated, not-cancelled GP Collaborative meeting.
         public init?(_ view: RecordView) {
-            guard view.type == .meeting, !view.isDeleted, view.string("body") == AttendanceReport.body,
-                  view.string("status") != "cancelled", let date = view.date("date") else { return nil }
+            guard let meeting = AttendanceReport.countedMeeting(view), meeting.body == AttendanceReport.body else { return nil }
+            let date = meeting.date
             id = view.id
             self.date = date
-            status = view.string("status")
+            status = meeting.status
             var counted = Set<String>()
             var named = Set<String>()
             var notCounted: [NotCounted] = []
@@ -128,7 +142,7 @@ public struct AttendanceReport: Sendable, Equatable {
     public init(meetings all: [Meeting], practices listed: Set<String>, year: QAIFYear, today: CalendarDate) {
         self.year = year
         let meetings = all.filter { year.contains($0.date) }.sorted { ($0.date, $0.id) < ($1.date, $1.id) }
-        let isLeft: (Meeting) -> Bool = { $0.date > today || ($0.date == today && $0.status != "held") }
+        let isLeft: (Meeting) -> Bool = { Self.isLeft(date: $0.date, status: $0.status, today: today) }
         held = meetings.filter { !isLeft($0) }.map(\.id)
         left = meetings.filter(isLeft).map(\.id)
 

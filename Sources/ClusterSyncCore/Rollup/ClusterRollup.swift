@@ -89,7 +89,7 @@ public struct ClusterRollup: Sendable, Equatable, Codable {
         planContributions = try c.decodeIfPresent(PlanContributionCounts.self, forKey: .planContributions)
             ?? PlanContributionCounts(cluster: cluster, made: [], today: today)
         practicesByKind = try c.decodeIfPresent([String: Int].self, forKey: .practicesByKind) ?? Self.noPractices
-        meetings = try c.decodeIfPresent(MeetingCounts.self, forKey: .meetings) ?? MeetingCounts(year: FinancialYear(containing: today))
+        meetings = try c.decodeIfPresent(MeetingCounts.self, forKey: .meetings) ?? MeetingCounts(year: FinancialYear(containing: today), reported: false)
     }
 
     /// The roll-up of record views (any records of the cluster; private ones count nothing).
@@ -411,6 +411,12 @@ extension ClusterRollup {
         for index in named.attendance.practices.indices where !practices.contains(named.attendance.practices[index].practice) {
             named.attendance.practices[index].practice = Self.unregisteredPractice
         }
+        // A practice registered as another kind (a pharmacist recorded in attendance at the GP
+        // Collaborative) owes no attendance: not counted short of it (review, forty-third session).
+        named.attendance.practices.removeAll { registered[$0.practice].map { !$0.owesQAIFClusterIndicators } ?? false }
+        named.attendance.byStatus = named.attendance.practices.reduce(into: zeros(AttendanceCounts.statuses)) {
+            $0[$1.status.rawValue, default: 0] += 1
+        }
         return named
     }
 }
@@ -426,7 +432,8 @@ public struct AttendanceCounts: Sendable, Equatable, Codable {
     public var meetingsLeft = 0
     public var practices: [Practice] = []
     /// Practices by status: `met`, `can-reach`, `cannot-reach`.
-    public var byStatus = zeros(["met", "can-reach", "cannot-reach"])
+    public var byStatus = zeros(AttendanceCounts.statuses)
+    static let statuses = ["met", "can-reach", "cannot-reach"]
     /// Practices the server registered in the cluster that the figures above leave out: filled
     /// in by the server for the roll-ups it sends (`ClusterRollup.namingOnly`), empty in a
     /// practice's own.

@@ -145,9 +145,8 @@ public enum RollupContribution: Sendable, Equatable, Codable {
             if let meeting = AttendanceReport.Meeting(view) {
                 self = .meeting(meeting)
             } else {
-                guard let body = view.string("body"), body != AttendanceReport.body, view.string("status") != "cancelled",
-                      let date = view.date("date") else { return nil }
-                self = .bodyMeeting(BodyMeeting(body: body, date: date, status: view.string("status")))
+                guard let m = AttendanceReport.countedMeeting(view), m.body != AttendanceReport.body else { return nil }
+                self = .bodyMeeting(BodyMeeting(body: m.body, date: m.date, status: m.status))
             }
         case .terms:
             guard let body = view.string("body"), let agreed = view.date("date_agreed") else { return nil }

@@ -29,8 +29,9 @@ final class ClusterRollupCache: Sendable {
     private struct Entry {
         var version: Int64
         var rollup: ClusterRollup
-        /// By record id: the stored text and what it decodes to.
-        var contributions: [String: (text: String, value: RollupContribution)]
+        /// By record id: the stored text and what it decodes to (nil: a kind of row a later
+        /// version wrote, which this one does not count).
+        var contributions: [String: (text: String, value: RollupContribution?)]
     }
 
     private let entries = Mutex<[Key: Entry]>([:])
@@ -55,7 +56,7 @@ final class ClusterRollupCache: Sendable {
             let key = Key(tenant: tenant, cluster: cluster)
             guard var entry = entries[key], entry.version == version else { return nil }
             if entry.rollup.today != today {
-                entry.rollup = ClusterRollup(tenant: tenant, cluster: cluster, contributions: entry.contributions.values.map(\.value), today: today)
+                entry.rollup = ClusterRollup(tenant: tenant, cluster: cluster, contributions: entry.contributions.values.compactMap(\.value), today: today)
                 entries[key] = entry
             }
             return entry.rollup
@@ -84,7 +85,7 @@ final class ClusterRollupCache: Sendable {
                  rows: [(record: String, text: String)]) throws -> ClusterRollup {
         let key = Key(tenant: tenant, cluster: cluster)
         let kept = entries.withLock { $0[key]?.contributions } ?? [:]
-        var contributions: [String: (text: String, value: RollupContribution)] = [:]
+        var contributions: [String: (text: String, value: RollupContribution?)] = [:]
         contributions.reserveCapacity(rows.count)
         for row in rows {
             if let old = kept[row.record], old.text == row.text {
@@ -93,7 +94,7 @@ final class ClusterRollupCache: Sendable {
                 contributions[row.record] = (row.text, try ServerOversight.decode(row.text))
             }
         }
-        let rollup = ClusterRollup(tenant: tenant, cluster: cluster, contributions: contributions.values.map(\.value), today: today)
+        let rollup = ClusterRollup(tenant: tenant, cluster: cluster, contributions: contributions.values.compactMap(\.value), today: today)
         entries.withLock { entries in
             // A pull that read an older version does not replace a newer one's entry.
             if let current = entries[key], current.version > version { return }

@@ -130,7 +130,7 @@ extension SQLiteServerStore {
     static func registeredPractices(_ db: Database, tenant: String) throws -> [String: [String: PracticeKind]] {
         var practices: [String: [String: PracticeKind]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT cluster, name, kind FROM practice WHERE tenant = ?"), arguments: [tenant]) {
-            practices[row[0] as String, default: [:]][row[1] as String] = try RegisteredPractice.kind(stored: row[2])
+            practices[row[0] as String, default: [:]][row[1] as String] = RegisteredPractice.kind(stored: row[2])
         }
         return practices
     }

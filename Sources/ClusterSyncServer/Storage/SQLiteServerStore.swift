@@ -130,7 +130,7 @@ public final class SQLiteServerStore: ServerStore {
             } else {
                 try Row.fetchAll(db, sql: "SELECT tenant, cluster, name, kind FROM practice ORDER BY tenant, cluster, name")
             }
-            return try rows.map { try RegisteredPractice(PracticePath(tenant: $0[0], cluster: $0[1], practice: $0[2]), storedKind: $0[3]) }
+            return rows.map { RegisteredPractice(PracticePath(tenant: $0[0], cluster: $0[1], practice: $0[2]), storedKind: $0[3]) }
         }
     }
 

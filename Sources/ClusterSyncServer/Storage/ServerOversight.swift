@@ -145,7 +145,20 @@ public enum ServerOversight {
         String(decoding: try JSONEncoder().encode(contribution), as: UTF8.self)
     }
 
-    static func decode(_ text: String) throws -> RollupContribution {
-        try JSONDecoder().decode(RollupContribution.self, from: Data(text.utf8))
+    /// nil for a kind of contribution this version does not know, which a later version's node
+    /// on the same PostgreSQL store wrote: skipped, so a rolling upgrade that adds one does not
+    /// stop the older nodes' roll-ups (review, forty-third session: `bodyMeeting` rows did).
+    /// Anything else that does not decode is an error.
+    static func decode(_ text: String) throws -> RollupContribution? {
+        do {
+            return try JSONDecoder().decode(RollupContribution.self, from: Data(text.utf8))
+        } catch let error as DecodingError {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], object.count == 1,
+                  let kind = object.keys.first, !knownContributionKinds.contains(kind) else { throw error }
+            return nil
+        }
     }
+
+    /// The keys `RollupContribution` is stored under, one per case.
+    static let knownContributionKinds: Set<String> = ["risk", "action", "decision", "meeting", "bodyMeeting", "terms", "planContribution"]
 }

@@ -320,18 +320,12 @@ public struct RegisteredPractice: Sendable, Hashable, CustomStringConvertible {
     /// `bcuhb/north-denbighshire/prestatyn gp`.
     public var description: String { "\(path) \(kind)" }
 
-    /// A row's stored kind; a spelling this version does not know (written by a later one, or
-    /// by hand) is an error naming the practice's column rather than a GP practice assumed.
-    static func kind(stored text: String) throws -> PracticeKind {
-        guard let kind = PracticeKind(rawValue: text) else {
-            throw ClusterSyncError(.internal, "a practice's stored kind \"\(text.prefix(40))\" is none of \(PracticeKind.allSpellings): "
-                + "set it again with `clustersyncd practice set-kind`", field: "kind")
-        }
-        return kind
-    }
+    /// A row's stored kind; a spelling this version does not know (written by a later one)
+    /// reads as `other`, which owes nothing, rather than stopping every roll-up (review).
+    static func kind(stored text: String) -> PracticeKind { PracticeKind(rawValue: text) ?? .other }
 
-    init(_ path: PracticePath, storedKind: String) throws {
-        self.init(path, kind: try Self.kind(stored: storedKind))
+    init(_ path: PracticePath, storedKind: String) {
+        self.init(path, kind: Self.kind(stored: storedKind))
     }
 
     /// The refusal of an unregistered practice, saying how to register it.

@@ -214,7 +214,7 @@ extension PostgresServerStore {
         var registered: [String: [String: PracticeKind]] = [:]
         for row in try await c.rows("SELECT cluster, name, kind FROM practice WHERE tenant = \(tenant)", logger) {
             let (cluster, practice, kind) = try row.decode((String, String, String).self)
-            registered[cluster, default: [:]][practice] = try RegisteredPractice.kind(stored: kind)
+            registered[cluster, default: [:]][practice] = RegisteredPractice.kind(stored: kind)
         }
         var regions: [String: String] = [:]
         for row in try await c.rows("SELECT name, region FROM cluster WHERE tenant = \(tenant)", logger) {

@@ -169,7 +169,7 @@ public final class PostgresServerStore: ServerStore {
                 SELECT tenant, cluster, name, kind FROM practice WHERE \(tenant)::text IS NULL OR tenant = \(tenant) ORDER BY tenant, cluster, name
                 """, self.logger).map {
                 let (tenant, cluster, name, kind) = try $0.decode((String, String, String, String).self)
-                return try RegisteredPractice(PracticePath(tenant: tenant, cluster: cluster, practice: name), storedKind: kind)
+                return RegisteredPractice(PracticePath(tenant: tenant, cluster: cluster, practice: name), storedKind: kind)
             }
         }
     }
