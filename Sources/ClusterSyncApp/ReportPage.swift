@@ -12,7 +12,8 @@ extension Pages {
         router.get("/report") { request, _ in self.reportPage(period: self.query(request)["period"], problem: nil) }
         router.get("/report/download") { request, _ in
             let typed = self.query(request).trimmed("period")
-            guard let period = ReportPeriod(typed) else {
+            // An empty box is the current financial year, as the page first offers it.
+            guard let period = typed.isEmpty ? ReportPeriod(year: FinancialYear(containing: self.replica.today)) : ReportPeriod(typed) else {
                 return self.reportPage(period: typed, problem: self.t.text("report_period_unread", typed))
             }
             let report: BoardReport

@@ -21,8 +21,9 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var replica: ReplicaOptions
     @Option(help: ArgumentHelp("Where to write the report.", valueName: "file.html")) var html: String
-    @Option(help: ArgumentHelp("A financial year (2026-27, 1 April to 31 March; default: the current one) or FIRST..LAST dates.",
-                               valueName: "YYYY-YY|YYYY-MM-DD..YYYY-MM-DD"))
+    @Option(help: ArgumentHelp("A financial year (2026-27, 1 April to 31 March; default: the current one) or two dates, "
+                               + "FIRST..LAST or \"FIRST to LAST\" (2026-04-01..2026-09-30, \"01/04/2026 to 30/09/2026\").",
+                               valueName: "YYYY-YY|FIRST..LAST"))
     var period: String?
 
     func run() throws {

@@ -108,6 +108,15 @@ def test_the_governance_report_is_downloaded_from_the_app(page, app, workdir):
     page.get_by_label("Period").fill("0001-01-01..9999-12-31")
     page.get_by_role("button", name="Download the report").click()
     expect(page.locator("#e-period")).to_contain_text("a report covers at most five years")
+    # Two dates as every other date box takes them, and an empty box for the current year.
+    page.get_by_label("Period").fill("01/04/2026 to 30/09/2026")
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download the report").click()
+    assert caught.value.suggested_filename == "clustersync-report-north-denbighshire-2026-04-01-to-2026-09-30.html", caught.value.suggested_filename
+    page.get_by_label("Period").fill("")
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download the report").click()
+    assert re.fullmatch(r"clustersync-report-north-denbighshire-20\d\d-\d\d\.html", caught.value.suggested_filename), caught.value.suggested_filename
     page.get_by_label("Period").fill("2026-27")
     with page.expect_download() as caught:
         page.get_by_role("button", name="Download the report").click()

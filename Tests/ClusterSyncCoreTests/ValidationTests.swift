@@ -412,6 +412,19 @@ import Testing
         #expect(CalendarDate("2028-02-29") != nil && CalendarDate("2100-02-29") == nil && CalendarDate("2000-02-29") != nil)
     }
 
+    /// A report's period as people type it: a financial year, or two dates in any form a date box
+    /// takes, joined by "..", " to " or a spaced dash (web app audit: only ISO with ".." was read).
+    @Test func aReportPeriodAsPeopleTypeIt() throws {
+        let half = try #require(ReportPeriod(first: CalendarDate("2026-04-01")!, last: CalendarDate("2026-09-30")!))
+        for typed in ["2026-04-01..2026-09-30", "01/04/2026 to 30/09/2026", " 1/4/2026 - 30/9/2026 ", "1 Apr 2026 – 30 Sep 2026", "01.04.26..30.09.26"] {
+            #expect(ReportPeriod(typed) == half, "\(typed)")
+        }
+        #expect(ReportPeriod("2026-27") == ReportPeriod(year: FinancialYear(startYear: 2026)))
+        for refused in ["2026/27", "30/09/2026 to 01/04/2026", "01/04/2026", "01/04/2026 to", "04/31/2026 to 05/01/2026", ""] {
+            #expect(ReportPeriod(refused) == nil, "\(refused)")
+        }
+    }
+
     /// Choices and scores as a spreadsheet may have written them.
     @Test func choicesAndScoresAsASpreadsheetWritesThem() throws {
         let today = CalendarDate(year: 2026, month: 11, day: 23)

@@ -17,15 +17,24 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
         last = year.last
     }
 
-    /// Reads `2026-27` or `FIRST..LAST` (dates `YYYY-MM-DD`); nil for anything else.
+    /// Reads `2026-27`, or two dates as people type them (`YYYY-MM-DD` or `DD/MM/YYYY`) joined by
+    /// `..`, ` to ` or a dash with spaces: `01/04/2026 to 30/09/2026` as the app's other date boxes
+    /// take dates (web app audit: only `2026-04-01..2026-09-30` was read). Nil for anything else.
     public init?(_ text: String) {
-        if let year = FinancialYear(text) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let year = FinancialYear(trimmed) {
             self.init(year: year)
             return
         }
-        let parts = text.components(separatedBy: "..")
-        guard parts.count == 2, let a = CalendarDate(parts[0]), let b = CalendarDate(parts[1]) else { return nil }
-        self.init(first: a, last: b)
+        for separator in ["..", " to ", " - ", " – "] {
+            let parts = trimmed.components(separatedBy: separator)
+            guard parts.count == 2 else { continue }
+            guard let a = CalendarDate(typed: parts[0].trimmingCharacters(in: .whitespaces)),
+                  let b = CalendarDate(typed: parts[1].trimmingCharacters(in: .whitespaces)) else { return nil }
+            self.init(first: a, last: b)
+            return
+        }
+        return nil
     }
 
     public func contains(_ date: CalendarDate) -> Bool { first <= date && date <= last }
