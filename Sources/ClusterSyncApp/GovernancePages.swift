@@ -112,11 +112,17 @@ extension Pages {
         var data: [String: Any] = [
             "heading": t.text("attendance_heading", report.year.description),
             "period": t.text("attendance_period", WalesDates.shown(report.year.first), WalesDates.shown(report.year.last),
-                             String(report.held.count), String(report.left.count), String(AttendanceReport.minimum)),
+                             meetings(report.held.count), meetings(report.left.count), String(AttendanceReport.minimum)),
             // A year typed wrongly stays in its box beside what is wrong with it.
             "year": !typed.isEmpty && year == nil ? typed : report.year.description, "rows": rows, "hasRows": !rows.isEmpty,
         ]
         if !typed.isEmpty, year == nil { data["yearError"] = t.text("attendance_year_unread", typed) }
+        // Nothing left scheduled in a year still running: every practice short of four reads as
+        // red until the rest of the year is scheduled, which nothing said (web app audit).
+        if report.left.isEmpty, replica.today <= report.year.last, report.practices.contains(where: { $0.status == .cannotReach }) {
+            data["scheduleHint"] = t["attendance_schedule_hint"]
+        }
+        func meetings(_ n: Int) -> String { n == 1 ? t["attendance_meetings_one"] : t.text("attendance_meetings", String(n)) }
         return page.html("attendance", title: t.text("attendance_heading", report.year.description), section: .meetings, data: data,
                          conflicts: conflictCount())
     }

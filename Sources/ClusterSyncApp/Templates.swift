@@ -279,6 +279,7 @@ enum Templates {
     </form>
     {{#yearError}}<p class="error" id="year-error">{{yearError}}</p>{{/yearError}}
     <p>{{period}}</p>
+    {{#scheduleHint}}<p class="hint" id="schedule-hint">{{scheduleHint}}</p>{{/scheduleHint}}
     {{#hasRows}}<table class="cards attendance">
     <thead><tr><th scope="col">{{t.attendance_practice}}</th><th scope="col">{{t.attendance_attended}}</th><th scope="col">{{t.attendance_needed}}</th><th scope="col">{{t.attendance_status}}</th><th scope="col">{{t.attendance_not_counted}}</th></tr></thead>
     <tbody>{{#rows}}<tr{{#red}} class="overdue"{{/red}}><th scope="row">{{practice}}</th><td data-label="{{t.attendance_attended}}">{{attended}}</td><td data-label="{{t.attendance_needed}}">{{needed}}</td><td data-label="{{t.attendance_status}}">{{status}}</td><td data-label="{{t.attendance_not_counted}}">{{notCounted}}</td></tr>

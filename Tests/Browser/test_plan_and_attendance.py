@@ -1,6 +1,7 @@
 """The cluster plan, practices' contributions to it and GP Collaborative attendance, kept in the
 browser: what a practice manager reports for QAIF (CND014W to CND016W) without a terminal."""
 import json
+import datetime
 import os
 import re
 
@@ -73,7 +74,8 @@ def test_gp_collaborative_attendance_in_the_browser(page, app):
     page.get_by_label("QAIF year").fill("2025-26")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("GP Collaborative attendance 2025-26")
-    expect(page.locator("main")).to_contain_text("1 Oct 2025 to 30 Sep 2026: 4 meetings held, 0 still to come")
+    expect(page.locator("main")).to_contain_text("1 Oct 2025 to 30 Sep 2026: 4 meetings held, 0 meetings still to come")
+    expect(page.locator("#schedule-hint")).to_have_count(0)   # a year ended: nothing is left to schedule
     rows = page.locator("table.attendance tbody tr")
     expect(rows).to_have_count(3)
     expect(rows.nth(0)).to_contain_text("meliden")
@@ -88,6 +90,15 @@ def test_gp_collaborative_attendance_in_the_browser(page, app):
     expect(page.locator("#year-error")).to_contain_text("is not a QAIF year")
     expect(page.get_by_label("QAIF year")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("QAIF year")).to_have_value("2025-2026")
+    # The current year, nothing scheduled in it: every practice reads red, and the page says
+    # why and what to do (web app audit).
+    expect(page.locator("#schedule-hint")).to_contain_text("add the year's remaining GP Collaborative meetings with the status scheduled")
+    today = datetime.date.today()
+    last_day = f"{(today.year if today.month >= 10 else today.year - 1) + 1}-09-30"   # the QAIF year's last day
+    cli(r, "meeting", "add", "title=GP Collaborative", "body=gp-collaborative", f"date={last_day}", "status=scheduled")
+    page.reload()
+    expect(page.locator("#schedule-hint")).to_have_count(0)
+    expect(page.locator("main")).to_contain_text("1 meeting still to come")
     shot(page, "attendance")
 
 
