@@ -255,8 +255,11 @@ struct RecordForm {
     /// The template's data: every field with its label, what to show in it, and its problem.
     /// `records` lists the records a `record` field may link to: id and name.
     /// `baselines`: for an edit form, what each field showed when the form was first drawn.
+    /// `hints`: a field's hint besides a date's, by field name (what the replica's role may not
+    /// write there).
     func data(heading: String, action: String, cancel: String, values: (String) -> String, baselines: ((String) -> String)? = nil,
-              problems: [Problem], t: Catalogue, records: (RecordType, String) -> [(id: String, name: String)]) -> [String: Any] {
+              problems: [Problem], t: Catalogue, hints: [String: String] = [:],
+              records: (RecordType, String) -> [(id: String, name: String)]) -> [String: Any] {
         var focused = false
         let rows: [[String: Any]] = fields.map { field in
             var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": isRequired(field)]
@@ -266,6 +269,9 @@ struct RecordForm {
             var described: [String] = []
             if case .date = field.kind {
                 row["hint"] = t["form_date_hint"]
+                described.append("h-\(field.name)")
+            } else if let hint = hints[field.name] {
+                row["hint"] = hint
                 described.append("h-\(field.name)")
             }
             if let problem = problems.first(where: { $0.field == field.name }) {

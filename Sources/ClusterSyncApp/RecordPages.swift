@@ -141,11 +141,23 @@ extension Pages {
         return try replica.record(id).flatMap { $0.exists ? $0 : nil }
     }
 
+    /// On a replica without the cluster lead's role, what its forms offer that only the lead
+    /// may write, said before *Save* refuses it (web app audit: a practice manager was offered
+    /// closing and escalating, then refused).
+    func leadOnlyHints(_ type: RecordType) -> [String: String] {
+        guard (try? replica.effectiveRole().role.hasLeadPowers) != true else { return [:] }
+        switch type {
+        case .risk: return ["status": t["hint_lead_closes_risk"], "escalation": t["hint_lead_escalates"]]
+        case .action: return ["status": t["hint_lead_closes_action"]]
+        default: return [:]
+        }
+    }
+
     func editForm(_ view: RecordView, form: RecordForm, values: (String) -> String, baselines: @escaping (String) -> String,
                   problems: [RecordForm.Problem]) -> Response {
         let heading = t.text("form_edit", view.name)
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
-                             values: values, baselines: baselines, problems: problems, t: t,
+                             values: values, baselines: baselines, problems: problems, t: t, hints: leadOnlyHints(view.type),
                              records: { self.linkable($0, fromPrivate: view.scope.practice != nil, listKind: $1) })
         return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)

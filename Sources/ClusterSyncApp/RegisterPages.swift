@@ -200,6 +200,7 @@ extension Pages {
         let suggested = type == .contribution
             ? ["contributor": identity?.practice ?? "", "year": QAIFYear(containing: replica.today).description] : [:]
         let data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
+                             hints: leadOnlyHints(type),
                              records: { self.linkable($0, listKind: $1) })
         return page.html("form", title: heading, section: Self.section(of: type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)

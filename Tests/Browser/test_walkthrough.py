@@ -58,6 +58,10 @@ def test_add_edit_and_see_risks_in_the_register(page, app):
     # Cause, effect and the lessons a review taught are written here too, as the CLI writes
     # them (the board report's lessons learned; web app audit: only shown before).
     page.get_by_role("link", name="Edit").click()
+    # This practice's replica has no lead's role: the form says what only the lead may write
+    # before Save refuses it.
+    expect(page.locator("#h-status")).to_have_text("Closing a shared risk is the cluster lead's: this practice's replica cannot.")
+    expect(page.get_by_label("Escalated to")).to_have_attribute("aria-describedby", "h-escalation")
     page.get_by_label("Cause").fill("Two phlebotomists retiring in spring")
     page.get_by_label("Effect").fill("Waits over ten days")
     page.get_by_label("Lessons learned").fill("Recruit a year ahead")
