@@ -262,6 +262,7 @@ public struct Catalogue: Sendable {
         "meeting_decisions": "Decisions taken at this meeting",
         "set_title": "Names and links",
         "set_none": "None yet.",
+        "record_private_short": "private to this practice",
         "hint_lead_closes_risk": "Closing a shared risk is the cluster lead's: this practice's replica cannot.",
         "hint_lead_escalates": "Escalating to the PCPG or the Health Board is the cluster lead's: this practice's replica cannot.",
         "hint_lead_closes_action": "Closing a shared action is the cluster lead's: this practice's replica cannot.",

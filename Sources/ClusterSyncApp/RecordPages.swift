@@ -200,7 +200,16 @@ extension Pages {
             let text: String
             switch spec.kind.cardinality {
             case .set: text = view.members(spec.name).map { Attendee($0).map { WalesDates.shown(inText: $0.text) } ?? referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
-            case .log: text = (view.writes[spec.name] ?? []).map { values.text($0.value, field: spec.name, of: view) }.joined(separator: "\n")
+            case .log: text = (view.writes[spec.name] ?? []).map { write in
+                // A progress note as people read one: its day as dates are shown, and who wrote it
+                // (web app audit: an ISO date and no author, where the CLI names the author).
+                guard case .object(let note) = write.value, let day = note["date"]?.stringValue, let said = note["text"]?.stringValue else {
+                    return values.text(write.value, field: spec.name, of: view)
+                }
+                let parts = AuthorParts(author: write.author)
+                let by = [parts.person, parts.practice].compactMap { $0 }.joined(separator: ", ")
+                return "\(WalesDates.shown(iso: day)): \(said)" + (by.isEmpty ? "" : " (\(by))")
+            }.joined(separator: "\n")
             case .register:
                 guard let value = view.value(spec.name) else { continue }
                 text = referenceTitle(value) ?? displayed(values.text(value, field: spec.name, of: view), field: spec.name, of: view.type)

@@ -100,6 +100,8 @@ extension Pages {
         html.reserveCapacity(rows.count * 300)
         let conflictLabel = " <span class=\"conflict-label\">(" + t["has_conflict"] + ")</span>"
         let overdueLabel = " <span class=\"overdue-label\">(" + t["overdue"] + ")</span>"
+        // A practice's own risk, which nobody else sees, marked as `risk list` marks it (web app audit).
+        let privateLabel = " <span class=\"private-label\">(" + t["record_private_short"] + ")</span>"
         // Each cell after the title opens with its column's name, which a phone's narrow screen
         // shows beside it (the stylesheet's `table.cards`).
         let opening = Self.riskColumnLabels.map { label -> String in
@@ -115,6 +117,7 @@ extension Pages {
             html += "\">"
             HTMLText.append(view.name, to: &html)
             html += "</a>"
+            if view.scope.practice != nil { html += privateLabel }
             if !view.conflicts.isEmpty { html += conflictLabel }
             html += "</td>" + opening[1] + ">"
             HTMLText.append(view.string("owner") ?? "", to: &html)

@@ -789,6 +789,10 @@ def test_a_private_risk_links_the_practices_own_actions_and_overdue_terms_stand_
     private_action = cli(app.replica, "action", "add", "--private", "title=Ask the landlord", "owner=Practice manager")
     shared_action = cli(app.replica, "action", "add", "title=Agree locum rota", "owner=Cluster lead")
     shared = cli(app.replica, "risk", "add", "title=Winter locum gap")
+    # The register marks the practice's own risk, which nobody else sees, and not the shared one.
+    page.goto(app.address + "risks")
+    expect(page.locator("#register tbody tr", has_text="Our lease renewal")).to_contain_text("(private to this practice)")
+    expect(page.locator("#register tbody tr", has_text="Winter locum gap")).not_to_contain_text("private")
     page.goto(app.address + "records/" + own)
     links = page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).get_by_label("Add to linked actions")
     expect(links.locator("option", has_text="Ask the landlord")).to_have_attribute("value", private_action)
@@ -838,4 +842,5 @@ def test_a_progress_note_on_an_action(page, app):
     notes = shown["fields"]["notes"]
     assert [n["text"] for n in notes] == ["Agency rang back: two dates offered"], notes
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", notes[0]["date"]), notes
-    expect(page.locator("dl.fields")).to_contain_text("Agency rang back: two dates offered")
+    # Shown with its day as dates are shown and who wrote it, as `action show` names the author.
+    expect(page.locator("dl.fields")).to_contain_text(re.compile(r"\d{1,2} \w{3} 20\d\d: Agency rang back: two dates offered \(Prestatyn Medical\)"))
