@@ -25,8 +25,13 @@ extension Pages {
             }
         }
         router.get("/decisions") { _, _ in
-            try self.governanceRegister(.decision, columns: ["field_date", "field_method", "field_outcome"]) { view in
-                [self.date(view, "date"), self.choice(view, "method"), self.choice(view, "outcome")]
+            // The meeting that took each, and how many of its checks need a look (an inquorate
+            // meeting, a vote by a non-member…): the log said neither (web app audit).
+            let governance = try self.replica.governance()
+            return try self.governanceRegister(.decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"]) { view in
+                let meeting = view.string("meeting").flatMap { RecordID($0) }.flatMap { try? self.replica.record($0) }?.name ?? ""
+                let look = governance.checks(of: view).filter(\.needsAttention).count
+                return [self.date(view, "date"), meeting, self.choice(view, "method"), self.choice(view, "outcome"), look == 0 ? "" : String(look)]
             }
         }
         router.get("/plans") { _, _ in

@@ -450,6 +450,11 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     expect(page.locator("main")).to_contain_text("None linked from the meeting itself. Decisions that name this meeting are listed under")
     expect(page.locator("main")).to_contain_text("None made at this meeting.")
     expect(page.locator("section.set", has=page.get_by_role("heading", name="Decisions", exact=True))).not_to_contain_text("None yet.")
+    # The decision log names each decision's meeting and how many checks need a look.
+    page.goto(app.address + "decisions")
+    row = page.locator("table tbody tr", has_text="Fund the pharmacy pilot")
+    expect(row.locator("td[data-label='Meeting']")).to_have_text("Cluster board, October")
+    expect(row.locator("td[data-label='Needs a look']")).to_have_text("4")
 
 
 def test_a_chair_records_a_decision_and_its_votes_in_the_browser(page, app):
