@@ -12,7 +12,7 @@ extension Pages {
             // What the form just done says, by the redirect's query.
             let done: [(key: String, value: String, words: String)] = [
                 ("saved", "1", "form_saved"), ("attended", "1", "attend_recorded"), ("voted", "1", "vote_recorded"),
-                ("voted", "in-person", "vote_recorded_in_person"), ("unattended", "1", "attend_removed"),
+                ("voted", "in-person", "vote_recorded_in_person"), ("unattended", "1", "attend_removed"), ("deleted", "1", "record_deleted_done"),
             ]
             let flash = query["settled"].map { self.t.text("record_resolved", self.fieldLabel($0)) }
                 ?? done.first { query[$0.key] == $0.value }.map { self.t[$0.words] }
@@ -93,6 +93,31 @@ extension Pages {
                 return try self.recordPage(view, flash: nil, problem: error.message, typedMember: posted)
             }
         }
+        // Delete (a confirmed form) and restore, as the CLI's `delete` and `restore`: a record
+        // made by mistake (a file imported twice) could not be taken out in the app (web app audit).
+        router.post("/records/:id/delete") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context), view.type != .item else { return self.notFound() }
+            do {
+                guard posted["confirm"] == "yes" else {
+                    throw ClusterSyncError(.invalidValue, self.t["delete_unconfirmed"], field: RecordSchema.deletedField.name)
+                }
+                try self.replica.delete(view.id)
+                return .redirect(to: "/records/\(view.id.rawValue)?deleted=1")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message, refusedDelete: true)
+            }
+        }
+        router.post("/records/:id/restore") { request, context in
+            guard (try await self.posted(request)) != nil else { return self.expired() }
+            guard let view = try self.record(context), view.type != .item else { return self.notFound() }
+            do {
+                try self.replica.restore(view.id)
+                return .redirect(to: "/records/\(view.id.rawValue)?saved=1")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message, refusedDelete: true)
+            }
+        }
         router.post("/records/:id/note") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }
             guard let view = try self.record(context), view.type == .action, !view.isDeleted else { return self.notFound() }
@@ -166,7 +191,7 @@ extension Pages {
     /// `typed`: a refused attendance or vote form, shown again as it was filled in, the problem
     /// beside it; `typedMember`, a refused member of a set, kept in its box.
     func recordPage(_ view: RecordView, flash: String?, problem: String? = nil, typed: FormBody? = nil,
-                    typedMember: FormBody? = nil) throws -> Response {
+                    typedMember: FormBody? = nil, refusedDelete: Bool = false) throws -> Response {
         let values = ValueText(replica: replica)
         let today = replica.today
         let title = view.name
@@ -282,6 +307,11 @@ extension Pages {
             }
             data["voteForm"] = form
         }
+        if view.type != .item {
+            var form: [String: Any] = ["isDeleted": view.isDeleted]
+            if refusedDelete { form["error"] = problem }
+            data["deleteForm"] = form
+        }
         if view.type == .action, !view.isDeleted {
             // A progress note, as the CLI's `action note` (web app audit: the app had none).
             var form: [String: Any] = ["typed": typed?["note"] ?? ""]
@@ -303,7 +333,7 @@ extension Pages {
         }
         if let problem {
             data["hasErrors"] = true
-            data["errors"] = [["message": problem, "href": typedMember.map { "#s-\($0.trimmed("field"))-value" } ?? ""]]
+            data["errors"] = [["message": problem, "href": refusedDelete ? "#d-confirm" : typedMember.map { "#s-\($0.trimmed("field"))-value" } ?? ""]]
         }
         return page.html("record", title: title, section: Self.section(of: view.type), data: data, flash: flash, conflicts: conflictCount())
     }

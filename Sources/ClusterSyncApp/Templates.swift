@@ -230,6 +230,17 @@ enum Templates {
     {{#text}}<input type="text" id="s-{{field}}-value" name="value" value="{{typedValue}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true" autofocus{{/error}}>{{/text}}{{^text}}<select id="s-{{field}}-value" name="value"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true" autofocus{{/error}}><option value="">{{t.set_choose}}</option>{{#options}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/options}}</select>{{/text}}
     <button type="submit" class="secondary">{{t.set_add}}</button></form>{{/canAdd}}
     </section>{{/setForms}}{{/readOnly}}
+    {{^readOnly}}{{#deleteForm}}
+    {{^isDeleted}}<h2 id="delete">{{t.delete_title}}</h2>
+    <form method="post" action="/records/{{id}}/delete" aria-labelledby="delete"{{#error}} aria-describedby="d-error"{{/error}}>
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    {{#error}}<p class="error" id="d-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
+    <p>{{t.delete_intro}}</p>
+    <div class="field"><input type="checkbox" id="d-confirm" name="confirm" value="yes"> <label for="d-confirm" class="inline">{{t.delete_confirm}}</label></div>
+    <button type="submit" class="secondary">{{t.delete_button}}</button>
+    </form>{{/isDeleted}}
+    {{#isDeleted}}<form method="post" action="/records/{{id}}/restore" class="actions-row"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.restore_button}}</button></form>{{/isDeleted}}
+    {{/deleteForm}}{{/readOnly}}
     <h2>{{t.record_history}}</h2>
     <table><thead><tr><th scope="col">{{t.history_when}}</th><th scope="col">{{t.history_who}}</th><th scope="col">{{t.history_what}}</th></tr></thead>
     <tbody>{{#history}}<tr><td>{{when}}</td><td>{{who}}</td><td>{{what}}</td></tr>{{/history}}</tbody></table>

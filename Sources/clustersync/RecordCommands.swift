@@ -204,8 +204,7 @@ struct DeleteRecord<Kind: RegisterKind>: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let view = try requireRecord(id, of: Kind.type, in: replica)
-        guard !view.isDeleted else { throw ClusterSyncError(.recordDeleted, "\(view.id) is already deleted") }
-        try replica.edit(view.id, .delete)
+        try replica.delete(view.id)
     }
 }
 
@@ -220,7 +219,7 @@ struct RestoreRecord<Kind: RegisterKind>: ParsableCommand {
     func run() throws {
         let replica = try replica.open()
         let view = try requireRecord(id, of: Kind.type, in: replica)
-        try replica.edit(view.id, .restore)
+        try replica.restore(view.id)
     }
 }
 

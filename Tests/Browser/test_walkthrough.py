@@ -849,3 +849,32 @@ def test_a_progress_note_on_an_action(page, app):
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", notes[0]["date"]), notes
     # Shown with its day as dates are shown and who wrote it, as `action show` names the author.
     expect(page.locator("dl.fields")).to_contain_text(re.compile(r"\d{1,2} \w{3} 20\d\d: Agency rang back: two dates offered \(Prestatyn Medical\)"))
+
+
+def test_delete_and_restore_a_record(page, app):
+    """A record made by mistake is deleted from its page, after a tick that says so, and
+    restored from there, as the CLI's `delete` and `restore` (web app audit: the app could not
+    take out a file imported twice). A practice's replica may delete its private records; a
+    shared one is the cluster lead's, and the page says so."""
+    private = cli(app.replica, "risk", "add", "--private", "title=Duplicate from a spreadsheet")
+    shared = cli(app.replica, "risk", "add", "title=Winter locum gap")
+    page.goto(app.address + "records/" + private)
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.locator("#d-error")).to_contain_text('Tick "Yes, delete this record"')
+    assert "deleted" not in cli(app.replica, "risk", "show", private).splitlines()[0].lower()
+    page.get_by_label("Yes, delete this record").check()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted. Restore brings it back.")
+    assert json.loads(cli(app.replica, "risk", "show", private, "--json"))["deleted"] is True
+    page.get_by_role("link", name="Risk register").click()
+    expect(page.locator("#register")).not_to_contain_text("Duplicate from a spreadsheet")
+    page.goto(app.address + "records/" + private)
+    page.get_by_role("button", name="Restore").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    assert json.loads(cli(app.replica, "risk", "show", private, "--json"))["deleted"] is False
+    # A shared risk: this practice's replica has no lead's role, and is refused in words.
+    page.goto(app.address + "records/" + shared)
+    page.get_by_label("Yes, delete this record").check()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.locator("#d-error")).to_contain_text("needs the cluster lead")
+    assert json.loads(cli(app.replica, "risk", "show", shared, "--json"))["deleted"] is False

@@ -127,3 +127,22 @@ extension Replica {
         return try edit([(action, .add("notes", .object(["date": .string(today.description), "text": .string(note)])))])
     }
 }
+
+extension Replica {
+    /// Deletes a record (a tombstone: its history stays, and `restore` undoes it). One rule for
+    /// the CLI's `delete` and the app's *Delete*: a record already deleted is said to be.
+    @discardableResult
+    public func delete(_ id: RecordID) throws -> [Change] {
+        guard let view = try record(id), view.exists else {
+            throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")
+        }
+        guard !view.isDeleted else { throw ClusterSyncError(.recordDeleted, "\(id) is already deleted") }
+        return try edit([(id, .delete)])
+    }
+
+    /// Undoes a record's delete (and settles a delete and a restore made concurrently).
+    @discardableResult
+    public func restore(_ id: RecordID) throws -> [Change] {
+        try edit([(id, .restore)])
+    }
+}
