@@ -262,6 +262,8 @@ public struct Catalogue: Sendable {
         "meeting_decisions": "Decisions taken at this meeting",
         "set_title": "Names and links",
         "set_none": "None yet.",
+        "form_private": "Private to this practice",
+        "form_private_hint": "Nobody outside this practice sees it, and it counts in no roll-up. Chosen now: it cannot be shared later.",
         "delete_title": "Delete",
         "delete_intro": "Deleting keeps the record's history, and Restore brings it back. Deleting a record shared with the cluster is the cluster lead's.",
         "delete_confirm": "Yes, delete this record",

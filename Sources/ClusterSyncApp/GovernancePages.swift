@@ -80,7 +80,7 @@ extension Pages {
              "cells": zip(labels, cells(view)).map { ["label": $0, "value": $1] }]
         }
         let plural = Self.path(of: type).dropFirst()
-        var data: [String: Any] = [
+        let data: [String: Any] = [
             "heading": t["\(plural)_title"], "newPath": "\(Self.path(of: type))/new", "addLabel": t["\(plural)_add"],
             "columns": [t[Self.firstColumn(of: type)]] + labels, "rows": rows, "also": also,
         ]

@@ -174,7 +174,6 @@ extension Pages {
         case .plan: "/plans"
         case .contribution: "/contributions"
         case .list, .item: "/lists"
-        default: "/risks"
         }
     }
 
@@ -190,7 +189,6 @@ extension Pages {
         // Practices' contributions are to the plan (CND015W, CND016W): kept beside it.
         case .plan, .contribution: .plans
         case .list, .item: .lists
-        default: .none
         }
     }
 
@@ -202,12 +200,20 @@ extension Pages {
         let identity = try? replica.identity()
         let suggested = type == .contribution
             ? ["contributor": identity?.practice ?? "", "year": QAIFYear(containing: replica.today).description] : [:]
-        let data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
+        var data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
                              hints: leadOnlyHints(type),
                              records: { self.linkable($0, listKind: $1) })
+        // A practice's own risk or action, which nobody else sees, as the CLI's `add --private`
+        // (web app audit: the app made shared records only). Chosen when made: a scope never changes.
+        if Self.mayBePrivate.contains(type) {
+            data["privateChoice"] = true
+            data["privateChecked"] = typed?["private"] == "yes"
+        }
         return page.html("form", title: heading, section: Self.section(of: type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
+
+    static let mayBePrivate: Set<RecordType> = [.risk, .action]
 
     func create(_ type: RecordType, form: FormBody) throws -> Response {
         let recordForm = RecordForm.of(type)!
@@ -216,7 +222,7 @@ extension Pages {
             return newForm(type, typed: form, problems: problems)
         case .accepted(let edits):
             do {
-                let id = try replica.add(type, edits: edits)
+                let id = try replica.add(type, private: Self.mayBePrivate.contains(type) && form["private"] == "yes", edits: edits)
                 return .redirect(to: "/records/\(id.rawValue)?saved=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return newForm(type, typed: form, problems: [recordForm.problem(error)])

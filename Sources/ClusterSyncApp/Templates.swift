@@ -67,6 +67,8 @@ enum Templates {
     </select>{{/isSelect}}
     </div>
     {{/fields}}
+    {{#privateChoice}}<div class="field"><input type="checkbox" id="f-private" name="private" value="yes" aria-describedby="h-private"{{#privateChecked}} checked{{/privateChecked}}> <label for="f-private" class="inline">{{t.form_private}}</label>
+    <p class="hint" id="h-private">{{t.form_private_hint}}</p></div>{{/privateChoice}}
     <div class="actions-row"><button type="submit">{{t.form_save}}</button> <a href="{{cancel}}">{{t.form_cancel}}</a></div>
     </form>
     """

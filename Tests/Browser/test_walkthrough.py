@@ -878,3 +878,26 @@ def test_delete_and_restore_a_record(page, app):
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.locator("#d-error")).to_contain_text("needs the cluster lead")
     assert json.loads(cli(app.replica, "risk", "show", shared, "--json"))["deleted"] is False
+
+
+def test_a_private_risk_made_in_the_app(page, app):
+    """A practice's own risk, made private when it is added, as `risk add --private` makes it:
+    the register marks it, and `risk show` has its scope as the practice's (web app audit: the
+    app made shared records only)."""
+    page.get_by_role("link", name="Add a risk").click()
+    page.get_by_label("Title").fill("Partner retiring next spring")
+    page.get_by_label("Private to this practice").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Partner retiring next spring")
+    risk = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    shown = json.loads(cli(app.replica, "risk", "show", risk, "--json"))
+    assert shown.get("practice") == "prestatyn-medical", shown
+    # Refused for another reason, the form keeps the tick.
+    page.get_by_role("link", name="Risk register").click()
+    page.get_by_role("link", name="Add a risk").click()
+    page.get_by_label("Private to this practice").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_label("Private to this practice")).to_be_checked()
+    page.get_by_role("link", name="Risk register").click()
+    expect(page.locator("#register tbody tr", has_text="Partner retiring")).to_contain_text("(private to this practice)")
