@@ -8,7 +8,7 @@
 /// CND016W). A community pharmacy registered in the cluster owes neither, so the roll-up does not
 /// name it among the practices without attendance or a contribution (PCPG audit: before the
 /// forty-third session every registered practice was taken for a GP practice).
-public enum PracticeKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum PracticeKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible, TypedChoice {
     case gp
     case pharmacy
     case dental
@@ -19,16 +19,8 @@ public enum PracticeKind: String, Sendable, Hashable, CaseIterable, CustomString
 
     public var description: String { rawValue }
 
-    /// Parses a spelling typed by an operations engineer.
-    public static func parse(_ text: String) throws(ClusterSyncError) -> PracticeKind {
-        guard let kind = PracticeKind(rawValue: text) else {
-            throw ClusterSyncError(.invalidValue, "a practice's kind must be one of \(allSpellings); got \"\(text.prefix(40))\"", field: "kind")
-        }
-        return kind
-    }
-
-    /// `gp, pharmacy, dental, …`.
-    public static var allSpellings: String { allCases.map(\.rawValue).joined(separator: ", ") }
+    public static let choiceName = "a practice's kind"
+    public static let choiceField = "kind"
 
     /// Whether the GP contract's QAIF indicators (CND014W attendance, CND015W/016W contributions
     /// to the cluster plan) apply.

@@ -14,7 +14,7 @@
 /// A `pcpg` or `health-board` identity names no cluster and no practice: its `cluster` and
 /// `practice` are empty, and since no record scope has an empty name, every scope check
 /// (`ChangeAdmission.holds`) refuses it whatever else it is asked.
-public enum CredentialRole: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum CredentialRole: String, Sendable, Hashable, CaseIterable, CustomStringConvertible, TypedChoice {
     case practice
     case clusterLead = "cluster-lead"
     case pcpg
@@ -22,16 +22,8 @@ public enum CredentialRole: String, Sendable, Hashable, CaseIterable, CustomStri
 
     public var description: String { rawValue }
 
-    /// Parses a spelling typed by a person or read from the wire.
-    public static func parse(_ text: String) throws(ClusterSyncError) -> CredentialRole {
-        guard let role = CredentialRole(rawValue: text) else {
-            throw ClusterSyncError(.invalidValue, "role must be one of \(allSpellings); got \"\(text.prefix(40))\"", field: "role")
-        }
-        return role
-    }
-
-    /// `practice, cluster-lead, pcpg, health-board`.
-    public static var allSpellings: String { allCases.map(\.rawValue).joined(separator: ", ") }
+    public static let choiceName = "role"
+    public static let choiceField = "role"
 
     /// Whether the credential stands for one practice (and reads and writes its cluster's and its
     /// own records): `practice` and `cluster-lead`.
