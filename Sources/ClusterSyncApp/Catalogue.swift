@@ -262,6 +262,8 @@ public struct Catalogue: Sendable {
         "meeting_decisions": "Decisions taken at this meeting",
         "set_title": "Names and links",
         "set_none": "None yet.",
+        "link_type_risk": "Risk", "link_type_action": "Action", "link_type_list": "List", "link_type_meeting": "Meeting",
+        "link_type_decision": "Decision", "link_type_plan": "Plan",
         "form_private": "Private to this practice",
         "form_private_hint": "Nobody outside this practice sees it, and it counts in no roll-up. Chosen now: it cannot be shared later.",
         "delete_title": "Delete",

@@ -7,11 +7,19 @@ import ClusterSyncCore
 struct RecordForm {
     struct Field {
         /// `record`: a link to a record of that type held here, chosen by its name.
-        enum Kind { case text, textarea, date, choice([String]), level([String]), record(RecordType) }
+        /// `records`: a link that may name a record of several types (an action's source),
+        /// offered type by type, each named with its type.
+        enum Kind { case text, textarea, date, choice([String]), level([String]), record(RecordType), records([RecordType]) }
         var name: String
         var kind: Kind
         /// For a link to a list, the kind of list it names: a plan's priorities, else an agenda.
         var listKind: String { name == "priorities" ? "priorities" : "agenda" }
+
+        /// The types a reference field of `type` may name, as the schema has them.
+        static func referenced(by field: String, of type: RecordType) -> [RecordType] {
+            if case .reference(let types)? = type.schema.field(field)?.kind { return types }
+            return []
+        }
     }
 
     /// Whether a new record needs the field: the library's rule (`RecordSchema.requiredText`),
@@ -66,6 +74,9 @@ struct RecordForm {
         Field(name: "due_date", kind: .date),
         Field(name: "status", kind: .choice(RecordSchema.actionStatuses)),
         Field(name: "completed_date", kind: .date),
+        // What the action came from (a risk, a meeting, a decision…), as `action add source=`
+        // (web app audit: the app could not say).
+        Field(name: "source", kind: .records(Field.referenced(by: "source", of: .action))),
     ])
 
     static let meeting = RecordForm(type: .meeting, fields: [
@@ -210,6 +221,7 @@ struct RecordForm {
             if typed.isEmpty, case .choice = field.kind { continue }
             if typed.isEmpty, case .level = field.kind { continue }
             if typed.isEmpty, case .record = field.kind { continue }
+            if typed.isEmpty, case .records = field.kind { continue }
             var value = typed
             if case .date = field.kind, !typed.isEmpty {
                 guard let iso = WalesDates.parse(typed) else {
@@ -304,6 +316,14 @@ struct RecordForm {
                 let current = values(field.name)
                 // A link to a record no longer offered (deleted since) stays chosen, named so,
                 // rather than the box showing "Choose…" as if there were none.
+                let kept: [[String: Any]] = current.isEmpty || offered.contains { $0.id == current } ? []
+                    : [["optionValue": current, "optionLabel": t.text("form_link_not_offered", current), "selected": true]]
+                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]] + kept
+                    + offered.map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": current == $0.id] }
+            case .records(let types):
+                row["isSelect"] = true
+                let offered = types.flatMap { type in records(type, field.listKind).map { (id: $0.id, name: "\(t["link_type_\(type.rawValue)"]): \($0.name)") } }
+                let current = values(field.name)
                 let kept: [[String: Any]] = current.isEmpty || offered.contains { $0.id == current } ? []
                     : [["optionValue": current, "optionLabel": t.text("form_link_not_offered", current), "selected": true]]
                 row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]] + kept

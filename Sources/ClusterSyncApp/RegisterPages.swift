@@ -213,7 +213,7 @@ extension Pages {
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
 
-    static let mayBePrivate: Set<RecordType> = [.risk, .action]
+    static let mayBePrivate: Set<RecordType> = [.risk, .action, .meeting, .decision, .declaration]
 
     func create(_ type: RecordType, form: FormBody) throws -> Response {
         let recordForm = RecordForm.of(type)!
