@@ -54,7 +54,7 @@ extension Pages {
                                                                 replaces: posted["replaces"], agreedBy: posted["agreed_by"], agreedOn: posted["agreed_on"]))
                 return .redirect(to: "/records/\(view.id.rawValue)?attended=1")
             } catch let error as ClusterSyncError where error.isUserError {
-                return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
+                return try self.recordPage(view, flash: nil, problem: Attendee.formMessage(error.message), typed: posted)
             }
         }
         router.post("/records/:id/unattend") { request, context in

@@ -110,8 +110,16 @@ public struct Attendee: Hashable, Sendable {
         return arrangementRefusal(meetingOn: date).map { "\(who) \($0)" }
     }
 
+    static let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional capacity, practice, represents, replaces, agreed_by, agreed_on"
+
+    /// A refusal of an attendee as a form shows it: what is wrong, without the JSON shape that
+    /// follows it for whoever wrote the JSON (web app audit: the app showed the JSON).
+    public static func formMessage(_ message: String) -> String {
+        guard let note = message.range(of: " (attendees must each be \(shape))") else { return message }
+        return String(message[..<note.lowerBound]) + message[note.upperBound...]
+    }
+
     static func validate(_ value: JSONValue, field: String) throws(ClusterSyncError) {
-        let shape = "an attendee {\"name\":\"...\",\"role\":\"member\"} with optional capacity, practice, represents, replaces, agreed_by, agreed_on"
         // What is wrong first, in the words a person filling in a form reads; the shape after,
         // for whoever wrote the JSON.
         func fail(_ why: String) -> ClusterSyncError { ClusterSyncError(.invalidValue, "\(why) (\(field) must each be \(shape))", field: field) }
