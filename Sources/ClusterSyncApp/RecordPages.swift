@@ -170,12 +170,12 @@ extension Pages {
     /// may write, said before *Save* refuses it (web app audit: a practice manager was offered
     /// closing and escalating, then refused).
     func leadOnlyHints(_ type: RecordType) -> [String: String] {
-        guard (try? replica.effectiveRole().role.hasLeadPowers) != true else { return [:] }
-        switch type {
-        case .risk: return ["status": t["hint_lead_closes_risk"], "escalation": t["hint_lead_escalates"]]
-        case .action: return ["status": t["hint_lead_closes_action"]]
-        default: return [:]
+        guard (try? replica.effectiveRole().role.hasLeadPowers) != true, let form = RecordForm.of(type) else { return [:] }
+        var hints: [String: String] = [:]
+        for field in form.fields {
+            if let power = LeadPowers.power(writing: field.name, of: type) { hints[field.name] = t["hint_lead_\(power.rawValue)_\(type.rawValue)"] }
         }
+        return hints
     }
 
     func editForm(_ view: RecordView, form: RecordForm, values: (String) -> String, baselines: @escaping (String) -> String,

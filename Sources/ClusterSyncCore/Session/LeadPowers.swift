@@ -62,6 +62,17 @@ public enum LeadPowers {
         public var description: String { rawValue }
     }
 
+    /// The power a value written to `field` of a shared record of `type` may need (closing: a
+    /// risk's or an action's status; escalating: a risk's escalation), so a front end can say so
+    /// beside the field before the edit is refused; `needed` decides by the value itself.
+    public static func power(writing field: String, of type: RecordType) -> Power? {
+        switch (type, field) {
+        case (.risk, "status"), (.action, "status"): .close
+        case (.risk, "escalation"): .escalate
+        default: nil
+        }
+    }
+
     /// Action statuses that close it.
     static let closingActionStatuses: Set<String> = ["closed", "cancelled"]
     /// Escalation levels beyond the cluster.
@@ -138,12 +149,12 @@ public enum LeadPowers {
         let shared = change.scope.practice == nil
         let word = change.value?.stringValue
         if change.field == Redaction.field { return .redact }
-        if shared, change.field == "status", let word,
-           (type == .risk && word == "closed") || (type == .action && closingActionStatuses.contains(word)) {
+        switch power(writing: change.field, of: type) {
+        case .close? where shared && word.map({ type == .risk ? $0 == "closed" : closingActionStatuses.contains($0) }) == true:
             return .close
-        }
-        if type == .risk, change.field == "escalation", let word, beyondTheCluster.contains(word) {
+        case .escalate? where word.map(beyondTheCluster.contains) == true:
             return .escalate
+        default: break
         }
         if readsSupersededValues(change),
            supersededValues.contains(where: { $0?.stringValue.map(beyondTheCluster.contains) ?? false }) {
