@@ -4,7 +4,7 @@
 # tenant's change log is a whole prefix, in custom format (compressed; restored with
 # Deploy/postgres-restore.sh). Run where the owner's URL is (never on the nodes):
 #
-#   Deploy/postgres-backup.sh /root/clustersync-db/clustersync.owner.postgres-url /var/backups/clustersync/$(date -u +%Y%m%dT%H%MZ).dump
+#   Deploy/postgres-backup.sh /var/lib/postgresql/clustersync-db/clustersync.owner.postgres-url /var/backups/clustersync/$(date -u +%Y%m%dT%H%MZ).dump
 #
 # The URL is read from the file; its password reaches pg_dump in a temporary password file,
 # never in argv or the environment (Deploy/postgres-env.sh).
@@ -18,6 +18,9 @@ url_file=$1 backup=$2
 . "$(dirname "$0")/postgres-env.sh"
 postgres_env_from_url_file "$url_file"
 
+mkdir -p -m 700 "$(dirname "$backup")"
+# A dump that failed leaves no partial file behind to be taken for a backup.
+trap 'rm -f "$backup.partial"' EXIT
 pg_dump --format=custom --schema=clustersync --serializable-deferrable --file="$backup.partial"
 # What it holds, for the log: each tenant's last sequence number.
 summary=$(pg_restore --list "$backup.partial" | grep -c "TABLE DATA" || true)

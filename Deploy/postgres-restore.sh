@@ -3,8 +3,8 @@
 # (Deploy/README.md, "Backup and restore"): into a new database, or the old one after its schema
 # was dropped. It runs as clustersync_owner in one transaction: all of the backup or nothing.
 #
-#   sudo -u postgres Deploy/postgres-setup.sh --database clustersync_restored --out /root/clustersync-db
-#   Deploy/postgres-restore.sh /root/clustersync-db/clustersync_restored.owner.postgres-url /var/backups/clustersync/20261130T0300Z.dump
+#   sudo -u postgres Deploy/postgres-setup.sh --database clustersync_restored --out /var/lib/postgresql/clustersync-db
+#   Deploy/postgres-restore.sh /var/lib/postgresql/clustersync-db/clustersync_restored.owner.postgres-url /var/backups/clustersync/20261130T0300Z.dump
 #
 # Then point the nodes at it (clustersync_restored.app.postgres-url) and start them one at a time. Read the
 # README's "What a restore loses" first: pushes acknowledged after the backup are not in it.

@@ -2,7 +2,7 @@
 # Creates ClusterSync's PostgreSQL database and its two roles (Deploy/README.md, "PostgreSQL").
 # Run once per cluster of nodes, as a PostgreSQL superuser, e.g. on the database machine:
 #
-#   sudo -u postgres Deploy/postgres-setup.sh --host db.bcuhb.nhs.wales --out /root/clustersync-db
+#   sudo -u postgres Deploy/postgres-setup.sh --host db.bcuhb.nhs.wales --out /var/lib/postgresql/clustersync-db
 #
 # Options (all optional):
 #   --database NAME   the database (default clustersync)

@@ -42,7 +42,7 @@ public struct Catalogue: Sendable {
         "nav_sync": "Sync",
         "nav_export": "Export",
         "footer": "Working on this practice's own copy of the cluster's registers. Changes are shared when you sync.",
-        "footer_read_only": "A read-only copy: your clusters' counts and the risks escalated to you, as of the last sync. Changes are made by the practices and their cluster leads.",
+        "footer_read_only": "A read-only copy: your clusters' counts, the risks escalated to you and their agreed plans, as of the last sync. Changes are made by the practices and their cluster leads.",
         // Risk register
         "risks_title": "Risk register",
         "risks_add": "Add a risk",
@@ -77,6 +77,7 @@ public struct Catalogue: Sendable {
         "col_due": "Due date",
         "col_rag": "RAG",
         "col_conflicts": "Conflicts",
+        "col_cluster": "Cluster",
         "sort_by": "Sort by {1}",
         "overdue": "overdue",
         "has_conflict": "needs a decision",

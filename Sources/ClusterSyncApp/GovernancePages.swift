@@ -35,9 +35,11 @@ extension Pages {
             }
         }
         router.get("/plans") { _, _ in
-            try self.governanceRegister(.plan, columns: ["field_period_start", "field_period_end", "field_status"],
-                                        also: [["href": "/contributions", "label": self.t["contributions_title"]]]) { view in
-                [self.date(view, "period_start"), self.date(view, "period_end"), self.choice(view, "status")]
+            // A read-only replica holds the plans of every cluster it covers: each says whose.
+            let clusters = self.page.readOnly
+            return try self.governanceRegister(.plan, columns: (clusters ? ["col_cluster"] : []) + ["field_period_start", "field_period_end", "field_status"],
+                                               also: clusters ? [] : [["href": "/contributions", "label": self.t["contributions_title"]]]) { view in
+                (clusters ? [view.scope.cluster] : []) + [self.date(view, "period_start"), self.date(view, "period_end"), self.choice(view, "status")]
             }
         }
         router.get("/contributions") { _, _ in

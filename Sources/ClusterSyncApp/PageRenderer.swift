@@ -25,7 +25,7 @@ struct PageRenderer: Sendable {
 
     /// A navigation entry: which page of the top menu this is.
     /// The menu's sections a PCPG's or Health Board's replica has nothing in.
-    static let notHeldReadOnly: Set<String> = ["lists", "meetings", "decisions", "declarations", "plans", "importing"]
+    static let notHeldReadOnly: Set<String> = ["lists", "meetings", "decisions", "declarations", "importing"]
 
     enum Section: String { case rollup, risks, actions, lists, meetings, decisions, declarations, plans, conflicts, sync, importing, export, none }
 
@@ -43,9 +43,10 @@ struct PageRenderer: Sendable {
             ("meetings", "/meetings", "nav_meetings"), ("decisions", "/decisions", "nav_decisions"),
             ("declarations", "/declarations", "nav_declarations"), ("plans", "/plans", "nav_plans"),
             ("conflicts", "/conflicts", "nav_conflicts"), ("sync", "/sync", "nav_sync"), ("importing", "/import", "nav_import"), ("export", "/export", "nav_export"),
-        // A read-only replica holds roll-ups and escalated risks with their actions, never a
-        // cluster's lists, meetings, decisions, declarations or plan, and imports nothing: those
-        // are not offered, rather than shown empty as if there were nothing to report.
+        // A read-only replica holds roll-ups, escalated risks with their actions and cluster
+        // plans past draft with their priorities (OversightReach), never a cluster's other
+        // lists, meetings, decisions or declarations, and imports nothing: those are not
+        // offered, rather than shown empty as if there were nothing to report.
         ].filter { key, _, _ in !(readOnly && Self.notHeldReadOnly.contains(key)) }.map { key, href, label in
             var entry: [String: Any] = ["href": href, "label": t[label], "current": key == section.rawValue]
             if key == "conflicts", conflicts > 0 { entry["badge"] = String(conflicts) }

@@ -237,7 +237,12 @@ extension Pages {
             }.joined(separator: "\n")
             case .register:
                 guard let value = view.value(spec.name) else { continue }
-                text = referenceTitle(value) ?? displayed(values.text(value, field: spec.name, of: view), field: spec.name, of: view.type)
+                if let title = referenceTitle(value), let id = value.stringValue.flatMap({ RecordID($0) }) {
+                    // A link held here opens: a plan's priorities on a PCPG's replica, an action's source.
+                    fields.append(["label": t["field_\(spec.name)"], "value": title, "href": Self.page(of: id)])
+                    continue
+                }
+                text = displayed(values.text(value, field: spec.name, of: view), field: spec.name, of: view.type)
             }
             if text.isEmpty { continue }
             fields.append(["label": t["field_\(spec.name)"], "value": text])

@@ -163,6 +163,11 @@ extension Pages {
 
     // MARK: Adding
 
+    /// Where a record opens: a list on its own page, with its items; any other on the record page.
+    static func page(of id: RecordID) -> String {
+        id.type == .list ? "/lists/\(id)" : "/records/\(id)"
+    }
+
     static func path(of type: RecordType) -> String {
         switch type {
         case .risk: "/risks"

@@ -179,7 +179,7 @@ enum Templates {
     {{/conflicts}}
     {{^conflicts}}<p>{{t.record_no_conflicts}}</p>{{/conflicts}}
     <h2>{{t.record_fields}}</h2>
-    <dl class="fields">{{#fields}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
+    <dl class="fields">{{#fields}}<dt>{{label}}</dt><dd>{{#href}}<a href="{{href}}">{{value}}</a>{{/href}}{{^href}}{{value}}{{/href}}</dd>{{/fields}}</dl>
     {{#hasChecks}}<h2 id="checks">{{t.record_checks}}</h2>
     <dl class="checks">{{#checks}}<dt>{{label}}</dt><dd{{#attention}} class="attention"{{/attention}}>{{{html}}}</dd>{{/checks}}</dl>{{/hasChecks}}
     {{^readOnly}}{{#attendForm}}

@@ -26,12 +26,32 @@ public enum CommandLineMain {
         } catch let error as ClusterSyncError {
             fail("\(name): \(error.message)", status: error.isUserError ? 1 : 2)
         } catch {
-            if let message = userMessage(error) { fail("\(name): \(message)", status: 1) }
+            if let message = userMessage(error) ?? fileMessage(error) { fail("\(name): \(message)", status: 1) }
             let code = root.exitCode(for: error)
             if code == .success { root.exit(withError: error) }
             if code == .validationFailure || error is ValidationError { fail(root.fullMessage(for: error), status: 1) }
             if code != .failure { root.exit(withError: error) }
             fail("\(name): internal error: \(error)", status: 2)
+        }
+    }
+
+    /// A file the command could not read or write, said as such: `restore --data` into a folder
+    /// the user may not create had printed "internal error: Error Domain=NSCocoaErrorDomain
+    /// Code=513…" (the forty-fourth session's operations audit).
+    public static func fileMessage(_ error: any Error) -> String? {
+        guard let error = error as? CocoaError else { return nil }
+        let path = (error.userInfo[NSFilePathErrorKey] as? String) ?? error.filePath ?? error.url?.path ?? "a file"
+        switch error.code {
+        case .fileWriteNoPermission, .fileReadNoPermission:
+            return "permission denied on \(path): run the command as the user that owns it (the service user), or give that user access"
+        case .fileNoSuchFile, .fileReadNoSuchFile:
+            return "\(path) does not exist: check the path"
+        case .fileWriteOutOfSpace:
+            return "no space left to write \(path)"
+        case .fileWriteFileExists:
+            return "\(path) exists already: give a new path"
+        default:
+            return nil
         }
     }
 

@@ -54,7 +54,7 @@ extension DataOptions {
         let file = settingsFile(config: config)
         if let file { providers.append(try await SettingsFile.provider(file)) }
         var settings = ServerSettings(data: directory)
-        settings.read(ConfigReader(providers: providers))
+        try settings.read(ConfigReader(providers: providers))
         return settings
     }
 }

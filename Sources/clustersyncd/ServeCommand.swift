@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         let file = data.settingsFile(config: data.config)
         if let file { providers.append(try await SettingsFile.provider(file)) }
         var settings = ServerSettings(data: directory)
-        settings.read(ConfigReader(providers: providers))
+        try settings.read(ConfigReader(providers: providers))
 
         let store = try settings.store.open(directory, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

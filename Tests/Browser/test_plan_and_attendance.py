@@ -14,7 +14,7 @@ def test_a_plan_and_a_practices_contribution_in_the_browser(page, app):
     r = app.replica
     priorities = cli(r, "list", "create", "title=Plan priorities 2025-28", "kind=priorities")
     cli(r, "list", "create", "title=Board agenda", "kind=agenda")
-    page.get_by_role("link", name="Cluster plan").click()
+    page.locator("nav").get_by_role("link", name="Cluster plan", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cluster plan")
     page.get_by_role("link", name="Add a plan").click()
     page.get_by_label("Title").fill("Cluster plan 2025-28")
@@ -35,7 +35,7 @@ def test_a_plan_and_a_practices_contribution_in_the_browser(page, app):
     page.get_by_role("button", name="Save").click()
     expect(page.locator("dl.checks")).to_contain_text("the plan period ends before it starts")
 
-    page.get_by_role("link", name="Cluster plan").click()
+    page.locator("nav").get_by_role("link", name="Cluster plan", exact=True).click()
     expect(page.locator("tbody tr").filter(has_text="Cluster plan 2025-28")).to_contain_text("1 Apr 2025")
     page.get_by_role("link", name="Practice contributions to the plan").click()
     page.get_by_role("link", name="Record a contribution").click()
@@ -48,7 +48,7 @@ def test_a_plan_and_a_practices_contribution_in_the_browser(page, app):
     page.get_by_label("What the practice contributed").fill("Needs assessment for the Prestatyn list")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("prestatyn-medical, 2025-26")
-    page.get_by_role("link", name="Cluster plan").click()
+    page.locator("nav").get_by_role("link", name="Cluster plan", exact=True).click()
     page.get_by_role("link", name="Practice contributions to the plan").click()
     row = page.locator("tbody tr").filter(has_text="prestatyn-medical, 2025-26")
     expect(row).to_contain_text("Cluster plan 2025-28")

@@ -49,6 +49,14 @@ def region(workdir):
             "summary=Needs assessment")
         # The cluster board met today: counted by body, no title.
         cli(lead, "meeting", "add", "title=Cluster board, winter", "body=stakeholder-board", f"date={today.isoformat()}", "status=held")
+        # The cluster plan, agreed, with its priorities: it reaches the PCPG whole. Next year's,
+        # a draft, stays the cluster's.
+        priorities = cli(lead, "list", "create", "title=Cluster priorities", "kind=priorities")
+        cli(lead, "list", "add", priorities, "Same-day access for urgent care")
+        cli(lead, "list", "add", priorities, "Frailty pathway across the county")
+        cli(lead, "plan", "add", "title=Cluster plan 2026-29", "period_start=2026-04-01", "period_end=2029-03-31",
+            "status=agreed", f"priorities={priorities}")
+        cli(lead, "plan", "add", "title=Cluster plan 2027-30", "status=draft")
         cli(lead, "sync")
 
         # The PCPG analyst's replica, made for the region.
@@ -76,6 +84,9 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(page.locator("main")).to_contain_text("No roll-up yet: this replica has not synced")
 
         cli(pcpg, "sync")
+        # The agreed plan is listed on the analyst's replica; the draft is not.
+        listed = cli(pcpg, "plan", "list")
+        assert "Cluster plan 2026-29" in listed and "2027-30" not in listed, listed
         page.goto(app.address)
         expect(page).to_have_url(app.address + "rollup")
         expect(page.locator("#rollup-heading")).to_contain_text("Region north (bcuhb)")
@@ -108,7 +119,7 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         expect(page.locator("footer")).to_contain_text("A read-only copy")
         expect(page.get_by_role("link", name="Import")).to_have_count(0)
         # A cluster's registers are not held here: not offered, rather than shown empty.
-        for held_elsewhere in ["Cluster plan", "Lists", "Meetings", "Decisions", "Declarations of interest"]:
+        for held_elsewhere in ["Lists", "Meetings", "Decisions", "Declarations of interest"]:
             expect(page.locator("nav").get_by_role("link", name=held_elsewhere, exact=True)).to_have_count(0)
         expect(page.locator("nav").get_by_role("link", name="Action tracker")).to_have_count(1)
         assert page.goto(app.address + "attendance").status == 403
@@ -122,6 +133,21 @@ def test_a_pcpg_analyst_opens_on_the_regions_roll_up(browser, region):
         shot(page, "phone-pcpg-rollup")
         assert width <= 400, f"the roll-up is {width} px wide on a 400 px screen"
         page.set_viewport_size({"width": 1280, "height": 900})
+
+        # The cluster plan agreed, with its cluster and its priorities; the draft is not here.
+        page.locator("nav").get_by_role("link", name="Cluster plan", exact=True).click()
+        plans = page.locator("main table tbody tr")
+        expect(plans).to_have_count(1)
+        expect(plans.first).to_contain_text("Cluster plan 2026-29")
+        expect(plans.first.locator("td").nth(1)).to_have_text("north-denbighshire")
+        expect(page.locator("main")).not_to_contain_text("2027-30")
+        expect(page.get_by_role("link", name="Practice contributions to the plan")).to_have_count(0)
+        plans.first.get_by_role("link").click()
+        expect(page.locator("main")).to_contain_text("Cluster priorities")
+        page.get_by_role("link", name="Cluster priorities").first.click()
+        expect(page.locator("main")).to_contain_text("Same-day access for urgent care")
+        expect(page.locator("main")).to_contain_text("Frailty pathway across the county")
+        shot(page, "pcpg-plan-priorities")
 
         # The register holds the escalated risk, in full, and not the other.
         page.get_by_role("link", name="Risk register").click()

@@ -143,7 +143,7 @@ import Testing
         let risk = try #require(try r.records(.risk).first)
         var csv = try r.exportCSV(.risk, today: fixedToday)
         csv = csv.replacingOccurrences(of: ",4x3,", with: ",5x3,").replacingOccurrences(of: "workforce", with: "workforce; estates")
-        csv += ",,New risk from the spreadsheet,,,,,,,,,,,,,,,,,,,,,\n"
+        csv += ",,New risk from the spreadsheet,,,,,,,,,,,,,,,,,,,,,,\n"
         // A check says, row by row, what would change, and writes nothing (the first row spans
         // two lines: its description has a line break).
         let checked = try r.importCSV(csv, type: .risk, dryRun: true)
@@ -262,6 +262,77 @@ import Testing
         #expect(outcome.problems == [] && outcome.created == 1, "\(outcome)")
         let phones = try #require(try r.records(.risk).first { $0.string("title") == "Phones" })
         #expect(phones.string("category") == "workforce" && phones.string("status") == "open")
+    }
+
+    /// A practice manager's own sheets (the forty-fourth session's import audit): saved with
+    /// semicolons (a locale whose decimal mark is a comma), headings as people write them, no id
+    /// column, cells padded with spaces, a row copied twice, an old completed action and
+    /// amounts written with commas. Nothing is multiplied, invented or silently doubled.
+    @Test func aPracticeManagersOwnSheetImportsAsWritten() throws {
+        let r = try makeReplica(dir, "own", practice: "prestatyn")
+        let risks = "\u{FEFF}Risk Title;Risk Owner;Review Date;Score\r\nPhones down;  Dr Siân Evans  ;01/04/2027;3x4\r\nPhones down;IG lead;1/4/27;2x2\r\n"
+        let outcome = try r.importCSV(risks, type: .risk)
+        #expect(outcome.problems == [] && outcome.created == 2, "\(outcome)")
+        #expect(outcome.warnings.map(\.description) == ["line 3, column title: line 2 adds a risk titled \"Phones down\" too; this row adds another"])
+        let owners = try r.records(.risk).compactMap { $0.string("owner") }.sorted()
+        #expect(owners == ["Dr Siân Evans", "IG lead"])
+        #expect(try r.records(.risk).allSatisfy { $0.string("review_date") == "2027-04-01" })
+
+        let actions = "Title,Status,Due-Date,Notes\nUpdate the website,complete,1/4/26,20/11/2026 Discussed at the board\n"
+        #expect(try r.importCSV(actions, type: .action).problems == [])
+        let done = try #require(try r.records(.action).first)
+        #expect(done.string("status") == "complete" && done.value("completed_date") == nil, "no completion day is made up")
+        #expect(done.writes["notes"]?.first?.value == .object(["date": s("2026-11-20"), "text": s("Discussed at the board")]))
+
+        let decisions = "title;amount\nFund the pilot;\"1,500.50\"\nSmall grant;1500.5\n"
+        #expect(try r.importCSV(decisions, type: .decision).problems == [])
+        #expect(Set(try r.records(.decision).compactMap { $0.string("amount") }) == ["1500.50"])
+        let comma = try r.importCSV("title;amount\nLocum fund;1500,50\n", type: .decision)
+        #expect(comma.problems.map(\.column) == ["amount"] && comma.problems.first?.message.contains("1500,50") == true, "\(comma.problems)")
+        #expect(try r.records(.decision).count == 2, "a refused file adds nothing")
+    }
+
+    /// An export imported after the replica changed (the forty-fourth session's import audit: a
+    /// Monday export imported on Friday put back the owner the lead had changed on Wednesday).
+    /// A cell left as exported keeps the change, and says so; a cell edited over a field changed
+    /// since is refused, naming it; a cell a spreadsheet merely rewrote (a date as 15/12/2026)
+    /// is still as exported; a file without the column imports as before.
+    @Test func anOldExportLeavesWhatChangedSinceAlone() throws {
+        let r = try makeReplica(dir, "stale", practice: "rhyl")
+        let risk = try r.create(.risk, edits: [.set("title", s("Locum cover")), .set("owner", s("IG lead")), .set("review_date", s("2026-12-15")),
+                                               .set("score", RiskScore(likelihood: 4, consequence: 3)!.jsonValue)])
+        let monday = try r.exportCSV(.risk, today: fixedToday)
+        #expect(monday.split(separator: "\n").first?.hasSuffix(",conflicts,exported") == true)
+        _ = try r.edit(risk, .set("owner", s("Dr Gareth Jones")), .set("score", RiskScore(likelihood: 2, consequence: 3)!.jsonValue))
+        let friday = monday.replacingOccurrences(of: ",2026-12-15,", with: ",15/12/2026,").replacingOccurrences(of: "Locum cover", with: "Locum cover (winter)")
+        var outcome = try r.importCSV(friday, type: .risk)
+        #expect(outcome.problems == [] && outcome.updated == 1, "\(outcome)")
+        #expect(outcome.warnings.map(\.description) == ["line 2: \(risk): owner, score kept as changed in this replica since the file was exported (the file's cells are as exported)"])
+        var view = try #require(try r.record(risk))
+        #expect(view.string("owner") == "Dr Gareth Jones" && RiskScore(view.value("score")!)?.likelihood == 2)
+        #expect(view.string("title") == "Locum cover (winter)" && view.string("review_date") == "2026-12-15")
+
+        // The owner edited in the file too: refused, and nothing of the file is written.
+        let edited = monday.replacingOccurrences(of: "IG lead", with: "Practice manager").replacingOccurrences(of: "Locum cover", with: "Locum gap")
+        outcome = try r.importCSV(edited, type: .risk)
+        // (The title, changed by the import above, is such a field too.)
+        #expect(Set(outcome.problems.compactMap(\.column)) == ["owner", "title"], "\(outcome.problems)")
+        #expect(outcome.problems.contains { $0.message.contains("now \"Dr Gareth Jones\"") }, "\(outcome.problems)")
+        view = try #require(try r.record(risk))
+        #expect(view.string("owner") == "Dr Gareth Jones" && view.string("title") == "Locum cover (winter)")
+        // The same edit typed to what the field now holds is no change at all.
+        outcome = try r.importCSV(monday.replacingOccurrences(of: "IG lead", with: "Dr Gareth Jones").replacingOccurrences(of: "Locum cover", with: "Locum cover (winter)"), type: .risk)
+        #expect(outcome.problems == [], "\(outcome.problems)")
+
+        // Without the column, a cell overwrites as it always did.
+        let header = try #require(monday.split(separator: "\n").first)
+        let columns = header.split(separator: ",")
+        let withoutColumn = monday.split(separator: "\n").map { line in
+            line.hasPrefix("\u{FEFF}id") ? columns.dropLast().joined(separator: ",") : String(line[..<line.lastIndex(of: ",")!])
+        }.joined(separator: "\n").replacingOccurrences(of: "Dr Gareth Jones", with: "x")
+        outcome = try r.importCSV(withoutColumn, type: .risk)
+        #expect(outcome.problems == [] && outcome.warnings == [], "\(outcome)")
+        #expect(try r.record(risk)?.string("owner") == "IG lead")
     }
 
     /// A list's items export in the list's order, so a spreadsheet shows the agenda as it runs

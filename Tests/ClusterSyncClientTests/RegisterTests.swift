@@ -105,7 +105,7 @@ import Testing
         let view = try #require(try rhyl.record(risk))
         #expect(view.conflicts.map(\.field) == ["escalation"])
         #expect(view.string("escalation") == "cluster" && view.escalation == "pcpg")
-        #expect(EscalationReach.visible([view], role: .pcpg) == [risk])
+        #expect(OversightReach.visible([view], role: .pcpg) == [risk])
         guard case .risk(let contribution)? = RollupContribution(view) else { Issue.record("no contribution"); return }
         #expect(contribution.escalation == "pcpg")
     }

@@ -11,10 +11,48 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let example = root.appendingPathComponent("Deploy/clustersyncd.json").path
 
+    /// The keys ServerSettings and StoreSettings read: the first argument of each
+    /// `c.int("KEY"`, `c.string("KEY"`, `c.strings("KEY"` or `c.optionalString("KEY"`.
+    static func keysRead() throws -> Set<String> {
+        var keys = Set<String>()
+        for file in ["ServerSettings.swift", "StoreSettings.swift"] {
+            let source = try String(contentsOf: root.appendingPathComponent("Sources/ClusterSyncServer/Server/\(file)"), encoding: .utf8)
+            for call in ["c.int(\"", "c.string(\"", "c.strings(\"", "c.optionalString(\""] {
+                for part in source.components(separatedBy: call).dropFirst() { keys.insert(String(part.prefix { $0 != "\"" })) }
+            }
+        }
+        return keys
+    }
+
+    /// A value of the wrong type or out of range is refused naming the setting: before, each
+    /// read as its default (`"port": "7602x"` listened on 7443; a `tenantClientCA` of one string
+    /// switched the per-Board CA check off; `--max-connections=-5` refused every sync).
+    @Test func aSettingOfTheWrongTypeOrOutOfRangeIsRefusedNamingIt() async throws {
+        let data = DataDirectory(path: "/var/lib/clustersyncd/node1")
+        for (values, named) in [(["clustersyncd.port": ConfigValue(.string("7602x"), isSecret: false)], "setting port must be a whole number"),
+                                (["clustersyncd.limits.maxConnections": ConfigValue(.int(-5), isSecret: false)], "setting limits.maxConnections must be from 1"),
+                                (["clustersyncd.limits.maxConnections": ConfigValue(.string("2000"), isSecret: false)], "setting limits.maxConnections must be a whole number"),
+                                (["clustersyncd.tls.tenantClientCA": ConfigValue(.string("t1=/etc/ca.pem"), isSecret: false)], "setting tls.tenantClientCA must be a list"),
+                                (["clustersyncd.storage": ConfigValue(.int(1), isSecret: false)], "setting storage must be text"),
+                                (["clustersyncd.limits.maxLineBytes": ConfigValue(.int(0), isSecret: false)], "setting limits.maxLineBytes must be from 1024")] {
+            var settings = ServerSettings(data: data)
+            let overrides = Dictionary(uniqueKeysWithValues: values.map { (AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)), $0.value) })
+            #expect { try settings.read(ConfigReader(providers: [InMemoryProvider(values: overrides)])) } throws: { error in
+                (error as? ClusterSyncError)?.message.hasPrefix(named) == true
+            }
+        }
+        var settings = ServerSettings(data: data)
+        try settings.read(ConfigReader(providers: [InMemoryProvider(values: [
+            AbsoluteConfigKey(["clustersyncd", "port"]): ConfigValue(.int(7600), isSecret: false),
+            AbsoluteConfigKey(["clustersyncd", "tls", "tenantClientCA"]): ConfigValue(.stringArray(["t1=/etc/ca.pem"]), isSecret: false),
+        ])]))
+        #expect(settings.port == 7600 && settings.tenantClientCA == ["t1=/etc/ca.pem"])
+    }
+
     @Test func theExampleSettingsHoldTheServersDefaults() async throws {
         let data = DataDirectory(path: "/var/lib/clustersyncd/node1")
         var read = ServerSettings(data: data)
-        read.read(ConfigReader(providers: [try await FileProvider<JSONSnapshot>(filePath: .init(Self.example))]))
+        try read.read(ConfigReader(providers: [try await FileProvider<JSONSnapshot>(filePath: .init(Self.example))]))
         let defaults = ServerSettings(data: data)
         #expect(read.port == defaults.port)
         #expect(read.host == "0.0.0.0", "the example listens on every address, as a node behind a load balancer does")
@@ -36,12 +74,8 @@ import Testing
     /// Deploy/README.md's settings table, written as `key`.
     @Test func everySettingIsExplainedInTheDeployReadme() throws {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("Deploy/README.md"), encoding: .utf8)
-        let source = try String(contentsOf: Self.root.appendingPathComponent("Sources/ClusterSyncServer/Server/ServerSettings.swift"), encoding: .utf8)
-        var keys = Set<String>()
-        for part in source.components(separatedBy: "forKey: \"").dropFirst() {
-            keys.insert(String(part.prefix { $0 != "\"" }))
-        }
-        #expect(keys.contains("limits.maxConnections"), "the keys are no longer read with forKey: update this test")
+        var keys = try Self.keysRead()
+        #expect(keys.contains("limits.maxConnections") && keys.contains("postgres.url"), "the keys are no longer read as c.int(\"KEY\"…): update this test")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.example))) as? [String: Any]
         func leaves(_ value: Any, _ path: String) -> [String] {
             guard let object = value as? [String: Any] else { return [path] }
@@ -60,14 +94,7 @@ import Testing
     /// defaults), or under `clustersyncd` a section no setting has. The sections checked are
     /// those the server reads, and the example passes.
     @Test func aSettingNothingReadsIsRefusedNamingIt() throws {
-        var read = Set<String>()
-        for file in ["ServerSettings.swift", "StoreSettings.swift"] {
-            let source = try String(contentsOf: Self.root.appendingPathComponent("Sources/ClusterSyncServer/Server/\(file)"), encoding: .utf8)
-            for part in source.components(separatedBy: "forKey: \"").dropFirst() {
-                read.insert(String(part.prefix { $0 != "\"" }))
-            }
-        }
-        #expect(read == SettingsFile.keys)
+        #expect(try Self.keysRead() == SettingsFile.keys)
         try SettingsFile.check(Data(contentsOf: URL(fileURLWithPath: Self.example)), path: "example")
         try SettingsFile.check(Data("{}".utf8), path: "empty")
         // Dotted names read as swift-configuration reads them, nested or not.

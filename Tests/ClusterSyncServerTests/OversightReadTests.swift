@@ -127,9 +127,11 @@ import Testing
 
     /// A cluster's escalated risks and their actions are found by value (`change_by_value`),
     /// then read by number: at first the search read every live write of the whole store, once
-    /// per cluster of the region, at every pull; then every risk and action of the cluster.
-    /// Checked on the plans SQLite makes for the statements `ServerOversight.visible` runs.
-    @Test func escalatedRecordsAreFoundWithoutReadingEveryWrite() async throws {
+    /// per cluster of the region, at every pull; then every risk and action of the cluster. Its
+    /// plans are found by type, their priorities lists by id and the lists' items by parent,
+    /// never by reading the cluster's records. Checked on the plans SQLite makes for the
+    /// statements `ServerOversight.visible` runs.
+    @Test func listedRecordsAreFoundWithoutReadingEveryWrite() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-visible-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let store = try SQLiteServerStore(path: path, wallClock: { Self.now })
@@ -137,7 +139,11 @@ import Testing
         _ = try await store.push([change(1, "RSK-7K3M9Q2X1A", "title", .string("Locum gap"), cluster: "conwy-west"),
                                   change(2, "RSK-7K3M9Q2X1A", "escalation", .string("pcpg"), cluster: "conwy-west"),
                                   change(3, "ACT-4F8R2M6W0Z", "source", .string("RSK-7K3M9Q2X1A"), cluster: "conwy-west"),
-                                  change(4, "ACT-9H2J4K6M8N", "title", .string("Unlinked"), cluster: "conwy-west")],
+                                  change(4, "ACT-9H2J4K6M8N", "title", .string("Unlinked"), cluster: "conwy-west"),
+                                  change(5, "PLN-3D5F7H9K1M", "status", .string("agreed"), cluster: "conwy-west"),
+                                  change(6, "PLN-3D5F7H9K1M", "priorities", .string("LST-2C4E6G8J0M"), cluster: "conwy-west"),
+                                  change(7, "LST-2C4E6G8J0M", "kind", .string("priorities"), cluster: "conwy-west"),
+                                  change(8, "ITM-1B3D5F7H9K", "list", .string("LST-2C4E6G8J0M"), cluster: "conwy-west")],
                                  as: identity("conwy-west"))
         let database = try DatabaseQueue(path: path)
         let statements = try await database.read { db in
@@ -146,7 +152,7 @@ import Testing
                 if case .statement(let statement) = event { seen.append(statement.expandedSQL) }
             }
             let visible = try ServerOversight.visible(db, tenant: "bcuhb", cluster: "conwy-west", role: .pcpg)
-            #expect(visible.ids.map(\.rawValue) == ["ACT-4F8R2M6W0Z", "RSK-7K3M9Q2X1A"])
+            #expect(visible.ids.map(\.rawValue) == ["ACT-4F8R2M6W0Z", "ITM-1B3D5F7H9K", "LST-2C4E6G8J0M", "PLN-3D5F7H9K1M", "RSK-7K3M9Q2X1A"])
             db.trace(options: .statement, nil)
             return seen
         }
@@ -155,13 +161,21 @@ import Testing
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
             }
         }
-        #expect(plans.count == 2, "the risks, then their actions: \(statements)")
+        #expect(plans.count == 5, "the risks, their actions, the plans, their lists, the lists' items: \(statements)")
         for plan in plans {
             // No table is scanned; the list of ids given (one argument, `json_each`) is read through.
             #expect(!plan.contains { $0.contains("SCAN") && !$0.contains("SCAN json_each") }, "\(plan)")
+        }
+        for plan in plans.prefix(2) {
             // The escalations and sources by value, then each record found, by its number.
             #expect(plan.contains { $0.contains("USING INDEX change_by_value (field=? AND value=?)") }, "\(plan)")
             #expect(plan.first { $0.contains(" rec ") }?.contains("rowid=?") == true, "\(plan)\n\(statements)")
+        }
+        guard plans.count == 5 else { return }
+        let found = [("plans", "record_by_scope (tenant=? AND cluster=? AND type=?)"), ("lists", "record_by_id (tenant=? AND id=?)"),
+                     ("items", "record_by_parent (parent=?)")]
+        for ((what, index), plan) in zip(found, plans.suffix(3)) {
+            #expect(plan.contains { $0.contains(index) }, "\(what): \(plan)")
         }
     }
 

@@ -188,8 +188,8 @@ import Testing
         let risk = try await ok("risk", "add", "title=Locum cover", "likelihood=3", "consequence=4")
         let exported = try await ok("export", "--format", "csv", "--type", "risk")
         let edited = exported.replacingOccurrences(of: "Locum cover", with: "\"Locum cover, winter\"")
-            + "\n,,New risk,\"Two\nlines\",workforce,,,,2x2,,,,,15/12/2026,,,,,,,,,,\n"
-            + ",,Bad risk,,weather,,,,9x9,,,,,,,,,,,,,,,\n"
+            + "\n,,New risk,\"Two\nlines\",workforce,,,,2x2,,,,,15/12/2026,,,,,,,,,,,\n"
+            + ",,Bad risk,,weather,,,,9x9,,,,,,,,,,,,,,,,\n"
         try edited.write(to: cli.directory.appendingPathComponent("risks.csv"), atomically: true, encoding: .utf8)
         let refused = try await cli.run("import", "--format", "csv", "--type", "risk", "risks.csv")
         #expect(refused.status == 1)

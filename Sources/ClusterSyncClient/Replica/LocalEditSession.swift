@@ -145,7 +145,7 @@ struct LocalEditSession {
         var escalatedRisks = Set<RecordID>()
         if !role.hasLeadPowers {
             for risk in LeadPowers.risksLeft(by: change, supersededValues: supersededValues)
-            where EscalationReach.isBeyondTheCluster(try self.view(risk, reading: ["escalation"])?.escalation) {
+            where OversightReach.isBeyondTheCluster(try self.view(risk, reading: ["escalation"])?.escalation) {
                 escalatedRisks.insert(risk)
             }
         }

@@ -129,7 +129,7 @@ extension Replica {
 
         func score(_ v: RecordView) -> Int { RiskScore(v.value("score") ?? .null)?.score ?? 0 }
         let escalatedRisks = shared.filter {
-            $0.type == .risk && $0.status == "open" && EscalationReach.levels.contains($0.escalation ?? "")
+            $0.type == .risk && $0.status == "open" && OversightReach.levels.contains($0.escalation ?? "")
         }.sorted { (-score($0), $0.id) < (-score($1), $1.id) }
         var escalated: [(risk: RecordView, actions: [RecordView])] = []
         for risk in escalatedRisks {

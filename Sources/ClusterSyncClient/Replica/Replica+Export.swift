@@ -33,13 +33,14 @@ extension Replica {
         case .contribution: ["deadline", "on_time"]
         case .list, .item, .meeting, .decision, .plan: []
         }
-        var lines = [(["id", "practice"] + columns.map(\.name) + derivedKeys + ["conflicts"]).map(csvField).joined(separator: ",")]
+        var lines = [(["id", "practice"] + columns.map(\.name) + derivedKeys + ["conflicts", ExportFingerprint.column]).map(csvField).joined(separator: ",")]
         for view in try csvRows(type) where !view.isDeleted {
             var cells = [view.id.rawValue, view.scope.practice ?? ""]
             for spec in columns { cells.append(Self.csvCell(view, spec)) }
             let derived = view.derived(today: today)
             cells += derivedKeys.map { key in derived[key == "score_total" ? "score" : key].map(Self.plain) ?? "" }
             cells.append(String(view.conflicts.count))
+            cells.append(ExportFingerprint.cell(view, columns: columns, today: today))
             lines.append(cells.map(csvField).joined(separator: ","))
         }
         // A byte-order mark first: Excel reads a CSV file without one in the computer's own code

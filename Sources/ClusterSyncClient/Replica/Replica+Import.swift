@@ -76,6 +76,27 @@ extension Replica {
 
     private struct RollBack: Error {}
 
+    /// The separator of a CSV file: a semicolon when its first line has more of them than
+    /// commas (as Excel and LibreOffice save CSV in locales whose decimal mark is a comma),
+    /// else a comma.
+    static func delimiter(of text: String) -> UnicodeScalar {
+        let header = text.unicodeScalars.prefix { $0 != "\n" && $0 != "\r" }
+        return header.filter { $0 == ";" }.count > header.filter { $0 == "," }.count ? ";" : ","
+    }
+
+    /// A header cell as the column it names: as export writes it, or as a spreadsheet may
+    /// have retyped it ("Title ", "CATEGORY", "Due Date", "due-date", "Risk Owner"). Unknown
+    /// names come back as written, for the problem that names them.
+    static func columnName(_ cell: String, of type: RecordType, known: Set<String>) -> String {
+        let written = cell.replacingOccurrences(of: "\u{FEFF}", with: "").trimmed
+        let words = written.lowercased().split { $0.isWhitespace || $0 == "-" || $0 == "_" }.joined(separator: "_")
+        let prefix = type.rawValue + "_"
+        for candidate in [words, words.hasPrefix(prefix) ? String(words.dropFirst(prefix.count)) : words] where known.contains(candidate) {
+            return candidate
+        }
+        return written
+    }
+
     /// Imports the rows of a CSV export of `type` in one transaction: every row is checked and
     /// every problem reported; if there is any, or `dryRun`, nothing is written. A row whose `id`
     /// names a record here updates it (only the cells that differ; an empty cell leaves the field
@@ -88,19 +109,15 @@ extension Replica {
             outcome.problems.append(ImportProblem(line: 1, column: nil, message: "the file has an unterminated quoted field (an odd number of \" characters)"))
             return outcome
         }
-        let reader = try CSVReader(string: text, hasHeaderRow: false)
+        let reader = try CSVReader(string: text, hasHeaderRow: false, delimiter: Self.delimiter(of: text))
         guard let header = reader.next() else {
             outcome.problems.append(ImportProblem(line: 1, column: nil, message: "the file is empty; it needs the header row export writes"))
             return outcome
         }
         let columns = Self.csvColumns(type)
-        let known = Set(["id", "practice", "conflicts"] + columns.map(\.name) + ["score_total", "band", "review_overdue", "rag", "in_force", "deadline", "on_time"])
-        // Names as a spreadsheet may have retyped them: "Title ", "CATEGORY".
-        let byLowercase = Dictionary(known.map { ($0.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
-        let names = header.map { cell in
-            let name = cell.replacingOccurrences(of: "\u{FEFF}", with: "").trimmed
-            return byLowercase[name.lowercased()] ?? name
-        }
+        let known = Set(["id", "practice", "conflicts", ExportFingerprint.column] + columns.map(\.name)
+                        + ["score_total", "band", "review_overdue", "rag", "in_force", "deadline", "on_time"])
+        let names = header.map { Self.columnName($0, of: type, known: known) }
         var firstColumn: [String: Int] = [:]
         for (index, name) in names.enumerated() where !name.isEmpty {
             if let first = firstColumn[name] {
@@ -112,10 +129,7 @@ extension Replica {
                 outcome.problems.append(ImportProblem(line: 1, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"))
             }
         }
-        guard names.contains("id") else {
-            outcome.problems.append(ImportProblem(line: 1, column: "id", message: "the header needs an id column (empty for new records)"))
-            return outcome
-        }
+        // No id column: a register kept in a spreadsheet of its own, every row a new record.
         if !outcome.problems.isEmpty { return outcome }
         var rows: [(line: Int, cells: [String: String])] = []
         var firstLine: [RecordID: Int] = [:]
@@ -154,10 +168,19 @@ extension Replica {
         for view in try records(type) where !view.isDeleted {
             if let title = view.string(titleKey) { held[GovernanceRecords.nameKey(title)] = held[GovernanceRecords.nameKey(title)] ?? view.id }
         }
+        // Or titled as a row above it that adds one too: a row copied twice in the sheet.
+        var addedAt: [String: Int] = [:]
         for (line, cells) in rows where (cells["id"] ?? "").trimmed.isEmpty {
-            guard let title = cells[titleKey], let existing = held[GovernanceRecords.nameKey(title)] else { continue }
-            outcome.warnings.append(ImportProblem(line: line, column: titleKey,
-                message: "\(type.withArticle) titled \"\(PatientDataGuard.quotable(title) ?? "…")\" is already here (\(existing)); this row adds another"))
+            guard let title = cells[titleKey], !title.trimmed.isEmpty else { continue }
+            let key = GovernanceRecords.nameKey(title), quoted = PatientDataGuard.quotable(title) ?? "…"
+            if let existing = held[key] {
+                outcome.warnings.append(ImportProblem(line: line, column: titleKey,
+                    message: "\(type.withArticle) titled \"\(quoted)\" is already here (\(existing)); this row adds another"))
+            } else if let first = addedAt[key] {
+                outcome.warnings.append(ImportProblem(line: line, column: titleKey,
+                    message: "line \(first) adds \(type.withArticle) titled \"\(quoted)\" too; this row adds another"))
+            }
+            addedAt[key] = addedAt[key] ?? line
         }
         do {
             try database.write { db in
@@ -165,6 +188,10 @@ extension Replica {
                 let identity = session.identity
                 for (line, cells) in rows {
                     var problems: [ImportProblem] = []
+                    let warned = outcome.warnings.count
+                    defer {
+                        for index in warned..<outcome.warnings.count { outcome.warnings[index].line = line }
+                    }
                     do {
                         if var change = try importRow(cells, type: type, identity: identity, today: today, session: &session, db: db,
                                                       outcome: &outcome, problems: &problems) {
@@ -199,8 +226,9 @@ extension Replica {
         let scope: RecordScope
         if idText.isEmpty {
             id = RecordID.random(for: type)
-            let practice = cells["practice"] ?? ""
-            guard practice.isEmpty || practice == identity.practice else {
+            // "Rhyl" for rhyl: a sheet's practice column is written as people write names.
+            let practice = (cells["practice"] ?? "").trimmed
+            guard practice.isEmpty || practice.lowercased() == identity.practice.lowercased() else {
                 throw ImportProblem(line: 0, column: "practice", message: "a private record here can only be \(identity.practice)'s; leave practice empty to share it with the cluster")
             }
             scope = identity.scope(private: !practice.isEmpty)
@@ -216,10 +244,30 @@ extension Replica {
             scope = s
         }
         var edits: [Edit] = []
+        let columns = Self.csvColumns(type)
+        let exported = current == nil ? nil : ExportFingerprint.checksums(cells[ExportFingerprint.column], columns: columns)
+        var keptHere: [String] = []
         // Every cell is checked, so that one run lists every problem of the row.
-        for spec in Self.csvColumns(type) {
+        for spec in columns {
             // An empty cell, or one of spaces, leaves the field as it is (a date is not emptied).
             guard let cell = cells[spec.name], !cell.trimmed.isEmpty else { continue }
+            // What changed here since the file was exported is not overwritten unseen.
+            if let current, let asExported = exported?[spec.name] {
+                let here = Self.csvCell(current, spec)
+                if ExportFingerprint.checksum(here, spec: spec, today: today) != asExported {
+                    if ExportFingerprint.checksum(cell, spec: spec, today: today) == asExported {
+                        keptHere.append(spec.name)
+                        continue
+                    }
+                    if ExportFingerprint.reading(cell, spec: spec, today: today) != ExportFingerprint.reading(here, spec: spec, today: today) {
+                        let now = here.isEmpty ? "now empty" : "now \"\(PatientDataGuard.quotable(here) ?? "…")\""
+                        problems.append(ImportProblem(line: 0, column: spec.name, message: "\(spec.name) was changed in this replica since the file "
+                            + "was exported (\(now)), and the file changes it too: importing would overwrite that change unseen. "
+                            + "Export again and make this edit there, or edit \(id) itself"))
+                        continue
+                    }
+                }
+            }
             do {
                 let made = try Self.edits(cell, spec, current: current, today: today)
                 for edit in made {
@@ -234,6 +282,10 @@ extension Replica {
             }
         }
         guard problems.isEmpty else { return nil }
+        if !keptHere.isEmpty {
+            outcome.warnings.append(ImportProblem(line: 0, column: nil, message: "\(id): \(keptHere.joined(separator: ", ")) kept as changed in this "
+                + "replica since the file was exported (the file's cells are as exported)"))
+        }
         if current == nil {
             edits += NewRecordDefaults.edits(for: type, given: edits, today: today,
                                              meetingDate: { try? Self.view($0, db)?.date("date") })
@@ -245,8 +297,13 @@ extension Replica {
             let last = try Self.items(of: list, db).last?.writes["position"]?.first?.id
             edits.append(.place(after: last))
         }
-        edits += LocalEditRules.implied(by: edits, type: type, current: current, today: today,
-                                        meetingDate: { try? Self.view($0, db)?.date("date") })
+        var implied = LocalEditRules.implied(by: edits, type: type, current: current, today: today,
+                                             meetingDate: { try? Self.view($0, db)?.date("date") })
+        // A row adding an action already complete is the register's history, not completed
+        // today: its completion date is what the row gives, or none (an import had dated old
+        // actions with the day of the import).
+        if current == nil { implied.removeAll { if case .set("completed_date", _) = $0 { true } else { false } } }
+        edits += implied
         if let current, current.isDeleted, !edits.isEmpty {
             throw ImportProblem(line: 0, column: "id", message: "\(id) is deleted here; restore it before importing changes to it")
         }
@@ -296,13 +353,15 @@ extension Replica {
         case .notes:
             var notes: [JSONValue] = []
             for text in cell.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
-                if let date = CalendarDate(String(text.prefix(10))), text.count > 11 {
-                    notes.append(.object(["date": .string(date.description), "text": .string(String(text.dropFirst(11)))]))
+                // Dated as export writes it (2026-11-20) or as people write it (20/11/2026).
+                let words = text.split(separator: " ", maxSplits: 1)
+                if words.count == 2, let date = CalendarDate(typed: words[0]) {
+                    notes.append(.object(["date": .string(date.description), "text": .string(String(words[1]))]))
                 } else if case .object(var last)? = notes.last, let t = last["text"]?.stringValue {
                     last["text"] = .string(t + "\n" + text)
                     notes[notes.count - 1] = .object(last)
                 } else {
-                    throw ClusterSyncError(.invalidValue, "notes must be one per line, each starting with its date YYYY-MM-DD", field: name)
+                    throw ClusterSyncError(.invalidValue, "notes must be one per line, each starting with its date (2026-11-20 or 20/11/2026) and a space", field: name)
                 }
             }
             let existing = Set((current?.writes[name] ?? []).map(\.value))

@@ -38,14 +38,22 @@ public struct EscalatedRecord: Sendable, Hashable, Comparable {
     }
 }
 
-/// Which escalated risks a read-only role sees in full: the one rule, used by both server stores.
+/// Which records a read-only role holds in full: the one rule, used by both server stores.
 ///
-/// Escalation levels are ordered practice < cluster < pcpg < health-board. A level sees the risks
-/// escalated to it **or above**, within its reach: a PCPG sees its region's clusters' risks
-/// escalated to `pcpg` or `health-board` (a risk the PCPG passed up is still its county's); a
-/// Health Board sees every cluster's risks escalated to `pcpg` or `health-board` (it monitors all
-/// its clusters, guide §3.11). Practice-private risks are never seen; nor are deleted ones.
-public enum EscalationReach {
+/// **Escalated risks.** Escalation levels are ordered practice < cluster < pcpg < health-board. A
+/// level sees the risks escalated to it **or above**, within its reach: a PCPG sees its region's
+/// clusters' risks escalated to `pcpg` or `health-board` (a risk the PCPG passed up is still its
+/// county's); a Health Board sees every cluster's risks escalated to `pcpg` or `health-board` (it
+/// monitors all its clusters, guide §3.11). With each risk go the actions it links or that name
+/// it as their source.
+///
+/// **Cluster plans.** Cluster plans "inform Pan Cluster Planning Group analysis, priorities and
+/// plans" (seed 002), so both roles see each cluster plan once it is past `draft` (agreed, in
+/// progress, complete or superseded), with its priorities: the list its `priorities` names and
+/// that list's items. A draft is the cluster's own until its members agree it.
+///
+/// Practice-private records are never seen; nor are deleted ones.
+public enum OversightReach {
     /// The escalation levels beyond the cluster, lowest first: the one list of them.
     public static let levels = ["pcpg", "health-board"]
 
@@ -55,52 +63,78 @@ public enum EscalationReach {
     /// Whether `role` sees a cluster-shared, live risk escalated to `level`.
     public static func sees(_ role: CredentialRole, escalation level: String?) -> Bool {
         guard let level else { return false }
-        switch role {
-        case .practice, .clusterLead: return false
-        case .pcpg, .healthBoard: return levels.contains(level)
-        }
+        return role.isReadOnly && levels.contains(level)
     }
 
-    /// The risks (cluster-shared, live, escalated so `role` sees them) and the cluster-shared
-    /// live actions they link (`linked_actions`) or that name them as `source`, among `views`
-    /// (one cluster's records). What a read-only replica holds in full.
+    /// Whether `role` sees a cluster-shared, live plan whose status is `status`: every status
+    /// but a draft (a plan with no status has not been agreed either).
+    public static func sees(_ role: CredentialRole, planStatus status: String?) -> Bool {
+        guard let status else { return false }
+        return role.isReadOnly && status != "draft"
+    }
+
+    /// The records (among `views`, one cluster's records) `role` may hold in full: the
+    /// cluster-shared, live risks escalated so `role` sees them and the cluster-shared live
+    /// actions they link (`linked_actions`) or that name them as `source`; the cluster-shared,
+    /// live plans past draft, the list each names as its `priorities` and that list's live items.
+    /// What a read-only replica holds in full.
     public static func visible(_ views: [RecordView], role: CredentialRole) -> Set<RecordID> {
         var byID: [RecordID: RecordView] = [:]
         for view in views where view.scope.practice == nil && view.exists && !view.isDeleted { byID[view.id] = view }
         var visible = Set<RecordID>()
         for view in byID.values where view.type == .risk && sees(role, escalation: view.escalation) {
             visible.insert(view.id)
-            for member in view.members("linked_actions") {
-                if let text = member.stringValue, let id = RecordID(text), byID[id]?.type == .action { visible.insert(id) }
-            }
+            for id in view.references("linked_actions") where byID[id]?.type == .action { visible.insert(id) }
         }
-        for view in byID.values where view.type == .action {
-            if let text = view.string("source"), let source = RecordID(text), visible.contains(source), source.type == RecordType.risk {
-                visible.insert(view.id)
+        var priorities = Set<RecordID>()
+        for view in byID.values where view.type == .plan && sees(role, planStatus: view.string("status")) {
+            visible.insert(view.id)
+            if let list = view.reference("priorities"), byID[list]?.type == .list { priorities.insert(list) }
+        }
+        visible.formUnion(priorities)
+        for view in byID.values {
+            switch view.type {
+            case .action:
+                if let source = view.reference("source"), source.type == .risk, visible.contains(source) { visible.insert(view.id) }
+            case .item:
+                if let list = view.reference("list"), priorities.contains(list) { visible.insert(view.id) }
+            default:
+                break
             }
         }
         return visible
     }
 
-    /// The fields whose change can put a record on a read-only replica's list (`visible` reads
-    /// them, or decides with them whether a record is live and its values what they were).
-    public static let listingFields: Set<String> = ["escalation", "linked_actions", "source", RecordSchema.deletedField.name, Redaction.field]
+    /// Whether `change` can put its record on a read-only replica's list, or take it off
+    /// (`visible` reads the field, or decides with it whether the record is live and its values
+    /// what they were).
+    public static func lists(_ change: Change) -> Bool {
+        listingFields.contains(change.field) || (change.record.type == .plan && planListingFields.contains(change.field))
+    }
+
+    /// The fields of any record that `lists` a change of (an item's `list` is set once, with the
+    /// item, and a plan's `source`… is no field of a plan: a field name means one thing here).
+    static let listingFields: Set<String> = ["escalation", "linked_actions", "source", RecordSchema.deletedField.name, Redaction.field]
+    /// A plan's fields besides those that `lists` a change of.
+    static let planListingFields: Set<String> = ["status", "priorities"]
 
     /// Of the records `role` may hold now (`listed`, among `views`), those a client that held
     /// what was listed before the `logged` changes may not hold, so that a page sends them whole
-    /// (PROTOCOL.md §7.1): each record with a change among `logged` to a listing field other than
-    /// `linked_actions` (escalated, deleted or restored, redacted, given a source), with the listed
-    /// actions of such a risk (those it links and those that name it as source); and each action
-    /// a `linked_actions` add among `logged` names. A link added to a listed risk leaves the risk
-    /// listed as it was, so the risk and its other actions go as their `logged` changes only:
-    /// before the fortieth session they went whole again, history and all, at every link a
-    /// practice added (free to any practice), which the session's security review used to make a
-    /// PCPG's sync read 985 KB for one link to a risk whose description had been rewritten
-    /// 3,000 times. Any other listed record was listed before, so the client holds its history
-    /// and needs only its `logged` changes. A record made since has all its changes in `logged`.
+    /// (PROTOCOL.md §7.1): each record with a change among `logged` that `lists` other than a
+    /// `linked_actions` add (escalated, deleted or restored, redacted, given a source; a plan
+    /// agreed or given other priorities), with what is listed through such a record (a risk's
+    /// actions, those it links and those that name it as source; a plan's priorities list and
+    /// the list's items; a list's items); and each action a `linked_actions` add among `logged`
+    /// names. A link added to a listed risk leaves the risk listed as it was, so the risk and its
+    /// other actions go as their `logged` changes only: before the fortieth session they went
+    /// whole again, history and all, at every link a practice added (free to any practice),
+    /// which the session's security review used to make a PCPG's sync read 985 KB for one link
+    /// to a risk whose description had been rewritten 3,000 times. Any other listed record was
+    /// listed before, so the client holds its history and needs only its `logged` changes. A
+    /// record made since has all its changes in `logged`.
     public static func sentWhole(listed: Set<RecordID>, views: [RecordView], logged: [Change]) -> Set<RecordID> {
         var renewed = Set<RecordID>(), linked = Set<RecordID>()
-        for change in logged where listingFields.contains(change.field) && listed.contains(change.record) {
+        for change in logged where listed.contains(change.record) && lists(change) {
             if change.field != "linked_actions" {
                 renewed.insert(change.record)
             } else if let text = change.value?.stringValue, let id = RecordID(text), listed.contains(id) {
@@ -108,14 +142,22 @@ public enum EscalationReach {
             }
         }
         guard !renewed.isEmpty else { return linked }
-        var whole = renewed.union(linked)
-        for view in views where view.type == .risk && renewed.contains(view.id) {
-            for member in view.members("linked_actions") {
-                if let text = member.stringValue, let id = RecordID(text), listed.contains(id) { whole.insert(id) }
-            }
+        // A plan renewed renews its priorities list, and a list renewed its items.
+        for view in views where view.type == .plan && renewed.contains(view.id) {
+            if let list = view.reference("priorities"), listed.contains(list) { renewed.insert(list) }
         }
-        for view in views where view.type == .action && listed.contains(view.id) {
-            if let text = view.string("source"), let source = RecordID(text), renewed.contains(source) { whole.insert(view.id) }
+        var whole = renewed.union(linked)
+        for view in views where listed.contains(view.id) {
+            switch view.type {
+            case .risk where renewed.contains(view.id):
+                for id in view.references("linked_actions") where listed.contains(id) { whole.insert(id) }
+            case .action:
+                if let source = view.reference("source"), renewed.contains(source) { whole.insert(view.id) }
+            case .item:
+                if let list = view.reference("list"), renewed.contains(list) { whole.insert(view.id) }
+            default:
+                break
+            }
         }
         return whole
     }

@@ -31,9 +31,11 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         let trimmed = Substring(text).drop { $0.isWhitespace }
         let end = trimmed.lastIndex { !$0.isWhitespace }.map { trimmed.index(after: $0) } ?? trimmed.startIndex
         var typed = trimmed[..<end]
-        // A spreadsheet's date cell may carry midnight: "01/11/2026 00:00", "2026-11-01T00:00:00Z".
+        // A spreadsheet's date cell may carry a time: "01/11/2026 00:00", "01/12/2026 09:30"
+        // (the day is the date as written), or midnight as a timestamp, "2026-11-01T00:00:00Z"
+        // (another time of a UTC timestamp may be another day in Wales).
         if let cut = typed.firstIndex(where: { $0 == " " || $0 == "T" }), typed.index(after: cut) < typed.endIndex,
-           typed[typed.index(after: cut)...].allSatisfy({ $0 == "0" || $0 == ":" || $0 == "." || $0 == "Z" }),
+           typed[typed.index(after: cut)...].allSatisfy({ (typed[cut] == " " ? $0.isASCII && $0.isNumber : $0 == "0") || $0 == ":" || $0 == "." || $0 == "Z" }),
            typed[typed.index(after: cut)...].contains(":") {
             typed = typed[..<cut]
         }

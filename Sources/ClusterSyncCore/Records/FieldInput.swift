@@ -106,7 +106,9 @@ public enum FieldInput {
             // 4x3 as typed or as spreadsheets write it: 4X3, 4 x 3, 4×3.
             let parts = String(text.lowercased().filter { !$0.isWhitespace }.map { $0 == "×" ? "x" : $0 }).split(separator: "x")
             guard parts.count == 2, let l = Int(parts[0]), let c = Int(parts[1]), let score = RiskScore(likelihood: l, consequence: c) else {
-                throw ClusterSyncError(.invalidValue, "\(spec.name) must be LIKELIHOODxCONSEQUENCE, each 1 to 5 (4x3); got \(typed(text))", field: spec.name)
+                // A product alone ("12") is refused: 3x4 and 4x3 sit in different cells of the matrix.
+                let product = parts.count == 1 && Int(parts[0]) != nil ? " (a score alone does not say which: 12 may be 3x4 or 4x3)" : ""
+                throw ClusterSyncError(.invalidValue, "\(spec.name) must be LIKELIHOODxCONSEQUENCE, each 1 to 5 (4x3)\(product); got \(typed(text))", field: spec.name)
             }
             return score.jsonValue
         case .reference(let types), .referenceSet(let types):
@@ -153,7 +155,8 @@ public enum FieldInput {
             }
             return value
         default:
-            return .string(text)
+            // "  Dr Siân Evans  " from a spreadsheet's cell is Dr Siân Evans.
+            return .string(String(text.trimmingWhitespace))
         }
     }
 

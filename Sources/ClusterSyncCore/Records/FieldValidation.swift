@@ -91,7 +91,7 @@ extension FieldKind {
             }
         case .amount:
             guard let s = value.stringValue, Amount.isValid(s) else {
-                throw fail("an amount in pounds: digits, optionally with two decimal places (12000, 350.50)")
+                throw fail("an amount in pounds: digits, optionally with two decimal places after a point (12000, 350.50; 1,500 groups thousands)")
             }
         case .position:
             guard case .object(let o) = value, o.count == 1, let after = o["after"],

@@ -112,9 +112,19 @@ public enum Amount {
     }
 
     /// `£12,000`, `12000` and `12000.00` as typed → `12000` (so a spreadsheet's `£1,500.00`
-    /// imported again reads as the `1500` it is, not as a change).
+    /// imported again reads as the `1500` it is, not as a change), and `1500.5`, as Excel's
+    /// General format saves £1,500.50, → `1500.50`. A comma is taken out only where it groups
+    /// thousands (`1,500`, `12,000.50`): a decimal comma (`1500,50`, `12,5`) stays, and the
+    /// amount is refused as typed. Taking every comma out had stored `1500,50` as £150,050.
     public static func typed(_ text: String) -> String {
-        let amount = text.filter { $0 != "£" && $0 != "," && $0 != " " }
+        var amount = text.filter { $0 != "£" && $0 != " " }
+        let whole = amount.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
+        if groups.count > 1, (1...3).contains(groups[0].count), groups.dropFirst().allSatisfy({ $0.count == 3 }) {
+            amount.removeAll { $0 == "," }
+        }
+        let parts = amount.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 2, parts[1].count == 1, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }) { amount += "0" }
         return amount.hasSuffix(".00") ? String(amount.dropLast(3)) : amount
     }
 

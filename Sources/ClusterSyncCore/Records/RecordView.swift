@@ -64,8 +64,8 @@ public struct RecordView: Sendable, Equatable {
     /// lead's write superseding the level can (`LeadPowers.withdrawEscalation`).
     public var escalation: String? {
         let live = (writes["escalation"] ?? []).compactMap(\.value.stringValue)
-        // `EscalationReach.levels` runs lowest first: the highest live one is the level.
-        for level in EscalationReach.levels.reversed() where live.contains(level) { return level }
+        // `OversightReach.levels` runs lowest first: the highest live one is the level.
+        for level in OversightReach.levels.reversed() where live.contains(level) { return level }
         return string("escalation")
     }
 
@@ -105,6 +105,12 @@ public struct RecordView: Sendable, Equatable {
     public static let emptiedDate = JSONValue.string("")
 
     public func string(_ field: String) -> String? { value(field)?.stringValue }
+
+    /// The record a link field names (`source`, an item's `list`, a plan's `priorities`), or nil.
+    public func reference(_ field: String) -> RecordID? { string(field).flatMap { RecordID($0) } }
+
+    /// The records a set of links names (`linked_actions`, a plan's `risks`), in canonical order.
+    public func references(_ field: String) -> [RecordID] { members(field).compactMap { $0.stringValue.flatMap { RecordID($0) } } }
 
     /// The members of a set field, in canonical order.
     public func members(_ field: String) -> [JSONValue] {

@@ -76,7 +76,7 @@ public enum LeadPowers {
     /// Action statuses that close it.
     static let closingActionStatuses: Set<String> = ["closed", "cancelled"]
     /// Escalation levels beyond the cluster.
-    static let beyondTheCluster = Set(EscalationReach.levels)
+    static let beyondTheCluster = Set(OversightReach.levels)
 
     /// Whether `needed` reads the values `change` supersedes (an end looks them up only then):
     /// a shared risk's escalation, or a shared action's source.

@@ -51,30 +51,92 @@ public struct ServerSettings: Sendable {
         clientCA = data.caCertificate
     }
 
-    /// Reads the settings under `clustersyncd.` from `reader`, on top of these defaults.
-    public mutating func read(_ reader: ConfigReader) {
-        let c = reader.scoped(to: "clustersyncd")
-        host = c.string(forKey: "host", default: host)
-        port = c.int(forKey: "port", default: port)
-        certificate = c.string(forKey: "tls.certificate", default: certificate)
-        privateKey = c.string(forKey: "tls.key", default: privateKey)
-        clientCA = c.string(forKey: "tls.clientCA", default: clientCA)
-        tenantClientCA = c.stringArray(forKey: "tls.tenantClientCA", default: tenantClientCA)
-        limits.maxLineBytes = c.int(forKey: "limits.maxLineBytes", default: limits.maxLineBytes)
-        limits.maxChangesPerPush = c.int(forKey: "limits.maxChangesPerPush", default: limits.maxChangesPerPush)
-        limits.maxChangesPerPage = c.int(forKey: "limits.maxChangesPerPage", default: limits.maxChangesPerPage)
-        limits.maxClockSkewMillis = Int64(c.int(forKey: "limits.maxClockSkewSeconds", default: Int(limits.maxClockSkewMillis / 1000))) * 1000
-        limits.idleTimeoutMillis = Int64(c.int(forKey: "limits.idleTimeoutSeconds", default: Int(limits.idleTimeoutMillis / 1000))) * 1000
-        sessionLimits.helloTimeout = .seconds(Int64(c.int(forKey: "limits.helloTimeoutSeconds", default: Int(sessionLimits.helloTimeout.nanoseconds / 1_000_000_000))))
-        sessionLimits.maxBytesBeforeWelcome = c.int(forKey: "limits.maxBytesBeforeWelcome", default: sessionLimits.maxBytesBeforeWelcome)
-        sessionLimits.writeTimeout = .seconds(Int64(c.int(forKey: "limits.writeTimeoutSeconds", default: Int(sessionLimits.writeTimeout.nanoseconds / 1_000_000_000))))
-        tlsHandshakeTimeoutSeconds = c.int(forKey: "limits.tlsHandshakeTimeoutSeconds", default: tlsHandshakeTimeoutSeconds)
-        maxConnections = c.int(forKey: "limits.maxConnections", default: maxConnections)
-        maxConnectionsPerCredential = c.int(forKey: "limits.maxConnectionsPerCredential", default: maxConnectionsPerCredential)
-        drainSeconds = c.int(forKey: "drainSeconds", default: drainSeconds)
-        credentialDefaultExpiryDays = c.int(forKey: "credentials.defaultExpiryDays", default: credentialDefaultExpiryDays)
-        auditRetentionDays = c.int(forKey: "audit.retentionDays", default: auditRetentionDays)
-        store.read(c)
-        compactionHorizonDays = max(0, c.int(forKey: "compaction.horizon-days", default: compactionHorizonDays))
+    /// Reads the settings under `clustersyncd.` from `reader`, on top of these defaults. A value
+    /// of the wrong type or out of range is refused, naming the setting (`CheckedSettings`).
+    public mutating func read(_ reader: ConfigReader) throws {
+        let c = CheckedSettings(reader.scoped(to: "clustersyncd"))
+        let positive = 1...Int(Int32.max)
+        host = try c.string("host", host)
+        port = try c.int("port", port, in: 0...65_535)
+        certificate = try c.string("tls.certificate", certificate)
+        privateKey = try c.string("tls.key", privateKey)
+        clientCA = try c.string("tls.clientCA", clientCA)
+        tenantClientCA = try c.strings("tls.tenantClientCA", tenantClientCA)
+        limits.maxLineBytes = try c.int("limits.maxLineBytes", limits.maxLineBytes, in: 1_024...Int(Int32.max))
+        limits.maxChangesPerPush = try c.int("limits.maxChangesPerPush", limits.maxChangesPerPush, in: positive)
+        limits.maxChangesPerPage = try c.int("limits.maxChangesPerPage", limits.maxChangesPerPage, in: positive)
+        limits.maxClockSkewMillis = Int64(try c.int("limits.maxClockSkewSeconds", Int(limits.maxClockSkewMillis / 1000), in: positive)) * 1000
+        limits.idleTimeoutMillis = Int64(try c.int("limits.idleTimeoutSeconds", Int(limits.idleTimeoutMillis / 1000), in: positive)) * 1000
+        sessionLimits.helloTimeout = .seconds(Int64(try c.int("limits.helloTimeoutSeconds",
+                                                              Int(sessionLimits.helloTimeout.nanoseconds / 1_000_000_000), in: positive)))
+        sessionLimits.maxBytesBeforeWelcome = try c.int("limits.maxBytesBeforeWelcome", sessionLimits.maxBytesBeforeWelcome, in: 1_024...Int(Int32.max))
+        sessionLimits.writeTimeout = .seconds(Int64(try c.int("limits.writeTimeoutSeconds",
+                                                              Int(sessionLimits.writeTimeout.nanoseconds / 1_000_000_000), in: positive)))
+        tlsHandshakeTimeoutSeconds = try c.int("limits.tlsHandshakeTimeoutSeconds", tlsHandshakeTimeoutSeconds, in: positive)
+        maxConnections = try c.int("limits.maxConnections", maxConnections, in: positive)
+        maxConnectionsPerCredential = try c.int("limits.maxConnectionsPerCredential", maxConnectionsPerCredential, in: positive)
+        drainSeconds = try c.int("drainSeconds", drainSeconds, in: 0...Int(Int32.max))
+        credentialDefaultExpiryDays = try c.int("credentials.defaultExpiryDays", credentialDefaultExpiryDays, in: 0...36_500)
+        auditRetentionDays = try c.int("audit.retentionDays", auditRetentionDays, in: 1...36_500)
+        try store.read(c)
+        compactionHorizonDays = try c.int("compaction.horizon-days", compactionHorizonDays, in: 0...36_500)
+    }
+}
+
+/// Settings read so that a value given but of the wrong type, or out of range, is refused,
+/// naming the setting. swift-configuration's `int(forKey:default:)` returns the default for
+/// either, so `"port": "7602x"` ran on 7443, `--max-connections=-5` ran a server refusing every
+/// sync, and `"tenantClientCA": "t1=…"` (one string, not a list) switched the check of which
+/// Health Board's CA issues for which tenant off, without a word (the forty-fourth session's
+/// operations audit).
+struct CheckedSettings {
+    let reader: ConfigReader
+
+    init(_ reader: ConfigReader) { self.reader = reader }
+
+    func int(_ key: String, _ current: Int, in range: ClosedRange<Int>) throws -> Int {
+        let configKey = ConfigKey(key)
+        guard let value = reader.int(forKey: configKey) else {
+            if let given = given(configKey) {
+                throw ClusterSyncError(.invalidValue, "setting \(key) must be a whole number from \(range.lowerBound) to \(range.upperBound); got \(given)", field: key)
+            }
+            return current
+        }
+        guard range.contains(value) else {
+            throw ClusterSyncError(.invalidValue, "setting \(key) must be from \(range.lowerBound) to \(range.upperBound); got \(value)", field: key)
+        }
+        return value
+    }
+
+    func string(_ key: String, _ current: String, isSecret: Bool = false) throws -> String {
+        try optionalString(key, isSecret: isSecret) ?? current
+    }
+
+    func optionalString(_ key: String, isSecret: Bool = false) throws -> String? {
+        let configKey = ConfigKey(key)
+        if let value = reader.string(forKey: configKey, isSecret: isSecret) { return value }
+        if reader.int(forKey: configKey) != nil || reader.bool(forKey: configKey) != nil || reader.double(forKey: configKey) != nil
+            || reader.stringArray(forKey: configKey) != nil {
+            throw ClusterSyncError(.invalidValue, "setting \(key) must be text (in quotes in the settings file)", field: key)
+        }
+        return nil
+    }
+
+    func strings(_ key: String, _ current: [String]) throws -> [String] {
+        let configKey = ConfigKey(key)
+        if let value = reader.stringArray(forKey: configKey) { return value }
+        if let given = given(configKey) {
+            throw ClusterSyncError(.invalidValue, "setting \(key) must be a list, [\"TENANT=PATH\", …]; got \(given)", field: key)
+        }
+        return current
+    }
+
+    /// A value given for `key` in another type than asked, as an error may quote it.
+    private func given(_ key: ConfigKey) -> String? {
+        if let text = reader.string(forKey: key) { return "\"\(text.prefix(60))\"" }
+        if let number = reader.double(forKey: key) { return String(number) }
+        if let flag = reader.bool(forKey: key) { return String(flag) }
+        if reader.stringArray(forKey: key) != nil { return "a list" }
+        return nil
     }
 }

@@ -22,12 +22,12 @@ public struct StoreSettings: Sendable {
 
     public init() {}
 
-    mutating func read(_ c: ConfigReader) {
-        let text = c.string(forKey: "storage", default: kind.rawValue)
+    mutating func read(_ c: CheckedSettings) throws {
+        let text = try c.string("storage", kind.rawValue)
         if let parsed = Kind(rawValue: text) { kind = parsed } else { unknownKind = text }
-        postgresURL = c.string(forKey: "postgres.url", isSecret: true)
-        postgresURLFile = c.string(forKey: "postgres.url-file")
-        postgresMaxConnections = c.int(forKey: "postgres.maxConnections", default: postgresMaxConnections)
+        postgresURL = try c.optionalString("postgres.url", isSecret: true)
+        postgresURLFile = try c.optionalString("postgres.url-file")
+        postgresMaxConnections = try c.int("postgres.maxConnections", postgresMaxConnections, in: 1...10_000)
     }
 
     /// The PostgreSQL location: from `postgres.url`, else the first line of `postgres.url-file`.

@@ -4,27 +4,35 @@ import Foundation
 import GRDB
 
 /// What read-only (`pcpg`, `health-board`) sessions read, from the materialised records of a
-/// server store: the records escalated to them (`EscalationReach`), with every change of those
+/// server store: the records listed to them (`OversightReach`), with every change of those
 /// records, and the roll-up contributions kept per record. Shared by `SQLiteServerStore` and the
 /// in-memory store, which hold the same materialised tables.
 public enum ServerOversight {
-    /// The cluster-shared records of one cluster that `role` may hold in full: risks escalated to
-    /// it (or above) and their actions. Reads the escalated risks and their actions only, never
-    /// the cluster's other records: both are found through the server store's `change_by_value`
-    /// index, so a pull costs what is escalated, not what the cluster holds. (Tested on SQLite's
-    /// plans: the index's WHERE is repeated word for word, as SQLite uses a partial index only
-    /// for a query whose terms include the index's own; the unary `+` keeps SQLite from walking
-    /// the cluster's whole record index instead, which it prefers for coming in id order.) The
-    /// index is the store's, not the cluster's: each cluster's search reads the escalations of
-    /// every tenant, hundreds where the cluster's records are thousands.
+    /// The cluster-shared records of one cluster that `role` may hold in full
+    /// (`OversightReach`): risks escalated to it (or above) and their actions, plans past draft
+    /// and their priorities. Reads those only, never the cluster's other records.
     public static func visible(_ db: Database, tenant: String, cluster: String, role: CredentialRole) throws -> ListedRecords {
-        let levels = EscalationReach.levels.map { JSONValue.string($0).canonicalText }
+        let views = try escalatedRisks(db, tenant: tenant, cluster: cluster, role: role)
+            + plans(db, tenant: tenant, cluster: cluster, role: role)
+        return ListedRecords(ids: OversightReach.visible(views, role: role).sorted { $0.rawValue < $1.rawValue }, views: views)
+    }
+
+    /// The risks escalated so `role` sees them, and their actions. Both are found through the
+    /// server store's `change_by_value` index, so a pull costs what is escalated, not what the
+    /// cluster holds. (Tested on SQLite's plans: the index's WHERE is repeated word for word, as
+    /// SQLite uses a partial index only for a query whose terms include the index's own; the
+    /// unary `+` keeps SQLite from walking the cluster's whole record index instead, which it
+    /// prefers for coming in id order.) The index is the store's, not the cluster's: each
+    /// cluster's search reads the escalations of every tenant, hundreds where the cluster's
+    /// records are thousands.
+    private static func escalatedRisks(_ db: Database, tenant: String, cluster: String, role: CredentialRole) throws -> [RecordView] {
+        let levels = OversightReach.levels.map { JSONValue.string($0).canonicalText }
         let risks = try ChangeReader.views(db, where: """
             +rec.tenant = ? AND +rec.cluster = ? AND rec.type = 'risk' AND rec.practice IS NULL
             AND rec.num IN (SELECT record FROM change WHERE \(byValue) AND field = 'escalation' AND value IN (?, ?))
             """, arguments: [tenant, cluster, levels[0], levels[1]])
-        let escalated = risks.filter { !$0.isDeleted && EscalationReach.sees(role, escalation: $0.escalation) }
-        guard !escalated.isEmpty else { return ListedRecords(ids: [], views: []) }
+        let escalated = risks.filter { !$0.isDeleted && OversightReach.sees(role, escalation: $0.escalation) }
+        guard !escalated.isEmpty else { return [] }
         let linked = Set(escalated.flatMap { $0.members("linked_actions").compactMap { $0.stringValue } })
         let sources = escalated.map { JSONValue.string($0.id.rawValue).canonicalText }
         let actions = try ChangeReader.views(db, where: """
@@ -33,8 +41,30 @@ public enum ServerOversight {
                             UNION ALL
                             SELECT record FROM change WHERE \(byValue) AND field = 'source' AND value IN \(listed))
             """, arguments: [tenant, cluster, tenant, cluster, jsonList(Array(linked)), jsonList(sources)])
-        let views = escalated + actions
-        return ListedRecords(ids: EscalationReach.visible(views, role: role).sorted { $0.rawValue < $1.rawValue }, views: views)
+        return escalated + actions
+    }
+
+    /// The plans `role` sees (past draft), the lists they name as priorities and those lists'
+    /// items: a cluster's plans through `record_by_scope` (a cluster has a few), the lists by
+    /// id (`record_by_id`), the items through `record_by_parent`.
+    private static func plans(_ db: Database, tenant: String, cluster: String, role: CredentialRole) throws -> [RecordView] {
+        // By number from the scope index: asked directly, SQLite walks the cluster's records
+        // in id order (the views' order) instead of reading its plans.
+        let plans = try ChangeReader.views(db, where: """
+            +rec.tenant = ? AND +rec.cluster = ? AND rec.practice IS NULL
+            AND rec.num IN (SELECT num FROM record WHERE tenant = ? AND cluster = ? AND type = 'plan')
+            """, arguments: [tenant, cluster, tenant, cluster])
+            .filter { !$0.isDeleted && OversightReach.sees(role, planStatus: $0.string("status")) }
+        let named = Set(plans.compactMap { $0.reference("priorities")?.rawValue })
+        guard !named.isEmpty else { return plans }
+        let lists = try ChangeReader.views(db, where: """
+            rec.tenant = ? AND +rec.cluster = ? AND +rec.type = 'list' AND rec.practice IS NULL AND rec.id IN \(listed)
+            """, arguments: [tenant, cluster, jsonList(Array(named))]).filter { !$0.isDeleted }
+        guard !lists.isEmpty else { return plans }
+        let items = try ChangeReader.views(db, where: """
+            +rec.tenant = ? AND +rec.cluster = ? AND +rec.type = 'item' AND rec.practice IS NULL AND rec.parent IN \(listed)
+            """, arguments: [tenant, cluster, jsonList(lists.map(\.id.rawValue))])
+        return plans + lists + items
     }
 
     /// The cluster-shared risks of one cluster among `ids`, as stored now (a push asks whether
@@ -49,11 +79,11 @@ public enum ServerOversight {
     /// `escalatedRisks`).
     public static func escalatedRisks(_ db: Database, tenant: String, cluster: String, among ids: some Collection<RecordID>) throws -> Set<RecordID> {
         guard !ids.isEmpty else { return [] }
-        return Set(try risks(db, tenant: tenant, cluster: cluster, ids: Array(ids)).filter { EscalationReach.isBeyondTheCluster($0.escalation) }.map(\.id))
+        return Set(try risks(db, tenant: tenant, cluster: cluster, ids: Array(ids)).filter { OversightReach.isBeyondTheCluster($0.escalation) }.map(\.id))
     }
 
     /// The records of one cluster a read-only role may hold, sorted by id, and the views they
-    /// were found with (which `EscalationReach.sentWhole` reads for links and sources).
+    /// were found with (which `OversightReach.sentWhole` reads for links and sources).
     public struct ListedRecords: Sendable {
         public var ids: [RecordID]
         public var views: [RecordView]
@@ -82,7 +112,7 @@ public enum ServerOversight {
     /// record's whole history, so it shows conflicts and history as a practice's replica does.
     /// Otherwise `logged` holds the cluster's cluster-shared changes stored after the pull's
     /// position, and the page sends whole only the records that may be new to the client
-    /// (`EscalationReach.sentWhole`), and of the others their changes among `logged`. Before the
+    /// (`OversightReach.sentWhole`), and of the others their changes among `logged`. Before the
     /// thirty-fourth session every change of every listed record of a cluster went again
     /// whenever anything was stored in the cluster. The order is the changes' ids so that a page
     /// can end anywhere (a replica applies changes in any order).
@@ -90,7 +120,7 @@ public enum ServerOversight {
                                after resume: OversightCursor?, limit: Int) throws -> [Change] {
         guard let logged else { return try history(db, tenant: tenant, cluster: cluster, records: listed.ids, after: resume, limit: limit) }
         let ids = Set(listed.ids)
-        let whole = EscalationReach.sentWhole(listed: ids, views: listed.views, logged: logged)
+        let whole = OversightReach.sentWhole(listed: ids, views: listed.views, logged: logged)
         let fromHistory = try history(db, tenant: tenant, cluster: cluster, records: listed.ids.filter(whole.contains), after: resume, limit: limit)
         let fromLog = logged.filter { change in
             ids.contains(change.record) && !whole.contains(change.record) && resume.map { follows(change, $0) } ?? true

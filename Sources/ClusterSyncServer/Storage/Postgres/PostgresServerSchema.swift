@@ -299,6 +299,14 @@ enum PostgresServerSchema {
             -- (its meetings by body): made by the backfill for those stored before.
             COMMENT ON TABLE rollup_contribution IS 'one roll-up contribution per cluster-shared record';
             """),
+        ("v13 (oversight): cluster plans and their priorities", """
+            -- A read-only session is listed each cluster plan past draft, its priorities list
+            -- and that list's items (OversightReach): a cluster's plans are found by type, a
+            -- list's items by their live "list" write. Indexes only: nodes of an earlier
+            -- version run beside them unchanged.
+            CREATE INDEX record_plans ON record(tenant, cluster) WHERE type = 'plan';
+            CREATE INDEX field_write_by_list ON field_write(tenant, cluster, value) WHERE field = 'list' AND live;
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the

@@ -286,7 +286,10 @@ extension PostgresServerStore {
     }
 
     /// The records of one cluster `role` may hold (`ServerOversight.visible`), and their changes:
-    /// the escalated risks are found by `record_escalated`, their actions by id or source.
+    /// the escalated risks are found by `record_escalated`, their actions by id or source, the
+    /// plans by `record_plans`, their priorities lists by id and the lists' items by
+    /// `field_write_by_list`. Each is copied into a scratch database, where the SQLite store's
+    /// rule reads them.
     func oversightRecords(tenant: String, cluster: String, role: CredentialRole, clusterLast: Int64, movedAfter: Int64?,
                           compactedThrough: Int64?, _ paging: inout OversightPaging, _ c: PostgresConnection) async throws {
         let reads = paging.reads(cluster, clusterLast: clusterLast, movedAfter: movedAfter)
@@ -298,20 +301,33 @@ extension PostgresServerStore {
             SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND escalation IS NOT NULL
                 AND type = 'risk' AND practice IS NULL
             """, logger).map { try $0.decode(String.self) }
-        guard !risks.isEmpty else {
+        let plans = try await c.rows("""
+            SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND type = 'plan' AND practice IS NULL
+            """, logger).map { try $0.decode(String.self) }
+        guard !risks.isEmpty || !plans.isEmpty else {
             listings.keep(ServerOversight.ListedRecords(ids: [], views: []), tenant: tenant, cluster: cluster, role: role, version: clusterLast)
             return
         }
         let scratch = try ScratchRecords()
-        try scratch.apply(try await loggedChanges(of: risks, tenant: tenant, cluster: cluster, c))
-        let linked = try scratch.read { db in
-            try ChangeReader.views(db, where: "1").flatMap { $0.members("linked_actions").compactMap(\.stringValue) }
+        try scratch.apply(try await loggedChanges(of: risks + plans, tenant: tenant, cluster: cluster, c))
+        let (linked, priorities) = try scratch.read { db in
+            let views = try ChangeReader.views(db, where: "1")
+            return (views.flatMap { $0.references("linked_actions") }.map(\.rawValue),
+                    views.compactMap { $0.type == .plan ? $0.reference("priorities")?.rawValue : nil })
         }
-        let actions = try await c.rows("""
+        let actions = risks.isEmpty ? [] : try await c.rows("""
             SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND type = 'action' AND practice IS NULL
                 AND (id = ANY(\(Array(Set(linked)))) OR source = ANY(\(risks)))
             """, logger).map { try $0.decode(String.self) }
-        try scratch.apply(try await loggedChanges(of: actions, tenant: tenant, cluster: cluster, c))
+        let lists = priorities.isEmpty ? [] : try await c.rows("""
+            SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND type = 'list' AND practice IS NULL
+                AND id = ANY(\(Array(Set(priorities))))
+            """, logger).map { try $0.decode(String.self) }
+        let items = lists.isEmpty ? [] : try await c.rows("""
+            SELECT DISTINCT record FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND field = 'list' AND live
+                AND value = ANY(\(lists.map { JSONValue.string($0).canonicalText })) AND practice IS NULL
+            """, logger).map { try $0.decode(String.self) }
+        try scratch.apply(try await loggedChanges(of: actions + lists + items, tenant: tenant, cluster: cluster, c))
         let logged = reads && paging.sendsLogged(movedAfter: movedAfter, compactedThrough: compactedThrough)
             ? try await sharedChanges(tenant: tenant, cluster: cluster, after: paging.after, c) : nil
         try scratch.read { db in

@@ -3,6 +3,7 @@ import ClusterSyncStorage
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
@@ -96,7 +97,52 @@ public final class PostgresServerStore: ServerStore {
     /// those applied now.
     @discardableResult
     public func migrate() async throws -> [String] {
-        try await mapErrors { try await PostgresServerSchema.migrate(client, logger: logger) }
+        try await checkReachable()
+        return try await mapErrors { try await PostgresServerSchema.migrate(client, logger: logger) }
+    }
+
+    /// Connects once, outside the pool, and says why it cannot: the pool retries a wrong
+    /// password or an unreachable host for about a minute and then fails with its circuit
+    /// breaker's name, the cause only in its info lines (the forty-fourth session's operations
+    /// audit: 68 s, then "internal error: ConnectionPoolError…").
+    func checkReachable() async throws {
+        let connection: PostgresConnection
+        do {
+            connection = try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
+                group.addTask {
+                    try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+                                                         configuration: try self.location.connectionConfiguration(), id: 0, logger: self.logger).get()
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(15))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let connection = first else {
+                    throw Self.unavailable("no answer within 15 s: check the host, the port and the firewall", location)
+                }
+                return connection
+            }
+        } catch let error as ClusterSyncError {
+            throw error
+        } catch let error as PSQLError {
+            throw Self.connectionError(error, location)
+        } catch {
+            throw Self.unavailable("\(error)", location)
+        }
+        try? await connection.close()
+    }
+
+    /// Why a first connection failed, as an operator acts on it.
+    static func connectionError(_ error: PSQLError, _ location: PostgresLocation) -> ClusterSyncError {
+        let state = error.serverInfo?[.sqlState] ?? ""
+        if state == "28P01" || state == "28000" {
+            return ClusterSyncError(.storeUnavailable, "PostgreSQL at \(location.host):\(location.port) refused user \(location.username) for database "
+                + "\(location.database) (\(error.serverInfo?[.message] ?? state)): check the password in the URL (postgres.url-file or "
+                + "CLUSTERSYNCD_POSTGRES_URL) and the pg_hba.conf line for this node")
+        }
+        if let message = error.serverInfo?[.message] { return unavailable(message, location) }
+        return unavailable(error.underlying.map { "\($0)" } ?? "\(error.code)", location)
     }
 
     /// Every migration version this store knows, in order.
@@ -231,7 +277,7 @@ public final class PostgresServerStore: ServerStore {
         if !left.isEmpty {
             for row in try await c.rows("""
                 SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND id = ANY(\(left.map(\.rawValue)))
-                AND practice IS NULL AND escalation = ANY(\(EscalationReach.levels))
+                AND practice IS NULL AND escalation = ANY(\(OversightReach.levels))
                 """, logger) {
                 if let id = RecordID(try row.decode(String.self)) { escalatedRisks.insert(id) }
             }
