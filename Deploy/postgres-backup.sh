@@ -20,7 +20,7 @@ postgres_env_from_url_file "$url_file"
 
 mkdir -p -m 700 "$(dirname "$backup")"
 # A dump that failed leaves no partial file behind to be taken for a backup.
-trap 'rm -f "$backup.partial"' EXIT
+trap 'rm -f "$PGPASSFILE" "$backup.partial"' EXIT
 pg_dump --format=custom --schema=clustersync --serializable-deferrable --file="$backup.partial"
 # What it holds, for the log: each tenant's last sequence number.
 summary=$(pg_restore --list "$backup.partial" | grep -c "TABLE DATA" || true)

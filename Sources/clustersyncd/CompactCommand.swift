@@ -18,7 +18,7 @@ struct CompactCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataOptions
     @Option(help: "One tenant (default: all).") var tenant: String?
-    @Option(name: .customLong("horizon-days"), help: "Compact changes accepted more than this many days ago; 0: up to now (default 365).")
+    @Option(name: .customLong("horizon-days"), help: "Compact changes accepted more than this many days ago; 0: up to now.")
     var horizonDays = ServerSettings.defaultCompactionHorizonDays
     @Flag(help: "Give the freed space back to the disk afterwards (rebuilds the store file; needs its size free again).")
     var vacuum = false
@@ -43,7 +43,7 @@ struct CompactCommand: AsyncParsableCommand {
             try await store.vacuum()
             print("store file: \(Self.fileBytes(path)) bytes (was \(before))")
         } else if vacuum {
-            print("PostgreSQL reuses the freed space for new rows (autovacuum); to give it back to the disk, run VACUUM FULL log as the owner role in a quiet hour (Deploy/README.md)")
+            print("PostgreSQL reuses the freed space for new rows (autovacuum); to give it back to the disk, run VACUUM FULL log as the owner role in a quiet hour (README.md, \"several nodes on PostgreSQL\")")
         }
     }
 

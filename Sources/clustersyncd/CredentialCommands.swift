@@ -140,7 +140,7 @@ extension CredentialCommand {
                 print(before.map { "\(what) was already revoked, at \(CredentialRecord.iso($0)); nothing changed" } ?? "revoked \(what)")
             } else if let given = serial, let normalised = CertificateSerial.normalised(given), let tenant {
                 try await store.revokeCertificate(serial: normalised, tenant: tenant)
-                print("revoked certificate serial \(given) in \(tenant)")
+                print("revoked certificate serial \(normalised) in \(tenant)")
             }
         }
     }
@@ -248,7 +248,7 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
     @Option(help: "The tenant (Health Board). Without it: every tenant's, and connections whose tenant was unknown (an unknown token).") var tenant: String?
     @Option(help: "From this date (2026-11-01), time (2026-11-01T09:00:00Z) or this long ago (7d, 12h).") var since: String?
-    @Option(help: "At most this many entries (default 10000).") var limit = 10_000
+    @Option(help: "At most this many entries.") var limit = 10_000
     @Flag(help: "Print JSON: {\"entries\": [{at, event, tenant, cluster, practice, credential, peer, code, message}]}.") var json = false
 
     func validate() throws {

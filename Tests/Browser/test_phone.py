@@ -46,7 +46,7 @@ def test_forms_and_record_pages_fit_a_phone_screen(page, app):
                       "nature=pecuniary", "description=Partner in the practice that would host the pilot", "meeting=" + meeting)
     agenda = cli(app.replica, "list", "create", "title=Board agenda, November", "kind=agenda")
     plan = cli(app.replica, "plan", "add", "title=Cluster plan 2025-28 for north Denbighshire", "period_start=2025-04-01",
-               "period_end=2028-03-31", "status=agreed")
+               "period_end=2028-03-31", "status=draft")
     contribution = cli(app.replica, "contribution", "add", "plan=" + plan, "contributor=prestatyn-medical", "year=2025-26",
                        "date=2026-09-12", "summary=Practice needs assessment and the list's pressures")
     cli(app.replica, "terms", "add", "title=GP Collaborative terms", "body=gp-collaborative", "date_agreed=2025-04-01",

@@ -20,7 +20,7 @@ def test_a_plan_and_a_practices_contribution_in_the_browser(page, app):
     page.get_by_label("Title").fill("Cluster plan 2025-28")
     page.get_by_label("Plan period from").fill("01/04/2025")
     page.get_by_label("Plan period to").fill("31/03/2028")
-    page.get_by_label("Status").select_option("agreed")
+    page.get_by_label("Status").select_option("draft")  # agreeing it is the lead's
     # Only lists of priorities are offered, never an agenda.
     expect(page.get_by_label("Priorities").locator("option")).to_have_text(["Choose…", "Plan priorities 2025-28"])
     page.get_by_label("Priorities").select_option(label="Plan priorities 2025-28")

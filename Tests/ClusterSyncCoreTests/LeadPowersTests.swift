@@ -37,6 +37,18 @@ import Testing
         #expect(needed(change(.risk, "deleted", .bool(true), scope: Self.mine)) == nil)
     }
 
+    /// A shared plan past draft goes to the PCPG and the Health Board, so recording it so is the
+    /// lead's (forty-fourth session's review: any practice could send a draft, or re-send a
+    /// plan's priorities to every read-only sync by writing its status again).
+    @Test func recordingASharedPlanPastDraftNeedsTheLead() {
+        #expect(needed(change(.plan, "status", .string("agreed"))) == .agreePlan)
+        #expect(needed(change(.plan, "status", .string("in-progress"))) == .agreePlan)
+        #expect(needed(change(.plan, "status", .string("draft"))) == nil)
+        #expect(needed(change(.plan, "title", .string("Plan 2026-29"))) == nil)
+        #expect(needed(change(.plan, "status", .string("agreed"), scope: Self.mine)) == nil, "a practice's own plan stays its own")
+        #expect(LeadPowers.power(writing: "status", of: .plan) == .agreePlan)
+    }
+
     @Test func withdrawingAnEscalationBeyondTheClusterNeedsTheLead() {
         func withdraw(to level: JSONValue?, from previous: JSONValue?, scope: RecordScope = Self.shared) -> LeadPowers.Power? {
             LeadPowers.needed(for: change(.risk, "escalation", level, scope: scope, supersedes: 1), by: "rhyl",

@@ -109,8 +109,16 @@ import Testing
         let third = "ITM-3F5H7K9M1P"
         // A new item goes as its changes since the cursor, which are all it has.
         #expect(wholePlans(after: [change(30, third, "list", .string(priorities)), change(31, third, "text", .string("Estates"))]).isEmpty)
-        // Other priorities named: the list and its items may be new to the client.
-        #expect(wholePlans(after: [change(30, plan, "priorities", .string(agenda), supersedes: [13])]) == [onTheAgenda, agenda, plan].sorted())
+        // Other priorities named: that list and its items may be new to the client, not the
+        // plan (any practice may write the field, as often as it likes). A list not of kind
+        // priorities is never listed, whatever names it.
+        let next = "LST-7B9D1F3H5K", nextItem = "ITM-2P4R6T8V0X"
+        let nextList = [change(26, next, "kind", .string("priorities")), change(27, nextItem, "list", .string(next))]
+        let all = history + plans + nextList + [change(30, plan, "priorities", .string(next), supersedes: [13])]
+        let listed = OversightReach.visible(views(all), role: .pcpg)
+        #expect(OversightReach.sentWhole(listed: listed, views: views(all), logged: [all.last!]).map(\.rawValue).sorted() == [nextItem, next].sorted())
+        #expect(OversightReach.visible(views(history + plans + [change(30, plan, "priorities", .string(agenda), supersedes: [13])]), role: .pcpg)
+                    .intersection([agenda, onTheAgenda, priorities].compactMap { RecordID($0) }).isEmpty)
         // A status is a listing field of a plan only: a risk's status sends nothing whole.
         #expect(wholePlans(after: [change(30, risk, "status", .string("closed"))]).isEmpty)
     }

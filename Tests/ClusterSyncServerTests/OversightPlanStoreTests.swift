@@ -44,7 +44,7 @@ import Testing
             change(10, gone, "list", .string(priorities)), change(11, gone, "text", .string("Dropped")), change(12, gone, "deleted", .bool(true)),
             change(13, agenda, "title", .string("Board agenda")), change(14, onTheAgenda, "list", .string(agenda)),
             change(15, draft, "title", .string("Cluster plan 2027-30")), change(16, draft, "status", .string("draft")),
-            change(17, draft, "priorities", .string(draftPriorities)), change(18, draftPriorities, "title", .string("Draft priorities")),
+            change(17, draft, "priorities", .string(draftPriorities)), change(18, draftPriorities, "kind", .string("priorities")),
             change(19, ofTheDraft, "list", .string(draftPriorities)), change(20, ofTheDraft, "text", .string("Estates")),
             change(21, privatePlan, "title", .string("Practice plan"), practice: "rhyl"),
             change(22, privatePlan, "status", .string("agreed"), practice: "rhyl"),

@@ -204,12 +204,13 @@ import Testing
         #expect(!told.message.contains("127.0.0.1") && !told.message.contains("none"), "\(told.message)")
     }
 
-    /// `migrate` (every command's and every node's first call) connects once outside the pool and
-    /// says why it cannot, at once: the pool had retried for about a minute and then failed as
+    /// `migrate` (every command's and every node's first call) connects outside the pool and
+    /// says why it cannot, after trying for the store's call deadline (a database rebooting as
+    /// the node starts): the pool had retried for about a minute and then failed as
     /// "internal error: ConnectionPoolError…" (the forty-fourth session's operations audit).
     @Test func aDatabaseThatCannotBeReachedIsSaidSoAtTheFirstCall() async throws {
         let location = try PostgresLocation(url: "postgres://clustersync:s3cret@127.0.0.1:9/none?sslmode=disable")
-        let store = try PostgresServerStore(location: location, maximumConnections: 1, logger: Logger(label: "unreachable"))
+        let store = try PostgresServerStore(location: location, maximumConnections: 1, logger: Logger(label: "unreachable"), callDeadline: .seconds(3))
         let running = store.runInBackground()
         defer { running.cancel() }
         let error = await #expect(throws: ClusterSyncError.self) { try await store.migrate() }

@@ -129,7 +129,12 @@ extension Replica {
                 outcome.problems.append(ImportProblem(line: 1, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"))
             }
         }
-        // No id column: a register kept in a spreadsheet of its own, every row a new record.
+        // No id column: a register kept in a spreadsheet of its own, every row a new record. An
+        // export without its id column would add its whole register again.
+        if names.contains(ExportFingerprint.column), !names.contains("id") {
+            outcome.problems.append(ImportProblem(line: 1, column: "id", message: "the file is an export (it has the exported column) without "
+                + "its id column: put the id column back to update the records, or take the exported column out to add every row as a new record"))
+        }
         if !outcome.problems.isEmpty { return outcome }
         var rows: [(line: Int, cells: [String: String])] = []
         var firstLine: [RecordID: Int] = [:]
@@ -254,11 +259,14 @@ extension Replica {
             // What changed here since the file was exported is not overwritten unseen.
             if let current, let asExported = exported?[spec.name] {
                 let here = Self.csvCell(current, spec)
-                if ExportFingerprint.checksum(here, spec: spec, today: today) != asExported {
-                    if ExportFingerprint.checksum(cell, spec: spec, today: today) == asExported {
-                        keptHere.append(spec.name)
-                        continue
-                    }
+                let hereAsExported = ExportFingerprint.checksum(here, spec: spec, today: today) == asExported
+                // A cell as exported writes nothing, whatever the field holds now: kept if changed
+                // since, and never read again (a note's later line, a value stored with spaces).
+                if ExportFingerprint.checksum(cell, spec: spec, today: today) == asExported {
+                    if !hereAsExported { keptHere.append(spec.name) }
+                    continue
+                }
+                if !hereAsExported {
                     if ExportFingerprint.reading(cell, spec: spec, today: today) != ExportFingerprint.reading(here, spec: spec, today: today) {
                         let now = here.isEmpty ? "now empty" : "now \"\(PatientDataGuard.quotable(here) ?? "…")\""
                         problems.append(ImportProblem(line: 0, column: spec.name, message: "\(spec.name) was changed in this replica since the file "
@@ -353,9 +361,13 @@ extension Replica {
         case .notes:
             var notes: [JSONValue] = []
             for text in cell.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
-                // Dated as export writes it (2026-11-20) or as people write it (20/11/2026).
+                // Dated as export writes it (2026-11-20); the cell's first note also as people
+                // write a date (20/11/2026). A later line starting so ("20/11/2026 reply
+                // received") is read as the note above going on, as export wrote it.
                 let words = text.split(separator: " ", maxSplits: 1)
-                if words.count == 2, let date = CalendarDate(typed: words[0]) {
+                if let date = CalendarDate(String(text.prefix(10))), text.count > 11 {
+                    notes.append(.object(["date": .string(date.description), "text": .string(String(text.dropFirst(11)))]))
+                } else if notes.isEmpty, words.count == 2, let date = CalendarDate(typed: words[0]) {
                     notes.append(.object(["date": .string(date.description), "text": .string(String(words[1]))]))
                 } else if case .object(var last)? = notes.last, let t = last["text"]?.stringValue {
                     last["text"] = .string(t + "\n" + text)
@@ -388,7 +400,10 @@ extension Replica {
         // export imported again must not settle a conflict (the displayed value is one of its
         // sides, and which one a spreadsheet cannot say); `conflicts resolve` settles it.
         let value = try FieldInput.value(cell, for: spec, today: today)
-        if let current, current.value(name) == value { return [] }
+        // Text stored with spaces around it (before they were trimmed) is the cell's text.
+        if let current, current.value(name) == value || (value.stringValue != nil && current.value(name)?.stringValue?.trimmed == value.stringValue) {
+            return []
+        }
         return [.set(name, value)]
     }
 }

@@ -6,7 +6,8 @@ import GRDB
 /// A PCPG's or Health Board's replica (`clustersync init --role pcpg|health-board`): it syncs
 /// like a practice's and reads offline, but holds only what the server sends a read-only session
 /// (PROTOCOL.md §7.1): the roll-up of its clusters and, in full, the risks escalated to it and
-/// their actions. It writes nothing: every local edit and every merge is refused.
+/// their actions, and the plans past draft with their priorities. It writes nothing: every local
+/// edit and every merge is refused.
 extension Replica {
     /// The read-only role a replica was made for; nil for a practice's replica.
     public struct OversightRole: Sendable, Equatable {

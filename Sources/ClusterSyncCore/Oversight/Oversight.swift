@@ -2,7 +2,8 @@ import Foundation
 
 /// What a read-only (`pcpg`, `health-board`) session receives besides changes (PROTOCOL.md §7.1):
 /// the server's kept roll-up of the clusters it covers, and the complete list of the records it
-/// may hold in full (the risks escalated to it and the actions linked to them). A replica deletes
+/// may hold in full (the risks escalated to it and their actions, the plans past draft and their
+/// priorities: `OversightReach`). A replica deletes
 /// every record it holds that the list leaves out: that is how a de-escalated risk is withdrawn.
 public struct OversightPage: Sendable, Equatable {
     /// The roll-up of the session's region (pcpg) or tenant (health-board), aggregated by the
@@ -49,8 +50,10 @@ public struct EscalatedRecord: Sendable, Hashable, Comparable {
 ///
 /// **Cluster plans.** Cluster plans "inform Pan Cluster Planning Group analysis, priorities and
 /// plans" (seed 002), so both roles see each cluster plan once it is past `draft` (agreed, in
-/// progress, complete or superseded), with its priorities: the list its `priorities` names and
-/// that list's items. A draft is the cluster's own until its members agree it.
+/// progress, complete or superseded), with its priorities: the list of kind `priorities` its
+/// `priorities` names and that list's items (the first `maxItemsListed`). A draft is the
+/// cluster's own until the lead records it agreed (`LeadPowers`: a shared plan's status past
+/// draft is the lead's to write).
 ///
 /// Practice-private records are never seen; nor are deleted ones.
 public enum OversightReach {
@@ -89,34 +92,41 @@ public enum OversightReach {
         var priorities = Set<RecordID>()
         for view in byID.values where view.type == .plan && sees(role, planStatus: view.string("status")) {
             visible.insert(view.id)
-            if let list = view.reference("priorities"), byID[list]?.type == .list { priorities.insert(list) }
+            if let list = view.reference("priorities"), byID[list]?.type == .list, byID[list]?.string("kind") == "priorities" { priorities.insert(list) }
         }
         visible.formUnion(priorities)
+        var items: [RecordID: [RecordID]] = [:]
         for view in byID.values {
             switch view.type {
             case .action:
                 if let source = view.reference("source"), source.type == .risk, visible.contains(source) { visible.insert(view.id) }
             case .item:
-                if let list = view.reference("list"), priorities.contains(list) { visible.insert(view.id) }
+                if let list = view.reference("list"), priorities.contains(list) { items[list, default: []].append(view.id) }
             default:
                 break
             }
         }
+        for listed in items.values { visible.formUnion(listed.sorted { $0.rawValue < $1.rawValue }.prefix(maxItemsListed)) }
         return visible
     }
+
+    /// The most items of one priorities list a read-only session holds (the first by id): a
+    /// plan's priorities are a handful, and any practice may add items to a shared list, which
+    /// would otherwise reach every PCPG and Health Board sync without bound.
+    public static let maxItemsListed = 100
 
     /// Whether `change` can put its record on a read-only replica's list, or take it off
     /// (`visible` reads the field, or decides with it whether the record is live and its values
     /// what they were).
     public static func lists(_ change: Change) -> Bool {
-        listingFields.contains(change.field) || (change.record.type == .plan && planListingFields.contains(change.field))
+        listingFields.contains(change.field)
+            || (change.record.type == .plan && (change.field == "status" || change.field == "priorities"))
+            || (change.record.type == .list && change.field == "kind")
     }
 
-    /// The fields of any record that `lists` a change of (an item's `list` is set once, with the
-    /// item, and a plan's `source`… is no field of a plan: a field name means one thing here).
+    /// The fields of any record that `lists` a change of (an item's `list` is set once, with
+    /// the item).
     static let listingFields: Set<String> = ["escalation", "linked_actions", "source", RecordSchema.deletedField.name, Redaction.field]
-    /// A plan's fields besides those that `lists` a change of.
-    static let planListingFields: Set<String> = ["status", "priorities"]
 
     /// Of the records `role` may hold now (`listed`, among `views`), those a client that held
     /// what was listed before the `logged` changes may not hold, so that a page sends them whole
@@ -135,10 +145,15 @@ public enum OversightReach {
     public static func sentWhole(listed: Set<RecordID>, views: [RecordView], logged: [Change]) -> Set<RecordID> {
         var renewed = Set<RecordID>(), linked = Set<RecordID>()
         for change in logged where listed.contains(change.record) && lists(change) {
-            if change.field != "linked_actions" {
+            switch change.field {
+            case "linked_actions":
+                if let id = change.value?.stringValue.flatMap({ RecordID($0) }), listed.contains(id) { linked.insert(id) }
+            case "priorities" where change.record.type == .plan:
+                // Other priorities named: the list (and its items) may be new, not the plan,
+                // which any practice may write this field of as often as it likes.
+                if let id = change.value?.stringValue.flatMap({ RecordID($0) }), listed.contains(id) { renewed.insert(id) }
+            default:
                 renewed.insert(change.record)
-            } else if let text = change.value?.stringValue, let id = RecordID(text), listed.contains(id) {
-                linked.insert(id)
             }
         }
         guard !renewed.isEmpty else { return linked }

@@ -35,7 +35,8 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         // (the day is the date as written), or midnight as a timestamp, "2026-11-01T00:00:00Z"
         // (another time of a UTC timestamp may be another day in Wales).
         if let cut = typed.firstIndex(where: { $0 == " " || $0 == "T" }), typed.index(after: cut) < typed.endIndex,
-           typed[typed.index(after: cut)...].allSatisfy({ (typed[cut] == " " ? $0.isASCII && $0.isNumber : $0 == "0") || $0 == ":" || $0 == "." || $0 == "Z" }),
+           typed[typed.index(after: cut)...].allSatisfy({ typed[cut] == " " ? ($0.isASCII && $0.isNumber) || $0 == ":" || $0 == "."
+                                                                              : $0 == "0" || $0 == ":" || $0 == "." || $0 == "Z" }),
            typed[typed.index(after: cut)...].contains(":") {
             typed = typed[..<cut]
         }

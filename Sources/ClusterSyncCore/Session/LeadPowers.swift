@@ -22,7 +22,10 @@
 ///   supersedes every live value it holds, and a replica holds every write it made;
 /// - **deletes** a cluster-shared record (a list item is part of its list, and removing one is
 ///   editing the list, not deleting a record);
-/// - **redacts** a written value (`Redaction`), on any record.
+/// - **redacts** a written value (`Redaction`), on any record;
+/// - **records a shared cluster plan past draft** (`status` other than `draft`): the plan then
+///   goes to the PCPG and the Health Board with its priorities (`OversightReach`), so the lead
+///   answers for it as for escalating a risk (forty-fourth session's review).
 ///
 /// Practice-private records are the practice's own: closing or deleting one needs no lead
 /// (escalating one still does; a replica refuses it anyway, `LocalEditRules.checkEscalation`).
@@ -45,6 +48,9 @@ public enum LeadPowers {
         case deleteShared = "delete-shared"
         /// Erasing a written value (`Redaction`), on any record.
         case redact
+        /// Recording a shared cluster plan past draft (agreed, in progress…), which sends it to
+        /// the PCPG and the Health Board (`OversightReach`), as escalating a risk does.
+        case agreePlan = "agree-plan"
 
         /// What the power lets a lead do, for messages: "closing a risk".
         public func words(for type: RecordType) -> String {
@@ -56,6 +62,7 @@ public enum LeadPowers {
             case .resolveConflict: "resolving a conflict with another practice's value"
             case .deleteShared: "deleting a record shared with the cluster"
             case .redact: "redacting a value"
+            case .agreePlan: "recording a cluster plan as agreed (past draft), which sends it to the PCPG and the Health Board"
             }
         }
 
@@ -69,6 +76,7 @@ public enum LeadPowers {
         switch (type, field) {
         case (.risk, "status"), (.action, "status"): .close
         case (.risk, "escalation"): .escalate
+        case (.plan, "status"): .agreePlan
         default: nil
         }
     }
@@ -154,6 +162,8 @@ public enum LeadPowers {
             return .close
         case .escalate? where word.map(beyondTheCluster.contains) == true:
             return .escalate
+        case .agreePlan? where shared && word.map({ $0 != "draft" }) == true:
+            return .agreePlan
         default: break
         }
         if readsSupersededValues(change),

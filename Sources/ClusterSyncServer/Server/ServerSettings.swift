@@ -66,7 +66,8 @@ public struct ServerSettings: Sendable {
         limits.maxChangesPerPush = try c.int("limits.maxChangesPerPush", limits.maxChangesPerPush, in: positive)
         limits.maxChangesPerPage = try c.int("limits.maxChangesPerPage", limits.maxChangesPerPage, in: positive)
         limits.maxClockSkewMillis = Int64(try c.int("limits.maxClockSkewSeconds", Int(limits.maxClockSkewMillis / 1000), in: positive)) * 1000
-        limits.idleTimeoutMillis = Int64(try c.int("limits.idleTimeoutSeconds", Int(limits.idleTimeoutMillis / 1000), in: positive)) * 1000
+        // 0: never (a session idle for ever is kept).
+        limits.idleTimeoutMillis = Int64(try c.int("limits.idleTimeoutSeconds", Int(limits.idleTimeoutMillis / 1000), in: 0...Int(Int32.max))) * 1000
         sessionLimits.helloTimeout = .seconds(Int64(try c.int("limits.helloTimeoutSeconds",
                                                               Int(sessionLimits.helloTimeout.nanoseconds / 1_000_000_000), in: positive)))
         sessionLimits.maxBytesBeforeWelcome = try c.int("limits.maxBytesBeforeWelcome", sessionLimits.maxBytesBeforeWelcome, in: 1_024...Int(Int32.max))

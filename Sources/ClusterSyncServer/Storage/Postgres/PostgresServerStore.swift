@@ -104,39 +104,59 @@ public final class PostgresServerStore: ServerStore {
     /// Connects once, outside the pool, and says why it cannot: the pool retries a wrong
     /// password or an unreachable host for about a minute and then fails with its circuit
     /// breaker's name, the cause only in its info lines (the forty-fourth session's operations
-    /// audit: 68 s, then "internal error: ConnectionPoolError…").
+    /// audit: 68 s, then "internal error: ConnectionPoolError…"). A refused login fails at once;
+    /// a database not answering (rebooting while the node starts) is tried again every 2 s for
+    /// `callDeadline`, so that systemd's restarts do not run out while it comes back.
     func checkReachable() async throws {
-        let connection: PostgresConnection
-        do {
-            connection = try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
-                group.addTask {
-                    try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
-                                                         configuration: try self.location.connectionConfiguration(), id: 0, logger: self.logger).get()
-                }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(15))
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let connection = first else {
-                    throw Self.unavailable("no answer within 15 s: check the host, the port and the firewall", location)
-                }
-                return connection
+        let giveUp = ContinuousClock.now + callDeadline
+        while true {
+            do {
+                let connection = try await connectOnce(within: .seconds(15))
+                try? await connection.close()
+                return
+            } catch let error as PSQLError {
+                let refused = Self.connectionError(error, location)
+                guard !Self.isLoginRefused(error), ContinuousClock.now + .seconds(2) < giveUp else { throw refused }
+                logger.warning("PostgreSQL not reachable yet; trying again", metadata: ["postgres.error": "\(refused.message)"])
+            } catch let error as ClusterSyncError {
+                guard ContinuousClock.now + .seconds(2) < giveUp else { throw error }
+                logger.warning("PostgreSQL not reachable yet; trying again", metadata: ["postgres.error": "\(error.message)"])
+            } catch {
+                guard ContinuousClock.now + .seconds(2) < giveUp else { throw Self.unavailable("\(error)", location) }
             }
-        } catch let error as ClusterSyncError {
-            throw error
-        } catch let error as PSQLError {
-            throw Self.connectionError(error, location)
-        } catch {
-            throw Self.unavailable("\(error)", location)
+            try await Task.sleep(for: .seconds(2))
         }
-        try? await connection.close()
+    }
+
+    private func connectOnce(within limit: Duration) async throws -> PostgresConnection {
+        try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
+            group.addTask {
+                try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+                                                     configuration: try self.location.connectionConfiguration(), id: 0, logger: self.logger).get()
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let connection = first else {
+                throw Self.unavailable("no answer within \(limit): check the host, the port and the firewall", location)
+            }
+            return connection
+        }
+    }
+
+    /// PostgreSQL refused the login itself (a wrong password, no `pg_hba.conf` line): trying
+    /// again changes nothing.
+    static func isLoginRefused(_ error: PSQLError) -> Bool {
+        let state = error.serverInfo?[.sqlState] ?? ""
+        return state == "28P01" || state == "28000"
     }
 
     /// Why a first connection failed, as an operator acts on it.
     static func connectionError(_ error: PSQLError, _ location: PostgresLocation) -> ClusterSyncError {
-        let state = error.serverInfo?[.sqlState] ?? ""
-        if state == "28P01" || state == "28000" {
+        if isLoginRefused(error) {
+            let state = error.serverInfo?[.sqlState] ?? ""
             return ClusterSyncError(.storeUnavailable, "PostgreSQL at \(location.host):\(location.port) refused user \(location.username) for database "
                 + "\(location.database) (\(error.serverInfo?[.message] ?? state)): check the password in the URL (postgres.url-file or "
                 + "CLUSTERSYNCD_POSTGRES_URL) and the pg_hba.conf line for this node")
