@@ -129,20 +129,10 @@ public final class PostgresServerStore: ServerStore {
     }
 
     private func connectOnce(within limit: Duration) async throws -> PostgresConnection {
-        try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
-            group.addTask {
-                try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
-                                                     configuration: try self.location.connectionConfiguration(), id: 0, logger: self.logger).get()
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let connection = first else {
-                throw Self.unavailable("no answer within \(limit): check the host, the port and the firewall", location)
-            }
-            return connection
+        let location = location, logger = logger
+        return try await within(limit, "no answer within \(limit.components.seconds) s: check the host, the port and the firewall") {
+            try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+                                                 configuration: try location.connectionConfiguration(), id: 0, logger: logger).get()
         }
     }
 
@@ -900,17 +890,20 @@ public final class PostgresServerStore: ServerStore {
     /// Runs `operation`, or throws `store-unavailable` once `callDeadline` has passed (the
     /// operation is cancelled: a connection lease gives up at once).
     func withinDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        let location = location, deadline = callDeadline
+        try await within(callDeadline, "no answer within \(callDeadline.components.seconds) s", operation)
+    }
+
+    /// Runs `operation`, or throws `store-unavailable` saying `detail` once `limit` has passed.
+    private func within<T: Sendable>(_ limit: Duration, _ detail: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let location = location
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await operation() }
             group.addTask {
-                try await Task.sleep(for: deadline)
+                try await Task.sleep(for: limit)
                 return nil
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw Self.unavailable("no answer within \(deadline.components.seconds) s", location)
-            }
+            guard let first = try await group.next(), let value = first else { throw Self.unavailable(detail, location) }
             return value
         }
     }
