@@ -29,7 +29,7 @@ extension Pages {
             // meeting, a vote by a non-member…): the log said neither (web app audit).
             let governance = try self.replica.governance()
             return try self.governanceRegister(.decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"]) { view in
-                let meeting = view.string("meeting").flatMap { RecordID($0) }.flatMap { try? self.replica.record($0) }?.name ?? ""
+                let meeting = view.reference("meeting").flatMap { try? self.replica.record($0) }?.name ?? ""
                 let look = governance.checks(of: view).filter(\.needsAttention).count
                 return [self.date(view, "date"), meeting, self.choice(view, "method"), self.choice(view, "outcome"), look == 0 ? "" : String(look)]
             }
@@ -47,7 +47,7 @@ extension Pages {
             return try self.governanceRegister(.contribution, columns: ["field_year", "field_date", "field_plan", "col_on_time"],
                                                also: [["href": "/plans", "label": self.t["plans_title"]]]) { view in
                 let onTime = view.derived(today: today)["on_time"]?.boolValue
-                let plan = view.string("plan").flatMap { RecordID($0) }.flatMap { try? self.replica.record($0) }?.name ?? ""
+                let plan = view.reference("plan").flatMap { try? self.replica.record($0) }?.name ?? ""
                 return [view.string("year") ?? "", self.date(view, "date"), plan, onTime.map { self.t[$0 ? "yes" : "no"] } ?? ""]
             }
         }

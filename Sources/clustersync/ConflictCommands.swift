@@ -17,7 +17,7 @@ struct ConflictsCommand: ParsableCommand {
 extension RecordConflictSummary {
     /// The summary of one record, conflicts or none, with its list if it is an item.
     static func of(_ view: RecordView, in replica: Replica) throws -> RecordConflictSummary {
-        let list = view.type == .item ? try view.string("list").flatMap { RecordID($0) }.flatMap { try replica.record($0) } : nil
+        let list = view.type == .item ? try view.reference("list").flatMap { try replica.record($0) } : nil
         return RecordConflictSummary(record: view, list: list)
     }
 

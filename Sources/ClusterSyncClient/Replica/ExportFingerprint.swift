@@ -59,8 +59,7 @@ enum ExportFingerprint {
     static func checksum(_ text: String, spec: FieldSpec, today: CalendarDate) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in reading(text, spec: spec, today: today).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String((0..<width).map { Character(UnicodeScalar(alphabet[Int((hash >> UInt64($0 * 5)) & 31)])) })
+        return String((0..<width).map { Character(UnicodeScalar(RecordID.alphabet[Int((hash >> UInt64($0 * 5)) & 31)])) })
     }
 
-    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 }

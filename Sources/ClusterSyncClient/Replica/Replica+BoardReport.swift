@@ -118,7 +118,7 @@ extension Replica {
             .sorted { ($0.date("period_start")?.dayNumber ?? 0, $0.id) < ($1.date("period_start")?.dayNumber ?? 0, $1.id) }
             .map { plan -> (plan: RecordView, priorities: [RecordView]) in
                 // In list order as the list stands now; on a past period, each item as it stood then.
-                let items = try plan.string("priorities").flatMap { RecordID($0) }.map { try self.items(of: $0) } ?? []
+                let items = try plan.reference("priorities").map { try self.items(of: $0) } ?? []
                 return (plan, asOf < made ? items.compactMap { byID[$0.id] } : items)
             }
         let declarations = shared.filter { $0.type == .declaration && $0.isInForce(from: period.first, to: period.last) }.sorted { ($0.string("member") ?? "", $0.id) < ($1.string("member") ?? "", $1.id) }
@@ -133,7 +133,7 @@ extension Replica {
         }.sorted { (-score($0), $0.id) < (-score($1), $1.id) }
         var escalated: [(risk: RecordView, actions: [RecordView])] = []
         for risk in escalatedRisks {
-            let ids = risk.members("linked_actions").compactMap { $0.stringValue.flatMap { RecordID($0) } }
+            let ids = risk.references("linked_actions")
             escalated.append((risk: risk, actions: ids.compactMap { byID[$0] }))
         }
         // Closed as of the figures' day, on the day its status first became closed after it was

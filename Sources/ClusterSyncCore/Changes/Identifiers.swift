@@ -157,7 +157,8 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
 public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let rawValue: String
 
-    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    /// Crockford base 32: digits and capitals without I, L, O and U.
+    public static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
     /// Reads the canonical form only, as changes carry it and validation requires it: a type
     /// prefix in capitals, a dash and ten characters of the alphabet, in capitals (14 ASCII bytes).
