@@ -12,7 +12,8 @@ extension Pages {
             // What the form just done says, by the redirect's query.
             let done: [(key: String, value: String, words: String)] = [
                 ("saved", "1", "form_saved"), ("attended", "1", "attend_recorded"), ("voted", "1", "vote_recorded"),
-                ("voted", "in-person", "vote_recorded_in_person"), ("unattended", "1", "attend_removed"), ("deleted", "1", "record_deleted_done"),
+                ("voted", "in-person", "vote_recorded_in_person"), ("unattended", "1", "attend_removed"), ("unvoted", "1", "vote_withdrawn"),
+                ("deleted", "1", "record_deleted_done"),
             ]
             let flash = query["settled"].map { self.t.text("record_resolved", self.fieldLabel($0)) }
                 ?? done.first { query[$0.key] == $0.value }.map { self.t[$0.words] }
@@ -63,6 +64,16 @@ extension Pages {
             do {
                 try self.replica.unattend(view.id, name: posted.trimmed("name"))
                 return .redirect(to: "/records/\(view.id.rawValue)?unattended=1")
+            } catch let error as ClusterSyncError where error.isUserError {
+                return try self.recordPage(view, flash: nil, problem: error.message, typed: nil)
+            }
+        }
+        router.post("/records/:id/unvote") { request, context in
+            guard let posted = try await self.posted(request) else { return self.expired() }
+            guard let view = try self.record(context), view.type == .decision else { return self.notFound() }
+            do {
+                try self.replica.withdrawVote(view.id, member: posted.trimmed("member"))
+                return .redirect(to: "/records/\(view.id.rawValue)?unvoted=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message, typed: nil)
             }
@@ -305,6 +316,12 @@ extension Pages {
                     ["optionValue": $0, "optionLabel": t["vote_\($0)"], "selected": typed?["vote"] == $0] as [String: Any]
                 },
             ]
+            // Each vote recorded, withdrawable (recorded for someone who did not vote), as the CLI's `unvote`.
+            let lines = view.mapLines("votes")
+            form["cast"] = view.mapValues("votes").keys.sorted().enumerated().map { n, member -> [String: Any] in
+                ["text": lines[n], "member": member, "id": view.id.rawValue, "withdrawLabel": t.text("vote_withdraw_label", member)]
+            }
+            form["hasCast"] = !lines.isEmpty
             if let typed {
                 form["typed"] = ["member": typed["member"] ?? ""]
                 form["byProxy"] = typed["proxy"] != nil

@@ -211,6 +211,7 @@ enum Templates {
     <div class="field"><input type="checkbox" id="v-proxy" name="proxy" value="1"{{#byProxy}} checked{{/byProxy}}> <label for="v-proxy" class="inline">{{t.vote_proxy}}</label></div>
     <button type="submit">{{t.vote_add}}</button>
     </form>
+    {{#hasCast}}<ul class="votes-cast">{{#cast}}<li>{{text}} <form class="inline" method="post" action="/records/{{id}}/unvote"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="member" value="{{member}}"><button type="submit" class="secondary" aria-label="{{withdrawLabel}}">{{t.vote_withdraw}}</button></form></li>{{/cast}}</ul>{{/hasCast}}
     {{/voteForm}}{{/readOnly}}
     {{^readOnly}}{{#noteForm}}
     <h2 id="note">{{t.note_title}}</h2>

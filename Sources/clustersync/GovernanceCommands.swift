@@ -15,7 +15,7 @@ enum DecisionKind: RegisterKind {
     static let listColumns = ["date", "title", "method", "outcome"]
     static let abstract = "The decision log: how each decision was taken, votes, interests declared."
     static let derivedColumn: String? = "outcome_matches_votes"
-    static var extraSubcommands: [any ParsableCommand.Type] { [VoteOnDecision.self] }
+    static var extraSubcommands: [any ParsableCommand.Type] { [VoteOnDecision.self, WithdrawVote.self] }
 }
 
 enum DeclarationKind: RegisterKind {
@@ -117,6 +117,24 @@ struct VoteOnDecision: ParsableCommand {
         if Replica.nowCastInPerson(changes) {
             Output.print("\(member)'s vote is now recorded as cast in person (it was by proxy); add --proxy if a proxy cast it")
         }
+    }
+}
+
+struct WithdrawVote: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unvote", abstract: "Withdraw a vote recorded by mistake (the member did not vote).",
+        discussion: """
+            The member's vote is taken out of the tally, and the member out of voted_by_proxy and \
+            abstained_for_interest. History keeps the vote withdrawn. A vote recorded wrongly is changed with vote instead.
+            """)
+
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "The decision (DEC- id).") var decision: String
+    @Argument(help: "The member's name, as the vote records it (case and spacing aside).") var member: String
+
+    func run() throws {
+        let replica = try replica.open()
+        try replica.withdrawVote(try requireRecord(decision, of: .decision, in: replica).id, member: member)
     }
 }
 

@@ -24,9 +24,10 @@ enum Output {
     static func truncated(_ text: String, _ width: Int) -> String { TextTable.truncated(text, width) }
 
     static func describe(_ write: FieldWrite) -> String {
-        // An emptied value (a date taken back) says so rather than printing nothing.
+        // An emptied value (a date taken back, a vote withdrawn) says so rather than printing nothing.
         let value = Replica.plain(write.value)
-        return "\(value.isEmpty ? "(empty)" : value)    (\(write.author ?? "unknown author"), \(localTime(write.hlc)), change \(write.id))"
+        let emptied = FieldMap.split(write.field) == nil ? "(empty)" : "(withdrawn)"
+        return "\(value.isEmpty ? emptied : value)    (\(write.author ?? "unknown author"), \(localTime(write.hlc)), change \(write.id))"
     }
 
     static func localTime(_ hlc: HLCTimestamp) -> String { TextTable.localTime(hlc) }

@@ -445,6 +445,19 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     expect(page.locator("dl.fields")).to_contain_text("Megan Price: for")
     expect(page.locator("tbody")).to_contain_text("votes: Megan Price set to for")
     assert os.path.getsize(shot(page, "decision-checks")) > 10_000
+    # Megan Price was not at the meeting and did not vote: the chair withdraws the vote, and
+    # the checks about her go (`decision unvote`).
+    page.get_by_role("button", name="Withdraw Megan Price's vote (recorded by mistake)").click()
+    expect(page.get_by_role("status")).to_contain_text("Vote withdrawn")
+    expect(checks.locator("dd.attention")).to_have_text([
+        "taken at a meeting that did not have its quorum",
+        "voted with an interest in force and not recorded as abstaining for it: Dr Rhys Jones",
+    ])
+    expect(checks).to_contain_text("1 for, 0 against, 0 abstaining")
+    expect(page.locator("dl.fields")).not_to_contain_text("Megan Price")
+    expect(page.locator("tbody")).to_contain_text("votes: Megan Price changed from for to withdrawn")
+    shot(page, "decision-vote-withdrawn")
+    page.goto(app.address + "records/" + decision)
     # The meeting lists the decision naming it; its own empty link sets say what they are not,
     # rather than "None yet." beside that list (web app audit).
     page.goto(app.address + "records/" + meeting)
@@ -456,7 +469,7 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     page.goto(app.address + "decisions")
     row = page.locator("table tbody tr", has_text="Fund the pharmacy pilot")
     expect(row.locator("td[data-label='Meeting']")).to_have_text("Cluster board, October")
-    expect(row.locator("td[data-label='Needs a look']")).to_have_text("4")
+    expect(row.locator("td[data-label='Needs a look']")).to_have_text("2")
 
 
 def test_a_chair_records_a_decision_and_its_votes_in_the_browser(page, app):

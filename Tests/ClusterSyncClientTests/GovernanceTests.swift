@@ -317,6 +317,44 @@ import Testing
         #expect(try a.record(d)?.conflicts.isEmpty == true)
     }
 
+    /// A vote recorded for someone who did not vote is withdrawn: out of the tally and of the
+    /// proxy and interest sets, kept in history, and in conflict with a vote made meanwhile.
+    @Test func aVoteRecordedByMistakeIsWithdrawn() throws {
+        let a = try replica("a", practice: "prestatyn")
+        let b = try replica("b", practice: "rhyl")
+        let d = try a.create(.decision, edits: [.set("title", s("Extend opening hours")), .set("method", s("vote"))])
+        try a.vote(d, member: "Dr A", "for")
+        try a.vote(d, member: "Megan Price", "against", byProxy: true)
+        try a.vote(d, member: "Ceri Lloyd", "abstain", forInterest: true)
+        let changes = try a.withdrawVote(d, member: " megan  PRICE")
+        try a.withdrawVote(d, member: "ceri lloyd")
+        #expect(Set(changes.map(\.field)) == ["votes:Megan Price", "voted_by_proxy"])
+        var view = try #require(try a.record(d))
+        #expect(view.mapValues("votes") == ["Dr A": s("for")])
+        #expect(view.members("voted_by_proxy").isEmpty && view.members("abstained_for_interest").isEmpty)
+        #expect(try a.governance().votes(of: view).votesFor == 1 && (try a.governance().votes(of: view).against) == 0)
+        #expect(try a.history(of: d).contains { $0.field == "votes:Megan Price" && $0.value == s("against") })
+        // Nothing to withdraw is said, naming who did vote; a vote is never recorded as nothing.
+        #expect { try a.withdrawVote(d, member: "Megan Price") } throws: {
+            ($0 as? ClusterSyncError)?.message == "\(d) has no vote recorded for Megan Price; its votes are by Dr A"
+        }
+        #expect(throws: ClusterSyncError.self) { try a.vote(d, member: "Dr A", "") }
+        // Voting again writes the member's own entry, not a second one.
+        try a.vote(d, member: "megan price", "for")
+        view = try #require(try a.record(d))
+        #expect(view.entries(ofMap: "votes").map(\.key) == ["Ceri Lloyd", "Dr A", "Megan Price"])
+        #expect(view.mapValues("votes") == ["Dr A": s("for"), "Megan Price": s("for")])
+        // Withdrawn on one laptop while changed on another: a conflict, as any two writes.
+        _ = try a.merge(with: b)
+        try a.withdrawVote(d, member: "Dr A")
+        try b.vote(d, member: "Dr A", "against")
+        _ = try a.merge(with: b)
+        let conflicted = try #require(try a.record(d))
+        #expect(conflicted.conflicts.map(\.field) == ["votes:Dr A"])
+        #expect(Set(conflicted.conflicts[0].values.map(\.value)) == [FieldMap.withdrawn, s("against")])
+        #expect(try b.record(d) == conflicted)
+    }
+
     /// Guide §3.10: the terms set "voting rights, including voting rights of proxies", and a
     /// chair's casting vote breaks a tie where the terms give one; a substitute stands in for
     /// one member, never beside them.

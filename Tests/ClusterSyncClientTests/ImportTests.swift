@@ -22,6 +22,9 @@ import Testing
         try r.attend(meeting, Attendee(name: "Dr Evans", role: "substitute", practice: "rhyl", agreedBy: "BCUHB"))
         let decision = try r.create(.decision, edits: [.set("title", s("Fund it")), .set("meeting", s(meeting.rawValue)), .set("amount", s("350.50"))])
         try r.vote(decision, member: "Dr Evans", "for")
+        // A vote withdrawn is no vote: not exported, and not made again by an import.
+        try r.vote(decision, member: "Dr Jones", "against")
+        try r.withdrawVote(decision, member: "Dr Jones")
         _ = try r.create(.declaration, edits: [.set("member", s("Dr Evans")), .set("nature", s("pecuniary")), .set("date_declared", s("2026-01-01")),
                                                .set("dispensation", s("Granted by the chair, 2026-01-05, for the pharmacy pilot"))])
         _ = try r.create(.terms, edits: [.set("title", s("ToR")), .set("quorum", QuorumRule.proportion(numerator: 1, denominator: 2).jsonValue), .add("quorum_roles", s("member")),
@@ -337,6 +340,19 @@ import Testing
 
     /// A list's items export in the list's order, so a spreadsheet shows the agenda as it runs
     /// (by id, the order was the ids' random one; import audit).
+    /// A votes cell `{"Dr Evans":""}` withdraws Dr Evans's vote, as `decision unvote` does; for
+    /// a member with no vote it writes nothing.
+    @Test func aVoteWithdrawnInAVotesCellIsWithdrawnAndNoneIsMadeUp() throws {
+        let r = try makeReplica(dir, "a", practice: "prestatyn")
+        let d = try r.create(.decision, edits: [.set("title", s("Fund it"))])
+        try r.vote(d, member: "Dr Evans", "for")
+        let csv = "id,votes\n\(d.rawValue),\"{\"\"Dr Evans\"\":\"\"\"\",\"\"Nobody\"\":\"\"\"\"}\"\n"
+        let outcome = try r.importCSV(csv, type: .decision)
+        #expect(outcome.problems == [] && outcome.updated == 1 && outcome.changes == 1, "\(outcome)")
+        let view = try #require(try r.record(d))
+        #expect(view.mapValues("votes").isEmpty && view.entries(ofMap: "votes").map(\.key) == ["Dr Evans"])
+    }
+
     @Test func itemsExportInTheirListsOrder() throws {
         let r = try makeReplica(dir, "items", practice: "prestatyn")
         let list = try r.create(.list, edits: [.set("title", s("Agenda")), .set("kind", s("agenda"))])

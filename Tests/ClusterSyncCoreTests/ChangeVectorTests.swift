@@ -179,6 +179,9 @@ import Testing
             "Dr Siân Evans": .string("for"), "Gareth Jones": .string("for"), "Ceri Lloyd": .string("for"), "Rhys Morgan": .string("abstain"),
             "Owain Price": .string("for"),
         ])
+        // Nia Thomas's vote, recorded by mistake, was withdrawn: no vote, no conflict, kept in history.
+        #expect(decision.entries(ofMap: "votes").first { $0.key == "Nia Thomas" }?.writes.map(\.value) == [FieldMap.withdrawn])
+        #expect(decision.conflicts.isEmpty)
         let votes = governance.votes(of: decision)
         #expect(votes.votesFor == 4 && votes.against == 0 && votes.abstentions == 1)
         #expect(votes.rule == .twoThirds && votes.carried == true && votes.outcomeMatches == true)

@@ -128,6 +128,17 @@ import Testing
         #expect(after["derived"]?["quorum_present"] == .int(3))
         let badCasting = try await cli.run("decision", "set", decision, "casting_vote=abstain")
         #expect(badCasting.status == 1 && badCasting.stderr.contains("not-used"), "\(badCasting.stderr)")
+        // A vote recorded for someone who did not vote is withdrawn, proxy mark and all; a
+        // second withdrawal is refused, naming who voted, and changes nothing.
+        try await ok("decision", "unvote", decision, "owain  price")
+        json = try #require(try await cli.run("decision", "show", "--json", decision).json)
+        #expect(json["fields"]?["votes"]?["Owain Price"] == nil && json["fields"]?["voted_by_proxy"] == .array([]), "\(json)")
+        #expect(json["derived"]?["votes_for"] == .int(1) && json["derived"]?["votes_against"] == .int(2), "\(json)")
+        let again = try await cli.run("decision", "unvote", decision, "Owain Price")
+        #expect(again.status == 1 && again.stderr.contains("has no vote recorded for Owain Price; its votes are by Ceri Lloyd, Dr Siân Evans, Nia Thomas"),
+                "\(again.stderr)")
+        let history = try await wide.run("history", decision).stdout
+        #expect(history.contains(try #require(try Regex(#"votes:Owain Price +for +withdrawn"#))), "\(history)")
     }
 
     /// A practice's replica is told, before it tries, that settling another practice's value

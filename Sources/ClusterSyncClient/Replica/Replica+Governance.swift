@@ -50,7 +50,12 @@ extension Replica {
         let view = try requireType(decision, .decision)
         let typed = member.trimmingCharacters(in: .whitespaces)
         guard !typed.isEmpty else { throw ClusterSyncError(.invalidValue, "a vote needs the member's name", field: "votes") }
-        let key = view.mapValues("votes").keys.first { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(typed) } ?? typed
+        guard RecordSchema.voteChoices.contains(vote) else {
+            throw ClusterSyncError(.invalidValue, "a vote is \(RecordSchema.voteChoices.joined(separator: ", ")); got \(PatientDataGuard.quotable(vote).map { "\"\($0)\"" } ?? "other text")"
+                + " (a vote recorded in error is withdrawn, not recorded as nothing)", field: "votes")
+        }
+        // A withdrawn vote's key too: the member's register is the one written again.
+        let key = view.entries(ofMap: "votes").map(\.key).first { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(typed) } ?? typed
         if forInterest, vote != "abstain" {
             throw ClusterSyncError(.invalidValue, "a member with a declared interest abstains: the vote is abstain, not \(PatientDataGuard.quotable(vote) ?? "that")",
                                    field: "votes")
@@ -63,6 +68,26 @@ extension Replica {
         let proxied = entries("voted_by_proxy")
         if byProxy, proxied.isEmpty { edits.append(.add("voted_by_proxy", .string(key))) }
         if !byProxy { edits += proxied.map { .remove("voted_by_proxy", $0) } }
+        return try edit(edits.map { (decision, $0) })
+    }
+
+    /// Withdraws a vote recorded in error (the member did not vote): the member's entry is
+    /// written as `FieldMap.withdrawn`, and the member leaves `voted_by_proxy` and
+    /// `abstained_for_interest`, in one transaction. A name is matched as `vote` matches it.
+    @discardableResult
+    public func withdrawVote(_ decision: RecordID, member: String) throws -> [Change] {
+        let view = try requireType(decision, .decision)
+        let typed = GovernanceRecords.nameKey(member)
+        let cast = view.mapValues("votes").keys.sorted()
+        guard let key = cast.first(where: { GovernanceRecords.nameKey($0) == typed }) else {
+            let named = PatientDataGuard.quotable(member.trimmingCharacters(in: .whitespaces)).map { "for \($0)" } ?? "under that name"
+            throw ClusterSyncError(.invalidValue, "\(decision) has no vote recorded \(named); "
+                + (cast.isEmpty ? "it has no votes" : "its votes are by \(cast.joined(separator: ", "))"), field: "votes")
+        }
+        var edits: [Edit] = [.set(FieldMap.field("votes", key: key), FieldMap.withdrawn)]
+        for field in ["voted_by_proxy", "abstained_for_interest"] {
+            edits += view.members(field).filter { $0.stringValue.map { GovernanceRecords.nameKey($0) == typed } == true }.map { .remove(field, $0) }
+        }
         return try edit(edits.map { (decision, $0) })
     }
 

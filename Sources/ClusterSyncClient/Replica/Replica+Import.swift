@@ -357,7 +357,10 @@ extension Replica {
                 throw ClusterSyncError(.invalidValue, "\(name) must be a JSON object of member → vote, as export writes it", field: name)
             }
             let shown = current?.mapValues(name) ?? [:]
-            return o.keys.sorted().compactMap { key in shown[key] == o[key] ? nil : .set(FieldMap.field(name, key: key), o[key]!) }
+            // `""` withdraws a vote shown here; for a member with none it writes nothing.
+            return o.keys.sorted().compactMap { key in
+                shown[key] == o[key] || (o[key] == FieldMap.withdrawn && shown[key] == nil) ? nil : .set(FieldMap.field(name, key: key), o[key]!)
+            }
         case .notes:
             var notes: [JSONValue] = []
             for text in cell.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {

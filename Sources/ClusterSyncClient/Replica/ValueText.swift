@@ -28,6 +28,7 @@ public final class ValueText {
         case .position: return place(value, of: record)
         case .amount: if let amount = value.stringValue { return Amount.shown(amount) }
         case .date: if value == RecordView.emptiedDate { return "no date" }
+        case .choiceMap: if value == FieldMap.withdrawn { return "withdrawn" }
         default: break
         }
         if case .object(let note) = value, let text = note["text"]?.stringValue {

@@ -16,6 +16,12 @@ public enum FieldMap {
     /// when escaped), which must stay far inside a line (`limits.maxLineBytes`).
     public static let maxKeyBytes = 400
 
+    /// The value that takes an entry out: a vote recorded in error (the member did not vote) is
+    /// withdrawn by writing it, and the map then reads as if the entry had never been written.
+    /// A register write like any other, as an emptied date is (`RecordView.emptiedDate`): a
+    /// withdrawal and a concurrent vote are in conflict, and history keeps the vote it replaced.
+    public static let withdrawn = JSONValue.string("")
+
     /// The change field for an entry of a map field.
     public static func field(_ map: String, key: String) -> String { map + ":" + key }
 
@@ -43,7 +49,8 @@ public enum FieldMap {
 }
 
 extension RecordView {
-    /// The entries of a map field: key → its live writes (display order), keys sorted.
+    /// The entries of a map field: key → its live writes (display order), keys sorted; an
+    /// entry withdrawn (`FieldMap.withdrawn`) is listed, since its write may be in conflict.
     public func entries(ofMap map: String) -> [(key: String, writes: [FieldWrite])] {
         writes.compactMap { field, list in
             guard let (name, key) = FieldMap.split(field), name == map else { return nil }
@@ -51,10 +58,13 @@ extension RecordView {
         }.sorted { $0.key < $1.key }
     }
 
-    /// The shown value of each entry of a map field.
+    /// The shown value of each entry of a map field; an entry whose shown value is withdrawn is
+    /// not there.
     public func mapValues(_ map: String) -> [String: JSONValue] {
         var result: [String: JSONValue] = [:]
-        for (key, writes) in entries(ofMap: map) { if let first = writes.first { result[key] = first.value } }
+        for (key, writes) in entries(ofMap: map) {
+            if let first = writes.first, first.value != FieldMap.withdrawn { result[key] = first.value }
+        }
         return result
     }
 

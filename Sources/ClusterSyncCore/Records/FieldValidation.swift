@@ -81,7 +81,12 @@ extension FieldKind {
             guard let t = text.stringValue, !t.isEmpty, t.count <= 10_000 else {
                 throw fail("a note whose text has 1 to 10000 characters", got: text.stringValue.map { "\($0.count) characters" } ?? text.typeDescription)
             }
-        case .choiceMap(let words), .choiceSet(let words):
+        case .choiceMap(let words):
+            // "" takes the entry out (`FieldMap.withdrawn`: a vote recorded in error).
+            guard let s = value.stringValue, s.isEmpty || words.contains(s) else {
+                throw fail("one of \(words.joined(separator: ", ")), or \"\" for none")
+            }
+        case .choiceSet(let words):
             guard let s = value.stringValue, words.contains(s) else { throw fail("one of \(words.joined(separator: ", "))") }
         case .attendeeSet:
             try Attendee.validate(value, field: field)
