@@ -103,7 +103,7 @@ extension ListConflicts {
     static func leadNote(_ replica: Replica) -> String {
         guard let role = try? replica.effectiveRole().role, role.isPractice, !role.hasLeadPowers else { return "" }
         return "\nSettling a conflict with another practice's value is the cluster lead's; this replica's role is \(role.rawValue) "
-            + "(clustersync status). Ask the lead, or settle only this practice's own values."
+            + "(clustersync status). Ask the lead, settle only this practice's own values, or give way: keep the other practice's value."
     }
 }
 

@@ -107,6 +107,11 @@ import Testing
         let error = #expect(throws: ClusterSyncError.self) { try rhyl.edit(risk, .set("owner", .string("Settled"))) }
         #expect(error?.code == .leadOnly)
         #expect(error?.message.hasPrefix("resolving a conflict with another practice's value") == true)
+        // Giving way, keeping prestatyn's value over its own, overrides nobody.
+        let conflict = try #require(try rhyl.record(risk)?.conflicts.first)
+        let (keep, _) = try ConflictResolution.keeping("prestatyn", conflict, of: try #require(try rhyl.record(risk)), values: ValueText(replica: rhyl))
+        try rhyl.edit(risk, keep)
+        #expect(try rhyl.record(risk)?.conflicts.isEmpty == true && (try rhyl.record(risk)?.string("owner")) == "Prestatyn again")
         _ = theirs
     }
 

@@ -95,6 +95,32 @@ import Testing
         #expect(needed(settle, ["rhyl", nil]) == nil, "a value whose practice this end does not know")
         #expect(needed(change(.risk, "title", .string("x"), supersedes: 1), ["prestatyn"]) == nil, "an ordinary edit of another's value")
         #expect(needed(change(.risk, "tags", nil, supersedes: 2), ["rhyl", "prestatyn"]) == nil, "a set member's removal")
+        #expect(LeadPowers.readsSupersededValues(settle), "the values decide whether another practice's is overridden")
+        #expect(!LeadPowers.readsSupersededValues(change(.risk, "title", .string("x"), supersedes: 1)))
+    }
+
+    /// Keeping the other practice's value over one's own overrides nobody (a practice whose edit
+    /// was held back for the lead gives way to the lead's settlement: the CLI audit found it
+    /// stuck with a conflict only the lead could clear, and the lead had none); values that agree
+    /// are no conflict, so writing over them is an ordinary edit.
+    @Test func givingWayOrEditingOverValuesThatAgreeNeedsNoLead() {
+        func needed(_ value: String, over values: [JSONValue?], _ practices: [String?]) -> LeadPowers.Power? {
+            LeadPowers.needed(for: change(.risk, "effect", .string(value), supersedes: values.count), by: "rhyl",
+                              supersededPractices: practices, supersededValues: values)
+        }
+        let mine = JSONValue.string("C"), leads = JSONValue.string("D")
+        #expect(needed("D", over: [mine, leads], ["rhyl", "prestatyn"]) == nil, "giving way to the other practice's value")
+        #expect(needed("X", over: [mine, leads], ["rhyl", "prestatyn"]) == .resolveConflict)
+        #expect(needed("C", over: [mine, leads], ["rhyl", "prestatyn"]) == .resolveConflict, "keeping one's own")
+        #expect(needed("X", over: [leads, leads], ["rhyl", "prestatyn"]) == nil, "values that agree are no conflict")
+        #expect(needed("D", over: [nil, leads], ["rhyl", "prestatyn"]) == nil, "one's own value, not held at the server")
+        #expect(needed("X", over: [nil, leads], ["rhyl", "prestatyn"]) == .resolveConflict, "a value not held counts as differing")
+        #expect(needed("D", over: [mine, leads, .string("F")], ["rhyl", "prestatyn", "meliden"]) == .resolveConflict,
+                "a third practice's value overridden")
+        #expect(needed("D", over: [mine, leads], ["rhyl", "prestatyn"]) == nil)
+        // Giving way never opens the two-step route: a write of its own left live still needs the lead.
+        #expect(LeadPowers.needed(for: change(.risk, "effect", leads, supersedes: 1), by: "rhyl", supersededPractices: ["prestatyn"],
+                                  supersededValues: [leads], leavesOwnWriteLive: true) == .resolveConflict)
     }
 
     /// The first of two steps that would settle a conflict without the lead: superseding only

@@ -76,6 +76,25 @@ import Testing
                                      as: Self.rhyl, from: Self.rhylDesk) == PushOutcome(accepted: 1, duplicates: 0))
     }
 
+    /// The CLI audit's case: Rhyl's edit over the conflict was held back for the lead, the lead
+    /// settled it meanwhile, and Rhyl's replica shows its held-back value against the lead's.
+    /// Giving way (the lead's value, over both) overrides nobody; a value of its own over both
+    /// is still the lead's; and an edit over the two values that then agree is an ordinary edit.
+    @Test(arguments: StoreBackend.available) func aPracticeGivesWayToTheLeadsSettlement(kind: StoreBackend) async throws {
+        let (store, prestatyn, rhyl) = try await storeInConflict(kind)
+        let heldBack = Self.title(Self.rhylLaptop, 2, "Rhyl's", supersedes: [prestatyn.id, rhyl.id])
+        await expectRefused([heldBack], heldBack.id, from: Self.rhylLaptop, on: store)
+        let settled = Self.title(Self.leadReplica, 2, "Out-of-hours cover", supersedes: [prestatyn.id, rhyl.id])
+        #expect(try await store.push([settled], as: Self.lead, from: Self.leadReplica) == PushOutcome(accepted: 1, duplicates: 0))
+        await expectRefused([Self.title(Self.rhylLaptop, 3, "Rhyl's again", supersedes: [heldBack.id, settled.id])],
+                            ChangeID(replica: Self.rhylLaptop, counter: 3), from: Self.rhylLaptop, on: store)
+        let givesWay = Self.title(Self.rhylLaptop, 3, "Out-of-hours cover", supersedes: [heldBack.id, settled.id])
+        #expect(try await store.push([givesWay], as: Self.rhyl, from: Self.rhylLaptop) == PushOutcome(accepted: 1, duplicates: 0))
+        // The lead's and Rhyl's writes agree: no conflict, and writing over both is everyone's.
+        let later = Self.title(Self.rhylLaptop, 4, "Out-of-hours cover, winter", supersedes: [settled.id, givesWay.id])
+        #expect(try await store.push([later], as: Self.rhyl, from: Self.rhylLaptop) == PushOutcome(accepted: 1, duplicates: 0))
+    }
+
     /// A resend of changes the store already holds (an ack lost, a second laptop relaying after
     /// a merge) is a duplicate, never refused: the check is for changes new to the store. A write
     /// over Prestatyn's value, then the maker's own write over that one, both stored; the first

@@ -230,6 +230,45 @@ import Testing
         #expect(try await cli.run("show", "--replica", prestatyn, "--json", risk).json?["fields"]?["status"] == .string("closed"))
     }
 
+    /// The CLI audit's case, through the real binaries: Rhyl's edit over a conflict it merged
+    /// is held back for the lead, the lead settles the conflict meanwhile, and Rhyl's replica
+    /// shows its own value against the lead's. Rhyl gives way (keeps the lead's value), which
+    /// needs no lead: the conflict clears everywhere, the held-back edit stops waiting, and
+    /// the field is Rhyl's to edit again.
+    @Test func aPracticeWhoseEditWasHeldBackGivesWayToTheLeadsSettlement() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        try await useToken(try await issue("--cluster", "north-denbighshire", "--practice", "prestatyn", "--role", "cluster-lead"),
+                           for: prestatyn, server: server)
+        let risk = try await base.addRisk(prestatyn, "title=GP locum cover")
+        _ = try await base.sync(prestatyn)
+        _ = try await base.sync(rhyl)
+        #expect(try await cli.run("risk", "set", "--replica", prestatyn, risk, "effect=Clinics cancelled").status == 0)
+        #expect(try await cli.run("risk", "set", "--replica", rhyl, risk, "effect=Longer waits").status == 0)
+        #expect(try await cli.run("merge", "--replica", rhyl, "--from", prestatyn).status == 0)
+        #expect(try await cli.run("risk", "set", "--replica", rhyl, risk, "effect=Rhyl's wording").status == 0)
+        #expect(try await base.sync(rhyl).stdout.contains("held back 1 change that needs the cluster lead"))
+        #expect(try await cli.run("conflicts", "resolve", "--replica", prestatyn, risk, "effect", "--value", "Clinics cancelled, waits longer").status == 0)
+        _ = try await base.sync(prestatyn)
+        _ = try await base.sync(rhyl)
+        let stuck = try await cli.run("conflicts", "show", "--replica", rhyl, risk)
+        #expect(stuck.stdout.contains("Rhyl's wording") && stuck.stdout.contains("Clinics cancelled, waits longer"), "\(stuck.stdout)")
+        let kept = try await cli.run("conflicts", "resolve", "--replica", rhyl, risk, "effect", "--keep", "prestatyn")
+        #expect(kept.status == 0, "\(kept.stderr)")
+        #expect(try await cli.run("status", "--replica", rhyl, "--json").json?["heldBack"] == .array([]), "the held-back edit waits on nobody now")
+        #expect(try await base.sync(rhyl).status == 0)
+        _ = try await base.sync(prestatyn)
+        for replica in [rhyl, prestatyn] {
+            let shown = try #require(try await cli.run("show", "--replica", replica, "--json", risk).json)
+            #expect(shown["conflicts"] == .array([]) && shown["fields"]?["effect"] == .string("Clinics cancelled, waits longer"), "\(replica): \(shown)")
+        }
+        #expect(try await cli.run("risk", "set", "--replica", rhyl, risk, "effect=Clinics cancelled; waits up to 3 weeks").status == 0,
+                "the two agreeing values are one value to edit")
+        #expect(try await base.sync(rhyl).stdout.contains("pushed 1 change"))
+    }
+
     /// A lead closes a risk, then the laptop is given a practice's token before it syncs: the
     /// server refuses the closure, the replica holds it back and syncs the rest; back on the
     /// lead's token, it goes by itself.

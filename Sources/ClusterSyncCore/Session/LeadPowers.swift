@@ -14,7 +14,10 @@
 ///   risk's `linked_actions`, or gives the action a `source` other than the risk): the PCPG or
 ///   Health Board stops seeing the action, as it would the risk;
 /// - **resolves another practice's conflict**: it writes a value superseding two or more
-///   concurrent values of one field, one of which another practice wrote; or it supersedes
+///   concurrent values of one field that are not all the same (a conflict), replacing one that
+///   another practice wrote with another value (`overridesAnotherPractice`: a practice giving way,
+///   keeping the other practice's value over its own, needs no lead, nor does an edit over values
+///   that agree, which are no conflict); or it supersedes
 ///   another practice's value while a write its own maker made to the field stays live beside
 ///   it (`leavesOwnWriteLive`). The second is the first of two steps a client writing the wire
 ///   itself could settle a conflict by without the lead (supersede only the other practice's
@@ -87,10 +90,33 @@ public enum LeadPowers {
     static let beyondTheCluster = Set(OversightReach.levels)
 
     /// Whether `needed` reads the values `change` supersedes (an end looks them up only then):
-    /// a shared risk's escalation, or a shared action's source.
+    /// a shared risk's escalation, a shared action's source, or a value written over two or more
+    /// (whether it overrides another practice's, `overridesAnotherPractice`).
     public static func readsSupersededValues(_ change: Change) -> Bool {
+        movesOutOfReach(change) || (change.value != nil && change.supersedes.count >= 2)
+    }
+
+    /// A shared risk's escalation or a shared action's source written over another value: what
+    /// may withdraw an escalation or take an action off an escalated risk.
+    static func movesOutOfReach(_ change: Change) -> Bool {
         guard change.scope.practice == nil, !change.supersedes.isEmpty else { return false }
         return (change.record.type == .risk && change.field == "escalation") || (change.record.type == .action && change.field == "source")
+    }
+
+    /// Whether `change`, written over two or more values that are not all the same (a conflict),
+    /// replaces one another practice wrote with another value. A practice keeping the other
+    /// practice's value over its own (giving way: its held-back edit met the lead's settlement)
+    /// overrides nothing; values that agree are no conflict (`RecordView.conflicts`), so an edit
+    /// over them is an ordinary edit. A value this end does not hold counts as differing.
+    static func overridesAnotherPractice(_ change: Change, by practice: String, supersededPractices: [String?],
+                                         supersededValues: [JSONValue?]) -> Bool {
+        guard change.supersedes.count >= 2 else { return false }
+        let values = change.supersedes.indices.map { supersededValues.indices.contains($0) ? supersededValues[$0] : nil }
+        let held = values.compactMap { $0 }
+        guard held.count < values.count || Set(held).count > 1 else { return false }
+        return zip(supersededPractices, values).contains { owner, value in
+            owner != nil && owner != practice && value != change.value
+        }
     }
 
     /// The risks `change` takes an action off, whose escalation `needed` asks about
@@ -166,7 +192,7 @@ public enum LeadPowers {
             return .agreePlan
         default: break
         }
-        if readsSupersededValues(change),
+        if movesOutOfReach(change),
            supersededValues.contains(where: { $0?.stringValue.map(beyondTheCluster.contains) ?? false }) {
             return .withdrawEscalation
         }
@@ -178,7 +204,8 @@ public enum LeadPowers {
         }
         // A set member's removal (no value) supersedes its adds: that settles no conflict.
         if readsOwnLiveWrites(change, by: practice, supersededPractices: supersededPractices),
-           change.supersedes.count >= 2 || leavesOwnWriteLive {
+           leavesOwnWriteLive || overridesAnotherPractice(change, by: practice, supersededPractices: supersededPractices,
+                                                          supersededValues: supersededValues) {
             return .resolveConflict
         }
         return nil
