@@ -97,7 +97,7 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
                 response = page.message(status: .unprocessableContent, title: page.t["error_title"], body: error.message)
             } catch {
                 // The page says only that it failed; the terminal that started the app gets the error.
-                FileHandle.standardError.write(Data("clustersync app: \(request.method) \(request.uri.path) failed: \(error)\n".utf8))
+                try? FileHandle.standardError.write(contentsOf: Data("clustersync app: \(request.method) \(request.uri.path) failed: \(error)\n".utf8))
                 response = page.message(status: .internalServerError, title: page.t["error_title"], body: page.t["error_body"])
             }
         } else {

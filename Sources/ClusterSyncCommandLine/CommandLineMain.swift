@@ -56,7 +56,7 @@ public enum CommandLineMain {
     }
 
     private static func fail(_ message: String, status: Int32) -> Never {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        StandardStream.write(message + "\n", to: .standardError)
         exit(status)
     }
 }

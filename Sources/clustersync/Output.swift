@@ -8,11 +8,15 @@ enum Output {
     /// To a terminal, with the control characters of values neutralised (`TerminalText`); to a
     /// file or a pipe, as it is (an export is data).
     static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data(((isatty(1) != 0 ? TerminalText.neutralised(text) : text) + "\n").utf8))
+        write(text, to: .standardOutput, descriptor: 1)
     }
 
     static func printError(_ text: String) {
-        FileHandle.standardError.write(Data(((isatty(2) != 0 ? TerminalText.neutralised(text) : text) + "\n").utf8))
+        write(text, to: .standardError, descriptor: 2)
+    }
+
+    private static func write(_ text: String, to handle: FileHandle, descriptor: Int32) {
+        StandardStream.write((isatty(descriptor) != 0 ? TerminalText.neutralised(text) : text) + "\n", to: handle)
     }
 
     static func printJSON(_ value: JSONValue) {

@@ -1,4 +1,5 @@
 import ClusterSyncClient
+import ClusterSyncCommandLine
 import Foundation
 import Synchronization
 
@@ -35,7 +36,7 @@ final class ProgressPrinter: Sendable {
         if let text { write(text) }
     }
 
-    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    private func write(_ text: String) { StandardStream.write(text, to: .standardError) }
 
     private static func now() -> Double { Date().timeIntervalSince1970 }
 }

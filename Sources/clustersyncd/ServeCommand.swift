@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterSyncCommandLine
 import ClusterSyncCore
 import ClusterSyncServer
 import Configuration
@@ -95,7 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         let server = SyncServer(settings: settings, store: store, logger: logger) { address in
             // Scripts and tests read the port from this line.
             let line = "clustersyncd listening on \(address.ipAddress ?? host):\(address.port ?? 0)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
+            StandardStream.write(line, to: .standardOutput)
         }
         if let postgres = store as? PostgresServerStore {
             // Other nodes' pushes, and administrators' moves and revocations, wake this node's subscribed sessions.

@@ -60,7 +60,7 @@ struct VerifyCommand: AsyncParsableCommand {
             }
         }
         // Unbuffered, since a broken chain ends the process with status 1 at once.
-        FileHandle.standardOutput.write(Data(out.map { $0 + "\n" }.joined().utf8))
+        StandardStream.write(out.map { $0 + "\n" }.joined(), to: .standardOutput)
         if !report.isIntact { Foundation.exit(1) }
     }
 }

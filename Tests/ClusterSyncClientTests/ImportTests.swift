@@ -353,6 +353,21 @@ import Testing
         #expect(view.mapValues("votes").isEmpty && view.entries(ofMap: "votes").map(\.key) == ["Dr Evans"])
     }
 
+    /// A note added under others with a day-first date is a note of its own (the CLI audit: it
+    /// was read into the note above, and that note added again); a held note whose later line
+    /// starts with a date, as export writes it, still reads as that one note.
+    @Test func aDayFirstNoteAddedUnderOthersIsANoteOfItsOwn() throws {
+        let r = try makeReplica(dir, "a", practice: "prestatyn")
+        let first = JSONValue.object(["date": s("2026-11-01"), "text": s("Drafted")])
+        let held = JSONValue.object(["date": s("2026-11-05"), "text": s("Chased the practice\n05/12/2026 letter sent")])
+        let action = try r.create(.action, edits: [.set("title", s("Advertise")), .add("notes", first), .add("notes", held)])
+        let cell = "2026-11-01 Drafted\n2026-11-05 Chased the practice\n05/12/2026 letter sent\n07/12/2026 Advert placed\n"
+        let outcome = try r.importCSV("id,notes\n\(action.rawValue),\"\(cell)\"\n", type: .action)
+        #expect(outcome.problems == [] && outcome.changes == 1, "\(outcome)")
+        let notes = try #require(try r.record(action)).writes["notes"]?.map(\.value) ?? []
+        #expect(notes.count == 3 && notes.contains(.object(["date": s("2026-12-07"), "text": s("Advert placed")])), "\(notes)")
+    }
+
     @Test func itemsExportInTheirListsOrder() throws {
         let r = try makeReplica(dir, "items", practice: "prestatyn")
         let list = try r.create(.list, edits: [.set("title", s("Agenda")), .set("kind", s("agenda"))])

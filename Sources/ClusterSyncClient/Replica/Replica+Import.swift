@@ -363,14 +363,25 @@ extension Replica {
             }
         case .notes:
             var notes: [JSONValue] = []
+            let existingNotes = current?.writes[name] ?? []
+            /// Whether `line` goes on the note above as one held here does (export writes a
+            /// note's later lines as they are, and one may start with a day-first date).
+            func continuesAHeldNote(_ last: JSONValue, _ line: String) -> Bool {
+                guard let text = last["text"]?.stringValue else { return false }
+                let continued = text + "\n" + line
+                return existingNotes.contains { $0.value["date"] == last["date"] && $0.value["text"]?.stringValue?.hasPrefix(continued) == true }
+            }
             for text in cell.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
-                // Dated as export writes it (2026-11-20); the cell's first note also as people
-                // write a date (20/11/2026). A later line starting so ("20/11/2026 reply
-                // received") is read as the note above going on, as export wrote it.
+                // Dated as export writes it (2026-11-20), or as people write a date
+                // (20/11/2026). A later line starting so is the note above going on only where
+                // a note held here reads so (export wrote it): otherwise it is a new note (the
+                // CLI audit: a day-first note added under another was read into it, and that
+                // note added a second time).
                 let words = text.split(separator: " ", maxSplits: 1)
                 if let date = CalendarDate(String(text.prefix(10))), text.count > 11 {
                     notes.append(.object(["date": .string(date.description), "text": .string(String(text.dropFirst(11)))]))
-                } else if notes.isEmpty, words.count == 2, let date = CalendarDate(typed: words[0]) {
+                } else if words.count == 2, let date = CalendarDate(typed: words[0]),
+                          !(notes.last.map { continuesAHeldNote($0, text) } ?? false) {
                     notes.append(.object(["date": .string(date.description), "text": .string(String(words[1]))]))
                 } else if case .object(var last)? = notes.last, let t = last["text"]?.stringValue {
                     last["text"] = .string(t + "\n" + text)
