@@ -30,9 +30,10 @@ struct SetRemote: ParsableCommand {
             }
             return URL(fileURLWithPath: path).standardizedFileURL.path
         }
-        try replica.open().setRemote(RemoteSettings(
-            host: host, port: port, caFile: try absolute(ca)!, certificateFile: try absolute(certificate),
-            keyFile: try absolute(key), tokenFile: try absolute(tokenFile)))
+        let remote = RemoteSettings(host: host, port: port, caFile: try absolute(ca)!, certificateFile: try absolute(certificate),
+                                    keyFile: try absolute(key), tokenFile: try absolute(tokenFile))
+        try remote.checkFiles()
+        try replica.open().setRemote(remote)
         Output.print("remote set to \(host):\(port)")
     }
 }

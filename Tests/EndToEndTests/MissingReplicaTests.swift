@@ -30,6 +30,17 @@ import Testing
         #expect(try leftovers() == [], "\(command) left files behind")
     }
 
+    /// A folder given as the replica is said to be one, for `init` and every other command (the
+    /// CLI audit: "internal error: SQLite error 10: disk I/O error", exit 2).
+    @Test func aFolderIsNotAReplica() async throws {
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("registers"), withIntermediateDirectories: false)
+        for command in [["status"], ["risk", "list"], ["init", "--tenant", "bcuhb", "--cluster", "north", "--practice", "rhyl", "--name", "Rhyl"]] {
+            let result = try await cli.run(command + ["--replica", "registers"])
+            #expect(result.status == 1 && result.stderr.contains("registers is a folder, not a replica file"), "\(command): \(result.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("registers").path) == [])
+    }
+
     @Test func anEmptyFileIsNotAReplicaAndStaysUntouched() async throws {
         FileManager.default.createFile(atPath: dir.appendingPathComponent("empty.sqlite").path, contents: Data())
         let result = try await cli.run("risk", "list", "--replica", "empty.sqlite")

@@ -133,6 +133,17 @@ import Testing
         let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
         _ = try await base.addRisk(prestatyn, "title=Estates lease")
 
+        // Files that are not what they are given as are refused by `remote set`, by name, with
+        // exit 1, and the remote set before stays (the CLI audit: any file was taken, and `sync`
+        // then said "internal error", or that the token was revoked).
+        let before = try await cli.run("remote", "show", "--replica", prestatyn).stdout
+        for (arguments, named) in [(["--ca", "rhyl.token", "--token-file", "rhyl.token"], "holds no PEM certificate"),
+                                   (["--ca", "data/ca.pem", "--token-file", "data/ca.pem"], "holds no ClusterSync token")] {
+            let refused = try await cli.run(["remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)"] + arguments)
+            #expect(refused.status == 1 && refused.stderr.contains(named), "\(arguments): \(refused.stderr)")
+        }
+        #expect(try await cli.run("remote", "show", "--replica", prestatyn).stdout == before)
+
         try "cst_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
             .write(to: base.dir.appendingPathComponent("bogus.token"), atomically: true, encoding: .utf8)
         #expect(try await cli.run("remote", "set", "--replica", prestatyn, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",

@@ -30,7 +30,9 @@ public final class Replica: Sendable {
     /// `init` opens a replica with, so a typo in a path never leaves an empty file behind.
     public static func openExisting(path: String, wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis) throws -> Replica {
         let missing = ClusterSyncError(.notInitialised, "no replica at \(path); run `clustersync init`")
-        guard FileManager.default.fileExists(atPath: path) else { throw missing }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw missing }
+        try refuseFolder(path, isFolder.boolValue)
         guard try isInitialisedReplica(path) else {
             // An empty file (a path touched by mistake) holds nothing: as if missing.
             guard holdsBytes(path) else { throw missing }
@@ -72,7 +74,9 @@ public final class Replica: Sendable {
         wallClock: @escaping @Sendable () -> Int64 = Replica.systemMillis
     ) throws -> (Replica, ReplicaIdentity) {
         try checkNames(tenant: tenant, cluster: cluster, practice: practice)
-        let existed = FileManager.default.fileExists(atPath: path)
+        var isFolder: ObjCBool = false
+        let existed = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        try refuseFolder(path, isFolder.boolValue)
         // Another SQLite file (a server's store, another program's) would get a replica's tables.
         if existed, holdsBytes(path), !(try isInitialisedReplica(path)) {
             throw ClusterSyncError(.invalidValue, "\(path) is a file that is not a replica; `init` makes a new replica: give a path that holds no file")
@@ -86,6 +90,14 @@ public final class Replica: Sendable {
             }
             throw error
         }
+    }
+
+    /// A folder given as the replica (the CLI audit: SQLite's "disk I/O error" was said as an
+    /// internal error).
+    static func refuseFolder(_ path: String, _ isFolder: Bool) throws(ClusterSyncError) {
+        guard isFolder else { return }
+        throw ClusterSyncError(.invalidValue, "\(path) is a folder, not a replica file: give the replica file's path (like \(path)/clustersync.sqlite)",
+                               field: "replica")
     }
 
     static func checkNames(tenant: String, cluster: String, practice: String) throws(ClusterSyncError) {

@@ -1,6 +1,9 @@
 import ClusterSyncCore
 import ClusterSyncStorage
+import ClusterSyncTLS
+import Foundation
 import GRDB
+import NIOSSL
 
 /// The server a replica syncs with and how it proves who it is.
 public struct RemoteSettings: Sendable, Equatable {
@@ -40,6 +43,39 @@ public struct RemoteSettings: Sendable, Equatable {
                 + "the server takes a certificate as the practice's proof and refuses a token beside it", field: "token-file")
         default: return
         }
+    }
+
+    /// Whether the files are what they should be (a CA certificate, the practice's certificate
+    /// and its key, a token), for a front end to say before it saves them (the CLI audit: any
+    /// file was taken, and `sync` then said "internal error", or that a token was revoked).
+    public func checkFiles() throws(ClusterSyncError) {
+        _ = try tlsConfiguration()
+        _ = try token()
+    }
+
+    /// The TLS settings the files make: the CA, and the practice's certificate and key. A file
+    /// that is not what it should be is the user's to mend, said by name.
+    public func tlsConfiguration() throws(ClusterSyncError) -> TLSConfiguration {
+        do {
+            return try TLSSetup.clientConfiguration(trustedCAFile: caFile, certificateFile: certificateFile, privateKeyFile: keyFile)
+        } catch {
+            throw ClusterSyncError(.invalidValue, error.message, field: "ca")
+        }
+    }
+
+    /// The bearer token in `tokenFile`: one line, as `clustersyncd credential issue` printed it.
+    public func token() throws(ClusterSyncError) -> String? {
+        guard let file = tokenFile else { return nil }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ClusterSyncError(.invalidValue, "cannot read the token file \(file)", field: "token-file")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.hasPrefix("cst_"), !token.contains(where: \.isWhitespace) else {
+            throw ClusterSyncError(.invalidValue,
+                "the token file \(file) holds no ClusterSync token (one line starting cst_): point at the file holding what "
+                + "`clustersyncd credential issue` printed", field: "token-file")
+        }
+        return token
     }
 
     /// Parses `host:port` (port 7443 when left out).

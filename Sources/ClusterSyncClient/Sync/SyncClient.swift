@@ -87,9 +87,8 @@ public struct SyncClient: Sendable {
                      onHistory: @escaping @Sendable (HistoryPage) -> Void = { _ in }) async throws -> Summary {
         let start = try replica.syncStart()
         let identity = start.identity
-        let token = try readToken()
-        var tlsConfiguration = try TLSSetup.clientConfiguration(
-            trustedCAFile: remote.caFile, certificateFile: remote.certificateFile, privateKeyFile: remote.keyFile)
+        let token = try remote.token()
+        var tlsConfiguration = try remote.tlsConfiguration()
         // Closing a connection to a server that stopped answering must not wait long for its
         // close_notify.
         tlsConfiguration.shutdownTimeout = .seconds(1)
@@ -269,14 +268,6 @@ public struct SyncClient: Sendable {
         // An address needs no resolver (and no race of IPv4 against IPv6 lookups).
         if let address { return try await bootstrap.connect(to: address, channelInitializer: initialise) }
         return try await bootstrap.connect(host: host, port: remote.port, channelInitializer: initialise)
-    }
-
-    private func readToken() throws -> String? {
-        guard let file = remote.tokenFile else { return nil }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ClusterSyncError(.invalidValue, "cannot read the token file \(file)")
-        }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A refused handshake (certificate, CA) is worth no retry; anything else is a lost line:
