@@ -225,7 +225,10 @@ struct RecordForm {
             var value = typed
             if case .date = field.kind, !typed.isEmpty {
                 guard let iso = WalesDates.parse(typed) else {
-                    problems.append(Problem(field: field.name, message: t.text("date_unreadable", t["field_\(field.name)"], typed)))
+                    // A right form naming no day says why (`2026-02-31`: February has 28 days).
+                    let message = CalendarDate.problem(typed: typed).map { t.text("date_no_such_day", t["field_\(field.name)"], $0, typed) }
+                        ?? t.text("date_unreadable", t["field_\(field.name)"], typed)
+                    problems.append(Problem(field: field.name, message: message))
                     continue
                 }
                 value = iso

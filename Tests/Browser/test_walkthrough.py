@@ -184,9 +184,15 @@ def test_a_refused_value_keeps_what_was_typed(page):
 
     # A date that is not one is refused in plain words, and kept as typed too.
     page.get_by_label("Title").fill("Letter to patient not sent")
-    page.get_by_label("Review date").fill("31/02/2026")
+    page.get_by_label("Review date").fill("next Tuesday")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("Review date must be a date like 15/12/2026")
+    expect(page.get_by_label("Review date")).to_have_value("next Tuesday")
+    # A day that does not exist is said so, not asked for in a form it is in already.
+    page.get_by_label("Review date").fill("31/02/2026")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Review date must be a day that exists: there is no 31 February 2026 (February 2026 has 28 days)")
     expect(page.get_by_label("Review date")).to_have_value("31/02/2026")
     expect(page.get_by_label("Review date")).to_be_focused()
     page.get_by_label("Review date").fill("28/02/2026")

@@ -25,9 +25,34 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     /// A date as a person in Wales types it: ISO (`2026-12-15`), or day, month, year in the UK
     /// order (`15/12/2026`, `15.12.26`, `15-12-2026`, `15 Dec 2026`), which is also what a
     /// spreadsheet saved in Wales writes into a CSV for a cell it took for a date. Never month
-    /// first. Nil when the text is none of these, or names no such day. One rule for the CLI,
-    /// the web app and import (`FieldInput`).
+    /// first. Nil when the text is none of these, or names no such day, or a year outside 1900
+    /// to 2999 (`problem(typed:)` says which). One rule for the CLI, the web app and import
+    /// (`FieldInput`).
     public init?(typed text: some StringProtocol) {
+        guard case .success(let date) = Self.reading(typed: text) else { return nil }
+        self = date
+    }
+
+    /// Why `text` is no date as `init?(typed:)` reads dates, in words a message can end with:
+    /// "there is no 31 February 2026" rather than asking for a format the text already has (the
+    /// CLI audit).
+    public static func problem(typed text: some StringProtocol) -> String? {
+        guard case .failure(let problem) = reading(typed: text) else { return nil }
+        switch problem {
+        case .notADate: return nil
+        case .noSuchMonth(let month): return "there is no month \(month) (a date is written day first, DD/MM/YYYY, or YYYY-MM-DD)"
+        case .noSuchDay(let day, let month, let year):
+            return "there is no \(day) \(monthNames[month - 1]) \(year) (\(monthNames[month - 1]) \(year) has \(daysIn(month: month, year: year)) days)"
+        case .yearOutOfRange(let year): return "the year \(year) is outside 1900 to 2999"
+        }
+    }
+
+    enum TypedDateProblem: Error { case notADate, noSuchMonth(Int), noSuchDay(Int, Int, Int), yearOutOfRange(Int) }
+
+    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                             "November", "December"]
+
+    private static func reading(typed text: some StringProtocol) -> Result<CalendarDate, TypedDateProblem> {
         let trimmed = Substring(text).drop { $0.isWhitespace }
         let end = trimmed.lastIndex { !$0.isWhitespace }.map { trimmed.index(after: $0) } ?? trimmed.startIndex
         var typed = trimmed[..<end]
@@ -40,29 +65,36 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
            typed[typed.index(after: cut)...].contains(":") {
             typed = typed[..<cut]
         }
-        if let iso = CalendarDate(typed) {
-            self = iso
-            return
-        }
         let parts = typed.split { $0 == "/" || $0 == "." || $0 == "-" || $0 == " " }
-        guard parts.count == 3, parts[0].count <= 2, let day = Int(parts[0]),
-              parts[2].count == 2 || parts[2].count == 4, parts[2].allSatisfy(\.isASCII), let typedYear = Int(parts[2])
-        else { return nil }
-        let month: Int
-        if parts[1].count <= 2, let number = Int(parts[1]) {
-            month = number
-        } else if let index = Self.monthAbbreviations.firstIndex(where: { parts[1].lowercased().hasPrefix($0) }) {
-            month = index + 1
+        let digits = { (part: Substring) in part.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard parts.count == 3 else { return .failure(.notADate) }
+        let day: Int, month: Int, year: Int
+        if parts[0].count == 4, parts[1].count == 2, parts[2].count == 2, typed.utf8.count == 10, parts.allSatisfy(digits),
+           typed.allSatisfy({ $0 != "/" && $0 != "." && $0 != " " }) {
+            // ISO, YYYY-MM-DD.
+            (year, month, day) = (Int(parts[0])!, Int(parts[1])!, Int(parts[2])!)
         } else {
-            return nil
+            guard parts[0].count <= 2, digits(parts[0]), parts[2].count == 2 || parts[2].count == 4, digits(parts[2]) else {
+                return .failure(.notADate)
+            }
+            day = Int(parts[0])!
+            if parts[1].count <= 2, digits(parts[1]) {
+                month = Int(parts[1])!
+            } else if let index = Self.monthAbbreviations.firstIndex(where: { parts[1].lowercased().hasPrefix($0) }) {
+                month = index + 1
+            } else {
+                return .failure(.notADate)
+            }
+            // Two digits: 1969–1999 for 69–99 and 2000–2068 for 00–68, as POSIX reads %y (so
+            // "1/4/98", an interest declared long ago, is not 2098).
+            let typedYear = Int(parts[2])!
+            year = parts[2].count == 2 ? (typedYear >= 69 ? 1900 : 2000) + typedYear : typedYear
         }
-        // Two digits: 1969–1999 for 69–99 and 2000–2068 for 00–68, as POSIX reads %y (so
-        // "1/4/98", an interest declared long ago, is not 2098).
-        let year = parts[2].count == 2 ? (typedYear >= 69 ? 1900 : 2000) + typedYear : typedYear
-        // "15/12/0026" is a slip for 2026, not the year 26.
-        guard (1900...2999).contains(year) else { return nil }
-        guard (1...12).contains(month), day >= 1, day <= Self.daysIn(month: month, year: year) else { return nil }
-        self.init(year: year, month: month, day: day)
+        // "15/12/0026" is a slip for 2026, not the year 26; "0001-01-01" no register's date.
+        guard (1900...2999).contains(year) else { return .failure(.yearOutOfRange(year)) }
+        guard (1...12).contains(month) else { return .failure(.noSuchMonth(month)) }
+        guard day >= 1, day <= Self.daysIn(month: month, year: year) else { return .failure(.noSuchDay(day, month, year)) }
+        return .success(CalendarDate(year: year, month: month, day: day))
     }
 
     static let monthAbbreviations = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]

@@ -142,6 +142,9 @@ public enum FieldInput {
             // `review_date=` empties the date.
             if text.trimmingWhitespace.isEmpty { return RecordView.emptiedDate }
             guard let date = CalendarDate(typed: text) else {
+                if let problem = CalendarDate.problem(typed: text) {
+                    throw ClusterSyncError(.invalidValue, "\(spec.name) must be a day that exists: \(problem); got \(typed(text))", field: spec.name)
+                }
                 throw ClusterSyncError(.invalidValue, "\(spec.name) must be a date written YYYY-MM-DD or DD/MM/YYYY; got \(typed(text))", field: spec.name)
             }
             return .string(date.description)
