@@ -96,12 +96,12 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
     var sort: String?
     @Flag(help: "Sort the other way round.") var reverse = false
     @Option(help: "Only records whose title, owner or category contains this text (ignoring case).") var search: String?
-    @Option(help: "Only this band: low, moderate, high, extreme.") var band: String?
+    @Option(help: "Only this band: low, moderate, high, extreme (risks).") var band: String?
     @Option(help: "Only this status (\(Kind.type.schema.field("status").map { if case .choice(let w) = $0.kind { w.joined(separator: ", ") } else { "" } } ?? "none")).")
     var status: String?
     @Option(help: "Only records whose owner contains this text.") var owner: String?
     @Flag(help: "Only records overdue: review date passed (risks, terms) or due date passed (actions, BRAG red).") var overdue = false
-    @Option(help: "Only this escalation level: practice, cluster, pcpg, health-board.") var escalation: String?
+    @Option(help: "Only this escalation level: practice, cluster, pcpg, health-board (risks).") var escalation: String?
     @Option(help: "Only records with this tag.") var tag: String?
     @Flag(name: .customLong("private"), help: "Only this practice's private records.") var onlyPrivate = false
     @Flag(help: "Only records shared with the cluster.") var shared = false
@@ -112,13 +112,14 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
             throw ValidationError("--sort must be one of \(RecordOrder.Key.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if sort == nil, reverse { throw ValidationError("--reverse needs --sort") }
+        if onlyPrivate, shared { throw ValidationError("--private and --shared together match nothing: give one, or neither for both") }
     }
 
     func run() throws {
         let replica = try replica.open()
         let today = replica.today
-        let filter = RecordFilter(band: band, status: status, owner: owner, overdue: overdue, escalation: escalation, tag: tag,
-                                  isPrivate: onlyPrivate ? true : shared ? false : nil, words: search, includeDeleted: deleted)
+        let filter = try RecordFilter(band: band, status: status, owner: owner, overdue: overdue, escalation: escalation, tag: tag,
+                                      isPrivate: onlyPrivate ? true : shared ? false : nil, words: search, includeDeleted: deleted).checked(for: Kind.type)
         let order = sort.flatMap(RecordOrder.Key.init(rawValue:)).map { RecordOrder($0, descending: reverse ? !$0.descendingByDefault : nil) }
         let views = try replica.register(Kind.type, filter: filter, order: order)
         if output.json {
@@ -145,7 +146,7 @@ func requireRecord(_ text: String, of type: RecordType?, in replica: Replica) th
         throw ClusterSyncError(.unknownRecord, "\"\(text)\" is not a record id (like RSK-7K3M9Q2X1A)")
     }
     if let type, id.type != type {
-        throw ClusterSyncError(.wrongType, "\(id) is a \(id.type.rawValue), not a \(type.rawValue)")
+        throw ClusterSyncError(.wrongType, "\(id) is \(id.type.withArticle), not \(type.withArticle)")
     }
     guard let view = try replica.record(id) else {
         throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")

@@ -142,4 +142,29 @@ import Testing
         #expect(try r.register(.risk).count == 3)
         #expect(titles(try r.register(.risk, filter: RecordFilter(words: "deleted", includeDeleted: true))) == ["Deleted one"])
     }
+
+    /// A filter's words are read as the register writes them, and a word it has no such value
+    /// of, or a filter a register has no field for, is refused naming what it may be (the CLI
+    /// audit: `--status opn` and `--band` on actions listed nothing, as if nothing matched).
+    @Test func aFilterWordTheRegisterDoesNotHaveIsRefused() throws {
+        defer { dir.remove() }
+        let r = try makeReplica(dir, "a", practice: "prestatyn", clock: { 1_795_000_000_000 })
+        _ = try r.add(.risk, edits: [.set("title", s("Locum cover")), .set("score", score(5, 4)), .set("owner", s("Dr Siân Ŵyn")),
+                                     .add("tags", s("Winter"))])
+        let checked = try RecordFilter(band: "Extreme", status: "OPEN", escalation: "Health Board").checked(for: .risk)
+        #expect(checked.band == "extreme" && checked.status == "open" && checked.escalation == "health-board")
+        #expect(titles(try r.register(.risk, filter: try RecordFilter(band: "Extreme").checked(for: .risk))) == ["Locum cover"])
+        #expect(titles(try r.register(.risk, filter: RecordFilter(owner: "sian wyn", tag: "winter"))) == ["Locum cover"], "as the search reads words")
+        for (filter, type, named) in [
+            (RecordFilter(status: "opn"), RecordType.risk, "--status must be one of open, closed for a risk; got \"opn\""),
+            (RecordFilter(status: "done"), .action, "--status must be one of"),
+            (RecordFilter(band: "hgh"), .risk, "--band must be one of low, moderate, high, extreme"),
+            (RecordFilter(band: "high"), .action, "--band does not apply to an action's register"),
+            (RecordFilter(escalation: "pcgp"), .risk, "--escalation must be one of"),
+            (RecordFilter(tag: "x"), .declaration, "--tag does not apply"),
+        ] {
+            let error = #expect(throws: ClusterSyncError.self) { try filter.checked(for: type) }
+            #expect(error?.message.hasPrefix(named) == true, "\(error?.message ?? "")")
+        }
+    }
 }

@@ -76,7 +76,7 @@ import Testing
             (["risk", "set", id, "colour=red"], "a risk has no field \"colour\""),
             (["risk", "set", id, "description=Seen 943 476 5919 today"], "NHS number"),
             (["risk", "show", "RSK-0000000000"], "no record RSK-0000000000"),
-            (["action", "show", id], "is a risk, not a action"),
+            (["action", "show", id], "is a risk, not an action"),
             (["risk", "add", "owner=Lead"], "needs a title"),
         ]
         for (arguments, message) in cases {

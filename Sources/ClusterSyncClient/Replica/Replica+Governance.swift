@@ -101,7 +101,7 @@ extension Replica {
     /// Interests in force for a meeting's attendees on its date, or for a decision.
     public func interestsInForce(for id: RecordID) throws -> [GovernanceRecords.InterestInForce] {
         guard id.type == .meeting || id.type == .decision else {
-            throw ClusterSyncError(.wrongType, "\(id) is a \(id.type.rawValue); interests are reported for a meeting (MTG-) or a decision (DEC-)")
+            throw ClusterSyncError(.wrongType, "\(id) is \(id.type.withArticle); interests are reported for a meeting (MTG-) or a decision (DEC-)")
         }
         let view = try requireType(id, id.type)
         let governance = try governance()
@@ -124,7 +124,7 @@ extension Replica {
 
     @discardableResult
     func requireType(_ id: RecordID, _ type: RecordType) throws -> RecordView {
-        guard id.type == type else { throw ClusterSyncError(.wrongType, "\(id) is a \(id.type.rawValue), not a \(type.rawValue)") }
+        guard id.type == type else { throw ClusterSyncError(.wrongType, "\(id) is \(id.type.withArticle), not \(type.withArticle)") }
         guard let view = try record(id), view.exists else { throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica") }
         return view
     }

@@ -33,14 +33,51 @@ public struct RecordFilter: Sendable {
         self.includeDeleted = includeDeleted
     }
 
+    /// This filter for a register of `type`, with each word as the register writes it (`Extreme`
+    /// is `extreme`, `health board` is `health-board`); a word the register has no such value
+    /// of, or a filter the register has no field for, is refused naming what it may be (the CLI
+    /// audit: `--status opn` or `--band` on actions listed nothing, as if none matched).
+    public func checked(for type: RecordType) throws(ClusterSyncError) -> RecordFilter {
+        func word(_ typed: String?, _ option: String, _ words: [String]?) throws(ClusterSyncError) -> String? {
+            guard let typed else { return nil }
+            guard let words else {
+                throw ClusterSyncError(.invalidValue, "--\(option) does not apply to \(type.withArticle)'s register", field: option)
+            }
+            let key = { (word: String) in RecordOrder.folded(word).replacingOccurrences(of: "-", with: " ") }
+            guard let found = words.first(where: { key($0) == key(typed) }) else {
+                throw ClusterSyncError(.invalidValue, "--\(option) must be one of \(words.joined(separator: ", ")) for \(type.withArticle); got "
+                    + (PatientDataGuard.quotable(typed).map { "\"\($0)\"" } ?? "other text"), field: option)
+            }
+            return found
+        }
+        func choices(_ field: String) -> [String]? {
+            if case .choice(let words)? = type.schema.field(field)?.kind { return words }
+            return nil
+        }
+        var checked = self
+        checked.status = try word(status, "status", choices("status"))
+        checked.band = try word(band, "band", type.schema.field("score") == nil ? nil : RiskScore.Band.allCases.map(\.rawValue))
+        checked.escalation = try word(escalation, "escalation", choices("escalation"))
+        if tag != nil, type.schema.field("tags") == nil {
+            throw ClusterSyncError(.invalidValue, "--tag does not apply to \(type.withArticle)'s register", field: "tag")
+        }
+        if owner != nil, type.schema.field("owner") == nil {
+            throw ClusterSyncError(.invalidValue, "--owner does not apply to \(type.withArticle)'s register", field: "owner")
+        }
+        return checked
+    }
+
     public func matches(_ view: RecordView, today: CalendarDate) -> Bool {
         if !includeDeleted, view.isDeleted { return false }
         if let status, view.status != status { return false }
         if let band, RiskScore(view.value("score") ?? .null)?.band.rawValue != band { return false }
-        if let owner, !(view.string("owner")?.lowercased().contains(owner.lowercased()) ?? false) { return false }
+        // The owner and a tag as the search reads words: ignoring case and accents.
+        if let owner, !RecordOrder.folded(view.string("owner") ?? "").contains(RecordOrder.folded(owner)) { return false }
         if overdue, !Self.isOverdue(view, today: today) { return false }
         if let escalation, view.escalation != escalation { return false }
-        if let tag, !view.members("tags").contains(.string(tag)) { return false }
+        if let tag, !view.members("tags").contains(where: { $0.stringValue.map { RecordOrder.folded($0) == RecordOrder.folded(tag) } == true }) {
+            return false
+        }
         if let isPrivate, (view.scope.practice != nil) != isPrivate { return false }
         if let words, ![view.name, view.string("owner") ?? "", view.string("category") ?? ""].contains(where: { RecordOrder.folded($0).contains(words) }) {
             return false
