@@ -323,6 +323,12 @@ public struct SyncClient: Sendable {
             let rest = detail[start...]
             detail = String(rest[..<(rest.range(of: " at ")?.lowerBound ?? rest.endIndex)])
         }
+        // What answers on the port does not speak TLS (a web page's port, the web app's): no
+        // certificate was looked at (the CLI audit: this was said to be one).
+        if detail.contains("WRONG_VERSION_NUMBER") || detail.contains("HTTP_REQUEST") || detail.contains("HTTPS_PROXY_REQUEST") {
+            return "what answers at \(server) does not speak TLS (\(detail)): it is not a ClusterSync server; check the port given to "
+                + "`clustersync remote set` (a server listens on 7443 unless set otherwise)"
+        }
         return "the TLS handshake with \(server) failed (\(detail)); check the CA file, and that the practice "
             + "certificate is in date and issued by this server's CA"
     }
