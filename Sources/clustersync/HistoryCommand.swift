@@ -7,12 +7,14 @@ struct HistoryCommand: AsyncParsableCommand {
         commandName: "history",
         abstract: "Every change to a record, oldest first: when, who, which replica, which field, the value before and after.",
         discussion: """
-            Reads this replica, so it works offline for everything the replica has seen, deleted records included. A replica             that started from a snapshot of the server's state (a new one, or one offline beyond the server's compaction             horizon) holds only current values: it asks the server for the rest (--local: don't).
+            Reads this replica, so it works offline for everything the replica has seen, deleted records included. A replica \
+            that started from a snapshot of the server's state (a new one, or one offline beyond the server's compaction \
+            horizon) holds only current values: it asks the server for the rest (--local: don't).
             """)
 
     @OptionGroup var replica: ReplicaOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "A record id (RSK-, ACT-, LST- or ITM-).") var id: String
+    @Argument(help: "A record id (RSK-, ACT-, MTG-, DEC-, …).") var id: String
     @Flag(help: "This replica's copy only: don't ask the server for history before a snapshot.") var local = false
 
     func run() async throws {

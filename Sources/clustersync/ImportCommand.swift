@@ -43,7 +43,8 @@ struct ImportCommand: ParsableCommand {
                 "changes": .int(Int64(outcome.changes)), "dry_run": .bool(dryRun), "imported": .bool(!dryRun && outcome.problems.isEmpty),
                 "warnings": .array(outcome.warnings.map(Self.json)),
                 "rows": .array(outcome.rows.map {
-                    .object(["line": .int(Int64($0.line)), "record": .string($0.record.rawValue), "created": .bool($0.created),
+                    // A new record's id is drawn when it is made: a check has none to give.
+                    .object(["line": .int(Int64($0.line)), "record": dryRun && $0.created ? .null : .string($0.record.rawValue), "created": .bool($0.created),
                              "fields": .array($0.fields.map(JSONValue.string))])
                 }),
                 "problems": .array(outcome.problems.map(Self.json)),

@@ -368,6 +368,16 @@ import Testing
         #expect(notes.count == 3 && notes.contains(.object(["date": s("2026-12-07"), "text": s("Advert placed")])), "\(notes)")
     }
 
+    /// The JSON export given to import is said to be JSON, not read as 37 unknown columns.
+    @Test func aJSONExportIsRefusedAsNotCSV() throws {
+        let r = try populated()
+        let outcome = try r.importCSV(try r.exportJSON(today: fixedToday).canonicalText, type: .risk)
+        #expect(outcome.problems.map(\.message) == [
+            "the file is JSON, and import reads CSV: export the register with `clustersync export --format csv --type risk` (the web app's Export page writes CSV too)",
+        ])
+        #expect(outcome.created == 0 && outcome.updated == 0)
+    }
+
     @Test func itemsExportInTheirListsOrder() throws {
         let r = try makeReplica(dir, "items", practice: "prestatyn")
         let list = try r.create(.list, edits: [.set("title", s("Agenda")), .set("kind", s("agenda"))])

@@ -176,7 +176,9 @@ import Testing
         let scored = Self.view(Self.risk, [Self.w(Self.a, 1, at: 10, "initial_score", Self.score(4, 3))])
         let rescore = try Self.parse("initial_likelihood=5", .risk, current: scored)
         #expect(rescore == .set("initial_score", Self.score(5, 3)))
-        Self.expectError(.alreadySet, field: "initial_score") { try rescore.plan(on: scored, type: .risk) }
+        let held = Self.expectError(.alreadySet, field: "initial_score") { try rescore.plan(on: scored, type: .risk) }
+        // The score as people write it, not its JSON (the CLI audit).
+        #expect(held?.message == "initial_score is set once and already holds 4x3; it cannot be changed", "\(held?.message ?? "")")
     }
 
     // MARK: Sets, logs and positions

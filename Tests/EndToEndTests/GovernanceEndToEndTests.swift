@@ -212,7 +212,7 @@ import Testing
         try good.write(to: cli.directory.appendingPathComponent("risks.csv"), atomically: true, encoding: .utf8)
         let dry = try await ok("import", "--format", "csv", "--type", "risk", "--dry-run", "risks.csv")
         // Each row's change, then the counts.
-        #expect(dry.hasPrefix("line 2: update \(risk) (title)\nline 3: create RSK-"), "\(dry)")
+        #expect(dry.hasPrefix("line 2: update \(risk) (title)\nline 3: create a new risk ("), "\(dry)")
         #expect(dry.components(separatedBy: "\n").last?.hasPrefix("would create 1, would update 1, unchanged 0") == true, "\(dry)")
         #expect(try await ok("import", "--format", "csv", "--type", "risk", "risks.csv").hasPrefix("created 1, updated 1"))
         let json = try #require(try await cli.run("risk", "show", "--json", risk).json)

@@ -68,9 +68,11 @@ extension Replica {
             self.fields = fields
         }
 
-        /// "line 3: update RSK-… (title, score)".
+        /// "line 3: update RSK-… (title, score)"; "line 9: create a new risk (title, …)": a new
+        /// record's id is drawn when it is made, so a check names none (the CLI audit: the id a
+        /// check printed was not the one the import then gave).
         public var text: String {
-            "line \(line): \(created ? "create" : "update") \(record) (\(fields.joined(separator: ", ")))"
+            "line \(line): " + (created ? "create a new \(record.type.rawValue)" : "update \(record)") + " (\(fields.joined(separator: ", ")))"
         }
     }
 
@@ -103,6 +105,14 @@ extension Replica {
     /// as it is); a row without an id creates a record.
     public func importCSV(_ text: String, type: RecordType, dryRun: Bool = false) throws -> ImportOutcome {
         var outcome = ImportOutcome(dryRun: dryRun)
+        // `clustersync export` writes JSON unless told CSV (the CLI audit: importing it listed
+        // every JSON key as an unknown column).
+        if let first = text.unicodeScalars.first(where: { !$0.properties.isWhitespace && $0 != "\u{FEFF}" }), first == "{" || first == "[" {
+            outcome.problems.append(ImportProblem(line: 1, column: nil,
+                message: "the file is JSON, and import reads CSV: export the register with `clustersync export --format csv --type \(type.rawValue)` "
+                    + "(the web app's Export page writes CSV too)"))
+            return outcome
+        }
         // Quotes come in pairs in any well-formed CSV; an odd count is an unterminated field,
         // which the reader would silently run to the end of the file.
         if text.unicodeScalars.lazy.filter({ $0 == "\"" }).count % 2 == 1 {

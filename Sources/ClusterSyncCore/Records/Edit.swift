@@ -91,7 +91,7 @@ public enum Edit: Sendable, Equatable {
             // concurrent first writes in favour of one of them.
             if spec.setOnce, let current = view?.value(field), !(view?.writes[field] ?? []).contains(where: { $0.value == value }) {
                 throw ClusterSyncError(.alreadySet,
-                    "\(field) is set once and already holds \(PatientDataGuard.quotable(current.canonicalText) ?? "another value"); it cannot be changed",
+                    "\(field) is set once and already holds \(RiskScore(current).map { "\($0.likelihood)x\($0.consequence)" } ?? PatientDataGuard.quotable(current.canonicalText) ?? "another value"); it cannot be changed",
                     field: field)
             }
             return Planned(field: field, value: value, supersedes: view?.liveIDs(field) ?? [], seen: [])
