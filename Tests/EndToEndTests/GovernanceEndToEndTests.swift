@@ -124,6 +124,10 @@ import Testing
         // Only a substitute replaces a member: refused, naming what was wrong, and nothing written.
         let refused = try await cli.run("meeting", "attend", meeting, "Dr Alys Hughes", "--replaces", "Owain Price")
         #expect(refused.status == 1 && refused.stderr.contains("only a substitute replaces a member"), "\(refused.stderr)")
+        // Typed options are refused in their words, without the JSON shape (the CLI audit).
+        let capacity = try await cli.run("meeting", "attend", meeting, "Dr Alys Hughes", "--capacity", "gp")
+        #expect(capacity.status == 1 && capacity.stderr == "clustersync: capacity must be one of clinician, senior-administrator, practice-manager\n",
+                "\(capacity.stderr)")
         let after = try #require(try await cli.run("meeting", "show", "--json", meeting).json)
         #expect(after["derived"]?["quorum_present"] == .int(3))
         let badCasting = try await cli.run("decision", "set", decision, "casting_vote=abstain")

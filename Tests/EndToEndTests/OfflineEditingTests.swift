@@ -111,6 +111,11 @@ import Testing
         for text in ["Apologies", "Minutes", "Risk register"] { _ = try await run("list", "add", list, text) }
         _ = try await run("list", "add", list, "Welcome", "--at", "1")
         _ = try await run("list", "move", list, "4", "--to", "2")
+        // A position past the end is refused, for a move as for an add (the CLI audit).
+        for arguments in [["move", list, "1", "--to", "9"], ["add", list, "Late item", "--at", "9"]] {
+            let past = try await cli.run(["list"] + arguments + ["--replica", "a.sqlite"])
+            #expect(past.status == 1 && past.stderr.contains("position must be 1 to"), "\(arguments): \(past.stderr)")
+        }
         _ = try await run("list", "remove", list, "3")
         _ = try await run("list", "set", list, "1", "done=yes")
         let agenda = try #require(try await cli.run("list", "show", "--replica", "a.sqlite", "--json", list).json)

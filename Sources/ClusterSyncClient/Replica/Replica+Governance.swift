@@ -21,7 +21,13 @@ extension Replica {
         let kept = view.members("attendees").contains(value)
         let edits = replaced.map { Edit.remove("attendees", $0) } + (kept ? [] : [.add("attendees", value)])
         guard !edits.isEmpty else { return [] }
-        return try edit(edits.map { (meeting, $0) })
+        do {
+            return try edit(edits.map { (meeting, $0) })
+        } catch let error as ClusterSyncError {
+            // Typed, not written as JSON: what is wrong, without the JSON shape (the CLI audit,
+            // as the web app's audit found for its form).
+            throw ClusterSyncError(error.code, Attendee.formMessage(error.message), field: error.field)
+        }
     }
 
     /// Removes every attendee entry of that name (ignoring case and repeated spaces, as `attend`

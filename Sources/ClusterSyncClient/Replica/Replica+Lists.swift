@@ -26,11 +26,12 @@ extension Replica {
         return target == 1 ? nil : items[target - 2].writes["position"]?.first?.id
     }
 
-    /// Moves an item of `list` to 1-based `position` (past the end means last).
+    /// Moves an item of `list` to 1-based `position`, 1 to the number of items: a position past
+    /// the end is refused, as adding at one is (the CLI audit: a move there went last unsaid).
     public func move(_ item: RecordID, inList list: RecordID, to position: Int) throws {
         let items = try items(of: list)
         let others = items.filter { $0.id != item }
-        try edit(item, .place(after: try Self.anchor(forPosition: min(position, others.count + 1), in: others)))
+        try edit(item, .place(after: try Self.anchor(forPosition: position, in: others)))
     }
 
     /// Adds an item to `list` at 1-based `position` (nil: at the end); the item is private when
