@@ -346,7 +346,7 @@ import Testing
         let r = try makeReplica(dir, "a", practice: "prestatyn")
         let d = try r.create(.decision, edits: [.set("title", s("Fund it"))])
         try r.vote(d, member: "Dr Evans", "for")
-        let csv = "id,votes\n\(d.rawValue),\"{\"\"Dr Evans\"\":\"\"\"\",\"\"Nobody\"\":\"\"\"\"}\"\n"
+        let csv = "id,votes\n\(d.rawValue),\"{\"\"dr  evans\"\":\"\"\"\",\"\"Nobody\"\":\"\"\"\"}\"\n"
         let outcome = try r.importCSV(csv, type: .decision)
         #expect(outcome.problems == [] && outcome.updated == 1 && outcome.changes == 1, "\(outcome)")
         let view = try #require(try r.record(d))
@@ -360,12 +360,14 @@ import Testing
         let r = try makeReplica(dir, "a", practice: "prestatyn")
         let first = JSONValue.object(["date": s("2026-11-01"), "text": s("Drafted")])
         let held = JSONValue.object(["date": s("2026-11-05"), "text": s("Chased the practice\n05/12/2026 letter sent")])
-        let action = try r.create(.action, edits: [.set("title", s("Advertise")), .add("notes", first), .add("notes", held)])
-        let cell = "2026-11-01 Drafted\n2026-11-05 Chased the practice\n05/12/2026 letter sent\n07/12/2026 Advert placed\n"
+        let heldISO = JSONValue.object(["date": s("2026-11-06"), "text": s("Board asked\n2026-12-06 answered")])
+        let action = try r.create(.action, edits: [.set("title", s("Advertise")), .add("notes", first), .add("notes", held), .add("notes", heldISO)])
+        let cell = "2026-11-01 Drafted\n2026-11-05 Chased the practice\n05/12/2026 letter sent\n2026-11-06 Board asked\n2026-12-06 answered\n"
+            + "07/12/2026 Advert placed\n"
         let outcome = try r.importCSV("id,notes\n\(action.rawValue),\"\(cell)\"\n", type: .action)
         #expect(outcome.problems == [] && outcome.changes == 1, "\(outcome)")
         let notes = try #require(try r.record(action)).writes["notes"]?.map(\.value) ?? []
-        #expect(notes.count == 3 && notes.contains(.object(["date": s("2026-12-07"), "text": s("Advert placed")])), "\(notes)")
+        #expect(notes.count == 4 && notes.contains(.object(["date": s("2026-12-07"), "text": s("Advert placed")])), "\(notes)")
     }
 
     /// The JSON export given to import is said to be JSON, not read as 37 unknown columns.

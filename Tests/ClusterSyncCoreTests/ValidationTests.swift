@@ -407,6 +407,17 @@ import Testing
         #expect(CalendarDate.problem(typed: "next week") == nil && CalendarDate.problem(typed: "15/12/2026") == nil)
     }
 
+    /// A vote typed as `set` takes it is a word, in any capitals; typed as nothing it is refused,
+    /// pointing at `decision unvote`, which takes the proxy and interest marks away with it.
+    @Test func aVoteTypedAsNothingPointsAtUnvote() throws {
+        let votes = try #require(RecordSchema.decision.field("votes"))
+        #expect(try FieldInput.value("For", for: votes, today: CalendarDate(year: 2026, month: 11, day: 23)) == .string("for"))
+        let error = Self.expectError(.invalidValue, field: "votes") {
+            _ = try FieldInput.value(" ", for: votes, today: CalendarDate(year: 2026, month: 11, day: 23))
+        }
+        #expect(error?.message.contains("clustersync decision unvote DEC NAME") == true, "\(error?.message ?? "")")
+    }
+
     /// Nothing typed for a date empties it (`due_date=`): the value every front end writes for
     /// that, which validation admits for a date field and no other kind.
     @Test(arguments: ["", "  "])

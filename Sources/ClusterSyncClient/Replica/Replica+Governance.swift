@@ -85,7 +85,8 @@ extension Replica {
         let view = try requireType(decision, .decision)
         let typed = GovernanceRecords.nameKey(member)
         let cast = view.mapValues("votes").keys.sorted()
-        guard let key = cast.first(where: { GovernanceRecords.nameKey($0) == typed }) else {
+        // The entry as written first (the app's button names it so), then as `vote` matches names.
+        guard let key = cast.first(where: { $0 == member }) ?? cast.first(where: { GovernanceRecords.nameKey($0) == typed }) else {
             let named = PatientDataGuard.quotable(member.trimmingCharacters(in: .whitespaces)).map { "for \($0)" } ?? "under that name"
             throw ClusterSyncError(.invalidValue, "\(decision) has no vote recorded \(named); "
                 + (cast.isEmpty ? "it has no votes" : "its votes are by \(cast.joined(separator: ", "))"), field: "votes")

@@ -367,9 +367,13 @@ extension Replica {
                 throw ClusterSyncError(.invalidValue, "\(name) must be a JSON object of member → vote, as export writes it", field: name)
             }
             let shown = current?.mapValues(name) ?? [:]
-            // `""` withdraws a vote shown here; for a member with none it writes nothing.
-            return o.keys.sorted().compactMap { key in
-                shown[key] == o[key] || (o[key] == FieldMap.withdrawn && shown[key] == nil) ? nil : .set(FieldMap.field(name, key: key), o[key]!)
+            // `""` withdraws a vote shown here, the member named as `decision unvote` names one
+            // (ignoring case and spacing); for a member with none it writes nothing.
+            return o.keys.sorted().compactMap { typed in
+                let value = o[typed]!
+                let key = value != FieldMap.withdrawn ? typed
+                    : shown.keys.first { $0 == typed } ?? shown.keys.first { GovernanceRecords.nameKey($0) == GovernanceRecords.nameKey(typed) } ?? typed
+                return shown[key] == value || (value == FieldMap.withdrawn && shown[key] == nil) ? nil : .set(FieldMap.field(name, key: key), value)
             }
         case .notes:
             var notes: [JSONValue] = []
@@ -386,12 +390,12 @@ extension Replica {
                 // (20/11/2026). A later line starting so is the note above going on only where
                 // a note held here reads so (export wrote it): otherwise it is a new note (the
                 // CLI audit: a day-first note added under another was read into it, and that
-                // note added a second time).
+                // note added a second time; a held note with a line starting with an ISO date, split in two).
                 let words = text.split(separator: " ", maxSplits: 1)
-                if let date = CalendarDate(String(text.prefix(10))), text.count > 11 {
+                let continues = notes.last.map { continuesAHeldNote($0, text) } ?? false
+                if let date = CalendarDate(String(text.prefix(10))), text.count > 11, !continues {
                     notes.append(.object(["date": .string(date.description), "text": .string(String(text.dropFirst(11)))]))
-                } else if words.count == 2, let date = CalendarDate(typed: words[0]),
-                          !(notes.last.map { continuesAHeldNote($0, text) } ?? false) {
+                } else if words.count == 2, let date = CalendarDate(typed: words[0]), !continues {
                     notes.append(.object(["date": .string(date.description), "text": .string(String(words[1]))]))
                 } else if case .object(var last)? = notes.last, let t = last["text"]?.stringValue {
                     last["text"] = .string(t + "\n" + text)

@@ -59,7 +59,8 @@ public struct RemoteSettings: Sendable, Equatable {
         do {
             return try TLSSetup.clientConfiguration(trustedCAFile: caFile, certificateFile: certificateFile, privateKeyFile: keyFile)
         } catch {
-            throw ClusterSyncError(.invalidValue, error.message, field: "ca")
+            throw ClusterSyncError(.invalidValue, error.message,
+                                   field: error.path == keyFile ? "key" : error.path == certificateFile ? "certificate" : "ca")
         }
     }
 

@@ -74,15 +74,16 @@ extension Replica {
         }
     }
 
-    /// This replica's own held-back changes that `changes`, made here, supersede: a value held
-    /// back for the lead and then given up (the practice kept the lead's settlement instead) no
-    /// longer waits on anyone, and `status` stops listing it. It is never pushed; the change
-    /// superseding it is.
+    /// This replica's own changes held back for the lead (`lead-only`) that `changes`, made here,
+    /// supersede: a value held back for the lead and then given up (the practice kept the lead's
+    /// settlement instead) no longer waits on anyone, and `status` stops listing it. It is never
+    /// pushed; the change superseding it is. A refusal of another kind (a change the server
+    /// holds with other contents, from a copied file) stays, since `status` is where it is said.
     static func forgetHeldBack(supersededBy changes: [Change], replica: ReplicaID, number: Int64, _ db: Database) throws {
         let own = changes.flatMap(\.supersedes).filter { $0.replica == replica }
         guard !own.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back)"))! else { return }
-        let forget = try db.cachedStatement(sql: "DELETE FROM held_back WHERE replica = ? AND counter = ?")
-        for id in own { try forget.execute(arguments: [number, id.counter]) }
+        let forget = try db.cachedStatement(sql: "DELETE FROM held_back WHERE replica = ? AND counter = ? AND code = ?")
+        for id in own { try forget.execute(arguments: [number, id.counter, ClusterSyncError.Code.leadOnly.rawValue]) }
     }
 
     /// The changes the server refused, oldest first.

@@ -131,6 +131,15 @@ public enum FieldInput {
             }
             return .string(words.first { $0 == trimmed } ?? words.first { $0.lowercased() == trimmed.lowercased() }
                 ?? words.first { shown($0) == shown(trimmed) } ?? text)
+        case .choiceMap(let words):
+            // A vote typed as nothing (`votes:Ceri Lloyd=`) would withdraw it without the
+            // proxy and interest marks `decision unvote` takes away with it (this session's review).
+            let trimmed = String(text.trimmingWhitespace)
+            guard !trimmed.isEmpty else {
+                throw ClusterSyncError(.invalidValue, "\(spec.name) takes \(words.joined(separator: ", ")); a vote recorded by mistake is withdrawn with "
+                    + "`clustersync decision unvote DEC NAME`", field: spec.name)
+            }
+            return .string(words.first { $0.lowercased() == trimmed.lowercased() } ?? trimmed)
         case .notes:
             return .object(["date": .string(today.description), "text": .string(text)])
         case .quorumRule:

@@ -17,7 +17,10 @@
 ///   concurrent values of one field that are not all the same (a conflict), replacing one that
 ///   another practice wrote with another value (`overridesAnotherPractice`: a practice giving way,
 ///   keeping the other practice's value over its own, needs no lead, nor does an edit over values
-///   that agree, which are no conflict); or it supersedes
+///   that agree, which are no conflict; the practice's value after giving way is its own write,
+///   and editing it later is an ordinary edit, as editing a value another practice wrote is when
+///   no conflict stands: the power is over settling a conflict, and history keeps each step with
+///   its author); or it supersedes
 ///   another practice's value while a write its own maker made to the field stays live beside
 ///   it (`leavesOwnWriteLive`). The second is the first of two steps a client writing the wire
 ///   itself could settle a conflict by without the lead (supersede only the other practice's
