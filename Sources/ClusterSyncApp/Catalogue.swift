@@ -8,6 +8,14 @@ public struct Catalogue: Sendable {
 
     public subscript(_ key: String) -> String { strings[key] ?? key }
 
+    /// A label as it reads inside a sentence: "Due date" as "due date", while "QAIF year" and
+    /// "RAG" keep their capitals (history read "qaif year set to 2026-27").
+    public static func inSentence(_ label: String) -> String {
+        let firstWord = label.prefix { $0 != " " }
+        guard firstWord.count < 2 || firstWord.dropFirst().contains(where: \.isLowercase) else { return label }
+        return label.prefix(1).lowercased() + label.dropFirst()
+    }
+
     /// The entry with `{1}`, `{2}`, ... replaced by the arguments, in one pass over the entry:
     /// an argument is a person's text (a title, a value), never read for placeholders itself
     /// (a title holding `{3}` replaced one by one read as the third argument).
@@ -449,6 +457,8 @@ public struct Catalogue: Sendable {
         "import_type_terms": "Terms of reference",
         "import_type_plan": "Cluster plan",
         "import_type_contribution": "Practice contributions",
+        "import_type_list": "Lists (agendas, priorities, membership)",
+        "import_type_item": "Lists' items",
         "import_file": "CSV file",
         "import_hint": "Save the spreadsheet as \"CSV UTF-8\". At most {1} MB. A row with an id updates that record; a row with an empty id adds one.",
         "import_check": "Check only: show what would change, import nothing",

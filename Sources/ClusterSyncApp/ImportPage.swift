@@ -12,7 +12,10 @@ extension Pages {
     /// before it is read.
     static let maxImportBytes = 8 * 1024 * 1024
 
-    static let importTypes: [RecordType] = [.risk, .action, .meeting, .decision, .declaration, .terms, .plan, .contribution]
+    /// Lists and their items too, as `clustersync import --type list|item` (web app audit: a list
+    /// kept in a spreadsheet, a membership list or a plan's objectives, could not come in).
+    /// Lists before items: an item's row names its list (LST- id), made by the lists' import.
+    static let importTypes: [RecordType] = [.risk, .action, .meeting, .decision, .declaration, .terms, .plan, .contribution, .list, .item]
 
     /// A register's CSV file name: risks.csv, actions.csv, meetings.csv, terms.csv…
     static func csvName(_ type: RecordType) -> String {

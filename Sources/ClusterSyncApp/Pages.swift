@@ -104,11 +104,12 @@ struct Pages: Sendable {
     }
 
     /// A field's name on a page; a map entry (`votes:Ceri Lloyd`) as its map's name and key.
-    /// `lowercased` lowers the field's name only, never the key (a person's name).
+    /// `lowercased` lowers the field's name only, never the key (a person's name), and only its
+    /// first letter when the word is not an acronym ("QAIF year" stays; history read "qaif year").
     func fieldLabel(_ field: String, lowercased: Bool = false) -> String {
         let parts = field.split(separator: ":", maxSplits: 1)
         let name = t["field_\(parts[0])"]
-        let shown = lowercased ? name.lowercased() : name
+        let shown = lowercased ? Catalogue.inSentence(name) : name
         return parts.count == 2 ? t.text("field_map_entry", shown, String(parts[1])) : shown
     }
 

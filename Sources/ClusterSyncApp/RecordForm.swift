@@ -125,6 +125,9 @@ struct RecordForm {
         Field(name: "nature", kind: .choice(RecordSchema.interestNatures)),
         Field(name: "description", kind: .textarea),
         Field(name: "date_declared", kind: .date),
+        // The meeting it was declared at, as `declaration add meeting=` (web app audit: only the
+        // meeting's page could link it).
+        Field(name: "meeting", kind: .record(.meeting)),
         Field(name: "date_withdrawn", kind: .date),
         Field(name: "dispensation", kind: .textarea),
     ])
@@ -245,7 +248,7 @@ struct RecordForm {
             }
         }
         for field in fields where isRequired(field) && current == nil && form.trimmed(field.name).isEmpty {
-            problems.append(Problem(field: field.name, message: t.text("needs_field", t["type_\(type.rawValue)"], t["field_\(field.name)"].lowercased())))
+            problems.append(Problem(field: field.name, message: t.text("needs_field", t["type_\(type.rawValue)"], Catalogue.inSentence(t["field_\(field.name)"]))))
         }
         guard problems.isEmpty else { return .refused(problems) }
         do {

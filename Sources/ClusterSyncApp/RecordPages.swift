@@ -210,7 +210,7 @@ extension Pages {
             let label = fieldLabel(conflict.field)
             return [
                 "field": conflict.field, "label": label,
-                "intro": conflict.kind == .editAgainstDelete ? t["record_delete_conflict_intro"] : t.text("record_conflict_intro", label.lowercased()),
+                "intro": conflict.kind == .editAgainstDelete ? t["record_delete_conflict_intro"] : t.text("record_conflict_intro", Catalogue.inSentence(label)),
                 "sides": conflict.values.enumerated().map { offset, write -> [String: Any] in
                     let text = displayed(values.text(write, in: conflict, of: view), field: write.field, of: view.type)
                     let author = write.author ?? t["unknown_author"]
@@ -376,12 +376,12 @@ extension Pages {
             let members = view.members(name).compactMap { member -> [String: Any]? in
                 guard let value = member.stringValue else { return nil }
                 let text = referenceTitle(member) ?? (isChoice ? value.replacingOccurrences(of: "-", with: " ") : value)
-                return ["text": text, "value": value, "removeLabel": t.text("set_remove_label", text, label.lowercased())]
+                return ["text": text, "value": value, "removeLabel": t.text("set_remove_label", text, Catalogue.inSentence(label))]
             }
             let named = Set(members.compactMap { $0["value"] as? String })
             var form: [String: Any] = [
                 "field": name, "label": label, "members": members, "hasMembers": !members.isEmpty,
-                "addLabel": t.text("set_add_label", label.lowercased()),
+                "addLabel": t.text("set_add_label", Catalogue.inSentence(label)),
             ]
             let options: [[String: Any]]
             switch spec.kind {

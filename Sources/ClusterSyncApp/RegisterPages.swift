@@ -62,7 +62,7 @@ extension Pages {
         }
         let columns: [[String: Any]] = zip(Self.riskColumns, Self.riskColumnLabels).map { column, label in
             var entry: [String: Any] = [
-                "label": t[label], "sortLabel": t.text("sort_by", t[label].lowercased()),
+                "label": t[label], "sortLabel": t.text("sort_by", Catalogue.inSentence(t[label])),
                 "href": link(sort: column.rawValue, descending: column == sortKey ? !descending : column.descendingByDefault),
             ]
             if column == sortKey {
@@ -208,17 +208,14 @@ extension Pages {
         var data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
                              hints: leadOnlyHints(type),
                              records: { self.linkable($0, listKind: $1) })
-        // A practice's own risk or action, which nobody else sees, as the CLI's `add --private`
-        // (web app audit: the app made shared records only). Chosen when made: a scope never changes.
-        if Self.mayBePrivate.contains(type) {
-            data["privateChoice"] = true
-            data["privateChecked"] = typed?["private"] == "yes"
-        }
+        // A practice's own record of any type, which nobody else sees, as the CLI's `add --private`
+        // (web app audits: the app made shared records only, then only risks to declarations).
+        // Chosen when made: a scope never changes.
+        data["privateChoice"] = true
+        data["privateChecked"] = typed?["private"] == "yes"
         return page.html("form", title: heading, section: Self.section(of: type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
-
-    static let mayBePrivate: Set<RecordType> = [.risk, .action, .meeting, .decision, .declaration]
 
     func create(_ type: RecordType, form: FormBody) throws -> Response {
         let recordForm = RecordForm.of(type)!
@@ -227,7 +224,7 @@ extension Pages {
             return newForm(type, typed: form, problems: problems)
         case .accepted(let edits):
             do {
-                let id = try replica.add(type, private: Self.mayBePrivate.contains(type) && form["private"] == "yes", edits: edits)
+                let id = try replica.add(type, private: form["private"] == "yes", edits: edits)
                 return .redirect(to: "/records/\(id.rawValue)?saved=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return newForm(type, typed: form, problems: [recordForm.problem(error)])

@@ -131,3 +131,27 @@ def test_a_file_or_a_form_too_large_is_refused_in_words(page, app, workdir):
     assert answered.value.status == 413
     expect(page.get_by_role("heading", level=1)).to_have_text("That was too much to send")
     assert "Pasted minutes" not in cli(app.replica, "risk", "list")
+
+
+def test_a_list_and_its_items_go_out_and_come_back_as_spreadsheets(page, app, workdir):
+    """A membership list kept in a spreadsheet: exported from the app, items added in the file,
+    imported back (web app audit: lists were the CLI's only)."""
+    import re
+    members = cli(app.replica, "list", "create", "title=Stakeholder board members", "kind=membership").strip()
+    cli(app.replica, "list", "add", members, "Dr Siân Evans")
+    page.get_by_role("link", name="Export").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("^Lists' items \\(CSV")).click()
+    assert download.value.suggested_filename == "items.csv"
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    assert text.startswith("id,practice,list,text,owner") and "Dr Siân Evans" in text, text
+    expect(page.get_by_role("link", name=re.compile("^Lists \\(agendas"))).to_have_attribute("href", "/export/lists.csv")
+
+    path = write(workdir, "items.csv", "list,text,owner\n" + members + ",Llŷr Roberts,\n" + members + ",Rhian Price,Chair\n")
+    page.get_by_role("link", name="Import", exact=True).click()
+    page.get_by_label("Register", exact=True).select_option("item")
+    page.get_by_label("CSV file").set_input_files(path)
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("status")).to_contain_text("Imported: 2 added, 0 updated, 0 unchanged.")
+    shown = cli(app.replica, "list", "show", members)
+    assert shown.index("Dr Siân Evans") < shown.index("Llŷr Roberts") < shown.index("Rhian Price"), shown

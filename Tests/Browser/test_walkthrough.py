@@ -409,8 +409,15 @@ def test_a_meeting_with_attendance_and_a_declaration_of_interest(page, app):
     page.get_by_label("Member").fill("Dr Rhys Jones")
     page.get_by_label("Nature of the interest").select_option("pecuniary")
     page.get_by_label("Declared on").fill("01/11/2026")
+    # Declared at the meeting: chosen on the declaration's own form, as `declaration add
+    # meeting=` (web app audit: only the meeting's page could link it).
+    page.get_by_label("Meeting").select_option(label="Cluster board, March, 12 Mar 2027")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr Rhys Jones")
+    expect(page.locator("dl.fields")).to_contain_text("Cluster board, March")
+    declaration = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    shown = json.loads(cli(app.replica, "declaration", "show", declaration, "--json"))
+    assert shown["fields"]["meeting"].startswith("MTG-"), shown
     page.get_by_role("link", name="Declarations of interest").click()
     expect(page.locator("tbody tr").filter(has_text="Dr Rhys Jones")).to_contain_text("1 Nov 2026")
 
@@ -922,6 +929,30 @@ def test_a_private_risk_made_in_the_app(page, app):
     expect(page.get_by_label("Private to this practice")).to_be_checked()
     page.get_by_role("link", name="Risk register").click()
     expect(page.locator("#register tbody tr", has_text="Partner retiring")).to_contain_text("(private to this practice)")
+
+
+def test_terms_a_plan_and_a_contribution_made_private_in_the_app(page, app):
+    """Every record the app makes may be the practice's own, as `add --private` makes any type
+    (web app audit: terms of reference, plans and contributions were shared only)."""
+    for section, link, label, value in [
+        ("terms", "Add terms of reference", "Title", "Practice partnership terms"),
+        ("plans", "Add a plan", "Title", "Practice development plan"),
+        ("contributions", "Record a contribution", "What the practice contributed", "Our own draft, not yet sent"),
+    ]:
+        page.goto(app.address + section)
+        page.get_by_role("link", name=link).click()
+        page.get_by_label(re.compile("^" + label)).fill(value)
+        if section == "plans":
+            page.get_by_label("Plan period from").fill("01/04/2026")
+            page.get_by_label("Plan period to").fill("31/03/2027")
+        page.get_by_label("Private to this practice").check()
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_be_visible()
+        record = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+        kind = {"TOR": "terms", "PLN": "plan", "CTB": "contribution"}[record.split("-")[0]]
+        shown = json.loads(cli(app.replica, kind, "show", record, "--json"))
+        assert shown.get("practice") == "prestatyn-medical", shown
+    shot(page, "contribution-private")
 
 
 def test_an_action_says_what_it_came_from(page, app):

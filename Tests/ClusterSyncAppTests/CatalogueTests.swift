@@ -21,6 +21,18 @@ import Testing
         #expect(catalogue.text("k", "one", "two") == "two before one; {x} and {9} and {")
     }
 
+    /// A label inside a sentence ("changed the due date") loses its first capital only when its
+    /// first word is not an acronym: history read "qaif year set to 2026-27", and a conflict over
+    /// a member's vote named the member in lower case.
+    @Test func aLabelInASentenceKeepsItsAcronymsAndNames() {
+        #expect(Catalogue.inSentence("Due date") == "due date")
+        #expect(Catalogue.inSentence("QAIF year") == "QAIF year")
+        #expect(Catalogue.inSentence("RAG") == "RAG")
+        #expect(Catalogue.inSentence("Vote of Ceri Lloyd") == "vote of Ceri Lloyd")
+        #expect(Catalogue.inSentence("A") == "a")
+        #expect(Catalogue.inSentence("") == "")
+    }
+
     /// Every field of every record type has a label: the pages of a terms of reference, a plan
     /// and a contribution showed `field_date_agreed`, `field_quorum`, `field_contributor`
     /// (governance audit).
