@@ -354,6 +354,11 @@ public actor InMemoryServerStore: ServerStore {
         var tally = FieldGrowth.PushTally(try await records.read { db in
             try PushLookups.nearlyFull(db, tenant: identity.tenant, cluster: identity.cluster, for: FieldGrowth.PushReads(changes))
         })
+        // The latest change held of each other replica the push supersedes (`SupersessionReach`).
+        let reachedReplicas = SupersessionReach.replicasToRead(changes)
+        var reach = SupersessionReach(highestStored: stored.keys.reduce(into: [:]) { highest, id in
+            if reachedReplicas.contains(id.replica), id.counter > highest[id.replica, default: 0] { highest[id.replica] = id.counter }
+        })
         for var change in changes {
             let owner = owners[change.id.replica]
             let registration = keys[change.id.replica]
@@ -383,6 +388,7 @@ public actor InMemoryServerStore: ServerStore {
                 && LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ownLiveWrites[Self.fieldKey(change)] ?? [],
                                                  earlier: accepted)
             do throws(ClusterSyncError) {
+                try reach.check(change)
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice,
                                      supersededPractices: superseded, supersededValues: supersededValues,
                                      escalatedRisks: escalatedRisks, leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
@@ -390,6 +396,7 @@ public actor InMemoryServerStore: ServerStore {
                 throw PushRejection(change: change.id, error: error)
             }
             try tally.admit(change)
+            reach.admit(change)
             change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
             // A change a redaction names (stored or of this batch) is kept erased (changes.md §10).
             if let by = Self.redaction(naming: change, in: Array(stored.values) + changes) {

@@ -141,7 +141,8 @@ struct StatusCommand: ParsableCommand {
         for entry in waiting { Output.print("waiting   \(entry.sentence)") }
         if !heldBack.isEmpty {
             Output.print("held back \(heldBack.count) change\(heldBack.count == 1 ? "" : "s") the server refused; they stay on this replica only"
-                + (heldBack.contains { $0.code == .leadOnly } ? " (those refused as lead-only go again when it syncs with a cluster-lead credential)" : "") + ":")
+                + (heldBack.contains { $0.code == .leadOnly } ? " (those refused as lead-only go again when it syncs with a cluster-lead credential)" : "")
+                + (heldBack.contains { $0.code == .supersedesUnsynced } ? " (those refused as supersedes-unsynced go again at each sync)" : "") + ":")
             for entry in heldBack {
                 Output.print("  \(entry.change) to \(entry.record?.rawValue ?? "an unknown record") \(entry.field ?? ""): \(entry.reason) (\(entry.code))")
             }

@@ -134,8 +134,14 @@ struct SyncCommand: AsyncParsableCommand {
                     Output.print("held back \(leadOnly) change\(one ? " that needs" : "s that need") the cluster lead; \(one ? "it stays" : "they stay") "
                         + "on this replica only until it syncs with a cluster-lead credential (`clustersync status` lists \(one ? "it" : "them"))")
                 }
-                if now.count > leadOnly {
-                    let n = now.count - leadOnly
+                let waiting = now.filter { $0.code == .supersedesUnsynced }.count
+                if waiting > 0 {
+                    let one = waiting == 1
+                    Output.print("held back \(waiting) change\(one ? "" : "s") made over another replica's change the server has not been given yet; "
+                        + "\(one ? "it goes" : "they go") again at each sync, once that replica has synced (`clustersync status` lists \(one ? "it" : "them"))")
+                }
+                if now.count > leadOnly + waiting {
+                    let n = now.count - leadOnly - waiting
                     Output.print("held back \(n) change\(n == 1 ? "" : "s") the server refused; the rest were pushed. `clustersync status` says why")
                 }
             }

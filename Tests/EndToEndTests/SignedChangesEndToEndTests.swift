@@ -186,6 +186,34 @@ import Testing
         #expect(history.canonicalText.contains("\"author\":\"rhyl (laptop)\""), "\(history)")
     }
 
+    /// Prestatyn edits a risk it merged from rhyl's file before rhyl synced it: the server has not
+    /// been given rhyl's change, so prestatyn's edit over it waits (held back,
+    /// `supersedes-unsynced`: a change may supersede another replica's only as far as the server
+    /// holds them, `SupersessionReach`) and goes at prestatyn's first sync after rhyl's.
+    @Test func anEditOverAMergedChangeWaitsUntilItsMakerSyncsIt() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: true, server: server)
+        let risk = try await base.addRisk(rhyl, "title=Flu clinic staffing")
+        #expect(try await cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
+        #expect(try await cli.run("risk", "set", "--replica", prestatyn, risk, "title=Flu clinic staffing, winter").status == 0)
+
+        let first = try await base.sync(prestatyn)
+        #expect(first.stdout.contains("held back 1 change made over another replica's change the server has not been given yet"), "\(first.stdout)")
+        let status = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json)
+        guard case .array(let held) = status["heldBack"] else { Issue.record("\(status)"); return }
+        #expect(held.count == 1 && held.first?["code"] == .string("supersedes-unsynced"), "\(status)")
+
+        _ = try await base.sync(rhyl)
+        let second = try await base.sync(prestatyn)
+        #expect(!second.stdout.contains("held back"), "\(second.stdout)")
+        #expect(try await cli.run("status", "--replica", prestatyn, "--json").json?["heldBack"] == .array([]))
+        _ = try await base.sync(rhyl)
+        let shown = try #require(try await cli.run("risk", "show", "--replica", rhyl, risk, "--json").json)
+        #expect(shown["fields"]?["title"] == .string("Flu clinic staffing, winter"), "\(shown)")
+    }
+
     /// Rhyl's file is merged into a new laptop's replica before either syncs; rhyl then syncs.
     /// The laptop's first sync cannot push rhyl's changes at first (it does not yet know rhyl's
     /// key is registered) and learns it from the pull: it pushes them in the same sync, so none

@@ -85,6 +85,13 @@ public struct SyncClient: Sendable {
     private func run(_ mode: ClientSyncStateMachine.Mode, progress: @escaping @Sendable (Progress) -> Void,
                      onApplied: @escaping @Sendable (Int) -> Void, onNotice: @escaping @Sendable (Notice) -> Void,
                      onHistory: @escaping @Sendable (HistoryPage) -> Void = { _ in }) async throws -> Summary {
+        // Changes that superseded another replica's change the server had not been given yet
+        // (`SupersessionReach`) go again at each sync: that replica may have synced it since.
+        // Once a run, not at each session's welcome: a watch would push one again and again.
+        switch mode {
+        case .once, .watch: try replica.releaseHeldBack(coded: .supersedesUnsynced)
+        case .history: break
+        }
         let start = try replica.syncStart()
         let identity = start.identity
         let token = try remote.token()

@@ -78,6 +78,11 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         /// escalating beyond the cluster, resolving another practice's conflict, deleting a shared
         /// record) and the credential is not a cluster lead's.
         public static let leadOnly = Code("lead-only")
+        /// A pushed change supersedes another replica's change that the server has not been
+        /// given yet, later than any it holds of that replica (`SupersessionReach`): it waits
+        /// until that replica syncs the change. The reference client holds it back and pushes
+        /// it again at its next sync.
+        public static let supersedesUnsynced = Code("supersedes-unsynced")
 
         /// What a person at a practice should read when a server answers with this code, where
         /// the server's message alone would not tell them what to do; nil for other codes. Any

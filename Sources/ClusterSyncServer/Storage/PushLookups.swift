@@ -16,6 +16,18 @@ public enum PushLookups {
             """), arguments: [tenant, cluster, record.rawValue, field, maker.rawValue]).map { ChangeID(replica: maker, counter: $0) }
     }
 
+    /// Of each of `replicas`, the highest counter of a change the server's log holds in one
+    /// cluster (`SupersessionReach`); one read of the log's unique key each.
+    static func highestCounters(_ db: Database, tenant: String, cluster: String, of replicas: Set<ReplicaID>) throws -> [ReplicaID: Int64] {
+        guard !replicas.isEmpty else { return [:] }
+        let highest = try db.cachedStatement(sql: "SELECT max(counter) FROM log WHERE tenant = ? AND cluster = ? AND replica = ?")
+        var found: [ReplicaID: Int64] = [:]
+        for replica in replicas {
+            if let counter = try Int64.fetchOne(highest, arguments: [tenant, cluster, replica.rawValue]) { found[replica] = counter }
+        }
+        return found
+    }
+
     /// The actions of one cluster naming a record as `source` (its id's canonical JSON text the
     /// third argument), found through `change_by_value`; `+rec` as in `ServerOversight.visible`,
     /// so SQLite does not walk the cluster's records by `record_by_scope` instead.

@@ -199,6 +199,9 @@ public final class SQLiteServerStore: ServerStore {
             var duplicates: [Change] = []
             // The live writes of the groups of fields the push may fill (`FieldGrowth`).
             var tally = FieldGrowth.PushTally(try PushLookups.nearlyFull(db, tenant: tenant, cluster: cluster, for: FieldGrowth.PushReads(changes)))
+            // The latest change held of each other replica the push supersedes (`SupersessionReach`).
+            var reach = SupersessionReach(highestStored: try PushLookups.highestCounters(
+                db, tenant: tenant, cluster: cluster, of: SupersessionReach.replicasToRead(changes)))
             for var change in changes {
                 let registration: ReplicaRegistration?
                 if let known = registrations[change.id.replica] {
@@ -282,6 +285,7 @@ public final class SQLiteServerStore: ServerStore {
                         && LeadPowers.leavesOwnWriteLive(pushed, ownLiveWrites: PushLookups.liveWrites(
                             db, tenant: tenant, cluster: cluster, record: pushed.record, field: pushed.field, by: pushed.id.replica), earlier: accepted)
                     do throws(ClusterSyncError) {
+                        try reach.check(pushed)
                         try LeadPowers.check(pushed, role: identity.role, practice: identity.practice, supersededPractices: superseded,
                                              supersededValues: supersededValues, escalatedRisks: escalatedRisks,
                                              leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
@@ -289,6 +293,7 @@ public final class SQLiteServerStore: ServerStore {
                         throw PushRejection(change: pushed.id, error: error)
                     }
                     try tally.admit(pushed)
+                    reach.admit(pushed)
                     seq += 1
                     accepted.append(change)
                     texts.append(text)

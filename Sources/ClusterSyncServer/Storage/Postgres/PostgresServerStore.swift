@@ -292,8 +292,20 @@ public final class PostgresServerStore: ServerStore {
                 if let id = RecordID(try row.decode(String.self)) { escalatedRisks.insert(id) }
             }
         }
+        // The latest change held of each other replica the push supersedes (`SupersessionReach`).
+        let reached = Array(SupersessionReach.replicasToRead(changes).map(\.rawValue))
+        var highestStored: [ReplicaID: Int64] = [:]
+        if !reached.isEmpty {
+            for row in try await c.rows("""
+                SELECT replica, max(counter) FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(reached))
+                GROUP BY replica
+                """, logger) {
+                let (id, counter) = try row.decode((String, Int64).self)
+                if let id = ReplicaID(id) { highestStored[id] = counter }
+            }
+        }
         let known = KnownState(owners: owners, registrations: registrations, redactions: redactions, storedRedactions: storedRedactions,
-                               supersededValues: supersededValues, escalatedRisks: escalatedRisks,
+                               highestStored: highestStored, supersededValues: supersededValues, escalatedRisks: escalatedRisks,
                                nearlyFull: try await nearlyFull(for: FieldGrowth.PushReads(changes), tenant: tenant, cluster: cluster, c))
 
         // Signed changes of registered makers need no stored copy (ownership rules only unsigned
@@ -320,6 +332,8 @@ public final class PostgresServerStore: ServerStore {
         var registrations: [ReplicaID: ReplicaRegistration]
         var redactions: [ChangeID: (by: ChangeID, record: RecordID, field: String)]
         var storedRedactions: [ChangeID: (record: String, field: String, by: ChangeID)]
+        /// Of each other replica the push's changes supersede, its latest change stored here.
+        var highestStored: [ReplicaID: Int64]
         /// The values of stored changes that changes of the push supersede, where `LeadPowers` reads them.
         var supersededValues: [ChangeID: JSONValue?]
         /// The risks changes of the push could take an action off that are escalated beyond the cluster.
@@ -396,6 +410,7 @@ public final class PostgresServerStore: ServerStore {
         var duplicates: [Change] = []
         var inBatch: [ChangeID: Change] = [:]
         var tally = FieldGrowth.PushTally(known.nearlyFull)
+        var reach = SupersessionReach(highestStored: known.highestStored)
         for var change in changes {
             let owner = owners[change.id.replica] ?? nil
             let registration = registrations[change.id.replica]
@@ -445,6 +460,7 @@ public final class PostgresServerStore: ServerStore {
                 leavesOwnWriteLive = LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ownLiveWrites, earlier: accepted)
             }
             do throws(ClusterSyncError) {
+                try reach.check(change)
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
                                      supersededValues: supersededValues, escalatedRisks: known.escalatedRisks,
                                      leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
@@ -452,6 +468,7 @@ public final class PostgresServerStore: ServerStore {
                 throw PushRejection(change: change.id, error: error)
             }
             try tally.admit(change)
+            reach.admit(change)
             change.author = ReplicaKeys.author(of: change, registration: registration, pushedBy: identity, fromReplica: replica)
             if change.value != nil {
                 let inBatch = redactions[change.id].flatMap { $0.record == change.record && $0.field == change.field ? $0.by : nil }
