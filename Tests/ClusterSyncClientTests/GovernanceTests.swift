@@ -148,6 +148,29 @@ import Testing
         #expect(throws: ClusterSyncError.self) { try r.interestsInForce(for: interest) }
     }
 
+    /// A name typed without its accents is the same person to every check, as a set already
+    /// refuses "dr sian evans" beside "Dr Siân Evans" (web app audit: her vote typed so was a
+    /// second voter in the tally, and her declaration typed so was no interest of hers).
+    @Test func aNameTypedWithoutItsAccentsIsTheSamePerson() throws {
+        let r = try replica("board", practice: "prestatyn")
+        _ = try terms(r, agreed: "2026-04-01", quorum: "1")
+        let m = try meeting(r, date: "2026-11-20")
+        try r.attend(m, Attendee(name: "Dr Siân Evans", role: "member", practice: "prestatyn"))
+        let interest = try r.create(.declaration, edits: [
+            .set("member", s("Dr Sian Evans")), .set("organisation", s("Prestatyn Late Clinic Ltd")), .set("nature", s("pecuniary")),
+            .set("date_declared", s("2026-11-01")),
+        ])
+        let d = try r.create(.decision, edits: [
+            .set("title", s("Extend opening hours")), .set("meeting", s(m.rawValue)), .set("method", s("vote")),
+        ])
+        try r.vote(d, member: "Dr Siân Evans", "for")
+        try r.vote(d, member: "dr sian evans", "against")
+        let view = try #require(try r.record(d))
+        #expect(view.mapValues("votes") == ["Dr Siân Evans": s("against")])
+        #expect(try r.interestsInForce(for: m).map(\.declaration.id) == [interest])
+        #expect(try r.interestsInForce(for: d).map(\.declaration.id) == [interest])
+    }
+
     /// One member, one vote; interests considered when deciding; a quorate meeting (guide §3.6,
     /// §3.7): what a decision's votes are checked against, in the core for every front end.
     @Test func aDecisionsVotesAreCheckedAgainstMembersInterestsAndQuorum() throws {

@@ -204,9 +204,13 @@ public struct GovernanceRecords: Sendable {
         return interests(of: names, on: date)
     }
 
-    /// A person's name as names are compared: ignoring case and repeated spaces.
+    /// A person's name as names are compared: as a set refuses a name spelled otherwise
+    /// (`Edit.nameKey`: without case, accents or repeated spaces). Before the forty-sixth
+    /// session this ignored case only, so a vote or a declaration typed "Dr Sian Evans" on a
+    /// keyboard without â was another person to the quorum, tally and interest checks than the
+    /// "Dr Siân Evans" the terms and the attendance already refused it beside (web app audit).
     public static func nameKey(_ name: String) -> String {
-        name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        Edit.nameKey(name)
     }
 
     // MARK: Checks, in words
