@@ -297,12 +297,18 @@ extension PostgresServerStore {
             paging.list(listed.ids, of: cluster)
             return
         }
+        // Only risks escalated beyond the cluster and plans with a live status past draft are read
+        // whole (a superset of what `OversightReach.visible` lists): before the forty-sixth
+        // session every shared risk with any level and every plan, drafts too, had its whole log
+        // read here whenever anything was stored in the cluster (security review).
         let risks = try await c.rows("""
-            SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND escalation IS NOT NULL
+            SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND escalation = ANY(\(OversightReach.levels))
                 AND type = 'risk' AND practice IS NULL
             """, logger).map { try $0.decode(String.self) }
         let plans = try await c.rows("""
-            SELECT id FROM record WHERE tenant = \(tenant) AND cluster = \(cluster) AND type = 'plan' AND practice IS NULL
+            SELECT r.id FROM record r WHERE r.tenant = \(tenant) AND r.cluster = \(cluster) AND r.type = 'plan' AND r.practice IS NULL
+                AND EXISTS (SELECT 1 FROM field_write w WHERE w.tenant = r.tenant AND w.cluster = r.cluster AND w.record = r.id
+                            AND w.field = 'status' AND w.live AND w.value <> \(JSONValue.string("draft").canonicalText))
             """, logger).map { try $0.decode(String.self) }
         guard !risks.isEmpty || !plans.isEmpty else {
             listings.keep(ServerOversight.ListedRecords(ids: [], views: []), tenant: tenant, cluster: cluster, role: role, version: clusterLast)
