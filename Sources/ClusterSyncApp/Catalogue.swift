@@ -344,6 +344,10 @@ public struct Catalogue: Sendable {
         "list_to": "Move to place",
         "list_move": "Move",
         "list_moved": "Moved.",
+        "list_item_open": "{1}: edit or delete this item",
+        "list_item_done": "done",
+        "list_removed": "Item deleted from the list.",
+        "delete_item_intro": "Deleting takes the item off its list; its history is kept. Any practice may delete a list's item.",
         "list_item_label": "{1}: {2}",
         // Record page
         "record_fields": "Details",

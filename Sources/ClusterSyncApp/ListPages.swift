@@ -22,7 +22,8 @@ extension Pages {
         }
         router.get("/lists/:id") { request, context in
             guard let list = try self.list(context) else { return self.notFound() }
-            return try self.listPage(list, flash: self.query(request)["moved"] == "1" ? self.t["list_moved"] : nil)
+            let query = self.query(request)
+            return try self.listPage(list, flash: query["moved"] == "1" ? self.t["list_moved"] : query["removed"] == "1" ? self.t["list_removed"] : nil)
         }
         router.post("/lists/:id/items") { request, context in
             guard let form = try await self.posted(request) else { return self.expired() }
@@ -83,6 +84,7 @@ extension Pages {
                 "up": String(number - 1), "down": String(number + 1),
                 "upLabel": "\(t["list_up"]): \(text)", "downLabel": "\(t["list_down"]): \(text)",
                 "toLabel": "\(t["list_to"]): \(text)", "moveLabel": "\(t["list_move"]): \(text)", "conflict": !item.conflicts.isEmpty,
+                "openLabel": t.text("list_item_open", text), "done": item.value("done")?.boolValue == true,
             ]
             if let owner = item.string("owner") { row["owner"] = owner }
             return row

@@ -153,6 +153,16 @@ struct RecordForm {
         Field(name: "outcomes", kind: .textarea),
     ])
 
+    /// A list's item, edited from its own page (the list's page links each item's text): an
+    /// agenda item typed wrong or pasted by mistake is corrected or deleted there (web app audit:
+    /// the list page only moved items). Items are added and moved on the list's page.
+    static let item = RecordForm(type: .item, fields: [
+        Field(name: "text", kind: .textarea),
+        Field(name: "owner", kind: .text),
+        Field(name: "measure", kind: .textarea),
+        Field(name: "done", kind: .choice(["yes", "no"])),
+    ])
+
     static func of(_ type: RecordType) -> RecordForm? {
         switch type {
         case .risk: risk
@@ -163,6 +173,7 @@ struct RecordForm {
         case .terms: terms
         case .plan: plan
         case .contribution: contribution
+        case .item: item
         default: nil
         }
     }

@@ -108,12 +108,14 @@ extension Pages {
         // made by mistake (a file imported twice) could not be taken out in the app (web app audit).
         router.post("/records/:id/delete") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }
-            guard let view = try self.record(context), view.type != .item else { return self.notFound() }
+            guard let view = try self.record(context) else { return self.notFound() }
             do {
                 guard posted["confirm"] == "yes" else {
                     throw ClusterSyncError(.invalidValue, self.t["delete_unconfirmed"], field: RecordSchema.deletedField.name)
                 }
                 try self.replica.delete(view.id)
+                // An item leaves its list, as `list remove` takes it off: the list is where it was seen.
+                if view.type == .item, let list = view.reference("list") { return .redirect(to: "/lists/\(list.rawValue)?removed=1") }
                 return .redirect(to: "/records/\(view.id.rawValue)?deleted=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message, refusedDelete: true)
@@ -329,8 +331,10 @@ extension Pages {
             }
             data["voteForm"] = form
         }
-        if view.type != .item {
-            var form: [String: Any] = ["isDeleted": view.isDeleted]
+        // A list's item is deleted as `list remove` takes it off (any practice's, with no restore
+        // here: it is added again); other records as `delete`, and restored.
+        if view.type != .item || !view.isDeleted {
+            var form: [String: Any] = ["isDeleted": view.isDeleted, "intro": t[view.type == .item ? "delete_item_intro" : "delete_intro"]]
             if refusedDelete { form["error"] = problem }
             data["deleteForm"] = form
         }

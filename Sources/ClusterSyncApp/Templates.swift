@@ -136,7 +136,7 @@ enum Templates {
     {{#hasErrors}}<div class="problem" role="alert"><h2>{{t.form_error_title}}</h2><ul>{{#errors}}<li>{{message}}</li>{{/errors}}</ul></div>{{/hasErrors}}
     <ol class="items" id="items">
     {{#items}}<li>
-    <span class="number">{{number}}.</span><span class="text">{{text}}{{#owner}} – {{owner}}{{/owner}}</span>
+    <span class="number">{{number}}.</span><span class="text"><a href="/records/{{id}}" aria-label="{{openLabel}}">{{text}}</a>{{#owner}} – {{owner}}{{/owner}}{{#done}} ({{t.list_item_done}}){{/done}}</span>
     {{^readOnly}}
     {{^first}}<form method="post" action="/lists/{{listID}}/move"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="item" value="{{id}}"><input type="hidden" name="to" value="{{up}}"><button class="secondary" type="submit" aria-label="{{upLabel}}">{{t.list_up}}</button></form>{{/first}}
     {{^last}}<form method="post" action="/lists/{{listID}}/move"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="item" value="{{id}}"><input type="hidden" name="to" value="{{down}}"><button class="secondary" type="submit" aria-label="{{downLabel}}">{{t.list_down}}</button></form>{{/last}}
@@ -238,7 +238,7 @@ enum Templates {
     <form method="post" action="/records/{{id}}/delete" aria-labelledby="delete"{{#error}} aria-describedby="d-error"{{/error}}>
     <input type="hidden" name="csrf" value="{{csrf}}">
     {{#error}}<p class="error" id="d-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
-    <p>{{t.delete_intro}}</p>
+    <p>{{intro}}</p>
     <div class="field"><input type="checkbox" id="d-confirm" name="confirm" value="yes"> <label for="d-confirm" class="inline">{{t.delete_confirm}}</label></div>
     <button type="submit" class="secondary">{{t.delete_button}}</button>
     </form>{{/isDeleted}}

@@ -301,6 +301,25 @@ def test_reorder_a_list_without_javascript(browser, app):
     page.get_by_role("button", name="Move: Any other business").click()
     expect(items).to_have_text(["Any other business", "Winter pressures", "Apologies", "Minutes of the last meeting"])
     shot(page, "agenda")
+
+    # An item typed wrong is corrected on its own page, and one added by mistake deleted there
+    # (web app audit: the list page only moved items). Deleting an item is any practice's.
+    page.get_by_role("link", name="Apologies: edit or delete this item").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Apologies")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Item").fill("Apologies and substitutes")
+    page.get_by_label("Owner").fill("Cluster lead")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Apologies and substitutes")
+    shot(page, "agenda-item")
+    page.get_by_role("link", name="Lists").click()
+    page.get_by_role("link", name="Cluster board agenda, December").click()
+    expect(items).to_have_text(["Any other business", "Winter pressures", "Apologies and substitutes – Cluster lead", "Minutes of the last meeting"])
+    page.get_by_role("link", name="Winter pressures: edit or delete this item").click()
+    page.get_by_label("Yes, delete this record").check()
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("status")).to_have_text("Item deleted from the list.")
+    expect(items).to_have_text(["Any other business", "Apologies and substitutes – Cluster lead", "Minutes of the last meeting"])
     context.close()
 
 
