@@ -269,6 +269,8 @@ public struct Catalogue: Sendable {
         "attend_remove_label": "Remove {1} from the attendance",
         "attend_removed": "Attendance removed.",
         "meeting_decisions": "Decisions taken at this meeting",
+        "arising_title": "Actions arising",
+        "arising_due": "due {1}",
         "set_title": "Names and links",
         "set_none": "None yet.",
         "link_type_risk": "Risk", "link_type_action": "Action", "link_type_list": "List", "link_type_meeting": "Meeting",

@@ -306,11 +306,27 @@ extension Pages {
             form["hasAttendees"] = !view.attendees.isEmpty
             data["attendForm"] = form
         }
+        var sources: Set<RecordID> = [view.id]
         if view.type == .meeting {
             let decisions = governance.decisions.filter { $0.string("meeting") == view.id.rawValue }
                 .sorted { ($0.string("date") ?? "", $0.id) < ($1.string("date") ?? "", $1.id) }
             data["meetingDecisions"] = decisions.map { ["id": $0.id.rawValue, "title": $0.name] }
             data["hasMeetingDecisions"] = !decisions.isEmpty
+            sources.formUnion(decisions.map(\.id))
+        }
+        // Actions arising: those whose `source` is this meeting or decision (a meeting's, its
+        // decisions' too), as the minutes list them (web app audit: an action given its source
+        // showed nowhere on the meeting or the decision).
+        if view.type == .meeting || view.type == .decision {
+            let arising = try replica.records(.action).filter { !$0.isDeleted && $0.reference("source").map(sources.contains) == true }
+            data["arisingActions"] = arising.map { action -> [String: Any] in
+                let detail = [action.string("owner"), action.date("due_date").map { t.text("arising_due", WalesDates.shown($0)) }]
+                    .compactMap { $0 }.joined(separator: ", ")
+                var row: [String: Any] = ["id": action.id.rawValue, "title": action.name]
+                if !detail.isEmpty { row["detail"] = detail }
+                return row
+            }
+            data["hasArisingActions"] = !arising.isEmpty
         }
         if view.type == .decision, !view.isDeleted {
             var form: [String: Any] = [

@@ -201,6 +201,8 @@ enum Templates {
     {{/attendForm}}{{/readOnly}}
     {{#hasMeetingDecisions}}<h2>{{t.meeting_decisions}}</h2>
     <ul class="meeting-decisions">{{#meetingDecisions}}<li><a href="/records/{{id}}">{{title}}</a></li>{{/meetingDecisions}}</ul>{{/hasMeetingDecisions}}
+    {{#hasArisingActions}}<h2>{{t.arising_title}}</h2>
+    <ul class="arising-actions">{{#arisingActions}}<li><a href="/records/{{id}}">{{title}}</a>{{#detail}} – {{detail}}{{/detail}}</li>{{/arisingActions}}</ul>{{/hasArisingActions}}
     {{^readOnly}}{{#voteForm}}
     <h2 id="vote">{{t.vote_title}}</h2>
     <form method="post" action="/records/{{id}}/vote" aria-labelledby="vote"{{#error}} aria-describedby="v-error"{{/error}}>

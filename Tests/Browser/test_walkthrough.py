@@ -994,3 +994,21 @@ def test_an_action_says_what_it_came_from(page, app):
     page.get_by_role("button", name="Save").click()
     meeting = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
     assert json.loads(cli(app.replica, "meeting", "show", meeting, "--json")).get("practice") == "prestatyn-medical"
+
+
+def test_a_meeting_and_a_decision_list_their_actions_arising(page, app):
+    """Actions whose `source` is a meeting or one of its decisions are listed on both pages, with
+    owner and due date (web app audit: they showed nowhere but on the action)."""
+    meeting = cli(app.replica, "meeting", "add", "title=Cluster board, January", "date=2027-01-14").strip()
+    decision = cli(app.replica, "decision", "add", "title=Fund the minor ailments pilot", "meeting=" + meeting).strip()
+    cli(app.replica, "action", "add", "title=Write to the Health Board", "owner=Cluster lead", "due_date=2027-02-01", "source=" + decision)
+    cli(app.replica, "action", "add", "title=Circulate the minutes", "source=" + meeting)
+    cli(app.replica, "action", "add", "title=Unrelated action")
+    page.goto(app.address + "records/" + meeting)
+    arising = page.locator("ul.arising-actions li")
+    expect(arising).to_have_count(2)
+    expect(page.locator("ul.arising-actions")).to_contain_text("Write to the Health Board – Cluster lead, due 1 Feb 2027")
+    expect(arising.filter(has_text="Circulate the minutes")).to_have_text("Circulate the minutes")
+    shot(page, "meeting-arising")
+    page.goto(app.address + "records/" + decision)
+    expect(arising).to_have_text(["Write to the Health Board – Cluster lead, due 1 Feb 2027"])
