@@ -15,6 +15,8 @@ final class AppSession: Sendable {
     let sessionSecret: String
     let csrfToken: String
     private let oneTimeKey: Mutex<String?>
+    /// The forms that made something, by the key each was drawn with.
+    let submissions = FormSubmissions()
 
     init() {
         sessionSecret = Self.random()

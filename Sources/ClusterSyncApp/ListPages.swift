@@ -9,32 +9,37 @@ extension Pages {
         router.get("/lists") { _, _ in try self.listsPage(typedTitle: "", typedKind: "", problem: nil) }
         router.post("/lists") { request, _ in
             guard let form = try await self.posted(request) else { return self.expired() }
-            let title = form.trimmed("title")
-            let kind = form.trimmed("kind")
-            guard !title.isEmpty else { return try self.listsPage(typedTitle: title, typedKind: kind, problem: self.t.text("needs_title", "list")) }
-            do {
-                let edits = try FieldInput.parse(["title=\(title)", "kind=\(form.trimmed("kind"))"], type: .list, current: nil, today: self.replica.today)
-                let id = try self.replica.add(.list, edits: edits)
-                return .redirect(to: "/lists/\(id.rawValue)")
-            } catch let error as ClusterSyncError where error.isUserError {
-                return try self.listsPage(typedTitle: title, typedKind: kind, problem: error.message)
+            return try self.once(request, form) {
+                let title = form.trimmed("title")
+                let kind = form.trimmed("kind")
+                guard !title.isEmpty else { return try self.listsPage(typedTitle: title, typedKind: kind, problem: self.t.text("needs_title", "list")) }
+                do {
+                    let edits = try FieldInput.parse(["title=\(title)", "kind=\(form.trimmed("kind"))"], type: .list, current: nil, today: self.replica.today)
+                    let id = try self.replica.add(.list, edits: edits)
+                    return .redirect(to: "/lists/\(id.rawValue)")
+                } catch let error as ClusterSyncError where error.isUserError {
+                    return try self.listsPage(typedTitle: title, typedKind: kind, problem: error.message)
+                }
             }
         }
         router.get("/lists/:id") { request, context in
             guard let list = try self.list(context) else { return self.notFound() }
             let query = self.query(request)
-            return try self.listPage(list, flash: query["moved"] == "1" ? self.t["list_moved"] : query["removed"] == "1" ? self.t["list_removed"] : nil)
+            return try self.listPage(list, flash: query["moved"] == "1" ? self.t["list_moved"] : query["removed"] == "1" ? self.t["list_removed"]
+                : query["again"] == "1" ? self.t["form_sent_again"] : nil)
         }
         router.post("/lists/:id/items") { request, context in
             guard let form = try await self.posted(request) else { return self.expired() }
             guard let list = try self.list(context) else { return self.notFound() }
             let text = form.trimmed("text"), owner = form.trimmed("owner")
-            do {
-                guard !text.isEmpty else { throw ClusterSyncError(.invalidValue, self.t["item_needs_text"], field: "text") }
-                _ = try self.replica.addItem(toList: list, text: text, owner: owner.isEmpty ? nil : owner)
-                return .redirect(to: "/lists/\(list.id.rawValue)")
-            } catch let error as ClusterSyncError where error.isUserError {
-                return try self.listPage(list, problem: error.message, typedText: text, typedOwner: owner, problemIsTheItems: true)
+            return try self.once(request, form) {
+                do {
+                    guard !text.isEmpty else { throw ClusterSyncError(.invalidValue, self.t["item_needs_text"], field: "text") }
+                    _ = try self.replica.addItem(toList: list, text: text, owner: owner.isEmpty ? nil : owner)
+                    return .redirect(to: "/lists/\(list.id.rawValue)")
+                } catch let error as ClusterSyncError where error.isUserError {
+                    return try self.listPage(list, problem: error.message, typedText: text, typedOwner: owner, problemIsTheItems: true)
+                }
             }
         }
         router.post("/lists/:id/move") { request, context in

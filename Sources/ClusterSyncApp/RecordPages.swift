@@ -13,7 +13,7 @@ extension Pages {
             let done: [(key: String, value: String, words: String)] = [
                 ("saved", "1", "form_saved"), ("attended", "1", "attend_recorded"), ("voted", "1", "vote_recorded"),
                 ("voted", "in-person", "vote_recorded_in_person"), ("unattended", "1", "attend_removed"), ("unvoted", "1", "vote_withdrawn"),
-                ("deleted", "1", "record_deleted_done"),
+                ("deleted", "1", "record_deleted_done"), ("again", "1", "form_sent_again"),
             ]
             let flash = query["settled"].map { self.t.text("record_resolved", self.fieldLabel($0)) }
                 ?? done.first { query[$0.key] == $0.value }.map { self.t[$0.words] }
@@ -134,11 +134,13 @@ extension Pages {
         router.post("/records/:id/note") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }
             guard let view = try self.record(context), view.type == .action, !view.isDeleted else { return self.notFound() }
-            do {
-                try self.replica.addNote(view.id, posted["note"] ?? "")
-                return .redirect(to: "/records/\(view.id.rawValue)?saved=1#note")
-            } catch let error as ClusterSyncError where error.isUserError {
-                return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
+            return try self.once(request, posted) {
+                do {
+                    try self.replica.addNote(view.id, posted["note"] ?? "")
+                    return .redirect(to: "/records/\(view.id.rawValue)?saved=1#note")
+                } catch let error as ClusterSyncError where error.isUserError {
+                    return try self.recordPage(view, flash: nil, problem: error.message, typed: posted)
+                }
             }
         }
         router.post("/records/:id/vote") { request, context in

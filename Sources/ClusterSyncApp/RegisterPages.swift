@@ -13,7 +13,7 @@ extension Pages {
             router.get("\(path)/new") { _, _ in self.newForm(type, typed: nil, problems: []) }
             router.post(RouterPath(path)) { request, _ in
                 guard let form = try await self.posted(request) else { return self.expired() }
-                return try self.create(type, form: form)
+                return try self.once(request, form) { try self.create(type, form: form) }
             }
         }
     }

@@ -1012,3 +1012,36 @@ def test_a_meeting_and_a_decision_list_their_actions_arising(page, app):
     shot(page, "meeting-arising")
     page.goto(app.address + "records/" + decision)
     expect(arising).to_have_text(["Write to the Health Board – Cluster lead, due 1 Feb 2027"])
+
+
+def test_a_form_sent_again_makes_nothing_twice(page, app):
+    """Back then Save on a new record's form, or on a progress note's, goes to what the first
+    post made, says so, and makes nothing again (web app audit: it made a second meeting and a
+    second note); one field changed makes a new record."""
+    page.goto(app.address + "meetings/new")
+    page.get_by_label("Title").fill("Cluster board, February")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cluster board, February")
+    first = page.url.split("?")[0]
+    page.go_back()
+    expect(page.get_by_label("Title")).to_have_value("Cluster board, February")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("This form was sent twice: it was saved once, here.")
+    assert page.url.split("?")[0] == first, page.url
+    assert cli(app.replica, "meeting", "list").count("Cluster board, February") == 1
+    page.go_back()
+    page.get_by_label("Title").fill("Cluster board, March")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cluster board, March")
+    assert page.url.split("?")[0] != first, page.url
+
+    action = cli(app.replica, "action", "add", "title=Book the venue").strip()
+    page.goto(app.address + "records/" + action)
+    page.locator("textarea[name=note]").fill("Venue booked for 12 Feb")
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    page.go_back()
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.get_by_role("status")).to_have_text("This form was sent twice: it was saved once, here.")
+    shown = json.loads(cli(app.replica, "action", "show", action, "--json"))
+    assert json.dumps(shown).count("Venue booked for 12 Feb") == 1, shown
