@@ -88,8 +88,11 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
                 response = try await LiveUpdate.$page.withValue(live) { try await next(request, context) }
             } catch let error as HTTPError {
                 // No such route, a body too large: a page saying so, with the headers below.
-                response = page.message(status: error.status, title: page.t["error_title"],
-                                        body: error.status == .notFound ? page.t["not_found"] : error.status.reasonPhrase)
+                // A mistyped address is no failure: said as the pages say a record not held here
+                // (web app audit: "Something went wrong" above it alarmed).
+                response = error.status == .notFound
+                    ? page.message(status: .notFound, title: page.t["not_found_title"], body: page.t["not_found"])
+                    : page.message(status: error.status, title: page.t["error_title"], body: error.status.reasonPhrase)
             } catch is NIOTooManyBytesError {
                 // A form past `Pages.maxFormBytes` (a file past the import's bound is answered by
                 // the import page itself): nothing was read, so nothing was saved.

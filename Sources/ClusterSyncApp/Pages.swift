@@ -85,7 +85,7 @@ struct Pages: Sendable {
     }
 
     func notFound() -> Response {
-        page.message(status: .notFound, title: t["not_found"], body: t["not_found"])
+        page.message(status: .notFound, title: t["not_found_title"], body: t["not_found"])
     }
 
     func query(_ request: Request) -> FormBody { FormBody(request.uri.query ?? "") }
@@ -96,11 +96,20 @@ struct Pages: Sendable {
     /// among the lists only those of `listKind` (a meeting's agendas, a plan's priorities).
     func linkable(_ type: RecordType, fromPrivate: Bool = false, listKind: String = "agenda") -> [(id: String, name: String)] {
         let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
-        return ((try? replica.register(type, filter: filter, order: RecordOrder(.date))) ?? [])
+        let options = ((try? replica.register(type, filter: filter, order: RecordOrder(.date))) ?? [])
             .filter { type != .list || $0.string("kind") == listKind }
-            .map { view in
-            (view.id.rawValue, view.date("date").map { "\(view.name), \(WalesDates.shown($0))" } ?? view.name)
-        }
+            .map { view -> (id: String, name: String) in
+                // A declaration by its member, organisation and day: a member may declare several.
+                let parts = type == .declaration
+                    ? [view.name, view.string("organisation"), view.date("date_declared").map(WalesDates.shown)]
+                    : [view.name, view.date("date").map(WalesDates.shown)]
+                return (view.id.rawValue, parts.compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "))
+            }
+        // Two alike (a meeting made twice) are told apart by their ids (web app audit: the
+        // choice showed the same words twice).
+        var seen: [String: Int] = [:]
+        for option in options { seen[option.name, default: 0] += 1 }
+        return options.map { seen[$0.name, default: 0] > 1 ? ($0.id, "\($0.name) (\($0.id))") : $0 }
     }
 
     /// A field's name on a page; a map entry (`votes:Ceri Lloyd`) as its map's name and key.

@@ -454,6 +454,9 @@ extension Pages {
         case .date: WalesDates.shown(iso: text)
         // An attendee's agreement day, in its words ("agreed by BCUHB on 1 Nov 2026").
         case .attendeeSet: WalesDates.shown(inText: text)
+        // A choice as its form offers it ("stakeholder board", "not started"; web app audit: a
+        // record's page showed the stored word, "stakeholder-board").
+        case .choice(let words) where words.contains(text): text.replacingOccurrences(of: "-", with: " ")
         default: text
         }
     }

@@ -437,6 +437,14 @@ def test_a_meeting_with_attendance_and_a_declaration_of_interest(page, app):
     declaration = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
     shown = json.loads(cli(app.replica, "declaration", "show", declaration, "--json"))
     assert shown["fields"]["meeting"].startswith("MTG-"), shown
+    # The meeting's page offers declarations by member, organisation and day (a member may
+    # declare several), and a page not held here says so without alarm.
+    page.goto(app.address + "records/" + shown["fields"]["meeting"])
+    expect(page.get_by_label("Add to declarations of interest").locator("option", has_text="Dr Rhys Jones")).to_have_text(
+        "Dr Rhys Jones, Rhyl Pharmacy Ltd, 1 Nov 2026")
+    page.goto(app.address + "meetings/terms")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    page.go_back()
     page.get_by_role("link", name="Declarations of interest").click()
     expect(page.locator("tbody tr").filter(has_text="Dr Rhys Jones")).to_contain_text("1 Nov 2026")
 
