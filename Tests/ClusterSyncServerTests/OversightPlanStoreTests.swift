@@ -71,9 +71,27 @@ import Testing
         #expect(added.changes.map(\.record.rawValue) == [third, third])
         #expect(added.oversight?.escalated.map(\.record.rawValue) == (listed + [third]).sorted())
 
+        // The plan's priorities written again to the list it names, and the list's kind to
+        // priorities again (any practice may): each goes alone, the list and its items not
+        // again (security review, forty-sixth session: they went whole, histories and all).
+        _ = try await store.push([change(30, plan, "priorities", .string(priorities), sup: [3]),
+                                  change(31, priorities, "kind", .string("priorities"), sup: [5])], as: rhyl)
+        let writtenAgain = try await store.pull(for: pcpg, after: added.cursor, limit: 1000)
+        #expect(writtenAgain.changes.map(\.id.counter).sorted() == [30, 31], "\(writtenAgain.changes.map(\.id))")
+        // Named another list, the plan's priorities go whole (the new list and its items).
+        let otherList = "LST-8J0K2N4Q6S", ofOther = "ITM-2D4F6H8K0M"
+        _ = try await store.push([change(32, otherList, "kind", .string("priorities")), change(33, ofOther, "list", .string(otherList)),
+                                  change(34, ofOther, "text", .string("Mental health")),
+                                  change(35, plan, "priorities", .string(otherList), sup: [30])], as: rhyl)
+        let renamed = try await store.pull(for: pcpg, after: writtenAgain.cursor, limit: 1000)
+        #expect(Set(renamed.changes.map(\.record.rawValue)) == [otherList, ofOther, plan], "\(renamed.changes.map(\.id))")
+        _ = try await store.push([change(36, plan, "priorities", .string(priorities), sup: [35])], as: rhyl)
+        let back = try await store.pull(for: pcpg, after: renamed.cursor, limit: 1000)
+        #expect(Set(back.changes.map(\.record.rawValue)).isSuperset(of: [priorities, first, second, third]), "\(back.changes.map(\.id))")
+
         // The draft agreed: it arrives whole with its priorities, its title written before included.
         _ = try await store.push([change(25, draft, "status", .string("agreed"), sup: [16])], as: rhyl)
-        let agreed = try await store.pull(for: pcpg, after: added.cursor, limit: 1000)
+        let agreed = try await store.pull(for: pcpg, after: back.cursor, limit: 1000)
         #expect(Set(agreed.changes.map(\.record.rawValue)) == [draft, draftPriorities, ofTheDraft])
         #expect(agreed.changes.contains { $0.record.rawValue == draft && $0.field == "title" })
 

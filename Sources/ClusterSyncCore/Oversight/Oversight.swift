@@ -124,6 +124,23 @@ public enum OversightReach {
             || (change.record.type == .list && change.field == "kind")
     }
 
+    /// Whether `sentWhole` asks if `change` leaves what is listed as it was: a write of a value
+    /// over others, on a field that `lists` other than a link (a set) or a redaction.
+    public static func mayBeWrittenAgain(_ change: Change) -> Bool {
+        lists(change) && change.value != nil && !change.supersedes.isEmpty
+            && change.field != "linked_actions" && change.field != Redaction.field
+    }
+
+    /// Whether `change` (`mayBeWrittenAgain`) leaves what is listed as it was: it writes the value
+    /// every change it supersedes held (`supersededValues`, as the store holds them, nil where it
+    /// holds none) and its field is in no conflict on `view`, the record as it is now (so no
+    /// other value stands beside it that a replica could show instead).
+    public static func leavesListingAsItWas(_ change: Change, supersededValues: [JSONValue?], view: RecordView?) -> Bool {
+        guard mayBeWrittenAgain(change), let value = change.value, supersededValues.count == change.supersedes.count,
+              supersededValues.allSatisfy({ $0 == value }), let view else { return false }
+        return !view.conflicts.contains { $0.field == change.field }
+    }
+
     /// The fields of any record that `lists` a change of (an item's `list` is set once, with
     /// the item).
     static let listingFields: Set<String> = ["escalation", "linked_actions", "source", RecordSchema.deletedField.name, Redaction.field]
@@ -142,9 +159,15 @@ public enum OversightReach {
     /// to a risk whose description had been rewritten 3,000 times. Any other listed record was
     /// listed before, so the client holds its history and needs only its `logged` changes. A
     /// record made since has all its changes in `logged`.
-    public static func sentWhole(listed: Set<RecordID>, views: [RecordView], logged: [Change]) -> Set<RecordID> {
+    ///
+    /// `writtenAgain`: changes among `logged` that leave what is listed as it was
+    /// (`leavesListingAsItWas`): they renew nothing. Before the forty-sixth session a plan's
+    /// `priorities` written again to the list it names (any practice's) sent the list and its
+    /// items whole, histories and all, to every read-only replica of the region (security review).
+    public static func sentWhole(listed: Set<RecordID>, views: [RecordView], logged: [Change],
+                                 writtenAgain: Set<ChangeID> = []) -> Set<RecordID> {
         var renewed = Set<RecordID>(), linked = Set<RecordID>()
-        for change in logged where listed.contains(change.record) && lists(change) {
+        for change in logged where listed.contains(change.record) && lists(change) && !writtenAgain.contains(change.id) {
             switch change.field {
             case "linked_actions":
                 if let id = change.value?.stringValue.flatMap({ RecordID($0) }), listed.contains(id) { linked.insert(id) }

@@ -120,12 +120,36 @@ public enum ServerOversight {
                                after resume: OversightCursor?, limit: Int) throws -> [Change] {
         guard let logged else { return try history(db, tenant: tenant, cluster: cluster, records: listed.ids, after: resume, limit: limit) }
         let ids = Set(listed.ids)
-        let whole = OversightReach.sentWhole(listed: ids, views: listed.views, logged: logged)
+        let whole = OversightReach.sentWhole(listed: ids, views: listed.views, logged: logged,
+                                             writtenAgain: try writtenAgain(db, tenant: tenant, cluster: cluster, listed: listed, logged: logged))
         let fromHistory = try history(db, tenant: tenant, cluster: cluster, records: listed.ids.filter(whole.contains), after: resume, limit: limit)
         let fromLog = logged.filter { change in
             ids.contains(change.record) && !whole.contains(change.record) && resume.map { follows(change, $0) } ?? true
         }
         return Array((fromHistory + fromLog).sorted(by: pageOrder).prefix(limit))
+    }
+
+    /// The changes among `logged` to records of `listed` that leave what is listed as it was
+    /// (`OversightReach.leavesListingAsItWas`), with the values they supersede read from the
+    /// materialised state (a value compacted away is not held, and the change renews).
+    static func writtenAgain(_ db: Database, tenant: String, cluster: String, listed: ListedRecords, logged: [Change]) throws -> Set<ChangeID> {
+        let ids = Set(listed.ids)
+        let candidates = logged.filter { ids.contains($0.record) && OversightReach.mayBeWrittenAgain($0) }
+        guard !candidates.isEmpty else { return [] }
+        let views = Dictionary(listed.views.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let valueOf = try db.cachedStatement(sql: """
+            SELECT c.value FROM record rec JOIN change c ON c.record = rec.num JOIN replica r ON r.num = c.replica
+            WHERE rec.tenant = ? AND rec.cluster = ? AND rec.id = ? AND c.field = ? AND r.id = ? AND c.counter = ?
+            """)
+        var found = Set<ChangeID>()
+        for change in candidates {
+            let values = try change.supersedes.map { id -> JSONValue? in
+                try String.fetchOne(valueOf, arguments: [tenant, cluster, change.record.rawValue, change.field, id.replica.rawValue, id.counter])
+                    .flatMap { try? JSONValue(parsing: $0) }
+            }
+            if OversightReach.leavesListingAsItWas(change, supersededValues: values, view: views[change.record]) { found.insert(change.id) }
+        }
+        return found
     }
 
     /// Where a change stands in page order within a cluster. Ids are ASCII, so Swift's order of
