@@ -117,7 +117,7 @@ struct ShowConflicts: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let view = try requireRecord(id, of: nil, in: replica)
+        let view = try replica.requireRecord(typed: id, of: nil)
         let summary = try RecordConflictSummary.of(view, in: replica)
         let values = ValueText(replica: replica)
         if output.json {
@@ -197,7 +197,7 @@ struct ResolveConflict: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let view = try requireRecord(id, of: nil, in: replica)
+        let view = try replica.requireRecord(typed: id, of: nil)
         let (conflict, half) = try ConflictResolution.conflict(named: field, in: view)
         let name = conflict.field
         let values = ValueText(replica: replica)

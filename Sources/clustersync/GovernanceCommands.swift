@@ -74,7 +74,7 @@ struct AttendMeeting: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let view = try requireRecord(meeting, of: .meeting, in: replica)
+        let view = try replica.requireRecord(typed: meeting, of: .meeting)
         try replica.attend(view.id, Attendee.typed(name: name, role: role, capacity: capacity, practice: practice, represents: represents,
                                                    replaces: replaces, agreedBy: agreedBy, agreedOn: agreedOn))
     }
@@ -89,7 +89,7 @@ struct UnattendMeeting: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        try replica.unattend(try requireRecord(meeting, of: .meeting, in: replica).id, name: name)
+        try replica.unattend(try replica.requireRecord(typed: meeting, of: .meeting).id, name: name)
     }
 }
 
@@ -112,7 +112,7 @@ struct VoteOnDecision: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let changes = try replica.vote(try requireRecord(decision, of: .decision, in: replica).id, member: member, vote,
+        let changes = try replica.vote(try replica.requireRecord(typed: decision, of: .decision).id, member: member, vote,
                                        forInterest: interest, byProxy: proxy)
         if Replica.nowCastInPerson(changes) {
             Output.print("\(member)'s vote is now recorded as cast in person (it was by proxy); add --proxy if a proxy cast it")
@@ -134,7 +134,7 @@ struct WithdrawVote: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        try replica.withdrawVote(try requireRecord(decision, of: .decision, in: replica).id, member: member)
+        try replica.withdrawVote(try replica.requireRecord(typed: decision, of: .decision).id, member: member)
     }
 }
 
@@ -149,7 +149,7 @@ struct InterestsCommand: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let view = try requireRecord(id, of: nil, in: replica)
+        let view = try replica.requireRecord(typed: id, of: nil)
         let interests = try replica.interestsInForce(for: view.id)
         if output.json {
             Output.printJSON(.object(["record": .string(view.id.rawValue), "interests": .array(interests.map { interest in

@@ -40,7 +40,7 @@ struct AddItem: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let listView = try requireRecord(list, of: .list, in: replica)
+        let listView = try replica.requireRecord(typed: list, of: .list)
         let id = try replica.addItem(toList: listView, text: text, owner: owner, at: at)
         Output.print(id.rawValue)
     }
@@ -56,7 +56,7 @@ struct MoveItem: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let listView = try requireRecord(list, of: .list, in: replica)
+        let listView = try replica.requireRecord(typed: list, of: .list)
         let items = try replica.items(of: listView.id)
         let moving = try Replica.requireItem(item, in: items, list: listView.id)
         try replica.move(moving.id, inList: listView.id, to: to)
@@ -72,7 +72,7 @@ struct RemoveItem: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let listView = try requireRecord(list, of: .list, in: replica)
+        let listView = try replica.requireRecord(typed: list, of: .list)
         let target = try Replica.requireItem(item, in: try replica.items(of: listView.id), list: listView.id)
         try replica.edit(target.id, .delete)
     }
@@ -88,7 +88,7 @@ struct SetItem: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let listView = try requireRecord(list, of: .list, in: replica)
+        let listView = try replica.requireRecord(typed: list, of: .list)
         let target = try Replica.requireItem(item, in: try replica.items(of: listView.id), list: listView.id)
         let edits = try parseEdits(fields, type: .item, current: target, today: replica.today)
         if edits.contains(where: { if case .set("list", _) = $0 { true } else { if case .set("position", _) = $0 { true } else { false } } }) {

@@ -140,20 +140,6 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
     }
 }
 
-/// Finds a record of the expected type or explains why not.
-func requireRecord(_ text: String, of type: RecordType?, in replica: Replica) throws -> RecordView {
-    guard let id = RecordID(typed: text) else {
-        throw ClusterSyncError(.unknownRecord, "\"\(text)\" is not a record id (like RSK-7K3M9Q2X1A)")
-    }
-    if let type, id.type != type {
-        throw ClusterSyncError(.wrongType, "\(id) is \(id.type.withArticle), not \(type.withArticle)")
-    }
-    guard let view = try replica.record(id) else {
-        throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica")
-    }
-    return view
-}
-
 struct ShowRecord<Kind: RegisterKind>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "show", abstract: "Show one \(recordNoun(Kind.type)) with its conflicts.")
@@ -188,7 +174,7 @@ struct SetFields<Kind: RegisterKind>: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let view = try requireRecord(id, of: Kind.type, in: replica)
+        let view = try replica.requireRecord(typed: id, of: Kind.type)
         let edits = try parseEdits(fields, type: Kind.type, current: view, today: replica.today)
         try replica.edit(edits.map { (view.id, $0) })
     }
@@ -204,7 +190,7 @@ struct DeleteRecord<Kind: RegisterKind>: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let view = try requireRecord(id, of: Kind.type, in: replica)
+        let view = try replica.requireRecord(typed: id, of: Kind.type)
         try replica.delete(view.id)
     }
 }
@@ -219,7 +205,7 @@ struct RestoreRecord<Kind: RegisterKind>: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let view = try requireRecord(id, of: Kind.type, in: replica)
+        let view = try replica.requireRecord(typed: id, of: Kind.type)
         try replica.restore(view.id)
     }
 }
@@ -234,7 +220,7 @@ struct AddNote: ParsableCommand {
 
     func run() throws {
         let replica = try replica.open()
-        let view = try requireRecord(id, of: .action, in: replica)
+        let view = try replica.requireRecord(typed: id, of: .action)
         try replica.addNote(view.id, text)
     }
 }

@@ -54,7 +54,7 @@ struct ShowCommand: ParsableCommand {
     }
 
     static func show(_ id: String, type: RecordType?, replica: Replica, json: Bool) throws {
-        let view = try requireRecord(id, of: type, in: replica)
+        let view = try replica.requireRecord(typed: id, of: type)
         let items = view.type == .list ? try replica.items(of: view.id) : nil
         let governance = try replica.governance()
         if json {

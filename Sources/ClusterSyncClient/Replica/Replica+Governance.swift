@@ -130,6 +130,18 @@ extension Replica {
     }
 
     @discardableResult
+    /// The record an id typed by a person names (any letter case, as `RecordID(typed:)` reads
+    /// it), of `type` when one is given: refused naming what was wrong (not an id, another
+    /// type, not held here). The one check the CLI's commands and the app's routes share.
+    public func requireRecord(typed text: String, of type: RecordType?) throws -> RecordView {
+        guard let id = RecordID(typed: text) else {
+            throw ClusterSyncError(.unknownRecord, "\"\(text)\" is not a record id (like RSK-7K3M9Q2X1A)")
+        }
+        if let type { return try requireType(id, type) }
+        guard let view = try record(id), view.exists else { throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica") }
+        return view
+    }
+
     func requireType(_ id: RecordID, _ type: RecordType) throws -> RecordView {
         guard id.type == type else { throw ClusterSyncError(.wrongType, "\(id) is \(id.type.withArticle), not \(type.withArticle)") }
         guard let view = try record(id), view.exists else { throw ClusterSyncError(.unknownRecord, "no record \(id) in this replica") }
