@@ -153,16 +153,22 @@ import Testing
         }
     }
 
-    /// A replica that has never synced has no registered key, so no one else may vouch for its
-    /// changes: prestatyn keeps them queued and says so, and pushes its own; once rhyl syncs
-    /// itself they reach everyone with rhyl's name, and leave prestatyn's queue.
-    @Test func aRelayWaitsForItsMakerToSyncOnce() async throws {
+    /// A server; rhyl's replica, never synced, with a risk; prestatyn's, with rhyl's file merged in.
+    func rhylsRiskMergedIntoPrestatyn() async throws -> (rhyl: String, prestatyn: String, risk: String) {
         let server = try await base.makeServer()
         Teardown.add { await server.stop() }
         let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
         let prestatyn = try await base.makeReplica("prestatyn", certificate: true, server: server)
         let risk = try await base.addRisk(rhyl, "title=Flu clinic staffing")
         #expect(try await cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
+        return (rhyl, prestatyn, risk)
+    }
+
+    /// A replica that has never synced has no registered key, so no one else may vouch for its
+    /// changes: prestatyn keeps them queued and says so, and pushes its own; once rhyl syncs
+    /// itself they reach everyone with rhyl's name, and leave prestatyn's queue.
+    @Test func aRelayWaitsForItsMakerToSyncOnce() async throws {
+        let (rhyl, prestatyn, risk) = try await rhylsRiskMergedIntoPrestatyn()
         _ = try await base.addRisk(prestatyn, "title=Estates lease")
         let (maker, _) = try identity(of: rhyl)
 
@@ -191,12 +197,7 @@ import Testing
     /// `supersedes-unsynced`: a change may supersede another replica's only as far as the server
     /// holds them, `SupersessionReach`) and goes at prestatyn's first sync after rhyl's.
     @Test func anEditOverAMergedChangeWaitsUntilItsMakerSyncsIt() async throws {
-        let server = try await base.makeServer()
-        Teardown.add { await server.stop() }
-        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
-        let prestatyn = try await base.makeReplica("prestatyn", certificate: true, server: server)
-        let risk = try await base.addRisk(rhyl, "title=Flu clinic staffing")
-        #expect(try await cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
+        let (rhyl, prestatyn, risk) = try await rhylsRiskMergedIntoPrestatyn()
         #expect(try await cli.run("risk", "set", "--replica", prestatyn, risk, "title=Flu clinic staffing, winter").status == 0)
 
         let first = try await base.sync(prestatyn)
