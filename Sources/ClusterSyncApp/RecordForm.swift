@@ -261,12 +261,34 @@ struct RecordForm {
         for field in fields where isRequired(field) && current == nil && form.trimmed(field.name).isEmpty {
             problems.append(Problem(field: field.name, message: t.text("needs_field", t["type_\(type.rawValue)"], Catalogue.inSentence(t["field_\(field.name)"]))))
         }
-        guard problems.isEmpty else { return .refused(problems) }
-        do {
-            return .accepted(try FieldInput.parse(arguments, type: type, current: current, today: today))
-        } catch {
-            return .refused([problem(error)])
+        if problems.isEmpty {
+            do {
+                return .accepted(try FieldInput.parse(arguments, type: type, current: current, today: today))
+            } catch {
+                let each = problemsOneByOne(arguments, current: current, today: today, besides: [])
+                return .refused(each.isEmpty ? [problem(error)] : each)
+            }
         }
+        return .refused(problems + problemsOneByOne(arguments, current: current, today: today, besides: Set(problems.map(\.field))))
+    }
+
+    /// Every value the shared rules refuse, each parsed on its own, so that one Save lists every
+    /// problem of the form (web app audit: a wrong date was said, then at the next Save a wrong
+    /// quorum). A score's halves are read together by the rules, so they are left to the whole
+    /// form's parse; a field already refused here (`besides`) is not said twice.
+    private func problemsOneByOne(_ arguments: [String], current: RecordView?, today: CalendarDate, besides: Set<String>) -> [Problem] {
+        var found: [Problem] = []
+        for argument in arguments {
+            let name = String(argument.prefix { $0 != "=" })
+            guard FieldInput.scoreHalf(name) == nil, !besides.contains(name) else { continue }
+            do {
+                _ = try FieldInput.parse([argument], type: type, current: current, today: today)
+            } catch {
+                let refused = problem(error)
+                if !found.contains(where: { $0.field == refused.field && $0.message == refused.message }) { found.append(refused) }
+            }
+        }
+        return found
     }
 
     /// A refusal from the shared rules, placed beside the field it names.

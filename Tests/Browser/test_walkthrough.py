@@ -1053,3 +1053,23 @@ def test_a_form_sent_again_makes_nothing_twice(page, app):
     expect(page.get_by_role("status")).to_have_text("This form was sent twice: it was saved once, here.")
     shown = json.loads(cli(app.replica, "action", "show", action, "--json"))
     assert json.dumps(shown).count("Venue booked for 12 Feb") == 1, shown
+
+
+def test_every_problem_of_a_form_is_listed_at_one_save(page, app):
+    """A wrong date and a wrong quorum on new terms of reference are both said at the first
+    Save, beside their fields, with nothing else (web app audit: one, then the other)."""
+    page.goto(app.address + "terms/new")
+    page.get_by_label(re.compile("^Title")).fill("Board terms 2026")
+    page.get_by_label(re.compile("^Agreed on")).fill("31/04/2026")
+    page.get_by_label("Quorum").fill("half")
+    page.get_by_label("Majority of votes cast").select_option(index=1)
+    page.get_by_role("button", name="Save").click()
+    problems = page.get_by_role("alert").locator("li")
+    expect(problems).to_have_count(2)
+    expect(problems.nth(0)).to_contain_text("31 April")
+    expect(problems.nth(1)).to_contain_text("quorum")
+    shot(page, "form-every-problem")
+    page.get_by_label(re.compile("^Agreed on")).fill("30/04/2026")
+    page.get_by_label("Quorum").fill("5")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Board terms 2026")
