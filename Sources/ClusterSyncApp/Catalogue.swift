@@ -153,6 +153,7 @@ public struct Catalogue: Sendable {
         "report_intro": "One HTML file to open in a browser, then print or save as PDF: key figures, the heat map, open risks by band month by month, actions by RAG, what is overdue, progress against the cluster plan, the period's meetings and decisions with what needs a look, risks closed and lessons learned, GP Collaborative attendance, declarations of interest in force and the risks escalated to the PCPG or the Health Board. Only records shared with the cluster are used; a period that has ended is reported as its records stood on its last day.",
         "report_period": "Period",
         "report_period_hint": "A financial year (2026-27 is 1 April 2026 to 31 March 2027), or two dates: 01/04/2026 to 30/09/2026. Left empty: the current financial year.",
+        "report_period_no_day": "“{1}” is not a period: {2}",
         "report_period_unread": "“{1}” is not a period: write a financial year such as 2026-27, or two dates such as 01/04/2026 to 30/09/2026, the first not after the last",
         "report_download": "Download the report",
         "plans_title": "Cluster plan",

@@ -14,7 +14,8 @@ extension Pages {
             let typed = self.query(request).trimmed("period")
             // An empty box is the current financial year, as the page first offers it.
             guard let period = typed.isEmpty ? ReportPeriod(year: FinancialYear(containing: self.replica.today)) : ReportPeriod(typed) else {
-                return self.reportPage(period: typed, problem: self.t.text("report_period_unread", typed))
+                let reason = ReportPeriod.problem(typed).map { self.t.text("report_period_no_day", typed, $0) }
+                return self.reportPage(period: typed, problem: reason ?? self.t.text("report_period_unread", typed))
             }
             let report: BoardReport
             do {

@@ -30,6 +30,7 @@ struct ReportCommand: ParsableCommand {
         var reportPeriod: ReportPeriod?
         if let period {
             guard let parsed = ReportPeriod(period) else {
+                if let reason = ReportPeriod.problem(period) { throw ValidationError("--period \(period) is not a period: \(reason)") }
                 throw ValidationError("--period must be a financial year like 2026-27 or two dates like 2026-04-01..2026-09-30 (first not after last); got \(period)")
             }
             reportPeriod = parsed

@@ -452,9 +452,15 @@ import Testing
             #expect(ReportPeriod(typed) == half, "\(typed)")
         }
         #expect(ReportPeriod("2026-27") == ReportPeriod(year: FinancialYear(startYear: 2026)))
-        for refused in ["2026/27", "30/09/2026 to 01/04/2026", "01/04/2026", "01/04/2026 to", "04/31/2026 to 05/01/2026", ""] {
+        // As board papers write a financial year too (web app audit, forty-sixth session).
+        #expect(ReportPeriod("2026/27") == ReportPeriod(year: FinancialYear(startYear: 2026)))
+        for refused in ["2026/28", "30/09/2026 to 01/04/2026", "01/04/2026", "01/04/2026 to", "04/31/2026 to 05/01/2026", ""] {
             #expect(ReportPeriod(refused) == nil, "\(refused)")
         }
+        // Why two dates are no period, in words.
+        #expect(ReportPeriod.problem("31/04/2026 to 30/09/2026")?.contains("there is no 31 April 2026") == true)
+        #expect(ReportPeriod.problem("30/09/2026 to 01/04/2026") == "the first day is after the last")
+        #expect(ReportPeriod.problem("2026/28") == nil && ReportPeriod.problem("01/04/2026 to 30/09/2026") == nil)
     }
 
     /// Choices and scores as a spreadsheet may have written them.

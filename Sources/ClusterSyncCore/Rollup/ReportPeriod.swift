@@ -20,9 +20,11 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
     /// Reads `2026-27`, or two dates as people type them (`YYYY-MM-DD` or `DD/MM/YYYY`) joined by
     /// `..`, ` to ` or a dash with spaces: `01/04/2026 to 30/09/2026` as the app's other date boxes
     /// take dates (web app audit: only `2026-04-01..2026-09-30` was read). Nil for anything else.
+    /// A financial year may be written with a slash too (`2026/27`, as board papers write it:
+    /// web app audit).
     public init?(_ text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let year = FinancialYear(trimmed) {
+        if let year = FinancialYear(trimmed) ?? FinancialYear(trimmed.replacingOccurrences(of: "/", with: "-")) {
             self.init(year: year)
             return
         }
@@ -33,6 +35,20 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
                   let b = CalendarDate(typed: parts[1].trimmingCharacters(in: .whitespaces)) else { return nil }
             self.init(first: a, last: b)
             return
+        }
+        return nil
+    }
+
+    /// Why `text`, written as two dates, is no period, in words (a date naming no day, the first
+    /// after the last); nil when it is one, or is not written as two dates.
+    public static func problem(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for separator in ["..", " to ", " - ", " – "] {
+            let parts = trimmed.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            if let reason = parts.lazy.compactMap({ CalendarDate.problem(typed: $0) }).first { return reason }
+            if let a = CalendarDate(typed: parts[0]), let b = CalendarDate(typed: parts[1]), a > b { return "the first day is after the last" }
+            return nil
         }
         return nil
     }
