@@ -354,11 +354,8 @@ public actor InMemoryServerStore: ServerStore {
         var tally = FieldGrowth.PushTally(try await records.read { db in
             try PushLookups.nearlyFull(db, tenant: identity.tenant, cluster: identity.cluster, for: FieldGrowth.PushReads(changes))
         })
-        // The latest change held of each other replica the push supersedes (`SupersessionReach`).
-        let reachedReplicas = SupersessionReach.replicasToRead(changes)
-        var reach = SupersessionReach(highestStored: stored.keys.reduce(into: [:]) { highest, id in
-            if reachedReplicas.contains(id.replica), id.counter > highest[id.replica, default: 0] { highest[id.replica] = id.counter }
-        })
+        // Which other replicas' changes the push supersedes or has seen are held (`SupersessionReach`).
+        var reach = SupersessionReach(held: SupersessionReach.idsToRead(changes).filter { stored[$0] != nil })
         for var change in changes {
             let owner = owners[change.id.replica]
             let registration = keys[change.id.replica]

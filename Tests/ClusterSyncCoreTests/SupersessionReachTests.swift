@@ -1,31 +1,36 @@
 import ClusterSyncCore
 import Testing
 
-/// The rule itself, without a store: another replica's changes may be superseded up to the latest
-/// the store holds of that replica, or accepted earlier in the push; a replica's own, always.
+/// The rule itself, without a store: another replica's changes may be superseded, or seen by a
+/// delete, only when the store holds them or accepted them earlier in the push; a replica's own,
+/// always.
 @Suite struct SupersessionReachTests {
     static let lead = ReplicaID("00000000000000a1")!, rhyl = ReplicaID("00000000000000a2")!, nia = ReplicaID("00000000000000a3")!
 
-    static func change(_ replica: ReplicaID, _ counter: Int64, supersedes: [ChangeID]) -> Change {
+    static func change(_ replica: ReplicaID, _ counter: Int64, supersedes: [ChangeID] = [], seen: [ChangeID] = []) -> Change {
         Change(id: ChangeID(replica: replica, counter: counter), hlc: HLCTimestamp(millis: 1_700_000_000_000), record: RecordID("RSK-7K3M9Q2X1G")!,
-               scope: RecordScope(tenant: "bcuhb", cluster: "north"), field: "title", value: .string("Locums"), supersedes: supersedes)
+               scope: RecordScope(tenant: "bcuhb", cluster: "north"), field: "title", value: .string("Locums"), supersedes: supersedes, seen: seen)
     }
 
-    @Test func anotherReplicasChangeIsSupersededOnlyUpToTheLatestHeld() throws {
-        let overSecond = Self.change(Self.rhyl, 1, supersedes: [ChangeID(replica: Self.lead, counter: 2), ChangeID(replica: Self.rhyl, counter: 9)])
-        let overThird = Self.change(Self.rhyl, 2, supersedes: [ChangeID(replica: Self.lead, counter: 3)])
-        let overUnknown = Self.change(Self.rhyl, 3, supersedes: [ChangeID(replica: Self.nia, counter: 1)])
-        #expect(SupersessionReach.replicasToRead([overSecond, overThird, overUnknown]) == [Self.lead, Self.nia])
-        var reach = SupersessionReach(highestStored: [Self.lead: 2])
-        try reach.check(overSecond)
-        let refused = #expect(throws: ClusterSyncError.self) { try reach.check(overThird) }
-        #expect(refused?.code == .supersedesUnsynced && refused?.message.contains("3@\(Self.lead)") == true, "\(String(describing: refused))")
-        #expect(throws: ClusterSyncError.self) { try reach.check(overUnknown) }
-        // The lead's third change accepted earlier in the push (a relay): now within reach.
-        reach.admit(Self.change(Self.lead, 3, supersedes: []))
-        try reach.check(overThird)
-        // Earlier in the push, not later: admitting a lower counter takes nothing back.
-        reach.admit(Self.change(Self.lead, 1, supersedes: []))
-        try reach.check(overThird)
+    static func id(_ replica: ReplicaID, _ counter: Int64) -> ChangeID { ChangeID(replica: replica, counter: counter) }
+
+    @Test func anotherReplicasChangeIsSupersededOnlyWhenHeld() throws {
+        let overHeld = Self.change(Self.rhyl, 1, supersedes: [Self.id(Self.lead, 2), Self.id(Self.rhyl, 9)])
+        let overNext = Self.change(Self.rhyl, 2, supersedes: [Self.id(Self.lead, 4)])
+        // A gap below the lead's latest (its change 3 held back at the lead) is no more reachable.
+        let overGap = Self.change(Self.rhyl, 3, supersedes: [Self.id(Self.lead, 3)])
+        let seenAhead = Self.change(Self.rhyl, 4, seen: [Self.id(Self.nia, 1)])
+        #expect(SupersessionReach.idsToRead([overHeld, overNext, overGap, seenAhead])
+                == [Self.id(Self.lead, 2), Self.id(Self.lead, 4), Self.id(Self.lead, 3), Self.id(Self.nia, 1)])
+        var reach = SupersessionReach(held: [Self.id(Self.lead, 2), Self.id(Self.lead, 5)])
+        try reach.check(overHeld)
+        let refused = #expect(throws: ClusterSyncError.self) { try reach.check(overNext) }
+        #expect(refused?.code == .supersedesUnsynced && refused?.message.contains("supersedes 4@\(Self.lead)") == true, "\(String(describing: refused))")
+        #expect(throws: ClusterSyncError.self) { try reach.check(overGap) }
+        let unseen = #expect(throws: ClusterSyncError.self) { try reach.check(seenAhead) }
+        #expect(unseen?.message.contains("has seen 1@\(Self.nia)") == true, "\(String(describing: unseen))")
+        // The lead's fourth change accepted earlier in the push (a relay): now within reach.
+        reach.admit(Self.change(Self.lead, 4))
+        try reach.check(overNext)
     }
 }

@@ -2,7 +2,7 @@ import ClusterSyncCore
 import ClusterSyncServer
 import Testing
 
-/// A pushed change supersedes another replica's changes only as far as the server has been given
+/// A pushed change supersedes another replica's changes only when the server has been given
 /// them (`SupersessionReach`, PROTOCOL.md §6 step 10), on every store. Before, a practice could
 /// name the lead's next change (`6@lead` when the lead had synced 5) and so cancel the lead's
 /// escalation before it was made: the store kept the supersession as an orphan and stored the
@@ -41,7 +41,7 @@ import Testing
             try await store.push([preemptive], as: Self.rhyl, from: Self.rhylReplica)
         }
         #expect(refused?.change == preemptive.id && refused?.error.code == .supersedesUnsynced, "\(String(describing: refused))")
-        #expect(refused?.error.message.contains("has not been given yet") == true, "\(String(describing: refused))")
+        #expect(refused?.error.message.contains("which this server has not been given") == true, "\(String(describing: refused))")
         // The lead escalates: stored live, so withdrawing it is still the lead's.
         let escalation = Self.write(Self.leadReplica, 3, "escalation", "pcpg", supersedes: [ChangeID(replica: Self.leadReplica, counter: 2)])
         #expect(try await store.push([escalation], as: Self.lead, from: Self.leadReplica) == PushOutcome(accepted: 1, duplicates: 0))
@@ -64,8 +64,16 @@ import Testing
         #expect(try await store.push([relayed, overRelayed], as: Self.rhyl, from: Self.rhylReplica) == PushOutcome(accepted: 2, duplicates: 0))
         let overOwnUnpushed = Self.write(Self.rhylReplica, 4, "title", "Winter locums", supersedes: [ChangeID(replica: Self.rhylReplica, counter: 3)])
         #expect(try await store.push([overOwnUnpushed], as: Self.rhyl, from: Self.rhylReplica) == PushOutcome(accepted: 1, duplicates: 0))
+        // A gap below the lead's latest (its change 4, never given to the server): refused too.
+        let lead5 = Self.write(Self.leadReplica, 5, "owner", "Cluster lead")
+        #expect(try await store.push([lead5], as: Self.lead, from: Self.leadReplica) == PushOutcome(accepted: 1, duplicates: 0))
+        let gap = await #expect(throws: PushRejection.self) {
+            try await store.push([Self.write(Self.rhylReplica, 5, "title", "Winter cover", supersedes: [ChangeID(replica: Self.leadReplica, counter: 4)])],
+                                 as: Self.rhyl, from: Self.rhylReplica)
+        }
+        #expect(gap?.error.code == .supersedesUnsynced, "\(String(describing: gap))")
         // Past the latest of the lead's by one: refused, and the refusal stores nothing of its push.
-        let ahead = Self.write(Self.rhylReplica, 6, "title", "Winter", supersedes: [ChangeID(replica: Self.leadReplica, counter: 4)])
+        let ahead = Self.write(Self.rhylReplica, 6, "title", "Winter", supersedes: [ChangeID(replica: Self.leadReplica, counter: 6)])
         let refused = await #expect(throws: PushRejection.self) {
             try await store.push([Self.write(Self.rhylReplica, 5, "owner", "Cluster lead"), ahead], as: Self.rhyl, from: Self.rhylReplica)
         }

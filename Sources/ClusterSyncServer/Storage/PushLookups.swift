@@ -16,16 +16,12 @@ public enum PushLookups {
             """), arguments: [tenant, cluster, record.rawValue, field, maker.rawValue]).map { ChangeID(replica: maker, counter: $0) }
     }
 
-    /// Of each of `replicas`, the highest counter of a change the server's log holds in one
-    /// cluster (`SupersessionReach`); one read of the log's unique key each.
-    static func highestCounters(_ db: Database, tenant: String, cluster: String, of replicas: Set<ReplicaID>) throws -> [ReplicaID: Int64] {
-        guard !replicas.isEmpty else { return [:] }
-        let highest = try db.cachedStatement(sql: "SELECT max(counter) FROM log WHERE tenant = ? AND cluster = ? AND replica = ?")
-        var found: [ReplicaID: Int64] = [:]
-        for replica in replicas {
-            if let counter = try Int64.fetchOne(highest, arguments: [tenant, cluster, replica.rawValue]) { found[replica] = counter }
-        }
-        return found
+    /// Those of `ids` the server's log holds in one cluster (`SupersessionReach`); one read of
+    /// the log's unique key each.
+    static func logged(_ db: Database, tenant: String, cluster: String, among ids: Set<ChangeID>) throws -> Set<ChangeID> {
+        guard !ids.isEmpty else { return [] }
+        let held = try db.cachedStatement(sql: "SELECT 1 FROM log WHERE tenant = ? AND cluster = ? AND replica = ? AND counter = ?")
+        return try ids.filter { id in try Bool.fetchOne(held, arguments: [tenant, cluster, id.replica.rawValue, id.counter]) != nil }
     }
 
     /// The actions of one cluster naming a record as `source` (its id's canonical JSON text the

@@ -199,9 +199,8 @@ public final class SQLiteServerStore: ServerStore {
             var duplicates: [Change] = []
             // The live writes of the groups of fields the push may fill (`FieldGrowth`).
             var tally = FieldGrowth.PushTally(try PushLookups.nearlyFull(db, tenant: tenant, cluster: cluster, for: FieldGrowth.PushReads(changes)))
-            // The latest change held of each other replica the push supersedes (`SupersessionReach`).
-            var reach = SupersessionReach(highestStored: try PushLookups.highestCounters(
-                db, tenant: tenant, cluster: cluster, of: SupersessionReach.replicasToRead(changes)))
+            // Which other replicas' changes the push supersedes or has seen are held (`SupersessionReach`).
+            var reach = SupersessionReach(held: try PushLookups.logged(db, tenant: tenant, cluster: cluster, among: SupersessionReach.idsToRead(changes)))
             for var change in changes {
                 let registration: ReplicaRegistration?
                 if let known = registrations[change.id.replica] {

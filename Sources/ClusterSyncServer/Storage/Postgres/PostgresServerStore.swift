@@ -292,20 +292,22 @@ public final class PostgresServerStore: ServerStore {
                 if let id = RecordID(try row.decode(String.self)) { escalatedRisks.insert(id) }
             }
         }
-        // The latest change held of each other replica the push supersedes (`SupersessionReach`).
-        let reached = Array(SupersessionReach.replicasToRead(changes).map(\.rawValue))
-        var highestStored: [ReplicaID: Int64] = [:]
+        // Which other replicas' changes the push supersedes or has seen are held (`SupersessionReach`).
+        let reached = Array(SupersessionReach.idsToRead(changes))
+        var heldReached = Set<ChangeID>()
         if !reached.isEmpty {
             for row in try await c.rows("""
-                SELECT replica, max(counter) FROM log WHERE tenant = \(tenant) AND cluster = \(cluster) AND replica = ANY(\(reached))
-                GROUP BY replica
+                SELECT l.replica, l.counter FROM log l
+                JOIN unnest(\(reached.map(\.replica.rawValue))::text[], \(reached.map(\.counter))::bigint[]) AS u(replica, counter)
+                  ON l.replica = u.replica AND l.counter = u.counter
+                WHERE l.tenant = \(tenant) AND l.cluster = \(cluster)
                 """, logger) {
                 let (id, counter) = try row.decode((String, Int64).self)
-                if let id = ReplicaID(id) { highestStored[id] = counter }
+                if let id = ReplicaID(id) { heldReached.insert(ChangeID(replica: id, counter: counter)) }
             }
         }
         let known = KnownState(owners: owners, registrations: registrations, redactions: redactions, storedRedactions: storedRedactions,
-                               highestStored: highestStored, supersededValues: supersededValues, escalatedRisks: escalatedRisks,
+                               heldReached: heldReached, supersededValues: supersededValues, escalatedRisks: escalatedRisks,
                                nearlyFull: try await nearlyFull(for: FieldGrowth.PushReads(changes), tenant: tenant, cluster: cluster, c))
 
         // Signed changes of registered makers need no stored copy (ownership rules only unsigned
@@ -332,8 +334,8 @@ public final class PostgresServerStore: ServerStore {
         var registrations: [ReplicaID: ReplicaRegistration]
         var redactions: [ChangeID: (by: ChangeID, record: RecordID, field: String)]
         var storedRedactions: [ChangeID: (record: String, field: String, by: ChangeID)]
-        /// Of each other replica the push's changes supersede, its latest change stored here.
-        var highestStored: [ReplicaID: Int64]
+        /// Those of other replicas' changes the push's changes supersede or have seen held here.
+        var heldReached: Set<ChangeID>
         /// The values of stored changes that changes of the push supersede, where `LeadPowers` reads them.
         var supersededValues: [ChangeID: JSONValue?]
         /// The risks changes of the push could take an action off that are escalated beyond the cluster.
@@ -410,7 +412,7 @@ public final class PostgresServerStore: ServerStore {
         var duplicates: [Change] = []
         var inBatch: [ChangeID: Change] = [:]
         var tally = FieldGrowth.PushTally(known.nearlyFull)
-        var reach = SupersessionReach(highestStored: known.highestStored)
+        var reach = SupersessionReach(held: known.heldReached)
         for var change in changes {
             let owner = owners[change.id.replica] ?? nil
             let registration = registrations[change.id.replica]
