@@ -67,6 +67,17 @@ final class FormSubmissions: Sendable {
         }
     }
 
+    /// Forgets the forms whose answer went to `path` (a record's or a list's page): a record just
+    /// deleted, or an item taken off the list, may be made again with the same contents (the
+    /// review of this feature: adding "AOB" again after deleting it said it was saved already).
+    func forget(answeredAt path: String) {
+        state.withLock { state in
+            let gone = state.entries.filter { $0.value.target.map { $0.prefix { $0 != "?" && $0 != "#" } == path } ?? false }.map(\.key)
+            for key in gone { state.entries[key] = nil }
+            state.order.removeAll { gone.contains($0) }
+        }
+    }
+
     /// `target` with its query replaced by `again=1` (the page then says the form was sent
     /// twice), its fragment kept.
     static func again(_ target: String) -> String {

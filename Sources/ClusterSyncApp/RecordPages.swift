@@ -114,8 +114,12 @@ extension Pages {
                     throw ClusterSyncError(.invalidValue, self.t["delete_unconfirmed"], field: RecordSchema.deletedField.name)
                 }
                 try self.replica.delete(view.id)
+                self.session.submissions.forget(answeredAt: "/records/\(view.id.rawValue)")
                 // An item leaves its list, as `list remove` takes it off: the list is where it was seen.
-                if view.type == .item, let list = view.reference("list") { return .redirect(to: "/lists/\(list.rawValue)?removed=1") }
+                if view.type == .item, let list = view.reference("list") {
+                    self.session.submissions.forget(answeredAt: "/lists/\(list.rawValue)")
+                    return .redirect(to: "/lists/\(list.rawValue)?removed=1")
+                }
                 return .redirect(to: "/records/\(view.id.rawValue)?deleted=1")
             } catch let error as ClusterSyncError where error.isUserError {
                 return try self.recordPage(view, flash: nil, problem: error.message, refusedDelete: true)

@@ -320,6 +320,10 @@ def test_reorder_a_list_without_javascript(browser, app):
     page.get_by_role("button", name="Delete").click()
     expect(page.get_by_role("status")).to_have_text("Item deleted from the list.")
     expect(items).to_have_text(["Any other business", "Apologies and substitutes – Cluster lead", "Minutes of the last meeting"])
+    # Deleted, the same item may be added again (a form alike is otherwise answered once).
+    page.get_by_label("Item", exact=True).fill("Winter pressures")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(items).to_have_text(["Any other business", "Apologies and substitutes – Cluster lead", "Minutes of the last meeting", "Winter pressures"])
     context.close()
 
 

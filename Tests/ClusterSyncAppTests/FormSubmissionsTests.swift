@@ -26,6 +26,21 @@ import Testing
         #expect(FormSubmissions.again("/lists/LST-1") == "/lists/LST-1?again=1")
     }
 
+    /// A record deleted (or an item taken off its list) may be made again with the same contents.
+    @Test func whatWasDeletedMayBeMadeAgain() {
+        let submissions = FormSubmissions()
+        let item = FormSubmissions.fingerprint(path: "/lists/LST-1/items", FormBody("text=AOB"))
+        let risk = FormSubmissions.fingerprint(path: "/risks", FormBody("title=Lift"))
+        #expect(submissions.claim(item) == .first && submissions.claim(risk) == .first)
+        submissions.finish(item, at: "/lists/LST-1")
+        submissions.finish(risk, at: "/records/RSK-1?saved=1")
+        submissions.forget(answeredAt: "/lists/LST-1")
+        #expect(submissions.claim(item) == .first)
+        #expect(submissions.claim(risk) == .again("/records/RSK-1?saved=1"))
+        submissions.forget(answeredAt: "/records/RSK-1")
+        #expect(submissions.claim(risk) == .first)
+    }
+
     @Test func onlyTheLastKeptFormsAreRemembered() {
         let submissions = FormSubmissions()
         let keys = (0...FormSubmissions.kept).map { FormSubmissions.fingerprint(path: "/risks", FormBody("title=Risk+\($0)")) }
