@@ -463,6 +463,19 @@ import Testing
         #expect(ReportPeriod.problem("2026/28") == nil && ReportPeriod.problem("01/04/2026 to 30/09/2026") == nil)
     }
 
+    /// An attendee's agreement day naming no day says why, as every other date does (web app
+    /// audit: it asked for a format the text already had).
+    @Test func anAgreementDayNamingNoDaySaysWhy() {
+        let refused = #expect(throws: ClusterSyncError.self) {
+            _ = try Attendee.typed(name: "Dr Tom Hughes", role: "substitute", agreedBy: "Dr Alys Jones", agreedOn: "32/11/2026")
+        }
+        #expect(refused?.message.contains("there is no 32 November 2026 (November 2026 has 30 days)") == true, "\(String(describing: refused))")
+        let unread = #expect(throws: ClusterSyncError.self) {
+            _ = try Attendee.typed(name: "Dr Tom Hughes", role: "substitute", agreedBy: "Dr Alys Jones", agreedOn: "last week")
+        }
+        #expect(unread?.message.contains("must be a date written DD/MM/YYYY") == true, "\(String(describing: unread))")
+    }
+
     /// Choices and scores as a spreadsheet may have written them.
     @Test func choicesAndScoresAsASpreadsheetWritesThem() throws {
         let today = CalendarDate(year: 2026, month: 11, day: 23)

@@ -46,8 +46,11 @@ public struct Attendee: Hashable, Sendable {
         var day: CalendarDate?
         if let typed = given(agreedOn) {
             guard let parsed = CalendarDate(typed: typed) else {
+                // A right form naming no day says why, as every other date does (web app audit).
+                let why = CalendarDate.problem(typed: typed).map { "must be a day that exists: \($0)" }
+                    ?? "must be a date written DD/MM/YYYY or YYYY-MM-DD"
                 throw ClusterSyncError(.invalidValue,
-                    "the day it was agreed (agreed_on) must be a date written DD/MM/YYYY or YYYY-MM-DD; got \(PatientDataGuard.quotable(typed) ?? "…")",
+                    "the day it was agreed (agreed_on) \(why); got \(PatientDataGuard.quotable(typed) ?? "…")",
                     field: "agreed_on")
             }
             day = parsed
