@@ -184,6 +184,24 @@ import Testing
         #expect(error.message.contains("supersede 10001 changes together"), "\(error.message)")
     }
 
+    /// A delete's `seen` ids count too: the server looks each up (`SupersessionReach`), so a push
+    /// of made-up `seen` ids (4,096 a change) would otherwise hold the shared writer; the
+    /// reference client splits its pushes by the same count.
+    @Test func seenIdsCountTowardThePushBound() {
+        var machine = Self.ready()
+        var deleting = Self.change(1)
+        deleting.seen = (0..<4_096).map { ChangeID(replica: ReplicaID(String(format: "%016x", $0 + 1))!, counter: 1) }
+        let changes = (1...3).map { n -> Change in var c = deleting; c.id = ChangeID(replica: deleting.id.replica, counter: Int64(n)); return c }
+        let over = Push(batch: "b3", changes: changes)
+        #expect(over.supersedeCount == 3 * 4_096)
+        guard case .send(.error(let error)) = machine.lineReceived(Self.line(.push(over))) else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(error.code == "batch-too-large", "\(error)")
+        #expect(Push.fitting(changes).count == 2)
+    }
+
     @Test func aFailedPushIsAnsweredWithItsBatchAndChange() {
         var machine = Self.ready()
         let id = ChangeID(replica: Self.a, counter: 4)

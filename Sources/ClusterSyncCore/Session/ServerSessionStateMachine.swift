@@ -309,7 +309,7 @@ public struct ServerSessionStateMachine: Sendable {
                 guard push.supersedeCount <= Push.maxSupersedes else {
                     return .send(.error(WireError(
                         code: ClusterSyncError.Code.batchTooLarge.rawValue,
-                        message: "the batch's changes supersede \(push.supersedeCount) changes together and a push may name at most \(Push.maxSupersedes): split it and push the parts in order",
+                        message: "the batch's changes supersede \(push.supersedeCount) changes together (counting those a delete has seen) and a push may name at most \(Push.maxSupersedes): split it and push the parts in order",
                         fatal: false, batch: push.batch)))
                 }
                 pushesInFlight += 1

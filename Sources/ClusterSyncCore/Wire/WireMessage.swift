@@ -200,20 +200,25 @@ public struct Push: Sendable, Equatable {
         self.changes = changes
     }
 
-    /// The most `sup` entries the changes of one push may hold together (PROTOCOL.md §10).
-    /// Each costs the store's one writer, which every tenant shares, an update or a row; a
-    /// change may name 1,000 (`Change.maxSupersedes`), so without this a push of made-up ids
-    /// held every tenant's pushes for seconds. Ordinary pushes name one a change.
+    /// The most `sup` and `seen` entries the changes of one push may hold together (PROTOCOL.md
+    /// §10). Each costs the store's one writer, which every tenant shares, a lookup, an update or
+    /// a row; a change may name 1,000 superseded (`Change.maxSupersedes`) and 4,096 seen, so
+    /// without this a push of made-up ids held every tenant's pushes for seconds. `seen` counts
+    /// since the forty-sixth session, when the server began to look each one up
+    /// (`SupersessionReach`). Ordinary pushes name one a change.
     public static let maxSupersedes = 10_000
 
-    public var supersedeCount: Int { changes.reduce(0) { $0 + $1.supersedes.count } }
+    /// The ids a change names that count toward `maxSupersedes`.
+    static func namedCount(_ change: Change) -> Int { change.supersedes.count + change.seen.count }
 
-    /// The longest prefix of `changes` (at least one change) whose `sup` entries fit in one push:
+    public var supersedeCount: Int { changes.reduce(0) { $0 + Self.namedCount($1) } }
+
+    /// The longest prefix of `changes` (at least one change) whose `sup` and `seen` entries fit in one push:
     /// what a client sends, the rest going in the next push.
     public static func fitting(_ changes: [Change]) -> ArraySlice<Change> {
         var total = 0
         for (index, change) in changes.enumerated() {
-            total += change.supersedes.count
+            total += namedCount(change)
             if total > maxSupersedes { return changes.prefix(max(index, 1)) }
         }
         return changes[...]
