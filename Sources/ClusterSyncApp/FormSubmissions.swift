@@ -72,7 +72,7 @@ final class FormSubmissions: Sendable {
     /// review of this feature: adding "AOB" again after deleting it said it was saved already).
     func forget(answeredAt path: String) {
         state.withLock { state in
-            let gone = state.entries.filter { $0.value.target.map { $0.prefix { $0 != "?" && $0 != "#" } == path } ?? false }.map(\.key)
+            let gone = state.entries.filter { $0.value.target.map { Self.path(of: $0) == path } ?? false }.map(\.key)
             for key in gone { state.entries[key] = nil }
             state.order.removeAll { gone.contains($0) }
         }
@@ -82,9 +82,11 @@ final class FormSubmissions: Sendable {
     /// twice), its fragment kept.
     static func again(_ target: String) -> String {
         let fragment = target.firstIndex(of: "#").map { String(target[$0...]) } ?? ""
-        let path = target.prefix { $0 != "?" && $0 != "#" }
-        return path + "?again=1" + fragment
+        return path(of: target) + "?again=1" + fragment
     }
+
+    /// An answer's page without its query or fragment.
+    static func path(of target: String) -> Substring { target.prefix { $0 != "?" && $0 != "#" } }
 }
 
 extension Pages {
