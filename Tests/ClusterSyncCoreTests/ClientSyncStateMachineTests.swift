@@ -205,6 +205,46 @@ import Testing
         #expect(try #require(failure(m.handle(.received(.error(skew)), now: 5))).code == .clockSkew)
     }
 
+    /// An edit over another replica's change the server has not been given is held back
+    /// (`supersedes-unsynced`); the replica puts it back in the outbox when a pulled page brings
+    /// that change. A watch then pushes it at its next poll, and may be refused once more after
+    /// each page (another change it names may still be missing) without stopping; refused again
+    /// with no page between, it was not taken out of the outbox, and the watch stops.
+    @Test func anEditWaitingForAnotherReplicasChangeMayGoAgainAfterEachPulledPage() throws {
+        var (m, _) = Self.welcomed(.watch, outbox: [Self.change(1)])
+        let refusal = WireError(code: "supersedes-unsynced", message: "waits", fatal: false, batch: "\(Self.me)-1", change: Self.change(1).id)
+        #expect(m.handle(.received(.error(refusal)), now: 3)
+                == [.holdBack(Self.change(1).id, code: "supersedes-unsynced", reason: "waits"), .send(.bye), .close, .connect(afterMillis: 0)])
+        _ = m.handle(.connected, now: 4)
+        _ = m.handle(.received(Self.welcome), now: 5)
+        #expect(m.handle(.outboxRead([]), now: 6) == [.send(.pull(Pull(cursor: Cursor("s1:4"))))])
+        let awaited = Self.page([Self.change(7, replica: Fixtures.b)], "s1:5", more: false)
+        #expect(m.handle(.received(awaited), now: 7).contains(.send(.subscribe(Subscribe(cursor: Cursor("s1:5"))))))
+        _ = m.handle(.received(.subscribed(Subscribed(cursor: Cursor("s1:5")))), now: 8)
+        func pushAgain(at now: Int64) -> [Action] {
+            #expect(m.handle(.tick, now: now) == [.readOutbox(after: nil, limit: 2)])
+            let pushed = m.handle(.outboxRead([Self.change(1)]), now: now)
+            guard case .send(.push(let push)) = pushed.first else { Issue.record("\(pushed)"); return [] }
+            var again = refusal
+            again.batch = push.batch
+            return m.handle(.received(.error(again)), now: now)
+        }
+        #expect(pushAgain(at: 300).first == .holdBack(Self.change(1).id, code: "supersedes-unsynced", reason: "waits"))
+        // After another page, once more; with none between, the watch stops.
+        _ = m.handle(.connected, now: 301)
+        _ = m.handle(.received(Self.welcome), now: 302)
+        _ = m.handle(.outboxRead([]), now: 303)
+        _ = m.handle(.received(Self.page([Self.change(8, replica: Fixtures.b)], "s1:6", more: false)), now: 304)
+        _ = m.handle(.received(.subscribed(Subscribed(cursor: Cursor("s1:6")))), now: 305)
+        #expect(pushAgain(at: 600).first == .holdBack(Self.change(1).id, code: "supersedes-unsynced", reason: "waits"))
+        _ = m.handle(.connected, now: 601)
+        _ = m.handle(.received(Self.welcome), now: 602)
+        _ = m.handle(.outboxRead([]), now: 603)
+        _ = m.handle(.received(Self.page([], "s1:6", more: false)), now: 604)
+        _ = m.handle(.received(.subscribed(Subscribed(cursor: Cursor("s1:6")))), now: 605)
+        #expect(try #require(failure(pushAgain(at: 900))).code == .supersedesUnsynced)
+    }
+
     @Test func aLostConnectionOrARefusedHandshakeEndsOneSync() throws {
         var m = Machine(Self.configuration(.once), cursor: nil, pending: 0)
         _ = m.start(now: 0)

@@ -215,6 +215,37 @@ import Testing
         #expect(shown["fields"]?["title"] == .string("Flu clinic staffing, winter"), "\(shown)")
     }
 
+    /// The same with prestatyn watching: its watch holds the edit back, then pushes it as soon
+    /// as a pull brings the change it waited for, without a restart. (It waited for the watch to
+    /// be restarted before: the convergence test found a watching replica that never converged.)
+    @Test func aWatchPushesAHeldBackEditWhenTheChangeItWaitedForArrives() async throws {
+        let (rhyl, prestatyn, risk) = try await rhylsRiskMergedIntoPrestatyn()
+        let watcher = try WatchEndToEndTests.startWatch(prestatyn, in: base.dir)
+        Teardown.add { if watcher.isRunning { watcher.signal(SIGTERM); await watcher.exited() } }
+        func status() async throws -> JSONValue? { try await cli.run("status", "--replica", prestatyn, "--json").json }
+        func waitUntil(_ what: String, _ condition: (JSONValue?) -> Bool) async throws {
+            let deadline = Date(timeIntervalSinceNow: 30)
+            var last = try await status()
+            while !condition(last), Date() < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                last = try await status()
+            }
+            #expect(condition(last), "\(what): \(last.map { "\($0)" } ?? "no status")")
+        }
+        #expect(try await cli.run("risk", "set", "--replica", prestatyn, risk, "title=Flu clinic staffing, winter").status == 0)
+        try await waitUntil("the edit held back") {
+            guard case .array(let held) = $0?["heldBack"] else { return false }
+            return held.count == 1 && held.first?["code"] == .string("supersedes-unsynced")
+        }
+
+        _ = try await base.sync(rhyl)
+        try await waitUntil("the edit pushed by the watch") { $0?["heldBack"] == .array([]) && $0?["pending"] == .int(0) }
+        _ = try await base.sync(rhyl)
+        let shown = try #require(try await cli.run("risk", "show", "--replica", rhyl, risk, "--json").json)
+        #expect(shown["fields"]?["title"] == .string("Flu clinic staffing, winter"), "\(shown)")
+        #expect(watcher.isRunning, "the watch stopped")
+    }
+
     /// Rhyl's file is merged into a new laptop's replica before either syncs; rhyl then syncs.
     /// The laptop's first sync cannot push rhyl's changes at first (it does not yet know rhyl's
     /// key is registered) and learns it from the pull: it pushes them in the same sync, so none

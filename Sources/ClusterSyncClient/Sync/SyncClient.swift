@@ -88,6 +88,8 @@ public struct SyncClient: Sendable {
         // Changes that superseded another replica's change the server had not been given yet
         // (`SupersessionReach`) go again at each sync: that replica may have synced it since.
         // Once a run, not at each session's welcome: a watch would push one again and again.
+        // Within a run, a pulled page that brings the awaited change puts it back in the outbox
+        // (`Replica.releaseHeldBack(awaiting:)`).
         switch mode {
         case .once, .watch: try replica.releaseHeldBack(coded: .supersedesUnsynced)
         case .history: break

@@ -219,6 +219,10 @@ public struct ClientSyncStateMachine: Sendable {
     /// Changes held back during this run: one refused again was not taken out of the outbox,
     /// so the run stops rather than loop.
     private var heldBack: Set<ChangeID> = []
+    /// Those of `heldBack` refused as `supersedes-unsynced`: the replica puts one back in the
+    /// outbox when a pulled page brings the change it waited for, so after a page each may be
+    /// pushed, and refused, once more.
+    private var awaitingHeld: Set<ChangeID> = []
     /// The pull in flight asked for a snapshot from the start: its answer is a first page.
     private var awaitingFirstSnapshotPage = false
     /// The server store this replica's cursor belongs to.
@@ -315,6 +319,7 @@ public struct ClientSyncStateMachine: Sendable {
             // A page before the acks of the pushes asked for before it.
             return outOfTurn(message)
         case (.pulling, .changes(let page)):
+            pulled(page.changes)
             // Ask for the next page before applying this one, so the server reads it meanwhile.
             var actions: [Action] = page.more ? [.send(.pull(Pull(cursor: page.cursor)))] : []
             actions.append(.apply(page))
@@ -325,10 +330,11 @@ public struct ClientSyncStateMachine: Sendable {
             guard !page.more else { return actions }
             actions.append(.recordSuccessfulSync)
             switch configuration.mode {
-            case .once where configuration.relaysWaiting && pushingAgainAfter == nil:
+            case .once where (configuration.relaysWaiting || !awaitingHeld.isEmpty) && pushingAgainAfter == nil:
                 // The page may register the makers of relays waiting in the outbox (a replica
-                // learns it from their signed changes): once it is applied, push what it made
-                // pushable in this same sync, or they would wait, unexplained, for the next.
+                // learns it from their signed changes), or bring a change an edit held back
+                // waited for: once it is applied, push what it made pushable in this same sync,
+                // or they would wait, unexplained, for the next.
                 pushingAgainAfter = batchNumber
                 phase = .pushing
                 drained = false
@@ -349,6 +355,7 @@ public struct ClientSyncStateMachine: Sendable {
             // position the snapshot stands for, until a `changes` page says there is no more.
             let first = awaitingFirstSnapshotPage
             awaitingFirstSnapshotPage = false
+            pulled(page.changes)
             cursor = page.cursor
             progress.pulled += page.changes.count
             progress.more = true
@@ -367,6 +374,7 @@ public struct ClientSyncStateMachine: Sendable {
             return [.notice(.watching(author: welcome?.identity.author ?? "?"))]
         case (.subscribing, .changes(let page)), (.streaming, .changes(let page)):
             cursor = page.cursor
+            pulled(page.changes)
             return [.apply(page)]
         default:
             return outOfTurn(message)
@@ -517,9 +525,18 @@ public struct ClientSyncStateMachine: Sendable {
             && !transientCodes.contains(error.code)
     }
 
+    /// A page of changes arrived: an edit held back until another replica synced the change it
+    /// supersedes may go now, if the page brought that change (the replica knows which).
+    private mutating func pulled(_ changes: [Change]) {
+        guard !changes.isEmpty, !awaitingHeld.isEmpty else { return }
+        heldBack.subtract(awaitingHeld)
+        awaitingHeld.removeAll()
+    }
+
     private mutating func refused(_ error: WireError) -> [Action] {
         if Self.refusesTheChangeItself(error), let change = error.change, phase == .pushing || phase == .streaming || !inFlight.isEmpty,
            heldBack.insert(change).inserted {
+            if error.code == ClusterSyncError.Code.supersedesUnsynced.rawValue { awaitingHeld.insert(change) }
             // The refused batch's other changes are still in the outbox; a fresh session pushes
             // them (and any batch behind it) again, which the server counts as duplicates.
             forgetSession()
