@@ -20,7 +20,7 @@ public enum WireVectors {
         "malformed-json", "unknown-message", "line-too-long", "batch-too-large", "invalid-field", "patient-data",
         "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "cursor-not-issued",
         "credential-expiring", "credential-expired", "bad-signature",
-        "role-cluster-lead", "role-pcpg", "role-health-board", "oversight-pcpg", "lead-only",
+        "role-cluster-lead", "role-pcpg", "role-health-board", "oversight-pcpg", "lead-only", "supersedes-unsynced",
         "snapshot", "cursor-expired", "welcome-store",
     ]
 

@@ -45,8 +45,9 @@ public struct SupersessionReach: Sendable {
         for id in change.supersedes + change.seen where id.replica != change.id.replica && !held.contains(id) {
             throw ClusterSyncError(.supersedesUnsynced, """
                 change \(change.id) \(change.supersedes.contains(id) ? "supersedes" : "has seen") \(id), which this server has not \
-                been given: it waits until replica \(id.replica) syncs that change (the reference client holds it back and \
-                pushes it again at its next sync)
+                been given; nothing of this push was stored. The change waits until replica \(id.replica) syncs that one: the \
+                reference client holds it back, pushes the rest again without it, and pushes it once that change has reached \
+                the server.
                 """, field: change.field)
         }
     }
