@@ -9,7 +9,9 @@ extension Pages {
         router.get("/meetings") { _, _ in
             try self.governanceRegister(.meeting, columns: ["field_body", "field_date", "field_status", "col_attendance"],
                                         also: [["href": "/terms", "label": self.t["terms_title"]]]
-                                            + (self.page.readOnly ? [] : [["href": "/attendance", "label": self.t["attendance_title"]]])) { view in
+                                            + (self.page.readOnly ? [] : [["href": "/attendance", "label": self.t["attendance_title"]],
+                                                                          // A board paper is written after a meeting: reached from here too (chair's audit).
+                                                                          ["href": "/report", "label": self.t["report_title"]]])) { view in
                 [self.choice(view, "body"), self.date(view, "date"), self.choice(view, "status"), String(view.members("attendees").count)]
             }
         }

@@ -34,6 +34,21 @@ struct RecordForm {
         var changedMeanwhile = false
     }
 
+    /// The links a new record's form arrives with from the page that opened it (a meeting's
+    /// "Record a decision at this meeting" gives `meeting=MTG-…`): this form's link fields only,
+    /// and only values that read as a record id. The form offers them chosen; a link the form
+    /// does not offer (a deleted record) is simply not chosen.
+    func links(from query: FormBody) -> [String: String] {
+        fields.reduce(into: [:]) { links, field in
+            switch field.kind {
+            case .record, .records:
+                if let id = query[field.name].flatMap({ RecordID($0) }) { links[field.name] = id.rawValue }
+            default:
+                break
+            }
+        }
+    }
+
     /// The hidden input that carries what a field showed when the form was drawn.
     static func baselineName(_ field: String) -> String { "was-" + field }
 

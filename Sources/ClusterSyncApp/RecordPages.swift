@@ -310,6 +310,7 @@ extension Pages {
                 ["text": WalesDates.shown(inText: a.text), "name": a.name, "id": view.id.rawValue, "removeLabel": t.text("attend_remove_label", a.name)]
             }
             form["hasAttendees"] = !view.attendees.isEmpty
+            form["names"] = governance.namesToOffer(attending: view).map { ["name": $0] }
             data["attendForm"] = form
         }
         var sources: Set<RecordID> = [view.id]
@@ -333,6 +334,15 @@ extension Pages {
                 return row
             }
             data["hasArisingActions"] = !arising.isEmpty
+            // What a chair records next from here, the form opened with this record linked.
+            if !view.isDeleted {
+                let id = view.id.rawValue
+                data["recordFromHere"] = (view.type == .meeting
+                    ? [("record_from_decision", "/decisions/new?meeting=\(id)"), ("record_from_action", "/actions/new?source=\(id)"),
+                       ("record_from_declaration", "/declarations/new?meeting=\(id)")]
+                    : [("record_from_action", "/actions/new?source=\(id)")]).map { ["label": t[$0.0], "href": $0.1] }
+                data["hasRecordFromHere"] = true
+            }
         }
         if view.type == .decision, !view.isDeleted {
             var form: [String: Any] = [
@@ -346,6 +356,7 @@ extension Pages {
                 ["text": lines[n], "member": member, "id": view.id.rawValue, "withdrawLabel": t.text("vote_withdraw_label", member)]
             }
             form["hasCast"] = !lines.isEmpty
+            form["names"] = governance.namesToOffer(voting: view).map { ["name": $0] }
             if let typed {
                 form["typed"] = ["member": typed["member"] ?? ""]
                 form["byProxy"] = typed["proxy"] != nil

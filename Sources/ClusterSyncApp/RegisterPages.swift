@@ -10,7 +10,9 @@ extension Pages {
         router.get("/actions") { _, _ in try self.actionTracker() }
         for type in [RecordType.risk, .action, .meeting, .decision, .declaration, .terms, .plan, .contribution] {
             let path = Self.path(of: type)
-            router.get("\(path)/new") { _, _ in self.newForm(type, typed: nil, problems: []) }
+            router.get("\(path)/new") { request, _ in
+                self.newForm(type, typed: nil, problems: [], linked: RecordForm.of(type)!.links(from: self.query(request)))
+            }
             router.post(RouterPath(path)) { request, _ in
                 guard let form = try await self.posted(request) else { return self.expired() }
                 return try self.once(request, form) { try self.create(type, form: form) }
@@ -197,15 +199,18 @@ extension Pages {
         }
     }
 
-    func newForm(_ type: RecordType, typed: FormBody?, problems: [RecordForm.Problem]) -> Response {
+    /// `linked`: the links the page that opened the form gave (`RecordForm.links(from:)`);
+    /// *Cancel* goes back to that page.
+    func newForm(_ type: RecordType, typed: FormBody?, problems: [RecordForm.Problem], linked: [String: String] = [:]) -> Response {
         let form = RecordForm.of(type)!
         let path = Self.path(of: type)
         let heading = t["form_new_\(type.rawValue)"]
         // A contribution is most often this practice's, for the QAIF year now: offered, not written.
         let identity = try? replica.identity()
         let suggested = type == .contribution
-            ? ["contributor": identity?.practice ?? "", "year": QAIFYear(containing: replica.today).description] : [:]
-        var data = form.data(heading: heading, action: path, cancel: path, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
+            ? ["contributor": identity?.practice ?? "", "year": QAIFYear(containing: replica.today).description] : linked
+        let cancel = linked.count == 1 ? linked.values.first.map { "/records/\($0)" } ?? path : path
+        var data = form.data(heading: heading, action: path, cancel: cancel, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
                              hints: leadOnlyHints(type),
                              records: { self.linkable($0, listKind: $1) })
         // A practice's own record of any type, which nobody else sees, as the CLI's `add --private`

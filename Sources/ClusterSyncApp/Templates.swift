@@ -187,7 +187,7 @@ enum Templates {
     <form method="post" action="/records/{{id}}/attend" aria-labelledby="attend"{{#error}} aria-describedby="a-error"{{/error}}>
     <input type="hidden" name="csrf" value="{{csrf}}">
     {{#error}}<p class="error" id="a-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
-    <div class="field"><label for="a-name">{{t.attend_name}}</label><input type="text" id="a-name" name="name" value="{{typed.name}}"></div>
+    <div class="field"><label for="a-name">{{t.attend_name}}</label><input type="text" id="a-name" name="name" value="{{typed.name}}" list="a-names" autocomplete="off"><datalist id="a-names">{{#names}}<option value="{{name}}">{{/names}}</datalist></div>
     <div class="field"><label for="a-role">{{t.attend_role}}</label><select id="a-role" name="role">{{#roles}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/roles}}</select></div>
     <div class="field"><label for="a-capacity">{{t.attend_capacity}}</label><select id="a-capacity" name="capacity"><option value="">{{t.attend_capacity_none}}</option>{{#capacities}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/capacities}}</select></div>
     <div class="field"><label for="a-practice">{{t.attend_practice}}</label><p class="hint" id="h-a-practice">{{t.attend_practice_hint}}</p><input type="text" id="a-practice" name="practice" aria-describedby="h-a-practice" value="{{typed.practice}}"></div>
@@ -203,12 +203,13 @@ enum Templates {
     <ul class="meeting-decisions">{{#meetingDecisions}}<li><a href="/records/{{id}}">{{title}}</a></li>{{/meetingDecisions}}</ul>{{/hasMeetingDecisions}}
     {{#hasArisingActions}}<h2>{{t.arising_title}}</h2>
     <ul class="arising-actions">{{#arisingActions}}<li><a href="/records/{{id}}">{{title}}</a>{{#detail}} – {{detail}}{{/detail}}</li>{{/arisingActions}}</ul>{{/hasArisingActions}}
+    {{^readOnly}}{{#hasRecordFromHere}}<div class="actions-row record-from-here">{{#recordFromHere}}<a class="button" href="{{href}}">{{label}}</a> {{/recordFromHere}}</div>{{/hasRecordFromHere}}{{/readOnly}}
     {{^readOnly}}{{#voteForm}}
     <h2 id="vote">{{t.vote_title}}</h2>
     <form method="post" action="/records/{{id}}/vote" aria-labelledby="vote"{{#error}} aria-describedby="v-error"{{/error}}>
     <input type="hidden" name="csrf" value="{{csrf}}">
     {{#error}}<p class="error" id="v-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
-    <div class="field"><label for="v-member">{{t.vote_member}}</label><input type="text" id="v-member" name="member" value="{{typed.member}}"></div>
+    <div class="field"><label for="v-member">{{t.vote_member}}</label><input type="text" id="v-member" name="member" value="{{typed.member}}" list="v-names" autocomplete="off"><datalist id="v-names">{{#names}}<option value="{{name}}">{{/names}}</datalist></div>
     <div class="field"><label for="v-vote">{{t.vote_vote}}</label><select id="v-vote" name="vote">{{#votes}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/votes}}</select></div>
     <div class="field"><input type="checkbox" id="v-proxy" name="proxy" value="1"{{#byProxy}} checked{{/byProxy}}> <label for="v-proxy" class="inline">{{t.vote_proxy}}</label></div>
     <button type="submit">{{t.vote_add}}</button>

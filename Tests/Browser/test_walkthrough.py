@@ -1077,3 +1077,59 @@ def test_every_problem_of_a_form_is_listed_at_one_save(page, app):
     page.get_by_label("Quorum").fill("5")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Board terms 2026")
+
+
+def test_a_chair_picks_names_and_records_from_the_meetings_page(page, app):
+    """Attendance and votes offer the body's members by name (those recorded left out), and a
+    meeting's page opens a decision, an action or a declaration with the meeting already chosen
+    (the forty-sixth session's audit as a chair: names typed each time, a decision recorded from
+    Decisions only)."""
+    r = app.replica
+    cli(r, "terms", "add", "title=Board ToR", "body=stakeholder-board", "date_agreed=2026-04-01", "quorum=2",
+        "members+=Dr Siân Evans", "members+=Ceri Lloyd", "members+=Rhys Morgan")
+    meeting = cli(r, "meeting", "add", "title=Cluster board, October", "body=stakeholder-board", "date=2026-10-15", "status=held").strip()
+    page.goto(app.address + "records/" + meeting)
+    expect(page.locator("#a-names option")).to_have_count(3)
+    assert page.locator("#a-names option").evaluate_all("os => os.map(o => o.value)") == ["Ceri Lloyd", "Dr Siân Evans", "Rhys Morgan"]
+    page.get_by_label("Name").fill("Ceri Lloyd")
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.get_by_role("status")).to_have_text("Attendance recorded.")
+    assert page.locator("#a-names option").evaluate_all("os => os.map(o => o.value)") == ["Dr Siân Evans", "Rhys Morgan"]
+
+    page.get_by_role("link", name="Record a decision taken here").click()
+    expect(page.get_by_label("Meeting")).to_have_value(meeting)
+    page.get_by_label("Title").fill("Extend the minor ailments pilot")
+    page.get_by_label("How decided").select_option("vote")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Extend the minor ailments pilot")
+    expect(page.locator("dl.fields")).to_contain_text("15 Oct 2026")
+    # Those present who vote first, then the other members (a proxy may vote for them).
+    assert page.locator("#v-names option").evaluate_all("os => os.map(o => o.value)") == ["Ceri Lloyd", "Dr Siân Evans", "Rhys Morgan"]
+    page.get_by_label("Member").fill("Ceri Lloyd")
+    page.get_by_role("button", name="Record the vote").click()
+    expect(page.get_by_role("status")).to_have_text("Vote recorded.")
+    assert page.locator("#v-names option").evaluate_all("os => os.map(o => o.value)") == ["Dr Siân Evans", "Rhys Morgan"]
+    decision = page.url.split("/records/")[1].split("?")[0]
+
+    page.goto(app.address + "records/" + meeting)
+    expect(page.locator("ul.meeting-decisions")).to_have_text("Extend the minor ailments pilot")
+    page.get_by_role("link", name="Add an action arising").click()
+    expect(page.get_by_label("Came from")).to_have_value(meeting)
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cluster board, October")
+    page.get_by_role("link", name="Record a declaration made here").click()
+    expect(page.get_by_label("Meeting")).to_have_value(meeting)
+    shot(page, "declaration-from-meeting")
+    page.goto(app.address + "records/" + decision)
+    page.get_by_role("link", name="Add an action arising").click()
+    expect(page.get_by_label("Came from")).to_have_value(decision)
+    page.get_by_label("Title").fill("Write to the Health Board")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("dl.fields")).to_contain_text("Extend the minor ailments pilot")
+    page.goto(app.address + "records/" + meeting)
+    expect(page.locator("ul.arising-actions")).to_contain_text("Write to the Health Board")
+    shot(page, "meeting-record-from-here")
+    # The board paper after the meeting, from the meetings' register too.
+    page.get_by_role("navigation").get_by_role("link", name="Meetings").click()
+    page.get_by_role("link", name="Governance report").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Governance report")

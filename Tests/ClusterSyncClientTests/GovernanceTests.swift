@@ -171,6 +171,29 @@ import Testing
         #expect(try r.interestsInForce(for: d).map(\.declaration.id) == [interest])
     }
 
+    /// The names a chair picks from: for attendance, the body's members in force on the
+    /// meeting's date, then those recorded at its other meetings; for votes, the meeting's
+    /// attendees who count, then the other members (a proxy). Each once, however typed, and
+    /// none already recorded.
+    @Test func attendanceAndVotesOfferTheBodysMembersByName() throws {
+        let r = try replica("board", practice: "prestatyn")
+        _ = try terms(r, agreed: "2026-04-01", quorum: "2", members: ["Rhys Morgan", "Dr Siân Evans", "Ceri Lloyd"])
+        let earlier = try meeting(r, date: "2026-10-16")
+        try r.attend(earlier, Attendee(name: "dr sian evans", role: "member", practice: "prestatyn"))
+        try r.attend(earlier, Attendee(name: "Alun Pritchard", role: "in-attendance"))
+        let other = try meeting(r, body: "leadership-team", date: "2026-10-20")
+        try r.attend(other, Attendee(name: "Megan Price", role: "member", practice: "rhyl"))
+        let m = try meeting(r, date: "2026-11-20")
+        try r.attend(m, Attendee(name: "Ceri Lloyd", role: "member", practice: "rhyl"))
+        try r.attend(m, Attendee(name: "Gwen Hughes", role: "in-attendance"))
+
+        let governance = try r.governance()
+        #expect(governance.namesToOffer(attending: try #require(try r.record(m))) == ["Dr Siân Evans", "Rhys Morgan", "Alun Pritchard"])
+        let d = try r.create(.decision, edits: [.set("title", s("Commission pilot")), .set("meeting", s(m.rawValue)), .set("method", s("vote"))])
+        try r.vote(d, member: "rhys morgan", "for")
+        #expect(try r.governance().namesToOffer(voting: try #require(try r.record(d))) == ["Ceri Lloyd", "Dr Siân Evans"])
+    }
+
     /// One member, one vote; interests considered when deciding; a quorate meeting (guide §3.6,
     /// §3.7): what a decision's votes are checked against, in the core for every front end.
     @Test func aDecisionsVotesAreCheckedAgainstMembersInterestsAndQuorum() throws {

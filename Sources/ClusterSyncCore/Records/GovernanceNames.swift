@@ -1,0 +1,42 @@
+/// The names a form suggests as someone types one: a chair records attendance and votes by
+/// picking from the body's members rather than typing each name, spelled as the terms of
+/// reference spell it (web app audit as a chair: names were typed each time). A suggestion,
+/// never a rule: any name may still be typed, and the sets' rules judge it.
+extension GovernanceRecords {
+    /// For a meeting's attendance: the members of its body's terms of reference in force on its
+    /// date, then everyone recorded at that body's other meetings, by name; each once (compared
+    /// as `nameKey` compares, the first spelling kept), and none already recorded at it.
+    public func namesToOffer(attending meeting: RecordView) -> [String] {
+        let body = meeting.string("body")
+        let terms = body.flatMap { body in meeting.date("date").flatMap { termsInForce(body: body, on: $0) } }
+        let members = terms?.members("members").compactMap(\.stringValue) ?? []
+        let attendedBefore = meetings.filter { $0.id != meeting.id && $0.string("body") == body }
+            .flatMap { $0.attendees.map(\.name) }
+        return Self.offered(members.sorted(by: Self.byName) + attendedBefore.sorted(by: Self.byName),
+                            leaving: meeting.attendees.map(\.name))
+    }
+
+    /// For a decision's votes: its meeting's attendees who count towards the quorum (members and
+    /// substitutes unless the terms say otherwise), then the terms' other members (an absent
+    /// member may vote through a proxy), by name; none who has voted already.
+    public func namesToOffer(voting decision: RecordView) -> [String] {
+        let meeting = meeting(decision.string("meeting"))
+        let roles = meeting.map { quorum(of: $0).roles } ?? Self.defaultQuorumRoles
+        let present = meeting?.attendees.filter { roles.contains($0.role) }.map(\.name) ?? []
+        let terms = meeting.flatMap { meeting in
+            meeting.string("body").flatMap { body in date(of: decision).flatMap { termsInForce(body: body, on: $0) } }
+        }
+        let members = terms?.members("members").compactMap(\.stringValue) ?? []
+        return Self.offered(present.sorted(by: Self.byName) + members.sorted(by: Self.byName),
+                            leaving: Array(decision.mapValues("votes").keys))
+    }
+
+    private static func byName(_ a: String, _ b: String) -> Bool {
+        (nameKey(a), a) < (nameKey(b), b)
+    }
+
+    private static func offered(_ names: [String], leaving taken: [String]) -> [String] {
+        var seen = Set(taken.map(nameKey))
+        return names.filter { seen.insert(nameKey($0)).inserted }
+    }
+}
