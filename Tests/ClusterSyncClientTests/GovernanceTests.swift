@@ -791,4 +791,39 @@ import Testing
         try r.edit(a, .set("status", s("not-started")))
         #expect(try r.record(a)?.writes["completed_date"] == before)
     }
+
+    /// A completion date is a day that has come (a day's grace for the hour Wales is ahead of
+    /// UTC in summer); refused beyond it, naming the field, with nothing written.
+    @Test func anActionIsNotCompletedOnADayToCome() throws {
+        let r = try replica("a", practice: "prestatyn")
+        let a = try r.create(.action, edits: [.set("title", s("Advertise"))])
+        let history = try r.history(of: a).count
+        for day in ["2026-12-23", "2026-11-25"] {
+            let error = try #require(throws: ClusterSyncError.self) { try r.edit(a, .set("completed_date", s(day))) }
+            #expect(error.code == .invalidValue && error.field == "completed_date", "\(error)")
+            #expect(error.message.contains("today is 2026-11-23") && error.message.contains("got \(day)"), "\(error.message)")
+        }
+        #expect(throws: ClusterSyncError.self) {
+            try r.create(.action, edits: [.set("title", s("Interview")), .set("completed_date", s("2027-01-01"))])
+        }
+        #expect(try r.history(of: a).count == history)
+        try r.edit(a, .set("completed_date", s("2026-11-24")))
+        #expect(try r.record(a)?.string("completed_date") == "2026-11-24")
+    }
+
+    /// An abstention for an interest with no declaration in force is questioned: the register
+    /// of interests lacks it, or the abstention names the wrong person (chair's audit).
+    @Test func anAbstentionForAnInterestNobodyDeclaredIsQuestioned() throws {
+        let r = try replica("board", practice: "prestatyn")
+        _ = try terms(r, agreed: "2026-04-01", quorum: "1")
+        let m = try meeting(r, date: "2026-11-20")
+        _ = try r.create(.declaration, edits: [.set("member", s("Rhys Morgan")), .set("nature", s("pecuniary")), .set("date_declared", s("2026-11-01"))])
+        let d = try r.create(.decision, edits: [.set("title", s("Commission pilot")), .set("meeting", s(m.rawValue)), .set("method", s("vote"))])
+        _ = try r.vote(d, member: "rhys morgan", "abstain", forInterest: true)
+        _ = try r.vote(d, member: "Ceri Lloyd", "abstain", forInterest: true)
+        let view = try #require(try r.record(d))
+        #expect(try r.governance().votes(of: view).abstainedWithoutDeclaration == ["Ceri Lloyd"])
+        #expect(try r.governance().checks(of: view).filter(\.needsAttention).map(\.text).contains(
+            "recorded as abstaining for an interest with no declaration of interest in force: Ceri Lloyd (record the declaration, or correct the abstention)"))
+    }
 }

@@ -296,6 +296,10 @@ public struct GovernanceRecords: Sendable {
             if !v.votedDespiteAbstaining.isEmpty {
                 add("CHECK", "recorded as abstaining for an interest but voted: \(v.votedDespiteAbstaining.joined(separator: ", "))", attention: true)
             }
+            if !v.abstainedWithoutDeclaration.isEmpty {
+                add("CHECK", "recorded as abstaining for an interest with no declaration of interest in force: "
+                    + v.abstainedWithoutDeclaration.joined(separator: ", ") + " (record the declaration, or correct the abstention)", attention: true)
+            }
             if !v.nonMembers.isEmpty {
                 add("CHECK", "voted but not a member in the terms of reference \(v.terms?.rawValue ?? ""): \(v.nonMembers.joined(separator: ", "))",
                     attention: true)
@@ -384,6 +388,9 @@ public struct GovernanceRecords: Sendable {
             if !v.votedWithInterest.isEmpty { d["voted_with_interest"] = .array(v.votedWithInterest.map(JSONValue.string)) }
             if !v.nonMembers.isEmpty { d["non_member_votes"] = .array(v.nonMembers.map(JSONValue.string)) }
             if !v.votedDespiteAbstaining.isEmpty { d["voted_despite_abstaining"] = .array(v.votedDespiteAbstaining.map(JSONValue.string)) }
+            if !v.abstainedWithoutDeclaration.isEmpty {
+                d["abstained_without_declaration"] = .array(v.abstainedWithoutDeclaration.map(JSONValue.string))
+            }
             if let quorate = v.meetingQuorate { d["meeting_quorate"] = .bool(quorate) }
             if !v.absentVoters.isEmpty { d["absent_voters"] = .array(v.absentVoters.map(JSONValue.string)) }
             if v.meetingCancelled { d["meeting_cancelled"] = .bool(true) }

@@ -22,6 +22,10 @@ extension GovernanceRecords {
         /// Members recorded in `abstained_for_interest` whose vote is for or against all the same:
         /// the record contradicts itself, and the vote counts in the tally until it is corrected.
         public var votedDespiteAbstaining: [String] = []
+        /// Members recorded in `abstained_for_interest` with no declaration of interest in force
+        /// on the decision's date: the register of interests is missing one, or the abstention
+        /// is recorded for the wrong person (a chair's audit: nothing questioned it).
+        public var abstainedWithoutDeclaration: [String] = []
         /// Whether the meeting that took the decision had its quorum (nil: not known, or the
         /// meeting is not marked held).
         public var meetingQuorate: Bool?
@@ -72,6 +76,9 @@ extension GovernanceRecords {
         check.votedDespiteAbstaining = cast.filter { abstained.contains(Self.nameKey($0)) }.sorted()
         let date = date(of: decision)
         if let date {
+            let abstaining = decision.members("abstained_for_interest").compactMap(\.stringValue)
+            let declared = Set(interests(of: abstaining, on: date).map { Self.nameKey($0.member) })
+            check.abstainedWithoutDeclaration = abstaining.filter { !declared.contains(Self.nameKey($0)) }.sorted()
             // Guide §3.6: members abstain from *particular* decisions. A declaration naming
             // decisions bears on those (and on one that names it among its interests); one naming
             // none bears on every decision; a recorded dispensation lets the member take part.

@@ -103,6 +103,18 @@ public enum LocalEditRules {
             field: field)
     }
 
+    /// Refuses an action's completion date after today: work is completed on a day that has
+    /// come, and a date typed a month or a year out (the chair's audit typed one) made the
+    /// action read as done on a day nobody has seen. A day's grace, since `today` is the UTC
+    /// day and Wales is an hour ahead of it in summer. The editor's rule, not admission's.
+    public static func checkCompletionDate(of record: RecordID, field: String, to value: JSONValue?, today: CalendarDate) throws(ClusterSyncError) {
+        guard record.type == .action, field == "completed_date", let text = value?.stringValue, let day = CalendarDate(text),
+              day.dayNumber > today.dayNumber + 1 else { return }
+        throw ClusterSyncError(.invalidValue,
+            "completed_date must be a day that has come (today is \(today)); got \(day): give the day the work was done, or leave it empty until then",
+            field: field)
+    }
+
     /// The practice ids a value of `field` names, for the fields that name practices by id: a
     /// meeting's attendee (`practice`, `represents`), a terms of reference's `practices`, a
     /// contribution's `contributor`. Nil for every other field.
