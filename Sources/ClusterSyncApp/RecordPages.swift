@@ -243,7 +243,10 @@ extension Pages {
             }
             let text: String
             switch spec.kind.cardinality {
-            case .set: text = view.members(spec.name).map { Attendee($0).map { WalesDates.shown(inText: $0.text) } ?? referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
+            // Attendees by name, as the list under the attendance form (chair's audit: here they
+            // came in the set's stored order, there by name).
+            case .set where spec.kind == .attendeeSet: text = view.attendees.map { WalesDates.shown(inText: $0.text) }.joined(separator: "\n")
+            case .set: text = view.members(spec.name).map { referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
             case .log: text = (view.writes[spec.name] ?? []).map { write in
                 // A progress note as people read one: its day as dates are shown, and who wrote it
                 // (web app audit: an ISO date and no author, where the CLI names the author).

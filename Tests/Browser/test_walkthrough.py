@@ -1095,6 +1095,14 @@ def test_a_chair_picks_names_and_records_from_the_meetings_page(page, app):
     page.get_by_role("button", name="Record attendance").click()
     expect(page.get_by_role("status")).to_have_text("Attendance recorded.")
     assert page.locator("#a-names option").evaluate_all("os => os.map(o => o.value)") == ["Dr Siân Evans", "Rhys Morgan"]
+    page.get_by_label("Name").fill("Rhys Morgan")
+    page.get_by_label("In the capacity of").select_option("clinician")
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.get_by_role("status")).to_have_text("Attendance recorded.")
+    assert page.locator("#a-names option").evaluate_all("os => os.map(o => o.value)") == ["Dr Siân Evans"]
+    # The details list attendees by name, as the list under the form does.
+    attended = page.locator("dl.fields dt", has_text="Attended").locator("xpath=following-sibling::dd[1]")
+    expect(attended).to_have_text("Ceri Lloyd (member)\nRhys Morgan (member, clinician)")
 
     page.get_by_role("link", name="Record a decision taken here").click()
     expect(page.get_by_label("Meeting")).to_have_value(meeting)
@@ -1104,11 +1112,11 @@ def test_a_chair_picks_names_and_records_from_the_meetings_page(page, app):
     expect(page.get_by_role("heading", level=1)).to_have_text("Extend the minor ailments pilot")
     expect(page.locator("dl.fields")).to_contain_text("15 Oct 2026")
     # Those present who vote first, then the other members (a proxy may vote for them).
-    assert page.locator("#v-names option").evaluate_all("os => os.map(o => o.value)") == ["Ceri Lloyd", "Dr Siân Evans", "Rhys Morgan"]
+    assert page.locator("#v-names option").evaluate_all("os => os.map(o => o.value)") == ["Ceri Lloyd", "Rhys Morgan", "Dr Siân Evans"]
     page.get_by_label("Member").fill("Ceri Lloyd")
     page.get_by_role("button", name="Record the vote").click()
     expect(page.get_by_role("status")).to_have_text("Vote recorded.")
-    assert page.locator("#v-names option").evaluate_all("os => os.map(o => o.value)") == ["Dr Siân Evans", "Rhys Morgan"]
+    assert page.locator("#v-names option").evaluate_all("os => os.map(o => o.value)") == ["Rhys Morgan", "Dr Siân Evans"]
     decision = page.url.split("/records/")[1].split("?")[0]
 
     page.goto(app.address + "records/" + meeting)
