@@ -36,16 +36,19 @@ struct RecordForm {
 
     /// The links a new record's form arrives with from the page that opened it (a meeting's
     /// "Record a decision at this meeting" gives `meeting=MTG-…`): this form's link fields only,
-    /// and only values that read as a record id. The form offers them chosen; a link the form
-    /// does not offer (a deleted record) is simply not chosen.
-    func links(from query: FormBody) -> [String: String] {
+    /// and only records the field offers (`records`, as `data` takes it): a deleted record, one
+    /// of another type or a private one a shared form may not name is left unchosen.
+    func links(from query: FormBody, records: (RecordType, String) -> [(id: String, name: String)]) -> [String: String] {
         fields.reduce(into: [:]) { links, field in
+            let types: [RecordType]
             switch field.kind {
-            case .record, .records:
-                if let id = query[field.name].flatMap({ RecordID($0) }) { links[field.name] = id.rawValue }
-            default:
-                break
+            case .record(let type): types = [type]
+            case .records(let all): types = all
+            default: return
             }
+            guard let id = query[field.name].flatMap({ RecordID($0) }), types.contains(id.type),
+                  records(id.type, field.listKind).contains(where: { $0.id == id.rawValue }) else { return }
+            links[field.name] = id.rawValue
         }
     }
 
@@ -341,7 +344,7 @@ struct RecordForm {
                 described.append("h-\(field.name)")
             }
             if let problem = problems.first(where: { $0.field == field.name }) {
-                row["error"] = problem.message
+                row["error"] = Self.worded(problem, t: t)
                 described.append("e-\(field.name)")
                 // The first field to put right has the focus, so the keyboard starts there (no
                 // script: the browser's own autofocus).
@@ -388,7 +391,20 @@ struct RecordForm {
         return [
             "heading": heading, "action": action, "cancel": cancel, "fields": rows,
             "hasErrors": !problems.isEmpty,
-            "errors": problems.map { ["field": $0.field, "message": $0.message] },
+            "errors": problems.map { ["field": $0.field, "message": Self.worded($0, t: t)] },
         ]
+    }
+
+    /// A refusal from the shared rules as the form says it: a message that opens with the
+    /// field's stored name (`quorum must be…`, `completed_date must be…`) opens with the label
+    /// the form shows instead, and its dates read as the form's do (chair's audit: the field
+    /// named in lower case and in the CLI's spelling).
+    static func worded(_ problem: Problem, t: Catalogue) -> String {
+        var message = problem.message
+        let label = t["field_\(problem.field)"]
+        if message.hasPrefix(problem.field + " "), !label.isEmpty, !label.hasPrefix("field_") {
+            message = label + message.dropFirst(problem.field.count)
+        }
+        return WalesDates.shown(inText: message)
     }
 }

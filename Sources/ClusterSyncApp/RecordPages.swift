@@ -245,7 +245,11 @@ extension Pages {
             switch spec.kind.cardinality {
             // Attendees by name, as the list under the attendance form (chair's audit: here they
             // came in the set's stored order, there by name).
-            case .set where spec.kind == .attendeeSet: text = view.attendees.map { WalesDates.shown(inText: $0.text) }.joined(separator: "\n")
+            // One stored before a rule was tightened, which `Attendee` no longer reads, as stored.
+            case .set where spec.kind == .attendeeSet:
+                text = view.members(spec.name).map { value in
+                    Attendee(value).map { ($0.name, WalesDates.shown(inText: $0.text)) } ?? (Replica.plain(value), Replica.plain(value))
+                }.sorted { $0 < $1 }.map(\.1).joined(separator: "\n")
             case .set: text = view.members(spec.name).map { referenceTitle($0) ?? Replica.plain($0) }.joined(separator: "\n")
             case .log: text = (view.writes[spec.name] ?? []).map { write in
                 // A progress note as people read one: its day as dates are shown, and who wrote it

@@ -11,7 +11,7 @@ extension Pages {
         for type in [RecordType.risk, .action, .meeting, .decision, .declaration, .terms, .plan, .contribution] {
             let path = Self.path(of: type)
             router.get("\(path)/new") { request, _ in
-                self.newForm(type, typed: nil, problems: [], linked: RecordForm.of(type)!.links(from: self.query(request)))
+                self.newForm(type, typed: nil, problems: [], linked: RecordForm.of(type)!.links(from: self.query(request)) { self.linkable($0, listKind: $1) })
             }
             router.post(RouterPath(path)) { request, _ in
                 guard let form = try await self.posted(request) else { return self.expired() }
@@ -200,7 +200,7 @@ extension Pages {
     }
 
     /// `linked`: the links the page that opened the form gave (`RecordForm.links(from:)`);
-    /// *Cancel* goes back to that page.
+    /// *Cancel* goes back to that page, also once a *Save* was refused (`return_to`).
     func newForm(_ type: RecordType, typed: FormBody?, problems: [RecordForm.Problem], linked: [String: String] = [:]) -> Response {
         let form = RecordForm.of(type)!
         let path = Self.path(of: type)
@@ -209,7 +209,8 @@ extension Pages {
         let identity = try? replica.identity()
         let suggested = type == .contribution
             ? ["contributor": identity?.practice ?? "", "year": QAIFYear(containing: replica.today).description] : linked
-        let cancel = linked.count == 1 ? linked.values.first.map { "/records/\($0)" } ?? path : path
+        let back = linked.count == 1 ? linked.values.first : typed?["return_to"].flatMap { RecordID($0)?.rawValue }
+        let cancel = back.map { "/records/\($0)" } ?? path
         var data = form.data(heading: heading, action: path, cancel: cancel, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
                              hints: leadOnlyHints(type),
                              records: { self.linkable($0, listKind: $1) })
@@ -217,6 +218,7 @@ extension Pages {
         // (web app audits: the app made shared records only, then only risks to declarations).
         // Chosen when made: a scope never changes.
         data["privateChoice"] = true
+        if let back { data["returnTo"] = back }
         data["privateChecked"] = typed?["private"] == "yes"
         return page.html("form", title: heading, section: Self.section(of: type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)

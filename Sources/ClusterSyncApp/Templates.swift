@@ -54,6 +54,7 @@ enum Templates {
     {{/hasErrors}}
     <form method="post" action="{{action}}" novalidate>
     <input type="hidden" name="csrf" value="{{csrf}}">
+    {{#returnTo}}<input type="hidden" name="return_to" value="{{returnTo}}">{{/returnTo}}
     {{#fields}}
     <div class="field{{#error}} field-error{{/error}}">
     <label for="f-{{name}}">{{label}}{{#required}} <span class="req">({{t.form_required}})</span>{{/required}}</label>

@@ -1071,7 +1071,8 @@ def test_every_problem_of_a_form_is_listed_at_one_save(page, app):
     problems = page.get_by_role("alert").locator("li")
     expect(problems).to_have_count(2)
     expect(problems.nth(0)).to_contain_text("31 April")
-    expect(problems.nth(1)).to_contain_text("quorum")
+    # Named as the form labels it, not by the stored field's name (chair's audit).
+    expect(problems.nth(1)).to_contain_text("Quorum must be a number of members (5) or a proportion of them (1/2); got half")
     shot(page, "form-every-problem")
     page.get_by_label(re.compile("^Agreed on")).fill("30/04/2026")
     page.get_by_label("Quorum").fill("5")
@@ -1123,6 +1124,9 @@ def test_a_chair_picks_names_and_records_from_the_meetings_page(page, app):
     expect(page.locator("ul.meeting-decisions")).to_have_text("Extend the minor ailments pilot")
     page.get_by_role("link", name="Add an action arising").click()
     expect(page.get_by_label("Came from")).to_have_value(meeting)
+    # A refused Save keeps the way back to the meeting.
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_be_visible()
     page.get_by_role("link", name="Cancel").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cluster board, October")
     page.get_by_role("link", name="Record a declaration made here").click()
@@ -1137,7 +1141,33 @@ def test_a_chair_picks_names_and_records_from_the_meetings_page(page, app):
     page.goto(app.address + "records/" + meeting)
     expect(page.locator("ul.arising-actions")).to_contain_text("Write to the Health Board")
     shot(page, "meeting-record-from-here")
+    # A link the form does not offer (another type's id) is not chosen.
+    page.goto(app.address + "decisions/new?meeting=" + decision)
+    expect(page.get_by_label("Meeting")).to_have_value("")
     # The board paper after the meeting, from the meetings' register too.
     page.get_by_role("navigation").get_by_role("link", name="Meetings").click()
     page.get_by_role("link", name="Governance report").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Governance report")
+
+
+def test_a_chairs_typing_is_quoted_as_typed_and_dates_to_come_are_refused(page, app):
+    """An amount refused is quoted as typed, a completion date to come is refused with the
+    form's dates, and a vote for a name too long says so in a vote's words (chair's audit)."""
+    r = app.replica
+    decision = cli(r, "decision", "add", "title=Fund the minor ailments pilot", "method=vote").strip()
+    page.goto(app.address + "records/" + decision + "/edit")
+    page.get_by_label("Amount").fill("£12,000.50p")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text('Amount (£) must be an amount in pounds')
+    expect(page.get_by_role("alert")).to_contain_text('got £12,000.50p')
+    page.goto(app.address + "records/" + decision)
+    page.get_by_label("Member").fill("A" * 101)
+    page.get_by_role("button", name="Record the vote").click()
+    expect(page.locator("#v-error")).to_contain_text("a member's name in a vote is 1 to 100 characters, without line breaks; got 101 characters")
+    page.goto(app.address + "actions/new")
+    page.get_by_label(re.compile("^Title")).fill("Write to the Health Board")
+    page.get_by_label("Completed").fill("01/01/2099")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Completed must be a day that has come")
+    expect(page.get_by_role("alert")).to_contain_text("got 1 Jan 2099")
+    shot(page, "form-completion-to-come")

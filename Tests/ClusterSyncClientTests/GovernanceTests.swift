@@ -809,6 +809,10 @@ import Testing
         #expect(try r.history(of: a).count == history)
         try r.edit(a, .set("completed_date", s("2026-11-24")))
         #expect(try r.record(a)?.string("completed_date") == "2026-11-24")
+        // A value the field holds already (a conflict settled by keeping one side) is kept.
+        #expect(throws: Never.self) {
+            try LocalEditRules.checkCompletionDate(of: a, field: "completed_date", to: s("2026-12-23"), today: fixedToday, held: [s("2026-12-23")])
+        }
     }
 
     /// An abstention for an interest with no declaration in force is questioned: the register

@@ -171,6 +171,33 @@ import Testing
         #expect(Set(try b.outbox(limit: 100).map(\.id)) == [fromServer[1].id, try b.allChanges().last!.id])
     }
 
+    /// An edit held back as `supersedes-unsynced` goes back in the outbox when a pulled page
+    /// brings the other replica's change it superseded, and for nothing else: not the replica's
+    /// own changes coming back, not a page of unrelated changes.
+    @Test func anEditHeldBackForAnotherReplicasChangeIsReleasedWhenAPullBringsIt() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        let prestatyn = try makeReplica(dir, "prestatyn", practice: "prestatyn")
+        let risk = try rhyl.create(.risk, edits: [.set("title", .string("Flu clinic staffing"))])
+        let other = try rhyl.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        _ = try prestatyn.merge(with: rhyl)
+        let mine = try prestatyn.create(.risk, edits: [.set("title", .string("Estates lease"))])
+        try prestatyn.edit(risk, .set("title", .string("Flu clinic staffing, winter")))
+        let edit = try #require(try prestatyn.allChanges().last)
+        #expect(edit.supersedes.map(\.replica) == [try rhyl.identity().replicaID])
+        try prestatyn.holdBack(edit.id, code: .supersedesUnsynced, reason: "waits")
+        let rhylsChanges = try rhyl.allChanges()
+        // Its own change and rhyl's other risk come back: still held.
+        let own = try prestatyn.allChanges().filter { $0.record == mine }
+        try prestatyn.applyPulled(ChangesPage(changes: own + rhylsChanges.filter { $0.record == other }, cursor: Cursor("s1:2"), more: true))
+        #expect(try prestatyn.heldBack().map(\.change) == [edit.id])
+        // The title it superseded comes: released.
+        try prestatyn.applyPulled(ChangesPage(changes: rhylsChanges.filter { $0.record == risk }, cursor: Cursor("s1:3"), more: false))
+        #expect(try prestatyn.heldBack().isEmpty)
+        #expect(try prestatyn.outbox(limit: 100).map(\.id).contains(edit.id))
+    }
+
     /// Every change a replica makes is signed with its own key, which the file keeps.
     @Test func localChangesAreSignedWithTheReplicasKey() throws {
         let dir = try TemporaryDirectory()

@@ -245,6 +245,30 @@ import Testing
         #expect(try #require(failure(pushAgain(at: 900))).code == .supersedesUnsynced)
     }
 
+    /// A one-off sync whose pull brings changes after such a hold reads its outbox once more
+    /// after its last page, and pushes what the page made pushable in the same sync; a pull
+    /// that brings nothing ends the sync as before.
+    @Test func aOneOffSyncPushesAnEditThePullMadePushable() throws {
+        for brings in [true, false] {
+            var (m, _) = Self.welcomed(.once, outbox: [Self.change(1)])
+            let refusal = WireError(code: "supersedes-unsynced", message: "waits", fatal: false, batch: "\(Self.me)-1", change: Self.change(1).id)
+            _ = m.handle(.received(.error(refusal)), now: 3)
+            _ = m.handle(.connected, now: 4)
+            _ = m.handle(.received(Self.welcome), now: 5)
+            #expect(m.handle(.outboxRead([]), now: 6) == [.send(.pull(Pull(cursor: Cursor("s1:4"))))])
+            let page = Self.page(brings ? [Self.change(7, replica: Fixtures.b)] : [], "s1:5", more: false)
+            let actions = m.handle(.received(page), now: 7)
+            #expect(actions.contains(.readOutbox(after: nil, limit: 2)) == brings, "\(actions)")
+            #expect(actions.contains { if case .finish = $0 { true } else { false } } == !brings, "\(actions)")
+            guard brings else { continue }
+            guard case .send(.push(let push)) = m.handle(.outboxRead([Self.change(1)]), now: 8).first else {
+                Issue.record("the released edit was not pushed")
+                continue
+            }
+            #expect(push.changes == [Self.change(1)])
+        }
+    }
+
     @Test func aLostConnectionOrARefusedHandshakeEndsOneSync() throws {
         var m = Machine(Self.configuration(.once), cursor: nil, pending: 0)
         _ = m.start(now: 0)

@@ -122,7 +122,8 @@ struct LocalEditSession {
         let planned = try edit.plan(on: view, type: id.type)
         try LocalEditRules.checkEscalation(of: id, scope: scope, field: planned.field, to: planned.value)
         try LocalEditRules.checkContributionYear(of: id, field: planned.field, to: planned.value)
-        try LocalEditRules.checkCompletionDate(of: id, field: planned.field, to: planned.value, today: CalendarDate(unixMillis: wallMillis))
+        try LocalEditRules.checkCompletionDate(of: id, field: planned.field, to: planned.value, today: CalendarDate(unixMillis: wallMillis),
+                                               held: view?.writes[planned.field]?.map(\.value) ?? [])
         try LocalEditRules.checkPracticeIDs(of: id.type, field: planned.field, to: planned.value) { try self.knownPracticeIDs() }
         if let kind = id.type.schema.field(planned.field)?.kind, let value = planned.value?.stringValue, let target = RecordID(value) {
             switch kind {

@@ -56,6 +56,7 @@ extension Replica {
         let view = try requireType(decision, .decision)
         let typed = member.trimmingCharacters(in: .whitespaces)
         guard !typed.isEmpty else { throw ClusterSyncError(.invalidValue, "a vote needs the member's name", field: "votes") }
+        try GovernanceRecords.checkVoterName(typed)
         guard RecordSchema.voteChoices.contains(vote) else {
             throw ClusterSyncError(.invalidValue, "a vote is \(RecordSchema.voteChoices.joined(separator: ", ")); got \(PatientDataGuard.quotable(vote).map { "\"\($0)\"" } ?? "other text")"
                 + " (a vote recorded in error is withdrawn, not recorded as nothing)", field: "votes")

@@ -61,7 +61,6 @@ extension Replica {
 
     static func forgetHeldBack(_ changes: [Change], _ db: Database) throws {
         guard !changes.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back)"))! else { return }
-        try releaseHeldBack(awaiting: changes, db)
         let held = try db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM held_back WHERE counter = ? AND replica = (SELECT num FROM replica WHERE id = ?))
             """)
@@ -73,25 +72,30 @@ extension Replica {
             guard try Bool.fetchOne(held, arguments: arguments)!, try !differsFromHeld(change, db) else { continue }
             try forget.execute(arguments: arguments)
         }
+        try releaseHeldBack(awaiting: changes, db)
     }
 
-    /// Puts back in the outbox the changes held back as `supersedes-unsynced` that supersede or
-    /// have seen one of `pulled`: the server holds it now, so its maker has synced it. A watch
-    /// pushes them at its next poll and a sync in the same run (the session's machine lets each
-    /// be refused once more after a page: another change it names may still be missing, and
-    /// then it is held back again until that one comes).
+    /// Puts back in the outbox this replica's own changes held back as `supersedes-unsynced`
+    /// that supersede or have seen another replica's change among `pulled`: the server holds it
+    /// now, so its maker has synced it. A watch pushes them at its next poll and a sync in the
+    /// same run (the session's machine lets each be refused once more after a page: another
+    /// change it names may still be missing, and then it is held back again until that one
+    /// comes). Another replica's change held back so (relayed from a merge) is not: it reaches
+    /// the server from its maker, and the pull that brings it forgets the refusal. Run after
+    /// `forgetHeldBack`'s own pass, so a change the page itself brought is not pushed again.
     static func releaseHeldBack(awaiting pulled: [Change], _ db: Database) throws {
+        let me = try identity(db).replicaID
         let waiting = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT h.replica, h.counter, c.sup, c.seen FROM held_back h JOIN change c ON c.replica = h.replica AND c.counter = h.counter
-            WHERE h.code = ?
-            """), arguments: [ClusterSyncError.Code.supersedesUnsynced.rawValue])
+            WHERE h.code = ? AND h.replica = (SELECT num FROM replica WHERE id = ?)
+            """), arguments: [ClusterSyncError.Code.supersedesUnsynced.rawValue, me.rawValue])
         guard !waiting.isEmpty else { return }
-        let arrived = Set(pulled.map(\.id))
+        let arrived = Set(pulled.lazy.filter { $0.id.replica != me }.map(\.id))
         let release = try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox (replica, counter) VALUES (?, ?)")
         let forget = try db.cachedStatement(sql: "DELETE FROM held_back WHERE replica = ? AND counter = ?")
         for row in waiting {
             let named = ChangeWriter.parseIDList(row["sup"]) + ChangeWriter.parseIDList(row["seen"])
-            guard named.contains(where: arrived.contains) else { continue }
+            guard named.contains(where: { $0.replica != me && arrived.contains($0) }) else { continue }
             let key: StatementArguments = [row["replica"] as Int64, row["counter"] as Int64]
             try release.execute(arguments: key)
             try forget.execute(arguments: key)

@@ -20,6 +20,10 @@ extension Replica {
             if let cursor { try db.execute(sql: "UPDATE remote SET snapshot_cursor = ?", arguments: [cursor.rawValue]) }
         }
         try forgetHeldBack(page.changes)
+        // A snapshot holds live writes only: a change an edit held back waited for may have been
+        // superseded since, and never come. After the last page every such edit goes again, as
+        // at the start of a sync run (the session's machine lets each be refused once more).
+        if !page.more { try releaseHeldBack(coded: .supersedesUnsynced) }
         return outcome
     }
 

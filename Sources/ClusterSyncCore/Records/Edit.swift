@@ -103,7 +103,8 @@ public enum Edit: Sendable, Equatable {
             if let view, let same = Self.nameSpelledOtherwise(value, kind: spec.kind, in: view.members(field)) {
                 let quoted = PatientDataGuard.quotable(same).map { "\"\($0)\"" } ?? "a member"
                 throw ClusterSyncError(.invalidValue,
-                    "\(field) already holds \(quoted), written with other capitals, accents or spacing: add it as written there, or remove that one first",
+                    "\(field) already holds \(quoted), the same name with other capitals, accents or spacing, so it is there already; "
+                    + "to write it otherwise, remove that one first",
                     field: field)
             }
             return Planned(field: field, value: value, supersedes: [], seen: [])

@@ -158,7 +158,13 @@ public enum FieldInput {
             }
             return .string(date.description)
         case .amount:
-            return .string(Amount.typed(text))
+            // Refused here, quoting what was typed (`£12,000.50p`), not what it was read as
+            // (`12000.50p`), which the person never wrote (chair's audit).
+            let read = Amount.typed(text)
+            guard Amount.isValid(read) else {
+                throw ClusterSyncError(.invalidValue, "\(spec.name) must be \(Amount.described); got \(typed(text))", field: spec.name)
+            }
+            return .string(read)
         case .attendeeSet:
             guard let value = try? JSONValue(parsing: text) else {
                 throw ClusterSyncError(.invalidValue,

@@ -96,7 +96,7 @@ extension FieldKind {
             }
         case .amount:
             guard let s = value.stringValue, Amount.isValid(s) else {
-                throw fail("an amount in pounds: digits, optionally with two decimal places after a point (12000, 350.50; 1,500 groups thousands)")
+                throw fail(Amount.described)
             }
         case .position:
             guard case .object(let o) = value, o.count == 1, let after = o["after"],

@@ -31,6 +31,18 @@ extension GovernanceRecords {
                             leaving: Array(decision.mapValues("votes").keys))
     }
 
+    /// A member's name as a vote records it (the key of `votes:NAME`), refused in a vote's words
+    /// rather than the map rule's (`votes:KEY`), which nobody voting has seen (chair's audit).
+    public static func checkVoterName(_ name: String) throws(ClusterSyncError) {
+        do throws(ClusterSyncError) {
+            try FieldMap.validateKey(name, field: "votes")
+        } catch where error.code == .invalidValue {
+            throw ClusterSyncError(.invalidValue,
+                "a member's name in a vote is 1 to \(FieldMap.maxKeyLength) characters, without line breaks; got \(name.count) characters",
+                field: "votes")
+        }
+    }
+
     private static func byName(_ a: String, _ b: String) -> Bool {
         (nameKey(a), a) < (nameKey(b), b)
     }

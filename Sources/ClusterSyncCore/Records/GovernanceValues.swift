@@ -88,6 +88,9 @@ public enum MajorityRule: String, Sendable, CaseIterable {
 
 /// Money in pounds as registers hold it: digits, optionally a point and two digits.
 public enum Amount {
+    /// What an amount must be, as a refusal says it.
+    public static let described = "an amount in pounds: digits, optionally with two decimal places after a point (12000, 350.50; 1,500 groups thousands)"
+
     public static func isValid(_ s: String) -> Bool {
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, let whole = parts.first, (1...12).contains(whole.count),

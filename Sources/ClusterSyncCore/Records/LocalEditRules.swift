@@ -106,10 +106,12 @@ public enum LocalEditRules {
     /// Refuses an action's completion date after today: work is completed on a day that has
     /// come, and a date typed a month or a year out (the chair's audit typed one) made the
     /// action read as done on a day nobody has seen. A day's grace, since `today` is the UTC
-    /// day and Wales is an hour ahead of it in summer. The editor's rule, not admission's.
-    public static func checkCompletionDate(of record: RecordID, field: String, to value: JSONValue?, today: CalendarDate) throws(ClusterSyncError) {
-        guard record.type == .action, field == "completed_date", let text = value?.stringValue, let day = CalendarDate(text),
-              day.dayNumber > today.dayNumber + 1 else { return }
+    /// day and Wales is an hour ahead of it in summer. The editor's rule, not admission's: a
+    /// value the field already holds (`held`: a conflict settled by keeping one side) is kept.
+    public static func checkCompletionDate(of record: RecordID, field: String, to value: JSONValue?, today: CalendarDate,
+                                           held: [JSONValue] = []) throws(ClusterSyncError) {
+        guard record.type == .action, field == "completed_date", let value, let text = value.stringValue, let day = CalendarDate(text),
+              day.dayNumber > today.dayNumber + 1, !held.contains(value) else { return }
         throw ClusterSyncError(.invalidValue,
             "completed_date must be a day that has come (today is \(today)); got \(day): give the day the work was done, or leave it empty until then",
             field: field)

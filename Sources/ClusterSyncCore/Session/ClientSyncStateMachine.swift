@@ -220,9 +220,13 @@ public struct ClientSyncStateMachine: Sendable {
     /// so the run stops rather than loop.
     private var heldBack: Set<ChangeID> = []
     /// Those of `heldBack` refused as `supersedes-unsynced`: the replica puts one back in the
-    /// outbox when a pulled page brings the change it waited for, so after a page each may be
-    /// pushed, and refused, once more.
+    /// outbox when a pulled page brings the change it waited for, so after a page that brings
+    /// changes each may be pushed, and refused, once more (a change holding back failed to take
+    /// out of the outbox is then pushed again once a page, not once: bounded by what others push).
     private var awaitingHeld: Set<ChangeID> = []
+    /// A page brought changes since a change was held back as `supersedes-unsynced`: a one-off
+    /// sync reads its outbox again after its last page, for what the page made pushable.
+    private var pageAfterAwaitingHeld = false
     /// The pull in flight asked for a snapshot from the start: its answer is a first page.
     private var awaitingFirstSnapshotPage = false
     /// The server store this replica's cursor belongs to.
@@ -330,7 +334,7 @@ public struct ClientSyncStateMachine: Sendable {
             guard !page.more else { return actions }
             actions.append(.recordSuccessfulSync)
             switch configuration.mode {
-            case .once where (configuration.relaysWaiting || !awaitingHeld.isEmpty) && pushingAgainAfter == nil:
+            case .once where (configuration.relaysWaiting || pageAfterAwaitingHeld) && pushingAgainAfter == nil:
                 // The page may register the makers of relays waiting in the outbox (a replica
                 // learns it from their signed changes), or bring a change an edit held back
                 // waited for: once it is applied, push what it made pushable in this same sync,
@@ -355,7 +359,7 @@ public struct ClientSyncStateMachine: Sendable {
             // position the snapshot stands for, until a `changes` page says there is no more.
             let first = awaitingFirstSnapshotPage
             awaitingFirstSnapshotPage = false
-            pulled(page.changes)
+            pulled(page.changes, snapshot: true)
             cursor = page.cursor
             progress.pulled += page.changes.count
             progress.more = true
@@ -526,11 +530,13 @@ public struct ClientSyncStateMachine: Sendable {
     }
 
     /// A page of changes arrived: an edit held back until another replica synced the change it
-    /// supersedes may go now, if the page brought that change (the replica knows which).
-    private mutating func pulled(_ changes: [Change]) {
-        guard !changes.isEmpty, !awaitingHeld.isEmpty else { return }
+    /// supersedes may go now, if the page brought that change (the replica knows which), or
+    /// after any snapshot page (`Replica.applySnapshot` releases them all on the last).
+    private mutating func pulled(_ changes: [Change], snapshot: Bool = false) {
+        guard !changes.isEmpty || snapshot, !awaitingHeld.isEmpty else { return }
         heldBack.subtract(awaitingHeld)
         awaitingHeld.removeAll()
+        pageAfterAwaitingHeld = true
     }
 
     private mutating func refused(_ error: WireError) -> [Action] {
