@@ -325,9 +325,10 @@ struct RecordForm {
     /// `records` lists the records a `record` field may link to: id and name.
     /// `baselines`: for an edit form, what each field showed when the form was first drawn.
     /// `hints`: a field's hint besides a date's, by field name (what the replica's role may not
-    /// write there).
+    /// write there). `suggestions`: names a text field's box offers as one types (a declaration's
+    /// member), by field name.
     func data(heading: String, action: String, cancel: String, values: (String) -> String, baselines: ((String) -> String)? = nil,
-              problems: [Problem], t: Catalogue, hints: [String: String] = [:],
+              problems: [Problem], t: Catalogue, hints: [String: String] = [:], suggestions: [String: [String]] = [:],
               records: (RecordType, String) -> [(id: String, name: String)]) -> [String: Any] {
         var focused = false
         let rows: [[String: Any]] = fields.map { field in
@@ -355,7 +356,9 @@ struct RecordForm {
             }
             if !described.isEmpty { row["describedBy"] = described.joined(separator: " ") }
             switch field.kind {
-            case .text, .date: row["isText"] = true
+            case .text, .date:
+                row["isText"] = true
+                if let names = suggestions[field.name], !names.isEmpty { row["suggestions"] = ["names": names.map { ["name": $0] }] }
             case .textarea: row["isTextarea"] = true
             case .choice(let options):
                 row["isSelect"] = true

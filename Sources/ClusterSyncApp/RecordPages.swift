@@ -188,6 +188,13 @@ extension Pages {
     /// On a replica without the cluster lead's role, what its forms offer that only the lead
     /// may write, said before *Save* refuses it (web app audit: a practice manager was offered
     /// closing and escalating, then refused).
+    /// The names a form's text boxes offer (`GovernanceRecords.namesToOffer`): a declaration's
+    /// member from the bodies' members and those who attended.
+    func nameSuggestions(_ type: RecordType) -> [String: [String]] {
+        guard type == .declaration, let governance = try? replica.governance() else { return [:] }
+        return ["member": governance.namesToOffer]
+    }
+
     func leadOnlyHints(_ type: RecordType) -> [String: String] {
         guard (try? replica.effectiveRole().role.hasLeadPowers) != true, let form = RecordForm.of(type) else { return [:] }
         var hints: [String: String] = [:]
@@ -201,7 +208,7 @@ extension Pages {
                   problems: [RecordForm.Problem]) -> Response {
         let heading = t.text("form_edit", view.name)
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
-                             values: values, baselines: baselines, problems: problems, t: t, hints: leadOnlyHints(view.type),
+                             values: values, baselines: baselines, problems: problems, t: t, hints: leadOnlyHints(view.type), suggestions: nameSuggestions(view.type),
                              records: { self.linkable($0, fromPrivate: view.scope.practice != nil, listKind: $1) })
         return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
@@ -318,6 +325,7 @@ extension Pages {
             }
             form["hasAttendees"] = !view.attendees.isEmpty
             form["names"] = governance.namesToOffer(attending: view).map { ["name": $0] }
+            form["replaced"] = governance.namesToOffer(replacedAt: view).map { ["name": $0] }
             data["attendForm"] = form
         }
         var sources: Set<RecordID> = [view.id]

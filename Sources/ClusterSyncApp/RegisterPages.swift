@@ -212,7 +212,7 @@ extension Pages {
         let back = linked.count == 1 ? linked.values.first : typed?["return_to"].flatMap { RecordID($0)?.rawValue }
         let cancel = back.map { "/records/\($0)" } ?? path
         var data = form.data(heading: heading, action: path, cancel: cancel, values: { typed?[$0] ?? suggested[$0] ?? "" }, problems: problems, t: t,
-                             hints: leadOnlyHints(type),
+                             hints: leadOnlyHints(type), suggestions: nameSuggestions(type),
                              records: { self.linkable($0, listKind: $1) })
         // A practice's own record of any type, which nobody else sees, as the CLI's `add --private`
         // (web app audits: the app made shared records only, then only risks to declarations).

@@ -61,7 +61,7 @@ enum Templates {
     {{#baseline}}<input type="hidden" name="{{name}}" value="{{value}}">{{/baseline}}
     {{#hint}}<p class="hint" id="h-{{name}}">{{hint}}</p>{{/hint}}
     {{#error}}<p class="error" id="e-{{name}}"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
-    {{#isText}}<input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}>{{/isText}}
+    {{#isText}}<input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}{{#suggestions}} list="l-{{name}}" autocomplete="off"{{/suggestions}}>{{#suggestions}}<datalist id="l-{{name}}">{{#names}}<option value="{{name}}">{{/names}}</datalist>{{/suggestions}}{{/isText}}
     {{#isTextarea}}<textarea id="f-{{name}}" name="{{name}}" rows="3"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}>{{value}}</textarea>{{/isTextarea}}
     {{#isSelect}}<select id="f-{{name}}" name="{{name}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}>
     {{#options}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/options}}
@@ -193,7 +193,7 @@ enum Templates {
     <div class="field"><label for="a-capacity">{{t.attend_capacity}}</label><select id="a-capacity" name="capacity"><option value="">{{t.attend_capacity_none}}</option>{{#capacities}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/capacities}}</select></div>
     <div class="field"><label for="a-practice">{{t.attend_practice}}</label><p class="hint" id="h-a-practice">{{t.attend_practice_hint}}</p><input type="text" id="a-practice" name="practice" aria-describedby="h-a-practice" value="{{typed.practice}}"></div>
     <div class="field"><label for="a-represents">{{t.attend_represents}}</label><input type="text" id="a-represents" name="represents" value="{{typed.represents}}"></div>
-    <div class="field"><label for="a-replaces">{{t.attend_replaces}}</label><input type="text" id="a-replaces" name="replaces" value="{{typed.replaces}}"></div>
+    <div class="field"><label for="a-replaces">{{t.attend_replaces}}</label><input type="text" id="a-replaces" name="replaces" value="{{typed.replaces}}" list="a-replaced" autocomplete="off"><datalist id="a-replaced">{{#replaced}}<option value="{{name}}">{{/replaced}}</datalist></div>
     <div class="field"><label for="a-agreed-by">{{t.attend_agreed_by}}</label><input type="text" id="a-agreed-by" name="agreed_by" value="{{typed.agreed_by}}"></div>
     <div class="field"><label for="a-agreed-on">{{t.attend_agreed_on}}</label><input type="text" id="a-agreed-on" name="agreed_on" placeholder="DD/MM/YYYY" value="{{typed.agreed_on}}"></div>
     <button type="submit">{{t.attend_add}}</button>

@@ -1129,8 +1129,11 @@ def test_a_chair_picks_names_and_records_from_the_meetings_page(page, app):
     expect(page.get_by_role("alert")).to_be_visible()
     page.get_by_role("link", name="Cancel").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cluster board, October")
+    # A substitute replaces a member who is not there.
+    assert page.locator("#a-replaced option").evaluate_all("os => os.map(o => o.value)") == ["Dr Siân Evans"]
     page.get_by_role("link", name="Record a declaration made here").click()
     expect(page.get_by_label("Meeting")).to_have_value(meeting)
+    assert page.locator("#l-member option").evaluate_all("os => os.map(o => o.value)") == ["Ceri Lloyd", "Dr Siân Evans", "Rhys Morgan"]
     shot(page, "declaration-from-meeting")
     page.goto(app.address + "records/" + decision)
     page.get_by_role("link", name="Add an action arising").click()

@@ -189,6 +189,9 @@ import Testing
 
         let governance = try r.governance()
         #expect(governance.namesToOffer(attending: try #require(try r.record(m))) == ["Dr Siân Evans", "Rhys Morgan", "Alun Pritchard"])
+        // A substitute replaces a member not there; a declaration may be anyone's.
+        #expect(governance.namesToOffer(replacedAt: try #require(try r.record(m))) == ["Dr Siân Evans", "Rhys Morgan"])
+        #expect(governance.namesToOffer == ["Ceri Lloyd", "Dr Siân Evans", "Rhys Morgan", "Alun Pritchard", "Gwen Hughes", "Megan Price"])
         let d = try r.create(.decision, edits: [.set("title", s("Commission pilot")), .set("meeting", s(m.rawValue)), .set("method", s("vote"))])
         try r.vote(d, member: "rhys morgan", "for")
         #expect(try r.governance().namesToOffer(voting: try #require(try r.record(d))) == ["Ceri Lloyd", "Dr Siân Evans"])

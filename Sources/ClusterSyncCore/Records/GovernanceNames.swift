@@ -16,6 +16,21 @@ extension GovernanceRecords {
                             leaving: meeting.attendees.map(\.name))
     }
 
+    /// For a substitute's `replaces`: the members of the body's terms in force on the meeting's
+    /// date who are not recorded at it (a substitute stands in for a member who is not there).
+    public func namesToOffer(replacedAt meeting: RecordView) -> [String] {
+        let members = meeting.string("body").flatMap { body in meeting.date("date").flatMap { termsInForce(body: body, on: $0) } }?
+            .members("members").compactMap(\.stringValue) ?? []
+        return Self.offered(members.sorted(by: Self.byName), leaving: meeting.attendees.map(\.name))
+    }
+
+    /// For a declaration's `member`: every member of every body's terms of reference, then
+    /// everyone recorded at a meeting, by name, each once.
+    public var namesToOffer: [String] {
+        let members = terms.flatMap { $0.members("members").compactMap(\.stringValue) }
+        return Self.offered(members.sorted(by: Self.byName) + meetings.flatMap { $0.attendees.map(\.name) }.sorted(by: Self.byName), leaving: [])
+    }
+
     /// For a decision's votes: its meeting's attendees who count towards the quorum (members and
     /// substitutes unless the terms say otherwise), then the terms' other members (an absent
     /// member may vote through a proxy), by name; none who has voted already.
