@@ -4,10 +4,13 @@ import Foundation
 
 /// The `main` of ClusterSync's executables: runs the command tree with ClusterSync's exit codes.
 /// 0 ok; 1 a user error (ArgumentParser's usage errors, ClusterSync's user errors, and whatever
-/// `userMessage` recognises), with the message on stderr; 2 anything else.
+/// `userMessage` recognises), with the message on stderr; 2 anything else. `advice` adds this
+/// program's own words to a library error (which commands to run), which the library words for
+/// every front end, the web app among them.
 public enum CommandLineMain {
     public static func run<Root: ParsableCommand>(
-        _ root: Root.Type, name: String, userMessage: @Sendable (any Error) -> String? = { _ in nil }
+        _ root: Root.Type, name: String, userMessage: @Sendable (any Error) -> String? = { _ in nil },
+        advice: @Sendable (ClusterSyncError) -> String? = { _ in nil }
     ) async {
         do {
             var command = try root.parseAsRoot()
@@ -24,7 +27,7 @@ public enum CommandLineMain {
                 fail("\(name): \(error.message)", status: 1)
             }
         } catch let error as ClusterSyncError {
-            fail("\(name): \(error.message)", status: error.isUserError ? 1 : 2)
+            fail("\(name): \(error.message)" + (advice(error).map { " " + $0 } ?? ""), status: error.isUserError ? 1 : 2)
         } catch {
             if let message = userMessage(error) ?? fileMessage(error) { fail("\(name): \(message)", status: 1) }
             let code = root.exitCode(for: error)

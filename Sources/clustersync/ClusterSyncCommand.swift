@@ -26,7 +26,10 @@ struct ClusterSyncCommand: AsyncParsableCommand {
     /// Runs the command tree with ClusterSync's exit codes: ArgumentParser's usage errors and
     /// ClusterSync's user errors exit 1, anything else 2.
     static func main() async {
-        await CommandLineMain.run(Self.self, name: "clustersync")
+        await CommandLineMain.run(Self.self, name: "clustersync", advice: { error in
+            // The library says what is needed in every front end's words; here, which commands.
+            error.code == .leadOnly ? "To sync with one: `clustersync remote set`, then `clustersync sync`." : nil
+        })
     }
 }
 

@@ -936,6 +936,7 @@ def test_delete_and_restore_a_record(page, app):
     page.get_by_label("Yes, delete this record").check()
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.locator("#d-error")).to_contain_text("needs the cluster lead")
+    expect(page.locator("#d-error")).not_to_contain_text("clustersync")   # no terminal commands here
     assert json.loads(cli(app.replica, "risk", "show", shared, "--json"))["deleted"] is False
 
 

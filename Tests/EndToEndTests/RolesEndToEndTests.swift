@@ -182,6 +182,9 @@ import Testing
             #expect(refused.status == 1, "\(arguments): \(refused.stdout)")
             #expect(refused.stderr.contains("needs the cluster lead"), "\(refused.stderr)")
             #expect(refused.stderr.contains("ask your cluster lead, or sync with a cluster-lead credential"), "\(refused.stderr)")
+            // The commands are the CLI's own words, after the library's.
+            #expect(refused.stderr.contains("Nothing was changed. To sync with one: `clustersync remote set`, then `clustersync sync`."),
+                    "\(refused.stderr)")
         }
         #expect(try await pending(rhyl) == before, "nothing waits in the outbox")
         #expect(try await cli.run("show", "--replica", rhyl, "--json", risk).json?["fields"]?["status"] == .string("open"))

@@ -229,7 +229,7 @@ public enum LeadPowers {
             throw ClusterSyncError(.leadOnly,
                 "\(what) (\(change.record) \(change.field)) needs the cluster lead, and this replica's credential is \(role.credentialName) "
                 + "(as its last sync said; before its first sync a replica is a practice's): "
-                + "ask your cluster lead, or sync with a cluster-lead credential (`clustersync remote set`, then `clustersync sync`) and try again. "
+                + "ask your cluster lead, or sync with a cluster-lead credential and try again. "
                 + "Nothing was changed.", field: change.field)
         case .server:
             throw ClusterSyncError(.leadOnly,
