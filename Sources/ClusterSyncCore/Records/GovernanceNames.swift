@@ -7,10 +7,8 @@ extension GovernanceRecords {
     /// date, then everyone recorded at that body's other meetings, by name; each once (compared
     /// as `nameKey` compares, the first spelling kept), and none already recorded at it.
     public func namesToOffer(attending meeting: RecordView) -> [String] {
-        let body = meeting.string("body")
-        let terms = body.flatMap { body in meeting.date("date").flatMap { termsInForce(body: body, on: $0) } }
-        let members = terms?.members("members").compactMap(\.stringValue) ?? []
-        let attendedBefore = meetings.filter { $0.id != meeting.id && $0.string("body") == body }
+        let members = termsInForce(at: meeting)?.members("members").compactMap(\.stringValue) ?? []
+        let attendedBefore = meetings.filter { $0.id != meeting.id && $0.string("body") == meeting.string("body") }
             .flatMap { $0.attendees.map(\.name) }
         return Self.offered(members.sorted(by: Self.byName) + attendedBefore.sorted(by: Self.byName),
                             leaving: meeting.attendees.map(\.name))
@@ -19,8 +17,7 @@ extension GovernanceRecords {
     /// For a substitute's `replaces`: the members of the body's terms in force on the meeting's
     /// date who are not recorded at it (a substitute stands in for a member who is not there).
     public func namesToOffer(replacedAt meeting: RecordView) -> [String] {
-        let members = meeting.string("body").flatMap { body in meeting.date("date").flatMap { termsInForce(body: body, on: $0) } }?
-            .members("members").compactMap(\.stringValue) ?? []
+        let members = termsInForce(at: meeting)?.members("members").compactMap(\.stringValue) ?? []
         return Self.offered(members.sorted(by: Self.byName), leaving: meeting.attendees.map(\.name))
     }
 
@@ -38,10 +35,7 @@ extension GovernanceRecords {
         let meeting = meeting(decision.string("meeting"))
         let roles = meeting.map { quorum(of: $0).roles } ?? Self.defaultQuorumRoles
         let present = meeting?.attendees.filter { roles.contains($0.role) }.map(\.name) ?? []
-        let terms = meeting.flatMap { meeting in
-            meeting.string("body").flatMap { body in date(of: decision).flatMap { termsInForce(body: body, on: $0) } }
-        }
-        let members = terms?.members("members").compactMap(\.stringValue) ?? []
+        let members = termsInForce(for: decision)?.members("members").compactMap(\.stringValue) ?? []
         return Self.offered(present.sorted(by: Self.byName) + members.sorted(by: Self.byName),
                             leaving: Array(decision.mapValues("votes").keys))
     }

@@ -32,6 +32,23 @@ public struct GovernanceRecords: Sendable {
             .max { ($0.date("date_agreed")!, $0.id) < ($1.date("date_agreed")!, $1.id) }
     }
 
+    /// The terms of reference in force for a meeting's body on its date: whose members it
+    /// offers, whose quorum it counts.
+    public func termsInForce(at meeting: RecordView?) -> RecordView? {
+        termsInForce(at: meeting, on: meeting?.date("date"))
+    }
+
+    /// The terms in force for a decision's meeting's body on the decision's date (its meeting's
+    /// when it has none): whose members may vote on it.
+    public func termsInForce(for decision: RecordView) -> RecordView? {
+        termsInForce(at: meeting(decision.string("meeting")), on: date(of: decision))
+    }
+
+    private func termsInForce(at meeting: RecordView?, on date: CalendarDate?) -> RecordView? {
+        guard let body = meeting?.string("body"), let date else { return nil }
+        return termsInForce(body: body, on: date)
+    }
+
     /// Overdue as a register means it (`RecordFilter.isOverdue`), except that terms of reference
     /// are overdue only in the version in force: one since replaced is never reviewed (as the
     /// roll-up counts them, `TermsCounts`).

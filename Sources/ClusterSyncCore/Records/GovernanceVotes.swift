@@ -90,7 +90,7 @@ extension GovernanceRecords {
             }.map(\.member))).filter { !abstained.contains(Self.nameKey($0)) }.sorted()
         }
         let meeting = meeting(decision.string("meeting"))
-        let terms = meeting?.string("body").flatMap { body in date.flatMap { termsInForce(body: body, on: $0) } }
+        let terms = termsInForce(for: decision)
         checkAttendance(cast, of: decision, at: meeting, terms: terms, into: &check)
         check.meetingCancelled = meeting?.string("status") == "cancelled"
         if decision.string("method") == "consensus" { check.againstConsensus = check.against }
