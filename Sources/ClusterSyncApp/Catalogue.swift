@@ -460,7 +460,7 @@ public struct Catalogue: Sendable {
         // Import
         "nav_import": "Import",
         "import_title": "Import",
-        "import_intro": "Add or update records from a spreadsheet saved as CSV, with the columns Export writes. Every row is checked first: if any is wrong, nothing is imported and each problem is listed.",
+        "import_intro": "Add or update records from a spreadsheet saved as CSV, with the columns Export writes (a risk register may score by likelihood and consequence, or impact, in columns of their own). Every row is checked first: if any is wrong, nothing is imported and each problem is listed.",
         "import_type": "Register",
         "import_type_risk": "Risk register",
         "import_type_action": "Action tracker",

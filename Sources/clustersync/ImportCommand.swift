@@ -10,7 +10,7 @@ struct ImportCommand: ParsableCommand {
         discussion: """
             Start from `clustersync export --format csv --type T`: the same columns are read back. A row with an id \
             updates that record (only cells that differ; an empty cell leaves a field as it is); a row with an empty \
-            id creates a record. Sets are separated by "; "; dates are YYYY-MM-DD or DD/MM/YYYY (as a spreadsheet in Wales saves them); scores 4x3; yes/no flags. \
+            id creates a record. Sets are separated by "; "; dates are YYYY-MM-DD or DD/MM/YYYY (as a spreadsheet in Wales saves them); scores 4x3, or a risk's likelihood and consequence (or impact) in columns of their own, 1 to 5 or the matrix's word; yes/no flags. \
             Derived columns (band, rag, ...) and conflicts are ignored; a column named twice, a value under an unnamed column, or two rows for one record is an error. Every row is checked first: if any is wrong, \
             each problem is listed by line and column and nothing is imported.
             """)

@@ -276,7 +276,8 @@ import Testing
         let risks = "\u{FEFF}Risk Title;Risk Owner;Review Date;Score\r\nPhones down;  Dr Siân Evans  ;01/04/2027;3x4\r\nPhones down;IG lead;1/4/27;2x2\r\n"
         let outcome = try r.importCSV(risks, type: .risk)
         #expect(outcome.problems == [] && outcome.created == 2, "\(outcome)")
-        #expect(outcome.warnings.map(\.description) == ["line 3, column title: line 2 adds a risk titled \"Phones down\" too; this row adds another"])
+        // Named as the sheet's header row writes the column, so it can be found there.
+        #expect(outcome.warnings.map(\.description) == ["line 3, column Risk Title: line 2 adds a risk titled \"Phones down\" too; this row adds another"])
         let owners = try r.records(.risk).compactMap { $0.string("owner") }.sorted()
         #expect(owners == ["Dr Siân Evans", "IG lead"])
         #expect(try r.records(.risk).allSatisfy { $0.string("review_date") == "2027-04-01" })
@@ -293,6 +294,38 @@ import Testing
         let comma = try r.importCSV("title;amount\nLocum fund;1500,50\n", type: .decision)
         #expect(comma.problems.map(\.column) == ["amount"] && comma.problems.first?.message.contains("1500,50") == true, "\(comma.problems)")
         #expect(try r.records(.decision).count == 2, "a refused file adds nothing")
+    }
+
+    /// A register scoring its risks in two columns, likelihood and impact, as most do (the
+    /// forty-eighth session: such a sheet was refused, its scores' columns unknown). Each pair
+    /// makes the score; a half alone takes the other from the record, or is refused on a new
+    /// row; a row scored both ways is refused; problems name the columns as the sheet does.
+    @Test func aSheetScoringRisksByLikelihoodAndImpactImports() throws {
+        let r = try makeReplica(dir, "matrix", practice: "rhyl")
+        let sheet = """
+            Title,Likelihood,Impact,Target Likelihood,Target Impact
+            Phones down,3 - Possible,Major (4),unlikely,2
+            Estates,almost certain,2,,
+            """
+        let outcome = try r.importCSV(sheet, type: .risk)
+        #expect(outcome.problems == [] && outcome.created == 2, "\(outcome)")
+        func risk(_ title: String) throws -> RecordView { try #require(try r.records(.risk).first { $0.string("title") == title }) }
+        #expect(try risk("Phones down").value("score") == RiskScore(likelihood: 3, consequence: 4)!.jsonValue)
+        #expect(try risk("Phones down").value("target_score") == RiskScore(likelihood: 2, consequence: 2)!.jsonValue)
+        #expect(try risk("Estates").value("score") == RiskScore(likelihood: 5, consequence: 2)!.jsonValue)
+        #expect(try risk("Estates").value("initial_score") == RiskScore(likelihood: 5, consequence: 2)!.jsonValue, "a new risk's first score is its initial one")
+
+        let id = try risk("Phones down").id
+        #expect(try r.importCSV("id,likelihood\n\(id),likely\n", type: .risk).problems == [])
+        #expect(try risk("Phones down").value("score") == RiskScore(likelihood: 4, consequence: 4)!.jsonValue, "the consequence is the record's")
+
+        let before = try r.allChanges()
+        let both = try r.importCSV("id,Score,Likelihood\n\(id),2x2,3\n", type: .risk)
+        #expect(both.problems.map(\.description) == ["line 2, column Score: the row gives score and likelihood or consequence too; keep one of them"])
+        let wrong = try r.importCSV("Title,Review Date,Likelihood,Impact,Target Likelihood\nNew,31/02/2027,7,9,2\n", type: .risk)
+        #expect(wrong.problems.map(\.column) == ["Likelihood", "Impact", "Target Likelihood", "Review Date"], "\(wrong.problems)")
+        #expect(wrong.problems[1].message.contains("5 catastrophic") && wrong.problems[2].message.contains("target_consequence is needed too"))
+        #expect(try r.allChanges() == before, "a refused file changes nothing")
     }
 
     /// An export imported after the replica changed (the forty-fourth session's import audit: a

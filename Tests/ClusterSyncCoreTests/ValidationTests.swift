@@ -74,6 +74,18 @@ import Testing
         }
     }
 
+    /// A half as the matrix names it, as typed or as a register's sheet writes it; the number
+    /// and the word, when both are given, must agree.
+    @Test func aScoreHalfMayBeTheMatrixsWord() throws {
+        #expect(try Self.parse(["likelihood=possible", "consequence=Major (4)"], .risk) == [.set("score", Self.score(3, 4))])
+        #expect(try Self.parse(["likelihood=3 - Possible", "consequence= catastrophic "], .risk) == [.set("score", Self.score(3, 5))])
+        #expect(try Self.parse(["target_likelihood=Almost  certain", "target_consequence=1"], .risk) == [.set("target_score", Self.score(5, 1))])
+        for refused in ["3 likely", "-1", "possible 4 5", "0 - none", "very likely"] {
+            let error = Self.expectError(.invalidValue, field: "likelihood") { try Self.parse("likelihood=\(refused)", .risk) }
+            #expect(error?.message.contains("got \(refused)") == true, "\(error?.message ?? "")")
+        }
+    }
+
     @Test func aHalfScoreIsPairedWithTheCurrentOtherHalf() throws {
         let current = Self.view(Self.risk, [
             Self.w(Self.a, 1, at: 10, "score", Self.score(2, 4)),

@@ -93,17 +93,76 @@ extension Replica {
         let written = cell.replacingOccurrences(of: "\u{FEFF}", with: "").trimmed
         let words = written.lowercased().split { $0.isWhitespace || $0 == "-" || $0 == "_" }.joined(separator: "_")
         let prefix = type.rawValue + "_"
-        for candidate in [words, words.hasPrefix(prefix) ? String(words.dropFirst(prefix.count)) : words] where known.contains(candidate) {
+        let unprefixed = words.hasPrefix(prefix) ? String(words.dropFirst(prefix.count)) : words
+        // "Impact" is what many registers call the matrix's consequence.
+        let consequence = { (name: String) in name.hasSuffix("impact") ? name.dropLast("impact".count) + "consequence" : name }
+        for candidate in [words, unprefixed, consequence(words), consequence(unprefixed)] where known.contains(candidate) {
             return candidate
         }
         return written
+    }
+
+    /// The columns a risk's sheet may score it by instead of `score` (4x3): likelihood and
+    /// consequence, as the NHS matrix is drawn and as most registers keep them, for the score,
+    /// the initial score and the target score.
+    static let scoreHalfColumns = ["likelihood", "consequence", "initial_likelihood", "initial_consequence",
+                                   "target_likelihood", "target_consequence"]
+
+    /// A row's score halves as its score cells (4x3), each half given alone taking the other
+    /// from the record (`FieldInput.score`, as `set likelihood=4` does); a half's problem names
+    /// its column. A row giving a score both ways is refused rather than one silently winning.
+    static func scoreCells(_ cells: inout [String: String], current: RecordView?, problems: inout [ImportProblem]) {
+        for scoreField in ["score", "initial_score", "target_score"] {
+            let prefix = String(scoreField.dropLast("score".count))
+            let halves = ["likelihood", "consequence"].map { cells.removeValue(forKey: prefix + $0).flatMap { $0.trimmed.isEmpty ? nil : $0 } }
+            guard halves.contains(where: { $0 != nil }) else { continue }
+            if let whole = cells[scoreField], !whole.trimmed.isEmpty {
+                problems.append(ImportProblem(line: 0, column: scoreField,
+                    message: "the row gives \(scoreField) and \(prefix)likelihood or \(prefix)consequence too; keep one of them"))
+                continue
+            }
+            // Both halves checked, so the row lists every problem at once.
+            var levels: [Int?] = []
+            for (half, text) in zip(["likelihood", "consequence"], halves) {
+                do throws(ClusterSyncError) {
+                    levels.append(try text.map { text throws(ClusterSyncError) in try FieldInput.level(text, half: half, field: prefix + half) })
+                } catch {
+                    problems.append(ImportProblem(error))
+                }
+            }
+            guard levels.count == 2 else { continue }
+            do throws(ClusterSyncError) {
+                let score = try FieldInput.score(scoreField, likelihood: levels[0], consequence: levels[1], current: current)
+                cells[scoreField] = "\(score.likelihood)x\(score.consequence)"
+            } catch {
+                // Named by the column the row has, whose partner is missing.
+                let given = prefix + (levels[0] == nil ? "consequence" : "likelihood")
+                problems.append(ImportProblem(line: 0, column: given, message: error.message))
+            }
+        }
     }
 
     /// Imports the rows of a CSV export of `type` in one transaction: every row is checked and
     /// every problem reported; if there is any, or `dryRun`, nothing is written. A row whose `id`
     /// names a record here updates it (only the cells that differ; an empty cell leaves the field
     /// as it is); a row without an id creates a record.
+    /// A problem's column is named as the file's header row writes it ("Review Date" for
+    /// `review_date`), so that a practice manager finds it in the sheet.
     public func importCSV(_ text: String, type: RecordType, dryRun: Bool = false) throws -> ImportOutcome {
+        var headings: [String: String] = [:]
+        var outcome = try importCSV(text, type: type, dryRun: dryRun, headings: &headings)
+        func asWritten(_ problem: ImportProblem) -> ImportProblem {
+            var problem = problem
+            problem.column = problem.column.map { headings[$0] ?? $0 }
+            return problem
+        }
+        outcome.problems = outcome.problems.map(asWritten)
+        outcome.warnings = outcome.warnings.map(asWritten)
+        return outcome
+    }
+
+    /// `headings`: each column's header cell as written, by the field it names.
+    private func importCSV(_ text: String, type: RecordType, dryRun: Bool, headings: inout [String: String]) throws -> ImportOutcome {
         var outcome = ImportOutcome(dryRun: dryRun)
         // `clustersync export` writes JSON unless told CSV (the CLI audit: importing it listed
         // every JSON key as an unknown column).
@@ -126,8 +185,12 @@ extension Replica {
         }
         let columns = Self.csvColumns(type)
         let known = Set(["id", "practice", "conflicts", ExportFingerprint.column] + columns.map(\.name)
-                        + ["score_total", "band", "review_overdue", "rag", "in_force", "deadline", "on_time"])
+                        + ["score_total", "band", "review_overdue", "rag", "in_force", "deadline", "on_time"]
+                        + (type == .risk ? Self.scoreHalfColumns : []))
         let names = header.map { Self.columnName($0, of: type, known: known) }
+        for (name, cell) in zip(names, header) where headings[name] == nil {
+            headings[name] = cell.replacingOccurrences(of: "\u{FEFF}", with: "").trimmed
+        }
         var firstColumn: [String: Int] = [:]
         for (index, name) in names.enumerated() where !name.isEmpty {
             if let first = firstColumn[name] {
@@ -136,7 +199,8 @@ extension Replica {
             }
             firstColumn[name] = index
             if !known.contains(name) {
-                outcome.problems.append(ImportProblem(line: 1, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"))
+                outcome.problems.append(ImportProblem(line: 1, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"
+                    + (type == .risk ? " (or likelihood and consequence for score, and so for initial_score and target_score)" : "")))
             }
         }
         // No id column: a register kept in a spreadsheet of its own, every row a new record. An
@@ -258,6 +322,8 @@ extension Replica {
             current = view
             scope = s
         }
+        var cells = cells
+        if type == .risk { Self.scoreCells(&cells, current: current, problems: &problems) }
         var edits: [Edit] = []
         let columns = Self.csvColumns(type)
         let exported = current == nil ? nil : ExportFingerprint.checksums(cells[ExportFingerprint.column], columns: columns)

@@ -33,12 +33,7 @@ public enum FieldInput {
 
             if type == .risk, let (scoreField, half) = scoreHalf(name) {
                 guard op == "=" else { throw ClusterSyncError(.invalidValue, "\(name) takes \(name)=N", field: name) }
-                guard let n = Int(text), (1...5).contains(n) else {
-                    let words = half == "likelihood" ? RiskScore.likelihoodWords : RiskScore.consequenceWords
-                    throw ClusterSyncError(.invalidValue,
-                        "\(name) must be 1 to 5 (\(words.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", "))); got \(typed(text))",
-                        field: name)
-                }
+                let n = try level(text, half: half, field: name)
                 var entry = halves[scoreField] ?? (nil, nil, edits.count)
                 if half == "likelihood" { entry.likelihood = n } else { entry.consequence = n }
                 if halves[scoreField] == nil { edits.append(.set(scoreField, .null)) }
@@ -68,17 +63,49 @@ public enum FieldInput {
             }
         }
         for (scoreField, entry) in halves {
-            let existing = current?.value(scoreField).flatMap(RiskScore.init)
-            guard let l = entry.likelihood ?? existing?.likelihood, let c = entry.consequence ?? existing?.consequence else {
-                let prefix = scoreField == "score" ? "" : scoreField.replacingOccurrences(of: "score", with: "")
-                let missing = entry.likelihood == nil ? "likelihood" : "consequence"
-                throw ClusterSyncError(.invalidValue,
-                    "\(prefix)\(missing) is needed too: likelihood and consequence are one value, set together the first time",
-                    field: prefix + missing)
-            }
-            edits[entry.at] = .set(scoreField, RiskScore(likelihood: l, consequence: c)!.jsonValue)
+            edits[entry.at] = .set(scoreField, try score(scoreField, likelihood: entry.likelihood, consequence: entry.consequence, current: current).jsonValue)
         }
         return edits
+    }
+
+    /// A score from its halves, a half not given taken from the record's score (`current`); one
+    /// half of a score the record does not have yet is refused, naming the other.
+    public static func score(
+        _ scoreField: String, likelihood: Int?, consequence: Int?, current: RecordView?
+    ) throws(ClusterSyncError) -> RiskScore {
+        let existing = current?.value(scoreField).flatMap(RiskScore.init)
+        guard let l = likelihood ?? existing?.likelihood, let c = consequence ?? existing?.consequence else {
+            let prefix = scoreField == "score" ? "" : scoreField.replacingOccurrences(of: "score", with: "")
+            let missing = likelihood == nil ? "likelihood" : "consequence"
+            throw ClusterSyncError(.invalidValue,
+                "\(prefix)\(missing) is needed too: likelihood and consequence are one value, set together the first time",
+                field: prefix + missing)
+        }
+        return RiskScore(likelihood: l, consequence: c)!
+    }
+
+    /// One half of a score as typed or as a register's sheet writes it: 1 to 5, the matrix's word
+    /// for it ("possible", "Almost certain"), or both ("3 - Possible", "Possible (3)") when
+    /// they agree. `half` is `likelihood` or `consequence`; `field` names it in a refusal.
+    public static func level(_ text: String, half: String, field: String) throws(ClusterSyncError) -> Int {
+        let words = half == "likelihood" ? RiskScore.likelihoodWords : RiskScore.consequenceWords
+        let tokens = text.lowercased().split { $0.isWhitespace || "-–:()".contains($0) }.map(String.init)
+        let numbers = tokens.compactMap { Int($0) }
+        let word = tokens.filter { Int($0) == nil }.joined(separator: " ")
+        let byWord = words.firstIndex(of: word).map { $0 + 1 }
+        let level: Int? = switch (numbers.count, byWord) {
+        case _ where Int(text.trimmingWhitespace) != nil: Int(text.trimmingWhitespace)
+        case (0, let n?): n
+        case (1, nil) where word.isEmpty: numbers[0]
+        case (1, let n?) where n == numbers[0]: n
+        default: nil
+        }
+        guard let level, (1...5).contains(level) else {
+            throw ClusterSyncError(.invalidValue,
+                "\(field) must be 1 to 5 (\(words.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", "))); got \(typed(text))",
+                field: field)
+        }
+        return level
     }
 
     /// `likelihood` → (score, likelihood); `target_consequence` → (target_score, consequence).
