@@ -448,6 +448,10 @@ import Testing
         #expect(rows.problems.map(\.description) == ["line 4, column id: \(risk.id) is on line 2 too; keep one row per record"])
         let unnamed = try r.importCSV("id,title,\n,a,\n,b,oops\n", type: .risk)
         #expect(unnamed.problems.map(\.description) == ["line 3: column 3 has a value but no name in the header row"])
+        // Another register's derived column is one nothing reads here: an action tracker's
+        // "Deadline" (a contribution's derived column) had its dates silently dropped.
+        let deadline = try r.importCSV("Title,Deadline,RAG\nUpdate the website,01/03/2027,Red\n", type: .action)
+        #expect(deadline.problems.map(\.column) == ["Deadline"], "\(deadline.problems)")
         #expect(try r.allChanges() == before)
     }
 }

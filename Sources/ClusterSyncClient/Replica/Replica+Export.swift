@@ -21,11 +21,12 @@ extension Replica {
         return .object(["format": .string("clustersync-export/1"), "records": .array(records)])
     }
 
-    /// One record type as CSV with a header row, deleted records left out: a register a
-    /// spreadsheet opens. Set fields are joined with "; ", conflicts counted in their own column.
-    public func exportCSV(_ type: RecordType, today: CalendarDate) throws -> String {
-        let columns = Self.csvColumns(type)
-        let derivedKeys: [String] = switch type {
+    /// The derived columns a type's CSV carries after its fields: shown in the sheet, never
+    /// read back. Import passes over these and only these (another type's, a contribution's
+    /// `deadline` on an action's sheet, is a column nothing reads: the forty-eighth session
+    /// found a practice's "Deadline" column on its action tracker silently dropped).
+    static func csvDerivedColumns(_ type: RecordType) -> [String] {
+        switch type {
         case .risk: ["score_total", "band", "review_overdue"]
         case .action: ["rag"]
         case .terms: ["review_overdue"]
@@ -33,6 +34,13 @@ extension Replica {
         case .contribution: ["deadline", "on_time"]
         case .list, .item, .meeting, .decision, .plan: []
         }
+    }
+
+    /// One record type as CSV with a header row, deleted records left out: a register a
+    /// spreadsheet opens. Set fields are joined with "; ", conflicts counted in their own column.
+    public func exportCSV(_ type: RecordType, today: CalendarDate) throws -> String {
+        let columns = Self.csvColumns(type)
+        let derivedKeys = Self.csvDerivedColumns(type)
         var lines = [(["id", "practice"] + columns.map(\.name) + derivedKeys + ["conflicts", ExportFingerprint.column]).map(csvField).joined(separator: ",")]
         for view in try csvRows(type) where !view.isDeleted {
             var cells = [view.id.rawValue, view.scope.practice ?? ""]

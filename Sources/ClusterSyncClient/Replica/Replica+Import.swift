@@ -185,7 +185,7 @@ extension Replica {
         }
         let columns = Self.csvColumns(type)
         let known = Set(["id", "practice", "conflicts", ExportFingerprint.column] + columns.map(\.name)
-                        + ["score_total", "band", "review_overdue", "rag", "in_force", "deadline", "on_time"]
+                        + Self.csvDerivedColumns(type)
                         + (type == .risk ? Self.scoreHalfColumns : []))
         let names = header.map { Self.columnName($0, of: type, known: known) }
         for (name, cell) in zip(names, header) where headings[name] == nil {
