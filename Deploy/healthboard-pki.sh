@@ -52,10 +52,19 @@ make_ca() {
 make_server() {
     local ca=$1 out=$2; shift 2
     [ $# -gt 0 ] || die "server: give at least one host name or IP address"
-    local names=() host
+    local names=() host name
     for host in "$@"; do
         if [[ $host =~ ^[0-9.]+$ || $host == *:* ]]; then names+=("IP:$host"); else names+=("DNS:$host"); fi
     done
+    # Renewing in place keeps the names of the certificate it replaces (init's localhost and
+    # loopback addresses among them): practices that reach the node by one of those would
+    # otherwise fail on the host name after a renewal. Remove server.pem first to drop a name.
+    if [ -f "$out/server.pem" ]; then
+        while read -r name; do
+            name=${name/#IP Address:/IP:}
+            [ -n "$name" ] && [[ " ${names[*]} " != *" $name "* ]] && names+=("$name")
+        done < <(openssl x509 -noout -ext subjectAltName -in "$out/server.pem" 2>/dev/null | tail -n +2 | tr ',' '\n' | sed 's/^ *//')
+    fi
     local san
     san=$(IFS=,; echo "${names[*]}")
     mkdir -p "$out"

@@ -24,6 +24,25 @@ import Testing
         return keys
     }
 
+    /// A URL file that is missing or empty is named with what to do (the operations audit: every
+    /// such file was "cannot read the PostgreSQL URL"); its first line is the URL.
+    @Test func aPostgresURLFileMissingOrEmptySaysWhich() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-url-file-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        var settings = StoreSettings()
+        settings.kind = .postgres
+        settings.postgresURLFile = file("missing.url")
+        #expect { try settings.postgresLocation() } throws: { ($0 as? ClusterSyncError)?.message.contains("missing.url (postgres.url-file) does not exist") == true }
+        try "\n".write(toFile: file("empty.url"), atomically: true, encoding: .utf8)
+        settings.postgresURLFile = file("empty.url")
+        #expect { try settings.postgresLocation() } throws: { ($0 as? ClusterSyncError)?.message.contains("is empty: its first line must be the postgres:// URL") == true }
+        try "postgres://clustersync@db.example:5432/clustersync?sslmode=require \nsecond line\n".write(toFile: file("node.url"), atomically: true, encoding: .utf8)
+        settings.postgresURLFile = file("node.url")
+        #expect(try settings.postgresLocation().host == "db.example")
+    }
+
     /// A value of the wrong type or out of range is refused naming the setting: before, each
     /// read as its default (`"port": "7602x"` listened on 7443; a `tenantClientCA` of one string
     /// switched the per-Board CA check off; `--max-connections=-5` refused every sync).

@@ -38,11 +38,26 @@ public struct StoreSettings: Sendable {
                 "storage is postgres but no database is named: set CLUSTERSYNCD_POSTGRES_URL, or postgres.url-file in the settings file",
                 field: "postgres.url")
         }
-        guard let text = try? String(contentsOfFile: postgresURLFile, encoding: .utf8),
-              let line = text.split(whereSeparator: \.isNewline).first else {
-            throw ClusterSyncError(.invalidValue, "cannot read the PostgreSQL URL from \(postgresURLFile) (postgres.url-file)", field: "postgres.url-file")
+        return try PostgresLocation(url: Self.firstLine(ofURLFile: postgresURLFile))
+    }
+
+    /// The URL file's first line, or what keeps it from being read in words an operator acts on
+    /// (the operations audit: a monitoring user's `csd health` said only that it could not read it).
+    static func firstLine(ofURLFile path: String) throws(ClusterSyncError) -> String {
+        let files = FileManager.default
+        let what = "the PostgreSQL URL file \(path) (postgres.url-file)"
+        guard files.fileExists(atPath: path) else {
+            throw ClusterSyncError(.invalidValue, "\(what) does not exist: check the setting, or the unit's credential", field: "postgres.url-file")
         }
-        return try PostgresLocation(url: String(line))
+        guard files.isReadableFile(atPath: path), let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ClusterSyncError(.invalidValue,
+                "\(what) cannot be read by this user: it holds the database's password and is readable by the service only; "
+                    + "run the command as root or as the service's user", field: "postgres.url-file")
+        }
+        guard let line = text.split(whereSeparator: \.isNewline).first?.trimmingCharacters(in: .whitespaces), !line.isEmpty else {
+            throw ClusterSyncError(.invalidValue, "\(what) is empty: its first line must be the postgres:// URL", field: "postgres.url-file")
+        }
+        return line
     }
 
     /// Opens the store these settings name. A PostgreSQL store's pool is not running yet: the
