@@ -6,10 +6,23 @@
 #                               inherited by every process (needs Linux 6.3 or later), and
 #   ProcSubset=pid, ProtectProc=invisible  as /proc mounted with subset=pid,hidepid=invisible in a
 #                               private PID and mount namespace (needs root, for unshare).
-# Usage: sudo Deploy/check-hardening.sh [BIN_DIR]   (default .build/debug; needs cc)
+# Usage: sudo Deploy/check-hardening.sh [BIN_DIR]   (needs cc)
+# BIN_DIR holds clustersyncd and clustersync: by default .build/debug in a checkout, else the
+# folder of the installed clustersyncd on the PATH (a node).
 # Then, with systemd: systemd-analyze verify and systemd-analyze security (Deploy/README.md).
 set -euo pipefail
-BIN=$(cd "${1:-.build/debug}" && pwd)
+default_bin() {
+    if [ -x .build/debug/clustersyncd ]; then echo .build/debug
+    elif command -v clustersyncd >/dev/null; then dirname "$(command -v clustersyncd)"
+    else echo "check-hardening.sh: no clustersyncd in .build/debug or on the PATH: give the folder holding clustersyncd and clustersync" >&2; exit 1
+    fi
+}
+BIN_DIR=${1:-}
+[ -n "$BIN_DIR" ] || BIN_DIR=$(default_bin)
+BIN=$(cd "$BIN_DIR" && pwd)
+for program in clustersyncd clustersync; do
+    [ -x "$BIN/$program" ] || { echo "check-hardening.sh: no $program in $BIN" >&2; exit 1; }
+done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
