@@ -159,8 +159,33 @@ struct Pages: Sendable {
             data["watchApplied"] = t.text("sync_watch_applied", String(watch.current.applied),
                                           watch.current.lastAppliedMillis.map(WalesDates.moment) ?? "")
         }
+        let heldBack = try heldBackRows()
+        data["heldBack"] = heldBack
+        data["hasHeldBack"] = !heldBack.isEmpty
+        data["heldBackCount"] = String(heldBack.count)
         if let failure { data["failure"] = failure }
         return page.html("sync", title: t["sync_title"], section: .sync, data: data, flash: flash, conflicts: conflictCount())
+    }
+
+    /// The edits of this laptop the server refused, each with its record, field, why and since
+    /// when: "Changes waiting to be shared" counts only those that go at the next sync, so a
+    /// closure held back for the lead read as shared (the CLI's `status` lists them).
+    func heldBackRows() throws -> [[String: Any]] {
+        try replica.heldBack().map { entry in
+            let record = entry.record.flatMap { try? replica.record($0) }
+            let why: String = switch entry.code {
+            case .leadOnly: t["sync_held_lead_only"]
+            case .supersedesUnsynced: t["sync_held_waiting"]
+            default: t["sync_held_refused"]
+            }
+            var row: [String: Any] = [
+                "record": entry.record?.rawValue ?? "", "name": record?.name ?? entry.record?.rawValue ?? t["sync_held_no_record"],
+                "field": entry.field.map { fieldLabel($0) } ?? "", "why": why, "reason": entry.reason,
+                "since": WalesDates.moment(millis: entry.heldBackMillis),
+            ]
+            row["hasRecord"] = record != nil
+            return row
+        }
     }
 
     /// What the in-app watch is doing, in words.
@@ -178,8 +203,11 @@ struct Pages: Sendable {
     func syncNow() async throws -> Response {
         guard let remote = try replica.remote() else { return try syncPage(failure: t["sync_no_server"], flash: nil) }
         do {
+            let heldBefore = Set(try replica.heldBack().map(\.change))
             let summary = try await SyncClient(replica: replica, remote: remote).sync()
-            return try syncPage(failure: nil, flash: t.text("sync_done", String(summary.pushed), String(summary.pulled)))
+            let heldNow = try replica.heldBack().filter { !heldBefore.contains($0.change) }.count
+            let done = t.text("sync_done", String(summary.pushed), String(summary.pulled))
+            return try syncPage(failure: nil, flash: heldNow == 0 ? done : done + " " + t.text("sync_done_held", String(heldNow)))
         } catch let error as ClusterSyncError {
             return try syncPage(failure: t.text("sync_failed", error.message), flash: nil)
         }

@@ -269,8 +269,16 @@ enum Templates {
     <dt>{{t.sync_pending}}</dt><dd id="pending">{{pending}}</dd>
     <dt>{{t.sync_conflicts}}</dt><dd><a href="/conflicts">{{conflicts}}</a></dd>
     <dt>{{t.sync_set_aside}}</dt><dd>{{setAside}}</dd>
+    <dt>{{t.sync_held_back}}</dt><dd id="held-back-count">{{heldBackCount}}</dd>
     <dt>{{t.sync_watch}}</dt><dd id="watch">{{watch}}{{#watchApplied}}<br>{{watchApplied}}{{/watchApplied}}</dd>
     </dl>
+    {{#hasHeldBack}}<h2>{{t.sync_held_heading}}</h2>
+    <p>{{t.sync_held_intro}}</p>
+    <table id="held-back" class="cards">
+    <thead><tr><th scope="col">{{t.sync_held_record}}</th><th scope="col">{{t.sync_held_field}}</th><th scope="col">{{t.sync_held_why}}</th><th scope="col">{{t.sync_held_since}}</th></tr></thead>
+    <tbody>{{#heldBack}}<tr><td data-label="{{t.sync_held_record}}">{{#hasRecord}}<a href="/records/{{record}}">{{name}}</a>{{/hasRecord}}{{^hasRecord}}{{name}}{{/hasRecord}}</td><td data-label="{{t.sync_held_field}}">{{field}}</td><td data-label="{{t.sync_held_why}}">{{why}}<br><span class="hint">{{t.sync_held_server_said}} {{reason}}</span></td><td data-label="{{t.sync_held_since}}">{{since}}</td></tr>
+    {{/heldBack}}</tbody>
+    </table>{{/hasHeldBack}}
     {{#hasServer}}<form method="post" action="/sync"><input type="hidden" name="csrf" value="{{csrf}}"><div class="actions-row"><button type="submit">{{t.sync_now}}</button></div></form>{{/hasServer}}
     """
 

@@ -79,3 +79,43 @@ def test_a_change_synced_from_another_practice_appears_on_an_open_page(browser, 
         if watcher:
             watcher.terminate()
             watcher.wait(timeout=20)
+
+
+def test_a_change_the_server_did_not_take_is_listed_on_the_sync_page(browser, workdir):
+    """A laptop set up as the lead's closes a shared risk, but syncs with a practice's
+    credential: the server keeps the closure for the lead. The Sync page lists it with its
+    record, field and why, instead of reading as if everything was shared (before the
+    forty-eighth session only the CLI's `status` said so)."""
+    server = RunningServer(workdir)
+    laptop = os.path.join(workdir, "laptop.sqlite")
+    init_replica(laptop, "prestatyn-medical", "Prestatyn Medical", role="cluster-lead")
+    server.connect(laptop, "prestatyn-medical", "Prestatyn practice manager")
+    risk = cli(laptop, "risk", "add", "title=Lift out of order at the branch surgery", "owner=Estates lead",
+               "likelihood=3", "consequence=3")
+    cli(laptop, "risk", "set", risk, "status=closed")
+    app = RunningApp(laptop)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        open_app(page, app)
+        page.get_by_role("link", name="Sync").click()
+        expect(page.locator("#held-back-count")).to_have_text("0")
+        page.get_by_role("button", name="Sync now").click()
+        expect(page.get_by_role("status")).to_contain_text("The server did not take 1 of your changes: see below.")
+        expect(page.locator("#pending")).to_have_text("0")
+        expect(page.locator("#held-back-count")).to_have_text("1")
+        rows = page.locator("#held-back tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.nth(0)).to_contain_text("Lift out of order at the branch surgery")
+        expect(rows.nth(0)).to_contain_text("Status")
+        expect(rows.nth(0)).to_contain_text("Only the cluster lead may make this change")
+        expect(rows.nth(0)).to_contain_text("The server said: change")
+        shot(page, "sync-held-back")
+        rows.nth(0).get_by_role("link").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Lift out of order at the branch surgery")
+        # The CLI lists the same change.
+        assert "lead-only" in cli(laptop, "status")
+    finally:
+        context.close()
+        app.stop()
+        server.stop()
