@@ -76,7 +76,12 @@ import Testing
     @Test func addAndImportStartARecordTheSameWay() throws {
         let r = try makeReplica(dir, "a", practice: "prestatyn")
         let added = try r.add(.declaration, edits: [.set("member", s("Dr A Evans"))])
-        let outcome = try r.importCSV("id,member\n,Dr B Jones\n", type: .declaration)
+        // A register's row is dated by the sheet, never the day of the import (the forty-eighth
+        // session's import audit: an undated row counted as declared that day).
+        let undated = try r.importCSV("id,member\n,Dr B Jones\n", type: .declaration)
+        #expect(undated.problems.map(\.description) == ["line 2, column date_declared: a declaration added from a spreadsheet needs its date_declared "
+            + "(it is not dated the day of the import); where the sheet gives a day once for several rows, give it on each"], "\(undated)")
+        let outcome = try r.importCSV("id,member,Date Declared\n,Dr B Jones,\(r.today.description)\n", type: .declaration)
         #expect(outcome.problems == [] && outcome.created == 1, "\(outcome)")
         let imported = try #require(try r.records(.declaration).first { $0.string("member") == "Dr B Jones" })
         for view in [try #require(try r.record(added)), imported] {
@@ -85,14 +90,19 @@ import Testing
         }
         let meeting = try #require(try r.record(try r.add(.meeting, edits: [.set("title", s("Board"))])))
         #expect(meeting.string("status") == "scheduled")
-        // A decision is dated by its meeting, else the day it is recorded, by add and by import alike.
+        // A decision is dated by its meeting, by add and by import alike; else by add the day it
+        // is recorded, and by import not at all: a row without either is refused.
         let held = try r.add(.meeting, edits: [.set("title", s("Collaborative")), .set("date", s("2026-11-20"))])
         let taken = try #require(try r.record(try r.add(.decision, edits: [.set("title", s("Fund it")), .set("meeting", s(held.rawValue))])))
         #expect(taken.string("date") == "2026-11-20")
-        #expect(try r.importCSV("id,title,meeting\n,Imported,\(held.rawValue)\n,Undated,\n", type: .decision).created == 2)
+        let refusedUndated = try r.importCSV("id,title,meeting\n,Imported,\(held.rawValue)\n,Undated,\n", type: .decision)
+        #expect(refusedUndated.problems.map(\.description) == ["line 3, column date: a decision added from a spreadsheet needs its date "
+            + "(it is not dated the day of the import); where the sheet gives a day once for several rows, give it on each"], "\(refusedUndated)")
+        #expect(refusedUndated.created == 0 && refusedUndated.rows.isEmpty, "a refused file reports nothing made")
+        #expect(try r.importCSV("id,title,meeting\n,Imported,\(held.rawValue)\n", type: .decision).created == 1)
         let decisions = try r.records(.decision)
         #expect(decisions.first { $0.string("title") == "Imported" }?.string("date") == "2026-11-20")
-        #expect(decisions.first { $0.string("title") == "Undated" }?.string("date") == r.today.description)
+        #expect(!decisions.contains { $0.string("title") == "Undated" })
         // Linked to its meeting later (minutes typed up after the day): dated by the meeting, unless
         // a date is given with the link.
         let typedUp = try r.add(.decision, edits: [.set("title", s("Typed up later"))])
@@ -108,7 +118,7 @@ import Testing
         let moved = try r.edit(held, .set("date", s("2026-11-27")))
         func day(_ title: String) throws -> String? { try r.records(.decision).first { $0.string("title") == title }?.string("date") }
         #expect(try day("Fund it") == "2026-11-27" && day("Imported") == "2026-11-27")
-        #expect(try day("Typed up later") == "2026-11-21" && day("Withdrawn") == "2026-11-20" && day("Undated") == r.today.description)
+        #expect(try day("Typed up later") == "2026-11-21" && day("Withdrawn") == "2026-11-20")
         #expect(moved.count == 3, "the meeting's date and two decisions': \(moved.map(\.record))")
         // And by import, as by edit.
         #expect(try r.importCSV("id,date\n\(held.rawValue),2026-11-26\n", type: .meeting).updated == 1)
@@ -288,10 +298,10 @@ import Testing
         #expect(done.string("status") == "complete" && done.value("completed_date") == nil, "no completion day is made up")
         #expect(done.writes["notes"]?.first?.value == .object(["date": s("2026-11-20"), "text": s("Discussed at the board")]))
 
-        let decisions = "title;amount\nFund the pilot;\"1,500.50\"\nSmall grant;1500.5\n"
+        let decisions = "title;amount;date\nFund the pilot;\"1,500.50\";12/03/2025\nSmall grant;1500.5;12/03/2025\n"
         #expect(try r.importCSV(decisions, type: .decision).problems == [])
         #expect(Set(try r.records(.decision).compactMap { $0.string("amount") }) == ["1500.50"])
-        let comma = try r.importCSV("title;amount\nLocum fund;1500,50\n", type: .decision)
+        let comma = try r.importCSV("title;amount;date\nLocum fund;1500,50;12/03/2025\n", type: .decision)
         #expect(comma.problems.map(\.column) == ["amount"] && comma.problems.first?.message.contains("1500,50") == true, "\(comma.problems)")
         #expect(try r.records(.decision).count == 2, "a refused file adds nothing")
     }
@@ -326,6 +336,50 @@ import Testing
         #expect(wrong.problems.map(\.column) == ["Likelihood", "Impact", "Target Likelihood", "Review Date"], "\(wrong.problems)")
         #expect(wrong.problems[1].message.contains("5 catastrophic") && wrong.problems[2].message.contains("target_consequence is needed too"))
         #expect(try r.allChanges() == before, "a refused file changes nothing")
+    }
+
+    /// What the forty-eighth session's import audit (a practice manager's own trackers and logs)
+    /// found read otherwise than written, each now read as written or refused with the line.
+    @Test func aPracticeManagersTrackersReadAsWritten() throws {
+        let r = try makeReplica(dir, "trackers", practice: "rhyl")
+        // A tracker marking completion by its date alone: the action is complete, not overdue.
+        let done = "Title,Owner,Due Date,Completed Date\nFlu clinic rota,Gwenllïan Hughes,15/09/2025,10/09/2025\n"
+        #expect(try r.importCSV(done, type: .action).problems == [])
+        let rota = try #require(try r.records(.action).first)
+        #expect(rota.string("status") == "complete" && rota.string("completed_date") == "2025-09-10", "\(rota.writes)")
+        let added = try #require(try r.record(try r.add(.action, edits: [.set("title", s("Rota")), .set("completed_date", s("2025-09-10"))])))
+        #expect(added.string("status") == "complete", "add starts it the same way")
+
+        // Progress notes dated as people date them, each a note of its own.
+        let notes = "Title,Notes\nRecruit a pharmacist,\"01/10/2025 Advert placed\n20/10/2025: Interviews arranged\n3 Nov 2025 - Offer made\n2025-11-20: Started\"\n"
+        #expect(try r.importCSV(notes, type: .action).problems == [])
+        let recruit = try #require(try r.records(.action).first { $0.string("title") == "Recruit a pharmacist" })
+        #expect((recruit.writes["notes"] ?? []).map(\.value).sorted { $0.canonicalText < $1.canonicalText } == [
+            .object(["date": s("2025-10-01"), "text": s("Advert placed")]), .object(["date": s("2025-10-20"), "text": s("Interviews arranged")]),
+            .object(["date": s("2025-11-03"), "text": s("Offer made")]), .object(["date": s("2025-11-20"), "text": s("Started")]),
+        ])
+
+        let before = try r.allChanges()
+        // A quoted word opening a cell, then more text: refused at its line, not read to the file's end.
+        let runOn = "Title,Owner,Controls\nGP recruitment,Siân Evans,\"Grow your own\" GPST scheme\nEstates,Dr Llŷr Jones,LHB survey\n"
+        let refused = try r.importCSV(runOn, type: .risk)
+        #expect(refused.problems.map(\.line) == [2] && refused.problems.first?.message.contains("goes on after its closing") == true, "\(refused.problems)")
+        // A sheet's own numbering in an id column says what the column is read as.
+        let numbered = try r.importCSV("Risk ID,Title\nR01,Phones down\n", type: .risk)
+        #expect(numbered.problems.map(\.column) == ["Risk ID"] && numbered.problems.first?.message.contains("read as ClusterSync's own id") == true, "\(numbered.problems)")
+        #expect(try r.allChanges() == before)
+
+        // Empty rows above the header are passed over, and lines still count from the file's first.
+        let above = try r.importCSV(",,\n\nTitle,Financial Implications,Date\nFund the pilot,Yes ,12/03/2025\nSmall grant,perhaps,12/03/2025\n", type: .decision)
+        #expect(above.problems.map(\.description) == ["line 5, column Financial Implications: financial_implications must be yes or no; got perhaps"], "\(above.problems)")
+        let fixed = try r.importCSV(",,\n\nTitle,Financial Implications,Date\nFund the pilot,Yes ,12/03/2025\n", type: .decision)
+        #expect(fixed.problems == [] && fixed.created == 1, "a yes with a space after it is yes: \(fixed.problems)")
+
+        // A score set once, written in its halves' columns, is named by them.
+        #expect(try r.importCSV("Title,Likelihood,Impact\nGP recruitment,4,4\n", type: .risk).problems == [])
+        let risk = try #require(try r.records(.risk).first { $0.string("title") == "GP recruitment" })
+        let setOnce = try r.importCSV("ID,Initial Likelihood,Initial Impact\n\(risk.id),5,4\n", type: .risk)
+        #expect(setOnce.problems.map(\.column) == ["Initial Likelihood and Initial Impact"], "\(setOnce.problems)")
     }
 
     /// An export imported after the replica changed (the forty-fourth session's import audit: a

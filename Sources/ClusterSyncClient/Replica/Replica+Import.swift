@@ -102,6 +102,55 @@ extension Replica {
         return written
     }
 
+    /// A note's line as its date and its text: dated as export writes it (`2026-11-20 text`), or
+    /// as people write a date (`20/11/2026 text`, `20/11/2026: text`, `3 Nov 2025 - text`); nil
+    /// for a line not starting so (the import audit: `20/10/2025: Interviews arranged` went on
+    /// the note above, its date lost, and `2025-09-01: rota` kept the colon's space).
+    static func datedNote(_ line: String) -> (CalendarDate, String)? {
+        let words = line.split(separator: " ", omittingEmptySubsequences: false)
+        let separators: Set<Character> = [":", "-", "–", ","]
+        for count in [1, 3] where words.count > count {
+            let first = words.prefix(count).joined(separator: " ")
+            var text = Substring(words.dropFirst(count).joined(separator: " "))
+            // As export writes it: the text as it is, whatever it starts with, so that an
+            // export imported again finds its notes already there.
+            if count == 1, let date = CalendarDate(first) {
+                if !text.isEmpty { return (date, String(text)) }
+                continue
+            }
+            var written = Substring(first)
+            while let last = written.last, separators.contains(last) { written.removeLast() }
+            guard let date = CalendarDate(typed: written) else { continue }
+            while let head = text.first, head == " " || separators.contains(head) { text.removeFirst() }
+            if !text.isEmpty { return (date, String(text)) }
+        }
+        return nil
+    }
+
+    /// The line of the first quoted cell with text after its closing quote (`"a" b,c`), which
+    /// the CSV reader takes as a cell running on to the file's end, rows and all (the import
+    /// audit: a hand-edited controls cell swallowed the two risks under it); nil when none.
+    static func textAfterClosingQuote(_ text: String, delimiter: Unicode.Scalar) -> Int? {
+        var line = 1, atCellStart = true, quoted = false
+        var scalars = text.unicodeScalars.makeIterator()
+        var next = scalars.next()
+        while let scalar = next {
+            next = scalars.next()
+            if scalar == "\u{FEFF}" { continue }
+            if scalar == "\n" { line += 1 }
+            if quoted {
+                guard scalar == "\"" else { continue }
+                if next == "\"" { next = scalars.next(); continue }
+                quoted = false
+                if let after = next, after != "\n", after != "\r", after != delimiter { return line }
+            } else if scalar == "\"", atCellStart {
+                quoted = true
+            }
+            atCellStart = scalar == "\n" || scalar == "\r" || scalar == delimiter
+        }
+        return nil
+    }
+
     /// The columns a risk's sheet may score it by instead of `score` (4x3): likelihood and
     /// consequence, as the NHS matrix is drawn and as most registers keep them, for the score,
     /// the initial score and the target score.
@@ -158,6 +207,11 @@ extension Replica {
         }
         outcome.problems = outcome.problems.map(asWritten)
         outcome.warnings = outcome.warnings.map(asWritten)
+        // A refused file made nothing: no counts, and no ids of records that do not exist (the
+        // import audit: `--json` said created 1, naming an id `show` did not know).
+        if !outcome.problems.isEmpty {
+            (outcome.created, outcome.updated, outcome.unchanged, outcome.changes, outcome.rows) = (0, 0, 0, 0, [])
+        }
         return outcome
     }
 
@@ -178,8 +232,22 @@ extension Replica {
             outcome.problems.append(ImportProblem(line: 1, column: nil, message: "the file has an unterminated quoted field (an odd number of \" characters)"))
             return outcome
         }
+        if let line = Self.textAfterClosingQuote(text, delimiter: Self.delimiter(of: text)) {
+            outcome.problems.append(ImportProblem(line: line, column: nil, message: "a cell starts with \" but goes on after its closing \" "
+                + "(\"Grow your own\" scheme): the rows after it would be read into it. Put the whole cell in quotes and double the quotes "
+                + "inside it (\"\"\"Grow your own\"\" scheme\"), as a spreadsheet saves it"))
+            return outcome
+        }
         let reader = try CSVReader(string: text, hasHeaderRow: false, delimiter: Self.delimiter(of: text))
-        guard let header = reader.next() else {
+        // The header is the first row with a name in it: a sheet saved with an empty row above
+        // it (`,,,` or a blank line) is read from there, not refused line by line.
+        var headerLine = 1
+        var firstRow = reader.next()
+        while let row = firstRow, row.allSatisfy({ $0.trimmed.isEmpty }) {
+            headerLine += 1
+            firstRow = reader.next()
+        }
+        guard let header = firstRow else {
             outcome.problems.append(ImportProblem(line: 1, column: nil, message: "the file is empty; it needs the header row export writes"))
             return outcome
         }
@@ -191,28 +259,33 @@ extension Replica {
         for (name, cell) in zip(names, header) where headings[name] == nil {
             headings[name] = cell.replacingOccurrences(of: "\u{FEFF}", with: "").trimmed
         }
+        // A score made of its halves' columns is named by them (`Initial Likelihood and Initial Impact`).
+        for prefix in ["", "initial_", "target_"] where type == .risk && headings[prefix + "score"] == nil {
+            let halves = ["likelihood", "consequence"].compactMap { headings[prefix + $0] }
+            if !halves.isEmpty { headings[prefix + "score"] = halves.joined(separator: " and ") }
+        }
         var firstColumn: [String: Int] = [:]
         for (index, name) in names.enumerated() where !name.isEmpty {
             if let first = firstColumn[name] {
-                outcome.problems.append(ImportProblem(line: 1, column: name, message: "column \(name) appears twice (columns \(first + 1) and \(index + 1)); keep one of them"))
+                outcome.problems.append(ImportProblem(line: headerLine, column: name, message: "column \(name) appears twice (columns \(first + 1) and \(index + 1)); keep one of them"))
                 continue
             }
             firstColumn[name] = index
             if !known.contains(name) {
-                outcome.problems.append(ImportProblem(line: 1, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"
+                outcome.problems.append(ImportProblem(line: headerLine, column: name, message: "\(type.rawValue) has no column \(name); columns are id, practice, \(columns.map(\.name).joined(separator: ", "))"
                     + (type == .risk ? " (or likelihood and consequence for score, and so for initial_score and target_score)" : "")))
             }
         }
         // No id column: a register kept in a spreadsheet of its own, every row a new record. An
         // export without its id column would add its whole register again.
         if names.contains(ExportFingerprint.column), !names.contains("id") {
-            outcome.problems.append(ImportProblem(line: 1, column: "id", message: "the file is an export (it has the exported column) without "
+            outcome.problems.append(ImportProblem(line: headerLine, column: "id", message: "the file is an export (it has the exported column) without "
                 + "its id column: put the id column back to update the records, or take the exported column out to add every row as a new record"))
         }
         if !outcome.problems.isEmpty { return outcome }
         var rows: [(line: Int, cells: [String: String])] = []
         var firstLine: [RecordID: Int] = [:]
-        var line = 2
+        var line = headerLine + 1
         while let row = reader.next() {
             let breaks = row.reduce(0) { $0 + $1.unicodeScalars.filter { $0 == "\n" }.count }
             defer { line += 1 + breaks }
@@ -313,7 +386,9 @@ extension Replica {
             scope = identity.scope(private: !practice.isEmpty)
         } else {
             guard let parsed = RecordID(typed: idText), parsed.type == type else {
-                throw ImportProblem(line: 0, column: "id", message: "\(PatientDataGuard.quotable(idText) ?? "the id") is not the id of a \(type.rawValue) (\(type.prefix)-…)")
+                throw ImportProblem(line: 0, column: "id", message: "\(PatientDataGuard.quotable(idText) ?? "the id") is not the id of a \(type.rawValue) (\(type.prefix)-…): "
+                    + "this column is read as ClusterSync's own id, which updates that record; leave it empty to add the row as a new \(type.rawValue), "
+                    + "or take the column out if it holds the sheet's own numbering")
             }
             guard let view = try Self.view(parsed, db), view.exists, let s = try Self.scope(of: parsed, db) else {
                 throw ImportProblem(line: 0, column: "id", message: "no \(type.rawValue) \(parsed) in this replica; leave id empty to create a new one")
@@ -369,6 +444,10 @@ extension Replica {
         if !keptHere.isEmpty {
             outcome.warnings.append(ImportProblem(line: 0, column: nil, message: "\(id): \(keptHere.joined(separator: ", ")) kept as changed in this "
                 + "replica since the file was exported (the file's cells are as exported)"))
+        }
+        if current == nil, let field = NewRecordDefaults.datedToday(type, given: edits) {
+            throw ImportProblem(line: 0, column: field, message: "a \(type.rawValue) added from a spreadsheet needs its \(field) "
+                + "(it is not dated the day of the import); where the sheet gives a day once for several rows, give it on each")
         }
         if current == nil {
             edits += NewRecordDefaults.edits(for: type, given: edits, today: today,
@@ -457,12 +536,9 @@ extension Replica {
                 // a note held here reads so (export wrote it): otherwise it is a new note (the
                 // CLI audit: a day-first note added under another was read into it, and that
                 // note added a second time; a held note with a line starting with an ISO date, split in two).
-                let words = text.split(separator: " ", maxSplits: 1)
                 let continues = notes.last.map { continuesAHeldNote($0, text) } ?? false
-                if let date = CalendarDate(String(text.prefix(10))), text.count > 11, !continues {
-                    notes.append(.object(["date": .string(date.description), "text": .string(String(text.dropFirst(11)))]))
-                } else if words.count == 2, let date = CalendarDate(typed: words[0]), !continues {
-                    notes.append(.object(["date": .string(date.description), "text": .string(String(words[1]))]))
+                if !continues, let (date, note) = Self.datedNote(text) {
+                    notes.append(.object(["date": .string(date.description), "text": .string(note)]))
                 } else if case .object(var last)? = notes.last, let t = last["text"]?.stringValue {
                     last["text"] = .string(t + "\n" + text)
                     notes[notes.count - 1] = .object(last)

@@ -124,7 +124,8 @@ public enum FieldInput {
     public static func value(_ text: String, for spec: FieldSpec, today: CalendarDate) throws(ClusterSyncError) -> JSONValue {
         switch spec.kind {
         case .flag:
-            switch text.lowercased() {
+            // "Yes " as a spreadsheet cell may hold it, as choices are read.
+            switch text.trimmingWhitespace.lowercased() {
             case "true", "yes", "y", "1": return .bool(true)
             case "false", "no", "n", "0": return .bool(false)
             default: throw ClusterSyncError(.invalidValue, "\(spec.name) must be yes or no; got \(typed(text))", field: spec.name)

@@ -10,7 +10,12 @@ public enum NewRecordDefaults {
         func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
         func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
         var extra: [Edit] = []
-        if !has("status"), let status = startingStatus(of: type) { extra.append(.set("status", .string(status))) }
+        if !has("status"), let status = startingStatus(of: type) {
+            // An action added with the day it was done is complete: many trackers mark completion
+            // by that date alone (the import audit: such a row came in not started, and overdue).
+            let done = type == .action && !(value("completed_date")?.stringValue ?? "").isEmpty
+            extra.append(.set("status", .string(done ? "complete" : status)))
+        }
         switch type {
         case .risk:
             if !has("initial_score"), let score = value("score") { extra.append(.set("initial_score", score)) }
@@ -31,6 +36,19 @@ public enum NewRecordDefaults {
             break
         }
         return extra
+    }
+
+    /// The fields `edits` dates by today (a decision with no meeting to date it, a declaration):
+    /// right when a person records it as it happens, wrong for a register's history brought in
+    /// from a spreadsheet, which the import refuses instead (the import audit: a decision log's
+    /// rows without a date were counted in the year of the import).
+    public static func datedToday(_ type: RecordType, given edits: [Edit]) -> String? {
+        func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
+        switch type {
+        case .decision where !has("date") && !has("meeting"): return "date"
+        case .declaration where !has("date_declared"): return "date_declared"
+        default: return nil
+        }
     }
 
     /// The status a new record starts from, for the types that have one.
