@@ -313,6 +313,17 @@ extension Replica {
             }
             rows.append((line, cells))
         }
+        // A sheet of the practice's own (not an export, whose derived cells are export's: one has
+        // the exported column, or, made before it, every derived column and conflicts) with a
+        // column ClusterSync works out itself: its cells are not read, and the person is told
+        // (the import audit: a declaration's "In Force" of No was passed over without a word).
+        let exportsColumns = ["conflicts"] + Self.csvDerivedColumns(type)
+        if !names.contains(ExportFingerprint.column), !exportsColumns.allSatisfy(names.contains) {
+            for name in exportsColumns where rows.contains(where: { !($0.cells[name] ?? "").trimmed.isEmpty }) {
+                outcome.warnings.append(ImportProblem(line: headerLine, column: name,
+                    message: "\(name) is worked out by ClusterSync from the record, so its cells were not read"))
+            }
+        }
         let today = self.today
         // A new row titled as a record already here: most often the same file imported again.
         let titleKey = type == .item ? "text" : type == .declaration ? "member" : "title"
