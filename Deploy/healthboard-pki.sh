@@ -56,15 +56,23 @@ make_server() {
     for host in "$@"; do
         if [[ $host =~ ^[0-9.]+$ || $host == *:* ]]; then names+=("IP:$host"); else names+=("DNS:$host"); fi
     done
-    # Renewing in place keeps the names of the certificate it replaces (init's localhost and
-    # loopback addresses among them): practices that reach the node by one of those would
-    # otherwise fail on the host name after a renewal. Remove server.pem first to drop a name.
+    # Renewing in place keeps the host names and addresses of the certificate it replaces
+    # (init's localhost and loopback addresses among them): practices that reach the node by one
+    # of those would otherwise fail on the host name after a renewal. Remove server.pem first to
+    # drop a name. (An IPv6 address given again in another spelling is listed twice: harmless.)
     if [ -f "$out/server.pem" ]; then
         while read -r name; do
-            name=${name/#IP Address:/IP:}
-            [ -n "$name" ] && [[ " ${names[*]} " != *" $name "* ]] && names+=("$name")
+            case $name in
+                DNS:*) ;;
+                "IP Address:"*) name=IP:${name#IP Address:} ;;
+                *) continue ;;
+            esac
+            if [[ " ${names[*]} " != *" $name "* ]]; then names+=("$name"); fi
         done < <(openssl x509 -noout -ext subjectAltName -in "$out/server.pem" 2>/dev/null | tail -n +2 | tr ',' '\n' | sed 's/^ *//')
     fi
+    # A failed signing leaves the pair in place and no half-made files beside it.
+    # shellcheck disable=SC2064 # the paths are fixed now: `out` is local to this function
+    trap "rm -f $(printf '%q ' "$out/server-key.pem.new" "$out/server.csr" "$out/server.pem.new")" EXIT
     local san
     san=$(IFS=,; echo "${names[*]}")
     mkdir -p "$out"

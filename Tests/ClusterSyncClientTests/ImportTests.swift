@@ -375,6 +375,17 @@ import Testing
         let fixed = try r.importCSV(",,\n\nTitle,Financial Implications,Date\nFund the pilot,Yes ,12/03/2025\n", type: .decision)
         #expect(fixed.problems == [] && fixed.created == 1, "a yes with a space after it is yes: \(fixed.problems)")
 
+        // The header found below empty rows decides the separator too, and a heading wrapped in
+        // its cell counts its lines: rows are named at the line they start on (commit review).
+        let semicolons = try r.importCSV("\nTitle;Controls;Likelihood;Impact\n\"Locum; costs\";\"a; b\";4;4\n", type: .risk)
+        #expect(semicolons.problems == [] && semicolons.created == 1, "\(semicolons.problems)")
+        let wrapped = try r.importCSV("Title,\"Review\nDate\"\nA,01/02/2027\nB,31/02/2027\n", type: .risk)
+        #expect(wrapped.problems.map(\.line) == [4] && wrapped.problems.map(\.column) == ["Review Date"], "\(wrapped.problems)")
+        // A decision whose meeting has no date either is not dated the day of the import.
+        let undatedMeeting = try r.add(.meeting, edits: [.set("title", s("Collaborative board"))])
+        let noDay = try r.importCSV("Title,Meeting\nFund the pilot,\(undatedMeeting)\n", type: .decision)
+        #expect(noDay.problems.map(\.column) == ["date"], "\(noDay.problems)")
+
         // A column ClusterSync works out, in a sheet of the practice's own, is said to be passed over.
         let register = "Member,Date Declared,In Force\nDr Llŷr Jones,01/04/2025,No\n"
         let declared = try r.importCSV(register, type: .declaration)

@@ -78,11 +78,14 @@ extension Replica {
 
     private struct RollBack: Error {}
 
-    /// The separator of a CSV file: a semicolon when its first line has more of them than
+    /// The separator of a CSV file: a semicolon when its header line has more of them than
     /// commas (as Excel and LibreOffice save CSV in locales whose decimal mark is a comma),
-    /// else a comma.
+    /// else a comma. The header line is the first with a name in it, as the import reads it
+    /// (empty rows above it, `;;;` or blank, are passed over).
     static func delimiter(of text: String) -> UnicodeScalar {
-        let header = text.unicodeScalars.prefix { $0 != "\n" && $0 != "\r" }
+        let lines = text.unicodeScalars.split { $0 == "\n" || $0 == "\r" }
+        let blank: Set<UnicodeScalar> = [" ", "\t", ",", ";", "\u{FEFF}"]
+        guard let header = lines.first(where: { $0.contains { !blank.contains($0) } }) else { return "," }
         return header.filter { $0 == ";" }.count > header.filter { $0 == "," }.count ? ";" : ","
     }
 
@@ -100,6 +103,11 @@ extension Replica {
             return candidate
         }
         return written
+    }
+
+    /// The line breaks inside a row's quoted cells: the lines it takes in the file beyond its first.
+    static func lineBreaks(in row: [String]) -> Int {
+        row.reduce(0) { $0 + $1.unicodeScalars.filter { $0 == "\n" }.count }
     }
 
     /// A note's line as its date and its text: dated as export writes it (`2026-11-20 text`), or
@@ -244,7 +252,7 @@ extension Replica {
         var headerLine = 1
         var firstRow = reader.next()
         while let row = firstRow, row.allSatisfy({ $0.trimmed.isEmpty }) {
-            headerLine += 1
+            headerLine += 1 + Self.lineBreaks(in: row)
             firstRow = reader.next()
         }
         guard let header = firstRow else {
@@ -256,8 +264,9 @@ extension Replica {
                         + Self.csvDerivedColumns(type)
                         + (type == .risk ? Self.scoreHalfColumns : []))
         let names = header.map { Self.columnName($0, of: type, known: known) }
+        // A heading wrapped in its cell (Alt+Enter) is named on one line.
         for (name, cell) in zip(names, header) where headings[name] == nil {
-            headings[name] = cell.replacingOccurrences(of: "\u{FEFF}", with: "").trimmed
+            headings[name] = cell.replacingOccurrences(of: "\u{FEFF}", with: "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
         }
         // A score made of its halves' columns is named by them (`Initial Likelihood and Initial Impact`).
         for prefix in ["", "initial_", "target_"] where type == .risk && headings[prefix + "score"] == nil {
@@ -285,10 +294,9 @@ extension Replica {
         if !outcome.problems.isEmpty { return outcome }
         var rows: [(line: Int, cells: [String: String])] = []
         var firstLine: [RecordID: Int] = [:]
-        var line = headerLine + 1
+        var line = headerLine + 1 + Self.lineBreaks(in: header)
         while let row = reader.next() {
-            let breaks = row.reduce(0) { $0 + $1.unicodeScalars.filter { $0 == "\n" }.count }
-            defer { line += 1 + breaks }
+            defer { line += 1 + Self.lineBreaks(in: row) }
             if row.allSatisfy({ $0.trimmed.isEmpty }) { continue }
             guard row.count == names.count else {
                 outcome.problems.append(ImportProblem(line: line, column: nil, message: "the row has \(row.count) cells; the header has \(names.count) (a cell holding a comma or line break must be in double quotes)"))
@@ -456,7 +464,7 @@ extension Replica {
             outcome.warnings.append(ImportProblem(line: 0, column: nil, message: "\(id): \(keptHere.joined(separator: ", ")) kept as changed in this "
                 + "replica since the file was exported (the file's cells are as exported)"))
         }
-        if current == nil, let field = NewRecordDefaults.datedToday(type, given: edits) {
+        if current == nil, let field = NewRecordDefaults.datedToday(type, given: edits, meetingDate: { try? Self.view($0, db)?.date("date") }) {
             throw ImportProblem(line: 0, column: field, message: "a \(type.rawValue) added from a spreadsheet needs its \(field) "
                 + "(it is not dated the day of the import); where the sheet gives a day once for several rows, give it on each")
         }

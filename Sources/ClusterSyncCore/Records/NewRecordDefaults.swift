@@ -38,14 +38,17 @@ public enum NewRecordDefaults {
         return extra
     }
 
-    /// The fields `edits` dates by today (a decision with no meeting to date it, a declaration):
+    /// The field `edits` dates by today (a decision with no dated meeting to date it, a declaration):
     /// right when a person records it as it happens, wrong for a register's history brought in
     /// from a spreadsheet, which the import refuses instead (the import audit: a decision log's
     /// rows without a date were counted in the year of the import).
-    public static func datedToday(_ type: RecordType, given edits: [Edit]) -> String? {
+    public static func datedToday(_ type: RecordType, given edits: [Edit],
+                                  meetingDate: (RecordID) -> CalendarDate? = { _ in nil }) -> String? {
         func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
+        func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
         switch type {
-        case .decision where !has("date") && !has("meeting"): return "date"
+        case .decision where !has("date") && value("meeting")?.stringValue.flatMap({ RecordID($0) }).flatMap(meetingDate) == nil:
+            return "date"
         case .declaration where !has("date_declared"): return "date_declared"
         default: return nil
         }
