@@ -392,6 +392,15 @@ import Testing
         #expect(declared.problems == [] && declared.warnings.map(\.description)
             == ["line 1, column In Force: in_force is worked out by ClusterSync from the record, so its cells were not read"], "\(declared)")
 
+        // A row made private by its practice cell says so, in a check and in the import alike.
+        let privateRow = "Title,Practice\nPhones down,Rhyl\n"
+        for dryRun in [true, false] {
+            let outcome = try r.importCSV(privateRow, type: .risk, dryRun: dryRun)
+            #expect(outcome.problems == [] && outcome.warnings.map(\.description) == ["line 2, column Practice: this row adds a risk private to rhyl, "
+                + "which other practices will not see (its practice cell names this practice); leave practice empty to share it with the cluster"], "\(outcome)")
+        }
+        #expect(try r.records(.risk).first { $0.string("title") == "Phones down" }?.scope.practice == "rhyl")
+
         // A score set once, written in its halves' columns, is named by them.
         #expect(try r.importCSV("Title,Likelihood,Impact\nGP recruitment,4,4\n", type: .risk).problems == [])
         let risk = try #require(try r.records(.risk).first { $0.string("title") == "GP recruitment" })

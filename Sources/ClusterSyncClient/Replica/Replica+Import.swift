@@ -403,6 +403,12 @@ extension Replica {
                 throw ImportProblem(line: 0, column: "practice", message: "a private record here can only be \(identity.practice)'s; leave practice empty to share it with the cluster")
             }
             scope = identity.scope(private: !practice.isEmpty)
+            // Said, since a sheet's own "Practice" column may mean which practice a row is about
+            // (the import audit: such a row became private, and neither the check nor the import said so).
+            if !practice.isEmpty {
+                outcome.warnings.append(ImportProblem(line: 0, column: "practice", message: "this row adds \(type.withArticle) private to "
+                    + "\(identity.practice), which other practices will not see (its practice cell names this practice); leave practice empty to share it with the cluster"))
+            }
         } else {
             guard let parsed = RecordID(typed: idText), parsed.type == type else {
                 throw ImportProblem(line: 0, column: "id", message: "\(PatientDataGuard.quotable(idText) ?? "the id") is not the id of a \(type.rawValue) (\(type.prefix)-…): "
