@@ -7,33 +7,29 @@ public enum NewRecordDefaults {
     /// `meetingDate` reads a meeting's date: a decision is dated by the meeting that took it.
     public static func edits(for type: RecordType, given edits: [Edit], today: CalendarDate,
                              meetingDate: (RecordID) -> CalendarDate? = { _ in nil }) -> [Edit] {
-        func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
-        func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
         var extra: [Edit] = []
-        if !has("status"), let status = startingStatus(of: type) {
+        if !has("status", in: edits), let status = startingStatus(of: type) {
             // An action added with the day it was done is complete: many trackers mark completion
             // by that date alone (the import audit: such a row came in not started, and overdue).
-            let done = type == .action && !(value("completed_date")?.stringValue ?? "").isEmpty
+            let done = type == .action && !(value("completed_date", in: edits)?.stringValue ?? "").isEmpty
             extra.append(.set("status", .string(done ? "complete" : status)))
         }
         switch type {
         case .risk:
-            if !has("initial_score"), let score = value("score") { extra.append(.set("initial_score", score)) }
+            if !has("initial_score", in: edits), let score = value("score", in: edits) { extra.append(.set("initial_score", score)) }
         case .action:
-            if !has("original_due_date"), let due = value("due_date") { extra.append(.set("original_due_date", due)) }
-        case .decision:
-            // Dated by its meeting, else the day it is recorded: registers, the board report and
-            // the roll-up count decisions by their date, and one without is in no period.
-            if !has("date") {
-                let meeting = value("meeting")?.stringValue.flatMap { RecordID($0) }
-                extra.append(.set("date", .string((meeting.flatMap(meetingDate) ?? today).description)))
-            }
-        case .declaration:
-            // Declared today unless said otherwise: a declaration in force is what meetings and
-            // decisions check interests against.
-            if !has("date_declared") { extra.append(.set("date_declared", .string(today.description))) }
+            if !has("original_due_date", in: edits), let due = value("due_date", in: edits) { extra.append(.set("original_due_date", due)) }
+        case .decision where !has("date", in: edits):
+            // Dated by its meeting: registers, the board report and the roll-up count decisions by
+            // their date, and one without is in no period.
+            if let date = datedMeeting(in: edits, meetingDate) { extra.append(.set("date", .string(date.description))) }
         default:
             break
+        }
+        // A decision with no dated meeting, or a declaration: dated the day it is recorded. A
+        // declaration in force is what meetings and decisions check interests against.
+        if let field = datedToday(type, given: edits, meetingDate: meetingDate) {
+            extra.append(.set(field, .string(today.description)))
         }
         return extra
     }
@@ -44,14 +40,25 @@ public enum NewRecordDefaults {
     /// rows without a date were counted in the year of the import).
     public static func datedToday(_ type: RecordType, given edits: [Edit],
                                   meetingDate: (RecordID) -> CalendarDate? = { _ in nil }) -> String? {
-        func has(_ field: String) -> Bool { edits.contains { if case .set(field, _) = $0 { true } else { false } } }
-        func value(_ field: String) -> JSONValue? { edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last }
         switch type {
-        case .decision where !has("date") && value("meeting")?.stringValue.flatMap({ RecordID($0) }).flatMap(meetingDate) == nil:
-            return "date"
-        case .declaration where !has("date_declared"): return "date_declared"
-        default: return nil
+        case .decision where !has("date", in: edits) && datedMeeting(in: edits, meetingDate) == nil: "date"
+        case .declaration where !has("date_declared", in: edits): "date_declared"
+        default: nil
         }
+    }
+
+    private static func has(_ field: String, in edits: [Edit]) -> Bool {
+        edits.contains { if case .set(field, _) = $0 { true } else { false } }
+    }
+
+    /// The last value `edits` sets `field` to: a later `set` of one field wins, as it does when applied.
+    private static func value(_ field: String, in edits: [Edit]) -> JSONValue? {
+        edits.lazy.compactMap { if case .set(field, let v) = $0 { v } else { nil } }.last
+    }
+
+    /// The date of the meeting a new decision names, when that meeting has one.
+    private static func datedMeeting(in edits: [Edit], _ meetingDate: (RecordID) -> CalendarDate?) -> CalendarDate? {
+        value("meeting", in: edits)?.stringValue.flatMap { RecordID($0) }.flatMap(meetingDate)
     }
 
     /// The status a new record starts from, for the types that have one.
