@@ -338,6 +338,28 @@ import Testing
         #expect(try r.allChanges() == before, "a refused file changes nothing")
     }
 
+    /// A tracker's progress log of a thousand notes in one cell comes in whole (its import had
+    /// grown with the square of the notes: 800 took about a minute); one more than a field holds
+    /// is refused once, for the cell, with the counts.
+    @Test func aCellOfAThousandNotesImportsAndOneMoreIsRefusedOnce() throws {
+        let r = try makeReplica(dir, "log", practice: "rhyl")
+        func cell(_ range: Range<Int>) -> String {
+            "\"" + range.map { "2025-01-\(String(format: "%02d", $0 % 28 + 1)) call \($0)" }.joined(separator: "\n") + "\""
+        }
+        let full = FieldGrowth.maxLiveWrites
+        #expect(try r.importCSV("Title,Notes\nPhones,\(cell(0..<full))\n", type: .action).problems == [])
+        let action = try #require(try r.records(.action).first)
+        #expect(action.writes["notes"]?.count == full)
+
+        let before = try r.allChanges()
+        let over = try r.importCSV("id,Notes\n\(action.id),\(cell(0..<full + 1))\n", type: .action)
+        #expect(over.problems.map(\.description) == ["line 2, column Notes: the cell adds 1 note to the \(full) held here; notes holds at most \(full): "
+            + "keep the older ones in the spreadsheet, or remove some first"])
+        let second = try r.importCSV("Title,Notes\nRota,\(cell(0..<full + 2))\n", type: .action)
+        #expect(second.problems.count == 1 && second.problems[0].message.hasPrefix("the cell adds \(full + 2) notes to the 0 held here"), "\(second.problems.prefix(3))")
+        #expect(try r.allChanges() == before, "a refused file changes nothing")
+    }
+
     /// What the forty-eighth session's import audit (a practice manager's own trackers and logs)
     /// found read otherwise than written, each now read as written or refused with the line.
     @Test func aPracticeManagersTrackersReadAsWritten() throws {

@@ -509,9 +509,10 @@ extension Replica {
         for write in writes {
             do {
                 try session.edit(write.record, scope: write.scope, write.edit)
-            } catch let error as ClusterSyncError {
+            } catch let error as ClusterSyncError where !problems.contains(ImportProblem(error)) {
+                // A refusal each of a cell's edits meets is said once.
                 problems.append(ImportProblem(error))
-            }
+            } catch is ClusterSyncError {}
         }
         if current == nil { outcome.created += 1 } else if edits.isEmpty { outcome.unchanged += 1 } else { outcome.updated += 1 }
         guard !edits.isEmpty else { return nil }
@@ -571,8 +572,14 @@ extension Replica {
                     throw ClusterSyncError(.invalidValue, "notes must be one per line, each starting with its date (2026-11-20 or 20/11/2026) and a space", field: name)
                 }
             }
-            let existing = Set((current?.writes[name] ?? []).map(\.value))
-            return notes.filter { !existing.contains($0) }.map { .add(name, $0) }
+            let existing = Set(existingNotes.map(\.value))
+            let added = notes.filter { !existing.contains($0) }
+            // Said once for the cell, not once for each note past the limit.
+            if !added.isEmpty, existingNotes.count + added.count > FieldGrowth.maxLiveWrites {
+                throw ClusterSyncError(.invalidValue, "the cell adds \(added.count) \(added.count == 1 ? "note" : "notes") to the \(existingNotes.count) held here; "
+                    + "\(name) holds at most \(FieldGrowth.maxLiveWrites): keep the older ones in the spreadsheet, or remove some first", field: name)
+            }
+            return added.map { .add(name, $0) }
         default:
             break
         }

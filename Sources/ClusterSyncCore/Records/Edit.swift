@@ -38,10 +38,12 @@ public enum Edit: Sendable, Equatable {
     /// meeting's attendees: the set would hold one person twice, and quorum and attendance
     /// count names. Checked where an edit is made, not when received: two practices may still
     /// each add their own spelling while apart, and both are kept.
-    static func nameSpelledOtherwise(_ value: JSONValue, kind: FieldKind, in members: [JSONValue]) -> String? {
+    /// Other sets (a progress log's notes, hundreds of them) are not read: reading the members
+    /// for each note added made an import of a long notes cell grow with the square of its notes.
+    static func nameSpelledOtherwise(_ value: JSONValue, kind: FieldKind, in view: RecordView, field: String) -> String? {
         switch kind {
-        case .tagSet: value.stringValue.flatMap { spelledOtherwise($0, in: members) }
-        case .attendeeSet: Attendee(value).flatMap { spelledOtherwise($0.name, in: members.compactMap { Attendee($0).map { .string($0.name) } }) }
+        case .tagSet: value.stringValue.flatMap { spelledOtherwise($0, in: view.members(field)) }
+        case .attendeeSet: Attendee(value).flatMap { spelledOtherwise($0.name, in: view.members(field).compactMap { Attendee($0).map { .string($0.name) } }) }
         default: nil
         }
     }
@@ -100,7 +102,7 @@ public enum Edit: Sendable, Equatable {
             guard let spec = schema.field(field), spec.kind.cardinality != .register else {
                 throw ClusterSyncError(.invalidValue, "\(field) holds one value; use \(field)=VALUE", field: field)
             }
-            if let view, let same = Self.nameSpelledOtherwise(value, kind: spec.kind, in: view.members(field)) {
+            if let view, let same = Self.nameSpelledOtherwise(value, kind: spec.kind, in: view, field: field) {
                 let quoted = PatientDataGuard.quotable(same).map { "\"\($0)\"" } ?? "a member"
                 throw ClusterSyncError(.invalidValue,
                     "\(field) already holds \(quoted), the same name with other capitals, accents or spacing, so it is there already; "

@@ -114,12 +114,10 @@ public struct RecordView: Sendable, Equatable {
 
     /// The members of a set field, in canonical order.
     public func members(_ field: String) -> [JSONValue] {
-        var seen = Set<String>()
-        var result: [JSONValue] = []
-        for write in writes[field] ?? [] where seen.insert(write.value.canonicalText).inserted {
-            result.append(write.value)
-        }
-        return result.sorted { $0.canonicalText < $1.canonicalText }
+        // Each member's text is made once, not at every comparison of the sort.
+        var byText: [String: JSONValue] = [:]
+        for write in writes[field] ?? [] { byText[write.value.canonicalText] = write.value }
+        return byText.sorted { $0.key < $1.key }.map(\.value)
     }
 
     /// The writes that currently count as members of a set field holding `value`: a remove must
