@@ -586,6 +586,13 @@ import Testing
             _ = try r.create(.contribution, edits: [.set("contributor", s("Rhyl")), .set("year", s("2026-27"))])
         }
         #expect(error?.field == "contributor", "\(error?.message ?? "")")
+        // A practice new to the cluster written two ways in one batch (an import): the second
+        // is refused, though the first is not in the file yet.
+        error = #expect(throws: ClusterSyncError.self) {
+            _ = try r.edit([(m, .add("attendees", Attendee(name: "Dr Roberts", role: "member", practice: "dyserth").jsonValue)),
+                            (m, .add("attendees", Attendee(name: "Dr Price", role: "member", practice: "Dyserth").jsonValue))])
+        }
+        #expect(error?.message.contains("\"Dyserth\" is written \"dyserth\"") == true, "\(error?.message ?? "")")
         #expect(try r.allChanges() == before, "nothing was written")
         // As written, and a practice new to the cluster, are taken.
         try r.attend(m, Attendee(name: "Dr Evans", role: "member", practice: "prestatyn"))

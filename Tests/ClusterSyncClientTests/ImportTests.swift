@@ -360,6 +360,38 @@ import Testing
         #expect(try r.allChanges() == before, "a refused file changes nothing")
     }
 
+    /// One member declares several interests: only the same interest again is warned of
+    /// (the scale audit: every member's second declaration was, as "titled" by the member).
+    @Test func aMembersSecondInterestIsNoDuplicate() throws {
+        let r = try makeReplica(dir, "doi", practice: "rhyl")
+        let first = "Member,Organisation,Description,Date Declared\nDr Siân Evans,Rhyl Pharmacy,Director,01/04/2025\n"
+        #expect(try r.importCSV(first, type: .declaration).warnings == [])
+        let held = try #require(try r.records(.declaration).first?.id)
+        let more = """
+            Member,Organisation,Description,Date Declared
+            dr sian evans,Rhyl Pharmacy,Director,01/04/2025
+            Dr Siân Evans,Prestatyn Dental,Partner's practice,01/04/2025
+            Dr Siân Evans,Prestatyn Dental,Partner's practice,01/04/2025
+            """
+        let outcome = try r.importCSV(more, type: .declaration)
+        #expect(outcome.problems == [] && outcome.created == 3, "\(outcome)")
+        #expect(outcome.warnings.map(\.description) == [
+            "line 2, column Member: a declaration by \"dr sian evans\" of the same interest is already here (\(held)); this row adds another",
+            "line 4, column Member: line 3 adds a declaration by \"Dr Siân Evans\" of the same interest too; this row adds another"])
+    }
+
+    /// Items come in after one another, each after the last of its list as the rows above left it.
+    @Test func itemsOfSeveralListsImportInTheirRowsOrder() throws {
+        let r = try makeReplica(dir, "items", practice: "rhyl")
+        let a = try r.create(.list, edits: [.set("title", s("Agenda")), .set("kind", s("agenda"))])
+        let b = try r.create(.list, edits: [.set("title", s("Priorities")), .set("kind", s("priorities"))])
+        _ = try r.create(.item, edits: [.set("list", s(a.rawValue)), .set("text", s("Held before")), .place(after: nil)])
+        let rows = (1...4).map { "\($0 % 2 == 0 ? b : a),Item \($0)" }.joined(separator: "\n")
+        #expect(try r.importCSV("list,text\n\(rows)\n", type: .item).problems == [])
+        #expect(try r.items(of: a).compactMap { $0.string("text") } == ["Held before", "Item 1", "Item 3"])
+        #expect(try r.items(of: b).compactMap { $0.string("text") } == ["Item 2", "Item 4"])
+    }
+
     /// What the forty-eighth session's import audit (a practice manager's own trackers and logs)
     /// found read otherwise than written, each now read as written or refused with the line.
     @Test func aPracticeManagersTrackersReadAsWritten() throws {
