@@ -31,7 +31,10 @@ extension Pages {
             // meeting, a vote by a non-member…): the log said neither (web app audit).
             let governance = try self.replica.governance()
             return try self.governanceRegister(.decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"]) { view in
-                let meeting = view.reference("meeting").flatMap { try? self.replica.record($0) }?.name ?? ""
+                // The governance's own (a read of the file for each row cost as much as the row); a
+                // deleted meeting, which it leaves out, from the file.
+                let meeting = governance.meeting(view.string("meeting"))?.name
+                    ?? view.reference("meeting").flatMap { try? self.replica.record($0) }?.name ?? ""
                 let look = governance.checks(of: view).filter(\.needsAttention).count
                 return [self.date(view, "date"), meeting, self.choice(view, "method"), self.choice(view, "outcome"), look == 0 ? "" : String(look)]
             }
