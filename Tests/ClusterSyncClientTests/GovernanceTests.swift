@@ -594,6 +594,11 @@ import Testing
         }
         #expect(error?.message.contains("\"Dyserth\" is written \"dyserth\"") == true, "\(error?.message ?? "")")
         #expect(try r.allChanges() == before, "nothing was written")
+        // One written, taken out and written otherwise in one batch: nothing names the first now.
+        let llay = Attendee(name: "Dr Roberts", role: "member", practice: "llay").jsonValue
+        _ = try r.edit([(m, .add("attendees", llay)), (m, .remove("attendees", llay)),
+                        (m, .add("attendees", Attendee(name: "Dr Roberts", role: "member", practice: "Llay").jsonValue))])
+        #expect(try r.record(m)?.attendees.compactMap(\.practice).contains("Llay") == true)
         // As written, and a practice new to the cluster, are taken.
         try r.attend(m, Attendee(name: "Dr Evans", role: "member", practice: "prestatyn"))
         try r.attend(m, Attendee(name: "Mrs Hughes", role: "member", practice: "meliden"))

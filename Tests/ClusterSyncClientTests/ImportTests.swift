@@ -378,6 +378,10 @@ import Testing
         #expect(outcome.warnings.map(\.description) == [
             "line 2, column Member: a declaration by \"dr sian evans\" of the same interest is already here (\(held)); this row adds another",
             "line 4, column Member: line 3 adds a declaration by \"Dr Siân Evans\" of the same interest too; this row adds another"])
+        // A sheet that gives only the member and the day finds by the member.
+        let bare = try r.importCSV("Member,Date Declared\nDr Siân Evans,01/04/2026\n", type: .declaration, dryRun: true)
+        #expect(bare.warnings.count == 1 && bare.warnings[0].message.hasPrefix("a declaration by \"Dr Siân Evans\" of the same interest is already here (DOI-"),
+                "\(bare.warnings)")
     }
 
     /// Items come in after one another, each after the last of its list as the rows above left it.

@@ -106,11 +106,12 @@ struct LocalEditSession {
     }
 
     /// The practice ids this cluster's records name (`LocalEditRules.practiceIDs`) and this
-    /// replica's own: as the file held them when first asked, with those this session wrote
-    /// since. Read once a session: read for each attendee, an import of 150 meetings took five
-    /// minutes (the scale audit, forty-ninth session).
+    /// replica's own, with this session's writes. Read from the file once, and again only after
+    /// this session removed or replaced one (the id may be named nowhere now): read for each
+    /// attendee, an import of 150 meetings took five minutes (the scale audit, forty-ninth session).
     private mutating func knownPracticeIDs() throws -> Set<String> {
         if let knownPractices { return knownPractices }
+        try flush()
         var known: Set<String> = [identity.practice]
         for view in try ChangeReader.views(writer.db, where: """
             rec.type IN ('meeting', 'terms', 'contribution') AND c.field IN ('attendees', 'practices', 'contributor')
@@ -183,8 +184,8 @@ struct LocalEditSession {
             actionsNaming[source]!.insert(id)
         }
         counter += 1
-        if let value = change.value, let written = LocalEditRules.practiceIDs(in: id.type, field: planned.field, value: value) {
-            knownPractices?.formUnion(written)
+        if let written = LocalEditRules.practiceIDs(in: id.type, field: planned.field, value: change.value ?? .null) {
+            if change.value == nil || !change.supersedes.isEmpty { knownPractices = nil } else { knownPractices?.formUnion(written) }
         }
         // The value as the file will give it back (a number's canonical text may read back as
         // another case), so later edits of this session plan against what a read would show.

@@ -336,7 +336,9 @@ extension Replica {
         // A new row titled as a record already here: most often the same file imported again.
         // A declaration is the same when its member declares the same interest: one member
         // declares several (the scale audit: every member's second declaration was warned of).
-        let keyFields = type == .item ? ["text"] : type == .declaration ? ["member", "organisation", "description"] : ["title"]
+        // (Of the columns the sheet has: one without organisations still finds its rows here.)
+        let keyFields = (type == .item ? ["text"] : type == .declaration ? ["member", "organisation", "description"] : ["title"])
+            .enumerated().filter { $0.offset == 0 || names.contains($0.element) }.map(\.element)
         let titleKey = keyFields[0]
         func duplicateKey(_ value: (String) -> String?) -> String? {
             guard let title = value(titleKey), !title.trimmed.isEmpty else { return nil }
@@ -590,7 +592,8 @@ extension Replica {
             // Said once for the cell, not once for each note past the limit.
             if !added.isEmpty, existingNotes.count + added.count > FieldGrowth.maxLiveWrites {
                 throw ClusterSyncError(.invalidValue, "the cell adds \(added.count) \(added.count == 1 ? "note" : "notes") to the \(existingNotes.count) held here; "
-                    + "\(name) holds at most \(FieldGrowth.maxLiveWrites): keep the older ones in the spreadsheet, or remove some first", field: name)
+                    + "\(name) holds at most \(FieldGrowth.maxLiveWrites): keep the older ones in the spreadsheet"
+                    + (existingNotes.isEmpty ? "" : ", or remove some first"), field: name)
             }
             return added.map { .add(name, $0) }
         default:
