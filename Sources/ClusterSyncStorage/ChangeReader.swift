@@ -205,10 +205,6 @@ public enum ChangeReader {
         }
     }
 
-    /// The records selected by `condition` on `rec` that have open conflicts, sorted by id, each
-    /// list item with its list (read only if it lies in the item's tenant and cluster, and is
-    /// shared or the item's practice's own). Reads whole only the records that can be in
-    /// conflict: those with a field holding several live writes, or a live delete.
     /// The fields whose live writes are many by design (a set's members, a log's notes): never
     /// in conflict (`RecordView.conflicts`), so no reason to read a record whole. Every action
     /// with two notes and every meeting with attendees was read, 1–2 s after each change at a
@@ -217,6 +213,11 @@ public enum ChangeReader {
         type.schema.fields.filter { $0.kind.cardinality != .register }.map { "('\(type.rawValue)', '\($0.name)')" }
     }.joined(separator: ", ")
 
+    /// The records selected by `condition` on `rec` that have open conflicts, sorted by id, each
+    /// list item with its list (read only if it lies in the item's tenant and cluster, and is
+    /// shared or the item's practice's own). Reads whole only the records that can be in
+    /// conflict: those with a field other than `manyLiveWritesFields` holding several live
+    /// writes, or a live delete.
     public static func conflicts(_ db: Database, where condition: String, arguments: StatementArguments = []) throws -> [RecordConflictSummary] {
         let candidates = try Int64.fetchAll(db, sql: """
             SELECT DISTINCT record FROM (

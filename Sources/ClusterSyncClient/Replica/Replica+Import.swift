@@ -524,10 +524,11 @@ extension Replica {
         for write in writes {
             do {
                 try session.edit(write.record, scope: write.scope, write.edit)
-            } catch let error as ClusterSyncError where !problems.contains(ImportProblem(error)) {
+            } catch let error as ClusterSyncError {
                 // A refusal each of a cell's edits meets is said once.
-                problems.append(ImportProblem(error))
-            } catch is ClusterSyncError {}
+                let problem = ImportProblem(error)
+                if !problems.contains(problem) { problems.append(problem) }
+            }
         }
         if current == nil { outcome.created += 1 } else if edits.isEmpty { outcome.unchanged += 1 } else { outcome.updated += 1 }
         guard !edits.isEmpty else { return nil }

@@ -73,7 +73,7 @@ public enum NewRecordDefaults {
 
     /// Refuses a new record without a field it needs (`invalid-value`, naming the field).
     public static func requireFields(_ type: RecordType, in edits: [Edit]) throws(ClusterSyncError) {
-        for required in type.schema.requiredText where !edits.contains(where: { if case .set(required, _) = $0 { true } else { false } }) {
+        for required in type.schema.requiredText where !has(required, in: edits) {
             throw ClusterSyncError(.invalidValue, "a new \(type.rawValue) needs a \(required)", field: required)
         }
     }
