@@ -29,7 +29,7 @@ extension Pages {
         router.get("/decisions") { _, _ in
             // The meeting that took each, and how many of its checks need a look (an inquorate
             // meeting, a vote by a non-member…): the log said neither (web app audit).
-            let governance = try self.replica.governance()
+            let governance = try self.replica.governance(listing: .decision)
             return try self.governanceRegister(.decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"]) { view in
                 // The governance's own (a read of the file for each row cost as much as the row); a
                 // deleted meeting, which it leaves out, from the file.

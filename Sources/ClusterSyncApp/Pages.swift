@@ -90,13 +90,19 @@ struct Pages: Sendable {
 
     func query(_ request: Request) -> FormBody { FormBody(request.uri.query ?? "") }
 
+    /// What a link option shows and is chosen by: a record's name (`RecordView.name`), its
+    /// day, a declaration's organisation, a list's kind.
+    static let linkOptionFields: Set<String> = ["title", "text", "member", "contributor", "year", "date", "date_declared", "organisation", "kind"]
+
     /// The records a form's link field may name, newest first for logs: id and name. Only shared
     /// ones from a shared record (a shared record may not link a private one:
     /// `LocalEditRules.checkLink`), the practice's private ones too from a private record, and
     /// among the lists only those of `listKind` (a meeting's agendas, a plan's priorities).
     func linkable(_ type: RecordType, fromPrivate: Bool = false, listKind: String = "agenda") -> [(id: String, name: String)] {
         let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
-        let options = ((try? replica.register(type, filter: filter, order: RecordOrder(.date))) ?? [])
+        let today = replica.today
+        let views = ((try? replica.records(type, fields: Self.linkOptionFields)) ?? []).filter { filter.matches($0, today: today) }
+        let options = RecordOrder(.date).sorted(views)
             .filter { type != .list || $0.string("kind") == listKind }
             .map { view -> (id: String, name: String) in
                 // A declaration by its member, organisation and day: a member may declare several.

@@ -122,13 +122,12 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
                                       isPrivate: onlyPrivate ? true : shared ? false : nil, words: search, includeDeleted: deleted).checked(for: Kind.type)
         let order = sort.flatMap(RecordOrder.Key.init(rawValue:)).map { RecordOrder($0, descending: reverse ? !$0.descendingByDefault : nil) }
         let views = try replica.register(Kind.type, filter: filter, order: order)
+        let governance = try replica.governance(listing: Kind.type)
         if output.json {
-            let governance = try replica.governance()
             Output.printJSON(.object(["records": .array(views.map { $0.jsonValue(today: today, governance: governance) })]))
             return
         }
         let derivedColumn = Kind.derivedColumn ?? ""
-        let governance = try replica.governance()
         let rows = views.map { view in
             let derived = view.derived(today: today, governance: governance)
             return [view.id.rawValue] + Kind.listColumns.map { column in

@@ -87,6 +87,19 @@ import Testing
         #expect(try Edit.add("signatories", .string("dr sian evans")).plan(on: view, type: .terms).field == "signatories")
     }
 
+    /// ASCII names take a quicker path than others (`Edit.asciiNameKey`): both must give one key
+    /// for one person, however typed.
+    @Test func aNameHasOneKeyHoweverItIsTyped() {
+        let key = GovernanceRecords.nameKey("Dr Siân O\u{2019}Brien")
+        for typed in ["dr sian o'brien", "  DR   SIAN O`BRIEN ", "Dr\tSian\r\nO'Brien", "Dr\u{00A0}Siân O'Brien", "DR SIÂN O`BRIEN"] {
+            #expect(GovernanceRecords.nameKey(typed) == key, "\(typed)")
+        }
+        #expect(key == "dr sian o'brien")
+        #expect(GovernanceRecords.nameKey(" \t ") == "")
+        #expect(GovernanceRecords.nameKey("Rhys-Morgan 2") == "rhys-morgan 2")
+        #expect(GovernanceRecords.nameKey("Rhys Morgan") != GovernanceRecords.nameKey("Rhys Morgans"))
+    }
+
     // MARK: Reading fields
 
     @Test func aRegisterShowsTheLatestWriteThenTheGreaterChangeID() {

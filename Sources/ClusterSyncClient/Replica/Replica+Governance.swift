@@ -9,6 +9,13 @@ extension Replica {
         return GovernanceRecords(views, today: today)
     }
 
+    /// The governance records for a list of `type`: a decision log's with each meeting's
+    /// quorum worked out once, not again for each of its decisions.
+    public func governance(listing type: RecordType) throws -> GovernanceRecords {
+        let governance = try governance()
+        return type == .decision ? governance.withQuorumsWorkedOut() : governance
+    }
+
     /// Records an attendee of a meeting (a set member: adding the same attendee twice is one).
     @discardableResult
     /// Records an attendee; one recorded again under the same name (ignoring case and repeated

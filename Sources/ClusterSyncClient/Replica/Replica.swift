@@ -266,6 +266,16 @@ public final class Replica: Sendable {
         }
     }
 
+    /// Records of `type` with the live writes of `fields` only, and `deleted` (so `isDeleted`
+    /// reads true): what a page listing records by name reads, without their notes or
+    /// attendees. A record holding none of `fields` is left out.
+    public func records(_ type: RecordType, fields: Set<String>) throws -> [RecordView] {
+        try database.read { db in
+            try ChangeReader.views(db, where: "rec.type = ?", arguments: [type.rawValue],
+                                   fields: fields.union([RecordSchema.deletedField.name]))
+        }
+    }
+
     /// A register as people review it: the records of `type` that `filter` keeps, in `order`
     /// (nil: by id), judged against the replica's today.
     public func register(_ type: RecordType, filter: RecordFilter = RecordFilter(), order: RecordOrder? = nil) throws -> [RecordView] {

@@ -10,7 +10,7 @@ extension GovernanceRecords {
         let members = termsInForce(at: meeting)?.members("members").compactMap(\.stringValue) ?? []
         let attendedBefore = meetings.filter { $0.id != meeting.id && $0.string("body") == meeting.string("body") }
             .flatMap { $0.attendees.map(\.name) }
-        return Self.offered(members.sorted(by: Self.byName) + attendedBefore.sorted(by: Self.byName),
+        return Self.offered(members.sortedByName + attendedBefore.sortedByName,
                             leaving: meeting.attendees.map(\.name))
     }
 
@@ -18,14 +18,14 @@ extension GovernanceRecords {
     /// date who are not recorded at it (a substitute stands in for a member who is not there).
     public func namesToOffer(replacedAt meeting: RecordView) -> [String] {
         let members = termsInForce(at: meeting)?.members("members").compactMap(\.stringValue) ?? []
-        return Self.offered(members.sorted(by: Self.byName), leaving: meeting.attendees.map(\.name))
+        return Self.offered(members.sortedByName, leaving: meeting.attendees.map(\.name))
     }
 
     /// For a declaration's `member`: every member of every body's terms of reference, then
     /// everyone recorded at a meeting, by name, each once.
     public var namesToOffer: [String] {
         let members = terms.flatMap { $0.members("members").compactMap(\.stringValue) }
-        return Self.offered(members.sorted(by: Self.byName) + meetings.flatMap { $0.attendees.map(\.name) }.sorted(by: Self.byName), leaving: [])
+        return Self.offered(members.sortedByName + meetings.flatMap { $0.attendees.map(\.name) }.sortedByName, leaving: [])
     }
 
     /// For a decision's votes: its meeting's attendees who count towards the quorum (members and
@@ -36,7 +36,7 @@ extension GovernanceRecords {
         let roles = meeting.map { quorum(of: $0).roles } ?? Self.defaultQuorumRoles
         let present = meeting?.attendees.filter { roles.contains($0.role) }.map(\.name) ?? []
         let members = termsInForce(for: decision)?.members("members").compactMap(\.stringValue) ?? []
-        return Self.offered(present.sorted(by: Self.byName) + members.sorted(by: Self.byName),
+        return Self.offered(present.sortedByName + members.sortedByName,
                             leaving: Array(decision.mapValues("votes").keys))
     }
 
@@ -52,12 +52,17 @@ extension GovernanceRecords {
         }
     }
 
-    private static func byName(_ a: String, _ b: String) -> Bool {
-        (nameKey(a), a) < (nameKey(b), b)
-    }
 
     private static func offered(_ names: [String], leaving taken: [String]) -> [String] {
         var seen = Set(taken.map(nameKey))
         return names.filter { seen.insert(nameKey($0)).inserted }
+    }
+}
+
+private extension Array<String> {
+    /// By name as `nameKey` compares them, then as written; each name folded once, not at every
+    /// comparison (a meeting's page offered the names of 900 attendances in 0.6 s).
+    var sortedByName: [String] {
+        map { (key: GovernanceRecords.nameKey($0), name: $0) }.sorted { ($0.key, $0.name) < ($1.key, $1.name) }.map(\.name)
     }
 }

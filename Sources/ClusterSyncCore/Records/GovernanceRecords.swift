@@ -14,7 +14,30 @@ public struct GovernanceRecords: Sendable {
     /// looked up each one's meeting and its voters' declarations by walking every meeting and
     /// declaration, 21 s for `decision list` (the scale audit, forty-ninth session).
     private var meetingsByID: [String: RecordView] = [:]
-    private var declarationsByMember: [String: [RecordView]] = [:]
+    private var declarationsByMember: [String: [Declared]] = [:]
+    /// Each meeting's quorum and attendees, by meeting id, once `withQuorumsWorkedOut` has
+    /// worked them out.
+    private var workedOut: [String: (quorum: QuorumCheck, attendees: [Attendee])] = [:]
+
+    /// A declaration with its days read once: a decision log asks, of each voter at each of
+    /// hundreds of decisions, which of their declarations were in force that day.
+    private struct Declared: Sendable {
+        var view: RecordView
+        var declared: CalendarDate?
+        var withdrawn: CalendarDate?
+
+        init(_ view: RecordView) {
+            self.view = view
+            declared = view.date("date_declared")
+            withdrawn = view.date("date_withdrawn")
+        }
+
+        /// As `RecordView.isInForce(from: date, to: date)`.
+        func isInForce(on date: CalendarDate) -> Bool {
+            guard let declared, declared <= date else { return false }
+            return withdrawn.map { $0 > date } ?? true
+        }
+    }
 
     /// Takes any records; keeps the live governance ones.
     public init(_ records: some Sequence<RecordView>, today: CalendarDate? = nil) {
@@ -28,7 +51,7 @@ public struct GovernanceRecords: Sendable {
             case .decision: decisions.append(view)
             case .declaration:
                 declarations.append(view)
-                if let member = view.string("member") { declarationsByMember[Self.nameKey(member), default: []].append(view) }
+                if let member = view.string("member") { declarationsByMember[Self.nameKey(member), default: []].append(Declared(view)) }
             default: break
             }
         }
@@ -142,6 +165,28 @@ public struct GovernanceRecords: Sendable {
         return (seated, beside, forNonMembers, taken)
     }
 
+    /// These records with every meeting's quorum worked out once, for checking many decisions
+    /// together (the decision log): each decision's vote is judged against its meeting's quorum,
+    /// and 800 decisions of 150 meetings worked each out again (the scale audit, forty-ninth
+    /// session). A value, not a cache behind a lock: the records hold nothing that changes.
+    public func withQuorumsWorkedOut() -> GovernanceRecords {
+        var worked = self
+        for meeting in meetings { worked.workedOut[meeting.id.rawValue] = (quorum(of: meeting), meeting.attendees) }
+        return worked
+    }
+
+    /// The quorum of a meeting these records hold (as `meeting(_:)` gives it), worked out once
+    /// when `withQuorumsWorkedOut` has been asked for.
+    func quorum(ofHeld meeting: RecordView) -> QuorumCheck {
+        workedOut[meeting.id.rawValue]?.quorum ?? quorum(of: meeting)
+    }
+
+    /// The attendees of a meeting these records hold, read once when `withQuorumsWorkedOut`
+    /// has been asked for.
+    func attendees(ofHeld meeting: RecordView) -> [Attendee] {
+        workedOut[meeting.id.rawValue]?.attendees ?? meeting.attendees
+    }
+
     public func quorum(of meeting: RecordView) -> QuorumCheck {
         let attendees = meeting.attendees
         func check(_ terms: RecordView?, note: String?) -> QuorumCheck {
@@ -211,7 +256,7 @@ public struct GovernanceRecords: Sendable {
     public func interests(of names: [String], on date: CalendarDate) -> [InterestInForce] {
         let wanted = Dictionary(names.map { (Self.nameKey($0), $0) }, uniquingKeysWith: { a, _ in a })
         return wanted.flatMap { key, name in
-            (declarationsByMember[key] ?? []).filter { $0.isInForce(from: date, to: date) }.map { InterestInForce(member: name, declaration: $0) }
+            (declarationsByMember[key] ?? []).filter { $0.isInForce(on: date) }.map { InterestInForce(member: name, declaration: $0.view) }
         }.sorted { ($0.member, $0.declaration.id) < ($1.member, $1.declaration.id) }
     }
 
@@ -224,7 +269,7 @@ public struct GovernanceRecords: Sendable {
     /// Interests in force for a decision: of its meeting's attendees and of those who voted.
     public func interests(forDecision decision: RecordView) -> [InterestInForce] {
         guard let date = date(of: decision) else { return [] }
-        let names = (meeting(decision.string("meeting"))?.attendees.map(\.name) ?? []) + decision.mapValues("votes").keys
+        let names = (meeting(decision.string("meeting")).map { attendees(ofHeld: $0).map(\.name) } ?? []) + decision.mapValues("votes").keys
         return interests(of: names, on: date)
     }
 

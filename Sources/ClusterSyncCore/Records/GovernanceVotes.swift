@@ -140,7 +140,7 @@ extension GovernanceRecords {
         let castByProxy = cast.filter { byProxy.contains(Self.nameKey($0)) }
         if let terms, terms.value("proxy_votes")?.boolValue != true { check.proxyNotAllowed = castByProxy.sorted() }
         guard let meeting else { return }
-        let seats = quorum(of: meeting)
+        let seats = quorum(ofHeld: meeting)
         if let terms, !terms.members("members").isEmpty {
             // One member, one vote (guide §3.6): the listed members, and the substitutes who hold a
             // seat at the meeting (agreed, standing in for a member not there) in their place.
@@ -150,14 +150,14 @@ extension GovernanceRecords {
         // Judged once the meeting is held: before, its attendance may not be recorded yet.
         guard isHeld(meeting) else { return }
         check.meetingQuorate = seats.met
-        let present = Set(meeting.attendees.map { Self.nameKey($0.name) })
+        let present = Set(attendees(ofHeld: meeting).map { Self.nameKey($0.name) })
         if !present.isEmpty {
             let excused = terms == nil ? [] : byProxy
             check.absentVoters = cast.filter { !present.contains(Self.nameKey($0)) && !excused.contains(Self.nameKey($0)) }.sorted()
             check.proxyButPresent = castByProxy.filter { present.contains(Self.nameKey($0)) }.sorted()
         }
         let voted = Set(cast.map(Self.nameKey))
-        check.substituteAndMemberVoted = Array(Set(meeting.attendees.filter { a in
+        check.substituteAndMemberVoted = Array(Set(attendees(ofHeld: meeting).filter { a in
             a.role == "substitute" && voted.contains(Self.nameKey(a.name)) && a.replaces.map { voted.contains(Self.nameKey($0)) } == true
         }.map(Self.standingIn))).sorted()
     }
