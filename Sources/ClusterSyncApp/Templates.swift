@@ -107,13 +107,21 @@ enum Templates {
     static let actions = """
     <h1>{{t.actions_title}}</h1>
     {{^readOnly}}<div class="actions-row"><a class="button" href="/actions/new">{{t.actions_add}}</a></div>{{/readOnly}}
-    <table class="cards">
+    {{#hasActions}}<form method="get" action="/actions" class="filters" aria-labelledby="filter-title">
+    <h2 id="filter-title">{{t.actions_filter_title}}</h2>
+    <div class="field"><label for="q">{{t.actions_filter_search}}</label><input type="text" id="q" name="q" value="{{q}}"></div>
+    <div class="field"><label for="status">{{t.filter_status}}</label><select id="status" name="status">{{#statusOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/statusOptions}}</select></div>
+    <div class="field"><input type="checkbox" id="overdue" name="overdue" value="1"{{#overdueOnly}} checked{{/overdueOnly}}> <label for="overdue" class="inline">{{t.actions_filter_overdue}}</label></div>
+    <div class="actions-row"><button type="submit">{{t.filter_apply}}</button> <a href="/actions">{{t.filter_clear}}</a></div>
+    </form>{{/hasActions}}
+    {{#hasRows}}<table class="cards">
+    <caption>{{countText}}</caption>
     <thead><tr><th scope="col">{{t.field_title}}</th><th scope="col">{{t.col_owner}}</th><th scope="col">{{t.col_due}}</th><th scope="col">{{t.col_status}}</th><th scope="col">{{t.col_rag}}</th></tr></thead>
     <tbody>
-    {{#rows}}<tr><td><a href="/records/{{id}}">{{title}}</a>{{#conflict}} <span class="conflict-label">({{t.has_conflict}})</span>{{/conflict}}</td><td data-label="{{t.col_owner}}">{{owner}}</td><td data-label="{{t.col_due}}">{{due}}</td><td data-label="{{t.col_status}}">{{status}}</td><td class="rag-{{rag}}" data-label="{{t.col_rag}}">{{ragText}}</td></tr>
-    {{/rows}}</tbody>
-    </table>
-    {{^rows}}<p>{{t.actions_none}}</p>{{/rows}}
+    {{{rows}}}</tbody>
+    </table>{{/hasRows}}
+    {{^hasActions}}<p>{{t.actions_none}}</p>{{/hasActions}}
+    {{#hasActions}}{{^hasRows}}<p>{{t.actions_none_match}}</p>{{/hasRows}}{{/hasActions}}
     """
 
     static let lists = """

@@ -891,6 +891,39 @@ def test_a_private_risk_links_the_practices_own_actions_and_overdue_terms_stand_
     expect(page.locator("tbody tr").filter(has_text="Old ToR")).to_have_class("overdue")
 
 
+def test_the_action_tracker_opens_on_what_is_outstanding(page, app):
+    """After a few years most of a cluster's actions are done: the tracker opens on those still to
+    do, says how many of how many it shows, and filters by status, words and overdue (the scale
+    audit: it listed all 2,000)."""
+    cli(app.replica, "action", "add", "title=Chase the phlebotomy locum", "owner=Practice manager", "due_date=2020-01-15")
+    cli(app.replica, "action", "add", "title=Book the winter vaccination clinic", "owner=Nurse lead",
+        "status=in-progress", "due_date=2099-01-15")
+    cli(app.replica, "action", "add", "title=Send the minutes to the PCPG", "owner=Cluster lead", "status=complete")
+    page.goto(app.address + "actions")
+    table = page.locator("table.cards")
+    expect(table.locator("caption")).to_have_text("2 of 3 actions shown")
+    expect(table).to_contain_text("Chase the phlebotomy locum")
+    expect(table).not_to_contain_text("Send the minutes")
+    expect(page.get_by_label("Status")).to_have_value("outstanding")
+    shot(page, "actions-outstanding")
+    page.get_by_label("Status").select_option("all")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(table.locator("caption")).to_have_text("3 of 3 actions shown")
+    page.get_by_label("Words in the title or owner").fill("nurse")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table).to_contain_text("Book the winter vaccination clinic")
+    page.get_by_role("link", name="Clear filters").click()
+    page.get_by_label("Only actions past their due date").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("tbody tr")).to_contain_text("Red (overdue)")
+    page.get_by_label("Only actions past their due date").uncheck()
+    page.get_by_label("Status").select_option("cancelled")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_text("No actions match these filters.")).to_be_visible()
+
+
 def test_a_progress_note_on_an_action(page, app):
     """A practice manager records progress on an action without a terminal: the note is dated
     today and reads as `clustersync action show` has it; an empty note is refused, keeping the

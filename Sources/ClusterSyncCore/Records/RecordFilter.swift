@@ -18,10 +18,16 @@ public struct RecordFilter: Sendable {
     /// owner or category.
     public var words: String?
     public var includeDeleted = false
+    /// Only what is still to be done: an action neither complete, closed nor cancelled (the
+    /// action tracker's first view; with 2,000 actions after a few years, most are done).
+    public var outstanding = false
+
+    /// An action's statuses once nothing is left to do.
+    public static let finishedActionStatuses: Set<String> = ["complete", "closed", "cancelled"]
 
     public init(band: String? = nil, status: String? = nil, owner: String? = nil, overdue: Bool = false,
                 escalation: String? = nil, tag: String? = nil, isPrivate: Bool? = nil, words: String? = nil,
-                includeDeleted: Bool = false) {
+                includeDeleted: Bool = false, outstanding: Bool = false) {
         self.band = band
         self.status = status
         self.owner = owner
@@ -31,6 +37,7 @@ public struct RecordFilter: Sendable {
         self.isPrivate = isPrivate
         self.words = words.flatMap { $0.isEmpty ? nil : RecordOrder.folded($0) }
         self.includeDeleted = includeDeleted
+        self.outstanding = outstanding
     }
 
     /// This filter for a register of `type`, with each word as the register writes it (`Extreme`
@@ -70,6 +77,7 @@ public struct RecordFilter: Sendable {
     public func matches(_ view: RecordView, today: CalendarDate) -> Bool {
         if !includeDeleted, view.isDeleted { return false }
         if let status, view.status != status { return false }
+        if outstanding, view.type == .action, Self.finishedActionStatuses.contains(view.status ?? "") { return false }
         if let band, RiskScore(view.value("score") ?? .null)?.band.rawValue != band { return false }
         // The owner and a tag as the search reads words: ignoring case and accents.
         if let owner, !RecordOrder.folded(view.string("owner") ?? "").contains(RecordOrder.folded(owner)) { return false }
