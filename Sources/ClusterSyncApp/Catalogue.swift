@@ -196,6 +196,8 @@ public struct Catalogue: Sendable {
         "form_new_decision": "Add a decision",
         "form_new_declaration": "Declare an interest",
         "register_none": "Nothing here yet.",
+        "register_latest": "The latest {1} of {2}, by date.",
+        "register_show_all": "Show all {1}",
         "field_body": "Body",
         "field_date": "Date",
         "field_location": "Where",

@@ -6,8 +6,8 @@ import Hummingbird
 /// records; each record opens on the shared record page (a meeting's with its attendance form).
 extension Pages {
     func registerGovernancePages(on router: Router<BasicRequestContext>) {
-        router.get("/meetings") { _, _ in
-            try self.governanceRegister(.meeting, columns: ["field_body", "field_date", "field_status", "col_attendance"],
+        router.get("/meetings") { request, _ in
+            try self.governanceRegister(self.query(request), .meeting, columns: ["field_body", "field_date", "field_status", "col_attendance"],
                                         also: [["href": "/terms", "label": self.t["terms_title"]]]
                                             + (self.page.readOnly ? [] : [["href": "/attendance", "label": self.t["attendance_title"]],
                                                                           // A board paper is written after a meeting: reached from here too (chair's audit).
@@ -15,10 +15,10 @@ extension Pages {
                 [self.choice(view, "body"), self.date(view, "date"), self.choice(view, "status"), String(view.members("attendees").count)]
             }
         }
-        router.get("/terms") { _, _ in
+        router.get("/terms") { request, _ in
             let today = self.replica.today
             let governance = try self.replica.governance()
-            return try self.governanceRegister(.terms, columns: ["field_body", "field_date_agreed", "field_review_date", "col_in_force"],
+            return try self.governanceRegister(self.query(request), .terms, columns: ["field_body", "field_date_agreed", "field_review_date", "col_in_force"],
                                                overdue: { governance.isOverdue($0, today: today) }) { view in
                 let inForce = governance.termsInForce(body: view.string("body") ?? "", on: today)?.id == view.id
                 // A review past due shows so, as on the record's page and in the roll-up.
@@ -26,11 +26,11 @@ extension Pages {
                 return [self.choice(view, "body"), self.date(view, "date_agreed"), review, self.t[inForce ? "yes" : "no"]]
             }
         }
-        router.get("/decisions") { _, _ in
+        router.get("/decisions") { request, _ in
             // The meeting that took each, and how many of its checks need a look (an inquorate
             // meeting, a vote by a non-member…): the log said neither (web app audit).
             let governance = try self.replica.governance(listing: .decision)
-            return try self.governanceRegister(.decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"]) { view in
+            return try self.governanceRegister(self.query(request), .decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"]) { view in
                 // The governance's own (a read of the file for each row cost as much as the row); a
                 // deleted meeting, which it leaves out, from the file.
                 let meeting = governance.meeting(view.string("meeting"))?.name
@@ -39,17 +39,17 @@ extension Pages {
                 return [self.date(view, "date"), meeting, self.choice(view, "method"), self.choice(view, "outcome"), look == 0 ? "" : String(look)]
             }
         }
-        router.get("/plans") { _, _ in
+        router.get("/plans") { request, _ in
             // A read-only replica holds the plans of every cluster it covers: each says whose.
             let clusters = self.page.readOnly
-            return try self.governanceRegister(.plan, columns: (clusters ? ["col_cluster"] : []) + ["field_period_start", "field_period_end", "field_status"],
+            return try self.governanceRegister(self.query(request), .plan, columns: (clusters ? ["col_cluster"] : []) + ["field_period_start", "field_period_end", "field_status"],
                                                also: clusters ? [] : [["href": "/contributions", "label": self.t["contributions_title"]]]) { view in
                 (clusters ? [view.scope.cluster] : []) + [self.date(view, "period_start"), self.date(view, "period_end"), self.choice(view, "status")]
             }
         }
-        router.get("/contributions") { _, _ in
+        router.get("/contributions") { request, _ in
             let today = self.replica.today
-            return try self.governanceRegister(.contribution, columns: ["field_year", "field_date", "field_plan", "col_on_time"],
+            return try self.governanceRegister(self.query(request), .contribution, columns: ["field_year", "field_date", "field_plan", "col_on_time"],
                                                also: [["href": "/plans", "label": self.t["plans_title"]]]) { view in
                 let onTime = view.derived(today: today)["on_time"]?.boolValue
                 let plan = view.reference("plan").flatMap { try? self.replica.record($0) }?.name ?? ""
@@ -57,9 +57,9 @@ extension Pages {
             }
         }
         router.get("/attendance") { request, _ in try self.attendancePage(self.query(request)) }
-        router.get("/declarations") { _, _ in
+        router.get("/declarations") { request, _ in
             let today = self.replica.today
-            return try self.governanceRegister(.declaration, columns: ["field_organisation", "field_nature", "field_date_declared", "col_in_force"]) { view in
+            return try self.governanceRegister(self.query(request), .declaration, columns: ["field_organisation", "field_nature", "field_date_declared", "col_in_force"]) { view in
                 let inForce = view.derived(today: today)["in_force"]?.boolValue
                 return [view.string("organisation") ?? "", self.choice(view, "nature"), self.date(view, "date_declared"),
                         inForce.map { self.t[$0 ? "yes" : "no"] } ?? ""]
@@ -78,21 +78,32 @@ extension Pages {
     /// `also`: links to related pages shown beside the add button (the terms of reference from
     /// the meetings).
     /// `overdue`: whether a row is highlighted as the risk register highlights a review past due.
-    func governanceRegister(_ type: RecordType, columns: [String], also: [[String: String]] = [],
+    /// `query`: `all=1` lists every record; otherwise the latest `registerPageRows`, with a link
+    /// to the rest (a cluster's years of decisions made the log a 430 KB page of 3 s).
+    func governanceRegister(_ query: FormBody, _ type: RecordType, columns: [String], also: [[String: String]] = [],
                             overdue: (RecordView) -> Bool = { _ in false }, cells: (RecordView) -> [String]) throws -> Response {
         // Each cell carries its column's name, which a phone's narrow screen shows beside it.
         let labels = columns.map { t[$0] }
-        let rows: [[String: Any]] = try replica.register(type, order: RecordOrder(.date)).map { view in
+        let all = try replica.register(type, order: RecordOrder(.date))
+        let shown = query["all"] == "1" ? all : Array(all.prefix(Self.registerPageRows))
+        let rows: [[String: Any]] = shown.map { view in
             ["id": view.id.rawValue, "name": view.name, "conflict": !view.conflicts.isEmpty, "overdue": overdue(view),
              "cells": zip(labels, cells(view)).map { ["label": $0, "value": $1] }]
         }
         let plural = Self.path(of: type).dropFirst()
-        let data: [String: Any] = [
+        var data: [String: Any] = [
             "heading": t["\(plural)_title"], "newPath": "\(Self.path(of: type))/new", "addLabel": t["\(plural)_add"],
             "columns": [t[Self.firstColumn(of: type)]] + labels, "rows": rows, "also": also,
         ]
+        if shown.count < all.count {
+            data["partial"] = ["text": t.text("register_latest", String(shown.count), String(all.count)),
+                               "href": "\(Self.path(of: type))?all=1", "label": t.text("register_show_all", String(all.count))]
+        }
         return page.html("register", title: t["\(plural)_title"], section: Self.section(of: type), data: data, conflicts: conflictCount())
     }
+
+    /// How many of a governance register's records its page lists before "Show all".
+    static let registerPageRows = 200
 
     /// What a register's first column names its records by.
     static func firstColumn(of type: RecordType) -> String {

@@ -294,6 +294,7 @@ enum Templates {
     static let register = """
     <h1>{{heading}}</h1>
     <div class="actions-row">{{^readOnly}}<a class="button" href="{{newPath}}">{{addLabel}}</a> {{/readOnly}}{{#also}}<a href="{{href}}">{{label}}</a> {{/also}}</div>
+    {{#partial}}<p class="register-partial">{{text}} <a href="{{href}}">{{label}}</a></p>{{/partial}}
     <table class="cards">
     <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
     <tbody>
