@@ -81,8 +81,12 @@ import Testing
         let rhyl = try await makeReplica("rhyl", certificate: false, server: server)
 
         let risk = try await addRisk(prestatyn, "title=GP locum cover", "likelihood=3", "consequence=4")
-        _ = try await sync(prestatyn)
-        _ = try await sync(rhyl)
+        // A first sync takes the cluster's state as a snapshot, which carries Prestatyn's own
+        // changes back: they are pushed, not received (it said "pulled" as many as it pushed).
+        let first = try await sync(prestatyn)
+        #expect(first.stdout.contains(", pulled 0;") && !first.stdout.hasPrefix("pushed 0 "), "\(first.stdout)")
+        let received = try await sync(rhyl)
+        #expect(received.stdout.hasPrefix("pushed 0 changes, pulled ") && !received.stdout.contains("pulled 0"), "\(received.stdout)")
         #expect(try await cli.run("risk", "set", "--replica", prestatyn, risk, "likelihood=4", "title=Locum cover, winter").status == 0)
         #expect(try await cli.run("risk", "set", "--replica", rhyl, risk, "owner=Practice manager", "title=Winter locum gap").status == 0)
         _ = try await sync(prestatyn)

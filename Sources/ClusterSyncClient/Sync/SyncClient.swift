@@ -226,7 +226,15 @@ public struct SyncClient: Sendable {
                              .recordSuccessfulSync:
                             let outcome = try replica.perform(action, &machine, pending: &pending, now: Self.now()) ?? Replica.ApplyOutcome()
                             let applied = outcome.applied
-                            received.applied += applied
+                            // A snapshot carries this replica's own changes back with everyone
+                            // else's (a first sync pushes, then takes the cluster's state): they
+                            // were not received. The app's first sync of an imported register
+                            // said "Shared 28386 changes and received 28386" (scale audit).
+                            if case .applySnapshot(let page, _) = action {
+                                received.applied += max(0, applied - page.changes.count { $0.id.replica == hello.replica })
+                            } else {
+                                received.applied += applied
+                            }
                             received.withdrawn += outcome.withdrawn
                             if watching, applied > 0, case .apply = action { callbacks.onApplied(applied) }
                         }
