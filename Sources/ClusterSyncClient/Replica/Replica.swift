@@ -316,6 +316,17 @@ public final class Replica: Sendable {
         try database.read { db in try ChangeReader.changes(db) }
     }
 
+    /// The changes of `ids` held here, in clock order.
+    func changes(_ ids: Set<ChangeID>) throws -> [Change] {
+        guard !ids.isEmpty else { return [] }
+        let list = JSONValue.array(ids.map { .array([.string($0.replica.rawValue), .int($0.counter)]) }).canonicalText
+        return try database.read { db in
+            try ChangeReader.changes(db, where: """
+                (r.id, c.counter) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+                """, arguments: [list])
+        }
+    }
+
     /// The changes of one record, in clock order, superseded ones included.
     public func history(of id: RecordID) throws -> [Change] {
         try database.read { db in try ChangeReader.changes(db, where: "rec.id = ?", arguments: [id.rawValue]) }

@@ -69,8 +69,8 @@ public enum PushValidation {
     /// The first change (in batch order) whose signature does not verify, and why. A large
     /// batch is split in one run of changes per core: an Ed25519 check costs far more than the
     /// other checks and than storing the change, and a session's push would otherwise keep the
-    /// server on one core.
-    static func firstBadSignature(
+    /// server on one core. A merge of two replica files checks what each receives with it too.
+    public static func firstBadSignature(
         _ changes: [Change], keys: [ReplicaID: ReplicaPublicKey], minimumPerWorker: Int = 64, inParallel: ParallelRuns = onEveryCore
     ) -> (index: Int, error: ClusterSyncError)? {
         @Sendable func firstBad(in range: Range<Int>) -> (index: Int, error: ClusterSyncError)? {
