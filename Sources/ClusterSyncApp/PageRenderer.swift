@@ -30,8 +30,9 @@ struct PageRenderer: Sendable {
     enum Section: String { case rollup, risks, actions, lists, meetings, decisions, declarations, plans, conflicts, sync, importing, export, none }
 
     /// `goTo`: a page of this app the browser goes on to at once (a same-site navigation).
+    /// `refreshSeconds`: the page loads itself again after so long (the Sync page while a sync runs).
     func html(_ template: String, title: String, section: Section, data: [String: Any], flash: String? = nil,
-              conflicts: Int = 0, status: HTTPResponse.Status = .ok, goTo: String? = nil) -> Response {
+              conflicts: Int = 0, status: HTTPResponse.Status = .ok, goTo: String? = nil, refreshSeconds: Int? = nil) -> Response {
         var data = data
         data["t"] = t.strings
         data["csrf"] = csrf
@@ -58,6 +59,7 @@ struct PageRenderer: Sendable {
         ]
         if let flash { layout["flash"] = flash }
         if let goTo { layout["goTo"] = goTo }
+        if let refreshSeconds { layout["refreshSeconds"] = String(refreshSeconds) }
         if let live = LiveUpdate.page {
             layout["live"] = true
             layout["version"] = String(live.version)

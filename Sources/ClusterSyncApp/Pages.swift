@@ -12,6 +12,8 @@ struct Pages: Sendable {
     /// The watch run by `clustersync app --sync`, if any.
     let watch: AppSyncWatch?
     let conflicts: ConflictCount
+    /// *Sync now*'s sync, run beside the page.
+    let syncRun = AppSyncRun()
 
     var t: Catalogue { page.t }
 
@@ -169,8 +171,28 @@ struct Pages: Sendable {
         data["heldBack"] = heldBack
         data["hasHeldBack"] = !heldBack.isEmpty
         data["heldBackCount"] = String(heldBack.count)
+        var failure = failure, flash = flash
+        var refresh: Int?
+        switch syncRun.current {
+        case .running(let progress):
+            data["syncing"] = progress.toPush > 0 || progress.pulled > 0
+                ? t.text("sync_running_counts", String(progress.pushed), String(progress.toPush), String(progress.pulled))
+                : t["sync_running"]
+            // Until it ends: then this page says how.
+            refresh = 2
+        case .ended:
+            switch syncRun.takeOutcome() {
+            case .done(let summary, let heldBack):
+                let done = t.text("sync_done", String(summary.pushed), String(summary.pulled))
+                flash = heldBack == 0 ? done : done + " " + t.text("sync_done_held", String(heldBack))
+            case .failed(let message): failure = t.text("sync_failed", message)
+            case nil: break
+            }
+        case .idle: break
+        }
         if let failure { data["failure"] = failure }
-        return page.html("sync", title: t["sync_title"], section: .sync, data: data, flash: flash, conflicts: conflictCount())
+        return page.html("sync", title: t["sync_title"], section: .sync, data: data, flash: flash, conflicts: conflictCount(),
+                         refreshSeconds: refresh)
     }
 
     /// The edits of this laptop the server refused, each with its record, field, why and since
@@ -206,16 +228,25 @@ struct Pages: Sendable {
         }
     }
 
+    /// Starts the sync (`AppSyncRun`) and answers with the Sync page: saying how it ended when it
+    /// ends within `AppSyncRun.formWait`, else how far it has gone (one already running: that one).
     func syncNow() async throws -> Response {
         guard let remote = try replica.remote() else { return try syncPage(failure: t["sync_no_server"], flash: nil) }
-        do {
-            let heldBefore = Set(try replica.heldBack().map(\.change))
-            let summary = try await SyncClient(replica: replica, remote: remote).sync()
-            let heldNow = try replica.heldBack().filter { !heldBefore.contains($0.change) }.count
-            let done = t.text("sync_done", String(summary.pushed), String(summary.pulled))
-            return try syncPage(failure: nil, flash: heldNow == 0 ? done : done + " " + t.text("sync_done_held", String(heldNow)))
-        } catch let error as ClusterSyncError {
-            return try syncPage(failure: t.text("sync_failed", error.message), flash: nil)
+        let replica = replica
+        let started = syncRun.start { progress in
+            do {
+                let heldBefore = Set(try replica.heldBack().map(\.change))
+                let summary = try await SyncClient(replica: replica, remote: remote).sync(progress: progress)
+                return .done(summary, heldBack: try replica.heldBack().filter { !heldBefore.contains($0.change) }.count)
+            } catch let error as ClusterSyncError {
+                return .failed(error.message)
+            } catch {
+                return .failed("\(error)")
+            }
         }
+        if started, await syncRun.ends(within: AppSyncRun.formWait) {
+            return try syncPage(failure: nil, flash: nil)
+        }
+        return .redirect(to: "/sync")
     }
 }

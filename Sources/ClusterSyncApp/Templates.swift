@@ -17,6 +17,7 @@ enum Templates {
     <title>{{title}} – {{t.app_name}}</title>
     <link rel="stylesheet" href="/style.css">
     {{#goTo}}<meta http-equiv="refresh" content="0; url={{goTo}}">{{/goTo}}
+    {{#refreshSeconds}}<meta http-equiv="refresh" content="{{refreshSeconds}}">{{/refreshSeconds}}
     </head>
     <body{{#live}} data-version="{{version}}" data-reload="{{reload}}"{{/live}}>
     <a class="skip" href="#main">{{t.skip}}</a>
@@ -270,6 +271,7 @@ enum Templates {
 
     static let sync = """
     <h1>{{t.sync_title}}</h1>
+    {{#syncing}}<p class="flash" role="status" id="syncing">{{syncing}}</p>{{/syncing}}
     {{#failure}}<div class="problem" role="alert"><p>{{failure}}</p></div>{{/failure}}
     <dl class="fields">
     <dt>{{t.sync_server}}</dt><dd>{{server}}</dd>
@@ -287,7 +289,7 @@ enum Templates {
     <tbody>{{#heldBack}}<tr><td data-label="{{t.sync_held_record}}">{{#hasRecord}}<a href="/records/{{record}}">{{name}}</a>{{/hasRecord}}{{^hasRecord}}{{name}}{{/hasRecord}}</td><td data-label="{{t.sync_held_field}}">{{field}}</td><td data-label="{{t.sync_held_why}}">{{why}}<br><span class="hint">{{t.sync_held_server_said}} {{reason}}</span></td><td data-label="{{t.sync_held_since}}">{{since}}</td></tr>
     {{/heldBack}}</tbody>
     </table>{{/hasHeldBack}}
-    {{#hasServer}}<form method="post" action="/sync"><input type="hidden" name="csrf" value="{{csrf}}"><div class="actions-row"><button type="submit">{{t.sync_now}}</button></div></form>{{/hasServer}}
+    {{#hasServer}}{{^syncing}}<form method="post" action="/sync"><input type="hidden" name="csrf" value="{{csrf}}"><div class="actions-row"><button type="submit">{{t.sync_now}}</button></div></form>{{/syncing}}{{/hasServer}}
     """
 
     /// A governance register: a heading row and rows of cells, the first cell linking to the record.

@@ -3,7 +3,10 @@ real server (`clustersyncd serve`) appears on a page already open, without the t
 it, whether the watch runs inside the app (`clustersync app --sync`) or beside it
 (`clustersync sync --watch`); and a form being typed into is never wiped."""
 import os
+import socket
 import subprocess
+import threading
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -119,3 +122,49 @@ def test_a_change_the_server_did_not_take_is_listed_on_the_sync_page(browser, wo
         context.close()
         app.stop()
         server.stop()
+
+
+def test_a_long_sync_says_how_far_it_has_gone_then_how_it_ended(browser, workdir):
+    """*Sync now* that runs longer than a moment leaves the form for the Sync page, which says
+    the sync is running and reloads itself until it says how it ended (the scale audit: a first
+    sync of a cluster's years held one request for 87 s, the tab spinning). The server here
+    accepts the connection and says nothing for a few seconds, then hangs up."""
+    server = RunningServer(workdir)
+    laptop = os.path.join(workdir, "laptop.sqlite")
+    init_replica(laptop, "prestatyn-medical", "Prestatyn Medical")
+    server.connect(laptop, "prestatyn-medical", "Prestatyn practice manager")
+    cli(laptop, "risk", "add", "title=Lift out of order at the branch surgery", "owner=Estates lead")
+    server.stop()
+    silent = socket.socket()
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    silent.bind(("127.0.0.1", int(server.port)))
+    silent.listen(4)
+
+    def hold_then_hang_up():
+        try:
+            connection, _ = silent.accept()
+        except OSError:
+            return
+        time.sleep(5)
+        connection.close()
+
+    threading.Thread(target=hold_then_hang_up, daemon=True).start()
+    app = RunningApp(laptop)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        open_app(page, app)
+        page.get_by_role("link", name="Sync").click()
+        page.get_by_role("button", name="Sync now").click()
+        expect(page.locator("#syncing")).to_contain_text("Syncing now")
+        expect(page.get_by_role("button", name="Sync now")).to_have_count(0)
+        shot(page, "sync-running")
+        # The page reloads itself; once the server hangs up, it says so, and offers Sync now again.
+        expect(page.get_by_role("alert")).to_contain_text("Could not sync: the connection to localhost", timeout=30_000)
+        expect(page.locator("#syncing")).to_have_count(0)
+        expect(page.get_by_role("button", name="Sync now")).to_be_visible()
+        expect(page.locator("#pending")).not_to_have_text("0")
+    finally:
+        context.close()
+        app.stop()
+        silent.close()
