@@ -85,7 +85,10 @@ extension Pages {
         // Each cell carries its column's name, which a phone's narrow screen shows beside it.
         let labels = columns.map { t[$0] }
         let all = try replica.register(type, order: RecordOrder(.date))
-        let shown = query["all"] == "1" ? all : Array(all.prefix(Self.registerPageRows))
+        // Only a register ordered by its records' own day lists its latest: terms of reference
+        // (agreed on `date_agreed`) and plans (a period) are ordered by name.
+        let byDay: Set<RecordType> = [.meeting, .decision, .declaration, .contribution]
+        let shown = query["all"] == "1" || !byDay.contains(type) ? all : Array(all.prefix(Self.registerPageRows))
         let rows: [[String: Any]] = shown.map { view in
             ["id": view.id.rawValue, "name": view.name, "conflict": !view.conflicts.isEmpty, "overdue": overdue(view),
              "cells": zip(labels, cells(view)).map { ["label": $0, "value": $1] }]

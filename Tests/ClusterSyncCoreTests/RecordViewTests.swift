@@ -1,4 +1,4 @@
-import ClusterSyncCore
+@testable import ClusterSyncCore
 import Testing
 
 @Suite struct RecordViewTests {
@@ -98,6 +98,13 @@ import Testing
         #expect(GovernanceRecords.nameKey(" \t ") == "")
         #expect(GovernanceRecords.nameKey("Rhys-Morgan 2") == "rhys-morgan 2")
         #expect(GovernanceRecords.nameKey("Rhys Morgan") != GovernanceRecords.nameKey("Rhys Morgans"))
+        // Every ASCII character, alone, inside a name and around spaces, as the general rule has it.
+        for byte in UInt8(0)...0x7F {
+            let c = String(decoding: [byte], as: UTF8.self)
+            for text in [c, "Dr\(c)Sian", " \(c) Ceri  \(c)", "\(c)\(c)x\(c)"] {
+                #expect(Edit.nameKey(text) == Edit.anyNameKey(text), "byte \(byte)")
+            }
+        }
     }
 
     // MARK: Reading fields

@@ -58,7 +58,11 @@ public enum Edit: Sendable, Equatable {
     /// A name as it compares with others: without case or accents, spaces (a pasted
     /// no-break space among them) run together, curly apostrophes and dashes as typed ones.
     static func nameKey(_ text: String) -> String {
-        if let key = asciiNameKey(text) { return key }
+        asciiNameKey(text) ?? anyNameKey(text)
+    }
+
+    /// `nameKey` of any text, character by character.
+    static func anyNameKey(_ text: String) -> String {
         let typed = String(text.map { c -> Character in
             switch c {
             case "\u{2018}", "\u{2019}", "\u{02BC}", "`": "'"
