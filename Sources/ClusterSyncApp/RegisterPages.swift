@@ -100,28 +100,16 @@ extension Pages {
     func riskTableRows(_ rows: [RiskRow]) -> String {
         var html = ""
         html.reserveCapacity(rows.count * 300)
-        let conflictLabel = " <span class=\"conflict-label\">(" + t["has_conflict"] + ")</span>"
+        let labels = RowLabels(t)
         let overdueLabel = " <span class=\"overdue-label\">(" + t["overdue"] + ")</span>"
-        // A practice's own risk, which nobody else sees, marked as `risk list` marks it (web app audit).
-        let privateLabel = " <span class=\"private-label\">(" + t["record_private_short"] + ")</span>"
         // Each cell after the title opens with its column's name, which a phone's narrow screen
         // shows beside it (the stylesheet's `table.cards`).
-        let opening = Self.riskColumnLabels.map { label -> String in
-            var cell = "<td data-label=\""
-            HTMLText.append(t[label], to: &cell)
-            return cell + "\""
-        }
+        let opening = Self.riskColumnLabels.map { "<td" + RowLabels.dataLabel(t[$0]) }
         var statusText: [String: String] = [:]
         for row in rows {
             let view = row.view
-            html += row.overdue ? "<tr class=\"overdue\"><td><a href=\"/records/" : "<tr><td><a href=\"/records/"
-            HTMLText.append(view.id.rawValue, to: &html)
-            html += "\">"
-            HTMLText.append(view.name, to: &html)
-            html += "</a>"
-            if view.scope.practice != nil { html += privateLabel }
-            if !view.conflicts.isEmpty { html += conflictLabel }
-            html += "</td>" + opening[1] + ">"
+            labels.appendTitleCell(of: view, overdue: row.overdue, to: &html)
+            html += opening[1] + ">"
             HTMLText.append(view.string("owner") ?? "", to: &html)
             html += "</td>" + opening[2] + ">"
             let category = view.string("category") ?? ""
@@ -179,25 +167,14 @@ extension Pages {
     func actionTableRows(_ rows: [RecordView], today: CalendarDate) -> String {
         var html = ""
         html.reserveCapacity(rows.count * 300)
-        let conflictLabel = " <span class=\"conflict-label\">(" + t["has_conflict"] + ")</span>"
-        let privateLabel = " <span class=\"private-label\">(" + t["record_private_short"] + ")</span>"
+        let labels = RowLabels(t)
         // Each cell after the title names its column, which a phone's cards show beside it.
-        func labelled(_ label: String) -> String {
-            var attribute = " data-label=\""
-            HTMLText.append(t[label], to: &attribute)
-            return attribute + "\""
-        }
-        let owner = labelled("col_owner"), due = labelled("col_due"), status = labelled("col_status"), rag = labelled("col_rag")
+        let owner = RowLabels.dataLabel(t["col_owner"]), due = RowLabels.dataLabel(t["col_due"])
+        let status = RowLabels.dataLabel(t["col_status"]), rag = RowLabels.dataLabel(t["col_rag"])
         for view in rows {
             let rating = view.derived(today: today)["rag"]?.stringValue ?? "none"
-            html += "<tr><td><a href=\"/records/"
-            HTMLText.append(view.id.rawValue, to: &html)
-            html += "\">"
-            HTMLText.append(view.name, to: &html)
-            html += "</a>"
-            if view.scope.practice != nil { html += privateLabel }
-            if !view.conflicts.isEmpty { html += conflictLabel }
-            html += "</td><td" + owner + ">"
+            labels.appendTitleCell(of: view, to: &html)
+            html += "<td" + owner + ">"
             HTMLText.append(view.string("owner") ?? "", to: &html)
             html += "</td><td" + due + ">"
             if let date = view.string("due_date") { HTMLText.append(WalesDates.shown(iso: date), to: &html) }
@@ -286,5 +263,37 @@ extension Pages {
                 return newForm(type, typed: form, problems: [recordForm.problem(error)])
             }
         }
+    }
+}
+
+/// What a register's hand-built rows share: the title cell, marked private or in conflict as
+/// `risk list` marks them, and each other cell's column name for a phone's cards.
+struct RowLabels {
+    let privateLabel: String
+    let conflictLabel: String
+
+    init(_ t: Catalogue) {
+        // A practice's own record, which nobody else sees (web app audit).
+        privateLabel = " <span class=\"private-label\">(" + t["record_private_short"] + ")</span>"
+        conflictLabel = " <span class=\"conflict-label\">(" + t["has_conflict"] + ")</span>"
+    }
+
+    /// A row's opening and its title cell: the record's name, linking to its page.
+    func appendTitleCell(of view: RecordView, overdue: Bool = false, to html: inout String) {
+        html += overdue ? "<tr class=\"overdue\"><td><a href=\"/records/" : "<tr><td><a href=\"/records/"
+        HTMLText.append(view.id.rawValue, to: &html)
+        html += "\">"
+        HTMLText.append(view.name, to: &html)
+        html += "</a>"
+        if view.scope.practice != nil { html += privateLabel }
+        if !view.conflicts.isEmpty { html += conflictLabel }
+        html += "</td>"
+    }
+
+    /// ` data-label="…"`: a cell's column name, escaped.
+    static func dataLabel(_ label: String) -> String {
+        var attribute = " data-label=\""
+        HTMLText.append(label, to: &attribute)
+        return attribute + "\""
     }
 }
