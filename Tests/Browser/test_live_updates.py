@@ -30,6 +30,15 @@ def cluster(workdir):
     server.stop()
 
 
+def open_sync_page(browser, app):
+    """A laptop-sized browser on the app's Sync page; the caller closes the context."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    open_app(page, app)
+    page.get_by_role("link", name="Sync").click()
+    return context, page
+
+
 @pytest.mark.parametrize("where", ["in the app", "beside the app"])
 def test_a_change_synced_from_another_practice_appears_on_an_open_page(browser, cluster, where):
     prestatyn, rhyl = cluster
@@ -97,11 +106,8 @@ def test_a_change_the_server_did_not_take_is_listed_on_the_sync_page(browser, wo
                "likelihood=3", "consequence=3")
     cli(laptop, "risk", "set", risk, "status=closed")
     app = RunningApp(laptop)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context, page = open_sync_page(browser, app)
     try:
-        page = context.new_page()
-        open_app(page, app)
-        page.get_by_role("link", name="Sync").click()
         expect(page.locator("#held-back-count")).to_have_text("0")
         page.get_by_role("button", name="Sync now").click()
         expect(page.get_by_role("status")).to_contain_text("The server did not take 1 of your changes: see below.")
@@ -150,11 +156,8 @@ def test_a_long_sync_says_how_far_it_has_gone_then_how_it_ended(browser, workdir
 
     threading.Thread(target=hold_then_hang_up, daemon=True).start()
     app = RunningApp(laptop)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context, page = open_sync_page(browser, app)
     try:
-        page = context.new_page()
-        open_app(page, app)
-        page.get_by_role("link", name="Sync").click()
         page.get_by_role("button", name="Sync now").click()
         expect(page.locator("#syncing")).to_contain_text("Syncing now")
         expect(page.get_by_role("button", name="Sync now")).to_have_count(0)
