@@ -18,7 +18,9 @@ final class AppSyncRun: Sendable {
     enum State: Sendable, Equatable {
         case idle
         case running(SyncClient.Progress)
-        /// How the last sync ended, until a page has said so.
+        /// How the last sync ended, said by the Sync page until the next starts (not once only:
+        /// the page's reloads while it ran were cancelled by the browser, and one cancelled
+        /// request took the outcome with it; the scale audit, fiftieth session).
         case ended(Outcome)
     }
 
@@ -42,15 +44,6 @@ final class AppSyncRun: Sendable {
             self.state.withLock { $0 = .ended(outcome) }
         }
         return true
-    }
-
-    /// How the last sync ended, once: the page that says so clears it.
-    func takeOutcome() -> Outcome? {
-        state.withLock { state in
-            guard case .ended(let outcome) = state else { return nil }
-            state = .idle
-            return outcome
-        }
     }
 
     /// Whether the sync running ends within `wait`; it runs on either way. Looked at every

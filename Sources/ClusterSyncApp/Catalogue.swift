@@ -455,7 +455,7 @@ public struct Catalogue: Sendable {
         "sync_now": "Sync now",
         "sync_done": "Shared {1} changes and received {2}.",
         "sync_running": "Syncing now: connecting to the server… This page shows how it ended when it has.",
-        "sync_running_counts": "Syncing now: {1} of {2} changes shared, {3} read from the server. This page shows how it ended when it has.",
+        "sync_running_counts": "Syncing now: {1} of {2} changes shared; the cluster's registers read from the server: {3} changes, yours among them. This page shows how it ended when it has.",
         "sync_failed": "Could not sync: {1}. Your changes are safe here and will be shared next time.",
         "sync_watch": "Syncing in this app",
         "sync_watch_off": "Not running here. Start the app with clustersync app --sync, or run clustersync sync --watch beside it; pages update either way.",

@@ -85,9 +85,10 @@ extension Pages {
         // Each cell carries its column's name, which a phone's narrow screen shows beside it.
         let labels = columns.map { t[$0] }
         let all = try replica.register(type, order: RecordOrder(.date))
-        // Only a register ordered by its records' own day lists its latest: terms of reference
-        // (agreed on `date_agreed`) and plans (a period) are ordered by name.
-        let byDay: Set<RecordType> = [.meeting, .decision, .declaration, .contribution]
+        // Only a register of dated events lists its latest: terms of reference (agreed on
+        // `date_agreed`) and plans (a period) are ordered by name, and a declaration declared
+        // years ago may be in force today (a chair reads the register for those).
+        let byDay: Set<RecordType> = [.meeting, .decision, .contribution]
         let shown = query["all"] == "1" || !byDay.contains(type) ? all : Array(all.prefix(Self.registerPageRows))
         let rows: [[String: Any]] = shown.map { view in
             ["id": view.id.rawValue, "name": view.name, "conflict": !view.conflicts.isEmpty, "overdue": overdue(view),

@@ -180,14 +180,11 @@ struct Pages: Sendable {
                 : t["sync_running"]
             // Until it ends: then this page says how.
             refresh = 2
-        case .ended:
-            switch syncRun.takeOutcome() {
-            case .done(let summary, let heldBack):
-                let done = t.text("sync_done", String(summary.pushed), String(summary.pulled))
-                flash = heldBack == 0 ? done : done + " " + t.text("sync_done_held", String(heldBack))
-            case .failed(let message): failure = t.text("sync_failed", message)
-            case nil: break
-            }
+        case .ended(.done(let summary, let heldBack)):
+            let done = t.text("sync_done", String(summary.pushed), String(summary.pulled))
+            flash = heldBack == 0 ? done : done + " " + t.text("sync_done_held", String(heldBack))
+        case .ended(.failed(let message)):
+            failure = t.text("sync_failed", message)
         case .idle: break
         }
         if let failure { data["failure"] = failure }

@@ -340,9 +340,11 @@ extension Pages {
         // decisions' too), as the minutes list them (web app audit: an action given its source
         // showed nowhere on the meeting or the decision).
         if view.type == .meeting || view.type == .decision {
-            let arising = try replica.records(.action, fields: ["title", "owner", "due_date", "source"]).filter { !$0.isDeleted && $0.reference("source").map(sources.contains) == true }
+            let arising = try replica.records(.action, fields: ["title", "owner", "due_date", "status", "source"]).filter { !$0.isDeleted && $0.reference("source").map(sources.contains) == true }
             data["arisingActions"] = arising.map { action -> [String: Any] in
-                let detail = [action.string("owner"), action.date("due_date").map { t.text("arising_due", WalesDates.shown($0)) }]
+                // Its status too: a meeting reviewing its actions asks which are done (scale audit).
+                let detail = [action.string("owner"), action.date("due_date").map { t.text("arising_due", WalesDates.shown($0)) },
+                              action.status.map { $0.replacingOccurrences(of: "-", with: " ") }]
                     .compactMap { $0 }.joined(separator: ", ")
                 var row: [String: Any] = ["id": action.id.rawValue, "title": action.name]
                 if !detail.isEmpty { row["detail"] = detail }

@@ -280,7 +280,7 @@ enum Templates {
     <dt>{{t.sync_conflicts}}</dt><dd><a href="/conflicts">{{conflicts}}</a></dd>
     <dt>{{t.sync_set_aside}}</dt><dd>{{setAside}}</dd>
     <dt>{{t.sync_held_back}}</dt><dd id="held-back-count">{{heldBackCount}}</dd>
-    <dt>{{t.sync_watch}}</dt><dd id="watch">{{watch}}{{#watchApplied}}<br>{{watchApplied}}{{/watchApplied}}</dd>
+    {{^syncing}}<dt>{{t.sync_watch}}</dt><dd id="watch">{{watch}}{{#watchApplied}}<br>{{watchApplied}}{{/watchApplied}}</dd>{{/syncing}}
     </dl>
     {{#hasHeldBack}}<h2>{{t.sync_held_heading}}</h2>
     <p>{{t.sync_held_intro}}</p>

@@ -95,7 +95,7 @@ struct ListRecords<Kind: RegisterKind>: ParsableCommand {
     @Option(help: ArgumentHelp("Sort by \(RecordOrder.Key.allCases.map(\.rawValue).joined(separator: ", ")) (highest score first, earliest date first, A to Z; ties by title).", valueName: "key"))
     var sort: String?
     @Flag(help: "Sort the other way round.") var reverse = false
-    @Option(help: "Only records whose title, owner or category contains this text (ignoring case).") var search: String?
+    @Option(help: "Only records whose title, owner or category hold each of these words (ignoring case and accents).") var search: String?
     @Option(help: "Only this band: low, moderate, high, extreme (risks).") var band: String?
     @Option(help: "Only this status (\(Kind.type.schema.field("status").map { if case .choice(let w) = $0.kind { w.joined(separator: ", ") } else { "" } } ?? "none")).")
     var status: String?

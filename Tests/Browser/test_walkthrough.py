@@ -1065,20 +1065,24 @@ def test_an_action_says_what_it_came_from(page, app):
 
 def test_a_meeting_and_a_decision_list_their_actions_arising(page, app):
     """Actions whose `source` is a meeting or one of its decisions are listed on both pages, with
-    owner and due date (web app audit: they showed nowhere but on the action)."""
+    owner, due date and status (web app audit: they showed nowhere but on the action; the scale
+    audit: a meeting reviewing its actions could not see which were done)."""
     meeting = cli(app.replica, "meeting", "add", "title=Cluster board, January", "date=2027-01-14").strip()
     decision = cli(app.replica, "decision", "add", "title=Fund the minor ailments pilot", "meeting=" + meeting).strip()
     cli(app.replica, "action", "add", "title=Write to the Health Board", "owner=Cluster lead", "due_date=2027-02-01", "source=" + decision)
-    cli(app.replica, "action", "add", "title=Circulate the minutes", "source=" + meeting)
+    minutes = cli(app.replica, "action", "add", "title=Circulate the minutes", "source=" + meeting)
     cli(app.replica, "action", "add", "title=Unrelated action")
     page.goto(app.address + "records/" + meeting)
     arising = page.locator("ul.arising-actions li")
     expect(arising).to_have_count(2)
-    expect(page.locator("ul.arising-actions")).to_contain_text("Write to the Health Board – Cluster lead, due 1 Feb 2027")
-    expect(arising.filter(has_text="Circulate the minutes")).to_have_text("Circulate the minutes")
+    expect(page.locator("ul.arising-actions")).to_contain_text("Write to the Health Board – Cluster lead, due 1 Feb 2027, not started")
+    expect(arising.filter(has_text="Circulate the minutes")).to_have_text("Circulate the minutes – not started")
+    cli(app.replica, "action", "set", minutes, "status=complete")
+    page.reload()
+    expect(arising.filter(has_text="Circulate the minutes")).to_have_text("Circulate the minutes – complete")
     shot(page, "meeting-arising")
     page.goto(app.address + "records/" + decision)
-    expect(arising).to_have_text(["Write to the Health Board – Cluster lead, due 1 Feb 2027"])
+    expect(arising).to_have_text(["Write to the Health Board – Cluster lead, due 1 Feb 2027, not started"])
 
 
 def test_a_form_sent_again_makes_nothing_twice(page, app):

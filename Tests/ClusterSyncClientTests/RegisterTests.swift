@@ -138,6 +138,10 @@ import Testing
         #expect(titles(try r.register(.risk, filter: RecordFilter(words: "JONES"))) == ["Locum cover"])
         #expect(titles(try r.register(.risk, filter: RecordFilter(words: "éstates"))) == ["Estates"], "accents ignored either way")
         #expect(titles(try r.register(.risk, filter: RecordFilter(words: "estat"))) == ["Estates"])
+        // Each word anywhere, in any order, across title, owner and category; every word must be there.
+        #expect(titles(try r.register(.risk, filter: RecordFilter(words: "jones  locum"))) == ["Locum cover"])
+        #expect(titles(try r.register(.risk, filter: RecordFilter(words: "cover dr"))) == ["Locum cover"])
+        #expect(titles(try r.register(.risk, filter: RecordFilter(words: "locum estates"))) == [])
         #expect(titles(try r.register(.risk, filter: RecordFilter(band: "extreme"))) == ["Locum cover"])
         #expect(try r.register(.risk).count == 3)
         #expect(titles(try r.register(.risk, filter: RecordFilter(words: "deleted", includeDeleted: true))) == ["Deleted one"])

@@ -14,8 +14,8 @@ public struct RecordFilter: Sendable {
     public var tag: String?
     /// nil: both; true: only practice-private records; false: only cluster-shared ones.
     public var isPrivate: Bool?
-    /// Matched ignoring case and accents ("sian" finds "Siân"), anywhere in the record's name,
-    /// owner or category.
+    /// Each of its words matched ignoring case and accents ("sian" finds "Siân"), anywhere in
+    /// the record's name, owner or category.
     public var words: String?
     public var includeDeleted = false
     /// Only what is still to be done: an action neither complete, closed nor cancelled (the
@@ -87,8 +87,11 @@ public struct RecordFilter: Sendable {
             return false
         }
         if let isPrivate, (view.scope.practice != nil) != isPrivate { return false }
-        if let words, ![view.name, view.string("owner") ?? "", view.string("category") ?? ""].contains(where: { RecordOrder.folded($0).contains(words) }) {
-            return false
+        if let words {
+            // Each word somewhere in the title, owner or category, in any order ("rhys morgan"
+            // finds "Morgan, Rhys"; "LHB premises" finds "Write to LHB about premises funding").
+            let searched = [view.name, view.string("owner") ?? "", view.string("category") ?? ""].map(RecordOrder.folded).joined(separator: "\n")
+            if !words.split(whereSeparator: \.isWhitespace).allSatisfy({ searched.contains($0) }) { return false }
         }
         return true
     }
