@@ -503,9 +503,12 @@ extension Pages {
             HTMLText.append(String(rest[..<match.range.lowerBound]), to: &html)
             let id = String(match.output)
             if let id = RecordID(id), let view = try? replica.record(id), view.exists {
-                // A declaration is named by its member, who is named already just before it.
-                let title = view.type != .declaration ? view.name
-                    : view.string("date_declared").map { t.text("check_declared", WalesDates.shown(iso: $0)) } ?? t["type_declaration"]
+                // A declaration is named by its member, who is named already just before it: by
+                // its organisation and day instead, which tell a member's declarations apart
+                // (scale audit: one member's 25 read "declared …" alike).
+                let parts = [view.string("organisation").flatMap { $0.isEmpty ? nil : $0 },
+                             view.string("date_declared").map { t.text("check_declared", WalesDates.shown(iso: $0)) }].compactMap { $0 }
+                let title = view.type != .declaration ? view.name : parts.isEmpty ? t["type_declaration"] : parts.joined(separator: ", ")
                 html += "<a href=\"/records/\(id)\">"
                 HTMLText.append(title, to: &html)
                 html += "</a>"

@@ -461,7 +461,7 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
         "majority=simple", "members+=Dr Rhys Jones", "members+=Dr Siân Evans", "members+=Ceri Lloyd")
     meeting = cli(r, "meeting", "add", "title=Cluster board, October", "body=stakeholder-board", "date=2026-10-15", "status=held")
     cli(r, "meeting", "attend", meeting, "Dr Rhys Jones", "--practice", "rhyl")
-    cli(r, "declaration", "add", "member=Dr Rhys Jones", "nature=pecuniary", "date_declared=2026-10-01")
+    cli(r, "declaration", "add", "member=Dr Rhys Jones", "nature=pecuniary", "organisation=Rhyl Pharmacy Ltd", "date_declared=2026-10-01")
     decision = cli(r, "decision", "add", "title=Fund the pharmacy pilot", f"meeting={meeting}", "method=vote", "outcome=agreed")
     cli(r, "decision", "vote", decision, "Dr Rhys Jones", "for")
     cli(r, "decision", "vote", decision, "Megan Price", "for")
@@ -475,8 +475,8 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
         "voted but not a member in the terms of reference Board ToR: Megan Price",
     ])
     # Records the checks name are links titled as people know them, not ids.
-    expect(checks.locator("dd", has_text="Dr Rhys Jones (declared 1 Oct 2026)")).to_have_count(1)
-    checks.get_by_role("link", name="declared 1 Oct 2026").click()
+    expect(checks.locator("dd", has_text="Dr Rhys Jones (Rhyl Pharmacy Ltd, declared 1 Oct 2026)")).to_have_count(1)
+    checks.get_by_role("link", name="Rhyl Pharmacy Ltd, declared 1 Oct 2026").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr Rhys Jones")
     expect(page.locator("dl.fields")).to_contain_text("pecuniary")
     page.go_back()
