@@ -328,19 +328,18 @@ extension Pages {
             form["replaced"] = governance.namesToOffer(replacedAt: view).map { ["name": $0] }
             data["attendForm"] = form
         }
-        var sources: Set<RecordID> = [view.id]
         if view.type == .meeting {
-            let decisions = governance.decisions.filter { $0.string("meeting") == view.id.rawValue }
-                .sorted { ($0.string("date") ?? "", $0.id) < ($1.string("date") ?? "", $1.id) }
+            let decisions = governance.decisions(takenAt: view.id)
             data["meetingDecisions"] = decisions.map { ["id": $0.id.rawValue, "title": $0.name] }
             data["hasMeetingDecisions"] = !decisions.isEmpty
-            sources.formUnion(decisions.map(\.id))
         }
-        // Actions arising: those whose `source` is this meeting or decision (a meeting's, its
-        // decisions' too), as the minutes list them (web app audit: an action given its source
-        // showed nowhere on the meeting or the decision).
-        if view.type == .meeting || view.type == .decision {
-            let arising = try replica.records(.action, fields: ["title", "owner", "due_date", "status", "source"]).filter { !$0.isDeleted && $0.reference("source").map(sources.contains) == true }
+        // Actions arising (`GovernanceRecords.arisingSources`), read without their notes.
+        if let sources = governance.arisingSources(of: view) {
+            let filter = RecordFilter(source: sources)
+            let arising = try replica.records(.action, fields: ["title", "owner", "due_date", "status", "source"])
+                .filter { filter.matches($0, today: today) }
+            // The same in the action tracker, where they can be filtered further.
+            data["arisingInTracker"] = "/actions?status=all&from=\(view.id.rawValue)"
             data["arisingActions"] = arising.map { action -> [String: Any] in
                 // Its status too: a meeting reviewing its actions asks which are done (scale audit).
                 let detail = [action.string("owner"), action.date("due_date").map { t.text("arising_due", WalesDates.shown($0)) },

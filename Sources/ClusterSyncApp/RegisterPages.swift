@@ -146,20 +146,28 @@ extension Pages {
         let status = query["status"].flatMap { Self.actionStatusChoices.contains($0) ? $0 : nil } ?? "outstanding"
         let words = query.trimmed("q")
         let overdueOnly = query["overdue"] == "1"
+        // `from`: the actions arising from a meeting or a decision (its page links here), as
+        // its page lists them (scale audit: the tracker could not show a meeting's actions).
+        let origin = query["from"].flatMap(RecordID.init).flatMap { try? replica.record($0) }
+        let sources = try origin.flatMap { try replica.governance().arisingSources(of: $0) }
         let all = try replica.register(.action, order: RecordOrder(.due))
         let filter = RecordFilter(status: RecordSchema.actionStatuses.contains(status) ? status : nil, overdue: overdueOnly,
-                                  words: words, outstanding: status == "outstanding")
+                                  words: words, outstanding: status == "outstanding", source: sources)
         let rows = all.filter { filter.matches($0, today: today) }
         let statusOptions: [[String: Any]] = Self.actionStatusChoices.map { choice in
             let label = choice == "outstanding" ? t["actions_outstanding"] : choice == "all" ? t["status_all"]
                 : choice.prefix(1).uppercased() + choice.dropFirst().replacingOccurrences(of: "-", with: " ")
             return ["optionValue": choice, "optionLabel": label, "selected": choice == status]
         }
-        let data: [String: Any] = [
+        var data: [String: Any] = [
             "rows": actionTableRows(rows, today: today), "hasRows": !rows.isEmpty, "hasActions": !all.isEmpty,
             "countText": t.text("actions_count", String(rows.count), String(all.count)),
             "q": words, "overdueOnly": overdueOnly, "statusOptions": statusOptions,
         ]
+        if let origin, sources != nil {
+            data["from"] = ["id": origin.id.rawValue, "text": t.text("actions_from", origin.name),
+                            "clear": "/actions?status=\(status)" + (words.isEmpty ? "" : "&q=\(Self.encoded(words))") + (overdueOnly ? "&overdue=1" : "")]
+        }
         return page.html("actions", title: t["actions_title"], section: .actions, data: data, conflicts: conflictCount())
     }
 

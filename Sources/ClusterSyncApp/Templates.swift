@@ -110,6 +110,7 @@ enum Templates {
     {{^readOnly}}<div class="actions-row"><a class="button" href="/actions/new">{{t.actions_add}}</a></div>{{/readOnly}}
     {{#hasActions}}<form method="get" action="/actions" class="filters" aria-labelledby="filter-title">
     <h2 id="filter-title">{{t.actions_filter_title}}</h2>
+    {{#from}}<p class="hint" id="from-hint">{{text}} <a href="{{clear}}">{{t.actions_from_clear}}</a></p><input type="hidden" name="from" value="{{id}}">{{/from}}
     <div class="field"><label for="q">{{t.actions_filter_search}}</label><input type="text" id="q" name="q" value="{{q}}"></div>
     <div class="field"><label for="status">{{t.filter_status}}</label><select id="status" name="status">{{#statusOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/statusOptions}}</select></div>
     <div class="field"><input type="checkbox" id="overdue" name="overdue" value="1"{{#overdueOnly}} checked{{/overdueOnly}}> <label for="overdue" class="inline">{{t.actions_filter_overdue}}</label></div>
@@ -212,7 +213,8 @@ enum Templates {
     {{#hasMeetingDecisions}}<h2>{{t.meeting_decisions}}</h2>
     <ul class="meeting-decisions">{{#meetingDecisions}}<li><a href="/records/{{id}}">{{title}}</a></li>{{/meetingDecisions}}</ul>{{/hasMeetingDecisions}}
     {{#hasArisingActions}}<h2>{{t.arising_title}}</h2>
-    <ul class="arising-actions">{{#arisingActions}}<li><a href="/records/{{id}}">{{title}}</a>{{#detail}} – {{detail}}{{/detail}}</li>{{/arisingActions}}</ul>{{/hasArisingActions}}
+    <ul class="arising-actions">{{#arisingActions}}<li><a href="/records/{{id}}">{{title}}</a>{{#detail}} – {{detail}}{{/detail}}</li>{{/arisingActions}}</ul>
+    <p><a href="{{arisingInTracker}}">{{t.arising_in_tracker}}</a></p>{{/hasArisingActions}}
     {{^readOnly}}{{#hasRecordFromHere}}<div class="actions-row record-from-here">{{#recordFromHere}}<a class="button" href="{{href}}">{{label}}</a> {{/recordFromHere}}</div>{{/hasRecordFromHere}}{{/readOnly}}
     {{^readOnly}}{{#voteForm}}
     <h2 id="vote">{{t.vote_title}}</h2>

@@ -1081,6 +1081,17 @@ def test_a_meeting_and_a_decision_list_their_actions_arising(page, app):
     page.reload()
     expect(arising.filter(has_text="Circulate the minutes")).to_have_text("Circulate the minutes – complete")
     shot(page, "meeting-arising")
+    # The same in the action tracker, where they can be filtered further.
+    page.get_by_role("link", name="These in the action tracker").click()
+    expect(page.locator("#from-hint")).to_contain_text("Only the actions arising from Cluster board, January.")
+    expect(page.locator("table.cards tbody tr")).to_have_count(2)
+    expect(page.locator("table.cards")).not_to_contain_text("Unrelated action")
+    page.get_by_label("Status").select_option("outstanding")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator("table.cards tbody tr")).to_have_count(1)
+    expect(page.locator("table.cards")).to_contain_text("Write to the Health Board")
+    page.get_by_role("link", name="Show every action").click()
+    expect(page.locator("table.cards")).to_contain_text("Unrelated action")
     page.goto(app.address + "records/" + decision)
     expect(arising).to_have_text(["Write to the Health Board – Cluster lead, due 1 Feb 2027, not started"])
 

@@ -95,6 +95,24 @@ public struct GovernanceRecords: Sendable {
         return meetingsByID[id]
     }
 
+    /// The decisions taken at a meeting, by date then id.
+    public func decisions(takenAt meeting: RecordID) -> [RecordView] {
+        decisions.filter { $0.string("meeting") == meeting.rawValue }
+            .sorted { ($0.string("date") ?? "", $0.id) < ($1.string("date") ?? "", $1.id) }
+    }
+
+    /// What an action arising from `record` names as its `source`: the record, and for a meeting
+    /// each decision taken at it too, as the minutes list them (web app audit: an action given
+    /// its source showed nowhere on the meeting or the decision). Nil for a record actions do not
+    /// arise from in the minutes' sense (only meetings and decisions).
+    public func arisingSources(of record: RecordView) -> Set<RecordID>? {
+        switch record.type {
+        case .meeting: Set([record.id] + decisions(takenAt: record.id).map(\.id))
+        case .decision: [record.id]
+        default: nil
+        }
+    }
+
     // MARK: Quorum
 
     public struct QuorumCheck: Sendable, Equatable {

@@ -22,12 +22,16 @@ public struct RecordFilter: Sendable {
     /// action tracker's first view; with 2,000 actions after a few years, most are done).
     public var outstanding = false
 
+    /// Only records whose `source` is one of these (`GovernanceRecords.arisingSources`: the
+    /// actions arising from a meeting or a decision).
+    public var source: Set<RecordID>?
+
     /// An action's statuses once nothing is left to do.
     public static let finishedActionStatuses: Set<String> = ["complete", "closed", "cancelled"]
 
     public init(band: String? = nil, status: String? = nil, owner: String? = nil, overdue: Bool = false,
                 escalation: String? = nil, tag: String? = nil, isPrivate: Bool? = nil, words: String? = nil,
-                includeDeleted: Bool = false, outstanding: Bool = false) {
+                includeDeleted: Bool = false, outstanding: Bool = false, source: Set<RecordID>? = nil) {
         self.band = band
         self.status = status
         self.owner = owner
@@ -38,6 +42,7 @@ public struct RecordFilter: Sendable {
         self.words = words.flatMap { $0.isEmpty ? nil : RecordOrder.folded($0) }
         self.includeDeleted = includeDeleted
         self.outstanding = outstanding
+        self.source = source
     }
 
     /// This filter for a register of `type`, with each word as the register writes it (`Extreme`
@@ -78,6 +83,7 @@ public struct RecordFilter: Sendable {
         if !includeDeleted, view.isDeleted { return false }
         if let status, view.status != status { return false }
         if outstanding, view.type == .action, Self.finishedActionStatuses.contains(view.status ?? "") { return false }
+        if let source, view.reference("source").map(source.contains) != true { return false }
         if let band, RiskScore(view.value("score") ?? .null)?.band.rawValue != band { return false }
         // The owner and a tag as the search reads words: ignoring case and accents.
         if let owner, !RecordOrder.folded(view.string("owner") ?? "").contains(RecordOrder.folded(owner)) { return false }
