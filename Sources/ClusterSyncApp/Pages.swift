@@ -102,9 +102,7 @@ struct Pages: Sendable {
     /// among the lists only those of `listKind` (a meeting's agendas, a plan's priorities).
     func linkable(_ type: RecordType, fromPrivate: Bool = false, listKind: String = "agenda") -> [(id: String, name: String)] {
         let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
-        let today = replica.today
-        let views = ((try? replica.records(type, fields: Self.linkOptionFields)) ?? []).filter { filter.matches($0, today: today) }
-        let options = RecordOrder(.date).sorted(views)
+        let options = ((try? replica.register(type, filter: filter, order: RecordOrder(.date), fields: Self.linkOptionFields)) ?? [])
             .filter { type != .list || $0.string("kind") == listKind }
             .map { view -> (id: String, name: String) in
                 // A declaration by its member, organisation and day: a member may declare several.

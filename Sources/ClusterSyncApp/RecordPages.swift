@@ -335,9 +335,8 @@ extension Pages {
         }
         // Actions arising (`GovernanceRecords.arisingSources`), read without their notes.
         if let sources = governance.arisingSources(of: view) {
-            let filter = RecordFilter(source: sources)
-            let arising = try replica.records(.action, fields: ["title", "owner", "due_date", "status", "source"])
-                .filter { filter.matches($0, today: today) }
+            let arising = try replica.register(.action, filter: RecordFilter(source: sources),
+                                               fields: ["title", "owner", "due_date", "status", "source"])
             // The same in the action tracker, where they can be filtered further.
             data["arisingInTracker"] = "/actions?status=all&from=\(view.id.rawValue)"
             data["arisingActions"] = arising.map { action -> [String: Any] in

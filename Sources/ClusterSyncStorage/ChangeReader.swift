@@ -105,7 +105,7 @@ public enum ChangeReader {
     public static func views(_ db: Database, where condition: String, arguments: StatementArguments = [],
                              fields: Set<String>? = nil) throws -> [RecordView] {
         // Bound last, after the condition's own positional arguments.
-        let onlyFields = fields.map { JSONValue.array($0.sorted().map(JSONValue.string)).canonicalText }
+        let onlyFields = fields.map(fieldList)
         return try records(db, sql: """
             SELECT rec.num, rec.id, rec.tenant, rec.cluster, rec.practice,
                    c.replica, c.counter, c.hlc, c.field, c.value, c.author, c.seen
@@ -130,7 +130,7 @@ public enum ChangeReader {
     /// against together.
     public static func held(_ db: Database, ids: some Collection<RecordID>, fields: Set<String>?) throws -> [HeldRecord] {
         let list = JSONValue.array(ids.map { .string($0.rawValue) }).canonicalText
-        let onlyFields = fields.map { JSONValue.array($0.sorted().map(JSONValue.string)).canonicalText }
+        let onlyFields = fields.map(fieldList)
         return try records(db, sql: """
             SELECT rec.num, rec.id, rec.tenant, rec.cluster, rec.practice,
                    c.replica, c.counter, c.hlc, c.field, c.value, c.author, c.seen
@@ -140,6 +140,11 @@ public enum ChangeReader {
             WHERE rec.id IN (SELECT value FROM json_each(?1))
             ORDER BY rec.id
             """, arguments: onlyFields.map { [list, $0] } ?? [list])
+    }
+
+    /// Field names as the JSON array `json_each` reads, in one order (one statement per set).
+    private static func fieldList(_ fields: Set<String>) -> String {
+        JSONValue.array(fields.sorted().map(JSONValue.string)).canonicalText
     }
 
     /// Reads rows of `rec.num, rec.id, rec.tenant, rec.cluster, rec.practice` and a live

@@ -277,10 +277,12 @@ public final class Replica: Sendable {
     }
 
     /// A register as people review it: the records of `type` that `filter` keeps, in `order`
-    /// (nil: by id), judged against the replica's today.
-    public func register(_ type: RecordType, filter: RecordFilter = RecordFilter(), order: RecordOrder? = nil) throws -> [RecordView] {
+    /// (nil: by id), judged against the replica's today. `fields`: only those read
+    /// (`records(_:fields:)`), for a page that shows no more of them.
+    public func register(_ type: RecordType, filter: RecordFilter = RecordFilter(), order: RecordOrder? = nil,
+                         fields: Set<String>? = nil) throws -> [RecordView] {
         let today = today
-        var views = try records(type).filter { filter.matches($0, today: today) }
+        var views = try (fields.map { try records(type, fields: $0) } ?? records(type)).filter { filter.matches($0, today: today) }
         if filter.overdue, type == .terms {
             let governance = GovernanceRecords(try records(.terms))
             views = views.filter { governance.isOverdue($0, today: today) }

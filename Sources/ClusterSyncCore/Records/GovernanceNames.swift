@@ -52,7 +52,6 @@ extension GovernanceRecords {
         }
     }
 
-
     private static func offered(_ names: [String], leaving taken: [String]) -> [String] {
         var seen = Set(taken.map(nameKey))
         return names.filter { seen.insert(nameKey($0)).inserted }
