@@ -20,6 +20,11 @@ struct FormBody: Sendable {
 
     subscript(_ name: String) -> String? { pairs.first { $0.0 == name }?.1 }
 
+    /// `name`'s first value replaced by `value` (a link's finder read into its choice).
+    mutating func set(_ name: String, _ value: String) {
+        if let index = pairs.firstIndex(where: { $0.0 == name }) { pairs[index].1 = value } else { pairs.append((name, value)) }
+    }
+
     /// The value of `name` with surrounding spaces removed; empty when absent.
     func trimmed(_ name: String) -> String { (self[name] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
 }

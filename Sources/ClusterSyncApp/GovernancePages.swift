@@ -89,7 +89,7 @@ extension Pages {
         // `date_agreed`) and plans (a period) are ordered by name, and a declaration declared
         // years ago may be in force today (a chair reads the register for those).
         let byDay: Set<RecordType> = [.meeting, .decision, .contribution]
-        let shown = query["all"] == "1" || !byDay.contains(type) ? all : Array(all.prefix(Self.registerPageRows))
+        let shown = query["all"] == "1" || !byDay.contains(type) ? all : Self.latestDays(of: all)
         let rows: [[String: Any]] = shown.map { view in
             ["id": view.id.rawValue, "name": view.name, "conflict": !view.conflicts.isEmpty, "overdue": overdue(view),
              "cells": zip(labels, cells(view)).map { ["label": $0, "value": $1] }]
@@ -108,6 +108,17 @@ extension Pages {
 
     /// How many of a governance register's records its page lists before "Show all".
     static let registerPageRows = 200
+
+    /// The first `registerPageRows` of a register ordered newest first, and the rest of the
+    /// last day they reach: a meeting's decisions share its day, and a cut inside it showed some
+    /// of them as if they were all (the scale audit of the decision log).
+    static func latestDays(of all: [RecordView]) -> [RecordView] {
+        guard all.count > registerPageRows else { return all }
+        let lastDay = all[registerPageRows - 1].string("date")
+        var end = registerPageRows
+        while end < all.count, lastDay != nil, all[end].string("date") == lastDay { end += 1 }
+        return Array(all[..<end])
+    }
 
     /// What a register's first column names its records by.
     static func firstColumn(of type: RecordType) -> String {

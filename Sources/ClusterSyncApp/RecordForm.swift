@@ -52,6 +52,60 @@ struct RecordForm {
         }
     }
 
+    /// How many of a link field's records its list shows; past that, a box finds the others.
+    static let listedLinks = 50
+
+    /// The box beside a link field's list that finds a record by its id or words of its name.
+    static func finderName(_ field: String) -> String { "find-" + field }
+
+    /// The records a link field may name, as its list offers them (`records`, as `data` takes
+    /// it): a field naming several types names each record with its type. Empty for a field
+    /// that is not a link.
+    func linkOptions(_ field: Field, records: (RecordType, String) -> [(id: String, name: String)], t: Catalogue) -> [(id: String, name: String)] {
+        switch field.kind {
+        case .record(let type): records(type, field.listKind)
+        case .records(let types): types.flatMap { type in records(type, field.listKind).map { (id: $0.id, name: "\(t["link_type_\(type.rawValue)"]): \($0.name)") } }
+        default: []
+        }
+    }
+
+    /// The form with each link field's finder read (`LinkSearch.choose`): the record its words
+    /// pick out becomes the field's choice; words that pick out none, or several with none of
+    /// them chosen in the list, are the field's problem (the form, drawn again, lists them).
+    private func readingFinders(_ form: FormBody, records: (RecordType, String) -> [(id: String, name: String)], t: Catalogue) -> (form: FormBody, problems: [Problem]) {
+        var read = form
+        var problems: [Problem] = []
+        for field in fields {
+            let typed = form.trimmed(Self.finderName(field.name))
+            guard !typed.isEmpty else { continue }
+            let offered = linkOptions(field, records: records, t: t)
+            guard !offered.isEmpty else { continue }
+            let label = t["field_\(field.name)"]
+            switch LinkSearch.choose(typed: typed, chosen: form.trimmed(field.name), baseline: form.trimmed(Self.baselineName(field.name)),
+                                     ids: offered.map(\.id), labels: offered.map(\.name)) {
+            case .chosen(let id): read.set(field.name, id)
+            case .none: problems.append(Problem(field: field.name, message: t.text("link_find_none", label, typed)))
+            case .several(let found): problems.append(Problem(field: field.name, message: t.text("link_find_several", label, String(found.count), typed)))
+            }
+        }
+        return (read, problems)
+    }
+
+    /// `edits(from:current:today:t:)` of the form with its finders read (`readingFinders`), and
+    /// that form, to draw again on a refusal: a finder's problem refuses the form too.
+    func edits(from form: FormBody, current: RecordView?, today: CalendarDate, t: Catalogue,
+               records: (RecordType, String) -> [(id: String, name: String)]) -> (read: FormBody, outcome: Outcome) {
+        let (read, finding) = readingFinders(form, records: records, t: t)
+        switch edits(from: read, current: current, today: today, t: t) {
+        case .refused(let problems):
+            return (read, .refused(finding + problems.filter { problem in !finding.contains { $0.field == problem.field } }))
+        case .accepted where !finding.isEmpty:
+            return (read, .refused(finding))
+        case .accepted(let edits):
+            return (read, .accepted(edits))
+        }
+    }
+
     /// The hidden input that carries what a field showed when the form was drawn.
     static func baselineName(_ field: String) -> String { "was-" + field }
 
@@ -370,24 +424,32 @@ struct RecordForm {
                     + words.enumerated().map { offset, word in
                         ["optionValue": String(offset + 1), "optionLabel": "\(offset + 1) \(word)", "selected": values(field.name) == String(offset + 1)]
                     }
-            case .record(let type):
+            case .record, .records:
                 row["isSelect"] = true
-                let offered = records(type, field.listKind)
+                let offered = linkOptions(field, records: records, t: t)
                 let current = values(field.name)
-                // A link to a record no longer offered (deleted since) stays chosen, named so,
-                // rather than the box showing "Choose…" as if there were none.
-                let kept: [[String: Any]] = current.isEmpty || offered.contains { $0.id == current } ? []
-                    : [["optionValue": current, "optionLabel": t.text("form_link_not_offered", current), "selected": true]]
-                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]] + kept
-                    + offered.map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": current == $0.id] }
-            case .records(let types):
-                row["isSelect"] = true
-                let offered = types.flatMap { type in records(type, field.listKind).map { (id: $0.id, name: "\(t["link_type_\(type.rawValue)"]): \($0.name)") } }
-                let current = values(field.name)
-                let kept: [[String: Any]] = current.isEmpty || offered.contains { $0.id == current } ? []
-                    : [["optionValue": current, "optionLabel": t.text("form_link_not_offered", current), "selected": true]]
-                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]] + kept
-                    + offered.map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": current == $0.id] }
+                let typed = values(Self.finderName(field.name)).trimmingCharacters(in: .whitespacesAndNewlines)
+                let found = LinkSearch.matches(typed, ids: offered.map(\.id), labels: offered.map(\.name))
+                var listed = Array((found.isEmpty ? offered : found.map { offered[$0] }).prefix(Self.listedLinks))
+                // The choice stays shown: one cut from a long list by its name, a link to a
+                // record no longer offered (deleted since) named so, rather than the box
+                // showing "Choose…" as if there were none.
+                if !current.isEmpty, !listed.contains(where: { $0.id == current }) {
+                    let name = offered.first { $0.id == current }?.name ?? t.text("form_link_not_offered", current)
+                    listed.insert((current, name), at: 0)
+                }
+                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]]
+                    + listed.map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": current == $0.id] }
+                // A list too long to read (a cluster's years of actions and decisions) shows
+                // its first and a box to find any other (`LinkSearch`).
+                if offered.count > Self.listedLinks || !typed.isEmpty {
+                    let shown = String(min(found.isEmpty ? offered.count : found.count, Self.listedLinks))
+                    row["finder"] = [
+                        "name": Self.finderName(field.name), "label": t["link_find"], "value": typed,
+                        "hint": found.isEmpty ? t.text("link_find_hint", shown, String(offered.count))
+                            : t.text("link_find_found", shown, String(found.count), typed),
+                    ]
+                }
             }
             return row
         }

@@ -34,15 +34,17 @@ extension Pages {
                         ? form.shown(name, of: view) : posted[RecordForm.baselineName(name)] ?? form.shown(name, of: view)
                 }
             }
-            switch form.edits(from: posted, current: view, today: self.replica.today, t: self.t) {
+            let (read, outcome) = form.edits(from: posted, current: view, today: self.replica.today, t: self.t,
+                                             records: { self.linkable($0, fromPrivate: view.scope.practice != nil, listKind: $1) })
+            switch outcome {
             case .refused(let problems):
-                return self.editForm(view, form: form, values: { posted[$0] ?? "" }, baselines: baselines(problems), problems: problems)
+                return self.editForm(view, form: form, values: { read[$0] ?? "" }, baselines: baselines(problems), problems: problems)
             case .accepted(let edits):
                 do {
                     if !edits.isEmpty { try self.replica.edit(edits.map { (view.id, $0) }) }
                     return .redirect(to: "/records/\(view.id.rawValue)?saved=1")
                 } catch let error as ClusterSyncError where error.isUserError {
-                    return self.editForm(view, form: form, values: { posted[$0] ?? "" }, baselines: baselines([]), problems: [form.problem(error)])
+                    return self.editForm(view, form: form, values: { read[$0] ?? "" }, baselines: baselines([]), problems: [form.problem(error)])
                 }
             }
         }
@@ -86,13 +88,26 @@ extension Pages {
             guard let view = try self.record(context), !view.isDeleted, Self.editsMembers(of: view.type).contains(field) else {
                 return self.notFound()
             }
-            let removing = posted["op"] == "remove", value = posted.trimmed("value")
-            // A form from a page shown before a sync or another tab changed the set: what it
-            // asks is done already, and nothing is written again.
-            if removing != view.members(field).contains(.string(value)) {
-                return .redirect(to: "/records/\(view.id.rawValue)?saved=1#s-\(field)")
-            }
+            let removing = posted["op"] == "remove"
+            var value = posted.trimmed("value")
             do {
+                // Words or an id typed in the finder beside a long list (`LinkSearch`).
+                let finding = posted.trimmed("find")
+                if !removing, !finding.isEmpty {
+                    let offered = self.linkOptions(of: view, field: field)
+                    let label = self.t["field_\(field)"]
+                    switch LinkSearch.choose(typed: finding, chosen: value, baseline: "", ids: offered.map(\.id), labels: offered.map(\.name)) {
+                    case .chosen(let id): value = id
+                    case .none: throw ClusterSyncError(.invalidValue, self.t.text("link_find_none", label, finding), field: field)
+                    case .several(let found):
+                        throw ClusterSyncError(.invalidValue, self.t.text("link_find_several", label, String(found.count), finding), field: field)
+                    }
+                }
+                // A form from a page shown before a sync or another tab changed the set: what it
+                // asks is done already, and nothing is written again.
+                if removing != view.members(field).contains(.string(value)) {
+                    return .redirect(to: "/records/\(view.id.rawValue)?saved=1#s-\(field)")
+                }
                 guard removing || !value.isEmpty else {
                     throw ClusterSyncError(.invalidValue, self.t.text("set_empty", self.fieldLabel(field, lowercased: true)), field: field)
                 }
@@ -418,6 +433,15 @@ extension Pages {
         type.schema.fields.filter { $0.kind.cardinality == .set && $0.kind != .attendeeSet }.map(\.name)
     }
 
+    /// The records a link set's *Add* offers: those held here it may name (`linkable`) and does
+    /// not name yet, the record itself left out.
+    func linkOptions(of view: RecordView, field: String) -> [(id: String, name: String)] {
+        guard case .referenceSet(let types)? = view.type.schema.field(field)?.kind else { return [] }
+        let named = Set(view.members(field).compactMap(\.stringValue))
+        return types.flatMap { linkable($0, fromPrivate: view.scope.practice != nil) }
+            .filter { !named.contains($0.id) && $0.id != view.id.rawValue }
+    }
+
     /// Each such field's members, each with *Remove*, and how to add one: the words a choice
     /// takes, the records a link may name (those held here not named yet), or a text box.
     func setForms(of view: RecordView, typed: FormBody?, problem: String?) -> [[String: Any]] {
@@ -439,10 +463,20 @@ extension Pages {
             switch spec.kind {
             case .choiceSet(let words):
                 options = words.filter { !named.contains($0) }.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] }
-            case .referenceSet(let types):
-                options = types.flatMap { linkable($0, fromPrivate: view.scope.practice != nil) }
-                    .filter { !named.contains($0.id) && $0.id != view.id.rawValue }
+            case .referenceSet:
+                let offered = linkOptions(of: view, field: name)
+                let typedWords = typed?["field"] == name ? typed?.trimmed("find") ?? "" : ""
+                let found = LinkSearch.matches(typedWords, ids: offered.map(\.id), labels: offered.map(\.name))
+                options = (found.isEmpty ? offered : found.map { offered[$0] }).prefix(RecordForm.listedLinks)
                     .map { ["optionValue": $0.id, "optionLabel": $0.name] }
+                // A list too long to read shows its first and a box to find any other.
+                if offered.count > RecordForm.listedLinks || !typedWords.isEmpty {
+                    form["finder"] = [
+                        "value": typedWords,
+                        "hint": found.isEmpty ? t.text("link_find_hint", String(options.count), String(offered.count))
+                            : t.text("link_find_found", String(options.count), String(found.count), typedWords),
+                    ]
+                }
             default:
                 form["text"] = true
                 options = []

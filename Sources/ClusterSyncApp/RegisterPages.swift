@@ -36,6 +36,7 @@ extension Pages {
 
     static let riskColumns: [RecordOrder.Key] = [.title, .owner, .category, .score, .status, .review]
     static let riskColumnLabels = ["col_title", "col_owner", "col_category", "col_score", "col_status", "col_review"]
+    static let riskSorting = SortableColumns(keys: riskColumns, labels: riskColumnLabels)
 
     func riskRegister(_ query: FormBody) throws -> Response {
         let today = replica.today
@@ -43,50 +44,29 @@ extension Pages {
         let band = query["band"] ?? ""
         let words = query.trimmed("q")
         let overdueOnly = query["overdue"] == "1"
-        let sortKey = RecordOrder.Key(rawValue: query["sort"] ?? "").flatMap { Self.riskColumns.contains($0) ? $0 : nil } ?? .score
-        // No direction (the form's "usual order"): the column's own, as its heading's link gives.
-        let direction = query["dir"].flatMap { $0.isEmpty ? nil : $0 }
-        let order = RecordOrder(sortKey, descending: direction.map { $0 == "desc" })
-        let descending = order.descending
-        let sort = sortKey.rawValue
+        let (order, direction) = Self.riskSorting.order(query, standard: .score)
 
         let all = try replica.register(.risk)
         let filter = RecordFilter(band: band.isEmpty ? nil : band, status: status == "all" ? nil : status,
                                   overdue: overdueOnly, words: words)
         let rows = order.sorted(all.filter { filter.matches($0, today: today) }).map { RiskRow($0, today: today) }
 
-        func link(sort column: String, descending: Bool) -> String {
+        let sorting = Self.riskSorting.data(order, direction: direction, t: t) { column, descending in
             var parts = ["sort=\(column)", "dir=\(descending ? "desc" : "asc")", "status=\(Self.encoded(status))"]
             if !band.isEmpty { parts.append("band=\(Self.encoded(band))") }
             if !words.isEmpty { parts.append("q=\(Self.encoded(words))") }
             if overdueOnly { parts.append("overdue=1") }
             return "/risks?" + parts.joined(separator: "&")
         }
-        let columns: [[String: Any]] = zip(Self.riskColumns, Self.riskColumnLabels).map { column, label in
-            var entry: [String: Any] = [
-                "label": t[label], "sortLabel": t.text("sort_by", Catalogue.inSentence(t[label])),
-                "href": link(sort: column.rawValue, descending: column == sortKey ? !descending : column.descendingByDefault),
-            ]
-            if column == sortKey {
-                entry["ariaSort"] = descending ? "descending" : "ascending"
-                entry["arrow"] = descending ? "▼" : "▲"
-            }
-            return entry
-        }
         let tableRows = riskTableRows(rows)
         let matrix = RiskMatrix(scores: all.filter { $0.status == "open" }.compactMap { $0.value("score").flatMap(RiskScore.init) })
         func options(_ values: [(String, String)], selected: String) -> [[String: Any]] {
             values.map { ["optionValue": $0.0, "optionLabel": $0.1, "selected": $0.0 == selected] }
         }
-        let data: [String: Any] = HeatMap.data(matrix).merging([
-            "columns": columns, "rows": tableRows, "hasRows": !rows.isEmpty,
+        let data: [String: Any] = HeatMap.data(matrix).merging(sorting) { _, new in new }.merging([
+            "rows": tableRows, "hasRows": !rows.isEmpty,
             "countText": t.text("risks_count", String(rows.count), String(all.count)),
             "q": words, "overdueOnly": overdueOnly,
-            // The column headers sort the table; these do the same where the headers are not
-            // shown (a phone's cards) and for anyone who prefers a form.
-            "sortOptions": options(zip(Self.riskColumns, Self.riskColumnLabels).map { ($0.rawValue, t[$1]) }, selected: sort),
-            "dirOptions": options([("", t["order_usual"]), ("asc", t["order_asc"]), ("desc", t["order_desc"])],
-                                  selected: direction == nil ? "" : descending ? "desc" : "asc"),
             "statusOptions": options([("open", t["status_open"]), ("closed", t["status_closed"]), ("all", t["status_all"])], selected: status),
             "bandOptions": options([("", t["any"])] + RiskScore.Band.allCases.map { ($0.rawValue, $0.rawValue) }, selected: band),
         ]) { _, new in new }
@@ -137,6 +117,10 @@ extension Pages {
     // MARK: Action tracker
 
     /// The status filter's choices: what is still to do (the first view), each status, all.
+    /// The tracker sorts by due date first, and by any column but the RAG rating (which the due
+    /// date and status make) as the risk register does (scale audit: due date only).
+    static let actionSorting = SortableColumns(keys: [.title, .owner, .due, .status], labels: ["field_title", "col_owner", "col_due", "col_status"])
+
     static let actionStatusChoices = ["outstanding"] + RecordSchema.actionStatuses + ["all"]
 
     /// Outstanding actions by due date first: after a few years most of a cluster's 2,000 are
@@ -150,20 +134,29 @@ extension Pages {
         // its page lists them (scale audit: the tracker could not show a meeting's actions).
         let origin = query["from"].flatMap(RecordID.init).flatMap { try? replica.record($0) }
         let sources = try origin.flatMap { try replica.governance().arisingSources(of: $0) }
-        let all = try replica.register(.action, order: RecordOrder(.due))
+        let (order, direction) = Self.actionSorting.order(query, standard: .due)
+        let all = try replica.register(.action, order: order)
         let filter = RecordFilter(status: RecordSchema.actionStatuses.contains(status) ? status : nil, overdue: overdueOnly,
                                   words: words, outstanding: status == "outstanding", source: sources)
         let rows = all.filter { filter.matches($0, today: today) }
+        // A heading's link keeps the page's filters, as the risk register's do.
+        func filters() -> [String] {
+            ["status=\(Self.encoded(status))"] + (words.isEmpty ? [] : ["q=\(Self.encoded(words))"]) + (overdueOnly ? ["overdue=1"] : [])
+                + (origin.map { ["from=\($0.id.rawValue)"] } ?? [])
+        }
+        let sorting = Self.actionSorting.data(order, direction: direction, t: t) { column, descending in
+            "/actions?" + (["sort=\(column)", "dir=\(descending ? "desc" : "asc")"] + filters()).joined(separator: "&")
+        }
         let statusOptions: [[String: Any]] = Self.actionStatusChoices.map { choice in
             let label = choice == "outstanding" ? t["actions_outstanding"] : choice == "all" ? t["status_all"]
                 : choice.prefix(1).uppercased() + choice.dropFirst().replacingOccurrences(of: "-", with: " ")
             return ["optionValue": choice, "optionLabel": label, "selected": choice == status]
         }
-        var data: [String: Any] = [
+        var data: [String: Any] = sorting.merging([
             "rows": actionTableRows(rows, today: today), "hasRows": !rows.isEmpty, "hasActions": !all.isEmpty,
             "countText": t.text("actions_count", String(rows.count), String(all.count)),
             "q": words, "overdueOnly": overdueOnly, "statusOptions": statusOptions,
-        ]
+        ]) { _, new in new }
         if let origin, sources != nil {
             data["from"] = ["id": origin.id.rawValue, "text": t.text("actions_from", origin.name),
                             "clear": "/actions?status=\(status)" + (words.isEmpty ? "" : "&q=\(Self.encoded(words))") + (overdueOnly ? "&overdue=1" : "")]
@@ -260,15 +253,16 @@ extension Pages {
 
     func create(_ type: RecordType, form: FormBody) throws -> Response {
         let recordForm = RecordForm.of(type)!
-        switch recordForm.edits(from: form, current: nil, today: replica.today, t: t) {
+        let (read, outcome) = recordForm.edits(from: form, current: nil, today: replica.today, t: t, records: { self.linkable($0, listKind: $1) })
+        switch outcome {
         case .refused(let problems):
-            return newForm(type, typed: form, problems: problems)
+            return newForm(type, typed: read, problems: problems)
         case .accepted(let edits):
             do {
                 let id = try replica.add(type, private: form["private"] == "yes", edits: edits)
                 return .redirect(to: "/records/\(id.rawValue)?saved=1")
             } catch let error as ClusterSyncError where error.isUserError {
-                return newForm(type, typed: form, problems: [recordForm.problem(error)])
+                return newForm(type, typed: read, problems: [recordForm.problem(error)])
             }
         }
     }

@@ -33,6 +33,7 @@ enum Stylesheet {
     .problem h2 { margin-top: 0; }
     .error { color: #b10e1e; font-weight: 700; margin: .25rem 0; }
     .field { margin-bottom: 1rem; }
+    .finder { margin-top: .6rem; }
     .field-error { border-left: 5px solid #b10e1e; padding-left: .75rem; }
     label, legend { display: block; font-weight: 700; }
     .hint { color: var(--muted); margin: .1rem 0 .25rem; }

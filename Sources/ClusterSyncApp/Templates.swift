@@ -66,7 +66,10 @@ enum Templates {
     {{#isTextarea}}<textarea id="f-{{name}}" name="{{name}}" rows="3"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}>{{value}}</textarea>{{/isTextarea}}
     {{#isSelect}}<select id="f-{{name}}" name="{{name}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true"{{/error}}{{#autofocus}} autofocus{{/autofocus}}>
     {{#options}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/options}}
-    </select>{{/isSelect}}
+    </select>{{#finder}}
+    <div class="finder"><label for="f-{{name}}">{{label}}</label>
+    <p class="hint" id="h-{{name}}">{{hint}}</p>
+    <input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}" aria-describedby="h-{{name}}" autocomplete="off"></div>{{/finder}}{{/isSelect}}
     </div>
     {{/fields}}
     {{#privateChoice}}<div class="field"><input type="checkbox" id="f-private" name="private" value="yes" aria-describedby="h-private"{{#privateChecked}} checked{{/privateChecked}}> <label for="f-private" class="inline">{{t.form_private}}</label>
@@ -114,11 +117,13 @@ enum Templates {
     <div class="field"><label for="q">{{t.actions_filter_search}}</label><input type="text" id="q" name="q" value="{{q}}"></div>
     <div class="field"><label for="status">{{t.filter_status}}</label><select id="status" name="status">{{#statusOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/statusOptions}}</select></div>
     <div class="field"><input type="checkbox" id="overdue" name="overdue" value="1"{{#overdueOnly}} checked{{/overdueOnly}}> <label for="overdue" class="inline">{{t.actions_filter_overdue}}</label></div>
+    <div class="field"><label for="sort">{{t.filter_sort}}</label><select id="sort" name="sort">{{#sortOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/sortOptions}}</select></div>
+    <div class="field"><label for="dir">{{t.filter_order}}</label><select id="dir" name="dir">{{#dirOptions}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/dirOptions}}</select></div>
     <div class="actions-row"><button type="submit">{{t.filter_apply}}</button> <a href="/actions">{{t.filter_clear}}</a></div>
     </form>{{/hasActions}}
     {{#hasRows}}<table class="cards">
     <caption>{{countText}}</caption>
-    <thead><tr><th scope="col">{{t.field_title}}</th><th scope="col">{{t.col_owner}}</th><th scope="col">{{t.col_due}}</th><th scope="col">{{t.col_status}}</th><th scope="col">{{t.col_rag}}</th></tr></thead>
+    <thead><tr>{{#columns}}<th scope="col"{{#ariaSort}} aria-sort="{{ariaSort}}"{{/ariaSort}}><a href="{{href}}">{{label}}<span class="visually-hidden"> ({{sortLabel}})</span>{{#arrow}} {{arrow}}{{/arrow}}</a></th>{{/columns}}<th scope="col">{{t.col_rag}}</th></tr></thead>
     <tbody>
     {{{rows}}}</tbody>
     </table>{{/hasRows}}
@@ -246,6 +251,8 @@ enum Templates {
     <label class="inline" for="s-{{field}}-value">{{addLabel}}</label>{{#hint}}<span class="hint" id="s-{{field}}-hint">{{hint}}</span>{{/hint}}
     {{#error}}<p class="error" id="s-{{field}}-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
     {{#text}}<input type="text" id="s-{{field}}-value" name="value" value="{{typedValue}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true" autofocus{{/error}}>{{/text}}{{^text}}<select id="s-{{field}}-value" name="value"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true" autofocus{{/error}}><option value="">{{t.set_choose}}</option>{{#options}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/options}}</select>{{/text}}
+    {{#finder}}<label class="inline" for="s-{{field}}-find">{{t.link_find}}</label> <input type="text" id="s-{{field}}-find" name="find" value="{{value}}" aria-describedby="s-{{field}}-find-hint" autocomplete="off">
+    <span class="hint" id="s-{{field}}-find-hint">{{hint}}</span>{{/finder}}
     <button type="submit" class="secondary">{{t.set_add}}</button></form>{{/canAdd}}
     </section>{{/setForms}}{{/readOnly}}
     {{^readOnly}}{{#deleteForm}}

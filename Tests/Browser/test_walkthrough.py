@@ -923,10 +923,29 @@ def test_the_action_tracker_opens_on_what_is_outstanding(page, app):
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_text("No actions match these filters.")).to_be_visible()
 
+    # Sorted by a column's heading, as the risk register is, its filters kept (the scale
+    # audit: the tracker sorted only by due date).
+    page.goto(app.address + "actions?status=all")
+    titles = table.locator("tbody tr td:first-child")
+    expect(titles).to_have_text(["Chase the phlebotomy locum", "Book the winter vaccination clinic", "Send the minutes to the PCPG"])
+    expect(table.locator("th[aria-sort]")).to_have_text("Due date (Sort by due date) ▲")
+    table.get_by_role("link", name="Owner").click()
+    expect(titles).to_have_text(["Send the minutes to the PCPG", "Book the winter vaccination clinic", "Chase the phlebotomy locum"])
+    expect(table.locator("caption")).to_have_text("3 of 3 actions shown")
+    table.get_by_role("link", name="Owner").click()
+    expect(titles).to_have_text(["Chase the phlebotomy locum", "Book the winter vaccination clinic", "Send the minutes to the PCPG"])
+    expect(table.locator("th[aria-sort]")).to_have_attribute("aria-sort", "descending")
+    page.get_by_label("Sort by").select_option("title")
+    page.get_by_label("Order").select_option("")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(titles).to_have_text(["Book the winter vaccination clinic", "Chase the phlebotomy locum", "Send the minutes to the PCPG"])
+    expect(page.get_by_label("Status")).to_have_value("all")
+
 
 def test_a_long_decision_log_opens_on_its_latest(page, app, workdir):
-    """Years of decisions: the log lists the latest 200 by date and links to the rest, rather
-    than a page of every one (the scale audit: 1,600 decisions, 430 KB, 3 s)."""
+    """Years of decisions: the log lists the latest 200 by date, and the rest of the last day they
+    reach, and links to the rest, rather than a page of every one (the scale audit: 1,600
+    decisions, 430 KB, 3 s)."""
     sheet = os.path.join(workdir, "decisions.csv")
     with open(sheet, "w", encoding="utf-8") as out:
         out.write("title,date,method,outcome\n")
@@ -934,10 +953,15 @@ def test_a_long_decision_log_opens_on_its_latest(page, app, workdir):
             out.write(f"Decision {n:03},{2020 + n // 100}-{1 + n % 12:02}-{1 + n % 28:02},consensus,agreed\n")
     cli(app.replica, "import", "--format", "csv", "--type", "decision", sheet)
     page.goto(app.address + "decisions")
-    expect(page.locator("p.register-partial")).to_contain_text("The latest 200 of 205, by date.")
-    expect(page.locator("table.cards tbody tr")).to_have_count(200)
-    # The five oldest (2020's first days) are left to the link.
+    # The 200th is one of two decisions of 13 Jan 2020 (Decision 012 and 096): a day is not cut
+    # in two, so both are listed (a meeting's decisions share its day).
+    expect(page.locator("p.register-partial")).to_contain_text("The latest 201 of 205, by date.")
+    expect(page.locator("table.cards tbody tr")).to_have_count(201)
+    expect(page.get_by_role("link", name="Decision 012", exact=True)).to_have_count(1)
+    expect(page.get_by_role("link", name="Decision 096", exact=True)).to_have_count(1)
+    # The four oldest (2020's first days) are left to the link.
     expect(page.get_by_role("link", name="Decision 000", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Decision 036", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name="Decision 204", exact=True)).to_have_count(1)
     page.get_by_role("link", name="Show all 205").click()
     expect(page.locator("table.cards tbody tr")).to_have_count(205)
@@ -1244,3 +1268,69 @@ def test_a_chairs_typing_is_quoted_as_typed_and_dates_to_come_are_refused(page, 
     expect(page.get_by_role("alert")).to_contain_text("Completed must be a day that has come")
     expect(page.get_by_role("alert")).to_contain_text("got 1 Jan 2099")
     shot(page, "form-completion-to-come")
+
+
+def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workdir):
+    """A cluster's years of records: a link's list shows the first 50 and a box finds any other
+    by its id or words of its name (the scale audit: an action's form offered 4,051 records,
+    278 KB; a meeting's page every action and decision)."""
+    sheet = os.path.join(workdir, "actions.csv")
+    with open(sheet, "w", encoding="utf-8") as out:
+        out.write("title,owner\n")
+        for n in range(59):
+            out.write(f"Action {n:03},Ceri Lloyd\n")
+        out.write("Write to the LHB about premises funding,Siân Evans\n")
+    cli(app.replica, "import", "--format", "csv", "--type", "action", sheet)
+    premises = json.loads(cli(app.replica, "action", "list", "--search", "premises", "--json"))["records"][0]["id"]
+    page.goto(app.address + "actions/new")
+    source = page.get_by_label("Came from")
+    expect(source.locator("option")).to_have_count(51)
+    expect(page.locator("#h-find-source")).to_have_text(
+        "The list shows 50 of the 60 held here. To link another, type its id or words of its name, then save.")
+    page.get_by_label("Title").fill("Chase the premises reply")
+    page.get_by_label("Or find it by its id or words of its name").fill("lhb PREMISES")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Chase the premises reply")
+    action = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    assert json.loads(cli(app.replica, "action", "show", action, "--json"))["fields"]["source"] == premises
+
+    # Words matching several: the form says so and lists them; one is chosen, the words kept.
+    page.goto(app.address + "actions/new")
+    page.get_by_label("Title").fill("Follow up action 01x")
+    page.get_by_label("Or find it by its id or words of its name").fill("action 01")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#e-source")).to_contain_text("Came from: 11 records match “action 01”")
+    expect(page.get_by_label("Came from").locator("option")).to_have_count(12)
+    expect(page.locator("#h-find-source")).to_have_text("The list shows 11 of the 11 that match “action 01”.")
+    shot(page, "link-finder-several")
+    chosen = json.loads(cli(app.replica, "action", "list", "--search", "Action 013", "--json"))["records"][0]["id"]
+    page.get_by_label("Came from").select_option(chosen)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Follow up action 01x")
+    followed = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    assert json.loads(cli(app.replica, "action", "show", followed, "--json"))["fields"]["source"] == chosen
+
+    # Words matching nothing refuse the form and write nothing.
+    before = len(json.loads(cli(app.replica, "action", "list", "--json"))["records"])
+    page.goto(app.address + "actions/new")
+    page.get_by_label("Title").fill("Nothing to link")
+    page.get_by_label("Or find it by its id or words of its name").fill("flu clinic")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#e-source")).to_contain_text("Came from: nothing held here matches “flu clinic”")
+    expect(page.get_by_label("Title")).to_have_value("Nothing to link")
+    assert len(json.loads(cli(app.replica, "action", "list", "--json"))["records"]) == before
+
+    # A meeting's page adds an action by its id, typed in any capitals.
+    meeting = cli(app.replica, "meeting", "add", "title=Cluster board, March", "date=2027-03-11").strip()
+    page.goto(app.address + "records/" + meeting)
+    actions = page.locator("section.set", has=page.get_by_role("heading", name="Actions", exact=True))
+    expect(actions.locator("select option")).to_have_count(51)
+    actions.get_by_label("Or find it by its id or words of its name").fill(premises.lower())
+    actions.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(actions.locator("ul.members")).to_contain_text("Write to the LHB about premises funding")
+    assert json.loads(cli(app.replica, "meeting", "show", meeting, "--json"))["fields"]["actions"] == [premises]
+    actions.get_by_label("Or find it by its id or words of its name").fill("action 05")
+    actions.get_by_role("button", name="Add").click()
+    expect(actions.locator("p.error")).to_contain_text("records match “action 05”")
+    expect(actions.locator("select option")).to_have_count(1 + 10)

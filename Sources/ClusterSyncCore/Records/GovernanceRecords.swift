@@ -318,7 +318,19 @@ public struct GovernanceRecords: Sendable {
     public func checks(of view: RecordView) -> [Check] {
         var checks: [Check] = []
         func add(_ label: String, _ text: String, attention: Bool = false) { checks.append(Check(label: label, text: text, needsAttention: attention)) }
-        func named(_ interests: [InterestInForce]) -> String { interests.map { "\($0.member) (\($0.declaration.id))" }.joined(separator: ", ") }
+        // Each member once, with every declaration in force (`interests` comes sorted by member):
+        // the scale audit found a member of 30 declarations named 30 times.
+        func named(_ interests: [InterestInForce]) -> String {
+            var members: [(name: String, declarations: [String])] = []
+            for interest in interests {
+                if members.last?.name == interest.member {
+                    members[members.count - 1].declarations.append(interest.declaration.id.rawValue)
+                } else {
+                    members.append((interest.member, [interest.declaration.id.rawValue]))
+                }
+            }
+            return members.map { "\($0.name) (\($0.declarations.joined(separator: "; ")))" }.joined(separator: ", ")
+        }
         switch view.type {
         case .meeting:
             let q = quorum(of: view)
