@@ -202,6 +202,8 @@ public struct Catalogue: Sendable {
         "form_new_declaration": "Declare an interest",
         "register_none": "Nothing here yet.",
         "register_latest": "The latest {1} of {2}, by date.",
+        "decisions_needing_look": "Only decisions that need a look",
+        "decisions_needing_look_count": "{1} of the {2} decisions need a look.",
         "register_show_all": "Show all {1}",
         "field_body": "Body",
         "field_date": "Date",

@@ -30,13 +30,16 @@ extension Pages {
             // The meeting that took each, and how many of its checks need a look (an inquorate
             // meeting, a vote by a non-member…): the log said neither (web app audit).
             let governance = try self.replica.governance(listing: .decision)
-            return try self.governanceRegister(self.query(request), .decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"]) { view in
+            // What needs a look, in words (the scale audit: a bare count, and no way to list
+            // only those), and a choice to list only the decisions with any.
+            func looks(_ view: RecordView) -> [String] { governance.checks(of: view).filter(\.needsAttention).map(\.text) }
+            return try self.governanceRegister(self.query(request), .decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"],
+                                               narrowing: Narrowing(label: self.t["decisions_needing_look"], count: "decisions_needing_look_count", keeps: { !looks($0).isEmpty })) { view in
                 // The governance's own (a read of the file for each row cost as much as the row); a
                 // deleted meeting, which it leaves out, from the file.
                 let meeting = governance.meeting(view.string("meeting"))?.name
                     ?? view.reference("meeting").flatMap { try? self.replica.record($0) }?.name ?? ""
-                let look = governance.checks(of: view).filter(\.needsAttention).count
-                return [self.date(view, "date"), meeting, self.choice(view, "method"), self.choice(view, "outcome"), look == 0 ? "" : String(look)]
+                return [self.date(view, "date"), meeting, self.choice(view, "method"), self.choice(view, "outcome"), looks(view).map(self.namedRecords).joined(separator: "; ")]
             }
         }
         router.get("/plans") { request, _ in
@@ -80,11 +83,23 @@ extension Pages {
     /// `overdue`: whether a row is highlighted as the risk register highlights a review past due.
     /// `query`: `all=1` lists every record; otherwise the latest `registerPageRows`, with a link
     /// to the rest (a cluster's years of decisions made the log a 430 KB page of 3 s).
+    /// A register's choice to list only some of its records (`only=1`): the decisions that need
+    /// a look. The latest cut applies after it.
+    struct Narrowing {
+        var label: String
+        /// Catalogue key of how many are kept of how many ({1} of {2}).
+        var count: String
+        var keeps: (RecordView) -> Bool
+    }
+
     func governanceRegister(_ query: FormBody, _ type: RecordType, columns: [String], also: [[String: String]] = [],
+                            narrowing: Narrowing? = nil,
                             overdue: (RecordView) -> Bool = { _ in false }, cells: (RecordView) -> [String]) throws -> Response {
         // Each cell carries its column's name, which a phone's narrow screen shows beside it.
         let labels = columns.map { t[$0] }
-        let all = try replica.register(type, order: RecordOrder(.date))
+        let narrowed = narrowing != nil && query["only"] == "1"
+        let every = try replica.register(type, order: RecordOrder(.date))
+        let all = narrowed ? every.filter(narrowing!.keeps) : every
         // Only a register of dated events lists its latest: terms of reference (agreed on
         // `date_agreed`) and plans (a period) are ordered by name, and a declaration declared
         // years ago may be in force today (a chair reads the register for those).
@@ -101,7 +116,11 @@ extension Pages {
         ]
         if shown.count < all.count {
             data["partial"] = ["text": t.text("register_latest", String(shown.count), String(all.count)),
-                               "href": "\(Self.path(of: type))?all=1", "label": t.text("register_show_all", String(all.count))]
+                               "href": "\(Self.path(of: type))?all=1" + (narrowed ? "&only=1" : ""), "label": t.text("register_show_all", String(all.count))]
+        }
+        if let narrowing {
+            data["narrowing"] = ["label": narrowing.label, "checked": narrowed, "action": Self.path(of: type),
+                                 "count": narrowed ? t.text(narrowing.count, String(all.count), String(every.count)) : ""]
         }
         return page.html("register", title: t["\(plural)_title"], section: Self.section(of: type), data: data, conflicts: conflictCount())
     }

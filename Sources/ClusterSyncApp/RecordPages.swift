@@ -530,27 +530,41 @@ extension Pages {
     /// core words checks for the CLI, where ids are what `show` takes.
     func linkedRecords(in text: String) -> String {
         var html = ""
+        for piece in recordPieces(of: text) {
+            if let id = piece.id { html += "<a href=\"/records/\(id.rawValue)\">" }
+            HTMLText.append(piece.text, to: &html)
+            if piece.id != nil { html += "</a>" }
+        }
+        return html
+    }
+
+    /// `text` with each record id held here replaced by its title, as `linkedRecords` names it,
+    /// for a table's plain cell (the decision log's checks).
+    func namedRecords(in text: String) -> String {
+        recordPieces(of: text).map(\.text).joined()
+    }
+
+    /// `text` in pieces: words as they are, and each record id held here (`id` set) as its
+    /// title; an id not held here stays as it is.
+    private func recordPieces(of text: String) -> [(text: String, id: RecordID?)] {
+        var pieces: [(text: String, id: RecordID?)] = []
         var rest = text[...]
         while let match = rest.firstMatch(of: /[A-Z]{3}-[0-9A-Z]{10}/) {
-            HTMLText.append(String(rest[..<match.range.lowerBound]), to: &html)
-            let id = String(match.output)
-            if let id = RecordID(id), let view = try? replica.record(id), view.exists {
+            pieces.append((String(rest[..<match.range.lowerBound]), nil))
+            if let id = RecordID(String(match.output)), let view = try? replica.record(id), view.exists {
                 // A declaration is named by its member, who is named already just before it: by
                 // its organisation and day instead, which tell a member's declarations apart
                 // (scale audit: one member's 25 read "declared …" alike).
                 let parts = [view.string("organisation").flatMap { $0.isEmpty ? nil : $0 },
                              view.string("date_declared").map { t.text("check_declared", WalesDates.shown(iso: $0)) }].compactMap { $0 }
-                let title = view.type != .declaration ? view.name : parts.isEmpty ? t["type_declaration"] : parts.joined(separator: ", ")
-                html += "<a href=\"/records/\(id)\">"
-                HTMLText.append(title, to: &html)
-                html += "</a>"
+                pieces.append((view.type != .declaration ? view.name : parts.isEmpty ? t["type_declaration"] : parts.joined(separator: ", "), id))
             } else {
-                HTMLText.append(id, to: &html)
+                pieces.append((String(match.output), nil))
             }
             rest = rest[match.range.upperBound...]
         }
-        HTMLText.append(String(rest), to: &html)
-        return html
+        pieces.append((String(rest), nil))
+        return pieces
     }
 
     /// The title of a record a value names, when it names one held here; a link to a record

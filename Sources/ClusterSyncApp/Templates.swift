@@ -305,6 +305,8 @@ enum Templates {
     static let register = """
     <h1>{{heading}}</h1>
     <div class="actions-row">{{^readOnly}}<a class="button" href="{{newPath}}">{{addLabel}}</a> {{/readOnly}}{{#also}}<a href="{{href}}">{{label}}</a> {{/also}}</div>
+    {{#narrowing}}<form method="get" action="{{action}}" class="actions-row"><input type="checkbox" id="only" name="only" value="1"{{#checked}} checked{{/checked}}> <label for="only" class="inline">{{label}}</label> <button type="submit" class="secondary">{{t.filter_apply}}</button></form>
+    {{#checked}}<p class="register-narrowed">{{count}}</p>{{/checked}}{{/narrowing}}
     {{#partial}}<p class="register-partial">{{text}} <a href="{{href}}">{{label}}</a></p>{{/partial}}
     <table class="cards">
     <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>

@@ -509,11 +509,24 @@ def test_a_decisions_page_shows_what_its_votes_are_checked_against(page, app):
     expect(page.locator("main")).to_contain_text("None linked from the meeting itself. Decisions that name this meeting are listed under")
     expect(page.locator("main")).to_contain_text("None made at this meeting.")
     expect(page.locator("section.set", has=page.get_by_role("heading", name="Decisions", exact=True))).not_to_contain_text("None yet.")
-    # The decision log names each decision's meeting and how many checks need a look.
+    # The decision log names each decision's meeting and what needs a look, in words (the
+    # scale audit: a bare count), and lists only the decisions that need one when asked.
+    cli(r, "decision", "add", "title=Note the winter plan", "date=2026-11-02", "method=consensus", "outcome=agreed")
+    cli(r, "decision", "vote", decision, "Megan Price", "for")
     page.goto(app.address + "decisions")
     row = page.locator("table tbody tr", has_text="Fund the pharmacy pilot")
     expect(row.locator("td[data-label='Meeting']")).to_have_text("Cluster board, October")
-    expect(row.locator("td[data-label='Needs a look']")).to_have_text("2")
+    expect(row.locator("td[data-label='Needs a look']")).to_have_text(
+        "taken at a meeting that did not have its quorum; voted but not recorded as attending the meeting: Megan Price; "
+        "voted with an interest in force and not recorded as abstaining for it: Dr Rhys Jones; "
+        "voted but not a member in the terms of reference Board ToR: Megan Price")
+    expect(page.locator("table tbody tr")).to_have_count(2)
+    page.get_by_label("Only decisions that need a look").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    expect(page.locator("p.register-narrowed")).to_have_text("1 of the 2 decisions need a look.")
+    expect(page.get_by_label("Only decisions that need a look")).to_be_checked()
+    shot(page, "decision-log-needing-a-look")
 
 
 def test_a_chair_records_a_decision_and_its_votes_in_the_browser(page, app):
