@@ -56,10 +56,13 @@ enum LiveUpdate {
     @TaskLocal static var page: PageContext?
 
     /// `GET /changes-since?v=N`: whether the replica's version has moved past N. One pragma read.
-    static func answer(_ request: Request, version: ReplicaVersion) throws -> Response {
+    /// While *Sync now* runs (`syncing`) nothing has changed yet: a long sync commits page after
+    /// page, and each open page reloaded itself every two seconds until it ended (the scale
+    /// audit); each reloads once when it has. The Sync page shows its progress on its own.
+    static func answer(_ request: Request, version: ReplicaVersion, syncing: () -> Bool = { false }) throws -> Response {
         let asked = FormBody(request.uri.query ?? "")["v"].flatMap(Int.init)
         let now = try version.current()
-        let body = "{\"changed\":\(asked != now),\"version\":\(now)}"
+        let body = "{\"changed\":\(asked != now && !syncing()),\"version\":\(now)}"
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }

@@ -45,7 +45,9 @@ public struct WebApp: Sendable {
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AppGuard(session: session, port: { boundPort.withLock { $0 } }, page: renderer, version: version))
-        router.get("/changes-since") { request, _ in try LiveUpdate.answer(request, version: version) }
+        router.get("/changes-since") { request, _ in
+            try LiveUpdate.answer(request, version: version, syncing: { if case .running = pages.syncRun.current { true } else { false } })
+        }
         pages.register(on: router)
 
         let app = Application(
