@@ -99,21 +99,28 @@ public enum ChangeReader {
     /// distinct structured value (a score, a note) decoded once (see `LiveWriteReader`).
     ///
     /// `fields`: only the live writes of these fields (nil: every field); a record holding none
-    /// of them is left out. A page offering a register's records as link choices reads their
+    /// of them is left out, unless `everyRecord`: then it comes with all its live writes, so
+    /// that whether it exists still reads true (the roll-up counts a risk written with a title
+    /// only as open). A page offering a register's records as link choices reads their
     /// names and dates, not every action's notes (web app scale audit: a meeting's page read
     /// 2,000 actions whole, twice).
     public static func views(_ db: Database, where condition: String, arguments: StatementArguments = [],
-                             fields: Set<String>? = nil) throws -> [RecordView] {
-        // Bound last, after the condition's own positional arguments.
+                             fields: Set<String>? = nil, everyRecord: Bool = false) throws -> [RecordView] {
+        // Bound last, after the condition's own positional arguments (`?1` would number them
+        // from the start of the statement, not after them).
         let onlyFields = fields.map(fieldList)
+        let chosen = "c.field IN (SELECT value FROM json_each(?))"
+        let kept = onlyFields == nil ? "" : everyRecord
+            ? " AND (\(chosen) OR NOT EXISTS (SELECT 1 FROM change h WHERE h.record = rec.num AND h.live = 1 AND h.field IN (SELECT value FROM json_each(?))))"
+            : " AND \(chosen)"
         return try records(db, sql: """
             SELECT rec.num, rec.id, rec.tenant, rec.cluster, rec.practice,
                    c.replica, c.counter, c.hlc, c.field, c.value, c.author, c.seen
             FROM record rec
             JOIN change c ON c.record = rec.num AND c.live = 1
-            WHERE (\(condition))\(onlyFields == nil ? "" : " AND c.field IN (SELECT value FROM json_each(?))")
+            WHERE (\(condition))\(kept)
             ORDER BY rec.id
-            """, arguments: onlyFields.map { arguments + [$0] } ?? arguments).compactMap(\.view)
+            """, arguments: onlyFields.map { arguments + (everyRecord ? [$0, $0] : [$0]) } ?? arguments).compactMap(\.view)
     }
 
     /// A record held here: its number, its scope, and its live writes as a view (nil when it

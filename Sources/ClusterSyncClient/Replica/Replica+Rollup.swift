@@ -1,4 +1,6 @@
 import ClusterSyncCore
+import ClusterSyncStorage
+import GRDB
 
 /// Roll-ups computed from the cluster-shared records this replica holds: what `clustersync
 /// rollup` and `clustersync report --html` print. A practice's or cluster lead's replica holds
@@ -20,7 +22,7 @@ extension Replica {
         let identity = try identity()
         var byCluster: [String: [RollupContribution]] = [:]
         byCluster[identity.cluster] = []
-        for view in try records() where view.scope.tenant == identity.tenant && view.scope.practice == nil {
+        for view in try rollupInputs() where view.scope.tenant == identity.tenant && view.scope.practice == nil {
             byCluster[view.scope.cluster, default: []] += RollupContribution(view).map { [$0] } ?? []
         }
         if let cluster, byCluster[cluster] == nil {
@@ -31,5 +33,20 @@ extension Replica {
             ClusterRollup(tenant: identity.tenant, cluster: $0.key, contributions: $0.value, today: today)
         }
         return RegionRollup(tenant: identity.tenant, region: nil, clusters: rollups)
+    }
+
+    /// The cluster-shared records of the types that contribute, with only the live writes a
+    /// contribution reads (`RollupContribution.inputs`, and `deleted`): not every action's notes
+    /// and every meeting's minutes (the scale audit: 0.6 s of the roll-up page decoded them). A
+    /// record holding none of those still comes, so that it counts as existing; a field another
+    /// type reads (a risk's `date`) comes too and, by `inputs`' rule, changes nothing.
+    func rollupInputs() throws -> [RecordView] {
+        let types = RecordType.allCases.filter { RollupContribution.inputs(of: $0) != nil }
+        let fields = types.reduce(into: Set([RecordSchema.deletedField.name])) { $0.formUnion(RollupContribution.inputs(of: $1) ?? []) }
+        return try database.read { db in
+            try ChangeReader.views(db, where: "rec.practice IS NULL AND rec.type IN (SELECT value FROM json_each(?))",
+                                   arguments: [JSONValue.array(types.map { .string($0.rawValue) }).canonicalText],
+                                   fields: fields, everyRecord: true)
+        }
     }
 }
