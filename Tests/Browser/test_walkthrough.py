@@ -15,6 +15,11 @@ from playwright.sync_api import expect
 from conftest import cli, init_replica, open_app, shot
 
 
+def shown_record(page):
+    """The id of the record the page shows, as a Save lands on it."""
+    return re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+
+
 def add_risk(page, title, owner, likelihood, consequence, review):
     page.get_by_role("link", name="Risk register").click()
     page.get_by_role("link", name="Add a risk").click()
@@ -25,7 +30,7 @@ def add_risk(page, title, owner, likelihood, consequence, review):
     page.get_by_label("Review date").fill(review)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
-    return re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    return shown_record(page)
 
 
 def test_add_edit_and_see_risks_in_the_register(page, app):
@@ -67,7 +72,7 @@ def test_add_edit_and_see_risks_in_the_register(page, app):
     page.get_by_label("Lessons learned").fill("Recruit a year ahead")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
-    shown = json.loads(cli(app.replica, "risk", "show", re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1), "--json"))
+    shown = json.loads(cli(app.replica, "risk", "show", shown_record(page), "--json"))
     assert [shown["fields"].get(f) for f in ["cause", "effect", "lessons_learned"]] == [
         "Two phlebotomists retiring in spring", "Waits over ten days", "Recruit a year ahead"], shown
 
@@ -438,7 +443,7 @@ def test_a_meeting_with_attendance_and_a_declaration_of_interest(page, app):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr Rhys Jones")
     expect(page.locator("dl.fields")).to_contain_text("Cluster board, March")
-    declaration = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    declaration = shown_record(page)
     shown = json.loads(cli(app.replica, "declaration", "show", declaration, "--json"))
     assert shown["fields"]["meeting"].startswith("MTG-"), shown
     # The meeting's page offers declarations by member, organisation and day (a member may
@@ -1040,7 +1045,7 @@ def test_a_private_risk_made_in_the_app(page, app):
     page.get_by_label("Private to this practice").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Partner retiring next spring")
-    risk = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    risk = shown_record(page)
     shown = json.loads(cli(app.replica, "risk", "show", risk, "--json"))
     assert shown.get("practice") == "prestatyn-medical", shown
     # Refused for another reason, the form keeps the tick.
@@ -1071,7 +1076,7 @@ def test_terms_a_plan_and_a_contribution_made_private_in_the_app(page, app):
         page.get_by_label("Private to this practice").check()
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("status")).to_be_visible()
-        record = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+        record = shown_record(page)
         kind = {"TOR": "terms", "PLN": "plan", "CTB": "contribution"}[record.split("-")[0]]
         shown = json.loads(cli(app.replica, kind, "show", record, "--json"))
         assert shown.get("practice") == "prestatyn-medical", shown
@@ -1090,13 +1095,13 @@ def test_an_action_says_what_it_came_from(page, app):
     source.select_option(risk)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Agree a county locum pool")
-    action = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    action = shown_record(page)
     assert json.loads(cli(app.replica, "action", "show", action, "--json"))["fields"]["source"] == risk
     page.goto(app.address + "meetings/new")
     page.get_by_label("Title").fill("Partners' meeting")
     page.get_by_label("Private to this practice").check()
     page.get_by_role("button", name="Save").click()
-    meeting = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    meeting = shown_record(page)
     assert json.loads(cli(app.replica, "meeting", "show", meeting, "--json")).get("practice") == "prestatyn-medical"
 
 
@@ -1304,7 +1309,7 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     page.get_by_label("Or find it by its id or words of its name").fill("lhb PREMISES")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Chase the premises reply")
-    action = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    action = shown_record(page)
     assert json.loads(cli(app.replica, "action", "show", action, "--json"))["fields"]["source"] == premises
 
     # Words matching several: the form says so and lists them; one is chosen, the words kept.
@@ -1320,7 +1325,7 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     page.get_by_label("Came from").select_option(chosen)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Follow up action 01x")
-    followed = re.search(r"/records/([A-Z]+-[A-Z0-9]+)", page.url).group(1)
+    followed = shown_record(page)
     assert json.loads(cli(app.replica, "action", "show", followed, "--json"))["fields"]["source"] == chosen
 
     # Words matching nothing refuse the form and write nothing.
