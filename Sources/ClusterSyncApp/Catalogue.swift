@@ -105,7 +105,7 @@ public struct Catalogue: Sendable {
         "link_find": "Or find it by its id or words of its name",
         "link_find_hint": "The list shows {1} of the {2} held here. To link another, type its id or words of its name, then save.",
         "link_find_found": "The list shows {1} of the {2} that match “{3}”.",
-        "link_find_none": "{1}: nothing held here matches “{2}”; type its id, or other words of its name",
+        "link_find_none": "{1}: no record this may link to matches “{2}”; type its id, or other words of its name",
         "link_find_several": "{1}: {2} records match “{3}”; choose one of them in the list, or type more words of its name",
         "form_saved": "Saved.",
         "field_title": "Title",

@@ -31,15 +31,29 @@ extension Pages {
             // meeting, a vote by a non-member…): the log said neither (web app audit).
             let governance = try self.replica.governance(listing: .decision)
             // What needs a look, in words (the scale audit: a bare count, and no way to list
-            // only those), and a choice to list only the decisions with any.
-            func looks(_ view: RecordView) -> [String] { governance.checks(of: view).filter(\.needsAttention).map(\.text) }
+            // only those), and a choice to list only the decisions with any. Each decision's
+            // worked out once, and each record its words name read once, for the whole page.
+            var looked: [RecordID: [String]] = [:]
+            var names: [RecordID: String?] = [:]
+            func looks(_ view: RecordView) -> [String] {
+                if let known = looked[view.id] { return known }
+                let found = governance.checks(of: view).filter(\.needsAttention).map(\.text)
+                looked[view.id] = found
+                return found
+            }
+            func name(_ id: RecordID) -> String? {
+                if let known = names[id] { return known }
+                let found = self.checkName(id)
+                names[id] = found
+                return found
+            }
             return try self.governanceRegister(self.query(request), .decision, columns: ["field_date", "field_meeting", "field_method", "field_outcome", "check_check"],
                                                narrowing: Narrowing(label: self.t["decisions_needing_look"], count: "decisions_needing_look_count", keeps: { !looks($0).isEmpty })) { view in
                 // The governance's own (a read of the file for each row cost as much as the row); a
                 // deleted meeting, which it leaves out, from the file.
                 let meeting = governance.meeting(view.string("meeting"))?.name
                     ?? view.reference("meeting").flatMap { try? self.replica.record($0) }?.name ?? ""
-                return [self.date(view, "date"), meeting, self.choice(view, "method"), self.choice(view, "outcome"), looks(view).map(self.namedRecords).joined(separator: "; ")]
+                return [self.date(view, "date"), meeting, self.choice(view, "method"), self.choice(view, "outcome"), looks(view).map { self.namedRecords(in: $0, name: name) }.joined(separator: "; ")]
             }
         }
         router.get("/plans") { request, _ in

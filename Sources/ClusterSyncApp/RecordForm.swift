@@ -52,40 +52,46 @@ struct RecordForm {
         }
     }
 
-    /// How many of a link field's records its list shows; past that, a box finds the others.
-    static let listedLinks = 50
-
     /// The box beside a link field's list that finds a record by its id or words of its name.
     static func finderName(_ field: String) -> String { "find-" + field }
 
+    /// The words that found several records, kept beside a list drawn again to show them (the
+    /// box itself empty, so that a choice among them is read as the choice).
+    static func matchedName(_ field: String) -> String { "matched-" + field }
+
     /// The records a link field may name, as its list offers them (`records`, as `data` takes
-    /// it): a field naming several types names each record with its type. Empty for a field
-    /// that is not a link.
-    func linkOptions(_ field: Field, records: (RecordType, String) -> [(id: String, name: String)], t: Catalogue) -> [(id: String, name: String)] {
+    /// it): a field naming several types names each record with its type. Nil for a field that
+    /// is not a link.
+    func linkFinder(_ field: Field, records: (RecordType, String) -> [(id: String, name: String)], t: Catalogue) -> LinkFinder? {
         switch field.kind {
-        case .record(let type): records(type, field.listKind)
-        case .records(let types): types.flatMap { type in records(type, field.listKind).map { (id: $0.id, name: "\(t["link_type_\(type.rawValue)"]): \($0.name)") } }
-        default: []
+        case .record(let type): LinkFinder(groups: [records(type, field.listKind)])
+        case .records(let types):
+            LinkFinder(groups: types.map { type in records(type, field.listKind).map { (id: $0.id, name: "\(t["link_type_\(type.rawValue)"]): \($0.name)") } })
+        default: nil
         }
     }
 
-    /// The form with each link field's finder read (`LinkSearch.choose`): the record its words
-    /// pick out becomes the field's choice; words that pick out none, or several with none of
-    /// them chosen in the list, are the field's problem (the form, drawn again, lists them).
+    /// The form with each link field's finder read (`LinkFinder.read`): the record its words
+    /// pick out becomes the field's choice; words that pick out none, or several, are the
+    /// field's problem. Several are listed when the form is drawn again, the box emptied and the
+    /// words kept beside it (`matchedName`), so that the one chosen among them is the choice
+    /// even when it is the link the record already had.
     private func readingFinders(_ form: FormBody, records: (RecordType, String) -> [(id: String, name: String)], t: Catalogue) -> (form: FormBody, problems: [Problem]) {
         var read = form
         var problems: [Problem] = []
         for field in fields {
             let typed = form.trimmed(Self.finderName(field.name))
-            guard !typed.isEmpty else { continue }
-            let offered = linkOptions(field, records: records, t: t)
-            guard !offered.isEmpty else { continue }
-            let label = t["field_\(field.name)"]
-            switch LinkSearch.choose(typed: typed, chosen: form.trimmed(field.name), baseline: form.trimmed(Self.baselineName(field.name)),
-                                     ids: offered.map(\.id), labels: offered.map(\.name)) {
-            case .chosen(let id): read.set(field.name, id)
-            case .none: problems.append(Problem(field: field.name, message: t.text("link_find_none", label, typed)))
-            case .several(let found): problems.append(Problem(field: field.name, message: t.text("link_find_several", label, String(found.count), typed)))
+            guard !typed.isEmpty, let finder = linkFinder(field, records: records, t: t) else { continue }
+            switch finder.read(typed, chosen: form.trimmed(field.name), baseline: form.trimmed(Self.baselineName(field.name)),
+                               label: t["field_\(field.name)"], t: t) {
+            case .success(let id):
+                read.set(field.name, id)
+            case .failure(let refusal):
+                problems.append(Problem(field: field.name, message: refusal.message))
+                if refusal.several {
+                    read.set(Self.finderName(field.name), "")
+                    read.set(Self.matchedName(field.name), typed)
+                }
             }
         }
         return (read, problems)
@@ -98,7 +104,8 @@ struct RecordForm {
         let (read, finding) = readingFinders(form, records: records, t: t)
         switch edits(from: read, current: current, today: today, t: t) {
         case .refused(let problems):
-            return (read, .refused(finding + problems.filter { problem in !finding.contains { $0.field == problem.field } }))
+            // A field changed under the form is said too: its problem moves the form's baseline.
+            return (read, .refused(finding + problems.filter { problem in problem.changedMeanwhile || !finding.contains { $0.field == problem.field } }))
         case .accepted where !finding.isEmpty:
             return (read, .refused(finding))
         case .accepted(let edits):
@@ -426,28 +433,25 @@ struct RecordForm {
                     }
             case .record, .records:
                 row["isSelect"] = true
-                let offered = linkOptions(field, records: records, t: t)
+                let finder = linkFinder(field, records: records, t: t)!
                 let current = values(field.name)
                 let typed = values(Self.finderName(field.name)).trimmingCharacters(in: .whitespacesAndNewlines)
-                let found = LinkSearch.matches(typed, ids: offered.map(\.id), labels: offered.map(\.name))
-                var listed = Array((found.isEmpty ? offered : found.map { offered[$0] }).prefix(Self.listedLinks))
-                // The choice stays shown: one cut from a long list by its name, a link to a
+                let matched = typed.isEmpty ? values(Self.matchedName(field.name)).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+                let (shown, hint) = finder.listing(typed.isEmpty ? matched : typed, t: t)
+                var listed = shown
+                // The choice stays shown: one not among those listed by its name, a link to a
                 // record no longer offered (deleted since) named so, rather than the box
                 // showing "Choose…" as if there were none.
                 if !current.isEmpty, !listed.contains(where: { $0.id == current }) {
-                    let name = offered.first { $0.id == current }?.name ?? t.text("form_link_not_offered", current)
+                    let name = finder.offered.first { $0.id == current }?.name ?? t.text("form_link_not_offered", current)
                     listed.insert((current, name), at: 0)
                 }
                 row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]]
                     + listed.map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": current == $0.id] }
-                // A list too long to read (a cluster's years of actions and decisions) shows
-                // its first and a box to find any other (`LinkSearch`).
-                if offered.count > Self.listedLinks || !typed.isEmpty {
-                    let shown = String(min(found.isEmpty ? offered.count : found.count, Self.listedLinks))
+                if let hint {
                     row["finder"] = [
-                        "name": Self.finderName(field.name), "label": t["link_find"], "value": typed,
-                        "hint": found.isEmpty ? t.text("link_find_hint", shown, String(offered.count))
-                            : t.text("link_find_found", shown, String(found.count), typed),
+                        "name": Self.finderName(field.name), "label": t["link_find"], "value": typed, "hint": hint,
+                        "matchedName": Self.matchedName(field.name), "matched": matched,
                     ]
                 }
             }

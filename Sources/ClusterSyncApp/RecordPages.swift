@@ -91,16 +91,12 @@ extension Pages {
             let removing = posted["op"] == "remove"
             var value = posted.trimmed("value")
             do {
-                // Words or an id typed in the finder beside a long list (`LinkSearch`).
+                // Words or an id typed in the box beside a long list (`LinkFinder`).
                 let finding = posted.trimmed("find")
                 if !removing, !finding.isEmpty {
-                    let offered = self.linkOptions(of: view, field: field)
-                    let label = self.t["field_\(field)"]
-                    switch LinkSearch.choose(typed: finding, chosen: value, baseline: "", ids: offered.map(\.id), labels: offered.map(\.name)) {
-                    case .chosen(let id): value = id
-                    case .none: throw ClusterSyncError(.invalidValue, self.t.text("link_find_none", label, finding), field: field)
-                    case .several(let found):
-                        throw ClusterSyncError(.invalidValue, self.t.text("link_find_several", label, String(found.count), finding), field: field)
+                    switch self.linkFinder(of: view, field: field).read(finding, chosen: value, baseline: "", label: self.t["field_\(field)"], t: self.t) {
+                    case .success(let id): value = id
+                    case .failure(let refusal): throw ClusterSyncError(.invalidValue, refusal.message, field: field)
                     }
                 }
                 // A form from a page shown before a sync or another tab changed the set: what it
@@ -435,11 +431,12 @@ extension Pages {
 
     /// The records a link set's *Add* offers: those held here it may name (`linkable`) and does
     /// not name yet, the record itself left out.
-    func linkOptions(of view: RecordView, field: String) -> [(id: String, name: String)] {
-        guard case .referenceSet(let types)? = view.type.schema.field(field)?.kind else { return [] }
+    func linkFinder(of view: RecordView, field: String) -> LinkFinder {
+        guard case .referenceSet(let types)? = view.type.schema.field(field)?.kind else { return LinkFinder(groups: []) }
         let named = Set(view.members(field).compactMap(\.stringValue))
-        return types.flatMap { linkable($0, fromPrivate: view.scope.practice != nil) }
-            .filter { !named.contains($0.id) && $0.id != view.id.rawValue }
+        return LinkFinder(groups: types.map { type in
+            linkable(type, fromPrivate: view.scope.practice != nil).filter { !named.contains($0.id) && $0.id != view.id.rawValue }
+        })
     }
 
     /// Each such field's members, each with *Remove*, and how to add one: the words a choice
@@ -464,19 +461,10 @@ extension Pages {
             case .choiceSet(let words):
                 options = words.filter { !named.contains($0) }.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] }
             case .referenceSet:
-                let offered = linkOptions(of: view, field: name)
                 let typedWords = typed?["field"] == name ? typed?.trimmed("find") ?? "" : ""
-                let found = LinkSearch.matches(typedWords, ids: offered.map(\.id), labels: offered.map(\.name))
-                options = (found.isEmpty ? offered : found.map { offered[$0] }).prefix(RecordForm.listedLinks)
-                    .map { ["optionValue": $0.id, "optionLabel": $0.name] }
-                // A list too long to read shows its first and a box to find any other.
-                if offered.count > RecordForm.listedLinks || !typedWords.isEmpty {
-                    form["finder"] = [
-                        "value": typedWords,
-                        "hint": found.isEmpty ? t.text("link_find_hint", String(options.count), String(offered.count))
-                            : t.text("link_find_found", String(options.count), String(found.count), typedWords),
-                    ]
-                }
+                let (listed, hint) = linkFinder(of: view, field: name).listing(typedWords, t: t)
+                options = listed.map { ["optionValue": $0.id, "optionLabel": $0.name] }
+                if let hint { form["finder"] = ["value": typedWords, "hint": hint] }
             default:
                 form["text"] = true
                 options = []
@@ -530,7 +518,7 @@ extension Pages {
     /// core words checks for the CLI, where ids are what `show` takes.
     func linkedRecords(in text: String) -> String {
         var html = ""
-        for piece in recordPieces(of: text) {
+        for piece in recordPieces(of: text, name: checkName) {
             if let id = piece.id { html += "<a href=\"/records/\(id.rawValue)\">" }
             HTMLText.append(piece.text, to: &html)
             if piece.id != nil { html += "</a>" }
@@ -538,26 +526,32 @@ extension Pages {
         return html
     }
 
-    /// `text` with each record id held here replaced by its title, as `linkedRecords` names it,
-    /// for a table's plain cell (the decision log's checks).
-    func namedRecords(in text: String) -> String {
-        recordPieces(of: text).map(\.text).joined()
+    /// `text` with each record id held here replaced by its title (`name`, `checkName` or a
+    /// page's memo of it), for a table's plain cell (the decision log's checks).
+    func namedRecords(in text: String, name: (RecordID) -> String?) -> String {
+        recordPieces(of: text, name: name).map(\.text).joined()
     }
 
-    /// `text` in pieces: words as they are, and each record id held here (`id` set) as its
-    /// title; an id not held here stays as it is.
-    private func recordPieces(of text: String) -> [(text: String, id: RecordID?)] {
+    /// The title a check names a record by, when it is held here. A declaration is named by its
+    /// member, who is named already just before it: by its organisation and day instead, which
+    /// tell a member's declarations apart (scale audit: one member's 25 read "declared …" alike).
+    func checkName(_ id: RecordID) -> String? {
+        guard let view = try? replica.record(id), view.exists else { return nil }
+        guard view.type == .declaration else { return view.name }
+        let parts = [view.string("organisation").flatMap { $0.isEmpty ? nil : $0 },
+                     view.string("date_declared").map { t.text("check_declared", WalesDates.shown(iso: $0)) }].compactMap { $0 }
+        return parts.isEmpty ? t["type_declaration"] : parts.joined(separator: ", ")
+    }
+
+    /// `text` in pieces: words as they are, and each record id `name` names (`id` set) as that
+    /// name; an id it does not name stays as it is.
+    private func recordPieces(of text: String, name: (RecordID) -> String?) -> [(text: String, id: RecordID?)] {
         var pieces: [(text: String, id: RecordID?)] = []
         var rest = text[...]
         while let match = rest.firstMatch(of: /[A-Z]{3}-[0-9A-Z]{10}/) {
             pieces.append((String(rest[..<match.range.lowerBound]), nil))
-            if let id = RecordID(String(match.output)), let view = try? replica.record(id), view.exists {
-                // A declaration is named by its member, who is named already just before it: by
-                // its organisation and day instead, which tell a member's declarations apart
-                // (scale audit: one member's 25 read "declared …" alike).
-                let parts = [view.string("organisation").flatMap { $0.isEmpty ? nil : $0 },
-                             view.string("date_declared").map { t.text("check_declared", WalesDates.shown(iso: $0)) }].compactMap { $0 }
-                pieces.append((view.type != .declaration ? view.name : parts.isEmpty ? t["type_declaration"] : parts.joined(separator: ", "), id))
+            if let id = RecordID(String(match.output)), let title = name(id) {
+                pieces.append((title, id))
             } else {
                 pieces.append((String(match.output), nil))
             }

@@ -116,11 +116,11 @@ extension Pages {
 
     // MARK: Action tracker
 
-    /// The status filter's choices: what is still to do (the first view), each status, all.
     /// The tracker sorts by due date first, and by any column but the RAG rating (which the due
     /// date and status make) as the risk register does (scale audit: due date only).
     static let actionSorting = SortableColumns(keys: [.title, .owner, .due, .status], labels: ["field_title", "col_owner", "col_due", "col_status"])
 
+    /// The status filter's choices: what is still to do (the first view), each status, all.
     static let actionStatusChoices = ["outstanding"] + RecordSchema.actionStatuses + ["all"]
 
     /// Outstanding actions by due date first: after a few years most of a cluster's 2,000 are
@@ -139,10 +139,11 @@ extension Pages {
         let filter = RecordFilter(status: RecordSchema.actionStatuses.contains(status) ? status : nil, overdue: overdueOnly,
                                   words: words, outstanding: status == "outstanding", source: sources)
         let rows = all.filter { filter.matches($0, today: today) }
-        // A heading's link keeps the page's filters, as the risk register's do.
-        func filters() -> [String] {
+        // A heading's link keeps the page's filters, as the risk register's do; the link that
+        // stops filtering by a meeting's actions keeps the others and the order.
+        func filters(keepingOrigin: Bool = true) -> [String] {
             ["status=\(Self.encoded(status))"] + (words.isEmpty ? [] : ["q=\(Self.encoded(words))"]) + (overdueOnly ? ["overdue=1"] : [])
-                + (origin.map { ["from=\($0.id.rawValue)"] } ?? [])
+                + (keepingOrigin ? origin.map { ["from=\($0.id.rawValue)"] } ?? [] : [])
         }
         let sorting = Self.actionSorting.data(order, direction: direction, t: t) { column, descending in
             "/actions?" + (["sort=\(column)", "dir=\(descending ? "desc" : "asc")"] + filters()).joined(separator: "&")
@@ -159,7 +160,8 @@ extension Pages {
         ]) { _, new in new }
         if let origin, sources != nil {
             data["from"] = ["id": origin.id.rawValue, "text": t.text("actions_from", origin.name),
-                            "clear": "/actions?status=\(status)" + (words.isEmpty ? "" : "&q=\(Self.encoded(words))") + (overdueOnly ? "&overdue=1" : "")]
+                            "clear": "/actions?" + (["sort=\(order.key.rawValue)"] + (direction.map { ["dir=\(Self.encoded($0))"] } ?? [])
+                                + filters(keepingOrigin: false)).joined(separator: "&")]
         }
         return page.html("actions", title: t["actions_title"], section: .actions, data: data, conflicts: conflictCount())
     }

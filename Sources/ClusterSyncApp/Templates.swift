@@ -69,7 +69,7 @@ enum Templates {
     </select>{{#finder}}
     <div class="finder"><label for="f-{{name}}">{{label}}</label>
     <p class="hint" id="h-{{name}}">{{hint}}</p>
-    <input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}" aria-describedby="h-{{name}}" autocomplete="off"></div>{{/finder}}{{/isSelect}}
+    <input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}" aria-describedby="h-{{name}}" autocomplete="off">{{#matched}}<input type="hidden" name="{{matchedName}}" value="{{matched}}">{{/matched}}</div>{{/finder}}{{/isSelect}}
     </div>
     {{/fields}}
     {{#privateChoice}}<div class="field"><input type="checkbox" id="f-private" name="private" value="yes" aria-describedby="h-private"{{#privateChecked}} checked{{/privateChecked}}> <label for="f-private" class="inline">{{t.form_private}}</label>

@@ -39,6 +39,21 @@ import Testing
         #expect(titles(try r.register(.action, order: RecordOrder(.due, descending: true))) == ["later", "A sooner", "b sooner", "no date"])
     }
 
+    /// Statuses sort as an action goes through them, not A to Z ("cancelled" read first).
+    @Test func statusesSortInTheOrderARecordGoesThroughThem() throws {
+        defer { dir.remove() }
+        let r = try makeReplica(dir, "a", practice: "prestatyn", clock: { 1_795_000_000_000 })
+        // The practice's own actions, which it may cancel without the cluster lead.
+        for status in ["cancelled", "complete", "not-started", "in-progress"] {
+            _ = try r.add(.action, private: true, edits: [.set("title", s(status)), .set("status", s(status))])
+        }
+        _ = try r.add(.action, private: true, edits: [.set("title", s("no status written"))])
+        #expect(titles(try r.register(.action, order: RecordOrder(.status)))
+            == ["no status written", "not-started", "in-progress", "complete", "cancelled"])
+        #expect(titles(try r.register(.action, order: RecordOrder(.status, descending: true)))
+            == ["cancelled", "complete", "in-progress", "no status written", "not-started"])
+    }
+
     @Test func logsReadNewestFirstWithUndatedLastEitherWay() throws {
         defer { dir.remove() }
         let r = try makeReplica(dir, "a", practice: "prestatyn", clock: { 1_795_000_000_000 })

@@ -19,20 +19,24 @@ import Testing
         #expect(LinkSearch.matches("   ", ids: ids, labels: labels).isEmpty)
     }
 
-    @Test func theWordsDecideUnlessOneTheyMatchWasChosenInTheList() {
-        // One match: it, whatever the list shows.
+    @Test func theWordsDecideUnlessTheListsChoiceWasChanged() {
+        // One match: it, when the list was left as it was drawn.
         #expect(LinkSearch.choose(typed: "premises", chosen: "", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000002"))
         #expect(LinkSearch.choose(typed: "premises", chosen: "ACT-0000000001", baseline: "ACT-0000000001", ids: ids, labels: labels)
             == .chosen("ACT-0000000002"))
-        // Several, nothing chosen among them: the person is shown them.
+        // Several, the list left alone: the person is shown them.
         #expect(LinkSearch.choose(typed: "winter", chosen: "", baseline: "", ids: ids, labels: labels) == .several([0, 2, 3]))
-        // Then chooses one of them in the list, the words still typed.
-        #expect(LinkSearch.choose(typed: "winter", chosen: "ACT-0000000003", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000003"))
-        // An edit form's link left as it was does not count as a choice among the matches.
         #expect(LinkSearch.choose(typed: "winter", chosen: "ACT-0000000001", baseline: "ACT-0000000001", ids: ids, labels: labels)
             == .several([0, 2, 3]))
-        // A choice changed to one the words do not match: the words decide.
-        #expect(LinkSearch.choose(typed: "premises", chosen: "ACT-0000000003", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000002"))
+        // Then chooses in the list, the words still typed: the choice is theirs, one the words
+        // match or not (after "nothing matches", the list shows the first records).
+        #expect(LinkSearch.choose(typed: "winter", chosen: "ACT-0000000003", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000003"))
+        #expect(LinkSearch.choose(typed: "flu", chosen: "ACT-0000000002", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000002"))
+        #expect(LinkSearch.choose(typed: "premises", chosen: "ACT-0000000003", baseline: "ACT-0000000001", ids: ids, labels: labels)
+            == .chosen("ACT-0000000003"))
+        // A choice the field does not offer is no choice: the words decide.
+        #expect(LinkSearch.choose(typed: "premises", chosen: "RSK-0000000009", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000002"))
         #expect(LinkSearch.choose(typed: "flu", chosen: "", baseline: "", ids: ids, labels: labels) == .none)
+        #expect(LinkSearch.choose(typed: "flu", chosen: "", baseline: "", ids: [], labels: []) == .none)
     }
 }

@@ -29,12 +29,12 @@ public enum LinkSearch {
         case several([Int])
     }
 
-    /// The finder's words decide, unless the list's choice was changed (from `baseline`, what it
-    /// showed when the form was drawn) to one of the records they pick out: a person shown
-    /// several matches chooses one of them in the list and saves with the words still typed.
+    /// A choice changed in the list (from `baseline`, what it showed when the form was drawn) to
+    /// a record offered is the person's, whatever the words say: shown several matches, or none,
+    /// they choose in the list and save with the words still typed. Otherwise the words decide.
     public static func choose(typed: String, chosen: String, baseline: String, ids: [String], labels: [String]) -> Outcome {
+        if chosen != baseline, ids.contains(chosen) { return .chosen(chosen) }
         let found = matches(typed, ids: ids, labels: labels)
-        if chosen != baseline, found.contains(where: { ids[$0] == chosen }) { return .chosen(chosen) }
         switch found.count {
         case 0: return .none
         case 1: return .chosen(ids[found[0]])

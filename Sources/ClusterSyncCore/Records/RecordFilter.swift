@@ -122,7 +122,9 @@ public struct RecordOrder: Sendable, Equatable {
         /// A log's date: a meeting's or decision's `date`, a declaration's `date_declared`
         /// (read newest first, undated records last).
         case date
-        case title, owner, category, status
+        case title, owner, category
+        /// Status, in the order a record goes through them (`statusKey`).
+        case status
 
         /// How the column reads unless told otherwise: highest score first, the newest of a
         /// log first, earliest due or review date first, A to Z.
@@ -156,8 +158,19 @@ public struct RecordOrder: Sendable, Equatable {
         case .date: day(view.date("date") ?? view.date("date_declared"))
         case .title: SortValue(text: Self.folded(view.name))
         case .owner, .category: SortValue(text: Self.folded(view.string(key.rawValue) ?? ""))
-        case .status: SortValue(text: view.status ?? "")
+        case .status: statusKey(of: view)
         }
+    }
+
+    /// A status in the order a record goes through them, as its type lists them (an action not
+    /// started, in progress, complete, closed, cancelled), not A to Z, which put "cancelled"
+    /// first; a status the type does not list after those, by its words.
+    private func statusKey(of view: RecordView) -> SortValue {
+        let status = view.status ?? ""
+        guard case .choice(let words)? = view.type.schema.field("status")?.kind, let index = words.firstIndex(of: status) else {
+            return SortValue(number: Int.max, text: status)
+        }
+        return SortValue(number: index)
     }
 
     /// A date as a sort key; a record without one after the rest, whichever way.

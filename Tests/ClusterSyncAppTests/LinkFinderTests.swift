@@ -1,0 +1,67 @@
+@testable import ClusterSyncApp
+import ClusterSyncCore
+import Testing
+
+/// A link field's list and box (`LinkFinder`): what it lists, what it says beside the box, and
+/// what a save comes to.
+@Suite struct LinkFinderTests {
+    let t = Catalogue.english
+
+    func records(_ prefix: String, _ count: Int) -> [LinkFinder.Option] {
+        (0..<count).map { (id: "\(prefix)-\(String(format: "%010d", $0))", name: "\(prefix) \($0)") }
+    }
+
+    /// A field naming several types lists some of each (a review found *Came from* listing the
+    /// first 50 risks, and never a meeting or decision).
+    @Test func aLongListSharesItsPlacesAmongItsTypes() {
+        let finder = LinkFinder(groups: [records("RSK", 300), records("ACT", 2000), records("LST", 3), records("MTG", 150)])
+        let (listed, hint) = finder.listing("", t: t)
+        #expect(listed.count == 50)
+        #expect(listed.filter { $0.id.hasPrefix("RSK") }.count == 16)
+        #expect(listed.filter { $0.id.hasPrefix("ACT") }.count == 16)
+        #expect(listed.filter { $0.id.hasPrefix("LST") }.count == 3)
+        #expect(listed.filter { $0.id.hasPrefix("MTG") }.count == 15)
+        // Each type's first, in their order, types in the field's order.
+        #expect(listed.first?.name == "RSK 0" && listed.last?.name == "MTG 14")
+        #expect(hint == "The list shows 50 of the 2453 held here. To link another, type its id or words of its name, then save.")
+    }
+
+    @Test func aShortListNeedsNoBox() {
+        let finder = LinkFinder(groups: [records("ACT", 50)])
+        let (listed, hint) = finder.listing("", t: t)
+        #expect(listed.count == 50 && hint == nil)
+        // Words typed all the same (a box kept after a refusal): listed with what they match.
+        #expect(finder.listing("ACT 4", t: t).hint == "The list shows 14 of the 14 that match “ACT 4”.") // ACT 4, 14, 24, 34, 40–49
+    }
+
+    @Test func wordsListWhatTheyMatch() {
+        let finder = LinkFinder(groups: [records("ACT", 2000)])
+        let (listed, hint) = finder.listing("act 19", t: t)
+        #expect(listed.count == 50 && listed.allSatisfy { $0.name.contains("19") })
+        #expect(hint == "The list shows 50 of the 139 that match “act 19”.")
+        // Words matching nothing list the first records again.
+        #expect(finder.listing("flu", t: t).records.map(\.name).prefix(2) == ["ACT 0", "ACT 1"])
+    }
+
+    @Test func aSaveComesToOneRecordOrSaysWhyNot() throws {
+        let finder = LinkFinder(groups: [records("ACT", 200)])
+        #expect(try finder.read("act 150", chosen: "", baseline: "", label: "Actions", t: t).get() == "ACT-0000000150")
+        #expect(try finder.read("act-0000000007", chosen: "", baseline: "", label: "Actions", t: t).get() == "ACT-0000000007")
+        switch finder.read("act 15", chosen: "", baseline: "", label: "Actions", t: t) {
+        case .success(let id): Issue.record("several matched, yet \(id) was chosen")
+        case .failure(let refusal):
+            #expect(refusal.several)
+            #expect(refusal.message == "Actions: 12 records match “act 15”; choose one of them in the list, or type more words of its name")
+        }
+        switch finder.read("flu", chosen: "", baseline: "", label: "Actions", t: t) {
+        case .success(let id): Issue.record("nothing matched, yet \(id) was chosen")
+        case .failure(let refusal):
+            #expect(!refusal.several)
+            #expect(refusal.message == "Actions: no record this may link to matches “flu”; type its id, or other words of its name")
+        }
+        // Nothing offered (every record linked already): words match nothing, and say so.
+        #expect((try? LinkFinder(groups: []).read("act 1", chosen: "", baseline: "", label: "Actions", t: t).get()) == nil)
+        // A record chosen in the list, the words still typed, is the one.
+        #expect(try finder.read("flu", chosen: "ACT-0000000003", baseline: "", label: "Actions", t: t).get() == "ACT-0000000003")
+    }
+}
