@@ -60,15 +60,12 @@ extension Pages {
         }
         let tableRows = riskTableRows(rows)
         let matrix = RiskMatrix(scores: all.filter { $0.status == "open" }.compactMap { $0.value("score").flatMap(RiskScore.init) })
-        func options(_ values: [(String, String)], selected: String) -> [[String: Any]] {
-            values.map { ["optionValue": $0.0, "optionLabel": $0.1, "selected": $0.0 == selected] }
-        }
         let data: [String: Any] = HeatMap.data(matrix).merging(sorting) { _, new in new }.merging([
             "rows": tableRows, "hasRows": !rows.isEmpty,
             "countText": t.text("risks_count", String(rows.count), String(all.count)),
             "q": words, "overdueOnly": overdueOnly,
-            "statusOptions": options([("open", t["status_open"]), ("closed", t["status_closed"]), ("all", t["status_all"])], selected: status),
-            "bandOptions": options([("", t["any"])] + RiskScore.Band.allCases.map { ($0.rawValue, $0.rawValue) }, selected: band),
+            "statusOptions": SortableColumns.options([("open", t["status_open"]), ("closed", t["status_closed"]), ("all", t["status_all"])], selected: status),
+            "bandOptions": SortableColumns.options([("", t["any"])] + RiskScore.Band.allCases.map { ($0.rawValue, $0.rawValue) }, selected: band),
         ]) { _, new in new }
         return page.html("risks", title: t["risks_title"], section: .risks, data: data,
                          flash: query["saved"] == "1" ? t["form_saved"] : nil, conflicts: conflictCount())

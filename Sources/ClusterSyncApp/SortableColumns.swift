@@ -9,6 +9,11 @@ struct SortableColumns {
     /// Each key's column heading, as catalogue keys.
     var labels: [String]
 
+    /// A select's choices for a template (value, label), the one `selected` marked.
+    static func options(_ values: [(String, String)], selected: String) -> [[String: Any]] {
+        values.map { ["optionValue": $0.0, "optionLabel": $0.1, "selected": $0.0 == selected] }
+    }
+
     /// The order a page's query asks for (`sort`, `dir`), among these columns; `standard` when
     /// it names none. No direction (the form's "usual order") is the column's own.
     func order(_ query: FormBody, standard: RecordOrder.Key) -> (order: RecordOrder, direction: String?) {
@@ -31,13 +36,10 @@ struct SortableColumns {
             }
             return entry
         }
-        func options(_ values: [(String, String)], selected: String) -> [[String: Any]] {
-            values.map { ["optionValue": $0.0, "optionLabel": $0.1, "selected": $0.0 == selected] }
-        }
         return [
             "columns": columns,
-            "sortOptions": options(zip(keys, labels).map { ($0.rawValue, t[$1]) }, selected: order.key.rawValue),
-            "dirOptions": options([("", t["order_usual"]), ("asc", t["order_asc"]), ("desc", t["order_desc"])],
+            "sortOptions": Self.options(zip(keys, labels).map { ($0.rawValue, t[$1]) }, selected: order.key.rawValue),
+            "dirOptions": Self.options([("", t["order_usual"]), ("asc", t["order_asc"]), ("desc", t["order_desc"])],
                                   selected: direction == nil ? "" : order.descending ? "desc" : "asc"),
         ]
     }
