@@ -114,6 +114,21 @@ import Testing
 
     // MARK: Values the schema refuses
 
+    /// A spreadsheet's date number (a date column saved unformatted) is refused naming the day
+    /// it stands for and what to do; it is never taken as that day.
+    @Test func aSpreadsheetsDateNumberIsRefusedNamingItsDay() throws {
+        #expect(CalendarDate.spreadsheetDay(typed: "46113") == CalendarDate(year: 2026, month: 4, day: 1))
+        #expect(CalendarDate.spreadsheetDay(typed: " 45292.5 ") == CalendarDate(year: 2024, month: 1, day: 1))
+        #expect(CalendarDate.spreadsheetDay(typed: "32874") == CalendarDate(year: 1990, month: 1, day: 1))
+        for notOne in ["2026", "12345", "99999", "46113x", "4611.3", "-46113", "46,113", ""] {
+            #expect(CalendarDate.spreadsheetDay(typed: notOne) == nil, "\(notOne)")
+        }
+        let error = Self.expectError(.invalidValue, field: "due_date") { try Self.parse("due_date=46113", .action) }
+        #expect(error?.message == "due_date must be a date written YYYY-MM-DD or DD/MM/YYYY; got 46113, which is how a spreadsheet saves "
+            + "01/04/2026 in a column not formatted as dates: format the column as dates (or type the date) and try again")
+        #expect(CalendarDate(typed: "46113") == nil)
+    }
+
     @Test func aDateThatIsNotADateIsRefused() throws {
         for text in ["2026-02-30", "2025-02-29", "2026-13-01", "11/23/2026", "tomorrow", "2026-11-23T09:00"] {
             // Typed, it is refused as it is read; sent as a value, the schema refuses it.

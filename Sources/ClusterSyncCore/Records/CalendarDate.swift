@@ -47,6 +47,20 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         }
     }
 
+    /// The day a spreadsheet's date number stands for, when `text` is one for a day from 1990
+    /// to 2099: Excel and LibreOffice count days from 30 December 1899 (46113 is 1 April 2026),
+    /// and save a date column not formatted as dates so, a time as a fraction (46113.5). Read
+    /// to say what the number would be, never taken as the date: a bare number typed in the
+    /// CLI or a form is no date, and guessing would write a day nobody chose.
+    public static func spreadsheetDay(typed text: some StringProtocol) -> CalendarDate? {
+        let trimmed = String(text).trimmingWhitespace
+        let whole = trimmed.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let days = whole.first.flatMap({ $0.count == 5 && $0.allSatisfy { $0.isASCII && $0.isNumber } ? Int($0) : nil }),
+              whole.count == 1 || whole[1].allSatisfy({ $0.isASCII && $0.isNumber }),
+              (32874...73050).contains(days) else { return nil }
+        return CalendarDate(dayNumber: days - 25569)
+    }
+
     enum TypedDateProblem: Error { case notADate, noSuchMonth(Int), noSuchDay(Int, Int, Int), yearOutOfRange(Int) }
 
     static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -141,12 +155,14 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         self.init(year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)
     }
 
-    public var description: String {
-        func pad(_ n: Int, _ width: Int) -> String {
-            let s = String(n)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    public var description: String { "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))" }
+
+    /// DD/MM/YYYY, as people in Wales write a date and spreadsheets show it.
+    public var dayFirst: String { "\(Self.pad(day, 2))/\(Self.pad(month, 2))/\(Self.pad(year, 4))" }
+
+    private static func pad(_ n: Int, _ width: Int) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
     }
 
     public static func < (a: CalendarDate, b: CalendarDate) -> Bool { a.dayNumber < b.dayNumber }

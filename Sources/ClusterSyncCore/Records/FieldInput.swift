@@ -182,6 +182,13 @@ public enum FieldInput {
                 if let problem = CalendarDate.problem(typed: text) {
                     throw ClusterSyncError(.invalidValue, "\(spec.name) must be a day that exists: \(problem); got \(typed(text))", field: spec.name)
                 }
+                // A spreadsheet's date column saved unformatted (the import audit: "46113" was
+                // refused without a word of what it was): the day it stands for, and what to do.
+                if let day = CalendarDate.spreadsheetDay(typed: text) {
+                    throw ClusterSyncError(.invalidValue, "\(spec.name) must be a date written YYYY-MM-DD or DD/MM/YYYY; got \(typed(text)), "
+                        + "which is how a spreadsheet saves \(day.dayFirst) in a column not formatted as dates: format the column as dates "
+                        + "(or type the date) and try again", field: spec.name)
+                }
                 throw ClusterSyncError(.invalidValue, "\(spec.name) must be a date written YYYY-MM-DD or DD/MM/YYYY; got \(typed(text))", field: spec.name)
             }
             return .string(date.description)
