@@ -134,7 +134,7 @@ extension Pages {
         }
         if let narrowing {
             data["narrowing"] = ["label": narrowing.label, "checked": narrowed, "action": Self.path(of: type),
-                                 "count": narrowed ? t.text(narrowing.count, String(all.count), String(every.count)) : ""]
+                                 "count": narrowed ? t.text(narrowing.count + (all.count == 1 ? "_one" : ""), String(all.count), String(every.count)) : ""]
         }
         return page.html("register", title: t["\(plural)_title"], section: Self.section(of: type), data: data, conflicts: conflictCount())
     }

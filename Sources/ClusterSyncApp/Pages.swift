@@ -104,18 +104,21 @@ struct Pages: Sendable {
         let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
         let options = ((try? replica.register(type, filter: filter, order: RecordOrder(.date), fields: Self.linkOptionFields)) ?? [])
             .filter { type != .list || $0.string("kind") == listKind }
-            .map { view -> (id: String, name: String) in
-                // A declaration by its member, organisation and day: a member may declare several.
-                let parts = type == .declaration
-                    ? [view.name, view.string("organisation"), view.date("date_declared").map(WalesDates.shown)]
-                    : [view.name, view.date("date").map(WalesDates.shown)]
-                return (view.id.rawValue, parts.compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "))
-            }
+            .map { view -> (id: String, name: String) in (view.id.rawValue, Self.linkName(view)) }
         // Two alike (a meeting made twice) are told apart by their ids (web app audit: the
         // choice showed the same words twice).
         var seen: [String: Int] = [:]
         for option in options { seen[option.name, default: 0] += 1 }
         return options.map { seen[$0.name, default: 0] > 1 ? ($0.id, "\($0.name) (\($0.id))") : $0 }
+    }
+
+    /// A record as a link names it: its name and day; a declaration by its member, organisation
+    /// and day, since a member may declare several.
+    static func linkName(_ view: RecordView) -> String {
+        let parts = view.type == .declaration
+            ? [view.name, view.string("organisation"), view.date("date_declared").map(WalesDates.shown)]
+            : [view.name, view.date("date").map(WalesDates.shown)]
+        return parts.compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
     }
 
     /// A field's name on a page; a map entry (`votes:Ceri Lloyd`) as its map's name and key.

@@ -71,26 +71,35 @@ struct RecordForm {
         }
     }
 
-    /// The form with each link field's finder read (`LinkFinder.read`): the record its words
-    /// pick out becomes the field's choice; words that pick out none, or several, are the
-    /// field's problem. Several are listed when the form is drawn again, the box emptied and the
-    /// words kept beside it (`matchedName`), so that the one chosen among them is the choice
-    /// even when it is the link the record already had.
+    /// The form with each link field's box read (`LinkFinder`): the record its words pick out
+    /// becomes the field's choice; words that pick out none, or several, are the field's
+    /// problem. Several are listed when the form is drawn again, the box emptied and the words
+    /// kept beside it (`matchedName`): what is then chosen in the list is the choice, and
+    /// nothing chosen there is said again rather than saved without the link.
     private func readingFinders(_ form: FormBody, records: (RecordType, String) -> [(id: String, name: String)], t: Catalogue) -> (form: FormBody, problems: [Problem]) {
         var read = form
         var problems: [Problem] = []
         for field in fields {
-            let typed = form.trimmed(Self.finderName(field.name))
-            guard !typed.isEmpty, let finder = linkFinder(field, records: records, t: t) else { continue }
-            switch finder.read(typed, chosen: form.trimmed(field.name), baseline: form.trimmed(Self.baselineName(field.name)),
-                               label: t["field_\(field.name)"], t: t) {
+            guard let finder = linkFinder(field, records: records, t: t) else { continue }
+            let typed = form.trimmed(Self.finderName(field.name)), matched = form.trimmed(Self.matchedName(field.name))
+            let label = t["field_\(field.name)"]
+            let outcome: Result<String, LinkFinder.Refusal>
+            if !typed.isEmpty {
+                outcome = finder.read(typed, label: label, t: t)
+            } else if !matched.isEmpty, form.trimmed(field.name).isEmpty {
+                outcome = .failure(LinkFinder.unchosen(matched, label: label, t: t))
+            } else {
+                continue
+            }
+            switch outcome {
             case .success(let id):
                 read.set(field.name, id)
+                read.set(Self.matchedName(field.name), "")
             case .failure(let refusal):
                 problems.append(Problem(field: field.name, message: refusal.message))
                 if refusal.several {
                     read.set(Self.finderName(field.name), "")
-                    read.set(Self.matchedName(field.name), typed)
+                    read.set(Self.matchedName(field.name), typed.isEmpty ? matched : typed)
                 }
             }
         }

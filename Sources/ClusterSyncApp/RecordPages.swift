@@ -35,7 +35,7 @@ extension Pages {
                 }
             }
             let (read, outcome) = form.edits(from: posted, current: view, today: self.replica.today, t: self.t,
-                                             records: { self.linkable($0, fromPrivate: view.scope.practice != nil, listKind: $1) })
+                                             records: self.linkable(from: view))
             switch outcome {
             case .refused(let problems):
                 return self.editForm(view, form: form, values: { read[$0] ?? "" }, baselines: baselines(problems), problems: problems)
@@ -90,13 +90,25 @@ extension Pages {
             }
             let removing = posted["op"] == "remove"
             var value = posted.trimmed("value")
+            // What the page is drawn again with on a refusal: several matches listed, their
+            // words moved out of the box (`LinkFinder`).
+            var typedMember = posted
             do {
-                // Words or an id typed in the box beside a long list (`LinkFinder`).
-                let finding = posted.trimmed("find")
-                if !removing, !finding.isEmpty {
-                    switch self.linkFinder(of: view, field: field).read(finding, chosen: value, baseline: "", label: self.t["field_\(field)"], t: self.t) {
-                    case .success(let id): value = id
-                    case .failure(let refusal): throw ClusterSyncError(.invalidValue, refusal.message, field: field)
+                if !removing, case .referenceSet? = view.type.schema.field(field)?.kind {
+                    switch self.readSetFinder(posted, of: view, field: field) {
+                    case .success(let id?): value = id
+                    case .success(nil): break
+                    case .failure(let refusal):
+                        // Words naming a record the set holds already (a second click, another
+                        // tab): done, as an id chosen in the list would be.
+                        if !refusal.several, self.setHolds(posted.trimmed("find"), view: view, field: field) {
+                            return .redirect(to: "/records/\(view.id.rawValue)?saved=1#s-\(field)")
+                        }
+                        if refusal.several {
+                            typedMember.set("matched", posted.trimmed("find").isEmpty ? posted.trimmed("matched") : posted.trimmed("find"))
+                            typedMember.set("find", "")
+                        }
+                        throw ClusterSyncError(.invalidValue, refusal.message, field: field)
                     }
                 }
                 // A form from a page shown before a sync or another tab changed the set: what it
@@ -112,7 +124,7 @@ extension Pages {
                 try self.replica.edit(edits.map { (view.id, $0) })
                 return .redirect(to: "/records/\(view.id.rawValue)?saved=1#s-\(field)")
             } catch let error as ClusterSyncError where error.isUserError {
-                return try self.recordPage(view, flash: nil, problem: error.message, typedMember: posted)
+                return try self.recordPage(view, flash: nil, problem: error.message, typedMember: typedMember)
             }
         }
         // Delete (a confirmed form) and restore, as the CLI's `delete` and `restore`: a record
@@ -220,7 +232,7 @@ extension Pages {
         let heading = t.text("form_edit", view.name)
         let data = form.data(heading: heading, action: "/records/\(view.id.rawValue)/edit", cancel: "/records/\(view.id.rawValue)",
                              values: values, baselines: baselines, problems: problems, t: t, hints: leadOnlyHints(view.type), suggestions: nameSuggestions(view.type),
-                             records: { self.linkable($0, fromPrivate: view.scope.practice != nil, listKind: $1) })
+                             records: self.linkable(from: view))
         return page.html("form", title: heading, section: Self.section(of: view.type), data: data,
                          conflicts: conflictCount(), status: problems.isEmpty ? .ok : .unprocessableContent)
     }
@@ -429,6 +441,30 @@ extension Pages {
         type.schema.fields.filter { $0.kind.cardinality == .set && $0.kind != .attendeeSet }.map(\.name)
     }
 
+    /// What an edit form's link fields offer: `linkable` from this record, the record itself
+    /// left out (an audit linked an action to itself).
+    func linkable(from view: RecordView) -> (RecordType, String) -> [(id: String, name: String)] {
+        { type, listKind in self.linkable(type, fromPrivate: view.scope.practice != nil, listKind: listKind).filter { $0.id != view.id.rawValue } }
+    }
+
+    /// A set's *Add* with words in its box (`find`), or words that matched several kept beside
+    /// a list showing them (`matched`) and nothing chosen there: the record to add, a refusal,
+    /// or nil when the list's choice stands.
+    func readSetFinder(_ posted: FormBody, of view: RecordView, field: String) -> Result<String?, LinkFinder.Refusal> {
+        let finding = posted.trimmed("find"), matched = posted.trimmed("matched")
+        let label = t["field_\(field)"]
+        if !finding.isEmpty { return linkFinder(of: view, field: field).read(finding, label: label, t: t).map { $0 } }
+        if !matched.isEmpty, posted.trimmed("value").isEmpty { return .failure(LinkFinder.unchosen(matched, label: label, t: t)) }
+        return .success(nil)
+    }
+
+    /// Whether `words` pick out one member the set holds already.
+    func setHolds(_ words: String, view: RecordView, field: String) -> Bool {
+        let members = view.members(field).compactMap(\.stringValue)
+        let names = members.map { referenceTitle(.string($0)) ?? $0 }
+        return LinkSearch.matches(LinkFinder.searched(words), ids: members, labels: names).count == 1
+    }
+
     /// The records a link set's *Add* offers: those held here it may name (`linkable`) and does
     /// not name yet, the record itself left out.
     func linkFinder(of view: RecordView, field: String) -> LinkFinder {
@@ -462,9 +498,10 @@ extension Pages {
                 options = words.filter { !named.contains($0) }.map { ["optionValue": $0, "optionLabel": $0.replacingOccurrences(of: "-", with: " ")] }
             case .referenceSet:
                 let typedWords = typed?["field"] == name ? typed?.trimmed("find") ?? "" : ""
-                let (listed, hint) = linkFinder(of: view, field: name).listing(typedWords, t: t)
+                let matched = typed?["field"] == name && typedWords.isEmpty ? typed?.trimmed("matched") ?? "" : ""
+                let (listed, hint) = linkFinder(of: view, field: name).listing(typedWords.isEmpty ? matched : typedWords, hint: "link_find_hint_set", t: t)
                 options = listed.map { ["optionValue": $0.id, "optionLabel": $0.name] }
-                if let hint { form["finder"] = ["value": typedWords, "hint": hint] }
+                if let hint { form["finder"] = ["value": typedWords, "hint": hint, "matched": matched] }
             default:
                 form["text"] = true
                 options = []
@@ -565,7 +602,9 @@ extension Pages {
     /// deleted since (links stay) says so, so a deleted action is not read as one in hand.
     func referenceTitle(_ value: JSONValue) -> String? {
         guard let text = value.stringValue, let id = RecordID(text), let view = try? replica.record(id), view.exists else { return nil }
-        return view.isDeleted ? t.text("link_deleted", view.name) : view.name
+        // A declaration as its link names it: a member's several read alike (scale audit).
+        let name = view.type == .declaration ? Self.linkName(view) : view.name
+        return view.isDeleted ? t.text("link_deleted", name) : name
     }
 
     func describe(_ entry: HistoryEntry, of view: RecordView, values: ValueText) -> String {

@@ -52,7 +52,9 @@ extension Pages {
         data["escalated"] = t.text("rollup_escalated_line", String(r.escalation["pcpg"] ?? 0), String(r.escalation["health-board"] ?? 0),
                                    String(RiskScore.escalationTrigger), String(r.escalationSuggested))
         data["actions"] = t.text("rollup_actions_line", String(a.total), String(a.byRAG["red"] ?? 0), String(a.byRAG["amber"] ?? 0),
-                                 String(a.byRAG["green"] ?? 0), String(a.byRAG["blue"] ?? 0), String(a.overdue))
+                                 String(a.byRAG["green"] ?? 0), String(a.byRAG["blue"] ?? 0), String(a.overdue),
+                                 // Cancelled actions have no RAG rating: counted, so the figures add up (an audit).
+                                 String(a.byRAG["none"] ?? 0))
         data["decisions"] = t.text("rollup_decisions_line", String(d.total), d.year, String(d.yearByOutcome["agreed"] ?? 0),
                                    String(d.yearFinancialByOutcome["agreed"] ?? 0), Amount.shown(pence: d.yearAgreedPence),
                                    String(d.yearFinancialByOutcome["rejected"] ?? 0))

@@ -69,7 +69,7 @@ enum Templates {
     </select>{{#finder}}
     <div class="finder"><label for="f-{{name}}">{{label}}</label>
     <p class="hint" id="h-{{name}}">{{hint}}</p>
-    <input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}" aria-describedby="h-{{name}}" autocomplete="off">{{#matched}}<input type="hidden" name="{{matchedName}}" value="{{matched}}">{{/matched}}</div>{{/finder}}{{/isSelect}}
+    <input type="text" id="f-{{name}}" name="{{name}}" value="{{value}}" aria-describedby="h-{{name}}">{{#matched}}<input type="hidden" name="{{matchedName}}" value="{{matched}}">{{/matched}}</div>{{/finder}}{{/isSelect}}
     </div>
     {{/fields}}
     {{#privateChoice}}<div class="field"><input type="checkbox" id="f-private" name="private" value="yes" aria-describedby="h-private"{{#privateChecked}} checked{{/privateChecked}}> <label for="f-private" class="inline">{{t.form_private}}</label>
@@ -251,7 +251,7 @@ enum Templates {
     <label class="inline" for="s-{{field}}-value">{{addLabel}}</label>{{#hint}}<span class="hint" id="s-{{field}}-hint">{{hint}}</span>{{/hint}}
     {{#error}}<p class="error" id="s-{{field}}-error"><span class="visually-hidden">{{t.form_error_title}}:</span> {{error}}</p>{{/error}}
     {{#text}}<input type="text" id="s-{{field}}-value" name="value" value="{{typedValue}}"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true" autofocus{{/error}}>{{/text}}{{^text}}<select id="s-{{field}}-value" name="value"{{#describedBy}} aria-describedby="{{describedBy}}"{{/describedBy}}{{#error}} aria-invalid="true" autofocus{{/error}}><option value="">{{t.set_choose}}</option>{{#options}}<option value="{{optionValue}}">{{optionLabel}}</option>{{/options}}</select>{{/text}}
-    {{#finder}}<label class="inline" for="s-{{field}}-find">{{t.link_find}}</label> <input type="text" id="s-{{field}}-find" name="find" value="{{value}}" aria-describedby="s-{{field}}-find-hint" autocomplete="off">
+    {{#finder}}<label class="inline" for="s-{{field}}-find">{{t.link_find}}</label> <input type="text" id="s-{{field}}-find" name="find" value="{{value}}" aria-describedby="s-{{field}}-find-hint">{{#matched}}<input type="hidden" name="matched" value="{{matched}}">{{/matched}}
     <span class="hint" id="s-{{field}}-find-hint">{{hint}}</span>{{/finder}}
     <button type="submit" class="secondary">{{t.set_add}}</button></form>{{/canAdd}}
     </section>{{/setForms}}{{/readOnly}}

@@ -45,23 +45,31 @@ import Testing
 
     @Test func aSaveComesToOneRecordOrSaysWhyNot() throws {
         let finder = LinkFinder(groups: [records("ACT", 200)])
-        #expect(try finder.read("act 150", chosen: "", baseline: "", label: "Actions", t: t).get() == "ACT-0000000150")
-        #expect(try finder.read("act-0000000007", chosen: "", baseline: "", label: "Actions", t: t).get() == "ACT-0000000007")
-        switch finder.read("act 15", chosen: "", baseline: "", label: "Actions", t: t) {
+        #expect(try finder.read("act 150", label: "Actions", t: t).get() == "ACT-0000000150")
+        #expect(try finder.read("act-0000000007", label: "Actions", t: t).get() == "ACT-0000000007")
+        switch finder.read("act 15", label: "Actions", t: t) {
         case .success(let id): Issue.record("several matched, yet \(id) was chosen")
         case .failure(let refusal):
             #expect(refusal.several)
             #expect(refusal.message == "Actions: 12 records match “act 15”; choose one of them in the list, or type more words of its name")
         }
-        switch finder.read("flu", chosen: "", baseline: "", label: "Actions", t: t) {
+        switch finder.read("flu", label: "Actions", t: t) {
         case .success(let id): Issue.record("nothing matched, yet \(id) was chosen")
         case .failure(let refusal):
             #expect(!refusal.several)
-            #expect(refusal.message == "Actions: no record this may link to matches “flu”; type its id, or other words of its name")
+            #expect(refusal.message.hasPrefix("Actions: no record this may link to matches “flu”"))
         }
         // Nothing offered (every record linked already): words match nothing, and say so.
-        #expect((try? LinkFinder(groups: []).read("act 1", chosen: "", baseline: "", label: "Actions", t: t).get()) == nil)
-        // A record chosen in the list, the words still typed, is the one.
-        #expect(try finder.read("flu", chosen: "ACT-0000000003", baseline: "", label: "Actions", t: t).get() == "ACT-0000000003")
+        #expect((try? LinkFinder(groups: []).read("act 1", label: "Actions", t: t).get()) == nil)
+    }
+
+    /// Dates typed as the forms take them, and months in full, find names that show them short.
+    @Test func datesAndMonthsAreReadAsNamesShowThem() {
+        let finder = LinkFinder(groups: [[(id: "MTG-0000000001", name: "Cluster board, 24 Dec 2025"), (id: "MTG-0000000002", name: "Cluster board, 5 Jan 2026")]])
+        #expect(LinkFinder.searched("board 24/12/2025") == "board 24 Dec 2025")
+        #expect(LinkFinder.searched("December board") == "Dec board")
+        #expect(finder.listing("24/12/2025", t: t).records.map(\.id) == ["MTG-0000000001"])
+        #expect(finder.listing("january 2026", t: t).records.map(\.id) == ["MTG-0000000002"])
+        #expect(finder.listing("05/01/2026", t: t).records.map(\.id) == ["MTG-0000000002"])
     }
 }

@@ -19,24 +19,19 @@ import Testing
         #expect(LinkSearch.matches("   ", ids: ids, labels: labels).isEmpty)
     }
 
-    @Test func theWordsDecideUnlessTheListsChoiceWasChanged() {
-        // One match: it, when the list was left as it was drawn.
-        #expect(LinkSearch.choose(typed: "premises", chosen: "", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000002"))
-        #expect(LinkSearch.choose(typed: "premises", chosen: "ACT-0000000001", baseline: "ACT-0000000001", ids: ids, labels: labels)
-            == .chosen("ACT-0000000002"))
-        // Several, the list left alone: the person is shown them.
-        #expect(LinkSearch.choose(typed: "winter", chosen: "", baseline: "", ids: ids, labels: labels) == .several([0, 2, 3]))
-        #expect(LinkSearch.choose(typed: "winter", chosen: "ACT-0000000001", baseline: "ACT-0000000001", ids: ids, labels: labels)
-            == .several([0, 2, 3]))
-        // Then chooses in the list, the words still typed: the choice is theirs, one the words
-        // match or not (after "nothing matches", the list shows the first records).
-        #expect(LinkSearch.choose(typed: "winter", chosen: "ACT-0000000003", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000003"))
-        #expect(LinkSearch.choose(typed: "flu", chosen: "ACT-0000000002", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000002"))
-        #expect(LinkSearch.choose(typed: "premises", chosen: "ACT-0000000003", baseline: "ACT-0000000001", ids: ids, labels: labels)
-            == .chosen("ACT-0000000003"))
-        // A choice the field does not offer is no choice: the words decide.
-        #expect(LinkSearch.choose(typed: "premises", chosen: "RSK-0000000009", baseline: "", ids: ids, labels: labels) == .chosen("ACT-0000000002"))
-        #expect(LinkSearch.choose(typed: "flu", chosen: "", baseline: "", ids: ids, labels: labels) == .none)
-        #expect(LinkSearch.choose(typed: "flu", chosen: "", baseline: "", ids: [], labels: []) == .none)
+    @Test func quotesAroundWordsAreNotPartOfThem() {
+        #expect(LinkSearch.matches("\"lhb premises\"", ids: ids, labels: labels) == [1])
+        #expect(LinkSearch.matches("“Siân” 'winter'", ids: ids, labels: labels) == [0])
+    }
+
+    @Test func theWordsDecide() {
+        #expect(LinkSearch.choose(typed: "premises", ids: ids, labels: labels) == .chosen("ACT-0000000002"))
+        #expect(LinkSearch.choose(typed: "winter", ids: ids, labels: labels) == .several([0, 2, 3]))
+        #expect(LinkSearch.choose(typed: "flu", ids: ids, labels: labels) == .none)
+        #expect(LinkSearch.choose(typed: "flu", ids: [], labels: []) == .none)
+        // An id not offered is taken as typed, for the rules that refuse it to say why (deleted,
+        // private, of another type, linked already), not "nothing matches".
+        #expect(LinkSearch.choose(typed: " rsk-0000000009 ", ids: ids, labels: labels) == .chosen("RSK-0000000009"))
+        #expect(LinkSearch.choose(typed: "RSK-00000", ids: ids, labels: labels) == .none)
     }
 }

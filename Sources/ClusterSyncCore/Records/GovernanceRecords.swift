@@ -275,7 +275,15 @@ public struct GovernanceRecords: Sendable {
         let wanted = Dictionary(names.map { (Self.nameKey($0), $0) }, uniquingKeysWith: { a, _ in a })
         return wanted.flatMap { key, name in
             (declarationsByMember[key] ?? []).filter { $0.isInForce(on: date) }.map { InterestInForce(member: name, declaration: $0.view) }
-        }.sorted { ($0.member, $0.declaration.id) < ($1.member, $1.declaration.id) }
+        }.sorted { a, b in
+            // By name as people read names (ignoring case and accents), each member's by the day
+            // declared (an audit read 7 Jul 2020, 21 Jan 2020, 5 Jan 2020 in id order).
+            let (keyA, keyB) = (RecordOrder.folded(a.member), RecordOrder.folded(b.member))
+            if keyA != keyB { return keyA < keyB }
+            if a.member != b.member { return a.member < b.member }
+            let (dayA, dayB) = (a.declaration.date("date_declared")?.dayNumber ?? .max, b.declaration.date("date_declared")?.dayNumber ?? .max)
+            return (dayA, a.declaration.id) < (dayB, b.declaration.id)
+        }
     }
 
     /// Interests in force among a meeting's attendees on its date.

@@ -4,10 +4,10 @@
 public enum LinkSearch {
     /// The offered records `typed` picks out, as indices into `ids` and `labels` (which pair up):
     /// the one whose id it is, in any capitals; else every one whose label holds each word typed,
-    /// ignoring case and accents, in any order ("sian winter" finds "Winter plan, Siân Evans").
-    /// Nothing typed picks out nothing.
+    /// ignoring case, accents and quotes around words, in any order ("sian winter" finds
+    /// "Winter plan, Siân Evans"). Nothing typed picks out nothing.
     public static func matches(_ typed: String, ids: [String], labels: [String]) -> [Int] {
-        let words = RecordOrder.folded(typed).split(whereSeparator: \.isWhitespace)
+        let words = RecordOrder.folded(typed).split(whereSeparator: \.isWhitespace).map(unquoted).filter { !$0.isEmpty }
         guard !words.isEmpty else { return [] }
         if words.count == 1, let index = ids.firstIndex(where: { $0.uppercased() == words[0].uppercased() }) {
             return [index]
@@ -18,25 +18,36 @@ public enum LinkSearch {
         }
     }
 
-    /// What a link field's choice comes to once its finder's words are read.
+    private static let quotes: Set<Character> = ["\"", "'", "\u{201C}", "\u{201D}", "\u{2018}", "\u{2019}"]
+
+    /// A word without the quotes around it (`"board 131"` typed as a phrase).
+    private static func unquoted(_ word: Substring) -> Substring {
+        var word = word
+        while let first = word.first, quotes.contains(first) { word.removeFirst() }
+        while let last = word.last, quotes.contains(last) { word.removeLast() }
+        return word
+    }
+
+    /// What words typed beside a link field's list come to.
     public enum Outcome: Equatable, Sendable {
-        /// The record to link: the one the words pick out, or the one chosen in the list among
-        /// those they pick out.
+        /// The record to link.
         case chosen(String)
         /// The words pick out nothing offered.
         case none
-        /// The words pick out these (indices), and nothing among them was chosen in the list.
+        /// The words pick out these (indices).
         case several([Int])
     }
 
-    /// A choice changed in the list (from `baseline`, what it showed when the form was drawn) to
-    /// a record offered is the person's, whatever the words say: shown several matches, or none,
-    /// they choose in the list and save with the words still typed. Otherwise the words decide.
-    public static func choose(typed: String, chosen: String, baseline: String, ids: [String], labels: [String]) -> Outcome {
-        if chosen != baseline, ids.contains(chosen) { return .chosen(chosen) }
+    /// The words decide: one record, none or several. An id not offered is taken as typed, so
+    /// that the rules refusing it say why (a record deleted, private to a practice, of another
+    /// type, already linked) rather than "nothing matches" (the scale audit).
+    public static func choose(typed: String, ids: [String], labels: [String]) -> Outcome {
         let found = matches(typed, ids: ids, labels: labels)
         switch found.count {
-        case 0: return .none
+        case 0:
+            let word = typed.trimmingWhitespace.uppercased()
+            if let id = RecordID(String(word)) { return .chosen(id.rawValue) }
+            return .none
         case 1: return .chosen(ids[found[0]])
         default: return .several(found)
         }

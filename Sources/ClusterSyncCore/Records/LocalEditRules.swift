@@ -157,6 +157,11 @@ public enum LocalEditRules {
     /// everyone who sees the linking record (a cluster-shared record may not link to a record
     /// private to one practice).
     public static func checkLink(from record: RecordID, scope: RecordScope, field: String, to target: RecordView?, id: RecordID) throws(ClusterSyncError) {
+        // An action that came from itself, a decision among its own related records: the app's
+        // audit linked an action to itself by typing its id.
+        if id == record {
+            throw ClusterSyncError(.invalidValue, "\(field) names \(id), the record itself; link another record", field: field)
+        }
         guard let target, target.exists else {
             throw ClusterSyncError(.unknownRecord, "\(field) names \(id), which this replica does not hold; check the id (clustersync \(id.type.rawValue) list)", field: field)
         }
