@@ -27,7 +27,7 @@ struct LinkFinder {
     /// no box.
     func listing(_ words: String, hint: String = "link_find_hint", t: Catalogue) -> (records: [Option], hint: String?) {
         let offered = offered
-        let found = LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: offered.map(\.name))
+        let found = words.isEmpty ? [] : LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: offered.map { Self.searchText($0.name) })
         if !found.isEmpty {
             let records = found.prefix(Self.listed).map { offered[$0] }
             return (records, t.text("link_find_found", String(records.count), String(found.count), words))
@@ -52,37 +52,59 @@ struct LinkFinder {
         return zip(groups, taken).flatMap { $0.prefix($1) }
     }
 
-    /// Words as the list's names read: a date typed as the app's forms take dates (24/12/2025)
-    /// as the names show it (24 Dec 2025), a month's name as its short form (December, Dec).
+    /// Words as they are searched: a day typed as the forms take it (5/1/2026, 2026-01-05) as
+    /// `searchText` writes days, 05/01/2026, one word, so it finds that day and no other.
     static func searched(_ words: String) -> String {
-        words.split(whereSeparator: \.isWhitespace).map { word -> String in
-            if let date = CalendarDate(typed: word) { return WalesDates.shown(date) }
-            let folded = RecordOrder.folded(String(word))
-            if folded.count > 3, let month = WalesDates.monthNames.first(where: { folded.hasPrefix(RecordOrder.folded($0)) }),
-               Self.monthWords.contains(folded) {
-                return month
-            }
-            return String(word)
-        }.joined(separator: " ")
+        words.split(whereSeparator: \.isWhitespace).map { word in CalendarDate(typed: word)?.dayFirst ?? String(word) }.joined(separator: " ")
     }
 
-    private static let monthWords: Set<String> = ["january", "february", "march", "april", "june", "july", "august", "september", "sept",
-                                                  "october", "november", "december"]
+    /// A name as it is searched: as shown, and each day in it ("24 Dec 2025") also written as
+    /// the forms take it and with its month in full ("24/12/2025 December"), so that either
+    /// finds it. Added to the name, never taken from the words, so "December" finds no
+    /// "Decision" (a review).
+    static func searchText(_ name: String) -> String {
+        var text = name
+        for match in name.matches(of: /(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4})/) {
+            guard let month = WalesDates.monthNames.firstIndex(of: String(match.output.2)),
+                  let day = Int(match.output.1), let year = Int(match.output.3) else { continue }
+            text += " " + CalendarDate(year: year, month: month + 1, day: day).dayFirst + " " + Self.fullMonths[month]
+        }
+        return text
+    }
+
+    private static let fullMonths = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                                     "November", "December"]
 
     /// What the box's `words` come to (`LinkSearch.choose`): the record to link, or why none
     /// is, in the field's words.
     func read(_ words: String, label: String, t: Catalogue) -> Result<String, Refusal> {
         let offered = offered
-        switch LinkSearch.choose(typed: Self.searched(words), ids: offered.map(\.id), labels: offered.map(\.name)) {
+        switch LinkSearch.choose(typed: Self.searched(words), ids: offered.map(\.id), labels: offered.map { Self.searchText($0.name) }) {
+        // A list is offered by its kind (a meeting's agenda, a plan's priorities), which the
+        // core does not check: one typed by its id and not offered is of another kind, deleted
+        // or private (a review wrote a priorities list as a meeting's agenda).
+        case .chosen(let id) where RecordID(id)?.type == .list && !offered.contains(where: { $0.id == id }):
+            return .failure(Refusal(message: t.text("link_find_list_not_offered", label, id), several: false))
         case .chosen(let id): return .success(id)
         case .none: return .failure(Refusal(message: t.text("link_find_none", label, words), several: false))
         case .several(let found): return .failure(Refusal(message: t.text("link_find_several", label, String(found.count), words), several: true))
         }
     }
 
+    /// Whether words kept from a refusal still match any record offered (a sync or another tab
+    /// may have changed them since).
+    func stillMatches(_ words: String) -> Bool {
+        let offered = offered
+        return !LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: offered.map { Self.searchText($0.name) }).isEmpty
+    }
+
+    /// The choice in a list showing several matches that says "none of these": no link.
+    static let noneOfThese = "-"
+
     /// Words that matched several, and nothing chosen among them since: said again.
-    static func unchosen(_ matched: String, label: String, t: Catalogue) -> Refusal {
-        Refusal(message: t.text("link_find_unchosen", label, matched), several: true)
+    /// `forSet`: a set's *Add*, which offers no "None of these" (nothing chosen adds nothing).
+    static func unchosen(_ matched: String, label: String, forSet: Bool = false, t: Catalogue) -> Refusal {
+        Refusal(message: t.text(forSet ? "link_find_unchosen_set" : "link_find_unchosen", label, matched), several: true)
     }
 
     struct Refusal: Error {

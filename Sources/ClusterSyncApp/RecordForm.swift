@@ -83,12 +83,16 @@ struct RecordForm {
             guard let finder = linkFinder(field, records: records, t: t) else { continue }
             let typed = form.trimmed(Self.finderName(field.name)), matched = form.trimmed(Self.matchedName(field.name))
             let label = t["field_\(field.name)"]
+            let chosen = form.trimmed(field.name)
             let outcome: Result<String, LinkFinder.Refusal>
             if !typed.isEmpty {
                 outcome = finder.read(typed, label: label, t: t)
-            } else if !matched.isEmpty, form.trimmed(field.name).isEmpty {
+            } else if chosen == LinkFinder.noneOfThese {
+                outcome = .success("")
+            } else if !matched.isEmpty, chosen.isEmpty, finder.stillMatches(matched) {
                 outcome = .failure(LinkFinder.unchosen(matched, label: label, t: t))
             } else {
+                read.set(Self.matchedName(field.name), "")
                 continue
             }
             switch outcome {
@@ -100,6 +104,10 @@ struct RecordForm {
                 if refusal.several {
                     read.set(Self.finderName(field.name), "")
                     read.set(Self.matchedName(field.name), typed.isEmpty ? matched : typed)
+                    // A new form's choice made before the words (a page's preset) is not kept
+                    // beside the matches, where saving again would take it; an edit form keeps
+                    // the link the record has, which saving as it is keeps.
+                    if form[Self.baselineName(field.name)] == nil { read.set(field.name, "") }
                 }
             }
         }
@@ -447,6 +455,7 @@ struct RecordForm {
                 let typed = values(Self.finderName(field.name)).trimmingCharacters(in: .whitespacesAndNewlines)
                 let matched = typed.isEmpty ? values(Self.matchedName(field.name)).trimmingCharacters(in: .whitespacesAndNewlines) : ""
                 let (shown, hint) = finder.listing(typed.isEmpty ? matched : typed, t: t)
+                let showsMatches = !matched.isEmpty && finder.stillMatches(matched)
                 var listed = shown
                 // The choice stays shown: one not among those listed by its name, a link to a
                 // record no longer offered (deleted since) named so, rather than the box
@@ -455,12 +464,15 @@ struct RecordForm {
                     let name = finder.offered.first { $0.id == current }?.name ?? t.text("form_link_not_offered", current)
                     listed.insert((current, name), at: 0)
                 }
-                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]]
+                // Beside matches, "None of these" leaves the field without a link (a review: only
+                // a match, other words or *Cancel* ended the form).
+                let none: [[String: Any]] = showsMatches ? [["optionValue": LinkFinder.noneOfThese, "optionLabel": t["link_find_none_of_these"], "selected": false]] : []
+                row["options"] = [["optionValue": "", "optionLabel": t["form_choose"], "selected": current.isEmpty]] + none
                     + listed.map { ["optionValue": $0.id, "optionLabel": $0.name, "selected": current == $0.id] }
                 if let hint {
                     row["finder"] = [
                         "name": Self.finderName(field.name), "label": t["link_find"], "value": typed, "hint": hint,
-                        "matchedName": Self.matchedName(field.name), "matched": matched,
+                        "matchedName": Self.matchedName(field.name), "matched": showsMatches ? matched : "",
                     ]
                 }
             }

@@ -13,7 +13,7 @@ extension Pages {
             let done: [(key: String, value: String, words: String)] = [
                 ("saved", "1", "form_saved"), ("attended", "1", "attend_recorded"), ("voted", "1", "vote_recorded"),
                 ("voted", "in-person", "vote_recorded_in_person"), ("unattended", "1", "attend_removed"), ("unvoted", "1", "vote_withdrawn"),
-                ("deleted", "1", "record_deleted_done"), ("again", "1", "form_sent_again"),
+                ("deleted", "1", "record_deleted_done"), ("again", "1", "form_sent_again"), ("already", "1", "set_already"),
             ]
             let flash = query["settled"].map { self.t.text("record_resolved", self.fieldLabel($0)) }
                 ?? done.first { query[$0.key] == $0.value }.map { self.t[$0.words] }
@@ -102,7 +102,7 @@ extension Pages {
                         // Words naming a record the set holds already (a second click, another
                         // tab): done, as an id chosen in the list would be.
                         if !refusal.several, self.setHolds(posted.trimmed("find"), view: view, field: field) {
-                            return .redirect(to: "/records/\(view.id.rawValue)?saved=1#s-\(field)")
+                            return .redirect(to: "/records/\(view.id.rawValue)?already=1#s-\(field)")
                         }
                         if refusal.several {
                             typedMember.set("matched", posted.trimmed("find").isEmpty ? posted.trimmed("matched") : posted.trimmed("find"))
@@ -454,7 +454,9 @@ extension Pages {
         let finding = posted.trimmed("find"), matched = posted.trimmed("matched")
         let label = t["field_\(field)"]
         if !finding.isEmpty { return linkFinder(of: view, field: field).read(finding, label: label, t: t).map { $0 } }
-        if !matched.isEmpty, posted.trimmed("value").isEmpty { return .failure(LinkFinder.unchosen(matched, label: label, t: t)) }
+        if !matched.isEmpty, posted.trimmed("value").isEmpty, linkFinder(of: view, field: field).stillMatches(matched) {
+            return .failure(LinkFinder.unchosen(matched, label: label, forSet: true, t: t))
+        }
         return .success(nil)
     }
 

@@ -1325,13 +1325,14 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     page.get_by_label("Or find it by its id or words of its name").fill("action 01")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#e-source")).to_contain_text("Came from: 11 records match “action 01”")
-    expect(page.get_by_label("Came from").locator("option")).to_have_count(12)
+    # Choose…, None of these, and the 11.
+    expect(page.get_by_label("Came from").locator("option")).to_have_count(13)
     expect(page.locator("#h-find-source")).to_have_text("The list shows 11 of the 11 that match “action 01”.")
     shot(page, "link-finder-several")
     # Saved again without choosing: said again, not saved without the link.
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#e-source")).to_contain_text("Came from: choose one of the records that match “action 01” in the list")
-    expect(page.get_by_label("Came from").locator("option")).to_have_count(12)
+    expect(page.get_by_label("Came from").locator("option")).to_have_count(13)
     chosen = json.loads(cli(app.replica, "action", "list", "--search", "Action 013", "--json"))["records"][0]["id"]
     page.get_by_label("Came from").select_option(chosen)
     page.get_by_role("button", name="Save").click()
@@ -1381,6 +1382,20 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Premises reply for the board")
     assert json.loads(cli(app.replica, "action", "show", shown_record(page), "--json"))["fields"]["source"] == premises
+    # Words matching several with the page's preset: the preset is not kept beside the matches
+    # (saving again took it), and *None of these* leaves the action without a link.
+    page.goto(app.address + "actions/new?source=" + board)
+    page.get_by_label("Title").fill("Tidy the action log")
+    page.get_by_label("Or find it by its id or words of its name").fill("action 02")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#e-source")).to_contain_text("records match “action 02”")
+    expect(page.get_by_label("Came from")).to_have_value("")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#e-source")).to_contain_text("choose one of the records that match “action 02”")
+    page.get_by_label("Came from").select_option(label="None of these (no link)")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tidy the action log")
+    assert "source" not in json.loads(cli(app.replica, "action", "show", shown_record(page), "--json"))["fields"]
     page.goto(app.address + "records/" + followed + "/edit")
     page.get_by_label("Or find it by its id or words of its name").fill(followed)
     page.get_by_role("button", name="Save").click()
@@ -1396,6 +1411,10 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(actions.locator("ul.members")).to_contain_text("Write to the LHB about premises funding")
     assert json.loads(cli(app.replica, "meeting", "show", meeting, "--json"))["fields"]["actions"] == [premises]
+    # Its words again (a second tab, a second click): there already, and said so.
+    actions.get_by_label("Or find it by its id or words of its name").fill("premises funding")
+    actions.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("status")).to_have_text("That is in the list already: nothing was added.")
     actions.get_by_label("Or find it by its id or words of its name").fill("action 05")
     actions.get_by_role("button", name="Add").click()
     expect(actions.locator("p.error")).to_contain_text("records match “action 05”")

@@ -63,13 +63,31 @@ import Testing
         #expect((try? LinkFinder(groups: []).read("act 1", label: "Actions", t: t).get()) == nil)
     }
 
-    /// Dates typed as the forms take them, and months in full, find names that show them short.
+    /// Dates typed as the forms take them, and months in full, find names that show them short;
+    /// a day finds that day only, and a month's name no other word (a review: "5" found 15 and
+    /// 25 Jan, "December" every "Decision").
     @Test func datesAndMonthsAreReadAsNamesShowThem() {
-        let finder = LinkFinder(groups: [[(id: "MTG-0000000001", name: "Cluster board, 24 Dec 2025"), (id: "MTG-0000000002", name: "Cluster board, 5 Jan 2026")]])
-        #expect(LinkFinder.searched("board 24/12/2025") == "board 24 Dec 2025")
-        #expect(LinkFinder.searched("December board") == "Dec board")
+        let finder = LinkFinder(groups: [[(id: "MTG-0000000001", name: "Cluster board, 24 Dec 2025"), (id: "MTG-0000000002", name: "Cluster board, 5 Jan 2026"),
+                                          (id: "MTG-0000000003", name: "Cluster board, 15 Jan 2026"), (id: "DEC-0000000004", name: "Decision on premises, 25 Jan 2026")]])
+        #expect(LinkFinder.searched("board 5/1/2026") == "board 05/01/2026")
+        #expect(LinkFinder.searchText("Cluster board, 5 Jan 2026") == "Cluster board, 5 Jan 2026 05/01/2026 January")
         #expect(finder.listing("24/12/2025", t: t).records.map(\.id) == ["MTG-0000000001"])
-        #expect(finder.listing("january 2026", t: t).records.map(\.id) == ["MTG-0000000002"])
-        #expect(finder.listing("05/01/2026", t: t).records.map(\.id) == ["MTG-0000000002"])
+        #expect(finder.listing("5/1/2026", t: t).records.map(\.id) == ["MTG-0000000002"])
+        #expect(finder.listing("2026-01-15", t: t).records.map(\.id) == ["MTG-0000000003"])
+        #expect(finder.listing("january 2026 board", t: t).records.map(\.id) == ["MTG-0000000002", "MTG-0000000003"])
+        #expect(finder.listing("december", t: t).records.map(\.id) == ["MTG-0000000001"])
+        #expect(finder.stillMatches("premises") && !finder.stillMatches("flu"))
+    }
+
+    /// A list typed by its id and not offered (of another kind, deleted, private) is refused
+    /// here: the core does not check a list's kind.
+    @Test func aListNotOfferedIsRefused() throws {
+        let finder = LinkFinder(groups: [[(id: "LST-0000000001", name: "Board agenda")]])
+        #expect(try finder.read("lst-0000000001", label: "Agenda", t: t).get() == "LST-0000000001")
+        guard case .failure(let refusal) = finder.read("LST-0000000009", label: "Agenda", t: t) else {
+            Issue.record("a list not offered was taken")
+            return
+        }
+        #expect(refusal.message.hasPrefix("Agenda: LST-0000000009 is not a list this may link to"))
     }
 }
