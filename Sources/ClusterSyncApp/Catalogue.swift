@@ -346,6 +346,7 @@ public struct Catalogue: Sendable {
         "form_changed_meanwhile": "Changed since you opened this form (by a sync, or in another window): it now reads \"{1}\". Yours is below: save again to keep it, or put the new value back.",
         "form_empty": "(nothing)",
         "date_unreadable": "{1} must be a date like 15/12/2026; got \"{2}\"",
+        "date_spreadsheet_number": "{1} must be a date like 15/12/2026; got \"{2}\", which is how a spreadsheet saves {3} in a column not formatted as dates: type the date ({3}, if that is the day meant)",
         "date_no_such_day": "{1} must be a day that exists: {2}; got \"{3}\"",
         // Actions
         "actions_title": "Action tracker",

@@ -336,8 +336,12 @@ struct RecordForm {
             if case .date = field.kind, !typed.isEmpty {
                 guard let iso = WalesDates.parse(typed) else {
                     // A right form naming no day says why (`2026-02-31`: February has 28 days).
-                    let message = CalendarDate.problem(typed: typed).map { t.text("date_no_such_day", t["field_\(field.name)"], $0, typed) }
-                        ?? t.text("date_unreadable", t["field_\(field.name)"], typed)
+                    // A spreadsheet's date number pasted in (`46113`) names the day it stands for,
+                    // as import and the CLI do; it is never taken as that day.
+                    let label = t["field_\(field.name)"]
+                    let message = CalendarDate.problem(typed: typed).map { t.text("date_no_such_day", label, $0, typed) }
+                        ?? CalendarDate.spreadsheetDay(typed: typed).map { t.text("date_spreadsheet_number", label, typed, $0.dayFirst) }
+                        ?? t.text("date_unreadable", label, typed)
                     problems.append(Problem(field: field.name, message: message))
                     continue
                 }
