@@ -17,7 +17,7 @@ extension Pages {
         }
         router.get("/terms") { request, _ in
             let today = self.replica.today
-            let governance = try self.replica.governance()
+            let governance = try self.governance()
             return try self.governanceRegister(self.query(request), .terms, columns: ["field_body", "field_date_agreed", "field_review_date", "col_in_force"],
                                                overdue: { governance.isOverdue($0, today: today) }) { view in
                 let inForce = governance.termsInForce(body: view.string("body") ?? "", on: today)?.id == view.id
@@ -29,7 +29,7 @@ extension Pages {
         router.get("/decisions") { request, _ in
             // The meeting that took each, and how many of its checks need a look (an inquorate
             // meeting, a vote by a non-member…): the log said neither (web app audit).
-            let governance = try self.replica.governance(listing: .decision)
+            let governance = try self.governance(listing: .decision)
             // What needs a look, in words (the scale audit: a bare count, and no way to list
             // only those), and a choice to list only the decisions with any. Each decision's
             // worked out once, and each record its words name read once, for the whole page.

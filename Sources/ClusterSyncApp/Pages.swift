@@ -11,7 +11,9 @@ struct Pages: Sendable {
     let session: AppSession
     /// The watch run by `clustersync app --sync`, if any.
     let watch: AppSyncWatch?
-    let conflicts: ConflictCount
+    /// Reads kept while the replica stands as it was: conflicts counted, governance records,
+    /// link choices.
+    let kept: KeptReads
     /// *Sync now*'s sync, run beside the page.
     let syncRun = AppSyncRun()
 
@@ -101,8 +103,14 @@ struct Pages: Sendable {
     /// `LocalEditRules.checkLink`), the practice's private ones too from a private record, and
     /// among the lists only those of `listKind` (a meeting's agendas, a plan's priorities).
     func linkable(_ type: RecordType, fromPrivate: Bool = false, listKind: String = "agenda") -> [(id: String, name: String)] {
+        (try? kept.value("linkable \(type.rawValue) \(fromPrivate) \(type == .list ? listKind : "")") {
+            try readLinkable(type, fromPrivate: fromPrivate, listKind: listKind)
+        }) ?? []
+    }
+
+    private func readLinkable(_ type: RecordType, fromPrivate: Bool, listKind: String) throws -> [(id: String, name: String)] {
         let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
-        let options = ((try? replica.register(type, filter: filter, order: RecordOrder(.date), fields: Self.linkOptionFields)) ?? [])
+        let options = try replica.register(type, filter: filter, order: RecordOrder(.date), fields: Self.linkOptionFields)
             .filter { type != .list || $0.string("kind") == listKind }
             .map { view -> (id: String, name: String) in (view.id.rawValue, Self.linkName(view)) }
         // Two alike (a meeting made twice) are told apart by their ids (web app audit: the
@@ -131,7 +139,16 @@ struct Pages: Sendable {
         return parts.count == 2 ? t.text("field_map_entry", shown, String(parts[1])) : shown
     }
 
-    func conflictCount() -> Int { conflicts.records() }
+    func conflictCount() -> Int { (try? kept.value("conflicts") { try replica.conflictCounts().records }) ?? 0 }
+
+    /// The governance records as of today (`Replica.governance`); a decision log's with each
+    /// meeting's quorum worked out once (`listing`).
+    func governance(listing: RecordType? = nil) throws -> GovernanceRecords {
+        let today = replica.today
+        return try kept.value("governance \(listing?.rawValue ?? "") \(today)") {
+            try listing.map { try replica.governance(listing: $0) } ?? replica.governance()
+        }
+    }
 
     func download(_ text: String, type: String, name: String) -> Response {
         Response(status: .ok, headers: [

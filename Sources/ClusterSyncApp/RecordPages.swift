@@ -214,7 +214,7 @@ extension Pages {
     /// The names a form's text boxes offer (`GovernanceRecords.namesToOffer`): a declaration's
     /// member from the bodies' members and those who attended.
     func nameSuggestions(_ type: RecordType) -> [String: [String]] {
-        guard type == .declaration, let governance = try? replica.governance() else { return [:] }
+        guard type == .declaration, let governance = try? governance() else { return [:] }
         return ["member": governance.namesToOffer]
     }
 
@@ -260,7 +260,7 @@ extension Pages {
                 },
             ]
         }
-        let governance = try replica.governance()
+        let governance = try governance()
         let derived = view.derived(today: today, governance: governance)
         var fields: [[String: Any]] = []
         // Sets kept under Names and links are not listed here too.

@@ -130,7 +130,7 @@ extension Pages {
         // `from`: the actions arising from a meeting or a decision (its page links here), as
         // its page lists them (scale audit: the tracker could not show a meeting's actions).
         let origin = query["from"].flatMap(RecordID.init).flatMap { try? replica.record($0) }
-        let sources = try origin.flatMap { try replica.governance().arisingSources(of: $0) }
+        let sources = try origin.flatMap { try governance().arisingSources(of: $0) }
         let (order, direction) = Self.actionSorting.order(query, standard: .due)
         let all = try replica.register(.action, order: order)
         let filter = RecordFilter(status: RecordSchema.actionStatuses.contains(status) ? status : nil, overdue: overdueOnly,

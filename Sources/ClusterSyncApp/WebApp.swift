@@ -41,7 +41,7 @@ public struct WebApp: Sendable {
                                         readOnly: try replica.oversightRole() != nil)
         let boundPort = Mutex(port)
         let pages = Pages(replica: replica, page: renderer, session: session, watch: watch,
-                          conflicts: ConflictCount(replica: replica, version: version))
+                          kept: KeptReads(version: version))
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AppGuard(session: session, port: { boundPort.withLock { $0 } }, page: renderer, version: version))

@@ -104,6 +104,52 @@ import Testing
         #expect(try !flagged(extreme))
     }
 
+    /// Actions arising from a meeting or decision are read by their `source` writes, not by
+    /// reading every action (`Replica.register` with `RecordFilter.source`), and come out as the
+    /// filter reads the whole register: deleted ones left out, one in a conflict over its source
+    /// as the filter decides.
+    @Test func actionsArisingAreFoundByTheirSource() throws {
+        defer { dir.remove() }
+        let lead = try makeReplica(dir, "lead", practice: "prestatyn", clock: { 1_795_000_000_000 })
+        try lead.rememberRole(.clusterLead, region: nil)
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl", clock: { 1_795_000_060_000 })
+        let board = try lead.add(.meeting, edits: [.set("title", s("Board"))])
+        let other = try lead.add(.meeting, edits: [.set("title", s("Leadership team"))])
+        let decision = try lead.add(.decision, edits: [.set("title", s("Fund locums")), .set("meeting", s(board.rawValue))])
+        func action(_ title: String, from source: RecordID?) throws -> RecordID {
+            try lead.add(.action, edits: [.set("title", s(title))] + (source.map { [.set("source", s($0.rawValue))] } ?? []))
+        }
+        _ = try action("From the board", from: board)
+        _ = try action("From the decision", from: decision)
+        _ = try action("From the leadership team", from: other)
+        _ = try action("From nowhere", from: nil)
+        _ = try lead.delete(try action("Deleted", from: board))
+        let disputed = try action("Disputed", from: board)
+        _ = try rhyl.merge(with: lead)
+        _ = try lead.edit(disputed, .set("source", s(other.rawValue)))
+        _ = try rhyl.edit(disputed, .set("source", s(decision.rawValue)))
+        _ = try rhyl.merge(with: lead)
+        #expect(try rhyl.record(disputed)?.conflicts.map(\.field) == ["source"])
+
+        let fields: Set<String> = ["title", "owner", "due_date", "status", "source"]
+        for replica in [lead, rhyl] {
+            let every = try replica.records(.action)
+            for sources in [[board], [decision], [board, decision], [other], [board, decision, other], []] as [[RecordID]] {
+                let filter = RecordFilter(source: Set(sources))
+                let expected = every.filter { filter.matches($0, today: fixedToday) }.map(\.name).sorted()
+                #expect(try replica.register(.action, filter: filter, fields: fields).map(\.name).sorted() == expected, "\(sources)")
+                #expect(try replica.register(.action, filter: filter).map(\.name).sorted() == expected, "\(sources), whole")
+            }
+        }
+        // Disputed's source shows Rhyl's later value, the decision, on both replicas; the board,
+        // its first, is no longer live.
+        #expect(titles(try lead.register(.action, filter: RecordFilter(source: [board]), order: RecordOrder(.title))) == ["From the board"])
+        #expect(titles(try rhyl.register(.action, filter: RecordFilter(source: [decision]), order: RecordOrder(.title)))
+                == ["Disputed", "From the decision"])
+        #expect(titles(try lead.register(.action, filter: RecordFilter(source: [other]), order: RecordOrder(.title)))
+                == ["From the leadership team"])
+    }
+
     /// A practice's `escalation=cluster` written without seeing the lead's `pcpg` is kept beside
     /// it as a conflict, and the risk stays in the PCPG's view, roll-up and report meanwhile.
     @Test func aConcurrentWriteCannotTakeARiskOutOfThePCPGsView() throws {

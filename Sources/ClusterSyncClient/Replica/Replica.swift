@@ -276,13 +276,28 @@ public final class Replica: Sendable {
         }
     }
 
+    /// Records of `type` (with `fields` only, when given); with `sources`, only those with a live
+    /// `source` write naming one of them, found by that write (a meeting's page read a cluster's
+    /// 2,000 actions for the few arising from it: fifty-second session). A record in a conflict
+    /// over its source is read when any of its values names one; `RecordFilter` decides.
+    private func records(_ type: RecordType, fields: Set<String>?, sources: Set<RecordID>?) throws -> [RecordView] {
+        guard let sources else { return try fields.map { try records(type, fields: $0) } ?? records(type) }
+        let named = JSONValue.array(sources.map { .string($0.rawValue) }).canonicalText
+        return try database.read { db in
+            try ChangeReader.views(db, where: """
+                rec.type = ? AND EXISTS (SELECT 1 FROM change s WHERE s.record = rec.num AND s.field = 'source' AND s.live = 1
+                                         AND s.value IN (SELECT json_quote(value) FROM json_each(?)))
+                """, arguments: [type.rawValue, named], fields: fields?.union([RecordSchema.deletedField.name]))
+        }
+    }
+
     /// A register as people review it: the records of `type` that `filter` keeps, in `order`
     /// (nil: by id), judged against the replica's today. `fields`: only those read
     /// (`records(_:fields:)`), for a page that shows no more of them.
     public func register(_ type: RecordType, filter: RecordFilter = RecordFilter(), order: RecordOrder? = nil,
                          fields: Set<String>? = nil) throws -> [RecordView] {
         let today = today
-        var views = try (fields.map { try records(type, fields: $0) } ?? records(type)).filter { filter.matches($0, today: today) }
+        var views = try records(type, fields: fields, sources: filter.source).filter { filter.matches($0, today: today) }
         if filter.overdue, type == .terms {
             let governance = GovernanceRecords(try records(.terms))
             views = views.filter { governance.isOverdue($0, today: today) }
