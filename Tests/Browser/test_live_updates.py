@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from conftest import BINARY, RunningApp, RunningServer, cli, init_replica, shot, open_app
+from conftest import BINARY, RunningApp, RunningServer, cli, init_replica, open_app, reload, shot
 
 # Changes travel: Rhyl's sync, the server's push to the watch, the page's next question.
 ARRIVAL_MS = 30_000
@@ -190,7 +190,7 @@ def test_a_long_sync_says_how_far_it_has_gone_then_how_it_ended(browser, workdir
         expect(page.locator("#pending")).not_to_have_text("0")
         # Said until the next sync starts, not to one page only: the page's own reloads, which the
         # browser cancels one another, took it with them (scale audit).
-        page.reload()
+        reload(page)
         expect(page.get_by_role("alert")).to_contain_text("Could not sync: the connection to localhost")
     finally:
         context.close()

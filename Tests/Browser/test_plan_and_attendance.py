@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import cli, shot
+from conftest import cli, reload, shot
 
 
 def test_a_plan_and_a_practices_contribution_in_the_browser(page, app):
@@ -96,7 +96,7 @@ def test_gp_collaborative_attendance_in_the_browser(page, app):
     today = datetime.date.today()
     last_day = f"{(today.year if today.month >= 10 else today.year - 1) + 1}-09-30"   # the QAIF year's last day
     cli(r, "meeting", "add", "title=GP Collaborative", "body=gp-collaborative", f"date={last_day}", "status=scheduled")
-    page.reload()
+    reload(page)
     expect(page.locator("#schedule-hint")).to_have_count(0)
     expect(page.locator("main")).to_contain_text("1 meeting still to come")
     shot(page, "attendance")

@@ -12,7 +12,7 @@ import urllib.request
 
 from playwright.sync_api import expect
 
-from conftest import cli, init_replica, open_app, shot
+from conftest import cli, init_replica, open_app, reload, shot
 
 
 def shown_record(page):
@@ -232,7 +232,7 @@ def test_resolve_a_conflict_from_another_practice(page, app, workdir):
     expect(page.get_by_role("link", name="Conflicts records in conflict: 2")).to_be_visible()
     expect(page.get_by_text("These records were changed at two practices at once")).to_have_count(1)
     cli(app.replica, "conflicts", "resolve", second, "owner", "--keep", "1")
-    page.reload()
+    reload(page)
     expect(page.locator("nav .badge")).to_have_text("records in conflict: 1")
     # Every page's menu counts the same (kept between changes of the file, counted again after
     # one, whichever process made it: here the CLI).
@@ -884,7 +884,7 @@ def test_a_private_risk_links_the_practices_own_actions_and_overdue_terms_stand_
     assert json.loads(cli(app.replica, "risk", "show", "--json", own))["fields"]["linked_actions"] == [private_action]
     # The action deleted later: the link stays, and says the action is deleted.
     cli(app.replica, "action", "delete", private_action)
-    page.reload()
+    reload(page)
     linked = page.locator("section.set").filter(has=page.get_by_role("heading", name="Linked actions")).locator("li")
     expect(linked).to_have_text([re.compile(r"^Ask the landlord \(deleted\)")])
     # A decision's meeting deleted later: its edit form keeps the link chosen, saying so, and
@@ -1120,7 +1120,7 @@ def test_a_meeting_and_a_decision_list_their_actions_arising(page, app):
     expect(page.locator("ul.arising-actions")).to_contain_text("Write to the Health Board – Cluster lead, due 1 Feb 2027, not started")
     expect(arising.filter(has_text="Circulate the minutes")).to_have_text("Circulate the minutes – not started")
     cli(app.replica, "action", "set", minutes, "status=complete")
-    page.reload()
+    reload(page)
     expect(arising.filter(has_text="Circulate the minutes")).to_have_text("Circulate the minutes – complete")
     shot(page, "meeting-arising")
     # The same in the action tracker, where they can be filtered further.
