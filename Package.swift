@@ -213,6 +213,6 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["ClusterSyncCore", "ClusterSyncTLS", .product(name: "GRDB", package: "GRDB.swift")],
                     swiftSettings: strict),
         // The web app's pure parts; its pages are tested in a real browser (Tests/Browser).
-        .testTarget(name: "ClusterSyncAppTests", dependencies: ["ClusterSyncApp"], swiftSettings: strict),
+        .testTarget(name: "ClusterSyncAppTests", dependencies: ["ClusterSyncApp", "ClusterSyncClient"], swiftSettings: strict),
     ]
 )

@@ -127,6 +127,12 @@ import Testing
         #expect(error?.message == "due_date must be a date written YYYY-MM-DD or DD/MM/YYYY; got 46113, which is how a spreadsheet saves "
             + "01/04/2026 in a column not formatted as dates: format the column as dates (or type the date) and try again")
         #expect(CalendarDate(typed: "46113") == nil)
+        // An attendee's day agreed says the same (`meeting attend --agreed-on`, the app's form).
+        let agreed = Self.expectError(.invalidValue, field: "agreed_on") {
+            _ = try Attendee.typed(name: "Mrs Hughes", role: "substitute", agreedBy: "Chair", agreedOn: "46113")
+        }
+        #expect(agreed?.message == "the day it was agreed (agreed_on) must be a date written DD/MM/YYYY or YYYY-MM-DD; got 46113, which is how "
+            + "a spreadsheet saves 01/04/2026 in a column not formatted as dates: format the column as dates (or type the date) and try again")
     }
 
     @Test func aDateThatIsNotADateIsRefused() throws {

@@ -279,7 +279,8 @@ public final class Replica: Sendable {
     /// Records of `type` (with `fields` only, when given); with `sources`, only those with a live
     /// `source` write naming one of them, found by that write (a meeting's page read a cluster's
     /// 2,000 actions for the few arising from it: fifty-second session). A record in a conflict
-    /// over its source is read when any of its values names one; `RecordFilter` decides.
+    /// over its source is read when any of its values names one; `RecordFilter` decides, so its
+    /// `source` is read whatever `fields` says.
     private func records(_ type: RecordType, fields: Set<String>?, sources: Set<RecordID>?) throws -> [RecordView] {
         guard let sources else { return try fields.map { try records(type, fields: $0) } ?? records(type) }
         let named = JSONValue.array(sources.map { .string($0.rawValue) }).canonicalText
@@ -287,7 +288,7 @@ public final class Replica: Sendable {
             try ChangeReader.views(db, where: """
                 rec.type = ? AND EXISTS (SELECT 1 FROM change s WHERE s.record = rec.num AND s.field = 'source' AND s.live = 1
                                          AND s.value IN (SELECT json_quote(value) FROM json_each(?)))
-                """, arguments: [type.rawValue, named], fields: fields?.union([RecordSchema.deletedField.name]))
+                """, arguments: [type.rawValue, named], fields: fields?.union([RecordSchema.deletedField.name, "source"]))
         }
     }
 

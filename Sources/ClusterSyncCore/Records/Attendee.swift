@@ -49,8 +49,9 @@ public struct Attendee: Hashable, Sendable {
                 // A right form naming no day says why, as every other date does (web app audit).
                 let why = CalendarDate.problem(typed: typed).map { "must be a day that exists: \($0)" }
                     ?? "must be a date written DD/MM/YYYY or YYYY-MM-DD"
+                let note = CalendarDate.spreadsheetNote(typed: typed).map { ", \($0)" } ?? ""
                 throw ClusterSyncError(.invalidValue,
-                    "the day it was agreed (agreed_on) \(why); got \(PatientDataGuard.quotable(typed) ?? "…")",
+                    "the day it was agreed (agreed_on) \(why); got \(PatientDataGuard.quotable(typed) ?? "…")\(note)",
                     field: "agreed_on")
             }
             day = parsed

@@ -61,6 +61,17 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         return CalendarDate(dayNumber: days - 25569)
     }
 
+    /// What a refusal of `text` as a date adds when it is a spreadsheet's date number: the day
+    /// it stands for and what to do (the import audit: "46113" was refused without a word of
+    /// what it was). One wording for every date the library reads: a field's, an attendee's
+    /// day agreed.
+    public static func spreadsheetNote(typed text: some StringProtocol) -> String? {
+        spreadsheetDay(typed: text).map {
+            "which is how a spreadsheet saves \($0.dayFirst) in a column not formatted as dates: format the column as dates "
+                + "(or type the date) and try again"
+        }
+    }
+
     enum TypedDateProblem: Error { case notADate, noSuchMonth(Int), noSuchDay(Int, Int, Int), yearOutOfRange(Int) }
 
     static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",

@@ -184,10 +184,9 @@ public enum FieldInput {
                 }
                 // A spreadsheet's date column saved unformatted (the import audit: "46113" was
                 // refused without a word of what it was): the day it stands for, and what to do.
-                if let day = CalendarDate.spreadsheetDay(typed: text) {
-                    throw ClusterSyncError(.invalidValue, "\(spec.name) must be a date written YYYY-MM-DD or DD/MM/YYYY; got \(typed(text)), "
-                        + "which is how a spreadsheet saves \(day.dayFirst) in a column not formatted as dates: format the column as dates "
-                        + "(or type the date) and try again", field: spec.name)
+                if let note = CalendarDate.spreadsheetNote(typed: text) {
+                    throw ClusterSyncError(.invalidValue, "\(spec.name) must be a date written YYYY-MM-DD or DD/MM/YYYY; got \(typed(text)), \(note)",
+                                           field: spec.name)
                 }
                 throw ClusterSyncError(.invalidValue, "\(spec.name) must be a date written YYYY-MM-DD or DD/MM/YYYY; got \(typed(text))", field: spec.name)
             }

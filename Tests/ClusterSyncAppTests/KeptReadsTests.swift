@@ -1,0 +1,67 @@
+@testable import ClusterSyncApp
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// What pages keep while the replica stands as it was (`KeptReads`): read again after any
+/// commit, this app's or another connection's, and never an older read over a newer one.
+@Suite struct KeptReadsTests {
+    let directory: URL
+    let path: String
+    let replica: Replica
+    let kept: KeptReads
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appending(path: "kept-reads-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        path = directory.appending(path: "prestatyn.sqlite").path
+        replica = try Replica(path: path)
+        try replica.initialise(tenant: "bcuhb", cluster: "north-denbighshire", practice: "prestatyn", displayName: "Prestatyn")
+        kept = KeptReads(version: try ReplicaVersion(path: path))
+    }
+
+    func add(_ title: String, through replica: Replica) throws {
+        _ = try replica.add(.risk, edits: [.set("title", .string(title))])
+    }
+
+    func titles(_ reads: inout Int) throws -> [String] {
+        try kept.value("titles") {
+            reads += 1
+            return try replica.records(.risk).map(\.name).sorted()
+        }
+    }
+
+    @Test func aCommitFromAnyConnectionIsReadAgain() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var reads = 0
+        #expect(try titles(&reads) == [] && reads == 1)
+        #expect(try titles(&reads) == [] && reads == 1, "kept while nothing was committed")
+        try add("Estates", through: replica)
+        #expect(try titles(&reads) == ["Estates"] && reads == 2, "the app's own edit")
+        // Another connection to the file, as the CLI, a watch or another process has.
+        try add("Locum cover", through: try Replica.openExisting(path: path))
+        #expect(try titles(&reads) == ["Estates", "Locum cover"] && reads == 3, "another connection's edit")
+        #expect(try titles(&reads) == ["Estates", "Locum cover"] && reads == 3)
+    }
+
+    /// A page that began reading before a commit, and ends after a later page read past it,
+    /// keeps nothing: the later page's read stands.
+    @Test func anOlderReadNeverReplacesANewerOne() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let other = try Replica.openExisting(path: path)
+        let older: [String] = try kept.value("titles") {
+            let before = try replica.records(.risk).map(\.name)
+            try add("Locum cover", through: other)
+            let newer = try kept.value("titles") { try replica.records(.risk).map(\.name) }
+            #expect(newer == ["Locum cover"])
+            return before
+        }
+        #expect(older == [])
+        let now = try kept.value("titles") { () -> [String] in
+            Issue.record("the newer read was not kept")
+            return []
+        }
+        #expect(now == ["Locum cover"])
+    }
+}
