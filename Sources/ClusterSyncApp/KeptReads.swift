@@ -21,6 +21,12 @@ final class KeptReads: Sendable {
         self.version = version
     }
 
+    /// The value kept under `key`, if one is and the version still stands; nothing is read.
+    func kept<Value: Sendable>(_ key: String, as: Value.Type = Value.self) -> Value? {
+        guard let now = try? version.current() else { return nil }
+        return kept.withLock { $0?.version == now ? $0?.values[key] as? Value : nil }
+    }
+
     /// The value kept under `key` while the version stands, or `read`'s, then kept.
     func value<Value: Sendable>(_ key: String, read: () throws -> Value) throws -> Value {
         guard let now = try? version.current() else { return try read() }

@@ -110,7 +110,16 @@ struct Pages: Sendable {
 
     private func readLinkable(_ type: RecordType, fromPrivate: Bool, listKind: String) throws -> [(id: String, name: String)] {
         let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
-        let options = try replica.register(type, filter: filter, order: RecordOrder(.date), fields: Self.linkOptionFields)
+        let views: [RecordView]
+        if let held = keptGovernance(type) {
+            // Not read again when the page holds them whole already: a meeting's page offers
+            // the decisions and declarations its quorum and interests were worked out from.
+            let today = replica.today
+            views = RecordOrder(.date).sorted(held.filter { filter.matches($0, today: today) })
+        } else {
+            views = try replica.register(type, filter: filter, order: RecordOrder(.date), fields: Self.linkOptionFields)
+        }
+        let options = views
             .filter { type != .list || $0.string("kind") == listKind }
             .map { view -> (id: String, name: String) in (view.id.rawValue, Self.linkName(view)) }
         // Two alike (a meeting made twice) are told apart by their ids (web app audit: the
@@ -144,9 +153,27 @@ struct Pages: Sendable {
     /// The governance records as of today (`Replica.governance`); a decision log's with each
     /// meeting's quorum worked out once (`listing`).
     func governance(listing: RecordType? = nil) throws -> GovernanceRecords {
-        let today = replica.today
-        return try kept.value("governance \(listing?.rawValue ?? "") \(today)") {
+        try kept.value(Self.governanceKey(listing: listing, today: replica.today)) {
             try listing.map { try replica.governance(listing: $0) } ?? replica.governance()
+        }
+    }
+
+    private static func governanceKey(listing: RecordType?, today: CalendarDate) -> String {
+        "governance \(listing?.rawValue ?? "") \(today)"
+    }
+
+    /// The live records of a governance type, when a page has kept the governance records since
+    /// the replica last changed; nil otherwise, or for another type.
+    private func keptGovernance(_ type: RecordType) -> [RecordView]? {
+        let today = replica.today
+        guard let governance = kept.kept(Self.governanceKey(listing: nil, today: today), as: GovernanceRecords.self)
+            ?? kept.kept(Self.governanceKey(listing: .decision, today: today), as: GovernanceRecords.self) else { return nil }
+        switch type {
+        case .meeting: return governance.meetings
+        case .decision: return governance.decisions
+        case .declaration: return governance.declarations
+        case .terms: return governance.terms
+        default: return nil
         }
     }
 

@@ -45,6 +45,40 @@ import Testing
         #expect(try titles(&reads) == ["Estates", "Locum cover"] && reads == 3)
     }
 
+    /// A governance type's link choices taken from the governance records a page kept are the
+    /// ones read on their own: private records only from a private one, deleted ones never.
+    @Test func linkChoicesFromKeptGovernanceRecordsAreTheOnesReadAlone() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try replica.rememberRole(.clusterLead, region: nil)
+        let board = try replica.add(.meeting, edits: [.set("title", .string("Board")), .set("date", .string("2026-03-05"))])
+        _ = try replica.add(.meeting, edits: [.set("title", .string("Board")), .set("date", .string("2026-03-05"))])
+        _ = try replica.add(.meeting, private: true, edits: [.set("title", .string("Partners")), .set("date", .string("2026-02-01"))])
+        _ = try replica.add(.decision, edits: [.set("title", .string("Fund locums")), .set("meeting", .string(board.rawValue))])
+        _ = try replica.add(.decision, edits: [.set("title", .string("Undated"))])
+        _ = try replica.delete(try replica.add(.decision, edits: [.set("title", .string("Withdrawn"))]))
+        _ = try replica.add(.declaration, edits: [.set("member", .string("Dr Siân Evans")), .set("organisation", .string("Rhyl Pharmacy")),
+                                                  .set("date_declared", .string("2025-04-01"))])
+        _ = try replica.add(.terms, edits: [.set("title", .string("Board ToR")), .set("body", .string("stakeholder-board"))])
+        func pages() throws -> Pages {
+            let renderer = try PageRenderer(catalogue: .english, csrf: "x", practice: "Prestatyn")
+            return Pages(replica: replica, page: renderer, session: AppSession(), watch: nil, kept: KeptReads(version: try ReplicaVersion(path: path)))
+        }
+        for type in [RecordType.meeting, .decision, .declaration, .terms] {
+            for fromPrivate in [false, true] {
+                let alone = try pages().linkable(type, fromPrivate: fromPrivate)
+                let withGovernance = try pages()
+                _ = try withGovernance.governance()
+                let fromKept = withGovernance.linkable(type, fromPrivate: fromPrivate)
+                #expect(fromKept.map(\.id) == alone.map(\.id) && fromKept.map(\.name) == alone.map(\.name), "\(type) \(fromPrivate)")
+                #expect(!alone.isEmpty)
+            }
+        }
+        let meetings = try pages().linkable(.meeting, fromPrivate: true).map(\.name)
+        #expect(meetings.count == 3 && meetings.contains("Partners, 1 Feb 2026"))
+        #expect(try pages().linkable(.meeting).count == 2)
+        #expect(!(try pages().linkable(.decision)).contains { $0.name.contains("Withdrawn") })
+    }
+
     /// A page that began reading before a commit, and ends after a later page read past it,
     /// keeps nothing: the later page's read stands.
     @Test func anOlderReadNeverReplacesANewerOne() throws {
