@@ -71,9 +71,6 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
     let port: @Sendable () -> Int
     let page: PageRenderer
     let version: ReplicaVersion
-    /// Run after every form sent (`Replica.foldWriteAheadLog`): what it saved is then in the
-    /// replica file itself, should the file be copied while the app runs.
-    let afterForm: @Sendable () -> Void
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
@@ -89,7 +86,6 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
                 // Read before the page reads the replica: a commit made meanwhile still counts as new.
                 let live = LiveUpdate.PageContext(version: try version.current(), mayReload: request.method == .get)
                 response = try await LiveUpdate.$page.withValue(live) { try await next(request, context) }
-                if request.method == .post { afterForm() }
             } catch let error as HTTPError {
                 // No such route, a body too large: a page saying so, with the headers below.
                 // A mistyped address is no failure: said as the pages say a record not held here

@@ -44,8 +44,7 @@ public struct WebApp: Sendable {
                           kept: KeptReads(version: version))
 
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: AppGuard(session: session, port: { boundPort.withLock { $0 } }, page: renderer, version: version,
-                                        afterForm: { try? replica.foldWriteAheadLog() }))
+        router.add(middleware: AppGuard(session: session, port: { boundPort.withLock { $0 } }, page: renderer, version: version))
         router.get("/changes-since") { request, _ in
             try LiveUpdate.answer(request, version: version, syncing: { if case .running = pages.syncRun.current { true } else { false } })
         }

@@ -26,25 +26,4 @@ import Testing
         try other.edit(id, .set("owner", .string("Cluster lead")))
         #expect(try version.current() > second)
     }
-
-    /// A replica file copied while a process keeps it open (the web app), to hand over for
-    /// `merge`, holds what the log had once the log is folded in; folding commits nothing, so
-    /// open pages do not reload for it.
-    @Test func aFoldedLogIsInTheFileItselfAndMovesNoVersion() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let replica = try makeReplica(dir, "a", practice: "prestatyn")
-        try replica.foldWriteAheadLog()
-        let version = try ReplicaVersion(path: dir.path("a.sqlite"))
-        _ = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
-        let edited = try version.current()
-        func titlesInACopyOfTheFileAlone(_ name: String) throws -> [String] {
-            try FileManager.default.copyItem(atPath: dir.path("a.sqlite"), toPath: dir.path(name))
-            return try Replica.openExisting(path: dir.path(name)).records(.risk).map(\.name)
-        }
-        #expect(try titlesInACopyOfTheFileAlone("before.sqlite") == [], "the edit is in the log beside the file")
-        try replica.foldWriteAheadLog()
-        #expect(try titlesInACopyOfTheFileAlone("after.sqlite") == ["Locum cover"])
-        #expect(try version.current() == edited)
-    }
 }

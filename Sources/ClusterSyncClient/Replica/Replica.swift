@@ -380,15 +380,6 @@ public final class Replica: Sendable {
         }
     }
 
-    /// Copies what the write-ahead log holds into the replica file itself, as far as no reader
-    /// is still using it (SQLite's passive checkpoint: it never waits). While a process keeps the
-    /// replica open (the web app), SQLite folds the log in only every thousand pages, 32 MB at a
-    /// replica's page size, so a copy of the file alone, handed over for `merge` on a memory
-    /// stick, lacked the day's edits (the web app audit saw 17 MB of log after 150 edits).
-    public func foldWriteAheadLog() throws {
-        try database.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
-    }
-
     /// Changes waiting for a server to acknowledge them.
     public func pendingCount() throws -> Int {
         try database.read { db in try Self.pendingCount(db) }
