@@ -114,8 +114,11 @@ struct Pages: Sendable {
         if let held = keptGovernance(type) {
             // Not read again when the page holds them whole already: a meeting's page offers
             // the decisions and declarations its quorum and interests were worked out from.
+            // As the read of the option fields alone, a record holding none of them is left out.
             let today = replica.today
-            views = RecordOrder(.date).sorted(held.filter { filter.matches($0, today: today) })
+            views = RecordOrder(.date).sorted(held.filter { view in
+                filter.matches(view, today: today) && !Self.linkOptionFields.isDisjoint(with: view.writes.keys)
+            })
         } else {
             views = try replica.register(type, filter: filter, order: RecordOrder(.date), fields: Self.linkOptionFields)
         }
