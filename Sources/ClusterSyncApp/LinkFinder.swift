@@ -9,7 +9,9 @@ import ClusterSyncCore
 /// drawn again to show those (kept beside it, `matched`), so that what is then chosen in the
 /// list is the choice, even the link an edited record already has.
 struct LinkFinder {
-    typealias Option = (id: String, name: String)
+    /// A record to link: its id, its name as the list shows it, and its owner, whose words find
+    /// it too (a chair looks for "the action Gareth took on").
+    typealias Option = (id: String, name: String, owner: String?)
 
     /// How many records the list shows at most.
     static let listed = 50
@@ -27,7 +29,7 @@ struct LinkFinder {
     /// no box.
     func listing(_ words: String, hint: String = "link_find_hint", t: Catalogue) -> (records: [Option], hint: String?) {
         let offered = offered
-        let found = words.isEmpty ? [] : LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: offered.map { Self.searchText($0.name) })
+        let found = words.isEmpty ? [] : LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: Self.searchTexts(offered))
         if !found.isEmpty {
             let records = found.prefix(Self.listed).map { offered[$0] }
             return (records, t.text("link_find_found", String(records.count), String(found.count), words))
@@ -58,6 +60,11 @@ struct LinkFinder {
         words.split(whereSeparator: \.isWhitespace).map { word in CalendarDate(typed: word)?.dayFirst ?? String(word) }.joined(separator: " ")
     }
 
+    /// What each record is found by: its name as `searchText` writes it, and its owner.
+    static func searchTexts(_ options: [Option]) -> [String] {
+        options.map { option in option.owner.map { searchText(option.name) + "\n" + $0 } ?? searchText(option.name) }
+    }
+
     /// A name as it is searched: as shown, and each day in it ("24 Dec 2025") also written as
     /// the forms take it and with its month in full ("24/12/2025 December"), so that either
     /// finds it. Added to the name, never taken from the words, so "December" finds no
@@ -79,7 +86,7 @@ struct LinkFinder {
     /// is, in the field's words.
     func read(_ words: String, label: String, t: Catalogue) -> Result<String, Refusal> {
         let offered = offered
-        switch LinkSearch.choose(typed: Self.searched(words), ids: offered.map(\.id), labels: offered.map { Self.searchText($0.name) }) {
+        switch LinkSearch.choose(typed: Self.searched(words), ids: offered.map(\.id), labels: Self.searchTexts(offered)) {
         // A list is offered by its kind (a meeting's agenda, a plan's priorities), which the
         // core does not check: one typed by its id and not offered is of another kind, deleted
         // or private (a review wrote a priorities list as a meeting's agenda).
@@ -95,7 +102,7 @@ struct LinkFinder {
     /// may have changed them since).
     func stillMatches(_ words: String) -> Bool {
         let offered = offered
-        return !LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: offered.map { Self.searchText($0.name) }).isEmpty
+        return !LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: Self.searchTexts(offered)).isEmpty
     }
 
     /// The choice in a list showing several matches that says "none of these": no link.

@@ -96,19 +96,20 @@ struct Pages: Sendable {
 
     /// What a link option shows and is chosen by: a record's name (`RecordView.name`), its
     /// day, a declaration's organisation, a list's kind.
-    static let linkOptionFields: Set<String> = ["title", "text", "member", "contributor", "year", "date", "date_declared", "organisation", "kind"]
+    static let linkOptionFields: Set<String> = ["title", "text", "member", "contributor", "year", "date", "date_declared", "organisation", "kind",
+                                                "owner"]
 
     /// The records a form's link field may name, newest first for logs: id and name. Only shared
     /// ones from a shared record (a shared record may not link a private one:
     /// `LocalEditRules.checkLink`), the practice's private ones too from a private record, and
     /// among the lists only those of `listKind` (a meeting's agendas, a plan's priorities).
-    func linkable(_ type: RecordType, fromPrivate: Bool = false, listKind: String = "agenda") -> [(id: String, name: String)] {
+    func linkable(_ type: RecordType, fromPrivate: Bool = false, listKind: String = "agenda") -> [LinkFinder.Option] {
         (try? kept.value("linkable \(type.rawValue) \(fromPrivate) \(type == .list ? listKind : "")") {
             try readLinkable(type, fromPrivate: fromPrivate, listKind: listKind)
         }) ?? []
     }
 
-    private func readLinkable(_ type: RecordType, fromPrivate: Bool, listKind: String) throws -> [(id: String, name: String)] {
+    private func readLinkable(_ type: RecordType, fromPrivate: Bool, listKind: String) throws -> [LinkFinder.Option] {
         let filter = RecordFilter(isPrivate: fromPrivate ? nil : false)
         let views: [RecordView]
         if let held = keptGovernance(type) {
@@ -124,12 +125,12 @@ struct Pages: Sendable {
         }
         let options = views
             .filter { type != .list || $0.string("kind") == listKind }
-            .map { view -> (id: String, name: String) in (view.id.rawValue, Self.linkName(view)) }
+            .map { view -> LinkFinder.Option in (view.id.rawValue, Self.linkName(view), view.string("owner")) }
         // Two alike (a meeting made twice) are told apart by their ids (web app audit: the
         // choice showed the same words twice).
         var seen: [String: Int] = [:]
         for option in options { seen[option.name, default: 0] += 1 }
-        return options.map { seen[$0.name, default: 0] > 1 ? ($0.id, "\($0.name) (\($0.id))") : $0 }
+        return options.map { seen[$0.name, default: 0] > 1 ? ($0.id, "\($0.name) (\($0.id))", $0.owner) : $0 }
     }
 
     /// A record as a link names it: its name and day; a declaration by its member, organisation

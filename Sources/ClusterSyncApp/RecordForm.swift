@@ -38,7 +38,7 @@ struct RecordForm {
     /// "Record a decision at this meeting" gives `meeting=MTG-…`): this form's link fields only,
     /// and only records the field offers (`records`, as `data` takes it): a deleted record, one
     /// of another type or a private one a shared form may not name is left unchosen.
-    func links(from query: FormBody, records: (RecordType, String) -> [(id: String, name: String)]) -> [String: String] {
+    func links(from query: FormBody, records: (RecordType, String) -> [LinkFinder.Option]) -> [String: String] {
         fields.reduce(into: [:]) { links, field in
             let types: [RecordType]
             switch field.kind {
@@ -62,11 +62,11 @@ struct RecordForm {
     /// The records a link field may name, as its list offers them (`records`, as `data` takes
     /// it): a field naming several types names each record with its type. Nil for a field that
     /// is not a link.
-    func linkFinder(_ field: Field, records: (RecordType, String) -> [(id: String, name: String)], t: Catalogue) -> LinkFinder? {
+    func linkFinder(_ field: Field, records: (RecordType, String) -> [LinkFinder.Option], t: Catalogue) -> LinkFinder? {
         switch field.kind {
         case .record(let type): LinkFinder(groups: [records(type, field.listKind)])
         case .records(let types):
-            LinkFinder(groups: types.map { type in records(type, field.listKind).map { (id: $0.id, name: "\(t["link_type_\(type.rawValue)"]): \($0.name)") } })
+            LinkFinder(groups: types.map { type in records(type, field.listKind).map { (id: $0.id, name: "\(t["link_type_\(type.rawValue)"]): \($0.name)", owner: $0.owner) } })
         default: nil
         }
     }
@@ -76,7 +76,7 @@ struct RecordForm {
     /// problem. Several are listed when the form is drawn again, the box emptied and the words
     /// kept beside it (`matchedName`): what is then chosen in the list is the choice, and
     /// nothing chosen there is said again rather than saved without the link.
-    private func readingFinders(_ form: FormBody, records: (RecordType, String) -> [(id: String, name: String)], t: Catalogue) -> (form: FormBody, problems: [Problem]) {
+    private func readingFinders(_ form: FormBody, records: (RecordType, String) -> [LinkFinder.Option], t: Catalogue) -> (form: FormBody, problems: [Problem]) {
         var read = form
         var problems: [Problem] = []
         for field in fields {
@@ -117,7 +117,7 @@ struct RecordForm {
     /// `edits(from:current:today:t:)` of the form with its finders read (`readingFinders`), and
     /// that form, to draw again on a refusal: a finder's problem refuses the form too.
     func edits(from form: FormBody, current: RecordView?, today: CalendarDate, t: Catalogue,
-               records: (RecordType, String) -> [(id: String, name: String)]) -> (read: FormBody, outcome: Outcome) {
+               records: (RecordType, String) -> [LinkFinder.Option]) -> (read: FormBody, outcome: Outcome) {
         let (read, finding) = readingFinders(form, records: records, t: t)
         switch edits(from: read, current: current, today: today, t: t) {
         case .refused(let problems):
@@ -411,7 +411,7 @@ struct RecordForm {
     /// member), by field name.
     func data(heading: String, action: String, cancel: String, values: (String) -> String, baselines: ((String) -> String)? = nil,
               problems: [Problem], t: Catalogue, hints: [String: String] = [:], suggestions: [String: [String]] = [:],
-              records: (RecordType, String) -> [(id: String, name: String)]) -> [String: Any] {
+              records: (RecordType, String) -> [LinkFinder.Option]) -> [String: Any] {
         var focused = false
         let rows: [[String: Any]] = fields.map { field in
             var row: [String: Any] = ["name": field.name, "label": t["field_\(field.name)"], "value": values(field.name), "required": isRequired(field)]
@@ -466,7 +466,7 @@ struct RecordForm {
                 // showing "Choose…" as if there were none.
                 if !current.isEmpty, !listed.contains(where: { $0.id == current }) {
                     let name = finder.offered.first { $0.id == current }?.name ?? t.text("form_link_not_offered", current)
-                    listed.insert((current, name), at: 0)
+                    listed.insert((current, name, nil), at: 0)
                 }
                 // Beside matches, "None of these" leaves the field without a link (a review: only
                 // a match, other words or *Cancel* ended the form).

@@ -443,7 +443,7 @@ extension Pages {
 
     /// What an edit form's link fields offer: `linkable` from this record, the record itself
     /// left out (an audit linked an action to itself).
-    func linkable(from view: RecordView) -> (RecordType, String) -> [(id: String, name: String)] {
+    func linkable(from view: RecordView) -> (RecordType, String) -> [LinkFinder.Option] {
         { type, listKind in self.linkable(type, fromPrivate: view.scope.practice != nil, listKind: listKind).filter { $0.id != view.id.rawValue } }
     }
 

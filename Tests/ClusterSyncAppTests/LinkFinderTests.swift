@@ -8,7 +8,7 @@ import Testing
     let t = Catalogue.english
 
     func records(_ prefix: String, _ count: Int) -> [LinkFinder.Option] {
-        (0..<count).map { (id: "\(prefix)-\(String(format: "%010d", $0))", name: "\(prefix) \($0)") }
+        (0..<count).map { (id: "\(prefix)-\(String(format: "%010d", $0))", name: "\(prefix) \($0)", owner: nil) }
     }
 
     /// A field naming several types lists some of each (a review found *Came from* listing the
@@ -67,8 +67,8 @@ import Testing
     /// a day finds that day only, and a month's name no other word (a review: "5" found 15 and
     /// 25 Jan, "December" every "Decision").
     @Test func datesAndMonthsAreReadAsNamesShowThem() {
-        let finder = LinkFinder(groups: [[(id: "MTG-0000000001", name: "Cluster board, 24 Dec 2025"), (id: "MTG-0000000002", name: "Cluster board, 5 Jan 2026"),
-                                          (id: "MTG-0000000003", name: "Cluster board, 15 Jan 2026"), (id: "DEC-0000000004", name: "Decision on premises, 25 Jan 2026")]])
+        let finder = LinkFinder(groups: [[(id: "MTG-0000000001", name: "Cluster board, 24 Dec 2025", owner: nil), (id: "MTG-0000000002", name: "Cluster board, 5 Jan 2026", owner: nil),
+                                          (id: "MTG-0000000003", name: "Cluster board, 15 Jan 2026", owner: nil), (id: "DEC-0000000004", name: "Decision on premises, 25 Jan 2026", owner: nil)]])
         #expect(LinkFinder.searched("board 5/1/2026") == "board 05/01/2026")
         #expect(LinkFinder.searchText("Cluster board, 5 Jan 2026") == "Cluster board, 5 Jan 2026 05/01/2026 January")
         #expect(finder.listing("24/12/2025", t: t).records.map(\.id) == ["MTG-0000000001"])
@@ -79,10 +79,23 @@ import Testing
         #expect(finder.stillMatches("premises") && !finder.stillMatches("flu"))
     }
 
+    /// An owner's words find the records they own, beside the name's (a chair looks for "the
+    /// action Gareth took on"); the list still shows the name alone.
+    @Test func anOwnersWordsFindWhatTheyOwn() throws {
+        let finder = LinkFinder(groups: [[(id: "ACT-0000000001", name: "Write to the LHB", owner: "Gareth Jones"),
+                                          (id: "ACT-0000000002", name: "Book the hall", owner: "Siân Evans"),
+                                          (id: "ACT-0000000003", name: "Ask Gareth about rotas", owner: nil)]])
+        #expect(finder.listing("sian", t: t).records.map(\.id) == ["ACT-0000000002"])
+        #expect(finder.listing("gareth", t: t).records.map(\.id) == ["ACT-0000000001", "ACT-0000000003"])
+        #expect(finder.listing("gareth lhb", t: t).records.map(\.name) == ["Write to the LHB"])
+        #expect(try finder.read("jones", label: "Came from", t: t).get() == "ACT-0000000001")
+        #expect(finder.stillMatches("evans") && !finder.stillMatches("hughes"))
+    }
+
     /// A list typed by its id and not offered (of another kind, deleted, private) is refused
     /// here: the core does not check a list's kind.
     @Test func aListNotOfferedIsRefused() throws {
-        let finder = LinkFinder(groups: [[(id: "LST-0000000001", name: "Board agenda")]])
+        let finder = LinkFinder(groups: [[(id: "LST-0000000001", name: "Board agenda", owner: nil)]])
         #expect(try finder.read("lst-0000000001", label: "Agenda", t: t).get() == "LST-0000000001")
         guard case .failure(let refusal) = finder.read("LST-0000000009", label: "Agenda", t: t) else {
             Issue.record("a list not offered was taken")
