@@ -1318,6 +1318,13 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("This form was sent twice: it was saved once, here.")
     assert cli(app.replica, "action", "list").count("Chase the premises reply") == 1
+    # Its owner's words find it too: Siân owns one action of the 60.
+    page.goto(app.address + "actions/new")
+    page.get_by_label("Title").fill("Thank Siân for the letter")
+    page.get_by_label("Or find it by its id or words of its name").fill("sian")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank Siân for the letter")
+    assert json.loads(cli(app.replica, "action", "show", shown_record(page), "--json"))["fields"]["source"] == premises
 
     # Words matching several: the form says so and lists them; one is chosen, the words kept.
     page.goto(app.address + "actions/new")
