@@ -24,13 +24,13 @@ final class KeptReads: Sendable {
     /// The value kept under `key`, if one is and the version still stands; nothing is read.
     func kept<Value: Sendable>(_ key: String, as: Value.Type = Value.self) -> Value? {
         guard let now = try? version.current() else { return nil }
-        return kept.withLock { $0?.version == now ? $0?.values[key] as? Value : nil }
+        return held(key, at: now)
     }
 
     /// The value kept under `key` while the version stands, or `read`'s, then kept.
     func value<Value: Sendable>(_ key: String, read: () throws -> Value) throws -> Value {
         guard let now = try? version.current() else { return try read() }
-        if let value = kept.withLock({ $0?.version == now ? $0?.values[key] as? Value : nil }) { return value }
+        if let value: Value = held(key, at: now) { return value }
         let value = try read()
         kept.withLock { kept in
             // A page that began before a later one saw a newer version keeps nothing of its own.
@@ -39,5 +39,9 @@ final class KeptReads: Sendable {
             kept?.values[key] = value
         }
         return value
+    }
+
+    private func held<Value: Sendable>(_ key: String, at version: Int) -> Value? {
+        kept.withLock { $0?.version == version ? $0?.values[key] as? Value : nil }
     }
 }

@@ -29,7 +29,7 @@ struct LinkFinder {
     /// no box.
     func listing(_ words: String, hint: String = "link_find_hint", t: Catalogue) -> (records: [Option], hint: String?) {
         let offered = offered
-        let found = words.isEmpty ? [] : LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: Self.searchTexts(offered))
+        let found = words.isEmpty ? [] : Self.matches(words, in: offered)
         if !found.isEmpty {
             let records = found.prefix(Self.listed).map { offered[$0] }
             return (records, t.text("link_find_found", String(records.count), String(found.count), words))
@@ -101,8 +101,12 @@ struct LinkFinder {
     /// Whether words kept from a refusal still match any record offered (a sync or another tab
     /// may have changed them since).
     func stillMatches(_ words: String) -> Bool {
-        let offered = offered
-        return !LinkSearch.matches(Self.searched(words), ids: offered.map(\.id), labels: Self.searchTexts(offered)).isEmpty
+        !Self.matches(words, in: offered).isEmpty
+    }
+
+    /// The indexes in `offered` of the records `words` match (`LinkSearch.matches`).
+    private static func matches(_ words: String, in offered: [Option]) -> [Int] {
+        LinkSearch.matches(searched(words), ids: offered.map(\.id), labels: searchTexts(offered))
     }
 
     /// The choice in a list showing several matches that says "none of these": no link.
