@@ -19,7 +19,7 @@ struct ClusterSyncCommand: AsyncParsableCommand {
             RecordCommand<TermsKind>.self, RecordCommand<PlanKind>.self, RecordCommand<ContributionKind>.self,
             InterestsCommand.self, AttendanceCommand.self, ImportCommand.self, OverdueCommand.self, RollupCommand.self, ReportCommand.self,
             ShowCommand.self, ConflictsCommand.self, HistoryCommand.self, StatusCommand.self, ExportCommand.self, MergeCommand.self,
-            RemoteCommand.self, SyncCommand.self, AppCommand.self, RedactCommand.self,
+            RemoteCommand.self, SyncCommand.self, AppCommand.self, RedactCommand.self, BackupCommand.self, RestoreCommand.self,
         ]
     )
 

@@ -63,7 +63,7 @@ public final class Replica: Sendable {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             return false
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT {
-            throw ClusterSyncError(.malformed, "\(path) is damaged (\(error.message ?? "SQLite cannot read it")): restore it from a backup")
+            throw ClusterSyncError(.malformed, "\(path) is damaged (\(error.message ?? "SQLite cannot read it")): restore it from a backup (`clustersync restore`)")
         }
     }
 

@@ -79,68 +79,24 @@ public enum SQLiteStoreBackup {
     /// identity before it is moved into place, so replicas never meet the restored stream under
     /// the identity of the one their cursors belong to.
     private static func copy(from source: DatabasePool, sourceName: String, to destination: String, newIdentity: Bool = false) throws -> Summary {
-        let manager = FileManager.default
-        guard !manager.fileExists(atPath: destination) else {
-            throw ClusterSyncError(.invalidValue, "\(destination) already exists: give a new file name (a backup never overwrites a file)", field: "to")
-        }
-        let folder = URL(fileURLWithPath: destination).deletingLastPathComponent().path
-        guard manager.fileExists(atPath: folder) else {
-            throw ClusterSyncError(.invalidValue, "no folder \(folder) to write \(destination) in", field: "to")
-        }
-        let partial = destination + ".partial-\(getpid())"
-        defer {
-            for suffix in ["", "-wal", "-shm", "-journal"] { try? manager.removeItem(atPath: partial + suffix) }
-        }
-        do {
-            // Owner-only from the start: the store holds credential hashes and the session log.
-            guard manager.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                throw ClusterSyncError(.storeUnavailable, "cannot create \(partial): check the folder is writable by this user")
+        let adjust: ((Database) throws -> Void)? = newIdentity ? { db in
+            if try db.tableExists("store_identity") {
+                try db.execute(sql: "UPDATE store_identity SET id = lower(hex(randomblob(16)))")
             }
-            let target = try DatabaseQueue(path: partial)
-            try source.backup(to: target)
-            if newIdentity {
-                try target.write { db in
-                    if try db.tableExists("store_identity") {
-                        try db.execute(sql: "UPDATE store_identity SET id = lower(hex(randomblob(16)))")
-                    }
-                }
+        } : nil
+        var summary = try ConsistentFileCopy.copy(from: source, sourceName: sourceName, to: destination, field: "to", adjust: adjust) { db in
+            var last: [String: Int64] = [:]
+            if try db.tableExists("tenant_sequence") {
+                for row in try Row.fetchAll(db, sql: "SELECT tenant, last FROM tenant_sequence") { last[row["tenant"]] = row["last"] }
             }
-            let summary = try target.read { db -> Summary in
-                let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")
-                guard check == ["ok"] else {
-                    throw ClusterSyncError(.internal, "the copy of \(sourceName) fails SQLite's integrity check (\(check.prefix(3).joined(separator: "; "))): the source may be damaged; nothing was written to \(destination)")
-                }
-                var last: [String: Int64] = [:]
-                if try db.tableExists("tenant_sequence") {
-                    for row in try Row.fetchAll(db, sql: "SELECT tenant, last FROM tenant_sequence") { last[row["tenant"]] = row["last"] }
-                }
-                return Summary(lastSequence: last, migrations: try migrations(db), bytes: 0)
-            }
-            try target.close()
-            try sync(partial)
-            try manager.moveItem(atPath: partial, toPath: destination)
-            try sync(folder)
-            var done = summary
-            done.bytes = (try manager.attributesOfItem(atPath: destination)[.size] as? NSNumber)?.int64Value ?? 0
-            return done
-        } catch let error as DatabaseError {
-            let code: ClusterSyncError.Code = DatabaseSetup.isUnavailable(error) ? .storeUnavailable : .internal
-            throw ClusterSyncError(code, "cannot copy \(sourceName) to \(destination): \(error.message ?? "\(error.resultCode)")")
-        } catch let error as CocoaError {
-            throw ClusterSyncError(.storeUnavailable, "cannot write \(destination): \(error.localizedDescription)")
+            return Summary(lastSequence: last, migrations: try migrations(db), bytes: 0)
         }
+        summary.bytes = ConsistentFileCopy.size(of: destination)
+        return summary
     }
 
     private static func migrations(_ db: Database) throws -> [String] {
         guard try db.tableExists("grdb_migrations") else { return [] }
         return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
-    }
-
-    /// fsync: the backup is on disk before anyone is told it exists.
-    private static func sync(_ path: String) throws {
-        let fd = Foundation.open(path, O_RDONLY)
-        guard fd >= 0 else { throw ClusterSyncError(.storeUnavailable, "cannot open \(path) to sync it: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ClusterSyncError(.storeUnavailable, "cannot sync \(path) to disk: \(String(cString: strerror(errno)))") }
     }
 }

@@ -1,0 +1,95 @@
+import ClusterSyncCore
+import ClusterSyncStorage
+import Foundation
+import GRDB
+
+/// A practice's backup of its replica file (`clustersync backup` / `restore`), taken while the
+/// web app or a `sync --watch` has it open: `ConsistentFileCopy`, so the copy holds every edit
+/// saved so far, the part still in the `-wal` beside the file included, where a file copied by
+/// hand may lack it or not open at all.
+///
+/// A backup is this replica, signing key and all: it is restored in place of a lost or damaged
+/// file, never used as a second laptop's replica (`init` makes that). A restored file may be
+/// behind what the lost one did after the backup: the changes the lost file pushed come back at
+/// the next sync, and those it never pushed are lost. Its change counter is moved far ahead
+/// (`restoredCounterStep`), so an edit made on the restored file before that sync never takes
+/// the id of a change the lost file made and pushed: the server would refuse it as a resend with
+/// other contents and hold it back (`ReplicaOwnership.checkResent`).
+public enum ReplicaBackup {
+    /// How far a restore moves the change counter: more changes than one replica makes between
+    /// a backup and its loss, and room for two million restores under `ChangeID.maxCounter`.
+    /// Counters need not be consecutive: nothing reads a gap.
+    public static let restoredCounterStep: Int64 = 1 << 32
+
+    /// What a backup holds, said after it is written.
+    public struct Summary: Sendable, Equatable {
+        public var identity: ReplicaIdentity
+        /// Changes held for the server: saved on this laptop, not acknowledged by a server yet.
+        public var unsynced: Int
+        public var bytes: Int64
+
+        /// "replica 01J… of rhyl (north-denbighshire, bcuhb), 3 changes not yet synced, 1.2 MB"
+        public var description: String {
+            let size = ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file)
+            let whose = identity.practice.isEmpty ? identity.tenant : "\(identity.practice) (\(identity.cluster), \(identity.tenant))"
+            let pending = unsynced == 0 ? "every change synced" : "\(unsynced) change\(unsynced == 1 ? "" : "s") not yet synced"
+            return "replica \(identity.replicaID) of \(whose), \(pending), \(size)"
+        }
+    }
+
+    /// Copies the replica at `path` into the new file `destination`, while other programs may
+    /// have it open. The source is only read.
+    public static func backup(replica path: String, to destination: String) throws -> Summary {
+        let source = try openReplicaFile(path, what: "replica", field: "replica")
+        return try copy(from: source, sourceName: path, to: destination, field: "to")
+    }
+
+    /// Puts the backup `file` in place as the replica `path`, which must not exist: the lost or
+    /// damaged file is moved aside first, never overwritten. The restored file is opened as every
+    /// command opens it, so a backup made by an older version is brought up to date here.
+    public static func restore(from file: String, to path: String) throws -> Summary {
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: path + suffix) {
+            throw ClusterSyncError(.invalidValue, """
+                \(path + suffix) already exists: a restore never overwrites a replica. Move the damaged file (with its -wal \
+                and -shm) aside first, or restore to a new path
+                """, field: "replica")
+        }
+        let source = try openReplicaFile(file, what: "backup", field: "from")
+        let summary = try copy(from: source, sourceName: file, to: path, field: "replica") { db in
+            let counter = try Int64.fetchOne(db, sql: "SELECT counter FROM identity") ?? 0
+            guard counter <= ChangeID.maxCounter - restoredCounterStep else {
+                throw ClusterSyncError(.invalidValue, "\(file) has numbered \(counter) changes, too many to restore it again: make a new replica with `clustersync init`", field: "from")
+            }
+            try db.execute(sql: "UPDATE identity SET counter = counter + ?", arguments: [restoredCounterStep])
+        }
+        _ = try Replica.openExisting(path: path)
+        return summary
+    }
+
+    // MARK: Steps
+
+    /// `path` opened read-only, once it is known to be a replica file.
+    private static func openReplicaFile(_ path: String, what: String, field: String) throws -> DatabaseQueue {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw ClusterSyncError(what == "backup" ? .invalidValue : .notInitialised, "no \(what) at \(path)", field: field)
+        }
+        try Replica.refuseFolder(path, isFolder.boolValue)
+        guard try Replica.isInitialisedReplica(path) else {
+            throw ClusterSyncError(.invalidValue, "\(path) is not a replica file (no practice's identity in it)", field: field)
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        return try DatabaseSetup.queue(path: path, configuration: configuration)
+    }
+
+    private static func copy(from source: DatabaseQueue, sourceName: String, to destination: String, field: String,
+                             adjust: ((Database) throws -> Void)? = nil) throws -> Summary {
+        var summary = try ConsistentFileCopy.copy(from: source, sourceName: sourceName, to: destination, field: field, adjust: adjust) { db in
+            Summary(identity: try Replica.identity(db), unsynced: try Replica.pendingCount(db), bytes: 0)
+        }
+        summary.bytes = ConsistentFileCopy.size(of: destination)
+        return summary
+    }
+}

@@ -1,0 +1,76 @@
+import ClusterSyncCore
+import Foundation
+import GRDB
+
+/// A whole, consistent copy of a live SQLite file into a new one: the server's
+/// `clustersyncd backup` / `restore` and a replica's `clustersync backup` / `restore` alike.
+///
+/// SQLite's backup API (GRDB's `backup(to:)`) runs inside one read transaction of the source: in
+/// WAL mode that is every transaction committed when it starts, its `-wal` included, taken while
+/// another process (the server, the web app, a `sync --watch`) keeps writing, which never waits
+/// for it. Copying the file with `cp` instead can catch the main file and its `-wal` at different
+/// moments, or leave the `-wal` out. The copy is written beside the destination, owner-only from
+/// its first byte (both kinds of file hold secrets: credential hashes, a signing key), changed by
+/// `adjust` if asked, checked with `PRAGMA integrity_check`, synced, and only then renamed into
+/// place: a copy that exists under its name is a whole one.
+public enum ConsistentFileCopy {
+    /// Copies `source` into the new file `destination` (which must not exist) and returns what
+    /// `summarise` reads from the copy. `adjust` runs in a write transaction of the copy before
+    /// it is checked (a restore's changes of identity); `field` names the destination's option in
+    /// errors.
+    public static func copy<Summary>(
+        from source: some DatabaseReader, sourceName: String, to destination: String, field: String,
+        adjust: ((Database) throws -> Void)? = nil, summarise: (Database) throws -> Summary
+    ) throws -> Summary {
+        let manager = FileManager.default
+        guard !manager.fileExists(atPath: destination) else {
+            throw ClusterSyncError(.invalidValue, "\(destination) already exists: give a new file name (a copy never overwrites a file)", field: field)
+        }
+        let folder = URL(fileURLWithPath: destination).deletingLastPathComponent().path
+        guard manager.fileExists(atPath: folder) else {
+            throw ClusterSyncError(.invalidValue, "no folder \(folder) to write \(destination) in", field: field)
+        }
+        let partial = destination + ".partial-\(getpid())"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? manager.removeItem(atPath: partial + suffix) }
+        }
+        do {
+            guard manager.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw ClusterSyncError(.storeUnavailable, "cannot create \(partial): check the folder is writable by this user")
+            }
+            let target = try DatabaseQueue(path: partial)
+            try source.backup(to: target)
+            if let adjust { try target.write(adjust) }
+            let summary = try target.read { db -> Summary in
+                let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+                guard check == ["ok"] else {
+                    throw ClusterSyncError(.internal, "the copy of \(sourceName) fails SQLite's integrity check (\(check.prefix(3).joined(separator: "; "))): the source may be damaged; nothing was written to \(destination)")
+                }
+                return try summarise(db)
+            }
+            try target.close()
+            try sync(partial)
+            try manager.moveItem(atPath: partial, toPath: destination)
+            try sync(folder)
+            return summary
+        } catch let error as DatabaseError {
+            let code: ClusterSyncError.Code = DatabaseSetup.isUnavailable(error) ? .storeUnavailable : .internal
+            throw ClusterSyncError(code, "cannot copy \(sourceName) to \(destination): \(error.message ?? "\(error.resultCode)")")
+        } catch let error as CocoaError {
+            throw ClusterSyncError(.storeUnavailable, "cannot write \(destination): \(error.localizedDescription)")
+        }
+    }
+
+    /// The size of `path` in bytes, for a summary (0 when it cannot be read).
+    public static func size(of path: String) -> Int64 {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// fsync: the copy is on disk before anyone is told it exists.
+    private static func sync(_ path: String) throws {
+        let fd = Foundation.open(path, O_RDONLY)
+        guard fd >= 0 else { throw ClusterSyncError(.storeUnavailable, "cannot open \(path) to sync it: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw ClusterSyncError(.storeUnavailable, "cannot sync \(path) to disk: \(String(cString: strerror(errno)))") }
+    }
+}

@@ -1,0 +1,98 @@
+import ClusterSyncClient
+import ClusterSyncCore
+import Foundation
+import GRDB
+import Testing
+
+/// `ReplicaBackup` on real files: a backup taken while the replica is open holds what its
+/// write-ahead log holds and nothing half-written, and a restore never reuses a change id.
+@Suite struct ReplicaBackupTests {
+    let dir: TemporaryDirectory
+    init() throws { dir = try TemporaryDirectory() }
+
+    func counts(_ path: String) throws -> (changes: Int, counter: Int64, name: String) {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM change")!, try Int64.fetchOne(db, sql: "SELECT counter FROM identity")!,
+             try String.fetchOne(db, sql: "SELECT display_name FROM identity")!)
+        }
+    }
+
+    @Test func aBackupOfAnOpenReplicaHoldsWhatItsWriteAheadLogHolds() throws {
+        let replica = try makeReplica(dir, "laptop", practice: "prestatyn")
+        for number in 1...40 { _ = try replica.create(.risk, edits: [.set("title", .string("Risk \(number)"))]) }
+        // The replica stays open: its edits are in laptop.sqlite-wal, not yet in the file.
+        let wal = try #require(try FileManager.default.attributesOfItem(atPath: dir.path("laptop.sqlite-wal"))[.size] as? Int)
+        #expect(wal > 0)
+        // A copy of the file alone (cp while the app runs) holds not even the replica's tables here.
+        try FileManager.default.copyItem(atPath: dir.path("laptop.sqlite"), toPath: dir.path("copied.sqlite"))
+        #expect(try DatabaseQueue(path: dir.path("copied.sqlite")).read { db in try db.tableExists("change") } == false)
+
+        let summary = try ReplicaBackup.backup(replica: dir.path("laptop.sqlite"), to: dir.path("backup.sqlite"))
+        #expect(summary.unsynced == 40 && summary.identity.practice == "prestatyn" && summary.bytes > 0, "\(summary)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("backup.sqlite-wal")))
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: dir.path("backup.sqlite"))[.posixPermissions] as? Int)
+        #expect(mode == 0o600, "a backup holds the signing key: \(String(mode, radix: 8))")
+        let copy = try Replica.openExisting(path: dir.path("backup.sqlite"))
+        #expect(try copy.exportJSON(today: fixedToday) == replica.exportJSON(today: fixedToday))
+        #expect(try copy.records(.risk).count == 40)
+    }
+
+    @Test func aBackupDoesNotWaitForNorHoldAnUnfinishedTransaction() throws {
+        let replica = try makeReplica(dir, "laptop", practice: "prestatyn")
+        _ = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        let summary = try replica.database.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try db.execute(sql: "UPDATE identity SET display_name = 'half written'")
+            defer { try? db.execute(sql: "ROLLBACK") }
+            return try ReplicaBackup.backup(replica: dir.path("laptop.sqlite"), to: dir.path("backup.sqlite"))
+        }
+        #expect(summary.identity.displayName == "Manager, prestatyn")
+        #expect(try counts(dir.path("backup.sqlite")).name == "Manager, prestatyn")
+    }
+
+    @Test func aRestoredReplicaNumbersItsEditsPastAnyTheLostFileMade() throws {
+        let replica = try makeReplica(dir, "laptop", practice: "prestatyn")
+        _ = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        _ = try ReplicaBackup.backup(replica: dir.path("laptop.sqlite"), to: dir.path("backup.sqlite"))
+        // The lost file went on numbering changes after the backup.
+        for number in 1...5 { _ = try replica.create(.risk, edits: [.set("title", .string("After \(number)"))]) }
+        let lost = try counts(dir.path("laptop.sqlite")).counter
+        try replica.database.close()
+
+        let summary = try ReplicaBackup.restore(from: dir.path("backup.sqlite"), to: dir.path("restored.sqlite"))
+        #expect(summary.unsynced == 1)
+        let restored = try Replica.openExisting(path: dir.path("restored.sqlite"))
+        #expect(try restored.records(.risk).map { $0.string("title") } == ["Locum cover"])
+        _ = try restored.create(.risk, edits: [.set("title", .string("Flu clinics"))])
+        let (_, counter, _) = try counts(dir.path("restored.sqlite"))
+        #expect(counter > lost && counter > ReplicaBackup.restoredCounterStep, "\(counter) against the lost file's \(lost)")
+        let ids = try restored.database.read { db in try Int64.fetchAll(db, sql: "SELECT counter FROM change ORDER BY counter") }
+        #expect(ids.filter { $0 > 1 }.allSatisfy { $0 > ReplicaBackup.restoredCounterStep }, "\(ids)")
+    }
+
+    @Test func backupAndRestoreRefuseWhatWouldOverwriteOrIsNoReplica() throws {
+        let replica = try makeReplica(dir, "laptop", practice: "prestatyn")
+        _ = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        let laptop = dir.path("laptop.sqlite")
+        let before = try counts(laptop)
+        try "Minutes\n".write(toFile: dir.path("notes.txt"), atomically: true, encoding: .utf8)
+
+        let refusals: [(String, () throws -> Void, String)] = [
+            ("backup onto the replica itself", { _ = try ReplicaBackup.backup(replica: laptop, to: laptop) }, "already exists"),
+            ("backup of a file that is not a replica", { _ = try ReplicaBackup.backup(replica: dir.path("notes.txt"), to: dir.path("b.sqlite")) }, "is not a replica file"),
+            ("backup of no file", { _ = try ReplicaBackup.backup(replica: dir.path("none.sqlite"), to: dir.path("b.sqlite")) }, "no replica at"),
+            ("backup into no folder", { _ = try ReplicaBackup.backup(replica: laptop, to: dir.path("gone/b.sqlite")) }, "no folder"),
+            ("restore over the replica", { _ = try ReplicaBackup.restore(from: laptop, to: laptop) }, "never overwrites a replica"),
+            ("restore of a file that is not a replica", { _ = try ReplicaBackup.restore(from: dir.path("notes.txt"), to: dir.path("r.sqlite")) }, "is not a replica file"),
+        ]
+        for (what, attempt, expected) in refusals {
+            let error = #expect(throws: ClusterSyncError.self, "\(what)") { try attempt() }
+            #expect(error?.message.contains(expected) == true, "\(what): \(String(describing: error))")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted()
+        #expect(left == ["laptop.sqlite", "laptop.sqlite-shm", "laptop.sqlite-wal", "notes.txt"], "nothing half-written left: \(left)")
+        #expect(try counts(laptop) == before)
+    }
+}
