@@ -542,6 +542,12 @@ public struct Catalogue: Sendable {
         "export_intro": "Download the registers to open in a spreadsheet or keep as a record.",
         "export_csv": "{1} (CSV, for a spreadsheet; Import reads it back)",
         "export_json": "Everything (JSON, for analysts)",
+        "export_backup_title": "Back up this laptop's replica",
+        "export_backup_intro": "Saves a whole copy of everything on this laptop, edits not yet synced included, as a new file beside the replica. Copy it to the practice's network drive or a USB stick kept safe: it holds this laptop's signing key, so keep it as you keep the laptop. If the laptop is lost or its file damaged, the copy is put back with clustersync restore.",
+        "export_backup_where": "The replica file:",
+        "export_backup_button": "Back up now",
+        "export_backup_done": "Backed up to {1}: {2}. Copy it somewhere safe.",
+        "export_backup_failed": "Nothing was backed up: {1}",
         // Access
         "read_only_title": "This replica changes nothing",
         "read_only_body": "This is a PCPG's or a Health Board's replica: it reads roll-ups, escalated risks and agreed cluster plans, and changes nothing. Records are added, edited and imported in a practice's replica, by the practice or its cluster lead.",

@@ -7,6 +7,8 @@ import NIOCore
 /// The app's routes. Each handler reads the request, calls the replica library, and renders.
 struct Pages: Sendable {
     let replica: Replica
+    /// The replica's file, which *Back up now* copies.
+    let replicaPath: String
     let page: PageRenderer
     let session: AppSession
     /// The watch run by `clustersync app --sync`, if any.
@@ -41,21 +43,7 @@ struct Pages: Sendable {
             guard (try await self.posted(request)) != nil else { return self.expired() }
             return try await self.syncNow()
         }
-        // Every register the import page takes, as the CSV it reads back (a template to fill in).
-        router.get("/export") { _, _ in
-            let files = Self.importTypes.map { type -> [String: String] in
-                ["href": "/export/\(Self.csvName(type))", "label": self.t.text("export_csv", self.t["import_type_\(type.rawValue)"])]
-            }
-            return self.page.html("export", title: self.t["export_title"], section: .export, data: ["files": files], conflicts: self.conflictCount())
-        }
-        for type in Self.importTypes {
-            router.get(RouterPath("/export/\(Self.csvName(type))")) { _, _ in
-                try self.download(self.replica.exportCSV(type, today: self.replica.today), type: "text/csv", name: Self.csvName(type))
-            }
-        }
-        router.get("/export/clustersync.json") { _, _ in
-            try self.download(self.replica.exportJSON(today: self.replica.today).canonicalText + "\n", type: "application/json", name: "clustersync.json")
-        }
+        registerExportPage(on: router)
     }
 
     /// The one-time link: sets the session cookie and sends the browser on to the register.

@@ -373,5 +373,10 @@ enum Templates {
     {{#files}}<li><a href="{{href}}" download>{{label}}</a></li>{{/files}}
     <li><a href="/export/clustersync.json" download>{{t.export_json}}</a></li>
     </ul>
+    <h2 id="backup">{{t.export_backup_title}}</h2>
+    {{#failure}}<div class="problem" role="alert"><p>{{failure}}</p></div>{{/failure}}
+    <p>{{t.export_backup_intro}}</p>
+    <p>{{t.export_backup_where}} <code>{{replicaPath}}</code></p>
+    <form method="post" action="/export/backup" aria-labelledby="backup"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.export_backup_button}}</button></form>
     """
 }

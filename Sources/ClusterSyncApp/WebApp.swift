@@ -40,7 +40,7 @@ public struct WebApp: Sendable {
         let renderer = try PageRenderer(catalogue: catalogue, csrf: session.csrfToken, practice: identity.displayName,
                                         readOnly: try replica.oversightRole() != nil)
         let boundPort = Mutex(port)
-        let pages = Pages(replica: replica, page: renderer, session: session, watch: watch,
+        let pages = Pages(replica: replica, replicaPath: replicaPath, page: renderer, session: session, watch: watch,
                           kept: KeptReads(version: version))
 
         let router = Router(context: BasicRequestContext.self)

@@ -16,9 +16,11 @@ struct BackupCommand: ParsableCommand {
             """)
 
     @OptionGroup var replica: ReplicaOptions
-    @Option(help: ArgumentHelp("The new backup file.", valueName: "file")) var to: String
+    @Option(help: ArgumentHelp("The new backup file (default: beside the replica, named by it and the time in UTC, like prestatyn-backup-2026-12-07-134205.sqlite).", valueName: "file"))
+    var to: String?
 
     func run() throws {
+        let to = to ?? ReplicaBackup.datedPath(beside: replica.path, atMillis: Replica.systemMillis())
         let summary = try ReplicaBackup.backup(replica: replica.path, to: to)
         Output.print("backed up \(replica.path) to \(to): \(summary.description)")
     }

@@ -61,7 +61,7 @@ import Testing
         _ = try replica.add(.terms, edits: [.set("title", .string("Board ToR")), .set("body", .string("stakeholder-board"))])
         func pages() throws -> Pages {
             let renderer = try PageRenderer(catalogue: .english, csrf: "x", practice: "Prestatyn")
-            return Pages(replica: replica, page: renderer, session: AppSession(), watch: nil, kept: KeptReads(version: try ReplicaVersion(path: path)))
+            return Pages(replica: replica, replicaPath: path, page: renderer, session: AppSession(), watch: nil, kept: KeptReads(version: try ReplicaVersion(path: path)))
         }
         for type in [RecordType.meeting, .decision, .declaration, .terms] {
             for fromPrivate in [false, true] {

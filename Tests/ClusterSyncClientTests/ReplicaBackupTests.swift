@@ -96,3 +96,12 @@ import Testing
         #expect(try counts(laptop) == before)
     }
 }
+
+@Suite struct ReplicaBackupNameTests {
+    @Test func aBackupWithNoNameIsNamedByTheReplicaAndTheMomentInUTC() {
+        // 2026-12-07 13:42:05 UTC.
+        let millis: Int64 = 1_796_650_925_000
+        #expect(ReplicaBackup.datedPath(beside: "/home/pm/prestatyn.sqlite", atMillis: millis) == "/home/pm/prestatyn-backup-2026-12-07-134205.sqlite")
+        #expect(ReplicaBackup.datedPath(beside: "/home/pm/registers", atMillis: millis + 37_800_000) == "/home/pm/registers-backup-2026-12-08-001205.sqlite")
+    }
+}

@@ -37,6 +37,19 @@ public enum ReplicaBackup {
         }
     }
 
+    /// Where a backup goes when no file is named: beside the replica, named by it and the moment,
+    /// in UTC so two backups an hour apart across the clocks' change never share a name:
+    /// `/home/pm/prestatyn.sqlite` at 13:42:05 on 7 Dec 2026 becomes
+    /// `/home/pm/prestatyn-backup-2026-12-07-134205.sqlite`.
+    public static func datedPath(beside path: String, atMillis millis: Int64) -> String {
+        let url = URL(fileURLWithPath: path)
+        let stem = url.deletingPathExtension().lastPathComponent
+        let second = Int(((millis / 1000) % 86_400 + 86_400) % 86_400)
+        let time = String(format: "%02d%02d%02d", second / 3600, second % 3600 / 60, second % 60)
+        let name = "\(stem)-backup-\(CalendarDate(unixMillis: millis))-\(time).sqlite"
+        return url.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
     /// Copies the replica at `path` into the new file `destination`, while other programs may
     /// have it open. The source is only read.
     public static func backup(replica path: String, to destination: String) throws -> Summary {
