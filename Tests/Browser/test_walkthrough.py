@@ -1304,9 +1304,9 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     source = page.get_by_label("Came from")
     expect(source.locator("option")).to_have_count(51)
     expect(page.locator("#h-find-source")).to_have_text(
-        "The list shows 50 of the 60 held here. To link another, type its id or words of its name, then save.")
+        "The list shows 50 of the 60 held here. To link another, type its id, or words of its name or owner, then save.")
     page.get_by_label("Title").fill("Chase the premises reply")
-    page.get_by_label("Or find it by its id or words of its name").fill("lhb PREMISES")
+    page.get_by_label("Or find it by its id, or words of its name or owner").fill("lhb PREMISES")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Chase the premises reply")
     action = shown_record(page)
@@ -1314,14 +1314,14 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     # Back then Save: the box is given back as typed, so the form is the one sent, and nothing
     # is made twice (an audit made a second, unlinked action: the box came back empty).
     page.go_back()
-    expect(page.get_by_label("Or find it by its id or words of its name")).to_have_value("lhb PREMISES")
+    expect(page.get_by_label("Or find it by its id, or words of its name or owner")).to_have_value("lhb PREMISES")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("This form was sent twice: it was saved once, here.")
     assert cli(app.replica, "action", "list").count("Chase the premises reply") == 1
     # Its owner's words find it too: Siân owns one action of the 60.
     page.goto(app.address + "actions/new")
     page.get_by_label("Title").fill("Thank Siân for the letter")
-    page.get_by_label("Or find it by its id or words of its name").fill("sian")
+    page.get_by_label("Or find it by its id, or words of its name or owner").fill("sian")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank Siân for the letter")
     assert json.loads(cli(app.replica, "action", "show", shown_record(page), "--json"))["fields"]["source"] == premises
@@ -1329,7 +1329,7 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     # Words matching several: the form says so and lists them; one is chosen, the words kept.
     page.goto(app.address + "actions/new")
     page.get_by_label("Title").fill("Follow up action 01x")
-    page.get_by_label("Or find it by its id or words of its name").fill("action 01")
+    page.get_by_label("Or find it by its id, or words of its name or owner").fill("action 01")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#e-source")).to_contain_text("Came from: 11 records match “action 01”")
     # Choose…, None of these, and the 11.
@@ -1351,7 +1351,7 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     before = len(json.loads(cli(app.replica, "action", "list", "--json"))["records"])
     page.goto(app.address + "actions/new")
     page.get_by_label("Title").fill("Nothing to link")
-    page.get_by_label("Or find it by its id or words of its name").fill("flu clinic")
+    page.get_by_label("Or find it by its id, or words of its name or owner").fill("flu clinic")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#e-source")).to_contain_text("Came from: no record this may link to matches “flu clinic”")
     expect(page.get_by_label("Title")).to_have_value("Nothing to link")
@@ -1360,7 +1360,7 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     # On an edit form the link it has is listed among the matches, chosen: saved as it is, the
     # link stays (a review found it refused again and again); another among them is taken.
     page.goto(app.address + "records/" + followed + "/edit")
-    finder = page.get_by_label("Or find it by its id or words of its name")
+    finder = page.get_by_label("Or find it by its id, or words of its name or owner")
     finder.fill("action 01")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#e-source")).to_contain_text("11 records match “action 01”")
@@ -1385,7 +1385,7 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     page.goto(app.address + "actions/new?source=" + board)
     expect(page.get_by_label("Came from")).to_have_value(board)
     page.get_by_label("Title").fill("Premises reply for the board")
-    page.get_by_label("Or find it by its id or words of its name").fill("premises funding")
+    page.get_by_label("Or find it by its id, or words of its name or owner").fill("premises funding")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Premises reply for the board")
     assert json.loads(cli(app.replica, "action", "show", shown_record(page), "--json"))["fields"]["source"] == premises
@@ -1393,7 +1393,7 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     # (saving again took it), and *None of these* leaves the action without a link.
     page.goto(app.address + "actions/new?source=" + board)
     page.get_by_label("Title").fill("Tidy the action log")
-    page.get_by_label("Or find it by its id or words of its name").fill("action 02")
+    page.get_by_label("Or find it by its id, or words of its name or owner").fill("action 02")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#e-source")).to_contain_text("records match “action 02”")
     expect(page.get_by_label("Came from")).to_have_value("")
@@ -1404,7 +1404,7 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     expect(page.get_by_role("heading", level=1)).to_have_text("Tidy the action log")
     assert "source" not in json.loads(cli(app.replica, "action", "show", shown_record(page), "--json"))["fields"]
     page.goto(app.address + "records/" + followed + "/edit")
-    page.get_by_label("Or find it by its id or words of its name").fill(followed)
+    page.get_by_label("Or find it by its id, or words of its name or owner").fill(followed)
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#e-source")).to_contain_text(f"Came from names {followed}, the record itself; link another record")
 
@@ -1413,16 +1413,16 @@ def test_a_long_list_of_records_to_link_is_found_by_words_or_id(page, app, workd
     page.goto(app.address + "records/" + meeting)
     actions = page.locator("section.set", has=page.get_by_role("heading", name="Actions", exact=True))
     expect(actions.locator("select option")).to_have_count(51)
-    actions.get_by_label("Or find it by its id or words of its name").fill(premises.lower())
+    actions.get_by_label("Or find it by its id, or words of its name or owner").fill(premises.lower())
     actions.get_by_role("button", name="Add").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(actions.locator("ul.members")).to_contain_text("Write to the LHB about premises funding")
     assert json.loads(cli(app.replica, "meeting", "show", meeting, "--json"))["fields"]["actions"] == [premises]
     # Its words again (a second tab, a second click): there already, and said so.
-    actions.get_by_label("Or find it by its id or words of its name").fill("premises funding")
+    actions.get_by_label("Or find it by its id, or words of its name or owner").fill("premises funding")
     actions.get_by_role("button", name="Add").click()
     expect(page.get_by_role("status")).to_have_text("That is in the list already: nothing was added.")
-    actions.get_by_label("Or find it by its id or words of its name").fill("action 05")
+    actions.get_by_label("Or find it by its id, or words of its name or owner").fill("action 05")
     actions.get_by_role("button", name="Add").click()
     expect(actions.locator("p.error")).to_contain_text("records match “action 05”")
     expect(actions.locator("select option")).to_have_count(1 + 10)

@@ -23,7 +23,7 @@ import Testing
         #expect(listed.filter { $0.id.hasPrefix("MTG") }.count == 15)
         // Each type's first, in their order, types in the field's order.
         #expect(listed.first?.name == "RSK 0" && listed.last?.name == "MTG 14")
-        #expect(hint == "The list shows 50 of the 2453 held here. To link another, type its id or words of its name, then save.")
+        #expect(hint == "The list shows 50 of the 2453 held here. To link another, type its id, or words of its name or owner, then save.")
     }
 
     @Test func aShortListNeedsNoBox() {
@@ -51,7 +51,7 @@ import Testing
         case .success(let id): Issue.record("several matched, yet \(id) was chosen")
         case .failure(let refusal):
             #expect(refusal.several)
-            #expect(refusal.message == "Actions: 12 records match “act 15”; choose one of them in the list, or type more words of its name")
+            #expect(refusal.message == "Actions: 12 records match “act 15”; choose one of them in the list, or type more words of its name or owner")
         }
         switch finder.read("flu", label: "Actions", t: t) {
         case .success(let id): Issue.record("nothing matched, yet \(id) was chosen")

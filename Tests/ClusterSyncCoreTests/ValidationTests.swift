@@ -493,6 +493,10 @@ import Testing
         // Why two dates are no period, in words.
         #expect(ReportPeriod.problem("31/04/2026 to 30/09/2026")?.contains("there is no 31 April 2026") == true)
         #expect(ReportPeriod.problem("30/09/2026 to 01/04/2026") == "the first day is after the last")
+        // A period pasted from a spreadsheet's cells not formatted as dates names the day.
+        #expect(ReportPeriod.problem("46113 to 46295") == "46113 is no date, which is how a spreadsheet saves 01/04/2026 in a column not "
+                + "formatted as dates: format the column as dates (or type the date) and try again")
+        #expect(ReportPeriod.problem("01/04/2026 to 46295")?.hasPrefix("46295 is no date, which is how a spreadsheet saves 30/09/2026") == true)
         #expect(ReportPeriod.problem("2026/28") == nil && ReportPeriod.problem("01/04/2026 to 30/09/2026") == nil)
     }
 

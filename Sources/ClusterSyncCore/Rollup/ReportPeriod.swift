@@ -39,14 +39,19 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    /// Why `text`, written as two dates, is no period, in words (a date naming no day, the first
-    /// after the last); nil when it is one, or is not written as two dates.
+    /// Why `text`, written as two dates, is no period, in words (a date naming no day, a
+    /// spreadsheet's date number, the first after the last); nil when it is one, or is not
+    /// written as two dates.
     public static func problem(_ text: String) -> String? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         for separator in ["..", " to ", " - ", " – "] {
             let parts = trimmed.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2 else { continue }
             if let reason = parts.lazy.compactMap({ CalendarDate.problem(typed: $0) }).first { return reason }
+            // A period copied from a spreadsheet's cells not formatted as dates: say which days.
+            if let (part, note) = parts.lazy.compactMap({ part in CalendarDate.spreadsheetNote(typed: part).map { (part, $0) } }).first {
+                return "\(part) is no date, \(note)"
+            }
             if let a = CalendarDate(typed: parts[0]), let b = CalendarDate(typed: parts[1]), a > b { return "the first day is after the last" }
             return nil
         }
