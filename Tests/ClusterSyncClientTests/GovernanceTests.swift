@@ -165,6 +165,14 @@ import Testing
         let lloyd = try declare("Ceri Lloyd", "Lloyd Optometry")
         let held = try r.governance().checks(of: try #require(try r.record(m))).first { $0.label == "interests held" }?.text
         #expect(held == "Ceri Lloyd (\(lloyd)), Rhys Morgan (\(morgan[0]); \(morgan[1]))")
+
+        // Past three declarations, the rest are counted (the scale audit: 30 ids after a name).
+        let more = try (3...6).map { try declare("Ceri Lloyd", "Lloyd Estates \($0)") } + [lloyd]
+        let named = try r.governance().checks(of: try #require(try r.record(m))).first { $0.label == "interests held" }?.text
+        let firstThree = try r.governance().interests(atMeeting: try #require(try r.record(m))).filter { $0.member == "Ceri Lloyd" }
+            .prefix(3).map(\.declaration.id.rawValue)
+        #expect(more.count == 5 && firstThree.count == 3)
+        #expect(named == "Ceri Lloyd (\(firstThree.joined(separator: "; ")); and 2 more), Rhys Morgan (\(morgan[0]); \(morgan[1]))")
     }
 
     /// A name typed without its accents is the same person to every check, as a set already

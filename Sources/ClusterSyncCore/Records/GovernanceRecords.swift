@@ -323,11 +323,16 @@ public struct GovernanceRecords: Sendable {
     /// What a meeting (quorum, interests in force) or a decision (tally, majority, interests,
     /// the checks on its votes) is checked against; for other records, what they say against
     /// themselves (`inconsistencies`).
+    /// How many of one member's declarations in force a meeting's or decision's check names;
+    /// the rest are counted (the Declarations of interest register lists them all).
+    public static let declarationsNamed = 3
+
     public func checks(of view: RecordView) -> [Check] {
         var checks: [Check] = []
         func add(_ label: String, _ text: String, attention: Bool = false) { checks.append(Check(label: label, text: text, needsAttention: attention)) }
-        // Each member once, with every declaration in force (`interests` comes sorted by member):
-        // the scale audit found a member of 30 declarations named 30 times.
+        // Each member once, with the first `declarationsNamed` declarations in force and how
+        // many more (`interests` comes sorted by member): the scale audit found a member of 30
+        // declarations named 30 times, and then 30 ids after the name.
         func named(_ interests: [InterestInForce]) -> String {
             var members: [(name: String, declarations: [String])] = []
             for interest in interests {
@@ -337,7 +342,11 @@ public struct GovernanceRecords: Sendable {
                     members.append((interest.member, [interest.declaration.id.rawValue]))
                 }
             }
-            return members.map { "\($0.name) (\($0.declarations.joined(separator: "; ")))" }.joined(separator: ", ")
+            return members.map { member in
+                let more = member.declarations.count - Self.declarationsNamed
+                let named = member.declarations.prefix(Self.declarationsNamed).joined(separator: "; ")
+                return "\(member.name) (\(named)\(more > 0 ? "; and \(more) more" : ""))"
+            }.joined(separator: ", ")
         }
         switch view.type {
         case .meeting:
