@@ -548,6 +548,8 @@ public struct Catalogue: Sendable {
         "export_backup_button": "Back up now",
         "export_backup_done": "Backed up to {1}: {2}. Copy it somewhere safe.",
         "export_backup_failed": "Nothing was backed up: {1}",
+        "export_backup_last": "The latest backup beside it: {1}, {2}",
+        "export_backup_none": "There is no backup beside it yet.",
         // Access
         "read_only_title": "This replica changes nothing",
         "read_only_body": "This is a PCPG's or a Health Board's replica: it reads roll-ups, escalated risks and agreed cluster plans, and changes nothing. Records are added, edited and imported in a practice's replica, by the practice or its cluster lead.",

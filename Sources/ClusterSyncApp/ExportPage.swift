@@ -34,6 +34,11 @@ extension Pages {
         }
         var data: [String: Any] = ["files": files, "replicaPath": URL(fileURLWithPath: replicaPath).path]
         if let failure { data["failure"] = failure }
+        if let last = ReplicaBackup.datedBackups(beside: replicaPath).first {
+            data["lastBackup"] = t.text("export_backup_last", WalesDates.moment(millis: last.millis), last.path)
+        } else {
+            data["lastBackup"] = t["export_backup_none"]
+        }
         return page.html("export", title: t["export_title"], section: .export, data: data, flash: flash, conflicts: conflictCount(),
                          status: status)
     }

@@ -377,6 +377,7 @@ enum Templates {
     {{#failure}}<div class="problem" role="alert"><p>{{failure}}</p></div>{{/failure}}
     <p>{{t.export_backup_intro}}</p>
     <p>{{t.export_backup_where}} <code>{{replicaPath}}</code></p>
+    <p id="last-backup">{{lastBackup}}</p>
     <form method="post" action="/export/backup" aria-labelledby="backup"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">{{t.export_backup_button}}</button></form>
     """
 }

@@ -12,7 +12,7 @@ import GRDB
 /// moments, or leave the `-wal` out. The copy is written beside the destination, owner-only from
 /// its first byte (both kinds of file hold secrets: credential hashes, a signing key), changed by
 /// `adjust` if asked, checked with `PRAGMA integrity_check`, synced, and only then renamed into
-/// place: a copy that exists under its name is a whole one.
+/// place: a copy that exists under its name is a whole one, in one file (rollback journal mode).
 public enum ConsistentFileCopy {
     /// Copies `source` into the new file `destination` (which must not exist) and returns what
     /// `summarise` reads from the copy. `adjust` runs in a write transaction of the copy before
@@ -40,6 +40,10 @@ public enum ConsistentFileCopy {
             }
             let target = try DatabaseQueue(path: partial)
             try source.backup(to: target)
+            // The copy keeps the source's WAL mode, and a WAL file opened anywhere (a USB stick,
+            // a restore reading it) grows a -wal and -shm beside it: a backup is one file. The
+            // pool that opens it as a replica or store turns WAL on again.
+            try target.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
             if let adjust { try target.write(adjust) }
             let summary = try target.read { db -> Summary in
                 let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")

@@ -18,11 +18,21 @@ struct BackupCommand: ParsableCommand {
     @OptionGroup var replica: ReplicaOptions
     @Option(help: ArgumentHelp("The new backup file (default: beside the replica, named by it and the time in UTC, like prestatyn-backup-2026-12-07-134205.sqlite).", valueName: "file"))
     var to: String?
+    @Option(help: ArgumentHelp("After the backup, keep only the newest N dated backups beside the replica (those named as with no --to), removing older ones: --keep 7 run daily keeps a week.", valueName: "n"))
+    var keep: Int?
+
+    func validate() throws {
+        if let keep, keep < 1 { throw ValidationError("--keep \(keep): keep at least 1 backup") }
+        if keep != nil, to != nil { throw ValidationError("--keep is for the dated backups beside the replica: leave out --to") }
+    }
 
     func run() throws {
         let to = to ?? ReplicaBackup.datedPath(beside: replica.path, atMillis: Replica.systemMillis())
         let summary = try ReplicaBackup.backup(replica: replica.path, to: to)
         Output.print("backed up \(replica.path) to \(to): \(summary.description)")
+        if let keep {
+            for removed in try ReplicaBackup.removeOldBackups(beside: replica.path, keep: keep) { Output.print("removed the older backup \(removed)") }
+        }
     }
 }
 

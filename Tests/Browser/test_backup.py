@@ -17,10 +17,13 @@ def test_back_up_now_writes_a_whole_copy_beside_the_replica(page, app, replica, 
     page.get_by_role("link", name="Export").click()
     expect(page.get_by_role("heading", level=2, name="Back up this laptop's replica")).to_be_visible()
     expect(page.get_by_text(replica)).to_be_visible()
+    expect(page.locator("#last-backup")).to_have_text("There is no backup beside it yet.")
     page.get_by_role("button", name="Back up now").click()
     flash = page.get_by_role("status")
     expect(flash).to_contain_text("Backed up to " + os.path.join(workdir, "prestatyn-backup-"))
     expect(flash).to_contain_text("of prestatyn-medical (north-denbighshire, bcuhb), 6 changes not yet synced")
+    expect(page.locator("#last-backup")).to_contain_text("The latest backup beside it: ")
+    expect(page.locator("#last-backup")).to_contain_text(os.path.join(workdir, "prestatyn-backup-"))
     shot(page, "export-backup")
 
     backups = [name for name in os.listdir(workdir) if re.fullmatch(r"prestatyn-backup-\d{4}-\d{2}-\d{2}-\d{6}\.sqlite", name)]

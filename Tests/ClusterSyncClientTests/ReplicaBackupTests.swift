@@ -32,6 +32,10 @@ import Testing
         let summary = try ReplicaBackup.backup(replica: dir.path("laptop.sqlite"), to: dir.path("backup.sqlite"))
         #expect(summary.unsynced == 40 && summary.identity.practice == "prestatyn" && summary.bytes > 0, "\(summary)")
         #expect(!FileManager.default.fileExists(atPath: dir.path("backup.sqlite-wal")))
+        // One file, in rollback journal mode: reading it (a restore does) leaves nothing beside it.
+        _ = try ReplicaBackup.restore(from: dir.path("backup.sqlite"), to: dir.path("restored.sqlite"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("backup.sqlite-wal")) && !FileManager.default.fileExists(atPath: dir.path("backup.sqlite-shm")))
+        #expect(try DatabaseQueue(path: dir.path("restored.sqlite")).read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: dir.path("backup.sqlite"))[.posixPermissions] as? Int)
         #expect(mode == 0o600, "a backup holds the signing key: \(String(mode, radix: 8))")
         let copy = try Replica.openExisting(path: dir.path("backup.sqlite"))
@@ -98,6 +102,32 @@ import Testing
 }
 
 @Suite struct ReplicaBackupNameTests {
+    @Test func keepingTheNewestRemovesOnlyOlderDatedBackupsOfThisReplica() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let replica = dir.path("prestatyn.sqlite")
+        _ = try makeReplica(dir, "prestatyn", practice: "prestatyn")
+        let start: Int64 = 1_796_650_925_000
+        let dated = try (0..<4).map { day -> String in
+            let path = ReplicaBackup.datedPath(beside: replica, atMillis: start + Int64(day) * 86_400_000)
+            _ = try ReplicaBackup.backup(replica: replica, to: path)
+            return path
+        }
+        // Files that only look alike are never listed nor removed.
+        let others = ["prestatyn-backup-2020-01-01-000000.sqlite-wal", "prestatyn-backup-2020-01-01-246000.sqlite",
+                      "rhyl-backup-2020-01-01-000000.sqlite", "prestatyn-backup-2020-13-01-000000.sqlite", "prestatyn-backup-by-hand.sqlite"]
+        for name in others { try "x".write(toFile: dir.path(name), atomically: true, encoding: .utf8) }
+
+        #expect(ReplicaBackup.datedBackups(beside: replica).map(\.path) == dated.reversed())
+        #expect(ReplicaBackup.datedBackups(beside: replica).first?.millis == start + 3 * 86_400_000)
+        let removed = try ReplicaBackup.removeOldBackups(beside: replica, keep: 2)
+        #expect(removed == [dated[1], dated[0]])
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path)
+        for name in others { #expect(left.contains(name), "\(name) kept") }
+        #expect(!left.contains { $0.hasSuffix(".sqlite") && dated.prefix(2).contains(dir.path($0)) })
+        #expect(ReplicaBackup.datedBackups(beside: replica).map(\.path) == [dated[3], dated[2]])
+    }
+
     @Test func aBackupWithNoNameIsNamedByTheReplicaAndTheMomentInUTC() {
         // 2026-12-07 13:42:05 UTC.
         let millis: Int64 = 1_796_650_925_000

@@ -50,6 +50,46 @@ public enum ReplicaBackup {
         return url.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
+    /// The backups `datedPath` named beside the replica at `path`, newest first, each with the
+    /// moment its name gives (ms since 1970, UTC). Other files are never listed.
+    public static func datedBackups(beside path: String) -> [(path: String, millis: Int64)] {
+        let url = URL(fileURLWithPath: path)
+        let prefix = url.deletingPathExtension().lastPathComponent + "-backup-"
+        let folder = url.deletingLastPathComponent()
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.compactMap { name -> (String, Int64)? in
+            guard name.hasPrefix(prefix), name.hasSuffix(".sqlite") else { return nil }
+            let stamp = name.dropFirst(prefix.count).dropLast(".sqlite".count)
+            // YYYY-MM-DD-HHMMSS
+            guard stamp.count == 17, let day = CalendarDate(String(stamp.prefix(10))), stamp.dropFirst(10).first == "-" else { return nil }
+            let time = stamp.suffix(6)
+            guard time.allSatisfy({ $0.isASCII && $0.isNumber }), let hhmmss = Int(time) else { return nil }
+            let (h, m, sec) = (hhmmss / 10_000, hhmmss / 100 % 100, hhmmss % 100)
+            guard h < 24, m < 60, sec < 60 else { return nil }
+            let millis = (Int64(day.dayNumber) * 86_400 + Int64(h * 3600 + m * 60 + sec)) * 1000
+            return (folder.appendingPathComponent(name).path, millis)
+        }.sorted { $0.1 > $1.1 }
+    }
+
+    /// Removes the dated backups beside `path` past the newest `keep`, and returns them: a daily
+    /// `clustersync backup --keep 7` keeps a week. Only names `datedPath` gives are touched.
+    @discardableResult
+    public static func removeOldBackups(beside path: String, keep: Int) throws -> [String] {
+        let old = datedBackups(beside: path).dropFirst(max(keep, 1)).map(\.path)
+        for file in old {
+            do {
+                // Side files a backup opened in WAL mode by an earlier version may have.
+                for side in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: file + side) {
+                    try FileManager.default.removeItem(atPath: file + side)
+                }
+                try FileManager.default.removeItem(atPath: file)
+            } catch {
+                throw ClusterSyncError(.storeUnavailable, "cannot remove the old backup \(file): \(error.localizedDescription)")
+            }
+        }
+        return old
+    }
+
     /// Copies the replica at `path` into the new file `destination`, while other programs may
     /// have it open. The source is only read.
     public static func backup(replica path: String, to destination: String) throws -> Summary {
