@@ -118,11 +118,12 @@ struct AppGuard<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// A request that would change the replica or open a form to: every form sent but a sync's,
-    /// and the pages of a new record, an edit and an import.
+    /// A request that would change the replica or open a form to: every form sent but a sync's
+    /// and a backup's (which only reads the replica), and the pages of a new record, an edit and
+    /// an import.
     static func changes(_ request: Request) -> Bool {
         let path = request.uri.path
-        if request.method == .post { return path != "/sync" }
+        if request.method == .post { return path != "/sync" && path != "/export/backup" }
         return path.hasSuffix("/new") || path.hasSuffix("/edit") || path == "/import"
     }
 }

@@ -18,9 +18,8 @@ extension Pages {
         }
         router.post("/export/backup") { request, _ in
             guard (try await self.posted(request)) != nil else { return self.expired() }
-            let destination = ReplicaBackup.datedPath(beside: self.replicaPath, atMillis: Replica.systemMillis())
             do {
-                let summary = try ReplicaBackup.backup(replica: self.replicaPath, to: destination)
+                let (destination, summary) = try await self.backups.backUp(self.replicaPath)
                 return self.exportPage(flash: self.t.text("export_backup_done", destination, summary.description))
             } catch let error as ClusterSyncError {
                 return self.exportPage(failure: self.t.text("export_backup_failed", error.message), status: .internalServerError)
@@ -41,5 +40,13 @@ extension Pages {
         }
         return page.html("export", title: t["export_title"], section: .export, data: data, flash: flash, conflicts: conflictCount(),
                          status: status)
+    }
+}
+
+/// The app's backups, one at a time: two clicks (or tabs) in one second would otherwise race
+/// for one name, and each copy reads the whole file.
+actor AppBackups {
+    func backUp(_ replicaPath: String) throws -> (path: String, summary: ReplicaBackup.Summary) {
+        try ReplicaBackup.backupBeside(replica: replicaPath, atMillis: Replica.systemMillis())
     }
 }

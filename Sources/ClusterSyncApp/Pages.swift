@@ -18,6 +18,8 @@ struct Pages: Sendable {
     let kept: KeptReads
     /// *Sync now*'s sync, run beside the page.
     let syncRun = AppSyncRun()
+    /// *Back up now*'s copies, one at a time.
+    let backups = AppBackups()
 
     var t: Catalogue { page.t }
 

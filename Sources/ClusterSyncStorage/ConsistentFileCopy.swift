@@ -23,14 +23,17 @@ public enum ConsistentFileCopy {
         adjust: ((Database) throws -> Void)? = nil, summarise: (Database) throws -> Summary
     ) throws -> Summary {
         let manager = FileManager.default
-        guard !manager.fileExists(atPath: destination) else {
-            throw ClusterSyncError(.invalidValue, "\(destination) already exists: give a new file name (a copy never overwrites a file)", field: field)
+        // A journal left beside the name would be read as the new file's (a hot journal rolled back into it).
+        for suffix in ["", "-wal", "-journal"] where manager.fileExists(atPath: destination + suffix) {
+            throw ClusterSyncError(.invalidValue, "\(destination + suffix) already exists: give a new file name (a copy never overwrites a file)", field: field)
         }
         let folder = URL(fileURLWithPath: destination).deletingLastPathComponent().path
         guard manager.fileExists(atPath: folder) else {
             throw ClusterSyncError(.invalidValue, "no folder \(folder) to write \(destination) in", field: field)
         }
-        let partial = destination + ".partial-\(getpid())"
+        // Unique to this copy: two copies to one name at once (two clicks of the app's button,
+        // in one process) each write their own, and the second finds the name taken.
+        let partial = destination + ".partial-\(UUID().uuidString)"
         defer {
             for suffix in ["", "-wal", "-shm", "-journal"] { try? manager.removeItem(atPath: partial + suffix) }
         }
@@ -54,7 +57,7 @@ public enum ConsistentFileCopy {
             }
             try target.close()
             try sync(partial)
-            try manager.moveItem(atPath: partial, toPath: destination)
+            try putInPlace(partial, as: destination, field: field)
             try sync(folder)
             return summary
         } catch let error as DatabaseError {
@@ -62,6 +65,25 @@ public enum ConsistentFileCopy {
             throw ClusterSyncError(code, "cannot copy \(sourceName) to \(destination): \(error.message ?? "\(error.resultCode)")")
         } catch let error as CocoaError {
             throw ClusterSyncError(.storeUnavailable, "cannot write \(destination): \(error.localizedDescription)")
+        }
+    }
+
+    /// Gives the finished copy its name. link(2) fails when the name exists, where rename(2)
+    /// would replace a copy made meanwhile; a file system without hard links (a FAT USB stick)
+    /// is checked, then renamed.
+    private static func putInPlace(_ partial: String, as destination: String, field: String) throws {
+        func refuse(_ reason: String) -> ClusterSyncError {
+            ClusterSyncError(.invalidValue, "cannot put the copy in place as \(destination): \(reason); nothing else was changed", field: field)
+        }
+        if link(partial, destination) == 0 { return }
+        switch errno {
+        case EEXIST:
+            throw refuse("another copy made that file meanwhile")
+        case EPERM, EOPNOTSUPP, ENOSYS:
+            guard !FileManager.default.fileExists(atPath: destination) else { throw refuse("another copy made that file meanwhile") }
+            guard rename(partial, destination) == 0 else { throw refuse(String(cString: strerror(errno))) }
+        default:
+            throw refuse(String(cString: strerror(errno)))
         }
     }
 

@@ -27,8 +27,8 @@ struct BackupCommand: ParsableCommand {
     }
 
     func run() throws {
-        let to = to ?? ReplicaBackup.datedPath(beside: replica.path, atMillis: Replica.systemMillis())
-        let summary = try ReplicaBackup.backup(replica: replica.path, to: to)
+        let (to, summary) = try to.map { ($0, try ReplicaBackup.backup(replica: replica.path, to: $0)) }
+            ?? ReplicaBackup.backupBeside(replica: replica.path, atMillis: Replica.systemMillis())
         Output.print("backed up \(replica.path) to \(to): \(summary.description)")
         if let keep {
             for removed in try ReplicaBackup.removeOldBackups(beside: replica.path, keep: keep) { Output.print("removed the older backup \(removed)") }
@@ -45,7 +45,8 @@ struct RestoreCommand: ParsableCommand {
             Never overwrites a file: move the damaged replica (with its -wal and -shm) aside first. The restored \
             replica holds what the backup held: at its next sync the server sends back what the lost file had pushed \
             since, and what the lost file never pushed is gone. Edits made before that sync are kept apart from those \
-            (their change ids are taken well past any the lost file used), so syncing first is not needed, only wise.
+            (their change ids start from the moment of the restore, past any the lost file or an earlier restore of \
+            this backup used), so syncing first is not needed, only wise.
             """)
 
     @OptionGroup var replica: ReplicaOptions

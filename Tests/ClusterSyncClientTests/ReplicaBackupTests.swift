@@ -71,9 +71,49 @@ import Testing
         #expect(try restored.records(.risk).map { $0.string("title") } == ["Locum cover"])
         _ = try restored.create(.risk, edits: [.set("title", .string("Flu clinics"))])
         let (_, counter, _) = try counts(dir.path("restored.sqlite"))
-        #expect(counter > lost && counter > ReplicaBackup.restoredCounterStep, "\(counter) against the lost file's \(lost)")
+        #expect(counter > lost && counter > 1 << 32, "\(counter) against the lost file's \(lost)")
         let ids = try restored.database.read { db in try Int64.fetchAll(db, sql: "SELECT counter FROM change ORDER BY counter") }
-        #expect(ids.filter { $0 > 1 }.allSatisfy { $0 > ReplicaBackup.restoredCounterStep }, "\(ids)")
+        #expect(ids.filter { $0 > 1 }.allSatisfy { $0 > 1 << 32 }, "\(ids)")
+    }
+
+    /// The review's case: one backup restored twice, the first restore's edits pushed before the
+    /// second; each restore must number past the other's.
+    @Test func twoRestoresOfOneBackupNumberTheirEditsApart() throws {
+        let replica = try makeReplica(dir, "laptop", practice: "prestatyn")
+        _ = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        _ = try ReplicaBackup.backup(replica: dir.path("laptop.sqlite"), to: dir.path("backup.sqlite"))
+        try replica.database.close()
+        let moment: Int64 = 1_796_650_925_000
+        _ = try ReplicaBackup.restore(from: dir.path("backup.sqlite"), to: dir.path("first.sqlite"), atMillis: moment)
+        let first = try Replica.openExisting(path: dir.path("first.sqlite"))
+        for number in 1...50 { _ = try first.create(.risk, edits: [.set("title", .string("First \(number)"))]) }
+        let firstLast = try counts(dir.path("first.sqlite")).counter
+        _ = try ReplicaBackup.restore(from: dir.path("backup.sqlite"), to: dir.path("second.sqlite"), atMillis: moment + 1_000)
+        #expect(try counts(dir.path("second.sqlite")).counter > firstLast)
+        #expect(ReplicaBackup.restoredCounter(from: 1, atMillis: moment) == moment * 1000)
+        // A clock set back to 1970 still moves it 2^32 past the backup's.
+        #expect(ReplicaBackup.restoredCounter(from: 7, atMillis: 0) == 7 + 1 << 32)
+    }
+
+    @Test func aCopyFromBeforeSigningIsNotRestored() throws {
+        let replica = try makeReplica(dir, "laptop", practice: "prestatyn")
+        _ = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        try replica.database.write { db in try db.execute(sql: "DROP TABLE signing_key") }
+        try replica.database.close()
+        let error = #expect(throws: ClusterSyncError.self) { try ReplicaBackup.restore(from: dir.path("laptop.sqlite"), to: dir.path("r.sqlite")) }
+        #expect(error?.message.contains("a copy from before replicas signed their changes") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("r.sqlite")))
+    }
+
+    @Test func aBackupOfAReplicaNobodyHasOpenLeavesNothingBesideEither() throws {
+        let replica = try makeReplica(dir, "laptop", practice: "prestatyn")
+        _ = try replica.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        try replica.database.close()
+        _ = try ReplicaBackup.backup(replica: dir.path("laptop.sqlite"), to: dir.path("backup.sqlite"))
+        _ = try ReplicaBackup.restore(from: dir.path("backup.sqlite"), to: dir.path("restored.sqlite"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted()
+        #expect(left == ["backup.sqlite", "laptop.sqlite", "restored.sqlite", "restored.sqlite-shm", "restored.sqlite-wal"]
+                || left == ["backup.sqlite", "laptop.sqlite", "restored.sqlite"], "\(left)")
     }
 
     @Test func backupAndRestoreRefuseWhatWouldOverwriteOrIsNoReplica() throws {
@@ -82,12 +122,14 @@ import Testing
         let laptop = dir.path("laptop.sqlite")
         let before = try counts(laptop)
         try "Minutes\n".write(toFile: dir.path("notes.txt"), atomically: true, encoding: .utf8)
+        try "old".write(toFile: dir.path("stale.sqlite-journal"), atomically: true, encoding: .utf8)
 
         let refusals: [(String, () throws -> Void, String)] = [
             ("backup onto the replica itself", { _ = try ReplicaBackup.backup(replica: laptop, to: laptop) }, "already exists"),
             ("backup of a file that is not a replica", { _ = try ReplicaBackup.backup(replica: dir.path("notes.txt"), to: dir.path("b.sqlite")) }, "is not a replica file"),
             ("backup of no file", { _ = try ReplicaBackup.backup(replica: dir.path("none.sqlite"), to: dir.path("b.sqlite")) }, "no replica at"),
             ("backup into no folder", { _ = try ReplicaBackup.backup(replica: laptop, to: dir.path("gone/b.sqlite")) }, "no folder"),
+            ("backup beside a journal left there", { _ = try ReplicaBackup.backup(replica: laptop, to: dir.path("stale.sqlite")) }, "stale.sqlite-journal already exists"),
             ("restore over the replica", { _ = try ReplicaBackup.restore(from: laptop, to: laptop) }, "never overwrites a replica"),
             ("restore of a file that is not a replica", { _ = try ReplicaBackup.restore(from: dir.path("notes.txt"), to: dir.path("r.sqlite")) }, "is not a replica file"),
         ]
@@ -96,7 +138,7 @@ import Testing
             #expect(error?.message.contains(expected) == true, "\(what): \(String(describing: error))")
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted()
-        #expect(left == ["laptop.sqlite", "laptop.sqlite-shm", "laptop.sqlite-wal", "notes.txt"], "nothing half-written left: \(left)")
+        #expect(left == ["laptop.sqlite", "laptop.sqlite-shm", "laptop.sqlite-wal", "notes.txt", "stale.sqlite-journal"], "nothing half-written left: \(left)")
         #expect(try counts(laptop) == before)
     }
 }
@@ -126,6 +168,10 @@ import Testing
         for name in others { #expect(left.contains(name), "\(name) kept") }
         #expect(!left.contains { $0.hasSuffix(".sqlite") && dated.prefix(2).contains(dir.path($0)) })
         #expect(ReplicaBackup.datedBackups(beside: replica).map(\.path) == [dated[3], dated[2]])
+
+        // A backup in a second that has one takes the next second's name.
+        let (next, _) = try ReplicaBackup.backupBeside(replica: replica, atMillis: start + 3 * 86_400_000 + 400)
+        #expect(next == ReplicaBackup.datedPath(beside: replica, atMillis: start + 3 * 86_400_000 + 1000))
     }
 
     @Test func aBackupWithNoNameIsNamedByTheReplicaAndTheMomentInUTC() {

@@ -42,5 +42,15 @@ import Testing
         let prestatyn = try await base.makeReplica("prestatyn", certificate: false, server: server)
         _ = try await base.sync(prestatyn)
         #expect(try await cli.run("risk", "list", "--replica", prestatyn).stdout.contains("Flu clinics"))
+
+        // The same backup restored a second time (the review's case): its edits must not take
+        // the ids the first restore's pushed edits have.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(at: base.dir.appendingPathComponent(desk + suffix)) }
+        #expect(try await cli.run("restore", "--from", "rhyl-backup.sqlite", "--replica", desk).status == 0)
+        _ = try await base.addRisk(desk, "title=Vaccines")
+        let again = try await base.sync(desk)
+        #expect(!again.stdout.contains("held back") && !again.stderr.contains("held back"), "\(again.stdout)\(again.stderr)")
+        let restoredTwice = try await cli.run("risk", "list", "--replica", desk).stdout
+        #expect(["Winter pressures", "Locum cover", "Flu clinics", "Vaccines"].allSatisfy(restoredTwice.contains), "\(restoredTwice)")
     }
 }

@@ -11,15 +11,22 @@ import GRDB
 /// A backup is this replica, signing key and all: it is restored in place of a lost or damaged
 /// file, never used as a second laptop's replica (`init` makes that). A restored file may be
 /// behind what the lost one did after the backup: the changes the lost file pushed come back at
-/// the next sync, and those it never pushed are lost. Its change counter is moved far ahead
-/// (`restoredCounterStep`), so an edit made on the restored file before that sync never takes
-/// the id of a change the lost file made and pushed: the server would refuse it as a resend with
-/// other contents and hold it back (`ReplicaOwnership.checkResent`).
+/// the next sync, and those it never pushed are lost. Its change counter is moved past any the
+/// lost file, or an earlier restore of the same backup, can have used (`restoredCounter`), so an
+/// edit made on the restored file before that sync never takes the id of a change made and
+/// pushed since the backup: the server would refuse it as a resend with other contents and hold
+/// it back (`ReplicaOwnership.checkResent`), and the pushed change under that id would never
+/// come back.
 public enum ReplicaBackup {
-    /// How far a restore moves the change counter: more changes than one replica makes between
-    /// a backup and its loss, and room for two million restores under `ChangeID.maxCounter`.
-    /// Counters need not be consecutive: nothing reads a gap.
-    public static let restoredCounterStep: Int64 = 1 << 32
+    /// Where a restore made at `millis` (ms since 1970) starts numbering changes, from the
+    /// `counter` its backup held: the moment of the restore times 1,000, so two restores of one
+    /// backup, even a second apart, are a million ids apart (a file would have to make a
+    /// thousand changes a millisecond to reach the next restore's), and at least 2^32 past the
+    /// backup's own (a clock set far back). Counters need not be consecutive: nothing reads a
+    /// gap, and 1,000 × ms since 1970 stays under `ChangeID.maxCounter` until the year 2255.
+    public static func restoredCounter(from counter: Int64, atMillis millis: Int64) -> Int64 {
+        max(counter + (1 << 32), millis * 1000)
+    }
 
     /// What a backup holds, said after it is written.
     public struct Summary: Sendable, Equatable {
@@ -48,6 +55,18 @@ public enum ReplicaBackup {
         let time = String(format: "%02d%02d%02d", second / 3600, second % 3600 / 60, second % 60)
         let name = "\(stem)-backup-\(CalendarDate(unixMillis: millis))-\(time).sqlite"
         return url.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// Backs the replica at `path` up beside it, under the first dated name from `millis` on that
+    /// no file has (a second backup within the second takes the next second's name): `backup`
+    /// with no `--to`, and the web app's *Back up now*.
+    public static func backupBeside(replica path: String, atMillis millis: Int64) throws -> (path: String, summary: Summary) {
+        var moment = millis
+        while FileManager.default.fileExists(atPath: datedPath(beside: path, atMillis: moment)), moment < millis + 60_000 {
+            moment += 1000
+        }
+        let destination = datedPath(beside: path, atMillis: moment)
+        return (destination, try backup(replica: path, to: destination))
     }
 
     /// The backups `datedPath` named beside the replica at `path`, newest first, each with the
@@ -100,7 +119,7 @@ public enum ReplicaBackup {
     /// Puts the backup `file` in place as the replica `path`, which must not exist: the lost or
     /// damaged file is moved aside first, never overwritten. The restored file is opened as every
     /// command opens it, so a backup made by an older version is brought up to date here.
-    public static func restore(from file: String, to path: String) throws -> Summary {
+    public static func restore(from file: String, to path: String, atMillis: Int64 = Replica.systemMillis()) throws -> Summary {
         for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: path + suffix) {
             throw ClusterSyncError(.invalidValue, """
                 \(path + suffix) already exists: a restore never overwrites a replica. Move the damaged file (with its -wal \
@@ -108,12 +127,21 @@ public enum ReplicaBackup {
                 """, field: "replica")
         }
         let source = try openReplicaFile(file, what: "backup", field: "from")
+        // A copy from before replicas signed their changes would be given a new key when opened,
+        // and the server, which holds this replica's key, would refuse it at every sync.
+        guard try source.read({ db in try db.tableExists("signing_key") && Int.fetchOne(db, sql: "SELECT count(*) FROM signing_key")! > 0 }) else {
+            throw ClusterSyncError(.invalidValue, """
+                \(file) is a copy from before replicas signed their changes: restored, it would be refused by the server, which \
+                knows this replica's key. Make a new replica (`clustersync init`, then `sync`) instead
+                """, field: "from")
+        }
         let summary = try copy(from: source, sourceName: file, to: path, field: "replica") { db in
             let counter = try Int64.fetchOne(db, sql: "SELECT counter FROM identity") ?? 0
-            guard counter <= ChangeID.maxCounter - restoredCounterStep else {
+            let restored = restoredCounter(from: counter, atMillis: atMillis)
+            guard restored <= ChangeID.maxCounter - (1 << 32) else {
                 throw ClusterSyncError(.invalidValue, "\(file) has numbered \(counter) changes, too many to restore it again: make a new replica with `clustersync init`", field: "from")
             }
-            try db.execute(sql: "UPDATE identity SET counter = counter + ?", arguments: [restoredCounterStep])
+            try db.execute(sql: "UPDATE identity SET counter = ?", arguments: [restored])
         }
         _ = try Replica.openExisting(path: path)
         return summary
@@ -132,7 +160,8 @@ public enum ReplicaBackup {
             throw ClusterSyncError(.invalidValue, "\(path) is not a replica file (no practice's identity in it)", field: field)
         }
         var configuration = Configuration()
-        configuration.readonly = true
+        // Not read-only: a read-only connection to a WAL file nobody else has open leaves an
+        // empty -wal and -shm beside it; this one, closing last, takes them away. It only reads.
         configuration.busyMode = .timeout(10)
         return try DatabaseSetup.queue(path: path, configuration: configuration)
     }

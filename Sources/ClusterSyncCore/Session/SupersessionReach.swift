@@ -6,7 +6,7 @@
 /// superseded when it arrives (a replica merged it from a file, edited over it, and its maker
 /// pushes it later); a delete's `seen` likewise takes a later edit for one the deleter saw.
 /// Without this rule a practice could name a change its lead has not made yet (a replica's
-/// counter goes up by one a change, and every pulled id shows it), or one held back at the lead
+/// counter goes up by one a change but after a restore, and every pulled id shows it), or one held back at the lead
 /// (a gap below the lead's latest), and so cancel the lead's escalation, closure or agreed plan
 /// before it was made: no lead power is judged against a value nobody holds (the forty-sixth
 /// session's security review, and its review of the first fix, which bounded ids by each
