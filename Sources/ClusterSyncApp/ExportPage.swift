@@ -33,7 +33,7 @@ extension Pages {
         }
         var data: [String: Any] = ["files": files, "replicaPath": URL(fileURLWithPath: replicaPath).path]
         if let failure { data["failure"] = failure }
-        if let last = ReplicaBackup.datedBackups(beside: replicaPath).first {
+        if let identity = try? replica.identity(), let last = ReplicaBackup.datedBackups(of: identity.replicaID, beside: replicaPath).first {
             data["lastBackup"] = t.text("export_backup_last", WalesDates.moment(millis: last.millis), last.path)
         } else {
             data["lastBackup"] = t["export_backup_none"]

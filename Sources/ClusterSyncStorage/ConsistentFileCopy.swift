@@ -76,15 +76,12 @@ public enum ConsistentFileCopy {
             ClusterSyncError(.invalidValue, "cannot put the copy in place as \(destination): \(reason); nothing else was changed", field: field)
         }
         if link(partial, destination) == 0 { return }
-        switch errno {
-        case EEXIST:
-            throw refuse("another copy made that file meanwhile")
-        case EPERM, EOPNOTSUPP, ENOSYS:
-            guard !FileManager.default.fileExists(atPath: destination) else { throw refuse("another copy made that file meanwhile") }
-            guard rename(partial, destination) == 0 else { throw refuse(String(cString: strerror(errno))) }
-        default:
-            throw refuse(String(cString: strerror(errno)))
-        }
+        let failure = errno
+        if failure == EEXIST { throw refuse("another copy made that file meanwhile") }
+        // ENOTSUP and EOPNOTSUPP are one number on Linux, two on macOS (whose FAT has no link).
+        guard [EPERM, EOPNOTSUPP, ENOTSUP, ENOSYS].contains(failure) else { throw refuse(String(cString: strerror(failure))) }
+        guard !FileManager.default.fileExists(atPath: destination) else { throw refuse("another copy made that file meanwhile") }
+        guard rename(partial, destination) == 0 else { throw refuse(String(cString: strerror(errno))) }
     }
 
     /// The size of `path` in bytes, for a summary (0 when it cannot be read).

@@ -31,7 +31,9 @@ struct BackupCommand: ParsableCommand {
             ?? ReplicaBackup.backupBeside(replica: replica.path, atMillis: Replica.systemMillis())
         Output.print("backed up \(replica.path) to \(to): \(summary.description)")
         if let keep {
-            for removed in try ReplicaBackup.removeOldBackups(beside: replica.path, keep: keep) { Output.print("removed the older backup \(removed)") }
+            for removed in try ReplicaBackup.removeOldBackups(of: summary.identity.replicaID, beside: replica.path, keep: keep) {
+                Output.print("removed the older backup \(removed)")
+            }
         }
     }
 }

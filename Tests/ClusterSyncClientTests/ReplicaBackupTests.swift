@@ -148,7 +148,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let replica = dir.path("prestatyn.sqlite")
-        _ = try makeReplica(dir, "prestatyn", practice: "prestatyn")
+        let id = try makeReplica(dir, "prestatyn", practice: "prestatyn").identity().replicaID
         let start: Int64 = 1_796_650_925_000
         let dated = try (0..<4).map { day -> String in
             let path = ReplicaBackup.datedPath(beside: replica, atMillis: start + Int64(day) * 86_400_000)
@@ -156,18 +156,28 @@ import Testing
             return path
         }
         // Files that only look alike are never listed nor removed.
-        let others = ["prestatyn-backup-2020-01-01-000000.sqlite-wal", "prestatyn-backup-2020-01-01-246000.sqlite",
-                      "rhyl-backup-2020-01-01-000000.sqlite", "prestatyn-backup-2020-13-01-000000.sqlite", "prestatyn-backup-by-hand.sqlite"]
+        var others = ["prestatyn-backup-2020-01-01-000000.sqlite-wal", "prestatyn-backup-2020-01-01-246000.sqlite",
+                      "rhyl-backup-2020-01-01-000000.sqlite", "prestatyn-backup-2020-13-01-000000.sqlite", "prestatyn-backup-by-hand.sqlite",
+                      "prestatyn-backup-2020-02-01-000000.sqlite"]
         for name in others { try "x".write(toFile: dir.path(name), atomically: true, encoding: .utf8) }
+        // The second review's cases: another replica named alike (prestatyn.db's backups share
+        // the stem), and another practice's live replica whose name looks like a backup's.
+        let other = try Replica(path: dir.path("prestatyn.db"))
+        try other.initialise(tenant: "bcuhb", cluster: "north-denbighshire", practice: "rhyl", displayName: "Manager, rhyl")
+        _ = try ReplicaBackup.backup(replica: dir.path("prestatyn.db"), to: ReplicaBackup.datedPath(beside: dir.path("prestatyn.db"), atMillis: start - 86_400_000))
+        let live = try makeReplica(dir, "prestatyn-backup-2020-03-01-000000", practice: "rhyl")
+        _ = try live.create(.risk, edits: [.set("title", .string("Not synced yet"))])
+        others += ["prestatyn-backup-2026-12-06-134205.sqlite", "prestatyn-backup-2020-03-01-000000.sqlite"]
 
-        #expect(ReplicaBackup.datedBackups(beside: replica).map(\.path) == dated.reversed())
-        #expect(ReplicaBackup.datedBackups(beside: replica).first?.millis == start + 3 * 86_400_000)
-        let removed = try ReplicaBackup.removeOldBackups(beside: replica, keep: 2)
+        #expect(ReplicaBackup.datedBackups(of: id, beside: replica).map(\.path) == dated.reversed())
+        #expect(ReplicaBackup.datedBackups(of: id, beside: replica).first?.millis == start + 3 * 86_400_000)
+        let removed = try ReplicaBackup.removeOldBackups(of: id, beside: replica, keep: 2)
         #expect(removed == [dated[1], dated[0]])
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.url.path)
         for name in others { #expect(left.contains(name), "\(name) kept") }
         #expect(!left.contains { $0.hasSuffix(".sqlite") && dated.prefix(2).contains(dir.path($0)) })
-        #expect(ReplicaBackup.datedBackups(beside: replica).map(\.path) == [dated[3], dated[2]])
+        #expect(ReplicaBackup.datedBackups(of: id, beside: replica).map(\.path) == [dated[3], dated[2]])
+        #expect(try live.records(.risk).count == 1)
 
         // A backup in a second that has one takes the next second's name.
         let (next, _) = try ReplicaBackup.backupBeside(replica: replica, atMillis: start + 3 * 86_400_000 + 400)

@@ -35,4 +35,22 @@ import Testing
         #expect(Welcome.isStoreIdentity(identity), "\(identity)")
         #expect(try await SQLiteServerStore(path: path).storeIdentity() == original, "the original keeps its identity")
     }
+
+    /// A backup is one file, and a restore reads it without writing: a pool turned it to WAL
+    /// mode, and a backup kept read-only (0444) could not be restored (the session's review).
+    @Test func aRestoreLeavesItsBackupAsItWas() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clustersync-backup-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("store.sqlite").path
+        _ = try SQLiteServerStore(path: path)
+        let backup = folder.appendingPathComponent("backup.sqlite").path
+        _ = try SQLiteStoreBackup.backup(store: path, to: backup)
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: backup)
+        let before = try Data(contentsOf: URL(fileURLWithPath: backup))
+        #expect(before[18] == 1, "rollback journal mode: one file")
+        _ = try SQLiteStoreBackup.restore(from: backup, to: folder.appendingPathComponent("restored.sqlite").path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: backup)) == before)
+        #expect(!FileManager.default.fileExists(atPath: backup + "-wal"))
+    }
 }

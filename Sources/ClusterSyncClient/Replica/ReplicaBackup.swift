@@ -58,49 +58,77 @@ public enum ReplicaBackup {
     }
 
     /// Backs the replica at `path` up beside it, under the first dated name from `millis` on that
-    /// no file has (a second backup within the second takes the next second's name): `backup`
-    /// with no `--to`, and the web app's *Back up now*.
+    /// no file has (a second backup within the second, from this process or another, takes the
+    /// next second's name): `backup` with no `--to`, and the web app's *Back up now*.
     public static func backupBeside(replica path: String, atMillis millis: Int64) throws -> (path: String, summary: Summary) {
         var moment = millis
-        while FileManager.default.fileExists(atPath: datedPath(beside: path, atMillis: moment)), moment < millis + 60_000 {
+        while true {
+            let destination = datedPath(beside: path, atMillis: moment)
+            let lastTry = moment >= millis + 60_000
+            let taken = ["", "-wal", "-journal"].contains { FileManager.default.fileExists(atPath: destination + $0) }
+            if !taken || lastTry {
+                do {
+                    return (destination, try backup(replica: path, to: destination))
+                } catch where !lastTry && FileManager.default.fileExists(atPath: destination) {
+                    // Another process took the name while this copy was written: the next second.
+                }
+            }
             moment += 1000
         }
-        let destination = datedPath(beside: path, atMillis: moment)
-        return (destination, try backup(replica: path, to: destination))
     }
 
-    /// The backups `datedPath` named beside the replica at `path`, newest first, each with the
-    /// moment its name gives (ms since 1970, UTC). Other files are never listed.
-    public static func datedBackups(beside path: String) -> [(path: String, millis: Int64)] {
+    /// The backups of replica `replicaID` that `datedPath` named beside the replica at `path`,
+    /// newest first, each with the moment its name gives (ms since 1970, UTC). A file is listed
+    /// only as `backup` left it: one file in rollback journal mode (one opened as a replica
+    /// since, by `merge --from`, is in WAL mode and may be in use) holding this replica's id (a
+    /// replica `rhyl.db` beside `rhyl.sqlite` names its backups alike).
+    public static func datedBackups(of replicaID: ReplicaID, beside path: String) -> [(path: String, millis: Int64)] {
         let url = URL(fileURLWithPath: path)
         let prefix = url.deletingPathExtension().lastPathComponent + "-backup-"
         let folder = url.deletingLastPathComponent()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return names.compactMap { name -> (String, Int64)? in
-            guard name.hasPrefix(prefix), name.hasSuffix(".sqlite") else { return nil }
-            let stamp = name.dropFirst(prefix.count).dropLast(".sqlite".count)
-            // YYYY-MM-DD-HHMMSS
-            guard stamp.count == 17, let day = CalendarDate(String(stamp.prefix(10))), stamp.dropFirst(10).first == "-" else { return nil }
-            let time = stamp.suffix(6)
-            guard time.allSatisfy({ $0.isASCII && $0.isNumber }), let hhmmss = Int(time) else { return nil }
-            let (h, m, sec) = (hhmmss / 10_000, hhmmss / 100 % 100, hhmmss % 100)
-            guard h < 24, m < 60, sec < 60 else { return nil }
-            let millis = (Int64(day.dayNumber) * 86_400 + Int64(h * 3600 + m * 60 + sec)) * 1000
-            return (folder.appendingPathComponent(name).path, millis)
+            guard name.hasPrefix(prefix), name.hasSuffix(".sqlite"),
+                  let millis = moment(named: name.dropFirst(prefix.count).dropLast(".sqlite".count)) else { return nil }
+            let file = folder.appendingPathComponent(name).path
+            return isUntouchedBackup(file, of: replicaID) ? (file, millis) : nil
         }.sorted { $0.1 > $1.1 }
     }
 
-    /// Removes the dated backups beside `path` past the newest `keep`, and returns them: a daily
-    /// `clustersync backup --keep 7` keeps a week. Only names `datedPath` gives are touched.
+    /// The moment a backup's name gives: `YYYY-MM-DD-HHMMSS` in UTC.
+    private static func moment(named stamp: Substring) -> Int64? {
+        guard stamp.count == 17, let day = CalendarDate(String(stamp.prefix(10))), stamp.dropFirst(10).first == "-" else { return nil }
+        let time = stamp.suffix(6)
+        guard time.allSatisfy({ $0.isASCII && $0.isNumber }), let hhmmss = Int(time) else { return nil }
+        let (h, m, sec) = (hhmmss / 10_000, hhmmss / 100 % 100, hhmmss % 100)
+        guard h < 24, m < 60, sec < 60 else { return nil }
+        return (Int64(day.dayNumber) * 86_400 + Int64(h * 3600 + m * 60 + sec)) * 1000
+    }
+
+    /// Whether `file` is in rollback journal mode (byte 18 of an SQLite header is 1; 2 is WAL),
+    /// has no -wal beside it, and holds replica `replicaID`: read without writing.
+    private static func isUntouchedBackup(_ file: String, of replicaID: ReplicaID) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: file) else { return false }
+        let header = (try? handle.read(upToCount: 20)) ?? Data()
+        try? handle.close()
+        guard header.count == 20, header.starts(with: Data("SQLite format 3\u{0}".utf8)), header[header.startIndex + 18] == 1,
+              !FileManager.default.fileExists(atPath: file + "-wal") else { return false }
+        var configuration = Configuration()
+        configuration.readonly = true
+        guard let queue = try? DatabaseSetup.queue(path: file, configuration: configuration) else { return false }
+        defer { try? queue.close() }
+        let held = try? queue.read { db in try String.fetchOne(db, sql: "SELECT replica_id FROM identity") }
+        return held.flatMap { $0 } == replicaID.rawValue
+    }
+
+    /// Removes this replica's dated backups beside `path` past the newest `keep` (those
+    /// `datedBackups` lists, and no other file), and returns them: a daily
+    /// `clustersync backup --keep 7` keeps a week.
     @discardableResult
-    public static func removeOldBackups(beside path: String, keep: Int) throws -> [String] {
-        let old = datedBackups(beside: path).dropFirst(max(keep, 1)).map(\.path)
+    public static func removeOldBackups(of replicaID: ReplicaID, beside path: String, keep: Int) throws -> [String] {
+        let old = datedBackups(of: replicaID, beside: path).dropFirst(max(keep, 1)).map(\.path)
         for file in old {
             do {
-                // Side files a backup opened in WAL mode by an earlier version may have.
-                for side in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: file + side) {
-                    try FileManager.default.removeItem(atPath: file + side)
-                }
                 try FileManager.default.removeItem(atPath: file)
             } catch {
                 throw ClusterSyncError(.storeUnavailable, "cannot remove the old backup \(file): \(error.localizedDescription)")
@@ -149,7 +177,7 @@ public enum ReplicaBackup {
 
     // MARK: Steps
 
-    /// `path` opened read-only, once it is known to be a replica file.
+    /// `path` opened to be read, once it is known to be a replica file.
     private static func openReplicaFile(_ path: String, what: String, field: String) throws -> DatabaseQueue {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {

@@ -50,7 +50,7 @@ public enum SQLiteStoreBackup {
         guard FileManager.default.fileExists(atPath: file) else {
             throw ClusterSyncError(.invalidValue, "no backup file at \(file)", field: "from")
         }
-        let source = try open(file, what: "the backup")
+        let source = try open(file, what: "the backup", readOnly: true)
         guard try source.read({ db in try db.tableExists("tenant_sequence") }) else {
             throw ClusterSyncError(.invalidValue, "\(file) is an SQLite file but not a ClusterSync server store (it has no tenant_sequence table)", field: "from")
         }
@@ -64,11 +64,14 @@ public enum SQLiteStoreBackup {
 
     // MARK: Steps
 
-    private static func open(_ path: String, what: String) throws -> DatabasePool {
+    /// One connection, not a pool: a pool turns WAL on, which rewrote a backup (one file, in
+    /// rollback journal mode) when it was restored from, and failed on a read-only one.
+    private static func open(_ path: String, what: String, readOnly: Bool = false) throws -> DatabaseQueue {
         var configuration = Configuration()
+        configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
         do {
-            return try DatabasePool(path: path, configuration: configuration)
+            return try DatabaseSetup.queue(path: path, configuration: configuration)
         } catch let error as DatabaseError {
             let code: ClusterSyncError.Code = DatabaseSetup.isUnavailable(error) ? .storeUnavailable : .invalidValue
             throw ClusterSyncError(code, "cannot open \(what) \(path): \(error.message ?? "\(error.resultCode)")")
@@ -78,7 +81,7 @@ public enum SQLiteStoreBackup {
     /// `newIdentity`: the copy is a restore, a store of its own (PROTOCOL.md §5.2): it gets a new
     /// identity before it is moved into place, so replicas never meet the restored stream under
     /// the identity of the one their cursors belong to.
-    private static func copy(from source: DatabasePool, sourceName: String, to destination: String, newIdentity: Bool = false) throws -> Summary {
+    private static func copy(from source: DatabaseQueue, sourceName: String, to destination: String, newIdentity: Bool = false) throws -> Summary {
         let adjust: ((Database) throws -> Void)? = newIdentity ? { db in
             if try db.tableExists("store_identity") {
                 try db.execute(sql: "UPDATE store_identity SET id = lower(hex(randomblob(16)))")
