@@ -297,6 +297,31 @@ public actor InMemoryServerStore: ServerStore {
         return keys.filter { replicas.contains($0.key) }
     }
 
+    public func registeredReplicas(tenant: String, cluster: String?) async throws -> [RegisteredReplica] {
+        try registered(tenant: tenant, cluster: cluster, replica: nil)
+    }
+
+    public func setRetired(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64?) async throws -> RegisteredReplica {
+        var found = try RegisteredReplica.single(registered(tenant: tenant, cluster: cluster, replica: replica),
+                                                 replica: replica, tenant: tenant, cluster: cluster)
+        found.registration.retiredAt = at.map { found.registration.retiredAt ?? $0 }
+        tenants[tenant]!.keys[found.cluster]![replica] = found.registration
+        return found
+    }
+
+    private func registered(tenant name: String, cluster: String?, replica: ReplicaID?) throws -> [RegisteredReplica] {
+        guard let tenant = tenants[name] else { throw Self.noTenant(name) }
+        return tenant.keys.filter { cluster == nil || $0.key == cluster }.sorted { $0.key < $1.key }.flatMap { cluster, keys in
+            keys.values.filter { replica == nil || $0.replica == replica }
+                .sorted { ($0.registeredAt, $0.replica.rawValue) < ($1.registeredAt, $1.replica.rawValue) }
+                .map { registration in
+                    let own = tenant.stored[cluster, default: [:]].keys.filter { $0.replica == registration.replica }
+                    return RegisteredReplica(tenant: name, cluster: cluster, registration: registration,
+                                             changesStored: own.count, lastCounter: own.map(\.counter).max())
+                }
+        }
+    }
+
     // MARK: Sync
 
     /// As the other stores: a record new to this cluster whose id another cluster of the tenant
@@ -385,6 +410,7 @@ public actor InMemoryServerStore: ServerStore {
                 && LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ownLiveWrites[Self.fieldKey(change)] ?? [],
                                                  earlier: accepted)
             do throws(ClusterSyncError) {
+                try ReplicaKeys.admitNew(change, registration: registration)
                 try reach.check(change)
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice,
                                      supersededPractices: superseded, supersededValues: supersededValues,

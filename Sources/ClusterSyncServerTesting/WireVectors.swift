@@ -21,7 +21,7 @@ public enum WireVectors {
         "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "cursor-not-issued",
         "credential-expiring", "credential-expired", "bad-signature",
         "role-cluster-lead", "role-pcpg", "role-health-board", "oversight-pcpg", "lead-only", "supersedes-unsynced",
-        "snapshot", "cursor-expired", "welcome-store",
+        "snapshot", "cursor-expired", "welcome-store", "replica-retired",
     ]
 
     public struct Connection: Sendable {
@@ -54,6 +54,9 @@ public enum WireVectors {
         /// The server's operator compacts every tenant's log through its current end
         /// (`clustersyncd compact --horizon-days 0`), between two lines.
         case operatorCompacts
+        /// The server's operator retires a replica (`clustersyncd replica retire ID`), at the
+        /// connection's clock, between two lines.
+        case operatorRetires(ReplicaID)
     }
 
     public struct Transcript {
@@ -137,6 +140,10 @@ public enum WireVectors {
             case "server":
                 try keys(["from", "line"])
                 entries.append(.server(try message()))
+            case "operator" where o["retire"] != nil:
+                try keys(["from", "retire"])
+                guard let id = o["retire"]?.stringValue.flatMap(ReplicaID.init) else { throw FormatError(description: "\(at): retire must be a replica id") }
+                entries.append(.operatorRetires(id))
             case "operator":
                 try keys(["from", "compact"])
                 guard o["compact"] == .bool(true) else { throw FormatError(description: "\(at): compact must be true") }

@@ -12,7 +12,7 @@ struct ClusterSyncDaemon: AsyncParsableCommand {
         commandName: "clustersyncd",
         abstract: "The ClusterSync server: practices of a Health Board sync their cluster registers through it.",
         discussion: "Exit codes: 0 ok, 1 user error, 2 internal error. The data directory is --data, else $CLUSTERSYNCD_DATA, else ./clustersync-data.",
-        subcommands: [InitCommand.self, TenantCommand.self, RegionCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, AuditCommand.self, ConflictsCommand.self, VerifyCommand.self, CompactCommand.self, ServeCommand.self, HealthCommand.self, BackupCommand.self, RestoreCommand.self, MigrateCommand.self, CopyToPostgresCommand.self]
+        subcommands: [InitCommand.self, TenantCommand.self, RegionCommand.self, ClusterCommand.self, PracticeCommand.self, CredentialCommand.self, ReplicaCommand.self, AuditCommand.self, ConflictsCommand.self, VerifyCommand.self, CompactCommand.self, ServeCommand.self, HealthCommand.self, BackupCommand.self, RestoreCommand.self, MigrateCommand.self, CopyToPostgresCommand.self]
     )
 
     static func main() async {

@@ -182,7 +182,7 @@ import Testing
     /// A refusal that names one change (its scope, content or maker) holds that change back and
     /// starts a fresh session for the rest; the same change refused again stops the sync, since
     /// holding it back did not take it out of the outbox.
-    @Test(arguments: ["forbidden-scope", "invalid-value", "patient-data"])
+    @Test(arguments: ["forbidden-scope", "invalid-value", "patient-data", "replica-retired"])
     func aRefusalNamingOneChangeHoldsItBackAndPushesTheRest(_ code: String) throws {
         // Also once the outbox is drained and the pull has gone out behind the push.
         for (mode, pulled) in [(Machine.Mode.once, false), (.watch, false), (.once, true), (.watch, true)] {

@@ -80,7 +80,7 @@ import Testing
         #expect(codes == [
             "malformed", "unknown-message", "line-too-long", "batch-too-large", "unknown-field", "invalid-value", "patient-data",
             "forbidden-scope", "clock-skew", "out-of-order", "unauthenticated", "version-unsupported", "bad-signature", "lead-only",
-            "cursor-expired", "supersedes-unsynced",
+            "cursor-expired", "supersedes-unsynced", "replica-retired",
         ])
     }
 

@@ -213,6 +213,12 @@ extension NIOAsyncTestingChannel {
                 for tenant in try await session.store.tenants() {
                     _ = try await session.store.compact(tenant: tenant, olderThan: now, now: now)
                 }
+            case .operatorRetires(let replica):
+                try await check(i)
+                try await Task.sleep(for: .milliseconds(100))
+                for tenant in try await session.store.tenants() {
+                    _ = try await session.store.setRetired(replica, tenant: tenant, cluster: nil, at: transcript.connection.nowMillis)
+                }
             case .other(let text):
                 try await check(i)
                 guard case .push(let push) = try WireCodec.decode(text) else {

@@ -74,6 +74,10 @@ public struct ClusterSyncError: Error, Hashable, Sendable, CustomStringConvertib
         /// A hello presents another key than the one registered for its replica id, or a key
         /// registered to another practice (Protocol/PROTOCOL.md §6.2).
         public static let keyMismatch = Code("key-mismatch")
+        /// The replica was retired by the server's administrator (its laptop lost, its file
+        /// leaked): its hello is refused, and so is any change in its name not stored before,
+        /// whoever pushes it (Protocol/PROTOCOL.md §6.2).
+        public static let replicaRetired = Code("replica-retired")
         /// An edit needs the cluster lead's powers (`LeadPowers`: closing a risk or action,
         /// escalating beyond the cluster, resolving another practice's conflict, deleting a shared
         /// record) and the credential is not a cluster lead's.

@@ -11,14 +11,21 @@ public struct ReplicaRegistration: Sendable, Equatable {
     public var author: String
     /// Milliseconds since 1970.
     public var registeredAt: Int64
+    /// When the server's administrator retired the replica (`clustersyncd replica retire`: its
+    /// laptop was lost, its file leaked), in milliseconds since 1970; nil while it is in use.
+    /// A retired replica's key still proves the changes the server stored before, but no new
+    /// change in its name is taken, whoever pushes it (`ReplicaKeys.admitNew`).
+    public var retiredAt: Int64?
 
-    public init(replica: ReplicaID, key: ReplicaPublicKey, practice: String, person: String, author: String, registeredAt: Int64) {
+    public init(replica: ReplicaID, key: ReplicaPublicKey, practice: String, person: String, author: String, registeredAt: Int64,
+                retiredAt: Int64? = nil) {
         self.replica = replica
         self.key = key
         self.practice = practice
         self.person = person
         self.author = author
         self.registeredAt = registeredAt
+        self.retiredAt = retiredAt
     }
 }
 
@@ -52,6 +59,7 @@ public enum ReplicaKeys {
             guard existing.practice == identity.practice else {
                 return .refuse(Self.otherPractice(replica, existing.practice))
             }
+            if let retiredAt = existing.retiredAt { return .refuse(retired(replica, at: retiredAt)) }
             return .known(existing)
         }
         if let owner, owner != identity.practice {
@@ -66,6 +74,29 @@ public enum ReplicaKeys {
         ClusterSyncError(.keyMismatch,
             "replica \(replica) belongs to practice \(practice) in this cluster: a replica file copied from another practice "
             + "must not be used; run `clustersync init` to make this practice's own")
+    }
+
+    /// Whether a store takes `change`, new to it, from its maker's `registration`: never once the
+    /// maker is retired, whoever pushes it (a practice relaying it from a merged file included),
+    /// since anyone holding the lost file can sign in its name. A change stored before the
+    /// retirement is a duplicate when sent again, and never reaches this check.
+    public static func admitNew(_ change: Change, registration: ReplicaRegistration?) throws(ClusterSyncError) {
+        if let retiredAt = registration?.retiredAt { throw retired(change.id.replica, at: retiredAt, change: change.id) }
+    }
+
+    /// The refusal of a retired replica's hello, or of a change in its name.
+    static func retired(_ replica: ReplicaID, at millis: Int64, change: ChangeID? = nil) -> ClusterSyncError {
+        let day = " on \(CalendarDate(unixMillis: millis))"
+        if let change {
+            return ClusterSyncError(.replicaRetired,
+                "change \(change) was made by replica \(replica), which the server's administrator retired\(day) (its laptop lost or "
+                + "its file copied): no new change in its name is taken. If it is yours and genuine, enter it again on a replica "
+                + "in use; `clustersync status` lists it")
+        }
+        return ClusterSyncError(.replicaRetired,
+            "replica \(replica) was retired by the server's administrator\(day) (its laptop reported lost or its file copied): "
+            + "it can no longer sync. Make a new replica (`clustersync init`), and enter there the edits this file has not synced "
+            + "(`clustersync status` lists them); or ask the administrator to reinstate it (`clustersyncd replica reinstate`)")
     }
 
     /// The author a store sets on a new change: its maker's registered author when the maker has

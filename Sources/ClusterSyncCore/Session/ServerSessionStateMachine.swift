@@ -405,11 +405,12 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     /// The hello's key is not the one registered for its replica id, or the replica is another
-    /// practice's (`ReplicaKeys.decide`): fatal `key-mismatch`.
-    public mutating func keyRefused(_ message: String) -> Action {
+    /// practice's, or was retired (`ReplicaKeys.decide`): fatal, with the refusal's code
+    /// (`key-mismatch`, `replica-retired`).
+    public mutating func keyRefused(_ refusal: ClusterSyncError) -> Action {
         switch state {
         case .closed: return .none
-        case .authenticating: return fatal(.keyMismatch, message)
+        case .authenticating: return fatal(refusal.code, refusal.message)
         case .awaitingHello, .ready: preconditionFailure("keyRefused without an authenticate action")
         }
     }

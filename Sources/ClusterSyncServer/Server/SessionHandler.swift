@@ -478,7 +478,7 @@ struct SessionHandler: Sendable {
                                                                     existing: registered, owner: nil, nowMillis: nowMillis()) {
                         connections.release(credential: slot)
                         session.credential = nil
-                        return machine.keyRefused(error.message)
+                        return machine.keyRefused(error)
                     }
                     // Registered already, with this key, to this practice: a registration is
                     // for good, so the first push has nothing to write.

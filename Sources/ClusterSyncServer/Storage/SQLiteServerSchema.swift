@@ -396,6 +396,14 @@ enum SQLiteServerSchema {
                 ALTER TABLE practice ADD COLUMN kind TEXT NOT NULL DEFAULT 'gp';
                 """)
         }
+        migrator.registerMigration("v15 (keys): retired replicas") { db in
+            try db.execute(sql: """
+                -- When the administrator retired the replica (ms since 1970; NULL: in use): its
+                -- hello is refused, and so is any change in its name the log does not hold
+                -- (ReplicaKeys.admitNew), whoever pushes it.
+                ALTER TABLE replica_key ADD COLUMN retired_at INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -284,6 +284,7 @@ public final class SQLiteServerStore: ServerStore {
                         && LeadPowers.leavesOwnWriteLive(pushed, ownLiveWrites: PushLookups.liveWrites(
                             db, tenant: tenant, cluster: cluster, record: pushed.record, field: pushed.field, by: pushed.id.replica), earlier: accepted)
                     do throws(ClusterSyncError) {
+                        try ReplicaKeys.admitNew(pushed, registration: registration)
                         try reach.check(pushed)
                         try LeadPowers.check(pushed, role: identity.role, practice: identity.practice, supersededPractices: superseded,
                                              supersededValues: supersededValues, escalatedRisks: escalatedRisks,
@@ -431,13 +432,13 @@ public final class SQLiteServerStore: ServerStore {
 
     // MARK: Replica keys
 
-    static let registrationColumns = "replica, public_key, practice, person, author, registered_at"
+    static let registrationColumns = "replica, public_key, practice, person, author, registered_at, retired_at"
 
     static func registration(_ row: Row) -> ReplicaRegistration? {
         guard let replica = ReplicaID(row["replica"] as String), let key = ReplicaPublicKey(rawRepresentation: [UInt8](row["public_key"] as Data))
         else { return nil }
         return ReplicaRegistration(replica: replica, key: key, practice: row["practice"], person: row["person"],
-                                   author: row["author"], registeredAt: row["registered_at"])
+                                   author: row["author"], registeredAt: row["registered_at"], retiredAt: row["retired_at"])
     }
 
     public func registerReplicaKey(_ key: ReplicaPublicKey, replica: ReplicaID, session identity: SessionIdentity,

@@ -307,6 +307,13 @@ enum PostgresServerSchema {
             CREATE INDEX record_plans ON record(tenant, cluster) WHERE type = 'plan';
             CREATE INDEX field_write_by_list ON field_write(tenant, cluster, value) WHERE field = 'list' AND live;
             """),
+        ("v14 (keys): retired replicas", """
+            -- When the administrator retired the replica (ms since 1970; NULL: in use): its hello
+            -- is refused, and so is any change in its name the log does not hold
+            -- (ReplicaKeys.admitNew), whoever pushes it. Nodes of an earlier version read the
+            -- columns they name, and take such changes until they are upgraded.
+            ALTER TABLE replica_key ADD COLUMN retired_at BIGINT;
+            """),
     ]
 
     /// Work a migration does beyond its SQL, in its transaction after the SQL: v3 builds the

@@ -462,6 +462,7 @@ public final class PostgresServerStore: ServerStore {
                 leavesOwnWriteLive = LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ownLiveWrites, earlier: accepted)
             }
             do throws(ClusterSyncError) {
+                try ReplicaKeys.admitNew(change, registration: registration)
                 try reach.check(change)
                 try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
                                      supersededValues: supersededValues, escalatedRisks: known.escalatedRisks,
@@ -562,12 +563,13 @@ public final class PostgresServerStore: ServerStore {
 
     // MARK: Replica keys
 
-    static let registrationColumns = "replica, public_key, practice, person, author, registered_at"
+    static let registrationColumns = "replica, public_key, practice, person, author, registered_at, retired_at"
 
     static func registration(_ row: PostgresRow) throws -> ReplicaRegistration? {
-        let (replica, key, practice, person, author, registeredAt) = try row.decode((String, Data, String, String, String, Int64).self)
+        let (replica, key, practice, person, author, registeredAt, retiredAt) = try row.decode((String, Data, String, String, String, Int64, Int64?).self)
         guard let replica = ReplicaID(replica), let key = ReplicaPublicKey(rawRepresentation: [UInt8](key)) else { return nil }
-        return ReplicaRegistration(replica: replica, key: key, practice: practice, person: person, author: author, registeredAt: registeredAt)
+        return ReplicaRegistration(replica: replica, key: key, practice: practice, person: person, author: author, registeredAt: registeredAt,
+                                   retiredAt: retiredAt)
     }
 
     /// As the SQLite store, by `ReplicaKeys.decide`. Two nodes registering one replica id at

@@ -1,0 +1,83 @@
+import ClusterSyncCore
+import Foundation
+import Testing
+
+/// A lost laptop through the real binaries: `clustersyncd replica list|retire|reinstate`, a
+/// `clustersync` replica whose file went astray, and the practice that merged a file made on it.
+@Suite(.serialized, .teardown) struct ReplicaRetirementEndToEndTests {
+    let base: SyncEndToEndTests
+    var cli: CLI { base.cli }
+
+    init() throws {
+        base = try SyncEndToEndTests()
+    }
+
+    func admin(_ arguments: String...) async throws -> CLI.Result {
+        try await cli.run(arguments + ["--data", "data"], binary: "clustersyncd")
+    }
+
+    /// How many changes of `record` on `file` the replica `maker` made (a new risk is several).
+    func madeBy(_ maker: String, _ record: String, on file: String) async throws -> Int {
+        let history = try #require(try await cli.run("history", "--replica", file, "--json", record).json)
+        guard case .array(let entries) = history["history"] else { return 0 }
+        return entries.count { $0["replica"] == .string(maker) }
+    }
+
+    @Test func aRetiredLaptopSyncsNoMoreAndWhatItSignsReachesNoOne() async throws {
+        let server = try await base.makeServer()
+        Teardown.add { await server.stop() }
+        let rhyl = try await base.makeReplica("rhyl", certificate: false, server: server)
+        let prestatyn = try await base.makeReplica("prestatyn", certificate: true, server: server)
+        _ = try await base.addRisk(rhyl, "title=Estates lease")
+        _ = try await base.sync(rhyl)
+        _ = try await base.sync(prestatyn)
+        let lost = try await cli.run("status", "--replica", rhyl, "--json").json?["replica"]?.stringValue ?? ""
+
+        // The administrator finds the laptop's replica by its practice and person, and retires it.
+        let listed = try await admin("replica", "list", "--tenant", "bcuhb", "--json")
+        guard case .array(let replicas) = listed.json?["replicas"] else { Issue.record("\(listed.stdout)\(listed.stderr)"); return }
+        let entry = try #require(replicas.first { $0["replica"] == .string(lost) })
+        #expect(entry["practice"] == .string("rhyl") && entry["person"] == .string("laptop") && entry["retired"] == .null, "\(entry)")
+        #expect(entry["changesStored"]?.intValue ?? 0 > 0, "\(entry)")
+        let retire = try await admin("replica", "retire", lost, "--tenant", "bcuhb")
+        #expect(retire.status == 0 && retire.stdout.contains("retired replica \(lost) of bcuhb/north-denbighshire/rhyl (laptop)"), "\(retire.stdout)\(retire.stderr)")
+        #expect(try await admin("replica", "retire", lost, "--tenant", "bcuhb").stdout.contains("was already retired"))
+        #expect(try await admin("replica", "list", "--tenant", "bcuhb").stdout.contains(lost))
+
+        // Whoever has the file edits in its name and hands it to prestatyn, whose next sync
+        // pushes its own edit and holds the lost laptop's back, naming why.
+        let forged = try await base.addRisk(rhyl, "title=Close the branch surgery")
+        #expect(try await cli.run("merge", "--replica", prestatyn, "--from", rhyl).status == 0)
+        let own = try await base.addRisk(prestatyn, "title=Flu clinic staffing")
+        let synced = try await base.sync(prestatyn)
+        #expect(synced.stdout.contains("held back \(try await madeBy(lost, forged, on: prestatyn)) change"), "\(synced.stdout)")
+        let status = try #require(try await cli.run("status", "--replica", prestatyn, "--json").json)
+        guard case .array(let held) = status["heldBack"] else { Issue.record("no heldBack in \(status)"); return }
+        #expect(!held.isEmpty && held.allSatisfy { $0["code"] == .string("replica-retired") && $0["record"] == .string(forged) }, "\(held)")
+
+        // The file itself is refused at its hello, with what to do.
+        let refused = try await cli.run("sync", "--replica", rhyl)
+        #expect(refused.status != 0 && refused.stderr.contains("replica-retired") && refused.stderr.contains("clustersync init"), "\(refused.stderr)")
+
+        // A new replica of the cluster receives prestatyn's edit and never the forged one.
+        let fresh = "rhyl-new.sqlite"
+        #expect(try await cli.run("init", "--replica", fresh, "--tenant", "bcuhb", "--cluster", "north-denbighshire", "--practice", "rhyl",
+                                  "--name", "Manager, rhyl").status == 0)
+        #expect(try await cli.run("remote", "set", "--replica", fresh, "127.0.0.1:\(server.port)", "--ca", "data/ca.pem",
+                                  "--token-file", "rhyl.token").status == 0)
+        _ = try await base.sync(fresh)
+        #expect(try await cli.run("risk", "show", "--replica", fresh, own).status == 0)
+        #expect(try await cli.run("risk", "show", "--replica", fresh, forged).status != 0)
+
+        // Found again and trusted: reinstated, it syncs, and its edit reaches everyone.
+        let reinstate = try await admin("replica", "reinstate", lost, "--tenant", "bcuhb")
+        #expect(reinstate.status == 0 && reinstate.stdout.contains("reinstated"), "\(reinstate.stderr)")
+        _ = try await base.sync(rhyl)
+        _ = try await base.sync(fresh)
+        #expect(try await cli.run("risk", "show", "--replica", fresh, forged).status == 0)
+
+        // An id no tenant of that name holds is named as such.
+        let unknown = try await admin("replica", "retire", lost, "--tenant", "cvuhb")
+        #expect(unknown.status != 0 && unknown.stderr.contains("no replica \(lost) is registered in cvuhb"), "\(unknown.stderr)")
+    }
+}
