@@ -301,10 +301,10 @@ public actor InMemoryServerStore: ServerStore {
         try registered(tenant: tenant, cluster: cluster, replica: nil)
     }
 
-    public func setRetired(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64?) async throws -> RegisteredReplica {
+    public func retireReplica(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64) async throws -> RegisteredReplica {
         var found = try RegisteredReplica.single(registered(tenant: tenant, cluster: cluster, replica: replica),
                                                  replica: replica, tenant: tenant, cluster: cluster)
-        found.registration.retiredAt = at.map { found.registration.retiredAt ?? $0 }
+        found.registration.retiredAt = found.registration.retiredAt ?? at
         tenants[tenant]!.keys[found.cluster]![replica] = found.registration
         return found
     }
@@ -380,7 +380,8 @@ public actor InMemoryServerStore: ServerStore {
             try PushLookups.nearlyFull(db, tenant: identity.tenant, cluster: identity.cluster, for: FieldGrowth.PushReads(changes))
         })
         // Which other replicas' changes the push supersedes or has seen are held (`SupersessionReach`).
-        var reach = SupersessionReach(held: SupersessionReach.idsToRead(changes).filter { stored[$0] != nil })
+        let reached = SupersessionReach.idsToRead(changes), heldReached = reached.filter { stored[$0] != nil }
+        var reach = SupersessionReach(held: heldReached, retired: SupersessionReach.makersToAsk(reached, held: heldReached).filter { keys[$0]?.retiredAt != nil })
         for var change in changes {
             let owner = owners[change.id.replica]
             let registration = keys[change.id.replica]

@@ -3,17 +3,18 @@ import ClusterSyncCommandLine
 import ClusterSyncCore
 import ClusterSyncServer
 
-/// Replicas whose keys the server registered: list them, retire a lost laptop's, put one back.
+/// Replicas whose keys the server registered: list them, retire a lost laptop's.
 struct ReplicaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "replica", abstract: "Replicas registered here (a practice's laptops): list, retire a lost one, reinstate.",
+        commandName: "replica", abstract: "Replicas registered here (a practice's laptops): list them, retire a lost one.",
         discussion: """
             A retired replica's hello is refused, and so is every change in its name the server does not hold yet, \
             whoever sends it (another practice's laptop that merged the lost one's file included): anyone holding the \
             file can sign in its name, and revoking the credential stops only that credential. Retire it and revoke \
-            the credential it used.
+            the credential it used. Retirement cannot be undone (others may then write over the changes it never synced): \
+            a laptop found again makes a new replica.
             """,
-        subcommands: [List.self, Retire.self, Reinstate.self])
+        subcommands: [List.self, Retire.self])
 
     struct Target: ParsableArguments {
         @Argument(help: "The replica's id, as `replica list` shows it.") var replica: String
@@ -56,7 +57,7 @@ struct ReplicaCommand: AsyncParsableCommand {
     struct Retire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "retire", abstract: "Retire a replica (its laptop lost, its file copied): it syncs no more, and no new change in its name is taken.",
-            discussion: "Takes effect at the replica's next hello and at every push, open sessions included. `replica reinstate` undoes it.")
+            discussion: "Takes effect at the replica's next hello and at every push, open sessions included. It cannot be undone: a laptop found again makes a new replica (`clustersync init`).")
         @OptionGroup var data: DataOptions
         @OptionGroup var target: Target
 
@@ -65,22 +66,10 @@ struct ReplicaCommand: AsyncParsableCommand {
             let id = try target.replicaID()
             let before = try await store.registeredReplicas(tenant: target.tenant, cluster: target.cluster)
                 .first { $0.registration.replica == id }?.registration.retiredAt
-            let now = try await store.setRetired(id, tenant: target.tenant, cluster: target.cluster, at: TimeText.now())
+            let now = try await store.retireReplica(id, tenant: target.tenant, cluster: target.cluster, at: TimeText.now())
             let what = ReplicaCommand.describe(now)
             print(before.map { "\(what) was already retired, on \(CredentialCommand.List.day($0)); nothing changed" }
                 ?? "retired \(what); revoke the credential it used too (`credential list`, `credential revoke`)")
-        }
-    }
-
-    struct Reinstate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "reinstate", abstract: "Put a retired replica back in use (the lost laptop was found, and its file is trusted).")
-        @OptionGroup var data: DataOptions
-        @OptionGroup var target: Target
-
-        func run() async throws {
-            let now = try await data.store().setRetired(try target.replicaID(), tenant: target.tenant, cluster: target.cluster, at: nil)
-            print("reinstated \(ReplicaCommand.describe(now)): it syncs again, and changes in its name are taken")
         }
     }
 

@@ -41,6 +41,10 @@ import Testing
         let redactor = try Replica(path: dir.appendingPathComponent("r0.sqlite").path)
         _ = try await sqlite.registerReplicaKey(try redactor.publicKey(), replica: try redactor.identity().replicaID,
                                                 session: Fixture.identity("prestatyn"), person: "Practice manager")
+        // A lost laptop's replica, retired: it stays retired on the copy.
+        let lost = ReplicaID("00000000000000e1")!
+        _ = try await sqlite.registerReplicaKey(ReplicaSigningKey().publicKey, replica: lost, session: Fixture.identity("prestatyn"), person: "Lost laptop")
+        _ = try await sqlite.retireReplica(lost, tenant: Fixture.tenant, cluster: nil, at: 1_800_000_000_000)
         let sync = InProcessSync(replica: redactor, identity: Fixture.identity("prestatyn"), store: sqlite, mirror: nil)
         let own = try redactor.identity().replicaID
         let target = try #require(try redactor.allChanges().last { $0.id.replica == own && $0.field == "title" && $0.value != nil })
@@ -50,7 +54,10 @@ import Testing
         let postgres = try await TestPostgres.freshStore()
         let report = try await postgres.copy(from: sqlite)
         #expect(report.rows(of: "log") > 0 && report.rows(of: "field_write") > 0 && report.rows(of: "ledger") == report.rows(of: "log"))
-        #expect(report.rows(of: "credential") == 4 && report.rows(of: "audit") == 2 && report.rows(of: "replica_key") == 1)
+        #expect(report.rows(of: "credential") == 4 && report.rows(of: "audit") == 2 && report.rows(of: "replica_key") == 2)
+        #expect(try await postgres.registeredReplicas(tenant: Fixture.tenant, cluster: nil) == sqlite.registeredReplicas(tenant: Fixture.tenant, cluster: nil))
+        #expect(try await postgres.registeredReplicas(tenant: Fixture.tenant, cluster: nil).first { $0.registration.replica == lost }?.registration.retiredAt
+                == 1_800_000_000_000)
         #expect(report.rows(of: "redaction") == 1 && report.rows(of: "compaction") == 1 && report.rows(of: "rollup_contribution") > 0)
         try await Self.expectSameAnswers(postgres, sqlite, "seed \(seed), copied")
 

@@ -217,7 +217,7 @@ extension NIOAsyncTestingChannel {
                 try await check(i)
                 try await Task.sleep(for: .milliseconds(100))
                 for tenant in try await session.store.tenants() {
-                    _ = try await session.store.setRetired(replica, tenant: tenant, cluster: nil, at: transcript.connection.nowMillis)
+                    _ = try await session.store.retireReplica(replica, tenant: tenant, cluster: nil, at: transcript.connection.nowMillis)
                 }
             case .other(let text):
                 try await check(i)

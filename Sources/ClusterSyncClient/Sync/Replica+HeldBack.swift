@@ -102,16 +102,26 @@ extension Replica {
         }
     }
 
-    /// This replica's own changes held back for the lead (`lead-only`) that `changes`, made here,
-    /// supersede: a value held back for the lead and then given up (the practice kept the lead's
-    /// settlement instead) no longer waits on anyone, and `status` stops listing it. It is never
-    /// pushed; the change superseding it is. A refusal of another kind (a change the server
-    /// holds with other contents, from a copied file) stays, since `status` is where it is said.
+    /// The held-back changes that `changes`, made here, supersede and that wait on no one:
+    /// - this replica's own held back for the lead (`lead-only`): a value held back for the lead
+    ///   and then given up (the practice kept the lead's settlement instead);
+    /// - another replica's refused because its maker was retired (`replica-retired`): a lost
+    ///   laptop's change merged here and then written over.
+    /// Neither is ever pushed (the change superseding it is), and `status` stops listing it. A
+    /// refusal of another kind (a change the server holds with other contents, from a copied
+    /// file) stays, since `status` is where it is said.
     static func forgetHeldBack(supersededBy changes: [Change], replica: ReplicaID, number: Int64, _ db: Database) throws {
-        let own = changes.flatMap(\.supersedes).filter { $0.replica == replica }
-        guard !own.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back)"))! else { return }
+        let superseded = changes.flatMap(\.supersedes)
+        guard !superseded.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back)"))! else { return }
         let forget = try db.cachedStatement(sql: "DELETE FROM held_back WHERE replica = ? AND counter = ? AND code = ?")
-        for id in own { try forget.execute(arguments: [number, id.counter, ClusterSyncError.Code.leadOnly.rawValue]) }
+        let numberOf = try db.cachedStatement(sql: "SELECT num FROM replica WHERE id = ?")
+        for id in superseded {
+            if id.replica == replica {
+                try forget.execute(arguments: [number, id.counter, ClusterSyncError.Code.leadOnly.rawValue])
+            } else if let other = try Int64.fetchOne(numberOf, arguments: [id.replica.rawValue]) {
+                try forget.execute(arguments: [other, id.counter, ClusterSyncError.Code.replicaRetired.rawValue])
+            }
+        }
     }
 
     /// The changes the server refused, oldest first.

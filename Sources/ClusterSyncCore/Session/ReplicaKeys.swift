@@ -14,7 +14,9 @@ public struct ReplicaRegistration: Sendable, Equatable {
     /// When the server's administrator retired the replica (`clustersyncd replica retire`: its
     /// laptop was lost, its file leaked), in milliseconds since 1970; nil while it is in use.
     /// A retired replica's key still proves the changes the server stored before, but no new
-    /// change in its name is taken, whoever pushes it (`ReplicaKeys.admitNew`).
+    /// change in its name is taken, whoever pushes it (`ReplicaKeys.admitNew`). For good, as a
+    /// revoked credential: others may write over its changes the server never received
+    /// (`SupersessionReach`), which a replica put back in use could otherwise send later.
     public var retiredAt: Int64?
 
     public init(replica: ReplicaID, key: ReplicaPublicKey, practice: String, person: String, author: String, registeredAt: Int64,
@@ -84,6 +86,11 @@ public enum ReplicaKeys {
         if let retiredAt = registration?.retiredAt { throw retired(change.id.replica, at: retiredAt, change: change.id) }
     }
 
+    /// The refusal of a hello naming `registration`'s replica, when it is retired.
+    public static func retirement(_ registration: ReplicaRegistration) -> ClusterSyncError? {
+        registration.retiredAt.map { retired(registration.replica, at: $0) }
+    }
+
     /// The refusal of a retired replica's hello, or of a change in its name.
     static func retired(_ replica: ReplicaID, at millis: Int64, change: ChangeID? = nil) -> ClusterSyncError {
         let day = " on \(CalendarDate(unixMillis: millis))"
@@ -95,8 +102,8 @@ public enum ReplicaKeys {
         }
         return ClusterSyncError(.replicaRetired,
             "replica \(replica) was retired by the server's administrator\(day) (its laptop reported lost or its file copied): "
-            + "it can no longer sync. Make a new replica (`clustersync init`), and enter there the edits this file has not synced "
-            + "(`clustersync status` lists them); or ask the administrator to reinstate it (`clustersyncd replica reinstate`)")
+            + "it can no longer sync, for good. Make a new replica (`clustersync init`) and enter there the edits this file has not "
+            + "synced (`clustersync status` lists them; `clustersync export --replica` this file shows them)")
     }
 
     /// The author a store sets on a new change: its maker's registered author when the maker has

@@ -18,15 +18,28 @@
 /// again at its next sync (`ClusterSyncError.Code.supersedesUnsynced`). A replica's own changes
 /// are never checked: superseding one's own unpushed change is the ordinary case.
 ///
-/// Pure: the store passes in which of `idsToRead` it holds, and `admit` follows the push's
-/// accepted changes.
+/// A change of a retired replica (`ReplicaKeys.admitNew`) may be superseded whether the store
+/// holds it or not: the store will never take it, so nothing can arrive to be cancelled, and a
+/// practice that merged a lost laptop's file must be able to write over what it brought
+/// (retirement cannot be undone, so no later change of that replica is reached either).
+///
+/// Pure: the store passes in which of `idsToRead` it holds and which of `makersToAsk` are
+/// retired, and `admit` follows the push's accepted changes.
 public struct SupersessionReach: Sendable {
     private var held: Set<ChangeID>
+    private let retired: Set<ReplicaID>
 
     /// `held`: those of `idsToRead` the store holds in the pushing cluster (a compacted change's
-    /// log row counts: it was received).
-    public init(held: Set<ChangeID>) {
+    /// log row counts: it was received); `retired`: those of `makersToAsk` that are retired.
+    public init(held: Set<ChangeID>, retired: Set<ReplicaID> = []) {
         self.held = held
+        self.retired = retired
+    }
+
+    /// The makers of the ids the store does not hold: only they are asked whether they are
+    /// retired, so a push that reaches only held changes (nearly every one) reads nothing more.
+    public static func makersToAsk(_ ids: Set<ChangeID>, held: Set<ChangeID>) -> Set<ReplicaID> {
+        Set(ids.subtracting(held).map(\.replica))
     }
 
     /// The ids `check` asks about: other replicas' changes the changes supersede or have seen.
@@ -42,7 +55,7 @@ public struct SupersessionReach: Sendable {
     /// Refuses `change` when it supersedes or has seen another replica's change the store does
     /// not hold, stored or accepted earlier in the push.
     public func check(_ change: Change) throws(ClusterSyncError) {
-        for id in change.supersedes + change.seen where id.replica != change.id.replica && !held.contains(id) {
+        for id in change.supersedes + change.seen where id.replica != change.id.replica && !held.contains(id) && !retired.contains(id.replica) {
             throw ClusterSyncError(.supersedesUnsynced, """
                 change \(change.id) \(change.supersedes.contains(id) ? "supersedes" : "has seen") \(id), which this server has not \
                 been given; nothing of this push was stored. The change waits until replica \(id.replica) syncs that one: the \

@@ -466,11 +466,19 @@ struct SessionHandler: Sendable {
                     "this \(certificate == nil ? "token" : "certificate") already has \(connections.maxConnectionsPerCredential) sessions open, the most this server allows for one credential: close one (another sync --watch?) and connect again")
             }
             session.credential = slot
+            if hello.key == nil,
+               let retired = try await store.replicaRegistrations([hello.replica], tenant: identity.tenant, cluster: identity.cluster)[hello.replica]
+                .flatMap(ReplicaKeys.retirement) {
+                // A hello without its key (a client from before signing) naming a retired replica.
+                connections.release(credential: slot)
+                session.credential = nil
+                return machine.keyRefused(retired)
+            }
             if let key = hello.key {
                 // Another key for this replica id (or another practice's replica) is refused at
-                // once. Registering waits for the first push: the client checks the welcome's
-                // practice before it pushes, so a credential set up on the wrong practice's
-                // replica never binds that replica's key to it.
+                // once, and so is a retired replica. Registering waits for the first push: the
+                // client checks the welcome's practice before it pushes, so a credential set up
+                // on the wrong practice's replica never binds that replica's key to it.
                 let existing = try await store.replicaRegistrations([hello.replica], tenant: identity.tenant, cluster: identity.cluster)
                 if let registered = existing[hello.replica] {
                     session.registration = registered

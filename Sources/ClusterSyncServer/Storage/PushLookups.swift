@@ -24,6 +24,16 @@ public enum PushLookups {
         return try ids.filter { id in try Bool.fetchOne(held, arguments: [tenant, cluster, id.replica.rawValue, id.counter]) != nil }
     }
 
+    /// Those of `replicas` retired in the cluster (`SupersessionReach`); read only for the
+    /// makers of changes a push reaches that the store does not hold, which few pushes have.
+    static func retired(_ db: Database, tenant: String, cluster: String, among replicas: Set<ReplicaID>) throws -> Set<ReplicaID> {
+        guard !replicas.isEmpty else { return [] }
+        let retired = try db.cachedStatement(sql: """
+            SELECT 1 FROM replica_key WHERE tenant = ? AND cluster = ? AND replica = ? AND retired_at IS NOT NULL
+            """)
+        return try replicas.filter { try Bool.fetchOne(retired, arguments: [tenant, cluster, $0.rawValue]) != nil }
+    }
+
     /// The actions of one cluster naming a record as `source` (its id's canonical JSON text the
     /// third argument), found through `change_by_value`; `+rec` as in `ServerOversight.visible`,
     /// so SQLite does not walk the cluster's records by `record_by_scope` instead.

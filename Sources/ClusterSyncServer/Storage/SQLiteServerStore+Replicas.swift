@@ -1,7 +1,7 @@
 import ClusterSyncCore
 import GRDB
 
-/// Registered replicas for their administrator (`clustersyncd replica list|retire|reinstate`).
+/// Registered replicas for their administrator (`clustersyncd replica list|retire`).
 extension SQLiteServerStore {
     public func registeredReplicas(tenant: String, cluster: String?) async throws -> [RegisteredReplica] {
         try await read { db in
@@ -10,13 +10,13 @@ extension SQLiteServerStore {
         }
     }
 
-    public func setRetired(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64?) async throws -> RegisteredReplica {
+    public func retireReplica(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64) async throws -> RegisteredReplica {
         try await write { db in
             try Self.requireTenant(tenant, db)
             let found = try RegisteredReplica.single(
                 Self.registeredReplicas(db, tenant: tenant, cluster: cluster, replica: replica), replica: replica, tenant: tenant, cluster: cluster)
             // Retiring twice keeps the first time: it is when the laptop was reported lost.
-            let retiredAt = at.map { found.registration.retiredAt ?? $0 }
+            let retiredAt = found.registration.retiredAt ?? at
             try db.execute(sql: "UPDATE replica_key SET retired_at = ? WHERE tenant = ? AND cluster = ? AND replica = ?",
                            arguments: [retiredAt, tenant, found.cluster, replica.rawValue])
             var now = found

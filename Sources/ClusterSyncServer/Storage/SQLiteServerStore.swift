@@ -200,7 +200,10 @@ public final class SQLiteServerStore: ServerStore {
             // The live writes of the groups of fields the push may fill (`FieldGrowth`).
             var tally = FieldGrowth.PushTally(try PushLookups.nearlyFull(db, tenant: tenant, cluster: cluster, for: FieldGrowth.PushReads(changes)))
             // Which other replicas' changes the push supersedes or has seen are held (`SupersessionReach`).
-            var reach = SupersessionReach(held: try PushLookups.logged(db, tenant: tenant, cluster: cluster, among: SupersessionReach.idsToRead(changes)))
+            let reached = SupersessionReach.idsToRead(changes)
+            let heldReached = try PushLookups.logged(db, tenant: tenant, cluster: cluster, among: reached)
+            var reach = SupersessionReach(held: heldReached, retired: try PushLookups.retired(
+                db, tenant: tenant, cluster: cluster, among: SupersessionReach.makersToAsk(reached, held: heldReached)))
             for var change in changes {
                 let registration: ReplicaRegistration?
                 if let known = registrations[change.id.replica] {

@@ -112,12 +112,13 @@ public protocol ServerStore: Sendable {
     /// The replicas registered in a tenant (in one cluster, or all), by cluster, then oldest
     /// first. Throws `invalidValue` for an unknown tenant.
     func registeredReplicas(tenant: String, cluster: String?) async throws -> [RegisteredReplica]
-    /// Retires a registered replica (`at`, ms since 1970) or puts it back in use (nil), and
-    /// returns it as it now is: a retired replica's hello is refused, and so is every change in
-    /// its name the store does not hold (`ReplicaKeys.admitNew`). Retiring twice keeps the first
-    /// time. Throws `unknownRecord` when the tenant (or `cluster`) has no such replica, and
-    /// `invalidValue` when several of its clusters have and `cluster` is nil.
-    func setRetired(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64?) async throws -> RegisteredReplica
+    /// Retires a registered replica, for good, at `at` (ms since 1970), and returns it as it now
+    /// is: its hello is refused, and so is every change in its name the store does not hold
+    /// (`ReplicaKeys.admitNew`), while others may write over those (`SupersessionReach`).
+    /// Retiring twice keeps the first time. Throws `unknownRecord` when the tenant (or
+    /// `cluster`) has no such replica, and `invalidValue` when several of its clusters have and
+    /// `cluster` is nil.
+    func retireReplica(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64) async throws -> RegisteredReplica
 
     // MARK: Sync
 

@@ -11,13 +11,17 @@ extension PostgresServerStore {
         }
     }
 
-    public func setRetired(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64?) async throws -> RegisteredReplica {
+    public func retireReplica(_ replica: ReplicaID, tenant: String, cluster: String?, at: Int64) async throws -> RegisteredReplica {
         try await transaction { c in
-            try await self.requireTenant(tenant, c)
+            // The tenant's row, which every push locks before it reads the keys: a push under way
+            // stores before the retirement, and none stores after it in the replica's name.
+            guard try await !c.rows("SELECT 1 FROM tenant WHERE name = \(tenant) FOR UPDATE", self.logger).isEmpty else {
+                throw ClusterSyncError(.invalidValue, "no tenant \"\(tenant)\"; add it first", field: "tenant")
+            }
             let found = try RegisteredReplica.single(
                 await self.registeredReplicas(tenant: tenant, cluster: cluster, replica: replica, c), replica: replica, tenant: tenant, cluster: cluster)
             // Retiring twice keeps the first time: it is when the laptop was reported lost.
-            let retiredAt = at.map { found.registration.retiredAt ?? $0 }
+            let retiredAt = found.registration.retiredAt ?? at
             try await c.rows("""
                 UPDATE replica_key SET retired_at = \(retiredAt) WHERE tenant = \(tenant) AND cluster = \(found.cluster) AND replica = \(replica.rawValue)
                 """, self.logger)

@@ -306,8 +306,19 @@ public final class PostgresServerStore: ServerStore {
                 if let id = ReplicaID(id) { heldReached.insert(ChangeID(replica: id, counter: counter)) }
             }
         }
+        // Of the makers of those it does not hold (few pushes have any), the retired ones.
+        var retiredReached = Set<ReplicaID>()
+        let makersToAsk = SupersessionReach.makersToAsk(Set(reached), held: heldReached)
+        if !makersToAsk.isEmpty {
+            for row in try await c.rows("""
+                SELECT replica FROM replica_key WHERE tenant = \(tenant) AND cluster = \(cluster)
+                AND replica = ANY(\(makersToAsk.map(\.rawValue))) AND retired_at IS NOT NULL
+                """, logger) {
+                if let id = ReplicaID(try row.decode(String.self)) { retiredReached.insert(id) }
+            }
+        }
         let known = KnownState(owners: owners, registrations: registrations, redactions: redactions, storedRedactions: storedRedactions,
-                               heldReached: heldReached, supersededValues: supersededValues, escalatedRisks: escalatedRisks,
+                               heldReached: heldReached, retiredReached: retiredReached, supersededValues: supersededValues, escalatedRisks: escalatedRisks,
                                nearlyFull: try await nearlyFull(for: FieldGrowth.PushReads(changes), tenant: tenant, cluster: cluster, c))
 
         // Signed changes of registered makers need no stored copy (ownership rules only unsigned
@@ -336,6 +347,8 @@ public final class PostgresServerStore: ServerStore {
         var storedRedactions: [ChangeID: (record: String, field: String, by: ChangeID)]
         /// Those of other replicas' changes the push's changes supersede or have seen held here.
         var heldReached: Set<ChangeID>
+        /// The retired makers of those it does not hold (`SupersessionReach`).
+        var retiredReached: Set<ReplicaID>
         /// The values of stored changes that changes of the push supersede, where `LeadPowers` reads them.
         var supersededValues: [ChangeID: JSONValue?]
         /// The risks changes of the push could take an action off that are escalated beyond the cluster.
@@ -412,7 +425,7 @@ public final class PostgresServerStore: ServerStore {
         var duplicates: [Change] = []
         var inBatch: [ChangeID: Change] = [:]
         var tally = FieldGrowth.PushTally(known.nearlyFull)
-        var reach = SupersessionReach(held: known.heldReached)
+        var reach = SupersessionReach(held: known.heldReached, retired: known.retiredReached)
         for var change in changes {
             let owner = owners[change.id.replica] ?? nil
             let registration = registrations[change.id.replica]
