@@ -404,16 +404,18 @@ public actor InMemoryServerStore: ServerStore {
                 duplicates.append(change)
                 continue
             }
-            let supersededValues = change.supersedes.map { stored[$0]?.value }
-            let superseded = change.supersedes.map { owners[$0.replica] }
+            // Judged without the retired replicas' changes the store lacks (`SupersessionReach.judged`).
+            let judged = reach.judged(change)
+            let supersededValues = judged.supersedes.map { stored[$0]?.value }
+            let superseded = judged.supersedes.map { owners[$0.replica] }
             let leavesOwnWriteLive = !identity.role.hasLeadPowers
-                && LeadPowers.readsOwnLiveWrites(change, by: identity.practice, supersededPractices: superseded)
-                && LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ownLiveWrites[Self.fieldKey(change)] ?? [],
+                && LeadPowers.readsOwnLiveWrites(judged, by: identity.practice, supersededPractices: superseded)
+                && LeadPowers.leavesOwnWriteLive(judged, ownLiveWrites: ownLiveWrites[Self.fieldKey(change)] ?? [],
                                                  earlier: accepted)
             do throws(ClusterSyncError) {
                 try ReplicaKeys.admitNew(change, registration: registration)
                 try reach.check(change)
-                try LeadPowers.check(change, role: identity.role, practice: identity.practice,
+                try LeadPowers.check(judged, role: identity.role, practice: identity.practice,
                                      supersededPractices: superseded, supersededValues: supersededValues,
                                      escalatedRisks: escalatedRisks, leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
             } catch {

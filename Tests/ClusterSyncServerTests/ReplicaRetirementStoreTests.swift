@@ -68,13 +68,16 @@ import Testing
         #expect(hello?.code == .replicaRetired && hello?.message.contains("clustersync init") == true, "\(String(describing: hello))")
     }
 
-    /// A practice that merged a lost laptop's change writes over it: while the laptop is in use
-    /// that waits for the laptop's own sync (`supersedes-unsynced`); once it is retired the store
-    /// will never take the change, so the write goes through.
+    /// A practice that merged a lost laptop's change writes over it, and over the stored value that
+    /// change replaced (as the reference client does): while the laptop is in use that waits for
+    /// the laptop's own sync (`supersedes-unsynced`); once it is retired the store will never take
+    /// the change, so the write goes through, an ordinary edit over another practice's value (not
+    /// the settling of a conflict between two of its values, which needs the lead).
     @Test(arguments: StoreBackend.available) func aChangeTheRetiredReplicaNeverSyncedMayBeWrittenOver(kind: StoreBackend) async throws {
         let (store, _) = try await store(kind)
         let unsynced = ChangeID(replica: Self.lost, counter: 2)
-        let over = Self.write(Self.other, 1, "Estates lease renewal", record: "RSK-7K3M9Q2X1A", supersedes: [unsynced])
+        let over = Self.write(Self.other, 1, "Estates lease renewal", record: "RSK-7K3M9Q2X1A",
+                              supersedes: [unsynced, ChangeID(replica: Self.lost, counter: 1)])
         let waits = await #expect(throws: PushRejection.self) { try await store.push([over], as: Self.prestatyn, from: Self.other) }
         #expect(waits?.error.code == .supersedesUnsynced, "\(String(describing: waits))")
         _ = try await store.retireReplica(Self.lost, tenant: "bcuhb", cluster: nil, at: 1_800_000_000_000)

@@ -88,6 +88,13 @@ import Testing
         #expect(try await cli.run("risk", "show", "--replica", fresh, forged).status != 0)
         let shown = try await cli.run("show", "--replica", fresh, "--json", lease).json
         #expect(shown?["fields"]?["title"] == .string("Estates lease renewal"), "\(String(describing: shown))")
+        // With no conflict left behind: the edit replaced what the lost file's retitling had
+        // replaced, which the server holds, so the server's copies agree with prestatyn's.
+        for file in [fresh, prestatyn] {
+            #expect(try await cli.run("status", "--replica", file, "--json").json?["conflicts"] == .int(0), "\(file)")
+        }
+        let exports = try await [fresh, prestatyn].asyncMap { try await cli.run("export", "--replica", $0, "--type", "risk", "--format", "csv").stdout }
+        #expect(exports[0].contains("Estates lease renewal") && !exports[0].contains("Close the branch surgery"), "\(exports[0])")
 
         // An id the tenant named does not hold is said to be so.
         let unknown = try await admin("replica", "retire", lost, "--tenant", "cvuhb")

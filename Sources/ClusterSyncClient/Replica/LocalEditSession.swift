@@ -144,7 +144,7 @@ struct LocalEditSession {
             id: ChangeID(replica: identity.replicaID, counter: counter + 1),
             hlc: clock.tick(wallMillis: wallMillis),
             record: id, scope: scope, field: planned.field, value: planned.value,
-            supersedes: planned.supersedes, seen: planned.seen, author: identity.displayName)
+            supersedes: try Replica.reachingPastRetired(planned.supersedes, writer.db), seen: planned.seen, author: identity.displayName)
         // A lead-only edit without the lead's role is refused here, before it reaches the outbox.
         let live = view?.writes[planned.field] ?? []
         let superseded = change.supersedes.map { id -> String? in

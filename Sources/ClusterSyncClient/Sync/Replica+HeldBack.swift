@@ -112,7 +112,11 @@ extension Replica {
     /// file) stays, since `status` is where it is said.
     static func forgetHeldBack(supersededBy changes: [Change], replica: ReplicaID, number: Int64, _ db: Database) throws {
         let superseded = changes.flatMap(\.supersedes)
-        guard !superseded.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back)"))! else { return }
+        // Asked of every batch of edits: a replica holding back only refusals of other kinds (a
+        // copied file's) reads nothing more.
+        guard !superseded.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back WHERE code IN (?, ?))"),
+                                                     arguments: [ClusterSyncError.Code.leadOnly.rawValue, ClusterSyncError.Code.replicaRetired.rawValue])!
+        else { return }
         let forget = try db.cachedStatement(sql: "DELETE FROM held_back WHERE replica = ? AND counter = ? AND code = ?")
         let numberOf = try db.cachedStatement(sql: "SELECT num FROM replica WHERE id = ?")
         for id in superseded {
@@ -122,6 +126,31 @@ extension Replica {
                 try forget.execute(arguments: [other, id.counter, ClusterSyncError.Code.replicaRetired.rawValue])
             }
         }
+    }
+
+    /// `ids` (what an edit supersedes) and, for each that is another replica's change held back
+    /// as `replica-retired` (a lost laptop's, merged here, which the server will never take),
+    /// the changes that one superseded, in turn. The server holds those: an edit over the lost
+    /// laptop's value that named only it would leave them live there, a conflict beside the
+    /// edit that every other replica shows and this one never would.
+    static func reachingPastRetired(_ ids: [ChangeID], _ db: Database) throws -> [ChangeID] {
+        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back WHERE code = ?)"),
+                                              arguments: [ClusterSyncError.Code.replicaRetired.rawValue])!
+        else { return ids }
+        let retiredChange = ChangeReader.changesSQL(
+            from: "held_back h JOIN change c ON c.replica = h.replica AND c.counter = h.counter",
+            where: "h.code = '\(ClusterSyncError.Code.replicaRetired.rawValue)' AND r.id = ? AND c.counter = ?")
+        var reached = ids, next = ids
+        var known = Set(ids)
+        while let id = next.popLast() {
+            for change in try ChangeReader.changes(db, sql: retiredChange, arguments: [id.replica.rawValue, id.counter], cached: true) {
+                for earlier in change.supersedes where known.insert(earlier).inserted {
+                    reached.append(earlier)
+                    next.append(earlier)
+                }
+            }
+        }
+        return reached
     }
 
     /// The changes the server refused, oldest first.

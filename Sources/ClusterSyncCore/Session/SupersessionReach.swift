@@ -65,6 +65,20 @@ public struct SupersessionReach: Sendable {
         }
     }
 
+    /// `change` as the lead's powers judge it (`LeadPowers`): without the retired replicas'
+    /// changes the store does not hold, which will never arrive, so superseding them decides
+    /// nothing. (Judged as another practice's values the store cannot read, an edit over a lost
+    /// laptop's retitling, which also replaces the title it replaced, looked like settling a
+    /// conflict.)
+    public func judged(_ change: Change) -> Change {
+        guard !retired.isEmpty else { return change }
+        func arrives(_ id: ChangeID) -> Bool { held.contains(id) || !retired.contains(id.replica) }
+        var judged = change
+        judged.supersedes = change.supersedes.filter(arrives)
+        judged.seen = change.seen.filter(arrives)
+        return judged
+    }
+
     /// Notes a change the push stores: later changes of the push may supersede it.
     public mutating func admit(_ change: Change) {
         held.insert(change.id)

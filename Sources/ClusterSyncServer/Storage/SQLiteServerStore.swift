@@ -266,30 +266,32 @@ public final class SQLiteServerStore: ServerStore {
                     // The lead's powers, checked only for a change new to the store (a resend or
                     // a relay of a change stored already needs none), with the practice that owns
                     // each superseded value's replica (nil: no practice owns it yet).
-                    let superseded = try pushed.supersedes.map { id -> String? in
+                    // Judged without the retired replicas' changes the store lacks (`SupersessionReach.judged`).
+                    let judged = reach.judged(pushed)
+                    let superseded = try judged.supersedes.map { id -> String? in
                         if let known = owners[id.replica] { return known }
                         let owner = try String.fetchOne(ownerOf, arguments: [tenant, cluster, id.replica.rawValue])
                         owners[id.replica] = owner
                         return owner
                     }
                     // The levels of the escalations it supersedes, stored or earlier in this batch.
-                    let supersededValues = try LeadPowers.readsSupersededValues(pushed) ? pushed.supersedes.map { id -> JSONValue? in
+                    let supersededValues = try LeadPowers.readsSupersededValues(judged) ? judged.supersedes.map { id -> JSONValue? in
                         if let earlier = accepted.last(where: { $0.id == id }) { return earlier.value }
                         return try String.fetchOne(storedCopy, arguments: [tenant, cluster, id.replica.rawValue, id.counter])
                             .flatMap { try? Change(jsonText: $0) }?.value
                     } : []
                     // The risks it would take an action off that are escalated beyond the cluster now.
                     let escalatedRisks = identity.role.hasLeadPowers ? [] : try ServerOversight.escalatedRisks(
-                        db, tenant: tenant, cluster: cluster, among: LeadPowers.risksLeft(by: pushed, supersededValues: supersededValues))
+                        db, tenant: tenant, cluster: cluster, among: LeadPowers.risksLeft(by: judged, supersededValues: supersededValues))
                     // Whether a write of its maker stays live beside it, stored or earlier in this batch.
                     let leavesOwnWriteLive = try !identity.role.hasLeadPowers
-                        && LeadPowers.readsOwnLiveWrites(pushed, by: identity.practice, supersededPractices: superseded)
-                        && LeadPowers.leavesOwnWriteLive(pushed, ownLiveWrites: PushLookups.liveWrites(
-                            db, tenant: tenant, cluster: cluster, record: pushed.record, field: pushed.field, by: pushed.id.replica), earlier: accepted)
+                        && LeadPowers.readsOwnLiveWrites(judged, by: identity.practice, supersededPractices: superseded)
+                        && LeadPowers.leavesOwnWriteLive(judged, ownLiveWrites: PushLookups.liveWrites(
+                            db, tenant: tenant, cluster: cluster, record: judged.record, field: judged.field, by: judged.id.replica), earlier: accepted)
                     do throws(ClusterSyncError) {
                         try ReplicaKeys.admitNew(pushed, registration: registration)
                         try reach.check(pushed)
-                        try LeadPowers.check(pushed, role: identity.role, practice: identity.practice, supersededPractices: superseded,
+                        try LeadPowers.check(judged, role: identity.role, practice: identity.practice, supersededPractices: superseded,
                                              supersededValues: supersededValues, escalatedRisks: escalatedRisks,
                                              leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
                     } catch {

@@ -460,24 +460,26 @@ public final class PostgresServerStore: ServerStore {
                 continue
             }
             // Checked only for changes new to the store: a resend or a relay of a change stored
-            // already needs no power and adds nothing.
-            let superseded = change.supersedes.map { owners[$0.replica] ?? nil }
-            let supersededValues = LeadPowers.readsSupersededValues(change)
-                ? change.supersedes.map { inBatch[$0]?.value ?? known.supersededValues[$0] ?? nil } : []
+            // already needs no power and adds nothing. Judged without the retired replicas'
+            // changes the store lacks (`SupersessionReach.judged`).
+            let judged = reach.judged(change)
+            let superseded = judged.supersedes.map { owners[$0.replica] ?? nil }
+            let supersededValues = LeadPowers.readsSupersededValues(judged)
+                ? judged.supersedes.map { inBatch[$0]?.value ?? known.supersededValues[$0] ?? nil } : []
             // Whether a write of its maker stays live beside it, stored or earlier in this push
             // (read only for a write over another practice's value, which few pushes hold).
             var leavesOwnWriteLive = false
-            if !identity.role.hasLeadPowers, LeadPowers.readsOwnLiveWrites(change, by: identity.practice, supersededPractices: superseded) {
+            if !identity.role.hasLeadPowers, LeadPowers.readsOwnLiveWrites(judged, by: identity.practice, supersededPractices: superseded) {
                 let ownLiveWrites = try await c.rows("""
                     SELECT counter FROM field_write WHERE tenant = \(tenant) AND cluster = \(cluster) AND record = \(change.record.rawValue)
                     AND field = \(change.field) AND replica_id = \(change.id.replica.rawValue) AND live
                     """, logger).map { ChangeID(replica: change.id.replica, counter: try $0.decode(Int64.self)) }
-                leavesOwnWriteLive = LeadPowers.leavesOwnWriteLive(change, ownLiveWrites: ownLiveWrites, earlier: accepted)
+                leavesOwnWriteLive = LeadPowers.leavesOwnWriteLive(judged, ownLiveWrites: ownLiveWrites, earlier: accepted)
             }
             do throws(ClusterSyncError) {
                 try ReplicaKeys.admitNew(change, registration: registration)
                 try reach.check(change)
-                try LeadPowers.check(change, role: identity.role, practice: identity.practice, supersededPractices: superseded,
+                try LeadPowers.check(judged, role: identity.role, practice: identity.practice, supersededPractices: superseded,
                                      supersededValues: supersededValues, escalatedRisks: known.escalatedRisks,
                                      leavesOwnWriteLive: leavesOwnWriteLive, receiver: .server)
             } catch {
