@@ -103,7 +103,7 @@ public enum ReplicaKeys {
         return ClusterSyncError(.replicaRetired,
             "replica \(replica) was retired by the server's administrator\(day) (its laptop reported lost or its file copied): "
             + "it can no longer sync, for good. Make a new replica (`clustersync init`) and enter there the edits this file has not "
-            + "synced (`clustersync status` lists them; `clustersync export --replica` this file shows them)")
+            + "synced (`clustersync status` counts them; `clustersync history --local` shows a record's changes with their replica)")
     }
 
     /// The author a store sets on a new change: its maker's registered author when the maker has
