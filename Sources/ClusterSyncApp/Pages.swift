@@ -142,6 +142,12 @@ struct Pages: Sendable {
         return parts.count == 2 ? t.text("field_map_entry", shown, String(parts[1])) : shown
     }
 
+    /// A register's live records, whole and in no order, kept while the replica stands as it
+    /// was: the risk register and the action tracker filter and sort them at each view.
+    func register(_ type: RecordType) throws -> [RecordView] {
+        try kept.value("register \(type.rawValue)") { try replica.register(type) }
+    }
+
     func conflictCount() -> Int { (try? kept.value("conflicts") { try replica.conflictCounts().records }) ?? 0 }
 
     /// The governance records as of today (`Replica.governance`); a decision log's with each

@@ -46,7 +46,7 @@ extension Pages {
         let overdueOnly = query["overdue"] == "1"
         let (order, direction) = Self.riskSorting.order(query, standard: .score)
 
-        let all = try replica.register(.risk)
+        let all = try register(.risk)
         let filter = RecordFilter(band: band.isEmpty ? nil : band, status: status == "all" ? nil : status,
                                   overdue: overdueOnly, words: words)
         let rows = order.sorted(all.filter { filter.matches($0, today: today) }).map { RiskRow($0, today: today) }
@@ -132,10 +132,10 @@ extension Pages {
         let origin = query["from"].flatMap(RecordID.init).flatMap { try? replica.record($0) }
         let sources = try origin.flatMap { try governance().arisingSources(of: $0) }
         let (order, direction) = Self.actionSorting.order(query, standard: .due)
-        let all = try replica.register(.action, order: order)
+        let all = try register(.action)
         let filter = RecordFilter(status: RecordSchema.actionStatuses.contains(status) ? status : nil, overdue: overdueOnly,
                                   words: words, outstanding: status == "outstanding", source: sources)
-        let rows = all.filter { filter.matches($0, today: today) }
+        let rows = order.sorted(all.filter { filter.matches($0, today: today) })
         // A heading's link keeps the page's filters, as the risk register's do; the link that
         // stops filtering by a meeting's actions keeps the others and the order.
         func filters(keepingOrigin: Bool = true) -> [String] {

@@ -2,6 +2,7 @@
 import ClusterSyncClient
 import ClusterSyncCore
 import Foundation
+import Synchronization
 import Testing
 
 /// What pages keep while the replica stands as it was (`KeptReads`): read again after any
@@ -97,5 +98,56 @@ import Testing
             return []
         }
         #expect(now == ["Locum cover"])
+    }
+
+    /// Several tabs reloading at once after a change: one reads, the others wait for its value.
+    @Test func aPageAskingForWhatAnotherIsReadingWaitsForIt() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (first, second, reads) = try twoPages(firstFails: false)
+        #expect(first == ["first"] && second == ["first"] && reads == 1, "the second page read too, or took another value")
+        #expect(try kept.value("titles") { ["third"] } == ["first"], "the value read was not kept")
+    }
+
+    /// The read a page waits for fails: the page reads for itself.
+    @Test func aPageWhoseAwaitedReadFailsReadsForItself() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (first, second, reads) = try twoPages(firstFails: true)
+        #expect(first == nil && second == ["second"] && reads == 2)
+    }
+
+    /// Two threads (pages) ask for `titles`; the second asks while the first's read is held open.
+    private func twoPages(firstFails: Bool) throws -> (first: [String]?, second: [String]?, reads: Int) {
+        struct Failed: Error {}
+        let reads = Mutex(0)
+        let started = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let results = Mutex<(first: [String]?, second: [String]?)>((nil, nil))
+        let kept = self.kept
+        Thread.detachNewThread {
+            let value = try? kept.value("titles") { () throws -> [String] in
+                reads.withLock { $0 += 1 }
+                started.signal()
+                release.wait()
+                if firstFails { throw Failed() }
+                return ["first"]
+            }
+            results.withLock { $0.first = value }
+            done.signal()
+        }
+        started.wait()
+        Thread.detachNewThread {
+            let value = try? kept.value("titles") { () -> [String] in
+                reads.withLock { $0 += 1 }
+                return ["second"]
+            }
+            results.withLock { $0.second = value }
+            done.signal()
+        }
+        // Time for the second page to reach the first's read; were it not to wait, it would
+        // have read by now, and the count says so.
+        Thread.sleep(forTimeInterval: 0.3)
+        release.signal()
+        done.wait()
+        done.wait()
+        return results.withLock { ($0.first, $0.second, reads.withLock { $0 }) }
     }
 }

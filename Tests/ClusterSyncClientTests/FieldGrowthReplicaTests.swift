@@ -53,4 +53,28 @@ import Testing
         #expect(try rhyl.pendingCount() == pending, "nothing waits in the outbox")
         try rhyl.edit([naming[0]])
     }
+
+    /// A delete names every live write of the record as seen, and a change names at most
+    /// `Change.maxSeen`: a record grown past that is refused here, as every server would refuse
+    /// the delete, where before the lead's replica showed it deleted and no other ever did.
+    @Test func aDeleteNamingMoreThanAChangeMayIsRefusedAndNothingChanges() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        try rhyl.rememberRole(.clusterLead, region: nil)
+        let limit = FieldGrowth.maxLiveWrites
+        let actions = try (1...100).map { try rhyl.create(.action, edits: [.set("title", .string("Action \($0)"))]) }
+        let decision = try rhyl.create(.decision, edits: [.set("title", .string("Fund a winter locum"))]
+            + (1...limit).map { Edit.set("votes:Member \($0)", .string("for")) }
+            + (1...limit).map { Edit.add("voted_by_proxy", .string("Member \($0)")) }
+            + (1...limit).map { Edit.add("abstained_for_interest", .string("Member \($0)")) }
+            + (1...limit).map { Edit.add("tags", .string("tag \($0)")) }
+            + actions.map { Edit.add("actions", .string($0.rawValue)) })
+        let pending = try rhyl.pendingCount()
+        let error = #expect(throws: ClusterSyncError.self) { try rhyl.delete(decision) }
+        #expect(error?.code == .invalidValue && error?.message.contains("more than one delete can name (\(Change.maxSeen))") == true,
+                "\(String(describing: error))")
+        #expect(try rhyl.pendingCount() == pending, "nothing waits in the outbox")
+        #expect(try rhyl.record(decision)?.isDeleted == false)
+    }
 }

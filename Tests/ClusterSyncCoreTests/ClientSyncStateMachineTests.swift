@@ -72,6 +72,40 @@ import Testing
         #expect(Array(Push.fitting([superseding(1, 1), superseding(2, 1)])).count == 2)
     }
 
+    /// A push's line stays within the server's `maxLineBytes`: long texts go in more pushes,
+    /// and a change whose text alone is longer than a line is held back (the server refused the
+    /// line `line-too-long`, a fatal error that stopped this sync and every one after it, since
+    /// each read the same changes into the same line).
+    @Test func aPushLineStaysWithinTheServersLongestLine() {
+        func long(_ n: Int64, _ bytes: Int) -> Change {
+            var change = Self.change(n)
+            change.field = "description"
+            change.value = .string(String(repeating: "ŵ", count: bytes / 2))
+            return change
+        }
+        let texts = [long(1, 3_000), long(2, 3_000), long(3, 3_000)]
+        #expect(Push.fitting(texts, maxLineBytes: 7_000).count == 2)
+        #expect(Push.fitting(texts, maxLineBytes: 6_000).count == 1)
+        #expect(Push.fitting(texts).count == 3, "no bound given: the superseded ids' alone")
+        #expect(Push.fitting(texts, maxLineBytes: 2_000).isEmpty, "the first alone is longer than a line")
+
+        var limits = Self.limits
+        limits.maxLineBytes = 7_000
+        var m = Machine(Self.configuration(.once), cursor: Cursor("s1:4"), pending: 3)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        let welcome = WireMessage.welcome(Welcome(identity: Self.identity, limits: limits, server: "clustersyncd test"))
+        #expect(m.handle(.received(welcome), now: 1) == [.rememberLimits(limits), .readOutbox(after: nil, limit: 2)])
+        let tooLong = long(1, 8_000)
+        let actions = m.handle(.outboxRead([tooLong, texts[1]]), now: 2)
+        #expect(actions == [.holdBack(tooLong.id, code: "line-too-long", reason: Push.tooLongForALine(tooLong, maxLineBytes: 7_000)),
+                            .readOutbox(after: tooLong.id, limit: 2)],
+                "held back, and the outbox read on after it")
+        #expect(Push.tooLongForALine(tooLong, maxLineBytes: 7_000).contains("make the description of \(Fixtures.risk) shorter"))
+        #expect(m.handle(.outboxRead([texts[1], texts[2]]), now: 3)
+                    == [.send(.push(Push(batch: "\(Self.me)-1", changes: [texts[1], texts[2]]))), .readOutbox(after: texts[2].id, limit: 2)])
+    }
+
     @Test func aSyncPushesTwoBatchesInFlightThenPullsEveryPageAndSaysBye() throws {
         let changes = (1...5).map { Self.change($0) }
         var (m, actions) = Self.welcomed(.once, outbox: Array(changes[0..<2]))

@@ -144,7 +144,16 @@ struct LocalEditSession {
             id: ChangeID(replica: identity.replicaID, counter: counter + 1),
             hlc: clock.tick(wallMillis: wallMillis),
             record: id, scope: scope, field: planned.field, value: planned.value,
-            supersedes: try Replica.reachingPastRetired(planned.supersedes, writer.db), seen: planned.seen, author: identity.displayName)
+            supersedes: try Replica.reachingPastNeverPushed(planned.supersedes, writer.db), seen: planned.seen, author: identity.displayName)
+        // The checks every receiver makes of a change (the server refused a delete naming more
+        // than `Change.maxSeen` writes that this replica had already made and shown).
+        if planned.seen.count > Change.maxSeen {
+            throw ClusterSyncError(.invalidValue, """
+                \(id) holds \(planned.seen.count) values, more than one delete can name (\(Change.maxSeen)), so every server \
+                would refuse it; the record stays as it is
+                """, field: RecordSchema.deletedField.name)
+        }
+        try change.validate()
         // A lead-only edit without the lead's role is refused here, before it reaches the outbox.
         let live = view?.writes[planned.field] ?? []
         let superseded = change.supersedes.map { id -> String? in

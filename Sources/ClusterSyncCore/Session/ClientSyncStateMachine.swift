@@ -486,9 +486,10 @@ public struct ClientSyncStateMachine: Sendable {
                 drained = true
                 return pushMore()
             }
-            // The changes whose superseded ids fit one push; the next read starts after them.
-            let fitting = Push.fitting(changes)
-            position = fitting.last!.id
+            // The changes one push carries; the next read starts after them.
+            let fitting = Push.fitting(changes, maxLineBytes: maxLineBytes)
+            guard let last = fitting.last else { return holdBackTooLong(changes[0]) + pushMore() }
+            position = last.id
             // Fewer than asked for, all sent: that was the outbox's end, and another read would only say so.
             if changes.count < outboxReadLimit && fitting.count == changes.count { drained = true }
             return [push(Array(fitting))] + pushMore()
@@ -501,10 +502,31 @@ public struct ClientSyncStateMachine: Sendable {
                 phase = .connecting
                 return [.send(.bye), .close, .connect(afterMillis: 0)]
             }
-            return [push(Array(Push.fitting(changes)))]
+            let fitting = Push.fitting(changes, maxLineBytes: maxLineBytes)
+            guard !fitting.isEmpty else {
+                // Held back as a refusal is: a fresh session pushes the rest.
+                let held = holdBackTooLong(changes[0])
+                forgetSession()
+                return held + [.send(.bye), .close, .connect(afterMillis: 0)]
+            }
+            return [push(Array(fitting))]
         default:
             return []
         }
+    }
+
+    /// The server's longest line, once it has said (a server before `maxLineBytes` was sent
+    /// says nothing: no bound).
+    private var maxLineBytes: Int { welcome?.limits.maxLineBytes ?? .max }
+
+    /// A change no push can carry: held back, as the server's `line-too-long` would have been,
+    /// so the rest of the outbox syncs (the server's refusal stopped the whole sync, and every
+    /// sync after it).
+    private mutating func holdBackTooLong(_ change: Change) -> [Action] {
+        position = change.id
+        guard heldBack.insert(change.id).inserted else { return [] }
+        return [.holdBack(change.id, code: ClusterSyncError.Code.lineTooLong.rawValue,
+                          reason: Push.tooLongForALine(change, maxLineBytes: maxLineBytes))]
     }
 
     private mutating func push(_ changes: [Change]) -> Action {

@@ -213,15 +213,37 @@ public struct Push: Sendable, Equatable {
 
     public var supersedeCount: Int { changes.reduce(0) { $0 + Self.namedCount($1) } }
 
-    /// The longest prefix of `changes` (at least one change) whose `sup` and `seen` entries fit in one push:
-    /// what a client sends, the rest going in the next push.
-    public static func fitting(_ changes: [Change]) -> ArraySlice<Change> {
-        var total = 0
+    /// What a push line holds besides its changes' texts and the commas between them
+    /// (`{"batch":"…","changes":[…],"type":"push"}` and the newline), with room to spare for any
+    /// batch name a client makes.
+    public static let lineOverheadBytes = 256
+
+    /// The longest prefix of `changes` that one push carries, the rest going in the next: its
+    /// `sup` and `seen` entries within `maxSupersedes` (at least one change, whatever it names),
+    /// and its line within `maxLineBytes`, the server's (a thousand meetings' minutes make a
+    /// line of megabytes: counted in changes alone, the server refused it `line-too-long`, and
+    /// the next sync read the same thousand again). Empty only when the first change's text
+    /// alone makes a line longer than `maxLineBytes`, which no push can carry.
+    public static func fitting(_ changes: [Change], maxLineBytes: Int = .max) -> ArraySlice<Change> {
+        var named = 0
+        var bytes = lineOverheadBytes
         for (index, change) in changes.enumerated() {
-            total += namedCount(change)
-            if total > maxSupersedes { return changes.prefix(max(index, 1)) }
+            named += namedCount(change)
+            if named > maxSupersedes { return changes.prefix(max(index, 1)) }
+            // The text is made again when the push is encoded: a push's CPU is its signature
+            // checks at the server, beside which this is a few microseconds a change.
+            if maxLineBytes < .max {
+                bytes += change.jsonText.utf8.count + 1
+                if bytes > maxLineBytes { return changes.prefix(index) }
+            }
         }
         return changes[...]
+    }
+
+    /// Why `change` is held back when its text alone is longer than a line of `maxLineBytes`.
+    public static func tooLongForALine(_ change: Change, maxLineBytes: Int) -> String {
+        "its text is \(change.jsonText.utf8.count) bytes, and the server takes lines of at most \(maxLineBytes) bytes: "
+            + "make the \(change.field) of \(change.record) shorter (its other fields and records sync as usual)"
     }
 }
 
