@@ -96,6 +96,19 @@ import Testing
         #expect(machine.lineReceived(Self.line(.hello(Hello(replica: Self.a, token: "t")))) == .authenticate(Hello(replica: Self.a, token: "t")))
     }
 
+    /// Answered a few times, for a person typing at the port; then closed, so a TLS record
+    /// packed with short lines buys the server no more work than a few.
+    @Test func manyUndecodableLinesBeforeHelloCloseTheSession() {
+        var machine = Machine(limits: Self.limits, certificateIdentity: false)
+        for _ in 0..<Machine.maxUndecodableBeforeHello {
+            #expect(Self.nonFatal(.malformed, in: machine.lineReceived("x")))
+        }
+        let last = machine.lineReceived(#"{"type":"helo"}"#)
+        #expect(Self.fatal(.unknownMessage, in: last), "\(last)")
+        #expect(machine.isClosed)
+        #expect(machine.lineReceived(Self.line(.hello(Hello(replica: Self.a, token: "t")))) == .none, "nothing after closing")
+    }
+
     @Test func linesWhileAuthenticatingAreOutOfOrder() {
         var machine = Machine(limits: Self.limits, certificateIdentity: false)
         _ = machine.lineReceived(Self.line(.hello(Hello(replica: Self.a, token: "t"))))

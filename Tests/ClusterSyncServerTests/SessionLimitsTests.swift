@@ -69,9 +69,9 @@ import Testing
     /// none (only a refusal that closes a session is written before it is welcomed).
     @Test func aSessionWritesAtMostSixteenRefusalsToTheSessionLog() async throws {
         let session = try await TestSession.start(Self.connection)
-        func junk() async throws {
-            for _ in 1...40 { try await session.send(line: "x") }
-            for n in 1...40 {
+        func junk(_ lines: Int) async throws {
+            for _ in 1...lines { try await session.send(line: "x") }
+            for n in 1...lines {
                 let error = try #require(try Self.error(await session.nextLine()), "answer \(n)")
                 #expect(error.code == "malformed" && !error.fatal)
             }
@@ -79,12 +79,27 @@ import Testing
         func refused() async throws -> Int {
             try await session.store.audit(tenant: nil, since: nil, limit: 1_000).filter { $0.event == .refused }.count
         }
-        try await junk()
+        try await junk(ServerSessionStateMachine.maxUndecodableBeforeHello)
         #expect(try await refused() == 0, "nothing written before the welcome")
         try await session.send(line: Self.hello)
         _ = try #require(await session.nextLine())
-        try await junk()
+        try await junk(40)
         #expect(try await refused() == SessionHandler.maxRefusalsRecorded && SessionHandler.maxRefusalsRecorded == 16)
+    }
+
+    /// Short lines that are no messages, packed before hello (one write, as one TLS record
+    /// carries them): a few are answered, then the session is closed, and the lines read with
+    /// them are not answered.
+    @Test func linesBeforeHelloThatAreNoMessagesCloseTheSessionAfterAFew() async throws {
+        let session = try await TestSession.start(Self.connection)
+        try await session.send(line: Array(repeating: "x", count: 2_000).joined(separator: "\n"))
+        for n in 1...ServerSessionStateMachine.maxUndecodableBeforeHello {
+            let error = try #require(try Self.error(await session.nextLine()), "answer \(n)")
+            #expect(error.code == "malformed" && !error.fatal)
+        }
+        let last = try #require(try Self.error(await session.nextLine()))
+        #expect(last.code == "malformed" && last.fatal, "\(last)")
+        #expect(try await session.closes())
     }
 
     /// Before its welcome, the refusal that closes a session is written: an unknown token.

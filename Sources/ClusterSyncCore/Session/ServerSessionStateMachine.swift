@@ -100,6 +100,12 @@ public struct ServerSessionStateMachine: Sendable {
     private let clock: @Sendable () -> NIODeadline
     /// When `start()` was called: the hello is due `helloTimeout` after it.
     private var startedAt: NIODeadline?
+    /// Lines before hello that were not messages, each answered: a client mistyping by hand
+    /// sees why, and after `maxUndecodableBeforeHello` the session is closed. Unbounded, one TLS
+    /// record of 16 KiB of short lines (all `maxBytesBeforeWelcome` allows) bought 8,192
+    /// decodes and error lines, and the hello's deadline, queued behind them, came late.
+    private var undecodableBeforeHello = 0
+    public static let maxUndecodableBeforeHello = 4
     /// When the client last sent a line, or the server last answered one: a welcomed session
     /// closes `idleTimeoutMillis` after it.
     private var lastActivity: NIODeadline
@@ -241,6 +247,8 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     private mutating func received(_ decode: () throws(ClusterSyncError) -> WireMessage) -> Action {
+        // Lines read from one TLS record with the one that closed the session are not decoded.
+        if case .closed = state { return .none }
         let decoded: Result<WireMessage, ClusterSyncError>
         do throws(ClusterSyncError) {
             decoded = .success(try decode())
@@ -261,7 +269,13 @@ public struct ServerSessionStateMachine: Sendable {
             let message: WireMessage
             switch decoded {
             case .success(let m): message = m
-            case .failure(let error): return .send(.error(WireError(error, fatal: false)))
+            case .failure(let error):
+                undecodableBeforeHello += 1
+                guard undecodableBeforeHello <= Self.maxUndecodableBeforeHello else {
+                    return fatal(error.code, "\(error.message); more than \(Self.maxUndecodableBeforeHello) "
+                                 + "lines before hello were not messages: a session starts with hello")
+                }
+                return .send(.error(WireError(error, fatal: false)))
             }
             switch message {
             case .hello(let hello):
