@@ -32,6 +32,68 @@ import Testing
         #expect(try receiver.allChanges().first { $0.record == made }?.id.counter == Int64(before.count + 1))
     }
 
+    /// The same in the receiver's name with a made-up `sig` and a value a redaction erased,
+    /// which no signature check could read: it moved the counter to 2^53 − 1 all the same, and
+    /// the server then refused every later edit. Refused whole; the receiver goes on editing.
+    @Test func anErasedChangeInTheReceiversOwnNameIsRefused() throws {
+        let receiver = try makeReplica(dir, "receiver", practice: "prestatyn")
+        let peer = try makeReplica(dir, "peer", practice: "prestatyn")
+        let risk = try receiver.create(.risk, edits: [.set("title", .string("Winter pressures"))])
+        let me = try receiver.identity().replicaID
+        var forged = Change(id: ChangeID(replica: me, counter: ChangeID.maxCounter), hlc: HLCTimestamp(millis: Replica.systemMillis() - 1_000),
+                            record: risk, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"),
+                            field: "description", value: Redaction.marker(by: ChangeID(replica: ReplicaID.random(), counter: 1)))
+        forged.sig = String(repeating: "A", count: 86) + "=="
+        try peer.apply([forged], origin: .peer)
+        let before = try receiver.allChanges()
+
+        let error = #expect(throws: ClusterSyncError.self) { try receiver.merge(with: peer) }
+        #expect(error?.code == .badSignature && error?.message.contains("erased by a redaction") == true, "\(String(describing: error))")
+        #expect(try receiver.allChanges() == before, "nothing written")
+        let made = try receiver.create(.risk, edits: [.set("title", .string("Still editing"))])
+        #expect(try receiver.allChanges().first { $0.record == made }?.id.counter == Int64(before.count + 1))
+    }
+
+    /// A redaction nobody can check (unsigned, by a replica neither file knows) erased the
+    /// receiver's own value for good, and vacuumed it from the file. It is not taken from a
+    /// file: the server, which checked it, sends the redactions it holds.
+    @Test func anUncheckableRedactionIsNotTakenFromAFile() throws {
+        let receiver = try makeReplica(dir, "receiver", practice: "prestatyn")
+        let peer = try makeReplica(dir, "peer", practice: "prestatyn")
+        let risk = try receiver.create(.risk, edits: [.set("title", .string("Winter pressures")),
+                                                      .set("description", .string("Two GPs off sick"))])
+        _ = try peer.merge(with: receiver)
+        let target = try #require(try receiver.allChanges().first { $0.field == "description" })
+        let redaction = Change(id: ChangeID(replica: ReplicaID.random(), counter: 1), hlc: HLCTimestamp(millis: Replica.systemMillis() - 500),
+                               record: risk, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"), field: Redaction.field,
+                               value: Redaction.Request(change: target.id, field: "description", reason: "made up").value)
+        try peer.apply([redaction], origin: .peer)
+        #expect(try peer.record(risk)?.string("description") == nil, "the crafted file holds it erased")
+
+        _ = try receiver.merge(with: peer)
+        #expect(try receiver.record(risk)?.string("description") == "Two GPs off sick")
+        #expect(!(try receiver.allChanges()).contains { $0.id == redaction.id })
+    }
+
+    /// A made-up file that gave the receiver another key for a replica it had not met: every
+    /// later merge of that replica's own file was refused as badly signed. A file's own key is
+    /// the one it signs with, and replaces any the receiver was told.
+    @Test func aFilesOwnKeyReplacesOneAnotherFileGaveForIt() throws {
+        let receiver = try makeReplica(dir, "receiver", practice: "prestatyn")
+        let crafted = try makeReplica(dir, "crafted", practice: "prestatyn")
+        let honest = try makeReplica(dir, "honest", practice: "rhyl")
+        let wrongKey = try makeReplica(dir, "other", practice: "rhyl").publicKey()
+        let honestID = try honest.identity().replicaID
+        try crafted.database.write { db in
+            try db.execute(sql: "INSERT INTO replica_key (replica, public_key, acknowledged) VALUES (?, ?, 0)",
+                           arguments: [honestID.rawValue, Data(wrongKey.rawRepresentation)])
+        }
+        _ = try receiver.merge(with: crafted)
+        let risk = try honest.create(.risk, edits: [.set("title", .string("Estates lease"))])
+        #expect(try receiver.merge(with: honest).received.applied >= 1)
+        #expect(try receiver.record(risk)?.name == "Estates lease")
+    }
+
     /// A counter past 2^53 − 1 is refused wherever a change arrives (Protocol/changes.md §8).
     @Test func aCounterPastTheLargestIsRefusedOnArrival() throws {
         let receiver = try makeReplica(dir, "receiver", practice: "prestatyn")
