@@ -55,6 +55,39 @@ import Testing
         #expect((#expect(throws: ClusterSyncError.self) { try target.apply([future], origin: .peer) })?.code == .clockSkew)
     }
 
+    /// A redaction erases a value wherever the replica keeps it, set-aside copies included
+    /// (`status --json` shows them): whether the change was set aside before the redaction came
+    /// or after. Before, a set-aside copy kept the text until it was admitted.
+    @Test func aRedactionErasesSetAsideCopiesWhicheverCameFirst() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let source = try replica("source", practice: "prestatyn")
+        let risk = try source.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        let lead = ReplicaID.random()
+        func typedByMistake(_ counter: Int64) -> Change {
+            Change(id: ChangeID(replica: try! source.identity().replicaID, counter: counter), hlc: HLCTimestamp(millis: now + 3_600_000),
+                   record: risk, scope: RecordScope(tenant: "bcuhb", cluster: "north"), field: "description", value: .string("Mrs Jones, 12 High St"))
+        }
+        func redaction(_ counter: Int64, of target: Change) -> Change {
+            Change(id: ChangeID(replica: lead, counter: counter), hlc: HLCTimestamp(millis: now), record: risk,
+                   scope: RecordScope(tenant: "bcuhb", cluster: "north"), field: Redaction.field,
+                   value: Redaction.Request(change: target.id, field: "description", reason: "a patient's name").value)
+        }
+        let target = try replica("target")
+        try target.setRemote(RemoteSettings(host: "h", port: 1, caFile: "/ca.pem", tokenFile: "/t"))
+        try target.rememberServerLimits(WireLimits(maxClockSkewMillis: 60_000))
+        _ = try target.applyPulled(ChangesPage(changes: try source.history(of: risk), cursor: Cursor("s1:1"), more: false))
+        // Set aside (an hour ahead), then redacted.
+        let first = typedByMistake(50), second = typedByMistake(51)
+        #expect(try target.applyPulled(ChangesPage(changes: [first], cursor: Cursor("s1:2"), more: false)).setAside == 1)
+        _ = try target.applyPulled(ChangesPage(changes: [redaction(1, of: first)], cursor: Cursor("s1:3"), more: false))
+        // Redacted, then set aside.
+        _ = try target.applyPulled(ChangesPage(changes: [redaction(2, of: second)], cursor: Cursor("s1:4"), more: false))
+        #expect(try target.applyPulled(ChangesPage(changes: [second], cursor: Cursor("s1:5"), more: false)).setAside == 1)
+        let kept = try target.setAside()
+        #expect(kept.count == 2 && kept.allSatisfy { !$0.json.contains("Mrs Jones") && $0.json.contains(Redaction.markerKey) }, "\(kept.map(\.json))")
+    }
+
     @Test func aChangeSetAsideForTheClockIsAppliedOnceTheClockHasCaughtUp() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let now = Int64(Date().timeIntervalSince1970 * 1000)

@@ -161,7 +161,9 @@ extension Replica {
             // By place: a lazy filter of the changes would copy each out of the array.
             try markAcknowledged(changes.indices.lazy.filter { changes[$0].sig != nil }.map { changes[$0].id.replica }, db)
         }
-        try eraseSetAside(writer.erased, db)
+        // Set-aside copies are erased whether or not this replica holds the change itself (one
+        // set aside is held nowhere else here).
+        try eraseSetAside(writer.erased + changes.compactMap { change in Redaction.request(of: change).map { ($0.change, change.id) } }, db)
         for index in changes.indices {
             let id = changes[index].id
             if id.replica == me { ownCounter = max(ownCounter, id.counter) }
@@ -306,9 +308,17 @@ extension Replica {
             INSERT INTO set_aside (change_json, change_id, record, code, reason, set_aside_at)
             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (change_json) DO NOTHING
             """)
+        // A change set aside after a redaction of it arrived is kept erased, as it would be stored.
+        let redactedBy = try db.cachedStatement(sql: "SELECT by FROM redaction WHERE change = ? AND record = ? LIMIT 1")
         var count = 0
         for entry in entries {
-            try insert.execute(arguments: [entry.text, entry.change?.description, entry.record?.rawValue,
+            var text = entry.text
+            if let id = entry.change, let record = entry.record,
+               let by = try String.fetchOne(redactedBy, arguments: [id.description, record.rawValue]).flatMap(ChangeID.init),
+               let change = try? Change(jsonText: text) {
+                text = Redaction.erased(change, by: by).jsonText
+            }
+            try insert.execute(arguments: [text, entry.change?.description, entry.record?.rawValue,
                                            entry.error.code.rawValue, entry.error.message, now])
             count += db.changesCount
         }
