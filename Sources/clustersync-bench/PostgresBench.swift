@@ -136,7 +136,8 @@ enum PostgresBench {
         // Each node listens for the others' pushes, as `serve` does on PostgreSQL.
         var listen: (@Sendable (SyncServer) async throws -> Void)?
         if let listener {
-            listen = { server in try await PostgresChangeListener(location: listener, notifier: server.notifier, logger: logger).run() }
+            let node = (store as? PostgresServerStore)?.node
+            listen = { server in try await PostgresChangeListener(location: listener, notifier: server.notifier, node: node, logger: logger).run() }
         }
         return try await BenchServer.start(store: store, data: data, logger: logger, configure: { $0.maxConnectionsPerCredential = 64 },
                                            alongside: listen)

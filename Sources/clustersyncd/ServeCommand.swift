@@ -100,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let postgres = store as? PostgresServerStore {
             // Other nodes' pushes, and administrators' moves and revocations, wake this node's subscribed sessions.
-            services.append(.init(service: PostgresChangeListener(location: postgres.location, notifier: server.notifier, logger: logger)))
+            services.append(.init(service: PostgresChangeListener(location: postgres.location, notifier: server.notifier, node: postgres.node, logger: logger)))
         } else if let sqlite = store as? SQLiteServerStore {
             // Administrators' moves and revocations, made by commands in other processes.
             services.append(.init(service: try await AdministrationWatch(store: sqlite, notifier: server.notifier, logger: logger)))

@@ -90,6 +90,43 @@ import Testing
         #expect(try await first.push(Array(again), as: Self.identity(owner), from: replica).duplicates == 3)
     }
 
+    /// A push wakes, on the other nodes, only its cluster's sessions, and on its own node none
+    /// through the listener (the node woke them when it stored the push); an administrator's
+    /// change wakes the whole tenant. Before, every push woke every session of the tenant on
+    /// every node, twice on its own.
+    @Test(.enabled(if: enabled || TestPostgres.isCI))
+    func aPushWakesItsClusterOnOtherNodesAndNoneThroughItsOwnListener() async throws {
+        let (first, second) = try await Self.twoNodes()
+        #expect(first.node != second.node)
+        let notifier = ChangeNotifier()
+        let woken = Mutex<[String: Int]>([:])
+        for cluster in ["north", "south"] {
+            _ = await notifier.subscribe(tenant: "bcuhb", cluster: cluster) { _ in woken.withLock { $0[cluster, default: 0] += 1 } }
+        }
+        let listening = Task {
+            try await PostgresChangeListener(location: second.location, notifier: notifier, node: second.node, logger: Logger(label: "listener")).run()
+        }
+        defer { listening.cancel() }
+        /// The wake-ups once `done` holds, or at the deadline (notifications come in commit order
+        /// on one connection: once a later one is in, an earlier one would be too).
+        func wakeups(once done: @escaping ([String: Int]) -> Bool) async -> [String: Int] {
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline, !done(woken.withLock { $0 }) { try? await Task.sleep(for: .milliseconds(20)) }
+            return woken.withLock { $0 }
+        }
+        #expect(await wakeups { $0["north"] == 1 && $0["south"] == 1 } == ["north": 1, "south": 1], "the listener's first wake-up")
+        let replica = ReplicaID.random()
+        _ = try await second.push([Self.change(replica, 1, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica)
+        _ = try await first.push([Self.change(replica, 2, record: RecordID.random(for: .risk))], as: Self.identity(1), from: replica)
+        #expect(await wakeups { $0["north", default: 0] >= 2 } == ["north": 2, "south": 1],
+                "node 1's push wakes north only; node 2's own push is passed over")
+        try await first.addRegion("conwy-denbighshire", tenant: "bcuhb")
+        try await first.setRegion("conwy-denbighshire", ofCluster: "north", tenant: "bcuhb")
+        #expect(await wakeups { $0["south", default: 0] >= 2 } == ["north": 3, "south": 2], "an administrator's change wakes the tenant")
+        #expect(PushNotice(payload: "bcuhb") == PushNotice(tenant: "bcuhb"), "an earlier version's notice")
+        #expect(PushNotice(payload: PushNotice(tenant: "bcuhb", node: "n1", cluster: "north").payload) == PushNotice(tenant: "bcuhb", node: "n1", cluster: "north"))
+    }
+
     @Test(.enabled(if: enabled || TestPostgres.isCI))
     func aPushOnOneNodeWakesSubscribersOnAnotherAlsoAfterTheListenerReconnects() async throws {
         let (first, second) = try await Self.twoNodes()

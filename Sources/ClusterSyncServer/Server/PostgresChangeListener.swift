@@ -18,10 +18,13 @@ public struct PostgresChangeListener: Service {
     let location: PostgresLocation
     let notifier: ChangeNotifier
     let logger: Logger
+    /// This node's store's `node`: its own pushes' notifications are passed over.
+    let node: String?
 
-    public init(location: PostgresLocation, notifier: ChangeNotifier, logger: Logger) {
+    public init(location: PostgresLocation, notifier: ChangeNotifier, node: String? = nil, logger: Logger) {
         self.location = location
         self.notifier = notifier
+        self.node = node
         self.logger = logger
     }
 
@@ -60,10 +63,50 @@ public struct PostgresChangeListener: Service {
             logger.info("listening for pushes on every node", metadata: ["postgres": "\(location)"])
             await notifier.notifyAll()
             for try await notification in notifications {
-                await notifier.notify(tenant: notification.payload)
+                let notice = PushNotice(payload: notification.payload)
+                if let node, notice.node == node { continue }
+                await notifier.notify(tenant: notice.tenant, clusters: notice.cluster.map { [$0] })
             }
         }
         // The sequence ends when the connection closes: reconnect.
         throw ChannelError.ioOnClosedChannel
+    }
+}
+
+/// What a notification on `PostgresServerStore.changesChannel` says. A push's names its tenant,
+/// the node that stored it and its cluster (`tenant<TAB>node<TAB>cluster`), so each node wakes
+/// only that cluster's sessions (and those reading every cluster), and the node that stored
+/// it, which woke its own already, none. An administrator's, and a push stored by a node of an
+/// earlier version, name the tenant alone: every session of the tenant is woken. Before, every
+/// push woke every session of its tenant on every node, twice on its own.
+public struct PushNotice: Sendable, Equatable {
+    public var tenant: String
+    public var node: String?
+    public var cluster: String?
+
+    public init(tenant: String, node: String? = nil, cluster: String? = nil) {
+        self.tenant = tenant
+        self.node = node
+        self.cluster = cluster
+    }
+
+    /// Tenant and cluster names hold no tab, nor does a node's name.
+    public init(payload: String) {
+        let parts = payload.split(separator: "\t", omittingEmptySubsequences: false)
+        guard parts.count == 3 else {
+            self.init(tenant: payload)
+            return
+        }
+        self.init(tenant: String(parts[0]), node: String(parts[1]), cluster: String(parts[2]))
+    }
+
+    public var payload: String {
+        guard let node, let cluster else { return tenant }
+        return "\(tenant)\t\(node)\t\(cluster)"
+    }
+
+    /// A node's name for its notifications: random, so two nodes on one host differ.
+    public static func newNode() -> String {
+        String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16)
     }
 }

@@ -36,6 +36,9 @@ public final class PostgresServerStore: ServerStore {
     let listings = ListedRecordsCache()
     /// The notification channel every node listens on.
     public static let changesChannel = "clustersync_changes"
+    /// This store's node among those sharing the database, named in its pushes' notifications
+    /// (`PushNotice`) so its own listener passes them over: its sessions were woken already.
+    public let node = PushNotice.newNode()
 
     var wallClock: @Sendable () -> Int64 { clock.withLock { $0 } }
 
@@ -553,7 +556,7 @@ public final class PostgresServerStore: ServerStore {
         // The notification is delivered to every node's listener when this transaction commits,
         // never before; sent by the same statement (a round trip fewer).
         try await c.rows("""
-            UPDATE tenant SET last_seq = \(last + Int64(accepted.count)) WHERE name = \(tenant) RETURNING pg_notify(\(Self.changesChannel), \(tenant))
+            UPDATE tenant SET last_seq = \(last + Int64(accepted.count)) WHERE name = \(tenant) RETURNING pg_notify(\(Self.changesChannel), \(PushNotice(tenant: tenant, node: node, cluster: cluster).payload))
             """, logger)
         return PushOutcome(accepted: accepted.count, duplicates: duplicates.count,
                            superseded: try await superseded(duplicates, tenant: tenant, cluster: cluster, c))
