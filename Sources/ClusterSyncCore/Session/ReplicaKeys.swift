@@ -61,7 +61,7 @@ public enum ReplicaKeys {
             guard existing.practice == identity.practice else {
                 return .refuse(Self.otherPractice(replica, existing.practice))
             }
-            if let retiredAt = existing.retiredAt { return .refuse(retired(replica, at: retiredAt)) }
+            if let refusal = retirement(existing) { return .refuse(refusal) }
             return .known(existing)
         }
         if let owner, owner != identity.practice {

@@ -466,33 +466,30 @@ struct SessionHandler: Sendable {
                     "this \(certificate == nil ? "token" : "certificate") already has \(connections.maxConnectionsPerCredential) sessions open, the most this server allows for one credential: close one (another sync --watch?) and connect again")
             }
             session.credential = slot
-            if hello.key == nil,
-               let retired = try await store.replicaRegistrations([hello.replica], tenant: identity.tenant, cluster: identity.cluster)[hello.replica]
-                .flatMap(ReplicaKeys.retirement) {
-                // A hello without its key (a client from before signing) naming a retired replica.
-                connections.release(credential: slot)
-                session.credential = nil
-                return machine.keyRefused(retired)
-            }
+            // Another key for this replica id (or another practice's replica) is refused at once,
+            // and so is a retired replica, with its key or without (a client from before
+            // signing). Registering waits for the first push: the client checks the welcome's
+            // practice before it pushes, so a credential set up on the wrong practice's replica
+            // never binds that replica's key to it.
+            let registered = try await store.replicaRegistrations([hello.replica], tenant: identity.tenant, cluster: identity.cluster)[hello.replica]
+            var refusal = registered.flatMap(ReplicaKeys.retirement)
             if let key = hello.key {
-                // Another key for this replica id (or another practice's replica) is refused at
-                // once, and so is a retired replica. Registering waits for the first push: the
-                // client checks the welcome's practice before it pushes, so a credential set up
-                // on the wrong practice's replica never binds that replica's key to it.
-                let existing = try await store.replicaRegistrations([hello.replica], tenant: identity.tenant, cluster: identity.cluster)
-                if let registered = existing[hello.replica] {
+                if let registered {
+                    // Registered already, with this key, to this practice: a registration is
+                    // for good, so the first push has nothing to write.
                     session.registration = registered
                     if case .refuse(let error) = ReplicaKeys.decide(key, for: hello.replica, session: identity, person: nil,
                                                                     existing: registered, owner: nil, nowMillis: nowMillis()) {
-                        connections.release(credential: slot)
-                        session.credential = nil
-                        return machine.keyRefused(error)
+                        refusal = error
                     }
-                    // Registered already, with this key, to this practice: a registration is
-                    // for good, so the first push has nothing to write.
                 } else {
                     session.key = key
                 }
+            }
+            if let refusal {
+                connections.release(credential: slot)
+                session.credential = nil
+                return machine.keyRefused(refusal)
             }
             // The session log's `connected` entry and the credential's last use are committed
             // while the welcome goes out: the session waits for that commit before anything it
