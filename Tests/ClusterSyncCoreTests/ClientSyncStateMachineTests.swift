@@ -88,6 +88,16 @@ import Testing
         #expect(Push.fitting(texts, maxLineBytes: 6_000).count == 1)
         #expect(Push.fitting(texts).count == 3, "no bound given: the superseded ids' alone")
         #expect(Push.fitting(texts, maxLineBytes: 2_000).isEmpty, "the first alone is longer than a line")
+        // The bound that spares ordinary pushes the measuring is never below the text itself.
+        var escaped = long(4, 20)
+        escaped.value = .object(["\u{1}\"": .array([.string("\n\u{7}\\"), .int(.min), .double(-1.5e-300), .null, .bool(false)])])
+        escaped.author = "Siân \"Evans\""
+        escaped.scope.practice = "W95010"
+        escaped.supersedes = [ChangeID(replica: Fixtures.b, counter: ChangeID.maxCounter)]
+        escaped.sig = String(repeating: "A", count: 86) + "=="
+        for change in texts + [escaped, Self.change(1)] {
+            #expect(Push.textBytesBound(change) >= change.jsonText.utf8.count, "\(change.jsonText)")
+        }
 
         var limits = Self.limits
         limits.maxLineBytes = 7_000

@@ -226,18 +226,40 @@ public struct Push: Sendable, Equatable {
     /// alone makes a line longer than `maxLineBytes`, which no push can carry.
     public static func fitting(_ changes: [Change], maxLineBytes: Int = .max) -> ArraySlice<Change> {
         var named = 0
-        var bytes = lineOverheadBytes
+        var bound = lineOverheadBytes
         for (index, change) in changes.enumerated() {
             named += namedCount(change)
             if named > maxSupersedes { return changes.prefix(max(index, 1)) }
-            // The text is made again when the push is encoded: a push's CPU is its signature
-            // checks at the server, beside which this is a few microseconds a change.
-            if maxLineBytes < .max {
-                bytes += change.jsonText.utf8.count + 1
-                if bytes > maxLineBytes { return changes.prefix(index) }
-            }
+            bound += textBytesBound(change) + 1
+        }
+        // Ordinary changes (a few hundred bytes each) fit by their bound, so their texts are made
+        // once, when the push is encoded; only a push near the line's length is measured.
+        guard bound > maxLineBytes else { return changes[...] }
+        var bytes = lineOverheadBytes
+        for (index, change) in changes.enumerated() {
+            bytes += change.jsonText.utf8.count + 1
+            if bytes > maxLineBytes { return changes.prefix(index) }
         }
         return changes[...]
+    }
+
+    /// At least the bytes of `change.jsonText`, worked out without writing it: every byte of
+    /// its strings escaped as `\u00XX` at worst, ids and numbers at their longest.
+    public static func textBytesBound(_ change: Change) -> Int {
+        func string(_ s: String) -> Int { 2 + 6 * s.utf8.count }
+        func value(_ v: JSONValue) -> Int {
+            switch v {
+            case .null, .bool: 5
+            case .int, .double: 32
+            case .string(let s): string(s)
+            case .array(let items): items.reduce(2) { $0 + value($1) + 1 }
+            case .object(let entries): entries.reduce(2) { $0 + string($1.key) + value($1.value) + 2 }
+            }
+        }
+        // Keys, an id, an HLC, a record id, a signature and punctuation: far under 400 bytes.
+        return 400 + string(change.scope.tenant) + string(change.scope.cluster) + (change.scope.practice.map(string) ?? 0)
+            + string(change.field) + (change.author.map(string) ?? 0) + (change.value.map(value) ?? 0)
+            + 48 * (change.supersedes.count + change.seen.count)
     }
 
     /// Why `change` is held back when its text alone is longer than a line of `maxLineBytes`.
