@@ -52,46 +52,65 @@ import Testing
         #expect(try receiver.allChanges() == before, "nothing written")
         let made = try receiver.create(.risk, edits: [.set("title", .string("Still editing"))])
         #expect(try receiver.allChanges().first { $0.record == made }?.id.counter == Int64(before.count + 1))
+
+        // One numbered within what the receiver has made is an old change of its own it no
+        // longer holds (a snapshot keeps live writes only): it moves nothing, and merges.
+        let old = try makeReplica(dir, "old", practice: "prestatyn")
+        forged.id = ChangeID(replica: me, counter: 1)
+        try old.apply([forged], origin: .peer)
+        try receiver.database.write { db in try db.execute(sql: "DELETE FROM change WHERE replica = (SELECT num FROM replica WHERE id = ?) AND counter = 1", arguments: [me.rawValue]) }
+        #expect(try receiver.merge(with: old).received.applied == 1)
+        #expect(try receiver.create(.risk, edits: [.set("title", .string("And on"))]) != made)
     }
 
-    /// A redaction nobody can check (unsigned, by a replica neither file knows) erased the
-    /// receiver's own value for good, and vacuumed it from the file. It is not taken from a
-    /// file: the server, which checked it, sends the redactions it holds.
-    @Test func anUncheckableRedactionIsNotTakenFromAFile() throws {
+    /// A redaction erases a value for good and only a lead may make one, which a file cannot
+    /// show: a made-up file's redaction, unsigned or signed with the file's own key, erased the
+    /// receiver's own value for good. Redactions come from the server, never from a file.
+    @Test func aRedactionIsNotTakenFromAFile() throws {
         let receiver = try makeReplica(dir, "receiver", practice: "prestatyn")
         let peer = try makeReplica(dir, "peer", practice: "prestatyn")
         let risk = try receiver.create(.risk, edits: [.set("title", .string("Winter pressures")),
                                                       .set("description", .string("Two GPs off sick"))])
         _ = try peer.merge(with: receiver)
         let target = try #require(try receiver.allChanges().first { $0.field == "description" })
-        let redaction = Change(id: ChangeID(replica: ReplicaID.random(), counter: 1), hlc: HLCTimestamp(millis: Replica.systemMillis() - 500),
-                               record: risk, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"), field: Redaction.field,
-                               value: Redaction.Request(change: target.id, field: "description", reason: "made up").value)
-        try peer.apply([redaction], origin: .peer)
+        let request = Redaction.Request(change: target.id, field: "description", reason: "made up")
+        let unsigned = Change(id: ChangeID(replica: ReplicaID.random(), counter: 1), hlc: HLCTimestamp(millis: Replica.systemMillis() - 500),
+                              record: risk, scope: RecordScope(tenant: "bcuhb", cluster: "north-denbighshire"), field: Redaction.field,
+                              value: request.value)
+        try peer.apply([unsigned], origin: .peer)
         #expect(try peer.record(risk)?.string("description") == nil, "the crafted file holds it erased")
+        // And one the file signs itself, as a lead's replica would (written into its file as a
+        // crafted file can be).
+        try peer.rememberRole(.clusterLead, region: nil)
+        let title = try #require(try receiver.allChanges().first { $0.field == "title" })
+        let signed = try peer.redact(risk, field: "title", change: title.id, reason: "made up too")
 
         _ = try receiver.merge(with: peer)
         #expect(try receiver.record(risk)?.string("description") == "Two GPs off sick")
-        #expect(!(try receiver.allChanges()).contains { $0.id == redaction.id })
+        #expect(try receiver.record(risk)?.string("title") == "Winter pressures")
+        #expect(!(try receiver.allChanges()).contains { $0.id == unsigned.id || $0.id == signed.id })
     }
 
-    /// A made-up file that gave the receiver another key for a replica it had not met: every
-    /// later merge of that replica's own file was refused as badly signed. A file's own key is
-    /// the one it signs with, and replaces any the receiver was told.
-    @Test func aFilesOwnKeyReplacesOneAnotherFileGaveForIt() throws {
+    /// A file that says it is a replica the receiver knows, signing with another key, is not
+    /// taken for it: the key the receiver learned first stays, and the merge is refused.
+    @Test func aFileClaimingAKnownReplicaWithAnotherKeyIsRefused() throws {
         let receiver = try makeReplica(dir, "receiver", practice: "prestatyn")
-        let crafted = try makeReplica(dir, "crafted", practice: "prestatyn")
         let honest = try makeReplica(dir, "honest", practice: "rhyl")
-        let wrongKey = try makeReplica(dir, "other", practice: "rhyl").publicKey()
-        let honestID = try honest.identity().replicaID
-        try crafted.database.write { db in
-            try db.execute(sql: "INSERT INTO replica_key (replica, public_key, acknowledged) VALUES (?, ?, 0)",
-                           arguments: [honestID.rawValue, Data(wrongKey.rawRepresentation)])
-        }
-        _ = try receiver.merge(with: crafted)
-        let risk = try honest.create(.risk, edits: [.set("title", .string("Estates lease"))])
-        #expect(try receiver.merge(with: honest).received.applied >= 1)
-        #expect(try receiver.record(risk)?.name == "Estates lease")
+        _ = try honest.create(.risk, edits: [.set("title", .string("Estates lease"))])
+        _ = try receiver.merge(with: honest)
+        try honest.database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        // A file with honest's identity and a key of its own.
+        let other = try makeReplica(dir, "other", practice: "rhyl")
+        let seed = try other.database.read { db in try Data.fetchOne(db, sql: "SELECT private_key FROM signing_key") }
+        try FileManager.default.copyItem(atPath: dir.path("honest.sqlite"), toPath: dir.path("impostor.sqlite"))
+        let impostor = try Replica.openExisting(path: dir.path("impostor.sqlite"))
+        try impostor.database.write { db in try db.execute(sql: "UPDATE signing_key SET private_key = ?", arguments: [seed]) }
+        let forged = try impostor.create(.risk, edits: [.set("title", .string("Sell the car park"))])
+        let before = try receiver.allChanges()
+        let error = #expect(throws: ClusterSyncError.self) { try receiver.merge(with: impostor) }
+        #expect(error?.code == .badSignature, "\(String(describing: error))")
+        #expect(try receiver.allChanges() == before)
+        #expect(try receiver.record(forged) == nil)
     }
 
     /// A counter past 2^53 − 1 is refused wherever a change arrives (Protocol/changes.md §8).

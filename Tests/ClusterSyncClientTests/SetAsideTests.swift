@@ -86,6 +86,14 @@ import Testing
         #expect(try target.applyPulled(ChangesPage(changes: [second], cursor: Cursor("s1:5"), more: false)).setAside == 1)
         let kept = try target.setAside()
         #expect(kept.count == 2 && kept.allSatisfy { !$0.json.contains("Mrs Jones") && $0.json.contains(Redaction.markerKey) }, "\(kept.map(\.json))")
+        // A redaction of another record naming the change erases nothing (the server checks a
+        // redaction against its own cluster's log only).
+        let third = typedByMistake(52)
+        _ = try target.applyPulled(ChangesPage(changes: [third], cursor: Cursor("s1:6"), more: false))
+        var elsewhere = redaction(3, of: third)
+        elsewhere.record = try source.create(.risk, edits: [.set("title", .string("Estates"))])
+        _ = try target.applyPulled(ChangesPage(changes: [elsewhere], cursor: Cursor("s1:7"), more: false))
+        #expect(try target.setAside().filter { $0.json.contains("Mrs Jones") }.count == 1)
     }
 
     @Test func aChangeSetAsideForTheClockIsAppliedOnceTheClockHasCaughtUp() throws {

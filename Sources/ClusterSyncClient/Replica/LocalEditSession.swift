@@ -144,7 +144,8 @@ struct LocalEditSession {
             id: ChangeID(replica: identity.replicaID, counter: counter + 1),
             hlc: clock.tick(wallMillis: wallMillis),
             record: id, scope: scope, field: planned.field, value: planned.value,
-            supersedes: try Replica.reachingPastNeverPushed(planned.supersedes, writer.db), seen: planned.seen, author: identity.displayName)
+            supersedes: try Replica.reachingPastNeverPushed(planned.supersedes, writer.db),
+            seen: try Replica.reachingPastNeverPushed(planned.seen, writer.db), author: identity.displayName)
         // The checks every receiver makes of a change (the server refused a delete naming more
         // than `Change.maxSeen` writes that this replica had already made and shown).
         if planned.seen.count > Change.maxSeen {

@@ -161,9 +161,10 @@ extension Replica {
             // By place: a lazy filter of the changes would copy each out of the array.
             try markAcknowledged(changes.indices.lazy.filter { changes[$0].sig != nil }.map { changes[$0].id.replica }, db)
         }
+        try eraseSetAside(writer.erased, db)
         // Set-aside copies are erased whether or not this replica holds the change itself (one
-        // set aside is held nowhere else here).
-        try eraseSetAside(writer.erased + changes.compactMap { change in Redaction.request(of: change).map { ($0.change, change.id) } }, db)
+        // set aside is held nowhere else here): those of the redaction's record and field.
+        try eraseSetAside(redactedBy: changes.filter { $0.field == Redaction.field }, db)
         for index in changes.indices {
             let id = changes[index].id
             if id.replica == me { ownCounter = max(ownCounter, id.counter) }
@@ -309,13 +310,10 @@ extension Replica {
             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (change_json) DO NOTHING
             """)
         // A change set aside after a redaction of it arrived is kept erased, as it would be stored.
-        let redactedBy = try db.cachedStatement(sql: "SELECT by FROM redaction WHERE change = ? AND record = ? LIMIT 1")
         var count = 0
         for entry in entries {
             var text = entry.text
-            if let id = entry.change, let record = entry.record,
-               let by = try String.fetchOne(redactedBy, arguments: [id.description, record.rawValue]).flatMap(ChangeID.init),
-               let change = try? Change(jsonText: text) {
+            if entry.change != nil, let change = try? Change(jsonText: text), let by = try ChangeWriter.storedRedaction(of: change, db) {
                 text = Redaction.erased(change, by: by).jsonText
             }
             try insert.execute(arguments: [text, entry.change?.description, entry.record?.rawValue,

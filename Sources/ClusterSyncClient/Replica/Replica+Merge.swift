@@ -61,42 +61,36 @@ extension Replica {
         // written. A change whose maker's key neither knows is checked by the server instead.
         // A change in a replica's own name that it does not hold is either its own (made here
         // after a backup the file was restored from: signed with its key, checked below) or
-        // made up. Unsigned, or with a value a redaction erased (so its signature cannot be
-        // checked), it cannot be told from a made-up one: taken in, it would move this
-        // replica's counter wherever its maker chose (to 2^53 - 1, past which the server takes
-        // none of its edits), so the server, which holds the real one, is where it comes from.
+        // made up. Unsigned, it is made up: taken in, it would move this replica's counter
+        // wherever its maker chose. With a value a redaction erased, its signature cannot be
+        // checked: past the replica's own counter, it is made up (one at 2^53 - 1 left the
+        // replica making only changes the server refuses); at or below it, it is an old change
+        // of its own the replica no longer holds (a snapshot keeps only live writes), and moves
+        // nothing.
+        // (A copy of this very file is one replica: its counter is the larger.)
+        var counters = [mine.replicaID: try ownCounter()]
+        counters[theirs.replicaID] = max(counters[theirs.replicaID] ?? 0, try fromOther { try other.ownCounter() })
         for (changes, owner) in [(toMe, mine.replicaID), (toThem, theirs.replicaID)] {
             if let forged = changes.first(where: { $0.id.replica == owner && $0.sig == nil }) {
                 throw ClusterSyncError(.badSignature,
                     "change \(forged.id) claims to be made by \(owner == mine.replicaID ? "this replica" : "the other replica"), "
                     + "which has no such change and signs every change it makes; the merge is refused and nothing was written")
             }
-            if let erased = changes.first(where: { $0.id.replica == owner && Redaction.isMarker($0.value) }) {
+            if let erased = changes.first(where: { $0.id.replica == owner && Redaction.isMarker($0.value) && $0.id.counter > counters[owner] ?? 0 }) {
                 throw ClusterSyncError(.badSignature,
                     "change \(erased.id) claims to be made by \(owner == mine.replicaID ? "this replica" : "the other replica"), "
-                    + "which does not hold it, and its value was erased by a redaction, so its signature cannot be checked; "
-                    + "the merge is refused and nothing was written: sync \(owner == mine.replicaID ? "this replica" : "the other replica") "
-                    + "with the server first (which sends it), then merge again")
+                    + "which has made no change numbered so far, and its value was erased by a redaction, so its signature "
+                    + "cannot be checked; the merge is refused and nothing was written")
             }
         }
-        var myKeys = try knownKeys(), theirKeys = try fromOther { try other.knownKeys() }
-        // Each file's own key is the one it signs with, whatever the other file was told of it
-        // (a made-up file merged before may have given it another, and every later merge of
-        // that replica's own changes was then refused as badly signed).
-        // (A copy of this very file says nothing new of its key.)
-        let myOwnKey = try? publicKey()
-        let theirOwnKey = theirs.replicaID == mine.replicaID ? nil : try? other.publicKey()
-        if let myOwnKey { myKeys[mine.replicaID] = (myOwnKey, myKeys[mine.replicaID]?.acknowledged ?? false) }
-        if let theirOwnKey { theirKeys[theirs.replicaID] = (theirOwnKey, theirKeys[theirs.replicaID]?.acknowledged ?? false) }
-        var keys = myKeys.merging(theirKeys) { mine, theirs in (mine.key ?? theirs.key, mine.acknowledged || theirs.acknowledged) }
-        if let theirOwnKey { keys[theirs.replicaID]?.key = theirOwnKey }
-        // A redaction erases a value for good, so one that cannot be checked (unsigned, or its
-        // maker's key known to neither file) is not taken from a file: the server sends it.
-        func checkableRedaction(_ change: Change) -> Bool {
-            change.field != Redaction.field || (change.sig != nil && keys[change.id.replica]?.key != nil)
-        }
-        toMe = toMe.filter(checkableRedaction)
-        toThem = toThem.filter(checkableRedaction)
+        // A redaction erases a value for good and only a cluster lead may make one, which a file
+        // cannot show (anyone can sign with a key of their own making): redactions come from the
+        // server alone, which checked the lead's role, and are not taken from a file (a made-up
+        // one erased the receiver's own value for good).
+        toMe.removeAll { $0.field == Redaction.field }
+        toThem.removeAll { $0.field == Redaction.field }
+        let myKeys = try knownKeys(), theirKeys = try fromOther { try other.knownKeys() }
+        let keys = myKeys.merging(theirKeys) { mine, theirs in (mine.key ?? theirs.key, mine.acknowledged || theirs.acknowledged) }
         // An erased change (redacted) no longer matches its signature: the server's chain vouches
         // for it instead (changes.md §10). Checked on every core, as the server checks a push.
         let checkable = (toMe + toThem).filter { $0.sig != nil && !Redaction.isMarker($0.value) && keys[$0.id.replica]?.key != nil }
@@ -119,9 +113,14 @@ extension Replica {
             state.sent += written
             progress(state)
         }
-        try learnKeys(theirKeys, owner: theirs.replicaID == mine.replicaID ? nil : theirs.replicaID)
-        try other.learnKeys(myKeys, owner: theirs.replicaID == mine.replicaID ? nil : mine.replicaID)
+        try learnKeys(theirKeys)
+        try other.learnKeys(myKeys)
         return MergeOutcome(received: received, sent: sent)
+    }
+
+    /// The counter of the last change this replica made (or was given back by its server).
+    func ownCounter() throws -> Int64 {
+        try database.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT counter FROM identity")) ?? 0 }
     }
 
     /// Two files of one replica id (a replica file copied to a second laptop) each numbering

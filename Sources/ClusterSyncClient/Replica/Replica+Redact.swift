@@ -66,6 +66,22 @@ extension Replica {
         }
     }
 
+    /// Set-aside copies of the changes `redactions` name, when of the redaction's record and
+    /// field (as `ChangeWriter.storedRedaction` matches them: a redaction pushed in one cluster
+    /// naming a change of another erases nothing).
+    static func eraseSetAside(redactedBy redactions: [Change], _ db: Database) throws {
+        for redaction in redactions {
+            guard let request = Redaction.request(of: redaction) else { continue }
+            for row in try Row.fetchAll(db, sql: "SELECT rowid, change_json FROM set_aside WHERE change_id = ?", arguments: [request.change.description]) {
+                guard let change = try? Change(jsonText: row["change_json"] as String), change.record == redaction.record,
+                      change.field == request.field, change.scope.tenant == redaction.scope.tenant, change.scope.cluster == redaction.scope.cluster
+                else { continue }
+                try db.execute(sql: "UPDATE OR REPLACE set_aside SET change_json = ? WHERE rowid = ?",
+                               arguments: [Redaction.erased(change, by: redaction.id).jsonText, row["rowid"] as Int64])
+            }
+        }
+    }
+
     /// Rebuilds the file and empties its write-ahead log, so erased values leave the disk, not
     /// only the tables. Best effort: the next redaction or sync that brings one tries again.
     func scrub() {

@@ -64,22 +64,16 @@ extension Replica {
     }
 
     /// Learns keys from another replica's file (a merge): adds those not known here, and marks
-    /// acknowledged those the other file knows a server registered. The key of `owner`, the
-    /// file's own replica, replaces any held here: it is the key that file signs with.
-    func learnKeys(_ keys: [ReplicaID: (key: ReplicaPublicKey?, acknowledged: Bool)], owner: ReplicaID?) throws {
+    /// acknowledged those the other file knows a server registered.
+    func learnKeys(_ keys: [ReplicaID: (key: ReplicaPublicKey?, acknowledged: Bool)]) throws {
         try database.write { db in
             let learn = try db.cachedStatement(sql: """
                 INSERT INTO replica_key (replica, public_key, acknowledged) VALUES (?, ?, ?)
                 ON CONFLICT (replica) DO UPDATE SET public_key = coalesce(public_key, excluded.public_key),
                     acknowledged = max(acknowledged, excluded.acknowledged)
                 """)
-            let own = try db.cachedStatement(sql: """
-                INSERT INTO replica_key (replica, public_key, acknowledged) VALUES (?, ?, ?)
-                ON CONFLICT (replica) DO UPDATE SET public_key = coalesce(excluded.public_key, public_key),
-                    acknowledged = max(acknowledged, excluded.acknowledged)
-                """)
             for (replica, known) in keys {
-                try (replica == owner ? own : learn).execute(arguments: [replica.rawValue, known.key.map { Data($0.rawRepresentation) }, known.acknowledged])
+                try learn.execute(arguments: [replica.rawValue, known.key.map { Data($0.rawRepresentation) }, known.acknowledged])
             }
         }
     }

@@ -102,26 +102,31 @@ extension Replica {
         }
     }
 
-    /// Held-back changes the server will never take, whoever pushes them: a retired replica's
-    /// (`replica-retired`: a lost laptop's, merged here) and one whose text alone is longer
-    /// than the server's lines (`line-too-long`). An edit over one reaches past it
-    /// (`reachingPastNeverPushed`).
-    static let neverPushedCodes = [ClusterSyncError.Code.replicaRetired, .lineTooLong].map(\.rawValue)
+    /// Held-back changes the server will never take: a retired replica's, whoever pushes it
+    /// (`replica-retired`: a lost laptop's, merged here), and one of this replica's own whose
+    /// text alone is longer than the server's lines (`line-too-long`). An edit over one reaches
+    /// past it (`reachingPastNeverPushed`). (Another replica's too long for a line is not
+    /// reached past: the server takes no edit naming another replica's change it lacks unless
+    /// that replica is retired, so an edit over it waits as `supersedes-unsynced`.)
+    static let neverPushedSQL = """
+        (h.code = '\(ClusterSyncError.Code.replicaRetired.rawValue)'
+         OR (h.code = '\(ClusterSyncError.Code.lineTooLong.rawValue)' AND h.replica = (SELECT num FROM replica WHERE id = (SELECT replica_id FROM identity))))
+        """
 
     /// The held-back changes that `changes`, made here, supersede and that wait on no one:
     /// - this replica's own held back for the lead (`lead-only`): a value held back for the lead
     ///   and then given up (the practice kept the lead's settlement instead);
-    /// - one the server will never take (`neverPushedCodes`), written over here.
+    /// - one the server will never take (`neverPushedSQL`), written over here.
     /// None is ever pushed (the change superseding it is), and `status` stops listing it. A
     /// refusal of another kind (a change the server holds with other contents, from a copied
     /// file) stays, since `status` is where it is said.
     static func forgetHeldBack(supersededBy changes: [Change], replica: ReplicaID, number: Int64, _ db: Database) throws {
         let superseded = changes.flatMap(\.supersedes)
-        let forgotten = [ClusterSyncError.Code.leadOnly.rawValue] + neverPushedCodes
         // Asked of every batch of edits: a replica holding back only refusals of other kinds (a
         // copied file's) reads nothing more.
         guard !superseded.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back WHERE code IN (?, ?, ?))"),
-                                                     arguments: StatementArguments(forgotten))!
+                                                     arguments: [ClusterSyncError.Code.leadOnly.rawValue, ClusterSyncError.Code.lineTooLong.rawValue,
+                                                                 ClusterSyncError.Code.replicaRetired.rawValue])!
         else { return }
         let forget = try db.cachedStatement(sql: "DELETE FROM held_back WHERE replica = ? AND counter = ? AND code IN (?, ?)")
         let numberOf = try db.cachedStatement(sql: "SELECT num FROM replica WHERE id = ?")
@@ -129,23 +134,22 @@ extension Replica {
             if id.replica == replica {
                 try forget.execute(arguments: [number, id.counter, ClusterSyncError.Code.leadOnly.rawValue, ClusterSyncError.Code.lineTooLong.rawValue])
             } else if let other = try Int64.fetchOne(numberOf, arguments: [id.replica.rawValue]) {
-                try forget.execute(arguments: [other, id.counter] + StatementArguments(neverPushedCodes))
+                try forget.execute(arguments: [other, id.counter, ClusterSyncError.Code.replicaRetired.rawValue, ClusterSyncError.Code.replicaRetired.rawValue])
             }
         }
     }
 
     /// `ids` (what an edit supersedes) and, for each that is a change held back for good
-    /// (`neverPushedCodes`: a lost laptop's, merged here, or one too long for a line), the
+    /// (`neverPushedSQL`: a lost laptop's, merged here, or one of its own too long for a line), the
     /// changes that one superseded, in turn. The server holds those: an edit over the held-back
     /// value that named only it would leave them live there, a conflict beside the edit that
     /// every other replica shows and this one never would.
     static func reachingPastNeverPushed(_ ids: [ChangeID], _ db: Database) throws -> [ChangeID] {
-        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back WHERE code IN (?, ?))"),
-                                              arguments: StatementArguments(neverPushedCodes))!
+        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back h WHERE \(neverPushedSQL))"))!
         else { return ids }
         let retiredChange = ChangeReader.changesSQL(
             from: "held_back h JOIN change c ON c.replica = h.replica AND c.counter = h.counter",
-            where: "h.code IN (\(neverPushedCodes.map { "'\($0)'" }.joined(separator: ", "))) AND r.id = ? AND c.counter = ?")
+            where: "\(neverPushedSQL) AND r.id = ? AND c.counter = ?")
         var reached = ids, next = ids
         var known = Set(ids)
         while let id = next.popLast() {

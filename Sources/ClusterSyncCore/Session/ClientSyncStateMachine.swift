@@ -524,7 +524,9 @@ public struct ClientSyncStateMachine: Sendable {
     /// sync after it).
     private mutating func holdBackTooLong(_ change: Change) -> [Action] {
         position = change.id
-        guard heldBack.insert(change.id).inserted else { return [] }
+        // Asked again even when this run held it back before: the outbox may hold it again (a
+        // new server store puts every change back), and a watch would reconnect at every poll.
+        heldBack.insert(change.id)
         return [.holdBack(change.id, code: ClusterSyncError.Code.lineTooLong.rawValue,
                           reason: Push.tooLongForALine(change, maxLineBytes: maxLineBytes))]
     }

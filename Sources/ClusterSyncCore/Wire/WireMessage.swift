@@ -216,7 +216,7 @@ public struct Push: Sendable, Equatable {
     /// What a push line holds besides its changes' texts and the commas between them
     /// (`{"batch":"…","changes":[…],"type":"push"}` and the newline), with room to spare for any
     /// batch name a client makes.
-    public static let lineOverheadBytes = 256
+    public static let lineOverheadBytes = 128
 
     /// The longest prefix of `changes` that one push carries, the rest going in the next: its
     /// `sup` and `seen` entries within `maxSupersedes` (at least one change, whatever it names),
