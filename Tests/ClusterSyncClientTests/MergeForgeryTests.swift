@@ -59,8 +59,10 @@ import Testing
         forged.id = ChangeID(replica: me, counter: 1)
         try old.apply([forged], origin: .peer)
         try receiver.database.write { db in try db.execute(sql: "DELETE FROM change WHERE replica = (SELECT num FROM replica WHERE id = ?) AND counter = 1", arguments: [me.rawValue]) }
+        let counter = try receiver.allChanges().filter { $0.id.replica == me }.map(\.id.counter).max() ?? 0
         #expect(try receiver.merge(with: old).received.applied == 1)
-        #expect(try receiver.create(.risk, edits: [.set("title", .string("And on"))]) != made)
+        let next = try receiver.create(.risk, edits: [.set("title", .string("And on"))])
+        #expect(try receiver.allChanges().first { $0.record == next }?.id.counter == counter + 1, "the counter did not move")
     }
 
     /// A redaction erases a value for good and only a lead may make one, which a file cannot

@@ -88,6 +88,14 @@ import Testing
         #expect(Push.fitting(texts, maxLineBytes: 6_000).count == 1)
         #expect(Push.fitting(texts).count == 3, "no bound given: the superseded ids' alone")
         #expect(Push.fitting(texts, maxLineBytes: 2_000).isEmpty, "the first alone is longer than a line")
+        // Both bounds at once: the ids cut the push after two, and the line after one.
+        var naming = texts
+        for i in naming.indices {
+            naming[i].supersedes = (0..<4_000).map { ChangeID(replica: ReplicaID(String(format: "%016x", $0 + 1))!, counter: 1) }
+        }
+        #expect(Push.fitting(naming).count == 2)
+        #expect(Push.fitting(naming, maxLineBytes: 150_000).count == 1, "each names 4,000 ids: about 87 KB of text")
+        #expect(Push.fitting(naming, maxLineBytes: 50_000).count == 0)
         // The bound that spares ordinary pushes the measuring is never below the text itself.
         var escaped = long(4, 20)
         escaped.value = .object(["\u{1}\"": .array([.string("\n\u{7}\\"), .int(.min), .double(-1.5e-300), .null, .bool(false)])])

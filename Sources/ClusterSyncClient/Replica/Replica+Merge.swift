@@ -80,7 +80,8 @@ extension Replica {
                 throw ClusterSyncError(.badSignature,
                     "change \(erased.id) claims to be made by \(owner == mine.replicaID ? "this replica" : "the other replica"), "
                     + "which has made no change numbered so far, and its value was erased by a redaction, so its signature "
-                    + "cannot be checked; the merge is refused and nothing was written")
+                    + "cannot be checked; the merge is refused and nothing was written. If that replica lost its last changes "
+                    + "(a power cut, a backup), sync it with the server first, which sends them, then merge again")
             }
         }
         // A redaction erases a value for good and only a cluster lead may make one, which a file

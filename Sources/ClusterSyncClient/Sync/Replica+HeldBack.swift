@@ -121,7 +121,8 @@ extension Replica {
     /// refusal of another kind (a change the server holds with other contents, from a copied
     /// file) stays, since `status` is where it is said.
     static func forgetHeldBack(supersededBy changes: [Change], replica: ReplicaID, number: Int64, _ db: Database) throws {
-        let superseded = changes.flatMap(\.supersedes)
+        // A delete's `seen` covers what it deletes as `sup` covers what an edit replaces.
+        let superseded = changes.flatMap { $0.supersedes + $0.seen }
         // Asked of every batch of edits: a replica holding back only refusals of other kinds (a
         // copied file's) reads nothing more.
         guard !superseded.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back WHERE code IN (?, ?, ?))"),

@@ -225,22 +225,26 @@ public struct Push: Sendable, Equatable {
     /// the next sync read the same thousand again). Empty only when the first change's text
     /// alone makes a line longer than `maxLineBytes`, which no push can carry.
     public static func fitting(_ changes: [Change], maxLineBytes: Int = .max) -> ArraySlice<Change> {
-        var named = 0
-        var bound = lineOverheadBytes
+        // First the ids the push may name, then its line within those.
+        var ids = 0
+        var cut = changes.count
         for (index, change) in changes.enumerated() {
-            named += namedCount(change)
-            if named > maxSupersedes { return changes.prefix(max(index, 1)) }
-            bound += textBytesBound(change) + 1
+            ids += namedCount(change)
+            if ids > maxSupersedes {
+                cut = max(index, 1)
+                break
+            }
         }
+        let named = changes.prefix(cut)
         // Ordinary changes (a few hundred bytes each) fit by their bound, so their texts are made
         // once, when the push is encoded; only a push near the line's length is measured.
-        guard bound > maxLineBytes else { return changes[...] }
+        guard named.reduce(lineOverheadBytes, { $0 + textBytesBound($1) + 1 }) > maxLineBytes else { return named }
         var bytes = lineOverheadBytes
-        for (index, change) in changes.enumerated() {
+        for (index, change) in named.enumerated() {
             bytes += change.jsonText.utf8.count + 1
-            if bytes > maxLineBytes { return changes.prefix(index) }
+            if bytes > maxLineBytes { return named.prefix(index) }
         }
-        return changes[...]
+        return named
     }
 
     /// At least the bytes of `change.jsonText`, worked out without writing it: every byte of
