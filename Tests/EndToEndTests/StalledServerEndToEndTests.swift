@@ -16,7 +16,11 @@ import Testing
     }
 
     @Test func aWriteTheServerNeverTakesEndsTheSyncWithItsReason() async throws {
-        let server = try await base.makeServer()
+        // Lines of 64 MiB: the client sizes its pushes to the server's lines (since the
+        // fifty-fifth session), and this test needs each push far larger than the socket's
+        // buffer, so that the write itself stalls (with 4 MiB pushes the first went whole into
+        // the buffer, and the missing pong was found first).
+        let server = try await base.makeServer(environment: ["CLUSTERSYNCD_LIMITS_MAX_LINE_BYTES": "67108864"])
         Teardown.add { await server.stop() }
         let relay = try SilentRelay(target: server.port, clientAllowance: 16 * 1024)
         let file = try await base.makeReplica("rhyl", certificate: false, server: server)
@@ -24,7 +28,7 @@ import Testing
         #expect(set.status == 0, "\(set.stderr)")
 
         // 500 risks with four texts of nearly 10,000 characters each, from a spreadsheet: about
-        // 20 MB to push, two pushes of 1,000 changes (13 MB) in flight, far more than the
+        // 20 MB to push, two pushes of 1,000 changes (13 MB each) in flight, far more than the
         // client's socket buffer (4 MB at most here) and the relay's hold.
         _ = try await base.addRisk(file, "title=Template")
         let exported = try await cli.run("export", "--replica", file, "--format", "csv", "--type", "risk")
