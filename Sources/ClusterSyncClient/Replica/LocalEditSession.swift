@@ -215,7 +215,7 @@ struct LocalEditSession {
         try signer.drain { signed in
             _ = try writer.apply(signed)
             for change in signed { try queue.run(.int(me), .int(change.id.counter)) }
-            try Replica.forgetHeldBack(supersededBy: signed, replica: identity.replicaID, number: me, writer.db)
+            try Replica.forgetHeldBack(supersededBy: signed, writer.db)
             made += signed
         }
     }

@@ -110,33 +110,39 @@ extension Replica {
     /// that replica is retired, so an edit over it waits as `supersedes-unsynced`.)
     static let neverPushedSQL = """
         (h.code = '\(ClusterSyncError.Code.replicaRetired.rawValue)'
-         OR (h.code = '\(ClusterSyncError.Code.lineTooLong.rawValue)' AND h.replica = (SELECT num FROM replica WHERE id = (SELECT replica_id FROM identity))))
+         OR (h.code = '\(ClusterSyncError.Code.lineTooLong.rawValue)' AND h.replica = \(ownNumberSQL)))
         """
 
-    /// The held-back changes that `changes`, made here, supersede and that wait on no one:
-    /// - this replica's own held back for the lead (`lead-only`): a value held back for the lead
-    ///   and then given up (the practice kept the lead's settlement instead);
-    /// - one the server will never take (`neverPushedSQL`), written over here.
-    /// None is ever pushed (the change superseding it is), and `status` stops listing it. A
-    /// refusal of another kind (a change the server holds with other contents, from a copied
-    /// file) stays, since `status` is where it is said.
-    static func forgetHeldBack(supersededBy changes: [Change], replica: ReplicaID, number: Int64, _ db: Database) throws {
+    /// Held-back changes an edit made here forgets when it supersedes them (`forgetHeldBack`):
+    /// those the server will never take (`neverPushedSQL`), and this replica's own held back for
+    /// the lead (`lead-only`: a value held back for the lead and then given up, the practice
+    /// keeping the lead's settlement instead).
+    static let writtenOverSQL = """
+        (\(neverPushedSQL)
+         OR (h.code = '\(ClusterSyncError.Code.leadOnly.rawValue)' AND h.replica = \(ownNumberSQL)))
+        """
+
+    private static let ownNumberSQL = "(SELECT num FROM replica WHERE id = (SELECT replica_id FROM identity))"
+
+    /// Forgets the held-back changes that `changes`, made here, supersede (or, for a delete, have
+    /// seen) and that wait on no one (`writtenOverSQL`). None is ever pushed (the change
+    /// superseding it is), and `status` stops listing it. A refusal of another kind (a change the
+    /// server holds with other contents, from a copied file) stays, since `status` is where it
+    /// is said.
+    static func forgetHeldBack(supersededBy changes: [Change], _ db: Database) throws {
         // A delete's `seen` covers what it deletes as `sup` covers what an edit replaces.
         let superseded = changes.flatMap { $0.supersedes + $0.seen }
         // Asked of every batch of edits: a replica holding back only refusals of other kinds (a
         // copied file's) reads nothing more.
-        guard !superseded.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back WHERE code IN (?, ?, ?))"),
-                                                     arguments: [ClusterSyncError.Code.leadOnly.rawValue, ClusterSyncError.Code.lineTooLong.rawValue,
-                                                                 ClusterSyncError.Code.replicaRetired.rawValue])!
+        guard !superseded.isEmpty,
+              try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back h WHERE \(writtenOverSQL))"))!
         else { return }
-        let forget = try db.cachedStatement(sql: "DELETE FROM held_back WHERE replica = ? AND counter = ? AND code IN (?, ?)")
-        let numberOf = try db.cachedStatement(sql: "SELECT num FROM replica WHERE id = ?")
+        let forget = try db.cachedStatement(sql: """
+            DELETE FROM held_back AS h
+            WHERE h.replica = (SELECT num FROM replica WHERE id = ?) AND h.counter = ? AND \(writtenOverSQL)
+            """)
         for id in superseded {
-            if id.replica == replica {
-                try forget.execute(arguments: [number, id.counter, ClusterSyncError.Code.leadOnly.rawValue, ClusterSyncError.Code.lineTooLong.rawValue])
-            } else if let other = try Int64.fetchOne(numberOf, arguments: [id.replica.rawValue]) {
-                try forget.execute(arguments: [other, id.counter, ClusterSyncError.Code.replicaRetired.rawValue, ClusterSyncError.Code.replicaRetired.rawValue])
-            }
+            try forget.execute(arguments: [id.replica.rawValue, id.counter])
         }
     }
 
