@@ -266,9 +266,12 @@ extension Replica {
         var change: ChangeID?
         var record: RecordID?
         var error: ClusterSyncError
+        /// The change itself, when it was read whole before it was refused.
+        var decoded: Change?
 
         init(change: Change, error: ClusterSyncError) {
             text = change.jsonText
+            decoded = change
             self.change = change.id
             record = change.record
             self.error = error
@@ -313,7 +316,10 @@ extension Replica {
         var count = 0
         for entry in entries {
             var text = entry.text
-            if entry.change != nil, let change = try? Change(jsonText: text), let by = try ChangeWriter.storedRedaction(of: change, db) {
+            // An entry made from text that named an id may still read as a change (refused by a
+            // rule, not by its form).
+            let change = entry.decoded ?? (entry.change == nil ? nil : try? Change(jsonText: text))
+            if let change, let by = try ChangeWriter.storedRedaction(of: change, db) {
                 text = Redaction.erased(change, by: by).jsonText
             }
             try insert.execute(arguments: [text, entry.change?.description, entry.record?.rawValue,
