@@ -137,7 +137,9 @@ struct Pages: Sendable {
     /// first letter when the word is not an acronym ("QAIF year" stays; history read "qaif year").
     func fieldLabel(_ field: String, lowercased: Bool = false) -> String {
         let parts = field.split(separator: ":", maxSplits: 1)
-        let name = t["field_\(parts[0])"]
+        // An empty name (a `?settled=` typed into the address bar) has no parts.
+        guard let first = parts.first else { return field }
+        let name = t["field_\(first)"]
         let shown = lowercased ? Catalogue.inSentence(name) : name
         return parts.count == 2 ? t.text("field_map_entry", shown, String(parts[1])) : shown
     }

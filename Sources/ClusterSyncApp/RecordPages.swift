@@ -15,7 +15,7 @@ extension Pages {
                 ("voted", "in-person", "vote_recorded_in_person"), ("unattended", "1", "attend_removed"), ("unvoted", "1", "vote_withdrawn"),
                 ("deleted", "1", "record_deleted_done"), ("again", "1", "form_sent_again"), ("already", "1", "set_already"),
             ]
-            let flash = query["settled"].map { self.t.text("record_resolved", self.fieldLabel($0)) }
+            let flash = query["settled"].flatMap { $0.isEmpty ? nil : $0 }.map { self.t.text("record_resolved", self.fieldLabel($0)) }
                 ?? done.first { query[$0.key] == $0.value }.map { self.t[$0.words] }
             return try self.recordPage(view, flash: flash)
         }
@@ -249,11 +249,11 @@ extension Pages {
             return [
                 "field": conflict.field, "label": label,
                 "intro": conflict.kind == .editAgainstDelete ? t["record_delete_conflict_intro"] : t.text("record_conflict_intro", Catalogue.inSentence(label)),
-                "sides": conflict.values.enumerated().map { offset, write -> [String: Any] in
+                "sides": conflict.values.map { write -> [String: Any] in
                     let text = displayed(values.text(write, in: conflict, of: view), field: write.field, of: view.type)
                     let author = write.author ?? t["unknown_author"]
                     return [
-                        "number": String(offset + 1), "text": text,
+                        "change": write.id.description, "text": text,
                         "byline": t.text("record_by", author, WalesDates.moment(millis: write.hlc.millis)),
                         "keepLabel": "\(t["record_keep"]): \(text) (\(author))",
                     ]

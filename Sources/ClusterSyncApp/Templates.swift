@@ -188,7 +188,7 @@ enum Templates {
     {{#sides}}<div class="side">
     <p class="value">{{text}}</p>
     <p>{{byline}}</p>
-    {{^readOnly}}<form method="post" action="/records/{{id}}/resolve"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="keep" value="{{number}}"><button type="submit" aria-label="{{keepLabel}}">{{t.record_keep}}</button></form>{{/readOnly}}
+    {{^readOnly}}<form method="post" action="/records/{{id}}/resolve"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="field" value="{{field}}"><input type="hidden" name="keep" value="{{change}}"><button type="submit" aria-label="{{keepLabel}}">{{t.record_keep}}</button></form>{{/readOnly}}
     </div>{{/sides}}
     </div>
     </section>

@@ -256,6 +256,16 @@ def test_resolve_a_conflict_from_another_practice(page, app, workdir):
     form.get_by_role("button", name=re.compile("Keep this one")).click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert page.locator("section.conflict .side").count() == 2
+    # The smallest number there is once took the app down (`n - 1` trapped), every tab with it.
+    form = page.locator("section.conflict .side").first.locator("form")
+    form.locator("input[name=keep]").evaluate("input => input.value = '-9223372036854775808'")
+    form.get_by_role("button", name=re.compile("Keep this one")).click()
+    expect(page.get_by_role("alert")).to_contain_text("give 1 to 2")
+    # So did an empty `settled` typed into the address bar.
+    record_url = "/".join(page.url.split("?")[0].split("/")[:5])  # http://host/records/ID, not /resolve
+    for query in ["?settled=", "?settled=:"]:
+        page.goto(record_url + query)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Flu vaccine fridge failure")
     page.get_by_role("link", name=re.compile("^Conflicts")).click()
     page.get_by_role("link", name="Flu vaccine fridge failure").click()
     section = page.locator("section.conflict")

@@ -25,14 +25,26 @@ public enum ConflictResolution {
         return (conflict, half)
     }
 
-    /// The edit that keeps the competing value(s) `keep` names.
+    /// The edit that keeps the competing value(s) `keep` names: by the id of the change that
+    /// wrote it (`42@5f0c9e1a2b3c4d5e`, what a page that showed the values posts, so a value
+    /// arriving meanwhile cannot shift which one is kept), by its number as listed, by its
+    /// author, or for an edit against a delete by `delete` or `edit`.
     public static func keeping(_ keep: String, _ conflict: RecordView.Conflict, of view: RecordView, values: ValueText) throws -> (Edit, String) {
         let writes = conflict.values
         let deleted = RecordSchema.deletedField.name
         func isDelete(_ write: FieldWrite) -> Bool { write.field == deleted && write.value == .bool(true) }
         let chosen: [Int]
-        if let n = Int(keep) {
-            guard writes.indices.contains(n - 1) else {
+        if let id = ChangeID(keep) {
+            guard let index = writes.firstIndex(where: { $0.id == id }) else {
+                throw ClusterSyncError(.invalidValue,
+                    "the value of \(conflict.field) you chose is no longer one of its competing values (it was settled or written over "
+                        + "meanwhile); look at the conflict again",
+                    field: conflict.field)
+            }
+            chosen = [index]
+        } else if let n = Int(keep) {
+            // Compared, not subtracted: `n - 1` traps for Int.min.
+            guard n >= 1, n <= writes.count else {
                 throw ClusterSyncError(.invalidValue, "\(conflict.field) has \(writes.count) competing values: give 1 to \(writes.count)", field: conflict.field)
             }
             chosen = [n - 1]
