@@ -17,6 +17,8 @@ final class AppSession: Sendable {
     private let oneTimeKey: Mutex<String?>
     /// The forms that made something, by the key each was drawn with.
     let submissions = FormSubmissions()
+    /// The notes of the last imports, for the pages their redirects open.
+    let importNotes = ImportNotes()
 
     init() {
         sessionSecret = Self.random()

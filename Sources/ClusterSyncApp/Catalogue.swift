@@ -526,7 +526,8 @@ public struct Catalogue: Sendable {
         "import_row_create": "add",
         "import_row_update": "update",
         "import_row_new": "(new)",
-        "import_warnings": "Check these rows: each adds a record titled as one already here, as importing the same file twice would",
+        "import_warnings": "Check these rows: they import, but may not be what was meant",
+        "import_sent_again": "This import was sent twice: the file was imported once.",
         "import_refused": "Nothing imported: {1} problems in {2}",
         "import_refused_one": "Nothing imported: 1 problem in {2}",
         "import_line": "Line",
@@ -536,7 +537,7 @@ public struct Catalogue: Sendable {
         "import_no_file": "Choose a CSV file to import",
         "import_no_type": "Choose the register to import into",
         "import_not_utf8": "{1} is not UTF-8 text; save the spreadsheet as \"CSV UTF-8\"",
-        "import_too_large": "The file is larger than {1} MB; import it in parts",
+        "import_too_large": "The file is larger than {1} MB; import it in parts, choosing the register (and Check only, if wanted) again",
         // Export
         "export_title": "Export",
         "export_intro": "Download the registers to open in a spreadsheet or keep as a record.",

@@ -33,13 +33,20 @@ final class FormSubmissions: Sendable {
 
     /// A form's contents as compared: where it was posted and every field but the CSRF token.
     static func fingerprint(path: String, _ form: FormBody) -> Data {
+        fingerprint(path: path, form.pairs.filter { $0.0 != "csrf" }.map { ($0.0, Data($0.1.utf8)) })
+    }
+
+    /// Where a form was posted and the fields given (a file's bytes among them), as compared.
+    static func fingerprint(path: String, _ fields: [(name: String, value: Data)]) -> Data {
         var hash = SHA256()
         hash.update(data: Data(path.utf8))
-        for (name, value) in form.pairs where name != "csrf" {
+        for (name, value) in fields {
             hash.update(data: Data([0]))
             hash.update(data: Data(name.utf8))
             hash.update(data: Data([1]))
-            hash.update(data: Data(value.utf8))
+            // The value's length first: a file's bytes may hold the separators.
+            hash.update(data: withUnsafeBytes(of: UInt64(value.count).littleEndian) { Data($0) })
+            hash.update(data: value)
         }
         return Data(hash.finalize())
     }

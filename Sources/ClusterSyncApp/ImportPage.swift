@@ -3,6 +3,7 @@ import ClusterSyncCore
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// Import: a spreadsheet saved as CSV (the columns export writes), read by the library's
 /// `importCSV`, with the same rules and messages as `clustersync import --format csv`. All rows
@@ -24,6 +25,8 @@ extension Pages {
 
     struct ImportDone {
         var created: String, updated: String, unchanged: String, checked: Bool
+        /// The same form was sent again (a reload of the post, a second click): imported once.
+        var sentAgain = false
     }
 
     func registerImportPages(on router: Router<BasicRequestContext>) {
@@ -33,10 +36,12 @@ extension Pages {
             var done: ImportDone?
             if let created = query["created"].flatMap(Int.init), let updated = query["updated"].flatMap(Int.init),
                let unchanged = query["unchanged"].flatMap(Int.init) {
-                done = ImportDone(created: String(created), updated: String(updated), unchanged: String(unchanged), checked: query["checked"] == "1")
+                done = ImportDone(created: String(created), updated: String(updated), unchanged: String(unchanged),
+                                  checked: query["checked"] == "1", sentAgain: query["again"] == "1")
             }
             let type = query["type"].flatMap(RecordType.init(rawValue:)) ?? .risk
-            return self.importPage(type: type, done: done)
+            let warnings = query["notes"].flatMap(Int.init).flatMap(self.session.importNotes.notes) ?? []
+            return self.importPage(type: type, done: done, warnings: warnings, status: .ok)
         }
         router.post("/import") { request, _ in try await self.importUpload(request) }
     }
@@ -46,6 +51,8 @@ extension Pages {
                     checkOnly: Bool = false, rows: [Replica.RowChange] = [], warnings: [Replica.ImportProblem] = [],
                     status: HTTPResponse.Status = .unprocessableContent) -> Response {
         var data: [String: Any] = [
+            // Drawn anew for each page, so the same post sent again is told from a new import.
+            "sent": AppSession.random(),
             "types": Self.importTypes.map { ["optionValue": $0.rawValue, "optionLabel": t["import_type_\($0.rawValue)"], "selected": $0 == type] },
             "sizeHint": t.text("import_hint", String(Self.maxImportBytes / 1024 / 1024)),
         ]
@@ -70,7 +77,10 @@ extension Pages {
             data["hasWarnings"] = true
             data["warnings"] = warnings.map { ["line": String($0.line), "message": $0.message] }
         }
-        let flash = done.map { t.text($0.checked ? "import_checked" : "import_done", $0.created, $0.updated, $0.unchanged) }
+        let flash = done.map { done in
+            (done.sentAgain ? t["import_sent_again"] + " " : "")
+                + t.text(done.checked ? "import_checked" : "import_done", done.created, done.updated, done.unchanged)
+        }
         return page.html("import", title: t["import_title"], section: .importing, data: data, flash: flash,
                          conflicts: conflictCount(), status: refusal == nil ? .ok : status)
     }
@@ -95,11 +105,32 @@ extension Pages {
         guard let text = String(validating: file.data, as: UTF8.self) else {
             return importPage(type: type, refusal: t.text("import_not_utf8", name), checkOnly: form.text("check") == "1")
         }
-        let outcome = try replica.importCSV(text, type: type, dryRun: form.text("check") == "1")
+        let checkOnly = form.text("check") == "1"
+        // A check writes nothing; an import is made once for the same page's form and file (a
+        // reload of its post, a second click), which could otherwise add every new row again:
+        // a practice cannot delete shared records, so each copy would wait for the lead.
+        let key = checkOnly ? nil : FormSubmissions.fingerprint(path: "/import", [
+            ("type", Data(type.rawValue.utf8)), ("sent", Data((form.text("sent") ?? "").utf8)), ("file", Data(file.data)),
+        ])
+        if let key {
+            switch session.submissions.claim(key) {
+            case .again(let target?): return .redirect(to: target + "&again=1")
+            case .again(nil): return page.message(status: .conflict, title: t["form_again_title"], body: t["form_again_body"])
+            case .first: break
+            }
+        }
+        let outcome: Replica.ImportOutcome
+        do {
+            outcome = try replica.importCSV(text, type: type, dryRun: checkOnly)
+        } catch {
+            if let key { session.submissions.release(key) }
+            throw error
+        }
         guard outcome.problems.isEmpty else {
+            if let key { session.submissions.release(key) }
             let count = outcome.problems.count
             return importPage(type: type, refusal: t.text(count == 1 ? "import_refused_one" : "import_refused", String(count), name),
-                              problems: outcome.problems, checkOnly: form.text("check") == "1")
+                              problems: outcome.problems, checkOnly: checkOnly)
         }
         if outcome.dryRun {
             // A check writes nothing, so its page is answered at once, with what each row would change.
@@ -107,13 +138,41 @@ extension Pages {
                                                            unchanged: String(outcome.unchanged), checked: true),
                               checkOnly: true, rows: outcome.rows, warnings: outcome.warnings, status: .ok)
         }
-        if !outcome.warnings.isEmpty {
-            // Answered here rather than redirected: the notes would not survive the redirect.
-            return importPage(type: type, done: ImportDone(created: String(outcome.created), updated: String(outcome.updated),
-                                                           unchanged: String(outcome.unchanged), checked: false),
-                              warnings: outcome.warnings, status: .ok)
+        // Redirected, so a reload cannot import twice; the notes wait in the session for the
+        // page the redirect opens (a reload of it shows them again).
+        let notes = outcome.warnings.isEmpty ? "" : "&notes=\(session.importNotes.keep(outcome.warnings))"
+        let target = "/import?type=\(type.rawValue)&created=\(outcome.created)&updated=\(outcome.updated)"
+            + "&unchanged=\(outcome.unchanged)&checked=0\(notes)"
+        if let key { session.submissions.finish(key, at: target) }
+        return .redirect(to: target)
+    }
+}
+
+/// The notes of the session's last imports (rows that import but may not be meant), by the
+/// number their result page's address carries: an import is answered by a redirect, which
+/// the notes would not otherwise survive. In memory, as the session is.
+final class ImportNotes: Sendable {
+    static let kept = 20
+
+    private struct State {
+        var next = 1
+        var notes: [(number: Int, notes: [Replica.ImportProblem])] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Keeps `notes` and returns their number.
+    func keep(_ notes: [Replica.ImportProblem]) -> Int {
+        state.withLock { state in
+            let number = state.next
+            state.next += 1
+            state.notes.append((number, notes))
+            if state.notes.count > Self.kept { state.notes.removeFirst() }
+            return number
         }
-        return .redirect(to: "/import?type=\(type.rawValue)&created=\(outcome.created)&updated=\(outcome.updated)"
-                         + "&unchanged=\(outcome.unchanged)&checked=\(outcome.dryRun ? 1 : 0)")
+    }
+
+    func notes(_ number: Int) -> [Replica.ImportProblem]? {
+        state.withLock { state in state.notes.first { $0.number == number }?.notes }
     }
 }

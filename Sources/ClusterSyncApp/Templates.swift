@@ -359,6 +359,7 @@ enum Templates {
     </table>{{/hasRows}}
     <form method="post" action="/import" enctype="multipart/form-data">
     <input type="hidden" name="csrf" value="{{csrf}}">
+    <input type="hidden" name="sent" value="{{sent}}">
     <div class="field"><label for="f-type">{{t.import_type}}</label><select id="f-type" name="type">{{#types}}<option value="{{optionValue}}"{{#selected}} selected{{/selected}}>{{optionLabel}}</option>{{/types}}</select></div>
     <div class="field"><label for="f-file">{{t.import_file}}</label><p class="hint" id="h-file">{{sizeHint}}</p><input type="file" id="f-file" name="file" accept=".csv,text/csv" aria-describedby="h-file"></div>
     <div class="field"><input type="checkbox" id="f-check" name="check" value="1"{{#checkOnly}} checked{{/checkOnly}}> <label for="f-check" class="inline">{{t.import_check}}</label></div>

@@ -94,6 +94,50 @@ def test_import_a_spreadsheet_all_rows_or_none(page, app, workdir):
     expect(page.locator("#register")).to_contain_text("Phone lines down")
 
 
+def test_an_import_sent_twice_imports_once(page, app, workdir):
+    """A reload of the import's post, or a second click, imports once (a practice cannot delete
+    the shared records a second import adds); a new import from a new page still goes."""
+    import urllib.request
+    page.get_by_role("link", name="Import").click()
+    cookie = page.context.cookies()[0]
+    csrf = page.locator("input[name=csrf]").get_attribute("value")
+    sent = page.locator("input[name=sent]").get_attribute("value")
+    row = b",,Boiler past its service date,estates,Estates lead,3x3,2026-12-15,open\r\n"
+
+    def post(sent):
+        body = (b"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + csrf.encode() + b"\r\n"
+                b"--b\r\nContent-Disposition: form-data; name=\"sent\"\r\n\r\n" + sent.encode() + b"\r\n"
+                b"--b\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\nrisk\r\n"
+                b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\n"
+                + HEADER.encode() + row + b"--b--\r\n")
+        request = urllib.request.Request(app.address + "import", data=body, method="POST", headers={
+            "Cookie": f"{cookie['name']}={cookie['value']}", "Content-Type": "multipart/form-data; boundary=b"})
+        with urllib.request.urlopen(request) as answer:
+            return answer.geturl(), answer.read().decode()
+
+    first, _ = post(sent)
+    assert "created=1" in first and "again" not in first
+    again, text = post(sent)
+    assert "again=1" in again, again
+    assert "This import was sent twice: the file was imported once." in text
+    assert cli(app.replica, "risk", "list").count("Boiler past its service date") == 1
+
+    # From a new page the same file is a new import: it adds the row again, and says so, on the
+    # page the import's redirect opens and again when that page is reloaded.
+    page.reload()
+    newer = page.locator("input[name=sent]").get_attribute("value")
+    assert newer != sent
+    page.get_by_label("Register", exact=True).select_option("risk")
+    page.get_by_label("CSV file").set_input_files(write(workdir, "boiler.csv", HEADER + row.decode()))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("status")).to_contain_text("Imported: 1 added, 0 updated, 0 unchanged.")
+    expect(page.locator("#import-warnings li")).to_have_count(1)
+    expect(page.locator("#import-warnings li")).to_contain_text("Boiler past its service date")
+    page.reload()
+    expect(page.locator("#import-warnings li")).to_have_count(1)
+    assert cli(app.replica, "risk", "list").count("Boiler past its service date") == 2
+
+
 def test_an_import_without_its_form_token_is_refused(page, app, workdir):
     import urllib.error
     import urllib.request
