@@ -60,6 +60,48 @@ import Testing
         #expect(snapshotted == 60, "\(kind)")
     }
 
+    /// A change longer than a page's whole budget goes alone, and the page says more follow: on
+    /// PostgreSQL the page's statement read no row past the budget, so a first row over 1 MiB
+    /// came back alone and the page said it was the last (the fifty-sixth session's review), a
+    /// new laptop's snapshot ending at that meeting and a watching replica's cursor moved past
+    /// the changes after it. 45,000 family emoji are 45,000 characters (within a field's
+    /// 50,000) and over 1 MiB of text.
+    @Test(arguments: StoreBackend.persistent)
+    func aChangeLongerThanAPageGoesAloneAndWhatFollowsItStillComes(kind: StoreBackend) async throws {
+        let store = try await Fixtures.makeStore(kind.make())
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let family = String(repeating: "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}", count: 45_000)
+        #expect(family.count == 45_000)
+        // The long one first in the snapshot's order (by record) and fourth in the log's.
+        let records = [RecordID("MTG-0000000001")!] + (0..<6).map { _ in RecordID.random(for: .meeting) }
+        let order = [1, 2, 3, 0, 4, 5, 6]
+        let changes = order.enumerated().map { n, index in
+            Change(id: ChangeID(replica: Self.maker, counter: Int64(n + 1)), hlc: HLCTimestamp(millis: now - 60_000 + Int64(n)),
+                   record: records[index], scope: Self.scope, field: "minutes", value: .string(index == 0 ? family : "Apologies: none."))
+        }
+        #expect(changes[3].jsonText.utf8.count > PageBudget.maxBytes)
+        _ = try await store.push(changes, as: Fixtures.identity("prestatyn"), from: Self.maker)
+        let identity = Fixtures.identity("rhyl")
+
+        var pulled: [String] = [], cursor: Cursor?
+        repeat {
+            let page = try await store.pullStored(for: identity, after: cursor, limit: 2_500, excluding: nil)
+            pulled += page.storedTexts
+            cursor = page.cursor
+            if !page.more { break }
+        } while true
+        #expect(pulled.count == 7, "\(kind): \(pulled.count) changes pulled")
+
+        var snapshotted = 0, snapshotCursor: SnapshotCursor?
+        repeat {
+            let page = try await store.snapshotStored(for: identity, after: snapshotCursor, limit: 2_500)
+            snapshotted += page.changes.count + page.storedTexts.count
+            if !page.more { break }
+            snapshotCursor = try SnapshotCursor(page.cursor)
+        } while true
+        #expect(snapshotted == 7, "\(kind): \(snapshotted) rows in the snapshot")
+    }
+
     /// A PCPG's page reads a cluster's changes since its cursor to send them as logged only up
     /// to `maxLoggedBytes` of text: past it, nil (the listed records go whole, as past
     /// `maxLoggedChanges`), read no further.

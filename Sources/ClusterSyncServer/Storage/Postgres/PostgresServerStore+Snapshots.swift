@@ -24,15 +24,18 @@ extension PostgresServerStore {
             // None past the first beyond `PageBudget.maxBytes` of the long columns' text (less
             // than each change's JSON, so every row the page's budget takes, and the one after,
             // come): a page of long values no longer brings `limit` of them over the connection.
+            // Always two: a first row longer than the budget goes alone, and the second says
+            // more follow (without it the snapshot ended at that row).
             let rows = try await c.rows("""
                 SELECT \(unescaped: PostgresMaterialisedState.rowColumns) FROM (
                     SELECT *, sum(\(unescaped: Self.longColumnsBytes)) OVER (ORDER BY record, field, replica, counter ROWS UNBOUNDED PRECEDING)
-                              - (\(unescaped: Self.longColumnsBytes)) AS before
+                              - (\(unescaped: Self.longColumnsBytes)) AS before,
+                              row_number() OVER (ORDER BY record, field, replica, counter) AS place
                     FROM field_write
                     WHERE tenant = \(tenant) AND cluster = \(cluster) AND (practice IS NULL OR practice = \(identity.practice))
                         AND (record, field, replica, counter) > (\(record), \(field), \(replica), \(counter))
                     ORDER BY record, field, replica, counter LIMIT \(Int64(limit) + 1)
-                ) counted WHERE before <= \(Int64(PageBudget.maxBytes))
+                ) counted WHERE before <= \(Int64(PageBudget.maxBytes)) OR place <= 2
                 ORDER BY record, field, replica, counter
                 """, self.logger).map(PostgresMaterialisedState.row)
             let all = try rows.prefix(limit + 1).map { try PostgresMaterialisedState.change($0, tenant: tenant, cluster: cluster) }

@@ -757,7 +757,8 @@ public final class PostgresServerStore: ServerStore {
     /// At most `limit + 1` rows of the log a practice may read after `after` (one past the page
     /// says whether there is more), and none past the first beyond `PageBudget.maxBytes` of
     /// text (the caller's `PageBudget` ends the page before it; a page of long changes, a
-    /// meeting's minutes, no longer brings `limit` of them over the connection), leaving out
+    /// meeting's minutes, no longer brings `limit` of them over the connection) but always two
+    /// (a first row longer than the budget goes alone, and the second says more follow), leaving out
     /// `excluding`'s changes, and the tenant's stream end; or `cursor-expired` when the tenant
     /// was compacted beyond `after`. One statement, so
     /// the compaction it checks, the rows it reads and the end are of one snapshot: a compaction
@@ -778,12 +779,13 @@ public final class PostgresServerStore: ServerStore {
                 UNION ALL
                 (SELECT seq, change_json FROM (
                      SELECT seq, change_json, sum(octet_length(change_json)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
-                                              - octet_length(change_json) AS before
+                                              - octet_length(change_json) AS before,
+                            row_number() OVER (ORDER BY seq) AS place
                      FROM log
                      WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND seq > \(after)
                          AND (practice IS NULL OR practice = \(identity.practice)) AND replica <> \(excluded)
                      ORDER BY seq LIMIT \(fetch)
-                 ) counted WHERE before <= \(Int64(PageBudget.maxBytes)) ORDER BY seq)
+                 ) counted WHERE before <= \(Int64(PageBudget.maxBytes)) OR place <= 2 ORDER BY seq)
                 """, self.logger).map { try $0.decode((Int64, String).self) }
         }
         if let expired = rows.first(where: { $0.0 == -1 }) {
