@@ -92,6 +92,12 @@ import Testing
                                            credential: nil, keepAfter: 0)
         #expect(try await store.audit(tenant: "bcuhb", since: 5_500, limit: 10).map(\.credential) == ["serial:7a3f"])
         #expect(try await store.credential(id: credential.id)?.lastUsedAt == 5_000)
+
+        // A refusal quoting a pushed field's name with a NUL in it is kept, its control
+        // characters written out (PostgreSQL's text holds no NUL: the entry was lost there).
+        try await store.recordAudit(AuditEntry(at: 7_000, event: .refused, tenant: "bcuhb", code: "unknown-field",
+                                               message: "x\u{0}\u{1B}[2J is not a field of a risk"), keepAfter: 0)
+        #expect(try await store.audit(tenant: "bcuhb", since: 7_000, limit: 10).map(\.message) == ["x\\u{0}\\u{1b}[2J is not a field of a risk"])
     }
 
     @Test(arguments: StoreBackend.available) func tenantsAndClustersAreListed(_ kind: Kind) async throws {

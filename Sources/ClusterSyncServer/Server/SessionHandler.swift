@@ -553,6 +553,13 @@ struct SessionHandler: Sendable {
                     return .stored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: author,
                                            superseded: outcome.superseded))
                 } catch {
+                    // A store that gave up waiting may still have committed (PostgreSQL: a
+                    // COMMIT sent before the deadline is not called back), and this node's own
+                    // notice is passed over by its listener: wake the cluster's sessions anyway,
+                    // which costs each a page read that finds nothing if nothing was stored.
+                    if (error as? ClusterSyncError)?.code == .storeUnavailable {
+                        await notifier.notify(tenant: identity.tenant, clusters: Set(push.changes.map(\.scope.cluster)))
+                    }
                     return PushAnswer.refusal(error, batch: push.batch, logger: logger)
                 }
             }
@@ -561,7 +568,14 @@ struct SessionHandler: Sendable {
             commit = { refusal }
         }
         let events = session.events
+        // A session's commits run in the order its pushes came: the next is checked while one
+        // commits, but waits for it before committing. On PostgreSQL each push takes its own
+        // pooled connection, and the second could take the tenant's lock first: its changes
+        // numbered before the first's, or refused as superseding what the first stores
+        // (`supersedes-unsynced`), where SQLite's group commit kept them in order.
+        let previous = session.committing.last
         session.committing.append(Task {
+            _ = await previous?.value
             let answer = await commit()
             events.yield(.pushCommitted)
             return answer
