@@ -458,6 +458,20 @@ import Testing
                 + "which other practices will not see (its practice cell names this practice); leave practice empty to share it with the cluster"], "\(outcome)")
         }
         #expect(try r.records(.risk).first { $0.string("title") == "Phones down" }?.scope.practice == "rhyl")
+        // A row updating a record cannot change its sharing: a practice cell saying otherwise is
+        // refused, naming it (it was passed over, the row counted unchanged); as the record
+        // stands, in any capitals, or empty, it is read and changes nothing.
+        let phones = try #require(try r.records(.risk).first { $0.string("title") == "Phones down" })
+        let lift = try r.add(.risk, edits: [.set("title", s("Lift out of order"))])
+        let unsharing = try r.importCSV("ID,Practice\n\(lift),rhyl\n", type: .risk)
+        #expect(unsharing.problems.map(\.description) == ["line 2, column Practice: \(lift) is shared with the cluster, and a record's sharing "
+            + "is set when it is made: leave practice empty (to keep such a record private, add it as a new row naming rhyl)"], "\(unsharing)")
+        let sharing = try r.importCSV("ID,Practice\n\(phones.id),prestatyn\n", type: .risk)
+        #expect(sharing.problems.map(\.column) == ["Practice"], "\(sharing)")
+        let asItStands = try r.importCSV("ID,Practice\n\(phones.id),Rhyl\n\(lift),\n", type: .risk)
+        #expect(asItStands.problems == [] && asItStands.unchanged == 2, "\(asItStands)")
+        #expect(try r.importCSV("ID,Practice\n\(phones.id), \n", type: .risk).unchanged == 1)
+        #expect(try r.record(lift)?.scope.practice == nil && (try r.record(phones.id)?.scope.practice) == "rhyl")
 
         // A score set once, written in its halves' columns, is named by them.
         #expect(try r.importCSV("Title,Likelihood,Impact\nGP recruitment,4,4\n", type: .risk).problems == [])

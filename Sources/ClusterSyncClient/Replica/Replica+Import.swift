@@ -430,6 +430,16 @@ extension Replica {
             guard let view = try Self.view(parsed, db), view.exists, let s = try Self.scope(of: parsed, db) else {
                 throw ImportProblem(line: 0, column: "id", message: "no \(type.rawValue) \(parsed) in this replica; leave id empty to create a new one")
             }
+            // A record's sharing is set when it is made: a practice cell saying otherwise was
+            // passed over unread, the row counted unchanged (the fifty-sixth session's review).
+            // An empty cell leaves it, as it leaves any field.
+            let practice = (cells["practice"] ?? "").trimmed
+            if !practice.isEmpty, practice.lowercased() != s.practice?.lowercased() {
+                throw ImportProblem(line: 0, column: "practice", message: s.practice.map {
+                    "\(parsed) is private to \($0), and a record's sharing is set when it is made: leave practice as \($0), or empty"
+                } ?? "\(parsed) is shared with the cluster, and a record's sharing is set when it is made: leave practice empty "
+                    + "(to keep such a record private, add it as a new row naming \(identity.practice))")
+            }
             id = parsed
             current = view
             scope = s
