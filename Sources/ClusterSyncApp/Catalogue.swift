@@ -379,6 +379,7 @@ public struct Catalogue: Sendable {
         "list_item_open": "{1}: edit or delete this item",
         "list_item_done": "done",
         "form_sent_again": "This form was sent twice: it was saved once, here.",
+        "form_changed_while_saving": "This record was being changed by a sync while it was saved, so nothing was saved: look at it again and save",
         "form_again_title": "Already being saved",
         "form_again_body": "This form was sent a moment ago and is still being saved. Go back to the register to see it; nothing was made twice.",
         "list_removed": "Item deleted from the list.",

@@ -25,28 +25,40 @@ extension Pages {
         }
         router.post("/records/:id/edit") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }
-            guard let view = try self.record(context), let form = RecordForm.of(view.type) else { return self.notFound() }
-            // The baselines the form came with, but the value a field has now where it changed
-            // under the form: saving again then writes what the person chose.
-            func baselines(_ problems: [RecordForm.Problem]) -> (String) -> String {
-                { name in
-                    problems.contains { $0.field == name && $0.changedMeanwhile }
-                        ? form.shown(name, of: view) : posted[RecordForm.baselineName(name)] ?? form.shown(name, of: view)
+            // The form is compared with the record as it is, and its edits are written only if
+            // the fields they write have not changed since (`unchangedSince`, checked inside the
+            // write): a sync committing in between sends it round again, to be compared with
+            // the record as that sync left it.
+            for attempt in 1...3 {
+                guard let view = try self.record(context), let form = RecordForm.of(view.type) else { return self.notFound() }
+                // The baselines the form came with, but the value a field has now where it changed
+                // under the form: saving again then writes what the person chose.
+                func baselines(_ problems: [RecordForm.Problem]) -> (String) -> String {
+                    { name in
+                        problems.contains { $0.field == name && $0.changedMeanwhile }
+                            ? form.shown(name, of: view) : posted[RecordForm.baselineName(name)] ?? form.shown(name, of: view)
+                    }
+                }
+                let (read, outcome) = form.edits(from: posted, current: view, today: self.replica.today, t: self.t,
+                                                 records: self.linkable(from: view))
+                switch outcome {
+                case .refused(let problems):
+                    return self.editForm(view, form: form, values: { read[$0] ?? "" }, baselines: baselines(problems), problems: problems)
+                case .accepted(let edits):
+                    do {
+                        if !edits.isEmpty { try self.replica.edit(edits.map { (view.id, $0) }, unchangedSince: view) }
+                        return .redirect(to: "/records/\(view.id.rawValue)?saved=1")
+                    } catch let changed as Replica.ChangedMeanwhile {
+                        if attempt < 3 { continue }
+                        // Changed at every try (a sync writing it over and over): say so.
+                        let error = ClusterSyncError(.invalidValue, self.t["form_changed_while_saving"], field: changed.fields.first)
+                        return self.editForm(view, form: form, values: { read[$0] ?? "" }, baselines: baselines([]), problems: [form.problem(error)])
+                    } catch let error as ClusterSyncError where error.isUserError {
+                        return self.editForm(view, form: form, values: { read[$0] ?? "" }, baselines: baselines([]), problems: [form.problem(error)])
+                    }
                 }
             }
-            let (read, outcome) = form.edits(from: posted, current: view, today: self.replica.today, t: self.t,
-                                             records: self.linkable(from: view))
-            switch outcome {
-            case .refused(let problems):
-                return self.editForm(view, form: form, values: { read[$0] ?? "" }, baselines: baselines(problems), problems: problems)
-            case .accepted(let edits):
-                do {
-                    if !edits.isEmpty { try self.replica.edit(edits.map { (view.id, $0) }) }
-                    return .redirect(to: "/records/\(view.id.rawValue)?saved=1")
-                } catch let error as ClusterSyncError where error.isUserError {
-                    return self.editForm(view, form: form, values: { read[$0] ?? "" }, baselines: baselines([]), problems: [form.problem(error)])
-                }
-            }
+            return self.notFound()
         }
         router.post("/records/:id/attend") { request, context in
             guard let posted = try await self.posted(request) else { return self.expired() }

@@ -65,3 +65,37 @@ import Testing
         }
     }
 }
+
+/// A form's edits written only if the fields they write are as the form showed them, checked
+/// inside the write (`Replica.edit(_:unchangedSince:)`): the web app compared its form with the
+/// record outside the write, so a sync committing in between was written over, no conflict.
+@Suite struct UnchangedSinceTests {
+    @Test func aFieldChangedAfterTheFormWasReadIsNotWrittenOverAndAnotherFieldIs() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rhyl = try makeReplica(dir, "rhyl", practice: "rhyl")
+        let prestatyn = try makeReplica(dir, "prestatyn", practice: "prestatyn")
+        let action = try rhyl.create(.action, edits: [.set("title", .string("Book the flu clinic")), .set("owner", .string("Rhyl"))])
+        _ = try prestatyn.merge(with: rhyl)
+        let formRead = try #require(try rhyl.record(action))
+
+        // Prestatyn's change to the owner arrives between the form's read and its save.
+        try prestatyn.edit(action, .set("owner", .string("Prestatyn")))
+        _ = try rhyl.merge(with: prestatyn)
+        let pending = try rhyl.pendingCount()
+        let changed = #expect(throws: Replica.ChangedMeanwhile.self) {
+            try rhyl.edit([(action, .set("owner", .string("Rhyl nurse"))), (action, .set("title", .string("Book two clinics")))],
+                          unchangedSince: formRead)
+        }
+        #expect(changed?.fields == ["owner"])
+        #expect(try rhyl.pendingCount() == pending, "nothing written, the title neither")
+        #expect(try rhyl.record(action)?.string("owner") == "Prestatyn")
+
+        // A form that writes only other fields goes through.
+        try rhyl.edit([(action, .set("title", .string("Book two clinics")))], unchangedSince: formRead)
+        #expect(try rhyl.record(action)?.string("title") == "Book two clinics")
+        // Read again, the form writes the owner over what it now shows.
+        try rhyl.edit([(action, .set("owner", .string("Rhyl nurse")))], unchangedSince: try #require(try rhyl.record(action)))
+        #expect(try rhyl.record(action)?.string("owner") == "Rhyl nurse" && (try rhyl.record(action)?.conflicts.isEmpty) == true)
+    }
+}

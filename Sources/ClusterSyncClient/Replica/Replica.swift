@@ -190,9 +190,21 @@ public final class Replica: Sendable {
     /// (`ChangeSigningPipeline.workerThreshold`).
     static let editsReadTogether = 128
 
+    ///
+    /// `unchangedSince`: the record as a form that made `edits` showed it. When a field the
+    /// edits write holds other live values inside the write than it held there (a sync, or
+    /// another tab, changed it after the form was read), nothing is written and
+    /// `ChangedMeanwhile` names the fields: the edit would otherwise write over that value
+    /// without a conflict (the web app compared its form with the record outside the write).
     @discardableResult
-    public func edit(_ edits: [(RecordID, Edit)]) throws -> [Change] {
+    public func edit(_ edits: [(RecordID, Edit)], unchangedSince seen: RecordView? = nil) throws -> [Change] {
         try database.write { db in
+            if let seen {
+                let now = try Self.view(seen.id, db)
+                let written = Set(edits.compactMap { $0.0 == seen.id ? $0.1.fieldWritten : nil })
+                let changed = written.filter { Set(now?.liveIDs($0) ?? []) != Set(seen.liveIDs($0)) }
+                if !changed.isEmpty { throw ChangedMeanwhile(record: seen.id, fields: changed.sorted()) }
+            }
             var session = try LocalEditSession(db, wallMillis: wallClock())
             var implied: [(RecordID, Edit)] = []
             var byRecord: [RecordID: [Edit]] = [:]
@@ -234,6 +246,12 @@ public final class Replica: Sendable {
         guard let day = LocalEditRules.rescheduledDate(of: id.type, by: edits) else { return [] }
         return LocalEditRules.decisionsFollowing(id, from: try current()?.date("date"), to: day,
                                                  decisions: try ChangeReader.views(db, where: "rec.type = 'decision'"), dated: dated)
+    }
+
+    /// Fields of a record changed after a form showing it was read (`edit(_:unchangedSince:)`).
+    public struct ChangedMeanwhile: Error, Sendable, Equatable {
+        public var record: RecordID
+        public var fields: [String]
     }
 
     @discardableResult

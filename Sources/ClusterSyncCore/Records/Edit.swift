@@ -21,6 +21,15 @@ public enum Edit: Sendable, Equatable {
         public var seen: [ChangeID]
     }
 
+    /// The field a change made by this edit writes.
+    public var fieldWritten: String {
+        switch self {
+        case .set(let field, _), .add(let field, _), .remove(let field, _): field
+        case .place: "position"
+        case .delete, .restore: RecordSchema.deletedField.name
+        }
+    }
+
     /// The fields of the record that `plan(on:)` reads (nil: the whole record), so that a batch
     /// of edits reads only those: the field written, and whether the record is deleted.
     public var fieldsRead: Set<String>? {
