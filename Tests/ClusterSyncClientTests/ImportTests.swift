@@ -238,9 +238,18 @@ import Testing
         #expect(try r.allChanges() == before)
         // Unknown columns, unterminated quotes and ids of records not held are refused.
         #expect(try r.importCSV("id,colour\n,red\n", type: .risk).problems.map(\.column) == ["colour"])
-        #expect(try r.importCSV("id,title\n,\"open\n", type: .risk).problems.count == 1)
+        #expect(try r.importCSV("id,title\n,\"open\n", type: .risk).problems.map(\.line) == [2])
+        // Named at the line the cell opens, not "line 1"; a quote inside a cell that does not
+        // start with one is its text, however many there are.
+        let unterminated = try r.importCSV("title,controls\nBoiler,Replace 5\" pipe\nLift,\"Call the engineer\nFlood,none\n", type: .risk)
+        #expect(unterminated.problems.map(\.description) == ["line 3: a cell starts with \" and has no closing \": the rest of the file would be read "
+            + "into it. Close the quotes, or put the whole cell in quotes and double the quotes inside it"])
+        #expect(try r.allChanges() == before)
         #expect(try r.importCSV("id,title\nRSK-7K3M9Q2X1A,x\n", type: .risk).problems.map(\.column) == ["id"])
         #expect(try r.allChanges() == before)
+        let inches = try r.importCSV("title,controls\nBoiler,Replace 5\" pipe\nLift,ok\n", type: .risk)
+        #expect(inches.problems == [] && inches.created == 2, "\(inches)")
+        #expect(try r.records(.risk).first { $0.string("title") == "Boiler" }?.string("controls") == "Replace 5\" pipe")
     }
 
     /// What a spreadsheet in Wales does to an export it saves: dates as DD/MM/YYYY, a byte-order

@@ -135,11 +135,21 @@ extension Replica {
         return nil
     }
 
-    /// The line of the first quoted cell with text after its closing quote (`"a" b,c`), which
-    /// the CSV reader takes as a cell running on to the file's end, rows and all (the import
-    /// audit: a hand-edited controls cell swallowed the two risks under it); nil when none.
-    static func textAfterClosingQuote(_ text: String, delimiter: Unicode.Scalar) -> Int? {
-        var line = 1, atCellStart = true, quoted = false
+    /// How a file's quoted cells would mislead the CSV reader, which takes a quoted cell on to
+    /// its closing quote, rows and all.
+    enum QuoteProblem: Equatable {
+        /// A quoted cell with text after its closing quote (`"a" b,c`), at this line (the
+        /// import audit: a hand-edited controls cell swallowed the two risks under it).
+        case textAfterClosingQuote(Int)
+        /// A quoted cell never closed, opened at this line. (A `"` inside a cell that does not
+        /// start with one, `Replace 5" pipe`, is the cell's text: until the fifty-sixth session
+        /// an odd count of them refused the whole file "at line 1".)
+        case unterminated(Int)
+    }
+
+    /// The first `QuoteProblem` of `text`; nil when it has none.
+    static func quoteProblem(_ text: String, delimiter: Unicode.Scalar) -> QuoteProblem? {
+        var line = 1, atCellStart = true, quoted = false, openedAt = 1
         var scalars = text.unicodeScalars.makeIterator()
         var next = scalars.next()
         while let scalar = next {
@@ -150,13 +160,14 @@ extension Replica {
                 guard scalar == "\"" else { continue }
                 if next == "\"" { next = scalars.next(); continue }
                 quoted = false
-                if let after = next, after != "\n", after != "\r", after != delimiter { return line }
+                if let after = next, after != "\n", after != "\r", after != delimiter { return .textAfterClosingQuote(line) }
             } else if scalar == "\"", atCellStart {
                 quoted = true
+                openedAt = line
             }
             atCellStart = scalar == "\n" || scalar == "\r" || scalar == delimiter
         }
-        return nil
+        return quoted ? .unterminated(openedAt) : nil
     }
 
     /// The columns a risk's sheet may score it by instead of `score` (4x3): likelihood and
@@ -234,17 +245,18 @@ extension Replica {
                     + "(the web app's Export page writes CSV too)"))
             return outcome
         }
-        // Quotes come in pairs in any well-formed CSV; an odd count is an unterminated field,
-        // which the reader would silently run to the end of the file.
-        if text.unicodeScalars.lazy.filter({ $0 == "\"" }).count % 2 == 1 {
-            outcome.problems.append(ImportProblem(line: 1, column: nil, message: "the file has an unterminated quoted field (an odd number of \" characters)"))
-            return outcome
-        }
-        if let line = Self.textAfterClosingQuote(text, delimiter: Self.delimiter(of: text)) {
+        switch Self.quoteProblem(text, delimiter: Self.delimiter(of: text)) {
+        case .textAfterClosingQuote(let line):
             outcome.problems.append(ImportProblem(line: line, column: nil, message: "a cell starts with \" but goes on after its closing \" "
                 + "(\"Grow your own\" scheme): the rows after it would be read into it. Put the whole cell in quotes and double the quotes "
                 + "inside it (\"\"\"Grow your own\"\" scheme\"), as a spreadsheet saves it"))
             return outcome
+        case .unterminated(let line):
+            outcome.problems.append(ImportProblem(line: line, column: nil, message: "a cell starts with \" and has no closing \": "
+                + "the rest of the file would be read into it. Close the quotes, or put the whole cell in quotes and double the quotes inside it"))
+            return outcome
+        case nil:
+            break
         }
         let reader = try CSVReader(string: text, hasHeaderRow: false, delimiter: Self.delimiter(of: text))
         // The header is the first row with a name in it: a sheet saved with an empty row above
