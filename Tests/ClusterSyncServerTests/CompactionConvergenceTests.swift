@@ -220,6 +220,40 @@ import Testing
         }
     }
 
+    /// A record's history read a page at a time keeps its place when a compaction drops one of
+    /// its changes between pages. PostgreSQL numbered the record's makers afresh for each page,
+    /// in the order it met their changes, so a dropped first change renumbered them and the next
+    /// page started elsewhere (the fifty-sixth session's review): here it read rhyl's tag
+    /// never and prestatyn's twice.
+    @Test(arguments: StoreBackend.persistent) func historyPagesKeepTheirPlaceAcrossACompaction(kind: StoreBackend) async throws {
+        let store = try await Self.makeStore(kind.make())
+        let prestatyn = ReplicaID("00000000000000a1")!, rhyl = ReplicaID("00000000000000a2")!
+        let risk = RecordID("RSK-7K3M9Q2X1A")!
+        let base = Int64(Date().timeIntervalSince1970 * 1000) - 10_000
+        func change(_ maker: ReplicaID, _ n: Int64, _ field: String, _ value: String, sup: [ChangeID] = [], at: Int64) -> Change {
+            Change(id: ChangeID(replica: maker, counter: n), hlc: HLCTimestamp(millis: base + at), record: risk,
+                   scope: RecordScope(tenant: Self.tenant, cluster: Self.cluster), field: field, value: .string(value), supersedes: sup)
+        }
+        let first = change(prestatyn, 1, "title", "Winter pressures", at: 1)
+        _ = try await store.push([first], as: Self.identity("prestatyn"), from: prestatyn)
+        _ = try await store.push([change(rhyl, 1, "title", "Winter pressures 2026", sup: [first.id], at: 2), change(rhyl, 2, "tags", "estates", at: 3)],
+                                 as: Self.identity("rhyl"), from: rhyl)
+        _ = try await store.push([change(prestatyn, 2, "tags", "winter", at: 4)], as: Self.identity("prestatyn"), from: prestatyn)
+
+        let firstPage = try await store.history(of: risk, for: Self.identity("rhyl"), after: nil, limit: 1)
+        #expect(firstPage.changes.map(\.id) == [ChangeID(replica: prestatyn, counter: 2)], "\(kind)")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(try await store.compact(tenant: Self.tenant, olderThan: now, now: now).compacted == 1, "\(kind)")
+        var read = firstPage.changes.map(\.id), cursor = firstPage.cursor, more = firstPage.more
+        while more {
+            let page = try await store.history(of: risk, for: Self.identity("rhyl"), after: cursor, limit: 1)
+            read += page.changes.map(\.id)
+            (cursor, more) = (page.cursor, page.more)
+        }
+        #expect(read == [ChangeID(replica: prestatyn, counter: 2), ChangeID(replica: rhyl, counter: 2), ChangeID(replica: rhyl, counter: 1)],
+                "\(kind): \(read)")
+    }
+
     @Test(arguments: StoreBackend.persistent) func compactionKeepsTheChainVerifiable(kind: StoreBackend) async throws {
         let store = try #require(try await Self.makeStore(kind.make()) as? any OperatedStore)
         let replica = ReplicaID("00000000000000a1")!

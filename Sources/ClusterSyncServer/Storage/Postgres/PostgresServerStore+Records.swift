@@ -49,6 +49,15 @@ extension PostgresServerStore {
             }
         }
 
+        /// Numbers replicas as `numbers` gives them (id, number), before any change is applied.
+        func number(_ numbers: [(String, Int64)]) throws {
+            guard !numbers.isEmpty else { return }
+            try queue.write { db in
+                let insert = try db.makeStatement(sql: "INSERT INTO replica (num, id) VALUES (?, ?)")
+                for (id, num) in numbers { try insert.execute(arguments: [num, id]) }
+            }
+        }
+
         func read<T>(_ body: (Database) throws -> T) throws -> T { try queue.read(body) }
     }
 

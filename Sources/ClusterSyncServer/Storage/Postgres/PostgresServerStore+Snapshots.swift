@@ -58,6 +58,15 @@ extension PostgresServerStore {
         guard identity.role.isPractice else { throw SQLiteServerStore.historyRefused(identity) }
         return try await snapshot { c in
             let scratch = try ScratchRecords()
+            // The record's makers numbered as the cluster numbers them (`replica_number`), as
+            // the cursor names them: numbered in the order the replay met them, a change a
+            // compaction dropped between two pages renumbered them, and the next page started
+            // elsewhere.
+            try scratch.number(try await c.rows("""
+                SELECT n.replica, n.num FROM replica_number n
+                WHERE n.tenant = \(identity.tenant) AND n.cluster = \(identity.cluster) AND n.replica IN (
+                    SELECT DISTINCT replica FROM log WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND record = \(record.rawValue))
+                """, self.logger).map { try $0.decode((String, Int64).self) })
             try scratch.apply(try await c.rows("""
                 SELECT change_json FROM log WHERE tenant = \(identity.tenant) AND cluster = \(identity.cluster) AND record = \(record.rawValue)
                     AND (practice IS NULL OR practice = \(identity.practice)) ORDER BY seq
