@@ -117,6 +117,25 @@ import Testing
         #expect(try target.record(risk)?.string("title") == "Locum cover")
     }
 
+    /// A clock limit stored by an earlier version from any welcome is held to the hour a server
+    /// may announce: `Int64.max` trapped on the first change applied (its sum with the clock),
+    /// and a limit of years let a change stamped years ahead pin this replica's clock there.
+    @Test func aClockLimitStoredBeyondAnHourIsHeldToAnHour() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let target = try replica("target")
+        let source = try replica("source", practice: "prestatyn")
+        let risk = try source.create(.risk, edits: [.set("title", .string("Locum cover"))])
+        try target.setRemote(RemoteSettings(host: "h", port: 1, caFile: "/ca.pem", tokenFile: "/t"))
+        try target.rememberServerLimits(WireLimits(maxClockSkewMillis: .max))
+        var yearsAhead = try source.history(of: risk)
+        for i in yearsAhead.indices { yearsAhead[i].hlc = HLCTimestamp(millis: now + 10 * 365 * 86_400_000 + Int64(i)) }
+        #expect(try target.applyPulled(ChangesPage(changes: yearsAhead, cursor: Cursor("s1:1"), more: false)).setAside == yearsAhead.count)
+        var halfAnHourAhead = try source.history(of: risk)
+        for i in halfAnHourAhead.indices { halfAnHourAhead[i].hlc = HLCTimestamp(millis: now + 1_800_000 + Int64(i)) }
+        #expect(try target.applyPulled(ChangesPage(changes: halfAnHourAhead, cursor: Cursor("s1:2"), more: false)).applied == halfAnHourAhead.count)
+    }
+
     /// A replica restored from a backup (or one that lost its last commits in a power cut) gets
     /// its own changes back from the server, and never reuses their ids.
     @Test func aReplicaThatMeetsItsOwnChangesMovesItsCounterPastThem() throws {

@@ -581,6 +581,27 @@ import Testing
         #expect(m.handle(.tick, now: 302).contains(.send(.ping(Ping(nonce: "1")))))
     }
 
+    /// A welcome announcing limits no server may have is refused before anything is pushed or
+    /// remembered (the fifty-sixth session's review of a server against the client): a line of
+    /// 12 bytes held back the whole outbox for good, a push of 0 read it as empty, and an
+    /// enormous clock limit let a change stamped years ahead pin the replica's clock there.
+    @Test(arguments: [
+        WireLimits(maxLineBytes: 12), WireLimits(maxChangesPerPush: 0), WireLimits(maxChangesPerPage: 0),
+        WireLimits(maxClockSkewMillis: Int64.max), WireLimits(maxClockSkewMillis: 0), WireLimits(idleTimeoutMillis: -1),
+    ])
+    func aWelcomeWithLimitsNoServerMayHaveIsRefused(limits: WireLimits) throws {
+        var m = Machine(Self.configuration(.once), cursor: Cursor("s1:4"), pending: 3)
+        _ = m.start(now: 0)
+        _ = m.handle(.connected, now: 0)
+        let actions = m.handle(.received(.welcome(Welcome(identity: Self.identity, limits: limits, server: "s"))), now: 0)
+        #expect(!actions.contains { if case .rememberLimits = $0 { true } else { false } })
+        #expect(!actions.contains { if case .readOutbox = $0 { true } else { false } })
+        let error = try #require(failure(actions))
+        #expect(error.code == .malformed && error.message.contains("limits no server may have"), "\(error.message)")
+        // The bounds themselves are limits a server may have.
+        #expect(WireLimits(maxLineBytes: 1_024, maxClockSkewMillis: 3_600_000).outOfRange == nil && WireLimits.default.outOfRange == nil)
+    }
+
     @Test func aServerThatNeverWelcomesIsADeadConnection() {
         var m = Machine(Self.configuration(.watch), cursor: nil, pending: 0)
         _ = m.start(now: 0)

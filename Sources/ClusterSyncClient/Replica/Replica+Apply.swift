@@ -46,7 +46,9 @@ extension Replica {
 
     static func admissionRule(_ db: Database) throws -> ChangeAdmission {
         let identity = try identity(db)
-        let skew = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max_clock_skew_millis FROM remote")) ?? ClockPolicy.maximumSkewMillis
+        // Held to the range a welcome may announce (a replica of an earlier version kept any).
+        let announced = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max_clock_skew_millis FROM remote")) ?? ClockPolicy.maximumSkewMillis
+        let skew = min(max(announced, WireLimits.clockSkewMillis.lowerBound), WireLimits.clockSkewMillis.upperBound)
         var rule = ChangeAdmission(tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
                                    maxClockSkewMillis: skew, receiver: .replica)
         rule.readsTenant = try oversightRole(db) != nil

@@ -81,7 +81,9 @@ public struct ChangeAdmission: Sendable, Equatable {
                 + (readsTenant ? "it may \(verb) the cluster-shared records of \(tenant)"
                    : "it may \(verb) cluster:\(tenant)/\(cluster) and practice:\(tenant)/\(cluster)/\(practice)"))
         }
-        guard change.hlc.millis <= nowMillis + maxClockSkewMillis else {
+        // Added without trapping: a clock limit read from a file may be anything.
+        let (latest, overflowed) = nowMillis.addingReportingOverflow(maxClockSkewMillis)
+        guard overflowed || change.hlc.millis <= latest else {
             throw ClusterSyncError(.clockSkew,
                 "change \(change.id) is stamped \(change.hlc.millis - nowMillis) ms ahead of \(receiver == .server ? "the server's" : "this computer's") clock, "
                 + "and at most \(maxClockSkewMillis) ms is allowed: check the clock of the computer that made it",

@@ -110,4 +110,8 @@ public enum ClockPolicy {
     /// Five minutes: generous for laptops that have been offline, tight enough that one
     /// misconfigured machine cannot pin every replica's clock hours into the future.
     public static let maximumSkewMillis: Int64 = 5 * 60 * 1000
+
+    /// The most a server may be set to allow (`limits.maxClockSkewSeconds`), and take for its
+    /// replicas in its welcome: an hour.
+    public static let largestSkewMillis: Int64 = 60 * 60 * 1000
 }

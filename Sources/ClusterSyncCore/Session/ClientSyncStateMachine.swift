@@ -387,6 +387,11 @@ public struct ClientSyncStateMachine: Sendable {
 
     private mutating func welcomed(_ welcome: Welcome) -> [Action] {
         let them = welcome.identity
+        if let outOfRange = welcome.limits.outOfRange {
+            return stop(ClusterSyncError(.malformed,
+                "the server's welcome announces limits no server may have (\(outOfRange)); nothing was pushed or pulled: "
+                + "its operator should check its settings (`limits`)"), bye: true)
+        }
         if configuration.role.isReadOnly {
             let mine = "\(configuration.role.credentialName) of \(configuration.tenant)\(configuration.region.map { " region \($0)" } ?? "")"
             guard them.role == configuration.role, them.tenant == configuration.tenant,

@@ -62,10 +62,11 @@ public struct ServerSettings: Sendable {
         privateKey = try c.string("tls.key", privateKey)
         clientCA = try c.string("tls.clientCA", clientCA)
         tenantClientCA = try c.strings("tls.tenantClientCA", tenantClientCA)
-        limits.maxLineBytes = try c.int("limits.maxLineBytes", limits.maxLineBytes, in: 1_024...Int(Int32.max))
+        limits.maxLineBytes = try c.int("limits.maxLineBytes", limits.maxLineBytes, in: WireLimits.lineBytes)
         limits.maxChangesPerPush = try c.int("limits.maxChangesPerPush", limits.maxChangesPerPush, in: positive)
         limits.maxChangesPerPage = try c.int("limits.maxChangesPerPage", limits.maxChangesPerPage, in: positive)
-        limits.maxClockSkewMillis = Int64(try c.int("limits.maxClockSkewSeconds", Int(limits.maxClockSkewMillis / 1000), in: positive)) * 1000
+        limits.maxClockSkewMillis = Int64(try c.int("limits.maxClockSkewSeconds", Int(limits.maxClockSkewMillis / 1000),
+                                                    in: Int(WireLimits.clockSkewMillis.lowerBound / 1000)...Int(WireLimits.clockSkewMillis.upperBound / 1000))) * 1000
         // 0: never (a session idle for ever is kept).
         limits.idleTimeoutMillis = Int64(try c.int("limits.idleTimeoutSeconds", Int(limits.idleTimeoutMillis / 1000), in: 0...Int(Int32.max))) * 1000
         sessionLimits.helloTimeout = .seconds(Int64(try c.int("limits.helloTimeoutSeconds",
