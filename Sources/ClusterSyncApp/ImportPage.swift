@@ -113,7 +113,14 @@ extension Pages {
             ("type", Data(type.rawValue.utf8)), ("sent", Data((form.text("sent") ?? "").utf8)), ("file", Data(file.data)),
         ])
         if let key {
-            switch session.submissions.claim(key) {
+            // A second click while the first is still importing waits for it (up to 20 s), so
+            // its answer still shows the counts and notes: the browser shows the last answer only.
+            var claim = session.submissions.claim(key)
+            for _ in 0..<80 where claim == .again(nil) {
+                try await Task.sleep(for: .milliseconds(250))
+                claim = session.submissions.claim(key)
+            }
+            switch claim {
             case .again(let target?): return .redirect(to: target + "&again=1")
             case .again(nil): return page.message(status: .conflict, title: t["form_again_title"], body: t["form_again_body"])
             case .first: break

@@ -246,6 +246,9 @@ import Testing
             + "into it. Close the quotes, or put the whole cell in quotes and double the quotes inside it"])
         #expect(try r.allChanges() == before)
         #expect(try r.importCSV("id,title\nRSK-7K3M9Q2X1A,x\n", type: .risk).problems.map(\.column) == ["id"])
+        // Named where the cell opens when a `"` further down closes it and text follows.
+        let swapped = try r.importCSV("title,controls\nLift,\"Call the engineer\nBoiler,Replace 5\" pipe\n", type: .risk)
+        #expect(swapped.problems.map(\.line) == [2], "\(swapped.problems)")
         #expect(try r.allChanges() == before)
         let inches = try r.importCSV("title,controls\nBoiler,Replace 5\" pipe\nLift,ok\n", type: .risk)
         #expect(inches.problems == [] && inches.created == 2, "\(inches)")

@@ -95,9 +95,11 @@ import Testing
 
         // A refusal quoting a pushed field's name with a NUL in it is kept, its control
         // characters written out (PostgreSQL's text holds no NUL: the entry was lost there).
+        // (As the gate writes it: `AuditEntry.printable`.)
         try await store.recordAudit(AuditEntry(at: 7_000, event: .refused, tenant: "bcuhb", code: "unknown-field",
-                                               message: "x\u{0}\u{1B}[2J is not a field of a risk"), keepAfter: 0)
-        #expect(try await store.audit(tenant: "bcuhb", since: 7_000, limit: 10).map(\.message) == ["x\\u{0}\\u{1b}[2J is not a field of a risk"])
+                                               message: AuditEntry.printable("x\u{0}\u{1B}[2J\\u{0} is not a field of a risk")), keepAfter: 0)
+        #expect(try await store.audit(tenant: "bcuhb", since: 7_000, limit: 10).map(\.message)
+                == ["x\\u{0}\\u{1b}[2J\\\\u{0} is not a field of a risk"], "a NUL and the six characters \\u{0} read apart")
     }
 
     @Test(arguments: StoreBackend.available) func tenantsAndClustersAreListed(_ kind: Kind) async throws {

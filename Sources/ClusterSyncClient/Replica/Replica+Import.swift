@@ -138,7 +138,7 @@ extension Replica {
     /// How a file's quoted cells would mislead the CSV reader, which takes a quoted cell on to
     /// its closing quote, rows and all.
     enum QuoteProblem: Equatable {
-        /// A quoted cell with text after its closing quote (`"a" b,c`), at this line (the
+        /// A quoted cell with text after its closing quote (`"a" b,c`), opened at this line (the
         /// import audit: a hand-edited controls cell swallowed the two risks under it).
         case textAfterClosingQuote(Int)
         /// A quoted cell never closed, opened at this line. (A `"` inside a cell that does not
@@ -160,7 +160,7 @@ extension Replica {
                 guard scalar == "\"" else { continue }
                 if next == "\"" { next = scalars.next(); continue }
                 quoted = false
-                if let after = next, after != "\n", after != "\r", after != delimiter { return .textAfterClosingQuote(line) }
+                if let after = next, after != "\n", after != "\r", after != delimiter { return .textAfterClosingQuote(openedAt) }
             } else if scalar == "\"", atCellStart {
                 quoted = true
                 openedAt = line

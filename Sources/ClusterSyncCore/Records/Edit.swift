@@ -33,13 +33,7 @@ public enum Edit: Sendable, Equatable {
     /// The fields of the record that `plan(on:)` reads (nil: the whole record), so that a batch
     /// of edits reads only those: the field written, and whether the record is deleted.
     public var fieldsRead: Set<String>? {
-        let deleted = RecordSchema.deletedField.name
-        return switch self {
-        case .set(let field, _), .add(let field, _), .remove(let field, _): [field, deleted]
-        case .place: ["position", deleted]
-        case .restore: [deleted]
-        case .delete: nil
-        }
+        self == .delete ? nil : [fieldWritten, RecordSchema.deletedField.name]
     }
 
     /// `view` is the record as this replica has it, or nil for a record being created.

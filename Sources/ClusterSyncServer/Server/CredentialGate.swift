@@ -126,7 +126,7 @@ struct CredentialGate: Sendable {
     /// Notes a refusal sent to the client (its wire code and message: never a secret, never
     /// record contents, since error messages name ids and fields, not values).
     func refused(_ error: WireError, _ subject: Subject, logger: Logger) async {
-        await record(AuditEntry(at: nowMillis(), event: .refused, code: error.code, message: error.message), subject, logger: logger)
+        await record(AuditEntry(at: nowMillis(), event: .refused, code: error.code, message: AuditEntry.printable(error.message)), subject, logger: logger)
     }
 
     private func record(_ entry: AuditEntry, _ subject: Subject, logger: Logger) async {

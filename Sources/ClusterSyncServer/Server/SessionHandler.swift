@@ -553,13 +553,6 @@ struct SessionHandler: Sendable {
                     return .stored(Ack(batch: push.batch, accepted: outcome.accepted, duplicates: outcome.duplicates, author: author,
                                            superseded: outcome.superseded))
                 } catch {
-                    // A store that gave up waiting may still have committed (PostgreSQL: a
-                    // COMMIT sent before the deadline is not called back), and this node's own
-                    // notice is passed over by its listener: wake the cluster's sessions anyway,
-                    // which costs each a page read that finds nothing if nothing was stored.
-                    if (error as? ClusterSyncError)?.code == .storeUnavailable {
-                        await notifier.notify(tenant: identity.tenant, clusters: Set(push.changes.map(\.scope.cluster)))
-                    }
                     return PushAnswer.refusal(error, batch: push.batch, logger: logger)
                 }
             }

@@ -258,19 +258,24 @@ public struct AuditEntry: Sendable, Equatable {
         self.credential = credential
         self.peer = peer
         self.code = code
-        self.message = message.map(Self.printable)
+        self.message = message
     }
 
-    /// `text` with its control characters written as `\u{0}`: a refusal quotes what a client
-    /// pushed (a field's name may hold any character), PostgreSQL's text cannot hold NUL (the
-    /// insert failed and the entry was lost there: the fifty-sixth session's review), and a
-    /// terminal showing `csd audit` would act on the others.
-    static func printable(_ text: String) -> String {
-        func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.generalCategory == .control }
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
+    /// `text` with its control characters written as `\u{0}` and its backslashes as `\\` (so
+    /// a name holding the six characters `\u{0}` reads otherwise): a refusal quotes what a
+    /// client pushed (a field's name may hold any character), PostgreSQL's text cannot hold NUL
+    /// (the insert failed and the entry was lost there: the fifty-sixth session's review), and
+    /// a terminal showing `csd audit` would act on the others.
+    public static func printable(_ text: String) -> String {
+        func needsWritingOut(_ scalar: Unicode.Scalar) -> Bool { scalar == "\\" || scalar.properties.generalCategory == .control }
+        guard text.unicodeScalars.contains(where: needsWritingOut) else { return text }
         var shown = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            if isControl(scalar) { shown.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars) } else { shown.append(scalar) }
+            switch scalar {
+            case "\\": shown.append(contentsOf: "\\\\".unicodeScalars)
+            case _ where needsWritingOut(scalar): shown.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
+            default: shown.append(scalar)
+            }
         }
         return String(shown)
     }
