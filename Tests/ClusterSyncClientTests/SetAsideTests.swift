@@ -153,6 +153,35 @@ import Testing
         let highest = made.map(\.id.counter).max()!
         #expect(next.allSatisfy { $0.id.counter > highest }, "\(next.map(\.id)) reuses an id up to \(highest)")
     }
+
+    /// A change in the replica's own name that it did not make, numbered past its counter and
+    /// not signed with its key, is set aside: a server (broken, or not ours) that sent one
+    /// numbered 2^53 − 1 moved the counter there, and every later edit was refused for good.
+    /// Signed with another key, or erased, the same; one within the counter moves nothing.
+    @Test func aChangeInTheReplicasOwnNameItCannotHaveMadeIsSetAside() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = try replica("target")
+        let risk = try target.create(.risk, edits: [.set("title", .string("Phones"))])
+        let me = try target.identity().replicaID
+        let counter = try target.ownCounter()
+        func made(_ n: Int64, _ value: JSONValue = .string("Planted")) -> Change {
+            Change(id: ChangeID(replica: me, counter: n), hlc: HLCTimestamp(millis: Int64(Date().timeIntervalSince1970 * 1000)), record: risk,
+                   scope: RecordScope(tenant: "bcuhb", cluster: "north"), field: "owner", value: value)
+        }
+        let unsigned = made(ChangeID.maxCounter)
+        let otherKey = ReplicaSigningKey()
+        let signedElsewhere = ChangeSignature.signed(made(ChangeID.maxCounter - 1), with: otherKey)
+        let erased = Redaction.erased(made(ChangeID.maxCounter - 2), by: ChangeID(replica: ReplicaID.random(), counter: 1))
+        let outcome = try target.applyPulled(ChangesPage(changes: [unsigned, signedElsewhere, erased], cursor: Cursor("s1:1"), more: false))
+        #expect(outcome.setAside == 3 && outcome.applied == 0, "\(outcome)")
+        #expect(try target.setAside().allSatisfy { $0.code == .badSignature && $0.reason.contains("claims to be made by this replica") })
+        #expect(try target.ownCounter() == counter)
+        let next = try target.edit(risk, .set("owner", .string("Practice manager")))
+        #expect(next.map(\.id.counter) == [counter + 1])
+        // Retried at the next pull, they stay aside.
+        _ = try target.applyPulled(ChangesPage(changes: [], cursor: Cursor("s1:1"), more: false))
+        #expect(try target.setAsideCount() == 3 && target.ownCounter() == counter + 1)
+    }
 }
 
 final class TestClock: Sendable {

@@ -98,7 +98,10 @@ import Testing
                                                 tenant: "ctmuhb", cluster: "rhondda", practice: "W95011", displayName: "Rhys Morgan")
             let seed = try #require(seeds[c.key])
             try maker.database.write { db in
-                try db.execute(sql: "UPDATE identity SET replica_id = ?", arguments: [c.change.id.replica.rawValue])
+                // Numbered as if the maker had made the change: a change in a file's own name past
+                // its counter is taken only signed with its key (`ChangeAdmission.OwnReplica`),
+                // and the vectors' bad signatures are planted here as the maker's own.
+                try db.execute(sql: "UPDATE identity SET replica_id = ?, counter = ?", arguments: [c.change.id.replica.rawValue, c.change.id.counter])
                 try db.execute(sql: "UPDATE signing_key SET private_key = ?", arguments: [Data(seed.rawRepresentation)])
                 try db.execute(sql: "UPDATE replica_key SET replica = ?, public_key = ?",
                                arguments: [c.change.id.replica.rawValue, Data(c.key.rawRepresentation)])

@@ -52,6 +52,9 @@ extension Replica {
         var rule = ChangeAdmission(tenant: identity.tenant, cluster: identity.cluster, practice: identity.practice,
                                    maxClockSkewMillis: skew, receiver: .replica)
         rule.readsTenant = try oversightRole(db) != nil
+        if let key = try? signingKey(db).publicKey {
+            rule.own = ChangeAdmission.OwnReplica(replica: identity.replicaID, key: key, counter: try ownCounter(db))
+        }
         return rule
     }
 

@@ -1,4 +1,5 @@
 import ClusterSyncCore
+import GRDB
 
 extension Replica {
     public struct MergeOutcome: Sendable, Equatable {
@@ -120,8 +121,12 @@ extension Replica {
     }
 
     /// The counter of the last change this replica made (or was given back by its server).
-    func ownCounter() throws -> Int64 {
-        try database.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT counter FROM identity")) ?? 0 }
+    public func ownCounter() throws -> Int64 {
+        try database.read { db in try Self.ownCounter(db) }
+    }
+
+    static func ownCounter(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT counter FROM identity")) ?? 0
     }
 
     /// Two files of one replica id (a replica file copied to a second laptop) each numbering

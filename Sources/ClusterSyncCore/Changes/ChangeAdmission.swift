@@ -30,6 +30,45 @@ public struct ChangeAdmission: Sendable, Equatable {
     /// cluster of its tenant that the server sends it (escalated risks and their actions), and
     /// never a practice's private record. `cluster` and `practice` are then empty.
     public var readsTenant = false
+    /// On a replica: itself (`OwnReplica`), so that a change in its name it did not make here
+    /// is checked before it can move its counter.
+    public var own: OwnReplica?
+
+    /// A replica's own id, key and the last counter it numbered a change with. A change in its
+    /// name numbered past that counter is one it made in a file it was restored from (a backup,
+    /// a power cut), which the server sends back signed with its key, or a made-up one: only
+    /// the first is taken. A made-up one would move the counter wherever its maker chose (a
+    /// server sending one numbered 2^53 − 1 left the replica unable to make another change: the
+    /// fifty-sixth session's review). One numbered within the counter moves nothing.
+    public struct OwnReplica: Sendable, Equatable {
+        public var replica: ReplicaID
+        public var key: ReplicaPublicKey
+        public var counter: Int64
+
+        public init(replica: ReplicaID, key: ReplicaPublicKey, counter: Int64) {
+            self.replica = replica
+            self.key = key
+            self.counter = counter
+        }
+
+        /// Throws `bad-signature` for a change in this replica's name numbered past its counter
+        /// whose signature does not show it is its own.
+        func check(_ change: Change) throws(ClusterSyncError) {
+            guard change.id.replica == replica, change.id.counter > counter else { return }
+            if Redaction.isMarker(change.value) {
+                throw ClusterSyncError(.badSignature,
+                    "change \(change.id) claims to be made by this replica, which has numbered no change so far, and its value was "
+                    + "erased by a redaction, so its signature cannot be checked; it is set aside", field: "sig")
+            }
+            do throws(ClusterSyncError) {
+                try ChangeSignature.verify(change, key: key)
+            } catch {
+                throw ClusterSyncError(.badSignature,
+                    "change \(change.id) claims to be made by this replica, which has numbered no change so far, and is not signed "
+                    + "with its key; it is set aside (\(error.message))", field: "sig")
+            }
+        }
+    }
 
     public enum Receiver: Sendable, Equatable {
         /// A server session, checking a push.
@@ -94,6 +133,7 @@ public struct ChangeAdmission: Sendable, Equatable {
         } catch {
             throw ClusterSyncError(error.code, "change \(change.id): \(error.message)", field: error.field)
         }
+        try own?.check(change)
     }
 
     /// A record's scope is fixed when it is created: a change that names another scope for a
