@@ -58,8 +58,10 @@ public enum CommandLineMain {
         }
     }
 
+    /// On a terminal, the message neutralised as all other output is (`TerminalText`): an error
+    /// may quote what a server sent, and a server's escape sequences were obeyed here.
     private static func fail(_ message: String, status: Int32) -> Never {
-        StandardStream.write(message + "\n", to: .standardError)
+        StandardStream.write((isatty(2) != 0 ? TerminalText.neutralised(message) : message) + "\n", to: .standardError)
         exit(status)
     }
 }

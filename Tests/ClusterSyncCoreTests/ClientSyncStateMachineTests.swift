@@ -124,6 +124,21 @@ import Testing
                     == [.send(.push(Push(batch: "\(Self.me)-1", changes: [texts[1], texts[2]]))), .readOutbox(after: texts[2].id, limit: 2)])
     }
 
+    /// An ack's author is written on every change of its batch: one no server stamps (60 MB of
+    /// it, or control characters) stops the sync before anything is acknowledged; the longest a
+    /// server stamps (a practice of 64 characters and a label of 64) is taken.
+    @Test(arguments: [String(repeating: "x", count: 200), "prestatyn (\u{1B}[2J)", ""])
+    func anAckWhoseAuthorNoServerStampsStopsTheSync(author: String) throws {
+        let changes = (1...2).map { Self.change($0) }
+        var (m, actions) = Self.welcomed(.once, outbox: changes)
+        #expect(actions.first == .send(.push(Push(batch: "\(Self.me)-1", changes: changes))))
+        let acked = m.handle(.received(.ack(Ack(batch: "\(Self.me)-1", accepted: 2, duplicates: 0, author: author))), now: 4)
+        #expect(!acked.contains { if case .acknowledge = $0 { true } else { false } })
+        #expect(try #require(failure(acked)).message.contains("answered out of turn"))
+        let longest = String(repeating: "p", count: 64) + " (" + String(repeating: "ŷ", count: 64) + ")"
+        #expect(AuthorName.couldBeStamp(longest) && AuthorName.couldBeStamp("prestatyn (Siân Evans)") && AuthorName.couldBeStamp("W95010"))
+    }
+
     @Test func aSyncPushesTwoBatchesInFlightThenPullsEveryPageAndSaysBye() throws {
         let changes = (1...5).map { Self.change($0) }
         var (m, actions) = Self.welcomed(.once, outbox: Array(changes[0..<2]))

@@ -92,6 +92,15 @@ public enum AuthorName {
         return "\(practice) (\(label))"
     }
 
+    /// Whether `author` could be an author a server stamps (`authenticated`: a practice name of
+    /// at most 64 characters, and a label as `sanitised` leaves it): no longer than both, with
+    /// nothing invisible in it. A client takes an `ack`'s author only so, since it writes it on
+    /// every change of the batch (a server sending 60 MB of it filled the laptop's disk).
+    public static func couldBeStamp(_ author: String) -> Bool {
+        let scalars = author.unicodeScalars
+        return (1...(64 + " ()".unicodeScalars.count + maxScalars)).contains(scalars.count) && !scalars.contains(where: isInvisible)
+    }
+
     // MARK: The rule
 
     static func clean(_ raw: some StringProtocol) -> (name: String, problems: [Problem]) {

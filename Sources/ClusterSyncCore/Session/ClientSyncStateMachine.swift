@@ -305,7 +305,7 @@ public struct ClientSyncStateMachine: Sendable {
         case (.pushing, .pong), (.pulling, .pong), (.subscribing, .pong), (.streaming, .pong):
             return []
         case (.pushing, .ack(let ack)), (.pulling, .ack(let ack)), (.streaming, .ack(let ack)):
-            guard let oldest = inFlight.first, oldest.name == ack.batch else { return outOfTurn(message) }
+            guard let oldest = inFlight.first, oldest.name == ack.batch, AuthorName.couldBeStamp(ack.author) else { return outOfTurn(message) }
             inFlight.removeFirst()
             summary.pushed += ack.accepted
             summary.duplicates += ack.duplicates
