@@ -139,6 +139,19 @@ import Testing
         #expect(AuthorName.couldBeStamp(longest) && AuthorName.couldBeStamp("prestatyn (Siân Evans)") && AuthorName.couldBeStamp("W95010"))
     }
 
+    /// A page saying more follow at the cursor it was asked with stops the sync: the next pull
+    /// would be the same request, and a server answering alike kept `sync` asking for ever.
+    @Test func aPageThatDoesNotMoveOnStopsTheSync() throws {
+        var (m, actions) = Self.welcomed(.once)
+        #expect(actions == [.send(.pull(Pull(cursor: Cursor("s1:4"))))])
+        let still = m.handle(.received(Self.page([], "s1:4", more: true)), now: 3)
+        #expect(try #require(failure(still)).message.contains("did not move on from its cursor (s1:4)"))
+        #expect(!still.contains { if case .send(.pull) = $0 { true } else { false } })
+        // One that moves on is asked for the next.
+        var (moving, _) = Self.welcomed(.once)
+        #expect(moving.handle(.received(Self.page([], "s1:5", more: true)), now: 3).first == .send(.pull(Pull(cursor: Cursor("s1:5")))))
+    }
+
     @Test func aSyncPushesTwoBatchesInFlightThenPullsEveryPageAndSaysBye() throws {
         let changes = (1...5).map { Self.change($0) }
         var (m, actions) = Self.welcomed(.once, outbox: Array(changes[0..<2]))

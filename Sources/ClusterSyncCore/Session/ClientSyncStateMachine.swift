@@ -322,6 +322,9 @@ public struct ClientSyncStateMachine: Sendable {
         case (.pulling, .changes) where !inFlight.isEmpty, (.pulling, .snapshot) where !inFlight.isEmpty:
             // A page before the acks of the pushes asked for before it.
             return outOfTurn(message)
+        case (.pulling, .changes(let page)) where page.more && page.cursor == cursor,
+             (.pulling, .snapshot(let page)) where page.cursor == cursor:
+            return standingStill(page.cursor)
         case (.pulling, .changes(let page)):
             pulled(page.changes)
             // Ask for the next page before applying this one, so the server reads it meanwhile.
@@ -616,6 +619,14 @@ public struct ClientSyncStateMachine: Sendable {
         }
         if !closing.isEmpty { advice = "" }
         return stop(ClusterSyncError(code, "\(what): \(error.message) (\(error.code))\(closing)\(advice)"), bye: !error.fatal)
+    }
+
+    /// A page saying more follow whose cursor is the one it was asked with: the next pull would
+    /// be the same request, and a server answering it alike would keep the sync asking for ever.
+    private mutating func standingStill(_ at: Cursor) -> [Action] {
+        stop(ClusterSyncError(.unreachable,
+            "the server at \(configuration.server) sent a page that did not move on from its cursor (\(at.rawValue.prefix(80))) "
+            + "and said more follow; asking again would ask the same for ever. Is it a ClusterSync server of this version?"), bye: true)
     }
 
     private mutating func outOfTurn(_ message: WireMessage) -> [Action] {
