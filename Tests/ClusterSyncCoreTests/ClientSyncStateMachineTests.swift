@@ -285,6 +285,28 @@ import Testing
         #expect(try #require(failure(m.handle(.received(.error(skew)), now: 5))).code == .clockSkew)
     }
 
+    /// A code this version does not know, naming a change, holds nothing back (§11: read as
+    /// `internal`): a newer server's passing refusal held the change back for good. A watch
+    /// retries after its back-off; a sync stops, saying so. A refusal naming a change its batch
+    /// does not hold holds nothing back either (a fresh one each time reconnected for ever).
+    @Test func anUnknownCodeOrAChangeOutsideTheBatchHoldsNothingBack() throws {
+        let unknown = WireError(code: "rate-limited", message: "slow down", fatal: false, batch: "\(Self.me)-1", change: Self.change(1).id)
+        var (once, _) = Self.welcomed(.once, outbox: [Self.change(1)])
+        let stopped = once.handle(.received(.error(unknown)), now: 5)
+        #expect(!stopped.contains { if case .holdBack = $0 { true } else { false } })
+        #expect(try #require(failure(stopped)).message.contains("slow down (rate-limited, a code this version does not know)"))
+        var (watch, _) = Self.welcomed(.watch, outbox: [Self.change(1)])
+        let retried = watch.handle(.received(.error(unknown)), now: 5)
+        #expect(!retried.contains { if case .holdBack = $0 { true } else { false } } && failure(retried) == nil)
+        #expect(retried.contains { if case .connect(let after) = $0 { after > 0 } else { false } }, "\(retried)")
+
+        let elsewhere = WireError(code: "invalid-value", message: "no", fatal: false, batch: "\(Self.me)-1",
+                                  change: ChangeID(replica: Self.me, counter: 999))
+        var (m, _) = Self.welcomed(.once, outbox: [Self.change(1)])
+        let answered = m.handle(.received(.error(elsewhere)), now: 5)
+        #expect(!answered.contains { if case .holdBack = $0 { true } else { false } } && failure(answered) != nil)
+    }
+
     /// An edit over another replica's change the server has not been given is held back
     /// (`supersedes-unsynced`); the replica puts it back in the outbox when a pulled page brings
     /// that change. A watch then pushes it at its next poll, and may be refused once more after

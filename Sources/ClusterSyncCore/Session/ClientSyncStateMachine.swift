@@ -555,11 +555,22 @@ public struct ClientSyncStateMachine: Sendable {
     /// pushed. `clock-skew` is not among them (the clock that is wrong is this machine's: the
     /// person must fix it, and the change is fine once it is), nor are session-wide refusals.
     static func refusesTheChangeItself(_ error: WireError) -> Bool {
-        error.batch != nil && error.change != nil
-            && error.code != ClusterSyncError.Code.clockSkew.rawValue
-            && error.code != ClusterSyncError.Code.unauthenticated.rawValue
-            && !transientCodes.contains(error.code)
+        error.batch != nil && error.change != nil && changeRefusalCodes.contains(error.code)
     }
+
+    /// The codes of PROTOCOL.md §11 that refuse one change of a push and name it, but
+    /// `clock-skew`. (Any other code naming a change, one a newer server may send, held the
+    /// change back for good, where §11 says to read an unknown code as `internal`.)
+    static let changeRefusalCodes: Set<String> = Set([
+        ClusterSyncError.Code.forbiddenScope, .unknownField, .invalidValue, .patientData, .leadOnly, .supersedesUnsynced,
+        .badSignature, .replicaRetired,
+    ].map(\.rawValue))
+
+    /// Every code of PROTOCOL.md §11; one outside it is a newer server's, read as `internal`.
+    static let knownCodes: Set<String> = changeRefusalCodes.union(transientCodes).union([
+        ClusterSyncError.Code.malformed, .unknownMessage, .lineTooLong, .batchTooLarge, .outOfOrder, .unauthenticated,
+        .versionUnsupported, .cursorExpired, .timedOut, .tooManyConnections, .clockSkew, .keyMismatch,
+    ].map(\.rawValue))
 
     /// A page of changes arrived: an edit held back until another replica synced the change it
     /// supersedes may go now, if the page brought that change (the replica knows which), or
@@ -572,7 +583,15 @@ public struct ClientSyncStateMachine: Sendable {
     }
 
     private mutating func refused(_ error: WireError) -> [Action] {
+        var error = error
+        if !Self.knownCodes.contains(error.code) {
+            error.message += " (\(error.code), a code this version does not know)"
+            error.code = ClusterSyncError.Code.internal.rawValue
+        }
+        // Held back only when it names a change of the batch it answers: one naming a change
+        // never pushed, a fresh one each time, made the client reconnect at once for ever.
         if Self.refusesTheChangeItself(error), let change = error.change, phase == .pushing || phase == .streaming || !inFlight.isEmpty,
+           inFlight.contains(where: { $0.name == error.batch && $0.ids.contains(change) }),
            heldBack.insert(change).inserted {
             if error.code == ClusterSyncError.Code.supersedesUnsynced.rawValue { awaitingHeld.insert(change) }
             // The refused batch's other changes are still in the outbox; a fresh session pushes
