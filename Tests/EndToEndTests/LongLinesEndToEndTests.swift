@@ -59,5 +59,20 @@ import Testing
             let conflicts = try #require(try await cli.run("conflicts", "--replica", file, "--json").json)
             #expect(conflicts["conflicts"] == .array([]), "\(file): \(conflicts)")
         }
+
+        // Held back again under that server, then pushed by the next sync once the server's
+        // lines are longer (it was held back for good, even after the server's limit was raised).
+        let long = String(repeating: "ŷ", count: 10_000)
+        #expect(try await cli.run("risk", "set", "--replica", rhyl, risks[0], "description=" + long).status == 0)
+        #expect(try await base.sync(rhyl, server: server).stdout.contains("held back 1 change"))
+        _ = await server.stop()
+        let raised = try await base.makeServer(port: server.port)
+        Teardown.add { await raised.stop() }
+        let pushed = try await base.sync(rhyl, server: raised)
+        #expect(!pushed.stdout.contains("held back"), "\(pushed.stdout)")
+        #expect(try #require(try await cli.run("status", "--replica", rhyl, "--json").json)["heldBack"] == .array([]))
+        _ = try await base.sync(prestatyn, server: raised)
+        let shown = try #require(try await cli.run("show", "--replica", prestatyn, "--json", risks[0]).json)
+        #expect(shown["fields"]?["description"] == .string(long))
     }
 }

@@ -90,8 +90,13 @@ public struct SyncClient: Sendable {
         // Once a run, not at each session's welcome: a watch would push one again and again.
         // Within a run, a pulled page that brings the awaited change puts it back in the outbox
         // (`Replica.releaseHeldBack(awaiting:)`).
+        // So do this replica's own changes held back as too long for the server's lines: its
+        // lines may be longer now (a server set low, then raised), and one still too long is
+        // held back again before anything is sent.
         switch mode {
-        case .once, .watch: try replica.releaseHeldBack(coded: .supersedesUnsynced)
+        case .once, .watch:
+            try replica.releaseHeldBack(coded: .supersedesUnsynced)
+            try replica.releaseHeldBack(coded: .lineTooLong)
         case .history: break
         }
         let start = try replica.syncStart()
