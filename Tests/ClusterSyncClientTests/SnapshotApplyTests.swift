@@ -49,6 +49,29 @@ import Testing
         #expect(try reopened.exportJSON(today: fixedToday) == replayed.exportJSON(today: fixedToday))
     }
 
+    /// A replica part-way through a snapshot (a sync cut off after its first page replaced the
+    /// state) refuses edits until the last page has come: records not come yet looked deleted,
+    /// and an edit to a field not come yet stood beside its value as a conflict everywhere.
+    @Test func aReplicaPartWayThroughASnapshotRefusesEditsUntilItsLastPage() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let history = try makeReplica(dir, "history", practice: "prestatyn")
+        let risk = try history.create(.risk, edits: [.set("title", .string("Locum cover")), .set("owner", .string("Practice manager"))])
+        let all = try Self.snapshot(of: history).changes
+        let fresh = try makeReplica(dir, "fresh", practice: "rhyl")
+        try fresh.setRemote(RemoteSettings(host: "h", port: 1, caFile: "/ca.pem", tokenFile: "/t"))
+        let partway = SnapshotCursor(end: 9, record: risk, field: "owner", replica: 1, counter: 2).cursor
+        _ = try fresh.applySnapshot(Snapshot(changes: [all[0]], cursor: partway, more: true), first: true)
+        let pending = try fresh.pendingCount()
+        let refused = #expect(throws: ClusterSyncError.self) { try fresh.edit(risk, .set("title", .string("Winter locum cover"))) }
+        #expect(refused?.message.contains("part-way through taking the server's state") == true)
+        #expect(throws: ClusterSyncError.self) { try fresh.create(.risk, edits: [.set("title", .string("Phones"))]) }
+        #expect(try fresh.pendingCount() == pending)
+        _ = try fresh.applySnapshot(Snapshot(changes: Array(all.dropFirst()), cursor: Cursor("s1:9"), more: false), first: false)
+        try fresh.edit(risk, .set("title", .string("Winter locum cover")))
+        #expect(try fresh.record(risk)?.string("title") == "Winter locum cover" && (try fresh.record(risk)?.conflicts.isEmpty) == true)
+    }
+
     @Test func aReplicaThatReplayedStillKeepsAnOrphanRowForAWriteSupersededBeforeItArrives() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -48,6 +48,15 @@ struct LocalEditSession {
 
     init(_ db: Database, wallMillis: Int64) throws {
         try Replica.refuseIfReadOnly(db)
+        // Part-way through taking the server's state (a sync cut off after a snapshot's first
+        // page replaced it; its cursor is the snapshot's until the last page): the records not
+        // come yet look deleted, and an edit to a field not come yet would stand beside its
+        // value, a conflict on every replica.
+        if let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT cursor FROM remote")),
+           SnapshotCursor.isSnapshotCursor(ClusterSyncCore.Cursor(stored)) {
+            throw ClusterSyncError(.unreachable,
+                "this replica is part-way through taking the server's state (a sync was cut off while it came): sync again to finish it, then edit")
+        }
         identity = try Replica.identity(db)
         role = try Replica.grantedRole(db).role
         let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT counter, hlc FROM identity"))!
