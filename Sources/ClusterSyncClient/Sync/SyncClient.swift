@@ -171,6 +171,7 @@ public struct SyncClient: Sendable {
         let watching = machine.configuration.mode == .watch
         return try await channel.executeThenClose { inbound, outbound in
             let (events, continuation) = AsyncStream.makeStream(of: ClientSyncStateMachine.Event.self)
+            let readAhead = ReadAhead(limit: Self.messagesReadAhead)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
@@ -180,6 +181,7 @@ public struct SyncClient: Sendable {
                                 return
                             }
                             continuation.yield(.received(message))
+                            await readAhead.handedOver()
                         }
                         continuation.yield(.connectionLost(.init(.lost, "the server at \(server) closed the connection")))
                     } catch {
@@ -196,7 +198,10 @@ public struct SyncClient: Sendable {
                         continuation.yield(.tick)
                     }
                 }
-                defer { group.cancelAll() }
+                defer {
+                    readAhead.close()
+                    group.cancelAll()
+                }
                 var pending = machine.handle(.connected, now: Self.now())
                 var iterator = events.makeAsyncIterator()
                 while true {
@@ -245,6 +250,7 @@ public struct SyncClient: Sendable {
                         }
                     }
                     guard let event = await iterator.next() else { return [] }
+                    if case .received = event { readAhead.taken() }
                     pending = machine.handle(event, now: Self.now())
                 }
             }
@@ -275,6 +281,10 @@ public struct SyncClient: Sendable {
             return problem(error, server: server)
         }
     }
+
+    /// Messages read and decoded ahead of the one being handled (`ReadAhead`): the next page
+    /// is read while one is written, and no more.
+    static let messagesReadAhead = 4
 
     private func connect(tls: NIOSSLContext) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         let host = remote.host
