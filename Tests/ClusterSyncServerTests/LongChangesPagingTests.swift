@@ -38,26 +38,35 @@ import Testing
             let rows = try await postgres.logPage(for: identity, after: 0, limit: 2_500, excluding: nil).rows
             #expect(rows.count <= 22, "\(rows.count) rows read for a page of about 20")
         }
-        var pulled: [String] = [], cursor: Cursor?
+        let (pulled, snapshotted) = try await Self.everyPage(of: store, for: identity) { texts in
+            #expect(!texts.isEmpty && texts.reduce(0) { $0 + $1.utf8.count } <= PageBudget.maxBytes, "\(kind)")
+        }
+        #expect(pulled == 60, "\(kind)")
+        #expect(snapshotted == 60, "\(kind)")
+    }
+
+    /// How many changes `identity` reads in every page of a pull and of a snapshot, each
+    /// page's texts handed to `eachPage`.
+    static func everyPage(of store: any ServerStore, for identity: SessionIdentity,
+                          eachPage: ([String]) -> Void = { _ in }) async throws -> (pulled: Int, snapshotted: Int) {
+        var pulled = 0, cursor: Cursor?
         repeat {
             let page = try await store.pullStored(for: identity, after: cursor, limit: 2_500, excluding: nil)
-            #expect(page.storedTexts.reduce(0) { $0 + $1.utf8.count } <= PageBudget.maxBytes, "\(kind)")
-            pulled += page.storedTexts
+            eachPage(page.storedTexts)
+            pulled += page.storedTexts.count
             cursor = page.cursor
             if !page.more { break }
         } while true
-        #expect(pulled.count == 60, "\(kind)")
-
         var snapshotted = 0, snapshotCursor: SnapshotCursor?
         repeat {
             let page = try await store.snapshotStored(for: identity, after: snapshotCursor, limit: 2_500)
             let texts = page.changes.map(\.jsonText) + page.storedTexts
-            #expect(!texts.isEmpty && texts.reduce(0) { $0 + $1.utf8.count } <= PageBudget.maxBytes, "\(kind)")
+            eachPage(texts)
             snapshotted += texts.count
             if !page.more { break }
             snapshotCursor = try SnapshotCursor(page.cursor)
         } while true
-        #expect(snapshotted == 60, "\(kind)")
+        return (pulled, snapshotted)
     }
 
     /// A change longer than a page's whole budget goes alone, and the page says more follow: on
@@ -81,24 +90,8 @@ import Testing
         }
         #expect(changes[3].jsonText.utf8.count > PageBudget.maxBytes)
         _ = try await store.push(changes, as: Fixtures.identity("prestatyn"), from: Self.maker)
-        let identity = Fixtures.identity("rhyl")
-
-        var pulled: [String] = [], cursor: Cursor?
-        repeat {
-            let page = try await store.pullStored(for: identity, after: cursor, limit: 2_500, excluding: nil)
-            pulled += page.storedTexts
-            cursor = page.cursor
-            if !page.more { break }
-        } while true
-        #expect(pulled.count == 7, "\(kind): \(pulled.count) changes pulled")
-
-        var snapshotted = 0, snapshotCursor: SnapshotCursor?
-        repeat {
-            let page = try await store.snapshotStored(for: identity, after: snapshotCursor, limit: 2_500)
-            snapshotted += page.changes.count + page.storedTexts.count
-            if !page.more { break }
-            snapshotCursor = try SnapshotCursor(page.cursor)
-        } while true
+        let (pulled, snapshotted) = try await Self.everyPage(of: store, for: Fixtures.identity("rhyl"))
+        #expect(pulled == 7, "\(kind): \(pulled) changes pulled")
         #expect(snapshotted == 7, "\(kind): \(snapshotted) rows in the snapshot")
     }
 
