@@ -15,22 +15,43 @@ import Testing
 
     @Test func theReaderWaitsOnceTheLimitIsQueuedAndGoesOnWhenOneIsTaken() async throws {
         let readAhead = ReadAhead(limit: 3)
-        let handedOver = Mutex(0)
+        let handedOver = Count()
         let reader = Task {
             for _ in 0..<5 {
                 await readAhead.handedOver()
-                handedOver.withLock { $0 += 1 }
+                handedOver.add()
             }
         }
         // Two go at once; the third waits, queued, until the handler takes one.
-        #expect(try await eventually { handedOver.withLock { $0 } == 2 && readAhead.queued == 3 })
+        #expect(try await eventually { handedOver.value == 2 && readAhead.queued == 3 })
         try await Task.sleep(for: .milliseconds(100))
-        #expect(handedOver.withLock { $0 } == 2, "the reader waits")
+        #expect(handedOver.value == 2, "the reader waits")
         readAhead.taken()
-        #expect(try await eventually { handedOver.withLock { $0 } == 3 && readAhead.queued == 3 })
-        // Closing lets the waiting reader go on, and none waits again.
-        readAhead.close()
+        #expect(try await eventually { handedOver.value == 3 && readAhead.queued == 3 })
+        // While the handler writes, the reader reads on (a server waiting to send before it
+        // reads would otherwise wait on a client waiting to write).
+        await readAhead.whileWriting {
+            _ = try? await eventually { handedOver.value == 5 }
+        }
+        #expect(handedOver.value == 5 && readAhead.queued == 4)
         await reader.value
-        #expect(handedOver.withLock { $0 } == 5)
+        // After, the bound is back; closing lets a waiting reader go on, and none waits again.
+        let next = Task {
+            await readAhead.handedOver()
+            handedOver.add()
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(handedOver.value == 5, "the reader waits again")
+        readAhead.close()
+        await next.value
+        await readAhead.handedOver()
+        #expect(handedOver.value == 6)
     }
+}
+
+/// A count several tasks share.
+final class Count: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add() { count.withLock { $0 += 1 } }
 }

@@ -67,6 +67,9 @@ import Testing
         #expect(refused?.message.contains("part-way through taking the server's state") == true)
         #expect(throws: ClusterSyncError.self) { try fresh.create(.risk, edits: [.set("title", .string("Phones"))]) }
         #expect(try fresh.pendingCount() == pending)
+        // Pointed at another address meanwhile (its cursor cleared), it still waits.
+        try fresh.setRemote(RemoteSettings(host: "h2", port: 1, caFile: "/ca.pem", tokenFile: "/t"))
+        #expect(throws: ClusterSyncError.self) { try fresh.edit(risk, .set("title", .string("Winter locum cover"))) }
         _ = try fresh.applySnapshot(Snapshot(changes: Array(all.dropFirst()), cursor: Cursor("s1:9"), more: false), first: false)
         try fresh.edit(risk, .set("title", .string("Winter locum cover")))
         #expect(try fresh.record(risk)?.string("title") == "Winter locum cover" && (try fresh.record(risk)?.conflicts.isEmpty) == true)

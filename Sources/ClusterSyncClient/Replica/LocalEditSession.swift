@@ -49,11 +49,11 @@ struct LocalEditSession {
     init(_ db: Database, wallMillis: Int64) throws {
         try Replica.refuseIfReadOnly(db)
         // Part-way through taking the server's state (a sync cut off after a snapshot's first
-        // page replaced it; its cursor is the snapshot's until the last page): the records not
-        // come yet look deleted, and an edit to a field not come yet would stand beside its
-        // value, a conflict on every replica.
-        if let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT cursor FROM remote")),
-           SnapshotCursor.isSnapshotCursor(ClusterSyncCore.Cursor(stored)) {
+        // page replaced it, until a pull's last page): the records not come yet look deleted,
+        // and an edit to a field not come yet would stand beside its value, a conflict on every
+        // replica. A flag of its own: the cursor's spelling said so until `remote set` or a
+        // store replacement rewrote the cursor.
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT state_partial FROM remote")) == true {
             throw ClusterSyncError(.unreachable,
                 "this replica is part-way through taking the server's state (a sync was cut off while it came): sync again to finish it, then edit")
         }

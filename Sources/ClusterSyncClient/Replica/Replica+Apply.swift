@@ -127,6 +127,8 @@ extension Replica {
                 // next time; until the last page, what is listed may still be on its way.
                 try db.cachedStatement(sql: "UPDATE remote SET cursor = ?")
                     .execute(arguments: [more || listed?.holdsAllListed ?? true ? cursor.rawValue : nil])
+                // A pull's last page: a snapshot that replaced the state has come whole.
+                if !more { try db.cachedStatement(sql: "UPDATE remote SET state_partial = 0 WHERE state_partial = 1").execute() }
             }
             if retrySetAside {
                 outcome.applied += try Self.retrySetAside(rule: rule, now: now, &writer)

@@ -202,6 +202,13 @@ enum ReplicaSchema {
                 ALTER TABLE remote ADD COLUMN chain_head_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v13 (partial): a snapshot part-way") { db in
+            try db.execute(sql: """
+                -- 1 from a snapshot's first page, which replaced the state, until a pull's last
+                -- page: records not come yet look deleted, so edits wait (LocalEditSession).
+                ALTER TABLE remote ADD COLUMN state_partial INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

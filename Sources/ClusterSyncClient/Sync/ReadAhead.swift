@@ -13,6 +13,9 @@ public final class ReadAhead: Sendable {
         var queued = 0
         var waiting: CheckedContinuation<Void, Never>?
         var closed = false
+        /// While the handler writes, the reader reads on: a server that is itself waiting to
+        /// send before it reads would otherwise wait on a client waiting to write.
+        var writing = false
     }
 
     private let state = Mutex(State())
@@ -27,7 +30,7 @@ public final class ReadAhead: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let goOn = state.withLock { state -> Bool in
                 state.queued += 1
-                guard state.queued >= limit, !state.closed else { return true }
+                guard state.queued >= limit, !state.closed, !state.writing else { return true }
                 state.waiting = continuation
                 return false
             }
@@ -54,6 +57,19 @@ public final class ReadAhead: Sendable {
             return state.waiting
         }
         waiter?.resume()
+    }
+
+    /// Runs `write` with the bound lifted (`State.writing`): the memory it lets in is bounded by
+    /// the write's timeout.
+    public func whileWriting<T>(_ write: () async -> T) async -> T {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.writing = true
+            defer { state.waiting = nil }
+            return state.waiting
+        }
+        waiter?.resume()
+        defer { state.withLock { $0.writing = false } }
+        return await write()
     }
 
     /// Messages handed over and not yet taken.

@@ -50,6 +50,27 @@ extension Replica {
         return db.changesCount
     }
 
+    /// Changes held back as too long for a line that lines of `maxLineBytes` now hold (a server
+    /// set low, then raised: they were held back for good) go back in the outbox, in the
+    /// welcome's transaction; one still too long stays held back, so an edit over it still
+    /// reaches past it (`reachingPastNeverPushed`).
+    static func releaseHeldBack(fitting maxLineBytes: Int, _ db: Database) throws {
+        let code = ClusterSyncError.Code.lineTooLong.rawValue
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_back WHERE code = ?)"), arguments: [code])! else { return }
+        let held = try ChangeReader.changes(db, from: "held_back h JOIN change c ON c.replica = h.replica AND c.counter = h.counter",
+                                            where: "h.code = ?", arguments: [code])
+        let release = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO outbox (replica, counter) SELECT replica, counter FROM held_back
+            WHERE code = ?1 AND replica = (SELECT num FROM replica WHERE id = ?2) AND counter = ?3
+            """)
+        let forget = try db.cachedStatement(sql: "DELETE FROM held_back WHERE code = ?1 AND replica = (SELECT num FROM replica WHERE id = ?2) AND counter = ?3")
+        for change in held where !Push.fitting([change], maxLineBytes: maxLineBytes).isEmpty {
+            let key: StatementArguments = [code, change.id.replica.rawValue, change.id.counter]
+            try release.execute(arguments: key)
+            try forget.execute(arguments: key)
+        }
+    }
+
     /// The server now has these changes (a pull brought them: the replica that made a relayed
     /// change pushed it itself), so a refusal of them is no longer news. Not when the server's
     /// change under that id is another than the one held back here (a copy of this replica's

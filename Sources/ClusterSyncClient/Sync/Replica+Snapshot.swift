@@ -70,6 +70,7 @@ extension Replica {
             DELETE FROM record;
             DELETE FROM redaction;
             UPDATE identity SET supersessions_in_changes = 1;
+            UPDATE remote SET state_partial = 1;
             """)
         // Each change of the snapshot names the writes it superseded, which the snapshot leaves
         // out: those names are read from the changes, not copied into a row each.

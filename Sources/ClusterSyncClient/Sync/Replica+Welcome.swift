@@ -13,6 +13,7 @@ extension Replica {
         let now = wallClock()
         try database.write { db in
             try Self.rememberServerLimits(limits, db)
+            try Self.releaseHeldBack(fitting: limits.maxLineBytes, db)
             try Self.rememberCredentialExpiry(credentialExpiresAt, db)
             if let head {
                 try db.cachedStatement(sql: "UPDATE remote SET chain_head = ?, chain_head_at = ?").execute(arguments: [head.text, now])

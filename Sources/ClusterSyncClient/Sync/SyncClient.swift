@@ -90,13 +90,10 @@ public struct SyncClient: Sendable {
         // Once a run, not at each session's welcome: a watch would push one again and again.
         // Within a run, a pulled page that brings the awaited change puts it back in the outbox
         // (`Replica.releaseHeldBack(awaiting:)`).
-        // So do this replica's own changes held back as too long for the server's lines: its
-        // lines may be longer now (a server set low, then raised), and one still too long is
-        // held back again before anything is sent.
+        // (Changes held back as too long for a line go again at a welcome whose lines now
+        // hold them: `rememberWelcome`.)
         switch mode {
-        case .once, .watch:
-            try replica.releaseHeldBack(coded: .supersedesUnsynced)
-            try replica.releaseHeldBack(coded: .lineTooLong)
+        case .once, .watch: try replica.releaseHeldBack(coded: .supersedesUnsynced)
         case .history: break
         }
         let start = try replica.syncStart()
@@ -210,7 +207,9 @@ public struct SyncClient: Sendable {
                         switch action {
                         case .sendHello, .send:
                             let message: WireMessage = if case .send(let message) = action { message } else { .hello(hello) }
-                            if let problem = await Self.write(message, to: outbound, watch: writes, timeoutMillis: writeTimeout, server: server) {
+                            if let problem = await readAhead.whileWriting({
+                                await Self.write(message, to: outbound, watch: writes, timeoutMillis: writeTimeout, server: server)
+                            }) {
                                 pending = machine.handle(.connectionLost(problem), now: Self.now())
                             } else if case .bye = message {
                                 // Nothing is sent or read after `bye` (the machine's `close` always

@@ -57,14 +57,14 @@ public struct ChangeAdmission: Sendable, Equatable {
             guard change.id.replica == replica, change.id.counter > counter else { return }
             if Redaction.isMarker(change.value) {
                 throw ClusterSyncError(.badSignature,
-                    "change \(change.id) claims to be made by this replica, which has numbered no change so far, and its value was "
+                    "change \(change.id) claims to be made by this replica, which has numbered no change past \(counter), and its value was "
                     + "erased by a redaction, so its signature cannot be checked; it is set aside", field: "sig")
             }
             do throws(ClusterSyncError) {
                 try ChangeSignature.verify(change, key: key)
             } catch {
                 throw ClusterSyncError(.badSignature,
-                    "change \(change.id) claims to be made by this replica, which has numbered no change so far, and is not signed "
+                    "change \(change.id) claims to be made by this replica, which has numbered no change past \(counter), and is not signed "
                     + "with its key; it is set aside (\(error.message))", field: "sig")
             }
         }

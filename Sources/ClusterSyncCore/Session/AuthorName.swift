@@ -94,11 +94,15 @@ public enum AuthorName {
 
     /// Whether `author` could be an author a server stamps (`authenticated`: a practice name of
     /// at most 64 characters, and a label as `sanitised` leaves it): no longer than both, with
-    /// nothing invisible in it. A client takes an `ack`'s author only so, since it writes it on
-    /// every change of the batch (a server sending 60 MB of it filled the laptop's disk).
+    /// no control character or line break in it. A client takes an `ack`'s author only so, since
+    /// it writes it on every change of the batch (a server sending 60 MB of it filled the
+    /// laptop's disk). Not the whole of `isInvisible`, whose unassigned code points depend on
+    /// the Unicode tables of each end: a label's emoji newer than the laptop's would have been
+    /// refused at every push.
     public static func couldBeStamp(_ author: String) -> Bool {
         let scalars = author.unicodeScalars
-        return (1...(64 + " ()".unicodeScalars.count + maxScalars)).contains(scalars.count) && !scalars.contains(where: isInvisible)
+        return (1...(64 + " ()".unicodeScalars.count + maxScalars)).contains(scalars.count)
+            && !scalars.contains { [.control, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory) }
     }
 
     // MARK: The rule

@@ -154,8 +154,10 @@ public struct WireLimits: Sendable, Equatable {
 
     /// The values a server may announce: its settings are held to them, and a client refuses a
     /// welcome outside them (a `maxLineBytes` of 12 held back every change of the outbox as too
-    /// long for a line, for good; a `maxChangesPerPush` of 0 read the outbox as empty; an
-    /// enormous clock limit let a change stamped years ahead pin the replica's clock there).
+    /// long for a line; a `maxChangesPerPush` of 0 read the outbox as empty). A clock limit above
+    /// `clockSkewMillis` (a server of an earlier version may be set to one) is not refused: the
+    /// replica takes it as the range's top (`Replica.admissionRule`), since an enormous one let
+    /// a change stamped years ahead pin the replica's clock there.
     public static let lineBytes = 1_024...Int(Int32.max)
     public static let clockSkewMillis: ClosedRange<Int64> = 1_000...ClockPolicy.largestSkewMillis
 
@@ -164,8 +166,8 @@ public struct WireLimits: Sendable, Equatable {
         if !Self.lineBytes.contains(maxLineBytes) { return "maxLineBytes \(maxLineBytes) is outside \(Self.lineBytes.lowerBound)...\(Self.lineBytes.upperBound)" }
         if maxChangesPerPush < 1 { return "maxChangesPerPush \(maxChangesPerPush) is below 1" }
         if maxChangesPerPage < 1 { return "maxChangesPerPage \(maxChangesPerPage) is below 1" }
-        if !Self.clockSkewMillis.contains(maxClockSkewMillis) {
-            return "maxClockSkewMillis \(maxClockSkewMillis) is outside \(Self.clockSkewMillis.lowerBound)...\(Self.clockSkewMillis.upperBound)"
+        if maxClockSkewMillis < Self.clockSkewMillis.lowerBound {
+            return "maxClockSkewMillis \(maxClockSkewMillis) is below \(Self.clockSkewMillis.lowerBound)"
         }
         if idleTimeoutMillis < 0 { return "idleTimeoutMillis \(idleTimeoutMillis) is below 0" }
         return nil
