@@ -49,6 +49,29 @@ import Testing
     }
 }
 
+extension ReadAheadTests {
+    /// While the handler writes, the reader reads on only to `writingLimit`: a server flooding
+    /// while the client's write creeps along still meets a bound.
+    @Test func whileWritingTheReaderStopsAtTheLargerBound() async throws {
+        let readAhead = ReadAhead(limit: 1)
+        let handedOver = Count()
+        await readAhead.whileWriting {
+            let reader = Task {
+                for _ in 0..<20 {
+                    await readAhead.handedOver()
+                    handedOver.add()
+                }
+            }
+            _ = try? await eventually { readAhead.queued == readAhead.writingLimit }
+            try? await Task.sleep(for: .milliseconds(100))
+            #expect(handedOver.value == readAhead.writingLimit - 1, "it waits at \(readAhead.writingLimit) queued")
+            readAhead.close()
+            await reader.value
+        }
+        #expect(handedOver.value == 20)
+    }
+}
+
 /// A count several tasks share.
 final class Count: Sendable {
     private let count = Mutex(0)

@@ -75,6 +75,33 @@ import Testing
         #expect(try fresh.record(risk)?.string("title") == "Winter locum cover" && (try fresh.record(risk)?.conflicts.isEmpty) == true)
     }
 
+    /// A file cut off part-way through a snapshot by the version before migration v13 (its
+    /// cursor still the snapshot's) is marked part-way when next opened, and waits likewise.
+    @Test func aFileCutOffPartWayBeforeTheFlagExistedIsMarkedWhenOpened() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let history = try makeReplica(dir, "history", practice: "prestatyn")
+        let risk = try history.create(.risk, edits: [.set("title", .string("Locum cover")), .set("owner", .string("Practice manager"))])
+        let all = try Self.snapshot(of: history).changes
+        do {
+            let fresh = try makeReplica(dir, "old", practice: "rhyl")
+            try fresh.setRemote(RemoteSettings(host: "h", port: 1, caFile: "/ca.pem", tokenFile: "/t"))
+            let partway = SnapshotCursor(end: 9, record: risk, field: "owner", replica: 1, counter: 2).cursor
+            _ = try fresh.applySnapshot(Snapshot(changes: [all[0]], cursor: partway, more: true), first: true)
+            // Back to the file as the version before wrote it.
+            try fresh.database.write { db in
+                try db.execute(sql: """
+                    ALTER TABLE remote DROP COLUMN state_partial;
+                    DELETE FROM grdb_migrations WHERE identifier LIKE 'v13 (partial)%';
+                    """)
+            }
+        }
+        let reopened = try Replica(path: dir.path("old.sqlite"))
+        #expect(throws: ClusterSyncError.self) { try reopened.edit(risk, .set("title", .string("Winter locum cover"))) }
+        _ = try reopened.applySnapshot(Snapshot(changes: Array(all.dropFirst()), cursor: Cursor("s1:9"), more: false), first: false)
+        try reopened.edit(risk, .set("title", .string("Winter locum cover")))
+    }
+
     @Test func aReplicaThatReplayedStillKeepsAnOrphanRowForAWriteSupersededBeforeItArrives() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -207,6 +207,9 @@ enum ReplicaSchema {
                 -- 1 from a snapshot's first page, which replaced the state, until a pull's last
                 -- page: records not come yet look deleted, so edits wait (LocalEditSession).
                 ALTER TABLE remote ADD COLUMN state_partial INTEGER NOT NULL DEFAULT 0;
+                -- A file cut off part-way before this version: its cursor is still the
+                -- snapshot's (SnapshotCursor.isSnapshotCursor: s1:<end>/<record>/...).
+                UPDATE remote SET state_partial = 1 WHERE substr(cursor, 1, 3) = 's1:' AND instr(cursor, '/') > 0;
                 """)
         }
         return migrator

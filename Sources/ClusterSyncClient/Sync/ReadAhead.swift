@@ -13,12 +13,17 @@ public final class ReadAhead: Sendable {
         var queued = 0
         var waiting: CheckedContinuation<Void, Never>?
         var closed = false
-        /// While the handler writes, the reader reads on: a server that is itself waiting to
-        /// send before it reads would otherwise wait on a client waiting to write.
+        /// While the handler writes, the reader reads on, up to `writingLimit`: a server that
+        /// is itself waiting to send before it reads would otherwise wait on a client waiting
+        /// to write (it has a page or two to send), and one that floods while the client's write
+        /// creeps along still meets a bound.
         var writing = false
     }
 
     private let state = Mutex(State())
+
+    /// The bound while the handler writes.
+    public var writingLimit: Int { limit * 16 }
 
     public init(limit: Int) {
         self.limit = limit
@@ -30,7 +35,7 @@ public final class ReadAhead: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let goOn = state.withLock { state -> Bool in
                 state.queued += 1
-                guard state.queued >= limit, !state.closed, !state.writing else { return true }
+                guard state.queued >= (state.writing ? writingLimit : limit), !state.closed else { return true }
                 state.waiting = continuation
                 return false
             }
@@ -59,11 +64,11 @@ public final class ReadAhead: Sendable {
         waiter?.resume()
     }
 
-    /// Runs `write` with the bound lifted (`State.writing`): the memory it lets in is bounded by
-    /// the write's timeout.
+    /// Runs `write` with the bound raised to `writingLimit` (`State.writing`).
     public func whileWriting<T>(_ write: () async -> T) async -> T {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.writing = true
+            guard state.queued < writingLimit else { return nil }
             defer { state.waiting = nil }
             return state.waiting
         }
